@@ -1,0 +1,48 @@
+# tcpstack: `make` installs and builds everything (idempotent), `make test`
+# type-checks and runs the whole suite, `make demo` shows ping answered by the
+# stack in a throw-away network namespace.
+
+NPM      ?= npm
+ADDON    := tun/build/Release/tun.node
+STAMP    := node_modules/.install-stamp
+# Debian packages the tests and the demo drive: command → package.
+TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2
+
+.PHONY: all deps addon tools test typecheck demo bench clean
+
+all: deps addon
+
+deps: $(STAMP)
+
+$(STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+addon: $(ADDON)
+
+$(ADDON): $(STAMP) tun/binding.gyp tun/src/tun.c
+	cd tun && ../node_modules/.bin/node-gyp rebuild --silent
+
+# Installs missing command-line tools with apt-get when running as root;
+# otherwise says what is missing (the interop tests then skip, saying why).
+tools:
+	@missing=""; for pair in $(TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing tools:$$missing (interop tests will skip)"; fi; \
+	fi
+
+typecheck: deps
+	./node_modules/.bin/tsc --noEmit
+
+test: all tools typecheck
+	./node_modules/.bin/ava
+
+demo: all tools
+	sh cli/demo.sh
+
+clean:
+	rm -rf node_modules tun/build

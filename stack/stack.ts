@@ -1,0 +1,130 @@
+/**
+ * The stack: sans-I/O. Packets come in through `input()`/`inputBatch()`,
+ * leave through the injected `PacketSink` when `flush()` runs, and time moves
+ * only when the driver calls `runTimers()`. Nothing here touches a file
+ * descriptor, the wall clock or Math.random, so the same object runs over a
+ * TUN device, an in-memory wire, or inside a packet-script runner.
+ */
+import type { Clock } from './clock.ts';
+import { newCounters, type Counters } from './counters.ts';
+import { newDropCounters, type DropCounters, type DropReason } from './drop.ts';
+import { Icmp } from './ip/icmp.ts';
+import { Ipv4Input, type ProtocolInput } from './ip/input.ts';
+import { IpOutput } from './ip/output.ts';
+import { Reassembler } from './ip/reassembly.ts';
+import { Udp } from './ip/udp.ts';
+import type { PacketSink } from './link.ts';
+import type { Random } from './random.ts';
+import { SYSCTL_DEFAULTS, type Sysctls } from './sysctl.ts';
+import { TimerQueue } from './timers.ts';
+import type { TraceSink } from './trace.ts';
+import type { Ipv4Address } from './wire/addr.ts';
+import { PROTO_ICMP, PROTO_UDP } from './wire/ipv4.ts';
+
+export interface StackOptions {
+  /** The stack's own IPv4 address. */
+  address: Ipv4Address;
+  clock: Clock;
+  random: Random;
+  link: PacketSink;
+  /** Largest packet handed to the link (default 1500). */
+  mtu?: number;
+  sysctl?: Partial<Sysctls>;
+  trace?: TraceSink;
+}
+
+export class Stack {
+  readonly address: Ipv4Address;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly counters: Counters = newCounters();
+  /** Every input that was not consumed, by reason. */
+  readonly drops: DropCounters = newDropCounters();
+  readonly timers = new TimerQueue();
+  readonly sysctl: Sysctls;
+  readonly output: IpOutput;
+  readonly icmp: Icmp;
+  readonly reassembler: Reassembler;
+  /** Set or replace at any time; undefined costs nothing. */
+  trace: TraceSink | undefined;
+  private readonly ip: Ipv4Input;
+  private readonly link: PacketSink;
+
+  constructor(options: StackOptions) {
+    this.address = options.address >>> 0;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.link = options.link;
+    this.trace = options.trace;
+    this.sysctl = { ...SYSCTL_DEFAULTS, ...options.sysctl };
+    const traceSink = (): TraceSink | undefined => this.trace;
+    this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500);
+    this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
+    this.reassembler = new Reassembler(
+      this.clock,
+      this.timers,
+      this.counters,
+      this.sysctl,
+      (first, type, code) => this.icmp.sendError(first, type, code),
+      traceSink,
+    );
+    this.ip = new Ipv4Input(this.address, this.counters, this.icmp, this.reassembler);
+    const udp = new Udp(this.counters, this.icmp);
+    this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
+    this.ip.register(PROTO_UDP, (p, hl, total) => udp.input(p, hl, total));
+  }
+
+  /** Installs a transport protocol (TCP registers itself here). */
+  registerProtocol(protocol: number, handler: ProtocolInput): void {
+    this.ip.register(protocol, handler);
+  }
+
+  /**
+   * Processes one packet. Never throws: malformed input is counted and
+   * dropped with a reason; an exception from the stack itself is a bug,
+   * counted as INTERNAL_ERROR and traced rather than allowed to take the
+   * process down. Replies stay queued until `flush()`.
+   */
+  input(packet: Uint8Array): DropReason | undefined {
+    let verdict: DropReason | undefined;
+    try {
+      verdict = this.ip.input(packet);
+    } catch (error) {
+      verdict = 'INTERNAL_ERROR';
+      this.trace?.({ kind: 'internal-error', t: this.clock.now(), message: String(error) });
+    }
+    if (verdict !== undefined) {
+      this.drops[verdict]++;
+      this.trace?.({ kind: 'drop', t: this.clock.now(), reason: verdict });
+    }
+    return verdict;
+  }
+
+  /** Processes a batch as one unit of work and writes every answer in one flush. */
+  inputBatch(packets: readonly Uint8Array[]): void {
+    for (let i = 0; i < packets.length; i++) this.input(packets[i]!);
+    this.flush();
+  }
+
+  /** Fires every timer that is due and flushes what they sent. */
+  runTimers(): void {
+    try {
+      this.timers.runDue(this.clock.now());
+    } catch (error) {
+      this.drops.INTERNAL_ERROR++;
+      this.trace?.({ kind: 'internal-error', t: this.clock.now(), message: String(error) });
+    }
+    this.flush();
+  }
+
+  /** The earliest timer deadline (clock ms), or Infinity. */
+  nextDeadline(): number {
+    return this.timers.nextDeadline();
+  }
+
+  /** Hands everything queued to the link in one call. */
+  flush(): void {
+    if (this.output.outbox.length === 0) return;
+    this.link.send(this.output.take());
+  }
+}

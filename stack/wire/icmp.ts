@@ -1,0 +1,50 @@
+/**
+ * ICMP for IPv4 (RFC 792), read in place from the ICMP message (byte 0 is the
+ * ICMP type). Echo carries an identifier and sequence number; the error
+ * messages carry a 4-byte field (unused, or the next-hop MTU for
+ * "fragmentation needed", RFC 1191) followed by the quoted datagram.
+ */
+export const ICMP_HEADER = 8;
+
+export const ICMP_ECHO_REPLY = 0;
+export const ICMP_DEST_UNREACH = 3;
+export const ICMP_SOURCE_QUENCH = 4;
+export const ICMP_REDIRECT = 5;
+export const ICMP_ECHO = 8;
+export const ICMP_TIME_EXCEEDED = 11;
+export const ICMP_PARAMETER_PROBLEM = 12;
+export const ICMP_TIMESTAMP = 13;
+export const ICMP_TIMESTAMP_REPLY = 14;
+
+/** Destination-unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812). */
+export const ICMP_NET_UNREACH = 0;
+export const ICMP_HOST_UNREACH = 1;
+export const ICMP_PROT_UNREACH = 2;
+export const ICMP_PORT_UNREACH = 3;
+export const ICMP_FRAG_NEEDED = 4;
+export const ICMP_PKT_FILTERED = 13;
+
+/** Time-exceeded codes. */
+export const ICMP_EXC_TTL = 0;
+export const ICMP_EXC_FRAGTIME = 1;
+
+export const icmpType = (m: Uint8Array): number => m[0]!;
+export const icmpCode = (m: Uint8Array): number => m[1]!;
+export const icmpChecksum = (m: Uint8Array): number => (m[2]! << 8) | m[3]!;
+export const icmpEchoId = (m: Uint8Array): number => (m[4]! << 8) | m[5]!;
+export const icmpEchoSequence = (m: Uint8Array): number => (m[6]! << 8) | m[7]!;
+/** The next-hop MTU of a "fragmentation needed" message (RFC 1191 §4). */
+export const icmpNextHopMtu = (m: Uint8Array): number => (m[6]! << 8) | m[7]!;
+/** The quoted original datagram of an error message. */
+export const icmpQuoted = (m: Uint8Array): Uint8Array => m.subarray(ICMP_HEADER);
+
+/** True for the types RFC 1122 §3.2.2 calls error messages (never answered by another error). */
+export function isIcmpError(type: number): boolean {
+  return (
+    type === ICMP_DEST_UNREACH ||
+    type === ICMP_SOURCE_QUENCH ||
+    type === ICMP_REDIRECT ||
+    type === ICMP_TIME_EXCEEDED ||
+    type === ICMP_PARAMETER_PROBLEM
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * IPv4 header (RFC 791 §3.1), read in place.
+ *
+ * The accessors take the packet as a Uint8Array whose byte 0 is the first
+ * byte of the IP header (a TUN device in IFF_NO_PI mode hands us exactly
+ * that) and never copy. They do no validation: `ip/input.ts` checks the
+ * header before anything else reads it. `ip-packet` is the oracle for this
+ * codec in the tests; it is not on the hot path (see the README for the
+ * measured difference).
+ */
+import { readIpv4, writeIpv4, type Ipv4Address } from './addr.ts';
+import { checksum } from './checksum.ts';
+
+export const IPV4_MIN_HEADER = 20;
+export const IPV4_MAX_PACKET = 65535;
+
+export const PROTO_ICMP = 1;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
+/** Flag bits of the 16-bit flags/fragment-offset word. */
+export const IP_FLAG_RESERVED = 0x8000;
+export const IP_FLAG_DF = 0x4000;
+export const IP_FLAG_MF = 0x2000;
+export const IP_OFFSET_MASK = 0x1fff;
+
+export const ipVersion = (b: Uint8Array): number => b[0]! >> 4;
+/** Header length in bytes (IHL × 4). */
+export const ipHeaderLength = (b: Uint8Array): number => (b[0]! & 15) << 2;
+export const ipTos = (b: Uint8Array): number => b[1]!;
+export const ipTotalLength = (b: Uint8Array): number => (b[2]! << 8) | b[3]!;
+export const ipId = (b: Uint8Array): number => (b[4]! << 8) | b[5]!;
+/** Flags and fragment offset as one word; see the IP_FLAG_* masks. */
+export const ipFragWord = (b: Uint8Array): number => (b[6]! << 8) | b[7]!;
+/** Fragment offset in bytes. */
+export const ipFragOffset = (b: Uint8Array): number => (ipFragWord(b) & IP_OFFSET_MASK) << 3;
+export const ipMoreFragments = (b: Uint8Array): boolean => (b[6]! & 0x20) !== 0;
+export const ipTtl = (b: Uint8Array): number => b[8]!;
+export const ipProtocol = (b: Uint8Array): number => b[9]!;
+export const ipChecksum = (b: Uint8Array): number => (b[10]! << 8) | b[11]!;
+export const ipSource = (b: Uint8Array): Ipv4Address => readIpv4(b, 12);
+export const ipDestination = (b: Uint8Array): Ipv4Address => readIpv4(b, 16);
+
+/** A decoded header, for tests, traces and tools (the hot path uses the accessors). */
+export interface Ipv4Header {
+  version: number;
+  headerLength: number;
+  tos: number;
+  totalLength: number;
+  id: number;
+  dontFragment: boolean;
+  moreFragments: boolean;
+  /** Fragment offset in bytes. */
+  fragmentOffset: number;
+  ttl: number;
+  protocol: number;
+  checksum: number;
+  source: Ipv4Address;
+  destination: Ipv4Address;
+}
+
+export function decodeIpv4Header(b: Uint8Array): Ipv4Header {
+  const word = ipFragWord(b);
+  return {
+    version: ipVersion(b),
+    headerLength: ipHeaderLength(b),
+    tos: ipTos(b),
+    totalLength: ipTotalLength(b),
+    id: ipId(b),
+    dontFragment: (word & IP_FLAG_DF) !== 0,
+    moreFragments: (word & IP_FLAG_MF) !== 0,
+    fragmentOffset: (word & IP_OFFSET_MASK) << 3,
+    ttl: ipTtl(b),
+    protocol: ipProtocol(b),
+    checksum: ipChecksum(b),
+    source: ipSource(b),
+    destination: ipDestination(b),
+  };
+}
+
+export interface Ipv4HeaderFields {
+  tos?: number;
+  /** Total length of the packet, header included. */
+  totalLength: number;
+  id: number;
+  dontFragment: boolean;
+  moreFragments?: boolean;
+  /** Fragment offset in bytes; a multiple of 8. */
+  fragmentOffset?: number;
+  ttl: number;
+  protocol: number;
+  source: Ipv4Address;
+  destination: Ipv4Address;
+}
+
+/** Writes a 20-byte header (no options) at `offset` with its checksum. */
+export function writeIpv4Header(b: Uint8Array, offset: number, h: Ipv4HeaderFields): void {
+  b[offset] = 0x45;
+  b[offset + 1] = h.tos ?? 0;
+  b[offset + 2] = h.totalLength >>> 8;
+  b[offset + 3] = h.totalLength & 255;
+  b[offset + 4] = h.id >>> 8;
+  b[offset + 5] = h.id & 255;
+  const word =
+    (h.dontFragment ? IP_FLAG_DF : 0) |
+    (h.moreFragments ? IP_FLAG_MF : 0) |
+    (((h.fragmentOffset ?? 0) >>> 3) & IP_OFFSET_MASK);
+  b[offset + 6] = word >>> 8;
+  b[offset + 7] = word & 255;
+  b[offset + 8] = h.ttl;
+  b[offset + 9] = h.protocol;
+  b[offset + 10] = 0;
+  b[offset + 11] = 0;
+  writeIpv4(b, offset + 12, h.source);
+  writeIpv4(b, offset + 16, h.destination);
+  const sum = checksum(b, offset, offset + IPV4_MIN_HEADER);
+  b[offset + 10] = sum >>> 8;
+  b[offset + 11] = sum & 255;
+}
