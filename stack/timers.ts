@@ -53,6 +53,12 @@ export class TimerQueue {
   }
 
   cancel(timer: Timer): void {
+    this.detach(timer);
+    timer.deadline = Infinity;
+  }
+
+  /** Takes the timer out of the heap; its deadline stays readable (a firing timer sees when it was due). */
+  private detach(timer: Timer): void {
     const i = timer.index;
     if (i < 0) return;
     const last = this.heap.pop()!;
@@ -63,7 +69,6 @@ export class TimerQueue {
       this.siftDown(last.index);
     }
     timer.index = -1;
-    timer.deadline = Infinity;
   }
 
   /** The earliest deadline, or Infinity when nothing is armed. */
@@ -79,7 +84,7 @@ export class TimerQueue {
     let fired = 0;
     while (this.heap.length > 0 && this.heap[0]!.deadline <= now) {
       const t = this.heap[0]!;
-      this.cancel(t);
+      this.detach(t);
       fired++;
       t.fire();
     }

@@ -1,0 +1,84 @@
+/**
+ * The real-time driver: joins a sans-I/O Stack to a Link and to the host's
+ * clock. One host timer is armed for the stack's earliest deadline, however
+ * many timers the stack holds; every received batch is processed and answered
+ * with one flush.
+ */
+import { randomFillSync } from 'node:crypto';
+import type { Clock } from '../stack/clock.ts';
+import type { Link } from '../stack/link.ts';
+import type { Random } from '../stack/random.ts';
+import type { Stack } from '../stack/stack.ts';
+
+/** Monotonic milliseconds since process start (never jumps with the wall clock). */
+export class MonotonicClock implements Clock {
+  now(): number {
+    return performance.now();
+  }
+}
+
+/** Randomness for real deployments: ISNs and ports must not be predictable (RFC 6528). */
+export class CryptoRandom implements Random {
+  private readonly pool = new Uint32Array(256);
+  private next = this.pool.length;
+
+  u32(): number {
+    if (this.next === this.pool.length) {
+      randomFillSync(this.pool);
+      this.next = 0;
+    }
+    return this.pool[this.next++]!;
+  }
+}
+
+export class RealtimeDriver {
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+  private stopped = false;
+  batches = 0;
+
+  constructor(
+    private readonly stack: Stack,
+    link: Link,
+    private readonly clock: Clock,
+  ) {
+    link.onReceive((batch) => {
+      this.batches++;
+      this.stack.inputBatch(batch);
+      this.rearm();
+    });
+    this.rearm();
+  }
+
+  /** Call after the application acted on the stack (wrote, closed...): flushes and re-arms. */
+  kick(): void {
+    if (this.stopped) return;
+    this.stack.flush();
+    this.rearm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private rearm(): void {
+    if (this.stopped) return;
+    const deadline = this.stack.nextDeadline();
+    if (deadline === this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = deadline;
+    if (deadline === Infinity) return;
+    const delay = Math.max(0, deadline - this.clock.now());
+    this.timer = setTimeout(() => this.fire(), Math.ceil(delay));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    this.stack.runTimers();
+    this.rearm();
+  }
+}
