@@ -10,6 +10,8 @@ export function parseIpv4(text: string): Ipv4Address | undefined {
   if (!m) return undefined;
   let value = 0;
   for (let i = 1; i <= 4; i++) {
+    // inet_pton rejects leading zeros (they read as octal in inet_aton).
+    if (m[i]!.length > 1 && m[i]![0] === '0') return undefined;
     const octet = Number(m[i]);
     if (octet > 255) return undefined;
     value = value * 256 + octet;

@@ -1,0 +1,494 @@
+/**
+ * TCP header (RFC 9293 §3.1) and options (RFC 9293 §3.2, RFC 7323 window
+ * scale and timestamps, RFC 2018 SACK), read and written in place.
+ *
+ * The accessors take the segment as a Uint8Array whose byte 0 is the first
+ * byte of the TCP header and never copy. Like the IPv4 accessors they do no
+ * validation; `parseTcpOptions` is the one place that checks the data offset
+ * against the segment, because the options are the only variable-length
+ * part of the header.
+ *
+ * Receive-side option rules follow Linux's `tcp_parse_options`
+ * (net/ipv4/tcp_input.c) and the transmit-side layout follows
+ * `tcp_options_write` (net/ipv4/tcp_output.c), so that our segments are byte
+ * for byte what a Linux peer would send and we accept what Linux accepts.
+ */
+import { checksum, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
+import type { Ipv4Address } from './addr.ts';
+import { PROTO_TCP } from './ipv4.ts';
+
+export const TCP_MIN_HEADER = 20;
+/** Data offset is 4 bits of 32-bit words: at most 60 bytes of header, 40 of options. */
+export const TCP_MAX_HEADER = 60;
+export const TCP_MAX_OPTIONS = TCP_MAX_HEADER - TCP_MIN_HEADER;
+
+/** Control bits, the low 8 bits of byte 13 (RFC 9293 §3.1; ECE/CWR from RFC 3168). */
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+export const TCP_URG = 0x20;
+export const TCP_ECE = 0x40;
+export const TCP_CWR = 0x80;
+
+/** Option kinds (IANA "TCP Option Kind Numbers"). */
+export const TCPOPT_EOL = 0;
+export const TCPOPT_NOP = 1;
+export const TCPOPT_MSS = 2;
+export const TCPOPT_WSCALE = 3;
+export const TCPOPT_SACK_PERMITTED = 4;
+export const TCPOPT_SACK = 5;
+export const TCPOPT_TIMESTAMP = 8;
+
+/** Option lengths, kind and length bytes included. */
+export const TCPOLEN_MSS = 4;
+export const TCPOLEN_WSCALE = 3;
+export const TCPOLEN_SACK_PERMITTED = 2;
+export const TCPOLEN_TIMESTAMP = 10;
+export const TCPOLEN_SACK_BASE = 2;
+export const TCPOLEN_SACK_PERBLOCK = 8;
+/** NOP NOP TS: the 12 bytes of every established segment of a timestamp connection. */
+export const TCPOLEN_TSTAMP_ALIGNED = 12;
+
+/** RFC 7323 §2.3: a shift above 14 would allow a window over 2^30. */
+export const TCP_MAX_WSCALE = 14;
+/** 40 bytes of option space hold NOP NOP + at most 4 blocks (2 + 4 × 8 = 34). */
+export const TCP_MAX_SACK_BLOCKS = 4;
+
+export const tcpSourcePort = (s: Uint8Array): number => (s[0]! << 8) | s[1]!;
+export const tcpDestinationPort = (s: Uint8Array): number => (s[2]! << 8) | s[3]!;
+export const tcpSeq = (s: Uint8Array): number =>
+  ((s[4]! << 24) | (s[5]! << 16) | (s[6]! << 8) | s[7]!) >>> 0;
+export const tcpAck = (s: Uint8Array): number =>
+  ((s[8]! << 24) | (s[9]! << 16) | (s[10]! << 8) | s[11]!) >>> 0;
+/** Header length in bytes (data offset × 4), options included. */
+export const tcpHeaderLength = (s: Uint8Array): number => (s[12]! >> 4) << 2;
+/**
+ * The eight control bits CWR..FIN. The low bit of byte 12 (the former NS bit,
+ * now AE in AccECN) and the reserved bits are deliberately not included.
+ */
+export const tcpFlags = (s: Uint8Array): number => s[13]!;
+export const tcpWindow = (s: Uint8Array): number => (s[14]! << 8) | s[15]!;
+/** The checksum field as it is on the wire (see computeTcpChecksum to compute one). */
+export const tcpChecksum = (s: Uint8Array): number => (s[16]! << 8) | s[17]!;
+export const tcpUrgent = (s: Uint8Array): number => (s[18]! << 8) | s[19]!;
+
+const readU32 = (b: Uint8Array, i: number): number =>
+  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+
+function writeU32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = (v >>> 16) & 255;
+  b[i + 2] = (v >>> 8) & 255;
+  b[i + 3] = v & 255;
+}
+
+// ---------------------------------------------------------------------------
+// Options, receive side
+// ---------------------------------------------------------------------------
+
+/**
+ * The options of one segment. One object is reused for every segment on the
+ * input path, so it must never be retained past the segment's processing.
+ *
+ * This is the codec's view: it reports what is on the wire. Whether an
+ * option counts depends on the connection and is the caller's decision, as
+ * in Linux, which honours MSS, WS and SACK_PERM only on a SYN outside an
+ * established connection (`th->syn && !estab`), TS only when negotiated (or
+ * on a SYN), and SACK blocks only when SACK was negotiated.
+ */
+export interface TcpOptions {
+  /** MSS (RFC 9293 §3.7.1), or -1 when absent. A zero MSS is ignored, as Linux does. */
+  mss: number;
+  /** Window scale shift (RFC 7323 §2), clamped to 14; -1 when absent. */
+  wscale: number;
+  sackPermitted: boolean;
+  tsPresent: boolean;
+  tsVal: number;
+  tsEcr: number;
+  /** Number of SACK blocks (0..4) in `sackBlocks`. */
+  sackCount: number;
+  /** [left0, right0, left1, right1, ...], unsigned 32-bit; preallocated to 8 entries. */
+  sackBlocks: number[];
+  /** Options of a kind we do not interpret (MD5, TFO, MPTCP, experiments...), skipped by length. */
+  unknownCount: number;
+}
+
+export function newTcpOptions(): TcpOptions {
+  return {
+    mss: -1,
+    wscale: -1,
+    sackPermitted: false,
+    tsPresent: false,
+    tsVal: 0,
+    tsEcr: 0,
+    sackCount: 0,
+    sackBlocks: [0, 0, 0, 0, 0, 0, 0, 0],
+    unknownCount: 0,
+  };
+}
+
+export function resetTcpOptions(o: TcpOptions): void {
+  o.mss = -1;
+  o.wscale = -1;
+  o.sackPermitted = false;
+  o.tsPresent = false;
+  o.tsVal = 0;
+  o.tsEcr = 0;
+  o.sackCount = 0;
+  const blocks = o.sackBlocks;
+  for (let i = 0; i < 8; i++) blocks[i] = 0;
+  o.unknownCount = 0;
+}
+
+/**
+ * Parses the options area [20, headerLength) of `seg` into `out` (reset
+ * first). Allocates nothing.
+ *
+ * Returns false when the segment is malformed: the header is truncated
+ * (fewer than 20 bytes, data offset below 5, or data offset past the end of
+ * `seg`), an option other than EOL/NOP has no room for its length byte, its
+ * length is below 2, or it runs past the options area. The caller drops the
+ * segment and counts it. Note that Linux itself does not drop such segments:
+ * `tcp_parse_options` just stops at a "silly" or partial option and keeps
+ * what it parsed before it. So that a caller can choose that behaviour,
+ * `out` holds the options parsed before the bad one when this returns false.
+ *
+ * Otherwise the rules are those of Linux's `tcp_parse_options`:
+ * - EOL ends parsing; NOP is skipped.
+ * - A known kind whose length is not its fixed size (MSS 4, WS 3,
+ *   SACK_PERM 2, TS 10, SACK 2 + 8n) is skipped by its length and ignored;
+ *   it does not count as unknown (Linux sets `saw_unknown` only for kinds it
+ *   has no case for).
+ * - MSS 0 is ignored (Linux keeps its previous `mss_clamp`).
+ * - WS above 14 is clamped to 14 (Linux logs "Illegal window scaling value
+ *   N > 14 received" and clamps; RFC 7323 §2.3 says to use 14).
+ * - Unknown kinds are skipped by length and counted in `unknownCount`.
+ * - A repeated option overwrites the earlier one: the last valid one wins.
+ * - SACK with n blocks: Linux accepts any 2 + 8n ≥ 10 and later reads at
+ *   most 4 blocks; in 40 bytes of option space n cannot exceed 4 anyway.
+ */
+export function parseTcpOptions(seg: Uint8Array, out: TcpOptions): boolean {
+  resetTcpOptions(out);
+  const len = seg.length;
+  if (len < TCP_MIN_HEADER) return false;
+  const end = (seg[12]! >> 4) << 2;
+  if (end < TCP_MIN_HEADER || end > len) return false;
+  if (end === TCP_MIN_HEADER) return true;
+
+  // The common case on an established timestamp connection, NOP NOP TS and
+  // nothing else, read without the loop (Linux's tcp_parse_aligned_timestamp).
+  if (
+    end === TCP_MIN_HEADER + TCPOLEN_TSTAMP_ALIGNED &&
+    seg[20] === TCPOPT_NOP &&
+    seg[21] === TCPOPT_NOP &&
+    seg[22] === TCPOPT_TIMESTAMP &&
+    seg[23] === TCPOLEN_TIMESTAMP
+  ) {
+    out.tsPresent = true;
+    out.tsVal = readU32(seg, 24);
+    out.tsEcr = readU32(seg, 28);
+    return true;
+  }
+
+  let i = TCP_MIN_HEADER;
+  while (i < end) {
+    const kind = seg[i]!;
+    if (kind === TCPOPT_EOL) return true;
+    if (kind === TCPOPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return false; // no room for the length byte
+    const size = seg[i + 1]!;
+    if (size < 2 || i + size > end) return false;
+    switch (kind) {
+      case TCPOPT_MSS:
+        if (size === TCPOLEN_MSS) {
+          const mss = (seg[i + 2]! << 8) | seg[i + 3]!;
+          if (mss !== 0) out.mss = mss;
+        }
+        break;
+      case TCPOPT_WSCALE:
+        if (size === TCPOLEN_WSCALE) {
+          const ws = seg[i + 2]!;
+          out.wscale = ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
+        }
+        break;
+      case TCPOPT_SACK_PERMITTED:
+        if (size === TCPOLEN_SACK_PERMITTED) out.sackPermitted = true;
+        break;
+      case TCPOPT_TIMESTAMP:
+        if (size === TCPOLEN_TIMESTAMP) {
+          out.tsPresent = true;
+          out.tsVal = readU32(seg, i + 2);
+          out.tsEcr = readU32(seg, i + 6);
+        }
+        break;
+      case TCPOPT_SACK:
+        if (size >= TCPOLEN_SACK_BASE + TCPOLEN_SACK_PERBLOCK && ((size - TCPOLEN_SACK_BASE) & 7) === 0) {
+          let n = (size - TCPOLEN_SACK_BASE) >> 3;
+          if (n > TCP_MAX_SACK_BLOCKS) n = TCP_MAX_SACK_BLOCKS;
+          const blocks = out.sackBlocks;
+          for (let b = 0, p = i + 2; b < n; b++, p += 8) {
+            blocks[2 * b] = readU32(seg, p);
+            blocks[2 * b + 1] = readU32(seg, p + 4);
+          }
+          for (let b = 2 * n; b < 8; b++) blocks[b] = 0;
+          out.sackCount = n;
+        }
+        break;
+      default:
+        out.unknownCount++;
+    }
+    i += size;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Header and options, transmit side
+// ---------------------------------------------------------------------------
+
+export interface TcpHeaderFields {
+  sourcePort: number;
+  destinationPort: number;
+  seq: number;
+  ack: number;
+  /** Control bits, TCP_* above. */
+  flags: number;
+  window: number;
+  urgent?: number;
+  /** Header length in bytes, options included: a multiple of 4 in 20..60. */
+  headerLength: number;
+}
+
+/** Writes the fixed 20-byte header at `offset`, checksum 0 (see setTcpChecksum). */
+export function writeTcpHeader(buf: Uint8Array, offset: number, f: TcpHeaderFields): void {
+  buf[offset] = f.sourcePort >>> 8;
+  buf[offset + 1] = f.sourcePort & 255;
+  buf[offset + 2] = f.destinationPort >>> 8;
+  buf[offset + 3] = f.destinationPort & 255;
+  writeU32(buf, offset + 4, f.seq);
+  writeU32(buf, offset + 8, f.ack);
+  buf[offset + 12] = (f.headerLength >>> 2) << 4; // reserved bits and AE zero
+  buf[offset + 13] = f.flags & 255;
+  buf[offset + 14] = f.window >>> 8;
+  buf[offset + 15] = f.window & 255;
+  buf[offset + 16] = 0;
+  buf[offset + 17] = 0;
+  const urgent = f.urgent ?? 0;
+  buf[offset + 18] = urgent >>> 8;
+  buf[offset + 19] = urgent & 255;
+}
+
+export interface TcpOptionsToWrite {
+  /** Written when > 0 (Linux writes MSS only when `opts->mss` is non-zero). */
+  mss?: number;
+  sackPermitted?: boolean;
+  ts?: { val: number; ecr: number };
+  /** Written when ≥ 0, so a TcpOptions' -1 means absent. */
+  wscale?: number;
+  /** [left0, right0, ...]; as many blocks as fit in what is left of the 40 bytes, at most 4. */
+  sackBlocks?: number[];
+}
+
+/**
+ * The number of SACK blocks that will be written: what was asked, at most 4,
+ * and at most what fits in the option space left after the other options.
+ * Linux's `tcp_established_options` limits `num_sack_blocks` the same way,
+ * which is why a timestamp connection sends at most 3 blocks.
+ */
+function sackBlocksToWrite(blocks: number[] | undefined, used: number): number {
+  if (blocks === undefined) return 0;
+  let n = blocks.length >> 1;
+  if (n > TCP_MAX_SACK_BLOCKS) n = TCP_MAX_SACK_BLOCKS;
+  const room = TCP_MAX_OPTIONS - used - 4; // NOP NOP kind length
+  const fit = room < 0 ? 0 : room >> 3;
+  return n < fit ? n : fit;
+}
+
+/** Bytes of option space without SACK blocks, in tcp_options_write's layout. */
+function fixedOptionsLength(o: TcpOptionsToWrite): number {
+  let n = 0;
+  if (o.mss !== undefined && o.mss > 0) n += 4;
+  if (o.ts !== undefined) n += 12; // SACK_PERM TS, or NOP NOP TS
+  else if (o.sackPermitted) n += 4; // NOP NOP SACK_PERM
+  if (o.wscale !== undefined && o.wscale >= 0) n += 4; // NOP WS
+  return n;
+}
+
+/** The length `writeTcpOptionsLinux` would write for `o`: a multiple of 4, at most 40. */
+export function tcpOptionsLength(o: TcpOptionsToWrite): number {
+  const fixed = fixedOptionsLength(o);
+  const n = sackBlocksToWrite(o.sackBlocks, fixed);
+  return n === 0 ? fixed : fixed + 4 + 8 * n;
+}
+
+/**
+ * Writes options at `offset` exactly as Linux's `tcp_options_write` lays
+ * them out, each group padded to 32 bits with leading NOPs:
+ *
+ *   MSS                      02 04 mm mm
+ *   TS with SACK_PERM        04 02 08 0a vv vv vv vv ee ee ee ee
+ *   TS without SACK_PERM     01 01 08 0a vv vv vv vv ee ee ee ee
+ *   SACK_PERM without TS     01 01 04 02
+ *   WS                       01 03 03 ss
+ *   SACK blocks              01 01 05 len (left right) × n
+ *
+ * So a Linux SYN is `02 04 05 b4 04 02 08 0a <tsval> <tsecr> 01 03 03 07`
+ * and an established segment `01 01 08 0a <tsval> <tsecr>`. Returns the
+ * number of bytes written (a multiple of 4, at most 40). TCP Fast Open,
+ * MD5, AO and MPTCP, which Linux writes around these, are not supported.
+ */
+export function writeTcpOptionsLinux(buf: Uint8Array, offset: number, o: TcpOptionsToWrite): number {
+  let p = offset;
+  if (o.mss !== undefined && o.mss > 0) {
+    buf[p] = TCPOPT_MSS;
+    buf[p + 1] = TCPOLEN_MSS;
+    buf[p + 2] = (o.mss >>> 8) & 255;
+    buf[p + 3] = o.mss & 255;
+    p += 4;
+  }
+  if (o.ts !== undefined) {
+    // SACK_PERM rides in the two bytes that would otherwise be NOP padding.
+    if (o.sackPermitted) {
+      buf[p] = TCPOPT_SACK_PERMITTED;
+      buf[p + 1] = TCPOLEN_SACK_PERMITTED;
+    } else {
+      buf[p] = TCPOPT_NOP;
+      buf[p + 1] = TCPOPT_NOP;
+    }
+    buf[p + 2] = TCPOPT_TIMESTAMP;
+    buf[p + 3] = TCPOLEN_TIMESTAMP;
+    writeU32(buf, p + 4, o.ts.val);
+    writeU32(buf, p + 8, o.ts.ecr);
+    p += 12;
+  } else if (o.sackPermitted) {
+    buf[p] = TCPOPT_NOP;
+    buf[p + 1] = TCPOPT_NOP;
+    buf[p + 2] = TCPOPT_SACK_PERMITTED;
+    buf[p + 3] = TCPOLEN_SACK_PERMITTED;
+    p += 4;
+  }
+  if (o.wscale !== undefined && o.wscale >= 0) {
+    buf[p] = TCPOPT_NOP;
+    buf[p + 1] = TCPOPT_WSCALE;
+    buf[p + 2] = TCPOLEN_WSCALE;
+    buf[p + 3] = o.wscale & 255;
+    p += 4;
+  }
+  const n = sackBlocksToWrite(o.sackBlocks, p - offset);
+  if (n > 0) {
+    const blocks = o.sackBlocks!;
+    buf[p] = TCPOPT_NOP;
+    buf[p + 1] = TCPOPT_NOP;
+    buf[p + 2] = TCPOPT_SACK;
+    buf[p + 3] = TCPOLEN_SACK_BASE + n * TCPOLEN_SACK_PERBLOCK;
+    p += 4;
+    for (let b = 0; b < 2 * n; b++, p += 4) writeU32(buf, p, blocks[b]!);
+  }
+  return p - offset;
+}
+
+// ---------------------------------------------------------------------------
+// Checksum (RFC 9293 §3.1: over the pseudo header, the header and the data)
+// ---------------------------------------------------------------------------
+
+/**
+ * The checksum field value for the segment in bytes [start, end) of `seg`
+ * (the TCP header starting at `start`) between the two addresses. The
+ * checksum field itself is skipped, so the result does not depend on what it
+ * holds: this works both before and after the field is written.
+ */
+export function computeTcpChecksum(
+  ipSrc: Ipv4Address,
+  ipDst: Ipv4Address,
+  seg: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  let sum = pseudoHeaderSum(ipSrc, ipDst, PROTO_TCP, end - start);
+  if (end - start < 18) return checksum(seg, start, end, sum);
+  sum = sumWords(seg, start, start + 16, sum);
+  // Both pieces start at an even distance from `start`, so word alignment holds.
+  return checksum(seg, start + 18, end, sum);
+}
+
+/** Computes and writes the checksum of the whole of `seg`. */
+export function setTcpChecksum(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): void {
+  const sum = computeTcpChecksum(src, dst, seg, 0, seg.length);
+  seg[16] = sum >>> 8;
+  seg[17] = sum & 255;
+}
+
+/** True when the checksum of the whole of `seg` verifies (RFC 1071 "checking"). */
+export function tcpChecksumOk(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): boolean {
+  return verifies(seg, 0, seg.length, pseudoHeaderSum(src, dst, PROTO_TCP, seg.length));
+}
+
+// ---------------------------------------------------------------------------
+// Decoding for tests, traces and tools (the hot path uses the accessors)
+// ---------------------------------------------------------------------------
+
+export interface TcpSegment {
+  sourcePort: number;
+  destinationPort: number;
+  seq: number;
+  ack: number;
+  headerLength: number;
+  flags: number;
+  window: number;
+  checksum: number;
+  urgent: number;
+  /** False when parseTcpOptions found the options malformed; `options` then holds those before the fault. */
+  optionsOk: boolean;
+  options: TcpOptions;
+  /** A view of the bytes after the header (empty when the data offset is bad). */
+  payload: Uint8Array;
+}
+
+/** Decodes a segment into a fresh object. Throws RangeError under 20 bytes. */
+export function decodeTcpSegment(seg: Uint8Array): TcpSegment {
+  if (seg.length < TCP_MIN_HEADER) {
+    throw new RangeError(`TCP segment of ${seg.length} bytes is shorter than its 20-byte header`);
+  }
+  const options = newTcpOptions();
+  const optionsOk = parseTcpOptions(seg, options);
+  const headerLength = tcpHeaderLength(seg);
+  const payloadStart = headerLength < TCP_MIN_HEADER || headerLength > seg.length ? seg.length : headerLength;
+  return {
+    sourcePort: tcpSourcePort(seg),
+    destinationPort: tcpDestinationPort(seg),
+    seq: tcpSeq(seg),
+    ack: tcpAck(seg),
+    headerLength,
+    flags: tcpFlags(seg),
+    window: tcpWindow(seg),
+    checksum: tcpChecksum(seg),
+    urgent: tcpUrgent(seg),
+    optionsOk,
+    options,
+    payload: seg.subarray(payloadStart),
+  };
+}
+
+/** tcpdump's letters, in its order (print-tcp.c tcp_flag_values). */
+const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
+  [TCP_FIN, 'F'],
+  [TCP_SYN, 'S'],
+  [TCP_RST, 'R'],
+  [TCP_PSH, 'P'],
+  [TCP_ACK, '.'],
+  [TCP_URG, 'U'],
+  [TCP_ECE, 'E'],
+  [TCP_CWR, 'W'],
+];
+
+/** Flags as tcpdump prints them: "S", "S.", "P.", "F.", "R", "R.", "SEW", "none" for 0. */
+export function formatTcpFlags(flags: number): string {
+  let s = '';
+  for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) s += letter;
+  return s === '' ? 'none' : s;
+}

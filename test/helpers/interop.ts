@@ -1,0 +1,127 @@
+/**
+ * Interop harness: runs `cli/tcpstack up` with its TUN device in a throw-away
+ * network namespace and the kernel's own tools inside that namespace. Every
+ * namespace it names is removed afterwards, also when a test fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deleteNetns } from '../../tun/netns.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'cli', 'tcpstack');
+
+function haveCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Why interop tests cannot run here, or undefined when they can. */
+export function interopSkipReason(tools: string[] = ['ip']): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (TUN devices and network namespaces)';
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun on this machine';
+  if (!existsSync(join(ROOT, 'tun', 'build', 'Release', 'tun.node'))) return 'the TUN addon is not built (run make)';
+  for (const tool of tools) if (!haveCommand(tool)) return `${tool} is not installed (make test installs it as root)`;
+  return undefined;
+}
+
+let serial = 0;
+/** A namespace name unique to this process and call. */
+export function uniqueNetns(tag: string): string {
+  return `tcpstack-${tag}-${process.pid}-${++serial}`;
+}
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class RunningStack {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exited>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the `ready` line; rejects if the process exits first or time runs out. */
+  ready(timeoutMs = 20_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanupListeners();
+        reject(new Error(`no ready line within ${timeoutMs} ms; stderr: ${this.stderr}`));
+      }, timeoutMs);
+      const check = (): void => {
+        const line = this.stdout.split('\n').find((l) => l.startsWith('ready '));
+        if (line !== undefined) {
+          cleanupListeners();
+          resolve(line);
+        }
+      };
+      const onClose = (code: number | null): void => {
+        cleanupListeners();
+        reject(new Error(`tcpstack exited (${code}) before ready: ${this.stderr.trim()}`));
+      };
+      const cleanupListeners = (): void => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', check);
+        this.child.off('close', onClose);
+      };
+      this.child.stdout!.on('data', check);
+      this.child.once('close', onClose);
+      check();
+    });
+  }
+
+  /** Sends `signal` to the stack's PID and waits (bounded) for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<Exited> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Starts `cli/tcpstack ARGS...` (only this process is ever signalled, by its PID). */
+export function startCli(args: string[]): RunningStack {
+  return new RunningStack(spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Runs the CLI to completion (for misuse tests), bounded in time. */
+export function runCli(args: string[], timeoutMs = 20_000): Exited {
+  const r = spawnSync(CLI, args, { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Removes a namespace if it is still there (teardown, also after failures). */
+export function removeNetns(name: string): void {
+  try {
+    deleteNetns(name);
+  } catch {
+    /* best effort in teardown; the before-stop check reports leftovers */
+  }
+}
+
+/** Parses `nstat`-style lines printed by `up` at exit into a map. */
+export function parseCounters(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^(drop [A-Z_0-9]+|[A-Za-z0-9]+)\s+(-?\d+)$/.exec(line.trim());
+    if (match) m.set(match[1]!, Number(match[2]));
+  }
+  return m;
+}
