@@ -5,6 +5,10 @@
 NPM      ?= npm
 ADDON    := tun/build/Release/tun.node
 STAMP    := node_modules/.install-stamp
+# Build against the headers of the node that runs us (no download: the
+# machines reach no nodejs.org); node-gyp falls back to its own lookup otherwise.
+NODEDIR  := $(shell node -p "require('path').resolve(process.execPath, '../..')")
+GYPFLAGS := $(if $(wildcard $(NODEDIR)/include/node/node_api.h),--nodedir=$(NODEDIR))
 # Debian packages the tests and the demo drive: command → package.
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2
 
@@ -21,7 +25,7 @@ $(STAMP): package.json package-lock.json
 addon: $(ADDON)
 
 $(ADDON): $(STAMP) tun/binding.gyp tun/src/tun.c
-	cd tun && ../node_modules/.bin/node-gyp rebuild --silent
+	cd tun && ../node_modules/.bin/node-gyp rebuild --silent $(GYPFLAGS)
 
 # Installs missing command-line tools with apt-get when running as root;
 # otherwise says what is missing (the interop tests then skip, saying why).

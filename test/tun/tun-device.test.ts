@@ -1,0 +1,331 @@
+/**
+ * TunDevice over a real TUN device. Every test makes its own network namespace
+ * and puts the device and every address inside it; nothing touches the host's
+ * namespace. Needs root, /dev/net/tun, iproute2 and ping; skipped otherwise.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { TunDevice } from '../../tun/tun-device.ts';
+import { loadTunAddon, type ErrnoError } from '../../tun/native.ts';
+import { createNetns, deleteNetns, execInNetns, listNetns, runIp } from '../../tun/netns.ts';
+import { configureInterface, interfaceExists, interfaceStats } from '../../tun/netdev.ts';
+
+const KERNEL_ADDR = '198.18.0.1';
+const OUR_ADDR = '198.18.0.2';
+
+function skipReason(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  if (spawnSync('ip', ['-V']).status !== 0) return 'iproute2 (`ip`) is missing';
+  if (spawnSync('ping', ['-V']).status !== 0) return 'ping is missing';
+  return undefined;
+}
+
+const reason = skipReason();
+const nsPrefix = `tcpstack-tuntest-${process.pid}-`;
+let nsCounter = 0;
+const openDevices = new Set<TunDevice>();
+
+/** A fresh namespace for this test, removed (with its devices) at teardown. */
+function newNetns(t: ExecutionContext): string {
+  const name = `${nsPrefix}${nsCounter++}`;
+  createNetns(name);
+  t.teardown(() => {
+    for (const dev of openDevices) if (dev.netns === name) closeDevice(dev);
+    deleteNetns(name);
+  });
+  return name;
+}
+
+function openDevice(opts: Parameters<typeof TunDevice.open>[0]): TunDevice {
+  const dev = TunDevice.open(opts);
+  openDevices.add(dev);
+  return dev;
+}
+
+function closeDevice(dev: TunDevice): void {
+  openDevices.delete(dev);
+  dev.close();
+}
+
+/** Deletes this worker's namespaces, and those of earlier runs whose process is gone (killed). */
+function sweep(): void {
+  for (const dev of [...openDevices]) closeDevice(dev);
+  if (reason) return;
+  for (const name of listNetns()) {
+    const pid = /^tcpstack-tuntest-(\d+)-/.exec(name)?.[1];
+    if (pid === undefined) continue;
+    if (name.startsWith(nsPrefix) || !processAlive(Number(pid))) deleteNetns(name);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only, nothing is sent
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+test.before(sweep);
+test.after.always('remove every namespace this file created', sweep);
+// An uncaught exception ends the worker without running after.always hooks.
+process.once('exit', sweep);
+
+// ---------------------------------------------------------------- packets
+
+function checksum(b: Uint8Array, start: number, end: number): number {
+  let sum = 0;
+  for (let i = start; i < end - 1; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if ((end - start) & 1) sum += b[end - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+function setChecksum(b: Uint8Array, at: number, start: number, end: number): void {
+  b[at] = 0;
+  b[at + 1] = 0;
+  const c = checksum(b, start, end);
+  b[at] = c >>> 8;
+  b[at + 1] = c & 0xff;
+}
+
+/** Header length if `p` is an unfragmented IPv4 ICMP packet of that type, else 0. */
+function icmpOfType(p: Uint8Array, type: number): number {
+  if (p.length < 28 || p[0]! >> 4 !== 4 || p[9] !== 1) return 0;
+  const ihl = (p[0]! & 0x0f) * 4;
+  const fragment = ((p[6]! << 8) | p[7]!) & 0x3fff; // MF flag or an offset
+  if (ihl < 20 || p.length < ihl + 8 || fragment !== 0) return 0;
+  return p[ihl] === type ? ihl : 0;
+}
+
+const isEchoReply = (p: Uint8Array): boolean => icmpOfType(p, 0) > 0;
+
+/** The echo reply to an IPv4 echo request: addresses swapped, type 8 -> 0, both checksums redone. */
+function echoReply(req: Uint8Array): Uint8Array | undefined {
+  const ihl = icmpOfType(req, 8);
+  if (ihl === 0) return undefined;
+  const total = (req[2]! << 8) | req[3]!;
+  if (total > req.length || total < ihl + 8) return undefined;
+  const r = req.slice(0, total);
+  r.set(req.subarray(16, 20), 12);
+  r.set(req.subarray(12, 16), 16);
+  r[8] = 64; // TTL
+  r[ihl] = 0; // echo reply
+  setChecksum(r, ihl + 2, ihl, total);
+  setChecksum(r, 10, 0, ihl);
+  return r;
+}
+
+function addr(s: string): number[] {
+  return s.split('.').map(Number);
+}
+
+/** An IPv4 echo request from us to the kernel side. */
+function echoRequest(id: number, seq: number): Uint8Array {
+  const p = new Uint8Array(20 + 8 + 16);
+  p.set([0x45, 0, 0, p.length, 0, 0, 0x40, 0, 64, 1, 0, 0, ...addr(OUR_ADDR), ...addr(KERNEL_ADDR)]);
+  p.set([8, 0, 0, 0, id >>> 8, id & 0xff, seq >>> 8, seq & 0xff], 20);
+  for (let i = 28; i < p.length; i++) p[i] = i;
+  setChecksum(p, 22, 20, p.length);
+  setChecksum(p, 10, 0, 20);
+  return p;
+}
+
+/** Answers every echo request to OUR_ADDR; records batch sizes. */
+function startResponder(dev: TunDevice): { batches: number[]; requests: number } {
+  const seen = { batches: [] as number[], requests: 0 };
+  dev.onReceive((packets) => {
+    seen.batches.push(packets.length);
+    const replies: Uint8Array[] = [];
+    for (const p of packets) {
+      const reply = echoReply(p);
+      if (reply) {
+        seen.requests++;
+        replies.push(reply);
+      }
+    }
+    dev.send(replies);
+  });
+  return seen;
+}
+
+/** Creates tun0 in the namespace, gives the kernel side 198.18.0.1/24, brings it up. */
+function createConfigured(t: ExecutionContext): { ns: string; dev: TunDevice } {
+  const ns = newNetns(t);
+  const dev = openDevice({ name: 'tun0', mode: 'create', netns: ns });
+  configureInterface({ netns: ns, name: 'tun0', peerCidr: `${KERNEL_ADDR}/24`, mtu: 1500, up: true });
+  return { ns, dev };
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+// ------------------------------------------------------------------ tests
+
+const serial = reason ? test.skip : test.serial;
+if (reason) test.skip(`TUN device tests skipped: ${reason}`, () => {});
+
+serial('(a) the kernel pings through the device and our responder answers', async (t) => {
+  const { ns, dev } = createConfigured(t);
+  const seen = startResponder(dev);
+
+  const ping = await execInNetns(ns, ['ping', '-n', '-c', '3', '-W', '1', '-i', '0.2', OUR_ADDR], { timeoutMs: 20_000 });
+
+  t.is(ping.status, 0, `ping failed:\n${ping.stdout}${ping.stderr}`);
+  t.regex(ping.stdout, /3 packets transmitted, 3 received/);
+  t.is(seen.requests, 3);
+  t.is(dev.stats.rxPackets, sum(seen.batches));
+  t.is(dev.stats.rxBatches, seen.batches.length);
+  t.is(dev.stats.txPackets, 3);
+  t.is(dev.stats.txDropped, 0);
+  t.is(dev.name, 'tun0');
+  t.is(dev.mtu, 1500);
+});
+
+serial('(b) attach joins a persistent device, which outlives close()', (t) => {
+  const ns = newNetns(t);
+  runIp(['-n', ns, 'tuntap', 'add', 'dev', 'ptun0', 'mode', 'tun']);
+
+  const dev = openDevice({ name: 'ptun0', mode: 'attach', netns: ns });
+  t.is(dev.name, 'ptun0');
+  closeDevice(dev);
+  t.true(interfaceExists('ptun0', ns), 'a persistent device must survive close()');
+
+  // It can be attached again once released.
+  closeDevice(openDevice({ name: 'ptun0', mode: 'attach', netns: ns }));
+  t.true(interfaceExists('ptun0', ns));
+});
+
+serial('(b) attach to a missing device fails clearly and leaves no device', (t) => {
+  const ns = newNetns(t);
+  const err = t.throws<ErrnoError>(() => openDevice({ name: 'nosuch0', mode: 'attach', netns: ns }));
+  t.is(err?.code, 'ENODEV');
+  t.regex(err?.message ?? '', /^no persistent TUN device nosuch0 in this namespace: create one with `ip tuntap add dev nosuch0 mode tun` or use --create$/);
+  t.false(interfaceExists('nosuch0', ns));
+});
+
+serial('(c) creating a name twice fails with "already exists"; attaching to a busy device fails with "busy"', (t) => {
+  const ns = newNetns(t);
+  openDevice({ name: 'tun0', mode: 'create', netns: ns });
+
+  const again = t.throws<ErrnoError>(() => openDevice({ name: 'tun0', mode: 'create', netns: ns }));
+  t.is(again?.code, 'EBUSY');
+  t.regex(again?.message ?? '', /^a network device named tun0 already exists: use --attach/);
+
+  const busy = t.throws<ErrnoError>(() => openDevice({ name: 'tun0', mode: 'attach', netns: ns }));
+  t.is(busy?.code, 'EBUSY');
+  t.regex(busy?.message ?? '', /^TUN device tun0 is busy: another process has it open/);
+
+  const notTun = t.throws<ErrnoError>(() => openDevice({ name: 'lo', mode: 'attach', netns: ns }));
+  t.is(notTun?.code, 'EINVAL');
+  t.regex(notTun?.message ?? '', /not a single-queue TUN device/);
+});
+
+serial('(c) a missing namespace fails clearly', (t) => {
+  const err = t.throws<ErrnoError>(() => openDevice({ name: 'tun0', mode: 'create', netns: `${nsPrefix}absent` }));
+  t.is(err?.code, 'ENOENT');
+  t.regex(err?.message ?? '', /^network namespace \/run\/netns\/\S+ not found/);
+});
+
+serial('(d) invalid names are rejected before any system call', (t) => {
+  const addon = loadTunAddon();
+  // The namespace path does not exist: reaching any syscall would fail with
+  // "namespace not found" (ENOENT) instead of the name check's EINVAL.
+  const nowhere = `/run/netns/${nsPrefix}never-created`;
+  for (const name of ['a'.repeat(16), 'a/b', '', 'has space', 'tab\t', '.', '..', 'nul\0x']) {
+    for (const attach of [false, true]) {
+      const err = t.throws<ErrnoError>(() => addon.open(name, nowhere, attach), undefined, JSON.stringify(name));
+      t.is(err?.code, 'EINVAL', JSON.stringify(name));
+      t.regex(err?.message ?? '', /^invalid interface name .*: 1-15 characters, no '\/' or spaces$/);
+    }
+  }
+  // 15 bytes is the limit, not 16.
+  const err = t.throws<ErrnoError>(() => addon.open('a'.repeat(15), nowhere, false));
+  t.is(err?.code, 'ENOENT');
+});
+
+serial('(e) a created device is gone after close(); close() is idempotent', (t) => {
+  const ns = newNetns(t);
+  const dev = openDevice({ name: 'tun0', mode: 'create', netns: ns });
+  dev.onReceive(() => {});
+  t.true(interfaceExists('tun0', ns));
+  closeDevice(dev);
+  t.true(dev.closed);
+  t.false(interfaceExists('tun0', ns));
+  t.notThrows(() => dev.close());
+  dev.send([echoRequest(1, 1)]);
+  t.is(dev.stats.txDropped, 1);
+});
+
+serial('(f) one writeBatch of 50 packets reaches the kernel, which answers all 50', async (t) => {
+  const { ns, dev } = createConfigured(t);
+  const replies: Uint8Array[] = [];
+  const batches: number[] = [];
+  const allReplied = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${replies.length} of 50 echo replies within 10 s`)), 10_000);
+    dev.onReceive((packets) => {
+      batches.push(packets.length);
+      for (const p of packets) if (isEchoReply(p)) replies.push(p);
+      if (replies.length >= 50) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+
+  const before = interfaceStats('tun0', ns);
+  const packets = Array.from({ length: 50 }, (_, i) => echoRequest(0x7777, i));
+  dev.send(packets);
+  t.is(dev.stats.txPackets, 50);
+  t.is(dev.stats.txBytes, sum(packets.map((p) => p.length)));
+  t.is(dev.stats.txDropped, 0);
+  // The kernel counts what we wrote as received on tun0, during write().
+  t.is(interfaceStats('tun0', ns).rxPackets - before.rxPackets, 50);
+
+  await allReplied;
+  t.is(replies.length, 50);
+  t.deepEqual(replies.map((p) => (p[26]! << 8) | p[27]!).sort((a, b) => a - b), [...Array(50).keys()]);
+  t.is(dev.stats.rxPackets, sum(batches));
+});
+
+serial('(f) a kernel burst (ping -f -l 16) arrives in fewer batches than packets', async (t) => {
+  const { ns, dev } = createConfigured(t);
+  const seen = startResponder(dev);
+
+  // No -w: with a deadline ping keeps sending until 200 replies are in, so
+  // the counts would include packets still in flight when it stops.
+  const ping = await execInNetns(ns, ['ping', '-n', '-q', '-f', '-l', '16', '-c', '200', OUR_ADDR], {
+    timeoutMs: 30_000,
+  });
+
+  t.is(ping.status, 0, `ping failed:\n${ping.stdout}${ping.stderr}`);
+  t.regex(ping.stdout, /200 packets transmitted, 200 received/);
+  t.is(seen.requests, 200);
+  t.is(dev.stats.rxPackets, sum(seen.batches));
+  t.is(dev.stats.rxBatches, seen.batches.length);
+  t.true(
+    seen.batches.length < dev.stats.rxPackets,
+    `${dev.stats.rxPackets} packets in ${seen.batches.length} batches (largest ${Math.max(...seen.batches)})`,
+  );
+  t.is(dev.stats.txPackets, 200);
+});
+
+serial('send() drops packets the kernel refuses instead of throwing', (t) => {
+  const ns = newNetns(t);
+  const dev = openDevice({ name: 'tun0', mode: 'create', netns: ns });
+  // Not an IP packet (EINVAL) in the middle of a batch: only it is dropped.
+  configureInterface({ netns: ns, name: 'tun0', up: true });
+  dev.send([echoRequest(1, 1), new Uint8Array([0x12, 0, 0]), echoRequest(1, 2)]);
+  t.is(dev.stats.txPackets, 2);
+  t.is(dev.stats.txDropped, 1);
+  // Interface down (EIO): the whole batch is dropped.
+  configureInterface({ netns: ns, name: 'tun0', up: false });
+  dev.send([echoRequest(1, 3), echoRequest(1, 4)]);
+  t.is(dev.stats.txPackets, 2);
+  t.is(dev.stats.txDropped, 3);
+});

@@ -1,0 +1,77 @@
+/**
+ * Typed access to the TUN addon (tun/src/tun.c, built by `make` / node-gyp).
+ *
+ * Errors thrown by the addon are `ErrnoError`s: `code` is the errno name
+ * ("EBUSY", "EPERM", ...), `errno` its number, and the message is one line
+ * naming the cause and the remedy.
+ */
+import { createRequire } from 'node:module';
+
+export interface ErrnoError extends Error {
+  code: string;
+  errno: number;
+  /** writeBatch only: packets written before the failing one. */
+  written?: number;
+  /** writeBatch only: index of the packet whose write failed. */
+  index?: number;
+}
+
+/** Opaque handle of an active reader; keep it referenced while reading. */
+export interface ReaderHandle {
+  readonly __tunReader: unique symbol;
+}
+
+/**
+ * Called once per wake-up with every packet that was ready (at most 256, at
+ * most ~1 MiB): packet i is `buf[offset_i, offset_i + lengths[i])`, packets
+ * stored back to back. `buf` is a fresh copy that the callee may keep.
+ */
+export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number) => void;
+
+/**
+ * Called when reading fails with something other than EAGAIN/EINTR (e.g.
+ * EBADF once the device was deleted). Reading has stopped by then; the
+ * handle must still be passed to stopReading(). A callback that throws
+ * raises an uncaught exception, as any other event callback would.
+ */
+export type ReadErrorCallback = (err: ErrnoError) => void;
+
+export interface TunAddon {
+  /**
+   * Opens a TUN device (IFF_TUN|IFF_NO_PI, non-blocking, close-on-exec).
+   * With `netnsPath` the device is created in that network namespace (the
+   * process stays in its own). `attach` false creates a new device and fails
+   * if the name exists; `attach` true joins an existing persistent device.
+   */
+  open(name: string, netnsPath: string | null, attach: boolean): { fd: number; name: string };
+  /** Starts delivering batches from libuv's loop; never blocks. */
+  startReading(fd: number, onPackets: PacketsCallback, onError: ReadErrorCallback): ReaderHandle;
+  /** Stops delivery and releases the watcher; safe to call twice. */
+  stopReading(handle: ReaderHandle): void;
+  /**
+   * Writes each packet with one write(). Returns how many were written;
+   * packets refused with EAGAIN/ENOBUFS are dropped (not counted). Other
+   * errors (EIO: interface down, EINVAL: not an IP packet) throw, with
+   * `written` and `index` (of the failing packet) set on the error.
+   */
+  writeBatch(fd: number, packets: readonly Uint8Array[]): number;
+  close(fd: number): void;
+}
+
+let cached: TunAddon | undefined;
+
+/** Loads the addon once; throws a clear error if it has not been built. */
+export function loadTunAddon(): TunAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require('./build/Release/tun.node') as TunAddon;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ENOENT') {
+      throw new Error('the TUN addon is not built: run `make` (node-gyp build of tun/)', { cause: err });
+    }
+    throw err;
+  }
+  return cached;
+}

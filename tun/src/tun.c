@@ -1,0 +1,692 @@
+/*
+ * A small N-API addon for a Linux TUN device (IFF_TUN | IFF_NO_PI).
+ *
+ * Exports: open, startReading, stopReading, writeBatch, close.
+ *
+ * The fd is non-blocking and its readiness comes from libuv (uv_poll_t), so
+ * Node's single thread never blocks on the device. Each wake-up drains every
+ * ready packet (bounded) into one native arena and hands JS one Buffer plus a
+ * Uint32Array of lengths: one JS call per batch, not per packet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+/* Largest IPv4/IPv6 packet a single read() can return. */
+#define MAX_PACKET 65536
+/* At most this many packets per wake-up, so one busy device cannot starve the
+ * event loop (timers, other fds) for long. */
+#define MAX_BATCH 256
+/* Room for 1 MiB of packets plus one maximal packet, so a read is never
+ * truncated: reading stops once less than MAX_PACKET bytes are left. */
+#define ARENA_SIZE ((1u << 20) + MAX_PACKET)
+
+/* Bail out of a function returning napi_value if a N-API call fails; the
+ * failing call has left a pending exception (or we raise a generic one). */
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      throw_if_none_pending(env, #call);                                       \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+static void throw_if_none_pending(napi_env env, const char *what) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) {
+    const napi_extended_error_info *info = NULL;
+    napi_get_last_error_info(env, &info);
+    char msg[256];
+    snprintf(msg, sizeof msg, "tun addon: %s failed: %s", what,
+             info && info->error_message ? info->error_message : "N-API error");
+    napi_throw_error(env, NULL, msg);
+  }
+}
+
+/* The symbolic errno name ("EBUSY") is what JS code branches on. */
+static const char *errno_name(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  const char *name = strerrorname_np(err);
+  if (name)
+    return name;
+#endif
+  return uv_err_name(-err);
+}
+
+/* Builds an Error with .code = errno name and a printf-style one-line message. */
+static napi_value make_errno_error(napi_env env, int err, const char *fmt,
+                                   va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  napi_value code, message, error;
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) !=
+          napi_ok ||
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) !=
+          napi_ok ||
+      napi_create_error(env, code, message, &error) != napi_ok)
+    return NULL;
+  napi_value errnum;
+  if (napi_create_int32(env, err, &errnum) == napi_ok)
+    napi_set_named_property(env, error, "errno", errnum);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void throw_errno(napi_env env, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  napi_value error = make_errno_error(env, err, fmt, ap);
+  va_end(ap);
+  if (error)
+    napi_throw(env, error);
+  else
+    throw_if_none_pending(env, "creating an Error");
+}
+
+/* ------------------------------------------------------------------ open */
+
+/* The kernel's dev_valid_name() rules, checked up front so a bad name is
+ * reported as such and never reaches a syscall. */
+static int valid_ifname(const char *name, size_t len) {
+  if (len == 0 || len >= IFNAMSIZ || strlen(name) != len)
+    return 0;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return 0;
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+      return 0;
+  return 1;
+}
+
+/* Opens /dev/net/tun, inside the network namespace at netns_path if given.
+ * A TUN device belongs to the namespace that was current when /dev/net/tun
+ * was opened, so only that open() runs in the target namespace; the thread
+ * switches back immediately. Returns the fd or -1 (exception thrown). */
+static int open_tun_fd(napi_env env, const char *name, const char *netns_path) {
+  int saved = -1, target = -1, fd = -1, err = 0;
+
+  if (netns_path) {
+    saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (saved < 0) {
+      err = errno;
+      throw_errno(env, err, "cannot open the current network namespace: %s",
+                  strerror(err));
+      return -1;
+    }
+    target = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      err = errno;
+      if (err == ENOENT)
+        throw_errno(env, err,
+                    "network namespace %s not found: create it with `ip netns "
+                    "add NAME`",
+                    netns_path);
+      else
+        throw_errno(env, err, "cannot open network namespace %s: %s",
+                    netns_path, strerror(err));
+      close(saved);
+      return -1;
+    }
+    if (setns(target, CLONE_NEWNET) < 0) {
+      err = errno;
+      if (err == EINVAL)
+        throw_errno(env, err, "%s is not a network namespace", netns_path);
+      else if (err == EPERM)
+        throw_errno(env, err,
+                    "not permitted to enter network namespace %s: run as root "
+                    "or grant CAP_SYS_ADMIN",
+                    netns_path);
+      else
+        throw_errno(env, err, "cannot enter network namespace %s: %s",
+                    netns_path, strerror(err));
+      close(target);
+      close(saved);
+      return -1;
+    }
+  }
+
+  fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  err = fd < 0 ? errno : 0;
+
+  if (netns_path) {
+    /* Running JS in the wrong namespace would silently misdirect every later
+     * socket of this thread, so failing to come back is fatal. */
+    if (setns(saved, CLONE_NEWNET) < 0)
+      napi_fatal_error("tun.open", NAPI_AUTO_LENGTH,
+                       "cannot return to the original network namespace",
+                       NAPI_AUTO_LENGTH);
+    close(target);
+    close(saved);
+  }
+
+  if (fd < 0) {
+    if (err == ENOENT || err == ENODEV || err == ENXIO)
+      throw_errno(env, err,
+                  "/dev/net/tun not found: load the tun module (modprobe tun) "
+                  "or give the container the device");
+    else if (err == EPERM || err == EACCES)
+      throw_errno(env, err,
+                  "not permitted to create TUN device %s: run as root or grant "
+                  "CAP_NET_ADMIN",
+                  name);
+    else
+      throw_errno(env, err, "cannot open /dev/net/tun: %s", strerror(err));
+    return -1;
+  }
+  return fd;
+}
+
+/* Explains a failed TUNSETIFF. Codes measured on Linux 6.18: an existing
+ * name with IFF_TUN_EXCL is EBUSY; attaching to a TUN another fd holds is
+ * EBUSY; attaching to a non-TUN device (or a TAP) is EINVAL. */
+static void throw_setiff(napi_env env, int err, const char *name, int attach) {
+  if (err == EPERM || err == EACCES)
+    throw_errno(env, err,
+                "not permitted to %s TUN device %s: run as root or grant "
+                "CAP_NET_ADMIN",
+                attach ? "attach to" : "create", name);
+  else if (!attach && (err == EBUSY || err == EEXIST))
+    throw_errno(env, err,
+                "a network device named %s already exists: use --attach for a "
+                "persistent TUN device or choose another --tun name",
+                name);
+  else if (attach && err == EBUSY)
+    throw_errno(env, err,
+                "TUN device %s is busy: another process has it open (choose "
+                "another --tun name)",
+                name);
+  else if (attach && err == EINVAL)
+    throw_errno(env, err,
+                "network device %s exists but is not a single-queue TUN "
+                "device: choose another --tun name",
+                name);
+  else if (err == EINVAL)
+    throw_errno(env, err, "invalid interface name '%s': 1-15 characters, no "
+                          "'/' or spaces",
+                name);
+  else
+    throw_errno(env, err, "cannot %s TUN device %s: %s",
+                attach ? "attach to" : "create", name, strerror(err));
+}
+
+/* open(name, netnsPath | null, attach) -> { fd, name } */
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "open(name, netnsPath, attach) takes 3 arguments");
+    return NULL;
+  }
+
+  napi_valuetype type;
+  NAPI_CALL(env, napi_typeof(env, argv[0], &type));
+  if (type != napi_string) {
+    napi_throw_type_error(env, NULL, "name must be a string");
+    return NULL;
+  }
+  /* Measure first: an over-long name must be rejected, not truncated. */
+  size_t len = 0;
+  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
+  char name[IFNAMSIZ] = {0};
+  char shown[64] = {0};
+  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], shown, sizeof shown, NULL));
+  if (len >= IFNAMSIZ || !valid_ifname(shown, len)) {
+    throw_errno(env, EINVAL,
+                "invalid interface name '%s%s': 1-15 characters, no '/' or "
+                "spaces",
+                shown, len >= sizeof shown ? "..." : "");
+    return NULL;
+  }
+  memcpy(name, shown, len + 1);
+
+  char netns[4096];
+  const char *netns_path = NULL;
+  NAPI_CALL(env, napi_typeof(env, argv[1], &type));
+  if (type == napi_string) {
+    size_t plen = 0;
+    NAPI_CALL(env, napi_get_value_string_utf8(env, argv[1], netns, sizeof netns, &plen));
+    if (plen == 0 || plen >= sizeof netns - 1 || strlen(netns) != plen) {
+      throw_errno(env, EINVAL, "invalid network namespace path");
+      return NULL;
+    }
+    netns_path = netns;
+  } else if (type != napi_null && type != napi_undefined) {
+    napi_throw_type_error(env, NULL, "netnsPath must be a string or null");
+    return NULL;
+  }
+
+  bool attach = false;
+  NAPI_CALL(env, napi_get_value_bool(env, argv[2], &attach));
+
+  int fd = open_tun_fd(env, name, netns_path);
+  if (fd < 0)
+    return NULL;
+
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  /* EXCL: creating must never silently attach to someone else's device. */
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (attach ? 0 : IFF_TUN_EXCL);
+  memcpy(ifr.ifr_name, name, len + 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    throw_setiff(env, err, name, attach);
+    return NULL;
+  }
+
+  if (attach) {
+    /* Without EXCL, TUNSETIFF creates the device when it does not exist.
+     * A device that is not persistent was just made by us, so the name was
+     * wrong: closing the fd destroys that temporary device again. */
+    struct ifreq got;
+    memset(&got, 0, sizeof got);
+    if (ioctl(fd, TUNGETIFF, &got) < 0) {
+      int err = errno;
+      close(fd);
+      throw_errno(env, err, "cannot query TUN device %s: %s", name, strerror(err));
+      return NULL;
+    }
+    if (!(got.ifr_flags & IFF_PERSIST)) {
+      close(fd);
+      throw_errno(env, ENODEV,
+                  "no persistent TUN device %s in this namespace: create one "
+                  "with `ip tuntap add dev %s mode tun` or use --create",
+                  name, name);
+      return NULL;
+    }
+  }
+
+  napi_value result, jfd, jname;
+  if (napi_create_object(env, &result) != napi_ok ||
+      napi_create_int32(env, fd, &jfd) != napi_ok ||
+      napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &jname) != napi_ok ||
+      napi_set_named_property(env, result, "fd", jfd) != napi_ok ||
+      napi_set_named_property(env, result, "name", jname) != napi_ok) {
+    close(fd);
+    throw_if_none_pending(env, "building open()'s result");
+    return NULL;
+  }
+  return result;
+}
+
+/* --------------------------------------------------------------- reading */
+
+typedef struct {
+  uv_poll_t poll;            /* first member: the uv handle maps to the reader */
+  napi_env env;
+  napi_ref on_packets;       /* (buf, lengths, count) => void */
+  napi_ref on_error;         /* (err) => void */
+  napi_async_context async;  /* so async_hooks / AsyncLocalStorage see batches */
+  unsigned char *arena;
+  uint32_t lengths[MAX_BATCH];
+  int fd;
+  int polling;               /* uv_poll_start is in effect */
+  int closing;               /* uv_close has been called */
+  int close_done;            /* libuv is done with the handle memory */
+  int external_gone;         /* the JS handle was finalized */
+  int in_callback;           /* JS is running on our async context */
+} reader_t;
+
+static void maybe_free(reader_t *r) {
+  if (r->close_done && r->external_gone)
+    free(r);
+}
+
+static void on_closed(uv_handle_t *h) {
+  reader_t *r = (reader_t *)h;
+  r->close_done = 1;
+  maybe_free(r);
+}
+
+/* Releases everything but the struct itself (that waits for libuv's close
+ * callback and the JS handle's finalizer, whichever comes last). */
+static void reader_stop(reader_t *r) {
+  if (r->closing)
+    return;
+  r->closing = 1;
+  if (r->polling)
+    uv_poll_stop(&r->poll);
+  r->polling = 0;
+  uv_close((uv_handle_t *)&r->poll, on_closed);
+  if (r->on_packets)
+    napi_delete_reference(r->env, r->on_packets);
+  if (r->on_error)
+    napi_delete_reference(r->env, r->on_error);
+  /* A callback may stop its own reader; its async context is still in use
+   * by napi_make_callback then, so on_readable destroys it afterwards. */
+  if (r->async && !r->in_callback) {
+    napi_async_destroy(r->env, r->async);
+    r->async = NULL;
+  }
+  r->on_packets = r->on_error = NULL;
+  free(r->arena);
+  r->arena = NULL;
+}
+
+static void reader_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  reader_t *r = data;
+  reader_stop(r);
+  r->external_gone = 1;
+  maybe_free(r);
+}
+
+/* Calls a JS callback as a top-level async callback (drains nextTicks and
+ * microtasks afterwards). A throwing callback becomes an uncaught exception
+ * rather than vanishing inside the uv callback. */
+static void call_js(reader_t *r, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = r->env;
+  napi_value fn, recv, result;
+  /* make_callback needs an object receiver; undefined would throw. */
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok ||
+      fn == NULL || napi_get_global(env, &recv) != napi_ok)
+    return;
+  r->in_callback++;
+  napi_status st = napi_make_callback(env, r->async, recv, fn, argc, argv, &result);
+  r->in_callback--;
+  if (st != napi_ok) {
+    napi_value exc;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok)
+      napi_fatal_exception(env, exc);
+  }
+}
+
+static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  napi_value e = make_errno_error(env, err, fmt, ap);
+  va_end(ap);
+  return e;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  reader_t *r = (reader_t *)h;
+  if (r->closing)
+    return;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok)
+    return;
+
+  int err = status < 0 ? -status : 0;
+  size_t used = 0;
+  uint32_t count = 0;
+  while (!err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
+    ssize_t n = read(r->fd, r->arena + used, MAX_PACKET);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        err = errno;
+      break;
+    }
+    if (n == 0)
+      break;
+    r->lengths[count++] = (uint32_t)n;
+    used += (size_t)n;
+  }
+
+  if (count > 0) {
+    napi_value argv[3], ab;
+    void *dst = NULL, *lens = NULL;
+    if (napi_create_buffer_copy(env, used, r->arena, &dst, &argv[0]) == napi_ok &&
+        napi_create_arraybuffer(env, count * sizeof(uint32_t), &lens, &ab) == napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) == napi_ok &&
+        napi_create_uint32(env, count, &argv[2]) == napi_ok) {
+      memcpy(lens, r->lengths, count * sizeof(uint32_t));
+      call_js(r, r->on_packets, 3, argv);
+    }
+  }
+
+  /* After a hard error the poll stays stopped: a dead device (EBADF once it
+   * was deleted) would otherwise report readable forever and spin the loop.
+   * The packet callback may have stopped the reader already. */
+  if (err && !r->closing) {
+    if (r->polling) {
+      uv_poll_stop(&r->poll);
+      r->polling = 0;
+    }
+    napi_value argv[1];
+    argv[0] = errno_error(env, err, "reading from the TUN device failed: %s; reading stopped",
+                          strerror(err));
+    if (argv[0])
+      call_js(r, r->on_error, 1, argv);
+  }
+  if (r->closing && r->async) {
+    napi_async_destroy(env, r->async);
+    r->async = NULL;
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static int get_fd(napi_env env, napi_value v, int *fd) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_number ||
+      napi_get_value_int32(env, v, fd) != napi_ok || *fd < 0) {
+    napi_throw_type_error(env, NULL, "fd must be a non-negative integer");
+    return 0;
+  }
+  return 1;
+}
+
+static int is_function(napi_env env, napi_value v) {
+  napi_valuetype type;
+  return napi_typeof(env, v, &type) == napi_ok && type == napi_function;
+}
+
+/* startReading(fd, onPackets, onError) -> handle */
+static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "startReading(fd, onPackets, onError) takes 3 arguments");
+    return NULL;
+  }
+  if (!get_fd(env, argv[0], &fd))
+    return NULL;
+  if (!is_function(env, argv[1]) || !is_function(env, argv[2])) {
+    napi_throw_type_error(env, NULL, "onPackets and onError must be functions");
+    return NULL;
+  }
+
+  uv_loop_t *loop;
+  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+
+  reader_t *r = calloc(1, sizeof *r);
+  unsigned char *arena = malloc(ARENA_SIZE);
+  if (!r || !arena) {
+    free(r);
+    free(arena);
+    throw_errno(env, ENOMEM, "cannot allocate the TUN read buffer");
+    return NULL;
+  }
+  r->env = env;
+  r->fd = fd;
+  r->arena = arena;
+
+  int rc = uv_poll_init(loop, &r->poll, fd);
+  if (rc < 0) {
+    /* Never initialised, so there is no handle to close. */
+    free(arena);
+    free(r);
+    if (rc == UV_EEXIST)
+      throw_errno(env, -rc, "fd %d is already being read: stop that reader first", fd);
+    else
+      throw_errno(env, -rc, "cannot watch fd %d: %s", fd, uv_strerror(rc));
+    return NULL;
+  }
+  /* From here on the handle is live: every failure goes through reader_stop,
+   * which closes it, and the struct is freed by on_closed. */
+  r->external_gone = 1;
+
+  napi_value name, handle;
+  if (napi_create_reference(env, argv[1], 1, &r->on_packets) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &r->on_error) != napi_ok ||
+      napi_create_string_utf8(env, "TunReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &r->async) != napi_ok) {
+    reader_stop(r);
+    throw_if_none_pending(env, "startReading setup");
+    return NULL;
+  }
+  rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (rc < 0) {
+    reader_stop(r);
+    throw_errno(env, -rc, "cannot watch fd %d: %s", fd, uv_strerror(rc));
+    return NULL;
+  }
+  r->polling = 1;
+
+  r->external_gone = 0;
+  if (napi_create_external(env, r, reader_finalize, NULL, &handle) != napi_ok) {
+    r->external_gone = 1;
+    reader_stop(r);
+    throw_if_none_pending(env, "startReading handle");
+    return NULL;
+  }
+  return handle;
+}
+
+/* stopReading(handle): safe to call twice. */
+static napi_value tun_stop_reading(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype type;
+  void *data = NULL;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "stopReading expects a handle from startReading");
+    return NULL;
+  }
+  reader_stop(data);
+  return NULL;
+}
+
+/* --------------------------------------------------------------- writing */
+
+/* writeBatch(fd, packets: Uint8Array[]) -> number written. One write() per
+ * packet: without IFF_VNET_HDR a TUN fd takes exactly one packet per call. */
+static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "writeBatch(fd, packets) takes 2 arguments");
+    return NULL;
+  }
+  if (!get_fd(env, argv[0], &fd))
+    return NULL;
+  bool is_array = false;
+  NAPI_CALL(env, napi_is_array(env, argv[1], &is_array));
+  if (!is_array) {
+    napi_throw_type_error(env, NULL, "packets must be an array of Uint8Array");
+    return NULL;
+  }
+  uint32_t n = 0;
+  NAPI_CALL(env, napi_get_array_length(env, argv[1], &n));
+
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    /* A scope per packet keeps handle usage flat for large batches. */
+    napi_handle_scope scope;
+    NAPI_CALL(env, napi_open_handle_scope(env, &scope));
+    napi_value item;
+    bool is_ta = false;
+    napi_typedarray_type ta_type;
+    size_t len = 0;
+    void *data = NULL;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok ||
+        napi_is_typedarray(env, item, &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, item, &ta_type, &len, &data, NULL, NULL) != napi_ok ||
+        ta_type != napi_uint8_array) {
+      napi_close_handle_scope(env, scope);
+      napi_throw_type_error(env, NULL, "packets must be an array of Uint8Array");
+      return NULL;
+    }
+
+    /* Written while the scope still holds `item`, so `data` stays valid. */
+    ssize_t rc;
+    do
+      rc = write(fd, data, len);
+    while (rc < 0 && errno == EINTR);
+    int err = rc < 0 ? errno : 0;
+    napi_close_handle_scope(env, scope);
+    if (rc >= 0) {
+      written++;
+      continue;
+    }
+    /* Queue full: the kernel side is not keeping up; drop like a NIC would. */
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+      continue;
+    napi_value error = errno_error(env, err, "writing packet %u of %u to the TUN device failed: %s",
+                                   i, n, strerror(err));
+    /* Let the caller account for the batch and resume after the bad one. */
+    napi_value jw, ji;
+    if (error && napi_create_uint32(env, written, &jw) == napi_ok &&
+        napi_create_uint32(env, i, &ji) == napi_ok) {
+      napi_set_named_property(env, error, "written", jw);
+      napi_set_named_property(env, error, "index", ji);
+    }
+    if (error)
+      napi_throw(env, error);
+    else
+      throw_if_none_pending(env, "creating an Error");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CALL(env, napi_create_uint32(env, written, &result));
+  return result;
+}
+
+/* close(fd) */
+static napi_value tun_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  if (argc < 1 || !get_fd(env, argv[0], &fd))
+    return NULL;
+  /* Linux releases the fd even when close() reports EINTR: never retry. */
+  if (close(fd) < 0 && errno != EINTR) {
+    int err = errno;
+    throw_errno(env, err, "closing TUN fd %d failed: %s", fd, strerror(err));
+  }
+  return NULL;
+}
+
+/* ----------------------------------------------------------------- module */
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"startReading", NULL, tun_start_reading, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stopReading", NULL, tun_stop_reading, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

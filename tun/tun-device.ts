@@ -1,0 +1,185 @@
+/**
+ * A `Link` over a Linux TUN device (IFF_TUN | IFF_NO_PI: whole IP packets, no
+ * link-layer header), read and written through the native addon in batches.
+ */
+import type { BatchHandler, Link } from '../stack/link.ts';
+import { loadTunAddon, type ErrnoError, type ReaderHandle, type TunAddon } from './native.ts';
+import { netnsPath } from './netns.ts';
+
+export interface TunOpenOptions {
+  /** Interface name, 1-15 characters. */
+  name: string;
+  /**
+   * 'create': make a new device (gone again after close()); fails if the
+   * name is taken. 'attach': join an existing persistent device
+   * (`ip tuntap add dev NAME mode tun`), which stays after close().
+   */
+  mode: 'create' | 'attach';
+  /** Named network namespace (`ip netns add`) to create/find the device in. */
+  netns?: string;
+  /** The link MTU reported to the stack (default 1500). Does not configure
+   * the interface: use configureInterface() for that. */
+  mtu?: number;
+}
+
+export interface TunStats {
+  /** Packets and bytes read from the device, and read wake-ups that had any. */
+  rxPackets: number;
+  rxBytes: number;
+  rxBatches: number;
+  /** Packets and bytes the kernel accepted. */
+  txPackets: number;
+  txBytes: number;
+  /** Packets not delivered: queue full (EAGAIN/ENOBUFS), interface down
+   * (EIO), rejected as not IP (EINVAL), or sent after close(). */
+  txDropped: number;
+}
+
+export type TunErrorHandler = (err: ErrnoError) => void;
+
+export class TunDevice implements Link {
+  /** The interface name the kernel gave the device. */
+  readonly name: string;
+  readonly mode: 'create' | 'attach';
+  readonly netns: string | undefined;
+  readonly mtu: number;
+  readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txDropped: 0 };
+
+  readonly #addon: TunAddon;
+  readonly #fd: number;
+  #reader: ReaderHandle | undefined;
+  #handler: BatchHandler | undefined;
+  #errorHandler: TunErrorHandler | undefined;
+  #closed = false;
+
+  private constructor(addon: TunAddon, fd: number, name: string, opts: TunOpenOptions) {
+    this.#addon = addon;
+    this.#fd = fd;
+    this.name = name;
+    this.mode = opts.mode;
+    this.netns = opts.netns;
+    this.mtu = opts.mtu ?? 1500;
+  }
+
+  /**
+   * Opens the device. Throws an Error whose `code` is the errno name and whose
+   * message names the cause and remedy (EBUSY: name taken or device busy;
+   * ENODEV: no persistent device to attach to; EPERM/EACCES: not root; EINVAL:
+   * bad name or not a TUN device; ENOENT: no /dev/net/tun or no such netns).
+   */
+  static open(opts: TunOpenOptions): TunDevice {
+    const mtu = opts.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new RangeError(`invalid MTU ${mtu}: expected an integer from 68 to 65535`);
+    }
+    const path = opts.netns === undefined ? null : netnsPath(opts.netns);
+    const addon = loadTunAddon();
+    const { fd, name } = addon.open(opts.name, path, opts.mode === 'attach');
+    return new TunDevice(addon, fd, name, opts);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Writes the packets, one system call each. Never throws for a packet the
+   * kernel refuses (counted in `stats.txDropped`); throws only if the fd
+   * itself is unusable (a bug, e.g. EBADF).
+   */
+  send(packets: readonly Uint8Array[]): void {
+    if (packets.length === 0) return;
+    if (this.#closed) {
+      this.stats.txDropped += packets.length;
+      return;
+    }
+    let batch = packets;
+    while (batch.length > 0) {
+      try {
+        const written = this.#addon.writeBatch(this.#fd, batch);
+        this.#countWritten(batch, written, batch.length);
+        return;
+      } catch (e) {
+        const err = e as ErrnoError;
+        const index = err.index;
+        if (index === undefined || (err.code !== 'EINVAL' && err.code !== 'EIO')) throw err;
+        this.#countWritten(batch, err.written ?? 0, index);
+        if (err.code === 'EIO') {
+          // Interface down: every further packet would fail the same way.
+          this.stats.txDropped += batch.length - index;
+          return;
+        }
+        // Not an IP packet: drop it alone and carry on with the rest.
+        this.stats.txDropped += 1;
+        batch = batch.slice(index + 1);
+      }
+    }
+  }
+
+  /** Accounts for `attempted` packets of which `written` went out. Bytes are
+   * exact when nothing was dropped; otherwise the drops (rare: a full queue)
+   * are taken to be the last packets attempted. */
+  #countWritten(batch: readonly Uint8Array[], written: number, attempted: number): void {
+    this.stats.txPackets += written;
+    this.stats.txDropped += attempted - written;
+    for (let i = 0; i < written; i++) this.stats.txBytes += batch[i]!.byteLength;
+  }
+
+  /**
+   * Installs the receiver (replacing any previous one) and starts reading.
+   * Each call of `handler` gets every packet that was ready at one wake-up, as
+   * views into one buffer that the handler may keep.
+   */
+  onReceive(handler: BatchHandler): void {
+    if (this.#closed) return;
+    this.#handler = handler;
+    if (this.#reader !== undefined) return;
+    this.#reader = this.#addon.startReading(
+      this.#fd,
+      (buf, lengths, count) => this.#deliver(buf, lengths, count),
+      (err) => this.#readFailed(err),
+    );
+  }
+
+  /**
+   * Installs the handler for a read error (e.g. EBADF after the interface
+   * was deleted). Reading has stopped when it is called. Without a handler,
+   * the error is thrown as an uncaught exception.
+   */
+  onError(handler: TunErrorHandler): void {
+    this.#errorHandler = handler;
+  }
+
+  /** Stops reading and closes the fd; a created device disappears with it. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Stop watching before closing, so libuv never polls a closed (or reused) fd.
+    if (this.#reader !== undefined) this.#addon.stopReading(this.#reader);
+    this.#reader = undefined;
+    this.#handler = undefined;
+    this.#addon.close(this.#fd);
+  }
+
+  #deliver(buf: Buffer, lengths: Uint32Array, count: number): void {
+    if (this.#closed || this.#handler === undefined) return;
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const packets = new Array<Uint8Array>(count);
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const end = offset + lengths[i]!;
+      packets[i] = bytes.subarray(offset, end);
+      offset = end;
+    }
+    this.stats.rxPackets += count;
+    this.stats.rxBytes += offset;
+    this.stats.rxBatches += 1;
+    this.#handler(packets);
+  }
+
+  #readFailed(err: ErrnoError): void {
+    if (this.#closed) return;
+    if (this.#errorHandler === undefined) throw err;
+    this.#errorHandler(err);
+  }
+}
