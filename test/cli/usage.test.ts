@@ -1,0 +1,50 @@
+/** Command-line misuse: one clear line on stderr and exit status 2, before anything is created. */
+import test from 'ava';
+import { runCli } from '../helpers/interop.ts';
+
+const misuse: Array<[string[], RegExp]> = [
+  [['bogus'], /unknown command "bogus"/],
+  [['up', '--mtu', '10'], /--mtu expects an integer from 68 to 65535, got 10/],
+  [['up', '--mtu', 'big'], /--mtu expects an integer/],
+  [['up', '--addr', '300.1.1.1'], /--addr "300\.1\.1\.1" is not an IPv4 address/],
+  [['up', '--peer', '198.18.0.1'], /--peer "198\.18\.0\.1" is not A\.B\.C\.D\/N/],
+  [['up', '--addr', '10.0.0.2'], /--addr 10\.0\.0\.2 is outside --peer 198\.18\.0\.1\/24/],
+  [['up', '--addr', '198.18.0.1'], /--addr and --peer must differ/],
+  [['up', '--attach', '--peer', '198.18.0.1/24'], /--peer only applies with --create/],
+  [['up', '--create', '--attach'], /--create and --attach exclude each other/],
+  [['up', '--tun', 'a-name-that-is-too-long'], /--tun .*1-15 characters/],
+  [['up', '--netns', 'bad/name'], /--netns .*letters, digits/],
+  [['up', '--sysctl', 'net.ipv4.nonsense=1'], /unknown sysctl net\.ipv4\.nonsense/],
+  [['up', '--sysctl', 'net.ipv4.ipfrag_time'], /expected NAME=VALUE/],
+  [['up', '--frobnicate'], /Unknown option '--frobnicate'/],
+];
+
+for (const [args, message] of misuse) {
+  test(`tcpstack ${args.join(' ')} → exit 2 with one line`, (t) => {
+    const r = runCli(args);
+    t.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    t.is(lines.length, 1, r.stderr);
+    t.regex(lines[0]!, /^tcpstack: error: /);
+    t.regex(lines[0]!, message);
+    t.is(r.stdout, '', 'nothing started');
+  });
+}
+
+test('tcpstack --help lists the commands; no command at all prints it and exits 2', (t) => {
+  const help = runCli(['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /^usage: tcpstack <command>/);
+  t.regex(help.stdout, /\bup\b/);
+  t.is(runCli([]).code, 2);
+});
+
+test('tcpstack up --help documents every option', (t) => {
+  const r = runCli(['up', '--help']);
+  t.is(r.code, 0);
+  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--help']) {
+    t.true(r.stdout.includes(option), option);
+  }
+  t.regex(r.stdout, /default tcp0/);
+  t.regex(r.stdout, /default 198\.18\.0\.2/);
+});
