@@ -15,11 +15,23 @@ import { Reassembler } from './ip/reassembly.ts';
 import { Udp } from './ip/udp.ts';
 import type { PacketSink } from './link.ts';
 import type { Random } from './random.ts';
-import { SYSCTL_DEFAULTS, type Sysctls } from './sysctl.ts';
+import { defaultSysctls, type Sysctls } from './sysctl.ts';
 import { TimerQueue } from './timers.ts';
 import type { TraceSink } from './trace.ts';
 import type { Ipv4Address } from './wire/addr.ts';
 import { PROTO_ICMP, PROTO_UDP } from './wire/ipv4.ts';
+import { TcpLayer } from './tcp/tcp.ts';
+import { TcpEndpoint } from './socket/endpoint.ts';
+import type { Endpoint, TcpInfo } from './socket/types.ts';
+
+export interface TcpApi {
+  readonly layer: TcpLayer;
+  /** A new, unbound TCP endpoint. */
+  socket(): Endpoint;
+  /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
+  connections(): TcpInfo[];
+  listeners(): Array<{ localAddress: string; localPort: number; backlog: number; acceptQueue: number; synQueue: number }>;
+}
 
 export interface StackOptions {
   /** The stack's own IPv4 address. */
@@ -49,6 +61,15 @@ export class Stack {
   trace: TraceSink | undefined;
   private readonly ip: Ipv4Input;
   private readonly link: PacketSink;
+  /** The TCP layer and the socket API over it. */
+  readonly tcp: TcpApi;
+  private readonly tcpLayer: TcpLayer;
+  /**
+   * Set by the driver: called when an application call (outside input and
+   * timers) left work for the next flush. The real-time driver schedules a
+   * flush on the next microtask; virtual-time tests call flush() themselves.
+   */
+  onFlushNeeded: (() => void) | undefined;
 
   constructor(options: StackOptions) {
     this.address = options.address >>> 0;
@@ -56,7 +77,7 @@ export class Stack {
     this.random = options.random;
     this.link = options.link;
     this.trace = options.trace;
-    this.sysctl = { ...SYSCTL_DEFAULTS, ...options.sysctl };
+    this.sysctl = { ...defaultSysctls(), ...options.sysctl };
     const traceSink = (): TraceSink | undefined => this.trace;
     this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500);
     this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
@@ -72,6 +93,15 @@ export class Stack {
     const udp = new Udp(this.counters, this.icmp);
     this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
     this.ip.register(PROTO_UDP, (p, hl, total) => udp.input(p, hl, total));
+    this.tcpLayer = new TcpLayer(this, this.output);
+    this.tcpLayer.onFlushNeeded = () => this.onFlushNeeded?.();
+    const layer = this.tcpLayer;
+    this.tcp = {
+      layer,
+      socket: () => new TcpEndpoint(layer),
+      connections: () => layer.connectionInfos(),
+      listeners: () => layer.listenerInfos(),
+    };
   }
 
   /** Installs a transport protocol (TCP registers itself here). */
@@ -124,6 +154,7 @@ export class Stack {
 
   /** Hands everything queued to the link in one call. */
   flush(): void {
+    this.tcpLayer.flush();
     if (this.output.outbox.length === 0) return;
     this.link.send(this.output.take());
   }

@@ -1,21 +1,47 @@
 /**
  * The stack's tunables, under Linux's sysctl names and with the defaults of a
  * fresh Linux 6.18 network namespace (../shared/docs/linux-tcp-paths.md,
- * "Defaults"). `setSysctl('net.ipv4.tcp_fin_timeout', '3')` is how the CLI's
- * `--sysctl` and packet scripts' `sysctl -w` reach them.
+ * "Defaults"). `setSysctl(s, 'net.ipv4.tcp_fin_timeout', '3')` is how the
+ * CLI's `--sysctl` and packet scripts' `sysctl -w` reach them.
  */
 export interface Sysctls {
   ip_default_ttl: number;
   /** Seconds a fragment queue may wait for its missing pieces. */
   ipfrag_time: number;
-  /** Bytes of reassembly memory above which new fragment queues are refused. */
+  /** Bytes of reassembly memory above which fragments are refused. */
   ipfrag_high_thresh: number;
   icmp_echo_ignore_all: number;
-  /** Minimum milliseconds between ICMP errors to one destination (token refill period). */
+  /** Milliseconds of token per ICMP error to one destination. */
   icmp_ratelimit: number;
-  /** Global ICMP error budget per second, and its burst. */
   icmp_msgs_per_sec: number;
   icmp_msgs_burst: number;
+  ip_local_port_range: [number, number];
+  somaxconn: number;
+  tcp_timestamps: number;
+  tcp_sack: number;
+  tcp_window_scaling: number;
+  /** min, default, max receive buffer (bytes); max decides the window scale we offer. */
+  tcp_rmem: [number, number, number];
+  tcp_wmem: [number, number, number];
+  tcp_syn_retries: number;
+  tcp_syn_linear_timeouts: number;
+  tcp_synack_retries: number;
+  tcp_retries1: number;
+  tcp_retries2: number;
+  tcp_orphan_retries: number;
+  tcp_fin_timeout: number;
+  tcp_keepalive_time: number;
+  tcp_keepalive_intvl: number;
+  tcp_keepalive_probes: number;
+  tcp_rfc1337: number;
+  tcp_abort_on_overflow: number;
+  tcp_max_syn_backlog: number;
+  tcp_invalid_ratelimit: number;
+  tcp_challenge_ack_limit: number;
+  tcp_rto_min_us: number;
+  tcp_rto_max_ms: number;
+  tcp_max_tw_buckets: number;
+  tcp_max_orphans: number;
 }
 
 export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
@@ -26,25 +52,70 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   icmp_ratelimit: 1000,
   icmp_msgs_per_sec: 1000,
   icmp_msgs_burst: 50,
-});
+  ip_local_port_range: [32768, 60999],
+  somaxconn: 4096,
+  tcp_timestamps: 1,
+  tcp_sack: 1,
+  tcp_window_scaling: 1,
+  tcp_rmem: [4096, 131072, 33554432],
+  tcp_wmem: [4096, 16384, 4194304],
+  tcp_syn_retries: 6,
+  tcp_syn_linear_timeouts: 4,
+  tcp_synack_retries: 5,
+  tcp_retries1: 3,
+  tcp_retries2: 15,
+  tcp_orphan_retries: 0,
+  tcp_fin_timeout: 60,
+  tcp_keepalive_time: 7200,
+  tcp_keepalive_intvl: 75,
+  tcp_keepalive_probes: 9,
+  tcp_rfc1337: 0,
+  tcp_abort_on_overflow: 0,
+  tcp_max_syn_backlog: 2048,
+  tcp_invalid_ratelimit: 500,
+  tcp_challenge_ack_limit: 2147483647,
+  tcp_rto_min_us: 200000,
+  tcp_rto_max_ms: 120000,
+  tcp_max_tw_buckets: 131072,
+  tcp_max_orphans: 131072,
+} as Sysctls);
 
-/** Full Linux names → our keys. */
-const PREFIX = 'net.ipv4.';
+export function defaultSysctls(): Sysctls {
+  return structuredClone(SYSCTL_DEFAULTS) as Sysctls;
+}
 
+const PREFIXES: Partial<Record<keyof Sysctls, string>> = { somaxconn: 'net.core.' };
+const prefixOf = (key: keyof Sysctls): string => PREFIXES[key] ?? 'net.ipv4.';
+
+/** Every settable name, fully qualified. */
+export function sysctlNames(): string[] {
+  return (Object.keys(SYSCTL_DEFAULTS) as Array<keyof Sysctls>).map((k) => prefixOf(k) + k);
+}
+
+/** Full Linux name ("net.ipv4.tcp_fin_timeout", or a /proc/sys path) → our key. */
 export function sysctlKey(fullName: string): keyof Sysctls | undefined {
-  const normalized = fullName.replace(/\//g, '.').replace(/^\.?proc\.sys\./, '');
-  if (!normalized.startsWith(PREFIX)) return undefined;
-  const key = normalized.slice(PREFIX.length);
-  return Object.prototype.hasOwnProperty.call(SYSCTL_DEFAULTS, key) ? (key as keyof Sysctls) : undefined;
+  const normalized = fullName.trim().replace(/^\/?proc\/sys\//, '').replace(/\//g, '.');
+  for (const key of Object.keys(SYSCTL_DEFAULTS) as Array<keyof Sysctls>) {
+    if (normalized === prefixOf(key) + key) return key;
+  }
+  return undefined;
 }
 
 /** Applies "name=value" with Linux's names; throws a one-line Error on a bad name or value. */
 export function setSysctl(target: Sysctls, fullName: string, value: string): void {
   const key = sysctlKey(fullName);
-  if (key === undefined) {
-    throw new Error(`unknown sysctl ${fullName} (known: ${Object.keys(SYSCTL_DEFAULTS).map((k) => PREFIX + k).join(', ')})`);
+  if (key === undefined) throw new Error(`unknown sysctl ${fullName} (known: ${sysctlNames().join(', ')})`);
+  const parts = value.trim().split(/\s+/);
+  const numbers = parts.map(Number);
+  if (numbers.some((n) => !Number.isInteger(n))) {
+    throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not an integer${parts.length > 1 ? ' list' : ''}`);
   }
-  const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < 0) throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not a non-negative integer`);
-  target[key] = n;
+  const current = target[key];
+  if (Array.isArray(current)) {
+    if (numbers.length !== current.length) throw new Error(`sysctl ${fullName} takes ${current.length} integers`);
+    (target as unknown as Record<string, number[]>)[key] = numbers;
+  } else {
+    if (numbers.length !== 1) throw new Error(`sysctl ${fullName} takes one integer`);
+    (target as unknown as Record<string, number>)[key] = numbers[0]!;
+  }
 }

@@ -35,6 +35,7 @@ export class RealtimeDriver {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
   private stopped = false;
+  private flushScheduled = false;
   batches = 0;
 
   constructor(
@@ -47,6 +48,15 @@ export class RealtimeDriver {
       this.stack.inputBatch(batch);
       this.rearm();
     });
+    // Application calls between batches (a write, a close) flush once, on the next microtask.
+    stack.onFlushNeeded = () => {
+      if (this.flushScheduled || this.stopped) return;
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.kick();
+      });
+    };
     this.rearm();
   }
 

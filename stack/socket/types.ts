@@ -1,0 +1,175 @@
+/**
+ * The BSD-shaped socket API every other layer is built on (the Node-shaped
+ * TcpSocket/TcpServer, the CLI services, packet scripts, scenarios). It is
+ * non-blocking: calls return at once; readiness is learned from `poll()` and
+ * the `onEvent` callback, exactly like a socket with O_NONBLOCK and epoll.
+ */
+
+/** errno names, as Linux reports them to applications. */
+export type SocketErrno =
+  | 'EAGAIN'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EAFNOSUPPORT'
+  | 'EALREADY'
+  | 'EBADF'
+  | 'ECONNABORTED'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'EHOSTUNREACH'
+  | 'EINPROGRESS'
+  | 'EINVAL'
+  | 'EISCONN'
+  | 'EMSGSIZE'
+  | 'ENETUNREACH'
+  | 'ENOPROTOOPT'
+  | 'ENOTCONN'
+  | 'EOPNOTSUPP'
+  | 'EPIPE'
+  | 'EPROTO'
+  | 'ETIMEDOUT';
+
+/** A failed socket call. `code` is the errno name (like Node's system errors). */
+export class SocketError extends Error {
+  override readonly name = 'SocketError';
+  constructor(
+    readonly code: SocketErrno,
+    readonly syscall: string,
+  ) {
+    super(`${syscall} ${code}`);
+  }
+}
+
+/** poll(2) bits, Linux values. */
+export const POLLIN = 0x001;
+export const POLLOUT = 0x004;
+export const POLLERR = 0x008;
+export const POLLHUP = 0x010;
+export const POLLRDHUP = 0x2000;
+
+/** RFC 9293 state names, plus Linux's CLOSE for a socket that is done or was never connected. */
+export type TcpStateName =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN_SENT'
+  | 'SYN_RECV'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT1'
+  | 'FIN_WAIT2'
+  | 'CLOSE_WAIT'
+  | 'CLOSING'
+  | 'LAST_ACK'
+  | 'TIME_WAIT';
+
+export type ShutdownHow = 'read' | 'write' | 'both';
+
+/** What `ss -ti` shows for a connection (units: ms unless named otherwise). */
+export interface TcpInfo {
+  state: TcpStateName;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** Bytes received and not yet read / written and not yet acknowledged (ss Recv-Q / Send-Q). */
+  recvQ: number;
+  sendQ: number;
+  rtt: number;
+  rttvar: number;
+  rto: number;
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  /** Segments retransmitted over the connection's life, and the current backoff count. */
+  retransmits: number;
+  backoff: number;
+  sndWnd: number;
+  rcvWnd: number;
+  sndWscale: number;
+  rcvWscale: number;
+  timestamps: boolean;
+  sack: boolean;
+  /** Timers pending, e.g. { on: 'rto', expiresIn: 180 } or keepalive/persist/timewait. */
+  timer: { on: string; expiresIn: number } | undefined;
+  bytesSent: number;
+  bytesRetrans: number;
+  bytesAcked: number;
+  bytesReceived: number;
+}
+
+/**
+ * The BSD socket, non-blocking. Every method is synchronous; output it causes
+ * leaves when the stack next flushes (the real-time driver does that right
+ * after the call returns to the event loop).
+ */
+export interface Endpoint {
+  readonly state: TcpStateName;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+
+  /**
+   * Called whenever readiness may have changed (readable, writable, connected,
+   * a connection to accept, an error, closed). Never called from inside
+   * segment processing: the stack delivers these after each input batch or
+   * timer run, so the callback may call back into the endpoint freely.
+   */
+  onEvent: ((endpoint: Endpoint) => void) | undefined;
+  /** The poll(2) mask: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP. */
+  poll(): number;
+
+  /** Address 0 / '0.0.0.0' = any; port 0 = an ephemeral port. Throws EADDRINUSE, EINVAL. */
+  bind(address?: string | number, port?: number): void;
+  /** Throws EADDRINUSE (port taken), EINVAL (connected). backlog as Linux: min(backlog, somaxconn). */
+  listen(backlog: number): void;
+  /** A connection from the accept queue, or null when it is empty (EAGAIN). */
+  accept(): Endpoint | null;
+  /**
+   * Starts an active open (sends the SYN). Completion shows as POLLOUT and
+   * state ESTABLISHED, failure as POLLERR with the error thrown by the next
+   * read/write or returned by getError(). Throws EISCONN, EALREADY,
+   * EADDRNOTAVAIL (no ephemeral port), EINVAL.
+   */
+  connect(address: string | number, port: number): void;
+  /**
+   * Up to `max` bytes (default: everything readable). null: nothing to read
+   * yet (EAGAIN). An empty array: end of stream (the peer's FIN, or after an
+   * error was reported once). Throws the pending error once (ECONNRESET,
+   * ETIMEDOUT, ...), as Linux's recv does.
+   */
+  read(max?: number): Uint8Array | null;
+  /**
+   * Queues bytes for sending; returns how many were taken (0 when the send
+   * buffer is full: EAGAIN). Throws EPIPE after shutdown(write) or once the
+   * connection is gone, the pending error first (ECONNRESET...), ENOTCONN
+   * before the connection is established.
+   */
+  write(data: Uint8Array): number;
+  shutdown(how: ShutdownHow): void;
+  /**
+   * close(2): the application lets go. Linux's rules apply: unread data →
+   * RST (TCPAbortOnClose), SO_LINGER 0 → RST, otherwise FIN after the queued
+   * data and the connection lives on as an orphan.
+   */
+  close(): void;
+  /** SO_ERROR: the pending error, cleared by reading it. */
+  getError(): SocketErrno | undefined;
+
+  setNoDelay(on: boolean): void;
+  /** SO_KEEPALIVE, with TCP_KEEPIDLE/INTVL/CNT in seconds (unset = the sysctl defaults). */
+  setKeepAlive(on: boolean, idleSeconds?: number, intervalSeconds?: number, count?: number): void;
+  /** SO_LINGER. */
+  setLinger(on: boolean, seconds: number): void;
+  /** TCP_USER_TIMEOUT in ms (0 = off). */
+  setUserTimeout(ms: number): void;
+  setReuseAddress(on: boolean): void;
+  /** SO_RCVBUF / SO_SNDBUF in bytes (doubled as Linux does). */
+  setReceiveBuffer(bytes: number): void;
+  setSendBuffer(bytes: number): void;
+
+  /** Bytes that write() would accept now (free send-buffer space). */
+  readonly writableBytes: number;
+  /** Bytes that read() would return now. */
+  readonly readableBytes: number;
+  info(): TcpInfo;
+}

@@ -1,0 +1,216 @@
+/**
+ * Byte queues for one connection: the send queue (bytes from SND.UNA on,
+ * acknowledged bytes dropped from the front) and the receive side (the
+ * in-order queue the application reads, plus the out-of-order segments held
+ * until the hole before them fills, RFC 9293 §3.10.7.4 "seventh").
+ */
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
+
+/** A FIFO of byte chunks with cheap append, consume-from-front and random copy-out. */
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  /** Bytes of chunks[head] already consumed. */
+  private headOffset = 0;
+  length = 0;
+
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.chunks.push(data);
+    this.length += data.length;
+  }
+
+  /** Drops `n` bytes from the front. */
+  consume(n: number): void {
+    if (n > this.length) throw new RangeError(`consume ${n} of ${this.length}`);
+    this.length -= n;
+    while (n > 0) {
+      const chunk = this.chunks[this.head]!;
+      const left = chunk.length - this.headOffset;
+      if (n < left) {
+        this.headOffset += n;
+        return;
+      }
+      n -= left;
+      this.chunks[this.head] = EMPTY;
+      this.head++;
+      this.headOffset = 0;
+    }
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Copies bytes [offset, offset + n) into dst at dstOffset. */
+  copyOut(offset: number, n: number, dst: Uint8Array, dstOffset: number): void {
+    if (offset + n > this.length) throw new RangeError(`copyOut ${offset}+${n} of ${this.length}`);
+    let i = this.head;
+    let skip = offset + this.headOffset;
+    while (skip >= this.chunks[i]!.length) {
+      skip -= this.chunks[i]!.length;
+      i++;
+    }
+    while (n > 0) {
+      const chunk = this.chunks[i]!;
+      const take = Math.min(n, chunk.length - skip);
+      dst.set(chunk.subarray(skip, skip + take), dstOffset);
+      dstOffset += take;
+      n -= take;
+      skip = 0;
+      i++;
+    }
+  }
+
+  /** Removes and returns up to `max` bytes from the front (a view when it lies in one chunk). */
+  shift(max: number): Uint8Array {
+    const n = Math.min(max, this.length);
+    if (n === 0) return EMPTY;
+    const chunk = this.chunks[this.head]!;
+    if (chunk.length - this.headOffset >= n) {
+      const out = chunk.subarray(this.headOffset, this.headOffset + n);
+      this.consume(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    this.copyOut(0, n, out, 0);
+    this.consume(n);
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.headOffset = 0;
+    this.length = 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface OooSegment {
+  seq: number;
+  data: Uint8Array;
+}
+
+/**
+ * Out-of-order data, kept as non-overlapping ranges sorted by sequence
+ * number (overlaps trimmed on insert, as tcp_data_queue_ofo does), with the
+ * order ranges were last extended for SACK (RFC 2018 §4: the first block
+ * reports the most recently received segment).
+ */
+export class OutOfOrderQueue {
+  private segments: OooSegment[] = [];
+  bytes = 0;
+  /** Left edges of blocks, most recently touched first. */
+  private recent: number[] = [];
+
+  get empty(): boolean {
+    return this.segments.length === 0;
+  }
+
+  /** Highest sequence number held + 1, or undefined. */
+  get end(): number | undefined {
+    const last = this.segments[this.segments.length - 1];
+    return last === undefined ? undefined : seqAdd(last.seq, last.data.length);
+  }
+
+  /** Inserts [seq, seq+len); returns the bytes that were new. */
+  insert(seq: number, data: Uint8Array): number {
+    let start = seq;
+    let payload = data;
+    const segs = this.segments;
+    let i = 0;
+    while (i < segs.length && seqLe(seqAdd(segs[i]!.seq, segs[i]!.data.length), start)) i++;
+    const out: OooSegment[] = [];
+    let added = 0;
+    // Walk existing segments overlapping the new range; keep what they already hold.
+    while (payload.length > 0) {
+      const next = segs[i];
+      const end = seqAdd(start, payload.length);
+      if (next === undefined || seqLe(end, next.seq)) {
+        out.push({ seq: start, data: payload.slice() });
+        added += payload.length;
+        break;
+      }
+      if (seqLt(start, next.seq)) {
+        const gap = seqDiff(next.seq, start);
+        out.push({ seq: start, data: payload.slice(0, gap) });
+        added += gap;
+      }
+      const nextEnd = seqAdd(next.seq, next.data.length);
+      const skip = seqDiff(nextEnd, start);
+      if (skip >= payload.length) break;
+      payload = payload.subarray(skip);
+      start = nextEnd;
+      i++;
+    }
+    if (added > 0) {
+      this.segments.push(...out);
+      this.segments.sort((a, b) => seqDiff(a.seq, b.seq));
+      this.bytes += added;
+    }
+    this.touch(seq);
+    return added;
+  }
+
+  /**
+   * Removes and returns the data that became in order at `rcvNxt` (and drops
+   * anything now entirely before it).
+   */
+  takeInOrder(rcvNxt: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let next = rcvNxt;
+    while (this.segments.length > 0) {
+      const s = this.segments[0]!;
+      const end = seqAdd(s.seq, s.data.length);
+      if (seqLe(end, next)) {
+        this.segments.shift();
+        this.bytes -= s.data.length;
+        continue;
+      }
+      if (seqGt(s.seq, next)) break;
+      this.segments.shift();
+      this.bytes -= s.data.length;
+      out.push(s.data.subarray(seqDiff(next, s.seq)));
+      next = end;
+    }
+    return out;
+  }
+
+  /** SACK blocks (left, right pairs), most recently received first, at most `max`. */
+  sackBlocks(max: number): number[] {
+    const blocks: Array<[number, number]> = [];
+    for (const s of this.segments) {
+      const end = seqAdd(s.seq, s.data.length);
+      const last = blocks[blocks.length - 1];
+      if (last && last[1] === s.seq) last[1] = end;
+      else blocks.push([s.seq, end]);
+    }
+    const ordered: number[] = [];
+    const used = new Set<number>();
+    for (const edge of this.recent) {
+      const idx = blocks.findIndex(([l, r]) => seqLe(l, edge) && seqLt(edge, r));
+      if (idx >= 0 && !used.has(idx)) {
+        used.add(idx);
+        ordered.push(blocks[idx]![0], blocks[idx]![1]);
+      }
+      if (ordered.length / 2 >= max) break;
+    }
+    for (let idx = 0; idx < blocks.length && ordered.length / 2 < max; idx++) {
+      if (!used.has(idx)) ordered.push(blocks[idx]![0], blocks[idx]![1]);
+    }
+    return ordered;
+  }
+
+  private touch(seq: number): void {
+    this.recent = [seq, ...this.recent.filter((s) => s !== seq)].slice(0, 8);
+  }
+
+  clear(): void {
+    this.segments = [];
+    this.recent = [];
+    this.bytes = 0;
+  }
+}
+

@@ -1,0 +1,53 @@
+/**
+ * NewReno (RFC 5681 and RFC 6582) in segments: slow start below ssthresh
+ * (cwnd += acked, as Linux's tcp_slow_start), congestion avoidance above it
+ * (one segment per window of ACKs, tcp_cong_avoid_ai), halving on entering
+ * recovery, a loss window of one segment after an RTO.
+ */
+import type { CongestionControl } from './types.ts';
+
+/** RFC 6928 / TCP_INIT_CWND. */
+export const INITIAL_CWND = 10;
+/** Linux's "infinite" initial ssthresh (TCP_INFINITE_SSTHRESH). */
+export const INFINITE_SSTHRESH = 0x7fffffff;
+
+export class NewReno implements CongestionControl {
+  readonly name = 'newreno';
+  cwnd = INITIAL_CWND;
+  ssthresh = INFINITE_SSTHRESH;
+  /** Acked segments accumulated towards the next +1 in congestion avoidance. */
+  private cwndCount = 0;
+
+  onAck(acked: number, inFlightBefore: number): void {
+    // RFC 5681 §3.1 / tcp_is_cwnd_limited: don't grow a window the sender isn't using.
+    if (inFlightBefore < this.cwnd && this.cwnd >= this.ssthresh) return;
+    if (this.cwnd < this.ssthresh) {
+      const room = this.ssthresh - this.cwnd;
+      const grow = Math.min(acked, room);
+      this.cwnd += grow;
+      acked -= grow;
+      if (acked <= 0) return;
+    }
+    this.cwndCount += acked;
+    if (this.cwndCount >= this.cwnd) {
+      this.cwndCount -= this.cwnd;
+      this.cwnd += 1;
+    }
+  }
+
+  onEnterRecovery(inFlight: number): void {
+    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2);
+    this.cwnd = this.ssthresh;
+    this.cwndCount = 0;
+  }
+
+  onExitRecovery(): void {
+    this.cwnd = this.ssthresh;
+  }
+
+  onTimeout(inFlight: number): void {
+    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2);
+    this.cwnd = 1;
+    this.cwndCount = 0;
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * A listening socket: its SYN queue of request socks (half-open
+ * connections, kept small: no buffers until the handshake completes) and its
+ * accept queue of established children, bounded as Linux bounds them
+ * (tcp_conn_request, tcp_check_req, reqsk_timer_handler; RFC 9293 §3.10.7.2).
+ */
+import type { DropReason } from '../drop.ts';
+import { Timer } from '../timers.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_MAX_WSCALE, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import type { Connection } from './connection.ts';
+import type { TcpContext } from './context.ts';
+import { replyReset } from './reset.ts';
+import { TCP_RTO_MAX } from './rtt.ts';
+import { buildSegment, type Segment } from './segment.ts';
+import { seqAdd, seqGt, seqLt } from './seq.ts';
+import { FourTupleMap, type PortOwner } from './tables.ts';
+
+export class RequestSock {
+  readonly timer: Timer;
+  retrans = 0;
+  synAckSentAt = 0;
+  /** The third ACK arrived while the accept queue was full (kept, retried on the next ACK). */
+  acked = false;
+  lastOowAck = -Infinity;
+
+  constructor(
+    readonly listener: Listener,
+    readonly remote: number,
+    readonly remotePort: number,
+    readonly irs: number,
+    readonly iss: number,
+    readonly peerMss: number,
+    readonly sndWscale: number,
+    readonly wscaleOk: boolean,
+    readonly sackOk: boolean,
+    readonly tsOk: boolean,
+    public tsRecent: number,
+    readonly tsOffset: number,
+    readonly rcvWscale: number,
+    readonly rcvWnd: number,
+    onTimer: (r: RequestSock) => void,
+  ) {
+    this.timer = new Timer('synack', () => onTimer(this));
+  }
+}
+
+export interface ListenerHost {
+  readonly ctx: TcpContext;
+  /** A new ISN for the 4-tuple (secure_tcp_seq). */
+  isn(remote: number, remotePort: number, localPort: number): number;
+  /** Creates and hashes the child connection for a completed handshake. */
+  createChild(listener: Listener, req: RequestSock, ack: Segment): Connection;
+  /** The listener's owner may accept now. */
+  wakeListener(listener: Listener): void;
+}
+
+export class Listener implements PortOwner {
+  readonly listening = true;
+  readonly synQueue = new FourTupleMap<RequestSock>();
+  readonly acceptQueue: Connection[] = [];
+  owner: unknown;
+
+  constructor(
+    readonly host: ListenerHost,
+    public bindAddress: number,
+    readonly port: number,
+    /** min(backlog, somaxconn): bounds both queues; the accept queue holds backlog + 1. */
+    public backlog: number,
+    public reuseAddress: boolean,
+  ) {}
+
+  private get ctx(): TcpContext {
+    return this.host.ctx;
+  }
+
+  /** A segment for this listener's port with no connection or TIME_WAIT match. */
+  input(seg: Segment, issOverride?: number): DropReason | undefined {
+    const req = this.synQueue.get(seg.src, seg.sport, seg.dport);
+    if (req !== undefined) return this.checkRequest(req, seg);
+    const f = seg.flags;
+    // RFC 9293 §3.10.7.2, in Linux's order: ACK → reset; RST → drop; SYN → request; else drop.
+    if (f & TCP_ACK) {
+      replyReset(this.ctx, seg, 'listenerAck');
+      return 'TCP_FLAGS';
+    }
+    if (f & TCP_RST) return 'TCP_RESET';
+    if (!(f & TCP_SYN) || f & TCP_FIN) return 'TCP_FLAGS';
+    return this.connRequest(seg, issOverride);
+  }
+
+  /** tcp_conn_request. */
+  private connRequest(seg: Segment, issOverride: number | undefined): DropReason | undefined {
+    const c = this.ctx.counters;
+    // No SYN cookies here: a full SYN queue drops (Linux with tcp_syncookies=0), which keeps memory bounded.
+    if (issOverride === undefined && this.synQueue.size >= this.backlog) {
+      c.TcpExtTCPReqQFullDrop++;
+      c.TcpExtListenDrops++;
+      return 'TCP_LISTEN_OVERFLOW';
+    }
+    if (this.acceptQueue.length > this.backlog) {
+      c.TcpExtListenOverflows++;
+      c.TcpExtListenDrops++;
+      return 'TCP_LISTEN_OVERFLOW';
+    }
+    const s = this.ctx.sysctl;
+    const o = seg.options;
+    const wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
+    const rcvWscale = wscaleOk ? Math.min(Math.max(Math.floor(Math.log2(s.tcp_rmem[2])) - 15, 0), TCP_MAX_WSCALE) : 0;
+    const tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
+    const mss = tsOk ? this.ctx.advMss - 12 : this.ctx.advMss;
+    const space = 65535;
+    const rcvWnd = Math.floor(space / mss) * mss;
+    const req = new RequestSock(
+      this,
+      seg.src,
+      seg.sport,
+      seg.seq,
+      issOverride ?? this.host.isn(seg.src, seg.sport, seg.dport),
+      o.mss > 0 ? o.mss : 536,
+      wscaleOk ? o.wscale : 0,
+      wscaleOk,
+      s.tcp_sack !== 0 && o.sackPermitted,
+      tsOk,
+      o.tsVal,
+      this.ctx.random.u32(),
+      rcvWscale,
+      rcvWnd,
+      (r) => this.onRequestTimer(r),
+    );
+    this.synQueue.set(seg.src, seg.sport, seg.dport, req);
+    this.sendSynAck(req);
+    this.ctx.timers.arm(req.timer, this.ctx.now() + 1000);
+    return undefined;
+  }
+
+  /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
+  sendSynAck(req: RequestSock): void {
+    const o: TcpOptionsToWrite = { mss: this.ctx.advMss };
+    if (req.sackOk) o.sackPermitted = true;
+    if (req.tsOk) o.ts = { val: (Math.floor(this.ctx.now()) + req.tsOffset) >>> 0, ecr: req.tsRecent };
+    if (req.wscaleOk) o.wscale = req.rcvWscale;
+    req.synAckSentAt = this.ctx.now();
+    this.ctx.counters.TcpOutSegs++;
+    this.ctx.send(
+      buildSegment({
+        src: this.ctx.address,
+        dst: req.remote,
+        sport: this.port,
+        dport: req.remotePort,
+        seq: req.iss,
+        ack: seqAdd(req.irs, 1),
+        flags: TCP_SYN | TCP_ACK,
+        window: Math.min(65535, req.rcvWnd),
+        options: o,
+        ipId: 0,
+        ttl: this.ctx.sysctl.ip_default_ttl,
+      }),
+    );
+  }
+
+  /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */
+  private onRequestTimer(req: RequestSock): void {
+    const c = this.ctx.counters;
+    c.TcpExtTCPTimeouts++;
+    if (req.retrans >= this.ctx.sysctl.tcp_synack_retries) {
+      this.synQueue.delete(req.remote, req.remotePort, this.port);
+      return;
+    }
+    req.retrans++;
+    c.TcpExtTCPSynRetrans++;
+    c.TcpRetransSegs++;
+    this.sendSynAck(req);
+    this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(1000 * 2 ** req.retrans, TCP_RTO_MAX));
+  }
+
+  /** tcp_check_req, in its order (linux-tcp-paths.md A3). */
+  private checkRequest(req: RequestSock, seg: Segment): DropReason | undefined {
+    const f = seg.flags;
+    const c = this.ctx.counters;
+    let flags = f;
+    // 1. A retransmitted SYN: answer with the SYN-ACK again (rate-limited).
+    if (f === TCP_SYN && seg.seq === req.irs) {
+      if (this.oowLimited(req)) {
+        c.TcpExtTCPACKSkippedSynRecv++;
+        return 'TCP_INVALID_SYN';
+      }
+      this.sendSynAck(req);
+      return undefined;
+    }
+    // 2. An ACK that does not acknowledge our SYN-ACK: the listener resets it; the request survives.
+    if (f & TCP_ACK && seg.ack !== seqAdd(req.iss, 1)) {
+      replyReset(this.ctx, seg, 'requestBadAck');
+      return 'TCP_FLAGS';
+    }
+    // 3. Outside the window: ACK it (unless RST), drop.
+    const rcvNxt = seqAdd(req.irs, 1);
+    const end = seqAdd(seg.seq, seg.payload.length);
+    if (seqLt(end, rcvNxt) || seqGt(seg.seq, seqAdd(rcvNxt, req.rcvWnd))) {
+      if (!(f & TCP_RST) && !this.oowLimited(req)) this.sendRequestAck(req);
+      return 'TCP_INVALID_SEQUENCE';
+    }
+    // 4. At the initial sequence number the SYN bit lies outside the window: ignore it.
+    if (seg.seq === req.irs) flags &= ~TCP_SYN;
+    // 5. RST or an in-window SYN ends the request.
+    if (flags & (TCP_RST | TCP_SYN)) {
+      c.TcpAttemptFails++;
+      this.synQueue.delete(req.remote, req.remotePort, this.port);
+      this.ctx.timers.cancel(req.timer);
+      if (flags & TCP_SYN) {
+        replyReset(this.ctx, seg, 'requestSyn');
+        return 'TCP_INVALID_SYN';
+      }
+      c.TcpExtEmbryonicRsts++;
+      return 'TCP_RESET';
+    }
+    // 6. No ACK: nothing to do.
+    if (!(flags & TCP_ACK)) return 'TCP_FLAGS';
+    // 7. The third ACK: a child, if the accept queue has room.
+    if (this.acceptQueue.length > this.backlog) {
+      c.TcpExtListenOverflows++;
+      c.TcpExtListenDrops++;
+      if (this.ctx.sysctl.tcp_abort_on_overflow !== 0) {
+        this.synQueue.delete(req.remote, req.remotePort, this.port);
+        this.ctx.timers.cancel(req.timer);
+        replyReset(this.ctx, seg, 'acceptOverflow');
+        return 'TCP_LISTEN_OVERFLOW';
+      }
+      req.acked = true;
+      return 'TCP_LISTEN_OVERFLOW';
+    }
+    if (req.tsOk && seg.options.tsPresent) req.tsRecent = seg.options.tsVal;
+    this.synQueue.delete(req.remote, req.remotePort, this.port);
+    this.ctx.timers.cancel(req.timer);
+    const child = this.host.createChild(this, req, seg);
+    this.acceptQueue.push(child);
+    this.host.wakeListener(this);
+    // The third ACK may carry data or a FIN (tcp_child_process).
+    if (seg.payload.length > 0 || f & TCP_FIN) return child.input(seg);
+    return undefined;
+  }
+
+  private oowLimited(req: RequestSock): boolean {
+    const now = this.ctx.now();
+    if (now - req.lastOowAck < this.ctx.sysctl.tcp_invalid_ratelimit) return true;
+    req.lastOowAck = now;
+    return false;
+  }
+
+  private sendRequestAck(req: RequestSock): void {
+    this.ctx.counters.TcpOutSegs++;
+    this.ctx.send(
+      buildSegment({
+        src: this.ctx.address,
+        dst: req.remote,
+        sport: this.port,
+        dport: req.remotePort,
+        seq: seqAdd(req.iss, 1),
+        ack: seqAdd(req.irs, 1),
+        flags: TCP_ACK,
+        window: Math.min(65535, req.rcvWnd >>> req.rcvWscale),
+        options: req.tsOk ? { ts: { val: (Math.floor(this.ctx.now()) + req.tsOffset) >>> 0, ecr: req.tsRecent } } : undefined,
+        ipId: 0,
+        ttl: this.ctx.sysctl.ip_default_ttl,
+      }),
+    );
+  }
+
+  /** Closing the listener: pending requests vanish; queued children are reset (E1). */
+  close(): void {
+    for (const req of [...this.synQueue.values()]) {
+      this.ctx.timers.cancel(req.timer);
+      this.synQueue.delete(req.remote, req.remotePort, this.port);
+    }
+    for (const child of this.acceptQueue.splice(0)) {
+      if (child.state !== 'CLOSED') {
+        child.orphan = true;
+        child.setState('CLOSED');
+        child.abort('listenerClose');
+      }
+    }
+  }
+}

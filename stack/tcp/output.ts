@@ -1,0 +1,280 @@
+/**
+ * What a connection sends, and when (tcp_output.c): SYN and SYN-ACK with
+ * Linux's options, the window we advertise (tcp_select_window), segmentation
+ * by MSS under the send and congestion windows, Nagle (Minshall's variant,
+ * as Linux), sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1),
+ * retransmissions of lost segments first, FIN after the data, and a pure ACK
+ * when one is owed and nothing else carried it.
+ */
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { recordEnd, type Connection, type TxRecord } from './connection.ts';
+import type { ActiveResetSource } from './reset.ts';
+import { buildSegment } from './segment.ts';
+import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
+import * as timers from './conn-timers.ts';
+
+/** Timestamp option bytes on every segment once negotiated (NOP, NOP, TS). */
+const TS_OPTION_BYTES = 12;
+/** tcp_min_snd_mss. */
+const MIN_SND_MSS = 48;
+
+/** Payload bytes of a full segment: min(peer MSS, ours) less the per-segment options. */
+export function effectiveMss(c: Connection): number {
+  return Math.max(MIN_SND_MSS, Math.min(c.peerMss, c.advMss) - (c.tsOk ? TS_OPTION_BYTES : 0));
+}
+
+/**
+ * The window of a SYN or SYN-ACK (tcp_select_initial_window): at most 65535,
+ * rounded down to a multiple of the segment size (64240 = 44·1460 in a SYN,
+ * 65160 = 45·1448 in a SYN-ACK with timestamps, as Linux).
+ */
+export function initialWindow(c: Connection, mss: number): number {
+  const space = Math.min(65535, c.rcvBuf);
+  return space > mss ? Math.floor(space / mss) * mss : space;
+}
+
+/**
+ * tcp_select_window: the free receive space, in multiples of the scale
+ * granularity, never moving the right edge back (RFC 9293 §3.8.6.2.2), and
+ * not advertising slivers smaller than one segment (receiver SWS avoidance).
+ * With `commit` the choice becomes RCV.WND/RCV.WUP.
+ */
+export function selectWindow(c: Connection, commit = true): number {
+  const free = Math.max(0, c.rcvBuf - c.recvQueue.length - c.ooo.bytes);
+  const current = c.receiveWindow();
+  const granularity = 1 << c.rcvWscale;
+  let window = free < Math.min(c.mss, c.rcvBuf >> 1) ? 0 : Math.floor(free / granularity) * granularity;
+  const maxWindow = 65535 * granularity;
+  if (window > maxWindow) window = maxWindow;
+  if (window < current) window = Math.ceil(current / granularity) * granularity;
+  if (commit) {
+    c.rcvWnd = window;
+    c.rcvWup = c.rcvNxt;
+  }
+  return window;
+}
+
+/** Options on a SYN (ack=false) or SYN-ACK, in Linux's order: MSS, SACK_PERM, TS, NOP, WS. */
+function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
+  const s = c.ctx.sysctl;
+  const o: TcpOptionsToWrite = { mss: c.advMss };
+  const sack = synAck ? c.sackOk : s.tcp_sack !== 0;
+  const ts = synAck ? c.tsOk : s.tcp_timestamps !== 0;
+  const ws = synAck ? c.wscaleOk : s.tcp_window_scaling !== 0;
+  if (sack) o.sackPermitted = true;
+  if (ts) o.ts = { val: c.tsVal(), ecr: synAck ? c.tsRecent : 0 };
+  if (ws) o.wscale = c.rcvWscale;
+  return o;
+}
+
+/** Options on every later segment: timestamps, and SACK blocks while out-of-order data is held. */
+function segmentOptions(c: Connection): TcpOptionsToWrite | undefined {
+  const ts = c.tsOk ? { val: c.tsVal(), ecr: c.tsRecent } : undefined;
+  const sackBlocks = c.sackOk && !c.ooo.empty ? c.ooo.sackBlocks(ts ? 3 : 4) : undefined;
+  if (!ts && !sackBlocks) return undefined;
+  const o: TcpOptionsToWrite = {};
+  if (ts) o.ts = ts;
+  if (sackBlocks) o.sackBlocks = sackBlocks;
+  return o;
+}
+
+function nextIpId(c: Connection): number {
+  c.ipId = (c.ipId + 1) & 0xffff;
+  return c.ipId;
+}
+
+interface SendSpec {
+  seq: number;
+  flags: number;
+  payloadOffset?: number;
+  payloadLength?: number;
+  options?: TcpOptionsToWrite;
+  window?: number;
+}
+
+function emit(c: Connection, spec: SendSpec): void {
+  const len = spec.payloadLength ?? 0;
+  const window = spec.window ?? windowField(c);
+  const packet = buildSegment({
+    src: c.local,
+    dst: c.remote,
+    sport: c.localPort,
+    dport: c.remotePort,
+    seq: spec.seq,
+    ack: spec.flags & TCP_ACK ? c.rcvNxt : 0,
+    flags: spec.flags,
+    window,
+    options: spec.options,
+    payloadLength: len,
+    fillPayload: len > 0 ? (dst, offset) => c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset) : undefined,
+    ipId: nextIpId(c),
+    ttl: c.ctx.sysctl.ip_default_ttl,
+  });
+  c.ctx.counters.TcpOutSegs++;
+  c.lastSendTime = c.now();
+  if (spec.flags & TCP_ACK) {
+    // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
+    c.ackNow = false;
+    c.ackDelayed = false;
+    c.segsSinceAck = 0;
+    timers.cancelDelack(c);
+  }
+  c.ctx.send(packet);
+}
+
+/** The 16-bit window field for a non-SYN segment (commits the advertisement). */
+function windowField(c: Connection): number {
+  const w = selectWindow(c, true);
+  return Math.min(65535, w >>> c.rcvWscale);
+}
+
+/** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
+export function sendSyn(c: Connection, withAck: boolean): void {
+  const mss = withAck && c.tsOk ? c.advMss - TS_OPTION_BYTES : c.advMss;
+  if (withAck) c.rcvWnd = initialWindow(c, mss);
+  emit(c, {
+    seq: c.iss,
+    flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+    options: synOptions(c, withAck),
+    window: Math.min(65535, c.rcvWnd),
+  });
+}
+
+/** A pure ACK with the current state (also the challenge ACK and the duplicate ACK). */
+export function sendAck(c: Connection): void {
+  if (c.state === 'CLOSED' || c.state === 'SYN_SENT') return;
+  emit(c, { seq: c.sndNxt, flags: TCP_ACK, options: segmentOptions(c) });
+}
+
+/** Zero-window probe / keepalive probe: an ACK one byte below SND.UNA (tcp_xmit_probe_skb). */
+export function sendProbe(c: Connection): void {
+  emit(c, { seq: seqAdd(c.sndUna, -1), flags: TCP_ACK, options: segmentOptions(c) });
+}
+
+/** Resends one outstanding record as it was (same sequence range and flags). */
+export function retransmit(c: Connection, r: TxRecord): void {
+  const now = c.now();
+  if (r.syn) {
+    sendSyn(c, c.state === 'SYN_RECV');
+  } else {
+    emit(c, {
+      seq: r.seq,
+      flags: TCP_ACK | (r.len > 0 ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
+      payloadOffset: seqDiff(r.seq, c.sndUna),
+      payloadLength: r.len,
+      options: segmentOptions(c),
+    });
+  }
+  if (c.retransStamp === 0) c.retransStamp = r.firstSentAt;
+  r.retrans++;
+  r.sentAt = now;
+  r.retransOut = true;
+  c.totalRetrans++;
+  c.bytesRetrans += r.len;
+  c.ctx.counters.TcpRetransSegs++;
+}
+
+function canSendData(c: Connection): boolean {
+  switch (c.state) {
+    case 'ESTABLISHED':
+    case 'CLOSE_WAIT':
+      return true;
+    case 'FIN_WAIT1':
+    case 'LAST_ACK':
+      return !c.finSent;
+    default:
+      return false;
+  }
+}
+
+/**
+ * tcp_write_xmit, once per batch for every connection marked dirty: lost
+ * segments first (recovery), then new data, then a FIN, then a pure ACK if
+ * one is still owed.
+ */
+export function transmit(c: Connection): void {
+  if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
+  if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV') {
+    retransmitLost(c);
+    if (canSendData(c)) sendNewData(c);
+  }
+  if (c.ackNow) sendAck(c);
+  if (c.rtx.length > 0 && !c.xmitTimer.armed) timers.armRto(c, c.rtt.rto);
+}
+
+function retransmitLost(c: Connection): void {
+  if (c.caState !== 'recovery' && c.caState !== 'loss') return;
+  for (const r of c.rtx) {
+    if (c.packetsInFlight() >= c.cc.cwnd) return;
+    if (r.lost && !r.retransOut && !r.sacked) retransmit(c, r);
+  }
+}
+
+function sendNewData(c: Connection): void {
+  const mss = c.mss;
+  for (;;) {
+    const unsent = c.unsentBytes();
+    if (unsent <= 0) break;
+    const wndEnd = seqAdd(c.sndUna, c.sndWnd);
+    const room = seqDiff(wndEnd, c.sndNxt);
+    const inFlight = c.packetsInFlight();
+    if (inFlight >= c.cc.cwnd) break;
+    let len = Math.min(mss, unsent);
+    if (room < len) {
+      // Window-limited: send a partial segment only when it is worth it
+      // (half the largest window the peer offered, RFC 9293 §3.8.6.2.1).
+      if (room <= 0 || (room < mss && room < c.maxSndWnd / 2)) break;
+      len = room;
+    }
+    const last = len === unsent;
+    // Nagle (RFC 896) as Linux's tcp_nagle_check with Minshall's rule: hold a
+    // sub-MSS segment while another sub-MSS segment is unacknowledged.
+    if (len < mss && last && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0) break;
+    const fin = c.finQueued && last && room > len;
+    sendData(c, len, fin);
+    if (len < mss) c.sndSml = c.sndNxt;
+  }
+  if (c.finQueued && !c.finSent && c.unsentBytes() === 0) {
+    const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+    if (room > 0 || c.rtx.length === 0) sendData(c, 0, true);
+  }
+  if (c.unsentBytes() > 0 && c.rtx.length === 0 && seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt) <= 0) {
+    timers.armPersist(c);
+  }
+}
+
+function sendData(c: Connection, len: number, fin: boolean): void {
+  const now = c.now();
+  const seq = c.sndNxt;
+  const offset = seqDiff(seq, c.sndUna);
+  emit(c, {
+    seq,
+    flags: TCP_ACK | (len > 0 && (fin || len === c.unsentBytes()) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
+    payloadOffset: offset,
+    payloadLength: len,
+    options: segmentOptions(c),
+  });
+  const record: TxRecord = { seq, len, syn: false, fin, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false };
+  c.rtx.push(record);
+  c.sndNxt = recordEnd(record);
+  c.bytesSent += len;
+  if (fin) c.finSent = true;
+  if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
+}
+
+/** tcp_acceptable_seq and the rest of what R2 needs. */
+export function activeResetSource(c: Connection): ActiveResetSource {
+  const wndEnd = seqAdd(c.sndUna, c.sndWnd);
+  const seq = seqLt(wndEnd, c.sndNxt) && c.sndWnd > 0 ? wndEnd : c.sndNxt;
+  return {
+    local: c.local,
+    remote: c.remote,
+    localPort: c.localPort,
+    remotePort: c.remotePort,
+    seq,
+    ack: c.rcvNxt,
+    window: Math.min(65535, c.receiveWindow() >>> c.rcvWscale),
+    options: c.tsOk ? { ts: { val: c.tsVal(), ecr: c.tsRecent } } : undefined,
+    ipId: nextIpId(c),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The demultiplexing tables (net/ipv4/inet_hashtables.c): connections by
+ * 4-tuple, TIME_WAIT minisocks by 4-tuple, listeners by (address, port) with
+ * the exact address tried before the wildcard, and the bind table that
+ * enforces EADDRINUSE (inet_csk_bind_conflict).
+ *
+ * The stack owns one address, so a 4-tuple is (remote address, remote port,
+ * local port): keyed as remote·2^16+rport (exact below 2^53) and then local
+ * port, with no string building on the packet path.
+ */
+export class FourTupleMap<T> {
+  private readonly outer = new Map<number, Map<number, T>>();
+  size = 0;
+
+  get(raddr: number, rport: number, lport: number): T | undefined {
+    return this.outer.get(raddr * 65536 + rport)?.get(lport);
+  }
+
+  set(raddr: number, rport: number, lport: number, value: T): void {
+    const key = raddr * 65536 + rport;
+    let inner = this.outer.get(key);
+    if (inner === undefined) {
+      inner = new Map();
+      this.outer.set(key, inner);
+    }
+    if (!inner.has(lport)) this.size++;
+    inner.set(lport, value);
+  }
+
+  delete(raddr: number, rport: number, lport: number): boolean {
+    const key = raddr * 65536 + rport;
+    const inner = this.outer.get(key);
+    if (inner === undefined || !inner.delete(lport)) return false;
+    if (inner.size === 0) this.outer.delete(key);
+    this.size--;
+    return true;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const inner of this.outer.values()) yield* inner.values();
+  }
+}
+
+/** Something bound to a local port: a listener or a bound/connected socket. */
+export interface PortOwner {
+  /** 0 = INADDR_ANY. */
+  bindAddress: number;
+  reuseAddress: boolean;
+  listening: boolean;
+}
+
+export class BindTable {
+  private readonly ports = new Map<number, Set<PortOwner>>();
+
+  owners(port: number): ReadonlySet<PortOwner> | undefined {
+    return this.ports.get(port);
+  }
+
+  /**
+   * inet_csk_bind_conflict: two sockets on one port conflict when their
+   * addresses overlap (equal, or either is the wildcard), unless both set
+   * SO_REUSEADDR and the existing one is not listening.
+   */
+  conflicts(port: number, candidate: PortOwner, forListen: boolean): boolean {
+    const owners = this.ports.get(port);
+    if (owners === undefined) return false;
+    for (const o of owners) {
+      if (o === candidate) continue;
+      const overlap = o.bindAddress === 0 || candidate.bindAddress === 0 || o.bindAddress === candidate.bindAddress;
+      if (!overlap) continue;
+      const reuse = o.reuseAddress && candidate.reuseAddress && !o.listening && !forListen;
+      if (!reuse) return true;
+    }
+    return false;
+  }
+
+  add(port: number, owner: PortOwner): void {
+    let owners = this.ports.get(port);
+    if (owners === undefined) {
+      owners = new Set();
+      this.ports.set(port, owners);
+    }
+    owners.add(owner);
+  }
+
+  remove(port: number, owner: PortOwner): void {
+    const owners = this.ports.get(port);
+    if (owners === undefined) return;
+    owners.delete(owner);
+    if (owners.size === 0) this.ports.delete(port);
+  }
+
+  inUse(port: number): boolean {
+    return this.ports.has(port);
+  }
+}
+
+/** Listeners by port; lookup prefers the exact local address, then the wildcard (__inet_lookup_listener). */
+export class ListenerTable<L extends { bindAddress: number }> {
+  private readonly byPort = new Map<number, L[]>();
+  size = 0;
+
+  lookup(address: number, port: number): L | undefined {
+    const candidates = this.byPort.get(port);
+    if (candidates === undefined) return undefined;
+    let wildcard: L | undefined;
+    for (const l of candidates) {
+      if (l.bindAddress === address) return l;
+      if (l.bindAddress === 0) wildcard ??= l;
+    }
+    return wildcard;
+  }
+
+  add(port: number, listener: L): void {
+    const list = this.byPort.get(port);
+    if (list) list.push(listener);
+    else this.byPort.set(port, [listener]);
+    this.size++;
+  }
+
+  remove(port: number, listener: L): void {
+    const list = this.byPort.get(port);
+    if (!list) return;
+    const i = list.indexOf(listener);
+    if (i < 0) return;
+    list.splice(i, 1);
+    this.size--;
+    if (list.length === 0) this.byPort.delete(port);
+  }
+
+  *all(): IterableIterator<L> {
+    for (const list of this.byPort.values()) yield* list;
+  }
+}

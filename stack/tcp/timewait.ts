@@ -1,0 +1,176 @@
+/**
+ * TIME_WAIT minisocks, and orphaned FIN_WAIT2 connections turned into one
+ * (tcp_time_wait, tcp_timewait_state_process in net/ipv4/tcp_minisocks.c):
+ * a few words of state instead of a whole connection, so thousands of closed
+ * connections cost little.
+ */
+import type { DropReason } from '../drop.ts';
+import { Timer } from '../timers.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
+import type { TcpContext } from './context.ts';
+import { replyReset } from './reset.ts';
+import { buildSegment, segmentLength, type Segment } from './segment.ts';
+import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
+
+export const TIMEWAIT_LEN = 60_000;
+
+export type TimeWaitVerdict =
+  | { kind: 'done'; drop?: DropReason }
+  /** A new SYN may reuse the pair: hand it to the listener with this ISN (RFC 1122 §4.2.2.13). */
+  | { kind: 'reopen'; iss: number };
+
+export interface TimeWaitState {
+  substate: 'TIME_WAIT' | 'FIN_WAIT2';
+  local: number;
+  localPort: number;
+  remote: number;
+  remotePort: number;
+  sndNxt: number;
+  rcvNxt: number;
+  /** Receive window in bytes and our scale, for the ACKs we send. */
+  rcvWnd: number;
+  rcvWscale: number;
+  tsOk: boolean;
+  tsRecent: number;
+  tsRecentStamp: number;
+  tsOffset: number;
+}
+
+export class TimeWaitSock {
+  readonly timer: Timer;
+  private lastOowAck = -Infinity;
+  /** Set when something other than the timer ended it (TcpExtTWKilled). */
+  killed = false;
+
+  constructor(
+    private readonly ctx: TcpContext,
+    readonly s: TimeWaitState,
+    ms: number,
+    private readonly onEnd: (tw: TimeWaitSock) => void,
+  ) {
+    this.timer = new Timer(s.substate === 'TIME_WAIT' ? 'timewait' : 'fin_wait2', () => this.expire());
+    ctx.timers.arm(this.timer, ctx.now() + ms);
+  }
+
+  private expire(): void {
+    // inet_twsk_kill from the timer: TcpExtTW ("TIMEWAITED"), silently.
+    this.ctx.counters.TcpExtTW++;
+    this.onEnd(this);
+  }
+
+  kill(): void {
+    if (this.killed) return;
+    this.killed = true;
+    this.ctx.timers.cancel(this.timer);
+    this.ctx.counters.TcpExtTWKilled++;
+    this.onEnd(this);
+  }
+
+  private restart(ms = TIMEWAIT_LEN): void {
+    this.ctx.timers.arm(this.timer, this.ctx.now() + ms);
+  }
+
+  /** tcp_timewait_state_process. */
+  input(seg: Segment): TimeWaitVerdict {
+    const s = this.s;
+    const f = seg.flags;
+    const o = seg.options;
+    const pawsReject = s.tsOk && o.tsPresent && !(f & TCP_RST) && seqLt(o.tsVal, s.tsRecent);
+    const end = seqAdd(seg.seq, segmentLength(seg));
+
+    if (s.substate === 'FIN_WAIT2') {
+      const inWindow = !seqLt(end, s.rcvNxt) && !seqGt(seg.seq, seqAdd(s.rcvNxt, s.rcvWnd));
+      if (pawsReject || !inWindow) {
+        this.oowAck('TcpExtTCPACKSkippedFinWait2', seg);
+        return { kind: 'done', drop: pawsReject ? 'TCP_RFC7323_PAWS' : 'TCP_INVALID_SEQUENCE' };
+      }
+      if (f & TCP_RST) {
+        this.kill();
+        return { kind: 'done', drop: 'TCP_RESET' };
+      }
+      if (f & TCP_SYN && seqGe(seg.seq, s.rcvNxt)) return this.killWithReset(seg);
+      if (!(f & TCP_ACK) || !seqGt(end, s.rcvNxt) || end === seg.seq) return { kind: 'done', drop: 'TCP_OLD_DATA' };
+      if (f & TCP_FIN && seg.payload.length === 0 && end === seqAdd(s.rcvNxt, 1)) {
+        // The peer's FIN, exactly in order: now a real TIME_WAIT.
+        s.substate = 'TIME_WAIT';
+        s.rcvNxt = end;
+        if (o.tsPresent && s.tsOk) {
+          s.tsRecent = o.tsVal;
+          s.tsRecentStamp = this.ctx.now();
+        }
+        this.restart();
+        this.sendAck();
+        return { kind: 'done' };
+      }
+      return this.killWithReset(seg);
+    }
+
+    // Real TIME_WAIT.
+    if (!pawsReject && seg.seq === s.rcvNxt && (seg.payload.length === 0 || f & TCP_RST) && !(f & TCP_SYN)) {
+      if (f & TCP_RST) {
+        // RFC 1337 "TIME-WAIT assassination" is allowed by default (tcp_rfc1337 = 0).
+        if (this.ctx.sysctl.tcp_rfc1337 === 0) this.kill();
+        return { kind: 'done', drop: 'TCP_RESET' };
+      }
+      if (f & TCP_ACK) this.restart();
+      if (o.tsPresent && s.tsOk) {
+        s.tsRecent = o.tsVal;
+        s.tsRecentStamp = this.ctx.now();
+      }
+      return { kind: 'done' };
+    }
+    if (f & TCP_SYN && !(f & (TCP_RST | TCP_ACK)) && !pawsReject && (seqGt(seg.seq, s.rcvNxt) || (s.tsOk && o.tsPresent && seqGt(o.tsVal, s.tsRecent)))) {
+      // A new incarnation: ISN beyond anything the old one used (tcp_timewait_state_process TCP_TW_SYN).
+      let iss = seqAdd(s.sndNxt, 65535 + 2);
+      if (iss === 0) iss = 1;
+      this.kill();
+      return { kind: 'reopen', iss };
+    }
+    if (pawsReject) this.ctx.counters.TcpExtPAWSEstab++;
+    if (f & TCP_RST) return { kind: 'done', drop: 'TCP_RESET' };
+    if (f & TCP_ACK || pawsReject) this.restart();
+    this.oowAck('TcpExtTCPACKSkippedTimeWait', seg);
+    return { kind: 'done', drop: pawsReject ? 'TCP_RFC7323_PAWS' : 'TCP_OLD_DATA' };
+  }
+
+  private killWithReset(seg: Segment): TimeWaitVerdict {
+    replyReset(this.ctx, seg, 'timewaitSocket');
+    this.kill();
+    return { kind: 'done', drop: 'TCP_ABORT_ON_DATA' };
+  }
+
+  /** tcp_timewait_check_oow_rate_limit: data always answered, pure ACKs/SYNs once per tcp_invalid_ratelimit. */
+  private oowAck(skippedCounter: 'TcpExtTCPACKSkippedTimeWait' | 'TcpExtTCPACKSkippedFinWait2', seg: Segment): void {
+    if (seg.payload.length === 0) {
+      const now = this.ctx.now();
+      if (now - this.lastOowAck < this.ctx.sysctl.tcp_invalid_ratelimit) {
+        this.ctx.counters[skippedCounter]++;
+        return;
+      }
+      this.lastOowAck = now;
+    }
+    this.sendAck();
+  }
+
+  /** tcp_v4_timewait_ack: SND.NXT/RCV.NXT, timestamps if negotiated, IP ID 0. */
+  private sendAck(): void {
+    const s = this.s;
+    this.ctx.counters.TcpOutSegs++;
+    this.ctx.send(
+      buildSegment({
+        src: s.local,
+        dst: s.remote,
+        sport: s.localPort,
+        dport: s.remotePort,
+        seq: s.sndNxt,
+        ack: s.rcvNxt,
+        flags: TCP_ACK,
+        window: Math.min(65535, s.rcvWnd >>> s.rcvWscale),
+        options: s.tsOk ? { ts: { val: (Math.floor(this.ctx.now()) + s.tsOffset) >>> 0, ecr: s.tsRecent } } : undefined,
+        ipId: 0,
+        ttl: this.ctx.sysctl.ip_default_ttl,
+      }),
+    );
+  }
+}
+

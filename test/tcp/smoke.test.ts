@@ -1,0 +1,36 @@
+import test from 'ava';
+import { ADDR_B, World } from '../helpers/world.ts';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+
+test('handshake, data both ways, close both ways between two stacks', (t) => {
+  const w = new World();
+  const server = w.b.tcp.socket();
+  server.bind(0, 7);
+  server.listen(16);
+  const client = w.a.tcp.socket();
+  client.connect(formatIpv4(ADDR_B), 7);
+  w.run(1000, () => client.state === 'ESTABLISHED');
+  t.is(client.state, 'ESTABLISHED');
+  const child = server.accept();
+  t.truthy(child);
+  t.is(client.write(new TextEncoder().encode('hello')), 5);
+  w.run(2000, () => child!.readableBytes === 5);
+  t.is(new TextDecoder().decode(child!.read()!), 'hello');
+  child!.write(new TextEncoder().encode('world!'));
+  w.run(3000, () => client.readableBytes === 6);
+  t.is(new TextDecoder().decode(client.read()!), 'world!');
+  client.close();
+  w.run(4000, () => child!.state === 'CLOSE_WAIT');
+  t.is(child!.state, 'CLOSE_WAIT');
+  t.deepEqual(child!.read(), new Uint8Array(0), 'EOF');
+  child!.close();
+  w.run(5000, () => child!.state === 'CLOSED');
+  t.is(child!.state, 'CLOSED');
+  t.is(w.a.tcp.connections()[0]?.state, 'TIME_WAIT');
+  w.run(70_000);
+  t.is(w.a.tcp.connections().length, 0, 'TIME_WAIT expired after 60 s');
+  t.is(w.a.counters.TcpActiveOpens, 1);
+  t.is(w.b.counters.TcpPassiveOpens, 1);
+  t.is(w.a.counters.TcpExtTW, 1);
+  t.is(w.a.drops.INTERNAL_ERROR + w.b.drops.INTERNAL_ERROR, 0);
+});
