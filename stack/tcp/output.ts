@@ -67,10 +67,20 @@ function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
   return o;
 }
 
-/** Options on every later segment: timestamps, and SACK blocks while out-of-order data is held. */
-function segmentOptions(c: Connection): TcpOptionsToWrite | undefined {
+/**
+ * Options on every later segment: timestamps, and SACK blocks while
+ * out-of-order data is held. A full-sized data segment has no room for SACK
+ * blocks within the MTU (its size already counts the timestamps only), so
+ * they ride on the pure ACKs instead (Linux shrinks the MSS; same effect).
+ */
+function segmentOptions(c: Connection, payloadLength = 0): TcpOptionsToWrite | undefined {
   const ts = c.tsOk ? { val: c.tsVal(), ecr: c.tsRecent } : undefined;
-  const sackBlocks = c.sackOk && !c.ooo.empty ? c.ooo.sackBlocks(ts ? 3 : 4) : undefined;
+  let sackBlocks: number[] | undefined;
+  if (c.sackOk && !c.ooo.empty) {
+    const room = c.advMss - payloadLength - (ts ? TS_OPTION_BYTES : 0) - 4;
+    const fit = Math.min(ts ? 3 : 4, Math.floor(room / 8));
+    if (fit > 0) sackBlocks = c.ooo.sackBlocks(fit);
+  }
   if (!ts && !sackBlocks) return undefined;
   const o: TcpOptionsToWrite = {};
   if (ts) o.ts = ts;
@@ -162,7 +172,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
       flags: TCP_ACK | (r.len > 0 ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
       payloadOffset: seqDiff(r.seq, c.sndUna),
       payloadLength: r.len,
-      options: segmentOptions(c),
+      options: segmentOptions(c, r.len),
     });
   }
   if (c.retransStamp === 0) c.retransStamp = r.firstSentAt;
@@ -180,7 +190,9 @@ function canSendData(c: Connection): boolean {
     case 'CLOSE_WAIT':
       return true;
     case 'FIN_WAIT1':
+    case 'CLOSING':
     case 'LAST_ACK':
+      // The state changes at close()/shutdown(); queued data still goes out before the FIN.
       return !c.finSent;
     default:
       return false;
@@ -252,7 +264,7 @@ function sendData(c: Connection, len: number, fin: boolean): void {
     flags: TCP_ACK | (len > 0 && (fin || len === c.unsentBytes()) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
     payloadOffset: offset,
     payloadLength: len,
-    options: segmentOptions(c),
+    options: segmentOptions(c, len),
   });
   const record: TxRecord = { seq, len, syn: false, fin, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false };
   c.rtx.push(record);
