@@ -100,7 +100,7 @@ export function onXmitTimer(c: Connection): void {
 /** tcp_retransmit_timer. */
 function onRetransmitTimer(c: Connection): void {
   c.xmitMode = undefined;
-  const head = c.rtx[0];
+  const head = c.rtx.first();
   if (head === undefined || c.state === 'CLOSED') return;
   const counters = c.ctx.counters;
   counters.TcpExtTCPTimeouts++;
@@ -130,7 +130,7 @@ function onRetransmitTimer(c: Connection): void {
     c.caState = 'loss';
     c.highSeq = c.sndNxt;
     c.renoSacked = 0;
-    for (const r of c.rtx) if (!r.sacked) c.markLost(r);
+    for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
   }
   out.retransmit(c, head);
   c.retransmits++;

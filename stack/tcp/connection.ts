@@ -18,6 +18,7 @@ import { RttEstimator, TCP_TIMEOUT_FALLBACK } from './rtt.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
 import * as out from './output.ts';
+import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import * as timers from './conn-timers.ts';
 
 /** Default socket buffers (our stand-in for Linux's autotuning; SO_RCVBUF/SO_SNDBUF override). */
@@ -28,24 +29,7 @@ export const TIMEWAIT_LEN = 60_000;
 /** Quick-ACK segments at the start of a connection (TCP_MAX_QUICKACKS). */
 const MAX_QUICKACKS = 16;
 
-/** A segment we sent and that is not yet fully acknowledged. */
-export interface TxRecord {
-  seq: number;
-  /** Payload bytes (SYN and FIN excluded). */
-  len: number;
-  syn: boolean;
-  fin: boolean;
-  /** When this copy was last sent, and when it was first sent (Karn, retrans_stamp). */
-  sentAt: number;
-  firstSentAt: number;
-  /** Times retransmitted. */
-  retrans: number;
-  sacked: boolean;
-  lost: boolean;
-  /** Retransmitted since it was last marked lost, not yet acknowledged (retrans_out). */
-  retransOut: boolean;
-}
-
+export type { TxRecord };
 export const recordEnd = (r: TxRecord): number => seqAdd(r.seq, r.len + (r.syn ? 1 : 0) + (r.fin ? 1 : 0));
 
 export interface ConnectionHooks {
@@ -94,7 +78,7 @@ export class Connection {
 
   /** Bytes from SND.UNA on: sent-unacked, then unsent. */
   readonly sendQueue = new ByteQueue();
-  readonly rtx: TxRecord[] = [];
+  readonly rtx = new RetransmitQueue();
   /** The application closed its sending side: a FIN follows the queued data. */
   finQueued = false;
   finSent = false;
@@ -511,7 +495,7 @@ export class Connection {
       this.retransmits = 0;
       this.probesOut = 0;
       this.dupAcks = 0;
-      if (!this.rtx.some((r) => r.retrans > 0)) this.retransStamp = 0;
+      if (this.rtx.everRetransmitted === 0) this.retransStamp = 0;
       this.congestionOnAck(ack, ackedSegments, inFlightBefore);
       if (this.rtx.length > 0) timers.armRto(this, this.rtt.rto);
       else timers.cancelXmit(this);
@@ -555,8 +539,9 @@ export class Connection {
     let dataBytes = 0;
     let sampleFrom: TxRecord | undefined;
     let anyRetransmitted = false;
-    while (this.rtx.length > 0) {
-      const r = this.rtx[0]!;
+    for (;;) {
+      const r = this.rtx.first();
+      if (r === undefined) break;
       const end = recordEnd(r);
       if (seqLe(end, ack)) {
         this.rtx.shift();
@@ -598,8 +583,8 @@ export class Connection {
       } else if (this.caState === 'recovery' && !this.sackOk) {
         // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
         this.renoSacked = Math.max(0, this.renoSacked - ackedSegments);
-        const head = this.rtx[0];
-        if (head && !head.lost) this.markLost(head);
+        const head = this.rtx.first();
+        if (head && !head.lost) this.rtx.markLost(head);
       } else if (this.caState === 'loss') {
         this.cc.onAck(ackedSegments, inFlightBefore);
       }
@@ -629,11 +614,7 @@ export class Connection {
       if (!seqLt(left, right) || seqLe(right, this.sndUna) || seqGt(right, this.sndNxt)) continue;
       for (const r of this.rtx) {
         if (seqGe(r.seq, right)) break;
-        if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
-          r.sacked = true;
-          if (r.lost) r.lost = false;
-          r.retransOut = false;
-        }
+        if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) this.rtx.markSacked(r);
       }
     }
     this.hooks.dirty(this);
@@ -648,19 +629,21 @@ export class Connection {
     if (this.rtx.length === 0 || this.caState === 'loss') return;
     let newlyLost = false;
     if (this.sackOk) {
-      let sackedAbove = 0;
-      for (let i = this.rtx.length - 1; i >= 0; i--) {
-        const r = this.rtx[i]!;
-        if (r.sacked) sackedAbove++;
-        else if (sackedAbove >= 3 && !r.lost && !r.retransOut) {
-          this.markLost(r);
-          newlyLost = true;
+      if (this.rtx.sackedOut >= 3) {
+        let sackedAbove = 0;
+        for (let i = this.rtx.length - 1; i >= 0; i--) {
+          const r = this.rtx.at(i)!;
+          if (r.sacked) sackedAbove++;
+          else if (sackedAbove >= 3 && !r.lost && !r.retransOut) {
+            this.rtx.markLost(r);
+            newlyLost = true;
+          }
         }
       }
     } else if (this.dupAcks >= 3 && this.caState !== 'recovery') {
-      const head = this.rtx[0]!;
+      const head = this.rtx.first()!;
       if (!head.lost) {
-        this.markLost(head);
+        this.rtx.markLost(head);
         newlyLost = true;
       }
     }
@@ -676,23 +659,9 @@ export class Connection {
     if (newlyLost) this.hooks.dirty(this);
   }
 
-  markLost(r: TxRecord): void {
-    r.lost = true;
-    r.retransOut = false;
-  }
-
   /** Segments in the network (tcp_packets_in_flight: packets_out − sacked − lost + retrans). */
   packetsInFlight(): number {
-    let n = 0;
-    for (const r of this.rtx) {
-      if (r.sacked) continue;
-      if (r.lost) {
-        if (r.retransOut) n++;
-        continue;
-      }
-      n++;
-    }
-    return Math.max(0, n - this.renoSacked);
+    return this.rtx.inFlight(this.renoSacked);
   }
 
   unsentBytes(): number {
@@ -703,8 +672,7 @@ export class Connection {
   sentDataBytes(): number {
     let n = seqDiff(this.sndNxt, this.sndUna);
     if (this.finSent) n--;
-    const head = this.rtx[0];
-    if (head?.syn) n--;
+    if (this.rtx.first()?.syn) n--;
     return Math.max(0, n);
   }
 
@@ -977,7 +945,7 @@ export class Connection {
     this.setState('CLOSED');
     timers.cancelAll(this);
     this.sendQueue.clear();
-    this.rtx.length = 0;
+    this.rtx.clear();
     this.ooo.clear();
     this.ackNow = false;
     this.ackDelayed = false;
@@ -991,7 +959,7 @@ export class Connection {
     timers.cancelAll(this);
     this.setState('TIME_WAIT');
     this.sendQueue.clear();
-    this.rtx.length = 0;
+    this.rtx.clear();
     this.hooks.timeWait(this, 'TIME_WAIT', TIMEWAIT_LEN);
   }
 

@@ -176,9 +176,8 @@ export function retransmit(c: Connection, r: TxRecord): void {
     });
   }
   if (c.retransStamp === 0) c.retransStamp = r.firstSentAt;
-  r.retrans++;
+  c.rtx.markRetransmitted(r);
   r.sentAt = now;
-  r.retransOut = true;
   c.totalRetrans++;
   c.bytesRetrans += r.len;
   c.ctx.counters.TcpRetransSegs++;
@@ -216,6 +215,7 @@ export function transmit(c: Connection): void {
 
 function retransmitLost(c: Connection): void {
   if (c.caState !== 'recovery' && c.caState !== 'loss') return;
+  if (c.rtx.lostOut === 0) return;
   for (const r of c.rtx) {
     if (c.packetsInFlight() >= c.cc.cwnd) return;
     if (r.lost && !r.retransOut && !r.sacked) retransmit(c, r);
