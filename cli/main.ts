@@ -2,6 +2,7 @@
  * `tcpstack`: one command, subcommands. Holds no protocol logic: it composes
  * stack/ and tun/ and reports.
  */
+import { CONNECT_HELP, runConnect } from './connect.ts';
 import { FatalError, UsageError } from './usage.ts';
 import { runUp, UP_HELP } from './up.ts';
 
@@ -10,7 +11,8 @@ const HELP = `usage: tcpstack <command> [options]
 A userspace TCP/IP stack in TypeScript over a Linux TUN device.
 
 commands:
-  up        run the stack on a TUN device (see: tcpstack up --help)
+  up        run the stack on a TUN device, with TCP services (see: tcpstack up --help)
+  connect   like nc: connect from the stack to HOST PORT, stdin/stdout (see: tcpstack connect --help)
   help      show this help
 
 Run as root (creating a TUN device and network namespaces needs CAP_NET_ADMIN).`;
@@ -30,6 +32,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return runUp(rest);
+    case 'connect':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(CONNECT_HELP);
+        return 0;
+      }
+      return runConnect(rest);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)} (try: tcpstack --help)`);
   }

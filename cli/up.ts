@@ -1,70 +1,37 @@
 /**
- * `tcpstack up`: the stack on a TUN device, until SIGINT/SIGTERM.
+ * `tcpstack up`: the stack on a TUN device, with its TCP services, until
+ * SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
 import { counterDeltas, formatCounters, newCounters } from '../stack/counters.ts';
 import { DROP_REASONS } from '../stack/drop.ts';
-import { Stack } from '../stack/stack.ts';
-import { SYSCTL_DEFAULTS, setSysctl, type Sysctls } from '../stack/sysctl.ts';
-import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
-import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
-import { configureInterface } from '../tun/netdev.ts';
-import { createNetns, deleteNetns } from '../tun/netns.ts';
-import { PcapTap, PcapWriter } from '../tun/pcap.ts';
-import { TunDevice } from '../tun/tun-device.ts';
-import type { Link } from '../stack/link.ts';
-import { UsageError, parseInteger } from './usage.ts';
+import { SocketError } from '../stack/socket/types.ts';
+import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { DEFAULT_SERVICES, SERVICES_HELP, formatServices, parseServices, startServices, type ServiceChoice } from './services/index.ts';
+import { FatalError } from './usage.ts';
 
-/**
- * Defaults from 198.18.0.0/15, the block RFC 2544 reserves for benchmarking
- * network devices: unlikely to be anyone's LAN, VPN or container network.
- */
-export const DEFAULT_TUN = 'tcp0';
-export const DEFAULT_ADDR = '198.18.0.2';
-export const DEFAULT_PEER = '198.18.0.1/24';
-export const DEFAULT_MTU = 1500;
+export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
 export const UP_HELP = `usage: tcpstack up [options]
 
 Runs the stack on a TUN device until SIGINT or SIGTERM, then prints the
 counters that moved. Prints one line starting with "ready" once packets flow.
 
-device:
-  --tun NAME            TUN interface name (default ${DEFAULT_TUN})
-  --create              create the interface and configure it (default); it is
-                        removed when tcpstack exits
-  --attach              open an existing persistent TUN device (made with
-                        'ip tuntap add dev NAME mode tun') and configure nothing
-  --netns NAME          put the device in network namespace NAME, creating it if
-                        needed (and removing it on exit if tcpstack created it);
-                        tcpstack itself stays in its own namespace
-addresses:
-  --addr A.B.C.D        the stack's own address (default ${DEFAULT_ADDR})
-  --peer A.B.C.D/N      the kernel side's address and prefix on the TUN
-                        (default ${DEFAULT_PEER}; only with --create)
-  --mtu N               interface MTU, 68-65535 (default ${DEFAULT_MTU})
-capture and tuning:
-  --pcap FILE           write every packet crossing the device to FILE (pcap,
-                        raw IP; read it with 'tcpdump -r FILE')
-  --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
-                        --sysctl net.ipv4.ipfrag_time=10
-                        (known: ${Object.keys(SYSCTL_DEFAULTS).map((k) => 'net.ipv4.' + k).join(', ')})
+${DEVICE_HELP}
+services:
+  --services LIST       the TCP services to run: NAME[:PORT],... or "none"
+                        (default: all of them, on their usual ports)
+${SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
   -h, --help            show this help
 
 Defaults come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking), so they
 are unlikely to collide with a LAN. Example, from two shells:
   tcpstack up --netns lab
-  ip netns exec lab ping ${DEFAULT_ADDR}`;
+  ip netns exec lab ping ${DEFAULT_ADDR}
+  ip netns exec lab telnet ${DEFAULT_ADDR} 23`;
 
-export interface UpConfig {
-  tun: string;
-  mode: 'create' | 'attach';
-  netns: string | undefined;
-  addr: number;
-  peer: Ipv4Prefix | undefined;
-  mtu: number;
-  pcap: string | undefined;
-  sysctl: Sysctls;
+export interface UpConfig extends DeviceConfig {
+  services: ServiceChoice[];
 }
 
 export function parseUpArgs(argv: string[]): UpConfig {
@@ -74,121 +41,48 @@ export function parseUpArgs(argv: string[]): UpConfig {
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        tun: { type: 'string' },
-        create: { type: 'boolean' },
-        attach: { type: 'boolean' },
-        netns: { type: 'string' },
-        addr: { type: 'string' },
-        peer: { type: 'string' },
-        mtu: { type: 'string' },
-        pcap: { type: 'string' },
-        sysctl: { type: 'string', multiple: true },
-      },
+      options: { ...DEVICE_OPTIONS, services: { type: 'string' } },
     }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]} (try: tcpstack up --help)`);
+    throw argsError('up', error);
   }
-  if (values.create && values.attach) throw new UsageError('--create and --attach exclude each other');
-  const mode = values.attach ? 'attach' : 'create';
-  if (mode === 'attach' && values.peer !== undefined) {
-    throw new UsageError('--peer only applies with --create (an attached device is not configured)');
-  }
-  const tun = values.tun ?? DEFAULT_TUN;
-  if (!/^[^\s/]{1,15}$/.test(tun) || tun === '.' || tun === '..') {
-    throw new UsageError(`--tun ${JSON.stringify(tun)}: an interface name has 1-15 characters, no '/' or spaces`);
-  }
-  const netns = values.netns;
-  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
-    throw new UsageError(`--netns ${JSON.stringify(netns)}: use letters, digits, '-', '_' or '.', at most 64`);
-  }
-  const addrText = values.addr ?? DEFAULT_ADDR;
-  const addr = parseIpv4(addrText);
-  if (addr === undefined) throw new UsageError(`--addr ${JSON.stringify(addrText)} is not an IPv4 address`);
-  let peer: Ipv4Prefix | undefined;
-  if (mode === 'create') {
-    const peerText = values.peer ?? DEFAULT_PEER;
-    peer = parseIpv4Prefix(peerText);
-    if (peer === undefined) throw new UsageError(`--peer ${JSON.stringify(peerText)} is not A.B.C.D/N`);
-    if (peer.address === addr) throw new UsageError('--addr and --peer must differ: they are the two ends of the link');
-    if (!inPrefix(addr, peer)) {
-      throw new UsageError(`--addr ${addrText} is outside --peer ${peerText}: the kernel would have no route to the stack`);
-    }
-  }
-  const mtu = values.mtu === undefined ? DEFAULT_MTU : parseInteger('--mtu', values.mtu, 68, 65535);
-  const sysctl: Sysctls = { ...SYSCTL_DEFAULTS };
-  for (const setting of values.sysctl ?? []) {
-    const eq = setting.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--sysctl ${JSON.stringify(setting)}: expected NAME=VALUE`);
-    try {
-      setSysctl(sysctl, setting.slice(0, eq), setting.slice(eq + 1));
-    } catch (error) {
-      throw new UsageError(`--sysctl: ${(error as Error).message}`);
-    }
-  }
-  return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl };
+  const device = deviceConfig(values);
+  const services = values.services === undefined ? [...DEFAULT_SERVICES] : parseServices(values.services);
+  return { ...device, services };
 }
 
 export async function runUp(argv: string[]): Promise<number> {
   const config = parseUpArgs(argv);
-  const cleanups: Array<() => void> = [];
-  const cleanup = (): void => {
-    while (cleanups.length > 0) {
-      try {
-        cleanups.pop()!();
-      } catch (error) {
-        console.error(`tcpstack: cleanup: ${(error as Error).message}`);
-      }
-    }
-  };
-
+  const up = bringUp(config);
   try {
-    if (config.netns !== undefined) {
-      const created = createNetns(config.netns);
-      if (created) cleanups.push(() => deleteNetns(config.netns!));
-    }
-    const device = TunDevice.open({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu });
-    let link: Link = device;
-    cleanups.push(() => link.close());
-    if (config.mode === 'create') {
-      configureInterface({
-        netns: config.netns,
-        name: device.name,
-        peerCidr: `${formatIpv4(config.peer!.address)}/${config.peer!.length}`,
-        mtu: config.mtu,
-        up: true,
-      });
-    }
-    if (config.pcap !== undefined) link = new PcapTap(device, new PcapWriter(config.pcap));
-
-    const clock = new MonotonicClock();
-    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl });
+    const { stack } = up;
     const start = newCounters();
-    const driver = new RealtimeDriver(stack, link, clock);
-    cleanups.push(() => driver.stop());
 
-    const fields = [
-      `tun=${device.name}`,
-      `mode=${config.mode}`,
-      `addr=${formatIpv4(config.addr)}`,
-      config.peer ? `peer=${formatIpv4(config.peer.address)}/${config.peer.length}` : undefined,
-      `mtu=${config.mtu}`,
-      config.netns ? `netns=${config.netns}` : undefined,
-      config.pcap ? `pcap=${config.pcap}` : undefined,
-    ].filter((f) => f !== undefined);
-    console.log(`ready ${fields.join(' ')}`);
+    try {
+      const running = startServices(config.services, stack.tcp, stack);
+      // Closing sends FINs/RSTs: flush them before the device goes.
+      up.onCleanup(() => {
+        running.close();
+        stack.flush();
+      });
+    } catch (error) {
+      if (error instanceof SocketError) throw new FatalError(`--services: cannot listen: ${error.code}`);
+      throw error;
+    }
+
+    console.log(`ready ${[...up.fields, `services=${formatServices(config.services)}`].join(' ')}`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
     });
-    cleanup();
+    up.cleanup();
     console.log(`stopped by ${signal}; counters that moved:`);
     console.log(formatCounters(counterDeltas(start, stack.counters)));
     const drops = DROP_REASONS.filter((r) => stack.drops[r] > 0).map((r) => [`drop ${r}`, stack.drops[r]] as const);
     if (drops.length > 0) console.log(formatCounters(drops));
     return 0;
   } catch (error) {
-    cleanup();
+    up.cleanup();
     throw error;
   }
 }

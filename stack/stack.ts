@@ -22,7 +22,7 @@ import type { Ipv4Address } from './wire/addr.ts';
 import { PROTO_ICMP, PROTO_UDP } from './wire/ipv4.ts';
 import { TcpLayer } from './tcp/tcp.ts';
 import { TcpEndpoint } from './socket/endpoint.ts';
-import type { Endpoint, TcpInfo } from './socket/types.ts';
+import type { Endpoint, ListenerInfo, TcpInfo } from './socket/types.ts';
 
 export interface TcpApi {
   readonly layer: TcpLayer;
@@ -30,7 +30,7 @@ export interface TcpApi {
   socket(): Endpoint;
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
   connections(): TcpInfo[];
-  listeners(): Array<{ localAddress: string; localPort: number; backlog: number; acceptQueue: number; synQueue: number }>;
+  listeners(): ListenerInfo[];
 }
 
 export interface StackOptions {

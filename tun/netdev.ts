@@ -12,8 +12,17 @@ export interface InterfaceConfig {
   /** The kernel side's address with prefix, e.g. "198.18.0.1/24". */
   peerCidr?: string;
   mtu?: number;
+  /**
+   * Packets the kernel may queue towards us (the TUN's txqueuelen, 500 by
+   * default). A window's worth of segments arrives in one burst while Node
+   * may be busy; with 500 the queue overflows and the kernel sees losses that
+   * are only ours, so a created device gets DEFAULT_TXQUEUELEN.
+   */
+  txqueuelen?: number;
   up: boolean;
 }
+
+export const DEFAULT_TXQUEUELEN = 10_000;
 
 function ipArgs(netns: string | undefined, args: string[]): string[] {
   if (netns === undefined) return args;
@@ -43,6 +52,7 @@ export function configureInterface(cfg: InterfaceConfig): void {
   }
   const link = ['link', 'set', 'dev', cfg.name];
   if (cfg.mtu !== undefined) link.push('mtu', String(cfg.mtu));
+  if (cfg.txqueuelen !== undefined) link.push('txqueuelen', String(cfg.txqueuelen));
   link.push(cfg.up ? 'up' : 'down');
   runIp(ipArgs(cfg.netns, link));
 }

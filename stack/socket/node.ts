@@ -21,35 +21,17 @@ import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import { Duplex } from 'node:stream';
 import { parseIpv4 } from '../wire/addr.ts';
-import { POLLERR, SocketError, type Endpoint, type TcpInfo, type TcpStateName } from './types.ts';
+import { POLLERR, SocketError, type Endpoint, type ListenerInfo, type TcpInfo, type TcpStateName } from './types.ts';
 
-/** A listening socket as `ss -lt` shows it. */
-export interface ListenerInfo {
-  localAddress: string;
-  localPort: number;
-  backlog: number;
-  /** Connections established and waiting for accept() (ss Recv-Q of a listener). */
-  acceptQueue: number;
-  /** Handshakes in progress (SYN_RECV request sockets). */
-  synQueue: number;
-}
+export type { ListenerInfo };
 
-/** What this layer needs from the TCP core (`stack.tcp` satisfies it). */
+/** What this layer needs from the TCP core: `stack.tcp` satisfies it, and so do test fakes. */
 export interface TcpProvider {
   /** A new unbound endpoint. */
   socket(): Endpoint;
   /** Every connection, listeners excluded (`ss -ti`). */
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
-}
-
-/** The stack's TCP provider, or undefined while the stack has no TCP. */
-export function tcpProviderOf(stack: object): TcpProvider | undefined {
-  const tcp = (stack as { tcp?: Partial<TcpProvider> }).tcp;
-  if (tcp && typeof tcp.socket === 'function' && typeof tcp.connections === 'function' && typeof tcp.listeners === 'function') {
-    return tcp as TcpProvider;
-  }
-  return undefined;
 }
 
 /** An Error shaped like Node's system errors (`err.code === 'ECONNRESET'`, `err.syscall === 'read'`). */
@@ -137,7 +119,7 @@ type Listener = (...args: any[]) => void;
  * 'finish', 'close' (hadError), 'error' (code/syscall), 'timeout', 'drain'.
  */
 export class TcpSocket extends Duplex {
-  /** Open the connection with `connect()` (or `TcpSocket.connect(provider, ...)`). */
+  /** True from connect() until the handshake completes or fails, as net.Socket. */
   connecting = false;
   /** ms given to setTimeout (0: none), as net.Socket exposes it. */
   timeout = 0;
@@ -476,7 +458,7 @@ export class TcpSocket extends Duplex {
 
   private attach(endpoint: Endpoint): void {
     this.endpoint = endpoint;
-    endpoint.onEvent = () => this.service();
+    endpoint.onEvent = () => guardEvent(() => this.service());
   }
 
   /** Everything that readiness can unblock. Re-entrant calls fold into the running one. */
@@ -600,6 +582,22 @@ export class TcpSocket extends Duplex {
   /** @internal test and diagnostics hook: the wrapped endpoint (undefined once destroyed). */
   get _endpoint(): Endpoint | undefined {
     return this.endpoint;
+  }
+}
+
+/**
+ * Runs an event handler for the stack. The stack delivers events to many
+ * endpoints in one loop; an exception from application code ('connect',
+ * 'data', 'connection' listeners) must not cut that loop short, so it is
+ * rethrown on its own tick: an uncaught exception, as Node would have it.
+ */
+function guardEvent(handler: () => void): void {
+  try {
+    handler();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
   }
 }
 
@@ -727,7 +725,7 @@ export class TcpServer extends EventEmitter {
     }
     this.closing = false;
     this.endpoint = endpoint;
-    endpoint.onEvent = () => this.acceptAll();
+    endpoint.onEvent = () => guardEvent(() => this.acceptAll());
     // Connections may be queued already (the stack delivers their event before we listened).
     queueMicrotask(() => this.acceptAll());
   }

@@ -101,8 +101,20 @@ export interface TcpInfo {
  * leaves when the stack next flushes (the real-time driver does that right
  * after the call returns to the event loop).
  */
+/** A listening socket in the `ss -lt` listing. */
+export interface ListenerInfo {
+  localAddress: string;
+  localPort: number;
+  backlog: number;
+  /** Connections established and waiting for accept() (ss Recv-Q of a listener). */
+  acceptQueue: number;
+  /** Handshakes in progress (SYN_RECV request sockets). */
+  synQueue: number;
+}
+
 export interface Endpoint {
   readonly state: TcpStateName;
+  /** Unconnected: localAddress is the bound address ('0.0.0.0' when unbound) and remoteAddress is '' with port 0. */
   readonly localAddress: string;
   readonly localPort: number;
   readonly remoteAddress: string;
@@ -132,17 +144,20 @@ export interface Endpoint {
    */
   connect(address: string | number, port: number): void;
   /**
-   * Up to `max` bytes (default: everything readable). null: nothing to read
+   * Up to `max` bytes (default: everything readable); the returned bytes
+   * belong to the caller. null: nothing to read
    * yet (EAGAIN). An empty array: end of stream (the peer's FIN, or after an
    * error was reported once). Throws the pending error once (ECONNRESET,
    * ETIMEDOUT, ...), as Linux's recv does.
    */
   read(max?: number): Uint8Array | null;
   /**
-   * Queues bytes for sending; returns how many were taken (0 when the send
-   * buffer is full: EAGAIN). Throws EPIPE after shutdown(write) or once the
-   * connection is gone, the pending error first (ECONNRESET...), ENOTCONN
-   * before the connection is established.
+   * Copies bytes into the send queue; returns how many were taken (0 when the
+   * send buffer is full, or while the handshake is still under way: EAGAIN,
+   * as Linux answers a non-blocking socket). The caller may reuse `data` on
+   * return. Throws the pending error first (ECONNRESET...), then EPIPE after
+   * shutdown(write) or once the connection is gone; EPIPE on a socket that
+   * was never connected.
    */
   write(data: Uint8Array): number;
   shutdown(how: ShutdownHow): void;

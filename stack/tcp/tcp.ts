@@ -8,7 +8,7 @@
 import type { DropReason } from '../drop.ts';
 import type { IpOutput } from '../ip/output.ts';
 import type { Stack } from '../stack.ts';
-import type { TcpInfo } from '../socket/types.ts';
+import type { ListenerInfo, TcpInfo } from '../socket/types.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { PROTO_TCP } from '../wire/ipv4.ts';
 import {
@@ -143,7 +143,17 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
         if (this.wakeSet.size > 0) {
           const woken = [...this.wakeSet];
           this.wakeSet.clear();
-          for (const w of woken) w.deliverEvent();
+          for (const w of woken) {
+            // One application's exception must not starve the others woken in this round.
+            try {
+              w.deliverEvent();
+            } catch (error) {
+              this.ctx.trace?.({ kind: 'internal-error', t: this.ctx.now(), message: `onEvent threw: ${String(error)}` });
+              queueMicrotask(() => {
+                throw error;
+              });
+            }
+          }
         }
         if (this.dirtySet.size > 0) {
           const dirty = [...this.dirtySet];
@@ -366,7 +376,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     return infos;
   }
 
-  listenerInfos(): Array<{ localAddress: string; localPort: number; backlog: number; acceptQueue: number; synQueue: number }> {
+  listenerInfos(): ListenerInfo[] {
     return [...this.listenerTable.all()].map((l) => ({
       localAddress: formatIpv4(l.bindAddress),
       localPort: l.port,

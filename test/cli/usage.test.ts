@@ -17,10 +17,26 @@ const misuse: Array<[string[], RegExp]> = [
   [['up', '--sysctl', 'net.ipv4.nonsense=1'], /unknown sysctl net\.ipv4\.nonsense/],
   [['up', '--sysctl', 'net.ipv4.ipfrag_time'], /expected NAME=VALUE/],
   [['up', '--frobnicate'], /Unknown option '--frobnicate'/],
+  [['up', '--services', 'gopher'], /--services: unknown service "gopher" \(known: echo, discard, daytime, chargen, chat, http\)/],
+  [['up', '--services', 'echo:0'], /--services: "echo:0": the port must be an integer from 1 to 65535/],
+  [['up', '--services', 'http:http'], /--services: "http:http": the port must be/],
+  [['up', '--services', 'echo,,chat'], /--services .*empty entry/],
+  [['up', '--services', ''], /--services: empty list/],
+  [['up', '--services', 'echo:80,http'], /port 80 is given to both echo and http/],
+  [['up', '--services'], /--services/],
+  [['connect'], /connect needs HOST and PORT/],
+  [['connect', '198.18.0.1'], /connect needs HOST and PORT/],
+  [['connect', '198.18.0.1', '7', '8'], /connect takes HOST and PORT only/],
+  [['connect', 'example.com', '80'], /HOST "example\.com" is not an IPv4 address/],
+  [['connect', '198.18.0.1', '0'], /PORT expects an integer from 1 to 65535, got 0/],
+  [['connect', '198.18.0.1', 'http'], /PORT expects an integer/],
+  [['connect', '--mtu', '10', '198.18.0.1', '7'], /--mtu expects an integer from 68 to 65535, got 10/],
+  [['connect', '--attach', '--peer', '198.18.0.1/24', '198.18.0.1', '7'], /--peer only applies with --create/],
+  [['connect', '--services', 'echo', '198.18.0.1', '7'], /Unknown option '--services'.*tcpstack connect --help/],
 ];
 
 for (const [args, message] of misuse) {
-  test(`tcpstack ${args.join(' ')} → exit 2 with one line`, (t) => {
+  test(`tcpstack ${args.map((a) => (a === '' ? "''" : a)).join(' ')} → exit 2 with one line`, (t) => {
     const r = runCli(args);
     t.is(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split('\n');
@@ -42,9 +58,24 @@ test('tcpstack --help lists the commands; no command at all prints it and exits 
 test('tcpstack up --help documents every option', (t) => {
   const r = runCli(['up', '--help']);
   t.is(r.code, 0);
-  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--help']) {
+  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--services', '--help']) {
     t.true(r.stdout.includes(option), option);
   }
   t.regex(r.stdout, /default tcp0/);
   t.regex(r.stdout, /default 198\.18\.0\.2/);
+  for (const service of ['echo:7', 'discard:9', 'daytime:13', 'chargen:19', 'chat:23', 'http:80']) t.true(r.stdout.includes(service), service);
+});
+
+test('tcpstack connect --help documents every option', (t) => {
+  const r = runCli(['connect', '--help']);
+  t.is(r.code, 0);
+  t.regex(r.stdout, /^usage: tcpstack connect \[options\] HOST PORT/);
+  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--verbose', '--help', 'HOST', 'PORT']) {
+    t.true(r.stdout.includes(option), option);
+  }
+  t.regex(r.stdout, /ECONNREFUSED/);
+});
+
+test('tcpstack --help lists connect', (t) => {
+  t.regex(runCli(['--help']).stdout, /\bconnect\b/);
 });

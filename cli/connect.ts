@@ -1,0 +1,132 @@
+/**
+ * `tcpstack connect HOST PORT`: like `nc HOST PORT`, with our stack as the
+ * client on its own TUN device. stdin goes to the connection and the
+ * connection to stdout, with backpressure both ways; the end of stdin is a
+ * half-close (our FIN); the command exits 0 once both directions are done.
+ */
+import { parseArgs } from 'node:util';
+import { TcpSocket } from '../stack/socket/node.ts';
+import { parseIpv4 } from '../stack/wire/addr.ts';
+import { DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { UsageError, parseInteger } from './usage.ts';
+
+export const CONNECT_HELP = `usage: tcpstack connect [options] HOST PORT
+
+Brings the stack up on its own TUN device and opens a TCP connection from it
+to HOST:PORT (for example a server the kernel runs on the other side of the
+device), like 'nc HOST PORT': stdin is sent, what arrives is written to
+stdout. The end of stdin half-closes the connection (FIN); tcpstack exits 0
+once the peer has closed its side too, 1 with one line such as
+"tcpstack: connect: ECONNREFUSED" if the connection fails.
+
+  HOST                  an IPv4 address (no name lookup)
+  PORT                  1-65535
+  -v, --verbose         say on stderr when the connection is open, and
+                        from which address and port
+
+${DEVICE_HELP}
+  -h, --help            show this help
+
+Example, from two shells (a kernel server in namespace lab, then the stack):
+  ip netns add lab && ip netns exec lab nc -l 7000
+  echo hello | tcpstack connect --netns lab 198.18.0.1 7000`;
+
+export interface ConnectConfig {
+  device: DeviceConfig;
+  host: string;
+  port: number;
+  verbose: boolean;
+}
+
+export function parseConnectArgs(argv: string[]): ConnectConfig {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' } },
+    }));
+  } catch (error) {
+    throw argsError('connect', error);
+  }
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      positionals.length < 2 ? 'connect needs HOST and PORT (try: tcpstack connect --help)' : `connect takes HOST and PORT only, got ${positionals.length} arguments`,
+    );
+  }
+  const [host, portText] = positionals as [string, string];
+  if (parseIpv4(host) === undefined) throw new UsageError(`HOST ${JSON.stringify(host)} is not an IPv4 address (no name lookup)`);
+  const port = parseInteger('PORT', portText, 1, 65535);
+  const device = deviceConfig(values);
+  return { device, host, port, verbose: Boolean(values.verbose) };
+}
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
+export async function runConnect(argv: string[]): Promise<number> {
+  const config = parseConnectArgs(argv);
+  const up = bringUp(config.device);
+  try {
+    return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose);
+  } finally {
+    up.stack.flush();
+    up.cleanup();
+  }
+}
+
+/** Copies stdin → socket and socket → stdout until both directions are done. */
+function transfer(socket: TcpSocket, verbose: boolean): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  return new Promise<number>((resolve) => {
+    let status: number | undefined;
+    const signalHandlers = new Map<NodeJS.Signals, () => void>();
+    const fail = (message: string, code = 1): void => {
+      if (status !== undefined) return;
+      status = code;
+      if (message) process.stderr.write(`tcpstack: connect: ${message}\n`);
+      socket.destroy();
+    };
+
+    socket.on('connect', () => {
+      if (verbose) {
+        process.stderr.write(`tcpstack: connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}\n`);
+      }
+      // pipe() pauses stdin while the socket's buffer is full, and end()s the socket
+      // (shutdown write: our FIN) when stdin ends.
+      stdin.pipe(socket);
+    });
+    // No end for stdout: pipe() never ends process.stdout; it is drained before exit.
+    socket.pipe(stdout);
+    socket.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
+    stdin.on('error', (error: NodeJS.ErrnoException) => fail(`stdin: ${error.code ?? error.message}`));
+    stdout.on('error', (error: NodeJS.ErrnoException) => fail(`stdout: ${error.code ?? error.message}`));
+    for (const signal of Object.keys(SIGNALS) as NodeJS.Signals[]) {
+      const handler = (): void => fail('', 128 + SIGNALS[signal as keyof typeof SIGNALS]);
+      signalHandlers.set(signal, handler);
+      process.once(signal, handler);
+    }
+
+    socket.on('close', () => {
+      for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);
+      stdin.unpipe(socket);
+      stdin.destroy(); // nothing more is read (a terminal would otherwise keep the process alive)
+      let resolved = false;
+      const done = (): void => {
+        if (resolved) return;
+        resolved = true;
+        resolve(status ?? 0);
+      };
+      // What the connection delivered is written out before exiting (unless stdout is broken).
+      if (stdout.writableNeedDrain && !stdout.destroyed) {
+        stdout.once('drain', done);
+        stdout.once('error', done);
+        stdout.once('close', done);
+      } else {
+        done();
+      }
+    });
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * The device half of every command that runs the stack on a TUN device
+ * (`up`, `connect`): its options, their help text, their validation, and
+ * bringing the stack up on the device (and down again).
+ */
+import { Stack } from '../stack/stack.ts';
+import { SYSCTL_DEFAULTS, setSysctl, type Sysctls } from '../stack/sysctl.ts';
+import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
+import type { Link } from '../stack/link.ts';
+import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
+import { DEFAULT_TXQUEUELEN, configureInterface } from '../tun/netdev.ts';
+import { createNetns, deleteNetns } from '../tun/netns.ts';
+import { PcapTap, PcapWriter } from '../tun/pcap.ts';
+import { TunDevice } from '../tun/tun-device.ts';
+import { UsageError, parseInteger } from './usage.ts';
+
+/**
+ * Defaults from 198.18.0.0/15, the block RFC 2544 reserves for benchmarking
+ * network devices: unlikely to be anyone's LAN, VPN or container network.
+ */
+export const DEFAULT_TUN = 'tcp0';
+export const DEFAULT_ADDR = '198.18.0.2';
+export const DEFAULT_PEER = '198.18.0.1/24';
+export const DEFAULT_MTU = 1500;
+
+/** `parseArgs` declarations of the device options (spread into a command's own). */
+export const DEVICE_OPTIONS = {
+  tun: { type: 'string' },
+  create: { type: 'boolean' },
+  attach: { type: 'boolean' },
+  netns: { type: 'string' },
+  addr: { type: 'string' },
+  peer: { type: 'string' },
+  mtu: { type: 'string' },
+  pcap: { type: 'string' },
+  sysctl: { type: 'string', multiple: true },
+} as const;
+
+/** Help for the device options, shared by every command that takes them. */
+export const DEVICE_HELP = `device:
+  --tun NAME            TUN interface name (default ${DEFAULT_TUN})
+  --create              create the interface and configure it (default); it is
+                        removed when tcpstack exits
+  --attach              open an existing persistent TUN device (made with
+                        'ip tuntap add dev NAME mode tun') and configure nothing
+  --netns NAME          put the device in network namespace NAME, creating it if
+                        needed (and removing it on exit if tcpstack created it);
+                        tcpstack itself stays in its own namespace
+addresses:
+  --addr A.B.C.D        the stack's own address (default ${DEFAULT_ADDR})
+  --peer A.B.C.D/N      the kernel side's address and prefix on the TUN
+                        (default ${DEFAULT_PEER}; only with --create)
+  --mtu N               interface MTU, 68-65535 (default ${DEFAULT_MTU})
+capture and tuning:
+  --pcap FILE           write every packet crossing the device to FILE (pcap,
+                        raw IP; read it with 'tcpdump -r FILE')
+  --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
+                        --sysctl net.ipv4.ipfrag_time=10
+${wrap(`known: ${Object.keys(SYSCTL_DEFAULTS).map((k) => 'net.ipv4.' + k).join(', ')}`, 24, 80)}`;
+
+/** Word-wraps `text` into lines of at most `width` columns, each indented by `indent`. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => ' '.repeat(indent) + l).join('\n');
+}
+
+/** The parsed values of DEVICE_OPTIONS. */
+export interface DeviceValues {
+  tun?: string;
+  create?: boolean;
+  attach?: boolean;
+  netns?: string;
+  addr?: string;
+  peer?: string;
+  mtu?: string;
+  pcap?: string;
+  sysctl?: string[];
+}
+
+export interface DeviceConfig {
+  tun: string;
+  mode: 'create' | 'attach';
+  netns: string | undefined;
+  addr: number;
+  peer: Ipv4Prefix | undefined;
+  mtu: number;
+  pcap: string | undefined;
+  sysctl: Sysctls;
+}
+
+/** Validates the device options; every misuse is a one-line UsageError. */
+export function deviceConfig(values: DeviceValues): DeviceConfig {
+  if (values.create && values.attach) throw new UsageError('--create and --attach exclude each other');
+  const mode = values.attach ? 'attach' : 'create';
+  if (mode === 'attach' && values.peer !== undefined) {
+    throw new UsageError('--peer only applies with --create (an attached device is not configured)');
+  }
+  const tun = values.tun ?? DEFAULT_TUN;
+  if (!/^[^\s/]{1,15}$/.test(tun) || tun === '.' || tun === '..') {
+    throw new UsageError(`--tun ${JSON.stringify(tun)}: an interface name has 1-15 characters, no '/' or spaces`);
+  }
+  const netns = values.netns;
+  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: use letters, digits, '-', '_' or '.', at most 64`);
+  }
+  const addrText = values.addr ?? DEFAULT_ADDR;
+  const addr = parseIpv4(addrText);
+  if (addr === undefined) throw new UsageError(`--addr ${JSON.stringify(addrText)} is not an IPv4 address`);
+  let peer: Ipv4Prefix | undefined;
+  if (mode === 'create') {
+    const peerText = values.peer ?? DEFAULT_PEER;
+    peer = parseIpv4Prefix(peerText);
+    if (peer === undefined) throw new UsageError(`--peer ${JSON.stringify(peerText)} is not A.B.C.D/N`);
+    if (peer.address === addr) throw new UsageError('--addr and --peer must differ: they are the two ends of the link');
+    if (!inPrefix(addr, peer)) {
+      throw new UsageError(`--addr ${addrText} is outside --peer ${peerText}: the kernel would have no route to the stack`);
+    }
+  }
+  const mtu = values.mtu === undefined ? DEFAULT_MTU : parseInteger('--mtu', values.mtu, 68, 65535);
+  const sysctl: Sysctls = { ...SYSCTL_DEFAULTS };
+  for (const setting of values.sysctl ?? []) {
+    const eq = setting.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--sysctl ${JSON.stringify(setting)}: expected NAME=VALUE`);
+    try {
+      setSysctl(sysctl, setting.slice(0, eq), setting.slice(eq + 1));
+    } catch (error) {
+      throw new UsageError(`--sysctl: ${(error as Error).message}`);
+    }
+  }
+  return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl };
+}
+
+/** parseArgs' own complaints (unknown option, missing value) as a one-line UsageError. */
+export function argsError(command: string, error: unknown): UsageError {
+  return new UsageError(`${(error as Error).message.split('\n')[0]} (try: tcpstack ${command} --help)`);
+}
+
+/** A stack running on its TUN device. */
+export interface RunningDevice {
+  readonly device: TunDevice;
+  readonly link: Link;
+  readonly stack: Stack;
+  readonly driver: RealtimeDriver;
+  /** `tun=... mode=... addr=...` fields for a ready line. */
+  readonly fields: string[];
+  /** Registers work for teardown; runs before what was registered earlier. */
+  onCleanup(step: () => void): void;
+  /** Stops the driver and removes what was created (device, namespace); idempotent. */
+  cleanup(): void;
+}
+
+/** Opens (and configures) the device and starts the stack on it in real time. */
+export function bringUp(config: DeviceConfig): RunningDevice {
+  const cleanups: Array<() => void> = [];
+  const cleanup = (): void => {
+    while (cleanups.length > 0) {
+      try {
+        cleanups.pop()!();
+      } catch (error) {
+        console.error(`tcpstack: cleanup: ${(error as Error).message}`);
+      }
+    }
+  };
+  try {
+    if (config.netns !== undefined) {
+      const created = createNetns(config.netns);
+      if (created) cleanups.push(() => deleteNetns(config.netns!));
+    }
+    const device = TunDevice.open({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu });
+    let link: Link = device;
+    cleanups.push(() => link.close());
+    if (config.mode === 'create') {
+      configureInterface({
+        netns: config.netns,
+        name: device.name,
+        peerCidr: `${formatIpv4(config.peer!.address)}/${config.peer!.length}`,
+        mtu: config.mtu,
+        txqueuelen: DEFAULT_TXQUEUELEN,
+        up: true,
+      });
+    }
+    if (config.pcap !== undefined) link = new PcapTap(device, new PcapWriter(config.pcap));
+
+    const clock = new MonotonicClock();
+    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl });
+    const driver = new RealtimeDriver(stack, link, clock);
+    cleanups.push(() => driver.stop());
+
+    const fields = [
+      `tun=${device.name}`,
+      `mode=${config.mode}`,
+      `addr=${formatIpv4(config.addr)}`,
+      config.peer ? `peer=${formatIpv4(config.peer.address)}/${config.peer.length}` : undefined,
+      `mtu=${config.mtu}`,
+      config.netns ? `netns=${config.netns}` : undefined,
+      config.pcap ? `pcap=${config.pcap}` : undefined,
+    ].filter((f) => f !== undefined);
+    return { device, link, stack, driver, fields, onCleanup: (step) => cleanups.push(step), cleanup };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * HTTP status server (port 80): Node's own `http` module running over
+ * TcpSocket. `/` is an HTML page with the live counters and the connection
+ * table in the spirit of `ss -ti`, `/counters` the counters as `nstat` prints
+ * them, `/connections` the same tables as JSON; anything else is a 404.
+ */
+import http from 'node:http';
+import { COUNTER_NAMES, formatCounters } from '../../stack/counters.ts';
+import { DROP_REASONS } from '../../stack/drop.ts';
+import type { TcpProvider } from '../../stack/socket/node.ts';
+import type { TcpInfo } from '../../stack/socket/types.ts';
+import { listenService, type RunningService, type StackView } from './service.ts';
+
+/** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
+const INFINITE_SSTHRESH = 0x7fffffff;
+
+/** The counters that are not zero, then the drop reasons that are not, in nstat's layout. */
+export function nonzeroCounters(stack: StackView): Array<[string, number]> {
+  const rows: Array<[string, number]> = COUNTER_NAMES.filter((n) => stack.counters[n] !== 0).map((n) => [n, stack.counters[n]]);
+  if (stack.drops) for (const r of DROP_REASONS) if (stack.drops[r] > 0) rows.push([`drop ${r}`, stack.drops[r]]);
+  return rows;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}sec` : `${Math.round(ms)}ms`;
+}
+
+/** ss -o's timer field: timer:(on,200ms,0) — 'rto' is ss's 'on'. */
+export function formatTimer(info: TcpInfo): string {
+  if (info.timer === undefined) return '';
+  const name = info.timer.on === 'rto' ? 'on' : info.timer.on;
+  return `timer:(${name},${formatMs(info.timer.expiresIn)},${info.backoff})`;
+}
+
+/** ms with at most 3 decimals, as ss prints rtt. */
+const ms3 = (ms: number): string => String(Number(ms.toFixed(3)));
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function table(head: string[], body: Array<Array<string | number>>): string {
+  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const tr = body.map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(String(c))}</td>`).join('')}</tr>`).join('\n');
+  return `<table>\n<tr>${th}</tr>\n${tr}\n</table>`;
+}
+
+export function statusPage(provider: TcpProvider, stack: StackView): string {
+  const counters = nonzeroCounters(stack);
+  const listeners = provider.listeners();
+  const connections = provider.connections();
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
+<title>tcpstack status</title>
+<style>body{font-family:monospace;margin:1em 2em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}td:nth-child(n+2){white-space:pre}</style>
+</head><body>
+<h1>tcpstack</h1>
+<p>Refreshes every 2 s. Plain text: <a href="/counters">/counters</a>, JSON: <a href="/connections">/connections</a>.</p>
+<h2>Listening (${listeners.length})</h2>
+${table(
+  ['Local Address:Port', 'Backlog', 'Accept queue', 'SYN queue'],
+  listeners.map((l) => [`${l.localAddress}:${l.localPort}`, l.backlog, l.acceptQueue, l.synQueue]),
+)}
+<h2>Connections (${connections.length})</h2>
+${table(
+  ['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt/rttvar', 'rto', 'cwnd', 'ssthresh', 'retrans', 'timer', 'bytes sent/acked/received'],
+  connections.map((c) => [
+    c.state, // RFC 9293's names, as in /connections (ss abbreviates: ESTAB, TIME-WAIT...)
+    c.recvQ,
+    c.sendQ,
+    `${c.localAddress}:${c.localPort}`,
+    `${c.remoteAddress}:${c.remotePort}`,
+    `${ms3(c.rtt)}/${ms3(c.rttvar)}`,
+    Math.round(c.rto),
+    c.cwnd,
+    c.ssthresh < INFINITE_SSTHRESH ? c.ssthresh : '-',
+    `${c.backoff}/${c.retransmits}`,
+    formatTimer(c) || '-',
+    `${c.bytesSent}/${c.bytesAcked}/${c.bytesReceived}`,
+  ]),
+)}
+<h2>Counters (${counters.length} nonzero)</h2>
+${table(['Name', 'Value'], counters)}
+</body></html>
+`;
+}
+
+export function start(provider: TcpProvider, stack: StackView, port = 80): RunningService & { httpServer: http.Server } {
+  const httpServer = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://tcpstack').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    let type: string;
+    let body: string;
+    switch (path) {
+      case '/':
+        type = 'text/html; charset=utf-8';
+        body = statusPage(provider, stack);
+        break;
+      case '/counters':
+        type = 'text/plain; charset=utf-8';
+        body = `#kernel\n${formatCounters(nonzeroCounters(stack))}\n`;
+        break;
+      case '/connections':
+        type = 'application/json';
+        body = `${JSON.stringify({ listeners: provider.listeners(), connections: provider.connections() }, null, 2)}\n`;
+        break;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`${path}: not found (try /, /counters, /connections)\n`);
+        return;
+    }
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+  });
+  const service = listenService('http', provider, port, {}, (socket) => httpServer.emit('connection', socket));
+  return Object.assign(service, { httpServer });
+}
