@@ -82,7 +82,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     c.TcpInSegs++;
     if (total - hl < TCP_MIN_HEADER) {
       c.TcpInErrs++;
-      return 'PKT_TOO_SMALL';
+      return 'TCP_INVALID';
     }
     const tcp = packet.subarray(hl, total);
     const thl = (tcp[12]! >> 4) << 2;
