@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { counterDeltas, formatCounters, newCounters } from '../stack/counters.ts';
+import { formatSs } from './ss.ts';
 import { DROP_REASONS } from '../stack/drop.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
@@ -75,8 +76,11 @@ export async function runUp(argv: string[]): Promise<number> {
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
     });
+    const listing = formatSs(stack.tcp.connections(), stack.tcp.listeners());
     up.cleanup();
-    console.log(`stopped by ${signal}; counters that moved:`);
+    console.log(`stopped by ${signal}; connections at that moment (ss -ti):`);
+    console.log(listing);
+    console.log('counters that moved:');
     console.log(formatCounters(counterDeltas(start, stack.counters)));
     const drops = DROP_REASONS.filter((r) => stack.drops[r] > 0).map((r) => [`drop ${r}`, stack.drops[r]] as const);
     if (drops.length > 0) console.log(formatCounters(drops));

@@ -123,6 +123,7 @@ export const COUNTER_NAMES = [
   'TcpExtTCPToZeroWindowAdv',
   'TcpExtTCPFromZeroWindowAdv',
   'TcpExtTCPReqQFullDrop',
+  'TcpExtTCPReqQFullDoCookies',
   'TcpExtTCPTimeWaitOverflow',
   'TcpExtBeyondWindow',
   'TcpExtOutOfWindowIcmps',

@@ -35,6 +35,8 @@ export interface Sysctls {
   tcp_keepalive_probes: number;
   tcp_rfc1337: number;
   tcp_abort_on_overflow: number;
+  /** 1: answer with SYN cookies when the SYN queue is full; 0: drop; 2: always cookies. */
+  tcp_syncookies: number;
   tcp_max_syn_backlog: number;
   tcp_invalid_ratelimit: number;
   tcp_challenge_ack_limit: number;
@@ -71,6 +73,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_keepalive_probes: 9,
   tcp_rfc1337: 0,
   tcp_abort_on_overflow: 0,
+  tcp_syncookies: 1,
   tcp_max_syn_backlog: 2048,
   tcp_invalid_ratelimit: 500,
   tcp_challenge_ack_limit: 2147483647,

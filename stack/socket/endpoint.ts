@@ -113,7 +113,7 @@ export class TcpEndpoint implements Endpoint, Wakeable {
       const picked = this.layer.pickBindPort(candidate);
       if (picked === undefined) throw new SocketError('EADDRINUSE', 'bind');
       candidate.port = picked;
-    } else if (this.layer.binds.conflicts(port, candidate, false)) {
+    } else if (this.layer.binds.conflicts(port, candidate)) {
       throw new SocketError('EADDRINUSE', 'bind');
     }
     this.layer.binds.add(candidate.port, candidate);
@@ -134,7 +134,7 @@ export class TcpEndpoint implements Endpoint, Wakeable {
     const b = this.bound!;
     // inet_csk_listen_start re-checks the port against everyone else.
     b.listening = true;
-    if (this.layer.binds.conflicts(b.port, b, true)) {
+    if (this.layer.binds.conflicts(b.port, b)) {
       b.listening = false;
       throw new SocketError('EADDRINUSE', 'listen');
     }

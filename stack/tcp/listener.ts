@@ -15,6 +15,14 @@ import { buildSegment, type Segment } from './segment.ts';
 import { seqAdd, seqGt, seqLt } from './seq.ts';
 import { FourTupleMap, type PortOwner } from './tables.ts';
 
+/** MSS classes a cookie can carry (msstab in net/ipv4/syncookies.c). */
+const COOKIE_MSS = [536, 1300, 1440, 1460];
+/** Cookie counter period (64 s) and how many periods old a cookie may be. */
+const COOKIE_PERIOD = 64_000;
+const MAX_SYNCOOKIE_AGE = 2;
+/** TCP_SYNCOOKIE_VALID: cookies are checked for two minutes after the last overflow. */
+const SYNCOOKIE_VALID = 120_000;
+
 export class RequestSock {
   readonly timer: Timer;
   retrans = 0;
@@ -48,6 +56,8 @@ export interface ListenerHost {
   readonly ctx: TcpContext;
   /** A new ISN for the 4-tuple (secure_tcp_seq). */
   isn(remote: number, remotePort: number, localPort: number): number;
+  /** A keyed 32-bit hash (SYN cookies). */
+  hash(a: number, b: number, c: number): number;
   /** Creates and hashes the child connection for a completed handshake. */
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection;
   /** The listener's owner may accept now. */
@@ -59,6 +69,8 @@ export class Listener implements PortOwner {
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
   owner: unknown;
+  /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
+  private lastCookieTime = -Infinity;
 
   constructor(
     readonly host: ListenerHost,
@@ -78,6 +90,11 @@ export class Listener implements PortOwner {
     const req = this.synQueue.get(seg.src, seg.sport, seg.dport);
     if (req !== undefined) return this.checkRequest(req, seg);
     const f = seg.flags;
+    // A bare ACK after recent cookies may complete a cookie handshake (tcp_v4_cookie_check).
+    if ((f & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK && this.ctx.now() - this.lastCookieTime < SYNCOOKIE_VALID) {
+      const verdict = this.cookieCheck(seg);
+      if (verdict !== 'invalid') return verdict;
+    }
     // RFC 9293 §3.10.7.2, in Linux's order: ACK → reset; RST → drop; SYN → request; else drop.
     if (f & TCP_ACK) {
       replyReset(this.ctx, seg, 'listenerAck');
@@ -91,16 +108,27 @@ export class Listener implements PortOwner {
   /** tcp_conn_request. */
   private connRequest(seg: Segment, issOverride: number | undefined): DropReason | undefined {
     const c = this.ctx.counters;
-    // No SYN cookies here: a full SYN queue drops (Linux with tcp_syncookies=0), which keeps memory bounded.
-    if (issOverride === undefined && this.synQueue.size >= this.backlog) {
-      c.TcpExtTCPReqQFullDrop++;
-      c.TcpExtListenDrops++;
-      return 'TCP_LISTEN_OVERFLOW';
+    const cookies = this.ctx.sysctl.tcp_syncookies;
+    // The SYN queue holds backlog + 1 requests (measured: listen(1) keeps 2); beyond,
+    // cookies keep no state at all, so a SYN flood costs no memory (tcp_syn_flood_action).
+    let wantCookie = false;
+    if (issOverride === undefined && (cookies === 2 || this.synQueue.size > this.backlog)) {
+      if (cookies === 0) {
+        c.TcpExtTCPReqQFullDrop++;
+        c.TcpExtListenDrops++;
+        return 'TCP_LISTEN_OVERFLOW';
+      }
+      wantCookie = true;
+      if (cookies !== 2) c.TcpExtTCPReqQFullDoCookies++;
     }
     if (this.acceptQueue.length > this.backlog) {
       c.TcpExtListenOverflows++;
       c.TcpExtListenDrops++;
       return 'TCP_LISTEN_OVERFLOW';
+    }
+    if (wantCookie) {
+      this.sendCookieSynAck(seg);
+      return undefined;
     }
     const s = this.ctx.sysctl;
     const o = seg.options;
@@ -130,6 +158,80 @@ export class Listener implements PortOwner {
     this.synQueue.set(seg.src, seg.sport, seg.dport, req);
     this.sendSynAck(req);
     this.ctx.timers.arm(req.timer, this.ctx.now() + 1000);
+    return undefined;
+  }
+
+  /**
+   * SYN cookies (RFC 4987 §3.6, Linux's cookie_v4_init_sequence): the ISN
+   * carries a keyed hash of the 4-tuple, the peer's ISN and a 64-second
+   * counter, with the MSS class in its low two bits. Only the MSS survives
+   * (Linux also keeps wscale/SACK inside the timestamp; this stack does not).
+   */
+  private cookie(seg: Segment, counter: number, mssIndex: number): number {
+    const h = this.host.hash(seg.src ^ counter, (seg.sport << 16) | seg.dport, (seg.seq - (seg.flags & TCP_SYN ? 0 : 1)) >>> 0);
+    return ((h & ~3) | mssIndex) >>> 0;
+  }
+
+  private sendCookieSynAck(seg: Segment): void {
+    const peerMss = seg.options.mss > 0 ? seg.options.mss : 536;
+    let index = 0;
+    for (let i = COOKIE_MSS.length - 1; i >= 0; i--) {
+      if (COOKIE_MSS[i]! <= peerMss) {
+        index = i;
+        break;
+      }
+    }
+    const iss = this.cookie(seg, Math.floor(this.ctx.now() / COOKIE_PERIOD), index);
+    this.lastCookieTime = this.ctx.now();
+    this.ctx.counters.TcpExtSyncookiesSent++;
+    this.ctx.counters.TcpOutSegs++;
+    const mss = this.ctx.advMss;
+    this.ctx.send(
+      buildSegment({
+        src: this.ctx.address,
+        dst: seg.src,
+        sport: this.port,
+        dport: seg.sport,
+        seq: iss,
+        ack: seqAdd(seg.seq, 1),
+        flags: TCP_SYN | TCP_ACK,
+        window: Math.floor(65535 / mss) * mss,
+        options: { mss },
+        ipId: 0,
+        ttl: this.ctx.sysctl.ip_default_ttl,
+      }),
+    );
+  }
+
+  /** cookie_v4_check: a valid cookie ACK becomes a child without a request sock ever existing. */
+  private cookieCheck(seg: Segment): DropReason | undefined | 'invalid' {
+    const iss = seqAdd(seg.ack, -1);
+    const index = iss & 3;
+    const now = Math.floor(this.ctx.now() / COOKIE_PERIOD);
+    let valid = false;
+    for (let age = 0; age <= MAX_SYNCOOKIE_AGE && !valid; age++) valid = this.cookie(seg, now - age, index) === iss;
+    const c = this.ctx.counters;
+    if (!valid) {
+      c.TcpExtSyncookiesFailed++;
+      return 'invalid';
+    }
+    c.TcpExtSyncookiesRecv++;
+    if (this.acceptQueue.length > this.backlog) {
+      // A cookie ACK that overflows is dropped silently, whatever tcp_abort_on_overflow says.
+      c.TcpExtListenOverflows++;
+      c.TcpExtListenDrops++;
+      return 'TCP_LISTEN_OVERFLOW';
+    }
+    const mss = this.ctx.advMss;
+    const req = new RequestSock(
+      this, seg.src, seg.sport, seqAdd(seg.seq, -1), iss, COOKIE_MSS[index]!, 0, false, false, false, 0, 0, 0,
+      Math.floor(65535 / mss) * mss, () => undefined,
+    );
+    req.retrans = 1; // no RTT sample from a cookie
+    const child = this.host.createChild(this, req, seg);
+    this.acceptQueue.push(child);
+    this.host.wakeListener(this);
+    if (seg.payload.length > 0 || seg.flags & TCP_FIN) return child.input(seg);
     return undefined;
   }
 

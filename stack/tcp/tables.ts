@@ -59,16 +59,17 @@ export class BindTable {
   /**
    * inet_csk_bind_conflict: two sockets on one port conflict when their
    * addresses overlap (equal, or either is the wildcard), unless both set
-   * SO_REUSEADDR and the existing one is not listening.
+   * SO_REUSEADDR and the existing one is not listening; listen() re-checks
+   * with the candidate listening, as inet_csk_listen_start does.
    */
-  conflicts(port: number, candidate: PortOwner, forListen: boolean): boolean {
+  conflicts(port: number, candidate: PortOwner): boolean {
     const owners = this.ports.get(port);
     if (owners === undefined) return false;
     for (const o of owners) {
       if (o === candidate) continue;
       const overlap = o.bindAddress === 0 || candidate.bindAddress === 0 || o.bindAddress === candidate.bindAddress;
       if (!overlap) continue;
-      const reuse = o.reuseAddress && candidate.reuseAddress && !o.listening && !forListen;
+      const reuse = o.reuseAddress && candidate.reuseAddress && !o.listening;
       if (!reuse) return true;
     }
     return false;

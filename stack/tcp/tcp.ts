@@ -288,7 +288,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   // ---------------------------------------------------------------------------
   // Ports
 
-  private hash(a: number, b: number, c: number): number {
+  hash(a: number, b: number, c: number): number {
     let h = this.secret[0]! ^ Math.imul(a, 0x9e3779b1);
     h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ Math.imul(b ^ this.secret[1]!, 0xc2b2ae35);
     h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f) ^ Math.imul(c ^ this.secret[2]!, 0x165667b1);
@@ -330,7 +330,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       for (let i = 0; i < range; i++) {
         const port = low + ((offset + i) % range);
         if ((port & 1) !== parity) continue;
-        if (!this.binds.inUse(port) && !this.binds.conflicts(port, candidate, false)) return port;
+        if (!this.binds.inUse(port) && !this.binds.conflicts(port, candidate)) return port;
       }
     }
     return undefined;
