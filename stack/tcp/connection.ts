@@ -68,6 +68,8 @@ export class Connection {
   mss = 536;
   sndWscale = 0;
   rcvWscale = 0;
+  /** The shift our SYN offered (kept when the peer's lack of WS turns scaling off). */
+  offeredWscale = 0;
   wscaleOk = false;
   tsOk = false;
   tsRecent = 0;
@@ -133,6 +135,9 @@ export class Connection {
   ackNow = false;
   ackDelayed = false;
   quickAcks = MAX_QUICKACKS;
+  /** Interactive mode (inet_csk_enter_pingpong_mode): no quick ACKs. */
+  pingpong = false;
+  lastDataTime = 0;
   /** Full-sized segments received since our last ACK. */
   segsSinceAck = 0;
   lastRcvTime = 0;
@@ -178,6 +183,7 @@ export class Connection {
     this.tsOffset = ctx.random.u32();
     const rmemMax = ctx.sysctl.tcp_rmem[2];
     this.rcvWscale = ctx.sysctl.tcp_window_scaling ? Math.min(Math.max(Math.floor(Math.log2(rmemMax)) - 15, 0), TCP_MAX_WSCALE) : 0;
+    this.offeredWscale = this.rcvWscale;
     this.id = `${localPort}-${remotePort}`;
     this.xmitTimer = new Timer('xmit', () => timers.onXmitTimer(this));
     this.delackTimer = new Timer('delack', () => timers.onDelackTimer(this));
@@ -223,7 +229,7 @@ export class Connection {
     this.setState('SYN_SENT');
     this.ctx.counters.TcpActiveOpens++;
     const now = this.now();
-    this.rtx.push({ seq: iss, len: 0, syn: true, fin: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false });
+    this.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false });
     out.sendSyn(this, false);
     timers.armRto(this, this.rtt.rto);
   }
@@ -478,7 +484,7 @@ export class Connection {
     const nwin = seg.window << this.sndWscale;
     let windowUpdated = false;
     // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule).
-    if (seqGt(ack, this.sndUna) || seqGt(seg.seq, this.sndWl1) || (seg.seq === this.sndWl1 && nwin > this.sndWnd)) {
+    if (seqGt(ack, this.sndUna) || seqGt(seg.seq, this.sndWl1) || (seg.seq === this.sndWl1 && (nwin > this.sndWnd || nwin === 0))) {
       windowUpdated = nwin !== this.sndWnd;
       this.sndWnd = nwin;
       this.sndWl1 = seg.seq;
@@ -519,7 +525,12 @@ export class Connection {
       switch (this.state) {
         case 'FIN_WAIT1':
           this.setState('FIN_WAIT2');
-          if (this.orphan) timers.orphanFinWait2(this);
+          // E5: an orphan becomes a FIN_WAIT2 minisock, unless this very segment
+          // carries the peer's FIN too: then the full socket goes on to TIME_WAIT.
+          if (this.orphan) {
+            if (seg.flags & TCP_FIN) timers.armKeepalive(this, timers.finTime(this));
+            else timers.orphanFinWait2(this);
+          }
           break;
         case 'CLOSING':
           this.enterTimeWait();
@@ -724,7 +735,11 @@ export class Connection {
       // Zero window and new data: the ACK tells the sender our window.
       this.ackNow = true;
       this.hooks.dirty(this);
-      return seg.payload.length > 0 ? 'TCP_ZEROWINDOW' : undefined;
+      if (seg.payload.length > 0) {
+        this.ctx.counters.TcpExtTCPZeroWindowDrop++;
+        return 'TCP_ZEROWINDOW';
+      }
+      return undefined;
     }
 
     if (seq === this.rcvNxt) {
@@ -762,11 +777,20 @@ export class Connection {
 
   /** RFC 5681 §4.2 / tcp_event_data_recv: ACK now, or delay it (40 ms). */
   private scheduleAck(bytes: number): void {
+    const now = this.now();
+    if (bytes > 0) {
+      // A receiver idle for longer than the RTO starts over in quick-ack mode (tcp_event_data_recv).
+      if (now - this.lastDataTime > this.rtt.rto) {
+        this.quickAcks = Math.max(2, Math.min(MAX_QUICKACKS, Math.floor(this.rcvWnd / (2 * this.mss))));
+        this.pingpong = false;
+      }
+      this.lastDataTime = now;
+    }
     if (this.ackNow) {
       this.hooks.dirty(this);
       return;
     }
-    if (this.quickAcks > 0 && bytes > 0) {
+    if (this.quickAcks > 0 && bytes > 0 && !this.pingpong) {
       this.quickAcks--;
       this.ackNow = true;
     } else if (this.segsSinceAck >= 2) {
@@ -784,19 +808,27 @@ export class Connection {
     if (this.finReceived) return;
     this.finReceived = true;
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
-    this.ackNow = true;
     this.hooks.dirty(this);
     this.hooks.wake(this);
     switch (this.state) {
       case 'SYN_RECV':
       case 'ESTABLISHED':
+        // tcp_fin: ping-pong mode and a delayed ACK; our own FIN or data usually carries it first.
         this.setState('CLOSE_WAIT');
-        break;
+        this.pingpong = true;
+        if (!this.ackNow) {
+          this.ackDelayed = true;
+          timers.armDelack(this);
+        }
+        return;
       case 'FIN_WAIT1':
-        // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged.
+        // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged; ACK at once.
+        this.ackNow = true;
         this.setState('CLOSING');
         break;
       case 'FIN_WAIT2':
+        // ACK now, before the connection shrinks to a TIME_WAIT minisock.
+        out.sendAck(this);
         this.enterTimeWait();
         break;
     }

@@ -25,7 +25,9 @@ const SYNCOOKIE_VALID = 120_000;
 
 export class RequestSock {
   readonly timer: Timer;
+  /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
   retrans = 0;
+  timeouts = 0;
   synAckSentAt = 0;
   /** The third ACK arrived while the accept queue was full (kept, retried on the next ACK). */
   acked = false;
@@ -262,17 +264,23 @@ export class Listener implements PortOwner {
 
   /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */
   private onRequestTimer(req: RequestSock): void {
-    const c = this.ctx.counters;
-    c.TcpExtTCPTimeouts++;
-    if (req.retrans >= this.ctx.sysctl.tcp_synack_retries) {
+    this.ctx.counters.TcpExtTCPTimeouts++;
+    if (req.timeouts >= this.ctx.sysctl.tcp_synack_retries) {
       this.synQueue.delete(req.remote, req.remotePort, this.port);
       return;
     }
+    req.timeouts++;
+    this.retransmitSynAck(req);
+  }
+
+  /** inet_rtx_syn_ack, then the timer re-armed from now by the expiry count (reqsk_timeout). */
+  private retransmitSynAck(req: RequestSock): void {
+    const c = this.ctx.counters;
     req.retrans++;
     c.TcpExtTCPSynRetrans++;
     c.TcpRetransSegs++;
     this.sendSynAck(req);
-    this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(1000 * 2 ** req.retrans, TCP_RTO_MAX));
+    this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(1000 * 2 ** req.timeouts, TCP_RTO_MAX));
   }
 
   /** tcp_check_req, in its order (linux-tcp-paths.md A3). */
@@ -286,7 +294,7 @@ export class Listener implements PortOwner {
         c.TcpExtTCPACKSkippedSynRecv++;
         return 'TCP_INVALID_SYN';
       }
-      this.sendSynAck(req);
+      this.retransmitSynAck(req);
       return undefined;
     }
     // 2. An ACK that does not acknowledge our SYN-ACK: the listener resets it; the request survives.

@@ -48,22 +48,26 @@ export function selectWindow(c: Connection, commit = true): number {
   if (window > maxWindow) window = maxWindow;
   if (window < current) window = Math.ceil(current / granularity) * granularity;
   if (commit) {
+    if (window === 0 && c.rcvWnd !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
+    else if (window !== 0 && c.rcvWnd === 0 && c.state !== 'SYN_SENT') c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
+    if (window === 0) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
     c.rcvWnd = window;
     c.rcvWup = c.rcvNxt;
   }
   return window;
 }
 
-/** Options on a SYN (ack=false) or SYN-ACK, in Linux's order: MSS, SACK_PERM, TS, NOP, WS. */
+/**
+ * Options of our SYN, in Linux's order: MSS, SACK_PERM, TS, NOP, WS. The
+ * SYN-ACK of a simultaneous open repeats them (tcp_send_synack resends the
+ * SYN with ACK set), only echoing the peer's timestamp.
+ */
 function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
   const s = c.ctx.sysctl;
   const o: TcpOptionsToWrite = { mss: c.advMss };
-  const sack = synAck ? c.sackOk : s.tcp_sack !== 0;
-  const ts = synAck ? c.tsOk : s.tcp_timestamps !== 0;
-  const ws = synAck ? c.wscaleOk : s.tcp_window_scaling !== 0;
-  if (sack) o.sackPermitted = true;
-  if (ts) o.ts = { val: c.tsVal(), ecr: synAck ? c.tsRecent : 0 };
-  if (ws) o.wscale = c.rcvWscale;
+  if (s.tcp_sack !== 0) o.sackPermitted = true;
+  if (s.tcp_timestamps !== 0) o.ts = { val: c.tsVal(), ecr: synAck && c.tsOk ? c.tsRecent : 0 };
+  if (s.tcp_window_scaling !== 0) o.wscale = c.offeredWscale;
   return o;
 }
 
@@ -140,8 +144,6 @@ function windowField(c: Connection): number {
 
 /** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
 export function sendSyn(c: Connection, withAck: boolean): void {
-  const mss = withAck && c.tsOk ? c.advMss - TS_OPTION_BYTES : c.advMss;
-  if (withAck) c.rcvWnd = initialWindow(c, mss);
   emit(c, {
     seq: c.iss,
     flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
@@ -169,7 +171,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
   } else {
     emit(c, {
       seq: r.seq,
-      flags: TCP_ACK | (r.len > 0 ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
+      flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
       payloadOffset: seqDiff(r.seq, c.sndUna),
       payloadLength: r.len,
       options: segmentOptions(c, r.len),
@@ -259,14 +261,15 @@ function sendData(c: Connection, len: number, fin: boolean): void {
   const now = c.now();
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
+  const psh = len > 0 && (fin || len === c.unsentBytes());
   emit(c, {
     seq,
-    flags: TCP_ACK | (len > 0 && (fin || len === c.unsentBytes()) ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
+    flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
     payloadOffset: offset,
     payloadLength: len,
     options: segmentOptions(c, len),
   });
-  const record: TxRecord = { seq, len, syn: false, fin, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false };
+  const record: TxRecord = { seq, len, syn: false, fin, psh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false };
   c.rtx.push(record);
   c.sndNxt = recordEnd(record);
   c.bytesSent += len;

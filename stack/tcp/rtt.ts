@@ -35,7 +35,8 @@ export class RttEstimator {
       this.srtt = 0.875 * this.srtt + 0.125 * r;
     }
     this.samples++;
-    this.rto = Math.min(this.rtoMax, this.srtt + Math.max(4 * this.rttvar, this.rtoMin));
+    // __tcp_set_rto works in jiffies: the RTO is a whole number of milliseconds (HZ=1000), rounded up.
+    this.rto = Math.min(this.rtoMax, Math.ceil(this.srtt + Math.max(4 * this.rttvar, this.rtoMin)));
   }
 
   /** RTO after `backoff` doublings, capped (tcp_retransmit_timer). */

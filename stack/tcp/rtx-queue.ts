@@ -11,6 +11,8 @@ export interface TxRecord {
   len: number;
   syn: boolean;
   fin: boolean;
+  /** PSH as first sent; retransmissions keep it (Linux keeps the skb's flags). */
+  psh: boolean;
   /** When this copy was last sent, and when it was first sent (Karn, retrans_stamp). */
   sentAt: number;
   firstSentAt: number;

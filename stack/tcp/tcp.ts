@@ -196,6 +196,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   timeWait(c: Connection, substate: 'TIME_WAIT' | 'FIN_WAIT2', ms: number): void {
     this.dirtySet.delete(c);
     this.connections.delete(c.remote, c.remotePort, c.localPort);
+    const previous = this.timewaits.get(c.remote, c.remotePort, c.localPort);
+    if (previous !== undefined) this.replaceTimeWait(previous);
     // The minisock is named after the state it stands for; the connection object shows it too.
     if (substate === 'FIN_WAIT2') c.state = 'FIN_WAIT2';
     const tw = new TimeWaitSock(
@@ -223,6 +225,17 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (held !== undefined) {
       this.connOwners.delete(c);
       this.twOwners.set(tw, held);
+    }
+  }
+
+  /** A minisock superseded by a newer one for the same pair: gone without counting. */
+  private replaceTimeWait(tw: TimeWaitSock): void {
+    this.ctx.timers.cancel(tw.timer);
+    this.timewaits.delete(tw.s.remote, tw.s.remotePort, tw.s.localPort);
+    const held = this.twOwners.get(tw);
+    if (held !== undefined) {
+      this.binds.remove(held.port, held.owner);
+      this.twOwners.delete(tw);
     }
   }
 

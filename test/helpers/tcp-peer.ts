@@ -12,6 +12,7 @@
  * Sequence numbers the stack chose (its ISN, its timestamp clock) are learnt
  * from what it sent: `our(n)` is the stack's ISN + n, `their(n)` the peer's.
  */
+import { DEFAULT_RCVBUF } from '../../stack/tcp/connection.ts';
 import { buildSegment } from '../../stack/tcp/segment.ts';
 import { seqAdd } from '../../stack/tcp/seq.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
@@ -39,6 +40,18 @@ export const PEER_ADDR = KERNEL;
 export const STACK_ADDR = STACK;
 export const PEER_IP = formatIpv4(KERNEL);
 export const STACK_IP = formatIpv4(STACK);
+
+/**
+ * The window field the stack advertises with `unread` bytes in its receive
+ * queue: the free space of its receive buffer (DEFAULT_RCVBUF, its stand-in
+ * for Linux's autotuning) rounded down to the scale unit, at most 65535.
+ * Linux advertises less on a young connection (rcv_ssthresh starts at the
+ * initial window: 64240 bytes) and rounds up (ALIGN in __tcp_select_window);
+ * the documents fix only the SYN and SYN-ACK windows.
+ */
+export function stackWindow(unread = 0, wscale = 10): number {
+  return Math.min(65535, Math.floor((DEFAULT_RCVBUF - unread) / 2 ** wscale));
+}
 
 /** Options as the test writes and reads them. `ts` is [TSval, TSecr]; `sack` holds [left, right] blocks. */
 export interface Opts {
@@ -257,11 +270,11 @@ export class TcpPeer {
 
   /** The packet for `spec`, with this peer's defaults. */
   packet(spec: Out): Uint8Array {
-    const syn = parseFlags(spec.flags) & TCP_SYN;
+    const flags = parseFlags(spec.flags);
+    const syn = flags & TCP_SYN;
+    const bareRst = (flags & (TCP_RST | TCP_ACK)) === TCP_RST;
     let opts = spec.opts;
-    if (this.ts && !syn && opts?.ts === undefined && !(parseFlags(spec.flags) & TCP_RST && !(parseFlags(spec.flags) & TCP_ACK))) {
-      opts = { ...opts, ts: [this.tsVal(), this.lastStackTs] };
-    }
+    if (this.ts && !syn && !bareRst && opts?.ts === undefined) opts = { ...opts, ts: [this.tsVal(), this.lastStackTs] };
     return craft({
       ...spec,
       opts,
@@ -288,7 +301,7 @@ export class TcpPeer {
     return this.take().map((c) => c.seen);
   }
 
-  /** Decodes and logs what the wire holds. */
+  /** Decodes and logs what the wire holds (whatever its ports: see Captured.sport/dport). */
   take(): Captured[] {
     const t = this.now();
     return this.s.wire.take().map((p) => this.record(capture(p, t)));
@@ -409,4 +422,20 @@ export function activeOpen(o: OpenOptions = {}, before?: (ep: Endpoint) => void)
   peer.ts = (o.ts ?? true) && handshake[0]!.opts.ts !== undefined;
   if (ep.state !== 'ESTABLISHED') throw new Error('handshake did not complete');
   return { s, peer, ep, handshake };
+}
+
+/**
+ * The peer sends `count` in-order data segments of `size` bytes (PSH set,
+ * bytes pattern(size, offset)) starting at its stream offset `from`, `gap` ms
+ * apart (the first `gap` ms from now); returns what the stack answered to each.
+ * Throws if the stack sends anything between them.
+ */
+export function stream(p: TcpPeer, from: number, count: number, size: number, gap: number, ack = p.our(1)): Seen[][] {
+  const answers: Seen[][] = [];
+  for (let i = 0; i < count; i++) {
+    p.quietUntil(p.now() + gap);
+    const offset = from + i * size;
+    answers.push(p.send({ flags: 'P.', seq: p.their(1 + offset), ack, data: pattern(size, offset) }));
+  }
+  return answers;
 }

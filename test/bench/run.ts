@@ -1,0 +1,523 @@
+/**
+ * `make bench`: our stack over the TUN against the Linux kernel over veth, in
+ * one run, in throw-away network namespaces.
+ *
+ *   node --import tsx test/bench/run.ts
+ *
+ * Figures (each measured ROUNDS times, interleaved stack, kernel, stack,
+ * kernel, ...; median and min–max reported; see ../shared/docs/benchmarking.md):
+ *   1. echo throughput, one connection, 100 MiB each way (MiB/s, first byte
+ *      written to last byte read back, count and content verified);
+ *   2. 64-byte ping-pong RTT p50/p99 over one connection, unpinned and with
+ *      every process we start pinned to CPU 0 (`taskset -c 0`);
+ *   3. connections per second, sequential (concurrency 1): connect, 1 byte
+ *      each way, client FIN first; the client namespaces run with
+ *      net.ipv4.tcp_max_tw_buckets=0 (benchmarking.md lesson 3);
+ *   4. memory for 10,000 idle connections: VmRSS growth of the tcpstack
+ *      process; for the kernel, growth of `Slab:` in /proc/meminfo attributable
+ *      to the server side (kernel-pair Δ minus the client-only Δ seen in the
+ *      same round's stack run).
+ *
+ * Ours: `cli/tcpstack up --netns NS --services echo:7`, client in NS at
+ * 198.18.0.1 → 198.18.0.2. Kernel: test/bench/echo-server.ts in namespace S
+ * (10.99.0.2), client in namespace C (10.99.0.1), joined by veth. Clients:
+ * test/bench/echo-client.ts (Node `net`, kernel sockets) for both.
+ *
+ * Bounded: a global budget (BENCH_BUDGET_S, default 240 s) beyond which steps
+ * are skipped, every child has its own time limit. Namespaces are unique to
+ * this process and removed on exit, failure, SIGINT, SIGTERM and SIGHUP; only
+ * processes we started are signalled, by PID.
+ *
+ * Environment: BENCH_ROUNDS (default 3), BENCH_RESULTS (unset: stdout only;
+ * "1": also write bench-results.txt in the project root; a path: write there).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  addNetns,
+  addVethPair,
+  installTeardownHandlers,
+  livePids,
+  ownedNamespaces,
+  start,
+  sysctlInNetns,
+  teardown,
+  uniqueName,
+  type Started,
+  type VethPair,
+} from './netlab.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'cli', 'tcpstack');
+const LOADER = `file://${join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')}`;
+const CLIENT = join(ROOT, 'test', 'bench', 'echo-client.ts');
+const SERVER = join(ROOT, 'test', 'bench', 'echo-server.ts');
+
+const ROUNDS = intEnv('BENCH_ROUNDS', 3, 1, 9);
+const BUDGET_MS = intEnv('BENCH_BUDGET_S', 240, 30, 290) * 1000;
+const BYTES = 100 * 1024 * 1024;
+const RTT_COUNT = 5000;
+const RTT_WARMUP = 500;
+const CPS_COUNT = 3000;
+const CPS_SECONDS = 10;
+const HOLD_COUNT = 10_000;
+const NOFILE = 65536;
+
+const STACK_ADDR = '198.18.0.2';
+const KERNEL_SERVER = '10.99.0.2';
+const KERNEL_CLIENT = '10.99.0.1';
+const PORT = 7;
+
+function intEnv(name: string, dflt: number, min: number, max: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`bench: ${name}=${v}: expected an integer in ${min}..${max}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const t0 = Date.now();
+const elapsed = (): number => Date.now() - t0;
+const remaining = (): number => BUDGET_MS - elapsed();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string): void => console.log(`[${(elapsed() / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+
+// ---------------------------------------------------------------- processes
+
+type Side = 'stack' | 'kernel';
+
+/** argv running a Node program (tsx) inside `ns`, with raised fd limit, optionally pinned to CPU 0. */
+function nodeIn(ns: string, script: string, args: string[], pinned: boolean): string[] {
+  return [
+    ...(pinned ? ['taskset', '-c', '0'] : []),
+    'ip', 'netns', 'exec', ns,
+    // Raise the fd limit in the child only (to the hard limit if that is lower:
+    // root without CAP_SYS_RESOURCE cannot go beyond it); `exec` keeps the PID,
+    // so the PID we hold is node's.
+    'sh', '-c', `{ ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; } && exec "$@"`, 'sh',
+    process.execPath, '--import', LOADER, script, ...args,
+  ];
+}
+
+async function startKernelServer(pair: VethPair, pinned: boolean): Promise<Started> {
+  const p = start(nodeIn(pair.server, SERVER, ['--host', KERNEL_SERVER, '--port', String(PORT), '--max-seconds', '300'], pinned));
+  try {
+    await p.line(/^listening /, 15_000);
+  } catch (error) {
+    await p.stop('SIGKILL');
+    throw error;
+  }
+  return p;
+}
+
+/** Runs `fn` with our stack and the kernel's echo server up; both are stopped afterwards, whatever happens. */
+async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started) => Promise<void>): Promise<void> {
+  const stack = start([...(pinned ? ['taskset', '-c', '0'] : []), CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
+  let kernel: Started | undefined;
+  try {
+    await stack.line(/^ready /, 20_000);
+    kernel = await startKernelServer(lab.pair, pinned);
+    await fn(stack, kernel);
+  } finally {
+    await kernel?.stop();
+    await stopStack(stack, label);
+  }
+}
+
+/** Interesting counters from the stack's exit report (retransmissions, drops, aborts). */
+const stackNotes: string[] = [];
+async function stopStack(p: Started, label: string): Promise<void> {
+  await p.stop('SIGTERM', 10_000);
+  const lines = p.stdout().split('\n').map((l) => l.trim());
+  const picked = lines.filter((l) => /^(drop \S+|Tcp\S*(Retrans|Timeouts|Abort|Lost|Reset|Drop|Overflow|Fail)\S*|TcpExtListen\S*|TcpExtTCPBacklog\S*)\s+\d+$/.test(l));
+  const relevant = picked.filter((l) => !/^drop UNHANDLED_PROTO\b/.test(l)); // IPv6 router solicitations etc.
+  if (relevant.length > 0) stackNotes.push(`${label}: ${relevant.map((l) => l.replace(/\s+/g, '=')).join(' ')}`);
+  if (p.stderr().trim() !== '') stackNotes.push(`${label}: stderr: ${p.stderr().trim().split('\n').slice(-3).join(' | ')}`);
+}
+
+type Result = Record<string, any>;
+
+/** Runs one client to completion (bounded); returns its `result` JSON or throws. */
+async function runClient(ns: string, host: string, mode: string, args: string[], pinned: boolean, maxSeconds: number): Promise<Result> {
+  const seconds = Math.max(5, Math.min(maxSeconds, Math.floor(remaining() / 1000) - 5));
+  const p = start(nodeIn(ns, CLIENT, [mode, '--host', host, '--port', String(PORT), '--max-seconds', String(seconds), ...args], pinned));
+  const timer = setTimeout(() => void p.stop('SIGKILL'), (seconds + 10) * 1000);
+  const { code, signal } = await p.exited;
+  clearTimeout(timer);
+  const line = p.stdout().split('\n').find((l) => l.startsWith('result '));
+  const result = line ? (JSON.parse(line.slice(7)) as Result) : undefined;
+  if (code !== 0 || result === undefined || result.ok !== true) {
+    const why = result?.error ?? p.stderr().trim().split('\n').slice(-2).join(' | ');
+    throw new Error(`${mode} client exited ${code ?? signal}: ${why}${result ? ` ${JSON.stringify(result)}` : ''}`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- samples
+
+type Metric =
+  | 'mibps'
+  | 'rttP50'
+  | 'rttP99'
+  | 'rttP50Pinned'
+  | 'rttP99Pinned'
+  | 'cps'
+  | 'cpsPinned'
+  | 'memMiB'
+  | 'memPerConn'
+  | 'nodeServerRssMiB';
+const samples: Record<Side, Map<Metric, number[]>> = { stack: new Map(), kernel: new Map() };
+const failures: string[] = [];
+const skipped = new Set<string>();
+
+function record(side: Side, metric: Metric, value: number): void {
+  const list = samples[side].get(metric) ?? [];
+  list.push(value);
+  samples[side].set(metric, list);
+}
+
+// ---------------------------------------------------------------- other load
+
+/**
+ * CPU used on the machine by processes that are not ours, to flag figures
+ * taken while something else ran (these VMs are shared): busy ticks from
+ * /proc/stat (user+nice+system) minus the ticks of this process, of its reaped
+ * children (cutime/cstime) and of its live children. Softirq time is left out
+ * on both sides. A rough, 10 ms-tick estimate, in % of all CPUs.
+ */
+interface CpuSample {
+  busy: number;
+  ours: number;
+  at: number;
+}
+const NCPU = cpus().length;
+const TICKS_PER_S = 100; // USER_HZ
+
+function procTicks(pid: number | 'self', withChildren: boolean): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+    // f[0] is field 3 (state): utime 14, stime 15, cutime 16, cstime 17.
+    return f[11]! + f[12]! + (withChildren ? f[13]! + f[14]! : 0);
+  } catch {
+    return 0; // exited meanwhile: its ticks are in our cutime now
+  }
+}
+
+function cpuSample(): CpuSample {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  let ours = procTicks('self', true);
+  for (const pid of livePids()) ours += procTicks(pid, true);
+  return { busy: f[0]! + f[1]! + f[2]!, ours, at: performance.now() };
+}
+
+/** % of all CPUs used by other processes between two samples. */
+function foreignPercent(a: CpuSample, b: CpuSample): number {
+  const ticks = (b.at - a.at) / 1000 * TICKS_PER_S * NCPU;
+  if (ticks <= 0) return 0;
+  return Math.max(0, ((b.busy - a.busy) - (b.ours - a.ours)) / ticks * 100);
+}
+
+const contended: string[] = [];
+const CONTENDED_PERCENT = 10;
+
+/** Runs one measurement step unless the budget is spent; failures are recorded, not fatal. */
+async function step(label: string, needMs: number, fn: () => Promise<void>): Promise<void> {
+  if (remaining() < needMs) {
+    skipped.add(label.replace(/^r\d+ /, ''));
+    log(`${label}: skipped (budget: ${(remaining() / 1000).toFixed(0)} s left)`);
+    return;
+  }
+  const before = cpuSample();
+  try {
+    await fn();
+  } catch (error) {
+    const msg = `${label}: ${(error as Error).message}`;
+    failures.push(msg);
+    log(`FAILED ${msg}`);
+  }
+  const other = foreignPercent(before, cpuSample());
+  if (other >= CONTENDED_PERCENT) {
+    contended.push(`${label} (${other.toFixed(0)}%)`);
+    log(`  note: other processes used ~${other.toFixed(0)}% of the ${NCPU} CPUs during this step`);
+  }
+}
+
+function meminfo(): { slab: number; sunreclaim: number } {
+  const text = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { slab: kb('Slab'), sunreclaim: kb('SUnreclaim') };
+}
+
+function vmRssKiB(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1] ?? NaN);
+}
+
+// ---------------------------------------------------------------- the run
+
+interface Lab {
+  stackNs: string;
+  pair: VethPair;
+}
+
+async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
+  await withServers(lab, false, `r${r} unpinned stack`, async () => {
+    const ends: Array<[Side, string, string]> = [
+      ['stack', lab.stackNs, STACK_ADDR],
+      ['kernel', lab.pair.client, KERNEL_SERVER],
+    ];
+    for (const [side, ns, host] of ends) {
+      await step(`r${r} throughput ${side}`, 15_000, async () => {
+        const res = await runClient(ns, host, 'throughput', ['--bytes', String(BYTES)], false, 60);
+        record(side, 'mibps', res.mibps);
+        log(`r${r} throughput ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.received} bytes back, ${res.seconds.toFixed(3)} s)`);
+      });
+    }
+    for (const [side, ns, host] of ends) {
+      await step(`r${r} rtt ${side}`, 10_000, async () => {
+        const res = await runClient(ns, host, 'latency', ['--count', String(RTT_COUNT), '--warmup', String(RTT_WARMUP), '--size', '64'], false, 30);
+        record(side, 'rttP50', res.p50);
+        record(side, 'rttP99', res.p99);
+        log(`r${r} rtt ${side}: p50 ${res.p50.toFixed(1)} µs p99 ${res.p99.toFixed(1)} µs (max ${res.max.toFixed(0)})`);
+      });
+    }
+    for (const [side, ns, host] of ends) {
+      await step(`r${r} conn/s ${side}`, CPS_SECONDS * 1000 + 8_000, async () => {
+        const res = await runClient(ns, host, 'cps', ['--count', String(CPS_COUNT), '--concurrency', '1'], false, CPS_SECONDS + 2);
+        record(side, 'cps', res.cps);
+        log(`r${r} conn/s ${side}: ${res.cps.toFixed(0)} (${res.completed} in ${res.seconds.toFixed(2)} s)`);
+      });
+    }
+  });
+}
+
+async function pinnedPhase(lab: Lab, r: number): Promise<void> {
+  await withServers(lab, true, `r${r} CPU0 stack`, async () => {
+    const ends: Array<[Side, string, string]> = [
+      ['stack', lab.stackNs, STACK_ADDR],
+      ['kernel', lab.pair.client, KERNEL_SERVER],
+    ];
+    for (const [side, ns, host] of ends) {
+      await step(`r${r} rtt CPU0 ${side}`, 10_000, async () => {
+        const res = await runClient(ns, host, 'latency', ['--count', String(RTT_COUNT), '--warmup', String(RTT_WARMUP), '--size', '64'], true, 30);
+        record(side, 'rttP50Pinned', res.p50);
+        record(side, 'rttP99Pinned', res.p99);
+        log(`r${r} rtt CPU0 ${side}: p50 ${res.p50.toFixed(1)} µs p99 ${res.p99.toFixed(1)} µs (max ${res.max.toFixed(0)})`);
+      });
+    }
+    for (const [side, ns, host] of ends) {
+      await step(`r${r} conn/s CPU0 ${side}`, CPS_SECONDS * 1000 + 8_000, async () => {
+        const res = await runClient(ns, host, 'cps', ['--count', String(CPS_COUNT), '--concurrency', '1'], true, CPS_SECONDS + 2);
+        record(side, 'cpsPinned', res.cps);
+        log(`r${r} conn/s CPU0 ${side}: ${res.cps.toFixed(0)} (${res.completed} in ${res.seconds.toFixed(2)} s)`);
+      });
+    }
+  });
+}
+
+/**
+ * Opens HOLD_COUNT idle connections from `ns` to host and measures around it.
+ * Returns the Slab Δ (KiB) and `measure`'s before/after difference.
+ */
+async function hold(ns: string, host: string, measure: () => number): Promise<{ slabKiB: number; deltaKiB: number; openSeconds: number }> {
+  await sleep(500);
+  const m0 = meminfo();
+  const before = measure();
+  const client = start(nodeIn(ns, CLIENT, ['hold', '--host', host, '--port', String(PORT), '--count', String(HOLD_COUNT), '--concurrency', '100', '--max-seconds', '90'], false));
+  try {
+    const held = await client.line(/^held \d+/, 75_000);
+    const [, n, secs] = held.split(' ');
+    if (Number(n) !== HOLD_COUNT) throw new Error(`only ${n} of ${HOLD_COUNT} connections opened; ${client.stderr().trim()}`);
+    await sleep(1000); // let the server settle (accept, echo, timers)
+    const after = measure();
+    const m1 = meminfo();
+    return { slabKiB: m1.slab - m0.slab, deltaKiB: after - before, openSeconds: Number(secs) };
+  } finally {
+    await client.stop('SIGTERM', 10_000);
+  }
+}
+
+const clientSlabKiB: number[] = [];
+async function memoryPhase(lab: Lab, r: number): Promise<void> {
+  await withServers(lab, false, `r${r} memory stack`, async (stack, kernel) => {
+    let stackSlab: number | undefined;
+    await step(`r${r} memory stack`, 40_000, async () => {
+      const pid = stack.child.pid!;
+      const res = await hold(lab.stackNs, STACK_ADDR, () => vmRssKiB(pid));
+      stackSlab = res.slabKiB;
+      clientSlabKiB.push(res.slabKiB);
+      record('stack', 'memMiB', res.deltaKiB / 1024);
+      record('stack', 'memPerConn', (res.deltaKiB * 1024) / HOLD_COUNT);
+      log(`r${r} memory stack: VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB for ${HOLD_COUNT} idle connections (${((res.deltaKiB * 1024) / HOLD_COUNT).toFixed(0)} B each; opened in ${res.openSeconds.toFixed(2)} s); kernel Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (client side)`);
+      await sleep(500); // let the client's closes drain before the kernel run
+    });
+    await step(`r${r} memory kernel`, 40_000, async () => {
+      const pid = kernel.child.pid!;
+      const res = await hold(lab.pair.client, KERNEL_SERVER, () => vmRssKiB(pid));
+      record('kernel', 'nodeServerRssMiB', res.deltaKiB / 1024);
+      if (stackSlab !== undefined) {
+        const serverSide = res.slabKiB - stackSlab;
+        record('kernel', 'memMiB', serverSide / 1024);
+        record('kernel', 'memPerConn', (serverSide * 1024) / HOLD_COUNT);
+      }
+      log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; Node echo server VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s)`);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- report
+
+function stats(values: number[] | undefined): { median: number; min: number; max: number; n: number } | undefined {
+  if (!values || values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]!, n: s.length };
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 10_000) return Math.round(v).toLocaleString('en-US');
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function cell(values: number[] | undefined): string {
+  const s = stats(values);
+  if (!s) return 'n/a';
+  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.n < ROUNDS ? ` n=${s.n}` : ''}`;
+}
+
+function table(): string {
+  const rows: Array<[string, Metric, string?]> = [
+    ['echo throughput, 1 conn, 100 MiB each way (MiB/s)', 'mibps'],
+    ['RTT 64 B p50, unpinned (µs)', 'rttP50'],
+    ['RTT 64 B p99, unpinned (µs)', 'rttP99'],
+    ['RTT 64 B p50, all on CPU 0 (µs)', 'rttP50Pinned'],
+    ['RTT 64 B p99, all on CPU 0 (µs)', 'rttP99Pinned'],
+    ['conn/s, sequential, unpinned', 'cps'],
+    ['conn/s, sequential, all on CPU 0', 'cpsPinned'],
+    ['memory, 10k idle conns (MiB) [1]', 'memMiB'],
+    ['  per connection (bytes) [1]', 'memPerConn'],
+  ];
+  const header = ['measure', 'our stack (TUN)', 'Linux kernel (veth)', 'stack/kernel'];
+  const body = rows.map(([label, metric]) => {
+    const a = stats(samples.stack.get(metric));
+    const b = stats(samples.kernel.get(metric));
+    const ratio = a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
+    return [label, cell(samples.stack.get(metric)), cell(samples.kernel.get(metric)), ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cols: string[]): string => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
+  const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
+  const client = stats(clientSlabKiB.map((k) => k / 1024));
+  out.push(
+    '',
+    `median (min–max) of ${ROUNDS} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`,
+    'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
+    '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',
+    `connect + 1 byte each way + client FIN, ${CPS_COUNT} or ${CPS_SECONDS} s, tcp_max_tw_buckets=0 in the client namespaces.`,
+    '[1] ours: VmRSS growth of the tcpstack process (its TCP state plus the Node-shaped socket objects).',
+    '    kernel: growth of /proc/meminfo Slab during the kernel-pair run minus the growth during our run',
+    `    (which holds only the client's 10k kernel sockets: ${client ? `${fmt(client.median)} MiB` : 'n/a'}), i.e. the server side's sockets,`,
+    '    files, inodes and epoll items; system-wide, so other activity on the machine adds noise.',
+    `    The kernel-side Node echo server's own VmRSS grew ${nodeRss ? `${fmt(nodeRss.median)} MiB (${fmt(nodeRss.min)}–${fmt(nodeRss.max)})` : 'n/a'} on top.`,
+  );
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+function preflight(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (TUN devices and network namespaces)';
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun on this machine';
+  if (!existsSync(join(ROOT, 'tun', 'build', 'Release', 'tun.node'))) return 'the TUN addon is not built (run make)';
+  for (const [cmd, path] of [['ip', '/usr/sbin/ip'], ['taskset', '/usr/bin/taskset']] as const) {
+    const found = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, cmd))) || existsSync(path);
+    if (!found) return `${cmd} is not installed`;
+  }
+  const hard = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  if (hard !== 'unlimited' && Number(hard) < HOLD_COUNT + 100) {
+    return `the hard limit on open files (${hard}) is below the ${HOLD_COUNT} connections of the memory figure`;
+  }
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  const why = preflight();
+  if (why !== undefined) {
+    console.error(`bench: cannot run: ${why}`);
+    return 1;
+  }
+  installTeardownHandlers();
+  log(`tcpstack bench: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${ROUNDS} rounds, budget ${BUDGET_MS / 1000} s`);
+  const stackNs = addNetns(uniqueName('tun'));
+  sysctlInNetns(stackNs, 'net.ipv4.tcp_max_tw_buckets', 0);
+  const pair = addVethPair('v', KERNEL_CLIENT, KERNEL_SERVER);
+  sysctlInNetns(pair.client, 'net.ipv4.tcp_max_tw_buckets', 0);
+  log(`namespaces: ${stackNs} (TUN), ${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
+  const lab = { stackNs, pair };
+  const runStart = cpuSample();
+
+  for (let r = 1; r <= ROUNDS; r++) {
+    for (const [name, phase, needMs] of [
+      ['unpinned', unpinnedPhase, 20_000],
+      ['CPU0', pinnedPhase, 20_000],
+      ['memory', memoryPhase, 45_000],
+    ] as const) {
+      if (remaining() < needMs) {
+        skipped.add(`${name} phase`);
+        log(`r${r} ${name} phase: skipped (budget: ${(remaining() / 1000).toFixed(0)} s left)`);
+        continue;
+      }
+      try {
+        await phase(lab, r);
+      } catch (error) {
+        const msg = `r${r} ${name} phase: ${(error as Error).message}`;
+        failures.push(msg);
+        log(`FAILED ${msg}`);
+      }
+    }
+  }
+
+  const runOther = foreignPercent(runStart, cpuSample());
+  const problems = await teardown();
+  const leftovers = ownedNamespaces();
+
+  const text = table();
+  const notes: string[] = [];
+  if (failures.length > 0) notes.push('failures:', ...failures.map((f) => `  ${f}`));
+  if (skipped.size > 0) notes.push(`skipped for lack of budget: ${[...skipped].join(', ')}`);
+  notes.push(`other processes used ~${runOther.toFixed(0)}% of the ${NCPU} CPUs over the run (load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}).`);
+  if (contended.length > 0) notes.push(`steps during which other processes used >= ${CONTENDED_PERCENT}% of the CPUs (figures disturbed): ${contended.join(', ')}`);
+  if (stackNotes.length > 0) notes.push('stack counters of note (from its exit report):', ...stackNotes.map((n) => `  ${n}`));
+  if (problems.length > 0 || leftovers.length > 0) notes.push(`teardown problems: ${[...problems, ...leftovers].join('; ')}`);
+  const report = [text, ...(notes.length ? ['', ...notes] : [])].join('\n');
+  console.log(`\n${report}\n`);
+  log(`done; namespaces removed: ${leftovers.length === 0 ? 'yes' : 'NO'}`);
+
+  const target = process.env.BENCH_RESULTS;
+  if (target !== undefined && target !== '' && target !== '0') {
+    const path = target === '1' ? join(ROOT, 'bench-results.txt') : isAbsolute(target) ? target : join(process.cwd(), target);
+    writeFileSync(path, `${report}\n`);
+    log(`written to ${path}`);
+  }
+  return failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`bench: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

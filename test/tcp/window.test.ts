@@ -1,0 +1,139 @@
+/**
+ * Flow control both ways: the peer's scaled window limits what we send;
+ * a zero window is probed (linux-tcp-paths.md F3); our own receive window
+ * closes when the application does not read and reopens when it does.
+ */
+import test from 'ava';
+import { passiveOpen, activeOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+
+test('the peer\'s window is scaled by its wscale: field 100 with wscale 7 lets exactly 12800 bytes out', (t) => {
+  const { peer: p, ep } = passiveOpen({ ws: 7, win: 100 });
+  t.is(ep.info().sndWnd, 12800, '100 × 2^7');
+  t.is(ep.info().sndWscale, 7);
+
+  // One write per segment, so every segment carries PSH as a Linux sender's would.
+  p.quietUntil(100);
+  const sent = [];
+  for (let i = 0; i < 8; i++) {
+    t.is(ep.write(pattern(1448, 1448 * i)), 1448);
+    sent.push(...p.flush());
+  }
+  t.is(ep.write(pattern(1216, 11584)), 1216);
+  sent.push(...p.flush());
+  t.deepEqual(
+    sent.map((x) => [x.flags, x.seq, x.len]),
+    [...Array.from({ length: 8 }, (_, i) => ['P.', p.our(1 + 1448 * i), 1448]), ['P.', p.our(11585), 1216]],
+  );
+  // The window is full: one more byte waits.
+  t.is(ep.write(pattern(1, 12800)), 1);
+  t.deepEqual(p.flush(), []);
+  p.quietUntil(150);
+
+  // The ACK of everything, window still 100 × 128: the byte goes at once.
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(12801), win: 100 }), [
+    { flags: 'P.', seq: p.our(12801), ack: p.their(1), win: stackWindow(0), len: 1, opts: { ts: [p.stackTs(150), p.tsVal(150)] } },
+  ]);
+});
+
+test('zero window: nothing is sent, probes (seq SND.UNA−1, no data) at RTO then doubling; the opened window lets the data out', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
+  p.quietUntil(100);
+  ep.write(pattern(100));
+  t.deepEqual(p.flush().map((x) => [x.flags, x.seq, x.len]), [['P.', p.our(1), 100]]);
+  // The peer acknowledges it and closes its window (SRTT stays 50 ms: RTO 250 ms).
+  p.quietUntil(150);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 }), []);
+  t.is(ep.info().sndWnd, 0);
+
+  p.quietUntil(200);
+  t.is(ep.write(pattern(100, 100)), 100);
+  t.deepEqual(p.flush(), [], 'the window is closed: nothing is sent');
+
+  // Probes at 200 + 250, then 500, 1000, 2000 later; the peer answers each at once, window still 0.
+  let ecrFrom = 150;
+  for (const at of [450, 950, 1950, 3950]) {
+    t.deepEqual(p.runUntil(at), [{ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrFrom)] } }], `probe at ${at}`);
+    t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 }), []);
+    ecrFrom = at;
+  }
+  t.is(s.stack.counters.TcpExtTCPWinProbe, 4);
+  t.is(ep.state, 'ESTABLISHED');
+
+  // The window opens: the queued bytes flow at once, and the probes stop.
+  p.quietUntil(4000);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 100 }), [
+    { flags: 'P.', seq: p.our(101), ack: p.their(1), win: stackWindow(0), len: 100, opts: { ts: [p.stackTs(4000), p.tsVal(4000)] } },
+  ]);
+  t.deepEqual(p.lastPayload(), pattern(100, 100));
+  p.quietUntil(4100);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(201), win: 100 }), []);
+  t.deepEqual(p.runUntil(20_000), []);
+  t.is(s.stack.counters.TcpExtTCPWinProbe, 4);
+});
+
+/**
+ * tcp_may_update_window(): a segment with SEG.SEQ == SND.WL1 updates the
+ * window if it grows it *or is zero* (`nwin > snd_wnd || !nwin`); RFC 9293
+ * §3.10.7.4 likewise accepts it (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK).
+ * A pure window update to 0 must therefore close the window.
+ */
+test('a pure window update to 0 (same SEQ and ACK) closes the send window', (t) => {
+  const { peer: p, ep } = passiveOpen({ rtt: 50 });
+  p.quietUntil(100);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1), win: 0 }), []);
+  t.is(ep.info().sndWnd, 0);
+  p.quietUntil(150);
+  ep.write(pattern(100));
+  t.deepEqual(p.flush(), [], 'held by the zero window');
+  t.deepEqual(p.runUntil(400).map((x) => [x.t, x.flags, x.seq, x.len]), [[400, '.', p.our(0), 0]], 'a zero-window probe after the RTO');
+});
+
+test('our receive window shrinks as unread data accumulates, is 0 when the buffer is full, and a read announces it reopened', (t) => {
+  // SO_RCVBUF 2920 → 5840 bytes of buffer (doubled, as Linux); no window scaling, no timestamps: fields are bytes.
+  const { s, peer: p, ep, handshake } = activeOpen({ ws: false, ts: false, sack: false }, (e) => e.setReceiveBuffer(2920));
+  t.is(handshake[0]!.win, 5840, 'the SYN offers the whole buffer, a multiple of the MSS');
+  t.deepEqual(handshake[1], { flags: '.', seq: p.our(1), ack: p.their(1), win: 5840, len: 0, opts: {} });
+
+  const wins: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    p.quietUntil(100 + 10 * i);
+    const [ack] = p.send({ flags: 'P.', seq: p.their(1 + 1460 * i), ack: p.our(1), data: pattern(1460, 1460 * i) });
+    t.deepEqual([ack!.flags, ack!.seq, ack!.ack, ack!.len], ['.', p.our(1), p.their(1 + 1460 * (i + 1)), 0]);
+    wins.push(ack!.win);
+  }
+  t.deepEqual(wins, [4380, 2920, 1460, 0]);
+  t.is(ep.readableBytes, 5840);
+
+  // Data into the closed window is dropped and answered with the zero window.
+  p.quietUntil(200);
+  t.deepEqual(p.send({ flags: 'P.', seq: p.their(5841), ack: p.our(1), data: pattern(100, 5840) }), [
+    { flags: '.', seq: p.our(1), ack: p.their(5841), win: 0, len: 0, opts: {} },
+  ]);
+  t.is(ep.readableBytes, 5840);
+
+  // A read that frees one segment's worth announces the window at once (tcp_cleanup_rbuf).
+  p.quietUntil(300);
+  t.deepEqual(ep.read(1460), pattern(1460));
+  t.deepEqual(p.flush(), [{ flags: '.', seq: p.our(1), ack: p.their(5841), win: 1460, len: 0, opts: {} }]);
+  t.deepEqual(ep.read(), pattern(4380, 1460));
+  t.deepEqual(p.flush(), [{ flags: '.', seq: p.our(1), ack: p.their(5841), win: 5840, len: 0, opts: {} }]);
+  t.is(s.stack.drops.INTERNAL_ERROR, 0);
+});
+
+/**
+ * Linux counts the zero-window transitions it advertises (tcp_select_window:
+ * TcpExtTCPToZeroWindowAdv, TcpExtTCPFromZeroWindowAdv) and data it drops
+ * because the window is zero (tcp_data_queue: TcpExtTCPZeroWindowDrop); the
+ * stack declares these counters but never moves them.
+ */
+test('zero-window advertisements and drops are counted', (t) => {
+  const { s, peer: p, ep } = activeOpen({ ws: false, ts: false, sack: false }, (e) => e.setReceiveBuffer(2920));
+  for (let i = 0; i < 4; i++) p.send({ flags: 'P.', seq: p.their(1 + 1460 * i), ack: p.our(1), data: pattern(1460, 1460 * i) });
+  t.is(p.log[p.log.length - 1]!.seen.win, 0);
+  t.is(s.stack.counters.TcpExtTCPToZeroWindowAdv, 1);
+  p.send({ flags: 'P.', seq: p.their(5841), ack: p.our(1), data: pattern(100) });
+  t.is(s.stack.counters.TcpExtTCPZeroWindowDrop, 1);
+  ep.read();
+  t.is(p.flush()[0]!.win, 5840);
+  t.is(s.stack.counters.TcpExtTCPFromZeroWindowAdv, 1);
+});
