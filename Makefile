@@ -48,5 +48,10 @@ test: all tools typecheck
 demo: all tools
 	sh cli/demo.sh
 
+# Our stack over the TUN vs the kernel over veth, in throw-away namespaces,
+# bounded (< 5 min). BENCH_RESULTS=1 also writes bench-results.txt.
+bench: all tools
+	node --import tsx test/bench/run.ts
+
 clean:
 	rm -rf node_modules tun/build

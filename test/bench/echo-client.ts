@@ -17,7 +17,8 @@
  *   echo-client.ts hold --host H [--count 10000] [--concurrency 100]
  *       opens --count connections (1 byte each way on each, so the server has
  *       surely accepted them), prints `held N SECONDS`, keeps them idle until
- *       SIGTERM or --max-seconds, then closes them.
+ *       SIGTERM or --max-seconds, then closes them (FIN, in slices) and waits
+ *       (bounded) for the server to close each.
  */
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -268,12 +269,32 @@ async function hold(): Promise<void> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = msSince(t0) / 1000;
   console.log(`held ${sockets.length} ${seconds.toFixed(3)}`);
-  const closeAll = (): void => {
+  // Close gracefully and in slices (CLOSE_SLICE every 10 ms), waiting for the
+  // server's FIN: exiting with 10,000 sockets open would send 10,000 FINs at
+  // once from orphaned sockets, which with tcp_max_tw_buckets=0 are then
+  // answered with RSTs, and whose burst can overflow a TUN queue.
+  const CLOSE_SLICE = 500;
+  let closing = false;
+  const closeAll = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    const t1 = now();
+    let open = sockets.length;
+    const allClosed = new Promise<void>((resolve) => {
+      if (open === 0) resolve();
+      for (const s of sockets) s.once('close', () => --open === 0 && resolve());
+    });
+    for (let i = 0; i < sockets.length; i += CLOSE_SLICE) {
+      for (const s of sockets.slice(i, i + CLOSE_SLICE)) s.end();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.race([allClosed, new Promise((r) => setTimeout(r, 10_000))]);
     for (const s of sockets) s.destroy();
-    report({ ok: sockets.length === count, held: sockets.length, openSeconds: seconds, errors: Object.fromEntries(errors) });
-    process.exit(sockets.length === count ? 0 : 1);
+    const ok = sockets.length === count && open === 0;
+    report({ ok, held: sockets.length, openSeconds: seconds, closeSeconds: msSince(t1) / 1000, notClosedByServer: open, errors: Object.fromEntries(errors) });
+    process.exit(ok ? 0 : 1);
   };
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, closeAll);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void closeAll());
 }
 
 const modes = { throughput, latency, cps, hold } as const;
