@@ -9,7 +9,7 @@ import { formatIpv4, parseIpv4 } from '../wire/addr.ts';
 import { Connection } from '../tcp/connection.ts';
 import { Listener } from '../tcp/listener.ts';
 import * as timers from '../tcp/conn-timers.ts';
-import { connectionInfo, type TcpLayer, type Wakeable } from '../tcp/tcp.ts';
+import { connectionInfo, stateOnlyInfo, type TcpLayer, type Wakeable } from '../tcp/tcp.ts';
 import type { PortOwner } from '../tcp/tables.ts';
 import {
   POLLERR,
@@ -169,9 +169,7 @@ export class TcpEndpoint implements Endpoint, Wakeable {
     if (this.fdClosed) throw new SocketError('EBADF', 'connect');
     if (this.listener) throw new SocketError('EISCONN', 'connect');
     if (this.conn) {
-      if (this.conn.state === 'SYN_SENT') throw new SocketError('EALREADY', 'connect');
-      if (this.conn.state !== 'CLOSED') throw new SocketError('EISCONN', 'connect');
-      throw new SocketError('EISCONN', 'connect');
+      throw new SocketError(this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN', 'connect');
     }
     const remote = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
     if (remote === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) throw new SocketError('EINVAL', 'connect');
@@ -210,8 +208,7 @@ export class TcpEndpoint implements Endpoint, Wakeable {
     if (c.finReceived) return EMPTY;
     if (c.pendingError !== undefined) throw this.takeError('read');
     if (c.state === 'CLOSED' || c.shutRd) return EMPTY;
-    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return null;
-    return null;
+    return null; // EAGAIN, also while the handshake is under way
   }
 
   write(data: Uint8Array): number {
@@ -379,33 +376,12 @@ export class TcpEndpoint implements Endpoint, Wakeable {
 
   info(): TcpInfo {
     if (this.conn) return connectionInfo(this.conn);
-    return {
+    return stateOnlyInfo({
       state: this.state,
       localAddress: this.localAddress,
       localPort: this.localPort,
-      remoteAddress: '',
-      remotePort: 0,
       recvQ: this.listener?.acceptQueue.length ?? 0,
       sendQ: this.listener?.backlog ?? 0,
-      rtt: 0,
-      rttvar: 0,
-      rto: 0,
-      mss: 0,
-      cwnd: 0,
-      ssthresh: 0,
-      retransmits: 0,
-      backoff: 0,
-      sndWnd: 0,
-      rcvWnd: 0,
-      sndWscale: 0,
-      rcvWscale: 0,
-      timestamps: false,
-      sack: false,
-      timer: undefined,
-      bytesSent: 0,
-      bytesRetrans: 0,
-      bytesAcked: 0,
-      bytesReceived: 0,
-    };
+    });
   }
 }

@@ -16,7 +16,7 @@ import type { TcpContext } from './context.ts';
 import { activeReset, replyReset, type ResetPathName } from './reset.ts';
 import { RttEstimator, TCP_TIMEOUT_FALLBACK } from './rtt.ts';
 import type { Segment } from './segment.ts';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as out from './output.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import * as timers from './conn-timers.ts';
@@ -848,15 +848,9 @@ export class Connection {
   }
 
   read(max: number): Uint8Array {
-    const before = this.receiveWindowCouldGrow();
     const data = this.recvQueue.shift(max);
-    if (data.length > 0 && before) this.maybeWindowUpdate();
+    if (data.length > 0 && this.state !== 'CLOSED' && !this.finReceived) this.maybeWindowUpdate();
     return data;
-  }
-
-  /** Before reading: was the advertised window small enough that a read should be announced? */
-  private receiveWindowCouldGrow(): boolean {
-    return this.state !== 'CLOSED' && !this.finReceived;
   }
 
   /** tcp_cleanup_rbuf: announce a window that at least doubled, or reopened from zero. */
@@ -1036,10 +1030,5 @@ export class Connection {
     this.ctx.trace?.({ kind: 'tcp-challenge-ack', t: now, conn: this.id, why });
     out.sendAck(this);
     return syn ? 'TCP_INVALID_SYN' : why === 'rst' ? 'TCP_RESET' : 'TCP_OLD_ACK';
-  }
-
-  /** The highest sequence the receiver has heard of (for info). */
-  sndMax(): number {
-    return seqMax(this.sndNxt, this.sndUna);
   }
 }

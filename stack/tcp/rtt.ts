@@ -38,9 +38,4 @@ export class RttEstimator {
     // __tcp_set_rto works in jiffies: the RTO is a whole number of milliseconds (HZ=1000), rounded up.
     this.rto = Math.min(this.rtoMax, Math.ceil(this.srtt + Math.max(4 * this.rttvar, this.rtoMin)));
   }
-
-  /** RTO after `backoff` doublings, capped (tcp_retransmit_timer). */
-  backedOff(backoff: number): number {
-    return Math.min(this.rtoMax, this.rto * 2 ** backoff);
-  }
 }

@@ -357,34 +357,19 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     for (const c of this.connections.values()) infos.push(connectionInfo(c));
     for (const tw of this.timewaits.values()) {
       const s = tw.s;
-      infos.push({
-        state: s.substate,
-        localAddress: formatIpv4(s.local),
-        localPort: s.localPort,
-        remoteAddress: formatIpv4(s.remote),
-        remotePort: s.remotePort,
-        recvQ: 0,
-        sendQ: 0,
-        rtt: 0,
-        rttvar: 0,
-        rto: 0,
-        mss: 0,
-        cwnd: 0,
-        ssthresh: 0,
-        retransmits: 0,
-        backoff: 0,
-        sndWnd: 0,
-        rcvWnd: s.rcvWnd,
-        sndWscale: 0,
-        rcvWscale: s.rcvWscale,
-        timestamps: s.tsOk,
-        sack: false,
-        timer: { on: s.substate === 'TIME_WAIT' ? 'timewait' : 'fin_wait2', expiresIn: Math.max(0, tw.timer.deadline - this.ctx.now()) },
-        bytesSent: 0,
-        bytesRetrans: 0,
-        bytesAcked: 0,
-        bytesReceived: 0,
-      });
+      infos.push(
+        stateOnlyInfo({
+          state: s.substate,
+          localAddress: formatIpv4(s.local),
+          localPort: s.localPort,
+          remoteAddress: formatIpv4(s.remote),
+          remotePort: s.remotePort,
+          rcvWnd: s.rcvWnd,
+          rcvWscale: s.rcvWscale,
+          timestamps: s.tsOk,
+          timer: { on: s.substate === 'TIME_WAIT' ? 'timewait' : 'fin_wait2', expiresIn: Math.max(0, tw.timer.deadline - this.ctx.now()) },
+        }),
+      );
     }
     return infos;
   }
@@ -398,6 +383,36 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       synQueue: l.synQueue.size,
     }));
   }
+}
+
+/** A listing row for something that has a state but no full connection (minisock, listener, unbound socket). */
+export function stateOnlyInfo(fields: Pick<TcpInfo, 'state' | 'localAddress' | 'localPort'> & Partial<TcpInfo>): TcpInfo {
+  return {
+    remoteAddress: '',
+    remotePort: 0,
+    recvQ: 0,
+    sendQ: 0,
+    rtt: 0,
+    rttvar: 0,
+    rto: 0,
+    mss: 0,
+    cwnd: 0,
+    ssthresh: 0,
+    retransmits: 0,
+    backoff: 0,
+    sndWnd: 0,
+    rcvWnd: 0,
+    sndWscale: 0,
+    rcvWscale: 0,
+    timestamps: false,
+    sack: false,
+    timer: undefined,
+    bytesSent: 0,
+    bytesRetrans: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    ...fields,
+  };
 }
 
 export function connectionInfo(c: Connection): TcpInfo {
