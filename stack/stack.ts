@@ -31,6 +31,8 @@ export interface TcpApi {
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
+  /** Host crash and reboot: forget every connection and listener, silently (TcpLayer.crash). */
+  crash(): void;
 }
 
 export interface StackOptions {
@@ -101,6 +103,7 @@ export class Stack {
       socket: () => new TcpEndpoint(layer),
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
+      crash: () => layer.crash(),
     };
   }
 

@@ -27,6 +27,7 @@ export type TraceEvent =
   | { kind: 'tcp-state'; t: number; conn: string; from: string; to: string }
   | { kind: 'tcp-timer'; t: number; conn: string; timer: string; action: 'fire' }
   | { kind: 'tcp-challenge-ack'; t: number; conn: string; why: string }
-  | { kind: 'tcp-error'; t: number; conn: string; errno: string };
+  | { kind: 'tcp-error'; t: number; conn: string; errno: string }
+  | { kind: 'host-crash'; t: number; forgotten: number };
 
 export type TraceSink = (event: TraceEvent) => void;

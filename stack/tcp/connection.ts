@@ -981,6 +981,19 @@ export class Connection {
     this.hooks.wake(this);
   }
 
+  /** Forgotten by a host crash: CLOSED with no segment and no counter (TcpLayer.crash). */
+  forget(): void {
+    this.setState('CLOSED');
+    timers.cancelAll(this);
+    this.sendQueue.clear();
+    this.rtx.clear();
+    this.ooo.clear();
+    this.ackNow = false;
+    this.ackDelayed = false;
+    this.shutRd = true;
+    this.shutWr = true;
+  }
+
   enterTimeWait(): void {
     timers.cancelAll(this);
     this.setState('TIME_WAIT');

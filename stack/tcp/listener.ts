@@ -375,6 +375,13 @@ export class Listener implements PortOwner {
     );
   }
 
+  /** A host crash: requests and queued children vanish silently; the children are returned. */
+  forget(): Connection[] {
+    for (const req of this.synQueue.values()) this.ctx.timers.cancel(req.timer);
+    this.synQueue.clear();
+    return this.acceptQueue.splice(0);
+  }
+
   /** Closing the listener: pending requests vanish; queued children are reset (E1). */
   close(): void {
     for (const req of [...this.synQueue.values()]) {

@@ -39,6 +39,11 @@ export class FourTupleMap<T> {
   *values(): IterableIterator<T> {
     for (const inner of this.outer.values()) yield* inner.values();
   }
+
+  clear(): void {
+    this.outer.clear();
+    this.size = 0;
+  }
 }
 
 /** Something bound to a local port: a listener or a bound/connected socket. */
@@ -91,6 +96,10 @@ export class BindTable {
     if (owners.size === 0) this.ports.delete(port);
   }
 
+  clear(): void {
+    this.ports.clear();
+  }
+
   inUse(port: number): boolean {
     return this.ports.has(port);
   }
@@ -131,5 +140,10 @@ export class ListenerTable<L extends { bindAddress: number }> {
 
   *all(): IterableIterator<L> {
     for (const list of this.byPort.values()) yield* list;
+  }
+
+  clear(): void {
+    this.byPort.clear();
+    this.size = 0;
   }
 }

@@ -43,7 +43,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private readonly options = newTcpOptions();
   private readonly dirtySet = new Set<Connection>();
   private readonly wakeSet = new Set<Wakeable>();
-  private readonly secret: number[];
+  private secret: number[];
   private portPerturb = 0;
   private flushing = false;
   /** Called when application activity needs a flush the driver did not schedule. */
@@ -252,6 +252,37 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       c.state = 'CLOSED';
       this.wake(c);
     }
+  }
+
+  /**
+   * A host crash and reboot (issue 4, path 6; the wire reference's scenario 7
+   * "the kernel forgets an established connection"). Every connection, request
+   * sock, TIME_WAIT minisock and listener vanishes without a segment: a dead
+   * host sends nothing. The ISN secret is drawn anew, as a rebooted kernel's
+   * net_secret is. Afterwards any segment for a forgotten connection finds no
+   * socket and gets R1 (A1). Endpoints of the old incarnation (its
+   * applications died with it) see ECONNABORTED, what Linux gives a socket
+   * destroyed under its owner (`ss -K`); listeners must be opened again.
+   */
+  crash(): void {
+    const forgotten = [...this.connections.values()];
+    for (const l of this.listenerTable.all()) forgotten.push(...l.forget());
+    for (const tw of this.timewaits.values()) this.ctx.timers.cancel(tw.timer);
+    for (const c of forgotten) {
+      c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
+      c.forget();
+    }
+    this.connections.clear();
+    this.timewaits.clear();
+    this.listenerTable.clear();
+    this.binds.clear();
+    this.connOwners.clear();
+    this.twOwners.clear();
+    this.dirtySet.clear();
+    for (const c of forgotten) this.wake(c);
+    const r = this.ctx.random;
+    this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
+    this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), forgotten: forgotten.length });
   }
 
   // ---------------------------------------------------------------------------
