@@ -4,7 +4,7 @@
  * bringing the stack up on the device (and down again).
  */
 import { Stack } from '../stack/stack.ts';
-import { SYSCTL_DEFAULTS, setSysctl, type Sysctls } from '../stack/sysctl.ts';
+import { SYSCTL_DEFAULTS, setSysctl, sysctlNames, type Sysctls } from '../stack/sysctl.ts';
 import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
 import type { Link } from '../stack/link.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
@@ -56,7 +56,7 @@ capture and tuning:
                         raw IP; read it with 'tcpdump -r FILE')
   --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
                         --sysctl net.ipv4.ipfrag_time=10
-${wrap(`known: ${Object.keys(SYSCTL_DEFAULTS).map((k) => 'net.ipv4.' + k).join(', ')}`, 24, 80)}`;
+${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}`;
 
 /** Word-wraps `text` into lines of at most `width` columns, each indented by `indent`. */
 function wrap(text: string, indent: number, width: number): string {

@@ -1,6 +1,7 @@
 /**
  * `tcpstack up`: the stack on a TUN device, with its TCP services, until
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. SIGUSR1 crashes the host and restarts its services,
+ * SIGUSR2 freezes and unfreezes the applications (cli/services/host.ts).
  */
 import { parseArgs } from 'node:util';
 import { counterDeltas, formatCounters, newCounters } from '../stack/counters.ts';
@@ -8,7 +9,8 @@ import { formatSs } from './ss.ts';
 import { DROP_REASONS } from '../stack/drop.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
-import { DEFAULT_SERVICES, SERVICES_HELP, formatServices, parseServices, startServices, type ServiceChoice } from './services/index.ts';
+import { ServiceHost } from './services/host.ts';
+import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
 import { FatalError } from './usage.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
@@ -21,9 +23,19 @@ counters that moved. Prints one line starting with "ready" once packets flow.
 ${DEVICE_HELP}
 services:
   --services LIST       the TCP services to run: NAME[:PORT],... or "none"
-                        (default: all of them, on their usual ports)
+                        (default: the six standard ones, on their usual ports)
 ${SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
+                        lab services, only when named ("${LAB_GROUP}" = all five):
+${LAB_SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
   -h, --help            show this help
+
+host faults (signals to the tcpstack PID):
+  SIGUSR1               crash and restart the host: the stack forgets every
+                        connection, listener and TIME_WAIT without a segment
+                        (peers get RSTs later), then the services start again
+  SIGUSR2               freeze the applications (no accept, read, write or
+                        close; the stack keeps ACKing and its timers run) or,
+                        sent again, unfreeze them
 
 Defaults come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking), so they
 are unlikely to collide with a LAN. Example, from two shells:
@@ -59,23 +71,28 @@ export async function runUp(argv: string[]): Promise<number> {
     const { stack } = up;
     const start = newCounters();
 
+    let host: ServiceHost;
     try {
-      const running = startServices(config.services, stack.tcp, stack);
+      host = new ServiceHost(config.services, stack.tcp, stack);
       // Closing sends FINs/RSTs: flush them before the device goes.
       up.onCleanup(() => {
-        running.close();
+        host.close();
         stack.flush();
       });
     } catch (error) {
       if (error instanceof SocketError) throw new FatalError(`--services: cannot listen: ${error.code}`);
       throw error;
     }
+    const services = formatServices(config.services);
+    const faults = hostFaults(host, services);
+    up.onCleanup(faults.remove);
 
-    console.log(`ready ${[...up.fields, `services=${formatServices(config.services)}`].join(' ')}`);
+    console.log(`ready ${[...up.fields, `services=${services}`].join(' ')}`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
     });
+    faults.remove();
     const listing = formatSs(stack.tcp.connections(), stack.tcp.listeners());
     up.cleanup();
     console.log(`stopped by ${signal}; connections at that moment (ss -ti):`);
@@ -89,4 +106,41 @@ export async function runUp(argv: string[]): Promise<number> {
     up.cleanup();
     throw error;
   }
+}
+
+/**
+ * SIGUSR1 and SIGUSR2 on a running `up`, one line each on stdout:
+ *   tcpstack: SIGUSR1: host crashed and restarted, 3 connections forgotten, services=echo:7,...
+ *   tcpstack: SIGUSR2: applications frozen (the stack keeps running)
+ *   tcpstack: SIGUSR2: applications unfrozen (4 deferred events and calls resumed)
+ */
+function hostFaults(host: ServiceHost, services: string): { remove: () => void } {
+  const crash = (): void => {
+    try {
+      const { forgotten, wasFrozen } = host.crashAndRestart();
+      const plural = forgotten === 1 ? '' : 's';
+      const thawed = wasFrozen ? ' (the frozen applications died with it; the new ones run)' : '';
+      console.log(`tcpstack: SIGUSR1: host crashed and restarted, ${forgotten} connection${plural} forgotten, services=${services}${thawed}`);
+    } catch (error) {
+      const reason = error instanceof SocketError ? error.code : (error as Error).message;
+      console.error(`tcpstack: SIGUSR1: host crashed; the services could not restart: ${reason}`);
+    }
+  };
+  const toggle = (): void => {
+    if (host.frozen) {
+      const resumed = host.unfreeze();
+      console.log(`tcpstack: SIGUSR2: applications unfrozen (${resumed} deferred events and calls resumed)`);
+    } else {
+      host.freeze();
+      console.log('tcpstack: SIGUSR2: applications frozen (the stack keeps running)');
+    }
+  };
+  process.on('SIGUSR1', crash);
+  process.on('SIGUSR2', toggle);
+  return {
+    remove() {
+      process.off('SIGUSR1', crash);
+      process.off('SIGUSR2', toggle);
+    },
+  };
 }

@@ -17,13 +17,15 @@ const misuse: Array<[string[], RegExp]> = [
   [['up', '--sysctl', 'net.ipv4.nonsense=1'], /unknown sysctl net\.ipv4\.nonsense/],
   [['up', '--sysctl', 'net.ipv4.ipfrag_time'], /expected NAME=VALUE/],
   [['up', '--frobnicate'], /Unknown option '--frobnicate'/],
-  [['up', '--services', 'gopher'], /--services: unknown service "gopher" \(known: echo, discard, daytime, chargen, chat, http\)/],
+  [['up', '--services', 'gopher'], /--services: unknown service "gopher" \(known: echo, discard, daytime, chargen, chat, http, partial-read, close-on-accept, linger0, no-accept, no-read, lab\)/],
   [['up', '--services', 'echo:0'], /--services: "echo:0": the port must be an integer from 1 to 65535/],
   [['up', '--services', 'http:http'], /--services: "http:http": the port must be/],
   [['up', '--services', 'echo,,chat'], /--services .*empty entry/],
   [['up', '--services', ''], /--services: empty list/],
   [['up', '--services', 'echo:80,http'], /port 80 is given to both echo and http/],
   [['up', '--services'], /--services/],
+  [['up', '--services', 'no-accept:4004:-1'], /--services: "no-accept:4004:-1": BACKLOG must be an integer from 0 to 4096/],
+  [['up', '--services', 'lab:1'], /"lab" takes no port/],
   [['connect'], /connect needs HOST and PORT/],
   [['connect', '198.18.0.1'], /connect needs HOST and PORT/],
   [['connect', '198.18.0.1', '7', '8'], /connect takes HOST and PORT only/],
@@ -64,6 +66,12 @@ test('tcpstack up --help documents every option', (t) => {
   t.regex(r.stdout, /default tcp0/);
   t.regex(r.stdout, /default 198\.18\.0\.2/);
   for (const service of ['echo:7', 'discard:9', 'daytime:13', 'chargen:19', 'chat:23', 'http:80']) t.true(r.stdout.includes(service), service);
+  for (const service of ['partial-read:4001', 'close-on-accept:4002', 'linger0:4003', 'no-accept:4004[:BACKLOG]', 'no-read:4005', '"lab"']) {
+    t.true(r.stdout.includes(service), service);
+  }
+  t.regex(r.stdout, /SIGUSR1 +crash and restart the host/);
+  t.regex(r.stdout, /SIGUSR2 +freeze the applications/);
+  t.regex(r.stdout, /net\.core\.somaxconn/, 'sysctl names as Linux spells them');
 });
 
 test('tcpstack connect --help documents every option', (t) => {
