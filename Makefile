@@ -9,8 +9,12 @@ STAMP    := node_modules/.install-stamp
 # machines reach no nodejs.org); node-gyp falls back to its own lookup otherwise.
 NODEDIR  := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 GYPFLAGS := $(if $(wildcard $(NODEDIR)/include/node/node_api.h),--nodedir=$(NODEDIR))
-# Debian packages the tests and the demo drive: command → package.
-TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2
+# Debian packages the tests, the demo and the scenarios drive: command → package
+# (a Python module is written python3-module:package, checked with Debian's
+# /usr/bin/python3, which is the one its python3-* packages serve).
+TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
+            nc:netcat-openbsd curl:curl python3:python3 nft:nftables ethtool:ethtool \
+            python3-scapy:python3-scapy
 
 .PHONY: all deps addon tools test typecheck demo bench clean
 
@@ -31,7 +35,8 @@ $(ADDON): $(STAMP) tun/binding.gyp tun/src/tun.c
 # otherwise says what is missing (the interop tests then skip, saying why).
 tools:
 	@missing=""; for pair in $(TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  case $$cmd in python3-*) /usr/bin/python3 -c "import $${cmd#python3-}" >/dev/null 2>&1 ;; \
+	    *) command -v $$cmd >/dev/null 2>&1 ;; esac || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
