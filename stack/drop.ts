@@ -58,6 +58,8 @@ export const DROP_REASONS = [
   'TCP_TOO_OLD_ACK',
   'TCP_ACK_UNSENT_DATA',
   'TCP_OFO_DROP',
+  /** The receive buffer is full (tcp_try_rmem_schedule failed). */
+  'PROTO_MEM',
   'TCP_LISTEN_OVERFLOW',
   'TCP_ABORT_ON_DATA',
   /** The stack itself failed on this packet: a bug; tests assert it never happens. */

@@ -233,7 +233,14 @@ export class TcpEndpoint implements Endpoint, Wakeable {
   shutdown(how: ShutdownHow): void {
     if (this.fdClosed) throw new SocketError('EBADF', 'shutdown');
     const c = this.conn;
-    if (!c || c.state === 'CLOSED' || c.state === 'SYN_SENT') {
+    if (c?.state === 'SYN_SENT') {
+      // inet_shutdown: a socket still connecting is disconnected whatever `how`
+      // says (tcp_disconnect from SYN_SENT): nothing is sent, sk_err = ECONNRESET.
+      c.pendingError = 'ECONNRESET';
+      c.done();
+      return;
+    }
+    if (!c || c.state === 'CLOSED') {
       if (this.listener && how !== 'write') {
         this.closeListener();
         return;

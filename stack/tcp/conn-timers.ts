@@ -28,12 +28,22 @@ export function cancelXmit(c: Connection): void {
   c.ctx.timers.cancel(c.xmitTimer);
 }
 
-/** tcp_probe0_when: min(max(RTO, 200 ms) · 2^backoff, 120 s). */
+/** TCP_TIMEOUT_MIN (2 jiffies). */
+const TCP_TIMEOUT_MIN = 2;
+
+/**
+ * tcp_probe0_when: min(max(RTO, 200 ms) · 2^backoff, 120 s); once probing,
+ * clamped to what remains of TCP_USER_TIMEOUT (tcp_clamp_probe0_to_user_timeout).
+ */
 export function armPersist(c: Connection): void {
   if (c.xmitMode === 'probe' && c.xmitTimer.armed) return;
   c.xmitMode = 'probe';
   const base = Math.max(c.rtt.rto, TCP_RTO_MIN);
-  arm(c, c.xmitTimer, Math.min(base * 2 ** c.backoff, TCP_RTO_MAX));
+  let when = Math.min(base * 2 ** c.backoff, TCP_RTO_MAX);
+  if (c.userTimeout > 0 && c.probesStamp !== undefined) {
+    when = Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
+  }
+  arm(c, c.xmitTimer, when);
 }
 
 export function armDelack(c: Connection): void {
@@ -147,6 +157,15 @@ function onProbeTimer(c: Connection): void {
   c.xmitMode = undefined;
   if (c.rtx.length > 0 || c.unsentBytes() === 0) {
     c.probesOut = 0;
+    c.probesStamp = undefined;
+    return;
+  }
+  // TCP_USER_TIMEOUT bounds probing from the first probe, answered or not
+  // (icsk_probes_tstamp is not reset by ACKs that leave the window shut).
+  const now = c.now();
+  if (c.probesStamp === undefined) c.probesStamp = now;
+  else if (c.userTimeout > 0 && now - c.probesStamp >= c.userTimeout) {
+    c.timedOut();
     return;
   }
   const maxProbes = c.orphan ? orphanRetries(c) : c.ctx.sysctl.tcp_retries2;

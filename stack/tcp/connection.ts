@@ -93,6 +93,8 @@ export class Connection {
   /** The peer's FIN has been processed (RCV.NXT counts it). */
   finReceived = false;
   rcvBuf = DEFAULT_RCVBUF;
+  /** Data was dropped for want of buffer: the next segment advertises a zero window (ICSK_ACK_NOMEM). */
+  rcvNoMem = false;
   sndBuf = DEFAULT_SNDBUF;
 
   /** What the application did: shutdown(SHUT_RD)/(SHUT_WR), close() (orphan). */
@@ -127,6 +129,8 @@ export class Connection {
   /** Original send time of the first retransmitted segment (retrans_stamp); 0 when none. */
   retransStamp = 0;
   probesOut = 0;
+  /** When the first zero-window probe of this episode went out (icsk_probes_tstamp); undefined when not probing. */
+  probesStamp: number | undefined;
   /** Keepalive probes sent without an answer. */
   keepaliveProbes = 0;
   synRetransmitted = false;
@@ -142,8 +146,8 @@ export class Connection {
   segsSinceAck = 0;
   lastRcvTime = 0;
   lastSendTime = 0;
+  /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
-  lastChallengeAckTime = -Infinity;
 
   /** Socket options. */
   nodelay = false;
@@ -299,10 +303,12 @@ export class Connection {
     if (f & TCP_ACK) {
       if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt)) {
         if (f & TCP_RST) return 'TCP_RESET';
-        this.replyReset(seg, 'synSentBadAck');
+        // The reason names which side of the range the ACK fell on (TCP_ACK_UNSENT_DATA / TCP_TOO_OLD_ACK).
+        const unsent = seqGt(seg.ack, this.sndNxt);
+        this.replyReset(seg, unsent ? 'synSentBadAck' : 'synSentOldAck');
         // Linux cuts the SYN timer so a fresh SYN follows at once if none was retransmitted yet.
         if (!this.synRetransmitted) timers.armRto(this, 10);
-        return 'TCP_ACK_UNSENT_DATA';
+        return unsent ? 'TCP_ACK_UNSENT_DATA' : 'TCP_TOO_OLD_ACK';
       }
     }
     if (f & TCP_RST) {
@@ -377,7 +383,15 @@ export class Connection {
 
     // First: the sequence number (tcp_sequence).
     if (!this.acceptable(seg)) {
-      if (f & TCP_RST) return 'TCP_INVALID_SEQUENCE';
+      if (f & TCP_RST) {
+        // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the
+        // peer's FIN, which we already acknowledged) still resets.
+        if (this.closingState() && seg.seq === seqAdd(this.rcvNxt, -1)) {
+          this.resetByPeer();
+          return undefined;
+        }
+        return 'TCP_INVALID_SEQUENCE';
+      }
       if (f & TCP_SYN) return this.challengeAck('syn', true);
       if (seqGt(seg.seq, seqAdd(this.rcvNxt, this.receiveWindow()))) this.ctx.counters.TcpExtBeyondWindow++;
       this.sendDupAck(seg);
@@ -386,19 +400,12 @@ export class Connection {
 
     // Second: RST (RFC 5961 §3.2: exact match resets, anything else in window is challenged).
     if (f & TCP_RST) {
-      const closingState = this.state === 'CLOSE_WAIT' || this.state === 'CLOSING' || this.state === 'LAST_ACK';
       const sackEdge = this.ooo.end;
-      if (seg.seq === this.rcvNxt || (closingState && seg.seq === seqAdd(this.rcvNxt, -1)) || (sackEdge !== undefined && seg.seq === sackEdge)) {
+      if (seg.seq === this.rcvNxt || (this.closingState() && seg.seq === seqAdd(this.rcvNxt, -1)) || (sackEdge !== undefined && seg.seq === sackEdge)) {
         this.resetByPeer();
         return undefined;
       }
       return this.challengeAck('rst', false);
-    }
-
-    // Timestamps: remember the peer's clock for PAWS and echo (tcp_replace_ts_recent).
-    if (this.tsOk && o.tsPresent && seqLe(seg.seq, this.rcvWup)) {
-      this.tsRecent = o.tsVal;
-      this.tsRecentStamp = this.now();
     }
 
     // Fourth: SYN on a synchronized connection (RFC 5961 §4.2): challenge ACK.
@@ -446,6 +453,10 @@ export class Connection {
     return undefined;
   }
 
+  private closingState(): boolean {
+    return this.state === 'CLOSE_WAIT' || this.state === 'CLOSING' || this.state === 'LAST_ACK';
+  }
+
   /** tcp_sequence: the segment overlaps the window we advertised. */
   private acceptable(seg: Segment): boolean {
     const len = seg.payload.length + (seg.flags & TCP_SYN ? 1 : 0) + (seg.flags & TCP_FIN ? 1 : 0);
@@ -469,16 +480,30 @@ export class Connection {
       this.challengeAck('ack-unsent', false);
       return 'TCP_ACK_UNSENT_DATA';
     }
-    if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+    // tcp_ack: "do not accept ACK for bytes we never sent": the bound is the
+    // smaller of the largest window seen and tp->bytes_acked (this stack counts
+    // data bytes there; Linux also counts an active open's SYN and the FIN).
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.min(this.maxSndWnd, this.bytesAcked)))) {
       this.challengeAck('ack-too-old', false);
       return 'TCP_TOO_OLD_ACK';
     }
     if (seqLt(ack, this.sndUna)) {
-      // An old ACK inside the window: accepted as a duplicate, its data still processed.
+      // An old ACK inside the window: accepted as a duplicate, its data still
+      // processed (tcp_ack old_ack: ts_recent is not updated from it).
       if (this.sackOk && seg.options.sackCount > 0) this.processSack(seg);
       return undefined;
     }
+    // tcp_replace_ts_recent, which tcp_ack does only now that the segment is
+    // known to be acceptable: a challenged ACK leaves the echoed TSval as it was.
+    const o = seg.options;
+    if (this.tsOk && o.tsPresent && seqLe(seg.seq, this.rcvWup)) {
+      this.tsRecent = o.tsVal;
+      this.tsRecentStamp = this.now();
+    }
 
+    // tcp_ack: any acceptable ACK shows the peer alive: icsk_probes_out = 0, so a
+    // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
+    this.probesOut = 0;
     const priorUna = this.sndUna;
     const inFlightBefore = this.packetsInFlight();
     const nwin = seg.window << this.sndWscale;
@@ -525,9 +550,20 @@ export class Connection {
       switch (this.state) {
         case 'FIN_WAIT1':
           this.setState('FIN_WAIT2');
-          // E5: an orphan becomes a FIN_WAIT2 minisock, unless this very segment
-          // carries the peer's FIN too: then the full socket goes on to TIME_WAIT.
           if (this.orphan) {
+            // E5, tcp_rcv_state_process TCP_FIN_WAIT1 for a dead socket: with
+            // TCP_LINGER2 < 0, or when this segment brings data (or a FIN)
+            // beyond RCV.NXT, tcp_done and R1 on this segment (TCPAbortOnData,
+            // reason TCP_ABORT_ON_DATA).
+            const occupies = seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
+            const beyond = occupies && seqGt(seqAdd(seg.seq, seg.payload.length), this.rcvNxt);
+            if ((this.linger2 !== undefined && this.linger2 < 0) || beyond) {
+              this.replyReset(seg, 'abortOnData');
+              this.done();
+              return 'TCP_ABORT_ON_DATA';
+            }
+            // Else it becomes a FIN_WAIT2 minisock, unless this very segment
+            // carries the peer's FIN too: then the full socket goes on to TIME_WAIT.
             if (seg.flags & TCP_FIN) timers.armKeepalive(this, timers.finTime(this));
             else timers.orphanFinWait2(this);
           }
@@ -742,6 +778,21 @@ export class Connection {
       return undefined;
     }
 
+    // tcp_try_rmem_schedule: the window we advertised may exceed the free buffer
+    // by the rounding of the never-shrinking scaled window (ALIGN in
+    // tcp_select_window); data beyond SO_RCVBUF is dropped and answered at once
+    // with a zero window (ICSK_ACK_NOMEM), in order (TCPRcvQDrop, unless the
+    // queue is empty) or out of order (TCPOFODrop).
+    if (data.length > 0 && this.recvQueue.length + this.ooo.bytes + data.length > this.rcvBuf && (seq !== this.rcvNxt || this.recvQueue.length > 0)) {
+      if (seq === this.rcvNxt) {
+        this.ctx.counters.TcpExtTCPRcvQDrop++;
+        this.rcvNoMem = true;
+      } else this.ctx.counters.TcpExtTCPOFODrop++;
+      this.ackNow = true;
+      this.hooks.dirty(this);
+      return 'PROTO_MEM';
+    }
+
     if (seq === this.rcvNxt) {
       if (data.length > 0) {
         this.recvQueue.push(data.slice());
@@ -891,10 +942,6 @@ export class Connection {
     this.orphan = true;
     this.shutRd = true;
     if (wasState === 'CLOSED' || wasState === 'TIME_WAIT') return;
-    if (wasState === 'SYN_SENT') {
-      this.done(); // close in SYN_SENT sends nothing (D4)
-      return;
-    }
     const unread = this.recvQueue.length;
     this.recvQueue.clear();
     this.ooo.clear();
@@ -905,10 +952,23 @@ export class Connection {
       return;
     }
     if (this.lingerOn && this.lingerSeconds === 0) {
-      const needReset = wasState === 'ESTABLISHED' || wasState === 'CLOSE_WAIT' || wasState === 'FIN_WAIT1' || wasState === 'FIN_WAIT2' || wasState === 'SYN_RECV';
+      // tcp_disconnect: a RST when tcp_need_reset(), or in CLOSING/LAST_ACK while
+      // something (data or the FIN) is still unsent (snd_nxt != write_seq); in
+      // SYN_SENT nothing. __tcp_close counts TCPAbortOnData after it in every case.
+      const needReset =
+        wasState === 'ESTABLISHED' || wasState === 'CLOSE_WAIT' || wasState === 'FIN_WAIT1' || wasState === 'FIN_WAIT2' || wasState === 'SYN_RECV' ||
+        ((wasState === 'CLOSING' || wasState === 'LAST_ACK') && (this.unsentBytes() > 0 || (this.finQueued && !this.finSent)));
       this.setState('CLOSED');
-      if (needReset) this.abort('lingerZero');
-      else this.done();
+      if (needReset) {
+        this.abort('lingerZero');
+      } else {
+        this.ctx.counters.TcpExtTCPAbortOnData++;
+        this.done();
+      }
+      return;
+    }
+    if (wasState === 'SYN_SENT') {
+      this.done(); // close in SYN_SENT sends nothing (D4, tcp_close_state)
       return;
     }
     if (wasState === 'FIN_WAIT2') {
@@ -981,9 +1041,16 @@ export class Connection {
     this.hooks.wake(this);
   }
 
-  /** Forgotten by a host crash: CLOSED with no segment and no counter (TcpLayer.crash). */
+  /**
+   * Forgotten by a host crash: CLOSED with no segment and no counter
+   * (TcpLayer.crash). Not through setState: a connection a dead host forgets
+   * is no TcpEstabResets; only the TcpCurrEstab gauge follows.
+   */
   forget(): void {
-    this.setState('CLOSED');
+    const from = this.state;
+    if (from === 'ESTABLISHED' || from === 'CLOSE_WAIT') this.ctx.counters.TcpCurrEstab--;
+    this.state = 'CLOSED';
+    if (from !== 'CLOSED') this.ctx.trace?.({ kind: 'tcp-state', t: this.now(), conn: this.id, from, to: 'CLOSED' });
     timers.cancelAll(this);
     this.sendQueue.clear();
     this.rtx.clear();
@@ -1026,19 +1093,23 @@ export class Connection {
     return true;
   }
 
-  /** tcp_send_challenge_ack (RFC 5961 §§3.2, 4.2, 5.2): one per tcp_invalid_ratelimit per socket. */
+  /**
+   * tcp_send_challenge_ack (RFC 5961 §§3.2, 4.2, 5.2): one per
+   * tcp_invalid_ratelimit per socket, on the same clock as the out-of-window
+   * duplicate ACKs (__tcp_oow_rate_limited on tp->last_oow_ack_time).
+   */
   private challengeAck(why: string, syn: boolean): DropReason {
     const c = this.ctx.counters;
     if (syn) {
+      // tcp_validate_incoming's syn_inerr: only tcp_rcv_established passes 1.
+      if (this.state === 'ESTABLISHED') c.TcpInErrs++;
       c.TcpExtTCPSYNChallenge++;
-      c.TcpInErrs++;
     }
     const now = this.now();
-    if (now - this.lastChallengeAckTime < this.ctx.sysctl.tcp_invalid_ratelimit) {
+    if (!this.oowAllowed()) {
       c.TcpExtTCPACKSkippedChallenge++;
       return syn ? 'TCP_INVALID_SYN' : 'TCP_RESET';
     }
-    this.lastChallengeAckTime = now;
     c.TcpExtTCPChallengeACK++;
     this.ctx.trace?.({ kind: 'tcp-challenge-ack', t: now, conn: this.id, why });
     out.sendAck(this);

@@ -40,17 +40,29 @@ export function initialWindow(c: Connection, mss: number): number {
  * With `commit` the choice becomes RCV.WND/RCV.WUP.
  */
 export function selectWindow(c: Connection, commit = true): number {
+  if (c.rcvNoMem) {
+    // Out of buffer: zero at once, even if that retracts the right edge; for this one segment.
+    if (commit) {
+      c.rcvNoMem = false;
+      c.rcvWnd = 0;
+      c.rcvWup = c.rcvNxt;
+    }
+    return 0;
+  }
   const free = Math.max(0, c.rcvBuf - c.recvQueue.length - c.ooo.bytes);
   const current = c.receiveWindow();
   const granularity = 1 << c.rcvWscale;
   let window = free < Math.min(c.mss, c.rcvBuf >> 1) ? 0 : Math.floor(free / granularity) * granularity;
   const maxWindow = 65535 * granularity;
   if (window > maxWindow) window = maxWindow;
+  // A zero window we want but may not show yet, because it would retract the
+  // right edge, is what TCPWantZeroWindowAdv counts (tcp_select_window).
+  const wantedZeroTooSoon = window === 0 && current > 0;
   if (window < current) window = Math.ceil(current / granularity) * granularity;
   if (commit) {
     if (window === 0 && c.rcvWnd !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
     else if (window !== 0 && c.rcvWnd === 0 && c.state !== 'SYN_SENT') c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
-    if (window === 0) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
+    if (wantedZeroTooSoon) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
     c.rcvWnd = window;
     c.rcvWup = c.rcvNxt;
   }
@@ -177,7 +189,10 @@ export function retransmit(c: Connection, r: TxRecord): void {
       options: segmentOptions(c, r.len),
     });
   }
-  if (c.retransStamp === 0) c.retransStamp = r.firstSentAt;
+  // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
+  // the skb timestamp the transmission just refreshed: the give-up budgets of
+  // tcp_retries2 and TCP_USER_TIMEOUT run from this first retransmission.
+  if (c.retransStamp === 0) c.retransStamp = now;
   c.rtx.markRetransmitted(r);
   r.sentAt = now;
   c.totalRetrans++;
@@ -274,10 +289,16 @@ function sendData(c: Connection, len: number, fin: boolean): void {
   c.sndNxt = recordEnd(record);
   c.bytesSent += len;
   if (fin) c.finSent = true;
+  c.probesStamp = undefined; // the window let data out: a probing episode is over
   if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
 }
 
-/** tcp_acceptable_seq and the rest of what R2 needs. */
+/**
+ * tcp_acceptable_seq and the rest of what R2 needs. The window is chosen as
+ * for any other segment (tcp_send_active_reset → tcp_transmit_skb →
+ * tcp_select_window): after __tcp_close purged unread data it is the window
+ * of the emptied buffer, not what is left of the last advertisement.
+ */
 export function activeResetSource(c: Connection): ActiveResetSource {
   const wndEnd = seqAdd(c.sndUna, c.sndWnd);
   const seq = seqLt(wndEnd, c.sndNxt) && c.sndWnd > 0 ? wndEnd : c.sndNxt;
@@ -288,7 +309,7 @@ export function activeResetSource(c: Connection): ActiveResetSource {
     remotePort: c.remotePort,
     seq,
     ack: c.rcvNxt,
-    window: Math.min(65535, c.receiveWindow() >>> c.rcvWscale),
+    window: windowField(c),
     options: c.tsOk ? { ts: { val: c.tsVal(), ecr: c.tsRecent } } : undefined,
     ipId: nextIpId(c),
   };

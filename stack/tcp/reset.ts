@@ -61,8 +61,10 @@ export const RESET_PATHS = {
   requestSyn: { linux: 'tcp_check_req embryonic_reset', generator: 'R1', reason: 'INVALID_SYN', counters: ['TcpExtEmbryonicRsts'] },
   /** Third ACK while the accept queue is full, with tcp_abort_on_overflow=1. */
   acceptOverflow: { linux: 'tcp_check_req listen_overflow (abort_on_overflow)', generator: 'R1', reason: 'INVALID_SYN', counters: ['TcpExtEmbryonicRsts'] },
-  /** SYN_SENT: ACK outside (ISS, SND.NXT]. */
-  synSentBadAck: { linux: 'tcp_rcv_synsent_state_process reset_and_undo', generator: 'R1', reason: 'TCP_ACK_UNSENT_DATA', counters: [] },
+  /** SYN_SENT: ACK beyond SND.NXT. */
+  synSentBadAck: { linux: 'tcp_rcv_synsent_state_process reset_and_undo (ack after snd_nxt)', generator: 'R1', reason: 'TCP_ACK_UNSENT_DATA', counters: [] },
+  /** SYN_SENT: ACK at or before ISS. */
+  synSentOldAck: { linux: 'tcp_rcv_synsent_state_process reset_and_undo (ack not after snd_una)', generator: 'R1', reason: 'TCP_TOO_OLD_ACK', counters: [] },
   /** SYN_RECV (full socket, simultaneous open): unacceptable ACK. */
   synRecvBadAck: { linux: 'tcp_rcv_state_process TCP_SYN_RECV (!acceptable)', generator: 'R1', reason: 'TCP_INVALID_ACK_SEQUENCE', counters: [] },
   /** New data after the receive side was shut by close()/shutdown(RDWR). */

@@ -265,8 +265,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
    * destroyed under its owner (`ss -K`); listeners must be opened again.
    */
   crash(): void {
-    const forgotten = [...this.connections.values()];
-    for (const l of this.listenerTable.all()) forgotten.push(...l.forget());
+    // Queued children are hashed in `connections` too: a set counts each once.
+    const forgotten = new Set(this.connections.values());
+    for (const l of this.listenerTable.all()) for (const c of l.forget()) forgotten.add(c);
     for (const tw of this.timewaits.values()) this.ctx.timers.cancel(tw.timer);
     for (const c of forgotten) {
       c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
@@ -282,7 +283,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     for (const c of forgotten) this.wake(c);
     const r = this.ctx.random;
     this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
-    this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), forgotten: forgotten.length });
+    this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), forgotten: forgotten.size });
   }
 
   // ---------------------------------------------------------------------------

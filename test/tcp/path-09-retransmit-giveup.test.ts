@@ -1,0 +1,141 @@
+/**
+ * Issue 4, path 9: the retransmission timer gives up. linux-tcp-paths.md F1
+ * (tcp_retransmit_timer / tcp_write_timeout / retransmits_timed_out with
+ * tcp_model_timeout: tcp_retries2 = 15 → 924.6 s with the 200 ms RTO floor;
+ * TCP_USER_TIMEOUT replaces the budget and clamps the RTO; give-up =
+ * tcp_write_err: ETIMEDOUT, TCPAbortOnTimeout, TcpEstabResets, no segment;
+ * TCPTimeouts per expiry), F3 (zero-window probes: 15 unanswered → ETIMEDOUT,
+ * no RST; any acceptable ACK resets the count, so an answering peer is probed
+ * forever), A1 (the peer's next segment meets no socket); checklist rows 25,
+ * 27; linux-wire-reference.md scenario 10.
+ *
+ * Where the budget starts: retrans_stamp is saved by tcp_retransmit_skb()
+ * after the retransmission, from the skb's timestamp that the transmission
+ * just refreshed, so it is the time of the first retransmission (measured:
+ * TCP_USER_TIMEOUT=3000 gave ETIMEDOUT "3.0 s after the first RTO
+ * retransmit", and F1's 2500 ms gave 2.91 s after the send).
+ *
+ * Without SACK, so that Linux would send no tail loss probe either (this
+ * stack has none: loss.test.ts holds the test.failing for it).
+ */
+import test from 'ava';
+import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
+import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
+import { activeOpen, pattern, stackWindow, type TcpPeer } from '../helpers/tcp-peer.ts';
+
+const data100 = (p: TcpPeer, at: number) => ({ t: at, flags: 'P.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
+
+/** activeOpen (RTO 250 ms after the 50 ms handshake), then 100 bytes at t=100 that the peer never acknowledges. */
+function sendLost(sysctl = {}) {
+  const o = activeOpen({ rtt: 50, sack: false, sysctl });
+  const { peer: p, ep } = o;
+  p.quietUntil(100);
+  const before = snap(o.s);
+  ep.write(pattern(100));
+  if (p.flush().length !== 1) throw new Error('no data segment');
+  return { ...o, before };
+}
+
+test('path 9: tcp_retries2=15 → 15 retransmissions (RTO 250 ms doubling to 120 s), ETIMEDOUT at the first expiry 924.6 s after the first retransmission, no segment', (t) => {
+  const { s, peer: p, ep, before } = sendLost();
+  const times = [350, 850, 1850, 3850, 7850, 15850, 31850, 63850, 127850, 247850, 367850, 487850, 607850, 727850, 847850];
+  t.deepEqual(p.runUntil(967_849), times.map((at) => data100(p, at)));
+  t.is(ep.state, 'ESTABLISHED');
+  t.deepEqual(p.runUntil(967_850), [], 'tcp_write_err sends nothing');
+  t.is(ep.state, 'CLOSED');
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
+  t.deepEqual(rsts(s.trace), []);
+  // The peer learns of it only when it sends something: A1's RST seq = SEG.ACK.
+  p.quietUntil(1_000_000);
+  t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(101), data: pattern(10) }), [{ flags: 'R', seq: p.our(101), ack: 0, win: 0, len: 0, opts: {} }]);
+  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
+});
+
+test('path 9: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retransmission, checked at the next RTO: ETIMEDOUT at 3.85 s', (t) => {
+  const { s, peer: p, ep, before } = sendLost({ tcp_retries2: 3 });
+  t.deepEqual(p.runUntil(3849), [350, 850, 1850].map((at) => data100(p, at)));
+  t.deepEqual(p.runUntil(3850), []);
+  t.is(ep.getError(), 'ETIMEDOUT');
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(rsts(s.trace), []);
+});
+
+test('path 9: TCP_USER_TIMEOUT=3000 → the last RTO is clamped, ETIMEDOUT exactly 3 s after the first retransmission, no segment', (t) => {
+  const o = activeOpen({ rtt: 50, sack: false });
+  const { s, peer: p, ep } = o;
+  ep.setUserTimeout(3000);
+  p.quietUntil(100);
+  const before = snap(s);
+  ep.write(pattern(100));
+  t.is(p.flush().length, 1);
+  t.deepEqual(p.runUntil(3349), [350, 850, 1850].map((at) => data100(p, at)));
+  t.is(ep.state, 'ESTABLISHED');
+  t.deepEqual(p.runUntil(3350), []);
+  t.is(ep.state, 'CLOSED');
+  t.is(rd(ep), 'ETIMEDOUT');
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(rsts(s.trace), []);
+});
+
+/** The peer acknowledges 100 bytes and closes its window at 150; 100 more bytes wait from 200. */
+function zeroWindow() {
+  const o = activeOpen({ rtt: 50, sack: false });
+  const { peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(100));
+  p.flush();
+  p.quietUntil(150);
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 });
+  p.quietUntil(200);
+  ep.write(pattern(100, 100));
+  if (p.flush().length !== 0) throw new Error('sent into a zero window');
+  return o;
+}
+
+const probeAt = (p: TcpPeer, at: number, ecrAt: number) => ({ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
+const PROBE_TIMES = [450, 950, 1950, 3950, 7950, 15950, 31950, 63950, 127950, 247950, 367950, 487950, 607950, 727950, 847950];
+
+test('path 9: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at the 16th expiry, no RST (row 27)', (t) => {
+  const { s, peer: p, ep } = zeroWindow();
+  const before = snap(s);
+  t.deepEqual(p.runUntil(967_949), PROBE_TIMES.map((at) => probeAt(p, at, 150)));
+  t.is(ep.state, 'ESTABLISHED');
+  t.deepEqual(p.runUntil(967_950), [], 'give-up sends nothing');
+  t.is(ep.state, 'CLOSED');
+  t.is(rd(ep), 'ETIMEDOUT');
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpExtTCPWinProbe: 15, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(rsts(s.trace), []);
+});
+
+test('path 9: zero-window probes answered with window 0 → probed forever (RFC 1122 §4.2.2.17): 30 probes, no give-up', (t) => {
+  const { s, peer: p, ep } = zeroWindow();
+  const before = snap(s);
+  let ecr = 150;
+  let last = 0;
+  for (let i = 0; i < 30; i++) {
+    const next = s.stack.nextDeadline();
+    const [probe, ...rest] = p.runUntil(next);
+    t.deepEqual(rest, []);
+    t.deepEqual(probe, probeAt(p, next, ecr));
+    t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 }), []);
+    ecr = probe!.t;
+    last = probe!.t;
+  }
+  t.is(last, 847_950 + 15 * 120_000, 'the interval stays at 120 s');
+  t.is(ep.state, 'ESTABLISHED');
+  t.deepEqual(moved(s, before), { TcpExtTCPWinProbe: 30 });
+  // The window opens: the data goes out at once.
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 100 }).map((x) => [x.flags, x.seq, x.len]), [['P.', p.our(101), 100]]);
+});
+
+test('path 9: TCP_USER_TIMEOUT also bounds zero-window probing from the first probe (tcp_probe_timer)', (t) => {
+  const { s, peer: p, ep } = zeroWindow();
+  (ep as TcpEndpoint).setUserTimeout(3000);
+  const before = snap(s);
+  t.deepEqual(p.runUntil(3449), [450, 950, 1950].map((at) => probeAt(p, at, 150)));
+  // Linux: the probe timer is clamped to what remains of the user timeout (tcp_clamp_probe0_to_user_timeout): 450 + 3000.
+  t.deepEqual(p.runUntil(3450), []);
+  t.is(ep.getError(), 'ETIMEDOUT');
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpExtTCPWinProbe: 3, TcpExtTCPAbortOnTimeout: 1 });
+});

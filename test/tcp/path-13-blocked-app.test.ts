@@ -1,0 +1,127 @@
+/**
+ * Issue 4, path 13: an application that never accepts or never reads.
+ * Nothing in Linux resets such a connection: the handshake completes into
+ * the accept queue (C5), data is queued up to the window, the window closes
+ * (H, tcp_select_window), the sender's zero-window probes (seq SND.UNA−1, no
+ * data) are answered with the zero window (G1: an old sequence number gets a
+ * duplicate ACK, pure ACKs at most one per 500 ms, TCPACKSkippedSeq), and the
+ * sender probes forever (F3, RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1).
+ * linux-tcp-paths.md C5, F3, G1, H; no checklist row resets anything here.
+ *
+ * The other role (our stack probing a blocked peer that keeps answering with
+ * window 0, for 30 probes, no give-up) is in path-09-retransmit-giveup.test.ts
+ * ("zero-window probes answered with window 0 → probed forever").
+ */
+import test from 'ava';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { moved, rsts, snap } from '../helpers/reset-paths.ts';
+import { testStack } from '../helpers/stack.ts';
+import { TcpPeer, pattern, type Seen } from '../helpers/tcp-peer.ts';
+import { ADDR_B, World } from '../helpers/world.ts';
+
+/** Window scale the stack uses (32 MiB tcp_rmem[2]): window fields are in KiB. */
+const WS = 10;
+
+for (const accepted of [false, true]) {
+  test(`path 13: ${accepted ? 'accepted but never read' : 'never accepted'}: data fills the window, the window closes, probes are answered with window 0 for 10 minutes, nothing is reset`, (t) => {
+    const s = testStack();
+    const l = s.stack.tcp.socket();
+    l.bind(0, 80);
+    l.listen(16);
+    const p = new TcpPeer(s, { win: 1000 });
+    p.send({ flags: 'S', seq: p.iss, win: 64240, opts: { mss: 1460, sackOk: true, ts: [p.tsVal(), 0], ws: 7 } });
+    p.ts = true;
+    p.quietUntil(50);
+    t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1) }), []);
+    const ep = accepted ? l.accept()! : undefined;
+    const before = snap(s);
+
+    // The peer sends whatever the advertised window allows: first the SYN-ACK's 65160 bytes, then what
+    // the ACKs open. The scaled window never shrinks and is rounded up (ALIGN), so it creeps past the
+    // buffer by < 1 KiB per ACK; the segment that would overflow SO_RCVBUF is dropped (TCPRcvQDrop)
+    // and answered with a zero window at once.
+    let next = 0;
+    let acked = 0;
+    let rightEdge = 65160;
+    let lastAck: Seen | undefined;
+    p.quietUntil(100);
+    while (rightEdge > next && acked === next) {
+      const n = Math.min(1448, rightEdge - next);
+      const answers = p.send({ flags: 'P.', seq: p.their(1 + next), ack: p.our(1), data: pattern(n, next) });
+      next += n;
+      answers.push(...p.runUntil(p.now() + 40)); // a delayed ACK, if one is pending
+      for (const a of answers) {
+        lastAck = a;
+        acked = a.ack - p.their(1);
+        rightEdge = Math.max(rightEdge, acked + a.win * 2 ** WS);
+      }
+    }
+    const N = 724 * 1448;
+    t.deepEqual([acked, next], [N, N + 1448], '724 full segments fit in the 1 MiB buffer; the 725th is dropped');
+    t.deepEqual({ ...lastAck!, opts: {} }, { flags: '.', seq: p.our(1), ack: p.their(1 + N), win: 0, len: 0, opts: {} }, 'the ACK that closes the window');
+    t.is(s.stack.counters.TcpExtTCPRcvQDrop, 1);
+    t.is(s.stack.drops.PROTO_MEM, 1);
+    const ecr = lastAck!.opts.ts![1];
+    next = N;
+
+    // Zero-window probes (seq = RCV.NXT − 1) at the peer's backed-off intervals, for 10 minutes.
+    const zeroAck = (at: number) => [{ flags: '.', seq: p.our(1), ack: p.their(1 + next), win: 0, len: 0, opts: { ts: [p.stackTs(at), ecr] as [number, number] } }];
+    let at = p.now();
+    const firstProbeAt = at;
+    let gap = 1000;
+    let probes = 0;
+    while (at + gap <= 700_000) {
+      at += gap;
+      gap = Math.min(gap * 2, 120_000);
+      p.quietUntil(at);
+      t.deepEqual(p.send({ flags: '.', seq: p.their(next), ack: p.our(1) }), zeroAck(at), `probe at ${at}`);
+      probes++;
+    }
+    // A probe within 500 ms of the last answer is not answered (tcp_oow_rate_limited).
+    p.quietUntil(at + 100);
+    t.deepEqual(p.send({ flags: '.', seq: p.their(next), ack: p.our(1) }), []);
+    t.deepEqual([probes, at - firstProbeAt], [11, 1000 * (2 ** 7 - 1) + 4 * 120_000], 'probes at +1, +3, +7, ..., +127 s, then every 120 s, past 10 minutes');
+
+    const c = s.stack.counters;
+    // The window went to 0 through the out-of-memory path, which tcp_select_window does not count as TCPToZeroWindowAdv.
+    t.deepEqual([c.TcpOutRsts, c.TcpEstabResets, c.TcpExtTCPACKSkippedSeq, c.TcpExtTCPToZeroWindowAdv], [0, 0, 1, 0]);
+    t.deepEqual(rsts(s.trace), []);
+    t.deepEqual(s.stack.tcp.connections().map((x) => [x.state, x.recvQ]), [['ESTABLISHED', N]]);
+    // (TcpExtDelayedACKs left out: it only reflects how the loop above paces the peer's segments.)
+    const { TcpExtDelayedACKs: _pacing, ...pathCounters } = moved(s, before);
+    t.deepEqual(pathCounters, { TcpExtTCPACKSkippedSeq: 1, TcpExtTCPRcvQDrop: 1, TcpExtTCPWantZeroWindowAdv: 1 });
+
+    // The application wakes up: everything is there, and reading reopens the window.
+    const child = ep ?? l.accept()!;
+    t.is(child.state, 'ESTABLISHED');
+    t.deepEqual(child.read(), pattern(N));
+    t.deepEqual(p.flush().map((x) => [x.flags, x.ack, x.win]), [['.', p.their(1 + next), 1024]]);
+  });
+}
+
+test('path 13, both ends ours: a server that never accepts; the client writes until its buffer is full, probes for 10 minutes; both stay ESTABLISHED, no RST', (t) => {
+  const w = new World();
+  const server = w.b.tcp.socket();
+  server.bind(0, 7);
+  server.listen(16);
+  const client = w.a.tcp.socket();
+  client.connect(formatIpv4(ADDR_B), 7);
+  w.run(1000, () => client.state === 'ESTABLISHED');
+  let written = 0;
+  for (let i = 0; i < 100 && client.writableBytes > 0; i++) {
+    written += client.write(pattern(65536));
+    w.run(w.clock.now() + 1000);
+  }
+  t.is(client.writableBytes, 0, 'the send buffer is full');
+  t.is(written, (1 << 20) + (1 << 20), 'the server\'s receive buffer and the client\'s send buffer');
+  w.run(w.clock.now() + 600_000);
+  t.is(client.state, 'ESTABLISHED');
+  t.deepEqual(w.b.tcp.connections().map((x) => [x.state, x.recvQ]), [['ESTABLISHED', 1 << 20]]);
+  t.deepEqual([w.a.counters.TcpOutRsts, w.b.counters.TcpOutRsts, w.a.counters.TcpEstabResets, w.b.counters.TcpEstabResets], [0, 0, 0, 0]);
+  t.deepEqual([w.a.counters.TcpExtTCPWinProbe, w.a.counters.TcpExtTCPTimeouts], [13, 0], 'the client probed (and was answered) 13 times, no retransmission timeout');
+  t.is(w.a.counters.TcpExtTCPAbortOnTimeout, 0);
+  const child = server.accept()!;
+  t.is(child.read()!.length, 1 << 20);
+  w.run(w.clock.now() + 10_000);
+  t.is(child.readableBytes, 1 << 20, 'the window reopened and the rest arrived');
+});
