@@ -46,6 +46,20 @@ export interface Sysctls {
   tcp_max_orphans: number;
 }
 
+/**
+ * Names accepted (so scripts written for Linux, like packetdrill's
+ * defaults.sh, run unchanged) whose setting changes nothing here, and why.
+ * `setSysctl` takes them; `--help` and the README list them as such.
+ */
+export const SYSCTL_NOT_MODELLED: Readonly<Partial<Record<keyof Sysctls, string>>> = Object.freeze({
+  tcp_wmem: 'buffers are fixed at 1 MiB each way (SO_SNDBUF/SO_RCVBUF change them), no autotuning',
+  tcp_retries1: 'Linux uses it only to ask the route for negative advice; there is one route',
+  tcp_max_syn_backlog: 'only bounds SYNs with tcp_syncookies=0; the SYN queue is bounded by the backlog',
+  tcp_challenge_ack_limit: 'the per-namespace limit is off by default on Linux (INT_MAX); only the per-socket 500 ms limit is modelled',
+  tcp_max_tw_buckets: 'no limit on TIME_WAIT minisocks',
+  tcp_max_orphans: 'no limit on orphaned sockets',
+});
+
 export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   ip_default_ttl: 64,
   ipfrag_time: 30,

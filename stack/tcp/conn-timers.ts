@@ -39,7 +39,7 @@ export function armPersist(c: Connection): void {
   if (c.xmitMode === 'probe' && c.xmitTimer.armed) return;
   c.xmitMode = 'probe';
   const base = Math.max(c.rtt.rto, TCP_RTO_MIN);
-  let when = Math.min(base * 2 ** c.backoff, TCP_RTO_MAX);
+  let when = Math.min(base * 2 ** c.backoff, c.rtt.rtoMax);
   if (c.userTimeout > 0 && c.probesStamp !== undefined) {
     when = Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
   }
@@ -80,15 +80,15 @@ function clampToUserTimeout(c: Connection, ms: number): number {
  * starts at `rtoBase` and doubles up to TCP_RTO_MAX: tcp_retries2 = 15 gives
  * 924.6 s, the time-based limit Linux applies instead of counting.
  */
-export function modelTimeout(boundary: number, rtoBase = TCP_RTO_MIN): number {
-  const thresh = Math.floor(Math.log2(TCP_RTO_MAX / rtoBase));
+export function modelTimeout(boundary: number, rtoBase = TCP_RTO_MIN, rtoMax = TCP_RTO_MAX): number {
+  const thresh = Math.floor(Math.log2(rtoMax / rtoBase));
   if (boundary <= thresh) return (2 ** (boundary + 1) - 1) * rtoBase;
-  return (2 ** (thresh + 1) - 1) * rtoBase + (boundary - thresh) * TCP_RTO_MAX;
+  return (2 ** (thresh + 1) - 1) * rtoBase + (boundary - thresh) * rtoMax;
 }
 
 /** tcp_orphan_retries: 0 means 8 while the RTO has not reached its maximum. */
 function orphanRetries(c: Connection): number {
-  const alive = c.rtt.rto < TCP_RTO_MAX;
+  const alive = c.rtt.rto < c.rtt.rtoMax;
   const retries = c.ctx.sysctl.tcp_orphan_retries;
   return retries === 0 && alive ? 8 : retries;
 }
@@ -96,7 +96,7 @@ function orphanRetries(c: Connection): number {
 /** retransmits_timed_out: measured from the first retransmission's original send (retrans_stamp). */
 function retransmitsTimedOut(c: Connection, boundary: number, userTimeout: number): boolean {
   if (c.retransmits === 0) return false;
-  const budget = userTimeout > 0 ? userTimeout : modelTimeout(boundary);
+  const budget = userTimeout > 0 ? userTimeout : modelTimeout(boundary, TCP_RTO_MIN, c.rtt.rtoMax);
   return c.now() - c.retransStamp >= budget;
 }
 
@@ -147,7 +147,7 @@ function onRetransmitTimer(c: Connection): void {
   c.backoff++;
   // Linear SYN timeouts (tcp_syn_linear_timeouts, Linux 6.5+): the first few SYN RTOs do not double.
   const linear = c.state === 'SYN_SENT' && c.retransmits <= c.ctx.sysctl.tcp_syn_linear_timeouts;
-  if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, TCP_RTO_MAX);
+  if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
 }

@@ -108,7 +108,8 @@ export class Connection {
   /** Set once an error or EOF has been handed to the reader. */
   errorReported = false;
 
-  readonly rtt = new RttEstimator();
+  /** rto_min/rto_max from the namespace's sysctls when the socket is made (tcp_rto_min(), tcp_rto_max()). */
+  readonly rtt: RttEstimator;
   readonly cc: CongestionControl = new NewReno();
   caState: CaState = 'open';
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
@@ -183,6 +184,7 @@ export class Connection {
     readonly remotePort: number,
   ) {
     this.advMss = ctx.advMss;
+    this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     const rmemMax = ctx.sysctl.tcp_rmem[2];

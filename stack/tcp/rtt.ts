@@ -21,8 +21,9 @@ export class RttEstimator {
   samples = 0;
 
   constructor(
-    private readonly rtoMin = TCP_RTO_MIN,
-    private readonly rtoMax = TCP_RTO_MAX,
+    readonly rtoMin = TCP_RTO_MIN,
+    /** The backoff cap (icsk_rto_max; tcp_rto_max_ms, 120 s by default). */
+    readonly rtoMax = TCP_RTO_MAX,
   ) {}
 
   sample(rtt: number): void {
