@@ -22,7 +22,8 @@ once the peer has closed its side too, 1 with one line such as
   HOST                  an IPv4 address (no name lookup)
   PORT                  1-65535
   -v, --verbose         say on stderr when the connection is open, and
-                        from which address and port
+                        from which address and port (and, with impairments,
+                        what they did, at exit)
 
 ${DEVICE_HELP}
   -h, --help            show this help
@@ -68,11 +69,16 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 export async function runConnect(argv: string[]): Promise<number> {
   const config = parseConnectArgs(argv);
   const up = bringUp(config.device);
+  // stdout carries the connection's data, so the seed goes to stderr.
+  if (up.impairSummary !== undefined) process.stderr.write(`tcpstack: impairments: ${up.impairSummary} (--seed ${up.impairment!.seed} repeats them)\n`);
   try {
     return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose);
   } finally {
     up.stack.flush();
     up.cleanup();
+    if (config.verbose && up.impairment !== undefined) {
+      process.stderr.write(`tcpstack: impairments: ${up.impairment.counters.rows().map(([name, v]) => `${name} ${v}`).join(', ')}\n`);
+    }
   }
 }
 

@@ -12,6 +12,10 @@ import { DEFAULT_TXQUEUELEN, configureInterface } from '../tun/netdev.ts';
 import { createNetns, deleteNetns } from '../tun/netns.ts';
 import { PcapTap, PcapWriter } from '../tun/pcap.ts';
 import { TunDevice } from '../tun/tun-device.ts';
+import { ImpairedLink } from '../tun/impair/impaired-link.ts';
+import { Impairment } from '../tun/impair/impairment.ts';
+import { IMPAIR_HELP, IMPAIR_OPTIONS, describeImpairment, parseImpairOptions, type ImpairValues, type ParsedImpairment } from '../tun/impair/parse-cli.ts';
+import { ImpairSyntaxError } from '../tun/impair/units.ts';
 import { UsageError, parseInteger } from './usage.ts';
 
 /**
@@ -34,6 +38,7 @@ export const DEVICE_OPTIONS = {
   mtu: { type: 'string' },
   pcap: { type: 'string' },
   sysctl: { type: 'string', multiple: true },
+  ...IMPAIR_OPTIONS,
 } as const;
 
 /** Help for the device options, shared by every command that takes them. */
@@ -56,7 +61,8 @@ capture and tuning:
                         raw IP; read it with 'tcpdump -r FILE')
   --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
                         --sysctl net.ipv4.ipfrag_time=10
-${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}`;
+${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}
+${IMPAIR_HELP}`;
 
 /** Word-wraps `text` into lines of at most `width` columns, each indented by `indent`. */
 function wrap(text: string, indent: number, width: number): string {
@@ -75,7 +81,7 @@ function wrap(text: string, indent: number, width: number): string {
 }
 
 /** The parsed values of DEVICE_OPTIONS. */
-export interface DeviceValues {
+export interface DeviceValues extends ImpairValues {
   tun?: string;
   create?: boolean;
   attach?: boolean;
@@ -96,6 +102,8 @@ export interface DeviceConfig {
   mtu: number;
   pcap: string | undefined;
   sysctl: Sysctls;
+  /** Faults to inject on the device (both directions), or undefined for a clean link. */
+  impair: ParsedImpairment | undefined;
 }
 
 /** Validates the device options; every misuse is a one-line UsageError. */
@@ -137,7 +145,14 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
       throw new UsageError(`--sysctl: ${(error as Error).message}`);
     }
   }
-  return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl };
+  let impair: ParsedImpairment | undefined;
+  try {
+    impair = parseImpairOptions(values);
+  } catch (error) {
+    if (error instanceof ImpairSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
+  return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl, impair };
 }
 
 /** parseArgs' own complaints (unknown option, missing value) as a one-line UsageError. */
@@ -151,6 +166,10 @@ export interface RunningDevice {
   readonly link: Link;
   readonly stack: Stack;
   readonly driver: RealtimeDriver;
+  /** The impaired link when impairments were asked for (its counters, its seed). */
+  readonly impairment: Impairment | undefined;
+  /** One line describing the impairments and the seed, when there are any. */
+  readonly impairSummary: string | undefined;
   /** `tun=... mode=... addr=...` fields for a ready line. */
   readonly fields: string[];
   /** Registers work for teardown; runs before what was registered earlier. */
@@ -189,11 +208,15 @@ export function bringUp(config: DeviceConfig): RunningDevice {
         up: true,
       });
     }
-    if (config.pcap !== undefined) link = new PcapTap(device, new PcapWriter(config.pcap));
-
     const clock = new MonotonicClock();
+    // The impairment sits on the device; the capture between it and the stack
+    // records what the stack sent and what it was finally given.
+    let impaired: ImpairedLink | undefined;
+    if (config.impair !== undefined) link = impaired = new ImpairedLink(device, new Impairment(config.impair.config, clock));
+    if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
+
     const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl });
-    const driver = new RealtimeDriver(stack, link, clock);
+    const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 
     const fields = [
@@ -204,8 +227,19 @@ export function bringUp(config: DeviceConfig): RunningDevice {
       `mtu=${config.mtu}`,
       config.netns ? `netns=${config.netns}` : undefined,
       config.pcap ? `pcap=${config.pcap}` : undefined,
+      config.impair ? `seed=${config.impair.config.seed}` : undefined,
     ].filter((f) => f !== undefined);
-    return { device, link, stack, driver, fields, onCleanup: (step) => cleanups.push(step), cleanup };
+    return {
+      device,
+      link,
+      stack,
+      driver,
+      impairment: impaired?.impairment,
+      impairSummary: config.impair ? describeImpairment(config.impair) : undefined,
+      fields,
+      onCleanup: (step) => cleanups.push(step),
+      cleanup,
+    };
   } catch (error) {
     cleanup();
     throw error;

@@ -10,6 +10,7 @@ import { DROP_REASONS } from '../stack/drop.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
 import { ServiceHost } from './services/host.ts';
+import type { CountersView } from './services/http.ts';
 import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
 import { FatalError } from './usage.ts';
 
@@ -71,9 +72,12 @@ export async function runUp(argv: string[]): Promise<number> {
     const { stack } = up;
     const start = newCounters();
 
+    const impairment = up.impairment;
+    // The services see the impairment counters too (the http service's /counters).
+    const view: CountersView = { counters: stack.counters, drops: stack.drops, extraCounters: impairment ? () => impairment.counters.rows() : undefined };
     let host: ServiceHost;
     try {
-      host = new ServiceHost(config.services, stack.tcp, stack);
+      host = new ServiceHost(config.services, stack.tcp, view);
       // Closing sends FINs/RSTs: flush them before the device goes.
       up.onCleanup(() => {
         host.close();
@@ -87,6 +91,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const faults = hostFaults(host, services);
     up.onCleanup(faults.remove);
 
+    if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
     console.log(`ready ${[...up.fields, `services=${services}`].join(' ')}`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -101,6 +106,10 @@ export async function runUp(argv: string[]): Promise<number> {
     console.log(formatCounters(counterDeltas(start, stack.counters)));
     const drops = DROP_REASONS.filter((r) => stack.drops[r] > 0).map((r) => [`drop ${r}`, stack.drops[r]] as const);
     if (drops.length > 0) console.log(formatCounters(drops));
+    if (impairment !== undefined) {
+      console.log(`impairments (seed ${impairment.seed}):`);
+      console.log(formatCounters(impairment.counters.rows(true).filter(([name, v]) => v !== 0 || name === 'ImpairPackets')));
+    }
     return 0;
   } catch (error) {
     up.cleanup();

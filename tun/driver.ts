@@ -31,6 +31,20 @@ export class CryptoRandom implements Random {
   }
 }
 
+/**
+ * Something besides the stack that needs waking at a deadline, such as an
+ * impaired link holding delayed packets. The driver arms its one host timer
+ * for the earliest deadline of the stack and every source.
+ */
+export interface DeadlineSource {
+  /** The earliest deadline (clock ms), or Infinity. */
+  nextDeadline(): number;
+  /** Does what is due at the clock's now. */
+  runTimers(): unknown;
+  /** Set by the driver: call it when the deadline moved outside the driver's own calls. */
+  onDeadlineChanged: (() => void) | undefined;
+}
+
 export class RealtimeDriver {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
@@ -42,7 +56,9 @@ export class RealtimeDriver {
     private readonly stack: Stack,
     link: Link,
     private readonly clock: Clock,
+    private readonly sources: readonly DeadlineSource[] = [],
   ) {
+    for (const source of sources) source.onDeadlineChanged = () => this.rearm();
     link.onReceive((batch) => {
       this.batches++;
       this.stack.inputBatch(batch);
@@ -69,13 +85,15 @@ export class RealtimeDriver {
 
   stop(): void {
     this.stopped = true;
+    for (const source of this.sources) source.onDeadlineChanged = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private rearm(): void {
     if (this.stopped) return;
-    const deadline = this.stack.nextDeadline();
+    let deadline = this.stack.nextDeadline();
+    for (const source of this.sources) deadline = Math.min(deadline, source.nextDeadline());
     if (deadline === this.armedFor) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -89,6 +107,7 @@ export class RealtimeDriver {
     this.timer = undefined;
     this.armedFor = Infinity;
     this.stack.runTimers();
+    for (const source of this.sources) source.runTimers();
     this.rearm();
   }
 }

@@ -14,10 +14,17 @@ import { listenService, type RunningService, type StackView } from './service.ts
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
 const INFINITE_SSTHRESH = 0x7fffffff;
 
-/** The counters that are not zero, then the drop reasons that are not, in nstat's layout. */
-export function nonzeroCounters(stack: StackView): Array<[string, number]> {
+/** A StackView that also has counters from outside the stack (the impairments of `up --loss ...`). */
+export interface CountersView extends StackView {
+  /** Further nonzero rows, printed after the stack's own. */
+  readonly extraCounters?: () => Array<[string, number]>;
+}
+
+/** The counters that are not zero, then the drop reasons that are not, in nstat's layout, then any extra rows. */
+export function nonzeroCounters(stack: CountersView): Array<[string, number]> {
   const rows: Array<[string, number]> = COUNTER_NAMES.filter((n) => stack.counters[n] !== 0).map((n) => [n, stack.counters[n]]);
   if (stack.drops) for (const r of DROP_REASONS) if (stack.drops[r] > 0) rows.push([`drop ${r}`, stack.drops[r]]);
+  if (stack.extraCounters) rows.push(...stack.extraCounters());
   return rows;
 }
 

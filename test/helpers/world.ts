@@ -9,6 +9,8 @@ import { Stack, type StackOptions } from '../../stack/stack.ts';
 import type { Link, PacketSink } from '../../stack/link.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { memoryLinkPair, type MemoryLink } from '../../tun/memory-link.ts';
+import { ImpairedLink } from '../../tun/impair/impaired-link.ts';
+import { Impairment, type ImpairConfig } from '../../tun/impair/impairment.ts';
 
 export const ADDR_A = parseIpv4('198.18.0.1')!;
 export const ADDR_B = parseIpv4('198.18.0.2')!;
@@ -41,14 +43,26 @@ export class World {
   private readonly linkB: MemoryLink;
   filter: WireFilter | undefined;
   readonly log: Array<{ t: number; from: 'a' | 'b'; packet: Uint8Array }> = [];
+  /**
+   * The impairments (tun/impair/) on stack A's and B's end of the wire, when
+   * the options ask for them: "out" is what that stack sends, "in" what it
+   * receives. They sit between the stack and the wire, so `log` and `filter`
+   * see packets as the stacks sent them.
+   */
+  readonly impairA: ImpairedLink | undefined;
+  readonly impairB: ImpairedLink | undefined;
 
-  constructor(options: { a?: Partial<StackOptions>; b?: Partial<StackOptions>; seed?: number; mtu?: number } = {}) {
+  constructor(
+    options: { a?: Partial<StackOptions>; b?: Partial<StackOptions>; seed?: number; mtu?: number; impair?: { a?: ImpairConfig; b?: ImpairConfig } } = {},
+  ) {
     const seed = options.seed ?? 1;
     [this.linkA, this.linkB] = memoryLinkPair(options.mtu ?? 1500);
-    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(this.linkA, 'a', this), mtu: options.mtu, ...options.a });
-    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(this.linkB, 'b', this), mtu: options.mtu, ...options.b });
-    this.linkA.onReceive((batch) => this.a.inputBatch(batch));
-    this.linkB.onReceive((batch) => this.b.inputBatch(batch));
+    const endA: Link = options.impair?.a ? (this.impairA = new ImpairedLink(this.linkA, new Impairment(options.impair.a, this.clock))) : this.linkA;
+    const endB: Link = options.impair?.b ? (this.impairB = new ImpairedLink(this.linkB, new Impairment(options.impair.b, this.clock))) : this.linkB;
+    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(endA, 'a', this), mtu: options.mtu, ...options.a });
+    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(endB, 'b', this), mtu: options.mtu, ...options.b });
+    endA.onReceive((batch) => this.a.inputBatch(batch));
+    endB.onReceive((batch) => this.b.inputBatch(batch));
   }
 
   /** Flushes application work and moves packets until the wire is quiet (no time passes). */
@@ -56,7 +70,9 @@ export class World {
     for (let i = 0; i < maxRounds; i++) {
       this.a.flush();
       this.b.flush();
-      const moved = this.linkA.deliver() + this.linkB.deliver();
+      // Packets an impairment holds until later do not count; those due now (an injection) do.
+      const released = (this.impairA?.runTimers() ?? 0) + (this.impairB?.runTimers() ?? 0);
+      const moved = this.linkA.deliver() + this.linkB.deliver() + released;
       if (moved === 0 && this.linkA.pending === 0 && this.linkB.pending === 0) return;
     }
     throw new Error('wire never settled');
@@ -67,7 +83,13 @@ export class World {
     for (let step = 0; step < maxSteps; step++) {
       this.settle();
       if (done()) return;
-      const next = Math.min(this.a.nextDeadline(), this.b.nextDeadline(), ...this.pendingDelays());
+      const next = Math.min(
+        this.a.nextDeadline(),
+        this.b.nextDeadline(),
+        this.impairA?.nextDeadline() ?? Infinity,
+        this.impairB?.nextDeadline() ?? Infinity,
+        ...this.pendingDelays(),
+      );
       if (next > until) {
         this.clock.set(Math.max(this.clock.now(), until));
         return;

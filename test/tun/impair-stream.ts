@@ -1,0 +1,65 @@
+/** A known packet stream through an Impairment in virtual time, for the impairment tests. */
+import { VirtualClock } from '../../stack/clock.ts';
+import { Impairment, type Direction, type ImpairConfig } from '../../tun/impair/impairment.ts';
+import { craftTcp, viewPacket } from '../../tun/impair/packet.ts';
+import { TCP_ACK, TCP_PSH } from '../../stack/wire/tcp.ts';
+import { KERNEL, STACK } from '../helpers/packets.ts';
+
+export interface Timed {
+  t: number;
+  dir: Direction;
+  packet: Uint8Array;
+}
+
+/** A data segment from the stack (out) or to it (in) whose seq is `i`, `size` bytes long in all. */
+export function segment(i: number, dir: Direction = 'out', size = 1040, flags = TCP_ACK | TCP_PSH, ports: [number, number] = [40000, 7]): Uint8Array {
+  const out = dir === 'out';
+  return craftTcp({
+    source: out ? STACK : KERNEL,
+    destination: out ? KERNEL : STACK,
+    sourcePort: out ? ports[0] : ports[1],
+    destinationPort: out ? ports[1] : ports[0],
+    seq: i,
+    ack: 1,
+    flags,
+    window: 1000,
+    data: new Uint8Array(Math.max(0, size - 40)).fill(i & 255),
+  });
+}
+
+/** `n` segments, one every `gapMs`, seq 0..n-1. */
+export function stream(n: number, dir: Direction = 'out', gapMs = 1, size = 1040): Timed[] {
+  return Array.from({ length: n }, (_, i) => ({ t: i * gapMs, dir, packet: segment(i, dir, size) }));
+}
+
+export const seqOf = (p: Uint8Array): number => viewPacket(p).seq;
+
+/**
+ * Pushes each packet at its time and releases at every deadline; returns
+ * what came out, with times, and the impairment (for its counters).
+ */
+export function runStream(config: ImpairConfig, input: readonly Timed[], start = 0): { out: Timed[]; imp: Impairment } {
+  const clock = new VirtualClock(start);
+  const imp = new Impairment(config, clock);
+  const out: Timed[] = [];
+  const release = (): void => {
+    for (const dir of ['in', 'out'] as const) for (const packet of imp.takeDue(dir)) out.push({ t: clock.now(), dir, packet });
+  };
+  const advance = (to: number): void => {
+    for (let next = imp.nextDeadline(); next <= to; next = imp.nextDeadline()) {
+      clock.set(Math.max(clock.now(), next));
+      release();
+    }
+    clock.set(Math.max(clock.now(), to));
+  };
+  for (const e of [...input].sort((a, b) => a.t - b.t)) {
+    advance(start + e.t);
+    imp.push(e.dir, e.packet);
+    release();
+  }
+  for (let next = imp.nextDeadline(); next !== Infinity; next = imp.nextDeadline()) {
+    clock.set(Math.max(clock.now(), next));
+    release();
+  }
+  return { out, imp };
+}

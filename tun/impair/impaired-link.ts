@@ -1,0 +1,87 @@
+/**
+ * A link decorator (like PcapTap) that runs every packet through an
+ * Impairment: what the stack sends is the "out" direction, what the inner
+ * link receives is the "in" direction. Works on any Link: the TUN device, a
+ * MemoryLink, a pcap tap.
+ *
+ * Held packets are released by `runTimers()`, which the host calls at
+ * `nextDeadline()`: RealtimeDriver does so when given the link as a deadline
+ * source (it sets `onDeadlineChanged` to re-arm its one timer), the
+ * virtual-time World of the tests likewise.
+ *
+ * `send()` never calls the receive handler, even when a rule injects a packet
+ * towards the stack: that packet waits for the next `runTimers()` (due at
+ * once), so a stack that is flushing is never re-entered.
+ */
+import type { BatchHandler, Link } from '../../stack/link.ts';
+import type { DeadlineSource } from '../driver.ts';
+import type { Impairment } from './impairment.ts';
+
+export class ImpairedLink implements Link, DeadlineSource {
+  private handler: BatchHandler | undefined;
+  private closed = false;
+  onDeadlineChanged: (() => void) | undefined;
+
+  constructor(
+    private readonly inner: Link,
+    readonly impairment: Impairment,
+  ) {}
+
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+
+  send(packets: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    for (const p of packets) this.impairment.push('out', p);
+    this.releaseOut();
+    this.changed();
+  }
+
+  onReceive(handler: BatchHandler): void {
+    this.handler = handler;
+    this.inner.onReceive((batch) => {
+      if (this.closed) return;
+      for (const p of batch) this.impairment.push('in', p);
+      this.runTimers();
+      this.changed();
+    });
+  }
+
+  /** Earliest release time of a held packet (clock ms), or Infinity. */
+  nextDeadline(): number {
+    return this.closed ? Infinity : this.impairment.nextDeadline();
+  }
+
+  /** Releases every packet that is due, both directions; returns how many moved. */
+  runTimers(): number {
+    if (this.closed) return 0;
+    const out = this.releaseOut();
+    let moved = out;
+    if (this.handler !== undefined) {
+      const due = this.impairment.takeDue('in');
+      if (due.length > 0) {
+        moved += due.length;
+        this.handler(due);
+      }
+    }
+    return moved;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.impairment.clear();
+    this.inner.close();
+  }
+
+  private releaseOut(): number {
+    const due = this.impairment.takeDue('out');
+    if (due.length > 0) this.inner.send(due);
+    return due.length;
+  }
+
+  private changed(): void {
+    this.onDeadlineChanged?.();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Runs the rules of a rule file on each packet, in file order, as a pipeline:
+ * a rule sees the packet as the rules before it left it (rewritten, or gone
+ * if one dropped it). Counting for `nth`/`every`/`times` is per rule, over the
+ * packets that reach the rule and pass its other matchers.
+ *
+ * Injected segments are built from the matched packet:
+ * - toward "sender" (a reply): addresses and ports swapped; relative seq counts
+ *   from the matched packet's ACK number (what its sender expects next, so
+ *   "+0" is exactly in window), relative ack from its seq + length (SYN/FIN
+ *   count one);
+ * - toward "receiver" (a spoof from the same source): relative seq counts from
+ *   the matched seq + length (the next byte the receiver expects), relative
+ *   ack from its ACK number.
+ * The ack field is 0 unless the injected flags include ACK. Injected packets
+ * skip every fault (random or rule) and leave after the inject's own delay.
+ */
+import { TCP_RST } from '../../stack/wire/tcp.ts';
+import type { ImpairCounters } from './counters.ts';
+import { craftTcp, rewriteTcp, segmentLength, viewPacket, type PacketView, type SeqValue } from './packet.ts';
+import type { Rule, RuleDirection, RuleMatch } from './rules.ts';
+
+export type Direction = 'in' | 'out';
+
+export interface RuleOutcome {
+  /** The packet to carry on with (maybe rewritten), or undefined if a rule dropped it. */
+  packet: Uint8Array | undefined;
+  /** Extra copies to send. */
+  copies: number;
+  /** Flip one bit in each copy. */
+  corrupt: boolean;
+  /** Extra delay, outside any ordering the random delay keeps (the packet may be overtaken). */
+  delayMs: number;
+  injections: Array<{ dir: Direction; packet: Uint8Array; delayMs: number }>;
+  blackouts: Array<{ direction: RuleDirection; until: number }>;
+}
+
+const inRange = (v: number, r: { min: number; max: number } | undefined): boolean => r === undefined || (v >= r.min && v <= r.max);
+
+function matchesStatic(m: RuleMatch, dir: Direction, v: PacketView, t: number): boolean {
+  if (m.direction !== 'both' && m.direction !== dir) return false;
+  if (m.from !== undefined && t < m.from) return false;
+  if (m.until !== undefined && t >= m.until) return false;
+  if (m.protocol !== undefined && (!v.ipv4 || v.protocol !== m.protocol)) return false;
+  if (m.flags !== undefined) {
+    if (v.flags < 0) return false;
+    if (m.flags.mode === 'exact' ? v.flags !== m.flags.bits : (v.flags & m.flags.bits) !== m.flags.bits) return false;
+  }
+  if (m.srcPort !== undefined || m.dstPort !== undefined || m.port !== undefined) {
+    if (!v.hasTransport) return false;
+    if (!inRange(v.srcPort, m.srcPort) || !inRange(v.dstPort, m.dstPort)) return false;
+    if (m.port !== undefined && !inRange(v.srcPort, m.port) && !inRange(v.dstPort, m.port)) return false;
+  }
+  return inRange(v.payloadLength, m.length);
+}
+
+/** Whether the k-th packet (1-based) passing the other matchers is a hit for nth/every. */
+function countHit(m: RuleMatch, k: number): boolean {
+  if (m.nth !== undefined && m.every !== undefined) return k >= m.nth && (k - m.nth) % m.every === 0;
+  if (m.nth !== undefined) return k === m.nth;
+  if (m.every !== undefined) return k % m.every === 0;
+  return true;
+}
+
+const opposite = (d: Direction): Direction => (d === 'in' ? 'out' : 'in');
+const seqOf = (value: SeqValue, base: number): number => ('absolute' in value ? value.absolute : base + value.relative) >>> 0;
+
+export class RuleEngine {
+  private readonly seen: number[];
+
+  constructor(
+    private readonly rules: readonly Rule[],
+    private readonly counters: ImpairCounters,
+    private readonly start: number,
+  ) {
+    this.seen = rules.map(() => 0);
+  }
+
+  apply(dir: Direction, packet: Uint8Array, now: number): RuleOutcome {
+    const out: RuleOutcome = { packet, copies: 0, corrupt: false, delayMs: 0, injections: [], blackouts: [] };
+    const c = this.counters[dir];
+    const t = now - this.start;
+    let view = viewPacket(packet);
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      const m = rule.match;
+      if (!matchesStatic(m, dir, view, t)) continue;
+      const k = ++this.seen[i]!;
+      if (!countHit(m, k)) continue;
+      if (m.times !== undefined && this.counters.ruleHits[i]! >= m.times) continue;
+      this.counters.ruleHits[i]!++;
+      c.ImpairRuleHits++;
+      let dropped = false;
+      for (const action of rule.actions) {
+        switch (action.kind) {
+          case 'drop':
+            dropped = true;
+            c.ImpairRuleDrops++;
+            break;
+          case 'delay':
+            out.delayMs += action.ms;
+            c.ImpairRuleDelayed++;
+            break;
+          case 'duplicate':
+            out.copies += action.copies;
+            c.ImpairRuleDuplicated += action.copies;
+            break;
+          case 'corrupt':
+            out.corrupt = true;
+            break;
+          case 'rewrite': {
+            const rewritten = rewriteTcp(out.packet!, action);
+            if (rewritten !== undefined) {
+              out.packet = rewritten;
+              view = viewPacket(rewritten);
+              c.ImpairRuleRewritten++;
+            }
+            break;
+          }
+          case 'inject': {
+            const spec = action.inject;
+            if (!view.hasTransport || view.flags < 0) break;
+            const p = out.packet!;
+            const src = ((p[12]! << 24) | (p[13]! << 16) | (p[14]! << 8) | p[15]!) >>> 0;
+            const dst = ((p[16]! << 24) | (p[17]! << 16) | (p[18]! << 8) | p[19]!) >>> 0;
+            const next = (view.seq + segmentLength(view)) >>> 0;
+            const reply = spec.toward === 'sender';
+            const window = spec.window ?? (spec.flags & TCP_RST ? 0 : (p[view.hl + 14]! << 8) | p[view.hl + 15]!);
+            const crafted = craftTcp({
+              source: reply ? dst : src,
+              destination: reply ? src : dst,
+              sourcePort: reply ? view.dstPort : view.srcPort,
+              destinationPort: reply ? view.srcPort : view.dstPort,
+              seq: seqOf(spec.seq, reply ? view.ack : next),
+              ack: seqOf(spec.ack, reply ? next : view.ack),
+              flags: spec.flags,
+              window,
+              data: spec.data,
+            });
+            out.injections.push({ dir: reply ? opposite(dir) : dir, packet: crafted, delayMs: spec.delayMs });
+            c.ImpairInjected++;
+            break;
+          }
+          case 'blackout':
+            out.blackouts.push({ direction: action.direction, until: now + action.ms });
+            c.ImpairRuleBlackouts++;
+            break;
+        }
+      }
+      if (dropped) {
+        out.packet = undefined;
+        return out;
+      }
+    }
+    return out;
+  }
+}
