@@ -16,7 +16,7 @@ TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:tel
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables ethtool:ethtool \
             python3-scapy:python3-scapy
 
-.PHONY: all deps addon tools test typecheck demo bench clean
+.PHONY: all deps addon tools test typecheck demo bench fidelity clean
 
 all: deps addon
 
@@ -57,6 +57,12 @@ demo: all tools
 # bounded (< 5 min). BENCH_RESULTS=1 also writes bench-results.txt.
 bench: all tools
 	node --import tsx test/bench/run.ts
+
+# The differential harness: every reset/timer scenario against the Linux
+# kernel and against our stack, in throw-away namespaces; prints
+# scenario | path | match or the first difference (exit 1 if any differs).
+fidelity: all tools
+	cli/tcpstack scenario table
 
 clean:
 	rm -rf node_modules tun/build

@@ -1,0 +1,60 @@
+/**
+ * One scenario against the kernel and against our stack, normalised and
+ * compared; what the CLI, `make fidelity` and test/fidelity share.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { havePython } from './agent.ts';
+import { systemTool } from './lab.ts';
+import { compareRuns, type Comparison } from './compare.ts';
+import { kernelRun } from './kernel-run.ts';
+import { normalise, type RunRecord } from './normalise.ts';
+import { stackRun } from './stack-run.ts';
+import type { Scenario } from './types.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Why the harness cannot run here (one line naming the remedy), or undefined. */
+export function fidelitySkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, a TUN device, nftables, tracefs)';
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun on this machine';
+  if (!existsSync(join(ROOT, 'tun', 'build', 'Release', 'tun.node'))) return 'the TUN addon is not built (run make)';
+  const tools: Array<[string, string]> = [
+    ['ip', 'iproute2'],
+    ['ss', 'iproute2'],
+    ['tcpdump', 'tcpdump'],
+    ['nft', 'nftables'],
+    ['ethtool', 'ethtool'],
+    ['sysctl', 'procps'],
+  ];
+  for (const [cmd, pkg] of tools) if (systemTool(cmd) === undefined) return `${cmd} is not installed (apt-get install ${pkg}; make installs it as root)`;
+  if (!havePython()) return 'python3 is not installed (apt-get install python3)';
+  return undefined;
+}
+
+export type Against = 'kernel' | 'stack' | 'both';
+
+export interface ScenarioOutcome {
+  scenario: Scenario;
+  kernel?: RunRecord;
+  stack?: RunRecord;
+  comparison?: Comparison;
+  /** A run that could not complete: a harness or environment failure, not a difference. */
+  error?: string;
+  seconds: number;
+}
+
+export async function runScenario(scenario: Scenario, against: Against = 'both'): Promise<ScenarioOutcome> {
+  const t0 = performance.now();
+  const out: ScenarioOutcome = { scenario, seconds: 0 };
+  if (against !== 'stack') out.kernel = await kernelRun(scenario);
+  if (against !== 'kernel') out.stack = await stackRun(scenario);
+  const errors = [out.kernel, out.stack].filter((r) => r?.error !== undefined).map((r) => `${r!.mode} run: ${r!.error}`);
+  if (errors.length > 0) out.error = errors.join('; ');
+  if (against === 'both' && out.kernel && out.stack && out.error === undefined) {
+    out.comparison = compareRuns(scenario, normalise(out.kernel, scenario), normalise(out.stack, scenario));
+  }
+  out.seconds = (performance.now() - t0) / 1000;
+  return out;
+}

@@ -1,0 +1,505 @@
+/**
+ * The harness's contact with the machine, all of it confined to namespaces
+ * it creates: unique namespace names and subnets, veth pairs, sysctls and
+ * nftables rules set with `ip netns exec`, `ss -K`, a private tracefs
+ * instance for the tcp_send_reset tracepoint, and a registry of everything
+ * created (namespaces, child PIDs, trace instances, subnet leases) so that
+ * teardown removes it all, also on failure, SIGINT, SIGTERM or SIGHUP.
+ *
+ * Nothing here touches the host namespace's interfaces, addresses or nft
+ * rules; processes are only ever signalled by the PID we started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns, deleteNetns, execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
+
+// ---------------------------------------------------------------------------
+// System tools by absolute path. Under npm/npx (and so under ava) PATH starts
+// with node_modules/.bin, where @vercel/nft installs a program called `nft`
+// that has nothing to do with nftables: every tool the harness runs is
+// looked up in PATH with node_modules directories left out.
+
+const toolCache = new Map<string, string>();
+
+/** The absolute path of a system command, or undefined if it is not installed. */
+export function systemTool(name: string): string | undefined {
+  const cached = toolCache.get(name);
+  if (cached !== undefined) return cached;
+  const dirs = (process.env.PATH ?? '').split(':').filter((d) => d !== '' && !d.includes('node_modules'));
+  for (const dir of [...dirs, '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, fsConstants.X_OK);
+      toolCache.set(name, path);
+      return path;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+function tool(name: string): string {
+  const path = systemTool(name);
+  if (path === undefined) throw new Error(`${name} is not installed`);
+  return path;
+}
+
+// ---------------------------------------------------------------------------
+// Clocks. tcpdump stamps packets with CLOCK_REALTIME; our tracefs instance
+// uses the 'mono' clock (CLOCK_MONOTONIC), as do performance.now() and
+// process.hrtime. Everything is converted to wall-clock microseconds.
+
+/** Wall-clock microseconds (the pcap time base). */
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** Wall-clock µs minus CLOCK_MONOTONIC µs, for converting tracefs 'mono' timestamps. */
+export function monoToWallOffsetUs(): number {
+  const mono = Number(process.hrtime.bigint() / 1000n);
+  return nowUs() - mono;
+}
+
+/** performance.now() milliseconds (our stack's clock) → wall-clock µs. */
+export function perfMsToWallUs(ms: number): number {
+  return Math.round((performance.timeOrigin + ms) * 1000);
+}
+
+// ---------------------------------------------------------------------------
+// The registry of what this process created.
+
+const namespaces = new Set<string>();
+const children = new Map<number, ChildProcess>();
+const traceInstances = new Set<string>();
+const leases = new Set<string>();
+const cleanups = new Set<() => void>();
+const runDirs = new Set<string>();
+
+let serial = 0;
+/** A namespace name unique to this process and call (≤ 64 characters). */
+export function uniqueName(tag: string): string {
+  return `tcpstack-fid-${tag}-${process.pid}-${++serial}`;
+}
+
+/** Creates a fresh namespace (never reuses one) with lo up. */
+export function addNetns(name: string): string {
+  if (netnsExists(name)) throw new Error(`network namespace ${name} already exists`);
+  namespaces.add(name);
+  if (!createNetns(name)) throw new Error(`network namespace ${name} appeared concurrently`);
+  runIp(['-n', name, 'link', 'set', 'lo', 'up']);
+  return name;
+}
+
+export function removeNetns(name: string): void {
+  deleteNetns(name);
+  namespaces.delete(name);
+}
+
+function assertOwned(ns: string): void {
+  if (!namespaces.has(ns)) throw new Error(`refusing to act outside a namespace of this harness (${ns})`);
+}
+
+/** Registers extra teardown work (e.g. closing a TUN device); returns its remover. */
+export function onTeardown(step: () => void): () => void {
+  cleanups.add(step);
+  return () => cleanups.delete(step);
+}
+
+// ---------------------------------------------------------------------------
+// Subnets: 198.19.N.0/24 (RFC 2544's benchmarking block, like the CLI's
+// defaults), N leased through a lock file so that concurrent runs (ava
+// workers, two terminals) never share one. Addresses in different namespaces
+// could not collide anyway; the lease keeps the tcp_send_reset tracepoint
+// (host-wide) unambiguous when filtered by address.
+
+const LEASE_DIR = join(tmpdir(), 'tcpstack-fidelity-leases');
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Leases a /24 and returns its N (1-250). */
+export function leaseSubnet(): number {
+  mkdirSync(LEASE_DIR, { recursive: true });
+  const start = (process.pid * 7 + serial * 13) % 250;
+  for (let i = 0; i < 250; i++) {
+    const n = ((start + i) % 250) + 1;
+    const file = join(LEASE_DIR, String(n));
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      leases.add(file);
+      return n;
+    } catch {
+      // Taken: steal it only from a process that no longer exists.
+      try {
+        const owner = Number(readFileSync(file, 'utf8'));
+        if (owner !== process.pid && !pidAlive(owner)) {
+          unlinkSync(file);
+          writeFileSync(file, String(process.pid), { flag: 'wx' });
+          leases.add(file);
+          return n;
+        }
+      } catch {
+        /* raced with someone else: try the next one */
+      }
+    }
+  }
+  throw new Error('no free 198.19.N.0/24 subnet for the harness (250 leases held)');
+}
+
+export function releaseSubnet(n: number): void {
+  const file = join(LEASE_DIR, String(n));
+  if (!leases.has(file)) return;
+  leases.delete(file);
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Commands inside our namespaces (asynchronous: a stack in this process keeps
+// running while they execute).
+
+/** Runs argv in `ns`; throws with stderr on a non-zero exit. Bounded by `timeoutMs`. */
+export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Promise<string> {
+  assertOwned(ns);
+  if (!argv[0]!.includes('/')) argv = [tool(argv[0]!), ...argv.slice(1)];
+  const r = await execInNetns(ns, argv, { timeoutMs });
+  if (r.status !== 0) {
+    const why = r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.status ?? r.signal}`;
+    throw new Error(`\`ip netns exec ${ns} ${argv.join(' ')}\` failed (${why}): ${r.stderr.trim().replace(/\s*\n\s*/g, '; ')}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * Sysctls every kernel namespace of the harness gets before the scenario's
+ * own (which may override them). tcp_early_retrans=0 turns off Linux's tail
+ * loss probe: TLP is a known, deliberate gap of our stack (README), and left
+ * on, the peer's and the kernel subject's probes — fired 2·SRTT after a
+ * flight, i.e. a few ms on a veth — turn ACK-timing noise into
+ * retransmissions and shift every later RTO. With it off both runs follow
+ * RFC 6298's RTO alone.
+ */
+export const HARNESS_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
+
+export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
+  await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);
+}
+
+/** Replaces the nft table `table` in `ns` with `body` (chains and rules), atomically. */
+export async function nftTable(ns: string, table: string, body: string): Promise<void> {
+  assertOwned(ns);
+  const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
+  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n${body}\n}\n`);
+  try {
+    await nsRun(ns, [tool('nft'), '-f', file]);
+  } finally {
+    unlinkSync(file);
+  }
+}
+
+export async function nftDeleteTable(ns: string, table: string): Promise<void> {
+  assertOwned(ns);
+  const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
+  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\n`);
+  try {
+    await nsRun(ns, [tool('nft'), '-f', file]);
+  } finally {
+    unlinkSync(file);
+  }
+}
+
+/**
+ * A host "crash" in a kernel namespace: every TCP connection to `remote` is
+ * destroyed with `ss -K` (SOCK_DESTROY) while an nft rule in the same
+ * namespace drops the RSTs that this makes the kernel send, so the other side
+ * learns nothing (wire reference scenario 7). Listeners are not touched.
+ */
+export async function crashConnections(ns: string, remote: string): Promise<string> {
+  await nftTable(ns, 'tcpstack_crash', `  chain out { type filter hook output priority 0; policy accept; tcp flags & rst == rst drop; }`);
+  try {
+    return await nsRun(ns, [tool('ss'), '-K', '-t', '-n', 'dst', remote]);
+  } finally {
+    await nftDeleteTable(ns, 'tcpstack_crash');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Child processes.
+
+export interface Child {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isRunning(): boolean;
+  /** Resolves when `pattern` appears on stderr (or stdout); rejects on exit or after `timeoutMs`. */
+  waitFor(pattern: RegExp, stream: 'stdout' | 'stderr', timeoutMs: number): Promise<void>;
+  /** Signals our child by its PID, waits (bounded), then SIGKILLs it. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+}
+
+/** `ip netns exec NS argv...` (which execs in place: the PID is argv's). */
+export function spawnIn(ns: string, argv: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Child {
+  assertOwned(ns);
+  if (!argv[0]!.includes('/')) argv = [tool(argv[0]!), ...argv.slice(1)];
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [stdin, 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} in ${ns}`);
+  const pid = child.pid;
+  children.set(pid, child);
+  let out = '';
+  let err = '';
+  let running = true;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      running = false;
+      children.delete(pid);
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      running = false;
+      children.delete(pid);
+      resolve({ code: -1, signal: null });
+    });
+  });
+  const waitFor = (pattern: RegExp, stream: 'stdout' | 'stderr', timeoutMs: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const source = stream === 'stdout' ? child.stdout! : child.stderr!;
+      const text = (): string => (stream === 'stdout' ? out : err);
+      const finish = (): void => {
+        clearTimeout(timer);
+        source.off('data', check);
+      };
+      const check = (): void => {
+        if (pattern.test(text())) {
+          finish();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`${argv[0]}: no ${pattern} within ${timeoutMs} ms; stderr: ${err.trim().slice(-300)}`));
+      }, timeoutMs);
+      source.on('data', check);
+      void exited.then(({ code, signal }) => {
+        if (pattern.test(text())) return check();
+        finish();
+        reject(new Error(`${argv[0]} exited (${code ?? signal}) before ${pattern}; stderr: ${err.trim().slice(-300)}`));
+      });
+      check();
+    });
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 3000): Promise<void> => {
+    if (running) child.kill(signal);
+    const timer = setTimeout(() => {
+      if (running) child.kill('SIGKILL');
+    }, timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, pid, stdout: () => out, stderr: () => err, exited, isRunning: () => running, waitFor, stop };
+}
+
+// ---------------------------------------------------------------------------
+// The tcp:tcp_send_reset tracepoint, in a tracefs instance of our own (so
+// concurrent runs neither share a buffer nor switch each other's events off).
+
+const TRACEFS = '/sys/kernel/tracing';
+
+export interface RstTrace {
+  /** Wall-clock µs. */
+  tUs: number;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  state: string;
+  reason: string;
+}
+
+export function tracepointAvailable(): boolean {
+  return existsSync(join(TRACEFS, 'events/tcp/tcp_send_reset')) && existsSync(join(TRACEFS, 'instances'));
+}
+
+export class ResetTracer {
+  private readonly dir: string;
+  private readonly offsetUs: number;
+
+  private constructor(readonly name: string) {
+    this.dir = join(TRACEFS, 'instances', name);
+    this.offsetUs = monoToWallOffsetUs();
+  }
+
+  /**
+   * Creates the instance and enables the tracepoint; undefined when tracefs
+   * lacks it or refuses an instance (the comparison then leaves RST reasons
+   * out, and says so).
+   */
+  static start(): ResetTracer | undefined {
+    if (!tracepointAvailable()) return undefined;
+    const name = uniqueName('rst');
+    try {
+      mkdirSync(join(TRACEFS, 'instances', name));
+    } catch {
+      return undefined;
+    }
+    traceInstances.add(name);
+    const t = new ResetTracer(name);
+    try {
+      writeFileSync(join(t.dir, 'trace_clock'), 'mono');
+      writeFileSync(join(t.dir, 'events/tcp/tcp_send_reset/enable'), '1');
+    } catch {
+      t.stop();
+      return undefined;
+    }
+    return t;
+  }
+
+  /** Every tcp_send_reset so far (the instance's `trace` file is not consumed by reading). */
+  read(): RstTrace[] {
+    const text = readFileSync(join(this.dir, 'trace'), 'utf8');
+    const out: RstTrace[] = [];
+    const re = /\s(\d+)\.(\d+): tcp_send_reset: .*?src=([\d.]+):(\d+) dest=([\d.]+):(\d+) state=(\S+) reason=(\S+)/;
+    for (const line of text.split('\n')) {
+      const m = re.exec(line);
+      if (!m) continue;
+      const monoUs = Number(m[1]) * 1e6 + Number(m[2]!.padEnd(6, '0').slice(0, 6));
+      out.push({
+        tUs: monoUs + this.offsetUs,
+        src: m[3]!,
+        sport: Number(m[4]),
+        dst: m[5]!,
+        dport: Number(m[6]),
+        state: m[7]!,
+        reason: m[8]!,
+      });
+    }
+    return out;
+  }
+
+  stop(): void {
+    removeTraceInstance(this.name);
+  }
+}
+
+function removeTraceInstance(name: string): void {
+  const dir = join(TRACEFS, 'instances', name);
+  try {
+    writeFileSync(join(dir, 'events/tcp/tcp_send_reset/enable'), '0');
+  } catch {
+    /* gone already */
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* gone already */
+  }
+  if (!existsSync(dir)) traceInstances.delete(name);
+}
+
+// ---------------------------------------------------------------------------
+// Teardown.
+
+/** Synchronous and idempotent: everything this process created goes. Returns problems. */
+export function teardownSync(): string[] {
+  const problems: string[] = [];
+  for (const step of [...cleanups]) {
+    cleanups.delete(step);
+    try {
+      step();
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  for (const [pid, child] of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  children.clear();
+  for (const name of [...traceInstances]) removeTraceInstance(name);
+  for (const ns of [...namespaces]) {
+    try {
+      removeNetns(ns);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  for (const dir of [...runDirs]) {
+    runDirs.delete(dir);
+    if (!KEEP_FILES) rmSync(dir, { recursive: true, force: true });
+  }
+  for (const file of [...leases]) {
+    leases.delete(file);
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone */
+    }
+  }
+  return problems;
+}
+
+let installed = false;
+/** Tears down on exit and on SIGINT/SIGTERM/SIGHUP (then exits 128+n). For the CLI. */
+export function installTeardownHandlers(tag = 'tcpstack scenario'): void {
+  if (installed) return;
+  installed = true;
+  process.once('exit', () => {
+    for (const p of teardownSync()) console.error(`${tag}: teardown: ${p}`);
+  });
+  const numbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      console.error(`\n${tag}: ${sig}: stopping our processes and removing our namespaces`);
+      for (const p of teardownSync()) console.error(`${tag}: teardown: ${p}`);
+      process.exit(128 + numbers[sig]!);
+    });
+  }
+}
+
+/** Namespaces this process still owns (for checks). */
+export function ownedNamespaces(): string[] {
+  return [...namespaces];
+}
+
+/** A throw-away directory for this run's files (pcaps); removed by releaseRunDir or teardown. */
+export function runDir(): string {
+  const dir = join(tmpdir(), `tcpstack-fid-${process.pid}-${++serial}`);
+  mkdirSync(dir, { recursive: true });
+  runDirs.add(dir);
+  return dir;
+}
+
+/** Whether captures are kept for inspection (TCPSTACK_FID_KEEP=1). */
+export const KEEP_FILES = process.env.TCPSTACK_FID_KEEP === '1';
+
+/** Removes a run directory, unless TCPSTACK_FID_KEEP=1 (then it is left and named). */
+export function releaseRunDir(dir: string): string | undefined {
+  runDirs.delete(dir);
+  if (KEEP_FILES) return `capture kept in ${dir}`;
+  rmSync(dir, { recursive: true, force: true });
+  return undefined;
+}
+
+/** Sleeps `ms` without blocking the event loop (the stack keeps running). */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

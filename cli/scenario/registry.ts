@@ -1,0 +1,40 @@
+/**
+ * Every scenario, in the order of issue 4's list. One file each under
+ * scenarios/, each headed by the path it exercises.
+ */
+import type { Scenario } from './types.ts';
+import { acceptOverflow } from './scenarios/accept-overflow.ts';
+import { appBlocked } from './scenarios/app-blocked.ts';
+import { badAck } from './scenarios/bad-ack.ts';
+import { closeUnread } from './scenarios/close-unread.ts';
+import { connectTimeout } from './scenarios/connect-timeout.ts';
+import { crash } from './scenarios/crash.ts';
+import { dataAfterClose } from './scenarios/data-after-close.ts';
+import { finWait2 } from './scenarios/fin-wait2.ts';
+import { keepalive } from './scenarios/keepalive.ts';
+import { linger0 } from './scenarios/linger0.ts';
+import { listenerClose } from './scenarios/listener-close.ts';
+import { noListener } from './scenarios/no-listener.ts';
+import { retransGiveup } from './scenarios/retrans-giveup.ts';
+import { rfc5961 } from './scenarios/rfc5961.ts';
+
+export const SCENARIOS: readonly Scenario[] = [
+  noListener,
+  connectTimeout,
+  closeUnread,
+  linger0,
+  dataAfterClose,
+  crash,
+  keepalive,
+  finWait2,
+  retransGiveup,
+  rfc5961,
+  badAck,
+  acceptOverflow,
+  appBlocked,
+  listenerClose,
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

@@ -1,0 +1,55 @@
+/**
+ * accept-overflow — linux-tcp-paths.md C1.2 (a SYN while the accept queue is
+ * full is dropped, whatever tcp_abort_on_overflow says), C2 (listen(1) holds
+ * 2), C3 (a third ACK that finds the queue full: dropped with
+ * tcp_abort_on_overflow=0, R1 `RST` seq=SEG.ACK reason INVALID_SYN with =1);
+ * checklist rows 9, 10, 11; wire reference scenario 11.
+ *
+ * listen(1), never accept(). Per part: x1 connects and is queued; with the
+ * peer's pure ACKs dropped, x2 and x3 complete on the peer's side only (the
+ * subject holds two request socks); with the ACKs flowing again, data on x2
+ * promotes it (queue now 2 = full), data on x3 overflows; a fourth connect's
+ * SYN is dropped. Part 0 with tcp_abort_on_overflow=0 (x3's data is dropped,
+ * the peer retransmits it, the subject retransmits its SYN-ACK at 1 s and the
+ * answer is dropped again; closing the listener then resets x1 and x2), part
+ * 1 with =1 (y3's data gets RST, the peer reads ECONNRESET).
+ */
+import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types.ts';
+
+export const acceptOverflow: Scenario = {
+  name: 'accept-overflow',
+  title: 'listen(1), no accept: SYN dropped when full; 3rd ACK dropped (abort_on_overflow 0) or RST (1)',
+  path: 'C1, C2, C3; checklist 9, 10, 11',
+  steps: [
+    // Part 0: tcp_abort_on_overflow = 0 (the default).
+    subject.listen('L0', 5000, 1),
+    peer.connect('x1', 5000),
+    faultOn('noack', { dir: 'out', only: 'pure-ack' }),
+    peer.connect('x2', 5000),
+    peer.connect('x3', 5000),
+    faultOff('noack'),
+    peer.write('x2', 10),
+    peer.write('x3', 10),
+    peer.read('x3', 100, 300),
+    peer.connect('x4', 5000, 300),
+    // x3's request keeps its timer: its SYN-ACK comes again 1 s after the SYN,
+    // the peer's ACK overflows again and is dropped again.
+    sleep(500),
+    // Closing the listener resets its queued children (x1, x2: E1) and drops
+    // the request silently; x3's next retransmission then meets no socket.
+    subject.close('L0'),
+    sleep(400),
+    // Part 1: tcp_abort_on_overflow = 1.
+    subject.sysctl('net.ipv4.tcp_abort_on_overflow', 1),
+    subject.listen('L1', 5001, 1),
+    peer.connect('y1', 5001),
+    faultOn('noack', { dir: 'out', only: 'pure-ack' }),
+    peer.connect('y2', 5001),
+    peer.connect('y3', 5001),
+    faultOff('noack'),
+    peer.write('y2', 10),
+    peer.write('y3', 10),
+    peer.read('y3', 100, 300),
+    peer.connect('y4', 5001, 300),
+  ],
+};

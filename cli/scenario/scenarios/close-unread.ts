@@ -1,0 +1,28 @@
+/**
+ * close-unread — linux-tcp-paths.md E2 (close() with unread data), G6/G7 (what
+ * the peer sees); checklist row 16; wire reference scenario 4.
+ *
+ * The peer sends 5000 bytes, the subject reads 4096 and closes with 904
+ * unread: Linux sends no FIN but R2 RST,ACK seq=SND.NXT ack=RCV.NXT (reason
+ * TCP_ABORT_ON_CLOSE). The peer reads ECONNRESET, then EOF; writes get EPIPE.
+ */
+import { peer, sleep, subject, type Scenario } from '../types.ts';
+
+export const closeUnread: Scenario = {
+  name: 'close-unread',
+  title: 'subject closes with unread data: RST,ACK instead of FIN',
+  path: 'E2, G6, G7; checklist 16',
+  steps: [
+    peer.listen('L', 5000),
+    subject.connect('c', 5000),
+    peer.accept('a', 'L'),
+    peer.write('a', 5000),
+    subject.read('c', 4096),
+    subject.close('c'),
+    sleep(100),
+    peer.read('a', 100),
+    peer.read('a', 100),
+    peer.write('a', 10),
+    peer.write('a', 10),
+  ],
+};

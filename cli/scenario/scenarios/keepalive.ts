@@ -1,0 +1,53 @@
+/**
+ * keepalive — linux-tcp-paths.md F4 (keepalive probes seq=SND.UNA-1; give-up
+ * with R2 `RST,ACK` reason TCP_KEEPALIVE_TIMEOUT and ETIMEDOUT; a probe
+ * answered by RST gives ECONNRESET), G6; checklist rows 28, 29; wire
+ * reference scenario 8.
+ *
+ * Keepalive idle 1 s, interval 1 s, 2 probes on the subject's socket.
+ * (a) The peer is alive: the probe at 1 s is answered (a duplicate ACK),
+ * the connection lives.
+ * (b) The peer is silent (it drops its own output): probes at 1 s and 2 s,
+ * then at 3 s RST,ACK seq=SND.NXT and the blocked read gets ETIMEDOUT; the
+ * peer, which does receive, reads ECONNRESET.
+ * (c) The peer forgot the connection (its kernel `ss -K`, RST dropped): the
+ * first probe is answered by R1 `RST` seq = probe.ack, the subject's read
+ * gets ECONNRESET at 1 s.
+ */
+import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SockOpt } from '../types.ts';
+
+const KEEPALIVE: SockOpt = { keepalive: { idle: 1, intvl: 1, cnt: 2 } };
+
+export const keepalive: Scenario = {
+  name: 'keepalive',
+  title: 'keepalive 1/1/2: probes answered; silent peer: RST,ACK + ETIMEDOUT; forgotten: ECONNRESET',
+  path: 'F4, G6; checklist 28, 29',
+  steps: [
+    peer.listen('L', 5000),
+    // (a) alive
+    subject.connect('a', 5000),
+    peer.accept('pa', 'L'),
+    subject.setsockopt('a', KEEPALIVE),
+    sleep(1500),
+    subject.read('a', 100, 100),
+    subject.close('a'),
+    peer.close('pa'),
+    // (b) silent
+    subject.connect('b', 5000),
+    peer.accept('pb', 'L'),
+    subject.setsockopt('b', KEEPALIVE),
+    faultOn('silent', { dir: 'out' }),
+    subject.read('b', 100, 5000),
+    faultOff('silent'),
+    peer.read('pb', 100, 200),
+    peer.close('pb'),
+    subject.close('b'),
+    // (c) the peer forgot
+    subject.connect('c', 5000),
+    peer.accept('pc', 'L'),
+    subject.setsockopt('c', KEEPALIVE),
+    peer.crash(),
+    subject.read('c', 100, 3000),
+    subject.close('c'),
+  ],
+};

@@ -1,0 +1,316 @@
+/**
+ * The stack run: one namespace (the peer's) holding a TUN device; our stack,
+ * in this very process, is the subject on the other end of it, its steps
+ * executed on the Endpoint API with blocking emulated by waiting for
+ * readiness events (bounded), and its results in the agent's vocabulary.
+ */
+import { Stack } from '../../stack/stack.ts';
+import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
+import { defaultSysctls, setSysctl } from '../../stack/sysctl.ts';
+import { parseIpv4 } from '../../stack/wire/addr.ts';
+import type { TraceEvent } from '../../stack/trace.ts';
+import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../../tun/driver.ts';
+import { DEFAULT_TXQUEUELEN, configureInterface } from '../../tun/netdev.ts';
+import { TunDevice } from '../../tun/tun-device.ts';
+import { Agent } from './agent.ts';
+import { Capture } from './capture.ts';
+import { ours } from './kernel-run.ts';
+import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseRunDir, releaseSubnet, removeNetns, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import type { ResetReason, RunRecord } from './normalise.ts';
+import { AgentSide, runSteps, type SideRunner } from './steps.ts';
+import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
+
+function errnoOf(error: unknown): string {
+  if (error instanceof SocketError) return error.code;
+  throw error;
+}
+
+/** The subject played by our stack. */
+export class StackSide implements SideRunner {
+  private readonly socks = new Map<string, Endpoint>();
+  /** Listening sockets the application holds, to open again after a crash. */
+  private readonly listening = new Map<string, { port: number; backlog: number }>();
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly remote: string,
+    /** RealtimeDriver.kick: what an application calls after acting on the stack (flush, re-arm). */
+    private readonly kick: () => void,
+  ) {}
+
+  ports(sock: string): { lport: number; rport: number } | undefined {
+    const ep = this.socks.get(sock);
+    return ep ? { lport: ep.localPort, rport: ep.remotePort } : undefined;
+  }
+
+  private sock(name: string): Endpoint {
+    const ep = this.socks.get(name);
+    if (!ep) throw new Error(`stack subject: no socket named ${name}`);
+    return ep;
+  }
+
+  /**
+   * Blocks like a socket call with a timeout: `check` is tried now, on every
+   * readiness event of the endpoint, and every 10 ms (a safety net); the
+   * first defined answer wins, else 'timeout'.
+   */
+  private wait(ep: Endpoint, timeoutMs: number, check: () => string | undefined): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (value: string | Error): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        if (ep.onEvent === attempt) ep.onEvent = undefined;
+        if (value instanceof Error) reject(value);
+        else resolve(value);
+      };
+      const attempt = (): void => {
+        if (done) return;
+        try {
+          const v = check();
+          this.kick();
+          if (v !== undefined) finish(v);
+        } catch (error) {
+          finish(error instanceof Error ? error : new Error(String(error)));
+        }
+      };
+      const timer = setTimeout(() => finish('timeout'), Math.max(1, timeoutMs));
+      const poll = setInterval(attempt, 10);
+      ep.onEvent = attempt;
+      attempt();
+    });
+  }
+
+  /** Lets the driver's microtask flush and this turn's output leave before the step counts as done. */
+  private async settled<T>(value: T): Promise<T> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return value;
+  }
+
+  async exec(step: Step & { side: Side }): Promise<string> {
+    const result = await this.run(step);
+    this.kick();
+    return this.settled(result);
+  }
+
+  private async run(step: Step & { side: Side }): Promise<string> {
+    switch (step.op) {
+      case 'listen': {
+        const ep = this.stack.tcp.socket();
+        this.socks.set(step.sock, ep);
+        try {
+          ep.bind(0, step.port);
+          ep.listen(step.backlog);
+        } catch (error) {
+          return errnoOf(error);
+        }
+        this.listening.set(step.sock, { port: step.port, backlog: step.backlog });
+        return 'ok';
+      }
+      case 'accept': {
+        const l = this.sock(step.listener);
+        return this.wait(l, step.timeoutMs, () => {
+          let child: Endpoint | null;
+          try {
+            child = l.accept();
+          } catch (error) {
+            return errnoOf(error);
+          }
+          if (!child) return undefined;
+          this.socks.set(step.sock, child);
+          return 'ok';
+        });
+      }
+      case 'connect': {
+        const ep = this.stack.tcp.socket();
+        this.socks.set(step.sock, ep);
+        try {
+          ep.connect(this.remote, step.port);
+        } catch (error) {
+          return errnoOf(error);
+        }
+        const r = await this.wait(ep, step.timeoutMs, () => {
+          const err = ep.getError();
+          if (err !== undefined) return err;
+          if (ep.state === 'SYN_SENT' || ep.state === 'SYN_RECV') return undefined;
+          return ep.state === 'CLOSED' ? 'ECONNREFUSED' : 'ok';
+        });
+        if (r === 'timeout') {
+          // The application gives up: close() in SYN_SENT.
+          ep.close();
+          this.socks.delete(step.sock);
+        }
+        return r;
+      }
+      case 'read': {
+        const ep = this.sock(step.sock);
+        return this.wait(ep, step.timeoutMs, () => {
+          try {
+            const data = ep.read(step.max);
+            if (data === null) return undefined;
+            return data.length === 0 ? 'EOF' : String(data.length);
+          } catch (error) {
+            return errnoOf(error);
+          }
+        });
+      }
+      case 'write': {
+        const ep = this.sock(step.sock);
+        const buf = new Uint8Array(step.bytes).fill(0x78);
+        let sent = 0;
+        const r = await this.wait(ep, step.timeoutMs, () => {
+          try {
+            while (sent < buf.length) {
+              const n = ep.write(buf.subarray(sent));
+              if (n === 0) return undefined;
+              sent += n;
+            }
+            return String(sent);
+          } catch (error) {
+            return errnoOf(error);
+          }
+        });
+        return r === 'timeout' ? `timeout(${sent})` : r;
+      }
+      case 'close': {
+        const ep = this.sock(step.sock);
+        ep.close();
+        this.socks.delete(step.sock);
+        this.listening.delete(step.sock);
+        return 'ok';
+      }
+      case 'shutdown':
+        try {
+          this.sock(step.sock).shutdown(step.how);
+          return 'ok';
+        } catch (error) {
+          return errnoOf(error);
+        }
+      case 'setsockopt':
+        try {
+          applyOption(this.sock(step.sock), step.opt);
+          return 'ok';
+        } catch (error) {
+          return errnoOf(error);
+        }
+      case 'sysctl':
+        setSysctl(this.stack.sysctl, step.name, String(step.value));
+        return 'ok';
+      case 'crash': {
+        this.stack.tcp.crash();
+        // A rebooted host whose server came back: its listeners open again.
+        for (const [name, l] of this.listening) {
+          const ep = this.stack.tcp.socket();
+          ep.bind(0, l.port);
+          ep.listen(l.backlog);
+          this.socks.set(name, ep);
+        }
+        return 'ok';
+      }
+      default:
+        throw new Error(`${step.op} is not a subject socket step`);
+    }
+  }
+
+  closeAll(): void {
+    for (const ep of this.socks.values()) ep.onEvent = undefined;
+  }
+}
+
+function applyOption(ep: Endpoint, opt: SockOpt): void {
+  if ('linger' in opt) ep.setLinger(opt.linger.on, opt.linger.seconds);
+  else if ('keepalive' in opt) ep.setKeepAlive(true, opt.keepalive.idle, opt.keepalive.intvl, opt.keepalive.cnt);
+  else if ('userTimeoutMs' in opt) ep.setUserTimeout(opt.userTimeoutMs);
+  else if ('linger2' in opt) {
+    const withLinger2 = ep as Endpoint & { setLinger2?: (seconds: number) => void };
+    if (!withLinger2.setLinger2) throw new Error('this Endpoint has no TCP_LINGER2');
+    withLinger2.setLinger2(opt.linger2);
+  } else ep.setReceiveBuffer(opt.rcvbuf);
+}
+
+export async function stackRun(scenario: Scenario): Promise<RunRecord> {
+  const started = performance.now();
+  const n = leaseSubnet();
+  const peerAddr = `198.19.${n}.1`;
+  const subjectAddr = `198.19.${n}.2`;
+  const record: RunRecord = { mode: 'stack', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0, tracepoint: false };
+  const steps: StepRecord[] = record.steps;
+  let peerNs: string | undefined;
+  let tracer: ResetTracer | undefined;
+  let capture: Capture | undefined;
+  let dir: string | undefined;
+  let agent: Agent | undefined;
+  let device: TunDevice | undefined;
+  let driver: RealtimeDriver | undefined;
+  let removeHook: (() => void) | undefined;
+  const stackResets: ResetReason[] = [];
+  try {
+    peerNs = addNetns(uniqueName('sp'));
+    device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: 1500 });
+    const dev = device;
+    removeHook = onTeardown(() => dev.close());
+    configureInterface({ netns: peerNs, name: device.name, peerCidr: `${peerAddr}/24`, mtu: 1500, txqueuelen: DEFAULT_TXQUEUELEN, up: true });
+    // A TUN without IFF_VNET_HDR offers no segmentation offloads; ask anyway (harmless if refused).
+    await nsRun(peerNs, ['ethtool', '-K', device.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
+    for (const [name, value] of Object.entries({ ...HARNESS_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
+
+    const sysctl = defaultSysctls();
+    // HARNESS_SYSCTLS are kernel-only (our stack has no TLP to turn off).
+    for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) setSysctl(sysctl, name, String(value));
+    const clock = new MonotonicClock();
+    const trace = (e: TraceEvent): void => {
+      if (e.kind !== 'tcp-rst') return;
+      stackResets.push({ tUs: perfMsToWallUs(e.t), src: subjectAddr, sport: e.local, dst: peerAddr, dport: e.remote, reason: e.reason, origin: 'stack' });
+    };
+    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, sysctl, trace });
+    driver = new RealtimeDriver(stack, device, clock);
+
+    tracer = ResetTracer.start();
+    record.tracepoint = tracer !== undefined;
+    if (!tracer) record.notes.push("no tcp:tcp_send_reset tracepoint: the peer's RST reasons are unknown");
+    dir = runDir();
+    capture = await Capture.start(peerNs, device.name, dir);
+    agent = await Agent.start(peerNs);
+    const peer = new AgentSide(agent, subjectAddr, peerNs);
+    const drv = driver;
+    const subject = new StackSide(stack, peerAddr, () => drv.kick());
+    try {
+      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
+    } catch (error) {
+      record.error = (error as Error).message;
+    }
+    subject.closeAll();
+    record.packets = await capture.stop();
+    if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);
+    capture = undefined;
+    // The subject's reasons from our own trace; the peer kernel's from the tracepoint.
+    const peerResets = tracer ? tracer.read().filter(ours(peerAddr, subjectAddr)).filter((t) => t.src === peerAddr || t.src === '0.0.0.0') : [];
+    record.resets = [...stackResets, ...peerResets.map((t): ResetReason => ({ ...t, origin: 'tracepoint' }))];
+    if (stack.drops.INTERNAL_ERROR > 0) record.notes.push(`our stack counted ${stack.drops.INTERNAL_ERROR} INTERNAL_ERROR drops`);
+  } catch (error) {
+    record.error ??= (error as Error).message;
+  } finally {
+    if (agent) await agent.stop().catch(() => undefined);
+    if (capture) await capture.stop(0).catch(() => undefined);
+    driver?.stop();
+    device?.close();
+    removeHook?.();
+    tracer?.stop();
+    if (peerNs !== undefined) {
+      try {
+        removeNetns(peerNs);
+      } catch (error) {
+        record.notes.push(`teardown: ${(error as Error).message}`);
+      }
+    }
+    releaseSubnet(n);
+    if (dir !== undefined) {
+      const kept = releaseRunDir(dir);
+      if (kept) record.notes.push(kept);
+    }
+  }
+  record.wallMs = performance.now() - started;
+  return record;
+}

@@ -1,0 +1,201 @@
+/**
+ * Running a scenario's steps, the part both runs share: the global order
+ * (each step awaited, bounded, before the next), the peer's agent, wire
+ * faults in the peer namespace, crafted segments, and the short settle after
+ * each step so that what a step causes on the wire is captured within it.
+ */
+import type { Agent } from './agent.ts';
+import type { Capture } from './capture.ts';
+import { crashConnections, delay, nftDeleteTable, nftTable, nowUs, setSysctlIn } from './lab.ts';
+import type { TcpPacket } from './pcap-read.ts';
+import type { CraftSpec, Fault, Scenario, Side, Step, StepRecord } from './types.ts';
+
+/**
+ * After each step (but a sleep) the runner waits this long before the next:
+ * direct consequences (a RST answering data, the peer's reply to it) then
+ * land inside the step that caused them, which is how compare.ts anchors
+ * time. Shorter than a delayed ACK (40 ms) would matter for nothing compared.
+ */
+export const SETTLE_MS = 25;
+/** Extra bound on top of a step's own timeout: beyond it the run is a harness failure. */
+const STEP_MARGIN_MS = 5000;
+
+/** Executes the socket steps of one side. */
+export interface SideRunner {
+  exec(step: Step & { side: Side }): Promise<string>;
+  /** Local/remote ports of a connected socket, if known. */
+  ports(sock: string): { lport: number; rport: number } | undefined;
+}
+
+/** A side played by the Python agent (the peer in both runs, the subject in the kernel run). */
+export class AgentSide implements SideRunner {
+  private readonly portMap = new Map<string, { lport: number; rport: number }>();
+
+  constructor(
+    readonly agent: Agent,
+    /** The address connect() goes to: the other side's. */
+    private readonly remote: string,
+    /** How this side crashes and changes sysctls (kernel namespaces). */
+    private readonly ns: string,
+  ) {}
+
+  ports(sock: string): { lport: number; rport: number } | undefined {
+    return this.portMap.get(sock);
+  }
+
+  async exec(step: Step & { side: Side }): Promise<string> {
+    const bound = ('timeoutMs' in step ? step.timeoutMs : 0) + STEP_MARGIN_MS;
+    switch (step.op) {
+      case 'crash':
+        await crashConnections(this.ns, this.remote);
+        return 'ok';
+      case 'sysctl':
+        await setSysctlIn(this.ns, step.name, step.value);
+        return 'ok';
+      case 'craft':
+        throw new Error('craft is not an agent socket step');
+      case 'connect': {
+        const reply = await this.agent.call({ ...step, addr: this.remote }, bound);
+        if (reply.info.lport !== undefined) this.portMap.set(step.sock, { lport: reply.info.lport, rport: reply.info.rport! });
+        return reply.r;
+      }
+      case 'accept': {
+        const reply = await this.agent.call({ ...step }, bound);
+        if (reply.info.lport !== undefined) this.portMap.set(step.sock, { lport: reply.info.lport, rport: reply.info.rport! });
+        return reply.r;
+      }
+      default:
+        return (await this.agent.call({ ...step }, bound)).r;
+    }
+  }
+}
+
+export interface StepContext {
+  scenario: Scenario;
+  peerNs: string;
+  peerAddr: string;
+  subjectAddr: string;
+  peer: AgentSide;
+  subject: SideRunner;
+  capture: Capture;
+}
+
+const FAULT_TABLE = 'tcpstack_faults';
+
+function faultMatch(f: Fault): string {
+  switch (f.only) {
+    case 'rst':
+      return 'tcp flags & rst == rst ';
+    case 'syn-ack':
+      return 'tcp flags & (syn | ack) == syn | ack ';
+    case 'pure-ack':
+      return 'tcp flags == ack ';
+    default:
+      return '';
+  }
+}
+
+/** Rewrites the peer namespace's fault table from the faults now on. */
+async function applyFaults(ctx: StepContext, faults: Map<string, Fault>): Promise<void> {
+  if (faults.size === 0) {
+    await nftDeleteTable(ctx.peerNs, FAULT_TABLE);
+    return;
+  }
+  const inRules: string[] = [];
+  const outRules: string[] = [];
+  for (const f of faults.values()) {
+    if (f.dir === 'in' || f.dir === 'both') inRules.push(`    ip saddr ${ctx.subjectAddr} ${faultMatch(f)}drop`);
+    if (f.dir === 'out' || f.dir === 'both') outRules.push(`    ip daddr ${ctx.subjectAddr} ${faultMatch(f)}drop`);
+  }
+  await nftTable(
+    ctx.peerNs,
+    FAULT_TABLE,
+    `  chain in {\n    type filter hook input priority 0; policy accept;\n${inRules.join('\n')}\n  }\n  chain out {\n    type filter hook output priority 0; policy accept;\n${outRules.join('\n')}\n  }`,
+  );
+}
+
+/** The live sequence numbers of a peer connection, from the capture so far. */
+function liveNumbers(packets: TcpPacket[], peerAddr: string, lport: number, rport: number): { peerNxt: number; subjectNxt: number } {
+  const next = (fromPeer: boolean): number => {
+    let isn: number | undefined;
+    let max = 0;
+    for (const p of packets) {
+      const match = fromPeer ? p.src === peerAddr && p.sport === lport && p.dport === rport : p.dst === peerAddr && p.dport === lport && p.sport === rport;
+      if (!match || p.flags & 0x04) continue;
+      if (p.flags & 0x02 && isn === undefined) isn = p.seq;
+      // After the handshake every segment a kernel sends carries ACK; a
+      // crafted SYN (no ACK) must not count as what the peer has sent.
+      if (isn === undefined || !(p.flags & 0x10)) continue;
+      const end = ((p.seq - isn) >>> 0) + p.len + (p.flags & 0x02 ? 1 : 0) + (p.flags & 0x01 ? 1 : 0);
+      max = Math.max(max, end);
+    }
+    if (isn === undefined) throw new Error(`craft: no SYN of ${fromPeer ? 'the peer' : 'the subject'} captured on ${lport}/${rport}`);
+    return (isn + max) >>> 0;
+  };
+  return { peerNxt: next(true), subjectNxt: next(false) };
+}
+
+async function craft(ctx: StepContext, spec: CraftSpec): Promise<string> {
+  let sport = spec.sport ?? 0;
+  let dport = spec.dport ?? 0;
+  let seq = spec.seq >>> 0;
+  let ack = spec.ack >>> 0;
+  if (spec.sock !== undefined) {
+    const ports = ctx.peer.ports(spec.sock);
+    if (!ports) throw new Error(`craft: peer socket ${spec.sock} is not connected`);
+    ({ lport: sport, rport: dport } = ports);
+    const live = liveNumbers(ctx.capture.packets(), ctx.peerAddr, sport, dport);
+    seq = (live.peerNxt + spec.seq) >>> 0;
+    ack = (live.subjectNxt + spec.ack) >>> 0;
+  }
+  const reply = await ctx.peer.agent.call(
+    { op: 'craft', src: ctx.peerAddr, dst: ctx.subjectAddr, sport, dport, seq, ack, flags: spec.flags, window: spec.window ?? 8192, payload: spec.payload ?? 0 },
+    STEP_MARGIN_MS,
+  );
+  return reply.r;
+}
+
+function withBound<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs every step in order, appending to `records` as each completes; a step
+ * that errs or outlives its bound is a harness failure and throws (what
+ * completed stays in `records`).
+ */
+export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise<void> {
+  const faults = new Map<string, Fault>();
+  try {
+    for (let i = 0; i < ctx.scenario.steps.length; i++) {
+      const step = ctx.scenario.steps[i]!;
+      const startUs = nowUs();
+      const bound = ('timeoutMs' in step ? step.timeoutMs : step.op === 'sleep' ? step.ms : 0) + STEP_MARGIN_MS + 5000;
+      const run = async (): Promise<string> => {
+        switch (step.op) {
+          case 'sleep':
+            await delay(step.ms);
+            return 'ok';
+          case 'fault':
+            if (step.fault) faults.set(step.name, step.fault);
+            else faults.delete(step.name);
+            await applyFaults(ctx, faults);
+            return 'ok';
+          case 'craft':
+            return craft(ctx, step.segment);
+          default:
+            return step.side === 'peer' ? ctx.peer.exec(step) : ctx.subject.exec(step);
+        }
+      };
+      const result = await withBound(`step ${i + 1} (${step.op})`, run(), bound);
+      records.push({ index: i + 1, startUs, endUs: nowUs(), result });
+      if (step.op !== 'sleep') await delay(SETTLE_MS);
+    }
+  } finally {
+    if (faults.size > 0) await nftDeleteTable(ctx.peerNs, FAULT_TABLE).catch(() => undefined);
+  }
+}

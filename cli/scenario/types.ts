@@ -1,0 +1,209 @@
+/**
+ * The differential harness's vocabulary: a scenario is data — sysctls, a list
+ * of application steps for two sides and wire faults — run once against the
+ * Linux kernel and once against our stack, with the same Python agent as the
+ * peer and the same capture point (tcpdump on the peer's interface).
+ *
+ * "subject" is the side whose Linux behaviour the scenario is about: a
+ * kernel socket in the subject namespace in the kernel run, an Endpoint of
+ * our stack in the stack run. "peer" is always a kernel socket driven by the
+ * Python agent in the peer namespace.
+ */
+
+export type Side = 'subject' | 'peer';
+
+/** Socket options, applied with setsockopt (kernel) or the Endpoint setters (stack). */
+export type SockOpt =
+  /** SO_LINGER {on, seconds}. */
+  | { linger: { on: boolean; seconds: number } }
+  /** SO_KEEPALIVE on with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds, count). */
+  | { keepalive: { idle: number; intvl: number; cnt: number } }
+  /** TCP_USER_TIMEOUT in ms. */
+  | { userTimeoutMs: number }
+  /** TCP_LINGER2 in seconds (negative: RST when closed in FIN_WAIT2). */
+  | { linger2: number }
+  /** SO_RCVBUF in bytes (the kernel doubles it, so does our stack). */
+  | { rcvbuf: number };
+
+/**
+ * A wire fault: nftables rules in the PEER namespace (both runs). "in" drops
+ * what the subject sends (after the capture point: tcpdump still sees it),
+ * "out" drops what the peer sends to the subject (before the capture point:
+ * tcpdump never sees it). `only` narrows the match to some segments.
+ */
+export interface Fault {
+  dir: 'in' | 'out' | 'both';
+  /** rst: RST segments; syn-ack: SYN+ACK; pure-ack: exactly ACK (no data flags). Default: every packet. */
+  only?: 'rst' | 'syn-ack' | 'pure-ack';
+}
+
+/**
+ * A crafted segment sent by the peer's agent through a raw socket. Sequence
+ * numbers are either absolute or relative to the live connection `sock` (a
+ * peer socket name): `seq` as an offset from the subject's RCV.NXT (= what
+ * the peer has sent), `ack` as an offset from the subject's SND.NXT, both
+ * read from the capture so far.
+ */
+export interface CraftSpec {
+  /** tcpdump letters: S F R P and '.' for ACK, e.g. 'R', 'S', '.', 'F.'. */
+  flags: string;
+  /** The connection to aim at (peer socket name); omit for absolute numbers. */
+  sock?: string;
+  /** Peer source port and subject destination port when `sock` is not given. */
+  sport?: number;
+  dport?: number;
+  /** Absolute when `sock` is absent, else an offset from the subject's RCV.NXT. */
+  seq: number;
+  /** Absolute when `sock` is absent, else an offset from the subject's SND.NXT. */
+  ack: number;
+  window?: number;
+  payload?: number;
+}
+
+interface SideStep {
+  side: Side;
+}
+
+export type Step =
+  | (SideStep & { op: 'listen'; sock: string; port: number; backlog: number })
+  | (SideStep & { op: 'accept'; sock: string; listener: string; timeoutMs: number })
+  /** Blocking connect; on timeout the application gives up and closes the socket (result 'timeout'). */
+  | (SideStep & { op: 'connect'; sock: string; port: number; timeoutMs: number })
+  /** recv(max) with a timeout: bytes count, 'EOF', 'timeout' or an errno name. */
+  | (SideStep & { op: 'read'; sock: string; max: number; timeoutMs: number })
+  /** send every byte (bounded by the timeout): bytes count, 'timeout(N)' with N taken, or an errno. */
+  | (SideStep & { op: 'write'; sock: string; bytes: number; timeoutMs: number })
+  | (SideStep & { op: 'close'; sock: string })
+  | (SideStep & { op: 'shutdown'; sock: string; how: 'read' | 'write' | 'both' })
+  | (SideStep & { op: 'setsockopt'; sock: string; opt: SockOpt })
+  /** A sysctl changed mid-scenario (the start values are Scenario.sysctls). */
+  | (SideStep & { op: 'sysctl'; name: string; value: number })
+  /**
+   * The side's host forgets every connection at once, silently. Kernel: `ss -K`
+   * on its connections with the RSTs that causes dropped by nft in its own
+   * namespace (wire reference scenario 7); listeners survive. Stack:
+   * stack.tcp.crash(), then the listeners the application had are opened again
+   * (a rebooted host whose server came back).
+   */
+  | (SideStep & { op: 'crash' })
+  | { side: 'peer'; op: 'craft'; segment: CraftSpec }
+  | { op: 'sleep'; ms: number }
+  /** Turns a named fault on (`fault` given) or off (absent). */
+  | { op: 'fault'; name: string; fault?: Fault };
+
+/**
+ * A difference the comparison may accept for this scenario, allowed only
+ * where Linux's own behaviour makes an exact match impossible; each carries
+ * the reason, printed with the result.
+ */
+export type Allowance =
+  /**
+   * Bulk byte counts: how many bytes fit before a window closes, and hence
+   * the sequence numbers after it, depend on Linux's receive-memory
+   * accounting (skb truesize, scaling_ratio) and send-buffer autotuning.
+   * Data totals, write counts and the seq/ack of segments after the first
+   * data are then not compared (flags, kinds and times still are).
+   */
+  | { kind: 'bulk-bytes'; why: string };
+
+export interface Scenario {
+  name: string;
+  /** One line: what happens. */
+  title: string;
+  /** The linux-tcp-paths.md rows this exercises, e.g. 'E2; checklist 16'. */
+  path: string;
+  /** Sysctls at the start, by Linux name, per side (peer: the peer namespace in both runs). */
+  sysctls?: { subject?: Record<string, number | string>; peer?: Record<string, number | string> };
+  steps: Step[];
+  allow?: Allowance[];
+}
+
+/** What one step returned, in the agent's vocabulary. */
+export interface StepRecord {
+  index: number;
+  /** Wall-clock microseconds (CLOCK_REALTIME, as tcpdump's timestamps). */
+  startUs: number;
+  endUs: number;
+  result: string;
+}
+
+// ---------------------------------------------------------------------------
+// Builders: scenarios read as a list of `peer.listen(...)`, `subject.read(...)`.
+
+const DEFAULT_TIMEOUT = 2000;
+
+function sideBuilder(side: Side) {
+  return {
+    listen: (sock: string, port: number, backlog = 16): Step => ({ side, op: 'listen', sock, port, backlog }),
+    accept: (sock: string, listener: string, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'accept', sock, listener, timeoutMs }),
+    connect: (sock: string, port: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'connect', sock, port, timeoutMs }),
+    read: (sock: string, max: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'read', sock, max, timeoutMs }),
+    write: (sock: string, bytes: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'write', sock, bytes, timeoutMs }),
+    close: (sock: string): Step => ({ side, op: 'close', sock }),
+    shutdown: (sock: string, how: 'read' | 'write' | 'both'): Step => ({ side, op: 'shutdown', sock, how }),
+    setsockopt: (sock: string, opt: SockOpt): Step => ({ side, op: 'setsockopt', sock, opt }),
+    sysctl: (name: string, value: number): Step => ({ side, op: 'sysctl', name, value }),
+    crash: (): Step => ({ side, op: 'crash' }),
+  };
+}
+
+export const subject = sideBuilder('subject');
+export const peer = {
+  ...sideBuilder('peer'),
+  craft: (segment: CraftSpec): Step => ({ side: 'peer', op: 'craft', segment }),
+};
+export const sleep = (ms: number): Step => ({ op: 'sleep', ms });
+export const faultOn = (name: string, fault: Fault): Step => ({ op: 'fault', name, fault });
+export const faultOff = (name: string): Step => ({ op: 'fault', name });
+
+/** One line describing a step, for the side-by-side print. */
+export function describeStep(step: Step): string {
+  switch (step.op) {
+    case 'sleep':
+      return `sleep ${step.ms} ms`;
+    case 'fault':
+      return step.fault ? `fault ${step.name} on: drop ${step.fault.dir}${step.fault.only ? ` ${step.fault.only}` : ''}` : `fault ${step.name} off`;
+    case 'craft': {
+      const s = step.segment;
+      const where = s.sock !== undefined ? `on ${s.sock} seq RCV.NXT${fmtOff(s.seq)} ack SND.NXT${fmtOff(s.ack)}` : `${s.sport}→${s.dport} seq ${s.seq} ack ${s.ack}`;
+      return `peer craft [${s.flags}] ${where}${s.payload ? ` len ${s.payload}` : ''}`;
+    }
+    default:
+      break;
+  }
+  const who = step.side.padEnd(7);
+  switch (step.op) {
+    case 'listen':
+      return `${who} listen ${step.sock} :${step.port} backlog ${step.backlog}`;
+    case 'accept':
+      return `${who} accept ${step.sock} from ${step.listener}`;
+    case 'connect':
+      return `${who} connect ${step.sock} :${step.port} (gives up at ${step.timeoutMs} ms)`;
+    case 'read':
+      return `${who} read ${step.sock} ${step.max} (${step.timeoutMs} ms)`;
+    case 'write':
+      return `${who} write ${step.sock} ${step.bytes}`;
+    case 'close':
+      return `${who} close ${step.sock}`;
+    case 'shutdown':
+      return `${who} shutdown ${step.sock} ${step.how}`;
+    case 'setsockopt':
+      return `${who} setsockopt ${step.sock} ${describeOpt(step.opt)}`;
+    case 'sysctl':
+      return `${who} sysctl ${step.name}=${step.value}`;
+    case 'crash':
+      return `${who} CRASH (forgets its connections)`;
+  }
+}
+
+function fmtOff(n: number): string {
+  return n === 0 ? '' : n > 0 ? `+${n}` : `${n}`;
+}
+
+export function describeOpt(opt: SockOpt): string {
+  if ('linger' in opt) return `SO_LINGER {${opt.linger.on ? 1 : 0},${opt.linger.seconds}}`;
+  if ('keepalive' in opt) return `keepalive idle ${opt.keepalive.idle} intvl ${opt.keepalive.intvl} cnt ${opt.keepalive.cnt}`;
+  if ('userTimeoutMs' in opt) return `TCP_USER_TIMEOUT ${opt.userTimeoutMs}`;
+  if ('linger2' in opt) return `TCP_LINGER2 ${opt.linger2}`;
+  return `SO_RCVBUF ${opt.rcvbuf}`;
+}

@@ -1,0 +1,46 @@
+/** `tcpstack scenario`: the listing, the help, and misuse (one line, exit 2, nothing started). No root needed. */
+import test from 'ava';
+import { runCli } from '../helpers/interop.ts';
+import { SCENARIOS } from '../../cli/scenario/registry.ts';
+
+const misuse: Array<[string[], RegExp]> = [
+  [['scenario'], /scenario needs list, run NAME or table/],
+  [['scenario', 'bogus'], /unknown scenario subcommand "bogus"/],
+  [['scenario', 'list', 'extra'], /scenario list takes no arguments/],
+  [['scenario', 'run'], /scenario run takes one NAME/],
+  [['scenario', 'run', 'nope'], /no scenario "nope"/],
+  [['scenario', 'run', 'close-unread', '--against', 'bsd'], /--against "bsd": expected kernel, stack or both/],
+  [['scenario', 'run', 'close-unread', '--frobnicate'], /Unknown option '--frobnicate'/],
+  [['scenario', 'table', 'nope'], /no scenario "nope"/],
+];
+
+for (const [args, message] of misuse) {
+  test(`tcpstack ${args.join(' ')} → exit 2 with one line`, (t) => {
+    const r = runCli(args);
+    t.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    t.is(lines.length, 1, r.stderr);
+    t.regex(lines[0]!, /^tcpstack: error: /);
+    t.regex(lines[0]!, message);
+    t.is(r.stdout, '', 'nothing started');
+  });
+}
+
+test('tcpstack scenario list names every scenario with its linux-tcp-paths.md rows', (t) => {
+  const r = runCli(['scenario', 'list']);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines.length, SCENARIOS.length);
+  t.is(SCENARIOS.length, 14);
+  for (const [i, s] of SCENARIOS.entries()) {
+    t.true(lines[i]!.startsWith(s.name), lines[i]);
+    t.true(lines[i]!.includes(s.path), lines[i]);
+  }
+});
+
+test('tcpstack scenario --help documents the subcommands and options; tcpstack --help lists scenario', (t) => {
+  const r = runCli(['scenario', '--help']);
+  t.is(r.code, 0);
+  for (const word of ['list', 'run NAME', 'table', '--against', '--all', 'kernel', 'stack', 'both']) t.true(r.stdout.includes(word), word);
+  t.regex(runCli(['--help']).stdout, /\bscenario\b/);
+});
