@@ -73,9 +73,30 @@ export function eventKey(e: NormEvent, bulk: boolean, reasons = true): string {
   return `${e.dir} ${e.conn} ${e.kind} ${flags} ${numbers}${len}${win} [${optionKey(e)}]${reason}`;
 }
 
-export function eventTimesAgree(a: NormEvent, b: NormEvent): boolean {
+/**
+ * `gapA`/`gapB`: time since the packet before it on the same connection
+ * (compared or noise). Agreeing there also counts: that gap is the timer
+ * that fired (an RTO or zero-window probe after the ACK that closed the
+ * window, a keepalive probe after the last data), while the offset from
+ * the step's start also carries how long the bulk transfer before it took,
+ * which is the Node process's speed, not TCP's (scenario app-blocked).
+ */
+export function eventTimesAgree(a: NormEvent, b: NormEvent, gapA?: number, gapB?: number): boolean {
   if (a.step === b.step && timesAgree(a.offsetMs, b.offsetMs)) return true;
+  if (gapA !== undefined && gapB !== undefined && a.step === b.step && timesAgree(gapA, gapB)) return true;
   return Math.abs(a.tMs - b.tMs) <= TIME_FLOOR_MS;
+}
+
+/** For each event, the time since the previous packet of its connection (undefined for the first). */
+function gapsWithinConnection(events: readonly NormEvent[]): Map<NormEvent, number> {
+  const last = new Map<string, number>();
+  const gaps = new Map<NormEvent, number>();
+  for (const e of events) {
+    const before = last.get(e.conn);
+    if (before !== undefined) gaps.set(e, e.tMs - before);
+    last.set(e.conn, e.tMs);
+  }
+  return gaps;
 }
 
 export interface EventRow {
@@ -190,6 +211,8 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   if (!reasons) allowances.push('RST reasons not compared: no tcp:tcp_send_reset tracepoint on this kernel');
   const kk = ke.map((e) => eventKey(e, bulk, reasons));
   const sk = se.map((e) => eventKey(e, bulk, reasons));
+  const kernelGaps = gapsWithinConnection(kernel.events);
+  const stackGaps = gapsWithinConnection(stack.events);
   const events: EventRow[] = align(kk, sk).map(([i, j]) => {
     const k = i === undefined ? undefined : ke[i];
     const s = j === undefined ? undefined : se[j];
@@ -200,7 +223,7 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
     } else if (kk[i!] !== sk[j!]) {
       row.ok = false;
       row.why = fieldDiff(k, s, bulk, reasons);
-    } else if (!eventTimesAgree(k, s)) {
+    } else if (!eventTimesAgree(k, s, kernelGaps.get(k), stackGaps.get(s))) {
       row.ok = false;
       row.why = `time s${k.step}+${Math.round(k.offsetMs)}ms vs s${s.step}+${Math.round(s.offsetMs)}ms`;
     }

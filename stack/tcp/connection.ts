@@ -782,10 +782,16 @@ export class Connection {
 
     // tcp_try_rmem_schedule: the window we advertised may exceed the free buffer
     // by the rounding of the never-shrinking scaled window (ALIGN in
-    // tcp_select_window); data beyond SO_RCVBUF is dropped and answered at once
-    // with a zero window (ICSK_ACK_NOMEM), in order (TCPRcvQDrop, unless the
-    // queue is empty) or out of order (TCPOFODrop).
-    if (data.length > 0 && this.recvQueue.length + this.ooo.bytes + data.length > this.rcvBuf && (seq !== this.rcvNxt || this.recvQueue.length > 0)) {
+    // tcp_select_window, up to one granule per segment). Linux absorbs that
+    // creep in headroom: sk_rcvbuf is twice what SO_RCVBUF asked for
+    // (sock_setsockopt) and the window is offered from the useful half, so a
+    // peer never loses data the window allowed (scenario app-blocked). Ours
+    // offers the window from rcvBuf and keeps the same 2× memory bound; data
+    // beyond it is dropped and answered at once with a zero window
+    // (ICSK_ACK_NOMEM), in order (TCPRcvQDrop, unless the queue is empty) or
+    // out of order (TCPOFODrop).
+    const rcvMemLimit = 2 * this.rcvBuf;
+    if (data.length > 0 && this.recvQueue.length + this.ooo.bytes + data.length > rcvMemLimit && (seq !== this.rcvNxt || this.recvQueue.length > 0)) {
       if (seq === this.rcvNxt) {
         this.ctx.counters.TcpExtTCPRcvQDrop++;
         this.rcvNoMem = true;

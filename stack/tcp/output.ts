@@ -248,17 +248,21 @@ function sendNewData(c: Connection): void {
     const room = seqDiff(wndEnd, c.sndNxt);
     const inFlight = c.packetsInFlight();
     if (inFlight >= c.cc.cwnd) break;
+    if (room <= 0) break;
     let len = Math.min(mss, unsent);
-    if (room < len) {
-      // Window-limited: send a partial segment only when it is worth it
-      // (half the largest window the peer offered, RFC 9293 §3.8.6.2.1).
-      if (room <= 0 || (room < mss && room < c.maxSndWnd / 2)) break;
-      len = room;
-    }
+    // Window-limited: fill the window with a partial segment. Linux has no
+    // sender-side SWS rule of its own here (RFC 9293 §3.8.6.2.1's "half the
+    // largest window"): tcp_mss_split_point cuts the segment at the window's
+    // edge and holds the sub-MSS rest back only for Nagle; the receiver's SWS
+    // avoidance keeps such windows from being tiny. The kernel fills a
+    // 5288-byte window with 3×1448 + 944 (scenario linger0).
+    const windowLimited = room < len;
+    if (windowLimited) len = room;
     const last = len === unsent;
     // Nagle (RFC 896) as Linux's tcp_nagle_check with Minshall's rule: hold a
-    // sub-MSS segment while another sub-MSS segment is unacknowledged.
-    if (len < mss && last && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0) break;
+    // sub-MSS segment (the queue's tail, or a window-limited cut) while
+    // another sub-MSS segment is unacknowledged.
+    if (len < mss && (last || windowLimited) && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0) break;
     const fin = c.finQueued && last && room > len;
     sendData(c, len, fin);
     if (len < mss) c.sndSml = c.sndNxt;

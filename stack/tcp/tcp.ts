@@ -17,6 +17,7 @@ import {
   parseTcpOptions,
   tcpChecksumOk,
 } from '../wire/tcp.ts';
+import { cancelAll } from './conn-timers.ts';
 import { Connection, type ConnectionHooks } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { Listener, type ListenerHost, type RequestSock } from './listener.ts';
@@ -194,6 +195,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   timeWait(c: Connection, substate: 'TIME_WAIT' | 'FIN_WAIT2', ms: number): void {
+    // tcp_time_wait ends with tcp_done: the full socket's timers (keepalive included) die with it.
+    cancelAll(c);
     this.dirtySet.delete(c);
     this.connections.delete(c.remote, c.remotePort, c.localPort);
     const previous = this.timewaits.get(c.remote, c.remotePort, c.localPort);

@@ -18,29 +18,7 @@ import { fidelitySkipReason, runScenario } from '../../cli/scenario/fidelity.ts'
 import { teardownSync } from '../../cli/scenario/lab.ts';
 import { findScenario } from '../../cli/scenario/registry.ts';
 
-export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string }> = {
-  linger0: {
-    first: /^step 7 \(peer read pa 100000 \(2000 ms\)\): result \d+ vs \d+$/,
-    why:
-      'sender SWS avoidance (stack/tcp/output.ts sendNewData: room < MSS and < maxSndWnd/2 → wait) holds back the ' +
-      "window-limited partial segment that Linux sends (tcp_mss_split_point defers only for Nagle/Minshall): the peer's " +
-      '5288-byte window gets 4344 bytes, so SND.NXT and the RST seq differ (5289 vs 4345)',
-  },
-  keepalive: {
-    first: /^segment s\d+\+\d+ms +S>P c1 R\. +2:1 .*TCP_STATE.*: only in the stack run$/,
-    why:
-      'the keepalive timer survives the connection becoming a FIN_WAIT2/TIME_WAIT minisock: when it fires ' +
-      '(stack/tcp/conn-timers.ts onKeepaliveTimer) it finds the stale orphan "in FIN_WAIT2" and sends R2 RST,ACK ' +
-      '(finWait2Timeout, TCP_STATE) for a connection that no longer exists',
-  },
-  'app-blocked': {
-    first: /^segment s\d+\+\d+ms +P>S c1 .*(rexmit.*: only in the stack run|: kind probe vs rexmit)$/,
-    why:
-      'the receive window we advertise runs past what we then accept (rcvBuf): in-window data is dropped ' +
-      '(TCPRcvQDrop/PROTO_MEM) and the window retracted to 0, so the Linux peer sees loss and retransmits at RTO ' +
-      'instead of sending zero-window probes; Linux advertises less than its buffer and accepts all it advertised',
-  },
-};
+export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string }> = {};
 
 let exitHook = false;
 

@@ -88,3 +88,21 @@ test('path 7: TCP_KEEPIDLE/TCP_KEEPINTVL outside 1..32767 and TCP_KEEPCNT outsid
     ['EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'ok'],
   );
 });
+
+test('path 7: the keepalive timer dies when the connection becomes a minisock: a closed keepalive connection in FIN_WAIT2 and TIME_WAIT sends nothing more (scenario keepalive)', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
+  ep.setKeepAlive(true, 1, 1, 2);
+  p.quietUntil(100);
+  ep.close();
+  const fin = p.flush();
+  t.deepEqual(fin.map((x) => x.flags), ['F.']);
+  p.quietUntil(150);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(2) }), []);
+  t.deepEqual(s.stack.tcp.connections().map((c) => c.state), ['FIN_WAIT2']);
+  const before = snap(s);
+  // The orphan FIN_WAIT2 minisock lives tcp_fin_timeout (60 s) and expires silently; no probe, no RST.
+  t.deepEqual(p.runUntil(60_150), []);
+  t.deepEqual(moved(s, before), {});
+  t.deepEqual(rsts(s.trace), []);
+  t.deepEqual(s.stack.tcp.connections(), []);
+});

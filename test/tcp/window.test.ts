@@ -137,3 +137,22 @@ test('zero-window advertisements and drops are counted', (t) => {
   t.is(p.flush()[0]!.win, 5840);
   t.is(s.stack.counters.TcpExtTCPFromZeroWindowAdv, 1);
 });
+
+test('a window that is not a whole number of segments is filled: 5288 bytes go out as 3 × 1448 + 944 (tcp_mss_split_point; scenario linger0)', (t) => {
+  const { peer: p, ep } = passiveOpen({ ws: false, win: 5288 });
+  p.quietUntil(100);
+  t.is(ep.write(pattern(100_000)), 100_000);
+  t.deepEqual(p.flush().map((x) => [x.seq - p.our(0), x.len]), [[1, 1448], [1449, 1448], [2897, 1448], [4345, 944]]);
+  t.deepEqual(p.runUntil(150), [], 'the window is full');
+});
+
+test('Nagle also holds a window-limited cut while a sub-MSS segment is unacknowledged (Minshall, tcp_nagle_check)', (t) => {
+  const { peer: p, ep } = passiveOpen({ ws: false, win: 2000 });
+  p.quietUntil(100);
+  t.is(ep.write(pattern(100)), 100);
+  t.deepEqual(p.flush().map((x) => x.len), [100], 'a small segment alone goes at once');
+  t.is(ep.write(pattern(10_000, 100)), 10_000);
+  t.deepEqual(p.flush().map((x) => x.len), [1448], 'the full segment goes; the 452-byte cut at the window edge waits');
+  p.quietUntil(150);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 2000 }).map((x) => x.len), [552], 'once the small one is acknowledged, the window edge moved: a 552-byte cut goes');
+});
