@@ -1,4 +1,9 @@
-/** `ss -ti`-style text for a connection listing (the status page has the HTML version). */
+/**
+ * `ss -tio`-style text for a connection listing (the status page has the HTML
+ * version): one line with the state, queues, addresses and the pending timer
+ * (`timer:(on,204ms,0)` exactly as ss writes it), then a tab-indented line of
+ * TCP internals in ss -i's order and names.
+ */
 import type { ListenerInfo, TcpInfo } from '../stack/socket/types.ts';
 
 const SS_STATE: Record<string, string> = {
@@ -15,7 +20,55 @@ const SS_STATE: Record<string, string> = {
   CLOSED: 'UNCONN',
 };
 
+/** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
+const INFINITE_SSTHRESH = 0x7fffffff;
+
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(3).replace(/\.?0+$/, ''));
+
+/** ss's print_ms_timer: 204ms, 1.200ms (1.2 s), 59sec, 1min52sec, 119min. */
+export function ssTime(timeout: number): string {
+  const t = Math.max(0, Math.round(timeout));
+  let secs = Math.floor(t / 1000);
+  const minutes = Math.floor(secs / 60);
+  secs %= 60;
+  let msecs = t % 1000;
+  let out = '';
+  if (minutes) {
+    msecs = 0;
+    out = `${minutes}min`;
+    if (minutes > 9) secs = 0;
+  }
+  if (secs) {
+    if (secs > 9) msecs = 0;
+    out += `${secs}${msecs ? '.' : 'sec'}`;
+  }
+  if (msecs) out += `${String(msecs).padStart(3, '0')}ms`;
+  return out === '' ? '0ms' : out;
+}
+
+/**
+ * The timer ss shows (inet_diag): the retransmission timer ('on') or the
+ * zero-window probe ('persist') first, then keepalive (which also runs an
+ * orphan's FIN_WAIT2), TIME_WAIT and FIN_WAIT2 minisocks as 'timewait'; the
+ * delayed-ACK timer is never shown. The count is icsk_retransmits for 'on',
+ * the probes sent for persist/keepalive, 0 for timewait.
+ */
+export function ssTimer(c: TcpInfo): string {
+  const armed = c.timers ?? (c.timer ? [c.timer] : []);
+  const pick = armed.find((t) => t.on === 'on' || t.on === 'rto' || t.on === 'persist') ?? armed.find((t) => t.on !== 'delack');
+  if (pick === undefined) return '';
+  let name = pick.on;
+  let count = 0;
+  if (name === 'rto' || name === 'on') {
+    name = 'on';
+    count = c.curRetrans ?? c.backoff;
+  } else if (name === 'persist' || name === 'keepalive') {
+    count = c.probes ?? 0;
+  } else if (name === 'fin_wait2' || name === 'timewait') {
+    name = 'timewait';
+  }
+  return `timer:(${name},${ssTime(pick.expiresIn)},${count})`;
+}
 
 export function formatSs(connections: readonly TcpInfo[], listeners: readonly ListenerInfo[] = []): string {
   const rows: string[] = [`${'State'.padEnd(11)}${'Recv-Q'.padStart(7)} ${'Send-Q'.padStart(7)}  ${'Local Address:Port'.padEnd(22)} Peer Address:Port`];
@@ -23,30 +76,31 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
     rows.push(`${'LISTEN'.padEnd(11)}${String(l.acceptQueue).padStart(7)} ${String(l.backlog).padStart(7)}  ${`${l.localAddress}:${l.localPort}`.padEnd(22)} *:*`);
   }
   for (const c of connections) {
-    rows.push(
-      `${(SS_STATE[c.state] ?? c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${`${c.localAddress}:${c.localPort}`.padEnd(22)} ${c.remoteAddress}:${c.remotePort}`,
-    );
-    if (c.state === 'TIME_WAIT' || c.mss === 0) {
-      if (c.timer) rows.push(`\t timer:(${c.timer.on},${ms(c.timer.expiresIn)}ms)`);
-      continue;
-    }
+    const timer = ssTimer(c);
+    const peer = `${c.remoteAddress}:${c.remotePort}`;
+    const head = `${(SS_STATE[c.state] ?? c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${`${c.localAddress}:${c.localPort}`.padEnd(22)} `;
+    rows.push(timer ? `${head}${peer.padEnd(22)} ${timer}` : `${head}${peer}`);
+    if (c.state === 'TIME_WAIT' || c.mss === 0) continue;
     const parts = [
       c.timestamps ? 'ts' : '',
       c.sack ? 'sack' : '',
       `wscale:${c.sndWscale},${c.rcvWscale}`,
       `rto:${ms(c.rto)}`,
+      c.backoff ? `backoff:${c.backoff}` : '',
       `rtt:${ms(c.rtt)}/${ms(c.rttvar)}`,
       `mss:${c.mss}`,
       `cwnd:${c.cwnd}`,
-      c.ssthresh < 0x7fffffff ? `ssthresh:${c.ssthresh}` : '',
+      c.ssthresh < INFINITE_SSTHRESH ? `ssthresh:${c.ssthresh}` : '',
       `bytes_sent:${c.bytesSent}`,
       c.bytesRetrans ? `bytes_retrans:${c.bytesRetrans}` : '',
       `bytes_acked:${c.bytesAcked}`,
       `bytes_received:${c.bytesReceived}`,
-      c.retransmits ? `retrans:${c.backoff}/${c.retransmits}` : '',
+      c.lastSend ? `lastsnd:${Math.round(c.lastSend)}` : '',
+      c.lastRecv ? `lastrcv:${Math.round(c.lastRecv)}` : '',
+      c.unacked ? `unacked:${c.unacked}` : '',
+      (c.curRetrans ?? c.backoff) || c.retransmits ? `retrans:${c.curRetrans ?? c.backoff}/${c.retransmits}` : '',
       `snd_wnd:${c.sndWnd}`,
       `rcv_wnd:${c.rcvWnd}`,
-      c.timer ? `timer:(${c.timer.on},${ms(c.timer.expiresIn)}ms)` : '',
     ].filter((p) => p !== '');
     rows.push(`\t ${parts.join(' ')}`);
   }

@@ -4,15 +4,19 @@
  * SIGUSR2 freezes and unfreezes the applications (cli/services/host.ts).
  */
 import { parseArgs } from 'node:util';
-import { counterDeltas, formatCounters, newCounters } from '../stack/counters.ts';
+import { formatCounters } from '../stack/counters.ts';
 import { formatSs } from './ss.ts';
-import { DROP_REASONS } from '../stack/drop.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
 import { ServiceHost } from './services/host.ts';
-import type { CountersView } from './services/http.ts';
+import { nonzeroCounters, type CountersView } from './services/http.ts';
 import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
-import { FatalError } from './usage.ts';
+import { FatalError, UsageError } from './usage.ts';
+import { ControlServer } from './ctl/server.ts';
+import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
+import { socketPathFor } from './ctl/paths.ts';
+import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
+import { installLiveTrace } from './timeline/live.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -28,6 +32,20 @@ services:
 ${SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
                         lab services, only when named ("${LAB_GROUP}" = all five):
 ${LAB_SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
+introspection (while it runs):
+  --trace [FILTER]      print a timeline of what the stack does, one line per
+                        event: segments in (<) and out (>), state changes,
+                        timers, RSTs with the path and Linux's reason, errors,
+                        drops. FILTER (optional): a comma-separated list of
+                        kinds (seg, state, timer, rst, challenge, error, drop,
+                        icmp, reasm, internal, crash) and connections (a port,
+                        or LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
+  --trace-file FILE     record every event to FILE, one JSON object a line
+                        (print it later: tcpstack timeline FILE)
+  --ctl PATH            the control socket for 'tcpstack ss' and 'tcpstack
+                        nstat' (default RUN_DIR/PID.sock, RUN_DIR being
+                        /run/tcpstack; "none" for no socket); the ready line
+                        shows it as ctl=PATH and it is removed at exit
   -h, --help            show this help
 
 host faults (signals to the tcpstack PID):
@@ -46,23 +64,60 @@ are unlikely to collide with a LAN. Example, from two shells:
 
 export interface UpConfig extends DeviceConfig {
   services: ServiceChoice[];
+  /** Print the timeline of the events this filter lets through (--trace). */
+  trace: TimelineFilter | undefined;
+  traceFile: string | undefined;
+  /** The control socket's path, 'none', or undefined for the default. */
+  ctl: string | undefined;
+}
+
+/**
+ * `--trace` takes an optional FILTER: `--trace`, `--trace FILTER` and
+ * `--trace=FILTER` become `--trace=FILTER` ('' for all) for parseArgs. A word
+ * after `--trace` is its filter unless it starts with '-' (up takes no
+ * positional arguments, so nothing else could be meant).
+ */
+function normaliseTrace(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a !== '--trace') {
+      out.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('-')) {
+      out.push(`--trace=${next}`);
+      i++;
+    } else {
+      out.push('--trace=');
+    }
+  }
+  return out;
 }
 
 export function parseUpArgs(argv: string[]): UpConfig {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: normaliseTrace(argv),
       strict: true,
       allowPositionals: false,
-      options: { ...DEVICE_OPTIONS, services: { type: 'string' } },
+      options: { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } },
     }));
   } catch (error) {
     throw argsError('up', error);
   }
   const device = deviceConfig(values);
   const services = values.services === undefined ? [...DEFAULT_SERVICES] : parseServices(values.services);
-  return { ...device, services };
+  const trace = values.trace === undefined ? undefined : parseTraceFilter(values.trace);
+  if (values['trace-file'] === '') throw new UsageError('--trace-file needs a file name');
+  if (values.ctl === '') throw new UsageError('--ctl needs a path (or "none")');
+  return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
 }
 
 export async function runUp(argv: string[]): Promise<number> {
@@ -70,7 +125,11 @@ export async function runUp(argv: string[]): Promise<number> {
   const up = bringUp(config);
   try {
     const { stack } = up;
-    const start = newCounters();
+    if (config.trace !== undefined || config.traceFile !== undefined) {
+      const live = installLiveTrace(stack, { print: config.trace, file: config.traceFile });
+      // Registered before the services: their closing segments are traced, then the trace ends.
+      up.onCleanup(() => live.close());
+    }
 
     const impairment = up.impairment;
     // The services see the impairment counters too (the http service's /counters).
@@ -91,8 +150,16 @@ export async function runUp(argv: string[]): Promise<number> {
     const faults = hostFaults(host, services);
     up.onCleanup(faults.remove);
 
+    const ctl = await startControl(config.ctl, {
+      info: () => Object.fromEntries([...up.fields, `services=${services}`].map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])),
+      connections: () => stack.tcp.connections(),
+      listeners: () => stack.tcp.listeners(),
+      counters: () => nonzeroCounters(view),
+    });
+    if (ctl !== undefined) up.onCleanup(() => ctl.close());
+
     if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
-    console.log(`ready ${[...up.fields, `services=${services}`].join(' ')}`);
+    console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
@@ -102,10 +169,10 @@ export async function runUp(argv: string[]): Promise<number> {
     up.cleanup();
     console.log(`stopped by ${signal}; connections at that moment (ss -ti):`);
     console.log(listing);
+    // The rows of `tcpstack nstat -a` (and of /counters), the impairments in a section of their own.
     console.log('counters that moved:');
-    console.log(formatCounters(counterDeltas(start, stack.counters)));
-    const drops = DROP_REASONS.filter((r) => stack.drops[r] > 0).map((r) => [`drop ${r}`, stack.drops[r]] as const);
-    if (drops.length > 0) console.log(formatCounters(drops));
+    const moved = nonzeroCounters({ counters: stack.counters, drops: stack.drops });
+    if (moved.length > 0) console.log(formatCounters(moved));
     if (impairment !== undefined) {
       console.log(`impairments (seed ${impairment.seed}):`);
       console.log(formatCounters(impairment.counters.rows(true).filter(([name, v]) => v !== 0 || name === 'ImpairPackets')));
@@ -114,6 +181,23 @@ export async function runUp(argv: string[]): Promise<number> {
   } catch (error) {
     up.cleanup();
     throw error;
+  }
+}
+
+/**
+ * The control socket: at --ctl PATH (failure is fatal there), by default at
+ * RUN_DIR/PID.sock (failure is a warning: `up` runs on without one).
+ */
+async function startControl(option: string | undefined, target: ControlTarget): Promise<ControlServer | undefined> {
+  if (option === 'none') return undefined;
+  const path = option ?? socketPathFor(process.pid);
+  try {
+    return await ControlServer.listen(path, new ControlHandler(target));
+  } catch (error) {
+    const why = `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    if (option !== undefined) throw new FatalError(`--ctl ${why}`);
+    console.error(`tcpstack: warning: no control socket (${why}); tcpstack ss/nstat will not reach this up`);
+    return undefined;
   }
 }
 

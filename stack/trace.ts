@@ -24,6 +24,7 @@ export type TraceEvent =
       local: number;
       remote: number;
     }
+  | TcpSegmentEvent
   | { kind: 'tcp-state'; t: number; conn: string; from: string; to: string }
   | { kind: 'tcp-timer'; t: number; conn: string; timer: string; action: 'fire' }
   | { kind: 'tcp-challenge-ack'; t: number; conn: string; why: string }
@@ -31,3 +32,36 @@ export type TraceEvent =
   | { kind: 'host-crash'; t: number; forgotten: number };
 
 export type TraceSink = (event: TraceEvent) => void;
+
+/**
+ * One TCP segment the stack received (after the checksum and option checks,
+ * before demux) or sent (SYNs, data, ACKs, probes and RSTs alike), emitted
+ * only while a sink is installed (stack/tcp/trace-seg.ts builds it).
+ */
+export interface TcpSegmentEvent {
+  kind: 'tcp-seg';
+  t: number;
+  dir: 'in' | 'out';
+  /** The connection id, `localPort-remotePort` as Connection.id (the stack has one address). */
+  conn: string;
+  /** Our end and the peer's (IPv4 addresses as numbers). */
+  local: number;
+  localPort: number;
+  remote: number;
+  remotePort: number;
+  /** The eight control bits CWR..FIN (stack/wire/tcp.ts TCP_*). */
+  flags: number;
+  seq: number;
+  ack: number;
+  /** Payload bytes. */
+  len: number;
+  /** The raw 16-bit window field (unscaled). */
+  win: number;
+  /** The options in wire order, tcpdump's names: "mss 1460,sackOK,TS,nop,wscale 10"; '' when none. */
+  options: string;
+  /** Timestamp option values, when present. */
+  tsVal?: number;
+  tsEcr?: number;
+  /** SACK blocks [left0, right0, left1, ...], when present. */
+  sack?: number[];
+}

@@ -9,6 +9,7 @@ import { COUNTER_NAMES, formatCounters } from '../../stack/counters.ts';
 import { DROP_REASONS } from '../../stack/drop.ts';
 import type { TcpProvider } from '../../stack/socket/node.ts';
 import type { TcpInfo } from '../../stack/socket/types.ts';
+import { ssTimer } from '../ss.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
@@ -28,15 +29,9 @@ export function nonzeroCounters(stack: CountersView): Array<[string, number]> {
   return rows;
 }
 
-function formatMs(ms: number): string {
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}sec` : `${Math.round(ms)}ms`;
-}
-
-/** ss -o's timer field: timer:(on,200ms,0) — 'rto' is ss's 'on'. */
+/** ss -o's timer field, as `tcpstack ss` prints it: timer:(on,200ms,0). */
 export function formatTimer(info: TcpInfo): string {
-  if (info.timer === undefined) return '';
-  const name = info.timer.on === 'rto' ? 'on' : info.timer.on;
-  return `timer:(${name},${formatMs(info.timer.expiresIn)},${info.backoff})`;
+  return ssTimer(info);
 }
 
 /** ms with at most 3 decimals, as ss prints rtt. */

@@ -94,6 +94,17 @@ export interface TcpInfo {
   bytesRetrans: number;
   bytesAcked: number;
   bytesReceived: number;
+  /** Retransmissions of the current head (icsk_retransmits: ss's retrans:N/total and timer:(on,...,N)). */
+  curRetrans?: number;
+  /** Unanswered zero-window or keepalive probes (icsk_probes_out: ss's timer:(persist|keepalive,...,N)). */
+  probes?: number;
+  /** Segments sent and not yet acknowledged (ss unacked). */
+  unacked?: number;
+  /** Every timer armed, not only the one `timer` shows. */
+  timers?: Array<{ on: string; expiresIn: number }>;
+  /** ms since the last segment sent / received (ss lastsnd / lastrcv). */
+  lastSend?: number;
+  lastRecv?: number;
 }
 
 /**

@@ -285,6 +285,9 @@ export class Connection {
     } else {
       this.rtt.rto = TCP_TIMEOUT_FALLBACK;
     }
+    // tcp_create_openreq_child makes the child in SYN_RECV (the request sock's
+    // state); the third ACK then moves it on, so traces show SYN_RECV → ESTABLISHED.
+    this.state = 'SYN_RECV';
     this.setState('ESTABLISHED');
     this.ctx.counters.TcpPassiveOpens++;
   }

@@ -26,6 +26,7 @@ import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { BindTable, FourTupleMap, ListenerTable, type PortOwner } from './tables.ts';
 import { TimeWaitSock } from './timewait.ts';
+import { segmentEvent } from './trace-seg.ts';
 
 /** Receives readiness events (the Endpoint implements it). */
 export interface Wakeable {
@@ -68,7 +69,11 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       get ttl() {
         return s.sysctl.ip_default_ttl;
       },
-      send: (packet: Uint8Array) => output.send(packet),
+      send: (packet: Uint8Array) => {
+        const trace = s.trace;
+        if (trace !== undefined) trace(segmentEvent(s.clock.now(), 'out', packet));
+        output.send(packet);
+      },
       now: () => s.clock.now(),
     } as TcpContext;
     this.secret = [s.random.u32(), s.random.u32(), s.random.u32(), s.random.u32()];
@@ -117,6 +122,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       options: this.options,
     };
 
+    const trace = this.ctx.trace;
+    if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', packet));
     const conn = this.connections.get(src, seg.sport, seg.dport);
     if (conn !== undefined) return conn.input(seg);
     const tw = this.timewaits.get(src, seg.sport, seg.dport);
@@ -485,5 +492,11 @@ export function connectionInfo(c: Connection): TcpInfo {
     bytesRetrans: c.bytesRetrans,
     bytesAcked: c.bytesAcked,
     bytesReceived: c.bytesReceived,
+    curRetrans: c.retransmits,
+    probes: c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes,
+    unacked: c.rtx.length,
+    timers: timers.filter(([, t]) => t.armed).map(([on, t]) => ({ on, expiresIn: Math.max(0, t.deadline - now) })),
+    lastSend: c.lastSendTime > 0 ? now - c.lastSendTime : undefined,
+    lastRecv: c.lastRcvTime > 0 ? now - c.lastRcvTime : undefined,
   };
 }

@@ -1,0 +1,119 @@
+/**
+ * The control protocol of a running `tcpstack up`, spoken over its unix
+ * socket (cli/ctl/server.ts): newline-delimited JSON, one request object a
+ * line, answered by one response object a line, in order; a client may send
+ * several requests on one connection.
+ *
+ *   → {"cmd":"info"}
+ *   ← {"ok":true,"pid":4242,"fields":{"tun":"tcp0",...},"uptime":12.5}
+ *   → {"cmd":"ss"}
+ *   ← {"ok":true,"connections":[TcpInfo...],"listeners":[ListenerInfo...]}
+ *   → {"cmd":"nstat","absolute":false,"reset":false,"noUpdate":false}
+ *   ← {"ok":true,"rows":[["TcpInSegs",12],...],"interval":3.2}
+ *   → {"cmd":"frobnicate"}
+ *   ← {"ok":false,"error":"unknown command \"frobnicate\" (known: info, ss, nstat)"}
+ *
+ * nstat keeps its history here, in the running process (the real nstat keeps
+ * it in a per-user file): by default the rows are the counters that moved
+ * since the previous nstat request (or since `up` started), and the history
+ * moves to now; `absolute` gives the values since start instead (still moving
+ * the history, as nstat -a does); `reset` forgets the history first (so the
+ * rows are absolute too); `noUpdate` leaves the history where it was
+ * (nstat -s). Rows are the nonzero ones, in the order of /counters and of the
+ * exit summary: the Linux counters, the drop reasons (`drop REASON`), the
+ * impairment counters.
+ */
+import type { ListenerInfo, TcpInfo } from '../../stack/socket/types.ts';
+
+export interface ControlTarget {
+  /** What `info` reports besides the pid: the ready line's fields. */
+  info(): Record<string, string>;
+  connections(): TcpInfo[];
+  listeners(): ListenerInfo[];
+  /** Nonzero counters, absolute (since start), in nstat order. */
+  counters(): Array<[string, number]>;
+}
+
+export type ControlRequest =
+  | { cmd: 'info' }
+  | { cmd: 'ss' }
+  | { cmd: 'nstat'; absolute?: boolean; reset?: boolean; noUpdate?: boolean };
+
+export type ControlResponse =
+  | { ok: true; pid: number; fields: Record<string, string>; uptime: number }
+  | { ok: true; connections: TcpInfo[]; listeners: ListenerInfo[] }
+  | { ok: true; rows: Array<[string, number]>; interval: number }
+  | { ok: false; error: string };
+
+export const COMMANDS = ['info', 'ss', 'nstat'] as const;
+
+/** Longest request line a server accepts. */
+export const MAX_REQUEST = 64 * 1024;
+
+export class ControlHandler {
+  /** nstat's history: counter values at the last update (missing = 0, i.e. since start). */
+  private history = new Map<string, number>();
+  private historyAt: number;
+  private readonly started: number;
+
+  /** `now` in ms (any monotonic clock). */
+  constructor(
+    private readonly target: ControlTarget,
+    private readonly now: () => number = () => performance.now(),
+    private readonly pid = process.pid,
+  ) {
+    this.started = this.historyAt = now();
+  }
+
+  /** One request line in, one response line out (no newline). */
+  handleLine(line: string): string {
+    let request: unknown;
+    try {
+      request = JSON.parse(line);
+    } catch {
+      return JSON.stringify({ ok: false, error: 'bad request: not JSON' } satisfies ControlResponse);
+    }
+    return JSON.stringify(this.handle(request));
+  }
+
+  handle(request: unknown): ControlResponse {
+    if (typeof request !== 'object' || request === null || typeof (request as { cmd?: unknown }).cmd !== 'string') {
+      return { ok: false, error: 'bad request: expected {"cmd": ...}' };
+    }
+    const r = request as ControlRequest;
+    try {
+      switch (r.cmd) {
+        case 'info':
+          return { ok: true, pid: this.pid, fields: this.target.info(), uptime: (this.now() - this.started) / 1000 };
+        case 'ss':
+          return { ok: true, connections: this.target.connections(), listeners: this.target.listeners() };
+        case 'nstat':
+          return this.nstat(r);
+        default:
+          return { ok: false, error: `unknown command ${JSON.stringify((r as { cmd: string }).cmd)} (known: ${COMMANDS.join(', ')})` };
+      }
+    } catch (error) {
+      return { ok: false, error: `internal error: ${(error as Error).message}` };
+    }
+  }
+
+  private nstat(r: { absolute?: boolean; reset?: boolean; noUpdate?: boolean }): ControlResponse {
+    const now = this.now();
+    if (r.reset) {
+      this.history = new Map();
+      this.historyAt = this.started;
+    }
+    const current = this.target.counters();
+    const interval = (now - (r.absolute ? this.started : this.historyAt)) / 1000;
+    const rows: Array<[string, number]> = [];
+    for (const [name, value] of current) {
+      const v = r.absolute ? value : value - (this.history.get(name) ?? 0);
+      if (v !== 0) rows.push([name, v]);
+    }
+    if (!r.noUpdate) {
+      this.history = new Map(current);
+      this.historyAt = now;
+    }
+    return { ok: true, rows, interval };
+  }
+}

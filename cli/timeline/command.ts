@@ -1,0 +1,129 @@
+/**
+ * `tcpstack timeline FILE`: prints a trace recorded with `up --trace-file
+ * FILE` as the same timeline `up --trace` prints live, filtered by connection
+ * and kind.
+ */
+import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { argsError } from '../device.ts';
+import { FatalError, UsageError } from '../usage.ts';
+import { KINDS, matches, parseFilterOptions, type TimelineFilter } from './filter.ts';
+import { TimelinePrinter, type TimelineRecord } from './format.ts';
+
+export const TIMELINE_HELP = `usage: tcpstack timeline FILE [--conn PORT|ID,...] [--kind KIND,...]
+
+Prints a trace recorded by 'tcpstack up --trace-file FILE' (JSON lines, one
+event a line; '-' reads stdin) as a timeline, one line per event:
+
+  TIME  CONNECTION                      WHAT
+  0.000 198.18.0.2:7>198.18.0.1:41234 < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>
+  0.000 198.18.0.2:7>198.18.0.1:41234 SYN_RECV → ESTABLISHED
+  2.031 198.18.0.2:4001>198.18.0.1:39000 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
+
+TIME is seconds since the trace started. Segments read like tcpdump's: '<'
+received, '>' sent, flags (S F R P, '.' for an ACK alone), sequence numbers
+relative to each direction's first, ack, the window field, the options.
+
+  --conn LIST   only these connections: a port (either end) or an id
+                LOCALPORT-REMOTEPORT; comma-separated, repeatable
+  --kind LIST   only these kinds (${KINDS.join(', ')});
+                comma-separated, repeatable
+  -h, --help    show this help
+
+Exit status: 0, 1 if FILE cannot be read or is not a trace, 2 on misuse.`;
+
+export interface TimelineConfig {
+  file: string;
+  filter: TimelineFilter;
+}
+
+export function parseTimelineArgs(argv: string[]): TimelineConfig {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { conn: { type: 'string', multiple: true }, kind: { type: 'string', multiple: true } },
+    }));
+  } catch (error) {
+    throw argsError('timeline', error);
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'timeline needs FILE (try: tcpstack timeline --help)' : `timeline takes one FILE, got ${positionals.length}`);
+  }
+  return { file: positionals[0]!, filter: parseFilterOptions(values.kind, values.conn) };
+}
+
+/** Parses one line of a trace file; throws a message for the caller to place. */
+export function parseRecord(line: string): TimelineRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { kind?: unknown }).kind !== 'string' || typeof (value as { t?: unknown }).t !== 'number') {
+    throw new Error('not a trace event (an object with "kind" and "t")');
+  }
+  return value as TimelineRecord;
+}
+
+/** Formats the records of `lines` through `filter`; calls `emit` for each line printed. */
+export async function printTimeline(lines: AsyncIterable<string> | Iterable<string>, filter: TimelineFilter, emit: (line: string) => void, name = 'trace'): Promise<number> {
+  const printer = new TimelinePrinter();
+  let n = 0;
+  let printed = 0;
+  for await (const raw of lines) {
+    n++;
+    if (raw.trim() === '') continue;
+    let record: TimelineRecord;
+    try {
+      record = parseRecord(raw);
+    } catch (error) {
+      throw new FatalError(`timeline: ${name}:${n}: ${(error as Error).message}`);
+    }
+    if (record.kind === 'trace-start' || !matches(filter, record)) {
+      printer.note(record);
+      continue;
+    }
+    emit(printer.format(record)!);
+    printed++;
+  }
+  return printed;
+}
+
+export async function runTimelineCommand(argv: string[]): Promise<number> {
+  const config = parseTimelineArgs(argv);
+  let input: NodeJS.ReadableStream = process.stdin;
+  if (config.file !== '-') {
+    let fd: number;
+    try {
+      fd = openSync(config.file, 'r');
+    } catch (error) {
+      throw new FatalError(`timeline: cannot read ${config.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (fstatSync(fd).isDirectory()) {
+      closeSync(fd);
+      throw new FatalError(`timeline: cannot read ${config.file}: EISDIR`);
+    }
+    input = createReadStream('', { fd, encoding: 'utf8' });
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let buffer: string[] = [];
+  const out = (line: string): void => {
+    buffer.push(line);
+    if (buffer.length >= 512) {
+      process.stdout.write(`${buffer.join('\n')}\n`);
+      buffer = [];
+    }
+  };
+  try {
+    await printTimeline(lines, config.filter, out, config.file === '-' ? 'stdin' : config.file);
+  } finally {
+    if (buffer.length > 0) process.stdout.write(`${buffer.join('\n')}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,203 @@
+/**
+ * The timeline: one line per trace event,
+ *
+ *   TIME CONNECTION WHAT
+ *   0.000 198.18.0.2:7>198.18.0.1:41234 < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>
+ *   0.000 198.18.0.2:7>198.18.0.1:41234 SYN_RECV → ESTABLISHED
+ *   1.204 7-41234 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
+ *
+ * TIME is seconds.milliseconds since the trace started; CONNECTION is our
+ * end > the peer's once a segment named the addresses, the connection id
+ * (LOCALPORT-REMOTEPORT) before that, '-' for events of no connection.
+ * Segments are written as the old tcpdump did: `<` received, `>` sent, the
+ * flags (S F R P, '.' for none of them), sequence numbers relative to the
+ * first one seen in each direction of the connection (a SYN starts over),
+ * `first:last(len)` unless it is a pure ACK in sequence, the ACK, the window
+ * field as sent, the options in wire order.
+ */
+import type { TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
+import { eventConn } from './filter.ts';
+
+/** The first record of a trace file: when it started (stack clock, ms), and on what. */
+export interface TraceHeader {
+  kind: 'trace-start';
+  t: number;
+  version: 1;
+  /** The stack's address and the wall-clock time the trace started (ISO 8601). */
+  addr?: string;
+  wall?: string;
+}
+
+export type TimelineRecord = TraceEvent | TraceHeader;
+
+/** The kernel function behind each RST generator (stack/tcp/reset.ts). */
+const GENERATOR_FN = { R1: 'tcp_v4_send_reset', R2: 'tcp_send_active_reset' } as const;
+
+const ICMP_NAMES: Record<string, string> = {
+  '0/0': 'echo reply',
+  '3/0': 'net unreachable',
+  '3/1': 'host unreachable',
+  '3/2': 'protocol unreachable',
+  '3/3': 'port unreachable',
+  '3/4': 'fragmentation needed',
+  '11/0': 'time exceeded in transit',
+  '11/1': 'fragment reassembly time exceeded',
+  '12/0': 'parameter problem',
+};
+
+const icmpName = (type: number, code: number): string => ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`;
+
+/** tcpdump's old flag letters; '.' when none of them is set (an ACK alone). */
+export function flagLetters(flags: number): string {
+  let s = '';
+  if (flags & TCP_SYN) s += 'S';
+  if (flags & TCP_FIN) s += 'F';
+  if (flags & TCP_RST) s += 'R';
+  if (flags & TCP_PSH) s += 'P';
+  if (flags & TCP_URG) s += 'U';
+  if (flags & TCP_ECE) s += 'E';
+  if (flags & TCP_CWR) s += 'W';
+  return s === '' ? '.' : s;
+}
+
+interface Direction {
+  /** First sequence number seen (the ISN after a SYN). */
+  base: number | undefined;
+  /** Next sequence number expected (relative), to tell an in-sequence pure ACK. */
+  next: number;
+}
+
+interface ConnState {
+  name: string | undefined;
+  in: Direction;
+  out: Direction;
+}
+
+export interface TimelineOptions {
+  /** Time zero, in the events' clock (ms); the first record's time when omitted. */
+  start?: number;
+}
+
+export class TimelinePrinter {
+  private start: number | undefined;
+  private readonly conns = new Map<string, ConnState>();
+
+  constructor(options: TimelineOptions = {}) {
+    this.start = options.start;
+  }
+
+  /** Learns from an event that is not printed (addresses, sequence bases), so later lines read the same. */
+  note(e: TimelineRecord): void {
+    if (this.start === undefined) this.start = e.t;
+    if (e.kind === 'trace-start') {
+      this.start = e.t;
+      return;
+    }
+    if (e.kind === 'tcp-seg') this.segment(e);
+  }
+
+  /** The line for `e` (no newline), or undefined for a header record. */
+  format(e: TimelineRecord): string | undefined {
+    if (e.kind === 'trace-start') {
+      this.note(e);
+      return undefined;
+    }
+    if (this.start === undefined) this.start = e.t;
+    const time = formatTime(e.t - this.start);
+    if (e.kind === 'tcp-seg') {
+      const body = this.segment(e);
+      return `${time} ${this.connColumn(e.conn)} ${body}`;
+    }
+    const conn = eventConn(e);
+    return `${time} ${conn === undefined ? '-' : this.connColumn(conn)} ${describe(e)}`;
+  }
+
+  private connColumn(id: string): string {
+    return this.conns.get(id)?.name ?? id;
+  }
+
+  /** Updates the connection's numbering with `e` and returns its text. */
+  private segment(e: TcpSegmentEvent): string {
+    let c = this.conns.get(e.conn);
+    if (c === undefined) {
+      c = { name: undefined, in: { base: undefined, next: 0 }, out: { base: undefined, next: 0 } };
+      this.conns.set(e.conn, c);
+    }
+    c.name = `${formatIpv4(e.local)}:${e.localPort}>${formatIpv4(e.remote)}:${e.remotePort}`;
+    const mine = e.dir === 'in' ? c.in : c.out;
+    const theirs = e.dir === 'in' ? c.out : c.in;
+    const syn = (e.flags & TCP_SYN) !== 0;
+    if (syn || mine.base === undefined) {
+      mine.base = e.seq;
+      mine.next = 0;
+    }
+    // The peer's ACK of our SYN tells their view of our ISN even if we never saw it sent.
+    if (theirs.base === undefined && e.flags & TCP_ACK && !(e.flags & TCP_RST)) {
+      theirs.base = (e.ack - 1) >>> 0;
+      theirs.next = 1;
+    }
+    const rel = (e.seq - mine.base) >>> 0;
+    const seqLen = e.len + (syn ? 1 : 0) + (e.flags & TCP_FIN ? 1 : 0);
+    const end = (rel + seqLen) >>> 0;
+    const pureAck = seqLen === 0 && !(e.flags & TCP_RST) && (e.flags & TCP_ACK) !== 0 && rel === mine.next;
+    if (((end - mine.next) | 0) > 0) mine.next = end;
+
+    let s = `${e.dir === 'in' ? '<' : '>'} ${flagLetters(e.flags)}`;
+    if (!pureAck) s += ` ${rel}:${(rel + e.len) >>> 0}(${e.len})`;
+    if (e.flags & TCP_ACK) s += ` ack ${theirs.base === undefined ? e.ack : (e.ack - theirs.base) >>> 0}`;
+    s += ` win ${e.win}`;
+    if (e.options !== '') {
+      const opts = e.options.split(',').map((o) => {
+        if (!o.startsWith('sack ') || e.sack === undefined) return o;
+        const base = theirs.base ?? 0;
+        let blocks = '';
+        for (let i = 0; i + 1 < e.sack.length; i += 2) blocks += `{${(e.sack[i]! - base) >>> 0}:${(e.sack[i + 1]! - base) >>> 0}}`;
+        return `${o} ${blocks}`;
+      });
+      s += ` <${opts.join(',')}>`;
+    }
+    return s;
+  }
+}
+
+/** Seconds with milliseconds: 0.000, 12.345 (negative never happens for one clock; clamped anyway). */
+export function formatTime(ms: number): string {
+  return (Math.max(0, ms) / 1000).toFixed(3);
+}
+
+/** The WHAT column of every event but a segment. */
+export function describe(e: TraceEvent): string {
+  switch (e.kind) {
+    case 'tcp-seg':
+      return `${e.dir === 'in' ? '<' : '>'} ${flagLetters(e.flags)} seq ${e.seq} ack ${e.ack} len ${e.len} win ${e.win}`;
+    case 'tcp-state':
+      return `${e.from} → ${e.to}`;
+    case 'tcp-timer':
+      return `timer ${e.timer} fired`;
+    case 'tcp-challenge-ack':
+      return `challenge ACK (${e.why})`;
+    case 'tcp-error':
+      return `errno ${e.errno}`;
+    case 'tcp-rst':
+      return `RST via ${e.path} (${GENERATOR_FN[e.generator] ?? e.generator}, ${e.reason}) in ${e.linux}`;
+    case 'drop':
+      return `drop ${e.reason}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'icmp-out':
+      return `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)}`;
+    case 'icmp-ratelimit':
+      return `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)} rate-limited (${e.scope})`;
+    case 'reasm-timeout':
+      return `reassembly timeout: id ${e.id} from ${formatIpv4(e.source)}`;
+    case 'internal-error':
+      return `internal error: ${e.message}`;
+    case 'host-crash':
+      return `host crash: ${e.forgotten} connection${e.forgotten === 1 ? '' : 's'} forgotten`;
+    default: {
+      // A kind from a newer trace file: show its fields as they are.
+      const { kind, t: _t, ...rest } = e as { kind: string; t: number };
+      return `${kind} ${JSON.stringify(rest)}`;
+    }
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The control protocol of a running `up`, in-process: nstat's history rules
+ * on a fake target, then the real unix socket server in front of two stacks
+ * in virtual time (ss and nstat as `tcpstack ss` / `tcpstack nstat` ask them),
+ * and how the client finds a running up. Plus the ss-style formatting.
+ */
+import test from 'ava';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ctlRequest } from '../../cli/ctl/client.ts';
+import { globToRegExp, resolveSocket } from '../../cli/ctl/command.ts';
+import { runningPids, socketPathFor } from '../../cli/ctl/paths.ts';
+import { ControlHandler, type ControlTarget } from '../../cli/ctl/protocol.ts';
+import { ControlServer } from '../../cli/ctl/server.ts';
+import { nonzeroCounters } from '../../cli/services/http.ts';
+import { formatSs, ssTime, ssTimer } from '../../cli/ss.ts';
+import { FatalError, UsageError } from '../../cli/usage.ts';
+import type { TcpInfo } from '../../stack/socket/types.ts';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { ADDR_B, World } from '../helpers/world.ts';
+
+const RUN_DIR = mkdtempSync(join(tmpdir(), 'tcpstack-ctl-'));
+process.env.TCPSTACK_RUN_DIR = RUN_DIR;
+test.after.always(() => rmSync(RUN_DIR, { recursive: true, force: true }));
+
+function fakeTarget(rows: Map<string, number>): ControlTarget {
+  return {
+    info: () => ({ tun: 'tcp0', services: 'echo:7' }),
+    connections: () => [],
+    listeners: () => [],
+    counters: () => [...rows].filter(([, v]) => v !== 0),
+  };
+}
+
+test('nstat: increments since the previous call, -a absolute, -s keeps the history, --reset starts over', (t) => {
+  const rows = new Map([
+    ['TcpInSegs', 10],
+    ['TcpOutSegs', 4],
+    ['drop NO_SOCKET', 0],
+  ]);
+  let now = 1000;
+  const h = new ControlHandler(fakeTarget(rows), () => now, 4242);
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 10], ['TcpOutSegs', 4]], interval: 0 }, 'first call: since start');
+  now = 3500;
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 2.5 }, 'nothing moved');
+  rows.set('TcpInSegs', 15);
+  rows.set('drop NO_SOCKET', 2);
+  now = 4000;
+  t.deepEqual(h.handle({ cmd: 'nstat', noUpdate: true }), { ok: true, rows: [['TcpInSegs', 5], ['drop NO_SOCKET', 2]], interval: 0.5 });
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 5], ['drop NO_SOCKET', 2]], interval: 0.5 }, '-s did not move the history');
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 0 });
+  t.deepEqual(h.handle({ cmd: 'nstat', absolute: true }), { ok: true, rows: [['TcpInSegs', 15], ['TcpOutSegs', 4], ['drop NO_SOCKET', 2]], interval: 3 });
+  rows.set('TcpOutSegs', 9);
+  t.deepEqual(h.handle({ cmd: 'nstat', reset: true }), { ok: true, rows: [['TcpInSegs', 15], ['TcpOutSegs', 9], ['drop NO_SOCKET', 2]], interval: 3 });
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 0 });
+});
+
+test('info, and what a bad request gets', (t) => {
+  let now = 0;
+  const h = new ControlHandler(fakeTarget(new Map()), () => now, 4242);
+  now = 1500;
+  t.deepEqual(h.handle({ cmd: 'info' }), { ok: true, pid: 4242, fields: { tun: 'tcp0', services: 'echo:7' }, uptime: 1.5 });
+  t.deepEqual(h.handle({ cmd: 'ss' }), { ok: true, connections: [], listeners: [] });
+  t.is(h.handleLine('{"cmd":"frobnicate"}'), '{"ok":false,"error":"unknown command \\"frobnicate\\" (known: info, ss, nstat)"}');
+  t.is(h.handleLine('nstat'), '{"ok":false,"error":"bad request: not JSON"}');
+  t.is(h.handleLine('[1]'), '{"ok":false,"error":"bad request: expected {\\"cmd\\": ...}"}');
+  t.is(h.handleLine('{"cmd":7}'), '{"ok":false,"error":"bad request: expected {\\"cmd\\": ...}"}');
+  const broken = new ControlHandler({ ...fakeTarget(new Map()), connections: () => { throw new Error('boom'); } });
+  t.deepEqual(broken.handle({ cmd: 'ss' }), { ok: false, error: 'internal error: boom' });
+});
+
+test('over the unix socket: ss lists a live connection, nstat gives deltas, close removes the socket', async (t) => {
+  const w = new World();
+  const server = w.b.tcp.socket();
+  server.bind(0, 7);
+  server.listen(8);
+  let child: ReturnType<typeof server.accept> = null;
+  server.onEvent = () => {
+    child ??= server.accept();
+  };
+  const client = w.a.tcp.socket();
+  client.connect(formatIpv4(ADDR_B), 7);
+  w.run(1000, () => client.state === 'ESTABLISHED' && child !== null);
+  const path = join(RUN_DIR, 'unit.sock');
+  const ctl = await ControlServer.listen(path, {
+    info: () => ({ addr: formatIpv4(w.b.address) }),
+    connections: () => w.b.tcp.connections(),
+    listeners: () => w.b.tcp.listeners(),
+    counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops }),
+  });
+  try {
+    t.is(statSync(path).mode & 0o777, 0o600, 'only the owner may ask');
+    const [info, ss, first] = await ctlRequest(path, [{ cmd: 'info' }, { cmd: 'ss' }, { cmd: 'nstat' }]);
+    t.like(info, { ok: true, fields: { addr: '198.18.0.2' }, pid: process.pid });
+    t.true(ss!.ok && 'connections' in ss!);
+    if (!ss!.ok || !('connections' in ss!)) return;
+    t.deepEqual(ss.listeners, [{ localAddress: '0.0.0.0', localPort: 7, backlog: 8, acceptQueue: 0, synQueue: 0 }]);
+    t.is(ss.connections.length, 1);
+    t.like(ss.connections[0], { state: 'ESTABLISHED', localPort: 7, remotePort: client.localPort, remoteAddress: '198.18.0.1', mss: 1448, cwnd: 10 });
+    t.like(first, { ok: true, rows: [['IpInReceives', 2], ['IpInDelivers', 2], ['IpOutRequests', 1]] });
+    t.true(first!.ok && 'rows' in first! && first.rows.some(([n, v]) => n === 'TcpPassiveOpens' && v === 1));
+
+    client.write(new Uint8Array(3000));
+    w.run(2000, () => child!.readableBytes === 3000);
+    const [delta] = await ctlRequest(path, [{ cmd: 'nstat' }]);
+    t.true(delta!.ok && 'rows' in delta!);
+    if (!delta!.ok || !('rows' in delta!)) return;
+    const moved = new Map(delta.rows);
+    t.is(moved.get('TcpInSegs'), w.b.counters.TcpInSegs - 2, 'only what moved since the last call');
+    t.false(moved.has('TcpPassiveOpens'));
+    const [again] = await ctlRequest(path, [{ cmd: 'nstat' }]);
+    t.deepEqual(again, { ok: true, rows: [], interval: (again as { interval: number }).interval });
+  } finally {
+    ctl.close();
+  }
+  t.false(existsSync(path), 'the socket file is gone');
+  const error = await t.throwsAsync(ctlRequest(path, [{ cmd: 'ss' }]), { instanceOf: FatalError });
+  t.is(error!.message, `no tcpstack up is listening on ${path} (ENOENT)`);
+});
+
+test('the client finds the one running up, refuses to guess between several, skips dead ones', async (t) => {
+  t.deepEqual(runningPids(), []);
+  t.throws(() => resolveSocket({}), { instanceOf: FatalError, message: `no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)` });
+  writeFileSync(join(RUN_DIR, '999999999.sock'), ''); // no such process: a stale socket of a killed up
+  t.deepEqual(runningPids(), []);
+  const ours = await ControlServer.listen(socketPathFor(process.pid), fakeTarget(new Map([['TcpInSegs', 1]])));
+  try {
+    t.is(resolveSocket({}), join(RUN_DIR, `${process.pid}.sock`));
+    t.is(resolveSocket({ pid: String(process.pid) }), join(RUN_DIR, `${process.pid}.sock`));
+    t.is(resolveSocket({ ctl: '/some/where.sock' }), '/some/where.sock');
+    t.throws(() => resolveSocket({ ctl: 'a', pid: '1' }), { instanceOf: UsageError, message: '--ctl and --pid exclude each other' });
+    t.throws(() => resolveSocket({ pid: 'x' }), { instanceOf: UsageError, message: /--pid expects an integer/ });
+    t.throws(() => resolveSocket({ pid: '999999999' }), { instanceOf: UsageError, message: /--pid expects an integer from 1 to 4194304/ });
+    t.throws(() => resolveSocket({ pid: String(process.ppid) }), { instanceOf: FatalError, message: /has no control socket/ });
+    writeFileSync(join(RUN_DIR, `${process.ppid}.sock`), '');
+    t.throws(() => resolveSocket({}), { instanceOf: UsageError, message: `2 tcpstack up are running (PIDs ${[process.pid, process.ppid].sort((a, b) => a - b).join(', ')}): pick one with --pid` });
+    const [r] = await ctlRequest(resolveSocket({ pid: String(process.pid) }), [{ cmd: 'nstat', absolute: true }]);
+    t.deepEqual(r, { ok: true, rows: [['TcpInSegs', 1]], interval: (r as { interval: number }).interval });
+  } finally {
+    ours.close();
+    rmSync(join(RUN_DIR, `${process.ppid}.sock`), { force: true });
+  }
+});
+
+test('nstat patterns are shell globs over the whole name', (t) => {
+  t.true(globToRegExp('TcpExt*').test('TcpExtTCPAbortOnClose'));
+  t.false(globToRegExp('TcpExt*').test('IpExtInOctets'));
+  t.true(globToRegExp('drop *').test('drop NO_SOCKET'));
+  t.true(globToRegExp('Tcp?nSegs').test('TcpInSegs'));
+  t.false(globToRegExp('TcpIn').test('TcpInSegs'));
+});
+
+test('ss timers are printed as ss prints them', (t) => {
+  const cases: Array<[number, string]> = [
+    [0, '0ms'],
+    [204, '204ms'],
+    [1200, '1.200ms'],
+    [9500, '9.500ms'],
+    [10_500, '10sec'],
+    [59_000, '59sec'],
+    [60_000, '1min'],
+    [112_400, '1min52sec'],
+    [7_140_000, '119min'],
+  ];
+  for (const [ms, text] of cases) t.is(ssTime(ms), text, String(ms));
+});
+
+const info = (over: Partial<TcpInfo>): TcpInfo => ({
+  state: 'ESTABLISHED',
+  localAddress: '198.18.0.2',
+  localPort: 7,
+  remoteAddress: '198.18.0.1',
+  remotePort: 41234,
+  recvQ: 0,
+  sendQ: 1448,
+  rtt: 1.5,
+  rttvar: 0.75,
+  rto: 204,
+  mss: 1448,
+  cwnd: 5,
+  ssthresh: 7,
+  retransmits: 3,
+  backoff: 1,
+  sndWnd: 64512,
+  rcvWnd: 65536,
+  sndWscale: 10,
+  rcvWscale: 10,
+  timestamps: true,
+  sack: true,
+  timer: { on: 'on', expiresIn: 380 },
+  bytesSent: 4344,
+  bytesRetrans: 1448,
+  bytesAcked: 2896,
+  bytesReceived: 5,
+  curRetrans: 1,
+  probes: 0,
+  unacked: 1,
+  timers: [
+    { on: 'on', expiresIn: 380 },
+    { on: 'keepalive', expiresIn: 7_200_000 },
+  ],
+  lastSend: 24,
+  lastRecv: 1000,
+  ...over,
+});
+
+test('ss listing: the timer on the first line, the internals in ss -i order', (t) => {
+  const text = formatSs(
+    [
+      info({}),
+      info({ remotePort: 5, timer: { on: 'keepalive', expiresIn: 1200 }, timers: [{ on: 'delack', expiresIn: 30 }, { on: 'keepalive', expiresIn: 1200 }], probes: 2, curRetrans: 0, retransmits: 0, backoff: 0, ssthresh: 0x7fffffff, bytesRetrans: 0, unacked: 0, lastSend: 0, lastRecv: undefined }),
+      info({ state: 'TIME_WAIT', remotePort: 6, mss: 0, timer: { on: 'timewait', expiresIn: 59_000 }, timers: undefined }),
+      info({ state: 'FIN_WAIT2', remotePort: 8, mss: 0, timer: { on: 'fin_wait2', expiresIn: 60_000 }, timers: undefined }),
+    ],
+    [{ localAddress: '0.0.0.0', localPort: 7, backlog: 511, acceptQueue: 0, synQueue: 0 }],
+  );
+  t.is(
+    text,
+    [
+      'State       Recv-Q  Send-Q  Local Address:Port     Peer Address:Port',
+      'LISTEN           0     511  0.0.0.0:7              *:*',
+      'ESTAB            0    1448  198.18.0.2:7           198.18.0.1:41234       timer:(on,380ms,1)',
+      '\t ts sack wscale:10,10 rto:204 backoff:1 rtt:1.5/0.75 mss:1448 cwnd:5 ssthresh:7 bytes_sent:4344 bytes_retrans:1448 bytes_acked:2896 bytes_received:5 lastsnd:24 lastrcv:1000 unacked:1 retrans:1/3 snd_wnd:64512 rcv_wnd:65536',
+      'ESTAB            0    1448  198.18.0.2:7           198.18.0.1:5           timer:(keepalive,1.200ms,2)',
+      '\t ts sack wscale:10,10 rto:204 rtt:1.5/0.75 mss:1448 cwnd:5 bytes_sent:4344 bytes_acked:2896 bytes_received:5 snd_wnd:64512 rcv_wnd:65536',
+      'TIME-WAIT        0    1448  198.18.0.2:7           198.18.0.1:6           timer:(timewait,59sec,0)',
+      'FIN-WAIT-2       0    1448  198.18.0.2:7           198.18.0.1:8           timer:(timewait,1min,0)',
+    ].join('\n'),
+  );
+  t.is(ssTimer(info({ timers: [{ on: 'delack', expiresIn: 30 }] })), '', 'ss never shows the delayed-ACK timer');
+  t.is(ssTimer(info({ timers: [{ on: 'persist', expiresIn: 400 }], probes: 3 })), 'timer:(persist,400ms,3)');
+});
+
+test('nstat rows are /counters rows: Linux counters, then drop reasons, then the impairment counters', (t) => {
+  const w = new World();
+  w.b.counters.TcpInSegs = 3;
+  w.b.drops.NO_SOCKET = 1;
+  const impair: Array<[string, number]> = [['ImpairPackets', 4]];
+  const h = new ControlHandler({
+    info: () => ({}),
+    connections: () => [],
+    listeners: () => [],
+    counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops, extraCounters: () => impair }),
+  });
+  const rows = (): unknown => (h.handle({ cmd: 'nstat' }) as { rows: unknown }).rows;
+  t.deepEqual(rows(), [['TcpInSegs', 3], ['drop NO_SOCKET', 1], ['ImpairPackets', 4]]);
+  impair[0]![1] = 9;
+  t.deepEqual(rows(), [['ImpairPackets', 5]]);
+});

@@ -1,0 +1,120 @@
+/**
+ * `tcpstack ss`, `nstat`, `timeline` and up's --trace/--trace-file/--ctl:
+ * misuse is one line and exit 2; no running up (or an unreadable trace) is
+ * one line and exit 1; the help documents every option.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from '../helpers/interop.ts';
+
+/** An empty run directory: no `up` of a concurrently running test is ever found. */
+const RUN_DIR = mkdtempSync(join(tmpdir(), 'tcpstack-introspect-'));
+test.after.always(() => rmSync(RUN_DIR, { recursive: true, force: true }));
+
+function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(CLI, args, { encoding: 'utf8', timeout: 20_000, input, env: { ...process.env, TCPSTACK_RUN_DIR: RUN_DIR } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const misuse: Array<[string[], RegExp]> = [
+  [['ss', 'extra'], /Unexpected argument 'extra'.*tcpstack ss --help/],
+  [['ss', '--bogus'], /Unknown option '--bogus'.*tcpstack ss --help/],
+  [['ss', '--pid', 'x'], /--pid expects an integer from 1 to 4194304, got "x"/],
+  [['ss', '--pid', '0'], /--pid expects an integer from 1 to 4194304, got 0/],
+  [['ss', '--ctl', '/a.sock', '--pid', '1'], /--ctl and --pid exclude each other/],
+  [['ss', '--ctl', ''], /--ctl needs a path/],
+  [['nstat', '--bogus'], /Unknown option '--bogus'.*tcpstack nstat --help/],
+  [['nstat', '--pid'], /--pid/],
+  [['timeline'], /timeline needs FILE/],
+  [['timeline', 'a', 'b'], /timeline takes one FILE, got 2/],
+  [['timeline', 'f', '--kind', 'nope'], /--kind: unknown kind "nope" \(known: seg, state, timer, rst, challenge, error, drop, icmp, reasm, internal, crash\)/],
+  [['timeline', 'f', '--conn', 'http'], /--conn: "http" is neither a port/],
+  [['timeline', 'f', '--kind', 'rst,,seg'], /--kind: empty entry/],
+  [['up', '--trace', 'bogus'], /--trace: unknown kind "bogus"/],
+  [['up', '--trace=0'], /--trace: "0" is neither a port/],
+  [['up', '--trace', '7,', '--netns', 'x'], /--trace: empty entry in "7,"/],
+  [['up', '--trace-file'], /--trace-file/],
+  [['up', '--trace-file='], /--trace-file needs a file name/],
+  [['up', '--ctl='], /--ctl needs a path \(or "none"\)/],
+];
+
+for (const [args, message] of misuse) {
+  test(`tcpstack ${args.join(' ')} → exit 2 with one line`, (t) => {
+    const r = cli(args);
+    t.is(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    t.is(lines.length, 1, r.stderr);
+    t.regex(lines[0]!, /^tcpstack: error: /);
+    t.regex(lines[0]!, message);
+    t.is(r.stdout, '');
+  });
+}
+
+const failures: Array<[string[], string]> = [
+  [['ss'], `tcpstack: ss: no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)`],
+  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)`],
+  [['ss', '--ctl', '/nonexistent/up.sock'], 'tcpstack: ss: no tcpstack up is listening on /nonexistent/up.sock (ENOENT)'],
+  [['ss', '--pid', '4194304'], 'tcpstack: ss: no process 4194304 (is tcpstack up running?)'],
+  [['timeline', '/nonexistent/trace.jsonl'], 'tcpstack: timeline: cannot read /nonexistent/trace.jsonl: ENOENT'],
+  [['timeline', '/'], 'tcpstack: timeline: cannot read /: EISDIR'],
+];
+
+for (const [args, line] of failures) {
+  test(`tcpstack ${args.join(' ')} → exit 1 with one line`, (t) => {
+    const r = cli(args);
+    t.is(r.code, 1, r.stderr);
+    t.is(r.stderr, `${line}\n`);
+    t.is(r.stdout, '');
+  });
+}
+
+test('a stale socket of a killed up is not a running up', (t) => {
+  writeFileSync(join(RUN_DIR, '4194303.sock'), '');
+  try {
+    const r = cli(['nstat']);
+    t.is(r.code, 1);
+    t.regex(r.stderr, /no running tcpstack up/);
+  } finally {
+    rmSync(join(RUN_DIR, '4194303.sock'));
+  }
+});
+
+test('timeline reads a file or stdin; a bad line names its number', (t) => {
+  const file = join(RUN_DIR, 'trace.jsonl');
+  writeFileSync(
+    file,
+    [
+      '{"kind":"trace-start","t":1000,"version":1}',
+      '{"kind":"tcp-state","t":1500,"conn":"7-41234","from":"ESTABLISHED","to":"FIN_WAIT1"}',
+      '{"kind":"tcp-error","t":2000,"conn":"9-1","errno":"ETIMEDOUT"}',
+      '{"kind":"drop","t":2001,"reason":"NO_SOCKET"}',
+      '',
+    ].join('\n'),
+  );
+  t.deepEqual(cli(['timeline', file]), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTABLISHED → FIN_WAIT1\n1.000 9-1 errno ETIMEDOUT\n1.001 - drop NO_SOCKET\n' });
+  t.deepEqual(cli(['timeline', file, '--conn', '9']), { code: 0, stderr: '', stdout: '1.000 9-1 errno ETIMEDOUT\n' });
+  t.deepEqual(cli(['timeline', file, '--kind', 'state,drop']), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTABLISHED → FIN_WAIT1\n1.001 - drop NO_SOCKET\n' });
+  t.deepEqual(cli(['timeline', '-', '--kind', 'error'], '{"kind":"tcp-error","t":3,"conn":"1-2","errno":"EPIPE"}\n'), { code: 0, stderr: '', stdout: '0.000 1-2 errno EPIPE\n' });
+  const bad = cli(['timeline', '-'], '{"kind":"drop","t":1,"reason":"X"}\nnot json\n');
+  t.is(bad.code, 1);
+  t.is(bad.stderr, 'tcpstack: timeline: stdin:2: not JSON\n');
+});
+
+test('the help of ss, nstat, timeline and up documents the options', (t) => {
+  const ss = cli(['ss', '--help']);
+  t.is(ss.code, 0);
+  for (const o of ['--ctl', '--pid', '--json', 'timer:(', 'Exit status']) t.true(ss.stdout.includes(o), o);
+  const nstat = cli(['nstat', '--help']);
+  t.is(nstat.code, 0);
+  for (const o of ['--ctl', '--pid', '-a, --absolute', '-r, --reset', '-s, --no-update', '--json', 'PATTERN']) t.true(nstat.stdout.includes(o), o);
+  const timeline = cli(['timeline', '--help']);
+  t.is(timeline.code, 0);
+  for (const o of ['--conn', '--kind', 'seg, state, timer, rst', 'RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE)']) t.true(timeline.stdout.includes(o), o);
+  const up = cli(['up', '--help']);
+  for (const o of ['--trace [FILTER]', '--trace-file FILE', '--ctl PATH', 'ctl=PATH']) t.true(up.stdout.includes(o), o);
+  const main = cli(['--help']);
+  for (const c of [/\bss\b/, /\bnstat\b/, /\btimeline\b/]) t.regex(main.stdout, c);
+});

@@ -1,0 +1,190 @@
+/**
+ * Introspection of a running `tcpstack up` through a real TUN device, in a
+ * throw-away namespace: the live timeline of `--trace` shows the kernel
+ * client's handshake with our echo service, segment by segment; `tcpstack ss`
+ * and `tcpstack nstat` reach the running up through its control socket and
+ * return the connection and the counters that moved; `--trace-file` records
+ * what `tcpstack timeline` prints afterwards; the socket goes at exit.
+ */
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
+
+const skip = interopSkipReason(['ip', 'python3']);
+const interop = skip === undefined ? test.serial : test.skip;
+if (skip !== undefined) console.log(`interop introspection tests skipped: ${skip}`);
+
+const ADDR = '198.18.0.2';
+
+/** Polls `condition` every 20 ms until it holds; throws after `timeoutMs`. */
+async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs the CLI without blocking this process (so it keeps reading up's output), bounded in time. */
+function cli(args: string[], timeoutMs = 20_000): Promise<Exited> {
+  return new Promise((resolve) => {
+    const child = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A kernel client in the namespace, driven by lines on stdin: "send TEXT" (answers the echo), "close". */
+const CLIENT = `
+import socket, sys
+s = socket.create_connection(('${ADDR}', 7), timeout=10)
+print('port', s.getsockname()[1], flush=True)
+for line in sys.stdin:
+    cmd, _, arg = line.rstrip('\\n').partition(' ')
+    if cmd == 'send':
+        s.sendall(arg.encode())
+        got = b''
+        while len(got) < len(arg):
+            got += s.recv(100)
+        print('echo', got.decode(), flush=True)
+    elif cmd == 'reset':
+        r = socket.create_connection(('${ADDR}', 4001), timeout=10)
+        r.sendall(b'x' * 5000)
+        try:
+            r.recv(100); print('reset none', flush=True)
+        except OSError as e:
+            print('reset', e.errno, flush=True)
+    elif cmd == 'close':
+        s.close()
+        print('closed', flush=True)
+        break
+`;
+
+class Client {
+  readonly lines: string[] = [];
+  stderr = '';
+  constructor(readonly child: ChildProcess) {
+    let buffer = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buffer += d;
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+  }
+  async next(what: string): Promise<string> {
+    await until(what, () => this.lines.length > 0 || this.child.exitCode !== null, 15_000);
+    if (this.lines.length === 0) throw new Error(`the client exited: ${this.stderr}`);
+    return this.lines.shift()!;
+  }
+  async do(command: string): Promise<string> {
+    this.child.stdin!.write(`${command}\n`);
+    return this.next(`the answer to ${command}`);
+  }
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+interop('up --trace shows the handshake live; tcpstack ss and nstat reach the running up; the trace file replays', async (t) => {
+  const netns = uniqueNetns('introspect');
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-introspect-'));
+  const traceFile = join(dir, 'trace.jsonl');
+  const stack = startCli(['up', '--netns', netns, '--services', 'echo,partial-read', '--trace', '--trace-file', traceFile]);
+  let client: Client | undefined;
+  t.teardown(async () => {
+    client?.kill();
+    await stack.stop('SIGKILL');
+    removeNetns(netns);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ready = await stack.ready();
+  const ctl = /\bctl=(\S+)/.exec(ready)?.[1];
+  t.is(ctl, `/run/tcpstack/${stack.pid}.sock`, 'the ready line names the control socket, by the PID');
+  t.true(existsSync(ctl!));
+
+  client = new Client(spawn('ip', ['netns', 'exec', netns, 'python3', '-u', '-c', CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const port = Number((await client.next('the client to connect')).split(' ')[1]);
+  t.true(port > 0);
+  t.is(await client.do('send hello'), 'echo hello');
+
+  // The live timeline: the handshake and the echo, as tcpdump would show them.
+  const conn = `198\\.18\\.0\\.2:7>198\\.18\\.0\\.1:${port}`;
+  const T = '\\d+\\.\\d{3}';
+  const expected = [
+    new RegExp(`^${T} ${conn} < S 0:0\\(0\\) win \\d+ <mss 1460,sackOK,TS,nop,wscale \\d+>$`, 'm'),
+    new RegExp(`^${T} ${conn} > S 0:0\\(0\\) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>$`, 'm'),
+    new RegExp(`^${T} ${conn} < \\. ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
+    new RegExp(`^${T} ${conn} SYN_RECV → ESTABLISHED$`, 'm'),
+    new RegExp(`^${T} ${conn} < P 1:6\\(5\\) ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
+    new RegExp(`^${T} ${conn} > P 1:6\\(5\\) ack 6 win \\d+ <nop,nop,TS>$`, 'm'),
+  ];
+  await until('the handshake and the echo in the live timeline', () => expected.every((r) => r.test(stack.stdout)));
+  const positions = expected.map((r) => r.exec(stack.stdout)!.index);
+  t.deepEqual([...positions].sort((a, b) => a - b), positions, 'in order');
+
+  // ss: the connection, by --pid (the socket found in /run/tcpstack).
+  const ss = await cli(['ss', '--pid', String(stack.pid)]);
+  t.is(ss.code, 0, ss.stderr);
+  t.regex(ss.stdout, /^LISTEN +0 +511 +0\.0\.0\.0:7 +\*:\*$/m);
+  t.regex(ss.stdout, new RegExp(`^ESTAB +0 +0 +198\\.18\\.0\\.2:7 +198\\.18\\.0\\.1:${port}\\b`, 'm'));
+  t.regex(ss.stdout, /^\t ts sack wscale:\d+,10 rto:\d+ rtt:[\d.]+\/[\d.]+ mss:1448 cwnd:\d+ bytes_sent:5 bytes_acked:5 bytes_received:5 .*snd_wnd:\d+ rcv_wnd:\d+$/m);
+
+  // nstat: the first call counts since start, the next only what moved in between.
+  const first = await cli(['nstat', '--ctl', ctl!]);
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stdout, /^#kernel\n/);
+  const c1 = parseCounters(first.stdout);
+  t.is(c1.get('TcpPassiveOpens'), 1);
+  t.is(c1.get('TcpCurrEstab'), 1);
+  t.true((c1.get('TcpInSegs') ?? 0) >= 4);
+  t.is(await client.do('send again'), 'echo again');
+  const second = await cli(['nstat', '--ctl', ctl!]);
+  const c2 = parseCounters(second.stdout);
+  t.false(c2.has('TcpPassiveOpens'), 'no new connection since the last call');
+  t.true((c2.get('TcpInSegs') ?? 0) >= 1 && (c2.get('TcpInSegs') ?? 0) <= 4, second.stdout);
+  t.is(c2.get('TcpExtTCPAbortOnClose'), undefined);
+  const absolute = parseCounters((await cli(['nstat', '--ctl', ctl!, '-a', 'TcpPassiveOpens'])).stdout);
+  t.deepEqual([...absolute], [['TcpPassiveOpens', 1]]);
+
+  // A reset, with the path and Linux's reason.
+  t.is(await client.do('reset'), 'reset 104');
+  await until('the RST in the timeline', () => /RST via closeWithUnread \(tcp_send_active_reset, TCP_ABORT_ON_CLOSE\) in __tcp_close \(data_was_unread\)$/m.test(stack.stdout));
+  t.is(parseCounters((await cli(['nstat', '--ctl', ctl!, 'TcpExtTCPAbortOnClose'])).stdout).get('TcpExtTCPAbortOnClose'), 1);
+
+  t.is(await client.do('close'), 'closed');
+  await until('the close in the timeline', () => new RegExp(`^${T} ${conn} LAST_ACK → CLOSED$`, 'm').test(stack.stdout));
+  const exited = await stack.stop('SIGTERM');
+  t.is(exited.code, 0, exited.stderr);
+  t.is(exited.stderr, '');
+  t.false(existsSync(ctl!), 'the control socket is removed at exit');
+  const atExit = parseCounters(exited.stdout.slice(exited.stdout.indexOf('counters that moved:')));
+  t.is(atExit.get('TcpPassiveOpens'), 2, 'the exit summary counts since start, as nstat -a');
+
+  // The recorded trace prints the same lines offline, filtered.
+  const replay = await cli(['timeline', traceFile, '--conn', String(port), '--kind', 'state']);
+  t.is(replay.code, 0, replay.stderr);
+  t.deepEqual(
+    replay.stdout.trimEnd().split('\n').map((l) => l.replace(/^\d+\.\d{3} /, '')),
+    [
+      `198.18.0.2:7>198.18.0.1:${port} SYN_RECV → ESTABLISHED`,
+      `198.18.0.2:7>198.18.0.1:${port} ESTABLISHED → CLOSE_WAIT`,
+      `198.18.0.2:7>198.18.0.1:${port} CLOSE_WAIT → LAST_ACK`,
+      `198.18.0.2:7>198.18.0.1:${port} LAST_ACK → CLOSED`,
+    ],
+  );
+  const live = exited.stdout.split('\n').filter((l) => /^\d+\.\d{3} /.test(l));
+  const all = await cli(['timeline', traceFile]);
+  t.deepEqual(all.stdout.trimEnd().split('\n'), live, 'offline = live, line for line');
+});
