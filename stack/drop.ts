@@ -48,7 +48,10 @@ export const DROP_REASONS = [
   'TCP_RFC7323_PAWS',
   'TCP_INVALID_SEQUENCE',
   'TCP_INVALID_ACK_SEQUENCE',
+  /** Data already received and read past (tcp_data_queue). */
   'TCP_OLD_DATA',
+  /** A segment ending before RCV.WUP, e.g. a keepalive or zero-window probe (tcp_sequence). */
+  'TCP_OLD_SEQUENCE',
   'TCP_OVERWINDOW',
   'TCP_ZEROWINDOW',
   'TCP_RESET',

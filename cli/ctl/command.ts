@@ -67,7 +67,7 @@ export function resolveSocket(values: { ctl?: string; pid?: string }): string {
     return path;
   }
   const pids = runningPids(dir);
-  if (pids.length === 0) throw new FatalError(`no running tcpstack up (no control socket in ${dir}; start one with: tcpstack up)`);
+  if (pids.length === 0) throw new FatalError(`no running tcpstack up (no live control socket in ${dir}; start one with: tcpstack up)`);
   if (pids.length > 1) throw new UsageError(`${pids.length} tcpstack up are running (PIDs ${pids.join(', ')}): pick one with --pid`);
   return socketPathFor(pids[0]!, dir);
 }

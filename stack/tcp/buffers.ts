@@ -178,6 +178,18 @@ export class OutOfOrderQueue {
     return out;
   }
 
+  /** How many SACK blocks there are to report, at most `max` (contiguous segments form one). */
+  blockCount(max: number): number {
+    let count = 0;
+    let end: number | undefined;
+    for (const s of this.segments) {
+      if (end === undefined || end !== s.seq) count++;
+      if (count > max) return max;
+      end = seqAdd(s.seq, s.data.length);
+    }
+    return count;
+  }
+
   /** SACK blocks (left, right pairs), most recently received first, at most `max`. */
   sackBlocks(max: number): number[] {
     const blocks: Array<[number, number]> = [];

@@ -400,7 +400,8 @@ export class Connection {
       if (f & TCP_SYN) return this.challengeAck('syn', true);
       if (seqGt(seg.seq, seqAdd(this.rcvNxt, this.receiveWindow()))) this.ctx.counters.TcpExtBeyondWindow++;
       this.sendDupAck(seg);
-      return seqLt(seqAdd(seg.seq, seg.payload.length), this.rcvWup) ? 'TCP_OLD_DATA' : 'TCP_INVALID_SEQUENCE';
+      // tcp_sequence's two reasons: wholly before RCV.WUP (old), or beyond the window.
+      return seqLt(seqAdd(seg.seq, seg.payload.length), this.rcvWup) ? 'TCP_OLD_SEQUENCE' : 'TCP_INVALID_SEQUENCE';
     }
 
     // Second: RST (RFC 5961 §3.2: exact match resets, anything else in window is challenged).

@@ -264,6 +264,7 @@ export class Listener implements PortOwner {
 
   /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */
   private onRequestTimer(req: RequestSock): void {
+    this.ctx.trace?.({ kind: 'tcp-timer', t: this.ctx.now(), conn: `${this.port}-${req.remotePort}`, timer: 'synack', action: 'fire' });
     this.ctx.counters.TcpExtTCPTimeouts++;
     if (req.timeouts >= this.ctx.sysctl.tcp_synack_retries) {
       this.synQueue.delete(req.remote, req.remotePort, this.port);

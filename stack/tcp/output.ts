@@ -85,16 +85,16 @@ function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
 
 /**
  * Options on every later segment: timestamps, and SACK blocks while
- * out-of-order data is held. A full-sized data segment has no room for SACK
- * blocks within the MTU (its size already counts the timestamps only), so
- * they ride on the pure ACKs instead (Linux shrinks the MSS; same effect).
+ * out-of-order data is held, as many as fit: new data is cut to
+ * `currentMss` so they all do; a retransmission of an older, larger segment
+ * carries what room is left (often none).
  */
 function segmentOptions(c: Connection, payloadLength = 0): TcpOptionsToWrite | undefined {
   const ts = c.tsOk ? { val: c.tsVal(), ecr: c.tsRecent } : undefined;
   let sackBlocks: number[] | undefined;
   if (c.sackOk && !c.ooo.empty) {
-    const room = c.advMss - payloadLength - (ts ? TS_OPTION_BYTES : 0) - 4;
-    const fit = Math.min(ts ? 3 : 4, Math.floor(room / 8));
+    const room = Math.min(c.peerMss, c.advMss) - payloadLength - (ts ? TS_OPTION_BYTES : 0) - SACK_BASE_BYTES;
+    const fit = Math.min(ts ? 3 : 4, Math.floor(room / SACK_BLOCK_BYTES));
     if (fit > 0) sackBlocks = c.ooo.sackBlocks(fit);
   }
   if (!ts && !sackBlocks) return undefined;
@@ -102,6 +102,23 @@ function segmentOptions(c: Connection, payloadLength = 0): TcpOptionsToWrite | u
   if (ts) o.ts = ts;
   if (sackBlocks) o.sackBlocks = sackBlocks;
   return o;
+}
+
+/** NOP, NOP, kind, length before the blocks (TCPOLEN_SACK_BASE_ALIGNED), and 8 bytes per block. */
+const SACK_BASE_BYTES = 4;
+const SACK_BLOCK_BYTES = 8;
+
+/**
+ * tcp_current_mss: new data segments leave room for the SACK blocks we owe
+ * the peer (tcp_established_options counts them), so every segment sent
+ * while out-of-order data is held reports it: with traffic both ways there
+ * are few pure ACKs to carry the blocks otherwise, and the peer would resend
+ * what already arrived.
+ */
+export function currentMss(c: Connection): number {
+  if (!c.sackOk || c.ooo.empty) return c.mss;
+  const blocks = c.ooo.blockCount(c.tsOk ? 3 : 4);
+  return Math.max(MIN_SND_MSS, c.mss - SACK_BASE_BYTES - SACK_BLOCK_BYTES * blocks);
 }
 
 function nextIpId(c: Connection): number {
@@ -240,7 +257,7 @@ function retransmitLost(c: Connection): void {
 }
 
 function sendNewData(c: Connection): void {
-  const mss = c.mss;
+  const mss = currentMss(c);
   for (;;) {
     const unsent = c.unsentBytes();
     if (unsent <= 0) break;

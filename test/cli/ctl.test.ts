@@ -121,7 +121,7 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
 
 test('the client finds the one running up, refuses to guess between several, skips dead ones', async (t) => {
   t.deepEqual(runningPids(), []);
-  t.throws(() => resolveSocket({}), { instanceOf: FatalError, message: `no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)` });
+  t.throws(() => resolveSocket({}), { instanceOf: FatalError, message: `no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)` });
   writeFileSync(join(RUN_DIR, '999999999.sock'), ''); // no such process: a stale socket of a killed up
   t.deepEqual(runningPids(), []);
   const ours = await ControlServer.listen(socketPathFor(process.pid), fakeTarget(new Map([['TcpInSegs', 1]])));

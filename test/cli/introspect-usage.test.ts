@@ -54,8 +54,8 @@ for (const [args, message] of misuse) {
 }
 
 const failures: Array<[string[], string]> = [
-  [['ss'], `tcpstack: ss: no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)`],
-  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no control socket in ${RUN_DIR}; start one with: tcpstack up)`],
+  [['ss'], `tcpstack: ss: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)`],
+  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)`],
   [['ss', '--ctl', '/nonexistent/up.sock'], 'tcpstack: ss: no tcpstack up is listening on /nonexistent/up.sock (ENOENT)'],
   [['ss', '--pid', '4194304'], 'tcpstack: ss: no process 4194304 (is tcpstack up running?)'],
   [['timeline', '/nonexistent/trace.jsonl'], 'tcpstack: timeline: cannot read /nonexistent/trace.jsonl: ENOENT'],

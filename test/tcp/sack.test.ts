@@ -80,3 +80,22 @@ test('no SACK: two duplicate ACKs are not enough; the RTO then retransmits', (t)
   t.is(s.stack.counters.TcpExtTCPFastRetrans, 0);
   t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
 });
+
+test('while out-of-order data is held, new data segments are cut to carry the SACK blocks (tcp_current_mss): 1448 − 12 = 1436 bytes with one block', (t) => {
+  const { peer: p, ep } = passiveOpen({ rtt: 50 });
+  p.quietUntil(100);
+  // The peer's first 100 bytes are lost; bytes 100–199 arrive out of order and are SACKed at once.
+  const dupAck = p.send({ flags: 'P.', seq: p.their(101), ack: p.our(1), data: pattern(100, 100) });
+  t.deepEqual(dupAck.map((x) => [x.flags, x.ack, x.opts.sack]), [['.', p.their(1), [[p.their(101), p.their(201)]]]]);
+  ep.write(pattern(3000));
+  const sent = p.flush();
+  t.deepEqual(sent.map((x) => [x.len, x.opts.sack]), [
+    [1436, [[p.their(101), p.their(201)]]],
+    [1436, [[p.their(101), p.their(201)]]],
+    [128, [[p.their(101), p.their(201)]]],
+  ]);
+  // Once the hole is filled, segments are full-sized again and carry no blocks.
+  p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) });
+  ep.write(pattern(1448));
+  t.deepEqual(p.flush().filter((x) => x.len > 0).map((x) => [x.len, x.opts.sack]), [[1448, undefined]]);
+});
