@@ -5,6 +5,10 @@
 import { CONNECT_HELP, runConnect } from './connect.ts';
 import { FatalError, UsageError } from './usage.ts';
 import { runUp, UP_HELP } from './up.ts';
+import { SCENARIO_HELP, runScenarioCommand } from './scenario/command.ts';
+import { PKT_HELP, runPktCommand } from './pkt/command.ts';
+import { TIMELINE_HELP, runTimelineCommand } from './timeline/command.ts';
+import { NSTAT_HELP, SS_HELP, runNstatCommand, runSsCommand } from './ctl/command.ts';
 
 const HELP = `usage: tcpstack <command> [options]
 
@@ -13,6 +17,11 @@ A userspace TCP/IP stack in TypeScript over a Linux TUN device.
 commands:
   up        run the stack on a TUN device, with TCP services (see: tcpstack up --help)
   connect   like nc: connect from the stack to HOST PORT, stdin/stdout (see: tcpstack connect --help)
+  scenario  the differential harness: reset/timer paths against the kernel (see: tcpstack scenario --help)
+  pkt       run packet scripts (packetdrill syntax) against the stack in virtual time (see: tcpstack pkt --help)
+  ss        connections of a running up, like ss -tio (see: tcpstack ss --help)
+  nstat     counters of a running up that moved since the last call, like nstat (see: tcpstack nstat --help)
+  timeline  print a trace recorded by up --trace-file (see: tcpstack timeline --help)
   help      show this help
 
 Run as root (creating a TUN device and network namespaces needs CAP_NET_ADMIN).`;
@@ -38,6 +47,33 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return runConnect(rest);
+    case 'scenario':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(SCENARIO_HELP);
+        return 0;
+      }
+      return runScenarioCommand(rest);
+    case 'pkt':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(PKT_HELP);
+        return 0;
+      }
+      return runPktCommand(rest);
+    case 'ss':
+    case 'nstat':
+    case 'timeline': {
+      const commands: Record<string, [string, (argv: string[]) => Promise<number>]> = {
+        ss: [SS_HELP, runSsCommand],
+        nstat: [NSTAT_HELP, runNstatCommand],
+        timeline: [TIMELINE_HELP, runTimelineCommand],
+      };
+      const [help, run] = commands[command]!;
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(help);
+        return 0;
+      }
+      return run(rest);
+    }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)} (try: tcpstack --help)`);
   }

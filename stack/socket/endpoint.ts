@@ -331,6 +331,14 @@ export class TcpEndpoint implements Endpoint, Wakeable {
       cnt: count ?? this.keepalive.cnt,
     };
     this.applyOptions();
+    // keepalive_time_set (TCP_KEEPIDLE on a live keepalive socket): the timer is
+    // re-armed for what is left of the new idle time, measured from the last
+    // segment received.
+    const c = this.conn;
+    if (idleSeconds !== undefined && c && c.keepalive && !c.orphan && c.state !== 'CLOSED' && c.state !== 'SYN_SENT' && c.state !== 'LISTEN') {
+      const elapsed = c.now() - c.lastRcvTime;
+      timers.armKeepalive(c, Math.max(0, idleSeconds * 1000 - elapsed));
+    }
   }
 
   setLinger(on: boolean, seconds: number): void {

@@ -6,7 +6,7 @@
  */
 import type { Connection } from './connection.ts';
 import * as out from './output.ts';
-import { TCP_RTO_MAX, TCP_RTO_MIN } from './rtt.ts';
+import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT } from './rtt.ts';
 import { seqDiff } from './seq.ts';
 
 /** TCP_DELACK_MIN / TCP_ATO_MIN. */
@@ -117,9 +117,15 @@ function onRetransmitTimer(c: Connection): void {
 
   // tcp_write_timeout: give up?
   if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
+    // retransmits_timed_out with rto_base TCP_TIMEOUT_INIT: the attempt ends at
+    // the first expiry (2^(n+1) − 1) s or more after the first SYN, n =
+    // TCP_SYNCNT or tcp_syn_retries; linear timeouts only fit more
+    // retransmissions into that time. Default 6: SYNs at 0,1,2,3,4,5,7,11,19,
+    // 35,67 s, ETIMEDOUT at 131 s ≥ 127 s; TCP_SYNCNT 1: at 0,1,2, ETIMEDOUT
+    // at 3 s (packetdrill on 6.18: test/scripts/syn-syncnt.pkt).
     const retries = c.synRetries ?? c.ctx.sysctl.tcp_syn_retries;
-    const max = c.state === 'SYN_SENT' ? retries + c.ctx.sysctl.tcp_syn_linear_timeouts : retries;
-    if (c.retransmits >= max) {
+    const budget = c.userTimeout > 0 ? c.userTimeout : modelTimeout(retries, TCP_TIMEOUT_INIT, c.rtt.rtoMax);
+    if (c.retransmits > 0 && c.now() - head.firstSentAt >= budget) {
       c.timedOut();
       return;
     }

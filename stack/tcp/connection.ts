@@ -307,12 +307,15 @@ export class Connection {
     const f = seg.flags;
     if (f & TCP_ACK) {
       if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt)) {
+        // Linux cuts the SYN timer so a fresh SYN follows at once if none was
+        // retransmitted yet, before it looks at RST: an unacceptable RST,ACK
+        // also brings the SYN forward (tcp_rcv_synsent_state_process;
+        // packetdrill on 6.18: test/scripts/rst-syn-sent.pkt).
+        if (!this.synRetransmitted) timers.armRto(this, 10);
         if (f & TCP_RST) return 'TCP_RESET';
         // The reason names which side of the range the ACK fell on (TCP_ACK_UNSENT_DATA / TCP_TOO_OLD_ACK).
         const unsent = seqGt(seg.ack, this.sndNxt);
         this.replyReset(seg, unsent ? 'synSentBadAck' : 'synSentOldAck');
-        // Linux cuts the SYN timer so a fresh SYN follows at once if none was retransmitted yet.
-        if (!this.synRetransmitted) timers.armRto(this, 10);
         return unsent ? 'TCP_ACK_UNSENT_DATA' : 'TCP_TOO_OLD_ACK';
       }
     }
@@ -876,13 +879,12 @@ export class Connection {
     switch (this.state) {
       case 'SYN_RECV':
       case 'ESTABLISHED':
-        // tcp_fin: ping-pong mode and a delayed ACK; our own FIN or data usually carries it first.
+        // tcp_fin: ping-pong mode, but the FIN itself is ACKed at once (a one-time
+        // immediate ACK, ICSK_ACK_NOW): measured with packetdrill on 6.18
+        // (test/scripts/rst-close-wait.pkt, packetdrill's close-remote-fin-then-close.pkt).
         this.setState('CLOSE_WAIT');
         this.pingpong = true;
-        if (!this.ackNow) {
-          this.ackDelayed = true;
-          timers.armDelack(this);
-        }
+        this.ackNow = true;
         return;
       case 'FIN_WAIT1':
         // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged; ACK at once.

@@ -72,7 +72,7 @@ test('path 1: our stack connecting gets the RST,ACK seq 0 ack ISS+1 → ECONNREF
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 1: in SYN_SENT a RST that does not acknowledge our SYN is dropped silently and the SYN timer goes on (D2)', (t) => {
+test('path 1: in SYN_SENT a RST that does not acknowledge our SYN is dropped silently; an unacceptable RST,ACK still cuts the SYN timer (D2.1, test/scripts/rst-syn-sent.pkt)', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -81,11 +81,12 @@ test('path 1: in SYN_SENT a RST that does not acknowledge our SYN is dropped sil
   const before = snap(s);
   p.quietUntil(10);
   t.deepEqual(p.send({ flags: 'R', seq: 0 }), [], 'RST without ACK: dropped');
+  t.deepEqual(p.runUntil(500), [], 'and the SYN timer is untouched');
   t.deepEqual(p.send({ flags: 'R.', seq: 0, ack: p.our(2) }), [], 'RST,ACK with ack ≠ ISS+1: dropped, not answered');
   t.deepEqual(p.send({ flags: 'R.', seq: 0, ack: p.our(0) }), [], 'RST,ACK with ack = ISS: dropped, not answered');
   t.is(ep.state, 'SYN_SENT');
-  t.deepEqual(moved(s, before), {});
-  t.deepEqual(p.runUntil(1000).map((x) => [x.t, x.flags, x.seq]), [[1000, 'S', p.our(0)]]);
+  t.deepEqual(p.runUntil(510).map((x) => [x.t, x.flags, x.seq]), [[510, 'S', p.our(0)]], 'the unacceptable ACK brought the SYN forward (TCP_TIMEOUT_MIN)');
+  t.deepEqual(moved(s, before), { TcpExtTCPSynRetrans: 1, TcpExtTCPTimeouts: 1, TcpRetransSegs: 1 });
   t.is(ep.getError(), undefined);
 });
 

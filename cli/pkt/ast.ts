@@ -1,0 +1,148 @@
+/**
+ * The parsed form of a packet script, shaped after packetdrill's own
+ * (script.h: struct script, struct event, struct packet, struct
+ * syscall_spec, struct expression). Times are integer microseconds, as in
+ * packetdrill (a float `0.1` becomes `(s64)(0.1 * 1e6)`).
+ */
+
+/** packetdrill's enum event_time_t. */
+export type TimeType = 'absolute' | 'relative' | 'any' | 'absolute-range' | 'relative-range';
+
+/** One TCP option as written in a script, in script order. */
+export type TcpOptionSpec =
+  | { kind: 'nop' }
+  | { kind: 'eol' }
+  | { kind: 'mss'; value: number }
+  | { kind: 'wscale'; value: number }
+  | { kind: 'sackOK' }
+  | { kind: 'sack'; blocks: Array<[number, number]> }
+  | { kind: 'ts'; val: number; ecr: number };
+
+export interface PacketSpec {
+  direction: 'inbound' | 'outbound';
+  /** Explicit `SRC>DST` ports (0 when absent, as in packetdrill). */
+  srcPort: number;
+  dstPort: number;
+  /** The flag letters as written ('S', 'S.', '.', 'P.', '' for `-`). */
+  flags: string;
+  seq: number;
+  /** Payload bytes (the `(len)` of `start:end(len)`); payload bytes are zeros. */
+  len: number;
+  /** `ack N`; 0 when absent (packetdrill's opt_ack). */
+  ack: number;
+  /** `win N`; undefined when absent (outbound: not checked; inbound: an error). */
+  win: number | undefined;
+  urg: number;
+  /** undefined: `<...>` (options not checked); [] when the packet has no `<>` at all. */
+  options: TcpOptionSpec[] | undefined;
+}
+
+/** packetdrill's struct expression, for the subset the runner evaluates. */
+export type Expr =
+  | { type: 'ellipsis' }
+  | { type: 'int'; value: number; hex: boolean }
+  | { type: 'word'; name: string }
+  | { type: 'string'; value: string; ellipsis: boolean }
+  | { type: 'binary'; op: '|' | '='; lhs: Expr; rhs: Expr }
+  | { type: 'list'; items: Expr[] }
+  | { type: 'linger'; onoff: number; linger: number }
+  | { type: 'pollfd'; fd: Expr; events: Expr; revents: Expr }
+  | { type: 'iovec'; len: Expr }
+  | { type: 'sockaddr'; family: string; port: number; addr: string }
+  | { type: 'unsupported'; what: string };
+
+export interface SyscallSpec {
+  name: string;
+  args: Expr[];
+  /** `...END` of a blocking call, µs (absolute or relative like the event's time); undefined: non-blocking. */
+  endUsecs: number | undefined;
+  result: Expr;
+  /** The errno name after the result (`= -1 ECONNRESET (...)`). */
+  errno: string | undefined;
+  note: string | undefined;
+}
+
+export type Action =
+  | { kind: 'packet'; packet: PacketSpec }
+  | { kind: 'syscall'; call: SyscallSpec }
+  | { kind: 'command'; text: string }
+  | { kind: 'code'; text: string };
+
+export interface ScriptEvent {
+  /** Line of the event's time. */
+  line: number;
+  timeType: TimeType;
+  /** µs; relative times are made absolute when the event runs (adjust_relative_event_times). */
+  timeUsecs: number;
+  /** End of a range (µs), or undefined. */
+  timeEndUsecs: number | undefined;
+  action: Action;
+}
+
+export interface ScriptOption {
+  name: string;
+  value: string | undefined;
+  line: number;
+}
+
+export interface Script {
+  path: string;
+  options: ScriptOption[];
+  /** A back-quoted command before the first event (packetdrill's init_command). */
+  initCommand: { text: string; line: number } | undefined;
+  events: ScriptEvent[];
+  /** A back-quoted command after the last event (packetdrill's cleanup_command). */
+  cleanupCommand: { text: string; line: number } | undefined;
+}
+
+/** A script error with its place: printed as `file:line: message`. */
+export class ScriptError extends Error {
+  override readonly name = 'ScriptError';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+    /** Extra lines (script packet / actual packet dumps). */
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+
+  /** One line: `file:line: message`. */
+  headline(): string {
+    return `${this.file}:${this.line}: ${this.message}`;
+  }
+}
+
+/** An expression as a script would write it (for traces). */
+export function formatExpr(e: Expr): string {
+  switch (e.type) {
+    case 'ellipsis':
+      return '...';
+    case 'int':
+      return e.hex ? `0x${e.value.toString(16)}` : String(e.value);
+    case 'word':
+      return e.name;
+    case 'string':
+      return JSON.stringify(e.value) + (e.ellipsis ? '...' : '');
+    case 'binary':
+      return `${formatExpr(e.lhs)}${e.op}${formatExpr(e.rhs)}`;
+    case 'list':
+      return `[${e.items.map(formatExpr).join(', ')}]`;
+    case 'linger':
+      return `{onoff=${e.onoff}, linger=${e.linger}}`;
+    case 'pollfd':
+      return `{fd=${formatExpr(e.fd)}, events=${formatExpr(e.events)}, revents=${formatExpr(e.revents)}}`;
+    case 'iovec':
+      return `{..., ${formatExpr(e.len)}}`;
+    case 'sockaddr':
+      return `{sa_family=${e.family}, sin_port=htons(${e.port}), sin_addr=inet_addr(${JSON.stringify(e.addr)})}`;
+    case 'unsupported':
+      return `<${e.what}>`;
+  }
+}
+
+/** A system call as a script would write it, without its result. */
+export function formatCall(call: SyscallSpec): string {
+  return `${call.name}(${call.args.map(formatExpr).join(', ')})`;
+}

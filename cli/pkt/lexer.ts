@@ -1,0 +1,134 @@
+/**
+ * The lexical scanner for packet scripts, following packetdrill's lexer.l
+ * (google/packetdrill, gtests/net/packetdrill/lexer.l): the same token
+ * classes, the same keywords, and flex's rule for choosing between them
+ * (the longest match wins; on a tie, the rule listed first).
+ *
+ * Comments (`// ...`, C-style block comments) and whitespace are skipped; a
+ * `%{ ... }%` block (Python code in packetdrill) is one CODE token. IPv6
+ * addresses are not recognised (the runner speaks IPv4 only).
+ */
+import { ScriptError } from './ast.ts';
+
+export type TokenKind =
+  | 'KEYWORD'
+  | 'ELLIPSIS'
+  | 'OPTION'
+  | 'FLOAT'
+  | 'INTEGER'
+  | 'HEX'
+  | 'WORD'
+  | 'STRING'
+  | 'BACKQUOTED'
+  | 'CODE'
+  | 'IPV4'
+  | 'CHAR'
+  | 'EOF';
+
+export interface Token {
+  kind: TokenKind;
+  /** The matched text (for KEYWORD the keyword, for CHAR the character). */
+  text: string;
+  /** STRING/BACKQUOTED/CODE: the contents; OPTION: the name after `--`. */
+  value: string;
+  /** Line where the token starts (1-based). */
+  line: number;
+}
+
+/** Every reserved word of lexer.l: these never reach the parser as WORDs. */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  'sa_family', 'sin_port', 'sin_addr', 'msg_name', 'msg_iov', 'msg_flags', 'msg_control',
+  'cmsg_data', 'cmsg_level', 'cmsg_type', 'ee_errno', 'ee_origin', 'ee_type', 'ee_code',
+  'ee_info', 'ee_data', 'scm_sec', 'scm_nsec', 'fd', 'u32', 'u64', 'ptr', 'events',
+  'revents', 'onoff', 'linger', 'htons', 'ipv4', 'ipv6', 'icmp', 'udp', 'GREv0', 'gre',
+  'raw', 'sum', 'off', 'key', 'seq', 'none', 'checksum', 'present', 'encap',
+  'psp', 'spi', 'mpls', 'label', 'tc', 'ttl', 'inet_addr', 'inet6_addr', 'ack', 'eol',
+  'ecr', 'mss', 'mtu', 'nop', 'sack', 'sackOK', 'md5', 'TS', 'FO', 'FOEXP', 'ECN', 'e0b',
+  'e1b', 'ceb', 'tos', 'flowlabel', 'flags', 'Flags', 'val', 'win', 'urg', 'wscale',
+  'ect01', 'ect0', 'ect1', 'noecn', 'ce', 'id',
+]);
+
+interface Rule {
+  kind: TokenKind | 'SKIP';
+  re: RegExp;
+}
+
+// In lexer.l's order: on equal length the earlier rule wins. Keywords come
+// first there; here a WORD whose text is a keyword becomes a KEYWORD, which
+// is the same thing (a keyword and the WORD rule always match equally long).
+const RULES: Rule[] = [
+  { kind: 'KEYWORD', re: /sequence#/y },
+  { kind: 'ELLIPSIS', re: /\.\.\./y },
+  { kind: 'OPTION', re: /--[a-zA-Z0-9_]+/y },
+  { kind: 'FLOAT', re: /-?[0-9]*\.[0-9]+/y },
+  { kind: 'INTEGER', re: /-?[0-9]+/y },
+  { kind: 'HEX', re: /0x[0-9a-fA-F]+/y },
+  { kind: 'WORD', re: /[a-zA-Z0-9_]+/y },
+  { kind: 'STRING', re: /"(?:\\[\s\S]|[^"\\])*"/y },
+  { kind: 'BACKQUOTED', re: /`(?:\\[\s\S]|[^`\\])*`/y },
+  // (A carriage return is whitespace here, so CRLF files work; flex would reject them.)
+  { kind: 'SKIP', re: /[ \t\n\r]+/y },
+  { kind: 'CHAR', re: /[^ \t\n]/y },
+  // lexer.l wants the newline after a // comment; the end of the file will do too.
+  { kind: 'SKIP', re: /\/\/[^\n]*(?:\n|$)/y },
+  { kind: 'SKIP', re: /\/\*(?:[^*]|\*(?!\/))*\*\//y },
+  { kind: 'CODE', re: /%\{(?:[^}]|\}(?!%))*\}%/y },
+  { kind: 'IPV4', re: /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/y },
+];
+
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/** packetdrill strips spaces and tabs around the code of a %{ }% block. */
+function codeContents(text: string): string {
+  return text.slice(2, -2).replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/** Splits a script into tokens; throws a ScriptError (file:line) on an unterminated string or comment. */
+export function tokenize(source: string, file = '<script>'): Token[] {
+  const tokens: Token[] = [];
+  let pos = 0;
+  let line = 1;
+  while (pos < source.length) {
+    let best: Rule | undefined;
+    let bestLen = 0;
+    for (const rule of RULES) {
+      rule.re.lastIndex = pos;
+      const m = rule.re.exec(source);
+      if (m && m[0].length > bestLen) {
+        best = rule;
+        bestLen = m[0].length;
+      }
+    }
+    if (!best) {
+      // Only an unterminated construct can leave nothing matching.
+      throw new ScriptError(file, line, `parse error: unexpected character ${JSON.stringify(source[pos])}`);
+    }
+    const text = source.slice(pos, pos + bestLen);
+    if (best.kind === 'CHAR' && (text === '"' || text === '`')) {
+      throw new ScriptError(file, line, `parse error: unterminated ${text === '"' ? 'string' : 'back-quoted command'}`);
+    }
+    if (best.kind === 'CHAR' && text === '/' && source[pos + 1] === '*') {
+      throw new ScriptError(file, line, 'parse error: unterminated /* comment');
+    }
+    if (best.kind === 'CHAR' && text === '%' && source[pos + 1] === '{') {
+      throw new ScriptError(file, line, 'parse error: unterminated %{ code block (no closing }%)');
+    }
+    if (best.kind !== 'SKIP') {
+      let kind: TokenKind = best.kind;
+      let value = text;
+      if (kind === 'WORD' && KEYWORDS.has(text)) kind = 'KEYWORD';
+      else if (kind === 'OPTION') value = text.slice(2);
+      else if (kind === 'STRING' || kind === 'BACKQUOTED') value = text.slice(1, -1);
+      else if (kind === 'CODE') value = codeContents(text);
+      tokens.push({ kind, text, value, line });
+    }
+    line += countNewlines(text);
+    pos += bestLen;
+  }
+  tokens.push({ kind: 'EOF', text: '', value: '', line });
+  return tokens;
+}

@@ -1,0 +1,598 @@
+/**
+ * A recursive-descent parser for packetdrill's grammar (parser.y in
+ * google/packetdrill), for the subset the runner executes:
+ *
+ *   script  := option* init_command? event+ cleanup_command?
+ *   option  := --name[=value]
+ *   event   := time action
+ *   time    := T | +T | * | T~T | +T~+T          (T: seconds, integer or float)
+ *   action  := packet | syscall | `shell command` | %{ python }%
+ *   packet  := (<|>) [SRC>DST] flags start:end(len) [ack N] [win N] [urg N] [<options>|<...>]
+ *   syscall := [...END] name(args) = result [ERRNO (note)] [(note)]
+ *
+ * It keeps packetdrill's semantic checks (negative times, backwards ranges,
+ * `*` and ranges only on outbound packets, `win` required inbound, `<...>`
+ * only outbound, options padded to 32 bits, start + len = end) with its
+ * wording, and reports every error as one line `file:line: ...`. Syntax
+ * packetdrill has and the runner does not execute (IPv6, UDP, ICMP, GRE,
+ * MPLS, IP TOS/TTL/ECN info, MD5/Fast Open/AccECN options, msghdr and cmsg
+ * arguments) is refused with a line saying so.
+ */
+import {
+  ScriptError,
+  type Action,
+  type Expr,
+  type PacketSpec,
+  type Script,
+  type ScriptEvent,
+  type ScriptOption,
+  type SyscallSpec,
+  type TcpOptionSpec,
+  type TimeType,
+} from './ast.ts';
+import { tokenize, type Token } from './lexer.ts';
+
+/** packetdrill's valid_tcp_flags, plus C as another spelling of CWR (W). */
+const VALID_FLAGS = '.FSRPEWAUC01234567';
+
+/** Bytes each option takes on the wire (tcp_option_new lengths). */
+export function optionBytes(o: TcpOptionSpec): number {
+  switch (o.kind) {
+    case 'nop':
+    case 'eol':
+      return 1;
+    case 'mss':
+      return 4;
+    case 'wscale':
+      return 3;
+    case 'sackOK':
+      return 2;
+    case 'sack':
+      return 2 + 8 * o.blocks.length;
+    case 'ts':
+      return 10;
+  }
+}
+
+const isU8 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff;
+const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+
+class Parser {
+  private i = 0;
+  /** Line of the statement being parsed, for semantic errors (packetdrill's current_script_line). */
+  private stmtLine = 1;
+
+  constructor(
+    private readonly toks: Token[],
+    private readonly file: string,
+  ) {}
+
+  private peek(k = 0): Token {
+    return this.toks[Math.min(this.i + k, this.toks.length - 1)]!;
+  }
+
+  private next(): Token {
+    const t = this.peek();
+    if (t.kind !== 'EOF') this.i++;
+    return t;
+  }
+
+  private isChar(t: Token, c: string): boolean {
+    return t.kind === 'CHAR' && t.text === c;
+  }
+
+  private isKeyword(t: Token, kw: string): boolean {
+    return t.kind === 'KEYWORD' && t.text === kw;
+  }
+
+  private describe(t: Token): string {
+    return t.kind === 'EOF' ? 'end of file' : `'${t.text.length > 40 ? t.text.slice(0, 40) + '...' : t.text}'`;
+  }
+
+  private syntax(t: Token, expected: string): ScriptError {
+    return new ScriptError(this.file, t.line, `parse error at ${this.describe(t)}: expected ${expected}`);
+  }
+
+  private semantic(message: string, line = this.stmtLine): ScriptError {
+    return new ScriptError(this.file, line, `semantic error: ${message}`);
+  }
+
+  private unsupported(t: Token, what: string): ScriptError {
+    return new ScriptError(this.file, t.line, `not supported by tcpstack pkt: ${what}`);
+  }
+
+  private expectChar(c: string): Token {
+    const t = this.next();
+    if (!this.isChar(t, c)) throw this.syntax(t, `'${c}'`);
+    return t;
+  }
+
+  private expectKeyword(kw: string): Token {
+    const t = this.next();
+    if (!this.isKeyword(t, kw)) throw this.syntax(t, `'${kw}'`);
+    return t;
+  }
+
+  private expectInteger(what: string): number {
+    const t = this.next();
+    if (t.kind !== 'INTEGER') throw this.syntax(t, what);
+    return Number(t.text);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  parseScript(): Script {
+    const options: ScriptOption[] = [];
+    while (this.peek().kind === 'OPTION') options.push(this.parseOption());
+    let initCommand: Script['initCommand'];
+    if (this.peek().kind === 'BACKQUOTED') {
+      const t = this.next();
+      initCommand = { text: t.value, line: t.line };
+    }
+    const events: ScriptEvent[] = [];
+    let cleanupCommand: Script['cleanupCommand'];
+    while (this.peek().kind !== 'EOF') {
+      if (this.peek().kind === 'BACKQUOTED' && events.length > 0) {
+        // A command without a time after the events: the cleanup command, which must be last.
+        const t = this.next();
+        cleanupCommand = { text: t.value, line: t.line };
+        if (this.peek().kind !== 'EOF') {
+          throw this.syntax(this.peek(), 'the end of the script after the cleanup command (a command among the events needs a time)');
+        }
+        break;
+      }
+      events.push(this.parseEvent());
+    }
+    if (events.length === 0) throw this.syntax(this.peek(), 'an event (the script has none)');
+    return { path: this.file, options, initCommand, events, cleanupCommand };
+  }
+
+  private parseOption(): ScriptOption {
+    const t = this.next();
+    if (!this.isChar(this.peek(), '=')) return { name: t.value, value: undefined, line: t.line };
+    this.next();
+    const v = this.next();
+    let value: string;
+    if (v.kind === 'INTEGER' || v.kind === 'IPV4') value = v.text;
+    else if (v.kind === 'STRING') value = v.value;
+    else if (this.isKeyword(v, 'ipv4') || this.isKeyword(v, 'ipv6')) value = v.text;
+    else if (v.kind === 'WORD') {
+      value = v.text;
+      if (this.isChar(this.peek(), '=')) {
+        this.next();
+        const rhs = this.next();
+        if (rhs.kind === 'WORD') value += '=' + rhs.text;
+        else if (rhs.kind === 'STRING' || rhs.kind === 'BACKQUOTED') value += '=' + rhs.text;
+        else throw this.syntax(rhs, 'a word, string or back-quoted value');
+      }
+    } else throw this.syntax(v, `a value for --${t.value} (an integer, word, string or IPv4 address)`);
+    return { name: t.value, value, line: t.line };
+  }
+
+  private parseTime(): number {
+    const t = this.next();
+    if (t.kind !== 'FLOAT' && t.kind !== 'INTEGER') throw this.syntax(t, 'a time in seconds');
+    const v = Number(t.text);
+    this.stmtLine = t.line;
+    if (v < 0) throw this.semantic('negative time', t.line);
+    // packetdrill: (s64)($1 * 1.0e6), truncating, in doubles as here.
+    return t.kind === 'FLOAT' ? Math.trunc(v * 1.0e6) : v * 1000000;
+  }
+
+  private parseEvent(): ScriptEvent {
+    const first = this.peek();
+    const line = first.line;
+    let timeType: TimeType;
+    let timeUsecs = 0;
+    let timeEndUsecs: number | undefined;
+    if (this.isChar(first, '+')) {
+      this.next();
+      timeUsecs = this.parseTime();
+      timeType = 'relative';
+      if (this.isChar(this.peek(), '~')) {
+        this.next();
+        this.expectChar('+');
+        timeEndUsecs = this.parseTime();
+        timeType = 'relative-range';
+      }
+    } else if (this.isChar(first, '*')) {
+      this.next();
+      timeType = 'any';
+    } else if (first.kind === 'FLOAT' || first.kind === 'INTEGER') {
+      timeUsecs = this.parseTime();
+      timeType = 'absolute';
+      if (this.isChar(this.peek(), '~')) {
+        this.next();
+        timeEndUsecs = this.parseTime();
+        timeType = 'absolute-range';
+      }
+    } else {
+      throw this.syntax(first, 'an event time (like 0, +.1, *, or +.1~+.2)');
+    }
+    this.stmtLine = line;
+    const action = this.parseAction();
+    if (timeEndUsecs !== undefined && timeEndUsecs < timeUsecs) throw this.semantic('time range is backwards', line);
+    const outbound = action.kind === 'packet' && action.packet.direction === 'outbound';
+    if (timeType === 'any' && !outbound) throw this.semantic('event time <star> can only be used with outbound packets', line);
+    if ((timeType === 'absolute-range' || timeType === 'relative-range') && !outbound) {
+      throw this.semantic('event time range can only be used with outbound packets', line);
+    }
+    return { line, timeType, timeUsecs, timeEndUsecs, action };
+  }
+
+  private parseAction(): Action {
+    const t = this.peek();
+    if (this.isChar(t, '<') || this.isChar(t, '>')) return { kind: 'packet', packet: this.parsePacket() };
+    if (t.kind === 'ELLIPSIS' || t.kind === 'WORD') return { kind: 'syscall', call: this.parseSyscall() };
+    if (t.kind === 'BACKQUOTED') {
+      this.next();
+      return { kind: 'command', text: t.value };
+    }
+    if (t.kind === 'CODE') {
+      this.next();
+      return { kind: 'code', text: t.value };
+    }
+    throw this.syntax(t, 'a packet (< or >), a system call, a `command` or a %{ code }% block');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Packets
+
+  private parsePacket(): PacketSpec {
+    const dirTok = this.next();
+    this.stmtLine = dirTok.line;
+    const direction = dirTok.text === '<' ? 'inbound' : 'outbound';
+    let t = this.peek();
+    if (this.isKeyword(t, 'ipv4') || this.isKeyword(t, 'ipv6') || this.isKeyword(t, 'gre') || this.isKeyword(t, 'GREv0') || this.isKeyword(t, 'mpls')) {
+      throw this.unsupported(t, `encapsulation headers (${t.text}) in packet lines`);
+    }
+    if (this.isChar(t, '(') || this.isChar(t, '[')) throw this.unsupported(t, 'IP header info (tos, ECN, ttl, flowlabel) in packet lines');
+    if (this.isKeyword(t, 'encap')) throw this.unsupported(t, 'PSP encapsulation');
+    let srcPort = 0;
+    let dstPort = 0;
+    if (t.kind === 'INTEGER' && this.isChar(this.peek(1), '>')) {
+      srcPort = Number(this.next().text);
+      this.next();
+      dstPort = this.expectInteger('a destination port');
+      if (!isU16(srcPort)) throw this.semantic('src port out of range');
+      if (!isU16(dstPort)) throw this.semantic('dst port out of range');
+      t = this.peek();
+    }
+    if (this.isKeyword(t, 'udp') || this.isKeyword(t, 'icmp')) throw this.unsupported(t, `${t.text.toUpperCase()} packets (TCP only)`);
+    const flags = this.parseFlags();
+    // seq: start:end(len)
+    const start = this.expectInteger('a sequence number start:end(length)');
+    this.expectChar(':');
+    const end = this.expectInteger('the end sequence number');
+    this.expectChar('(');
+    const len = this.expectInteger('the payload length');
+    this.expectChar(')');
+    if (!isU32(start)) throw this.semantic('TCP start sequence number out of range');
+    if (!isU32(end)) throw this.semantic('TCP end sequence number out of range');
+    if (!isU16(len)) throw this.semantic('TCP payload size out of range');
+    if (end !== start + len) throw this.semantic('inconsistent TCP sequence numbers and payload size');
+    let ack = 0;
+    if (this.isKeyword(this.peek(), 'ack')) {
+      this.next();
+      ack = this.expectInteger('an ack number');
+      if (!isU32(ack)) throw this.semantic('TCP ack sequence number out of range');
+    }
+    let win: number | undefined;
+    if (this.isKeyword(this.peek(), 'win')) {
+      this.next();
+      win = this.expectInteger('a window');
+      if (!isU16(win)) throw this.semantic('TCP window value out of range');
+    }
+    let urg = 0;
+    if (this.isKeyword(this.peek(), 'urg')) {
+      this.next();
+      urg = this.expectInteger('an urgent pointer');
+      if (!isU16(urg)) throw this.semantic('urg_ptr value out of range');
+    }
+    let options: TcpOptionSpec[] | undefined = [];
+    if (this.isChar(this.peek(), '<')) {
+      const open = this.next();
+      if (this.peek().kind === 'ELLIPSIS') {
+        this.next();
+        this.expectChar('>');
+        options = undefined;
+        if (direction !== 'outbound') throw this.semantic('<...> for TCP options can only be used with outbound packets', open.line);
+      } else {
+        options = this.parseOptionList();
+      }
+    }
+    if (win === undefined && direction === 'inbound') throw this.semantic('window must be specified for inbound packets');
+    return { direction, srcPort, dstPort, flags, seq: start, len, ack, win, urg, options };
+  }
+
+  private parseFlags(): string {
+    const t = this.next();
+    let flags: string;
+    if (t.kind === 'WORD') {
+      flags = t.text;
+      if (this.isChar(this.peek(), '.')) flags += this.next().text;
+      else if (this.peek().kind === 'FLOAT') flags += this.next().text; // AccECN's ACE digits
+    } else if (t.kind === 'FLOAT') {
+      flags = t.text;
+    } else if (this.isChar(t, '.')) {
+      flags = '.';
+    } else if (this.isChar(t, '-')) {
+      flags = '';
+    } else {
+      throw this.syntax(t, "TCP flags (like S, S., ., P., F., R, R. or - for none)");
+    }
+    for (const ch of flags) if (!VALID_FLAGS.includes(ch)) throw this.semantic(`Invalid TCP flag: '${ch}'`, t.line);
+    return flags;
+  }
+
+  private parseOptionList(): TcpOptionSpec[] {
+    const list: TcpOptionSpec[] = [];
+    let bytes = 0;
+    for (;;) {
+      const o = this.parseTcpOption();
+      bytes += optionBytes(o);
+      if (bytes > 40) throw this.semantic('TCP option list too long');
+      list.push(o);
+      const t = this.next();
+      if (this.isChar(t, '>')) break;
+      if (!this.isChar(t, ',')) throw this.syntax(t, "',' or '>' in the TCP option list");
+    }
+    if (bytes % 4 !== 0) {
+      throw this.semantic(`TCP options are not padded correctly to ensure TCP header is a multiple of 4 bytes: ${bytes % 4} excess bytes`);
+    }
+    return list;
+  }
+
+  private parseTcpOption(): TcpOptionSpec {
+    const t = this.next();
+    if (t.kind === 'KEYWORD') {
+      switch (t.text) {
+        case 'nop':
+          return { kind: 'nop' };
+        case 'eol':
+          return { kind: 'eol' };
+        case 'mss': {
+          const value = this.expectInteger('an MSS value');
+          if (!isU16(value)) throw this.semantic('mss value out of range');
+          return { kind: 'mss', value };
+        }
+        case 'wscale': {
+          const value = this.expectInteger('a window scale shift count');
+          if (!isU8(value)) throw this.semantic('window scale shift count out of range');
+          return { kind: 'wscale', value };
+        }
+        case 'sackOK':
+          return { kind: 'sackOK' };
+        case 'sack': {
+          const blocks: Array<[number, number]> = [];
+          do {
+            const l = this.expectInteger('a SACK block L:R');
+            this.expectChar(':');
+            const r = this.expectInteger('the right edge of a SACK block');
+            if (!isU32(l)) throw this.semantic('TCP SACK left sequence number out of range');
+            if (!isU32(r)) throw this.semantic('TCP SACK right sequence number out of range');
+            blocks.push([l, r]);
+          } while (this.peek().kind === 'INTEGER');
+          return { kind: 'sack', blocks };
+        }
+        case 'TS': {
+          this.expectKeyword('val');
+          const val = this.expectInteger('a TS val');
+          this.expectKeyword('ecr');
+          const ecr = this.expectInteger('a TS ecr');
+          if (!isU32(val)) throw this.semantic('ts val out of range');
+          if (!isU32(ecr)) throw this.semantic('ecr val out of range');
+          return { kind: 'ts', val, ecr };
+        }
+        case 'md5':
+        case 'FO':
+        case 'FOEXP':
+        case 'ECN':
+          throw this.unsupported(t, `the ${t.text} TCP option`);
+      }
+    }
+    throw this.syntax(t, 'a TCP option (nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val V ecr E)');
+  }
+
+  // ---------------------------------------------------------------------------
+  // System calls
+
+  private parseSyscall(): SyscallSpec {
+    let endUsecs: number | undefined;
+    if (this.peek().kind === 'ELLIPSIS') {
+      this.next();
+      endUsecs = this.parseTime();
+    }
+    const nameTok = this.next();
+    if (nameTok.kind !== 'WORD') throw this.syntax(nameTok, 'a system call name');
+    this.stmtLine = nameTok.line;
+    this.expectChar('(');
+    const args: Expr[] = [];
+    if (!this.isChar(this.peek(), ')')) {
+      args.push(this.parseExpr());
+      while (this.isChar(this.peek(), ',')) {
+        this.next();
+        args.push(this.parseExpr());
+      }
+    }
+    this.expectChar(')');
+    const eq = this.next();
+    if (!this.isChar(eq, '=')) throw this.syntax(eq, `'=' and the expected result of ${nameTok.text}()`);
+    const result = this.parseExpr();
+    let errno: string | undefined;
+    let note: string | undefined;
+    if (this.peek().kind === 'WORD') {
+      errno = this.next().text;
+      if (!this.isChar(this.peek(), '(')) throw this.syntax(this.peek(), `a parenthesised note after ${errno}, like (Connection reset by peer)`);
+      note = this.parseNote();
+    } else if (this.isChar(this.peek(), '(')) {
+      note = this.parseNote();
+    }
+    return { name: nameTok.text, args, endUsecs, result, errno, note };
+  }
+
+  private parseNote(): string {
+    this.expectChar('(');
+    const words: string[] = [];
+    const first = this.next();
+    if (first.kind === 'WORD' || this.isKeyword(first, 'flags') || this.isKeyword(first, 'Flags')) words.push(first.text);
+    else throw this.syntax(first, 'words in the note');
+    while (this.peek().kind === 'WORD') words.push(this.next().text);
+    this.expectChar(')');
+    return words.join(' ');
+  }
+
+  private parseExpr(): Expr {
+    const lhs = this.parsePrimary();
+    if (this.isChar(this.peek(), '|')) {
+      this.next();
+      return { type: 'binary', op: '|', lhs, rhs: this.parseExpr() };
+    }
+    return lhs;
+  }
+
+  private parsePrimary(): Expr {
+    const t = this.next();
+    switch (t.kind) {
+      case 'ELLIPSIS':
+        return { type: 'ellipsis' };
+      case 'INTEGER':
+        return { type: 'int', value: Number(t.text), hex: false };
+      case 'HEX':
+        return { type: 'int', value: Number(t.text), hex: true };
+      case 'WORD':
+        if (this.isChar(this.peek(), '=')) {
+          this.next();
+          return { type: 'binary', op: '=', lhs: { type: 'word', name: t.text }, rhs: this.parseExpr() };
+        }
+        return { type: 'word', name: t.text };
+      case 'STRING': {
+        let value = t.value;
+        while (this.peek().kind === 'STRING') value += this.next().value;
+        let ellipsis = false;
+        if (this.peek().kind === 'ELLIPSIS') {
+          this.next();
+          ellipsis = true;
+        }
+        return { type: 'string', value, ellipsis };
+      }
+      case 'KEYWORD':
+        if (t.text === 'inet_addr' || t.text === 'inet6_addr') {
+          this.expectChar('(');
+          const s = this.next();
+          if (s.kind !== 'STRING') throw this.syntax(s, 'an address string');
+          this.expectChar(')');
+          return { type: 'unsupported', what: `${t.text}()` };
+        }
+        break;
+      case 'CHAR':
+        if (t.text === '[') {
+          const items: Expr[] = [];
+          if (!this.isChar(this.peek(), ']')) {
+            items.push(this.parseExpr());
+            while (this.isChar(this.peek(), ',')) {
+              this.next();
+              items.push(this.parseExpr());
+            }
+          }
+          this.expectChar(']');
+          return { type: 'list', items };
+        }
+        if (t.text === '{') return this.parseBraced(t);
+        break;
+      default:
+        break;
+    }
+    throw this.syntax(t, 'an expression');
+  }
+
+  /** Skips to the matching '}' (for argument shapes the runner does not execute). */
+  private skipBraced(open: Token, what: string): Expr {
+    let depth = 1;
+    for (;;) {
+      const t = this.next();
+      if (t.kind === 'EOF') throw this.syntax(t, `'}' closing the { at line ${open.line}`);
+      if (this.isChar(t, '{')) depth++;
+      else if (this.isChar(t, '}') && --depth === 0) return { type: 'unsupported', what };
+    }
+  }
+
+  private parseBraced(open: Token): Expr {
+    const t = this.peek();
+    if (this.isKeyword(t, 'onoff')) {
+      this.next();
+      this.expectChar('=');
+      const onoff = this.expectInteger('an integer for onoff');
+      this.expectChar(',');
+      this.expectKeyword('linger');
+      this.expectChar('=');
+      const linger = this.expectInteger('an integer for linger');
+      this.expectChar('}');
+      return { type: 'linger', onoff, linger };
+    }
+    if (this.isKeyword(t, 'fd')) {
+      this.next();
+      this.expectChar('=');
+      const fd = this.parseExpr();
+      this.expectChar(',');
+      this.expectKeyword('events');
+      this.expectChar('=');
+      const events = this.parseExpr();
+      let revents: Expr = { type: 'int', value: 0, hex: false };
+      if (this.isChar(this.peek(), ',')) {
+        this.next();
+        this.expectKeyword('revents');
+        this.expectChar('=');
+        revents = this.parseExpr();
+      }
+      this.expectChar('}');
+      return { type: 'pollfd', fd, events, revents };
+    }
+    if (this.isKeyword(t, 'sa_family')) {
+      this.next();
+      this.expectChar('=');
+      const fam = this.next();
+      if (fam.kind !== 'WORD') throw this.syntax(fam, 'AF_INET or AF_INET6');
+      this.expectChar(',');
+      this.expectKeyword('sin_port');
+      this.expectChar('=');
+      this.expectKeyword('htons');
+      this.expectChar('(');
+      const port = this.expectInteger('a port');
+      this.expectChar(')');
+      this.expectChar(',');
+      this.expectKeyword('sin_addr');
+      this.expectChar('=');
+      this.expectKeyword('inet_addr');
+      this.expectChar('(');
+      const addr = this.next();
+      if (addr.kind !== 'STRING') throw this.syntax(addr, 'an address string');
+      this.expectChar(')');
+      this.expectChar('}');
+      return { type: 'sockaddr', family: fam.text, port, addr: addr.value };
+    }
+    if (t.kind === 'ELLIPSIS' && this.isChar(this.peek(1), ',')) {
+      this.next();
+      this.next();
+      const len = this.parsePrimary();
+      this.expectChar('}');
+      return { type: 'iovec', len };
+    }
+    if (t.kind === 'KEYWORD' && /^(msg_name|cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
+      return this.skipBraced(open, t.text === 'msg_name' ? 'msghdr arguments' : t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);
+    }
+    const items: Expr[] = [this.parseExpr()];
+    while (this.isChar(this.peek(), ',')) {
+      this.next();
+      items.push(this.parseExpr());
+    }
+    this.expectChar('}');
+    return { type: 'list', items };
+  }
+}
+
+/** Parses a whole script; throws a ScriptError (`file:line: ...`) on the first problem. */
+export function parseScript(source: string, file = '<script>'): Script {
+  return new Parser(tokenize(source, file), file).parseScript();
+}

@@ -1,0 +1,981 @@
+/**
+ * Runs a packet script against our stack in virtual time, the way
+ * packetdrill runs one against a kernel (run.c, run_packet.c,
+ * run_system_call.c), so that a script written for packetdrill gives the
+ * same verdict:
+ *
+ * - Events run in order; relative times count from when the previous event
+ *   finished (two inbound packets in a row: from the previous one's script
+ *   time); inbound packets and system calls wait for their time, outbound
+ *   packets are sniffed at once and their send time is checked against the
+ *   script with a tolerance of max(--tolerance_usecs, --tolerance_percent of
+ *   the gap since the previous event) (verify_time).
+ * - One "socket under test" (socket_under_test): socket() makes the new
+ *   socket it; while it is listening, an inbound packet makes a new passive
+ *   connection from a fresh remote port; outbound packets of any other
+ *   connection are skipped by the sniffer.
+ * - Sequence numbers: the script's are relative to each side's ISN, the
+ *   live ISNs are learnt from the first outbound SYN or SYN-ACK and the
+ *   first inbound packet; an inbound TS ecr must echo an outbound TS val the
+ *   script saw (tcp_ts_ecr mapping).
+ * - A system call with `...END` may block: the runner attempts it again
+ *   each time the stack changes (packets, timers) and checks the time it
+ *   returns; a call without `...` that blocks stops the script's clock the
+ *   way it stops packetdrill's main thread.
+ * - Virtual time: the stack's clock is a VirtualClock moved from one timer
+ *   deadline to the next, so a 60 s timer costs nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { ScriptError, formatCall, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
+import { parseScript } from './parser.ts';
+import {
+  clonePacket,
+  decodePacket,
+  encodePacket,
+  findTimestamp,
+  formatPacket,
+  offsetSackBlocks,
+  scriptPacket,
+  setTsEcr,
+  setTsVal,
+  tsEcr,
+  tsVal,
+  verifyHeaders,
+  verifyOptions,
+  verifyPayload,
+  type PacketView,
+} from './packets.ts';
+import { DEFAULTS_SH, interpretCommand } from './shell.ts';
+import { ScriptSocket, type SyscallHost } from './sockets.ts';
+import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
+import { SYMBOLS, describeErrno } from './symbols.ts';
+import { VirtualClock } from '../../stack/clock.ts';
+import { SeededRandom } from '../../stack/random.ts';
+import { Stack } from '../../stack/stack.ts';
+import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
+import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
+import { verifies } from '../../stack/wire/checksum.ts';
+
+// ---------------------------------------------------------------------------
+// Configuration (packetdrill's config.c defaults)
+
+export interface PktConfig {
+  toleranceUsecs: number;
+  tolerancePercent: number;
+  /** --mss: packetdrill's GSO size for injected packets; accepted and not used. */
+  mss: number;
+  mtu: number;
+  /** µs per outbound TS val tick; 0 (the default) leaves TS val unchecked. */
+  tsTickUsecs: number;
+  localIp: number;
+  remoteIp: number;
+  bindPort: number;
+  connectPort: number;
+  tsEcrScaled: boolean;
+  strictSegments: boolean;
+}
+
+export const DEFAULT_LOCAL_IP = '192.168.0.1';
+export const DEFAULT_REMOTE_IP = '192.0.2.1';
+
+export function defaultConfig(): PktConfig {
+  return {
+    toleranceUsecs: 4000,
+    tolerancePercent: 12.5,
+    mss: 0,
+    mtu: 1500,
+    tsTickUsecs: 0,
+    localIp: parseIpv4(DEFAULT_LOCAL_IP)!,
+    remoteIp: parseIpv4(DEFAULT_REMOTE_IP)!,
+    bindPort: 8080,
+    connectPort: 8080,
+    tsEcrScaled: false,
+    strictSegments: false,
+  };
+}
+
+/**
+ * The settings every script starts from: a fresh Linux 6.18 namespace
+ * (SYSCTL_DEFAULTS) with packetdrill's defaults.sh applied, as packetdrill's
+ * own test suite runs.
+ */
+export function packetdrillSysctls(): Sysctls {
+  const s = defaultSysctls();
+  for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(s, name, value);
+  return s;
+}
+
+/** packetdrill's option table: name → takes an argument. Options marked ignored only warn. */
+const OPTIONS: Readonly<Record<string, { arg: boolean; ignored?: boolean }>> = {
+  ip_version: { arg: true },
+  bind_port: { arg: true },
+  connect_port: { arg: true },
+  remote_ip: { arg: true },
+  local_ip: { arg: true },
+  mss: { arg: true },
+  mtu: { arg: true },
+  tolerance_usecs: { arg: true },
+  tolerance_percent: { arg: true },
+  tcp_ts_ecr_scaled: { arg: false },
+  tcp_ts_tick_usecs: { arg: true },
+  strict_segments: { arg: false },
+  verbose: { arg: false },
+  debug: { arg: false },
+  code_command: { arg: true, ignored: true },
+  code_format: { arg: true, ignored: true },
+  code_sockopt: { arg: true, ignored: true },
+  gateway_ip: { arg: true, ignored: true },
+  netmask_ip: { arg: true, ignored: true },
+  speed: { arg: true, ignored: true },
+  init_scripts: { arg: true, ignored: true },
+  wire_client: { arg: false, ignored: true },
+  wire_server: { arg: false, ignored: true },
+  wire_server_ip: { arg: true, ignored: true },
+  wire_server_at: { arg: true, ignored: true },
+  wire_server_port: { arg: true, ignored: true },
+  wire_client_dev: { arg: true, ignored: true },
+  wire_server_dev: { arg: true, ignored: true },
+  so_filename: { arg: true, ignored: true },
+  so_flags: { arg: true, ignored: true },
+  non_fatal: { arg: true, ignored: true },
+  dry_run: { arg: false, ignored: true },
+  is_anyip: { arg: false, ignored: true },
+  send_omit_free: { arg: false, ignored: true },
+  psp_udp_port: { arg: true, ignored: true },
+  define: { arg: true },
+};
+
+// ---------------------------------------------------------------------------
+// Timing (run.c verify_time)
+
+const secs = (us: number): string => (us / 1e6).toFixed(6);
+const secs9 = (us: number): string => secs(us).padStart(9);
+const signedSecs = (us: number): string => (us >= 0 ? '+' : '') + secs(us);
+
+/**
+ * packetdrill's verify_time: `actual` must lie within `tolerance` of the
+ * script time (or of the range), where tolerance is the larger of
+ * --tolerance_usecs and --tolerance_percent of the gap since the previous
+ * event. Returns the error message, or undefined when on time.
+ */
+export function verifyTime(
+  cfg: Pick<PktConfig, 'toleranceUsecs' | 'tolerancePercent'>,
+  timeType: TimeType,
+  scriptUsecs: number,
+  scriptEndUsecs: number | undefined,
+  actualUsecs: number,
+  lastEventUsecs: number | undefined,
+  description: string,
+  offsetUsecs = 0,
+): string | undefined {
+  if (timeType === 'any') return undefined;
+  let tolerance = cfg.toleranceUsecs;
+  if (lastEventUsecs !== undefined) {
+    const dynamic = Math.trunc((cfg.tolerancePercent / 100.0) * (scriptUsecs - lastEventUsecs));
+    if (dynamic > tolerance) tolerance = dynamic;
+  }
+  if (timeType === 'absolute-range' || timeType === 'relative-range') {
+    const end = scriptEndUsecs ?? scriptUsecs;
+    if (actualUsecs < scriptUsecs - tolerance || actualUsecs > end + tolerance) {
+      if (timeType === 'absolute-range') {
+        return `timing error: expected ${description} in time range ${secs(scriptUsecs)}~${secs(end)} sec but happened at ${secs(actualUsecs)} sec`;
+      }
+      return (
+        `timing error: expected ${description} in relative time range +${secs(scriptUsecs - offsetUsecs)}~+${secs(end - offsetUsecs)} ` +
+        `sec but happened at ${signedSecs(actualUsecs - offsetUsecs)} sec`
+      );
+    }
+    return undefined;
+  }
+  if (actualUsecs < scriptUsecs - tolerance || actualUsecs > scriptUsecs + tolerance) {
+    return `timing error: expected ${description} at ${secs(scriptUsecs)} sec but happened at ${secs(actualUsecs)} sec; tolerance ${secs(tolerance)} sec`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface RunOptions {
+  /** Seed of the stack's randomness (ISNs, ports, timestamps). */
+  seed?: number;
+  /** Receives one line per event as it runs (tcpstack pkt -v). */
+  trace?: (line: string) => void;
+}
+
+export interface RunResult {
+  file: string;
+  ok: boolean;
+  /** The first failure: `file:line: message` plus packet dumps. */
+  error: ScriptError | undefined;
+  /** `file:line: warning: ...` lines (skipped shell commands, Python blocks, ignored options). */
+  warnings: string[];
+  /** Events run (all of them when ok). */
+  events: number;
+  /** Virtual time at the end, µs. */
+  endUsecs: number;
+}
+
+/** An error while handling a packet line: "error handling packet: ..." plus dumps. */
+class PacketError extends Error {
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+interface EventRun extends ScriptEvent {
+  /** adjust_relative_event_times' offset (for relative-range messages). */
+  offsetUsecs: number;
+  /** A blocking call's end time, made absolute. */
+  endUsecs: number | undefined;
+}
+
+interface Pending {
+  ev: EventRun;
+  call: SyscallSpec;
+  prepared: Prepared;
+  expected: number;
+}
+
+interface Sniffed {
+  view: PacketView;
+  t: number;
+}
+
+function isAbsolute(t: TimeType): boolean {
+  return t === 'absolute' || t === 'absolute-range';
+}
+
+function isInbound(ev: ScriptEvent): boolean {
+  return ev.action.kind === 'packet' && ev.action.packet.direction === 'inbound';
+}
+
+function describeEvent(ev: ScriptEvent): string {
+  switch (ev.action.kind) {
+    case 'packet':
+      return ev.action.packet.direction === 'inbound' ? 'inbound packet' : 'outbound packet';
+    case 'syscall':
+      return 'system call start';
+    case 'command':
+      return 'command';
+    case 'code':
+      return 'data collection for code';
+  }
+}
+
+class Runner implements SyscallHost {
+  readonly cfg = defaultConfig();
+  readonly warnings: string[] = [];
+  stack!: Stack;
+  private clock!: VirtualClock;
+  private nowUsecs = 0;
+  private readonly outQueue: Array<{ bytes: Uint8Array; t: number }> = [];
+  readonly sockets: ScriptSocket[] = [];
+  socketUnderTest: ScriptSocket | undefined;
+  private pending: Pending | undefined;
+  private polling = false;
+  private lastEvent: EventRun | undefined;
+  private scriptLastTime = 0;
+  private eventsRun = 0;
+  private currentLine = 1;
+  private ports!: SeededRandom;
+  private readonly usedPorts = new Set<number>();
+
+  constructor(
+    private readonly script: Script,
+    private readonly options: RunOptions,
+  ) {}
+
+  get localIp(): number {
+    return this.cfg.localIp;
+  }
+  get remoteIp(): number {
+    return this.cfg.remoteIp;
+  }
+  get bindPort(): number {
+    return this.cfg.bindPort;
+  }
+  get connectPort(): number {
+    return this.cfg.connectPort;
+  }
+
+  now(): number {
+    return this.nowUsecs;
+  }
+
+  private get file(): string {
+    return this.script.path;
+  }
+
+  private warn(line: number, message: string): void {
+    this.warnings.push(`${this.file}:${line}: warning: ${message}`);
+  }
+
+  private trace(line: string): void {
+    this.options.trace?.(line);
+  }
+
+  private fail(line: number, message: string, details: string[] = []): ScriptError {
+    return new ScriptError(this.file, line, message, details);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  run(): RunResult {
+    let error: ScriptError | undefined;
+    try {
+      this.configure();
+      this.start();
+      const init = this.script.initCommand;
+      if (init) this.runCommand(init.text, init.line);
+      this.runEvents();
+      // syscalls_free: wait (at most 1 s) for a blocked call.
+      if (!this.awaitIdle()) {
+        throw this.fail(this.pending!.ev.line, 'runtime error: exiting while a blocking system call is in progress');
+      }
+      const cleanup = this.script.cleanupCommand;
+      if (cleanup) this.runCommand(cleanup.text, cleanup.line);
+    } catch (e) {
+      if (e instanceof ScriptError) error = e;
+      else error = this.fail(this.currentLine, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    return { file: this.file, ok: error === undefined, error, warnings: this.warnings, events: this.eventsRun, endUsecs: this.nowUsecs };
+  }
+
+  private configure(): void {
+    const c = this.cfg;
+    for (const o of this.script.options) {
+      const spec = OPTIONS[o.name];
+      if (!spec) throw this.fail(o.line, `option '${o.name}' unknown`);
+      if (spec.arg && o.value === undefined) throw this.fail(o.line, `option '${o.name}' requires an argument`);
+      if (!spec.arg && o.value !== undefined) throw this.fail(o.line, `option '${o.name}' forbids an argument`);
+      if (spec.ignored) {
+        this.warn(o.line, `--${o.name} has no meaning for tcpstack pkt: ignored`);
+        continue;
+      }
+      const v = o.value ?? '';
+      const bad = (): ScriptError => this.fail(o.line, `bad --${o.name}: ${v}`);
+      const int = (min: number, max: number): number => {
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v) || n < min || n > max) throw bad();
+        return n;
+      };
+      const ip = (): number => {
+        const a = parseIpv4(v.replace(/\/\d+$/, ''));
+        if (a === undefined) throw bad();
+        return a;
+      };
+      switch (o.name) {
+        case 'tolerance_usecs':
+          c.toleranceUsecs = int(1, Number.MAX_SAFE_INTEGER);
+          break;
+        case 'tolerance_percent': {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n < 0 || n > 100) throw bad();
+          c.tolerancePercent = n;
+          break;
+        }
+        case 'mss':
+          c.mss = int(1, 65535);
+          break;
+        case 'mtu':
+          c.mtu = int(68, 65535);
+          break;
+        case 'tcp_ts_tick_usecs':
+          c.tsTickUsecs = int(0, 1000000);
+          break;
+        case 'local_ip':
+          c.localIp = ip();
+          break;
+        case 'remote_ip':
+          c.remoteIp = ip();
+          break;
+        case 'bind_port':
+          c.bindPort = int(1, 65535);
+          break;
+        case 'connect_port':
+          c.connectPort = int(1, 65535);
+          break;
+        case 'ip_version':
+          if (v !== 'ipv4') throw this.fail(o.line, `not supported by tcpstack pkt: --ip_version=${v} (IPv4 only)`);
+          break;
+        case 'tcp_ts_ecr_scaled':
+          c.tsEcrScaled = true;
+          break;
+        case 'strict_segments':
+          c.strictSegments = true;
+          break;
+        case 'define':
+          throw this.fail(o.line, 'not supported by tcpstack pkt: --define');
+        default:
+          break; // verbose, debug
+      }
+    }
+  }
+
+  private start(): void {
+    this.clock = new VirtualClock(0);
+    const seed = this.options.seed ?? 1;
+    this.ports = new SeededRandom(seed ^ 0x5eed);
+    this.stack = new Stack({
+      address: this.cfg.localIp,
+      clock: this.clock,
+      random: new SeededRandom(seed),
+      mtu: this.cfg.mtu,
+      sysctl: packetdrillSysctls(),
+      link: {
+        send: (packets) => {
+          for (const p of packets) this.outQueue.push({ bytes: p, t: this.nowUsecs });
+        },
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Time
+
+  private setNow(us: number): void {
+    this.nowUsecs = us;
+    const ms = Math.floor(us / 1000);
+    if (ms > this.clock.now()) this.clock.set(ms);
+  }
+
+  /** The next instant something can happen without the script: a stack timer or a poll() timeout. */
+  private nextWakeUsecs(): number {
+    const d = this.stack.nextDeadline();
+    const timer = d === Infinity ? Infinity : Math.round(d * 1000);
+    const wake = this.pending?.prepared.wakeAt ?? Infinity;
+    return Math.min(timer, wake);
+  }
+
+  /** Moves virtual time to `t`, firing every timer due on the way. */
+  private advanceTo(t: number): void {
+    for (let guard = 0; ; guard++) {
+      if (guard > 1_000_000) throw this.fail(this.currentLine, 'internal error: the stack\'s timers do not advance');
+      const next = this.nextWakeUsecs();
+      if (!(next <= t)) break;
+      this.setNow(Math.max(this.nowUsecs, next));
+      this.stack.runTimers();
+      this.pollBlocked();
+    }
+    if (t > this.nowUsecs) this.setNow(t);
+  }
+
+  private flushStack(): void {
+    this.stack.flush();
+    this.pollBlocked();
+  }
+
+  private waitForEvent(ev: EventRun): void {
+    this.advanceTo(ev.timeUsecs);
+    if (this.eventsRun > 0) this.checkEventTime(ev);
+  }
+
+  private checkEventTime(ev: EventRun): void {
+    const err = verifyTime(this.cfg, ev.timeType, ev.timeUsecs, ev.timeEndUsecs, this.nowUsecs, this.lastEvent?.timeUsecs, describeEvent(ev), ev.offsetUsecs);
+    if (err) throw this.fail(ev.line, err);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Events
+
+  private runEvents(): void {
+    const events: EventRun[] = this.script.events.map((e) => ({ ...e, offsetUsecs: 0, endUsecs: e.action.kind === 'syscall' ? e.action.call.endUsecs : undefined }));
+    events.forEach((ev, i) => {
+      this.currentLine = ev.line;
+      if (i === 0) {
+        if (ev.timeUsecs !== 0) throw this.fail(ev.line, 'first event should be at time 0');
+      } else {
+        const last = this.lastEvent!;
+        this.scriptLastTime = last.timeUsecs;
+        if (isAbsolute(last.timeType) && isAbsolute(ev.timeType) && ev.timeUsecs < this.scriptLastTime) {
+          throw this.fail(ev.line, `time goes backward in script from ${this.scriptLastTime} usec to ${ev.timeUsecs} usec`);
+        }
+      }
+      this.adjustRelativeTimes(ev);
+      const a = ev.action;
+      switch (a.kind) {
+        case 'packet':
+          this.runPacketEvent(ev, a.packet);
+          break;
+        case 'syscall':
+          this.runSyscallEvent(ev, a.call);
+          break;
+        case 'command':
+          this.waitForEvent(ev);
+          this.runCommand(a.text, ev.line);
+          break;
+        case 'code':
+          this.waitForEvent(ev);
+          this.warn(ev.line, '%{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked');
+          break;
+      }
+      this.eventsRun++;
+      this.lastEvent = ev;
+    });
+  }
+
+  /** adjust_relative_event_times. */
+  private adjustRelativeTimes(ev: EventRun): void {
+    if (ev.timeType !== 'any' && ev.timeType !== 'relative' && ev.timeType !== 'relative-range') return;
+    const last = this.lastEvent;
+    const offset = last && isInbound(last) && isInbound(ev) ? last.timeUsecs : this.nowUsecs;
+    ev.offsetUsecs = offset;
+    ev.timeUsecs += offset;
+    if (ev.timeType === 'relative-range' && ev.timeEndUsecs !== undefined) ev.timeEndUsecs += offset;
+    if (ev.timeType === 'relative' && ev.endUsecs !== undefined) ev.endUsecs += offset;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Shell commands
+
+  private runCommand(text: string, line: number): void {
+    for (const action of interpretCommand(text)) {
+      if (action.kind === 'defaults') {
+        for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: packetdrill's defaults.sh applied`);
+      } else if (action.kind === 'sysctl') {
+        if (sysctlKey(action.name) === undefined) {
+          this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);
+          continue;
+        }
+        try {
+          setSysctl(this.stack.sysctl, action.name, action.value);
+        } catch (e) {
+          throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
+        }
+        this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
+      } else {
+        this.warn(line, `shell command not run: \`${action.text}\` (${action.why})`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Packets
+
+  private runPacketEvent(ev: EventRun, spec: PacketSpec): void {
+    let sock: ScriptSocket;
+    try {
+      sock = this.findOrCreateSocket(spec);
+    } catch (e) {
+      if (e instanceof PacketError) throw this.fail(ev.line, `error handling packet: ${e.message}`, e.details);
+      throw e;
+    }
+    if (spec.direction === 'inbound') this.waitForEvent(ev);
+    try {
+      if (spec.direction === 'outbound') this.doOutbound(ev, spec, sock);
+      else this.doInbound(spec, sock);
+    } catch (e) {
+      if (e instanceof PacketError) throw this.fail(ev.line, `error handling packet: ${e.message}`, e.details);
+      throw e;
+    }
+  }
+
+  /** The next remote port for a passive connection (packetdrill binds a kernel socket to port 0: an odd ephemeral port). */
+  private nextEphemeralPort(): number {
+    for (;;) {
+      const port = 32769 + 2 * this.ports.below((60999 - 32769) / 2 + 1);
+      if (!this.usedPorts.has(port)) {
+        this.usedPorts.add(port);
+        return port;
+      }
+    }
+  }
+
+  newSocket(): ScriptSocket {
+    const s = new ScriptSocket();
+    this.sockets.unshift(s);
+    return s;
+  }
+
+  findByScriptFd(fd: number): ScriptSocket | undefined {
+    return this.sockets.find((s) => !s.closed && s.scriptFd === fd && s.scriptFd >= 0);
+  }
+
+  allocLiveFd(): number {
+    const used = new Set(this.sockets.filter((s) => !s.closed && s.liveFd >= 0).map((s) => s.liveFd));
+    let fd = 3;
+    while (used.has(fd)) fd++;
+    return fd;
+  }
+
+  /** find_or_create_socket_for_script_packet. */
+  private findOrCreateSocket(spec: PacketSpec): ScriptSocket {
+    const sut = this.socketUnderTest;
+    const syn = spec.flags.includes('S');
+    const ack = spec.flags.includes('.');
+    // handle_listen_for_script_packet: any inbound packet to a listener (or to nothing) starts a passive connection.
+    if (spec.direction === 'inbound' && (sut === undefined || sut.state === 'PASSIVE_LISTENING')) {
+      const s = this.newSocket();
+      this.socketUnderTest = s;
+      s.state = 'PASSIVE_PACKET_RECEIVED';
+      s.script.remotePort = spec.srcPort;
+      s.script.localPort = spec.dstPort;
+      s.script.remoteIsn = spec.seq;
+      s.live.remoteIp = this.cfg.remoteIp;
+      s.live.remotePort = this.nextEphemeralPort();
+      s.live.localIp = this.cfg.localIp;
+      s.live.localPort = this.cfg.bindPort;
+      s.live.remoteIsn = spec.seq;
+      this.trace(`         new passive connection from ${formatIpv4(s.live.remoteIp)}:${s.live.remotePort} (ISN ${spec.seq})`);
+      return s;
+    }
+    // handle_connect_for_script_packet: the SYN of a connect().
+    if (spec.direction === 'outbound' && syn && !ack && sut !== undefined && sut.state === 'ACTIVE_CONNECTING') {
+      sut.state = 'ACTIVE_SYN_SENT';
+      sut.script.remotePort = spec.dstPort;
+      sut.script.localPort = spec.srcPort;
+      sut.script.localIsn = spec.seq;
+      return sut;
+    }
+    if (sut) return sut;
+    throw new PacketError('no matching socket for script packet');
+  }
+
+  private doInbound(spec: PacketSpec, sock: ScriptSocket): void {
+    const syn = spec.flags.includes('S');
+    const ack = spec.flags.includes('.');
+    if (sock.state === 'PASSIVE_SYNACK_SENT' && ack) {
+      sock.state = 'PASSIVE_SYNACK_ACKED';
+    } else if (sock.state === 'ACTIVE_SYN_SENT' && syn && ack) {
+      sock.state = 'ACTIVE_SYN_ACKED';
+      sock.script.remoteIsn = spec.seq;
+      sock.live.remoteIsn = spec.seq;
+    }
+    // map_inbound_packet
+    const p = scriptPacket(spec, sock.live.remoteIp, sock.live.localIp);
+    const tcp = p.tcp!;
+    tcp.sport = spec.srcPort || sock.live.remotePort;
+    tcp.dport = spec.dstPort || sock.live.localPort;
+    tcp.seq = (tcp.seq + (syn ? 0 : sock.live.remoteIsn)) >>> 0;
+    const ackOffset = syn ? (sock.live.localIsn - sock.script.localIsn) >>> 0 : sock.live.localIsn;
+    if (tcp.ackFlag) tcp.ack = (tcp.ack + ackOffset) >>> 0;
+    offsetSackBlocks(tcp, ackOffset);
+    const ts = findTimestamp(tcp);
+    if (tcp.ackFlag && ts) {
+      const scriptEcr = tsEcr(ts);
+      const live = sock.tsValMap.get(scriptEcr);
+      if (live !== undefined) {
+        setTsEcr(ts, live);
+      } else if (this.cfg.tsEcrScaled && sock.foundFirstTs) {
+        setTsEcr(ts, (scriptEcr - sock.firstScriptTsVal + sock.firstActualTsVal) >>> 0);
+      } else {
+        throw new PacketError(`unable to infer live TS ecr for script TS ecr ${scriptEcr};  no matching or preceding outbound TS val`);
+      }
+    }
+    this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec))}`);
+    const dropped = this.stack.input(encodePacket(p));
+    if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
+    this.flushStack();
+  }
+
+  /** The socket under test, if this packet from the stack is one of its outbound packets. */
+  private findSocketForLivePacket(v: PacketView): ScriptSocket | undefined {
+    const s = this.socketUnderTest;
+    const t = v.tcp;
+    if (!s || !t) return undefined;
+    const l = s.live;
+    if (v.src === l.localIp && t.sport === l.localPort && v.dst === l.remoteIp && t.dport === l.remotePort) return s;
+    return undefined;
+  }
+
+  /** find_connect_for_live_packet: the first SYN of a connect() teaches the local address, port and ISN. */
+  private findConnectForLivePacket(v: PacketView): ScriptSocket | undefined {
+    const s = this.socketUnderTest;
+    const t = v.tcp;
+    if (!s || !t || !t.syn || t.ackFlag || s.state !== 'ACTIVE_SYN_SENT') return undefined;
+    if (v.dst !== s.live.remoteIp || t.dport !== s.live.remotePort) return undefined;
+    s.live.localIp = v.src;
+    s.live.localPort = t.sport;
+    s.live.localIsn = t.seq;
+    return s;
+  }
+
+  /** sniff_outbound_live_packet, in virtual time. */
+  private sniff(ev: EventRun, sock: ScriptSocket): Sniffed {
+    const gap = Math.max(ev.timeUsecs - this.scriptLastTime, (ev.timeEndUsecs ?? -1) - this.scriptLastTime);
+    const timeout = ev.timeType === 'any' ? Infinity : Math.trunc(gap / 1e6 + 2) * 1e6;
+    let recvStart = this.nowUsecs;
+    for (;;) {
+      while (this.outQueue.length > 0) {
+        const { bytes, t } = this.outQueue.shift()!;
+        recvStart = this.nowUsecs;
+        const view = decodePacket(bytes);
+        if (typeof view === 'string' || !view.tcp) continue;
+        const match = this.findSocketForLivePacket(view) ?? this.findConnectForLivePacket(view);
+        if (!match) {
+          this.trace(`${secs9(t)} (skipped: ${formatIpv4(view.src)}:${view.tcp.sport} > ${formatIpv4(view.dst)}:${view.tcp.dport} ${formatPacket(view)}, not the socket under test)`);
+          continue;
+        }
+        if (match !== sock) throw new PacketError('packet is not for expected socket');
+        if (!verifies(bytes, 0, (bytes[0]! & 15) * 4)) throw new PacketError('bad outbound IP checksum');
+        return { view, t };
+      }
+      const next = this.nextWakeUsecs();
+      const deadline = recvStart + timeout;
+      if (next > deadline || next === Infinity) {
+        if (deadline !== Infinity) this.advanceTo(deadline);
+        throw new PacketError(
+          deadline === Infinity ? 'Timed out waiting for packet (no timer is pending in the stack: nothing more will be sent)' : 'Timed out waiting for packet',
+        );
+      }
+      this.advanceTo(next);
+    }
+  }
+
+  /** tcp_convert_seq_number: live → script sequence space. */
+  private toScriptSpace(sock: ScriptSocket, v: PacketView): void {
+    const t = v.tcp!;
+    const seqOffset = t.syn ? (sock.live.localIsn - sock.script.localIsn) >>> 0 : sock.live.localIsn;
+    t.seq = (t.seq - seqOffset) >>> 0;
+    const ackOffset = t.syn ? 0 : sock.live.remoteIsn;
+    if (t.ackFlag) t.ack = (t.ack - ackOffset) >>> 0;
+    offsetSackBlocks(t, -ackOffset >>> 0);
+  }
+
+  private doOutbound(ev: EventRun, spec: PacketSpec, sock: ScriptSocket): void {
+    const script = scriptPacket(spec);
+    const synAck = spec.flags.includes('S') && spec.flags.includes('.');
+    if (sock.state === 'PASSIVE_PACKET_RECEIVED' && synAck) sock.script.localIsn = spec.seq;
+    const expected = spec.len;
+    let fragments: Sniffed[] = [];
+    let total = 0;
+    do {
+      const live = this.sniff(ev, sock);
+      if (sock.state === 'PASSIVE_PACKET_RECEIVED' && synAck) {
+        sock.state = 'PASSIVE_SYNACK_SENT';
+        sock.live.localIsn = live.view.tcp!.seq;
+      }
+      this.toScriptSpace(sock, live.view);
+      this.trace(`${secs9(live.t)} > ${formatPacket(live.view)}`);
+      const prev = fragments[fragments.length - 1];
+      if (prev) {
+        const a = prev.view;
+        const b = live.view;
+        if (a.src !== b.src || a.dst !== b.dst || a.tcp!.sport !== b.tcp!.sport || a.tcp!.dport !== b.tcp!.dport) {
+          fragments = [];
+          total = 0;
+        } else {
+          const n = b.payload.length;
+          let err = verifyHeaders(b, a, false);
+          if (!err && n < expected - total && n !== a.payload.length) {
+            err = `fragment payload: expected ${a.payload.length} bytes vs actual ${n} bytes; total payload: expected ${expected} bytes vs actual ${n + total} bytes`;
+          }
+          if (err) {
+            const dumps = [`   script packet: ${secs9(ev.timeUsecs)} ${formatPacket(script)}`];
+            [...fragments, live].forEach((f, i) => dumps.push(`actual #${i} packet: ${secs9(f.t)} ${formatPacket(f.view)}`));
+            throw new PacketError(err, dumps);
+          }
+        }
+      }
+      fragments.push(live);
+      total += live.view.payload.length;
+    } while (total < expected && !this.cfg.strictSegments);
+    if (total !== expected) throw new PacketError(`live packet payload: expected ${expected} bytes vs actual ${total} bytes`);
+    const last = fragments[fragments.length - 1]!;
+    let actual: PacketView;
+    if (fragments.length === 1) {
+      actual = last.view;
+    } else {
+      // aggregate_packets: the last one's headers, the first one's seq and CWR, every payload.
+      const payload = new Uint8Array(total);
+      let off = 0;
+      for (const f of fragments) {
+        payload.set(f.view.payload, off);
+        off += f.view.payload.length;
+      }
+      actual = clonePacket(last.view);
+      actual.tcp!.seq = fragments[0]!.view.tcp!.seq;
+      actual.tcp!.cwr = fragments[0]!.view.tcp!.cwr;
+      actual.totalLength += total - last.view.payload.length;
+      actual.payload = payload;
+    }
+    this.verifyOutbound(ev, sock, script, actual, last.t);
+  }
+
+  /** verify_outbound_live_packet. */
+  private verifyOutbound(ev: EventRun, sock: ScriptSocket, script: PacketView, live: PacketView, t: number): void {
+    const actual = clonePacket(live);
+    // map_outbound_live_packet: learn the TS val mapping, show TS val in script space.
+    const sTs = findTimestamp(script.tcp!);
+    const aTs = findTimestamp(actual.tcp!);
+    let scriptVal = 0;
+    let actualVal = 0;
+    if (sTs && aTs) {
+      scriptVal = tsVal(sTs);
+      const liveVal = tsVal(aTs);
+      sock.tsValMap.set(scriptVal, liveVal);
+      if (!sock.foundFirstTs) {
+        sock.foundFirstTs = true;
+        sock.firstScriptTsVal = scriptVal;
+        sock.firstActualTsVal = liveVal;
+      }
+      actualVal = (sock.firstScriptTsVal + (liveVal - sock.firstActualTsVal)) >>> 0;
+      setTsVal(aTs, actualVal);
+    }
+    const tsCheck = (): string | undefined => {
+      let tolerance = this.cfg.toleranceUsecs;
+      const dynamic = Math.trunc((this.cfg.tolerancePercent / 100) * ev.timeUsecs);
+      if (dynamic > tolerance) tolerance = dynamic;
+      const tick = this.cfg.tsTickUsecs;
+      if (tick && Math.abs((actualVal - scriptVal) | 0) * tick > tolerance) return `bad outbound TCP timestamp value, tolerance ${tolerance}`;
+      return undefined;
+    };
+    const err =
+      verifyHeaders(actual, script, true) ??
+      verifyOptions(actual, script, tsCheck) ??
+      verifyPayload(actual, script) ??
+      verifyTime(this.cfg, ev.timeType, ev.timeUsecs, ev.timeEndUsecs, t, this.lastEvent?.timeUsecs, 'outbound packet', ev.offsetUsecs);
+    if (err) {
+      throw new PacketError(err, [`script packet: ${secs9(ev.timeUsecs)} ${formatPacket(script)}`, `actual packet: ${secs9(t)} ${formatPacket(actual)}`]);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // System calls
+
+  private runtimeError(ev: EventRun, call: SyscallSpec, message: string): ScriptError {
+    return this.fail(ev.line, `runtime error in ${call.name} call: ${message}`);
+  }
+
+  private runSyscallEvent(ev: EventRun, call: SyscallSpec): void {
+    const blocking = call.endUsecs !== undefined;
+    if (blocking) {
+      if (!this.awaitIdle()) throw this.runtimeError(ev, call, 'blocking system call while another blocking system call is already in progress');
+    } else {
+      this.awaitIdle();
+    }
+    this.waitForEvent(ev);
+    let expected: number;
+    let prepared: Prepared;
+    try {
+      expected = s32Value(call.result);
+      prepared = prepareSyscall(this, call, expected);
+    } catch (e) {
+      if (e instanceof SyscallError) throw this.runtimeError(ev, call, e.message);
+      throw e;
+    }
+    let outcome = this.attempt(ev, call, prepared);
+    const result = (o: Outcome): string => `${o.ret}${o.errno ? ` ${o.errno}` : ''}`;
+    this.trace(`${secs9(this.nowUsecs)} ${formatCall(call)} = ${outcome === undefined ? `(blocks${blocking ? '' : ', holding up the script'})` : result(outcome)}`);
+    this.stack.flush();
+    if (outcome === undefined) {
+      if (blocking) {
+        this.pending = { ev, call, prepared, expected };
+        this.pollBlocked();
+        return;
+      }
+      outcome = this.blockMainThread(ev, call, prepared);
+    } else {
+      this.pollBlocked();
+    }
+    this.finishCall(ev, call, prepared, expected, outcome, blocking);
+  }
+
+  /** One attempt of a call; a SyscallError becomes the call's runtime error. */
+  private attempt(ev: EventRun, call: SyscallSpec, prepared: Prepared): Outcome | undefined {
+    try {
+      return prepared.step();
+    } catch (e) {
+      if (e instanceof SyscallError) throw this.runtimeError(ev, call, e.message);
+      throw e;
+    }
+  }
+
+  /** A call without `...` that blocks: nothing else of the script runs until it returns. */
+  private blockMainThread(ev: EventRun, call: SyscallSpec, prepared: Prepared): Outcome {
+    for (;;) {
+      const wake = Math.min(this.nextWakeUsecs(), prepared.wakeAt ?? Infinity);
+      if (wake === Infinity) {
+        throw this.runtimeError(
+          ev,
+          call,
+          'the call blocks and nothing can wake it: the socket is blocking and the packets it waits for come later in the script (mark the call `...END` or use O_NONBLOCK)',
+        );
+      }
+      this.advanceTo(wake);
+      const o = this.attempt(ev, call, prepared);
+      this.stack.flush();
+      if (o !== undefined) {
+        this.trace(`${secs9(this.nowUsecs)} ${formatCall(call)} returns ${o.ret}${o.errno ? ` ${o.errno}` : ''}`);
+        this.pollBlocked();
+        return o;
+      }
+    }
+  }
+
+  /** Retries a blocked `...` call after the stack changed. */
+  private pollBlocked(): void {
+    const p = this.pending;
+    if (!p || this.polling) return;
+    this.polling = true;
+    try {
+      const o = this.attempt(p.ev, p.call, p.prepared);
+      if (o === undefined) return;
+      this.pending = undefined;
+      this.stack.flush();
+      this.trace(`${secs9(this.nowUsecs)} ${formatCall(p.call)} returns ${o.ret}${o.errno ? ` ${o.errno}` : ''}`);
+      this.finishCall(p.ev, p.call, p.prepared, p.expected, o, true);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** await_idle_thread: waits (at most 1 s) for a blocked call; true when none is left. */
+  private awaitIdle(): boolean {
+    if (!this.pending) return true;
+    const deadline = this.nowUsecs + 1_000_000;
+    while (this.pending) {
+      const next = Math.min(this.nextWakeUsecs(), deadline);
+      this.advanceTo(next);
+      if (next >= deadline) break;
+    }
+    return this.pending === undefined;
+  }
+
+  /** end_syscall, the call's own checks, and a blocking call's return time. */
+  private finishCall(ev: EventRun, call: SyscallSpec, prepared: Prepared, expected: number, o: Outcome, blocking: boolean): void {
+    const actualErrno = o.errno;
+    if (prepared.mode === 'fd' && expected >= 0) {
+      if (o.ret < 0) throw this.runtimeError(ev, call, `Expected non-negative result but got ${o.ret} with errno ${describeErrno(actualErrno)}`);
+    } else if (o.ret !== expected) {
+      throw this.runtimeError(ev, call, `Expected result ${expected} but got ${o.ret} with errno ${describeErrno(actualErrno)}`);
+    }
+    if (call.errno !== undefined) {
+      const want = SYMBOLS[call.errno];
+      if (want === undefined) throw this.runtimeError(ev, call, `unknown symbol: '${call.errno}'`);
+      const got = actualErrno === undefined ? 0 : (SYMBOLS[actualErrno] ?? -1);
+      if (want !== got) throw this.runtimeError(ev, call, `Expected errno ${describeErrno(call.errno)} but got ${describeErrno(actualErrno)}`);
+    }
+    try {
+      prepared.after?.(o);
+    } catch (e) {
+      if (e instanceof SyscallError) throw this.runtimeError(ev, call, e.message);
+      throw e;
+    }
+    if (blocking) {
+      const err = verifyTime(this.cfg, ev.timeType, ev.endUsecs!, undefined, this.nowUsecs, ev.timeUsecs, 'system call return');
+      if (err) throw this.fail(ev.line, err);
+    }
+  }
+}
+
+/** Parses and runs one script given as text. */
+export function runScript(source: string, file: string, options: RunOptions = {}): RunResult {
+  let script: Script;
+  try {
+    script = parseScript(source, file);
+  } catch (e) {
+    if (e instanceof ScriptError) return { file, ok: false, error: e, warnings: [], events: 0, endUsecs: 0 };
+    throw e;
+  }
+  return new Runner(script, options).run();
+}
+
+/** Reads, parses and runs one script file. */
+export function runScriptFile(path: string, options: RunOptions = {}): RunResult {
+  return runScript(readFileSync(path, 'utf8'), path, options);
+}

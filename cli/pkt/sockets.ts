@@ -1,0 +1,111 @@
+/**
+ * The runner's picture of a script socket, modelled on packetdrill's
+ * struct socket (socket.h): its state in the script's story (listening,
+ * SYN-ACK sent, ...), the addresses and initial sequence numbers on the
+ * script's side and on the live side, and the timestamp mapping. Unlike
+ * packetdrill, which drives a kernel socket through a file descriptor, the
+ * live side here is an Endpoint of our stack.
+ */
+import type { Endpoint } from '../../stack/socket/types.ts';
+import type { Stack } from '../../stack/stack.ts';
+
+/** packetdrill's enum socket_state_t. */
+export type SocketState =
+  | 'INIT'
+  | 'NEW'
+  | 'PASSIVE_LISTENING'
+  | 'PASSIVE_PACKET_RECEIVED'
+  | 'PASSIVE_SYNACK_SENT'
+  | 'PASSIVE_SYNACK_ACKED'
+  | 'ACTIVE_CONNECTING'
+  | 'ACTIVE_SYN_SENT'
+  | 'ACTIVE_SYN_ACKED';
+
+/** One side's view of a connection (struct socket_state): addresses, ports, ISNs. */
+export interface Ends {
+  localIp: number;
+  localPort: number;
+  localIsn: number;
+  remoteIp: number;
+  remotePort: number;
+  remoteIsn: number;
+}
+
+export const noEnds = (): Ends => ({ localIp: 0, localPort: 0, localIsn: 0, remoteIp: 0, remotePort: 0, remoteIsn: 0 });
+
+/** Socket options as the application set them (what getsockopt reports, and what accept() passes on). */
+export interface AppOptions {
+  reuseaddr: boolean;
+  keepalive: boolean;
+  keepIdle: number | undefined;
+  keepIntvl: number | undefined;
+  keepCnt: number | undefined;
+  nodelay: boolean;
+  userTimeout: number;
+  synCnt: number | undefined;
+  linger2: number | undefined;
+  lingerOn: boolean;
+  lingerSecs: number;
+  rcvbuf: number | undefined;
+  sndbuf: number | undefined;
+}
+
+export const defaultAppOptions = (): AppOptions => ({
+  reuseaddr: false,
+  keepalive: false,
+  keepIdle: undefined,
+  keepIntvl: undefined,
+  keepCnt: undefined,
+  nodelay: false,
+  userTimeout: 0,
+  synCnt: undefined,
+  linger2: undefined,
+  lingerOn: false,
+  lingerSecs: 0,
+  rcvbuf: undefined,
+  sndbuf: undefined,
+});
+
+export class ScriptSocket {
+  state: SocketState = 'INIT';
+  /** The values the script uses. */
+  script: Ends = noEnds();
+  /** The values on the wire. */
+  live: Ends = noEnds();
+  /** Script TS val → live TS val, learnt from outbound packets (for inbound TS ecr). */
+  readonly tsValMap = new Map<number, number>();
+  foundFirstTs = false;
+  firstScriptTsVal = 0;
+  firstActualTsVal = 0;
+  /** The fd the script uses (-1 until socket() or accept() names it) and the one the runner handed out. */
+  scriptFd = -1;
+  liveFd = -1;
+  closed = false;
+  /** The stack's socket behind the fd (undefined for a passive connection not accepted yet). */
+  endpoint: Endpoint | undefined;
+  /** O_NONBLOCK. */
+  nonblock = false;
+  /** The BSD socket layer's sock->state (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED). */
+  sockState: 'unconnected' | 'connecting' | 'connected' = 'unconnected';
+  opts: AppOptions = defaultAppOptions();
+}
+
+/** What the system-call layer needs from the runner. */
+export interface SyscallHost {
+  readonly stack: Stack;
+  readonly localIp: number;
+  readonly remoteIp: number;
+  readonly bindPort: number;
+  readonly connectPort: number;
+  /** Virtual time, µs. */
+  now(): number;
+  /** The socket packets are matched against (packetdrill's socket_under_test). */
+  socketUnderTest: ScriptSocket | undefined;
+  /** Every socket, newest first (packetdrill's state->fds list). */
+  readonly sockets: ScriptSocket[];
+  newSocket(): ScriptSocket;
+  /** The open socket with that script fd. */
+  findByScriptFd(fd: number): ScriptSocket | undefined;
+  /** The lowest free fd number from 3 up. */
+  allocLiveFd(): number;
+}

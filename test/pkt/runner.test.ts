@@ -1,0 +1,373 @@
+/**
+ * The packet-script runner: packetdrill's timing tolerance, its sequence and
+ * timestamp mapping, system-call checks, shell commands and warnings, and
+ * what a failure looks like (one `file:line:` line, then the expected and
+ * actual segments). The scripts here run against our stack in virtual time.
+ */
+import test from 'ava';
+import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
+import { interpretCommand } from '../../cli/pkt/shell.ts';
+import { runCli } from '../helpers/interop.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CFG = { toleranceUsecs: 4000, tolerancePercent: 12.5 };
+
+/** A passive open, as most scripts begin (no timestamps, no window scaling). */
+const OPEN = `
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
+`;
+
+function run(body: string, file = 't.pkt'): RunResult {
+  return runScript(body, file);
+}
+
+function failure(r: RunResult): string {
+  if (r.ok) throw new Error('the script passed');
+  return [r.error!.headline(), ...r.error!.details].join('\n');
+}
+
+function passes(t: import('ava').ExecutionContext, r: RunResult): void {
+  t.true(r.ok, r.ok ? '' : failure(r));
+}
+
+// ---------------------------------------------------------------------------
+// Tolerance (run.c verify_time)
+
+test('tolerance: max(4 ms, 12.5 % of the gap since the previous event)', (t) => {
+  // Short gap: 4 ms either side.
+  t.is(verifyTime(CFG, 'relative', 100_000, undefined, 104_000, 90_000, 'outbound packet'), undefined);
+  t.is(
+    verifyTime(CFG, 'relative', 100_000, undefined, 104_001, 90_000, 'outbound packet'),
+    'timing error: expected outbound packet at 0.100000 sec but happened at 0.104001 sec; tolerance 0.004000 sec',
+  );
+  t.truthy(verifyTime(CFG, 'relative', 100_000, undefined, 95_999, 90_000, 'outbound packet'));
+  // 1 s gap: 125 ms.
+  t.is(verifyTime(CFG, 'absolute', 1_100_000, undefined, 1_225_000, 100_000, 'outbound packet'), undefined);
+  t.regex(verifyTime(CFG, 'absolute', 1_100_000, undefined, 1_225_001, 100_000, 'outbound packet')!, /tolerance 0\.125000 sec$/);
+  // No previous event: the fixed tolerance only.
+  t.truthy(verifyTime(CFG, 'absolute', 5_000_000, undefined, 5_004_001, undefined, 'outbound packet'));
+  // --tolerance_usecs and --tolerance_percent.
+  t.is(verifyTime({ toleranceUsecs: 10_000, tolerancePercent: 0 }, 'relative', 1_000_000, undefined, 1_010_000, 0, 'x'), undefined);
+});
+
+test('tolerance: ranges and *', (t) => {
+  t.is(verifyTime(CFG, 'relative-range', 300_000, 400_000, 399_000, 0, 'outbound packet', 0), undefined);
+  t.is(verifyTime(CFG, 'relative-range', 1_300_000, 1_400_000, 1_500_000, 1_300_000, 'outbound packet', 1_000_000),
+    'timing error: expected outbound packet in relative time range +0.300000~+0.400000 sec but happened at +0.500000 sec');
+  t.is(verifyTime(CFG, 'absolute-range', 1_000_000, 2_000_000, 2_200_000, 900_000, 'outbound packet'),
+    'timing error: expected outbound packet in time range 1.000000~2.000000 sec but happened at 2.200000 sec');
+  t.is(verifyTime(CFG, 'any', 0, undefined, 99_000_000, 0, 'outbound packet'), undefined);
+});
+
+test('a late packet fails with its line and both segments; the dynamic tolerance applies', (t) => {
+  // The RTO after a 100 ms RTT is 300 ms: expected at +.25 it is 50 ms late, beyond 12.5 % of 250 ms.
+  const r = run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
++.25 > P. 1:11(10) ack 1
+`, 'late.pkt');
+  t.is(
+    failure(r),
+    [
+      'late.pkt:13: error handling packet: timing error: expected outbound packet at 0.350000 sec but happened at 0.400000 sec; tolerance 0.031250 sec',
+      'script packet:  0.350000 P. 1:11(10) ack 1',
+      'actual packet:  0.400000 P. 1:11(10) ack 1 win 65535',
+    ].join('\n'),
+  );
+  // Expected at +.28 it is 20 ms late, within 12.5 % of 280 ms: passes.
+  passes(t, run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
++.28 > P. 1:11(10) ack 1
+`));
+});
+
+// ---------------------------------------------------------------------------
+// Matching
+
+test('a field mismatch names the field, packetdrill-style', (t) => {
+  const r = run(`${OPEN}
++.1 close(4) = 0
++0 > F. 1:1(0) ack 2
+`, 'f.pkt');
+  t.is(failure(r), [
+    'f.pkt:12: error handling packet: live packet field tcp_ack_seq: expected: 2 (0x2) vs actual: 1 (0x1)',
+    'script packet:  0.200000 F. 1:1(0) ack 2',
+    'actual packet:  0.200000 F. 1:1(0) ack 1 win 65535',
+  ].join('\n'));
+});
+
+test('omitted options mean "none", <...> means "not checked", win absent means "not checked"', (t) => {
+  passes(t, run('0 < S 0:0(0) win 1000 <mss 1460>\n+0 > R. 0:0(0) ack 1 win 0\n'));
+  passes(t, run('0 < S 0:0(0) win 1000 <mss 1460>\n+0 > R. 0:0(0) ack 1 <...>\n'));
+  const r = run('0 < S 0:0(0) win 1000 <mss 1460>\n+0 > R. 0:0(0) ack 1 win 0 <mss 1460>\n', 'o.pkt');
+  t.regex(failure(r), /^o\.pkt:2: error handling packet: live packet field ipv4_total_length: expected: 44 \(0x2c\) vs actual: 40 \(0x28\)/);
+  const s = run(`${OPEN}\n+.1 close(4) = 0\n+0 > F. 1:1(0) ack 1 <nop,nop,TS val 1 ecr 2>\n`, 's.pkt');
+  t.regex(failure(s), /live packet field ipv4_total_length/);
+});
+
+test('options are compared kind by kind and value by value', (t) => {
+  const r = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>\n+0 > S. 0:0(0) ack 1 <mss 1000,nop,nop,sackOK>\n', 'm.pkt');
+  t.is(r.error?.headline(), 'm.pkt:6: error handling packet: bad value in outbound TCP option (kind=2): expected: mss 1000 actual: mss 1460');
+  const k = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>\n+0 > S. 0:0(0) ack 1 <mss 1460,sackOK,nop,nop>\n', 'k.pkt');
+  t.is(k.error?.headline(), 'k.pkt:6: error handling packet: bad outbound TCP options');
+});
+
+test('sequence numbers are relative to each side\'s ISN; inbound TS ecr must echo an outbound TS val', (t) => {
+  passes(t, run(`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 5000:5000(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 5001 <mss 1460,sackOK,TS val 700 ecr 100>
+// after the SYNs, both sides count from their ISN
++.1 < . 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 700>
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 100) = 100
++0 > P. 1:101(100) ack 1 <nop,nop,TS val 800 ecr 110>
++.1 < . 1:1(0) ack 51 win 1000 <nop,nop,TS val 120 ecr 800,nop,nop,sack 61:101>
++0 < P. 1:11(10) ack 101 win 1000 <nop,nop,TS val 130 ecr 800>
++0 > . 101:101(0) ack 11 <nop,nop,TS val 900 ecr 130>
+`));
+  const r = run(`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100>
++.1 < . 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 701>
+`, 'e.pkt');
+  t.is(r.error?.headline(), 'e.pkt:8: error handling packet: unable to infer live TS ecr for script TS ecr 701;  no matching or preceding outbound TS val');
+});
+
+test('--tcp_ts_tick_usecs checks outbound TS val against the script, in ticks', (t) => {
+  const script = (val: number): string => `--tcp_ts_tick_usecs=1000
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100>
++.1 < . 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 700>
++0 accept(3, ..., ...) = 4
++.1 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1 <nop,nop,TS val ${val} ecr 110>
+`;
+  passes(t, run(script(900)));
+  t.is(run(script(930), 'ts.pkt').error?.headline(), 'ts.pkt:11: error handling packet: bad outbound TCP timestamp value, tolerance 25000');
+});
+
+test('a second listening socket makes the next SYN a new connection from a new port', (t) => {
+  passes(t, run(`${OPEN}
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
++0 listen(5, 1) = 0
++.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 6
++0 close(6) = 0
++0 > F. 1:1(0) ack 1
+`));
+});
+
+test('packets of other connections are skipped by the sniffer', (t) => {
+  // Connection A's FIN goes out while the script follows connection B: not sniffed, no mismatch.
+  passes(t, run(`${OPEN}
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
++0 listen(5, 1) = 0
++.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 close(4) = 0
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
+`));
+});
+
+// ---------------------------------------------------------------------------
+// System calls
+
+test('results and errnos are checked with packetdrill\'s messages', (t) => {
+  t.is(run(`${OPEN}+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = 10\n`, 'r.pkt').error?.headline(),
+    'r.pkt:11: runtime error in read call: Expected result 10 but got -1 with errno 11 (Resource temporarily unavailable)');
+  t.is(run(`${OPEN}+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 ECONNRESET (Connection reset by peer)\n`, 'e.pkt').error?.headline(),
+    'e.pkt:11: runtime error in read call: Expected errno 104 (Connection reset by peer) but got 11 (Resource temporarily unavailable)');
+  t.is(run(`${OPEN}+0 frobnicate(4) = 0\n`, 'u.pkt').error?.headline(), "u.pkt:10: runtime error in frobnicate call: Unknown system call: 'frobnicate'");
+  t.is(run(`${OPEN}+0 close(9) = 0\n`, 'c.pkt').error?.headline(), 'c.pkt:10: runtime error in close call: unable to find fd with script fd 9');
+  t.is(run(`${OPEN}+0 setsockopt(4, SOL_SOCKET, SO_BOGUS, [1], 4) = 0\n`, 'b.pkt').error?.headline(), "b.pkt:10: runtime error in setsockopt call: unknown symbol: 'SO_BOGUS'");
+});
+
+test('a blocking call without ... that nothing can wake is reported, not hung', (t) => {
+  const r = run(`${OPEN}\n+0 read(4, ..., 10) = 10\n+.1 < P. 1:11(10) ack 1 win 1000\n`.replace('accept(3, ..., ...) = 4\n', 'accept(3, ..., ...) = 4\n+0 fcntl(4, F_SETFL, O_RDWR) = 0\n'), 'h.pkt');
+  t.regex(r.error!.headline(), /^h\.pkt:12: runtime error in read call: the call blocks and nothing can wake it/);
+});
+
+test('blocking calls: ...END waits in virtual time and checks when the call returned', (t) => {
+  passes(t, run(`${OPEN}
++0...0.2 read(4, ..., 100) = 10
++.2 < P. 1:11(10) ack 1 win 1000
++0 > . 1:1(0) ack 11
+`));
+  const r = run(`${OPEN}
++0...0.1 read(4, ..., 100) = 10
++.2 < P. 1:11(10) ack 1 win 1000
+`, 'b.pkt');
+  t.is(r.error?.headline(), 'b.pkt:11: timing error: expected system call return at 0.200000 sec but happened at 0.300000 sec; tolerance 0.012500 sec');
+  // SO_LINGER with a time: close() waits for the ACK of our FIN.
+  passes(t, run(`${OPEN}
++0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=2}, 8) = 0
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
++.05 < . 1:1(0) ack 11 win 1000
++0...0.1 close(4) = 0
++0 > F. 11:11(0) ack 1
++.1 < . 1:1(0) ack 12 win 1000
+`));
+  const left = run(`${OPEN}+0...5 read(4, ..., 100) = 10\n`, 'l.pkt');
+  t.is(left.error?.headline(), 'l.pkt:10: runtime error: exiting while a blocking system call is in progress');
+});
+
+test('poll(), fcntl(), getsockopt() and connect() in packetdrill\'s conventions', (t) => {
+  passes(t, run(`${OPEN}
++0 fcntl(4, F_GETFL) = 0x2 (flags O_RDWR)
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 fcntl(4, F_GETFL) = 0x802
++0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1
++0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
++0 getsockopt(4, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0
++0...0.1 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 1000) = 1
++.1 < P. 1:11(10) ack 1 win 1000
++0 > . 1:1(0) ack 11
++0 recv(4, ..., 100, 0) = 10
++0...0.5 poll([{fd=4, events=POLLIN}], 1, 500) = 0
+`));
+  const r = run(`${OPEN}+0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN}], 1, 0) = 1\n`, 'p.pkt');
+  t.is(r.error?.headline(), 'p.pkt:10: runtime error in poll call: Expected revents of POLLIN but got POLLOUT for pollfd 0');
+  passes(t, run(`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
++.1 < S. 0:0(0) ack 1 win 1000 <mss 1000>
++0 > . 1:1(0) ack 1
++0 connect(3, ..., ...) = 0
++0 connect(3, ..., ...) = -1 EISCONN (Transport endpoint is already connected)
+`));
+});
+
+// ---------------------------------------------------------------------------
+// Shell commands, Python, options
+
+test('shell commands: the sysctl forms are recognised, the rest ignored', (t) => {
+  t.deepEqual(interpretCommand('sysctl -q net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_fin_timeout=5'), [
+    { kind: 'sysctl', name: 'net.ipv4.tcp_syn_retries', value: '2', text: 'sysctl -q net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_fin_timeout=5' },
+    { kind: 'sysctl', name: 'net.ipv4.tcp_fin_timeout', value: '5', text: 'sysctl -q net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_fin_timeout=5' },
+  ]);
+  t.deepEqual(interpretCommand('sysctl -w net.ipv4.tcp_rmem="4096 131072 6291456"'), [
+    { kind: 'sysctl', name: 'net.ipv4.tcp_rmem', value: '4096 131072 6291456', text: 'sysctl -w net.ipv4.tcp_rmem="4096 131072 6291456"' },
+  ]);
+  t.deepEqual(interpretCommand('echo 7 > /proc/sys/net/ipv4/tcp_fin_timeout'), [
+    { kind: 'sysctl', name: 'net.ipv4.tcp_fin_timeout', value: '7', text: 'echo 7 > /proc/sys/net/ipv4/tcp_fin_timeout' },
+  ]);
+  t.deepEqual(
+    interpretCommand('../../common/defaults.sh\n ../../common/set_sysctls.py \\\n  /proc/sys/net/ipv4/tcp_fastopen=0x30403 /proc/sys/net/ipv4/tcp_syncookies=0').map((a) => a.kind === 'sysctl' ? `${a.name}=${a.value}` : a.kind),
+    ['defaults', 'net.ipv4.tcp_fastopen=0x30403', 'net.ipv4.tcp_syncookies=0'],
+  );
+  t.deepEqual(interpretCommand('tc qdisc add dev tun0 root pfifo; nstat > /dev/null').map((a) => a.kind), ['ignored', 'ignored']);
+});
+
+test('sysctl commands reach the stack; unmodelled names and other commands warn; settings start from defaults.sh', (t) => {
+  t.deepEqual(packetdrillSysctls().tcp_rmem, [4096, 540000, 15728640]);
+  const r = run(`\`sysctl -q net.ipv4.tcp_syn_retries=3\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [3], [4]) = 0
++0 \`echo 7 > /proc/sys/net/ipv4/tcp_fin_timeout\`
++0 getsockopt(3, IPPROTO_TCP, TCP_LINGER2, [7], [4]) = 0
++0 \`sysctl -q net.ipv4.tcp_frobnication=1\`
++0 \`ip route show\`
+`, 'w.pkt');
+  passes(t, r);
+  t.deepEqual(r.warnings, [
+    'w.pkt:6: warning: sysctl net.ipv4.tcp_frobnication is not modelled by the stack: `sysctl -q net.ipv4.tcp_frobnication=1` ignored',
+    'w.pkt:7: warning: shell command not run: `ip route show` (not a sysctl setting)',
+  ]);
+  // Each script starts afresh: the sysctl above is gone.
+  passes(t, run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0\n'));
+  const bad = run('0 `sysctl -q net.ipv4.tcp_syn_retries=lots`\n', 'v.pkt');
+  t.regex(bad.error!.headline(), /^v\.pkt:1: error executing `sysctl -q net\.ipv4\.tcp_syn_retries=lots` command: sysctl net\.ipv4\.tcp_syn_retries: "lots" is not an integer/);
+});
+
+test('%{ }% Python blocks are skipped with a warning, never silently', (t) => {
+  const r = run(`${OPEN}+0 %{ assert tcpi_state == 1 }%\n`, 'py.pkt');
+  passes(t, r);
+  t.deepEqual(r.warnings, ['py.pkt:10: warning: %{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked']);
+});
+
+test('script options: known ones apply, unknown ones are errors, irrelevant ones warn', (t) => {
+  passes(t, run(`--tolerance_usecs=60000\n${OPEN}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n+.25 > P. 1:11(10) ack 1\n`));
+  passes(t, run('--local_ip=10.0.0.2\n--remote_ip=10.0.0.1\n--bind_port=9999\n0 < S 0:0(0) win 1000\n+0 > R. 0:0(0) ack 1 win 0\n'));
+  t.is(run('--frobnicate=1\n0 close(3) = 0\n', 'o.pkt').error?.headline(), "o.pkt:1: option 'frobnicate' unknown");
+  t.is(run('--mss\n0 close(3) = 0\n', 'o.pkt').error?.headline(), "o.pkt:1: option 'mss' requires an argument");
+  t.is(run('--tolerance_usecs=-5\n0 close(3) = 0\n', 'o.pkt').error?.headline(), 'o.pkt:1: bad --tolerance_usecs: -5');
+  const w = run('--speed=1000\n0 < S 0:0(0) win 1000\n+0 > R. 0:0(0) ack 1 win 0\n', 'w.pkt');
+  passes(t, w);
+  t.deepEqual(w.warnings, ['w.pkt:1: warning: --speed has no meaning for tcpstack pkt: ignored']);
+});
+
+test('the first event must be at time 0, absolute times may not go back', (t) => {
+  t.is(run('1 close(3) = 0\n', 'z.pkt').error?.headline(), 'z.pkt:1: first event should be at time 0');
+  t.is(run('0 < S 0:0(0) win 1000\n0.5 < . 1:1(0) ack 1 win 1000\n0.4 < . 1:1(0) ack 1 win 1000\n', 'z.pkt').error?.headline(),
+    'z.pkt:3: time goes backward in script from 500000 usec to 400000 usec');
+});
+
+test('virtual time: two minutes of TIME_WAIT (restarted by a segment) cost nothing', (t) => {
+  const started = Date.now();
+  const r = run(`${OPEN}
++.1 close(4) = 0
++0 > F. 1:1(0) ack 1
++.1 < F. 1:1(0) ack 2 win 1000
++0 > . 2:2(0) ack 2
++59 < P. 2:12(10) ack 2 win 1000
++0 > . 2:2(0) ack 2
++61 < P. 2:12(10) ack 2 win 1000
++0 > R 2:2(0) win 0
+`);
+  passes(t, r);
+  t.true(r.endUsecs > 120_000_000);
+  t.true(Date.now() - started < 5000);
+});
+
+// ---------------------------------------------------------------------------
+// The command
+
+test('tcpstack pkt: exit 0 when all pass, 1 when one fails, 2 on misuse', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pkt-'));
+  const good = join(dir, 'good.pkt');
+  const bad = join(dir, 'bad.pkt');
+  writeFileSync(good, '0 < S 0:0(0) win 1000\n+0 > R. 0:0(0) ack 1 win 0\n');
+  writeFileSync(bad, '0 < S 0:0(0) win 1000\n+0 > R. 1:1(0) ack 1 win 0\n');
+  const ok = runCli(['pkt', good]);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /^PASS .*good\.pkt/);
+  const ko = runCli(['pkt', good, bad]);
+  t.is(ko.code, 1);
+  t.regex(ko.stdout, /FAIL .*bad\.pkt\n {2}.*bad\.pkt:2: error handling packet: live packet field tcp_seq: expected: 1 \(0x1\) vs actual: 0 \(0x0\)\n {2}script packet: {2}0\.000000 R\. 1:1\(0\) ack 1 win 0\n {2}actual packet: {2}0\.000000 R\. 0:0\(0\) ack 1 win 0\n/);
+  t.regex(ko.stdout, /2 scripts: 1 passed, 1 failed/);
+  for (const args of [['pkt'], ['pkt', join(dir, 'missing.pkt')], ['pkt', '--bogus', good], ['pkt', '--seed', 'x', good]]) {
+    const r = runCli(args);
+    t.is(r.code, 2, args.join(' '));
+    t.is(r.stderr.trim().split('\n').length, 1);
+    t.regex(r.stderr, /^tcpstack: error: /);
+  }
+  const help = runCli(['pkt', '--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /^usage: tcpstack pkt/);
+});
