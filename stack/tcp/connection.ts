@@ -112,6 +112,8 @@ export class Connection {
   readonly rtt: RttEstimator;
   readonly cc: CongestionControl = new NewReno();
   caState: CaState = 'open';
+  /** Whether the recovery's first (fast) retransmission has gone out (PRR's prr_out > 0). */
+  recoveryRetransSent = false;
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
   highSeq = 0;
   dupAcks = 0;
@@ -707,10 +709,10 @@ export class Connection {
       this.caState = 'recovery';
       this.highSeq = this.sndNxt;
       this.cc.onEnterRecovery(this.packetsInFlight());
+      this.recoveryRetransSent = false;
       const c = this.ctx.counters;
       if (this.sackOk) c.TcpExtTCPSackRecovery++;
       else c.TcpExtTCPRenoRecovery++;
-      c.TcpExtTCPFastRetrans++;
     }
     if (newlyLost) this.hooks.dirty(this);
   }

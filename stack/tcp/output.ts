@@ -133,6 +133,8 @@ interface SendSpec {
   payloadLength?: number;
   options?: TcpOptionsToWrite;
   window?: number;
+  /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them; __tcp_transmit_skb counts only new data or empty segments). */
+  retransmission?: boolean;
 }
 
 function emit(c: Connection, spec: SendSpec): void {
@@ -153,7 +155,7 @@ function emit(c: Connection, spec: SendSpec): void {
     ipId: nextIpId(c),
     ttl: c.ctx.sysctl.ip_default_ttl,
   });
-  c.ctx.counters.TcpOutSegs++;
+  if (spec.retransmission !== true) c.ctx.counters.TcpOutSegs++;
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
@@ -172,12 +174,13 @@ function windowField(c: Connection): number {
 }
 
 /** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
-export function sendSyn(c: Connection, withAck: boolean): void {
+export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
   emit(c, {
     seq: c.iss,
     flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
     options: synOptions(c, withAck),
     window: Math.min(65535, c.rcvWnd),
+    retransmission,
   });
 }
 
@@ -196,7 +199,7 @@ export function sendProbe(c: Connection): void {
 export function retransmit(c: Connection, r: TxRecord): void {
   const now = c.now();
   if (r.syn) {
-    sendSyn(c, c.state === 'SYN_RECV');
+    sendSyn(c, c.state === 'SYN_RECV', true);
   } else {
     emit(c, {
       seq: r.seq,
@@ -204,6 +207,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
       payloadOffset: seqDiff(r.seq, c.sndUna),
       payloadLength: r.len,
       options: segmentOptions(c, r.len),
+      retransmission: true,
     });
   }
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
@@ -247,12 +251,27 @@ export function transmit(c: Connection): void {
   if (c.rtx.length > 0 && !c.xmitTimer.armed) timers.armRto(c, c.rtt.rto);
 }
 
+/**
+ * tcp_xmit_retransmit_queue: lost segments first, while cwnd allows. The
+ * fast retransmit that opens a recovery goes out even when the halved cwnd
+ * is below what is in flight (PRR, RFC 6937: sndcnt is at least 1 while
+ * nothing was sent in recovery yet; RFC 6675 §5 step 4.3), otherwise it
+ * would wait for the RTO. Each retransmission in recovery is a
+ * TcpExtTCPFastRetrans.
+ */
 function retransmitLost(c: Connection): void {
   if (c.caState !== 'recovery' && c.caState !== 'loss') return;
   if (c.rtx.lostOut === 0) return;
   for (const r of c.rtx) {
-    if (c.packetsInFlight() >= c.cc.cwnd) return;
-    if (r.lost && !r.retransOut && !r.sacked) retransmit(c, r);
+    const first = c.caState === 'recovery' && !c.recoveryRetransSent;
+    if (!first && c.packetsInFlight() >= c.cc.cwnd) return;
+    if (r.lost && !r.retransOut && !r.sacked) {
+      retransmit(c, r);
+      if (c.caState === 'recovery') {
+        c.recoveryRetransSent = true;
+        c.ctx.counters.TcpExtTCPFastRetrans++;
+      }
+    }
   }
 }
 

@@ -99,3 +99,20 @@ test('while out-of-order data is held, new data segments are cut to carry the SA
   ep.write(pattern(1448));
   t.deepEqual(p.flush().filter((x) => x.len > 0).map((x) => [x.len, x.opts.sack]), [[1448, undefined]]);
 });
+
+test('SACK with a full window in flight: the fast retransmit goes out at once although the halved cwnd is below what is in flight (PRR sends at least one, RFC 6937)', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50, win: 2000 });
+  p.quietUntil(100);
+  ep.write(pattern(1448 * 10));
+  t.is(p.flush().length, 10, 'the initial window: ten segments in flight');
+  p.quietUntil(150);
+  const edge = (i: number) => p.our(1 + 1448 * i);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: [[edge(1), edge(2)]] } }), []);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: [[edge(1), edge(3)]] } }), []);
+  const outSegs = s.stack.counters.TcpOutSegs;
+  const answer = p.send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: [[edge(1), edge(4)]] } });
+  t.deepEqual(answer.map((x) => [x.seq, x.len]), [[p.our(1), 1448]], 'segment 0 again at 150 ms, not at the RTO');
+  t.is(s.stack.counters.TcpOutSegs, outSegs, 'a retransmission is not a TcpOutSegs (RFC 1213)');
+  t.is(s.stack.counters.TcpRetransSegs, 1);
+  t.deepEqual([s.stack.counters.TcpExtTCPSackRecovery, s.stack.counters.TcpExtTCPFastRetrans, s.stack.counters.TcpExtTCPTimeouts], [1, 1, 0]);
+});
