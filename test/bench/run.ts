@@ -114,7 +114,7 @@ async function startKernelServer(pair: VethPair, pinned: boolean): Promise<Start
   try {
     await p.line(/^listening /, 15_000);
   } catch (error) {
-    await p.stop('SIGKILL');
+    await p.stop('SIGTERM'); // graceful: the control socket is removed; stop() falls back to SIGKILL
     throw error;
   }
   return p;

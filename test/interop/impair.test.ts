@@ -32,7 +32,7 @@ async function stackInNetns(t: Teardown, extra: string[]): Promise<{ netns: stri
   t.teardown(() => removeNetns(netns));
   const stack = startCli(['up', '--netns', netns, ...extra]);
   t.teardown(async () => {
-    await stack.stop('SIGKILL');
+    await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
   });
   const ready = await stack.ready();
   return { netns, stack, ready };

@@ -105,7 +105,7 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   let client: Client | undefined;
   t.teardown(async () => {
     client?.kill();
-    await stack.stop('SIGKILL');
+    await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
     removeNetns(netns);
     rmSync(dir, { recursive: true, force: true });
   });

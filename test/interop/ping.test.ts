@@ -21,7 +21,7 @@ async function stackInNetns(t: { teardown: (fn: () => void | Promise<void>) => v
   const netns = uniqueNetns('ping');
   const stack = startCli(['up', '--netns', netns, ...extra]);
   t.teardown(async () => {
-    await stack.stop('SIGKILL');
+    await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
     removeNetns(netns);
   });
   const ready = await stack.ready();
@@ -81,7 +81,7 @@ interop('attaching to a device that does not exist fails with one clear line and
   const netns = uniqueNetns('attach');
   const stack = startCli(['up', '--attach', '--tun', 'nosuch0', '--netns', netns]);
   t.teardown(async () => {
-    await stack.stop('SIGKILL');
+    await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
     removeNetns(netns);
   });
   const exit = await stack.exited;

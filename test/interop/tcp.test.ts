@@ -21,7 +21,7 @@ async function stackInNetns(t: Teardown, extra: string[] = []): Promise<{ netns:
   const netns = uniqueNetns('tcp');
   const stack = startCli(['up', '--netns', netns, ...extra]);
   t.teardown(async () => {
-    await stack.stop('SIGKILL');
+    await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
     removeNetns(netns);
   });
   await stack.ready();
