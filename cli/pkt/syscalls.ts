@@ -405,42 +405,25 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
   });
 }
 
-const sysRead: Impl = (host, args) => {
-  checkArgCount(args, 3);
-  const s = socketOf(host, s32Arg(args, 0));
-  const { isNull } = bufferArg(args, 1);
-  return readCall('read', s, s32Arg(args, 2), 0, isNull);
-};
+/**
+ * read/recv/recvfrom and write/send share one shape: fd, buffer, count, then
+ * flags (recv, send, recvfrom) and two `...` address arguments (recvfrom).
+ */
+function bufferCall(name: string, argCount: 3 | 4 | 6, call: typeof readCall): Impl {
+  return (host, args) => {
+    checkArgCount(args, argCount);
+    const s = socketOf(host, s32Arg(args, 0));
+    const { isNull } = bufferArg(args, 1);
+    for (let i = 4; i < argCount; i++) ellipsisArg(args, i);
+    return call(name, s, s32Arg(args, 2), argCount > 3 ? s32Arg(args, 3) : 0, isNull);
+  };
+}
 
-const sysRecv: Impl = (host, args) => {
-  checkArgCount(args, 4);
-  const s = socketOf(host, s32Arg(args, 0));
-  const { isNull } = bufferArg(args, 1);
-  return readCall('recv', s, s32Arg(args, 2), s32Arg(args, 3), isNull);
-};
-
-const sysRecvfrom: Impl = (host, args) => {
-  checkArgCount(args, 6);
-  const s = socketOf(host, s32Arg(args, 0));
-  const { isNull } = bufferArg(args, 1);
-  ellipsisArg(args, 4);
-  ellipsisArg(args, 5);
-  return readCall('recvfrom', s, s32Arg(args, 2), s32Arg(args, 3), isNull);
-};
-
-const sysWrite: Impl = (host, args) => {
-  checkArgCount(args, 3);
-  const s = socketOf(host, s32Arg(args, 0));
-  const { isNull } = bufferArg(args, 1);
-  return writeCall('write', s, s32Arg(args, 2), 0, isNull);
-};
-
-const sysSend: Impl = (host, args) => {
-  checkArgCount(args, 4);
-  const s = socketOf(host, s32Arg(args, 0));
-  const { isNull } = bufferArg(args, 1);
-  return writeCall('send', s, s32Arg(args, 2), s32Arg(args, 3), isNull);
-};
+const sysRead = bufferCall('read', 3, readCall);
+const sysRecv = bufferCall('recv', 4, readCall);
+const sysRecvfrom = bufferCall('recvfrom', 6, readCall);
+const sysWrite = bufferCall('write', 3, writeCall);
+const sysSend = bufferCall('send', 4, writeCall);
 
 const sysSendto: Impl = (host, args) => {
   checkArgCount(args, 6);

@@ -6,7 +6,7 @@
 import { runIp } from '../../tun/netns.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
-import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, releaseRunDir, releaseSubnet, removeNetns, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
@@ -64,19 +64,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     for (const a of agents) await a.stop().catch(() => undefined);
     if (capture) await capture.stop(0).catch(() => undefined);
     tracer?.stop();
-    for (const ns of [peerNs, subjectNs]) {
-      if (ns === undefined) continue;
-      try {
-        removeNetns(ns);
-      } catch (error) {
-        record.notes.push(`teardown: ${(error as Error).message}`);
-      }
-    }
-    releaseSubnet(n);
-    if (dir !== undefined) {
-      const kept = releaseRunDir(dir);
-      if (kept) record.notes.push(kept);
-    }
+    releaseLab(record.notes, [peerNs, subjectNs], n, dir);
   }
   record.wallMs = performance.now() - started;
   return record;

@@ -499,6 +499,27 @@ export function releaseRunDir(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The end of every run, kernel or stack: its namespaces deleted, its subnet
+ * lease and run directory released; what went wrong (or was kept) is added
+ * to `notes` rather than thrown, so the run's own result survives.
+ */
+export function releaseLab(notes: string[], namespaces: ReadonlyArray<string | undefined>, subnet: number, dir: string | undefined): void {
+  for (const ns of namespaces) {
+    if (ns === undefined) continue;
+    try {
+      removeNetns(ns);
+    } catch (error) {
+      notes.push(`teardown: ${(error as Error).message}`);
+    }
+  }
+  releaseSubnet(subnet);
+  if (dir !== undefined) {
+    const kept = releaseRunDir(dir);
+    if (kept) notes.push(kept);
+  }
+}
+
 /** Sleeps `ms` without blocking the event loop (the stack keeps running). */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

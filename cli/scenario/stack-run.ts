@@ -15,7 +15,7 @@ import { TunDevice } from '../../tun/tun-device.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
-import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseRunDir, releaseSubnet, removeNetns, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -298,18 +298,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     device?.close();
     removeHook?.();
     tracer?.stop();
-    if (peerNs !== undefined) {
-      try {
-        removeNetns(peerNs);
-      } catch (error) {
-        record.notes.push(`teardown: ${(error as Error).message}`);
-      }
-    }
-    releaseSubnet(n);
-    if (dir !== undefined) {
-      const kept = releaseRunDir(dir);
-      if (kept) record.notes.push(kept);
-    }
+    releaseLab(record.notes, [peerNs], n, dir);
   }
   record.wallMs = performance.now() - started;
   return record;

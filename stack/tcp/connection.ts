@@ -1045,6 +1045,13 @@ export class Connection {
   /** tcp_done: CLOSED, timers stopped, queues purged, out of the tables. */
   done(): void {
     this.setState('CLOSED');
+    this.purge();
+    this.hooks.closed(this);
+    this.hooks.wake(this);
+  }
+
+  /** What every end of a socket shares: timers stopped, queues emptied, both directions shut. */
+  private purge(): void {
     timers.cancelAll(this);
     this.sendQueue.clear();
     this.rtx.clear();
@@ -1053,8 +1060,6 @@ export class Connection {
     this.ackDelayed = false;
     this.shutRd = true;
     this.shutWr = true;
-    this.hooks.closed(this);
-    this.hooks.wake(this);
   }
 
   /**
@@ -1067,14 +1072,7 @@ export class Connection {
     if (from === 'ESTABLISHED' || from === 'CLOSE_WAIT') this.ctx.counters.TcpCurrEstab--;
     this.state = 'CLOSED';
     if (from !== 'CLOSED') this.ctx.trace?.({ kind: 'tcp-state', t: this.now(), conn: this.id, from, to: 'CLOSED' });
-    timers.cancelAll(this);
-    this.sendQueue.clear();
-    this.rtx.clear();
-    this.ooo.clear();
-    this.ackNow = false;
-    this.ackDelayed = false;
-    this.shutRd = true;
-    this.shutWr = true;
+    this.purge();
   }
 
   enterTimeWait(): void {

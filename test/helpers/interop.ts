@@ -125,3 +125,31 @@ export function parseCounters(text: string): Map<string, number> {
   }
   return m;
 }
+
+/**
+ * Python for the kernel side: sends `mib` MiB to the echo service (port 7)
+ * at `addr` while a second thread reads the echo back; prints "SENT RECEIVED
+ * True" when the SHA-256 of what came back equals that of what was sent.
+ */
+export function echoShaScript(addr: string, mib: number): string {
+  return `
+import socket, hashlib, threading
+n = ${mib} * 1024 * 1024
+s = socket.create_connection(('${addr}', 7), timeout=60)
+block = bytes((i * 131 + 7) & 255 for i in range(65536))
+up = hashlib.sha256(); down = hashlib.sha256(); got = [0]
+def reader():
+    while True:
+        d = s.recv(1 << 18)
+        if not d: break
+        down.update(d); got[0] += len(d)
+r = threading.Thread(target=reader); r.start()
+sent = 0
+while sent < n:
+    s.sendall(block); up.update(block); sent += len(block)
+s.shutdown(socket.SHUT_WR)
+r.join()
+s.close()
+print(sent, got[0], up.hexdigest() == down.hexdigest())
+`;
+}

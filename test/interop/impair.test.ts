@@ -9,7 +9,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3', 'curl']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -53,26 +53,7 @@ async function kernelTcp(netns: string): Promise<Map<string, number>> {
   return new Map(names.map((n, i) => [n, values[i]!]));
 }
 
-const ECHO_5MIB = `
-import socket, hashlib, threading
-n = 5 * 1024 * 1024
-s = socket.create_connection(('${ADDR}', 7), timeout=60)
-block = bytes((i * 131 + 7) & 255 for i in range(65536))
-up = hashlib.sha256(); down = hashlib.sha256(); got = [0]
-def reader():
-    while True:
-        d = s.recv(1 << 18)
-        if not d: break
-        down.update(d); got[0] += len(d)
-r = threading.Thread(target=reader); r.start()
-sent = 0
-while sent < n:
-    s.sendall(block); up.update(block); sent += len(block)
-s.shutdown(socket.SHUT_WR)
-r.join()
-s.close()
-print(sent, got[0], up.hexdigest() == down.hexdigest())
-`;
+const ECHO_5MIB = echoShaScript(ADDR, 5);
 
 interop('5 MiB each way through echo with 5% loss, 2% reorder, 1% dup, 0.5% corruption: SHA-256 matching, corruption caught by both checksums', async (t) => {
   const { netns, stack, ready } = await stackInNetns(t, [...FAULTS, '--seed', '7']);

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'telnet', 'nc', 'curl', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -122,28 +122,7 @@ interop('curl to http (80): the status page with live counters, over Node\'s htt
 
 interop('Python: 50 MiB each way through echo (7), SHA-256 matching', async (t) => {
   const { netns } = await stackInNetns(t);
-  const out = await python(
-    netns,
-    `
-import socket, hashlib, threading
-n = 50 * 1024 * 1024
-s = socket.create_connection(('${ADDR}', 7), timeout=60)
-block = bytes((i * 131 + 7) & 255 for i in range(65536))
-up = hashlib.sha256(); down = hashlib.sha256(); got = [0]
-def reader():
-    while True:
-        d = s.recv(1 << 18)
-        if not d: break
-        down.update(d); got[0] += len(d)
-r = threading.Thread(target=reader); r.start()
-sent = 0
-while sent < n:
-    s.sendall(block); up.update(block); sent += len(block)
-s.shutdown(socket.SHUT_WR)
-r.join()
-print(sent, got[0], up.hexdigest() == down.hexdigest())
-`,
-  );
+  const out = await python(netns, echoShaScript(ADDR, 50));
   t.is(out.trim(), `${50 * 1024 * 1024} ${50 * 1024 * 1024} True`);
 });
 
