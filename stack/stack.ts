@@ -72,6 +72,15 @@ export class Stack {
    * flush on the next microtask; virtual-time tests call flush() themselves.
    */
   onFlushNeeded: (() => void) | undefined;
+  /**
+   * Set by the driver: receives exceptions thrown by application callbacks
+   * (onEvent), after the round that ran them has finished for every other
+   * socket. The real-time driver rethrows them on a microtask, as Node reports
+   * an exception from an event handler; unset, flush() rethrows the first.
+   */
+  set onApplicationError(handler: ((error: unknown) => void) | undefined) {
+    this.tcpLayer.onApplicationError = handler;
+  }
 
   constructor(options: StackOptions) {
     this.address = options.address >>> 0;

@@ -73,6 +73,11 @@ export class RealtimeDriver {
         this.kick();
       });
     };
+    // An exception from an application's callback reaches Node as uncaught, as from any event handler.
+    stack.onApplicationError = (error) =>
+      queueMicrotask(() => {
+        throw error;
+      });
     this.rearm();
   }
 

@@ -5,7 +5,7 @@
  * CR LF, CR NUL, a lone CR or a lone LF, and control characters are removed
  * before a line reaches anyone else's terminal.
  */
-import type { TcpProvider, TcpSocket } from '../../stack/socket/node.ts';
+import type { TcpProvider, TcpSocket } from '../../tun/node/sockets.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 const IAC = 255;

@@ -5,7 +5,7 @@
  */
 import type { Counters } from '../../stack/counters.ts';
 import type { DropCounters } from '../../stack/drop.ts';
-import { TcpServer, type TcpProvider, type TcpServerOptions, type TcpSocket } from '../../stack/socket/node.ts';
+import { TcpServer, type TcpProvider, type TcpServerOptions, type TcpSocket } from '../../tun/node/sockets.ts';
 
 /** The parts of a Stack the services read (a real Stack satisfies it). */
 export interface StackView {

@@ -50,6 +50,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private flushing = false;
   /** Called when application activity needs a flush the driver did not schedule. */
   onFlushNeeded: (() => void) | undefined;
+  /** Receives exceptions thrown by applications' onEvent callbacks (unset: flush() rethrows the first). */
+  onApplicationError: ((error: unknown) => void) | undefined;
 
   constructor(stack: Stack, output: IpOutput) {
     const s = stack;
@@ -146,6 +148,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   flush(): void {
     if (this.flushing) return;
     this.flushing = true;
+    const appErrors: unknown[] = [];
     try {
       for (let round = 0; round < 64 && (this.wakeSet.size > 0 || this.dirtySet.size > 0); round++) {
         if (this.wakeSet.size > 0) {
@@ -157,9 +160,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
               w.deliverEvent();
             } catch (error) {
               this.ctx.trace?.({ kind: 'internal-error', t: this.ctx.now(), message: `onEvent threw: ${String(error)}` });
-              queueMicrotask(() => {
-                throw error;
-              });
+              appErrors.push(error);
             }
           }
         }
@@ -171,6 +172,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       }
     } finally {
       this.flushing = false;
+    }
+    // The round is finished for everyone; now the application hears of its own
+    // exceptions: through the driver's handler, or thrown to whoever flushed.
+    if (appErrors.length > 0) {
+      const report = this.onApplicationError;
+      if (report === undefined) throw appErrors[0];
+      for (const error of appErrors) report(error);
     }
   }
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
-import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../stack/socket/node.ts';
+import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../tun/node/sockets.ts';
 import { FakeNet, type FakeEndpoint } from '../helpers/fake-endpoint.ts';
 
 function socketPair(options: { bufferSize?: number; allowHalfOpen?: [boolean, boolean]; hwm?: number } = {}) {

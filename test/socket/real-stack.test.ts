@@ -6,7 +6,7 @@
 import test from 'ava';
 import http from 'node:http';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
-import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../stack/socket/node.ts';
+import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../tun/node/sockets.ts';
 import { startServices, parseServices } from '../../cli/services/index.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 

@@ -20,8 +20,8 @@ import { EventEmitter } from 'node:events';
 import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import { Duplex } from 'node:stream';
-import { parseIpv4 } from '../wire/addr.ts';
-import { POLLERR, SocketError, type Endpoint, type ListenerInfo, type TcpInfo, type TcpStateName } from './types.ts';
+import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { POLLERR, SocketError, type Endpoint, type ListenerInfo, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
 
 export type { ListenerInfo };
 
