@@ -19,13 +19,14 @@ import { defaultSysctls, type Sysctls } from './sysctl.ts';
 import { TimerQueue } from './timers.ts';
 import type { TraceSink } from './trace.ts';
 import type { Ipv4Address } from './wire/addr.ts';
-import { PROTO_ICMP, PROTO_UDP } from './wire/ipv4.ts';
+import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
+import type { TcpContext } from './tcp/context.ts';
+import { TcpSock } from './tcp/sock.ts';
 import { TcpLayer } from './tcp/tcp.ts';
 import { TcpEndpoint } from './socket/endpoint.ts';
 import type { Endpoint, ListenerInfo, TcpInfo } from './socket/types.ts';
 
 export interface TcpApi {
-  readonly layer: TcpLayer;
   /** A new, unbound TCP endpoint. */
   socket(): Endpoint;
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
@@ -104,19 +105,37 @@ export class Stack {
     const udp = new Udp(this.counters, this.icmp);
     this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
     this.ip.register(PROTO_UDP, (p, hl, total) => udp.input(p, hl, total));
-    this.tcpLayer = new TcpLayer(this, this.output);
-    this.tcpLayer.onFlushNeeded = () => this.onFlushNeeded?.();
-    const layer = this.tcpLayer;
+    const output = this.output;
+    const clock = this.clock;
+    const tcpContext: TcpContext = {
+      clock,
+      counters: this.counters,
+      sysctl: this.sysctl,
+      timers: this.timers,
+      random: this.random,
+      address: this.address,
+      get advMss() {
+        return output.mtu - 40;
+      },
+      get trace() {
+        return traceSink();
+      },
+      ip: output,
+      now: () => clock.now(),
+    };
+    const layer = new TcpLayer(tcpContext);
+    this.tcpLayer = layer;
+    layer.onFlushNeeded = () => this.onFlushNeeded?.();
+    this.ip.register(PROTO_TCP, (p, hl, total) => layer.input(p, hl, total));
     this.tcp = {
-      layer,
-      socket: () => new TcpEndpoint(layer),
+      socket: () => new TcpEndpoint(new TcpSock(layer)),
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),
     };
   }
 
-  /** Installs a transport protocol (TCP registers itself here). */
+  /** Installs another transport protocol's input (ICMP, UDP and TCP are installed by the constructor). */
   registerProtocol(protocol: number, handler: ProtocolInput): void {
     this.ip.register(protocol, handler);
   }

@@ -17,7 +17,7 @@ export type TraceEvent =
       path: string;
       linux: string;
       reason: string;
-      generator: 'R1' | 'R2';
+      generator: 'reply' | 'active';
       seq: number;
       ack: number;
       flags: number;

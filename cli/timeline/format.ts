@@ -33,7 +33,7 @@ export interface TraceHeader {
 export type TimelineRecord = TraceEvent | TraceHeader;
 
 /** The kernel function behind each RST generator (stack/tcp/reset.ts). */
-const GENERATOR_FN = { R1: 'tcp_v4_send_reset', R2: 'tcp_send_active_reset' } as const;
+const GENERATOR_FN = { reply: 'tcp_v4_send_reset', active: 'tcp_send_active_reset' } as const;
 
 const ICMP_NAMES: Record<string, string> = {
   '0/0': 'echo reply',

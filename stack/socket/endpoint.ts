@@ -1,321 +1,137 @@
 /**
- * The BSD-shaped, non-blocking socket over the TCP layer: bind/listen/
- * accept/connect/read/write/shutdown/close with Linux's errno semantics
- * (tcp_recvmsg, tcp_sendmsg, sk_stream_wait_connect, inet_csk_bind_conflict,
- * __tcp_close). Everything protocol-related happens in stack/tcp; this file
- * decides what the application is told.
+ * The BSD-shaped, non-blocking socket over TCP's user-call API
+ * (stack/tcp/sock.ts): what this file adds is the file-descriptor view
+ * (EBADF after close), argument checks (addresses as text or numbers, port
+ * ranges, integer option values) and the mapping of TCP's errno values to
+ * thrown SocketErrors named after the system call. Everything a call does to
+ * the protocol happens in stack/tcp.
  */
 import { formatIpv4, parseIpv4 } from '../wire/addr.ts';
-import { Connection } from '../tcp/connection.ts';
-import { Listener } from '../tcp/listener.ts';
-import * as timers from '../tcp/conn-timers.ts';
-import { connectionInfo, stateOnlyInfo, type TcpLayer, type Wakeable } from '../tcp/tcp.ts';
-import type { PortOwner } from '../tcp/tables.ts';
-import {
-  POLLERR,
-  POLLHUP,
-  POLLIN,
-  POLLOUT,
-  POLLRDHUP,
-  SocketError,
-  type Endpoint,
-  type ShutdownHow,
-  type SocketErrno,
-  type TcpInfo,
-  type TcpStateName,
-} from './types.ts';
+import type { TcpSock, TcpSockOption, TcpSockOptions } from '../tcp/sock.ts';
+import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpStateName } from './types.ts';
 
-const EMPTY = new Uint8Array(0);
-
-interface BoundPort extends PortOwner {
-  port: number;
-  /** Bound implicitly by connect() (may share a port with other connects, never with bind()). */
-  autobound: boolean;
+function check(result: SocketErrno | undefined, syscall: string): void {
+  if (result !== undefined) throw new SocketError(result, syscall);
 }
 
-export class TcpEndpoint implements Endpoint, Wakeable {
+const isPort = (port: number, min: number): boolean => Number.isInteger(port) && port >= min && port <= 65535;
+
+export class TcpEndpoint implements Endpoint {
   onEvent: ((endpoint: Endpoint) => void) | undefined;
-  private conn: Connection | undefined;
-  private listener: Listener | undefined;
-  private bound: BoundPort | undefined;
   private fdClosed = false;
-  private reuseAddress = false;
-  private nodelay = false;
-  private keepalive: { on: boolean; idle?: number; intvl?: number; cnt?: number } = { on: false };
-  private linger = { on: false, seconds: 0 };
-  private userTimeout = 0;
-  private rcvBuf: number | undefined;
-  private sndBuf: number | undefined;
 
-  constructor(private readonly layer: TcpLayer) {}
-
-  /** An endpoint for a child connection taken from an accept queue. */
-  static forChild(layer: TcpLayer, conn: Connection): TcpEndpoint {
-    const ep = new TcpEndpoint(layer);
-    ep.conn = conn;
-    conn.owner = ep;
-    return ep;
-  }
-
-  deliverEvent(): void {
-    this.onEvent?.(this);
+  constructor(private readonly sock: TcpSock) {
+    sock.onEvent = () => this.onEvent?.(this);
   }
 
   get state(): TcpStateName {
-    if (this.listener) return 'LISTEN';
-    return this.conn?.state ?? 'CLOSED';
+    return this.sock.state;
   }
 
   get localAddress(): string {
-    if (this.conn) return formatIpv4(this.conn.local);
-    return formatIpv4(this.bound?.bindAddress ?? 0);
+    return formatIpv4(this.sock.localAddress);
   }
 
   get localPort(): number {
-    return this.conn?.localPort ?? this.bound?.port ?? 0;
+    return this.sock.localPort;
   }
 
   get remoteAddress(): string {
-    return this.conn ? formatIpv4(this.conn.remote) : '';
+    const remote = this.sock.remoteAddress;
+    return remote === undefined ? '' : formatIpv4(remote);
   }
 
   get remotePort(): number {
-    return this.conn?.remotePort ?? 0;
+    return this.sock.remotePort;
   }
 
   poll(): number {
-    if (this.listener) return this.listener.acceptQueue.length > 0 ? POLLIN : 0;
-    const c = this.conn;
-    if (c === undefined) return POLLOUT | POLLHUP;
-    let mask = 0;
-    if (c.pendingError !== undefined) mask |= POLLERR;
-    const closed = c.state === 'CLOSED';
-    if (closed || (c.shutWr && c.finReceived)) mask |= POLLHUP;
-    if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
-    if (c.recvQueue.length > 0) mask |= POLLIN;
-    if (closed) mask |= POLLIN;
-    const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
-    if (connected && (c.shutWr || closed || c.sndBuf - c.sendQueue.length > 0)) mask |= POLLOUT;
-    return mask;
+    return this.sock.poll();
   }
 
-  // ---------------------------------------------------------------------------
-  // Binding and opening
+  /** Throws EBADF once the descriptor is closed, as every call on a closed fd does. */
+  private open(syscall: string): TcpSock {
+    if (this.fdClosed) throw new SocketError('EBADF', syscall);
+    return this.sock;
+  }
 
   bind(address: string | number = 0, port = 0): void {
-    if (this.fdClosed) throw new SocketError('EBADF', 'bind');
-    if (this.bound || this.conn || this.listener) throw new SocketError('EINVAL', 'bind');
+    const sock = this.open('bind');
     const addr = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
-    if (addr === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new SocketError('EINVAL', 'bind');
-    if (addr !== 0 && addr !== this.layer.ctx.address) throw new SocketError('EADDRNOTAVAIL', 'bind');
-    const candidate: BoundPort = { bindAddress: addr, reuseAddress: this.reuseAddress, listening: false, port, autobound: false };
-    if (port === 0) {
-      const picked = this.layer.pickBindPort(candidate);
-      if (picked === undefined) throw new SocketError('EADDRINUSE', 'bind');
-      candidate.port = picked;
-    } else if (this.layer.binds.conflicts(port, candidate)) {
-      throw new SocketError('EADDRINUSE', 'bind');
-    }
-    this.layer.binds.add(candidate.port, candidate);
-    this.bound = candidate;
+    if (addr === undefined || !isPort(port, 0)) throw new SocketError('EINVAL', 'bind');
+    check(sock.bind(addr, port), 'bind');
   }
 
   listen(backlog: number): void {
-    if (this.fdClosed) throw new SocketError('EBADF', 'listen');
-    const somaxconn = this.layer.ctx.sysctl.somaxconn;
-    // __sys_listen: an unsigned comparison, so a negative backlog means somaxconn.
-    const effective = backlog < 0 || backlog > somaxconn ? somaxconn : Math.floor(backlog);
-    if (this.listener) {
-      this.listener.backlog = effective;
-      return;
-    }
-    if (this.conn) throw new SocketError('EINVAL', 'listen');
-    if (!this.bound) this.bind(0, 0);
-    const b = this.bound!;
-    // inet_csk_listen_start re-checks the port against everyone else.
-    b.listening = true;
-    if (this.layer.binds.conflicts(b.port, b)) {
-      b.listening = false;
-      throw new SocketError('EADDRINUSE', 'listen');
-    }
-    const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress);
-    l.owner = this;
-    this.listener = l;
-    this.layer.listenerTable.add(b.port, l);
+    check(this.open('listen').listen(backlog), 'listen');
   }
 
   accept(): Endpoint | null {
-    if (this.fdClosed) throw new SocketError('EBADF', 'accept');
-    const l = this.listener;
-    if (!l) throw new SocketError('EINVAL', 'accept');
-    const child = l.acceptQueue.shift();
-    if (!child) return null;
-    const ep = TcpEndpoint.forChild(this.layer, child);
-    ep.inheritOptions(this);
-    return ep;
-  }
-
-  private inheritOptions(parent: TcpEndpoint): void {
-    this.nodelay = parent.nodelay;
-    this.keepalive = { ...parent.keepalive };
-    this.linger = { ...parent.linger };
-    this.userTimeout = parent.userTimeout;
-    this.rcvBuf = parent.rcvBuf;
-    this.sndBuf = parent.sndBuf;
-    this.applyOptions();
+    const child = this.open('accept').accept();
+    if (child === null) return null;
+    if (typeof child === 'string') throw new SocketError(child, 'accept');
+    return new TcpEndpoint(child);
   }
 
   connect(address: string | number, port: number): void {
-    if (this.fdClosed) throw new SocketError('EBADF', 'connect');
-    if (this.listener) throw new SocketError('EISCONN', 'connect');
-    if (this.conn) {
-      throw new SocketError(this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN', 'connect');
-    }
+    const sock = this.open('connect');
     const remote = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
-    if (remote === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) throw new SocketError('EINVAL', 'connect');
-    const layer = this.layer;
-    let b = this.bound;
-    if (b === undefined) {
-      const picked = layer.pickConnectPort(remote, port);
-      if (picked === undefined) throw new SocketError('EADDRNOTAVAIL', 'connect');
-      b = { bindAddress: 0, reuseAddress: this.reuseAddress, listening: false, port: picked, autobound: true };
-      layer.binds.add(picked, b);
-      this.bound = b;
-    } else if (layer.connections.get(remote, port, b.port) || layer.timewaits.get(remote, port, b.port)) {
-      throw new SocketError('EADDRNOTAVAIL', 'connect');
+    // Already connected or listening wins over a bad address, as in tcp_v4_connect's order.
+    if (sock.state !== 'CLOSED' || sock.remoteAddress !== undefined) {
+      check(sock.connect(remote ?? 0, port), 'connect');
+      return;
     }
-    const c = new Connection(layer.ctx, layer, layer.ctx.address, b.port, remote, port);
-    c.owner = this;
-    this.conn = c;
-    this.applyOptions();
-    layer.connections.set(remote, port, b.port, c);
-    layer.connOwners.set(c, { port: b.port, owner: b });
-    c.connect(layer.isn(remote, port, b.port));
+    if (remote === undefined || !isPort(port, 1)) throw new SocketError('EINVAL', 'connect');
+    check(sock.connect(remote, port), 'connect');
   }
 
-  // ---------------------------------------------------------------------------
-  // Data
-
   read(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
-    if (this.fdClosed) throw new SocketError('EBADF', 'read');
-    const c = this.conn;
-    if (!c) throw new SocketError('ENOTCONN', 'read');
-    if (c.recvQueue.length > 0) {
-      const data = c.read(max);
-      return data;
-    }
-    // tcp_recvmsg: a FIN already seen means EOF, even if a RST came after it (G7).
-    if (c.finReceived) return EMPTY;
-    if (c.pendingError !== undefined) throw this.takeError('read');
-    if (c.state === 'CLOSED' || c.shutRd) return EMPTY;
-    return null; // EAGAIN, also while the handshake is under way
+    const result = this.open('read').recvmsg(max);
+    if (typeof result === 'string') throw new SocketError(result, 'read');
+    return result;
   }
 
   write(data: Uint8Array): number {
-    if (this.fdClosed) throw new SocketError('EBADF', 'write');
-    const c = this.conn;
-    if (!c) throw new SocketError(this.listener ? 'ENOTCONN' : 'EPIPE', 'write');
-    if (c.pendingError !== undefined) throw this.takeError('write');
-    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
-    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) throw new SocketError('EPIPE', 'write');
-    if (data.length === 0) return 0;
-    return c.write(data);
-  }
-
-  private takeError(syscall: string): SocketError {
-    const c = this.conn!;
-    const code = c.pendingError!;
-    c.pendingError = undefined;
-    c.errorReported = true;
-    return new SocketError(code, syscall);
+    const result = this.open('write').sendmsg(data);
+    if (typeof result === 'string') throw new SocketError(result, 'write');
+    return result;
   }
 
   shutdown(how: ShutdownHow): void {
-    if (this.fdClosed) throw new SocketError('EBADF', 'shutdown');
-    const c = this.conn;
-    if (c?.state === 'SYN_SENT') {
-      // inet_shutdown: a socket still connecting is disconnected whatever `how`
-      // says (tcp_disconnect from SYN_SENT): nothing is sent, sk_err = ECONNRESET.
-      c.pendingError = 'ECONNRESET';
-      c.done();
-      return;
-    }
-    if (!c || c.state === 'CLOSED') {
-      if (this.listener && how !== 'write') {
-        this.closeListener();
-        return;
-      }
-      throw new SocketError('ENOTCONN', 'shutdown');
-    }
-    if (how === 'read' || how === 'both') {
-      c.shutRd = true;
-      this.layer.wake(c);
-    }
-    if (how === 'write' || how === 'both') c.closeSending();
+    check(this.open('shutdown').shutdown(how), 'shutdown');
   }
 
   close(): void {
     if (this.fdClosed) return;
     this.fdClosed = true;
     this.onEvent = undefined;
-    if (this.listener) {
-      this.closeListener();
-      return;
-    }
-    const c = this.conn;
-    if (c) {
-      c.owner = undefined;
-      c.close();
-    } else if (this.bound) {
-      this.layer.binds.remove(this.bound.port, this.bound);
-    }
+    this.sock.close();
   }
 
-  private closeListener(): void {
-    const l = this.listener!;
-    this.listener = undefined;
-    this.layer.listenerTable.remove(l.port, l);
-    l.close();
-    if (this.bound) this.layer.binds.remove(this.bound.port, this.bound);
-    this.bound = undefined;
+  abort(): void {
+    this.open('abort').abort();
   }
 
   getError(): SocketErrno | undefined {
-    const c = this.conn;
-    if (!c || c.pendingError === undefined) return undefined;
-    const code = c.pendingError;
-    c.pendingError = undefined;
-    return code;
+    return this.sock.takeError();
   }
 
   // ---------------------------------------------------------------------------
   // Options
 
-  private applyOptions(): void {
-    const c = this.conn;
-    if (!c) return;
-    c.nodelay = this.nodelay;
-    const wasKeepalive = c.keepalive;
-    c.keepalive = this.keepalive.on;
-    c.keepIdle = this.keepalive.idle;
-    c.keepIntvl = this.keepalive.intvl;
-    c.keepCnt = this.keepalive.cnt;
-    c.lingerOn = this.linger.on;
-    c.lingerSeconds = this.linger.seconds;
-    c.userTimeout = this.userTimeout;
-    if (this.rcvBuf !== undefined) c.rcvBuf = this.rcvBuf;
-    if (this.sndBuf !== undefined) c.sndBuf = this.sndBuf;
-    const synchronized = c.state !== 'CLOSED' && c.state !== 'SYN_SENT' && c.state !== 'LISTEN';
-    if (c.keepalive && synchronized && (!wasKeepalive || !c.keepaliveTimer.armed)) timers.armKeepalive(c);
-    if (!c.keepalive && wasKeepalive && c.keepaliveTimer.armed && !c.orphan) c.ctx.timers.cancel(c.keepaliveTimer);
-    this.layer.dirty(c);
+  setsockopt<K extends TcpSockOption>(name: K, value: TcpSockOptions[K]): void {
+    check(this.open('setsockopt').setsockopt(name, value), 'setsockopt');
+  }
+
+  getsockopt<K extends TcpSockOption>(name: K): TcpSockOptions[K] {
+    return this.open('getsockopt').getsockopt(name);
   }
 
   setNoDelay(on: boolean): void {
-    this.nodelay = on;
-    this.applyOptions();
+    this.setsockopt('TCP_NODELAY', on);
   }
 
+  /** SO_KEEPALIVE, then TCP_KEEPIDLE/INTVL/CNT when given, as Node's setKeepAlive does; all checked before any is set. */
   setKeepAlive(on: boolean, idleSeconds?: number, intervalSeconds?: number, count?: number): void {
     for (const [v, max] of [
       [idleSeconds, 32767],
@@ -324,79 +140,52 @@ export class TcpEndpoint implements Endpoint, Wakeable {
     ] as const) {
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) throw new SocketError('EINVAL', 'setsockopt');
     }
-    this.keepalive = {
-      on,
-      idle: idleSeconds ?? this.keepalive.idle,
-      intvl: intervalSeconds ?? this.keepalive.intvl,
-      cnt: count ?? this.keepalive.cnt,
-    };
-    this.applyOptions();
-    // keepalive_time_set (TCP_KEEPIDLE on a live keepalive socket): the timer is
-    // re-armed for what is left of the new idle time, measured from the last
-    // segment received.
-    const c = this.conn;
-    if (idleSeconds !== undefined && c && c.keepalive && !c.orphan && c.state !== 'CLOSED' && c.state !== 'SYN_SENT' && c.state !== 'LISTEN') {
-      const elapsed = c.now() - c.lastRcvTime;
-      timers.armKeepalive(c, Math.max(0, idleSeconds * 1000 - elapsed));
-    }
+    this.setsockopt('SO_KEEPALIVE', on);
+    if (idleSeconds !== undefined) this.setsockopt('TCP_KEEPIDLE', idleSeconds);
+    if (intervalSeconds !== undefined) this.setsockopt('TCP_KEEPINTVL', intervalSeconds);
+    if (count !== undefined) this.setsockopt('TCP_KEEPCNT', count);
   }
 
   setLinger(on: boolean, seconds: number): void {
-    this.linger = { on, seconds: Math.max(0, Math.floor(seconds)) };
-    this.applyOptions();
+    this.setsockopt('SO_LINGER', { on, seconds });
   }
 
   setUserTimeout(ms: number): void {
-    if (!Number.isInteger(ms) || ms < 0) throw new SocketError('EINVAL', 'setsockopt');
-    this.userTimeout = ms;
-    this.applyOptions();
+    this.setsockopt('TCP_USER_TIMEOUT', ms);
   }
 
   setReuseAddress(on: boolean): void {
-    this.reuseAddress = on;
-    if (this.bound) this.bound.reuseAddress = on;
+    this.setsockopt('SO_REUSEADDR', on);
   }
 
   /** SO_RCVBUF: Linux doubles the value to account for overhead; we keep the doubled value as payload space. */
   setReceiveBuffer(bytes: number): void {
-    this.rcvBuf = Math.max(2304, Math.min(bytes, 0x7fffffff / 2) * 2);
-    this.applyOptions();
+    this.setsockopt('SO_RCVBUF', bytes);
   }
 
   setSendBuffer(bytes: number): void {
-    this.sndBuf = Math.max(4608, Math.min(bytes, 0x7fffffff / 2) * 2);
-    this.applyOptions();
+    this.setsockopt('SO_SNDBUF', bytes);
   }
 
   /** TCP_LINGER2 (seconds; negative: RST when closed in FIN_WAIT2). */
   setLinger2(seconds: number): void {
-    if (this.conn) this.conn.linger2 = seconds;
+    this.setsockopt('TCP_LINGER2', seconds);
   }
 
   /** TCP_SYNCNT. */
   setSynCount(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > 127) throw new SocketError('EINVAL', 'setsockopt');
-    if (this.conn) this.conn.synRetries = n;
+    this.setsockopt('TCP_SYNCNT', n);
   }
 
   get writableBytes(): number {
-    const c = this.conn;
-    if (!c) return 0;
-    return Math.max(0, c.sndBuf - c.sendQueue.length);
+    return this.sock.writableBytes;
   }
 
   get readableBytes(): number {
-    return this.conn?.recvQueue.length ?? 0;
+    return this.sock.readableBytes;
   }
 
   info(): TcpInfo {
-    if (this.conn) return connectionInfo(this.conn);
-    return stateOnlyInfo({
-      state: this.state,
-      localAddress: this.localAddress,
-      localPort: this.localPort,
-      recvQ: this.listener?.acceptQueue.length ?? 0,
-      sendQ: this.listener?.backlog ?? 0,
-    });
+    return this.sock.info();
   }
 }

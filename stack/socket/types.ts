@@ -5,29 +5,11 @@
  * the `onEvent` callback, exactly like a socket with O_NONBLOCK and epoll.
  */
 
+import type { ListenerInfo, ShutdownHow, TcpErrno, TcpInfo, TcpStateName } from '../tcp/types.ts';
+
+export type { ListenerInfo, ShutdownHow, TcpInfo, TcpStateName };
 /** errno names, as Linux reports them to applications. */
-export type SocketErrno =
-  | 'EAGAIN'
-  | 'EADDRINUSE'
-  | 'EADDRNOTAVAIL'
-  | 'EAFNOSUPPORT'
-  | 'EALREADY'
-  | 'EBADF'
-  | 'ECONNABORTED'
-  | 'ECONNREFUSED'
-  | 'ECONNRESET'
-  | 'EHOSTUNREACH'
-  | 'EINPROGRESS'
-  | 'EINVAL'
-  | 'EISCONN'
-  | 'EMSGSIZE'
-  | 'ENETUNREACH'
-  | 'ENOPROTOOPT'
-  | 'ENOTCONN'
-  | 'EOPNOTSUPP'
-  | 'EPIPE'
-  | 'EPROTO'
-  | 'ETIMEDOUT';
+export type SocketErrno = TcpErrno;
 
 /** A failed socket call. `code` is the errno name (like Node's system errors). */
 export class SocketError extends Error {
@@ -40,89 +22,13 @@ export class SocketError extends Error {
   }
 }
 
-/** poll(2) bits, Linux values. */
-export const POLLIN = 0x001;
-export const POLLOUT = 0x004;
-export const POLLERR = 0x008;
-export const POLLHUP = 0x010;
-export const POLLRDHUP = 0x2000;
-
-/** RFC 9293 state names, plus Linux's CLOSE for a socket that is done or was never connected. */
-export type TcpStateName =
-  | 'CLOSED'
-  | 'LISTEN'
-  | 'SYN_SENT'
-  | 'SYN_RECV'
-  | 'ESTABLISHED'
-  | 'FIN_WAIT1'
-  | 'FIN_WAIT2'
-  | 'CLOSE_WAIT'
-  | 'CLOSING'
-  | 'LAST_ACK'
-  | 'TIME_WAIT';
-
-export type ShutdownHow = 'read' | 'write' | 'both';
-
-/** What `ss -ti` shows for a connection (units: ms unless named otherwise). */
-export interface TcpInfo {
-  state: TcpStateName;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  /** Bytes received and not yet read / written and not yet acknowledged (ss Recv-Q / Send-Q). */
-  recvQ: number;
-  sendQ: number;
-  rtt: number;
-  rttvar: number;
-  rto: number;
-  mss: number;
-  cwnd: number;
-  ssthresh: number;
-  /** Segments retransmitted over the connection's life, and the current backoff count. */
-  retransmits: number;
-  backoff: number;
-  sndWnd: number;
-  rcvWnd: number;
-  sndWscale: number;
-  rcvWscale: number;
-  timestamps: boolean;
-  sack: boolean;
-  /** Timers pending, e.g. { on: 'rto', expiresIn: 180 } or keepalive/persist/timewait. */
-  timer: { on: string; expiresIn: number } | undefined;
-  bytesSent: number;
-  bytesRetrans: number;
-  bytesAcked: number;
-  bytesReceived: number;
-  /** Retransmissions of the current head (icsk_retransmits: ss's retrans:N/total and timer:(on,...,N)). */
-  curRetrans?: number;
-  /** Unanswered zero-window or keepalive probes (icsk_probes_out: ss's timer:(persist|keepalive,...,N)). */
-  probes?: number;
-  /** Segments sent and not yet acknowledged (ss unacked). */
-  unacked?: number;
-  /** Every timer armed, not only the one `timer` shows. */
-  timers?: Array<{ on: string; expiresIn: number }>;
-  /** ms since the last segment sent / received (ss lastsnd / lastrcv). */
-  lastSend?: number;
-  lastRecv?: number;
-}
+export { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from '../tcp/types.ts';
 
 /**
  * The BSD socket, non-blocking. Every method is synchronous; output it causes
  * leaves when the stack next flushes (the real-time driver does that right
  * after the call returns to the event loop).
  */
-/** A listening socket in the `ss -lt` listing. */
-export interface ListenerInfo {
-  localAddress: string;
-  localPort: number;
-  backlog: number;
-  /** Connections established and waiting for accept() (ss Recv-Q of a listener). */
-  acceptQueue: number;
-  /** Handshakes in progress (SYN_RECV request sockets). */
-  synQueue: number;
-}
-
 export interface Endpoint {
   readonly state: TcpStateName;
   /** Unconnected: localAddress is the bound address ('0.0.0.0' when unbound) and remoteAddress is '' with port 0. */

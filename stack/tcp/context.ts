@@ -1,7 +1,8 @@
 /**
- * What a connection, listener or TIME_WAIT sock needs from the TCP layer
- * around it. Keeping it an interface keeps connection.ts free of the tables
- * and lets the tests see exactly which services a connection uses.
+ * What TCP needs from the stack around it, and nothing more: time, counters,
+ * tunables, the timer queue, randomness, the local address and MSS, the trace
+ * sink, and IP output. The Stack builds it; TCP never sees the Stack itself,
+ * so tests can see exactly which services a connection uses.
  */
 import type { Clock } from '../clock.ts';
 import type { Counters } from '../counters.ts';
@@ -9,9 +10,17 @@ import type { Random } from '../random.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { TimerQueue } from '../timers.ts';
 import type { TraceSink } from '../trace.ts';
-import type { ResetEnvironment } from './reset.ts';
+import type { Ipv4HeaderFields } from '../wire/ipv4.ts';
 
-export interface TcpContext extends ResetEnvironment {
+/** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
+export interface TransportOutput {
+  /** A packet with the IPv4 header written by IP for `transportLength` bytes after it. */
+  allocate(header: Omit<Ipv4HeaderFields, 'totalLength'>, transportLength: number): Uint8Array;
+  /** Queues a packet from `allocate` for the link (fragmented or refused by IP as its DF bit says). */
+  send(packet: Uint8Array): void;
+}
+
+export interface TcpContext {
   readonly clock: Clock;
   readonly counters: Counters;
   readonly sysctl: Sysctls;
@@ -21,8 +30,8 @@ export interface TcpContext extends ResetEnvironment {
   readonly address: number;
   /** MSS we advertise: link MTU − 40. */
   readonly advMss: number;
-  trace: TraceSink | undefined;
-  /** Hands a finished IPv4 packet to IP output. */
-  send(packet: Uint8Array): void;
+  /** The trace sink of the moment (undefined costs one branch per event). */
+  readonly trace: TraceSink | undefined;
+  readonly ip: TransportOutput;
   now(): number;
 }

@@ -5,15 +5,18 @@
  * (tcp_conn_request, tcp_check_req, reqsk_timer_handler; RFC 9293 §3.10.7.2).
  */
 import type { DropReason } from '../drop.ts';
-import { Timer } from '../timers.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_MAX_WSCALE, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
+import { abortWithReset } from './endings.ts';
+import { connectionInput } from './input.ts';
+import { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
-import { TCP_RTO_MAX } from './rtt.ts';
-import { buildSegment, type Segment } from './segment.ts';
+import { sendMinisockSegment, type MinisockEnds, type Segment } from './segment.ts';
 import { seqAdd, seqGt, seqLt } from './seq.ts';
 import { FourTupleMap, type PortOwner } from './tables.ts';
+import type { Wakeable } from './types.ts';
 
 /** MSS classes a cookie can carry (msstab in net/ipv4/syncookies.c). */
 const COOKIE_MSS = [536, 1300, 1440, 1460];
@@ -22,37 +25,8 @@ const COOKIE_PERIOD = 64_000;
 const MAX_SYNCOOKIE_AGE = 2;
 /** TCP_SYNCOOKIE_VALID: cookies are checked for two minutes after the last overflow. */
 const SYNCOOKIE_VALID = 120_000;
-
-export class RequestSock {
-  readonly timer: Timer;
-  /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
-  retrans = 0;
-  timeouts = 0;
-  synAckSentAt = 0;
-  /** The third ACK arrived while the accept queue was full (kept, retried on the next ACK). */
-  acked = false;
-  lastOowAck = -Infinity;
-
-  constructor(
-    readonly listener: Listener,
-    readonly remote: number,
-    readonly remotePort: number,
-    readonly irs: number,
-    readonly iss: number,
-    readonly peerMss: number,
-    readonly sndWscale: number,
-    readonly wscaleOk: boolean,
-    readonly sackOk: boolean,
-    readonly tsOk: boolean,
-    public tsRecent: number,
-    readonly tsOffset: number,
-    readonly rcvWscale: number,
-    readonly rcvWnd: number,
-    onTimer: (r: RequestSock) => void,
-  ) {
-    this.timer = new Timer('synack', () => onTimer(this));
-  }
-}
+/** Timestamps never negotiated: what a cookie handshake and its answers carry. */
+const NO_TIMESTAMPS = { tsOk: false, tsOffset: 0, tsRecent: 0 } as const;
 
 export interface ListenerHost {
   readonly ctx: TcpContext;
@@ -70,7 +44,7 @@ export class Listener implements PortOwner {
   readonly listening = true;
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
-  owner: unknown;
+  owner: Wakeable | undefined;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
 
@@ -135,31 +109,28 @@ export class Listener implements PortOwner {
     const s = this.ctx.sysctl;
     const o = seg.options;
     const wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
-    const rcvWscale = wscaleOk ? Math.min(Math.max(Math.floor(Math.log2(s.tcp_rmem[2])) - 15, 0), TCP_MAX_WSCALE) : 0;
     const tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
-    const mss = tsOk ? this.ctx.advMss - 12 : this.ctx.advMss;
-    const space = 65535;
-    const rcvWnd = Math.floor(space / mss) * mss;
     const req = new RequestSock(
-      this,
-      seg.src,
-      seg.sport,
-      seg.seq,
-      issOverride ?? this.host.isn(seg.src, seg.sport, seg.dport),
-      o.mss > 0 ? o.mss : 536,
-      wscaleOk ? o.wscale : 0,
-      wscaleOk,
-      s.tcp_sack !== 0 && o.sackPermitted,
-      tsOk,
-      o.tsVal,
-      this.ctx.random.u32(),
-      rcvWscale,
-      rcvWnd,
+      {
+        remote: seg.src,
+        remotePort: seg.sport,
+        irs: seg.seq,
+        iss: issOverride ?? this.host.isn(seg.src, seg.sport, seg.dport),
+        peerMss: o.mss > 0 ? o.mss : TCP_DEFAULT_MSS,
+        sndWscale: wscaleOk ? o.wscale : 0,
+        wscaleOk,
+        sackOk: s.tcp_sack !== 0 && o.sackPermitted,
+        tsOk,
+        tsRecent: o.tsVal,
+        tsOffset: this.ctx.random.u32(),
+        rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
+        rcvWnd: initialWindowFor(Number.MAX_SAFE_INTEGER, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
+      },
       (r) => this.onRequestTimer(r),
     );
     this.synQueue.set(seg.src, seg.sport, seg.dport, req);
     this.sendSynAck(req);
-    this.ctx.timers.arm(req.timer, this.ctx.now() + 1000);
+    this.ctx.timers.arm(req.timer, this.ctx.now() + TCP_TIMEOUT_INIT);
     return undefined;
   }
 
@@ -186,23 +157,18 @@ export class Listener implements PortOwner {
     const iss = this.cookie(seg, Math.floor(this.ctx.now() / COOKIE_PERIOD), index);
     this.lastCookieTime = this.ctx.now();
     this.ctx.counters.TcpExtSyncookiesSent++;
-    this.ctx.counters.TcpOutSegs++;
     const mss = this.ctx.advMss;
-    this.ctx.send(
-      buildSegment({
-        src: this.ctx.address,
-        dst: seg.src,
-        sport: this.port,
-        dport: seg.sport,
-        seq: iss,
-        ack: seqAdd(seg.seq, 1),
-        flags: TCP_SYN | TCP_ACK,
-        window: Math.floor(65535 / mss) * mss,
-        options: { mss },
-        ipId: 0,
-        ttl: this.ctx.sysctl.ip_default_ttl,
-      }),
+    sendMinisockSegment(
+      this.ctx,
+      this.endsOf(seg.src, seg.sport),
+      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: initialWindowFor(Number.MAX_SAFE_INTEGER, mss) },
+      NO_TIMESTAMPS,
+      { mss },
     );
+  }
+
+  private endsOf(remote: number, remotePort: number): MinisockEnds {
+    return { local: this.ctx.address, localPort: this.port, remote, remotePort };
   }
 
   /** cookie_v4_check: a valid cookie ACK becomes a child without a request sock ever existing. */
@@ -224,41 +190,42 @@ export class Listener implements PortOwner {
       c.TcpExtListenDrops++;
       return 'TCP_LISTEN_OVERFLOW';
     }
-    const mss = this.ctx.advMss;
     const req = new RequestSock(
-      this, seg.src, seg.sport, seqAdd(seg.seq, -1), iss, COOKIE_MSS[index]!, 0, false, false, false, 0, 0, 0,
-      Math.floor(65535 / mss) * mss, () => undefined,
+      {
+        remote: seg.src,
+        remotePort: seg.sport,
+        irs: seqAdd(seg.seq, -1),
+        iss,
+        peerMss: COOKIE_MSS[index]!,
+        sndWscale: 0,
+        wscaleOk: false,
+        sackOk: false,
+        ...NO_TIMESTAMPS,
+        rcvWscale: 0,
+        rcvWnd: initialWindowFor(Number.MAX_SAFE_INTEGER, this.ctx.advMss),
+      },
+      () => undefined,
     );
     req.retrans = 1; // no RTT sample from a cookie
     const child = this.host.createChild(this, req, seg);
     this.acceptQueue.push(child);
     this.host.wakeListener(this);
-    if (seg.payload.length > 0 || seg.flags & TCP_FIN) return child.input(seg);
+    if (seg.payload.length > 0 || seg.flags & TCP_FIN) return connectionInput(child, seg);
     return undefined;
   }
 
   /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
   sendSynAck(req: RequestSock): void {
-    const o: TcpOptionsToWrite = { mss: this.ctx.advMss };
+    const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.ctx.advMss };
     if (req.sackOk) o.sackPermitted = true;
-    if (req.tsOk) o.ts = { val: (Math.floor(this.ctx.now()) + req.tsOffset) >>> 0, ecr: req.tsRecent };
     if (req.wscaleOk) o.wscale = req.rcvWscale;
     req.synAckSentAt = this.ctx.now();
-    this.ctx.counters.TcpOutSegs++;
-    this.ctx.send(
-      buildSegment({
-        src: this.ctx.address,
-        dst: req.remote,
-        sport: this.port,
-        dport: req.remotePort,
-        seq: req.iss,
-        ack: seqAdd(req.irs, 1),
-        flags: TCP_SYN | TCP_ACK,
-        window: Math.min(65535, req.rcvWnd),
-        options: o,
-        ipId: 0,
-        ttl: this.ctx.sysctl.ip_default_ttl,
-      }),
+    sendMinisockSegment(
+      this.ctx,
+      this.endsOf(req.remote, req.remotePort),
+      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(65535, req.rcvWnd) },
+      req,
+      o,
     );
   }
 
@@ -281,10 +248,10 @@ export class Listener implements PortOwner {
     c.TcpExtTCPSynRetrans++;
     c.TcpRetransSegs++;
     this.sendSynAck(req);
-    this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(1000 * 2 ** req.timeouts, TCP_RTO_MAX));
+    this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
   }
 
-  /** tcp_check_req, in its order (linux-tcp-paths.md A3). */
+  /** tcp_check_req, in its order. */
   private checkRequest(req: RequestSock, seg: Segment): DropReason | undefined {
     const f = seg.flags;
     const c = this.ctx.counters;
@@ -346,7 +313,7 @@ export class Listener implements PortOwner {
     this.acceptQueue.push(child);
     this.host.wakeListener(this);
     // The third ACK may carry data or a FIN (tcp_child_process).
-    if (seg.payload.length > 0 || f & TCP_FIN) return child.input(seg);
+    if (seg.payload.length > 0 || f & TCP_FIN) return connectionInput(child, seg);
     return undefined;
   }
 
@@ -357,22 +324,13 @@ export class Listener implements PortOwner {
     return false;
   }
 
+  /** tcp_v4_reqsk_send_ack: SND.NXT/RCV.NXT of the request, our scaled window. */
   private sendRequestAck(req: RequestSock): void {
-    this.ctx.counters.TcpOutSegs++;
-    this.ctx.send(
-      buildSegment({
-        src: this.ctx.address,
-        dst: req.remote,
-        sport: this.port,
-        dport: req.remotePort,
-        seq: seqAdd(req.iss, 1),
-        ack: seqAdd(req.irs, 1),
-        flags: TCP_ACK,
-        window: Math.min(65535, req.rcvWnd >>> req.rcvWscale),
-        options: req.tsOk ? { ts: { val: (Math.floor(this.ctx.now()) + req.tsOffset) >>> 0, ecr: req.tsRecent } } : undefined,
-        ipId: 0,
-        ttl: this.ctx.sysctl.ip_default_ttl,
-      }),
+    sendMinisockSegment(
+      this.ctx,
+      this.endsOf(req.remote, req.remotePort),
+      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: Math.min(65535, req.rcvWnd >>> req.rcvWscale) },
+      req,
     );
   }
 
@@ -392,8 +350,9 @@ export class Listener implements PortOwner {
     for (const child of this.acceptQueue.splice(0)) {
       if (child.state !== 'CLOSED') {
         child.orphan = true;
+        child.owner = undefined;
         child.setState('CLOSED');
-        child.abort('listenerClose');
+        abortWithReset(child, 'listenerClose');
       }
     }
   }

@@ -7,16 +7,12 @@
  * when one is owed and nothing else carried it.
  */
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
-import { buildSegment } from './segment.ts';
+import { transmitSegment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
-import * as timers from './conn-timers.ts';
-
-/** Timestamp option bytes on every segment once negotiated (NOP, NOP, TS). */
-const TS_OPTION_BYTES = 12;
-/** tcp_min_snd_mss. */
-const MIN_SND_MSS = 48;
+import * as timers from './timer-arming.ts';
 
 /** Payload bytes of a full segment: min(peer MSS, ours) less the per-segment options. */
 export function effectiveMss(c: Connection): number {
@@ -29,8 +25,7 @@ export function effectiveMss(c: Connection): number {
  * 65160 = 45·1448 in a SYN-ACK with timestamps, as Linux).
  */
 export function initialWindow(c: Connection, mss: number): number {
-  const space = Math.min(65535, c.rcvBuf);
-  return space > mss ? Math.floor(space / mss) * mss : space;
+  return initialWindowFor(c.rcvBuf, mss);
 }
 
 /**
@@ -140,7 +135,7 @@ interface SendSpec {
 function emit(c: Connection, spec: SendSpec): void {
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
-  const packet = buildSegment({
+  transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
     sport: c.localPort,
@@ -153,9 +148,8 @@ function emit(c: Connection, spec: SendSpec): void {
     payloadLength: len,
     fillPayload: len > 0 ? (dst, offset) => c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset) : undefined,
     ipId: nextIpId(c),
-    ttl: c.ctx.sysctl.ip_default_ttl,
+    retransmission: spec.retransmission === true,
   });
-  if (spec.retransmission !== true) c.ctx.counters.TcpOutSegs++;
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
@@ -164,7 +158,6 @@ function emit(c: Connection, spec: SendSpec): void {
     c.segsSinceAck = 0;
     timers.cancelDelack(c);
   }
-  c.ctx.send(packet);
 }
 
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */
@@ -173,13 +166,28 @@ function windowField(c: Connection): number {
   return Math.min(65535, w >>> c.rcvWscale);
 }
 
+/** tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS; TcpActiveOpens. */
+export function connectStart(c: Connection, iss: number): void {
+  c.iss = iss;
+  c.sndUna = iss;
+  c.sndNxt = seqAdd(iss, 1);
+  c.sndSml = c.sndNxt;
+  c.rcvWnd = initialWindow(c, c.advMss);
+  c.setState('SYN_SENT');
+  c.ctx.counters.TcpActiveOpens++;
+  const now = c.now();
+  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false });
+  sendSyn(c, false);
+  timers.armRto(c, c.rtt.rto);
+}
+
 /** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
 export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
   emit(c, {
     seq: c.iss,
     flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
     options: synOptions(c, withAck),
-    window: Math.min(65535, c.rcvWnd),
+    window: Math.min(MAX_SYN_WINDOW, c.rcvWnd),
     retransmission,
   });
 }

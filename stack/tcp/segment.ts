@@ -1,8 +1,11 @@
 /**
- * A received segment, parsed once at demux, and the one function that builds
- * every segment the stack sends (data, ACKs, SYNs, resets).
+ * A received segment, parsed once at demux, and the one function through
+ * which every segment TCP sends leaves (data, ACKs, SYNs, resets, the
+ * answers of request socks and TIME_WAIT minisocks): TCP writes its header
+ * with the wire/ codec, IP output writes the IPv4 header (tcp_transmit_skb →
+ * ip_queue_xmit).
  */
-import { writeIpv4Header, PROTO_TCP, IPV4_MIN_HEADER } from '../wire/ipv4.ts';
+import { PROTO_TCP } from '../wire/ipv4.ts';
 import {
   TCP_FIN,
   TCP_MIN_HEADER,
@@ -14,6 +17,9 @@ import {
   type TcpOptions,
   type TcpOptionsToWrite,
 } from '../wire/tcp.ts';
+import { tsValAt } from './constants.ts';
+import type { TcpContext } from './context.ts';
+import { segmentEvent } from './trace-seg.ts';
 
 export interface Segment {
   /** The whole IP datagram (for quoting and tracing). */
@@ -45,43 +51,94 @@ export interface OutgoingSegment {
   seq: number;
   ack: number;
   flags: number;
+  /** The 16-bit window field, already scaled down. */
   window: number;
-  options?: TcpOptionsToWrite;
+  options?: TcpOptionsToWrite | undefined;
   payloadLength?: number;
   /** Copies the payload into `dst` at `offset` (lets callers copy straight from their send queue). */
   fillPayload?: (dst: Uint8Array, offset: number) => void;
+  /** IP ID: the socket's counter (inet->inet_id), or 0 from a minisock or a reply reset. */
   ipId: number;
-  ttl: number;
-  /** Linux sets DF on every TCP segment (PMTU discovery, ip_no_pmtu_disc=0). */
-  dontFragment?: boolean;
+  /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
+  retransmission?: boolean;
 }
 
-/** Builds the IPv4 packet for one TCP segment, checksums included. */
-export function buildSegment(o: OutgoingSegment): Uint8Array {
+/**
+ * tcp_transmit_skb: writes the TCP header, options, payload and checksum
+ * behind the IPv4 header that IP output wrote (TTL from ip_default_ttl, DF
+ * set as on every Linux TCP segment: PMTU discovery), counts TcpOutSegs,
+ * traces, and queues the packet.
+ */
+export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
-  const tcpHeader = TCP_MIN_HEADER + optionBytes;
+  const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
-  const packet = new Uint8Array(IPV4_MIN_HEADER + tcpHeader + payloadLength);
-  writeIpv4Header(packet, 0, {
-    totalLength: packet.length,
-    id: o.ipId,
-    dontFragment: o.dontFragment ?? true,
-    ttl: o.ttl,
-    protocol: PROTO_TCP,
-    source: o.src,
-    destination: o.dst,
-  });
-  writeTcpHeader(packet, IPV4_MIN_HEADER, {
+  const packet = ctx.ip.allocate(
+    { id: o.ipId, dontFragment: true, ttl: ctx.sysctl.ip_default_ttl, protocol: PROTO_TCP, source: o.src, destination: o.dst },
+    headerLength + payloadLength,
+  );
+  const at = packet.length - headerLength - payloadLength;
+  writeTcpHeader(packet, at, {
     sourcePort: o.sport,
     destinationPort: o.dport,
     seq: o.seq >>> 0,
     ack: o.ack >>> 0,
     flags: o.flags,
     window: o.window,
-    headerLength: tcpHeader,
+    headerLength,
   });
-  if (o.options) writeTcpOptionsLinux(packet, IPV4_MIN_HEADER + TCP_MIN_HEADER, o.options);
-  if (payloadLength > 0) o.fillPayload!(packet, IPV4_MIN_HEADER + tcpHeader);
-  setTcpChecksum(packet.subarray(IPV4_MIN_HEADER), o.src, o.dst);
-  return packet;
+  if (o.options) writeTcpOptionsLinux(packet, at + TCP_MIN_HEADER, o.options);
+  if (payloadLength > 0) o.fillPayload!(packet, at + headerLength);
+  setTcpChecksum(packet.subarray(at), o.src, o.dst);
+  if (o.retransmission !== true) ctx.counters.TcpOutSegs++;
+  const trace = ctx.trace;
+  if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet));
+  ctx.ip.send(packet);
+}
+
+/** The two ends of a segment a minisock answers on. */
+export interface MinisockEnds {
+  local: number;
+  localPort: number;
+  remote: number;
+  remotePort: number;
+}
+
+/** The timestamp state a minisock keeps: whether negotiated, its clock offset and the TSval to echo. */
+export interface MinisockTimestamps {
+  tsOk: boolean;
+  tsOffset: number;
+  tsRecent: number;
+}
+
+/**
+ * What a request sock or a TIME_WAIT minisock sends (tcp_v4_send_synack,
+ * tcp_v4_reqsk_send_ack, tcp_v4_timewait_ack): no full socket behind it, so
+ * IP ID 0; the timestamp option when negotiated; `extra` adds the SYN-ACK's
+ * options.
+ */
+export function sendMinisockSegment(
+  ctx: TcpContext,
+  ends: MinisockEnds,
+  fields: { seq: number; ack: number; flags: number; window: number },
+  ts: MinisockTimestamps,
+  extra?: Omit<TcpOptionsToWrite, 'ts'>,
+): void {
+  let options: TcpOptionsToWrite | undefined = extra === undefined ? undefined : { ...extra };
+  if (ts.tsOk) {
+    options ??= {};
+    options.ts = { val: tsValAt(ctx.now(), ts.tsOffset), ecr: ts.tsRecent };
+  }
+  transmitSegment(ctx, {
+    src: ends.local,
+    dst: ends.remote,
+    sport: ends.localPort,
+    dport: ends.remotePort,
+    seq: fields.seq,
+    ack: fields.ack,
+    flags: fields.flags,
+    window: fields.window,
+    options,
+    ipId: 0,
+  });
 }

@@ -52,6 +52,8 @@ export interface PortOwner {
   bindAddress: number;
   reuseAddress: boolean;
   listening: boolean;
+  /** Bound implicitly by connect(): may share a port with other connects, never with bind(). */
+  autobound?: boolean;
 }
 
 export class BindTable {

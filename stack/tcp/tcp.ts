@@ -6,35 +6,39 @@
  * connection that has something to send, so ACKs coalesce across a batch.
  */
 import type { DropReason } from '../drop.ts';
-import type { IpOutput } from '../ip/output.ts';
-import type { Stack } from '../stack.ts';
-import type { ListenerInfo, TcpInfo } from '../socket/types.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { PROTO_TCP } from '../wire/ipv4.ts';
+import { ipDestination, ipSource } from '../wire/ipv4.ts';
 import {
   TCP_MIN_HEADER,
   newTcpOptions,
   parseTcpOptions,
+  tcpAck,
   tcpChecksumOk,
+  tcpDestinationPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpSeq,
+  tcpSourcePort,
+  tcpWindow,
 } from '../wire/tcp.ts';
-import { cancelAll } from './conn-timers.ts';
-import { Connection, type ConnectionHooks } from './connection.ts';
+import { Connection, type ConnectionHooks, type ConnectionTimer } from './connection.ts';
 import type { TcpContext } from './context.ts';
-import { Listener, type ListenerHost, type RequestSock } from './listener.ts';
+import { forget } from './endings.ts';
+import { connectionInfo, stateOnlyInfo } from './info.ts';
+import { connectionInput } from './input.ts';
+import { Listener, type ListenerHost } from './listener.ts';
 import * as out from './output.ts';
+import { initChild, type RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { BindTable, FourTupleMap, ListenerTable, type PortOwner } from './tables.ts';
+import { cancelAll } from './timer-arming.ts';
+import { onTimerExpired } from './timer-expiry.ts';
 import { TimeWaitSock } from './timewait.ts';
 import { segmentEvent } from './trace-seg.ts';
-
-/** Receives readiness events (the Endpoint implements it). */
-export interface Wakeable {
-  deliverEvent(): void;
-}
+import type { ListenerInfo, TcpInfo, Wakeable } from './types.ts';
 
 export class TcpLayer implements ListenerHost, ConnectionHooks {
-  readonly ctx: TcpContext;
   readonly connections = new FourTupleMap<Connection>();
   readonly timewaits = new FourTupleMap<TimeWaitSock>();
   readonly listenerTable = new ListenerTable<Listener>();
@@ -53,33 +57,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   /** Receives exceptions thrown by applications' onEvent callbacks (unset: flush() rethrows the first). */
   onApplicationError: ((error: unknown) => void) | undefined;
 
-  constructor(stack: Stack, output: IpOutput) {
-    const s = stack;
-    this.ctx = {
-      clock: s.clock,
-      counters: s.counters,
-      sysctl: s.sysctl,
-      timers: s.timers,
-      random: s.random,
-      address: s.address,
-      get advMss() {
-        return output.mtu - 40;
-      },
-      get trace() {
-        return s.trace;
-      },
-      get ttl() {
-        return s.sysctl.ip_default_ttl;
-      },
-      send: (packet: Uint8Array) => {
-        const trace = s.trace;
-        if (trace !== undefined) trace(segmentEvent(s.clock.now(), 'out', packet));
-        output.send(packet);
-      },
-      now: () => s.clock.now(),
-    } as TcpContext;
-    this.secret = [s.random.u32(), s.random.u32(), s.random.u32(), s.random.u32()];
-    s.registerProtocol(PROTO_TCP, (p, hl, total) => this.input(p, hl, total));
+  constructor(readonly ctx: TcpContext) {
+    const r = ctx.random;
+    this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
   }
 
   // ---------------------------------------------------------------------------
@@ -93,13 +73,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       return 'TCP_INVALID';
     }
     const tcp = packet.subarray(hl, total);
-    const thl = (tcp[12]! >> 4) << 2;
+    const thl = tcpHeaderLength(tcp);
     if (thl < TCP_MIN_HEADER || thl > tcp.length) {
       c.TcpInErrs++;
       return 'TCP_INVALID';
     }
-    const src = ((packet[12]! << 24) | (packet[13]! << 16) | (packet[14]! << 8) | packet[15]!) >>> 0;
-    const dst = ((packet[16]! << 24) | (packet[17]! << 16) | (packet[18]! << 8) | packet[19]!) >>> 0;
+    const src = ipSource(packet);
+    const dst = ipDestination(packet);
     if (!tcpChecksumOk(tcp, src, dst)) {
       // Segments failing the checksum get no RST (tcp_v4_rcv csum_error).
       c.TcpInCsumErrors++;
@@ -114,12 +94,12 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       packet,
       src,
       dst,
-      sport: (tcp[0]! << 8) | tcp[1]!,
-      dport: (tcp[2]! << 8) | tcp[3]!,
-      seq: ((tcp[4]! << 24) | (tcp[5]! << 16) | (tcp[6]! << 8) | tcp[7]!) >>> 0,
-      ack: ((tcp[8]! << 24) | (tcp[9]! << 16) | (tcp[10]! << 8) | tcp[11]!) >>> 0,
-      flags: tcp[13]!,
-      window: (tcp[14]! << 8) | tcp[15]!,
+      sport: tcpSourcePort(tcp),
+      dport: tcpDestinationPort(tcp),
+      seq: tcpSeq(tcp),
+      ack: tcpAck(tcp),
+      flags: tcpFlags(tcp),
+      window: tcpWindow(tcp),
       payload: tcp.subarray(thl),
       options: this.options,
     };
@@ -127,7 +107,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const trace = this.ctx.trace;
     if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', packet));
     const conn = this.connections.get(src, seg.sport, seg.dport);
-    if (conn !== undefined) return conn.input(seg);
+    if (conn !== undefined) return connectionInput(conn, seg);
     const tw = this.timewaits.get(src, seg.sport, seg.dport);
     let issOverride: number | undefined;
     if (tw !== undefined) {
@@ -183,8 +163,12 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   wake(c: Connection): void {
-    const owner = c.owner as Wakeable | undefined;
+    const owner = c.owner;
     if (owner !== undefined) this.requestWake(owner);
+  }
+
+  timerExpired(c: Connection, timer: ConnectionTimer): void {
+    onTimerExpired(c, timer);
   }
 
   requestWake(w: Wakeable): void {
@@ -217,7 +201,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const previous = this.timewaits.get(c.remote, c.remotePort, c.localPort);
     if (previous !== undefined) this.replaceTimeWait(previous);
     // The minisock is named after the state it stands for; the connection object shows it too.
-    if (substate === 'FIN_WAIT2') c.state = 'FIN_WAIT2';
+    c.setState(substate);
     const tw = new TimeWaitSock(
       this.ctx,
       {
@@ -237,6 +221,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       },
       ms,
       (ended) => this.timeWaitEnded(ended, c),
+      () => c.setState('TIME_WAIT'),
     );
     this.timewaits.set(c.remote, c.remotePort, c.localPort, tw);
     const held = this.connOwners.get(c);
@@ -266,19 +251,16 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       this.binds.remove(held.port, held.owner);
       this.twOwners.delete(tw);
     }
-    if (c.state === 'TIME_WAIT' || c.state === 'FIN_WAIT2') {
-      c.state = 'CLOSED';
-      this.wake(c);
-    }
+    if (c.state === 'TIME_WAIT' || c.state === 'FIN_WAIT2') c.setState('CLOSED');
   }
 
   /**
-   * A host crash and reboot (issue 4, path 6; the wire reference's scenario 7
-   * "the kernel forgets an established connection"). Every connection, request
-   * sock, TIME_WAIT minisock and listener vanishes without a segment: a dead
-   * host sends nothing. The ISN secret is drawn anew, as a rebooted kernel's
-   * net_secret is. Afterwards any segment for a forgotten connection finds no
-   * socket and gets R1 (A1). Endpoints of the old incarnation (its
+   * A host crash and reboot (docs/linux-behaviour.md, "Host crash"). Every
+   * connection, request sock, TIME_WAIT minisock and listener vanishes
+   * without a segment: a dead host sends nothing. The ISN secret is drawn
+   * anew, as a rebooted kernel's net_secret is. Afterwards any segment for a
+   * forgotten connection finds no socket and gets a reply reset
+   * (tcp_v4_rcv no_tcp_socket). Sockets of the old incarnation (its
    * applications died with it) see ECONNABORTED, what Linux gives a socket
    * destroyed under its owner (`ss -K`); listeners must be opened again.
    */
@@ -289,7 +271,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     for (const tw of this.timewaits.values()) this.ctx.timers.cancel(tw.timer);
     for (const c of forgotten) {
       c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
-      c.forget();
+      forget(c);
     }
     this.connections.clear();
     this.timewaits.clear();
@@ -317,25 +299,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
-    const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort);
-    c.rcvWscale = req.rcvWscale;
-    c.acceptFrom(
-      {
-        iss: req.iss,
-        irs: req.irs,
-        peerMss: req.peerMss,
-        sndWscale: req.sndWscale,
-        wscaleOk: req.wscaleOk,
-        sackOk: req.sackOk,
-        tsOk: req.tsOk,
-        tsRecent: req.tsRecent,
-        tsOffset: req.tsOffset,
-        rcvWnd: req.rcvWnd,
-        synAckSentAt: req.synAckSentAt,
-        synAckRetrans: req.retrans,
-      },
-      ack,
-    );
+    const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort, 'SYN_RECV');
+    initChild(c, req, ack);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     const owner: PortOwner = { bindAddress: listener.bindAddress, reuseAddress: listener.reuseAddress, listening: false };
     this.binds.add(listener.port, owner);
@@ -344,7 +309,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   wakeListener(listener: Listener): void {
-    const owner = listener.owner as Wakeable | undefined;
+    const owner = listener.owner;
     if (owner !== undefined) this.requestWake(owner);
   }
 
@@ -380,7 +345,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   private portUsableForConnect(port: number, remote: number, remotePort: number): boolean {
     const owners = this.binds.owners(port);
-    if (owners !== undefined) for (const o of owners) if (!(o as { autobound?: boolean }).autobound) return false;
+    if (owners !== undefined) for (const o of owners) if (o.autobound !== true) return false;
     return this.connections.get(remote, remotePort, port) === undefined && this.timewaits.get(remote, remotePort, port) === undefined;
   }
 
@@ -435,76 +400,3 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 }
 
-/** A listing row for something that has a state but no full connection (minisock, listener, unbound socket). */
-export function stateOnlyInfo(fields: Pick<TcpInfo, 'state' | 'localAddress' | 'localPort'> & Partial<TcpInfo>): TcpInfo {
-  return {
-    remoteAddress: '',
-    remotePort: 0,
-    recvQ: 0,
-    sendQ: 0,
-    rtt: 0,
-    rttvar: 0,
-    rto: 0,
-    mss: 0,
-    cwnd: 0,
-    ssthresh: 0,
-    retransmits: 0,
-    backoff: 0,
-    sndWnd: 0,
-    rcvWnd: 0,
-    sndWscale: 0,
-    rcvWscale: 0,
-    timestamps: false,
-    sack: false,
-    timer: undefined,
-    bytesSent: 0,
-    bytesRetrans: 0,
-    bytesAcked: 0,
-    bytesReceived: 0,
-    ...fields,
-  };
-}
-
-export function connectionInfo(c: Connection): TcpInfo {
-  const now = c.now();
-  const timers: Array<[string, { armed: boolean; deadline: number }]> = [
-    [c.xmitMode === 'probe' ? 'persist' : 'on', c.xmitTimer],
-    ['delack', c.delackTimer],
-    ['keepalive', c.keepaliveTimer],
-  ];
-  const pending = timers.find(([, t]) => t.armed);
-  return {
-    state: c.state,
-    localAddress: formatIpv4(c.local),
-    localPort: c.localPort,
-    remoteAddress: formatIpv4(c.remote),
-    remotePort: c.remotePort,
-    recvQ: c.recvQueue.length,
-    sendQ: c.sendQueue.length,
-    rtt: c.rtt.srtt,
-    rttvar: c.rtt.rttvar,
-    rto: c.rtt.rto,
-    mss: c.mss,
-    cwnd: c.cc.cwnd,
-    ssthresh: c.cc.ssthresh,
-    retransmits: c.totalRetrans,
-    backoff: c.backoff,
-    sndWnd: c.sndWnd,
-    rcvWnd: c.rcvWnd,
-    sndWscale: c.sndWscale,
-    rcvWscale: c.rcvWscale,
-    timestamps: c.tsOk,
-    sack: c.sackOk,
-    timer: pending ? { on: pending[0], expiresIn: Math.max(0, pending[1].deadline - now) } : undefined,
-    bytesSent: c.bytesSent,
-    bytesRetrans: c.bytesRetrans,
-    bytesAcked: c.bytesAcked,
-    bytesReceived: c.bytesReceived,
-    curRetrans: c.retransmits,
-    probes: c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes,
-    unacked: c.rtx.length,
-    timers: timers.filter(([, t]) => t.armed).map(([on, t]) => ({ on, expiresIn: Math.max(0, t.deadline - now) })),
-    lastSend: c.lastSendTime > 0 ? now - c.lastSendTime : undefined,
-    lastRecv: c.lastRcvTime > 0 ? now - c.lastRcvTime : undefined,
-  };
-}

@@ -8,11 +8,10 @@ import type { DropReason } from '../drop.ts';
 import { Timer } from '../timers.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import type { TcpContext } from './context.ts';
+import { TCP_TIMEWAIT_LEN } from './constants.ts';
 import { replyReset } from './reset.ts';
-import { buildSegment, segmentLength, type Segment } from './segment.ts';
+import { segmentLength, sendMinisockSegment, type Segment } from './segment.ts';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
-
-export const TIMEWAIT_LEN = 60_000;
 
 export type TimeWaitVerdict =
   | { kind: 'done'; drop?: DropReason }
@@ -47,6 +46,8 @@ export class TimeWaitSock {
     readonly s: TimeWaitState,
     ms: number,
     private readonly onEnd: (tw: TimeWaitSock) => void,
+    /** The FIN_WAIT2 minisock became a TIME_WAIT one: the owner's view follows (and traces it). */
+    private readonly onTimeWait: () => void,
   ) {
     this.timer = new Timer(s.substate === 'TIME_WAIT' ? 'timewait' : 'fin_wait2', () => this.expire());
     ctx.timers.arm(this.timer, ctx.now() + ms);
@@ -71,7 +72,7 @@ export class TimeWaitSock {
     this.onEnd(this);
   }
 
-  private restart(ms = TIMEWAIT_LEN): void {
+  private restart(ms = TCP_TIMEWAIT_LEN): void {
     this.ctx.timers.arm(this.timer, this.ctx.now() + ms);
   }
 
@@ -98,6 +99,7 @@ export class TimeWaitSock {
       if (f & TCP_FIN && seg.payload.length === 0 && end === seqAdd(s.rcvNxt, 1)) {
         // The peer's FIN, exactly in order: now a real TIME_WAIT.
         s.substate = 'TIME_WAIT';
+        this.onTimeWait();
         s.rcvNxt = end;
         if (o.tsPresent && s.tsOk) {
           s.tsRecent = o.tsVal;
@@ -160,22 +162,11 @@ export class TimeWaitSock {
   /** tcp_v4_timewait_ack: SND.NXT/RCV.NXT, timestamps if negotiated, IP ID 0. */
   private sendAck(): void {
     const s = this.s;
-    this.ctx.counters.TcpOutSegs++;
-    this.ctx.send(
-      buildSegment({
-        src: s.local,
-        dst: s.remote,
-        sport: s.localPort,
-        dport: s.remotePort,
-        seq: s.sndNxt,
-        ack: s.rcvNxt,
-        flags: TCP_ACK,
-        window: Math.min(65535, s.rcvWnd >>> s.rcvWscale),
-        options: s.tsOk ? { ts: { val: (Math.floor(this.ctx.now()) + s.tsOffset) >>> 0, ecr: s.tsRecent } } : undefined,
-        ipId: 0,
-        ttl: this.ctx.sysctl.ip_default_ttl,
-      }),
+    sendMinisockSegment(
+      this.ctx,
+      s,
+      { seq: s.sndNxt, ack: s.rcvNxt, flags: TCP_ACK, window: Math.min(65535, s.rcvWnd >>> s.rcvWscale) },
+      s,
     );
   }
 }
-

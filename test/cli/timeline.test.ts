@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
+import { tcpPacket } from '../helpers/packets.ts';
 import { segmentEvent } from '../../stack/tcp/trace-seg.ts';
-import { buildSegment } from '../../stack/tcp/segment.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
 import { printTimeline, parseRecord } from '../../cli/timeline/command.ts';
@@ -74,7 +74,7 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
       path: 'closeWithUnread',
       linux: '__tcp_close (data_was_unread)',
       reason: 'TCP_ABORT_ON_CLOSE',
-      generator: 'R2',
+      generator: 'active',
       seq: 6449,
       ack: 1006,
       flags: 0x14,
@@ -88,7 +88,7 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
   [seg(2000, 'in', { flags: TCP_SYN, seq: 77, win: 64240 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 < S 0:0(0) win 64240'],
   [seg(2000, 'out', { flags: 0x14, seq: 0, ack: 78 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 > R 0:0(0) ack 1 win 0'],
   [
-    { kind: 'tcp-rst', t: 2000, path: 'noSocket', linux: 'tcp_v4_rcv no_tcp_socket', reason: 'NO_SOCKET', generator: 'R1', seq: 0, ack: 78, flags: 0x14, local: 9, remote: 1234 },
+    { kind: 'tcp-rst', t: 2000, path: 'noSocket', linux: 'tcp_v4_rcv no_tcp_socket', reason: 'NO_SOCKET', generator: 'reply', seq: 0, ack: 78, flags: 0x14, local: 9, remote: 1234 },
     '1.000 198.18.0.2:9>198.18.0.1:1234 RST via noSocket (tcp_v4_send_reset, NO_SOCKET) in tcp_v4_rcv no_tcp_socket',
   ],
   [{ kind: 'drop', t: 2000, reason: 'NO_SOCKET' }, '1.000 - drop NO_SOCKET'],
@@ -191,7 +191,7 @@ test('a line that is not a trace event is refused with its line number', async (
 });
 
 test('segment events are read back from the packets the stack builds', (t) => {
-  const packet = buildSegment({
+  const packet = tcpPacket({
     src: US,
     dst: PEER,
     sport: 7,
@@ -222,7 +222,7 @@ test('segment events are read back from the packets the stack builds', (t) => {
     tsVal: 11,
     tsEcr: 22,
   });
-  const data = buildSegment({
+  const data = tcpPacket({
     src: PEER,
     dst: US,
     sport: 41234,

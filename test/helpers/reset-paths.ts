@@ -17,7 +17,7 @@ export interface RstEvent {
   path: string;
   /** Linux's sk_rst_reason. */
   reason: string;
-  generator: 'R1' | 'R2';
+  generator: 'reply' | 'active';
   /** tcpdump letters: 'R' or 'R.'. */
   flags: string;
   seq: number;

@@ -12,8 +12,7 @@
  * Sequence numbers the stack chose (its ISN, its timestamp clock) are learnt
  * from what it sent: `our(n)` is the stack's ISN + n, `their(n)` the peer's.
  */
-import { DEFAULT_RCVBUF } from '../../stack/tcp/connection.ts';
-import { buildSegment } from '../../stack/tcp/segment.ts';
+import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { seqAdd } from '../../stack/tcp/seq.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -33,7 +32,7 @@ import {
   type TcpOptionsToWrite,
 } from '../../stack/wire/tcp.ts';
 import type { Sysctls } from '../../stack/sysctl.ts';
-import { KERNEL, STACK } from './packets.ts';
+import { KERNEL, STACK, tcpPacket } from './packets.ts';
 import { testStack, type TestStack } from './stack.ts';
 
 export const PEER_ADDR = KERNEL;
@@ -142,7 +141,7 @@ function toWrite(o: Opts | undefined): TcpOptionsToWrite | undefined {
 /** A packet from the peer to the stack (no defaults beyond ports and addresses). */
 export function craft(spec: Out & { sport: number; dport: number; win: number }): Uint8Array {
   const data = typeof spec.data === 'number' ? pattern(spec.data) : (spec.data ?? new Uint8Array(0));
-  return buildSegment({
+  return tcpPacket({
     src: PEER_ADDR,
     dst: STACK_ADDR,
     sport: spec.sport,

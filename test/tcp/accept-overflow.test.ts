@@ -93,7 +93,7 @@ test('path 12: tcp_abort_on_overflow=0: each ACK the client sends retries the pr
 test('path 12: third ACK with the queue full, tcp_abort_on_overflow=1 → R1 RST seq SEG.ACK (acceptOverflow, INVALID_SYN), EmbryonicRsts; the request is gone', (t) => {
   const { s, p2, before, answer } = ackTimeOverflow(1);
   t.deepEqual(answer, [{ flags: 'R', seq: p2.our(1), ack: 0, win: 0, len: 0, opts: {} }]);
-  t.deepEqual(rsts(s.trace), [{ t: 0, path: 'acceptOverflow', reason: 'INVALID_SYN', generator: 'R1', flags: 'R', seq: p2.our(1), ack: 0, local: 80, remote: 43002 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 0, path: 'acceptOverflow', reason: 'INVALID_SYN', generator: 'reply', flags: 'R', seq: p2.our(1), ack: 0, local: 80, remote: 43002 }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtEmbryonicRsts: 1, TcpExtListenOverflows: 1, TcpExtListenDrops: 1 });
   t.deepEqual(s.stack.tcp.listeners().map((x) => [x.synQueue, x.acceptQueue]), [[0, 2]]);
   t.deepEqual(p2.runUntil(100_000), [], 'no SYN-ACK retransmission');

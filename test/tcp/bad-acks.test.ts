@@ -36,7 +36,7 @@ test('path 11: an ACK to a listener → R1 RST seq SEG.ACK, traced listenerAck /
   const before = snap(s);
   p.quietUntil(5);
   t.deepEqual(p.send({ flags: '.', seq: 1000, ack: 424242 }), [rst(424242)]);
-  t.deepEqual(rsts(s.trace), [{ t: 5, path: 'listenerAck', reason: 'TCP_FLAGS', generator: 'R1', flags: 'R', seq: 424242, ack: 0, local: 80, remote: 40000 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 5, path: 'listenerAck', reason: 'TCP_FLAGS', generator: 'reply', flags: 'R', seq: 424242, ack: 0, local: 80, remote: 40000 }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1 });
   t.deepEqual(s.stack.tcp.listeners().map((x) => [x.synQueue, x.acceptQueue]), [[0, 0]]);
   t.is(l.state, 'LISTEN');
@@ -57,7 +57,7 @@ for (const [what, ackOffset, path, reason] of [
     const badAck = p.our(ackOffset);
     t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: badAck, win: 65160, opts: { mss: 1460, ts: [p.tsVal(), p.stackTs(0)] } }), [rst(badAck)]);
     t.is(ep.state, 'SYN_SENT');
-    t.deepEqual(rsts(s.trace), [{ t: 50, path, reason, generator: 'R1', flags: 'R', seq: badAck, ack: 0, local: p.stackPort, remote: 80 }]);
+    t.deepEqual(rsts(s.trace), [{ t: 50, path, reason, generator: 'reply', flags: 'R', seq: badAck, ack: 0, local: p.stackPort, remote: 80 }]);
     // TCP_TIMEOUT_MIN (2 jiffies; ~10 ms measured on the reference VM), then the linear 1 s.
     t.deepEqual(p.runUntil(1060), [
       { t: 60, flags: 'S', seq: p.our(0), ack: 0, win: 64240, len: 0, opts: SYN_OPTS(p, 60) },
@@ -92,7 +92,7 @@ test('path 11: a bad ACK to a request sock → R1 RST seq SEG.ACK from the liste
   const before = snap(s);
   p.quietUntil(50);
   t.deepEqual(p.send({ flags: '.', seq: 1001, ack: p.our(7) }), [rst(p.our(7))]);
-  t.deepEqual(rsts(s.trace), [{ t: 50, path: 'requestBadAck', reason: 'TCP_FLAGS', generator: 'R1', flags: 'R', seq: p.our(7), ack: 0, local: 80, remote: 40000 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 50, path: 'requestBadAck', reason: 'TCP_FLAGS', generator: 'reply', flags: 'R', seq: p.our(7), ack: 0, local: 80, remote: 40000 }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1 });
   t.is(s.stack.tcp.listeners()[0]!.synQueue, 1, 'the request survives');
   p.quietUntil(60);
@@ -108,7 +108,7 @@ test('path 11: an in-window SYN to a request sock → RST,ACK seq 0 ack SEG.SEQ+
   const before = snap(s);
   p.quietUntil(50);
   t.deepEqual(p.send({ flags: 'S', seq: 1010, opts: { mss: 1460 } }), [{ flags: 'R.', seq: 0, ack: 1011, win: 0, len: 0, opts: {} }]);
-  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator, e.flags, e.ack]), [['requestSyn', 'INVALID_SYN', 'R1', 'R.', 1011]]);
+  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator, e.flags, e.ack]), [['requestSyn', 'INVALID_SYN', 'reply', 'R.', 1011]]);
   t.deepEqual(moved(s, before), { TcpAttemptFails: 1, TcpOutRsts: 1, TcpExtEmbryonicRsts: 1 });
   t.is(s.stack.tcp.listeners()[0]!.synQueue, 0);
   t.deepEqual(p.runUntil(100_000), [], 'no SYN-ACK retransmission');

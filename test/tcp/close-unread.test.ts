@@ -37,7 +37,7 @@ test('path 3: recv(4096) of 5000 bytes, then close() → RST,ACK seq SND.NXT ack
   t.deepEqual(p.log.at(-1)!.optionKinds, [1, 1, 8], 'NOP NOP TS, as every segment of the connection');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnClose: 1 });
   t.deepEqual(rsts(s.trace), [
-    { t: 200, path: 'closeWithUnread', reason: 'TCP_ABORT_ON_CLOSE', generator: 'R2', flags: 'R.', seq: p.our(1), ack: p.their(5001), local: 80, remote: 40000 },
+    { t: 200, path: 'closeWithUnread', reason: 'TCP_ABORT_ON_CLOSE', generator: 'active', flags: 'R.', seq: p.our(1), ack: p.their(5001), local: 80, remote: 40000 },
   ]);
   t.deepEqual(s.stack.tcp.connections(), [], 'CLOSE at once: no FIN_WAIT, no TIME_WAIT');
   t.deepEqual(p.runUntil(200_000), [], 'never retransmitted, no FIN');
@@ -53,7 +53,7 @@ test('path 3: unread data after shutdown(SHUT_RD), then close() → the same RST
   ep.close();
   t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1), ack: p.their(5001), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(100)] } }]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnClose: 1 });
-  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['closeWithUnread', 'TCP_ABORT_ON_CLOSE', 'R2']]);
+  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['closeWithUnread', 'TCP_ABORT_ON_CLOSE', 'active']]);
 });
 
 test('path 3: in CLOSE_WAIT with data unread the RST acknowledges the FIN too (ack = RCV.NXT); TcpEstabResets', (t) => {

@@ -33,7 +33,7 @@ test('path 5a: data to an orphan in FIN_WAIT2 (minisock) → R1 RST seq SEG.ACK,
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(2), data: pattern(100) }), [rst(p.our(2))]);
   t.deepEqual([p.log.at(-1)!.ipId, p.log.at(-1)!.optionKinds], [0, []]);
   t.deepEqual(moved(s, beforeData), { TcpOutRsts: 1 }, 'no TCPAbortOnData for a minisock');
-  t.deepEqual(rsts(s.trace), [{ t: 200, path: 'timewaitSocket', reason: 'TCP_TIMEWAIT_SOCKET', generator: 'R1', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 200, path: 'timewaitSocket', reason: 'TCP_TIMEWAIT_SOCKET', generator: 'reply', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
   t.deepEqual(s.stack.tcp.connections(), [], 'the minisock is gone');
 
   p.quietUntil(300);
@@ -53,7 +53,7 @@ test('path 5b: data after shutdown(SHUT_RDWR) in FIN_WAIT1 (full socket) → R1 
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) }), [rst(p.our(1))]);
   t.is(ep.state, 'CLOSED');
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 }, 'FIN_WAIT1 → CLOSE is no TcpEstabResets');
-  t.deepEqual(rsts(s.trace), [{ t: 120, path: 'abortOnData', reason: 'TCP_ABORT_ON_DATA', generator: 'R1', flags: 'R', seq: p.our(1), ack: 0, local: p.stackPort, remote: 80 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 120, path: 'abortOnData', reason: 'TCP_ABORT_ON_DATA', generator: 'reply', flags: 'R', seq: p.our(1), ack: 0, local: p.stackPort, remote: 80 }]);
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ECONNRESET', 'EOF', 'EPIPE']);
   t.deepEqual(p.runUntil(100_000), [], 'no FIN retransmission');
 });

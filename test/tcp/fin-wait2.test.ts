@@ -49,7 +49,7 @@ for (const [finTimeout, counter] of [
 
     p.quietUntil(end + 1000);
     t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(2), data: pattern(100) }), [rst(p.our(2))]);
-    t.deepEqual(rsts(s.trace), [{ t: end + 1000, path: 'noSocket', reason: 'NO_SOCKET', generator: 'R1', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
+    t.deepEqual(rsts(s.trace), [{ t: end + 1000, path: 'noSocket', reason: 'NO_SOCKET', generator: 'reply', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
     t.deepEqual(moved(s, before), { [counter]: 1, TcpOutRsts: 1 });
   });
 }
@@ -77,7 +77,7 @@ test('path 8: TCP_LINGER2 < 0 and close() in FIN_WAIT2 → RST,ACK seq SND.NXT a
   ep.close();
   t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(10_000), p.tsVal(150)] } }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnLinger: 1 });
-  t.deepEqual(rsts(s.trace), [{ t: 10_000, path: 'linger2', reason: 'TCP_ABORT_ON_LINGER', generator: 'R2', flags: 'R.', seq: p.our(2), ack: p.their(1), local: p.stackPort, remote: 80 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 10_000, path: 'linger2', reason: 'TCP_ABORT_ON_LINGER', generator: 'active', flags: 'R.', seq: p.our(2), ack: p.their(1), local: p.stackPort, remote: 80 }]);
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 
@@ -91,7 +91,7 @@ test('path 8 (E5): TCP_LINGER2 < 0 and close() in FIN_WAIT1 → the ACK of our F
   p.quietUntil(150);
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(2) }), [rst(p.our(2))]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 }, 'tcp_done from FIN_WAIT2: no minisock, no TcpExtTW');
-  t.deepEqual(rsts(s.trace), [{ t: 150, path: 'abortOnData', reason: 'TCP_ABORT_ON_DATA', generator: 'R1', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 150, path: 'abortOnData', reason: 'TCP_ABORT_ON_DATA', generator: 'reply', flags: 'R', seq: p.our(2), ack: 0, local: p.stackPort, remote: 80 }]);
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 

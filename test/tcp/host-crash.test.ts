@@ -60,10 +60,10 @@ test('path 6: crash forgets connections, requests, TIME_WAITs and listeners with
   t.deepEqual(
     rsts(s.trace).map((e) => [e.path, e.reason, e.generator, e.flags, e.remote]),
     [
-      ['noSocket', 'NO_SOCKET', 'R1', 'R', 40000],
-      ['noSocket', 'NO_SOCKET', 'R1', 'R', 40000],
-      ['noSocket', 'NO_SOCKET', 'R1', 'R', 40001],
-      ['noSocket', 'NO_SOCKET', 'R1', 'R', 40002],
+      ['noSocket', 'NO_SOCKET', 'reply', 'R', 40000],
+      ['noSocket', 'NO_SOCKET', 'reply', 'R', 40000],
+      ['noSocket', 'NO_SOCKET', 'reply', 'R', 40001],
+      ['noSocket', 'NO_SOCKET', 'reply', 'R', 40002],
     ],
   );
   t.deepEqual(moved(s, before), { TcpOutRsts: 4 });

@@ -27,7 +27,7 @@ test('path 7: idle 1 s, intvl 1 s, cnt 2, peer silent → probes at 1 s and 2 s,
   t.deepEqual(p.log.at(-1)!.optionKinds, [1, 1, 8]);
   t.is(ep.state, 'CLOSED');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPKeepAlive: 2 });
-  t.deepEqual(rsts(s.trace), [{ t: 3050, path: 'keepaliveTimeout', reason: 'TCP_KEEPALIVE_TIMEOUT', generator: 'R2', flags: 'R.', seq: p.our(1), ack: p.their(1), local: 80, remote: 40000 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 3050, path: 'keepaliveTimeout', reason: 'TCP_KEEPALIVE_TIMEOUT', generator: 'active', flags: 'R.', seq: p.our(1), ack: p.their(1), local: 80, remote: 40000 }]);
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
   t.deepEqual(p.runUntil(100_000), []);
   t.deepEqual(s.stack.tcp.connections(), []);

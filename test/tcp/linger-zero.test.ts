@@ -28,7 +28,7 @@ test('path 4: linger 0 close with unsent data queued → RST,ACK seq = SND.NXT (
   t.deepEqual(p.flush(), [{ flags: 'R.', seq: sndNxt, ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(120), p.tsVal(50)] } }]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
   t.is(s.stack.counters.TcpExtTCPAbortOnLinger, 0);
-  t.deepEqual(rsts(s.trace), [{ t: 120, path: 'lingerZero', reason: 'TCP_STATE', generator: 'R2', flags: 'R.', seq: sndNxt, ack: p.their(1), local: 80, remote: 40000 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 120, path: 'lingerZero', reason: 'TCP_STATE', generator: 'active', flags: 'R.', seq: sndNxt, ack: p.their(1), local: 80, remote: 40000 }]);
   t.deepEqual(s.stack.tcp.connections(), [], 'no TIME_WAIT');
   t.deepEqual(p.runUntil(300_000), [], 'no retransmission of the flight, no FIN');
 });
@@ -78,7 +78,7 @@ test('path 4: linger 0 close in FIN_WAIT2 (after shutdown(SHUT_WR)) → RST,ACK 
   ep.close();
   t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(150)] } }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
-  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['lingerZero', 'TCP_STATE', 'R2']]);
+  t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['lingerZero', 'TCP_STATE', 'active']]);
 });
 
 test('path 4: linger 0 close in LAST_ACK with the FIN already sent: no RST (tcp_need_reset false), TcpExtTCPAbortOnData counted', (t) => {

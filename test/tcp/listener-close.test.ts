@@ -54,8 +54,8 @@ test('path 14: closing a listener sends RST,ACK seq SND.NXT ack RCV.NXT with TS 
   ]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 2, TcpOutRsts: 2 });
   t.deepEqual(rsts(s.trace), [
-    { t: 200, path: 'listenerClose', reason: 'TCP_STATE', generator: 'R2', flags: 'R.', seq: p1.our(1), ack: p1.their(101), local: 80, remote: 41001 },
-    { t: 200, path: 'listenerClose', reason: 'TCP_STATE', generator: 'R2', flags: 'R.', seq: p2.our(1), ack: p2.their(1), local: 80, remote: 41002 },
+    { t: 200, path: 'listenerClose', reason: 'TCP_STATE', generator: 'active', flags: 'R.', seq: p1.our(1), ack: p1.their(101), local: 80, remote: 41001 },
+    { t: 200, path: 'listenerClose', reason: 'TCP_STATE', generator: 'active', flags: 'R.', seq: p2.our(1), ack: p2.their(1), local: 80, remote: 41002 },
   ]);
   t.deepEqual([s.stack.tcp.connections(), s.stack.tcp.listeners()], [[], []]);
   t.deepEqual(p1.runUntil(100_000), [], 'the request\'s SYN-ACK is never retransmitted');
@@ -93,7 +93,7 @@ test('path 14, both ends ours: the clients of never-accepted connections get ECO
   t.deepEqual(moved(w.a, beforeA), { TcpEstabResets: 2 });
   t.deepEqual(moved(w.b, beforeB), { TcpEstabResets: 2, TcpOutRsts: 2 });
   t.deepEqual(rsts(traceB).map((e) => [e.path, e.reason, e.generator, e.flags]), [
-    ['listenerClose', 'TCP_STATE', 'R2', 'R.'],
-    ['listenerClose', 'TCP_STATE', 'R2', 'R.'],
+    ['listenerClose', 'TCP_STATE', 'active', 'R.'],
+    ['listenerClose', 'TCP_STATE', 'active', 'R.'],
   ]);
 });

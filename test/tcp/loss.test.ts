@@ -3,7 +3,7 @@
  * about it, at the exact virtual time (linux-tcp-paths.md C4, D1, F1).
  */
 import test from 'ava';
-import { DEFAULT_RCVBUF } from '../../stack/tcp/connection.ts';
+import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { POLLERR } from '../../stack/socket/types.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 import { testStack } from '../helpers/stack.ts';

@@ -33,7 +33,7 @@ for (const row of rows) {
     p.quietUntil(25);
     t.deepEqual(p.send({ win: 29200, ...row.seg }), row.reply);
     const r = row.reply[0]!;
-    t.deepEqual(rsts(s.trace), [{ t: 25, path: 'noSocket', reason: 'NO_SOCKET', generator: 'R1', flags: r.flags, seq: r.seq, ack: r.ack, local: 9, remote: 40000 }]);
+    t.deepEqual(rsts(s.trace), [{ t: 25, path: 'noSocket', reason: 'NO_SOCKET', generator: 'reply', flags: r.flags, seq: r.seq, ack: r.ack, local: 9, remote: 40000 }]);
     t.deepEqual(moved(s, before), { TcpOutRsts: 1 });
   });
 }
@@ -102,6 +102,6 @@ test('path 1, both ends ours: connect to a port nobody listens on → the server
   t.is(client.getError(), 'ECONNREFUSED');
   t.deepEqual(moved(w.a, beforeA), { TcpActiveOpens: 1, TcpAttemptFails: 1 });
   t.deepEqual(moved(w.b, beforeB), { TcpOutRsts: 1 });
-  t.deepEqual(rsts(traceB).map((e) => [e.path, e.reason, e.generator, e.flags, e.seq, e.local]), [['noSocket', 'NO_SOCKET', 'R1', 'R.', 0, 7]]);
+  t.deepEqual(rsts(traceB).map((e) => [e.path, e.reason, e.generator, e.flags, e.seq, e.local]), [['noSocket', 'NO_SOCKET', 'reply', 'R.', 0, 7]]);
   t.is(rsts(traceB)[0]!.remote, client.localPort);
 });

@@ -90,7 +90,7 @@ test('path 2: the application gives up (close in SYN_SENT after 100 ms): nothing
     { flags: 'R', seq: p.our(1), ack: 0, win: 0, len: 0, opts: {} },
   ]);
   t.deepEqual([p.log.at(-1)!.ipId, p.log.at(-1)!.optionKinds], [0, []]);
-  t.deepEqual(rsts(s.trace), [{ t: 1000, path: 'noSocket', reason: 'NO_SOCKET', generator: 'R1', flags: 'R', seq: p.our(1), ack: 0, local: p.stackPort, remote: 80 }]);
+  t.deepEqual(rsts(s.trace), [{ t: 1000, path: 'noSocket', reason: 'NO_SOCKET', generator: 'reply', flags: 'R', seq: p.our(1), ack: 0, local: p.stackPort, remote: 80 }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1 });
 });
 

@@ -1,0 +1,249 @@
+/**
+ * The ACK of an incoming segment (tcp_ack in net/ipv4/tcp_input.c): RFC 5961
+ * §5.2 checks, the send window update, SACK scoreboard, acknowledged
+ * records and RTT samples, congestion control, duplicate ACKs and loss
+ * detection (tcp_fastretrans_alert), and what the ACK of our FIN does to the
+ * state.
+ */
+import type { DropReason } from '../drop.ts';
+import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
+import { recordEnd, type Connection, type TxRecord } from './connection.ts';
+import { enterTimeWait, tcpDone } from './endings.ts';
+import { challengeAck } from './oow-ack.ts';
+import { replyReset } from './reset.ts';
+import type { Segment } from './segment.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
+import * as timers from './timer-arming.ts';
+
+export function processAck(c: Connection, seg: Segment): DropReason | undefined {
+  const ack = seg.ack;
+  // RFC 5961 §5.2: an ACK for data never sent, or far older than anything in flight, is challenged.
+  if (seqGt(ack, c.sndNxt)) {
+    challengeAck(c, 'ack-unsent', false);
+    return 'TCP_ACK_UNSENT_DATA';
+  }
+  // tcp_ack: "do not accept ACK for bytes we never sent": the bound is the
+  // smaller of the largest window seen and tp->bytes_acked (c stack counts
+  // data bytes there; Linux also counts an active open's SYN and the FIN).
+  if (seqLt(ack, seqAdd(c.sndUna, -Math.min(c.maxSndWnd, c.bytesAcked)))) {
+    challengeAck(c, 'ack-too-old', false);
+    return 'TCP_TOO_OLD_ACK';
+  }
+  if (seqLt(ack, c.sndUna)) {
+    // An old ACK inside the window: accepted as a duplicate, its data still
+    // processed (tcp_ack old_ack: ts_recent is not updated from it).
+    if (c.sackOk && seg.options.sackCount > 0) processSack(c, seg);
+    return undefined;
+  }
+  // tcp_replace_ts_recent, which tcp_ack does only now that the segment is
+  // known to be acceptable: a challenged ACK leaves the echoed TSval as it was.
+  const o = seg.options;
+  if (c.tsOk && o.tsPresent && seqLe(seg.seq, c.rcvWup)) {
+    c.tsRecent = o.tsVal;
+    c.tsRecentStamp = c.now();
+  }
+
+  // tcp_ack: any acceptable ACK shows the peer alive: icsk_probes_out = 0, so a
+  // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
+  c.probesOut = 0;
+  const priorUna = c.sndUna;
+  const inFlightBefore = c.packetsInFlight();
+  const nwin = seg.window << c.sndWscale;
+  let windowUpdated = false;
+  // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule).
+  if (seqGt(ack, c.sndUna) || seqGt(seg.seq, c.sndWl1) || (seg.seq === c.sndWl1 && (nwin > c.sndWnd || nwin === 0))) {
+    windowUpdated = nwin !== c.sndWnd;
+    c.sndWnd = nwin;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = ack;
+    if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
+  }
+  if (c.sackOk && seg.options.sackCount > 0) processSack(c, seg);
+
+  const acked = seqDiff(ack, priorUna);
+  if (acked > 0) {
+    const ackedSegments = ackRecords(c, ack, seg);
+    c.sndUna = ack;
+    c.backoff = 0;
+    c.retransmits = 0;
+    c.probesOut = 0;
+    c.dupAcks = 0;
+    if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
+    congestionOnAck(c, ack, ackedSegments, inFlightBefore);
+    if (c.rtx.length > 0) timers.armRto(c, c.rtt.rto);
+    else timers.cancelXmit(c);
+    c.hooks.wake(c); // send buffer space
+    c.hooks.dirty(c);
+  } else if (
+    seg.payload.length === 0 &&
+    !(seg.flags & (TCP_SYN | TCP_FIN)) &&
+    !windowUpdated &&
+    c.rtx.length > 0 &&
+    seqGt(c.sndNxt, c.sndUna)
+  ) {
+    onDuplicateAck(c);
+  } else if (windowUpdated) {
+    c.hooks.dirty(c);
+  }
+  detectLoss(c);
+
+  // Our FIN acknowledged?
+  if (c.finSent && ack === c.sndNxt && c.rtx.length === 0) {
+    switch (c.state) {
+      case 'FIN_WAIT1':
+        c.setState('FIN_WAIT2');
+        if (c.orphan) {
+          // E5, tcp_rcv_state_process TCP_FIN_WAIT1 for a dead socket: with
+          // TCP_LINGER2 < 0, or when c segment brings data (or a FIN)
+          // beyond RCV.NXT, tcp_done and R1 on c segment (TCPAbortOnData,
+          // reason TCP_ABORT_ON_DATA).
+          const occupies = seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
+          const beyond = occupies && seqGt(seqAdd(seg.seq, seg.payload.length), c.rcvNxt);
+          if ((c.linger2 !== undefined && c.linger2 < 0) || beyond) {
+            replyReset(c.ctx, seg, 'abortOnData');
+            tcpDone(c);
+            return 'TCP_ABORT_ON_DATA';
+          }
+          // Else it becomes a FIN_WAIT2 minisock, unless c very segment
+          // carries the peer's FIN too: then the full socket goes on to TIME_WAIT.
+          if (seg.flags & TCP_FIN) timers.armKeepalive(c, timers.finTime(c));
+          else timers.orphanFinWait2(c);
+        }
+        break;
+      case 'CLOSING':
+        enterTimeWait(c);
+        return undefined;
+      case 'LAST_ACK':
+        tcpDone(c);
+        return undefined;
+    }
+  }
+  if (c.sndWnd === 0 && c.unsentBytes() > 0 && c.rtx.length === 0) timers.armPersist(c);
+  return undefined;
+}
+
+/** Drops acknowledged records, trims a partly acknowledged one, takes an RTT sample (Karn, RFC 7323). */
+export function ackRecords(c: Connection, ack: number, seg: Segment): number {
+  let segments = 0;
+  let dataBytes = 0;
+  let sampleFrom: TxRecord | undefined;
+  let anyRetransmitted = false;
+  for (;;) {
+    const r = c.rtx.first();
+    if (r === undefined) break;
+    const end = recordEnd(r);
+    if (seqLe(end, ack)) {
+      c.rtx.shift();
+      dataBytes += r.len;
+      segments++;
+      if (r.retrans > 0) anyRetransmitted = true;
+      else sampleFrom = r;
+      continue;
+    }
+    if (seqGt(ack, r.seq)) {
+      // Partially acknowledged: keep the rest (the SYN never splits).
+      const n = seqDiff(ack, r.seq) - (r.syn ? 1 : 0);
+      r.seq = ack;
+      r.len -= n;
+      r.syn = false;
+      dataBytes += n;
+    }
+    break;
+  }
+  if (dataBytes > 0) {
+    c.sendQueue.consume(dataBytes);
+    c.bytesAcked += dataBytes;
+  }
+  const o = seg.options;
+  if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
+    c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
+  } else if (sampleFrom && !anyRetransmitted) {
+    c.rtt.sample(c.now() - sampleFrom.sentAt);
+  }
+  return segments;
+}
+
+function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number): void {
+  if (c.caState === 'recovery' || c.caState === 'loss') {
+    if (seqGe(ack, c.highSeq)) {
+      if (c.caState === 'recovery') c.cc.onExitRecovery();
+      c.caState = 'open';
+      c.renoSacked = 0;
+    } else if (c.caState === 'recovery' && !c.sackOk) {
+      // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
+      c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
+      const head = c.rtx.first();
+      if (head && !head.lost) c.rtx.markLost(head);
+    } else if (c.caState === 'loss') {
+      c.cc.onAck(ackedSegments, inFlightBefore);
+    }
+    return;
+  }
+  c.caState = 'open';
+  c.renoSacked = 0;
+  c.cc.onAck(ackedSegments, inFlightBefore);
+}
+
+function onDuplicateAck(c: Connection): void {
+  c.dupAcks++;
+  if (!c.sackOk) {
+    // tcp_add_reno_sack: each duplicate means one more segment left the network.
+    c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
+  }
+  if (c.caState === 'open') c.caState = 'disorder';
+  c.hooks.dirty(c);
+}
+
+/** Marks records covered by the SACK blocks (RFC 2018), ignoring blocks outside (SND.UNA, SND.NXT]. */
+function processSack(c: Connection, seg: Segment): void {
+  const b = seg.options.sackBlocks;
+  for (let i = 0; i < seg.options.sackCount; i++) {
+    const left = b[2 * i]!;
+    const right = b[2 * i + 1]!;
+    if (!seqLt(left, right) || seqLe(right, c.sndUna) || seqGt(right, c.sndNxt)) continue;
+    for (const r of c.rtx) {
+      if (seqGe(r.seq, right)) break;
+      if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) c.rtx.markSacked(r);
+    }
+  }
+  c.hooks.dirty(c);
+}
+
+/**
+ * Loss detection: three duplicate ACKs without SACK (RFC 5681 §3.2), or
+ * with SACK a hole with three SACKed segments above it (RFC 6675 IsLost,
+ * DupThresh 3); entering recovery halves the window once per window.
+ */
+function detectLoss(c: Connection): void {
+  if (c.rtx.length === 0 || c.caState === 'loss') return;
+  let newlyLost = false;
+  if (c.sackOk) {
+    if (c.rtx.sackedOut >= 3) {
+      let sackedAbove = 0;
+      for (let i = c.rtx.length - 1; i >= 0; i--) {
+        const r = c.rtx.at(i)!;
+        if (r.sacked) sackedAbove++;
+        else if (sackedAbove >= 3 && !r.lost && !r.retransOut) {
+          c.rtx.markLost(r);
+          newlyLost = true;
+        }
+      }
+    }
+  } else if (c.dupAcks >= 3 && c.caState !== 'recovery') {
+    const head = c.rtx.first()!;
+    if (!head.lost) {
+      c.rtx.markLost(head);
+      newlyLost = true;
+    }
+  }
+  if (newlyLost && c.caState !== 'recovery') {
+    c.caState = 'recovery';
+    c.highSeq = c.sndNxt;
+    c.cc.onEnterRecovery(c.packetsInFlight());
+    c.recoveryRetransSent = false;
+    const mib = c.ctx.counters;
+    if (c.sackOk) mib.TcpExtTCPSackRecovery++;
+    else mib.TcpExtTCPRenoRecovery++;
+  }
+  if (newlyLost) c.hooks.dirty(c);
+}

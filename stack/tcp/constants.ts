@@ -1,0 +1,53 @@
+/**
+ * TCP's constants and the two small formulas several modules share, in one
+ * place, under the names include/net/tcp.h gives them.
+ */
+import type { Sysctls } from '../sysctl.ts';
+import { TCP_MAX_WSCALE, TCPOLEN_TSTAMP_ALIGNED } from '../wire/tcp.ts';
+
+/** Initial RTO, and the RTO after a handshake whose SYN was retransmitted with no RTT sample (RFC 6298 §5.7). */
+export const TCP_TIMEOUT_INIT = 1000;
+export const TCP_TIMEOUT_FALLBACK = 3000;
+/** The RTO floor and the backoff cap (defaults of tcp_rto_min_us and tcp_rto_max_ms). */
+export const TCP_RTO_MIN = 200;
+export const TCP_RTO_MAX = 120_000;
+/** TCP_TIMEOUT_MIN: the shortest timer the kernel arms (2 jiffies). */
+export const TCP_TIMEOUT_MIN = 2;
+/** TCP_TIMEWAIT_LEN: how long TIME_WAIT lasts; orphans with a longer FIN_WAIT2 time keep a full socket for the excess. */
+export const TCP_TIMEWAIT_LEN = 60_000;
+/** TCP_DELACK_MIN / TCP_ATO_MIN: the delayed-ACK timeout. */
+export const TCP_DELACK_MIN = 40;
+/** TCP_MAX_QUICKACKS: segments ACKed at once at the start of a connection. */
+export const TCP_MAX_QUICKACKS = 16;
+/** tcp_min_snd_mss: the smallest MSS we send with, whatever the peer said. */
+export const TCP_MIN_SND_MSS = 48;
+/** The MSS assumed for a peer whose SYN had none (RFC 9293 §3.7.1). */
+export const TCP_DEFAULT_MSS = 536;
+/** Bytes the timestamp option takes on every segment once negotiated (NOP, NOP, TS). */
+export const TCP_TS_OPTION_BYTES = TCPOLEN_TSTAMP_ALIGNED;
+/** Default socket buffers: our stand-in for Linux's autotuning (SO_RCVBUF/SO_SNDBUF override). */
+export const DEFAULT_RCVBUF = 1 << 20;
+export const DEFAULT_SNDBUF = 1 << 20;
+/** The largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
+export const MAX_SYN_WINDOW = 65535;
+
+/**
+ * The window scale we offer (tcp_select_initial_window): the shift that lets
+ * the largest receive buffer (tcp_rmem[2]) be advertised, at most 14
+ * (RFC 7323 §2.3); 0 when window scaling is off.
+ */
+export function offeredWindowScale(sysctl: Sysctls): number {
+  if (sysctl.tcp_window_scaling === 0) return 0;
+  return Math.min(Math.max(Math.floor(Math.log2(sysctl.tcp_rmem[2])) - 15, 0), TCP_MAX_WSCALE);
+}
+
+/** Our TSval: 1 ms ticks plus the connection's random offset (RFC 7323 §5.4, secure_tcp_ts_off). */
+export function tsValAt(now: number, offset: number): number {
+  return (Math.floor(now) + offset) >>> 0;
+}
+
+/** The window of a SYN-ACK from a request sock: 64 KiB rounded down to whole segments (tcp_select_initial_window). */
+export function initialWindowFor(space: number, mss: number): number {
+  const s = Math.min(MAX_SYN_WINDOW, space);
+  return s > mss ? Math.floor(s / mss) * mss : s;
+}

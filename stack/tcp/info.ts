@@ -1,0 +1,81 @@
+/**
+ * The `ss -ti` view of TCP sockets (tcp_get_info, inet_diag): one row per
+ * connection, minisock or listener, timers shown the way ss shows them.
+ */
+import { formatIpv4 } from '../wire/addr.ts';
+import type { Connection } from './connection.ts';
+import type { TcpInfo } from './types.ts';
+
+/** A listing row for something that has a state but no full connection (minisock, listener, unbound socket). */
+export function stateOnlyInfo(fields: Pick<TcpInfo, 'state' | 'localAddress' | 'localPort'> & Partial<TcpInfo>): TcpInfo {
+  return {
+    remoteAddress: '',
+    remotePort: 0,
+    recvQ: 0,
+    sendQ: 0,
+    rtt: 0,
+    rttvar: 0,
+    rto: 0,
+    mss: 0,
+    cwnd: 0,
+    ssthresh: 0,
+    retransmits: 0,
+    backoff: 0,
+    sndWnd: 0,
+    rcvWnd: 0,
+    sndWscale: 0,
+    rcvWscale: 0,
+    timestamps: false,
+    sack: false,
+    timer: undefined,
+    bytesSent: 0,
+    bytesRetrans: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    ...fields,
+  };
+}
+
+export function connectionInfo(c: Connection): TcpInfo {
+  const now = c.now();
+  const timers: Array<[string, { armed: boolean; deadline: number }]> = [
+    [c.xmitMode === 'probe' ? 'persist' : 'on', c.xmitTimer],
+    ['delack', c.delackTimer],
+    ['keepalive', c.keepaliveTimer],
+  ];
+  const pending = timers.find(([, t]) => t.armed);
+  return {
+    state: c.state,
+    localAddress: formatIpv4(c.local),
+    localPort: c.localPort,
+    remoteAddress: formatIpv4(c.remote),
+    remotePort: c.remotePort,
+    recvQ: c.recvQueue.length,
+    sendQ: c.sendQueue.length,
+    rtt: c.rtt.srtt,
+    rttvar: c.rtt.rttvar,
+    rto: c.rtt.rto,
+    mss: c.mss,
+    cwnd: c.cc.cwnd,
+    ssthresh: c.cc.ssthresh,
+    retransmits: c.totalRetrans,
+    backoff: c.backoff,
+    sndWnd: c.sndWnd,
+    rcvWnd: c.rcvWnd,
+    sndWscale: c.sndWscale,
+    rcvWscale: c.rcvWscale,
+    timestamps: c.tsOk,
+    sack: c.sackOk,
+    timer: pending ? { on: pending[0], expiresIn: Math.max(0, pending[1].deadline - now) } : undefined,
+    bytesSent: c.bytesSent,
+    bytesRetrans: c.bytesRetrans,
+    bytesAcked: c.bytesAcked,
+    bytesReceived: c.bytesReceived,
+    curRetrans: c.retransmits,
+    probes: c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes,
+    unacked: c.rtx.length,
+    timers: timers.filter(([, t]) => t.armed).map(([on, t]) => ({ on, expiresIn: Math.max(0, t.deadline - now) })),
+    lastSend: c.lastSendTime > 0 ? now - c.lastSendTime : undefined,
+    lastRecv: c.lastRcvTime > 0 ? now - c.lastRcvTime : undefined,
+  };
+}

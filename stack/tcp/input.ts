@@ -1,0 +1,186 @@
+/**
+ * Segment arrival on a connection, in RFC 9293 §3.10.7's order of checks
+ * with Linux's choices where the RFC leaves room (tcp_rcv_synsent_state_process,
+ * tcp_validate_incoming, tcp_rcv_state_process in net/ipv4/tcp_input.c). The
+ * ACK itself is ack.ts, data and FIN receive.ts.
+ */
+import type { DropReason } from '../drop.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
+import { processAck, ackRecords } from './ack.ts';
+import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK } from './constants.ts';
+import type { Connection } from './connection.ts';
+import { resetByPeer } from './endings.ts';
+import { challengeAck, sendDupAck } from './oow-ack.ts';
+import * as out from './output.ts';
+import { receive } from './receive.ts';
+import { replyReset } from './reset.ts';
+import type { Segment } from './segment.ts';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
+import * as timers from './timer-arming.ts';
+
+/** A segment for c connection (already matched by 4-tuple). */
+export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {
+  if (c.state === 'SYN_SENT') return synSentInput(c, seg);
+  if (c.state === 'CLOSED' || c.state === 'LISTEN' || c.state === 'TIME_WAIT') return 'TCP_CLOSE';
+  return synchronizedInput(c, seg);
+}
+
+/** RFC 9293 §3.10.7.3 / tcp_rcv_synsent_state_process. */
+function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
+  const f = seg.flags;
+  if (f & TCP_ACK) {
+    if (seqLe(seg.ack, c.iss) || seqGt(seg.ack, c.sndNxt)) {
+      // Linux cuts the SYN timer so a fresh SYN follows at once if none was
+      // retransmitted yet, before it looks at RST: an unacceptable RST,ACK
+      // also brings the SYN forward (tcp_rcv_synsent_state_process;
+      // packetdrill on 6.18: test/scripts/rst-syn-sent.pkt).
+      if (!c.synRetransmitted) timers.armRto(c, 10);
+      if (f & TCP_RST) return 'TCP_RESET';
+      // The reason names which side of the range the ACK fell on (TCP_ACK_UNSENT_DATA / TCP_TOO_OLD_ACK).
+      const unsent = seqGt(seg.ack, c.sndNxt);
+      replyReset(c.ctx, seg, unsent ? 'synSentBadAck' : 'synSentOldAck');
+      return unsent ? 'TCP_ACK_UNSENT_DATA' : 'TCP_TOO_OLD_ACK';
+    }
+  }
+  if (f & TCP_RST) {
+    if (!(f & TCP_ACK)) return 'TCP_RESET'; // RST without an acceptable ACK: dropped
+    resetByPeer(c);
+    return undefined;
+  }
+  if (!(f & TCP_SYN)) return 'TCP_FLAGS';
+
+  c.irs = seg.seq;
+  c.rcvNxt = seqAdd(seg.seq, 1);
+  c.rcvWup = c.rcvNxt;
+  negotiateOptions(c, seg);
+  if (f & TCP_ACK) {
+    // SYN-ACK: the handshake completes on our side.
+    c.lastRcvTime = c.now();
+    ackRecords(c, seg.ack, seg);
+    c.sndUna = seg.ack;
+    // RFC 7323 §2.2: the window of a SYN is never scaled.
+    c.sndWnd = seg.window;
+    c.maxSndWnd = c.sndWnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = seg.ack;
+    if (c.synRetransmitted && c.rtt.samples === 0) c.rtt.rto = TCP_TIMEOUT_FALLBACK;
+    c.backoff = 0;
+    c.retransmits = 0;
+    c.retransStamp = 0;
+    timers.cancelXmit(c);
+    c.setState('ESTABLISHED');
+    c.ackNow = true;
+    c.hooks.dirty(c);
+    if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
+    if (c.keepalive) timers.armKeepalive(c);
+    return undefined;
+  }
+  // Simultaneous open (RFC 9293 §3.5, Figure 7): SYN_RECV, answer with SYN,ACK.
+  c.sndWnd = seg.window;
+  c.sndWl1 = seg.seq;
+  c.setState('SYN_RECV');
+  out.sendSyn(c, true);
+  return undefined;
+}
+
+function negotiateOptions(c: Connection, seg: Segment): void {
+  const o = seg.options;
+  const s = c.ctx.sysctl;
+  c.peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+  c.wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
+  c.sndWscale = c.wscaleOk ? o.wscale : 0;
+  if (!c.wscaleOk) c.rcvWscale = 0;
+  c.sackOk = s.tcp_sack !== 0 && o.sackPermitted;
+  c.tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
+  if (c.tsOk) {
+    c.tsRecent = o.tsVal;
+    c.tsRecentStamp = c.now();
+    if (o.tsEcr !== 0) c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
+  }
+  c.mss = out.effectiveMss(c);
+}
+
+/** RFC 9293 §3.10.7.4, for every state from SYN_RECV to TIME_WAIT's predecessors. */
+function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined {
+  const f = seg.flags;
+  const o = seg.options;
+
+  // PAWS (RFC 7323 §5.3): an older timestamp marks an old duplicate. A RST is never rejected by PAWS.
+  if (c.tsOk && o.tsPresent && !(f & TCP_RST) && seqLt(o.tsVal, c.tsRecent)) {
+    c.ctx.counters.TcpExtPAWSEstab++;
+    sendDupAck(c, seg);
+    return 'TCP_RFC7323_PAWS';
+  }
+
+  // First: the sequence number (tcp_sequence).
+  if (!c.acceptable(seg)) {
+    if (f & TCP_RST) {
+      // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the
+      // peer's FIN, which we already acknowledged) still resets.
+      if (c.closingState() && seg.seq === seqAdd(c.rcvNxt, -1)) {
+        resetByPeer(c);
+        return undefined;
+      }
+      return 'TCP_INVALID_SEQUENCE';
+    }
+    if (f & TCP_SYN) return challengeAck(c, 'syn', true);
+    if (seqGt(seg.seq, seqAdd(c.rcvNxt, c.receiveWindow()))) c.ctx.counters.TcpExtBeyondWindow++;
+    sendDupAck(c, seg);
+    // tcp_sequence's two reasons: wholly before RCV.WUP (old), or beyond the window.
+    return seqLt(seqAdd(seg.seq, seg.payload.length), c.rcvWup) ? 'TCP_OLD_SEQUENCE' : 'TCP_INVALID_SEQUENCE';
+  }
+
+  // Second: RST (RFC 5961 §3.2: exact match resets, anything else in window is challenged).
+  if (f & TCP_RST) {
+    const sackEdge = c.ooo.end;
+    if (seg.seq === c.rcvNxt || (c.closingState() && seg.seq === seqAdd(c.rcvNxt, -1)) || (sackEdge !== undefined && seg.seq === sackEdge)) {
+      resetByPeer(c);
+      return undefined;
+    }
+    return challengeAck(c, 'rst', false);
+  }
+
+  // Fourth: SYN on a synchronized connection (RFC 5961 §4.2): challenge ACK.
+  if (f & TCP_SYN) {
+    const simultaneousSynAck =
+      c.state === 'SYN_RECV' && (f & TCP_ACK) !== 0 && seqAdd(seg.seq, 1) === c.rcvNxt && seg.ack === c.sndNxt;
+    if (!simultaneousSynAck) return challengeAck(c, 'syn', true);
+  }
+
+  // Fifth: ACK.
+  if (!(f & TCP_ACK)) return 'TCP_FLAGS';
+  c.lastRcvTime = c.now();
+  c.keepaliveProbes = 0;
+  if (c.state === 'SYN_RECV') {
+    if (seqLe(seg.ack, c.sndUna) || seqGt(seg.ack, c.sndNxt)) {
+      replyReset(c.ctx, seg, 'synRecvBadAck');
+      return 'TCP_INVALID_ACK_SEQUENCE';
+    }
+    c.sndWnd = seg.window << c.sndWscale;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = seg.ack;
+    c.setState('ESTABLISHED');
+    if (c.keepalive) timers.armKeepalive(c);
+  }
+  const ackVerdict = processAck(c, seg);
+  if (ackVerdict !== undefined) return ackVerdict;
+  if (c.state === 'CLOSED' || c.state === 'TIME_WAIT') return undefined;
+
+  // Sixth (URG) is ignored, as Linux ignores urgent data by default for delivery order.
+  // Seventh and eighth: text and FIN.
+  if (seg.payload.length > 0 || f & TCP_FIN) {
+    switch (c.state) {
+      case 'ESTABLISHED':
+      case 'FIN_WAIT1':
+      case 'FIN_WAIT2':
+        return receive(c, seg);
+      default:
+        // CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent its FIN; anything new is ignored.
+        if (seqGe(seg.seq, c.rcvNxt)) return undefined;
+        c.ackNow = true;
+        c.hooks.dirty(c);
+        return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,179 @@
+/**
+ * Data and FIN from the peer (tcp_data_queue, tcp_fin, tcp_event_data_recv
+ * in net/ipv4/tcp_input.c): trimming to the window, the receive-memory bound,
+ * in-order and out-of-order queues, and when to ACK (RFC 5681 §4.2).
+ */
+import type { DropReason } from '../drop.ts';
+import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
+import { TCP_MAX_QUICKACKS } from './constants.ts';
+import type { Connection } from './connection.ts';
+import { enterTimeWait, tcpDone } from './endings.ts';
+import * as out from './output.ts';
+import { replyReset } from './reset.ts';
+import type { Segment } from './segment.ts';
+import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
+import * as timers from './timer-arming.ts';
+
+export function receive(c: Connection, seg: Segment): DropReason | undefined {
+  let seq = seg.seq;
+  let data = seg.payload;
+  let fin = (seg.flags & TCP_FIN) !== 0;
+  if (seg.flags & TCP_SYN) seq = seqAdd(seq, 1);
+
+  // Data after the application shut the receive side for good (close, or shutdown RDWR):
+  // tcp_rcv_state_process step 7 resets (RFC 9293 §3.10.7.4 "SHOULD", RFC 2525 §2.17).
+  if (c.shutRd && c.shutWr && data.length > 0 && seqGt(seqAdd(seq, data.length), c.rcvNxt)) {
+    if (c.state === 'FIN_WAIT1' || c.state === 'FIN_WAIT2') {
+      replyReset(c.ctx, seg, 'abortOnData');
+      c.pendingError = 'ECONNRESET';
+      tcpDone(c);
+      return 'TCP_ABORT_ON_DATA';
+    }
+  }
+
+  // Trim what we already have, and what lies beyond the window we advertised.
+  if (seqLt(seq, c.rcvNxt)) {
+    const dup = seqDiff(c.rcvNxt, seq);
+    if (dup >= data.length) {
+      // Nothing new unless it is the FIN right at RCV.NXT: a duplicate, ACK at
+      // once so the peer stops retransmitting.
+      const finIsNew = fin && seqAdd(seq, data.length) === c.rcvNxt;
+      if (!finIsNew) {
+        c.ackNow = true;
+        c.hooks.dirty(c);
+        return 'TCP_OLD_DATA';
+      }
+      data = data.subarray(data.length);
+    } else data = data.subarray(dup);
+    seq = c.rcvNxt;
+  }
+  const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
+  if (seqGt(seqAdd(seq, data.length), rightEdge)) {
+    const keep = Math.max(0, seqDiff(rightEdge, seq));
+    if (keep < data.length) {
+      data = data.subarray(0, keep);
+      fin = false;
+    }
+  }
+  if (data.length === 0 && !fin) {
+    // Zero window and new data: the ACK tells the sender our window.
+    c.ackNow = true;
+    c.hooks.dirty(c);
+    if (seg.payload.length > 0) {
+      c.ctx.counters.TcpExtTCPZeroWindowDrop++;
+      return 'TCP_ZEROWINDOW';
+    }
+    return undefined;
+  }
+
+  // tcp_try_rmem_schedule: the window we advertised may exceed the free buffer
+  // by the rounding of the never-shrinking scaled window (ALIGN in
+  // tcp_select_window, up to one granule per segment). Linux absorbs that
+  // creep in headroom: sk_rcvbuf is twice what SO_RCVBUF asked for
+  // (sock_setsockopt) and the window is offered from the useful half, so a
+  // peer never loses data the window allowed (scenario app-blocked). Ours
+  // offers the window from rcvBuf and keeps the same 2× memory bound; data
+  // beyond it is dropped and answered at once with a zero window
+  // (ICSK_ACK_NOMEM), in order (TCPRcvQDrop, unless the queue is empty) or
+  // out of order (TCPOFODrop).
+  const rcvMemLimit = 2 * c.rcvBuf;
+  if (data.length > 0 && c.recvQueue.length + c.ooo.bytes + data.length > rcvMemLimit && (seq !== c.rcvNxt || c.recvQueue.length > 0)) {
+    if (seq === c.rcvNxt) {
+      c.ctx.counters.TcpExtTCPRcvQDrop++;
+      c.rcvNoMem = true;
+    } else c.ctx.counters.TcpExtTCPOFODrop++;
+    c.ackNow = true;
+    c.hooks.dirty(c);
+    return 'PROTO_MEM';
+  }
+
+  if (seq === c.rcvNxt) {
+    if (data.length > 0) {
+      c.recvQueue.push(data.slice());
+      c.rcvNxt = seqAdd(c.rcvNxt, data.length);
+      c.bytesReceived += data.length;
+      if (data.length >= c.mss) c.segsSinceAck++;
+    }
+    const filled = !c.ooo.empty;
+    if (filled) {
+      for (const chunk of c.ooo.takeInOrder(c.rcvNxt)) {
+        c.recvQueue.push(chunk);
+        c.rcvNxt = seqAdd(c.rcvNxt, chunk.length);
+        c.bytesReceived += chunk.length;
+      }
+      c.ackNow = true; // hole filled: ACK at once (RFC 5681 §4.2)
+    }
+    if (fin) c.oooFinSeq = seqAdd(seq, data.length);
+    if (c.oooFinSeq !== undefined && c.oooFinSeq === c.rcvNxt) processFin(c);
+    scheduleAck(c, data.length);
+    if (data.length > 0 || filled) c.hooks.wake(c);
+  } else {
+    // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
+    if (data.length > 0) {
+      const added = c.ooo.insert(seq, data);
+      if (added > 0) c.ctx.counters.TcpExtTCPOFOQueue++;
+    }
+    if (fin) c.oooFinSeq = seqAdd(seq, data.length);
+    c.ackNow = true;
+    c.hooks.dirty(c);
+  }
+  return undefined;
+}
+
+/** RFC 5681 §4.2 / tcp_event_data_recv: ACK now, or delay it (40 ms). */
+function scheduleAck(c: Connection, bytes: number): void {
+  const now = c.now();
+  if (bytes > 0) {
+    // A receiver idle for longer than the RTO starts over in quick-ack mode (tcp_event_data_recv).
+    if (now - c.lastDataTime > c.rtt.rto) {
+      c.quickAcks = Math.max(2, Math.min(TCP_MAX_QUICKACKS, Math.floor(c.rcvWnd / (2 * c.mss))));
+      c.pingpong = false;
+    }
+    c.lastDataTime = now;
+  }
+  if (c.ackNow) {
+    c.hooks.dirty(c);
+    return;
+  }
+  if (c.quickAcks > 0 && bytes > 0 && !c.pingpong) {
+    c.quickAcks--;
+    c.ackNow = true;
+  } else if (c.segsSinceAck >= 2) {
+    c.ackNow = true;
+  } else if (bytes > 0) {
+    c.ackDelayed = true;
+    timers.armDelack(c);
+  }
+  c.hooks.dirty(c);
+}
+
+/** tcp_fin: the peer will send no more. */
+function processFin(c: Connection): void {
+  c.oooFinSeq = undefined;
+  if (c.finReceived) return;
+  c.finReceived = true;
+  c.rcvNxt = seqAdd(c.rcvNxt, 1);
+  c.hooks.dirty(c);
+  c.hooks.wake(c);
+  switch (c.state) {
+    case 'SYN_RECV':
+    case 'ESTABLISHED':
+      // tcp_fin: ping-pong mode, but the FIN itself is ACKed at once (a one-time
+      // immediate ACK, ICSK_ACK_NOW): measured with packetdrill on 6.18
+      // (test/scripts/rst-close-wait.pkt, packetdrill's close-remote-fin-then-close.pkt).
+      c.setState('CLOSE_WAIT');
+      c.pingpong = true;
+      c.ackNow = true;
+      return;
+    case 'FIN_WAIT1':
+      // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged; ACK at once.
+      c.ackNow = true;
+      c.setState('CLOSING');
+      break;
+    case 'FIN_WAIT2':
+      // ACK now, before the connection shrinks to a TIME_WAIT minisock.
+      out.sendAck(c);
+      enterTimeWait(c);
+      break;
+  }
+}

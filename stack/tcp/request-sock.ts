@@ -1,0 +1,115 @@
+/**
+ * A request sock (struct tcp_request_sock): what a listener keeps of a
+ * handshake in progress, a few words instead of a connection, and the child
+ * connection made from it when the third ACK arrives
+ * (tcp_create_openreq_child in net/ipv4/tcp_minisocks.c).
+ */
+import { Timer } from '../timers.ts';
+import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
+import type { Connection } from './connection.ts';
+import { effectiveMss } from './output.ts';
+import type { Segment } from './segment.ts';
+import { seqAdd } from './seq.ts';
+
+/** What the SYN negotiated and what we chose, fixed when the request sock is made. */
+export interface RequestSockInit {
+  remote: number;
+  remotePort: number;
+  /** The peer's ISN, and ours. */
+  irs: number;
+  iss: number;
+  peerMss: number;
+  /** The peer's window scale, and whether both sides offered one. */
+  sndWscale: number;
+  wscaleOk: boolean;
+  sackOk: boolean;
+  tsOk: boolean;
+  /** The peer's TSval to echo. */
+  tsRecent: number;
+  tsOffset: number;
+  /** Our window scale and the window of our SYN-ACK (bytes). */
+  rcvWscale: number;
+  rcvWnd: number;
+}
+
+export class RequestSock implements RequestSockInit {
+  readonly remote: number;
+  readonly remotePort: number;
+  readonly irs: number;
+  readonly iss: number;
+  readonly peerMss: number;
+  readonly sndWscale: number;
+  readonly wscaleOk: boolean;
+  readonly sackOk: boolean;
+  readonly tsOk: boolean;
+  tsRecent: number;
+  readonly tsOffset: number;
+  readonly rcvWscale: number;
+  readonly rcvWnd: number;
+  readonly timer: Timer;
+  /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
+  retrans = 0;
+  timeouts = 0;
+  synAckSentAt = 0;
+  /** The third ACK arrived while the accept queue was full (kept, retried on the next ACK). */
+  acked = false;
+  lastOowAck = -Infinity;
+
+  constructor(init: RequestSockInit, onTimer: (r: RequestSock) => void) {
+    this.remote = init.remote;
+    this.remotePort = init.remotePort;
+    this.irs = init.irs;
+    this.iss = init.iss;
+    this.peerMss = init.peerMss;
+    this.sndWscale = init.sndWscale;
+    this.wscaleOk = init.wscaleOk;
+    this.sackOk = init.sackOk;
+    this.tsOk = init.tsOk;
+    this.tsRecent = init.tsRecent;
+    this.tsOffset = init.tsOffset;
+    this.rcvWscale = init.rcvWscale;
+    this.rcvWnd = init.rcvWnd;
+    this.timer = new Timer('synack', () => onTimer(this));
+  }
+}
+
+/**
+ * tcp_create_openreq_child: the child takes the request sock's sequence
+ * space and options; born in SYN_RECV, the third ACK (`ack`) moves it to
+ * ESTABLISHED, with an RTT sample from the timestamp echo or from the
+ * SYN-ACK when it was not retransmitted (Karn).
+ */
+export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
+  c.rcvWscale = req.wscaleOk ? req.rcvWscale : 0;
+  c.iss = req.iss;
+  c.irs = req.irs;
+  c.sndUna = seqAdd(req.iss, 1);
+  c.sndNxt = c.sndUna;
+  c.sndSml = c.sndNxt;
+  c.rcvNxt = seqAdd(req.irs, 1);
+  c.rcvWup = c.rcvNxt;
+  c.rcvWnd = req.rcvWnd;
+  c.peerMss = req.peerMss;
+  c.wscaleOk = req.wscaleOk;
+  c.sndWscale = req.wscaleOk ? req.sndWscale : 0;
+  c.sackOk = req.sackOk;
+  c.tsOk = req.tsOk;
+  c.tsRecent = req.tsRecent;
+  c.tsRecentStamp = c.now();
+  c.tsOffset = req.tsOffset;
+  c.mss = effectiveMss(c);
+  c.sndWnd = ack.window << c.sndWscale;
+  c.maxSndWnd = c.sndWnd;
+  c.sndWl1 = ack.seq;
+  c.sndWl2 = ack.ack;
+  c.lastRcvTime = c.now();
+  if (c.tsOk && ack.options.tsPresent && ack.options.tsEcr !== 0) {
+    c.rtt.sample(Math.max(0, (c.tsVal() - ack.options.tsEcr) | 0));
+  } else if (req.retrans === 0) {
+    c.rtt.sample(c.now() - req.synAckSentAt);
+  } else {
+    c.rtt.rto = TCP_TIMEOUT_FALLBACK;
+  }
+  c.setState('ESTABLISHED');
+  c.ctx.counters.TcpPassiveOpens++;
+}

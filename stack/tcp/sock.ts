@@ -1,0 +1,528 @@
+/**
+ * TCP's user-call API: the socket as TCP sees it (struct sock with its
+ * tcp_sock), and what each call does to it, with Linux's errno semantics:
+ * bind (inet_bind, inet_csk_get_port), listen (inet_listen,
+ * inet_csk_listen_start), accept (inet_csk_accept), connect
+ * (tcp_v4_connect, sk_stream_wait_connect), recvmsg/sendmsg (tcp_recvmsg,
+ * tcp_sendmsg), setsockopt/getsockopt (sk_setsockopt, do_tcp_setsockopt),
+ * shutdown (inet_shutdown, tcp_shutdown), close (tcp_close) and abort
+ * (tcp_abort, what SOCK_DESTROY and `ss -K` call). Failures come back as
+ * errno values, never thrown: the socket layer above (stack/socket) checks
+ * arguments and turns them into the errors its callers see.
+ */
+import { formatIpv4 } from '../wire/addr.ts';
+import { Connection } from './connection.ts';
+import { abortWithReset, tcpDone } from './endings.ts';
+import { connectionInfo, stateOnlyInfo } from './info.ts';
+import { Listener } from './listener.ts';
+import { connectStart } from './output.ts';
+import type { PortOwner } from './tables.ts';
+import type { TcpLayer } from './tcp.ts';
+import * as timers from './timer-arming.ts';
+import {
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLOUT,
+  POLLRDHUP,
+  type ShutdownHow,
+  type TcpErrno,
+  type TcpInfo,
+  type TcpStateName,
+  type Wakeable,
+} from './types.ts';
+import { closeConnection, closeSending, recvmsg, sendmsg } from './user-calls.ts';
+
+const EMPTY = new Uint8Array(0);
+
+/** The socket options TCP implements, with the value type each takes. */
+export interface TcpSockOptions {
+  SO_REUSEADDR: boolean;
+  SO_KEEPALIVE: boolean;
+  /** SO_LINGER: on with 0 seconds makes close() reset. */
+  SO_LINGER: { on: boolean; seconds: number };
+  /** SO_RCVBUF / SO_SNDBUF: set takes the bytes asked for, get returns what the socket uses (doubled, as Linux). */
+  SO_RCVBUF: number;
+  SO_SNDBUF: number;
+  TCP_NODELAY: boolean;
+  /** Seconds of idleness before the first keepalive probe, between probes, and probes before giving up. */
+  TCP_KEEPIDLE: number;
+  TCP_KEEPINTVL: number;
+  TCP_KEEPCNT: number;
+  /** Milliseconds (0 = off). */
+  TCP_USER_TIMEOUT: number;
+  /** Seconds an orphan stays in FIN_WAIT2 (0 = tcp_fin_timeout; negative: close() in FIN_WAIT2 resets). */
+  TCP_LINGER2: number;
+  /** SYN retransmissions before connect() gives up (0 = tcp_syn_retries). */
+  TCP_SYNCNT: number;
+}
+
+export type TcpSockOption = keyof TcpSockOptions;
+
+/** sock_setsockopt's SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF, and the largest value it doubles. */
+const SOCK_MIN_RCVBUF = 2304;
+const SOCK_MIN_SNDBUF = 4608;
+const SOCK_BUF_MAX = 0x7fffffff / 2;
+/** do_tcp_setsockopt's bounds: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT, MAX_TCP_SYNCNT. */
+const MAX_TCP_KEEPIDLE = 32767;
+const MAX_TCP_KEEPINTVL = 32767;
+const MAX_TCP_KEEPCNT = 127;
+const MAX_TCP_SYNCNT = 127;
+
+interface BoundPort extends PortOwner {
+  port: number;
+  autobound: boolean;
+}
+
+/** Option values as the socket keeps them; unset ones fall back to the sysctls. */
+interface OptionValues {
+  reuseAddress: boolean;
+  nodelay: boolean;
+  keepalive: boolean;
+  keepIdle: number | undefined;
+  keepIntvl: number | undefined;
+  keepCnt: number | undefined;
+  lingerOn: boolean;
+  lingerSeconds: number;
+  userTimeout: number;
+  rcvBuf: number | undefined;
+  sndBuf: number | undefined;
+  linger2: number | undefined;
+  synRetries: number | undefined;
+}
+
+function defaultOptions(): OptionValues {
+  return {
+    reuseAddress: false,
+    nodelay: false,
+    keepalive: false,
+    keepIdle: undefined,
+    keepIntvl: undefined,
+    keepCnt: undefined,
+    lingerOn: false,
+    lingerSeconds: 0,
+    userTimeout: 0,
+    rcvBuf: undefined,
+    sndBuf: undefined,
+    linger2: undefined,
+    synRetries: undefined,
+  };
+}
+
+const synchronized = (state: TcpStateName): boolean => state !== 'CLOSED' && state !== 'SYN_SENT' && state !== 'LISTEN';
+
+export class TcpSock implements Wakeable {
+  /** Called after each batch in which readiness may have changed (never from inside segment processing). */
+  onEvent: (() => void) | undefined;
+  private conn: Connection | undefined;
+  private listener: Listener | undefined;
+  private bound: BoundPort | undefined;
+  private readonly opts: OptionValues = defaultOptions();
+
+  constructor(private readonly layer: TcpLayer) {}
+
+  deliverEvent(): void {
+    this.onEvent?.();
+  }
+
+  get state(): TcpStateName {
+    if (this.listener) return 'LISTEN';
+    return this.conn?.state ?? 'CLOSED';
+  }
+
+  /** The local address (0 while unbound or bound to the wildcard) and port (0 while unbound). */
+  get localAddress(): number {
+    return this.conn ? this.conn.local : (this.bound?.bindAddress ?? 0);
+  }
+
+  get localPort(): number {
+    return this.conn?.localPort ?? this.bound?.port ?? 0;
+  }
+
+  /** The peer, once connect() or accept() gave the socket one. */
+  get remoteAddress(): number | undefined {
+    return this.conn?.remote;
+  }
+
+  get remotePort(): number {
+    return this.conn?.remotePort ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Binding and opening
+
+  /** inet_bind: address 0 is the wildcard, port 0 an ephemeral port (inet_csk_find_open_port). */
+  bind(address: number, port: number): TcpErrno | undefined {
+    if (this.bound || this.conn || this.listener) return 'EINVAL';
+    if (address !== 0 && address !== this.layer.ctx.address) return 'EADDRNOTAVAIL';
+    const candidate: BoundPort = { bindAddress: address, reuseAddress: this.opts.reuseAddress, listening: false, port, autobound: false };
+    if (port === 0) {
+      const picked = this.layer.pickBindPort(candidate);
+      if (picked === undefined) return 'EADDRINUSE';
+      candidate.port = picked;
+    } else if (this.layer.binds.conflicts(port, candidate)) {
+      return 'EADDRINUSE';
+    }
+    this.layer.binds.add(candidate.port, candidate);
+    this.bound = candidate;
+    return undefined;
+  }
+
+  /** inet_listen: backlog as min(backlog, somaxconn); listening again only changes the backlog. */
+  listen(backlog: number): TcpErrno | undefined {
+    const somaxconn = this.layer.ctx.sysctl.somaxconn;
+    // __sys_listen: an unsigned comparison, so a negative backlog means somaxconn.
+    const effective = backlog < 0 || backlog > somaxconn ? somaxconn : Math.floor(backlog);
+    if (this.listener) {
+      this.listener.backlog = effective;
+      return undefined;
+    }
+    if (this.conn) return 'EINVAL';
+    if (!this.bound) {
+      const error = this.bind(0, 0);
+      if (error !== undefined) return error;
+    }
+    const b = this.bound!;
+    // inet_csk_listen_start re-checks the port against everyone else.
+    b.listening = true;
+    if (this.layer.binds.conflicts(b.port, b)) {
+      b.listening = false;
+      return 'EADDRINUSE';
+    }
+    const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress);
+    l.owner = this;
+    this.listener = l;
+    this.layer.listenerTable.add(b.port, l);
+    return undefined;
+  }
+
+  /** inet_csk_accept: the oldest established child, or null when the queue is empty (EAGAIN). */
+  accept(): TcpSock | null | TcpErrno {
+    const l = this.listener;
+    if (!l) return 'EINVAL';
+    const child = l.acceptQueue.shift();
+    if (!child) return null;
+    const sock = new TcpSock(this.layer);
+    sock.conn = child;
+    child.owner = sock;
+    // The child is a clone of the listener (sk_clone_lock): it carries the listener's options.
+    Object.assign(sock.opts, this.opts);
+    sock.applyOptions();
+    return sock;
+  }
+
+  /** tcp_v4_connect: an ephemeral port unless bound (__inet_hash_connect), then the SYN (tcp_connect). */
+  connect(remote: number, port: number): TcpErrno | undefined {
+    if (this.listener) return 'EISCONN';
+    if (this.conn) return this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN';
+    const layer = this.layer;
+    let b = this.bound;
+    if (b === undefined) {
+      const picked = layer.pickConnectPort(remote, port);
+      if (picked === undefined) return 'EADDRNOTAVAIL';
+      b = { bindAddress: 0, reuseAddress: this.opts.reuseAddress, listening: false, port: picked, autobound: true };
+      layer.binds.add(picked, b);
+      this.bound = b;
+    } else if (layer.connections.get(remote, port, b.port) || layer.timewaits.get(remote, port, b.port)) {
+      return 'EADDRNOTAVAIL';
+    }
+    const c = new Connection(layer.ctx, layer, layer.ctx.address, b.port, remote, port);
+    c.owner = this;
+    this.conn = c;
+    this.applyOptions();
+    layer.connections.set(remote, port, b.port, c);
+    layer.connOwners.set(c, { port: b.port, owner: b });
+    connectStart(c, layer.isn(remote, port, b.port));
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Data
+
+  /**
+   * tcp_recvmsg: up to `max` bytes; null when nothing is there yet (EAGAIN,
+   * also during the handshake); an empty array at end of stream. A FIN
+   * already seen means EOF even if a RST came after it; otherwise a pending
+   * error is reported once.
+   */
+  recvmsg(max: number): Uint8Array | null | TcpErrno {
+    const c = this.conn;
+    if (!c) return 'ENOTCONN';
+    if (c.recvQueue.length > 0) return recvmsg(c, max);
+    if (c.finReceived) return EMPTY;
+    if (c.pendingError !== undefined) return this.takeReportedError();
+    if (c.state === 'CLOSED' || c.shutRd) return EMPTY;
+    return null;
+  }
+
+  /**
+   * tcp_sendmsg: how many bytes the send buffer took (0 when full, or while
+   * the handshake is under way: EAGAIN). The pending error first, then EPIPE
+   * once sending is shut or the connection is gone.
+   */
+  sendmsg(data: Uint8Array): number | TcpErrno {
+    const c = this.conn;
+    if (!c) return this.listener ? 'ENOTCONN' : 'EPIPE';
+    if (c.pendingError !== undefined) return this.takeReportedError();
+    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
+    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
+    if (data.length === 0) return 0;
+    return sendmsg(c, data);
+  }
+
+  private takeReportedError(): TcpErrno {
+    const c = this.conn!;
+    const code = c.pendingError!;
+    c.pendingError = undefined;
+    c.errorReported = true;
+    return code;
+  }
+
+  /** SO_ERROR: the pending error, cleared by reading it. */
+  takeError(): TcpErrno | undefined {
+    const c = this.conn;
+    if (!c || c.pendingError === undefined) return undefined;
+    const code = c.pendingError;
+    c.pendingError = undefined;
+    return code;
+  }
+
+  /** tcp_poll. */
+  poll(): number {
+    if (this.listener) return this.listener.acceptQueue.length > 0 ? POLLIN : 0;
+    const c = this.conn;
+    if (c === undefined) return POLLOUT | POLLHUP;
+    let mask = 0;
+    if (c.pendingError !== undefined) mask |= POLLERR;
+    const closed = c.state === 'CLOSED';
+    if (closed || (c.shutWr && c.finReceived)) mask |= POLLHUP;
+    if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
+    if (c.recvQueue.length > 0) mask |= POLLIN;
+    if (closed) mask |= POLLIN;
+    const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
+    if (connected && (c.shutWr || closed || c.sndBuf - c.sendQueue.length > 0)) mask |= POLLOUT;
+    return mask;
+  }
+
+  /** Bytes sendmsg would take now (free send-buffer space). */
+  get writableBytes(): number {
+    const c = this.conn;
+    if (!c) return 0;
+    return Math.max(0, c.sndBuf - c.sendQueue.length);
+  }
+
+  /** Bytes recvmsg would return now. */
+  get readableBytes(): number {
+    return this.conn?.recvQueue.length ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Endings
+
+  /** inet_shutdown / tcp_shutdown. */
+  shutdown(how: ShutdownHow): TcpErrno | undefined {
+    const c = this.conn;
+    if (c?.state === 'SYN_SENT') {
+      // inet_shutdown: a socket still connecting is disconnected whatever `how`
+      // says (tcp_disconnect from SYN_SENT): nothing is sent, sk_err = ECONNRESET.
+      c.pendingError = 'ECONNRESET';
+      tcpDone(c);
+      return undefined;
+    }
+    if (!c || c.state === 'CLOSED') {
+      if (this.listener && how !== 'write') {
+        this.stopListening();
+        return undefined;
+      }
+      return 'ENOTCONN';
+    }
+    if (how === 'read' || how === 'both') {
+      c.shutRd = true;
+      this.layer.wake(c);
+    }
+    if (how === 'write' || how === 'both') closeSending(c);
+    return undefined;
+  }
+
+  /** tcp_close: the application lets go; the connection lives on as an orphan, or resets (__tcp_close). */
+  close(): void {
+    this.onEvent = undefined;
+    if (this.listener) {
+      this.stopListening();
+      return;
+    }
+    const c = this.conn;
+    if (c) {
+      c.owner = undefined;
+      closeConnection(c);
+    } else if (this.bound) {
+      this.layer.binds.remove(this.bound.port, this.bound);
+    }
+  }
+
+  /**
+   * tcp_abort: the socket destroyed from outside its application (SOCK_DESTROY,
+   * `ss -K`): ECONNABORTED for the owner, an active reset where
+   * tcp_need_reset() says the peer must hear of it, then tcp_done. A listener
+   * stops listening (inet_csk_listen_stop).
+   */
+  abort(): void {
+    if (this.listener) {
+      this.stopListening();
+      return;
+    }
+    const c = this.conn;
+    if (c === undefined || c.state === 'CLOSED') return;
+    if (c.owner !== undefined) c.pendingError = 'ECONNABORTED';
+    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') c.ctx.counters.TcpAttemptFails++;
+    const needReset = c.state === 'ESTABLISHED' || c.state === 'CLOSE_WAIT' || c.state === 'FIN_WAIT1' || c.state === 'FIN_WAIT2' || c.state === 'SYN_RECV';
+    if (needReset) abortWithReset(c, 'userAbort');
+    else tcpDone(c);
+  }
+
+  /** inet_csk_listen_stop: pending requests vanish, queued children are reset, the port is released. */
+  private stopListening(): void {
+    const l = this.listener!;
+    this.listener = undefined;
+    this.layer.listenerTable.remove(l.port, l);
+    l.close();
+    if (this.bound) this.layer.binds.remove(this.bound.port, this.bound);
+    this.bound = undefined;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Options
+
+  /** sk_setsockopt / do_tcp_setsockopt: EINVAL for a value out of Linux's range. */
+  setsockopt<K extends TcpSockOption>(name: K, value: TcpSockOptions[K]): TcpErrno | undefined {
+    const o = this.opts;
+    const v = value as TcpSockOptions[TcpSockOption];
+    const inRange = (n: unknown, min: number, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+    switch (name) {
+      case 'SO_REUSEADDR':
+        o.reuseAddress = v === true;
+        if (this.bound) this.bound.reuseAddress = o.reuseAddress;
+        return undefined;
+      case 'SO_KEEPALIVE':
+        o.keepalive = v === true;
+        break;
+      case 'SO_LINGER': {
+        const linger = v as TcpSockOptions['SO_LINGER'];
+        o.lingerOn = linger.on;
+        o.lingerSeconds = Math.max(0, Math.floor(linger.seconds));
+        break;
+      }
+      case 'SO_RCVBUF':
+        if (typeof v !== 'number') return 'EINVAL';
+        // sock_setsockopt doubles the value to account for overhead; we keep the doubled value as payload space.
+        o.rcvBuf = Math.max(SOCK_MIN_RCVBUF, Math.min(v, SOCK_BUF_MAX) * 2);
+        break;
+      case 'SO_SNDBUF':
+        if (typeof v !== 'number') return 'EINVAL';
+        o.sndBuf = Math.max(SOCK_MIN_SNDBUF, Math.min(v, SOCK_BUF_MAX) * 2);
+        break;
+      case 'TCP_NODELAY':
+        o.nodelay = v === true;
+        break;
+      case 'TCP_KEEPIDLE':
+        if (!inRange(v, 1, MAX_TCP_KEEPIDLE)) return 'EINVAL';
+        o.keepIdle = v;
+        this.applyOptions();
+        this.keepaliveTimeSet(v);
+        return undefined;
+      case 'TCP_KEEPINTVL':
+        if (!inRange(v, 1, MAX_TCP_KEEPINTVL)) return 'EINVAL';
+        o.keepIntvl = v;
+        break;
+      case 'TCP_KEEPCNT':
+        if (!inRange(v, 1, MAX_TCP_KEEPCNT)) return 'EINVAL';
+        o.keepCnt = v;
+        break;
+      case 'TCP_USER_TIMEOUT':
+        if (!inRange(v, 0, Number.MAX_SAFE_INTEGER)) return 'EINVAL';
+        o.userTimeout = v;
+        break;
+      case 'TCP_LINGER2':
+        if (typeof v !== 'number' || !Number.isInteger(v)) return 'EINVAL';
+        o.linger2 = v;
+        break;
+      case 'TCP_SYNCNT':
+        if (!inRange(v, 1, MAX_TCP_SYNCNT)) return 'EINVAL';
+        o.synRetries = v;
+        break;
+    }
+    this.applyOptions();
+    return undefined;
+  }
+
+  /** The option's value: what was set, else what the socket uses (the sysctl default, the buffer in effect). */
+  getsockopt<K extends TcpSockOption>(name: K): TcpSockOptions[K] {
+    const o = this.opts;
+    const s = this.layer.ctx.sysctl;
+    const values: TcpSockOptions = {
+      SO_REUSEADDR: o.reuseAddress,
+      SO_KEEPALIVE: o.keepalive,
+      SO_LINGER: { on: o.lingerOn, seconds: o.lingerSeconds },
+      SO_RCVBUF: this.conn?.rcvBuf ?? o.rcvBuf ?? s.tcp_rmem[1],
+      SO_SNDBUF: this.conn?.sndBuf ?? o.sndBuf ?? s.tcp_wmem[1],
+      TCP_NODELAY: o.nodelay,
+      TCP_KEEPIDLE: o.keepIdle ?? s.tcp_keepalive_time,
+      TCP_KEEPINTVL: o.keepIntvl ?? s.tcp_keepalive_intvl,
+      TCP_KEEPCNT: o.keepCnt ?? s.tcp_keepalive_probes,
+      TCP_USER_TIMEOUT: o.userTimeout,
+      TCP_LINGER2: o.linger2 ?? s.tcp_fin_timeout,
+      TCP_SYNCNT: o.synRetries ?? s.tcp_syn_retries,
+    };
+    return values[name];
+  }
+
+  /** Hands the options to the connection, arming or cancelling keepalive as SO_KEEPALIVE now says (tcp_set_keepalive). */
+  private applyOptions(): void {
+    const c = this.conn;
+    if (!c) return;
+    const o = this.opts;
+    c.nodelay = o.nodelay;
+    const wasKeepalive = c.keepalive;
+    c.keepalive = o.keepalive;
+    c.keepIdle = o.keepIdle;
+    c.keepIntvl = o.keepIntvl;
+    c.keepCnt = o.keepCnt;
+    c.lingerOn = o.lingerOn;
+    c.lingerSeconds = o.lingerSeconds;
+    c.userTimeout = o.userTimeout;
+    c.linger2 = o.linger2;
+    c.synRetries = o.synRetries;
+    if (o.rcvBuf !== undefined) c.rcvBuf = o.rcvBuf;
+    if (o.sndBuf !== undefined) c.sndBuf = o.sndBuf;
+    if (c.keepalive && synchronized(c.state) && (!wasKeepalive || !c.keepaliveTimer.armed)) timers.armKeepalive(c);
+    if (!c.keepalive && wasKeepalive && c.keepaliveTimer.armed && !c.orphan) timers.cancelKeepalive(c);
+    this.layer.dirty(c);
+  }
+
+  /**
+   * keepalive_time_set (TCP_KEEPIDLE on a live keepalive socket): the timer
+   * is re-armed for what is left of the new idle time, measured from the
+   * last segment received.
+   */
+  private keepaliveTimeSet(idleSeconds: number): void {
+    const c = this.conn;
+    if (!c || !c.keepalive || c.orphan || !synchronized(c.state)) return;
+    const elapsed = c.now() - c.lastRcvTime;
+    timers.armKeepalive(c, Math.max(0, idleSeconds * 1000 - elapsed));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Introspection
+
+  /** The `ss -ti` row of this socket. */
+  info(): TcpInfo {
+    if (this.conn) return connectionInfo(this.conn);
+    return stateOnlyInfo({
+      state: this.state,
+      localAddress: formatIpv4(this.localAddress),
+      localPort: this.localPort,
+      recvQ: this.listener?.acceptQueue.length ?? 0,
+      sendQ: this.listener?.backlog ?? 0,
+    });
+  }
+}

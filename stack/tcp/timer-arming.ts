@@ -1,0 +1,103 @@
+/**
+ * Arming a connection's timers, and the time arithmetic behind them
+ * (inet_csk_reset_xmit_timer, tcp_probe0_when, tcp_fin_time,
+ * tcp_model_timeout). All live in the stack's one timer queue; what happens
+ * when they expire is timer-expiry.ts.
+ */
+import type { Timer } from '../timers.ts';
+import { TCP_DELACK_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
+import type { Connection } from './connection.ts';
+
+function arm(c: Connection, timer: Timer, ms: number): void {
+  c.ctx.timers.arm(timer, c.now() + ms);
+}
+
+export function armRto(c: Connection, ms: number): void {
+  c.xmitMode = 'rto';
+  arm(c, c.xmitTimer, clampToUserTimeout(c, ms));
+}
+
+export function cancelXmit(c: Connection): void {
+  c.xmitMode = undefined;
+  c.ctx.timers.cancel(c.xmitTimer);
+}
+
+/**
+ * tcp_probe0_when: min(max(RTO, 200 ms) · 2^backoff, 120 s); once probing,
+ * clamped to what remains of TCP_USER_TIMEOUT (tcp_clamp_probe0_to_user_timeout).
+ */
+export function armPersist(c: Connection): void {
+  if (c.xmitMode === 'probe' && c.xmitTimer.armed) return;
+  c.xmitMode = 'probe';
+  const base = Math.max(c.rtt.rto, TCP_RTO_MIN);
+  let when = Math.min(base * 2 ** c.backoff, c.rtt.rtoMax);
+  if (c.userTimeout > 0 && c.probesStamp !== undefined) {
+    when = Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
+  }
+  arm(c, c.xmitTimer, when);
+}
+
+export function armDelack(c: Connection): void {
+  if (!c.delackTimer.armed) arm(c, c.delackTimer, TCP_DELACK_MIN);
+}
+
+export function cancelDelack(c: Connection): void {
+  c.ctx.timers.cancel(c.delackTimer);
+}
+
+export function keepaliveIdleMs(c: Connection): number {
+  return (c.keepIdle ?? c.ctx.sysctl.tcp_keepalive_time) * 1000;
+}
+
+export function armKeepalive(c: Connection, ms = keepaliveIdleMs(c)): void {
+  arm(c, c.keepaliveTimer, ms);
+}
+
+export function cancelKeepalive(c: Connection): void {
+  c.ctx.timers.cancel(c.keepaliveTimer);
+}
+
+export function cancelAll(c: Connection): void {
+  cancelXmit(c);
+  c.ctx.timers.cancel(c.delackTimer);
+  c.ctx.timers.cancel(c.keepaliveTimer);
+}
+
+/** TCP_USER_TIMEOUT clamps the RTO to what remains of it (tcp_clamp_rto_to_user_timeout). */
+function clampToUserTimeout(c: Connection, ms: number): number {
+  if (c.userTimeout <= 0 || c.retransStamp === 0) return ms;
+  const remaining = c.userTimeout - (c.now() - c.retransStamp);
+  return Math.max(1, Math.min(ms, remaining));
+}
+
+/**
+ * tcp_model_timeout: how long `boundary` retransmissions take when the RTO
+ * starts at `rtoBase` and doubles up to TCP_RTO_MAX: tcp_retries2 = 15 gives
+ * 924.6 s, the time-based limit Linux applies instead of counting.
+ */
+export function modelTimeout(boundary: number, rtoBase = TCP_RTO_MIN, rtoMax = TCP_RTO_MAX): number {
+  const thresh = Math.floor(Math.log2(rtoMax / rtoBase));
+  if (boundary <= thresh) return (2 ** (boundary + 1) - 1) * rtoBase;
+  return (2 ** (thresh + 1) - 1) * rtoBase + (boundary - thresh) * rtoMax;
+}
+
+/** tcp_fin_time: max(TCP_LINGER2 or tcp_fin_timeout, 3.5 · RTO). */
+export function finTime(c: Connection): number {
+  const linger = c.linger2 !== undefined && c.linger2 > 0 ? c.linger2 : c.ctx.sysctl.tcp_fin_timeout;
+  return Math.max(linger * 1000, 3.5 * c.rtt.rto);
+}
+
+/**
+ * An orphan reached FIN_WAIT2 (tcp_close / tcp_rcv_state_process): up to
+ * TCP_TIMEWAIT_LEN it becomes a FIN_WAIT2 minisock; beyond, the full socket
+ * waits on its keepalive timer for the excess first.
+ */
+export function orphanFinWait2(c: Connection): void {
+  const tmo = finTime(c);
+  if (tmo > TCP_TIMEWAIT_LEN) {
+    cancelXmit(c);
+    armKeepalive(c, tmo - TCP_TIMEWAIT_LEN);
+    return;
+  }
+  c.hooks.timeWait(c, 'FIN_WAIT2', tmo);
+}
