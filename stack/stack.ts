@@ -34,6 +34,12 @@ export interface TcpApi {
   listeners(): ListenerInfo[];
   /** Host crash and reboot: forget every connection and listener, silently (TcpLayer.crash). */
   crash(): void;
+  /**
+   * `ss -K`: aborts the matching connections (tcp_abort: an active reset
+   * where the peer must hear of it, ECONNABORTED for their applications).
+   * Returns how many were aborted.
+   */
+  destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address; remotePort?: number }): number;
 }
 
 export interface StackOptions {
@@ -132,6 +138,7 @@ export class Stack {
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),
+      destroy: (f) => layer.destroy({ localPort: f.localPort, remote: f.remoteAddress, remotePort: f.remotePort }),
     };
   }
 

@@ -48,6 +48,22 @@ export function abortWithReset(c: Connection, path: ResetPathName): void {
   tcpDone(c);
 }
 
+/**
+ * tcp_abort: the socket destroyed from outside its application
+ * (SOCK_DESTROY, `ss -K`): ECONNABORTED for an owner still there, an active
+ * reset where tcp_need_reset() says the peer must hear of it, then tcp_done
+ * (TcpAttemptFails while the handshake was under way).
+ */
+export function tcpAbort(c: Connection): void {
+  if (c.state === 'CLOSED') return;
+  if (c.owner !== undefined) c.pendingError = 'ECONNABORTED';
+  if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') c.ctx.counters.TcpAttemptFails++;
+  const needReset = c.state === 'ESTABLISHED' || c.state === 'CLOSE_WAIT' || c.state === 'FIN_WAIT1' || c.state === 'FIN_WAIT2' || c.state === 'SYN_RECV';
+  c.ctx.trace?.({ kind: 'tcp-error', t: c.now(), conn: c.id, errno: 'ECONNABORTED' });
+  if (needReset) abortWithReset(c, 'userAbort');
+  else tcpDone(c);
+}
+
 /** tcp_done: CLOSED, timers stopped, queues purged, out of the tables. */
 export function tcpDone(c: Connection): void {
   c.setState('CLOSED');

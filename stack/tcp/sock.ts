@@ -12,7 +12,7 @@
  */
 import { formatIpv4 } from '../wire/addr.ts';
 import { Connection } from './connection.ts';
-import { abortWithReset, tcpDone } from './endings.ts';
+import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { Listener } from './listener.ts';
 import { connectStart } from './output.ts';
@@ -371,13 +371,7 @@ export class TcpSock implements Wakeable {
       this.stopListening();
       return;
     }
-    const c = this.conn;
-    if (c === undefined || c.state === 'CLOSED') return;
-    if (c.owner !== undefined) c.pendingError = 'ECONNABORTED';
-    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') c.ctx.counters.TcpAttemptFails++;
-    const needReset = c.state === 'ESTABLISHED' || c.state === 'CLOSE_WAIT' || c.state === 'FIN_WAIT1' || c.state === 'FIN_WAIT2' || c.state === 'SYN_RECV';
-    if (needReset) abortWithReset(c, 'userAbort');
-    else tcpDone(c);
+    if (this.conn !== undefined) tcpAbort(this.conn);
   }
 
   /** inet_csk_listen_stop: pending requests vanish, queued children are reset, the port is released. */

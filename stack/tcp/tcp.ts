@@ -23,7 +23,7 @@ import {
 } from '../wire/tcp.ts';
 import { Connection, type ConnectionHooks, type ConnectionTimer } from './connection.ts';
 import type { TcpContext } from './context.ts';
-import { forget } from './endings.ts';
+import { forget, tcpAbort } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
 import { Listener, type ListenerHost } from './listener.ts';
@@ -284,6 +284,22 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const r = this.ctx.random;
     this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
     this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), forgotten: forgotten.size });
+  }
+
+  /**
+   * SOCK_DESTROY (sock_diag_destroy → tcp_abort, what `ss -K` asks for): every
+   * connection whose local port, and remote address and port when given,
+   * match is aborted. Returns how many were.
+   */
+  destroy(filter: { localPort?: number; remote?: number; remotePort?: number }): number {
+    const victims = [...this.connections.values()].filter(
+      (c) =>
+        (filter.localPort === undefined || c.localPort === filter.localPort) &&
+        (filter.remote === undefined || c.remote === filter.remote) &&
+        (filter.remotePort === undefined || c.remotePort === filter.remotePort),
+    );
+    for (const c of victims) tcpAbort(c);
+    return victims.length;
   }
 
   // ---------------------------------------------------------------------------
