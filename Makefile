@@ -16,7 +16,7 @@ TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:tel
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables ethtool:ethtool \
             python3-scapy:python3-scapy
 
-.PHONY: all deps addon tools test typecheck demo bench fidelity clean
+.PHONY: all deps addon tools test typecheck deps-check demo bench fidelity clean
 
 all: deps addon
 
@@ -47,7 +47,13 @@ tools:
 typecheck: deps
 	./node_modules/.bin/tsc --noEmit
 
-test: all tools typecheck
+# The architecture (.dependency-cruiser.cjs, one commented rule per design
+# decision): which directory may import which, no cycles, no Node or npm in
+# stack/. Any violation fails the build.
+deps-check: deps
+	./node_modules/.bin/depcruise --config .dependency-cruiser.cjs --output-type err stack tun cli test
+
+test: all tools typecheck deps-check
 	./node_modules/.bin/ava
 
 demo: all tools
