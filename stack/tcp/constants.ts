@@ -28,8 +28,9 @@ export const TCP_TS_OPTION_BYTES = TCPOLEN_TSTAMP_ALIGNED;
 /** Default socket buffers: our stand-in for Linux's autotuning (SO_RCVBUF/SO_SNDBUF override). */
 export const DEFAULT_RCVBUF = 1 << 20;
 export const DEFAULT_SNDBUF = 1 << 20;
-/** The largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
-export const MAX_SYN_WINDOW = 65535;
+/** The largest value of the 16-bit window field; also the largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
+export const MAX_WINDOW_FIELD = 65535;
+export const MAX_SYN_WINDOW = MAX_WINDOW_FIELD;
 
 /**
  * The window scale we offer (tcp_select_initial_window): the shift that lets

@@ -6,7 +6,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
+import { MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { abortWithReset } from './endings.ts';
@@ -223,7 +223,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(65535, req.rcvWnd) },
+      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
       req,
       o,
     );
@@ -329,7 +329,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: Math.min(65535, req.rcvWnd >>> req.rcvWscale) },
+      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd >>> req.rcvWscale) },
       req,
     );
   }

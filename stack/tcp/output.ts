@@ -7,7 +7,7 @@
  * when one is owed and nothing else carried it.
  */
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
+import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -48,7 +48,7 @@ export function selectWindow(c: Connection, commit = true): number {
   const current = c.receiveWindow();
   const granularity = 1 << c.rcvWscale;
   let window = free < Math.min(c.mss, c.rcvBuf >> 1) ? 0 : Math.floor(free / granularity) * granularity;
-  const maxWindow = 65535 * granularity;
+  const maxWindow = MAX_WINDOW_FIELD * granularity;
   if (window > maxWindow) window = maxWindow;
   // A zero window we want but may not show yet, because it would retract the
   // right edge, is what TCPWantZeroWindowAdv counts (tcp_select_window).
@@ -163,7 +163,7 @@ function emit(c: Connection, spec: SendSpec): void {
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */
 function windowField(c: Connection): number {
   const w = selectWindow(c, true);
-  return Math.min(65535, w >>> c.rcvWscale);
+  return Math.min(MAX_WINDOW_FIELD, w >>> c.rcvWscale);
 }
 
 /** tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS; TcpActiveOpens. */

@@ -7,10 +7,7 @@
  * 120 s; 3 s after a handshake whose SYN had to be retransmitted with no RTT
  * sample (RFC 6298 §5.7, TCP_TIMEOUT_FALLBACK).
  */
-export const TCP_TIMEOUT_INIT = 1000;
-export const TCP_TIMEOUT_FALLBACK = 3000;
-export const TCP_RTO_MIN = 200;
-export const TCP_RTO_MAX = 120_000;
+import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT } from './constants.ts';
 
 export class RttEstimator {
   /** Smoothed RTT in ms; 0 until the first sample. */

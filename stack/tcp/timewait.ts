@@ -8,7 +8,7 @@ import type { DropReason } from '../drop.ts';
 import { Timer } from '../timers.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import type { TcpContext } from './context.ts';
-import { TCP_TIMEWAIT_LEN } from './constants.ts';
+import { MAX_WINDOW_FIELD, TCP_TIMEWAIT_LEN } from './constants.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, sendMinisockSegment, type Segment } from './segment.ts';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
@@ -165,7 +165,7 @@ export class TimeWaitSock {
     sendMinisockSegment(
       this.ctx,
       s,
-      { seq: s.sndNxt, ack: s.rcvNxt, flags: TCP_ACK, window: Math.min(65535, s.rcvWnd >>> s.rcvWscale) },
+      { seq: s.sndNxt, ack: s.rcvNxt, flags: TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, s.rcvWnd >>> s.rcvWscale) },
       s,
     );
   }
