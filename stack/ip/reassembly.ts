@@ -167,7 +167,7 @@ export class Reassembler {
     const total = datagram.length;
     datagram[2] = total >>> 8;
     datagram[3] = total & 255;
-    datagram[6] &= 0x40; // keep DF, clear MF and the offset (ip_frag_reasm)
+    datagram[6] = datagram[6]! & 0x40; // keep DF, clear MF and the offset (ip_frag_reasm)
     datagram[7] = 0;
     datagram[10] = 0;
     datagram[11] = 0;

@@ -77,7 +77,7 @@ test('no-socket RST rules: a segment with a bad checksum gets no RST (TcpInCsumE
   const s = testStack();
   const p = new TcpPeer(s, { stackPort: 9 });
   const packet = p.packet({ flags: 'S', seq: 1000 });
-  packet[36] ^= 0xff; // a checksum byte (IP header 20 + TCP offset 16)
+  packet[36] = packet[36]! ^ 0xff; // a checksum byte (IP header 20 + TCP offset 16)
   s.stack.input(packet);
   s.stack.flush();
   t.deepEqual(s.wire.take(), []);
