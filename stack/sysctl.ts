@@ -1,7 +1,7 @@
 /**
  * The stack's tunables, under Linux's sysctl names and with the defaults of a
- * fresh Linux 6.18 network namespace (../shared/docs/linux-tcp-paths.md,
- * "Defaults"). `setSysctl(s, 'net.ipv4.tcp_fin_timeout', '3')` is how the
+ * fresh Linux 6.18 network namespace (listed in docs/linux-behaviour.md,
+ * Tunables). `setSysctl(s, 'net.ipv4.tcp_fin_timeout', '3')` is how the
  * CLI's `--sysctl` and packet scripts' `sysctl -w` reach them.
  */
 export interface Sysctls {

@@ -93,10 +93,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
       case 'FIN_WAIT1':
         c.setState('FIN_WAIT2');
         if (c.orphan) {
-          // E5, tcp_rcv_state_process TCP_FIN_WAIT1 for a dead socket: with
-          // TCP_LINGER2 < 0, or when c segment brings data (or a FIN)
-          // beyond RCV.NXT, tcp_done and R1 on c segment (TCPAbortOnData,
-          // reason TCP_ABORT_ON_DATA).
+          // tcp_rcv_state_process, TCP_FIN_WAIT1 for an orphan: with
+          // TCP_LINGER2 < 0, or when this segment brings data (or a FIN)
+          // beyond RCV.NXT, tcp_done and a reply reset (tcp_v4_send_reset)
+          // to this segment (TCPAbortOnData, reason TCP_ABORT_ON_DATA).
           const occupies = seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
           const beyond = occupies && seqGt(seqAdd(seg.seq, seg.payload.length), c.rcvNxt);
           if ((c.linger2 !== undefined && c.linger2 < 0) || beyond) {

@@ -341,7 +341,7 @@ export class Listener implements PortOwner {
     return this.acceptQueue.splice(0);
   }
 
-  /** Closing the listener: pending requests vanish; queued children are reset (E1). */
+  /** Closing the listener: pending requests vanish; queued children are reset (inet_csk_listen_stop). */
   close(): void {
     for (const req of [...this.synQueue.values()]) {
       this.ctx.timers.cancel(req.timer);

@@ -342,9 +342,9 @@ function sendData(c: Connection, len: number, fin: boolean): void {
 }
 
 /**
- * tcp_acceptable_seq and the rest of what R2 needs. The window is chosen as
- * for any other segment (tcp_send_active_reset → tcp_transmit_skb →
- * tcp_select_window): after __tcp_close purged unread data it is the window
+ * tcp_acceptable_seq and the rest of what the active reset needs. The window
+ * is chosen as for any other segment (tcp_send_active_reset →
+ * tcp_transmit_skb → tcp_select_window): after __tcp_close purged unread data it is the window
  * of the emptied buffer, not what is left of the last advertisement.
  */
 export function activeResetSource(c: Connection): ActiveResetSource {

@@ -88,7 +88,7 @@ export function closeConnection(c: Connection): void {
     return;
   }
   if (wasState === 'SYN_SENT') {
-    tcpDone(c); // close in SYN_SENT sends nothing (D4, tcp_close_state)
+    tcpDone(c); // close in SYN_SENT sends nothing (__tcp_close → tcp_close_state: SYN_SENT → CLOSE)
     return;
   }
   if (wasState === 'FIN_WAIT2') {
