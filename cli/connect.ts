@@ -5,7 +5,7 @@
  * half-close (our FIN); the command exits 0 once both directions are done.
  */
 import { parseArgs } from 'node:util';
-import { TcpSocket } from '../tun/node/sockets.ts';
+import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
 import { DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
 import { UsageError, parseInteger } from './usage.ts';

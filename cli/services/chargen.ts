@@ -5,7 +5,8 @@
  * bucket (default 1 MiB/s, burst 64 KiB) and honours backpressure: nothing
  * more is written until the socket drains.
  */
-import type { TcpProvider, TcpSocket } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
+import type { TcpSocket } from '../../tun/node/socket.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 const FIRST = 0x20;

@@ -5,7 +5,8 @@
  * CR LF, CR NUL, a lone CR or a lone LF, and control characters are removed
  * before a line reaches anyone else's terminal.
  */
-import type { TcpProvider, TcpSocket } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
+import type { TcpSocket } from '../../tun/node/socket.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 const IAC = 255;

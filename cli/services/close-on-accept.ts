@@ -3,7 +3,7 @@
  * close (FIN) as long as the client has not sent anything yet. The client
  * reads EOF; our side goes FIN_WAIT → TIME_WAIT.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
 

@@ -3,7 +3,7 @@
  * The RFC leaves the format free; this is ctime(3)'s, as inetd's daytime
  * sends it: "Fri Nov 21 06:23:00 2025".
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

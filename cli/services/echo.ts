@@ -1,5 +1,5 @@
 /** Echo (RFC 862, port 7): every byte received is sent back; our FIN follows the peer's, after the echo. */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 export function start(provider: TcpProvider, _stack: StackView, port = 7): RunningService {

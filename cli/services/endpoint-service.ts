@@ -7,7 +7,7 @@
  * hands each to the service, plus the set of endpoints still open so that
  * close() can let go of them all.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import type { RunningService } from './service.ts';
 

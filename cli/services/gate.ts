@@ -19,7 +19,7 @@
  * up where they were. Queries (state, poll, info, addresses) and socket
  * options pass through at any time: they act on nothing.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
 
 export class AppGate {

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { COUNTER_NAMES, formatCounters } from '../../stack/counters.ts';
 import { DROP_REASONS } from '../../stack/drop.ts';
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import type { TcpInfo } from '../../stack/socket/types.ts';
 import { ssTimer } from '../ss.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';

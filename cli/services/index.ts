@@ -4,7 +4,7 @@
  * by default; the lab services (server programs that provoke one of Linux's
  * reset or flow-control paths) only when named, or all five as `lab`.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { UsageError } from '../usage.ts';
 import { start as chargen } from './chargen.ts';
 import { start as chat } from './chat.ts';

@@ -5,7 +5,7 @@
  * RST (RST,ACK seq=snd_nxt ack=rcv_nxt, TcpExtTCPAbortOnData), whatever the
  * client sent. The client's recv() sees ECONNRESET.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
 

@@ -6,7 +6,7 @@
  * Stopping the service closes the listener, which resets the queued
  * connections.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
 

@@ -4,7 +4,7 @@
  * sends zero-window probes that we answer; nothing is reset. A connection the
  * client resets is let go.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
 

@@ -5,7 +5,7 @@
  * our close() with unread data: a RST (RST,ACK seq=snd_nxt ack=rcv_nxt,
  * TcpExtTCPAbortOnClose) and recv() ECONNRESET.
  */
-import type { TcpProvider } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
 import { POLLERR, POLLHUP, POLLRDHUP } from '../../stack/socket/types.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';

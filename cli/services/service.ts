@@ -5,7 +5,9 @@
  */
 import type { Counters } from '../../stack/counters.ts';
 import type { DropCounters } from '../../stack/drop.ts';
-import { TcpServer, type TcpProvider, type TcpServerOptions, type TcpSocket } from '../../tun/node/sockets.ts';
+import type { TcpProvider } from '../../tun/node/provider.ts';
+import type { TcpSocket } from '../../tun/node/socket.ts';
+import { TcpServer, type TcpServerOptions } from '../../tun/node/server.ts';
 
 /** The parts of a Stack the services read (a real Stack satisfies it). */
 export interface StackView {

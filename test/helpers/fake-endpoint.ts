@@ -25,7 +25,7 @@ import {
   type TcpInfo,
   type TcpStateName,
 } from '../../stack/socket/types.ts';
-import type { ListenerInfo, TcpProvider } from '../../tun/node/sockets.ts';
+import type { ListenerInfo, TcpProvider } from '../../tun/node/provider.ts';
 
 export interface FakeNetOptions {
   /** Each endpoint's receive buffer in bytes (default 64 KiB). */

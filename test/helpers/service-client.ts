@@ -1,5 +1,5 @@
 /** Clients for service tests over the fake network: the server lives at 198.18.0.2, clients at 198.18.0.1. */
-import { TcpSocket } from '../../tun/node/sockets.ts';
+import { TcpSocket } from '../../tun/node/socket.ts';
 import type { PacingClock } from '../../cli/services/chargen.ts';
 import { FakeNet } from './fake-endpoint.ts';
 

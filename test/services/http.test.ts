@@ -3,7 +3,7 @@ import test from 'ava';
 import http from 'node:http';
 import { newCounters } from '../../stack/counters.ts';
 import { newDropCounters } from '../../stack/drop.ts';
-import { TcpSocket } from '../../tun/node/sockets.ts';
+import { TcpSocket } from '../../tun/node/socket.ts';
 import { start as startHttp } from '../../cli/services/http.ts';
 import { CLIENT, SERVER, fakeNet } from '../helpers/service-client.ts';
 import type { FakeHost } from '../helpers/fake-endpoint.ts';

@@ -3,7 +3,10 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
-import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../tun/node/sockets.ts';
+import type { SystemError } from '../../tun/node/errors.ts';
+import { TcpSocket } from '../../tun/node/socket.ts';
+import { TcpServer } from '../../tun/node/server.ts';
+import { TcpAgent } from '../../tun/node/agent.ts';
 import { FakeNet, type FakeEndpoint } from '../helpers/fake-endpoint.ts';
 
 function socketPair(options: { bufferSize?: number; allowHalfOpen?: [boolean, boolean]; hwm?: number } = {}) {

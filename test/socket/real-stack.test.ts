@@ -6,7 +6,10 @@
 import test from 'ava';
 import http from 'node:http';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
-import { TcpAgent, TcpServer, TcpSocket, type SystemError } from '../../tun/node/sockets.ts';
+import type { SystemError } from '../../tun/node/errors.ts';
+import { TcpSocket } from '../../tun/node/socket.ts';
+import { TcpServer } from '../../tun/node/server.ts';
+import { TcpAgent } from '../../tun/node/agent.ts';
 import { startServices, parseServices } from '../../cli/services/index.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 

@@ -16,69 +16,11 @@
  * endpoint's send buffer. Endpoint errors (SocketError) surface as 'error'
  * events carrying the errno name in `code`, as Node's system errors do.
  */
-import { EventEmitter } from 'node:events';
-import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
-import { constants as osConstants } from 'node:os';
 import { Duplex } from 'node:stream';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { POLLERR, SocketError, type Endpoint, type ListenerInfo, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
-
-export type { ListenerInfo };
-
-/** What this layer needs from the TCP core: `stack.tcp` satisfies it, and so do test fakes. */
-export interface TcpProvider {
-  /** A new unbound endpoint. */
-  socket(): Endpoint;
-  /** Every connection, listeners excluded (`ss -ti`). */
-  connections(): TcpInfo[];
-  listeners(): ListenerInfo[];
-}
-
-/** An Error shaped like Node's system errors (`err.code === 'ECONNRESET'`, `err.syscall === 'read'`). */
-export interface SystemError extends Error {
-  code: string;
-  errno: number;
-  syscall: string;
-  address?: string;
-  port?: number;
-}
-
-export function systemError(code: string, syscall: string, address?: string, port?: number, cause?: unknown): SystemError {
-  const where = address === undefined ? '' : port === undefined ? ` ${address}` : ` ${address}:${port}`;
-  const error = new Error(`${syscall} ${code}${where}`, cause === undefined ? undefined : { cause }) as SystemError;
-  error.code = code;
-  const errno = (osConstants.errno as Record<string, number | undefined>)[code];
-  error.errno = errno === undefined ? 0 : -errno;
-  error.syscall = syscall;
-  if (address !== undefined) error.address = address;
-  if (port !== undefined) error.port = port;
-  return error;
-}
-
-/** A SocketError becomes a system error named after our syscall; anything else (a bug) passes through. */
-function asError(thrown: unknown, syscall: string, address?: string, port?: number): Error {
-  if (thrown instanceof SocketError) return systemError(thrown.code, syscall, address, port, thrown);
-  return thrown instanceof Error ? thrown : new Error(String(thrown));
-}
-
-function codeOf(thrown: unknown): string | undefined {
-  return thrown instanceof SocketError ? thrown.code : undefined;
-}
-
-/** Node's error for a write after the peer's FIN on a socket that does not allow half-open. */
-function endedByPeerError(): Error {
-  return Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
-}
-
-function validatePort(port: unknown, what: string): number {
-  const n = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw Object.assign(new RangeError(`${what} should be >= 0 and < 65536. Received ${String(port)}.`), {
-      code: 'ERR_SOCKET_BAD_PORT',
-    });
-  }
-  return n;
-}
+import { POLLERR, SocketError, type Endpoint, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
+import { asError, codeOf, endedByPeerError, guardEvent, systemError, validatePort } from './errors.ts';
+import type { TcpProvider } from './provider.ts';
 
 /** Largest chunk pulled from the endpoint at once (libuv reads 64 KiB too). */
 const READ_CHUNK = 64 * 1024;
@@ -114,6 +56,11 @@ export interface TcpConnectOptions {
 type PendingWrite = { data: Uint8Array; offset: number; callback: (error?: Error | null) => void };
 type Listener = (...args: any[]) => void;
 
+/** The server that accepted a socket, told when the socket is gone (TcpServer). */
+export interface SocketOwner {
+  _socketClosed(socket: TcpSocket): void;
+}
+
 /**
  * net.Socket over an Endpoint. Events: 'connect', 'ready', 'data', 'end',
  * 'finish', 'close' (hadError), 'error' (code/syscall), 'timeout', 'drain'.
@@ -125,7 +72,7 @@ export class TcpSocket extends Duplex {
   timeout = 0;
   /** Set by servers (ours, and Node's http which overwrites it), like net.Socket. */
   server: unknown = null;
-  _server: TcpServer | null = null;
+  _server: SocketOwner | null = null;
   /** Read by Node's http client. */
   _hadError = false;
 
@@ -585,22 +532,6 @@ export class TcpSocket extends Duplex {
   }
 }
 
-/**
- * Runs an event handler for the stack. The stack delivers events to many
- * endpoints in one loop; an exception from application code ('connect',
- * 'data', 'connection' listeners) must not cut that loop short, so it is
- * rethrown on its own tick: an uncaught exception, as Node would have it.
- */
-function guardEvent(handler: () => void): void {
-  try {
-    handler();
-  } catch (error) {
-    process.nextTick(() => {
-      throw error;
-    });
-  }
-}
-
 /** Installed as `write` after the peer's FIN when half-open is not allowed (Node's writeAfterFIN). */
 function writeAfterFin(this: TcpSocket, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
   if (!this.writableEnded) {
@@ -611,264 +542,4 @@ function writeAfterFin(this: TcpSocket, chunk: unknown, encoding?: unknown, call
   if (typeof cb === 'function') process.nextTick(cb as Listener, error);
   this.destroy(error);
   return false;
-}
-
-export interface TcpServerOptions {
-  allowHalfOpen?: boolean;
-  /** Accepted sockets start paused (no reads until resume()). */
-  pauseOnConnect?: boolean;
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  keepAliveInitialDelay?: number;
-  highWaterMark?: number;
-}
-
-export interface TcpListenOptions {
-  port?: number;
-  host?: string;
-  backlog?: number;
-}
-
-/**
- * net.Server over a listening Endpoint. 'listening', 'connection' (TcpSocket),
- * 'error', 'close' (after close() and once every connection has closed),
- * 'drop' (a connection refused by maxConnections).
- */
-export class TcpServer extends EventEmitter {
-  /** Connections beyond this are closed as soon as they are accepted. */
-  maxConnections: number | undefined;
-  private readonly options: TcpServerOptions;
-  private endpoint: Endpoint | undefined;
-  private readonly sockets = new Set<TcpSocket>();
-  private closing = false;
-  private closeCallbacks: Array<(error?: Error) => void> = [];
-  private accepting = false;
-
-  constructor(provider: TcpProvider, connectionListener?: (socket: TcpSocket) => void);
-  constructor(provider: TcpProvider, options?: TcpServerOptions, connectionListener?: (socket: TcpSocket) => void);
-  constructor(
-    private readonly provider: TcpProvider,
-    optionsOrListener?: TcpServerOptions | ((socket: TcpSocket) => void),
-    connectionListener?: (socket: TcpSocket) => void,
-  ) {
-    super();
-    const listener = typeof optionsOrListener === 'function' ? optionsOrListener : connectionListener;
-    this.options = typeof optionsOrListener === 'object' ? { ...optionsOrListener } : {};
-    if (listener) this.on('connection', listener);
-  }
-
-  get listening(): boolean {
-    return this.endpoint !== undefined;
-  }
-
-  /**
-   * listen(port, host?, backlog?, cb?) or listen({ port, host, backlog }, cb?).
-   * Errors (EADDRINUSE...) arrive as 'error' events, as with net.Server.
-   */
-  listen(port?: number, host?: string, backlog?: number, listeningListener?: () => void): this;
-  listen(port?: number, host?: string, listeningListener?: () => void): this;
-  listen(port?: number, backlog?: number, listeningListener?: () => void): this;
-  listen(port?: number, listeningListener?: () => void): this;
-  listen(options: TcpListenOptions, listeningListener?: () => void): this;
-  listen(...args: unknown[]): this {
-    const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
-    let options: TcpListenOptions;
-    if (typeof args[0] === 'object' && args[0] !== null) {
-      options = args[0] as TcpListenOptions;
-    } else {
-      options = { port: args[0] as number | undefined };
-      if (typeof args[1] === 'string') {
-        options.host = args[1];
-        if (typeof args[2] === 'number') options.backlog = args[2];
-      } else if (typeof args[1] === 'number') {
-        options.backlog = args[1];
-      }
-    }
-    if (callback) this.once('listening', callback);
-    try {
-      this.listenNow(options.port ?? 0, options.host, options.backlog);
-    } catch (thrown) {
-      if (!(thrown instanceof SocketError)) throw thrown;
-      const error = asError(thrown, 'listen', options.host ?? '0.0.0.0', options.port ?? 0);
-      if (callback) this.removeListener('listening', callback);
-      process.nextTick(() => this.emit('error', error));
-      return this;
-    }
-    process.nextTick(() => this.emit('listening'));
-    return this;
-  }
-
-  /**
-   * The synchronous core of listen(): binds and listens now and throws the
-   * endpoint's SocketError (EADDRINUSE, EINVAL...) instead of emitting it.
-   * Emits nothing; 'connection' events follow.
-   */
-  listenNow(port: number, host = '0.0.0.0', backlog = 511): void {
-    if (this.endpoint !== undefined) {
-      throw Object.assign(new Error('Listen method has been called more than once without closing.'), {
-        code: 'ERR_SERVER_ALREADY_LISTEN',
-      });
-    }
-    validatePort(port, 'options.port');
-    const endpoint = this.provider.socket();
-    try {
-      endpoint.setReuseAddress(true); // libuv sets SO_REUSEADDR on every TCP bind
-      endpoint.bind(host, port);
-      endpoint.listen(backlog);
-    } catch (thrown) {
-      try {
-        endpoint.close();
-      } catch {
-        /* never bound */
-      }
-      throw thrown;
-    }
-    this.closing = false;
-    this.endpoint = endpoint;
-    endpoint.onEvent = () => guardEvent(() => this.acceptAll());
-    // Connections may be queued already (the stack delivers their event before we listened).
-    queueMicrotask(() => this.acceptAll());
-  }
-
-  address(): { address: string; family: 'IPv4'; port: number } | null {
-    const endpoint = this.endpoint;
-    return endpoint ? { address: endpoint.localAddress, family: 'IPv4', port: endpoint.localPort } : null;
-  }
-
-  /** Stops accepting now; 'close' (and callback) once every connection has closed. */
-  close(callback?: (error?: Error) => void): this {
-    const endpoint = this.endpoint;
-    if (endpoint === undefined) {
-      if (callback) {
-        const error = Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' });
-        process.nextTick(callback, error);
-      }
-      return this;
-    }
-    if (callback) this.closeCallbacks.push(callback);
-    this.endpoint = undefined;
-    this.closing = true;
-    endpoint.onEvent = undefined;
-    try {
-      endpoint.close(); // connections still in the accept queue are reset, as Linux does
-    } catch {
-      /* already gone */
-    }
-    this.emitCloseIfDrained();
-    return this;
-  }
-
-  getConnections(callback: (error: Error | null, count: number) => void): this {
-    process.nextTick(callback, null, this.sockets.size);
-    return this;
-  }
-
-  /** The accepted sockets that are still open. */
-  activeSockets(): TcpSocket[] {
-    return [...this.sockets];
-  }
-
-  ref(): this {
-    return this;
-  }
-
-  unref(): this {
-    return this;
-  }
-
-  /** @internal called by an accepted TcpSocket when it is destroyed. */
-  _socketClosed(socket: TcpSocket): void {
-    if (this.sockets.delete(socket)) this.emitCloseIfDrained();
-  }
-
-  private acceptAll(): void {
-    if (this.accepting) return;
-    this.accepting = true;
-    try {
-      while (this.endpoint !== undefined) {
-        let accepted: Endpoint | null;
-        try {
-          accepted = this.endpoint.accept();
-        } catch (thrown) {
-          // A connection reset while queued (ECONNABORTED) is skipped, as servers do.
-          if (codeOf(thrown) === 'ECONNABORTED') continue;
-          this.emit('error', asError(thrown, 'accept'));
-          return;
-        }
-        if (accepted === null) return;
-        this.handleAccepted(accepted);
-      }
-    } finally {
-      this.accepting = false;
-    }
-  }
-
-  private handleAccepted(endpoint: Endpoint): void {
-    if (this.maxConnections !== undefined && this.sockets.size >= this.maxConnections) {
-      const info = {
-        localAddress: endpoint.localAddress,
-        localPort: endpoint.localPort,
-        localFamily: 'IPv4',
-        remoteAddress: endpoint.remoteAddress,
-        remotePort: endpoint.remotePort,
-        remoteFamily: 'IPv4',
-      };
-      try {
-        endpoint.close();
-      } catch {
-        /* already gone */
-      }
-      this.emit('drop', info);
-      return;
-    }
-    const o = this.options;
-    const socket = new TcpSocket({
-      endpoint,
-      allowHalfOpen: Boolean(o.allowHalfOpen),
-      ...(o.highWaterMark === undefined ? {} : { readableHighWaterMark: o.highWaterMark, writableHighWaterMark: o.highWaterMark }),
-      ...(o.noDelay === undefined ? {} : { noDelay: o.noDelay }),
-      ...(o.keepAlive === undefined ? {} : { keepAlive: o.keepAlive }),
-      ...(o.keepAliveInitialDelay === undefined ? {} : { keepAliveInitialDelay: o.keepAliveInitialDelay }),
-    });
-    socket.server = this;
-    socket._server = this;
-    this.sockets.add(socket);
-    if (o.pauseOnConnect) socket.pause();
-    this.emit('connection', socket);
-  }
-
-  private emitCloseIfDrained(): void {
-    if (!this.closing || this.endpoint !== undefined || this.sockets.size > 0) return;
-    this.closing = false;
-    const callbacks = this.closeCallbacks;
-    this.closeCallbacks = [];
-    process.nextTick(() => {
-      for (const cb of callbacks) cb();
-      this.emit('close');
-    });
-  }
-}
-
-/**
- * An http.Agent whose sockets are TcpSockets on the stack: pooling and
- * keep-alive work as with Node's own agent.
- *   http.get({ host: '198.18.0.1', port: 80, agent: new TcpAgent(tcp, { keepAlive: true }) }, ...)
- */
-export class TcpAgent extends Agent {
-  constructor(
-    private readonly provider: TcpProvider,
-    options?: AgentOptions,
-  ) {
-    super(options);
-  }
-
-  override createConnection(options: ClientRequestArgs, _callback?: (error: Error | null, stream: Duplex) => void): Duplex {
-    const host = options.host ?? options.hostname;
-    const socket = TcpSocket.connect(this.provider, {
-      port: Number(options.port ?? 80),
-      host: host ?? '',
-      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
-    });
-    return socket; // the agent takes a returned socket (the callback form is not needed)
-  }
 }
