@@ -5,10 +5,6 @@
 NPM      ?= npm
 ADDON    := tun/build/Release/tun.node
 STAMP    := node_modules/.install-stamp
-# Build against the headers of the node that runs us (no download: the
-# machines reach no nodejs.org); node-gyp falls back to its own lookup otherwise.
-NODEDIR  := $(shell node -p "require('path').resolve(process.execPath, '../..')")
-GYPFLAGS := $(if $(wildcard $(NODEDIR)/include/node/node_api.h),--nodedir=$(NODEDIR))
 # Debian packages the tests, the demo and the scenarios drive: command → package
 # (a Python module is written python3-module:package, checked with Debian's
 # /usr/bin/python3, which is the one its python3-* packages serve).
@@ -22,14 +18,20 @@ all: deps addon
 
 deps: $(STAMP)
 
+# npm ci also builds the addon: the package's install script runs
+# tun/build-addon.mjs, as it does when the packed package is installed.
 $(STAMP): package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
 addon: $(ADDON)
 
-$(ADDON): $(STAMP) tun/binding.gyp tun/src/tun.c
-	cd tun && ../node_modules/.bin/node-gyp rebuild --silent $(GYPFLAGS)
+# Rebuilt when its sources change; after npm ci it is newer than them, so the
+# install (order-only prerequisite) does not make it build a second time.
+# tun/build-addon.mjs builds against the running node's own headers when they
+# are installed beside it (no download: the machines reach no nodejs.org).
+$(ADDON): tun/binding.gyp tun/src/tun.c tun/build-addon.mjs | $(STAMP)
+	node tun/build-addon.mjs
 
 # Installs missing command-line tools with apt-get when running as root;
 # otherwise says what is missing (the interop tests then skip, saying why).
@@ -71,4 +73,4 @@ fidelity: all tools
 	cli/tcpstack scenario table
 
 clean:
-	rm -rf node_modules tun/build
+	rm -rf node_modules tun/build dist

@@ -1,0 +1,146 @@
+/**
+ * `openTunStack()`: the stack on a TUN device in real time, for a Node
+ * program: the device (created or attached, optionally in a network
+ * namespace), the kernel side's address on it, a Stack with crypto randomness
+ * and the monotonic clock, and the real-time driver. `tcpstack up` does the
+ * same and adds services, impairments, capture and introspection.
+ */
+import { Stack, type TcpApi } from '../stack/stack.ts';
+import type { Sysctls } from '../stack/sysctl.ts';
+import type { TraceSink } from '../stack/trace.ts';
+import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
+import { CryptoRandom, MonotonicClock, RealtimeDriver } from './driver.ts';
+import { DEFAULT_TXQUEUELEN, configureInterface } from './netdev.ts';
+import { assertNetnsName, createNetns, deleteNetns } from './netns.ts';
+import { TunDevice } from './tun-device.ts';
+
+export interface TunStackOptions {
+  /** The TUN interface name, 1-15 characters (default 'tcp0'). */
+  name?: string;
+  /**
+   * 'create' (default): a new device, given the `peer` address and brought
+   * up, gone again after close(). 'attach': an existing persistent device
+   * (`ip tuntap add dev NAME mode tun`), configured by whoever made it and
+   * left in place by close().
+   */
+  mode?: 'create' | 'attach';
+  /**
+   * A named network namespace (`ip netns`) to put the device in, created if
+   * missing (and then deleted by close()). This process stays in its own
+   * namespace; the kernel side of the link is in that one.
+   */
+  netns?: string;
+  /** The stack's own IPv4 address (default '198.18.0.2'). */
+  address?: string;
+  /** The kernel side's address and prefix on the device (default '198.18.0.1/24'); 'create' only. */
+  peer?: string;
+  /** The interface MTU, 68-65535 (default 1500). */
+  mtu?: number;
+  /** Stack tunables under their Linux names without the prefix, e.g. `{ tcp_fin_timeout: 3 }`. */
+  sysctl?: Partial<Sysctls>;
+  /** Receives the stack's trace events (segments, state changes, timers, resets, drops). */
+  trace?: TraceSink;
+}
+
+export interface TunStack {
+  readonly stack: Stack;
+  /** What TcpServer, TcpSocket.connect and TcpAgent take: `stack.tcp`. */
+  readonly tcp: TcpApi;
+  readonly device: TunDevice;
+  readonly driver: RealtimeDriver;
+  /**
+   * Sends what the stack still has queued, stops the driver, closes the
+   * device and deletes the namespace if openTunStack created it. Connections
+   * still open are dropped without a segment (close them first for a FIN).
+   * Idempotent.
+   */
+  close(): void;
+}
+
+/**
+ * From 198.18.0.0/15, the block RFC 2544 reserves for benchmarking: unlikely
+ * to be anyone's LAN, VPN or container network. The same as `tcpstack up`.
+ */
+const DEFAULTS = { name: 'tcp0', address: '198.18.0.2', peer: '198.18.0.1/24', mtu: 1500 } as const;
+
+/** One line, prefixed, keeping the errno name (`code`) and the original error (`cause`). */
+function failure(message: string, cause?: unknown): Error {
+  const error = new Error(`openTunStack: ${message}`, cause === undefined ? undefined : { cause });
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? Object.assign(error, { code }) : error;
+}
+
+function checked(options: TunStackOptions): { mode: 'create' | 'attach'; address: number; peer: Ipv4Prefix | undefined } {
+  const mode = options.mode ?? 'create';
+  if (mode !== 'create' && mode !== 'attach') throw failure(`mode ${JSON.stringify(mode)}: expected 'create' or 'attach'`);
+  const addressText = options.address ?? DEFAULTS.address;
+  const address = parseIpv4(addressText);
+  if (address === undefined) throw failure(`address ${JSON.stringify(addressText)} is not an IPv4 address`);
+  if (mode === 'attach') {
+    if (options.peer !== undefined) throw failure('peer only applies to a created device (an attached one is configured by its owner)');
+    return { mode, address, peer: undefined };
+  }
+  const peerText = options.peer ?? DEFAULTS.peer;
+  const peer = parseIpv4Prefix(peerText);
+  if (peer === undefined) throw failure(`peer ${JSON.stringify(peerText)} is not A.B.C.D/N`);
+  if (peer.address === address) throw failure(`address and peer are both ${addressText}: they are the two ends of the link`);
+  if (!inPrefix(address, peer)) throw failure(`address ${addressText} is outside peer ${peerText}: the kernel would have no route to the stack`);
+  return { mode, address, peer };
+}
+
+/**
+ * Brings the stack up on a TUN device and starts it in real time. Needs root
+ * (CAP_NET_ADMIN) and /dev/net/tun. Throws an Error with a one-line message
+ * (and the errno name in `code` when the system refused), after undoing what
+ * it had done.
+ */
+export function openTunStack(options: TunStackOptions = {}): TunStack {
+  const { mode, address, peer } = checked(options);
+  const mtu = options.mtu ?? DEFAULTS.mtu;
+  const netns = options.netns;
+  const undo: Array<() => void> = [];
+  const unwind = (): void => {
+    while (undo.length > 0) {
+      try {
+        undo.pop()!();
+      } catch {
+        // Teardown goes on: a namespace that will not go is no reason to keep the device.
+      }
+    }
+  };
+  try {
+    if (netns !== undefined) {
+      assertNetnsName(netns);
+      if (createNetns(netns)) undo.push(() => deleteNetns(netns));
+    }
+    const device = TunDevice.open({ name: options.name ?? DEFAULTS.name, mode, netns, mtu });
+    undo.push(() => device.close());
+    if (peer !== undefined) {
+      configureInterface({
+        netns,
+        name: device.name,
+        peerCidr: `${formatIpv4(peer.address)}/${peer.length}`,
+        mtu,
+        txqueuelen: DEFAULT_TXQUEUELEN,
+        up: true,
+      });
+    }
+    const clock = new MonotonicClock();
+    const stack = new Stack({
+      address,
+      clock,
+      random: new CryptoRandom(),
+      link: device,
+      mtu,
+      ...(options.sysctl === undefined ? {} : { sysctl: options.sysctl }),
+      ...(options.trace === undefined ? {} : { trace: options.trace }),
+    });
+    const driver = new RealtimeDriver(stack, device, clock);
+    undo.push(() => driver.stop());
+    undo.push(() => stack.flush());
+    return { stack, tcp: stack.tcp, device, driver, close: unwind };
+  } catch (error) {
+    unwind();
+    throw failure((error as Error).message ?? String(error), error);
+  }
+}
