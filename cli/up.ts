@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatCounters } from '../stack/counters.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
+import { parseIpv4 } from '../stack/wire/addr.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
 import { ServiceHost } from './services/host.ts';
 import { nonzeroCounters, type CountersView } from './services/http.ts';
@@ -155,6 +156,7 @@ export async function runUp(argv: string[]): Promise<number> {
       connections: () => stack.tcp.connections(),
       listeners: () => stack.tcp.listeners(),
       counters: () => nonzeroCounters(view),
+      destroy: (f) => stack.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress === undefined ? undefined : parseIpv4(f.remoteAddress) }),
     });
     if (ctl !== undefined) up.onCleanup(() => ctl.close());
 

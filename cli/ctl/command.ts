@@ -6,12 +6,13 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatCounters } from '../../stack/counters.ts';
+import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { argsError } from '../device.ts';
 import { formatSs } from '../ss.ts';
 import { FatalError, UsageError, parseInteger } from '../usage.ts';
 import { ctlRequest } from './client.ts';
 import { pidAlive, runDir, runningPids, socketPathFor } from './paths.ts';
-import type { ControlRequest, ControlResponse } from './protocol.ts';
+import type { ControlRequest, ControlResponse, KillFilter } from './protocol.ts';
 
 const WHICH_HELP = `which up:
   --ctl PATH      the control socket (the ctl=PATH of up's ready line)
@@ -20,14 +21,20 @@ const WHICH_HELP = `which up:
                   or $TCPSTACK_RUN_DIR)`;
 
 export const SS_HELP = `usage: tcpstack ss [--ctl PATH | --pid PID] [--json]
+       tcpstack ss [--ctl PATH | --pid PID] -K --sport PORT [--dst ADDR] [--dport PORT]
 
 Lists the listeners and connections of a running 'tcpstack up', like
 'ss -tio': state, Recv-Q/Send-Q, addresses, the pending timer as
 timer:(NAME,EXPIRES,COUNT), then ts, sack, wscale, rto, rtt/rttvar, mss, cwnd,
 ssthresh, bytes, lastsnd/lastrcv, unacked, retrans:CURRENT/TOTAL and windows.
+With -K, like 'ss -K', it destroys the matching connections instead
+(tcp_abort: an active reset where the peer must hear of it, ECONNABORTED for
+their applications) and prints how many.
 
 ${WHICH_HELP}
   --json          the raw listing (every field, every armed timer) as JSON
+  -K, --kill      destroy connections: --sport is our port (required), --dst
+                  and --dport the peer's address and port (optional)
   -h, --help      show this help
 
 Exit status: 0; 1 when no up is running (or it does not answer); 2 on misuse.`;
@@ -99,14 +106,36 @@ export function runNstatCommand(argv: string[]): Promise<number> {
 async function ss(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: WHICH_OPTIONS }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { ...WHICH_OPTIONS, kill: { type: 'boolean', short: 'K' }, sport: { type: 'string' }, dst: { type: 'string' }, dport: { type: 'string' } },
+    }));
   } catch (error) {
     throw argsError('ss', error);
   }
+  if (values.kill) return kill(values);
+  for (const name of ['sport', 'dst', 'dport'] as const) if (values[name] !== undefined) throw new UsageError(`--${name} needs -K`);
   const path = resolveSocket(values);
   const r = await ask(path, { cmd: 'ss' });
   if (!('connections' in r)) throw new FatalError(`control socket ${path}: unexpected answer to ss`);
   console.log(values.json ? JSON.stringify({ listeners: r.listeners, connections: r.connections }, null, 2) : formatSs(r.connections, r.listeners));
+  return 0;
+}
+
+async function kill(values: { ctl?: string; pid?: string; json?: boolean; sport?: string; dst?: string; dport?: string }): Promise<number> {
+  if (values.sport === undefined) throw new UsageError('-K needs --sport PORT (our port of the connections to destroy)');
+  const filter: KillFilter = { localPort: parseInteger('--sport', values.sport, 1, 65535) };
+  if (values.dst !== undefined) {
+    if (parseIpv4(values.dst) === undefined) throw new UsageError(`--dst: not an IPv4 address: ${values.dst}`);
+    filter.remoteAddress = values.dst;
+  }
+  if (values.dport !== undefined) filter.remotePort = parseInteger('--dport', values.dport, 1, 65535);
+  const path = resolveSocket(values);
+  const r = await ask(path, { cmd: 'kill', ...filter });
+  if (!('killed' in r)) throw new FatalError(`control socket ${path}: unexpected answer to kill`);
+  console.log(values.json ? JSON.stringify({ killed: r.killed }) : `killed ${r.killed}`);
   return 0;
 }
 

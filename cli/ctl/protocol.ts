@@ -8,10 +8,12 @@
  *   ← {"ok":true,"pid":4242,"fields":{"tun":"tcp0",...},"uptime":12.5}
  *   → {"cmd":"ss"}
  *   ← {"ok":true,"connections":[TcpInfo...],"listeners":[ListenerInfo...]}
+ *   → {"cmd":"kill","localPort":7,"remoteAddress":"198.18.0.1","remotePort":40000}
+ *   ← {"ok":true,"killed":1}
  *   → {"cmd":"nstat","absolute":false,"reset":false,"noUpdate":false}
  *   ← {"ok":true,"rows":[["TcpInSegs",12],...],"interval":3.2}
  *   → {"cmd":"frobnicate"}
- *   ← {"ok":false,"error":"unknown command \"frobnicate\" (known: info, ss, nstat)"}
+ *   ← {"ok":false,"error":"unknown command \"frobnicate\" (known: info, ss, kill, nstat)"}
  *
  * nstat keeps its history here, in the running process (the real nstat keeps
  * it in a per-user file): by default the rows are the counters that moved
@@ -32,20 +34,31 @@ export interface ControlTarget {
   listeners(): ListenerInfo[];
   /** Nonzero counters, absolute (since start), in nstat order. */
   counters(): Array<[string, number]>;
+  /** `ss -K`: aborts the matching connections (tcp_abort); returns how many. */
+  destroy(filter: KillFilter): number;
+}
+
+/** Which connections `kill` aborts: the local port, and the peer's address and port when given. */
+export interface KillFilter {
+  localPort: number;
+  remoteAddress?: string;
+  remotePort?: number;
 }
 
 export type ControlRequest =
   | { cmd: 'info' }
   | { cmd: 'ss' }
+  | ({ cmd: 'kill' } & KillFilter)
   | { cmd: 'nstat'; absolute?: boolean; reset?: boolean; noUpdate?: boolean };
 
 export type ControlResponse =
   | { ok: true; pid: number; fields: Record<string, string>; uptime: number }
   | { ok: true; connections: TcpInfo[]; listeners: ListenerInfo[] }
   | { ok: true; rows: Array<[string, number]>; interval: number }
+  | { ok: true; killed: number }
   | { ok: false; error: string };
 
-export const COMMANDS = ['info', 'ss', 'nstat'] as const;
+export const COMMANDS = ['info', 'ss', 'kill', 'nstat'] as const;
 
 /** Longest request line a server accepts. */
 export const MAX_REQUEST = 64 * 1024;
@@ -87,6 +100,8 @@ export class ControlHandler {
           return { ok: true, pid: this.pid, fields: this.target.info(), uptime: (this.now() - this.started) / 1000 };
         case 'ss':
           return { ok: true, connections: this.target.connections(), listeners: this.target.listeners() };
+        case 'kill':
+          return this.kill(r);
         case 'nstat':
           return this.nstat(r);
         default:
@@ -95,6 +110,17 @@ export class ControlHandler {
     } catch (error) {
       return { ok: false, error: `internal error: ${(error as Error).message}` };
     }
+  }
+
+  private kill(r: KillFilter): ControlResponse {
+    const port = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 65535;
+    if (!port(r.localPort)) return { ok: false, error: 'bad request: kill needs localPort (1..65535)' };
+    if (r.remotePort !== undefined && !port(r.remotePort)) return { ok: false, error: 'bad request: remotePort must be 1..65535' };
+    if (r.remoteAddress !== undefined && typeof r.remoteAddress !== 'string') return { ok: false, error: 'bad request: remoteAddress must be a dotted quad' };
+    const filter: KillFilter = { localPort: r.localPort };
+    if (r.remoteAddress !== undefined) filter.remoteAddress = r.remoteAddress;
+    if (r.remotePort !== undefined) filter.remotePort = r.remotePort;
+    return { ok: true, killed: this.target.destroy(filter) };
   }
 
   private nstat(r: { absolute?: boolean; reset?: boolean; noUpdate?: boolean }): ControlResponse {

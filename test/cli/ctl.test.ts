@@ -17,7 +17,7 @@ import { nonzeroCounters } from '../../cli/services/http.ts';
 import { formatSs, ssTime, ssTimer } from '../../cli/ss.ts';
 import { FatalError, UsageError } from '../../cli/usage.ts';
 import type { TcpInfo } from '../../stack/socket/types.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 const RUN_DIR = mkdtempSync(join(tmpdir(), 'tcpstack-ctl-'));
@@ -29,6 +29,7 @@ function fakeTarget(rows: Map<string, number>): ControlTarget {
     info: () => ({ tun: 'tcp0', services: 'echo:7' }),
     connections: () => [],
     listeners: () => [],
+    destroy: () => 0,
     counters: () => [...rows].filter(([, v]) => v !== 0),
   };
 }
@@ -62,7 +63,7 @@ test('info, and what a bad request gets', (t) => {
   now = 1500;
   t.deepEqual(h.handle({ cmd: 'info' }), { ok: true, pid: 4242, fields: { tun: 'tcp0', services: 'echo:7' }, uptime: 1.5 });
   t.deepEqual(h.handle({ cmd: 'ss' }), { ok: true, connections: [], listeners: [] });
-  t.is(h.handleLine('{"cmd":"frobnicate"}'), '{"ok":false,"error":"unknown command \\"frobnicate\\" (known: info, ss, nstat)"}');
+  t.is(h.handleLine('{"cmd":"frobnicate"}'), '{"ok":false,"error":"unknown command \\"frobnicate\\" (known: info, ss, kill, nstat)"}');
   t.is(h.handleLine('nstat'), '{"ok":false,"error":"bad request: not JSON"}');
   t.is(h.handleLine('[1]'), '{"ok":false,"error":"bad request: expected {\\"cmd\\": ...}"}');
   t.is(h.handleLine('{"cmd":7}'), '{"ok":false,"error":"bad request: expected {\\"cmd\\": ...}"}');
@@ -88,6 +89,7 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
     connections: () => w.b.tcp.connections(),
     listeners: () => w.b.tcp.listeners(),
     counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops }),
+    destroy: (f) => w.b.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress === undefined ? undefined : parseIpv4(f.remoteAddress) }),
   });
   try {
     t.is(statSync(path).mode & 0o777, 0o600, 'only the owner may ask');
@@ -111,6 +113,19 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
     t.false(moved.has('TcpPassiveOpens'));
     const [again] = await ctlRequest(path, [{ cmd: 'nstat' }]);
     t.deepEqual(again, { ok: true, rows: [], interval: (again as { interval: number }).interval });
+
+    // ss -K: the wrong peer port matches nothing; the right one aborts the child, the client hears a reset.
+    const [none, killed, bad] = await ctlRequest(path, [
+      { cmd: 'kill', localPort: 7, remotePort: client.localPort + 1 },
+      { cmd: 'kill', localPort: 7, remoteAddress: '198.18.0.1', remotePort: client.localPort },
+      { cmd: 'kill', localPort: 0 },
+    ]);
+    t.deepEqual([none, killed], [{ ok: true, killed: 0 }, { ok: true, killed: 1 }]);
+    t.deepEqual(bad, { ok: false, error: 'bad request: kill needs localPort (1..65535)' });
+    w.run(1000, () => client.state === 'CLOSED');
+    t.is(client.getError(), 'ECONNRESET');
+    t.is(child!.getError(), 'ECONNABORTED');
+    t.is(w.b.counters.TcpOutRsts, 1);
   } finally {
     ctl.close();
   }
@@ -241,6 +256,7 @@ test('nstat rows are /counters rows: Linux counters, then drop reasons, then the
     info: () => ({}),
     connections: () => [],
     listeners: () => [],
+    destroy: () => 0,
     counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops, extraCounters: () => impair }),
   });
   const rows = (): unknown => (h.handle({ cmd: 'nstat' }) as { rows: unknown }).rows;
