@@ -24,14 +24,15 @@ process). Both are captured by tcpdump on the peer's interface, normalised
 (relative seq/ack, connection labels, time as step + offset, RST reasons
 from the tcp_send_reset tracepoint and from our stack's trace) and compared.
 
-  list                  the scenarios, with the linux-tcp-paths.md rows each covers
+  list                  the scenarios, each with the docs/ section that describes
+                        the Linux behaviour it checks
   run NAME              run one; with both (the default) print the two runs side
                         by side with the differences marked, exit 0 on a match
                         and 1 on a difference
     --against WHAT      kernel, stack or both (default both)
     --all               also list every captured segment of each run
   table [NAME...]       run every scenario (or those named) and print
-                        scenario | path | match or the first difference;
+                        scenario | docs | match or the first difference;
                         exit 1 if any differs ('make fidelity')
 
 Needs root, /dev/net/tun, tcpdump, nft, ethtool, ss and python3. Everything
@@ -49,7 +50,7 @@ export async function runScenarioCommand(argv: string[]): Promise<number> {
   switch (sub) {
     case 'list':
       if (rest.length > 0) throw new UsageError('scenario list takes no arguments');
-      for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.path.padEnd(34)} ${s.title}`);
+      for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.title} (${s.docs.join(', ')})`);
       return 0;
     case 'run':
       return runOne(rest);
@@ -121,19 +122,19 @@ function tableRow(o: ScenarioOutcome): { verdict: string; ok: boolean } {
 async function runTable(names: string[]): Promise<number> {
   const scenarios = names.length > 0 ? names.map(scenarioNamed) : [...SCENARIOS];
   requireEnvironment();
-  const rows: Array<{ name: string; path: string; seconds: number; verdict: string; ok: boolean }> = [];
+  const rows: Array<{ name: string; docs: string; seconds: number; verdict: string; ok: boolean }> = [];
   for (const s of scenarios) {
     const o = await runScenario(s, 'both');
-    const row = { name: s.name, path: s.path, seconds: o.seconds, ...tableRow(o) };
+    const row = { name: s.name, docs: s.docs.join(', '), seconds: o.seconds, ...tableRow(o) };
     rows.push(row);
     console.error(`${row.ok ? 'match' : 'DIFF '} ${s.name} (${o.seconds.toFixed(1)} s)`);
     if (!row.ok && o.comparison) console.error(formatComparison(o.comparison));
   }
   const w1 = Math.max(8, ...rows.map((r) => r.name.length));
-  const w2 = Math.max(4, ...rows.map((r) => r.path.length));
-  console.log(`${'scenario'.padEnd(w1)} | ${'path'.padEnd(w2)} | time    | match`);
+  const w2 = Math.max(4, ...rows.map((r) => r.docs.length));
+  console.log(`${'scenario'.padEnd(w1)} | ${'docs'.padEnd(w2)} | time    | match`);
   console.log(`${'-'.repeat(w1)}-|-${'-'.repeat(w2)}-|---------|------`);
-  for (const r of rows) console.log(`${r.name.padEnd(w1)} | ${r.path.padEnd(w2)} | ${r.seconds.toFixed(1).padStart(5)} s | ${r.verdict}`);
+  for (const r of rows) console.log(`${r.name.padEnd(w1)} | ${r.docs.padEnd(w2)} | ${r.seconds.toFixed(1).padStart(5)} s | ${r.verdict}`);
   const bad = rows.filter((r) => !r.ok).length;
   console.log(`${rows.length - bad} of ${rows.length} scenarios match the kernel`);
   return bad === 0 ? 0 : 1;

@@ -301,7 +301,7 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
   const sc = c.scenario;
   const lines: string[] = [];
   lines.push(`scenario ${sc.name}: ${sc.title}`);
-  lines.push(`path: ${sc.path}`);
+  lines.push(`Linux behaviour: ${sc.docs.join(', ')}`);
   if (sc.sysctls?.subject) lines.push(`subject sysctls: ${Object.entries(sc.sysctls.subject).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (sc.sysctls?.peer) lines.push(`peer sysctls: ${Object.entries(sc.sysctls.peer).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   lines.push(`every kernel namespace: ${Object.entries(HARNESS_SYSCTLS).map(([k, v]) => `${k}=${v}`).join(' ')} (tail loss probe off: a known gap of our stack)`);

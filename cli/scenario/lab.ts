@@ -224,7 +224,7 @@ export async function nftDeleteTable(ns: string, table: string): Promise<void> {
  * A host "crash" in a kernel namespace: every TCP connection to `remote` is
  * destroyed with `ss -K` (SOCK_DESTROY) while an nft rule in the same
  * namespace drops the RSTs that this makes the kernel send, so the other side
- * learns nothing (wire reference scenario 7). Listeners are not touched.
+ * learns nothing (the kernel side of the crash scenario). Listeners are not touched.
  */
 export async function crashConnections(ns: string, remote: string): Promise<string> {
   await nftTable(ns, 'tcpstack_crash', `  chain out { type filter hook output priority 0; policy accept; tcp flags & rst == rst drop; }`);

@@ -9,9 +9,10 @@
  * - Sequence numbers relative to the sender's ISN (the seq of its SYN), ack
  *   numbers relative to the other side's ISN. Where no SYN was seen (crafted
  *   segments on no connection) the absolute value is kept, marked '(abs)'.
- *   A RST with seq 0 always shows '0(abs)': that is R1's "no ACK in the
- *   trigger" form (seq 0, ack = SEG.SEQ+LEN), which must stay distinct from
- *   R1's "seq = SEG.ACK" form and from R2's seq = SND.NXT.
+ *   A RST with seq 0 always shows '0(abs)': that is the reply reset's
+ *   (tcp_v4_send_reset) form for a trigger without ACK (seq 0, ack =
+ *   SEG.SEQ+LEN), which must stay distinct from its "seq = SEG.ACK" form and
+ *   from the active reset's (tcp_send_active_reset) seq = SND.NXT.
  * - Time: which step was running when the packet was captured, and the
  *   offset from that step's start (see compare.ts for the tolerance).
  * - Kind: every segment is classified, and the classification decides what is

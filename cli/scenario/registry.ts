@@ -1,6 +1,7 @@
 /**
- * Every scenario, in the order of issue 4's list. One file each under
- * scenarios/, each headed by the path it exercises.
+ * Every scenario, in the order of the sections of docs/linux-behaviour.md
+ * that they check. One file each under scenarios/, each headed by the Linux
+ * behaviour it exercises.
  */
 import type { Scenario } from './types.ts';
 import { acceptOverflow } from './scenarios/accept-overflow.ts';

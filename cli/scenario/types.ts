@@ -81,7 +81,7 @@ export type Step =
   /**
    * The side's host forgets every connection at once, silently. Kernel: `ss -K`
    * on its connections with the RSTs that causes dropped by nft in its own
-   * namespace (wire reference scenario 7); listeners survive. Stack:
+   * namespace, so the other side hears nothing; listeners survive. Stack:
    * stack.tcp.crash(), then the listeners the application had are opened again
    * (a rebooted host whose server came back).
    */
@@ -110,8 +110,11 @@ export interface Scenario {
   name: string;
   /** One line: what happens. */
   title: string;
-  /** The linux-tcp-paths.md rows this exercises, e.g. 'E2; checklist 16'. */
-  path: string;
+  /**
+   * Where the Linux behaviour this exercises is written down: docs/ pages
+   * with the section's anchor, e.g. 'docs/linux-behaviour.md#7-keepalive'.
+   */
+  docs: readonly string[];
   /** Sysctls at the start, by Linux name, per side (peer: the peer namespace in both runs). */
   sysctls?: { subject?: Record<string, number | string>; peer?: Record<string, number | string> };
   steps: Step[];

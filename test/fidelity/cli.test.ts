@@ -26,16 +26,20 @@ for (const [args, message] of misuse) {
   });
 }
 
-test('tcpstack scenario list names every scenario with its linux-tcp-paths.md rows', (t) => {
+test('tcpstack scenario list names every scenario with its title and the docs/ sections it checks', (t) => {
   const r = runCli(['scenario', 'list']);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.is(lines.length, SCENARIOS.length);
   t.is(SCENARIOS.length, 14);
   for (const [i, s] of SCENARIOS.entries()) {
-    t.true(lines[i]!.startsWith(s.name), lines[i]);
-    t.true(lines[i]!.includes(s.path), lines[i]);
+    t.true(lines[i]!.startsWith(`${s.name} `), lines[i]);
+    t.true(lines[i]!.includes(s.title), lines[i]);
+    t.true(s.docs.length > 0, s.name);
+    t.true(lines[i]!.endsWith(`(${s.docs.join(', ')})`), lines[i]);
+    for (const d of s.docs) t.regex(d, /^docs\/[a-z-]+\.md#[a-z0-9_-]+$/, s.name);
   }
+  t.true(lines[SCENARIOS.findIndex((s) => s.name === 'keepalive')]!.includes('docs/linux-behaviour.md#7-keepalive'));
 });
 
 test('tcpstack scenario --help documents the subcommands and options; tcpstack --help lists scenario', (t) => {

@@ -35,7 +35,7 @@ export function fidelityTests(test: TestFn, names: string[]): void {
   for (const name of names) {
     const scenario = findScenario(name);
     if (!scenario) throw new Error(`no scenario ${name}`);
-    const title = `${name}: ${scenario.path}`;
+    const title = `${name}: ${scenario.title}`;
     if (skip !== undefined) {
       test.skip(`${title} (skipped: ${skip})`, () => undefined);
       continue;

@@ -1,4 +1,4 @@
-/** Fidelity against the kernel: refused and timed-out opens, the close paths (issue 4, scenarios 1-5). */
+/** Fidelity against the kernel, one test per differential scenario (docs/differential-harness.md): refused and timed-out opens, the close paths. */
 import test from 'ava';
 import { fidelityTests } from './fidelity.ts';
 

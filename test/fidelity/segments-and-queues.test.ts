@@ -1,4 +1,4 @@
-/** Fidelity against the kernel: crafted segments, listener queues, blocked receiver, listener close (issue 4, scenarios 10-14). */
+/** Fidelity against the kernel, one test per differential scenario (docs/differential-harness.md): crafted segments, listener queues, blocked receiver, listener close. */
 import test from 'ava';
 import { fidelityTests } from './fidelity.ts';
 

@@ -1,4 +1,4 @@
-/** Fidelity against the kernel: crash, keepalive, FIN_WAIT2 and retransmission timers (issue 4, scenarios 6-9). */
+/** Fidelity against the kernel, one test per differential scenario (docs/differential-harness.md): crash, keepalive, FIN_WAIT2 and retransmission timers. */
 import test from 'ava';
 import { fidelityTests } from './fidelity.ts';
 

@@ -1,9 +1,10 @@
 /**
- * accept-overflow — linux-tcp-paths.md C1.2 (a SYN while the accept queue is
- * full is dropped, whatever tcp_abort_on_overflow says), C2 (listen(1) holds
- * 2), C3 (a third ACK that finds the queue full: dropped with
- * tcp_abort_on_overflow=0, R1 `RST` seq=SEG.ACK reason INVALID_SYN with =1);
- * checklist rows 9, 10, 11; wire reference scenario 11.
+ * accept-overflow — a SYN while the accept queue is full is dropped, whatever
+ * tcp_abort_on_overflow says (tcp_conn_request); listen(1) holds 2
+ * (sk_acceptq_is_full); a third ACK that finds the queue full (tcp_check_req
+ * → listen_overflow) is dropped with tcp_abort_on_overflow=0 and gets the
+ * reply reset (tcp_v4_send_reset) `RST` seq=SEG.ACK, reason INVALID_SYN,
+ * with =1. docs/linux-behaviour.md, Accept-queue overflow.
  *
  * listen(1), never accept(). Per part: x1 connects and is queued; with the
  * peer's pure ACKs dropped, x2 and x3 complete on the peer's side only (the
@@ -19,7 +20,7 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types
 export const acceptOverflow: Scenario = {
   name: 'accept-overflow',
   title: 'listen(1), no accept: SYN dropped when full; 3rd ACK dropped (abort_on_overflow 0) or RST (1)',
-  path: 'C1, C2, C3; checklist 9, 10, 11',
+  docs: ['docs/linux-behaviour.md#12-accept-queue-overflow-and-tcp_abort_on_overflow'],
   steps: [
     // Part 0: tcp_abort_on_overflow = 0 (the default).
     subject.listen('L0', 5000, 1),
@@ -35,7 +36,7 @@ export const acceptOverflow: Scenario = {
     // x3's request keeps its timer: its SYN-ACK comes again 1 s after the SYN,
     // the peer's ACK overflows again and is dropped again.
     sleep(500),
-    // Closing the listener resets its queued children (x1, x2: E1) and drops
+    // Closing the listener resets its queued children (x1, x2: inet_csk_listen_stop) and drops
     // the request silently; x3's next retransmission then meets no socket.
     subject.close('L0'),
     sleep(400),

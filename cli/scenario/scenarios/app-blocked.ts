@@ -1,8 +1,9 @@
 /**
- * app-blocked — linux-tcp-paths.md F3 (zero window: the sender probes with
- * seq=SND.UNA-1 at RTO backoff, the receiver answers with window 0, nobody
- * resets while the probes are answered), E2 at the end (close with unread
- * data: RST,ACK); checklist rows 27 (answered: no abort), 16.
+ * app-blocked — zero window: the sender probes with seq=SND.UNA-1 at RTO
+ * backoff (tcp_probe_timer), the receiver answers with window 0, and nobody
+ * resets while the probes are answered (RFC 1122 §4.2.2.17); at the end a
+ * close with unread data (__tcp_close: RST,ACK). docs/linux-behaviour.md,
+ * Blocked application and Close with unread data.
  *
  * The subject accepts and never reads. The peer writes until its send
  * blocks (a write bounded at 1 s), then 1.5 s more: zero-window probes from
@@ -14,7 +15,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const appBlocked: Scenario = {
   name: 'app-blocked',
   title: 'receiver never reads: zero window, probes answered, no RST; then close-with-unread RST',
-  path: 'F3, E2; checklist 27, 16',
+  docs: ['docs/linux-behaviour.md#13-blocked-application-zero-window-and-persist', 'docs/linux-behaviour.md#3-close-with-unread-data'],
   allow: [
     {
       kind: 'bulk-bytes',

@@ -1,9 +1,10 @@
 /**
- * bad-ack — linux-tcp-paths.md A2 (segments to a listener: ACK → R1 `RST`
- * seq=SEG.ACK, reason TCP_FLAGS; RST and bare FIN → nothing) and A1 (no
- * socket: with ACK `RST` seq=SEG.ACK, without `RST,ACK` seq 0 ack
- * SEG.SEQ+LEN(+FIN), reason NO_SOCKET; nothing for a RST); checklist rows 2,
- * 3, 4, 5, 6; wire reference scenario 12.
+ * bad-ack — segments to a listener (tcp_rcv_state_process, TCP_LISTEN): an
+ * ACK gets the reply reset (tcp_v4_send_reset) `RST` seq=SEG.ACK, reason
+ * TCP_FLAGS; a RST and a bare FIN get nothing. Segments for no socket
+ * (tcp_v4_rcv → no_tcp_socket): with ACK `RST` seq=SEG.ACK, without
+ * `RST,ACK` seq 0 ack SEG.SEQ+LEN(+FIN), reason NO_SOCKET; nothing for a
+ * RST. docs/linux-behaviour.md, Bad ACKs and No listener.
  *
  * Crafted by the peer's agent with absolute numbers, from ports 20001-20008.
  */
@@ -12,7 +13,7 @@ import { peer, subject, type Scenario } from '../types.ts';
 export const badAck: Scenario = {
   name: 'bad-ack',
   title: 'crafted ACK/FIN/RST to a listener and to a closed port: RST seq=SEG.ACK or seq 0, or nothing',
-  path: 'A1, A2; checklist 2-6',
+  docs: ['docs/linux-behaviour.md#11-bad-acks-in-syn_sent-listen-and-syn_recv', 'docs/linux-behaviour.md#1-no-listener-segments-for-no-socket'],
   steps: [
     subject.listen('L', 5000),
     // To the listener.

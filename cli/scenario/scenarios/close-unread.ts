@@ -1,9 +1,10 @@
 /**
- * close-unread — linux-tcp-paths.md E2 (close() with unread data), G6/G7 (what
- * the peer sees); checklist row 16; wire reference scenario 4.
+ * close-unread — close() with unread data (__tcp_close, data_was_unread) and
+ * what the peer's application then sees. docs/linux-behaviour.md, Close
+ * with unread data.
  *
  * The peer sends 5000 bytes, the subject reads 4096 and closes with 904
- * unread: Linux sends no FIN but R2 RST,ACK seq=SND.NXT ack=RCV.NXT (reason
+ * unread: Linux sends no FIN but the active reset (tcp_send_active_reset) RST,ACK seq=SND.NXT ack=RCV.NXT (reason
  * TCP_ABORT_ON_CLOSE). The peer reads ECONNRESET, then EOF; writes get EPIPE.
  */
 import { peer, sleep, subject, type Scenario } from '../types.ts';
@@ -11,7 +12,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const closeUnread: Scenario = {
   name: 'close-unread',
   title: 'subject closes with unread data: RST,ACK instead of FIN',
-  path: 'E2, G6, G7; checklist 16',
+  docs: ['docs/linux-behaviour.md#3-close-with-unread-data'],
   steps: [
     peer.listen('L', 5000),
     subject.connect('c', 5000),

@@ -1,8 +1,9 @@
 /**
- * connect-timeout — linux-tcp-paths.md D1 (SYN retransmission and give-up),
- * D4 (the application gives up: close in SYN_SENT sends nothing, the late
- * SYN-ACK meets A1's R1 `RST` seq=SEG.ACK), C4 (SYN-ACK retransmission);
- * checklist rows 12 and 2; wire reference scenarios 2 and 3.
+ * connect-timeout — SYN retransmission and give-up (tcp_retransmit_timer,
+ * tcp_write_timeout); the application gives up: close in SYN_SENT sends
+ * nothing, and the late SYN-ACK finds no socket and gets the reply reset
+ * (tcp_v4_send_reset) `RST` seq=SEG.ACK; the SYN-ACK retransmission
+ * (reqsk_timer_handler). docs/linux-behaviour.md, SYN timeout.
  *
  * (a) The peer drops everything the subject sends. With tcp_syn_retries=1 and
  * tcp_syn_linear_timeouts=0 the subject sends its SYN, retransmits it once
@@ -19,7 +20,7 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types
 export const connectTimeout: Scenario = {
   name: 'connect-timeout',
   title: 'SYN retransmission then ETIMEDOUT; app gives up, late SYN-ACK gets RST seq=SEG.ACK',
-  path: 'D1, D4, C4; checklist 12, 2',
+  docs: ['docs/linux-behaviour.md#2-syn-timeout-and-the-late-syn-ack'],
   sysctls: { subject: { 'net.ipv4.tcp_syn_retries': 1, 'net.ipv4.tcp_syn_linear_timeouts': 0 } },
   steps: [
     // (a) the peer is silent

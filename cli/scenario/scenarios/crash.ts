@@ -1,7 +1,7 @@
 /**
- * crash — linux-tcp-paths.md A1 (a segment for a forgotten connection finds
- * no socket: R1 `RST` seq=SEG.ACK, reason NO_SOCKET), G6/G7 (the peer's
- * errnos); checklist row 2; wire reference scenario 7.
+ * crash — a segment for a forgotten connection finds no socket and gets the
+ * reply reset (tcp_v4_send_reset) `RST` seq=SEG.ACK, reason NO_SOCKET; the
+ * peer's errnos. docs/linux-behaviour.md, Host crash.
  *
  * The subject's host forgets its connections without a word (kernel: `ss -K`
  * with the resulting RST dropped in the subject's namespace; stack:
@@ -15,7 +15,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const crash: Scenario = {
   name: 'crash',
   title: 'subject forgets its connections: peer data gets RST seq=SEG.ACK; reconnect works',
-  path: 'A1, G6, G7; checklist 2',
+  docs: ['docs/linux-behaviour.md#6-host-crash'],
   steps: [
     subject.listen('L', 5000),
     peer.connect('a', 5000),

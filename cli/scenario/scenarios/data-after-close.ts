@@ -1,8 +1,9 @@
 /**
- * data-after-close — linux-tcp-paths.md E7 (data after close: the orphan,
- * now a FIN_WAIT2 minisock, answers with A4's R1 `RST` seq=SEG.ACK, reason
- * TCP_TIMEWAIT_SOCKET), E4/E5 (orphan FIN_WAIT2), G6 (RST in CLOSE_WAIT gives
- * EPIPE, not ECONNRESET), G7; checklist rows 19, 20; wire reference scenario 6.
+ * data-after-close — data after close: the orphan, now a FIN_WAIT2 minisock,
+ * answers with the reply reset (tcp_timewait_state_process → TCP_TW_RST,
+ * tcp_v4_send_reset) `RST` seq=SEG.ACK, reason TCP_TIMEWAIT_SOCKET; a RST in
+ * CLOSE_WAIT gives the writing peer EPIPE, not ECONNRESET (tcp_reset).
+ * docs/linux-behaviour.md, Data after close.
  *
  * (a) The subject closes (FIN), the peer keeps writing: its first write
  * succeeds, the subject resets, the next write fails with EPIPE and reads
@@ -15,7 +16,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const dataAfterClose: Scenario = {
   name: 'data-after-close',
   title: 'data to a closed (orphan FIN_WAIT2) socket: RST seq=SEG.ACK, peer EPIPE; SHUT_RD alone: no RST',
-  path: 'E4, E5, E7, G6; checklist 19, 20',
+  docs: ['docs/linux-behaviour.md#5-data-after-close-orphans'],
   steps: [
     peer.listen('L', 5000),
     // (a) close, then the peer writes

@@ -1,7 +1,8 @@
 /**
- * fin-wait2 — linux-tcp-paths.md E4/E6 (orphan FIN_WAIT2 as a minisock for
- * tcp_fin_timeout; expiry is silent), A1 (later data: R1 `RST` seq=SEG.ACK,
- * reason NO_SOCKET); checklist rows 22, 2; wire reference scenario 9.
+ * fin-wait2 — an orphan in FIN_WAIT2 lives on as a minisock for
+ * tcp_fin_timeout (tcp_time_wait) and expires silently; later data finds no
+ * socket and gets the reply reset (tcp_v4_send_reset) `RST` seq=SEG.ACK,
+ * reason NO_SOCKET. docs/linux-behaviour.md, FIN_WAIT2 timeout.
  *
  * The subject closes, the peer never does; tcp_fin_timeout=2 in the subject.
  * Nothing is sent when the FIN_WAIT2 state expires at 2 s; the peer's write
@@ -13,7 +14,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const finWait2: Scenario = {
   name: 'fin-wait2',
   title: 'orphan FIN_WAIT2 expires silently (tcp_fin_timeout=2); later data gets RST seq=SEG.ACK',
-  path: 'E4, E6, A1; checklist 22, 2',
+  docs: ['docs/linux-behaviour.md#8-fin_wait2-timeout-and-tcp_linger2'],
   sysctls: { subject: { 'net.ipv4.tcp_fin_timeout': 2 } },
   steps: [
     peer.listen('L', 5000),

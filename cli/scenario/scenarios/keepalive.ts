@@ -1,8 +1,8 @@
 /**
- * keepalive — linux-tcp-paths.md F4 (keepalive probes seq=SND.UNA-1; give-up
- * with R2 `RST,ACK` reason TCP_KEEPALIVE_TIMEOUT and ETIMEDOUT; a probe
- * answered by RST gives ECONNRESET), G6; checklist rows 28, 29; wire
- * reference scenario 8.
+ * keepalive — keepalive probes seq=SND.UNA-1 (tcp_keepalive_timer); the
+ * give-up sends the active reset (tcp_send_active_reset) `RST,ACK`, reason
+ * TCP_KEEPALIVE_TIMEOUT, and gives ETIMEDOUT; a probe answered by a RST
+ * gives ECONNRESET. docs/linux-behaviour.md, Keepalive.
  *
  * Keepalive idle 1 s, interval 1 s, 2 probes on the subject's socket.
  * (a) The peer is alive: the probe at 1 s is answered (a duplicate ACK),
@@ -11,7 +11,7 @@
  * then at 3 s RST,ACK seq=SND.NXT and the blocked read gets ETIMEDOUT; the
  * peer, which does receive, reads ECONNRESET.
  * (c) The peer forgot the connection (its kernel `ss -K`, RST dropped): the
- * first probe is answered by R1 `RST` seq = probe.ack, the subject's read
+ * first probe is answered by the reply reset `RST` seq = probe.ack, the subject's read
  * gets ECONNRESET at 1 s.
  */
 import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SockOpt } from '../types.ts';
@@ -21,7 +21,7 @@ const KEEPALIVE: SockOpt = { keepalive: { idle: 1, intvl: 1, cnt: 2 } };
 export const keepalive: Scenario = {
   name: 'keepalive',
   title: 'keepalive 1/1/2: probes answered; silent peer: RST,ACK + ETIMEDOUT; forgotten: ECONNRESET',
-  path: 'F4, G6; checklist 28, 29',
+  docs: ['docs/linux-behaviour.md#7-keepalive'],
   steps: [
     peer.listen('L', 5000),
     // (a) alive

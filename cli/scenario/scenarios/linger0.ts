@@ -1,7 +1,7 @@
 /**
- * linger0 — linux-tcp-paths.md E3 (SO_LINGER {1,0}: tcp_disconnect, R2
- * `RST,ACK` seq=SND.NXT, reason TCP_STATE), G6/G7 (the peer's errnos);
- * checklist row 17; wire reference scenario 5.
+ * linger0 — close() with SO_LINGER {1,0}: __tcp_close → tcp_disconnect sends
+ * the active reset (tcp_send_active_reset) `RST,ACK` seq=SND.NXT, reason
+ * TCP_STATE; the peer's errnos. docs/linux-behaviour.md, SO_LINGER 0.
  *
  * (a) Unsent data queued: the peer's namespace drops everything the subject
  * sends once the connection is up, so of the 30000 bytes written only the
@@ -22,7 +22,7 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types
 export const linger0: Scenario = {
   name: 'linger0',
   title: 'SO_LINGER {1,0} close: RST,ACK seq=SND.NXT (unsent data dropped), peer ECONNRESET',
-  path: 'E3, G6, G7; checklist 17',
+  docs: ['docs/linux-behaviour.md#4-so_linger-0'],
   steps: [
     peer.listen('L', 5000),
     // (a) unsent data queued

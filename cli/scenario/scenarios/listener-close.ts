@@ -1,7 +1,8 @@
 /**
- * listener-close — linux-tcp-paths.md E1 (closing a listener disconnects every
- * child still in the accept queue: R2 `RST,ACK`, reason TCP_STATE; their
- * peers get ECONNRESET), G7; checklist row 24; wire reference scenario 11.
+ * listener-close — closing a listener disconnects every child still in the
+ * accept queue (inet_csk_listen_stop → tcp_disconnect): the active reset
+ * (tcp_send_active_reset) `RST,ACK`, reason TCP_STATE; their peers get
+ * ECONNRESET. docs/linux-behaviour.md, Listener close.
  *
  * The subject listens, the peer connects twice, the subject closes the
  * listener without accepting: one RST,ACK per connection; the peer reads
@@ -12,7 +13,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const listenerClose: Scenario = {
   name: 'listener-close',
   title: 'listener closed with two unaccepted connections: RST,ACK to each, ECONNRESET',
-  path: 'E1, G7; checklist 24',
+  docs: ['docs/linux-behaviour.md#14-listener-close'],
   steps: [
     subject.listen('L', 5000, 5),
     peer.connect('a1', 5000),

@@ -1,7 +1,8 @@
 /**
- * no-listener — linux-tcp-paths.md A1 (no socket: R1) and D2.3 (SYN_SENT gets
- * an acceptable RST: ECONNREFUSED); checklist rows 1 and 13; wire reference
- * scenario 1.
+ * no-listener — a SYN for no socket gets the reply reset (tcp_v4_rcv →
+ * no_tcp_socket → tcp_v4_send_reset), and SYN_SENT receiving an acceptable
+ * RST fails with ECONNREFUSED (tcp_rcv_synsent_state_process → tcp_reset).
+ * docs/linux-behaviour.md, No listener.
  *
  * (a) The peer connects to a subject port nobody listens on: the subject
  * answers the SYN with RST,ACK seq 0 ack SEG.SEQ+1, window 0, no options
@@ -14,7 +15,7 @@ import { peer, subject, type Scenario } from '../types.ts';
 export const noListener: Scenario = {
   name: 'no-listener',
   title: 'SYN to a port without listener: RST,ACK seq 0, ECONNREFUSED (both directions)',
-  path: 'A1, D2.3; checklist 1, 13',
+  docs: ['docs/linux-behaviour.md#1-no-listener-segments-for-no-socket'],
   steps: [
     // (a) subject has no listener on 5001
     peer.connect('a', 5001),

@@ -1,8 +1,9 @@
 /**
- * retrans-giveup — linux-tcp-paths.md F1 (RTO retransmission with backoff;
- * give-up by TCP_USER_TIMEOUT: ETIMEDOUT, no RST), A1 (the peer's next
- * segment: R1 `RST` seq=SEG.ACK); checklist rows 25, 2; wire reference
- * scenario 10.
+ * retrans-giveup — RTO retransmission with backoff (tcp_retransmit_timer);
+ * the give-up by TCP_USER_TIMEOUT gives ETIMEDOUT and sends no RST
+ * (tcp_write_err); the peer's next segment finds no socket and gets the
+ * reply reset (tcp_v4_send_reset) `RST` seq=SEG.ACK.
+ * docs/linux-behaviour.md, Retransmission give-up.
  *
  * The subject has TCP_USER_TIMEOUT=1000; the peer starts dropping everything
  * it receives; the subject writes 1000 bytes: retransmissions at RTO
@@ -15,7 +16,7 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types
 export const retransGiveup: Scenario = {
   name: 'retrans-giveup',
   title: 'TCP_USER_TIMEOUT=1000 with a silent peer: retransmissions, ETIMEDOUT, no RST',
-  path: 'F1, A1; checklist 25, 2',
+  docs: ['docs/linux-behaviour.md#9-retransmission-give-up-and-tcp_user_timeout'],
   steps: [
     peer.listen('L', 5000),
     subject.connect('c', 5000),

@@ -1,9 +1,9 @@
 /**
- * rfc5961 — linux-tcp-paths.md G1-G5 (RFC 5961: an in-window RST that is
- * not exact, a SYN on a synchronized connection, and an ACK of data never
- * sent each get a challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>, one per 500 ms;
- * an exact RST resets), G6; checklist rows 32, 34, 35, 30; wire reference
- * scenario 12.
+ * rfc5961 — RFC 5961 §3.2, §4.2 and §5.2 (tcp_validate_incoming, tcp_ack):
+ * an in-window RST that is not exact, a SYN on a synchronized connection,
+ * and an ACK of data never sent each get a challenge ACK
+ * <SEQ=SND.NXT><ACK=RCV.NXT>, one per 500 ms; an exact RST resets
+ * (tcp_reset: the errno by state). docs/linux-behaviour.md, RFC 5961.
  *
  * The segments are crafted by the peer's agent (raw socket), their numbers
  * taken from the capture of the live connection: seq as an offset from the
@@ -15,7 +15,7 @@ import { peer, sleep, subject, type Scenario } from '../types.ts';
 export const rfc5961: Scenario = {
   name: 'rfc5961',
   title: 'in-window RST, SYN, ACK beyond SND.NXT: challenge ACKs; exact RST: ECONNRESET',
-  path: 'G1-G6; checklist 32, 34, 35, 30',
+  docs: ['docs/linux-behaviour.md#10-rst-syn-and-challenge-acks-rfc-5961'],
   steps: [
     peer.listen('L', 5000),
     subject.connect('c', 5000),
