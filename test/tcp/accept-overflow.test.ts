@@ -1,12 +1,14 @@
 /**
- * Issue 4, path 12: the accept queue overflows. linux-tcp-paths.md C1.2 (a
- * SYN while the queue is full: dropped silently, ListenOverflows +
- * ListenDrops, whatever tcp_abort_on_overflow says), C2 (listen(1) holds 2
- * children), C3 (third ACK while full: =0 dropped, the request kept and its
- * SYN-ACK retransmitted at 1, 3, 7, 15, 31 s; =1 R1 RST seq SEG.ACK, reason
- * INVALID_SYN, EmbryonicRsts, and the client, already ESTABLISHED, gets
- * ECONNRESET), C4; checklist rows 9, 10, 11; linux-wire-reference.md
- * scenario 11.
+ * Accept-queue overflow (docs/linux-behaviour.md, Accept-queue overflow). A
+ * SYN while the queue is full (tcp_conn_request): dropped silently,
+ * ListenOverflows + ListenDrops, whatever tcp_abort_on_overflow says.
+ * listen(1) holds 2 children (sk_acceptq_is_full). The third ACK while full
+ * (tcp_check_req → listen_overflow): with tcp_abort_on_overflow=0 dropped,
+ * the request kept and its SYN-ACK retransmitted at 1, 3, 7, 15, 31 s
+ * (reqsk_timer_handler); with =1 the reply reset (tcp_v4_send_reset) RST seq
+ * SEG.ACK, reason INVALID_SYN, EmbryonicRsts, and the client, already
+ * ESTABLISHED, gets ECONNRESET. The differential scenario accept-overflow
+ * checks the same against the kernel.
  *
  * Also covered (not repeated): backlog + 1 for listen(0), listen(1), listen(3)
  * with the SYN dropped, and the default-mode retry completing after accept():
@@ -33,7 +35,7 @@ function fullListener(abortOnOverflow: number, n = 2) {
 }
 
 for (const abort of [0, 1]) {
-  test(`path 12: listen(1) holds 2 children; a further SYN is dropped silently (ListenOverflows, ListenDrops) with tcp_abort_on_overflow=${abort}, also when retried`, (t) => {
+  test(`Accept-queue overflow: listen(1) holds 2 children; a further SYN is dropped silently (ListenOverflows, ListenDrops) with tcp_abort_on_overflow=${abort}, also when retried`, (t) => {
     const { s, l } = fullListener(abort);
     t.deepEqual(s.stack.tcp.listeners().map((x) => x.acceptQueue), [2]);
     const p = new TcpPeer(s, { port: 42000 });
@@ -61,7 +63,7 @@ function ackTimeOverflow(abortOnOverflow: number) {
   return { s, l, p2, before, answer };
 }
 
-test('path 12: third ACK with the queue full, tcp_abort_on_overflow=0 → dropped; the request stays and its SYN-ACK is retransmitted at 1, 3, 7, 15, 31 s, dropped silently at 63 s', (t) => {
+test('Accept-queue overflow: third ACK with the queue full, tcp_abort_on_overflow=0 → dropped; the request stays and its SYN-ACK is retransmitted at 1, 3, 7, 15, 31 s, dropped silently at 63 s', (t) => {
   const { s, l, p2, before, answer } = ackTimeOverflow(0);
   t.deepEqual(answer, []);
   t.deepEqual(moved(s, before), { TcpExtListenOverflows: 1, TcpExtListenDrops: 1 });
@@ -77,7 +79,7 @@ test('path 12: third ACK with the queue full, tcp_abort_on_overflow=0 → droppe
   t.is(l.accept(), null);
 });
 
-test('path 12: tcp_abort_on_overflow=0: each ACK the client sends retries the promotion (ListenOverflows per ACK) until accept() makes room', (t) => {
+test('Accept-queue overflow: tcp_abort_on_overflow=0: each ACK the client sends retries the promotion (ListenOverflows per ACK) until accept() makes room', (t) => {
   const { s, l, p2, before } = ackTimeOverflow(0);
   p2.runUntil(1000); // SYN-ACK retransmission; the client answers it
   t.deepEqual(p2.send({ flags: '.', seq: p2.their(1), ack: p2.our(1) }), []);
@@ -90,7 +92,7 @@ test('path 12: tcp_abort_on_overflow=0: each ACK the client sends retries the pr
   t.deepEqual(p2.runUntil(100_000), [], 'no more SYN-ACKs');
 });
 
-test('path 12: third ACK with the queue full, tcp_abort_on_overflow=1 → R1 RST seq SEG.ACK (acceptOverflow, INVALID_SYN), EmbryonicRsts; the request is gone', (t) => {
+test('Accept-queue overflow: third ACK with the queue full, tcp_abort_on_overflow=1 → reply reset RST seq SEG.ACK (acceptOverflow, INVALID_SYN), EmbryonicRsts; the request is gone', (t) => {
   const { s, p2, before, answer } = ackTimeOverflow(1);
   t.deepEqual(answer, [{ flags: 'R', seq: p2.our(1), ack: 0, win: 0, len: 0, opts: {} }]);
   t.deepEqual(rsts(s.trace), [{ t: 0, path: 'acceptOverflow', reason: 'INVALID_SYN', generator: 'reply', flags: 'R', seq: p2.our(1), ack: 0, local: 80, remote: 43002 }]);
@@ -99,7 +101,7 @@ test('path 12: third ACK with the queue full, tcp_abort_on_overflow=1 → R1 RST
   t.deepEqual(p2.runUntil(100_000), [], 'no SYN-ACK retransmission');
 });
 
-test('path 12, client side: our stack ESTABLISHED after the handshake, its third ACK answered with RST seq = SEG.ACK → ECONNRESET on the next read/write', (t) => {
+test('Accept-queue overflow, client side: our stack ESTABLISHED after the handshake, its third ACK answered with RST seq = SEG.ACK → ECONNRESET on the next read/write', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -110,7 +112,7 @@ test('path 12, client side: our stack ESTABLISHED after the handshake, its third
   t.deepEqual([ack!.flags, ack!.seq, ack!.ack], ['.', p.our(1), 5001]);
   t.is(ep.state, 'ESTABLISHED');
   const before = snap(s);
-  // The overflowing listener's R1: seq = our ACK's ack field = our RCV.NXT.
+  // The overflowing listener's reply reset: seq = our ACK's ack field = our RCV.NXT.
   t.deepEqual(p.send({ flags: 'R', seq: 5001 }), []);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1 });
   t.deepEqual([wr(ep), rd(ep), wr(ep)], ['ECONNRESET', 'EOF', 'EPIPE']);

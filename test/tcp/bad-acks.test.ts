@@ -1,18 +1,21 @@
 /**
- * Issue 4, path 11: unacceptable ACKs before the connection is synchronized.
- * linux-tcp-paths.md A2.1 (ACK to a listener → R1 RST seq SEG.ACK, TCP_FLAGS),
- * D2.1 (SYN_SENT: SEG.ACK ≤ ISS or > SND.NXT → R1 RST seq SEG.ACK, reason
- * TCP_TOO_OLD_ACK / TCP_ACK_UNSENT_DATA; if no SYN was retransmitted yet the
- * SYN timer is cut to TCP_TIMEOUT_MIN, so the SYN follows almost at once),
- * A3.2 (request sock: ACK ≠ ISS+1 → R1 from the listener, TCP_FLAGS, the
- * request survives), A3.5 (in-window SYN to a request sock → RST,ACK,
- * INVALID_SYN, request dropped); checklist rows 5, 7, 8, 14;
- * linux-wire-reference.md scenario 12 (half-open reconnect: "A's SYN
- * retransmitted ~10 ms after the RST it sent").
+ * Unacceptable ACKs before the connection is synchronized
+ * (docs/linux-behaviour.md, Bad ACKs). All answers are reply resets
+ * (tcp_v4_send_reset):
+ * - an ACK to a listener (tcp_rcv_state_process, TCP_LISTEN) → RST seq
+ *   SEG.ACK, TCP_FLAGS;
+ * - in SYN_SENT (tcp_rcv_synsent_state_process), SEG.ACK ≤ ISS or > SND.NXT
+ *   → RST seq SEG.ACK, reason TCP_TOO_OLD_ACK / TCP_ACK_UNSENT_DATA; if no
+ *   SYN was retransmitted yet the SYN timer is cut to TCP_TIMEOUT_MIN, so the
+ *   SYN follows almost at once (test/scripts/bad-ack-syn-sent.pkt); this is
+ *   how a client reconnecting to a half-open peer (RFC 9293 §3.5.1) gets
+ *   through quickly;
+ * - to a request sock (tcp_check_req), ACK ≠ ISS+1 → RST from the listener,
+ *   TCP_FLAGS, the request survives; an in-window SYN → RST,ACK,
+ *   INVALID_SYN, the request dropped.
  *
- * The segment table of A2 (every kind of segment to a listener) is in
- * resets.test.ts; this file adds the trace events and the request/SYN_SENT
- * cases.
+ * The table of every kind of segment to a listener is in resets.test.ts;
+ * this file adds the trace events and the request/SYN_SENT cases.
  */
 import test from 'ava';
 import { moved, rsts, snap } from '../helpers/reset-paths.ts';
@@ -30,7 +33,7 @@ function listening() {
   return { s, l };
 }
 
-test('path 11: an ACK to a listener → R1 RST seq SEG.ACK, traced listenerAck / TCP_FLAGS; the listener is unchanged', (t) => {
+test('Bad ACKs: an ACK to a listener → reply reset RST seq SEG.ACK, traced listenerAck / TCP_FLAGS; the listener is unchanged', (t) => {
   const { s, l } = listening();
   const p = new TcpPeer(s);
   const before = snap(s);
@@ -46,7 +49,7 @@ for (const [what, ackOffset, path, reason] of [
   ['SEG.ACK > SND.NXT', 100, 'synSentBadAck', 'TCP_ACK_UNSENT_DATA'],
   ['SEG.ACK = ISS', 0, 'synSentOldAck', 'TCP_TOO_OLD_ACK'],
 ] as const) {
-  test(`path 11: SYN_SENT gets a SYN-ACK with ${what} → R1 RST seq SEG.ACK (${reason}); the SYN is resent 10 ms later, then 1 s after that`, (t) => {
+  test(`Bad ACKs: SYN_SENT gets a SYN-ACK with ${what} → reply reset RST seq SEG.ACK (${reason}); the SYN is resent 10 ms later, then 1 s after that`, (t) => {
     const s = testStack();
     const ep = s.stack.tcp.socket();
     ep.connect(PEER_IP, 80);
@@ -71,7 +74,7 @@ for (const [what, ackOffset, path, reason] of [
   });
 }
 
-test('path 11: a bad ACK in SYN_SENT after a SYN retransmission gets the RST but leaves the SYN timer alone (icsk_retransmits ≠ 0)', (t) => {
+test('Bad ACKs: a bad ACK in SYN_SENT after a SYN retransmission gets the RST but leaves the SYN timer alone (icsk_retransmits ≠ 0)', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -79,12 +82,12 @@ test('path 11: a bad ACK in SYN_SENT after a SYN retransmission gets the RST but
   p.flush();
   t.deepEqual(p.runUntil(1000).map((x) => [x.t, x.flags]), [[1000, 'S']]);
   p.quietUntil(1500);
-  // The half-open reconnect of the wire reference: the old connection's challenge ACK.
+  // A half-open reconnect: the peer still holds the old connection and answers our SYN with its challenge ACK.
   t.deepEqual(p.send({ flags: '.', seq: 777, ack: 999_999 }), [rst(999_999)]);
   t.deepEqual(p.runUntil(2000).map((x) => [x.t, x.flags]), [[2000, 'S']], 'the next SYN at its usual time');
 });
 
-test('path 11: a bad ACK to a request sock → R1 RST seq SEG.ACK from the listener (TCP_FLAGS); the request survives and a correct ACK completes it', (t) => {
+test('Bad ACKs: a bad ACK to a request sock → reply reset RST seq SEG.ACK from the listener (TCP_FLAGS); the request survives and a correct ACK completes it', (t) => {
   const { s, l } = listening();
   const p = new TcpPeer(s);
   const [synAck] = p.send({ flags: 'S', seq: 1000, opts: { mss: 1460 } });
@@ -101,7 +104,7 @@ test('path 11: a bad ACK to a request sock → R1 RST seq SEG.ACK from the liste
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpPassiveOpens: 1 });
 });
 
-test('path 11: an in-window SYN to a request sock → RST,ACK seq 0 ack SEG.SEQ+1 (INVALID_SYN); the request is dropped (TcpAttemptFails, EmbryonicRsts)', (t) => {
+test('Bad ACKs: an in-window SYN to a request sock → RST,ACK seq 0 ack SEG.SEQ+1 (INVALID_SYN); the request is dropped (TcpAttemptFails, EmbryonicRsts)', (t) => {
   const { s, l } = listening();
   const p = new TcpPeer(s);
   p.send({ flags: 'S', seq: 1000, opts: { mss: 1460 } });

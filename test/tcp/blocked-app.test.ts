@@ -1,15 +1,15 @@
 /**
- * Issue 4, path 13: an application that never accepts or never reads.
- * Nothing in Linux resets such a connection: the handshake completes into
- * the accept queue (C5), data is queued up to the window, the window closes
- * (H, tcp_select_window), the sender's zero-window probes (seq SND.UNA−1, no
- * data) are answered with the zero window (G1: an old sequence number gets a
- * duplicate ACK, pure ACKs at most one per 500 ms, TCPACKSkippedSeq), and the
- * sender probes forever (F3, RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1).
- * linux-tcp-paths.md C5, F3, G1, H; no checklist row resets anything here.
+ * An application that never accepts or never reads (docs/linux-behaviour.md,
+ * Blocked application). Nothing in Linux resets such a connection: the
+ * handshake completes into the accept queue, data is queued up to the
+ * window, the window closes (tcp_select_window), the sender's zero-window
+ * probes (seq SND.UNA−1, no data) are answered with the zero window
+ * (tcp_sequence: an old sequence number gets a duplicate ACK, pure ACKs at
+ * most one per 500 ms, TCPACKSkippedSeq), and the sender probes forever
+ * (tcp_probe_timer; RFC 1122 §4.2.2.17, RFC 9293 §3.8.6.1).
  *
  * The other role (our stack probing a blocked peer that keeps answering with
- * window 0, for 30 probes, no give-up) is in path-09-retransmit-giveup.test.ts
+ * window 0, for 30 probes, no give-up) is in retransmit-giveup.test.ts
  * ("zero-window probes answered with window 0 → probed forever").
  */
 import test from 'ava';
@@ -23,7 +23,7 @@ import { ADDR_B, World } from '../helpers/world.ts';
 const WS = 10;
 
 for (const accepted of [false, true]) {
-  test(`path 13: ${accepted ? 'accepted but never read' : 'never accepted'}: data fills the window, the window closes, probes are answered with window 0 for 10 minutes, nothing is reset`, (t) => {
+  test(`Blocked application: ${accepted ? 'accepted but never read' : 'never accepted'}: data fills the window, the window closes, probes are answered with window 0 for 10 minutes, nothing is reset`, (t) => {
     const s = testStack();
     const l = s.stack.tcp.socket();
     l.bind(0, 80);
@@ -100,7 +100,7 @@ for (const accepted of [false, true]) {
   });
 }
 
-test('path 13, both ends ours: a server that never accepts; the client writes until its buffer is full, probes for 10 minutes; both stay ESTABLISHED, no RST', (t) => {
+test('Blocked application, both ends ours: a server that never accepts; the client writes until its buffer is full, probes for 10 minutes; both stay ESTABLISHED, no RST', (t) => {
   const w = new World();
   const server = w.b.tcp.socket();
   server.bind(0, 7);

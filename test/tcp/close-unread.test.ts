@@ -1,9 +1,11 @@
 /**
- * Issue 4, path 3: close() with unread data. linux-tcp-paths.md §0 (R2), E2
- * (RFC 2525 §2.17: purge, TCPAbortOnClose, RST,ACK seq SND.NXT ack RCV.NXT,
- * no FIN), G6/G7 (the peer: ECONNRESET once, then 0, then EPIPE); checklist
- * row 16; linux-wire-reference.md scenario 4 (server recv(4096) of 5000
- * bytes, then close()).
+ * close() with unread data (docs/linux-behaviour.md, Close with unread
+ * data): __tcp_close (data_was_unread; RFC 2525 §2.17) purges the receive
+ * queue, counts TCPAbortOnClose and sends the active reset
+ * (tcp_send_active_reset) RST,ACK seq SND.NXT ack RCV.NXT, no FIN; the peer
+ * reads ECONNRESET once, then 0, then writes get EPIPE. The steps are those of
+ * the differential scenario close-unread: the server does recv(4096) of 5000
+ * bytes, then close().
  */
 import test from 'ava';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -22,7 +24,7 @@ function send5000(p: TcpPeer): void {
   }
 }
 
-test('path 3: recv(4096) of 5000 bytes, then close() → RST,ACK seq SND.NXT ack RCV.NXT with TS and the window, no FIN (TCPAbortOnClose, TCP_ABORT_ON_CLOSE)', (t) => {
+test('Close with unread data: recv(4096) of 5000 bytes, then close() → RST,ACK seq SND.NXT ack RCV.NXT with TS and the window, no FIN (TCPAbortOnClose, TCP_ABORT_ON_CLOSE)', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   send5000(p);
   t.is(ep.readableBytes, 5000);
@@ -43,7 +45,7 @@ test('path 3: recv(4096) of 5000 bytes, then close() → RST,ACK seq SND.NXT ack
   t.deepEqual(p.runUntil(200_000), [], 'never retransmitted, no FIN');
 });
 
-test('path 3: unread data after shutdown(SHUT_RD), then close() → the same RST (E2)', (t) => {
+test('Close with unread data: unread data after shutdown(SHUT_RD), then close() → the same RST', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   send5000(p);
   p.quietUntil(200);
@@ -56,7 +58,7 @@ test('path 3: unread data after shutdown(SHUT_RD), then close() → the same RST
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['closeWithUnread', 'TCP_ABORT_ON_CLOSE', 'active']]);
 });
 
-test('path 3: in CLOSE_WAIT with data unread the RST acknowledges the FIN too (ack = RCV.NXT); TcpEstabResets', (t) => {
+test('Close with unread data: in CLOSE_WAIT with data unread the RST acknowledges the FIN too (ack = RCV.NXT); TcpEstabResets', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   const answer = p.send({ flags: 'FP.', seq: p.their(1), ack: p.our(1), data: pattern(10) });
@@ -69,7 +71,7 @@ test('path 3: in CLOSE_WAIT with data unread the RST acknowledges the FIN too (a
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnClose: 1 });
 });
 
-test('path 3: only a FIN unread is not unread data: close() sends a FIN, no RST', (t) => {
+test('Close with unread data: only a FIN unread is not unread data: close() sends a FIN, no RST', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
@@ -79,7 +81,7 @@ test('path 3: only a FIN unread is not unread data: close() sends a FIN, no RST'
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 3, receiving side: RST,ACK seq = RCV.NXT in ESTABLISHED → read ECONNRESET once, then 0 (EOF); write EPIPE; TcpEstabResets; nothing sent', (t) => {
+test('Close with unread data, receiving side: RST,ACK seq = RCV.NXT in ESTABLISHED → read ECONNRESET once, then 0 (EOF); write EPIPE; TcpEstabResets; nothing sent', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   t.is(ep.write(pattern(5000)), 5000);
@@ -97,14 +99,14 @@ test('path 3, receiving side: RST,ACK seq = RCV.NXT in ESTABLISHED → read ECON
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 3, receiving side: when write() comes first it reports ECONNRESET, then reads return 0 and writes EPIPE (sk_err reported once)', (t) => {
+test('Close with unread data, receiving side: when write() comes first it reports ECONNRESET, then reads return 0 and writes EPIPE (sk_err reported once)', (t) => {
   const { peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(200);
   p.send({ flags: 'R.', seq: p.their(1), ack: p.our(1), win: 1019 });
   t.deepEqual([wr(ep), rd(ep), wr(ep)], ['ECONNRESET', 'EOF', 'EPIPE']);
 });
 
-test('path 3, both ends ours (wire reference scenario 4): the client sees ECONNRESET, 0, EPIPE, EPIPE; counters on both sides', (t) => {
+test('Close with unread data, both ends ours: the client sees ECONNRESET, 0, EPIPE, EPIPE; counters on both sides', (t) => {
   const traceB: TraceEvent[] = [];
   const w = new World({ b: { trace: (e) => traceB.push(e) } });
   const server = w.b.tcp.socket();

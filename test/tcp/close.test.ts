@@ -1,7 +1,7 @@
 /**
- * Closing (linux-tcp-paths.md E4, E5, E9, E10, A4, F5): active, passive and
- * simultaneous close, TIME_WAIT's 60 s, and what TIME_WAIT does with a new
- * SYN and with data.
+ * Closing (docs/linux-behaviour.md, TIME_WAIT and FIN_WAIT2 timeout): active,
+ * passive and simultaneous close, TIME_WAIT's 60 s, and what TIME_WAIT does
+ * with a new SYN and with data.
  */
 import test from 'ava';
 import { POLLIN, POLLRDHUP } from '../../stack/socket/types.ts';
@@ -27,8 +27,9 @@ function activeCloseToTimeWait() {
 
 /**
  * TcpExtTW counts a TIME_WAIT when it is scheduled (__inet_twsk_schedule on
- * 6.18, timeout > 4 s), not when it expires: the wire reference's scenario 6
- * moved TcpExtTW for minisocks that data killed long before any expiry.
+ * 6.18, timeout > 4 s), not when it expires: measured on Linux 6.18,
+ * TcpExtTW moved for minisocks that data killed long before any expiry
+ * (docs/linux-behaviour.md, Data after close).
  */
 test('active close: FIN_WAIT1 → FIN_WAIT2 → TIME_WAIT on the peer\'s FIN; TIME_WAIT ends silently after exactly 60 s (TcpExtTW)', (t) => {
   const { s, peer: p, fin, finWait1, afterAck, finWait2, lastAck } = activeCloseToTimeWait();

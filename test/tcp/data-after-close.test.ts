@@ -1,12 +1,17 @@
 /**
- * Issue 4, path 5: data arriving after the application closed or shut down
- * its receive side. linux-tcp-paths.md A4 (FIN_WAIT2 substate of a minisock:
- * new data → R1 RST seq SEG.ACK, TCP_TIMEWAIT_SOCKET, only TcpOutRsts), E5
- * (the ACK of our FIN carrying data beyond RCV.NXT to an orphan), E7 (full
- * socket in FIN_WAIT1/2 with the receive side shut: TCPAbortOnData, local
- * ECONNRESET, R1 TCP_ABORT_ON_DATA; the writing peer in CLOSE_WAIT: write ok,
- * then EPIPE, reads 0; shutdown(SHUT_RD) alone: no RST), G6 (CLOSE_WAIT + RST
- * → EPIPE); checklist rows 20, 21, 31; linux-wire-reference.md scenario 6.
+ * Data arriving after the application closed or shut down its receive side
+ * (docs/linux-behaviour.md, Data after close). Every answer is a reply reset
+ * (tcp_v4_send_reset) RST seq SEG.ACK:
+ * - an orphan minisock in substate FIN_WAIT2 (tcp_timewait_state_process →
+ *   TCP_TW_RST): new data → the RST, TCP_TIMEWAIT_SOCKET, only TcpOutRsts;
+ * - a full socket in FIN_WAIT1/2 with the receive side shut
+ *   (tcp_rcv_state_process, step 7): TCPAbortOnData, TCP_ABORT_ON_DATA, an
+ *   owner reads ECONNRESET; the same for the ACK of our FIN carrying data
+ *   beyond RCV.NXT to an orphan;
+ * - the writing peer in CLOSE_WAIT: write ok, then the RST gives EPIPE
+ *   (tcp_reset), reads 0; shutdown(SHUT_RD) alone: no RST.
+ * The differential scenario data-after-close checks the same against the
+ * kernel.
  */
 import test from 'ava';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -17,7 +22,7 @@ import { ADDR_B, World } from '../helpers/world.ts';
 
 const rst = (seq: number) => ({ flags: 'R', seq, ack: 0, win: 0, len: 0, opts: {} });
 
-test('path 5a: data to an orphan in FIN_WAIT2 (minisock) → R1 RST seq SEG.ACK, TCP_TIMEWAIT_SOCKET, only TcpOutRsts; later data meets no socket', (t) => {
+test('Data after close, orphan minisock: data to an orphan in FIN_WAIT2 (minisock) → reply reset RST seq SEG.ACK, TCP_TIMEWAIT_SOCKET, only TcpOutRsts; later data meets no socket', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   const before = snap(s);
   p.quietUntil(100);
@@ -41,7 +46,7 @@ test('path 5a: data to an orphan in FIN_WAIT2 (minisock) → R1 RST seq SEG.ACK,
   t.deepEqual(rsts(s.trace).slice(1).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
 });
 
-test('path 5b: data after shutdown(SHUT_RDWR) in FIN_WAIT1 (full socket) → R1 RST seq SEG.ACK, TCPAbortOnData, TCP_ABORT_ON_DATA; the owner reads ECONNRESET', (t) => {
+test('Data after close, full socket: data after shutdown(SHUT_RDWR) in FIN_WAIT1 (full socket) → reply reset RST seq SEG.ACK, TCPAbortOnData, TCP_ABORT_ON_DATA; the owner reads ECONNRESET', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.shutdown('both');
@@ -58,7 +63,7 @@ test('path 5b: data after shutdown(SHUT_RDWR) in FIN_WAIT1 (full socket) → R1 
   t.deepEqual(p.runUntil(100_000), [], 'no FIN retransmission');
 });
 
-test('path 5b: data after shutdown(SHUT_RDWR) in FIN_WAIT2 → the same R1 with seq = SEG.ACK past our FIN', (t) => {
+test('Data after close, full socket: data after shutdown(SHUT_RDWR) in FIN_WAIT2 → the same reply reset with seq = SEG.ACK past our FIN', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.shutdown('both');
@@ -74,7 +79,7 @@ test('path 5b: data after shutdown(SHUT_RDWR) in FIN_WAIT2 → the same R1 with 
   t.is(rd(ep), 'ECONNRESET');
 });
 
-test('path 5b: data to an orphan still in FIN_WAIT1 (close(), FIN not yet acknowledged) → R1, TCPAbortOnData', (t) => {
+test('Data after close, full socket: data to an orphan still in FIN_WAIT1 (close(), FIN not yet acknowledged) → reply reset, TCPAbortOnData', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.close();
@@ -86,7 +91,7 @@ test('path 5b: data to an orphan still in FIN_WAIT1 (close(), FIN not yet acknow
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 
-test('path 5b: the ACK of our FIN carrying new data, to an orphan in FIN_WAIT1 → R1 seq SEG.ACK, TCPAbortOnData, and no FIN_WAIT2 minisock is left (E5)', (t) => {
+test('Data after close, full socket: the ACK of our FIN carrying new data, to an orphan in FIN_WAIT1 → reply reset seq SEG.ACK, TCPAbortOnData, and no FIN_WAIT2 minisock is left', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.close();
@@ -102,7 +107,7 @@ test('path 5b: the ACK of our FIN carrying new data, to an orphan in FIN_WAIT1 �
   t.deepEqual(rsts(s.trace).slice(1).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
 });
 
-test('path 5: shutdown(SHUT_RD) alone sends nothing, and later data is queued, acknowledged and delivered: no RST', (t) => {
+test('Data after close: shutdown(SHUT_RD) alone sends nothing, and later data is queued, acknowledged and delivered: no RST', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.shutdown('read');
@@ -119,7 +124,7 @@ test('path 5: shutdown(SHUT_RD) alone sends nothing, and later data is queued, a
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 5, the writing peer (our stack in CLOSE_WAIT): write succeeds, the RST seq = RCV.NXT gives EPIPE (not ECONNRESET), reads return 0', (t) => {
+test('Data after close, the writing peer (our stack in CLOSE_WAIT): write succeeds, the RST seq = RCV.NXT gives EPIPE (not ECONNRESET), reads return 0', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   const answer = p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
@@ -131,7 +136,7 @@ test('path 5, the writing peer (our stack in CLOSE_WAIT): write succeeds, the RS
   t.deepEqual(p.flush().map((x) => [x.flags, x.seq, x.ack, x.len]), [['P.', p.our(1), p.their(2), 100]]);
   const before = snap(s);
   p.quietUntil(210);
-  // The peer's minisock answers with R1: seq = our segment's ACK = our RCV.NXT.
+  // The peer's minisock answers with the reply reset: seq = our segment's ACK = our RCV.NXT.
   t.deepEqual(p.send({ flags: 'R', seq: p.their(2) }), []);
   t.is(ep.state, 'CLOSED');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1 });
@@ -139,7 +144,7 @@ test('path 5, the writing peer (our stack in CLOSE_WAIT): write succeeds, the RS
   t.deepEqual(p.runUntil(100_000), [], 'the unacknowledged data is not retransmitted');
 });
 
-test('path 5, both ends ours (wire reference scenario 6): the server closes, the client keeps writing → RST from the minisock, client EPIPE, reads 0', (t) => {
+test('Data after close, both ends ours: the server closes, the client keeps writing → RST from the minisock, client EPIPE, reads 0', (t) => {
   const traceB: TraceEvent[] = [];
   const w = new World({ b: { trace: (e) => traceB.push(e) } });
   const server = w.b.tcp.socket();

@@ -1,5 +1,6 @@
 /**
- * Delayed ACKs (linux-tcp-paths.md F2; RFC 5681 §4.2, RFC 9293 §3.8.6.3):
+ * Delayed ACKs (tcp_send_delayed_ack, tcp_delack_timer_handler; RFC 5681
+ * §4.2, RFC 9293 §3.8.6.3):
  * quick-ack mode for the first 16 segments, then one ACK per two full-sized
  * segments or 40 ms (TCP_DELACK_MIN / TCP_ATO_MIN), and an ACK that rides
  * on the application's reply.
@@ -66,9 +67,9 @@ test('a reply written within the delayed-ACK time carries the ACK; no separate A
 });
 
 /**
- * F2: "Timer expiry → ACK, TcpExtDelayedACKs+1; ATO doubles (max RTO) unless
- * in ping-pong mode" (tcp_delack_timer_handler). With SRTT 100 ms the ATO of
- * 80 ms is below Linux's caps (min(200 ms for pushed data, SRTT)), and the
+ * tcp_delack_timer_handler: on expiry an ACK goes out (TcpExtDelayedACKs+1)
+ * and the ATO doubles, up to the RTO, unless in ping-pong mode. With SRTT
+ * 100 ms the ATO of 80 ms is below Linux's caps (min(200 ms for pushed data, SRTT)), and the
  * next gap (140 ms) neither shrinks it nor re-enters quick-ack mode (RTO 300 ms).
  */
 test.failing('after a delayed-ACK timeout the ATO doubles: the next single segment is ACKed after 80 ms', (t) => {
@@ -83,8 +84,8 @@ test.failing('after a delayed-ACK timeout the ATO doubles: the next single segme
 });
 
 /**
- * F2: quick-ack mode also applies "after idle > RTO" (tcp_event_data_recv:
- * a gap longer than the RTO calls tcp_incr_quickack: "the sender failed to
+ * Quick-ack mode also applies after an idle gap longer than the RTO
+ * (tcp_event_data_recv: a gap longer than the RTO calls tcp_incr_quickack: "the sender failed to
  * restart window, so we send ACKs quickly").
  */
 test('after an idle period longer than the RTO, quick-ack mode is re-entered', (t) => {

@@ -1,13 +1,16 @@
 /**
- * Issue 4, path 8: the FIN_WAIT2 timer of orphans, and TCP_LINGER2.
- * linux-tcp-paths.md E4 (tmo = max(TCP_LINGER2 or tcp_fin_timeout, 3.5·RTO);
- * ≤ 60 s → a FIN_WAIT2 minisock for tmo; TCP_LINGER2 < 0 and close() in
- * FIN_WAIT2 → R2 RST,ACK, TCPAbortOnLinger, TCP_ABORT_ON_LINGER), E5 (TCP_LINGER2
- * < 0 with close() in FIN_WAIT1: the ACK of our FIN gets R1, TCPAbortOnData,
- * TCP_ABORT_ON_DATA), E6 (minisock expiry: silent; later segments get A1's R1),
- * A4 (FIN_WAIT2 substate); checklist rows 18, 20, 22; linux-wire-reference.md
- * scenario 9. The minisock's answer before expiry (R1, TCP_TIMEWAIT_SOCKET) is
- * path 5a: path-05-data-after-close.test.ts.
+ * The FIN_WAIT2 timer of orphans, and TCP_LINGER2 (docs/linux-behaviour.md,
+ * FIN_WAIT2 timeout). tmo = max(TCP_LINGER2 or tcp_fin_timeout, 3.5·RTO)
+ * (tcp_fin_time); ≤ 60 s → a FIN_WAIT2 minisock for tmo (tcp_time_wait),
+ * whose expiry is silent, later segments finding no socket and getting the
+ * reply reset (tcp_v4_send_reset). TCP_LINGER2 < 0 and close() in FIN_WAIT2
+ * (__tcp_close) → the active reset (tcp_send_active_reset) RST,ACK,
+ * TCPAbortOnLinger, TCP_ABORT_ON_LINGER; TCP_LINGER2 < 0 with close() in
+ * FIN_WAIT1: the ACK of our FIN gets the reply reset, TCPAbortOnData,
+ * TCP_ABORT_ON_DATA (tcp_rcv_state_process). The differential scenario
+ * fin-wait2 checks the silent expiry against the kernel. The minisock's
+ * answer before expiry (the reply reset, TCP_TIMEWAIT_SOCKET) is in
+ * data-after-close.test.ts.
  */
 import test from 'ava';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
@@ -33,7 +36,7 @@ for (const [finTimeout, counter] of [
   [60, 'TcpExtTW'],
   [3, 'TcpExtTWKilled'],
 ] as const) {
-  test(`path 8: tcp_fin_timeout=${finTimeout}: the orphan's FIN_WAIT2 minisock expires ${finTimeout} s after the ACK of our FIN, silently; later data gets R1 NO_SOCKET`, (t) => {
+  test(`FIN_WAIT2 timeout: tcp_fin_timeout=${finTimeout}: the orphan's FIN_WAIT2 minisock expires ${finTimeout} s after the ACK of our FIN, silently; later data gets the reply reset, NO_SOCKET`, (t) => {
     const o = activeOpen({ rtt: 50, sysctl: { tcp_fin_timeout: finTimeout } });
     const { s, peer: p } = o;
     const before = snap(s);
@@ -54,7 +57,7 @@ for (const [finTimeout, counter] of [
   });
 }
 
-test('path 8: tcp_fin_timeout=3: just before expiry the minisock still answers data with R1 TCP_TIMEWAIT_SOCKET (path 5a)', (t) => {
+test('FIN_WAIT2 timeout: tcp_fin_timeout=3: just before expiry the minisock still answers data with the reply reset, TCP_TIMEWAIT_SOCKET (as for data after close)', (t) => {
   const o = activeOpen({ rtt: 50, sysctl: { tcp_fin_timeout: 3 } });
   const { s, peer: p } = o;
   orphanInFinWait2(o);
@@ -63,7 +66,7 @@ test('path 8: tcp_fin_timeout=3: just before expiry the minisock still answers d
   t.deepEqual(rsts(s.trace).map((e) => [e.t, e.path, e.reason]), [[3149, 'timewaitSocket', 'TCP_TIMEWAIT_SOCKET']]);
 });
 
-test('path 8: TCP_LINGER2 < 0 and close() in FIN_WAIT2 → RST,ACK seq SND.NXT at once (TCPAbortOnLinger, TCP_ABORT_ON_LINGER)', (t) => {
+test('FIN_WAIT2 timeout: TCP_LINGER2 < 0 and close() in FIN_WAIT2 → RST,ACK seq SND.NXT at once (TCPAbortOnLinger, TCP_ABORT_ON_LINGER)', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.shutdown('write');
@@ -81,7 +84,7 @@ test('path 8: TCP_LINGER2 < 0 and close() in FIN_WAIT2 → RST,ACK seq SND.NXT a
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 
-test('path 8 (E5): TCP_LINGER2 < 0 and close() in FIN_WAIT1 → the ACK of our FIN is answered with R1 RST seq SEG.ACK (TCPAbortOnData, TCP_ABORT_ON_DATA)', (t) => {
+test('FIN_WAIT2 timeout: TCP_LINGER2 < 0 and close() in FIN_WAIT1 → the ACK of our FIN is answered with the reply reset RST seq SEG.ACK (TCPAbortOnData, TCP_ABORT_ON_DATA)', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   (ep as TcpEndpoint).setLinger2(-1);
   p.quietUntil(100);
@@ -95,7 +98,7 @@ test('path 8 (E5): TCP_LINGER2 < 0 and close() in FIN_WAIT1 → the ACK of our F
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 
-test('path 8, both ends ours (wire reference scenario 9): TCP_LINGER2 = −1 close in FIN_WAIT2; the peer in CLOSE_WAIT reads 0 and its write gets EPIPE', (t) => {
+test('FIN_WAIT2 timeout, both ends ours: TCP_LINGER2 = −1 close in FIN_WAIT2; the peer in CLOSE_WAIT reads 0 and its write gets EPIPE', (t) => {
   const traceA: TraceEvent[] = [];
   const w = new World({ a: { trace: (e) => traceA.push(e) } });
   const server = w.b.tcp.socket();

@@ -1,6 +1,7 @@
 /**
- * Opening a connection, segment by segment (linux-tcp-paths.md C, D, H):
- * passive open with and without options, active open, simultaneous open.
+ * Opening a connection, segment by segment (docs/linux-behaviour.md, TCP
+ * basics): passive open with and without options, active open, simultaneous
+ * open.
  */
 import test from 'ava';
 import { POLLIN, POLLOUT } from '../../stack/socket/types.ts';
@@ -121,10 +122,11 @@ test('active open: a SYN-ACK without options leaves MSS 536, no timestamps, no s
 });
 
 /**
- * Simultaneous open (D2.5): the peer's SYN crosses ours. Linux answers with
- * tcp_send_synack(), which resends the SYN skb of tcp_connect() with ACK
- * set: same ISN, options from tcp_syn_options() (TSecr = the peer's TSval),
- * and the window min(rcv_wnd, 65535) chosen at connect() time, 64240.
+ * Simultaneous open (tcp_rcv_synsent_state_process): the peer's SYN crosses
+ * ours. Linux answers with tcp_send_synack(), which resends the SYN skb of
+ * tcp_connect() with ACK set: same ISN, options from tcp_syn_options() (TSecr
+ * = the peer's TSval), and the window min(rcv_wnd, 65535) chosen at connect()
+ * time, 64240.
  */
 test('simultaneous open: the crossing SYN gets a SYN-ACK with the same ISN, options and window 64240', (t) => {
   const s = testStack();
@@ -176,7 +178,7 @@ test('simultaneous open: the crossing SYN gets a SYN-ACK with the same ISN and o
 });
 
 /**
- * D2.5: the simultaneous-open SYN-ACK carries "the same options" as our SYN:
+ * The simultaneous-open SYN-ACK carries "the same options" as our SYN:
  * tcp_send_synack() resends the SYN skb, whose options tcp_syn_options()
  * builds from our sysctls, not from what the peer offered (the kernel's own
  * packetdrill for this case: peer SYN <mss 1000>, our SYN-ACK

@@ -1,13 +1,15 @@
 /**
- * Issue 4, path 6: host crash and restart (stack.tcp.crash()). What the peer
- * then meets is linux-tcp-paths.md A1 (no socket: R1, RST seq SEG.ACK for a
- * segment with ACK, including the peer's keepalive probe seq SND.UNA−1) and,
- * on the peer's side, F4's last sentence (a keepalive probe answered by that
- * RST → ECONNRESET) and G6; checklist rows 2 and 29; linux-wire-reference.md
- * scenarios 7 (the kernel forgets an established connection) and 8(c).
- * Nothing is sent at crash time (a dead host sends nothing); endpoints of the
- * old incarnation see ECONNABORTED (what Linux gives a socket destroyed
- * under its owner, `ss -K`).
+ * Host crash and restart (stack.tcp.crash(); docs/linux-behaviour.md, Host
+ * crash). What the peer then meets is no socket (tcp_v4_rcv →
+ * no_tcp_socket): the reply reset (tcp_v4_send_reset) RST seq SEG.ACK for a
+ * segment with ACK, including the peer's keepalive probe seq SND.UNA−1; on
+ * the peer's side a keepalive probe answered by that RST gives ECONNRESET
+ * (docs/linux-behaviour.md, Keepalive). The differential scenarios crash
+ * (the kernel forgets an established connection, `ss -K` with its RST
+ * dropped) and keepalive (part c, a forgotten peer) check the same against
+ * Linux. Nothing is sent at crash time (a dead host sends nothing);
+ * endpoints of the old incarnation see ECONNABORTED (what Linux gives a
+ * socket destroyed under its owner, `ss -K`).
  */
 import test from 'ava';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -18,7 +20,7 @@ import { ADDR_B, World } from '../helpers/world.ts';
 
 const rst = (seq: number) => ({ flags: 'R', seq, ack: 0, win: 0, len: 0, opts: {} });
 
-test('path 6: crash forgets connections, requests, TIME_WAITs and listeners without a segment; afterwards every segment meets no socket (R1)', (t) => {
+test('Host crash: crash forgets connections, requests, TIME_WAITs and listeners without a segment; afterwards every segment meets no socket (reply reset)', (t) => {
   const { s, peer: p, ep, listener } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) });
@@ -48,9 +50,9 @@ test('path 6: crash forgets connections, requests, TIME_WAITs and listeners with
   t.is(s.stack.counters.TcpCurrEstab, 0);
   t.deepEqual(s.trace.filter((e) => e.kind === 'host-crash'), [{ kind: 'host-crash', t: 1000, forgotten: 1 }]);
   t.deepEqual(p.runUntil(200_000), [], 'no timer of the old incarnation fires: no retransmission, no SYN-ACK');
-  t.deepEqual([rd(ep), rd(ep), rd(ep), wr(ep)], ['data:100', 'ECONNABORTED', 'EOF', 'EPIPE'], 'the old endpoint: queued data, then the error (G7)');
+  t.deepEqual([rd(ep), rd(ep), rd(ep), wr(ep)], ['data:100', 'ECONNABORTED', 'EOF', 'EPIPE'], 'the old endpoint: queued data, then the error, then EOF');
 
-  // The peer's data (with ACK): R1 RST seq = SEG.ACK.
+  // The peer's data (with ACK): the reply reset RST seq = SEG.ACK.
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(101), ack: p.our(51), data: pattern(10) }), [rst(p.our(51))]);
   // The peer's keepalive probe: seq = its SND.UNA − 1, no data → RST seq = its ACK.
   t.deepEqual(p.send({ flags: '.', seq: p.their(100), ack: p.our(51) }), [rst(p.our(51))]);
@@ -70,7 +72,7 @@ test('path 6: crash forgets connections, requests, TIME_WAITs and listeners with
   t.is(s.stack.drops.NO_SOCKET, 4);
 });
 
-test('path 6: after the crash the port can be bound again and a re-created listener accepts new connections', (t) => {
+test('Host crash: after the crash the port can be bound again and a re-created listener accepts new connections', (t) => {
   const { s, peer: p } = passiveOpen({ rtt: 50 });
   p.quietUntil(1000);
   s.stack.tcp.crash();
@@ -88,7 +90,7 @@ test('path 6: after the crash the port can be bound again and a re-created liste
   t.is(s.stack.counters.TcpPassiveOpens, 2);
 });
 
-test('path 6, both ends ours (wire reference scenario 8c): the server crashes, the client\'s keepalive probe gets the RST seq = probe.ack → ECONNRESET', (t) => {
+test('Host crash, both ends ours: the server crashes, the client\'s keepalive probe gets the RST seq = probe.ack → ECONNRESET', (t) => {
   const traceB: TraceEvent[] = [];
   const w = new World({ b: { trace: (e) => traceB.push(e) } });
   const server = w.b.tcp.socket();

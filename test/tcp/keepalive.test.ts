@@ -1,12 +1,13 @@
 /**
- * Issue 4, path 7: keepalive (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT).
- * linux-tcp-paths.md F4 (tcp_keepalive_timer: probes ACK seq SND.UNA−1 at
- * idle, idle+intvl, ...; an answer resets the count; after cnt unanswered
- * probes, at idle + cnt·intvl, R2 RST,ACK seq SND.NXT ack RCV.NXT with TS,
- * reason TCP_KEEPALIVE_TIMEOUT, ETIMEDOUT; TCPKeepAlive per probe,
- * TCPAbortOnTimeout, TcpOutRsts, TcpEstabResets; a probe answered by an
- * exact RST → ECONNRESET; out-of-range values → EINVAL), G6; checklist rows
- * 28 and 29; linux-wire-reference.md scenario 8.
+ * Keepalive (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT; docs/linux-behaviour.md,
+ * Keepalive). tcp_keepalive_timer: probes ACK seq SND.UNA−1 at idle,
+ * idle+intvl, ...; an answer resets the count; after cnt unanswered probes,
+ * at idle + cnt·intvl, the active reset (tcp_send_active_reset) RST,ACK seq
+ * SND.NXT ack RCV.NXT with TS, reason TCP_KEEPALIVE_TIMEOUT, ETIMEDOUT;
+ * TCPKeepAlive per probe, TCPAbortOnTimeout, TcpOutRsts, TcpEstabResets. A
+ * probe answered by an exact RST → ECONNRESET (tcp_reset); out-of-range
+ * values → EINVAL. The differential scenario keepalive checks the same
+ * against the kernel.
  */
 import test from 'ava';
 import { call, moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
@@ -16,7 +17,7 @@ import { passiveOpen, stackWindow, type TcpPeer } from '../helpers/tcp-peer.ts';
 const probe = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: '.', seq: p.our(0), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
 const reset = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: 'R.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
 
-test('path 7: idle 1 s, intvl 1 s, cnt 2, peer silent → probes at 1 s and 2 s, RST,ACK seq SND.NXT with TS at 3 s, ETIMEDOUT', (t) => {
+test('Keepalive: idle 1 s, intvl 1 s, cnt 2, peer silent → probes at 1 s and 2 s, RST,ACK seq SND.NXT with TS at 3 s, ETIMEDOUT', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   ep.setKeepAlive(true, 1, 1, 2);
   const before = snap(s);
@@ -33,7 +34,7 @@ test('path 7: idle 1 s, intvl 1 s, cnt 2, peer silent → probes at 1 s and 2 s,
   t.deepEqual(s.stack.tcp.connections(), []);
 });
 
-test('path 7: answered probes keep the connection alive and reset the count; once the peer goes silent, cnt more probes, then the RST', (t) => {
+test('Keepalive: answered probes keep the connection alive and reset the count; once the peer goes silent, cnt more probes, then the RST', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   ep.setKeepAlive(true, 1, 1, 2);
   const before = snap(s);
@@ -47,7 +48,7 @@ test('path 7: answered probes keep the connection alive and reset the count; onc
   t.is(rd(ep), 'ETIMEDOUT');
 });
 
-test('path 7: Linux defaults (7200 s idle, 75 s interval, 9 probes): probes from 7200 s, the RST at 7875 s', (t) => {
+test('Keepalive: Linux defaults (7200 s idle, 75 s interval, 9 probes): probes from 7200 s, the RST at 7875 s', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   ep.setKeepAlive(true);
   const before = snap(s);
@@ -60,7 +61,7 @@ test('path 7: Linux defaults (7200 s idle, 75 s interval, 9 probes): probes from
   t.deepEqual(rsts(s.trace).map((e) => [e.t, e.path, e.reason]), [[7_875_050, 'keepaliveTimeout', 'TCP_KEEPALIVE_TIMEOUT']]);
 });
 
-test('path 7: a probe answered by the forgetful peer\'s RST (seq = probe.ack = our RCV.NXT) → ECONNRESET, no segment back', (t) => {
+test('Keepalive: a probe answered by the forgetful peer\'s RST (seq = probe.ack = our RCV.NXT) → ECONNRESET, no segment back', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   ep.setKeepAlive(true, 1, 1, 2);
   const before = snap(s);
@@ -73,7 +74,7 @@ test('path 7: a probe answered by the forgetful peer\'s RST (seq = probe.ack = o
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 7: TCP_KEEPIDLE/TCP_KEEPINTVL outside 1..32767 and TCP_KEEPCNT outside 1..127 → EINVAL', (t) => {
+test('Keepalive: TCP_KEEPIDLE/TCP_KEEPINTVL outside 1..32767 and TCP_KEEPCNT outside 1..127 → EINVAL', (t) => {
   const { ep } = passiveOpen({ rtt: 50 });
   t.deepEqual(
     [
@@ -89,7 +90,7 @@ test('path 7: TCP_KEEPIDLE/TCP_KEEPINTVL outside 1..32767 and TCP_KEEPCNT outsid
   );
 });
 
-test('path 7: the keepalive timer dies when the connection becomes a minisock: a closed keepalive connection in FIN_WAIT2 and TIME_WAIT sends nothing more (scenario keepalive)', (t) => {
+test('Keepalive: the keepalive timer dies when the connection becomes a minisock: a closed keepalive connection in FIN_WAIT2 and TIME_WAIT sends nothing more (scenario keepalive)', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   ep.setKeepAlive(true, 1, 1, 2);
   p.quietUntil(100);

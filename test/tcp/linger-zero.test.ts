@@ -1,10 +1,11 @@
 /**
- * Issue 4, path 4: SO_LINGER {on, 0} and close(). linux-tcp-paths.md E3
- * (tcp_disconnect: R2 RST,ACK seq SND.NXT when tcp_need_reset() or CLOSING/
- * LAST_ACK with unsent data; nothing in SYN_SENT; TcpExtTCPAbortOnData, not
- * TCPAbortOnLinger, counted by __tcp_close after the disconnect; reason
- * TCP_STATE), G6/G7 (the peer reads its queued data, then ECONNRESET, then 0);
- * checklist row 17; linux-wire-reference.md scenario 5.
+ * SO_LINGER {on, 0} and close() (docs/linux-behaviour.md, SO_LINGER 0).
+ * __tcp_close → tcp_disconnect: the active reset (tcp_send_active_reset)
+ * RST,ACK seq SND.NXT when tcp_need_reset() or CLOSING/LAST_ACK with unsent
+ * data; nothing in SYN_SENT; TcpExtTCPAbortOnData, not TCPAbortOnLinger,
+ * counted by __tcp_close after the disconnect; reason TCP_STATE. The peer
+ * reads its queued data, then ECONNRESET, then 0. The differential scenario
+ * linger0 checks the same against the kernel.
  */
 import test from 'ava';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -14,7 +15,7 @@ import { testStack } from '../helpers/stack.ts';
 import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
-test('path 4: linger 0 close with unsent data queued → RST,ACK seq = SND.NXT (the unsent bytes are dropped, not covered), TcpExtTCPAbortOnData, TCP_STATE', (t) => {
+test('SO_LINGER 0: linger 0 close with unsent data queued → RST,ACK seq = SND.NXT (the unsent bytes are dropped, not covered), TcpExtTCPAbortOnData, TCP_STATE', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   t.is(ep.write(pattern(20000)), 20000);
@@ -33,7 +34,7 @@ test('path 4: linger 0 close with unsent data queued → RST,ACK seq = SND.NXT (
   t.deepEqual(p.runUntil(300_000), [], 'no retransmission of the flight, no FIN');
 });
 
-test('path 4: linger 0 close of an idle connection → RST,ACK seq SND.NXT ack RCV.NXT', (t) => {
+test('SO_LINGER 0: linger 0 close of an idle connection → RST,ACK seq SND.NXT ack RCV.NXT', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(10) });
@@ -46,7 +47,7 @@ test('path 4: linger 0 close of an idle connection → RST,ACK seq SND.NXT ack R
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
 });
 
-test('path 4: linger 0 close in SYN_SENT sends nothing (TcpExtTCPAbortOnData all the same); the late SYN-ACK meets no socket', (t) => {
+test('SO_LINGER 0: linger 0 close in SYN_SENT sends nothing (TcpExtTCPAbortOnData all the same); the late SYN-ACK meets no socket', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.setLinger(true, 0);
@@ -64,7 +65,7 @@ test('path 4: linger 0 close in SYN_SENT sends nothing (TcpExtTCPAbortOnData all
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
 });
 
-test('path 4: linger 0 close in FIN_WAIT2 (after shutdown(SHUT_WR)) → RST,ACK seq = SND.NXT past our FIN; no TcpEstabResets', (t) => {
+test('SO_LINGER 0: linger 0 close in FIN_WAIT2 (after shutdown(SHUT_WR)) → RST,ACK seq = SND.NXT past our FIN; no TcpEstabResets', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.shutdown('write');
@@ -81,7 +82,7 @@ test('path 4: linger 0 close in FIN_WAIT2 (after shutdown(SHUT_WR)) → RST,ACK 
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['lingerZero', 'TCP_STATE', 'active']]);
 });
 
-test('path 4: linger 0 close in LAST_ACK with the FIN already sent: no RST (tcp_need_reset false), TcpExtTCPAbortOnData counted', (t) => {
+test('SO_LINGER 0: linger 0 close in LAST_ACK with the FIN already sent: no RST (tcp_need_reset false), TcpExtTCPAbortOnData counted', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
@@ -97,7 +98,7 @@ test('path 4: linger 0 close in LAST_ACK with the FIN already sent: no RST (tcp_
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 4: linger 0 close in LAST_ACK with data still unsent (SND.NXT ≠ write_seq) → RST,ACK seq SND.NXT', (t) => {
+test('SO_LINGER 0: linger 0 close in LAST_ACK with data still unsent (SND.NXT ≠ write_seq) → RST,ACK seq SND.NXT', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
@@ -112,7 +113,7 @@ test('path 4: linger 0 close in LAST_ACK with data still unsent (SND.NXT ≠ wri
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
 });
 
-test('path 4, receiving side: the peer\'s RST after data we have not read → read returns the queued data first, then ECONNRESET, then 0; write EPIPE', (t) => {
+test('SO_LINGER 0, receiving side: the peer\'s RST after data we have not read → read returns the queued data first, then ECONNRESET, then 0; write EPIPE', (t) => {
   const { s, peer: p, ep } = activeOpen({ rtt: 50 });
   p.quietUntil(100);
   p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(1448) });
@@ -125,7 +126,7 @@ test('path 4, receiving side: the peer\'s RST after data we have not read → re
   t.deepEqual([rd(ep), rd(ep), rd(ep), wr(ep)], ['data:2896', 'ECONNRESET', 'EOF', 'EPIPE']);
 });
 
-test('path 4, both ends ours (wire reference scenario 5): linger 0 close with data in flight and unsent; the peer reads what arrived, then ECONNRESET, then 0', (t) => {
+test('SO_LINGER 0, both ends ours: linger 0 close with data in flight and unsent; the peer reads what arrived, then ECONNRESET, then 0', (t) => {
   const traceA: TraceEvent[] = [];
   const w = new World({ a: { trace: (e) => traceA.push(e) } });
   const server = w.b.tcp.socket();

@@ -1,6 +1,7 @@
 /**
  * Each kind of segment lost once (or for good) and what our stack does
- * about it, at the exact virtual time (linux-tcp-paths.md C4, D1, F1).
+ * about it, at the exact virtual time (docs/linux-behaviour.md, SYN timeout
+ * and Retransmission give-up).
  */
 import test from 'ava';
 import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
@@ -106,7 +107,7 @@ test('SYN-ACK never acknowledged: retransmitted at 1, 3, 7, 15, 31 s, the reques
   t.is(s.stack.counters.TcpPassiveOpens, 0);
   t.is(listener.accept(), null);
 
-  // The peer's late third ACK now meets the listener: RST seq = SEG.ACK (A2.1).
+  // The peer's late third ACK now meets the listener: RST seq = SEG.ACK (tcp_rcv_state_process, TCP_LISTEN).
   t.deepEqual(p.send({ flags: '.', seq: 1001, ack: p.our(1), win: 502, opts: { ts: [p.tsVal(), p.stackTs(31000)] } }), [
     { flags: 'R', seq: p.our(1), ack: 0, win: 0, len: 0, opts: {} },
   ]);
@@ -131,7 +132,7 @@ test('SYN-ACK lost once: the retransmission at 1 s is acknowledged and the conne
 });
 
 /**
- * A3.1: a pure retransmitted SYN is answered with the SYN-ACK at once
+ * A pure retransmitted SYN is answered with the SYN-ACK at once
  * (inet_rtx_syn_ack: TcpExtTCPSynRetrans, TcpRetransSegs) and the request's
  * timer is re-armed ("Reset timer after retransmitting SYNACK", tcp_check_req:
  * mod_timer_pending(now + reqsk_timeout)), so the next timer SYN-ACK comes
@@ -204,8 +205,8 @@ test('RTO: a fractional SRTT gives an RTO rounded up to whole milliseconds', (t)
 /**
  * Linux retransmits the head of the queue as it was queued: when a write was
  * cut into several segments, only the last carried PSH, and tcp_fragment()
- * strips PSH from the front part it retransmits (linux-tcp-paths.md F1:
- * "retransmit the head").
+ * strips PSH from the front part it retransmits (tcp_retransmit_timer
+ * retransmits the head of the write queue).
  */
 test('data lost: an RTO retransmission keeps the original segment\'s flags (no PSH added)', (t) => {
   const { peer: p, ep } = passiveOpen({ sack: false, rtt: 50 });
@@ -222,8 +223,9 @@ test('data lost: an RTO retransmission keeps the original segment\'s flags (no P
  * With SACK, Linux's first retransmission of a lost tail is a tail loss probe
  * (tcp_early_retrans=3): PTO = min(2·SRTT + rto_min for one packet in flight,
  * the time left to the RTO) = 250 ms here, counted in TcpExtTCPLossProbes;
- * the RTO is re-armed from the probe, then doubles (F1, measured:
- * "+0.207 (TLP), +0.208, +0.43, +0.83 s").
+ * the RTO is re-armed from the probe, then doubles (measured on Linux 6.18:
+ * "+0.207 (TLP), +0.208, +0.43, +0.83 s"; the stack has no TLP yet,
+ * docs/linux-behaviour.md, Differences from Linux).
  */
 test.failing('data lost with SACK: the first retransmission is a tail loss probe, then RTOs from it', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });

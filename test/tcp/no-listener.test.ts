@@ -1,14 +1,17 @@
 /**
- * Issue 4, path 1: a SYN to a port with no listener, and any segment for no
- * socket. linux-tcp-paths.md §0 (R1), A1, D2 (RST in SYN_SENT), G6/G7;
- * checklist rows 1, 2, 3, 4, 13; linux-wire-reference.md scenarios 1 and 12.
+ * A SYN to a port with no listener, and any segment for no socket
+ * (docs/linux-behaviour.md, No listener): tcp_v4_rcv → no_tcp_socket →
+ * the reply reset (tcp_v4_send_reset); a RST in SYN_SENT
+ * (tcp_rcv_synsent_state_process) and what the connecting application then
+ * sees. The differential scenarios no-listener and bad-ack check the same
+ * against the kernel.
  *
- * Already covered exactly elsewhere (not repeated): the whole A1/A2 segment
- * table with IP ID 0, TTL 64, DF, no options, TcpOutRsts and drop reasons,
- * and the bad-checksum case: resets.test.ts ("no-socket RST rules: ...").
- * This file adds the trace event (path, sk_rst_reason, generator) of each
- * kind of R1, and the connecting side: our stack in SYN_SENT receiving that
- * RST,ACK.
+ * Already covered exactly elsewhere (not repeated): the whole table of
+ * segments to no socket and to a listener, with IP ID 0, TTL 64, DF, no
+ * options, TcpOutRsts and drop reasons, and the bad-checksum case:
+ * resets.test.ts ("no-socket RST rules: ..."). This file adds the trace
+ * event (path, sk_rst_reason, generator) of each kind of reply reset, and
+ * the connecting side: our stack in SYN_SENT receiving that RST,ACK.
  */
 import test from 'ava';
 import { POLLERR } from '../../stack/socket/types.ts';
@@ -26,7 +29,7 @@ const rows: Array<{ name: string; seg: Out; reply: Seen[] }> = [
 ];
 
 for (const row of rows) {
-  test(`path 1: no socket, ${row.name}; traced as noSocket / NO_SOCKET / R1; only TcpOutRsts moves`, (t) => {
+  test(`No listener: no socket, ${row.name}; traced as noSocket / NO_SOCKET / reply; only TcpOutRsts moves`, (t) => {
     const s = testStack();
     const p = new TcpPeer(s, { port: 40000, stackPort: 9 });
     const before = snap(s);
@@ -38,7 +41,7 @@ for (const row of rows) {
   });
 }
 
-test('path 1: a RST or RST,ACK for no socket is never answered and leaves no trace event', (t) => {
+test('No listener: a RST or RST,ACK for no socket is never answered and leaves no trace event', (t) => {
   const s = testStack();
   const p = new TcpPeer(s, { port: 40000, stackPort: 9 });
   const before = snap(s);
@@ -49,7 +52,7 @@ test('path 1: a RST or RST,ACK for no socket is never answered and leaves no tra
   t.is(s.stack.drops.NO_SOCKET, 2);
 });
 
-test('path 1: our stack connecting gets the RST,ACK seq 0 ack ISS+1 → ECONNREFUSED (once), TcpAttemptFails, nothing sent back', (t) => {
+test('No listener: our stack connecting gets the RST,ACK seq 0 ack ISS+1 → ECONNREFUSED (once), TcpAttemptFails, nothing sent back', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -64,7 +67,7 @@ test('path 1: our stack connecting gets the RST,ACK seq 0 ack ISS+1 → ECONNREF
   t.is(ep.poll() & POLLERR, POLLERR);
   t.deepEqual(moved(s, before), { TcpAttemptFails: 1 });
   t.deepEqual(s.trace.filter((e) => e.kind === 'tcp-error').map((e) => (e as { errno: string }).errno), ['ECONNREFUSED']);
-  // connect() fails with ECONNREFUSED; afterwards the socket is done: read 0, write EPIPE (G7).
+  // connect() fails with ECONNREFUSED; afterwards the socket is done: read 0, write EPIPE (docs/linux-behaviour.md, What the application sees after a reset).
   t.deepEqual([rd(ep), rd(ep), wr(ep), wr(ep)], ['ECONNREFUSED', 'EOF', 'EPIPE', 'EPIPE']);
   t.is(ep.getError(), undefined, 'reported once');
   t.deepEqual(s.stack.tcp.connections(), []);
@@ -72,7 +75,7 @@ test('path 1: our stack connecting gets the RST,ACK seq 0 ack ISS+1 → ECONNREF
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 1: in SYN_SENT a RST that does not acknowledge our SYN is dropped silently; an unacceptable RST,ACK still cuts the SYN timer (D2.1, test/scripts/rst-syn-sent.pkt)', (t) => {
+test('No listener: in SYN_SENT a RST that does not acknowledge our SYN is dropped silently; an unacceptable RST,ACK still cuts the SYN timer (tcp_rcv_synsent_state_process, test/scripts/rst-syn-sent.pkt)', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -90,7 +93,7 @@ test('path 1: in SYN_SENT a RST that does not acknowledge our SYN is dropped sil
   t.is(ep.getError(), undefined);
 });
 
-test('path 1, both ends ours: connect to a port nobody listens on → the server stack answers RST,ACK, the client gets ECONNREFUSED', (t) => {
+test('No listener, both ends ours: connect to a port nobody listens on → the server stack answers RST,ACK, the client gets ECONNREFUSED', (t) => {
   const traceB: TraceEvent[] = [];
   const w = new World({ b: { trace: (e) => traceB.push(e) } });
   const beforeA = snap(w.a);

@@ -1,7 +1,7 @@
 /**
  * Out-of-order, hole-filling and duplicate segments on the receive side
- * (linux-tcp-paths.md F2: "ACK at once for ... out-of-order data or hole
- * fill"; H: SACK and D-SACK on; RFC 2018 §4 block order; RFC 7323 §4.3
+ * (tcp_data_queue: an immediate ACK for out-of-order data or a hole fill;
+ * tcp_sack and tcp_dsack on; RFC 2018 §4 block order; RFC 7323 §4.3
  * TS.Recent only from segments at or below the last window edge).
  */
 import test from 'ava';
@@ -74,7 +74,7 @@ test('without SACK: out-of-order data gets a plain duplicate ACK; a duplicated s
 
 /**
  * With SACK negotiated, Linux reports a duplicate with a D-SACK block (RFC
- * 2883; tcp_dsack=1, linux-tcp-paths.md H). Here the duplicate ends exactly
+ * 2883; tcp_dsack=1, the Linux default). Here the duplicate ends exactly
  * at RCV.WUP, so it passes tcp_sequence() (its TSval becomes TS.Recent) and
  * tcp_data_queue() finds it old: tcp_dsack_set(seq, end_seq),
  * TcpExtTCPDSACKOldSent, immediate ACK. (Older duplicates take

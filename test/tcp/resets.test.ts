@@ -1,8 +1,10 @@
 /**
- * The reply-to-segment resets (R1, tcp_v4_send_reset) for segments that find
- * no socket, or only a listener: linux-tcp-paths.md §0, A1, A2 and checklist
- * rows 1–6, row by row. Every RST has window 0, no options, IP ID 0, TTL 64
- * and DF; a RST is never answered.
+ * The reply resets (tcp_v4_send_reset, built from the offending segment) for
+ * segments that find no socket (tcp_v4_rcv → no_tcp_socket) or only a
+ * listener (tcp_rcv_state_process, TCP_LISTEN), case by case
+ * (docs/linux-behaviour.md, The two reset generators, No listener and Bad
+ * ACKs). Every RST has window 0, no options, IP ID 0, TTL 64 and DF; a RST
+ * is never answered (RFC 9293 §3.5.2).
  */
 import test from 'ava';
 import type { DropReason } from '../../stack/drop.ts';
@@ -23,29 +25,29 @@ const rstAck = (ack: number): Seen => ({ flags: 'R.', seq: 0, ack, win: 0, len: 
 const ts = { ts: [123456, 0] as [number, number] };
 
 const rows: Row[] = [
-  // A1 / checklist 1: SYN to a closed port.
+  // No socket: a SYN to a closed port.
   { name: 'SYN to a closed port → RST,ACK seq 0 ack SEQ+1', listener: false, segment: { flags: 'S', seq: 1000, opts: { mss: 1460, sackOk: true, ...ts, ws: 7 } }, reply: [rstAck(1001)], drop: 'NO_SOCKET' },
   { name: 'SYN+FIN with 5 data bytes, no socket → RST,ACK ack SEQ+5+SYN+FIN', listener: false, segment: { flags: 'SF', seq: 1000, data: 5 }, reply: [rstAck(1007)], drop: 'NO_SOCKET' },
-  // Checklist 3: no ACK flag.
+  // No socket, no ACK flag: RST,ACK seq 0 ack SEG.SEQ+SEG.LEN (+1 for SYN, +1 for FIN).
   { name: 'bare FIN, no socket → RST,ACK seq 0 ack SEQ+1', listener: false, segment: { flags: 'F', seq: 1000 }, reply: [rstAck(1001)], drop: 'NO_SOCKET' },
   { name: '2 data bytes without flags, no socket → RST,ACK seq 0 ack SEQ+2', listener: false, segment: { flags: 'none', seq: 1000, data: 2 }, reply: [rstAck(1002)], drop: 'NO_SOCKET' },
   { name: 'FIN with data and PSH, no ACK, no socket → RST,ACK ack SEQ+LEN+1', listener: false, segment: { flags: 'FP', seq: 0xfffffff0, data: 20 }, reply: [rstAck(0x00000005)], drop: 'NO_SOCKET' },
-  // Checklist 2: with ACK.
+  // No socket, with ACK: RST seq SEG.ACK.
   { name: 'ACK, no socket → RST seq SEG.ACK', listener: false, segment: { flags: '.', seq: 1000, ack: 5555, opts: ts }, reply: [rst(5555)], drop: 'NO_SOCKET' },
   { name: 'ACK with data, no socket → RST seq SEG.ACK', listener: false, segment: { flags: 'P.', seq: 1000, ack: 5555, data: 100 }, reply: [rst(5555)], drop: 'NO_SOCKET' },
   { name: 'FIN+ACK, no socket → RST seq SEG.ACK', listener: false, segment: { flags: 'F.', seq: 1000, ack: 5555 }, reply: [rst(5555)], drop: 'NO_SOCKET' },
   { name: 'SYN+ACK, no socket → RST seq SEG.ACK', listener: false, segment: { flags: 'S.', seq: 1000, ack: 5555, opts: { mss: 1460 } }, reply: [rst(5555)], drop: 'NO_SOCKET' },
-  // Checklist 4: never answer a RST.
+  // No socket: never answer a RST.
   { name: 'RST, no socket → nothing', listener: false, segment: { flags: 'R', seq: 1000 }, reply: [], drop: 'NO_SOCKET' },
   { name: 'RST+ACK, no socket → nothing', listener: false, segment: { flags: 'R.', seq: 1000, ack: 5555 }, reply: [], drop: 'NO_SOCKET' },
-  // A2.1 / checklist 5: anything with ACK to a listener.
+  // A listener: anything with ACK gets RST seq SEG.ACK.
   { name: 'ACK to a listener → RST seq SEG.ACK', listener: true, segment: { flags: '.', seq: 1000, ack: 5555, opts: ts }, reply: [rst(5555)], drop: 'TCP_FLAGS' },
   { name: 'FIN+ACK to a listener → RST seq SEG.ACK', listener: true, segment: { flags: 'F.', seq: 1000, ack: 7777 }, reply: [rst(7777)], drop: 'TCP_FLAGS' },
   { name: 'data+ACK to a listener → RST seq SEG.ACK', listener: true, segment: { flags: 'P.', seq: 1000, ack: 0xffffffff, data: 10 }, reply: [rst(0xffffffff)], drop: 'TCP_FLAGS' },
-  // Checklist 4 (listener) and A2.2.
+  // A listener: never answer a RST.
   { name: 'RST to a listener → nothing', listener: true, segment: { flags: 'R', seq: 1000 }, reply: [], drop: 'TCP_RESET' },
-  { name: 'RST+ACK to a listener → nothing (the ACK branch, but R1 never answers a RST)', listener: true, segment: { flags: 'R.', seq: 1000, ack: 5555 }, reply: [], drop: 'TCP_FLAGS' },
-  // A2.3, A2.4 / checklist 6.
+  { name: 'RST+ACK to a listener → nothing (the ACK branch, but a reply reset never answers a RST)', listener: true, segment: { flags: 'R.', seq: 1000, ack: 5555 }, reply: [], drop: 'TCP_FLAGS' },
+  // A listener: a segment with neither ACK nor RST nor a plain SYN is dropped silently.
   { name: 'bare FIN to a listener → nothing', listener: true, segment: { flags: 'F', seq: 1000 }, reply: [], drop: 'TCP_FLAGS' },
   { name: 'SYN+FIN to a listener → nothing', listener: true, segment: { flags: 'SF', seq: 1000 }, reply: [], drop: 'TCP_FLAGS' },
   { name: 'data without flags to a listener → nothing', listener: true, segment: { flags: 'none', seq: 1000, data: 2 }, reply: [], drop: 'TCP_FLAGS' },

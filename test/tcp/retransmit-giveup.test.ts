@@ -1,19 +1,21 @@
 /**
- * Issue 4, path 9: the retransmission timer gives up. linux-tcp-paths.md F1
- * (tcp_retransmit_timer / tcp_write_timeout / retransmits_timed_out with
- * tcp_model_timeout: tcp_retries2 = 15 → 924.6 s with the 200 ms RTO floor;
- * TCP_USER_TIMEOUT replaces the budget and clamps the RTO; give-up =
- * tcp_write_err: ETIMEDOUT, TCPAbortOnTimeout, TcpEstabResets, no segment;
- * TCPTimeouts per expiry), F3 (zero-window probes: 15 unanswered → ETIMEDOUT,
- * no RST; any acceptable ACK resets the count, so an answering peer is probed
- * forever), A1 (the peer's next segment meets no socket); checklist rows 25,
- * 27; linux-wire-reference.md scenario 10.
+ * The retransmission timer gives up (docs/linux-behaviour.md, Retransmission
+ * give-up). tcp_retransmit_timer / tcp_write_timeout / retransmits_timed_out
+ * with tcp_model_timeout: tcp_retries2 = 15 → 924.6 s with the 200 ms RTO
+ * floor; TCP_USER_TIMEOUT replaces the budget and clamps the RTO; the
+ * give-up is tcp_write_err: ETIMEDOUT, TCPAbortOnTimeout, TcpEstabResets, no
+ * segment; TCPTimeouts per expiry. Zero-window probes (tcp_probe_timer): 15
+ * unanswered → ETIMEDOUT, no RST; any acceptable ACK resets the count, so an
+ * answering peer is probed forever. The peer's next segment finds no socket
+ * and gets the reply reset (tcp_v4_send_reset). The differential scenario
+ * retrans-giveup checks the same against the kernel.
  *
  * Where the budget starts: retrans_stamp is saved by tcp_retransmit_skb()
  * after the retransmission, from the skb's timestamp that the transmission
- * just refreshed, so it is the time of the first retransmission (measured:
- * TCP_USER_TIMEOUT=3000 gave ETIMEDOUT "3.0 s after the first RTO
- * retransmit", and F1's 2500 ms gave 2.91 s after the send).
+ * just refreshed, so it is the time of the first retransmission (measured on
+ * Linux 6.18 with packetdrill: test/scripts/user-timeout-giveup.pkt, where
+ * TCP_USER_TIMEOUT 2000 ms with the first retransmission at 0.4 s gives up
+ * at 2.4 s).
  *
  * Without SACK, so that Linux would send no tail loss probe either (this
  * stack has none: loss.test.ts holds the test.failing for it).
@@ -36,7 +38,7 @@ function sendLost(sysctl = {}) {
   return { ...o, before };
 }
 
-test('path 9: tcp_retries2=15 → 15 retransmissions (RTO 250 ms doubling to 120 s), ETIMEDOUT at the first expiry 924.6 s after the first retransmission, no segment', (t) => {
+test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 250 ms doubling to 120 s), ETIMEDOUT at the first expiry 924.6 s after the first retransmission, no segment', (t) => {
   const { s, peer: p, ep, before } = sendLost();
   const times = [350, 850, 1850, 3850, 7850, 15850, 31850, 63850, 127850, 247850, 367850, 487850, 607850, 727850, 847850];
   t.deepEqual(p.runUntil(967_849), times.map((at) => data100(p, at)));
@@ -46,13 +48,13 @@ test('path 9: tcp_retries2=15 → 15 retransmissions (RTO 250 ms doubling to 120
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1 });
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
   t.deepEqual(rsts(s.trace), []);
-  // The peer learns of it only when it sends something: A1's RST seq = SEG.ACK.
+  // The peer learns of it only when it sends something: the no-socket reply reset, RST seq = SEG.ACK.
   p.quietUntil(1_000_000);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(101), data: pattern(10) }), [{ flags: 'R', seq: p.our(101), ack: 0, win: 0, len: 0, opts: {} }]);
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
 });
 
-test('path 9: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retransmission, checked at the next RTO: ETIMEDOUT at 3.85 s', (t) => {
+test('Retransmission give-up: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retransmission, checked at the next RTO: ETIMEDOUT at 3.85 s', (t) => {
   const { s, peer: p, ep, before } = sendLost({ tcp_retries2: 3 });
   t.deepEqual(p.runUntil(3849), [350, 850, 1850].map((at) => data100(p, at)));
   t.deepEqual(p.runUntil(3850), []);
@@ -61,7 +63,7 @@ test('path 9: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retran
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 9: TCP_USER_TIMEOUT=3000 → the last RTO is clamped, ETIMEDOUT exactly 3 s after the first retransmission, no segment', (t) => {
+test('Retransmission give-up: TCP_USER_TIMEOUT=3000 → the last RTO is clamped, ETIMEDOUT exactly 3 s after the first retransmission, no segment', (t) => {
   const o = activeOpen({ rtt: 50, sack: false });
   const { s, peer: p, ep } = o;
   ep.setUserTimeout(3000);
@@ -96,7 +98,7 @@ function zeroWindow() {
 const probeAt = (p: TcpPeer, at: number, ecrAt: number) => ({ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
 const PROBE_TIMES = [450, 950, 1950, 3950, 7950, 15950, 31950, 63950, 127950, 247950, 367950, 487950, 607950, 727950, 847950];
 
-test('path 9: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at the 16th expiry, no RST (row 27)', (t) => {
+test('Retransmission give-up: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at the 16th expiry, no RST', (t) => {
   const { s, peer: p, ep } = zeroWindow();
   const before = snap(s);
   t.deepEqual(p.runUntil(967_949), PROBE_TIMES.map((at) => probeAt(p, at, 150)));
@@ -108,7 +110,7 @@ test('path 9: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 9: zero-window probes answered with window 0 → probed forever (RFC 1122 §4.2.2.17): 30 probes, no give-up', (t) => {
+test('Retransmission give-up: zero-window probes answered with window 0 → probed forever (RFC 1122 §4.2.2.17): 30 probes, no give-up', (t) => {
   const { s, peer: p, ep } = zeroWindow();
   const before = snap(s);
   let ecr = 150;
@@ -129,7 +131,7 @@ test('path 9: zero-window probes answered with window 0 → probed forever (RFC 
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 100 }).map((x) => [x.flags, x.seq, x.len]), [['P.', p.our(101), 100]]);
 });
 
-test('path 9: TCP_USER_TIMEOUT also bounds zero-window probing from the first probe (tcp_probe_timer)', (t) => {
+test('Retransmission give-up: TCP_USER_TIMEOUT also bounds zero-window probing from the first probe (tcp_probe_timer)', (t) => {
   const { s, peer: p, ep } = zeroWindow();
   (ep as TcpEndpoint).setUserTimeout(3000);
   const before = snap(s);

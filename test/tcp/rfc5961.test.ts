@@ -1,17 +1,21 @@
 /**
- * Issue 4, path 10: RST, SYN and ACK acceptance on a synchronized connection
- * (RFC 5961). linux-tcp-paths.md G1 (sequence check first; out-of-window RST
- * dropped silently), G2 (RST exactly at RCV.NXT — or RCV.NXT−1 in
- * CLOSE_WAIT/CLOSING/LAST_ACK — resets; otherwise in window: challenge ACK
- * <SEQ=SND.NXT><ACK=RCV.NXT>), G3 (SYN: challenge ACK, TCPSYNChallenge,
- * TcpInErrs), G4 (ACK > SND.NXT or ACK < SND.UNA − min(max window, bytes
- * acked): challenge ACK), G5 (one challenge ACK per 500 ms per socket, sharing
- * last_oow_ack_time with out-of-window duplicate ACKs, TCPACKSkippedChallenge),
- * G6 (errno by state); checklist rows 30–35; linux-wire-reference.md
- * scenario 12.
+ * RST, SYN and ACK acceptance on a synchronized connection (RFC 5961;
+ * tcp_validate_incoming, tcp_ack; docs/linux-behaviour.md, RFC 5961):
+ * - the sequence check comes first (tcp_sequence); an out-of-window RST is
+ *   dropped silently;
+ * - a RST exactly at RCV.NXT (or RCV.NXT−1 in CLOSE_WAIT/CLOSING/LAST_ACK)
+ *   resets; elsewhere in the window it draws a challenge ACK
+ *   <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 5961 §3.2);
+ * - a SYN: challenge ACK, TCPSYNChallenge, TcpInErrs (§4.2);
+ * - ACK > SND.NXT or ACK < SND.UNA − min(max window, bytes acked): challenge
+ *   ACK (§5.2);
+ * - one challenge ACK per 500 ms per socket (tcp_invalid_ratelimit), sharing
+ *   last_oow_ack_time with out-of-window duplicate ACKs,
+ *   TCPACKSkippedChallenge;
+ * - the errno of an accepted RST by state (tcp_reset).
+ * The differential scenario rfc5961 checks the same against the kernel.
  *
- * SYN_SENT's RST (ECONNREFUSED, TcpAttemptFails) is path 1:
- * path-01-no-listener.test.ts.
+ * SYN_SENT's RST (ECONNREFUSED, TcpAttemptFails) is in no-listener.test.ts.
  */
 import test from 'ava';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
@@ -71,7 +75,7 @@ const cases: StateCase[] = [
 
 for (const c of cases) {
   for (const offset of c.minusOne ? [0, -1] : [0]) {
-    test(`path 10: RST seq = RCV.NXT${offset ? '−1' : ''} in ${c.state} → reset, ${c.errno}, nothing sent`, (t) => {
+    test(`RFC 5961: RST seq = RCV.NXT${offset ? '−1' : ''} in ${c.state} → reset, ${c.errno}, nothing sent`, (t) => {
       const { s, peer: p, ep } = c.setup();
       const rcvNxt = p.their(c.state === 'CLOSE_WAIT' || c.state === 'CLOSING' || c.state === 'LAST_ACK' ? 2 : 1);
       const before = snap(s);
@@ -86,7 +90,7 @@ for (const c of cases) {
   }
 }
 
-test('path 10: RST seq = RCV.NXT in SYN_RECV (simultaneous open, full socket) → ECONNRESET, TcpAttemptFails', (t) => {
+test('RFC 5961: RST seq = RCV.NXT in SYN_RECV (simultaneous open, full socket) → ECONNRESET, TcpAttemptFails', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -102,7 +106,7 @@ test('path 10: RST seq = RCV.NXT in SYN_RECV (simultaneous open, full socket) �
   t.is(ep.getError(), 'ECONNRESET');
 });
 
-test('path 10: RST in window but not exact → challenge ACK seq SND.NXT ack RCV.NXT; one per 500 ms (TCPACKSkippedChallenge); the connection lives', (t) => {
+test('RFC 5961: RST in window but not exact → challenge ACK seq SND.NXT ack RCV.NXT; one per 500 ms (TCPACKSkippedChallenge); the connection lives', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.write(pattern(10));
@@ -128,7 +132,7 @@ test('path 10: RST in window but not exact → challenge ACK seq SND.NXT ack RCV
   t.is(rd(ep), 'ECONNRESET');
 });
 
-test('path 10: RST out of window (beyond RCV.NXT + RCV.WND, or before RCV.NXT) → dropped silently, no counter', (t) => {
+test('RFC 5961: RST out of window (beyond RCV.NXT + RCV.WND, or before RCV.NXT) → dropped silently, no counter', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   const before = snap(s);
   p.quietUntil(100);
@@ -139,7 +143,7 @@ test('path 10: RST out of window (beyond RCV.NXT + RCV.WND, or before RCV.NXT) �
   t.deepEqual(moved(s, before), {});
 });
 
-test('path 10: SYN on an ESTABLISHED connection, in window or not → challenge ACK, TCPChallengeACK, TCPSYNChallenge, TcpInErrs; the connection is unchanged', (t) => {
+test('RFC 5961: SYN on an ESTABLISHED connection, in window or not → challenge ACK, TCPChallengeACK, TCPSYNChallenge, TcpInErrs; the connection is unchanged', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   const before = snap(s);
   p.quietUntil(100);
@@ -155,7 +159,7 @@ test('path 10: SYN on an ESTABLISHED connection, in window or not → challenge 
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 10: SYN in CLOSE_WAIT → challenge ACK and TCPSYNChallenge, but no TcpInErrs (only tcp_rcv_established passes syn_inerr)', (t) => {
+test('RFC 5961: SYN in CLOSE_WAIT → challenge ACK and TCPSYNChallenge, but no TcpInErrs (only tcp_rcv_established passes syn_inerr)', (t) => {
   const { s, peer: p, ep } = inState('CLOSE_WAIT');
   p.runUntil(1000);
   const before = snap(s);
@@ -164,7 +168,7 @@ test('path 10: SYN in CLOSE_WAIT → challenge ACK and TCPSYNChallenge, but no T
   t.is(ep.state, 'CLOSE_WAIT');
 });
 
-test('path 10: ACK of data never sent (SEG.ACK > SND.NXT) → challenge ACK (6.18.38+), the segment and its data dropped', (t) => {
+test('RFC 5961: ACK of data never sent (SEG.ACK > SND.NXT) → challenge ACK (6.18.38+), the segment and its data dropped', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   const before = snap(s);
   p.quietUntil(100);
@@ -176,7 +180,7 @@ test('path 10: ACK of data never sent (SEG.ACK > SND.NXT) → challenge ACK (6.1
   t.is(ep.state, 'ESTABLISHED');
 });
 
-test('path 10: ACK older than SND.UNA − min(max window, bytes acked) → challenge ACK; a less old ACK is a duplicate whose data is taken', (t) => {
+test('RFC 5961: ACK older than SND.UNA − min(max window, bytes acked) → challenge ACK; a less old ACK is a duplicate whose data is taken', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.write(pattern(100));
@@ -197,7 +201,7 @@ test('path 10: ACK older than SND.UNA − min(max window, bytes acked) → chall
   t.deepEqual(moved(s, before), { TcpExtTCPChallengeACK: 1 });
 });
 
-test('path 10: the challenge-ACK limit shares its 500 ms with out-of-window duplicate ACKs (tp->last_oow_ack_time)', (t) => {
+test('RFC 5961: the challenge-ACK limit shares its 500 ms with out-of-window duplicate ACKs (tp->last_oow_ack_time)', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   const before = snap(s);
   p.quietUntil(100);

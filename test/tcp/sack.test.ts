@@ -1,8 +1,9 @@
 /**
- * Fast retransmit (RFC 5681 §3.2, RFC 6675; linux-tcp-paths.md H): with
- * SACK, a hole with three SACKed segments above it is retransmitted at once
- * (for Linux's RACK too: with sacked_out >= reordering its reordering window
- * is 0); without SACK, the third duplicate ACK does the same (NewReno).
+ * Fast retransmit (RFC 5681 §3.2, RFC 6675; docs/linux-behaviour.md, TCP
+ * basics): with SACK, a hole with three SACKed segments above it is
+ * retransmitted at once (for Linux's RACK too: with sacked_out >= reordering
+ * its reordering window is 0); without SACK, the third duplicate ACK does the
+ * same (NewReno).
  */
 import test from 'ava';
 import { passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';

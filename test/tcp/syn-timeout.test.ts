@@ -1,10 +1,11 @@
 /**
- * Issue 4, path 2: connecting to a host that does not answer, and the
- * application giving up. linux-tcp-paths.md D1 (SYN retransmission and
- * give-up), D4 (application timeout: close in SYN_SENT sends nothing, the
- * late SYN-ACK gets A1's R1), A3.5 (the server's request sock receiving that
- * RST); checklist rows 12, 2 and 8's RST case; linux-wire-reference.md
- * scenarios 2 and 3.
+ * Connecting to a host that does not answer, and the application giving up
+ * (docs/linux-behaviour.md, SYN timeout): SYN retransmission and give-up
+ * (tcp_retransmit_timer, tcp_write_timeout); a close in SYN_SENT sends
+ * nothing, and the late SYN-ACK finds no socket and gets the reply reset
+ * (tcp_v4_send_reset); the server's request sock receiving that RST is
+ * dropped (tcp_check_req). The differential scenario connect-timeout checks
+ * the same against the kernel.
  *
  * Already covered exactly elsewhere: the default timeline (tcp_syn_retries 6 +
  * tcp_syn_linear_timeouts 4: SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s,
@@ -23,7 +24,7 @@ import { ADDR_B, World } from '../helpers/world.ts';
 
 const SYN_OPTS = (p: TcpPeer, t: number): Opts => ({ mss: 1460, sackOk: true, ts: [p.stackTs(t), 0], ws: 10 });
 
-test('path 2: tcp_syn_linear_timeouts=0 → SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s with no segment', (t) => {
+test('SYN timeout: tcp_syn_linear_timeouts=0 → SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s with no segment', (t) => {
   const s = testStack({ sysctl: { tcp_syn_linear_timeouts: 0 } });
   const ep = s.stack.tcp.socket();
   const before = snap(s);
@@ -51,7 +52,7 @@ test('path 2: tcp_syn_linear_timeouts=0 → SYNs at 0, 1, 3, 7, 15, 31, 63 s, ET
   t.deepEqual(p.runUntil(1_000_000), []);
 });
 
-test('path 2: the default timeline moves exactly TCPSynRetrans ×10, TCPTimeouts ×11, TcpAttemptFails, TCPAbortOnTimeout, and no RST is traced', (t) => {
+test('SYN timeout: the default timeline moves exactly TCPSynRetrans ×10, TCPTimeouts ×11, TcpAttemptFails, TCPAbortOnTimeout, and no RST is traced', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   const before = snap(s);
@@ -71,7 +72,7 @@ test('path 2: the default timeline moves exactly TCPSynRetrans ×10, TCPTimeouts
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 2: the application gives up (close in SYN_SENT after 100 ms): nothing sent; the late SYN-ACK gets R1 RST seq = SEG.ACK (NO_SOCKET)', (t) => {
+test('SYN timeout: the application gives up (close in SYN_SENT after 100 ms): nothing sent; the late SYN-ACK gets the reply reset RST seq = SEG.ACK (NO_SOCKET)', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -98,7 +99,7 @@ test('path 2: the application gives up (close in SYN_SENT after 100 ms): nothing
  * inet_shutdown() in SYN_SENT calls tcp_disconnect() whatever `how` says:
  * nothing is sent (no SYN was answered), sk_err = ECONNRESET, state CLOSE.
  */
-test('path 2: shutdown(SHUT_WR) in SYN_SENT disconnects (inet_shutdown → tcp_disconnect): no error from shutdown, nothing sent, ECONNRESET', (t) => {
+test('SYN timeout: shutdown(SHUT_WR) in SYN_SENT disconnects (inet_shutdown → tcp_disconnect): no error from shutdown, nothing sent, ECONNRESET', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -115,7 +116,7 @@ test('path 2: shutdown(SHUT_WR) in SYN_SENT disconnects (inet_shutdown → tcp_d
   t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 65160, opts: { mss: 1460 } }), [{ flags: 'R', seq: p.our(1), ack: 0, win: 0, len: 0, opts: {} }]);
 });
 
-test('path 2, server side: our SYN-ACK answered by the R1 RST of a client that gave up → request dropped silently (TcpAttemptFails, EmbryonicRsts), never accepted', (t) => {
+test('SYN timeout, server side: our SYN-ACK answered by the reply reset of a client that gave up → request dropped silently (TcpAttemptFails, EmbryonicRsts), never accepted', (t) => {
   const s = testStack();
   const listener = s.stack.tcp.socket();
   listener.bind(0, 80);
@@ -142,7 +143,7 @@ test('path 2, server side: our SYN-ACK answered by the R1 RST of a client that g
   t.deepEqual(rsts(s.trace), []);
 });
 
-test('path 2, both ends ours (wire reference scenario 3): the client closes in SYN_SENT, the server\'s SYN-ACK retransmission is reset, the request dies', (t) => {
+test('SYN timeout, both ends ours: the client closes in SYN_SENT, the server\'s SYN-ACK retransmission is reset, the request dies', (t) => {
   const traceA: TraceEvent[] = [];
   const w = new World({ a: { trace: (e) => traceA.push(e) } });
   const server = w.b.tcp.socket();

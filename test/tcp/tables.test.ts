@@ -1,4 +1,4 @@
-/** Bind conflicts, ephemeral ports, SYN and accept queues (linux-tcp-paths.md B and C). */
+/** Bind conflicts, ephemeral ports, SYN and accept queues (inet_csk_bind_conflict, tcp_conn_request; docs/linux-behaviour.md, TCP basics and Accept-queue overflow). */
 import test from 'ava';
 import { SocketError } from '../../stack/socket/types.ts';
 import { TcpPeer, PEER_IP } from '../helpers/tcp-peer.ts';

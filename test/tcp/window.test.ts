@@ -1,6 +1,6 @@
 /**
  * Flow control both ways: the peer's scaled window limits what we send;
- * a zero window is probed (linux-tcp-paths.md F3); our own receive window
+ * a zero window is probed (tcp_probe_timer); our own receive window
  * closes when the application does not read and reopens when it does.
  */
 import test from 'ava';
