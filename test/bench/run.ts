@@ -5,14 +5,15 @@
  *   node --import tsx test/bench/run.ts
  *
  * Figures (each measured ROUNDS times, interleaved stack, kernel, stack,
- * kernel, ...; median and min–max reported; see ../shared/docs/benchmarking.md):
+ * kernel, ...; median and min–max reported; see docs/measurements.md):
  *   1. echo throughput, one connection, 100 MiB each way (MiB/s, first byte
  *      written to last byte read back, count and content verified);
  *   2. 64-byte ping-pong RTT p50/p99 over one connection, unpinned and with
  *      every process we start pinned to CPU 0 (`taskset -c 0`);
  *   3. connections per second, sequential (concurrency 1): connect, 1 byte
  *      each way, client FIN first; the client namespaces run with
- *      net.ipv4.tcp_max_tw_buckets=0 (benchmarking.md lesson 3);
+ *      net.ipv4.tcp_max_tw_buckets=0, so that the client kernel's TIME_WAIT
+ *      sockets do not make it scan its port table after ~32k connections;
  *   4. memory for 10,000 idle connections: VmRSS growth of the tcpstack
  *      process; for the kernel, growth of `Slab:` in /proc/meminfo attributable
  *      to the server side (kernel-pair Δ minus the client-only Δ seen in the

@@ -84,7 +84,7 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
     `0.800 ${C} RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)`,
   ],
   [{ kind: 'tcp-error', t: 1800, conn: '7-41234', errno: 'ECONNRESET' }, `0.800 ${C} errno ECONNRESET`],
-  // A SYN for no socket, and the R1 answer.
+  // A SYN for no socket, and the reply reset that answers it.
   [seg(2000, 'in', { flags: TCP_SYN, seq: 77, win: 64240 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 < S 0:0(0) win 64240'],
   [seg(2000, 'out', { flags: 0x14, seq: 0, ack: 78 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 > R 0:0(0) ack 1 win 0'],
   [

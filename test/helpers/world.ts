@@ -15,7 +15,7 @@ import { Impairment, type ImpairConfig } from '../../tun/impair/impairment.ts';
 export const ADDR_A = parseIpv4('198.18.0.1')!;
 export const ADDR_B = parseIpv4('198.18.0.2')!;
 
-/** A wire decorator hook: lets tests drop, delay or rewrite packets in flight (issue 5 builds on it). */
+/** A wire decorator hook: lets tests drop, delay or rewrite packets in flight (test/tcp/lossy-wire.test.ts builds its lossy wire on it). */
 export type WireFilter = (packet: Uint8Array, from: 'a' | 'b', now: number) => Uint8Array[] | undefined;
 
 class FilteredSink implements PacketSink {
