@@ -1,8 +1,8 @@
 /**
- * What the lab services share: they are written on the BSD-shaped Endpoint
- * (not on TcpServer/TcpSocket) because each imitates one server program of
- * ../shared/docs/linux-wire-reference.md call by call: accept, a read of a
- * given size, SO_LINGER, close. This is their listening loop: a listening
+ * What the lab services share: they are written on the BSD-shaped Endpoint (not
+ * on TcpServer/TcpSocket) because each imitates, call by call, the server side
+ * of one of the Linux behaviours in docs/linux-behaviour.md: accept, a read of
+ * a given size, SO_LINGER, close. This is their listening loop: a listening
  * endpoint that accepts every queued connection on its readiness event and
  * hands each to the service, plus the set of endpoints still open so that
  * close() can let go of them all.

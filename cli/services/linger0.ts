@@ -1,9 +1,9 @@
 /**
- * linger0 (lab, port 4003): the wire reference's scenario 5. Accepts, sets
+ * linger0 (lab, port 4003): docs/linux-behaviour.md, SO_LINGER 0. Accepts, sets
  * SO_LINGER {on, 0}, reads once (everything that has arrived, as soon as
- * anything has, or the end of the stream) and closes: an abortive close, a
- * RST (RST,ACK seq=snd_nxt ack=rcv_nxt, TcpExtTCPAbortOnData), whatever the
- * client sent. The client's recv() sees ECONNRESET.
+ * anything has, or the end of the stream) and closes: an abortive close, a RST
+ * (RST,ACK seq=snd_nxt ack=rcv_nxt, TcpExtTCPAbortOnData), whatever the client
+ * sent. The client's recv() sees ECONNRESET.
  */
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';

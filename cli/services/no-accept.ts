@@ -1,10 +1,10 @@
 /**
- * no-accept (lab, port 4004): the wire reference's scenario 11. Listens with
- * a small backlog (default 1) and never accepts: backlog + 1 handshakes
- * complete and wait in the accept queue, further SYNs are dropped
- * (TcpExtListenOverflows, TcpExtListenDrops) and their clients time out.
- * Stopping the service closes the listener, which resets the queued
- * connections.
+ * no-accept (lab, port 4004): docs/linux-behaviour.md, Accept-queue overflow
+ * and Listener close. Listens with a small backlog (default 1) and never
+ * accepts: backlog + 1 handshakes complete and wait in the accept queue,
+ * further SYNs are dropped (TcpExtListenOverflows, TcpExtListenDrops) and their
+ * clients time out. Stopping the service closes the listener, which resets the
+ * queued connections.
  */
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';

@@ -1,9 +1,9 @@
 /**
- * partial-read (lab, port 4001): the wire reference's scenario 4. Accepts,
- * waits until 4096 bytes (or the end of the stream) have arrived, reads
- * exactly up to 4096 of them once, and closes. A client that sent more sees
- * our close() with unread data: a RST (RST,ACK seq=snd_nxt ack=rcv_nxt,
- * TcpExtTCPAbortOnClose) and recv() ECONNRESET.
+ * partial-read (lab, port 4001): docs/linux-behaviour.md, Close with unread
+ * data. Accepts, waits until 4096 bytes (or the end of the stream) have
+ * arrived, reads exactly up to 4096 of them once, and closes. A client that
+ * sent more sees our close() with unread data: a RST (RST,ACK seq=snd_nxt
+ * ack=rcv_nxt, TcpExtTCPAbortOnClose) and recv() ECONNRESET.
  */
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import { POLLERR, POLLHUP, POLLRDHUP } from '../../stack/socket/types.ts';
