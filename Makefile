@@ -68,7 +68,7 @@ bench: all tools
 
 # The differential harness: every reset/timer scenario against the Linux
 # kernel and against our stack, in throw-away namespaces; prints
-# scenario | path | match or the first difference (exit 1 if any differs).
+# scenario | docs | time | match or the first difference (exit 1 if any differs).
 fidelity: all tools
 	cli/tcpstack scenario table
 
