@@ -1,4 +1,5 @@
 /** IPv4 addresses are carried as unsigned 32-bit numbers inside the stack. */
+import { readU32, writeU32 } from './bytes.ts';
 
 export type Ipv4Address = number;
 
@@ -57,13 +58,8 @@ export function isMulticast(a: Ipv4Address): boolean {
 /** The limited broadcast address 255.255.255.255 (RFC 919). */
 export const LIMITED_BROADCAST = 0xffffffff;
 
-export function readIpv4(b: Uint8Array, offset: number): Ipv4Address {
-  return ((b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!) >>> 0;
-}
+/** The address in the four bytes at `offset`. */
+export const readIpv4: (b: Uint8Array, offset: number) => Ipv4Address = readU32;
 
-export function writeIpv4(b: Uint8Array, offset: number, a: Ipv4Address): void {
-  b[offset] = a >>> 24;
-  b[offset + 1] = (a >>> 16) & 255;
-  b[offset + 2] = (a >>> 8) & 255;
-  b[offset + 3] = a & 255;
-}
+/** Writes the address into the four bytes at `offset`. */
+export const writeIpv4: (b: Uint8Array, offset: number, a: Ipv4Address) => void = writeU32;

@@ -4,6 +4,12 @@
  * messages carry a 4-byte field (unused, or the next-hop MTU for
  * "fragmentation needed", RFC 1191) followed by the quoted datagram.
  */
+import * as bytes from './bytes.ts';
+
+// A module-local binding, as in tcp.ts (an imported one is read through the
+// module's import cell at every call).
+const { readU16 } = bytes;
+
 export const ICMP_HEADER = 8;
 
 export const ICMP_ECHO_REPLY = 0;
@@ -30,11 +36,11 @@ export const ICMP_EXC_FRAGTIME = 1;
 
 export const icmpType = (m: Uint8Array): number => m[0]!;
 export const icmpCode = (m: Uint8Array): number => m[1]!;
-export const icmpChecksum = (m: Uint8Array): number => (m[2]! << 8) | m[3]!;
-export const icmpEchoId = (m: Uint8Array): number => (m[4]! << 8) | m[5]!;
-export const icmpEchoSequence = (m: Uint8Array): number => (m[6]! << 8) | m[7]!;
+export const icmpChecksum = (m: Uint8Array): number => readU16(m, 2);
+export const icmpEchoId = (m: Uint8Array): number => readU16(m, 4);
+export const icmpEchoSequence = (m: Uint8Array): number => readU16(m, 6);
 /** The next-hop MTU of a "fragmentation needed" message (RFC 1191 §4). */
-export const icmpNextHopMtu = (m: Uint8Array): number => (m[6]! << 8) | m[7]!;
+export const icmpNextHopMtu = (m: Uint8Array): number => readU16(m, 6);
 /** The quoted original datagram of an error message. */
 export const icmpQuoted = (m: Uint8Array): Uint8Array => m.subarray(ICMP_HEADER);
 

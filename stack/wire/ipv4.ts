@@ -9,9 +9,16 @@
  * measured difference).
  */
 import { readIpv4, writeIpv4, type Ipv4Address } from './addr.ts';
+import * as bytes from './bytes.ts';
 import { checksum } from './checksum.ts';
 
+// Module-local bindings of the byte helpers, as in tcp.ts (an imported
+// binding is read through the module's import cell at every call).
+const { readU16, writeU16 } = bytes;
+
 export const IPV4_MIN_HEADER = 20;
+/** Byte position of the header checksum (RFC 791 §3.1). */
+export const IPV4_CHECKSUM_FIELD = 10;
 export const IPV4_MAX_PACKET = 65535;
 
 export const PROTO_ICMP = 1;
@@ -28,16 +35,16 @@ export const ipVersion = (b: Uint8Array): number => b[0]! >> 4;
 /** Header length in bytes (IHL × 4). */
 export const ipHeaderLength = (b: Uint8Array): number => (b[0]! & 15) << 2;
 export const ipTos = (b: Uint8Array): number => b[1]!;
-export const ipTotalLength = (b: Uint8Array): number => (b[2]! << 8) | b[3]!;
-export const ipId = (b: Uint8Array): number => (b[4]! << 8) | b[5]!;
+export const ipTotalLength = (b: Uint8Array): number => readU16(b, 2);
+export const ipId = (b: Uint8Array): number => readU16(b, 4);
 /** Flags and fragment offset as one word; see the IP_FLAG_* masks. */
-export const ipFragWord = (b: Uint8Array): number => (b[6]! << 8) | b[7]!;
+export const ipFragWord = (b: Uint8Array): number => readU16(b, 6);
 /** Fragment offset in bytes. */
 export const ipFragOffset = (b: Uint8Array): number => (ipFragWord(b) & IP_OFFSET_MASK) << 3;
 export const ipMoreFragments = (b: Uint8Array): boolean => (b[6]! & 0x20) !== 0;
 export const ipTtl = (b: Uint8Array): number => b[8]!;
 export const ipProtocol = (b: Uint8Array): number => b[9]!;
-export const ipChecksum = (b: Uint8Array): number => (b[10]! << 8) | b[11]!;
+export const ipChecksum = (b: Uint8Array): number => readU16(b, 10);
 export const ipSource = (b: Uint8Array): Ipv4Address => readIpv4(b, 12);
 export const ipDestination = (b: Uint8Array): Ipv4Address => readIpv4(b, 16);
 
@@ -97,23 +104,18 @@ export interface Ipv4HeaderFields {
 export function writeIpv4Header(b: Uint8Array, offset: number, h: Ipv4HeaderFields): void {
   b[offset] = 0x45;
   b[offset + 1] = h.tos ?? 0;
-  b[offset + 2] = h.totalLength >>> 8;
-  b[offset + 3] = h.totalLength & 255;
-  b[offset + 4] = h.id >>> 8;
-  b[offset + 5] = h.id & 255;
-  const word =
-    (h.dontFragment ? IP_FLAG_DF : 0) |
-    (h.moreFragments ? IP_FLAG_MF : 0) |
-    (((h.fragmentOffset ?? 0) >>> 3) & IP_OFFSET_MASK);
-  b[offset + 6] = word >>> 8;
-  b[offset + 7] = word & 255;
+  writeU16(b, offset + 2, h.totalLength);
+  writeU16(b, offset + 4, h.id);
+  writeU16(
+    b,
+    offset + 6,
+    (h.dontFragment ? IP_FLAG_DF : 0) | (h.moreFragments ? IP_FLAG_MF : 0) | (((h.fragmentOffset ?? 0) >>> 3) & IP_OFFSET_MASK),
+  );
   b[offset + 8] = h.ttl;
   b[offset + 9] = h.protocol;
   b[offset + 10] = 0;
   b[offset + 11] = 0;
   writeIpv4(b, offset + 12, h.source);
   writeIpv4(b, offset + 16, h.destination);
-  const sum = checksum(b, offset, offset + IPV4_MIN_HEADER);
-  b[offset + 10] = sum >>> 8;
-  b[offset + 11] = sum & 255;
+  writeU16(b, offset + IPV4_CHECKSUM_FIELD, checksum(b, offset, offset + IPV4_MIN_HEADER));
 }

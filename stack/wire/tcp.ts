@@ -12,10 +12,23 @@
  * (net/ipv4/tcp_input.c) and the transmit-side layout follows
  * `tcp_options_write` (net/ipv4/tcp_output.c), so that our segments are byte
  * for byte what a Linux peer would send and we accept what Linux accepts.
+ *
+ * Tools (packet scripts, traces, impairments, capture readers) share the
+ * same codec through the allocating helpers at the end: option lists as they
+ * are on the wire (decodeTcpOptionList, writeTcpOptionList), a whole-segment
+ * encoder (encodeTcpSegment) and decoder (decodeTcpSegment), and field
+ * setters for rewriting a segment in place.
  */
+import * as bytes from './bytes.ts';
 import { checksum, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
 import type { Ipv4Address } from './addr.ts';
 import { PROTO_TCP } from './ipv4.ts';
+
+// The byte helpers as module-local bindings. V8 reads an imported binding
+// through the module's import cell at every call site, and with six of them
+// writeTcpHeader measured about 20 % slower than with local bindings; a local
+// const costs what the helpers defined in this file used to.
+const { readU16, readU32, writeU16, writeU32 } = bytes;
 
 export const TCP_MIN_HEADER = 20;
 /** Data offset is 4 bits of 32-bit words: at most 60 bytes of header, 40 of options. */
@@ -56,33 +69,42 @@ export const TCP_MAX_WSCALE = 14;
 /** 40 bytes of option space hold NOP NOP + at most 4 blocks (2 + 4 × 8 = 34). */
 export const TCP_MAX_SACK_BLOCKS = 4;
 
-export const tcpSourcePort = (s: Uint8Array): number => (s[0]! << 8) | s[1]!;
-export const tcpDestinationPort = (s: Uint8Array): number => (s[2]! << 8) | s[3]!;
-export const tcpSeq = (s: Uint8Array): number =>
-  ((s[4]! << 24) | (s[5]! << 16) | (s[6]! << 8) | s[7]!) >>> 0;
-export const tcpAck = (s: Uint8Array): number =>
-  ((s[8]! << 24) | (s[9]! << 16) | (s[10]! << 8) | s[11]!) >>> 0;
+/** Byte position of the data offset (high nibble) and the reserved bits (low nibble), RFC 9293 §3.1. */
+export const TCP_DOFF_FIELD = 12;
+
+export const tcpSourcePort = (s: Uint8Array): number => readU16(s, 0);
+export const tcpDestinationPort = (s: Uint8Array): number => readU16(s, 2);
+export const tcpSeq = (s: Uint8Array): number => readU32(s, 4);
+export const tcpAck = (s: Uint8Array): number => readU32(s, 8);
 /** Header length in bytes (data offset × 4), options included. */
 export const tcpHeaderLength = (s: Uint8Array): number => (s[12]! >> 4) << 2;
+/**
+ * The four bits after the data offset, which RFC 9293 §3.1 calls Rsrvd. The
+ * lowest is the former NS bit, now AE in AccECN; Linux reads them
+ * as `th->res1` and `th->ae`.
+ */
+export const tcpReserved = (s: Uint8Array): number => s[12]! & 15;
 /**
  * The eight control bits CWR..FIN. The low bit of byte 12 (the former NS bit,
  * now AE in AccECN) and the reserved bits are deliberately not included.
  */
 export const tcpFlags = (s: Uint8Array): number => s[13]!;
-export const tcpWindow = (s: Uint8Array): number => (s[14]! << 8) | s[15]!;
+export const tcpWindow = (s: Uint8Array): number => readU16(s, 14);
 /** The checksum field as it is on the wire (see computeTcpChecksum to compute one). */
-export const tcpChecksum = (s: Uint8Array): number => (s[16]! << 8) | s[17]!;
-export const tcpUrgent = (s: Uint8Array): number => (s[18]! << 8) | s[19]!;
+export const tcpChecksum = (s: Uint8Array): number => readU16(s, 16);
+export const tcpUrgent = (s: Uint8Array): number => readU16(s, 18);
 
-const readU32 = (b: Uint8Array, i: number): number =>
-  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = (v >>> 16) & 255;
-  b[i + 2] = (v >>> 8) & 255;
-  b[i + 3] = v & 255;
-}
+/**
+ * Field setters for tools that rewrite a segment in place (the checksum is
+ * then stale: see setTcpChecksum). The hot path builds segments with
+ * writeTcpHeader instead.
+ */
+export const setTcpSeq = (s: Uint8Array, seq: number): void => writeU32(s, 4, seq);
+export const setTcpAck = (s: Uint8Array, ack: number): void => writeU32(s, 8, ack);
+export const setTcpFlags = (s: Uint8Array, flags: number): void => {
+  s[13] = flags & 255;
+};
+export const setTcpWindow = (s: Uint8Array, window: number): void => writeU16(s, 14, window);
 
 // ---------------------------------------------------------------------------
 // Options, receive side
@@ -206,7 +228,7 @@ export function parseTcpOptions(seg: Uint8Array, out: TcpOptions): boolean {
     switch (kind) {
       case TCPOPT_MSS:
         if (size === TCPOLEN_MSS) {
-          const mss = (seg[i + 2]! << 8) | seg[i + 3]!;
+          const mss = readU16(seg, i + 2);
           if (mss !== 0) out.mss = mss;
         }
         break;
@@ -266,21 +288,16 @@ export interface TcpHeaderFields {
 
 /** Writes the fixed 20-byte header at `offset`, checksum 0 (see setTcpChecksum). */
 export function writeTcpHeader(buf: Uint8Array, offset: number, f: TcpHeaderFields): void {
-  buf[offset] = f.sourcePort >>> 8;
-  buf[offset + 1] = f.sourcePort & 255;
-  buf[offset + 2] = f.destinationPort >>> 8;
-  buf[offset + 3] = f.destinationPort & 255;
+  writeU16(buf, offset, f.sourcePort);
+  writeU16(buf, offset + 2, f.destinationPort);
   writeU32(buf, offset + 4, f.seq);
   writeU32(buf, offset + 8, f.ack);
   buf[offset + 12] = (f.headerLength >>> 2) << 4; // reserved bits and AE zero
   buf[offset + 13] = f.flags & 255;
-  buf[offset + 14] = f.window >>> 8;
-  buf[offset + 15] = f.window & 255;
+  writeU16(buf, offset + 14, f.window);
   buf[offset + 16] = 0;
   buf[offset + 17] = 0;
-  const urgent = f.urgent ?? 0;
-  buf[offset + 18] = urgent >>> 8;
-  buf[offset + 19] = urgent & 255;
+  writeU16(buf, offset + 18, f.urgent ?? 0);
 }
 
 export interface TcpOptionsToWrite {
@@ -347,8 +364,7 @@ export function writeTcpOptionsLinux(buf: Uint8Array, offset: number, o: TcpOpti
   if (o.mss !== undefined && o.mss > 0) {
     buf[p] = TCPOPT_MSS;
     buf[p + 1] = TCPOLEN_MSS;
-    buf[p + 2] = (o.mss >>> 8) & 255;
-    buf[p + 3] = o.mss & 255;
+    writeU16(buf, p + 2, o.mss);
     p += 4;
   }
   if (o.ts !== undefined) {
@@ -393,6 +409,146 @@ export function writeTcpOptionsLinux(buf: Uint8Array, offset: number, o: TcpOpti
 }
 
 // ---------------------------------------------------------------------------
+// Option lists as they are on the wire, for tools (the hot path uses the
+// TcpOptions and TcpOptionsToWrite views above)
+// ---------------------------------------------------------------------------
+
+/**
+ * One option exactly as it sits in the header (RFC 9293 §3.1, "Options"):
+ * EOL and NOP are one byte (`length` 1, no data); every other kind is a kind
+ * byte, a length byte counting both, and `length - 2` bytes of data.
+ */
+export interface TcpRawOption {
+  kind: number;
+  length: number;
+  data: Uint8Array;
+}
+
+/** What decodeTcpOptionList found. */
+export interface TcpOptionList {
+  /** Every option in order, EOL and NOP included, up to the first malformed one. */
+  options: TcpRawOption[];
+  /** The first malformed option, which ended the walk: its kind and what is wrong with it. */
+  malformed: { kind: number; reason: string } | undefined;
+}
+
+/** The options area of a segment: bytes [20, data offset × 4), cut at the end of `seg` (a short capture). */
+export function tcpOptionArea(seg: Uint8Array): Uint8Array {
+  const end = Math.min(tcpHeaderLength(seg), seg.length);
+  return seg.subarray(TCP_MIN_HEADER, end < TCP_MIN_HEADER ? TCP_MIN_HEADER : end);
+}
+
+/**
+ * Walks an options area and lists everything in it, for tools that show or
+ * compare options as sent rather than interpret them (parseTcpOptions does
+ * that). Unlike Linux's `tcp_parse_options`, which stops at EOL, the walk
+ * goes on after an EOL, so the padding that follows shows as more EOLs; a
+ * tool that wants Linux's view stops at the first EOL. It stops at an option
+ * with no room for its length byte, a length below 2, or one running past
+ * the area (where `tcp_parse_options` stops too). Data is copied.
+ */
+export function decodeTcpOptionList(area: Uint8Array): TcpOptionList {
+  const options: TcpRawOption[] = [];
+  const end = area.length;
+  let i = 0;
+  while (i < end) {
+    const kind = area[i]!;
+    if (kind === TCPOPT_EOL || kind === TCPOPT_NOP) {
+      options.push({ kind, length: 1, data: new Uint8Array(0) });
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return { options, malformed: { kind, reason: `TCP option of kind ${kind} has no length byte` } };
+    const length = area[i + 1]!;
+    if (length < 2 || i + length > end) {
+      return { options, malformed: { kind, reason: `TCP option of kind ${kind} has bad length ${length}` } };
+    }
+    options.push({ kind, length, data: area.slice(i + 2, i + length) });
+    i += length;
+  }
+  return { options, malformed: undefined };
+}
+
+/**
+ * An option by name, as tcpdump prints them and packet scripts write them.
+ * `sack` takes [left, right] edges; its length is 2 + 8 per block.
+ */
+export type NamedTcpOption =
+  | { kind: 'eol' }
+  | { kind: 'nop' }
+  | { kind: 'mss'; value: number }
+  | { kind: 'wscale'; value: number }
+  | { kind: 'sackOK' }
+  | { kind: 'sack'; blocks: ReadonlyArray<readonly [number, number]> }
+  | { kind: 'ts'; val: number; ecr: number };
+
+/**
+ * The wire form of one named option, in the layouts of RFC 9293 §3.2 (MSS),
+ * RFC 7323 §2.2 and §3.2 (window scale, timestamps) and RFC 2018 §2 and §3
+ * (SACK-permitted, SACK), without any padding.
+ */
+export function rawTcpOption(o: NamedTcpOption): TcpRawOption {
+  switch (o.kind) {
+    case 'eol':
+      return { kind: TCPOPT_EOL, length: 1, data: new Uint8Array(0) };
+    case 'nop':
+      return { kind: TCPOPT_NOP, length: 1, data: new Uint8Array(0) };
+    case 'mss': {
+      const data = new Uint8Array(TCPOLEN_MSS - 2);
+      writeU16(data, 0, o.value);
+      return { kind: TCPOPT_MSS, length: TCPOLEN_MSS, data };
+    }
+    case 'wscale':
+      return { kind: TCPOPT_WSCALE, length: TCPOLEN_WSCALE, data: Uint8Array.of(o.value) };
+    case 'sackOK':
+      return { kind: TCPOPT_SACK_PERMITTED, length: TCPOLEN_SACK_PERMITTED, data: new Uint8Array(0) };
+    case 'sack': {
+      const data = new Uint8Array(TCPOLEN_SACK_PERBLOCK * o.blocks.length);
+      for (let b = 0; b < o.blocks.length; b++) {
+        writeU32(data, 8 * b, o.blocks[b]![0]);
+        writeU32(data, 8 * b + 4, o.blocks[b]![1]);
+      }
+      return { kind: TCPOPT_SACK, length: TCPOLEN_SACK_BASE + data.length, data };
+    }
+    case 'ts': {
+      const data = new Uint8Array(TCPOLEN_TIMESTAMP - 2);
+      writeU32(data, 0, o.val);
+      writeU32(data, 4, o.ecr);
+      return { kind: TCPOPT_TIMESTAMP, length: TCPOLEN_TIMESTAMP, data };
+    }
+  }
+}
+
+/** The bytes writeTcpOptionList writes for `list`, padding not included. */
+export function tcpOptionListLength(list: readonly TcpRawOption[]): number {
+  let n = 0;
+  for (const o of list) n += o.length;
+  return n;
+}
+
+/**
+ * Writes `list` at `offset` as given, in order, without padding: the encoder
+ * for options that are not in Linux's layout (a packet script's
+ * `nop,nop,sack 1:2`, an unknown kind). Returns the number of bytes written.
+ * Throws RangeError for an option whose data does not fit its length.
+ */
+export function writeTcpOptionList(buf: Uint8Array, offset: number, list: readonly TcpRawOption[]): number {
+  let p = offset;
+  for (const o of list) {
+    buf[p] = o.kind;
+    if (o.length > 1) {
+      if (o.data.length !== o.length - 2) {
+        throw new RangeError(`TCP option of kind ${o.kind}: ${o.data.length} bytes of data for length ${o.length}`);
+      }
+      buf[p + 1] = o.length;
+      buf.set(o.data, p + 2);
+    }
+    p += o.length;
+  }
+  return p - offset;
+}
+
+// ---------------------------------------------------------------------------
 // Checksum (RFC 9293 §3.1: over the pseudo header, the header and the data)
 // ---------------------------------------------------------------------------
 
@@ -418,14 +574,89 @@ export function computeTcpChecksum(
 
 /** Computes and writes the checksum of the whole of `seg`. */
 export function setTcpChecksum(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): void {
-  const sum = computeTcpChecksum(src, dst, seg, 0, seg.length);
-  seg[16] = sum >>> 8;
-  seg[17] = sum & 255;
+  writeU16(seg, 16, computeTcpChecksum(src, dst, seg, 0, seg.length));
 }
 
 /** True when the checksum of the whole of `seg` verifies (RFC 1071 "checking"). */
 export function tcpChecksumOk(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): boolean {
   return verifies(seg, 0, seg.length, pseudoHeaderSum(src, dst, PROTO_TCP, seg.length));
+}
+
+// ---------------------------------------------------------------------------
+// Whole segments, for tools and tests (the hot path writes the header and
+// options itself, into the buffer that already holds the data)
+// ---------------------------------------------------------------------------
+
+export interface TcpSegmentFields {
+  sourcePort: number;
+  destinationPort: number;
+  seq: number;
+  ack: number;
+  /** Control bits, TCP_* above. */
+  flags: number;
+  window: number;
+  urgent?: number;
+  /** The four bits after the data offset (see tcpReserved); 0 when absent. */
+  reserved?: number;
+  /** Options in Linux's layout (writeTcpOptionsLinux)... */
+  options?: TcpOptionsToWrite;
+  /** ...or exactly these, in order (writeTcpOptionList), padded with EOL to 32 bits. */
+  optionList?: readonly TcpRawOption[];
+  payload?: Uint8Array;
+}
+
+/** Bytes of option space `f` takes: a multiple of 4. Throws RangeError past 40 or with both kinds of options. */
+function segmentOptionsLength(f: TcpSegmentFields): number {
+  if (f.options !== undefined && f.optionList !== undefined) {
+    throw new RangeError('a TCP segment takes options in Linux\'s layout or an option list, not both');
+  }
+  if (f.options !== undefined) return tcpOptionsLength(f.options);
+  if (f.optionList === undefined) return 0;
+  const n = (tcpOptionListLength(f.optionList) + 3) & ~3;
+  if (n > TCP_MAX_OPTIONS) throw new RangeError(`${n} bytes of TCP options do not fit in ${TCP_MAX_OPTIONS}`);
+  return n;
+}
+
+/** The length encodeTcpSegment writes for `f`: header, options and payload. */
+export function tcpSegmentLength(f: TcpSegmentFields): number {
+  return TCP_MIN_HEADER + segmentOptionsLength(f) + (f.payload?.length ?? 0);
+}
+
+/**
+ * Encodes a whole segment at `offset` of `buf`: header (RFC 9293 §3.1),
+ * options, the payload, and the checksum over the pseudo header of `src` and
+ * `dst`. Returns the number of bytes written (tcpSegmentLength). Throws
+ * RangeError when the segment does not fit in `buf`.
+ */
+export function encodeTcpSegment(
+  buf: Uint8Array,
+  offset: number,
+  f: TcpSegmentFields,
+  src: Ipv4Address,
+  dst: Ipv4Address,
+): number {
+  const headerLength = TCP_MIN_HEADER + segmentOptionsLength(f);
+  const payload = f.payload;
+  const end = offset + headerLength + (payload?.length ?? 0);
+  if (end > buf.length) throw new RangeError(`a ${end - offset}-byte TCP segment does not fit at ${offset} in ${buf.length} bytes`);
+  writeTcpHeader(buf, offset, {
+    sourcePort: f.sourcePort,
+    destinationPort: f.destinationPort,
+    seq: f.seq,
+    ack: f.ack,
+    flags: f.flags,
+    window: f.window,
+    urgent: f.urgent ?? 0,
+    headerLength,
+  });
+  buf[offset + TCP_DOFF_FIELD] = ((headerLength >>> 2) << 4) | ((f.reserved ?? 0) & 15);
+  let p = offset + TCP_MIN_HEADER;
+  if (f.options !== undefined) p += writeTcpOptionsLinux(buf, p, f.options);
+  else if (f.optionList !== undefined) p += writeTcpOptionList(buf, p, f.optionList);
+  buf.fill(TCPOPT_EOL, p, offset + headerLength); // RFC 9293 §3.1: the padding is zeros
+  if (payload !== undefined) buf.set(payload, offset + headerLength);
+  writeU16(buf, offset + 16, computeTcpChecksum(src, dst, buf, offset, end));
+  return end - offset;
 }
 
 // ---------------------------------------------------------------------------
@@ -438,6 +669,8 @@ export interface TcpSegment {
   seq: number;
   ack: number;
   headerLength: number;
+  /** The four bits after the data offset (tcpReserved). */
+  reserved: number;
   flags: number;
   window: number;
   checksum: number;
@@ -464,6 +697,7 @@ export function decodeTcpSegment(seg: Uint8Array): TcpSegment {
     seq: tcpSeq(seg),
     ack: tcpAck(seg),
     headerLength,
+    reserved: tcpReserved(seg),
     flags: tcpFlags(seg),
     window: tcpWindow(seg),
     checksum: tcpChecksum(seg),
