@@ -6,9 +6,44 @@
  * still be referenced (a duplicate, a pcap tap, the sender's buffers).
  */
 import type { Random } from '../../stack/random.ts';
-import { IPV4_MIN_HEADER, IP_OFFSET_MASK, PROTO_TCP, PROTO_UDP, writeIpv4Header, ipFragWord, ipHeaderLength, ipTotalLength } from '../../stack/wire/ipv4.ts';
-import { setTcpChecksum, TCP_ACK, TCP_MIN_HEADER } from '../../stack/wire/tcp.ts';
 import { checksum } from '../../stack/wire/checksum.ts';
+import {
+  IPV4_CHECKSUM_FIELD,
+  IPV4_MIN_HEADER,
+  IP_FLAG_MF,
+  IP_OFFSET_MASK,
+  PROTO_TCP,
+  PROTO_UDP,
+  ipDestination,
+  ipFragWord,
+  ipHeaderLength,
+  ipProtocol,
+  ipSource,
+  ipTotalLength,
+  ipVersion,
+  writeIpv4Header,
+} from '../../stack/wire/ipv4.ts';
+import {
+  TCP_ACK,
+  TCP_DOFF_FIELD,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_SYN,
+  encodeTcpSegment,
+  setTcpAck,
+  setTcpChecksum,
+  setTcpFlags,
+  setTcpSeq,
+  setTcpWindow,
+  tcpAck,
+  tcpDestinationPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpSeq,
+  tcpSourcePort,
+  tcpWindow,
+} from '../../stack/wire/tcp.ts';
+import { UDP_HEADER, UDP_LENGTH_FIELD, udpDestinationPort, udpSourcePort } from '../../stack/wire/udp.ts';
 
 /** The fields rules match on; `undefined` members are absent (not IPv4, not TCP/UDP, a later fragment). */
 export interface PacketView {
@@ -28,17 +63,10 @@ export interface PacketView {
   flags: number;
   seq: number;
   ack: number;
+  /** TCP window field (unscaled), 0 when not TCP. */
+  window: number;
   /** TCP data / UDP payload / bytes after the IP header for anything else. */
   payloadLength: number;
-}
-
-const readU32 = (b: Uint8Array, i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = (v >>> 16) & 255;
-  b[i + 2] = (v >>> 8) & 255;
-  b[i + 3] = v & 255;
 }
 
 /** Reads what the rules look at, without copying. */
@@ -55,40 +83,43 @@ export function viewPacket(p: Uint8Array): PacketView {
     flags: -1,
     seq: 0,
     ack: 0,
+    window: 0,
     payloadLength: p.length,
   };
-  if (p.length < IPV4_MIN_HEADER || p[0]! >> 4 !== 4) return v;
+  if (p.length < IPV4_MIN_HEADER || ipVersion(p) !== 4) return v;
   const hl = ipHeaderLength(p);
   if (hl < IPV4_MIN_HEADER || hl > p.length) return v;
   v.ipv4 = true;
-  v.protocol = p[9]!;
+  v.protocol = ipProtocol(p);
   v.hl = hl;
   v.end = Math.max(hl, Math.min(p.length, ipTotalLength(p)));
   const frag = ipFragWord(p);
-  v.fragment = (frag & (IP_OFFSET_MASK | 0x2000)) !== 0;
+  v.fragment = (frag & (IP_OFFSET_MASK | IP_FLAG_MF)) !== 0;
   v.payloadLength = v.end - hl;
   if ((frag & IP_OFFSET_MASK) !== 0) return v;
   if (v.protocol === PROTO_TCP && v.end - hl >= TCP_MIN_HEADER) {
-    const thl = (p[hl + 12]! >> 4) << 2;
+    const seg = p.subarray(hl, v.end);
     v.hasTransport = true;
-    v.srcPort = (p[hl]! << 8) | p[hl + 1]!;
-    v.dstPort = (p[hl + 2]! << 8) | p[hl + 3]!;
-    v.seq = readU32(p, hl + 4);
-    v.ack = readU32(p, hl + 8);
-    v.flags = p[hl + 13]!;
-    v.payloadLength = Math.max(0, v.end - hl - thl);
-  } else if (v.protocol === PROTO_UDP && v.end - hl >= 8) {
+    v.srcPort = tcpSourcePort(seg);
+    v.dstPort = tcpDestinationPort(seg);
+    v.seq = tcpSeq(seg);
+    v.ack = tcpAck(seg);
+    v.flags = tcpFlags(seg);
+    v.window = tcpWindow(seg);
+    v.payloadLength = Math.max(0, seg.length - tcpHeaderLength(seg));
+  } else if (v.protocol === PROTO_UDP && v.end - hl >= UDP_HEADER) {
+    const datagram = p.subarray(hl, v.end);
     v.hasTransport = true;
-    v.srcPort = (p[hl]! << 8) | p[hl + 1]!;
-    v.dstPort = (p[hl + 2]! << 8) | p[hl + 3]!;
-    v.payloadLength = v.end - hl - 8;
+    v.srcPort = udpSourcePort(datagram);
+    v.dstPort = udpDestinationPort(datagram);
+    v.payloadLength = datagram.length - UDP_HEADER;
   }
   return v;
 }
 
-/** Sequence space a TCP segment occupies: its data, plus one each for SYN and FIN. */
+/** Sequence space a TCP segment occupies: its data, plus one each for SYN and FIN (RFC 9293 §3.4). */
 export function segmentLength(v: PacketView): number {
-  return v.payloadLength + (v.flags & 0x02 ? 1 : 0) + (v.flags & 0x01 ? 1 : 0);
+  return v.payloadLength + (v.flags & TCP_SYN ? 1 : 0) + (v.flags & TCP_FIN ? 1 : 0);
 }
 
 /**
@@ -111,13 +142,13 @@ export function flipOneBit(p: Uint8Array, random: Random & { below(n: number): n
   const start = v.hl;
   const bits = (v.end - start) * 8;
   if (bits === 0) {
-    copy[10 + random.below(2)]! ^= 1 << random.below(8);
+    copy[IPV4_CHECKSUM_FIELD + random.below(2)]! ^= 1 << random.below(8);
     return copy;
   }
   // Bit ranges [from, from + n) relative to `start` that must not be flipped, ascending.
   const excluded: Array<[number, number]> = [];
-  if (v.hasTransport && v.protocol === PROTO_TCP) excluded.push([12 * 8, 4]);
-  if (v.hasTransport && v.protocol === PROTO_UDP) excluded.push([4 * 8, 16]);
+  if (v.hasTransport && v.protocol === PROTO_TCP) excluded.push([TCP_DOFF_FIELD * 8, 4]);
+  if (v.hasTransport && v.protocol === PROTO_UDP) excluded.push([UDP_LENGTH_FIELD * 8, 16]);
   let bit = random.below(bits - excluded.reduce((n, [, len]) => n + len, 0));
   for (const [from, len] of excluded) if (bit >= from) bit += len;
   copy[start + (bit >> 3)]! ^= 0x80 >> (bit & 7);
@@ -134,7 +165,8 @@ export interface TcpRewrite {
   ack?: SeqValue;
 }
 
-const applySeq = (value: SeqValue, base: number): number => ('absolute' in value ? value.absolute : base + value.relative) >>> 0;
+/** The 32-bit value `value` stands for, given what is there (or a base) for a relative one. */
+export const applySeq = (value: SeqValue, base: number): number => ('absolute' in value ? value.absolute : base + value.relative) >>> 0;
 
 /**
  * A copy of a TCP packet with fields replaced and the TCP checksum recomputed;
@@ -145,14 +177,11 @@ export function rewriteTcp(p: Uint8Array, change: TcpRewrite): Uint8Array | unde
   if (!v.hasTransport || v.protocol !== PROTO_TCP || v.fragment) return undefined;
   const copy = p.slice(0, v.end);
   const seg = copy.subarray(v.hl, v.end);
-  if (change.seq !== undefined) writeU32(seg, 4, applySeq(change.seq, v.seq));
-  if (change.ack !== undefined) writeU32(seg, 8, applySeq(change.ack, v.ack));
-  if (change.flags !== undefined) seg[13] = change.flags;
-  if (change.window !== undefined) {
-    seg[14] = change.window >>> 8;
-    seg[15] = change.window & 255;
-  }
-  setTcpChecksum(seg, readU32(copy, 12), readU32(copy, 16));
+  if (change.seq !== undefined) setTcpSeq(seg, applySeq(change.seq, v.seq));
+  if (change.ack !== undefined) setTcpAck(seg, applySeq(change.ack, v.ack));
+  if (change.flags !== undefined) setTcpFlags(seg, change.flags);
+  if (change.window !== undefined) setTcpWindow(seg, change.window);
+  setTcpChecksum(seg, ipSource(copy), ipDestination(copy));
   return copy;
 }
 
@@ -183,19 +212,21 @@ export function craftTcp(s: CraftedSegment): Uint8Array {
     source: s.source,
     destination: s.destination,
   });
-  const seg = p.subarray(IPV4_MIN_HEADER);
-  seg[0] = s.sourcePort >>> 8;
-  seg[1] = s.sourcePort & 255;
-  seg[2] = s.destinationPort >>> 8;
-  seg[3] = s.destinationPort & 255;
-  writeU32(seg, 4, s.seq >>> 0);
-  writeU32(seg, 8, s.flags & TCP_ACK ? s.ack >>> 0 : 0);
-  seg[12] = (TCP_MIN_HEADER / 4) << 4;
-  seg[13] = s.flags;
-  seg[14] = s.window >>> 8;
-  seg[15] = s.window & 255;
-  seg.set(data, TCP_MIN_HEADER);
-  setTcpChecksum(seg, s.source, s.destination);
+  encodeTcpSegment(
+    p,
+    IPV4_MIN_HEADER,
+    {
+      sourcePort: s.sourcePort,
+      destinationPort: s.destinationPort,
+      seq: s.seq,
+      ack: s.flags & TCP_ACK ? s.ack : 0,
+      flags: s.flags,
+      window: s.window,
+      payload: data,
+    },
+    s.source,
+    s.destination,
+  );
   return p;
 }
 
@@ -204,5 +235,3 @@ export function ipHeaderChecksumOk(p: Uint8Array): boolean {
   return checksum(p, 0, ipHeaderLength(p)) === 0;
 }
 
-export const ipSourceOf = (p: Uint8Array): number => readU32(p, 12);
-export const ipDestinationOf = (p: Uint8Array): number => readU32(p, 16);

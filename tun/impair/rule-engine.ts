@@ -15,9 +15,10 @@
  * The ack field is 0 unless the injected flags include ACK. Injected packets
  * skip every fault (random or rule) and leave after the inject's own delay.
  */
+import { ipDestination, ipSource } from '../../stack/wire/ipv4.ts';
 import { TCP_RST } from '../../stack/wire/tcp.ts';
 import type { ImpairCounters } from './counters.ts';
-import { craftTcp, rewriteTcp, segmentLength, viewPacket, type PacketView, type SeqValue } from './packet.ts';
+import { applySeq, craftTcp, rewriteTcp, segmentLength, viewPacket, type PacketView } from './packet.ts';
 import type { Rule, RuleDirection, RuleMatch } from './rules.ts';
 
 export type Direction = 'in' | 'out';
@@ -63,7 +64,6 @@ function countHit(m: RuleMatch, k: number): boolean {
 }
 
 const opposite = (d: Direction): Direction => (d === 'in' ? 'out' : 'in');
-const seqOf = (value: SeqValue, base: number): number => ('absolute' in value ? value.absolute : base + value.relative) >>> 0;
 
 export class RuleEngine {
   private readonly seen: number[];
@@ -121,18 +121,18 @@ export class RuleEngine {
             const spec = action.inject;
             if (!view.hasTransport || view.flags < 0) break;
             const p = out.packet!;
-            const src = ((p[12]! << 24) | (p[13]! << 16) | (p[14]! << 8) | p[15]!) >>> 0;
-            const dst = ((p[16]! << 24) | (p[17]! << 16) | (p[18]! << 8) | p[19]!) >>> 0;
+            const src = ipSource(p);
+            const dst = ipDestination(p);
             const next = (view.seq + segmentLength(view)) >>> 0;
             const reply = spec.toward === 'sender';
-            const window = spec.window ?? (spec.flags & TCP_RST ? 0 : (p[view.hl + 14]! << 8) | p[view.hl + 15]!);
+            const window = spec.window ?? (spec.flags & TCP_RST ? 0 : view.window);
             const crafted = craftTcp({
               source: reply ? dst : src,
               destination: reply ? src : dst,
               sourcePort: reply ? view.dstPort : view.srcPort,
               destinationPort: reply ? view.srcPort : view.dstPort,
-              seq: seqOf(spec.seq, reply ? view.ack : next),
-              ack: seqOf(spec.ack, reply ? next : view.ack),
+              seq: applySeq(spec.seq, reply ? view.ack : next),
+              ack: applySeq(spec.ack, reply ? next : view.ack),
               flags: spec.flags,
               window,
               data: spec.data,

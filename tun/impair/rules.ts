@@ -25,6 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../../stack/wire/ipv4.ts';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
 import type { SeqValue } from './packet.ts';
 import { ImpairSyntaxError, timeValue } from './units.ts';
 
@@ -88,7 +89,17 @@ export interface Rule {
 /** A rule file problem: one line, "rule N, FIELD: PROBLEM". */
 export class RuleError extends ImpairSyntaxError {}
 
-const FLAG_LETTERS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, '.': 0x10, U: 0x20, E: 0x40, W: 0x80 };
+const FLAG_LETTERS: Record<string, number> = {
+  F: TCP_FIN,
+  S: TCP_SYN,
+  R: TCP_RST,
+  P: TCP_PSH,
+  A: TCP_ACK,
+  '.': TCP_ACK,
+  U: TCP_URG,
+  E: TCP_ECE,
+  W: TCP_CWR,
+};
 
 /** "SA" → SYN|ACK. Letters as tcpdump prints them (F S R P . U E W), with A for ACK. */
 export function parseFlagLetters(text: string): number {
