@@ -7,6 +7,35 @@
  * ignored.
  */
 import { readFileSync } from 'node:fs';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { IPV4_MIN_HEADER, PROTO_TCP, ipDestination, ipFragOffset, ipHeaderLength, ipProtocol, ipSource, ipTotalLength } from '../../stack/wire/ipv4.ts';
+import {
+  TCP_ACK,
+  TCP_CWR,
+  TCP_ECE,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  TCP_URG,
+  TCPOPT_EOL,
+  TCPOPT_MSS,
+  TCPOPT_NOP,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TCPOPT_WSCALE,
+  decodeTcpOptionList,
+  tcpAck,
+  tcpDestinationPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpOptionArea,
+  tcpSeq,
+  tcpSourcePort,
+  tcpWindow,
+} from '../../stack/wire/tcp.ts';
 
 export interface TcpPacket {
   /** Wall-clock microseconds. */
@@ -26,11 +55,16 @@ export interface TcpPacket {
   len: number;
 }
 
-const OPTION_NAMES: Record<number, string> = { 0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 8: 'ts' };
-
-function ipv4(buf: Buffer, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-}
+const OPTION_NAMES: Record<number, string> = {
+  [TCPOPT_EOL]: 'eol',
+  [TCPOPT_NOP]: 'nop',
+  [TCPOPT_MSS]: 'mss',
+  [TCPOPT_WSCALE]: 'wscale',
+  [TCPOPT_SACK_PERMITTED]: 'sackOK',
+  [TCPOPT_SACK]: 'sack',
+  [TCPOPT_TIMESTAMP]: 'ts',
+};
+const optionName = (kind: number): string => OPTION_NAMES[kind] ?? `k${kind}`;
 
 /** Offset of the IPv4 header in a frame of `linktype`, or -1 if it is not IPv4. */
 function ipOffset(linktype: number, frame: Buffer): number {
@@ -59,42 +93,38 @@ function ipOffset(linktype: number, frame: Buffer): number {
 }
 
 export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | undefined {
-  if (frame.length < off + 20) return undefined;
-  const ihl = (frame[off]! & 0x0f) * 4;
-  if (frame[off + 9] !== 6) return undefined;
-  const total = frame.readUInt16BE(off + 2);
-  const fragOff = frame.readUInt16BE(off + 6) & 0x1fff;
-  if (fragOff !== 0) return undefined;
-  const t = off + ihl;
-  if (frame.length < t + 20) return undefined;
-  const thl = (frame[t + 12]! >> 4) * 4;
+  if (frame.length < off + IPV4_MIN_HEADER) return undefined;
+  const ip = frame.subarray(off);
+  if (ipProtocol(ip) !== PROTO_TCP || ipFragOffset(ip) !== 0) return undefined;
+  const ihl = ipHeaderLength(ip);
+  if (ip.length < ihl + TCP_MIN_HEADER) return undefined;
+  // The segment as captured: the options are read up to the snap length.
+  const seg = ip.subarray(ihl);
+  const thl = tcpHeaderLength(seg);
+  // Option kinds up to the first EOL, or up to and including a malformed one.
   const options: string[] = [];
-  let o = t + 20;
-  const optEnd = Math.min(t + thl, frame.length);
-  while (o < optEnd) {
-    const kind = frame[o]!;
-    options.push(OPTION_NAMES[kind] ?? `k${kind}`);
-    if (kind === 0) break;
-    if (kind === 1) {
-      o += 1;
-      continue;
+  const list = decodeTcpOptionList(tcpOptionArea(seg));
+  let sawEol = false;
+  for (const o of list.options) {
+    options.push(optionName(o.kind));
+    if (o.kind === TCPOPT_EOL) {
+      sawEol = true;
+      break;
     }
-    const len = o + 1 < optEnd ? frame[o + 1]! : 0;
-    if (len < 2) break;
-    o += len;
   }
+  if (!sawEol && list.malformed !== undefined) options.push(optionName(list.malformed.kind));
   return {
     tUs,
-    src: ipv4(frame, off + 12),
-    dst: ipv4(frame, off + 16),
-    sport: frame.readUInt16BE(t),
-    dport: frame.readUInt16BE(t + 2),
-    seq: frame.readUInt32BE(t + 4),
-    ack: frame.readUInt32BE(t + 8),
-    flags: frame[t + 13]!,
-    window: frame.readUInt16BE(t + 14),
+    src: formatIpv4(ipSource(ip)),
+    dst: formatIpv4(ipDestination(ip)),
+    sport: tcpSourcePort(seg),
+    dport: tcpDestinationPort(seg),
+    seq: tcpSeq(seg),
+    ack: tcpAck(seg),
+    flags: tcpFlags(seg),
+    window: tcpWindow(seg),
     options,
-    len: Math.max(0, total - ihl - thl),
+    len: Math.max(0, ipTotalLength(ip) - ihl - thl),
   };
 }
 
@@ -140,13 +170,13 @@ export function readPcap(path: string): TcpPacket[] {
 /** tcpdump's letters for the flags: S F R P U E W and '.' for ACK, e.g. 'S.', 'R.', 'FP.'. */
 export function flagLetters(flags: number): string {
   let s = '';
-  if (flags & 0x02) s += 'S';
-  if (flags & 0x01) s += 'F';
-  if (flags & 0x04) s += 'R';
-  if (flags & 0x08) s += 'P';
-  if (flags & 0x20) s += 'U';
-  if (flags & 0x40) s += 'E';
-  if (flags & 0x80) s += 'W';
-  if (flags & 0x10) s += '.';
+  if (flags & TCP_SYN) s += 'S';
+  if (flags & TCP_FIN) s += 'F';
+  if (flags & TCP_RST) s += 'R';
+  if (flags & TCP_PSH) s += 'P';
+  if (flags & TCP_URG) s += 'U';
+  if (flags & TCP_ECE) s += 'E';
+  if (flags & TCP_CWR) s += 'W';
+  if (flags & TCP_ACK) s += '.';
   return s === '' ? 'none' : s;
 }
