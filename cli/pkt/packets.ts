@@ -6,23 +6,49 @@
  * and printed in its short dump format (packet_to_string.c).
  */
 import type { PacketSpec, TcpOptionSpec } from './ast.ts';
-import { pseudoHeaderSum, checksum } from '../../stack/wire/checksum.ts';
-import { PROTO_TCP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
-
-export const OPT_EOL = 0;
-export const OPT_NOP = 1;
-export const OPT_MSS = 2;
-export const OPT_WSCALE = 3;
-export const OPT_SACK_PERM = 4;
-export const OPT_SACK = 5;
-export const OPT_TIMESTAMP = 8;
+import { readU16, readU32, writeU32 } from '../../stack/wire/bytes.ts';
+import { PROTO_TCP, ipDestination, ipHeaderLength, ipProtocol, ipSource, ipTos, ipTotalLength, ipTtl, ipVersion, writeIpv4Header } from '../../stack/wire/ipv4.ts';
+import {
+  TCP_ACK,
+  TCP_CWR,
+  TCP_ECE,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  TCP_URG,
+  TCPOLEN_MSS,
+  TCPOLEN_TIMESTAMP,
+  TCPOLEN_WSCALE,
+  TCPOPT_EOL,
+  TCPOPT_MSS,
+  TCPOPT_NOP,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TCPOPT_WSCALE,
+  decodeTcpOptionList,
+  encodeTcpSegment,
+  rawTcpOption,
+  tcpAck,
+  tcpDestinationPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpOptionListLength,
+  tcpReserved,
+  tcpSegmentLength,
+  tcpSeq,
+  tcpSourcePort,
+  tcpUrgent,
+  tcpWindow,
+  writeTcpOptionList,
+  type TcpRawOption,
+  type TcpSegmentFields,
+} from '../../stack/wire/tcp.ts';
 
 /** One option as it sits in the header: kind, total length, the bytes after kind and length. */
-export interface RawOption {
-  kind: number;
-  length: number;
-  data: Uint8Array;
-}
+export type RawOption = TcpRawOption;
 
 export interface TcpView {
   sport: number;
@@ -66,53 +92,12 @@ export interface PacketView {
   optionsNoCheck?: boolean;
 }
 
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = (v >>> 24) & 255;
-  b[i + 1] = (v >>> 16) & 255;
-  b[i + 2] = (v >>> 8) & 255;
-  b[i + 3] = v & 255;
-}
-
 /** Options in script order, as bytes (tcp_option_new layouts). */
 export function encodeOptions(list: readonly TcpOptionSpec[]): Uint8Array {
-  const out: number[] = [];
-  const u32 = (v: number): void => void out.push((v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
-  for (const o of list) {
-    switch (o.kind) {
-      case 'nop':
-        out.push(OPT_NOP);
-        break;
-      case 'eol':
-        out.push(OPT_EOL);
-        break;
-      case 'mss':
-        out.push(OPT_MSS, 4, o.value >>> 8, o.value & 255);
-        break;
-      case 'wscale':
-        out.push(OPT_WSCALE, 3, o.value);
-        break;
-      case 'sackOK':
-        out.push(OPT_SACK_PERM, 2);
-        break;
-      case 'sack':
-        out.push(OPT_SACK, 2 + 8 * o.blocks.length);
-        for (const [l, r] of o.blocks) {
-          u32(l);
-          u32(r);
-        }
-        break;
-      case 'ts':
-        out.push(OPT_TIMESTAMP, 10);
-        u32(o.val);
-        u32(o.ecr);
-        break;
-    }
-  }
-  return Uint8Array.from(out);
+  const raw = list.map(rawTcpOption);
+  const out = new Uint8Array(tcpOptionListLength(raw));
+  writeTcpOptionList(out, 0, raw);
+  return out;
 }
 
 /**
@@ -121,74 +106,61 @@ export function encodeOptions(list: readonly TcpOptionSpec[]): Uint8Array {
  * error string for a truncated or impossible option.
  */
 export function parseOptions(area: Uint8Array): RawOption[] | string {
-  const list: RawOption[] = [];
-  let i = 0;
-  while (i < area.length) {
-    const kind = area[i]!;
-    if (kind === OPT_EOL || kind === OPT_NOP) {
-      list.push({ kind, length: 1, data: new Uint8Array(0) });
-      i++;
-      continue;
-    }
-    if (i + 1 >= area.length) return `TCP option of kind ${kind} has no length byte`;
-    const length = area[i + 1]!;
-    if (length < 2 || i + length > area.length) return `TCP option of kind ${kind} has bad length ${length}`;
-    list.push({ kind, length, data: area.slice(i + 2, i + length) });
-    i += length;
-  }
-  return list;
+  const list = decodeTcpOptionList(area);
+  return list.malformed === undefined ? list.options : list.malformed.reason;
 }
 
 /** Decodes a packet the stack sent; a string describes why it is not an IPv4 packet. */
 export function decodePacket(p: Uint8Array): PacketView | string {
   if (p.length < 20) return `packet of ${p.length} bytes is too short for IPv4`;
-  const version = p[0]! >> 4;
-  const ihl = p[0]! & 15;
-  const totalLength = (p[2]! << 8) | p[3]!;
-  const protocol = p[9]!;
+  const version = ipVersion(p);
+  const hl = ipHeaderLength(p);
+  const totalLength = ipTotalLength(p);
+  const protocol = ipProtocol(p);
   const view: PacketView = {
     version,
-    ihl,
+    ihl: hl >> 2,
     protocol,
     totalLength,
-    tos: p[1]!,
-    ttl: p[8]!,
-    src: readU32(p, 12),
-    dst: readU32(p, 16),
+    tos: ipTos(p),
+    ttl: ipTtl(p),
+    src: ipSource(p),
+    dst: ipDestination(p),
     tcp: undefined,
     payload: new Uint8Array(0),
   };
-  const hl = ihl * 4;
   if (version !== 4 || hl < 20 || totalLength > p.length || totalLength < hl) return 'malformed IPv4 header';
   if (protocol !== PROTO_TCP) return view;
   const t = p.subarray(hl, totalLength);
-  if (t.length < 20) return 'TCP header truncated';
-  const doff = t[12]! >> 4;
-  if (doff < 5 || doff * 4 > t.length) return `bad TCP data offset ${doff}`;
-  const options = parseOptions(t.subarray(20, doff * 4));
+  if (t.length < TCP_MIN_HEADER) return 'TCP header truncated';
+  const thl = tcpHeaderLength(t);
+  const doff = thl >> 2;
+  if (thl < TCP_MIN_HEADER || thl > t.length) return `bad TCP data offset ${doff}`;
+  const options = parseOptions(t.subarray(TCP_MIN_HEADER, thl));
   if (typeof options === 'string') return options;
-  const f = t[13]!;
+  const f = tcpFlags(t);
+  const reserved = tcpReserved(t);
   view.tcp = {
-    sport: (t[0]! << 8) | t[1]!,
-    dport: (t[2]! << 8) | t[3]!,
-    seq: readU32(t, 4),
-    ack: readU32(t, 8),
+    sport: tcpSourcePort(t),
+    dport: tcpDestinationPort(t),
+    seq: tcpSeq(t),
+    ack: tcpAck(t),
     doff,
-    fin: (f & 0x01) !== 0,
-    syn: (f & 0x02) !== 0,
-    rst: (f & 0x04) !== 0,
-    psh: (f & 0x08) !== 0,
-    ackFlag: (f & 0x10) !== 0,
-    urg: (f & 0x20) !== 0,
-    ece: (f & 0x40) !== 0,
-    cwr: (f & 0x80) !== 0,
-    ae: (t[12]! & 0x01) !== 0,
-    res1: (t[12]! >> 1) & 7,
-    window: (t[14]! << 8) | t[15]!,
-    urgPtr: (t[18]! << 8) | t[19]!,
+    fin: (f & TCP_FIN) !== 0,
+    syn: (f & TCP_SYN) !== 0,
+    rst: (f & TCP_RST) !== 0,
+    psh: (f & TCP_PSH) !== 0,
+    ackFlag: (f & TCP_ACK) !== 0,
+    urg: (f & TCP_URG) !== 0,
+    ece: (f & TCP_ECE) !== 0,
+    cwr: (f & TCP_CWR) !== 0,
+    ae: (reserved & 1) !== 0,
+    res1: reserved >> 1,
+    window: tcpWindow(t),
+    urgPtr: tcpUrgent(t),
     options,
   };
-  view.payload = t.slice(doff * 4);
+  view.payload = t.slice(thl);
   return view;
 }
 
@@ -257,9 +229,27 @@ export function scriptPacket(spec: PacketSpec, src = 0, dst = 0): PacketView {
 /** Wire bytes for a TcpView (checksums computed): what the runner injects. */
 export function encodePacket(v: PacketView, ipId = 0, ttl = 64): Uint8Array {
   const tcp = v.tcp!;
-  const opts = encodeRawOptions(tcp.options);
-  const tcpLen = 20 + opts.length + v.payload.length;
-  const p = new Uint8Array(20 + tcpLen);
+  const fields: TcpSegmentFields = {
+    sourcePort: tcp.sport,
+    destinationPort: tcp.dport,
+    seq: tcp.seq,
+    ack: tcp.ack,
+    flags:
+      (tcp.fin ? TCP_FIN : 0) |
+      (tcp.syn ? TCP_SYN : 0) |
+      (tcp.rst ? TCP_RST : 0) |
+      (tcp.psh ? TCP_PSH : 0) |
+      (tcp.ackFlag ? TCP_ACK : 0) |
+      (tcp.urg ? TCP_URG : 0) |
+      (tcp.ece ? TCP_ECE : 0) |
+      (tcp.cwr ? TCP_CWR : 0),
+    window: tcp.window,
+    urgent: tcp.urgPtr,
+    reserved: ((tcp.res1 & 7) << 1) | (tcp.ae ? 1 : 0),
+    optionList: tcp.options,
+    payload: v.payload,
+  };
+  const p = new Uint8Array(20 + tcpSegmentLength(fields));
   writeIpv4Header(p, 0, {
     totalLength: p.length,
     id: ipId,
@@ -270,61 +260,14 @@ export function encodePacket(v: PacketView, ipId = 0, ttl = 64): Uint8Array {
     source: v.src,
     destination: v.dst,
   });
-  const t = 20;
-  p[t] = tcp.sport >>> 8;
-  p[t + 1] = tcp.sport & 255;
-  p[t + 2] = tcp.dport >>> 8;
-  p[t + 3] = tcp.dport & 255;
-  writeU32(p, t + 4, tcp.seq >>> 0);
-  writeU32(p, t + 8, tcp.ack >>> 0);
-  p[t + 12] = (((20 + opts.length) >>> 2) << 4) | ((tcp.res1 & 7) << 1) | (tcp.ae ? 1 : 0);
-  p[t + 13] =
-    (tcp.fin ? 0x01 : 0) |
-    (tcp.syn ? 0x02 : 0) |
-    (tcp.rst ? 0x04 : 0) |
-    (tcp.psh ? 0x08 : 0) |
-    (tcp.ackFlag ? 0x10 : 0) |
-    (tcp.urg ? 0x20 : 0) |
-    (tcp.ece ? 0x40 : 0) |
-    (tcp.cwr ? 0x80 : 0);
-  p[t + 14] = tcp.window >>> 8;
-  p[t + 15] = tcp.window & 255;
-  p[t + 18] = tcp.urgPtr >>> 8;
-  p[t + 19] = tcp.urgPtr & 255;
-  p.set(opts, t + 20);
-  p.set(v.payload, t + 20 + opts.length);
-  const sum = checksum(p, t, p.length, pseudoHeaderSum(v.src, v.dst, PROTO_TCP, tcpLen));
-  p[t + 16] = sum >>> 8;
-  p[t + 17] = sum & 255;
+  encodeTcpSegment(p, 20, fields, v.src, v.dst);
   return p;
-}
-
-export function encodeRawOptions(list: readonly RawOption[]): Uint8Array {
-  let n = 0;
-  for (const o of list) n += o.length;
-  const out = new Uint8Array(n);
-  let i = 0;
-  for (const o of list) {
-    out[i] = o.kind;
-    if (o.length > 1) {
-      out[i + 1] = o.length;
-      out.set(o.data, i + 2);
-    }
-    i += o.length;
-  }
-  return out;
-}
-
-export function optionsLength(list: readonly RawOption[]): number {
-  let n = 0;
-  for (const o of list) n += o.length;
-  return n;
 }
 
 /** The TS option's val/ecr, or undefined (the last TS option, like find_tcp_timestamp). */
 export function findTimestamp(tcp: TcpView): RawOption | undefined {
   let found: RawOption | undefined;
-  for (const o of tcp.options) if (o.kind === OPT_TIMESTAMP && o.length === 10) found = o;
+  for (const o of tcp.options) if (o.kind === TCPOPT_TIMESTAMP && o.length === TCPOLEN_TIMESTAMP) found = o;
   return found;
 }
 
@@ -349,7 +292,7 @@ export function setTsEcr(o: RawOption, v: number): void {
 /** Adds `offset` to every SACK block edge (offset_sack_blocks). */
 export function offsetSackBlocks(tcp: TcpView, offset: number): void {
   for (const o of tcp.options) {
-    if (o.kind !== OPT_SACK || o.length < 10) continue;
+    if (o.kind !== TCPOPT_SACK || o.length < 10) continue;
     const data = o.data.slice();
     for (let i = 0; i + 8 <= data.length; i += 4) writeU32(data, i, (readU32(data, i) + offset) >>> 0);
     o.data = data;
@@ -358,23 +301,23 @@ export function offsetSackBlocks(tcp: TcpView, offset: number): void {
 
 export function optionToString(o: RawOption): string {
   switch (o.kind) {
-    case OPT_EOL:
+    case TCPOPT_EOL:
       return 'eol';
-    case OPT_NOP:
+    case TCPOPT_NOP:
       return 'nop';
-    case OPT_MSS:
-      return o.length === 4 ? `mss ${(o.data[0]! << 8) | o.data[1]!}` : `mss(len ${o.length})`;
-    case OPT_WSCALE:
-      return o.length === 3 ? `wscale ${o.data[0]}` : `wscale(len ${o.length})`;
-    case OPT_SACK_PERM:
+    case TCPOPT_MSS:
+      return o.length === TCPOLEN_MSS ? `mss ${readU16(o.data, 0)}` : `mss(len ${o.length})`;
+    case TCPOPT_WSCALE:
+      return o.length === TCPOLEN_WSCALE ? `wscale ${o.data[0]}` : `wscale(len ${o.length})`;
+    case TCPOPT_SACK_PERMITTED:
       return 'sackOK';
-    case OPT_SACK: {
+    case TCPOPT_SACK: {
       const blocks: string[] = [];
       for (let i = 0; i + 8 <= o.data.length; i += 8) blocks.push(`${readU32(o.data, i)}:${readU32(o.data, i + 4)}`);
       return `sack ${blocks.join(' ')}`;
     }
-    case OPT_TIMESTAMP:
-      return o.length === 10 ? `TS val ${tsVal(o)} ecr ${tsEcr(o)}` : `TS(len ${o.length})`;
+    case TCPOPT_TIMESTAMP:
+      return o.length === TCPOLEN_TIMESTAMP ? `TS val ${tsVal(o)} ecr ${tsEcr(o)}` : `TS(len ${o.length})`;
     default:
       return `kind ${o.kind} len ${o.length}`;
   }
@@ -416,7 +359,7 @@ const b = (x: boolean): number => (x ? 1 : 0);
  * continue, FIN/PSH/CWR and lengths may differ).
  */
 export function verifyHeaders(actual: PacketView, script: PacketView, strict: boolean): string | undefined {
-  const allowance = script.optionsNoCheck && actual.tcp ? optionsLength(actual.tcp.options) : 0;
+  const allowance = script.optionsNoCheck && actual.tcp ? tcpOptionListLength(actual.tcp.options) : 0;
   if (actual.version !== script.version) return fieldError('ipv4_version', script.version, actual.version);
   if (actual.protocol !== script.protocol) return fieldError('ipv4_protocol', script.protocol, actual.protocol);
   if (actual.ihl !== script.ihl) return fieldError('ipv4_header_length', script.ihl, actual.ihl);
@@ -469,8 +412,8 @@ export function verifyOptions(actual: PacketView, script: PacketView, tsCheck: (
     const ao = a[i];
     const so = s[i];
     if (!ao || !so || ao.kind !== so.kind) return 'bad outbound TCP options';
-    if (ao.kind === OPT_EOL || ao.kind === OPT_NOP) continue;
-    if (ao.kind === OPT_TIMESTAMP) {
+    if (ao.kind === TCPOPT_EOL || ao.kind === TCPOPT_NOP) continue;
+    if (ao.kind === TCPOPT_TIMESTAMP) {
       const e = tsCheck();
       if (e) return e;
       continue;
