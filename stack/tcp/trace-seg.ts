@@ -4,9 +4,31 @@
  * in and out otherwise), so it may allocate freely.
  */
 import type { TcpSegmentEvent } from '../trace.ts';
-
-const u16 = (b: Uint8Array, i: number): number => (b[i]! << 8) | b[i + 1]!;
-const u32 = (b: Uint8Array, i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+import { readU16, readU32 } from '../wire/bytes.ts';
+import { ipDestination, ipHeaderLength, ipSource, ipTotalLength } from '../wire/ipv4.ts';
+import {
+  TCPOLEN_MSS,
+  TCPOLEN_SACK_BASE,
+  TCPOLEN_SACK_PERMITTED,
+  TCPOLEN_TIMESTAMP,
+  TCPOLEN_WSCALE,
+  TCPOPT_EOL,
+  TCPOPT_MSS,
+  TCPOPT_NOP,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TCPOPT_WSCALE,
+  decodeTcpOptionList,
+  tcpAck,
+  tcpDestinationPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpOptionArea,
+  tcpSeq,
+  tcpSourcePort,
+  tcpWindow,
+} from '../wire/tcp.ts';
 
 /**
  * `packet` is a whole IPv4 datagram carrying one TCP segment whose header has
@@ -15,14 +37,13 @@ const u32 = (b: Uint8Array, i: number): number => ((b[i]! << 24) | (b[i + 1]! <<
  * incoming segment, the source of an outgoing one.
  */
 export function segmentEvent(t: number, dir: 'in' | 'out', packet: Uint8Array): TcpSegmentEvent {
-  const hl = (packet[0]! & 0x0f) << 2;
-  const total = Math.min(u16(packet, 2), packet.length);
-  const tcp = packet.subarray(hl, total);
-  const thl = Math.min((tcp[12]! >> 4) << 2, tcp.length);
-  const src = u32(packet, 12);
-  const dst = u32(packet, 16);
-  const sport = u16(tcp, 0);
-  const dport = u16(tcp, 2);
+  const total = Math.min(ipTotalLength(packet), packet.length);
+  const tcp = packet.subarray(ipHeaderLength(packet), total);
+  const thl = Math.min(tcpHeaderLength(tcp), tcp.length);
+  const src = ipSource(packet);
+  const dst = ipDestination(packet);
+  const sport = tcpSourcePort(tcp);
+  const dport = tcpDestinationPort(tcp);
   const inbound = dir === 'in';
   const event: TcpSegmentEvent = {
     kind: 'tcp-seg',
@@ -33,45 +54,40 @@ export function segmentEvent(t: number, dir: 'in' | 'out', packet: Uint8Array): 
     localPort: inbound ? dport : sport,
     remote: inbound ? src : dst,
     remotePort: inbound ? sport : dport,
-    flags: tcp[13]!,
-    seq: u32(tcp, 4),
-    ack: u32(tcp, 8),
+    flags: tcpFlags(tcp),
+    seq: tcpSeq(tcp),
+    ack: tcpAck(tcp),
     len: tcp.length - thl,
-    win: u16(tcp, 14),
+    win: tcpWindow(tcp),
     options: '',
   };
+  // tcpdump's names, in wire order, up to an EOL (as tcp_parse_options stops
+  // there) or a malformed option ("bad-opt").
   const names: string[] = [];
-  for (let i = 20; i < thl; ) {
-    const kind = tcp[i]!;
-    if (kind === 0) {
+  const list = decodeTcpOptionList(tcpOptionArea(tcp));
+  let ended = false;
+  for (const { kind, length, data } of list.options) {
+    if (kind === TCPOPT_EOL) {
       names.push('eol');
+      ended = true;
       break;
     }
-    if (kind === 1) {
-      names.push('nop');
-      i++;
-      continue;
-    }
-    const len = i + 1 < thl ? tcp[i + 1]! : 0;
-    if (len < 2 || i + len > thl) {
-      names.push('bad-opt');
-      break;
-    }
-    if (kind === 2 && len === 4) names.push(`mss ${u16(tcp, i + 2)}`);
-    else if (kind === 3 && len === 3) names.push(`wscale ${tcp[i + 2]}`);
-    else if (kind === 4 && len === 2) names.push('sackOK');
-    else if (kind === 8 && len === 10) {
+    if (kind === TCPOPT_NOP) names.push('nop');
+    else if (kind === TCPOPT_MSS && length === TCPOLEN_MSS) names.push(`mss ${readU16(data, 0)}`);
+    else if (kind === TCPOPT_WSCALE && length === TCPOLEN_WSCALE) names.push(`wscale ${data[0]}`);
+    else if (kind === TCPOPT_SACK_PERMITTED && length === TCPOLEN_SACK_PERMITTED) names.push('sackOK');
+    else if (kind === TCPOPT_TIMESTAMP && length === TCPOLEN_TIMESTAMP) {
       names.push('TS');
-      event.tsVal = u32(tcp, i + 2);
-      event.tsEcr = u32(tcp, i + 6);
-    } else if (kind === 5 && (len - 2) % 8 === 0) {
+      event.tsVal = readU32(data, 0);
+      event.tsEcr = readU32(data, 4);
+    } else if (kind === TCPOPT_SACK && (length - TCPOLEN_SACK_BASE) % 8 === 0) {
       const blocks: number[] = [];
-      for (let j = i + 2; j < i + len; j += 4) blocks.push(u32(tcp, j));
+      for (let j = 0; j < data.length; j += 4) blocks.push(readU32(data, j));
       names.push(`sack ${blocks.length / 2}`);
       event.sack = blocks;
     } else names.push(`opt-${kind}`);
-    i += len;
   }
+  if (!ended && list.malformed !== undefined) names.push('bad-opt');
   event.options = names.join(',');
   return event;
 }
