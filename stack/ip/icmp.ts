@@ -9,7 +9,7 @@ import type { DropReason } from '../drop.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { TraceSink } from '../trace.ts';
 import { LIMITED_BROADCAST, isMulticast, type Ipv4Address } from '../wire/addr.ts';
-import { checksum, verifies } from '../wire/checksum.ts';
+import { verifies } from '../wire/checksum.ts';
 import {
   ICMP_DEST_UNREACH,
   ICMP_ECHO,
@@ -20,6 +20,10 @@ import {
   ICMP_SOURCE_QUENCH,
   ICMP_TIME_EXCEEDED,
   isIcmpError,
+  icmpCode,
+  icmpRestOfHeader,
+  icmpType,
+  writeIcmpHeader,
 } from '../wire/icmp.ts';
 import { IPV4_MIN_HEADER, PROTO_ICMP, ipDestination, ipFragWord, ipHeaderLength, ipProtocol, ipSource, ipTos, IP_OFFSET_MASK } from '../wire/ipv4.ts';
 import type { IpOutput } from './output.ts';
@@ -115,8 +119,8 @@ export class Icmp {
     }
     const handler = this.errorHandlers.get(ipProtocol(quoted));
     if (handler) {
-      const info = (packet[hl + 4]! << 24) | (packet[hl + 5]! << 16) | (packet[hl + 6]! << 8) | packet[hl + 7]!;
-      handler(packet[hl]!, packet[hl + 1]!, info >>> 0, quoted);
+      const message = packet.subarray(hl, total);
+      handler(icmpType(message), icmpCode(message), icmpRestOfHeader(message), quoted);
     }
     return undefined;
   }
@@ -137,13 +141,8 @@ export class Icmp {
       length,
     );
     reply.set(request.subarray(hl, total), IPV4_MIN_HEADER);
-    reply[IPV4_MIN_HEADER] = ICMP_ECHO_REPLY;
-    reply[IPV4_MIN_HEADER + 1] = 0;
-    reply[IPV4_MIN_HEADER + 2] = 0;
-    reply[IPV4_MIN_HEADER + 3] = 0;
-    const sum = checksum(reply, IPV4_MIN_HEADER, reply.length);
-    reply[IPV4_MIN_HEADER + 2] = sum >>> 8;
-    reply[IPV4_MIN_HEADER + 3] = sum & 255;
+    // Identifier, sequence and data stay the request's (RFC 792).
+    writeIcmpHeader(reply, IPV4_MIN_HEADER, reply.length, ICMP_ECHO_REPLY, 0);
     this.counters.IcmpOutEchoReps++;
     this.counters.IcmpMsgOutType0++;
     this.counters.IcmpOutMsgs++;
@@ -194,16 +193,8 @@ export class Icmp {
       ICMP_HEADER + quoteLength,
     );
     const m = IPV4_MIN_HEADER;
-    packet[m] = type;
-    packet[m + 1] = code;
-    packet[m + 4] = info >>> 24;
-    packet[m + 5] = (info >>> 16) & 255;
-    packet[m + 6] = (info >>> 8) & 255;
-    packet[m + 7] = info & 255;
     packet.set(original.subarray(0, quoteLength), m + ICMP_HEADER);
-    const sum = checksum(packet, m, packet.length);
-    packet[m + 2] = sum >>> 8;
-    packet[m + 3] = sum & 255;
+    writeIcmpHeader(packet, m, packet.length, type, code, info);
 
     const c = this.counters;
     c.IcmpOutMsgs++;

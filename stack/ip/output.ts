@@ -9,14 +9,17 @@ import type { Ipv4Address } from '../wire/addr.ts';
 import {
   IPV4_MIN_HEADER,
   IP_FLAG_DF,
+  IP_FLAG_MF,
+  IP_OFFSET_MASK,
   ipFragOffset,
   ipFragWord,
   ipHeaderLength,
+  ipMoreFragments,
   ipTotalLength,
+  rewriteIpv4Fragment,
   writeIpv4Header,
   type Ipv4HeaderFields,
 } from '../wire/ipv4.ts';
-import { checksum } from '../wire/checksum.ts';
 
 export class IpOutput {
   /** Packets ready for the link; the stack flushes them once per batch or timer run. */
@@ -76,7 +79,7 @@ export class IpOutput {
     const hl = ipHeaderLength(packet);
     const total = ipTotalLength(packet);
     const baseOffset = ipFragOffset(packet);
-    const originalMf = (packet[6]! & 0x20) !== 0;
+    const originalMf = ipMoreFragments(packet);
     const chunk = ((this.mtu - hl) >> 3) << 3;
     if (chunk <= 0) {
       this.counters.IpFragFails++;
@@ -91,15 +94,7 @@ export class IpOutput {
       frag.set(packet.subarray(start, end), hl);
       const more = end < total || originalMf;
       const offsetUnits = (baseOffset + (start - hl)) >> 3;
-      frag[2] = frag.length >>> 8;
-      frag[3] = frag.length & 255;
-      frag[6] = (frag[6]! & 0x40) | (more ? 0x20 : 0) | ((offsetUnits >> 8) & 0x1f);
-      frag[7] = offsetUnits & 255;
-      frag[10] = 0;
-      frag[11] = 0;
-      const sum = checksum(frag, 0, hl);
-      frag[10] = sum >>> 8;
-      frag[11] = sum & 255;
+      rewriteIpv4Fragment(frag, frag.length, (ipFragWord(frag) & IP_FLAG_DF) | (more ? IP_FLAG_MF : 0) | (offsetUnits & IP_OFFSET_MASK));
       this.counters.IpFragCreates++;
       this.emit(frag);
     }

@@ -20,7 +20,6 @@ import type { DropReason } from '../drop.ts';
 import type { Sysctls } from '../sysctl.ts';
 import { Timer, type TimerQueue } from '../timers.ts';
 import type { TraceSink } from '../trace.ts';
-import { checksum } from '../wire/checksum.ts';
 import { ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import {
   IPV4_MAX_PACKET,
@@ -30,6 +29,9 @@ import {
   ipMoreFragments,
   ipProtocol,
   ipSource,
+  IP_FLAG_DF,
+  ipFragWord,
+  rewriteIpv4Fragment,
 } from '../wire/ipv4.ts';
 
 /** Bytes charged per fragment on top of its payload (stands in for skb truesize). */
@@ -164,16 +166,8 @@ export class Reassembler {
     const datagram = new Uint8Array(hl + q.length);
     datagram.set(header, 0);
     for (const frag of q.fragments) datagram.set(frag.data, hl + frag.offset);
-    const total = datagram.length;
-    datagram[2] = total >>> 8;
-    datagram[3] = total & 255;
-    datagram[6] = datagram[6]! & 0x40; // keep DF, clear MF and the offset (ip_frag_reasm)
-    datagram[7] = 0;
-    datagram[10] = 0;
-    datagram[11] = 0;
-    const sum = checksum(datagram, 0, hl);
-    datagram[10] = sum >>> 8;
-    datagram[11] = sum & 255;
+    // Keep DF, clear MF and the offset (ip_frag_reasm).
+    rewriteIpv4Fragment(datagram, datagram.length, ipFragWord(datagram) & IP_FLAG_DF);
     this.release(q);
     this.counters.IpReasmOKs++;
     return datagram;

@@ -8,7 +8,7 @@ import type { DropReason } from '../drop.ts';
 import { pseudoHeaderSum, verifies } from '../wire/checksum.ts';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.ts';
 import { PROTO_UDP, ipDestination, ipSource } from '../wire/ipv4.ts';
-import { UDP_HEADER } from '../wire/udp.ts';
+import { UDP_HEADER, udpChecksum, udpLength } from '../wire/udp.ts';
 import type { Icmp } from './icmp.ts';
 
 export class Udp {
@@ -20,14 +20,14 @@ export class Udp {
   input(packet: Uint8Array, hl: number, total: number): DropReason | undefined {
     const c = this.counters;
     const available = total - hl;
-    const length = available >= UDP_HEADER ? (packet[hl + 4]! << 8) | packet[hl + 5]! : 0;
+    const length = available >= UDP_HEADER ? udpLength(packet.subarray(hl)) : 0;
     // udp4_lib_rcv "short_packet": the UDP length must fit what IP delivered.
     if (available < UDP_HEADER || length < UDP_HEADER || length > available) {
       c.UdpInErrors++;
       return 'UDP_INVALID';
     }
     const end = hl + length;
-    const sum = (packet[hl + 6]! << 8) | packet[hl + 7]!;
+    const sum = udpChecksum(packet.subarray(hl));
     // A zero checksum means "not computed" (RFC 768); otherwise it must verify.
     if (sum !== 0 && !verifies(packet, hl, end, pseudoHeaderSum(ipSource(packet), ipDestination(packet), PROTO_UDP, length))) {
       c.UdpInCsumErrors++;

@@ -5,10 +5,11 @@
  * "fragmentation needed", RFC 1191) followed by the quoted datagram.
  */
 import * as bytes from './bytes.ts';
+import { checksum } from './checksum.ts';
 
 // A module-local binding, as in tcp.ts (an imported one is read through the
 // module's import cell at every call).
-const { readU16 } = bytes;
+const { readU16, readU32, writeU16, writeU32 } = bytes;
 
 export const ICMP_HEADER = 8;
 
@@ -53,4 +54,16 @@ export function isIcmpError(type: number): boolean {
     type === ICMP_TIME_EXCEEDED ||
     type === ICMP_PARAMETER_PROBLEM
   );
+}
+
+/** The 4-byte field after the checksum: echo id and sequence, the pointer of a parameter problem, the next-hop MTU. */
+export const icmpRestOfHeader = (m: Uint8Array): number => readU32(m, 4);
+
+/** Writes type, code and the rest-of-header field of the message at `offset`, then its checksum over [offset, end). */
+export function writeIcmpHeader(b: Uint8Array, offset: number, end: number, type: number, code: number, rest?: number): void {
+  b[offset] = type;
+  b[offset + 1] = code;
+  writeU16(b, offset + 2, 0);
+  if (rest !== undefined) writeU32(b, offset + 4, rest);
+  writeU16(b, offset + 2, checksum(b, offset, end));
 }

@@ -119,3 +119,17 @@ export function writeIpv4Header(b: Uint8Array, offset: number, h: Ipv4HeaderFiel
   writeIpv4(b, offset + 16, h.destination);
   writeU16(b, offset + IPV4_CHECKSUM_FIELD, checksum(b, offset, offset + IPV4_MIN_HEADER));
 }
+
+/**
+ * Rewrites the total length and the flags/fragment-offset word of the header
+ * at byte 0 (its options left as they are) and its checksum: what
+ * fragmentation and reassembly change in a header they copy (ip_fragment,
+ * ip_frag_reasm).
+ */
+export function rewriteIpv4Fragment(b: Uint8Array, totalLength: number, fragWord: number): void {
+  const hl = ipHeaderLength(b);
+  writeU16(b, 2, totalLength);
+  writeU16(b, 6, fragWord);
+  writeU16(b, IPV4_CHECKSUM_FIELD, 0);
+  writeU16(b, IPV4_CHECKSUM_FIELD, checksum(b, 0, hl));
+}
