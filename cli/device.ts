@@ -8,10 +8,9 @@ import { SYSCTL_DEFAULTS, setSysctl, sysctlNames, type Sysctls } from '../stack/
 import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
 import type { Link } from '../stack/link.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
-import { DEFAULT_TXQUEUELEN, configureInterface } from '../tun/netdev.ts';
-import { createNetns, deleteNetns } from '../tun/netns.ts';
 import { PcapTap, PcapWriter } from '../tun/pcap.ts';
-import { TunDevice } from '../tun/tun-device.ts';
+import type { TunDevice } from '../tun/tun-device.ts';
+import { openConfiguredDevice } from '../tun/tun-stack.ts';
 import { ImpairedLink } from '../tun/impair/impaired-link.ts';
 import { Impairment } from '../tun/impair/impairment.ts';
 import { IMPAIR_HELP, IMPAIR_OPTIONS, describeImpairment, parseImpairOptions, type ImpairValues, type ParsedImpairment } from '../tun/impair/parse-cli.ts';
@@ -191,23 +190,10 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     }
   };
   try {
-    if (config.netns !== undefined) {
-      const created = createNetns(config.netns);
-      if (created) cleanups.push(() => deleteNetns(config.netns!));
-    }
-    const device = TunDevice.open({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu });
+    const device = openConfiguredDevice({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer }, cleanups);
     let link: Link = device;
+    // Closing the outermost link closes the chain (the capture is flushed first); the device's own undo is then a no-op.
     cleanups.push(() => link.close());
-    if (config.mode === 'create') {
-      configureInterface({
-        netns: config.netns,
-        name: device.name,
-        peerCidr: `${formatIpv4(config.peer!.address)}/${config.peer!.length}`,
-        mtu: config.mtu,
-        txqueuelen: DEFAULT_TXQUEUELEN,
-        up: true,
-      });
-    }
     const clock = new MonotonicClock();
     // The impairment sits on the device; the capture between it and the stack
     // records what the stack sent and what it was finally given.

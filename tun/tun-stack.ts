@@ -88,6 +88,43 @@ function checked(options: TunStackOptions): { mode: 'create' | 'attach'; address
   return { mode, address, peer };
 }
 
+/** What a configured device needs: its name and mode, the namespace, the MTU and, when created, the kernel side's prefix. */
+export interface DeviceSetup {
+  name: string;
+  mode: 'create' | 'attach';
+  netns: string | undefined;
+  mtu: number;
+  peer: Ipv4Prefix | undefined;
+}
+
+/**
+ * The namespace (created if missing), the TUN device in it, and for a created
+ * device the kernel side's address, MTU and queue length, link up. Each step
+ * pushes its own undo onto `undo` (run last-in first-out), so a caller that
+ * fails later, or closes, takes back exactly what was done. Shared by
+ * openTunStack and `tcpstack up`.
+ */
+export function openConfiguredDevice(setup: DeviceSetup, undo: Array<() => void>): TunDevice {
+  if (setup.netns !== undefined) {
+    const netns = setup.netns;
+    assertNetnsName(netns);
+    if (createNetns(netns)) undo.push(() => deleteNetns(netns));
+  }
+  const device = TunDevice.open({ name: setup.name, mode: setup.mode, netns: setup.netns, mtu: setup.mtu });
+  undo.push(() => device.close());
+  if (setup.mode === 'create' && setup.peer !== undefined) {
+    configureInterface({
+      netns: setup.netns,
+      name: device.name,
+      peerCidr: `${formatIpv4(setup.peer.address)}/${setup.peer.length}`,
+      mtu: setup.mtu,
+      txqueuelen: DEFAULT_TXQUEUELEN,
+      up: true,
+    });
+  }
+  return device;
+}
+
 /**
  * Brings the stack up on a TUN device and starts it in real time. Needs root
  * (CAP_NET_ADMIN) and /dev/net/tun. Throws an Error with a one-line message
@@ -109,22 +146,7 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
     }
   };
   try {
-    if (netns !== undefined) {
-      assertNetnsName(netns);
-      if (createNetns(netns)) undo.push(() => deleteNetns(netns));
-    }
-    const device = TunDevice.open({ name: options.name ?? DEFAULTS.name, mode, netns, mtu });
-    undo.push(() => device.close());
-    if (peer !== undefined) {
-      configureInterface({
-        netns,
-        name: device.name,
-        peerCidr: `${formatIpv4(peer.address)}/${peer.length}`,
-        mtu,
-        txqueuelen: DEFAULT_TXQUEUELEN,
-        up: true,
-      });
-    }
+    const device = openConfiguredDevice({ name: options.name ?? DEFAULTS.name, mode, netns, mtu, peer }, undo);
     const clock = new MonotonicClock();
     const stack = new Stack({
       address,
