@@ -17,7 +17,7 @@ import {
   ipMoreFragments,
   ipTotalLength,
   rewriteIpv4Fragment,
-  writeIpv4Header,
+  writeIpv4DatagramHeader,
   type Ipv4HeaderFields,
 } from '../wire/ipv4.ts';
 
@@ -45,8 +45,27 @@ export class IpOutput {
 
   /** Allocates a packet with a 20-byte header written for `payloadLength` bytes of payload. */
   allocate(fields: Omit<Ipv4HeaderFields, 'totalLength'>, payloadLength: number): Uint8Array {
+    const f = fields;
+    return this.allocateDatagram(f.source, f.destination, f.protocol, f.id, f.ttl, f.dontFragment, f.tos ?? 0, payloadLength);
+  }
+
+  /**
+   * The same from positional fields, for the per-segment path (TCP): no
+   * object per packet, one call shape. Fragment fields are never set here:
+   * a datagram is whole until send() fragments it.
+   */
+  allocateDatagram(
+    source: Ipv4Address,
+    destination: Ipv4Address,
+    protocol: number,
+    id: number,
+    ttl: number,
+    dontFragment: boolean,
+    tos: number,
+    payloadLength: number,
+  ): Uint8Array {
     const packet = new Uint8Array(IPV4_MIN_HEADER + payloadLength);
-    writeIpv4Header(packet, 0, { ...fields, totalLength: packet.length });
+    writeIpv4DatagramHeader(packet, 0, packet.length, tos, id, dontFragment, ttl, protocol, source, destination);
     return packet;
   }
 

@@ -10,12 +10,20 @@ import type { Random } from '../random.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { TimerQueue } from '../timers.ts';
 import type { TraceSink } from '../trace.ts';
-import type { Ipv4HeaderFields } from '../wire/ipv4.ts';
 
 /** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
 export interface TransportOutput {
-  /** A packet with the IPv4 header written by IP for `transportLength` bytes after it. */
-  allocate(header: Omit<Ipv4HeaderFields, 'totalLength'>, transportLength: number): Uint8Array;
+  /** A packet with the IPv4 header written by IP (TOS, TTL, DF as given) for `transportLength` bytes after it. */
+  allocateDatagram(
+    source: number,
+    destination: number,
+    protocol: number,
+    id: number,
+    ttl: number,
+    dontFragment: boolean,
+    tos: number,
+    transportLength: number,
+  ): Uint8Array;
   /** Queues a packet from `allocate` for the link (fragmented or refused by IP as its DF bit says). */
   send(packet: Uint8Array): void;
 }

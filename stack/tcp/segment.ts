@@ -73,10 +73,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
   const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
-  const packet = ctx.ip.allocate(
-    { id: o.ipId, dontFragment: true, ttl: ctx.sysctl.ip_default_ttl, protocol: PROTO_TCP, source: o.src, destination: o.dst },
-    headerLength + payloadLength,
-  );
+  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, true, 0, headerLength + payloadLength);
   const at = packet.length - headerLength - payloadLength;
   writeTcpHeader(packet, at, {
     sourcePort: o.sport,

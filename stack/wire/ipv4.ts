@@ -100,6 +100,38 @@ export interface Ipv4HeaderFields {
   destination: Ipv4Address;
 }
 
+/**
+ * The header of a whole (unfragmented) datagram, from positional fields:
+ * what IP output writes for every locally generated packet, with no object
+ * per packet on the hot path. A 20-byte header (no options) at `offset`,
+ * checksum included.
+ */
+export function writeIpv4DatagramHeader(
+  b: Uint8Array,
+  offset: number,
+  totalLength: number,
+  tos: number,
+  id: number,
+  dontFragment: boolean,
+  ttl: number,
+  protocol: number,
+  source: Ipv4Address,
+  destination: Ipv4Address,
+): void {
+  b[offset] = 0x45;
+  b[offset + 1] = tos;
+  writeU16(b, offset + 2, totalLength);
+  writeU16(b, offset + 4, id);
+  writeU16(b, offset + 6, dontFragment ? IP_FLAG_DF : 0);
+  b[offset + 8] = ttl;
+  b[offset + 9] = protocol;
+  b[offset + 10] = 0;
+  b[offset + 11] = 0;
+  writeIpv4(b, offset + 12, source);
+  writeIpv4(b, offset + 16, destination);
+  writeU16(b, offset + IPV4_CHECKSUM_FIELD, checksum(b, offset, offset + IPV4_MIN_HEADER));
+}
+
 /** Writes a 20-byte header (no options) at `offset` with its checksum. */
 export function writeIpv4Header(b: Uint8Array, offset: number, h: Ipv4HeaderFields): void {
   b[offset] = 0x45;
