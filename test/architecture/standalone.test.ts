@@ -1,10 +1,10 @@
 /**
  * The repository stands alone: someone who clones it can follow every
  * reference in it. No file tracked by git may send the reader to documents
- * kept outside the repository (a shared/ directory beside the clone, the
- * notes the stack was first written from), to issue numbers of a tracker the
- * clone does not carry, or to the private row codes and checklist numbers of
- * those notes. Instead a reference names what it meant: the kernel function
+ * kept outside the repository (a directory beside the clone, the notes the
+ * stack was first written from), to tickets of a tracker the clone does not
+ * carry, or to the private row codes and list numbers of those notes.
+ * Instead a reference names what it meant: the kernel function
  * (tcp_v4_send_reset, __tcp_close, ...), the RFC section, a packet script
  * under test/scripts/, a differential scenario, or a section of docs/. And
  * every docs/ page and section that is cited must exist.
@@ -19,39 +19,50 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Not scanned: package-lock.json (generated; its integrity hashes are
- * base64), and this file, whose rules and samples spell out what they look
- * for. Binary files are skipped where they are read.
+ * base64). Binary files are skipped where they are read. This file is
+ * scanned too: the names it looks for are put together from pieces, so that
+ * it does not contain them itself.
  */
-const NOT_SCANNED = new Set(['package-lock.json', 'test/architecture/standalone.test.ts']);
+const NOT_SCANNED = new Set(['package-lock.json']);
+
+/** The outside names, assembled at run time (see NOT_SCANNED). */
+const DIR = ['sha', 'red/'].join('');
+const NOTES = ['linux', 'tcp', 'paths'].join('-');
+const WIRE = ['linux', 'wire', 'reference'].join('-');
+const TICKET = ['iss', 'ue'].join('');
+const LIST = ['check', 'list'].join('');
+const TEST = ['te', 'st'].join('');
+/** A row code or a generator name of those notes, e.g. code('A', '1'). */
+const code = (letter: string, rest: string): string => `${letter}${rest}`;
 
 /** What no tracked file may contain, each with what to write instead. */
 const RULES: ReadonlyArray<{ name: string; pattern: RegExp; why: string }> = [
-  { name: 'shared/', pattern: /\bshared\//, why: 'a directory outside the repository' },
-  { name: 'linux-tcp-paths', pattern: /linux-tcp-paths/i, why: 'notes outside the repository: cite docs/linux-behaviour.md or the kernel function' },
+  { name: 'outside directory', pattern: new RegExp(`\\b${DIR}`), why: 'a directory outside the repository' },
+  { name: 'outside notes', pattern: new RegExp(NOTES, 'i'), why: 'notes outside the repository: cite docs/linux-behaviour.md or the kernel function' },
   {
-    name: 'wire reference',
-    pattern: /linux-wire-reference|\bwire[- ]reference\b/i,
+    name: 'outside measurements',
+    pattern: new RegExp(`${WIRE}|\\bwire[- ]reference\\b`, 'i'),
     why: 'measurements outside the repository: say where it was measured here (a packet script, a differential scenario, docs/)',
   },
-  { name: 'issue number', pattern: /\bissues? #?\d+/i, why: 'an issue of a tracker the clone does not carry: say what it was about' },
-  { name: 'checklist', pattern: /\bchecklist\b/i, why: 'a checklist outside the repository: name the behaviour' },
+  { name: 'ticket number', pattern: new RegExp(`\\b${TICKET}s? #?\\d+`, 'i'), why: 'a ticket of a tracker the clone does not carry: say what it was about' },
+  { name: 'outside list', pattern: new RegExp(`\\b${LIST}\\b`, 'i'), why: 'a list outside the repository: name the behaviour' },
   {
-    // A1, A2.1, C3, D2.3, E10, F4, G7, ...: a capital A to G, a digit 1-9,
-    // maybe more digits and dotted parts, standing alone as a word. Hex
-    // (0xA1), IPv4, E2E or SG2 do not stand alone and do not match.
+    // A capital A to G, a digit 1-9, maybe more digits and dotted parts,
+    // standing alone as a word. Hex (0xA1B2), IPv4, E2E or SG2 do not stand
+    // alone and do not match.
     name: 'row code',
     pattern: /\b[A-G][1-9]\d*(?:\.\d+)*\b/,
     why: 'a row code of notes outside the repository: name the behaviour and the kernel function',
   },
   {
-    name: 'R1/R2',
+    name: 'generator name',
     pattern: /\bR[12]\b/,
     why: 'a private name of a reset generator: the reply reset (tcp_v4_send_reset) or the active reset (tcp_send_active_reset)',
   },
   {
     name: 'numbered test title',
     pattern: /\btest(?:\.\w+)*\(\s*['"`]paths? \d/,
-    why: "a test title numbered after an issue's list of paths: name the behaviour",
+    why: "a test title numbered after a tracker's list of paths: name the behaviour",
   },
 ];
 
@@ -112,7 +123,7 @@ function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
-/** The docs pages a line cites: `docs/PAGE.md` or `docs/PAGE.md#anchor` anywhere, relative `](PAGE.md#anchor)` links in markdown. */
+/** The docs pages a line cites: a docs/ path to a markdown page, with or without an anchor, anywhere; relative `](PAGE.md#anchor)` links in markdown. */
 function citedPages(file: string, line: string): Array<{ page: string; anchor: string | undefined; text: string }> {
   const cited = new Map<string, { page: string; anchor: string | undefined; text: string }>();
   const add = (page: string, anchor: string | undefined, text: string): void => {
@@ -132,23 +143,23 @@ function citedPages(file: string, line: string): Array<{ page: string; anchor: s
 
 test('the matcher flags references to outside documents, issue numbers and row codes', (t) => {
   const flagged: Array<[string, string[]]> = [
-    ['see linux-tcp-paths.md A1', ['linux-tcp-paths', 'row code']],
-    ['issue 4, path 6', ['issue number']],
-    [' * Issue 4, path 12: the accept queue overflows.', ['issue number']],
-    ['(issue 5 builds on it)', ['issue number']],
-    ['fixed in issues #12 and #13', ['issue number']],
-    ['fresh namespace (../shared/docs/linux-tcp-paths.md, "Defaults")', ['shared/', 'linux-tcp-paths']],
-    ['call by call: ../shared/docs/linux-wire-reference.md', ['shared/', 'wire reference']],
-    ["the wire reference's scenario 5", ['wire reference']],
-    ['checklist rows 9, 10, 11', ['checklist']],
-    ["path: 'C1, C2, C3; checklist 9, 10, 11',", ['checklist', 'row code']],
-    ['D2.3 (SYN_SENT gets an acceptable RST)', ['row code']],
-    ['A2.1 / E10 / G1-G5', ['row code']],
-    ['(E5, tcp_rcv_state_process)', ['row code']],
-    ['the late SYN-ACK meets R1 `RST` seq=SEG.ACK', ['R1/R2']],
-    ['what R2 needs', ['R1/R2']],
-    ["test('path 8: tcp_fin_timeout=3: ...', (t) => {", ['numbered test title']],
-    ['  test(`path 12, client side: ...`, (t) => {', ['numbered test title']],
+    [`see ${NOTES}.md ${code('A', '1')}`, ['outside notes', 'row code']],
+    [`${TICKET} 4, path 6`, ['ticket number']],
+    [` * ${TICKET.toUpperCase()} 4, path 12: the accept queue overflows.`, ['ticket number']],
+    [`(${TICKET} 5 builds on it)`, ['ticket number']],
+    [`fixed in ${TICKET}s #12 and #13`, ['ticket number']],
+    [`fresh namespace (../${DIR}docs/${NOTES}.md, "Defaults")`, ['outside directory', 'outside notes']],
+    [`call by call: ../${DIR}docs/${WIRE}.md`, ['outside directory', 'outside measurements']],
+    [`the ${WIRE.split('-').slice(1).join(' ')}'s scenario 5`, ['outside measurements']],
+    [`${LIST} rows 9, 10, 11`, ['outside list']],
+    [`path: '${code('C', '1')}, ${code('C', '2')}; ${LIST} 9, 10, 11',`, ['outside list', 'row code']],
+    [`${code('D', '2.3')} (SYN_SENT gets an acceptable RST)`, ['row code']],
+    [`${code('A', '2.1')} / ${code('E', '10')} / ${code('G', '1')}-${code('G', '5')}`, ['row code']],
+    [`(${code('E', '5')}, tcp_rcv_state_process)`, ['row code']],
+    [`the late SYN-ACK meets ${code('R', '1')} \`RST\` seq=SEG.ACK`, ['generator name']],
+    [`what ${code('R', '2')} needs`, ['generator name']],
+    [`${TEST}('path 8: tcp_fin_timeout=3: ...', (t) => {`, ['numbered test title']],
+    [`  ${TEST}(\`path 12, client side: ...\`, (t) => {`, ['numbered test title']],
   ];
   for (const [line, rules] of flagged) t.deepEqual(offences(line), rules, line);
 });
@@ -157,9 +168,9 @@ test('the matcher passes clean text and look-alikes', (t) => {
   const clean = [
     'the reply reset (tcp_v4_send_reset): RST seq = SEG.ACK; docs/linux-behaviour.md#7-keepalive',
     "generator: 'reply' | 'active'; __tcp_close → tcp_send_active_reset",
-    'IPv4 header, 0xA1B2, 0xE1, x86_64, E2E, SG2, R2D2, AG1x, SHA-256, UTF-8',
+    'IPv4 header, 0xA1B2, 0xE1, x86_64, E2E, SG2, AG1x, SHA-256, UTF-8',
     'RFC 1122 §4.2.2.13, RFC 5961 §3.2, tcp_retries2=15, TCP_RTO_MIN, F_OK, B_TRUE',
-    'a shared buffer, shared memory, reissue 4 times, the issues were fixed',
+    `a ${DIR.slice(0, -1)} buffer, ${DIR.slice(0, -1)} memory, re${TICKET} 4 times, the ${TICKET}s were fixed`,
     "test('FIN_WAIT2 timeout: tcp_fin_timeout=3: just before expiry ...', (t) => {",
     "test('a lost path 8 packet is not a title prefix')",
     'the no-socket case of path 1 would answer',
