@@ -21,6 +21,9 @@ import {
   type Ipv4HeaderFields,
 } from '../wire/ipv4.ts';
 
+/** The header fields of a locally generated datagram: whole, so no fragment fields (send() fragments it). */
+export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFragment' | 'ttl' | 'protocol' | 'source' | 'destination'>;
+
 export class IpOutput {
   /** Packets ready for the link; the stack flushes them once per batch or timer run. */
   readonly outbox: Uint8Array[] = [];
@@ -44,7 +47,7 @@ export class IpOutput {
   }
 
   /** Allocates a packet with a 20-byte header written for `payloadLength` bytes of payload. */
-  allocate(fields: Omit<Ipv4HeaderFields, 'totalLength'>, payloadLength: number): Uint8Array {
+  allocate(fields: WholeDatagramFields, payloadLength: number): Uint8Array {
     const f = fields;
     return this.allocateDatagram(f.source, f.destination, f.protocol, f.id, f.ttl, f.dontFragment, f.tos ?? 0, payloadLength);
   }

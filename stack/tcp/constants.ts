@@ -47,7 +47,11 @@ export function tsValAt(now: number, offset: number): number {
   return (Math.floor(now) + offset) >>> 0;
 }
 
-/** The window of a SYN-ACK from a request sock: 64 KiB rounded down to whole segments (tcp_select_initial_window). */
+/**
+ * The window of a SYN or SYN-ACK (tcp_select_initial_window): `space`, at
+ * most 65535, rounded down to a multiple of the segment size (64240 =
+ * 44·1460 in a SYN, 65160 = 45·1448 in a SYN-ACK with timestamps, as Linux).
+ */
 export function initialWindowFor(space: number, mss: number): number {
   const s = Math.min(MAX_SYN_WINDOW, space);
   return s > mss ? Math.floor(s / mss) * mss : s;

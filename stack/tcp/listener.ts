@@ -6,7 +6,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
+import { MAX_SYN_WINDOW, MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { abortWithReset } from './endings.ts';
@@ -124,7 +124,7 @@ export class Listener implements PortOwner {
         tsRecent: o.tsVal,
         tsOffset: this.ctx.random.u32(),
         rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
-        rcvWnd: initialWindowFor(Number.MAX_SAFE_INTEGER, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
       },
       (r) => this.onRequestTimer(r),
     );
@@ -161,7 +161,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(seg.src, seg.sport),
-      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: initialWindowFor(Number.MAX_SAFE_INTEGER, mss) },
+      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: initialWindowFor(MAX_SYN_WINDOW, mss) },
       NO_TIMESTAMPS,
       { mss },
     );
@@ -202,7 +202,7 @@ export class Listener implements PortOwner {
         sackOk: false,
         ...NO_TIMESTAMPS,
         rcvWscale: 0,
-        rcvWnd: initialWindowFor(Number.MAX_SAFE_INTEGER, this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.ctx.advMss),
       },
       () => undefined,
     );

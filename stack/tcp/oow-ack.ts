@@ -17,7 +17,8 @@ export function sendDupAck(c: Connection, seg: Segment): void {
   c.hooks.dirty(c);
 }
 
-export function oowAllowed(c: Connection): boolean {
+/** __tcp_oow_rate_limited on tp->last_oow_ack_time: at most one answer per tcp_invalid_ratelimit. */
+function oowAllowed(c: Connection): boolean {
   const now = c.now();
   if (now - c.lastOowAckTime < c.ctx.sysctl.tcp_invalid_ratelimit) return false;
   c.lastOowAckTime = now;

@@ -20,15 +20,6 @@ export function effectiveMss(c: Connection): number {
 }
 
 /**
- * The window of a SYN or SYN-ACK (tcp_select_initial_window): at most 65535,
- * rounded down to a multiple of the segment size (64240 = 44·1460 in a SYN,
- * 65160 = 45·1448 in a SYN-ACK with timestamps, as Linux).
- */
-export function initialWindow(c: Connection, mss: number): number {
-  return initialWindowFor(c.rcvBuf, mss);
-}
-
-/**
  * tcp_select_window: the free receive space, in multiples of the scale
  * granularity, never moving the right edge back (RFC 9293 §3.8.6.2.2), and
  * not advertising slivers smaller than one segment (receiver SWS avoidance).
@@ -110,7 +101,7 @@ const SACK_BLOCK_BYTES = 8;
  * are few pure ACKs to carry the blocks otherwise, and the peer would resend
  * what already arrived.
  */
-export function currentMss(c: Connection): number {
+function currentMss(c: Connection): number {
   if (!c.sackOk || c.ooo.empty) return c.mss;
   const blocks = c.ooo.blockCount(c.tsOk ? 3 : 4);
   return Math.max(MIN_SND_MSS, c.mss - SACK_BASE_BYTES - SACK_BLOCK_BYTES * blocks);
@@ -172,7 +163,7 @@ export function connectStart(c: Connection, iss: number): void {
   c.sndUna = iss;
   c.sndNxt = seqAdd(iss, 1);
   c.sndSml = c.sndNxt;
-  c.rcvWnd = initialWindow(c, c.advMss);
+  c.rcvWnd = initialWindowFor(c.rcvBuf, c.advMss);
   c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();

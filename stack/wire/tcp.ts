@@ -587,15 +587,8 @@ export function tcpChecksumOk(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Addres
 // options itself, into the buffer that already holds the data)
 // ---------------------------------------------------------------------------
 
-export interface TcpSegmentFields {
-  sourcePort: number;
-  destinationPort: number;
-  seq: number;
-  ack: number;
-  /** Control bits, TCP_* above. */
-  flags: number;
-  window: number;
-  urgent?: number;
+/** A whole segment's header fields (its length follows from the options), options and payload. */
+export interface TcpSegmentFields extends Omit<TcpHeaderFields, 'headerLength'> {
   /** The four bits after the data offset (see tcpReserved); 0 when absent. */
   reserved?: number;
   /** Options in Linux's layout (writeTcpOptionsLinux)... */

@@ -232,8 +232,7 @@ test('segment events are read back from the packets the stack builds', (t) => {
     flags: TCP_ACK,
     window: 9,
     options: { ts: { val: 1, ecr: 2 }, sackBlocks: [10, 20, 30, 40] },
-    payloadLength: 3,
-    fillPayload: (d, o) => d.set([1, 2, 3], o),
+    payload: new Uint8Array([1, 2, 3]),
     ipId: 0,
     ttl: 64,
   });

@@ -1,7 +1,7 @@
 /** Builders for the packets the tests feed the stack (the kernel's side of the wire). */
 import { checksum, pseudoHeaderSum } from '../../stack/wire/checksum.ts';
 import { IPV4_MIN_HEADER, PROTO_ICMP, PROTO_TCP, PROTO_UDP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
-import { TCP_MIN_HEADER, setTcpChecksum, tcpOptionsLength, writeTcpHeader, writeTcpOptionsLinux, type TcpOptionsToWrite } from '../../stack/wire/tcp.ts';
+import { encodeTcpSegment, tcpSegmentLength, type TcpOptionsToWrite, type TcpSegmentFields } from '../../stack/wire/tcp.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 
 export const KERNEL = parseIpv4('198.18.0.1')!;
@@ -114,18 +114,18 @@ export interface TcpPacketSpec {
   flags: number;
   window: number;
   options?: TcpOptionsToWrite | undefined;
-  payloadLength?: number;
-  fillPayload?: (dst: Uint8Array, offset: number) => void;
+  payload?: Uint8Array;
   ipId: number;
   ttl: number;
   dontFragment?: boolean;
 }
 
-/** Builds the IPv4 packet for one TCP segment with the wire/ codec, checksums included. */
+/** The IPv4 packet for one TCP segment: the segment by the wire/ codec's encodeTcpSegment, checksums included. */
 export function tcpPacket(o: TcpPacketSpec): Uint8Array {
-  const tcpHeader = TCP_MIN_HEADER + (o.options ? tcpOptionsLength(o.options) : 0);
-  const payloadLength = o.payloadLength ?? 0;
-  const packet = new Uint8Array(IPV4_MIN_HEADER + tcpHeader + payloadLength);
+  const fields: TcpSegmentFields = { sourcePort: o.sport, destinationPort: o.dport, seq: o.seq >>> 0, ack: o.ack >>> 0, flags: o.flags, window: o.window };
+  if (o.options !== undefined) fields.options = o.options;
+  if (o.payload !== undefined) fields.payload = o.payload;
+  const packet = new Uint8Array(IPV4_MIN_HEADER + tcpSegmentLength(fields));
   writeIpv4Header(packet, 0, {
     totalLength: packet.length,
     id: o.ipId,
@@ -135,17 +135,6 @@ export function tcpPacket(o: TcpPacketSpec): Uint8Array {
     source: o.src,
     destination: o.dst,
   });
-  writeTcpHeader(packet, IPV4_MIN_HEADER, {
-    sourcePort: o.sport,
-    destinationPort: o.dport,
-    seq: o.seq >>> 0,
-    ack: o.ack >>> 0,
-    flags: o.flags,
-    window: o.window,
-    headerLength: tcpHeader,
-  });
-  if (o.options) writeTcpOptionsLinux(packet, IPV4_MIN_HEADER + TCP_MIN_HEADER, o.options);
-  if (payloadLength > 0) o.fillPayload!(packet, IPV4_MIN_HEADER + tcpHeader);
-  setTcpChecksum(packet.subarray(IPV4_MIN_HEADER), o.src, o.dst);
+  encodeTcpSegment(packet, IPV4_MIN_HEADER, fields, o.src, o.dst);
   return packet;
 }

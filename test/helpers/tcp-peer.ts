@@ -151,8 +151,7 @@ export function craft(spec: Out & { sport: number; dport: number; win: number })
     flags: parseFlags(spec.flags),
     window: spec.win,
     options: toWrite(spec.opts),
-    payloadLength: data.length,
-    fillPayload: (dst, offset) => dst.set(data, offset),
+    payload: data,
     ipId: 0x4242,
     ttl: 64,
   });
