@@ -40,6 +40,25 @@ export interface ListenerHost {
   wakeListener(listener: Listener): void;
 }
 
+/**
+ * tcp_check_req's sequence test, Linux's tcp_in_window (net/ipv4/tcp_minisocks.c)
+ * over [RCV.NXT, RCV.NXT + RCV.WND): acceptable when the segment starts at
+ * RCV.NXT, or ends after RCV.NXT and starts before the right edge, or is
+ * empty and sits exactly on the right edge. The end counts SYN and FIN
+ * (end_seq; RST occupies no sequence space), so a segment ending at RCV.NXT
+ * holds nothing new and is outside: a RST there leaves the request alone.
+ */
+function inRequestWindow(req: RequestSock, seg: Segment): boolean {
+  const rcvNxt = seqAdd(req.irs, 1);
+  const right = seqAdd(rcvNxt, req.rcvWnd);
+  const seq = seg.seq;
+  const f = seg.flags;
+  if (seq === rcvNxt) return true;
+  const end = seqAdd(seq, seg.payload.length + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0));
+  if (seqGt(end, rcvNxt) && seqLt(seq, right)) return true;
+  return seq === right && end === seq;
+}
+
 export class Listener implements PortOwner {
   readonly listening = true;
   readonly synQueue = new FourTupleMap<RequestSock>();
@@ -271,15 +290,32 @@ export class Listener implements PortOwner {
       return 'TCP_FLAGS';
     }
     // 3. Outside the window: ACK it (unless RST), drop.
-    const rcvNxt = seqAdd(req.irs, 1);
-    const end = seqAdd(seg.seq, seg.payload.length);
-    if (seqLt(end, rcvNxt) || seqGt(seg.seq, seqAdd(rcvNxt, req.rcvWnd))) {
-      if (!(f & TCP_RST) && !this.oowLimited(req)) this.sendRequestAck(req);
+    // tcp_oow_rate_limited: a segment carrying data or FIN without SYN is
+    // always answered and leaves the clock alone (no ACK loop is possible);
+    // anything else once per tcp_invalid_ratelimit.
+    if (!inRequestWindow(req, seg)) {
+      if (f & TCP_RST) return 'TCP_INVALID_SEQUENCE';
+      if ((seg.payload.length > 0 || f & TCP_FIN) && !(f & TCP_SYN)) this.sendRequestAck(req);
+      else if (this.oowLimited(req)) c.TcpExtTCPACKSkippedSynRecv++;
+      else this.sendRequestAck(req);
       return 'TCP_INVALID_SEQUENCE';
     }
     // 4. At the initial sequence number the SYN bit lies outside the window: ignore it.
     if (seg.seq === req.irs) flags &= ~TCP_SYN;
-    // 5. RST or an in-window SYN ends the request.
+    // 5. A RST in the window but not exactly at RCV.NXT draws a challenge ACK
+    // (RFC 5961 §3.2) on the request's out-of-window clock; the request lives.
+    // Measured on 6.18: test/scripts/request-rst-in-window.pkt.
+    if (flags & TCP_RST && seg.seq !== seqAdd(req.irs, 1)) {
+      if (this.oowLimited(req)) {
+        c.TcpExtTCPACKSkippedChallenge++;
+        return 'TCP_RESET';
+      }
+      c.TcpExtTCPChallengeACK++;
+      this.ctx.trace?.({ kind: 'tcp-challenge-ack', t: this.ctx.now(), conn: `${this.port}-${req.remotePort}`, why: 'rst' });
+      this.sendRequestAck(req);
+      return 'TCP_RESET';
+    }
+    // 6. A RST at RCV.NXT or an in-window SYN ends the request.
     if (flags & (TCP_RST | TCP_SYN)) {
       c.TcpAttemptFails++;
       this.synQueue.delete(req.remote, req.remotePort, this.port);
@@ -291,9 +327,9 @@ export class Listener implements PortOwner {
       c.TcpExtEmbryonicRsts++;
       return 'TCP_RESET';
     }
-    // 6. No ACK: nothing to do.
+    // 7. No ACK: nothing to do.
     if (!(flags & TCP_ACK)) return 'TCP_FLAGS';
-    // 7. The third ACK: a child, if the accept queue has room.
+    // 8. The third ACK: a child, if the accept queue has room.
     if (this.acceptQueue.length > this.backlog) {
       c.TcpExtListenOverflows++;
       c.TcpExtListenDrops++;
