@@ -135,6 +135,12 @@ export interface TcpOptions {
   sackBlocks: number[];
   /** Options of a kind we do not interpret (MD5, TFO, MPTCP, experiments...), skipped by length. */
   unknownCount: number;
+  /**
+   * Parsing stopped at a malformed option (no room for its length byte, a
+   * length below 2, or one running past the options area); the fields hold
+   * what came before it. The segment itself stays good, as in Linux.
+   */
+  malformed: boolean;
 }
 
 export function newTcpOptions(): TcpOptions {
@@ -148,6 +154,7 @@ export function newTcpOptions(): TcpOptions {
     sackCount: 0,
     sackBlocks: [0, 0, 0, 0, 0, 0, 0, 0],
     unknownCount: 0,
+    malformed: false,
   };
 }
 
@@ -162,22 +169,25 @@ export function resetTcpOptions(o: TcpOptions): void {
   const blocks = o.sackBlocks;
   for (let i = 0; i < 8; i++) blocks[i] = 0;
   o.unknownCount = 0;
+  o.malformed = false;
 }
 
 /**
  * Parses the options area [20, headerLength) of `seg` into `out` (reset
  * first). Allocates nothing.
  *
- * Returns false when the segment is malformed: the header is truncated
- * (fewer than 20 bytes, data offset below 5, or data offset past the end of
- * `seg`), an option other than EOL/NOP has no room for its length byte, its
- * length is below 2, or it runs past the options area. The caller drops the
- * segment and counts it. Note that Linux itself does not drop such segments:
- * `tcp_parse_options` just stops at a "silly" or partial option and keeps
- * what it parsed before it. So that a caller can choose that behaviour,
- * `out` holds the options parsed before the bad one when this returns false.
+ * Returns false only when the header itself is truncated (fewer than 20
+ * bytes, data offset below 5, or data offset past the end of `seg`): then
+ * there is no segment to speak of, and the caller drops it.
  *
- * Otherwise the rules are those of Linux's `tcp_parse_options`:
+ * A malformed option does not spoil the segment. Like Linux's
+ * `tcp_parse_options`, parsing stops at an option other than EOL/NOP that
+ * has no room for its length byte (`length < 2`), whose length is below 2
+ * ("silly options") or which runs past the options area ("don't parse
+ * partial options"); what came before it is kept, `out.malformed` is set,
+ * and this returns true. Linux counts nothing for it.
+ *
+ * The other rules are those of `tcp_parse_options` too:
  * - EOL ends parsing; NOP is skipped.
  * - A known kind whose length is not its fixed size (MSS 4, WS 3,
  *   SACK_PERM 2, TS 10, SACK 2 + 8n) is skipped by its length and ignored;
@@ -222,9 +232,12 @@ export function parseTcpOptions(seg: Uint8Array, out: TcpOptions): boolean {
       i++;
       continue;
     }
-    if (i + 1 >= end) return false; // no room for the length byte
-    const size = seg[i + 1]!;
-    if (size < 2 || i + size > end) return false;
+    // No room for the length byte, a silly length or a partial option: stop here.
+    const size = i + 1 < end ? seg[i + 1]! : 0;
+    if (size < 2 || i + size > end) {
+      out.malformed = true;
+      return true;
+    }
     switch (kind) {
       case TCPOPT_MSS:
         if (size === TCPOLEN_MSS) {
@@ -668,7 +681,7 @@ export interface TcpSegment {
   window: number;
   checksum: number;
   urgent: number;
-  /** False when parseTcpOptions found the options malformed; `options` then holds those before the fault. */
+  /** False when the header is truncated or an option is malformed (options.malformed); `options` holds those before the fault. */
   optionsOk: boolean;
   options: TcpOptions;
   /** A view of the bytes after the header (empty when the data offset is bad). */
@@ -681,7 +694,7 @@ export function decodeTcpSegment(seg: Uint8Array): TcpSegment {
     throw new RangeError(`TCP segment of ${seg.length} bytes is shorter than its 20-byte header`);
   }
   const options = newTcpOptions();
-  const optionsOk = parseTcpOptions(seg, options);
+  const optionsOk = parseTcpOptions(seg, options) && !options.malformed;
   const headerLength = tcpHeaderLength(seg);
   const payloadStart = headerLength < TCP_MIN_HEADER || headerLength > seg.length ? seg.length : headerLength;
   return {

@@ -236,6 +236,7 @@ test('parses the captured Linux SYN and data segment', (t) => {
     sackCount: 0,
     sackBlocks: [0, 0, 0, 0, 0, 0, 0, 0],
     unknownCount: 0,
+    malformed: false,
   });
   ({ ok, o } = parsed(LINUX_DATA_TCP));
   t.true(ok);
@@ -313,7 +314,7 @@ test('EOL ends parsing; NOPs are skipped', (t) => {
   t.is(o.mss, -1);
 });
 
-test('malformed options return false without throwing', (t) => {
+test('a malformed option stops parsing without throwing; the segment stays good (tcp_parse_options)', (t) => {
   const cases: Array<[string, Uint8Array]> = [
     ['length 0', withOptions([TCPOPT_MSS, 0, 0, 0])],
     ['length 1', withOptions([TCPOPT_NOP, 99, 1, 0])],
@@ -325,12 +326,19 @@ test('malformed options return false without throwing', (t) => {
   ];
   for (const [name, seg] of cases) {
     const o = newTcpOptions();
-    let ok = true;
+    let ok = false;
     t.notThrows(() => {
       ok = parseTcpOptions(seg, o);
     }, name);
-    t.false(ok, name);
+    t.true(ok, name);
+    t.true(o.malformed, name);
+    t.false(decodeTcpSegment(seg).optionsOk, `${name}: decodeTcpSegment reports it`);
   }
+  // The flag is reset with the rest.
+  const o = newTcpOptions();
+  parseTcpOptions(withOptions([TCPOPT_MSS, 0, 0, 0]), o);
+  t.true(parseTcpOptions(LINUX_SYN_TCP, o));
+  t.false(o.malformed);
 });
 
 test('truncated headers return false without throwing', (t) => {
@@ -353,12 +361,19 @@ test('truncated headers return false without throwing', (t) => {
   }
 });
 
-test('options before a malformed one are kept in the output (Linux keeps them)', (t) => {
-  const { ok, o } = parsed(withOptions([TCPOPT_MSS, 4, 0x05, 0xb4, TCPOPT_WSCALE, 3, 7, TCPOPT_TIMESTAMP, 0]));
-  t.false(ok);
+test('options before a malformed one are kept, those after it are not read (Linux keeps the segment)', (t) => {
+  let { ok, o } = parsed(withOptions([TCPOPT_MSS, 4, 0x05, 0xb4, TCPOPT_WSCALE, 3, 7, TCPOPT_TIMESTAMP, 0]));
+  t.true(ok);
+  t.true(o.malformed);
   t.is(o.mss, 1460);
   t.is(o.wscale, 7);
   t.false(o.tsPresent);
+  ({ ok, o } = parsed(withOptions([TCPOPT_SACK_PERMITTED, 2, 99, 1, TCPOPT_MSS, 4, 0x05, 0xb4, TCPOPT_NOP, TCPOPT_WSCALE, 3, 7])));
+  t.true(ok);
+  t.true(o.malformed);
+  t.true(o.sackPermitted);
+  t.is(o.mss, -1);
+  t.is(o.wscale, -1);
 });
 
 test('WS above 14 is clamped to 14', (t) => {
