@@ -59,6 +59,20 @@ function inRequestWindow(req: RequestSock, seg: Segment): boolean {
   return seq === right && end === seq;
 }
 
+/** TCP_PAWS_MSL: after this long without a timestamp, a RST is taken whatever its TSval. */
+const PAWS_MSL_SECONDS = 60;
+
+/**
+ * tcp_check_req's PAWS test (tcp_paws_reject, RFC 7323 §5): a TSval older
+ * than the one recorded from the SYN marks an old duplicate. The request
+ * keeps no time of that TSval; Linux takes it as 1 s << expiries ago, so a
+ * RST escapes the test only once that reaches TCP_PAWS_MSL.
+ */
+function requestPawsReject(req: RequestSock, tsVal: number, rst: boolean): boolean {
+  if (req.tsRecent === 0 || !seqLt(tsVal, req.tsRecent)) return false;
+  return !(rst && 2 ** req.timeouts >= PAWS_MSL_SECONDS);
+}
+
 export class Listener implements PortOwner {
   readonly listening = true;
   readonly synQueue = new FourTupleMap<RequestSock>();
@@ -140,7 +154,7 @@ export class Listener implements PortOwner {
         wscaleOk,
         sackOk: s.tcp_sack !== 0 && o.sackPermitted,
         tsOk,
-        tsRecent: o.tsVal,
+        tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
         rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
         rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
@@ -275,8 +289,11 @@ export class Listener implements PortOwner {
     const f = seg.flags;
     const c = this.ctx.counters;
     let flags = f;
+    const o = seg.options;
+    const sawTs = o.tsPresent && this.ctx.sysctl.tcp_timestamps !== 0;
+    const pawsReject = sawTs && requestPawsReject(req, o.tsVal, (f & TCP_RST) !== 0);
     // 1. A retransmitted SYN: answer with the SYN-ACK again (rate-limited).
-    if (f === TCP_SYN && seg.seq === req.irs) {
+    if (f === TCP_SYN && seg.seq === req.irs && !pawsReject) {
       if (this.oowLimited(req)) {
         c.TcpExtTCPACKSkippedSynRecv++;
         return 'TCP_INVALID_SYN';
@@ -289,17 +306,21 @@ export class Listener implements PortOwner {
       replyReset(this.ctx, seg, 'requestBadAck');
       return 'TCP_FLAGS';
     }
-    // 3. Outside the window: ACK it (unless RST), drop.
+    // 3. Rejected by PAWS or outside the window: ACK it (unless RST), drop.
     // tcp_oow_rate_limited: a segment carrying data or FIN without SYN is
     // always answered and leaves the clock alone (no ACK loop is possible);
     // anything else once per tcp_invalid_ratelimit.
-    if (!inRequestWindow(req, seg)) {
-      if (f & TCP_RST) return 'TCP_INVALID_SEQUENCE';
+    if (pawsReject || !inRequestWindow(req, seg)) {
+      if (pawsReject) c.TcpExtPAWSEstab++;
+      const reason = pawsReject ? 'TCP_RFC7323_PAWS' : 'TCP_INVALID_SEQUENCE';
+      if (f & TCP_RST) return reason;
       if ((seg.payload.length > 0 || f & TCP_FIN) && !(f & TCP_SYN)) this.sendRequestAck(req);
       else if (this.oowLimited(req)) c.TcpExtTCPACKSkippedSynRecv++;
       else this.sendRequestAck(req);
-      return 'TCP_INVALID_SEQUENCE';
+      return reason;
     }
+    // In the window and PAWS is happy: remember the timestamp to echo.
+    if (sawTs && !seqGt(seg.seq, seqAdd(req.irs, 1))) req.tsRecent = o.tsVal;
     // 4. At the initial sequence number the SYN bit lies outside the window: ignore it.
     if (seg.seq === req.irs) flags &= ~TCP_SYN;
     // 5. A RST in the window but not exactly at RCV.NXT draws a challenge ACK
@@ -342,7 +363,6 @@ export class Listener implements PortOwner {
       req.acked = true;
       return 'TCP_LISTEN_OVERFLOW';
     }
-    if (req.tsOk && seg.options.tsPresent) req.tsRecent = seg.options.tsVal;
     this.synQueue.delete(req.remote, req.remotePort, this.port);
     this.ctx.timers.cancel(req.timer);
     const child = this.host.createChild(this, req, seg);

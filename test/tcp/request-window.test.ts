@@ -131,3 +131,62 @@ test('request window: challenge ACKs and out-of-window ACKs share the request\'s
   t.is(s.stack.tcp.listeners()[0]!.synQueue, 1);
   t.true(s.trace.some((e) => e.kind === 'tcp-challenge-ack' && e.why === 'rst'), 'traced as a challenge ACK');
 });
+
+/** A request from a SYN with TSval 1000 (timestamps negotiated). */
+function pendingWithTs() {
+  const s = testStack();
+  const l = s.stack.tcp.socket();
+  l.bind(0, 80);
+  l.listen(16);
+  const p = new TcpPeer(s);
+  const [synAck] = p.send({ flags: 'S', seq: 1000, opts: { mss: 1460, ts: [1000, 0] } });
+  if (synAck?.flags !== 'S.') throw new Error('no SYN-ACK');
+  p.quietUntil(50);
+  return { s, l, p, win: synAck.win };
+}
+
+test('request PAWS: an ACK, a RST at RCV.NXT and the original SYN with a TSval older than the SYN\'s are old duplicates (TcpExtPAWSEstab); the request lives (test/scripts/request-paws.pkt)', (t) => {
+  const { s, l, p, win } = pendingWithTs();
+  const before = snap(s);
+  const ack = (t0: number) => ({ flags: '.', seq: p.our(1), ack: 1001, win, len: 0, opts: { ts: [p.stackTs(t0), 1000] as [number, number] } });
+  t.deepEqual(p.send({ flags: '.', seq: 1001, ack: p.our(1), opts: { ts: [999, p.stackTs(0)] } }), [ack(50)], 'ACK, no child');
+  t.is(l.accept(), null);
+  p.quietUntil(100);
+  t.deepEqual(p.send({ flags: 'R', seq: 1001, opts: { ts: [998, 0] } }), [], 'RST dropped');
+  t.is(s.stack.tcp.listeners()[0]!.synQueue, 1);
+  p.quietUntil(600);
+  t.deepEqual(p.send({ flags: 'S', seq: 1000, opts: { mss: 1460, ts: [997, 0] } }), [ack(600)], 'not a retransmitted SYN: an ACK, not the SYN-ACK');
+  t.deepEqual(moved(s, before), { TcpExtPAWSEstab: 3 });
+  p.quietUntil(700);
+  t.deepEqual(p.send({ flags: '.', seq: 1001, ack: p.our(1), opts: { ts: [1001, p.stackTs(0)] } }), []);
+  const ep = l.accept();
+  t.is(ep?.state, 'ESTABLISHED');
+  // The child echoes the third ACK's TSval.
+  t.is(ep!.write(new Uint8Array(1)), 1);
+  t.deepEqual(p.flush().map((a) => a.opts.ts?.[1]), [1001]);
+});
+
+test('request PAWS: an equal TSval passes; a RST escapes PAWS only once 1 s << expiries reaches TCP_PAWS_MSL (60 s)', (t) => {
+  const { s, l, p } = pendingWithTs();
+  // With the default tcp_synack_retries (5) a request never gets there: an old RST is always rejected.
+  t.deepEqual(p.send({ flags: 'R', seq: 1001, opts: { ts: [999, 0] } }), []);
+  t.is(s.stack.tcp.listeners()[0]!.synQueue, 1);
+  t.deepEqual(p.send({ flags: '.', seq: 1001, ack: p.our(1), opts: { ts: [1000, p.stackTs(0)] } }), []);
+  t.is(l.accept()?.state, 'ESTABLISHED');
+
+  const s2 = testStack({ sysctl: { tcp_synack_retries: 7 } });
+  const l2 = s2.stack.tcp.socket();
+  l2.bind(0, 80);
+  l2.listen(16);
+  const p2 = new TcpPeer(s2);
+  p2.send({ flags: 'S', seq: 1000, opts: { mss: 1460, ts: [1000, 0] } });
+  // Expiries at 1, 3, 7, 15, 31, 63 s: after the sixth, 1 s << 6 = 64 s ≥ 60 s.
+  p2.runUntil(31_500);
+  t.deepEqual(p2.send({ flags: 'R', seq: 1001, opts: { ts: [999, 0] } }), [], 'five expiries: still rejected');
+  t.is(s2.stack.tcp.listeners()[0]!.synQueue, 1);
+  p2.runUntil(63_500);
+  const before = snap(s2);
+  t.deepEqual(p2.send({ flags: 'R', seq: 1001, opts: { ts: [999, 0] } }), []);
+  t.is(s2.stack.tcp.listeners()[0]!.synQueue, 0, 'six expiries: the RST resets the request');
+  t.deepEqual(moved(s2, before), { TcpAttemptFails: 1, TcpExtEmbryonicRsts: 1 });
+});
