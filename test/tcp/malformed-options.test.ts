@@ -11,10 +11,12 @@
  * Linux would send (what the SYN offered up to the bad option), and an
  * established connection takes and acknowledges such a data segment.
  *
- * Every SYN case and both data segments were run against Linux 6.18.44: raw
- * segments from scapy in one namespace to a kernel listener in another over
- * veth; the SYN-ACK options, and TCP_MAXSEG and TCP_INFO's SACK and
- * snd_wscale of the accepted socket, were the ones expected here. (The third
+ * Every SYN case, both data segments and the SYN-ACK case were run against
+ * Linux 6.18.44: raw
+ * segments from scapy in one namespace to a kernel listener (or from a
+ * kernel connect()) in another over veth; the SYN-ACK options, and
+ * TCP_MAXSEG and TCP_INFO's SACK and window scales of the kernel's socket,
+ * were the ones expected here. (The third
  * ACK opens a 65535-byte window because Linux bounds the MSS to half the
  * largest window the peer offered, tcp_bound_to_half_wnd.)
  */
@@ -23,7 +25,7 @@ import { IPV4_MIN_HEADER, PROTO_TCP, ipHeaderLength, ipId, ipTtl, writeIpv4Heade
 import { setTcpChecksum, tcpHeaderLength } from '../../stack/wire/tcp.ts';
 import { snap } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_ADDR, STACK_ADDR, TcpPeer, passiveOpen, type Opts, type Out } from '../helpers/tcp-peer.ts';
+import { PEER_ADDR, PEER_IP, STACK_ADDR, TcpPeer, passiveOpen, type Opts, type Out } from '../helpers/tcp-peer.ts';
 
 const u16 = (v: number): number[] => [v >>> 8, v & 255];
 const u32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
@@ -214,4 +216,19 @@ test('MSS, WS and SACK_PERM on a segment that is not a SYN are ignored', (t) => 
   const info = ep.info();
   t.deepEqual([info.mss, info.sndWscale, info.sack], [infoBefore.mss, infoBefore.sndWscale, infoBefore.sack]);
   t.is(ep.read()?.length, 10);
+});
+
+test('malformed options on a SYN-ACK: the handshake completes with what came before the bad option (tcp_rcv_synsent_state_process parses as tcp_parse_options)', (t) => {
+  const s = testStack();
+  const ep = s.stack.tcp.socket();
+  ep.connect(PEER_IP, 80);
+  const p = new TcpPeer(s, { port: 80, stackPort: ep.localPort, iss: 5000 });
+  t.is(p.flush()[0]?.flags, 'S');
+  p.quietUntil(50);
+  // SACK_PERM, then an option of length 0: the MSS and WS after it are not read.
+  s.stack.input(withOptionBytes(p, { flags: 'S.', seq: 5000, ack: p.our(1), win: 65535 }, [...SACK_PERM, 2, 0, ...MSS(1200), ...WS(7)]));
+  t.deepEqual(p.flush().map((a) => [a.flags, a.ack]), [['.', 5001]]);
+  t.is(ep.state, 'ESTABLISHED');
+  const info = ep.info();
+  t.deepEqual([info.mss, info.sndWscale, info.rcvWscale, info.sack], [536, 0, 0, true]);
 });
