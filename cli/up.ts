@@ -18,6 +18,7 @@ import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
 import { socketPathFor } from './ctl/paths.ts';
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
+import { watchStopSignals } from './stop-signals.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -121,7 +122,13 @@ export function parseUpArgs(argv: string[]): UpConfig {
   return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
 }
 
+/**
+ * Exits 0 when stopped by a signal, at whatever point of start-up it came:
+ * SIGINT/SIGTERM/SIGHUP is how `up` is meant to end.
+ */
 export async function runUp(argv: string[]): Promise<number> {
+  // Before anything is created: a stop signal from here on leads to the teardown.
+  const stop = watchStopSignals();
   const config = parseUpArgs(argv);
   const up = bringUp(config);
   try {
@@ -160,12 +167,13 @@ export async function runUp(argv: string[]): Promise<number> {
     });
     if (ctl !== undefined) up.onCleanup(() => ctl.close());
 
-    if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
-    console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
+    // A signal during start-up: no ready line, straight to the teardown.
+    if (stop.received === undefined) {
+      if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
+      console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
+    }
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
-    });
+    const signal = await stop.stopped;
     faults.remove();
     const listing = formatSs(stack.tcp.connections(), stack.tcp.listeners());
     up.cleanup();
