@@ -3,12 +3,13 @@
  * moment a stop signal comes (during start-up, twice in a row, under load
  * with --trace), the process exits and what it created (the namespace with
  * the device, the control socket) is gone afterwards. Signals go to the PID
- * of the process this file started, nothing else.
+ * of the process this file started, nothing else. Also: the namespace `up`
+ * creates has its lo up; one that existed before is left as it was.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
+import { createNetns, execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
 import { CLI, interopSkipReason, removeNetns, startCli, uniqueNetns, type Exited, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']);
@@ -16,6 +17,7 @@ const interop = skip === undefined ? test.serial : test.skip;
 if (skip !== undefined) console.log(`interop lifecycle tests skipped: ${skip}`);
 
 const ADDR = '198.18.0.2';
+const PEER = '198.18.0.1';
 const SIGNO = { SIGINT: 2, SIGTERM: 15 } as const;
 type StopSignal = keyof typeof SIGNO;
 
@@ -228,5 +230,35 @@ interop('up --trace whose stdout reader goes away: the write error ends the proc
   } finally {
     if (alive(stack)) stack.child.kill('SIGKILL');
     removeNetns(netns);
+  }
+});
+
+interop('up: the namespace it creates has lo up (the kernel side reaches its own address); one that existed is left as it was', async (t) => {
+  const created = uniqueNetns('lo');
+  const stack = startCli(['up', '--netns', created, '--services', 'echo']);
+  try {
+    await stack.ready();
+    const ping = await execInNetns(created, ['ping', '-c', '1', '-W', '2', PEER], { timeoutMs: 10_000 });
+    t.is(ping.status, 0, `ping ${PEER} in the namespace up created: ${ping.stdout}${ping.stderr}`);
+    const local = await execInNetns(created, ['ping', '-c', '1', '-W', '2', '127.0.0.1'], { timeoutMs: 10_000 });
+    t.is(local.status, 0, `ping 127.0.0.1: ${local.stdout}${local.stderr}`);
+    await stack.stop();
+  } finally {
+    await stack.stop('SIGKILL');
+    removeNetns(created);
+  }
+
+  const existing = uniqueNetns('lo');
+  createNetns(existing);
+  const other = startCli(['up', '--netns', existing, '--services', 'echo']);
+  try {
+    await other.ready();
+    t.notRegex(runIp(['-n', existing, 'link', 'show', 'dev', 'lo']), /[<,]UP[,>]/, 'lo of a namespace that existed stays down');
+    const exited = await other.stop();
+    t.is(exited.code, 0, exited.stderr);
+    t.true(netnsExists(existing), 'a namespace that existed is not removed');
+  } finally {
+    await other.stop('SIGKILL');
+    removeNetns(existing);
   }
 });
