@@ -18,6 +18,7 @@ import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
 import { socketPathFor } from './ctl/paths.ts';
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
+import { describeForgotten } from './timeline/format.ts';
 import { watchStopSignals } from './stop-signals.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
@@ -213,7 +214,7 @@ async function startControl(option: string | undefined, target: ControlTarget): 
 
 /**
  * SIGUSR1 and SIGUSR2 on a running `up`, one line each on stdout:
- *   tcpstack: SIGUSR1: host crashed and restarted, 3 connections forgotten, services=echo:7,...
+ *   tcpstack: SIGUSR1: host crashed and restarted, 3 connections and 1 TIME_WAIT forgotten, services=echo:7,...
  *   tcpstack: SIGUSR2: applications frozen (the stack keeps running)
  *   tcpstack: SIGUSR2: applications unfrozen (4 deferred events and calls resumed)
  */
@@ -221,9 +222,8 @@ function hostFaults(host: ServiceHost, services: string): { remove: () => void }
   const crash = (): void => {
     try {
       const { forgotten, wasFrozen } = host.crashAndRestart();
-      const plural = forgotten === 1 ? '' : 's';
       const thawed = wasFrozen ? ' (the frozen applications died with it; the new ones run)' : '';
-      console.log(`tcpstack: SIGUSR1: host crashed and restarted, ${forgotten} connection${plural} forgotten, services=${services}${thawed}`);
+      console.log(`tcpstack: SIGUSR1: host crashed and restarted, ${describeForgotten(forgotten)}, services=${services}${thawed}`);
     } catch (error) {
       const reason = error instanceof SocketError ? error.code : (error as Error).message;
       console.error(`tcpstack: SIGUSR1: host crashed; the services could not restart: ${reason}`);
