@@ -132,6 +132,14 @@ export async function runUp(argv: string[]): Promise<number> {
   const stop = watchStopSignals();
   const config = parseUpArgs(argv);
   const up = bringUp(config);
+  // The reader of stdout went away (EPIPE): nothing more can be said there. Tear
+  // down and end with one line, as a C tool would end on SIGPIPE, not with
+  // Node's unhandled 'error' event.
+  process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+    up.cleanup();
+    process.stderr.write(`tcpstack: stdout: ${error.code ?? error.message}; stopped\n`);
+    process.exit(1);
+  });
   try {
     const { stack } = up;
     if (config.trace !== undefined || config.traceFile !== undefined) {

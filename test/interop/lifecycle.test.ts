@@ -214,7 +214,7 @@ interop('up --trace under load, stdout read late: two SIGTERMs while traffic flo
   }
 });
 
-interop('up --trace whose stdout reader goes away: the write error ends the process and the teardown still runs', async (t) => {
+interop('up --trace whose stdout reader goes away: one line, exit 1, and the teardown runs', async (t) => {
   const netns = uniqueNetns('epipe');
   const stack = startCli(['up', '--netns', netns, '--trace', '--services', 'echo']);
   try {
@@ -225,6 +225,8 @@ interop('up --trace whose stdout reader goes away: the write error ends the proc
     const exited = await exitOf(stack);
     await ping;
     t.false(exited.killed, 'exited by itself');
+    t.is(exited.code, 1);
+    t.is(exited.stderr, 'tcpstack: stdout: EPIPE; stopped\n', 'one line, no stack trace');
     t.false(netnsExists(netns), 'namespace removed');
     t.false(existsSync(`/run/tcpstack/${stack.pid}.sock`), 'control socket removed');
   } finally {
