@@ -10,7 +10,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createNetns, execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
-import { CLI, interopSkipReason, removeNetns, startCli, uniqueNetns, type Exited, type RunningStack } from '../helpers/interop.ts';
+import { CLI, RunningStack, interopSkipReason, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -102,6 +102,42 @@ interop('up: a stop signal at any moment of start-up ends in a clean exit (10 ti
       t.notRegex(exited.stderr, /internal error|^\s+at /m, what);
       t.false(netnsExists(netns), `${what}: namespace removed`);
       t.false(existsSync(`/run/tcpstack/${stack.pid}.sock`), `${what}: control socket removed`);
+    } finally {
+      if (alive(stack)) stack.child.kill('SIGKILL');
+      removeNetns(netns);
+    }
+  }
+});
+
+interop('up: Ctrl-C at a terminal (SIGINT to its whole process group, the ip commands included) during start-up (8 times)', async (t) => {
+  // When the namespace appears on this machine: the signals land around it, while `ip` runs.
+  const probe = uniqueNetns('ctrlc');
+  const spawned = Date.now();
+  const first = startCli(['up', '--netns', probe, '--services', 'echo']);
+  let appears = 0;
+  try {
+    await until('the namespace', () => netnsExists(probe));
+    appears = Date.now() - spawned;
+    await first.ready();
+  } finally {
+    await first.stop();
+    removeNetns(probe);
+  }
+  for (let i = 0; i < 8; i++) {
+    const netns = uniqueNetns('ctrlc');
+    const after = Math.max(0, appears - 30 + i * 8);
+    // A process group of its own, as a shell gives a foreground job: only it and its children get the signal.
+    const stack = new RunningStack(spawn(CLI, ['up', '--netns', netns, '--services', 'echo'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+    try {
+      await delay(after);
+      if (alive(stack)) process.kill(-stack.pid, 'SIGINT');
+      const exited = await exitOf(stack);
+      const what = `SIGINT to the group ${after} ms after spawn`;
+      t.false(exited.killed, `${what}: exited by itself`);
+      if (exited.signal === null) t.is(exited.code, 0, `${what}: ${exited.stderr}`);
+      else t.is(exited.signal, 'SIGINT', what);
+      t.notRegex(exited.stderr, /internal error|^\s+at /m, what);
+      t.false(netnsExists(netns), `${what}: namespace removed`);
     } finally {
       if (alive(stack)) stack.child.kill('SIGKILL');
       removeNetns(netns);
