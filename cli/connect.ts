@@ -9,6 +9,7 @@ import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
 import { DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
 import { UsageError, parseInteger } from './usage.ts';
+import { SIGNAL_NUMBERS, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
 export const CONNECT_HELP = `usage: tcpstack connect [options] HOST PORT
 
@@ -64,15 +65,18 @@ export function parseConnectArgs(argv: string[]): ConnectConfig {
   return { device, host, port, verbose: Boolean(values.verbose) };
 }
 
-const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
-
+/** Exits 128 + the signal's number when stopped by SIGINT, SIGTERM or SIGHUP, as a shell reports a killed command. */
 export async function runConnect(argv: string[]): Promise<number> {
+  // Before anything is created: a stop signal from here on leads to the teardown.
+  const stop = watchStopSignals();
   const config = parseConnectArgs(argv);
   const up = bringUp(config.device);
   // stdout carries the connection's data, so the seed goes to stderr.
   if (up.impairSummary !== undefined) process.stderr.write(`tcpstack: impairments: ${up.impairSummary} (--seed ${up.impairment!.seed} repeats them)\n`);
   try {
-    return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose);
+    // Stopped during start-up: no connection is attempted.
+    if (stop.received !== undefined) return 128 + SIGNAL_NUMBERS[stop.received];
+    return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose, stop);
   } finally {
     up.stack.flush();
     up.cleanup();
@@ -83,12 +87,11 @@ export async function runConnect(argv: string[]): Promise<number> {
 }
 
 /** Copies stdin → socket and socket → stdout until both directions are done. */
-function transfer(socket: TcpSocket, verbose: boolean): Promise<number> {
+function transfer(socket: TcpSocket, verbose: boolean, stop: StopSignals): Promise<number> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   return new Promise<number>((resolve) => {
     let status: number | undefined;
-    const signalHandlers = new Map<NodeJS.Signals, () => void>();
     const fail = (message: string, code = 1): void => {
       if (status !== undefined) return;
       status = code;
@@ -109,14 +112,9 @@ function transfer(socket: TcpSocket, verbose: boolean): Promise<number> {
     socket.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
     stdin.on('error', (error: NodeJS.ErrnoException) => fail(`stdin: ${error.code ?? error.message}`));
     stdout.on('error', (error: NodeJS.ErrnoException) => fail(`stdout: ${error.code ?? error.message}`));
-    for (const signal of Object.keys(SIGNALS) as NodeJS.Signals[]) {
-      const handler = (): void => fail('', 128 + SIGNALS[signal as keyof typeof SIGNALS]);
-      signalHandlers.set(signal, handler);
-      process.once(signal, handler);
-    }
+    stop.onStop((signal) => fail('', 128 + SIGNAL_NUMBERS[signal]));
 
     socket.on('close', () => {
-      for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);
       stdin.unpipe(socket);
       stdin.destroy(); // nothing more is read (a terminal would otherwise keep the process alive)
       let resolved = false;

@@ -173,7 +173,11 @@ export interface RunningDevice {
   readonly fields: string[];
   /** Registers work for teardown; runs before what was registered earlier. */
   onCleanup(step: () => void): void;
-  /** Stops the driver and removes what was created (device, namespace); idempotent. */
+  /**
+   * Stops the driver and removes what was created (device, namespace);
+   * idempotent. It also runs when the process exits any other way (an
+   * uncaught exception, process.exit): only SIGKILL leaves anything behind.
+   */
   cleanup(): void;
 }
 
@@ -188,7 +192,10 @@ export function bringUp(config: DeviceConfig): RunningDevice {
         console.error(`tcpstack: cleanup: ${(error as Error).message}`);
       }
     }
+    process.off('exit', cleanup);
   };
+  // Every step below is undone synchronously, so an 'exit' listener can undo them too.
+  process.on('exit', cleanup);
   try {
     const device = openConfiguredDevice({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer }, cleanups);
     let link: Link = device;

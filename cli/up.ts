@@ -18,6 +18,8 @@ import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
 import { socketPathFor } from './ctl/paths.ts';
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
+import { describeForgotten } from './timeline/format.ts';
+import { watchStopSignals } from './stop-signals.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -121,9 +123,23 @@ export function parseUpArgs(argv: string[]): UpConfig {
   return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
 }
 
+/**
+ * Exits 0 when stopped by a signal, at whatever point of start-up it came:
+ * SIGINT/SIGTERM/SIGHUP is how `up` is meant to end.
+ */
 export async function runUp(argv: string[]): Promise<number> {
+  // Before anything is created: a stop signal from here on leads to the teardown.
+  const stop = watchStopSignals();
   const config = parseUpArgs(argv);
   const up = bringUp(config);
+  // The reader of stdout went away (EPIPE): nothing more can be said there. Tear
+  // down and end with one line, as a C tool would end on SIGPIPE, not with
+  // Node's unhandled 'error' event.
+  process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+    up.cleanup();
+    process.stderr.write(`tcpstack: stdout: ${error.code ?? error.message}; stopped\n`);
+    process.exit(1);
+  });
   try {
     const { stack } = up;
     if (config.trace !== undefined || config.traceFile !== undefined) {
@@ -160,12 +176,13 @@ export async function runUp(argv: string[]): Promise<number> {
     });
     if (ctl !== undefined) up.onCleanup(() => ctl.close());
 
-    if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
-    console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
+    // A signal during start-up: no ready line, straight to the teardown.
+    if (stop.received === undefined) {
+      if (up.impairSummary !== undefined) console.log(`impairments: ${up.impairSummary} (--seed ${impairment!.seed} repeats them)`);
+      console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
+    }
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
-    });
+    const signal = await stop.stopped;
     faults.remove();
     const listing = formatSs(stack.tcp.connections(), stack.tcp.listeners());
     up.cleanup();
@@ -205,7 +222,7 @@ async function startControl(option: string | undefined, target: ControlTarget): 
 
 /**
  * SIGUSR1 and SIGUSR2 on a running `up`, one line each on stdout:
- *   tcpstack: SIGUSR1: host crashed and restarted, 3 connections forgotten, services=echo:7,...
+ *   tcpstack: SIGUSR1: host crashed and restarted, 3 connections and 1 TIME_WAIT forgotten, services=echo:7,...
  *   tcpstack: SIGUSR2: applications frozen (the stack keeps running)
  *   tcpstack: SIGUSR2: applications unfrozen (4 deferred events and calls resumed)
  */
@@ -213,9 +230,8 @@ function hostFaults(host: ServiceHost, services: string): { remove: () => void }
   const crash = (): void => {
     try {
       const { forgotten, wasFrozen } = host.crashAndRestart();
-      const plural = forgotten === 1 ? '' : 's';
       const thawed = wasFrozen ? ' (the frozen applications died with it; the new ones run)' : '';
-      console.log(`tcpstack: SIGUSR1: host crashed and restarted, ${forgotten} connection${plural} forgotten, services=${services}${thawed}`);
+      console.log(`tcpstack: SIGUSR1: host crashed and restarted, ${describeForgotten(forgotten)}, services=${services}${thawed}`);
     } catch (error) {
       const reason = error instanceof SocketError ? error.code : (error as Error).message;
       console.error(`tcpstack: SIGUSR1: host crashed; the services could not restart: ${reason}`);

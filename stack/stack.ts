@@ -17,7 +17,7 @@ import type { PacketSink } from './link.ts';
 import type { Random } from './random.ts';
 import { defaultSysctls, type Sysctls } from './sysctl.ts';
 import { TimerQueue } from './timers.ts';
-import type { TraceSink } from './trace.ts';
+import type { ForgottenCounts, TraceSink } from './trace.ts';
 import type { Ipv4Address } from './wire/addr.ts';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
 import type { TcpContext } from './tcp/context.ts';
@@ -32,8 +32,8 @@ export interface TcpApi {
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
-  /** Host crash and reboot: forget every connection and listener, silently (TcpLayer.crash). */
-  crash(): void;
+  /** Host crash and reboot: forget every connection and listener, silently (TcpLayer.crash); returns what was forgotten. */
+  crash(): ForgottenCounts;
   /**
    * `ss -K`: aborts the matching connections (tcp_abort: an active reset
    * where the peer must hear of it, ECONNABORTED for their applications).

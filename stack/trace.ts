@@ -29,7 +29,20 @@ export type TraceEvent =
   | { kind: 'tcp-timer'; t: number; conn: string; timer: string; action: 'fire' }
   | { kind: 'tcp-challenge-ack'; t: number; conn: string; why: string }
   | { kind: 'tcp-error'; t: number; conn: string; errno: string }
-  | { kind: 'host-crash'; t: number; forgotten: number };
+  | ({ kind: 'host-crash'; t: number } & ForgottenCounts);
+
+/**
+ * What a host crash forgot (TcpLayer.crash), counted the way `ss` lists it:
+ * the TcpApi.crash() report and the host-crash trace event carry the same.
+ */
+export interface ForgottenCounts {
+  /** Connections from SYN_SENT to LAST_ACK, accept-queue children and FIN_WAIT2 minisocks included: the rows `ss` shows but TIME-WAIT. */
+  connections: number;
+  /** TIME_WAIT minisocks. */
+  timeWait: number;
+  /** Request socks (SYN_RECV) waiting in the listeners' SYN queues. */
+  requests: number;
+}
 
 export type TraceSink = (event: TraceEvent) => void;
 

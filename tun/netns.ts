@@ -4,7 +4,7 @@
  * namespace.
  */
 import { existsSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -26,19 +26,53 @@ export function netnsExists(name: string): boolean {
   return existsSync(netnsPath(name));
 }
 
-/** Runs `ip ARGS...`; throws one line naming the command and ip's stderr. */
+/** How long one `ip` command may take: none of ours waits for anything. */
+const IP_TIMEOUT_MS = 30_000;
+
+/**
+ * A failed `ip` command, as one line naming the command, ip's complaint and,
+ * when it was refused a privilege, the remedy. `code` is the errno name
+ * (EPERM: not root; ENOENT: iproute2 missing) or ERR_IP_COMMAND, so callers
+ * can tell an environment failure from a bug.
+ */
+export class IpCommandError extends Error {
+  override readonly name = 'IpCommandError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** ip says "Operation not permitted" (EPERM) or "Permission denied" (EACCES) when it lacks a capability. */
+const REFUSED = /Operation not permitted|Permission denied/;
+
+/**
+ * Runs `ip ARGS...`; throws an IpCommandError. It runs in a session of its
+ * own (setsid), so a Ctrl-C meant for tcpstack does not kill an `ip netns
+ * del` halfway through the teardown it triggered.
+ */
 export function runIp(args: readonly string[]): string {
-  const r = spawnSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // spawnSync honours `detached` (node's spawn_sync.cc sets UV_PROCESS_DETACHED) though its type omits it.
+  const options = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], detached: true, timeout: IP_TIMEOUT_MS } as SpawnSyncOptionsWithStringEncoding;
+  const r = spawnSync('ip', args, options);
   const command = `ip ${args.join(' ')}`;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'iproute2 (`ip`) is not installed' : r.error.message;
-    throw new Error(`\`${command}\` failed: ${why}`, { cause: r.error });
+    if (code === 'ENOENT') throw new IpCommandError(`\`${command}\` failed: iproute2 (\`ip\`) is not installed`, 'ENOENT', { cause: r.error });
+    if (code === 'ETIMEDOUT') throw new IpCommandError(`\`${command}\` failed: no answer within ${IP_TIMEOUT_MS / 1000} s`, 'ETIMEDOUT', { cause: r.error });
+    throw new IpCommandError(`\`${command}\` failed: ${r.error.message}`, code ?? 'ERR_IP_COMMAND', { cause: r.error });
   }
   if (r.status !== 0) {
     const stderr = r.stderr.trim().replace(/\s*\n\s*/g, '; ');
     const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
-    throw new Error(`\`${command}\` failed (${how}): ${stderr || 'no message'}`);
+    if (REFUSED.test(stderr)) {
+      const needs = args[0] === 'netns' ? 'CAP_SYS_ADMIN and CAP_NET_ADMIN' : 'CAP_NET_ADMIN';
+      throw new IpCommandError(`\`${command}\` failed: ${stderr}: run as root or grant ${needs}`, 'EPERM');
+    }
+    throw new IpCommandError(`\`${command}\` failed (${how}): ${stderr || 'no message'}`, 'ERR_IP_COMMAND');
   }
   return r.stdout;
 }

@@ -11,7 +11,7 @@ import type { TraceSink } from '../stack/trace.ts';
 import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from './driver.ts';
 import { DEFAULT_TXQUEUELEN, configureInterface } from './netdev.ts';
-import { assertNetnsName, createNetns, deleteNetns } from './netns.ts';
+import { assertNetnsName, createNetns, deleteNetns, runIp } from './netns.ts';
 import { TunDevice } from './tun-device.ts';
 
 export interface TunStackOptions {
@@ -26,7 +26,7 @@ export interface TunStackOptions {
   mode?: 'create' | 'attach';
   /**
    * A named network namespace (`ip netns`) to put the device in, created if
-   * missing (and then deleted by close()). This process stays in its own
+   * missing (with lo up, and then deleted by close()). This process stays in its own
    * namespace; the kernel side of the link is in that one.
    */
   netns?: string;
@@ -98,7 +98,7 @@ export interface DeviceSetup {
 }
 
 /**
- * The namespace (created if missing), the TUN device in it, and for a created
+ * The namespace (created if missing, with lo up), the TUN device in it, and for a created
  * device the kernel side's address, MTU and queue length, link up. Each step
  * pushes its own undo onto `undo` (run last-in first-out), so a caller that
  * fails later, or closes, takes back exactly what was done. Shared by
@@ -108,7 +108,13 @@ export function openConfiguredDevice(setup: DeviceSetup, undo: Array<() => void>
   if (setup.netns !== undefined) {
     const netns = setup.netns;
     assertNetnsName(netns);
-    if (createNetns(netns)) undo.push(() => deleteNetns(netns));
+    if (createNetns(netns)) {
+      undo.push(() => deleteNetns(netns));
+      // `ip netns add` leaves lo down, as in any new namespace: then the kernel
+      // side cannot reach even its own address (ping of the peer address) nor
+      // 127.0.0.1. One that existed before is someone else's, left as it is.
+      runIp(['-n', netns, 'link', 'set', 'dev', 'lo', 'up']);
+    }
   }
   const device = TunDevice.open({ name: setup.name, mode: setup.mode, netns: setup.netns, mtu: setup.mtu });
   undo.push(() => device.close());

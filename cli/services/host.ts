@@ -11,6 +11,7 @@
  *   stack runs on (AppGate).
  */
 import type { TcpApi } from '../../stack/stack.ts';
+import type { ForgottenCounts } from '../../stack/trace.ts';
 import { AppGate } from './gate.ts';
 import { startServices, type RunningServices, type ServiceChoice } from './index.ts';
 import type { RunningService, StackView } from './service.ts';
@@ -19,8 +20,8 @@ import type { RunningService, StackView } from './service.ts';
 export type HostTcp = Pick<TcpApi, 'socket' | 'connections' | 'listeners' | 'crash'>;
 
 export interface CrashReport {
-  /** Connections (TIME_WAIT included) and half-open requests the stack forgot. */
-  forgotten: number;
+  /** What the stack forgot, as TcpApi.crash() reports it (and the host-crash trace event). */
+  forgotten: ForgottenCounts;
   /** The applications were frozen when the host crashed (the restarted ones are not). */
   wasFrozen: boolean;
 }
@@ -60,8 +61,7 @@ export class ServiceHost {
   /** Crashes the host and restarts every service; throws if a service cannot listen again. */
   crashAndRestart(): CrashReport {
     const wasFrozen = this.gate.frozen;
-    const forgotten = this.tcp.connections().length + this.tcp.listeners().reduce((n, l) => n + l.synQueue, 0);
-    this.tcp.crash();
+    const forgotten = this.tcp.crash();
     // The old applications died with the host: the events they missed are dropped,
     // and disposing of them acts on forgotten endpoints only (no segment, no event).
     this.gate.discard();

@@ -15,7 +15,7 @@
  * `first:last(len)` unless it is a pure ACK in sequence, the ACK, the window
  * field as sent, the options in wire order.
  */
-import type { TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
+import type { ForgottenCounts, TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
 import { eventConn } from './filter.ts';
@@ -193,11 +193,25 @@ export function describe(e: TraceEvent): string {
     case 'internal-error':
       return `internal error: ${e.message}`;
     case 'host-crash':
-      return `host crash: ${e.forgotten} connection${e.forgotten === 1 ? '' : 's'} forgotten`;
+      return `host crash: ${describeForgotten(e)}`;
     default: {
       // A kind from a newer trace file: show its fields as they are.
       const { kind, t: _t, ...rest } = e as { kind: string; t: number };
       return `${kind} ${JSON.stringify(rest)}`;
     }
   }
+}
+
+/**
+ * What a host crash forgot, in the words both the timeline and `up`'s
+ * SIGUSR1 line use: "4 connections and 1 TIME_WAIT forgotten", "0
+ * connections, 2 TIME_WAIT and 1 request forgotten" (TIME_WAIT and requests
+ * only when there were any).
+ */
+export function describeForgotten(c: ForgottenCounts): string {
+  const parts = [`${c.connections} connection${c.connections === 1 ? '' : 's'}`];
+  if (c.timeWait > 0) parts.push(`${c.timeWait} TIME_WAIT`);
+  if (c.requests > 0) parts.push(`${c.requests} request${c.requests === 1 ? '' : 's'}`);
+  const last = parts.pop()!;
+  return `${parts.length > 0 ? `${parts.join(', ')} and ${last}` : last} forgotten`;
 }

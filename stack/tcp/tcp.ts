@@ -36,6 +36,7 @@ import { cancelAll } from './timer-arming.ts';
 import { onTimerExpired } from './timer-expiry.ts';
 import { TimeWaitSock } from './timewait.ts';
 import { segmentEvent } from './trace-seg.ts';
+import type { ForgottenCounts } from '../trace.ts';
 import type { ListenerInfo, TcpInfo, Wakeable } from './types.ts';
 
 export class TcpLayer implements ListenerHost, ConnectionHooks {
@@ -263,12 +264,22 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
    * (tcp_v4_rcv no_tcp_socket). Sockets of the old incarnation (its
    * applications died with it) see ECONNABORTED, what Linux gives a socket
    * destroyed under its owner (`ss -K`); listeners must be opened again.
+   * Returns what was forgotten, the counts the host-crash event carries.
    */
-  crash(): void {
+  crash(): ForgottenCounts {
     // Queued children are hashed in `connections` too: a set counts each once.
     const forgotten = new Set(this.connections.values());
-    for (const l of this.listenerTable.all()) for (const c of l.forget()) forgotten.add(c);
-    for (const tw of this.timewaits.values()) this.ctx.timers.cancel(tw.timer);
+    const counts: ForgottenCounts = { connections: 0, timeWait: 0, requests: 0 };
+    for (const l of this.listenerTable.all()) {
+      counts.requests += l.synQueue.size;
+      for (const c of l.forget()) forgotten.add(c);
+    }
+    for (const tw of this.timewaits.values()) {
+      this.ctx.timers.cancel(tw.timer);
+      if (tw.s.substate === 'TIME_WAIT') counts.timeWait++;
+      else counts.connections++;
+    }
+    counts.connections += forgotten.size;
     for (const c of forgotten) {
       c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
       forget(c);
@@ -283,7 +294,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     for (const c of forgotten) this.wake(c);
     const r = this.ctx.random;
     this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
-    this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), forgotten: forgotten.size });
+    this.ctx.trace?.({ kind: 'host-crash', t: this.ctx.now(), ...counts });
+    return counts;
   }
 
   /**

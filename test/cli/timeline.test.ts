@@ -97,7 +97,9 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
   [{ kind: 'icmp-ratelimit', t: 2003, type: 3, code: 3, to: PEER, scope: 'host' }, '1.003 - icmp port unreachable to 198.18.0.1 rate-limited (host)'],
   [{ kind: 'reasm-timeout', t: 32_000, source: PEER, id: 4660 }, '31.000 - reassembly timeout: id 4660 from 198.18.0.1'],
   [{ kind: 'internal-error', t: 32_000, message: 'boom' }, '31.000 - internal error: boom'],
-  [{ kind: 'host-crash', t: 62_345.6789, forgotten: 2 }, '61.346 - host crash: 2 connections forgotten'],
+  [{ kind: 'host-crash', t: 62_345.6789, connections: 2, timeWait: 0, requests: 0 }, '61.346 - host crash: 2 connections forgotten'],
+  [{ kind: 'host-crash', t: 62_345.6789, connections: 4, timeWait: 1, requests: 0 }, '61.346 - host crash: 4 connections and 1 TIME_WAIT forgotten'],
+  [{ kind: 'host-crash', t: 62_345.6789, connections: 1, timeWait: 2, requests: 1 }, '61.346 - host crash: 1 connection, 2 TIME_WAIT and 1 request forgotten'],
   [{ kind: 'tcp-frobnicate', t: 62_346, a: 1 }, '61.346 - tcp-frobnicate {"a":1}'],
 ];
 

@@ -7,6 +7,8 @@ import test from 'ava';
 import { AppGate } from '../../cli/services/gate.ts';
 import { ServiceHost } from '../../cli/services/host.ts';
 import { parseServices } from '../../cli/services/index.ts';
+import { describeForgotten } from '../../cli/timeline/format.ts';
+import type { TraceEvent } from '../../stack/trace.ts';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { ipHeaderLength } from '../../stack/wire/ipv4.ts';
@@ -174,7 +176,7 @@ test('crash and restart: nothing is sent at the crash, the old connection gets a
   const log = w.log.length;
 
   const report = host.crashAndRestart();
-  t.deepEqual(report, { forgotten: 2, wasFrozen: false });
+  t.deepEqual(report, { forgotten: { connections: 2, timeWait: 0, requests: 0 }, wasFrozen: false });
   t.not(host.services, before);
   t.deepEqual(
     w.b.tcp.listeners().map((l) => l.localPort),
@@ -200,6 +202,29 @@ test('crash and restart: nothing is sent at the crash, the old connection gets a
   t.is(w.a.drops.INTERNAL_ERROR + w.b.drops.INTERNAL_ERROR, 0);
 });
 
+test('crash report and trace agree: an open echo connection and the TIME_WAIT daytime left are "1 connection and 1 TIME_WAIT forgotten"', async (t) => {
+  const events: TraceEvent[] = [];
+  const w = new World({ b: { trace: (e) => events.push(e) } });
+  const host = new ServiceHost(parseServices('echo,daytime'), w.b.tcp, w.b);
+  const echo = await connect(w, 7);
+  // daytime writes the date and closes first: its side ends in TIME_WAIT once the client closes too.
+  const daytime = w.a.tcp.socket();
+  daytime.connect(B, 13);
+  await drive(w, w.clock.now() + 1000, () => daytime.state === 'CLOSE_WAIT');
+  t.regex(str(daytime.read()), /\r\n$/); // read all: a close with unread data would reset
+  daytime.close();
+  await drive(w, w.clock.now() + 1000, () => w.b.tcp.connections().some((c) => c.state === 'TIME_WAIT'));
+  t.deepEqual(w.b.tcp.connections().map((c) => c.state).sort(), ['ESTABLISHED', 'TIME_WAIT']);
+
+  const report = host.crashAndRestart();
+  t.deepEqual(report.forgotten, { connections: 1, timeWait: 1, requests: 0 });
+  const traced = events.filter((e) => e.kind === 'host-crash');
+  t.deepEqual(traced, [{ kind: 'host-crash', t: w.clock.now(), ...report.forgotten }], 'the trace counts what the report counts');
+  t.is(describeForgotten(report.forgotten), '1 connection and 1 TIME_WAIT forgotten');
+  t.is(echo.state, 'ESTABLISHED', 'the client does not know yet');
+  host.close();
+});
+
 test('a crash while frozen: the held events die with the old applications, the new ones run', async (t) => {
   const w = new World();
   const host = new ServiceHost(parseServices('echo'), w.b.tcp, w.b);
@@ -208,7 +233,7 @@ test('a crash while frozen: the held events die with the old applications, the n
   c.write(text('lost'));
   await drive(w, w.clock.now() + 1000);
   const report = host.crashAndRestart();
-  t.deepEqual(report, { forgotten: 1, wasFrozen: true });
+  t.deepEqual(report, { forgotten: { connections: 1, timeWait: 0, requests: 0 }, wasFrozen: true });
   t.false(host.frozen);
   await drive(w, w.clock.now() + 1000);
   t.is(c.readableBytes, 0, 'the frozen echo never answered');

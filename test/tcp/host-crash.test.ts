@@ -42,13 +42,13 @@ test('Host crash: crash forgets connections, requests, TIME_WAITs and listeners 
 
   const before = snap(s);
   p.quietUntil(1000);
-  s.stack.tcp.crash();
+  t.deepEqual(s.stack.tcp.crash(), { connections: 1, timeWait: 1, requests: 1 }, 'what was forgotten, as the trace says');
   t.deepEqual(p.flush(), [], 'a dead host sends nothing');
   t.deepEqual(s.stack.tcp.connections(), []);
   t.deepEqual(s.stack.tcp.listeners(), []);
   t.deepEqual(moved(s, before), {}, 'no counter moves (no TcpEstabResets, no TcpOutRsts)');
   t.is(s.stack.counters.TcpCurrEstab, 0);
-  t.deepEqual(s.trace.filter((e) => e.kind === 'host-crash'), [{ kind: 'host-crash', t: 1000, forgotten: 1 }]);
+  t.deepEqual(s.trace.filter((e) => e.kind === 'host-crash'), [{ kind: 'host-crash', t: 1000, connections: 1, timeWait: 1, requests: 1 }]);
   t.deepEqual(p.runUntil(200_000), [], 'no timer of the old incarnation fires: no retransmission, no SYN-ACK');
   t.deepEqual([rd(ep), rd(ep), rd(ep), wr(ep)], ['data:100', 'ECONNABORTED', 'EOF', 'EPIPE'], 'the old endpoint: queued data, then the error, then EOF');
 
