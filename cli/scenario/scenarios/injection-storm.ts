@@ -8,6 +8,8 @@
  * apart: one challenge ACK per 500 ms per socket (tcp_invalid_ratelimit;
  * the host-wide tcp_challenge_ack_limit is off on 6.18); the connection
  * lives and carries data both ways afterwards.
+ * (c) SEG.ACK > SND.NXT and (d) SEG.ACK < SND.UNA − min(max window, bytes
+ * acked): a challenge ACK each (tcp_ack, RFC 5961 §5.2), 600 ms apart.
  * (b) Data far ahead in the window with window 0: queued out of order and
  * answered with a SACK; the zero window is taken (SEG.SEQ > SND.WL1) and
  * the subject's next data waits until the peer's SEG.SEQ passes it.
@@ -23,7 +25,7 @@ const finsOutOfWindow: Step[] = Array.from({ length: 3 }, () => peer.craft({ soc
 
 export const injectionStorm: Scenario = {
   name: 'injection-storm',
-  title: 'in-window RST/SYN storm: a challenge ACK per 500 ms, the connection lives; out-of-window FINs each ACKed; data far ahead with window 0',
+  title: 'in-window RST/SYN storm: a challenge ACK per 500 ms, the connection lives; bad ACKs challenged; data far ahead with window 0; out-of-window FINs each ACKed',
   docs: ['docs/linux-behaviour.md#16-in-window-injection-and-the-send-window'],
   steps: [
     peer.listen('L', 5000),
@@ -38,6 +40,11 @@ export const injectionStorm: Scenario = {
     peer.read('a', 100),
     peer.write('a', 100),
     subject.read('c', 100),
+    sleep(600),
+    // (c) An ACK of data never sent, (d) one older than SND.UNA − min(max window, bytes acked): challenge ACKs.
+    peer.craft({ sock: 'a', flags: '.', seq: 0, ack: 100_000 }),
+    sleep(600),
+    peer.craft({ sock: 'a', flags: '.', seq: 0, ack: -100_000 }),
     sleep(600),
     // (b) 100 bytes at RCV.NXT + 5000 with window 0.
     peer.craft({ sock: 'a', flags: 'P.', seq: 5000, ack: 0, window: 0, payload: 100 }),
