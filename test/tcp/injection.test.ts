@@ -61,7 +61,7 @@ test('(b) in-window data far ahead with window 0: queued out of order, answered 
   t.is(ep.info().sndWnd, 0);
 });
 
-test('(e) a smaller window at SEG.SEQ = SND.WL1 is ignored; with SEG.SEQ past SND.WL1 it is taken (tcp_may_update_window)', (t) => {
+test('(e) a smaller window at SEG.SEQ = SND.WL1 is ignored; with SEG.SEQ past SND.WL1 it is taken (tcp_may_update_window); less than a segment waits for the probe timer', (t) => {
   const { peer: p, ep } = passiveOpen({ rtt: 50, win: 1000 });
   t.is(ep.info().sndWnd, 1000 << 7);
   p.quietUntil(100);
@@ -69,9 +69,12 @@ test('(e) a smaller window at SEG.SEQ = SND.WL1 is ignored; with SEG.SEQ past SN
   t.is(ep.info().sndWnd, 1000 << 7, 'same SEG.SEQ, smaller and non-zero: not an update');
   t.deepEqual(p.send({ flags: '.', seq: p.their(2001), ack: p.our(1), win: 10 }), []);
   t.is(ep.info().sndWnd, 10 << 7, 'SEG.SEQ > SND.WL1: the window shrinks');
-  // Only that much goes out.
+  // Less than a segment: sender-side SWS avoidance holds the data until the
+  // probe timer (RTO 250 ms) sends what fits, with PSH (tcp_write_wakeup;
+  // test/scripts/window-shrink.pkt).
   ep.write(pattern(3000));
-  t.deepEqual(p.flush().map((x) => x.len), [1280]);
+  t.deepEqual(p.flush(), []);
+  t.deepEqual(p.runUntil(400).map((x) => [x.t, x.flags, x.seq, x.len]), [[350, 'P.', p.our(1), 1280]]);
 });
 
 test('pure ACKs of SND.UNA with SEG.SEQ further ahead each time are window updates, not duplicate ACKs: no fast retransmit, the loss is repaired at the RTO', (t) => {
