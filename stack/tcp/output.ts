@@ -294,11 +294,11 @@ function sendNewData(c: Connection): void {
       break;
     }
     let len = Math.min(mss, unsent);
-    // Window-limited: fill the window with a partial segment. Linux has no
-    // sender-side SWS rule of its own here (RFC 9293 §3.8.6.2.1's "half the
-    // largest window"): tcp_mss_split_point cuts the segment at the window's
-    // edge and holds the sub-MSS rest back only for Nagle; the receiver's SWS
-    // avoidance keeps such windows from being tiny. The kernel fills a
+    // Window-limited within a burst: fill the window to its edge with a
+    // partial segment. Once a burst has started, Linux applies no further
+    // sender-side SWS rule (not RFC 9293 §3.8.6.2.1's "half the largest
+    // window"): tcp_mss_split_point cuts the segment at the window's edge and
+    // holds the sub-MSS rest back only for Nagle. The kernel fills a
     // 5288-byte window with 3×1448 + 944 (scenario linger0).
     const windowLimited = room < len;
     if (windowLimited) len = room;
