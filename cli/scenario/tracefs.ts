@@ -41,6 +41,12 @@ export type TracefsAccess = { dir: string; how: string } | { why: string };
 let access: Promise<TracefsAccess> | undefined;
 let holder: Child | undefined;
 const instances = new Set<string>();
+let removeTeardown: (() => void) | undefined;
+
+/** Teardown (also on SIGINT) removes our instances and stops the holder, whichever mount they are on. */
+function registerTeardown(): void {
+  removeTeardown ??= onTeardown(closeTracefs);
+}
 
 /** tracefs, the host's mount if there is one, else our private one (one per process, kept until teardown). */
 export function openTracefs(): Promise<TracefsAccess> {
@@ -67,7 +73,7 @@ async function locateTracefs(): Promise<TracefsAccess> {
     return { why: `${unmounted} and could not be mounted in a private mount namespace: ${err}` };
   }
   holder = child;
-  onTeardown(closeTracefs);
+  registerTeardown();
   return { dir: `/proc/${child.pid}/root${HOST_TRACEFS}`, how: `a private mount (mount namespace of PID ${child.pid})` };
 }
 
@@ -83,6 +89,7 @@ function closeTracefs(): void {
   }
   holder = undefined;
   access = undefined;
+  removeTeardown = undefined;
 }
 
 function removeInstance(dir: string): void {
@@ -122,6 +129,7 @@ export class ResetTracer {
       return { why: `tracefs (${fs.how}) refused an instance: ${(error as Error).message}` };
     }
     instances.add(dir);
+    registerTeardown();
     try {
       writeFileSync(join(dir, 'trace_clock'), 'mono');
       writeFileSync(join(dir, TRACEPOINT, 'enable'), '1');
