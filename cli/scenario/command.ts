@@ -5,10 +5,11 @@
 import { parseArgs } from 'node:util';
 import { FatalError, UsageError } from '../usage.ts';
 import { formatComparison } from './compare.ts';
-import { fidelitySkipReason, runScenario, type Against, type ScenarioOutcome } from './fidelity.ts';
+import { fidelitySkipReason, runScenario, type Against } from './fidelity.ts';
 import { installTeardownHandlers } from './lab.ts';
 import { formatEvent, normalise } from './normalise.ts';
 import { SCENARIOS, findScenario } from './registry.ts';
+import { formatTable, tableExitCode, tableRow, type TableRow } from './summary.ts';
 import { describeStep } from './types.ts';
 
 export const SCENARIO_HELP = `usage: tcpstack scenario list
@@ -28,16 +29,22 @@ from the tcp_send_reset tracepoint and from our stack's trace) and compared.
                         the Linux behaviour it checks
   run NAME              run one; with both (the default) print the two runs side
                         by side with the differences marked, exit 0 on a match
-                        and 1 on a difference
+                        and 1 otherwise: a difference, or PARTIAL when something
+                        could not be compared (RST reasons without the kernel's
+                        tcp_send_reset tracepoint; the output says why)
     --against WHAT      kernel, stack or both (default both)
     --all               also list every captured segment of each run
   table [NAME...]       run every scenario (or those named) and print
                         scenario | docs | match or the first difference;
-                        exit 1 if any differs ('make fidelity')
+                        a scenario compared only in part is listed, and
+                        counted, apart from the matches; exit 1 unless every
+                        scenario matches in full ('make fidelity')
 
 Needs root, /dev/net/tun, tcpdump, nft, ethtool, ss and python3. Everything
 runs in namespaces created for the purpose and removed afterwards (also on
-SIGINT); nothing is configured in the host's namespace.`;
+SIGINT); nothing is configured in the host's namespace. Where the host has
+not mounted tracefs, it is mounted in a private mount namespace of the
+harness's own (unshare), never in the host's.`;
 
 function requireEnvironment(): void {
   const why = fidelitySkipReason();
@@ -112,30 +119,17 @@ async function runOne(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** One table row: the first difference shortened to fit. */
-function tableRow(o: ScenarioOutcome): { verdict: string; ok: boolean } {
-  if (o.error) return { verdict: `ERROR ${o.error}`, ok: false };
-  if (!o.comparison) return { verdict: 'not compared', ok: false };
-  return o.comparison.match ? { verdict: 'match', ok: true } : { verdict: o.comparison.first, ok: false };
-}
-
 async function runTable(names: string[]): Promise<number> {
   const scenarios = names.length > 0 ? names.map(scenarioNamed) : [...SCENARIOS];
   requireEnvironment();
-  const rows: Array<{ name: string; docs: string; seconds: number; verdict: string; ok: boolean }> = [];
+  const rows: TableRow[] = [];
   for (const s of scenarios) {
     const o = await runScenario(s, 'both');
-    const row = { name: s.name, docs: s.docs.join(', '), seconds: o.seconds, ...tableRow(o) };
+    const row = tableRow(o);
     rows.push(row);
-    console.error(`${row.ok ? 'match' : 'DIFF '} ${s.name} (${o.seconds.toFixed(1)} s)`);
-    if (!row.ok && o.comparison) console.error(formatComparison(o.comparison));
+    console.error(`${row.status.padEnd(10)} ${s.name} (${o.seconds.toFixed(1)} s)`);
+    if (row.status === 'difference' && o.comparison) console.error(formatComparison(o.comparison));
   }
-  const w1 = Math.max(8, ...rows.map((r) => r.name.length));
-  const w2 = Math.max(4, ...rows.map((r) => r.docs.length));
-  console.log(`${'scenario'.padEnd(w1)} | ${'docs'.padEnd(w2)} | time    | match`);
-  console.log(`${'-'.repeat(w1)}-|-${'-'.repeat(w2)}-|---------|------`);
-  for (const r of rows) console.log(`${r.name.padEnd(w1)} | ${r.docs.padEnd(w2)} | ${r.seconds.toFixed(1).padStart(5)} s | ${r.verdict}`);
-  const bad = rows.filter((r) => !r.ok).length;
-  console.log(`${rows.length - bad} of ${rows.length} scenarios match the kernel`);
-  return bad === 0 ? 0 : 1;
+  for (const line of formatTable(rows)) console.log(line);
+  return tableExitCode(rows);
 }

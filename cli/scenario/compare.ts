@@ -42,6 +42,12 @@
  * A scenario may accept named differences (types.ts Allowance) only where
  * Linux's own behaviour makes them unavoidable; each is printed with its
  * reason.
+ *
+ * NOT COMPARED, AND SAID SO
+ * - What a run could not record: RST reasons without the kernel's
+ *   tcp_send_reset tracepoint (tracefs.ts says why). Such a scenario is
+ *   never a match: its verdict is 'partial', naming what was left out and
+ *   why, and it counts apart from the matches.
  */
 import type { Scenario, StepRecord } from './types.ts';
 import { describeStep } from './types.ts';
@@ -115,11 +121,18 @@ export interface StepRow {
   why?: string;
 }
 
+/** match: everything compared and equal; partial: no difference, but something could not be compared. */
+export type Verdict = 'match' | 'partial' | 'difference';
+
 export interface Comparison {
   scenario: Scenario;
+  verdict: Verdict;
+  /** verdict === 'match'. */
   match: boolean;
-  /** One line: the first difference, or 'match'. */
+  /** One line: the first difference, what was not compared (partial), or 'match'. */
   first: string;
+  /** What could not be compared, each with why (e.g. 'RST reasons (no tcp:tcp_send_reset tracepoint on this kernel ...)'). */
+  notCompared: string[];
   steps: StepRow[];
   events: EventRow[];
   conns: Array<{ kernel?: ConnSummary; stack?: ConnSummary; ok: boolean; why?: string }>;
@@ -206,9 +219,10 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   // Compared segments.
   const ke = kernel.events.filter((e) => e.compared);
   const se = stack.events.filter((e) => e.compared);
-  // Without the tracepoint (an older kernel) the kernel's RST reasons are unknown: not compared.
-  const reasons = kernel.record.tracepoint && stack.record.tracepoint;
-  if (!reasons) allowances.push('RST reasons not compared: no tcp:tcp_send_reset tracepoint on this kernel');
+  // Without the tracepoint in either run the kernel's RST reasons are unknown: not compared, and said so.
+  const unavailable = [...new Set([kernel.record.tracepointUnavailable, stack.record.tracepointUnavailable].filter((w) => w !== undefined))];
+  const reasons = unavailable.length === 0;
+  const notCompared = reasons ? [] : [`RST reasons (${unavailable.join('; ')})`];
   const kk = ke.map((e) => eventKey(e, bulk, reasons));
   const sk = se.map((e) => eventKey(e, bulk, reasons));
   const kernelGaps = gapsWithinConnection(kernel.events);
@@ -255,10 +269,13 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   // An exception inside our stack is a bug whatever the wire showed.
   for (const note of stack.record.notes) if (note.includes('INTERNAL_ERROR')) diffs.push(note);
 
+  const verdict: Verdict = diffs.length > 0 ? 'difference' : notCompared.length > 0 ? 'partial' : 'match';
   return {
     scenario,
-    match: diffs.length === 0,
-    first: diffs[0] ?? 'match',
+    verdict,
+    match: verdict === 'match',
+    first: diffs[0] ?? (verdict === 'partial' ? `no difference, but not compared: ${notCompared.join('; ')}` : 'match'),
+    notCompared,
     steps,
     events,
     conns,
@@ -354,7 +371,21 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
       for (const e of run.events) lines.push(`   ${e.compared ? '*' : ' '} ${formatEvent(e)}`);
     }
   }
+  for (const what of c.notCompared) lines.push(`   NOT COMPARED: ${what}`);
   lines.push('');
-  lines.push(c.match ? `MATCH ${sc.name}` : `DIFFERENCE ${sc.name}: ${c.first}`);
+  lines.push(verdictLine(c));
   return lines.join('\n');
+}
+
+/** The last line of a report: MATCH, PARTIAL (never a match: what was not compared and why) or DIFFERENCE. */
+export function verdictLine(c: Comparison): string {
+  const name = c.scenario.name;
+  switch (c.verdict) {
+    case 'match':
+      return `MATCH ${name}`;
+    case 'partial':
+      return `PARTIAL ${name}: no difference in what was compared, but not compared: ${c.notCompared.join('; ')}`;
+    case 'difference':
+      return `DIFFERENCE ${name}: ${c.first}`;
+  }
 }

@@ -6,7 +6,8 @@
 import { runIp } from '../../tun/netns.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
-import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { ResetTracer } from './tracefs.ts';
+import { HARNESS_SYSCTLS, addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
@@ -16,7 +17,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
   const n = leaseSubnet();
   const peerAddr = `198.19.${n}.1`;
   const subjectAddr = `198.19.${n}.2`;
-  const record: RunRecord = { mode: 'kernel', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0, tracepoint: false };
+  const record: RunRecord = { mode: 'kernel', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0 };
   const steps: StepRecord[] = record.steps;
   let peerNs: string | undefined;
   let subjectNs: string | undefined;
@@ -37,9 +38,12 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     for (const [name, value] of Object.entries({ ...HARNESS_SYSCTLS, ...scenario.sysctls?.subject })) await setSysctlIn(subjectNs, name, value);
     for (const [name, value] of Object.entries({ ...HARNESS_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
 
-    tracer = ResetTracer.start();
-    record.tracepoint = tracer !== undefined;
-    if (!tracer) record.notes.push('no tcp:tcp_send_reset tracepoint: RST reasons unknown');
+    const traced = await ResetTracer.start();
+    if (traced instanceof ResetTracer) tracer = traced;
+    else {
+      record.tracepointUnavailable = traced.why;
+      record.notes.push(`RST reasons unknown: ${traced.why}`);
+    }
     dir = runDir();
     capture = await Capture.start(peerNs, 'fidp', dir);
     const peerAgent = await Agent.start(peerNs);

@@ -1,16 +1,17 @@
 /**
  * The harness's contact with the machine, all of it confined to namespaces
  * it creates: unique namespace names and subnets, veth pairs, sysctls and
- * nftables rules set with `ip netns exec`, `ss -K`, a private tracefs
- * instance for the tcp_send_reset tracepoint, and a registry of everything
- * created (namespaces, child PIDs, trace instances, subnet leases) so that
+ * nftables rules set with `ip netns exec`, `ss -K`, the holder of a private
+ * tracefs mount (tracefs.ts), and a registry of everything
+ * created (namespaces, child PIDs, subnet leases, cleanups) so that
  * teardown removes it all, also on failure, SIGINT, SIGTERM or SIGHUP.
  *
  * Nothing here touches the host namespace's interfaces, addresses or nft
  * rules; processes are only ever signalled by the PID we started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, deleteNetns, execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
@@ -73,7 +74,6 @@ export function perfMsToWallUs(ms: number): number {
 
 const namespaces = new Set<string>();
 const children = new Map<number, ChildProcess>();
-const traceInstances = new Set<string>();
 const leases = new Set<string>();
 const cleanups = new Set<() => void>();
 const runDirs = new Set<string>();
@@ -255,8 +255,28 @@ export interface Child {
 export function spawnIn(ns: string, argv: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Child {
   assertOwned(ns);
   if (!argv[0]!.includes('/')) argv = [tool(argv[0]!), ...argv.slice(1)];
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [stdin, 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} in ${ns}`);
+  return spawnTracked('ip', ['netns', 'exec', ns, ...argv], argv, stdin);
+}
+
+/**
+ * A helper in a private mount namespace of its own (`unshare --mount
+ * --propagation private`), outside our network namespaces and configuring
+ * nothing in the host's: it holds the harness's tracefs mount (tracefs.ts).
+ * Its stdin is a pipe from this process, so a holder that waits on it ends
+ * with us even if we are killed.
+ */
+export function spawnPrivateMountHolder(argv: string[]): Child {
+  const holder = spawnTracked(tool('unshare'), ['--mount', '--propagation', 'private', '--', ...argv], argv, 'pipe');
+  // It lives as long as the process: it must not keep the event loop alive
+  // (teardown, on 'exit', stops it).
+  holder.child.unref();
+  for (const stream of [holder.child.stdin, holder.child.stdout, holder.child.stderr]) (stream as Socket | null)?.unref();
+  return holder;
+}
+
+function spawnTracked(command: string, args: string[], argv: string[], stdin: 'pipe' | 'ignore'): Child {
+  const child = spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
   const pid = child.pid;
   children.set(pid, child);
   let out = '';
@@ -314,103 +334,6 @@ export function spawnIn(ns: string, argv: string[], stdin: 'pipe' | 'ignore' = '
 }
 
 // ---------------------------------------------------------------------------
-// The tcp:tcp_send_reset tracepoint, in a tracefs instance of our own (so
-// concurrent runs neither share a buffer nor switch each other's events off).
-
-const TRACEFS = '/sys/kernel/tracing';
-
-export interface RstTrace {
-  /** Wall-clock µs. */
-  tUs: number;
-  src: string;
-  sport: number;
-  dst: string;
-  dport: number;
-  state: string;
-  reason: string;
-}
-
-export function tracepointAvailable(): boolean {
-  return existsSync(join(TRACEFS, 'events/tcp/tcp_send_reset')) && existsSync(join(TRACEFS, 'instances'));
-}
-
-export class ResetTracer {
-  private readonly dir: string;
-  private readonly offsetUs: number;
-
-  private constructor(readonly name: string) {
-    this.dir = join(TRACEFS, 'instances', name);
-    this.offsetUs = monoToWallOffsetUs();
-  }
-
-  /**
-   * Creates the instance and enables the tracepoint; undefined when tracefs
-   * lacks it or refuses an instance (the comparison then leaves RST reasons
-   * out, and says so).
-   */
-  static start(): ResetTracer | undefined {
-    if (!tracepointAvailable()) return undefined;
-    const name = uniqueName('rst');
-    try {
-      mkdirSync(join(TRACEFS, 'instances', name));
-    } catch {
-      return undefined;
-    }
-    traceInstances.add(name);
-    const t = new ResetTracer(name);
-    try {
-      writeFileSync(join(t.dir, 'trace_clock'), 'mono');
-      writeFileSync(join(t.dir, 'events/tcp/tcp_send_reset/enable'), '1');
-    } catch {
-      t.stop();
-      return undefined;
-    }
-    return t;
-  }
-
-  /** Every tcp_send_reset so far (the instance's `trace` file is not consumed by reading). */
-  read(): RstTrace[] {
-    const text = readFileSync(join(this.dir, 'trace'), 'utf8');
-    const out: RstTrace[] = [];
-    const re = /\s(\d+)\.(\d+): tcp_send_reset: .*?src=([\d.]+):(\d+) dest=([\d.]+):(\d+) state=(\S+) reason=(\S+)/;
-    for (const line of text.split('\n')) {
-      const m = re.exec(line);
-      if (!m) continue;
-      const monoUs = Number(m[1]) * 1e6 + Number(m[2]!.padEnd(6, '0').slice(0, 6));
-      out.push({
-        tUs: monoUs + this.offsetUs,
-        src: m[3]!,
-        sport: Number(m[4]),
-        dst: m[5]!,
-        dport: Number(m[6]),
-        state: m[7]!,
-        reason: m[8]!,
-      });
-    }
-    return out;
-  }
-
-  stop(): void {
-    removeTraceInstance(this.name);
-  }
-}
-
-function removeTraceInstance(name: string): void {
-  const dir = join(TRACEFS, 'instances', name);
-  try {
-    writeFileSync(join(dir, 'events/tcp/tcp_send_reset/enable'), '0');
-  } catch {
-    /* gone already */
-  }
-  try {
-    rmdirSync(dir);
-  } catch {
-    /* gone already */
-  }
-  if (!existsSync(dir)) traceInstances.delete(name);
-}
-
-// ---------------------------------------------------------------------------
 // Teardown.
 
 /** Synchronous and idempotent: everything this process created goes. Returns problems. */
@@ -434,7 +357,6 @@ export function teardownSync(): string[] {
     }
   }
   children.clear();
-  for (const name of [...traceInstances]) removeTraceInstance(name);
   for (const ns of [...namespaces]) {
     try {
       removeNetns(ns);

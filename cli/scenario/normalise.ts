@@ -60,8 +60,11 @@ export interface RunRecord {
   notes: string[];
   /** Set when the run could not complete (a harness or environment failure, not a difference). */
   error?: string;
-  /** Whether the kernel's tcp_send_reset tracepoint was recorded (RST reasons of kernel senders). */
-  tracepoint: boolean;
+  /**
+   * Why the kernel's tcp_send_reset tracepoint could not be recorded (so the
+   * RST reasons of kernel senders are unknown); absent when it was.
+   */
+  tracepointUnavailable?: string;
   wallMs: number;
 }
 

@@ -18,6 +18,9 @@ import { listenerClose } from './scenarios/listener-close.ts';
 import { noListener } from './scenarios/no-listener.ts';
 import { retransGiveup } from './scenarios/retrans-giveup.ts';
 import { rfc5961 } from './scenarios/rfc5961.ts';
+import { windowInjection } from './scenarios/window-injection.ts';
+import { injectedAcks } from './scenarios/injected-acks.ts';
+import { injectionStorm } from './scenarios/injection-storm.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   noListener,
@@ -34,6 +37,9 @@ export const SCENARIOS: readonly Scenario[] = [
   acceptOverflow,
   appBlocked,
   listenerClose,
+  windowInjection,
+  injectedAcks,
+  injectionStorm,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -15,7 +15,8 @@ import { TunDevice } from '../../tun/tun-device.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
-import { HARNESS_SYSCTLS, ResetTracer, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { ResetTracer } from './tracefs.ts';
+import { HARNESS_SYSCTLS, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -235,7 +236,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
   const n = leaseSubnet();
   const peerAddr = `198.19.${n}.1`;
   const subjectAddr = `198.19.${n}.2`;
-  const record: RunRecord = { mode: 'stack', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0, tracepoint: false };
+  const record: RunRecord = { mode: 'stack', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0 };
   const steps: StepRecord[] = record.steps;
   let peerNs: string | undefined;
   let tracer: ResetTracer | undefined;
@@ -267,9 +268,12 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, sysctl, trace });
     driver = new RealtimeDriver(stack, device, clock);
 
-    tracer = ResetTracer.start();
-    record.tracepoint = tracer !== undefined;
-    if (!tracer) record.notes.push("no tcp:tcp_send_reset tracepoint: the peer's RST reasons are unknown");
+    const traced = await ResetTracer.start();
+    if (traced instanceof ResetTracer) tracer = traced;
+    else {
+      record.tracepointUnavailable = traced.why;
+      record.notes.push(`the peer's RST reasons unknown: ${traced.why}`);
+    }
     dir = runDir();
     capture = await Capture.start(peerNs, device.name, dir);
     agent = await Agent.start(peerNs);

@@ -49,10 +49,12 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   const priorUna = c.sndUna;
   const inFlightBefore = c.packetsInFlight();
   const nwin = seg.window << c.sndWscale;
-  let windowUpdated = false;
-  // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule).
-  if (seqGt(ack, c.sndUna) || seqGt(seg.seq, c.sndWl1) || (seg.seq === c.sndWl1 && (nwin > c.sndWnd || nwin === 0))) {
-    windowUpdated = nwin !== c.sndWnd;
+  // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule). Its verdict
+  // is tcp_ack_update_window's FLAG_WIN_UPDATE, set whether or not the value
+  // changes, and an ACK with it is no duplicate ACK (FLAG_NOT_DUP): pure ACKs
+  // injected with SEG.SEQ ahead each time do not trigger fast retransmit.
+  const windowUpdated = seqGt(ack, c.sndUna) || seqGt(seg.seq, c.sndWl1) || (seg.seq === c.sndWl1 && (nwin > c.sndWnd || nwin === 0));
+  if (windowUpdated) {
     c.sndWnd = nwin;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;

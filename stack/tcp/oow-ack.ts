@@ -3,13 +3,20 @@
  * socket (tcp_send_dupack, tcp_send_challenge_ack, __tcp_oow_rate_limited).
  */
 import type { DropReason } from '../drop.ts';
+import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import type { Connection } from './connection.ts';
 import * as out from './output.ts';
 import type { Segment } from './segment.ts';
 
-/** tcp_send_dupack: pure ACKs and SYNs are rate-limited (tcp_invalid_ratelimit), data always answered. */
+/**
+ * tcp_send_dupack behind tcp_oow_rate_limited: a segment that occupies no
+ * sequence space (a pure ACK), or carries SYN, is rate-limited
+ * (tcp_invalid_ratelimit); data and FINs are always answered ("data packets
+ * without SYNs are not likely part of an ACK loop").
+ */
 export function sendDupAck(c: Connection, seg: Segment): void {
-  if (seg.payload.length === 0 && !oowAllowed(c)) {
+  const occupiesSpace = seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
+  if ((!occupiesSpace || (seg.flags & TCP_SYN) !== 0) && !oowAllowed(c)) {
     c.ctx.counters.TcpExtTCPACKSkippedSeq++;
     return;
   }

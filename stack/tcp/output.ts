@@ -276,7 +276,8 @@ function retransmitLost(c: Connection): void {
 
 function sendNewData(c: Connection): void {
   const mss = currentMss(c);
-  for (;;) {
+  let blockedBySws = false;
+  for (let first = true; ; first = false) {
     const unsent = c.unsentBytes();
     if (unsent <= 0) break;
     const wndEnd = seqAdd(c.sndUna, c.sndWnd);
@@ -284,12 +285,20 @@ function sendNewData(c: Connection): void {
     const inFlight = c.packetsInFlight();
     if (inFlight >= c.cc.cwnd) break;
     if (room <= 0) break;
+    // Sender-side SWS avoidance (tcp_write_xmit → tcp_snd_wnd_test): a burst
+    // starts only if the window holds the head's first full segment (or all
+    // that is queued, if less). A smaller window is left to the probe timer,
+    // which sends what fits (tcp_write_wakeup, test/scripts/window-shrink.pkt).
+    if (first && room < Math.min(mss, unsent)) {
+      blockedBySws = true;
+      break;
+    }
     let len = Math.min(mss, unsent);
-    // Window-limited: fill the window with a partial segment. Linux has no
-    // sender-side SWS rule of its own here (RFC 9293 §3.8.6.2.1's "half the
-    // largest window"): tcp_mss_split_point cuts the segment at the window's
-    // edge and holds the sub-MSS rest back only for Nagle; the receiver's SWS
-    // avoidance keeps such windows from being tiny. The kernel fills a
+    // Window-limited within a burst: fill the window to its edge with a
+    // partial segment. Once a burst has started, Linux applies no further
+    // sender-side SWS rule (not RFC 9293 §3.8.6.2.1's "half the largest
+    // window"): tcp_mss_split_point cuts the segment at the window's edge and
+    // holds the sub-MSS rest back only for Nagle. The kernel fills a
     // 5288-byte window with 3×1448 + 944 (scenario linger0).
     const windowLimited = room < len;
     if (windowLimited) len = room;
@@ -306,16 +315,30 @@ function sendNewData(c: Connection): void {
     const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
     if (room > 0 || c.rtx.length === 0) sendData(c, 0, true);
   }
-  if (c.unsentBytes() > 0 && c.rtx.length === 0 && seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt) <= 0) {
+  // tcp_check_probe_timer: nothing in flight and data that cannot go: the probe timer.
+  if (c.unsentBytes() > 0 && c.rtx.length === 0 && (blockedBySws || seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt) <= 0)) {
     timers.armPersist(c);
   }
 }
 
-function sendData(c: Connection, len: number, fin: boolean): void {
+/**
+ * tcp_write_wakeup from the probe timer when the window is open but smaller
+ * than sender-side SWS avoidance lets a burst start: what fits (at most one
+ * segment) goes, with PSH. Returns whether anything was sent.
+ */
+export function sendWindowProbeData(c: Connection): boolean {
+  const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  const len = Math.min(room, currentMss(c), c.unsentBytes());
+  if (len <= 0 || !canSendData(c)) return false;
+  sendData(c, len, false, true);
+  return true;
+}
+
+function sendData(c: Connection, len: number, fin: boolean, push = false): void {
   const now = c.now();
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
-  const psh = len > 0 && (fin || len === c.unsentBytes());
+  const psh = len > 0 && (push || fin || len === c.unsentBytes());
   emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),

@@ -7,7 +7,6 @@ import { TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts'
 import type { Connection, ConnectionTimer } from './connection.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import * as out from './output.ts';
-import { seqDiff } from './seq.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
@@ -118,9 +117,14 @@ function onProbeTimer(c: Connection): void {
     timedOut(c);
     return;
   }
-  const room = seqDiff(c.sndUna + c.sndWnd, c.sndNxt);
-  if (room > 0) {
-    c.hooks.dirty(c); // the window opened meanwhile: send data instead
+  // tcp_send_probe0 → tcp_write_wakeup: an open window, even one too small
+  // for a burst (sender-side SWS avoidance), gets data instead of a probe;
+  // with data in flight the probing episode is over (the RTO takes over).
+  if (out.sendWindowProbeData(c)) {
+    c.probesOut = 0;
+    c.backoff = 0;
+    c.probesStamp = undefined;
+    c.hooks.dirty(c);
     return;
   }
   c.ctx.counters.TcpExtTCPWinProbe++;
