@@ -3,19 +3,23 @@
  * SIGINT/SIGTERM. SIGUSR1 crashes the host and restarts its services,
  * SIGUSR2 freezes and unfreezes the applications (cli/services/host.ts).
  */
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { formatCounters } from '../stack/counters.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
-import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { parseCommandLine } from './args.ts';
+import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
 import { ServiceHost } from './services/host.ts';
 import { nonzeroCounters, type CountersView } from './services/http.ts';
 import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
+import { invokedAs } from './program.ts';
 import { FatalError, UsageError } from './usage.ts';
 import { ControlServer } from './ctl/server.ts';
 import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
-import { socketPathFor } from './ctl/paths.ts';
+import { runDir, socketPathFor } from './ctl/paths.ts';
+import { ControlPathError, socketAnswers, staticSocketPathProblem } from './ctl/socket-path.ts';
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
 
@@ -101,28 +105,39 @@ function normaliseTrace(argv: string[]): string[] {
   return out;
 }
 
-export function parseUpArgs(argv: string[]): UpConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: normaliseTrace(argv),
-      strict: true,
-      allowPositionals: false,
-      options: { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } },
-    }));
-  } catch (error) {
-    throw argsError('up', error);
-  }
+const UP_OPTIONS = { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } } as const;
+
+/**
+ * Parses and checks up's options, before anything is created: the files it
+ * would write (--pcap, --trace-file) and the control socket's path, which
+ * must be free or a stale socket (one nobody answers on).
+ */
+export async function parseUpArgs(argv: string[]): Promise<UpConfig> {
+  const { values } = parseCommandLine({ command: 'up', options: UP_OPTIONS, positionals: false, help: UP_HELP }, normaliseTrace(argv));
   const device = deviceConfig(values);
   const services = values.services === undefined ? [...DEFAULT_SERVICES] : parseServices(values.services);
   const trace = values.trace === undefined ? undefined : parseTraceFilter(values.trace);
-  if (values['trace-file'] === '') throw new UsageError('--trace-file needs a file name');
-  if (values.ctl === '') throw new UsageError('--ctl needs a path (or "none")');
+  if (values['trace-file'] !== undefined) checkOutputFile('--trace-file', values['trace-file']);
+  if (values.ctl !== undefined) await checkControlOption(values.ctl);
+  checkDistinctFiles([
+    ['--pcap', values.pcap],
+    ['--trace-file', values['trace-file']],
+    ['--ctl', values.ctl],
+  ]);
   return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
 }
 
+/** --ctl PATH: refused (exit 2) unless it can be taken without harming what is there. */
+async function checkControlOption(path: string): Promise<void> {
+  if (path === '') throw new UsageError('--ctl needs a path (or "none")');
+  if (path === 'none') return;
+  const problem = staticSocketPathProblem(path);
+  if (problem !== undefined) throw new UsageError(`--ctl ${path}: ${problem}`);
+  if (existsSync(path) && (await socketAnswers(path))) throw new UsageError(`--ctl ${path}: a live socket: another tcpstack up (or another program) answers on it`);
+}
+
 export async function runUp(argv: string[]): Promise<number> {
-  const config = parseUpArgs(argv);
+  const config = await parseUpArgs(argv);
   const up = bringUp(config);
   try {
     const { stack } = up;
@@ -187,18 +202,19 @@ export async function runUp(argv: string[]): Promise<number> {
 }
 
 /**
- * The control socket: at --ctl PATH (failure is fatal there), by default at
- * RUN_DIR/PID.sock (failure is a warning: `up` runs on without one).
+ * The control socket: at --ctl PATH (failure is fatal there; a path refused
+ * is misuse, exit 2), by default at RUN_DIR/PID.sock, creating RUN_DIR if
+ * needed (failure is a warning: `up` runs on without one).
  */
 async function startControl(option: string | undefined, target: ControlTarget): Promise<ControlServer | undefined> {
   if (option === 'none') return undefined;
-  const path = option ?? socketPathFor(process.pid);
+  const path = option ?? socketPathFor(process.pid, runDir());
   try {
-    return await ControlServer.listen(path, new ControlHandler(target));
+    return await ControlServer.listen(path, new ControlHandler(target), { createDirectory: option === undefined });
   } catch (error) {
-    const why = `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-    if (option !== undefined) throw new FatalError(`--ctl ${why}`);
-    console.error(`tcpstack: warning: no control socket (${why}); tcpstack ss/nstat will not reach this up`);
+    const why = `${path}: ${error instanceof ControlPathError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message)}`;
+    if (option !== undefined) throw error instanceof ControlPathError ? new UsageError(`--ctl ${why}`) : new FatalError(`--ctl ${why}`);
+    console.error(`tcpstack: warning: no control socket (${why}); ${invokedAs()} ss/nstat will not reach this up`);
     return undefined;
   }
 }
