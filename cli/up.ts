@@ -27,8 +27,9 @@ export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.t
 
 export const UP_HELP = `usage: tcpstack up [options]
 
-Runs the stack on a TUN device until SIGINT or SIGTERM, then prints the
-counters that moved. Prints one line starting with "ready" once packets flow.
+Runs the stack on a TUN device until SIGINT, SIGTERM or SIGHUP, then prints
+the connections at that moment and the counters that moved, and removes what
+it created. Prints one line starting with "ready" once packets flow.
 
 ${DEVICE_HELP}
 services:
@@ -46,14 +47,25 @@ introspection (while it runs):
                         icmp, reasm, internal, crash) and connections (a port,
                         or LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
   --trace-file FILE     record every event to FILE, one JSON object a line
-                        (print it later: tcpstack timeline FILE)
+                        (print it later: tcpstack timeline FILE); its
+                        directory must exist; an existing regular file is
+                        replaced, anything else refused
   --ctl PATH            the control socket for 'tcpstack ss' and 'tcpstack
-                        nstat' (default RUN_DIR/PID.sock, RUN_DIR being
-                        /run/tcpstack; "none" for no socket); the ready line
-                        shows it as ctl=PATH and it is removed at exit
+                        nstat' ("none" for no socket; default RUN_DIR/PID.sock,
+                        RUN_DIR being /run/tcpstack for root, else
+                        $TMPDIR/tcpstack-UID, or $TCPSTACK_RUN_DIR; made if
+                        missing). The ready line shows it as ctl=PATH; it is
+                        removed at exit. PATH's directory must exist and PATH
+                        hold at most 107 bytes; what is at PATH is replaced
+                        only if it is a stale socket (nobody answers on it):
+                        a file that is not a socket or the socket of a running
+                        up is refused
   -h, --help            show this help
 
-host faults (signals to the tcpstack PID):
+signals to the tcpstack PID:
+  SIGINT, SIGTERM, SIGHUP
+                        stop: print the connections and counters, remove the
+                        device, the namespace it created and the socket
   SIGUSR1               crash and restart the host: the stack forgets every
                         connection, listener and TIME_WAIT without a segment
                         (peers get RSTs later), then the services start again

@@ -71,7 +71,7 @@ for (const [args, line] of cases) {
   });
 }
 
-test('--sysctl takes the short name the README writes, and the full one', (t) => {
+test('--sysctl takes the short names docs/cli.md lists, and the full ones', (t) => {
   t.is(sysctlFullName('tcp_syn_retries'), 'net.ipv4.tcp_syn_retries');
   t.is(sysctlFullName('somaxconn'), 'net.core.somaxconn');
   t.is(sysctlFullName('net.ipv4.tcp_syn_retries'), 'net.ipv4.tcp_syn_retries');
