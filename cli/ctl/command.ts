@@ -3,11 +3,13 @@
  * control socket, for its connections (`ss -ti` style) or its counters
  * (`nstat` style, deltas since the previous call).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { formatCounters } from '../../stack/counters.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { parseCommandLine } from '../args.ts';
+import { fileKind } from '../output-file.ts';
 import { invokedAs } from '../program.ts';
+import { MAX_SOCKET_PATH } from './socket-path.ts';
 import { formatSs } from '../ss.ts';
 import { FatalError, UsageError, parseInteger } from '../usage.ts';
 import { ctlRequest } from './client.ts';
@@ -63,6 +65,10 @@ export function resolveSocket(values: { ctl?: string; pid?: string }): string {
   if (values.ctl !== undefined && values.pid !== undefined) throw new UsageError('--ctl and --pid exclude each other');
   if (values.ctl !== undefined) {
     if (values.ctl === '') throw new UsageError('--ctl needs a path');
+    const bytes = Buffer.byteLength(values.ctl);
+    if (bytes > MAX_SOCKET_PATH) throw new UsageError(`--ctl ${values.ctl}: ${bytes} bytes long; a unix socket path holds at most ${MAX_SOCKET_PATH}`);
+    const stats = statSync(values.ctl, { throwIfNoEntry: false });
+    if (stats !== undefined && !stats.isSocket()) throw new UsageError(`--ctl ${values.ctl}: ${fileKind(stats)}, not a socket (the ctl=PATH of up's ready line is)`);
     return values.ctl;
   }
   const dir = runDir();

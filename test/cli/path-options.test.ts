@@ -119,6 +119,22 @@ test('connect refuses --pcap in a missing directory before creating anything', (
   t.false(netnsExists(netns));
 });
 
+test('ss and nstat --ctl refuse a path that cannot be a control socket, exit 2', (t) => {
+  const { dir, precious } = workDir(t);
+  const long = join(dir, `${'s'.repeat(120 - dir.length)}.sock`);
+  const cases: Array<[string[], string]> = [
+    [['ss', '--ctl', precious], `--ctl ${precious}: a regular file, not a socket (the ctl=PATH of up's ready line is)`],
+    [['nstat', '--ctl', dir], `--ctl ${dir}: a directory, not a socket (the ctl=PATH of up's ready line is)`],
+    [['ss', '--ctl', long], `--ctl ${long}: ${Buffer.byteLength(long)} bytes long; a unix socket path holds at most 107`],
+  ];
+  for (const [args, line] of cases) {
+    const r = run(args);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stderr, `tcpstack: error: ${line}\n`);
+  }
+  t.is(readFileSync(precious, 'utf8'), 'keep me\n');
+});
+
 interop('a second up on the same --ctl is refused while the first runs; a stale socket is taken over and removed at exit', async (t) => {
   const { dir } = workDir(t);
   const path = join(dir, 'up.sock');
