@@ -35,6 +35,8 @@ const cases: Array<[string[], string]> = [
   [['up', '--netns', NS, 'extra'], `up takes no arguments, got "extra" (the options: ${CLI} up --help)`],
   [['up', '--netns', NS, '--sysctl', 'tcp_syn_retrie=3'], '--sysctl: unknown sysctl tcp_syn_retrie (did you mean net.ipv4.tcp_syn_retries or net.ipv4.tcp_synack_retries?)'],
   [['up', '--netns', NS, '--sysctl', 'tcp_syn_retries'], '--sysctl "tcp_syn_retries": expected NAME=VALUE, e.g. net.ipv4.tcp_syn_retries=3'],
+  [['up', '--netns', NS, '--sysctl', 'tcp_syn_retries=-1'], '--sysctl: sysctl net.ipv4.tcp_syn_retries: -1 is out of range: Linux takes 1 to 127 (EINVAL)'],
+  [['up', '--netns', NS, '--sysctl', 'net.ipv4.ip_local_port_range=2000 1500'], '--sysctl: sysctl net.ipv4.ip_local_port_range: the low end 2000 is above the high end 1500 (EINVAL)'],
   [['up', '--netns', NS, '--ctl'], '--ctl needs a value: --ctl PATH'],
   [['connect', '--netns', NS, '--bogus', '198.18.0.1', '7'], `connect: unknown option --bogus (the options: ${CLI} connect --help)`],
   [['connect', '--netns', NS, '--verbos', '198.18.0.1', '7'], 'connect: unknown option --verbos (did you mean --verbose?)'],
