@@ -4,10 +4,11 @@
  * connection to stdout, with backpressure both ways; the end of stdin is a
  * half-close (our FIN); the command exits 0 once both directions are done.
  */
-import { parseArgs } from 'node:util';
 import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
-import { DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { parseCommandLine } from './args.ts';
+import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { invokedAs } from './program.ts';
 import { UsageError, parseInteger } from './usage.ts';
 import { SIGNAL_NUMBERS, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
@@ -40,22 +41,15 @@ export interface ConnectConfig {
   verbose: boolean;
 }
 
+const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' } } as const;
+
 export function parseConnectArgs(argv: string[]): ConnectConfig {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' } },
-    }));
-  } catch (error) {
-    throw argsError('connect', error);
-  }
+  const { values, positionals } = parseCommandLine({ command: 'connect', options: CONNECT_OPTIONS, positionals: true, help: CONNECT_HELP }, argv);
   if (positionals.length !== 2) {
     throw new UsageError(
-      positionals.length < 2 ? 'connect needs HOST and PORT (try: tcpstack connect --help)' : `connect takes HOST and PORT only, got ${positionals.length} arguments`,
+      positionals.length < 2
+        ? `connect needs HOST and PORT (try: ${invokedAs()} connect --help)`
+        : `connect takes HOST and PORT only, got ${positionals.length} arguments: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
     );
   }
   const [host, portText] = positionals as [string, string];

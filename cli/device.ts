@@ -4,7 +4,7 @@
  * bringing the stack up on the device (and down again).
  */
 import { Stack } from '../stack/stack.ts';
-import { SYSCTL_DEFAULTS, setSysctl, sysctlNames, type Sysctls } from '../stack/sysctl.ts';
+import { SYSCTL_DEFAULTS, setSysctl, sysctlKey, sysctlNames, type Sysctls } from '../stack/sysctl.ts';
 import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
 import type { Link } from '../stack/link.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
@@ -15,6 +15,9 @@ import { ImpairedLink } from '../tun/impair/impaired-link.ts';
 import { Impairment } from '../tun/impair/impairment.ts';
 import { IMPAIR_HELP, IMPAIR_OPTIONS, describeImpairment, parseImpairOptions, type ImpairValues, type ParsedImpairment } from '../tun/impair/parse-cli.ts';
 import { ImpairSyntaxError } from '../tun/impair/units.ts';
+import { nearNames } from './args.ts';
+import { checkOutputFile } from './output-file.ts';
+import { invokedAs } from './program.ts';
 import { UsageError, parseInteger } from './usage.ts';
 
 /**
@@ -57,9 +60,11 @@ addresses:
   --mtu N               interface MTU, 68-65535 (default ${DEFAULT_MTU})
 capture and tuning:
   --pcap FILE           write every packet crossing the device to FILE (pcap,
-                        raw IP; read it with 'tcpdump -r FILE')
+                        raw IP; read it with 'tcpdump -r FILE'); its directory
+                        must exist; an existing regular file is replaced,
+                        anything else (a directory, FIFO, device) refused
   --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
-                        --sysctl net.ipv4.ipfrag_time=10
+                        --sysctl net.ipv4.ipfrag_time=10 (or ipfrag_time=10)
 ${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}
 ${IMPAIR_HELP}`;
 
@@ -137,13 +142,15 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
   const sysctl: Sysctls = { ...SYSCTL_DEFAULTS };
   for (const setting of values.sysctl ?? []) {
     const eq = setting.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--sysctl ${JSON.stringify(setting)}: expected NAME=VALUE`);
+    if (eq <= 0) throw new UsageError(`--sysctl ${JSON.stringify(setting)}: expected NAME=VALUE, e.g. net.ipv4.tcp_syn_retries=3`);
+    const name = sysctlFullName(setting.slice(0, eq));
     try {
-      setSysctl(sysctl, setting.slice(0, eq), setting.slice(eq + 1));
+      setSysctl(sysctl, name, setting.slice(eq + 1));
     } catch (error) {
       throw new UsageError(`--sysctl: ${(error as Error).message}`);
     }
   }
+  if (values.pcap !== undefined) checkOutputFile('--pcap', values.pcap);
   let impair: ParsedImpairment | undefined;
   try {
     impair = parseImpairOptions(values);
@@ -154,9 +161,36 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
   return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl, impair };
 }
 
-/** parseArgs' own complaints (unknown option, missing value) as a one-line UsageError. */
-export function argsError(command: string, error: unknown): UsageError {
-  return new UsageError(`${(error as Error).message.split('\n')[0]} (try: tcpstack ${command} --help)`);
+/**
+ * A --sysctl name as Linux spells it: the full name (net.ipv4.tcp_syn_retries),
+ * a /proc/sys path, or the last component alone (tcp_syn_retries). An unknown
+ * one is refused naming the nearest known names.
+ */
+export function sysctlFullName(name: string): string {
+  if (sysctlKey(name) !== undefined) return name;
+  const names = sysctlNames();
+  const short = names.find((full) => full.slice(full.lastIndexOf('.') + 1) === name.trim());
+  if (short !== undefined) return short;
+  const last = (full: string): string => full.slice(full.lastIndexOf('.') + 1);
+  const wanted = last(name.trim().replace(/\//g, '.'));
+  const near = nearNames(wanted, names.map(last)).map((n) => names.find((full) => last(full) === n)!);
+  const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : `the names: ${invokedAs()} up --help`;
+  throw new UsageError(`--sysctl: unknown sysctl ${name} (${hint})`);
+}
+
+/**
+ * Attaching found no persistent device: the remedy names the namespace the
+ * device is looked for in, so the command it suggests creates it there and
+ * not in the host's namespace.
+ */
+export function attachFailure(config: DeviceConfig, error: unknown): unknown {
+  if (config.mode !== 'attach' || (error as NodeJS.ErrnoException).code !== 'ENODEV') return error;
+  const add = `ip tuntap add dev ${config.tun} mode tun`;
+  const message =
+    config.netns !== undefined
+      ? `no persistent TUN device ${config.tun} in namespace ${config.netns}: create it there with \`ip netns exec ${config.netns} ${add}\`, or leave out --attach`
+      : `no persistent TUN device ${config.tun} in this namespace: create one in a namespace of its own with \`ip netns add NS && ip netns exec NS ${add}\` and run with --netns NS, or leave out --attach`;
+  return Object.assign(new Error(message), { code: 'ENODEV' });
 }
 
 /** A stack running on its TUN device. */
@@ -235,6 +269,6 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     };
   } catch (error) {
     cleanup();
-    throw error;
+    throw attachFailure(config, error);
   }
 }

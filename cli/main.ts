@@ -2,7 +2,10 @@
  * `tcpstack`: one command, subcommands. Holds no protocol logic: it composes
  * stack/ and tun/ and reports.
  */
+import { readFileSync } from 'node:fs';
+import { nearNames } from './args.ts';
 import { CONNECT_HELP, runConnect } from './connect.ts';
+import { invokedAs } from './program.ts';
 import { FatalError, UsageError } from './usage.ts';
 import { runUp, UP_HELP } from './up.ts';
 import { SCENARIO_HELP, runScenarioCommand } from './scenario/command.ts';
@@ -11,71 +14,84 @@ import { TIMELINE_HELP, runTimelineCommand } from './timeline/command.ts';
 import { NSTAT_HELP, SS_HELP, runNstatCommand, runSsCommand } from './ctl/command.ts';
 
 const HELP = `usage: tcpstack <command> [options]
+       tcpstack help COMMAND | --version
 
 A userspace TCP/IP stack in TypeScript over a Linux TUN device.
 
 commands:
-  up        run the stack on a TUN device, with TCP services (see: tcpstack up --help)
-  connect   like nc: connect from the stack to HOST PORT, stdin/stdout (see: tcpstack connect --help)
-  scenario  the differential harness: reset/timer paths against the kernel (see: tcpstack scenario --help)
-  pkt       run packet scripts (packetdrill syntax) against the stack in virtual time (see: tcpstack pkt --help)
-  ss        connections of a running up, like ss -tio (see: tcpstack ss --help)
-  nstat     counters of a running up that moved since the last call, like nstat (see: tcpstack nstat --help)
-  timeline  print a trace recorded by up --trace-file (see: tcpstack timeline --help)
-  help      show this help
+  up        run the stack on a TUN device, with TCP services (see: tcpstack help up)
+  connect   like nc: connect from the stack to HOST PORT, stdin/stdout (see: tcpstack help connect)
+  scenario  the differential harness: reset/timer paths against the kernel (see: tcpstack help scenario)
+  pkt       run packet scripts (packetdrill syntax) against the stack in virtual time (see: tcpstack help pkt)
+  ss        connections of a running up, like ss -tio (see: tcpstack help ss)
+  nstat     counters of a running up that moved since the last call, like nstat (see: tcpstack help nstat)
+  timeline  print a trace recorded by up --trace-file (see: tcpstack help timeline)
+  help      this help, or with a COMMAND that command's (the same as COMMAND --help)
+
+  -V, --version  print the version
+  -h, --help     show this help
+
+Exit status: 0 on success, 1 when the environment fails (one line naming the
+remedy), 2 on misuse (one line naming the option).
 
 Run as root (creating a TUN device and network namespaces needs CAP_NET_ADMIN).`;
 
+/** Each command: its help text and how it runs. */
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => number | Promise<number> }> = {
+  up: { help: UP_HELP, run: runUp },
+  connect: { help: CONNECT_HELP, run: runConnect },
+  scenario: { help: SCENARIO_HELP, run: runScenarioCommand },
+  pkt: { help: PKT_HELP, run: runPktCommand },
+  ss: { help: SS_HELP, run: runSsCommand },
+  nstat: { help: NSTAT_HELP, run: runNstatCommand },
+  timeline: { help: TIMELINE_HELP, run: runTimelineCommand },
+};
+
+function commandNamed(name: string): (typeof COMMANDS)[string] {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    const near = nearNames(name, Object.keys(COMMANDS));
+    const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : `the commands are ${Object.keys(COMMANDS).join(', ')}`;
+    throw new UsageError(`unknown command ${JSON.stringify(name)}: ${hint} (try: ${invokedAs()} --help)`);
+  }
+  return command;
+}
+
+/** The version in package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(pkg.version);
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
+  const [name, ...rest] = argv;
+  switch (name) {
     case undefined:
-    case 'help':
+      console.log(HELP);
+      return 2;
     case '--help':
     case '-h':
       console.log(HELP);
-      return command === undefined ? 2 : 0;
-    case 'up':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(UP_HELP);
-        return 0;
-      }
-      return runUp(rest);
-    case 'connect':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(CONNECT_HELP);
-        return 0;
-      }
-      return runConnect(rest);
-    case 'scenario':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(SCENARIO_HELP);
-        return 0;
-      }
-      return runScenarioCommand(rest);
-    case 'pkt':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(PKT_HELP);
-        return 0;
-      }
-      return runPktCommand(rest);
-    case 'ss':
-    case 'nstat':
-    case 'timeline': {
-      const commands: Record<string, [string, (argv: string[]) => Promise<number>]> = {
-        ss: [SS_HELP, runSsCommand],
-        nstat: [NSTAT_HELP, runNstatCommand],
-        timeline: [TIMELINE_HELP, runTimelineCommand],
-      };
-      const [help, run] = commands[command]!;
-      if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(help);
-        return 0;
-      }
-      return run(rest);
+      return 0;
+    case '--version':
+    case '-V':
+      if (rest.length > 0) throw new UsageError(`${name} takes no arguments, got ${JSON.stringify(rest[0])}`);
+      console.log(`tcpstack ${version()}`);
+      return 0;
+    case 'help': {
+      if (rest.length > 1) throw new UsageError(`help takes one COMMAND, got ${rest.length}: ${rest.map((a) => JSON.stringify(a)).join(' ')}`);
+      console.log(rest[0] === undefined ? HELP : commandNamed(rest[0]).help);
+      return 0;
     }
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)} (try: tcpstack --help)`);
+    default: {
+      if (name.startsWith('-')) throw new UsageError(`unknown option ${name} before the command (the options: -h/--help, -V/--version; try: ${invokedAs()} --help)`);
+      const command = commandNamed(name);
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(command.help);
+        return 0;
+      }
+      return command.run(rest);
+    }
   }
 }
 

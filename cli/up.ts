@@ -3,19 +3,23 @@
  * SIGINT/SIGTERM. SIGUSR1 crashes the host and restarts its services,
  * SIGUSR2 freezes and unfreezes the applications (cli/services/host.ts).
  */
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { formatCounters } from '../stack/counters.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
-import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, argsError, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { parseCommandLine } from './args.ts';
+import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
 import { ServiceHost } from './services/host.ts';
 import { nonzeroCounters, type CountersView } from './services/http.ts';
 import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
+import { invokedAs } from './program.ts';
 import { FatalError, UsageError } from './usage.ts';
 import { ControlServer } from './ctl/server.ts';
 import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
-import { socketPathFor } from './ctl/paths.ts';
+import { runDir, socketPathFor } from './ctl/paths.ts';
+import { ControlPathError, socketAnswers, staticSocketPathProblem } from './ctl/socket-path.ts';
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
 import { describeForgotten } from './timeline/format.ts';
@@ -25,8 +29,9 @@ export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.t
 
 export const UP_HELP = `usage: tcpstack up [options]
 
-Runs the stack on a TUN device until SIGINT or SIGTERM, then prints the
-counters that moved. Prints one line starting with "ready" once packets flow.
+Runs the stack on a TUN device until SIGINT, SIGTERM or SIGHUP, then prints
+the connections at that moment and the counters that moved, and removes what
+it created. Prints one line starting with "ready" once packets flow.
 
 ${DEVICE_HELP}
 services:
@@ -44,14 +49,25 @@ introspection (while it runs):
                         icmp, reasm, internal, crash) and connections (a port,
                         or LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
   --trace-file FILE     record every event to FILE, one JSON object a line
-                        (print it later: tcpstack timeline FILE)
+                        (print it later: tcpstack timeline FILE); its
+                        directory must exist; an existing regular file is
+                        replaced, anything else refused
   --ctl PATH            the control socket for 'tcpstack ss' and 'tcpstack
-                        nstat' (default RUN_DIR/PID.sock, RUN_DIR being
-                        /run/tcpstack; "none" for no socket); the ready line
-                        shows it as ctl=PATH and it is removed at exit
+                        nstat' ("none" for no socket; default RUN_DIR/PID.sock,
+                        RUN_DIR being /run/tcpstack for root, else
+                        $TMPDIR/tcpstack-UID, or $TCPSTACK_RUN_DIR; made if
+                        missing). The ready line shows it as ctl=PATH; it is
+                        removed at exit. PATH's directory must exist and PATH
+                        hold at most 107 bytes; what is at PATH is replaced
+                        only if it is a stale socket (nobody answers on it):
+                        a file that is not a socket or the socket of a running
+                        up is refused
   -h, --help            show this help
 
-host faults (signals to the tcpstack PID):
+signals to the tcpstack PID:
+  SIGINT, SIGTERM, SIGHUP
+                        stop: print the connections and counters, remove the
+                        device, the namespace it created and the socket
   SIGUSR1               crash and restart the host: the stack forgets every
                         connection, listener and TIME_WAIT without a segment
                         (peers get RSTs later), then the services start again
@@ -103,24 +119,35 @@ function normaliseTrace(argv: string[]): string[] {
   return out;
 }
 
-export function parseUpArgs(argv: string[]): UpConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: normaliseTrace(argv),
-      strict: true,
-      allowPositionals: false,
-      options: { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } },
-    }));
-  } catch (error) {
-    throw argsError('up', error);
-  }
+const UP_OPTIONS = { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } } as const;
+
+/**
+ * Parses and checks up's options, before anything is created: the files it
+ * would write (--pcap, --trace-file) and the control socket's path, which
+ * must be free or a stale socket (one nobody answers on).
+ */
+export async function parseUpArgs(argv: string[]): Promise<UpConfig> {
+  const { values } = parseCommandLine({ command: 'up', options: UP_OPTIONS, positionals: false, help: UP_HELP }, normaliseTrace(argv));
   const device = deviceConfig(values);
   const services = values.services === undefined ? [...DEFAULT_SERVICES] : parseServices(values.services);
   const trace = values.trace === undefined ? undefined : parseTraceFilter(values.trace);
-  if (values['trace-file'] === '') throw new UsageError('--trace-file needs a file name');
-  if (values.ctl === '') throw new UsageError('--ctl needs a path (or "none")');
+  if (values['trace-file'] !== undefined) checkOutputFile('--trace-file', values['trace-file']);
+  if (values.ctl !== undefined) await checkControlOption(values.ctl);
+  checkDistinctFiles([
+    ['--pcap', values.pcap],
+    ['--trace-file', values['trace-file']],
+    ['--ctl', values.ctl],
+  ]);
   return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
+}
+
+/** --ctl PATH: refused (exit 2) unless it can be taken without harming what is there. */
+async function checkControlOption(path: string): Promise<void> {
+  if (path === '') throw new UsageError('--ctl needs a path (or "none")');
+  if (path === 'none') return;
+  const problem = staticSocketPathProblem(path);
+  if (problem !== undefined) throw new UsageError(`--ctl ${path}: ${problem}`);
+  if (existsSync(path) && (await socketAnswers(path))) throw new UsageError(`--ctl ${path}: a live socket: another tcpstack up (or another program) answers on it`);
 }
 
 /**
@@ -130,7 +157,7 @@ export function parseUpArgs(argv: string[]): UpConfig {
 export async function runUp(argv: string[]): Promise<number> {
   // Before anything is created: a stop signal from here on leads to the teardown.
   const stop = watchStopSignals();
-  const config = parseUpArgs(argv);
+  const config = await parseUpArgs(argv);
   const up = bringUp(config);
   // The reader of stdout went away (EPIPE): nothing more can be said there. Tear
   // down and end with one line, as a C tool would end on SIGPIPE, not with
@@ -204,18 +231,19 @@ export async function runUp(argv: string[]): Promise<number> {
 }
 
 /**
- * The control socket: at --ctl PATH (failure is fatal there), by default at
- * RUN_DIR/PID.sock (failure is a warning: `up` runs on without one).
+ * The control socket: at --ctl PATH (failure is fatal there; a path refused
+ * is misuse, exit 2), by default at RUN_DIR/PID.sock, creating RUN_DIR if
+ * needed (failure is a warning: `up` runs on without one).
  */
 async function startControl(option: string | undefined, target: ControlTarget): Promise<ControlServer | undefined> {
   if (option === 'none') return undefined;
-  const path = option ?? socketPathFor(process.pid);
+  const path = option ?? socketPathFor(process.pid, runDir());
   try {
-    return await ControlServer.listen(path, new ControlHandler(target));
+    return await ControlServer.listen(path, new ControlHandler(target), { createDirectory: option === undefined });
   } catch (error) {
-    const why = `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-    if (option !== undefined) throw new FatalError(`--ctl ${why}`);
-    console.error(`tcpstack: warning: no control socket (${why}); tcpstack ss/nstat will not reach this up`);
+    const why = `${path}: ${error instanceof ControlPathError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message)}`;
+    if (option !== undefined) throw error instanceof ControlPathError ? new UsageError(`--ctl ${why}`) : new FatalError(`--ctl ${why}`);
+    console.error(`tcpstack: warning: no control socket (${why}); ${invokedAs()} ss/nstat will not reach this up`);
     return undefined;
   }
 }

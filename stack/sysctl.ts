@@ -4,6 +4,8 @@
  * Tunables). `setSysctl(s, 'net.ipv4.tcp_fin_timeout', '3')` is how the
  * CLI's `--sysctl` and packet scripts' `sysctl -w` reach them.
  */
+import { sysctlRangeProblem } from './sysctl-ranges.ts';
+
 export interface Sysctls {
   ip_default_ttl: number;
   /** Seconds a fragment queue may wait for its missing pieces. */
@@ -127,6 +129,8 @@ export function setSysctl(target: Sysctls, fullName: string, value: string): voi
   if (numbers.some((n) => !Number.isInteger(n))) {
     throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not an integer${parts.length > 1 ? ' list' : ''}`);
   }
+  const outOfRange = sysctlRangeProblem(key, numbers);
+  if (outOfRange !== undefined) throw new Error(`sysctl ${fullName}: ${outOfRange}`);
   const current = target[key];
   if (Array.isArray(current)) {
     if (numbers.length !== current.length) throw new Error(`sysctl ${fullName} takes ${current.length} integers`);

@@ -6,6 +6,8 @@
  * naming the cause and the remedy.
  */
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface ErrnoError extends Error {
   code: string;
@@ -69,7 +71,9 @@ export function loadTunAddon(): TunAddon {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ENOENT') {
-      throw new Error('the TUN addon is not built: run `make` (node-gyp build of tun/)', { cause: err });
+      // A code makes it an environment failure the command reports in one line (exit 1), not an internal error.
+      const root = dirname(dirname(fileURLToPath(import.meta.url)));
+      throw Object.assign(new Error(`the TUN addon is not built: run make in ${root} (node-gyp build of tun/)`, { cause: err }), { code: 'ERR_TUN_ADDON_MISSING' });
     }
     throw err;
   }

@@ -3,11 +3,13 @@
  * control socket, for its connections (`ss -ti` style) or its counters
  * (`nstat` style, deltas since the previous call).
  */
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
 import { formatCounters } from '../../stack/counters.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { argsError } from '../device.ts';
+import { parseCommandLine } from '../args.ts';
+import { fileKind } from '../output-file.ts';
+import { invokedAs } from '../program.ts';
+import { MAX_SOCKET_PATH } from './socket-path.ts';
 import { formatSs } from '../ss.ts';
 import { FatalError, UsageError, parseInteger } from '../usage.ts';
 import { ctlRequest } from './client.ts';
@@ -63,6 +65,10 @@ export function resolveSocket(values: { ctl?: string; pid?: string }): string {
   if (values.ctl !== undefined && values.pid !== undefined) throw new UsageError('--ctl and --pid exclude each other');
   if (values.ctl !== undefined) {
     if (values.ctl === '') throw new UsageError('--ctl needs a path');
+    const bytes = Buffer.byteLength(values.ctl);
+    if (bytes > MAX_SOCKET_PATH) throw new UsageError(`--ctl ${values.ctl}: ${bytes} bytes long; a unix socket path holds at most ${MAX_SOCKET_PATH}`);
+    const stats = statSync(values.ctl, { throwIfNoEntry: false });
+    if (stats !== undefined && !stats.isSocket()) throw new UsageError(`--ctl ${values.ctl}: ${fileKind(stats)}, not a socket (the ctl=PATH of up's ready line is)`);
     return values.ctl;
   }
   const dir = runDir();
@@ -74,7 +80,7 @@ export function resolveSocket(values: { ctl?: string; pid?: string }): string {
     return path;
   }
   const pids = runningPids(dir);
-  if (pids.length === 0) throw new FatalError(`no running tcpstack up (no live control socket in ${dir}; start one with: tcpstack up)`);
+  if (pids.length === 0) throw new FatalError(`no running tcpstack up (no live control socket in ${dir}; start one with: ${invokedAs()} up)`);
   if (pids.length > 1) throw new UsageError(`${pids.length} tcpstack up are running (PIDs ${pids.join(', ')}): pick one with --pid`);
   return socketPathFor(pids[0]!, dir);
 }
@@ -103,18 +109,10 @@ export function runNstatCommand(argv: string[]): Promise<number> {
   return named('nstat', () => nstat(argv));
 }
 
+const SS_OPTIONS = { ...WHICH_OPTIONS, kill: { type: 'boolean', short: 'K' }, sport: { type: 'string' }, dst: { type: 'string' }, dport: { type: 'string' } } as const;
+
 async function ss(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { ...WHICH_OPTIONS, kill: { type: 'boolean', short: 'K' }, sport: { type: 'string' }, dst: { type: 'string' }, dport: { type: 'string' } },
-    }));
-  } catch (error) {
-    throw argsError('ss', error);
-  }
+  const { values } = parseCommandLine({ command: 'ss', options: SS_OPTIONS, positionals: false, help: SS_HELP }, argv);
   if (values.kill) return kill(values);
   for (const name of ['sport', 'dst', 'dport'] as const) if (values[name] !== undefined) throw new UsageError(`--${name} needs -K`);
   const path = resolveSocket(values);
@@ -145,24 +143,15 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+const NSTAT_OPTIONS = {
+  ...WHICH_OPTIONS,
+  absolute: { type: 'boolean', short: 'a' },
+  reset: { type: 'boolean', short: 'r' },
+  'no-update': { type: 'boolean', short: 's' },
+} as const;
+
 async function nstat(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        ...WHICH_OPTIONS,
-        absolute: { type: 'boolean', short: 'a' },
-        reset: { type: 'boolean', short: 'r' },
-        'no-update': { type: 'boolean', short: 's' },
-      },
-    }));
-  } catch (error) {
-    throw argsError('nstat', error);
-  }
+  const { values, positionals } = parseCommandLine({ command: 'nstat', options: NSTAT_OPTIONS, positionals: true, help: NSTAT_HELP }, argv);
   const patterns = positionals.map(globToRegExp);
   const path = resolveSocket(values);
   const r = await ask(path, { cmd: 'nstat', absolute: Boolean(values.absolute), reset: Boolean(values.reset), noUpdate: Boolean(values['no-update']) });

@@ -3,10 +3,11 @@
  * directory) answering the requests of cli/ctl/protocol.ts. It never keeps
  * the process alive on its own, and close() removes the socket file.
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ControlHandler, MAX_REQUEST, type ControlTarget } from './protocol.ts';
+import { claimSocketPath } from './socket-path.ts';
 
 export class ControlServer {
   private readonly sockets = new Set<Socket>();
@@ -17,15 +18,22 @@ export class ControlServer {
     private readonly server: Server,
   ) {}
 
-  /** Listens on `path` (creating its directory; replacing a stale socket of the same name). */
-  static async listen(path: string, handler: ControlHandler | ControlTarget): Promise<ControlServer> {
+  /**
+   * Listens on `path`. Only a stale socket there is replaced (cli/ctl/socket-path.ts);
+   * anything else is refused with a ControlPathError. With `createDirectory`
+   * the last component of its directory is made (mode 0700) when missing: the
+   * run directory is tcpstack's own; a directory the user named never is.
+   */
+  static async listen(path: string, handler: ControlHandler | ControlTarget, options: { createDirectory?: boolean } = {}): Promise<ControlServer> {
     const h = handler instanceof ControlHandler ? handler : new ControlHandler(handler);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    try {
-      unlinkSync(path); // named by our PID: only a dead process with our PID can have left it
-    } catch {
-      /* none */
+    if (options.createDirectory) {
+      try {
+        mkdirSync(dirname(path), { mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
     }
+    await claimSocketPath(path);
     const server = createServer();
     const control = new ControlServer(path, server);
     server.on('connection', (socket) => control.serve(socket, h));
@@ -77,7 +85,8 @@ export class ControlServer {
     this.server.close();
     for (const s of this.sockets) s.destroy();
     try {
-      unlinkSync(this.path);
+      // Only the socket this server made: a file put there since is not touched.
+      if (lstatSync(this.path).isSocket()) unlinkSync(this.path);
     } catch {
       /* already gone */
     }

@@ -1,5 +1,5 @@
 /**
- * What `tcpstack pkt` prints: one PASS/FAIL line per script, the first
+ * What `tcpstack pkt` prints: one PASS/FAIL/INVALID line per script, the first
  * mismatch as `file:line: message` with the expected and actual segments
  * under it (packetdrill's own wording), the warnings, and a summary.
  */
@@ -15,7 +15,7 @@ export function formatResult(r: RunResult): string[] {
   if (r.ok) {
     lines.push(`PASS ${r.file} (${r.events} events, ${vsecs(r.endUsecs)} virtual)`);
   } else {
-    lines.push(`FAIL ${r.file}`);
+    lines.push(r.invalid ? `INVALID ${r.file} (the script does not parse; nothing ran)` : `FAIL ${r.file}`);
     const e = r.error!;
     lines.push(`  ${e.headline()}`);
     for (const d of e.details) lines.push(`  ${d}`);
@@ -25,7 +25,8 @@ export function formatResult(r: RunResult): string[] {
 }
 
 export function formatSummary(results: readonly RunResult[]): string {
-  const failed = results.filter((r) => !r.ok).length;
+  const failed = results.filter((r) => !r.ok && !r.invalid).length;
+  const invalid = results.filter((r) => r.invalid).length;
   const n = results.length;
-  return `${n} script${n === 1 ? '' : 's'}: ${n - failed} passed, ${failed} failed`;
+  return `${n} script${n === 1 ? '' : 's'}: ${n - failed - invalid} passed, ${failed} failed${invalid > 0 ? `, ${invalid} invalid` : ''}`;
 }

@@ -205,6 +205,8 @@ export interface RunOptions {
 export interface RunResult {
   file: string;
   ok: boolean;
+  /** The script did not parse (a syntax or semantic error): nothing of it ran. */
+  invalid?: boolean;
   /** The first failure: `file:line: message` plus packet dumps. */
   error: ScriptError | undefined;
   /** `file:line: warning: ...` lines (skipped shell commands, Python blocks, ignored options). */
@@ -969,7 +971,7 @@ export function runScript(source: string, file: string, options: RunOptions = {}
   try {
     script = parseScript(source, file);
   } catch (e) {
-    if (e instanceof ScriptError) return { file, ok: false, error: e, warnings: [], events: 0, endUsecs: 0 };
+    if (e instanceof ScriptError) return { file, ok: false, invalid: true, error: e, warnings: [], events: 0, endUsecs: 0 };
     throw e;
   }
   return new Runner(script, options).run();

@@ -2,7 +2,8 @@
  * `tcpstack scenario list | run NAME | table`: the differential harness from
  * the command line.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../args.ts';
+import { invokedAs } from '../program.ts';
 import { FatalError, UsageError } from '../usage.ts';
 import { formatComparison } from './compare.ts';
 import { fidelitySkipReason, runScenario, type Against } from './fidelity.ts';
@@ -56,7 +57,7 @@ export async function runScenarioCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'list':
-      if (rest.length > 0) throw new UsageError('scenario list takes no arguments');
+      if (rest.length > 0) throw new UsageError(`scenario list takes no arguments, got ${rest.map((a) => JSON.stringify(a)).join(' ')}`);
       for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.title} (${s.docs.join(', ')})`);
       return 0;
     case 'run':
@@ -64,32 +65,26 @@ export async function runScenarioCommand(argv: string[]): Promise<number> {
     case 'table':
       return runTable(rest);
     case undefined:
-      throw new UsageError('scenario needs list, run NAME or table (try: tcpstack scenario --help)');
+      throw new UsageError(`scenario needs list, run NAME or table (try: ${invokedAs()} scenario --help)`);
     default:
-      throw new UsageError(`unknown scenario subcommand ${JSON.stringify(sub)} (try: tcpstack scenario --help)`);
+      throw new UsageError(`unknown scenario subcommand ${JSON.stringify(sub)}: expected list, run NAME or table (try: ${invokedAs()} scenario --help)`);
   }
 }
 
 function scenarioNamed(name: string) {
   const s = findScenario(name);
-  if (!s) throw new UsageError(`no scenario ${JSON.stringify(name)} (tcpstack scenario list shows them)`);
+  if (!s) throw new UsageError(`no scenario ${JSON.stringify(name)} (${invokedAs()} scenario list shows them)`);
   return s;
 }
 
 async function runOne(argv: string[]): Promise<number> {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: { against: { type: 'string' }, all: { type: 'boolean' } },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]} (try: tcpstack scenario --help)`);
+  const { values, positionals } = parseCommandLine(
+    { command: 'scenario run', options: { against: { type: 'string' }, all: { type: 'boolean' } }, positionals: true, help: SCENARIO_HELP },
+    argv,
+  );
+  if (positionals.length !== 1) {
+    throw new UsageError(`scenario run takes one NAME, got ${positionals.length === 0 ? 'none' : positionals.length} (${invokedAs()} scenario list shows them)`);
   }
-  if (positionals.length !== 1) throw new UsageError('scenario run takes one NAME (tcpstack scenario list shows them)');
   const against = (values.against ?? 'both') as Against;
   if (!['kernel', 'stack', 'both'].includes(against)) throw new UsageError(`--against ${JSON.stringify(values.against)}: expected kernel, stack or both`);
   const scenario = scenarioNamed(positionals[0]!);
@@ -119,7 +114,8 @@ async function runOne(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runTable(names: string[]): Promise<number> {
+async function runTable(argv: string[]): Promise<number> {
+  const { positionals: names } = parseCommandLine({ command: 'scenario table', options: {}, positionals: true, help: SCENARIO_HELP }, argv);
   const scenarios = names.length > 0 ? names.map(scenarioNamed) : [...SCENARIOS];
   requireEnvironment();
   const rows: TableRow[] = [];

@@ -5,8 +5,8 @@
  */
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import { argsError } from '../device.ts';
+import { parseCommandLine } from '../args.ts';
+import { invokedAs } from '../program.ts';
 import { FatalError, UsageError } from '../usage.ts';
 import { KINDS, matches, parseFilterOptions, type TimelineFilter } from './filter.ts';
 import { TimelinePrinter, type TimelineRecord } from './format.ts';
@@ -39,20 +39,16 @@ export interface TimelineConfig {
 }
 
 export function parseTimelineArgs(argv: string[]): TimelineConfig {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: { conn: { type: 'string', multiple: true }, kind: { type: 'string', multiple: true } },
-    }));
-  } catch (error) {
-    throw argsError('timeline', error);
-  }
+  const { values, positionals } = parseCommandLine(
+    { command: 'timeline', options: { conn: { type: 'string', multiple: true }, kind: { type: 'string', multiple: true } }, positionals: true, help: TIMELINE_HELP },
+    argv,
+  );
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? 'timeline needs FILE (try: tcpstack timeline --help)' : `timeline takes one FILE, got ${positionals.length}`);
+    throw new UsageError(
+      positionals.length === 0
+        ? `timeline needs FILE (try: ${invokedAs()} timeline --help)`
+        : `timeline takes one FILE, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+    );
   }
   return { file: positionals[0]!, filter: parseFilterOptions(values.kind, values.conn) };
 }

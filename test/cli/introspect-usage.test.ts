@@ -20,13 +20,13 @@ function cli(args: string[], input?: string): { code: number | null; stdout: str
 }
 
 const misuse: Array<[string[], RegExp]> = [
-  [['ss', 'extra'], /Unexpected argument 'extra'.*tcpstack ss --help/],
-  [['ss', '--bogus'], /Unknown option '--bogus'.*tcpstack ss --help/],
+  [['ss', 'extra'], /ss takes no arguments, got "extra" \(the options: .*tcpstack ss --help\)/],
+  [['ss', '--bogus'], /ss: unknown option --bogus \(ss takes --ctl PATH, --pid PID, --json, -K\/--kill, --sport PORT, --dst ADDR, --dport PORT, -h\/--help\)/],
   [['ss', '--pid', 'x'], /--pid expects an integer from 1 to 4194304, got "x"/],
   [['ss', '--pid', '0'], /--pid expects an integer from 1 to 4194304, got 0/],
   [['ss', '--ctl', '/a.sock', '--pid', '1'], /--ctl and --pid exclude each other/],
   [['ss', '--ctl', ''], /--ctl needs a path/],
-  [['nstat', '--bogus'], /Unknown option '--bogus'.*tcpstack nstat --help/],
+  [['nstat', '--bogus'], /nstat: unknown option --bogus \(nstat takes --ctl PATH, --pid PID, --json, -a\/--absolute, -r\/--reset, -s\/--no-update, -h\/--help\)/],
   [['nstat', '--pid'], /--pid/],
   [['timeline'], /timeline needs FILE/],
   [['timeline', 'a', 'b'], /timeline takes one FILE, got 2/],
@@ -54,8 +54,8 @@ for (const [args, message] of misuse) {
 }
 
 const failures: Array<[string[], string]> = [
-  [['ss'], `tcpstack: ss: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)`],
-  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)`],
+  [['ss'], `tcpstack: ss: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
+  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
   [['ss', '--ctl', '/nonexistent/up.sock'], 'tcpstack: ss: no tcpstack up is listening on /nonexistent/up.sock (ENOENT)'],
   [['ss', '--pid', '4194304'], 'tcpstack: ss: no process 4194304 (is tcpstack up running?)'],
   [['timeline', '/nonexistent/trace.jsonl'], 'tcpstack: timeline: cannot read /nonexistent/trace.jsonl: ENOENT'],

@@ -16,7 +16,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['up', '--netns', 'bad/name'], /--netns .*letters, digits/],
   [['up', '--sysctl', 'net.ipv4.nonsense=1'], /unknown sysctl net\.ipv4\.nonsense/],
   [['up', '--sysctl', 'net.ipv4.ipfrag_time'], /expected NAME=VALUE/],
-  [['up', '--frobnicate'], /Unknown option '--frobnicate'/],
+  [['up', '--frobnicate'], /up: unknown option --frobnicate \(the options: .*tcpstack up --help\)/],
   [['up', '--services', 'gopher'], /--services: unknown service "gopher" \(known: echo, discard, daytime, chargen, chat, http, partial-read, close-on-accept, linger0, no-accept, no-read, lab\)/],
   [['up', '--services', 'echo:0'], /--services: "echo:0": the port must be an integer from 1 to 65535/],
   [['up', '--services', 'http:http'], /--services: "http:http": the port must be/],
@@ -34,7 +34,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['connect', '198.18.0.1', 'http'], /PORT expects an integer/],
   [['connect', '--mtu', '10', '198.18.0.1', '7'], /--mtu expects an integer from 68 to 65535, got 10/],
   [['connect', '--attach', '--peer', '198.18.0.1/24', '198.18.0.1', '7'], /--peer only applies with --create/],
-  [['connect', '--services', 'echo', '198.18.0.1', '7'], /Unknown option '--services'.*tcpstack connect --help/],
+  [['connect', '--services', 'echo', '198.18.0.1', '7'], /connect: unknown option --services \(the options: .*tcpstack connect --help\)/],
 ];
 
 for (const [args, message] of misuse) {

@@ -8,7 +8,7 @@ import test from 'ava';
 import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
 import { interpretCommand } from '../../cli/pkt/shell.ts';
 import { runCli } from '../helpers/interop.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -350,6 +350,7 @@ test('virtual time: two minutes of TIME_WAIT (restarted by a segment) cost nothi
 
 test('tcpstack pkt: exit 0 when all pass, 1 when one fails, 2 on misuse', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pkt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.pkt');
   const bad = join(dir, 'bad.pkt');
   writeFileSync(good, '0 < S 0:0(0) win 1000\n+0 > R. 0:0(0) ack 1 win 0\n');

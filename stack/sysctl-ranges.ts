@@ -1,0 +1,70 @@
+/**
+ * The values Linux 6.18 takes for each tunable of stack/sysctl.ts: the bounds
+ * of its proc handler (proc_dointvec_minmax, proc_dou8vec_minmax, the jiffies
+ * conversions), as a write to /proc/sys in a fresh namespace of this kernel
+ * (CONFIG_HZ=250) accepts or refuses with EINVAL. A value outside them is
+ * refused here too, so `--sysctl` and a packet script's `sysctl -w` fail where
+ * Linux's would.
+ */
+const INT_MAX = 2 ** 31 - 1;
+const INT_MIN = -(2 ** 31);
+/** proc_dointvec_jiffies: seconds times HZ (250) must fit an int; negatives are taken. */
+const JIFFIES: readonly [number, number] = [-Math.floor(INT_MAX / 250), Math.floor(INT_MAX / 250)];
+/** proc_dou8vec_minmax without bounds of its own: a u8. */
+const U8: readonly [number, number] = [0, 255];
+/** proc_dointvec_minmax with extra1 = SYSCTL_ZERO. */
+const NON_NEGATIVE: readonly [number, number] = [0, INT_MAX];
+/** proc_dointvec: any int. */
+const ANY_INT: readonly [number, number] = [INT_MIN, INT_MAX];
+
+/** [min, max] of each value (of each element, for the lists); stack/sysctl.ts's calls check that every tunable has its range. */
+export const SYSCTL_RANGES = {
+  ip_default_ttl: [1, 255],
+  ipfrag_time: JIFFIES,
+  // extra1 is ipfrag_low_thresh, 3 MiB by default.
+  ipfrag_high_thresh: [3 * 1024 * 1024, Number.MAX_SAFE_INTEGER],
+  icmp_echo_ignore_all: [0, 1],
+  icmp_ratelimit: NON_NEGATIVE,
+  icmp_msgs_per_sec: NON_NEGATIVE,
+  icmp_msgs_burst: NON_NEGATIVE,
+  // ipv4_local_port_range: the low end not below ip_unprivileged_port_start (1024), checked with the order below.
+  ip_local_port_range: [1024, 65535],
+  somaxconn: NON_NEGATIVE,
+  tcp_timestamps: U8,
+  tcp_sack: U8,
+  tcp_window_scaling: U8,
+  tcp_rmem: [1, INT_MAX],
+  tcp_wmem: [1, INT_MAX],
+  // MAX_TCP_SYNCNT
+  tcp_syn_retries: [1, 127],
+  tcp_syn_linear_timeouts: [0, 127],
+  tcp_synack_retries: U8,
+  tcp_retries1: U8,
+  tcp_retries2: U8,
+  tcp_orphan_retries: U8,
+  tcp_fin_timeout: JIFFIES,
+  tcp_keepalive_time: JIFFIES,
+  tcp_keepalive_intvl: JIFFIES,
+  tcp_keepalive_probes: U8,
+  tcp_rfc1337: U8,
+  tcp_abort_on_overflow: U8,
+  tcp_syncookies: U8,
+  tcp_max_syn_backlog: ANY_INT,
+  // proc_dointvec_ms_jiffies
+  tcp_invalid_ratelimit: NON_NEGATIVE,
+  tcp_challenge_ack_limit: ANY_INT,
+  tcp_rto_min_us: [1, INT_MAX],
+  // TCP_RTO_MAX_MIN_SEC to TCP_RTO_MAX_SEC, in ms
+  tcp_rto_max_ms: [1000, 120000],
+  tcp_max_tw_buckets: ANY_INT,
+  tcp_max_orphans: ANY_INT,
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** Why Linux would refuse `values` for `key` (EINVAL), or undefined when it takes them. */
+export function sysctlRangeProblem(key: keyof typeof SYSCTL_RANGES, values: readonly number[]): string | undefined {
+  const [min, max] = SYSCTL_RANGES[key];
+  const outside = values.find((v) => v < min || v > max);
+  if (outside !== undefined) return `${outside} is out of range: Linux takes ${min} to ${max} (EINVAL)`;
+  if (key === 'ip_local_port_range' && values[0]! > values[1]!) return `the low end ${values[0]} is above the high end ${values[1]} (EINVAL)`;
+  return undefined;
+}
