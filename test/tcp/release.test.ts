@@ -49,14 +49,14 @@ function footprint(s: Stack): Record<string, number> {
 
 const N = 200;
 
-/** N connections from a to b's port 7, one byte each way, all accepted; returns both ends' endpoints. */
-function openMany(w: World): { clients: Endpoint[]; servers: Endpoint[]; listener: Endpoint } {
+/** n (default N) connections from a to b's port 7, one byte each way, all accepted; returns both ends' endpoints. */
+function openMany(w: World, n = N): { clients: Endpoint[]; servers: Endpoint[]; listener: Endpoint } {
   const listener = w.b.tcp.socket();
   listener.bind(0, 7);
   listener.listen(N);
   const clients: Endpoint[] = [];
   const servers: Endpoint[] = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     const c = w.a.tcp.socket();
     c.connect('198.18.0.2', 7);
     clients.push(c);
@@ -154,4 +154,30 @@ test('a socket still held in TIME_WAIT shows the state, sees CLOSED at expiry, a
   t.is(ref.deref(), undefined, 'closed by its application, the connection is no longer held');
   t.is(layerOf(w.a).timewaits.size, 1, 'the minisock itself stays for its 60 s');
   t.truthy(conn);
+});
+
+test('an idle connection after a burst keeps no slots of it: retransmission and byte queues are back to empty arrays', (t) => {
+  const w = new World();
+  const { clients, servers } = openMany(w, 1);
+  const client = clients[0]!;
+  const server = servers[0]!;
+  const piece = new Uint8Array(1000).fill(7);
+  let received = 0;
+  for (let i = 0; i < 1000; i++) t.is(client.write(piece), piece.length);
+  for (let round = 0; round < 1000 && received < 1_000_000; round++) {
+    w.run(w.clock.now() + 10);
+    for (let d = server.read(); d !== null && d.length > 0; d = server.read()) received += d.length;
+  }
+  t.is(received, 1_000_000);
+  w.run(w.clock.now() + 1000);
+  const [sender] = liveConnections(w.a);
+  const receiver = liveConnections(w.b).find((c) => c.localPort === 7)!;
+  t.is(sender!.rtx.length, 0, 'everything acknowledged');
+  const slots = (c: Connection): Record<string, number> => ({
+    rtx: c.rtx['records'].length,
+    sendQueue: c.sendQueue['chunks'].length,
+    recvQueue: c.recvQueue['chunks'].length,
+  });
+  t.deepEqual(slots(sender!), { rtx: 0, sendQueue: 0, recvQueue: 0 });
+  t.deepEqual(slots(receiver), { rtx: 0, sendQueue: 0, recvQueue: 0 });
 });
