@@ -75,6 +75,7 @@ export class Stack {
   private readonly tcpLayer: TcpLayer;
   /** Wakes the stack at the next poll for datagrams to our own address that flush() left over; runTimers() flushes them. */
   private readonly loopbackPoll = new Timer('loopback', () => {});
+  private flushing = false;
   /**
    * Set by the driver: called when an application call (outside input and
    * timers) left work for the next flush. The real-time driver schedules a
@@ -205,16 +206,23 @@ export class Stack {
    * link, the timers or the application (process_backlog's quota on `lo`).
    */
   flush(): void {
-    this.tcpLayer.flush();
-    const output = this.output;
-    for (let round = 0; round < LOOPBACK_ROUNDS && output.loopback.length > 0; round++) {
-      const looped = output.takeLoopback();
-      for (let i = 0; i < looped.length; i++) this.receive(looped[i]!, true);
+    // Called again by an application's callback during this flush: the outer
+    // call finishes the work (and no looped datagram is processed under the callback).
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
       this.tcpLayer.flush();
+      const output = this.output;
+      for (let round = 0; round < LOOPBACK_ROUNDS && output.loopback.length > 0; round++) {
+        const looped = output.takeLoopback();
+        for (let i = 0; i < looped.length; i++) this.receive(looped[i]!, true);
+        this.tcpLayer.flush();
+      }
+      if (output.loopback.length > 0 && !this.loopbackPoll.armed) this.timers.arm(this.loopbackPoll, this.clock.now());
+      if (output.outbox.length > 0) this.link.send(output.take());
+    } finally {
+      this.flushing = false;
     }
-    if (output.loopback.length > 0 && !this.loopbackPoll.armed) this.timers.arm(this.loopbackPoll, this.clock.now());
-    if (output.outbox.length === 0) return;
-    this.link.send(output.take());
   }
 
 }
