@@ -21,7 +21,9 @@ stdout. The end of stdin half-closes the connection (FIN); tcpstack exits 0
 once the peer has closed its side too, 1 with one line such as
 "tcpstack: connect: ECONNREFUSED" if the connection fails.
 
-  HOST                  an IPv4 address (no name lookup)
+  HOST                  an IPv4 address (no name lookup); the stack's own
+                        --addr is answered by the stack itself (no listener
+                        here: ECONNREFUSED at once, as Linux answers over lo)
   PORT                  1-65535
   -v, --verbose         say on stderr when the connection is open, and
                         from which address and port (and, with impairments,

@@ -16,7 +16,7 @@ import { Udp } from './ip/udp.ts';
 import type { PacketSink } from './link.ts';
 import type { Random } from './random.ts';
 import { defaultSysctls, type Sysctls } from './sysctl.ts';
-import { TimerQueue } from './timers.ts';
+import { Timer, TimerQueue } from './timers.ts';
 import type { ForgottenCounts, TraceSink } from './trace.ts';
 import type { Ipv4Address } from './wire/addr.ts';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
@@ -73,6 +73,9 @@ export class Stack {
   /** The TCP layer and the socket API over it. */
   readonly tcp: TcpApi;
   private readonly tcpLayer: TcpLayer;
+  /** Wakes the stack at the next poll for datagrams to our own address that flush() left over; runTimers() flushes them. */
+  private readonly loopbackPoll = new Timer('loopback', () => {});
+  private flushing = false;
   /**
    * Set by the driver: called when an application call (outside input and
    * timers) left work for the next flush. The real-time driver schedules a
@@ -97,7 +100,7 @@ export class Stack {
     this.trace = options.trace;
     this.sysctl = { ...defaultSysctls(), ...options.sysctl };
     const traceSink = (): TraceSink | undefined => this.trace;
-    this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500);
+    this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500, this.address);
     this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
     this.reassembler = new Reassembler(
       this.clock,
@@ -154,9 +157,14 @@ export class Stack {
    * process down. Replies stay queued until `flush()`.
    */
   input(packet: Uint8Array): DropReason | undefined {
+    return this.receive(packet, false);
+  }
+
+  /** input() for a packet from the link, or from our own output to our own address (`looped`). */
+  private receive(packet: Uint8Array, looped: boolean): DropReason | undefined {
     let verdict: DropReason | undefined;
     try {
-      verdict = this.ip.input(packet);
+      verdict = this.ip.input(packet, looped);
     } catch (error) {
       verdict = 'INTERNAL_ERROR';
       this.trace?.({ kind: 'internal-error', t: this.clock.now(), message: String(error) });
@@ -190,10 +198,34 @@ export class Stack {
     return this.timers.nextDeadline();
   }
 
-  /** Hands everything queued to the link in one call. */
+  /**
+   * Hands everything queued to the link in one call. Datagrams to our own
+   * address go to our own input first, and what they cause with them, for
+   * LOOPBACK_ROUNDS rounds; past that the rest waits for the next poll (a
+   * timer due now), so that traffic over our own address never starves the
+   * link, the timers or the application (process_backlog's quota on `lo`).
+   */
   flush(): void {
-    this.tcpLayer.flush();
-    if (this.output.outbox.length === 0) return;
-    this.link.send(this.output.take());
+    // Called again by an application's callback during this flush: the outer
+    // call finishes the work (and no looped datagram is processed under the callback).
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      this.tcpLayer.flush();
+      const output = this.output;
+      for (let round = 0; round < LOOPBACK_ROUNDS && output.loopback.length > 0; round++) {
+        const looped = output.takeLoopback();
+        for (let i = 0; i < looped.length; i++) this.receive(looped[i]!, true);
+        this.tcpLayer.flush();
+      }
+      if (output.loopback.length > 0 && !this.loopbackPoll.armed) this.timers.arm(this.loopbackPoll, this.clock.now());
+      if (output.outbox.length > 0) this.link.send(output.take());
+    } finally {
+      this.flushing = false;
+    }
   }
+
 }
+
+/** Rounds of own-address delivery per flush (each: every queued datagram, then TCP output). */
+const LOOPBACK_ROUNDS = 16;

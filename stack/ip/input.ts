@@ -46,8 +46,11 @@ export class Ipv4Input {
     this.protocols[protocol] = handler;
   }
 
-  /** One packet from the link; byte 0 is the first byte of the IP header. */
-  input(p: Uint8Array): DropReason | undefined {
+  /**
+   * One packet from the link, or from `lo` when `looped` (a datagram we sent
+   * to our own address); byte 0 is the first byte of the IP header.
+   */
+  input(p: Uint8Array, looped = false): DropReason | undefined {
     const c = this.counters;
     if (p.length === 0 || p[0]! >> 4 !== 4) {
       // The TUN device tags packets by their version nibble; IPv6 and anything
@@ -95,6 +98,11 @@ export class Ipv4Input {
     const source = ipSource(packet);
     if (source === LIMITED_BROADCAST || isMulticast(source) || source >>> 24 === 127) {
       return 'IP_INVALID_SOURCE'; // martian source (ip_route_input_slow)
+    }
+    if (source === this.address && !looped) {
+      // Our own address as the source of a packet from the link: only `lo`
+      // may carry those (fib_validate_source, accept_local = 0).
+      return 'IP_INVALID_SOURCE';
     }
     const destination = ipDestination(packet);
     if (destination !== this.address) {

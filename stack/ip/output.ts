@@ -1,7 +1,10 @@
 /**
  * IPv4 output: header construction, identification, fragmentation
- * (ip_fragment in net/ipv4/ip_output.c; RFC 791 §3.2) and the per-batch
- * outbox the driver flushes in one write.
+ * (ip_fragment in net/ipv4/ip_output.c; RFC 791 §3.2), the per-batch
+ * outbox the driver flushes in one write, and the loopback queue: a datagram
+ * to the stack's own address never reaches the link but comes back to the
+ * stack's own input, as Linux routes it through the local table and `lo`
+ * (docs/linux-behaviour.md, "Connecting to our own address").
  */
 import type { Counters } from '../counters.ts';
 import type { Random } from '../random.ts';
@@ -12,6 +15,7 @@ import {
   IP_FLAG_MF,
   IP_OFFSET_MASK,
   ipFragOffset,
+  ipDestination,
   ipFragWord,
   ipHeaderLength,
   ipMoreFragments,
@@ -27,6 +31,12 @@ export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFra
 export class IpOutput {
   /** Packets ready for the link; the stack flushes them once per batch or timer run. */
   readonly outbox: Uint8Array[] = [];
+  /**
+   * Datagrams to our own address, waiting for the stack to feed them to its
+   * own input (Stack.flush): never delivered from inside send(), so input
+   * does not recurse into input (loopback_xmit → netif_rx queues them too).
+   */
+  readonly loopback: Uint8Array[] = [];
   private id: number;
 
   constructor(
@@ -34,6 +44,8 @@ export class IpOutput {
     random: Random,
     /** The link MTU: the largest packet handed to the link. */
     public mtu: number,
+    /** The stack's own address: datagrams to it go to `loopback`. */
+    private readonly localAddress: Ipv4Address = 0,
   ) {
     // Linux draws IP IDs for packets without a full socket from a keyed,
     // time-perturbed counter (ip_select_ident); a counter from a random start
@@ -79,6 +91,12 @@ export class IpOutput {
    */
   send(packet: Uint8Array): void {
     this.counters.IpOutRequests++;
+    if (ipDestination(packet) === this.localAddress) {
+      // Routed through `lo`, whose MTU (65536) every datagram we build fits: never fragmented.
+      this.counters.IpExtOutOctets += packet.length;
+      this.loopback.push(packet);
+      return;
+    }
     if (packet.length <= this.mtu) {
       this.emit(packet);
       return;
@@ -126,6 +144,11 @@ export class IpOutput {
   /** Hands back and clears everything queued since the last flush. */
   take(): Uint8Array[] {
     return this.outbox.splice(0, this.outbox.length);
+  }
+
+  /** Hands back and clears the datagrams queued for our own input. */
+  takeLoopback(): Uint8Array[] {
+    return this.loopback.splice(0, this.loopback.length);
   }
 }
 

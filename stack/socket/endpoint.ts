@@ -21,7 +21,12 @@ export class TcpEndpoint implements Endpoint {
   private fdClosed = false;
 
   constructor(private readonly sock: TcpSock) {
-    sock.onEvent = () => this.onEvent?.(this);
+    sock.events = this;
+  }
+
+  /** The socket's readiness changed (TcpSock.events): the application's onEvent hears of it. */
+  deliverEvent(): void {
+    this.onEvent?.(this);
   }
 
   get state(): TcpStateName {

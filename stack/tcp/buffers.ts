@@ -36,7 +36,11 @@ export class ByteQueue {
       this.head++;
       this.headOffset = 0;
     }
-    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+    if (this.length === 0) {
+      // Drained: drop the emptied slots (an idle connection keeps no array the size of its last burst).
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }

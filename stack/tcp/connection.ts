@@ -43,6 +43,8 @@ export interface ConnectionHooks {
   closed(c: Connection): void;
   /** The connection becomes a TIME_WAIT (or orphaned FIN_WAIT2) minisock for `ms`. */
   timeWait(c: Connection, substate: 'TIME_WAIT' | 'FIN_WAIT2', ms: number): void;
+  /** The application let go of a connection that is already a minisock: nothing needs the full socket any more. */
+  released(c: Connection): void;
   /** One of the connection's timers expired: run its handler (tcp_timer.c). */
   timerExpired(c: Connection, timer: ConnectionTimer): void;
 }

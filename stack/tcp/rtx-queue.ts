@@ -55,7 +55,12 @@ export class RetransmitQueue {
     if (r === undefined) return undefined;
     this.records[this.head] = undefined as unknown as TxRecord;
     this.head++;
-    if (this.head > 1024 && this.head * 2 > this.records.length) {
+    if (this.head === this.records.length) {
+      // Everything acknowledged: drop the emptied slots, so that an idle
+      // connection does not keep an array the size of its last window.
+      this.records.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.records.length) {
       this.records = this.records.slice(this.head);
       this.head = 0;
     }

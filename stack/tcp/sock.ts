@@ -112,8 +112,12 @@ function defaultOptions(): OptionValues {
 const synchronized = (state: TcpStateName): boolean => state !== 'CLOSED' && state !== 'SYN_SENT' && state !== 'LISTEN';
 
 export class TcpSock implements Wakeable {
-  /** Called after each batch in which readiness may have changed (never from inside segment processing). */
-  onEvent: (() => void) | undefined;
+  /**
+   * Hears after each batch in which readiness may have changed (never from
+   * inside segment processing): the endpoint itself, not a closure, which
+   * would cost every socket a function and its context.
+   */
+  events: Wakeable | undefined;
   private conn: Connection | undefined;
   private listener: Listener | undefined;
   private bound: BoundPort | undefined;
@@ -122,7 +126,7 @@ export class TcpSock implements Wakeable {
   constructor(private readonly layer: TcpLayer) {}
 
   deliverEvent(): void {
-    this.onEvent?.();
+    this.events?.deliverEvent();
   }
 
   get state(): TcpStateName {
@@ -346,7 +350,7 @@ export class TcpSock implements Wakeable {
 
   /** tcp_close: the application lets go; the connection lives on as an orphan, or resets (__tcp_close). */
   close(): void {
-    this.onEvent = undefined;
+    this.events = undefined;
     if (this.listener) {
       this.stopListening();
       return;

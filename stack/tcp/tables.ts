@@ -6,44 +6,84 @@
  *
  * The stack owns one address, so a 4-tuple is (remote address, remote port,
  * local port): keyed as remote·2^16+rport (exact below 2^53) and then local
- * port, with no string building on the packet path.
+ * port, with no string building on the packet path. A remote endpoint almost
+ * always talks to one local port, so its slot holds that entry itself and
+ * grows a Map only for a second local port: one small object per entry, not
+ * a Map per entry (a Map costs ~150 bytes even with one entry).
  */
 export class FourTupleMap<T> {
-  private readonly outer = new Map<number, Map<number, T>>();
+  private readonly outer = new Map<number, Slot<T>>();
   size = 0;
 
   get(raddr: number, rport: number, lport: number): T | undefined {
-    return this.outer.get(raddr * 65536 + rport)?.get(lport);
+    const slot = this.outer.get(raddr * 65536 + rport);
+    if (slot === undefined) return undefined;
+    if (slot.lport === lport) return slot.value;
+    return slot.more?.get(lport);
   }
 
   set(raddr: number, rport: number, lport: number, value: T): void {
     const key = raddr * 65536 + rport;
-    let inner = this.outer.get(key);
-    if (inner === undefined) {
-      inner = new Map();
-      this.outer.set(key, inner);
+    const slot = this.outer.get(key);
+    if (slot === undefined) {
+      this.outer.set(key, new Slot(lport, value));
+      this.size++;
+      return;
     }
-    if (!inner.has(lport)) this.size++;
-    inner.set(lport, value);
+    if (slot.lport === lport) {
+      slot.value = value;
+      return;
+    }
+    slot.more ??= new Map();
+    if (!slot.more.has(lport)) this.size++;
+    slot.more.set(lport, value);
   }
 
   delete(raddr: number, rport: number, lport: number): boolean {
     const key = raddr * 65536 + rport;
-    const inner = this.outer.get(key);
-    if (inner === undefined || !inner.delete(lport)) return false;
-    if (inner.size === 0) this.outer.delete(key);
+    const slot = this.outer.get(key);
+    if (slot === undefined) return false;
+    const more = slot.more;
+    if (slot.lport === lport) {
+      if (more === undefined || more.size === 0) {
+        this.outer.delete(key);
+      } else {
+        // The slot takes over one of the others.
+        const [nextPort, nextValue] = more.entries().next().value as [number, T];
+        more.delete(nextPort);
+        slot.lport = nextPort;
+        slot.value = nextValue;
+        if (more.size === 0) slot.more = undefined;
+      }
+      this.size--;
+      return true;
+    }
+    if (more === undefined || !more.delete(lport)) return false;
+    if (more.size === 0) slot.more = undefined;
     this.size--;
     return true;
   }
 
   *values(): IterableIterator<T> {
-    for (const inner of this.outer.values()) yield* inner.values();
+    for (const slot of this.outer.values()) {
+      yield slot.value;
+      if (slot.more !== undefined) yield* slot.more.values();
+    }
   }
 
   clear(): void {
     this.outer.clear();
     this.size = 0;
   }
+}
+
+/** One remote endpoint's entries in a FourTupleMap: the first inline, any others by local port. */
+class Slot<T> {
+  more: Map<number, T> | undefined = undefined;
+  constructor(
+    public lport: number,
+    public value: T,
+  ) {}
 }
 
 /** Something bound to a local port: a listener or a bound/connected socket. */

@@ -37,7 +37,7 @@ import { onTimerExpired } from './timer-expiry.ts';
 import { TimeWaitSock } from './timewait.ts';
 import { segmentEvent } from './trace-seg.ts';
 import type { ForgottenCounts } from '../trace.ts';
-import type { ListenerInfo, TcpInfo, Wakeable } from './types.ts';
+import type { ListenerInfo, TcpInfo, TcpStateName, Wakeable } from './types.ts';
 
 export class TcpLayer implements ListenerHost, ConnectionHooks {
   readonly connections = new FourTupleMap<Connection>();
@@ -47,6 +47,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   /** Port owner of each connection (released when it and its TIME_WAIT are gone). */
   readonly connOwners = new Map<Connection, { port: number; owner: PortOwner }>();
   private readonly twOwners = new Map<TimeWaitSock, { port: number; owner: PortOwner }>();
+  /** The connection behind a minisock, kept only while an application still holds its socket. */
+  private readonly twViews = new Map<TimeWaitSock, Connection>();
   private readonly options = newTcpOptions();
   private readonly dirtySet = new Set<Connection>();
   private readonly wakeSet = new Set<Wakeable>();
@@ -203,7 +205,11 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (previous !== undefined) this.replaceTimeWait(previous);
     // The minisock is named after the state it stands for; the connection object shows it too.
     c.setState(substate);
-    const tw = new TimeWaitSock(
+    // The minisock keeps a few words, not the connection: the callbacks below
+    // capture only its trace name. An application that still holds the
+    // socket sees it move on through twViews until it lets go (released()).
+    const conn = c.id;
+    const tw: TimeWaitSock = new TimeWaitSock(
       this.ctx,
       {
         substate,
@@ -221,10 +227,11 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
         tsOffset: c.tsOffset,
       },
       ms,
-      (ended) => this.timeWaitEnded(ended, c),
-      () => c.setState('TIME_WAIT'),
+      (ended) => this.timeWaitEnded(ended, conn),
+      () => this.minisockState(tw, conn, 'FIN_WAIT2', 'TIME_WAIT'),
     );
     this.timewaits.set(c.remote, c.remotePort, c.localPort, tw);
+    if (!c.orphan) this.twViews.set(tw, c);
     const held = this.connOwners.get(c);
     if (held !== undefined) {
       this.connOwners.delete(c);
@@ -232,10 +239,30 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     }
   }
 
+  released(c: Connection): void {
+    const tw = this.timewaits.get(c.remote, c.remotePort, c.localPort);
+    if (tw !== undefined && this.twViews.get(tw) === c) this.twViews.delete(tw);
+  }
+
+  /**
+   * A minisock's state change, as its connection's setState would have made
+   * it: on the connection while an application holds it, else traced under
+   * the connection's name (an orphan has nobody to wake or to show it to).
+   */
+  private minisockState(tw: TimeWaitSock, conn: string, from: TcpStateName, to: TcpStateName): void {
+    const view = this.twViews.get(tw);
+    if (view !== undefined) {
+      if (view.state === from) view.setState(to);
+      return;
+    }
+    this.ctx.trace?.({ kind: 'tcp-state', t: this.ctx.now(), conn, from, to });
+  }
+
   /** A minisock superseded by a newer one for the same pair: gone without counting. */
   private replaceTimeWait(tw: TimeWaitSock): void {
     this.ctx.timers.cancel(tw.timer);
     this.timewaits.delete(tw.s.remote, tw.s.remotePort, tw.s.localPort);
+    this.twViews.delete(tw);
     const held = this.twOwners.get(tw);
     if (held !== undefined) {
       this.binds.remove(held.port, held.owner);
@@ -243,7 +270,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     }
   }
 
-  private timeWaitEnded(tw: TimeWaitSock, c: Connection): void {
+  private timeWaitEnded(tw: TimeWaitSock, conn: string): void {
     if (this.timewaits.get(tw.s.remote, tw.s.remotePort, tw.s.localPort) === tw) {
       this.timewaits.delete(tw.s.remote, tw.s.remotePort, tw.s.localPort);
     }
@@ -252,7 +279,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       this.binds.remove(held.port, held.owner);
       this.twOwners.delete(tw);
     }
-    if (c.state === 'TIME_WAIT' || c.state === 'FIN_WAIT2') c.setState('CLOSED');
+    this.minisockState(tw, conn, tw.s.substate, 'CLOSED');
+    this.twViews.delete(tw);
   }
 
   /**
@@ -290,6 +318,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.binds.clear();
     this.connOwners.clear();
     this.twOwners.clear();
+    this.twViews.clear();
     this.dirtySet.clear();
     for (const c of forgotten) this.wake(c);
     const r = this.ctx.random;

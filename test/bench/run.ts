@@ -17,7 +17,8 @@
  *   4. memory for 10,000 idle connections: VmRSS growth of the tcpstack
  *      process; for the kernel, growth of `Slab:` in /proc/meminfo attributable
  *      to the server side (kernel-pair Δ minus the client-only Δ seen in the
- *      same round's stack run).
+ *      same round's stack run); and what is left of that growth 2 s after the
+ *      client has closed them all (ours: VmRSS; kernel: Slab, both ends).
  *
  * Ours: `cli/tcpstack up --netns NS --services echo:7`, client in NS at
  * 198.18.0.1 → 198.18.0.2. Kernel: test/bench/echo-server.ts in namespace S
@@ -176,6 +177,7 @@ type Metric =
   | 'cpsPinned'
   | 'memMiB'
   | 'memPerConn'
+  | 'memClosedMiB'
   | 'nodeServerRssMiB';
 const samples: Record<Side, Map<Metric, number[]>> = { stack: new Map(), kernel: new Map() };
 const failures: string[] = [];
@@ -329,13 +331,21 @@ async function pinnedPhase(lab: Lab, r: number): Promise<void> {
 
 /**
  * Opens HOLD_COUNT idle connections from `ns` to host and measures around it.
- * Returns the Slab Δ (KiB) and `measure`'s before/after difference.
+ * Returns the Slab Δ (KiB) and `measure`'s before/after difference with the
+ * connections open, and both again once the client has closed them all and
+ * exited (AFTER_CLOSE_MS later: what the server still holds).
  */
-async function hold(label: string, ns: string, host: string, measure: () => number): Promise<{ slabKiB: number; deltaKiB: number; openSeconds: number }> {
+async function hold(
+  label: string,
+  ns: string,
+  host: string,
+  measure: () => number,
+): Promise<{ slabKiB: number; deltaKiB: number; openSeconds: number; closedSlabKiB: number; closedDeltaKiB: number }> {
   await sleep(500);
   const m0 = meminfo();
   const before = measure();
   const client = start(nodeIn(ns, CLIENT, ['hold', '--host', host, '--port', String(PORT), '--count', String(HOLD_COUNT), '--concurrency', '100', '--max-seconds', '90'], false));
+  let open: { slabKiB: number; deltaKiB: number; openSeconds: number };
   try {
     const held = await client.line(/^held \d+/, Math.max(5_000, Math.min(75_000, remaining() - 5_000)));
     const [, n, secs] = held.split(' ');
@@ -343,7 +353,7 @@ async function hold(label: string, ns: string, host: string, measure: () => numb
     await sleep(1000); // let the server settle (accept, echo, timers)
     const after = measure();
     const m1 = meminfo();
-    return { slabKiB: m1.slab - m0.slab, deltaKiB: after - before, openSeconds: Number(secs) };
+    open = { slabKiB: m1.slab - m0.slab, deltaKiB: after - before, openSeconds: Number(secs) };
   } finally {
     await client.stop('SIGTERM', 15_000);
     const result = client.stdout().split('\n').find((l) => l.startsWith('result '));
@@ -353,7 +363,11 @@ async function hold(label: string, ns: string, host: string, measure: () => numb
       if (!r.ok) closeNotes.push(`${label}: ${result.slice(7)}`);
     }
   }
+  await sleep(AFTER_CLOSE_MS);
+  return { ...open, closedSlabKiB: meminfo().slab - m0.slab, closedDeltaKiB: measure() - before };
 }
+/** How long after the client's exit the "after they close" figures are read (the server's last ACKs are in by then). */
+const AFTER_CLOSE_MS = 2000;
 const closeNotes: string[] = [];
 
 const clientSlabKiB: number[] = [];
@@ -367,19 +381,21 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
       clientSlabKiB.push(res.slabKiB);
       record('stack', 'memMiB', res.deltaKiB / 1024);
       record('stack', 'memPerConn', (res.deltaKiB * 1024) / HOLD_COUNT);
-      log(`r${r} memory stack: VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB for ${HOLD_COUNT} idle connections (${((res.deltaKiB * 1024) / HOLD_COUNT).toFixed(0)} B each; opened in ${res.openSeconds.toFixed(2)} s); kernel Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (client side)`);
+      record('stack', 'memClosedMiB', res.closedDeltaKiB / 1024);
+      log(`r${r} memory stack: VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB for ${HOLD_COUNT} idle connections (${((res.deltaKiB * 1024) / HOLD_COUNT).toFixed(0)} B each; opened in ${res.openSeconds.toFixed(2)} s); kernel Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (client side); after they close: VmRSS +${(res.closedDeltaKiB / 1024).toFixed(1)} MiB`);
       await sleep(500); // let the client's closes drain before the kernel run
     });
     await step(`r${r} memory kernel`, 40_000, async () => {
       const pid = kernel.child.pid!;
       const res = await hold(`r${r} memory kernel`, lab.pair.client, KERNEL_SERVER, () => vmRssKiB(pid));
       record('kernel', 'nodeServerRssMiB', res.deltaKiB / 1024);
+      record('kernel', 'memClosedMiB', res.closedSlabKiB / 1024);
       if (stackSlab !== undefined) {
         const serverSide = res.slabKiB - stackSlab;
         record('kernel', 'memMiB', serverSide / 1024);
         record('kernel', 'memPerConn', (serverSide * 1024) / HOLD_COUNT);
       }
-      log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; Node echo server VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s)`);
+      log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; Node echo server VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s); after they close: Slab +${(res.closedSlabKiB / 1024).toFixed(1)} MiB (both ends)`);
     });
   });
 }
@@ -419,6 +435,7 @@ function table(): string {
     ['conn/s, sequential, all on CPU 0', 'cpsPinned'],
     ['memory, 10k idle conns (MiB) [1]', 'memMiB'],
     ['  per connection (bytes) [1]', 'memPerConn'],
+    ['  left after they close (MiB) [2]', 'memClosedMiB'],
   ];
   const header = ['measure', 'our stack (TUN)', 'Linux kernel (veth)', 'stack/kernel'];
   const body = rows.map(([label, metric]) => {
@@ -443,6 +460,9 @@ function table(): string {
     `    (which holds only the client's 10k kernel sockets: ${client ? `${fmt(client.median)} MiB` : 'n/a'}), i.e. the server side's sockets,`,
     '    files, inodes and epoll items; system-wide, so other activity on the machine adds noise.',
     `    The kernel-side Node echo server's own VmRSS grew ${nodeRss ? `${fmt(nodeRss.median)} MiB (${fmt(nodeRss.min)}–${fmt(nodeRss.max)})` : 'n/a'} on top.`,
+    `[2] the same growth ${AFTER_CLOSE_MS / 1000} s after the client closed them all (FIN first) and exited; kernel: Slab, both ends.`,
+    '    Ours is what V8 has not handed back yet (garbage not yet collected, committed heap pages it keeps),',
+    '    not connection state: the stack holds nothing per connection once they are closed (test/tcp/release.test.ts).',
   );
   return out.join('\n');
 }
