@@ -5,7 +5,9 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 ns="tcpstack-demo-$$"
 addr=198.18.0.2
-pcap="${TMPDIR:-/tmp}/tcpstack-demo.pcap"
+# A new directory per run: the capture is kept for the user, and `up` never overwrites a file.
+capdir=$(mktemp -d "${TMPDIR:-/tmp}/tcpstack-demo.XXXXXX")
+pcap="$capdir/demo.pcap"
 log=$(mktemp)
 pid=""
 

@@ -61,8 +61,8 @@ addresses:
 capture and tuning:
   --pcap FILE           write every packet crossing the device to FILE (pcap,
                         raw IP; read it with 'tcpdump -r FILE'); its directory
-                        must exist; an existing regular file is replaced,
-                        anything else (a directory, FIFO, device) refused
+                        must exist and FILE must not (nothing is
+                        overwritten)
   --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
                         --sysctl net.ipv4.ipfrag_time=10 (or ipfrag_time=10)
 ${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}

@@ -1,9 +1,11 @@
 /**
  * Checks of the options that name a file tcpstack writes (--pcap,
  * --trace-file), made while parsing, before any device, namespace or file is
- * created: the directory must exist (it is never created), and what is
- * already at the path must be a regular file, which is then replaced (as
- * `tcpdump -w` does); a directory, FIFO, socket or device is refused.
+ * created: the directory must exist (it is never created) and nothing may
+ * be at the path yet. tcpstack overwrites no file it did not create, so an
+ * existing file is refused too (not replaced as `tcpdump -w` would), and the
+ * writers open with O_EXCL (tun/pcap.ts, cli/timeline/live.ts) so a file
+ * that appears in between is not clobbered either.
  */
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -44,7 +46,7 @@ export function missingDirectory(path: string): string | undefined {
   return undefined;
 }
 
-/** Refuses (UsageError naming `option`) a path that cannot be written as a new or replaced regular file. */
+/** Refuses (UsageError naming `option`) a path that cannot be written as a new regular file. */
 export function checkOutputFile(option: string, path: string): void {
   if (path === '') throw new UsageError(`${option} needs a file name`);
   let stats: Stats | undefined;
@@ -59,11 +61,7 @@ export function checkOutputFile(option: string, path: string): void {
     return;
   }
   if (!stats.isFile()) throw new UsageError(`${option} ${path}: ${fileKind(stats)}, not a regular file: tcpstack writes only regular files`);
-  try {
-    accessSync(path, constants.W_OK);
-  } catch (error) {
-    throw new UsageError(`${option} ${path}: not writable (${code(error)})`);
-  }
+  throw new UsageError(`${option} ${path}: exists; tcpstack does not overwrite files (remove it or name a new file)`);
 }
 
 /** Refuses two options that name the same file (each would truncate the other's output). */

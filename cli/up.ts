@@ -50,8 +50,7 @@ introspection (while it runs):
                         or LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
   --trace-file FILE     record every event to FILE, one JSON object a line
                         (print it later: tcpstack timeline FILE); its
-                        directory must exist; an existing regular file is
-                        replaced, anything else refused
+                        directory must exist and FILE must not
   --ctl PATH            the control socket for 'tcpstack ss' and 'tcpstack
                         nstat' ("none" for no socket; default RUN_DIR/PID.sock,
                         RUN_DIR being /run/tcpstack for root, else

@@ -27,7 +27,8 @@ export class PcapWriter {
     readonly path: string,
     private readonly micros: MicrosecondClock = wallClockMicros,
   ) {
-    this.fd = openSync(path, 'w');
+    // 'wx' (O_EXCL): a capture never overwrites a file that is already there.
+    this.fd = openSync(path, 'wx');
     const header = Buffer.alloc(24);
     header.writeUInt32LE(MAGIC_MICROSECONDS, 0);
     header.writeUInt16LE(2, 4);

@@ -62,7 +62,7 @@ export function installLiveTrace(stack: Stack, options: LiveTraceOptions): LiveT
   let fd: number | undefined;
   if (options.file !== undefined) {
     try {
-      fd = openSync(options.file, 'w');
+      fd = openSync(options.file, 'wx'); // O_EXCL: never overwrites a file
     } catch (error) {
       throw new FatalError(`--trace-file ${options.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }

@@ -102,10 +102,19 @@ test('--pcap and --trace-file refuse a missing directory and a file that is not 
   t.is(spawnSync('mkfifo', [fifo]).status, 0);
   refused(t, ['--trace-file', fifo], `--trace-file ${fifo}: a FIFO, not a regular file: tcpstack writes only regular files`);
   refused(t, ['--pcap', '/dev/null'], '--pcap /dev/null: a character device, not a regular file: tcpstack writes only regular files');
-  refused(t, ['--pcap', precious, '--trace-file', precious], `--pcap and --trace-file name the same file ${precious}`);
+  const both = join(dir, 'both.out');
+  refused(t, ['--pcap', both, '--trace-file', both], `--pcap and --trace-file name the same file ${both}`);
   refused(t, ['--pcap', ''], '--pcap needs a file name');
   t.is(readFileSync(precious, 'utf8'), 'keep me\n');
   t.deepEqual(readdirSync(dir).sort(), ['fifo', 'precious.txt']);
+});
+
+test('--pcap and --trace-file refuse an existing regular file: nothing is overwritten', (t) => {
+  const { dir, precious } = workDir(t);
+  refused(t, ['--pcap', precious], `--pcap ${precious}: exists; tcpstack does not overwrite files (remove it or name a new file)`);
+  refused(t, ['--trace-file', 'precious.txt'], '--trace-file precious.txt: exists; tcpstack does not overwrite files (remove it or name a new file)', dir);
+  t.is(readFileSync(precious, 'utf8'), 'keep me\n');
+  t.deepEqual(readdirSync(dir), ['precious.txt']);
 });
 
 test('connect refuses --pcap in a missing directory before creating anything', (t) => {

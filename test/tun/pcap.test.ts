@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../stack/clock.ts';
@@ -69,4 +69,14 @@ test('a pcap tap records both directions with virtual timestamps, and tcpdump re
   t.is(lines.length, 6);
   t.regex(lines[0]!, /198\.18\.0\.1 > 198\.18\.0\.2: ICMP echo request, id 77, seq 1, length 40/);
   t.regex(lines[1]!, /198\.18\.0\.2 > 198\.18\.0\.1: ICMP echo reply, id 77, seq 1, length 40/);
+});
+
+test('a pcap writer never overwrites a file that is already there (O_EXCL)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-pcap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'kept.pcap');
+  writeFileSync(path, 'not ours\n');
+  const error = t.throws(() => new PcapWriter(path));
+  t.is((error as NodeJS.ErrnoException).code, 'EEXIST');
+  t.is(readFileSync(path, 'utf8'), 'not ours\n');
 });
