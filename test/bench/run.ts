@@ -71,6 +71,8 @@ const CPS_COUNT = 3000;
 const CPS_SECONDS = 10;
 const HOLD_COUNT = 10_000;
 const NOFILE = 65536;
+/** The first line of a results file (BENCH_RESULTS): what lets a later run replace it. */
+const RESULTS_MARK = '# tcpstack make bench results';
 
 const STACK_ADDR = '198.18.0.2';
 const KERNEL_SERVER = '10.99.0.2';
@@ -541,7 +543,13 @@ async function main(): Promise<number> {
   const target = process.env.BENCH_RESULTS;
   if (target !== undefined && target !== '' && target !== '0') {
     const path = target === '1' ? join(ROOT, 'bench-results.txt') : isAbsolute(target) ? target : join(process.cwd(), target);
-    writeFileSync(path, `${report}\n`);
+    // Replaces only a results file an earlier bench wrote (its first line is
+    // RESULTS_MARK); any other file there is left alone.
+    if (existsSync(path) && !readFileSync(path, 'utf8').startsWith(RESULTS_MARK)) {
+      log(`NOT written: ${path} exists and is not a results file of make bench (remove it or name another path)`);
+      return 1;
+    }
+    writeFileSync(path, `${RESULTS_MARK}\n${report}\n`);
     log(`written to ${path}`);
   }
   return failures.length > 0 ? 1 : 0;
