@@ -289,12 +289,15 @@ export function setTsEcr(o: RawOption, v: number): void {
   writeU32(o.data, 4, v >>> 0);
 }
 
-/** Adds `offset` to every SACK block edge (offset_sack_blocks). */
+/**
+ * Adds `offset` to every SACK block edge, left and right (offset_sack_blocks):
+ * the edges are 4-byte words, so the walk steps and bounds by 4.
+ */
 export function offsetSackBlocks(tcp: TcpView, offset: number): void {
   for (const o of tcp.options) {
     if (o.kind !== TCPOPT_SACK || o.length < 10) continue;
     const data = o.data.slice();
-    for (let i = 0; i + 8 <= data.length; i += 4) writeU32(data, i, (readU32(data, i) + offset) >>> 0);
+    for (let i = 0; i + 4 <= data.length; i += 4) writeU32(data, i, (readU32(data, i) + offset) >>> 0);
     o.data = data;
   }
 }
