@@ -23,8 +23,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     return 'TCP_ACK_UNSENT_DATA';
   }
   // tcp_ack: "do not accept ACK for bytes we never sent": the bound is the
-  // smaller of the largest window seen and tp->bytes_acked (c stack counts
-  // data bytes there; Linux also counts an active open's SYN and the FIN).
+  // smaller of the largest window seen and tp->bytes_acked, which counts
+  // every sequence number SND.UNA moved over, our FIN and an active open's
+  // SYN included: an ACK one below SND.UNA after our FIN's is an old ACK,
+  // accepted (test/scripts/fin-after-ack-of-our-fin.pkt).
   if (seqLt(ack, seqAdd(c.sndUna, -Math.min(c.maxSndWnd, c.bytesAcked)))) {
     challengeAck(c, 'ack-too-old', false);
     return 'TCP_TOO_OLD_ACK';
@@ -66,6 +68,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   if (acked > 0) {
     const ackedSegments = ackRecords(c, ack, seg);
     c.sndUna = ack;
+    c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
     c.retransmits = 0;
     c.probesOut = 0;
@@ -152,10 +155,7 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
     }
     break;
   }
-  if (dataBytes > 0) {
-    c.sendQueue.consume(dataBytes);
-    c.bytesAcked += dataBytes;
-  }
+  if (dataBytes > 0) c.sendQueue.consume(dataBytes);
   const o = seg.options;
   if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
     c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));

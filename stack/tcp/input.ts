@@ -15,7 +15,7 @@ import * as out from './output.ts';
 import { receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
-import { seqAdd, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
@@ -57,6 +57,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // SYN-ACK: the handshake completes on our side.
     c.lastRcvTime = c.now();
     ackRecords(c, seg.ack, seg);
+    c.bytesAcked += seqDiff(seg.ack, c.sndUna); // tcp_snd_una_update: the SYN counts
     c.sndUna = seg.ack;
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     c.sndWnd = seg.window;

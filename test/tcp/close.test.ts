@@ -172,3 +172,27 @@ test('TIME_WAIT: a data segment is answered with ACK seq = SND.NXT, ack = RCV.NX
   t.deepEqual(state(s), []);
   t.is(s.stack.counters.TcpExtTW, 1);
 });
+
+/**
+ * The peer's FIN sent before it saw ours, overtaken by its ACK of our FIN:
+ * it arrives in FIN_WAIT2 acknowledging one below SND.UNA. tcp_ack bounds old
+ * ACKs by min(max window, bytes_acked), and bytes_acked counts our FIN
+ * (tcp_snd_una_update adds every sequence number SND.UNA moves over), so an
+ * ACK just below SND.UNA is an old ACK, not a too-old one: the FIN is taken,
+ * acknowledged, and the connection goes to TIME_WAIT, no challenge ACK
+ * (test/scripts/fin-after-ack-of-our-fin.pkt, confirmed on Linux 6.18).
+ */
+test('a FIN overtaken by the ACK of our FIN (SEG.ACK one below SND.UNA) is taken in FIN_WAIT2 after shutdown(SHUT_WR): ACK, TIME_WAIT', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
+  p.quietUntil(100);
+  ep.shutdown('write');
+  p.flush();
+  p.quietUntil(150);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(2) }), []);
+  t.deepEqual(state(s), ['FIN_WAIT2']);
+  p.quietUntil(160);
+  const answer = p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
+  t.deepEqual(answer, [{ flags: '.', seq: p.our(2), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(160), p.tsVal(150)] } }], 'an old ACK leaves TS.Recent as it was');
+  t.deepEqual(state(s), ['TIME_WAIT']);
+  t.is(s.stack.counters.TcpExtTCPChallengeACK ?? 0, 0);
+});

@@ -98,6 +98,7 @@ test('active open: SYN in Linux option order with window 64240; the SYN-ACK is A
   t.is(ep.getError(), undefined);
   const info = ep.info();
   t.deepEqual([info.sndWnd, info.sndWscale, info.rcvWscale, info.mss], [65535, 7, 10, 1448], 'the SYN-ACK window is not scaled (RFC 7323 §2.2)');
+  t.is(info.bytesAcked, 1, 'tcpi_bytes_acked counts the SYN (tcp_snd_una_update; ss on Linux 6.18 shows bytes_acked:1)');
   t.is(s.stack.counters.TcpActiveOpens, 1);
   t.is(s.stack.counters.TcpCurrEstab, 1);
   t.is(s.stack.counters.TcpPassiveOpens, 0);
