@@ -136,6 +136,7 @@ export class Stack {
     this.tcpLayer = layer;
     layer.onFlushNeeded = () => this.onFlushNeeded?.();
     this.ip.register(PROTO_TCP, (p, hl, total) => layer.input(p, hl, total));
+    this.icmp.errorHandlers.set(PROTO_TCP, (type, code, _info, quoted) => layer.icmpError(type, code, quoted));
     this.tcp = {
       socket: () => new TcpEndpoint(new TcpSock(layer)),
       connections: () => layer.connectionInfos(),

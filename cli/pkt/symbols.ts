@@ -22,6 +22,7 @@ export const ERRNOS: Readonly<Record<string, readonly [number, string]>> = {
   ENOSPC: [28, 'No space left on device'],
   EPIPE: [32, 'Broken pipe'],
   ERANGE: [34, 'Numerical result out of range'],
+  ENONET: [64, 'Machine is not on the network'],
   EPROTO: [71, 'Protocol error'],
   ENOTSOCK: [88, 'Socket operation on non-socket'],
   EDESTADDRREQ: [89, 'Destination address required'],

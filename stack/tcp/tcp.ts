@@ -7,7 +7,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { ipDestination, ipSource } from '../wire/ipv4.ts';
+import { ipDestination, ipHeaderLength, ipSource } from '../wire/ipv4.ts';
 import {
   TCP_MIN_HEADER,
   newTcpOptions,
@@ -24,6 +24,7 @@ import {
 import { Connection, type ConnectionHooks, type ConnectionTimer } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { forget, tcpAbort } from './endings.ts';
+import { connectionIcmpError } from './icmp-error.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
 import { Listener, type ListenerHost } from './listener.ts';
@@ -122,6 +123,28 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (listener !== undefined) return listener.input(seg, issOverride);
     replyReset(this.ctx, seg, 'noSocket');
     return 'NO_SOCKET';
+  }
+
+  /**
+   * tcp_v4_err: an ICMP error quoting one of our segments (`quoted`: its IP
+   * header and at least 8 bytes of TCP header, checked by the ICMP layer).
+   * No socket for the quoted 4-tuple counts IcmpInErrors; a TIME_WAIT, a
+   * listener and its pending requests are left alone.
+   */
+  icmpError(type: number, code: number, quoted: Uint8Array): void {
+    if (ipSource(quoted) !== this.ctx.address) return;
+    const tcp = quoted.subarray(ipHeaderLength(quoted));
+    const localPort = tcpSourcePort(tcp);
+    const remotePort = tcpDestinationPort(tcp);
+    const remote = ipDestination(quoted);
+    const conn = this.connections.get(remote, remotePort, localPort);
+    if (conn !== undefined) {
+      connectionIcmpError(conn, type, code, tcpSeq(tcp));
+      return;
+    }
+    if (this.timewaits.get(remote, remotePort, localPort) !== undefined) return;
+    if (this.listenerTable.lookup(this.ctx.address, localPort) !== undefined) return;
+    this.ctx.counters.IcmpInErrors++;
   }
 
   // ---------------------------------------------------------------------------
