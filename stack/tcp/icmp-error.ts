@@ -4,8 +4,8 @@
  * is outside SND.UNA..SND.NXT is ignored (TcpExtOutOfWindowIcmps), so a
  * blind attacker must guess it. In SYN_SENT a hard error ends the connect
  * at once with the errno of icmp_err_convert; on a synchronized connection
- * the error is only kept (sk_err_soft) and replaces ETIMEDOUT should a timer
- * give up later (RFC 1122 §4.2.3.9: only the transport decides).
+ * the error is only kept (sk_err_soft): it replaces ETIMEDOUT should a timer
+ * give up later, and SO_ERROR hands it out once (RFC 1122 §4.2.3.9).
  *
  * Not modelled: "fragmentation needed" (path MTU, tcp_v4_mtu_reduced), the
  * RTO revert of RFC 6069 (tcp_ld_RTO_revert), errors about a pending

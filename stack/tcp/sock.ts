@@ -282,10 +282,19 @@ export class TcpSock implements Wakeable {
     return code;
   }
 
-  /** SO_ERROR: the pending error, cleared by reading it. */
+  /**
+   * SO_ERROR: the pending error, cleared by reading it; with none, the kept
+   * soft error (an ICMP error), cleared too (sock_getsockopt: sock_error,
+   * else xchg(&sk->sk_err_soft, 0)).
+   */
   takeError(): TcpErrno | undefined {
     const c = this.conn;
-    if (!c || c.pendingError === undefined) return undefined;
+    if (!c) return undefined;
+    if (c.pendingError === undefined) {
+      const soft = c.softError;
+      c.softError = undefined;
+      return soft;
+    }
     const code = c.pendingError;
     c.pendingError = undefined;
     return code;

@@ -12,6 +12,7 @@ import { writeIcmpHeader } from '../../stack/wire/icmp.ts';
 import { PROTO_ICMP, PROTO_TCP } from '../../stack/wire/ipv4.ts';
 import { ipPacket, KERNEL, STACK } from '../helpers/packets.ts';
 import { moved, snap } from '../helpers/reset-paths.ts';
+import { POLLERR } from '../../stack/socket/types.ts';
 import { testStack, type TestStack } from '../helpers/stack.ts';
 import { PEER_IP, TcpPeer, activeOpen, pattern } from '../helpers/tcp-peer.ts';
 
@@ -96,9 +97,24 @@ test('ESTABLISHED: a host unreachable is only kept; the connection goes on, and 
   s.stack.input(icmpAbout(3, 1, ep.localPort, p.port, p.our(1)));
   t.deepEqual(p.flush(), []);
   t.is(ep.state, 'ESTABLISHED');
-  t.is(ep.getError(), undefined, 'a soft error is not reported while the connection lives');
+  t.is(ep.poll() & POLLERR, 0, 'a soft error raises no POLLERR');
   // Nobody answers: the retransmissions run out (tcp_retries2 = 15) and the owner reads the kept error.
   p.runUntil(1_000_000);
   t.is(ep.state, 'CLOSED');
   t.is(ep.getError(), 'EHOSTUNREACH');
+});
+
+test('ESTABLISHED: SO_ERROR hands out a kept soft error once and clears it (sock_getsockopt), so a later give-up is ETIMEDOUT', (t) => {
+  const { s, peer: p, ep } = activeOpen({ rtt: 50 }, undefined);
+  p.quietUntil(100);
+  ep.write(pattern(100));
+  p.flush();
+  s.stack.input(icmpAbout(3, 0, ep.localPort, p.port, p.our(1)));
+  p.flush();
+  t.is(ep.getError(), 'ENETUNREACH');
+  t.is(ep.getError(), undefined);
+  t.is(ep.state, 'ESTABLISHED');
+  p.runUntil(1_000_000);
+  t.is(ep.state, 'CLOSED');
+  t.is(ep.getError(), 'ETIMEDOUT');
 });
