@@ -22,8 +22,9 @@ export function sendDupAck(c: Connection, seg: Segment): void {
     c.ctx.counters.TcpExtTCPACKSkippedSeq++;
     return;
   }
-  // tcp_send_dupack: data we already have is reported with a D-SACK up to RCV.NXT.
+  // tcp_send_dupack: data we already have (DelayedACKLost) is reported with a D-SACK up to RCV.NXT.
   if (occupiesSpace && seqLt(seg.seq, c.rcvNxt)) {
+    c.ctx.counters.TcpExtDelayedACKLost++;
     const end = seqAdd(seg.seq, segmentLength(seg));
     dsackSet(c, seg.seq, seqLt(end, c.rcvNxt) ? end : c.rcvNxt);
   }

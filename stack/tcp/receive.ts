@@ -40,7 +40,9 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // once so the peer stops retransmitting.
       const finIsNew = fin && seqAdd(seq, data.length) === c.rcvNxt;
       if (!finIsNew) {
-        // tcp_data_queue: a retransmission of what we have, reported with a D-SACK (RFC 2883 §4.1.1).
+        // tcp_data_queue: a retransmission of what we have (our ACK was lost
+        // or late: DelayedACKLost), reported with a D-SACK (RFC 2883 §4.1.1).
+        c.ctx.counters.TcpExtDelayedACKLost++;
         dsackSet(c, seq, seqAdd(seq, data.length + (fin ? 1 : 0)));
         c.ackNow = true;
         c.hooks.dirty(c);
@@ -117,15 +119,21 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
+    let added = 0;
     if (data.length > 0) {
       // tcp_data_queue_ofo: counted whether or not it is new; data already
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
-      c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
+      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     c.ackNow = true;
     c.hooks.dirty(c);
+    if (added === 0 && !fin) {
+      // "All the bits are present": TCPOFOMerge, dropped as TCP_OFOMERGE.
+      c.ctx.counters.TcpExtTCPOFOMerge++;
+      return 'TCP_OFOMERGE';
+    }
   }
   return undefined;
 }

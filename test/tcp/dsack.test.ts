@@ -33,6 +33,7 @@ test('a duplicate wholly below RCV.NXT and RCV.WUP (tcp_send_dupack) is D-SACKed
   t.deepEqual(data(150, 200, 400), [['.', edge(200), [[edge(150), edge(200)]]]]);
   t.is(s.stack.counters.TcpExtTCPDSACKOldSent, 2);
   t.is(s.stack.counters.TcpExtTCPDSACKOfoSent, 0);
+  t.is(s.stack.counters.TcpExtDelayedACKLost, 2, 'tcp_send_dupack and tcp_data_queue both count it');
   t.deepEqual(ep.read(), pattern(200), 'every byte once');
 });
 
@@ -41,6 +42,7 @@ test('a segment overlapping RCV.NXT: its old part is D-SACKed, its new part deli
   data(0, 1000, 100);
   t.deepEqual(data(500, 1500, 200), [['.', edge(1500), [[edge(500), edge(1000)]]]]);
   t.is(s.stack.counters.TcpExtTCPDSACKOldSent, 1);
+  t.is(s.stack.counters.TcpExtDelayedACKLost, 0, 'only wholly old segments count (test/scripts/dsack-old.pkt)');
   t.deepEqual(ep.read(), pattern(1500));
 });
 
@@ -49,9 +51,12 @@ test('a duplicate of out-of-order data: D-SACK first, then the SACK block holdin
   t.deepEqual(data(1000, 2000, 100), [['.', edge(0), [[edge(1000), edge(2000)]]]]);
   t.deepEqual(data(1000, 2000, 200), [['.', edge(0), [[edge(1000), edge(2000)], [edge(1000), edge(2000)]]]]);
   t.is(s.stack.counters.TcpExtTCPDSACKOfoSent, 1);
+  t.is(s.stack.counters.TcpExtTCPOFOMerge, 1, 'all the bits were present (tcp_data_queue_ofo)');
+  t.is(s.stack.drops.TCP_OFOMERGE, 1);
   // Partial overlap with the held data.
   t.deepEqual(data(1500, 2500, 300), [['.', edge(0), [[edge(1500), edge(2000)], [edge(1000), edge(2500)]]]]);
   t.is(s.stack.counters.TcpExtTCPDSACKOfoSent, 2);
+  t.is(s.stack.counters.TcpExtTCPOFOMerge, 1, 'a partial overlap is queued, not merged');
   // The hole filled by a segment reaching into the held data (tcp_ofo_queue): an old-data D-SACK.
   t.deepEqual(data(0, 1200, 400), [['.', edge(2500), [[edge(1000), edge(1200)]]]]);
   t.is(s.stack.counters.TcpExtTCPDSACKOldSent, 1);
