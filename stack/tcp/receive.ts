@@ -129,7 +129,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     c.ackNow = true;
     c.hooks.dirty(c);
-    if (added === 0 && !fin) {
+    if (data.length > 0 && added === 0 && !fin) {
       // "All the bits are present": TCPOFOMerge, dropped as TCP_OFOMERGE.
       c.ctx.counters.TcpExtTCPOFOMerge++;
       return 'TCP_OFOMERGE';

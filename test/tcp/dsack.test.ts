@@ -167,3 +167,15 @@ test('sender: a first block inside the second is an out-of-order D-SACK (TcpExtT
   t.deepEqual(sent.map((x) => [x.seq, x.len]), [[edge(0), 1448]], 'fast retransmit of the hole');
   t.is(s.stack.counters.TcpExtTCPSackRecovery, 1);
 });
+
+test('a retransmitted FIN in CLOSE_WAIT is D-SACKed like data (test/scripts/dsack-fin.pkt)', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ ts: false });
+  p.quietUntil(100);
+  t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }).map((x) => [x.ack, x.opts.sack]), [[p.their(2), undefined]]);
+  t.is(ep.state, 'CLOSE_WAIT');
+  p.quietUntil(200);
+  t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }).map((x) => [x.ack, x.opts.sack]), [[p.their(2), [[p.their(1), p.their(2)]]]]);
+  t.is(s.stack.counters.TcpExtTCPDSACKOldSent, 1);
+  t.is(s.stack.counters.TcpExtDelayedACKLost, 1);
+  t.is(s.stack.drops.TCP_OLD_DATA, 1, 'dropped by tcp_data_queue as old data');
+});
