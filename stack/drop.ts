@@ -61,6 +61,8 @@ export const DROP_REASONS = [
   'TCP_TOO_OLD_ACK',
   'TCP_ACK_UNSENT_DATA',
   'TCP_OFO_DROP',
+  /** Out-of-order data we already hold, wholly (tcp_data_queue_ofo). */
+  'TCP_OFOMERGE',
   /** The receive buffer is full (tcp_try_rmem_schedule failed). */
   'PROTO_MEM',
   'TCP_LISTEN_OVERFLOW',

@@ -32,6 +32,7 @@ export const SYSCTL_RANGES = {
   somaxconn: NON_NEGATIVE,
   tcp_timestamps: U8,
   tcp_sack: U8,
+  tcp_dsack: U8,
   tcp_window_scaling: U8,
   tcp_rmem: [1, INT_MAX],
   tcp_wmem: [1, INT_MAX],

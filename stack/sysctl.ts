@@ -21,6 +21,8 @@ export interface Sysctls {
   somaxconn: number;
   tcp_timestamps: number;
   tcp_sack: number;
+  /** Report duplicates with D-SACK blocks (RFC 2883) when SACK is on. */
+  tcp_dsack: number;
   tcp_window_scaling: number;
   /** min, default, max receive buffer (bytes); max decides the window scale we offer. */
   tcp_rmem: [number, number, number];
@@ -74,6 +76,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   somaxconn: 4096,
   tcp_timestamps: 1,
   tcp_sack: 1,
+  tcp_dsack: 1,
   tcp_window_scaling: 1,
   tcp_rmem: [4096, 131072, 33554432],
   tcp_wmem: [4096, 16384, 4194304],

@@ -10,8 +10,8 @@
  *   flags (PSH ignored: where Linux sets it is a send-path detail), seq and
  *   ack as normalised (so "seq 0" vs "seq = SEG.ACK" vs "seq = SND.NXT"),
  *   zero window or not for RSTs, the options (exact list on SYNs, presence
- *   of mss/sackOK/ts/wscale on others: SACK blocks are left out, D-SACK is a
- *   known gap), the RST reason. Payload length only for SYN and RST; a
+ *   of mss/sackOK/ts/wscale on others: SACK blocks, D-SACK included, are
+ *   left out), the RST reason. Payload length only for SYN and RST; a
  *   FIN's position (seq + payload) is compared, not how much data it rode on.
  *
  * MUST MATCH WITHIN A TOLERANCE: time

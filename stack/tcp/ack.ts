@@ -8,6 +8,7 @@
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
+import { checkDsack } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import { challengeAck } from './oow-ack.ts';
 import { replyReset } from './reset.ts';
@@ -196,19 +197,55 @@ function onDuplicateAck(c: Connection): void {
   c.hooks.dirty(c);
 }
 
-/** Marks records covered by the SACK blocks (RFC 2018), ignoring blocks outside (SND.UNA, SND.NXT]. */
+/**
+ * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
+ * 2018). A first block that is a D-SACK (RFC 2883, tcp_check_dsack) reports
+ * a duplicate, not new data, and marks nothing. Blocks must pass
+ * tcp_is_sackblock_valid; an invalid D-SACK is counted as ignored, another
+ * invalid block in TCPSACKDiscard unless it is old news on a reordered ACK.
+ * SND.UNA is the ACK's when it advances it, as tcp_ack updates snd_una first.
+ */
 function processSack(c: Connection, seg: Segment): void {
   const b = seg.options.sackBlocks;
-  for (let i = 0; i < seg.options.sackCount; i++) {
+  const foundDsack = checkDsack(c, seg);
+  const priorUna = c.sndUna;
+  const una = seqGt(seg.ack, priorUna) ? seg.ack : priorUna;
+  // Nothing to mark with nothing outstanding.
+  const blocks = c.rtx.length > 0 ? seg.options.sackCount : 0;
+  for (let i = 0; i < blocks; i++) {
+    const isDsack = i === 0 && foundDsack;
     const left = b[2 * i]!;
     const right = b[2 * i + 1]!;
-    if (!seqLt(left, right) || seqLe(right, c.sndUna) || seqGt(right, c.sndNxt)) continue;
+    if (!sackBlockValid(c, isDsack, left, right, una)) {
+      const mib = c.ctx.counters;
+      if (isDsack) {
+        if (c.undoMarker === undefined) mib.TcpExtTCPDSACKIgnoredNoUndo++;
+        else mib.TcpExtTCPDSACKIgnoredOld++;
+      } else if (seg.ack === una || seqGt(right, una)) mib.TcpExtTCPSACKDiscard++;
+      continue;
+    }
+    if (isDsack || seqLe(right, priorUna)) continue;
     for (const r of c.rtx) {
       if (seqGe(r.seq, right)) break;
       if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) c.rtx.markSacked(r);
     }
   }
   c.hooks.dirty(c);
+}
+
+/**
+ * tcp_is_sackblock_valid: a block must end by SND.NXT and start after
+ * SND.UNA; a D-SACK may instead lie wholly below SND.UNA, but not below the
+ * point where the last recovery began (undo_marker), give or take a window.
+ */
+function sackBlockValid(c: Connection, isDsack: boolean, left: number, right: number, una: number): boolean {
+  if (seqGt(right, c.sndNxt) || !seqLt(left, right) || !seqLt(left, c.sndNxt)) return false;
+  if (seqGt(left, una)) return true;
+  if (!isDsack || c.undoMarker === undefined) return false;
+  if (seqGt(right, una)) return false;
+  if (seqGe(left, c.undoMarker)) return true;
+  if (seqLe(right, c.undoMarker)) return false;
+  return seqGe(left, seqAdd(right, -c.maxSndWnd));
 }
 
 /**
@@ -241,6 +278,7 @@ function detectLoss(c: Connection): void {
   if (newlyLost && c.caState !== 'recovery') {
     c.caState = 'recovery';
     c.highSeq = c.sndNxt;
+    c.undoMarker = c.sndUna; // tcp_enter_recovery: tcp_init_undo
     c.cc.onEnterRecovery(c.packetsInFlight());
     c.recoveryRetransSent = false;
     const mib = c.ctx.counters;

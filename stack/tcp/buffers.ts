@@ -119,15 +119,22 @@ export class OutOfOrderQueue {
     return last === undefined ? undefined : seqAdd(last.seq, last.data.length);
   }
 
-  /** Inserts [seq, seq+len); returns the bytes that were new. */
-  insert(seq: number, data: Uint8Array): number {
+  /**
+   * Inserts [seq, seq+len); returns the bytes that were new. Each piece
+   * already held is passed to `onDuplicate` as tcp_data_queue_ofo reports
+   * it: `set` (tcp_dsack_set) when the held data begins before the new
+   * segment or covers it, else extend (tcp_dsack_extend).
+   */
+  insert(seq: number, data: Uint8Array, onDuplicate?: (from: number, to: number, set: boolean) => void): number {
     let start = seq;
     let payload = data;
     const segs = this.segments;
+    const segEnd = seqAdd(seq, data.length);
     let i = 0;
     while (i < segs.length && seqLe(seqAdd(segs[i]!.seq, segs[i]!.data.length), start)) i++;
     const out: OooSegment[] = [];
     let added = 0;
+    let firstOverlap = true;
     // Walk existing segments overlapping the new range; keep what they already hold.
     while (payload.length > 0) {
       const next = segs[i];
@@ -143,6 +150,11 @@ export class OutOfOrderQueue {
         added += gap;
       }
       const nextEnd = seqAdd(next.seq, next.data.length);
+      if (onDuplicate) {
+        const set = firstOverlap && (seqLt(next.seq, seq) || (next.seq === seq && seqLe(segEnd, nextEnd)));
+        onDuplicate(seqLt(start, next.seq) ? next.seq : start, seqLt(end, nextEnd) ? end : nextEnd, set);
+      }
+      firstOverlap = false;
       const skip = seqDiff(nextEnd, start);
       if (skip >= payload.length) break;
       payload = payload.subarray(skip);
@@ -160,22 +172,26 @@ export class OutOfOrderQueue {
 
   /**
    * Removes and returns the data that became in order at `rcvNxt` (and drops
-   * anything now entirely before it).
+   * anything now entirely before it). Held data below `rcvNxt` is passed to
+   * `onDuplicate` as tcp_ofo_queue reports it: from its start up to the
+   * lowest edge reported so far (dsack_high).
    */
-  takeInOrder(rcvNxt: number): Uint8Array[] {
+  takeInOrder(rcvNxt: number, onDuplicate?: (from: number, to: number) => void): Uint8Array[] {
     const out: Uint8Array[] = [];
     let next = rcvNxt;
+    let dsackHigh = rcvNxt;
     while (this.segments.length > 0) {
       const s = this.segments[0]!;
       const end = seqAdd(s.seq, s.data.length);
-      if (seqLe(end, next)) {
-        this.segments.shift();
-        this.bytes -= s.data.length;
-        continue;
-      }
       if (seqGt(s.seq, next)) break;
+      if (onDuplicate && seqLt(s.seq, dsackHigh)) {
+        const to = dsackHigh;
+        if (seqLt(end, dsackHigh)) dsackHigh = end;
+        onDuplicate(s.seq, to);
+      }
       this.segments.shift();
       this.bytes -= s.data.length;
+      if (seqLe(end, next)) continue;
       out.push(s.data.subarray(seqDiff(next, s.seq)));
       next = end;
     }

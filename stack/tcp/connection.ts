@@ -87,6 +87,13 @@ export class Connection {
   /** Random per-connection offset of our timestamp clock (secure_tcp_ts_off). */
   tsOffset = 0;
   sackOk = false;
+  /**
+   * The D-SACK block owed to the peer (rx_opt.dsack, duplicate_sack[0]):
+   * written first in the next SACK option, then forgotten (tcp_options_write).
+   */
+  dsackPending = false;
+  dsackStart = 0;
+  dsackEnd = 0;
 
   /** Bytes from SND.UNA on: sent-unacked, then unsent. */
   readonly sendQueue = new ByteQueue();
@@ -139,6 +146,10 @@ export class Connection {
   /** Retransmissions of the current head (icsk_retransmits) and all retransmissions ever. */
   retransmits = 0;
   totalRetrans = 0;
+  /** SND.UNA when the last recovery or loss episode began (tp->undo_marker); undefined before any. */
+  undoMarker: number | undefined;
+  /** Duplicate segments the peer reported with D-SACK blocks (tp->dsack_dups). */
+  dsackDups = 0;
   /** Original send time of the first retransmitted segment (retrans_stamp); 0 when none. */
   retransStamp = 0;
   probesOut = 0;

@@ -14,7 +14,7 @@ import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
 import { receive } from './receive.ts';
 import { replyReset } from './reset.ts';
-import type { Segment } from './segment.ts';
+import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 
@@ -178,6 +178,10 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       default:
         // CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent its FIN; anything new is ignored.
         if (seqGe(seg.seq, c.rcvNxt)) return undefined;
+        // A retransmission of what we have, its FIN included, takes tcp_data_queue's
+        // duplicate branch as in ESTABLISHED (tcp_rcv_state_process falls through to it):
+        // an immediate ACK with a D-SACK (test/scripts/dsack-old.pkt).
+        if (seqLe(seqAdd(seg.seq, segmentLength(seg)), c.rcvNxt)) return receive(c, seg);
         c.ackNow = true;
         c.hooks.dirty(c);
         return undefined;

@@ -6,7 +6,9 @@ import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import type { Connection } from './connection.ts';
 import * as out from './output.ts';
-import type { Segment } from './segment.ts';
+import { dsackSet } from './dsack.ts';
+import { segmentLength, type Segment } from './segment.ts';
+import { seqAdd, seqLt } from './seq.ts';
 
 /**
  * tcp_send_dupack behind tcp_oow_rate_limited: a segment that occupies no
@@ -19,6 +21,12 @@ export function sendDupAck(c: Connection, seg: Segment): void {
   if ((!occupiesSpace || (seg.flags & TCP_SYN) !== 0) && !oowAllowed(c)) {
     c.ctx.counters.TcpExtTCPACKSkippedSeq++;
     return;
+  }
+  // tcp_send_dupack: data we already have (DelayedACKLost) is reported with a D-SACK up to RCV.NXT.
+  if (occupiesSpace && seqLt(seg.seq, c.rcvNxt)) {
+    c.ctx.counters.TcpExtDelayedACKLost++;
+    const end = seqAdd(seg.seq, segmentLength(seg));
+    dsackSet(c, seg.seq, seqLt(end, c.rcvNxt) ? end : c.rcvNxt);
   }
   c.ackNow = true;
   c.hooks.dirty(c);

@@ -71,17 +71,25 @@ function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
 
 /**
  * Options on every later segment: timestamps, and SACK blocks while
- * out-of-order data is held, as many as fit: new data is cut to
- * `currentMss` so they all do; a retransmission of an older, larger segment
- * carries what room is left (often none).
+ * out-of-order data is held or a D-SACK is owed, as many as fit: new data
+ * is cut to `currentMss` so they all do; a retransmission of an older,
+ * larger segment carries what room is left (often none). The D-SACK block
+ * goes first and counts toward the limit (tcp_established_options,
+ * tcp_options_write: duplicate_sack precedes selective_acks); it is sent
+ * once, on the first segment with room for a block.
  */
 function segmentOptions(c: Connection, payloadLength = 0): TcpOptionsToWrite | undefined {
   const ts = c.tsOk ? { val: c.tsVal(), ecr: c.tsRecent } : undefined;
   let sackBlocks: number[] | undefined;
-  if (c.sackOk && !c.ooo.empty) {
+  if (c.sackOk && (c.dsackPending || !c.ooo.empty)) {
     const room = Math.min(c.peerMss, c.advMss) - payloadLength - (ts ? TS_OPTION_BYTES : 0) - SACK_BASE_BYTES;
     const fit = Math.min(ts ? 3 : 4, Math.floor(room / SACK_BLOCK_BYTES));
-    if (fit > 0) sackBlocks = c.ooo.sackBlocks(fit);
+    if (fit > 0) {
+      if (c.dsackPending) {
+        c.dsackPending = false;
+        sackBlocks = fit > 1 ? [c.dsackStart, c.dsackEnd, ...c.ooo.sackBlocks(fit - 1)] : [c.dsackStart, c.dsackEnd];
+      } else sackBlocks = c.ooo.sackBlocks(fit);
+    }
   }
   if (!ts && !sackBlocks) return undefined;
   const o: TcpOptionsToWrite = {};
@@ -102,8 +110,9 @@ const SACK_BLOCK_BYTES = 8;
  * what already arrived.
  */
 function currentMss(c: Connection): number {
-  if (!c.sackOk || c.ooo.empty) return c.mss;
-  const blocks = c.ooo.blockCount(c.tsOk ? 3 : 4);
+  if (!c.sackOk || (c.ooo.empty && !c.dsackPending)) return c.mss;
+  const max = c.tsOk ? 3 : 4;
+  const blocks = c.dsackPending ? 1 + c.ooo.blockCount(max - 1) : c.ooo.blockCount(max);
   return Math.max(MIN_SND_MSS, c.mss - SACK_BASE_BYTES - SACK_BLOCK_BYTES * blocks);
 }
 

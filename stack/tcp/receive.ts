@@ -7,6 +7,7 @@ import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { TCP_MAX_QUICKACKS } from './constants.ts';
 import type { Connection } from './connection.ts';
+import { dsackExtend, dsackSet } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import * as out from './output.ts';
 import { replyReset } from './reset.ts';
@@ -39,12 +40,20 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // once so the peer stops retransmitting.
       const finIsNew = fin && seqAdd(seq, data.length) === c.rcvNxt;
       if (!finIsNew) {
+        // tcp_data_queue: a retransmission of what we have (our ACK was lost
+        // or late: DelayedACKLost), reported with a D-SACK (RFC 2883 §4.1.1).
+        c.ctx.counters.TcpExtDelayedACKLost++;
+        dsackSet(c, seq, seqAdd(seq, data.length + (fin ? 1 : 0)));
         c.ackNow = true;
         c.hooks.dirty(c);
         return 'TCP_OLD_DATA';
       }
       data = data.subarray(data.length);
-    } else data = data.subarray(dup);
+    } else {
+      // tcp_data_queue, "partial packet": D-SACK the part we had (RFC 2883 §4.1.3), keep the rest.
+      dsackSet(c, seq, c.rcvNxt);
+      data = data.subarray(dup);
+    }
     seq = c.rcvNxt;
   }
   const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
@@ -96,7 +105,8 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
     const filled = !c.ooo.empty;
     if (filled) {
-      for (const chunk of c.ooo.takeInOrder(c.rcvNxt)) {
+      // tcp_ofo_queue: held data the new segment overlapped is D-SACKed.
+      for (const chunk of c.ooo.takeInOrder(c.rcvNxt, (from, to) => dsackExtend(c, from, to))) {
         c.recvQueue.push(chunk);
         c.rcvNxt = seqAdd(c.rcvNxt, chunk.length);
         c.bytesReceived += chunk.length;
@@ -109,13 +119,21 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
+    let added = 0;
     if (data.length > 0) {
-      const added = c.ooo.insert(seq, data);
-      if (added > 0) c.ctx.counters.TcpExtTCPOFOQueue++;
+      // tcp_data_queue_ofo: counted whether or not it is new; data already
+      // held is D-SACKed (RFC 2883 §4.2).
+      c.ctx.counters.TcpExtTCPOFOQueue++;
+      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     c.ackNow = true;
     c.hooks.dirty(c);
+    if (data.length > 0 && added === 0 && !fin) {
+      // "All the bits are present": TCPOFOMerge, dropped as TCP_OFOMERGE.
+      c.ctx.counters.TcpExtTCPOFOMerge++;
+      return 'TCP_OFOMERGE';
+    }
   }
   return undefined;
 }

@@ -80,7 +80,10 @@ function onRetransmitTimer(c: Connection): void {
     c.synRetransmitted = true;
   } else {
     // RFC 5681 §3.1 / tcp_enter_loss: everything outstanding is presumed lost; slow start from one segment.
-    if (c.caState !== 'loss') c.cc.onTimeout(c.packetsInFlight());
+    if (c.caState !== 'loss') {
+      c.cc.onTimeout(c.packetsInFlight());
+      c.undoMarker = c.sndUna; // tcp_init_undo, beside the ssthresh reduction
+    }
     c.caState = 'loss';
     c.highSeq = c.sndNxt;
     c.renoSacked = 0;
