@@ -227,7 +227,7 @@ test('data lost: an RTO retransmission keeps the original segment\'s flags (no P
  * "+0.207 (TLP), +0.208, +0.43, +0.83 s"; the stack has no TLP yet,
  * docs/linux-behaviour.md, Differences from Linux).
  */
-test.failing('data lost with SACK: the first retransmission is a tail loss probe, then RTOs from it', (t) => {
+test('data lost with SACK: the first retransmission is a tail loss probe, then RTOs from it', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.write(pattern(100));
