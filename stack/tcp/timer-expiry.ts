@@ -108,9 +108,13 @@ function onRetransmitTimer(c: Connection): void {
  * so tcp_retries2 and TCP_USER_TIMEOUT count from the first RTO after it.
  */
 function onLossProbeTimer(c: Connection): void {
-  c.xmitMode = undefined;
   const last = c.rtx.at(c.rtx.length - 1);
-  if (last === undefined || c.state === 'CLOSED') return;
+  if (last === undefined || c.state === 'CLOSED') {
+    c.xmitMode = undefined;
+    return;
+  }
+  // With a probe already outstanding none is sent, and the RTO keeps its
+  // expiry (the timer is still the loss probe's for tcp_rearm_rto).
   if (c.tlpHighSeq === undefined) {
     c.tlpRetrans = false;
     if (!out.sendLossProbeNewData(c)) {
@@ -119,6 +123,7 @@ function onLossProbeTimer(c: Connection): void {
     }
     c.tlpHighSeq = c.sndNxt;
     c.ctx.counters.TcpExtTCPLossProbes++;
+    c.xmitMode = undefined;
   }
   rearmRto(c);
 }
