@@ -321,7 +321,7 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
   lines.push(`Linux behaviour: ${sc.docs.join(', ')}`);
   if (sc.sysctls?.subject) lines.push(`subject sysctls: ${Object.entries(sc.sysctls.subject).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (sc.sysctls?.peer) lines.push(`peer sysctls: ${Object.entries(sc.sysctls.peer).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  lines.push(`every kernel namespace: ${Object.entries(HARNESS_SYSCTLS).map(([k, v]) => `${k}=${v}`).join(' ')} (tail loss probe off: a known gap of our stack)`);
+  lines.push(`every kernel namespace: ${Object.entries(HARNESS_SYSCTLS).map(([k, v]) => `${k}=${v}`).join(' ')} (tail loss probe off in both runs)`);
   lines.push('');
   lines.push(`   ${'step'.padEnd(48)} ${'kernel'.padEnd(24)} stack`);
   for (const r of c.steps) {

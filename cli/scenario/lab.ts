@@ -183,13 +183,13 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
 }
 
 /**
- * Sysctls every kernel namespace of the harness gets before the scenario's
- * own (which may override them). tcp_early_retrans=0 turns off Linux's tail
- * loss probe: TLP is a known, deliberate gap of our stack (README), and left
- * on, the peer's and the kernel subject's probes — fired 2·SRTT after a
- * flight, i.e. a few ms on a veth — turn ACK-timing noise into
- * retransmissions and shift every later RTO. With it off both runs follow
- * RFC 6298's RTO alone.
+ * Sysctls every kernel namespace of the harness, and the subject stack, get
+ * before the scenario's own (which may override them). tcp_early_retrans=0
+ * turns off the tail loss probe on both sides: left on, the peer's and the
+ * subject's probes — fired 2·SRTT after a flight, i.e. a few ms on a veth —
+ * turn ACK-timing noise into retransmissions and shift every later RTO, so
+ * the scenarios, written for the RTO, compare RFC 6298's RTO alone. (The
+ * probe itself is compared exchange by exchange in test/scripts/tlp-*.pkt.)
  */
 export const HARNESS_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
 

@@ -258,8 +258,8 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     for (const [name, value] of Object.entries({ ...HARNESS_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
 
     const sysctl = defaultSysctls();
-    // HARNESS_SYSCTLS are kernel-only (our stack has no TLP to turn off).
-    for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) setSysctl(sysctl, name, String(value));
+    // The subject stack gets HARNESS_SYSCTLS too, as the kernel subject does.
+    for (const [name, value] of Object.entries({ ...HARNESS_SYSCTLS, ...scenario.sysctls?.subject })) setSysctl(sysctl, name, String(value));
     const clock = new MonotonicClock();
     const trace = (e: TraceEvent): void => {
       if (e.kind !== 'tcp-rst') return;
