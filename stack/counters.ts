@@ -91,6 +91,7 @@ export const COUNTER_NAMES = [
   'TcpExtListenDrops',
   'TcpExtTCPTimeouts',
   'TcpExtTCPLossProbes',
+  'TcpExtTCPLossProbeRecovery',
   'TcpExtTCPSynRetrans',
   'TcpExtTCPFastRetrans',
   'TcpExtTCPSlowStartRetrans',

@@ -40,6 +40,8 @@ export const SYSCTL_RANGES = {
   tcp_syn_retries: [1, 127],
   tcp_syn_linear_timeouts: [0, 127],
   tcp_synack_retries: U8,
+  // proc_dou8vec_minmax, extra2 = SYSCTL_FOUR
+  tcp_early_retrans: [0, 4],
   tcp_retries1: U8,
   tcp_retries2: U8,
   tcp_orphan_retries: U8,

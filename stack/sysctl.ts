@@ -30,6 +30,8 @@ export interface Sysctls {
   tcp_syn_retries: number;
   tcp_syn_linear_timeouts: number;
   tcp_synack_retries: number;
+  /** 3 (default): tail loss probe (RFC 8985 §7) on; 0: off (tcp_schedule_loss_probe). */
+  tcp_early_retrans: number;
   tcp_retries1: number;
   tcp_retries2: number;
   tcp_orphan_retries: number;
@@ -83,6 +85,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_syn_retries: 6,
   tcp_syn_linear_timeouts: 4,
   tcp_synack_retries: 5,
+  tcp_early_retrans: 3,
   tcp_retries1: 3,
   tcp_retries2: 15,
   tcp_orphan_retries: 0,

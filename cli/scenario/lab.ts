@@ -183,15 +183,16 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
 }
 
 /**
- * Sysctls every kernel namespace of the harness gets before the scenario's
- * own (which may override them). tcp_early_retrans=0 turns off Linux's tail
- * loss probe: TLP is a known, deliberate gap of our stack (README), and left
- * on, the peer's and the kernel subject's probes — fired 2·SRTT after a
- * flight, i.e. a few ms on a veth — turn ACK-timing noise into
- * retransmissions and shift every later RTO. With it off both runs follow
- * RFC 6298's RTO alone.
+ * Sysctls every peer namespace of the harness gets before the scenario's
+ * own (which may override them). tcp_early_retrans=0 turns off the peer's
+ * tail loss probe: the peer is the same kernel in both runs, and its probes —
+ * fired 2·SRTT after a flight, i.e. a few ms on a veth — race the subject's
+ * ACKs, so whether one goes out is timing noise that shows up as a peer
+ * retransmission in one run only and shifts the peer's later RTOs. The
+ * subject, kernel or stack, runs with Linux's defaults, its tail loss probe
+ * included.
  */
-export const HARNESS_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
+export const PEER_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
 
 export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
   await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);

@@ -63,7 +63,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
-  if (c.sackOk && seg.options.sackCount > 0) processSack(c, seg);
+  const dataSacked = c.sackOk && seg.options.sackCount > 0 && processSack(c, seg);
 
   const acked = seqDiff(ack, priorUna);
   if (acked > 0) {
@@ -76,8 +76,6 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.dupAcks = 0;
     if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
     congestionOnAck(c, ack, ackedSegments, inFlightBefore);
-    if (c.rtx.length > 0) timers.armRto(c, c.rtt.rto);
-    else timers.cancelXmit(c);
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
   } else if (
@@ -91,7 +89,14 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
+  if (c.tlpHighSeq !== undefined) {
+    const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
+    processTlpAck(c, ack, acked > 0, notDup, dataSacked, isTlpDsack(c, seg));
+  }
   detectLoss(c);
+  // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
+  // after loss detection: a tail loss probe while Open, else the RTO.
+  if (acked > 0 && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
 
   // Our FIN acknowledged?
   if (c.finSent && ack === c.sndNxt && c.rtx.length === 0) {
@@ -198,14 +203,57 @@ function onDuplicateAck(c: Connection): void {
 }
 
 /**
+ * tcp_process_tlp_ack (RFC 8985 §7.4): ends a tail loss probe episode.
+ * An ACK up to the probe's SND.NXT ends it when the probe was new data, or
+ * when the probe retransmitted and the ACK D-SACKs it (both copies arrived)
+ * or is a pure duplicate; an ACK beyond it means the probe repaired a loss:
+ * one cwnd reduction (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction:
+ * cwnd = ssthresh, then Open again), counted in TcpExtTCPLossProbeRecovery.
+ */
+function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup: boolean, dataSacked: boolean, dsackTlp: boolean): void {
+  const high = c.tlpHighSeq!;
+  if (seqLt(ack, high)) return;
+  if (!c.tlpRetrans || dsackTlp) {
+    c.tlpHighSeq = undefined;
+  } else if (seqGt(ack, high)) {
+    c.tlpHighSeq = undefined;
+    c.highSeq = c.sndNxt;
+    // The reno ssthresh: half the cwnd (tcp_reno_ssthresh), set as the cwnd.
+    c.cc.onEnterRecovery(c.cc.cwnd);
+    c.cc.onExitRecovery();
+    c.ctx.counters.TcpExtTCPLossProbeRecovery++;
+  } else if (!unaAdvanced && !notDup && !dataSacked) {
+    c.tlpHighSeq = undefined;
+  }
+}
+
+/**
+ * FLAG_DSACK_TLP (tcp_check_dsack, tcp_dsack_seen): the ACK's first SACK
+ * block is a D-SACK (below the ACK, or inside the second block) of at most
+ * one segment that ends at the probe's SND.NXT.
+ */
+function isTlpDsack(c: Connection, seg: Segment): boolean {
+  const o = seg.options;
+  if (!c.sackOk || o.sackCount === 0) return false;
+  const left = o.sackBlocks[0]!;
+  const right = o.sackBlocks[1]!;
+  const below = seqLt(left, seg.ack);
+  const inside = o.sackCount > 1 && seqGe(left, o.sackBlocks[2]!) && seqLe(right, o.sackBlocks[3]!);
+  const len = seqDiff(right, left);
+  return (below || inside) && len > 0 && len <= c.mss && right === c.tlpHighSeq;
+}
+
+/**
  * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
  * 2018). A first block that is a D-SACK (RFC 2883, tcp_check_dsack) reports
  * a duplicate, not new data, and marks nothing. Blocks must pass
  * tcp_is_sackblock_valid; an invalid D-SACK is counted as ignored, another
  * invalid block in TCPSACKDiscard unless it is old news on a reordered ACK.
  * SND.UNA is the ACK's when it advances it, as tcp_ack updates snd_una first.
+ * Returns whether any record became SACKed (FLAG_DATA_SACKED).
  */
-function processSack(c: Connection, seg: Segment): void {
+function processSack(c: Connection, seg: Segment): boolean {
+  let newly = false;
   const b = seg.options.sackBlocks;
   const foundDsack = checkDsack(c, seg);
   const priorUna = c.sndUna;
@@ -227,10 +275,14 @@ function processSack(c: Connection, seg: Segment): void {
     if (isDsack || seqLe(right, priorUna)) continue;
     for (const r of c.rtx) {
       if (seqGe(r.seq, right)) break;
-      if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) c.rtx.markSacked(r);
+      if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
+        c.rtx.markSacked(r);
+        newly = true;
+      }
     }
   }
   c.hooks.dirty(c);
+  return newly;
 }
 
 /**

@@ -141,7 +141,12 @@ export class Connection {
   readonly xmitTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
-  xmitMode: 'rto' | 'probe' | undefined;
+  /** What the xmit timer is armed for: RTO, zero-window probe, or tail loss probe (ICSK_TIME_LOSS_PROBE). */
+  xmitMode: 'rto' | 'probe' | 'tlp' | undefined;
+  /** SND.NXT when the outstanding tail loss probe went out (tp->tlp_high_seq); undefined when none is. */
+  tlpHighSeq: number | undefined = undefined;
+  /** Whether that probe retransmitted (tp->tlp_retrans) rather than sent new data. */
+  tlpRetrans = false;
   backoff = 0;
   /** Retransmissions of the current head (icsk_retransmits) and all retransmissions ever. */
   retransmits = 0;

@@ -253,7 +253,10 @@ export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
   if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV') {
     retransmitLost(c);
+    const nxt = c.sndNxt;
     if (canSendData(c)) sendNewData(c);
+    // tcp_write_xmit: new data sent, so a tail loss probe is due (one per tail).
+    if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);
   }
   if (c.ackNow) sendAck(c);
   if (c.rtx.length > 0 && !c.xmitTimer.armed) timers.armRto(c, c.rtt.rto);
@@ -274,6 +277,9 @@ function retransmitLost(c: Connection): void {
     const first = c.caState === 'recovery' && !c.recoveryRetransSent;
     if (!first && c.packetsInFlight() >= c.cc.cwnd) return;
     if (r.lost && !r.retransOut && !r.sacked) {
+      // tcp_xmit_retransmit_queue: retransmitting the head restarts the RTO;
+      // here only a pending tail loss probe is replaced (recovery has begun).
+      if (r === c.rtx.first() && c.xmitMode === 'tlp') timers.armRto(c, c.rtt.rto);
       retransmit(c, r);
       if (c.caState === 'recovery') {
         c.recoveryRetransSent = true;
@@ -361,7 +367,48 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
   c.bytesSent += len;
   if (fin) c.finSent = true;
   c.probesStamp = undefined; // the window let data out: a probing episode is over
-  if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
+  // tcp_event_new_data_sent: the RTO starts with the first packet in flight,
+  // and replaces a pending loss probe (tcp_rearm_rto keeps its expiry).
+  if (c.xmitMode === 'tlp') timers.rearmRto(c);
+  else if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
+}
+
+/**
+ * tcp_send_loss_probe's first choice: one new segment (Nagle and cwnd
+ * ignored, tcp_write_xmit with push_one 2) if the window holds it
+ * (tcp_snd_wnd_test). Returns whether it went out.
+ */
+export function sendLossProbeNewData(c: Connection): boolean {
+  const unsent = c.unsentBytes();
+  if (unsent <= 0 || !canSendData(c)) return false;
+  const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  const len = Math.min(currentMss(c), unsent);
+  if (room < len) return false;
+  sendData(c, len, c.finQueued && len === unsent && room > len);
+  return true;
+}
+
+/**
+ * tcp_send_loss_probe's fallback: the last segment sent goes again
+ * (__tcp_retransmit_skb). Unlike an RTO or fast retransmission it is not
+ * counted as retransmitted data in flight (no TCPCB_SACKED_RETRANS) and
+ * does not start retrans_stamp, the give-up budgets' origin; it still counts
+ * in TcpRetransSegs and excludes the segment from RTT samples (Karn).
+ */
+export function retransmitLossProbe(c: Connection, r: TxRecord): void {
+  emit(c, {
+    seq: r.seq,
+    flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
+    payloadOffset: seqDiff(r.seq, c.sndUna),
+    payloadLength: r.len,
+    options: segmentOptions(c, r.len),
+    retransmission: true,
+  });
+  c.rtx.markProbed(r);
+  r.sentAt = c.now();
+  c.totalRetrans++;
+  c.bytesRetrans += r.len;
+  c.ctx.counters.TcpRetransSegs++;
 }
 
 /**

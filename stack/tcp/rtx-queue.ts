@@ -105,6 +105,12 @@ export class RetransmitQueue {
     }
   }
 
+  /** A tail loss probe resent r: TCPCB_EVER_RETRANS only, not retransmitted data in flight. */
+  markProbed(r: TxRecord): void {
+    if (r.retrans === 0) this.everRetransmitted++;
+    r.retrans++;
+  }
+
   /** tcp_packets_in_flight: packets_out − (sacked_out + lost_out) + retrans_out. */
   inFlight(renoSacked: number): number {
     const n = this.length - this.sackedOut - this.lostOut + this.retransOut - renoSacked;

@@ -5,7 +5,7 @@
  * when they expire is timer-expiry.ts.
  */
 import type { Timer } from '../timers.ts';
-import { TCP_DELACK_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_DELACK_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
 
 function arm(c: Connection, timer: Timer, ms: number): void {
@@ -15,6 +15,55 @@ function arm(c: Connection, timer: Timer, ms: number): void {
 export function armRto(c: Connection, ms: number): void {
   c.xmitMode = 'rto';
   arm(c, c.xmitTimer, clampToUserTimeout(c, ms));
+}
+
+/**
+ * tcp_rto_delta_us: how far in the future the RTO of the head of the
+ * retransmission queue lies (its last transmission plus the RTO).
+ */
+function rtoDelta(c: Connection): number {
+  const head = c.rtx.first();
+  return head === undefined ? c.rtt.rto : head.sentAt + c.rtt.rto - c.now();
+}
+
+/**
+ * tcp_rearm_rto: the RTO for what is in flight, or no timer when nothing is.
+ * Replacing a pending tail loss probe keeps the RTO where it was (counted
+ * from the head's last transmission), so a probe timer never pushes it later.
+ */
+export function rearmRto(c: Connection): void {
+  if (c.rtx.length === 0) {
+    cancelXmit(c);
+    return;
+  }
+  const ms = c.xmitMode === 'tlp' ? Math.max(Math.ceil(rtoDelta(c)), 1) : c.rtt.rto;
+  armRto(c, ms);
+}
+
+/**
+ * tcp_schedule_loss_probe (RFC 8985 §7.2): with tcp_early_retrans 3 or 4, a
+ * SACK connection in the Open state (the stack has no CWR state) arms the
+ * xmit timer for a tail loss probe: PTO = 2·SRTT plus rto_min when one
+ * packet is in flight (the peer may delay its ACK) or TCP_TIMEOUT_MIN
+ * otherwise, rounded up to whole jiffies; TCP_TIMEOUT_INIT without an RTT
+ * sample; never later than the RTO (its full value when the caller is about
+ * to restart it, `advancingRto`, else what is left of it). Returns false when
+ * no probe is scheduled; the caller then keeps or re-arms the RTO.
+ */
+export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean {
+  const early = c.ctx.sysctl.tcp_early_retrans;
+  if ((early !== 3 && early !== 4) || c.rtx.length === 0 || !c.sackOk || c.caState !== 'open') return false;
+  let timeout: number;
+  if (c.rtt.samples > 0) {
+    timeout = Math.ceil(2 * c.rtt.srtt + (c.rtx.length === 1 ? c.rtt.rtoMin : TCP_TIMEOUT_MIN));
+  } else {
+    timeout = TCP_TIMEOUT_INIT;
+  }
+  const rtoLeft = advancingRto ? c.rtt.rto : rtoDelta(c);
+  if (rtoLeft > 0) timeout = Math.min(timeout, Math.ceil(rtoLeft));
+  c.xmitMode = 'tlp';
+  arm(c, c.xmitTimer, timeout);
+  return true;
 }
 
 export function cancelXmit(c: Connection): void {

@@ -7,7 +7,7 @@ import { TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts'
 import type { Connection, ConnectionTimer } from './connection.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import * as out from './output.ts';
-import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout } from './timer-arming.ts';
+import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
 export function onTimerExpired(c: Connection, timer: ConnectionTimer): void {
@@ -41,6 +41,7 @@ function retransmitsTimedOut(c: Connection, boundary: number, userTimeout: numbe
 function onXmitTimer(c: Connection): void {
   c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: c.xmitMode ?? 'xmit', action: 'fire' });
   if (c.xmitMode === 'probe') onProbeTimer(c);
+  else if (c.xmitMode === 'tlp') onLossProbeTimer(c);
   else onRetransmitTimer(c);
   c.hooks.dirty(c);
 }
@@ -50,6 +51,8 @@ function onRetransmitTimer(c: Connection): void {
   c.xmitMode = undefined;
   const head = c.rtx.first();
   if (head === undefined || c.state === 'CLOSED') return;
+  // tcp_retransmit_timer: the RTO ends a tail loss probe episode.
+  c.tlpHighSeq = undefined;
   const counters = c.ctx.counters;
   counters.TcpExtTCPTimeouts++;
 
@@ -97,6 +100,35 @@ function onRetransmitTimer(c: Connection): void {
   if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
+}
+
+/**
+ * tcp_send_loss_probe (RFC 8985 §7.3), when the PTO expires: at most one
+ * probe per tail (tlp_high_seq); new data if the window allows, else the
+ * last segment again. Then the full RTO from now (icsk_pending cleared
+ * before tcp_rearm_rto). A probe is neither an RTO nor a retransmission of
+ * the head: icsk_retransmits, the backoff and retrans_stamp are untouched,
+ * so tcp_retries2 and TCP_USER_TIMEOUT count from the first RTO after it.
+ */
+function onLossProbeTimer(c: Connection): void {
+  const last = c.rtx.at(c.rtx.length - 1);
+  if (last === undefined || c.state === 'CLOSED') {
+    c.xmitMode = undefined;
+    return;
+  }
+  // With a probe already outstanding none is sent, and the RTO keeps its
+  // expiry (the timer is still the loss probe's for tcp_rearm_rto).
+  if (c.tlpHighSeq === undefined) {
+    c.tlpRetrans = false;
+    if (!out.sendLossProbeNewData(c)) {
+      out.retransmitLossProbe(c, last);
+      c.tlpRetrans = true;
+    }
+    c.tlpHighSeq = c.sndNxt;
+    c.ctx.counters.TcpExtTCPLossProbes++;
+    c.xmitMode = undefined;
+  }
+  rearmRto(c);
 }
 
 /** tcp_probe_timer: zero-window probes until the window opens or the probes are exhausted. */

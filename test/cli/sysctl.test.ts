@@ -32,6 +32,7 @@ const TIMER_SYSCTLS: Array<[string, keyof Sysctls, number]> = [
   ['net.ipv4.tcp_synack_retries', 'tcp_synack_retries', 1],
   ['net.ipv4.tcp_syn_linear_timeouts', 'tcp_syn_linear_timeouts', 0],
   ['net.ipv4.tcp_orphan_retries', 'tcp_orphan_retries', 2],
+  ['net.ipv4.tcp_early_retrans', 'tcp_early_retrans', 0],
   ['net.ipv4.tcp_rfc1337', 'tcp_rfc1337', 1],
   ['net.ipv4.tcp_max_tw_buckets', 'tcp_max_tw_buckets', 10],
   ['net.ipv4.tcp_abort_on_overflow', 'tcp_abort_on_overflow', 1],

@@ -224,10 +224,10 @@ test('data lost: an RTO retransmission keeps the original segment\'s flags (no P
  * (tcp_early_retrans=3): PTO = min(2·SRTT + rto_min for one packet in flight,
  * the time left to the RTO) = 250 ms here, counted in TcpExtTCPLossProbes;
  * the RTO is re-armed from the probe, then doubles (measured on Linux 6.18:
- * "+0.207 (TLP), +0.208, +0.43, +0.83 s"; the stack has no TLP yet,
- * docs/linux-behaviour.md, Differences from Linux).
+ * "+0.207 (TLP), +0.208, +0.43, +0.83 s"; docs/linux-behaviour.md, path 9,
+ * Tail loss probe; more cases in test/tcp/loss-probe.test.ts).
  */
-test.failing('data lost with SACK: the first retransmission is a tail loss probe, then RTOs from it', (t) => {
+test('data lost with SACK: the first retransmission is a tail loss probe, then RTOs from it', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   ep.write(pattern(100));

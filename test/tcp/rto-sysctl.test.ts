@@ -8,9 +8,14 @@ import test from 'ava';
 import type { Sysctls } from '../../stack/sysctl.ts';
 import { passiveOpen, pattern } from '../helpers/tcp-peer.ts';
 
-/** Sends 100 bytes at t=100 that are never acknowledged; returns the retransmission times. */
+/**
+ * Sends 100 bytes at t=100 that are never acknowledged; returns the
+ * retransmission times. The tail loss probe is off (tcp_early_retrans=0) so
+ * that every retransmission is an RTO; with it, the first is a probe at the
+ * same time and the RTOs restart from there (test/tcp/loss-probe.test.ts).
+ */
 function retransmissionTimes(sysctl: Partial<Sysctls>, until: number): number[] {
-  const { peer: p, ep } = passiveOpen({ rtt: 10, sysctl });
+  const { peer: p, ep } = passiveOpen({ rtt: 10, sysctl: { tcp_early_retrans: 0, ...sysctl } });
   p.quietUntil(100);
   ep.write(pattern(100));
   p.flush();

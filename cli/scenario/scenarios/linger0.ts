@@ -5,14 +5,15 @@
  *
  * (a) Unsent data queued: the peer's namespace drops everything the subject
  * sends once the connection is up, so of the 30000 bytes written only the
- * initial congestion window (10 segments, 14480 bytes) leaves, unacknowledged;
- * close with SO_LINGER {1,0} 25 ms later, long before the first RTO: RST,ACK
- * at seq = SND.NXT = 14481 (the 15520 unsent bytes are not counted). The
- * capture, taken at the peer's interface before nftables, still shows it;
- * the peer's read sees nothing. (Limited by cwnd rather than by the peer's
- * window on purpose: how much a small receive buffer lets in depends on the
- * receiving kernel's skb truesize, which differs between a veth and a TUN;
- * TLP, which would add a probe, is off in the harness.)
+ * initial congestion window (10 segments, 14480 bytes) leaves, unacknowledged,
+ * and a few ms later (2·SRTT + 2 ms on a veth) the tail loss probe sends one
+ * more new segment past the cwnd; close with SO_LINGER {1,0}, long before
+ * the first RTO: RST,ACK at seq = SND.NXT = 15929 (the 14072 unsent bytes
+ * are not counted). The capture, taken at the peer's interface before
+ * nftables, still shows it; the peer's read sees nothing. (Limited by cwnd
+ * rather than by the peer's window on purpose: how much a small receive
+ * buffer lets in depends on the receiving kernel's skb truesize, which
+ * differs between a veth and a TUN.)
  * (b) Idle connection with 3000 bytes the peer has not read yet: RST,ACK
  * seq=SND.NXT ack=RCV.NXT; the peer reads the 3000 bytes, then ECONNRESET,
  * then EOF; a write gets EPIPE.

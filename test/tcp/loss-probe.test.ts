@@ -1,0 +1,197 @@
+/**
+ * The tail loss probe (RFC 8985 §7) as Linux 6.18 with tcp_early_retrans=3:
+ * when the PTO fires (tcp_schedule_loss_probe), new data or the last
+ * segment goes out (tcp_send_loss_probe), the RTO then runs in full from
+ * it, and the ACKs that follow end the episode (tcp_process_tlp_ack). Exact
+ * virtual times; docs/linux-behaviour.md, Tail loss probe, and
+ * test/scripts/tlp-*.pkt for the same exchanges confirmed on Linux.
+ */
+import test from 'ava';
+import { SocketError } from '../../stack/socket/types.ts';
+import { passiveOpen, pattern, type Opened, type TcpPeer } from '../helpers/tcp-peer.ts';
+
+const MSS = 1448;
+
+/** [time, flags, relative sequence number, length] of what the stack sends until `until`. */
+function sent(p: TcpPeer, until: number): Array<[number, string, number, number]> {
+  return p.runUntil(until).map((x) => [x.t, x.flags, (x.seq - p.our(0)) >>> 0, x.len]);
+}
+
+function conn(o: Opened) {
+  return o.s.stack.tcp.connections()[0]!;
+}
+
+test('PTO with new data queued: the probe is the next new segment, sent although the cwnd is full; the RTO follows in full from it', (t) => {
+  // SRTT 50 ms, RTO 250 ms. Ten segments fill the initial cwnd; the
+  // eleventh waits. PTO = 2·SRTT + 2 ms (more than one packet in flight).
+  const o = passiveOpen({ rtt: 50 });
+  const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(11 * MSS));
+  t.is(p.flush().length, 10);
+  t.deepEqual(sent(p, 1000), [
+    [202, 'P.', 1 + 10 * MSS, MSS],
+    [452, '.', 1, MSS],
+    [952, '.', 1, MSS],
+  ]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+  t.is(s.stack.counters.TcpExtTCPTimeouts, 2);
+  t.is(s.stack.counters.TcpRetransSegs, 2, 'the probe was new data, no retransmission');
+});
+
+test('PTO with nothing new to send: the probe retransmits the last segment; the RTO then retransmits the head', (t) => {
+  const o = passiveOpen({ rtt: 50 });
+  const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(2 * MSS));
+  t.deepEqual(
+    p.flush().map((x) => [x.flags, x.len]),
+    [
+      ['.', MSS],
+      ['P.', MSS],
+    ],
+  );
+  t.deepEqual(sent(p, 1000), [
+    [202, 'P.', 1 + MSS, MSS],
+    [452, '.', 1, MSS],
+    [952, '.', 1, MSS],
+  ]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+  t.is(s.stack.counters.TcpExtTCPTimeouts, 2);
+  t.is(s.stack.counters.TcpRetransSegs, 3);
+});
+
+test('tcp_early_retrans=0: no loss probe, the first retransmission is the RTO', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50, sysctl: { tcp_early_retrans: 0 } });
+  p.quietUntil(100);
+  ep.write(pattern(2 * MSS));
+  p.flush();
+  t.deepEqual(sent(p, 1000), [
+    [350, '.', 1, MSS],
+    [850, '.', 1, MSS],
+  ]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 0);
+});
+
+test('no loss probe without SACK (tcp_is_sack)', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50, sack: false });
+  p.quietUntil(100);
+  ep.write(pattern(100));
+  p.flush();
+  t.deepEqual(sent(p, 400), [[350, 'P.', 1, 100]]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 0);
+});
+
+test('one segment in flight: PTO = 2·SRTT + rto_min (the peer may delay its ACK) when that is before the RTO', (t) => {
+  // A handshake RTT of 50 ms, then a sample of 400 ms: SRTT 93.75 ms,
+  // RTTVAR 106.25 ms, RTO = ceil(93.75 + 4·106.25) = 519 ms, and the PTO
+  // for one packet ceil(2·93.75 + 200) = 388 ms.
+  const o = passiveOpen({ rtt: 50 });
+  const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(10));
+  p.flush();
+  // The first PTO is capped by the RTO (min(300, 250)): the probe at 350.
+  t.deepEqual(sent(p, 499), [[350, 'P.', 1, 10]]);
+  p.quietUntil(500);
+  // Both copies arrived: the ACK D-SACKs the probe, which ends the episode (no loss).
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(11), opts: { ts: [p.tsVal(), p.stackTs(100)], sack: [[p.our(1), p.our(11)]] } });
+  t.is(conn(o).rto, 519);
+  p.quietUntil(600);
+  ep.write(pattern(100, 10));
+  t.is(p.flush().length, 1);
+  t.deepEqual(sent(p, 1600), [
+    [988, 'P.', 11, 100],
+    [1507, 'P.', 11, 100],
+  ]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 2);
+  t.is(s.stack.counters.TcpExtTCPLossProbeRecovery, 0);
+});
+
+test('PTO capped by what is left of the RTO: new data sent late in the RTO probes at the RTO\'s time', (t) => {
+  // SRTT 100 ms, RTO 300 ms. The first segment at 100 arms the RTO for 400;
+  // the second at 250 gives PTO = min(2·100 + 2, 400 − 250) = 150 ms.
+  const { s, peer: p, ep } = passiveOpen({ rtt: 100 });
+  p.quietUntil(100);
+  ep.write(pattern(MSS));
+  p.flush();
+  p.quietUntil(250);
+  ep.write(pattern(100, MSS));
+  t.is(p.flush().length, 1);
+  t.deepEqual(sent(p, 1000), [
+    [400, 'P.', 1 + MSS, 100],
+    [700, 'P.', 1, MSS],
+  ]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+  t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
+});
+
+/**
+ * The same exchange on Linux 6.18 with reno (MSS 1000, RTT 100 ms): after
+ * the ACK of the probe's SND.NXT TCPLossProbeRecovery is still 0 and cwnd
+ * 10; after the ACK beyond it, 1, with cwnd and ssthresh 5.
+ */
+test('the probe repaired a loss: an ACK beyond the probe\'s SND.NXT reduces the cwnd once (TcpExtTCPLossProbeRecovery)', (t) => {
+  const o = passiveOpen({ rtt: 50 });
+  const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(2 * MSS));
+  p.flush(); // the second segment is lost
+  p.quietUntil(150);
+  // The first is acknowledged: one packet in flight, PTO min(2·50 + 200, RTO 250).
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1 + MSS), opts: { ts: [p.tsVal(), p.stackTs(100)] } });
+  t.deepEqual(sent(p, 449), [[400, 'P.', 1 + MSS, MSS]]);
+  // The ACK of the probe reaches its SND.NXT but not beyond: still ambiguous.
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1 + 2 * MSS), opts: { ts: [p.tsVal(), p.stackTs(400)] } });
+  t.is(s.stack.counters.TcpExtTCPLossProbeRecovery, 0);
+  const cwnd = conn(o).cwnd;
+  p.quietUntil(500);
+  ep.write(pattern(100));
+  t.is(p.flush().length, 1);
+  p.quietUntil(550);
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(101 + 2 * MSS), opts: { ts: [p.tsVal(), p.stackTs(500)] } });
+  t.is(s.stack.counters.TcpExtTCPLossProbeRecovery, 1);
+  t.is(conn(o).cwnd, Math.max(Math.floor(cwnd / 2), 2));
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+});
+
+test('one probe per tail: while the probe is unanswered the next PTO sends nothing and the RTO keeps its time', (t) => {
+  const o = passiveOpen({ rtt: 50 });
+  const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(10));
+  p.flush();
+  t.deepEqual(sent(p, 449), [[350, 'P.', 1, 10]]);
+  // The ACK reaches the probe's SND.NXT, neither beyond nor a duplicate: the episode goes on.
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(11), opts: { ts: [p.tsVal(), p.stackTs(350)] } });
+  p.quietUntil(500);
+  ep.write(pattern(2 * MSS, 10));
+  t.is(p.flush().length, 2);
+  // Samples of 50 and 99 ms: SRTT 56.125 ms, RTO ceil(56.125 + 200) = 257.
+  // The PTO at 500 + ceil(2·56.125 + 2) = 615 sends nothing; the RTO at 757
+  // retransmits the head.
+  t.deepEqual(sent(p, 1000), [[757, '.', 11, MSS]]);
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+  t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
+});
+
+test('TCP_USER_TIMEOUT after a probe: the budget runs from the first RTO, not from the probe', (t) => {
+  // Probe at 350, RTOs at 600 (retrans_stamp) and 1100; the next, at 2100,
+  // is clamped to 600 + 1000 and gives up there.
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
+  ep.setUserTimeout(1000);
+  p.quietUntil(100);
+  ep.write(pattern(100));
+  p.flush();
+  t.deepEqual(sent(p, 1599), [
+    [350, 'P.', 1, 100],
+    [600, 'P.', 1, 100],
+    [1100, 'P.', 1, 100],
+  ]);
+  t.is(ep.state, 'ESTABLISHED');
+  t.deepEqual(sent(p, 1600), []);
+  t.is(ep.state, 'CLOSED');
+  const error = t.throws(() => ep.read(), { instanceOf: SocketError });
+  t.is(error?.code, 'ETIMEDOUT');
+  t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
+});
