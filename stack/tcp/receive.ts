@@ -5,14 +5,13 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
-import { TCP_MAX_QUICKACKS } from './constants.ts';
+import { ackSndCheck, enterQuickAckMode, eventDataRecv } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import * as out from './output.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
-import * as timers from './timer-arming.ts';
 
 export function receive(c: Connection, seg: Segment): DropReason | undefined {
   let seq = seg.seq;
@@ -39,6 +38,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // once so the peer stops retransmitting.
       const finIsNew = fin && seqAdd(seq, data.length) === c.rcvNxt;
       if (!finIsNew) {
+        enterQuickAckMode(c); // tcp_data_queue's out_of_window path
         c.ackNow = true;
         c.hooks.dirty(c);
         return 'TCP_OLD_DATA';
@@ -92,7 +92,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       c.recvQueue.push(data.slice());
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
-      if (data.length >= c.mss) c.segsSinceAck++;
+      eventDataRecv(c, data.length, seg.flags);
     }
     const filled = !c.ooo.empty;
     if (filled) {
@@ -105,7 +105,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     if (c.oooFinSeq !== undefined && c.oooFinSeq === c.rcvNxt) processFin(c);
-    scheduleAck(c, data.length);
+    ackSndCheck(c);
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
@@ -118,33 +118,6 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     c.hooks.dirty(c);
   }
   return undefined;
-}
-
-/** RFC 5681 §4.2 / tcp_event_data_recv: ACK now, or delay it (40 ms). */
-function scheduleAck(c: Connection, bytes: number): void {
-  const now = c.now();
-  if (bytes > 0) {
-    // A receiver idle for longer than the RTO starts over in quick-ack mode (tcp_event_data_recv).
-    if (now - c.lastDataTime > c.rtt.rto) {
-      c.quickAcks = Math.max(2, Math.min(TCP_MAX_QUICKACKS, Math.floor(c.rcvWnd / (2 * c.mss))));
-      c.pingpong = false;
-    }
-    c.lastDataTime = now;
-  }
-  if (c.ackNow) {
-    c.hooks.dirty(c);
-    return;
-  }
-  if (c.quickAcks > 0 && bytes > 0 && !c.pingpong) {
-    c.quickAcks--;
-    c.ackNow = true;
-  } else if (c.segsSinceAck >= 2) {
-    c.ackNow = true;
-  } else if (bytes > 0) {
-    c.ackDelayed = true;
-    timers.armDelack(c);
-  }
-  c.hooks.dirty(c);
 }
 
 /** tcp_fin: the peer will send no more. */
