@@ -109,22 +109,35 @@ function measureRcvMss(c: Connection, len: number, flags: number): void {
 
 /**
  * __tcp_ack_snd_check after in-order data: ACK now when more than one
- * rcv_mss is unacknowledged, in quick-ack mode, or when an ACK is due at
- * once anyway (ICSK_ACK_NOW); otherwise delay it (tcp_send_delayed_ack).
- * Linux also asks that the window it would offer be no smaller than the
- * one it offered (__tcp_select_window >= rcv_wnd), which its growing
- * rcv_ssthresh keeps true until the buffer runs short; this stack offers
- * its free space with no rcv_ssthresh (docs/linux-behaviour.md), so that
- * test would fail whenever the reader lags, and is left out.
+ * rcv_mss is unacknowledged and the window we would offer is no smaller
+ * than the one we offered (the right edge moved on: otherwise the reader's
+ * tcp_cleanup_rbuf ACKs, see readerAck), in quick-ack mode, or when an ACK
+ * is due at once anyway (ICSK_ACK_NOW); otherwise delay it
+ * (tcp_send_delayed_ack). `selectWindow` is output.ts's tcp_select_window,
+ * passed in because output.ts reports its ACKs here.
  */
-export function ackSndCheck(c: Connection): void {
+export function ackSndCheck(c: Connection, selectWindow: (c: Connection, commit: boolean) => number): void {
   c.hooks.dirty(c);
   if (c.ackNow) return;
-  if (seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) || inQuickAckMode(c)) {
+  if ((seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) && selectWindow(c, false) >= c.rcvWnd) || inQuickAckMode(c)) {
     c.ackNow = true;
     return;
   }
   if (c.ackSched) sendDelayedAck(c);
+}
+
+/**
+ * tcp_cleanup_rbuf after the application read `copied` bytes: an owed ACK
+ * goes now when more than one rcv_mss is unacknowledged (the ACK per two
+ * segments that __tcp_ack_snd_check held back), or when the read emptied
+ * the buffer and small segments were pushed (twice, or once on a connection
+ * that is not interactive).
+ */
+export function readerAck(c: Connection, copied: number): boolean {
+  if (!c.ackSched) return false;
+  if (seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c)) return true;
+  const pushed = (c.ackPushed & ACK_PUSHED2) !== 0 || ((c.ackPushed & ACK_PUSHED) !== 0 && !c.pingpong);
+  return copied > 0 && pushed && c.recvQueue.length === 0 && c.ooo.empty;
 }
 
 /**
@@ -146,6 +159,13 @@ export function sendDelayedAck(c: Connection): void {
     ato = Math.min(ato, maxAto);
   }
   ato = Math.min(ato, TCP_DELACK_MAX);
+  if (ato === 0) {
+    // No data yet (a bare FIN on a fresh connection): the timer would be due
+    // at once; the ACK goes from this batch instead, as the kernel's does
+    // within the tick (test/scripts/rst-close-wait.pkt).
+    c.ackNow = true;
+    return;
+  }
   const now = c.now();
   let timeout = now + ato;
   if (c.ackDelayed && c.delackTimer.armed) {

@@ -105,7 +105,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     if (c.oooFinSeq !== undefined && c.oooFinSeq === c.rcvNxt) processFin(c);
-    ackSndCheck(c);
+    ackSndCheck(c, out.selectWindow);
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
@@ -131,12 +131,14 @@ function processFin(c: Connection): void {
   switch (c.state) {
     case 'SYN_RECV':
     case 'ESTABLISHED':
-      // tcp_fin: ping-pong mode, but the FIN itself is ACKed at once (a one-time
-      // immediate ACK, ICSK_ACK_NOW): measured with packetdrill on 6.18
-      // (test/scripts/rst-close-wait.pkt, packetdrill's close-remote-fin-then-close.pkt).
+      // tcp_fin: ping-pong mode, and the ACK is scheduled like any other
+      // (inet_csk_schedule_ack, then __tcp_ack_snd_check): on a connection
+      // that never received data the ATO is still 0, so the delayed ACK is
+      // due at once (test/scripts/rst-close-wait.pkt); a FIN right after
+      // data waits for the data's delayed ACK (test/scripts/quick-ack.pkt).
       c.setState('CLOSE_WAIT');
       c.pingpong = true;
-      c.ackNow = true;
+      c.ackSched = true;
       return;
     case 'FIN_WAIT1':
       // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged; ACK at once.
