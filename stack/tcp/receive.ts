@@ -60,6 +60,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     c.ackNow = true;
     c.hooks.dirty(c);
     if (seg.payload.length > 0) {
+      enterQuickAckMode(c); // tcp_data_queue's out_of_window path
       c.ctx.counters.TcpExtTCPZeroWindowDrop++;
       return 'TCP_ZEROWINDOW';
     }
@@ -114,6 +115,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       if (added > 0) c.ctx.counters.TcpExtTCPOFOQueue++;
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
+    c.ackSched = true; // tcp_data_queue_ofo: inet_csk_schedule_ack, so this ACK uses up a quick ACK
     c.ackNow = true;
     c.hooks.dirty(c);
   }

@@ -209,3 +209,18 @@ test('a reply within the ATO makes the connection interactive: no quick ACK afte
   p.quietUntil(1200);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(181), ack: p.our(21), data: pattern(10, 180) }).map((x) => x.ack - p.their(1)), [190], 'ACKed at once');
 });
+
+/**
+ * The ACKs of out-of-order data answer data too (tcp_data_queue_ofo:
+ * inet_csk_schedule_ack), so each uses up a quick ACK (tcp_dec_quickack_mode).
+ */
+test('an ACK of out-of-order data uses up a quick ACK', (t) => {
+  const { peer: p } = passiveOpen({ rtt: 50 });
+  stream(p, 0, 10, 10, 10); // 10 of the 16 quick ACKs
+  p.quietUntil(p.now() + 10);
+  t.is(p.send({ flags: 'P.', seq: p.their(111), ack: p.our(1), data: pattern(10, 110) }).length, 1, 'out of order: ACKed at once');
+  p.quietUntil(p.now() + 10);
+  t.is(p.send({ flags: 'P.', seq: p.their(101), ack: p.our(1), data: pattern(10, 100) }).length, 1, 'the hole filled: ACKed at once');
+  const answers = stream(p, 120, 5, 10, 10);
+  t.deepEqual(answers.map((a) => a.length), [1, 1, 1, 1, 0], 'four quick ACKs were left');
+});

@@ -128,6 +128,14 @@ test('our receive window shrinks as unread data accumulates, is 0 when the buffe
   t.deepEqual(ep.read(), pattern(4380, 1460));
   t.deepEqual(p.flush(), [{ flags: '.', seq: p.our(1), ack: p.their(5841), win: 5840, len: 0, opts: {} }]);
   t.is(s.stack.drops.INTERNAL_ERROR, 0);
+
+  // The drop into the zero window entered quick-ack mode (tcp_data_queue's out_of_window path:
+  // tcp_enter_quickack_mode; rcv_wnd 0 grants the minimum, 2): the next two segments are ACKed at once.
+  const next = [0, 1, 2].map((i) => {
+    p.quietUntil(310 + 10 * i); // within the RTO of the last data at 130: no quick ACKs for idleness
+    return p.send({ flags: 'P.', seq: p.their(5841 + 100 * i), ack: p.our(1), data: pattern(100, 5840 + 100 * i) }).length;
+  });
+  t.deepEqual(next, [1, 1, 0]);
 });
 
 /**
