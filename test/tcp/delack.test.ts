@@ -1,9 +1,11 @@
 /**
- * Delayed ACKs (tcp_send_delayed_ack, tcp_delack_timer_handler; RFC 5681
- * §4.2, RFC 9293 §3.8.6.3):
- * quick-ack mode for the first 16 segments, then one ACK per two full-sized
- * segments or 40 ms (TCP_DELACK_MIN / TCP_ATO_MIN), and an ACK that rides
- * on the application's reply.
+ * Delayed ACKs (stack/tcp/ack-schedule.ts: tcp_event_data_recv,
+ * __tcp_ack_snd_check, tcp_send_delayed_ack, tcp_delack_timer_handler;
+ * RFC 5681 §4.2, RFC 9293 §3.8.6.3): quick-ack mode for the first 16
+ * segments and after idle, then an ACK per two full-sized segments when the
+ * window allows, or after the adaptive ACK timeout (ATO, from 40 ms), an
+ * ACK that rides on the application's reply, and ping-pong mode. The exact
+ * times are Linux 6.18's (test/scripts/delayed-ack.pkt, quick-ack.pkt).
  *
  * The peer's segments here are small (10 bytes, PSH) and 10 ms apart, so
  * Linux's adaptive ATO stays at 40 ms (gaps <= TCP_ATO_MIN/2) and its
