@@ -16,7 +16,6 @@ import {
   DEFAULT_RCVBUF,
   DEFAULT_SNDBUF,
   TCP_DEFAULT_MSS,
-  TCP_MAX_QUICKACKS,
   offeredWindowScale,
   tsValAt,
 } from './constants.ts';
@@ -166,13 +165,22 @@ export class Connection {
 
   /** ACK owed to the peer: now (at the end of the batch), or by the delayed-ACK timer. */
   ackNow = false;
+  /** The delayed-ACK timer runs for an owed ACK (ICSK_ACK_TIMER), due at ackTimeout (icsk_ack.timeout). */
   ackDelayed = false;
-  quickAcks = TCP_MAX_QUICKACKS;
-  /** Interactive mode (inet_csk_enter_pingpong_mode): no quick ACKs. */
+  ackTimeout = 0;
+  /** Data arrived that our next ACK answers (ICSK_ACK_SCHED); ACK_PUSHED/ACK_PUSHED2 bits (ack-schedule.ts). */
+  ackSched = false;
+  ackPushed = 0;
+  /** Quick ACKs left (icsk_ack.quick); the ACK timeout, 0 before the first data (icsk_ack.ato). */
+  quickAcks = 0;
+  ato = 0;
+  /** Interactive mode (inet_csk_in_pingpong_mode): no quick ACKs. */
   pingpong = false;
+  /** When in-order data last arrived (icsk_ack.lrcvtime). */
   lastDataTime = 0;
-  /** Full-sized segments received since our last ACK. */
-  segsSinceAck = 0;
+  /** The peer's segment size as we estimate it (icsk_ack.rcv_mss; 0 until first needed), and icsk_ack.last_seg_size. */
+  rcvMss = 0;
+  lastSegSize = 0;
   lastRcvTime = 0;
   lastSendTime = 0;
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */

@@ -15,10 +15,16 @@ export const TCP_RTO_MAX = 120_000;
 export const TCP_TIMEOUT_MIN = 2;
 /** TCP_TIMEWAIT_LEN: how long TIME_WAIT lasts; orphans with a longer FIN_WAIT2 time keep a full socket for the excess. */
 export const TCP_TIMEWAIT_LEN = 60_000;
-/** TCP_DELACK_MIN / TCP_ATO_MIN: the delayed-ACK timeout. */
+/** TCP_DELACK_MIN: the shortest delayed-ACK timeout. */
 export const TCP_DELACK_MIN = 40;
-/** TCP_MAX_QUICKACKS: segments ACKed at once at the start of a connection. */
+/** TCP_ATO_MIN (HZ/25): the ACK timeout a receiver starts with and falls back to. */
+export const TCP_ATO_MIN = 40;
+/** TCP_DELACK_MAX (HZ/5): the longest delayed-ACK timeout (icsk_delack_max's default). */
+export const TCP_DELACK_MAX = 200;
+/** TCP_MAX_QUICKACKS: the most segments a quick-ack episode ACKs at once. */
 export const TCP_MAX_QUICKACKS = 16;
+/** TCP_MIN_MSS: the floor of the receiver's MSS estimate (icsk_ack.rcv_mss). */
+export const TCP_MIN_MSS = 88;
 /** tcp_min_snd_mss: the smallest MSS we send with, whatever the peer said. */
 export const TCP_MIN_SND_MSS = 48;
 /** The MSS assumed for a peer whose SYN had none (RFC 9293 §3.7.1). */

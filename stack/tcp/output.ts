@@ -8,6 +8,7 @@
  */
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
+import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -155,9 +156,10 @@ function emit(c: Connection, spec: SendSpec): void {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
     c.ackNow = false;
     c.ackDelayed = false;
-    c.segsSinceAck = 0;
+    onAckSent(c);
     timers.cancelDelack(c);
   }
+  if (len > 0) onDataSent(c);
 }
 
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */

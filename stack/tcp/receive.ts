@@ -5,7 +5,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
-import { TCP_MAX_QUICKACKS } from './constants.ts';
+import { ackSndCheck, enterQuickAckMode, eventDataRecv } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { dsackExtend, dsackSet } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
@@ -13,7 +13,6 @@ import * as out from './output.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
-import * as timers from './timer-arming.ts';
 
 export function receive(c: Connection, seg: Segment): DropReason | undefined {
   let seq = seg.seq;
@@ -44,6 +43,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         // or late: DelayedACKLost), reported with a D-SACK (RFC 2883 §4.1.1).
         c.ctx.counters.TcpExtDelayedACKLost++;
         dsackSet(c, seq, seqAdd(seq, data.length + (fin ? 1 : 0)));
+        enterQuickAckMode(c); // tcp_data_queue's out_of_window path
         c.ackNow = true;
         c.hooks.dirty(c);
         return 'TCP_OLD_DATA';
@@ -69,6 +69,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     c.ackNow = true;
     c.hooks.dirty(c);
     if (seg.payload.length > 0) {
+      enterQuickAckMode(c); // tcp_data_queue's out_of_window path
       c.ctx.counters.TcpExtTCPZeroWindowDrop++;
       return 'TCP_ZEROWINDOW';
     }
@@ -101,7 +102,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       c.recvQueue.push(data.slice());
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
-      if (data.length >= c.mss) c.segsSinceAck++;
+      eventDataRecv(c, data.length, seg.flags);
     }
     const filled = !c.ooo.empty;
     if (filled) {
@@ -115,7 +116,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     if (c.oooFinSeq !== undefined && c.oooFinSeq === c.rcvNxt) processFin(c);
-    scheduleAck(c, data.length);
+    ackSndCheck(c, out.selectWindow);
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
@@ -127,6 +128,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
+    c.ackSched = true; // tcp_data_queue_ofo: inet_csk_schedule_ack, so this ACK uses up a quick ACK
     c.ackNow = true;
     c.hooks.dirty(c);
     if (data.length > 0 && added === 0 && !fin) {
@@ -136,33 +138,6 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
   }
   return undefined;
-}
-
-/** RFC 5681 §4.2 / tcp_event_data_recv: ACK now, or delay it (40 ms). */
-function scheduleAck(c: Connection, bytes: number): void {
-  const now = c.now();
-  if (bytes > 0) {
-    // A receiver idle for longer than the RTO starts over in quick-ack mode (tcp_event_data_recv).
-    if (now - c.lastDataTime > c.rtt.rto) {
-      c.quickAcks = Math.max(2, Math.min(TCP_MAX_QUICKACKS, Math.floor(c.rcvWnd / (2 * c.mss))));
-      c.pingpong = false;
-    }
-    c.lastDataTime = now;
-  }
-  if (c.ackNow) {
-    c.hooks.dirty(c);
-    return;
-  }
-  if (c.quickAcks > 0 && bytes > 0 && !c.pingpong) {
-    c.quickAcks--;
-    c.ackNow = true;
-  } else if (c.segsSinceAck >= 2) {
-    c.ackNow = true;
-  } else if (bytes > 0) {
-    c.ackDelayed = true;
-    timers.armDelack(c);
-  }
-  c.hooks.dirty(c);
 }
 
 /** tcp_fin: the peer will send no more. */
@@ -176,12 +151,14 @@ function processFin(c: Connection): void {
   switch (c.state) {
     case 'SYN_RECV':
     case 'ESTABLISHED':
-      // tcp_fin: ping-pong mode, but the FIN itself is ACKed at once (a one-time
-      // immediate ACK, ICSK_ACK_NOW): measured with packetdrill on 6.18
-      // (test/scripts/rst-close-wait.pkt, packetdrill's close-remote-fin-then-close.pkt).
+      // tcp_fin: ping-pong mode, and the ACK is scheduled like any other
+      // (inet_csk_schedule_ack, then __tcp_ack_snd_check): on a connection
+      // that never received data the ATO is still 0, so the delayed ACK is
+      // due at once (test/scripts/rst-close-wait.pkt); a FIN right after
+      // data waits for the data's delayed ACK (test/scripts/quick-ack.pkt).
       c.setState('CLOSE_WAIT');
       c.pingpong = true;
-      c.ackNow = true;
+      c.ackSched = true;
       return;
     case 'FIN_WAIT1':
       // Simultaneous close (RFC 9293 Figure 13): our FIN not yet acknowledged; ACK at once.

@@ -5,7 +5,7 @@
  * when they expire is timer-expiry.ts.
  */
 import type { Timer } from '../timers.ts';
-import { TCP_DELACK_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
 
 function arm(c: Connection, timer: Timer, ms: number): void {
@@ -84,10 +84,6 @@ export function armPersist(c: Connection): void {
     when = Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
   }
   arm(c, c.xmitTimer, when);
-}
-
-export function armDelack(c: Connection): void {
-  if (!c.delackTimer.armed) arm(c, c.delackTimer, TCP_DELACK_MIN);
 }
 
 export function cancelDelack(c: Connection): void {

@@ -3,7 +3,7 @@
  * retransmission with SYN retries and the time-based give-up, zero-window
  * probing, the delayed ACK, keepalive, and the orphaned FIN_WAIT2 timeout.
  */
-import { TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection, ConnectionTimer } from './connection.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import * as out from './output.ts';
@@ -169,11 +169,23 @@ function onProbeTimer(c: Connection): void {
   armPersist(c);
 }
 
-/** tcp_delack_timer_handler. */
+/**
+ * tcp_delack_timer_handler: the delayed ACK goes out; the timeout was too
+ * short for the peer's pace, so the ATO doubles (up to the RTO), or, when
+ * interactive, ping-pong mode ends and the ATO starts over at TCP_ATO_MIN.
+ */
 function onDelackTimer(c: Connection): void {
   if (!c.ackDelayed) return;
-  c.ctx.counters.TcpExtDelayedACKs++;
+  c.ackDelayed = false;
+  if (!c.ackSched) return;
+  if (!c.pingpong) {
+    c.ato = Math.min(c.ato * 2, c.rtt.rto);
+  } else {
+    c.pingpong = false;
+    c.ato = TCP_ATO_MIN;
+  }
   out.sendAck(c);
+  c.ctx.counters.TcpExtDelayedACKs++;
 }
 
 /** tcp_keepalive_timer: keepalive probes, and the orphaned FIN_WAIT2 timeout of a full socket. */

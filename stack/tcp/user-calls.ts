@@ -3,6 +3,7 @@
  * tcp_recvmsg and tcp_cleanup_rbuf, tcp_shutdown, __tcp_close in
  * net/ipv4/tcp.c). sock.ts, the socket-level user-call API, calls these.
  */
+import { readerAck } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { abortWithReset, tcpDone } from './endings.ts';
 import * as out from './output.ts';
@@ -20,12 +21,17 @@ export function sendmsg(c: Connection, data: Uint8Array): number {
 
 export function recvmsg(c: Connection, max: number): Uint8Array {
   const data = c.recvQueue.shift(max);
-  if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c);
+  if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, data.length);
   return data;
 }
 
-/** tcp_cleanup_rbuf: announce a window that at least doubled, or reopened from zero. */
-function cleanupRbuf(c: Connection): void {
+/** tcp_cleanup_rbuf: send an owed ACK (readerAck), or announce a window that at least doubled, or reopened from zero. */
+function cleanupRbuf(c: Connection, copied: number): void {
+  if (readerAck(c, copied)) {
+    c.ackNow = true;
+    c.hooks.dirty(c);
+    return;
+  }
   const current = c.receiveWindow();
   const possible = out.selectWindow(c, false);
   if (possible >= 2 * current && possible - current >= c.mss) {

@@ -49,7 +49,7 @@ for (const accepted of [false, true]) {
       const n = Math.min(1448, rightEdge - next);
       const answers = p.send({ flags: 'P.', seq: p.their(1 + next), ack: p.our(1), data: pattern(n, next) });
       next += n;
-      answers.push(...p.runUntil(p.now() + 40)); // a delayed ACK, if one is pending
+      answers.push(...p.runUntil(p.now() + 200)); // a delayed ACK, if one is pending (the ATO adapts, at most TCP_DELACK_MAX)
       for (const a of answers) {
         lastAck = a;
         acked = a.ack - p.their(1);
@@ -71,7 +71,7 @@ for (const accepted of [false, true]) {
     const firstProbeAt = at;
     let gap = 1000;
     let probes = 0;
-    while (at + gap <= 700_000) {
+    while (at + gap <= firstProbeAt + 607_000) {
       at += gap;
       gap = Math.min(gap * 2, 120_000);
       p.quietUntil(at);

@@ -89,18 +89,27 @@ test('passive close: in LAST_ACK the FIN is retransmitted until acknowledged', (
 });
 
 /**
- * tcp_fin() in ESTABLISHED moves to CLOSE_WAIT and enters ping-pong mode, yet
- * Linux 6.18 ACKs the FIN itself at once (a one-time immediate ACK), which
- * the real packetdrill shows on this kernel (test/scripts/rst-close-wait.pkt
- * and packetdrill's own close-remote-fin-then-close.pkt); ping-pong only
- * delays the ACKs of later data.
+ * tcp_fin() in ESTABLISHED moves to CLOSE_WAIT, enters ping-pong mode and
+ * only schedules an ACK: after data (ATO 40 ms) the ACK of a FIN is a
+ * delayed ACK, even with quick ACKs left, as the real packetdrill shows on
+ * this kernel (test/scripts/fin-after-data.pkt). On a connection that never
+ * received data the ATO is 0 and the ACK goes at once
+ * (test/scripts/rst-close-wait.pkt).
  */
-test('passive close: the ACK of the peer\'s FIN goes out at once (6.18), not on the delayed-ACK timer', (t) => {
+test('passive close: after data, the ACK of the peer\'s FIN is a delayed ACK (ping-pong mode)', (t) => {
   const { s, peer: p } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
   t.is(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(10) }).length, 1, 'data: quick ACK');
   p.quietUntil(200);
-  t.deepEqual(p.send({ flags: 'F.', seq: p.their(11), ack: p.our(1) }), [{ flags: '.', seq: p.our(1), ack: p.their(12), win: stackWindow(10), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
+  t.deepEqual(p.send({ flags: 'F.', seq: p.their(11), ack: p.our(1) }), [], 'not at once');
+  t.deepEqual(p.runUntil(300), [{ t: 240, flags: '.', seq: p.our(1), ack: p.their(12), win: stackWindow(10), len: 0, opts: { ts: [p.stackTs(240), p.tsVal(200)] } }]);
+  t.is(s.stack.counters.TcpExtDelayedACKs, 1);
+});
+
+test('passive close: on a connection that never received data the FIN is ACKed at once', (t) => {
+  const { s, peer: p } = passiveOpen({ rtt: 50 });
+  p.quietUntil(200);
+  t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }), [{ flags: '.', seq: p.our(1), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
   t.deepEqual(p.runUntil(300), []);
   t.is(s.stack.counters.TcpExtDelayedACKs, 0);
 });

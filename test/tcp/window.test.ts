@@ -94,14 +94,24 @@ test('our receive window shrinks as unread data accumulates, is 0 when the buffe
   t.is(handshake[0]!.win, 5840, 'the SYN offers the whole buffer, a multiple of the MSS');
   t.deepEqual(handshake[1], { flags: '.', seq: p.our(1), ack: p.their(1), win: 5840, len: 0, opts: {} });
 
+  // Quick ACKs: rcv_wnd / (2 · rcv_mss) = 5840 / 2920 = 2 (tcp_incr_quickack). The third and
+  // fourth wait for the delayed ACK: one rcv_mss unacknowledged is not enough, and with two the
+  // window we could offer has shrunk below the one we offered (__tcp_ack_snd_check).
   const wins: number[] = [];
   for (let i = 0; i < 4; i++) {
     p.quietUntil(100 + 10 * i);
-    const [ack] = p.send({ flags: 'P.', seq: p.their(1 + 1460 * i), ack: p.our(1), data: pattern(1460, 1460 * i) });
+    const answers = p.send({ flags: 'P.', seq: p.their(1 + 1460 * i), ack: p.our(1), data: pattern(1460, 1460 * i) });
+    if (i >= 2) {
+      t.deepEqual(answers, [], `segment ${i + 1} is not ACKed at once`);
+      continue;
+    }
+    const [ack] = answers;
     t.deepEqual([ack!.flags, ack!.seq, ack!.ack, ack!.len], ['.', p.our(1), p.their(1 + 1460 * (i + 1)), 0]);
     wins.push(ack!.win);
   }
-  t.deepEqual(wins, [4380, 2920, 1460, 0]);
+  const delayed = p.runUntil(190);
+  t.deepEqual(delayed.map((x) => [x.t, x.flags, x.ack, x.win]), [[160, '.', p.their(5841), 0]], 'the delayed ACK, 40 ms after the third');
+  t.deepEqual(wins, [4380, 2920]);
   t.is(ep.readableBytes, 5840);
 
   // Data into the closed window is dropped and answered with the zero window.
@@ -118,6 +128,14 @@ test('our receive window shrinks as unread data accumulates, is 0 when the buffe
   t.deepEqual(ep.read(), pattern(4380, 1460));
   t.deepEqual(p.flush(), [{ flags: '.', seq: p.our(1), ack: p.their(5841), win: 5840, len: 0, opts: {} }]);
   t.is(s.stack.drops.INTERNAL_ERROR, 0);
+
+  // The drop into the zero window entered quick-ack mode (tcp_data_queue's out_of_window path:
+  // tcp_enter_quickack_mode; rcv_wnd 0 grants the minimum, 2): the next two segments are ACKed at once.
+  const next = [0, 1, 2].map((i) => {
+    p.quietUntil(310 + 10 * i); // within the RTO of the last data at 130: no quick ACKs for idleness
+    return p.send({ flags: 'P.', seq: p.their(5841 + 100 * i), ack: p.our(1), data: pattern(100, 5840 + 100 * i) }).length;
+  });
+  t.deepEqual(next, [1, 1, 0]);
 });
 
 /**
@@ -129,6 +147,7 @@ test('our receive window shrinks as unread data accumulates, is 0 when the buffe
 test('zero-window advertisements and drops are counted', (t) => {
   const { s, peer: p, ep } = activeOpen({ ws: false, ts: false, sack: false }, (e) => e.setReceiveBuffer(2920));
   for (let i = 0; i < 4; i++) p.send({ flags: 'P.', seq: p.their(1 + 1460 * i), ack: p.our(1), data: pattern(1460, 1460 * i) });
+  p.runUntil(p.now() + 40); // the delayed ACK of the last two
   t.is(p.log[p.log.length - 1]!.seen.win, 0);
   t.is(s.stack.counters.TcpExtTCPToZeroWindowAdv, 1);
   p.send({ flags: 'P.', seq: p.their(5841), ack: p.our(1), data: pattern(100) });
