@@ -101,9 +101,13 @@ test('with timestamps at most 3 blocks: the D-SACK takes the first, the two most
   t.deepEqual(sacks(150, 9), [[block(9), block(1), block(7)]], 'sent once');
 });
 
-/** Five full segments at t = 100, one write each. */
+/**
+ * Five full segments at t = 100, one write each. The tail loss probe is off
+ * (tcp_early_retrans = 0), so the first retransmission is the RTO's of the
+ * first segment: these tests are about the D-SACKs that answer it.
+ */
 function fiveSegments() {
-  const opened = passiveOpen({ rtt: 50 });
+  const opened = passiveOpen({ rtt: 50, sysctl: { tcp_early_retrans: 0 } });
   const { peer: p, ep } = opened;
   p.quietUntil(100);
   for (let i = 0; i < 5; i++) {
