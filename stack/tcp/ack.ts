@@ -162,6 +162,9 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   } else if (sampleFrom && !anyRetransmitted) {
     c.rtt.sample(c.now() - sampleFrom.sentAt);
   }
+  // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the delay of
+  // the newest never-retransmitted segment acknowledged (CUBIC's HyStart).
+  if (segments > 0) c.cc.onRttSample(sampleFrom && !anyRetransmitted ? (c.now() - sampleFrom.sentAt) * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
   return segments;
 }
 

@@ -21,6 +21,7 @@ export type TcpErrno =
   | 'EISCONN'
   | 'EMSGSIZE'
   | 'ENETUNREACH'
+  | 'ENOENT'
   | 'ENOPROTOOPT'
   | 'ENOTCONN'
   | 'EOPNOTSUPP'
@@ -67,6 +68,8 @@ export interface TcpInfo {
   mss: number;
   cwnd: number;
   ssthresh: number;
+  /** The congestion control's name as ss prints it after ts/sack ("cubic", "reno"). */
+  congestion?: string;
   /** Segments retransmitted over the connection's life, and the current backoff count. */
   retransmits: number;
   backoff: number;
