@@ -294,7 +294,7 @@ export function offsetSackBlocks(tcp: TcpView, offset: number): void {
   for (const o of tcp.options) {
     if (o.kind !== TCPOPT_SACK || o.length < 10) continue;
     const data = o.data.slice();
-    for (let i = 0; i + 8 <= data.length; i += 4) writeU32(data, i, (readU32(data, i) + offset) >>> 0);
+    for (let i = 0; i + 4 <= data.length; i += 4) writeU32(data, i, (readU32(data, i) + offset) >>> 0);
     o.data = data;
   }
 }

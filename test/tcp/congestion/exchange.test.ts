@@ -2,7 +2,9 @@
  * CUBIC as the default congestion control, seen on the wire: a loss in the
  * initial window of 10 sets ssthresh to 10 × 717/1024 = 7 (tcp_cubic.c's
  * cubictcp_recalc_ssthresh), where Reno (tcp_reno_ssthresh) halves it to 5;
- * after recovery the window less what is still in flight leaves in one burst.
+ * when the ACK of the initial window arrives (still in recovery: segments 10
+ * and 11, sent by limited transmit, are outstanding) the window less those two
+ * leaves in one burst. test/scripts/cubic-loss-window.pkt shows the full ACK.
  * net.ipv4.tcp_congestion_control and TCP_CONGESTION select Reno.
  */
 import test from 'ava';
@@ -11,7 +13,7 @@ import { SocketError } from '../../../stack/socket/types.ts';
 import type { Sysctls } from '../../../stack/sysctl.ts';
 import { passiveOpen, pattern } from '../../helpers/tcp-peer.ts';
 
-/** Twenty segments queued; the first of the initial ten is lost and SACKed around; the full ACK at 200 ms. */
+/** Twenty segments queued; the first of the initial ten is lost and SACKed around; the initial ten acknowledged at 200 ms. */
 function burstAfterRecovery(sysctl: Partial<Sysctls>, before?: (ep: TcpEndpoint) => void) {
   const opened = passiveOpen({ sysctl, rtt: 50 });
   const p = opened.peer;
@@ -31,7 +33,7 @@ function burstAfterRecovery(sysctl: Partial<Sysctls>, before?: (ep: TcpEndpoint)
   return { ...opened, initial, retransmitted, inRecovery, burst, ep };
 }
 
-test('default cubic: ssthresh 7 after a loss at cwnd 10, and a burst of 7 - 2 in flight after recovery', (t) => {
+test('default cubic: ssthresh 7 after a loss at cwnd 10, and a burst of 7 - 2 in flight once the initial window is acknowledged', (t) => {
   const r = burstAfterRecovery({});
   t.is(r.ep.congestionControl, 'cubic');
   t.is(r.initial.length, 10);
