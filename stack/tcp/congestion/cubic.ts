@@ -65,8 +65,8 @@ export class Cubic implements CongestionControl {
   private lsndtime = 0;
 
   constructor(private readonly host: CongestionHost) {
+    // cubictcp_init's bictcp_hystart_reset happens at the first sample (HyStart.started).
     this.hystart = new HyStart(host);
-    this.hystart.reset(); // cubictcp_init
     this.lsndtime = jiffiesAt(host.now());
   }
 

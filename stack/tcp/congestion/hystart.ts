@@ -29,6 +29,14 @@ export class HyStart {
   currRtt = 0xffffffff;
   sampleCnt = 0;
 
+  /**
+   * Whether a round has begun. Linux's cubictcp_init starts the first round
+   * when the connection is established (tcp_init_transfer); the stack makes
+   * the algorithm with the socket, before SND.NXT has its ISS, so the first
+   * round starts with the first sample instead.
+   */
+  private started = false;
+
   constructor(private readonly host: CongestionHost) {}
 
   /** bictcp_clock_us. */
@@ -38,6 +46,7 @@ export class HyStart {
 
   /** bictcp_hystart_reset: a new round ends when snd_una passes today's snd_nxt. */
   reset(): void {
+    this.started = true;
     this.roundStart = this.lastAck = this.clockUs();
     this.endSeq = this.host.sndNxt;
     this.currRtt = 0xffffffff;
@@ -58,7 +67,7 @@ export class HyStart {
 
   /** hystart_update: returns whether slow start ends now (the counters are counted here). */
   update(delay: number, delayMin: number, sndUna: number, cwnd: number, mss: number, srttUs: number): boolean {
-    if (seqGt(sndUna, this.endSeq)) this.reset();
+    if (!this.started || seqGt(sndUna, this.endSeq)) this.reset();
     const counters = this.host.ctx.counters;
     let exit = false;
     const now = this.clockUs();

@@ -175,3 +175,23 @@ test('after an idle period (CA_EVENT_TX_START) the epoch moves by the idle time'
   x.cc.onDataSent(3);
   t.is(x.cc.epochStart, (epoch + 500) >>> 0, 'data with segments in flight is no TX_START');
 });
+
+test('HyStart rounds start from the first sample, whatever SND.NXT was when the socket was made', (t) => {
+  // Made before the ISS is chosen (SND.NXT 0), then the connection's sequence space is far "before" 0.
+  const x = cubicAt(16, 0x7fffffff);
+  x.host.sndNxt = 0;
+  const y = new Cubic(x.host);
+  y.cwnd = 16;
+  x.host.sndNxt = 0x90000100;
+  let now = 0;
+  for (let i = 0; i < 8; i++) {
+    x.host.t = now += 3;
+    y.onRttSample(20_000, 0x90000000 + i, 1448, 20_000);
+  }
+  x.host.sndNxt = 0x90000400;
+  for (let i = 0; i < 9; i++) {
+    x.host.t = now += 3;
+    y.onRttSample(24_001, 0x90000200 + i, 1448, 22_000);
+  }
+  t.is(y.ssthresh, 16, 'the second round sees the delay increase');
+});
