@@ -84,6 +84,7 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
     const parts = [
       c.timestamps ? 'ts' : '',
       c.sack ? 'sack' : '',
+      c.congestion ?? '',
       `wscale:${c.sndWscale},${c.rcvWscale}`,
       `rto:${ms(c.rto)}`,
       c.backoff ? `backoff:${c.backoff}` : '',

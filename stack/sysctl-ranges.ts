@@ -6,6 +6,8 @@
  * refused here too, so `--sysctl` and a packet script's `sysctl -w` fail where
  * Linux's would.
  */
+import { CONGESTION_CONTROLS } from './tcp/congestion/types.ts';
+
 const INT_MAX = 2 ** 31 - 1;
 const INT_MIN = -(2 ** 31);
 /** proc_dointvec_jiffies: seconds times HZ (250) must fit an int; negatives are taken. */
@@ -70,4 +72,17 @@ export function sysctlRangeProblem(key: keyof typeof SYSCTL_RANGES, values: read
   if (outside !== undefined) return `${outside} is out of range: Linux takes ${min} to ${max} (EINVAL)`;
   if (key === 'ip_local_port_range' && values[0]! > values[1]!) return `the low end ${values[0]} is above the high end ${values[1]} (EINVAL)`;
   return undefined;
+}
+
+/** The tunables that take a name, and the names Linux would take (the algorithms this stack implements). */
+export const SYSCTL_CHOICES = {
+  tcp_congestion_control: CONGESTION_CONTROLS,
+} as const satisfies Record<string, readonly string[]>;
+export type SysctlChoiceKey = keyof typeof SYSCTL_CHOICES;
+
+/** Why Linux would refuse `value` for `key` (ENOENT: no such algorithm registered), or undefined. */
+export function sysctlChoiceProblem(key: SysctlChoiceKey, value: string): string | undefined {
+  const choices: readonly string[] = SYSCTL_CHOICES[key];
+  if (choices.includes(value)) return undefined;
+  return `${JSON.stringify(value)} is not available: this stack has ${choices.join(', ')} (ENOENT)`;
 }

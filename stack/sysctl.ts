@@ -4,7 +4,8 @@
  * Tunables). `setSysctl(s, 'net.ipv4.tcp_fin_timeout', '3')` is how the
  * CLI's `--sysctl` and packet scripts' `sysctl -w` reach them.
  */
-import { sysctlRangeProblem } from './sysctl-ranges.ts';
+import { sysctlChoiceProblem, sysctlRangeProblem, type SysctlChoiceKey } from './sysctl-ranges.ts';
+import type { CongestionControlName } from './tcp/congestion/types.ts';
 
 export interface Sysctls {
   ip_default_ttl: number;
@@ -50,6 +51,8 @@ export interface Sysctls {
   tcp_rto_max_ms: number;
   tcp_max_tw_buckets: number;
   tcp_max_orphans: number;
+  /** The congestion control new sockets start with (TCP_CONGESTION changes one socket's). */
+  tcp_congestion_control: CongestionControlName;
 }
 
 /**
@@ -103,6 +106,8 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_rto_max_ms: 120000,
   tcp_max_tw_buckets: 131072,
   tcp_max_orphans: 131072,
+  // tcp_cong.c: cubic is the default congestion control a kernel with it built in (CONFIG_DEFAULT_CUBIC) starts with.
+  tcp_congestion_control: 'cubic',
 } as Sysctls);
 
 export function defaultSysctls(): Sysctls {
@@ -130,12 +135,16 @@ export function sysctlKey(fullName: string): keyof Sysctls | undefined {
 export function setSysctl(target: Sysctls, fullName: string, value: string): void {
   const key = sysctlKey(fullName);
   if (key === undefined) throw new Error(`unknown sysctl ${fullName} (known: ${sysctlNames().join(', ')})`);
+  if (key === 'tcp_congestion_control') {
+    setChoice(target, key, fullName, value.trim());
+    return;
+  }
   const parts = value.trim().split(/\s+/);
   const numbers = parts.map(Number);
   if (numbers.some((n) => !Number.isInteger(n))) {
     throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not an integer${parts.length > 1 ? ' list' : ''}`);
   }
-  const outOfRange = sysctlRangeProblem(key, numbers);
+  const outOfRange = sysctlRangeProblem(key as Exclude<keyof Sysctls, SysctlChoiceKey>, numbers);
   if (outOfRange !== undefined) throw new Error(`sysctl ${fullName}: ${outOfRange}`);
   const current = target[key];
   if (Array.isArray(current)) {
@@ -145,4 +154,11 @@ export function setSysctl(target: Sysctls, fullName: string, value: string): voi
     if (numbers.length !== 1) throw new Error(`sysctl ${fullName} takes one integer`);
     (target as unknown as Record<string, number>)[key] = numbers[0]!;
   }
+}
+
+/** A tunable that takes a name (proc_tcp_congestion_control: the name of a registered algorithm, else ENOENT). */
+function setChoice(target: Sysctls, key: SysctlChoiceKey, fullName: string, value: string): void {
+  const problem = sysctlChoiceProblem(key, value);
+  if (problem !== undefined) throw new Error(`sysctl ${fullName}: ${problem}`);
+  (target as unknown as Record<string, string>)[key] = value;
 }

@@ -613,6 +613,14 @@ const sysSetsockopt: Impl = (host, args) => {
       ep.setLinger2(v);
       o.linger2 = v;
     };
+  } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
+    if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);
+    // do_tcp_setsockopt: the name is the first optlen bytes (at most TCP_CA_NAME_MAX - 1).
+    const caName = val.value.slice(0, Math.max(0, Math.min(s32Arg(args, 4), TCP_CA_NAME_MAX - 1)));
+    apply = () => {
+      if (!(ep instanceof TcpEndpoint)) throw new SyscallError('TCP_CONGESTION needs a TCP endpoint');
+      ep.setCongestionControl(caName);
+    };
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -636,6 +644,7 @@ const sysGetsockopt: Impl = (host, args) => {
   const ep = endpointOf(s);
   const o = s.opts;
   const sys = host.stack.sysctl;
+  if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) return getCongestion(ep, val, optlen);
   let read: () => number;
   if (level === SOL_SOCKET && name === SYMBOLS.SO_ERROR) {
     read = () => {
@@ -675,6 +684,33 @@ const sysGetsockopt: Impl = (host, args) => {
     },
   );
 };
+
+/** include/net/tcp.h: the size of a congestion control's name, its NUL included. */
+const TCP_CA_NAME_MAX = 16;
+
+/**
+ * getsockopt(TCP_CONGESTION) as packetdrill checks it: do_tcp_getsockopt
+ * copies min(optlen, TCP_CA_NAME_MAX) bytes of the NUL-padded name and
+ * returns that length; the script's string must have optlen bytes and match.
+ */
+function getCongestion(ep: Endpoint, val: Expr, optlen: number): Prepared {
+  if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION returns a string, not ${typeName(val)}`);
+  let live = '';
+  return exact(
+    () => {
+      if (!(ep instanceof TcpEndpoint)) throw new SyscallError('TCP_CONGESTION needs a TCP endpoint');
+      live = ep.congestionControl.padEnd(TCP_CA_NAME_MAX, '\0').slice(0, Math.max(0, Math.min(optlen, TCP_CA_NAME_MAX)));
+      return { ret: 0 };
+    },
+    () => {
+      if (live.length !== optlen) throw new SyscallError(`Bad getsockopt optlen: expected: ${optlen} actual: ${live.length}`);
+      if (val.value.length !== optlen) {
+        throw new SyscallError(`Bad getsockopt optval: expected optlen (${optlen} bytes) does not match length of expected optval string '${val.value}' (${val.value.length} bytes)`);
+      }
+      if (live !== val.value) throw new SyscallError(`Bad getsockopt optval: expected: '${val.value}' actual: '${live.replace(/\0+$/, '')}'`);
+    },
+  );
+}
 
 const POLLERR = SYMBOLS.POLLERR!;
 const POLLHUP = SYMBOLS.POLLHUP!;

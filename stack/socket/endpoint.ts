@@ -182,6 +182,16 @@ export class TcpEndpoint implements Endpoint {
     this.setsockopt('TCP_SYNCNT', n);
   }
 
+  /** TCP_CONGESTION: "cubic" or "reno" (ENOENT for a name this stack has no algorithm for). */
+  setCongestionControl(name: string): void {
+    this.setsockopt('TCP_CONGESTION', name);
+  }
+
+  /** TCP_CONGESTION's value: the algorithm the socket uses. */
+  get congestionControl(): string {
+    return this.getsockopt('TCP_CONGESTION');
+  }
+
   get writableBytes(): number {
     return this.sock.writableBytes;
   }

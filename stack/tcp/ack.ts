@@ -67,6 +67,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
 
   const acked = seqDiff(ack, priorUna);
   if (acked > 0) {
+    const sackedBefore = c.rtx.sackedOut;
     const ackedSegments = ackRecords(c, ack, seg);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
@@ -75,7 +76,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.probesOut = 0;
     c.dupAcks = 0;
     if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
-    congestionOnAck(c, ack, ackedSegments, inFlightBefore);
+    // Segments delivered by this ACK that no SACK had reported (tcp_ack's acked_sacked on a full ACK).
+    congestionOnAck(c, ack, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut));
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
   } else if (
@@ -168,15 +170,23 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   } else if (sampleFrom && !anyRetransmitted) {
     c.rtt.sample(c.now() - sampleFrom.sentAt);
   }
+  // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the delay of
+  // the newest never-retransmitted segment acknowledged (CUBIC's HyStart).
+  if (segments > 0) c.cc.onRttSample(sampleFrom && !anyRetransmitted ? (c.now() - sampleFrom.sentAt) * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
   return segments;
 }
 
-function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number): void {
+function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number, newlyDelivered: number): void {
   if (c.caState === 'recovery' || c.caState === 'loss') {
     if (seqGe(ack, c.highSeq)) {
-      if (c.caState === 'recovery') c.cc.onExitRecovery();
+      const wasRecovery = c.caState === 'recovery';
+      if (wasRecovery) c.cc.onExitRecovery();
       c.caState = 'open';
       c.renoSacked = 0;
+      // tcp_ack: the ACK that ends recovery (tcp_end_cwnd_reduction, cwnd =
+      // ssthresh) goes on to tcp_cong_control with the segments it newly
+      // delivered, so it may already grow the window (test/scripts/cubic-loss-window.pkt).
+      if (wasRecovery && newlyDelivered > 0) c.cc.onAck(newlyDelivered, inFlightBefore);
     } else if (c.caState === 'recovery' && !c.sackOk) {
       // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
       c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);

@@ -10,7 +10,7 @@
  */
 import { Timer } from '../timers.ts';
 import { ByteQueue, OutOfOrderQueue } from './buffers.ts';
-import { NewReno } from './congestion/newreno.ts';
+import { createCongestionControl } from './congestion/select.ts';
 import type { CongestionControl } from './congestion/types.ts';
 import {
   DEFAULT_RCVBUF,
@@ -126,7 +126,8 @@ export class Connection {
 
   /** rto_min/rto_max from the namespace's sysctls when the socket is made (tcp_rto_min(), tcp_rto_max()). */
   readonly rtt: RttEstimator;
-  readonly cc: CongestionControl = new NewReno();
+  /** net.ipv4.tcp_congestion_control's algorithm, or the socket's TCP_CONGESTION (setCongestionControl). */
+  cc: CongestionControl;
   caState: CaState = 'open';
   /** Whether the recovery's first (fast) retransmission has gone out (PRR's prr_out > 0). */
   recoveryRetransSent = false;
@@ -227,6 +228,7 @@ export class Connection {
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     this.rcvWscale = offeredWindowScale(ctx.sysctl);
+    this.cc = createCongestionControl(ctx.sysctl.tcp_congestion_control, this);
     this.offeredWscale = this.rcvWscale;
     this.id = `${localPort}-${remotePort}`;
     this.xmitTimer = new Timer('xmit', () => hooks.timerExpired(this, 'xmit'));

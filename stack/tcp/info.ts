@@ -58,6 +58,7 @@ export function connectionInfo(c: Connection): TcpInfo {
     mss: c.mss,
     cwnd: c.cc.cwnd,
     ssthresh: c.cc.ssthresh,
+    congestion: c.cc.name,
     retransmits: c.totalRetrans,
     backoff: c.backoff,
     sndWnd: c.sndWnd,

@@ -353,6 +353,8 @@ export function sendWindowProbeData(c: Connection): boolean {
 
 function sendData(c: Connection, len: number, fin: boolean, push = false): void {
   const now = c.now();
+  // tcp_event_data_sent: CA_EVENT_TX_START when nothing was in flight.
+  if (len > 0) c.cc.onDataSent(c.packetsInFlight());
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
   const psh = len > 0 && (push || fin || len === c.unsentBytes());

@@ -11,6 +11,8 @@
  * arguments and turns them into the errors its callers see.
  */
 import { formatIpv4 } from '../wire/addr.ts';
+import { switchCongestionControl } from './congestion/select.ts';
+import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
@@ -55,6 +57,8 @@ export interface TcpSockOptions {
   TCP_LINGER2: number;
   /** SYN retransmissions before connect() gives up (0 = tcp_syn_retries). */
   TCP_SYNCNT: number;
+  /** The congestion control by name ("cubic", "reno"); unset: net.ipv4.tcp_congestion_control. */
+  TCP_CONGESTION: string;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -89,6 +93,7 @@ interface OptionValues {
   sndBuf: number | undefined;
   linger2: number | undefined;
   synRetries: number | undefined;
+  congestion: CongestionControlName | undefined;
 }
 
 function defaultOptions(): OptionValues {
@@ -106,6 +111,7 @@ function defaultOptions(): OptionValues {
     sndBuf: undefined,
     linger2: undefined,
     synRetries: undefined,
+    congestion: undefined,
   };
 }
 
@@ -457,6 +463,11 @@ export class TcpSock implements Wakeable {
         if (!inRange(v, 1, MAX_TCP_SYNCNT)) return 'EINVAL';
         o.synRetries = v;
         break;
+      case 'TCP_CONGESTION':
+        // tcp_set_congestion_control: a name no algorithm registered is ENOENT.
+        if (typeof v !== 'string' || !isCongestionControlName(v)) return 'ENOENT';
+        o.congestion = v;
+        break;
     }
     this.applyOptions();
     return undefined;
@@ -479,6 +490,7 @@ export class TcpSock implements Wakeable {
       TCP_USER_TIMEOUT: o.userTimeout,
       TCP_LINGER2: o.linger2 ?? s.tcp_fin_timeout,
       TCP_SYNCNT: o.synRetries ?? s.tcp_syn_retries,
+      TCP_CONGESTION: this.conn?.cc.name ?? o.congestion ?? s.tcp_congestion_control,
     };
     return values[name];
   }
@@ -501,6 +513,7 @@ export class TcpSock implements Wakeable {
     c.synRetries = o.synRetries;
     if (o.rcvBuf !== undefined) c.rcvBuf = o.rcvBuf;
     if (o.sndBuf !== undefined) c.sndBuf = o.sndBuf;
+    if (o.congestion !== undefined && o.congestion !== c.cc.name) switchCongestionControl(c, o.congestion);
     if (c.keepalive && synchronized(c.state) && (!wasKeepalive || !c.keepaliveTimer.armed)) timers.armKeepalive(c);
     if (!c.keepalive && wasKeepalive && c.keepaliveTimer.armed && !c.orphan) timers.cancelKeepalive(c);
     this.layer.dirty(c);

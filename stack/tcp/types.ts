@@ -22,6 +22,7 @@ export type TcpErrno =
   | 'EISCONN'
   | 'EMSGSIZE'
   | 'ENETUNREACH'
+  | 'ENOENT'
   | 'ENONET'
   | 'ENOPROTOOPT'
   | 'ENOTCONN'
@@ -69,6 +70,8 @@ export interface TcpInfo {
   mss: number;
   cwnd: number;
   ssthresh: number;
+  /** The congestion control's name as ss prints it after ts/sack ("cubic", "reno"). */
+  congestion?: string;
   /** Segments retransmitted over the connection's life, and the current backoff count. */
   retransmits: number;
   backoff: number;

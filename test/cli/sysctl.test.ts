@@ -145,3 +145,13 @@ test('tcp_retries2=3: a connection to a vanished peer gives up within seconds, n
   t.throws(() => c.read(), { instanceOf: SocketError, code: 'ETIMEDOUT' });
   listener.close();
 });
+
+test('--sysctl net.ipv4.tcp_congestion_control takes cubic (the default) or reno by name; another name is ENOENT', (t) => {
+  t.is(cliSysctl().tcp_congestion_control, 'cubic');
+  t.is(cliSysctl('net.ipv4.tcp_congestion_control=reno').tcp_congestion_control, 'reno');
+  t.is(cliSysctl('tcp_congestion_control=cubic').tcp_congestion_control, 'cubic');
+  t.throws(() => cliSysctl('net.ipv4.tcp_congestion_control=bbr'), {
+    instanceOf: UsageError,
+    message: '--sysctl: sysctl net.ipv4.tcp_congestion_control: "bbr" is not available: this stack has cubic, reno (ENOENT)',
+  });
+});

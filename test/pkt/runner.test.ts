@@ -372,3 +372,17 @@ test('tcpstack pkt: exit 0 when all pass, 1 when one fails, 2 on misuse', (t) =>
   t.is(help.code, 0);
   t.regex(help.stdout, /^usage: tcpstack pkt/);
 });
+
+test('TCP_CONGESTION: getsockopt and setsockopt with a string, as packetdrill writes them; sysctl tcp_congestion_control', (t) => {
+  passes(t, run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", [5]) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", 4) = 0
++0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = -1 ENOENT (No such file or directory)
++0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubicx", 5) = 0
++0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cub", [3]) = 0
+`));
+  passes(t, run('0 `sysctl -q net.ipv4.tcp_congestion_control=reno`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n'));
+  const wrong = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n', 'cc.pkt');
+  t.regex(failure(wrong), /Bad getsockopt optval: expected: 'reno' actual: 'cubi'/);
+});

@@ -2,7 +2,8 @@
  * NewReno (RFC 5681 and RFC 6582) in segments: slow start below ssthresh
  * (cwnd += acked, as Linux's tcp_slow_start), congestion avoidance above it
  * (one segment per window of ACKs, tcp_cong_avoid_ai), halving on entering
- * recovery, a loss window of one segment after an RTO.
+ * recovery, a loss window of one segment after an RTO. Linux calls it
+ * "reno" (tcp_reno_cong_avoid, tcp_reno_ssthresh, tcp_reno_undo_cwnd).
  */
 import type { CongestionControl } from './types.ts';
 
@@ -12,7 +13,7 @@ export const INITIAL_CWND = 10;
 export const INFINITE_SSTHRESH = 0x7fffffff;
 
 export class NewReno implements CongestionControl {
-  readonly name = 'newreno';
+  readonly name = 'reno';
   cwnd = INITIAL_CWND;
   ssthresh = INFINITE_SSTHRESH;
   /** Acked segments accumulated towards the next +1 in congestion avoidance. */
@@ -35,8 +36,9 @@ export class NewReno implements CongestionControl {
     }
   }
 
-  onEnterRecovery(inFlight: number): void {
-    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2);
+  /** tcp_reno_ssthresh: half the congestion window (Linux halves cwnd, not RFC 5681's FlightSize). */
+  onEnterRecovery(): void {
+    this.ssthresh = Math.max(this.cwnd >> 1, 2);
     this.cwnd = this.ssthresh;
     this.cwndCount = 0;
   }
@@ -45,9 +47,19 @@ export class NewReno implements CongestionControl {
     this.cwnd = this.ssthresh;
   }
 
-  onTimeout(inFlight: number): void {
-    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2);
+  /** tcp_enter_loss: ssthresh from tcp_reno_ssthresh, then a loss window of one. */
+  onTimeout(): void {
+    this.ssthresh = Math.max(this.cwnd >> 1, 2);
     this.cwnd = 1;
     this.cwndCount = 0;
+  }
+
+  onRttSample(): void {}
+
+  onDataSent(): void {}
+
+  /** tcp_reno_undo_cwnd. */
+  undoCwnd(priorCwnd: number): number {
+    return Math.max(this.cwnd, priorCwnd);
   }
 }

@@ -3,17 +3,46 @@
  * the connection tells the algorithm what happened, the algorithm owns cwnd
  * and ssthresh, counted in segments as Linux counts them.
  */
+import type { Counters } from '../../counters.ts';
+
+/** The names `net.ipv4.tcp_congestion_control` and TCP_CONGESTION take. */
+export const CONGESTION_CONTROLS = ['cubic', 'reno'] as const;
+export type CongestionControlName = (typeof CONGESTION_CONTROLS)[number];
+
+export function isCongestionControlName(name: string): name is CongestionControlName {
+  return (CONGESTION_CONTROLS as readonly string[]).includes(name);
+}
+
+/** What an algorithm may read of its connection: the virtual clock, SND.NXT, counters. */
+export interface CongestionHost {
+  /** Virtual time in ms (the stack's clock, never a real one). */
+  now(): number;
+  readonly sndNxt: number;
+  readonly ctx: { readonly counters: Counters };
+}
+
 export interface CongestionControl {
-  readonly name: string;
+  readonly name: CongestionControlName;
   /** Congestion window, segments. */
   cwnd: number;
   ssthresh: number;
-  /** New data acknowledged outside recovery. */
+  /** New data acknowledged outside recovery (cong_avoid). */
   onAck(ackedSegments: number, inFlightBefore: number): void;
-  /** Entering fast recovery (RFC 5681 §3.2 step 2 / RFC 6675): returns the new ssthresh. */
+  /**
+   * pkts_acked: an ACK moving SND.UNA to `sndUna` took `rttUs` µs for the
+   * newest never-retransmitted segment it covers (negative when there is no
+   * sample); `mss` and `srttUs` give the pacing rate HyStart's ACK-train
+   * threshold uses.
+   */
+  onRttSample(rttUs: number, sndUna: number, mss: number, srttUs: number): void;
+  /** Entering fast recovery (RFC 5681 §3.2 step 2 / RFC 6675): ssthresh and cwnd drop. */
   onEnterRecovery(inFlight: number): void;
   /** Recovery finished with a full ACK (RFC 6582 §3.2 step 3). */
   onExitRecovery(): void;
   /** An RTO fired (RFC 5681 §3.1, eq. 4): loss window. */
   onTimeout(inFlight: number): void;
+  /** A data segment is about to leave with `inFlight` segments outstanding (tcp_event_data_sent). */
+  onDataSent(inFlight: number): void;
+  /** undo_cwnd: the window to restore when a reduction proves spurious. */
+  undoCwnd(priorCwnd: number): number;
 }
