@@ -228,7 +228,8 @@ function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup:
   } else if (seqGt(ack, high)) {
     c.tlpHighSeq = undefined;
     c.highSeq = c.sndNxt;
-    // The reno ssthresh: half the cwnd (tcp_reno_ssthresh), set as the cwnd.
+    // tcp_init_cwnd_reduction: the congestion control's ssthresh (half the
+    // cwnd with Reno, 717/1024 of it with CUBIC), set as the cwnd.
     c.cc.onEnterRecovery(c.cc.cwnd);
     c.cc.onExitRecovery();
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;
