@@ -205,20 +205,25 @@ export function sendProbe(c: Connection): void {
   emit(c, { seq: seqAdd(c.sndUna, -1), flags: TCP_ACK, options: segmentOptions(c) });
 }
 
+/** The segment of one outstanding data record again, as it was (same sequence range and flags). */
+function resendRecord(c: Connection, r: TxRecord): void {
+  emit(c, {
+    seq: r.seq,
+    flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
+    payloadOffset: seqDiff(r.seq, c.sndUna),
+    payloadLength: r.len,
+    options: segmentOptions(c, r.len),
+    retransmission: true,
+  });
+}
+
 /** Resends one outstanding record as it was (same sequence range and flags). */
 export function retransmit(c: Connection, r: TxRecord): void {
   const now = c.now();
   if (r.syn) {
     sendSyn(c, c.state === 'SYN_RECV', true);
   } else {
-    emit(c, {
-      seq: r.seq,
-      flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
-      payloadOffset: seqDiff(r.seq, c.sndUna),
-      payloadLength: r.len,
-      options: segmentOptions(c, r.len),
-      retransmission: true,
-    });
+    resendRecord(c, r);
   }
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
   // the skb timestamp the transmission just refreshed: the give-up budgets of
@@ -400,14 +405,7 @@ export function sendLossProbeNewData(c: Connection): boolean {
  * in TcpRetransSegs and excludes the segment from RTT samples (Karn).
  */
 export function retransmitLossProbe(c: Connection, r: TxRecord): void {
-  emit(c, {
-    seq: r.seq,
-    flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
-    payloadOffset: seqDiff(r.seq, c.sndUna),
-    payloadLength: r.len,
-    options: segmentOptions(c, r.len),
-    retransmission: true,
-  });
+  resendRecord(c, r);
   c.rtx.markProbed(r);
   r.sentAt = c.now();
   c.totalRetrans++;
