@@ -130,10 +130,13 @@ def op_setsockopt(c):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1 if opt['linger']['on'] else 0, opt['linger']['seconds']))
     elif 'keepalive' in opt:
         k = opt['keepalive']
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if not k.get('enableLast'):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPIDLE, k['idle'])
         s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPINTVL, k['intvl'])
         s.setsockopt(socket.IPPROTO_TCP, TCP_KEEPCNT, k['cnt'])
+        if k.get('enableLast'):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     elif 'userTimeoutMs' in opt:
         s.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, opt['userTimeoutMs'])
     elif 'linger2' in opt:

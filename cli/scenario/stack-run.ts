@@ -222,7 +222,14 @@ export class StackSide implements SideRunner {
 
 function applyOption(ep: Endpoint, opt: SockOpt): void {
   if ('linger' in opt) ep.setLinger(opt.linger.on, opt.linger.seconds);
-  else if ('keepalive' in opt) ep.setKeepAlive(true, opt.keepalive.idle, opt.keepalive.intvl, opt.keepalive.cnt);
+  else if ('keepalive' in opt) {
+    const k = opt.keepalive;
+    if (k.enableLast) {
+      // The tunables with SO_KEEPALIVE off, then SO_KEEPALIVE on: the idle time runs from now.
+      ep.setKeepAlive(false, k.idle, k.intvl, k.cnt);
+      ep.setKeepAlive(true);
+    } else ep.setKeepAlive(true, k.idle, k.intvl, k.cnt);
+  }
   else if ('userTimeoutMs' in opt) ep.setUserTimeout(opt.userTimeoutMs);
   else if ('linger2' in opt) {
     const withLinger2 = ep as Endpoint & { setLinger2?: (seconds: number) => void };

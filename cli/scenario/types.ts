@@ -16,8 +16,14 @@ export type Side = 'subject' | 'peer';
 export type SockOpt =
   /** SO_LINGER {on, seconds}. */
   | { linger: { on: boolean; seconds: number } }
-  /** SO_KEEPALIVE on with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds, count). */
-  | { keepalive: { idle: number; intvl: number; cnt: number } }
+  /**
+   * SO_KEEPALIVE on with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds,
+   * count). SO_KEEPALIVE goes first, so TCP_KEEPIDLE re-arms the timer from
+   * the last segment received (keepalive_time_set); with `enableLast` it goes
+   * last, so the idle time runs from this call (tcp_set_keepalive arms the
+   * full keepalive_time), whatever the steps before it took.
+   */
+  | { keepalive: { idle: number; intvl: number; cnt: number; enableLast?: boolean } }
   /** TCP_USER_TIMEOUT in ms. */
   | { userTimeoutMs: number }
   /** TCP_LINGER2 in seconds (negative: RST when closed in FIN_WAIT2). */
