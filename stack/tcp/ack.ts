@@ -8,7 +8,7 @@
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
-import { checkDsack } from './dsack.ts';
+import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import { challengeAck } from './oow-ack.ts';
 import { replyReset } from './reset.ts';
@@ -63,7 +63,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
-  const dataSacked = c.sackOk && seg.options.sackCount > 0 && processSack(c, seg);
+  const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
 
   const acked = seqDiff(ack, priorUna);
   if (acked > 0) {
@@ -93,7 +93,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   }
   if (c.tlpHighSeq !== undefined) {
     const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
-    processTlpAck(c, ack, acked > 0, notDup, dataSacked, isTlpDsack(c, seg));
+    processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
   }
   detectLoss(c);
   // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
@@ -238,21 +238,8 @@ function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup:
   }
 }
 
-/**
- * FLAG_DSACK_TLP (tcp_check_dsack, tcp_dsack_seen): the ACK's first SACK
- * block is a D-SACK (below the ACK, or inside the second block) of at most
- * one segment that ends at the probe's SND.NXT.
- */
-function isTlpDsack(c: Connection, seg: Segment): boolean {
-  const o = seg.options;
-  if (!c.sackOk || o.sackCount === 0) return false;
-  const left = o.sackBlocks[0]!;
-  const right = o.sackBlocks[1]!;
-  const below = seqLt(left, seg.ack);
-  const inside = o.sackCount > 1 && seqGe(left, o.sackBlocks[2]!) && seqLe(right, o.sackBlocks[3]!);
-  const len = seqDiff(right, left);
-  return (below || inside) && len > 0 && len <= c.mss && right === c.tlpHighSeq;
-}
+/** tcp_sacktag_write_queue marked a record SACKed (beside dsack.ts's FLAG_* bits). */
+const FLAG_DATA_SACKED = 4;
 
 /**
  * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
@@ -261,12 +248,12 @@ function isTlpDsack(c: Connection, seg: Segment): boolean {
  * tcp_is_sackblock_valid; an invalid D-SACK is counted as ignored, another
  * invalid block in TCPSACKDiscard unless it is old news on a reordered ACK.
  * SND.UNA is the ACK's when it advances it, as tcp_ack updates snd_una first.
- * Returns whether any record became SACKed (FLAG_DATA_SACKED).
+ * Returns checkDsack's bits, plus FLAG_DATA_SACKED when a record became SACKed.
  */
-function processSack(c: Connection, seg: Segment): boolean {
-  let newly = false;
+function processSack(c: Connection, seg: Segment): number {
   const b = seg.options.sackBlocks;
-  const foundDsack = checkDsack(c, seg);
+  let flag = checkDsack(c, seg);
+  const foundDsack = (flag & FLAG_DSACKING_ACK) !== 0;
   const priorUna = c.sndUna;
   const una = seqGt(seg.ack, priorUna) ? seg.ack : priorUna;
   // Nothing to mark with nothing outstanding.
@@ -288,12 +275,12 @@ function processSack(c: Connection, seg: Segment): boolean {
       if (seqGe(r.seq, right)) break;
       if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
         c.rtx.markSacked(r);
-        newly = true;
+        flag |= FLAG_DATA_SACKED;
       }
     }
   }
   c.hooks.dirty(c);
-  return newly;
+  return flag;
 }
 
 /**

@@ -32,25 +32,32 @@ export function dsackExtend(c: Connection, seq: number, end: number): void {
   if (seqGt(end, c.dsackEnd)) c.dsackEnd = end;
 }
 
+// checkDsack's verdict, as bits of tcp_sacktag_state.flag.
+/** Block 0 is an accepted D-SACK: the caller must not take it as a SACK of new data. */
+export const FLAG_DSACKING_ACK = 1;
+/** A D-SACK of at most one segment ending at the tail loss probe's SND.NXT (tlp_high_seq). */
+export const FLAG_DSACK_TLP = 2;
+
 /**
  * tcp_check_dsack: the first SACK block is a D-SACK when it starts below
  * the ACK (TCPDSACKRecv) or lies inside the second block (TCPDSACKOfoRecv).
  * tcp_dsack_seen then drops it as dubious (TCPDSACKIgnoredDubious) when it
  * is empty, wider than the largest window the peer offered, or reports
- * more duplicates than we ever retransmitted. Returns whether block 0 is an
- * accepted D-SACK, which the caller must not take as a SACK of new data.
+ * more duplicates than we ever retransmitted; before that last test it
+ * notes FLAG_DSACK_TLP. Returns the FLAG_* bits (0: no D-SACK).
  */
-export function checkDsack(c: Connection, seg: Segment): boolean {
+export function checkDsack(c: Connection, seg: Segment): number {
   const b = seg.options.sackBlocks;
   const start0 = b[0]!;
   const end0 = b[1]!;
   const mib = c.ctx.counters;
   if (seqLt(start0, seg.ack)) mib.TcpExtTCPDSACKRecv++;
   else if (seg.options.sackCount > 1) {
-    if (seqGt(end0, b[3]!) || seqLt(start0, b[2]!)) return false;
+    if (seqGt(end0, b[3]!) || seqLt(start0, b[2]!)) return 0;
     mib.TcpExtTCPDSACKOfoRecv++;
-  } else return false;
+  } else return 0;
 
+  let flag = 0;
   let dubious = !seqLt(start0, end0);
   let dupSegs = 0;
   if (!dubious) {
@@ -58,6 +65,7 @@ export function checkDsack(c: Connection, seg: Segment): boolean {
     if (len > c.maxSndWnd) dubious = true;
     else {
       dupSegs = len > c.mss ? Math.ceil(len / c.mss) : 1;
+      if (len <= c.mss && end0 === c.tlpHighSeq) flag |= FLAG_DSACK_TLP;
       c.dsackDups += dupSegs;
       // Duplicates of segments we never sent twice: the peer's doing, not ours.
       if (c.dsackDups > c.totalRetrans) dubious = true;
@@ -65,8 +73,8 @@ export function checkDsack(c: Connection, seg: Segment): boolean {
   }
   if (dubious) {
     mib.TcpExtTCPDSACKIgnoredDubious++;
-    return false;
+    return flag;
   }
   mib.TcpExtTCPDSACKRecvSegs += dupSegs;
-  return true;
+  return flag | FLAG_DSACKING_ACK;
 }
