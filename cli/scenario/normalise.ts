@@ -32,7 +32,8 @@
  *                       noise (delayed/quick ACK policy), only counted
  */
 import type { Scenario, StepRecord } from './types.ts';
-import { flagLetters, type TcpPacket } from './pcap-read.ts';
+import { formatTcpFlags } from '../../stack/wire/tcp.ts';
+import type { TcpPacket } from './pcap-read.ts';
 
 export type Dir = 'P>S' | 'S>P';
 export type EventKind = 'SYN' | 'FIN' | 'RST' | 'probe' | 'dupack' | 'rexmit' | 'data' | 'ack' | 'other';
@@ -243,7 +244,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       conn: c.label,
       kind,
       compared: kind !== 'data' && kind !== 'ack',
-      flags: flagLetters(p.flags),
+      flags: formatTcpFlags(p.flags),
       seq,
       ack,
       len: p.len,

@@ -10,15 +10,7 @@ import { readFileSync } from 'node:fs';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { IPV4_MIN_HEADER, PROTO_TCP, ipDestination, ipFragOffset, ipHeaderLength, ipProtocol, ipSource, ipTotalLength } from '../../stack/wire/ipv4.ts';
 import {
-  TCP_ACK,
-  TCP_CWR,
-  TCP_ECE,
-  TCP_FIN,
   TCP_MIN_HEADER,
-  TCP_PSH,
-  TCP_RST,
-  TCP_SYN,
-  TCP_URG,
   TCPOPT_EOL,
   TCPOPT_MSS,
   TCPOPT_NOP,
@@ -167,16 +159,3 @@ export function readPcap(path: string): TcpPacket[] {
   return readPcapBuffer(readFileSync(path));
 }
 
-/** tcpdump's letters for the flags: S F R P U E W and '.' for ACK, e.g. 'S.', 'R.', 'FP.'. */
-export function flagLetters(flags: number): string {
-  let s = '';
-  if (flags & TCP_SYN) s += 'S';
-  if (flags & TCP_FIN) s += 'F';
-  if (flags & TCP_RST) s += 'R';
-  if (flags & TCP_PSH) s += 'P';
-  if (flags & TCP_URG) s += 'U';
-  if (flags & TCP_ECE) s += 'E';
-  if (flags & TCP_CWR) s += 'W';
-  if (flags & TCP_ACK) s += '.';
-  return s === '' ? 'none' : s;
-}
