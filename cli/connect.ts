@@ -7,10 +7,10 @@
 import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
 import { parseCommandLine } from './args.ts';
-import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { invokedAs } from './program.ts';
 import { UsageError, parseInteger } from './usage.ts';
-import { SIGNAL_NUMBERS, watchStopSignals, type StopSignals } from './stop-signals.ts';
+import { SIGNAL_NUMBERS, interruptedBy, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
 export const CONNECT_HELP = `usage: tcpstack connect [options] HOST PORT
 
@@ -66,7 +66,15 @@ export async function runConnect(argv: string[]): Promise<number> {
   // Before anything is created: a stop signal from here on leads to the teardown.
   const stop = watchStopSignals();
   const config = parseConnectArgs(argv);
-  const up = bringUp(config.device);
+  let up: RunningDevice;
+  try {
+    up = bringUp(config.device);
+  } catch (error) {
+    // A stop signal that killed an `ip` of start-up (stop-signals.ts interruptedBy): bringUp removed what it had made.
+    const signal = interruptedBy(error);
+    if (signal === undefined) throw error;
+    return 128 + SIGNAL_NUMBERS[signal];
+  }
   // stdout carries the connection's data, so the seed goes to stderr.
   if (up.impairSummary !== undefined) process.stderr.write(`tcpstack: impairments: ${up.impairSummary} (--seed ${up.impairment!.seed} repeats them)\n`);
   try {

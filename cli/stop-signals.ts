@@ -10,6 +10,8 @@
  * loop alive, so leaving them installed does not delay the exit.
  */
 
+import { IpCommandError } from '../tun/netns.ts';
+
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
@@ -23,6 +25,18 @@ export interface StopSignals {
   readonly stopped: Promise<StopSignal>;
   /** Calls `handler` once with the first stop signal (at once if it has already come). */
   onStop(handler: (signal: StopSignal) => void): void;
+}
+
+/**
+ * The stop signal that made start-up fail, if one did. A Ctrl-C at a
+ * terminal signals the whole process group; an `ip` that is being forked
+ * then, before its setsid (tun/netns.ts runIp), is still in the group and
+ * dies of it. Our own handler sees the same signal a moment later: the
+ * failure is the user's stop, not an error to report.
+ */
+export function interruptedBy(error: unknown): StopSignal | undefined {
+  if (!(error instanceof IpCommandError)) return undefined;
+  return STOP_SIGNALS.find((s) => s === error.signal);
 }
 
 let installed: StopSignals | undefined;

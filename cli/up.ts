@@ -9,7 +9,7 @@ import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
 import { parseCommandLine } from './args.ts';
-import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig } from './device.ts';
+import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
 import { ServiceHost } from './services/host.ts';
 import { nonzeroCounters, type CountersView } from './services/http.ts';
@@ -23,7 +23,7 @@ import { ControlPathError, socketAnswers, staticSocketPathProblem } from './ctl/
 import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
 import { describeForgotten } from './timeline/format.ts';
-import { watchStopSignals } from './stop-signals.ts';
+import { interruptedBy, watchStopSignals } from './stop-signals.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -157,7 +157,16 @@ export async function runUp(argv: string[]): Promise<number> {
   // Before anything is created: a stop signal from here on leads to the teardown.
   const stop = watchStopSignals();
   const config = await parseUpArgs(argv);
-  const up = bringUp(config);
+  let up: RunningDevice;
+  try {
+    up = bringUp(config);
+  } catch (error) {
+    const signal = interruptedBy(error);
+    if (signal === undefined) throw error;
+    // bringUp removed what it had made.
+    console.log(`stopped by ${signal} during start-up; nothing was left behind`);
+    return 0;
+  }
   // The reader of stdout went away (EPIPE): nothing more can be said there. Tear
   // down and end with one line, as a C tool would end on SIGPIPE, not with
   // Node's unhandled 'error' event.

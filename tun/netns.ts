@@ -41,6 +41,8 @@ export class IpCommandError extends Error {
     message: string,
     readonly code: string,
     options?: ErrorOptions,
+    /** The signal that ended `ip`, when one did. */
+    readonly signal?: NodeJS.Signals,
   ) {
     super(message, options);
   }
@@ -72,7 +74,7 @@ export function runIp(args: readonly string[]): string {
       const needs = args[0] === 'netns' ? 'CAP_SYS_ADMIN and CAP_NET_ADMIN' : 'CAP_NET_ADMIN';
       throw new IpCommandError(`\`${command}\` failed: ${stderr}: run as root or grant ${needs}`, 'EPERM');
     }
-    throw new IpCommandError(`\`${command}\` failed (${how}): ${stderr || 'no message'}`, 'ERR_IP_COMMAND');
+    throw new IpCommandError(`\`${command}\` failed (${how}): ${stderr || 'no message'}`, 'ERR_IP_COMMAND', undefined, r.signal ?? undefined);
   }
   return r.stdout;
 }
