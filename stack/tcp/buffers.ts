@@ -173,22 +173,21 @@ export class OutOfOrderQueue {
   /**
    * Removes and returns the data that became in order at `rcvNxt` (and drops
    * anything now entirely before it). Held data below `rcvNxt` is passed to
-   * `onDuplicate` as tcp_ofo_queue reports it: from its start up to the
-   * lowest edge reported so far (dsack_high).
+   * `onDuplicate` as tcp_ofo_queue reports it: from its start to its end,
+   * or to `rcvNxt` when it reaches beyond.
    */
   takeInOrder(rcvNxt: number, onDuplicate?: (from: number, to: number) => void): Uint8Array[] {
     const out: Uint8Array[] = [];
     let next = rcvNxt;
-    let dsackHigh = rcvNxt;
     while (this.segments.length > 0) {
       const s = this.segments[0]!;
       const end = seqAdd(s.seq, s.data.length);
       if (seqGt(s.seq, next)) break;
-      if (onDuplicate && seqLt(s.seq, dsackHigh)) {
-        const to = dsackHigh;
-        if (seqLt(end, dsackHigh)) dsackHigh = end;
-        onDuplicate(s.seq, to);
-      }
+      // tcp_ofo_queue: a held segment now below RCV.NXT was received twice;
+      // its duplicate range ends at its own end (or RCV.NXT), so a segment
+      // covering two separate held ranges D-SACKs the first, and
+      // tcp_dsack_extend adds a later one only where it touches it.
+      if (onDuplicate && seqLt(s.seq, rcvNxt)) onDuplicate(s.seq, seqLt(end, rcvNxt) ? end : rcvNxt);
       this.segments.shift();
       this.bytes -= s.data.length;
       if (seqLe(end, next)) continue;
