@@ -208,8 +208,9 @@ function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inF
     processLoss(c, seg, lossFlags);
     if (c.caState !== 'loss') c.renoSacked = 0;
     // tcp_cong_control: Loss is no window reduction, so the ACK grows cwnd
-    // (slow start), after any undo, also on the ACK that ends the episode.
-    c.cc.onAck(ackedSegments, inFlightBefore);
+    // (slow start) by what it newly delivered, after any undo, also on the
+    // ACK that ends the episode.
+    c.cc.onAck(newlyDelivered, inFlightBefore);
     return;
   }
   if (c.caState === 'recovery') {
@@ -230,15 +231,18 @@ function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inF
     }
     // A partial ACK: tcp_try_undo_partial (undo.ts) first; when the hole was only reordering, the connection reopens.
     const partial = undo.tryUndoPartial(c, seg);
-    if (partial !== 'undone') {
-      if (partial === 'none' && !c.sackOk) {
-        // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
-        c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
-        const head = c.rtx.first();
-        if (head && !head.lost) c.rtx.markLost(head);
-      }
+    if (partial === 'undone') {
+      // Open again: tcp_cong_control grows the window by what the ACK newly delivered.
+      c.cc.onAck(newlyDelivered, inFlightBefore);
       return;
     }
+    if (partial === 'none' && !c.sackOk) {
+      // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
+      c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
+      const head = c.rtx.first();
+      if (head && !head.lost) c.rtx.markLost(head);
+    }
+    return;
   }
   c.caState = 'open';
   c.renoSacked = 0;
