@@ -71,7 +71,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
+  const dupsBefore = c.dsackDups;
   const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
+  // tcp_dsack_seen: an accepted D-SACK's duplicates count as delivered (sack_delivered).
+  const dsackDelivered = (sackFlag & FLAG_DSACKING_ACK) !== 0 ? c.dsackDups - dupsBefore : 0;
 
   const acked = seqDiff(ack, priorUna);
   const dupAck =
@@ -92,8 +95,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.retransmits = 0;
     c.probesOut = 0;
     c.dupAcks = 0;
-    // Segments delivered by this ACK that no SACK had reported (tcp_ack's acked_sacked on a full ACK).
-    congestionOnAck(c, seg, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut), lossFlags);
+    // Segments delivered by this ACK that no SACK had reported, and D-SACKed
+    // duplicates (tcp_ack's acked_sacked, tcp_newly_delivered).
+    const newlyDelivered = ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered;
+    congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags);
     // retrans_stamp is kept through Recovery and Loss, where undo compares
     // echoed timestamps with it; out of them it ends with the last
     // retransmission acknowledged (tcp_fastretrans_alert, tcp_try_to_open).
