@@ -88,6 +88,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   };
   if (acked > 0) {
     const sackedBefore = c.rtx.sackedOut;
+    const renoSackedBefore = c.renoSacked;
     const ackedSegments = ackRecords(c, ack, seg);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
@@ -97,7 +98,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.dupAcks = 0;
     // Segments delivered by this ACK that no SACK had reported, and D-SACKed
     // duplicates (tcp_ack's acked_sacked, tcp_newly_delivered).
-    const newlyDelivered = ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered;
+    // Without SACK, duplicate ACKs already counted all but one of what the ACK covers (tcp_remove_reno_sacks).
+    const newlyDelivered = c.sackOk ? ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered : Math.max(ackedSegments - renoSackedBefore, 1);
     congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags);
     // retrans_stamp is kept through Recovery and Loss, where undo compares
     // echoed timestamps with it; out of them it ends with the last
@@ -211,7 +213,6 @@ function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inF
     // tcp_fastretrans_alert → tcp_process_loss (frto.ts): undo of a spurious
     // RTO, F-RTO, or the end of the episode at high_seq.
     processLoss(c, seg, lossFlags);
-    if (c.caState !== 'loss') c.renoSacked = 0;
     // tcp_cong_control: Loss is no window reduction, so the ACK grows cwnd
     // (slow start) by what it newly delivered, after any undo, also on the
     // ACK that ends the episode.
@@ -256,7 +257,8 @@ function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inF
 
 function onDuplicateAck(c: Connection): void {
   c.dupAcks++;
-  if (!c.sackOk) {
+  // In Loss tcp_process_loss does this accounting (frto.ts).
+  if (!c.sackOk && c.caState !== 'loss') {
     // tcp_add_reno_sack: each duplicate means one more segment left the network.
     c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
   }

@@ -88,5 +88,16 @@ export function processLoss(c: Connection, seg: Segment, f: LossAckFlags): void 
     }
   }
   // Step 2.a, and the end of any loss episode: everything up to high_seq is acknowledged.
-  if (recovered) tryUndoRecovery(c, seg);
+  if (recovered) {
+    tryUndoRecovery(c, seg);
+    if (!c.sackOk) c.renoSacked = 0;
+    return;
+  }
+  if (!c.sackOk) {
+    // Without SACK, a duplicate ACK after F-RTO's new data means that data
+    // arrived: one segment less in flight (tcp_add_reno_sack); an ACK that
+    // advances forgets them (tcp_reset_reno_sack).
+    if (seqGt(c.sndNxt, c.highSeq) && f.dupAck) c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
+    else if (f.unaAdvanced) c.renoSacked = 0;
+  }
 }
