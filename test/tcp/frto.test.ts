@@ -5,7 +5,7 @@
  * retransmitted then shows the RTO spurious (undo, TcpExtTCPSpuriousRTOs),
  * SACKs or duplicate ACKs show the loss real (conventional recovery). The
  * exchanges are those of test/scripts/frto-*.pkt, confirmed with
- * packetdrill on the kernel.
+ * packetdrill on the kernel; the tcp_frto=0 one was run there too.
  */
 import test from 'ava';
 import type { Sysctls } from '../../stack/sysctl.ts';
