@@ -75,6 +75,23 @@ test('a late D-SACK of the only retransmission undoes fast recovery: TcpExtTCPDS
   t.is(mib.TcpExtTCPDSACKUndo, 1);
 });
 
+test('a D-SACK of the only retransmission during recovery undoes and reopens: TcpExtTCPDSACKUndo, cwnd 10 (undo-dsack-recovery.pkt)', (t) => {
+  const x = tenSegments();
+  const mib = x.s.stack.counters;
+  t.deepEqual(fastRetransmit(x), [[0, SEG]]);
+  // The late original fills the hole; the retransmission then arrives too.
+  t.deepEqual(x.ack(250, 4), []);
+  t.is(mib.TcpExtTCPDSACKUndo, 0);
+  t.deepEqual(x.ack(300, 4, { sack: [[x.edge(0), x.edge(1)]] }), []);
+  t.is(mib.TcpExtTCPDSACKUndo, 1);
+  t.is(mib.TcpExtTCPFullUndo, 0);
+  t.like(x.ep.info(), { cwnd: 10, ssthresh: INFINITE_SSTHRESH });
+  t.deepEqual(x.writes(5), range(10, 4), 'six in flight: four at once');
+  t.deepEqual(x.ack(400, 5), [[14, SEG]]);
+  t.is(mib.TcpExtTCPSackRecovery, 1, 'nothing left presumed lost: no new recovery');
+  t.is(mib.TcpRetransSegs, 1);
+});
+
 test('the ACK that ends recovery D-SACKs the retransmission: TcpExtTCPFullUndo, and slow start by 7 + the duplicate: 18 at once (undo-dsack-full-ack.pkt)', (t) => {
   const x = tenSegments();
   const mib = x.s.stack.counters;
