@@ -167,7 +167,11 @@ export class Connection {
   frtoSendNew = false;
   /** Duplicate segments the peer reported with D-SACK blocks (tp->dsack_dups). */
   dsackDups = 0;
-  /** Original send time of the first retransmitted segment (retrans_stamp); 0 when none. */
+  /**
+   * When the episode's first retransmission went out (retrans_stamp): kept
+   * through Recovery and Loss, where undo compares echoed timestamps with it
+   * (undo.ts), and the origin of the give-up budgets; 0 when none.
+   */
   retransStamp = 0;
   probesOut = 0;
   /** When the first zero-window probe of this episode went out (icsk_probes_tstamp); undefined when not probing. */
