@@ -86,6 +86,8 @@ function onRetransmitTimer(c: Connection): void {
   } else {
     // RFC 5681 §3.1 / tcp_enter_loss: everything outstanding is presumed lost; slow start from one segment.
     const newRecovery = c.caState === 'open' || c.caState === 'disorder';
+    // tcp_timeout_mark_lost: duplicate ACKs counted as SACKs are forgotten, the rest is lost.
+    c.renoSacked = 0;
     for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
     // ssthresh is reduced once per window (undo.ts says when), and the window saved for undo.
     if (lossReducesWindow(c)) {
@@ -97,7 +99,6 @@ function onRetransmitTimer(c: Connection): void {
     }
     c.caState = 'loss';
     c.highSeq = c.sndNxt;
-    c.renoSacked = 0;
     startFrto(c, newRecovery); // F-RTO, RFC 5682 §3.1 step 1 (frto.ts)
   }
   out.retransmit(c, head);
