@@ -112,6 +112,12 @@ export const COUNTER_NAMES = [
   'TcpExtTCPSACKDiscard',
   'TcpExtTCPDSACKOldSent',
   'TcpExtTCPDSACKOfoSent',
+  // Undo of spurious window reductions (undo.ts) and F-RTO (frto.ts).
+  'TcpExtTCPFullUndo',
+  'TcpExtTCPPartialUndo',
+  'TcpExtTCPDSACKUndo',
+  'TcpExtTCPLossUndo',
+  'TcpExtTCPSpuriousRTOs',
   'TcpExtTCPAbortOnData',
   'TcpExtTCPAbortOnClose',
   'TcpExtTCPAbortOnMemory',

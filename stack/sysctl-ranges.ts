@@ -44,6 +44,8 @@ export const SYSCTL_RANGES = {
   tcp_synack_retries: U8,
   // proc_dou8vec_minmax, extra2 = SYSCTL_FOUR
   tcp_early_retrans: [0, 4],
+  // proc_dou8vec_minmax without bounds: 255 is taken, 256 and -1 refused.
+  tcp_frto: U8,
   tcp_retries1: U8,
   tcp_retries2: U8,
   tcp_orphan_retries: U8,

@@ -33,6 +33,8 @@ export interface Sysctls {
   tcp_synack_retries: number;
   /** 3 (default): tail loss probe (RFC 8985 §7) on; 0: off (tcp_schedule_loss_probe). */
   tcp_early_retrans: number;
+  /** F-RTO (RFC 5682, frto.ts) after an RTO: any non-zero value (Linux's default 2) turns it on, 0 off. */
+  tcp_frto: number;
   tcp_retries1: number;
   tcp_retries2: number;
   tcp_orphan_retries: number;
@@ -89,6 +91,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_syn_linear_timeouts: 4,
   tcp_synack_retries: 5,
   tcp_early_retrans: 3,
+  tcp_frto: 2,
   tcp_retries1: 3,
   tcp_retries2: 15,
   tcp_orphan_retries: 0,

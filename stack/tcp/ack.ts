@@ -10,11 +10,13 @@ import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
+import { origDataAcked, origDataSacked, processLoss, type LossAckFlags } from './frto.ts';
 import { challengeAck } from './oow-ack.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import * as undo from './undo.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -35,7 +37,11 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   if (seqLt(ack, c.sndUna)) {
     // An old ACK inside the window: accepted as a duplicate, its data still
     // processed (tcp_ack old_ack: ts_recent is not updated from it).
-    if (c.sackOk && seg.options.sackCount > 0) processSack(c, seg);
+    if (c.sackOk && seg.options.sackCount > 0) {
+      processSack(c, seg);
+      // tcp_ack old_ack → tcp_fastretrans_alert: its D-SACKs may undo a reduction.
+      undo.alertUndoDsack(c);
+    }
     return undefined;
   }
   // tcp_replace_ts_recent, which tcp_ack does only now that the segment is
@@ -50,6 +56,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
   c.probesOut = 0;
   const priorUna = c.sndUna;
+  const caStateBefore = c.caState;
+  const priorPackets = c.rtx.length;
   const inFlightBefore = c.packetsInFlight();
   const nwin = seg.window << c.sndWscale;
   // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule). Its verdict
@@ -63,11 +71,24 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
+  const dupsBefore = c.dsackDups;
   const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
+  // tcp_dsack_seen: an accepted D-SACK's duplicates count as delivered (sack_delivered).
+  const dsackDelivered = (sackFlag & FLAG_DSACKING_ACK) !== 0 ? c.dsackDups - dupsBefore : 0;
 
   const acked = seqDiff(ack, priorUna);
+  const dupAck =
+    acked <= 0 && seg.payload.length === 0 && !(seg.flags & (TCP_SYN | TCP_FIN)) && !windowUpdated && c.rtx.length > 0 && seqGt(c.sndNxt, c.sndUna);
+  // tcp_fastretrans_alert's view of the ACK for tcp_process_loss (frto.ts).
+  const lossFlags: LossAckFlags = {
+    unaAdvanced: acked > 0,
+    dataSacked: (sackFlag & FLAG_DATA_SACKED) !== 0,
+    origSackAcked: (sackFlag & FLAG_ORIG_SACK_ACKED) !== 0 || (acked > 0 && c.caState === 'loss' && origDataAcked(c, ack)),
+    dupAck: dupAck && (sackFlag & FLAG_DSACKING_ACK) === 0,
+  };
   if (acked > 0) {
     const sackedBefore = c.rtx.sackedOut;
+    const renoSackedBefore = c.renoSacked;
     const ackedSegments = ackRecords(c, ack, seg);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
@@ -75,21 +96,31 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.retransmits = 0;
     c.probesOut = 0;
     c.dupAcks = 0;
-    if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
-    // Segments delivered by this ACK that no SACK had reported (tcp_ack's acked_sacked on a full ACK).
-    congestionOnAck(c, ack, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut));
+    // Segments delivered by this ACK that no SACK had reported, and D-SACKed
+    // duplicates (tcp_ack's acked_sacked, tcp_newly_delivered).
+    // Without SACK, duplicate ACKs already counted all but one of what the ACK covers (tcp_remove_reno_sacks).
+    const newlyDelivered = c.sackOk ? ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered : Math.max(ackedSegments - renoSackedBefore, 1);
+    congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags);
+    // retrans_stamp is kept through Recovery and Loss, where undo compares
+    // echoed timestamps with it; out of them it ends with the last
+    // retransmission acknowledged (tcp_fastretrans_alert, tcp_try_to_open).
+    if ((c.caState === 'open' || c.caState === 'disorder') && c.rtx.everRetransmitted === 0) c.retransStamp = 0;
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
-  } else if (
-    seg.payload.length === 0 &&
-    !(seg.flags & (TCP_SYN | TCP_FIN)) &&
-    !windowUpdated &&
-    c.rtx.length > 0 &&
-    seqGt(c.sndNxt, c.sndUna)
-  ) {
+  } else if (dupAck) {
     onDuplicateAck(c);
   } else if (windowUpdated) {
     c.hooks.dirty(c);
+  }
+  // tcp_fastretrans_alert in Loss for an ACK that does not advance SND.UNA:
+  // tcp_process_loss (F-RTO's step 3.a on duplicate ACKs and SACKs).
+  if (acked <= 0 && c.caState === 'loss') processLoss(c, seg, lossFlags);
+  // tcp_fastretrans_alert runs on a dubious ACK (tcp_ack_is_dubious: a
+  // duplicate, new SACK information, or not Open), or on a D-SACK with
+  // nothing outstanding; there D-SACKs may show the reduction spurious.
+  const notDup = acked > 0 || windowUpdated || seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
+  if (!notDup || (sackFlag & FLAG_DATA_SACKED) !== 0 || caStateBefore !== 'open' || (priorPackets === 0 && (sackFlag & FLAG_DSACKING_ACK) !== 0)) {
+    undo.alertUndoDsack(c);
   }
   if (c.tlpHighSeq !== undefined) {
     const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
@@ -176,24 +207,46 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   return segments;
 }
 
-function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number, newlyDelivered: number): void {
-  if (c.caState === 'recovery' || c.caState === 'loss') {
+function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inFlightBefore: number, newlyDelivered: number, lossFlags: LossAckFlags): void {
+  const ack = seg.ack;
+  if (c.caState === 'loss') {
+    // tcp_fastretrans_alert → tcp_process_loss (frto.ts): undo of a spurious
+    // RTO, F-RTO, or the end of the episode at high_seq.
+    processLoss(c, seg, lossFlags);
+    // tcp_cong_control: Loss is no window reduction, so the ACK grows cwnd
+    // (slow start) by what it newly delivered, after any undo, also on the
+    // ACK that ends the episode.
+    c.cc.onAck(newlyDelivered, inFlightBefore);
+    return;
+  }
+  if (c.caState === 'recovery') {
     if (seqGe(ack, c.highSeq)) {
-      const wasRecovery = c.caState === 'recovery';
-      if (wasRecovery) c.cc.onExitRecovery();
-      c.caState = 'open';
+      // tcp_fastretrans_alert at high_seq: tcp_reset_reno_sack, then
+      // tcp_try_undo_recovery (undo.ts), which without SACK holds Recovery
+      // while SND.UNA is exactly at high_seq.
+      if (!c.sackOk) c.renoSacked = 0;
+      if (undo.tryUndoRecovery(c, seg)) return;
+      // tcp_end_cwnd_reduction: cwnd = ssthresh, unless the reduction was undone.
+      if (c.undoMarker !== undefined) c.cc.onExitRecovery();
       c.renoSacked = 0;
-      // tcp_ack: the ACK that ends recovery (tcp_end_cwnd_reduction, cwnd =
-      // ssthresh) goes on to tcp_cong_control with the segments it newly
-      // delivered, so it may already grow the window (test/scripts/cubic-loss-window.pkt).
-      if (wasRecovery && newlyDelivered > 0) c.cc.onAck(newlyDelivered, inFlightBefore);
-    } else if (c.caState === 'recovery' && !c.sackOk) {
+      // tcp_ack: the ACK that ends recovery goes on to tcp_cong_control with
+      // the segments it newly delivered, so it may already grow the window
+      // (test/scripts/cubic-loss-window.pkt).
+      if (newlyDelivered > 0) c.cc.onAck(newlyDelivered, inFlightBefore);
+      return;
+    }
+    // A partial ACK: tcp_try_undo_partial (undo.ts) first; when the hole was only reordering, the connection reopens.
+    const partial = undo.tryUndoPartial(c, seg);
+    if (partial === 'undone') {
+      // Open again: tcp_cong_control grows the window by what the ACK newly delivered.
+      c.cc.onAck(newlyDelivered, inFlightBefore);
+      return;
+    }
+    if (partial === 'none' && !c.sackOk) {
       // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
       c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
       const head = c.rtx.first();
       if (head && !head.lost) c.rtx.markLost(head);
-    } else if (c.caState === 'loss') {
-      c.cc.onAck(ackedSegments, inFlightBefore);
     }
     return;
   }
@@ -204,7 +257,8 @@ function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFl
 
 function onDuplicateAck(c: Connection): void {
   c.dupAcks++;
-  if (!c.sackOk) {
+  // In Loss tcp_process_loss does this accounting (frto.ts).
+  if (!c.sackOk && c.caState !== 'loss') {
     // tcp_add_reno_sack: each duplicate means one more segment left the network.
     c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
   }
@@ -240,6 +294,8 @@ function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup:
 
 /** tcp_sacktag_write_queue marked a record SACKed (beside dsack.ts's FLAG_* bits). */
 const FLAG_DATA_SACKED = 4;
+/** tcp_sacktag_one: a never-retransmitted record up to high_seq became SACKed (F-RTO, frto.ts). */
+const FLAG_ORIG_SACK_ACKED = 8;
 
 /**
  * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
@@ -270,12 +326,21 @@ function processSack(c: Connection, seg: Segment): number {
       } else if (seg.ack === una || seqGt(right, una)) mib.TcpExtTCPSACKDiscard++;
       continue;
     }
-    if (isDsack || seqLe(right, priorUna)) continue;
+    if (seqLe(right, priorUna)) continue;
+    if (isDsack) {
+      // tcp_sacktag_one: a D-SACK of a retransmitted record still queued counts toward undo (undo.ts).
+      for (const r of c.rtx) {
+        if (seqGe(r.seq, right)) break;
+        if (r.retrans > 0 && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) undo.onDsackOfRetransmission(c, recordEnd(r), 1);
+      }
+      continue;
+    }
     for (const r of c.rtx) {
       if (seqGe(r.seq, right)) break;
       if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
         c.rtx.markSacked(r);
         flag |= FLAG_DATA_SACKED;
+        if (origDataSacked(c, recordEnd(r), r.retrans)) flag |= FLAG_ORIG_SACK_ACKED;
       }
     }
   }
@@ -325,10 +390,11 @@ function detectLoss(c: Connection): void {
       newlyLost = true;
     }
   }
-  if (newlyLost && c.caState !== 'recovery') {
+  // tcp_time_to_recover: newly lost, or still lost after a D-SACK undo left Recovery (lost_out).
+  if ((newlyLost || c.rtx.lostOut > 0) && c.caState !== 'recovery') {
+    undo.onEnterRecovery(c); // tcp_enter_recovery: retrans_stamp, prior_ssthresh/prior_cwnd, tcp_init_undo
     c.caState = 'recovery';
     c.highSeq = c.sndNxt;
-    c.undoMarker = c.sndUna; // tcp_enter_recovery: tcp_init_undo
     c.cc.onEnterRecovery(c.packetsInFlight());
     c.recoveryRetransSent = false;
     const mib = c.ctx.counters;

@@ -151,11 +151,27 @@ export class Connection {
   /** Retransmissions of the current head (icsk_retransmits) and all retransmissions ever. */
   retransmits = 0;
   totalRetrans = 0;
-  /** SND.UNA when the last recovery or loss episode began (tp->undo_marker); undefined before any. */
+  /** SND.UNA when the last recovery or loss episode began (tp->undo_marker); undefined before any and after an undo. */
   undoMarker: number | undefined;
+  /**
+   * Retransmissions of the episode not yet reported as duplicates by a
+   * D-SACK (tp->undo_retrans); 0 means all were spurious, -1 none yet (undo.ts).
+   */
+  undoRetrans = -1;
+  /** ssthresh and cwnd before the episode's reduction (tp->prior_ssthresh, tp->prior_cwnd); prior 0: nothing to restore. */
+  priorSsthresh = 0;
+  priorCwnd = 0;
+  /** F-RTO (RFC 5682) runs on the current RTO episode (tp->frto, frto.ts). */
+  frto = false;
+  /** tcp_process_loss chose REXMIT_NEW: the next transmit sends new data before any retransmission. */
+  frtoSendNew = false;
   /** Duplicate segments the peer reported with D-SACK blocks (tp->dsack_dups). */
   dsackDups = 0;
-  /** Original send time of the first retransmitted segment (retrans_stamp); 0 when none. */
+  /**
+   * When the episode's first retransmission went out (retrans_stamp): kept
+   * through Recovery and Loss, where undo compares echoed timestamps with it
+   * (undo.ts), and the origin of the give-up budgets; 0 when none.
+   */
   retransStamp = 0;
   probesOut = 0;
   /** When the first zero-window probe of this episode went out (icsk_probes_tstamp); undefined when not probing. */

@@ -6,7 +6,8 @@
  */
 import type { Connection } from './connection.ts';
 import type { Segment } from './segment.ts';
-import { seqGt, seqLt } from './seq.ts';
+import { seqGt, seqLe, seqLt } from './seq.ts';
+import { onDsackOfRetransmission } from './undo.ts';
 
 /** tcp_dsack_set: owe the peer a D-SACK for [seq, end), counted as old or out-of-order by where it starts. */
 export function dsackSet(c: Connection, seq: number, end: number): void {
@@ -76,5 +77,7 @@ export function checkDsack(c: Connection, seg: Segment): number {
     return flag;
   }
   mib.TcpExtTCPDSACKRecvSegs += dupSegs;
+  // D-SACK for data already acknowledged (its records are gone): counted toward undo as it stands (undo.ts).
+  if (seqLe(end0, c.sndUna)) onDsackOfRetransmission(c, end0, dupSegs);
   return flag | FLAG_DSACKING_ACK;
 }

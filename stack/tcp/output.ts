@@ -14,6 +14,7 @@ import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { onRetransmit } from './undo.ts';
 
 /** Payload bytes of a full segment: min(peer MSS, ours) less the per-segment options. */
 export function effectiveMss(c: Connection): number {
@@ -229,6 +230,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
   // the skb timestamp the transmission just refreshed: the give-up budgets of
   // tcp_retries2 and TCP_USER_TIMEOUT run from this first retransmission.
   if (c.retransStamp === 0) c.retransStamp = now;
+  onRetransmit(c); // undo_retrans (undo.ts)
   c.rtx.markRetransmitted(r);
   r.sentAt = now;
   c.totalRetrans++;
@@ -259,8 +261,16 @@ function canSendData(c: Connection): boolean {
 export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
   if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV') {
-    retransmitLost(c);
     const nxt = c.sndNxt;
+    // tcp_xmit_recovery with F-RTO's REXMIT_NEW (frto.ts): new data first;
+    // if none could go, F-RTO gives way to conventional recovery.
+    if (c.frtoSendNew) {
+      c.frtoSendNew = false;
+      if (canSendData(c)) sendNewData(c);
+      if (!seqGt(c.sndNxt, c.highSeq)) c.frto = false;
+    }
+    // While F-RTO waits for the ACK of that new data, nothing is retransmitted.
+    if (!(c.frto && c.caState === 'loss' && seqGt(c.sndNxt, c.highSeq))) retransmitLost(c);
     if (canSendData(c)) sendNewData(c);
     // tcp_write_xmit: new data sent, so a tail loss probe is due (one per tail).
     if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);

@@ -96,6 +96,13 @@ export class RetransmitQueue {
     }
   }
 
+  /** tcp_undo_cwnd_reduction with unmark_loss: no record is presumed lost any more (lost_out = 0). */
+  unmarkAllLost(): void {
+    if (this.lostOut === 0) return;
+    for (let i = this.head; i < this.records.length; i++) this.records[i]!.lost = false;
+    this.lostOut = 0;
+  }
+
   markRetransmitted(r: TxRecord): void {
     if (r.retrans === 0) this.everRetransmitted++;
     r.retrans++;

@@ -6,7 +6,9 @@
 import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection, ConnectionTimer } from './connection.ts';
 import { abortWithReset, timedOut } from './endings.ts';
+import { startFrto } from './frto.ts';
 import * as out from './output.ts';
+import { initUndo, lossReducesWindow, saveWindowForUndo } from './undo.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
@@ -83,14 +85,21 @@ function onRetransmitTimer(c: Connection): void {
     c.synRetransmitted = true;
   } else {
     // RFC 5681 §3.1 / tcp_enter_loss: everything outstanding is presumed lost; slow start from one segment.
-    if (c.caState !== 'loss') {
+    const newRecovery = c.caState === 'open' || c.caState === 'disorder';
+    // tcp_timeout_mark_lost: duplicate ACKs counted as SACKs are forgotten, the rest is lost.
+    c.renoSacked = 0;
+    for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
+    // ssthresh is reduced once per window (undo.ts says when), and the window saved for undo.
+    if (lossReducesWindow(c)) {
+      saveWindowForUndo(c);
       c.cc.onTimeout(c.packetsInFlight());
-      c.undoMarker = c.sndUna; // tcp_init_undo, beside the ssthresh reduction
+      initUndo(c);
+    } else {
+      c.cc.cwnd = c.packetsInFlight() + 1;
     }
     c.caState = 'loss';
     c.highSeq = c.sndNxt;
-    c.renoSacked = 0;
-    for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
+    startFrto(c, newRecovery); // F-RTO, RFC 5682 §3.1 step 1 (frto.ts)
   }
   out.retransmit(c, head);
   c.retransmits++;
