@@ -90,6 +90,7 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
       c.backoff ? `backoff:${c.backoff}` : '',
       `rtt:${ms(c.rtt)}/${ms(c.rttvar)}`,
       `mss:${c.mss}`,
+      c.pmtu !== undefined ? `pmtu:${c.pmtu}` : '',
       `cwnd:${c.cwnd}`,
       c.ssthresh < INFINITE_SSTHRESH ? `ssthresh:${c.ssthresh}` : '',
       `bytes_sent:${c.bytesSent}`,

@@ -29,6 +29,9 @@ export const SYSCTL_RANGES = {
   icmp_ratelimit: NON_NEGATIVE,
   icmp_msgs_per_sec: NON_NEGATIVE,
   icmp_msgs_burst: NON_NEGATIVE,
+  // proc_dointvec_minmax, extra1 = ip_min_valid_pmtu (68)
+  route_min_pmtu: [68, INT_MAX],
+  route_mtu_expires: JIFFIES,
   // ipv4_local_port_range: the low end not below ip_unprivileged_port_start (1024), checked with the order below.
   ip_local_port_range: [1024, 65535],
   somaxconn: NON_NEGATIVE,

@@ -69,8 +69,10 @@ export class Connection {
   /** RCV.NXT when the window was last advertised, and the window then (bytes). */
   rcvWup = 0;
   rcvWnd = 0;
-  /** Negotiated options. */
+  /** Negotiated options. The MSS we advertise: the device's, or less toward a destination with a learnt path MTU (dst_metric_advmss). */
   advMss: number;
+  /** The path MTU the MSS was last computed from (icsk_pmtu_cookie; tcp_sync_mss). */
+  pmtuCookie: number;
   /** The peer's MSS (536 when its SYN had none, RFC 9293 §3.7.1). */
   peerMss = TCP_DEFAULT_MSS;
   /** Payload bytes per full segment: min(peer MSS, ours) less the timestamp option. */
@@ -223,7 +225,9 @@ export class Connection {
     initialState: 'CLOSED' | 'SYN_RECV' = 'CLOSED',
   ) {
     this.currentState = initialState;
-    this.advMss = ctx.advMss;
+    // tcp_connect_init / tcp_v4_syn_recv_sock: advmss and the MSS from the route to the peer.
+    this.pmtuCookie = ctx.route.mtu(remote, ctx.now());
+    this.advMss = Math.min(ctx.advMss, ctx.route.advMss(remote, ctx.now()));
     this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();

@@ -56,6 +56,7 @@ export function connectionInfo(c: Connection): TcpInfo {
     rttvar: c.rtt.rttvar,
     rto: c.rtt.rto,
     mss: c.mss,
+    pmtu: c.pmtuCookie,
     cwnd: c.cc.cwnd,
     ssthresh: c.cc.ssthresh,
     congestion: c.cc.name,

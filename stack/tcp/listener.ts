@@ -157,7 +157,7 @@ export class Listener implements PortOwner {
         tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
         rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src)),
       },
       (r) => this.onRequestTimer(r),
     );
@@ -190,7 +190,7 @@ export class Listener implements PortOwner {
     const iss = this.cookie(seg, Math.floor(this.ctx.now() / COOKIE_PERIOD), index);
     this.lastCookieTime = this.ctx.now();
     this.ctx.counters.TcpExtSyncookiesSent++;
-    const mss = this.ctx.advMss;
+    const mss = this.advMssTo(seg.src);
     sendMinisockSegment(
       this.ctx,
       this.endsOf(seg.src, seg.sport),
@@ -198,6 +198,11 @@ export class Listener implements PortOwner {
       NO_TIMESTAMPS,
       { mss },
     );
+  }
+
+  /** tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss), lower toward a destination with a learnt path MTU. */
+  private advMssTo(remote: number): number {
+    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()));
   }
 
   private endsOf(remote: number, remotePort: number): MinisockEnds {
@@ -235,7 +240,7 @@ export class Listener implements PortOwner {
         sackOk: false,
         ...NO_TIMESTAMPS,
         rcvWscale: 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.advMssTo(seg.src)),
       },
       () => undefined,
     );
@@ -249,7 +254,7 @@ export class Listener implements PortOwner {
 
   /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
   sendSynAck(req: RequestSock): void {
-    const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.ctx.advMss };
+    const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.advMssTo(req.remote) };
     if (req.sackOk) o.sackPermitted = true;
     if (req.wscaleOk) o.wscale = req.rcvWscale;
     req.synAckSentAt = this.ctx.now();
@@ -260,6 +265,27 @@ export class Listener implements PortOwner {
       req,
       o,
     );
+  }
+
+  /**
+   * tcp_req_err: an ICMP error about a request's SYN-ACK. A quoted sequence
+   * number other than the SYN-ACK's is ignored (TcpExtOutOfWindowIcmps); a
+   * fatal one (isRequestFatal) drops the request silently, as POSIX wants
+   * no network error from accept() (ListenDrops); the rest, "fragmentation
+   * needed" among them, change nothing. Nothing for an unknown 4-tuple
+   * (the listener itself ignores ICMP errors).
+   */
+  requestIcmpError(remote: number, remotePort: number, seq: number, fatal: boolean): void {
+    const req = this.synQueue.get(remote, remotePort, this.port);
+    if (req === undefined) return;
+    if (seq !== req.iss) {
+      this.ctx.counters.TcpExtOutOfWindowIcmps++;
+      return;
+    }
+    if (!fatal) return;
+    this.synQueue.delete(remote, remotePort, this.port);
+    this.ctx.timers.cancel(req.timer);
+    this.ctx.counters.TcpExtListenDrops++;
   }
 
   /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */

@@ -9,16 +9,14 @@
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
+import { advertiseMss, checkRouteMtu } from './pmtu.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 
-/** Payload bytes of a full segment: min(peer MSS, ours) less the per-segment options. */
-export function effectiveMss(c: Connection): number {
-  return Math.max(MIN_SND_MSS, Math.min(c.peerMss, c.advMss) - (c.tsOk ? TS_OPTION_BYTES : 0));
-}
+export { effectiveMss } from './pmtu.ts';
 
 /**
  * tcp_select_window: the free receive space, in multiples of the scale
@@ -63,7 +61,7 @@ export function selectWindow(c: Connection, commit = true): number {
  */
 function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
   const s = c.ctx.sysctl;
-  const o: TcpOptionsToWrite = { mss: c.advMss };
+  const o: TcpOptionsToWrite = { mss: advertiseMss(c) };
   if (s.tcp_sack !== 0) o.sackPermitted = true;
   if (s.tcp_timestamps !== 0) o.ts = { val: c.tsVal(), ecr: synAck && c.tsOk ? c.tsRecent : 0 };
   if (s.tcp_window_scaling !== 0) o.wscale = c.offeredWscale;
@@ -111,6 +109,7 @@ const SACK_BLOCK_BYTES = 8;
  * what already arrived.
  */
 function currentMss(c: Connection): number {
+  checkRouteMtu(c);
   if (!c.sackOk || (c.ooo.empty && !c.dsackPending)) return c.mss;
   const max = c.tsOk ? 3 : 4;
   const blocks = c.dsackPending ? 1 + c.ooo.blockCount(max - 1) : c.ooo.blockCount(max);
@@ -150,6 +149,8 @@ function emit(c: Connection, spec: SendSpec): void {
     fillPayload: len > 0 ? (dst, offset) => c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset) : undefined,
     ipId: nextIpId(c),
     retransmission: spec.retransmission === true,
+    // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
+    dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
   });
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
@@ -223,6 +224,11 @@ export function retransmit(c: Connection, r: TxRecord): void {
   if (r.syn) {
     sendSyn(c, c.state === 'SYN_RECV', true);
   } else {
+    // __tcp_retransmit_skb: a segment sent before the MSS fell (path MTU)
+    // goes out cut to the current MSS; the rest stays queued as its own
+    // segment with the same marks (tcp_fragment), PSH and FIN on the rest.
+    const mss = currentMss(c);
+    if (r.len > mss) c.rtx.split(r, mss);
     resendRecord(c, r);
   }
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
@@ -291,6 +297,9 @@ function retransmitLost(c: Connection): void {
       if (c.caState === 'recovery') {
         c.recoveryRetransSent = true;
         c.ctx.counters.TcpExtTCPFastRetrans++;
+      } else {
+        // tcp_xmit_retransmit_queue: in Loss, the mib is TCPSlowStartRetrans.
+        c.ctx.counters.TcpExtTCPSlowStartRetrans++;
       }
     }
   }

@@ -68,6 +68,8 @@ export interface TcpInfo {
   rttvar: number;
   rto: number;
   mss: number;
+  /** The path MTU the MSS was computed from (icsk_pmtu_cookie: ss's pmtu). */
+  pmtu?: number;
   cwnd: number;
   ssthresh: number;
   /** The congestion control's name as ss prints it after ts/sack ("cubic", "reno"). */

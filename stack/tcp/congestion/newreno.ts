@@ -56,6 +56,9 @@ export class NewReno implements CongestionControl {
 
   onRttSample(): void {}
 
+  /** Reno has no set_state hook. */
+  onLossState(): void {}
+
   onDataSent(): void {}
 
   /** tcp_reno_undo_cwnd. */

@@ -41,6 +41,12 @@ export interface CongestionControl {
   onExitRecovery(): void;
   /** An RTO fired (RFC 5681 §3.1, eq. 4): loss window. */
   onTimeout(inFlight: number): void;
+  /**
+   * tcp_set_ca_state(TCP_CA_Loss) without tcp_enter_loss (tcp_simple_retransmit
+   * after a path MTU drop): the algorithm's set_state hook only, cwnd and
+   * ssthresh untouched.
+   */
+  onLossState(): void;
   /** A data segment is about to leave with `inFlight` segments outstanding (tcp_event_data_sent). */
   onDataSent(inFlight: number): void;
   /** undo_cwnd: the window to restore when a reduction proves spurious. */
