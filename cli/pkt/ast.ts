@@ -18,6 +18,23 @@ export type TcpOptionSpec =
   | { kind: 'sack'; blocks: Array<[number, number]> }
   | { kind: 'ts'; val: number; ecr: number };
 
+/**
+ * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`):
+ * type and code as numbers (packetdrill's names or type_N/code_N), the
+ * next-hop MTU when given, and the TCP segment whose IP header and first 8
+ * bytes it quotes, as start sequence and payload length in script space.
+ */
+export interface IcmpSpec {
+  type: number;
+  code: number;
+  /** `mtu N` (only with unreachable frag_needed). */
+  mtu: number | undefined;
+  /** `id N` (echo). */
+  id: number;
+  echoedSeq: number;
+  echoedLen: number;
+}
+
 export interface PacketSpec {
   direction: 'inbound' | 'outbound';
   /** Explicit `SRC>DST` ports (0 when absent, as in packetdrill). */
@@ -35,6 +52,8 @@ export interface PacketSpec {
   urg: number;
   /** undefined: `<...>` (options not checked); [] when the packet has no `<>` at all. */
   options: TcpOptionSpec[] | undefined;
+  /** Set for an ICMP line; the TCP fields are then unused. */
+  icmp?: IcmpSpec;
 }
 
 /** packetdrill's struct expression, for the subset the runner evaluates. */
