@@ -84,6 +84,8 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
     const parts = [
       c.timestamps ? 'ts' : '',
       c.sack ? 'sack' : '',
+      c.ecn ? 'ecn' : '',
+      c.ecnSeen ? 'ecnseen' : '',
       c.congestion ?? '',
       `wscale:${c.sndWscale},${c.rcvWscale}`,
       `rto:${ms(c.rto)}`,

@@ -39,6 +39,9 @@ export const SYSCTL_RANGES = {
   tcp_sack: U8,
   tcp_dsack: U8,
   tcp_window_scaling: U8,
+  // proc_dou8vec_minmax, extra2 = SYSCTL_TWO on 6.18 (3 and above are refused: no AccECN modes)
+  tcp_ecn: [0, 2],
+  tcp_ecn_fallback: [0, 1],
   tcp_rmem: [1, INT_MAX],
   tcp_wmem: [1, INT_MAX],
   // MAX_TCP_SYNCNT

@@ -29,6 +29,10 @@ export interface Sysctls {
   /** Report duplicates with D-SACK blocks (RFC 2883) when SACK is on. */
   tcp_dsack: number;
   tcp_window_scaling: number;
+  /** ECN (RFC 3168): 0 off, 1 asked for on connect and accepted, 2 (default) only accepted when the peer asks. */
+  tcp_ecn: number;
+  /** 1 (default): a retransmitted SYN no longer asks for ECN (RFC 3168 §6.1.1.1). */
+  tcp_ecn_fallback: number;
   /** min, default, max receive buffer (bytes); max decides the window scale we offer. */
   tcp_rmem: [number, number, number];
   tcp_wmem: [number, number, number];
@@ -89,6 +93,8 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_sack: 1,
   tcp_dsack: 1,
   tcp_window_scaling: 1,
+  tcp_ecn: 2,
+  tcp_ecn_fallback: 1,
   tcp_rmem: [4096, 131072, 33554432],
   tcp_wmem: [4096, 16384, 4194304],
   tcp_syn_retries: 6,

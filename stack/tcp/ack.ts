@@ -9,6 +9,7 @@ import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
+import * as ecn from './ecn.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import { challengeAck } from './oow-ack.ts';
 import { replyReset } from './reset.ts';
@@ -63,12 +64,19 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
+  const sackedBeforeSack = c.rtx.sackedOut;
   const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
+  const newlySacked = Math.max(0, c.rtx.sackedOut - sackedBeforeSack);
+  // tcp_ecn_rcv_ecn_echo (FLAG_ECE), then tcp_ecn_accept_cwr for any acceptable ACK.
+  const ece = ecn.isEcnEcho(c, seg);
+  ecn.acceptCwr(c, seg);
 
   const acked = seqDiff(ack, priorUna);
+  let delivered = newlySacked;
   if (acked > 0) {
     const sackedBefore = c.rtx.sackedOut;
     const ackedSegments = ackRecords(c, ack, seg);
+    delivered += ackedSegments - (sackedBefore - c.rtx.sackedOut);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
@@ -77,7 +85,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.dupAcks = 0;
     if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
     // Segments delivered by this ACK that no SACK had reported (tcp_ack's acked_sacked on a full ACK).
-    congestionOnAck(c, ack, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut));
+    congestionOnAck(c, ack, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut), ece, delivered);
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
   } else if (
@@ -91,6 +99,14 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
+  if (acked <= 0 && ece) {
+    // An ECE without new data acknowledged is dubious too (FLAG_CA_ALERT): tcp_try_to_open enters CWR.
+    ecn.enterCwr(c);
+    if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, false);
+    c.hooks.dirty(c);
+  }
+  // tcp_count_delivered: what an ECE-marked ACK delivered went through a congested path.
+  if (ece && delivered > 0) c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
   if (c.tlpHighSeq !== undefined) {
     const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
     processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
@@ -176,7 +192,15 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   return segments;
 }
 
-function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number, newlyDelivered: number): void {
+function congestionOnAck(
+  c: Connection,
+  ack: number,
+  ackedSegments: number,
+  inFlightBefore: number,
+  newlyDelivered: number,
+  ece: boolean,
+  delivered: number,
+): void {
   if (c.caState === 'recovery' || c.caState === 'loss') {
     if (seqGe(ack, c.highSeq)) {
       const wasRecovery = c.caState === 'recovery';
@@ -197,9 +221,19 @@ function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFl
     }
     return;
   }
-  c.caState = 'open';
-  c.renoSacked = 0;
-  c.cc.onAck(ackedSegments, inFlightBefore);
+  if (c.caState === 'cwr') {
+    // tcp_fastretrans_alert: CWR ends once something above its recovery point
+    // is acknowledged (so the CWR flag reached the peer): cwnd = ssthresh.
+    if (seqGt(ack, c.highSeq)) ecn.endCwr(c);
+  } else {
+    c.caState = 'open';
+    c.renoSacked = 0;
+  }
+  // tcp_try_to_open: an ECN echo starts a new reduction (once per window).
+  if (ece) ecn.enterCwr(c);
+  // tcp_cong_control: PRR while the window is being reduced, else the algorithm's growth.
+  if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, true);
+  else c.cc.onAck(ackedSegments, inFlightBefore);
 }
 
 function onDuplicateAck(c: Connection): void {
@@ -232,6 +266,7 @@ function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup:
     // cwnd with Reno, 717/1024 of it with CUBIC), set as the cwnd.
     c.cc.onEnterRecovery(c.cc.cwnd);
     c.cc.onExitRecovery();
+    ecn.queueCwr(c);
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;
   } else if (!unaAdvanced && !notDup && !dataSacked) {
     c.tlpHighSeq = undefined;
@@ -326,10 +361,15 @@ function detectLoss(c: Connection): void {
     }
   }
   if (newlyLost && c.caState !== 'recovery') {
+    // tcp_enter_recovery: a window already being reduced (CWR) is not reduced again.
+    const reducing = c.caState === 'cwr';
     c.caState = 'recovery';
     c.highSeq = c.sndNxt;
     c.undoMarker = c.sndUna; // tcp_enter_recovery: tcp_init_undo
-    c.cc.onEnterRecovery(c.packetsInFlight());
+    if (!reducing) {
+      c.cc.onEnterRecovery(c.packetsInFlight());
+      ecn.queueCwr(c); // tcp_init_cwnd_reduction
+    }
     c.recoveryRetransSent = false;
     const mib = c.ctx.counters;
     if (c.sackOk) mib.TcpExtTCPSackRecovery++;

@@ -48,7 +48,8 @@ export interface ConnectionHooks {
   timerExpired(c: Connection, timer: ConnectionTimer): void;
 }
 
-export type CaState = 'open' | 'disorder' | 'recovery' | 'loss';
+/** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */
+export type CaState = 'open' | 'disorder' | 'cwr' | 'recovery' | 'loss';
 
 /** Why a state changes without the usual bookkeeping: a host crash forgets the connection (no EstabResets, nobody woken). */
 export type StateChangeCause = 'protocol' | 'crash';
@@ -136,6 +137,20 @@ export class Connection {
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
   highSeq = 0;
   dupAcks = 0;
+  /** PRR (RFC 6937) in CWR: cwnd when the reduction began, segments delivered and sent since (prior_cwnd, prr_delivered, prr_out). */
+  priorCwnd = 0;
+  prrDelivered = 0;
+  prrOut = 0;
+  /**
+   * ECN (RFC 3168), tp->ecn_flags: negotiated (TCP_ECN_OK); CWR owed on the
+   * next new data segment (TCP_ECN_QUEUE_CWR); ECE owed on every segment
+   * until the peer's CWR (TCP_ECN_DEMAND_CWR); an ECT or CE codepoint seen
+   * on the peer's data (TCP_ECN_SEEN, ss's "ecnseen").
+   */
+  ecnOk = false;
+  ecnQueueCwr = false;
+  ecnDemandCwr = false;
+  ecnSeen = false;
   /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack). */
   renoSacked = 0;
 

@@ -68,6 +68,8 @@ export function connectionInfo(c: Connection): TcpInfo {
     rcvWscale: c.rcvWscale,
     timestamps: c.tsOk,
     sack: c.sackOk,
+    ecn: c.ecnOk,
+    ecnSeen: c.ecnSeen,
     timer: pending ? { on: pending[0], expiresIn: Math.max(0, pending[1].deadline - now) } : undefined,
     bytesSent: c.bytesSent,
     bytesRetrans: c.bytesRetrans,

@@ -5,11 +5,13 @@
  * (tcp_conn_request, tcp_check_req, reqsk_timer_handler; RFC 9293 §3.10.7.2).
  */
 import type { DropReason } from '../drop.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, tcpReserved, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { ipHeaderLength } from '../wire/ipv4.ts';
 import { MAX_SYN_WINDOW, MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { abortWithReset } from './endings.ts';
+import { requestEcnOk } from './ecn.ts';
 import { connectionInput } from './input.ts';
 import { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
@@ -158,6 +160,7 @@ export class Listener implements PortOwner {
         tsOffset: this.ctx.random.u32(),
         rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
         rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src)),
+        ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(ipHeaderLength(seg.packet)))),
       },
       (r) => this.onRequestTimer(r),
     );
@@ -261,7 +264,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
+      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
       req,
       o,
     );

@@ -6,10 +6,11 @@
  * retransmissions of lost segments first, FIN after the data, and a pure ACK
  * when one is owed and nothing else carried it.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu } from './pmtu.ts';
+import { ecnSend, synEcnFlags } from './ecn.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -135,6 +136,8 @@ interface SendSpec {
 function emit(c: Connection, spec: SendSpec): void {
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
+  // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
+  const ecn = spec.flags & TCP_SYN ? undefined : ecnSend(c, len > 0 && spec.retransmission !== true);
   transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
@@ -142,7 +145,7 @@ function emit(c: Connection, spec: SendSpec): void {
     dport: c.remotePort,
     seq: spec.seq,
     ack: spec.flags & TCP_ACK ? c.rcvNxt : 0,
-    flags: spec.flags,
+    flags: ecn === undefined ? spec.flags : spec.flags | ecn.flags,
     window,
     options: spec.options,
     payloadLength: len,
@@ -151,6 +154,7 @@ function emit(c: Connection, spec: SendSpec): void {
     retransmission: spec.retransmission === true,
     // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
     dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
+    tos: ecn?.tos ?? 0,
   });
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
@@ -186,9 +190,11 @@ export function connectStart(c: Connection, iss: number): void {
 
 /** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
 export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
+  // tcp_ecn_send_syn / tcp_ecn_send_synack: ECE+CWR to ask, ECE alone to accept (the SYN itself not-ECT).
+  const ecnFlags = withAck ? (c.ecnOk ? TCP_ECE : 0) : synEcnFlags(c, retransmission);
   emit(c, {
     seq: c.iss,
-    flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+    flags: (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecnFlags,
     options: synOptions(c, withAck),
     window: Math.min(MAX_SYN_WINDOW, c.rcvWnd),
     retransmission,
@@ -372,6 +378,8 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
   const psh = len > 0 && (push || fin || len === c.unsentBytes());
+  // tcp_write_xmit: segments sent during a window reduction count in PRR's prr_out.
+  if (c.caState === 'cwr') c.prrOut++;
   emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),

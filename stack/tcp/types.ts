@@ -83,6 +83,9 @@ export interface TcpInfo {
   rcvWscale: number;
   timestamps: boolean;
   sack: boolean;
+  /** ECN negotiated (TCPI_OPT_ECN: ss's "ecn") and ECT/CE seen on the peer's data (TCPI_OPT_ECN_SEEN: "ecnseen"). */
+  ecn?: boolean;
+  ecnSeen?: boolean;
   /** Timers pending, e.g. { on: 'rto', expiresIn: 180 } or keepalive/persist/timewait. */
   timer: { on: string; expiresIn: number } | undefined;
   bytesSent: number;

@@ -201,6 +201,12 @@ export class Cubic implements CongestionControl {
     this.hystart.reset();
   }
 
+  /** cubictcp_recalc_ssthresh from tcp_init_cwnd_reduction (snd_cwnd_cnt = 0 there too). */
+  reductionSsthresh(): number {
+    this.cwndCount = 0;
+    return this.recalcSsthresh();
+  }
+
   /** cubictcp_state(TCP_CA_Loss): a new epoch and a new HyStart round. */
   onLossState(): void {
     this.reset();
