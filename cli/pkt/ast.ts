@@ -35,6 +35,20 @@ export interface IcmpSpec {
   echoedLen: number;
 }
 
+/**
+ * packetdrill's ip_info in brackets or parentheses after the direction:
+ * `[ect0]`, `[ect1]`, `[ce]`, `[noecn]` (the ECN field), `[ect01]` (either
+ * ECT, outbound only), `[tos 0x..]` (the whole TOS byte), `[ttl N]`.
+ */
+export interface IpInfoSpec {
+  /** TOS_CHECK_NONE, TOS_CHECK_ECN, TOS_CHECK_ECN_ECT01, TOS_CHECK_TOS. */
+  tosCheck: 'none' | 'ecn' | 'ect01' | 'tos';
+  /** The ECN codepoint (ecn) or the TOS byte (tos). */
+  tos: number;
+  /** 0: not given (not checked outbound). */
+  ttl: number;
+}
+
 export interface PacketSpec {
   direction: 'inbound' | 'outbound';
   /** Explicit `SRC>DST` ports (0 when absent, as in packetdrill). */
@@ -54,6 +68,8 @@ export interface PacketSpec {
   options: TcpOptionSpec[] | undefined;
   /** Set for an ICMP line; the TCP fields are then unused. */
   icmp?: IcmpSpec;
+  /** `[ect0]`, `(tos 0x10)`, `[ttl 64]` … after the direction; undefined when absent. */
+  ipInfo?: IpInfoSpec;
 }
 
 /** packetdrill's struct expression, for the subset the runner evaluates. */

@@ -7,7 +7,7 @@
  *   event   := time action
  *   time    := T | +T | * | T~T | +T~+T          (T: seconds, integer or float)
  *   action  := packet | syscall | `shell command` | %{ python }%
- *   packet  := (<|>) [SRC>DST] flags start:end(len) [ack N] [win N] [urg N] [<options>|<...>]
+ *   packet  := (<|>) [ipinfo] [SRC>DST] flags start:end(len) [ack N] [win N] [urg N] [<options>|<...>]
  *            | < icmp TYPE [CODE] [mtu N] [id N] [[start:end(len)]]
  *   syscall := [...END] name(args) = result [ERRNO (note)] [(note)]
  *
@@ -16,7 +16,7 @@
  * only outbound, options padded to 32 bits, start + len = end) with its
  * wording, and reports every error as one line `file:line: ...`. Syntax
  * packetdrill has and the runner does not execute (IPv6, UDP, outbound ICMP, GRE,
- * MPLS, IP TOS/TTL/ECN info, MD5/Fast Open/AccECN options, msghdr and cmsg
+ * MPLS, flow labels, MD5/Fast Open/AccECN options, msghdr and cmsg
  * arguments) is refused with a line saying so.
  */
 import {
@@ -24,6 +24,7 @@ import {
   type Action,
   type Expr,
   type IcmpSpec,
+  type IpInfoSpec,
   type PacketSpec,
   type Script,
   type ScriptEvent,
@@ -300,7 +301,11 @@ class Parser {
     if (this.isKeyword(t, 'ipv4') || this.isKeyword(t, 'ipv6') || this.isKeyword(t, 'gre') || this.isKeyword(t, 'GREv0') || this.isKeyword(t, 'mpls')) {
       throw this.unsupported(t, `encapsulation headers (${t.text}) in packet lines`);
     }
-    if (this.isChar(t, '(') || this.isChar(t, '[')) throw this.unsupported(t, 'IP header info (tos, ECN, ttl, flowlabel) in packet lines');
+    let ipInfo: IpInfoSpec | undefined;
+    if (this.isChar(t, '(') || this.isChar(t, '[')) {
+      ipInfo = this.parseIpInfo();
+      t = this.peek();
+    }
     if (this.isKeyword(t, 'encap')) throw this.unsupported(t, 'PSP encapsulation');
     let srcPort = 0;
     let dstPort = 0;
@@ -316,7 +321,9 @@ class Parser {
     if (this.isKeyword(t, 'icmp')) {
       if (direction === 'outbound') throw this.unsupported(t, 'outbound ICMP packets (inbound ICMP only)');
       this.next();
-      return { direction, srcPort, dstPort, flags: '', seq: 0, len: 0, ack: 0, win: 0, urg: 0, options: [], icmp: this.parseIcmp() };
+      const icmp = this.parseIcmp();
+      if (ipInfo?.tosCheck === 'ect01') throw this.semantic('[ect01] can only be used with outbound packets');
+      return { direction, srcPort, dstPort, flags: '', seq: 0, len: 0, ack: 0, win: 0, urg: 0, options: [], icmp, ...(ipInfo ? { ipInfo } : {}) };
     }
     const flags = this.parseFlags();
     // seq: start:end(len)
@@ -360,8 +367,39 @@ class Parser {
         options = this.parseOptionList();
       }
     }
+    if (ipInfo?.tosCheck === 'ect01' && direction !== 'outbound') throw this.semantic('[ect01] can only be used with outbound packets');
     if (win === undefined && direction === 'inbound') throw this.semantic('window must be specified for inbound packets');
-    return { direction, srcPort, dstPort, flags, seq: start, len, ack, win, urg, options };
+    return { direction, srcPort, dstPort, flags, seq: start, len, ack, win, urg, options, ...(ipInfo ? { ipInfo } : {}) };
+  }
+
+  /**
+   * opt_ip_info: `(` or `[`, then a tos_spec (noecn, ect0, ect1, ce, ect01,
+   * tos 0xNN), `ttl N`, or a tos_spec with a flow label (IPv6, refused).
+   */
+  private parseIpInfo(): IpInfoSpec {
+    const open = this.next();
+    const close = open.text === '(' ? ')' : ']';
+    const t = this.next();
+    let info: IpInfoSpec;
+    const ecn: Readonly<Record<string, number>> = { noecn: 0, ect1: 1, ect0: 2, ce: 3 };
+    if (t.kind === 'KEYWORD' && ecn[t.text] !== undefined) info = { tosCheck: 'ecn', tos: ecn[t.text]!, ttl: 0 };
+    else if (this.isKeyword(t, 'ect01')) info = { tosCheck: 'ect01', tos: 0, ttl: 0 };
+    else if (this.isKeyword(t, 'tos')) {
+      const v = this.next();
+      if (v.kind !== 'HEX') throw this.syntax(v, 'a hexadecimal TOS value (like 0x10)');
+      const tos = Number(v.text);
+      if (!isU8(tos)) throw this.semantic('tos out of range for 8 bits');
+      info = { tosCheck: 'tos', tos, ttl: 0 };
+    } else if (this.isKeyword(t, 'ttl')) {
+      info = { tosCheck: 'none', tos: 0, ttl: this.expectInteger('a TTL') };
+    } else if (this.isKeyword(t, 'flowlabel')) {
+      throw this.unsupported(t, 'IPv6 flow labels');
+    } else {
+      throw this.syntax(t, 'IP info (noecn, ect0, ect1, ce, ect01, tos 0xNN or ttl N)');
+    }
+    if (this.isChar(this.peek(), ',')) throw this.unsupported(this.peek(), 'IPv6 flow labels');
+    this.expectChar(close);
+    return info;
   }
 
   /**

@@ -682,7 +682,7 @@ class Runner implements SyscallHost {
       }
     }
     this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec))}`);
-    const dropped = this.stack.input(encodePacket(p));
+    const dropped = this.stack.input(encodePacket(p, 0, spec.ipInfo?.ttl || 64));
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }
