@@ -80,7 +80,7 @@ export function requestEcnOk(seg: Segment, tcpEcn: number, reservedBits: number)
 /**
  * tcp_ecn_send for a non-SYN segment: new data goes ECT(0) and takes a
  * queued CWR; everything else is not-ECT; ECE while the peer owes us a
- * CWR. Returns the extra flags and sets `tos` through the callback.
+ * CWR. Returns the flags to add and the TOS byte for IP.
  */
 export function ecnSend(c: Connection, newData: boolean): { flags: number; tos: number } {
   if (!c.ecnOk) return NONE;
