@@ -30,6 +30,11 @@ export const COUNTER_NAMES = [
   'IpExtInMcastPkts',
   'IpExtInOctets',
   'IpExtOutOctets',
+  // ip_rcv_core: every datagram by the ECN codepoint of its TOS byte (RFC 3168 §5)
+  'IpExtInNoECTPkts',
+  'IpExtInECT1Pkts',
+  'IpExtInECT0Pkts',
+  'IpExtInCEPkts',
   'IpExtReasmOverlaps',
   // Icmp
   'IcmpInMsgs',
@@ -95,6 +100,8 @@ export const COUNTER_NAMES = [
   'TcpExtTCPSynRetrans',
   'TcpExtTCPFastRetrans',
   'TcpExtTCPSlowStartRetrans',
+  // tcp_count_delivered: segments newly delivered by ACKs carrying ECE
+  'TcpExtTCPDeliveredCE',
   'TcpExtTCPLostRetransmit',
   'TcpExtTCPSackRecovery',
   'TcpExtTCPRenoRecovery',

@@ -12,6 +12,7 @@ import { Icmp } from './ip/icmp.ts';
 import { Ipv4Input, type ProtocolInput } from './ip/input.ts';
 import { IpOutput } from './ip/output.ts';
 import { Reassembler } from './ip/reassembly.ts';
+import { RouteCache } from './ip/route-cache.ts';
 import { Udp } from './ip/udp.ts';
 import type { PacketSink } from './link.ts';
 import type { Random } from './random.ts';
@@ -66,6 +67,8 @@ export class Stack {
   readonly output: IpOutput;
   readonly icmp: Icmp;
   readonly reassembler: Reassembler;
+  /** The destination cache: path MTUs learnt from "fragmentation needed", per destination. */
+  readonly routes: RouteCache;
   /** Set or replace at any time; undefined costs nothing. */
   trace: TraceSink | undefined;
   private readonly ip: Ipv4Input;
@@ -101,6 +104,8 @@ export class Stack {
     this.sysctl = { ...defaultSysctls(), ...options.sysctl };
     const traceSink = (): TraceSink | undefined => this.trace;
     this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500, this.address);
+    const ipOutput = this.output;
+    this.routes = new RouteCache(this.sysctl, () => ipOutput.mtu);
     this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
     this.reassembler = new Reassembler(
       this.clock,
@@ -130,13 +135,14 @@ export class Stack {
         return traceSink();
       },
       ip: output,
+      route: this.routes,
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);
     this.tcpLayer = layer;
     layer.onFlushNeeded = () => this.onFlushNeeded?.();
     this.ip.register(PROTO_TCP, (p, hl, total) => layer.input(p, hl, total));
-    this.icmp.errorHandlers.set(PROTO_TCP, (type, code, _info, quoted) => layer.icmpError(type, code, quoted));
+    this.icmp.errorHandlers.set(PROTO_TCP, (type, code, info, quoted) => layer.icmpError(type, code, info, quoted));
     this.tcp = {
       socket: () => new TcpEndpoint(new TcpSock(layer)),
       connections: () => layer.connectionInfos(),

@@ -29,6 +29,9 @@ export const SYSCTL_RANGES = {
   icmp_ratelimit: NON_NEGATIVE,
   icmp_msgs_per_sec: NON_NEGATIVE,
   icmp_msgs_burst: NON_NEGATIVE,
+  // proc_dointvec_minmax, extra1 = ip_min_valid_pmtu (68)
+  route_min_pmtu: [68, INT_MAX],
+  route_mtu_expires: JIFFIES,
   // ipv4_local_port_range: the low end not below ip_unprivileged_port_start (1024), checked with the order below.
   ip_local_port_range: [1024, 65535],
   somaxconn: NON_NEGATIVE,
@@ -36,6 +39,9 @@ export const SYSCTL_RANGES = {
   tcp_sack: U8,
   tcp_dsack: U8,
   tcp_window_scaling: U8,
+  // proc_dou8vec_minmax, extra2 = SYSCTL_TWO on 6.18 (3 and above are refused: no AccECN modes)
+  tcp_ecn: [0, 2],
+  tcp_ecn_fallback: [0, 1],
   tcp_rmem: [1, INT_MAX],
   tcp_wmem: [1, INT_MAX],
   // MAX_TCP_SYNCNT

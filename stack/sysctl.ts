@@ -18,6 +18,10 @@ export interface Sysctls {
   icmp_ratelimit: number;
   icmp_msgs_per_sec: number;
   icmp_msgs_burst: number;
+  /** net.ipv4.route.min_pmtu: the lowest path MTU "fragmentation needed" can set (lower ones lock the route at it). */
+  route_min_pmtu: number;
+  /** net.ipv4.route.mtu_expires: seconds a learnt path MTU lasts. */
+  route_mtu_expires: number;
   ip_local_port_range: [number, number];
   somaxconn: number;
   tcp_timestamps: number;
@@ -25,6 +29,10 @@ export interface Sysctls {
   /** Report duplicates with D-SACK blocks (RFC 2883) when SACK is on. */
   tcp_dsack: number;
   tcp_window_scaling: number;
+  /** ECN (RFC 3168): 0 off, 1 asked for on connect and accepted, 2 (default) only accepted when the peer asks. */
+  tcp_ecn: number;
+  /** 1 (default): a retransmitted SYN no longer asks for ECN (RFC 3168 §6.1.1.1). */
+  tcp_ecn_fallback: number;
   /** min, default, max receive buffer (bytes); max decides the window scale we offer. */
   tcp_rmem: [number, number, number];
   tcp_wmem: [number, number, number];
@@ -79,12 +87,16 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   icmp_ratelimit: 1000,
   icmp_msgs_per_sec: 1000,
   icmp_msgs_burst: 50,
+  route_min_pmtu: 552,
+  route_mtu_expires: 600,
   ip_local_port_range: [32768, 60999],
   somaxconn: 4096,
   tcp_timestamps: 1,
   tcp_sack: 1,
   tcp_dsack: 1,
   tcp_window_scaling: 1,
+  tcp_ecn: 2,
+  tcp_ecn_fallback: 1,
   tcp_rmem: [4096, 131072, 33554432],
   tcp_wmem: [4096, 16384, 4194304],
   tcp_syn_retries: 6,
@@ -118,18 +130,23 @@ export function defaultSysctls(): Sysctls {
 }
 
 const PREFIXES: Partial<Record<keyof Sysctls, string>> = { somaxconn: 'net.core.' };
-const prefixOf = (key: keyof Sysctls): string => PREFIXES[key] ?? 'net.ipv4.';
+/** Names that are not prefix + key: the route tunables live in net.ipv4.route. */
+const FULL_NAMES: Partial<Record<keyof Sysctls, string>> = {
+  route_min_pmtu: 'net.ipv4.route.min_pmtu',
+  route_mtu_expires: 'net.ipv4.route.mtu_expires',
+};
+const fullNameOf = (key: keyof Sysctls): string => FULL_NAMES[key] ?? (PREFIXES[key] ?? 'net.ipv4.') + key;
 
 /** Every settable name, fully qualified. */
 export function sysctlNames(): string[] {
-  return (Object.keys(SYSCTL_DEFAULTS) as Array<keyof Sysctls>).map((k) => prefixOf(k) + k);
+  return (Object.keys(SYSCTL_DEFAULTS) as Array<keyof Sysctls>).map(fullNameOf);
 }
 
 /** Full Linux name ("net.ipv4.tcp_fin_timeout", or a /proc/sys path) → our key. */
 export function sysctlKey(fullName: string): keyof Sysctls | undefined {
   const normalized = fullName.trim().replace(/^\/?proc\/sys\//, '').replace(/\//g, '.');
   for (const key of Object.keys(SYSCTL_DEFAULTS) as Array<keyof Sysctls>) {
-    if (normalized === prefixOf(key) + key) return key;
+    if (normalized === fullNameOf(key)) return key;
   }
   return undefined;
 }

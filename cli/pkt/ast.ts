@@ -18,6 +18,37 @@ export type TcpOptionSpec =
   | { kind: 'sack'; blocks: Array<[number, number]> }
   | { kind: 'ts'; val: number; ecr: number };
 
+/**
+ * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`):
+ * type and code as numbers (packetdrill's names or type_N/code_N), the
+ * next-hop MTU when given, and the TCP segment whose IP header and first 8
+ * bytes it quotes, as start sequence and payload length in script space.
+ */
+export interface IcmpSpec {
+  type: number;
+  code: number;
+  /** `mtu N` (only with unreachable frag_needed). */
+  mtu: number | undefined;
+  /** `id N` (echo). */
+  id: number;
+  echoedSeq: number;
+  echoedLen: number;
+}
+
+/**
+ * packetdrill's ip_info in brackets or parentheses after the direction:
+ * `[ect0]`, `[ect1]`, `[ce]`, `[noecn]` (the ECN field), `[ect01]` (either
+ * ECT, outbound only), `[tos 0x..]` (the whole TOS byte), `[ttl N]`.
+ */
+export interface IpInfoSpec {
+  /** TOS_CHECK_NONE, TOS_CHECK_ECN, TOS_CHECK_ECN_ECT01, TOS_CHECK_TOS. */
+  tosCheck: 'none' | 'ecn' | 'ect01' | 'tos';
+  /** The ECN codepoint (ecn) or the TOS byte (tos). */
+  tos: number;
+  /** 0: not given (not checked outbound). */
+  ttl: number;
+}
+
 export interface PacketSpec {
   direction: 'inbound' | 'outbound';
   /** Explicit `SRC>DST` ports (0 when absent, as in packetdrill). */
@@ -35,6 +66,10 @@ export interface PacketSpec {
   urg: number;
   /** undefined: `<...>` (options not checked); [] when the packet has no `<>` at all. */
   options: TcpOptionSpec[] | undefined;
+  /** Set for an ICMP line; the TCP fields are then unused. */
+  icmp?: IcmpSpec;
+  /** `[ect0]`, `(tos 0x10)`, `[ttl 64]` … after the direction; undefined when absent. */
+  ipInfo?: IpInfoSpec;
 }
 
 /** packetdrill's struct expression, for the subset the runner evaluates. */

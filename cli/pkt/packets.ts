@@ -90,6 +90,8 @@ export interface PacketView {
   winNoCheck?: boolean;
   /** Script packets: `<...>` (options not checked). */
   optionsNoCheck?: boolean;
+  /** Script packets: how the TOS byte is checked (packetdrill's tos_chk; absent: not at all). */
+  tosCheck?: 'none' | 'ecn' | 'ect01' | 'tos';
 }
 
 /** Options in script order, as bytes (tcp_option_new layouts). */
@@ -215,8 +217,9 @@ export function scriptPacket(spec: PacketSpec, src = 0, dst = 0): PacketView {
     ihl: 5,
     protocol: PROTO_TCP,
     totalLength: 40 + optionBytes.length + spec.len,
-    tos: 0,
-    ttl: 0,
+    tos: spec.ipInfo?.tos ?? 0,
+    ttl: spec.ipInfo?.ttl ?? 0,
+    tosCheck: spec.ipInfo?.tosCheck ?? 'none',
     src,
     dst,
     tcp,
@@ -326,6 +329,9 @@ export function optionToString(o: RawOption): string {
   }
 }
 
+/** The ECN field as packetdrill writes it in packet lines. */
+const ECN_NAMES = ['[noecn]', '[ect1]', '[ect0]', '[ce]'];
+
 /** packetdrill's DUMP_SHORT form: `S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>`. */
 export function formatPacket(v: PacketView): string {
   const t = v.tcp;
@@ -342,6 +348,9 @@ export function formatPacket(v: PacketView): string {
   if (t.ae) flags += 'A';
   const len = v.payload.length;
   let s = `${flags} ${t.seq}:${(t.seq + len) >>> 0}(${len})`;
+  // The ECN field where it matters: a script line that checks it, a live packet that carries ECT or CE.
+  if (v.tosCheck === 'ect01') s = `[ect01] ${s}`;
+  else if (v.tosCheck === 'ecn' || (v.tosCheck === undefined && (v.tos & 3) !== 0)) s = `${ECN_NAMES[v.tos & 3]} ${s}`;
   if (t.ackFlag) s += ` ack ${t.ack}`;
   if (!v.winNoCheck) s += ` win ${t.window}`;
   if (t.options.length > 0) s += ` <${t.options.map(optionToString).join(',')}>`;
@@ -369,6 +378,11 @@ export function verifyHeaders(actual: PacketView, script: PacketView, strict: bo
   if (strict && actual.totalLength !== script.totalLength + allowance) {
     return fieldError('ipv4_total_length', script.totalLength + allowance, actual.totalLength);
   }
+  // verify_outbound_live_tos, then the TTL.
+  const ecn = actual.tos & 3;
+  if (script.tosCheck === 'ect01' && ecn !== 1 && ecn !== 2) return `live packet field ip_ecn: expected: 0x1 or 0x2 vs actual: 0x${ecn.toString(16)}`;
+  if (script.tosCheck === 'ecn' && ecn !== script.tos) return fieldError('ip_ecn', script.tos, ecn);
+  if (script.tosCheck === 'tos' && actual.tos !== script.tos) return fieldError('tos', script.tos, actual.tos);
   if (script.ttl !== 0 && actual.ttl !== script.ttl) return fieldError('ttl', script.ttl, actual.ttl);
   const a = actual.tcp;
   const s = script.tcp;

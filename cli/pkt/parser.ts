@@ -7,21 +7,24 @@
  *   event   := time action
  *   time    := T | +T | * | T~T | +T~+T          (T: seconds, integer or float)
  *   action  := packet | syscall | `shell command` | %{ python }%
- *   packet  := (<|>) [SRC>DST] flags start:end(len) [ack N] [win N] [urg N] [<options>|<...>]
+ *   packet  := (<|>) [ipinfo] [SRC>DST] flags start:end(len) [ack N] [win N] [urg N] [<options>|<...>]
+ *            | < icmp TYPE [CODE] [mtu N] [id N] [[start:end(len)]]
  *   syscall := [...END] name(args) = result [ERRNO (note)] [(note)]
  *
  * It keeps packetdrill's semantic checks (negative times, backwards ranges,
  * `*` and ranges only on outbound packets, `win` required inbound, `<...>`
  * only outbound, options padded to 32 bits, start + len = end) with its
  * wording, and reports every error as one line `file:line: ...`. Syntax
- * packetdrill has and the runner does not execute (IPv6, UDP, ICMP, GRE,
- * MPLS, IP TOS/TTL/ECN info, MD5/Fast Open/AccECN options, msghdr and cmsg
+ * packetdrill has and the runner does not execute (IPv6, UDP, outbound ICMP, GRE,
+ * MPLS, flow labels, MD5/Fast Open/AccECN options, msghdr and cmsg
  * arguments) is refused with a line saying so.
  */
 import {
   ScriptError,
   type Action,
   type Expr,
+  type IcmpSpec,
+  type IpInfoSpec,
   type PacketSpec,
   type Script,
   type ScriptEvent,
@@ -52,6 +55,57 @@ export function optionBytes(o: TcpOptionSpec): number {
     case 'ts':
       return 10;
   }
+}
+
+/** packetdrill's icmpv4_types (icmp_packet.c). */
+const ICMP_TYPES: Readonly<Record<string, number>> = {
+  echo_reply: 0,
+  unreachable: 3,
+  source_quench: 4,
+  redirect: 5,
+  echo_request: 8,
+  time_exceeded: 11,
+  parameter_problem: 12,
+  timestamp_request: 13,
+  timestamp_reply: 14,
+  information_request: 15,
+  information_reply: 16,
+  address_mask_request: 17,
+  address_mask_reply: 18,
+};
+
+/** packetdrill's icmpv4_unreachable_codes, the one type with a code table. */
+const UNREACHABLE_CODES: readonly string[] = [
+  'net_unreachable',
+  'host_unreachable',
+  'protocol_unreachable',
+  'port_unreachable',
+  'frag_needed',
+  'source_route_failed',
+  'net_unknown',
+  'host_unknown',
+  'source_host_isolated',
+  'net_prohibited',
+  'host_prohibited',
+  'net_unreachable_for_tos',
+  'host_unreachable_for_tos',
+  'packet_filtered',
+  'precedence_violation',
+  'precedence_cutoff',
+];
+
+function icmpTypeNumber(text: string): number | undefined {
+  const n = /^type_(\d+)$/.exec(text);
+  const v = n ? Number(n[1]) : ICMP_TYPES[text];
+  return v !== undefined && isU8(v) ? v : undefined;
+}
+
+function icmpCodeNumber(type: number, text: string): number | undefined {
+  const n = /^code_(\d+)$/.exec(text);
+  if (n) return isU8(Number(n[1])) ? Number(n[1]) : undefined;
+  if (type !== 3) return undefined;
+  const i = UNREACHABLE_CODES.indexOf(text);
+  return i >= 0 ? i : undefined;
 }
 
 const isU8 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff;
@@ -247,7 +301,11 @@ class Parser {
     if (this.isKeyword(t, 'ipv4') || this.isKeyword(t, 'ipv6') || this.isKeyword(t, 'gre') || this.isKeyword(t, 'GREv0') || this.isKeyword(t, 'mpls')) {
       throw this.unsupported(t, `encapsulation headers (${t.text}) in packet lines`);
     }
-    if (this.isChar(t, '(') || this.isChar(t, '[')) throw this.unsupported(t, 'IP header info (tos, ECN, ttl, flowlabel) in packet lines');
+    let ipInfo: IpInfoSpec | undefined;
+    if (this.isChar(t, '(') || this.isChar(t, '[')) {
+      ipInfo = this.parseIpInfo();
+      t = this.peek();
+    }
     if (this.isKeyword(t, 'encap')) throw this.unsupported(t, 'PSP encapsulation');
     let srcPort = 0;
     let dstPort = 0;
@@ -259,7 +317,14 @@ class Parser {
       if (!isU16(dstPort)) throw this.semantic('dst port out of range');
       t = this.peek();
     }
-    if (this.isKeyword(t, 'udp') || this.isKeyword(t, 'icmp')) throw this.unsupported(t, `${t.text.toUpperCase()} packets (TCP only)`);
+    if (this.isKeyword(t, 'udp')) throw this.unsupported(t, 'UDP packets (TCP and ICMP only)');
+    if (this.isKeyword(t, 'icmp')) {
+      if (direction === 'outbound') throw this.unsupported(t, 'outbound ICMP packets (inbound ICMP only)');
+      this.next();
+      const icmp = this.parseIcmp();
+      if (ipInfo?.tosCheck === 'ect01') throw this.semantic('[ect01] can only be used with outbound packets');
+      return { direction, srcPort, dstPort, flags: '', seq: 0, len: 0, ack: 0, win: 0, urg: 0, options: [], icmp, ...(ipInfo ? { ipInfo } : {}) };
+    }
     const flags = this.parseFlags();
     // seq: start:end(len)
     const start = this.expectInteger('a sequence number start:end(length)');
@@ -302,8 +367,92 @@ class Parser {
         options = this.parseOptionList();
       }
     }
+    if (ipInfo?.tosCheck === 'ect01' && direction !== 'outbound') throw this.semantic('[ect01] can only be used with outbound packets');
     if (win === undefined && direction === 'inbound') throw this.semantic('window must be specified for inbound packets');
-    return { direction, srcPort, dstPort, flags, seq: start, len, ack, win, urg, options };
+    return { direction, srcPort, dstPort, flags, seq: start, len, ack, win, urg, options, ...(ipInfo ? { ipInfo } : {}) };
+  }
+
+  /**
+   * opt_ip_info: `(` or `[`, then a tos_spec (noecn, ect0, ect1, ce, ect01,
+   * tos 0xNN), `ttl N`, or a tos_spec with a flow label (IPv6, refused).
+   */
+  private parseIpInfo(): IpInfoSpec {
+    const open = this.next();
+    const close = open.text === '(' ? ')' : ']';
+    const t = this.next();
+    let info: IpInfoSpec;
+    const ecn: Readonly<Record<string, number>> = { noecn: 0, ect1: 1, ect0: 2, ce: 3 };
+    if (t.kind === 'KEYWORD' && ecn[t.text] !== undefined) info = { tosCheck: 'ecn', tos: ecn[t.text]!, ttl: 0 };
+    else if (this.isKeyword(t, 'ect01')) info = { tosCheck: 'ect01', tos: 0, ttl: 0 };
+    else if (this.isKeyword(t, 'tos')) {
+      const v = this.next();
+      if (v.kind !== 'HEX') throw this.syntax(v, 'a hexadecimal TOS value (like 0x10)');
+      const tos = Number(v.text);
+      if (!isU8(tos)) throw this.semantic('tos out of range for 8 bits');
+      info = { tosCheck: 'tos', tos, ttl: 0 };
+    } else if (this.isKeyword(t, 'ttl')) {
+      info = { tosCheck: 'none', tos: 0, ttl: this.expectInteger('a TTL') };
+    } else if (this.isKeyword(t, 'flowlabel')) {
+      throw this.unsupported(t, 'IPv6 flow labels');
+    } else {
+      throw this.syntax(t, 'IP info (noecn, ect0, ect1, ce, ect01, tos 0xNN or ttl N)');
+    }
+    if (this.isChar(this.peek(), ',')) throw this.unsupported(this.peek(), 'IPv6 flow labels');
+    this.expectChar(close);
+    return info;
+  }
+
+  /**
+   * icmp_packet_spec: `icmp TYPE [CODE] [mtu N] [id N] [[start:end(len)]]`,
+   * with new_icmp_packet's checks (icmp_packet.c): names from packetdrill's
+   * tables or type_N / code_N, a missing code is 0, `mtu` only with
+   * unreachable frag_needed. The quote is always of a TCP segment here.
+   */
+  private parseIcmp(): IcmpSpec {
+    const typeTok = this.next();
+    if (typeTok.kind !== 'WORD') throw this.syntax(typeTok, 'an ICMP type (like unreachable)');
+    let codeText: string | undefined;
+    if (this.peek().kind === 'WORD') codeText = this.next().text;
+    let mtu: number | undefined;
+    if (this.isKeyword(this.peek(), 'mtu')) {
+      this.next();
+      mtu = this.expectInteger('an MTU');
+    }
+    let id = 0;
+    if (this.isKeyword(this.peek(), 'id')) {
+      this.next();
+      id = this.expectInteger('an echo id');
+    }
+    let echoedSeq = 0;
+    let echoedLen = 0;
+    if (this.isChar(this.peek(), '[')) {
+      this.next();
+      const t = this.peek();
+      if (this.isKeyword(t, 'udp') || this.isKeyword(t, 'raw')) throw this.unsupported(t, `ICMP quoting a ${t.text.toUpperCase()} packet (TCP only)`);
+      const start = this.expectInteger('a sequence number start:end(length)');
+      this.expectChar(':');
+      const end = this.expectInteger('the end sequence number');
+      this.expectChar('(');
+      const len = this.expectInteger('the payload length');
+      this.expectChar(')');
+      this.expectChar(']');
+      if (!isU32(start)) throw this.semantic('TCP start sequence number out of range');
+      if (!isU32(end)) throw this.semantic('TCP end sequence number out of range');
+      if (!isU16(len)) throw this.semantic('TCP payload size out of range');
+      if (end !== start + len) throw this.semantic('inconsistent TCP sequence numbers and payload size');
+      echoedSeq = start;
+      echoedLen = len;
+    }
+    const type = icmpTypeNumber(typeTok.text);
+    if (type === undefined) throw this.semantic(`bad ICMP type ${typeTok.text}`);
+    const code = codeText === undefined ? 0 : icmpCodeNumber(type, codeText);
+    if (code === undefined) throw this.semantic(`bad ICMP code ${codeText}`);
+    if (id < 0 || id > 65535) throw this.semantic('invalid echo_id, must be between 0 and 65535');
+    if (mtu !== undefined) {
+      if (type !== 3 || code !== 4) throw this.semantic('ICMPv4 MTU is only valid for unreachable-frag_needed');
+      if (!isU16(mtu)) throw this.semantic('ICMPv4 MTU out of 16-bit range');
+    }
+    return { type, code, mtu, id, echoedSeq, echoedLen };
   }
 
   private parseFlags(): string {

@@ -26,7 +26,7 @@
  *   deadline to the next, so a 60 s timer costs nothing.
  */
 import { readFileSync } from 'node:fs';
-import { ScriptError, formatCall, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
+import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
 import { parseScript } from './parser.ts';
 import {
   clonePacket,
@@ -55,6 +55,10 @@ import { Stack } from '../../stack/stack.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
+import { writeU16, writeU32 } from '../../stack/wire/bytes.ts';
+import { ICMP_HEADER, writeIcmpHeader } from '../../stack/wire/icmp.ts';
+import { IPV4_MIN_HEADER, PROTO_ICMP, PROTO_TCP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
+import { TCP_MIN_HEADER } from '../../stack/wire/tcp.ts';
 
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
@@ -607,6 +611,11 @@ class Runner implements SyscallHost {
   /** find_or_create_socket_for_script_packet. */
   private findOrCreateSocket(spec: PacketSpec): ScriptSocket {
     const sut = this.socketUnderTest;
+    // An ICMP quoting one of our segments is about the socket under test (find_socket_for_script_packet).
+    if (spec.icmp !== undefined) {
+      if (sut === undefined) throw new PacketError('no matching socket for script packet');
+      return sut;
+    }
     const syn = spec.flags.includes('S');
     const ack = spec.flags.includes('.');
     // handle_listen_for_script_packet: any inbound packet to a listener (or to nothing) starts a passive connection.
@@ -638,6 +647,10 @@ class Runner implements SyscallHost {
   }
 
   private doInbound(spec: PacketSpec, sock: ScriptSocket): void {
+    if (spec.icmp !== undefined) {
+      this.doInboundIcmp(spec.icmp, sock);
+      return;
+    }
     const syn = spec.flags.includes('S');
     const ack = spec.flags.includes('.');
     if (sock.state === 'PASSIVE_SYNACK_SENT' && ack) {
@@ -669,7 +682,32 @@ class Runner implements SyscallHost {
       }
     }
     this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec))}`);
-    const dropped = this.stack.input(encodePacket(p));
+    const dropped = this.stack.input(encodePacket(p, 0, spec.ipInfo?.ttl || 64));
+    if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
+    this.flushStack();
+  }
+
+  /**
+   * new_icmp_packet + map_inbound_icmp_tcp_packet: the ICMP from the remote
+   * address quotes a 20-byte IP header (total length for a 20-byte TCP
+   * header and the payload, TOS and TTL 0) from the live local to the live
+   * remote address, and 8 bytes of TCP: the live ports and the sequence
+   * number moved from script to live space.
+   */
+  private doInboundIcmp(icmp: IcmpSpec, sock: ScriptSocket): void {
+    const l = sock.live;
+    const quoteLength = IPV4_MIN_HEADER + 8;
+    const p = new Uint8Array(IPV4_MIN_HEADER + ICMP_HEADER + quoteLength);
+    writeIpv4Header(p, 0, { totalLength: p.length, id: 0, dontFragment: false, ttl: 64, tos: 0, protocol: PROTO_ICMP, source: l.remoteIp, destination: l.localIp });
+    const q = IPV4_MIN_HEADER + ICMP_HEADER;
+    writeIpv4Header(p, q, { totalLength: IPV4_MIN_HEADER + TCP_MIN_HEADER + icmp.echoedLen, id: 0, dontFragment: false, ttl: 0, tos: 0, protocol: PROTO_TCP, source: l.localIp, destination: l.remoteIp });
+    writeU16(p, q + IPV4_MIN_HEADER, l.localPort);
+    writeU16(p, q + IPV4_MIN_HEADER + 2, l.remotePort);
+    writeU32(p, q + IPV4_MIN_HEADER + 4, (icmp.echoedSeq + l.localIsn) >>> 0);
+    const rest = icmp.mtu !== undefined ? icmp.mtu & 0xffff : icmp.id > 0 ? (icmp.id & 0xffff) << 16 : 0;
+    writeIcmpHeader(p, IPV4_MIN_HEADER, p.length, icmp.type, icmp.code, rest);
+    this.trace(`${secs9(this.nowUsecs)} < icmp type ${icmp.type} code ${icmp.code}${icmp.mtu !== undefined ? ` mtu ${icmp.mtu}` : ''} [${icmp.echoedSeq}:${(icmp.echoedSeq + icmp.echoedLen) >>> 0}(${icmp.echoedLen})]`);
+    const dropped = this.stack.input(p);
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }

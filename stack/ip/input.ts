@@ -32,6 +32,9 @@ export type ProtocolInput = (packet: Uint8Array, hl: number, total: number) => D
 const IPOPT_END = 0;
 const IPOPT_NOOP = 1;
 
+/** IpExtInNoECTPkts, IpExtInECT1Pkts, IpExtInECT0Pkts, IpExtInCEPkts by the low two TOS bits. */
+const ECN_COUNTERS = ['IpExtInNoECTPkts', 'IpExtInECT1Pkts', 'IpExtInECT0Pkts', 'IpExtInCEPkts'] as const;
+
 export class Ipv4Input {
   private readonly protocols: Array<ProtocolInput | undefined> = new Array(256).fill(undefined);
 
@@ -64,7 +67,14 @@ export class Ipv4Input {
       return 'PKT_TOO_SMALL';
     }
     const hl = ipHeaderLength(p);
-    if (hl < IPV4_MIN_HEADER || p.length < hl) {
+    if (hl < IPV4_MIN_HEADER) {
+      c.IpInHdrErrors++;
+      return 'IP_INHDR';
+    }
+    // ip_rcv_core counts the ECN codepoint (IPSTATS_MIB_NOECTPKTS + tos & INET_ECN_MASK)
+    // once the version and IHL are sane, before the header length and checksum checks.
+    c[ECN_COUNTERS[p[1]! & 3]!]++;
+    if (p.length < hl) {
       c.IpInHdrErrors++;
       return 'IP_INHDR';
     }

@@ -9,6 +9,7 @@ import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
+import * as ecn from './ecn.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import { origDataAcked, origDataSacked, processLoss, type LossAckFlags } from './frto.ts';
 import { challengeAck } from './oow-ack.ts';
@@ -72,11 +73,17 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
   const dupsBefore = c.dsackDups;
+  const sackedBeforeSack = c.rtx.sackedOut;
   const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
+  const newlySacked = Math.max(0, c.rtx.sackedOut - sackedBeforeSack);
   // tcp_dsack_seen: an accepted D-SACK's duplicates count as delivered (sack_delivered).
   const dsackDelivered = (sackFlag & FLAG_DSACKING_ACK) !== 0 ? c.dsackDups - dupsBefore : 0;
+  // tcp_ecn_rcv_ecn_echo (FLAG_ECE), then tcp_ecn_accept_cwr for any acceptable ACK.
+  const ece = ecn.isEcnEcho(c, seg);
+  ecn.acceptCwr(c, seg);
 
   const acked = seqDiff(ack, priorUna);
+  let delivered = newlySacked;
   const dupAck =
     acked <= 0 && seg.payload.length === 0 && !(seg.flags & (TCP_SYN | TCP_FIN)) && !windowUpdated && c.rtx.length > 0 && seqGt(c.sndNxt, c.sndUna);
   // tcp_fastretrans_alert's view of the ACK for tcp_process_loss (frto.ts).
@@ -90,6 +97,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     const sackedBefore = c.rtx.sackedOut;
     const renoSackedBefore = c.renoSacked;
     const ackedSegments = ackRecords(c, ack, seg);
+    delivered += ackedSegments - (sackedBefore - c.rtx.sackedOut);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
@@ -100,7 +108,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     // duplicates (tcp_ack's acked_sacked, tcp_newly_delivered).
     // Without SACK, duplicate ACKs already counted all but one of what the ACK covers (tcp_remove_reno_sacks).
     const newlyDelivered = c.sackOk ? ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered : Math.max(ackedSegments - renoSackedBefore, 1);
-    congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags);
+    congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags, ece, delivered);
     // retrans_stamp is kept through Recovery and Loss, where undo compares
     // echoed timestamps with it; out of them it ends with the last
     // retransmission acknowledged (tcp_fastretrans_alert, tcp_try_to_open).
@@ -122,6 +130,14 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   if (!notDup || (sackFlag & FLAG_DATA_SACKED) !== 0 || caStateBefore !== 'open' || (priorPackets === 0 && (sackFlag & FLAG_DSACKING_ACK) !== 0)) {
     undo.alertUndoDsack(c);
   }
+  if (acked <= 0 && ece) {
+    // An ECE without new data acknowledged is dubious too (FLAG_CA_ALERT): tcp_try_to_open enters CWR.
+    ecn.enterCwr(c);
+    if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, false);
+    c.hooks.dirty(c);
+  }
+  // tcp_count_delivered: what an ECE-marked ACK delivered went through a congested path.
+  if (ece && delivered > 0) c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
   if (c.tlpHighSeq !== undefined) {
     const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
     processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
@@ -207,7 +223,16 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   return segments;
 }
 
-function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inFlightBefore: number, newlyDelivered: number, lossFlags: LossAckFlags): void {
+function congestionOnAck(
+  c: Connection,
+  seg: Segment,
+  ackedSegments: number,
+  inFlightBefore: number,
+  newlyDelivered: number,
+  lossFlags: LossAckFlags,
+  ece: boolean,
+  delivered: number,
+): void {
   const ack = seg.ack;
   if (c.caState === 'loss') {
     // tcp_fastretrans_alert → tcp_process_loss (frto.ts): undo of a spurious
@@ -250,9 +275,19 @@ function congestionOnAck(c: Connection, seg: Segment, ackedSegments: number, inF
     }
     return;
   }
-  c.caState = 'open';
-  c.renoSacked = 0;
-  c.cc.onAck(ackedSegments, inFlightBefore);
+  if (c.caState === 'cwr') {
+    // tcp_fastretrans_alert: CWR ends once something above its recovery point
+    // is acknowledged (so the CWR flag reached the peer): cwnd = ssthresh.
+    if (seqGt(ack, c.highSeq)) ecn.endCwr(c);
+  } else {
+    c.caState = 'open';
+    c.renoSacked = 0;
+  }
+  // tcp_try_to_open: an ECN echo starts a new reduction (once per window).
+  if (ece) ecn.enterCwr(c);
+  // tcp_cong_control: PRR while the window is being reduced, else the algorithm's growth.
+  if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, true);
+  else c.cc.onAck(ackedSegments, inFlightBefore);
 }
 
 function onDuplicateAck(c: Connection): void {
@@ -286,6 +321,7 @@ function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup:
     // cwnd with Reno, 717/1024 of it with CUBIC), set as the cwnd.
     c.cc.onEnterRecovery(c.cc.cwnd);
     c.cc.onExitRecovery();
+    ecn.queueCwr(c);
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;
   } else if (!unaAdvanced && !notDup && !dataSacked) {
     c.tlpHighSeq = undefined;
@@ -392,10 +428,15 @@ function detectLoss(c: Connection): void {
   }
   // tcp_time_to_recover: newly lost, or still lost after a D-SACK undo left Recovery (lost_out).
   if ((newlyLost || c.rtx.lostOut > 0) && c.caState !== 'recovery') {
+    // tcp_enter_recovery: a window already being reduced (CWR) is not reduced again.
+    const reducing = c.caState === 'cwr';
     undo.onEnterRecovery(c); // tcp_enter_recovery: retrans_stamp, prior_ssthresh/prior_cwnd, tcp_init_undo
     c.caState = 'recovery';
     c.highSeq = c.sndNxt;
-    c.cc.onEnterRecovery(c.packetsInFlight());
+    if (!reducing) {
+      c.cc.onEnterRecovery(c.packetsInFlight());
+      ecn.queueCwr(c); // tcp_init_cwnd_reduction
+    }
     c.recoveryRetransSent = false;
     const mib = c.ctx.counters;
     if (c.sackOk) mib.TcpExtTCPSackRecovery++;

@@ -48,7 +48,8 @@ export interface ConnectionHooks {
   timerExpired(c: Connection, timer: ConnectionTimer): void;
 }
 
-export type CaState = 'open' | 'disorder' | 'recovery' | 'loss';
+/** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */
+export type CaState = 'open' | 'disorder' | 'cwr' | 'recovery' | 'loss';
 
 /** Why a state changes without the usual bookkeeping: a host crash forgets the connection (no EstabResets, nobody woken). */
 export type StateChangeCause = 'protocol' | 'crash';
@@ -69,8 +70,10 @@ export class Connection {
   /** RCV.NXT when the window was last advertised, and the window then (bytes). */
   rcvWup = 0;
   rcvWnd = 0;
-  /** Negotiated options. */
+  /** Negotiated options. The MSS we advertise: the device's, or less toward a destination with a learnt path MTU (dst_metric_advmss). */
   advMss: number;
+  /** The path MTU the MSS was last computed from (icsk_pmtu_cookie; tcp_sync_mss). */
+  pmtuCookie: number;
   /** The peer's MSS (536 when its SYN had none, RFC 9293 §3.7.1). */
   peerMss = TCP_DEFAULT_MSS;
   /** Payload bytes per full segment: min(peer MSS, ours) less the timestamp option. */
@@ -134,6 +137,19 @@ export class Connection {
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
   highSeq = 0;
   dupAcks = 0;
+  /** PRR (RFC 6937) in CWR: segments delivered and sent since the reduction began (prr_delivered, prr_out); its cwnd then is priorCwnd. */
+  prrDelivered = 0;
+  prrOut = 0;
+  /**
+   * ECN (RFC 3168), tp->ecn_flags: negotiated (TCP_ECN_OK); CWR owed on the
+   * next new data segment (TCP_ECN_QUEUE_CWR); ECE owed on every segment
+   * until the peer's CWR (TCP_ECN_DEMAND_CWR); an ECT or CE codepoint seen
+   * on the peer's data (TCP_ECN_SEEN, ss's "ecnseen").
+   */
+  ecnOk = false;
+  ecnQueueCwr = false;
+  ecnDemandCwr = false;
+  ecnSeen = false;
   /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack). */
   renoSacked = 0;
 
@@ -158,7 +174,7 @@ export class Connection {
    * D-SACK (tp->undo_retrans); 0 means all were spurious, -1 none yet (undo.ts).
    */
   undoRetrans = -1;
-  /** ssthresh and cwnd before the episode's reduction (tp->prior_ssthresh, tp->prior_cwnd); prior 0: nothing to restore. */
+  /** ssthresh and cwnd before the episode's reduction (tp->prior_ssthresh, tp->prior_cwnd; the cwnd also PRR's starting point); prior 0: nothing to restore. */
   priorSsthresh = 0;
   priorCwnd = 0;
   /** F-RTO (RFC 5682) runs on the current RTO episode (tp->frto, frto.ts). */
@@ -239,7 +255,9 @@ export class Connection {
     initialState: 'CLOSED' | 'SYN_RECV' = 'CLOSED',
   ) {
     this.currentState = initialState;
-    this.advMss = ctx.advMss;
+    // tcp_connect_init / tcp_v4_syn_recv_sock: advmss and the MSS from the route to the peer.
+    this.pmtuCookie = ctx.route.mtu(remote, ctx.now());
+    this.advMss = Math.min(ctx.advMss, ctx.route.advMss(remote, ctx.now()));
     this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();

@@ -1,7 +1,7 @@
 /**
  * What TCP needs from the stack around it, and nothing more: time, counters,
  * tunables, the timer queue, randomness, the local address and MSS, the trace
- * sink, and IP output. The Stack builds it; TCP never sees the Stack itself,
+ * sink, IP output and the destination cache. The Stack builds it; TCP never sees the Stack itself,
  * so tests can see exactly which services a connection uses.
  */
 import type { Clock } from '../clock.ts';
@@ -28,6 +28,18 @@ export interface TransportOutput {
   send(packet: Uint8Array): void;
 }
 
+/** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, ip_rt_update_pmtu). */
+export interface TcpRoute {
+  /** Path MTU toward a destination: a learnt exception until it expires, else the device MTU. */
+  mtu(destination: number, now: number): number;
+  /** The route's MTU is locked (learnt below route.min_pmtu): segments go without DF. */
+  mtuLocked(destination: number, now: number): boolean;
+  /** The MSS to advertise toward a destination: path MTU − 40, at least 256. */
+  advMss(destination: number, now: number): number;
+  /** "Fragmentation needed" with next-hop MTU `mtu` (__ip_rt_update_pmtu). */
+  update(destination: number, mtu: number, now: number): void;
+}
+
 export interface TcpContext {
   readonly clock: Clock;
   readonly counters: Counters;
@@ -41,5 +53,7 @@ export interface TcpContext {
   /** The trace sink of the moment (undefined costs one branch per event). */
   readonly trace: TraceSink | undefined;
   readonly ip: TransportOutput;
+  /** Path MTU per destination (stack/ip/route-cache.ts). */
+  readonly route: TcpRoute;
   now(): number;
 }

@@ -7,13 +7,17 @@
  * the error is only kept (sk_err_soft): it replaces ETIMEDOUT should a timer
  * give up later, and SO_ERROR hands it out once (RFC 1122 §4.2.3.9).
  *
- * Not modelled: "fragmentation needed" (path MTU, tcp_v4_mtu_reduced), the
- * RTO revert of RFC 6069 (tcp_ld_RTO_revert), errors about a pending
- * request (tcp_req_err) and IP_RECVERR; see docs/linux-behaviour.md.
+ * "Fragmentation needed" is no error for the socket: it is path MTU
+ * discovery (RFC 1191), handed to tcp_v4_mtu_reduced (./pmtu.ts). An error
+ * about a pending request follows tcp_req_err (isRequestFatal).
+ *
+ * Not modelled: the RTO revert of RFC 6069 (tcp_ld_RTO_revert) and
+ * IP_RECVERR; see docs/linux-behaviour.md.
  */
 import { ICMP_DEST_UNREACH, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import type { Connection } from './connection.ts';
 import { tcpDone } from './endings.ts';
+import { mtuReduced } from './pmtu.ts';
 import { seqGe, seqLe } from './seq.ts';
 import type { TcpErrno } from './types.ts';
 
@@ -55,11 +59,32 @@ export function icmpErrno(type: number, code: number): TcpErrno | undefined {
   }
 }
 
-/** tcp_v4_err for an established-table socket, given the quoted sequence number. */
-export function connectionIcmpError(c: Connection, type: number, code: number, seq: number): void {
+/** ICMP_NET_UNREACH, ICMP_HOST_UNREACH: with parameter problem and time exceeded, what ends a pending request. */
+const ICMP_NET_UNREACH = 0;
+const ICMP_HOST_UNREACH = 1;
+
+/** tcp_v4_err's `fatal` argument to tcp_req_err: which errors drop a request sock (the rest leave it alone). */
+export function isRequestFatal(type: number, code: number): boolean {
+  return (
+    type === ICMP_PARAMETER_PROBLEM ||
+    type === ICMP_TIME_EXCEEDED ||
+    (type === ICMP_DEST_UNREACH && (code === ICMP_NET_UNREACH || code === ICMP_HOST_UNREACH))
+  );
+}
+
+/**
+ * tcp_v4_err for an established-table socket, given the quoted sequence
+ * number and the 32 bits after the ICMP checksum (`info`: the next-hop MTU
+ * of "fragmentation needed" in its low 16 bits, RFC 1191 §4).
+ */
+export function connectionIcmpError(c: Connection, type: number, code: number, seq: number, info = 0): void {
   if (c.state === 'CLOSED') return;
   if (!(seqGe(seq, c.sndUna) && seqLe(seq, c.sndNxt))) {
     c.ctx.counters.TcpExtOutOfWindowIcmps++;
+    return;
+  }
+  if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) {
+    mtuReduced(c, info & 0xffff);
     return;
   }
   const errno = icmpErrno(type, code);

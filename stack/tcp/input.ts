@@ -9,6 +9,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
+import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
@@ -55,6 +56,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
   negotiateOptions(c, seg);
   if (f & TCP_ACK) {
     // SYN-ACK: the handshake completes on our side.
+    ecn.onSynAck(c, f);
     c.lastRcvTime = c.now();
     ackRecords(c, seg.ack, seg);
     c.bytesAcked += seqDiff(seg.ack, c.sndUna); // tcp_snd_una_update: the SYN counts
@@ -77,6 +79,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     return undefined;
   }
   // Simultaneous open (RFC 9293 §3.5, Figure 7): SYN_RECV, answer with SYN,ACK.
+  ecn.onCrossingSyn(c, f);
   c.sndWnd = seg.window;
   c.sndWl1 = seg.seq;
   c.setState('SYN_RECV');

@@ -5,11 +5,13 @@
  * (tcp_conn_request, tcp_check_req, reqsk_timer_handler; RFC 9293 §3.10.7.2).
  */
 import type { DropReason } from '../drop.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, tcpReserved, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { ipHeaderLength } from '../wire/ipv4.ts';
 import { MAX_SYN_WINDOW, MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { abortWithReset } from './endings.ts';
+import { requestEcnOk } from './ecn.ts';
 import { connectionInput } from './input.ts';
 import { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
@@ -157,7 +159,8 @@ export class Listener implements PortOwner {
         tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
         rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.ctx.advMss - TCP_TS_OPTION_BYTES : this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src)),
+        ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(ipHeaderLength(seg.packet)))),
       },
       (r) => this.onRequestTimer(r),
     );
@@ -190,7 +193,7 @@ export class Listener implements PortOwner {
     const iss = this.cookie(seg, Math.floor(this.ctx.now() / COOKIE_PERIOD), index);
     this.lastCookieTime = this.ctx.now();
     this.ctx.counters.TcpExtSyncookiesSent++;
-    const mss = this.ctx.advMss;
+    const mss = this.advMssTo(seg.src);
     sendMinisockSegment(
       this.ctx,
       this.endsOf(seg.src, seg.sport),
@@ -198,6 +201,11 @@ export class Listener implements PortOwner {
       NO_TIMESTAMPS,
       { mss },
     );
+  }
+
+  /** tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss), lower toward a destination with a learnt path MTU. */
+  private advMssTo(remote: number): number {
+    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()));
   }
 
   private endsOf(remote: number, remotePort: number): MinisockEnds {
@@ -235,7 +243,7 @@ export class Listener implements PortOwner {
         sackOk: false,
         ...NO_TIMESTAMPS,
         rcvWscale: 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.ctx.advMss),
+        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.advMssTo(seg.src)),
       },
       () => undefined,
     );
@@ -249,17 +257,38 @@ export class Listener implements PortOwner {
 
   /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
   sendSynAck(req: RequestSock): void {
-    const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.ctx.advMss };
+    const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.advMssTo(req.remote) };
     if (req.sackOk) o.sackPermitted = true;
     if (req.wscaleOk) o.wscale = req.rcvWscale;
     req.synAckSentAt = this.ctx.now();
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
+      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
       req,
       o,
     );
+  }
+
+  /**
+   * tcp_req_err: an ICMP error about a request's SYN-ACK. A quoted sequence
+   * number other than the SYN-ACK's is ignored (TcpExtOutOfWindowIcmps); a
+   * fatal one (isRequestFatal) drops the request silently, as POSIX wants
+   * no network error from accept() (ListenDrops); the rest, "fragmentation
+   * needed" among them, change nothing. Nothing for an unknown 4-tuple
+   * (the listener itself ignores ICMP errors).
+   */
+  requestIcmpError(remote: number, remotePort: number, seq: number, fatal: boolean): void {
+    const req = this.synQueue.get(remote, remotePort, this.port);
+    if (req === undefined) return;
+    if (seq !== req.iss) {
+      this.ctx.counters.TcpExtOutOfWindowIcmps++;
+      return;
+    }
+    if (!fatal) return;
+    this.synQueue.delete(remote, remotePort, this.port);
+    this.ctx.timers.cancel(req.timer);
+    this.ctx.counters.TcpExtListenDrops++;
   }
 
   /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */

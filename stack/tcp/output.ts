@@ -6,9 +6,11 @@
  * retransmissions of lost segments first, FIN after the data, and a pure ACK
  * when one is owed and nothing else carried it.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
+import { advertiseMss, checkRouteMtu } from './pmtu.ts';
+import { ecnSend, synEcnFlags } from './ecn.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -16,10 +18,7 @@ import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onRetransmit } from './undo.ts';
 
-/** Payload bytes of a full segment: min(peer MSS, ours) less the per-segment options. */
-export function effectiveMss(c: Connection): number {
-  return Math.max(MIN_SND_MSS, Math.min(c.peerMss, c.advMss) - (c.tsOk ? TS_OPTION_BYTES : 0));
-}
+export { effectiveMss } from './pmtu.ts';
 
 /**
  * tcp_select_window: the free receive space, in multiples of the scale
@@ -64,7 +63,7 @@ export function selectWindow(c: Connection, commit = true): number {
  */
 function synOptions(c: Connection, synAck: boolean): TcpOptionsToWrite {
   const s = c.ctx.sysctl;
-  const o: TcpOptionsToWrite = { mss: c.advMss };
+  const o: TcpOptionsToWrite = { mss: advertiseMss(c) };
   if (s.tcp_sack !== 0) o.sackPermitted = true;
   if (s.tcp_timestamps !== 0) o.ts = { val: c.tsVal(), ecr: synAck && c.tsOk ? c.tsRecent : 0 };
   if (s.tcp_window_scaling !== 0) o.wscale = c.offeredWscale;
@@ -112,6 +111,7 @@ const SACK_BLOCK_BYTES = 8;
  * what already arrived.
  */
 function currentMss(c: Connection): number {
+  checkRouteMtu(c);
   if (!c.sackOk || (c.ooo.empty && !c.dsackPending)) return c.mss;
   const max = c.tsOk ? 3 : 4;
   const blocks = c.dsackPending ? 1 + c.ooo.blockCount(max - 1) : c.ooo.blockCount(max);
@@ -137,6 +137,8 @@ interface SendSpec {
 function emit(c: Connection, spec: SendSpec): void {
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
+  // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
+  const ecn = spec.flags & TCP_SYN ? undefined : ecnSend(c, len > 0 && spec.retransmission !== true);
   transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
@@ -144,13 +146,16 @@ function emit(c: Connection, spec: SendSpec): void {
     dport: c.remotePort,
     seq: spec.seq,
     ack: spec.flags & TCP_ACK ? c.rcvNxt : 0,
-    flags: spec.flags,
+    flags: ecn === undefined ? spec.flags : spec.flags | ecn.flags,
     window,
     options: spec.options,
     payloadLength: len,
     fillPayload: len > 0 ? (dst, offset) => c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset) : undefined,
     ipId: nextIpId(c),
     retransmission: spec.retransmission === true,
+    // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
+    dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
+    tos: ecn?.tos ?? 0,
   });
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
@@ -186,9 +191,11 @@ export function connectStart(c: Connection, iss: number): void {
 
 /** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
 export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
+  // tcp_ecn_send_syn / tcp_ecn_send_synack: ECE+CWR to ask, ECE alone to accept (the SYN itself not-ECT).
+  const ecnFlags = withAck ? (c.ecnOk ? TCP_ECE : 0) : synEcnFlags(c, retransmission);
   emit(c, {
     seq: c.iss,
-    flags: withAck ? TCP_SYN | TCP_ACK : TCP_SYN,
+    flags: (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecnFlags,
     options: synOptions(c, withAck),
     window: Math.min(MAX_SYN_WINDOW, c.rcvWnd),
     retransmission,
@@ -224,6 +231,11 @@ export function retransmit(c: Connection, r: TxRecord): void {
   if (r.syn) {
     sendSyn(c, c.state === 'SYN_RECV', true);
   } else {
+    // __tcp_retransmit_skb: a segment sent before the MSS fell (path MTU)
+    // goes out cut to the current MSS; the rest stays queued as its own
+    // segment with the same marks (tcp_fragment), PSH and FIN on the rest.
+    const mss = currentMss(c);
+    if (r.len > mss) c.rtx.split(r, mss);
     resendRecord(c, r);
   }
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
@@ -301,6 +313,9 @@ function retransmitLost(c: Connection): void {
       if (c.caState === 'recovery') {
         c.recoveryRetransSent = true;
         c.ctx.counters.TcpExtTCPFastRetrans++;
+      } else {
+        // tcp_xmit_retransmit_queue: in Loss, the mib is TCPSlowStartRetrans.
+        c.ctx.counters.TcpExtTCPSlowStartRetrans++;
       }
     }
   }
@@ -373,6 +388,8 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
   const psh = len > 0 && (push || fin || len === c.unsentBytes());
+  // tcp_write_xmit: segments sent during a window reduction count in PRR's prr_out.
+  if (c.caState === 'cwr') c.prrOut++;
   emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),

@@ -7,6 +7,7 @@ import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { ackSndCheck, enterQuickAckMode, eventDataRecv } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
+import * as ecn from './ecn.ts';
 import { dsackExtend, dsackSet } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import * as out from './output.ts';
@@ -103,6 +104,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
       eventDataRecv(c, data.length, seg.flags);
+      ecn.checkCe(c, seg); // tcp_event_data_recv → tcp_ecn_check_ce
     }
     const filled = !c.ooo.empty;
     if (filled) {
@@ -125,6 +127,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // tcp_data_queue_ofo: counted whether or not it is new; data already
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
+      ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
       added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);

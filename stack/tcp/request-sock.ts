@@ -30,6 +30,8 @@ export interface RequestSockInit {
   /** Our window scale and the window of our SYN-ACK (bytes). */
   rcvWscale: number;
   rcvWnd: number;
+  /** The SYN asked for ECN and we accept (inet_rsk(req)->ecn_ok, tcp_ecn_create_request). */
+  ecnOk?: boolean;
 }
 
 export class RequestSock implements RequestSockInit {
@@ -46,6 +48,7 @@ export class RequestSock implements RequestSockInit {
   readonly tsOffset: number;
   readonly rcvWscale: number;
   readonly rcvWnd: number;
+  readonly ecnOk: boolean;
   readonly timer: Timer;
   /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
   retrans = 0;
@@ -69,6 +72,7 @@ export class RequestSock implements RequestSockInit {
     this.tsOffset = init.tsOffset;
     this.rcvWscale = init.rcvWscale;
     this.rcvWnd = init.rcvWnd;
+    this.ecnOk = init.ecnOk === true;
     this.timer = new Timer('synack', () => onTimer(this));
   }
 }
@@ -98,6 +102,7 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
   c.tsRecentStamp = c.now();
   c.tsOffset = req.tsOffset;
   c.mss = effectiveMss(c);
+  c.ecnOk = req.ecnOk; // tcp_ecn_openreq_child
   c.sndWnd = ack.window << c.sndWscale;
   c.maxSndWnd = c.sndWnd;
   c.sndWl1 = ack.seq;

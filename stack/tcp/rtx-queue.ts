@@ -112,6 +112,26 @@ export class RetransmitQueue {
     }
   }
 
+  /**
+   * tcp_fragment: r keeps its first `at` bytes; the rest becomes a record
+   * right after it with the same marks (sacked, lost, retransmitted) and
+   * times, and takes r's PSH and FIN.
+   */
+  split(r: TxRecord, at: number): TxRecord {
+    const tail: TxRecord = { ...r, seq: (r.seq + at) >>> 0, len: r.len - at, syn: false };
+    r.len = at;
+    r.fin = false;
+    r.psh = false;
+    let i = this.head;
+    while (i < this.records.length && this.records[i] !== r) i++;
+    this.records.splice(i + 1, 0, tail);
+    if (tail.sacked) this.sackedOut++;
+    if (tail.lost) this.lostOut++;
+    if (tail.retransOut) this.retransOut++;
+    if (tail.retrans > 0) this.everRetransmitted++;
+    return tail;
+  }
+
   /** A tail loss probe resent r: TCPCB_EVER_RETRANS only, not retransmitted data in flight. */
   markProbed(r: TxRecord): void {
     if (r.retrans === 0) this.everRetransmitted++;

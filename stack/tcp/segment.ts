@@ -61,6 +61,10 @@ export interface OutgoingSegment {
   ipId: number;
   /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
   retransmission?: boolean;
+  /** DF; true unless the route's MTU is locked (ip_dont_fragment). */
+  dontFragment?: boolean;
+  /** The IP TOS byte: its ECN field is ECT(0) on new data of an ECN connection (tcp_ecn_send). */
+  tos?: number;
 }
 
 /**
@@ -73,7 +77,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
   const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
-  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, true, 0, headerLength + payloadLength);
+  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, o.dontFragment !== false, o.tos ?? 0, headerLength + payloadLength);
   const at = packet.length - headerLength - payloadLength;
   writeTcpHeader(packet, at, {
     sourcePort: o.sport,

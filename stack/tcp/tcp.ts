@@ -24,7 +24,7 @@ import {
 import { Connection, type ConnectionHooks, type ConnectionTimer } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { forget, tcpAbort } from './endings.ts';
-import { connectionIcmpError } from './icmp-error.ts';
+import { connectionIcmpError, isRequestFatal } from './icmp-error.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
 import { Listener, type ListenerHost } from './listener.ts';
@@ -128,10 +128,10 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   /**
    * tcp_v4_err: an ICMP error quoting one of our segments (`quoted`: its IP
    * header and at least 8 bytes of TCP header, checked by the ICMP layer).
-   * No socket for the quoted 4-tuple counts IcmpInErrors; a TIME_WAIT, a
-   * listener and its pending requests are left alone.
+   * No socket for the quoted 4-tuple counts IcmpInErrors; a TIME_WAIT and a
+   * listener are left alone; a pending request follows tcp_req_err.
    */
-  icmpError(type: number, code: number, quoted: Uint8Array): void {
+  icmpError(type: number, code: number, info: number, quoted: Uint8Array): void {
     if (ipSource(quoted) !== this.ctx.address) return;
     const tcp = quoted.subarray(ipHeaderLength(quoted));
     const localPort = tcpSourcePort(tcp);
@@ -139,11 +139,15 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const remote = ipDestination(quoted);
     const conn = this.connections.get(remote, remotePort, localPort);
     if (conn !== undefined) {
-      connectionIcmpError(conn, type, code, tcpSeq(tcp));
+      connectionIcmpError(conn, type, code, tcpSeq(tcp), info);
       return;
     }
     if (this.timewaits.get(remote, remotePort, localPort) !== undefined) return;
-    if (this.listenerTable.lookup(this.ctx.address, localPort) !== undefined) return;
+    const listener = this.listenerTable.lookup(this.ctx.address, localPort);
+    if (listener !== undefined) {
+      listener.requestIcmpError(remote, remotePort, tcpSeq(tcp), isRequestFatal(type, code));
+      return;
+    }
     this.ctx.counters.IcmpInErrors++;
   }
 

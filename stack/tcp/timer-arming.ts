@@ -52,7 +52,7 @@ export function rearmRto(c: Connection): void {
  */
 export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean {
   const early = c.ctx.sysctl.tcp_early_retrans;
-  if ((early !== 3 && early !== 4) || c.rtx.length === 0 || !c.sackOk || c.caState !== 'open') return false;
+  if ((early !== 3 && early !== 4) || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
   let timeout: number;
   if (c.rtt.samples > 0) {
     timeout = Math.ceil(2 * c.rtt.srtt + (c.rtx.length === 1 ? c.rtt.rtoMin : TCP_TIMEOUT_MIN));

@@ -5,6 +5,7 @@
  */
 import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection, ConnectionTimer } from './connection.ts';
+import { queueCwr } from './ecn.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import { startFrto } from './frto.ts';
 import * as out from './output.ts';
@@ -80,6 +81,8 @@ function onRetransmitTimer(c: Connection): void {
     }
   }
 
+  // tcp_enter_loss, for a SYN too: the reduction is announced with CWR (tcp_ecn_queue_cwr).
+  queueCwr(c);
   if (head.syn) {
     counters.TcpExtTCPSynRetrans++;
     c.synRetransmitted = true;

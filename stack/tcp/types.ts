@@ -68,6 +68,8 @@ export interface TcpInfo {
   rttvar: number;
   rto: number;
   mss: number;
+  /** The path MTU the MSS was computed from (icsk_pmtu_cookie: ss's pmtu). */
+  pmtu?: number;
   cwnd: number;
   ssthresh: number;
   /** The congestion control's name as ss prints it after ts/sack ("cubic", "reno"). */
@@ -81,6 +83,9 @@ export interface TcpInfo {
   rcvWscale: number;
   timestamps: boolean;
   sack: boolean;
+  /** ECN negotiated (TCPI_OPT_ECN: ss's "ecn") and ECT/CE seen on the peer's data (TCPI_OPT_ECN_SEEN: "ecnseen"). */
+  ecn?: boolean;
+  ecnSeen?: boolean;
   /** Timers pending, e.g. { on: 'rto', expiresIn: 180 } or keepalive/persist/timewait. */
   timer: { on: string; expiresIn: number } | undefined;
   bytesSent: number;

@@ -220,6 +220,14 @@ const info = (over: Partial<TcpInfo>): TcpInfo => ({
   ...over,
 });
 
+test('ss listing: ecn and ecnseen after sack, pmtu after mss, as ss -i prints them', (t) => {
+  const text = formatSs([info({ ecn: true, ecnSeen: true, pmtu: 1200, mss: 1148 })], []);
+  t.is(
+    text.split('\n')[2],
+    '\t ts sack ecn ecnseen wscale:10,10 rto:204 backoff:1 rtt:1.5/0.75 mss:1148 pmtu:1200 cwnd:5 ssthresh:7 bytes_sent:4344 bytes_retrans:1448 bytes_acked:2896 bytes_received:5 lastsnd:24 lastrcv:1000 unacked:1 retrans:1/3 snd_wnd:64512 rcv_wnd:65536',
+  );
+});
+
 test('ss listing: the timer on the first line, the internals in ss -i order', (t) => {
   const text = formatSs(
     [

@@ -16,7 +16,7 @@ import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { seqAdd } from '../../stack/tcp/seq.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
-import { IP_FLAG_DF, PROTO_TCP, ipDestination, ipFragWord, ipHeaderLength, ipId, ipProtocol, ipSource, ipTotalLength, ipTtl } from '../../stack/wire/ipv4.ts';
+import { IP_FLAG_DF, PROTO_TCP, ipDestination, ipFragWord, ipHeaderLength, ipId, ipProtocol, ipSource, ipTos, ipTotalLength, ipTtl } from '../../stack/wire/ipv4.ts';
 import {
   TCP_ACK,
   TCP_CWR,
@@ -100,6 +100,8 @@ export interface Captured {
   payload: Uint8Array;
   ipId: number;
   ttl: number;
+  /** The IP TOS byte: its low two bits are the ECN field (RFC 3168 §5). */
+  tos: number;
   df: boolean;
   /** Option kinds in wire order, NOPs included (e.g. [2, 4, 8, 1, 3] for a Linux SYN). */
   optionKinds: number[];
@@ -191,6 +193,7 @@ export function capture(packet: Uint8Array, t: number): Captured {
     payload: d.payload.slice(),
     ipId: ipId(packet),
     ttl: ipTtl(packet),
+    tos: ipTos(packet),
     df: (ipFragWord(packet) & IP_FLAG_DF) !== 0,
     optionKinds,
     sport: d.sourcePort,

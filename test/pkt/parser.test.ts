@@ -194,9 +194,36 @@ test('TCP options: every kind, <...>, and packetdrill\'s padding and length rule
   t.is(error('0 > S 0:0(0) <TS 5>'), "bad.pkt:1: parse error at '5': expected 'val'");
 });
 
+test('ICMP lines as packetdrill writes them: type and code names (or type_N/code_N), mtu, the quoted segment; its semantic checks', (t) => {
+  t.deepEqual(packet('0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').icmp, { type: 3, code: 4, mtu: 1200, id: 0, echoedSeq: 1, echoedLen: 1460 });
+  t.deepEqual(packet('0 < icmp unreachable host_unreachable').icmp, { type: 3, code: 1, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp time_exceeded [5:5(0)]').icmp, { type: 11, code: 0, mtu: undefined, id: 0, echoedSeq: 5, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp type_3 code_13 [0:0(0)]').icmp, { type: 3, code: 13, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  t.is(error('0 < icmp unreachable host_unreachable mtu 1200'), 'bad.pkt:1: semantic error: ICMPv4 MTU is only valid for unreachable-frag_needed');
+  t.is(error('0 < icmp unreachable frag_needed mtu 70000'), 'bad.pkt:1: semantic error: ICMPv4 MTU out of 16-bit range');
+  t.is(error('0 < icmp bogus'), 'bad.pkt:1: semantic error: bad ICMP type bogus');
+  t.is(error('0 < icmp time_exceeded frag_needed'), 'bad.pkt:1: semantic error: bad ICMP code frag_needed');
+  t.is(error('0 < icmp unreachable frag_needed mtu 1200 [1:1400(1460)]'), 'bad.pkt:1: semantic error: inconsistent TCP sequence numbers and payload size');
+});
+
+test('IP info after the direction, as packetdrill writes it: [ect0], (ce), [noecn], [ect01] outbound only, [tos 0xNN], [ttl N]', (t) => {
+  t.deepEqual(packet('0 < [ce] P. 1:101(100) ack 1 win 100').ipInfo, { tosCheck: 'ecn', tos: 3, ttl: 0 });
+  t.deepEqual(packet('0 > (ect0) P. 1:101(100) ack 1').ipInfo, { tosCheck: 'ecn', tos: 2, ttl: 0 });
+  t.deepEqual(packet('0 > [noecn] SE. 0:0(0) ack 1').ipInfo, { tosCheck: 'ecn', tos: 0, ttl: 0 });
+  t.deepEqual(packet('0 > [ect01] . 1:1(0) ack 1').ipInfo, { tosCheck: 'ect01', tos: 0, ttl: 0 });
+  t.deepEqual(packet('0 > [tos 0x12] . 1:1(0) ack 1').ipInfo, { tosCheck: 'tos', tos: 0x12, ttl: 0 });
+  t.deepEqual(packet('0 > [ttl 64] . 1:1(0) ack 1').ipInfo, { tosCheck: 'none', tos: 0, ttl: 64 });
+  t.deepEqual(packet('0 < [ect1] icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').ipInfo, { tosCheck: 'ecn', tos: 1, ttl: 0 });
+  t.is(packet('0 > S 0:0(0)').ipInfo, undefined);
+  t.is(error('0 < [ect01] . 1:1(0) ack 1 win 10'), 'bad.pkt:1: semantic error: [ect01] can only be used with outbound packets');
+  t.is(error('0 > [tos 0x100] . 1:1(0) ack 1'), 'bad.pkt:1: semantic error: tos out of range for 8 bits');
+});
+
 test('syntax the runner does not execute is refused with a line saying so', (t) => {
-  t.is(error('0 < udp (10)'), 'bad.pkt:1: not supported by tcpstack pkt: UDP packets (TCP only)');
-  t.is(error('0 < [ect0] S 0:0(0) win 10'), 'bad.pkt:1: not supported by tcpstack pkt: IP header info (tos, ECN, ttl, flowlabel) in packet lines');
+  t.is(error('0 < udp (10)'), 'bad.pkt:1: not supported by tcpstack pkt: UDP packets (TCP and ICMP only)');
+  t.is(error('0 > icmp unreachable port_unreachable'), 'bad.pkt:1: not supported by tcpstack pkt: outbound ICMP packets (inbound ICMP only)');
+  t.is(error('0 < icmp unreachable [udp (10)]'), 'bad.pkt:1: not supported by tcpstack pkt: ICMP quoting a UDP packet (TCP only)');
+  t.is(error('0 < [ect0, flowlabel 0x1] S 0:0(0) win 10'), 'bad.pkt:1: not supported by tcpstack pkt: IPv6 flow labels');
   t.is(error('0 > S 0:0(0) <md5 0011>'), 'bad.pkt:1: not supported by tcpstack pkt: the md5 TCP option');
   t.is(error('0 < ipv6 ::1 > ::2: S 0:0(0) win 1'), 'bad.pkt:1: not supported by tcpstack pkt: encapsulation headers (ipv6) in packet lines');
 });

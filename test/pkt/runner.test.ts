@@ -106,6 +106,29 @@ test('a field mismatch names the field, packetdrill-style', (t) => {
   ].join('\n'));
 });
 
+test('IP info: the ECN field is checked as packetdrill checks it (ip_ecn, ect01, tos) and set on inbound packets', (t) => {
+  const r = run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > [ect0] P. 1:11(10) ack 1
+`, 'e.pkt');
+  t.is(failure(r).split('\n')[0], 'e.pkt:12: error handling packet: live packet field ip_ecn: expected: 2 (0x2) vs actual: 0 (0x0)');
+  const r01 = run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > [ect01] P. 1:11(10) ack 1
+`, 'e.pkt');
+  t.is(failure(r01).split('\n')[0], 'e.pkt:12: error handling packet: live packet field ip_ecn: expected: 0x1 or 0x2 vs actual: 0x0');
+  const rTos = run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > [tos 0x4] P. 1:11(10) ack 1
+`, 'e.pkt');
+  t.is(failure(rTos).split('\n')[0], 'e.pkt:12: error handling packet: live packet field tos: expected: 4 (0x4) vs actual: 0 (0x0)');
+  passes(t, run(`${OPEN}
++0 write(4, ..., 10) = 10
++0 > [noecn] P. 1:11(10) ack 1
++0 < [ce] . 1:1(0) ack 11 win 1000
+`));
+});
+
 test('omitted options mean "none", <...> means "not checked", win absent means "not checked"', (t) => {
   passes(t, run('0 < S 0:0(0) win 1000 <mss 1460>\n+0 > R. 0:0(0) ack 1 win 0\n'));
   passes(t, run('0 < S 0:0(0) win 1000 <mss 1460>\n+0 > R. 0:0(0) ack 1 <...>\n'));

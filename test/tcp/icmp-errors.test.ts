@@ -65,7 +65,7 @@ for (const [name, type, code, errno] of [
   });
 }
 
-test('SYN_SENT: a quote with a sequence number other than the SYN\'s is ignored (TcpExtOutOfWindowIcmps); source quench and frag-needed do nothing', (t) => {
+test('SYN_SENT: a quote with a sequence number other than the SYN\'s is ignored (TcpExtOutOfWindowIcmps); source quench does nothing, frag-needed does not end the connect', (t) => {
   const { s, p, ep } = connecting();
   p.quietUntil(300);
   s.stack.input(icmpAbout(3, 1, ep.localPort, 80, p.our(1000)));

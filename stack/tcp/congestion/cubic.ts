@@ -201,6 +201,18 @@ export class Cubic implements CongestionControl {
     this.hystart.reset();
   }
 
+  /** cubictcp_recalc_ssthresh from tcp_init_cwnd_reduction (snd_cwnd_cnt = 0 there too). */
+  reductionSsthresh(): number {
+    this.cwndCount = 0;
+    return this.recalcSsthresh();
+  }
+
+  /** cubictcp_state(TCP_CA_Loss): a new epoch and a new HyStart round. */
+  onLossState(): void {
+    this.reset();
+    this.hystart.reset();
+  }
+
   /**
    * tcp_event_data_sent: with nothing in flight it is CA_EVENT_TX_START, and
    * cubictcp_cwnd_event shifts the epoch by the idle time so an

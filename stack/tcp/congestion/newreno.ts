@@ -56,6 +56,15 @@ export class NewReno implements CongestionControl {
 
   onRttSample(): void {}
 
+  /** tcp_reno_ssthresh from tcp_init_cwnd_reduction (snd_cwnd_cnt = 0 there too). */
+  reductionSsthresh(): number {
+    this.cwndCount = 0;
+    return Math.max(this.cwnd >> 1, 2);
+  }
+
+  /** Reno has no set_state hook. */
+  onLossState(): void {}
+
   onDataSent(): void {}
 
   /** tcp_reno_undo_cwnd. */

@@ -41,6 +41,19 @@ export interface CongestionControl {
   onExitRecovery(): void;
   /** An RTO fired (RFC 5681 §3.1, eq. 4): loss window. */
   onTimeout(inFlight: number): void;
+  /**
+   * ssthresh() for a window reduction that does not set cwnd itself
+   * (tcp_init_cwnd_reduction, entering CWR on an ECN echo): the new
+   * ssthresh, with the algorithm's own bookkeeping (CUBIC's W_max, epoch)
+   * and the additive-increase counter reset.
+   */
+  reductionSsthresh(): number;
+  /**
+   * tcp_set_ca_state(TCP_CA_Loss) without tcp_enter_loss (tcp_simple_retransmit
+   * after a path MTU drop): the algorithm's set_state hook only, cwnd and
+   * ssthresh untouched.
+   */
+  onLossState(): void;
   /** A data segment is about to leave with `inFlight` segments outstanding (tcp_event_data_sent). */
   onDataSent(inFlight: number): void;
   /** undo_cwnd: the window to restore when a reduction proves spurious. */

@@ -1,0 +1,103 @@
+/**
+ * Path MTU discovery for TCP (RFC 1191 §6.3, as Linux does it): the MSS
+ * follows the route's path MTU (tcp_sync_mss, tcp_mtu_to_mss; resynced
+ * whenever tcp_current_mss finds the route's MTU changed, so it rises again
+ * when a learnt MTU expires), and an ICMP "fragmentation needed" lowers the
+ * route's MTU and resends at once what no longer fits (tcp_v4_mtu_reduced,
+ * tcp_simple_retransmit). Path MTU probing (tcp_mtu_probing, RFC 4821) is
+ * off by default on Linux and not modelled.
+ */
+import { TCP_MIN_SND_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
+import type { Connection } from './connection.ts';
+
+/** IPv4 and TCP headers without options (net_header_len + sizeof(struct tcphdr)). */
+const HEADERS = 40;
+
+/**
+ * tcp_mtu_to_mss: payload bytes of a full segment for path MTU `pmtu`:
+ * min(pmtu − 40, the peer's MSS), at least tcp_min_snd_mss, less the
+ * timestamp option.
+ */
+export function mtuToMss(c: Connection, pmtu: number): number {
+  return Math.max(TCP_MIN_SND_MSS, Math.min(c.peerMss, pmtu - HEADERS) - (c.tsOk ? TCP_TS_OPTION_BYTES : 0));
+}
+
+/** Payload bytes of a full segment at the connection's current path MTU (mss_cache). */
+export function effectiveMss(c: Connection): number {
+  return mtuToMss(c, c.pmtuCookie);
+}
+
+/** tcp_sync_mss: the MSS for a new path MTU, which becomes the cookie. */
+export function syncMss(c: Connection, pmtu: number): void {
+  c.pmtuCookie = pmtu;
+  c.mss = effectiveMss(c);
+}
+
+/** tcp_current_mss's first step: the route's MTU moved (learnt, or expired), so the MSS follows. */
+export function checkRouteMtu(c: Connection): void {
+  const mtu = c.ctx.route.mtu(c.remote, c.now());
+  if (mtu !== c.pmtuCookie) syncMss(c, mtu);
+}
+
+/**
+ * tcp_advertise_mss: the MSS option of a SYN (also a retransmitted one) is
+ * lowered to the route's advmss when a path MTU was learnt since connect().
+ */
+export function advertiseMss(c: Connection): number {
+  const metric = c.ctx.route.advMss(c.remote, c.now());
+  if (metric < c.advMss) c.advMss = metric;
+  return c.advMss;
+}
+
+/**
+ * tcp_v4_err for ICMP_FRAG_NEEDED, then tcp_v4_mtu_reduced: the route
+ * learns the next-hop MTU (ip_rt_update_pmtu); if the route's MTU is now
+ * above what the ICMP said (it was under route.min_pmtu) and segments carry
+ * DF, EMSGSIZE is kept as the soft error; if the MSS was computed for a
+ * larger path MTU, it is resynced and what no longer fits is resent.
+ */
+export function mtuReduced(c: Connection, mtu: number): void {
+  if (c.state === 'CLOSED' || c.state === 'LISTEN') return;
+  const now = c.now();
+  const route = c.ctx.route;
+  route.update(c.remote, mtu, now);
+  const pathMtu = route.mtu(c.remote, now);
+  if (mtu < pathMtu && !route.mtuLocked(c.remote, now)) c.softError = 'EMSGSIZE';
+  if (c.pmtuCookie > pathMtu) {
+    syncMss(c, pathMtu);
+    simpleRetransmit(c);
+  }
+}
+
+/**
+ * tcp_simple_retransmit: every outstanding segment longer than the new MSS
+ * was dropped on the path, so it is marked lost; the connection enters Loss
+ * without touching cwnd ("units changed", not congestion): ssthresh becomes
+ * tcp_current_ssthresh, no undo. The flush resends them, cut to the new
+ * MSS (tcp_xmit_retransmit_queue → __tcp_retransmit_skb).
+ */
+function simpleRetransmit(c: Connection): void {
+  const mss = c.mss;
+  for (const r of c.rtx) if (!r.syn && !r.sacked && r.len > mss) c.rtx.markLost(r);
+  if (c.rtx.lostOut === 0) return;
+  if (!c.sackOk) {
+    // tcp_limit_reno_sacked: duplicate ACKs cannot stand for more segments than are not lost.
+    const holes = Math.min(Math.max(c.rtx.lostOut, 1), c.rtx.length);
+    if (c.renoSacked + holes > c.rtx.length) c.renoSacked = c.rtx.length - holes;
+  }
+  if (c.caState !== 'loss') {
+    c.highSeq = c.sndNxt;
+    c.cc.ssthresh = currentSsthresh(c);
+    c.undoMarker = undefined;
+    c.caState = 'loss';
+    c.cc.onLossState();
+  }
+  c.hooks.dirty(c);
+}
+
+/** tcp_current_ssthresh: outside a cwnd reduction, at least three quarters of cwnd. */
+function currentSsthresh(c: Connection): number {
+  const cwnd = c.cc.cwnd;
+  if (c.caState === 'recovery') return c.cc.ssthresh;
+  return Math.max(c.cc.ssthresh, (cwnd >> 1) + (cwnd >> 2));
+}
