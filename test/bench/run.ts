@@ -559,9 +559,7 @@ function table(): string {
   const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
   const client = stats(clientSlabKiB.map((k) => k / 1024));
   out.push('', `median (min–max) of ${ROUNDS} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`);
-  if (ONLY !== 'echo') out.push(...goodputNotes());
-  if (ONLY === 'goodput') return out.join('\n');
-  out.push(
+  if (ONLY !== 'goodput') out.push(
     'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
     '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',
     `connect + 1 byte each way + client FIN, ${CPS_COUNT} or ${CPS_SECONDS} s, tcp_max_tw_buckets=0 in the client namespaces.`,
@@ -574,6 +572,7 @@ function table(): string {
     '    Ours is what V8 has not handed back yet (garbage not yet collected, committed heap pages it keeps),',
     '    not connection state: the stack holds nothing per connection once they are closed (test/tcp/release.test.ts).',
   );
+  if (ONLY !== 'echo') out.push(...goodputNotes());
   return out.join('\n');
 }
 
