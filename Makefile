@@ -61,8 +61,9 @@ test: all tools typecheck deps-check
 demo: all tools
 	sh cli/demo.sh
 
-# Our stack over the TUN vs the kernel over veth, in throw-away namespaces,
-# bounded (< 5 min). BENCH_RESULTS=1 also writes bench-results.txt.
+# Our stack over the TUN vs the kernel over veth, then goodput under loss
+# (ours vs a kernel sender through the same impairments), in throw-away
+# namespaces, bounded (< 6 min). BENCH_RESULTS=1 also writes bench-results.txt.
 bench: all tools
 	node --import tsx test/bench/run.ts
 

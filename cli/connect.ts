@@ -4,11 +4,13 @@
  * connection to stdout, with backpressure both ways; the end of stdin is a
  * half-close (our FIN); the command exits 0 once both directions are done.
  */
+import { formatCounters } from '../stack/counters.ts';
 import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
 import { parseCommandLine } from './args.ts';
 import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { invokedAs } from './program.ts';
+import { nonzeroCounters } from './services/http.ts';
 import { UsageError, parseInteger } from './usage.ts';
 import { SIGNAL_NUMBERS, interruptedBy, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
@@ -28,6 +30,9 @@ once the peer has closed its side too, 1 with one line such as
   -v, --verbose         say on stderr when the connection is open, and
                         from which address and port (and, with impairments,
                         what they did, at exit)
+  --counters            at exit, print on stderr the stack's counters that
+                        moved (and the impairments'), as 'up' does: nstat's
+                        layout, e.g. TcpRetransSegs for a bulk send
 
 ${DEVICE_HELP}
   -h, --help            show this help
@@ -41,9 +46,10 @@ export interface ConnectConfig {
   host: string;
   port: number;
   verbose: boolean;
+  counters: boolean;
 }
 
-const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' } } as const;
+const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' }, counters: { type: 'boolean' } } as const;
 
 export function parseConnectArgs(argv: string[]): ConnectConfig {
   const { values, positionals } = parseCommandLine({ command: 'connect', options: CONNECT_OPTIONS, positionals: true, help: CONNECT_HELP }, argv);
@@ -58,7 +64,7 @@ export function parseConnectArgs(argv: string[]): ConnectConfig {
   if (parseIpv4(host) === undefined) throw new UsageError(`HOST ${JSON.stringify(host)} is not an IPv4 address (no name lookup)`);
   const port = parseInteger('PORT', portText, 1, 65535);
   const device = deviceConfig(values);
-  return { device, host, port, verbose: Boolean(values.verbose) };
+  return { device, host, port, verbose: Boolean(values.verbose), counters: Boolean(values.counters) };
 }
 
 /** Exits 128 + the signal's number when stopped by SIGINT, SIGTERM or SIGHUP, as a shell reports a killed command. */
@@ -86,6 +92,15 @@ export async function runConnect(argv: string[]): Promise<number> {
     up.cleanup();
     if (config.verbose && up.impairment !== undefined) {
       process.stderr.write(`tcpstack: impairments: ${up.impairment.counters.rows().map(([name, v]) => `${name} ${v}`).join(', ')}\n`);
+    }
+    // stdout carries the connection's data, so the counters go to stderr, in up's exit layout.
+    if (config.counters) {
+      const moved = nonzeroCounters({ counters: up.stack.counters, drops: up.stack.drops });
+      process.stderr.write(`counters that moved:\n${moved.length > 0 ? `${formatCounters(moved)}\n` : ''}`);
+      if (up.impairment !== undefined) {
+        const rows = up.impairment.counters.rows(true).filter(([name, v]) => v !== 0 || name === 'ImpairPackets');
+        process.stderr.write(`impairments (seed ${up.impairment.seed}):\n${formatCounters(rows)}\n`);
+      }
     }
   }
 }

@@ -26,6 +26,13 @@ export function addNetns(name: string): string {
   return name;
 }
 
+/** Deletes one namespace this process created (and forgets it); teardown would otherwise at the end. */
+export function removeNetns(name: string): void {
+  if (!namespaces.has(name)) throw new Error(`refusing to delete ${name}: not a bench namespace of this process`);
+  deleteNetns(name);
+  namespaces.delete(name);
+}
+
 export interface VethPair {
   client: string;
   server: string;

@@ -18,7 +18,14 @@
  *      process; for the kernel, growth of `Slab:` in /proc/meminfo attributable
  *      to the server side (kernel-pair Δ minus the client-only Δ seen in the
  *      same round's stack run); and what is left of that growth 2 s after the
- *      client has closed them all (ours: VmRSS; kernel: Slab, both ends).
+ *      client has closed them all (ours: VmRSS; kernel: Slab, both ends);
+ *   5. goodput under loss (test/bench/goodput.ts): 20 MiB one way to a kernel
+ *      receiver through 1 % loss and 10 ms of delay each way (tun/impair/,
+ *      seeded: round r uses seed r for both), our stack as the sender
+ *      (`tcpstack connect`) against a kernel sender whose packets cross the
+ *      same impairment code (test/bench/impair-forward.ts between two TUN
+ *      devices); CUBIC on both, each transfer cut at BENCH_GOODPUT_S seconds
+ *      (default 10); the senders' retransmission counters beside it.
  *
  * Ours: `cli/tcpstack up --netns NS --services echo:7`, client in NS at
  * 198.18.0.1 → 198.18.0.2. Kernel: test/bench/echo-server.ts in namespace S
@@ -30,18 +37,24 @@
  * report is scanned for retransmissions, drops and aborts, printed as notes.
  *
  * Bounded: a global budget (BENCH_BUDGET_S, default 230 s) beyond which steps
- * are skipped, every child has its own time limit. Namespaces are unique to
+ * are skipped, and one of its own for the goodput figure (about 6 × (BENCH_GOODPUT_S
+ * + 4) s, at most 90 s by default); every child has its own time limit. Namespaces are unique to
  * this process and removed on exit, failure, SIGINT, SIGTERM and SIGHUP; only
  * processes we started are signalled, by PID.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_RESULTS (unset: stdout only;
- * "1": also write bench-results.txt in the project root; a path: write there).
+ * "1": also write bench-results.txt in the project root; a path: write there),
+ * BENCH_ONLY ("echo": figures 1-4 only; "goodput": figure 5 only),
+ * BENCH_GOODPUT_S (per-transfer cut, 3-60 s, default 10), BENCH_GOODPUT_CC
+ * ("cubic", the default, "reno", or "cubic,reno": one row each; the goodput
+ * budget grows with it), BENCH_GOODPUT_BYTES (default 20 MiB).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GOODPUT_COUNTERS, kernelTransfer, pattern, stackTransfer, type CongestionControl, type GoodputResult } from './goodput.ts';
 import {
   addNetns,
   addVethPair,
@@ -63,6 +76,13 @@ const CLIENT = join(ROOT, 'test', 'bench', 'echo-client.ts');
 const SERVER = join(ROOT, 'test', 'bench', 'echo-server.ts');
 
 const ROUNDS = intEnv('BENCH_ROUNDS', 3, 1, 9);
+const ONLY = choiceEnv('BENCH_ONLY', ['', 'echo', 'goodput']);
+const GOODPUT_S = intEnv('BENCH_GOODPUT_S', 10, 3, 60);
+const GOODPUT_BYTES = intEnv('BENCH_GOODPUT_BYTES', 20 * 1024 * 1024, 1024, 200 * 1024 * 1024);
+const GOODPUT_CCS = listEnv('BENCH_GOODPUT_CC', ['cubic', 'reno'], ['cubic']) as CongestionControl[];
+const GOODPUT_IMPAIR = ['--loss', '1%', '--delay', '10ms'];
+/** What one transfer may take beyond its cut: namespaces, the forwarder's start, the exits. */
+const GOODPUT_OVERHEAD_MS = 5_000;
 const BUDGET_MS = intEnv('BENCH_BUDGET_S', 230, 30, 250) * 1000;
 const BYTES = 100 * 1024 * 1024;
 const RTT_COUNT = 5000;
@@ -88,6 +108,26 @@ function intEnv(name: string, dflt: number, min: number, max: number): number {
     process.exit(2);
   }
   return n;
+}
+
+function choiceEnv(name: string, choices: string[]): string {
+  const v = process.env[name] ?? '';
+  if (!choices.includes(v)) {
+    console.error(`bench: ${name}=${v}: expected one of ${choices.filter((c) => c !== '').join(', ')}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function listEnv(name: string, choices: string[], dflt: string[]): string[] {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const items = v.split(',');
+  if (items.some((i) => !choices.includes(i)) || new Set(items).size !== items.length) {
+    console.error(`bench: ${name}=${v}: expected a comma list of ${choices.join(', ')}`);
+    process.exit(2);
+  }
+  return items;
 }
 
 const t0 = Date.now();
@@ -180,7 +220,8 @@ type Metric =
   | 'memMiB'
   | 'memPerConn'
   | 'memClosedMiB'
-  | 'nodeServerRssMiB';
+  | 'nodeServerRssMiB'
+  | `gp:${CongestionControl}:${'mibps' | 'lossDrops' | (typeof GOODPUT_COUNTERS)[number]}`;
 const samples: Record<Side, Map<Metric, number[]>> = { stack: new Map(), kernel: new Map() };
 const failures: string[] = [];
 const skipped = new Set<string>();
@@ -237,10 +278,10 @@ const contended: string[] = [];
 const CONTENDED_PERCENT = 10;
 
 /** Runs one measurement step unless the budget is spent; failures are recorded, not fatal. */
-async function step(label: string, needMs: number, fn: () => Promise<void>): Promise<void> {
-  if (remaining() < needMs) {
+async function step(label: string, needMs: number, fn: () => Promise<void>, left: () => number = remaining): Promise<void> {
+  if (left() < needMs) {
     skipped.add(label.replace(/^r\d+ /, ''));
-    log(`${label}: skipped (budget: ${(remaining() / 1000).toFixed(0)} s left)`);
+    log(`${label}: skipped (budget: ${(left() / 1000).toFixed(0)} s left)`);
     return;
   }
   const before = cpuSample();
@@ -402,6 +443,39 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
   });
 }
 
+/** Goodput under loss (figure 5): rounds of ours, kernel, ours, kernel, … per congestion control. */
+async function goodputPhase(): Promise<void> {
+  const budgetMs = ROUNDS * 2 * GOODPUT_CCS.length * (GOODPUT_S * 1000 + GOODPUT_OVERHEAD_MS);
+  const phaseStart = elapsed();
+  const left = (): number => budgetMs - (elapsed() - phaseStart);
+  const data = pattern(GOODPUT_BYTES);
+  log(`goodput: ${fmtBytes(GOODPUT_BYTES)} one way, ${GOODPUT_IMPAIR.join(' ')} (both ways), cut at ${GOODPUT_S} s, ${GOODPUT_CCS.join(' and ')}; budget ${(budgetMs / 1000).toFixed(0)} s`);
+  for (let r = 1; r <= ROUNDS; r++) {
+    for (const cc of GOODPUT_CCS) {
+      for (const side of ['stack', 'kernel'] as const) {
+        await step(`r${r} goodput ${cc} ${side}`, GOODPUT_S * 1000 + 2_000, async () => {
+          const setup = { bytes: GOODPUT_BYTES, seconds: GOODPUT_S, impair: GOODPUT_IMPAIR, seed: r, cc };
+          const res = side === 'stack' ? await stackTransfer(setup, data) : await kernelTransfer(setup, data);
+          recordGoodput(side, cc, res);
+          const c = res.counters;
+          log(
+            `r${r} goodput ${cc} ${side}: ${res.mibps.toFixed(2)} MiB/s (${fmtBytes(res.bytes)} in ${res.seconds.toFixed(1)} s${res.complete ? '' : ', cut'}; seed ${r}); ` +
+              `retransmitted ${c.TcpRetransSegs} (fast ${c.TcpExtTCPFastRetrans}, RTO ${c.TcpExtTCPTimeouts}, probes ${c.TcpExtTCPLossProbes}); impairment dropped ${res.lossDrops} of ${res.packets} packets`,
+          );
+        }, left);
+      }
+    }
+  }
+}
+
+function recordGoodput(side: Side, cc: CongestionControl, res: GoodputResult): void {
+  record(side, `gp:${cc}:mibps`, res.mibps);
+  record(side, `gp:${cc}:lossDrops`, res.lossDrops);
+  for (const name of GOODPUT_COUNTERS) record(side, `gp:${cc}:${name}`, res.counters[name] ?? 0);
+}
+
+const fmtBytes = (n: number): string => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${n} B`);
+
 // ---------------------------------------------------------------- report
 
 function stats(values: number[] | undefined): { median: number; min: number; max: number; n: number } | undefined {
@@ -420,14 +494,40 @@ function fmt(v: number): string {
   return v.toFixed(2);
 }
 
-function cell(values: number[] | undefined): string {
+function cell(values: number[] | undefined, count = false): string {
   const s = stats(values);
   if (!s) return 'n/a';
-  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.n < ROUNDS ? ` n=${s.n}` : ''}`;
+  const f = count ? fmtCount : fmt;
+  return `${f(s.median)} (${f(s.min)}–${f(s.max)})${s.n < ROUNDS ? ` n=${s.n}` : ''}`;
+}
+
+/** A count (a counter's median is whole, or half-way between two). */
+const fmtCount = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+/** Goodput rows other than the goodput itself hold counts. */
+const isCount = (metric: Metric): boolean => metric.startsWith('gp:') && !metric.endsWith(':mibps');
+
+/** Footnote [3] and the senders' recovery counters (medians), for the goodput rows. */
+function goodputNotes(): string[] {
+  const notes = [
+    `[3] ${fmtBytes(GOODPUT_BYTES)} one way to a kernel receiver (test/bench/bulk.py), goodput at the receiver from accept() to EOF,`,
+    `    or over the first ${GOODPUT_S} s when the transfer has not ended by then; ${GOODPUT_IMPAIR.join(' ')} in both directions by tun/impair/,`,
+    '    seed r in round r for both. Ours: `tcpstack connect --loss 1% --delay 10ms --seed r` sending its stdin. Kernel:',
+    '    a kernel sender (TCP_CONGESTION set per socket) in another namespace, the two joined by two TUN devices and',
+    '    test/bench/impair-forward.ts, the same impairment code with the same seed. Counters are the sender\'s.',
+  ];
+  for (const cc of GOODPUT_CCS) {
+    for (const side of ['stack', 'kernel'] as const) {
+      const parts = GOODPUT_COUNTERS.map((n) => [n, stats(samples[side].get(`gp:${cc}:${n}`))?.median] as const)
+        .filter(([, v]) => v !== undefined && v !== 0)
+        .map(([n, v]) => `${n.replace(/^TcpExt/, '')} ${fmtCount(v!)}`);
+      notes.push(`    ${cc}, ${side === 'stack' ? 'ours' : 'kernel'} (medians): ${parts.join(', ') || 'n/a'}`);
+    }
+  }
+  return notes;
 }
 
 function table(): string {
-  const rows: Array<[string, Metric, string?]> = [
+  const echo: Array<[string, Metric]> = [
     ['echo throughput, 1 conn, 100 MiB each way (MiB/s)', 'mibps'],
     ['RTT 64 B p50, unpinned (µs)', 'rttP50'],
     ['RTT 64 B p99, unpinned (µs)', 'rttP99'],
@@ -439,21 +539,27 @@ function table(): string {
     ['  per connection (bytes) [1]', 'memPerConn'],
     ['  left after they close (MiB) [2]', 'memClosedMiB'],
   ];
-  const header = ['measure', 'our stack (TUN)', 'Linux kernel (veth)', 'stack/kernel'];
+  const goodput: Array<[string, Metric]> = GOODPUT_CCS.flatMap((cc): Array<[string, Metric]> => [
+    [`goodput, 1 % loss, 10 ms each way, ${cc} (MiB/s) [3]`, `gp:${cc}:mibps`],
+    ['  retransmitted segments (TcpRetransSegs)', `gp:${cc}:TcpRetransSegs`],
+    ['  RTO timeouts (TcpExtTCPTimeouts)', `gp:${cc}:TcpExtTCPTimeouts`],
+    ['  packets the impairment dropped', `gp:${cc}:lossDrops`],
+  ]);
+  const rows = [...(ONLY !== 'goodput' ? echo : []), ...(ONLY !== 'echo' ? goodput : [])];
+  const header = ['measure', 'our stack (TUN)', ONLY === 'goodput' ? 'Linux kernel' : 'Linux kernel (veth)', 'stack/kernel'];
   const body = rows.map(([label, metric]) => {
     const a = stats(samples.stack.get(metric));
     const b = stats(samples.kernel.get(metric));
     const ratio = a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
-    return [label, cell(samples.stack.get(metric)), cell(samples.kernel.get(metric)), ratio];
+    return [label, cell(samples.stack.get(metric), isCount(metric)), cell(samples.kernel.get(metric), isCount(metric)), ratio];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cols: string[]): string => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
   const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
   const client = stats(clientSlabKiB.map((k) => k / 1024));
-  out.push(
-    '',
-    `median (min–max) of ${ROUNDS} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`,
+  out.push('', `median (min–max) of ${ROUNDS} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`);
+  if (ONLY !== 'goodput') out.push(
     'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
     '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',
     `connect + 1 byte each way + client FIN, ${CPS_COUNT} or ${CPS_SECONDS} s, tcp_max_tw_buckets=0 in the client namespaces.`,
@@ -466,6 +572,7 @@ function table(): string {
     '    Ours is what V8 has not handed back yet (garbage not yet collected, committed heap pages it keeps),',
     '    not connection state: the stack holds nothing per connection once they are closed (test/tcp/release.test.ts).',
   );
+  if (ONLY !== 'echo') out.push(...goodputNotes());
   return out.join('\n');
 }
 
@@ -475,7 +582,9 @@ function preflight(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (TUN devices and network namespaces)';
   if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun on this machine';
   if (!existsSync(join(ROOT, 'tun', 'build', 'Release', 'tun.node'))) return 'the TUN addon is not built (run make)';
-  for (const [cmd, path] of [['ip', '/usr/sbin/ip'], ['taskset', '/usr/bin/taskset']] as const) {
+  const tools: Array<readonly [string, string]> = [['ip', '/usr/sbin/ip'], ['taskset', '/usr/bin/taskset']];
+  if (ONLY !== 'echo') tools.push(['python3', '/usr/bin/python3'], ['nstat', '/usr/sbin/nstat']);
+  for (const [cmd, path] of tools) {
     const found = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, cmd))) || existsSync(path);
     if (!found) return `${cmd} is not installed`;
   }
@@ -494,13 +603,20 @@ async function main(): Promise<number> {
   }
   installTeardownHandlers();
   log(`tcpstack bench: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${ROUNDS} rounds, budget ${BUDGET_MS / 1000} s`);
+  const runStart = cpuSample();
+  if (ONLY !== 'goodput') await echoPhases();
+  if (ONLY !== 'echo') await goodputPhase();
+  return report(runStart);
+}
+
+/** Figures 1-4: the echo service against the kernel over veth. */
+async function echoPhases(): Promise<void> {
   const stackNs = addNetns(uniqueName('tun'));
   sysctlInNetns(stackNs, 'net.ipv4.tcp_max_tw_buckets', 0);
   const pair = addVethPair('v', KERNEL_CLIENT, KERNEL_SERVER);
   sysctlInNetns(pair.client, 'net.ipv4.tcp_max_tw_buckets', 0);
   log(`namespaces: ${stackNs} (TUN), ${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
   const lab = { stackNs, pair };
-  const runStart = cpuSample();
 
   for (let r = 1; r <= ROUNDS; r++) {
     for (const [name, phase, needMs] of [
@@ -522,7 +638,9 @@ async function main(): Promise<number> {
       }
     }
   }
+}
 
+async function report(runStart: CpuSample): Promise<number> {
   const runOther = foreignPercent(runStart, cpuSample());
   const problems = await teardown();
   const leftovers = ownedNamespaces();

@@ -78,7 +78,7 @@ test('tcpstack connect --help documents every option', (t) => {
   const r = runCli(['connect', '--help']);
   t.is(r.code, 0);
   t.regex(r.stdout, /^usage: tcpstack connect \[options\] HOST PORT/);
-  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--verbose', '--help', 'HOST', 'PORT']) {
+  for (const option of ['--tun', '--create', '--attach', '--netns', '--addr', '--peer', '--mtu', '--pcap', '--sysctl', '--verbose', '--counters', '--help', 'HOST', 'PORT']) {
     t.true(r.stdout.includes(option), option);
   }
   t.regex(r.stdout, /ECONNREFUSED/);

@@ -108,7 +108,7 @@ print(round((t1 - t0) * 1000), got.decode(), round((t3 - t2) * 1000))
   t.is(counters.get('ImpairRuleDrops'), 1);
 });
 
-interop('tcpstack connect with impairments: 1 MiB to a kernel server intact, the seed on stderr', async (t) => {
+interop('tcpstack connect with impairments: 1 MiB to a kernel server intact, the seed and (--counters) the counters on stderr', async (t) => {
   const netns = uniqueNetns('impair-connect');
   createNetns(netns);
   t.teardown(() => removeNetns(netns));
@@ -145,7 +145,7 @@ c.sendall(('%d %s\\n' % (n, h.hexdigest())).encode()); c.close()
   });
   const input = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < input.length; i++) input[i] = (i * 31 + (i >> 10)) & 255;
-  const connect = spawn(CLI, ['connect', '-v', '--netns', netns, ...FAULTS, '--seed', '99', PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const connect = spawn(CLI, ['connect', '-v', '--counters', '--netns', netns, ...FAULTS, '--seed', '99', PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void connect.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
@@ -163,4 +163,9 @@ c.sendall(('%d %s\\n' % (n, h.hexdigest())).encode()); c.close()
   t.is(stdout.trim(), `${input.length} ${createHash('sha256').update(input).digest('hex')}`);
   t.regex(stderr, /^tcpstack: impairments: both: loss 5%, dup 1%, reorder 2% hold<=10ms, corrupt 0\.5%; seed 99 \(--seed 99 repeats them\)$/m);
   t.regex(stderr, /^tcpstack: impairments: ImpairPackets \d+, .*ImpairLossDrops \d+/m);
+  // --counters: the stack's counters in nstat's layout, then the impairments', on stderr.
+  t.regex(stderr, /^counters that moved:\nIpInReceives +\d+$/m);
+  t.regex(stderr, /^TcpActiveOpens +1$/m);
+  t.regex(stderr, /^TcpRetransSegs +[1-9]\d*$/m, '5% loss both ways: the sender retransmitted');
+  t.regex(stderr, /^impairments \(seed 99\):\nImpairPackets +\d+$/m);
 });
