@@ -33,6 +33,18 @@ export interface Sysctls {
   tcp_synack_retries: number;
   /** 3 (default): tail loss probe (RFC 8985 §7) on; 0: off (tcp_schedule_loss_probe). */
   tcp_early_retrans: number;
+  /**
+   * RACK's options (net/ipv4/tcp_recovery.c): 0x2 keeps the reordering
+   * window at min_rtt/4, 0x4 drops its DUPACK-threshold shortcut; 0x1 (RACK
+   * itself) has no effect since Linux 6.17: RACK is the only SACK loss detection.
+   */
+  tcp_recovery: number;
+  /** Initial reordering degree in segments (tp->reordering): the DUPACK threshold. */
+  tcp_reordering: number;
+  /** The most the reordering degree may grow to. */
+  tcp_max_reordering: number;
+  /** Window of the minimum-RTT filter, seconds (tp->rtt_min). */
+  tcp_min_rtt_wlen: number;
   tcp_retries1: number;
   tcp_retries2: number;
   tcp_orphan_retries: number;
@@ -89,6 +101,10 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_syn_linear_timeouts: 4,
   tcp_synack_retries: 5,
   tcp_early_retrans: 3,
+  tcp_recovery: 1,
+  tcp_reordering: 3,
+  tcp_max_reordering: 300,
+  tcp_min_rtt_wlen: 300,
   tcp_retries1: 3,
   tcp_retries2: 15,
   tcp_orphan_retries: 0,

@@ -1,16 +1,33 @@
 /**
  * The ACK of an incoming segment (tcp_ack in net/ipv4/tcp_input.c): RFC 5961
- * §5.2 checks, the send window update, SACK scoreboard, acknowledged
- * records and RTT samples, congestion control, duplicate ACKs and loss
- * detection (tcp_fastretrans_alert), and what the ACK of our FIN does to the
- * state.
+ * §5.2 checks, the send window update, the SACK scoreboard
+ * (tcp_sacktag_write_queue), acknowledged records, RTT samples and what
+ * was delivered (tcp_clean_rtx_queue), then the loss-recovery state machine
+ * (recovery.ts, tcp_fastretrans_alert) for a dubious ACK, the window
+ * (tcp_cong_control: PRR in recovery, the congestion control otherwise), and
+ * what the ACK of our FIN does to the state.
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
+import {
+  FLAG_DATA,
+  FLAG_DATA_ACKED,
+  FLAG_DATA_SACKED,
+  FLAG_FORWARD_PROGRESS,
+  FLAG_NOT_DUP,
+  FLAG_ORIG_SACK_ACKED,
+  FLAG_RETRANS_DATA_ACKED,
+  FLAG_SET_XMIT_TIMER,
+  FLAG_SND_UNA_ADVANCED,
+  FLAG_WIN_UPDATE,
+} from './ack-flags.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import { challengeAck } from './oow-ack.ts';
+import { cwndReduction, inCwndReduction, initCwndReduction } from './prr.ts';
+import { rackAdvance, rackUpdateReoWnd, updateMinRtt } from './rack.ts';
+import { checkSackReordering, fastretransAlert, highestSackSeq, removeRenoSacks, tryKeepOpen } from './recovery.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
@@ -34,8 +51,15 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   }
   if (seqLt(ack, c.sndUna)) {
     // An old ACK inside the window: accepted as a duplicate, its data still
-    // processed (tcp_ack old_ack: ts_recent is not updated from it).
-    if (c.sackOk && seg.options.sackCount > 0) processSack(c, seg);
+    // processed (tcp_ack old_ack: ts_recent is not updated from it); SACK
+    // news goes through tcp_fastretrans_alert and may retransmit.
+    if (c.sackOk && seg.options.sackCount > 0) {
+      const flag = processSack(c, seg, { priorDelivered: 0 });
+      if (c.rtx.length > 0 && fastretransAlert(c, 0, flag).rexmit) {
+        c.rexmitPending = true;
+        c.hooks.dirty(c);
+      }
+    }
     return undefined;
   }
   // tcp_replace_ts_recent, which tcp_ack does only now that the segment is
@@ -50,7 +74,15 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
   c.probesOut = 0;
   const priorUna = c.sndUna;
-  const inFlightBefore = c.packetsInFlight();
+  const priorPackets = c.rtx.length;
+  const priorInFlight = c.packetsInFlight();
+  const priorDelivered = c.delivered;
+  const priorLost = c.lostTotal;
+  const priorFack = c.sackOk ? highestSackSeq(c) : c.sndUna;
+  let flag = 0;
+  const acked = seqDiff(ack, priorUna);
+  if (acked > 0) flag |= FLAG_SND_UNA_ADVANCED;
+  if (seg.payload.length > 0 || seg.flags & (TCP_SYN | TCP_FIN)) flag |= FLAG_DATA;
   const nwin = seg.window << c.sndWscale;
   // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule). Its verdict
   // is tcp_ack_update_window's FLAG_WIN_UPDATE, set whether or not the value
@@ -58,47 +90,52 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // injected with SEG.SEQ ahead each time do not trigger fast retransmit.
   const windowUpdated = seqGt(ack, c.sndUna) || seqGt(seg.seq, c.sndWl1) || (seg.seq === c.sndWl1 && (nwin > c.sndWnd || nwin === 0));
   if (windowUpdated) {
+    flag |= FLAG_WIN_UPDATE;
     c.sndWnd = nwin;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
-  const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
+  const rs = { priorDelivered: 0 };
+  if (c.sackOk && seg.options.sackCount > 0) flag |= processSack(c, seg, rs);
 
-  const acked = seqDiff(ack, priorUna);
   if (acked > 0) {
-    const sackedBefore = c.rtx.sackedOut;
-    const ackedSegments = ackRecords(c, ack, seg);
+    flag |= ackRecords(c, ack, seg, priorFack, rs);
     c.sndUna = ack;
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
     c.retransmits = 0;
     c.probesOut = 0;
-    c.dupAcks = 0;
     if (c.rtx.everRetransmitted === 0) c.retransStamp = 0;
-    // Segments delivered by this ACK that no SACK had reported (tcp_ack's acked_sacked on a full ACK).
-    congestionOnAck(c, ack, ackedSegments, inFlightBefore, ackedSegments - (sackedBefore - c.rtx.sackedOut));
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
-  } else if (
-    seg.payload.length === 0 &&
-    !(seg.flags & (TCP_SYN | TCP_FIN)) &&
-    !windowUpdated &&
-    c.rtx.length > 0 &&
-    seqGt(c.sndNxt, c.sndUna)
-  ) {
-    onDuplicateAck(c);
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
-  if (c.tlpHighSeq !== undefined) {
-    const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
-    processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
+  if (priorPackets > 0) {
+    rackUpdateReoWnd(c, rs.priorDelivered);
+    if (c.tlpHighSeq !== undefined) processTlpAck(c, ack, flag);
+    let rexmit = false;
+    // tcp_ack_is_dubious: a duplicate, SACK or D-SACK news, or any ACK outside Open.
+    if (!(flag & FLAG_NOT_DUP) || flag & (FLAG_DATA_SACKED | FLAG_DSACKING_ACK) || c.caState !== 'open') {
+      const numDupack = flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK) ? 0 : 1;
+      const r = fastretransAlert(c, numDupack, flag);
+      flag = r.flag;
+      rexmit = r.rexmit;
+    }
+    // tcp_set_xmit_timer for an ACK of new data, unless RACK armed its
+    // reordering timer: a tail loss probe while Open, else the RTO.
+    if (flag & FLAG_SET_XMIT_TIMER && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
+    const delivered = c.delivered - priorDelivered;
+    congControl(c, delivered, c.lostTotal - priorLost, flag, priorInFlight);
+    // tcp_xmit_recovery: the lost segments go out (output.ts) within the new window.
+    if (rexmit) {
+      c.rexmitPending = true;
+      c.hooks.dirty(c);
+    }
+  } else if (c.tlpHighSeq !== undefined) {
+    processTlpAck(c, ack, flag);
   }
-  detectLoss(c);
-  // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
-  // after loss detection: a tail loss probe while Open, else the RTO.
-  if (acked > 0 && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
 
   // Our FIN acknowledged?
   if (c.finSent && ack === c.sndNxt && c.rtx.length === 0) {
@@ -135,22 +172,42 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   return undefined;
 }
 
-/** Drops acknowledged records, trims a partly acknowledged one, takes an RTT sample (Karn, RFC 7323). */
-export function ackRecords(c: Connection, ack: number, seg: Segment): number {
+/**
+ * tcp_clean_rtx_queue: drops acknowledged records and trims a partly
+ * acknowledged one, takes an RTT sample (Karn, RFC 7323), counts what was
+ * delivered, advances RACK with every record no SACK had reported, and
+ * takes a never-retransmitted hole filled below the highest SACK as
+ * reordering (tcp_check_sack_reordering). Returns the FLAG_* bits.
+ */
+export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack = c.sndUna, rs = { priorDelivered: 0 }): number {
   let segments = 0;
   let dataBytes = 0;
   let sampleFrom: TxRecord | undefined;
   let anyRetransmitted = false;
+  let reord = c.sndNxt;
+  let flag = 0;
   for (;;) {
     const r = c.rtx.first();
     if (r === undefined) break;
     const end = recordEnd(r);
     if (seqLe(end, ack)) {
+      if (r.retrans > 0) {
+        anyRetransmitted = true;
+        flag |= FLAG_RETRANS_DATA_ACKED;
+      } else if (!r.sacked) {
+        sampleFrom = r;
+        if (seqLt(r.seq, reord)) reord = r.seq;
+        if (seqLe(end, c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
+      }
+      // tcp_count_delivered and tcp_rack_advance for what no SACK reported.
+      if (!r.sacked && c.sackOk) {
+        c.delivered++;
+        rackAdvance(c, r);
+      }
+      if (r.txDelivered > rs.priorDelivered) rs.priorDelivered = r.txDelivered;
       c.rtx.shift();
       dataBytes += r.len;
       segments++;
-      if (r.retrans > 0) anyRetransmitted = true;
-      else sampleFrom = r;
       continue;
     }
     if (seqGt(ack, r.seq)) {
@@ -165,51 +222,48 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   }
   if (dataBytes > 0) c.sendQueue.consume(dataBytes);
   const o = seg.options;
+  const seqRtt = sampleFrom && !anyRetransmitted ? c.now() - sampleFrom.sentAt : -1;
+  let caRtt = seqRtt;
   if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
-    c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
-  } else if (sampleFrom && !anyRetransmitted) {
-    c.rtt.sample(c.now() - sampleFrom.sentAt);
+    const tsRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
+    c.rtt.sample(tsRtt);
+    if (caRtt < 0 && segments > 0) caRtt = tsRtt;
+  } else if (seqRtt >= 0) {
+    c.rtt.sample(seqRtt);
   }
+  // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
+  if (caRtt >= 0) updateMinRtt(c, caRtt);
   // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the delay of
   // the newest never-retransmitted segment acknowledged (CUBIC's HyStart).
   if (segments > 0) c.cc.onRttSample(sampleFrom && !anyRetransmitted ? (c.now() - sampleFrom.sentAt) * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
-  return segments;
+  if (segments > 0) {
+    flag |= FLAG_DATA_ACKED | FLAG_SET_XMIT_TIMER;
+    if (!c.sackOk) {
+      removeRenoSacks(c, segments);
+      // Without SACK a retransmission among them hides whether originals arrived.
+      if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
+    } else if (seqLt(reord, priorFack)) {
+      // A never-retransmitted hole filled: that was reordering.
+      checkSackReordering(c, reord, false);
+    }
+  }
+  return flag;
 }
 
-function congestionOnAck(c: Connection, ack: number, ackedSegments: number, inFlightBefore: number, newlyDelivered: number): void {
-  if (c.caState === 'recovery' || c.caState === 'loss') {
-    if (seqGe(ack, c.highSeq)) {
-      const wasRecovery = c.caState === 'recovery';
-      if (wasRecovery) c.cc.onExitRecovery();
-      c.caState = 'open';
-      c.renoSacked = 0;
-      // tcp_ack: the ACK that ends recovery (tcp_end_cwnd_reduction, cwnd =
-      // ssthresh) goes on to tcp_cong_control with the segments it newly
-      // delivered, so it may already grow the window (test/scripts/cubic-loss-window.pkt).
-      if (wasRecovery && newlyDelivered > 0) c.cc.onAck(newlyDelivered, inFlightBefore);
-    } else if (c.caState === 'recovery' && !c.sackOk) {
-      // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
-      c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
-      const head = c.rtx.first();
-      if (head && !head.lost) c.rtx.markLost(head);
-    } else if (c.caState === 'loss') {
-      c.cc.onAck(ackedSegments, inFlightBefore);
-    }
+/**
+ * tcp_cong_control for a window-based algorithm: during a reduction PRR
+ * sets the window (tcp_cwnd_reduction); otherwise the congestion control
+ * grows it with what this ACK newly delivered (tcp_cong_avoid), when
+ * tcp_may_raise_cwnd allows: data cumulatively ACKed, or with a reordering
+ * degree above tcp_reordering any forward progress.
+ */
+function congControl(c: Connection, delivered: number, newlyLost: number, flag: number, priorInFlight: number): void {
+  if (inCwndReduction(c)) {
+    cwndReduction(c, delivered, newlyLost, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
     return;
   }
-  c.caState = 'open';
-  c.renoSacked = 0;
-  c.cc.onAck(ackedSegments, inFlightBefore);
-}
-
-function onDuplicateAck(c: Connection): void {
-  c.dupAcks++;
-  if (!c.sackOk) {
-    // tcp_add_reno_sack: each duplicate means one more segment left the network.
-    c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
-  }
-  if (c.caState === 'open') c.caState = 'disorder';
-  c.hooks.dirty(c);
+  const mayRaise = c.reordering > c.ctx.sysctl.tcp_reordering ? flag & FLAG_FORWARD_PROGRESS : flag & FLAG_DATA_ACKED;
+  if (mayRaise) c.cc.onAck(delivered, priorInFlight);
 }
 
 /**
@@ -218,47 +272,45 @@ function onDuplicateAck(c: Connection): void {
  * when the probe retransmitted and the ACK D-SACKs it (both copies arrived)
  * or is a pure duplicate; an ACK beyond it means the probe repaired a loss:
  * one cwnd reduction (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction:
- * cwnd = ssthresh, then Open again), counted in TcpExtTCPLossProbeRecovery.
+ * cwnd = ssthresh, then tcp_try_keep_open), counted in TcpExtTCPLossProbeRecovery.
  */
-function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup: boolean, dataSacked: boolean, dsackTlp: boolean): void {
+function processTlpAck(c: Connection, ack: number, flag: number): void {
   const high = c.tlpHighSeq!;
   if (seqLt(ack, high)) return;
-  if (!c.tlpRetrans || dsackTlp) {
+  if (!c.tlpRetrans || flag & FLAG_DSACK_TLP) {
     c.tlpHighSeq = undefined;
   } else if (seqGt(ack, high)) {
-    c.tlpHighSeq = undefined;
-    c.highSeq = c.sndNxt;
-    // tcp_init_cwnd_reduction: the congestion control's ssthresh (half the
-    // cwnd with Reno, 717/1024 of it with CUBIC), set as the cwnd.
-    c.cc.onEnterRecovery(c.cc.cwnd);
+    initCwndReduction(c);
     c.cc.onExitRecovery();
+    tryKeepOpen(c);
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;
-  } else if (!unaAdvanced && !notDup && !dataSacked) {
+  } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
     c.tlpHighSeq = undefined;
   }
 }
 
-/** tcp_sacktag_write_queue marked a record SACKed (beside dsack.ts's FLAG_* bits). */
-const FLAG_DATA_SACKED = 4;
-
 /**
  * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
- * 2018). A first block that is a D-SACK (RFC 2883, tcp_check_dsack) reports
- * a duplicate, not new data, and marks nothing. Blocks must pass
- * tcp_is_sackblock_valid; an invalid D-SACK is counted as ignored, another
- * invalid block in TCPSACKDiscard unless it is old news on a reordered ACK.
- * SND.UNA is the ACK's when it advances it, as tcp_ack updates snd_una first.
+ * 2018), in order of their start as Linux sorts them. A first block that
+ * is a D-SACK (RFC 2883, tcp_check_dsack) reports a duplicate, not new
+ * data, and marks nothing. Blocks must pass tcp_is_sackblock_valid; an
+ * invalid D-SACK is counted as ignored, another invalid block in
+ * TCPSACKDiscard unless it is old news on a reordered ACK. SND.UNA is the
+ * ACK's when it advances it, as tcp_ack updates snd_una first. Each newly
+ * SACKed record is delivered and advances RACK (tcp_sacktag_one); one never
+ * retransmitted below the highest SACK so far shows reordering.
  * Returns checkDsack's bits, plus FLAG_DATA_SACKED when a record became SACKed.
  */
-function processSack(c: Connection, seg: Segment): number {
+function processSack(c: Connection, seg: Segment, rs: { priorDelivered: number }): number {
   const b = seg.options.sackBlocks;
   let flag = checkDsack(c, seg);
   const foundDsack = (flag & FLAG_DSACKING_ACK) !== 0;
   const priorUna = c.sndUna;
   const una = seqGt(seg.ack, priorUna) ? seg.ack : priorUna;
   // Nothing to mark with nothing outstanding.
-  const blocks = c.rtx.length > 0 ? seg.options.sackCount : 0;
-  for (let i = 0; i < blocks; i++) {
+  const count = c.rtx.length > 0 ? seg.options.sackCount : 0;
+  const blocks: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
     const isDsack = i === 0 && foundDsack;
     const left = b[2 * i]!;
     const right = b[2 * i + 1]!;
@@ -271,14 +323,28 @@ function processSack(c: Connection, seg: Segment): number {
       continue;
     }
     if (isDsack || seqLe(right, priorUna)) continue;
+    blocks.push([left, right]);
+  }
+  blocks.sort((x, y) => seqDiff(x[0], y[0]));
+  let fack = highestSackSeq(c);
+  let reord = c.sndNxt;
+  for (const [left, right] of blocks) {
     for (const r of c.rtx) {
       if (seqGe(r.seq, right)) break;
-      if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
-        c.rtx.markSacked(r);
-        flag |= FLAG_DATA_SACKED;
+      if (r.sacked || !seqGe(r.seq, left) || !seqLe(recordEnd(r), right)) continue;
+      rackAdvance(c, r);
+      if (r.retrans === 0) {
+        if (seqLt(r.seq, fack) && seqLt(r.seq, reord)) reord = r.seq;
+        if (seqLe(recordEnd(r), c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
       }
+      c.rtx.markSacked(r);
+      c.delivered++;
+      if (r.txDelivered > rs.priorDelivered) rs.priorDelivered = r.txDelivered;
+      flag |= FLAG_DATA_SACKED;
+      if (seqGt(recordEnd(r), fack)) fack = recordEnd(r);
     }
   }
+  if (c.caState !== 'loss' || c.undoMarker !== undefined) checkSackReordering(c, reord, false);
   c.hooks.dirty(c);
   return flag;
 }
@@ -296,44 +362,4 @@ function sackBlockValid(c: Connection, isDsack: boolean, left: number, right: nu
   if (seqGe(left, c.undoMarker)) return true;
   if (seqLe(right, c.undoMarker)) return false;
   return seqGe(left, seqAdd(right, -c.maxSndWnd));
-}
-
-/**
- * Loss detection: three duplicate ACKs without SACK (RFC 5681 §3.2), or
- * with SACK a hole with three SACKed segments above it (RFC 6675 IsLost,
- * DupThresh 3); entering recovery halves the window once per window.
- */
-function detectLoss(c: Connection): void {
-  if (c.rtx.length === 0 || c.caState === 'loss') return;
-  let newlyLost = false;
-  if (c.sackOk) {
-    if (c.rtx.sackedOut >= 3) {
-      let sackedAbove = 0;
-      for (let i = c.rtx.length - 1; i >= 0; i--) {
-        const r = c.rtx.at(i)!;
-        if (r.sacked) sackedAbove++;
-        else if (sackedAbove >= 3 && !r.lost && !r.retransOut) {
-          c.rtx.markLost(r);
-          newlyLost = true;
-        }
-      }
-    }
-  } else if (c.dupAcks >= 3 && c.caState !== 'recovery') {
-    const head = c.rtx.first()!;
-    if (!head.lost) {
-      c.rtx.markLost(head);
-      newlyLost = true;
-    }
-  }
-  if (newlyLost && c.caState !== 'recovery') {
-    c.caState = 'recovery';
-    c.highSeq = c.sndNxt;
-    c.undoMarker = c.sndUna; // tcp_enter_recovery: tcp_init_undo
-    c.cc.onEnterRecovery(c.packetsInFlight());
-    c.recoveryRetransSent = false;
-    const mib = c.ctx.counters;
-    if (c.sackOk) mib.TcpExtTCPSackRecovery++;
-    else mib.TcpExtTCPRenoRecovery++;
-  }
-  if (newlyLost) c.hooks.dirty(c);
 }

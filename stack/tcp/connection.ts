@@ -20,6 +20,8 @@ import {
   tsValAt,
 } from './constants.ts';
 import type { TcpContext } from './context.ts';
+import { RackState, type PrrState } from './loss-state.ts';
+import { MinRttFilter } from './min-rtt.ts';
 import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
@@ -129,20 +131,33 @@ export class Connection {
   /** net.ipv4.tcp_congestion_control's algorithm, or the socket's TCP_CONGESTION (setCongestionControl). */
   cc: CongestionControl;
   caState: CaState = 'open';
-  /** Whether the recovery's first (fast) retransmission has gone out (PRR's prr_out > 0). */
-  recoveryRetransSent = false;
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
   highSeq = 0;
-  dupAcks = 0;
-  /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack). */
+  /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack: sacked_out). */
   renoSacked = 0;
+  /** PRR's state during a cwnd reduction (prr.ts). */
+  readonly prr: PrrState = { priorCwnd: 0, delivered: 0, out: 0 };
+  /** RACK's state (rack.ts, struct tcp_rack). */
+  readonly rack = new RackState();
+  /** The windowed minimum RTT (tp->rtt_min). */
+  readonly minRtt = new MinRttFilter();
+  /** Reordering degree in segments (tp->reordering), from net.ipv4.tcp_reordering. */
+  reordering: number;
+  /** Times reordering was seen (tp->reord_seen). */
+  reordSeen = 0;
+  /** Segments delivered, ACKed or SACKed (tp->delivered). */
+  delivered = 0;
+  /** Segments ever marked lost (tp->lost). */
+  lostTotal = 0;
+  /** An ACK or the reordering timer asked for the lost segments to go out (REXMIT_LOST). */
+  rexmitPending = false;
 
   /** Timers: retransmission/persist/SYN (one slot, as icsk_retransmit_timer), delayed ACK, keepalive/FIN_WAIT2. */
   readonly xmitTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
   /** What the xmit timer is armed for: RTO, zero-window probe, or tail loss probe (ICSK_TIME_LOSS_PROBE). */
-  xmitMode: 'rto' | 'probe' | 'tlp' | undefined;
+  xmitMode: 'rto' | 'probe' | 'tlp' | 'reo' | undefined;
   /** SND.NXT when the outstanding tail loss probe went out (tp->tlp_high_seq); undefined when none is. */
   tlpHighSeq: number | undefined = undefined;
   /** Whether that probe retransmitted (tp->tlp_retrans) rather than sent new data. */
@@ -225,6 +240,7 @@ export class Connection {
     this.currentState = initialState;
     this.advMss = ctx.advMss;
     this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
+    this.reordering = ctx.sysctl.tcp_reordering;
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     this.rcvWscale = offeredWindowScale(ctx.sysctl);

@@ -76,5 +76,10 @@ export function checkDsack(c: Connection, seg: Segment): number {
     return flag;
   }
   mib.TcpExtTCPDSACKRecvSegs += dupSegs;
+  // tcp_dsack_seen: RACK widens its reordering window after D-SACKs once
+  // reordering was seen, except for the D-SACK of a tail loss probe; the
+  // duplicates count as delivered (sack_delivered).
+  if (c.reordSeen > 0 && !(flag & FLAG_DSACK_TLP)) c.rack.dsackSeen = true;
+  c.delivered += dupSegs;
   return flag | FLAG_DSACKING_ACK;
 }

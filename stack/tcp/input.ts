@@ -12,6 +12,7 @@ import type { Connection } from './connection.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
+import { updateMinRtt } from './rack.ts';
 import { receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
@@ -96,7 +97,11 @@ function negotiateOptions(c: Connection, seg: Segment): void {
   if (c.tsOk) {
     c.tsRecent = o.tsVal;
     c.tsRecentStamp = c.now();
-    if (o.tsEcr !== 0) c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
+    if (o.tsEcr !== 0) {
+      const rtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
+      c.rtt.sample(rtt);
+      updateMinRtt(c, rtt);
+    }
   }
   c.mss = out.effectiveMss(c);
 }

@@ -7,6 +7,9 @@ import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './
 import type { Connection, ConnectionTimer } from './connection.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import * as out from './output.ts';
+import { cwndReduction } from './prr.ts';
+import { rackDetectLoss, rackSkbTimeoutUs } from './rack.ts';
+import { enterRecovery, markSkbLost } from './recovery.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
@@ -42,6 +45,7 @@ function onXmitTimer(c: Connection): void {
   c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: c.xmitMode ?? 'xmit', action: 'fire' });
   if (c.xmitMode === 'probe') onProbeTimer(c);
   else if (c.xmitMode === 'tlp') onLossProbeTimer(c);
+  else if (c.xmitMode === 'reo') onReoTimer(c);
   else onRetransmitTimer(c);
   c.hooks.dirty(c);
 }
@@ -90,7 +94,12 @@ function onRetransmitTimer(c: Connection): void {
     c.caState = 'loss';
     c.highSeq = c.sndNxt;
     c.renoSacked = 0;
-    for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
+    // tcp_timeout_mark_lost: the head and every segment RACK would not still
+    // wait for (tcp_rack_skb_timeout with no reordering window) are lost.
+    for (const r of c.rtx) {
+      if (r !== head && rackSkbTimeoutUs(c, r, 0) > 0) continue;
+      markSkbLost(c, r);
+    }
   }
   out.retransmit(c, head);
   c.retransmits++;
@@ -100,6 +109,32 @@ function onRetransmitTimer(c: Connection): void {
   if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
+}
+
+/**
+ * tcp_rack_reo_timeout: the reordering window of the segments RACK was
+ * waiting for has passed. Those now lost start a recovery unless one is
+ * under way (tcp_enter_recovery, and PRR with one delivered segment, which
+ * lets the first retransmission out) and are retransmitted at once; then
+ * the RTO, counted from the head's last transmission (tcp_rearm_rto),
+ * unless a retransmission of the head re-armed it.
+ */
+function onReoTimer(c: Connection): void {
+  if (c.rtx.length === 0 || c.state === 'CLOSED') {
+    c.xmitMode = undefined;
+    return;
+  }
+  const priorInFlight = c.packetsInFlight();
+  const priorLost = c.lostTotal;
+  rackDetectLoss(c, (r) => markSkbLost(c, r));
+  if (priorInFlight !== c.packetsInFlight()) {
+    if (c.caState !== 'recovery') {
+      enterRecovery(c);
+      cwndReduction(c, 1, c.lostTotal - priorLost, false);
+    }
+    out.xmitRetransmitQueue(c);
+  }
+  if (c.xmitMode !== 'rto') rearmRto(c);
 }
 
 /**

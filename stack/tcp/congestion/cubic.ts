@@ -182,9 +182,9 @@ export class Cubic implements CongestionControl {
     }
   }
 
+  /** cubictcp_recalc_ssthresh at tcp_init_cwnd_reduction; cwnd comes down by PRR (prr.ts). */
   onEnterRecovery(): void {
     this.ssthresh = this.recalcSsthresh();
-    this.cwnd = this.ssthresh;
     this.cwndCount = 0;
   }
 

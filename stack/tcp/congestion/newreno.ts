@@ -36,10 +36,12 @@ export class NewReno implements CongestionControl {
     }
   }
 
-  /** tcp_reno_ssthresh: half the congestion window (Linux halves cwnd, not RFC 5681's FlightSize). */
+  /**
+   * tcp_reno_ssthresh: half the congestion window (Linux halves cwnd, not
+   * RFC 5681's FlightSize); cwnd comes down by PRR (prr.ts).
+   */
   onEnterRecovery(): void {
     this.ssthresh = Math.max(this.cwnd >> 1, 2);
-    this.cwnd = this.ssthresh;
     this.cwndCount = 0;
   }
 
