@@ -100,8 +100,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   if (c.sackOk && seg.options.sackCount > 0) flag |= processSack(c, seg, rs);
 
   if (acked > 0) {
-    flag |= ackRecords(c, ack, seg, priorFack, rs);
+    // tcp_snd_una_update comes before tcp_clean_rtx_queue, whose reordering
+    // check measures from the new SND.UNA once nothing is SACKed.
     c.sndUna = ack;
+    flag |= ackRecords(c, ack, seg, priorFack, rs);
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
     c.retransmits = 0;
