@@ -54,11 +54,28 @@ test('Reno: prior_cwnd 10, ssthresh 5; cwnd 7, 6, 5, 5 as SACKs arrive (not 5 at
   t.is(r.o.s.stack.counters.TcpExtTCPSackRecovery, 1);
 });
 
-test('CUBIC: ssthresh 7 and in flight 6 ≤ ssthresh: packet conservation, cwnd 7 throughout', (t) => {
-  const r = oneLoss('cubic');
-  t.is(r.ssthresh, 7);
-  t.deepEqual(r.cwnds, [7, 7, 7, 7]);
-  t.true(r.end >= 7, 'the full ACK ends the reduction at ssthresh');
+test('CUBIC, two holes found at once: in flight 5 < ssthresh 7, cwnd 6 = in flight + 1: one retransmission per delivered segment', (t) => {
+  const o = passiveOpen({ rtt: 50 });
+  const { peer: p, ep } = o;
+  p.quietUntil(100);
+  for (let i = 0; i < 10; i++) {
+    ep.write(pattern(MSS, MSS * i));
+    p.flush();
+  }
+  p.quietUntil(150);
+  const sackOut = (...blocks: Array<[number, number]>) =>
+    p
+      .send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: blocks.map(([a, b]) => [edge(p, a), edge(p, b)] as [number, number]) } })
+      .map((x) => (x.seq - p.our(0)) >>> 0);
+  t.deepEqual(sackOut([1, 2]), []);
+  t.deepEqual(sackOut([1, 2], [3, 4]), []);
+  // Segments 1, 3, 4 SACKed: RACK takes 0 and 2 as lost together.
+  t.deepEqual(sackOut([1, 2], [3, 5]), [1]);
+  t.is(conn(o).ssthresh, 7);
+  t.is(conn(o).cwnd, 6);
+  t.is(conn(o).lost, 2);
+  t.deepEqual(sackOut([1, 2], [3, 6]), [1 + 2 * MSS], 'the second hole on the next delivery');
+  t.is(conn(o).cwnd, 6);
 });
 
 test('new data during recovery counts in prr_out: with data queued, Reno sends one new segment per two delivered while above ssthresh', (t) => {

@@ -70,19 +70,6 @@ test('the hole filled by the original before the timer: reordering (TcpExtTCPSAC
   t.is(s.stack.counters.TcpExtTCPSackRecovery, 0);
 });
 
-test('three SACKed above a hole: no reordering window (sacked_out >= reordering), the hole goes at once', (t) => {
-  const o = segments(5);
-  const { s, peer: p } = o;
-  p.quietUntil(150);
-  t.deepEqual(sack(p, 0, [1, 2]), []);
-  t.deepEqual(sack(p, 0, [1, 3]), []);
-  t.deepEqual(
-    sack(p, 0, [1, 4]).map((x) => [x.flags, (x.seq - p.our(0)) >>> 0, x.len]),
-    [['P.', 1, MSS]],
-  );
-  t.is(s.stack.counters.TcpExtTCPSackRecovery, 1);
-});
-
 test('once reordering was seen, three SACKs no longer suffice: RACK waits min_rtt/4', (t) => {
   const o = segments(10);
   const { s, peer: p } = o;
