@@ -86,6 +86,61 @@ test('once reordering was seen, three SACKs no longer suffice: RACK waits min_rt
   t.deepEqual(sent(p, 170), [[166, 'P.', 1 + 2 * MSS, MSS]]);
 });
 
+test('a D-SACK after reordering was seen widens the window by a step (tcp_rack_update_reo_wnd): 2 · min_rtt/4', (t) => {
+  const o = segments(10);
+  const { s, peer: p, ep } = o;
+  p.quietUntil(150);
+  // Reordering: segment 0 arrives after segment 1.
+  t.deepEqual(sack(p, 0, [1, 2]), []);
+  p.quietUntil(155);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: edge(p, 2) }), []);
+  // Segment 2 missing, segment 3 SACKed: the timer resends it, spuriously.
+  t.deepEqual(sack(p, 2, [3, 4]), []);
+  t.deepEqual(sent(p, 200), [[171, 'P.', 1 + 2 * MSS, MSS]]);
+  // Both copies arrived: the ACK D-SACKs the second.
+  t.deepEqual(
+    p.send({ flags: '.', seq: p.their(1), ack: edge(p, 4), opts: { sack: [[edge(p, 2), edge(p, 3)]] } }),
+    [],
+  );
+  t.is(s.stack.counters.TcpExtTCPDSACKRecv, 1);
+  p.quietUntil(210);
+  p.send({ flags: '.', seq: p.their(1), ack: edge(p, 10) });
+  // The D-SACK's ACK echoed the retransmission's timestamp: min_rtt 29 ms.
+  t.is(conn(o).minRtt, 29);
+  // A new flight; one SACK above a hole waits 2 · 7.25 ms instead of 7.25 ms.
+  p.quietUntil(250);
+  for (let i = 10; i < 13; i++) {
+    ep.write(pattern(MSS, MSS * i));
+    p.flush();
+  }
+  p.quietUntil(300);
+  t.deepEqual(sack(p, 10, [11, 12]), []);
+  t.deepEqual(sent(p, 319), []);
+  t.deepEqual(sent(p, 340), [[320, 'P.', 1 + 10 * MSS, MSS]], 'usecs_to_jiffies(14.5 ms + 2 ms) = 5 jiffies; unwidened it would be 3 (312)');
+});
+
+test('tcp_recovery bit 0x2 (TCP_RACK_STATIC_REO_WND): D-SACKs leave the window at min_rtt/4', (t) => {
+  const o = segments(10, { tcp_recovery: 3 });
+  const { peer: p, ep } = o;
+  p.quietUntil(150);
+  t.deepEqual(sack(p, 0, [1, 2]), []);
+  p.quietUntil(155);
+  p.send({ flags: '.', seq: p.their(1), ack: edge(p, 2) });
+  sack(p, 2, [3, 4]);
+  t.deepEqual(sent(p, 200), [[171, 'P.', 1 + 2 * MSS, MSS]]);
+  p.send({ flags: '.', seq: p.their(1), ack: edge(p, 4), opts: { sack: [[edge(p, 2), edge(p, 3)]] } });
+  p.quietUntil(210);
+  p.send({ flags: '.', seq: p.their(1), ack: edge(p, 10) });
+  p.quietUntil(250);
+  for (let i = 10; i < 13; i++) {
+    ep.write(pattern(MSS, MSS * i));
+    p.flush();
+  }
+  p.quietUntil(300);
+  t.deepEqual(sack(p, 10, [11, 12]), []);
+  t.deepEqual(sent(p, 340), [[312, 'P.', 1 + 10 * MSS, MSS]], 'usecs_to_jiffies(7.25 ms + 2 ms) = 3 jiffies');
+});
+
 test('a lost retransmission: a segment sent after it is SACKed a round later, RACK marks it lost again (TcpExtTCPLostRetransmit)', (t) => {
   const o = segments(10);
   const { s, peer: p, ep } = o;
