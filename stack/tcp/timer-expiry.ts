@@ -10,6 +10,7 @@ import * as out from './output.ts';
 import { cwndReduction } from './prr.ts';
 import { rackDetectLoss, rackSkbTimeoutUs } from './rack.ts';
 import { enterRecovery, markSkbLost } from './recovery.ts';
+import { seqGt } from './seq.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
@@ -86,20 +87,28 @@ function onRetransmitTimer(c: Connection): void {
     counters.TcpExtTCPSynRetrans++;
     c.synRetransmitted = true;
   } else {
-    // RFC 5681 §3.1 / tcp_enter_loss: everything outstanding is presumed lost; slow start from one segment.
-    if (c.caState !== 'loss') {
-      c.cc.onTimeout(c.packetsInFlight());
-      c.undoMarker = c.sndUna; // tcp_init_undo, beside the ssthresh reduction
-    }
-    c.caState = 'loss';
-    c.highSeq = c.sndNxt;
+    // RFC 5681 §3.1 / tcp_enter_loss. tcp_timeout_mark_lost: the head and
+    // every segment RACK would not still wait for (tcp_rack_skb_timeout with
+    // no reordering window) are lost.
+    const state = c.caState;
     c.renoSacked = 0;
-    // tcp_timeout_mark_lost: the head and every segment RACK would not still
-    // wait for (tcp_rack_skb_timeout with no reordering window) are lost.
     for (const r of c.rtx) {
       if (r !== head && rackSkbTimeoutUs(c, r, 0) > 0) continue;
       markSkbLost(c, r);
     }
+    // ssthresh drops once per window: not again in a recovery or loss
+    // episode still under way (unless the head moved since the last RTO).
+    if (state === 'open' || state === 'disorder' || !seqGt(c.highSeq, c.sndUna) || (state === 'loss' && c.retransmits === 0)) {
+      c.cc.onTimeout(c.packetsInFlight());
+      c.undoMarker = c.sndUna; // tcp_init_undo, beside the ssthresh reduction
+    }
+    // Slow start from one more than what is still in the network.
+    c.cc.cwnd = c.packetsInFlight() + 1;
+    // A timeout after `reordering` SACKs: the degree was overestimated.
+    const sysReordering = c.ctx.sysctl.tcp_reordering;
+    if ((state === 'open' || state === 'disorder') && c.rtx.sackedOut >= sysReordering) c.reordering = Math.min(c.reordering, sysReordering);
+    c.caState = 'loss';
+    c.highSeq = c.sndNxt;
   }
   out.retransmit(c, head);
   c.retransmits++;

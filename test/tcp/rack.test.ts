@@ -187,6 +187,8 @@ test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mar
   t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
   t.is(conn(o).lost, 2);
   t.is(s.stack.counters.TcpExtTCPLostRetransmit, 1);
+  // tcp_enter_loss: cwnd = in flight (segment 4) + 1, now filled by the head's retransmission.
+  t.is(conn(o).cwnd, 2);
 });
 
 test('net.ipv4.tcp_recovery: a u8 as Linux accepts, 1 by default; 0 leaves RACK on (Linux 6.17+)', (t) => {
