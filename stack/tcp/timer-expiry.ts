@@ -83,6 +83,20 @@ function onRetransmitTimer(c: Connection): void {
     }
   }
 
+  // tcp_retransmit_timer: the first RTO of a head says which recovery failed.
+  if (c.retransmits === 0) {
+    const sack = c.sackOk;
+    if (c.caState === 'recovery') {
+      if (sack) counters.TcpExtTCPSackRecoveryFail++;
+      else counters.TcpExtTCPRenoRecoveryFail++;
+    } else if (c.caState === 'loss') {
+      counters.TcpExtTCPLossFailures++;
+    } else if (c.caState === 'disorder' || c.rtx.sackedOut > 0 || c.renoSacked > 0) {
+      if (sack) counters.TcpExtTCPSackFailures++;
+      else counters.TcpExtTCPRenoFailures++;
+    }
+  }
+
   if (head.syn) {
     counters.TcpExtTCPSynRetrans++;
     c.synRetransmitted = true;

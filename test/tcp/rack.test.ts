@@ -189,6 +189,7 @@ test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mar
   t.is(s.stack.counters.TcpExtTCPLostRetransmit, 1);
   // tcp_enter_loss: cwnd = in flight (segment 4) + 1, now filled by the head's retransmission.
   t.is(conn(o).cwnd, 2);
+  t.is(s.stack.counters.TcpExtTCPSackRecoveryFail, 1, 'the RTO ended a SACK recovery');
 });
 
 test('net.ipv4.tcp_recovery: a u8 as Linux accepts, 1 by default; 0 leaves RACK on (Linux 6.17+)', (t) => {
