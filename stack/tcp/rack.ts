@@ -32,7 +32,7 @@ const JIFFY_US = 4000;
  */
 export function updateMinRtt(c: Connection, rttMs: number): void {
   const us = Math.round(rttMs * 1000);
-  c.minRtt.update(c.now(), c.ctx.sysctl.tcp_min_rtt_wlen * 1000, us > 0 ? us : 4000);
+  c.minRtt.update(c.now(), c.ctx.sysctl.tcp_min_rtt_wlen * 1000, us > 0 ? us : JIFFY_US);
 }
 
 /** A record's transmit time in µs (skb->skb_mstamp_ns / 1000). */
