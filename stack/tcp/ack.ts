@@ -54,7 +54,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     // processed (tcp_ack old_ack: ts_recent is not updated from it); SACK
     // news goes through tcp_fastretrans_alert and may retransmit.
     if (c.sackOk && seg.options.sackCount > 0) {
-      const flag = processSack(c, seg, { priorDelivered: 0 });
+      const flag = processSack(c, seg, newSample());
       if (c.rtx.length > 0 && fastretransAlert(c, 0, flag).rexmit) {
         c.rexmitPending = true;
         c.hooks.dirty(c);
@@ -96,7 +96,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
-  const rs = { priorDelivered: 0 };
+  const rs = newSample();
   if (c.sackOk && seg.options.sackCount > 0) flag |= processSack(c, seg, rs);
 
   if (acked > 0) {
@@ -115,6 +115,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.hooks.dirty(c);
   }
   if (priorPackets > 0) {
+    flag |= sackRtt(c, rs, acked > 0);
     rackUpdateReoWnd(c, rs.priorDelivered);
     if (c.tlpHighSeq !== undefined) processTlpAck(c, ack, flag);
     let rexmit = false;
@@ -175,13 +176,31 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
 }
 
 /**
+ * What one ACK measured (tcp_sacktag_state with its rate sample): the
+ * delivered count when the most recently sent segment it delivered was
+ * sent, and the send times of the first and last never-retransmitted
+ * segments it newly SACKed (first_sackt, last_sackt; -1: none).
+ */
+interface AckSample {
+  priorDelivered: number;
+  firstSackt: number;
+  lastSackt: number;
+  /** An RTT sample was taken from the cumulative ACK. */
+  rttTaken: boolean;
+}
+
+function newSample(): AckSample {
+  return { priorDelivered: 0, firstSackt: -1, lastSackt: -1, rttTaken: false };
+}
+
+/**
  * tcp_clean_rtx_queue: drops acknowledged records and trims a partly
  * acknowledged one, takes an RTT sample (Karn, RFC 7323), counts what was
  * delivered, advances RACK with every record no SACK had reported, and
  * takes a never-retransmitted hole filled below the highest SACK as
  * reordering (tcp_check_sack_reordering). Returns the FLAG_* bits.
  */
-export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack = c.sndUna, rs = { priorDelivered: 0 }): number {
+export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack = c.sndUna, rs = newSample()): number {
   let segments = 0;
   let dataBytes = 0;
   let sampleFrom: TxRecord | undefined;
@@ -229,9 +248,11 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
   if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
     const tsRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
     c.rtt.sample(tsRtt);
+    rs.rttTaken = true;
     if (caRtt < 0 && segments > 0) caRtt = tsRtt;
   } else if (seqRtt >= 0) {
     c.rtt.sample(seqRtt);
+    rs.rttTaken = true;
   }
   // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
   if (caRtt >= 0) updateMinRtt(c, caRtt);
@@ -250,6 +271,28 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
     }
   }
   return flag;
+}
+
+/**
+ * tcp_ack_update_rtt with no sample from the cumulative ACK: the RTT of
+ * the first never-retransmitted segment this ACK newly SACKed (sack_rtt_us)
+ * feeds the estimator, and the last one's the min-RTT filter. Without an
+ * ACK of new data, such a sample from data sent before the head's last
+ * (re)transmission re-arms the RTO (tcp_clean_rtx_queue's
+ * FLAG_SET_XMIT_TIMER): a SACK of data sent after it would let the RTO keep
+ * moving during recovery.
+ */
+function sackRtt(c: Connection, rs: AckSample, acked: boolean): number {
+  if (rs.firstSackt < 0) return 0;
+  const now = c.now();
+  if (!rs.rttTaken) {
+    const sackRttMs = now - rs.firstSackt;
+    c.rtt.sample(sackRttMs);
+    updateMinRtt(c, now - rs.lastSackt);
+    const head = c.rtx.first();
+    if (!acked && head !== undefined && sackRttMs > now - head.sentAt) return FLAG_SET_XMIT_TIMER;
+  }
+  return 0;
 }
 
 /**
@@ -303,7 +346,7 @@ function processTlpAck(c: Connection, ack: number, flag: number): void {
  * retransmitted below the highest SACK so far shows reordering.
  * Returns checkDsack's bits, plus FLAG_DATA_SACKED when a record became SACKed.
  */
-function processSack(c: Connection, seg: Segment, rs: { priorDelivered: number }): number {
+function processSack(c: Connection, seg: Segment, rs: AckSample): number {
   const b = seg.options.sackBlocks;
   let flag = checkDsack(c, seg);
   const foundDsack = (flag & FLAG_DSACKING_ACK) !== 0;
@@ -338,6 +381,8 @@ function processSack(c: Connection, seg: Segment, rs: { priorDelivered: number }
       if (r.retrans === 0) {
         if (seqLt(r.seq, fack) && seqLt(r.seq, reord)) reord = r.seq;
         if (seqLe(recordEnd(r), c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
+        if (rs.firstSackt < 0) rs.firstSackt = r.sentAt;
+        rs.lastSackt = r.sentAt;
       }
       c.rtx.markSacked(r);
       c.delivered++;

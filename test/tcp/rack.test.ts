@@ -166,30 +166,41 @@ test('a lost retransmission: a segment sent after it is SACKed a round later, RA
   t.is(s.stack.counters.TcpExtTCPTimeouts, 0);
 });
 
-test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mark_lost)', (t) => {
-  // No loss probe (tcp_early_retrans 0). Segments 0-3 at 100 ms; segment 1
-  // SACKed at 150: the reordering timer sends segment 0 again at 166.
-  const o = segments(4, { tcp_early_retrans: 0 });
+test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mark_lost); cwnd = in flight + 1', (t) => {
+  // No loss probe (tcp_early_retrans 0). Segment 0 is ACKed 50 ms after it
+  // left (RACK's RTT 50 ms); segment 1 goes at 200 ms and is lost; segment 2
+  // goes at 440 ms, 10 ms before the RTO.
+  const o = passiveOpen({ rtt: 50, sysctl: { tcp_early_retrans: 0 } });
   const { s, peer: p, ep } = o;
+  p.quietUntil(100);
+  ep.write(pattern(MSS));
+  p.flush();
   p.quietUntil(150);
-  t.deepEqual(sack(p, 0, [1, 2]), []);
-  t.deepEqual(sent(p, 300), [[166, 'P.', 1, MSS]]);
-  // Segment 2 SACKed at 300 (RACK's RTT now 200 ms) lets segment 4 out.
-  t.deepEqual(sack(p, 0, [1, 3]), []);
-  ep.write(pattern(MSS, 4 * MSS));
-  t.deepEqual(
-    p.flush().map((x) => (x.seq - p.our(0)) >>> 0),
-    [1 + 4 * MSS],
-  );
-  // The RTO at 416: segment 0 (its retransmission lost again) and segment 3
-  // are lost; segment 4, sent 116 ms ago, within RACK's RTT, is not.
-  t.deepEqual(sent(p, 416), [[416, 'P.', 1, MSS]]);
-  t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
-  t.is(conn(o).lost, 2);
-  t.is(s.stack.counters.TcpExtTCPLostRetransmit, 1);
-  // tcp_enter_loss: cwnd = in flight (segment 4) + 1, now filled by the head's retransmission.
-  t.is(conn(o).cwnd, 2);
-  t.is(s.stack.counters.TcpExtTCPSackRecoveryFail, 1, 'the RTO ended a SACK recovery');
+  p.send({ flags: '.', seq: p.their(1), ack: edge(p, 1) });
+  p.quietUntil(200);
+  ep.write(pattern(MSS, MSS));
+  p.flush();
+  p.quietUntil(440);
+  ep.write(pattern(MSS, 2 * MSS));
+  t.is(p.flush().length, 1);
+  t.deepEqual(sent(p, 450), [[450, 'P.', 1 + MSS, MSS]], 'the RTO, 250 ms after segment 1');
+  // Segment 2 is within RACK's RTT of its send time: still in flight.
+  t.is(conn(o).lost, 1);
+  t.is(conn(o).cwnd, 2, 'tcp_enter_loss: in flight (segment 2) + 1, now filled by the retransmission');
+  t.is(s.stack.counters.TcpExtTCPSackFailures, 0, 'the RTO found the connection Open');
+});
+
+test('an RTO in fast recovery: TcpExtTCPSackRecoveryFail, the fast retransmission lost again', (t) => {
+  const o = segments(4, { tcp_early_retrans: 0 });
+  const { s, peer: p } = o;
+  p.quietUntil(150);
+  sack(p, 0, [1, 2]);
+  sack(p, 0, [1, 3]);
+  t.is(sack(p, 0, [1, 4]).length, 1);
+  t.deepEqual(sent(p, 1000), [[400, 'P.', 1, MSS], [900, 'P.', 1, MSS]]);
+  t.is(s.stack.counters.TcpExtTCPSackRecoveryFail, 1);
+  t.is(s.stack.counters.TcpExtTCPLossFailures, 0, 'counted at the first RTO of a head only');
+  t.is(s.stack.counters.TcpExtTCPLostRetransmit, 2);
 });
 
 test('net.ipv4.tcp_recovery: a u8 as Linux accepts, 1 by default; 0 leaves RACK on (Linux 6.17+)', (t) => {
