@@ -102,7 +102,13 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
       c.lastSend ? `lastsnd:${Math.round(c.lastSend)}` : '',
       c.lastRecv ? `lastrcv:${Math.round(c.lastRecv)}` : '',
       c.unacked ? `unacked:${c.unacked}` : '',
-      (c.curRetrans ?? c.backoff) || c.retransmits ? `retrans:${c.curRetrans ?? c.backoff}/${c.retransmits}` : '',
+      // ss's retrans:%u/%u is tcpi_retrans (retransmitted segments in flight) over the total.
+      (c.retransOut ?? c.curRetrans ?? c.backoff) || c.retransmits ? `retrans:${c.retransOut ?? c.curRetrans ?? c.backoff}/${c.retransmits}` : '',
+      c.lost ? `lost:${c.lost}` : '',
+      c.sacked ? `sacked:${c.sacked}` : '',
+      c.reordering !== undefined && c.reordering !== 3 ? `reordering:${c.reordering}` : '',
+      c.reordSeen ? `reord_seen:${c.reordSeen}` : '',
+      c.minRtt !== undefined ? `minrtt:${ms(c.minRtt)}` : '',
       `snd_wnd:${c.sndWnd}`,
       `rcv_wnd:${c.rcvWnd}`,
     ].filter((p) => p !== '');

@@ -52,6 +52,13 @@ export const SYSCTL_RANGES = {
   tcp_early_retrans: [0, 4],
   // proc_dou8vec_minmax without bounds: 255 is taken, 256 and -1 refused.
   tcp_frto: U8,
+  // proc_dou8vec_minmax without bounds of its own.
+  tcp_recovery: U8,
+  // extra1 SYSCTL_ONE, extra2 tcp_max_reordering (300 by default; a write of 301 is refused).
+  tcp_reordering: [1, 300],
+  tcp_max_reordering: [1, INT_MAX],
+  // extra2 one_day_secs.
+  tcp_min_rtt_wlen: [0, 86400],
   tcp_retries1: U8,
   tcp_retries2: U8,
   tcp_orphan_retries: U8,

@@ -43,6 +43,18 @@ export interface Sysctls {
   tcp_early_retrans: number;
   /** F-RTO (RFC 5682, frto.ts) after an RTO: any non-zero value (Linux's default 2) turns it on, 0 off. */
   tcp_frto: number;
+  /**
+   * RACK's options (net/ipv4/tcp_recovery.c): 0x2 keeps the reordering
+   * window at min_rtt/4, 0x4 drops its DUPACK-threshold shortcut; 0x1 (RACK
+   * itself) has no effect since Linux 6.17: RACK is the only SACK loss detection.
+   */
+  tcp_recovery: number;
+  /** Initial reordering degree in segments (tp->reordering): the DUPACK threshold. */
+  tcp_reordering: number;
+  /** The most the reordering degree may grow to. */
+  tcp_max_reordering: number;
+  /** Window of the minimum-RTT filter, seconds (tp->rtt_min). */
+  tcp_min_rtt_wlen: number;
   tcp_retries1: number;
   tcp_retries2: number;
   tcp_orphan_retries: number;
@@ -104,6 +116,10 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_synack_retries: 5,
   tcp_early_retrans: 3,
   tcp_frto: 2,
+  tcp_recovery: 1,
+  tcp_reordering: 3,
+  tcp_max_reordering: 300,
+  tcp_min_rtt_wlen: 300,
   tcp_retries1: 3,
   tcp_retries2: 15,
   tcp_orphan_retries: 0,

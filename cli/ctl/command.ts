@@ -28,7 +28,8 @@ export const SS_HELP = `usage: tcpstack ss [--ctl PATH | --pid PID] [--json]
 Lists the listeners and connections of a running 'tcpstack up', like
 'ss -tio': state, Recv-Q/Send-Q, addresses, the pending timer as
 timer:(NAME,EXPIRES,COUNT), then ts, sack, the congestion control (cubic,
-reno), wscale, rto, rtt/rttvar, mss, cwnd, ssthresh, bytes, lastsnd/lastrcv, unacked, retrans:CURRENT/TOTAL and windows.
+reno), wscale, rto, rtt/rttvar, mss, cwnd, ssthresh, bytes, lastsnd/lastrcv, unacked, retrans:IN_FLIGHT/TOTAL,
+lost, sacked, reordering, reord_seen, minrtt and windows.
 With -K, like 'ss -K', it destroys the matching connections instead
 (tcp_abort: an active reset where the peer must hear of it, ECONNABORTED for
 their applications) and prints how many.

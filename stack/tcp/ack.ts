@@ -1,23 +1,46 @@
 /**
  * The ACK of an incoming segment (tcp_ack in net/ipv4/tcp_input.c): RFC 5961
- * §5.2 checks, the send window update, SACK scoreboard, acknowledged
- * records and RTT samples, congestion control, duplicate ACKs and loss
- * detection (tcp_fastretrans_alert), and what the ACK of our FIN does to the
+ * §5.2 checks, the send window update, the SACK scoreboard
+ * (tcp_sacktag_write_queue), acknowledged records, RTT samples and what
+ * was delivered (tcp_clean_rtx_queue), then the loss-recovery state machine
+ * (recovery.ts, tcp_fastretrans_alert, with undo and F-RTO) for a dubious
+ * ACK, the window (tcp_cong_control: PRR in Recovery and CWR, the
+ * congestion control otherwise), the retransmissions or F-RTO's new data
+ * that follow (tcp_xmit_recovery), and what the ACK of our FIN does to the
  * state.
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
+import {
+  FLAG_DATA,
+  FLAG_DATA_ACKED,
+  FLAG_DATA_SACKED,
+  FLAG_ECE,
+  FLAG_FORWARD_PROGRESS,
+  FLAG_NOT_DUP,
+  FLAG_ORIG_SACK_ACKED,
+  FLAG_RETRANS_DATA_ACKED,
+  FLAG_SET_XMIT_TIMER,
+  FLAG_SND_UNA_ADVANCED,
+  FLAG_WIN_UPDATE,
+} from './ack-flags.ts';
+import { tryKeepOpen } from './ca-state.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
-import * as ecn from './ecn.ts';
+import { acceptCwr, isEcnEcho } from './ecn.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
-import { origDataAcked, origDataSacked, processLoss, type LossAckFlags } from './frto.ts';
+import type { Rexmit } from './frto.ts';
 import { challengeAck } from './oow-ack.ts';
+import { cwndReduction, endCwndReduction, inCwndReduction, initCwndReduction } from './prr.ts';
+import { rackAdvance, rackUpdateReoWnd, updateMinRtt } from './rack.ts';
+import { fastretransAlert } from './recovery.ts';
+import { removeRenoSacks } from './reno-sack.ts';
+import { checkSackReordering, highestSackSeq } from './reordering.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
-import * as undo from './undo.ts';
+import { onDsackOfRetransmission } from './undo.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -37,11 +60,12 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   }
   if (seqLt(ack, c.sndUna)) {
     // An old ACK inside the window: accepted as a duplicate, its data still
-    // processed (tcp_ack old_ack: ts_recent is not updated from it).
+    // processed (tcp_ack old_ack: ts_recent is not updated from it); SACK
+    // news goes through tcp_fastretrans_alert (a D-SACK may undo a
+    // reduction) and may retransmit.
     if (c.sackOk && seg.options.sackCount > 0) {
-      processSack(c, seg);
-      // tcp_ack old_ack → tcp_fastretrans_alert: its D-SACKs may undo a reduction.
-      undo.alertUndoDsack(c);
+      const flag = processSack(c, seg, newSample());
+      xmitRecovery(c, fastretransAlert(c, seg, c.sndUna, 0, flag).rexmit);
     }
     return undefined;
   }
@@ -57,9 +81,15 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
   c.probesOut = 0;
   const priorUna = c.sndUna;
-  const caStateBefore = c.caState;
   const priorPackets = c.rtx.length;
-  const inFlightBefore = c.packetsInFlight();
+  const priorInFlight = c.packetsInFlight();
+  const priorDelivered = c.delivered;
+  const priorLost = c.lostTotal;
+  const priorFack = c.sackOk ? highestSackSeq(c) : c.sndUna;
+  let flag = 0;
+  const acked = seqDiff(ack, priorUna);
+  if (acked > 0) flag |= FLAG_SND_UNA_ADVANCED;
+  if (seg.payload.length > 0 || seg.flags & (TCP_SYN | TCP_FIN)) flag |= FLAG_DATA;
   const nwin = seg.window << c.sndWscale;
   // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule). Its verdict
   // is tcp_ack_update_window's FLAG_WIN_UPDATE, set whether or not the value
@@ -67,85 +97,63 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // injected with SEG.SEQ ahead each time do not trigger fast retransmit.
   const windowUpdated = seqGt(ack, c.sndUna) || seqGt(seg.seq, c.sndWl1) || (seg.seq === c.sndWl1 && (nwin > c.sndWnd || nwin === 0));
   if (windowUpdated) {
+    flag |= FLAG_WIN_UPDATE;
     c.sndWnd = nwin;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
     if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
   }
-  const dupsBefore = c.dsackDups;
-  const sackedBeforeSack = c.rtx.sackedOut;
-  const sackFlag = c.sackOk && seg.options.sackCount > 0 ? processSack(c, seg) : 0;
-  const newlySacked = Math.max(0, c.rtx.sackedOut - sackedBeforeSack);
-  // tcp_dsack_seen: an accepted D-SACK's duplicates count as delivered (sack_delivered).
-  const dsackDelivered = (sackFlag & FLAG_DSACKING_ACK) !== 0 ? c.dsackDups - dupsBefore : 0;
-  // tcp_ecn_rcv_ecn_echo (FLAG_ECE), then tcp_ecn_accept_cwr for any acceptable ACK.
-  const ece = ecn.isEcnEcho(c, seg);
-  ecn.acceptCwr(c, seg);
+  const rs = newSample();
+  if (c.sackOk && seg.options.sackCount > 0) flag |= processSack(c, seg, rs);
+  // tcp_ecn_rcv_ecn_echo (FLAG_ECE), and tcp_ecn_accept_cwr for any acceptable ACK.
+  if (isEcnEcho(c, seg)) flag |= FLAG_ECE;
+  acceptCwr(c, seg);
 
-  const acked = seqDiff(ack, priorUna);
-  let delivered = newlySacked;
-  const dupAck =
-    acked <= 0 && seg.payload.length === 0 && !(seg.flags & (TCP_SYN | TCP_FIN)) && !windowUpdated && c.rtx.length > 0 && seqGt(c.sndNxt, c.sndUna);
-  // tcp_fastretrans_alert's view of the ACK for tcp_process_loss (frto.ts).
-  const lossFlags: LossAckFlags = {
-    unaAdvanced: acked > 0,
-    dataSacked: (sackFlag & FLAG_DATA_SACKED) !== 0,
-    origSackAcked: (sackFlag & FLAG_ORIG_SACK_ACKED) !== 0 || (acked > 0 && c.caState === 'loss' && origDataAcked(c, ack)),
-    dupAck: dupAck && (sackFlag & FLAG_DSACKING_ACK) === 0,
-  };
   if (acked > 0) {
-    const sackedBefore = c.rtx.sackedOut;
-    const renoSackedBefore = c.renoSacked;
-    const ackedSegments = ackRecords(c, ack, seg);
-    delivered += ackedSegments - (sackedBefore - c.rtx.sackedOut);
+    // tcp_snd_una_update comes before tcp_clean_rtx_queue, whose reordering
+    // check measures from the new SND.UNA once nothing is SACKed.
     c.sndUna = ack;
+    flag |= ackRecords(c, ack, seg, priorFack, rs);
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
     c.retransmits = 0;
     c.probesOut = 0;
-    c.dupAcks = 0;
-    // Segments delivered by this ACK that no SACK had reported, and D-SACKed
-    // duplicates (tcp_ack's acked_sacked, tcp_newly_delivered).
-    // Without SACK, duplicate ACKs already counted all but one of what the ACK covers (tcp_remove_reno_sacks).
-    const newlyDelivered = c.sackOk ? ackedSegments - (sackedBefore - c.rtx.sackedOut) + dsackDelivered : Math.max(ackedSegments - renoSackedBefore, 1);
-    congestionOnAck(c, seg, ackedSegments, inFlightBefore, newlyDelivered, lossFlags, ece, delivered);
     // retrans_stamp is kept through Recovery and Loss, where undo compares
-    // echoed timestamps with it; out of them it ends with the last
-    // retransmission acknowledged (tcp_fastretrans_alert, tcp_try_to_open).
+    // echoed timestamps with it (undo.ts); out of them it ends with the
+    // last retransmission acknowledged.
     if ((c.caState === 'open' || c.caState === 'disorder') && c.rtx.everRetransmitted === 0) c.retransStamp = 0;
     c.hooks.wake(c); // send buffer space
     c.hooks.dirty(c);
-  } else if (dupAck) {
-    onDuplicateAck(c);
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
-  // tcp_fastretrans_alert in Loss for an ACK that does not advance SND.UNA:
-  // tcp_process_loss (F-RTO's step 3.a on duplicate ACKs and SACKs).
-  if (acked <= 0 && c.caState === 'loss') processLoss(c, seg, lossFlags);
-  // tcp_fastretrans_alert runs on a dubious ACK (tcp_ack_is_dubious: a
-  // duplicate, new SACK information, or not Open), or on a D-SACK with
-  // nothing outstanding; there D-SACKs may show the reduction spurious.
-  const notDup = acked > 0 || windowUpdated || seg.payload.length > 0 || (seg.flags & TCP_FIN) !== 0;
-  if (!notDup || (sackFlag & FLAG_DATA_SACKED) !== 0 || caStateBefore !== 'open' || (priorPackets === 0 && (sackFlag & FLAG_DSACKING_ACK) !== 0)) {
-    undo.alertUndoDsack(c);
+  if (priorPackets > 0) {
+    flag |= sackRtt(c, rs, acked > 0);
+    rackUpdateReoWnd(c, rs.priorDelivered);
+    if (c.tlpHighSeq !== undefined) processTlpAck(c, ack, flag);
+    let rexmit: Rexmit = 'none';
+    // tcp_ack_is_dubious: a duplicate, SACK, D-SACK or ECN-echo news
+    // (FLAG_CA_ALERT), or any ACK outside Open.
+    if (!(flag & FLAG_NOT_DUP) || flag & (FLAG_DATA_SACKED | FLAG_DSACKING_ACK | FLAG_ECE) || c.caState !== 'open') {
+      const numDupack = flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK) ? 0 : 1;
+      const r = fastretransAlert(c, seg, priorUna, numDupack, flag);
+      flag = r.flag;
+      rexmit = r.rexmit;
+    }
+    // tcp_set_xmit_timer for an ACK of new data, unless RACK armed its
+    // reordering timer: a tail loss probe while Open, else the RTO.
+    if (flag & FLAG_SET_XMIT_TIMER && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
+    const delivered = newlyDelivered(c, priorDelivered, flag);
+    congControl(c, delivered, c.lostTotal - priorLost, flag, priorInFlight);
+    xmitRecovery(c, rexmit);
+  } else {
+    // tcp_ack's no_queue: a D-SACK with nothing outstanding may still undo.
+    if (flag & FLAG_DSACKING_ACK) {
+      fastretransAlert(c, seg, priorUna, 0, flag);
+      newlyDelivered(c, priorDelivered, flag);
+    }
+    if (c.tlpHighSeq !== undefined) processTlpAck(c, ack, flag);
   }
-  if (acked <= 0 && ece) {
-    // An ECE without new data acknowledged is dubious too (FLAG_CA_ALERT): tcp_try_to_open enters CWR.
-    ecn.enterCwr(c);
-    if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, false);
-    c.hooks.dirty(c);
-  }
-  // tcp_count_delivered: what an ECE-marked ACK delivered went through a congested path.
-  if (ece && delivered > 0) c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
-  if (c.tlpHighSeq !== undefined) {
-    const notDup = acked > 0 || windowUpdated || seg.payload.length > 0;
-    processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
-  }
-  detectLoss(c);
-  // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
-  // after loss detection: a tail loss probe while Open, else the RTO.
-  if (acked > 0 && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
 
   // Our FIN acknowledged?
   if (c.finSent && ack === c.sndNxt && c.rtx.length === 0) {
@@ -182,22 +190,82 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   return undefined;
 }
 
-/** Drops acknowledged records, trims a partly acknowledged one, takes an RTT sample (Karn, RFC 7323). */
-export function ackRecords(c: Connection, ack: number, seg: Segment): number {
+/**
+ * tcp_newly_delivered: what this ACK delivered; with an ECN echo it went
+ * through a congested path (TcpExtTCPDeliveredCE).
+ */
+function newlyDelivered(c: Connection, priorDelivered: number, flag: number): number {
+  const delivered = c.delivered - priorDelivered;
+  if (flag & FLAG_ECE && delivered > 0) c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
+  return delivered;
+}
+
+/**
+ * tcp_xmit_recovery: after the window update, the lost segments go out
+ * (REXMIT_LOST, tcp_xmit_retransmit_queue) or, for F-RTO, new data first
+ * (REXMIT_NEW); output.ts's transmit does it.
+ */
+function xmitRecovery(c: Connection, rexmit: Rexmit): void {
+  if (rexmit === 'none') return;
+  if (rexmit === 'new') c.frtoSendNew = true;
+  else c.rexmitPending = true;
+  c.hooks.dirty(c);
+}
+
+/**
+ * What one ACK measured (tcp_sacktag_state with its rate sample): the
+ * delivered count when the most recently sent segment it delivered was
+ * sent, and the send times of the first and last never-retransmitted
+ * segments it newly SACKed (first_sackt, last_sackt; -1: none).
+ */
+interface AckSample {
+  priorDelivered: number;
+  firstSackt: number;
+  lastSackt: number;
+  /** An RTT sample was taken from the cumulative ACK. */
+  rttTaken: boolean;
+}
+
+function newSample(): AckSample {
+  return { priorDelivered: 0, firstSackt: -1, lastSackt: -1, rttTaken: false };
+}
+
+/**
+ * tcp_clean_rtx_queue: drops acknowledged records and trims a partly
+ * acknowledged one, takes an RTT sample (Karn, RFC 7323), counts what was
+ * delivered, advances RACK with every record no SACK had reported, and
+ * takes a never-retransmitted hole filled below the highest SACK as
+ * reordering (tcp_check_sack_reordering). Returns the FLAG_* bits.
+ */
+export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack = c.sndUna, rs = newSample()): number {
   let segments = 0;
   let dataBytes = 0;
   let sampleFrom: TxRecord | undefined;
   let anyRetransmitted = false;
+  let reord = c.sndNxt;
+  let flag = 0;
   for (;;) {
     const r = c.rtx.first();
     if (r === undefined) break;
     const end = recordEnd(r);
     if (seqLe(end, ack)) {
+      if (r.retrans > 0) {
+        anyRetransmitted = true;
+        flag |= FLAG_RETRANS_DATA_ACKED;
+      } else if (!r.sacked) {
+        sampleFrom = r;
+        if (seqLt(r.seq, reord)) reord = r.seq;
+        if (seqLe(end, c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
+      }
+      // tcp_count_delivered and tcp_rack_advance for what no SACK reported.
+      if (!r.sacked && c.sackOk) {
+        c.delivered++;
+        rackAdvance(c, r);
+      }
+      if (r.txDelivered > rs.priorDelivered) rs.priorDelivered = r.txDelivered;
       c.rtx.shift();
       dataBytes += r.len;
       segments++;
-      if (r.retrans > 0) anyRetransmitted = true;
-      else sampleFrom = r;
       continue;
     }
     if (seqGt(ack, r.seq)) {
@@ -212,93 +280,72 @@ export function ackRecords(c: Connection, ack: number, seg: Segment): number {
   }
   if (dataBytes > 0) c.sendQueue.consume(dataBytes);
   const o = seg.options;
+  const seqRtt = sampleFrom && !anyRetransmitted ? c.now() - sampleFrom.sentAt : -1;
+  let caRtt = seqRtt;
   if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
-    c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
-  } else if (sampleFrom && !anyRetransmitted) {
-    c.rtt.sample(c.now() - sampleFrom.sentAt);
+    const tsRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
+    c.rtt.sample(tsRtt);
+    rs.rttTaken = true;
+    if (caRtt < 0 && segments > 0) caRtt = tsRtt;
+  } else if (seqRtt >= 0) {
+    c.rtt.sample(seqRtt);
+    rs.rttTaken = true;
   }
+  // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
+  if (caRtt >= 0) updateMinRtt(c, caRtt);
   // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the delay of
   // the newest never-retransmitted segment acknowledged (CUBIC's HyStart).
   if (segments > 0) c.cc.onRttSample(sampleFrom && !anyRetransmitted ? (c.now() - sampleFrom.sentAt) * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
-  return segments;
+  if (segments > 0) {
+    flag |= FLAG_DATA_ACKED | FLAG_SET_XMIT_TIMER;
+    if (!c.sackOk) {
+      removeRenoSacks(c, segments);
+      // Without SACK a retransmission among them hides whether originals arrived.
+      if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
+    } else if (seqLt(reord, priorFack)) {
+      // A never-retransmitted hole filled: that was reordering.
+      checkSackReordering(c, reord, false);
+    }
+  }
+  return flag;
 }
 
-function congestionOnAck(
-  c: Connection,
-  seg: Segment,
-  ackedSegments: number,
-  inFlightBefore: number,
-  newlyDelivered: number,
-  lossFlags: LossAckFlags,
-  ece: boolean,
-  delivered: number,
-): void {
-  const ack = seg.ack;
-  if (c.caState === 'loss') {
-    // tcp_fastretrans_alert → tcp_process_loss (frto.ts): undo of a spurious
-    // RTO, F-RTO, or the end of the episode at high_seq.
-    processLoss(c, seg, lossFlags);
-    // tcp_cong_control: Loss is no window reduction, so the ACK grows cwnd
-    // (slow start) by what it newly delivered, after any undo, also on the
-    // ACK that ends the episode.
-    c.cc.onAck(newlyDelivered, inFlightBefore);
-    return;
+/**
+ * tcp_ack_update_rtt with no sample from the cumulative ACK: the RTT of
+ * the first never-retransmitted segment this ACK newly SACKed (sack_rtt_us)
+ * feeds the estimator, and the last one's the min-RTT filter. Without an
+ * ACK of new data, such a sample from data sent before the head's last
+ * (re)transmission re-arms the RTO (tcp_clean_rtx_queue's
+ * FLAG_SET_XMIT_TIMER): a SACK of data sent after it would let the RTO keep
+ * moving during recovery.
+ */
+function sackRtt(c: Connection, rs: AckSample, acked: boolean): number {
+  if (rs.firstSackt < 0) return 0;
+  const now = c.now();
+  if (!rs.rttTaken) {
+    const sackRttMs = now - rs.firstSackt;
+    c.rtt.sample(sackRttMs);
+    updateMinRtt(c, now - rs.lastSackt);
+    const head = c.rtx.first();
+    if (!acked && head !== undefined && sackRttMs > now - head.sentAt) return FLAG_SET_XMIT_TIMER;
   }
-  if (c.caState === 'recovery') {
-    if (seqGe(ack, c.highSeq)) {
-      // tcp_fastretrans_alert at high_seq: tcp_reset_reno_sack, then
-      // tcp_try_undo_recovery (undo.ts), which without SACK holds Recovery
-      // while SND.UNA is exactly at high_seq.
-      if (!c.sackOk) c.renoSacked = 0;
-      if (undo.tryUndoRecovery(c, seg)) return;
-      // tcp_end_cwnd_reduction: cwnd = ssthresh, unless the reduction was undone.
-      if (c.undoMarker !== undefined) c.cc.onExitRecovery();
-      c.renoSacked = 0;
-      // tcp_ack: the ACK that ends recovery goes on to tcp_cong_control with
-      // the segments it newly delivered, so it may already grow the window
-      // (test/scripts/cubic-loss-window.pkt).
-      if (newlyDelivered > 0) c.cc.onAck(newlyDelivered, inFlightBefore);
-      return;
-    }
-    // A partial ACK: tcp_try_undo_partial (undo.ts) first; when the hole was only reordering, the connection reopens.
-    const partial = undo.tryUndoPartial(c, seg);
-    if (partial === 'undone') {
-      // Open again: tcp_cong_control grows the window by what the ACK newly delivered.
-      c.cc.onAck(newlyDelivered, inFlightBefore);
-      return;
-    }
-    if (partial === 'none' && !c.sackOk) {
-      // NewReno partial ACK (RFC 6582 §3.2 step 4): the next hole is lost too.
-      c.renoSacked = Math.max(0, c.renoSacked - ackedSegments);
-      const head = c.rtx.first();
-      if (head && !head.lost) c.rtx.markLost(head);
-    }
-    return;
-  }
-  if (c.caState === 'cwr') {
-    // tcp_fastretrans_alert: CWR ends once something above its recovery point
-    // is acknowledged (so the CWR flag reached the peer): cwnd = ssthresh.
-    if (seqGt(ack, c.highSeq)) ecn.endCwr(c);
-  } else {
-    c.caState = 'open';
-    c.renoSacked = 0;
-  }
-  // tcp_try_to_open: an ECN echo starts a new reduction (once per window).
-  if (ece) ecn.enterCwr(c);
-  // tcp_cong_control: PRR while the window is being reduced, else the algorithm's growth.
-  if (c.caState === 'cwr') ecn.cwndReduction(c, delivered, true);
-  else c.cc.onAck(ackedSegments, inFlightBefore);
+  return 0;
 }
 
-function onDuplicateAck(c: Connection): void {
-  c.dupAcks++;
-  // In Loss tcp_process_loss does this accounting (frto.ts).
-  if (!c.sackOk && c.caState !== 'loss') {
-    // tcp_add_reno_sack: each duplicate means one more segment left the network.
-    c.renoSacked = Math.min(c.renoSacked + 1, Math.max(c.rtx.length - 1, 0));
+/**
+ * tcp_cong_control for a window-based algorithm: during a reduction PRR
+ * sets the window (tcp_cwnd_reduction); otherwise the congestion control
+ * grows it with what this ACK newly delivered (tcp_cong_avoid), when
+ * tcp_may_raise_cwnd allows: data cumulatively ACKed, or with a reordering
+ * degree above tcp_reordering any forward progress.
+ */
+function congControl(c: Connection, delivered: number, newlyLost: number, flag: number, priorInFlight: number): void {
+  if (inCwndReduction(c)) {
+    cwndReduction(c, delivered, newlyLost, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
+    return;
   }
-  if (c.caState === 'open') c.caState = 'disorder';
-  c.hooks.dirty(c);
+  const mayRaise = c.reordering > c.ctx.sysctl.tcp_reordering ? flag & FLAG_FORWARD_PROGRESS : flag & FLAG_DATA_ACKED;
+  if (mayRaise) c.cc.onAck(delivered, priorInFlight);
 }
 
 /**
@@ -307,50 +354,47 @@ function onDuplicateAck(c: Connection): void {
  * when the probe retransmitted and the ACK D-SACKs it (both copies arrived)
  * or is a pure duplicate; an ACK beyond it means the probe repaired a loss:
  * one cwnd reduction (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction:
- * cwnd = ssthresh, then Open again), counted in TcpExtTCPLossProbeRecovery.
+ * cwnd = ssthresh, then tcp_try_keep_open), counted in TcpExtTCPLossProbeRecovery;
+ * the reduction is announced with CWR on ECN connections.
  */
-function processTlpAck(c: Connection, ack: number, unaAdvanced: boolean, notDup: boolean, dataSacked: boolean, dsackTlp: boolean): void {
+function processTlpAck(c: Connection, ack: number, flag: number): void {
   const high = c.tlpHighSeq!;
   if (seqLt(ack, high)) return;
-  if (!c.tlpRetrans || dsackTlp) {
+  if (!c.tlpRetrans || flag & FLAG_DSACK_TLP) {
     c.tlpHighSeq = undefined;
   } else if (seqGt(ack, high)) {
-    c.tlpHighSeq = undefined;
-    c.highSeq = c.sndNxt;
-    // tcp_init_cwnd_reduction: the congestion control's ssthresh (half the
-    // cwnd with Reno, 717/1024 of it with CUBIC), set as the cwnd.
-    c.cc.onEnterRecovery(c.cc.cwnd);
-    c.cc.onExitRecovery();
-    ecn.queueCwr(c);
+    initCwndReduction(c);
+    c.caState = 'cwr';
+    endCwndReduction(c);
+    tryKeepOpen(c);
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;
-  } else if (!unaAdvanced && !notDup && !dataSacked) {
+  } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
     c.tlpHighSeq = undefined;
   }
 }
 
-/** tcp_sacktag_write_queue marked a record SACKed (beside dsack.ts's FLAG_* bits). */
-const FLAG_DATA_SACKED = 4;
-/** tcp_sacktag_one: a never-retransmitted record up to high_seq became SACKed (F-RTO, frto.ts). */
-const FLAG_ORIG_SACK_ACKED = 8;
-
 /**
  * tcp_sacktag_write_queue: marks records covered by the SACK blocks (RFC
- * 2018). A first block that is a D-SACK (RFC 2883, tcp_check_dsack) reports
- * a duplicate, not new data, and marks nothing. Blocks must pass
- * tcp_is_sackblock_valid; an invalid D-SACK is counted as ignored, another
- * invalid block in TCPSACKDiscard unless it is old news on a reordered ACK.
- * SND.UNA is the ACK's when it advances it, as tcp_ack updates snd_una first.
+ * 2018), in order of their start as Linux sorts them. A first block that
+ * is a D-SACK (RFC 2883, tcp_check_dsack) reports a duplicate, not new
+ * data, and marks nothing. Blocks must pass tcp_is_sackblock_valid; an
+ * invalid D-SACK is counted as ignored, another invalid block in
+ * TCPSACKDiscard unless it is old news on a reordered ACK. SND.UNA is the
+ * ACK's when it advances it, as tcp_ack updates snd_una first. Each newly
+ * SACKed record is delivered and advances RACK (tcp_sacktag_one); one never
+ * retransmitted below the highest SACK so far shows reordering.
  * Returns checkDsack's bits, plus FLAG_DATA_SACKED when a record became SACKed.
  */
-function processSack(c: Connection, seg: Segment): number {
+function processSack(c: Connection, seg: Segment, rs: AckSample): number {
   const b = seg.options.sackBlocks;
   let flag = checkDsack(c, seg);
   const foundDsack = (flag & FLAG_DSACKING_ACK) !== 0;
   const priorUna = c.sndUna;
   const una = seqGt(seg.ack, priorUna) ? seg.ack : priorUna;
   // Nothing to mark with nothing outstanding.
-  const blocks = c.rtx.length > 0 ? seg.options.sackCount : 0;
-  for (let i = 0; i < blocks; i++) {
+  const count = c.rtx.length > 0 ? seg.options.sackCount : 0;
+  const blocks: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
     const isDsack = i === 0 && foundDsack;
     const left = b[2 * i]!;
     const right = b[2 * i + 1]!;
@@ -367,19 +411,34 @@ function processSack(c: Connection, seg: Segment): number {
       // tcp_sacktag_one: a D-SACK of a retransmitted record still queued counts toward undo (undo.ts).
       for (const r of c.rtx) {
         if (seqGe(r.seq, right)) break;
-        if (r.retrans > 0 && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) undo.onDsackOfRetransmission(c, recordEnd(r), 1);
+        if (r.retrans > 0 && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) onDsackOfRetransmission(c, recordEnd(r), 1);
       }
       continue;
     }
+    blocks.push([left, right]);
+  }
+  blocks.sort((x, y) => seqDiff(x[0], y[0]));
+  let fack = highestSackSeq(c);
+  let reord = c.sndNxt;
+  for (const [left, right] of blocks) {
     for (const r of c.rtx) {
       if (seqGe(r.seq, right)) break;
-      if (!r.sacked && seqGe(r.seq, left) && seqLe(recordEnd(r), right)) {
-        c.rtx.markSacked(r);
-        flag |= FLAG_DATA_SACKED;
-        if (origDataSacked(c, recordEnd(r), r.retrans)) flag |= FLAG_ORIG_SACK_ACKED;
+      if (r.sacked || !seqGe(r.seq, left) || !seqLe(recordEnd(r), right)) continue;
+      rackAdvance(c, r);
+      if (r.retrans === 0) {
+        if (seqLt(r.seq, fack) && seqLt(r.seq, reord)) reord = r.seq;
+        if (seqLe(recordEnd(r), c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
+        if (rs.firstSackt < 0) rs.firstSackt = r.sentAt;
+        rs.lastSackt = r.sentAt;
       }
+      c.rtx.markSacked(r);
+      c.delivered++;
+      if (r.txDelivered > rs.priorDelivered) rs.priorDelivered = r.txDelivered;
+      flag |= FLAG_DATA_SACKED;
+      if (seqGt(recordEnd(r), fack)) fack = recordEnd(r);
     }
   }
+  if (c.caState !== 'loss' || c.undoMarker !== undefined) checkSackReordering(c, reord, false);
   c.hooks.dirty(c);
   return flag;
 }
@@ -397,50 +456,4 @@ function sackBlockValid(c: Connection, isDsack: boolean, left: number, right: nu
   if (seqGe(left, c.undoMarker)) return true;
   if (seqLe(right, c.undoMarker)) return false;
   return seqGe(left, seqAdd(right, -c.maxSndWnd));
-}
-
-/**
- * Loss detection: three duplicate ACKs without SACK (RFC 5681 §3.2), or
- * with SACK a hole with three SACKed segments above it (RFC 6675 IsLost,
- * DupThresh 3); entering recovery halves the window once per window.
- */
-function detectLoss(c: Connection): void {
-  if (c.rtx.length === 0 || c.caState === 'loss') return;
-  let newlyLost = false;
-  if (c.sackOk) {
-    if (c.rtx.sackedOut >= 3) {
-      let sackedAbove = 0;
-      for (let i = c.rtx.length - 1; i >= 0; i--) {
-        const r = c.rtx.at(i)!;
-        if (r.sacked) sackedAbove++;
-        else if (sackedAbove >= 3 && !r.lost && !r.retransOut) {
-          c.rtx.markLost(r);
-          newlyLost = true;
-        }
-      }
-    }
-  } else if (c.dupAcks >= 3 && c.caState !== 'recovery') {
-    const head = c.rtx.first()!;
-    if (!head.lost) {
-      c.rtx.markLost(head);
-      newlyLost = true;
-    }
-  }
-  // tcp_time_to_recover: newly lost, or still lost after a D-SACK undo left Recovery (lost_out).
-  if ((newlyLost || c.rtx.lostOut > 0) && c.caState !== 'recovery') {
-    // tcp_enter_recovery: a window already being reduced (CWR) is not reduced again.
-    const reducing = c.caState === 'cwr';
-    undo.onEnterRecovery(c); // tcp_enter_recovery: retrans_stamp, prior_ssthresh/prior_cwnd, tcp_init_undo
-    c.caState = 'recovery';
-    c.highSeq = c.sndNxt;
-    if (!reducing) {
-      c.cc.onEnterRecovery(c.packetsInFlight());
-      ecn.queueCwr(c); // tcp_init_cwnd_reduction
-    }
-    c.recoveryRetransSent = false;
-    const mib = c.ctx.counters;
-    if (c.sackOk) mib.TcpExtTCPSackRecovery++;
-    else mib.TcpExtTCPRenoRecovery++;
-  }
-  if (newlyLost) c.hooks.dirty(c);
 }

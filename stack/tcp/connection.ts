@@ -20,6 +20,8 @@ import {
   tsValAt,
 } from './constants.ts';
 import type { TcpContext } from './context.ts';
+import { RackState, type PrrState } from './loss-state.ts';
+import { MinRttFilter } from './min-rtt.ts';
 import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
@@ -132,14 +134,8 @@ export class Connection {
   /** net.ipv4.tcp_congestion_control's algorithm, or the socket's TCP_CONGESTION (setCongestionControl). */
   cc: CongestionControl;
   caState: CaState = 'open';
-  /** Whether the recovery's first (fast) retransmission has gone out (PRR's prr_out > 0). */
-  recoveryRetransSent = false;
   /** Recovery point: SND.NXT when recovery or loss began (RFC 6582 "recover"). */
   highSeq = 0;
-  dupAcks = 0;
-  /** PRR (RFC 6937) in CWR: segments delivered and sent since the reduction began (prr_delivered, prr_out); its cwnd then is priorCwnd. */
-  prrDelivered = 0;
-  prrOut = 0;
   /**
    * ECN (RFC 3168), tp->ecn_flags: negotiated (TCP_ECN_OK); CWR owed on the
    * next new data segment (TCP_ECN_QUEUE_CWR); ECE owed on every segment
@@ -150,15 +146,31 @@ export class Connection {
   ecnQueueCwr = false;
   ecnDemandCwr = false;
   ecnSeen = false;
-  /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack). */
+  /** Duplicate ACKs counted as SACKs for a peer without SACK (tcp_add_reno_sack: sacked_out). */
   renoSacked = 0;
+  /** PRR's state during a cwnd reduction (prr.ts). */
+  readonly prr: PrrState = { priorCwnd: 0, delivered: 0, out: 0 };
+  /** RACK's state (rack.ts, struct tcp_rack). */
+  readonly rack = new RackState();
+  /** The windowed minimum RTT (tp->rtt_min). */
+  readonly minRtt = new MinRttFilter();
+  /** Reordering degree in segments (tp->reordering), from net.ipv4.tcp_reordering. */
+  reordering: number;
+  /** Times reordering was seen (tp->reord_seen). */
+  reordSeen = 0;
+  /** Segments delivered, ACKed or SACKed (tp->delivered). */
+  delivered = 0;
+  /** Segments ever marked lost (tp->lost). */
+  lostTotal = 0;
+  /** An ACK or the reordering timer asked for the lost segments to go out (REXMIT_LOST). */
+  rexmitPending = false;
 
   /** Timers: retransmission/persist/SYN (one slot, as icsk_retransmit_timer), delayed ACK, keepalive/FIN_WAIT2. */
   readonly xmitTimer: Timer;
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
   /** What the xmit timer is armed for: RTO, zero-window probe, or tail loss probe (ICSK_TIME_LOSS_PROBE). */
-  xmitMode: 'rto' | 'probe' | 'tlp' | undefined;
+  xmitMode: 'rto' | 'probe' | 'tlp' | 'reo' | undefined;
   /** SND.NXT when the outstanding tail loss probe went out (tp->tlp_high_seq); undefined when none is. */
   tlpHighSeq: number | undefined = undefined;
   /** Whether that probe retransmitted (tp->tlp_retrans) rather than sent new data. */
@@ -174,9 +186,11 @@ export class Connection {
    * D-SACK (tp->undo_retrans); 0 means all were spurious, -1 none yet (undo.ts).
    */
   undoRetrans = -1;
-  /** ssthresh and cwnd before the episode's reduction (tp->prior_ssthresh, tp->prior_cwnd; the cwnd also PRR's starting point); prior 0: nothing to restore. */
+  /**
+   * ssthresh before the episode's reduction (tp->prior_ssthresh; 0: nothing
+   * to restore). The cwnd before it, tp->prior_cwnd, is prr.priorCwnd.
+   */
   priorSsthresh = 0;
-  priorCwnd = 0;
   /** F-RTO (RFC 5682) runs on the current RTO episode (tp->frto, frto.ts). */
   frto = false;
   /** tcp_process_loss chose REXMIT_NEW: the next transmit sends new data before any retransmission. */
@@ -259,6 +273,7 @@ export class Connection {
     this.pmtuCookie = ctx.route.mtu(remote, ctx.now());
     this.advMss = Math.min(ctx.advMss, ctx.route.advMss(remote, ctx.now()));
     this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
+    this.reordering = ctx.sysctl.tcp_reordering;
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     this.rcvWscale = offeredWindowScale(ctx.sysctl);

@@ -79,5 +79,10 @@ export function checkDsack(c: Connection, seg: Segment): number {
   mib.TcpExtTCPDSACKRecvSegs += dupSegs;
   // D-SACK for data already acknowledged (its records are gone): counted toward undo as it stands (undo.ts).
   if (seqLe(end0, c.sndUna)) onDsackOfRetransmission(c, end0, dupSegs);
+  // tcp_dsack_seen: RACK widens its reordering window after D-SACKs once
+  // reordering was seen, except for the D-SACK of a tail loss probe; the
+  // duplicates count as delivered (sack_delivered).
+  if (c.reordSeen > 0 && !(flag & FLAG_DSACK_TLP)) c.rack.dsackSeen = true;
+  c.delivered += dupSegs;
   return flag | FLAG_DSACKING_ACK;
 }

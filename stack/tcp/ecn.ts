@@ -13,10 +13,11 @@
  *   CWR on pure ACKs too), with quick ACKs so a sender with a small window
  *   learns soon (__tcp_ecn_check_ce).
  * - Sender: an ACK with ECE reduces cwnd once per window: the CWR state
- *   (tcp_enter_cwr), ssthresh from the congestion control, cwnd brought
- *   down by PRR (RFC 6937, tcp_cwnd_reduction) until SND.UNA passes the
- *   SND.NXT of the reduction's start, then cwnd = ssthresh; CWR goes out on
- *   the next new data segment.
+ *   (tcp_enter_cwr in prr.ts, from recovery.ts's tcp_try_to_open),
+ *   ssthresh from the congestion control, cwnd brought down by PRR (RFC
+ *   6937, prr.ts's tcp_cwnd_reduction, the same as in Recovery) until
+ *   SND.UNA passes the SND.NXT of the reduction's start, then cwnd =
+ *   ssthresh; CWR goes out on the next new data segment (queueCwr).
  *
  * Accurate ECN (tcp_ecn 3 and above, the AccECN option) is not modelled:
  * this kernel refuses those values.
@@ -30,9 +31,6 @@ import type { Segment } from './segment.ts';
 export const INET_ECN_MASK = 3;
 export const INET_ECN_ECT_0 = 2;
 export const INET_ECN_CE = 3;
-
-/** TCP_INFINITE_SSTHRESH: ssthresh never set. */
-const INFINITE_SSTHRESH = 0x7fffffff;
 
 /**
  * tcp_ecn_send_syn: with tcp_ecn 1 the first SYN asks for ECN (ECE and
@@ -135,49 +133,9 @@ export function isEcnEcho(c: Connection, seg: Segment): boolean {
 }
 
 /**
- * tcp_enter_cwr from tcp_try_to_open: once per window (only from Open or
- * Disorder), tcp_init_cwnd_reduction: the recovery point is SND.NXT,
- * ssthresh comes from the congestion control, PRR starts, CWR is queued.
+ * tcp_ecn_withdraw_cwr: an undone reduction (undo.ts) that restores
+ * ssthresh is not announced after all.
  */
-export function enterCwr(c: Connection): void {
-  if (c.caState !== 'open' && c.caState !== 'disorder') return;
-  c.undoMarker = undefined;
-  c.highSeq = c.sndNxt;
-  c.tlpHighSeq = undefined;
-  c.priorCwnd = c.cc.cwnd;
-  c.prrDelivered = 0;
-  c.prrOut = 0;
-  c.cc.ssthresh = c.cc.reductionSsthresh();
-  queueCwr(c);
-  c.caState = 'cwr';
-}
-
-/**
- * tcp_cwnd_reduction (PRR, RFC 6937): with `newly` segments delivered,
- * cwnd = in flight + what may be sent: proportional to ssthresh/prior_cwnd
- * while in flight is above ssthresh, else as much as was delivered (one
- * more when SND.UNA advanced), at least one if nothing was sent yet.
- */
-export function cwndReduction(c: Connection, newly: number, unaAdvanced: boolean): void {
-  if (newly <= 0 || c.priorCwnd === 0) return;
-  const inFlight = c.packetsInFlight();
-  const ssthresh = c.cc.ssthresh;
-  const delta = ssthresh - inFlight;
-  c.prrDelivered += newly;
-  let sndcnt: number;
-  if (delta < 0) {
-    sndcnt = Math.floor((ssthresh * c.prrDelivered + c.priorCwnd - 1) / c.priorCwnd) - c.prrOut;
-  } else {
-    sndcnt = Math.max(c.prrDelivered - c.prrOut, newly);
-    if (unaAdvanced) sndcnt++;
-    sndcnt = Math.min(delta, sndcnt);
-  }
-  sndcnt = Math.max(sndcnt, c.prrOut > 0 ? 0 : 1);
-  c.cc.cwnd = inFlight + sndcnt;
-}
-
-/** tcp_end_cwnd_reduction, leaving CWR: cwnd = ssthresh. */
-export function endCwr(c: Connection): void {
-  if (c.cc.ssthresh < INFINITE_SSTHRESH) c.cc.cwnd = c.cc.ssthresh;
-  c.caState = 'open';
+export function withdrawCwr(c: Connection): void {
+  c.ecnQueueCwr = false;
 }

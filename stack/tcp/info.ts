@@ -78,6 +78,14 @@ export function connectionInfo(c: Connection): TcpInfo {
     curRetrans: c.retransmits,
     probes: c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes,
     unacked: c.rtx.length,
+    // tcp_get_info: tcpi_retrans is retrans_out, tcpi_sacked sacked_out (the
+    // duplicate-ACK count without SACK), tcpi_lost lost_out.
+    retransOut: c.rtx.retransOut,
+    lost: c.rtx.lostOut,
+    sacked: c.sackOk ? c.rtx.sackedOut : c.renoSacked,
+    reordering: c.reordering,
+    reordSeen: c.reordSeen,
+    minRtt: c.minRtt.value === Infinity ? undefined : c.minRtt.value / 1000,
     timers: timers.filter(([, t]) => t.armed).map(([on, t]) => ({ on, expiresIn: Math.max(0, t.deadline - now) })),
     lastSend: c.lastSendTime > 0 ? now - c.lastSendTime : undefined,
     lastRecv: c.lastRcvTime > 0 ? now - c.lastRcvTime : undefined,

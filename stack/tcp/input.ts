@@ -13,6 +13,7 @@ import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
+import { updateMinRtt } from './rack.ts';
 import { receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
@@ -99,7 +100,11 @@ function negotiateOptions(c: Connection, seg: Segment): void {
   if (c.tsOk) {
     c.tsRecent = o.tsVal;
     c.tsRecentStamp = c.now();
-    if (o.tsEcr !== 0) c.rtt.sample(Math.max(0, (c.tsVal() - o.tsEcr) | 0));
+    if (o.tsEcr !== 0) {
+      const rtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
+      c.rtt.sample(rtt);
+      updateMinRtt(c, rtt);
+    }
   }
   c.mss = out.effectiveMss(c);
 }

@@ -11,6 +11,7 @@ import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_T
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu } from './pmtu.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
+import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -184,7 +185,7 @@ export function connectStart(c: Connection, iss: number): void {
   c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
-  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false });
+  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0 });
   sendSyn(c, false);
   timers.armRto(c, c.rtt.rto);
 }
@@ -245,6 +246,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
   onRetransmit(c); // undo_retrans (undo.ts)
   c.rtx.markRetransmitted(r);
   r.sentAt = now;
+  r.txDelivered = c.delivered;
   c.totalRetrans++;
   c.bytesRetrans += r.len;
   c.ctx.counters.TcpRetransSegs++;
@@ -267,22 +269,29 @@ function canSendData(c: Connection): boolean {
 
 /**
  * tcp_write_xmit, once per batch for every connection marked dirty: lost
- * segments first (recovery), then new data, then a FIN, then a pure ACK if
- * one is still owed.
+ * segments first when an ACK asked for them (tcp_xmit_recovery), then new
+ * data, then a FIN, then a pure ACK if one is still owed.
  */
 export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
   if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV') {
     const nxt = c.sndNxt;
-    // tcp_xmit_recovery with F-RTO's REXMIT_NEW (frto.ts): new data first;
-    // if none could go, F-RTO gives way to conventional recovery.
+    // tcp_xmit_recovery: with F-RTO's REXMIT_NEW (frto.ts) new data first;
+    // if none could go, F-RTO gives way to conventional recovery. Then, for
+    // REXMIT_LOST, tcp_xmit_retransmit_queue.
     if (c.frtoSendNew) {
       c.frtoSendNew = false;
       if (canSendData(c)) sendNewData(c);
-      if (!seqGt(c.sndNxt, c.highSeq)) c.frto = false;
+      if (seqGt(c.sndNxt, c.highSeq)) c.rexmitPending = false;
+      else {
+        c.frto = false;
+        c.rexmitPending = true;
+      }
     }
-    // While F-RTO waits for the ACK of that new data, nothing is retransmitted.
-    if (!(c.frto && c.caState === 'loss' && seqGt(c.sndNxt, c.highSeq))) retransmitLost(c);
+    if (c.rexmitPending) {
+      c.rexmitPending = false;
+      xmitRetransmitQueue(c);
+    }
     if (canSendData(c)) sendNewData(c);
     // tcp_write_xmit: new data sent, so a tail loss probe is due (one per tail).
     if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);
@@ -292,33 +301,28 @@ export function transmit(c: Connection): void {
 }
 
 /**
- * tcp_xmit_retransmit_queue: lost segments first, while cwnd allows. The
- * fast retransmit that opens a recovery goes out even when the halved cwnd
- * is below what is in flight (PRR, RFC 6937: sndcnt is at least 1 while
- * nothing was sent in recovery yet; RFC 6675 §5 step 4.3), otherwise it
- * would wait for the RTO. Each retransmission in recovery is a
- * TcpExtTCPFastRetrans.
+ * tcp_xmit_retransmit_queue, after an ACK or the reordering timer asked for
+ * it (REXMIT_LOST): the lost segments not yet retransmitted, in sequence
+ * order, while cwnd − in flight allows, TcpExtTCPFastRetrans each
+ * (TCPSlowStartRetrans in the Loss state); during a cwnd reduction each
+ * counts in PRR's prr_out. Retransmitting the head restarts the RTO, unless
+ * the reordering timer holds the slot.
  */
-function retransmitLost(c: Connection): void {
-  if (c.caState !== 'recovery' && c.caState !== 'loss') return;
-  if (c.rtx.lostOut === 0) return;
+export function xmitRetransmitQueue(c: Connection): void {
+  if (c.rtx.length === 0) return;
+  const head = c.rtx.first();
+  let rearm = false;
   for (const r of c.rtx) {
-    const first = c.caState === 'recovery' && !c.recoveryRetransSent;
-    if (!first && c.packetsInFlight() >= c.cc.cwnd) return;
-    if (r.lost && !r.retransOut && !r.sacked) {
-      // tcp_xmit_retransmit_queue: retransmitting the head restarts the RTO;
-      // here only a pending tail loss probe is replaced (recovery has begun).
-      if (r === c.rtx.first() && c.xmitMode === 'tlp') timers.armRto(c, c.rtt.rto);
-      retransmit(c, r);
-      if (c.caState === 'recovery') {
-        c.recoveryRetransSent = true;
-        c.ctx.counters.TcpExtTCPFastRetrans++;
-      } else {
-        // tcp_xmit_retransmit_queue: in Loss, the mib is TCPSlowStartRetrans.
-        c.ctx.counters.TcpExtTCPSlowStartRetrans++;
-      }
-    }
+    if (c.cc.cwnd - c.packetsInFlight() <= 0) break;
+    if (c.rtx.retransOut >= c.rtx.lostOut) break;
+    if (!r.lost || r.sacked || r.retransOut) continue;
+    retransmit(c, r);
+    if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans++;
+    else c.ctx.counters.TcpExtTCPFastRetrans++;
+    if (inCwndReduction(c)) c.prr.out++;
+    if (r === head && c.xmitMode !== 'reo') rearm = true;
   }
+  if (rearm) timers.armRto(c, c.rtt.rto);
 }
 
 function sendNewData(c: Connection): void {
@@ -356,6 +360,8 @@ function sendNewData(c: Connection): void {
     if (len < mss && (last || windowLimited) && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0) break;
     const fin = c.finQueued && last && room > len;
     sendData(c, len, fin);
+    // tcp_write_xmit: new data sent during a cwnd reduction counts in prr_out.
+    if (inCwndReduction(c)) c.prr.out++;
     if (len < mss) c.sndSml = c.sndNxt;
   }
   if (c.finQueued && !c.finSent && c.unsentBytes() === 0) {
@@ -388,8 +394,6 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
   const psh = len > 0 && (push || fin || len === c.unsentBytes());
-  // tcp_write_xmit: segments sent during a window reduction count in PRR's prr_out.
-  if (c.caState === 'cwr') c.prrOut++;
   emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
@@ -397,7 +401,7 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
     payloadLength: len,
     options: segmentOptions(c, len),
   });
-  const record: TxRecord = { seq, len, syn: false, fin, psh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false };
+  const record: TxRecord = { seq, len, syn: false, fin, psh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered };
   c.rtx.push(record);
   c.sndNxt = recordEnd(record);
   c.bytesSent += len;
@@ -435,6 +439,7 @@ export function retransmitLossProbe(c: Connection, r: TxRecord): void {
   resendRecord(c, r);
   c.rtx.markProbed(r);
   r.sentAt = c.now();
+  r.txDelivered = c.delivered;
   c.totalRetrans++;
   c.bytesRetrans += r.len;
   c.ctx.counters.TcpRetransSegs++;

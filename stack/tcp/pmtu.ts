@@ -9,6 +9,8 @@
  */
 import { TCP_MIN_SND_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
+import { markSkbLost } from './recovery.ts';
+import { currentSsthresh } from './undo.ts';
 
 /** IPv4 and TCP headers without options (net_header_len + sizeof(struct tcphdr)). */
 const HEADERS = 40;
@@ -78,7 +80,7 @@ export function mtuReduced(c: Connection, mtu: number): void {
  */
 function simpleRetransmit(c: Connection): void {
   const mss = c.mss;
-  for (const r of c.rtx) if (!r.syn && !r.sacked && r.len > mss) c.rtx.markLost(r);
+  for (const r of c.rtx) if (!r.syn && r.len > mss) markSkbLost(c, r);
   if (c.rtx.lostOut === 0) return;
   if (!c.sackOk) {
     // tcp_limit_reno_sacked: duplicate ACKs cannot stand for more segments than are not lost.
@@ -88,16 +90,12 @@ function simpleRetransmit(c: Connection): void {
   if (c.caState !== 'loss') {
     c.highSeq = c.sndNxt;
     c.cc.ssthresh = currentSsthresh(c);
+    c.priorSsthresh = 0;
     c.undoMarker = undefined;
     c.caState = 'loss';
     c.cc.onLossState();
   }
+  // tcp_xmit_retransmit_queue, on the next flush (output.ts).
+  c.rexmitPending = true;
   c.hooks.dirty(c);
-}
-
-/** tcp_current_ssthresh: outside a cwnd reduction, at least three quarters of cwnd. */
-function currentSsthresh(c: Connection): number {
-  const cwnd = c.cc.cwnd;
-  if (c.caState === 'recovery') return c.cc.ssthresh;
-  return Math.max(c.cc.ssthresh, (cwnd >> 1) + (cwnd >> 2));
 }

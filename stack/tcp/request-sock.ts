@@ -8,6 +8,7 @@ import { Timer } from '../timers.ts';
 import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { effectiveMss } from './output.ts';
+import { updateMinRtt } from './rack.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
 
@@ -109,9 +110,12 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
   c.sndWl2 = ack.ack;
   c.lastRcvTime = c.now();
   if (c.tsOk && ack.options.tsPresent && ack.options.tsEcr !== 0) {
-    c.rtt.sample(Math.max(0, (c.tsVal() - ack.options.tsEcr) | 0));
+    const rtt = Math.max(0, (c.tsVal() - ack.options.tsEcr) | 0);
+    c.rtt.sample(rtt);
+    updateMinRtt(c, rtt);
   } else if (req.retrans === 0) {
     c.rtt.sample(c.now() - req.synAckSentAt);
+    updateMinRtt(c, c.now() - req.synAckSentAt); // tcp_synack_rtt_meas
   } else {
     c.rtt.rto = TCP_TIMEOUT_FALLBACK;
   }

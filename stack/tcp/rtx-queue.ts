@@ -22,6 +22,8 @@ export interface TxRecord {
   lost: boolean;
   /** Retransmitted since it was last marked lost, not yet acknowledged (retrans_out). */
   retransOut: boolean;
+  /** Segments delivered when this copy was sent (tx.delivered, tcp_rate_skb_sent). */
+  txDelivered: number;
 }
 
 export class RetransmitQueue {

@@ -28,21 +28,22 @@ function rtoDelta(c: Connection): number {
 
 /**
  * tcp_rearm_rto: the RTO for what is in flight, or no timer when nothing is.
- * Replacing a pending tail loss probe keeps the RTO where it was (counted
- * from the head's last transmission), so a probe timer never pushes it later.
+ * Replacing a pending tail loss probe or reordering timer keeps the RTO
+ * where it was (counted from the head's last transmission), so neither
+ * pushes it later.
  */
 export function rearmRto(c: Connection): void {
   if (c.rtx.length === 0) {
     cancelXmit(c);
     return;
   }
-  const ms = c.xmitMode === 'tlp' ? Math.max(Math.ceil(rtoDelta(c)), 1) : c.rtt.rto;
+  const ms = c.xmitMode === 'tlp' || c.xmitMode === 'reo' ? Math.max(Math.ceil(rtoDelta(c)), 1) : c.rtt.rto;
   armRto(c, ms);
 }
 
 /**
  * tcp_schedule_loss_probe (RFC 8985 §7.2): with tcp_early_retrans 3 or 4, a
- * SACK connection in the Open state (the stack has no CWR state) arms the
+ * SACK connection in the Open or CWR state arms the
  * xmit timer for a tail loss probe: PTO = 2·SRTT plus rto_min when one
  * packet is in flight (the peer may delay its ACK) or TCP_TIMEOUT_MIN
  * otherwise, rounded up to whole jiffies; TCP_TIMEOUT_INIT without an RTT
@@ -64,6 +65,15 @@ export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean
   c.xmitMode = 'tlp';
   arm(c, c.xmitTimer, timeout);
   return true;
+}
+
+/**
+ * RACK's reordering timer (ICSK_TIME_REO_TIMEOUT, tcp_rack_mark_lost): the
+ * xmit timer's slot, like the tail loss probe; rack.ts gives the delay.
+ */
+export function armReo(c: Connection, ms: number): void {
+  c.xmitMode = 'reo';
+  arm(c, c.xmitTimer, ms);
 }
 
 export function cancelXmit(c: Connection): void {

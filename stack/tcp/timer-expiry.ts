@@ -4,12 +4,16 @@
  * probing, the delayed ACK, keepalive, and the orphaned FIN_WAIT2 timeout.
  */
 import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
-import type { Connection, ConnectionTimer } from './connection.ts';
+import type { Connection, ConnectionTimer, TxRecord } from './connection.ts';
 import { queueCwr } from './ecn.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import { startFrto } from './frto.ts';
 import * as out from './output.ts';
-import { initUndo, lossReducesWindow, saveWindowForUndo } from './undo.ts';
+import { cwndReduction } from './prr.ts';
+import { rackDetectLoss, rackSkbTimeoutUs } from './rack.ts';
+import { enterRecovery, markSkbLost } from './recovery.ts';
+import { seqGt } from './seq.ts';
+import { initUndo, saveWindowForUndo } from './undo.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
@@ -45,6 +49,7 @@ function onXmitTimer(c: Connection): void {
   c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: c.xmitMode ?? 'xmit', action: 'fire' });
   if (c.xmitMode === 'probe') onProbeTimer(c);
   else if (c.xmitMode === 'tlp') onLossProbeTimer(c);
+  else if (c.xmitMode === 'reo') onReoTimer(c);
   else onRetransmitTimer(c);
   c.hooks.dirty(c);
 }
@@ -81,28 +86,27 @@ function onRetransmitTimer(c: Connection): void {
     }
   }
 
+  // tcp_retransmit_timer: the first RTO of a head says which recovery failed.
+  if (c.retransmits === 0) {
+    const sack = c.sackOk;
+    if (c.caState === 'recovery') {
+      if (sack) counters.TcpExtTCPSackRecoveryFail++;
+      else counters.TcpExtTCPRenoRecoveryFail++;
+    } else if (c.caState === 'loss') {
+      counters.TcpExtTCPLossFailures++;
+    } else if (c.caState === 'disorder' || c.rtx.sackedOut > 0 || c.renoSacked > 0) {
+      if (sack) counters.TcpExtTCPSackFailures++;
+      else counters.TcpExtTCPRenoFailures++;
+    }
+  }
+
   // tcp_enter_loss, for a SYN too: the reduction is announced with CWR (tcp_ecn_queue_cwr).
   queueCwr(c);
   if (head.syn) {
     counters.TcpExtTCPSynRetrans++;
     c.synRetransmitted = true;
   } else {
-    // RFC 5681 §3.1 / tcp_enter_loss: everything outstanding is presumed lost; slow start from one segment.
-    const newRecovery = c.caState === 'open' || c.caState === 'disorder';
-    // tcp_timeout_mark_lost: duplicate ACKs counted as SACKs are forgotten, the rest is lost.
-    c.renoSacked = 0;
-    for (const r of c.rtx) if (!r.sacked) c.rtx.markLost(r);
-    // ssthresh is reduced once per window (undo.ts says when), and the window saved for undo.
-    if (lossReducesWindow(c)) {
-      saveWindowForUndo(c);
-      c.cc.onTimeout(c.packetsInFlight());
-      initUndo(c);
-    } else {
-      c.cc.cwnd = c.packetsInFlight() + 1;
-    }
-    c.caState = 'loss';
-    c.highSeq = c.sndNxt;
-    startFrto(c, newRecovery); // F-RTO, RFC 5682 §3.1 step 1 (frto.ts)
+    enterLoss(c, head);
   }
   out.retransmit(c, head);
   c.retransmits++;
@@ -112,6 +116,69 @@ function onRetransmitTimer(c: Connection): void {
   if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
+}
+
+/**
+ * tcp_enter_loss (RFC 5681 §3.1), for a data segment's RTO. First
+ * tcp_timeout_mark_lost: duplicate ACKs counted as SACKs are forgotten; the
+ * head and every segment RACK would not still wait for (tcp_rack_skb_timeout
+ * with no reordering window) are lost. ssthresh drops once per window: not
+ * again in a recovery or loss episode still under way, unless the head
+ * moved since the last RTO; when it does, the window is saved for undo
+ * (prior_ssthresh, prior_cwnd) and the episode begins (tcp_init_undo).
+ * Slow start then restarts from one more than what is still in the
+ * network. A timeout after `reordering` SACKs shows the degree was
+ * overestimated. F-RTO (frto.ts) runs unless the RTO interrupts a recovery.
+ */
+function enterLoss(c: Connection, head: TxRecord): void {
+  const state = c.caState;
+  const newRecovery = state === 'open' || state === 'disorder' || state === 'cwr';
+  c.renoSacked = 0;
+  for (const r of c.rtx) {
+    if (r !== head && rackSkbTimeoutUs(c, r, 0) > 0) continue;
+    markSkbLost(c, r);
+  }
+  // (In CWR, whose reduction is under way, only once SND.UNA reached its end.)
+  if (state === 'open' || state === 'disorder' || !seqGt(c.highSeq, c.sndUna) || (state === 'loss' && c.retransmits === 0)) {
+    saveWindowForUndo(c);
+    c.cc.onTimeout(c.packetsInFlight());
+    initUndo(c);
+  } else {
+    // tcp_set_ca_state(TCP_CA_Loss) still runs the algorithm's set_state (CUBIC: a new epoch).
+    c.cc.onLossState();
+  }
+  c.cc.cwnd = c.packetsInFlight() + 1;
+  const sysReordering = c.ctx.sysctl.tcp_reordering;
+  if ((state === 'open' || state === 'disorder') && c.rtx.sackedOut >= sysReordering) c.reordering = Math.min(c.reordering, sysReordering);
+  c.caState = 'loss';
+  c.highSeq = c.sndNxt;
+  startFrto(c, newRecovery);
+}
+
+/**
+ * tcp_rack_reo_timeout: the reordering window of the segments RACK was
+ * waiting for has passed. Those now lost start a recovery unless one is
+ * under way (tcp_enter_recovery, and PRR with one delivered segment, which
+ * lets the first retransmission out) and are retransmitted at once; then
+ * the RTO, counted from the head's last transmission (tcp_rearm_rto),
+ * unless a retransmission of the head re-armed it.
+ */
+function onReoTimer(c: Connection): void {
+  if (c.rtx.length === 0 || c.state === 'CLOSED') {
+    c.xmitMode = undefined;
+    return;
+  }
+  const priorInFlight = c.packetsInFlight();
+  const priorLost = c.lostTotal;
+  rackDetectLoss(c, (r) => markSkbLost(c, r));
+  if (priorInFlight !== c.packetsInFlight()) {
+    if (c.caState !== 'recovery') {
+      enterRecovery(c, false);
+      cwndReduction(c, 1, c.lostTotal - priorLost, false);
+    }
+    out.xmitRetransmitQueue(c);
+  }
+  if (c.xmitMode !== 'rto') rearmRto(c);
 }
 
 /**

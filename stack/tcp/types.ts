@@ -98,6 +98,16 @@ export interface TcpInfo {
   probes?: number;
   /** Segments sent and not yet acknowledged (ss unacked). */
   unacked?: number;
+  /** Retransmitted segments in flight (tcpi_retrans = retrans_out: ss's retrans:N/total). */
+  retransOut?: number;
+  /** Segments marked lost and SACKed (tcpi_lost, tcpi_sacked: ss lost, sacked). */
+  lost?: number;
+  sacked?: number;
+  /** Reordering degree and times reordering was seen (tcpi_reordering, tcpi_reord_seen). */
+  reordering?: number;
+  reordSeen?: number;
+  /** The windowed minimum RTT, ms (tcpi_min_rtt: ss minrtt); undefined before a sample. */
+  minRtt?: number;
   /** Every timer armed, not only the one `timer` shows. */
   timers?: Array<{ on: string; expiresIn: number }>;
   /** ms since the last segment sent / received (ss lastsnd / lastrcv). */

@@ -255,6 +255,13 @@ test('ss listing: the timer on the first line, the internals in ss -i order', (t
   t.is(ssTimer(info({ timers: [{ on: 'persist', expiresIn: 400 }], probes: 3 })), 'timer:(persist,400ms,3)');
 });
 
+test('ss -i loss-recovery fields as in Linux ss: retrans is retransmissions in flight over the total, then lost, sacked, reordering (when not 3), reord_seen, minrtt', (t) => {
+  const line = formatSs([info({ curRetrans: 0, retransOut: 2, retransmits: 5, lost: 3, sacked: 4, reordering: 5, reordSeen: 1, minRtt: 20.5 })], []).split('\n')[2]!;
+  t.regex(line, / unacked:1 retrans:2\/5 lost:3 sacked:4 reordering:5 reord_seen:1 minrtt:20.5 snd_wnd:/);
+  const plain = formatSs([info({ curRetrans: 0, retransOut: 0, retransmits: 0, lost: 0, sacked: 0, reordering: 3, reordSeen: 0 })], []).split('\n')[2]!;
+  t.notRegex(plain, / (retrans|lost|sacked|reordering|reord_seen|minrtt):/);
+});
+
 test('nstat rows are /counters rows: Linux counters, then drop reasons, then the impairment counters', (t) => {
   const w = new World();
   w.b.counters.TcpInSegs = 3;

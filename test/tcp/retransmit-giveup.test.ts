@@ -10,6 +10,11 @@
  * and gets the reply reset (tcp_v4_send_reset). The differential scenario
  * retrans-giveup checks the same against the kernel.
  *
+ * Every RTO after the first finds the previous retransmission lost again
+ * (tcp_timeout_mark_lost → tcp_mark_skb_lost): TcpExtTCPLostRetransmit, one
+ * per retransmission but the last (on Linux 6.18 three RTOs of one segment
+ * count 2).
+ *
  * Where the budget starts: retrans_stamp is saved by tcp_retransmit_skb()
  * after the retransmission, from the skb's timestamp that the transmission
  * just refreshed, so it is the time of the first retransmission (measured on
@@ -45,7 +50,7 @@ test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 250 ms
   t.is(ep.state, 'ESTABLISHED');
   t.deepEqual(p.runUntil(967_850), [], 'tcp_write_err sends nothing');
   t.is(ep.state, 'CLOSED');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 14 });
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
   t.deepEqual(rsts(s.trace), []);
   // The peer learns of it only when it sends something: the no-socket reply reset, RST seq = SEG.ACK.
@@ -59,7 +64,7 @@ test('Retransmission give-up: tcp_retries2=3 → budget 3 s (15 × 200 ms) from 
   t.deepEqual(p.runUntil(3849), [350, 850, 1850].map((at) => data100(p, at)));
   t.deepEqual(p.runUntil(3850), []);
   t.is(ep.getError(), 'ETIMEDOUT');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
   t.deepEqual(rsts(s.trace), []);
 });
 
@@ -76,7 +81,7 @@ test('Retransmission give-up: TCP_USER_TIMEOUT=3000 → the last RTO is clamped,
   t.deepEqual(p.runUntil(3350), []);
   t.is(ep.state, 'CLOSED');
   t.is(rd(ep), 'ETIMEDOUT');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
   t.deepEqual(rsts(s.trace), []);
 });
 

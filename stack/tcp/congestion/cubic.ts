@@ -182,9 +182,9 @@ export class Cubic implements CongestionControl {
     }
   }
 
+  /** cubictcp_recalc_ssthresh at tcp_init_cwnd_reduction; cwnd comes down by PRR (prr.ts). */
   onEnterRecovery(): void {
     this.ssthresh = this.recalcSsthresh();
-    this.cwnd = this.ssthresh;
     this.cwndCount = 0;
   }
 
@@ -199,12 +199,6 @@ export class Cubic implements CongestionControl {
     this.cwndCount = 0;
     this.reset();
     this.hystart.reset();
-  }
-
-  /** cubictcp_recalc_ssthresh from tcp_init_cwnd_reduction (snd_cwnd_cnt = 0 there too). */
-  reductionSsthresh(): number {
-    this.cwndCount = 0;
-    return this.recalcSsthresh();
   }
 
   /** cubictcp_state(TCP_CA_Loss): a new epoch and a new HyStart round. */

@@ -36,10 +36,12 @@ export class NewReno implements CongestionControl {
     }
   }
 
-  /** tcp_reno_ssthresh: half the congestion window (Linux halves cwnd, not RFC 5681's FlightSize). */
+  /**
+   * tcp_reno_ssthresh: half the congestion window (Linux halves cwnd, not
+   * RFC 5681's FlightSize); cwnd comes down by PRR (prr.ts).
+   */
   onEnterRecovery(): void {
     this.ssthresh = Math.max(this.cwnd >> 1, 2);
-    this.cwnd = this.ssthresh;
     this.cwndCount = 0;
   }
 
@@ -56,11 +58,6 @@ export class NewReno implements CongestionControl {
 
   onRttSample(): void {}
 
-  /** tcp_reno_ssthresh from tcp_init_cwnd_reduction (snd_cwnd_cnt = 0 there too). */
-  reductionSsthresh(): number {
-    this.cwndCount = 0;
-    return Math.max(this.cwnd >> 1, 2);
-  }
 
   /** Reno has no set_state hook. */
   onLossState(): void {}

@@ -35,19 +35,15 @@ export interface CongestionControl {
    * threshold uses.
    */
   onRttSample(rttUs: number, sndUna: number, mss: number, srttUs: number): void;
-  /** Entering fast recovery (RFC 5681 §3.2 step 2 / RFC 6675): ssthresh and cwnd drop. */
+  /**
+   * A cwnd reduction begins (tcp_init_cwnd_reduction calls ca->ssthresh):
+   * ssthresh drops; cwnd is left as it is, for PRR to bring down (prr.ts).
+   */
   onEnterRecovery(inFlight: number): void;
-  /** Recovery finished with a full ACK (RFC 6582 §3.2 step 3). */
+  /** The reduction is over (tcp_end_cwnd_reduction): cwnd = ssthresh. */
   onExitRecovery(): void;
   /** An RTO fired (RFC 5681 §3.1, eq. 4): loss window. */
   onTimeout(inFlight: number): void;
-  /**
-   * ssthresh() for a window reduction that does not set cwnd itself
-   * (tcp_init_cwnd_reduction, entering CWR on an ECN echo): the new
-   * ssthresh, with the algorithm's own bookkeeping (CUBIC's W_max, epoch)
-   * and the additive-increase counter reset.
-   */
-  reductionSsthresh(): number;
   /**
    * tcp_set_ca_state(TCP_CA_Loss) without tcp_enter_loss (tcp_simple_retransmit
    * after a path MTU drop): the algorithm's set_state hook only, cwnd and

@@ -62,9 +62,10 @@ test('a loss at cwnd 100: ssthresh 70 (beta 717/1024), W_max 100, K 4316/1024 s,
   x.cc.cwnd = 100;
   x.cc.onEnterRecovery();
   t.is(x.cc.ssthresh, 70);
-  t.is(x.cc.cwnd, 70);
+  t.is(x.cc.cwnd, 100, 'PRR, not the congestion control, brings cwnd down');
   t.is(x.cc.lastMaxCwnd, 100);
   x.cc.onExitRecovery();
+  t.is(x.cc.cwnd, 70);
   ackClock(x, 5000, 1, 1);
   t.is(x.cc.k, 4316);
   t.is(x.cc.originPoint, 100);
@@ -76,6 +77,7 @@ test('a loss at cwnd 100: ssthresh 70 (beta 717/1024), W_max 100, K 4316/1024 s,
   // Fast convergence: a loss below W_max lowers W_max to cwnd (1 + beta) / 2.
   x.cc.cwnd = 80;
   x.cc.onEnterRecovery();
+  x.cc.onExitRecovery();
   ackClock(x, 20000, 1, 1);
   t.is(x.cc.ssthresh, 56);
   t.is(x.cc.lastMaxCwnd, 68);
@@ -84,6 +86,7 @@ test('a loss at cwnd 100: ssthresh 70 (beta 717/1024), W_max 100, K 4316/1024 s,
   // A loss above W_max: W_max is the cwnd itself.
   x.cc.cwnd = 120;
   x.cc.onEnterRecovery();
+  x.cc.onExitRecovery();
   ackClock(x, 30000, 1, 1);
   t.is(x.cc.ssthresh, 84);
   t.is(x.cc.lastMaxCwnd, 120);
