@@ -26,6 +26,7 @@ import {
   FLAG_WIN_UPDATE,
 } from './ack-flags.ts';
 import { tryKeepOpen } from './ca-state.ts';
+import { tsValAt } from './constants.ts';
 import { FLAG_DSACK_TLP, FLAG_DSACKING_ACK, checkDsack } from './dsack.ts';
 import { acceptCwr, isEcnEcho } from './ecn.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
@@ -257,10 +258,11 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
         if (seqLt(r.seq, reord)) reord = r.seq;
         if (seqLe(end, c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
       }
-      // tcp_count_delivered and tcp_rack_advance for what no SACK reported.
+      // tcp_count_delivered and tcp_rack_advance for what no SACK reported,
+      // unless the ACK is for the original of a retransmission.
       if (!r.sacked && c.sackOk) {
         c.delivered++;
-        rackAdvance(c, r);
+        if (!spuriousRetrans(c, r, seg)) rackAdvance(c, r);
       }
       if (r.txDelivered > rs.priorDelivered) rs.priorDelivered = r.txDelivered;
       c.rtx.shift();
@@ -308,6 +310,17 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
     }
   }
   return flag;
+}
+
+/**
+ * tcp_skb_spurious_retrans: a retransmitted record whose ACK echoes a
+ * timestamp older than its retransmission (tcp_tsopt_ecr_before) was
+ * delivered by the original, so its send time says nothing about RACK's
+ * most recent delivery (the Eifel case of undo.ts).
+ */
+function spuriousRetrans(c: Connection, r: TxRecord, seg: Segment): boolean {
+  const o = seg.options;
+  return r.retrans > 0 && c.tsOk && o.tsPresent && o.tsEcr !== 0 && seqLt(o.tsEcr, tsValAt(r.sentAt, c.tsOffset));
 }
 
 /**
