@@ -204,3 +204,31 @@ test('net.ipv4.tcp_ecn takes 0 to 2 on Linux 6.18 (the AccECN values are refused
   t.throws(() => setSysctl(s.stack.sysctl, 'net.ipv4.tcp_ecn_fallback', '2'), { message: /out of range/ });
   t.is(s.stack.sysctl.tcp_ecn_fallback, 1);
 });
+
+test('fast recovery entered during CWR does not reduce the window again (tcp_enter_recovery: no tcp_init_cwnd_reduction while one is under way)', (t) => {
+  const { s, p, ep } = passive('SEW');
+  p.quietUntil(100);
+  for (let i = 0; i < 10; i++) ep.write(pattern(1000));
+  t.is(flushEcn(p).length, 10);
+  const conn = () => s.stack.tcp.connections()[0]!;
+  // An ECN echo: CWR, ssthresh 7 from cwnd 10.
+  p.quietUntil(110);
+  sendEcn(p, { flags: '.E', seq: p.their(1), ack: p.our(1001) }, NOT_ECT);
+  t.like(conn(), { ssthresh: 7 });
+  // PRR brings cwnd down as the window drains: 8 once 7 are in flight.
+  p.quietUntil(120);
+  sendEcn(p, { flags: '.', seq: p.their(1), ack: p.our(2001) }, NOT_ECT);
+  p.quietUntil(130);
+  sendEcn(p, { flags: '.', seq: p.their(1), ack: p.our(3001) }, NOT_ECT);
+  t.like(conn(), { cwnd: 8, ssthresh: 7 });
+  // Three SACKs above 3001: that segment is lost, fast recovery; ssthresh
+  // stays the CWR reduction's 7 (a new reduction from the window then would give 4).
+  const sack = (n: number) => ({ flags: '.', seq: p.their(1), ack: p.our(3001), opts: { sack: [[p.our(4001), p.our(4001 + 1000 * n)]] as Array<[number, number]> } });
+  p.quietUntil(140);
+  sendEcn(p, sack(1), NOT_ECT);
+  sendEcn(p, sack(2), NOT_ECT);
+  const out = sendEcn(p, sack(3), NOT_ECT);
+  t.deepEqual(out, [['.', 1000, NOT_ECT]], 'the fast retransmission, not-ECT');
+  t.is(s.stack.counters.TcpExtTCPSackRecovery, 1);
+  t.like(conn(), { ssthresh: 7 });
+});
