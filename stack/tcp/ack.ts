@@ -15,6 +15,7 @@ import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -50,6 +51,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   // peer that keeps answering zero-window probes is probed forever (RFC 1122 §4.2.2.17).
   c.probesOut = 0;
   const priorUna = c.sndUna;
+  const priorPackets = c.rtx.length;
   const inFlightBefore = c.packetsInFlight();
   const nwin = seg.window << c.sndWscale;
   // tcp_may_update_window (RFC 9293 §3.10.7.4 SND.WL1/WL2 rule). Its verdict
@@ -96,6 +98,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
   }
   detectLoss(c);
+  // tcp_cong_control ends with tcp_update_pacing_rate, for every ACK that found packets out.
+  if (priorPackets > 0) updatePacingRate(c);
   // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
   // after loss detection: a tail loss probe while Open, else the RTO.
   if (acked > 0 && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
