@@ -334,7 +334,7 @@ function mssSplitPoint(c: Connection, skb: UnsentSkb, mss: number, quota: number
 
 /**
  * tcp_write_xmit: new data, one head skb at a time, as the packets Linux
- * hands to GSO: each at most min(cwnd room, tcp_tso_segs) segments, grown
+ * hands to GSO: each at most min(cwnd room, cwnd / 2, tcp_tso_segs) segments, grown
  * from the next skb and cut at the window's edge (write-queue.ts). Sender-
  * side SWS avoidance is tcp_snd_wnd_test: an skb goes only if its first
  * segment fits the window; a smaller window is left to the probe timer,
@@ -350,7 +350,9 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   const maxSegs = tsoSegs(c, mss);
   let sent = false;
   for (let skb = q.head(); skb; skb = q.head()) {
-    let quota = c.cc.cwnd - c.packetsInFlight();
+    // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
+    // at least 2 GSO packets in flight".
+    let quota = Math.min(c.cc.cwnd - c.packetsInFlight(), Math.max(c.cc.cwnd >> 1, 1));
     if (quota <= 0) {
       if (mode !== 'probe' || sent) break;
       quota = 1;

@@ -10,7 +10,8 @@
  *   (tcp_push_one). At the end of the write tcp_push marks the tail skb PSH;
  *   a later write appending to that skb clears the mark first.
  * - tcp_write_xmit hands each head skb down as one packet of at most
- *   min(cwnd room, tcp_tso_segs) segments: it first grows the skb from the
+ *   min(cwnd room, cwnd / 2, tcp_tso_segs) segments (tcp_cwnd_test keeps
+ *   two packets in flight): it first grows the skb from the
  *   next one (tcp_grow_skb, which takes that skb's flags when it eats it
  *   whole), then cuts it (tso_fragment: the part sent loses PSH, the rest
  *   keeps it).
@@ -20,6 +21,8 @@
  * tcp_tso_segs follows the pacing rate (tcp_update_pacing_rate: 200 % of
  * cwnd·MSS/SRTT in slow start, 120 % after), which is set whether or not a
  * pacing qdisc is used: about 1 ms of it per packet, at least 2 segments.
+ * Without an RTT sample the rate is not divided by SRTT: packets are then
+ * limited by cwnd / 2 and the GSO size only.
  */
 import type { Connection } from './connection.ts';
 import { seqAdd, seqGt } from './seq.ts';

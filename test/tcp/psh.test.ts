@@ -8,7 +8,8 @@
  * exchanges run on the kernel as test/scripts/psh-*.pkt.
  */
 import test from 'ava';
-import { activeOpen, passiveOpen, pattern, type Opened } from '../helpers/tcp-peer.ts';
+import { activeOpen, passiveOpen, pattern, TcpPeer, type Opened } from '../helpers/tcp-peer.ts';
+import { testStack } from '../helpers/stack.ts';
 
 /** The flags and payload length of every segment the stack sends now. */
 function sent(o: Opened): [string, number][] {
@@ -92,4 +93,20 @@ test('a retransmission of one segment carries only its skb\'s own PSH mark, not 
   t.deepEqual(resent[0], ['P.', 3001, 1000]);
   // The RTO resends the head segment alone, cut from its 2-segment skb (__tcp_retransmit_skb): no PSH.
   t.deepEqual(resent[1], ['.', 1, 1000]);
+});
+
+test('no RTT sample from the handshake (SYN-ACK retransmitted): full-size packets, but at most half of cwnd each (tcp_cwnd_test): 5 + 5', (t) => {
+  const s = testStack({}, 1);
+  const p = new TcpPeer(s, {});
+  const listener = s.stack.tcp.socket();
+  listener.bind(0, p.stackPort);
+  listener.listen(16);
+  t.is(p.send({ flags: 'S', seq: p.iss, opts: { mss: 1000, sackOk: true, ws: 7 } })[0]?.flags, 'S.');
+  t.deepEqual(p.runUntil(1100).map((x) => x.flags), ['S.'], 'the SYN-ACK retransmitted at 1 s');
+  p.quietUntil(1150);
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1) });
+  const ep = listener.accept()!;
+  t.is(ep.write(pattern(20_000)), 20_000);
+  const five = [['.', 1000], ['.', 1000], ['.', 1000], ['.', 1000], ['P.', 1000]];
+  t.deepEqual(p.flush().map((x) => [x.flags, x.len]), [...five, ...five]);
 });
