@@ -18,6 +18,7 @@ import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import * as undo from './undo.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -143,6 +144,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     processTlpAck(c, ack, acked > 0, notDup, (sackFlag & FLAG_DATA_SACKED) !== 0, (sackFlag & FLAG_DSACK_TLP) !== 0);
   }
   detectLoss(c);
+  // tcp_cong_control ends with tcp_update_pacing_rate, for every ACK that found packets out.
+  if (priorPackets > 0) updatePacingRate(c);
   // tcp_ack → tcp_set_xmit_timer for an ACK of new data (FLAG_SET_XMIT_TIMER),
   // after loss detection: a tail loss probe while Open, else the RTO.
   if (acked > 0 && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);

@@ -23,6 +23,7 @@ import type { TcpContext } from './context.ts';
 import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
+import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { TcpErrno, TcpStateName, Wakeable } from './types.ts';
 
@@ -99,6 +100,8 @@ export class Connection {
 
   /** Bytes from SND.UNA on: sent-unacked, then unsent. */
   readonly sendQueue = new ByteQueue();
+  /** The unsent bytes as Linux's skbs, with their PSH marks and the pacing rate that sizes packets. */
+  readonly writeQueue = new WriteQueue();
   readonly rtx = new RetransmitQueue();
   /** The application closed its sending side: a FIN follows the queued data. */
   finQueued = false;

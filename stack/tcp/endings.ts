@@ -76,6 +76,7 @@ export function tcpDone(c: Connection): void {
 function purge(c: Connection): void {
   cancelAll(c);
   c.sendQueue.clear();
+  c.writeQueue.clear();
   c.rtx.clear();
   c.ooo.clear();
   c.ackNow = false;
@@ -98,6 +99,7 @@ export function enterTimeWait(c: Connection): void {
   cancelAll(c);
   c.setState('TIME_WAIT');
   c.sendQueue.clear();
+  c.writeQueue.clear();
   c.rtx.clear();
   c.hooks.timeWait(c, 'TIME_WAIT', TCP_TIMEWAIT_LEN);
 }

@@ -18,6 +18,7 @@ import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
 export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {
@@ -66,6 +67,8 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
+    // tcp_ack of the SYN-ACK → tcp_cong_control: the first pacing rate.
+    updatePacingRate(c);
     if (c.synRetransmitted && c.rtt.samples === 0) c.rtt.rto = TCP_TIMEOUT_FALLBACK;
     c.backoff = 0;
     c.retransmits = 0;

@@ -10,6 +10,7 @@ import type { Connection } from './connection.ts';
 import { effectiveMss } from './output.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {
@@ -115,6 +116,9 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
   } else {
     c.rtt.rto = TCP_TIMEOUT_FALLBACK;
   }
+  c.writeQueue.pushedSeq = c.sndNxt;
+  // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
+  updatePacingRate(c);
   c.setState('ESTABLISHED');
   c.ctx.counters.TcpPassiveOpens++;
 }

@@ -7,14 +7,26 @@ import { readerAck } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { abortWithReset, tcpDone } from './endings.ts';
 import * as out from './output.ts';
+import { seqAdd } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { queueWrite } from './write-queue.ts';
 
-/** Queues application bytes; returns how many fit in the send buffer. */
+/**
+ * Queues application bytes; returns how many fit in the send buffer. They
+ * are cut into skbs as tcp_sendmsg_locked cuts them, with its pushes in the
+ * middle of a long write and tcp_push's PSH mark at the end (write-queue.ts);
+ * the final push is the flush that follows.
+ */
 export function sendmsg(c: Connection, data: Uint8Array): number {
   const room = c.sndBuf - c.sendQueue.length;
   if (room <= 0) return 0;
   const n = Math.min(room, data.length);
-  c.sendQueue.push(data.slice(0, n));
+  const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
+  queueWrite(c, n, out.sendMss(c), writeSeq, {
+    append: (offset, len) => c.sendQueue.push(data.slice(offset, offset + len)),
+    pushOne: () => out.pushDuringWrite(c, true),
+    pushAll: () => out.pushDuringWrite(c, false),
+  });
   c.hooks.dirty(c);
   return n;
 }

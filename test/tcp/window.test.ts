@@ -157,11 +157,11 @@ test('zero-window advertisements and drops are counted', (t) => {
   t.is(s.stack.counters.TcpExtTCPFromZeroWindowAdv, 1);
 });
 
-test('a window that is not a whole number of segments is filled: 5288 bytes go out as 3 × 1448 + 944 (tcp_mss_split_point; scenario linger0)', (t) => {
+test('a 5288-byte window, largest offered: skbs of one segment (half the window), so 3 × 1448 go and the 944 left waits (tcp_snd_wnd_test); PSH every 2644 bytes written (forced_push)', (t) => {
   const { peer: p, ep } = passiveOpen({ ws: false, win: 5288 });
   p.quietUntil(100);
   t.is(ep.write(pattern(100_000)), 100_000);
-  t.deepEqual(p.flush().map((x) => [x.seq - p.our(0), x.len]), [[1, 1448], [1449, 1448], [2897, 1448], [4345, 944]]);
+  t.deepEqual(p.flush().map((x) => [x.seq - p.our(0), x.len, x.flags]), [[1, 1448, '.'], [1449, 1448, 'P.'], [2897, 1448, '.']]);
   t.deepEqual(p.runUntil(150), [], 'the window is full');
 });
 
