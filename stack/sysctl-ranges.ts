@@ -37,6 +37,7 @@ export const SYSCTL_RANGES = {
   tcp_dsack: U8,
   tcp_window_scaling: U8,
   tcp_rmem: [1, INT_MAX],
+  tcp_moderate_rcvbuf: U8,
   tcp_wmem: [1, INT_MAX],
   // MAX_TCP_SYNCNT
   tcp_syn_retries: [1, 127],

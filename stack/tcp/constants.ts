@@ -31,9 +31,10 @@ export const TCP_MIN_SND_MSS = 48;
 export const TCP_DEFAULT_MSS = 536;
 /** Bytes the timestamp option takes on every segment once negotiated (NOP, NOP, TS). */
 export const TCP_TS_OPTION_BYTES = TCPOLEN_TSTAMP_ALIGNED;
-/** Default socket buffers: our stand-in for Linux's autotuning (SO_RCVBUF/SO_SNDBUF override). */
-export const DEFAULT_RCVBUF = 1 << 20;
+/** Default send buffer (SO_SNDBUF overrides; no send-side autotuning). The receive buffer starts at tcp_rmem[1]. */
 export const DEFAULT_SNDBUF = 1 << 20;
+/** TCP_DEFAULT_SCALING_RATIO: a window is half its memory until a segment is measured (tcp_win_from_space). */
+export const TCP_DEFAULT_SCALING_RATIO = 128;
 /** The largest value of the 16-bit window field; also the largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
 export const MAX_WINDOW_FIELD = 65535;
 export const MAX_SYN_WINDOW = MAX_WINDOW_FIELD;

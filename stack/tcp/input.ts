@@ -7,6 +7,7 @@
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
+import { initBufferSpace } from './rcvbuf.ts';
 import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { resetByPeer } from './endings.ts';
@@ -70,6 +71,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.retransStamp = 0;
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
+    initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
     c.ackNow = true;
     c.hooks.dirty(c);
     if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
@@ -90,7 +92,11 @@ function negotiateOptions(c: Connection, seg: Segment): void {
   c.peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
   c.wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
   c.sndWscale = c.wscaleOk ? o.wscale : 0;
-  if (!c.wscaleOk) c.rcvWscale = 0;
+  if (!c.wscaleOk) {
+    // tcp_rcv_synsent_state_process: no scaling, so no window beyond 65535.
+    c.rcvWscale = 0;
+    c.windowClamp = Math.min(c.windowClamp, 65535);
+  }
   c.sackOk = s.tcp_sack !== 0 && o.sackPermitted;
   c.tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
   if (c.tsOk) {
@@ -161,6 +167,7 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
     c.setState('ESTABLISHED');
+    initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
     if (c.keepalive) timers.armKeepalive(c);
   }
   const ackVerdict = processAck(c, seg);

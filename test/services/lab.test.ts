@@ -1,3 +1,4 @@
+import { DEFAULT_RCVBUF } from '../helpers/tcp-peer.ts';
 /**
  * The lab services on the real TCP core, in virtual time: the service runs on
  * stack B (198.18.0.2), the client is a BSD-shaped endpoint on stack A, and
@@ -9,7 +10,6 @@ import { start as startLinger0 } from '../../cli/services/linger0.ts';
 import { start as startNoAccept } from '../../cli/services/no-accept.ts';
 import { start as startNoRead } from '../../cli/services/no-read.ts';
 import { PARTIAL_READ_BYTES, start as startPartialRead } from '../../cli/services/partial-read.ts';
-import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { ipHeaderLength } from '../../stack/wire/ipv4.ts';

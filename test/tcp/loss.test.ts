@@ -4,9 +4,9 @@
  * and Retransmission give-up).
  */
 import test from 'ava';
-import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { POLLERR } from '../../stack/socket/types.ts';
 import { SocketError } from '../../stack/socket/types.ts';
+import { DEFAULT_RCVBUF } from '../helpers/tcp-peer.ts';
 import { testStack } from '../helpers/stack.ts';
 import { PEER_IP, TcpPeer, passiveOpen, pattern, stackWindow, type Opts } from '../helpers/tcp-peer.ts';
 
