@@ -14,7 +14,9 @@
  * clock under packetdrill is not exact.
  */
 import test from 'ava';
+import { formatSs } from '../../cli/ss.ts';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
+import type { TcpInfo } from '../../stack/socket/types.ts';
 import type { Sysctls } from '../../stack/sysctl.ts';
 import { testStack } from '../helpers/stack.ts';
 import { TcpPeer, activeOpen, pattern, type Seen } from '../helpers/tcp-peer.ts';
@@ -25,8 +27,9 @@ interface Transfer {
   synAck: Seen;
   /** The window field of every ACK, in order; negative for the ACKs a read sent (tcp_cleanup_rbuf). */
   wins: number[];
-  /** SO_RCVBUF (sk_rcvbuf) at the end. */
+  /** SO_RCVBUF (sk_rcvbuf) and TCP_INFO at the end. */
   rcvbuf: number;
+  info: TcpInfo;
 }
 
 /**
@@ -59,7 +62,7 @@ function transfer(o: { bursts: number; rcvbuf?: number; sysctl?: Partial<Sysctls
     for (const a of p.flush()) wins.push(-a.win);
   }
   for (const a of p.runUntil(p.now() + 300)) wins.push(a.win);
-  return { synAck, wins, rcvbuf: ep.getsockopt('SO_RCVBUF') };
+  return { synAck, wins, rcvbuf: ep.getsockopt('SO_RCVBUF'), info: ep.info() };
 }
 
 const repeat = (n: number, v: number): number[] => Array<number>(n).fill(v);
@@ -75,7 +78,7 @@ test('the window of each ACK grows by two segments per segment (rcv_ssthresh, tc
 });
 
 test('autotuning: a reader that keeps up makes DRS grow sk_rcvbuf (tcp_rcv_space_adjust, tcp_rcvbuf_grow) and the window beyond the first buffer', (t) => {
-  const { wins, rcvbuf } = transfer({ bursts: 8 });
+  const { wins, rcvbuf, info } = transfer({ bursts: 8 });
   t.deepEqual(wins, [
     67, 70, 73, 75, 78, 79, 79, 79,
     // Which ACKs go at once and which the reads send is Linux's too. DRS measures at the first
@@ -89,6 +92,11 @@ test('autotuning: a reader that keeps up makes DRS grow sk_rcvbuf (tcp_rcv_space
   ]);
   t.is(rcvbuf, 163100, 'sk_rcvbuf as getsockopt(SO_RCVBUF) shows it on Linux after the same exchange');
   t.true(Math.max(...wins) * 1024 > 81920, 'a window the 131072-byte buffer could not offer');
+  // TCP_INFO and ss -ti as Linux shows them after the same exchange: the receiver RTT (100 ms,
+  // from the echo of the SYN-ACK's timestamp), DRS's estimate (what was read in the RTT that
+  // grew the buffer) and rcv_ssthresh.
+  t.deepEqual([info.rcvRtt, info.rcvSpace, info.rcvSsthresh], [100, 23168, 100497]);
+  t.true(formatSs([info]).includes(' rcv_rtt:100 rcv_space:23168 rcv_ssthresh:100497 snd_wnd:'));
 });
 
 test('tcp_moderate_rcvbuf=0: the same exchange leaves sk_rcvbuf at tcp_rmem[1] and the window at what it holds', (t) => {
@@ -123,6 +131,10 @@ test('SO_RCVBUF before connect(): the SYN offers half the doubled buffer in whol
   });
   t.deepEqual(wins, [8688, 7240, 5792], 'the clamp the ratio allows, then less for each unread segment (2304 bytes each)');
   t.is((ep as TcpEndpoint).getsockopt('SO_RCVBUF'), 16384);
+  // tcp_init_buffer_space kept one segment of the 8192-byte window from the clamp (6744), DRS
+  // starts from it; the ratio raised the clamp and rcv_ssthresh grew to 8800 (ss on Linux: the same).
+  const info = ep.info();
+  t.deepEqual([info.rcvRtt, info.rcvSpace, info.rcvSsthresh], [10, 6744, 8800]);
   t.is(ep.read()?.length, 3 * SEG);
   t.deepEqual(p.flush(), [], 'the read announces nothing: the window left is over half the clamp (tcp_cleanup_rbuf)');
   t.is(s.stack.counters.TcpExtTCPRcvQDrop, 0);
