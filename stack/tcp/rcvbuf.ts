@@ -18,7 +18,7 @@
 import type { Sysctls } from '../sysctl.ts';
 import { TCP_MAX_WSCALE } from '../wire/tcp.ts';
 import { rcvMss } from './ack-schedule.ts';
-import { TCP_DEFAULT_SCALING_RATIO } from './constants.ts';
+import { NET_CORE_RMEM_MAX, TCP_DEFAULT_SCALING_RATIO } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { seqAdd, seqDiff, seqLe } from './seq.ts';
 
@@ -85,7 +85,7 @@ export interface InitialWindow {
  * tcp_select_initial_window: the first window is the buffer's space (at most
  * the clamp) rounded down to whole segments; it is not capped at 65535 (the
  * SYN's field is, tcp_make_synack / tcp_transmit_skb). The scale is the one
- * that lets the largest buffer (tcp_rmem[2], net.core.rmem_max: 4 MiB) be
+ * that lets the largest buffer (tcp_rmem[2], or net.core.rmem_max if larger) be
  * offered, and the clamp no more than the scale can express.
  */
 export function selectInitialWindow(s: Sysctls, space: number, mss: number, clamp: number, wscaleOk: boolean): InitialWindow {
@@ -94,14 +94,11 @@ export function selectInitialWindow(s: Sysctls, space: number, mss: number, clam
   if (space > mss) space = Math.floor(space / mss) * mss;
   let wscale = 0;
   if (wscaleOk) {
-    const largest = Math.min(Math.max(space, s.tcp_rmem[2], RMEM_MAX), windowClamp);
+    const largest = Math.min(Math.max(space, s.tcp_rmem[2], NET_CORE_RMEM_MAX), windowClamp);
     wscale = Math.min(Math.max(Math.floor(Math.log2(largest)) - 15, 0), TCP_MAX_WSCALE);
   }
   return { rcvWnd: space, windowClamp: Math.min(65535 * 2 ** wscale, windowClamp), wscale };
 }
-
-/** net.core.rmem_max on this kernel (4 MiB); not a tunable of the stack. */
-const RMEM_MAX = 4 * 1024 * 1024;
 
 /**
  * tcp_connect_init / tcp_openreq_init_rwin: the window and scale of our SYN

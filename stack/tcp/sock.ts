@@ -14,6 +14,7 @@ import { formatIpv4 } from '../wire/addr.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
+import { NET_CORE_RMEM_MAX } from './constants.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { Listener } from './listener.ts';
@@ -65,8 +66,6 @@ export type TcpSockOption = keyof TcpSockOptions;
 
 /** sock_setsockopt's SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF, and the largest value it doubles. */
 const SOCK_MIN_RCVBUF = 2304;
-/** net.core.rmem_max on Linux 6.18 (4 MiB): SO_RCVBUF takes no more. */
-const RMEM_MAX = 4 * 1024 * 1024;
 const SOCK_MIN_SNDBUF = 4608;
 const SOCK_BUF_MAX = 0x7fffffff / 2;
 /** do_tcp_setsockopt's bounds: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT, MAX_TCP_SYNCNT. */
@@ -441,7 +440,7 @@ export class TcpSock implements Wakeable {
         // bounds receive memory, not payload: rcvbuf.ts) and fixed for good
         // (SOCK_RCVBUF_LOCK: no autotuning); at most net.core.rmem_max is doubled. A listener passes it to its
         // requests' windows and to its children.
-        o.rcvBuf = Math.max(SOCK_MIN_RCVBUF, Math.min(v, SOCK_BUF_MAX, RMEM_MAX) * 2);
+        o.rcvBuf = Math.max(SOCK_MIN_RCVBUF, Math.min(v, SOCK_BUF_MAX, NET_CORE_RMEM_MAX) * 2);
         if (this.conn) {
           this.conn.rcvBuf = o.rcvBuf;
           this.conn.rcvBufLocked = true;

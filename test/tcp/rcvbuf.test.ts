@@ -30,6 +30,8 @@ interface Transfer {
   /** SO_RCVBUF (sk_rcvbuf) and TCP_INFO at the end. */
   rcvbuf: number;
   info: TcpInfo;
+  /** The window field of a 10-byte write after the transfer. */
+  idleWin: number;
 }
 
 /**
@@ -62,7 +64,10 @@ function transfer(o: { bursts: number; rcvbuf?: number; sysctl?: Partial<Sysctls
     for (const a of p.flush()) wins.push(-a.win);
   }
   for (const a of p.runUntil(p.now() + 300)) wins.push(a.win);
-  return { synAck, wins, rcvbuf: ep.getsockopt('SO_RCVBUF'), info: ep.info() };
+  const rcvbuf = ep.getsockopt('SO_RCVBUF');
+  const info = ep.info();
+  ep.write(pattern(10));
+  return { synAck, wins, rcvbuf, info, idleWin: p.flush()[0]!.win };
 }
 
 const repeat = (n: number, v: number): number[] => Array<number>(n).fill(v);
@@ -138,4 +143,13 @@ test('SO_RCVBUF before connect(): the SYN offers half the doubled buffer in whol
   t.is(ep.read()?.length, 3 * SEG);
   t.deepEqual(p.flush(), [], 'the read announces nothing: the window left is over half the clamp (tcp_cleanup_rbuf)');
   t.is(s.stack.counters.TcpExtTCPRcvQDrop, 0);
+});
+
+test('tcp_rmem set to 4096 65536 1048576: the buffer starts at 65536, the SYN-ACK offers half of it, and the scale is net.core.rmem_max\'s (7), not tcp_rmem[2]\'s', (t) => {
+  // tcp_select_initial_window scales for max(tcp_rmem[2], net.core.rmem_max): 4 MiB needs 7.
+  const { synAck, wins, rcvbuf, idleWin } = transfer({ bursts: 0, sysctl: { tcp_rmem: [4096, 65536, 1048576] } });
+  t.deepEqual([synAck.win, synAck.opts.ws], [31856, 7], '32768 in whole 1448-byte segments');
+  t.deepEqual(wins, []);
+  t.is(rcvbuf, 65536);
+  t.is(idleWin, 249, 'the first segment after the handshake: ALIGN(31856, 128) >> 7');
 });
