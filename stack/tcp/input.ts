@@ -119,8 +119,15 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     return 'TCP_RFC7323_PAWS';
   }
 
-  // First: the sequence number (tcp_sequence).
-  if (!c.acceptable(seg)) {
+  // First: the sequence number (tcp_sequence). A segment that ends beyond
+  // the window is taken (to be trimmed) only while nothing waits in the
+  // receive queue; otherwise it is out of window as a whole, even if it
+  // starts at RCV.NXT: data into a zero window with unread data queued is
+  // TcpExtBeyondWindow and a plain duplicate ACK, not tcp_data_queue's
+  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE).
+  const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
+  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg)), rightEdge);
+  if (!c.acceptable(seg) || endBeyond) {
     if (f & TCP_RST) {
       // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the
       // peer's FIN, which we already acknowledged) still resets.
@@ -131,8 +138,10 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       return 'TCP_INVALID_SEQUENCE';
     }
     if (f & TCP_SYN) return challengeAck(c, 'syn', true);
-    if (seqGt(seg.seq, seqAdd(c.rcvNxt, c.receiveWindow()))) c.ctx.counters.TcpExtBeyondWindow++;
+    const beyond = seqGt(seg.seq, rightEdge);
+    if (beyond || endBeyond) c.ctx.counters.TcpExtBeyondWindow++;
     sendDupAck(c, seg);
+    if (endBeyond && !beyond) return 'TCP_INVALID_END_SEQUENCE';
     // tcp_sequence's two reasons: wholly before RCV.WUP (old), or beyond the window.
     return seqLt(seqAdd(seg.seq, seg.payload.length), c.rcvWup) ? 'TCP_OLD_SEQUENCE' : 'TCP_INVALID_SEQUENCE';
   }
