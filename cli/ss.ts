@@ -103,6 +103,10 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
       c.lastRecv ? `lastrcv:${Math.round(c.lastRecv)}` : '',
       c.unacked ? `unacked:${c.unacked}` : '',
       (c.curRetrans ?? c.backoff) || c.retransmits ? `retrans:${c.curRetrans ?? c.backoff}/${c.retransmits}` : '',
+      // tcp_show_info prints these after retrans (and reordering), each only when non-zero.
+      c.rcvRtt ? `rcv_rtt:${ms(c.rcvRtt)}` : '',
+      c.rcvSpace ? `rcv_space:${c.rcvSpace}` : '',
+      c.rcvSsthresh ? `rcv_ssthresh:${c.rcvSsthresh}` : '',
       `snd_wnd:${c.sndWnd}`,
       `rcv_wnd:${c.rcvWnd}`,
     ].filter((p) => p !== '');

@@ -79,6 +79,8 @@ function purge(c: Connection): void {
   c.writeQueue.clear();
   c.rtx.clear();
   c.ooo.clear();
+  for (const skb of c.oooSkbs) c.rmemAlloc -= skb.truesize;
+  c.oooSkbs = [];
   c.ackNow = false;
   c.ackDelayed = false;
   c.shutRd = true;

@@ -7,7 +7,8 @@
  * when one is owed and nothing else carried it.
  */
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
+import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES } from './constants.ts';
+import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu } from './pmtu.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
@@ -22,39 +23,35 @@ import { tsoSegs, type UnsentSkb } from './write-queue.ts';
 export { effectiveMss } from './pmtu.ts';
 
 /**
- * tcp_select_window: the free receive space, in multiples of the scale
- * granularity, never moving the right edge back (RFC 9293 §3.8.6.2.2), and
- * not advertising slivers smaller than one segment (receiver SWS avoidance).
- * With `commit` the choice becomes RCV.WND/RCV.WUP.
+ * tcp_select_window: __tcp_select_window's choice (rcvbuf.ts), except that
+ * the right edge never moves back (RFC 9293 §3.8.6.2.2): a smaller window is
+ * rounded up to the scale unit from what is left of the last one. The
+ * choice becomes RCV.WND/RCV.WUP. With no buffer left for a segment we had
+ * to drop, zero at once for this one segment (ICSK_ACK_NOMEM).
  */
-export function selectWindow(c: Connection, commit = true): number {
+export function selectWindow(c: Connection): number {
   if (c.rcvNoMem) {
-    // Out of buffer: zero at once, even if that retracts the right edge; for this one segment.
-    if (commit) {
-      c.rcvNoMem = false;
-      c.rcvWnd = 0;
-      c.rcvWup = c.rcvNxt;
-    }
+    c.rcvNoMem = false;
+    c.rcvWnd = 0;
+    c.rcvWup = c.rcvNxt;
     return 0;
   }
-  const free = Math.max(0, c.rcvBuf - c.recvQueue.length - c.ooo.bytes);
+  const oldWin = c.rcvWnd;
   const current = c.receiveWindow();
-  const granularity = 1 << c.rcvWscale;
-  let window = free < Math.min(c.mss, c.rcvBuf >> 1) ? 0 : Math.floor(free / granularity) * granularity;
-  const maxWindow = MAX_WINDOW_FIELD * granularity;
-  if (window > maxWindow) window = maxWindow;
-  // A zero window we want but may not show yet, because it would retract the
-  // right edge, is what TCPWantZeroWindowAdv counts (tcp_select_window).
-  const wantedZeroTooSoon = window === 0 && current > 0;
-  if (window < current) window = Math.ceil(current / granularity) * granularity;
-  if (commit) {
-    if (window === 0 && c.rcvWnd !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
-    else if (window !== 0 && c.rcvWnd === 0 && c.state !== 'SYN_SENT') c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
-    if (wantedZeroTooSoon) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
-    c.rcvWnd = window;
-    c.rcvWup = c.rcvNxt;
+  let window = rawSelectWindow(c);
+  if (window < current) {
+    // A zero window we want but may not show yet is what TCPWantZeroWindowAdv counts.
+    if (window === 0) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
+    const granularity = 2 ** c.rcvWscale;
+    window = Math.ceil(current / granularity) * granularity;
   }
-  return window;
+  c.rcvWnd = window;
+  c.rcvWup = c.rcvNxt;
+  const field = Math.min(window, MAX_WINDOW_FIELD * 2 ** c.rcvWscale);
+  if (field >>> c.rcvWscale === 0) {
+    if (oldWin !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
+  } else if (oldWin === 0) c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
+  return field;
 }
 
 /**
@@ -171,8 +168,7 @@ function emit(c: Connection, spec: SendSpec): void {
 
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */
 function windowField(c: Connection): number {
-  const w = selectWindow(c, true);
-  return Math.min(MAX_WINDOW_FIELD, w >>> c.rcvWscale);
+  return selectWindow(c) >>> c.rcvWscale;
 }
 
 /** tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS; TcpActiveOpens. */
@@ -182,7 +178,15 @@ export function connectStart(c: Connection, iss: number): void {
   c.sndNxt = seqAdd(iss, 1);
   c.sndSml = c.sndNxt;
   c.writeQueue.pushedSeq = c.sndNxt;
-  c.rcvWnd = initialWindowFor(c.rcvBuf, c.advMss);
+  // tcp_connect_init: the first window and the scale from the buffer (the
+  // MSS less the timestamp option only when reconnecting with timestamps
+  // already seen: never here).
+  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0);
+  c.rcvWnd = w.rcvWnd;
+  c.windowClamp = w.windowClamp;
+  c.rcvSsthresh = w.rcvWnd;
+  c.rcvWscale = w.wscale;
+  c.offeredWscale = w.wscale;
   c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
