@@ -24,10 +24,9 @@
  *   rule: anchoring to the step removes the harness's own jitter (agent
  *   round trips, nft/ss invocations) that accumulates over a scenario. The
  *   shortest Linux timer that any compared segment depends on is the 200 ms
- *   minimum RTO (the peer's tail loss probe is off, see lab.ts PEER_SYSCTLS;
- *   the subject's fires 2·SRTT + 2 ms after a flight, i.e. at once on a
- *   veth, or with one packet in flight at about the RTO; delayed-ACK timing
- *   is noise), so a 100 ms floor still tells "at once" from "after an RTO"
+ *   minimum RTO (a tail loss probe, the subject's or the peer's, fires
+ *   2·SRTT + 2 ms after a flight, i.e. at once on a veth, or with one
+ *   packet in flight at the RTO; delayed-ACK timing is noise), so a 100 ms floor still tells "at once" from "after an RTO"
  *   and an RTO from its doubled successor, while absorbing what scheduling
  *   does to a loaded 2-CPU machine (a run beside two busy loops delayed an
  *   in-process connect by ~90 ms). The 10% keeps the longer timers apart —
@@ -54,7 +53,6 @@
 import type { Scenario, StepRecord } from './types.ts';
 import { describeStep } from './types.ts';
 import { formatEvent, type ConnSummary, type NormEvent, type NormRun } from './normalise.ts';
-import { PEER_SYSCTLS } from './lab.ts';
 
 export const TIME_FLOOR_MS = 100;
 export const TIME_RATIO = 0.1;
@@ -323,7 +321,6 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
   lines.push(`Linux behaviour: ${sc.docs.join(', ')}`);
   if (sc.sysctls?.subject) lines.push(`subject sysctls: ${Object.entries(sc.sysctls.subject).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (sc.sysctls?.peer) lines.push(`peer sysctls: ${Object.entries(sc.sysctls.peer).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  lines.push(`every peer namespace: ${Object.entries(PEER_SYSCTLS).map(([k, v]) => `${k}=${v}`).join(' ')} (the peer's tail loss probe off; the subject runs with defaults)`);
   lines.push('');
   lines.push(`   ${'step'.padEnd(48)} ${'kernel'.padEnd(24)} stack`);
   for (const r of c.steps) {

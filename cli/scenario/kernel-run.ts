@@ -7,7 +7,7 @@ import { runIp } from '../../tun/netns.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ResetTracer } from './tracefs.ts';
-import { PEER_SYSCTLS, addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
@@ -36,7 +36,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     runIp(['-n', peerNs, 'link', 'set', 'fidp', 'up']);
     runIp(['-n', subjectNs, 'link', 'set', 'fids', 'up']);
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) await setSysctlIn(subjectNs, name, value);
-    for (const [name, value] of Object.entries({ ...PEER_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
+    for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
 
     const traced = await ResetTracer.start();
     if (traced instanceof ResetTracer) tracer = traced;

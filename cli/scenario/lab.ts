@@ -182,18 +182,6 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
   return r.stdout;
 }
 
-/**
- * Sysctls every peer namespace of the harness gets before the scenario's
- * own (which may override them). tcp_early_retrans=0 turns off the peer's
- * tail loss probe: the peer is the same kernel in both runs, and its probes —
- * fired 2·SRTT after a flight, i.e. a few ms on a veth — race the subject's
- * ACKs, so whether one goes out is timing noise that shows up as a peer
- * retransmission in one run only and shifts the peer's later RTOs. The
- * subject, kernel or stack, runs with Linux's defaults, its tail loss probe
- * included.
- */
-export const PEER_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
-
 export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
   await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);
 }

@@ -16,7 +16,7 @@ import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
 import { ResetTracer } from './tracefs.ts';
-import { PEER_SYSCTLS, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -262,7 +262,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     configureInterface({ netns: peerNs, name: device.name, peerCidr: `${peerAddr}/24`, mtu: 1500, txqueuelen: DEFAULT_TXQUEUELEN, up: true });
     // A TUN without IFF_VNET_HDR offers no segmentation offloads; ask anyway (harmless if refused).
     await nsRun(peerNs, ['ethtool', '-K', device.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
-    for (const [name, value] of Object.entries({ ...PEER_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
+    for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
 
     const sysctl = defaultSysctls();
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) setSysctl(sysctl, name, String(value));
