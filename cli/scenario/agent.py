@@ -30,6 +30,7 @@ TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 TCP_USER_TIMEOUT = 18
+TCP_CONGESTION = 13
 
 socks = {}
 
@@ -141,6 +142,8 @@ def op_setsockopt(c):
         s.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, opt['userTimeoutMs'])
     elif 'linger2' in opt:
         s.setsockopt(socket.IPPROTO_TCP, TCP_LINGER2, opt['linger2'])
+    elif 'congestion' in opt:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, opt['congestion'].encode())
     elif 'rcvbuf' in opt:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opt['rcvbuf'])
     else:

@@ -53,6 +53,7 @@
 import type { Scenario, StepRecord } from './types.ts';
 import { describeStep } from './types.ts';
 import { formatEvent, type ConnSummary, type NormEvent, type NormRun } from './normalise.ts';
+import { compareCounters, type CounterRow } from './counters.ts';
 
 export const TIME_FLOOR_MS = 100;
 export const TIME_RATIO = 0.1;
@@ -136,6 +137,8 @@ export interface Comparison {
   steps: StepRow[];
   events: EventRow[];
   conns: Array<{ kernel?: ConnSummary; stack?: ConnSummary; ok: boolean; why?: string }>;
+  /** The scenario's counters of the subject at the end (empty when it lists none). */
+  counters: CounterRow[];
   allowances: string[];
   kernel: NormRun;
   stack: NormRun;
@@ -266,6 +269,10 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
     conns.push(row);
   }
 
+  // The subject's counters at the end, where the scenario lists some.
+  const counters = compareCounters(scenario.counters ?? [], kernel.record.counters, stack.record.counters);
+  for (const r of counters) if (!r.ok) diffs.push(`counter ${r.name}: ${r.why}`);
+
   // An exception inside our stack is a bug whatever the wire showed.
   for (const note of stack.record.notes) if (note.includes('INTERNAL_ERROR')) diffs.push(note);
 
@@ -279,6 +286,7 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
     steps,
     events,
     conns,
+    counters,
     allowances,
     kernel,
     stack,
@@ -347,12 +355,23 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
       `${r.ok ? '  ' : '≠ '} ${cell(`${(k ?? s)!.conn} ${(k ?? s)!.shape}`, 38)} ${cell(pair((x) => x.bytes['P>S']), 13)} ${cell(pair((x) => x.bytes['S>P']), 13)} ${cell(dirs((x, d) => x.segments[d].data), 18)} ${cell(dirs((x, d) => x.segments[d].rexmit), 16)} ${dirs((x, d) => x.segments[d].acks)}${r.ok ? '' : `   ← ${r.why}`}`,
     );
   }
+  if (c.counters.length > 0) {
+    lines.push('');
+    lines.push(`   subject counters at the end ${''.padEnd(20)} kernel  stack`);
+    for (const r of c.counters) {
+      lines.push(`${r.ok ? '  ' : '≠ '} ${r.name.padEnd(46)} ${String(r.kernel ?? '—').padStart(6)}  ${String(r.stack ?? '— (not kept)').padStart(5)}${r.ok ? '' : `   ← ${r.why}`}`);
+    }
+  }
   for (const [name, run] of [
     ['kernel', c.kernel],
     ['stack', c.stack],
   ] as const) {
     if (run.offWire.length > 0) {
       lines.push(`   ${name}: RSTs sent but not on the wire (dropped in the sender's namespace): ${run.offWire.map((r) => `${r.src}:${r.sport}>${r.dst}:${r.dport} ${r.reason}`).join(', ')}`);
+    }
+    const raced = run.events.filter((e) => e.racedAckMs !== undefined);
+    if (raced.length > 0) {
+      lines.push(`   ${name}: ${raced.length} peer retransmission(s) not compared, each racing a prompt ACK of the subject (probe-race.ts): ${raced.map((e) => `s${e.step}+${Math.round(e.offsetMs)}ms ${e.seq}`).join(', ')}`);
     }
     for (const note of run.record.notes) lines.push(`   ${name}: ${note}`);
   }

@@ -6,6 +6,7 @@
 import { runIp } from '../../tun/netns.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
+import { parseProcNet } from './counters.ts';
 import { ResetTracer } from './tracefs.ts';
 import { addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
@@ -57,6 +58,9 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
       await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
     } catch (error) {
       record.error = (error as Error).message;
+    }
+    if (scenario.counters && record.error === undefined) {
+      record.counters = parseProcNet(await nsRun(subjectNs, ['cat', '/proc/net/snmp', '/proc/net/netstat']));
     }
     record.packets = await capture.stop();
     if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);

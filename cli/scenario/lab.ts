@@ -187,10 +187,10 @@ export async function setSysctlIn(ns: string, name: string, value: number | stri
 }
 
 /** Replaces the nft table `table` in `ns` with `body` (chains and rules), atomically. */
-export async function nftTable(ns: string, table: string, body: string): Promise<void> {
+export async function nftTable(ns: string, table: string, body: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
-  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n${body}\n}\n`);
+  writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\ntable ${family} ${table} {\n${body}\n}\n`);
   try {
     await nsRun(ns, [tool('nft'), '-f', file]);
   } finally {
@@ -198,10 +198,10 @@ export async function nftTable(ns: string, table: string, body: string): Promise
   }
 }
 
-export async function nftDeleteTable(ns: string, table: string): Promise<void> {
+export async function nftDeleteTable(ns: string, table: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
-  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\n`);
+  writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\n`);
   try {
     await nsRun(ns, [tool('nft'), '-f', file]);
   } finally {

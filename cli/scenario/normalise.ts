@@ -34,6 +34,7 @@
 import type { Scenario, StepRecord } from './types.ts';
 import { formatTcpFlags } from '../../stack/wire/tcp.ts';
 import type { TcpPacket } from './pcap-read.ts';
+import { racedPeerRetransmissions } from './probe-race.ts';
 
 export type Dir = 'P>S' | 'S>P';
 export type EventKind = 'SYN' | 'FIN' | 'RST' | 'probe' | 'dupack' | 'rexmit' | 'data' | 'ack' | 'other';
@@ -66,6 +67,8 @@ export interface RunRecord {
    * RST reasons of kernel senders are unknown); absent when it was.
    */
   tracepointUnavailable?: string;
+  /** The subject's counters at the end (counters.ts), when the scenario lists some. */
+  counters?: Record<string, number>;
   wallMs: number;
 }
 
@@ -87,6 +90,11 @@ export interface NormEvent {
   win: number;
   opts: string[];
   reason?: string;
+  /**
+   * A peer retransmission that raced the subject's prompt ACK
+   * (probe-race.ts): how long that ACK took, in ms. Not compared.
+   */
+  racedAckMs?: number;
 }
 
 export interface ConnSummary {
@@ -156,8 +164,9 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
   const conns = new Map<string, ConnState>();
   const events: NormEvent[] = [];
   const reasons = record.resets.map((r) => ({ r, used: false }));
+  const raced = racedPeerRetransmissions(record.packets, record.peerAddr, record.subjectAddr);
 
-  for (const p of record.packets) {
+  for (const [index, p] of record.packets.entries()) {
     const dir: Dir | undefined = p.src === record.subjectAddr && p.dst === record.peerAddr ? 'S>P' : p.src === record.peerAddr && p.dst === record.subjectAddr ? 'P>S' : undefined;
     if (dir === undefined) continue;
     const subjectPort = dir === 'S>P' ? p.sport : p.dport;
@@ -243,7 +252,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       dir,
       conn: c.label,
       kind,
-      compared: kind !== 'data' && kind !== 'ack',
+      compared: kind !== 'data' && kind !== 'ack' && !raced.has(index),
       flags: formatTcpFlags(p.flags),
       seq,
       ack,
@@ -251,6 +260,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       win: p.window,
       opts: p.options,
       reason,
+      ...(raced.has(index) ? { racedAckMs: raced.get(index)! / 1000 } : {}),
     });
   }
 
@@ -284,6 +294,6 @@ export function formatEvent(e: NormEvent): string {
   const len = e.len > 0 ? ` len ${e.len}` : '';
   const opts = e.opts.length > 0 ? ` [${e.opts.join(',')}]` : '';
   const reason = e.reason !== undefined ? ` ${e.reason}` : '';
-  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}`;
+  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}${e.racedAckMs !== undefined ? ` (raced an ACK sent in ${e.racedAckMs.toFixed(1)} ms)` : ''}`;
   return `${time} ${e.dir} ${e.conn} ${e.flags.padEnd(3)} ${e.seq}:${e.ack}${len}${win}${kind}${reason}${opts}`;
 }

@@ -235,6 +235,10 @@ function applyOption(ep: Endpoint, opt: SockOpt): void {
     const withLinger2 = ep as Endpoint & { setLinger2?: (seconds: number) => void };
     if (!withLinger2.setLinger2) throw new Error('this Endpoint has no TCP_LINGER2');
     withLinger2.setLinger2(opt.linger2);
+  } else if ('congestion' in opt) {
+    const withCc = ep as Endpoint & { setCongestionControl?: (name: string) => void };
+    if (!withCc.setCongestionControl) throw new Error('this Endpoint has no TCP_CONGESTION');
+    withCc.setCongestionControl(opt.congestion);
   } else ep.setReceiveBuffer(opt.rcvbuf);
 }
 
@@ -292,6 +296,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
       record.error = (error as Error).message;
     }
     subject.closeAll();
+    if (scenario.counters) record.counters = { ...stack.counters };
     record.packets = await capture.stop();
     if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);
     capture = undefined;
