@@ -5,9 +5,9 @@
  * prompt ACK (not compared).
  */
 import test from 'ava';
-import { compareRuns } from '../../cli/scenario/compare.ts';
+import { compareRuns, eventTimesAgree } from '../../cli/scenario/compare.ts';
 import { compareCounters, parseProcNet } from '../../cli/scenario/counters.ts';
-import { normalise, type RunRecord } from '../../cli/scenario/normalise.ts';
+import { normalise, type NormEvent, type RunRecord } from '../../cli/scenario/normalise.ts';
 import type { TcpPacket } from '../../cli/scenario/pcap-read.ts';
 import { racedPeerRetransmissions } from '../../cli/scenario/probe-race.ts';
 import { findScenario } from '../../cli/scenario/registry.ts';
@@ -134,4 +134,30 @@ test("the peer's probe that raced a prompt ACK and was D-SACKed is set apart; a 
   // The subject's own retransmissions are never set apart.
   const subject = [pkt(0, false, 1000, 1, 100), pkt(3, false, 1000, 1, 100), pkt(4, true, 1, 1100, 0), pkt(4.1, true, 1, 1100, 0, [[1000, 1100]])];
   t.is(racedPeerRetransmissions(subject, P, S).size, 0);
+});
+
+test('a segment racing a step boundary agrees when its offsets from the earlier step are within the floor, whatever the steps before took', (t) => {
+  const ev = (step: number, offsetMs: number, tMs: number): NormEvent => ({
+    step,
+    offsetMs,
+    tMs,
+    dir: 'S>P',
+    conn: 'c1',
+    kind: 'rexmit',
+    compared: true,
+    flags: 'P.',
+    seq: '56473',
+    ack: '1',
+    len: 1448,
+    win: 100,
+    opts: [],
+  });
+  // The kernel's probe 9 ms into the write; the stack's 10 ms into the sleep
+  // after its 25 ms write (+25 ms settle), with 150 ms more of harness time before.
+  const k = ev(6, 9, 1000);
+  const s = ev(7, 10, 1210);
+  t.false(eventTimesAgree(k, s));
+  t.true(eventTimesAgree(k, s, undefined, undefined, { a: 9, b: 60 }));
+  t.false(eventTimesAgree(k, s, undefined, undefined, { a: 9, b: 260 }));
+  t.false(eventTimesAgree(k, ev(8, 10, 1210), undefined, undefined, { a: 9, b: 60 }), 'only neighbouring steps');
 });
