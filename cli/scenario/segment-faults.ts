@@ -7,7 +7,7 @@
  * included, and never the duplicate.
  *
  * A segment is recognised by its sequence number: segment k starts at
- * ISN + 1 + (k-1)·bytes, the ISN being the subject's, read from the capture
+ * ISN + 1 + start + (k-1)·bytes, the ISN being the subject's, read from the capture
  * once the connection is up. How many times each has passed is kept in
  * dynamic sets, one per pass: set 1 holds the sequence numbers seen once,
  * set 2 those seen twice, and so on. A packet whose sequence number is in
@@ -36,7 +36,9 @@ export function segmentSequences(g: SegmentSelector, isn: number): number[] {
   if (!Number.isInteger(g.from) || !Number.isInteger(g.to) || g.from < 1 || g.to < g.from) throw new Error(`segment fault: bad range ${g.from}-${g.to}`);
   if (!Number.isInteger(g.bytes) || g.bytes < 1) throw new Error(`segment fault: bad segment size ${g.bytes}`);
   const out: number[] = [];
-  for (let k = g.from; k <= g.to; k++) out.push((isn + 1 + (k - 1) * g.bytes) >>> 0);
+  const start = g.start ?? 0;
+  if (!Number.isInteger(start) || start < 0) throw new Error(`segment fault: bad start ${start}`);
+  for (let k = g.from; k <= g.to; k++) out.push((isn + 1 + start + (k - 1) * g.bytes) >>> 0);
   return out;
 }
 

@@ -57,7 +57,7 @@ export interface Fault {
 /**
  * Data segments of the subject on the connection of peer socket `sock`,
  * numbered from 1 in sequence order: segment k is the one whose first byte
- * is byte (k-1)·`bytes` + 1 of the stream (`bytes` is the MSS the subject
+ * is byte `start` + (k-1)·`bytes` + 1 of the stream (`bytes` is the MSS the subject
  * sends with, 1448 with timestamps on a 1500-byte MTU). Each of segments
  * `from`..`to` is dropped the first `times` times it passes (a lost
  * retransmission: `times` 2), or, with `action` 'dup', delivered twice the
@@ -70,6 +70,8 @@ export interface SegmentSelector {
   times: number;
   action: 'drop' | 'dup';
   bytes: number;
+  /** Stream offset of segment 1's first byte (default 0): segments of a later write. */
+  start?: number;
 }
 
 /**

@@ -20,6 +20,8 @@ const sel = (over: Partial<SegmentSelector>): SegmentSelector => ({ sock: 'a', f
 test('segment k starts at ISN + 1 + (k-1)·bytes, modulo 2^32', (t) => {
   t.deepEqual(segmentSequences(sel({ from: 1, to: 3 }), 1000), [1001, 2449, 3897]);
   t.deepEqual(segmentSequences(sel({ from: 2, to: 2 }), 0xffff_ff00), [(0xffff_ff00 + 1 + 1448) >>> 0]);
+  // Segments of a later write: the stream offset of segment 1 (injected-acks: after 1000 bytes).
+  t.deepEqual(segmentSequences(sel({ from: 1, to: 3, start: 1000 }), 1000), [2001, 3449, 4897]);
   t.throws(() => segmentSequences(sel({ from: 0, to: 2 }), 0), { message: /bad range/ });
   t.throws(() => segmentSequences(sel({ from: 3, to: 2 }), 0), { message: /bad range/ });
 });
