@@ -75,7 +75,10 @@ function optionKey(e: NormEvent): string {
 /** The fields that must be equal (everything but time). */
 export function eventKey(e: NormEvent, bulk: boolean, reasons = true): string {
   const flags = e.flags.replace('P', '');
-  const numbers = bulk && e.kind !== 'SYN' ? '~' : `${e.seq}:${e.ack}`;
+  // A D-SACK of the peer is compared on the duplicate it reports, not on its
+  // ACK number: whether the segments after the duplicate had arrived when it
+  // was answered is timing (a copy through the peer's loopback device).
+  const numbers = e.kind === 'dsack' ? `dsack ${e.dsack}` : bulk && e.kind !== 'SYN' ? '~' : `${e.seq}:${e.ack}`;
   const len = e.kind === 'SYN' || e.kind === 'RST' ? ` len${e.len}` : '';
   const win = e.kind === 'RST' ? (e.win === 0 ? ' win0' : ' win>0') : '';
   const reason = e.reason !== undefined && reasons ? ` ${e.reason}` : '';
@@ -321,6 +324,7 @@ function fieldDiff(k: NormEvent, s: NormEvent, bulk: boolean, reasons: boolean):
   if (k.dir !== s.dir || k.conn !== s.conn) parts.push(`${k.dir} ${k.conn} vs ${s.dir} ${s.conn}`);
   if (k.kind !== s.kind) parts.push(`kind ${k.kind} vs ${s.kind}`);
   if (k.flags.replace('P', '') !== s.flags.replace('P', '')) parts.push(`flags ${k.flags} vs ${s.flags}`);
+  if (k.kind === 'dsack' && s.kind === 'dsack' && k.dsack !== s.dsack) parts.push(`D-SACK ${k.dsack} vs ${s.dsack}`);
   if (!bulk && k.seq !== s.seq) parts.push(`seq ${k.seq} vs ${s.seq}`);
   if (!bulk && k.ack !== s.ack) parts.push(`ack ${k.ack} vs ${s.ack}`);
   if ((k.kind === 'SYN' || k.kind === 'RST') && k.len !== s.len) parts.push(`len ${k.len} vs ${s.len}`);

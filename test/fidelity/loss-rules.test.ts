@@ -5,9 +5,9 @@
  * prompt ACK (not compared).
  */
 import test from 'ava';
-import { compareRuns, eventTimesAgree } from '../../cli/scenario/compare.ts';
+import { compareRuns, eventKey, eventTimesAgree } from '../../cli/scenario/compare.ts';
 import { compareCounters, parseProcNet } from '../../cli/scenario/counters.ts';
-import { normalise, type NormEvent, type RunRecord } from '../../cli/scenario/normalise.ts';
+import { dsackBlock, normalise, type NormEvent, type RunRecord } from '../../cli/scenario/normalise.ts';
 import type { TcpPacket } from '../../cli/scenario/pcap-read.ts';
 import { racedPeerRetransmissions } from '../../cli/scenario/probe-race.ts';
 import { findScenario } from '../../cli/scenario/registry.ts';
@@ -162,4 +162,25 @@ test('a segment racing a step boundary agrees when its offsets from the earlier 
   t.true(eventTimesAgree(k, s, undefined, undefined, { a: 9, b: 60 }));
   t.false(eventTimesAgree(k, s, undefined, undefined, { a: 9, b: 260 }));
   t.false(eventTimesAgree(k, ev(8, 10, 1210), undefined, undefined, { a: 9, b: 60 }), 'only neighbouring steps');
+});
+
+test("the peer's D-SACK is its own kind, compared on the duplicate it reports and not on its ACK number", (t) => {
+  t.deepEqual(dsackBlock(pkt(0, true, 1, 3000, 0, [[1000, 1100]])), [1000, 1100], 'below the cumulative ACK');
+  t.deepEqual(dsackBlock(pkt(0, true, 1, 900, 0, [[1000, 1100], [1000, 1300]])), [1000, 1100], 'inside the second block');
+  t.is(dsackBlock(pkt(0, true, 1, 900, 0, [[1000, 1100]])), undefined, 'an ordinary SACK block');
+  const ev = (ack: string): NormEvent => ({ step: 6, offsetMs: 1, tMs: 1, dir: 'P>S', conn: 'c1', kind: 'dsack', compared: true, flags: '.', seq: '1', ack, len: 0, win: 100, opts: ['sack'], dsack: '27513-28961' });
+  t.is(eventKey(ev('28961'), false), eventKey(ev('31857'), false));
+  t.not(eventKey(ev('28961'), false), eventKey({ ...ev('28961'), dsack: '56473-57921' }, false));
+  // Through normalise: the peer's pure ACK with a D-SACK below its ACK.
+  const scenario = findScenario('loss-dup-cubic')!;
+  const syn = { ...pkt(0, false, 999, 0, 0), flags: 0x02 };
+  const synAck = { ...pkt(0, true, 0, 1000, 0), flags: 0x12 };
+  const run: RunRecord = {
+    mode: 'kernel', scenario: scenario.name, subjectAddr: S, peerAddr: P,
+    steps: [{ index: 1, startUs: 0, endUs: 1, result: 'ok' }],
+    packets: [syn, synAck, pkt(1, false, 1000, 1, 100), pkt(2, true, 1, 1100, 0), pkt(3, true, 1, 1100, 0, [[1000, 1100]])],
+    resets: [], notes: [], wallMs: 1,
+  };
+  const kinds = normalise(run, scenario).events.map((e) => `${e.kind}${e.dsack ? ` ${e.dsack}` : ''}`);
+  t.deepEqual(kinds, ['SYN', 'SYN', 'data', 'ack', 'dsack 1-101']);
 });

@@ -31,7 +31,9 @@ export const LOSS_SEGMENTS = 40;
 export const LOSS_COUNTERS: readonly string[] = [
   'TcpRetransSegs',
   'TcpExtTCPLossProbes',
-  'TcpExtTCPLossProbeRecovery',
+  // Not TCPLossProbeRecovery: tcp_process_tlp_ack counts it when an ACK
+  // passes tlp_high_seq after a probe that retransmitted (here the ACK of the
+  // FIN, 1.5 s later), and two kernel runs of loss-tail-reno gave 0 and 1.
   'TcpExtTCPFastRetrans',
   'TcpExtTCPSlowStartRetrans',
   'TcpExtTCPSackRecovery',
