@@ -73,6 +73,8 @@ def op_accept(c):
 def op_connect(c):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     socks[c['sock']] = s
+    for opt in c.get('before') or []:
+        set_option(s, opt)
     s.settimeout(seconds(c['timeoutMs']))
     try:
         s.connect((c['addr'], c['port']))
@@ -125,8 +127,11 @@ def op_shutdown(c):
 
 
 def op_setsockopt(c):
-    s = socks[c['sock']]
-    opt = c['opt']
+    set_option(socks[c['sock']], c['opt'])
+    return 'ok', {}
+
+
+def set_option(s, opt):
     if 'linger' in opt:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1 if opt['linger']['on'] else 0, opt['linger']['seconds']))
     elif 'keepalive' in opt:
@@ -148,7 +153,6 @@ def op_setsockopt(c):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opt['rcvbuf'])
     else:
         raise ValueError('unknown option %r' % (opt,))
-    return 'ok', {}
 
 
 def checksum(data):

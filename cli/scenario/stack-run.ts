@@ -128,6 +128,7 @@ export class StackSide implements SideRunner {
         const ep = this.stack.tcp.socket();
         this.socks.set(step.sock, ep);
         try {
+          for (const opt of step.before ?? []) applyOption(ep, opt);
           ep.connect(this.remote, step.port);
         } catch (error) {
           return errnoOf(error);

@@ -105,7 +105,7 @@ export type Step =
   | (SideStep & { op: 'listen'; sock: string; port: number; backlog: number })
   | (SideStep & { op: 'accept'; sock: string; listener: string; timeoutMs: number })
   /** Blocking connect; on timeout the application gives up and closes the socket (result 'timeout'). */
-  | (SideStep & { op: 'connect'; sock: string; port: number; timeoutMs: number })
+  | (SideStep & { op: 'connect'; sock: string; port: number; timeoutMs: number; before?: SockOpt[] })
   /** recv(max) with a timeout: bytes count, 'EOF', 'timeout' or an errno name. */
   | (SideStep & { op: 'read'; sock: string; max: number; timeoutMs: number })
   /** send every byte (bounded by the timeout): bytes count, 'timeout(N)' with N taken, or an errno. */
@@ -184,6 +184,8 @@ function sideBuilder(side: Side) {
     listen: (sock: string, port: number, backlog = 16): Step => ({ side, op: 'listen', sock, port, backlog }),
     accept: (sock: string, listener: string, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'accept', sock, listener, timeoutMs }),
     connect: (sock: string, port: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'connect', sock, port, timeoutMs }),
+    /** connect() with socket options set on the new socket first (SO_RCVBUF: the window scale in the SYN follows it). */
+    connectWith: (sock: string, port: number, before: SockOpt[], timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'connect', sock, port, timeoutMs, before }),
     read: (sock: string, max: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'read', sock, max, timeoutMs }),
     write: (sock: string, bytes: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'write', sock, bytes, timeoutMs }),
     close: (sock: string): Step => ({ side, op: 'close', sock }),
@@ -226,7 +228,7 @@ export function describeStep(step: Step): string {
     case 'accept':
       return `${who} accept ${step.sock} from ${step.listener}`;
     case 'connect':
-      return `${who} connect ${step.sock} :${step.port} (gives up at ${step.timeoutMs} ms)`;
+      return `${who} connect ${step.sock} :${step.port}${step.before ? ` after ${step.before.map(describeOpt).join(', ')}` : ''} (gives up at ${step.timeoutMs} ms)`;
     case 'read':
       return `${who} read ${step.sock} ${step.max} (${step.timeoutMs} ms)`;
     case 'write':

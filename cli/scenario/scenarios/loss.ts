@@ -15,7 +15,7 @@
  * - mid: segment 20 lost once (a hole with data above it: SACK recovery);
  * - tail: segment 40, the last, lost once (the tail loss probe's case);
  * - burst: segments 20-22 lost once;
- * - dup: segment 20 delivered twice (the peer answers with a D-SACK);
+ * - dup: segment 40, the last, delivered twice (the peer answers with a D-SACK);
  * - lost-rexmit: segment 20 lost twice, its first retransmission too.
  *
  * Reordering is not among them: nftables can drop and duplicate but not
@@ -57,7 +57,11 @@ const IMPAIRMENTS: Record<Impairment, { what: string; sel: Omit<SegmentSelector,
   mid: { what: 'segment 20 of 40 lost once', sel: { from: 20, to: 20, times: 1, action: 'drop' } },
   tail: { what: 'segment 40 of 40 (the last) lost once', sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'drop' } },
   burst: { what: 'segments 20-22 of 40 lost once', sel: { from: 20, to: 22, times: 1, action: 'drop' } },
-  dup: { what: 'segment 20 of 40 delivered twice', sel: { from: 20, to: 20, times: 1, action: 'dup' } },
+  // The last segment: its copy (through the peer's loopback device) then
+  // arrives with nothing else in flight. Segment 20's copy met the next
+  // segments in varying order, which changed whether the peer's last ACK was
+  // a delayed one, and with it whether the subject's tail loss probe fired.
+  dup: { what: 'segment 40 of 40 (the last) delivered twice', sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'dup' } },
   'lost-rexmit': { what: 'segment 20 of 40 lost twice (its retransmission too)', sel: { from: 20, to: 20, times: 2, action: 'drop' } },
 };
 
@@ -76,7 +80,13 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // bbr_init turns on internal pacing (sk_pacing_status), which a later
       // TCP_CONGESTION does not turn off: segments one at a time, paced.
       subject.setsockopt('L', { congestion: cc }),
-      peer.connect('a', 5000),
+      // The peer never reads, so its receive buffer fills; once its window
+      // stops advancing it holds its ACKs 40 ms (__tcp_ack_snd_check), and
+      // when that happens depends on the peer's memory accounting of the
+      // skbs it is given (truesize: a veth's differ from a TUN device's).
+      // SO_RCVBUF 212992 (net.core.rmem_max), set before the SYN, keeps the
+      // window advancing through the whole transfer in both runs.
+      peer.connectWith('a', 5000, [{ rcvbuf: 212_992 }]),
       subject.accept('c', 'L'),
       faultOn('loss', { dir: 'in', segments: { sock: 'a', bytes: LOSS_SEGMENT_BYTES, ...sel } }),
       subject.write('c', LOSS_SEGMENTS * LOSS_SEGMENT_BYTES),
