@@ -198,9 +198,12 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
       const bound = ('timeoutMs' in step ? step.timeoutMs : step.op === 'sleep' ? step.ms : 0) + STEP_MARGIN_MS + 5000;
       const run = async (): Promise<string> => {
         switch (step.op) {
-          case 'sleep':
-            await delay(step.ms);
+          case 'sleep': {
+            const anchor = step.since !== undefined ? records[step.since - 1]?.startUs : undefined;
+            if (step.since !== undefined && anchor === undefined) throw new Error(`sleep: step ${step.since} has not run`);
+            await delay(anchor === undefined ? step.ms : Math.max(0, (anchor - nowUs()) / 1000 + step.ms));
             return 'ok';
+          }
           case 'fault':
             if (step.fault?.segments) {
               if (step.fault.dir !== 'in') throw new Error('segment fault: only what the subject sends (dir in)');

@@ -124,7 +124,12 @@ export type Step =
    */
   | (SideStep & { op: 'crash' })
   | { side: 'peer'; op: 'craft'; segment: CraftSpec }
-  | { op: 'sleep'; ms: number }
+  /**
+   * Sleeps `ms`; with `since` (the 1-based index of an earlier step), until
+   * `ms` after that step's start instead: steps on a fixed time grid, whatever
+   * each one took (none if that time has passed).
+   */
+  | { op: 'sleep'; ms: number; since?: number }
   /** Turns a named fault on (`fault` given) or off (absent). */
   | { op: 'fault'; name: string; fault?: Fault };
 
@@ -202,6 +207,7 @@ export const peer = {
   craft: (segment: CraftSpec): Step => ({ side: 'peer', op: 'craft', segment }),
 };
 export const sleep = (ms: number): Step => ({ op: 'sleep', ms });
+export const sleepUntil = (since: number, ms: number): Step => ({ op: 'sleep', ms, since });
 export const faultOn = (name: string, fault: Fault): Step => ({ op: 'fault', name, fault });
 export const faultOff = (name: string): Step => ({ op: 'fault', name });
 
@@ -209,7 +215,7 @@ export const faultOff = (name: string): Step => ({ op: 'fault', name });
 export function describeStep(step: Step): string {
   switch (step.op) {
     case 'sleep':
-      return `sleep ${step.ms} ms`;
+      return step.since !== undefined ? `sleep until s${step.since}+${step.ms} ms` : `sleep ${step.ms} ms`;
     case 'fault':
       if (step.fault?.segments) return `fault ${step.name} on: ${describeSegments(step.fault.segments)}`;
       return step.fault ? `fault ${step.name} on: drop ${step.fault.dir}${step.fault.only ? ` ${step.fault.only}` : ''}` : `fault ${step.name} off`;
