@@ -1,5 +1,5 @@
 /**
- * loss-* — the subject sends a bulk transfer of 40 full segments (1448
+ * loss-* — the subject sends a bulk transfer of 100 full segments (1448
  * bytes: MSS 1460 less the timestamp option) to a peer that never reads it; chosen data segments are dropped or duplicated at the peer's input
  * (segment-faults.ts), the same rules in both runs. Each impairment runs
  * under CUBIC and under Reno, picked per socket with TCP_CONGESTION (the
@@ -12,10 +12,11 @@
  * segments are retransmitted, in which order and when, the peer's duplicate
  * ACKs, and the subject's counters at the end (LOSS_COUNTERS).
  *
- * - mid: segment 20 lost once (a hole with data above it: SACK recovery);
- * - tail: segment 40, the last, lost once (the tail loss probe's case);
+ * - mid: segment 20 lost once (a hole with data above it: SACK recovery,
+ *   with new data still to send during the recovery);
+ * - tail: segment 100, the last, lost once (the tail loss probe's case);
  * - burst: segments 20-22 lost once;
- * - dup: segment 40, the last, delivered twice (the peer answers with a D-SACK);
+ * - dup: segment 100, the last, delivered twice (the peer answers with a D-SACK);
  * - lost-rexmit: segment 20 lost twice, its first retransmission too.
  *
  * Reordering is not among them: nftables can drop and duplicate but not
@@ -25,7 +26,7 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SegmentSel
 
 /** Payload of a full segment: MSS 1460 (1500-byte MTU) less 12 bytes of timestamp option. */
 export const LOSS_SEGMENT_BYTES = 1448;
-export const LOSS_SEGMENTS = 40;
+export const LOSS_SEGMENTS = 100;
 
 /** The subject's counters compared at the end of every loss scenario. */
 export const LOSS_COUNTERS: readonly string[] = [
@@ -54,15 +55,15 @@ export const LOSS_COUNTERS: readonly string[] = [
 type Impairment = 'mid' | 'tail' | 'burst' | 'dup' | 'lost-rexmit';
 
 const IMPAIRMENTS: Record<Impairment, { what: string; sel: Omit<SegmentSelector, 'sock' | 'bytes'> }> = {
-  mid: { what: 'segment 20 of 40 lost once', sel: { from: 20, to: 20, times: 1, action: 'drop' } },
-  tail: { what: 'segment 40 of 40 (the last) lost once', sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'drop' } },
-  burst: { what: 'segments 20-22 of 40 lost once', sel: { from: 20, to: 22, times: 1, action: 'drop' } },
+  mid: { what: `segment 20 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 20, times: 1, action: 'drop' } },
+  tail: { what: `segment ${LOSS_SEGMENTS} of ${LOSS_SEGMENTS} (the last) lost once`, sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'drop' } },
+  burst: { what: `segments 20-22 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 22, times: 1, action: 'drop' } },
   // The last segment: its copy (through the peer's loopback device) then
   // arrives with nothing else in flight. Segment 20's copy met the next
   // segments in varying order, which changed whether the peer's last ACK was
   // a delayed one, and with it whether the subject's tail loss probe fired.
-  dup: { what: 'segment 40 of 40 (the last) delivered twice', sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'dup' } },
-  'lost-rexmit': { what: 'segment 20 of 40 lost twice (its retransmission too)', sel: { from: 20, to: 20, times: 2, action: 'drop' } },
+  dup: { what: `segment ${LOSS_SEGMENTS} of ${LOSS_SEGMENTS} (the last) delivered twice`, sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'dup' } },
+  'lost-rexmit': { what: `segment 20 of ${LOSS_SEGMENTS} lost twice (its retransmission too)`, sel: { from: 20, to: 20, times: 2, action: 'drop' } },
 };
 
 function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
