@@ -126,10 +126,16 @@ const segTable = (name: string): string => `tcpstack_seg_${name.replace(/[^A-Za-
 async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {
   const ports = ctx.peer.ports(g.sock);
   if (!ports) throw new Error(`segment fault: peer socket ${g.sock} is not connected`);
-  const syn = ctx.capture
-    .packets()
-    .find((p) => p.src === ctx.subjectAddr && p.sport === ports.rport && p.dport === ports.lport && (p.flags & 0x02) !== 0);
-  if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport}`);
+  // tcpdump writes packet by packet (-U), but on a loaded machine the SYN-ACK
+  // may reach the file a little after the accept returned: look again, bounded.
+  const findSyn = () =>
+    ctx.capture.packets().find((p) => p.src === ctx.subjectAddr && p.sport === ports.rport && p.dport === ports.lport && (p.flags & 0x02) !== 0);
+  let syn = findSyn();
+  for (let tries = 0; !syn && tries < 100; tries++) {
+    await delay(20);
+    syn = findSyn();
+  }
+  if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport} within 2 s`);
   const body = segmentFaultTable(g, { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq });
   await nftTable(ctx.peerNs, segTable(name), body, 'ip');
 }
