@@ -98,6 +98,8 @@ export interface NormEvent {
    * (probe-race.ts): how long that ACK took, in ms. Not compared.
    */
   racedAckMs?: number;
+  /** The subject's D-SACK answering such a retransmission. Not compared. */
+  racedReply?: boolean;
   /** kind 'dsack': the duplicate the peer reports, relative to the subject's ISN ('L-R'). */
   dsack?: string;
 }
@@ -184,6 +186,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
   const events: NormEvent[] = [];
   const reasons = record.resets.map((r) => ({ r, used: false }));
   const raced = racedPeerRetransmissions(record.packets, record.peerAddr, record.subjectAddr);
+  const racedReplies = new Set([...raced.values()].map((r) => r.reply));
 
   for (const [index, p] of record.packets.entries()) {
     const dir: Dir | undefined = p.src === record.subjectAddr && p.dst === record.peerAddr ? 'S>P' : p.src === record.peerAddr && p.dst === record.subjectAddr ? 'P>S' : undefined;
@@ -273,7 +276,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       dir,
       conn: c.label,
       kind,
-      compared: kind !== 'data' && kind !== 'ack' && !raced.has(index),
+      compared: kind !== 'data' && kind !== 'ack' && !raced.has(index) && !racedReplies.has(index),
       flags: formatTcpFlags(p.flags),
       seq,
       ack,
@@ -281,7 +284,8 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       win: p.window,
       opts: p.options,
       reason,
-      ...(raced.has(index) ? { racedAckMs: raced.get(index)! / 1000 } : {}),
+      ...(raced.has(index) ? { racedAckMs: raced.get(index)!.ackUs / 1000 } : {}),
+      ...(racedReplies.has(index) ? { racedReply: true } : {}),
       ...(dsack ? { dsack: `${fmt(dsack[0], them.isn)}-${fmt(dsack[1], them.isn)}` } : {}),
     });
   }
@@ -316,6 +320,6 @@ export function formatEvent(e: NormEvent): string {
   const len = e.len > 0 ? ` len ${e.len}` : '';
   const opts = e.opts.length > 0 ? ` [${e.opts.join(',')}]` : '';
   const reason = e.reason !== undefined ? ` ${e.reason}` : e.dsack !== undefined ? ` ${e.dsack}` : '';
-  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}${e.racedAckMs !== undefined ? ` (raced an ACK sent in ${e.racedAckMs.toFixed(1)} ms)` : ''}`;
+  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}${e.racedAckMs !== undefined ? ` (raced an ACK sent in ${e.racedAckMs.toFixed(1)} ms)` : ''}${e.racedReply ? ' (answers a raced retransmission)' : ''}`;
   return `${time} ${e.dir} ${e.conn} ${e.flags.padEnd(3)} ${e.seq}:${e.ack}${len}${win}${kind}${reason}${opts}`;
 }

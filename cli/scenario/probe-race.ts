@@ -17,9 +17,10 @@
  * the first segment it leaves unanswered, and a probe that answers a delayed
  * ACK stays compared; and a later ACK of the subject reports the
  * retransmission as a duplicate (a D-SACK, RFC 2883: a first SACK block
- * below the cumulative ACK that covers it). Such retransmissions are printed
- * and counted, not compared. The subject's own retransmissions are always
- * compared.
+ * below the cumulative ACK that covers it). Such retransmissions, and the
+ * subject's D-SACK answering each (a duplicate ACK present only where the
+ * probe was), are printed and counted, not compared. The subject's own
+ * retransmissions are always compared.
  */
 import type { TcpPacket } from './pcap-read.ts';
 
@@ -31,9 +32,16 @@ const ACK = 0x10;
 const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 
-/** Indices (into `packets`) of the peer's retransmissions that raced a prompt ACK of the subject, with that ACK's delay in µs. */
-export function racedPeerRetransmissions(packets: readonly TcpPacket[], peerAddr: string, subjectAddr: string): Map<number, number> {
-  const out = new Map<number, number>();
+export interface RacedRetransmission {
+  /** How long the subject left data unacknowledged before the ACK that covered the original (µs). */
+  ackUs: number;
+  /** The subject's ACK that D-SACKed the retransmission: set apart with it (answering a probe that one run may not have). */
+  reply: number;
+}
+
+/** The peer's retransmissions that raced a prompt ACK of the subject, by index into `packets`. */
+export function racedPeerRetransmissions(packets: readonly TcpPacket[], peerAddr: string, subjectAddr: string): Map<number, RacedRetransmission> {
+  const out = new Map<number, RacedRetransmission>();
   const fromPeer = (p: TcpPacket): boolean => p.src === peerAddr && p.dst === subjectAddr;
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!;
@@ -83,7 +91,7 @@ export function racedPeerRetransmissions(packets: readonly TcpPacket[], peerAddr
       if (!sameConn(q, false) || !(q.flags & ACK) || first === undefined) continue;
       const [left, right] = first;
       if (seqLt(left, q.ack) && seqLe(left, p.seq) && seqLt(p.seq, right)) {
-        out.set(i, ackUs);
+        out.set(i, { ackUs, reply: m });
         break;
       }
     }

@@ -126,7 +126,7 @@ test("the peer's probe that raced a prompt ACK and was D-SACKed is set apart; a 
   const flight = [pkt(0, true, 1000, 1, 100), pkt(1, true, 1100, 1, 100)];
   // The subject ACKs 4 ms after the flight; the probe (the last segment again) left at 3 ms.
   const raced = [...flight, pkt(3, true, 1100, 1, 100), pkt(4, false, 1, 1200, 0), pkt(4.1, false, 1, 1200, 0, [[1100, 1200]])];
-  t.deepEqual([...racedPeerRetransmissions(raced, P, S).keys()], [2]);
+  t.deepEqual([...racedPeerRetransmissions(raced, P, S).entries()], [[2, { ackUs: 3000, reply: 4 }]]);
   // The same probe when the subject held its ACK 45 ms (a delayed ACK): compared.
   const delayed = [...flight, pkt(3, true, 1100, 1, 100), pkt(45, false, 1, 1200, 0), pkt(45.1, false, 1, 1200, 0, [[1100, 1200]])];
   t.is(racedPeerRetransmissions(delayed, P, S).size, 0);
