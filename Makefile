@@ -63,7 +63,7 @@ demo: all tools
 
 # Our stack over the TUN vs the kernel over veth, then goodput under loss
 # (ours vs a kernel sender through the same impairments), in throw-away
-# namespaces, bounded (< 6 min). BENCH_RESULTS=1 also writes bench-results.txt.
+# namespaces, bounded (< 8 min). BENCH_RESULTS=1 also writes bench-results.txt.
 bench: all tools
 	node --import tsx test/bench/run.ts
 

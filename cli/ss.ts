@@ -108,6 +108,10 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
       c.sacked ? `sacked:${c.sacked}` : '',
       c.reordering !== undefined && c.reordering !== 3 ? `reordering:${c.reordering}` : '',
       c.reordSeen ? `reord_seen:${c.reordSeen}` : '',
+      // tcp_show_info prints these after retrans (and reordering), each only when non-zero.
+      c.rcvRtt ? `rcv_rtt:${ms(c.rcvRtt)}` : '',
+      c.rcvSpace ? `rcv_space:${c.rcvSpace}` : '',
+      c.rcvSsthresh ? `rcv_ssthresh:${c.rcvSsthresh}` : '',
       c.minRtt !== undefined ? `minrtt:${ms(c.minRtt)}` : '',
       `snd_wnd:${c.sndWnd}`,
       `rcv_wnd:${c.rcvWnd}`,

@@ -47,6 +47,8 @@ export const DROP_REASONS = [
   'TCP_FLAGS',
   'TCP_RFC7323_PAWS',
   'TCP_INVALID_SEQUENCE',
+  /** Ends beyond the window while unread data is queued (tcp_sequence, 6.18). */
+  'TCP_INVALID_END_SEQUENCE',
   'TCP_INVALID_ACK_SEQUENCE',
   /** Data already received and read past (tcp_data_queue). */
   'TCP_OLD_DATA',

@@ -43,6 +43,7 @@ export const SYSCTL_RANGES = {
   tcp_ecn: [0, 2],
   tcp_ecn_fallback: [0, 1],
   tcp_rmem: [1, INT_MAX],
+  tcp_moderate_rcvbuf: U8,
   tcp_wmem: [1, INT_MAX],
   // MAX_TCP_SYNCNT
   tcp_syn_retries: [1, 127],

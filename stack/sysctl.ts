@@ -33,8 +33,10 @@ export interface Sysctls {
   tcp_ecn: number;
   /** 1 (default): a retransmitted SYN no longer asks for ECN (RFC 3168 §6.1.1.1). */
   tcp_ecn_fallback: number;
-  /** min, default, max receive buffer (bytes); max decides the window scale we offer. */
+  /** min, default, max receive buffer (bytes): a socket starts at the default, autotuning grows it up to max, which also decides the window scale we offer. */
   tcp_rmem: [number, number, number];
+  /** 1: receive-buffer autotuning (tcp_rcv_space_adjust, tcp_rcvbuf_grow); 0: the buffer stays at tcp_rmem[1]. */
+  tcp_moderate_rcvbuf: number;
   tcp_wmem: [number, number, number];
   tcp_syn_retries: number;
   tcp_syn_linear_timeouts: number;
@@ -83,7 +85,7 @@ export interface Sysctls {
  * `setSysctl` takes them; `--help` and the README list them as such.
  */
 export const SYSCTL_NOT_MODELLED: Readonly<Partial<Record<keyof Sysctls, string>>> = Object.freeze({
-  tcp_wmem: 'buffers are fixed at 1 MiB each way (SO_SNDBUF/SO_RCVBUF change them), no autotuning',
+  tcp_wmem: 'the send buffer is fixed at 1 MiB (SO_SNDBUF changes it), no send-side autotuning',
   tcp_retries1: 'Linux uses it only to ask the route for negative advice; there is one route',
   tcp_max_syn_backlog: 'only bounds SYNs with tcp_syncookies=0; the SYN queue is bounded by the backlog',
   tcp_challenge_ack_limit: 'the per-namespace limit is off by default on Linux (INT_MAX); only the per-socket 500 ms limit is modelled',
@@ -110,6 +112,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_ecn: 2,
   tcp_ecn_fallback: 1,
   tcp_rmem: [4096, 131072, 33554432],
+  tcp_moderate_rcvbuf: 1,
   tcp_wmem: [4096, 16384, 4194304],
   tcp_syn_retries: 6,
   tcp_syn_linear_timeouts: 4,

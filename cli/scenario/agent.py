@@ -30,6 +30,7 @@ TCP_KEEPIDLE = 4
 TCP_KEEPINTVL = 5
 TCP_KEEPCNT = 6
 TCP_USER_TIMEOUT = 18
+TCP_CONGESTION = 13
 
 socks = {}
 
@@ -72,6 +73,8 @@ def op_accept(c):
 def op_connect(c):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     socks[c['sock']] = s
+    for opt in c.get('before') or []:
+        set_option(s, opt)
     s.settimeout(seconds(c['timeoutMs']))
     try:
         s.connect((c['addr'], c['port']))
@@ -124,8 +127,11 @@ def op_shutdown(c):
 
 
 def op_setsockopt(c):
-    s = socks[c['sock']]
-    opt = c['opt']
+    set_option(socks[c['sock']], c['opt'])
+    return 'ok', {}
+
+
+def set_option(s, opt):
     if 'linger' in opt:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1 if opt['linger']['on'] else 0, opt['linger']['seconds']))
     elif 'keepalive' in opt:
@@ -141,11 +147,12 @@ def op_setsockopt(c):
         s.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, opt['userTimeoutMs'])
     elif 'linger2' in opt:
         s.setsockopt(socket.IPPROTO_TCP, TCP_LINGER2, opt['linger2'])
+    elif 'congestion' in opt:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, opt['congestion'].encode())
     elif 'rcvbuf' in opt:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opt['rcvbuf'])
     else:
         raise ValueError('unknown option %r' % (opt,))
-    return 'ok', {}
 
 
 def checksum(data):

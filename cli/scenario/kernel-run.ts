@@ -6,8 +6,9 @@
 import { runIp } from '../../tun/netns.ts';
 import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
+import { parseProcNet } from './counters.ts';
 import { ResetTracer } from './tracefs.ts';
-import { PEER_SYSCTLS, addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
@@ -36,7 +37,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     runIp(['-n', peerNs, 'link', 'set', 'fidp', 'up']);
     runIp(['-n', subjectNs, 'link', 'set', 'fids', 'up']);
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) await setSysctlIn(subjectNs, name, value);
-    for (const [name, value] of Object.entries({ ...PEER_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
+    for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
 
     const traced = await ResetTracer.start();
     if (traced instanceof ResetTracer) tracer = traced;
@@ -57,6 +58,9 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
       await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
     } catch (error) {
       record.error = (error as Error).message;
+    }
+    if (scenario.counters && record.error === undefined) {
+      record.counters = parseProcNet(await nsRun(subjectNs, ['cat', '/proc/net/snmp', '/proc/net/netstat']));
     }
     record.packets = await capture.stop();
     if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);

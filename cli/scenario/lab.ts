@@ -182,27 +182,15 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
   return r.stdout;
 }
 
-/**
- * Sysctls every peer namespace of the harness gets before the scenario's
- * own (which may override them). tcp_early_retrans=0 turns off the peer's
- * tail loss probe: the peer is the same kernel in both runs, and its probes —
- * fired 2·SRTT after a flight, i.e. a few ms on a veth — race the subject's
- * ACKs, so whether one goes out is timing noise that shows up as a peer
- * retransmission in one run only and shifts the peer's later RTOs. The
- * subject, kernel or stack, runs with Linux's defaults, its tail loss probe
- * included.
- */
-export const PEER_SYSCTLS: Readonly<Record<string, number>> = { 'net.ipv4.tcp_early_retrans': 0 };
-
 export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
   await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);
 }
 
 /** Replaces the nft table `table` in `ns` with `body` (chains and rules), atomically. */
-export async function nftTable(ns: string, table: string, body: string): Promise<void> {
+export async function nftTable(ns: string, table: string, body: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
-  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n${body}\n}\n`);
+  writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\ntable ${family} ${table} {\n${body}\n}\n`);
   try {
     await nsRun(ns, [tool('nft'), '-f', file]);
   } finally {
@@ -210,10 +198,10 @@ export async function nftTable(ns: string, table: string, body: string): Promise
   }
 }
 
-export async function nftDeleteTable(ns: string, table: string): Promise<void> {
+export async function nftDeleteTable(ns: string, table: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
-  writeFileSync(file, `table inet ${table}\ndelete table inet ${table}\n`);
+  writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\n`);
   try {
     await nsRun(ns, [tool('nft'), '-f', file]);
   } finally {

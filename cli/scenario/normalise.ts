@@ -24,6 +24,9 @@
  *                       nothing new: the answer to something (challenge ACK,
  *                       reply to a probe, to an out-of-window segment, a
  *                       TIME_WAIT ACK): compared
+ *     dsack             a bare ACK of the peer carrying a D-SACK (RFC 2883):
+ *                       compared on the duplicate it reports, not on its
+ *                       ACK number
  *     rexmit            payload that was sent before: compared (kind, time)
  *     data              first transmission of payload: not compared one by
  *                       one (segmentation is noise); the byte total per
@@ -34,9 +37,10 @@
 import type { Scenario, StepRecord } from './types.ts';
 import { formatTcpFlags } from '../../stack/wire/tcp.ts';
 import type { TcpPacket } from './pcap-read.ts';
+import { racedPeerRetransmissions } from './probe-race.ts';
 
 export type Dir = 'P>S' | 'S>P';
-export type EventKind = 'SYN' | 'FIN' | 'RST' | 'probe' | 'dupack' | 'rexmit' | 'data' | 'ack' | 'other';
+export type EventKind = 'SYN' | 'FIN' | 'RST' | 'probe' | 'dupack' | 'dsack' | 'rexmit' | 'data' | 'ack' | 'other';
 
 /** A RST's reason as the sender recorded it (tracepoint, or our stack's trace). */
 export interface ResetReason {
@@ -66,6 +70,8 @@ export interface RunRecord {
    * RST reasons of kernel senders are unknown); absent when it was.
    */
   tracepointUnavailable?: string;
+  /** The subject's counters at the end (counters.ts), when the scenario lists some. */
+  counters?: Record<string, number>;
   wallMs: number;
 }
 
@@ -87,6 +93,15 @@ export interface NormEvent {
   win: number;
   opts: string[];
   reason?: string;
+  /**
+   * A peer retransmission that raced the subject's prompt ACK
+   * (probe-race.ts): how long that ACK took, in ms. Not compared.
+   */
+  racedAckMs?: number;
+  /** The subject's D-SACK answering such a retransmission. Not compared. */
+  racedReply?: boolean;
+  /** kind 'dsack': the duplicate the peer reports, relative to the subject's ISN ('L-R'). */
+  dsack?: string;
 }
 
 export interface ConnSummary {
@@ -142,6 +157,20 @@ const SYN = 0x02;
 const RST = 0x04;
 const ACK = 0x10;
 
+/**
+ * A D-SACK (RFC 2883 §4): the first SACK block lies below the cumulative ACK,
+ * or inside the second block. Returns that block.
+ */
+export function dsackBlock(p: TcpPacket): [number, number] | undefined {
+  const first = p.sack?.[0];
+  if (first === undefined || p.len > 0 || !(p.flags & ACK) || p.flags & (SYN | FIN | RST)) return undefined;
+  const [left, right] = first;
+  const below = ((left - p.ack) | 0) < 0;
+  const second = p.sack![1];
+  const inside = second !== undefined && ((second[0] - left) | 0) <= 0 && ((right - second[1]) | 0) <= 0;
+  return below || inside ? first : undefined;
+}
+
 function rel(value: number, isn: number | undefined): number {
   return isn === undefined ? value : (value - isn) >>> 0;
 }
@@ -156,8 +185,10 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
   const conns = new Map<string, ConnState>();
   const events: NormEvent[] = [];
   const reasons = record.resets.map((r) => ({ r, used: false }));
+  const raced = racedPeerRetransmissions(record.packets, record.peerAddr, record.subjectAddr);
+  const racedReplies = new Set([...raced.values()].map((r) => r.reply));
 
-  for (const p of record.packets) {
+  for (const [index, p] of record.packets.entries()) {
     const dir: Dir | undefined = p.src === record.subjectAddr && p.dst === record.peerAddr ? 'S>P' : p.src === record.peerAddr && p.dst === record.subjectAddr ? 'P>S' : undefined;
     if (dir === undefined) continue;
     const subjectPort = dir === 'S>P' ? p.sport : p.dport;
@@ -186,6 +217,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
     else if (p.len > 0) kind = me.sndMax !== undefined && relSeq < me.sndMax ? 'rexmit' : 'data';
     else if (!(p.flags & ACK)) kind = 'other';
     else if (me.sndMax !== undefined && relSeq === me.sndMax - 1) kind = 'probe';
+    else if (dir === 'P>S' && dsackBlock(p) !== undefined) kind = 'dsack';
     else if (me.lastAck !== undefined && p.ack === me.lastAck && (me.sndMax === undefined || relSeq === me.sndMax)) kind = 'dupack';
     else kind = 'ack';
 
@@ -236,6 +268,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       }
     }
 
+    const dsack = kind === 'dsack' ? dsackBlock(p)! : undefined;
     events.push({
       step,
       offsetMs: (p.tUs - stepStart) / 1000,
@@ -243,7 +276,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       dir,
       conn: c.label,
       kind,
-      compared: kind !== 'data' && kind !== 'ack',
+      compared: kind !== 'data' && kind !== 'ack' && !raced.has(index) && !racedReplies.has(index),
       flags: formatTcpFlags(p.flags),
       seq,
       ack,
@@ -251,6 +284,9 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
       win: p.window,
       opts: p.options,
       reason,
+      ...(raced.has(index) ? { racedAckMs: raced.get(index)!.ackUs / 1000 } : {}),
+      ...(racedReplies.has(index) ? { racedReply: true } : {}),
+      ...(dsack ? { dsack: `${fmt(dsack[0], them.isn)}-${fmt(dsack[1], them.isn)}` } : {}),
     });
   }
 
@@ -283,7 +319,7 @@ export function formatEvent(e: NormEvent): string {
   const win = e.kind === 'RST' ? (e.win === 0 ? ' win0' : ` win${e.win}`) : e.win === 0 ? ' win0' : '';
   const len = e.len > 0 ? ` len ${e.len}` : '';
   const opts = e.opts.length > 0 ? ` [${e.opts.join(',')}]` : '';
-  const reason = e.reason !== undefined ? ` ${e.reason}` : '';
-  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}`;
+  const reason = e.reason !== undefined ? ` ${e.reason}` : e.dsack !== undefined ? ` ${e.dsack}` : '';
+  const kind = e.kind === 'SYN' || e.kind === 'FIN' || e.kind === 'RST' ? '' : ` ${e.kind}${e.racedAckMs !== undefined ? ` (raced an ACK sent in ${e.racedAckMs.toFixed(1)} ms)` : ''}${e.racedReply ? ' (answers a raced retransmission)' : ''}`;
   return `${time} ${e.dir} ${e.conn} ${e.flags.padEnd(3)} ${e.seq}:${e.ack}${len}${win}${kind}${reason}${opts}`;
 }

@@ -45,6 +45,8 @@ export interface TcpPacket {
   options: string[];
   /** Payload bytes (from the IP total length, whatever the snap length). */
   len: number;
+  /** The SACK option's blocks [left, right), in order (the first one is where a D-SACK goes, RFC 2883 §4). */
+  sack?: Array<[number, number]>;
 }
 
 const OPTION_NAMES: Record<number, string> = {
@@ -97,8 +99,14 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
   const options: string[] = [];
   const list = decodeTcpOptionList(tcpOptionArea(seg));
   let sawEol = false;
+  let sack: Array<[number, number]> | undefined;
   for (const o of list.options) {
     options.push(optionName(o.kind));
+    if (o.kind === TCPOPT_SACK) {
+      const view = new DataView(o.data.buffer, o.data.byteOffset, o.data.byteLength);
+      sack = [];
+      for (let b = 0; b + 8 <= o.data.length; b += 8) sack.push([view.getUint32(b), view.getUint32(b + 4)]);
+    }
     if (o.kind === TCPOPT_EOL) {
       sawEol = true;
       break;
@@ -117,6 +125,7 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
     window: tcpWindow(seg),
     options,
     len: Math.max(0, ipTotalLength(ip) - ihl - thl),
+    ...(sack ? { sack } : {}),
   };
 }
 

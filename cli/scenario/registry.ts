@@ -21,6 +21,7 @@ import { rfc5961 } from './scenarios/rfc5961.ts';
 import { windowInjection } from './scenarios/window-injection.ts';
 import { injectedAcks } from './scenarios/injected-acks.ts';
 import { injectionStorm } from './scenarios/injection-storm.ts';
+import { LOSS_SCENARIOS } from './scenarios/loss.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   noListener,
@@ -40,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   windowInjection,
   injectedAcks,
   injectionStorm,
+  ...LOSS_SCENARIOS,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

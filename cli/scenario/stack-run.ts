@@ -16,7 +16,7 @@ import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
 import { ResetTracer } from './tracefs.ts';
-import { PEER_SYSCTLS, addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -128,6 +128,7 @@ export class StackSide implements SideRunner {
         const ep = this.stack.tcp.socket();
         this.socks.set(step.sock, ep);
         try {
+          for (const opt of step.before ?? []) applyOption(ep, opt);
           ep.connect(this.remote, step.port);
         } catch (error) {
           return errnoOf(error);
@@ -235,6 +236,10 @@ function applyOption(ep: Endpoint, opt: SockOpt): void {
     const withLinger2 = ep as Endpoint & { setLinger2?: (seconds: number) => void };
     if (!withLinger2.setLinger2) throw new Error('this Endpoint has no TCP_LINGER2');
     withLinger2.setLinger2(opt.linger2);
+  } else if ('congestion' in opt) {
+    const withCc = ep as Endpoint & { setCongestionControl?: (name: string) => void };
+    if (!withCc.setCongestionControl) throw new Error('this Endpoint has no TCP_CONGESTION');
+    withCc.setCongestionControl(opt.congestion);
   } else ep.setReceiveBuffer(opt.rcvbuf);
 }
 
@@ -262,7 +267,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     configureInterface({ netns: peerNs, name: device.name, peerCidr: `${peerAddr}/24`, mtu: 1500, txqueuelen: DEFAULT_TXQUEUELEN, up: true });
     // A TUN without IFF_VNET_HDR offers no segmentation offloads; ask anyway (harmless if refused).
     await nsRun(peerNs, ['ethtool', '-K', device.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
-    for (const [name, value] of Object.entries({ ...PEER_SYSCTLS, ...scenario.sysctls?.peer })) await setSysctlIn(peerNs, name, value);
+    for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
 
     const sysctl = defaultSysctls();
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) setSysctl(sysctl, name, String(value));
@@ -292,6 +297,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
       record.error = (error as Error).message;
     }
     subject.closeAll();
+    if (scenario.counters) record.counters = { ...stack.counters };
     record.packets = await capture.stop();
     if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);
     capture = undefined;

@@ -8,7 +8,8 @@ import type { Agent } from './agent.ts';
 import type { Capture } from './capture.ts';
 import { crashConnections, delay, nftDeleteTable, nftTable, nowUs, setSysctlIn } from './lab.ts';
 import type { TcpPacket } from './pcap-read.ts';
-import type { CraftSpec, Fault, Scenario, Side, Step, StepRecord } from './types.ts';
+import { segmentFaultTable } from './segment-faults.ts';
+import type { CraftSpec, Fault, Scenario, SegmentSelector, Side, Step, StepRecord } from './types.ts';
 
 /**
  * After each step (but a sleep) the runner waits this long before the next:
@@ -114,6 +115,31 @@ async function applyFaults(ctx: StepContext, faults: Map<string, Fault>): Promis
   );
 }
 
+const segTable = (name: string): string => `tcpstack_seg_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+
+/**
+ * A segment fault (segment-faults.ts) in a table of its own, so that its
+ * pass counts survive other faults being switched: the connection's ports
+ * from the peer's socket, the subject's ISN from its SYN or SYN-ACK in the
+ * capture so far.
+ */
+async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {
+  const ports = ctx.peer.ports(g.sock);
+  if (!ports) throw new Error(`segment fault: peer socket ${g.sock} is not connected`);
+  // tcpdump writes packet by packet (-U), but on a loaded machine the SYN-ACK
+  // may reach the file a little after the accept returned: look again, bounded.
+  const findSyn = () =>
+    ctx.capture.packets().find((p) => p.src === ctx.subjectAddr && p.sport === ports.rport && p.dport === ports.lport && (p.flags & 0x02) !== 0);
+  let syn = findSyn();
+  for (let tries = 0; !syn && tries < 100; tries++) {
+    await delay(20);
+    syn = findSyn();
+  }
+  if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport} within 2 s`);
+  const body = segmentFaultTable(g, { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq });
+  await nftTable(ctx.peerNs, segTable(name), body, 'ip');
+}
+
 /** The live sequence numbers of a peer connection, from the capture so far. */
 function liveNumbers(packets: TcpPacket[], peerAddr: string, lport: number, rport: number): { peerNxt: number; subjectNxt: number } {
   const next = (fromPeer: boolean): number => {
@@ -170,6 +196,7 @@ function withBound<T>(what: string, promise: Promise<T>, ms: number): Promise<T>
  */
 export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise<void> {
   const faults = new Map<string, Fault>();
+  const segmentFaults = new Set<string>();
   try {
     for (let i = 0; i < ctx.scenario.steps.length; i++) {
       const step = ctx.scenario.steps[i]!;
@@ -177,10 +204,23 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
       const bound = ('timeoutMs' in step ? step.timeoutMs : step.op === 'sleep' ? step.ms : 0) + STEP_MARGIN_MS + 5000;
       const run = async (): Promise<string> => {
         switch (step.op) {
-          case 'sleep':
-            await delay(step.ms);
+          case 'sleep': {
+            const anchor = step.since !== undefined ? records[step.since - 1]?.startUs : undefined;
+            if (step.since !== undefined && anchor === undefined) throw new Error(`sleep: step ${step.since} has not run`);
+            await delay(anchor === undefined ? step.ms : Math.max(0, (anchor - nowUs()) / 1000 + step.ms));
             return 'ok';
+          }
           case 'fault':
+            if (step.fault?.segments) {
+              if (step.fault.dir !== 'in') throw new Error('segment fault: only what the subject sends (dir in)');
+              await applySegmentFault(ctx, step.name, step.fault.segments);
+              segmentFaults.add(step.name);
+              return 'ok';
+            }
+            if (!step.fault && segmentFaults.delete(step.name)) {
+              await nftDeleteTable(ctx.peerNs, segTable(step.name), 'ip');
+              return 'ok';
+            }
             if (step.fault) faults.set(step.name, step.fault);
             else faults.delete(step.name);
             await applyFaults(ctx, faults);
@@ -197,5 +237,6 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
     }
   } finally {
     if (faults.size > 0) await nftDeleteTable(ctx.peerNs, FAULT_TABLE).catch(() => undefined);
+    for (const name of segmentFaults) await nftDeleteTable(ctx.peerNs, segTable(name), 'ip').catch(() => undefined);
   }
 }

@@ -29,7 +29,13 @@ export type SockOpt =
   /** TCP_LINGER2 in seconds (negative: RST when closed in FIN_WAIT2). */
   | { linger2: number }
   /** SO_RCVBUF in bytes (the kernel doubles it, so does our stack). */
-  | { rcvbuf: number };
+  | { rcvbuf: number }
+  /**
+   * TCP_CONGESTION: the socket's congestion control by name. A namespace's
+   * default is the host's (bbr on the project's VM), and root may pick any
+   * algorithm the kernel has, allowed list or not (tcp_set_congestion_control).
+   */
+  | { congestion: 'cubic' | 'reno' };
 
 /**
  * A wire fault: nftables rules in the PEER namespace (both runs). "in" drops
@@ -41,6 +47,31 @@ export interface Fault {
   dir: 'in' | 'out' | 'both';
   /** rst: RST segments; syn-ack: SYN+ACK; pure-ack: exactly ACK (no data flags). Default: every packet. */
   only?: 'rst' | 'syn-ack' | 'pure-ack';
+  /**
+   * Only some of the data segments the subject sends on one connection
+   * (dir must be 'in'); see segment-faults.ts for the nftables rules.
+   */
+  segments?: SegmentSelector;
+}
+
+/**
+ * Data segments of the subject on the connection of peer socket `sock`,
+ * numbered from 1 in sequence order: segment k is the one whose first byte
+ * is byte `start` + (k-1)·`bytes` + 1 of the stream (`bytes` is the MSS the subject
+ * sends with, 1448 with timestamps on a 1500-byte MTU). Each of segments
+ * `from`..`to` is dropped the first `times` times it passes (a lost
+ * retransmission: `times` 2), or, with `action` 'dup', delivered twice the
+ * first time it passes.
+ */
+export interface SegmentSelector {
+  sock: string;
+  from: number;
+  to: number;
+  times: number;
+  action: 'drop' | 'dup';
+  bytes: number;
+  /** Stream offset of segment 1's first byte (default 0): segments of a later write. */
+  start?: number;
 }
 
 /**
@@ -74,7 +105,7 @@ export type Step =
   | (SideStep & { op: 'listen'; sock: string; port: number; backlog: number })
   | (SideStep & { op: 'accept'; sock: string; listener: string; timeoutMs: number })
   /** Blocking connect; on timeout the application gives up and closes the socket (result 'timeout'). */
-  | (SideStep & { op: 'connect'; sock: string; port: number; timeoutMs: number })
+  | (SideStep & { op: 'connect'; sock: string; port: number; timeoutMs: number; before?: SockOpt[] })
   /** recv(max) with a timeout: bytes count, 'EOF', 'timeout' or an errno name. */
   | (SideStep & { op: 'read'; sock: string; max: number; timeoutMs: number })
   /** send every byte (bounded by the timeout): bytes count, 'timeout(N)' with N taken, or an errno. */
@@ -93,7 +124,12 @@ export type Step =
    */
   | (SideStep & { op: 'crash' })
   | { side: 'peer'; op: 'craft'; segment: CraftSpec }
-  | { op: 'sleep'; ms: number }
+  /**
+   * Sleeps `ms`; with `since` (the 1-based index of an earlier step), until
+   * `ms` after that step's start instead: steps on a fixed time grid, whatever
+   * each one took (none if that time has passed).
+   */
+  | { op: 'sleep'; ms: number; since?: number }
   /** Turns a named fault on (`fault` given) or off (absent). */
   | { op: 'fault'; name: string; fault?: Fault };
 
@@ -125,6 +161,13 @@ export interface Scenario {
   sysctls?: { subject?: Record<string, number | string>; peer?: Record<string, number | string> };
   steps: Step[];
   allow?: Allowance[];
+  /**
+   * Subject counters (Linux's nstat names, e.g. 'TcpExtTCPLossProbes')
+   * compared exactly at the end of the scenario: the kernel subject's
+   * namespace (/proc/net/snmp and /proc/net/netstat there), our stack's
+   * `counters`. Both start from zero in every run.
+   */
+  counters?: readonly string[];
 }
 
 /** What one step returned, in the agent's vocabulary. */
@@ -146,6 +189,8 @@ function sideBuilder(side: Side) {
     listen: (sock: string, port: number, backlog = 16): Step => ({ side, op: 'listen', sock, port, backlog }),
     accept: (sock: string, listener: string, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'accept', sock, listener, timeoutMs }),
     connect: (sock: string, port: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'connect', sock, port, timeoutMs }),
+    /** connect() with socket options set on the new socket first (SO_RCVBUF: the window scale in the SYN follows it). */
+    connectWith: (sock: string, port: number, before: SockOpt[], timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'connect', sock, port, timeoutMs, before }),
     read: (sock: string, max: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'read', sock, max, timeoutMs }),
     write: (sock: string, bytes: number, timeoutMs = DEFAULT_TIMEOUT): Step => ({ side, op: 'write', sock, bytes, timeoutMs }),
     close: (sock: string): Step => ({ side, op: 'close', sock }),
@@ -162,6 +207,7 @@ export const peer = {
   craft: (segment: CraftSpec): Step => ({ side: 'peer', op: 'craft', segment }),
 };
 export const sleep = (ms: number): Step => ({ op: 'sleep', ms });
+export const sleepUntil = (since: number, ms: number): Step => ({ op: 'sleep', ms, since });
 export const faultOn = (name: string, fault: Fault): Step => ({ op: 'fault', name, fault });
 export const faultOff = (name: string): Step => ({ op: 'fault', name });
 
@@ -169,8 +215,9 @@ export const faultOff = (name: string): Step => ({ op: 'fault', name });
 export function describeStep(step: Step): string {
   switch (step.op) {
     case 'sleep':
-      return `sleep ${step.ms} ms`;
+      return step.since !== undefined ? `sleep until s${step.since}+${step.ms} ms` : `sleep ${step.ms} ms`;
     case 'fault':
+      if (step.fault?.segments) return `fault ${step.name} on: ${describeSegments(step.fault.segments)}`;
       return step.fault ? `fault ${step.name} on: drop ${step.fault.dir}${step.fault.only ? ` ${step.fault.only}` : ''}` : `fault ${step.name} off`;
     case 'craft': {
       const s = step.segment;
@@ -187,7 +234,7 @@ export function describeStep(step: Step): string {
     case 'accept':
       return `${who} accept ${step.sock} from ${step.listener}`;
     case 'connect':
-      return `${who} connect ${step.sock} :${step.port} (gives up at ${step.timeoutMs} ms)`;
+      return `${who} connect ${step.sock} :${step.port}${step.before ? ` after ${step.before.map(describeOpt).join(', ')}` : ''} (gives up at ${step.timeoutMs} ms)`;
     case 'read':
       return `${who} read ${step.sock} ${step.max} (${step.timeoutMs} ms)`;
     case 'write':
@@ -209,10 +256,17 @@ function fmtOff(n: number): string {
   return n === 0 ? '' : n > 0 ? `+${n}` : `${n}`;
 }
 
+function describeSegments(g: SegmentSelector): string {
+  const which = g.from === g.to ? `segment ${g.from}` : `segments ${g.from}-${g.to}`;
+  const what = g.action === 'dup' ? 'duplicate' : 'drop';
+  return `${what} subject's data ${which} on ${g.sock}${g.action === 'drop' && g.times > 1 ? ` ${g.times} times` : ''}`;
+}
+
 export function describeOpt(opt: SockOpt): string {
   if ('linger' in opt) return `SO_LINGER {${opt.linger.on ? 1 : 0},${opt.linger.seconds}}`;
   if ('keepalive' in opt) return `keepalive idle ${opt.keepalive.idle} intvl ${opt.keepalive.intvl} cnt ${opt.keepalive.cnt}`;
   if ('userTimeoutMs' in opt) return `TCP_USER_TIMEOUT ${opt.userTimeoutMs}`;
   if ('linger2' in opt) return `TCP_LINGER2 ${opt.linger2}`;
+  if ('congestion' in opt) return `TCP_CONGESTION ${opt.congestion}`;
   return `SO_RCVBUF ${opt.rcvbuf}`;
 }

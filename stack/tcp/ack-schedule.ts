@@ -42,7 +42,7 @@ export function inQuickAckMode(c: Connection): boolean {
 }
 
 /** icsk_ack.rcv_mss, initialised as tcp_initialize_rcv_mss does. */
-function rcvMss(c: Connection): number {
+export function rcvMss(c: Connection): number {
   if (c.rcvMss === 0) {
     const hint = Math.min(c.advMss, c.mss, Math.floor(c.rcvWnd / 2), TCP_DEFAULT_MSS);
     c.rcvMss = Math.max(hint, TCP_MIN_MSS);
@@ -113,13 +113,13 @@ function measureRcvMss(c: Connection, len: number, flags: number): void {
  * than the one we offered (the right edge moved on: otherwise the reader's
  * tcp_cleanup_rbuf ACKs, see readerAck), in quick-ack mode, or when an ACK
  * is due at once anyway (ICSK_ACK_NOW); otherwise delay it
- * (tcp_send_delayed_ack). `selectWindow` is output.ts's tcp_select_window,
- * passed in because output.ts reports its ACKs here.
+ * (tcp_send_delayed_ack). `selectWindow` is rcvbuf.ts's __tcp_select_window,
+ * passed in because rcvbuf.ts reads rcv_mss from here.
  */
-export function ackSndCheck(c: Connection, selectWindow: (c: Connection, commit: boolean) => number): void {
+export function ackSndCheck(c: Connection, selectWindow: (c: Connection) => number): void {
   c.hooks.dirty(c);
   if (c.ackNow) return;
-  if ((seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) && selectWindow(c, false) >= c.rcvWnd) || inQuickAckMode(c)) {
+  if ((seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) && selectWindow(c) >= c.rcvWnd) || inQuickAckMode(c)) {
     c.ackNow = true;
     return;
   }

@@ -42,6 +42,7 @@ import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onDsackOfRetransmission } from './undo.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -146,6 +147,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     if (flag & FLAG_SET_XMIT_TIMER && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
     const delivered = newlyDelivered(c, priorDelivered, flag);
     congControl(c, delivered, c.lostTotal - priorLost, flag, priorInFlight);
+    // tcp_cong_control ends with tcp_update_pacing_rate.
+    updatePacingRate(c);
     xmitRecovery(c, rexmit);
   } else {
     // tcp_ack's no_queue: a D-SACK with nothing outstanding may still undo.

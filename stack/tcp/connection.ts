@@ -13,8 +13,8 @@ import { ByteQueue, OutOfOrderQueue } from './buffers.ts';
 import { createCongestionControl } from './congestion/select.ts';
 import type { CongestionControl } from './congestion/types.ts';
 import {
-  DEFAULT_RCVBUF,
   DEFAULT_SNDBUF,
+  TCP_DEFAULT_SCALING_RATIO,
   TCP_DEFAULT_MSS,
   offeredWindowScale,
   tsValAt,
@@ -25,6 +25,7 @@ import { MinRttFilter } from './min-rtt.ts';
 import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
+import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { TcpErrno, TcpStateName, Wakeable } from './types.ts';
 
@@ -48,6 +49,14 @@ export interface ConnectionHooks {
   released(c: Connection): void;
   /** One of the connection's timers expired: run its handler (tcp_timer.c). */
   timerExpired(c: Connection, timer: ConnectionTimer): void;
+}
+
+/** One received segment's share of receive memory (an skb's truesize), until the application has read up to `end`. */
+export interface RcvSkb {
+  end: number;
+  truesize: number;
+  /** Bytes a following small segment may still be copied into (skb_tailroom). */
+  tailroom: number;
 }
 
 /** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */
@@ -101,6 +110,8 @@ export class Connection {
 
   /** Bytes from SND.UNA on: sent-unacked, then unsent. */
   readonly sendQueue = new ByteQueue();
+  /** The unsent bytes as Linux's skbs, with their PSH marks and the pacing rate that sizes packets. */
+  readonly writeQueue = new WriteQueue();
   readonly rtx = new RetransmitQueue();
   /** The application closed its sending side: a FIN follows the queued data. */
   finQueued = false;
@@ -113,7 +124,27 @@ export class Connection {
   oooFinSeq: number | undefined;
   /** The peer's FIN has been processed (RCV.NXT counts it). */
   finReceived = false;
-  rcvBuf = DEFAULT_RCVBUF;
+  /** sk_rcvbuf: receive memory allowed (tcp_rmem[1], SO_RCVBUF doubled, or grown by DRS), and whether SO_RCVBUF fixed it (SOCK_RCVBUF_LOCK). */
+  rcvBuf: number;
+  rcvBufLocked = false;
+  /** sk_rmem_alloc: the truesize of what is queued, per segment (rcvbuf.ts). */
+  rmemAlloc = 0;
+  rcvSkbs: RcvSkb[] = [];
+  oooSkbs: RcvSkb[] = [];
+  /** tp->scaling_ratio: payload per 256 bytes of receive memory. */
+  scalingRatio = TCP_DEFAULT_SCALING_RATIO;
+  /** tp->window_clamp (the largest window we will offer) and tp->rcv_ssthresh (the window's current ceiling). */
+  windowClamp = 0;
+  rcvSsthresh = 0;
+  /** tp->rcvq_space: DRS's estimate of what the application reads per RTT, and where and when its measure began. */
+  rcvqSpace = 0;
+  rcvqSeq = 0;
+  rcvqTime = 0;
+  /** tp->rcv_rtt_est: the receiver's RTT (µs ×8), the window-based measure's target and start, rcv_rtt_last_tsecr. */
+  rcvRttUs8 = 0;
+  rcvRttSeq = 0;
+  rcvRttTime: number | undefined;
+  rcvRttLastTsecr = 0;
   /** Data was dropped for want of buffer: the next segment advertises a zero window (ICSK_ACK_NOMEM). */
   rcvNoMem = false;
   sndBuf = DEFAULT_SNDBUF;
@@ -277,6 +308,7 @@ export class Connection {
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     this.rcvWscale = offeredWindowScale(ctx.sysctl);
+    this.rcvBuf = ctx.sysctl.tcp_rmem[1];
     this.cc = createCongestionControl(ctx.sysctl.tcp_congestion_control, this);
     this.offeredWscale = this.rcvWscale;
     this.id = `${localPort}-${remotePort}`;
@@ -349,6 +381,16 @@ export class Connection {
   acceptable(seg: Segment): boolean {
     const end = seqAdd(seg.seq, segmentLength(seg));
     return !seqLt(end, this.rcvWup) && !seqGt(seg.seq, seqAdd(this.rcvNxt, this.receiveWindow()));
+  }
+
+  /** tp->advmss: the MSS we announced, less the timestamp option once it is agreed (what receive tuning counts in). */
+  tpAdvMss(): number {
+    return this.advMss - (this.tsOk ? 12 : 0);
+  }
+
+  /** tp->tcp_header_len: the TCP header of every segment once options are agreed. */
+  tcpHeaderLen(): number {
+    return 20 + (this.tsOk ? 12 : 0);
   }
 
   /** What is left of the window we advertised (tcp_receive_window). */

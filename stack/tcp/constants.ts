@@ -31,34 +31,35 @@ export const TCP_MIN_SND_MSS = 48;
 export const TCP_DEFAULT_MSS = 536;
 /** Bytes the timestamp option takes on every segment once negotiated (NOP, NOP, TS). */
 export const TCP_TS_OPTION_BYTES = TCPOLEN_TSTAMP_ALIGNED;
-/** Default socket buffers: our stand-in for Linux's autotuning (SO_RCVBUF/SO_SNDBUF override). */
-export const DEFAULT_RCVBUF = 1 << 20;
+/** Default send buffer (SO_SNDBUF overrides; no send-side autotuning). The receive buffer starts at tcp_rmem[1]. */
 export const DEFAULT_SNDBUF = 1 << 20;
+/** TCP_DEFAULT_SCALING_RATIO: a window is half its memory until a segment is measured (tcp_win_from_space). */
+export const TCP_DEFAULT_SCALING_RATIO = 128;
 /** The largest value of the 16-bit window field; also the largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
 export const MAX_WINDOW_FIELD = 65535;
 export const MAX_SYN_WINDOW = MAX_WINDOW_FIELD;
 
 /**
+ * net.core.rmem_max as Linux 6.18 has it (4194304, what `sysctl
+ * net.core.rmem_max` shows in a fresh namespace; not a tunable of the
+ * stack): SO_RCVBUF takes no more, and tcp_select_initial_window chooses a
+ * window scale that can offer it even when tcp_rmem[2] is smaller.
+ */
+export const NET_CORE_RMEM_MAX = 4 * 1024 * 1024;
+
+/**
  * The window scale we offer (tcp_select_initial_window): the shift that lets
- * the largest receive buffer (tcp_rmem[2]) be advertised, at most 14
- * (RFC 7323 §2.3); 0 when window scaling is off.
+ * the largest receive buffer (tcp_rmem[2] or net.core.rmem_max, whichever is
+ * larger) be advertised, at most 14 (RFC 7323 §2.3); 0 when window scaling
+ * is off. A buffer fixed by SO_RCVBUF may need less (rcvbuf.ts).
  */
 export function offeredWindowScale(sysctl: Sysctls): number {
   if (sysctl.tcp_window_scaling === 0) return 0;
-  return Math.min(Math.max(Math.floor(Math.log2(sysctl.tcp_rmem[2])) - 15, 0), TCP_MAX_WSCALE);
+  const largest = Math.max(sysctl.tcp_rmem[2], NET_CORE_RMEM_MAX);
+  return Math.min(Math.max(Math.floor(Math.log2(largest)) - 15, 0), TCP_MAX_WSCALE);
 }
 
 /** Our TSval: 1 ms ticks plus the connection's random offset (RFC 7323 §5.4, secure_tcp_ts_off). */
 export function tsValAt(now: number, offset: number): number {
   return (Math.floor(now) + offset) >>> 0;
-}
-
-/**
- * The window of a SYN or SYN-ACK (tcp_select_initial_window): `space`, at
- * most 65535, rounded down to a multiple of the segment size (64240 =
- * 44·1460 in a SYN, 65160 = 45·1448 in a SYN-ACK with timestamps, as Linux).
- */
-export function initialWindowFor(space: number, mss: number): number {
-  const s = Math.min(MAX_SYN_WINDOW, space);
-  return s > mss ? Math.floor(s / mss) * mss : s;
 }

@@ -76,8 +76,11 @@ export function tcpDone(c: Connection): void {
 function purge(c: Connection): void {
   cancelAll(c);
   c.sendQueue.clear();
+  c.writeQueue.clear();
   c.rtx.clear();
   c.ooo.clear();
+  for (const skb of c.oooSkbs) c.rmemAlloc -= skb.truesize;
+  c.oooSkbs = [];
   c.ackNow = false;
   c.ackDelayed = false;
   c.shutRd = true;
@@ -98,6 +101,7 @@ export function enterTimeWait(c: Connection): void {
   cancelAll(c);
   c.setState('TIME_WAIT');
   c.sendQueue.clear();
+  c.writeQueue.clear();
   c.rtx.clear();
   c.hooks.timeWait(c, 'TIME_WAIT', TCP_TIMEWAIT_LEN);
 }

@@ -87,6 +87,9 @@ export function connectionInfo(c: Connection): TcpInfo {
     reordSeen: c.reordSeen,
     minRtt: c.minRtt.value === Infinity ? undefined : c.minRtt.value / 1000,
     timers: timers.filter(([, t]) => t.armed).map(([on, t]) => ({ on, expiresIn: Math.max(0, t.deadline - now) })),
+    rcvRtt: Math.floor(c.rcvRttUs8 / 8) / 1000,
+    rcvSpace: c.rcvqSpace,
+    rcvSsthresh: c.rcvSsthresh,
     lastSend: c.lastSendTime > 0 ? now - c.lastSendTime : undefined,
     lastRecv: c.lastRcvTime > 0 ? now - c.lastRcvTime : undefined,
   };

@@ -7,6 +7,7 @@
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
+import { initBufferSpace } from './rcvbuf.ts';
 import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
@@ -19,6 +20,7 @@ import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
 export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {
@@ -67,12 +69,15 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
+    // tcp_ack of the SYN-ACK → tcp_cong_control: the first pacing rate.
+    updatePacingRate(c);
     if (c.synRetransmitted && c.rtt.samples === 0) c.rtt.rto = TCP_TIMEOUT_FALLBACK;
     c.backoff = 0;
     c.retransmits = 0;
     c.retransStamp = 0;
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
+    initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
     c.ackNow = true;
     c.hooks.dirty(c);
     if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
@@ -94,7 +99,11 @@ function negotiateOptions(c: Connection, seg: Segment): void {
   c.peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
   c.wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
   c.sndWscale = c.wscaleOk ? o.wscale : 0;
-  if (!c.wscaleOk) c.rcvWscale = 0;
+  if (!c.wscaleOk) {
+    // tcp_rcv_synsent_state_process: no scaling, so no window beyond 65535.
+    c.rcvWscale = 0;
+    c.windowClamp = Math.min(c.windowClamp, 65535);
+  }
   c.sackOk = s.tcp_sack !== 0 && o.sackPermitted;
   c.tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
   if (c.tsOk) {
@@ -121,8 +130,15 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     return 'TCP_RFC7323_PAWS';
   }
 
-  // First: the sequence number (tcp_sequence).
-  if (!c.acceptable(seg)) {
+  // First: the sequence number (tcp_sequence). A segment that ends beyond
+  // the window is taken (to be trimmed) only while nothing waits in the
+  // receive queue; otherwise it is out of window as a whole, even if it
+  // starts at RCV.NXT: data into a zero window with unread data queued is
+  // TcpExtBeyondWindow and a plain duplicate ACK, not tcp_data_queue's
+  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE).
+  const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
+  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg)), rightEdge);
+  if (!c.acceptable(seg) || endBeyond) {
     if (f & TCP_RST) {
       // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the
       // peer's FIN, which we already acknowledged) still resets.
@@ -133,8 +149,10 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       return 'TCP_INVALID_SEQUENCE';
     }
     if (f & TCP_SYN) return challengeAck(c, 'syn', true);
-    if (seqGt(seg.seq, seqAdd(c.rcvNxt, c.receiveWindow()))) c.ctx.counters.TcpExtBeyondWindow++;
+    const beyond = seqGt(seg.seq, rightEdge);
+    if (beyond || endBeyond) c.ctx.counters.TcpExtBeyondWindow++;
     sendDupAck(c, seg);
+    if (endBeyond && !beyond) return 'TCP_INVALID_END_SEQUENCE';
     // tcp_sequence's two reasons: wholly before RCV.WUP (old), or beyond the window.
     return seqLt(seqAdd(seg.seq, seg.payload.length), c.rcvWup) ? 'TCP_OLD_SEQUENCE' : 'TCP_INVALID_SEQUENCE';
   }
@@ -169,6 +187,7 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
     c.setState('ESTABLISHED');
+    initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
     if (c.keepalive) timers.armKeepalive(c);
   }
   const ackVerdict = processAck(c, seg);

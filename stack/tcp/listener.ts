@@ -7,7 +7,8 @@
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, tcpReserved, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { ipHeaderLength } from '../wire/ipv4.ts';
-import { MAX_SYN_WINDOW, MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES, initialWindowFor, offeredWindowScale } from './constants.ts';
+import { MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES } from './constants.ts';
+import { initialWindowOf, type InitialWindow } from './rcvbuf.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { abortWithReset } from './endings.ts';
@@ -42,6 +43,12 @@ export interface ListenerHost {
   wakeListener(listener: Listener): void;
 }
 
+const requestWindow = (w: InitialWindow): { rcvWnd: number; rcvWscale: number; windowClamp: number } => ({
+  rcvWnd: w.rcvWnd,
+  rcvWscale: w.wscale,
+  windowClamp: w.windowClamp,
+});
+
 /**
  * tcp_check_req's sequence test, Linux's tcp_in_window (net/ipv4/tcp_minisocks.c)
  * over [RCV.NXT, RCV.NXT + RCV.WND): acceptable when the segment starts at
@@ -50,9 +57,14 @@ export interface ListenerHost {
  * (end_seq; RST occupies no sequence space), so a segment ending at RCV.NXT
  * holds nothing new and is outside: a RST there leaves the request alone.
  */
+/** tcp_synack_window: the window a request advertises, its first window as far as 16 bits carry it. */
+function synAckWindow(req: RequestSock): number {
+  return Math.min(MAX_WINDOW_FIELD, req.rcvWnd);
+}
+
 function inRequestWindow(req: RequestSock, seg: Segment): boolean {
   const rcvNxt = seqAdd(req.irs, 1);
-  const right = seqAdd(rcvNxt, req.rcvWnd);
+  const right = seqAdd(rcvNxt, synAckWindow(req));
   const seq = seg.seq;
   const f = seg.flags;
   if (seq === rcvNxt) return true;
@@ -80,6 +92,9 @@ export class Listener implements PortOwner {
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
   owner: Wakeable | undefined;
+  /** The listener's sk_rcvbuf and SOCK_RCVBUF_LOCK: its requests' windows come from them, its children inherit them. */
+  rcvBuf: number;
+  rcvBufLocked = false;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
 
@@ -90,7 +105,14 @@ export class Listener implements PortOwner {
     /** min(backlog, somaxconn): bounds both queues; the accept queue holds backlog + 1. */
     public backlog: number,
     public reuseAddress: boolean,
-  ) {}
+  ) {
+    this.rcvBuf = host.ctx.sysctl.tcp_rmem[1];
+  }
+
+  /** tcp_openreq_init_rwin: a request's first window, scale and clamp from the listener's buffer (the MSS less timestamps when they are on). */
+  initialWindow(mss: number, wscaleOk: boolean): InitialWindow {
+    return initialWindowOf(this.ctx.sysctl, this.rcvBuf, this.rcvBufLocked, mss, wscaleOk);
+  }
 
   private get ctx(): TcpContext {
     return this.host.ctx;
@@ -158,8 +180,7 @@ export class Listener implements PortOwner {
         tsOk,
         tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
-        rcvWscale: wscaleOk ? offeredWindowScale(s) : 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src)),
+        ...requestWindow(this.initialWindow(tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src), wscaleOk)),
         ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(ipHeaderLength(seg.packet)))),
       },
       (r) => this.onRequestTimer(r),
@@ -197,7 +218,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(seg.src, seg.sport),
-      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: initialWindowFor(MAX_SYN_WINDOW, mss) },
+      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false).rcvWnd) },
       NO_TIMESTAMPS,
       { mss },
     );
@@ -242,8 +263,7 @@ export class Listener implements PortOwner {
         wscaleOk: false,
         sackOk: false,
         ...NO_TIMESTAMPS,
-        rcvWscale: 0,
-        rcvWnd: initialWindowFor(MAX_SYN_WINDOW, this.advMssTo(seg.src)),
+        ...requestWindow(this.initialWindow(this.advMssTo(seg.src), false)),
       },
       () => undefined,
     );
@@ -264,7 +284,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd) },
+      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,
     );
@@ -414,7 +434,7 @@ export class Listener implements PortOwner {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.remote, req.remotePort),
-      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, req.rcvWnd >>> req.rcvWscale) },
+      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: synAckWindow(req) >>> req.rcvWscale },
       req,
     );
   }

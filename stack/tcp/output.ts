@@ -7,7 +7,8 @@
  * when one is owed and nothing else carried it.
  */
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES, initialWindowFor } from './constants.ts';
+import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES } from './constants.ts';
+import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu } from './pmtu.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
@@ -18,43 +19,40 @@ import { transmitSegment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onRetransmit } from './undo.ts';
+import { tsoSegs, type UnsentSkb } from './write-queue.ts';
 
 export { effectiveMss } from './pmtu.ts';
 
 /**
- * tcp_select_window: the free receive space, in multiples of the scale
- * granularity, never moving the right edge back (RFC 9293 §3.8.6.2.2), and
- * not advertising slivers smaller than one segment (receiver SWS avoidance).
- * With `commit` the choice becomes RCV.WND/RCV.WUP.
+ * tcp_select_window: __tcp_select_window's choice (rcvbuf.ts), except that
+ * the right edge never moves back (RFC 9293 §3.8.6.2.2): a smaller window is
+ * rounded up to the scale unit from what is left of the last one. The
+ * choice becomes RCV.WND/RCV.WUP. With no buffer left for a segment we had
+ * to drop, zero at once for this one segment (ICSK_ACK_NOMEM).
  */
-export function selectWindow(c: Connection, commit = true): number {
+export function selectWindow(c: Connection): number {
   if (c.rcvNoMem) {
-    // Out of buffer: zero at once, even if that retracts the right edge; for this one segment.
-    if (commit) {
-      c.rcvNoMem = false;
-      c.rcvWnd = 0;
-      c.rcvWup = c.rcvNxt;
-    }
+    c.rcvNoMem = false;
+    c.rcvWnd = 0;
+    c.rcvWup = c.rcvNxt;
     return 0;
   }
-  const free = Math.max(0, c.rcvBuf - c.recvQueue.length - c.ooo.bytes);
+  const oldWin = c.rcvWnd;
   const current = c.receiveWindow();
-  const granularity = 1 << c.rcvWscale;
-  let window = free < Math.min(c.mss, c.rcvBuf >> 1) ? 0 : Math.floor(free / granularity) * granularity;
-  const maxWindow = MAX_WINDOW_FIELD * granularity;
-  if (window > maxWindow) window = maxWindow;
-  // A zero window we want but may not show yet, because it would retract the
-  // right edge, is what TCPWantZeroWindowAdv counts (tcp_select_window).
-  const wantedZeroTooSoon = window === 0 && current > 0;
-  if (window < current) window = Math.ceil(current / granularity) * granularity;
-  if (commit) {
-    if (window === 0 && c.rcvWnd !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
-    else if (window !== 0 && c.rcvWnd === 0 && c.state !== 'SYN_SENT') c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
-    if (wantedZeroTooSoon) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
-    c.rcvWnd = window;
-    c.rcvWup = c.rcvNxt;
+  let window = rawSelectWindow(c);
+  if (window < current) {
+    // A zero window we want but may not show yet is what TCPWantZeroWindowAdv counts.
+    if (window === 0) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
+    const granularity = 2 ** c.rcvWscale;
+    window = Math.ceil(current / granularity) * granularity;
   }
-  return window;
+  c.rcvWnd = window;
+  c.rcvWup = c.rcvNxt;
+  const field = Math.min(window, MAX_WINDOW_FIELD * 2 ** c.rcvWscale);
+  if (field >>> c.rcvWscale === 0) {
+    if (oldWin !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
+  } else if (oldWin === 0) c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;
+  return field;
 }
 
 /**
@@ -171,8 +169,7 @@ function emit(c: Connection, spec: SendSpec): void {
 
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */
 function windowField(c: Connection): number {
-  const w = selectWindow(c, true);
-  return Math.min(MAX_WINDOW_FIELD, w >>> c.rcvWscale);
+  return selectWindow(c) >>> c.rcvWscale;
 }
 
 /** tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS; TcpActiveOpens. */
@@ -181,7 +178,16 @@ export function connectStart(c: Connection, iss: number): void {
   c.sndUna = iss;
   c.sndNxt = seqAdd(iss, 1);
   c.sndSml = c.sndNxt;
-  c.rcvWnd = initialWindowFor(c.rcvBuf, c.advMss);
+  c.writeQueue.pushedSeq = c.sndNxt;
+  // tcp_connect_init: the first window and the scale from the buffer (the
+  // MSS less the timestamp option only when reconnecting with timestamps
+  // already seen: never here).
+  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0);
+  c.rcvWnd = w.rcvWnd;
+  c.windowClamp = w.windowClamp;
+  c.rcvSsthresh = w.rcvWnd;
+  c.rcvWscale = w.wscale;
+  c.offeredWscale = w.wscale;
   c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
@@ -325,75 +331,195 @@ export function xmitRetransmitQueue(c: Connection): void {
   if (rearm) timers.armRto(c, c.rtt.rto);
 }
 
-function sendNewData(c: Connection): void {
+/** How tcp_write_xmit was called: its nonagle argument and push_one. */
+type XmitMode =
+  /** tcp_push_pending_frames with tp->nonagle (after an ACK, at the end of a write). */
+  | 'pending'
+  /** __tcp_push_pending_frames with TCP_NAGLE_PUSH (forced_push in the middle of a write). */
+  | 'push'
+  /** tcp_push_one: the head skb only, TCP_NAGLE_PUSH. */
+  | 'one'
+  /** tcp_send_loss_probe: one skb, TCP_NAGLE_OFF, even without cwnd room (push_one 2). */
+  | 'probe';
+
+/**
+ * tcp_nagle_check with Minshall's rule: a sub-MSS piece is held while
+ * another sub-MSS segment is unacknowledged (Nagle, RFC 896).
+ */
+function nagleHolds(c: Connection, partial: boolean, mode: XmitMode): boolean {
+  return partial && mode === 'pending' && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0;
+}
+
+/**
+ * tcp_mss_split_point: how much of the head skb goes as one packet: up to
+ * `quota` segments, cut at the window's edge; the sub-MSS rest of the tail
+ * skb (or of a window-limited cut) only if Nagle lets it go.
+ */
+function mssSplitPoint(c: Connection, skb: UnsentSkb, mss: number, quota: number, room: number, mode: XmitMode): number {
+  const maxLen = mss * quota;
+  if (maxLen <= room && !c.writeQueue.isTail(skb)) return maxLen;
+  const needed = Math.min(skb.len, room);
+  if (maxLen <= needed) return maxLen;
+  const partial = needed % mss;
+  if (nagleHolds(c, partial !== 0, mode)) return needed - partial;
+  return needed;
+}
+
+/**
+ * tcp_write_xmit: new data, one head skb at a time, as the packets Linux
+ * hands to GSO: each at most min(cwnd room, cwnd / 2, tcp_tso_segs) segments, grown
+ * from the next skb and cut at the window's edge (write-queue.ts). Sender-
+ * side SWS avoidance is tcp_snd_wnd_test: an skb goes only if its first
+ * segment fits the window; a smaller window is left to the probe timer,
+ * which sends what fits (tcp_write_wakeup, test/scripts/window-shrink.pkt).
+ * Within an skb the cut falls at the window's edge (tcp_mss_split_point),
+ * a sub-MSS rest included unless Nagle holds it. Returns whether anything
+ * was sent.
+ */
+function writeXmit(c: Connection, mode: XmitMode): boolean {
+  const q = c.writeQueue;
+  q.reconcile(c.unsentBytes());
   const mss = currentMss(c);
-  let blockedBySws = false;
-  for (let first = true; ; first = false) {
-    const unsent = c.unsentBytes();
-    if (unsent <= 0) break;
-    const wndEnd = seqAdd(c.sndUna, c.sndWnd);
-    const room = seqDiff(wndEnd, c.sndNxt);
-    const inFlight = c.packetsInFlight();
-    if (inFlight >= c.cc.cwnd) break;
-    if (room <= 0) break;
-    // Sender-side SWS avoidance (tcp_write_xmit → tcp_snd_wnd_test): a burst
-    // starts only if the window holds the head's first full segment (or all
-    // that is queued, if less). A smaller window is left to the probe timer,
-    // which sends what fits (tcp_write_wakeup, test/scripts/window-shrink.pkt).
-    if (first && room < Math.min(mss, unsent)) {
-      blockedBySws = true;
-      break;
+  const maxSegs = tsoSegs(c, mss);
+  let sent = false;
+  for (let skb = q.head(); skb; skb = q.head()) {
+    // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
+    // at least 2 GSO packets in flight".
+    let quota = Math.min(c.cc.cwnd - c.packetsInFlight(), Math.max(c.cc.cwnd >> 1, 1));
+    if (quota <= 0) {
+      if (mode !== 'probe' || sent) break;
+      quota = 1;
     }
-    let len = Math.min(mss, unsent);
-    // Window-limited within a burst: fill the window to its edge with a
-    // partial segment. Once a burst has started, Linux applies no further
-    // sender-side SWS rule (not RFC 9293 §3.8.6.2.1's "half the largest
-    // window"): tcp_mss_split_point cuts the segment at the window's edge and
-    // holds the sub-MSS rest back only for Nagle. The kernel fills a
-    // 5288-byte window with 3×1448 + 944 (scenario linger0).
-    const windowLimited = room < len;
-    if (windowLimited) len = room;
-    const last = len === unsent;
-    // Nagle (RFC 896) as Linux's tcp_nagle_check with Minshall's rule: hold a
-    // sub-MSS segment (the queue's tail, or a window-limited cut) while
-    // another sub-MSS segment is unacknowledged.
-    if (len < mss && (last || windowLimited) && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0) break;
-    const fin = c.finQueued && last && room > len;
-    sendData(c, len, fin);
-    // tcp_write_xmit: new data sent during a cwnd reduction counts in prr_out.
-    if (inCwndReduction(c)) c.prr.out++;
-    if (len < mss) c.sndSml = c.sndNxt;
+    quota = Math.min(quota, maxSegs);
+    q.growHead(quota * mss - skb.len);
+    const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+    if (room < Math.min(mss, skb.len)) break; // tcp_snd_wnd_test
+    const segs = Math.ceil(skb.len / mss);
+    // tcp_nagle_test, for a one-segment skb: only the tail is held.
+    if (segs === 1 && q.isTail(skb) && nagleHolds(c, skb.len < mss, mode)) break;
+    if (segs > 1 && (mode === 'pending' || mode === 'push') && tsoShouldDefer(c, skb, maxSegs, room)) break;
+    const len = segs > 1 ? Math.min(skb.len, mssSplitPoint(c, skb, mss, quota, room, mode)) : skb.len;
+    const whole = len === skb.len;
+    const fin = whole && q.isTail(skb) && c.finQueued && room > len;
+    // tso_fragment leaves the skb's PSH to the part not sent.
+    const skbPsh = whole && skb.psh;
+    q.consumeHead(len);
+    sendPacket(c, len, mss, skbPsh, fin);
+    // tcp_write_xmit: what is sent during a cwnd reduction counts in PRR's prr_out.
+    if (inCwndReduction(c)) c.prr.out += Math.ceil(len / mss);
+    sent = true;
+    if (mode === 'one' || mode === 'probe') break;
   }
+  return sent;
+}
+
+/** sysctl_tcp_tso_win_divisor's default: a third of the window is enough to send at once. */
+const TSO_WIN_DIVISOR = 3;
+
+/**
+ * tcp_tso_should_defer: a packet that cwnd or the window would cut short
+ * waits for the ACK due within min(1 ms, SRTT/2), to go out larger, unless
+ * the last transmission is over 1 ms old, a full packet or a third of the
+ * window fits, an skb in the middle of the queue fits whole, or it carries
+ * the FIN; never in recovery.
+ */
+function tsoShouldDefer(c: Connection, skb: UnsentSkb, maxSegs: number, sendWin: number): boolean {
+  if (c.caState === 'recovery' || c.caState === 'loss') return false;
+  const now = c.now();
+  if (now - c.lastSendTime > 1) return false;
+  const congWin = (c.cc.cwnd - c.packetsInFlight()) * c.mss;
+  const limit = Math.min(sendWin, congWin);
+  if (limit >= maxSegs * c.mss) return false;
+  const tail = c.writeQueue.isTail(skb);
+  if (!tail && limit >= skb.len) return false;
+  if (limit >= Math.floor(Math.min(c.sndWnd, c.cc.cwnd * c.mss) / TSO_WIN_DIVISOR)) return false;
+  const head = c.rtx.first();
+  if (!head) return false;
+  // The next ACK expected more than min(SRTT/2, 1 ms) from now: no point in waiting.
+  const howFar = head.sentAt + c.rtt.srtt - now;
+  if (howFar - Math.min(c.rtt.srtt / 2, 1) > 0) return false;
+  if (tail && c.finQueued) return false;
+  return true;
+}
+
+/**
+ * One packet of `len` bytes as GSO cuts it into segments: PSH on its last
+ * segment when the packet has more than one (__tcp_transmit_skb) or its skb
+ * was marked (tcp_mark_push). Minshall's snd_sml follows sub-MSS packets
+ * (tcp_minshall_update).
+ */
+function sendPacket(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): void {
+  const segs = Math.ceil(len / mss);
+  for (let off = 0; off < len; off += mss) {
+    const segLen = Math.min(mss, len - off);
+    const last = off + segLen === len;
+    sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin));
+  }
+  if (len < mss) c.sndSml = c.sndNxt;
+}
+
+function sendNewData(c: Connection): void {
+  writeXmit(c, 'pending');
   if (c.finQueued && !c.finSent && c.unsentBytes() === 0) {
     const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-    if (room > 0 || c.rtx.length === 0) sendData(c, 0, true);
+    if (room > 0 || c.rtx.length === 0) sendData(c, 0, true, false, false);
   }
   // tcp_check_probe_timer: nothing in flight and data that cannot go: the probe timer.
-  if (c.unsentBytes() > 0 && c.rtx.length === 0 && (blockedBySws || seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt) <= 0)) {
-    timers.armPersist(c);
-  }
+  if (c.unsentBytes() > 0 && c.rtx.length === 0) timers.armPersist(c);
+}
+
+/**
+ * The pushes of tcp_sendmsg_locked in the middle of a write (tcp_push_one,
+ * or __tcp_push_pending_frames after forced_push): new data only, as
+ * tcp_write_xmit.
+ */
+export function pushDuringWrite(c: Connection, one: boolean): void {
+  if (!canSendData(c)) return;
+  const nxt = c.sndNxt;
+  writeXmit(c, one ? 'one' : 'push');
+  if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);
+}
+
+/** tcp_send_mss: the MSS new data is cut to now. */
+export function sendMss(c: Connection): number {
+  return currentMss(c);
 }
 
 /**
  * tcp_write_wakeup from the probe timer when the window is open but smaller
  * than sender-side SWS avoidance lets a burst start: what fits (at most one
- * segment) goes, with PSH. Returns whether anything was sent.
+ * segment) goes, with PSH; the skb it was cut from keeps a PSH mark for its
+ * rest (tcp_fragment after TCPHDR_PSH was set). Returns whether anything
+ * was sent.
  */
 export function sendWindowProbeData(c: Connection): boolean {
+  const q = c.writeQueue;
+  q.reconcile(c.unsentBytes());
+  const skb = q.head();
   const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-  const len = Math.min(room, currentMss(c), c.unsentBytes());
-  if (len <= 0 || !canSendData(c)) return false;
-  sendData(c, len, false, true);
+  const mss = currentMss(c);
+  if (!skb || !canSendData(c)) return false;
+  const len = Math.min(room, mss, skb.len);
+  if (len <= 0) return false;
+  if (len < skb.len) skb.psh = true;
+  q.consumeHead(len);
+  sendData(c, len, false, true, true);
+  if (len < mss) c.sndSml = c.sndNxt;
   return true;
 }
 
-function sendData(c: Connection, len: number, fin: boolean, push = false): void {
+/**
+ * One segment of new data. `wirePsh` is the PSH it carries; `skbPsh` what a
+ * retransmission of it alone carries (the skb's own mark: the PSH
+ * __tcp_transmit_skb forces on a multi-segment packet is set on the clone).
+ */
+function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, skbPsh: boolean): void {
   const now = c.now();
   // tcp_event_data_sent: CA_EVENT_TX_START when nothing was in flight.
   if (len > 0) c.cc.onDataSent(c.packetsInFlight());
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
-  const psh = len > 0 && (push || fin || len === c.unsentBytes());
+  const psh = len > 0 && wirePsh;
   emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
@@ -401,7 +527,7 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
     payloadLength: len,
     options: segmentOptions(c, len),
   });
-  const record: TxRecord = { seq, len, syn: false, fin, psh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered };
+  const record: TxRecord = { seq, len, syn: false, fin, psh: len > 0 && skbPsh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered };
   c.rtx.push(record);
   c.sndNxt = recordEnd(record);
   c.bytesSent += len;
@@ -414,18 +540,14 @@ function sendData(c: Connection, len: number, fin: boolean, push = false): void 
 }
 
 /**
- * tcp_send_loss_probe's first choice: one new segment (Nagle and cwnd
- * ignored, tcp_write_xmit with push_one 2) if the window holds it
- * (tcp_snd_wnd_test). Returns whether it went out.
+ * tcp_send_loss_probe's first choice: new data, one packet (Nagle ignored,
+ * one segment even without cwnd room: tcp_write_xmit with push_one 2) if
+ * the window holds its first segment (tcp_snd_wnd_test). Returns whether
+ * it went out.
  */
 export function sendLossProbeNewData(c: Connection): boolean {
-  const unsent = c.unsentBytes();
-  if (unsent <= 0 || !canSendData(c)) return false;
-  const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-  const len = Math.min(currentMss(c), unsent);
-  if (room < len) return false;
-  sendData(c, len, c.finQueued && len === unsent && room > len);
-  return true;
+  if (c.unsentBytes() <= 0 || !canSendData(c)) return false;
+  return writeXmit(c, 'probe');
 }
 
 /**

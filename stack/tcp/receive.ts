@@ -5,12 +5,24 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
-import { ackSndCheck, enterQuickAckMode, eventDataRecv } from './ack-schedule.ts';
+import { ackSndCheck, enterQuickAckMode, eventDataRecv, rcvMss } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { dsackExtend, dsackSet } from './dsack.ts';
 import { enterTimeWait, tcpDone } from './endings.ts';
 import * as out from './output.ts';
+import {
+  chargeInOrder,
+  chargeOutOfOrder,
+  growWindow,
+  measureScalingRatio,
+  moveInOrder,
+  rcvbufGrow,
+  rcvRttMeasure,
+  rawSelectWindow,
+  rcvRttMeasureTs,
+  segmentTruesize,
+} from './rcvbuf.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
@@ -77,18 +89,21 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     return undefined;
   }
 
-  // tcp_try_rmem_schedule: the window we advertised may exceed the free buffer
-  // by the rounding of the never-shrinking scaled window (ALIGN in
-  // tcp_select_window, up to one granule per segment). Linux absorbs that
-  // creep in headroom: sk_rcvbuf is twice what SO_RCVBUF asked for
-  // (sock_setsockopt) and the window is offered from the useful half, so a
-  // peer never loses data the window allowed (scenario app-blocked). Ours
-  // offers the window from rcvBuf and keeps the same 2× memory bound; data
-  // beyond it is dropped and answered at once with a zero window
-  // (ICSK_ACK_NOMEM), in order (TCPRcvQDrop, unless the queue is empty) or
-  // out of order (TCPOFODrop).
-  const rcvMemLimit = 2 * c.rcvBuf;
-  if (data.length > 0 && c.recvQueue.length + c.ooo.bytes + data.length > rcvMemLimit && (seq !== c.rcvNxt || c.recvQueue.length > 0)) {
+  // tcp_try_rmem_schedule: with data already queued, a segment that would
+  // take the receive memory past sk_rcvbuf (tcp_can_ingest: memory in use
+  // plus its length) makes Linux collapse the queues into compact skbs
+  // (tcp_prune_queue) and drop it only if that did not make room. The
+  // window we offer keeps within the buffer except for the rounding of the
+  // never-shrinking scaled window, so collapsing is what absorbs that
+  // creep; here it is taken as accounting the queued payload alone. Beyond
+  // that the data is dropped and answered at once with a zero window
+  // (ICSK_ACK_NOMEM), in order (TCPRcvQDrop) or out of order (TCPOFODrop).
+  if (
+    data.length > 0 &&
+    (seq !== c.rcvNxt || c.recvQueue.length > 0) &&
+    c.rmemAlloc + data.length > c.rcvBuf &&
+    c.recvQueue.length + c.ooo.bytes + data.length > c.rcvBuf
+  ) {
     if (seq === c.rcvNxt) {
       c.ctx.counters.TcpExtTCPRcvQDrop++;
       c.rcvNoMem = true;
@@ -100,11 +115,18 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
 
   if (seq === c.rcvNxt) {
     if (data.length > 0) {
+      // tcp_rcv_established: the receiver's RTT from the echoed timestamp, before the segment counts.
+      if (c.tsOk && seg.options.tsPresent) rcvRttMeasureTs(c, data.length, seg.options.tsEcr);
+      const truesize = chargeInOrder(c, data.length);
       c.recvQueue.push(data.slice());
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
+      // tcp_event_data_recv: tcp_measure_rcv_mss (the ratio first), tcp_rcv_rtt_measure, the ATO, tcp_grow_window.
+      measureScalingRatio(c, data.length, rcvMss(c));
       eventDataRecv(c, data.length, seg.flags);
+      rcvRttMeasure(c);
       ecn.checkCe(c, seg); // tcp_event_data_recv → tcp_ecn_check_ce
+      if (data.length >= 128) growWindow(c, data.length, truesize);
     }
     const filled = !c.ooo.empty;
     if (filled) {
@@ -114,11 +136,12 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         c.rcvNxt = seqAdd(c.rcvNxt, chunk.length);
         c.bytesReceived += chunk.length;
       }
+      moveInOrder(c);
       c.ackNow = true; // hole filled: ACK at once (RFC 5681 §4.2)
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     if (c.oooFinSeq !== undefined && c.oooFinSeq === c.rcvNxt) processFin(c);
-    ackSndCheck(c, out.selectWindow);
+    ackSndCheck(c, rawSelectWindow);
     if (data.length > 0 || filled) c.hooks.wake(c);
   } else {
     // Out of order: hold it, and ACK at once with SACK so the sender learns of the hole.
@@ -129,6 +152,15 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       c.ctx.counters.TcpExtTCPOFOQueue++;
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
       added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
+      if (added > 0) {
+        // tcp_data_queue_ofo: with SACK the window may grow as for in-order
+        // data (before the segment is charged), and the buffer grows for
+        // what waits out of order once the socket has been accepted.
+        const { truesize } = segmentTruesize(data.length, c.tcpHeaderLen());
+        if (c.sackOk && data.length >= 128) growWindow(c, data.length, truesize);
+        chargeOutOfOrder(c, seqAdd(seq, data.length), data.length);
+        if (c.owner !== undefined) rcvbufGrow(c, c.rcvqSpace);
+      }
     }
     if (fin) c.oooFinSeq = seqAdd(seq, data.length);
     c.ackSched = true; // tcp_data_queue_ofo: inet_csk_schedule_ack, so this ACK uses up a quick ACK

@@ -9,8 +9,10 @@ import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { effectiveMss } from './output.ts';
 import { updateMinRtt } from './rack.ts';
+import { initBufferSpace } from './rcvbuf.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
+import { updatePacingRate } from './write-queue.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {
@@ -28,11 +30,12 @@ export interface RequestSockInit {
   /** The peer's TSval to echo. */
   tsRecent: number;
   tsOffset: number;
-  /** Our window scale and the window of our SYN-ACK (bytes). */
+  /** Our window scale, our first window (bytes; the SYN-ACK carries at most 65535 of it) and its clamp (tcp_openreq_init_rwin). */
   rcvWscale: number;
   rcvWnd: number;
   /** The SYN asked for ECN and we accept (inet_rsk(req)->ecn_ok, tcp_ecn_create_request). */
   ecnOk?: boolean;
+  windowClamp: number;
 }
 
 export class RequestSock implements RequestSockInit {
@@ -50,6 +53,7 @@ export class RequestSock implements RequestSockInit {
   readonly rcvWscale: number;
   readonly rcvWnd: number;
   readonly ecnOk: boolean;
+  readonly windowClamp: number;
   readonly timer: Timer;
   /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
   retrans = 0;
@@ -74,6 +78,7 @@ export class RequestSock implements RequestSockInit {
     this.rcvWscale = init.rcvWscale;
     this.rcvWnd = init.rcvWnd;
     this.ecnOk = init.ecnOk === true;
+    this.windowClamp = init.windowClamp;
     this.timer = new Timer('synack', () => onTimer(this));
   }
 }
@@ -84,8 +89,13 @@ export class RequestSock implements RequestSockInit {
  * ESTABLISHED, with an RTT sample from the timestamp echo or from the
  * SYN-ACK when it was not retransmitted (Karn).
  */
-export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
+export function initChild(c: Connection, req: RequestSock, ack: Segment, rcvBuf: number, rcvBufLocked: boolean): void {
   c.rcvWscale = req.wscaleOk ? req.rcvWscale : 0;
+  // sk_clone_lock: the child's receive buffer is the listener's.
+  c.rcvBuf = rcvBuf;
+  c.rcvBufLocked = rcvBufLocked;
+  c.windowClamp = req.windowClamp;
+  c.rcvSsthresh = req.rcvWnd;
   c.iss = req.iss;
   c.irs = req.irs;
   c.sndUna = seqAdd(req.iss, 1);
@@ -119,6 +129,10 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment): void {
   } else {
     c.rtt.rto = TCP_TIMEOUT_FALLBACK;
   }
+  c.writeQueue.pushedSeq = c.sndNxt;
+  // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
+  updatePacingRate(c);
   c.setState('ESTABLISHED');
+  initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
   c.ctx.counters.TcpPassiveOpens++;
 }

@@ -16,6 +16,8 @@ export class RttEstimator {
   /** The RTO before backoff. */
   rto = TCP_TIMEOUT_INIT;
   samples = 0;
+  /** Smallest sample in ms (tcp_min_rtt; Linux's 300 s window is not modelled). */
+  minRtt: number | undefined;
 
   constructor(
     readonly rtoMin = TCP_RTO_MIN,
@@ -25,6 +27,7 @@ export class RttEstimator {
 
   sample(rtt: number): void {
     const r = Math.max(rtt, 0.001);
+    if (this.minRtt === undefined || r < this.minRtt) this.minRtt = r;
     if (this.samples === 0) {
       this.srtt = r;
       this.rttvar = r / 2;

@@ -14,6 +14,7 @@ import { formatIpv4 } from '../wire/addr.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
+import { NET_CORE_RMEM_MAX } from './constants.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { Listener } from './listener.ts';
@@ -201,6 +202,10 @@ export class TcpSock implements Wakeable {
     }
     const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress);
     l.owner = this;
+    if (this.opts.rcvBuf !== undefined) {
+      l.rcvBuf = this.opts.rcvBuf;
+      l.rcvBufLocked = true;
+    }
     this.listener = l;
     this.layer.listenerTable.add(b.port, l);
     return undefined;
@@ -238,6 +243,10 @@ export class TcpSock implements Wakeable {
     }
     const c = new Connection(layer.ctx, layer, layer.ctx.address, b.port, remote, port);
     c.owner = this;
+    if (this.opts.rcvBuf !== undefined) {
+      c.rcvBuf = this.opts.rcvBuf;
+      c.rcvBufLocked = true;
+    }
     this.conn = c;
     this.applyOptions();
     layer.connections.set(remote, port, b.port, c);
@@ -427,8 +436,19 @@ export class TcpSock implements Wakeable {
       }
       case 'SO_RCVBUF':
         if (typeof v !== 'number') return 'EINVAL';
-        // sock_setsockopt doubles the value to account for overhead; we keep the doubled value as payload space.
-        o.rcvBuf = Math.max(SOCK_MIN_RCVBUF, Math.min(v, SOCK_BUF_MAX) * 2);
+        // __sock_set_rcvbuf: the value is doubled to account for overhead (it
+        // bounds receive memory, not payload: rcvbuf.ts) and fixed for good
+        // (SOCK_RCVBUF_LOCK: no autotuning); at most net.core.rmem_max is doubled. A listener passes it to its
+        // requests' windows and to its children.
+        o.rcvBuf = Math.max(SOCK_MIN_RCVBUF, Math.min(v, SOCK_BUF_MAX, NET_CORE_RMEM_MAX) * 2);
+        if (this.conn) {
+          this.conn.rcvBuf = o.rcvBuf;
+          this.conn.rcvBufLocked = true;
+        }
+        if (this.listener) {
+          this.listener.rcvBuf = o.rcvBuf;
+          this.listener.rcvBufLocked = true;
+        }
         break;
       case 'SO_SNDBUF':
         if (typeof v !== 'number') return 'EINVAL';
@@ -511,7 +531,6 @@ export class TcpSock implements Wakeable {
     c.userTimeout = o.userTimeout;
     c.linger2 = o.linger2;
     c.synRetries = o.synRetries;
-    if (o.rcvBuf !== undefined) c.rcvBuf = o.rcvBuf;
     if (o.sndBuf !== undefined) c.sndBuf = o.sndBuf;
     if (o.congestion !== undefined && o.congestion !== c.cc.name) switchCongestionControl(c, o.congestion);
     if (c.keepalive && synchronized(c.state) && (!wasKeepalive || !c.keepaliveTimer.armed)) timers.armKeepalive(c);

@@ -384,7 +384,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
     const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort, 'SYN_RECV');
-    initChild(c, req, ack);
+    initChild(c, req, ack, listener.rcvBuf, listener.rcvBufLocked);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     const owner: PortOwner = { bindAddress: listener.bindAddress, reuseAddress: listener.reuseAddress, listening: false };
     this.binds.add(listener.port, owner);

@@ -110,6 +110,15 @@ export interface TcpInfo {
   minRtt?: number;
   /** Every timer armed, not only the one `timer` shows. */
   timers?: Array<{ on: string; expiresIn: number }>;
+  /**
+   * The receive side's tuning (tcp_get_info): the receiver's RTT estimate in ms
+   * (tcpi_rcv_rtt, ss rcv_rtt), what DRS estimates the application reads per
+   * RTT (tcpi_rcv_space, rcvq_space.space) and the ceiling of the window we
+   * offer (tcpi_rcv_ssthresh); docs/linux-behaviour.md, Receive windows.
+   */
+  rcvRtt?: number;
+  rcvSpace?: number;
+  rcvSsthresh?: number;
   /** ms since the last segment sent / received (ss lastsnd / lastrcv). */
   lastSend?: number;
   lastRecv?: number;

@@ -7,34 +7,85 @@ import { readerAck } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { abortWithReset, tcpDone } from './endings.ts';
 import * as out from './output.ts';
+import { copiedSeq, rawSelectWindow, rcvSpaceAdjust, releaseAll, releaseRead } from './rcvbuf.ts';
+import { seqAdd, seqDiff } from './seq.ts';
 import * as timers from './timer-arming.ts';
+import { queueWrite } from './write-queue.ts';
 
-/** Queues application bytes; returns how many fit in the send buffer. */
+/**
+ * Queues application bytes; returns how many fit in the send buffer. They
+ * are cut into skbs as tcp_sendmsg_locked cuts them, with its pushes in the
+ * middle of a long write and tcp_push's PSH mark at the end (write-queue.ts);
+ * the final push is the flush that follows.
+ */
 export function sendmsg(c: Connection, data: Uint8Array): number {
   const room = c.sndBuf - c.sendQueue.length;
   if (room <= 0) return 0;
   const n = Math.min(room, data.length);
-  c.sendQueue.push(data.slice(0, n));
+  const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
+  queueWrite(c, n, out.sendMss(c), writeSeq, {
+    append: (offset, len) => c.sendQueue.push(data.slice(offset, offset + len)),
+    pushOne: () => out.pushDuringWrite(c, true),
+    pushAll: () => out.pushDuringWrite(c, false),
+  });
   c.hooks.dirty(c);
   return n;
 }
 
+/**
+ * tcp_recvmsg_locked: up to `max` bytes, segment by segment; each segment
+ * read in full frees its receive memory, and after each piece DRS may grow
+ * the buffer (tcp_rcv_space_adjust). Then tcp_cleanup_rbuf.
+ */
 export function recvmsg(c: Connection, max: number): Uint8Array {
-  const data = c.recvQueue.shift(max);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const skb of c.rcvSkbs.slice()) {
+    if (total >= max || c.recvQueue.length === 0) break;
+    const left = seqDiff(skb.end, copiedSeq(c));
+    if (left <= 0) continue;
+    const part = c.recvQueue.shift(Math.min(left, max - total));
+    parts.push(part);
+    total += part.length;
+    releaseRead(c);
+    if (c.state !== 'CLOSED') rcvSpaceAdjust(c);
+  }
+  if (total < max && c.recvQueue.length > 0) {
+    const rest = c.recvQueue.shift(max - total);
+    parts.push(rest);
+    total += rest.length;
+  }
+  const data = parts.length === 1 ? parts[0]! : concat(parts, total);
   if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, data.length);
   return data;
 }
 
-/** tcp_cleanup_rbuf: send an owed ACK (readerAck), or announce a window that at least doubled, or reopened from zero. */
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    joined.set(p, at);
+    at += p.length;
+  }
+  return joined;
+}
+
+/**
+ * tcp_cleanup_rbuf: send an owed ACK (readerAck), or announce a window that
+ * grew "significantly": while the window left is at most half the clamp, a
+ * new window (__tcp_select_window) at least twice it.
+ */
 function cleanupRbuf(c: Connection, copied: number): void {
   if (readerAck(c, copied)) {
     c.ackNow = true;
     c.hooks.dirty(c);
     return;
   }
+  if (c.shutRd) return;
   const current = c.receiveWindow();
-  const possible = out.selectWindow(c, false);
-  if (possible >= 2 * current && possible - current >= c.mss) {
+  if (2 * current > c.windowClamp) return;
+  const possible = rawSelectWindow(c);
+  if (possible !== 0 && possible >= 2 * current) {
     c.ackNow = true;
     c.hooks.dirty(c);
   }
@@ -72,6 +123,7 @@ export function closeConnection(c: Connection): void {
   const unread = c.recvQueue.length;
   c.recvQueue.clear();
   c.ooo.clear();
+  releaseAll(c);
   if (unread > 0) {
     // RFC 2525 §2.17: unread data means the peer's data was lost: say so with a RST.
     c.setState('CLOSED');

@@ -24,8 +24,9 @@
  *      seeded: round r uses seed r for both), our stack as the sender
  *      (`tcpstack connect`) against a kernel sender whose packets cross the
  *      same impairment code (test/bench/impair-forward.ts between two TUN
- *      devices); CUBIC on both, each transfer cut at BENCH_GOODPUT_S seconds
- *      (default 10); the senders' retransmission counters beside it.
+ *      devices); CUBIC on both, BENCH_GOODPUT_ROUNDS rounds (default 2), each
+ *      transfer run to its end (cut at BENCH_GOODPUT_S seconds, default 60,
+ *      only as a bound); the senders' retransmission counters beside it.
  *
  * Ours: `cli/tcpstack up --netns NS --services echo:7`, client in NS at
  * 198.18.0.1 → 198.18.0.2. Kernel: test/bench/echo-server.ts in namespace S
@@ -37,15 +38,17 @@
  * report is scanned for retransmissions, drops and aborts, printed as notes.
  *
  * Bounded: a global budget (BENCH_BUDGET_S, default 230 s) beyond which steps
- * are skipped, and one of its own for the goodput figure (about 6 × (BENCH_GOODPUT_S
- * + 4) s, at most 90 s by default); every child has its own time limit. Namespaces are unique to
+ * are skipped, and one of its own for the goodput figure (rounds × 2 ×
+ * (BENCH_GOODPUT_S + 5) s at most; the transfers take 20–40 s each here);
+ * every child has its own time limit. Namespaces are unique to
  * this process and removed on exit, failure, SIGINT, SIGTERM and SIGHUP; only
  * processes we started are signalled, by PID.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_RESULTS (unset: stdout only;
  * "1": also write bench-results.txt in the project root; a path: write there),
  * BENCH_ONLY ("echo": figures 1-4 only; "goodput": figure 5 only),
- * BENCH_GOODPUT_S (per-transfer cut, 3-60 s, default 10), BENCH_GOODPUT_CC
+ * BENCH_GOODPUT_ROUNDS (1-9, default 2), BENCH_GOODPUT_S (per-transfer
+ * bound, 3-90 s, default 60), BENCH_GOODPUT_CC
  * ("cubic", the default, "reno", or "cubic,reno": one row each; the goodput
  * budget grows with it), BENCH_GOODPUT_BYTES (default 20 MiB).
  */
@@ -77,7 +80,8 @@ const SERVER = join(ROOT, 'test', 'bench', 'echo-server.ts');
 
 const ROUNDS = intEnv('BENCH_ROUNDS', 3, 1, 9);
 const ONLY = choiceEnv('BENCH_ONLY', ['', 'echo', 'goodput']);
-const GOODPUT_S = intEnv('BENCH_GOODPUT_S', 10, 3, 60);
+const GOODPUT_S = intEnv('BENCH_GOODPUT_S', 60, 3, 90);
+const GOODPUT_ROUNDS = intEnv('BENCH_GOODPUT_ROUNDS', 2, 1, 9);
 const GOODPUT_BYTES = intEnv('BENCH_GOODPUT_BYTES', 20 * 1024 * 1024, 1024, 200 * 1024 * 1024);
 const GOODPUT_CCS = listEnv('BENCH_GOODPUT_CC', ['cubic', 'reno'], ['cubic']) as CongestionControl[];
 const GOODPUT_IMPAIR = ['--loss', '1%', '--delay', '10ms'];
@@ -445,12 +449,12 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
 
 /** Goodput under loss (figure 5): rounds of ours, kernel, ours, kernel, … per congestion control. */
 async function goodputPhase(): Promise<void> {
-  const budgetMs = ROUNDS * 2 * GOODPUT_CCS.length * (GOODPUT_S * 1000 + GOODPUT_OVERHEAD_MS);
+  const budgetMs = GOODPUT_ROUNDS * 2 * GOODPUT_CCS.length * (GOODPUT_S * 1000 + GOODPUT_OVERHEAD_MS);
   const phaseStart = elapsed();
   const left = (): number => budgetMs - (elapsed() - phaseStart);
   const data = pattern(GOODPUT_BYTES);
   log(`goodput: ${fmtBytes(GOODPUT_BYTES)} one way, ${GOODPUT_IMPAIR.join(' ')} (both ways), cut at ${GOODPUT_S} s, ${GOODPUT_CCS.join(' and ')}; budget ${(budgetMs / 1000).toFixed(0)} s`);
-  for (let r = 1; r <= ROUNDS; r++) {
+  for (let r = 1; r <= GOODPUT_ROUNDS; r++) {
     for (const cc of GOODPUT_CCS) {
       for (const side of ['stack', 'kernel'] as const) {
         await step(`r${r} goodput ${cc} ${side}`, GOODPUT_S * 1000 + 2_000, async () => {
@@ -494,11 +498,11 @@ function fmt(v: number): string {
   return v.toFixed(2);
 }
 
-function cell(values: number[] | undefined, count = false): string {
+function cell(values: number[] | undefined, count: boolean, rounds: number): string {
   const s = stats(values);
   if (!s) return 'n/a';
   const f = count ? fmtCount : fmt;
-  return `${f(s.median)} (${f(s.min)}–${f(s.max)})${s.n < ROUNDS ? ` n=${s.n}` : ''}`;
+  return `${f(s.median)} (${f(s.min)}–${f(s.max)})${s.n < rounds ? ` n=${s.n}` : ''}`;
 }
 
 /** A count (a counter's median is whole, or half-way between two). */
@@ -510,7 +514,7 @@ const isCount = (metric: Metric): boolean => metric.startsWith('gp:') && !metric
 function goodputNotes(): string[] {
   const notes = [
     `[3] ${fmtBytes(GOODPUT_BYTES)} one way to a kernel receiver (test/bench/bulk.py), goodput at the receiver from accept() to EOF,`,
-    `    or over the first ${GOODPUT_S} s when the transfer has not ended by then; ${GOODPUT_IMPAIR.join(' ')} in both directions by tun/impair/,`,
+    `    (a transfer still running at ${GOODPUT_S} s is cut there and marked); ${GOODPUT_IMPAIR.join(' ')} in both directions by tun/impair/,`,
     '    seed r in round r for both. Ours: `tcpstack connect --loss 1% --delay 10ms --seed r` sending its stdin. Kernel:',
     '    a kernel sender (TCP_CONGESTION set per socket) in another namespace, the two joined by two TUN devices and',
     '    test/bench/impair-forward.ts, the same impairment code with the same seed. Counters are the sender\'s.',
@@ -551,14 +555,15 @@ function table(): string {
     const a = stats(samples.stack.get(metric));
     const b = stats(samples.kernel.get(metric));
     const ratio = a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
-    return [label, cell(samples.stack.get(metric), isCount(metric)), cell(samples.kernel.get(metric), isCount(metric)), ratio];
+    const rounds = metric.startsWith('gp:') ? GOODPUT_ROUNDS : ROUNDS;
+    return [label, cell(samples.stack.get(metric), isCount(metric), rounds), cell(samples.kernel.get(metric), isCount(metric), rounds), ratio];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cols: string[]): string => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
   const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
   const client = stats(clientSlabKiB.map((k) => k / 1024));
-  out.push('', `median (min–max) of ${ROUNDS} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`);
+  out.push('', `median (min–max) of ${ROUNDS} interleaved rounds (goodput: ${GOODPUT_ROUNDS}) (stack, kernel, stack, kernel, ...); ratio of medians.`);
   if (ONLY !== 'goodput') out.push(
     'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
     '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { deviceConfig } from '../../cli/device.ts';
 import { UsageError } from '../../cli/usage.ts';
+import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { Stack } from '../../stack/stack.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 import { VirtualClock } from '../../stack/clock.ts';
@@ -48,6 +49,22 @@ test('--sysctl accepts the keepalive, FIN_WAIT2, retry and TIME_WAIT names and t
   t.is(cliSysctl('/proc/sys/net/ipv4/tcp_fin_timeout=7').tcp_fin_timeout, 7);
   t.throws(() => cliSysctl('net.ipv4.tcp_keepalive_timeout=1'), { instanceOf: UsageError, message: /unknown sysctl/ });
   t.throws(() => cliSysctl('net.ipv4.somaxconn=1'), { instanceOf: UsageError, message: /unknown sysctl/ });
+});
+
+test('--sysctl tcp_rmem takes Linux\'s three values (min, default, max) and tcp_moderate_rcvbuf 0-255; a connection\'s buffer starts at the default', (t) => {
+  const sysctl = cliSysctl('net.ipv4.tcp_rmem=4096 65536 1048576', 'tcp_moderate_rcvbuf=0');
+  t.deepEqual([sysctl.tcp_rmem, sysctl.tcp_moderate_rcvbuf], [[4096, 65536, 1048576], 0]);
+  t.throws(() => cliSysctl('tcp_rmem=4096 65536'), { instanceOf: UsageError, message: /takes 3 integers/ });
+  t.throws(() => cliSysctl('tcp_moderate_rcvbuf=256'), { instanceOf: UsageError, message: /out of range/ });
+  const w = new World({ b: { sysctl } });
+  const server = w.b.tcp.socket();
+  server.bind(0, 7);
+  server.listen(4);
+  const client = w.a.tcp.socket();
+  client.connect(B, 7);
+  w.run(1000, () => client.state === 'ESTABLISHED');
+  w.run(w.clock.now() + 100);
+  t.is((server.accept() as TcpEndpoint).getsockopt('SO_RCVBUF'), 65536);
 });
 
 test('tcp_syn_retries=2 tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s, ETIMEDOUT at 7 s', (t) => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
 import { tcpPacket } from '../helpers/packets.ts';
+import { ACTIVE_WIN } from '../helpers/tcp-peer.ts';
 import { segmentEvent } from '../../stack/tcp/trace-seg.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
@@ -286,9 +287,10 @@ test('the live timeline of a real handshake, and the trace file prints the same 
     t.deepEqual(lines.slice(0, 3), [
       `0.000 ${name} < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>`,
       `0.000 ${name} > S 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
-      `0.000 ${name} < . ack 1 win 1024 <nop,nop,TS>`,
+      // The client's idle window after an active open: rcv_ssthresh 64088 rounded up (test/helpers/tcp-peer.ts, ACTIVE_WIN).
+      `0.000 ${name} < . ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`,
     ]);
-    t.true(lines.includes(`0.000 ${name} < P 1:6(5) ack 1 win 1024 <nop,nop,TS>`), lines.join('\n'));
+    t.true(lines.includes(`0.000 ${name} < P 1:6(5) ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`), lines.join('\n'));
     t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P 1:6(5) ack 6 `)), 'the echo');
     t.true(lines.some((l) => /ESTABLISHED → CLOSE_WAIT$/.test(l)));
     t.regex(lines.at(-1)!, /LAST_ACK → CLOSED$/);

@@ -12,7 +12,6 @@
  * Sequence numbers the stack chose (its ISN, its timestamp clock) are learnt
  * from what it sent: `our(n)` is the stack's ISN + n, `their(n)` the peer's.
  */
-import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { seqAdd } from '../../stack/tcp/seq.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -41,16 +40,22 @@ export const PEER_IP = formatIpv4(KERNEL);
 export const STACK_IP = formatIpv4(STACK);
 
 /**
- * The window field the stack advertises with `unread` bytes in its receive
- * queue: the free space of its receive buffer (DEFAULT_RCVBUF, its stand-in
- * for Linux's autotuning) rounded down to the scale unit, at most 65535.
- * Linux advertises less on a young connection (rcv_ssthresh starts at the
- * initial window: 64240 bytes) and rounds up (ALIGN in __tcp_select_window);
- * the documents fix only the SYN and SYN-ACK windows.
+ * The window field a young connection of ours advertises, for tests whose
+ * point is not the window (Linux 6.18, the default tcp_rmem[1] of 131072,
+ * timestamps, scale 10). tcp_init_buffer_space leaves rcv_ssthresh at 64088
+ * (the 65536 bytes the buffer holds at the default ratio, less one segment),
+ * which __tcp_select_window rounds up to 63 units of 1024; tcp_select_window
+ * never moves the right edge back, so after passiveOpen() (SYN-ACK window
+ * 65160) the field is ALIGN(65160, 1024) >> 10 = 64, after activeOpen() (SYN
+ * window 64240) 63. It stays so while each ACK covers under 1024 new bytes
+ * and no segment of rcv_mss (536) or more has changed the payload/truesize
+ * ratio (rcvbuf.ts); windows that move are window.test.ts's and
+ * rcvbuf.test.ts's subject. Confirmed with packetdrill on Linux 6.18.44.
  */
-export function stackWindow(unread = 0, wscale = 10): number {
-  return Math.min(65535, Math.floor((DEFAULT_RCVBUF - unread) / 2 ** wscale));
-}
+export const PASSIVE_WIN = 64;
+export const ACTIVE_WIN = 63;
+/** The same without window scaling: the first window, 64240 (tcp_select_initial_window: 65535 in whole 1460-byte segments), kept. */
+export const UNSCALED_WIN = 64240;
 
 /** Options as the test writes and reads them. `ts` is [TSval, TSecr]; `sack` holds [left, right] blocks. */
 export interface Opts {

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { POLLIN, POLLRDHUP } from '../../stack/socket/types.ts';
-import { TcpPeer, passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { TcpPeer, passiveOpen, pattern, PASSIVE_WIN } from '../helpers/tcp-peer.ts';
 
 const state = (s: { stack: { tcp: { connections(): Array<{ state: string }> } } }) => s.stack.tcp.connections().map((c) => c.state);
 
@@ -33,11 +33,11 @@ function activeCloseToTimeWait() {
  */
 test('active close: FIN_WAIT1 → FIN_WAIT2 → TIME_WAIT on the peer\'s FIN; TIME_WAIT ends silently after exactly 60 s (TcpExtTW)', (t) => {
   const { s, peer: p, fin, finWait1, afterAck, finWait2, lastAck } = activeCloseToTimeWait();
-  t.deepEqual(fin, [{ flags: 'F.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } }]);
+  t.deepEqual(fin, [{ flags: 'F.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } }]);
   t.deepEqual(finWait1, ['FIN_WAIT1']);
   t.deepEqual(afterAck, [], 'the ACK of our FIN is not answered');
   t.deepEqual(finWait2, ['FIN_WAIT2']);
-  t.deepEqual(lastAck, [{ flags: '.', seq: p.our(2), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
+  t.deepEqual(lastAck, [{ flags: '.', seq: p.our(2), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
   t.deepEqual([p.log[p.log.length - 1]!.ipId, p.log[p.log.length - 1]!.ttl], [0, 64], 'sent by the TIME_WAIT sock: IP ID 0');
   t.deepEqual(state(s), ['TIME_WAIT']);
   t.deepEqual(s.stack.tcp.connections()[0]!.timer, { on: 'timewait', expiresIn: 60_000 });
@@ -63,7 +63,7 @@ test('passive close: CLOSE_WAIT, read() gives EOF, close() sends FIN (LAST_ACK),
   t.deepEqual(ep.read(), new Uint8Array(0), 'EOF');
   t.deepEqual(ep.read(), new Uint8Array(0), 'EOF again');
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }], 'one FIN,ACK acknowledges their FIN');
+  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }], 'one FIN,ACK acknowledges their FIN');
   t.deepEqual(state(s), ['LAST_ACK']);
 
   p.quietUntil(150);
@@ -81,7 +81,7 @@ test('passive close: in LAST_ACK the FIN is retransmitted until acknowledged', (
   p.quietUntil(100);
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
   ep.close();
-  const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(100)] as [number, number] } });
+  const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(100)] as [number, number] } });
   t.deepEqual(p.flush(), [fin(100)]);
   t.deepEqual(p.runUntil(900), [{ t: 350, ...fin(350) }, { t: 850, ...fin(850) }]);
   t.deepEqual(p.send({ flags: '.', seq: p.their(2), ack: p.our(2) }), []);
@@ -102,14 +102,14 @@ test('passive close: after data, the ACK of the peer\'s FIN is a delayed ACK (pi
   t.is(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(10) }).length, 1, 'data: quick ACK');
   p.quietUntil(200);
   t.deepEqual(p.send({ flags: 'F.', seq: p.their(11), ack: p.our(1) }), [], 'not at once');
-  t.deepEqual(p.runUntil(300), [{ t: 240, flags: '.', seq: p.our(1), ack: p.their(12), win: stackWindow(10), len: 0, opts: { ts: [p.stackTs(240), p.tsVal(200)] } }]);
+  t.deepEqual(p.runUntil(300), [{ t: 240, flags: '.', seq: p.our(1), ack: p.their(12), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(240), p.tsVal(200)] } }]);
   t.is(s.stack.counters.TcpExtDelayedACKs, 1);
 });
 
 test('passive close: on a connection that never received data the FIN is ACKed at once', (t) => {
   const { s, peer: p } = passiveOpen({ rtt: 50 });
   p.quietUntil(200);
-  t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }), [{ flags: '.', seq: p.our(1), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
+  t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }), [{ flags: '.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(200)] } }]);
   t.deepEqual(p.runUntil(300), []);
   t.is(s.stack.counters.TcpExtDelayedACKs, 0);
 });
@@ -122,7 +122,7 @@ test('simultaneous close: the FINs cross → CLOSING → TIME_WAIT when our FIN 
   p.quietUntil(110);
   // The peer's FIN was sent before ours arrived: it does not acknowledge our FIN.
   t.deepEqual(p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) }), [
-    { flags: '.', seq: p.our(2), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(110), p.tsVal(110)] } },
+    { flags: '.', seq: p.our(2), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(110), p.tsVal(110)] } },
   ]);
   t.deepEqual(state(s), ['CLOSING']);
   p.quietUntil(120);
@@ -159,14 +159,14 @@ test('TIME_WAIT: a SYN with a higher sequence number and a listener opens a new 
   t.deepEqual(state(s), ['ESTABLISHED']);
   t.is(s.stack.counters.TcpPassiveOpens, 2);
   again!.write(pattern(5));
-  t.deepEqual(q.flush(), [{ flags: 'P.', seq: q.our(1), ack: q.their(1), win: stackWindow(0), len: 5, opts: { ts: [q.stackTs(1050), q.tsVal(1050)] } }]);
+  t.deepEqual(q.flush(), [{ flags: 'P.', seq: q.our(1), ack: q.their(1), win: PASSIVE_WIN, len: 5, opts: { ts: [q.stackTs(1050), q.tsVal(1050)] } }]);
 });
 
 test('TIME_WAIT: a data segment is answered with ACK seq = SND.NXT, ack = RCV.NXT; it and a bare ACK restart the 60 s', (t) => {
   const { s, peer: p } = activeCloseToTimeWait();
   p.quietUntil(300);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(2), ack: p.our(2), data: pattern(10) }), [
-    { flags: '.', seq: p.our(2), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(300), p.tsVal(200)] } },
+    { flags: '.', seq: p.our(2), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(300), p.tsVal(200)] } },
   ]);
   t.is(p.log[p.log.length - 1]!.ipId, 0);
   t.deepEqual(state(s), ['TIME_WAIT']);
@@ -201,7 +201,7 @@ test('a FIN overtaken by the ACK of our FIN (SEG.ACK one below SND.UNA) is taken
   t.deepEqual(state(s), ['FIN_WAIT2']);
   p.quietUntil(160);
   const answer = p.send({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
-  t.deepEqual(answer, [{ flags: '.', seq: p.our(2), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(160), p.tsVal(150)] } }], 'an old ACK leaves TS.Recent as it was');
+  t.deepEqual(answer, [{ flags: '.', seq: p.our(2), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(160), p.tsVal(150)] } }], 'an old ACK leaves TS.Recent as it was');
   t.deepEqual(state(s), ['TIME_WAIT']);
   t.is(s.stack.counters.TcpExtTCPChallengeACK ?? 0, 0);
 });

@@ -17,7 +17,7 @@ import test from 'ava';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
-import { activeOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { activeOpen, pattern, ACTIVE_WIN } from '../helpers/tcp-peer.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 const rst = (seq: number) => ({ flags: 'R', seq, ack: 0, win: 0, len: 0, opts: {} });
@@ -27,7 +27,7 @@ test('Data after close, orphan minisock: data to an orphan in FIN_WAIT2 (minisoc
   const before = snap(s);
   p.quietUntil(100);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(1), win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } }]);
   p.quietUntil(150);
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(2) }), []);
   t.deepEqual(s.stack.tcp.connections().map((c) => [c.state, c.timer]), [['FIN_WAIT2', { on: 'fin_wait2', expiresIn: 60_000 }]], 'the orphan became a FIN_WAIT2 minisock for tcp_fin_timeout');
@@ -116,7 +116,7 @@ test('Data after close: shutdown(SHUT_RD) alone sends nothing, and later data is
   p.quietUntil(120);
   // The window: the right edge advertised after the handshake never moves back (RFC 9293 §3.8.6.2.2).
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(101), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(120), p.tsVal(120)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(101), win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(120), p.tsVal(120)] } },
   ]);
   t.is(ep.state, 'ESTABLISHED');
   t.is(rd(ep), 'data:100');

@@ -17,7 +17,7 @@ import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
-import { activeOpen, pattern, stackWindow, type Opened } from '../helpers/tcp-peer.ts';
+import { activeOpen, pattern, ACTIVE_WIN, type Opened } from '../helpers/tcp-peer.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 const rst = (seq: number) => ({ flags: 'R', seq, ack: 0, win: 0, len: 0, opts: {} });
@@ -78,7 +78,7 @@ test('FIN_WAIT2 timeout: TCP_LINGER2 < 0 and close() in FIN_WAIT2 → RST,ACK se
   (ep as TcpEndpoint).setLinger2(-1);
   const before = snap(s);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(10_000), p.tsVal(150)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(10_000), p.tsVal(150)] } }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnLinger: 1 });
   t.deepEqual(rsts(s.trace), [{ t: 10_000, path: 'linger2', reason: 'TCP_ABORT_ON_LINGER', generator: 'active', flags: 'R.', seq: p.our(2), ack: p.their(1), local: p.stackPort, remote: 80 }]);
   t.deepEqual(s.stack.tcp.connections(), []);

@@ -6,10 +6,7 @@
 import test from 'ava';
 import { POLLIN, POLLOUT } from '../../stack/socket/types.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_IP, STACK_IP, TcpPeer, stackWindow } from '../helpers/tcp-peer.ts';
-
-/** The window field of an idle connection after the handshake (see stackWindow). */
-const IDLE_WIN_WS10 = stackWindow(0);
+import { PEER_IP, STACK_IP, TcpPeer, ACTIVE_WIN, PASSIVE_WIN, UNSCALED_WIN } from '../helpers/tcp-peer.ts';
 
 test('passive open: SYN with MSS, SACK_PERM, TS, WS 7 gets a SYN-ACK echoing them (window 65160, wscale 10)', (t) => {
   const s = testStack();
@@ -44,7 +41,7 @@ test('passive open: SYN with MSS, SACK_PERM, TS, WS 7 gets a SYN-ACK echoing the
 
   // Its first data segment: NOP NOP TS, ack = peer ISN + 1, the idle window.
   t.is(ep!.write(new Uint8Array(10)), 10);
-  t.deepEqual(p.flush(), [{ flags: 'P.', seq: p.our(1), ack: 1001, win: IDLE_WIN_WS10, len: 10, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'P.', seq: p.our(1), ack: 1001, win: PASSIVE_WIN, len: 10, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
   t.is(s.stack.drops.INTERNAL_ERROR, 0);
 });
 
@@ -65,10 +62,11 @@ test('passive open: a SYN without options gets only MSS and window 64240; later 
 
   t.is(ep.write(new Uint8Array(2000)), 2000);
   // No window scaling: the window field is the byte count, capped at 65535.
-  const win = stackWindow(0, 0);
+  // Two packets of 2 segments (tcp_tso_segs at a 50 ms RTT), each ending in PSH.
+  const win = UNSCALED_WIN;
   t.deepEqual(p.flush(), [
     { flags: '.', seq: p.our(1), ack: 1001, win, len: 536, opts: {} },
-    { flags: '.', seq: p.our(537), ack: 1001, win, len: 536, opts: {} },
+    { flags: 'P.', seq: p.our(537), ack: 1001, win, len: 536, opts: {} },
     { flags: '.', seq: p.our(1073), ack: 1001, win, len: 536, opts: {} },
     { flags: 'P.', seq: p.our(1609), ack: 1001, win, len: 392, opts: {} },
   ]);
@@ -92,7 +90,7 @@ test('active open: SYN in Linux option order with window 64240; the SYN-ACK is A
 
   p.quietUntil(50);
   const ack = p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 65535, opts: { mss: 1460, sackOk: true, ts: [p.tsVal(), p.stackTs(0)], ws: 7 } });
-  t.deepEqual(ack, [{ flags: '.', seq: p.our(1), ack: 5001, win: IDLE_WIN_WS10, len: 0, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
+  t.deepEqual(ack, [{ flags: '.', seq: p.our(1), ack: 5001, win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
   t.is(ep.state, 'ESTABLISHED');
   t.is(ep.poll() & POLLOUT, POLLOUT);
   t.is(ep.getError(), undefined);
@@ -112,13 +110,13 @@ test('active open: a SYN-ACK without options leaves MSS 536, no timestamps, no s
   p.flush();
   p.quietUntil(20);
   t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 8192 }), [
-    { flags: '.', seq: p.our(1), ack: 5001, win: stackWindow(0, 0), len: 0, opts: {} },
+    { flags: '.', seq: p.our(1), ack: 5001, win: UNSCALED_WIN, len: 0, opts: {} },
   ]);
   t.is(ep.state, 'ESTABLISHED');
   t.is(ep.write(new Uint8Array(600)), 600);
   t.deepEqual(p.flush(), [
-    { flags: '.', seq: p.our(1), ack: 5001, win: 65535, len: 536, opts: {} },
-    { flags: 'P.', seq: p.our(537), ack: 5001, win: 65535, len: 64, opts: {} },
+    { flags: '.', seq: p.our(1), ack: 5001, win: UNSCALED_WIN, len: 536, opts: {} },
+    { flags: 'P.', seq: p.our(537), ack: 5001, win: UNSCALED_WIN, len: 64, opts: {} },
   ]);
 });
 

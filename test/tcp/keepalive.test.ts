@@ -11,11 +11,11 @@
  */
 import test from 'ava';
 import { call, moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
-import { passiveOpen, stackWindow, type TcpPeer } from '../helpers/tcp-peer.ts';
+import { passiveOpen, PASSIVE_WIN, type TcpPeer } from '../helpers/tcp-peer.ts';
 
 /** The keepalive probe the stack sends at `at` (nothing sent or received since the handshake but probes). */
-const probe = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: '.', seq: p.our(0), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
-const reset = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: 'R.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
+const probe = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: '.', seq: p.our(0), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
+const reset = (p: TcpPeer, at: number, ecrAt = 50) => ({ t: at, flags: 'R.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
 
 test('Keepalive: idle 1 s, intvl 1 s, cnt 2, peer silent → probes at 1 s and 2 s, RST,ACK seq SND.NXT with TS at 3 s, ETIMEDOUT', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });

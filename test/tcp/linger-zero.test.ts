@@ -12,7 +12,7 @@ import { formatIpv4 } from '../../stack/wire/addr.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern, PASSIVE_WIN } from '../helpers/tcp-peer.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 test('SO_LINGER 0: linger 0 close with unsent data queued → RST,ACK seq = SND.NXT (the unsent bytes are dropped, not covered), TcpExtTCPAbortOnData, TCP_STATE', (t) => {
@@ -26,7 +26,7 @@ test('SO_LINGER 0: linger 0 close with unsent data queued → RST,ACK seq = SND.
   const before = snap(s);
   p.quietUntil(120);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: sndNxt, ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(120), p.tsVal(50)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: sndNxt, ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(120), p.tsVal(50)] } }]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
   t.is(s.stack.counters.TcpExtTCPAbortOnLinger, 0);
   t.deepEqual(rsts(s.trace), [{ t: 120, path: 'lingerZero', reason: 'TCP_STATE', generator: 'active', flags: 'R.', seq: sndNxt, ack: p.their(1), local: 80, remote: 40000 }]);
@@ -43,7 +43,7 @@ test('SO_LINGER 0: linger 0 close of an idle connection → RST,ACK seq SND.NXT 
   const before = snap(s);
   p.quietUntil(200);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1), ack: p.their(11), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(100)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1), ack: p.their(11), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(100)] } }]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
 });
 
@@ -77,7 +77,7 @@ test('SO_LINGER 0: linger 0 close in FIN_WAIT2 (after shutdown(SHUT_WR)) → RST
   const before = snap(s);
   p.quietUntil(200);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(150)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(2), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(150)] } }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason, e.generator]), [['lingerZero', 'TCP_STATE', 'active']]);
 });
@@ -109,7 +109,7 @@ test('SO_LINGER 0: linger 0 close in LAST_ACK with data still unsent (SND.NXT �
   ep.setLinger(true, 0);
   const before = snap(s);
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1 + 14480), ack: p.their(2), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1 + 14480), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }]);
   t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpExtTCPAbortOnData: 1 });
 });
 

@@ -17,7 +17,7 @@ import { formatIpv4 } from '../../stack/wire/addr.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
-import { TcpPeer, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { TcpPeer, pattern, PASSIVE_WIN } from '../helpers/tcp-peer.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 function handshake(p: TcpPeer, at: number): void {
@@ -51,8 +51,8 @@ test('Listener close: closing a listener sends RST,ACK seq SND.NXT ack RCV.NXT w
   // One take() reads every packet on the wire; each is for the peer its destination port names.
   const sent = p1.take().map((c) => [c.dport, c.seen]);
   t.deepEqual(sent, [
-    [41001, { flags: 'R.', seq: p1.our(1), ack: p1.their(101), win: stackWindow(100), len: 0, opts: { ts: [p1.stackTs(200), p1.tsVal(100)] } }],
-    [41002, { flags: 'R.', seq: p2.our(1), ack: p2.their(1), win: stackWindow(0), len: 0, opts: { ts: [p2.stackTs(200), p2.tsVal(150)] } }],
+    [41001, { flags: 'R.', seq: p1.our(1), ack: p1.their(101), win: PASSIVE_WIN, len: 0, opts: { ts: [p1.stackTs(200), p1.tsVal(100)] } }],
+    [41002, { flags: 'R.', seq: p2.our(1), ack: p2.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p2.stackTs(200), p2.tsVal(150)] } }],
   ]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 2, TcpOutRsts: 2 });
   t.deepEqual(rsts(s.trace), [

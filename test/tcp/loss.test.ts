@@ -4,14 +4,11 @@
  * and Retransmission give-up).
  */
 import test from 'ava';
-import { DEFAULT_RCVBUF } from '../../stack/tcp/constants.ts';
 import { POLLERR } from '../../stack/socket/types.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_IP, TcpPeer, passiveOpen, pattern, stackWindow, type Opts } from '../helpers/tcp-peer.ts';
+import { PEER_IP, TcpPeer, passiveOpen, pattern, ACTIVE_WIN, PASSIVE_WIN, UNSCALED_WIN, type Opts } from '../helpers/tcp-peer.ts';
 
-/** Window field of an idle connection with window scale 10 (the stack's 1 MiB buffer). */
-const WIN = DEFAULT_RCVBUF >> 10;
 const SYN_OPTS = (p: TcpPeer, t: number): Opts => ({ mss: 1460, sackOk: true, ts: [p.stackTs(t), 0], ws: 10 });
 
 test('SYN never answered: retransmitted at 1, 2, 3, 4, 5 s (linear), then 7, 11, 19, 35, 67 s; ETIMEDOUT at 131 s with nothing sent', (t) => {
@@ -56,7 +53,7 @@ test('SYN lost once: the retransmission at 1 s completes the handshake; the TS e
   t.deepEqual(p.runUntil(1000), [{ t: 1000, flags: 'S', seq: p.our(0), ack: 0, win: 64240, len: 0, opts: SYN_OPTS(p, 1000) }]);
   p.quietUntil(1050);
   const ack = p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 65535, opts: { mss: 1460, sackOk: true, ts: [p.tsVal(), p.stackTs(1000)], ws: 7 } });
-  t.deepEqual(ack, [{ flags: '.', seq: p.our(1), ack: 5001, win: WIN, len: 0, opts: { ts: [p.stackTs(1050), p.tsVal(1050)] } }]);
+  t.deepEqual(ack, [{ flags: '.', seq: p.our(1), ack: 5001, win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(1050), p.tsVal(1050)] } }]);
   t.is(ep.state, 'ESTABLISHED');
   t.is(s.stack.counters.TcpExtTCPSynRetrans, 1);
 
@@ -77,13 +74,13 @@ test('SYN lost once and no timestamps: without an RTT sample the RTO after the h
   t.is(p.runUntil(1000).length, 1);
   p.quietUntil(1050);
   t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 65535, opts: { mss: 1460 } }), [
-    { flags: '.', seq: p.our(1), ack: 5001, win: 65535, len: 0, opts: {} },
+    { flags: '.', seq: p.our(1), ack: 5001, win: UNSCALED_WIN, len: 0, opts: {} },
   ]);
   p.quietUntil(1100);
   ep.write(pattern(100));
-  t.deepEqual(p.flush(), [{ flags: 'P.', seq: p.our(1), ack: 5001, win: 65535, len: 100, opts: {} }]);
+  t.deepEqual(p.flush(), [{ flags: 'P.', seq: p.our(1), ack: 5001, win: UNSCALED_WIN, len: 100, opts: {} }]);
   p.quietUntil(4099);
-  t.deepEqual(p.runUntil(4100), [{ t: 4100, flags: 'P.', seq: p.our(1), ack: 5001, win: 65535, len: 100, opts: {} }]);
+  t.deepEqual(p.runUntil(4100), [{ t: 4100, flags: 'P.', seq: p.our(1), ack: 5001, win: UNSCALED_WIN, len: 100, opts: {} }]);
 });
 
 test('SYN-ACK never acknowledged: retransmitted at 1, 3, 7, 15, 31 s, the request dropped silently at 63 s', (t) => {
@@ -160,7 +157,7 @@ test('data lost: RTO retransmission of the same bytes at SRTT + 200 ms, doubling
   p.quietUntil(100);
   const data = pattern(100);
   t.is(ep.write(data), 100);
-  const sent = (at: number) => ({ flags: 'P.', seq: p.our(1), ack: p.their(1), win: WIN, len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
+  const sent = (at: number) => ({ flags: 'P.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
   t.deepEqual(p.flush(), [sent(100)]);
 
   // RTO = 250 ms (SRTT 50 from the handshake), then 500, 1000.
@@ -179,7 +176,7 @@ test('data lost: RTO retransmission of the same bytes at SRTT + 200 ms, doubling
   // New data uses the fresh RTO (250 ms again: SRTT 50 from the TS echo), not the backed-off 2 s.
   ep.write(pattern(50, 100));
   const [next] = p.flush();
-  t.deepEqual(next, { flags: 'P.', seq: p.our(101), ack: p.their(1), win: WIN, len: 50, opts: { ts: [p.stackTs(2000), p.tsVal(1900)] } });
+  t.deepEqual(next, { flags: 'P.', seq: p.our(101), ack: p.their(1), win: PASSIVE_WIN, len: 50, opts: { ts: [p.stackTs(2000), p.tsVal(1900)] } });
   t.deepEqual(p.runUntil(2250).map((x) => [x.t, x.seq, x.len]), [[2250, p.our(101), 50]]);
   t.is(s.stack.counters.TcpExtTCPTimeouts, 4);
 });
@@ -216,7 +213,7 @@ test('data lost: an RTO retransmission keeps the original segment\'s flags (no P
     ['.', p.our(1), 1448],
     ['P.', p.our(1449), 1448],
   ]);
-  t.deepEqual(p.runUntil(350), [{ t: 350, flags: '.', seq: p.our(1), ack: p.their(1), win: WIN, len: 1448, opts: { ts: [p.stackTs(350), p.tsVal(50)] } }]);
+  t.deepEqual(p.runUntil(350), [{ t: 350, flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 1448, opts: { ts: [p.stackTs(350), p.tsVal(50)] } }]);
 });
 
 /**
@@ -252,7 +249,7 @@ test('third ACK lost: the peer\'s first data segment carries the ACK and complet
   // The third ACK is lost; 50 ms later the peer sends data (with the same ACK).
   p.quietUntil(50);
   const reply = p.send({ flags: 'P.', seq: 1001, ack: p.our(1), win: 502, data: pattern(10) });
-  t.deepEqual(reply, [{ flags: '.', seq: p.our(1), ack: 1011, win: stackWindow(10), len: 0, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
+  t.deepEqual(reply, [{ flags: '.', seq: p.our(1), ack: 1011, win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(50), p.tsVal(50)] } }]);
   const ep = listener.accept();
   t.is(ep?.state, 'ESTABLISHED');
   t.deepEqual(ep!.read(), pattern(10));
@@ -265,7 +262,7 @@ test('FIN lost: retransmitted at each RTO until acknowledged, then FIN_WAIT2', (
   const { s, peer: p, ep } = passiveOpen({ sack: false, rtt: 50 });
   p.quietUntil(100);
   ep.close();
-  const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(1), win: WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
+  const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
   t.deepEqual(p.flush(), [fin(100)]);
   t.is(s.stack.tcp.connections()[0]!.state, 'FIN_WAIT1');
   t.deepEqual(p.runUntil(1899), [350, 850, 1850].map((at) => ({ t: at, ...fin(at) })));

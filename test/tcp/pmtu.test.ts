@@ -51,7 +51,8 @@ test('ESTABLISHED: frag-needed 1200 resends every segment at once, cut to MSS 11
     sent.map((x) => [x.flags, x.seq - p.our(0), x.len]),
     [
       ['.', 1, 1448],
-      ['.', 1449, 1448],
+      // PSH ends the first 2-segment TSO packet (write-queue.ts, __tcp_transmit_skb).
+      ['P.', 1449, 1448],
       ['P.', 2897, 1448],
     ],
   );

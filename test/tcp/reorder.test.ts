@@ -5,7 +5,7 @@
  * TS.Recent only from segments at or below the last window edge).
  */
 import test from 'ava';
-import { passiveOpen, pattern, stackWindow, stream } from '../helpers/tcp-peer.ts';
+import { passiveOpen, pattern, PASSIVE_WIN, stream } from '../helpers/tcp-peer.ts';
 
 test('out-of-order segments get immediate duplicate ACKs with SACK blocks, newest first; hole fills get immediate cumulative ACKs', (t) => {
   const { s, peer: p, ep } = passiveOpen();
@@ -21,25 +21,25 @@ test('out-of-order segments get immediate duplicate ACKs with SACK blocks, newes
   // Segments 0..4 of 100 bytes; they arrive as 2, 4, 0, 1, 3.
   p.quietUntil(300);
   t.deepEqual(p.send(seg(2)), [
-    { flags: '.', seq: p.our(1), ack: p.their(1 + o), win: stackWindow(o + 100), len: 0, opts: { ts: [p.stackTs(300), lastInOrderTs], sack: [block(2, 3)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1 + o), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(300), lastInOrderTs], sack: [block(2, 3)] } },
   ]);
   p.quietUntil(310);
   t.deepEqual(p.send(seg(4)), [
-    { flags: '.', seq: p.our(1), ack: p.their(1 + o), win: stackWindow(o + 200), len: 0, opts: { ts: [p.stackTs(310), lastInOrderTs], sack: [block(4, 5), block(2, 3)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1 + o), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(310), lastInOrderTs], sack: [block(4, 5), block(2, 3)] } },
   ]);
   t.is(ep.readableBytes, o, 'out-of-order data is not readable');
 
   p.quietUntil(320);
   t.deepEqual(p.send(seg(0)), [
-    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 100), win: stackWindow(o + 300), len: 0, opts: { ts: [p.stackTs(320), p.tsVal(320)], sack: [block(4, 5), block(2, 3)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 100), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(320), p.tsVal(320)], sack: [block(4, 5), block(2, 3)] } },
   ], 'in order but holes remain: ACK at once, SACK blocks kept');
   p.quietUntil(330);
   t.deepEqual(p.send(seg(1)), [
-    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 300), win: stackWindow(o + 400), len: 0, opts: { ts: [p.stackTs(330), p.tsVal(330)], sack: [block(4, 5)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 300), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(330), p.tsVal(330)], sack: [block(4, 5)] } },
   ], 'the first hole filled: the cumulative ACK covers segment 2');
   p.quietUntil(340);
   t.deepEqual(p.send(seg(3)), [
-    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 500), win: stackWindow(o + 500), len: 0, opts: { ts: [p.stackTs(340), p.tsVal(340)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1 + o + 500), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(340), p.tsVal(340)] } },
   ], 'the last hole filled: no SACK option any more');
 
   t.is(ep.readableBytes, o + 500);
@@ -52,17 +52,17 @@ test('without SACK: out-of-order data gets a plain duplicate ACK; a duplicated s
   const { peer: p, ep } = passiveOpen({ sack: false });
   p.quietUntil(100);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(101), ack: p.our(1), data: pattern(100, 100) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(1), win: stackWindow(100), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
   ]);
   p.quietUntil(110);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(201), win: stackWindow(200), len: 0, opts: { ts: [p.stackTs(110), p.tsVal(110)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(201), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(110), p.tsVal(110)] } },
   ]);
   t.is(ep.readableBytes, 200);
 
   p.quietUntil(120);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(201), win: stackWindow(200), len: 0, opts: { ts: [p.stackTs(120), p.tsVal(110)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(201), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(120), p.tsVal(110)] } },
   ], 'a duplicate: ACK at once, its timestamp not taken (RFC 7323 §4.3)');
   t.is(ep.readableBytes, 200, 'no duplicate delivery');
   t.deepEqual(ep.read(), pattern(200));
@@ -86,7 +86,7 @@ test('with SACK: a duplicated segment is ACKed with a D-SACK block for it', (t) 
   p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) });
   p.quietUntil(120);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1), data: pattern(100) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(101), win: stackWindow(100), len: 0, opts: { ts: [p.stackTs(120), p.tsVal(120)], sack: [[p.their(1), p.their(101)]] } },
+    { flags: '.', seq: p.our(1), ack: p.their(101), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(120), p.tsVal(120)], sack: [[p.their(1), p.their(101)]] } },
   ]);
   t.is(ep.readableBytes, 100);
   t.is(s.stack.counters.TcpExtTCPDSACKOldSent, 1);

@@ -28,9 +28,9 @@
 import test from 'ava';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
-import { activeOpen, pattern, stackWindow, type TcpPeer } from '../helpers/tcp-peer.ts';
+import { activeOpen, pattern, ACTIVE_WIN, type TcpPeer } from '../helpers/tcp-peer.ts';
 
-const data100 = (p: TcpPeer, at: number) => ({ t: at, flags: 'P.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
+const data100 = (p: TcpPeer, at: number) => ({ t: at, flags: 'P.', seq: p.our(1), ack: p.their(1), win: ACTIVE_WIN, len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
 
 /** activeOpen (RTO 250 ms after the 50 ms handshake), then 100 bytes at t=100 that the peer never acknowledges. */
 function sendLost(sysctl = {}) {
@@ -100,7 +100,7 @@ function zeroWindow() {
   return o;
 }
 
-const probeAt = (p: TcpPeer, at: number, ecrAt: number) => ({ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
+const probeAt = (p: TcpPeer, at: number, ecrAt: number) => ({ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
 const PROBE_TIMES = [450, 950, 1950, 3950, 7950, 15950, 31950, 63950, 127950, 247950, 367950, 487950, 607950, 727950, 847950];
 
 test('Retransmission give-up: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at the 16th expiry, no RST', (t) => {

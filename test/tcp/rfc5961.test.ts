@@ -20,7 +20,7 @@
 import test from 'ava';
 import { moved, rd, rsts, snap, wr } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern, stackWindow, type Opened } from '../helpers/tcp-peer.ts';
+import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern, PASSIVE_WIN, type Opened } from '../helpers/tcp-peer.ts';
 
 interface StateCase {
   state: string;
@@ -114,7 +114,7 @@ test('RFC 5961: RST in window but not exact → challenge ACK seq SND.NXT ack RC
   p.quietUntil(150);
   p.send({ flags: '.', seq: p.their(1), ack: p.our(11) });
   const before = snap(s);
-  const challenge = (at: number) => ({ flags: '.', seq: p.our(11), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(at), p.tsVal(150)] as [number, number] } });
+  const challenge = (at: number) => ({ flags: '.', seq: p.our(11), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(150)] as [number, number] } });
   p.quietUntil(200);
   t.deepEqual(p.send({ flags: 'R', seq: p.their(1001) }), [challenge(200)]);
   t.deepEqual(p.log.at(-1)!.optionKinds, [1, 1, 8]);
@@ -148,7 +148,7 @@ test('RFC 5961: SYN on an ESTABLISHED connection, in window or not → challenge
   const before = snap(s);
   p.quietUntil(100);
   t.deepEqual(p.send({ flags: 'S', seq: p.their(100), opts: { mss: 1460 } }), [
-    { flags: '.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
   ]);
   t.deepEqual(moved(s, before), { TcpInErrs: 1, TcpExtTCPChallengeACK: 1, TcpExtTCPSYNChallenge: 1 });
   p.quietUntil(700);
@@ -173,7 +173,7 @@ test('RFC 5961: ACK of data never sent (SEG.ACK > SND.NXT) → challenge ACK (6.
   const before = snap(s);
   p.quietUntil(100);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(1000), data: pattern(10) }), [
-    { flags: '.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
+    { flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(50)] } },
   ]);
   t.is(ep.readableBytes, 0, 'its data is not accepted');
   t.deepEqual(moved(s, before), { TcpExtTCPChallengeACK: 1 });
@@ -191,7 +191,7 @@ test('RFC 5961: ACK older than SND.UNA − min(max window, bytes acked) → chal
   const before = snap(s);
   p.quietUntil(200);
   t.deepEqual(p.send({ flags: 'P.', seq: p.their(1), ack: p.our(0), data: pattern(10) }), [
-    { flags: '.', seq: p.our(101), ack: p.their(1), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(150)] } },
+    { flags: '.', seq: p.our(101), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(150)] } },
   ]);
   t.is(ep.readableBytes, 0);
   t.deepEqual(moved(s, before), { TcpExtTCPChallengeACK: 1 });

@@ -6,7 +6,7 @@
  * same (NewReno).
  */
 import test from 'ava';
-import { passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { passiveOpen, pattern, PASSIVE_WIN } from '../helpers/tcp-peer.ts';
 
 /** Five full segments, one write each (so each carries PSH), sent at t = 100. */
 function fiveSegments(sack: boolean) {
@@ -32,7 +32,7 @@ test('SACK: three segments SACKed above a hole → the hole is retransmitted at 
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: [[edge(1), edge(3)]] } }), []);
   t.is(s.stack.counters.TcpExtTCPSackRecovery, 0);
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1), opts: { sack: [[edge(1), edge(4)]] } }), [
-    { flags: 'P.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 1448, opts: { ts: [p.stackTs(150), p.tsVal(150)] } },
+    { flags: 'P.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 1448, opts: { ts: [p.stackTs(150), p.tsVal(150)] } },
   ], 'fast retransmit at 150 ms, long before the RTO (350 ms)');
   t.deepEqual(p.lastPayload(), pattern(1448));
   t.is(s.stack.counters.TcpExtTCPSackRecovery, 1);
@@ -57,7 +57,7 @@ test('no SACK: the third duplicate ACK retransmits the first unacknowledged segm
   t.deepEqual(p.send(dup), []);
   t.is(s.stack.counters.TcpExtTCPRenoRecovery, 0);
   t.deepEqual(p.send(dup), [
-    { flags: 'P.', seq: p.our(1), ack: p.their(1), win: stackWindow(0), len: 1448, opts: { ts: [p.stackTs(150), p.tsVal(150)] } },
+    { flags: 'P.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 1448, opts: { ts: [p.stackTs(150), p.tsVal(150)] } },
   ]);
   t.deepEqual(p.lastPayload(), pattern(1448));
   t.is(s.stack.counters.TcpExtTCPRenoRecovery, 1);

@@ -10,7 +10,7 @@ import type { TraceEvent } from '../../stack/trace.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 import { moved, rd, rsts, snap } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
-import { PEER_IP, TcpPeer, passiveOpen, pattern, stackWindow } from '../helpers/tcp-peer.ts';
+import { PEER_IP, TcpPeer, passiveOpen, pattern, PASSIVE_WIN } from '../helpers/tcp-peer.ts';
 
 const stateChanges = (trace: readonly TraceEvent[]): string[] => trace.flatMap((e) => (e.kind === 'tcp-state' ? [`${e.from}→${e.to}`] : []));
 
@@ -22,7 +22,7 @@ test('ss -K (stack.tcp.destroy) on an established connection: active reset seq S
   const before = snap(s);
   p.quietUntil(200);
   t.is(s.stack.tcp.destroy({ localPort: ep.localPort, remotePort: ep.remotePort }), 1);
-  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1), ack: p.their(11), win: stackWindow(0), len: 0, opts: { ts: [p.stackTs(200), p.tsVal(100)] } }]);
+  t.deepEqual(p.flush(), [{ flags: 'R.', seq: p.our(1), ack: p.their(11), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(200), p.tsVal(100)] } }]);
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpOutRsts: 1 });
   t.deepEqual(rsts(s.trace).map((r) => [r.path, r.reason, r.generator]), [['userAbort', 'TCP_STATE', 'active']]);
   t.is(ep.state, 'CLOSED');

@@ -12,7 +12,8 @@
  * promotes it (queue now 2 = full), data on x3 overflows; a fourth connect's
  * SYN is dropped. Part 0 with tcp_abort_on_overflow=0 (x3's data is dropped,
  * the peer retransmits it, the subject retransmits its SYN-ACK at 1 s and the
- * answer is dropped again; closing the listener then resets x1 and x2), part
+ * answer is dropped again; closing the listener then resets x1 and x2, and
+ * x3's retransmission 1.6 s after its data meets no socket), part
  * 1 with =1 (y3's data gets RST, the peer reads ECONNRESET).
  */
 import { faultOff, faultOn, peer, sleep, subject, type Scenario } from '../types.ts';
@@ -38,8 +39,14 @@ export const acceptOverflow: Scenario = {
     sleep(500),
     // Closing the listener resets its queued children (x1, x2: inet_csk_listen_stop) and drops
     // the request silently; x3's next retransmission then meets no socket.
+    // That retransmission is the peer's fourth: its tail loss probe fires
+    // first, at the RTO (tcp_schedule_loss_probe: 2·SRTT + rto_min with one
+    // segment in flight, capped at the RTO's SRTT + rto_min), then RTOs at
+    // +200, +400 and +800 ms, about 1.6 s after x3's data, i.e. about 400 ms
+    // after this close. The sleep is long enough for it to land in its middle
+    // in both runs, not on the boundary with the next steps.
     subject.close('L0'),
-    sleep(400),
+    sleep(800),
     // Part 1: tcp_abort_on_overflow = 1.
     subject.sysctl('net.ipv4.tcp_abort_on_overflow', 1),
     subject.listen('L1', 5001, 1),

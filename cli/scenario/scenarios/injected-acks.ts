@@ -23,8 +23,11 @@ export const injectedAcks: Scenario = {
     subject.write('c', 1000),
     peer.read('a', 1000),
     sleep(300),
-    // The subject's next data is lost; four ACKs of SND.UNA, SEG.SEQ ahead each time.
-    faultOn('lose', { dir: 'in' }),
+    // The subject's next data (three segments: 1448, 1448, 104 bytes) is
+    // lost once each; four ACKs of SND.UNA, SEG.SEQ ahead each time. Lost
+    // once, not for as long as a fault is on: the first RTO (~200 ms after
+    // the write) passes whenever the crafted ACKs end, in both runs.
+    faultOn('lose', { dir: 'in', segments: { sock: 'a', start: 1000, bytes: 1448, from: 1, to: 3, times: 1, action: 'drop' } }),
     subject.write('c', 3000),
     peer.craft({ sock: 'a', flags: '.', seq: 1000, ack: -3000 }),
     peer.craft({ sock: 'a', flags: '.', seq: 2000, ack: -3000 }),

@@ -4,8 +4,11 @@
  * (tcp_validate_incoming, tcp_send_challenge_ack, tcp_oow_rate_limited).
  * docs/linux-behaviour.md, In-window injection and the send window.
  *
- * (f) Sixteen RSTs and SYNs inside the window but not at RCV.NXT, 25 ms
- * apart: one challenge ACK per 500 ms per socket (tcp_invalid_ratelimit;
+ * (f) Sixteen RSTs and SYNs inside the window but not at RCV.NXT, on a
+ * 111 ms grid from the first: one challenge ACK per 500 ms per socket, i.e.
+ * to the 1st, 6th, 11th and 16th (tcp_invalid_ratelimit; the grid puts each
+ * 500 ms mark 55 ms from the nearest craft, where the crafts one after the
+ * other, ~30 ms apart, put it on whichever craft the machine's load made it;
  * the host-wide tcp_challenge_ack_limit is off on 6.18); the connection
  * lives and carries data both ways afterwards.
  * (c) SEG.ACK > SND.NXT and (d) SEG.ACK < SND.UNA − min(max window, bytes
@@ -18,9 +21,15 @@
  * (The crafted segments' offsets count from what the capture saw the peer
  * send, crafted segments included, so the FINs come last.)
  */
-import { peer, sleep, subject, type Scenario, type Step } from '../types.ts';
+import { peer, sleep, sleepUntil, subject, type Scenario, type Step } from '../types.ts';
 
-const storm: Step[] = Array.from({ length: 16 }, (_, i) => peer.craft({ sock: 'a', flags: i % 2 ? 'S' : 'R', seq: 1000 + 100 * i, ack: 0 }));
+/** The storm's first step is the scenario's 7th. */
+const STORM_FIRST = 7;
+const STORM_GRID_MS = 111;
+const storm: Step[] = Array.from({ length: 16 }, (_, i) => [
+  ...(i === 0 ? [] : [sleepUntil(STORM_FIRST, i * STORM_GRID_MS)]),
+  peer.craft({ sock: 'a', flags: i % 2 ? 'S' : 'R', seq: 1000 + 100 * i, ack: 0 }),
+]).flat();
 const finsOutOfWindow: Step[] = Array.from({ length: 3 }, () => peer.craft({ sock: 'a', flags: 'F.', seq: 10_000_000, ack: 0 }));
 
 export const injectionStorm: Scenario = {
@@ -34,6 +43,7 @@ export const injectionStorm: Scenario = {
     peer.write('a', 100),
     subject.read('c', 100),
     sleep(600),
+    // Step 7 (STORM_FIRST).
     ...storm,
     sleep(600),
     subject.write('c', 100),

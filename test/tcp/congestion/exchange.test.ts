@@ -2,9 +2,11 @@
  * CUBIC as the default congestion control, seen on the wire: a loss in the
  * initial window of 10 sets ssthresh to 10 × 717/1024 = 7 (tcp_cubic.c's
  * cubictcp_recalc_ssthresh), where Reno (tcp_reno_ssthresh) halves it to 5;
- * when the ACK of the initial window arrives (still in recovery: segments 10
- * and 11, sent by limited transmit, are outstanding) the window less those two
- * leaves in one burst. test/scripts/cubic-loss-window.pkt shows the full ACK.
+ * when the ACK of the initial window arrives (still in recovery: segment 10,
+ * sent on the first duplicate ACK, is outstanding) the window less that one
+ * leaves in one burst. On the second duplicate ACK segment 11 waits, as on
+ * Linux 6.18: a packet cut short by cwnd is deferred while an ACK is due
+ * (tcp_tso_should_defer). test/scripts/cubic-loss-window.pkt shows the full ACK.
  * net.ipv4.tcp_congestion_control and TCP_CONGESTION select Reno.
  */
 import test from 'ava';
@@ -37,20 +39,20 @@ test('default cubic: ssthresh 7 after a loss at cwnd 10, and a burst of 7 - 2 in
   const r = burstAfterRecovery({});
   t.is(r.ep.congestionControl, 'cubic');
   t.is(r.initial.length, 10);
-  // Limited transmit on the first two duplicate ACKs (segments 10 and 11), then the fast retransmit.
-  t.deepEqual(r.retransmitted.map((x) => x.seq), [10, 11, 0].map((i) => r.peer.our(1 + 1448 * i)));
+  // Segment 10 on the first duplicate ACK, nothing on the second (tcp_tso_should_defer), then the fast retransmit.
+  t.deepEqual(r.retransmitted.map((x) => x.seq), [10, 0].map((i) => r.peer.our(1 + 1448 * i)));
   t.is(r.inRecovery.congestion, 'cubic');
   t.is(r.inRecovery.ssthresh, 7);
-  // cwnd = ssthresh = 7 with segments 10 and 11 still out: 5 new ones.
-  t.deepEqual(r.burst.map((x) => x.seq), [12, 13, 14, 15, 16].map((i) => r.peer.our(1 + 1448 * i)));
+  // cwnd = ssthresh = 7 with segment 10 still out: 6 new ones.
+  t.deepEqual(r.burst.map((x) => x.seq), [11, 12, 13, 14, 15, 16].map((i) => r.peer.our(1 + 1448 * i)));
 });
 
-test('net.ipv4.tcp_congestion_control=reno: ssthresh 5 (cwnd / 2) and a burst of 5 - 2', (t) => {
+test('net.ipv4.tcp_congestion_control=reno: ssthresh 5 (cwnd / 2) and a burst of 5 - 1', (t) => {
   const r = burstAfterRecovery({ tcp_congestion_control: 'reno' });
   t.is(r.ep.congestionControl, 'reno');
   t.is(r.inRecovery.congestion, 'reno');
   t.is(r.inRecovery.ssthresh, 5);
-  t.is(r.burst.length, 3);
+  t.is(r.burst.length, 4);
 });
 
 test('TCP_CONGESTION "reno" on a cubic socket switches it; an unknown name is ENOENT and changes nothing', (t) => {
@@ -61,5 +63,5 @@ test('TCP_CONGESTION "reno" on a cubic socket switches it; an unknown name is EN
   });
   t.is(r.ep.congestionControl, 'reno');
   t.is(r.inRecovery.ssthresh, 5);
-  t.is(r.burst.length, 3);
+  t.is(r.burst.length, 4);
 });

@@ -1,0 +1,110 @@
+/**
+ * loss-* — the subject sends a bulk transfer of 100 full segments (1448
+ * bytes: MSS 1460 less the timestamp option) to a peer that never reads it; chosen data segments are dropped or duplicated at the peer's input
+ * (segment-faults.ts), the same rules in both runs. Each impairment runs
+ * under CUBIC and under Reno, picked per socket with TCP_CONGESTION (the
+ * namespace default is the host's, bbr on the project's VM).
+ *
+ * What Linux does with each is loss detection and recovery (RFC 8985 RACK-TLP,
+ * RFC 6675 SACK recovery, RFC 5682 F-RTO, undo on D-SACK: tcp_fastretrans_alert,
+ * tcp_rack_detect_loss, tcp_send_loss_probe, tcp_retransmit_timer);
+ * docs/linux-behaviour.md path 9 and "Loss recovery". Compared: which
+ * segments are retransmitted, in which order and when, the peer's duplicate
+ * ACKs, and the subject's counters at the end (LOSS_COUNTERS).
+ *
+ * - mid: segment 20 lost once (a hole with data above it: SACK recovery,
+ *   with new data still to send during the recovery);
+ * - tail: segment 100, the last, lost once (the tail loss probe's case);
+ * - burst: segments 20-22 lost once;
+ * - dup: segment 100, the last, delivered twice (the peer answers with a D-SACK);
+ * - lost-rexmit: segment 20 lost twice, its first retransmission too.
+ *
+ * Reordering is not among them: nftables can drop and duplicate but not
+ * delay, and this kernel has neither netem nor nft's queue statement.
+ */
+import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SegmentSelector } from '../types.ts';
+
+/** Payload of a full segment: MSS 1460 (1500-byte MTU) less 12 bytes of timestamp option. */
+export const LOSS_SEGMENT_BYTES = 1448;
+export const LOSS_SEGMENTS = 100;
+
+/** The subject's counters compared at the end of every loss scenario. */
+export const LOSS_COUNTERS: readonly string[] = [
+  'TcpRetransSegs',
+  'TcpExtTCPLossProbes',
+  // Not TCPLossProbeRecovery: tcp_process_tlp_ack counts it when an ACK
+  // passes tlp_high_seq after a probe that retransmitted (here the ACK of the
+  // FIN, 1.5 s later), and two kernel runs of loss-tail-reno gave 0 and 1.
+  'TcpExtTCPFastRetrans',
+  'TcpExtTCPSlowStartRetrans',
+  'TcpExtTCPSackRecovery',
+  'TcpExtTCPRenoRecovery',
+  'TcpExtTCPTimeouts',
+  'TcpExtTCPLostRetransmit',
+  'TcpExtTCPSpuriousRTOs',
+  'TcpExtTCPDSACKRecv',
+  'TcpExtTCPDSACKRecvSegs',
+  'TcpExtTCPDSACKIgnoredNoUndo',
+  'TcpExtTCPDSACKUndo',
+  'TcpExtTCPLossUndo',
+  'TcpExtTCPFullUndo',
+  'TcpExtTCPPartialUndo',
+  'TcpExtTCPSACKReorder',
+];
+
+type Impairment = 'mid' | 'tail' | 'burst' | 'dup' | 'lost-rexmit';
+
+const IMPAIRMENTS: Record<Impairment, { what: string; sel: Omit<SegmentSelector, 'sock' | 'bytes'> }> = {
+  mid: { what: `segment 20 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 20, times: 1, action: 'drop' } },
+  tail: { what: `segment ${LOSS_SEGMENTS} of ${LOSS_SEGMENTS} (the last) lost once`, sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'drop' } },
+  burst: { what: `segments 20-22 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 22, times: 1, action: 'drop' } },
+  // The last segment: its copy (through the peer's loopback device) then
+  // arrives with nothing else in flight. Segment 20's copy met the next
+  // segments in varying order, which changed whether the peer's last ACK was
+  // a delayed one, and with it whether the subject's tail loss probe fired.
+  dup: { what: `segment ${LOSS_SEGMENTS} of ${LOSS_SEGMENTS} (the last) delivered twice`, sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'dup' } },
+  'lost-rexmit': { what: `segment 20 of ${LOSS_SEGMENTS} lost twice (its retransmission too)`, sel: { from: 20, to: 20, times: 2, action: 'drop' } },
+};
+
+function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
+  const { what, sel } = IMPAIRMENTS[imp];
+  return {
+    name: `loss-${imp}-${cc}`,
+    title: `bulk of ${LOSS_SEGMENTS} segments, ${cc}: ${what}; retransmissions, times, counters`,
+    docs: ['docs/linux-behaviour.md#9-retransmission-give-up-and-tcp_user_timeout', 'docs/differential-harness.md#loss-scenarios'],
+    counters: LOSS_COUNTERS,
+    steps: [
+      subject.listen('L', 5000),
+      // On the listener, before any connection: the child starts with it
+      // (tcp_ca_openreq_child). Set on the accepted socket instead, the
+      // kernel's child would have started with the namespace's bbr, whose
+      // bbr_init turns on internal pacing (sk_pacing_status), which a later
+      // TCP_CONGESTION does not turn off: segments one at a time, paced.
+      subject.setsockopt('L', { congestion: cc }),
+      // The peer never reads, so its receive buffer fills; once its window
+      // stops advancing it holds its ACKs 40 ms (__tcp_ack_snd_check), and
+      // when that happens depends on the peer's memory accounting of the
+      // skbs it is given (truesize: a veth's differ from a TUN device's).
+      // SO_RCVBUF 212992 (net.core.rmem_max), set before the SYN, keeps the
+      // window advancing through the whole transfer in both runs.
+      peer.connectWith('a', 5000, [{ rcvbuf: 212_992 }]),
+      subject.accept('c', 'L'),
+      faultOn('loss', { dir: 'in', segments: { sock: 'a', bytes: LOSS_SEGMENT_BYTES, ...sel } }),
+      subject.write('c', LOSS_SEGMENTS * LOSS_SEGMENT_BYTES),
+      // Long enough for an RTO and its doubled successor (200 + 400 ms) after the flight.
+      sleep(1500),
+      faultOff('loss'),
+      // The peer never reads: a read that frees its buffer may send a window
+      // update, and whether it does depends on the peer's receive-memory
+      // accounting of the skbs it was given (tcp_cleanup_rbuf, scaling_ratio
+      // from skb truesize), which differs between a veth and a TUN device.
+      // The subject's FIN, then the peer's close with unread data: RST.
+      subject.close('c'),
+      peer.close('a'),
+    ],
+  };
+}
+
+export const LOSS_SCENARIOS: readonly Scenario[] = (['mid', 'tail', 'burst', 'dup', 'lost-rexmit'] as const).flatMap((imp) =>
+  (['cubic', 'reno'] as const).map((cc) => lossScenario(imp, cc)),
+);

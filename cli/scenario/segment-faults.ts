@@ -1,0 +1,68 @@
+/**
+ * Faults on chosen data segments of the subject: "drop the 20th segment the
+ * first time it passes", "drop segments 20-22", "drop the 20th twice" (a
+ * lost retransmission), "deliver the 20th twice". nftables in the peer
+ * namespace, at the input hook, i.e. after the capture point: tcpdump on the
+ * peer's interface sees every segment the subject sent, the dropped copy
+ * included, and never the duplicate.
+ *
+ * A segment is recognised by its sequence number: segment k starts at
+ * ISN + 1 + start + (k-1)·bytes, the ISN being the subject's, read from the capture
+ * once the connection is up. How many times each has passed is kept in
+ * dynamic sets, one per pass: set 1 holds the sequence numbers seen once,
+ * set 2 those seen twice, and so on. A packet whose sequence number is in
+ * the last set goes through (`return` to the base chain); otherwise it is
+ * added to the next set and dropped (or duplicated). Both runs meet the same
+ * rules on the same kernel.
+ *
+ * `dup to` the peer's own address sends the copy through the loopback device,
+ * which delivers it to the peer's TCP as if from the subject; the rule skips
+ * what arrives on lo, so the copy is not copied again. nft's dup needs a
+ * table of the ip family (an inet table refuses it).
+ */
+import type { SegmentSelector } from './types.ts';
+
+export interface SegmentTarget {
+  subjectAddr: string;
+  peerAddr: string;
+  subjectPort: number;
+  peerPort: number;
+  /** The subject's initial sequence number on this connection. */
+  isn: number;
+}
+
+/** The sequence number of each selected segment's first byte. */
+export function segmentSequences(g: SegmentSelector, isn: number): number[] {
+  if (!Number.isInteger(g.from) || !Number.isInteger(g.to) || g.from < 1 || g.to < g.from) throw new Error(`segment fault: bad range ${g.from}-${g.to}`);
+  if (!Number.isInteger(g.bytes) || g.bytes < 1) throw new Error(`segment fault: bad segment size ${g.bytes}`);
+  const out: number[] = [];
+  const start = g.start ?? 0;
+  if (!Number.isInteger(start) || start < 0) throw new Error(`segment fault: bad start ${start}`);
+  for (let k = g.from; k <= g.to; k++) out.push((isn + 1 + start + (k - 1) * g.bytes) >>> 0);
+  return out;
+}
+
+/**
+ * The body of the nft table (family ip) that applies `g` to the subject's
+ * data on one connection: the sets, the counting chain and the base chain at
+ * the input hook.
+ */
+export function segmentFaultTable(g: SegmentSelector, t: SegmentTarget): string {
+  if (!Number.isInteger(g.times) || g.times < 1 || g.times > 8) throw new Error(`segment fault: times must be 1-8, not ${g.times}`);
+  if (g.action === 'dup' && g.times !== 1) throw new Error('segment fault: a duplicate is made once');
+  const seqs = segmentSequences(g, t.isn);
+  const lines: string[] = [];
+  for (let i = 1; i <= g.times; i++) lines.push(`  set passed${i} { typeof tcp sequence; flags dynamic; }`);
+  const act = g.action === 'dup' ? `dup to ${t.peerAddr}` : 'drop';
+  const chain = [`    tcp sequence @passed${g.times} return`];
+  for (let i = g.times - 1; i >= 1; i--) chain.push(`    tcp sequence @passed${i} add @passed${i + 1} { tcp sequence } ${act}`);
+  chain.push(`    add @passed1 { tcp sequence } ${act}`);
+  lines.push(`  chain count {\n${chain.join('\n')}\n  }`);
+  lines.push(
+    `  chain in {\n    type filter hook input priority 0; policy accept;\n` +
+      // ip length > 80: payload only (20 bytes of IP header and at most 60 of
+      // TCP), so a bare ACK or FIN at one of these numbers passes untouched.
+      `    iifname != "lo" ip saddr ${t.subjectAddr} ip daddr ${t.peerAddr} ip length > 80 tcp sport ${t.subjectPort} tcp dport ${t.peerPort} tcp sequence { ${seqs.join(', ')} } jump count\n  }`,
+  );
+  return lines.join('\n');
+}
