@@ -42,7 +42,7 @@ import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onDsackOfRetransmission } from './undo.ts';
-import { updatePacingRate } from './write-queue.ts';
+import { updatePacingRate } from './send-sizing.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;

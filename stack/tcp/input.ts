@@ -20,7 +20,7 @@ import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
-import { updatePacingRate } from './write-queue.ts';
+import { updatePacingRate } from './send-sizing.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
 export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {

@@ -19,7 +19,8 @@ import { transmitSegment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onRetransmit } from './undo.ts';
-import { tsoSegs, type UnsentSkb } from './write-queue.ts';
+import { tsoSegs } from './send-sizing.ts';
+import type { UnsentSkb } from './write-queue.ts';
 
 export { effectiveMss } from './pmtu.ts';
 

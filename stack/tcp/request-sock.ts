@@ -12,7 +12,7 @@ import { updateMinRtt } from './rack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
-import { updatePacingRate } from './write-queue.ts';
+import { updatePacingRate } from './send-sizing.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {

@@ -10,7 +10,7 @@ import * as out from './output.ts';
 import { copiedSeq, rawSelectWindow, rcvSpaceAdjust, releaseAll, releaseRead } from './rcvbuf.ts';
 import { seqAdd, seqDiff } from './seq.ts';
 import * as timers from './timer-arming.ts';
-import { queueWrite } from './write-queue.ts';
+import { queueWrite } from './send-sizing.ts';
 
 /**
  * Queues application bytes; returns how many fit in the send buffer. They

@@ -23,9 +23,10 @@
  * pacing qdisc is used: about 1 ms of it per packet, at least 2 segments.
  * Without an RTT sample the rate is not divided by SRTT: packets are then
  * limited by cwnd / 2 and the GSO size only.
+ *
+ * This module holds the queue itself; the sizes and marks that need the
+ * connection are in send-sizing.ts.
  */
-import type { Connection } from './connection.ts';
-import { seqAdd, seqGt } from './seq.ts';
 
 /** One skb not yet sent: its payload bytes and its own PSH mark (tcp_mark_push). */
 export interface UnsentSkb {
@@ -35,14 +36,6 @@ export interface UnsentSkb {
 
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
 export const GSO_MAX_SIZE = 65536 - (320 + 1);
-/** sysctl_tcp_min_tso_segs, sk_pacing_shift, sysctl_tcp_tso_rtt_log, tcp_pacing_{ss,ca}_ratio defaults. */
-const MIN_TSO_SEGS = 2;
-const PACING_SHIFT = 10;
-const TSO_RTT_LOG = 9;
-const PACING_SS_RATIO = 200;
-const PACING_CA_RATIO = 120;
-/** TCP_MSS_DEFAULT: below it tcp_bound_to_half_wnd takes the whole window. */
-const TCP_MSS_DEFAULT = 536;
 
 export class WriteQueue {
   private skbs: UnsentSkb[] = [];
@@ -118,98 +111,4 @@ export class WriteQueue {
       if (h.len === 0) this.skbs.shift();
     }
   }
-}
-
-/** tcp_bound_to_half_wnd: a packet is at most half the largest window the peer offered. */
-function boundToHalfWindow(maxWindow: number, size: number): number {
-  const cutoff = maxWindow > TCP_MSS_DEFAULT ? maxWindow >> 1 : maxWindow;
-  if (cutoff > 0 && size > cutoff) return Math.max(cutoff, 68 - 20);
-  return size;
-}
-
-/** tcp_xmit_size_goal: how much tcp_sendmsg_locked puts in one skb. */
-export function sizeGoal(c: Connection, mssNow: number): number {
-  const goal = Math.floor(boundToHalfWindow(c.maxSndWnd, GSO_MAX_SIZE) / mssNow) * mssNow;
-  return Math.max(goal, mssNow);
-}
-
-/** forced_push: more than half the largest window written since the last PSH mark. */
-function forcedPush(c: Connection, writeSeq: number): boolean {
-  return seqGt(writeSeq, seqAdd(c.writeQueue.pushedSeq, c.maxSndWnd >> 1));
-}
-
-/** tcp_mark_push. */
-function markPush(c: Connection, skb: UnsentSkb, writeSeq: number): void {
-  skb.psh = true;
-  c.writeQueue.pushedSeq = writeSeq;
-}
-
-export interface WritePushes {
-  /** Appends `len` bytes of the write, from `offset`, to the send buffer. */
-  append(offset: number, len: number): void;
-  /** tcp_push_one: the head skb, Nagle off. */
-  pushOne(): void;
-  /** __tcp_push_pending_frames with TCP_NAGLE_PUSH. */
-  pushAll(): void;
-}
-
-/**
- * tcp_sendmsg_locked's copy loop for a write of `n` bytes: skbs of the size
- * goal, pushes when one fills with more to come, and tcp_push's PSH mark on
- * the tail at the end (the final push itself is the caller's). `writeSeq`
- * is the sequence number of the first byte (write_seq).
- */
-export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes): void {
-  const q = c.writeQueue;
-  const goal = sizeGoal(c, mssNow);
-  let left = n;
-  let copied = 0;
-  let seq = writeSeq;
-  while (left > 0) {
-    let skb = q.tail();
-    let copy = skb ? goal - skb.len : 0;
-    if (!skb || copy <= 0) {
-      skb = q.entail();
-      copy = goal;
-    }
-    copy = Math.min(copy, left);
-    // "if (!copied) TCP_SKB_CB(skb)->tcp_flags &= ~TCPHDR_PSH": this write continues the skb.
-    if (copied === 0) skb.psh = false;
-    pushes.append(copied, copy);
-    skb.len += copy;
-    seq = seqAdd(seq, copy);
-    left -= copy;
-    copied += copy;
-    if (left === 0 || skb.len < goal) continue;
-    if (forcedPush(c, seq)) {
-      markPush(c, skb, seq);
-      pushes.pushAll();
-    } else if (skb === q.head()) {
-      pushes.pushOne();
-    }
-  }
-  // tcp_push: the tail skb, if any is still unsent, is marked PSH.
-  const tail = q.tail();
-  if (tail && copied > 0) markPush(c, tail, seq);
-}
-
-/** tcp_update_pacing_rate (for congestion controls without cong_control, as CUBIC and Reno). */
-export function updatePacingRate(c: Connection): void {
-  const srttUs = Math.round(c.rtt.srtt * 1000);
-  const ratio = c.cc.cwnd < c.cc.ssthresh / 2 ? PACING_SS_RATIO : PACING_CA_RATIO;
-  // mss_cache · (USEC_PER_SEC / 100 << 3) · ratio · max(cwnd, packets_out) / srtt_us (which is << 3)
-  let rate = c.mss * 10_000 * ratio * Math.max(c.cc.cwnd, c.rtx.length);
-  if (srttUs > 0) rate = Math.floor(rate / srttUs);
-  c.writeQueue.pacingRate = rate;
-}
-
-/** tcp_tso_segs → tcp_tso_autosize: segments per packet tcp_write_xmit may hand down. */
-export function tsoSegs(c: Connection, mssNow: number): number {
-  let bytes = c.writeQueue.pacingRate === Number.POSITIVE_INFINITY ? GSO_MAX_SIZE : Math.floor(c.writeQueue.pacingRate / 2 ** PACING_SHIFT);
-  // A short minimum RTT adds up to a full GSO packet (sysctl_tcp_tso_rtt_log).
-  const minRttUs = c.rtt.minRtt === undefined ? 0xffffffff : Math.round(c.rtt.minRtt * 1000);
-  const r = Math.floor(minRttUs / 2 ** TSO_RTT_LOG);
-  if (r < 32) bytes += Math.floor(GSO_MAX_SIZE / 2 ** r);
-  bytes = Math.min(bytes, GSO_MAX_SIZE);
-  return Math.max(Math.floor(bytes / mssNow), MIN_TSO_SEGS);
 }
