@@ -56,9 +56,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         // or late: DelayedACKLost), reported with a D-SACK (RFC 2883 §4.1.1).
         c.ctx.counters.TcpExtDelayedACKLost++;
         dsackSet(c, seq, seqAdd(seq, data.length + (fin ? 1 : 0)));
-        enterQuickAckMode(c); // tcp_data_queue's out_of_window path
-        c.ackNow = true;
-        c.hooks.dirty(c);
+        outOfWindowAck(c);
         return 'TCP_OLD_DATA';
       }
       data = data.subarray(data.length);
@@ -79,13 +77,13 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
   }
   if (data.length === 0 && !fin) {
     // Zero window and new data: the ACK tells the sender our window.
-    c.ackNow = true;
-    c.hooks.dirty(c);
     if (seg.payload.length > 0) {
-      enterQuickAckMode(c); // tcp_data_queue's out_of_window path
       c.ctx.counters.TcpExtTCPZeroWindowDrop++;
+      outOfWindowAck(c);
       return 'TCP_ZEROWINDOW';
     }
+    c.ackNow = true;
+    c.hooks.dirty(c);
     return undefined;
   }
 
@@ -173,6 +171,24 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * tcp_data_queue's out_of_window path for a duplicate: quick-ack mode and an
+ * ACK owed (inet_csk_schedule_ack), then __tcp_ack_snd_check decides as for
+ * new data. The ACK is not forced: when more than a segment is unacknowledged,
+ * __tcp_select_window runs first, and with over half the receive memory in
+ * use it ends quick-ack mode (icsk_ack.quick = 0), so a receiver that does
+ * not read answers the duplicate with its delayed ACK, D-SACK included
+ * (test/scripts/rcvbuf-dup-delayed.pkt). With data held out of order the
+ * ACK goes at once (__tcp_ack_snd_check's first duplicate ACKs; no SACK
+ * compression here).
+ */
+function outOfWindowAck(c: Connection): void {
+  enterQuickAckMode(c);
+  c.ackSched = true;
+  if (!c.ooo.empty) c.ackNow = true;
+  ackSndCheck(c, rawSelectWindow);
 }
 
 /** tcp_fin: the peer will send no more. */
