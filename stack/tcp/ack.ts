@@ -43,6 +43,7 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onDsackOfRetransmission } from './undo.ts';
 import { updatePacingRate } from './send-sizing.ts';
+import { isCwndLimited } from './cwnd-limited.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -84,7 +85,6 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   c.probesOut = 0;
   const priorUna = c.sndUna;
   const priorPackets = c.rtx.length;
-  const priorInFlight = c.packetsInFlight();
   const priorDelivered = c.delivered;
   const priorLost = c.lostTotal;
   const priorFack = c.sackOk ? highestSackSeq(c) : c.sndUna;
@@ -146,7 +146,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     // reordering timer: a tail loss probe while Open, else the RTO.
     if (flag & FLAG_SET_XMIT_TIMER && !timers.scheduleLossProbe(c, true)) timers.rearmRto(c);
     const delivered = newlyDelivered(c, priorDelivered, flag);
-    congControl(c, delivered, c.lostTotal - priorLost, flag, priorInFlight);
+    congControl(c, delivered, c.lostTotal - priorLost, flag);
     // tcp_cong_control ends with tcp_update_pacing_rate.
     updatePacingRate(c);
     xmitRecovery(c, rexmit);
@@ -355,13 +355,13 @@ function sackRtt(c: Connection, rs: AckSample, acked: boolean): number {
  * tcp_may_raise_cwnd allows: data cumulatively ACKed, or with a reordering
  * degree above tcp_reordering any forward progress.
  */
-function congControl(c: Connection, delivered: number, newlyLost: number, flag: number, priorInFlight: number): void {
+function congControl(c: Connection, delivered: number, newlyLost: number, flag: number): void {
   if (inCwndReduction(c)) {
     cwndReduction(c, delivered, newlyLost, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
     return;
   }
   const mayRaise = c.reordering > c.ctx.sysctl.tcp_reordering ? flag & FLAG_FORWARD_PROGRESS : flag & FLAG_DATA_ACKED;
-  if (mayRaise) c.cc.onAck(delivered, priorInFlight);
+  if (mayRaise) c.cc.onAck(delivered, isCwndLimited(c));
 }
 
 /**

@@ -261,6 +261,13 @@ export class Connection {
   lastSegSize = 0;
   lastRcvTime = 0;
   lastSendTime = 0;
+  /**
+   * tcp_cwnd_validate's record of how the window was used in the current
+   * round (cwnd-limited.ts): whether sending stopped at cwnd
+   * (tp->is_cwnd_limited), the most packets out (max_packets_out), and
+   * SND.NXT when the round began (cwnd_usage_seq).
+   */
+  readonly cwndUse = { limited: false, maxPacketsOut: 0, usageSeq: 0 };
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
 

@@ -20,6 +20,7 @@ import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onRetransmit } from './undo.ts';
 import { tsoSegs } from './send-sizing.ts';
+import { cwndValidate } from './cwnd-limited.ts';
 import type { UnsentSkb } from './write-queue.ts';
 
 export { effectiveMss } from './pmtu.ts';
@@ -383,6 +384,7 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   const mss = currentMss(c);
   const maxSegs = tsoSegs(c, mss);
   let sent = false;
+  let cwndLimited = false;
   for (let skb = q.head(); skb; skb = q.head()) {
     // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
     // at least 2 GSO packets in flight".
@@ -398,7 +400,12 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     const segs = Math.ceil(skb.len / mss);
     // tcp_nagle_test, for a one-segment skb: only the tail is held.
     if (segs === 1 && q.isTail(skb) && nagleHolds(c, skb.len < mss, mode)) break;
-    if (segs > 1 && (mode === 'pending' || mode === 'push') && tsoShouldDefer(c, skb, maxSegs, room)) break;
+    if (segs > 1 && (mode === 'pending' || mode === 'push') && tsoShouldDefer(c, skb, maxSegs, room)) {
+      // Deferred because cwnd would cut the packet short: cwnd-limited.
+      const congWin = (c.cc.cwnd - c.packetsInFlight()) * c.mss;
+      cwndLimited = congWin < room && congWin <= skb.len;
+      break;
+    }
     const len = segs > 1 ? Math.min(skb.len, mssSplitPoint(c, skb, mss, quota, room, mode)) : skb.len;
     const whole = len === skb.len;
     const fin = whole && q.isTail(skb) && c.finQueued && room > len;
@@ -411,6 +418,9 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     sent = true;
     if (mode === 'one' || mode === 'probe') break;
   }
+  // tcp_write_xmit's end: stopped at cwnd or not, the round's record (cwnd-limited.ts).
+  if (c.packetsInFlight() >= c.cc.cwnd) cwndLimited = true;
+  if (sent || cwndLimited) cwndValidate(c, cwndLimited);
   return sent;
 }
 

@@ -89,9 +89,9 @@ export class Cubic implements CongestionControl {
     this.hystart.found = false;
   }
 
-  /** cubictcp_cong_avoid, with tcp_is_cwnd_limited approximated as the Reno module does. */
-  onAck(acked: number, inFlightBefore: number): void {
-    if (inFlightBefore < this.cwnd && this.cwnd >= this.ssthresh) return;
+  /** cubictcp_cong_avoid. */
+  onAck(acked: number, cwndLimited: boolean): void {
+    if (!cwndLimited) return;
     if (this.cwnd < this.ssthresh) {
       // tcp_slow_start
       const grown = Math.min(this.cwnd + acked, this.ssthresh);

@@ -19,9 +19,10 @@ export class NewReno implements CongestionControl {
   /** Acked segments accumulated towards the next +1 in congestion avoidance. */
   private cwndCount = 0;
 
-  onAck(acked: number, inFlightBefore: number): void {
+  /** tcp_reno_cong_avoid. */
+  onAck(acked: number, cwndLimited: boolean): void {
     // RFC 5681 §3.1 / tcp_is_cwnd_limited: don't grow a window the sender isn't using.
-    if (inFlightBefore < this.cwnd && this.cwnd >= this.ssthresh) return;
+    if (!cwndLimited) return;
     if (this.cwnd < this.ssthresh) {
       const room = this.ssthresh - this.cwnd;
       const grow = Math.min(acked, room);

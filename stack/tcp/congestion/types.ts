@@ -26,8 +26,11 @@ export interface CongestionControl {
   /** Congestion window, segments. */
   cwnd: number;
   ssthresh: number;
-  /** New data acknowledged outside recovery (cong_avoid). */
-  onAck(ackedSegments: number, inFlightBefore: number): void;
+  /**
+   * New data acknowledged outside a reduction (cong_avoid); `cwndLimited`
+   * is tcp_is_cwnd_limited: a window the sender does not fill does not grow.
+   */
+  onAck(ackedSegments: number, cwndLimited: boolean): void;
   /**
    * pkts_acked: an ACK moving SND.UNA to `sndUna` took `rttUs` µs for the
    * newest never-retransmitted segment it covers (negative when there is no

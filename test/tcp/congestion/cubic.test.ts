@@ -21,7 +21,7 @@ function cubicAt(cwnd: number, ssthresh: number) {
 function ackClock(x: ReturnType<typeof cubicAt>, t0: number, gap: number, duration: number): void {
   for (let t = t0; t < t0 + duration; t += gap) {
     x.host.t = t;
-    x.cc.onAck(1, x.cc.cwnd);
+    x.cc.onAck(1, true);
   }
 }
 
