@@ -122,6 +122,21 @@ class Parser {
     private readonly file: string,
   ) {}
 
+  /** A TCP sequence range as packetdrill writes it, start:end(length): each in its field's range, end = start + length. */
+  private seqRange(): { start: number; end: number; len: number } {
+    const start = this.expectInteger('a sequence number start:end(length)');
+    this.expectChar(':');
+    const end = this.expectInteger('the end sequence number');
+    this.expectChar('(');
+    const len = this.expectInteger('the payload length');
+    this.expectChar(')');
+    if (!isU32(start)) throw this.semantic('TCP start sequence number out of range');
+    if (!isU32(end)) throw this.semantic('TCP end sequence number out of range');
+    if (!isU16(len)) throw this.semantic('TCP payload size out of range');
+    if (end !== start + len) throw this.semantic('inconsistent TCP sequence numbers and payload size');
+    return { start, end, len };
+  }
+
   private peek(k = 0): Token {
     return this.toks[Math.min(this.i + k, this.toks.length - 1)]!;
   }
@@ -326,17 +341,7 @@ class Parser {
       return { direction, srcPort, dstPort, flags: '', seq: 0, len: 0, ack: 0, win: 0, urg: 0, options: [], icmp, ...(ipInfo ? { ipInfo } : {}) };
     }
     const flags = this.parseFlags();
-    // seq: start:end(len)
-    const start = this.expectInteger('a sequence number start:end(length)');
-    this.expectChar(':');
-    const end = this.expectInteger('the end sequence number');
-    this.expectChar('(');
-    const len = this.expectInteger('the payload length');
-    this.expectChar(')');
-    if (!isU32(start)) throw this.semantic('TCP start sequence number out of range');
-    if (!isU32(end)) throw this.semantic('TCP end sequence number out of range');
-    if (!isU16(len)) throw this.semantic('TCP payload size out of range');
-    if (end !== start + len) throw this.semantic('inconsistent TCP sequence numbers and payload size');
+    const { start, len } = this.seqRange();
     let ack = 0;
     if (this.isKeyword(this.peek(), 'ack')) {
       this.next();
@@ -429,17 +434,8 @@ class Parser {
       this.next();
       const t = this.peek();
       if (this.isKeyword(t, 'udp') || this.isKeyword(t, 'raw')) throw this.unsupported(t, `ICMP quoting a ${t.text.toUpperCase()} packet (TCP only)`);
-      const start = this.expectInteger('a sequence number start:end(length)');
-      this.expectChar(':');
-      const end = this.expectInteger('the end sequence number');
-      this.expectChar('(');
-      const len = this.expectInteger('the payload length');
-      this.expectChar(')');
+      const { start, len } = this.seqRange();
       this.expectChar(']');
-      if (!isU32(start)) throw this.semantic('TCP start sequence number out of range');
-      if (!isU32(end)) throw this.semantic('TCP end sequence number out of range');
-      if (!isU16(len)) throw this.semantic('TCP payload size out of range');
-      if (end !== start + len) throw this.semantic('inconsistent TCP sequence numbers and payload size');
       echoedSeq = start;
       echoedLen = len;
     }

@@ -3,6 +3,7 @@ import { checksum, pseudoHeaderSum } from '../../stack/wire/checksum.ts';
 import { IPV4_MIN_HEADER, PROTO_ICMP, PROTO_TCP, PROTO_UDP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
 import { encodeTcpSegment, tcpSegmentLength, type TcpOptionsToWrite, type TcpSegmentFields } from '../../stack/wire/tcp.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { writeIcmpHeader } from '../../stack/wire/icmp.ts';
 
 export const KERNEL = parseIpv4('198.18.0.1')!;
 export const STACK = parseIpv4('198.18.0.2')!;
@@ -137,4 +138,28 @@ export function tcpPacket(o: TcpPacketSpec): Uint8Array {
   });
   encodeTcpSegment(packet, IPV4_MIN_HEADER, fields, o.src, o.dst);
   return packet;
+}
+
+/** The router that sends the ICMP errors of the ICMP-to-TCP tests. */
+export const ROUTER = parseIpv4('198.18.0.254')!;
+
+/**
+ * An ICMP error from ROUTER about a TCP segment the stack sent to KERNEL:
+ * the quoted IP header (its total length `quotedTotalLength`, 28 unless
+ * given) and the first 8 TCP bytes (ports, sequence number), as a router
+ * quotes them; `rest` is the header's second word (the next-hop MTU of a
+ * "fragmentation needed").
+ */
+export function icmpErrorAbout(o: { type: number; code: number; sport: number; dport: number; seq: number; rest?: number; quotedTotalLength?: number }): Uint8Array {
+  const tcp8 = new Uint8Array(8);
+  const v = new DataView(tcp8.buffer);
+  v.setUint16(0, o.sport);
+  v.setUint16(2, o.dport);
+  v.setUint32(4, o.seq >>> 0);
+  const quoted = ipPacket(PROTO_TCP, tcp8, { source: STACK, destination: KERNEL });
+  if (o.quotedTotalLength !== undefined) new DataView(quoted.buffer, quoted.byteOffset).setUint16(2, o.quotedTotalLength);
+  const icmp = new Uint8Array(8 + quoted.length);
+  icmp.set(quoted, 8);
+  writeIcmpHeader(icmp, 0, icmp.length, o.type, o.code, (o.rest ?? 0) & 0xffff);
+  return ipPacket(PROTO_ICMP, icmp, { source: ROUTER, destination: STACK });
 }

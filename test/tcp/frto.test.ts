@@ -11,7 +11,8 @@ import test from 'ava';
 import type { Sysctls } from '../../stack/sysctl.ts';
 import { INFINITE_SSTHRESH } from '../../stack/tcp/congestion/newreno.ts';
 import { seqDiff } from '../../stack/tcp/seq.ts';
-import { passiveOpen, pattern, type Opts, type Seen } from '../helpers/tcp-peer.ts';
+import { segmentExchange } from '../helpers/segment-exchange.ts';
+import { passiveOpen } from '../helpers/tcp-peer.ts';
 
 const SEG = 1000;
 
@@ -23,22 +24,8 @@ const SEG = 1000;
  */
 function afterRto(o: { sack?: boolean; sysctl?: Partial<Sysctls> } = {}) {
   const opened = passiveOpen({ mss: 1000, ts: false, sack: o.sack ?? true, ws: false, win: 65535, rtt: 100, sysctl: { tcp_early_retrans: 0, ...o.sysctl } });
-  const { peer: p, ep } = opened;
-  const edge = (i: number) => p.our(1 + SEG * i);
-  const idx = (sent: Seen[]) => sent.map((x) => [seqDiff(x.seq, edge(0)) / SEG, x.len]);
-  let written = 0;
-  const writes = (n: number) => {
-    const out: Seen[] = [];
-    for (let i = 0; i < n; i++, written++) {
-      ep.write(pattern(SEG, SEG * written));
-      out.push(...p.flush());
-    }
-    return idx(out);
-  };
-  const ack = (at: number, upTo: number, opts?: Opts) => {
-    p.quietUntil(at);
-    return idx(p.send({ flags: '.', seq: p.their(1), ack: edge(upTo), opts }));
-  };
+  const { peer: p } = opened;
+  const { edge, writes, ack } = segmentExchange(opened, SEG);
   const initial = writes(11);
   const rto = p.runUntil(400).map((r) => [r.t, seqDiff(r.seq, edge(0)) / SEG, r.len]);
   return { ...opened, edge, writes, ack, initial, rto };

@@ -7,29 +7,15 @@
  * number is outside SND.UNA..SND.NXT is ignored (TcpExtOutOfWindowIcmps).
  */
 import test from 'ava';
-import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { writeIcmpHeader } from '../../stack/wire/icmp.ts';
-import { PROTO_ICMP, PROTO_TCP } from '../../stack/wire/ipv4.ts';
-import { ipPacket, KERNEL, STACK } from '../helpers/packets.ts';
+import { icmpErrorAbout } from '../helpers/packets.ts';
 import { moved, snap } from '../helpers/reset-paths.ts';
 import { POLLERR } from '../../stack/socket/types.ts';
 import { testStack, type TestStack } from '../helpers/stack.ts';
 import { PEER_IP, TcpPeer, activeOpen, pattern } from '../helpers/tcp-peer.ts';
 
-const ROUTER = parseIpv4('198.18.0.254')!;
-
 /** An ICMP error from a router, quoting the IP header and first 8 TCP bytes of a segment we sent. */
 function icmpAbout(type: number, code: number, sport: number, dport: number, seq: number): Uint8Array {
-  const tcp8 = new Uint8Array(8);
-  const v = new DataView(tcp8.buffer);
-  v.setUint16(0, sport);
-  v.setUint16(2, dport);
-  v.setUint32(4, seq >>> 0);
-  const quoted = ipPacket(PROTO_TCP, tcp8, { source: STACK, destination: KERNEL });
-  const icmp = new Uint8Array(8 + quoted.length);
-  icmp.set(quoted, 8);
-  writeIcmpHeader(icmp, 0, icmp.length, type, code, 0);
-  return ipPacket(PROTO_ICMP, icmp, { source: ROUTER, destination: STACK });
+  return icmpErrorAbout({ type, code, sport, dport, seq });
 }
 
 function connecting(): { s: TestStack; p: TcpPeer; ep: ReturnType<TestStack['stack']['tcp']['socket']> } {

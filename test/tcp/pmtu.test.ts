@@ -9,30 +9,15 @@
  * request follows tcp_req_err.
  */
 import test from 'ava';
-import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { writeIcmpHeader } from '../../stack/wire/icmp.ts';
-import { PROTO_ICMP, PROTO_TCP } from '../../stack/wire/ipv4.ts';
 import { setSysctl } from '../../stack/sysctl.ts';
-import { ipPacket, KERNEL, STACK } from '../helpers/packets.ts';
+import { icmpErrorAbout, KERNEL } from '../helpers/packets.ts';
 import { moved, snap } from '../helpers/reset-paths.ts';
 import { testStack } from '../helpers/stack.ts';
 import { PEER_IP, TcpPeer, activeOpen, passiveOpen, pattern } from '../helpers/tcp-peer.ts';
 
-const ROUTER = parseIpv4('198.18.0.254')!;
-
 /** "Fragmentation needed" (type 3 code 4) from a router with next-hop MTU `mtu`, quoting a segment we sent (a full one: total length 40 + len). */
 function fragNeeded(mtu: number, sport: number, dport: number, seq: number, len = 0, code = 4, type = 3): Uint8Array {
-  const tcp8 = new Uint8Array(8);
-  const v = new DataView(tcp8.buffer);
-  v.setUint16(0, sport);
-  v.setUint16(2, dport);
-  v.setUint32(4, seq >>> 0);
-  const quoted = ipPacket(PROTO_TCP, tcp8, { source: STACK, destination: KERNEL });
-  new DataView(quoted.buffer, quoted.byteOffset).setUint16(2, 40 + len);
-  const icmp = new Uint8Array(8 + quoted.length);
-  icmp.set(quoted, 8);
-  writeIcmpHeader(icmp, 0, icmp.length, type, code, mtu & 0xffff);
-  return ipPacket(PROTO_ICMP, icmp, { source: ROUTER, destination: STACK });
+  return icmpErrorAbout({ type, code, sport, dport, seq, rest: mtu, quotedTotalLength: 40 + len });
 }
 
 /** An established active open with timestamps (MSS 1448) and three full segments out. */

@@ -10,7 +10,8 @@
 import test from 'ava';
 import { INFINITE_SSTHRESH } from '../../stack/tcp/congestion/newreno.ts';
 import { seqDiff } from '../../stack/tcp/seq.ts';
-import { passiveOpen, pattern, type Opts, type Seen } from '../helpers/tcp-peer.ts';
+import { segmentExchange } from '../helpers/segment-exchange.ts';
+import { passiveOpen, type Opts } from '../helpers/tcp-peer.ts';
 
 const SEG = 1000;
 
@@ -23,27 +24,9 @@ const SEG = 1000;
 function tenSegments(o: { ts?: boolean } = {}) {
   const ts = o.ts ?? false;
   const opened = passiveOpen({ mss: ts ? 1012 : 1000, ts, ws: false, win: 65535, rtt: 100, sysctl: { tcp_early_retrans: 0 } });
-  const { peer: p, ep } = opened;
-  const edge = (i: number) => p.our(1 + SEG * i);
-  /** Segment index and length of what the stack sent. */
-  const idx = (sent: Seen[]) => sent.map((x) => [seqDiff(x.seq, edge(0)) / SEG, x.len]);
-  let written = 0;
-  /** n more one-segment writes, each flushed: what left at once. */
-  const writes = (n: number) => {
-    const out: Seen[] = [];
-    for (let i = 0; i < n; i++, written++) {
-      ep.write(pattern(SEG, SEG * written));
-      out.push(...p.flush());
-    }
-    return idx(out);
-  };
-  /** The peer's ACK up to segment `upTo` at time `at`; what the stack sent in answer. */
-  const ack = (at: number, upTo: number, opts?: Opts) => {
-    p.quietUntil(at);
-    return idx(p.send({ flags: '.', seq: p.their(1), ack: edge(upTo), opts }));
-  };
-  const initial = writes(10);
-  return { ...opened, edge, idx, writes, ack, initial };
+  const x = segmentExchange(opened, SEG);
+  const initial = x.writes(10);
+  return { ...opened, ...x, initial };
 }
 
 /** Three SACKs above the first segment at t = 200 (with timestamps, echoing the originals' TSval): the fast retransmission. */
