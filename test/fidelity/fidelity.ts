@@ -10,7 +10,9 @@
  * from Linux, with the expected first difference and the diagnosis (the
  * project's convention for behaviour not yet matched, like test.failing, but
  * precise): such a test passes while exactly that difference remains, and
- * fails — asking for its entry to be removed — once the scenario matches.
+ * fails — asking for its entry to be removed — once the scenario matches,
+ * unless the entry says why the difference shows in some runs only
+ * (`intermittent`): then a match passes too, and says so in the log.
  */
 import type { TestFn } from 'ava';
 import { formatComparison } from '../../cli/scenario/compare.ts';
@@ -18,7 +20,7 @@ import { fidelitySkipReason, runScenario } from '../../cli/scenario/fidelity.ts'
 import { teardownSync } from '../../cli/scenario/lab.ts';
 import { findScenario } from '../../cli/scenario/registry.ts';
 
-export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string }> = {
+export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; intermittent?: string }> = {
   'app-blocked': {
     first: /^segment s4\+\d+ms +P>S c1 \. +\d+:1 len \d+ rexmit .*: only in the kernel run$/,
     why:
@@ -26,6 +28,9 @@ export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string }> =
       'charges what a segment from a TUN device costs (2304 bytes for 1448, docs/linux-behaviour.md, Receive ' +
       'windows): the kernel takes about 83 segments before its window closes, the stack 58, one round of ' +
       "delayed ACKs fewer, so the peer's second tail loss probe comes only in the kernel run",
+    intermittent:
+      "the kernel run's second probe depends on when the peer's probe timer falls against the subject's 40 ms " +
+      'delayed ACKs: in some runs neither side has it and the scenario matches',
   },
 };
 
@@ -65,6 +70,10 @@ export function fidelityTests(test: TestFn, names: string[]): void {
         if (!c.match) t.log(formatComparison(c));
         t.true(c.match, c.first);
         return;
+      }
+      if (c.match && known.intermittent !== undefined) {
+        t.log(`matched this time; known to differ in some runs (${known.intermittent})`);
+        return t.pass();
       }
       if (c.match) return t.fail(`${name} now matches the kernel: remove it from KNOWN_DIFFERENCES (${known.why})`);
       if (!known.first.test(c.first)) t.log(formatComparison(c));
