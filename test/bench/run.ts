@@ -563,7 +563,8 @@ function table(): string {
   const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
   const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
   const client = stats(clientSlabKiB.map((k) => k / 1024));
-  out.push('', `median (min–max) of ${ROUNDS} interleaved rounds (goodput: ${GOODPUT_ROUNDS}) (stack, kernel, stack, kernel, ...); ratio of medians.`);
+  const rounds = ONLY === 'goodput' ? `${GOODPUT_ROUNDS}` : ONLY === 'echo' ? `${ROUNDS}` : `${ROUNDS} (goodput: ${GOODPUT_ROUNDS})`;
+  out.push('', `median (min–max) of ${rounds} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`);
   if (ONLY !== 'goodput') out.push(
     'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
     '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',
