@@ -8,6 +8,7 @@
  * kernel: test/scripts/prr-reno.pkt, test/scripts/prr-two-losses.pkt.
  */
 import test from 'ava';
+import { segmentExchange } from '../helpers/segment-exchange.ts';
 import { passiveOpen, pattern, type Opened, type TcpPeer } from '../helpers/tcp-peer.ts';
 
 const MSS = 1448;
@@ -25,12 +26,9 @@ const edge = (p: TcpPeer, i: number) => p.our(1 + MSS * i);
  */
 function oneLoss(cc: 'reno' | 'cubic') {
   const o = passiveOpen({ rtt: 50, sysctl: { tcp_congestion_control: cc } });
-  const { peer: p, ep } = o;
+  const { peer: p } = o;
   p.quietUntil(100);
-  for (let i = 0; i < 10; i++) {
-    ep.write(pattern(MSS, MSS * i));
-    p.flush();
-  }
+  segmentExchange(o, MSS).writes(10);
   p.quietUntil(150);
   const cwnds: number[] = [];
   const out: number[] = [];
@@ -42,7 +40,6 @@ function oneLoss(cc: 'reno' | 'cubic') {
   p.quietUntil(200);
   p.send({ flags: '.', seq: p.their(1), ack: edge(p, 10) });
   return { cwnds, out, ssthresh, end: conn(o).cwnd, o };
-
 }
 
 test('Reno: prior_cwnd 10, ssthresh 5; cwnd 7, 6, 5, 5 as SACKs arrive (not 5 at once), 5 when recovery ends', (t) => {
@@ -56,12 +53,9 @@ test('Reno: prior_cwnd 10, ssthresh 5; cwnd 7, 6, 5, 5 as SACKs arrive (not 5 at
 
 test('CUBIC, two holes found at once: in flight 5 < ssthresh 7, cwnd 6 = in flight + 1: one retransmission per delivered segment', (t) => {
   const o = passiveOpen({ rtt: 50 });
-  const { peer: p, ep } = o;
+  const { peer: p } = o;
   p.quietUntil(100);
-  for (let i = 0; i < 10; i++) {
-    ep.write(pattern(MSS, MSS * i));
-    p.flush();
-  }
+  segmentExchange(o, MSS).writes(10);
   p.quietUntil(150);
   const sackOut = (...blocks: Array<[number, number]>) =>
     p

@@ -28,11 +28,16 @@ function conn(o: Opened) {
 function segments(n: number, sysctl = {}) {
   const o = passiveOpen({ rtt: 50, sysctl });
   o.peer.quietUntil(100);
-  for (let i = 0; i < n; i++) {
+  writeSegments(o, 0, n);
+  return o;
+}
+
+/** One-segment writes of segments `from` up to `to` (excluded), each flushed. */
+function writeSegments(o: Opened, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     o.ep.write(pattern(MSS, MSS * i));
     o.peer.flush();
   }
-  return o;
 }
 
 const edge = (p: TcpPeer, i: number) => p.our(1 + MSS * i);
@@ -88,7 +93,7 @@ test('once reordering was seen, three SACKs no longer suffice: RACK waits min_rt
 
 test('a D-SACK after reordering was seen widens the window by a step (tcp_rack_update_reo_wnd): 2 · min_rtt/4', (t) => {
   const o = segments(10);
-  const { s, peer: p, ep } = o;
+  const { s, peer: p } = o;
   p.quietUntil(150);
   // Reordering: segment 0 arrives after segment 1.
   t.deepEqual(sack(p, 0, [1, 2]), []);
@@ -109,10 +114,7 @@ test('a D-SACK after reordering was seen widens the window by a step (tcp_rack_u
   t.is(conn(o).minRtt, 29);
   // A new flight; one SACK above a hole waits 2 · 7.25 ms instead of 7.25 ms.
   p.quietUntil(250);
-  for (let i = 10; i < 13; i++) {
-    ep.write(pattern(MSS, MSS * i));
-    p.flush();
-  }
+  writeSegments(o, 10, 13);
   p.quietUntil(300);
   t.deepEqual(sack(p, 10, [11, 12]), []);
   t.deepEqual(sent(p, 319), []);
@@ -121,7 +123,7 @@ test('a D-SACK after reordering was seen widens the window by a step (tcp_rack_u
 
 test('tcp_recovery bit 0x2 (TCP_RACK_STATIC_REO_WND): D-SACKs leave the window at min_rtt/4', (t) => {
   const o = segments(10, { tcp_recovery: 3 });
-  const { peer: p, ep } = o;
+  const { peer: p } = o;
   p.quietUntil(150);
   t.deepEqual(sack(p, 0, [1, 2]), []);
   p.quietUntil(155);
@@ -132,10 +134,7 @@ test('tcp_recovery bit 0x2 (TCP_RACK_STATIC_REO_WND): D-SACKs leave the window a
   p.quietUntil(210);
   p.send({ flags: '.', seq: p.their(1), ack: edge(p, 10) });
   p.quietUntil(250);
-  for (let i = 10; i < 13; i++) {
-    ep.write(pattern(MSS, MSS * i));
-    p.flush();
-  }
+  writeSegments(o, 10, 13);
   p.quietUntil(300);
   t.deepEqual(sack(p, 10, [11, 12]), []);
   t.deepEqual(sent(p, 340), [[312, 'P.', 1 + 10 * MSS, MSS]], 'usecs_to_jiffies(7.25 ms + 2 ms) = 3 jiffies');
