@@ -276,9 +276,10 @@ function canSendData(c: Connection): boolean {
 }
 
 /**
- * tcp_write_xmit, once per batch for every connection marked dirty: lost
- * segments first when an ACK asked for them (tcp_xmit_recovery), then new
- * data, then a FIN, then a pure ACK if one is still owed.
+ * tcp_write_xmit, for a connection marked dirty: after each of its input
+ * segments (tcp.ts) and at each flush. Lost segments first when an ACK
+ * asked for them (tcp_xmit_recovery), then new data, then a FIN, then a
+ * pure ACK if one is still owed.
  */
 export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;

@@ -111,7 +111,16 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const trace = this.ctx.trace;
     if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', packet));
     const conn = this.connections.get(src, seg.sport, seg.dport);
-    if (conn !== undefined) return connectionInput(conn, seg);
+    if (conn !== undefined) {
+      const verdict = connectionInput(conn, seg);
+      // tcp_rcv_established ends with tcp_data_snd_check and
+      // tcp_ack_snd_check: what one segment lets out leaves before the
+      // next segment of a batch is processed (a batch of ACKs each clocks
+      // out its own data, as the kernel's softirq does, not one burst after
+      // the last of them).
+      if (this.dirtySet.delete(conn)) out.transmit(conn);
+      return verdict;
+    }
     const tw = this.timewaits.get(src, seg.sport, seg.dport);
     let issOverride: number | undefined;
     if (tw !== undefined) {

@@ -290,7 +290,11 @@ export class TcpPeer {
     });
   }
 
-  /** Feeds one segment without flushing (the application may act before the stack's output runs). */
+  /**
+   * Feeds one segment without flushing: what TCP sends in answer is already
+   * on the wire (tcp_rcv_established ends with the output checks), while
+   * the application hears of it only at the next flush.
+   */
   input(spec: Out): void {
     this.s.stack.input(this.packet(spec));
   }

@@ -86,7 +86,11 @@ test('Close with unread data: only a FIN unread is not unread data: close() send
   p.quietUntil(100);
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }]);
+  const ts: [number, number] = [p.stackTs(100), p.tsVal(100)];
+  t.deepEqual(p.flush(), [
+    { flags: '.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts } },
+    { flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts } },
+  ]);
   t.is(s.stack.counters.TcpExtTCPAbortOnClose, 0);
   t.deepEqual(rsts(s.trace), []);
 });

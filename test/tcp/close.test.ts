@@ -56,14 +56,22 @@ test('active close: FIN_WAIT1 → FIN_WAIT2 → TIME_WAIT on the peer\'s FIN; TI
 test('passive close: CLOSE_WAIT, read() gives EOF, close() sends FIN (LAST_ACK), its ACK ends the connection', (t) => {
   const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
   p.quietUntil(100);
-  // The peer's FIN; the application reacts before the stack's output runs.
+  // The peer's FIN on a connection that never received data: ACKed at once,
+  // as the segment is processed (tcp_ack_snd_check), before the application runs.
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
   t.is(ep.state, 'CLOSE_WAIT');
   t.is(ep.poll() & (POLLIN | POLLRDHUP), POLLIN | POLLRDHUP);
   t.deepEqual(ep.read(), new Uint8Array(0), 'EOF');
   t.deepEqual(ep.read(), new Uint8Array(0), 'EOF again');
   ep.close();
-  t.deepEqual(p.flush(), [{ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } }], 'one FIN,ACK acknowledges their FIN');
+  t.deepEqual(
+    p.flush(),
+    [
+      { flags: '.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } },
+      { flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(100), p.tsVal(100)] } },
+    ],
+    'the ACK of their FIN, then our FIN',
+  );
   t.deepEqual(state(s), ['LAST_ACK']);
 
   p.quietUntil(150);
@@ -82,7 +90,7 @@ test('passive close: in LAST_ACK the FIN is retransmitted until acknowledged', (
   p.input({ flags: 'F.', seq: p.their(1), ack: p.our(1) });
   ep.close();
   const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(100)] as [number, number] } });
-  t.deepEqual(p.flush(), [fin(100)]);
+  t.deepEqual(p.flush(), [{ ...fin(100), flags: '.' }, fin(100)], 'the ACK of their FIN, then our FIN');
   t.deepEqual(p.runUntil(900), [{ t: 350, ...fin(350) }, { t: 850, ...fin(850) }]);
   t.deepEqual(p.send({ flags: '.', seq: p.their(2), ack: p.our(2) }), []);
   t.deepEqual(state(s), []);
