@@ -9,7 +9,7 @@ STAMP    := node_modules/.install-stamp
 # (a Python module is written python3-module:package, checked with Debian's
 # /usr/bin/python3, which is the one its python3-* packages serve).
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
-            nc:netcat-openbsd curl:curl python3:python3 nft:nftables ethtool:ethtool \
+            nc:netcat-openbsd curl:curl python3:python3 nft:nftables iptables:iptables ethtool:ethtool \
             python3-scapy:python3-scapy
 
 .PHONY: all deps addon tools test typecheck deps-check demo bench fidelity clean

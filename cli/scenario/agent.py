@@ -151,6 +151,8 @@ def set_option(s, opt):
         s.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, opt['congestion'].encode())
     elif 'rcvbuf' in opt:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opt['rcvbuf'])
+    elif 'sndbuf' in opt:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, opt['sndbuf'])
     else:
         raise ValueError('unknown option %r' % (opt,))
 

@@ -41,7 +41,7 @@ from the tcp_send_reset tracepoint and from our stack's trace) and compared.
                         counted, apart from the matches; exit 1 unless every
                         scenario matches in full ('make fidelity')
 
-Needs root, /dev/net/tun, tcpdump, nft, ethtool, ss and python3. Everything
+Needs root, /dev/net/tun, tcpdump, nft, iptables, ethtool, ss and python3. Everything
 runs in namespaces created for the purpose and removed afterwards (also on
 SIGINT); nothing is configured in the host's namespace. Where the host has
 not mounted tracefs, it is mounted in a private mount namespace of the

@@ -38,6 +38,16 @@
  *   racing a step boundary: the stack's write of a bulk transfer returns
  *   after ~25 ms, the kernel's after 1 ms).
  *
+ * ORDER ACROSS DIRECTIONS: within REACTION_MS, not compared
+ * - Segments are compared in capture order within each direction. A
+ *   segment of the subject captured less than REACTION_MS after segments of
+ *   the peer is compared as if it came before them: how quickly the subject
+ *   answers is microseconds for the kernel and milliseconds for our stack
+ *   in Node, so a retransmission triggered by the third of ten duplicate
+ *   ACKs arriving together is captured after the third in the kernel run
+ *   and after the tenth in ours. The order still counts beyond that window,
+ *   and so does each direction's own order.
+ *
  * NOISE, NOT COMPARED (but printed as counts)
  * - Bare ACKs that acknowledge new data or a FIN (delayed-ACK and quick-ACK
  *   policy, ACK coalescing), and how bulk data is cut into segments.
@@ -58,6 +68,25 @@ import { formatEvent, type ConnSummary, type NormEvent, type NormRun } from './n
 import { compareCounters, type CounterRow } from './counters.ts';
 
 export const TIME_FLOOR_MS = 100;
+/** See ORDER ACROSS DIRECTIONS above: the subject's reaction time the order of the capture may carry. */
+export const REACTION_MS = 25;
+
+/**
+ * A run's compared segments in comparison order: capture order, except that
+ * each segment of the subject moves ahead of the peer's segments captured
+ * less than REACTION_MS before it (both runs get the same treatment).
+ */
+export function comparisonOrder(events: readonly NormEvent[]): NormEvent[] {
+  const out: NormEvent[] = [];
+  for (const e of events) {
+    let at = out.length;
+    if (e.dir === 'S>P') {
+      while (at > 0 && out[at - 1]!.dir === 'P>S' && e.tMs - out[at - 1]!.tMs < REACTION_MS) at--;
+    }
+    out.splice(at, 0, e);
+  }
+  return out;
+}
 export const TIME_RATIO = 0.1;
 
 export function timesAgree(a: number, b: number): boolean {
@@ -239,8 +268,8 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   });
 
   // Compared segments.
-  const ke = kernel.events.filter((e) => e.compared);
-  const se = stack.events.filter((e) => e.compared);
+  const ke = comparisonOrder(kernel.events.filter((e) => e.compared));
+  const se = comparisonOrder(stack.events.filter((e) => e.compared));
   // Without the tracepoint in either run the kernel's RST reasons are unknown: not compared, and said so.
   const unavailable = [...new Set([kernel.record.tracepointUnavailable, stack.record.tracepointUnavailable].filter((w) => w !== undefined))];
   const reasons = unavailable.length === 0;

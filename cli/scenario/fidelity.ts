@@ -26,6 +26,7 @@ export function fidelitySkipReason(): string | undefined {
     ['tcpdump', 'tcpdump'],
     ['nft', 'nftables'],
     ['ethtool', 'ethtool'],
+    ['iptables', 'iptables'],
     ['sysctl', 'procps'],
   ];
   for (const [cmd, pkg] of tools) if (systemTool(cmd) === undefined) return `${cmd} is not installed (apt-get install ${pkg}; make installs it as root)`;

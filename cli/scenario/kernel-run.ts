@@ -8,7 +8,7 @@ import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { parseProcNet } from './counters.ts';
 import { ResetTracer } from './tracefs.ts';
-import { addNetns, leaseSubnet, nsRun, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, releaseLab, runDir, setQuickackRoute, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
@@ -38,6 +38,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     runIp(['-n', subjectNs, 'link', 'set', 'fids', 'up']);
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) await setSysctlIn(subjectNs, name, value);
     for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
+    if (scenario.peerQuickack) await setQuickackRoute(peerNs, 'fidp', subjectAddr);
 
     const traced = await ResetTracer.start();
     if (traced instanceof ResetTracer) tracer = traced;

@@ -182,6 +182,11 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
   return r.stdout;
 }
 
+/** A host route to `addr` through `dev` with `quickack 1`: no delayed ACKs towards it (RTAX_QUICKACK). */
+export async function setQuickackRoute(ns: string, dev: string, addr: string): Promise<void> {
+  await nsRun(ns, ['ip', 'route', 'replace', `${addr}/32`, 'dev', dev, 'quickack', '1']);
+}
+
 export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
   await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);
 }

@@ -49,6 +49,7 @@ export function segmentSequences(g: SegmentSelector, isn: number): number[] {
  */
 export function segmentFaultTable(g: SegmentSelector, t: SegmentTarget): string {
   if (!Number.isInteger(g.times) || g.times < 1 || g.times > 8) throw new Error(`segment fault: times must be 1-8, not ${g.times}`);
+  if (g.action === 'reorder') throw new Error('segment fault: reordering holds packets (queue-faults.ts), nftables cannot');
   if (g.action === 'dup' && g.times !== 1) throw new Error('segment fault: a duplicate is made once');
   const seqs = segmentSequences(g, t.isn);
   const lines: string[] = [];

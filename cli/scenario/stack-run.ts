@@ -16,7 +16,7 @@ import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
 import { ResetTracer } from './tracefs.ts';
-import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setSysctlIn, uniqueName } from './lab.ts';
+import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setQuickackRoute, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -240,7 +240,8 @@ function applyOption(ep: Endpoint, opt: SockOpt): void {
     const withCc = ep as Endpoint & { setCongestionControl?: (name: string) => void };
     if (!withCc.setCongestionControl) throw new Error('this Endpoint has no TCP_CONGESTION');
     withCc.setCongestionControl(opt.congestion);
-  } else ep.setReceiveBuffer(opt.rcvbuf);
+  } else if ('sndbuf' in opt) ep.setSendBuffer(opt.sndbuf);
+  else ep.setReceiveBuffer(opt.rcvbuf);
 }
 
 export async function stackRun(scenario: Scenario): Promise<RunRecord> {
@@ -268,6 +269,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     // A TUN without IFF_VNET_HDR offers no segmentation offloads; ask anyway (harmless if refused).
     await nsRun(peerNs, ['ethtool', '-K', device.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
     for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
+    if (scenario.peerQuickack) await setQuickackRoute(peerNs, device.name, subjectAddr);
 
     const sysctl = defaultSysctls();
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) setSysctl(sysctl, name, String(value));

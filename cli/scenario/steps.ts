@@ -8,7 +8,8 @@ import type { Agent } from './agent.ts';
 import type { Capture } from './capture.ts';
 import { crashConnections, delay, nftDeleteTable, nftTable, nowUs, setSysctlIn } from './lab.ts';
 import type { TcpPacket } from './pcap-read.ts';
-import { segmentFaultTable } from './segment-faults.ts';
+import { startDelay, startReorder, type QueueFault } from './queue-faults.ts';
+import { segmentFaultTable, segmentSequences, type SegmentTarget } from './segment-faults.ts';
 import type { CraftSpec, Fault, Scenario, SegmentSelector, Side, Step, StepRecord } from './types.ts';
 
 /**
@@ -123,7 +124,7 @@ const segTable = (name: string): string => `tcpstack_seg_${name.replace(/[^A-Za-
  * from the peer's socket, the subject's ISN from its SYN or SYN-ACK in the
  * capture so far.
  */
-async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {
+async function segmentTarget(ctx: StepContext, g: SegmentSelector): Promise<SegmentTarget> {
   const ports = ctx.peer.ports(g.sock);
   if (!ports) throw new Error(`segment fault: peer socket ${g.sock} is not connected`);
   // tcpdump writes packet by packet (-U), but on a loaded machine the SYN-ACK
@@ -136,8 +137,17 @@ async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelec
     syn = findSyn();
   }
   if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport} within 2 s`);
-  const body = segmentFaultTable(g, { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq });
-  await nftTable(ctx.peerNs, segTable(name), body, 'ip');
+  return { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq };
+}
+
+async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {
+  await nftTable(ctx.peerNs, segTable(name), segmentFaultTable(g, await segmentTarget(ctx, g)), 'ip');
+}
+
+async function startSegmentReorder(ctx: StepContext, g: SegmentSelector): Promise<QueueFault> {
+  if (g.times !== 1) throw new Error('reorder fault: a segment is held once');
+  const target = await segmentTarget(ctx, g);
+  return startReorder(ctx.peerNs, target, segmentSequences(g, target.isn), g.after ?? 0);
 }
 
 /** The live sequence numbers of a peer connection, from the capture so far. */
@@ -197,6 +207,7 @@ function withBound<T>(what: string, promise: Promise<T>, ms: number): Promise<T>
 export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise<void> {
   const faults = new Map<string, Fault>();
   const segmentFaults = new Set<string>();
+  const queueFaults = new Map<string, QueueFault>();
   try {
     for (let i = 0; i < ctx.scenario.steps.length; i++) {
       const step = ctx.scenario.steps[i]!;
@@ -211,6 +222,23 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
             return 'ok';
           }
           case 'fault':
+            if (step.fault && queueFaults.has(step.name)) throw new Error(`fault ${step.name} is already on`);
+            if (step.fault?.segments?.action === 'reorder') {
+              if (step.fault.dir !== 'in') throw new Error('segment fault: only what the subject sends (dir in)');
+              queueFaults.set(step.name, await startSegmentReorder(ctx, step.fault.segments));
+              return 'ok';
+            }
+            if (step.fault?.delayMs !== undefined) {
+              if (step.fault.dir !== 'out' || step.fault.only || step.fault.segments) throw new Error('delay fault: dir out, every packet');
+              queueFaults.set(step.name, await startDelay(ctx.peerNs, ctx.subjectAddr, step.fault.delayMs));
+              return 'ok';
+            }
+            if (!step.fault && queueFaults.has(step.name)) {
+              const q = queueFaults.get(step.name)!;
+              queueFaults.delete(step.name);
+              await q.stop();
+              return 'ok';
+            }
             if (step.fault?.segments) {
               if (step.fault.dir !== 'in') throw new Error('segment fault: only what the subject sends (dir in)');
               await applySegmentFault(ctx, step.name, step.fault.segments);
@@ -236,6 +264,7 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
       if (step.op !== 'sleep') await delay(SETTLE_MS);
     }
   } finally {
+    for (const q of queueFaults.values()) await q.stop().catch(() => undefined);
     if (faults.size > 0) await nftDeleteTable(ctx.peerNs, FAULT_TABLE).catch(() => undefined);
     for (const name of segmentFaults) await nftDeleteTable(ctx.peerNs, segTable(name), 'ip').catch(() => undefined);
   }

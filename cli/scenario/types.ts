@@ -30,6 +30,8 @@ export type SockOpt =
   | { linger2: number }
   /** SO_RCVBUF in bytes (the kernel doubles it, so does our stack). */
   | { rcvbuf: number }
+  /** SO_SNDBUF in bytes (doubled, and no send-buffer autotuning after it: SOCK_SNDBUF_LOCK). */
+  | { sndbuf: number }
   /**
    * TCP_CONGESTION: the socket's congestion control by name. A namespace's
    * default is the host's (bbr on the project's VM), and root may pick any
@@ -42,6 +44,8 @@ export type SockOpt =
  * what the subject sends (after the capture point: tcpdump still sees it),
  * "out" drops what the peer sends to the subject (before the capture point:
  * tcpdump never sees it). `only` narrows the match to some segments.
+ * `delayMs` (dir 'out') holds instead of dropping: everything the peer sends
+ * to the subject leaves that much later, in order (queue-faults.ts).
  */
 export interface Fault {
   dir: 'in' | 'out' | 'both';
@@ -52,6 +56,8 @@ export interface Fault {
    * (dir must be 'in'); see segment-faults.ts for the nftables rules.
    */
   segments?: SegmentSelector;
+  /** dir 'out' only: delay, not drop, every packet of the peer to the subject (1-1000 ms). */
+  delayMs?: number;
 }
 
 /**
@@ -61,15 +67,19 @@ export interface Fault {
  * sends with, 1448 with timestamps on a 1500-byte MTU). Each of segments
  * `from`..`to` is dropped the first `times` times it passes (a lost
  * retransmission: `times` 2), or, with `action` 'dup', delivered twice the
- * first time it passes.
+ * first time it passes, or, with `action` 'reorder', held the first time it
+ * passes until `after` later data segments have reached the peer's TCP
+ * (queue-faults.ts).
  */
 export interface SegmentSelector {
   sock: string;
   from: number;
   to: number;
   times: number;
-  action: 'drop' | 'dup';
+  action: 'drop' | 'dup' | 'reorder';
   bytes: number;
+  /** action 'reorder': how many later segments overtake each selected one (1-64). */
+  after?: number;
   /** Stream offset of segment 1's first byte (default 0): segments of a later write. */
   start?: number;
 }
@@ -159,6 +169,14 @@ export interface Scenario {
   docs: readonly string[];
   /** Sysctls at the start, by Linux name, per side (peer: the peer namespace in both runs). */
   sysctls?: { subject?: Record<string, number | string>; peer?: Record<string, number | string> };
+  /**
+   * The peer acknowledges every segment at once: its route to the subject
+   * carries `quickack 1` (RTAX_QUICKACK, which tcp_in_quickack_mode obeys),
+   * in both runs. For scenarios about the subject's sending, where the
+   * peer's delayed-ACK timer racing the subject's tail loss probe would
+   * decide the outcome by a millisecond.
+   */
+  peerQuickack?: boolean;
   steps: Step[];
   allow?: Allowance[];
   /**
@@ -218,6 +236,7 @@ export function describeStep(step: Step): string {
       return step.since !== undefined ? `sleep until s${step.since}+${step.ms} ms` : `sleep ${step.ms} ms`;
     case 'fault':
       if (step.fault?.segments) return `fault ${step.name} on: ${describeSegments(step.fault.segments)}`;
+      if (step.fault?.delayMs !== undefined) return `fault ${step.name} on: delay ${step.fault.dir} ${step.fault.delayMs} ms`;
       return step.fault ? `fault ${step.name} on: drop ${step.fault.dir}${step.fault.only ? ` ${step.fault.only}` : ''}` : `fault ${step.name} off`;
     case 'craft': {
       const s = step.segment;
@@ -258,6 +277,7 @@ function fmtOff(n: number): string {
 
 function describeSegments(g: SegmentSelector): string {
   const which = g.from === g.to ? `segment ${g.from}` : `segments ${g.from}-${g.to}`;
+  if (g.action === 'reorder') return `reorder subject's data ${which} on ${g.sock} behind ${g.after ?? '?'} later`;
   const what = g.action === 'dup' ? 'duplicate' : 'drop';
   return `${what} subject's data ${which} on ${g.sock}${g.action === 'drop' && g.times > 1 ? ` ${g.times} times` : ''}`;
 }
@@ -268,5 +288,6 @@ export function describeOpt(opt: SockOpt): string {
   if ('userTimeoutMs' in opt) return `TCP_USER_TIMEOUT ${opt.userTimeoutMs}`;
   if ('linger2' in opt) return `TCP_LINGER2 ${opt.linger2}`;
   if ('congestion' in opt) return `TCP_CONGESTION ${opt.congestion}`;
+  if ('sndbuf' in opt) return `SO_SNDBUF ${opt.sndbuf}`;
   return `SO_RCVBUF ${opt.rcvbuf}`;
 }

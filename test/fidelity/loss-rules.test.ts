@@ -5,7 +5,7 @@
  * prompt ACK (not compared).
  */
 import test from 'ava';
-import { compareRuns, eventKey, eventTimesAgree } from '../../cli/scenario/compare.ts';
+import { compareRuns, comparisonOrder, eventKey, eventTimesAgree, REACTION_MS } from '../../cli/scenario/compare.ts';
 import { compareCounters, parseProcNet } from '../../cli/scenario/counters.ts';
 import { dsackBlock, normalise, type NormEvent, type RunRecord } from '../../cli/scenario/normalise.ts';
 import type { TcpPacket } from '../../cli/scenario/pcap-read.ts';
@@ -183,4 +183,21 @@ test("the peer's D-SACK is its own kind, compared on the duplicate it reports an
   };
   const kinds = normalise(run, scenario).events.map((e) => `${e.kind}${e.dsack ? ` ${e.dsack}` : ''}`);
   t.deepEqual(kinds, ['SYN', 'SYN', 'data', 'ack', 'dsack 1-101']);
+});
+
+test('order across directions: a subject segment within REACTION_MS of the peer segments before it is compared ahead of them', (t) => {
+  const ev = (dir: 'P>S' | 'S>P', tMs: number, kind: string): NormEvent => ({ dir, tMs, kind }) as unknown as NormEvent;
+  const names = (es: NormEvent[]) => es.map((e) => `${e.kind}@${e.tMs}`);
+  // The kernel retransmits right after the third of ten duplicate ACKs; the stack after the tenth, 7 ms later.
+  const dups = (at: number) => Array.from({ length: 10 }, (_, i) => ev('P>S', at + i * 0.1, `d${i + 1}`));
+  const kernel = [...dups(100).slice(0, 3), ev('S>P', 100.3, 'R'), ...dups(100).slice(3)];
+  const stack = [...dups(100), ev('S>P', 107, 'R')];
+  t.deepEqual(names(comparisonOrder(kernel)).slice(0, 2), ['R@100.3', 'd1@100']);
+  t.deepEqual(names(comparisonOrder(stack)).slice(0, 2), ['R@107', 'd1@100']);
+  // Beyond the window the capture order stands: an answer a round trip later stays after what it answers.
+  const late = [ev('P>S', 100, 'd1'), ev('S>P', 100 + REACTION_MS, 'R')];
+  t.deepEqual(names(comparisonOrder(late)), ['d1@100', `R@${100 + REACTION_MS}`]);
+  // Each direction keeps its own order; the peer's segments never move.
+  const two = [ev('S>P', 10, 'a'), ev('P>S', 11, 'x'), ev('S>P', 12, 'b'), ev('P>S', 13, 'y')];
+  t.deepEqual(names(comparisonOrder(two)), ['a@10', 'b@12', 'x@11', 'y@13']);
 });

@@ -16,13 +16,25 @@
  *   with new data still to send during the recovery);
  * - tail: segment 100, the last, lost once (the tail loss probe's case);
  * - burst: segments 20-22 lost once;
+ * - reorder: segment 20 reaches the peer after segments 21 and 22 (two
+ *   duplicate ACKs, fewer than the DUPACK threshold: RACK's reordering
+ *   window decides, and the late original's SACK shows the reordering);
  * - dup: segment 100, the last, delivered twice (the peer answers with a D-SACK);
  * - lost-rexmit: segment 20 lost twice, its first retransmission too.
  *
- * Reordering is not among them: nftables can drop and duplicate but not
- * delay, and this kernel has neither netem nor nft's queue statement.
+ * The path has a 50 ms round trip (LOSS_PATH_DELAY_MS) and a peer that
+ * ACKs every segment (Scenario.peerQuickack).
  */
 import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SegmentSelector } from '../types.ts';
+
+/**
+ * Everything the peer sends reaches the subject this late (a 50 ms round
+ * trip). On a bare veth the kernel answers each ACK in microseconds and our
+ * stack in Node in milliseconds, so the two senders saw different ACK
+ * batches and left different flights behind a hole; with a round trip
+ * that dwarfs both, each flight is what cwnd allows, as on a real path.
+ */
+export const LOSS_PATH_DELAY_MS = 50;
 
 /** Payload of a full segment: MSS 1460 (1500-byte MTU) less 12 bytes of timestamp option. */
 export const LOSS_SEGMENT_BYTES = 1448;
@@ -52,12 +64,13 @@ export const LOSS_COUNTERS: readonly string[] = [
   'TcpExtTCPSACKReorder',
 ];
 
-type Impairment = 'mid' | 'tail' | 'burst' | 'dup' | 'lost-rexmit';
+type Impairment = 'mid' | 'tail' | 'burst' | 'reorder' | 'dup' | 'lost-rexmit';
 
 const IMPAIRMENTS: Record<Impairment, { what: string; sel: Omit<SegmentSelector, 'sock' | 'bytes'> }> = {
   mid: { what: `segment 20 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 20, times: 1, action: 'drop' } },
   tail: { what: `segment ${LOSS_SEGMENTS} of ${LOSS_SEGMENTS} (the last) lost once`, sel: { from: LOSS_SEGMENTS, to: LOSS_SEGMENTS, times: 1, action: 'drop' } },
   burst: { what: `segments 20-22 of ${LOSS_SEGMENTS} lost once`, sel: { from: 20, to: 22, times: 1, action: 'drop' } },
+  reorder: { what: `segment 20 of ${LOSS_SEGMENTS} overtaken by the next two`, sel: { from: 20, to: 20, times: 1, action: 'reorder', after: 2 } },
   // The last segment: its copy (through the peer's loopback device) then
   // arrives with nothing else in flight. Segment 20's copy met the next
   // segments in varying order, which changed whether the peer's last ACK was
@@ -73,7 +86,14 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
     title: `bulk of ${LOSS_SEGMENTS} segments, ${cc}: ${what}; retransmissions, times, counters`,
     docs: ['docs/linux-behaviour.md#9-retransmission-give-up-and-tcp_user_timeout', 'docs/differential-harness.md#loss-scenarios'],
     counters: LOSS_COUNTERS,
+    // The tail of the transfer is ACKed at once, as its loss probe is
+    // compared: with delayed ACKs, whether the probe (2·SRTT + 2 ms after the
+    // last segment) fires before the peer's delayed ACK (40 ms + the path)
+    // came down to a few milliseconds in both runs.
+    peerQuickack: true,
     steps: [
+      // A path with a round trip (queue-faults.ts), from before the handshake.
+      faultOn('rtt', { dir: 'out', delayMs: LOSS_PATH_DELAY_MS }),
       subject.listen('L', 5000),
       // On the listener, before any connection: the child starts with it
       // (tcp_ca_openreq_child). Set on the accepted socket instead, the
@@ -81,6 +101,11 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // bbr_init turns on internal pacing (sk_pacing_status), which a later
       // TCP_CONGESTION does not turn off: segments one at a time, paced.
       subject.setsockopt('L', { congestion: cc }),
+      // The whole write fits the send buffer at once in both runs (sk_sndbuf
+      // 2 MiB, locked): the kernel's own starts at tcp_wmem[1] and grows
+      // with cwnd (tcp_sndbuf_expand), so over a 50 ms round trip its write
+      // blocked for two of them, which our stack does not model.
+      subject.setsockopt('L', { sndbuf: 1_048_576 }),
       // The peer never reads, so its receive buffer fills; once its window
       // stops advancing it holds its ACKs 40 ms (__tcp_ack_snd_check), and
       // when that happens depends on the peer's memory accounting of the
@@ -111,6 +136,6 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
   };
 }
 
-export const LOSS_SCENARIOS: readonly Scenario[] = (['mid', 'tail', 'burst', 'dup', 'lost-rexmit'] as const).flatMap((imp) =>
+export const LOSS_SCENARIOS: readonly Scenario[] = (['mid', 'tail', 'burst', 'reorder', 'dup', 'lost-rexmit'] as const).flatMap((imp) =>
   (['cubic', 'reno'] as const).map((cc) => lossScenario(imp, cc)),
 );
