@@ -10,12 +10,43 @@ import type { Link } from '../stack/link.ts';
 import type { Random } from '../stack/random.ts';
 import type { Stack } from '../stack/stack.ts';
 
-/** Monotonic milliseconds since process start (never jumps with the wall clock). */
+/**
+ * Monotonic milliseconds since process start (never jumps with the wall
+ * clock). While the driver works through a batch read from the device it
+ * holds now() at each packet's stamp (RealtimeDriver, PACKET_SPACING_MS).
+ */
 export class MonotonicClock implements Clock {
+  private held: number | undefined;
+  /** The last stamp held: now() never goes below it, so time never runs backwards. */
+  private floor = 0;
+
   now(): number {
-    return performance.now();
+    if (this.held !== undefined) return this.held;
+    const t = performance.now();
+    return t > this.floor ? t : this.floor;
+  }
+
+  /** now() answers `t` until release(). */
+  hold(t: number): void {
+    this.held = t;
+    if (t > this.floor) this.floor = t;
+  }
+
+  release(): void {
+    this.held = undefined;
   }
 }
+
+/**
+ * The stamps of a batch read from the device: the time it was read, then
+ * one microsecond more for each packet, in arrival order. The kernel stamps
+ * each packet as it processes it (tcp_mstamp_refresh), microseconds apart
+ * for packets that arrived together; read from the wall clock while Node
+ * works through the batch, the stamps would carry the milliseconds that
+ * work takes into RTT samples, transmit times, RACK's order of
+ * transmissions and the 1 ms tests of tcp_tso_should_defer.
+ */
+const PACKET_SPACING_MS = 0.001;
 
 /** Randomness for real deployments: ISNs and ports must not be predictable (RFC 6528). */
 export class CryptoRandom implements Random {
@@ -61,7 +92,8 @@ export class RealtimeDriver {
     for (const source of sources) source.onDeadlineChanged = () => this.rearm();
     link.onReceive((batch) => {
       this.batches++;
-      this.stack.inputBatch(batch);
+      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock);
+      else this.stack.inputBatch(batch);
       this.rearm();
     });
     // Application calls between batches (a write, a close) flush once, on the next microtask.
@@ -79,6 +111,21 @@ export class RealtimeDriver {
         throw error;
       });
     this.rearm();
+  }
+
+  /** Stack.inputBatch, each packet at its stamp (PACKET_SPACING_MS); the flush after the last. */
+  private inputStamped(batch: readonly Uint8Array[], clock: MonotonicClock): void {
+    const t0 = clock.now();
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        clock.hold(t0 + i * PACKET_SPACING_MS);
+        this.stack.input(batch[i]!);
+      }
+      clock.hold(t0 + batch.length * PACKET_SPACING_MS);
+      this.stack.flush();
+    } finally {
+      clock.release();
+    }
   }
 
   /** Call after the application acted on the stack (wrote, closed...): flushes and re-arms. */
