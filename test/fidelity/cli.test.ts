@@ -31,7 +31,7 @@ test('tcpstack scenario list names every scenario with its title and the docs/ s
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.is(lines.length, SCENARIOS.length);
-  t.is(SCENARIOS.length, 27);
+  t.is(SCENARIOS.length, 29);
   for (const [i, s] of SCENARIOS.entries()) {
     t.true(lines[i]!.startsWith(`${s.name} `), lines[i]);
     t.true(lines[i]!.includes(s.title), lines[i]);
