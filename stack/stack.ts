@@ -51,6 +51,14 @@ export interface StackOptions {
   link: PacketSink;
   /** Largest packet handed to the link (default 1500). */
   mtu?: number;
+  /**
+   * The skbs whose receive memory the stack charges (stack/tcp/rcvbuf.ts):
+   * 'tun' (default), what Linux allocates for a packet from a TUN device,
+   * this stack's own link; 'veth', what a local sender's segments are when
+   * they arrive over a veth (page fragments, coalesced), for comparing with
+   * a kernel fed that way (the differential harness).
+   */
+  rxSkbs?: 'tun' | 'veth';
   sysctl?: Partial<Sysctls>;
   trace?: TraceSink;
 }
@@ -136,6 +144,7 @@ export class Stack {
       },
       ip: output,
       route: this.routes,
+      rxSkbs: options.rxSkbs ?? 'tun',
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);

@@ -278,7 +278,10 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
       if (e.kind !== 'tcp-rst') return;
       stackResets.push({ tUs: perfMsToWallUs(e.t), src: subjectAddr, sport: e.local, dst: peerAddr, dport: e.remote, reason: e.reason, origin: 'stack' });
     };
-    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, sysctl, trace });
+    // rxSkbs 'veth': receive memory charged as the kernel run's subject is
+    // charged for what it gets over its veth (stack/tcp/rcvbuf.ts), not as a
+    // kernel fed by a TUN device would be.
+    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', sysctl, trace });
     driver = new RealtimeDriver(stack, device, clock);
 
     const traced = await ResetTracer.start();

@@ -57,6 +57,8 @@ export interface RcvSkb {
   truesize: number;
   /** Bytes a following small segment may still be copied into (skb_tailroom). */
   tailroom: number;
+  /** Page fragments a following segment may still be added as (rxSkbs 'veth'; 0 for a TUN's linear skbs). */
+  fragsLeft: number;
 }
 
 /** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */

@@ -55,5 +55,7 @@ export interface TcpContext {
   readonly ip: TransportOutput;
   /** Path MTU per destination (stack/ip/route-cache.ts). */
   readonly route: TcpRoute;
+  /** Whose skbs received segments are charged as (StackOptions.rxSkbs). */
+  readonly rxSkbs: 'tun' | 'veth';
   now(): number;
 }

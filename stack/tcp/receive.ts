@@ -21,7 +21,7 @@ import {
   rcvRttMeasure,
   rawSelectWindow,
   rcvRttMeasureTs,
-  segmentTruesize,
+  receivedSkb,
 } from './rcvbuf.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
@@ -154,7 +154,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         // tcp_data_queue_ofo: with SACK the window may grow as for in-order
         // data (before the segment is charged), and the buffer grows for
         // what waits out of order once the socket has been accepted.
-        const { truesize } = segmentTruesize(data.length, c.tcpHeaderLen());
+        const { truesize } = receivedSkb(c, data.length);
         if (c.sackOk && data.length >= 128) growWindow(c, data.length, truesize);
         chargeOutOfOrder(c, seqAdd(seq, data.length), data.length);
         if (c.owner !== undefined) rcvbufGrow(c, c.rcvqSpace);

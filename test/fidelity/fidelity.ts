@@ -34,7 +34,7 @@ const HOLE_DUPACKS = {
   why: 'the number of duplicate ACKs for the hole at segment 20 (one segment more or fewer sent past it before its retransmission arrived)',
   intermittent:
     "tcp_tso_should_defer's 1 ms tests at the first duplicate ACK go the kernel's way in most runs " +
-    '(24 of 24 beside the unit tests, 27 of 29 scenarios in one full table), not in every one',
+    '(24 of 24 beside the unit tests; one of twelve differed in one full table), not in every one',
 };
 
 export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; intermittent?: string }> = {
@@ -47,13 +47,13 @@ export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; int
   'app-blocked': {
     first: /^segment s4\+\d+ms +P>S c1 \. +\d+:1 len \d+ rexmit .*: only in the kernel run$/,
     why:
-      'the kernel subject is fed by a veth and charges each segment less receive memory than the stack, which ' +
-      'charges what a segment from a TUN device costs (2304 bytes for 1448, docs/linux-behaviour.md, Receive ' +
-      'windows): the kernel takes about 83 segments before its window closes, the stack 58, one round of ' +
-      "delayed ACKs fewer, so the peer's second tail loss probe comes only in the kernel run",
+      "the peer's second tail loss probe, at the end of the bulk write, is compared in the kernel run and set " +
+      'apart in the stack run as racing a prompt ACK of the subject (probe-race.ts): the subject ACKed the ' +
+      'original within 40 ms in the stack run, after a delayed ACK in the kernel run (in the run examined). Both take the same ' +
+      "83 segments before the window closes since the stack charges the veth's skbs (StackOptions.rxSkbs)",
     intermittent:
-      "the kernel run's second probe depends on when the peer's probe timer falls against the subject's 40 ms " +
-      'delayed ACKs: in some runs neither side has it and the scenario matches',
+      'whether the subject held that ACK back depends on when its window stopped advancing against its ' +
+      'delayed-ACK timer: app-blocked matched in one full table of 29 and differed so in three runs of its own',
   },
 };
 
