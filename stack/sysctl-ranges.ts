@@ -53,6 +53,7 @@ export const SYSCTL_RANGES = {
   tcp_early_retrans: [0, 4],
   // proc_dou8vec_minmax without bounds: 255 is taken, 256 and -1 refused.
   tcp_frto: U8,
+  tcp_slow_start_after_idle: [0, 1],
   // proc_dou8vec_minmax without bounds of its own.
   tcp_recovery: U8,
   // extra1 SYSCTL_ONE, extra2 tcp_max_reordering (300 by default; a write of 301 is refused).

@@ -45,6 +45,8 @@ export interface Sysctls {
   tcp_early_retrans: number;
   /** F-RTO (RFC 5682, frto.ts) after an RTO: any non-zero value (Linux's default 2) turns it on, 0 off. */
   tcp_frto: number;
+  /** RFC 2861 cwnd restart after an idle period longer than the RTO (cwnd-limited.ts). */
+  tcp_slow_start_after_idle: number;
   /**
    * RACK's options (net/ipv4/tcp_recovery.c): 0x2 keeps the reordering
    * window at min_rtt/4, 0x4 drops its DUPACK-threshold shortcut; 0x1 (RACK
@@ -119,6 +121,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_synack_retries: 5,
   tcp_early_retrans: 3,
   tcp_frto: 2,
+  tcp_slow_start_after_idle: 1,
   tcp_recovery: 1,
   tcp_reordering: 3,
   tcp_max_reordering: 300,

@@ -198,10 +198,12 @@ export function onAckSent(c: Connection): void {
 }
 
 /**
- * tcp_event_data_sent: data sent within the ATO of the last data received
- * is a reply, and one reply makes the connection interactive
- * (inet_csk_inc_pingpong_cnt, TCP_PINGPONG_THRESH = 1).
+ * tcp_event_data_sent: the time data was last sent (tp->lsndtime, which
+ * slow start after idle measures from, cwnd-limited.ts); data sent within
+ * the ATO of the last data received is a reply, and one reply makes the
+ * connection interactive (inet_csk_inc_pingpong_cnt, TCP_PINGPONG_THRESH = 1).
  */
 export function onDataSent(c: Connection): void {
+  c.lsndtime = c.now();
   if (c.now() - c.lastDataTime < c.ato) c.pingpong = true;
 }

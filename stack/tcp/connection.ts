@@ -258,6 +258,8 @@ export class Connection {
   pingpong = false;
   /** When in-order data last arrived (icsk_ack.lrcvtime). */
   lastDataTime = 0;
+  /** tp->lsndtime: when data was last sent (ms; undefined before any). */
+  lsndtime: number | undefined = undefined;
   /** The peer's segment size as we estimate it (icsk_ack.rcv_mss; 0 until first needed), and icsk_ack.last_seg_size. */
   rcvMss = 0;
   lastSegSize = 0;

@@ -8,8 +8,13 @@
  * while it is below twice the most packets out in the round, so that an
  * application-limited sender's cwnd follows what it really sends.
  */
+import { jiffiesAt } from './congestion/cubic.ts';
 import type { Connection } from './connection.ts';
 import { seqLt } from './seq.ts';
+import { currentSsthresh } from './undo.ts';
+
+/** TCP_INIT_CWND: the restart window is at most the initial one. */
+const TCP_INIT_CWND = 10;
 
 /** tcp_cwnd_validate, after a transmission round of tcp_write_xmit. */
 export function cwndValidate(c: Connection, cwndLimited: boolean): void {
@@ -29,4 +34,27 @@ export function isCwndLimited(c: Connection): boolean {
   const cc = c.cc;
   if (cc.cwnd < cc.ssthresh) return cc.cwnd < 2 * u.maxPacketsOut;
   return false;
+}
+
+/**
+ * tcp_slow_start_after_idle_check, when a write starts a new skb
+ * (tcp_skb_entail), and tcp_cwnd_restart (RFC 2861 §3: a window unused for
+ * an RTO no longer reflects the path): with net.ipv4.tcp_slow_start_after_idle
+ * on (Linux's default) and nothing in flight, a connection whose last data
+ * left more than an RTO ago restarts: ssthresh = tcp_current_ssthresh, cwnd
+ * halved for each further RTO of idleness but not below the restart window,
+ * min(TCP_INIT_CWND, cwnd). Times compared in jiffies, as Linux does.
+ * (packetdrill's defaults.sh turns the sysctl off; test/scripts/cwnd-restart-after-idle.pkt turns it on.)
+ */
+export function slowStartAfterIdleCheck(c: Connection): void {
+  if (c.ctx.sysctl.tcp_slow_start_after_idle === 0 || c.rtx.length > 0 || c.lsndtime === undefined) return;
+  let delta = (jiffiesAt(c.now()) - jiffiesAt(c.lsndtime)) | 0;
+  const rto = Math.ceil(c.rtt.rto / 4); // msecs_to_jiffies at HZ 250
+  if (delta <= rto) return;
+  const cc = c.cc;
+  cc.ssthresh = currentSsthresh(c);
+  const restart = Math.min(TCP_INIT_CWND, cc.cwnd);
+  let cwnd = cc.cwnd;
+  while ((delta -= rto) > 0 && cwnd > restart) cwnd >>= 1;
+  cc.cwnd = Math.max(cwnd, restart);
 }

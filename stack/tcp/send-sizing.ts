@@ -6,6 +6,7 @@
  * (tcp_tso_autosize).
  */
 import type { Connection } from './connection.ts';
+import { slowStartAfterIdleCheck } from './cwnd-limited.ts';
 import { seqAdd, seqGt } from './seq.ts';
 import { GSO_MAX_SIZE, type UnsentSkb } from './write-queue.ts';
 
@@ -67,6 +68,7 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
     let skb = q.tail();
     let copy = skb ? goal - skb.len : 0;
     if (!skb || copy <= 0) {
+      slowStartAfterIdleCheck(c); // tcp_skb_entail
       skb = q.entail();
       copy = goal;
     }
