@@ -38,7 +38,8 @@
  *   racing a step boundary: the stack's write of a bulk transfer returns
  *   after ~25 ms, the kernel's after 1 ms).
  *
- * ORDER ACROSS DIRECTIONS: within REACTION_MS, not compared
+ * ORDER ACROSS DIRECTIONS: within REACTION_MS, not compared, where a
+ * scenario asks (Scenario.reactionWindow: the loss scenarios)
  * - Segments are compared in capture order within each direction. A
  *   segment of the subject captured less than REACTION_MS after segments of
  *   the peer is compared as if it came before them: how quickly the subject
@@ -268,8 +269,9 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   });
 
   // Compared segments.
-  const ke = comparisonOrder(kernel.events.filter((e) => e.compared));
-  const se = comparisonOrder(stack.events.filter((e) => e.compared));
+  const order = scenario.reactionWindow ? comparisonOrder : (es: NormEvent[]) => es;
+  const ke = order(kernel.events.filter((e) => e.compared));
+  const se = order(stack.events.filter((e) => e.compared));
   // Without the tracepoint in either run the kernel's RST reasons are unknown: not compared, and said so.
   const unavailable = [...new Set([kernel.record.tracepointUnavailable, stack.record.tracepointUnavailable].filter((w) => w !== undefined))];
   const reasons = unavailable.length === 0;

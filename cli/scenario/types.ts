@@ -177,6 +177,14 @@ export interface Scenario {
    * decide the outcome by a millisecond.
    */
   peerQuickack?: boolean;
+  /**
+   * Compare the subject's segments captured less than REACTION_MS after
+   * segments of the peer as if ahead of them (compare.ts, "order across
+   * directions"). For scenarios whose subject answers bursts of the peer's
+   * ACKs (the loss scenarios); elsewhere two independent timers firing
+   * close together would lose the order the capture shows.
+   */
+  reactionWindow?: boolean;
   steps: Step[];
   allow?: Allowance[];
   /**

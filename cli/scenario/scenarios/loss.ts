@@ -91,6 +91,9 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
     // last segment) fires before the peer's delayed ACK (40 ms + the path)
     // came down to a few milliseconds in both runs.
     peerQuickack: true,
+    // The subject answers bursts of duplicate ACKs: the kernel after the
+    // third, our stack after it has got through the burst.
+    reactionWindow: true,
     steps: [
       // A path with a round trip (queue-faults.ts), from before the handshake.
       faultOn('rtt', { dir: 'out', delayMs: LOSS_PATH_DELAY_MS }),
