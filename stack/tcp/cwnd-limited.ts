@@ -44,7 +44,8 @@ export function isCwndLimited(c: Connection): boolean {
  * left more than an RTO ago restarts: ssthresh = tcp_current_ssthresh, cwnd
  * halved for each further RTO of idleness but not below the restart window,
  * min(TCP_INIT_CWND, cwnd). Times compared in jiffies, as Linux does.
- * (packetdrill's defaults.sh turns the sysctl off; test/scripts/cwnd-restart-after-idle.pkt turns it on.)
+ * packetdrill's defaults.sh turns the sysctl off;
+ * test/scripts/cwnd-restart-after-idle.pkt turns it on.
  */
 export function slowStartAfterIdleCheck(c: Connection): void {
   if (c.ctx.sysctl.tcp_slow_start_after_idle === 0 || c.rtx.length > 0 || c.lsndtime === undefined) return;
