@@ -8,13 +8,11 @@
  * while it is below twice the most packets out in the round, so that an
  * application-limited sender's cwnd follows what it really sends.
  */
-import { jiffiesAt } from './congestion/cubic.ts';
+import { jiffiesAt, msecsToJiffies } from './congestion/cubic.ts';
+import { INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
 import { seqLt } from './seq.ts';
 import { currentSsthresh } from './undo.ts';
-
-/** TCP_INIT_CWND: the restart window is at most the initial one. */
-const TCP_INIT_CWND = 10;
 
 /** tcp_cwnd_validate, after a transmission round of tcp_write_xmit. */
 export function cwndValidate(c: Connection, cwndLimited: boolean): void {
@@ -43,18 +41,18 @@ export function isCwndLimited(c: Connection): boolean {
  * on (Linux's default) and nothing in flight, a connection whose last data
  * left more than an RTO ago restarts: ssthresh = tcp_current_ssthresh, cwnd
  * halved for each further RTO of idleness but not below the restart window,
- * min(TCP_INIT_CWND, cwnd). Times compared in jiffies, as Linux does.
+ * min(TCP_INIT_CWND, cwnd) (INITIAL_CWND). Times compared in jiffies, as Linux does.
  * packetdrill's defaults.sh turns the sysctl off;
  * test/scripts/cwnd-restart-after-idle.pkt turns it on.
  */
 export function slowStartAfterIdleCheck(c: Connection): void {
   if (c.ctx.sysctl.tcp_slow_start_after_idle === 0 || c.rtx.length > 0 || c.lsndtime === undefined) return;
   let delta = (jiffiesAt(c.now()) - jiffiesAt(c.lsndtime)) | 0;
-  const rto = Math.ceil(c.rtt.rto / 4); // msecs_to_jiffies at HZ 250
+  const rto = msecsToJiffies(c.rtt.rto);
   if (delta <= rto) return;
   const cc = c.cc;
   cc.ssthresh = currentSsthresh(c);
-  const restart = Math.min(TCP_INIT_CWND, cc.cwnd);
+  const restart = Math.min(INITIAL_CWND, cc.cwnd);
   let cwnd = cc.cwnd;
   while ((delta -= rto) > 0 && cwnd > restart) cwnd >>= 1;
   cc.cwnd = Math.max(cwnd, restart);

@@ -18,6 +18,7 @@
 import type { Sysctls } from '../sysctl.ts';
 import { TCP_MAX_WSCALE } from '../wire/tcp.ts';
 import { rcvMss } from './ack-schedule.ts';
+import { INITIAL_CWND } from './congestion/newreno.ts';
 import { NET_CORE_RMEM_MAX, TCP_DEFAULT_SCALING_RATIO } from './constants.ts';
 import type { Connection, RcvSkb } from './connection.ts';
 import { seqAdd, seqDiff, seqLe } from './seq.ts';
@@ -25,8 +26,6 @@ import { seqAdd, seqDiff, seqLe } from './seq.ts';
 /** TCP_RMEM_TO_WIN_SCALE: scaling_ratio is a fraction of 256. */
 const RMEM_TO_WIN_SCALE = 8;
 const RATIO_ONE = 1 << RMEM_TO_WIN_SCALE;
-/** TCP_INIT_CWND: tcp_init_buffer_space's first rcvq_space is at most ten segments. */
-const TCP_INIT_CWND = 10;
 /** net.ipv4.tcp_app_win's default (31): the share of the buffer kept from the window. */
 const TCP_APP_WIN = 31;
 /** SOCK_MIN_RCVBUF: tcp_set_window_clamp's floor is half of it. */
@@ -40,9 +39,10 @@ const MAX_CLAMP = 65535 * 2 ** TCP_MAX_WSCALE;
  * makes a linear skb of NET_SKB_PAD (64) + the IP datagram, kmalloc rounds
  * the head plus skb_shared_info (320) up to its bucket (the 576-byte small
  * head cache, else a power of two), and the sk_buff itself adds 256.
- * Returns the truesize and the tail room left after the datagram.
+ * Returns the truesize and the tail room left after the datagram (and no
+ * fragment slots: the skb is linear).
  */
-export function segmentTruesize(payload: number, tcpHeader: number): { truesize: number; tailroom: number } {
+export function segmentTruesize(payload: number, tcpHeader: number): ReceivedSkb {
   const datagram = 20 + tcpHeader + payload;
   const head = align64(64 + datagram) + 320;
   let bucket = 576;
@@ -50,7 +50,7 @@ export function segmentTruesize(payload: number, tcpHeader: number): { truesize:
     bucket = 1024;
     while (bucket < head) bucket *= 2;
   }
-  return { truesize: bucket + 256, tailroom: bucket - 320 - 64 - datagram };
+  return { truesize: bucket + 256, tailroom: bucket - 320 - 64 - datagram, fragsLeft: 0 };
 }
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
@@ -69,11 +69,17 @@ const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 const VETH_SKB_HEAD = 832;
 const MAX_SKB_FRAGS = 17;
 
-/** The skb a received segment of `len` payload bytes arrives as (StackOptions.rxSkbs): its truesize, tail room and fragment slots left. */
-export function receivedSkb(c: Connection, len: number): { truesize: number; tailroom: number; fragsLeft: number } {
+/** An skb as it arrives: its truesize, tail room and fragment slots left. */
+export interface ReceivedSkb {
+  truesize: number;
+  tailroom: number;
+  fragsLeft: number;
+}
+
+/** The skb a received segment of `len` payload bytes arrives as (StackOptions.rxSkbs). */
+export function receivedSkb(c: Connection, len: number): ReceivedSkb {
   if (c.ctx.rxSkbs === 'veth') return { truesize: VETH_SKB_HEAD + len, tailroom: 0, fragsLeft: MAX_SKB_FRAGS - 1 };
-  const { truesize, tailroom } = segmentTruesize(len, c.tcpHeaderLen());
-  return { truesize, tailroom, fragsLeft: 0 };
+  return segmentTruesize(len, c.tcpHeaderLen());
 }
 
 /** tcp_win_from_space: the window `space` bytes of memory hold at the connection's payload/truesize ratio. */
@@ -148,7 +154,8 @@ export function initBufferSpace(c: Connection): void {
   }
   if (c.windowClamp > 2 * advmss && c.windowClamp + advmss > maxwin) c.windowClamp = Math.max(2 * advmss, maxwin - advmss);
   c.rcvSsthresh = Math.min(c.rcvSsthresh, c.windowClamp);
-  c.rcvqSpace = Math.min(c.rcvSsthresh, c.rcvWnd, TCP_INIT_CWND * advmss);
+  // TCP_INIT_CWND: tcp_init_buffer_space's first rcvq_space is at most ten segments.
+  c.rcvqSpace = Math.min(c.rcvSsthresh, c.rcvWnd, INITIAL_CWND * advmss);
   c.rcvqSeq = copiedSeq(c);
   c.rcvqTime = c.now();
 }
@@ -245,19 +252,17 @@ function coalesce(c: Connection, into: RcvSkb, end: number, len: number): boolea
 }
 
 /**
- * Charges an out-of-order segment of `len` bytes (tcp_data_queue_ofo),
- * freed when it is read; one that continues the last one queued out of
- * order may be coalesced into it (tcp_ooo_try_coalesce).
+ * Charges an out-of-order segment of `len` bytes arriving as `skb`
+ * (tcp_data_queue_ofo), freed when it is read; one that continues the last
+ * one queued out of order may be coalesced into it (tcp_ooo_try_coalesce).
  */
-export function chargeOutOfOrder(c: Connection, end: number, len: number): number {
-  const skb = receivedSkb(c, len);
+export function chargeOutOfOrder(c: Connection, end: number, len: number, skb: ReceivedSkb): void {
   const last = c.oooSkbs[c.oooSkbs.length - 1];
   const contiguous = last !== undefined && last.end === seqAdd(end, -len);
   if (!contiguous || !coalesce(c, last, end, len)) {
     c.oooSkbs.push({ end, truesize: skb.truesize, tailroom: 0, fragsLeft: skb.fragsLeft });
     c.rmemAlloc += skb.truesize;
   }
-  return skb.truesize;
 }
 
 /** tcp_ofo_queue: out-of-order segments now below RCV.NXT join the receive queue with their memory. */

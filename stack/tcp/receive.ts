@@ -154,9 +154,9 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         // tcp_data_queue_ofo: with SACK the window may grow as for in-order
         // data (before the segment is charged), and the buffer grows for
         // what waits out of order once the socket has been accepted.
-        const { truesize } = receivedSkb(c, data.length);
-        if (c.sackOk && data.length >= 128) growWindow(c, data.length, truesize);
-        chargeOutOfOrder(c, seqAdd(seq, data.length), data.length);
+        const skb = receivedSkb(c, data.length);
+        if (c.sackOk && data.length >= 128) growWindow(c, data.length, skb.truesize);
+        chargeOutOfOrder(c, seqAdd(seq, data.length), data.length, skb);
         if (c.owner !== undefined) rcvbufGrow(c, c.rcvqSpace);
       }
     }

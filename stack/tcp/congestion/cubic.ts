@@ -33,6 +33,11 @@ export function jiffiesAt(ms: number): number {
   return (INITIAL_JIFFIES + Math.floor((ms * HZ) / 1000)) >>> 0;
 }
 
+/** msecs_to_jiffies (rounding up) for HZ 250. */
+export function msecsToJiffies(ms: number): number {
+  return usecsToJiffies(ms * 1000);
+}
+
 /** usecs_to_jiffies (rounding up) for HZ 250. */
 function usecsToJiffies(us: number): number {
   const perJiffy = 1_000_000 / HZ;
