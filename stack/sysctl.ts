@@ -87,7 +87,6 @@ export interface Sysctls {
  * `setSysctl` takes them; `--help` and the README list them as such.
  */
 export const SYSCTL_NOT_MODELLED: Readonly<Partial<Record<keyof Sysctls, string>>> = Object.freeze({
-  tcp_wmem: 'the send buffer is fixed at 1 MiB (SO_SNDBUF changes it), no send-side autotuning',
   tcp_retries1: 'Linux uses it only to ask the route for negative advice; there is one route',
   tcp_max_syn_backlog: 'only bounds SYNs with tcp_syncookies=0; the SYN queue is bounded by the backlog',
   tcp_challenge_ack_limit: 'the per-namespace limit is off by default on Linux (INT_MAX); only the per-socket 500 ms limit is modelled',

@@ -46,8 +46,6 @@ export interface AppOptions {
   linger2: number | undefined;
   lingerOn: boolean;
   lingerSecs: number;
-  rcvbuf: number | undefined;
-  sndbuf: number | undefined;
 }
 
 export const defaultAppOptions = (): AppOptions => ({
@@ -62,8 +60,6 @@ export const defaultAppOptions = (): AppOptions => ({
   linger2: undefined,
   lingerOn: false,
   lingerSecs: 0,
-  rcvbuf: undefined,
-  sndbuf: undefined,
 });
 
 export class ScriptSocket {

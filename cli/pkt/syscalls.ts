@@ -519,11 +519,6 @@ function optionName(level: number, name: number): string {
   return `level ${level} option ${name}`;
 }
 
-/** Linux's sk_rcvbuf/sk_sndbuf after SO_RCVBUF/SO_SNDBUF (capped by rmem_max/wmem_max 212992, doubled). */
-function bufferSize(value: number, min: number): number {
-  return Math.max(Math.min(value, 212992) * 2, min);
-}
-
 const sysSetsockopt: Impl = (host, args) => {
   checkArgCount(args, 5);
   const s = socketOf(host, s32Arg(args, 0));
@@ -559,16 +554,10 @@ const sysSetsockopt: Impl = (host, args) => {
     };
   } else if (level === SOL_SOCKET && name === SYMBOLS.SO_RCVBUF) {
     const v = int();
-    apply = () => {
-      ep.setReceiveBuffer(v);
-      o.rcvbuf = v;
-    };
+    apply = () => ep.setReceiveBuffer(v);
   } else if (level === SOL_SOCKET && name === SYMBOLS.SO_SNDBUF) {
     const v = int();
-    apply = () => {
-      ep.setSendBuffer(v);
-      o.sndbuf = v;
-    };
+    apply = () => ep.setSendBuffer(v);
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_NODELAY) {
     const v = int();
     apply = () => {
@@ -654,8 +643,8 @@ const sysGetsockopt: Impl = (host, args) => {
   } else if (level === SOL_SOCKET && name === SYMBOLS.SO_REUSEADDR) read = () => (o.reuseaddr ? 1 : 0);
   else if (level === SOL_SOCKET && name === SYMBOLS.SO_KEEPALIVE) read = () => (o.keepalive ? 1 : 0);
   else if (level === SOL_SOCKET && name === SYMBOLS.SO_TYPE) read = () => SYMBOLS.SOCK_STREAM!;
-  else if (level === SOL_SOCKET && name === SYMBOLS.SO_RCVBUF) read = () => (o.rcvbuf === undefined ? sys.tcp_rmem[1] : bufferSize(o.rcvbuf, 2304));
-  else if (level === SOL_SOCKET && name === SYMBOLS.SO_SNDBUF) read = () => (o.sndbuf === undefined ? sys.tcp_wmem[1] : bufferSize(o.sndbuf, 4608));
+  else if (level === SOL_SOCKET && name === SYMBOLS.SO_RCVBUF) read = () => ep.receiveBuffer;
+  else if (level === SOL_SOCKET && name === SYMBOLS.SO_SNDBUF) read = () => ep.sendBuffer;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_NODELAY) read = () => (o.nodelay ? 1 : 0);
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_KEEPIDLE) read = () => o.keepIdle ?? sys.tcp_keepalive_time;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_KEEPINTVL) read = () => o.keepIntvl ?? sys.tcp_keepalive_intvl;

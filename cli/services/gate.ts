@@ -163,6 +163,12 @@ class GatedEndpoint implements Endpoint {
   get writableBytes(): number {
     return this.inner.writableBytes;
   }
+  get receiveBuffer(): number {
+    return this.inner.receiveBuffer;
+  }
+  get sendBuffer(): number {
+    return this.inner.sendBuffer;
+  }
   get readableBytes(): number {
     return this.inner.readableBytes;
   }

@@ -172,6 +172,14 @@ export class TcpEndpoint implements Endpoint {
     this.setsockopt('SO_SNDBUF', bytes);
   }
 
+  get receiveBuffer(): number {
+    return this.getsockopt('SO_RCVBUF');
+  }
+
+  get sendBuffer(): number {
+    return this.getsockopt('SO_SNDBUF');
+  }
+
   /** TCP_LINGER2 (seconds; negative: RST when closed in FIN_WAIT2). */
   setLinger2(seconds: number): void {
     this.setsockopt('TCP_LINGER2', seconds);

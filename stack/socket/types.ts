@@ -98,8 +98,11 @@ export interface Endpoint {
   /** SO_RCVBUF / SO_SNDBUF in bytes (doubled as Linux does). */
   setReceiveBuffer(bytes: number): void;
   setSendBuffer(bytes: number): void;
+  /** SO_RCVBUF / SO_SNDBUF as getsockopt reads them: the buffers' sizes now (sk_rcvbuf, sk_sndbuf), grown by autotuning unless set. */
+  readonly receiveBuffer: number;
+  readonly sendBuffer: number;
 
-  /** Bytes that write() would accept now (free send-buffer space). */
+  /** Free send-buffer memory (sk_stream_wspace): about what write() would accept now (stack/tcp/sndbuf.ts). */
   readonly writableBytes: number;
   /** Bytes that read() would return now. */
   readonly readableBytes: number;

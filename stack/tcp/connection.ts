@@ -13,7 +13,6 @@ import { ByteQueue, OutOfOrderQueue } from './buffers.ts';
 import { createCongestionControl } from './congestion/select.ts';
 import type { CongestionControl } from './congestion/types.ts';
 import {
-  DEFAULT_SNDBUF,
   TCP_DEFAULT_SCALING_RATIO,
   TCP_DEFAULT_MSS,
   offeredWindowScale,
@@ -149,7 +148,10 @@ export class Connection {
   rcvRttLastTsecr = 0;
   /** Data was dropped for want of buffer: the next segment advertises a zero window (ICSK_ACK_NOMEM). */
   rcvNoMem = false;
-  sndBuf = DEFAULT_SNDBUF;
+  /** sk_sndbuf (starts at tcp_wmem[1], grows as sndbuf.ts says), SOCK_SNDBUF_LOCK (SO_SNDBUF fixed it), SOCK_NOSPACE (a writer found it full). */
+  sndBuf: number;
+  sndBufLocked = false;
+  sndNoSpace = false;
 
   /** What the application did: shutdown(SHUT_RD)/(SHUT_WR), close() (orphan). */
   shutRd = false;
@@ -316,6 +318,7 @@ export class Connection {
     this.advMss = Math.min(ctx.advMss, ctx.route.advMss(remote, ctx.now()));
     this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
     this.reordering = ctx.sysctl.tcp_reordering;
+    this.sndBuf = ctx.sysctl.tcp_wmem[1]; // tcp_init_sock
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
     this.rcvWscale = offeredWindowScale(ctx.sysctl);

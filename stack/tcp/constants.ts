@@ -31,8 +31,6 @@ export const TCP_MIN_SND_MSS = 48;
 export const TCP_DEFAULT_MSS = 536;
 /** Bytes the timestamp option takes on every segment once negotiated (NOP, NOP, TS). */
 export const TCP_TS_OPTION_BYTES = TCPOLEN_TSTAMP_ALIGNED;
-/** Default send buffer (SO_SNDBUF overrides; no send-side autotuning). The receive buffer starts at tcp_rmem[1]. */
-export const DEFAULT_SNDBUF = 1 << 20;
 /** TCP_DEFAULT_SCALING_RATIO: a window is half its memory until a segment is measured (tcp_win_from_space). */
 export const TCP_DEFAULT_SCALING_RATIO = 128;
 /** The largest value of the 16-bit window field; also the largest window a SYN may carry (RFC 7323 §2.2: never scaled). */
@@ -46,6 +44,8 @@ export const MAX_SYN_WINDOW = MAX_WINDOW_FIELD;
  * window scale that can offer it even when tcp_rmem[2] is smaller.
  */
 export const NET_CORE_RMEM_MAX = 4 * 1024 * 1024;
+/** net.core.wmem_max as Linux 6.18 has it in a fresh namespace (4194304): SO_SNDBUF takes no more. */
+export const NET_CORE_WMEM_MAX = 4 * 1024 * 1024;
 
 /**
  * The window scale we offer (tcp_select_initial_window): the shift that lets

@@ -95,6 +95,9 @@ export class Listener implements PortOwner {
   /** The listener's sk_rcvbuf and SOCK_RCVBUF_LOCK: its requests' windows come from them, its children inherit them. */
   rcvBuf: number;
   rcvBufLocked = false;
+  /** The listener's sk_sndbuf and SOCK_SNDBUF_LOCK: its children inherit them (sndbuf.ts). */
+  sndBuf: number;
+  sndBufLocked = false;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
 
@@ -107,6 +110,7 @@ export class Listener implements PortOwner {
     public reuseAddress: boolean,
   ) {
     this.rcvBuf = host.ctx.sysctl.tcp_rmem[1];
+    this.sndBuf = host.ctx.sysctl.tcp_wmem[1];
   }
 
   /** tcp_openreq_init_rwin: a request's first window, scale and clamp from the listener's buffer (the MSS less timestamps when they are on). */

@@ -193,7 +193,7 @@ export function connectStart(c: Connection, iss: number): void {
   c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
-  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0 });
+  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
   sendSyn(c, false);
   timers.armRto(c, c.rtt.rto);
 }
@@ -465,7 +465,7 @@ function sendPacket(c: Connection, len: number, mss: number, skbPsh: boolean, fi
   for (let off = 0; off < len; off += mss) {
     const segLen = Math.min(mss, len - off);
     const last = off + segLen === len;
-    sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin));
+    sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin), last);
   }
   if (len < mss) c.sndSml = c.sndNxt;
 }
@@ -525,7 +525,7 @@ export function sendWindowProbeData(c: Connection): boolean {
  * retransmission of it alone carries (the skb's own mark: the PSH
  * __tcp_transmit_skb forces on a multi-segment packet is set on the clone).
  */
-function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, skbPsh: boolean): void {
+function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, skbPsh: boolean, skbEnd = true): void {
   const now = c.now();
   // tcp_event_data_sent: CA_EVENT_TX_START when nothing was in flight.
   if (len > 0) c.cc.onDataSent(c.packetsInFlight());
@@ -539,7 +539,7 @@ function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, sk
     payloadLength: len,
     options: segmentOptions(c, len),
   });
-  const record: TxRecord = { seq, len, syn: false, fin, psh: len > 0 && skbPsh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered };
+  const record: TxRecord = { seq, len, syn: false, fin, psh: len > 0 && skbPsh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered, skbEnd };
   c.rtx.push(record);
   c.sndNxt = recordEnd(record);
   c.bytesSent += len;

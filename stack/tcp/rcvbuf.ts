@@ -22,6 +22,7 @@ import { INITIAL_CWND } from './congestion/newreno.ts';
 import { NET_CORE_RMEM_MAX, TCP_DEFAULT_SCALING_RATIO } from './constants.ts';
 import type { Connection, RcvSkb } from './connection.ts';
 import { seqAdd, seqDiff, seqLe } from './seq.ts';
+import { initSendBuffer } from './sndbuf.ts';
 
 /** TCP_RMEM_TO_WIN_SCALE: scaling_ratio is a fraction of 256. */
 const RMEM_TO_WIN_SCALE = 8;
@@ -143,7 +144,8 @@ export function initialWindowOf(s: Sysctls, rcvBuf: number, locked: boolean, mss
  * tcp_init_buffer_space (tcp_init_transfer, when the connection is
  * established): the clamp leaves the application its share of the buffer
  * and at least one segment, rcv_ssthresh starts at most there, and DRS
- * measures from now with at most ten segments as its first estimate.
+ * measures from now with at most ten segments as its first estimate. The
+ * send buffer takes its first size too (sndbuf.ts).
  */
 export function initBufferSpace(c: Connection): void {
   const advmss = c.tpAdvMss();
@@ -158,6 +160,7 @@ export function initBufferSpace(c: Connection): void {
   c.rcvqSpace = Math.min(c.rcvSsthresh, c.rcvWnd, INITIAL_CWND * advmss);
   c.rcvqSeq = copiedSeq(c);
   c.rcvqTime = c.now();
+  initSendBuffer(c);
 }
 
 /** tcp_set_window_clamp for a new ratio: a smaller clamp pulls rcv_ssthresh down, a larger one lets it up to the current window. */

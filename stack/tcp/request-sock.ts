@@ -83,17 +83,27 @@ export class RequestSock implements RequestSockInit {
   }
 }
 
+/** What a child inherits of its listener's buffers (sk_clone_lock copies sk_rcvbuf, sk_sndbuf and sk_userlocks). */
+export interface InheritedBuffers {
+  rcvBuf: number;
+  rcvBufLocked: boolean;
+  sndBuf: number;
+  sndBufLocked: boolean;
+}
+
 /**
  * tcp_create_openreq_child: the child takes the request sock's sequence
  * space and options; born in SYN_RECV, the third ACK (`ack`) moves it to
  * ESTABLISHED, with an RTT sample from the timestamp echo or from the
  * SYN-ACK when it was not retransmitted (Karn).
  */
-export function initChild(c: Connection, req: RequestSock, ack: Segment, rcvBuf: number, rcvBufLocked: boolean): void {
+export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers: InheritedBuffers): void {
   c.rcvWscale = req.wscaleOk ? req.rcvWscale : 0;
-  // sk_clone_lock: the child's receive buffer is the listener's.
-  c.rcvBuf = rcvBuf;
-  c.rcvBufLocked = rcvBufLocked;
+  // sk_clone_lock: the child's buffers are the listener's.
+  c.rcvBuf = buffers.rcvBuf;
+  c.rcvBufLocked = buffers.rcvBufLocked;
+  c.sndBuf = buffers.sndBuf;
+  c.sndBufLocked = buffers.sndBufLocked;
   c.windowClamp = req.windowClamp;
   c.rcvSsthresh = req.rcvWnd;
   c.iss = req.iss;

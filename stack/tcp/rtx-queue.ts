@@ -24,6 +24,8 @@ export interface TxRecord {
   retransOut: boolean;
   /** Segments delivered when this copy was sent (tx.delivered, tcp_rate_skb_sent). */
   txDelivered: number;
+  /** The last segment of its skb (a packet as sent, cut since by retransmissions): it carries the skb's head in the send buffer's charge (sndbuf.ts). */
+  skbEnd: boolean;
 }
 
 export class RetransmitQueue {
@@ -34,6 +36,8 @@ export class RetransmitQueue {
   retransOut = 0;
   /** Records outstanding that were retransmitted at least once (Karn's rule, retrans_stamp). */
   everRetransmitted = 0;
+  /** The skbs the outstanding records form (records with skbEnd). */
+  skbs = 0;
 
   get length(): number {
     return this.records.length - this.head;
@@ -49,6 +53,7 @@ export class RetransmitQueue {
 
   push(r: TxRecord): void {
     this.records.push(r);
+    if (r.skbEnd) this.skbs++;
   }
 
   /** Removes the head (fully acknowledged) and its share of the counters. */
@@ -70,6 +75,8 @@ export class RetransmitQueue {
     if (r.lost) this.lostOut--;
     if (r.retransOut) this.retransOut--;
     if (r.retrans > 0) this.everRetransmitted--;
+    // An skb is freed when its last byte is acknowledged (tcp_clean_rtx_queue); a partly acknowledged one keeps its head.
+    if (r.skbEnd) this.skbs--;
     return r;
   }
 
@@ -106,6 +113,7 @@ export class RetransmitQueue {
   }
 
   markRetransmitted(r: TxRecord): void {
+    this.isolate(r);
     if (r.retrans === 0) this.everRetransmitted++;
     r.retrans++;
     if (!r.retransOut) {
@@ -124,6 +132,9 @@ export class RetransmitQueue {
     r.len = at;
     r.fin = false;
     r.psh = false;
+    // Two skbs where there was one: r ends the first, the tail keeps r's end.
+    r.skbEnd = true;
+    this.skbs++;
     let i = this.head;
     while (i < this.records.length && this.records[i] !== r) i++;
     this.records.splice(i + 1, 0, tail);
@@ -136,6 +147,7 @@ export class RetransmitQueue {
 
   /** A tail loss probe resent r: TCPCB_EVER_RETRANS only, not retransmitted data in flight. */
   markProbed(r: TxRecord): void {
+    this.isolate(r);
     if (r.retrans === 0) this.everRetransmitted++;
     r.retrans++;
   }
@@ -146,9 +158,29 @@ export class RetransmitQueue {
     return n > 0 ? n : 0;
   }
 
+  /**
+   * A retransmission or loss probe sends r alone: __tcp_retransmit_skb and
+   * tcp_send_loss_probe cut the skb it belonged to (tcp_fragment), so r
+   * becomes an skb of its own.
+   */
+  private isolate(r: TxRecord): void {
+    if (!r.skbEnd) {
+      r.skbEnd = true;
+      this.skbs++;
+    }
+    let i = this.head;
+    while (i < this.records.length && this.records[i] !== r) i++;
+    const prev = i > this.head ? this.records[i - 1] : undefined;
+    if (prev !== undefined && !prev.skbEnd) {
+      prev.skbEnd = true;
+      this.skbs++;
+    }
+  }
+
   clear(): void {
     this.records = [];
     this.head = 0;
+    this.skbs = 0;
     this.sackedOut = 0;
     this.lostOut = 0;
     this.retransOut = 0;

@@ -8,6 +8,7 @@
 import type { Connection } from './connection.ts';
 import { slowStartAfterIdleCheck } from './cwnd-limited.ts';
 import { seqAdd, seqGt } from './seq.ts';
+import { memoryFree } from './sndbuf.ts';
 import { GSO_MAX_SIZE, type UnsentSkb } from './write-queue.ts';
 
 /** sysctl_tcp_min_tso_segs, sk_pacing_shift, sysctl_tcp_tso_rtt_log, tcp_pacing_{ss,ca}_ratio defaults. */
@@ -53,12 +54,18 @@ export interface WritePushes {
 }
 
 /**
- * tcp_sendmsg_locked's copy loop for a write of `n` bytes: skbs of the size
- * goal, pushes when one fills with more to come, and tcp_push's PSH mark on
- * the tail at the end (the final push itself is the caller's). `writeSeq`
- * is the sequence number of the first byte (write_seq).
+ * tcp_sendmsg_locked's copy loop for a write of up to `n` bytes: skbs of the
+ * size goal, pushes when one fills with more to come, and tcp_push's PSH
+ * mark on the tail at the end (the final push itself is the caller's).
+ * A new skb is allocated only while the send buffer has room
+ * (sk_stream_memory_free, sndbuf.ts): the tail skb is filled first, so a
+ * write may take more than the room. When the room runs out mid-write
+ * (wait_for_space) what was copied is pushed at once, Nagle aside
+ * (tcp_push with TCP_NAGLE_PUSH), and the writer is marked as waiting
+ * (SOCK_NOSPACE). `writeSeq` is the sequence number of the first byte
+ * (write_seq). Returns the bytes taken.
  */
-export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes): void {
+export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes): number {
   const q = c.writeQueue;
   const goal = sizeGoal(c, mssNow);
   let left = n;
@@ -68,6 +75,7 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
     let skb = q.tail();
     let copy = skb ? goal - skb.len : 0;
     if (!skb || copy <= 0) {
+      if (!memoryFree(c)) break;
       slowStartAfterIdleCheck(c); // tcp_skb_entail
       skb = q.entail();
       copy = goal;
@@ -91,6 +99,11 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
   // tcp_push: the tail skb, if any is still unsent, is marked PSH.
   const tail = q.tail();
   if (tail && copied > 0) markPush(c, tail, seq);
+  if (left > 0) {
+    c.sndNoSpace = true;
+    if (copied > 0) pushes.pushAll();
+  }
+  return copied;
 }
 
 /** tcp_update_pacing_rate (for congestion controls without cong_control, as CUBIC and Reno). */

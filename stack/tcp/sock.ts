@@ -14,11 +14,12 @@ import { formatIpv4 } from '../wire/addr.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
-import { NET_CORE_RMEM_MAX } from './constants.ts';
+import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX } from './constants.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { Listener } from './listener.ts';
 import { connectStart } from './output.ts';
+import { freeRoom, isWriteable, writeSpace } from './sndbuf.ts';
 import type { PortOwner } from './tables.ts';
 import type { TcpLayer } from './tcp.ts';
 import * as timers from './timer-arming.ts';
@@ -328,15 +329,25 @@ export class TcpSock implements Wakeable {
     if (c.recvQueue.length > 0) mask |= POLLIN;
     if (closed) mask |= POLLIN;
     const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
-    if (connected && (c.shutWr || closed || c.sndBuf - c.sendQueue.length > 0)) mask |= POLLOUT;
+    if (connected && (c.shutWr || closed)) mask |= POLLOUT;
+    else if (connected) {
+      // tcp_poll: writable while __sk_stream_is_writeable; else the writer is
+      // marked as waiting (SOCK_NOSPACE), so that ACKs grow the buffer and wake it.
+      if (isWriteable(c)) mask |= POLLOUT;
+      else c.sndNoSpace = true;
+    }
     return mask;
   }
 
-  /** Bytes sendmsg would take now (free send-buffer space). */
+  /**
+   * Free send-buffer memory (sk_stream_wspace: sk_sndbuf less sk_wmem_queued,
+   * sndbuf.ts). A write may take more (it fills the last skb first) or, when
+   * this is below one skb's overhead, nothing.
+   */
   get writableBytes(): number {
     const c = this.conn;
     if (!c) return 0;
-    return Math.max(0, c.sndBuf - c.sendQueue.length);
+    return freeRoom(c);
   }
 
   /** Bytes recvmsg would return now. */
@@ -452,7 +463,15 @@ export class TcpSock implements Wakeable {
         break;
       case 'SO_SNDBUF':
         if (typeof v !== 'number') return 'EINVAL';
-        o.sndBuf = Math.max(SOCK_MIN_SNDBUF, Math.min(v, SOCK_BUF_MAX) * 2);
+        // sock_setsockopt: doubled for the skbs' overhead (sndbuf.ts charges
+        // it), at most net.core.wmem_max doubled, and fixed for good
+        // (SOCK_SNDBUF_LOCK: no tcp_sndbuf_expand); the writer may wake
+        // (sk_write_space). A listener passes it to its children.
+        o.sndBuf = Math.max(SOCK_MIN_SNDBUF, Math.min(v, SOCK_BUF_MAX, NET_CORE_WMEM_MAX) * 2);
+        if (this.listener) {
+          this.listener.sndBuf = o.sndBuf;
+          this.listener.sndBufLocked = true;
+        }
         break;
       case 'TCP_NODELAY':
         o.nodelay = v === true;
@@ -531,7 +550,11 @@ export class TcpSock implements Wakeable {
     c.userTimeout = o.userTimeout;
     c.linger2 = o.linger2;
     c.synRetries = o.synRetries;
-    if (o.sndBuf !== undefined) c.sndBuf = o.sndBuf;
+    if (o.sndBuf !== undefined && (c.sndBuf !== o.sndBuf || !c.sndBufLocked)) {
+      c.sndBuf = o.sndBuf;
+      c.sndBufLocked = true;
+      writeSpace(c);
+    }
     if (o.congestion !== undefined && o.congestion !== c.cc.name) switchCongestionControl(c, o.congestion);
     if (c.keepalive && synchronized(c.state) && (!wasKeepalive || !c.keepaliveTimer.armed)) timers.armKeepalive(c);
     if (!c.keepalive && wasKeepalive && c.keepaliveTimer.armed && !c.orphan) timers.cancelKeepalive(c);

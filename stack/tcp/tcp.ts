@@ -36,6 +36,7 @@ import { BindTable, FourTupleMap, ListenerTable, type PortOwner } from './tables
 import { cancelAll } from './timer-arming.ts';
 import { onTimerExpired } from './timer-expiry.ts';
 import { TimeWaitSock } from './timewait.ts';
+import { checkSpace } from './sndbuf.ts';
 import { segmentEvent } from './trace-seg.ts';
 import type { ForgottenCounts } from '../trace.ts';
 import type { ListenerInfo, TcpInfo, TcpStateName, Wakeable } from './types.ts';
@@ -119,6 +120,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       // out its own data, as the kernel's softirq does, not one burst after
       // the last of them).
       if (this.dirtySet.delete(conn)) out.transmit(conn);
+      checkSpace(conn); // tcp_data_snd_check's tcp_check_space, after the push
       return verdict;
     }
     const tw = this.timewaits.get(src, seg.sport, seg.dport);
@@ -393,7 +395,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
     const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort, 'SYN_RECV');
-    initChild(c, req, ack, listener.rcvBuf, listener.rcvBufLocked);
+    initChild(c, req, ack, listener);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     const owner: PortOwner = { bindAddress: listener.bindAddress, reuseAddress: listener.reuseAddress, listening: false };
     this.binds.add(listener.port, owner);

@@ -13,17 +13,15 @@ import * as timers from './timer-arming.ts';
 import { queueWrite } from './send-sizing.ts';
 
 /**
- * Queues application bytes; returns how many fit in the send buffer. They
- * are cut into skbs as tcp_sendmsg_locked cuts them, with its pushes in the
- * middle of a long write and tcp_push's PSH mark at the end (write-queue.ts);
- * the final push is the flush that follows.
+ * Queues application bytes; returns how many the send buffer took (0: it
+ * is full, EAGAIN), as tcp_sendmsg_locked charges them (sndbuf.ts). They
+ * are cut into skbs as it cuts them, with its pushes in the middle of a
+ * long write and tcp_push's PSH mark at the end (write-queue.ts); the final
+ * push is the flush that follows.
  */
 export function sendmsg(c: Connection, data: Uint8Array): number {
-  const room = c.sndBuf - c.sendQueue.length;
-  if (room <= 0) return 0;
-  const n = Math.min(room, data.length);
   const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
-  queueWrite(c, n, out.sendMss(c), writeSeq, {
+  const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, {
     append: (offset, len) => c.sendQueue.push(data.slice(offset, offset + len)),
     pushOne: () => out.pushDuringWrite(c, true),
     pushAll: () => out.pushDuringWrite(c, false),

@@ -56,6 +56,11 @@ export class WriteQueue {
     return this.tail() === skb;
   }
 
+  /** The unsent skbs (each charged a head in the send buffer: sndbuf.ts). */
+  get count(): number {
+    return this.skbs.length;
+  }
+
   bytes(): number {
     let n = 0;
     for (const s of this.skbs) n += s.len;

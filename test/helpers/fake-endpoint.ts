@@ -390,6 +390,14 @@ export class FakeEndpoint implements Endpoint {
     this.calls.push(`setSendBuffer(${bytes})`);
   }
 
+  get receiveBuffer(): number {
+    return this.receiveCapacity;
+  }
+
+  get sendBuffer(): number {
+    return this.peer?.receiveCapacity ?? 0;
+  }
+
   get writableBytes(): number {
     const peer = this.peer;
     if (peer === undefined || this.finSent || this.state === 'SYN_SENT') return 0;

@@ -123,7 +123,16 @@ test('Blocked application, both ends ours: a server that never accepts; the clie
   // less than its 131072-byte buffer (1448 bytes cost 2304 of it, rcvbuf.ts).
   const serverQ = w.b.tcp.connections()[0]!.recvQ;
   t.true(serverQ > 65160 && serverQ < 131072, `server receive queue ${serverQ}`);
-  t.is(written, (1 << 20) + serverQ, 'the server\'s receive queue and the client\'s send buffer');
+  // The client's Send-Q is what its send buffer holds: the buffer grew from
+  // tcp_wmem[1] with the handshake and with each ACK that found the writer
+  // waiting and cwnd not full (tcp_sndbuf_expand: 2 · cwnd · 2304 for MSS
+  // 1460, cwnd at least 10), and a write is charged its payload plus 832
+  // bytes per skb, filling the last skb first (sndbuf.ts).
+  const sendQ = w.a.tcp.connections()[0]!.sendQ;
+  const sndbuf = client.sendBuffer;
+  t.true(sndbuf >= 46080 && sndbuf % (2 * 2304) === 0, `SO_SNDBUF ${sndbuf}`);
+  t.true(sendQ > sndbuf - 4 * 832 && sendQ < sndbuf + 65536, `client Send-Q ${sendQ}, SO_SNDBUF ${sndbuf}`);
+  t.is(written, sendQ + serverQ, "the server's receive queue and the client's send buffer");
   w.run(w.clock.now() + 600_000);
   t.is(client.state, 'ESTABLISHED');
   t.deepEqual(w.b.tcp.connections().map((x) => [x.state, x.recvQ]), [['ESTABLISHED', serverQ]]);

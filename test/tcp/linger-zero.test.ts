@@ -145,7 +145,8 @@ test('SO_LINGER 0, both ends ours: linger 0 close with data in flight and unsent
   const child = server.accept()!;
   const beforeA = snap(w.a);
   const beforeB = snap(w.b);
-  t.is(client.write(pattern(100_000)), 100_000);
+  const taken = client.write(pattern(100_000));
+  t.true(taken > 14_480 && taken < 100_000, `the send buffer took ${taken} bytes, more than the initial window`);
   w.a.flush(); // the initial window (10 segments) leaves; the rest is queued
   client.setLinger(true, 0);
   client.close();

@@ -18,7 +18,11 @@ function drive(ep: Endpoint, data: Uint8Array, onDone: (received: Buffer) => voi
   let offset = 0;
   const chunks: Uint8Array[] = [];
   let sentFin = false;
+  let eof = false;
   let done = false;
+  // Writes until all is taken and shut down, reads until the peer's EOF;
+  // closes once both are done (a close with data still unwritten would end
+  // the transfer short).
   const step = (): void => {
     if (done) return;
     const connected = ep.state === 'ESTABLISHED' || ep.state === 'CLOSE_WAIT';
@@ -31,16 +35,16 @@ function drive(ep: Endpoint, data: Uint8Array, onDone: (received: Buffer) => voi
       ep.shutdown('write');
       sentFin = true;
     }
-    for (;;) {
+    while (!eof) {
       const d = ep.read();
       if (d === null) break;
-      if (d.length === 0) {
-        done = true;
-        ep.close();
-        onDone(Buffer.concat(chunks));
-        return;
-      }
-      chunks.push(d.slice());
+      if (d.length === 0) eof = true;
+      else chunks.push(d.slice());
+    }
+    if (eof && sentFin) {
+      done = true;
+      ep.close();
+      onDone(Buffer.concat(chunks));
     }
   };
   ep.onEvent = step;

@@ -163,8 +163,10 @@ test('an idle connection after a burst keeps no slots of it: retransmission and 
   const server = servers[0]!;
   const piece = new Uint8Array(1000).fill(7);
   let received = 0;
-  for (let i = 0; i < 1000; i++) t.is(client.write(piece), piece.length);
+  let written = 0;
   for (let round = 0; round < 1000 && received < 1_000_000; round++) {
+    // As much as the send buffer takes (sndbuf.ts), a megabyte in all.
+    for (let n = 1; n > 0 && written < 1_000_000; written += n) n = client.write(piece.subarray(0, Math.min(piece.length, 1_000_000 - written)));
     w.run(w.clock.now() + 10);
     for (let d = server.read(); d !== null && d.length > 0; d = server.read()) received += d.length;
   }
