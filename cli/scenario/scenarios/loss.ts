@@ -104,11 +104,6 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // bbr_init turns on internal pacing (sk_pacing_status), which a later
       // TCP_CONGESTION does not turn off: segments one at a time, paced.
       subject.setsockopt('L', { congestion: cc }),
-      // The whole write fits the send buffer at once in both runs (sk_sndbuf
-      // 2 MiB, locked): the kernel's own starts at tcp_wmem[1] and grows
-      // with cwnd (tcp_sndbuf_expand), so over a 50 ms round trip its write
-      // blocked for two of them, which our stack does not model.
-      subject.setsockopt('L', { sndbuf: 1_048_576 }),
       // The peer never reads, so its receive buffer fills; once its window
       // stops advancing it holds its ACKs 40 ms (__tcp_ack_snd_check), and
       // when that happens depends on the peer's memory accounting of the
