@@ -244,7 +244,9 @@ function newSample(): AckSample {
 export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack = c.sndUna, rs = newSample()): number {
   let segments = 0;
   let dataBytes = 0;
-  let sampleFrom: TxRecord | undefined;
+  // first_ackt and last_ackt: the oldest and newest never-retransmitted records this ACK covers.
+  let firstAcked: TxRecord | undefined;
+  let lastAcked: TxRecord | undefined;
   let anyRetransmitted = false;
   let reord = c.sndNxt;
   let flag = 0;
@@ -257,7 +259,8 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
         anyRetransmitted = true;
         flag |= FLAG_RETRANS_DATA_ACKED;
       } else if (!r.sacked) {
-        sampleFrom = r;
+        firstAcked ??= r;
+        lastAcked = r;
         if (seqLt(r.seq, reord)) reord = r.seq;
         if (seqLe(end, c.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
       }
@@ -284,23 +287,31 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
     break;
   }
   if (dataBytes > 0) c.sendQueue.consume(dataBytes);
+  // tcp_clean_rtx_queue's samples (Karn: none once a retransmission is
+  // acknowledged): seq_rtt from the oldest record acknowledged, ca_rtt from
+  // the newest, or from the newest SACKed by this ACK. tcp_ack_update_rtt
+  // prefers the ACK's timing, then the SACKed records' (sackRtt, after),
+  // and takes the echoed timestamp only when neither gave one and data was
+  // acknowledged (RFC 7323's RTTM rule).
+  const now = c.now();
   const o = seg.options;
-  const seqRtt = sampleFrom && !anyRetransmitted ? c.now() - sampleFrom.sentAt : -1;
-  let caRtt = seqRtt;
-  if (c.tsOk && o.tsPresent && o.tsEcr !== 0) {
-    const tsRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
-    c.rtt.sample(tsRtt);
-    rs.rttTaken = true;
-    if (caRtt < 0 && segments > 0) caRtt = tsRtt;
-  } else if (seqRtt >= 0) {
+  const seqRtt = firstAcked && !anyRetransmitted ? now - firstAcked.sentAt : -1;
+  let caRtt = lastAcked && !anyRetransmitted ? now - lastAcked.sentAt : -1;
+  if (rs.firstSackt >= 0) caRtt = now - rs.lastSackt;
+  if (seqRtt >= 0) {
     c.rtt.sample(seqRtt);
     rs.rttTaken = true;
+    // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
+    updateMinRtt(c, caRtt);
+  } else if (rs.firstSackt < 0 && segments > 0 && c.tsOk && o.tsPresent && o.tsEcr !== 0) {
+    caRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
+    c.rtt.sample(caRtt);
+    rs.rttTaken = true;
+    updateMinRtt(c, caRtt);
   }
-  // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
-  if (caRtt >= 0) updateMinRtt(c, caRtt);
-  // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the delay of
-  // the newest never-retransmitted segment acknowledged (CUBIC's HyStart).
-  if (segments > 0) c.cc.onRttSample(sampleFrom && !anyRetransmitted ? (c.now() - sampleFrom.sentAt) * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
+  // tcp_clean_rtx_queue → pkts_acked, after the RTT update, with the
+  // ACK's rate-sample RTT (CUBIC's HyStart).
+  if (segments > 0) c.cc.onRttSample(caRtt >= 0 ? caRtt * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
   if (segments > 0) {
     flag |= FLAG_DATA_ACKED | FLAG_SET_XMIT_TIMER;
     if (!c.sackOk) {
