@@ -44,6 +44,7 @@ import * as timers from './timer-arming.ts';
 import { onDsackOfRetransmission } from './undo.ts';
 import { updatePacingRate } from './send-sizing.ts';
 import { isCwndLimited } from './cwnd-limited.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -372,7 +373,10 @@ function congControl(c: Connection, delivered: number, newlyLost: number, flag: 
     return;
   }
   const mayRaise = c.reordering > c.ctx.sysctl.tcp_reordering ? flag & FLAG_FORWARD_PROGRESS : flag & FLAG_DATA_ACKED;
-  if (mayRaise) c.cc.onAck(delivered, isCwndLimited(c));
+  if (mayRaise) {
+    c.cc.onAck(delivered, isCwndLimited(c));
+    stampCwnd(c);
+  }
 }
 
 /**

@@ -271,9 +271,11 @@ export class Connection {
    * tcp_cwnd_validate's record of how the window was used in the current
    * round (cwnd-limited.ts): whether sending stopped at cwnd
    * (tp->is_cwnd_limited), the most packets out (max_packets_out), and
-   * SND.NXT when the round began (cwnd_usage_seq).
+   * SND.NXT when the round began (cwnd_usage_seq); and since cwnd was last
+   * set or found in use (snd_cwnd_stamp), the most packets out while it was
+   * not (snd_cwnd_used).
    */
-  readonly cwndUse = { limited: false, maxPacketsOut: 0, usageSeq: 0 };
+  readonly cwndUse = { limited: false, maxPacketsOut: 0, usageSeq: 0, used: 0, stamp: 0 };
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
 

@@ -14,7 +14,12 @@ import type { Connection } from './connection.ts';
 import { seqLt } from './seq.ts';
 import { currentSsthresh } from './undo.ts';
 
-/** tcp_cwnd_validate, after a transmission round of tcp_write_xmit. */
+/**
+ * tcp_cwnd_validate, after a transmission round of tcp_write_xmit: the
+ * round's record, then either the window is in use (stamped now) or the
+ * most packets out while it is not are kept, and a window unused for an
+ * RTO shrinks (tcp_cwnd_application_limited).
+ */
 export function cwndValidate(c: Connection, cwndLimited: boolean): void {
   const u = c.cwndUse;
   const packetsOut = c.rtx.length;
@@ -23,7 +28,41 @@ export function cwndValidate(c: Connection, cwndLimited: boolean): void {
     u.maxPacketsOut = packetsOut;
     u.usageSeq = c.sndNxt;
   }
+  if (isCwndLimited(c)) {
+    u.used = 0;
+    u.stamp = c.now();
+    return;
+  }
+  if (packetsOut > u.used) u.used = packetsOut;
+  if (c.ctx.sysctl.tcp_slow_start_after_idle !== 0 && ((jiffiesAt(c.now()) - jiffiesAt(u.stamp)) | 0) >= msecsToJiffies(c.rtt.rto)) {
+    applicationLimited(c);
+  }
 }
+
+/**
+ * tcp_cwnd_application_limited (RFC 2861 §3, "the slow part"): a window not
+ * filled for an RTO shrinks halfway to what was used (at least the initial
+ * window), ssthresh kept at tcp_current_ssthresh; not during a loss
+ * episode, nor while a writer waits for send-buffer room (the sender is
+ * then held back by its buffer, not by the application), nor once the
+ * socket is closed. Every ACK that may raise cwnd stamps it anew
+ * (tcp_cong_avoid), so this takes a sender whose data goes unacknowledged
+ * for an RTO (test/scripts/cwnd-application-limited.pkt).
+ */
+function applicationLimited(c: Connection): void {
+  const u = c.cwndUse;
+  if (c.caState === 'open' && !c.orphan && !c.sndNoSpace) {
+    const winUsed = Math.max(u.used, INITIAL_CWND);
+    const cc = c.cc;
+    if (winUsed < cc.cwnd) {
+      cc.ssthresh = currentSsthresh(c);
+      cc.cwnd = (cc.cwnd + winUsed) >> 1;
+    }
+    u.used = 0;
+  }
+  u.stamp = c.now();
+}
+
 
 /** tcp_is_cwnd_limited. */
 export function isCwndLimited(c: Connection): boolean {
@@ -56,4 +95,6 @@ export function slowStartAfterIdleCheck(c: Connection): void {
   let cwnd = cc.cwnd;
   while ((delta -= rto) > 0 && cwnd > restart) cwnd >>= 1;
   cc.cwnd = Math.max(cwnd, restart);
+  c.cwndUse.stamp = c.now();
+  c.cwndUse.used = 0;
 }

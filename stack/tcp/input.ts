@@ -21,6 +21,7 @@ import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { updatePacingRate } from './send-sizing.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
 export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {
@@ -77,6 +78,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.retransStamp = 0;
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
+    stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
     c.ackNow = true;
     c.hooks.dirty(c);
@@ -187,6 +189,7 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
     c.setState('ESTABLISHED');
+    stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
     if (c.keepalive) timers.armKeepalive(c);
   }

@@ -11,6 +11,7 @@
 import type { Connection } from './connection.ts';
 import { INFINITE_SSTHRESH } from './congestion/newreno.ts';
 import { queueCwr } from './ecn.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /**
  * tcp_init_cwnd_reduction: the recovery point is SND.NXT, any tail loss
@@ -85,5 +86,8 @@ export function cwndReduction(c: Connection, newlyAckedSacked: number, newlyLost
  * always, in Recovery unless it was undone (no undo marker left).
  */
 export function endCwndReduction(c: Connection): void {
-  if (c.cc.ssthresh < INFINITE_SSTHRESH && (c.caState === 'cwr' || c.undoMarker !== undefined)) c.cc.onExitRecovery();
+  if (c.cc.ssthresh < INFINITE_SSTHRESH && (c.caState === 'cwr' || c.undoMarker !== undefined)) {
+    c.cc.onExitRecovery();
+    stampCwnd(c);
+  }
 }

@@ -13,6 +13,7 @@ import { initBufferSpace } from './rcvbuf.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
 import { updatePacingRate } from './send-sizing.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {
@@ -143,6 +144,7 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
   updatePacingRate(c);
   c.setState('ESTABLISHED');
+  stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
   initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
   c.ctx.counters.TcpPassiveOpens++;
 }

@@ -23,6 +23,7 @@
  */
 import type { Connection } from './connection.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /**
  * SKB_TRUESIZE of the head tcp_stream_alloc_skb allocates (the small-head
@@ -90,7 +91,10 @@ export function initSendBuffer(c: Connection): void {
  */
 export function checkSpace(c: Connection): void {
   if (!c.sndNoSpace) return;
-  if (!c.sndBufLocked && c.packetsInFlight() < c.cc.cwnd) sndbufExpand(c);
+  if (!c.sndBufLocked && c.packetsInFlight() < c.cc.cwnd) {
+    sndbufExpand(c);
+    stampCwnd(c); // tcp_new_space
+  }
   writeSpace(c);
 }
 

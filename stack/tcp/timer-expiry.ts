@@ -15,6 +15,7 @@ import { enterRecovery, markSkbLost } from './recovery.ts';
 import { seqGt } from './seq.ts';
 import { initUndo, saveWindowForUndo } from './undo.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
 export function onTimerExpired(c: Connection, timer: ConnectionTimer): void {
@@ -148,6 +149,7 @@ function enterLoss(c: Connection, head: TxRecord): void {
     c.cc.onLossState();
   }
   c.cc.cwnd = c.packetsInFlight() + 1;
+  stampCwnd(c);
   const sysReordering = c.ctx.sysctl.tcp_reordering;
   if ((state === 'open' || state === 'disorder') && c.rtx.sackedOut >= sysReordering) c.reordering = Math.min(c.reordering, sysReordering);
   c.caState = 'loss';

@@ -20,6 +20,7 @@ import { TCP_RACK_RECOVERY_THRESH } from './rack.ts';
 import { checkSackReordering } from './reordering.ts';
 import type { Segment } from './segment.ts';
 import { seqGt, seqLt } from './seq.ts';
+import { stampCwnd } from './cwnd-stamp.ts';
 
 /**
  * tcp_init_undo, when an episode begins: undo_marker = SND.UNA;
@@ -100,6 +101,7 @@ function undoCwndReduction(c: Connection, unmarkLoss: boolean): void {
       withdrawCwr(c);
     }
   }
+  stampCwnd(c);
   c.undoMarker = undefined;
   c.rack.advanced = true;
 }
