@@ -5,7 +5,7 @@
  * readiness events (bounded), and its results in the agent's vocabulary.
  */
 import { Stack } from '../../stack/stack.ts';
-import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
+import { POLLOUT, SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { defaultSysctls, setSysctl } from '../../stack/sysctl.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
@@ -162,9 +162,14 @@ export class StackSide implements SideRunner {
         const ep = this.sock(step.sock);
         const buf = new Uint8Array(step.bytes).fill(0x78);
         let sent = 0;
+        // As the kernel run's agent writes (Python's socket.send with a
+        // timeout): each send waits for POLLOUT, then takes what the buffer
+        // takes. A writer that appended to the last skb at every event would
+        // get ahead of one that sleeps until the socket is writable again.
         const r = await this.wait(ep, step.timeoutMs, () => {
           try {
             while (sent < buf.length) {
+              if (!(ep.poll() & POLLOUT)) return undefined;
               const n = ep.write(buf.subarray(sent));
               if (n === 0) return undefined;
               sent += n;

@@ -104,6 +104,15 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // bbr_init turns on internal pacing (sk_pacing_status), which a later
       // TCP_CONGESTION does not turn off: segments one at a time, paced.
       subject.setsockopt('L', { congestion: cc }),
+      // The whole write fits the send buffer at once in both runs (sk_sndbuf
+      // 2 MiB, locked). With the buffers' own sizes (tcp_wmem[1], grown by
+      // tcp_sndbuf_expand) the write blocks for about two round trips in
+      // both runs, but whether the buffer grows in the round of the first
+      // duplicate ACKs or the next turns on whether the write queue runs dry
+      // in that round, which turns on tcp_tso_should_defer's sub-millisecond
+      // tests (KNOWN_DIFFERENCES' HOLE_DUPACKS): the write then returned
+      // after 103 ms in the kernel run and 117 to 207 ms in the stack's.
+      subject.setsockopt('L', { sndbuf: 1_048_576 }),
       // The peer never reads, so its receive buffer fills; once its window
       // stops advancing it holds its ACKs 40 ms (__tcp_ack_snd_check), and
       // when that happens depends on the peer's memory accounting of the
