@@ -16,6 +16,7 @@ import { Agent } from './agent.ts';
 import { Capture } from './capture.ts';
 import { ours } from './kernel-run.ts';
 import { ResetTracer } from './tracefs.ts';
+import { runRealtime } from './realtime-priority.ts';
 import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setQuickackRoute, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
@@ -301,10 +302,14 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     const peer = new AgentSide(agent, subjectAddr, peerNs);
     const drv = driver;
     const subject = new StackSide(stack, peerAddr, () => drv.kick());
+    // SCHED_FIFO while the steps run (realtime-priority.ts).
+    const restorePriority = runRealtime(record.notes);
     try {
       await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
     } catch (error) {
       record.error = (error as Error).message;
+    } finally {
+      restorePriority();
     }
     subject.closeAll();
     if (scenario.counters) record.counters = { ...stack.counters };
