@@ -40,6 +40,7 @@ import { checkSackReordering, highestSackSeq } from './reordering.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
+import { timestampRtt } from './rtt.ts';
 import * as timers from './timer-arming.ts';
 import { onDsackOfRetransmission } from './undo.ts';
 import { updatePacingRate } from './send-sizing.ts';
@@ -300,13 +301,13 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
   let caRtt = lastAcked && !anyRetransmitted ? now - lastAcked.sentAt : -1;
   if (rs.firstSackt >= 0) caRtt = now - rs.lastSackt;
   if (seqRtt >= 0) {
-    c.rtt.sample(seqRtt);
+    c.rtt.sample(seqRtt, c.sndUna, c.sndNxt);
     rs.rttTaken = true;
     // tcp_update_rtt_min: the windowed minimum RACK's reordering window is drawn from.
     updateMinRtt(c, caRtt);
-  } else if (rs.firstSackt < 0 && segments > 0 && c.tsOk && o.tsPresent && o.tsEcr !== 0) {
-    caRtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
-    c.rtt.sample(caRtt);
+  } else if (rs.firstSackt < 0 && segments > 0 && c.tsOk && o.tsPresent && timestampRtt(c.tsVal(), o.tsEcr) >= 0) {
+    caRtt = timestampRtt(c.tsVal(), o.tsEcr);
+    c.rtt.sample(caRtt, c.sndUna, c.sndNxt);
     rs.rttTaken = true;
     updateMinRtt(c, caRtt);
   }
@@ -352,7 +353,7 @@ function sackRtt(c: Connection, rs: AckSample, acked: boolean): number {
   const now = c.now();
   if (!rs.rttTaken) {
     const sackRttMs = now - rs.firstSackt;
-    c.rtt.sample(sackRttMs);
+    c.rtt.sample(sackRttMs, c.sndUna, c.sndNxt);
     updateMinRtt(c, now - rs.lastSackt);
     const head = c.rtx.first();
     if (!acked && head !== undefined && sackRttMs > now - head.sentAt) return FLAG_SET_XMIT_TIMER;

@@ -8,7 +8,7 @@
  * while it is below twice the most packets out in the round, so that an
  * application-limited sender's cwnd follows what it really sends.
  */
-import { jiffiesAt, msecsToJiffies } from './congestion/cubic.ts';
+import { jiffiesAt, msecsToJiffies } from './jiffies.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
 import { seqLt } from './seq.ts';

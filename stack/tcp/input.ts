@@ -8,13 +8,12 @@ import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
-import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK } from './constants.ts';
+import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN } from './constants.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
-import { updateMinRtt } from './rack.ts';
 import { receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
@@ -39,7 +38,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
       // retransmitted yet, before it looks at RST: an unacceptable RST,ACK
       // also brings the SYN forward (tcp_rcv_synsent_state_process;
       // packetdrill on 6.18: test/scripts/rst-syn-sent.pkt).
-      if (!c.synRetransmitted) timers.armRto(c, 10);
+      if (!c.synRetransmitted) timers.armRto(c, TCP_TIMEOUT_MIN);
       if (f & TCP_RST) return 'TCP_RESET';
       // The reason names which side of the range the ACK fell on (TCP_ACK_UNSENT_DATA / TCP_TOO_OLD_ACK).
       const unsent = seqGt(seg.ack, c.sndNxt);
@@ -62,9 +61,13 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // SYN-ACK: the handshake completes on our side.
     ecn.onSynAck(c, f);
     c.lastRcvTime = c.now();
-    ackRecords(c, seg.ack, seg);
+    // tcp_ack: snd_una moves before tcp_clean_rtx_queue takes the SYN's
+    // RTT sample (its send time, or the echoed timestamp once it was
+    // retransmitted: tcp_ack_update_rtt).
+    const priorUna = c.sndUna;
     c.bytesAcked += seqDiff(seg.ack, c.sndUna); // tcp_snd_una_update: the SYN counts
     c.sndUna = seg.ack;
+    ackRecords(c, seg.ack, seg, priorUna);
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     c.sndWnd = seg.window;
     c.maxSndWnd = c.sndWnd;
@@ -111,11 +114,6 @@ function negotiateOptions(c: Connection, seg: Segment): void {
   if (c.tsOk) {
     c.tsRecent = o.tsVal;
     c.tsRecentStamp = c.now();
-    if (o.tsEcr !== 0) {
-      const rtt = Math.max(0, (c.tsVal() - o.tsEcr) | 0);
-      c.rtt.sample(rtt);
-      updateMinRtt(c, rtt);
-    }
   }
   c.mss = out.effectiveMss(c);
 }

@@ -13,6 +13,7 @@
 import type { Connection, TxRecord } from './connection.ts';
 import { recordEnd } from './connection.ts';
 import { seqGt } from './seq.ts';
+import { JIFFY_MS, jiffiesToMsecs, usecsToJiffies } from './jiffies.ts';
 
 /** TCP_RACK_STATIC_REO_WND: the reordering window stays min_rtt/4 (no D-SACK widening). */
 export const TCP_RACK_STATIC_REO_WND = 0x2;
@@ -22,8 +23,6 @@ export const TCP_RACK_NO_DUPTHRESH = 0x4;
 export const TCP_RACK_RECOVERY_THRESH = 16;
 /** TCP_TIMEOUT_MIN_US: the reordering timer's slack (2 ms). */
 const TCP_TIMEOUT_MIN_US = 2000;
-/** CONFIG_HZ of the kernel followed: the timer runs in jiffies of 4 ms. */
-const JIFFY_US = 4000;
 
 /**
  * tcp_update_rtt_min, with every RTT sample (the handshake's included):
@@ -32,7 +31,7 @@ const JIFFY_US = 4000;
  */
 export function updateMinRtt(c: Connection, rttMs: number): void {
   const us = Math.round(rttMs * 1000);
-  c.minRtt.update(c.now(), c.ctx.sysctl.tcp_min_rtt_wlen * 1000, us > 0 ? us : JIFFY_US);
+  c.minRtt.update(c.now(), c.ctx.sysctl.tcp_min_rtt_wlen * 1000, us > 0 ? us : JIFFY_MS * 1000);
 }
 
 /** A record's transmit time in µs (skb->skb_mstamp_ns / 1000). */
@@ -129,8 +128,7 @@ export function rackMarkLost(c: Connection, markLost: (r: TxRecord) => void, arm
   c.rack.advanced = false;
   const wait = rackDetectLoss(c, markLost);
   if (wait === 0) return false;
-  const jiffies = Math.ceil((wait + TCP_TIMEOUT_MIN_US) / JIFFY_US);
-  armReo(Math.min(jiffies * (JIFFY_US / 1000), c.rtt.rto));
+  armReo(Math.min(jiffiesToMsecs(usecsToJiffies(wait + TCP_TIMEOUT_MIN_US)), c.rtt.rto));
   return true;
 }
 

@@ -9,6 +9,7 @@ import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { effectiveMss } from './output.ts';
 import { updateMinRtt } from './rack.ts';
+import { timestampRtt } from './rtt.ts';
 import { initBufferSpace } from './rcvbuf.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
@@ -130,13 +131,15 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   c.sndWl1 = ack.seq;
   c.sndWl2 = ack.ack;
   c.lastRcvTime = c.now();
-  if (c.tsOk && ack.options.tsPresent && ack.options.tsEcr !== 0) {
-    const rtt = Math.max(0, (c.tsVal() - ack.options.tsEcr) | 0);
-    c.rtt.sample(rtt);
-    updateMinRtt(c, rtt);
-  } else if (req.retrans === 0) {
-    c.rtt.sample(c.now() - req.synAckSentAt);
-    updateMinRtt(c, c.now() - req.synAckSentAt); // tcp_synack_rtt_meas
+  // tcp_synack_rtt_meas: the SYN-ACK's send time unless it was
+  // retransmitted; then tcp_ack_update_rtt's echoed timestamp.
+  const tsRtt = c.tsOk && ack.options.tsPresent ? timestampRtt(c.tsVal(), ack.options.tsEcr) : -1;
+  if (req.retrans === 0) {
+    c.rtt.sample(c.now() - req.synAckSentAt, c.sndUna, c.sndNxt);
+    updateMinRtt(c, c.now() - req.synAckSentAt);
+  } else if (tsRtt >= 0) {
+    c.rtt.sample(tsRtt, c.sndUna, c.sndNxt);
+    updateMinRtt(c, tsRtt);
   } else {
     c.rtt.rto = TCP_TIMEOUT_FALLBACK;
   }

@@ -7,6 +7,7 @@
 import type { Timer } from '../timers.ts';
 import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
+import { JIFFY_MS, jiffiesToMsecs, msecsToJiffies, usecsToJiffies } from './jiffies.ts';
 
 function arm(c: Connection, timer: Timer, ms: number): void {
   c.ctx.timers.arm(timer, c.now() + ms);
@@ -37,7 +38,8 @@ export function rearmRto(c: Connection): void {
     cancelXmit(c);
     return;
   }
-  const ms = c.xmitMode === 'tlp' || c.xmitMode === 'reo' ? Math.max(Math.ceil(rtoDelta(c)), 1) : c.rtt.rto;
+  // usecs_to_jiffies(max(delta_us, 1)): what is left, in whole jiffies.
+  const ms = c.xmitMode === 'tlp' || c.xmitMode === 'reo' ? jiffiesToMsecs(usecsToJiffies(Math.max(Math.round(rtoDelta(c) * 1000), 1))) : c.rtt.rto;
   armRto(c, ms);
 }
 
@@ -46,7 +48,7 @@ export function rearmRto(c: Connection): void {
  * SACK connection in the Open or CWR state arms the
  * xmit timer for a tail loss probe: PTO = 2·SRTT plus rto_min when one
  * packet is in flight (the peer may delay its ACK) or TCP_TIMEOUT_MIN
- * otherwise, rounded up to whole jiffies; TCP_TIMEOUT_INIT without an RTT
+ * otherwise, in whole jiffies (2·SRTT rounded up); TCP_TIMEOUT_INIT without an RTT
  * sample; never later than the RTO (its full value when the caller is about
  * to restart it, `advancingRto`, else what is left of it). Returns false when
  * no probe is scheduled; the caller then keeps or re-arms the RTO.
@@ -56,12 +58,14 @@ export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean
   if ((early !== 3 && early !== 4) || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
   let timeout: number;
   if (c.rtt.samples > 0) {
-    timeout = Math.ceil(2 * c.rtt.srtt + (c.rtx.length === 1 ? c.rtt.rtoMin : TCP_TIMEOUT_MIN));
+    // usecs_to_jiffies(srtt_us >> 2), then tcp_rto_min or TCP_TIMEOUT_MIN: whole jiffies.
+    timeout = jiffiesToMsecs(usecsToJiffies(c.rtt.srttUsScaled >>> 2));
+    timeout += c.rtx.length === 1 ? jiffiesToMsecs(msecsToJiffies(c.rtt.rtoMin)) : TCP_TIMEOUT_MIN;
   } else {
     timeout = TCP_TIMEOUT_INIT;
   }
   const rtoLeft = advancingRto ? c.rtt.rto : rtoDelta(c);
-  if (rtoLeft > 0) timeout = Math.min(timeout, Math.ceil(rtoLeft));
+  if (rtoLeft > 0) timeout = Math.min(timeout, jiffiesToMsecs(usecsToJiffies(Math.round(rtoLeft * 1000))));
   c.xmitMode = 'tlp';
   arm(c, c.xmitTimer, timeout);
   return true;
@@ -122,7 +126,9 @@ export function cancelAll(c: Connection): void {
 function clampToUserTimeout(c: Connection, ms: number): number {
   if (c.userTimeout <= 0 || c.retransStamp === 0) return ms;
   const remaining = c.userTimeout - (c.now() - c.retransStamp);
-  return Math.max(1, Math.min(ms, remaining));
+  // One jiffy once the budget is spent; else what is left, in whole jiffies.
+  if (remaining <= 0) return JIFFY_MS;
+  return Math.min(ms, jiffiesToMsecs(msecsToJiffies(remaining)));
 }
 
 /**

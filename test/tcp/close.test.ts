@@ -91,7 +91,7 @@ test('passive close: in LAST_ACK the FIN is retransmitted until acknowledged', (
   ep.close();
   const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(2), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(100)] as [number, number] } });
   t.deepEqual(p.flush(), [{ ...fin(100), flags: '.' }, fin(100)], 'the ACK of their FIN, then our FIN');
-  t.deepEqual(p.runUntil(900), [{ t: 350, ...fin(350) }, { t: 850, ...fin(850) }]);
+  t.deepEqual(p.runUntil(900), [{ t: 352, ...fin(352) }, { t: 856, ...fin(856) }]);
   t.deepEqual(p.send({ flags: '.', seq: p.their(2), ack: p.our(2) }), []);
   t.deepEqual(state(s), []);
 });

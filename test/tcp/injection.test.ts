@@ -24,9 +24,9 @@ test('(a) a pure ACK far ahead in the window with window 0 shuts the send side; 
   t.is(ep.write(pattern(100, 100)), 100);
   t.deepEqual(p.flush(), [], 'the window is shut');
 
-  // Zero-window probes (RTO 250 ms, then doubling), each answered by the real
+  // Zero-window probes (RTO 252 ms, then doubling), each answered by the real
   // peer: SEG.SEQ = RCV.NXT < SND.WL1, nothing new acknowledged, window open.
-  for (const at of [450, 950, 1950]) {
+  for (const at of [452, 956, 1964]) {
     const probes = p.runUntil(at);
     t.deepEqual(probes.map((x) => [x.t, x.flags, x.seq, x.len]), [[at, '.', p.our(100), 0]], `probe at ${at}`);
     t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101) }), [], 'the answer does not reopen the window');
@@ -70,11 +70,11 @@ test('(e) a smaller window at SEG.SEQ = SND.WL1 is ignored; with SEG.SEQ past SN
   t.deepEqual(p.send({ flags: '.', seq: p.their(2001), ack: p.our(1), win: 10 }), []);
   t.is(ep.info().sndWnd, 10 << 7, 'SEG.SEQ > SND.WL1: the window shrinks');
   // Less than a segment: sender-side SWS avoidance holds the data until the
-  // probe timer (RTO 250 ms) sends what fits, with PSH (tcp_write_wakeup;
+  // probe timer (RTO 252 ms) sends what fits, with PSH (tcp_write_wakeup;
   // test/scripts/window-shrink.pkt).
   ep.write(pattern(3000));
   t.deepEqual(p.flush(), []);
-  t.deepEqual(p.runUntil(400).map((x) => [x.t, x.flags, x.seq, x.len]), [[350, 'P.', p.our(1), 1280]]);
+  t.deepEqual(p.runUntil(400).map((x) => [x.t, x.flags, x.seq, x.len]), [[352, 'P.', p.our(1), 1280]]);
 });
 
 test('pure ACKs of SND.UNA with SEG.SEQ further ahead each time are window updates, not duplicate ACKs: no fast retransmit, the loss is repaired at the RTO', (t) => {

@@ -44,7 +44,7 @@ test('SYN never answered: retransmitted at 1, 2, 3, 4, 5 s (linear), then 7, 11,
   t.is(s.stack.tcp.connections().length, 0);
 });
 
-test('SYN lost once: the retransmission at 1 s completes the handshake; the TS echo gives an RTT sample (RTO 250 ms)', (t) => {
+test('SYN lost once: the retransmission at 1 s completes the handshake; the TS echo gives an RTT sample (RTO 252 ms)', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   ep.connect(PEER_IP, 80);
@@ -57,12 +57,13 @@ test('SYN lost once: the retransmission at 1 s completes the handshake; the TS e
   t.is(ep.state, 'ESTABLISHED');
   t.is(s.stack.counters.TcpExtTCPSynRetrans, 1);
 
-  // SRTT 50 ms from the timestamp echo: RTO = 50 + max(4·RTTVAR, 200) = 250 ms, not 3 s.
+  // SRTT 50 ms from the timestamp echo: RTO = 50 + max(4·RTTVAR, 200) = 250 ms,
+  // 62.5 jiffies rounded up to 63 (252 ms), not 3 s.
   p.ts = true;
   p.quietUntil(1100);
   ep.write(pattern(100));
   t.deepEqual(p.flush().map((x) => [x.flags, x.seq, x.len]), [['P.', p.our(1), 100]]);
-  t.deepEqual(p.runUntil(1350).map((x) => [x.t, x.flags, x.seq, x.len]), [[1350, 'P.', p.our(1), 100]]);
+  t.deepEqual(p.runUntil(1352).map((x) => [x.t, x.flags, x.seq, x.len]), [[1352, 'P.', p.our(1), 100]]);
 });
 
 test('SYN lost once and no timestamps: without an RTT sample the RTO after the handshake is 3 s (TCP_TIMEOUT_FALLBACK)', (t) => {
@@ -160,33 +161,35 @@ test('data lost: RTO retransmission of the same bytes at SRTT + 200 ms, doubling
   const sent = (at: number) => ({ flags: 'P.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
   t.deepEqual(p.flush(), [sent(100)]);
 
-  // RTO = 250 ms (SRTT 50 from the handshake), then 500, 1000.
-  t.deepEqual(p.runUntil(1899), [350, 850, 1850].map((at) => ({ t: at, ...sent(at) })));
+  // RTO = SRTT 50 (from the handshake) + 200 = 250 ms, 63 whole jiffies
+  // (252 ms), then doubled in jiffies: 504, 1008.
+  t.deepEqual(p.runUntil(1899), [352, 856, 1864].map((at) => ({ t: at, ...sent(at) })));
   t.true(p.log.slice(-4).every((c) => Buffer.from(c.payload).equals(Buffer.from(data))), 'the same bytes each time');
   t.is(s.stack.counters.TcpExtTCPTimeouts, 3);
   t.is(s.stack.counters.TcpRetransSegs, 3);
   t.is(ep.info().backoff, 3);
 
   // The ACK, 50 ms after the last retransmission, ends it: nothing more is sent and the backoff is gone.
-  p.quietUntil(1900);
-  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), opts: { ts: [p.tsVal(), p.stackTs(1850)] } }), []);
+  p.quietUntil(1914);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), opts: { ts: [p.tsVal(), p.stackTs(1864)] } }), []);
   t.is(ep.info().backoff, 0);
   t.deepEqual(p.runUntil(2000), []);
 
-  // New data uses the fresh RTO (250 ms again: SRTT 50 from the TS echo), not the backed-off 2 s.
+  // New data uses the fresh RTO (252 ms again: SRTT 50 from the TS echo), not the backed-off 2 s.
   ep.write(pattern(50, 100));
   const [next] = p.flush();
-  t.deepEqual(next, { flags: 'P.', seq: p.our(101), ack: p.their(1), win: PASSIVE_WIN, len: 50, opts: { ts: [p.stackTs(2000), p.tsVal(1900)] } });
-  t.deepEqual(p.runUntil(2250).map((x) => [x.t, x.seq, x.len]), [[2250, p.our(101), 50]]);
+  t.deepEqual(next, { flags: 'P.', seq: p.our(101), ack: p.their(1), win: PASSIVE_WIN, len: 50, opts: { ts: [p.stackTs(2000), p.tsVal(1914)] } });
+  t.deepEqual(p.runUntil(2252).map((x) => [x.t, x.seq, x.len]), [[2252, p.our(101), 50]]);
   t.is(s.stack.counters.TcpExtTCPTimeouts, 4);
 });
 
 /**
  * Linux's RTO is a whole number of jiffies: __tcp_set_rto() converts
  * SRTT + RTTVAR with usecs_to_jiffies(), which rounds up. After samples of
- * 50 and 49 ms SRTT is 49.875 ms and the RTO 249.875 ms → 250 ms.
+ * 50 and 49 ms SRTT is 49.875 ms, RTTVAR stays at rto_min (200 ms), and
+ * 249.875 ms is 62.47 jiffies → 63, an RTO of 252 ms (backed off: 504).
  */
-test('RTO: a fractional SRTT gives an RTO rounded up to whole milliseconds', (t) => {
+test('RTO: a fractional SRTT gives an RTO rounded up to whole jiffies', (t) => {
   const { peer: p, ep } = passiveOpen({ sack: false, rtt: 50 });
   p.quietUntil(100);
   ep.write(pattern(10));
@@ -196,7 +199,7 @@ test('RTO: a fractional SRTT gives an RTO rounded up to whole milliseconds', (t)
   p.quietUntil(200);
   ep.write(pattern(10, 10));
   t.deepEqual(p.flush().map((x) => x.seq), [p.our(11)]);
-  t.deepEqual(p.runUntil(1000).map((x) => x.t), [450, 950]);
+  t.deepEqual(p.runUntil(1000).map((x) => x.t), [452, 956]);
 });
 
 /**
@@ -213,13 +216,13 @@ test('data lost: an RTO retransmission keeps the original segment\'s flags (no P
     ['.', p.our(1), 1448],
     ['P.', p.our(1449), 1448],
   ]);
-  t.deepEqual(p.runUntil(350), [{ t: 350, flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 1448, opts: { ts: [p.stackTs(350), p.tsVal(50)] } }]);
+  t.deepEqual(p.runUntil(352), [{ t: 352, flags: '.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 1448, opts: { ts: [p.stackTs(352), p.tsVal(50)] } }]);
 });
 
 /**
  * With SACK, Linux's first retransmission of a lost tail is a tail loss probe
- * (tcp_early_retrans=3): PTO = min(2·SRTT + rto_min for one packet in flight,
- * the time left to the RTO) = 250 ms here, counted in TcpExtTCPLossProbes;
+ * (tcp_early_retrans=3): PTO = min(2·SRTT + rto_min for one packet in flight
+ * = 300 ms, the RTO) = 252 ms here (63 jiffies), counted in TcpExtTCPLossProbes;
  * the RTO is re-armed from the probe, then doubles (measured on Linux 6.18:
  * "+0.207 (TLP), +0.208, +0.43, +0.83 s"; docs/linux-behaviour.md, path 9,
  * Tail loss probe; more cases in test/tcp/loss-probe.test.ts).
@@ -229,10 +232,10 @@ test('data lost with SACK: the first retransmission is a tail loss probe, then R
   p.quietUntil(100);
   ep.write(pattern(100));
   p.flush();
-  t.deepEqual(p.runUntil(1100).map((x) => [x.t, x.flags, x.seq, x.len]), [
-    [350, 'P.', p.our(1), 100],
-    [600, 'P.', p.our(1), 100],
-    [1100, 'P.', p.our(1), 100],
+  t.deepEqual(p.runUntil(1108).map((x) => [x.t, x.flags, x.seq, x.len]), [
+    [352, 'P.', p.our(1), 100],
+    [604, 'P.', p.our(1), 100],
+    [1108, 'P.', p.our(1), 100],
   ]);
   t.is(s.stack.counters.TcpExtTCPLossProbes, 1);
   t.is(s.stack.counters.TcpExtTCPTimeouts, 2);
@@ -265,7 +268,7 @@ test('FIN lost: retransmitted at each RTO until acknowledged, then FIN_WAIT2', (
   const fin = (at: number) => ({ flags: 'F.', seq: p.our(1), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
   t.deepEqual(p.flush(), [fin(100)]);
   t.is(s.stack.tcp.connections()[0]!.state, 'FIN_WAIT1');
-  t.deepEqual(p.runUntil(1899), [350, 850, 1850].map((at) => ({ t: at, ...fin(at) })));
+  t.deepEqual(p.runUntil(1899), [352, 856, 1864].map((at) => ({ t: at, ...fin(at) })));
   t.is(s.stack.counters.TcpExtTCPTimeouts, 3);
   t.is(s.stack.counters.TcpRetransSegs, 3);
 

@@ -168,7 +168,7 @@ test('a lost retransmission: a segment sent after it is SACKed a round later, RA
 test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mark_lost); cwnd = in flight + 1', (t) => {
   // No loss probe (tcp_early_retrans 0). Segment 0 is ACKed 50 ms after it
   // left (RACK's RTT 50 ms); segment 1 goes at 200 ms and is lost; segment 2
-  // goes at 440 ms, 10 ms before the RTO.
+  // goes at 440 ms, 12 ms before the RTO (252 ms, 63 jiffies).
   const o = passiveOpen({ rtt: 50, sysctl: { tcp_early_retrans: 0 } });
   const { s, peer: p, ep } = o;
   p.quietUntil(100);
@@ -182,7 +182,7 @@ test('an RTO marks lost only what RACK would not still wait for (tcp_timeout_mar
   p.quietUntil(440);
   ep.write(pattern(MSS, 2 * MSS));
   t.is(p.flush().length, 1);
-  t.deepEqual(sent(p, 450), [[450, 'P.', 1 + MSS, MSS]], 'the RTO, 250 ms after segment 1');
+  t.deepEqual(sent(p, 452), [[452, 'P.', 1 + MSS, MSS]], 'the RTO, 252 ms after segment 1');
   // Segment 2 is within RACK's RTT of its send time: still in flight.
   t.is(conn(o).lost, 1);
   t.is(conn(o).cwnd, 2, 'tcp_enter_loss: in flight (segment 2) + 1, now filled by the retransmission');
@@ -196,7 +196,7 @@ test('an RTO in fast recovery: TcpExtTCPSackRecoveryFail, the fast retransmissio
   sack(p, 0, [1, 2]);
   sack(p, 0, [1, 3]);
   t.is(sack(p, 0, [1, 4]).length, 1);
-  t.deepEqual(sent(p, 1000), [[400, 'P.', 1, MSS], [900, 'P.', 1, MSS]]);
+  t.deepEqual(sent(p, 1000), [[402, 'P.', 1, MSS], [906, 'P.', 1, MSS]]);
   t.is(s.stack.counters.TcpExtTCPSackRecoveryFail, 1);
   t.is(s.stack.counters.TcpExtTCPLossFailures, 0, 'counted at the first RTO of a head only');
   t.is(s.stack.counters.TcpExtTCPLostRetransmit, 2);

@@ -22,8 +22,8 @@
  * TCP_USER_TIMEOUT 2000 ms with the first retransmission at 0.4 s gives up
  * at 2.4 s).
  *
- * Without SACK, so that Linux would send no tail loss probe either (this
- * stack has none: loss.test.ts holds the test.failing for it).
+ * Without SACK, so that no tail loss probe comes first (tcp_schedule_loss_probe
+ * needs SACK; loss-probe.test.ts has the budget counted after a probe).
  */
 import test from 'ava';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
@@ -32,7 +32,7 @@ import { activeOpen, pattern, ACTIVE_WIN, type TcpPeer } from '../helpers/tcp-pe
 
 const data100 = (p: TcpPeer, at: number) => ({ t: at, flags: 'P.', seq: p.our(1), ack: p.their(1), win: ACTIVE_WIN, len: 100, opts: { ts: [p.stackTs(at), p.tsVal(50)] as [number, number] } });
 
-/** activeOpen (RTO 250 ms after the 50 ms handshake), then 100 bytes at t=100 that the peer never acknowledges. */
+/** activeOpen (RTO 252 ms, 63 jiffies, after the 50 ms handshake), then 100 bytes at t=100 that the peer never acknowledges. */
 function sendLost(sysctl = {}) {
   const o = activeOpen({ rtt: 50, sack: false, sysctl });
   const { peer: p, ep } = o;
@@ -43,12 +43,14 @@ function sendLost(sysctl = {}) {
   return { ...o, before };
 }
 
-test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 250 ms doubling to 120 s), ETIMEDOUT at the first expiry 924.6 s after the first retransmission, no segment', (t) => {
+test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 252 ms doubling to 120 s), ETIMEDOUT at the first expiry 924.6 s after the first retransmission, no segment', (t) => {
   const { s, peer: p, ep, before } = sendLost();
-  const times = [350, 850, 1850, 3850, 7850, 15850, 31850, 63850, 127850, 247850, 367850, 487850, 607850, 727850, 847850];
-  t.deepEqual(p.runUntil(967_849), times.map((at) => data100(p, at)));
+  // The RTO doubles in jiffies (63, 126, ... 32256 jiffies: 129 s) and is then
+  // capped at TCP_RTO_MAX; the budget of tcp_model_timeout runs from 352.
+  const times = [352, 856, 1864, 3880, 7912, 15976, 32104, 64360, 128872, 248872, 368872, 488872, 608872, 728872, 848872];
+  t.deepEqual(p.runUntil(968_871), times.map((at) => data100(p, at)));
   t.is(ep.state, 'ESTABLISHED');
-  t.deepEqual(p.runUntil(967_850), [], 'tcp_write_err sends nothing');
+  t.deepEqual(p.runUntil(968_872), [], 'tcp_write_err sends nothing');
   t.is(ep.state, 'CLOSED');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 14 });
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
@@ -59,10 +61,10 @@ test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 250 ms
   t.deepEqual(rsts(s.trace).map((e) => [e.path, e.reason]), [['noSocket', 'NO_SOCKET']]);
 });
 
-test('Retransmission give-up: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retransmission, checked at the next RTO: ETIMEDOUT at 3.85 s', (t) => {
+test('Retransmission give-up: tcp_retries2=3 → budget 3 s (15 × 200 ms) from the first retransmission, checked at the next RTO: ETIMEDOUT at 3.88 s', (t) => {
   const { s, peer: p, ep, before } = sendLost({ tcp_retries2: 3 });
-  t.deepEqual(p.runUntil(3849), [350, 850, 1850].map((at) => data100(p, at)));
-  t.deepEqual(p.runUntil(3850), []);
+  t.deepEqual(p.runUntil(3879), [352, 856, 1864].map((at) => data100(p, at)));
+  t.deepEqual(p.runUntil(3880), []);
   t.is(ep.getError(), 'ETIMEDOUT');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
   t.deepEqual(rsts(s.trace), []);
@@ -76,9 +78,9 @@ test('Retransmission give-up: TCP_USER_TIMEOUT=3000 → the last RTO is clamped,
   const before = snap(s);
   ep.write(pattern(100));
   t.is(p.flush().length, 1);
-  t.deepEqual(p.runUntil(3349), [350, 850, 1850].map((at) => data100(p, at)));
+  t.deepEqual(p.runUntil(3351), [352, 856, 1864].map((at) => data100(p, at)));
   t.is(ep.state, 'ESTABLISHED');
-  t.deepEqual(p.runUntil(3350), []);
+  t.deepEqual(p.runUntil(3352), []);
   t.is(ep.state, 'CLOSED');
   t.is(rd(ep), 'ETIMEDOUT');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
@@ -101,14 +103,15 @@ function zeroWindow() {
 }
 
 const probeAt = (p: TcpPeer, at: number, ecrAt: number) => ({ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: ACTIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrAt)] as [number, number] } });
-const PROBE_TIMES = [450, 950, 1950, 3950, 7950, 15950, 31950, 63950, 127950, 247950, 367950, 487950, 607950, 727950, 847950];
+/** tcp_probe0_base (the RTO, 252 ms) from the write at 200, doubling in jiffies to TCP_RTO_MAX. */
+const PROBE_TIMES = [452, 956, 1964, 3980, 8012, 16076, 32204, 64460, 128972, 248972, 368972, 488972, 608972, 728972, 848972];
 
 test('Retransmission give-up: zero-window probes unanswered ×15 (tcp_retries2) → ETIMEDOUT at the 16th expiry, no RST', (t) => {
   const { s, peer: p, ep } = zeroWindow();
   const before = snap(s);
-  t.deepEqual(p.runUntil(967_949), PROBE_TIMES.map((at) => probeAt(p, at, 150)));
+  t.deepEqual(p.runUntil(968_971), PROBE_TIMES.map((at) => probeAt(p, at, 150)));
   t.is(ep.state, 'ESTABLISHED');
-  t.deepEqual(p.runUntil(967_950), [], 'give-up sends nothing');
+  t.deepEqual(p.runUntil(968_972), [], 'give-up sends nothing');
   t.is(ep.state, 'CLOSED');
   t.is(rd(ep), 'ETIMEDOUT');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpExtTCPWinProbe: 15, TcpExtTCPAbortOnTimeout: 1 });
@@ -129,7 +132,7 @@ test('Retransmission give-up: zero-window probes answered with window 0 → prob
     ecr = probe!.t;
     last = probe!.t;
   }
-  t.is(last, 847_950 + 15 * 120_000, 'the interval stays at 120 s');
+  t.is(last, 848_972 + 15 * 120_000, 'the interval stays at 120 s');
   t.is(ep.state, 'ESTABLISHED');
   t.deepEqual(moved(s, before), { TcpExtTCPWinProbe: 30 });
   // The window opens: the data goes out at once.
@@ -140,9 +143,9 @@ test('Retransmission give-up: TCP_USER_TIMEOUT also bounds zero-window probing f
   const { s, peer: p, ep } = zeroWindow();
   (ep as TcpEndpoint).setUserTimeout(3000);
   const before = snap(s);
-  t.deepEqual(p.runUntil(3449), [450, 950, 1950].map((at) => probeAt(p, at, 150)));
-  // Linux: the probe timer is clamped to what remains of the user timeout (tcp_clamp_probe0_to_user_timeout): 450 + 3000.
-  t.deepEqual(p.runUntil(3450), []);
+  t.deepEqual(p.runUntil(3451), [452, 956, 1964].map((at) => probeAt(p, at, 150)));
+  // Linux: the probe timer is clamped to what remains of the user timeout (tcp_clamp_probe0_to_user_timeout): 452 + 3000.
+  t.deepEqual(p.runUntil(3452), []);
   t.is(ep.getError(), 'ETIMEDOUT');
   t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpExtTCPWinProbe: 3, TcpExtTCPAbortOnTimeout: 1 });
 });

@@ -22,12 +22,12 @@ function retransmissionTimes(sysctl: Partial<Sysctls>, until: number): number[] 
   return p.runUntil(until).filter((seg) => seg.len === 100).map((seg) => seg.t);
 }
 
-test('tcp_rto_min_us=50000: a 10 ms handshake RTT gives RTO = ceil(10 + max(4·5, 50)) = 60 ms, then doubling', (t) => {
+test('tcp_rto_min_us=50000: a 10 ms handshake RTT gives RTO = 10 + max(4·5, 50) = 60 ms (15 jiffies), then doubling', (t) => {
   t.deepEqual(retransmissionTimes({ tcp_rto_min_us: 50_000 }, 1000), [160, 280, 520, 1000]);
 });
 
-test('default tcp_rto_min_us (200 ms): the same RTT gives RTO 210 ms', (t) => {
-  t.deepEqual(retransmissionTimes({}, 1000), [310, 730]);
+test('default tcp_rto_min_us (200 ms): the same RTT gives RTO 210 ms, 52.5 jiffies rounded up to 53 (212 ms)', (t) => {
+  t.deepEqual(retransmissionTimes({}, 1000), [312, 736]);
 });
 
 test('tcp_rto_max_ms=1000: the backoff stops doubling at 1 s', (t) => {

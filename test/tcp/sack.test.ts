@@ -77,7 +77,7 @@ test('no SACK: two duplicate ACKs are not enough; the RTO then retransmits', (t)
   const dup = { flags: '.', seq: p.their(1), ack: p.our(1) };
   t.deepEqual(p.send(dup), []);
   t.deepEqual(p.send(dup), []);
-  t.deepEqual(p.runUntil(350).map((x) => [x.t, x.seq, x.len]), [[350, p.our(1), 1448]]);
+  t.deepEqual(p.runUntil(352).map((x) => [x.t, x.seq, x.len]), [[352, p.our(1), 1448]]);
   t.is(s.stack.counters.TcpExtTCPFastRetrans, 0);
   t.is(s.stack.counters.TcpExtTCPTimeouts, 1);
 });

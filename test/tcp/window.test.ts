@@ -40,7 +40,7 @@ test('zero window: nothing is sent, probes (seq SND.UNA−1, no data) at RTO the
   p.quietUntil(100);
   ep.write(pattern(100));
   t.deepEqual(p.flush().map((x) => [x.flags, x.seq, x.len]), [['P.', p.our(1), 100]]);
-  // The peer acknowledges it and closes its window (SRTT stays 50 ms: RTO 250 ms).
+  // The peer acknowledges it and closes its window (SRTT stays 50 ms: RTO 252 ms, 63 jiffies).
   p.quietUntil(150);
   t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 }), []);
   t.is(ep.info().sndWnd, 0);
@@ -49,9 +49,9 @@ test('zero window: nothing is sent, probes (seq SND.UNA−1, no data) at RTO the
   t.is(ep.write(pattern(100, 100)), 100);
   t.deepEqual(p.flush(), [], 'the window is closed: nothing is sent');
 
-  // Probes at 200 + 250, then 500, 1000, 2000 later; the peer answers each at once, window still 0.
+  // Probes at 200 + 252, then 504, 1008, 2016 later; the peer answers each at once, window still 0.
   let ecrFrom = 150;
-  for (const at of [450, 950, 1950, 3950]) {
+  for (const at of [452, 956, 1964, 3980]) {
     t.deepEqual(p.runUntil(at), [{ t: at, flags: '.', seq: p.our(100), ack: p.their(1), win: PASSIVE_WIN, len: 0, opts: { ts: [p.stackTs(at), p.tsVal(ecrFrom)] } }], `probe at ${at}`);
     t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 0 }), []);
     ecrFrom = at;
@@ -85,7 +85,7 @@ test('a pure window update to 0 (same SEQ and ACK) closes the send window', (t) 
   p.quietUntil(150);
   ep.write(pattern(100));
   t.deepEqual(p.flush(), [], 'held by the zero window');
-  t.deepEqual(p.runUntil(400).map((x) => [x.t, x.flags, x.seq, x.len]), [[400, '.', p.our(0), 0]], 'a zero-window probe after the RTO');
+  t.deepEqual(p.runUntil(402).map((x) => [x.t, x.flags, x.seq, x.len]), [[402, '.', p.our(0), 0]], 'a zero-window probe after the RTO (252 ms)');
 });
 
 test('our receive window shrinks as unread data accumulates, is 0 when the buffer is full, and a read announces it reopened', (t) => {

@@ -13,11 +13,8 @@ import { INFINITE_SSTHRESH, INITIAL_CWND } from './newreno.ts';
 import { cubicRoot } from './cubic-root.ts';
 import { HyStart } from './hystart.ts';
 import type { CongestionControl, CongestionHost } from './types.ts';
+import { HZ, jiffiesAt, usecsToJiffies } from '../jiffies.ts';
 
-/** CONFIG_HZ of the kernel this stack follows (tcp_jiffies32 ticks per second). */
-export const HZ = 250;
-/** INITIAL_JIFFIES: jiffies start 5 minutes before wrapping, so 0 never means "now" at boot. */
-const INITIAL_JIFFIES = (-300 * HZ) >>> 0;
 const BICTCP_BETA_SCALE = 1024;
 /** 2^BICTCP_HZ units per second for the cubic function's time. */
 const BICTCP_HZ = 10;
@@ -27,22 +24,6 @@ const BIC_SCALE = 41;
 const CUBE_RTT_SCALE = BigInt(BIC_SCALE * 10);
 const BETA_SCALE = Math.floor(Math.floor((8 * (BICTCP_BETA_SCALE + BETA)) / 3) / (BICTCP_BETA_SCALE - BETA));
 export const CUBE_FACTOR = (1n << BigInt(10 + 3 * BICTCP_HZ)) / BigInt(BIC_SCALE * 10);
-
-/** tcp_jiffies32 at virtual time `ms`. */
-export function jiffiesAt(ms: number): number {
-  return (INITIAL_JIFFIES + Math.floor((ms * HZ) / 1000)) >>> 0;
-}
-
-/** msecs_to_jiffies (rounding up) for HZ 250. */
-export function msecsToJiffies(ms: number): number {
-  return usecsToJiffies(ms * 1000);
-}
-
-/** usecs_to_jiffies (rounding up) for HZ 250. */
-function usecsToJiffies(us: number): number {
-  const perJiffy = 1_000_000 / HZ;
-  return Math.floor((us + perJiffy - 1) / perJiffy);
-}
 
 const s32 = (v: number): number => v | 0;
 
