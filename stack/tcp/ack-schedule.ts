@@ -12,6 +12,7 @@ import { TCP_FIN, TCP_PSH, TCP_SYN, TCP_URG } from '../wire/tcp.ts';
 import { TCP_ATO_MIN, TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_DELACK_MIN, TCP_MAX_QUICKACKS, TCP_MIN_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { seqDiff } from './seq.ts';
+import { HZ, JIFFY_MS, jiffiesAt, jiffiesToMsecs, msecsToJiffies, usecsToJiffies } from './jiffies.ts';
 
 /** ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 in icsk_ack.pending: small (pushed) segments since our last ACK. */
 export const ACK_PUSHED = 1;
@@ -65,16 +66,30 @@ export function eventDataRecv(c: Connection, len: number, flags: number): void {
     incrQuickAck(c);
     c.ato = TCP_ATO_MIN;
   } else {
-    const m = now - c.lastDataTime;
-    if (m <= TCP_ATO_MIN / 2) {
-      c.ato = (c.ato >> 1) + TCP_ATO_MIN / 2;
-    } else if (m < c.ato) {
-      c.ato = Math.min((c.ato >> 1) + m, c.rtt.rto);
-    } else if (m > c.rtt.rto) {
+    // In jiffies, as the kernel keeps icsk_ack.ato and lrcvtime.
+    const m = jiffiesSince(c.lastDataTime, now);
+    const ato = toJiffies(c.ato);
+    const atoMin = toJiffies(TCP_ATO_MIN);
+    const rto = msecsToJiffies(c.rtt.rto);
+    if (m <= atoMin >> 1) {
+      c.ato = jiffiesToMsecs((ato >> 1) + (atoMin >> 1));
+    } else if (m < ato) {
+      c.ato = jiffiesToMsecs(Math.min((ato >> 1) + m, rto));
+    } else if (m > rto) {
       incrQuickAck(c);
     }
   }
   c.lastDataTime = now;
+}
+
+/** A duration kept in ms that is a whole number of jiffies, in jiffies. */
+function toJiffies(ms: number): number {
+  return Math.round(ms / JIFFY_MS);
+}
+
+/** (u32)(tcp_jiffies32 - then): the jiffies elapsed between two virtual times. */
+function jiffiesSince(then: number, now: number): number {
+  return (jiffiesAt(now) - jiffiesAt(then)) >>> 0;
 }
 
 /**
@@ -141,24 +156,27 @@ export function readerAck(c: Connection, copied: number): boolean {
 }
 
 /**
- * tcp_send_delayed_ack: the timeout is the ATO, above TCP_DELACK_MIN capped
- * at 500 ms, or TCP_DELACK_MAX when interactive or the data was pushed, and
- * at the smoothed RTT (at least TCP_DELACK_MIN) once there is one; never
- * above icsk_delack_max (TCP_DELACK_MAX). A timer already running keeps its
- * earlier expiry, and one due within a quarter of the ATO sends the ACK now.
+ * tcp_send_delayed_ack, in jiffies as the kernel computes it: the timeout
+ * is the ATO, above TCP_DELACK_MIN capped at HZ/2, or TCP_DELACK_MAX when
+ * interactive or the data was pushed, and at the smoothed RTT (at least
+ * TCP_DELACK_MIN) once there is one; never above icsk_delack_max
+ * (TCP_DELACK_MAX). A timer already running keeps its earlier expiry, and
+ * one due within a quarter of the ATO (2 jiffies, 8 ms, at the minimum ATO)
+ * sends the ACK now.
  */
 export function sendDelayedAck(c: Connection): void {
-  let ato = c.ato;
-  if (ato > TCP_DELACK_MIN) {
-    let maxAto = 500;
-    if (c.pingpong || c.ackPushed & ACK_PUSHED) maxAto = TCP_DELACK_MAX;
+  let ato = toJiffies(c.ato);
+  const delackMin = toJiffies(TCP_DELACK_MIN);
+  if (ato > delackMin) {
+    let maxAto = HZ / 2;
+    if (c.pingpong || c.ackPushed & ACK_PUSHED) maxAto = toJiffies(TCP_DELACK_MAX);
     if (c.rtt.samples > 0) {
-      const rtt = Math.max(Math.ceil(c.rtt.srtt), TCP_DELACK_MIN);
+      const rtt = Math.max(usecsToJiffies(c.rtt.srttUsScaled >>> 3), delackMin);
       if (rtt < maxAto) maxAto = rtt;
     }
     ato = Math.min(ato, maxAto);
   }
-  ato = Math.min(ato, TCP_DELACK_MAX);
+  ato = Math.min(ato, toJiffies(TCP_DELACK_MAX));
   if (ato === 0) {
     // No data yet (a bare FIN on a fresh connection): the timer would be due
     // at once; the ACK goes from this batch instead, as the kernel's does
@@ -167,13 +185,17 @@ export function sendDelayedAck(c: Connection): void {
     return;
   }
   const now = c.now();
-  let timeout = now + ato;
+  let timeout = now + jiffiesToMsecs(ato);
   if (c.ackDelayed && c.delackTimer.armed) {
-    if (c.ackTimeout <= now + (ato >> 2)) {
+    const nowJ = jiffiesAt(now);
+    const pendingJ = jiffiesAt(c.ackTimeout);
+    // time_before_eq(icsk_ack.timeout, jiffies + (ato >> 2)): about to expire.
+    if (((pendingJ - (nowJ + (ato >> 2))) | 0) <= 0) {
       c.ackNow = true;
       return;
     }
-    if (timeout >= c.ackTimeout) timeout = c.ackTimeout;
+    // !time_before(timeout, icsk_ack.timeout): keep the earlier expiry.
+    if (((jiffiesAt(timeout) - pendingJ) | 0) >= 0) timeout = c.ackTimeout;
   }
   c.ackDelayed = true;
   c.ackTimeout = timeout;
@@ -205,5 +227,5 @@ export function onAckSent(c: Connection): void {
  */
 export function onDataSent(c: Connection): void {
   c.lsndtime = c.now();
-  if (c.now() - c.lastDataTime < c.ato) c.pingpong = true;
+  if (jiffiesSince(c.lastDataTime, c.now()) < toJiffies(c.ato)) c.pingpong = true;
 }

@@ -157,15 +157,38 @@ test('after the quick ACKs, data 5 ms apart shrinks the ATO back towards 40 ms a
   t.deepEqual(p.runUntil(1300).map((x) => [x.t, x.ack - p.their(1)]), [[1165, 200]]);
 });
 
-test('with a short SRTT the delayed ACK waits no longer than the SRTT', (t) => {
-  // SRTT 50 ms: after one timeout the ATO is 80 ms, but tcp_send_delayed_ack caps it at the SRTT.
+/**
+ * tcp_event_data_recv and tcp_send_delayed_ack count in jiffies (4 ms at
+ * HZ 250), and the virtual clock's 0 is a jiffy boundary (stack/tcp/jiffies.ts).
+ * Data at 302 ms (jiffy 75) arms the timer for 342 ms (jiffy 85). More at
+ * 328 ms (jiffy 82): m = 7 jiffies, so ato = 10/2 + 7 = 12 jiffies, and the
+ * running timer is within ato/4 = 3 jiffies of now: the ACK goes at once.
+ * Counted in milliseconds instead (m = 26, ato = 46, a quarter 11 ms), the
+ * timer would be 14 ms away and the ACK would wait for it.
+ */
+test('the delayed-ACK arithmetic is in jiffies: a timer due within ato/4 jiffies sends the ACK at once', (t) => {
+  const { s, peer: p } = afterQuickAcks();
+  p.quietUntil(302);
+  t.deepEqual(p.send({ flags: 'P.', seq: p.their(161), ack: p.our(1), data: pattern(10, 160) }), []);
+  p.quietUntil(328);
+  t.deepEqual(
+    p.send({ flags: 'P.', seq: p.their(171), ack: p.our(1), data: pattern(10, 170) }).map((x) => [x.flags, x.ack - p.their(1)]),
+    [['.', 180]],
+  );
+  t.deepEqual(p.runUntil(500), [], 'the timer was cancelled by that ACK');
+  t.is(s.stack.counters.TcpExtDelayedACKs, 0);
+});
+
+test('with a short SRTT the delayed ACK waits no longer than the SRTT, in whole jiffies', (t) => {
+  // SRTT 50 ms: after one timeout the ATO is 80 ms, but tcp_send_delayed_ack
+  // caps it at the SRTT, 12.5 jiffies rounded up to 13 (usecs_to_jiffies): 52 ms.
   const { peer: p } = afterQuickAcks(50);
   p.quietUntil(300);
   p.send({ flags: 'P.', seq: p.their(161), ack: p.our(1), data: pattern(10, 160) });
   t.deepEqual(p.runUntil(390).map((x) => x.t), [340]);
   p.quietUntil(400);
   p.send({ flags: 'P.', seq: p.their(171), ack: p.our(1), data: pattern(10, 170) });
-  t.deepEqual(p.runUntil(500).map((x) => x.t), [450]);
+  t.deepEqual(p.runUntil(500).map((x) => x.t), [452]);
 });
 
 test('after an idle period longer than the RTO the next 16 segments are ACKed at once; after a gap just under the RTO, none', (t) => {
