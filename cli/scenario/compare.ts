@@ -25,7 +25,7 @@
  *   round trips, nft/ss invocations) that accumulates over a scenario. The
  *   shortest Linux timer that any compared segment depends on is the 200 ms
  *   minimum RTO (a tail loss probe, the subject's or the peer's, fires
- *   2·SRTT + 2 ms after a flight, i.e. at once on a veth, or with one
+ *   2·SRTT + 8 ms after a flight, i.e. at once on a veth, or with one
  *   packet in flight at the RTO; delayed-ACK timing is noise), so a 100 ms floor still tells "at once" from "after an RTO"
  *   and an RTO from its doubled successor, while absorbing what scheduling
  *   does to a loaded 2-CPU machine (a run beside two busy loops delayed an

@@ -10,7 +10,7 @@
  * rules; processes are only ever signalled by the PID we started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,15 +126,45 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates a lease file, making the directory first; the last run to release
+ * its lease removes the directory, so a run that finds it gone between the
+ * two makes it again (a few times, then the error is the caller's).
+ */
+function createLease(file: string): void {
+  for (let attempt = 0; ; attempt++) {
+    mkdirSync(LEASE_DIR, { recursive: true });
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Removes a lease file, and the directory once no run holds a lease in it. */
+function removeLease(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+  try {
+    rmdirSync(LEASE_DIR);
+  } catch {
+    /* other runs hold leases (ENOTEMPTY), or it is gone */
+  }
+}
+
 /** Leases a /24 and returns its N (1-250). */
 export function leaseSubnet(): number {
-  mkdirSync(LEASE_DIR, { recursive: true });
   const start = (process.pid * 7 + serial * 13) % 250;
   for (let i = 0; i < 250; i++) {
     const n = ((start + i) % 250) + 1;
     const file = join(LEASE_DIR, String(n));
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      createLease(file);
       leases.add(file);
       return n;
     } catch {
@@ -143,7 +173,7 @@ export function leaseSubnet(): number {
         const owner = Number(readFileSync(file, 'utf8'));
         if (owner !== process.pid && !pidAlive(owner)) {
           unlinkSync(file);
-          writeFileSync(file, String(process.pid), { flag: 'wx' });
+          createLease(file);
           leases.add(file);
           return n;
         }
@@ -159,11 +189,7 @@ export function releaseSubnet(n: number): void {
   const file = join(LEASE_DIR, String(n));
   if (!leases.has(file)) return;
   leases.delete(file);
-  try {
-    unlinkSync(file);
-  } catch {
-    /* already gone */
-  }
+  removeLease(file);
 }
 
 // ---------------------------------------------------------------------------
@@ -364,11 +390,7 @@ export function teardownSync(): string[] {
   }
   for (const file of [...leases]) {
     leases.delete(file);
-    try {
-      unlinkSync(file);
-    } catch {
-      /* gone */
-    }
+    removeLease(file);
   }
   return problems;
 }

@@ -1,7 +1,7 @@
 /**
  * The peer's retransmissions that raced the subject's prompt ACK. The peer is
  * Linux with its defaults in both runs, so it sends a tail loss probe
- * 2·SRTT + 2 ms after a flight (tcp_schedule_loss_probe): on a veth or a TUN
+ * 2·SRTT + 8 ms after a flight (tcp_schedule_loss_probe): on a veth or a TUN
  * device, a few milliseconds. Whenever the subject's ACK takes longer than
  * that — a scheduling delay of the kernel's softirq or of our stack's
  * process, well below the 100 ms the harness resolves times to — the probe

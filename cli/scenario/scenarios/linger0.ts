@@ -6,7 +6,7 @@
  * (a) Unsent data queued: the peer's namespace drops everything the subject
  * sends once the connection is up, so of the 30000 bytes written only the
  * initial congestion window (10 segments, 14480 bytes) leaves, unacknowledged,
- * and a few ms later (2·SRTT + 2 ms on a veth) the tail loss probe sends one
+ * and a few ms later (2·SRTT + 8 ms on a veth) the tail loss probe sends one
  * more new segment past the cwnd; close with SO_LINGER {1,0}, long before
  * the first RTO: RST,ACK at seq = SND.NXT = 15929 (the 14072 unsent bytes
  * are not counted). The capture, taken at the peer's interface before

@@ -87,7 +87,7 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
     docs: ['docs/linux-behaviour.md#9-retransmission-give-up-and-tcp_user_timeout', 'docs/differential-harness.md#loss-scenarios'],
     counters: LOSS_COUNTERS,
     // The tail of the transfer is ACKed at once, as its loss probe is
-    // compared: with delayed ACKs, whether the probe (2·SRTT + 2 ms after the
+    // compared: with delayed ACKs, whether the probe (2·SRTT + 8 ms after the
     // last segment) fires before the peer's delayed ACK (40 ms + the path)
     // came down to a few milliseconds in both runs.
     peerQuickack: true,
