@@ -11,6 +11,8 @@ import { parseCommandLine } from './args.ts';
 import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { invokedAs } from './program.ts';
 import { nonzeroCounters } from './services/http.ts';
+import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
+import { installLiveTrace } from './timeline/live.ts';
 import { UsageError, parseInteger } from './usage.ts';
 import { SIGNAL_NUMBERS, interruptedBy, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
@@ -33,6 +35,10 @@ once the peer has closed its side too, 1 with one line such as
   --counters            at exit, print on stderr the stack's counters that
                         moved (and the impairments'), as 'up' does: nstat's
                         layout, e.g. TcpRetransSegs for a bulk send
+  --trace-file FILE     record every event of the stack to FILE, one JSON
+                        object a line, as 'up --trace-file' does (print it
+                        later: tcpstack timeline FILE); its directory must
+                        exist and FILE must not
 
 ${DEVICE_HELP}
   -h, --help            show this help
@@ -47,9 +53,10 @@ export interface ConnectConfig {
   port: number;
   verbose: boolean;
   counters: boolean;
+  traceFile: string | undefined;
 }
 
-const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' }, counters: { type: 'boolean' } } as const;
+const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' }, counters: { type: 'boolean' }, 'trace-file': { type: 'string' } } as const;
 
 export function parseConnectArgs(argv: string[]): ConnectConfig {
   const { values, positionals } = parseCommandLine({ command: 'connect', options: CONNECT_OPTIONS, positionals: true, help: CONNECT_HELP }, argv);
@@ -64,7 +71,13 @@ export function parseConnectArgs(argv: string[]): ConnectConfig {
   if (parseIpv4(host) === undefined) throw new UsageError(`HOST ${JSON.stringify(host)} is not an IPv4 address (no name lookup)`);
   const port = parseInteger('PORT', portText, 1, 65535);
   const device = deviceConfig(values);
-  return { device, host, port, verbose: Boolean(values.verbose), counters: Boolean(values.counters) };
+  const traceFile = values['trace-file'];
+  if (traceFile !== undefined) checkOutputFile('--trace-file', traceFile);
+  checkDistinctFiles([
+    ['--pcap', values.pcap],
+    ['--trace-file', traceFile],
+  ]);
+  return { device, host, port, verbose: Boolean(values.verbose), counters: Boolean(values.counters), traceFile };
 }
 
 /** Exits 128 + the signal's number when stopped by SIGINT, SIGTERM or SIGHUP, as a shell reports a killed command. */
@@ -84,6 +97,11 @@ export async function runConnect(argv: string[]): Promise<number> {
   // stdout carries the connection's data, so the seed goes to stderr.
   if (up.impairSummary !== undefined) process.stderr.write(`tcpstack: impairments: ${up.impairSummary} (--seed ${up.impairment!.seed} repeats them)\n`);
   try {
+    if (config.traceFile !== undefined) {
+      const live = installLiveTrace(up.stack, { file: config.traceFile });
+      // Registered first: the connection's last segments are traced, then the trace ends.
+      up.onCleanup(() => live.close());
+    }
     // Stopped during start-up: no connection is attempted.
     if (stop.received !== undefined) return 128 + SIGNAL_NUMBERS[stop.received];
     return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose, stop);

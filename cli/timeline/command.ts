@@ -13,8 +13,9 @@ import { TimelinePrinter, type TimelineRecord } from './format.ts';
 
 export const TIMELINE_HELP = `usage: tcpstack timeline FILE [--conn PORT|ID,...] [--kind KIND,...]
 
-Prints a trace recorded by 'tcpstack up --trace-file FILE' (JSON lines, one
-event a line; '-' reads stdin) as a timeline, one line per event:
+Prints a trace recorded by 'tcpstack up --trace-file FILE' or 'tcpstack
+connect --trace-file FILE' (JSON lines, one event a line; '-' reads stdin)
+as a timeline, one line per event:
 
   TIME  CONNECTION                      WHAT
   0.000 198.18.0.2:7>198.18.0.1:41234 < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>

@@ -128,6 +128,22 @@ test('connect refuses --pcap in a missing directory before creating anything', (
   t.false(netnsExists(netns));
 });
 
+test('connect refuses --trace-file naming an existing file, or the file of --pcap, before creating anything', (t) => {
+  const { dir, precious } = workDir(t);
+  const netns = uniqueNetns('paths');
+  t.teardown(() => removeNetns(netns));
+  const existing = run(['connect', '--netns', netns, '--trace-file', precious, '198.18.0.1', '7']);
+  t.is(existing.code, 2, existing.stderr);
+  t.is(existing.stderr, `tcpstack: error: --trace-file ${precious}: exists; tcpstack does not overwrite files (remove it or name a new file)\n`);
+  const both = join(dir, 'both.out');
+  const same = run(['connect', '--netns', netns, '--pcap', both, '--trace-file', both, '198.18.0.1', '7']);
+  t.is(same.code, 2, same.stderr);
+  t.is(same.stderr, `tcpstack: error: --pcap and --trace-file name the same file ${both}\n`);
+  t.false(netnsExists(netns));
+  t.is(readFileSync(precious, 'utf8'), 'keep me\n');
+  t.deepEqual(readdirSync(dir), ['precious.txt']);
+});
+
 test('ss and nstat --ctl refuse a path that cannot be a control socket, exit 2', (t) => {
   const { dir, precious } = workDir(t);
   const long = join(dir, `${'s'.repeat(120 - dir.length)}.sock`);

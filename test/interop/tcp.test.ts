@@ -4,7 +4,10 @@
  * throw-away network namespace per test.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
 import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
@@ -177,7 +180,10 @@ print('served', n, flush=True)
   await server.waitFor(/listening/);
 
   const input = Buffer.alloc(300_000, 'tcpstack connect test ');
-  const connect = spawn(CLI, ['connect', '--netns', netns, PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const traceDir = mkdtempSync(join(tmpdir(), 'tcpstack-connect-'));
+  t.teardown(() => rmSync(traceDir, { recursive: true, force: true }));
+  const traceFile = join(traceDir, 'trace.jsonl');
+  const connect = spawn(CLI, ['connect', '--netns', netns, '--trace-file', traceFile, PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void connect.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
@@ -195,4 +201,9 @@ print('served', n, flush=True)
   const { createHash } = await import('node:crypto');
   t.is(stdout.trim(), `${input.length} ${createHash('sha256').update(input).digest('hex')}`);
   await server.waitFor(/served 300000/);
+  // --trace-file recorded the connection from SYN to the end: its states, as the timeline prints them.
+  const timeline = spawnSync(CLI, ['timeline', traceFile, '--kind', 'state'], { encoding: 'utf8', timeout: 20_000 });
+  t.is(timeline.status, 0, timeline.stderr);
+  const states = timeline.stdout.split('\n').flatMap((l) => /(\S+ → \S+)$/.exec(l)?.[1] ?? []);
+  t.deepEqual(states, ['CLOSED → SYN_SENT', 'SYN_SENT → ESTABLISHED', 'ESTABLISHED → FIN_WAIT1', 'FIN_WAIT1 → FIN_WAIT2', 'FIN_WAIT2 → TIME_WAIT'], timeline.stdout);
 });
