@@ -13,9 +13,10 @@
  * captured before it; the subject's ACK that covered that original came
  * within PROMPT_ACK_US of the oldest data it answered (the earliest peer
  * segment at or beyond the subject's previous ACK), so the subject did not
- * hold an ACK back: a delayed ACK waits at least 40 ms (TCP_DELACK_MIN) from
- * the first segment it leaves unanswered, and a probe that answers a delayed
- * ACK stays compared; and a later ACK of the subject reports the
+ * hold an ACK back: a delayed ACK waits 40 ms (TCP_DELACK_MIN) from the
+ * first segment it leaves unanswered, or leaves early when more data (the
+ * probe itself) comes within a quarter of the ATO of its expiry, and a probe
+ * that answers a delayed ACK stays compared; and a later ACK of the subject reports the
  * retransmission as a duplicate (a D-SACK, RFC 2883: a first SACK block
  * below the cumulative ACK that covers it). Such retransmissions, and the
  * subject's D-SACK answering each (a duplicate ACK present only where the
@@ -24,8 +25,17 @@
  */
 import type { TcpPacket } from './pcap-read.ts';
 
-/** TCP_DELACK_MIN (HZ/25): an ACK later than this may have been held back on purpose. */
-export const PROMPT_ACK_US = 40_000;
+/**
+ * An ACK later than this may have been held back on purpose: TCP_DELACK_MIN
+ * (10 jiffies, 40 ms) less what tcp_send_delayed_ack cuts from a running
+ * timer when data comes (it sends at once within ato/4, up to 3 jiffies at
+ * this ATO) and a jiffy of tick phase: 6 jiffies. In app-blocked the
+ * peer's probe reached the stack's subject 32 ms after the segment it
+ * repeated and released the ACK the subject was holding, where the kernel's,
+ * reached after 28 ms, waited for its timer: both held their ACK, and the
+ * probe is compared in both runs.
+ */
+export const PROMPT_ACK_US = 24_000;
 
 const ACK = 0x10;
 

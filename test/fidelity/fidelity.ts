@@ -45,19 +45,6 @@ export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; int
   'loss-burst-reno': HOLE_DUPACKS,
   'loss-lost-rexmit-cubic': HOLE_DUPACKS,
   'loss-lost-rexmit-reno': HOLE_DUPACKS,
-  'app-blocked': {
-    first: /^segment s4\+\d+ms +P>S c1 \. +\d+:1 len \d+ rexmit .*: only in the kernel run$/,
-    why:
-      "the peer's second tail loss probe, at the end of the bulk write, is compared in the kernel run and set " +
-      'apart in the stack run as racing a prompt ACK of the subject (probe-race.ts). The probe reaches the ' +
-      "subject 7 jiffies after the segment it repeats in the kernel run (its delayed-ACK timer, 10 jiffies, " +
-      'is not yet within ato/4, so the ACK waits) and 8 in the stack run (it is, so the ACK goes at once): ' +
-      "the peer's SRTT, and so its PTO, is a few ms longer against the stack, whose ACKs leave a Node " +
-      'process later than the kernel subject\'s leave its softirq',
-    intermittent:
-      'the probe falls on either side of that jiffy in the stack run: app-blocked matched in full tables ' +
-      '(29 of 29 twice) and in 2 of 6 runs of its own; the kernel run put the probe 28 ms after the segment in 4 of 4',
-  },
 };
 
 let exitHook = false;

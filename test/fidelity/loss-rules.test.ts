@@ -130,6 +130,13 @@ test("the peer's probe that raced a prompt ACK and was D-SACKed is set apart; a 
   // The same probe when the subject held its ACK 45 ms (a delayed ACK): compared.
   const delayed = [...flight, pkt(3, true, 1100, 1, 100), pkt(45, false, 1, 1200, 0), pkt(45.1, false, 1, 1200, 0, [[1100, 1200]])];
   t.is(racedPeerRetransmissions(delayed, P, S).size, 0);
+  // Or held until the probe came 32 ms after the flight, within a quarter of the ATO
+  // of the timer's expiry, which sends the held ACK at once (tcp_send_delayed_ack): compared.
+  const released = [...flight, pkt(33, true, 1100, 1, 100), pkt(33.2, false, 1, 1200, 0, [[1100, 1200]])];
+  t.is(racedPeerRetransmissions(released, P, S).size, 0);
+  // The same ACK 20 ms after the flight (a slow but prompt ACK, crossing the probe): set apart.
+  const slow = [...flight, pkt(19, true, 1100, 1, 100), pkt(21, false, 1, 1200, 0), pkt(21.1, false, 1, 1200, 0, [[1100, 1200]])];
+  t.is(racedPeerRetransmissions(slow, P, S).size, 1);
   // No D-SACK: the original was lost, the retransmission repaired it: compared.
   const lost = [...flight, pkt(3, true, 1100, 1, 100), pkt(4, false, 1, 1200, 0)];
   t.is(racedPeerRetransmissions(lost, P, S).size, 0);
