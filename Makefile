@@ -7,10 +7,11 @@ ADDON    := tun/build/Release/tun.node
 STAMP    := node_modules/.install-stamp
 # Debian packages the tests, the demo and the scenarios drive: command → package
 # (a Python module is written python3-module:package, checked with Debian's
-# /usr/bin/python3, which is the one its python3-* packages serve).
+# /usr/bin/python3, which is the one its python3-* packages serve; lwip-headers
+# is lwIP's headers and library, for the benchmark's lwIP peer, test/bench/c).
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables iptables:iptables ethtool:ethtool \
-            python3-scapy:python3-scapy
+            python3-scapy:python3-scapy lwip-headers:liblwip-dev
 
 .PHONY: all deps addon tools test typecheck deps-check demo bench fidelity clean
 
@@ -38,6 +39,7 @@ $(ADDON): tun/binding.gyp tun/src/tun.c tun/build-addon.mjs | $(STAMP)
 tools:
 	@missing=""; for pair in $(TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  case $$cmd in python3-*) /usr/bin/python3 -c "import $${cmd#python3-}" >/dev/null 2>&1 ;; \
+	    lwip-headers) test -f /usr/include/lwip/lwipopts.h ;; \
 	    *) command -v $$cmd >/dev/null 2>&1 ;; esac || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
