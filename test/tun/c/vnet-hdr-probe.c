@@ -1,7 +1,8 @@
 /*
  * Can a program turn on IFF_VNET_HDR and TUN offloads when it attaches to a
- * TUN device created without them (`ip tuntap add dev NAME mode tun`)? The
- * offloads of the addon depend on it (docs/measurements.md). Attaches to
+ * TUN device created without them (`ip tuntap add dev NAME mode tun`)?
+ * Offloads in the TUN addon (tun/src/tun.c) on an attached device would
+ * depend on it. Attaches to
  * NAME with IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, sets a 12-byte
  * virtio_net_hdr (TUNSETVNETHDRSZ) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6
  * (TUNSETOFFLOAD), and prints the device's flags as TUNGETIFF reports them:
