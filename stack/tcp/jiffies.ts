@@ -22,9 +22,13 @@ export function jiffiesAt(ms: number): number {
   return (INITIAL_JIFFIES + Math.floor((ms * HZ) / 1000)) >>> 0;
 }
 
-/** usecs_to_jiffies: whole ticks, rounding up. */
+/**
+ * usecs_to_jiffies: whole ticks, rounding up, of a whole number of µs (the
+ * kernel's argument is an integer: a difference of fractional virtual times
+ * such as 8.000000000000114 ms must not become a third jiffy).
+ */
 export function usecsToJiffies(us: number): number {
-  return Math.ceil(us / (1_000_000 / HZ));
+  return Math.ceil(Math.round(us) / (1_000_000 / HZ));
 }
 
 /** msecs_to_jiffies: whole ticks, rounding up. */

@@ -1,10 +1,11 @@
 /**
- * stack/tcp/rtt.ts against tcp_rtt_estimator and __tcp_set_rto worked by
+ * stack/tcp/rtt.ts (and jiffies.ts) against tcp_rtt_estimator and __tcp_set_rto worked by
  * hand in the kernel's units (srtt_us = 8·SRTT, mdev_us = 4·deviation, both
  * in µs; the RTO in whole jiffies of 4 ms). The same per-round behaviour is
  * confirmed on Linux by test/scripts/rtt-variance-per-round.pkt.
  */
 import test from 'ava';
+import { msecsToJiffies, usecsToJiffies } from '../../stack/tcp/jiffies.ts';
 import { RttEstimator, timestampRtt } from '../../stack/tcp/rtt.ts';
 
 test('the first sample sets SRTT to it and the deviation to half of it: RTO = 3·RTT (300 ms → 900 ms, 225 jiffies)', (t) => {
@@ -56,4 +57,11 @@ test('timestampRtt: a zero echo or one from the future gives no sample; the same
   t.is(timestampRtt(1000, 1000), 1);
   t.is(timestampRtt(1000, 950), 50);
   t.is(timestampRtt(5, 0xfffffffe), 7, 'across the 32-bit wrap');
+});
+
+test('usecs_to_jiffies rounds up whole microseconds: a float error above a tick is not a tick more', (t) => {
+  t.is(usecsToJiffies(8000), 2);
+  t.is(usecsToJiffies(8001), 3);
+  t.is(usecsToJiffies((1000.3 - 992.3) * 1000), 2, '8.000000000000114 ms');
+  t.is(msecsToJiffies(200), 50);
 });
