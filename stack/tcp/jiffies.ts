@@ -25,7 +25,7 @@ export function jiffiesAt(ms: number): number {
 /**
  * usecs_to_jiffies: whole ticks, rounding up, of a whole number of µs (the
  * kernel's argument is an integer: a difference of fractional virtual times
- * such as 8.000000000000114 ms must not become a third jiffy).
+ * such as 8.000000000000002 ms must not become a third jiffy).
  */
 export function usecsToJiffies(us: number): number {
   return Math.ceil(Math.round(us) / (1_000_000 / HZ));
