@@ -6,10 +6,10 @@
  * while (backpressure). Timings are printed, never asserted.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createNetns } from '../../tun/netns.ts';
-import { BENCH_C_DIR, buildBenchPrograms } from '../helpers/bench-c.ts';
+import { BENCH_C_DIR, buildBenchPrograms, startBenchServer } from '../helpers/bench-c.ts';
 import { interopSkipReason, removeNetns, uniqueNetns } from '../helpers/interop.ts';
 
 const CLIENT = join(BENCH_C_DIR, 'build', 'echo-client');
@@ -79,15 +79,7 @@ print('stalled after', sent, 'of', len(data), 'echoed', len(got), 'equal', bytes
 
 interop('kernel-echo over veth: 32 MiB echoed byte for byte, 1-byte round trips, 500 connections, and a client that stops reading', async (t) => {
   const { client, server } = vethPair(t);
-  const proc = spawn('ip', ['netns', 'exec', server, SERVER, '--addr', '10.98.0.2', '--port', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => void proc.kill('SIGKILL'));
-  let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('close', resolve));
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('ready') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  t.true(out.includes('ready'), out);
+  const running = await startBenchServer(t, server, [SERVER, '--addr', '10.98.0.2', '--port', '7']);
 
   const figures: Array<Record<string, number | string>> = [];
   for (const args of [
@@ -109,8 +101,7 @@ interop('kernel-echo over veth: 32 MiB echoed byte for byte, 1-byte round trips,
   t.truthy(m, stalled.stdout);
   t.true(Number(m?.[1]) < 32 << 20, 'the send stopped short: the server had stopped reading');
 
-  proc.kill('SIGTERM');
-  t.is(await exited, 0, 'SIGTERM ends it with status 0');
+  t.is(await running.stop('SIGTERM'), 0, `SIGTERM ends it with status 0: ${running.output()}`);
 });
 
 interop('kernel-echo misuse: one usage line, exit 2', (t) => {

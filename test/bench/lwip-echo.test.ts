@@ -5,11 +5,11 @@
  * not exist rather than creating one. Timings are printed, never asserted.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNetns } from '../../tun/netns.ts';
-import { BENCH_C_DIR as DIR, buildBenchPrograms } from '../helpers/bench-c.ts';
+import { BENCH_C_DIR as DIR, buildBenchPrograms, startBenchServer } from '../helpers/bench-c.ts';
 import { interopSkipReason, removeNetns, uniqueNetns } from '../helpers/interop.ts';
 
 const CLIENT = join(DIR, 'build', 'echo-client');
@@ -48,15 +48,7 @@ function client(netns: string, args: string[]): Record<string, number | string> 
 
 interop('lwIP over TUN: 32 MiB echoed byte for byte, 1-byte round trips, 500 connections', async (t) => {
   const netns = tunNamespace(t);
-  const server = spawn('ip', ['netns', 'exec', netns, SERVER, '--tun', 'lw0', '--addr', '10.77.0.2', '--port', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => void server.kill('SIGKILL'));
-  let out = '';
-  server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  server.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => server.once('close', resolve));
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('ready') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  t.true(out.includes('ready'), out);
+  const running = await startBenchServer(t, netns, [SERVER, '--tun', 'lw0', '--addr', '10.77.0.2', '--port', '7']);
 
   const echo = client(netns, ['echo', '10.77.0.2', '7', String(32 << 20)]);
   t.deepEqual([echo.mode, echo.bytes], ['echo', 32 << 20]);
@@ -66,8 +58,7 @@ interop('lwIP over TUN: 32 MiB echoed byte for byte, 1-byte round trips, 500 con
   t.deepEqual([conn.mode, conn.count], ['conn', 500]);
   t.log(`lwIP: echo ${echo.mibps} MiB/s, RTT p50 ${rtt.p50_us} µs p99 ${rtt.p99_us} µs, ${conn.per_second} connections/s (2 CPUs, unpinned)`);
 
-  server.kill('SIGTERM');
-  t.is(await exited, 0, 'SIGTERM ends it with status 0');
+  t.is(await running.stop('SIGTERM'), 0, `SIGTERM ends it with status 0: ${running.output()}`);
 });
 
 interop('lwip-echo refuses a TUN device that does not exist, creating none', (t) => {
