@@ -1,7 +1,8 @@
 /**
- * Builds the benchmark's C programs (test/bench/c) for a test. Test files
- * run in parallel, so the build holds a lock (flock on build/.lock): two
- * compilers writing one binary at once could leave a broken file.
+ * The benchmark's C programs (test/bench/c) for a test: built (test files
+ * run in parallel, so the build holds a lock, flock on build/.lock: two
+ * compilers writing one binary at once could leave a broken file), and a
+ * server among them started in a namespace.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
