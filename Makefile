@@ -63,7 +63,8 @@ test: all tools typecheck deps-check
 demo: all tools
 	sh cli/demo.sh
 
-# Our stack over the TUN vs the kernel over veth, then goodput under loss
+# Our stack over the TUN vs lwIP over a TUN and the kernel over veth, with
+# the C client (test/bench/c, built by the run), then goodput under loss
 # (ours vs a kernel sender through the same impairments), in throw-away
 # namespaces, bounded (< 8 min). BENCH_RESULTS=1 also writes bench-results.txt.
 bench: all tools

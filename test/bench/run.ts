@@ -7,13 +7,15 @@
  * Figures (each measured ROUNDS times, interleaved stack, kernel, stack,
  * kernel, ...; median and min–max reported; see docs/measurements.md):
  *   1. echo throughput, one connection, 100 MiB each way (MiB/s, first byte
- *      written to last byte read back, count and content verified);
- *   2. 64-byte ping-pong RTT p50/p99 over one connection, unpinned and with
- *      every process we start pinned to CPU 0 (`taskset -c 0`);
+ *      written to last byte read back, every byte compared);
+ *   2. 1-byte ping-pong RTT p50/p99 over one connection (TCP_NODELAY),
+ *      unpinned and with every process we start pinned to CPU 0
+ *      (`taskset -c 0`);
  *   3. connections per second, sequential (concurrency 1): connect, 1 byte
- *      each way, client FIN first; the client namespaces run with
- *      net.ipv4.tcp_max_tw_buckets=0, so that the client kernel's TIME_WAIT
- *      sockets do not make it scan its port table after ~32k connections;
+ *      each way, client FIN first, unpinned and on CPU 0; the client
+ *      namespaces run with net.ipv4.tcp_max_tw_buckets=0, so that the client
+ *      kernel's TIME_WAIT sockets do not make it scan its port table after
+ *      ~32k connections;
  *   4. memory for 10,000 idle connections: VmRSS growth of the tcpstack
  *      process; for the kernel, growth of `Slab:` in /proc/meminfo attributable
  *      to the server side (kernel-pair Δ minus the client-only Δ seen in the
@@ -28,10 +30,15 @@
  *      transfer run to its end (cut at BENCH_GOODPUT_S seconds, default 60,
  *      only as a bound); the senders' retransmission counters beside it.
  *
- * Ours: `cli/tcpstack up --netns NS --services echo:7`, client in NS at
- * 198.18.0.1 → 198.18.0.2. Kernel: test/bench/echo-server.ts in namespace S
- * (10.99.0.2), client in namespace C (10.99.0.1), joined by veth. Clients:
- * test/bench/echo-client.ts (Node `net`, kernel sockets) for both.
+ * Figures 1-3 set three servers side by side, each answered by the C client
+ * (test/bench/c/echo-client.c, kernel sockets): ours, `cli/tcpstack up
+ * --netns NS --services echo:7`, client in NS at 198.18.0.1 → 198.18.0.2;
+ * lwIP 2.1.3 (test/bench/c/lwip-echo.c, Debian's liblwip-dev) on a TUN
+ * device of its own in namespace L, 10.77.0.1 → 10.77.0.2, skipped with a
+ * note when liblwip-dev is missing; the kernel, test/bench/c/kernel-echo.c
+ * (epoll) in namespace S (10.99.0.2), client in namespace C (10.99.0.1),
+ * joined by veth. Figure 4 holds its connections with the Node client
+ * (test/bench/echo-client.ts) against ours and the kernel's.
  *
  * Each step also estimates the CPU that other processes used meanwhile (these
  * VMs are shared) and flags the steps where it was >= 10 %; the stack's exit
@@ -76,7 +83,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'cli', 'tcpstack');
 const LOADER = `file://${join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')}`;
 const CLIENT = join(ROOT, 'test', 'bench', 'echo-client.ts');
-const SERVER = join(ROOT, 'test', 'bench', 'echo-server.ts');
+const C_DIR = join(ROOT, 'test', 'bench', 'c');
+const C_CLIENT = join(C_DIR, 'build', 'echo-client');
+const KERNEL_ECHO = join(C_DIR, 'build', 'kernel-echo');
+const LWIP_ECHO = join(C_DIR, 'build', 'lwip-echo');
+const LWIP_HEADERS = '/usr/include/lwip/lwipopts.h';
 
 const ROUNDS = intEnv('BENCH_ROUNDS', 3, 1, 9);
 const ONLY = choiceEnv('BENCH_ONLY', ['', 'echo', 'goodput']);
@@ -90,7 +101,6 @@ const GOODPUT_OVERHEAD_MS = 5_000;
 const BUDGET_MS = intEnv('BENCH_BUDGET_S', 230, 30, 250) * 1000;
 const BYTES = 100 * 1024 * 1024;
 const RTT_COUNT = 5000;
-const RTT_WARMUP = 500;
 const CPS_COUNT = 3000;
 const CPS_SECONDS = 10;
 const HOLD_COUNT = 10_000;
@@ -101,6 +111,8 @@ const RESULTS_MARK = '# tcpstack make bench results';
 const STACK_ADDR = '198.18.0.2';
 const KERNEL_SERVER = '10.99.0.2';
 const KERNEL_CLIENT = '10.99.0.1';
+const LWIP_ADDR = '10.77.0.2';
+const LWIP_PEER = '10.77.0.1/24';
 const PORT = 7;
 
 function intEnv(name: string, dflt: number, min: number, max: number): number {
@@ -142,7 +154,7 @@ const log = (msg: string): void => console.log(`[${(elapsed() / 1000).toFixed(1)
 
 // ---------------------------------------------------------------- processes
 
-type Side = 'stack' | 'kernel';
+type Side = 'stack' | 'kernel' | 'lwip';
 
 /** argv running a Node program (tsx) inside `ns`, with raised fd limit, optionally pinned to CPU 0. */
 function nodeIn(ns: string, script: string, args: string[], pinned: boolean): string[] {
@@ -157,26 +169,33 @@ function nodeIn(ns: string, script: string, args: string[], pinned: boolean): st
   ];
 }
 
-async function startKernelServer(pair: VethPair, pinned: boolean): Promise<Started> {
-  const p = start(nodeIn(pair.server, SERVER, ['--host', KERNEL_SERVER, '--port', String(PORT), '--max-seconds', '300'], pinned));
+/** A C echo server (kernel-echo, lwip-echo) in `ns`, optionally pinned to CPU 0, once it says `ready`. */
+async function startCServer(ns: string, argv: string[], pinned: boolean): Promise<Started> {
+  const p = start([...(pinned ? ['taskset', '-c', '0'] : []), 'ip', 'netns', 'exec', ns, 'sh', '-c', `{ ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; } && exec "$@"`, 'sh', ...argv]);
   try {
-    await p.line(/^listening /, 15_000);
+    await p.line(/^ready/, 15_000);
   } catch (error) {
-    await p.stop('SIGTERM'); // graceful: the control socket is removed; stop() falls back to SIGKILL
+    await p.stop('SIGTERM');
     throw error;
   }
   return p;
 }
 
-/** Runs `fn` with our stack and the kernel's echo server up; both are stopped afterwards, whatever happens. */
-async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` with our stack and the kernel's echo server up, and lwIP's too
+ * when asked and available; all are stopped afterwards, whatever happens.
+ */
+async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started) => Promise<void>, withLwip = false): Promise<void> {
   const stack = start([...(pinned ? ['taskset', '-c', '0'] : []), CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
   let kernel: Started | undefined;
+  let lwip: Started | undefined;
   try {
     await stack.line(/^ready /, 20_000);
-    kernel = await startKernelServer(lab.pair, pinned);
+    kernel = await startCServer(lab.pair.server, [KERNEL_ECHO, '--addr', KERNEL_SERVER, '--port', String(PORT)], pinned);
+    if (withLwip && lab.lwipNs !== undefined) lwip = await startCServer(lab.lwipNs, [LWIP_ECHO, '--tun', 'lw0', '--addr', LWIP_ADDR, '--port', String(PORT)], pinned);
     await fn(stack, kernel);
   } finally {
+    await lwip?.stop();
     await kernel?.stop();
     await stopStack(stack, label);
   }
@@ -195,26 +214,23 @@ async function stopStack(p: Started, label: string): Promise<void> {
 
 type Result = Record<string, any>;
 
-/** Runs one client to completion (bounded); returns its `result` JSON or throws. */
-async function runClient(ns: string, host: string, mode: string, args: string[], pinned: boolean, maxSeconds: number): Promise<Result> {
+/** Runs the C client once (bounded): `mode` echo, rtt or conn with its count; returns its JSON line or throws. */
+async function runCClient(ns: string, host: string, mode: 'echo' | 'rtt' | 'conn', count: number, pinned: boolean, maxSeconds: number): Promise<Result> {
   const seconds = Math.max(5, Math.min(maxSeconds, Math.floor(remaining() / 1000) - 5));
-  const p = start(nodeIn(ns, CLIENT, [mode, '--host', host, '--port', String(PORT), '--max-seconds', String(seconds), ...args], pinned));
+  const p = start([...(pinned ? ['taskset', '-c', '0'] : []), 'ip', 'netns', 'exec', ns, C_CLIENT, '--max-seconds', String(seconds), mode, host, String(PORT), String(count)]);
   const timer = setTimeout(() => void p.stop('SIGKILL'), (seconds + 10) * 1000);
   const { code, signal } = await p.exited;
   clearTimeout(timer);
-  const line = p.stdout().split('\n').find((l) => l.startsWith('result '));
-  const result = line ? (JSON.parse(line.slice(7)) as Result) : undefined;
-  if (code !== 0 || result === undefined || result.ok !== true) {
-    const why = result?.error ?? p.stderr().trim().split('\n').slice(-2).join(' | ');
-    throw new Error(`${mode} client exited ${code ?? signal}: ${why}${result ? ` ${JSON.stringify(result)}` : ''}`);
-  }
-  return result;
+  const line = p.stdout().split('\n').find((l) => l.startsWith('{'));
+  if (code !== 0 || line === undefined) throw new Error(`${mode} client exited ${code ?? signal}: ${p.stderr().trim().split('\n').slice(-2).join(' | ')}`);
+  return JSON.parse(line) as Result;
 }
 
 // ---------------------------------------------------------------- samples
 
 type Metric =
   | 'mibps'
+  | 'mibpsPinned'
   | 'rttP50'
   | 'rttP99'
   | 'rttP50Pinned'
@@ -224,9 +240,9 @@ type Metric =
   | 'memMiB'
   | 'memPerConn'
   | 'memClosedMiB'
-  | 'nodeServerRssMiB'
+  | 'serverRssMiB'
   | `gp:${CongestionControl}:${'mibps' | 'lossDrops' | (typeof GOODPUT_COUNTERS)[number]}`;
-const samples: Record<Side, Map<Metric, number[]>> = { stack: new Map(), kernel: new Map() };
+const samples: Record<Side, Map<Metric, number[]>> = { stack: new Map(), kernel: new Map(), lwip: new Map() };
 const failures: string[] = [];
 const skipped = new Set<string>();
 
@@ -319,61 +335,71 @@ function vmRssKiB(pid: number): number {
 interface Lab {
   stackNs: string;
   pair: VethPair;
+  /** lwIP's namespace with its TUN lw0, when liblwip-dev is installed. */
+  lwipNs: string | undefined;
+}
+
+/** The servers figures 1-3 compare, each with the namespace its client runs in and the address it answers on. */
+function ends(lab: Lab): Array<[Side, string, string]> {
+  return [
+    ['stack', lab.stackNs, STACK_ADDR],
+    ...(lab.lwipNs !== undefined ? [['lwip', lab.lwipNs, LWIP_ADDR] as [Side, string, string]] : []),
+    ['kernel', lab.pair.client, KERNEL_SERVER],
+  ];
 }
 
 async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
   await withServers(lab, false, `r${r} unpinned stack`, async () => {
-    const ends: Array<[Side, string, string]> = [
-      ['stack', lab.stackNs, STACK_ADDR],
-      ['kernel', lab.pair.client, KERNEL_SERVER],
-    ];
-    for (const [side, ns, host] of ends) {
+    for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} throughput ${side}`, 15_000, async () => {
-        const res = await runClient(ns, host, 'throughput', ['--bytes', String(BYTES)], false, 60);
+        const res = await runCClient(ns, host, 'echo', BYTES, false, 60);
         record(side, 'mibps', res.mibps);
-        log(`r${r} throughput ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.received} bytes back, ${res.seconds.toFixed(3)} s)`);
+        log(`r${r} throughput ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
       });
     }
-    for (const [side, ns, host] of ends) {
+    for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} rtt ${side}`, 10_000, async () => {
-        const res = await runClient(ns, host, 'latency', ['--count', String(RTT_COUNT), '--warmup', String(RTT_WARMUP), '--size', '64'], false, 30);
-        record(side, 'rttP50', res.p50);
-        record(side, 'rttP99', res.p99);
-        log(`r${r} rtt ${side}: p50 ${res.p50.toFixed(1)} µs p99 ${res.p99.toFixed(1)} µs (max ${res.max.toFixed(0)})`);
+        const res = await runCClient(ns, host, 'rtt', RTT_COUNT, false, 30);
+        record(side, 'rttP50', res.p50_us);
+        record(side, 'rttP99', res.p99_us);
+        log(`r${r} rtt ${side}: p50 ${res.p50_us.toFixed(1)} µs p99 ${res.p99_us.toFixed(1)} µs`);
       });
     }
-    for (const [side, ns, host] of ends) {
+    for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} conn/s ${side}`, CPS_SECONDS * 1000 + 8_000, async () => {
-        const res = await runClient(ns, host, 'cps', ['--count', String(CPS_COUNT), '--concurrency', '1'], false, CPS_SECONDS + 2);
-        record(side, 'cps', res.cps);
-        log(`r${r} conn/s ${side}: ${res.cps.toFixed(0)} (${res.completed} in ${res.seconds.toFixed(2)} s)`);
+        const res = await runCClient(ns, host, 'conn', CPS_COUNT, false, CPS_SECONDS + 2);
+        record(side, 'cps', res.per_second);
+        log(`r${r} conn/s ${side}: ${res.per_second.toFixed(0)} (${res.count} in ${res.seconds.toFixed(2)} s)`);
       });
     }
-  });
+  }, true);
 }
 
 async function pinnedPhase(lab: Lab, r: number): Promise<void> {
   await withServers(lab, true, `r${r} CPU0 stack`, async () => {
-    const ends: Array<[Side, string, string]> = [
-      ['stack', lab.stackNs, STACK_ADDR],
-      ['kernel', lab.pair.client, KERNEL_SERVER],
-    ];
-    for (const [side, ns, host] of ends) {
+    for (const [side, ns, host] of ends(lab)) {
+      await step(`r${r} throughput CPU0 ${side}`, 15_000, async () => {
+        const res = await runCClient(ns, host, 'echo', BYTES, true, 60);
+        record(side, 'mibpsPinned', res.mibps);
+        log(`r${r} throughput CPU0 ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
+      });
+    }
+    for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} rtt CPU0 ${side}`, 10_000, async () => {
-        const res = await runClient(ns, host, 'latency', ['--count', String(RTT_COUNT), '--warmup', String(RTT_WARMUP), '--size', '64'], true, 30);
-        record(side, 'rttP50Pinned', res.p50);
-        record(side, 'rttP99Pinned', res.p99);
-        log(`r${r} rtt CPU0 ${side}: p50 ${res.p50.toFixed(1)} µs p99 ${res.p99.toFixed(1)} µs (max ${res.max.toFixed(0)})`);
+        const res = await runCClient(ns, host, 'rtt', RTT_COUNT, true, 30);
+        record(side, 'rttP50Pinned', res.p50_us);
+        record(side, 'rttP99Pinned', res.p99_us);
+        log(`r${r} rtt CPU0 ${side}: p50 ${res.p50_us.toFixed(1)} µs p99 ${res.p99_us.toFixed(1)} µs`);
       });
     }
-    for (const [side, ns, host] of ends) {
+    for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} conn/s CPU0 ${side}`, CPS_SECONDS * 1000 + 8_000, async () => {
-        const res = await runClient(ns, host, 'cps', ['--count', String(CPS_COUNT), '--concurrency', '1'], true, CPS_SECONDS + 2);
-        record(side, 'cpsPinned', res.cps);
-        log(`r${r} conn/s CPU0 ${side}: ${res.cps.toFixed(0)} (${res.completed} in ${res.seconds.toFixed(2)} s)`);
+        const res = await runCClient(ns, host, 'conn', CPS_COUNT, true, CPS_SECONDS + 2);
+        record(side, 'cpsPinned', res.per_second);
+        log(`r${r} conn/s CPU0 ${side}: ${res.per_second.toFixed(0)} (${res.count} in ${res.seconds.toFixed(2)} s)`);
       });
     }
-  });
+  }, true);
 }
 
 /**
@@ -435,14 +461,14 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
     await step(`r${r} memory kernel`, 40_000, async () => {
       const pid = kernel.child.pid!;
       const res = await hold(`r${r} memory kernel`, lab.pair.client, KERNEL_SERVER, () => vmRssKiB(pid));
-      record('kernel', 'nodeServerRssMiB', res.deltaKiB / 1024);
+      record('kernel', 'serverRssMiB', res.deltaKiB / 1024);
       record('kernel', 'memClosedMiB', res.closedSlabKiB / 1024);
       if (stackSlab !== undefined) {
         const serverSide = res.slabKiB - stackSlab;
         record('kernel', 'memMiB', serverSide / 1024);
         record('kernel', 'memPerConn', (serverSide * 1024) / HOLD_COUNT);
       }
-      log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; Node echo server VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s); after they close: Slab +${(res.closedSlabKiB / 1024).toFixed(1)} MiB (both ends)`);
+      log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; kernel-echo's VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s); after they close: Slab +${(res.closedSlabKiB / 1024).toFixed(1)} MiB (both ends)`);
     });
   });
 }
@@ -532,11 +558,12 @@ function goodputNotes(): string[] {
 
 function table(): string {
   const echo: Array<[string, Metric]> = [
-    ['echo throughput, 1 conn, 100 MiB each way (MiB/s)', 'mibps'],
-    ['RTT 64 B p50, unpinned (µs)', 'rttP50'],
-    ['RTT 64 B p99, unpinned (µs)', 'rttP99'],
-    ['RTT 64 B p50, all on CPU 0 (µs)', 'rttP50Pinned'],
-    ['RTT 64 B p99, all on CPU 0 (µs)', 'rttP99Pinned'],
+    ['echo throughput, 1 conn, 100 MiB each way, unpinned (MiB/s)', 'mibps'],
+    ['echo throughput, all on CPU 0 (MiB/s)', 'mibpsPinned'],
+    ['RTT 1 B p50, unpinned (µs)', 'rttP50'],
+    ['RTT 1 B p99, unpinned (µs)', 'rttP99'],
+    ['RTT 1 B p50, all on CPU 0 (µs)', 'rttP50Pinned'],
+    ['RTT 1 B p99, all on CPU 0 (µs)', 'rttP99Pinned'],
     ['conn/s, sequential, unpinned', 'cps'],
     ['conn/s, sequential, all on CPU 0', 'cpsPinned'],
     ['memory, 10k idle conns (MiB) [1]', 'memMiB'],
@@ -550,30 +577,44 @@ function table(): string {
     ['  packets the impairment dropped', `gp:${cc}:lossDrops`],
   ]);
   const rows = [...(ONLY !== 'goodput' ? echo : []), ...(ONLY !== 'echo' ? goodput : [])];
-  const header = ['measure', 'our stack (TUN)', ONLY === 'goodput' ? 'Linux kernel' : 'Linux kernel (veth)', 'stack/kernel'];
-  const body = rows.map(([label, metric]) => {
+  const withLwip = ONLY !== 'goodput';
+  const header = [
+    'measure',
+    'our stack (TUN)',
+    ...(withLwip ? ['lwIP (TUN)'] : []),
+    ONLY === 'goodput' ? 'Linux kernel' : 'Linux kernel (veth)',
+    ...(withLwip ? ['stack/lwIP'] : []),
+    'stack/kernel',
+  ];
+  const ratio = (metric: Metric, other: Side): string => {
     const a = stats(samples.stack.get(metric));
-    const b = stats(samples.kernel.get(metric));
-    const ratio = a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
+    const b = stats(samples[other].get(metric));
+    return a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
+  };
+  const body = rows.map(([label, metric]) => {
     const rounds = metric.startsWith('gp:') ? GOODPUT_ROUNDS : ROUNDS;
-    return [label, cell(samples.stack.get(metric), isCount(metric), rounds), cell(samples.kernel.get(metric), isCount(metric), rounds), ratio];
+    const c = (side: Side): string => cell(samples[side].get(metric), isCount(metric), rounds);
+    return [label, c('stack'), ...(withLwip ? [c('lwip')] : []), c('kernel'), ...(withLwip ? [ratio(metric, 'lwip')] : []), ratio(metric, 'kernel')];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cols: string[]): string => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
-  const nodeRss = stats(samples.kernel.get('nodeServerRssMiB'));
+  const serverRss = stats(samples.kernel.get('serverRssMiB'));
   const client = stats(clientSlabKiB.map((k) => k / 1024));
   const rounds = ONLY === 'goodput' ? `${GOODPUT_ROUNDS}` : ONLY === 'echo' ? `${ROUNDS}` : `${ROUNDS} (goodput: ${GOODPUT_ROUNDS})`;
-  out.push('', `median (min–max) of ${rounds} interleaved rounds (stack, kernel, stack, kernel, ...); ratio of medians.`);
+  out.push('', `median (min–max) of ${rounds} interleaved rounds (stack, lwIP, kernel, stack, ...); ratio of medians.`);
   if (ONLY !== 'goodput') out.push(
-    'Clients: Node `net` on kernel sockets (test/bench/echo-client.ts) for both; kernel server: Node `net` echo',
-    '(test/bench/echo-server.ts); ours: `cli/tcpstack up --services echo:7`. conn/s: one connection at a time,',
-    `connect + 1 byte each way + client FIN, ${CPS_COUNT} or ${CPS_SECONDS} s, tcp_max_tw_buckets=0 in the client namespaces.`,
+    'Client: test/bench/c/echo-client.c (kernel sockets; every echoed byte compared). Servers: ours, `cli/tcpstack up',
+    '--services echo:7`; lwIP 2.1.3 (Debian liblwip-dev), test/bench/c/lwip-echo.c on its own TUN device; the kernel,',
+    'test/bench/c/kernel-echo.c (epoll) across a veth pair. "all on CPU 0": server and client under `taskset -c 0`.',
+    `conn/s: one connection at a time, connect + 1 byte each way + client FIN, ${CPS_COUNT} in at most ${CPS_SECONDS} s,`,
+    'tcp_max_tw_buckets=0 in the client namespaces. Memory [1][2]: 10k connections held by the Node client',
+    '(test/bench/echo-client.ts hold) against ours and the kernel\'s (lwIP: not measured).',
     '[1] ours: VmRSS growth of the tcpstack process (its TCP state plus the Node-shaped socket objects).',
     '    kernel: growth of /proc/meminfo Slab during the kernel-pair run minus the growth during our run',
     `    (which holds only the client's 10k kernel sockets: ${client ? `${fmt(client.median)} MiB` : 'n/a'}), i.e. the server side's sockets,`,
     '    files, inodes and epoll items; system-wide, so other activity on the machine adds noise.',
-    `    The kernel-side Node echo server's own VmRSS grew ${nodeRss ? `${fmt(nodeRss.median)} MiB (${fmt(nodeRss.min)}–${fmt(nodeRss.max)})` : 'n/a'} on top.`,
+    `    The kernel-side echo server's own VmRSS grew ${serverRss ? `${fmt(serverRss.median)} MiB (${fmt(serverRss.min)}–${fmt(serverRss.max)})` : 'n/a'} on top.`,
     `[2] the same growth ${AFTER_CLOSE_MS / 1000} s after the client closed them all (FIN first) and exited; kernel: Slab, both ends.`,
     '    Ours is what V8 has not handed back yet (garbage not yet collected, committed heap pages it keeps),',
     '    not connection state: the stack holds nothing per connection once they are closed (test/tcp/release.test.ts).',
@@ -590,6 +631,7 @@ function preflight(): string | undefined {
   if (!existsSync(join(ROOT, 'tun', 'build', 'Release', 'tun.node'))) return 'the TUN addon is not built (run make)';
   const tools: Array<readonly [string, string]> = [['ip', '/usr/sbin/ip'], ['taskset', '/usr/bin/taskset']];
   if (ONLY !== 'echo') tools.push(['python3', '/usr/bin/python3'], ['nstat', '/usr/sbin/nstat']);
+  if (ONLY !== 'goodput') tools.push(['gcc', '/usr/bin/gcc'], ['make', '/usr/bin/make']);
   for (const [cmd, path] of tools) {
     const found = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, cmd))) || existsSync(path);
     if (!found) return `${cmd} is not installed`;
@@ -615,14 +657,48 @@ async function main(): Promise<number> {
   return report(runStart);
 }
 
-/** Figures 1-4: the echo service against the kernel over veth. */
+/**
+ * Builds the C client and servers (make -C test/bench/c); lwIP's only when
+ * liblwip-dev is installed (`make tools` installs it as root). Returns
+ * whether lwIP can run, and says why not.
+ */
+function buildCPrograms(): boolean {
+  const lwip = existsSync(LWIP_HEADERS);
+  const targets = ['build/echo-client', 'build/kernel-echo', ...(lwip ? ['build/lwip-echo'] : [])];
+  const r = spawnSync('make', ['-s', '-C', C_DIR, ...targets], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`building ${targets.join(', ')}: ${r.stderr || r.error?.message}`);
+  if (!lwip) {
+    skipped.add('lwIP (liblwip-dev is not installed: `make tools` installs it as root)');
+    log('lwIP: skipped, liblwip-dev is not installed (`make tools` installs it as root)');
+  }
+  return lwip;
+}
+
+/** lwIP's namespace: TUN lw0 with the kernel's side at 10.77.0.1/24; lwip-echo attaches to it. */
+function addLwipNamespace(): string {
+  const ns = addNetns(uniqueName('lwip'));
+  sysctlInNetns(ns, 'net.ipv4.tcp_max_tw_buckets', 0);
+  for (const args of [
+    ['netns', 'exec', ns, 'ip', 'tuntap', 'add', 'dev', 'lw0', 'mode', 'tun'],
+    ['-n', ns, 'addr', 'add', LWIP_PEER, 'dev', 'lw0'],
+    ['-n', ns, 'link', 'set', 'lw0', 'up'],
+  ]) {
+    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+  }
+  return ns;
+}
+
+/** Figures 1-4: the echo service, ours and lwIP's over TUN, the kernel's over veth. */
 async function echoPhases(): Promise<void> {
+  const lwip = buildCPrograms();
   const stackNs = addNetns(uniqueName('tun'));
   sysctlInNetns(stackNs, 'net.ipv4.tcp_max_tw_buckets', 0);
   const pair = addVethPair('v', KERNEL_CLIENT, KERNEL_SERVER);
   sysctlInNetns(pair.client, 'net.ipv4.tcp_max_tw_buckets', 0);
-  log(`namespaces: ${stackNs} (TUN), ${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
-  const lab = { stackNs, pair };
+  const lwipNs = lwip ? addLwipNamespace() : undefined;
+  log(`namespaces: ${stackNs} (TUN), ${lwipNs !== undefined ? `${lwipNs} (lwIP's TUN), ` : ''}${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
+  const lab: Lab = { stackNs, pair, lwipNs };
 
   for (let r = 1; r <= ROUNDS; r++) {
     for (const [name, phase, needMs] of [
