@@ -185,7 +185,7 @@ async function startCServer(ns: string, argv: string[], pinned: boolean): Promis
  * Runs `fn` with our stack and the kernel's echo server up, and lwIP's too
  * when asked and available; all are stopped afterwards, whatever happens.
  */
-async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started) => Promise<void>, withLwip = false): Promise<void> {
+async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started, lwip: Started | undefined) => Promise<void>, withLwip = false): Promise<void> {
   const stack = start([...(pinned ? ['taskset', '-c', '0'] : []), CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
   let kernel: Started | undefined;
   let lwip: Started | undefined;
@@ -193,7 +193,7 @@ async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack:
     await stack.line(/^ready /, 20_000);
     kernel = await startCServer(lab.pair.server, [KERNEL_ECHO, '--addr', KERNEL_SERVER, '--port', String(PORT)], pinned);
     if (withLwip && lab.lwipNs !== undefined) lwip = await startCServer(lab.lwipNs, [LWIP_ECHO, '--tun', 'lw0', '--addr', LWIP_ADDR, '--port', String(PORT)], pinned);
-    await fn(stack, kernel);
+    await fn(stack, kernel, lwip);
   } finally {
     await lwip?.stop();
     await kernel?.stop();
@@ -445,7 +445,7 @@ const closeNotes: string[] = [];
 
 const clientSlabKiB: number[] = [];
 async function memoryPhase(lab: Lab, r: number): Promise<void> {
-  await withServers(lab, false, `r${r} memory stack`, async (stack, kernel) => {
+  await withServers(lab, false, `r${r} memory stack`, async (stack, kernel, lwip) => {
     let stackSlab: number | undefined;
     await step(`r${r} memory stack`, 40_000, async () => {
       const pid = stack.child.pid!;
@@ -469,8 +469,19 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
         record('kernel', 'memPerConn', (serverSide * 1024) / HOLD_COUNT);
       }
       log(`r${r} memory kernel: Slab +${(res.slabKiB / 1024).toFixed(1)} MiB (both ends)${stackSlab !== undefined ? `, server side ≈ +${((res.slabKiB - stackSlab) / 1024).toFixed(1)} MiB` : ''}; kernel-echo's VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB (opened in ${res.openSeconds.toFixed(2)} s); after they close: Slab +${(res.closedSlabKiB / 1024).toFixed(1)} MiB (both ends)`);
+      await sleep(500);
     });
-  });
+    if (lwip === undefined || lab.lwipNs === undefined) return;
+    const lwipNs = lab.lwipNs;
+    await step(`r${r} memory lwip`, 40_000, async () => {
+      const pid = lwip.child.pid!;
+      const res = await hold(`r${r} memory lwip`, lwipNs, LWIP_ADDR, () => vmRssKiB(pid));
+      record('lwip', 'memMiB', res.deltaKiB / 1024);
+      record('lwip', 'memPerConn', (res.deltaKiB * 1024) / HOLD_COUNT);
+      record('lwip', 'memClosedMiB', res.closedDeltaKiB / 1024);
+      log(`r${r} memory lwip: VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB for ${HOLD_COUNT} idle connections (${((res.deltaKiB * 1024) / HOLD_COUNT).toFixed(0)} B each; opened in ${res.openSeconds.toFixed(2)} s); after they close: VmRSS +${(res.closedDeltaKiB / 1024).toFixed(1)} MiB`);
+    });
+  }, true);
 }
 
 /** Goodput under loss (figure 5): rounds of ours, kernel, ours, kernel, … per congestion control. */
@@ -589,7 +600,8 @@ function table(): string {
   const ratio = (metric: Metric, other: Side): string => {
     const a = stats(samples.stack.get(metric));
     const b = stats(samples[other].get(metric));
-    return a && b && b.median !== 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
+    // A ratio to nothing, or to a negative growth (memory handed back), says nothing.
+    return a && b && b.median > 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
   };
   const body = rows.map(([label, metric]) => {
     const rounds = metric.startsWith('gp:') ? GOODPUT_ROUNDS : ROUNDS;
@@ -609,8 +621,9 @@ function table(): string {
     'test/bench/c/kernel-echo.c (epoll) across a veth pair. "all on CPU 0": server and client under `taskset -c 0`.',
     `conn/s: one connection at a time, connect + 1 byte each way + client FIN, ${CPS_COUNT} in at most ${CPS_SECONDS} s,`,
     'tcp_max_tw_buckets=0 in the client namespaces. Memory [1][2]: 10k connections held by the Node client',
-    '(test/bench/echo-client.ts hold) against ours and the kernel\'s (lwIP: not measured).',
-    '[1] ours: VmRSS growth of the tcpstack process (its TCP state plus the Node-shaped socket objects).',
+    '(test/bench/echo-client.ts hold), 100 opening at a time.',
+    '[1] ours: VmRSS growth of the tcpstack process (its TCP state plus the Node-shaped socket objects);',
+    '    lwIP: VmRSS growth of lwip-echo (its pcbs and buffers, from malloc).',
     '    kernel: growth of /proc/meminfo Slab during the kernel-pair run minus the growth during our run',
     `    (which holds only the client's 10k kernel sockets: ${client ? `${fmt(client.median)} MiB` : 'n/a'}), i.e. the server side's sockets,`,
     '    files, inodes and epoll items; system-wide, so other activity on the machine adds noise.',
