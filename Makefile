@@ -77,4 +77,4 @@ fidelity: all tools
 	cli/tcpstack scenario table
 
 clean:
-	rm -rf node_modules tun/build dist
+	rm -rf node_modules tun/build dist test/bench/c/build
