@@ -24,14 +24,15 @@ import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
 import { installLiveTrace } from './timeline/live.ts';
 import { describeForgotten } from './timeline/format.ts';
 import { interruptedBy, watchStopSignals } from './stop-signals.ts';
+import { formatPauses, observeGcPauses } from './gc-pauses.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
 export const UP_HELP = `usage: tcpstack up [options]
 
 Runs the stack on a TUN device until SIGINT, SIGTERM or SIGHUP, then prints
-the connections at that moment and the counters that moved, and removes what
-it created. Prints one line starting with "ready" once packets flow.
+the connections at that moment, the counters that moved and the process's
+garbage-collection pauses since it was ready, and removes what it created. Prints one line starting with "ready" once packets flow.
 
 ${DEVICE_HELP}
 services:
@@ -217,7 +218,9 @@ export async function runUp(argv: string[]): Promise<number> {
       console.log(`ready ${[...up.fields, `services=${services}`, ...(ctl ? [`ctl=${ctl.path}`] : [])].join(' ')}`);
     }
 
+    const gc = observeGcPauses();
     const signal = await stop.stopped;
+    const pauses = gc.stop();
     faults.remove();
     const listing = formatSs(stack.tcp.connections(), stack.tcp.listeners());
     up.cleanup();
@@ -231,6 +234,7 @@ export async function runUp(argv: string[]): Promise<number> {
       console.log(`impairments (seed ${impairment.seed}):`);
       console.log(formatCounters(impairment.counters.rows(true).filter(([name, v]) => v !== 0 || name === 'ImpairPackets')));
     }
+    console.log(formatPauses(pauses));
     return 0;
   } catch (error) {
     up.cleanup();

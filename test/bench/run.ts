@@ -209,6 +209,10 @@ async function stopStack(p: Started, label: string): Promise<void> {
   const picked = lines.filter((l) => /^(drop \S+|Tcp\S*(Retrans|Timeouts|Abort|Lost|Reset|Drop|Overflow|Fail)\S*|TcpExtListen\S*|TcpExtTCPBacklog\S*)\s+\d+$/.test(l));
   const relevant = picked.filter((l) => !/^drop UNHANDLED_PROTO\b/.test(l)); // IPv6 router solicitations etc.
   if (relevant.length > 0) stackNotes.push(`${label}: ${relevant.map((l) => l.replace(/\s+/g, '=')).join(' ')}`);
+  // The exit report's GC line (cli/gc-pauses.ts): the p99 pause over figures 1-3 of this phase.
+  const gc = /^gc pauses since ready: (\d+)(?:, p50 [\d.]+ ms, p99 ([\d.]+) ms)?/m.exec(p.stdout());
+  const metric: Metric | undefined = / CPU0 /.test(label) ? 'gcP99Pinned' : / unpinned /.test(label) ? 'gcP99' : undefined;
+  if (gc !== null && metric !== undefined) record('stack', metric, Number(gc[2] ?? 0));
   if (p.stderr().trim() !== '') stackNotes.push(`${label}: stderr: ${p.stderr().trim().split('\n').slice(-3).join(' | ')}`);
 }
 
@@ -231,6 +235,8 @@ async function runCClient(ns: string, host: string, mode: 'echo' | 'rtt' | 'conn
 type Metric =
   | 'mibps'
   | 'mibpsPinned'
+  | 'gcP99'
+  | 'gcP99Pinned'
   | 'rttP50'
   | 'rttP99'
   | 'rttP50Pinned'
@@ -577,6 +583,8 @@ function table(): string {
     ['RTT 1 B p99, all on CPU 0 (µs)', 'rttP99Pinned'],
     ['conn/s, sequential, unpinned', 'cps'],
     ['conn/s, sequential, all on CPU 0', 'cpsPinned'],
+    ['GC pause p99 of our stack over figures 1-3, unpinned (ms)', 'gcP99'],
+    ['GC pause p99 of our stack over figures 1-3, all on CPU 0 (ms)', 'gcP99Pinned'],
     ['memory, 10k idle conns (MiB) [1]', 'memMiB'],
     ['  per connection (bytes) [1]', 'memPerConn'],
     ['  left after they close (MiB) [2]', 'memClosedMiB'],

@@ -172,6 +172,7 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   t.false(existsSync(ctl!), 'the control socket is removed at exit');
   const atExit = parseCounters(exited.stdout.slice(exited.stdout.indexOf('counters that moved:')));
   t.is(atExit.get('TcpPassiveOpens'), 2, 'the exit summary counts since start, as nstat -a');
+  t.regex(exited.stdout, /\ngc pauses since ready: (0|\d+, p50 \d+\.\d{3} ms, p99 \d+\.\d{3} ms, max \d+\.\d{3} ms, total \d+\.\d{3} ms)\n$/, 'the last line: GC pauses');
 
   // The recorded trace prints the same lines offline, filtered.
   const replay = await cli(['timeline', traceFile, '--conn', String(port), '--kind', 'state']);
