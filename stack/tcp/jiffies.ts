@@ -36,6 +36,11 @@ export function msecsToJiffies(ms: number): number {
   return usecsToJiffies(ms * 1000);
 }
 
+/** A duration in ms rounded up to whole jiffies (usecs_to_jiffies, then back to ms). */
+export function roundUpToJiffies(ms: number): number {
+  return jiffiesToMsecs(usecsToJiffies(ms * 1000));
+}
+
 /** jiffies_to_msecs. */
 export function jiffiesToMsecs(j: number): number {
   return j * JIFFY_MS;

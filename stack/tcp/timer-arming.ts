@@ -7,7 +7,7 @@
 import type { Timer } from '../timers.ts';
 import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
-import { JIFFY_MS, jiffiesToMsecs, msecsToJiffies, usecsToJiffies } from './jiffies.ts';
+import { JIFFY_MS, jiffiesToMsecs, roundUpToJiffies, usecsToJiffies } from './jiffies.ts';
 
 function arm(c: Connection, timer: Timer, ms: number): void {
   c.ctx.timers.arm(timer, c.now() + ms);
@@ -39,7 +39,7 @@ export function rearmRto(c: Connection): void {
     return;
   }
   // usecs_to_jiffies(max(delta_us, 1)): what is left, in whole jiffies.
-  const ms = c.xmitMode === 'tlp' || c.xmitMode === 'reo' ? jiffiesToMsecs(usecsToJiffies(Math.max(Math.round(rtoDelta(c) * 1000), 1))) : c.rtt.rto;
+  const ms = c.xmitMode === 'tlp' || c.xmitMode === 'reo' ? roundUpToJiffies(Math.max(rtoDelta(c), 0.001)) : c.rtt.rto;
   armRto(c, ms);
 }
 
@@ -60,12 +60,12 @@ export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean
   if (c.rtt.samples > 0) {
     // usecs_to_jiffies(srtt_us >> 2), then tcp_rto_min or TCP_TIMEOUT_MIN: whole jiffies.
     timeout = jiffiesToMsecs(usecsToJiffies(c.rtt.srttUsScaled >>> 2));
-    timeout += c.rtx.length === 1 ? jiffiesToMsecs(msecsToJiffies(c.rtt.rtoMin)) : TCP_TIMEOUT_MIN;
+    timeout += c.rtx.length === 1 ? roundUpToJiffies(c.rtt.rtoMin) : TCP_TIMEOUT_MIN;
   } else {
     timeout = TCP_TIMEOUT_INIT;
   }
   const rtoLeft = advancingRto ? c.rtt.rto : rtoDelta(c);
-  if (rtoLeft > 0) timeout = Math.min(timeout, jiffiesToMsecs(usecsToJiffies(Math.round(rtoLeft * 1000))));
+  if (rtoLeft > 0) timeout = Math.min(timeout, roundUpToJiffies(rtoLeft));
   c.xmitMode = 'tlp';
   arm(c, c.xmitTimer, timeout);
   return true;
@@ -128,7 +128,7 @@ function clampToUserTimeout(c: Connection, ms: number): number {
   const remaining = c.userTimeout - (c.now() - c.retransStamp);
   // One jiffy once the budget is spent; else what is left, in whole jiffies.
   if (remaining <= 0) return JIFFY_MS;
-  return Math.min(ms, jiffiesToMsecs(msecsToJiffies(remaining)));
+  return Math.min(ms, roundUpToJiffies(remaining));
 }
 
 /**

@@ -182,37 +182,37 @@ async function startCServer(ns: string, argv: string[], pinned: boolean): Promis
 }
 
 /**
- * Runs `fn` with our stack and the kernel's echo server up, and lwIP's too
- * when asked and available; all are stopped afterwards, whatever happens.
+ * Runs `fn` with our stack's, lwIP's (when available) and the kernel's echo
+ * servers up; all are stopped afterwards, whatever happens. `gcMetric`, if
+ * given, records the p99 GC pause of our stack's exit report.
  */
-async function withServers(lab: Lab, pinned: boolean, label: string, fn: (stack: Started, kernel: Started, lwip: Started | undefined) => Promise<void>, withLwip = false): Promise<void> {
+async function withServers(lab: Lab, pinned: boolean, label: string, gcMetric: Metric | undefined, fn: (stack: Started, kernel: Started, lwip: Started | undefined) => Promise<void>): Promise<void> {
   const stack = start([...(pinned ? ['taskset', '-c', '0'] : []), CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
   let kernel: Started | undefined;
   let lwip: Started | undefined;
   try {
     await stack.line(/^ready /, 20_000);
     kernel = await startCServer(lab.pair.server, [KERNEL_ECHO, '--addr', KERNEL_SERVER, '--port', String(PORT)], pinned);
-    if (withLwip && lab.lwipNs !== undefined) lwip = await startCServer(lab.lwipNs, [LWIP_ECHO, '--tun', 'lw0', '--addr', LWIP_ADDR, '--port', String(PORT)], pinned);
+    if (lab.lwipNs !== undefined) lwip = await startCServer(lab.lwipNs, [LWIP_ECHO, '--tun', 'lw0', '--addr', LWIP_ADDR, '--port', String(PORT)], pinned);
     await fn(stack, kernel, lwip);
   } finally {
     await lwip?.stop();
     await kernel?.stop();
-    await stopStack(stack, label);
+    await stopStack(stack, label, gcMetric);
   }
 }
 
 /** Interesting counters from the stack's exit report (retransmissions, drops, aborts). */
 const stackNotes: string[] = [];
-async function stopStack(p: Started, label: string): Promise<void> {
+async function stopStack(p: Started, label: string, gcMetric: Metric | undefined): Promise<void> {
   await p.stop('SIGTERM', 10_000);
   const lines = p.stdout().split('\n').map((l) => l.trim());
   const picked = lines.filter((l) => /^(drop \S+|Tcp\S*(Retrans|Timeouts|Abort|Lost|Reset|Drop|Overflow|Fail)\S*|TcpExtListen\S*|TcpExtTCPBacklog\S*)\s+\d+$/.test(l));
   const relevant = picked.filter((l) => !/^drop UNHANDLED_PROTO\b/.test(l)); // IPv6 router solicitations etc.
   if (relevant.length > 0) stackNotes.push(`${label}: ${relevant.map((l) => l.replace(/\s+/g, '=')).join(' ')}`);
-  // The exit report's GC line (cli/gc-pauses.ts): the p99 pause over figures 1-3 of this phase.
+  // The exit report's GC line (cli/gc-pauses.ts): the p99 pause over this phase.
   const gc = /^gc pauses since ready: (\d+)(?:, p50 [\d.]+ ms, p99 ([\d.]+) ms)?/m.exec(p.stdout());
-  const metric: Metric | undefined = / CPU0 /.test(label) ? 'gcP99Pinned' : / unpinned /.test(label) ? 'gcP99' : undefined;
-  if (gc !== null && metric !== undefined) record('stack', metric, Number(gc[2] ?? 0));
+  if (gc !== null && gcMetric !== undefined) record('stack', gcMetric, Number(gc[2] ?? 0));
   if (p.stderr().trim() !== '') stackNotes.push(`${label}: stderr: ${p.stderr().trim().split('\n').slice(-3).join(' | ')}`);
 }
 
@@ -355,7 +355,7 @@ function ends(lab: Lab): Array<[Side, string, string]> {
 }
 
 async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
-  await withServers(lab, false, `r${r} unpinned stack`, async () => {
+  await withServers(lab, false, `r${r} unpinned stack`, 'gcP99', async () => {
     for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} throughput ${side}`, 15_000, async () => {
         const res = await runCClient(ns, host, 'echo', BYTES, false, 60);
@@ -378,11 +378,11 @@ async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
         log(`r${r} conn/s ${side}: ${res.per_second.toFixed(0)} (${res.count} in ${res.seconds.toFixed(2)} s)`);
       });
     }
-  }, true);
+  });
 }
 
 async function pinnedPhase(lab: Lab, r: number): Promise<void> {
-  await withServers(lab, true, `r${r} CPU0 stack`, async () => {
+  await withServers(lab, true, `r${r} CPU0 stack`, 'gcP99Pinned', async () => {
     for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} throughput CPU0 ${side}`, 15_000, async () => {
         const res = await runCClient(ns, host, 'echo', BYTES, true, 60);
@@ -405,7 +405,7 @@ async function pinnedPhase(lab: Lab, r: number): Promise<void> {
         log(`r${r} conn/s CPU0 ${side}: ${res.per_second.toFixed(0)} (${res.count} in ${res.seconds.toFixed(2)} s)`);
       });
     }
-  }, true);
+  });
 }
 
 /**
@@ -451,7 +451,7 @@ const closeNotes: string[] = [];
 
 const clientSlabKiB: number[] = [];
 async function memoryPhase(lab: Lab, r: number): Promise<void> {
-  await withServers(lab, false, `r${r} memory stack`, async (stack, kernel, lwip) => {
+  await withServers(lab, false, `r${r} memory stack`, undefined, async (stack, kernel, lwip) => {
     let stackSlab: number | undefined;
     await step(`r${r} memory stack`, 40_000, async () => {
       const pid = stack.child.pid!;
@@ -487,7 +487,7 @@ async function memoryPhase(lab: Lab, r: number): Promise<void> {
       record('lwip', 'memClosedMiB', res.closedDeltaKiB / 1024);
       log(`r${r} memory lwip: VmRSS +${(res.deltaKiB / 1024).toFixed(1)} MiB for ${HOLD_COUNT} idle connections (${((res.deltaKiB * 1024) / HOLD_COUNT).toFixed(0)} B each; opened in ${res.openSeconds.toFixed(2)} s); after they close: VmRSS +${(res.closedDeltaKiB / 1024).toFixed(1)} MiB`);
     });
-  }, true);
+  });
 }
 
 /** Goodput under loss (figure 5): rounds of ours, kernel, ours, kernel, … per congestion control. */

@@ -80,15 +80,16 @@ static void serve(struct conn *c) {
 
 int main(int argc, char **argv) {
   const char *addr = NULL, *port_s = NULL;
+  int unknown = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--addr") == 0) addr = argv[i + 1];
     else if (strcmp(argv[i], "--port") == 0) port_s = argv[i + 1];
-    else addr = NULL, port_s = NULL, i = argc;
+    else unknown = 1;
   }
   struct sockaddr_in sa = {.sin_family = AF_INET};
   char *end = NULL;
   long port = port_s ? strtol(port_s, &end, 10) : 0;
-  if (argc != 5 || addr == NULL || port_s == NULL || *end != '\0' || port < 1 || port > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+  if (argc != 5 || unknown || addr == NULL || port_s == NULL || *end != '\0' || port < 1 || port > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
     fprintf(stderr, "usage: kernel-echo --addr A.B.C.D --port N\n");
     return 2;
   }
