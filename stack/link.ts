@@ -14,7 +14,13 @@ export interface PacketSink {
   send(packets: readonly Uint8Array[]): void;
 }
 
-export type BatchHandler = (packets: Uint8Array[]) => void;
+/**
+ * `backlogged`: the link read these packets at once after the previous
+ * batch was handled, so they arrived while it was being handled (after the
+ * read that took the previous batch). A link that cannot tell leaves it
+ * undefined.
+ */
+export type BatchHandler = (packets: Uint8Array[], backlogged?: boolean) => void;
 
 export interface Link extends PacketSink {
   /** Largest packet the link carries, in bytes (the interface MTU). */

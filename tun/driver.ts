@@ -17,19 +17,33 @@ import type { Stack } from '../stack/stack.ts';
  */
 export class MonotonicClock implements Clock {
   private held: number | undefined;
-  /** The last stamp held: now() never goes below it, so time never runs backwards. */
+  /** The latest time answered or held: now() never goes below it, so time never runs backwards. */
   private floor = 0;
 
   now(): number {
     if (this.held !== undefined) return this.held;
     const t = performance.now();
+    if (t > this.floor) this.floor = t;
+    return this.floor;
+  }
+
+  /** now() as it would answer, without moving the floor: for the driver's own use. */
+  peek(): number {
+    if (this.held !== undefined) return this.held;
+    const t = performance.now();
     return t > this.floor ? t : this.floor;
   }
 
-  /** now() answers `t` until release(). */
+  /** The latest time answered or held so far. */
+  latest(): number {
+    return this.floor;
+  }
+
+  /** now() answers `t` (not below latest()) until release(). */
   hold(t: number): void {
+    if (t < this.floor) t = this.floor;
     this.held = t;
-    if (t > this.floor) this.floor = t;
+    this.floor = t;
   }
 
   release(): void {
@@ -45,6 +59,16 @@ export class MonotonicClock implements Clock {
  * works through the batch, the stamps would carry the milliseconds that
  * work takes into RTT samples, transmit times, RACK's order of
  * transmissions and the 1 ms tests of tcp_tso_should_defer.
+ *
+ * A backlogged batch (stack/link.ts: read at once after the previous one was
+ * handled) came while the stack worked on the previous one, after the read
+ * that took it: its stamps go on from the previous batch's, the earliest
+ * time it can have arrived, as though that work had taken the kernel's
+ * microseconds. Stamped at its read instead, the milliseconds of that work
+ * were added to it: ACKs that arrived within microseconds of each other, one
+ * flight's, fell either side of a millisecond. In a steady stream every
+ * batch is backlogged, and the stamps lag the clock by the work on one
+ * batch at most: each batch starts from the previous batch's read.
  */
 const PACKET_SPACING_MS = 0.001;
 
@@ -81,6 +105,8 @@ export class RealtimeDriver {
   private armedFor = Infinity;
   private stopped = false;
   private flushScheduled = false;
+  /** When the last batch was read (performance.now()). */
+  private lastRead = -Infinity;
   batches = 0;
 
   constructor(
@@ -90,9 +116,9 @@ export class RealtimeDriver {
     private readonly sources: readonly DeadlineSource[] = [],
   ) {
     for (const source of sources) source.onDeadlineChanged = () => this.rearm();
-    link.onReceive((batch) => {
+    link.onReceive((batch, backlogged) => {
       this.batches++;
-      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock);
+      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock, backlogged === true);
       else this.stack.inputBatch(batch);
       this.rearm();
     });
@@ -114,8 +140,11 @@ export class RealtimeDriver {
   }
 
   /** Stack.inputBatch, each packet at its stamp (PACKET_SPACING_MS); the flush after the last. */
-  private inputStamped(batch: readonly Uint8Array[], clock: MonotonicClock): void {
-    const t0 = clock.now();
+  private inputStamped(batch: readonly Uint8Array[], clock: MonotonicClock, backlogged: boolean): void {
+    const read = performance.now();
+    // hold() keeps every stamp at or above the latest time the stack was told.
+    const t0 = backlogged ? Math.max(this.lastRead, clock.latest() + PACKET_SPACING_MS) : clock.now();
+    this.lastRead = read;
     try {
       for (let i = 0; i < batch.length; i++) {
         clock.hold(t0 + i * PACKET_SPACING_MS);
@@ -151,7 +180,10 @@ export class RealtimeDriver {
     this.timer = undefined;
     this.armedFor = deadline;
     if (deadline === Infinity) return;
-    const delay = Math.max(0, deadline - this.clock.now());
+    // Not now(): an answer raises the clock's floor, and the stamps of a
+    // backlogged batch may go on from the last time the stack itself was given.
+    const now = this.clock instanceof MonotonicClock ? this.clock.peek() : this.clock.now();
+    const delay = Math.max(0, deadline - now);
     this.timer = setTimeout(() => this.fire(), Math.ceil(delay));
   }
 

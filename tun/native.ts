@@ -27,8 +27,10 @@ export interface ReaderHandle {
  * Called once per wake-up with every packet that was ready (at most 256, at
  * most ~1 MiB): packet i is `buf[offset_i, offset_i + lengths[i])`, packets
  * stored back to back. `buf` is a fresh copy that the callee may keep.
+ * After each call the addon reads again: `backlogged` is true for a batch
+ * read that way, one that arrived while the previous call ran.
  */
-export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number) => void;
+export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number, backlogged: boolean) => void;
 
 /**
  * Called when reading fails with something other than EAGAIN/EINTR (e.g.

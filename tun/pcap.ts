@@ -94,10 +94,10 @@ export class PcapTap implements Link {
   }
 
   onReceive(handler: BatchHandler): void {
-    this.inner.onReceive((batch) => {
+    this.inner.onReceive((batch, backlogged) => {
       for (const p of batch) this.writer.write(p);
       this.writer.flush();
-      handler(batch);
+      handler(batch, backlogged);
     });
   }
 

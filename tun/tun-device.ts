@@ -128,7 +128,8 @@ export class TunDevice implements Link {
   /**
    * Installs the receiver (replacing any previous one) and starts reading.
    * Each call of `handler` gets every packet that was ready at one wake-up, as
-   * views into one buffer that the handler may keep.
+   * views into one buffer that the handler may keep; once it returns, what
+   * came meanwhile follows at once, marked backlogged.
    */
   onReceive(handler: BatchHandler): void {
     if (this.#closed) return;
@@ -136,7 +137,7 @@ export class TunDevice implements Link {
     if (this.#reader !== undefined) return;
     this.#reader = this.#addon.startReading(
       this.#fd,
-      (buf, lengths, count) => this.#deliver(buf, lengths, count),
+      (buf, lengths, count, backlogged) => this.#deliver(buf, lengths, count, backlogged),
       (err) => this.#readFailed(err),
     );
   }
@@ -161,7 +162,7 @@ export class TunDevice implements Link {
     this.#addon.close(this.#fd);
   }
 
-  #deliver(buf: Buffer, lengths: Uint32Array, count: number): void {
+  #deliver(buf: Buffer, lengths: Uint32Array, count: number, backlogged: boolean): void {
     if (this.#closed || this.#handler === undefined) return;
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const packets = new Array<Uint8Array>(count);
@@ -174,7 +175,7 @@ export class TunDevice implements Link {
     this.stats.rxPackets += count;
     this.stats.rxBytes += offset;
     this.stats.rxBatches += 1;
-    this.#handler(packets);
+    this.#handler(packets, backlogged);
   }
 
   #readFailed(err: ErrnoError): void {

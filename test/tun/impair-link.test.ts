@@ -5,6 +5,8 @@
  * deadline.
  */
 import test from 'ava';
+import { VirtualClock } from '../../stack/clock.ts';
+import type { BatchHandler, Link } from '../../stack/link.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -165,4 +167,28 @@ test('RealtimeDriver releases held packets at their deadline: a ping delayed 60 
   const rtt = replies[0]! - start;
   t.true(rtt >= 100 && rtt < 400, `answered after ${rtt.toFixed(1)} ms`);
   t.is(link.impairment.counters.total('ImpairDelayed'), 2);
+});
+
+test('a batch marked backlogged keeps its mark through the impairment when it passes at once; what a delay held comes unmarked', (t) => {
+  const clock = new VirtualClock(0);
+  let inner: BatchHandler | undefined;
+  const innerLink: Link = { mtu: 1500, send: () => undefined, onReceive: (h) => (inner = h), close: () => undefined };
+  const seen: Array<{ n: number; backlogged: boolean | undefined }> = [];
+  const passing = new ImpairedLink(innerLink, new Impairment({ seed: 1 }, clock));
+  passing.onReceive((batch, backlogged) => seen.push({ n: batch.length, backlogged }));
+  inner!([echoRequest(1, 1, 8), echoRequest(1, 2, 8)], true);
+  inner!([echoRequest(1, 3, 8)], false);
+  t.deepEqual(seen, [
+    { n: 2, backlogged: true },
+    { n: 1, backlogged: false },
+  ]);
+
+  seen.length = 0;
+  const delaying = new ImpairedLink(innerLink, new Impairment({ seed: 1, in: { delay: { ms: 10 } } }, clock));
+  delaying.onReceive((batch, backlogged) => seen.push({ n: batch.length, backlogged }));
+  inner!([echoRequest(1, 4, 8)], true);
+  t.deepEqual(seen, [], 'held');
+  clock.set(10);
+  delaying.runTimers();
+  t.deepEqual(seen, [{ n: 1, backlogged: undefined }]);
 });

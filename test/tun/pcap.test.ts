@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../stack/clock.ts';
+import type { BatchHandler, Link } from '../../stack/link.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { memoryLinkPair } from '../../tun/memory-link.ts';
@@ -79,4 +80,19 @@ test('a pcap writer never overwrites a file that is already there (O_EXCL)', (t)
   const error = t.throws(() => new PcapWriter(path));
   t.is((error as NodeJS.ErrnoException).code, 'EEXIST');
   t.is(readFileSync(path, 'utf8'), 'not ours\n');
+});
+
+test('a pcap tap passes a batch\'s backlogged mark on with the batch', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-pcap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let inner: BatchHandler | undefined;
+  const innerLink: Link = { mtu: 1500, send: () => undefined, onReceive: (h) => (inner = h), close: () => undefined };
+  const tap = new PcapTap(innerLink, new PcapWriter(join(dir, 'run.pcap'), () => 0));
+  const marks: Array<boolean | undefined> = [];
+  tap.onReceive((_batch, backlogged) => marks.push(backlogged));
+  inner!([echoRequest(1, 1, 8)], true);
+  inner!([echoRequest(1, 2, 8)], false);
+  inner!([echoRequest(1, 3, 8)]);
+  tap.close();
+  t.deepEqual(marks, [true, false, undefined]);
 });

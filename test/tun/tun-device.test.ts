@@ -329,3 +329,39 @@ serial('send() drops packets the kernel refuses instead of throwing', (t) => {
   t.is(dev.stats.txPackets, 2);
   t.is(dev.stats.txDropped, 3);
 });
+
+/** The namespace's Icmp OutEchoReps (/proc/net/snmp), read synchronously. */
+function kernelEchoReplies(ns: string): number {
+  const out = spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp'], { encoding: 'utf8' }).stdout;
+  const [names, values] = out.split('\n').filter((l) => l.startsWith('Icmp:'));
+  const i = names?.split(/\s+/).indexOf('OutEchoReps') ?? -1;
+  if (i < 0 || values === undefined) throw new Error('no Icmp OutEchoReps in /proc/net/snmp');
+  return Number(values.split(/\s+/)[i]);
+}
+
+serial('what arrives while the handler runs is handed over at once, marked backlogged, before the event loop turns', async (t) => {
+  const { ns, dev } = createConfigured(t);
+  const calls: Array<{ replies: number; backlogged: boolean | undefined; loopTurned: boolean }> = [];
+  let loopTurned = false;
+  let done: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  dev.onReceive((packets, backlogged) => {
+    calls.push({ replies: packets.filter(isEchoReply).length, backlogged, loopTurned });
+    if (calls.length === 1) {
+      // Inside the handler: a second request; wait (bounded) until the kernel
+      // has sent its reply (Icmp OutEchoReps), which puts it on the device.
+      loopTurned = false;
+      setImmediate(() => (loopTurned = true));
+      const before = kernelEchoReplies(ns);
+      dev.send([echoRequest(7, 2)]);
+      const until = Date.now() + 5000;
+      while (kernelEchoReplies(ns) === before && Date.now() < until);
+    } else done();
+  });
+  dev.send([echoRequest(7, 1)]);
+  await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  t.is(calls.length, 2, JSON.stringify(calls));
+  t.like(calls[0], { replies: 1, backlogged: false });
+  t.like(calls[1], { replies: 1, backlogged: true, loopTurned: false });
+  t.is(dev.stats.rxBatches, 2);
+});

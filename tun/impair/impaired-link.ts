@@ -40,10 +40,12 @@ export class ImpairedLink implements Link, DeadlineSource {
 
   onReceive(handler: BatchHandler): void {
     this.handler = handler;
-    this.inner.onReceive((batch) => {
+    this.inner.onReceive((batch, backlogged) => {
       if (this.closed) return;
       for (const p of batch) this.impairment.push('in', p);
-      this.runTimers();
+      // What passes at once came when the link says; what is held comes later, not backlogged.
+      this.releaseOut();
+      this.releaseIn(backlogged);
       this.changed();
     });
   }
@@ -56,16 +58,14 @@ export class ImpairedLink implements Link, DeadlineSource {
   /** Releases every packet that is due, both directions; returns how many moved. */
   runTimers(): number {
     if (this.closed) return 0;
-    const out = this.releaseOut();
-    let moved = out;
-    if (this.handler !== undefined) {
-      const due = this.impairment.takeDue('in');
-      if (due.length > 0) {
-        moved += due.length;
-        this.handler(due);
-      }
-    }
-    return moved;
+    return this.releaseOut() + this.releaseIn(undefined);
+  }
+
+  private releaseIn(backlogged: boolean | undefined): number {
+    if (this.handler === undefined) return 0;
+    const due = this.impairment.takeDue('in');
+    if (due.length > 0) this.handler(due, backlogged);
+    return due.length;
   }
 
   close(): void {

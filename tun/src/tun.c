@@ -6,7 +6,8 @@
  * The fd is non-blocking and its readiness comes from libuv (uv_poll_t), so
  * Node's single thread never blocks on the device. Each wake-up drains every
  * ready packet (bounded) into one native arena and hands JS one Buffer plus a
- * Uint32Array of lengths: one JS call per batch, not per packet.
+ * Uint32Array of lengths: one JS call per batch, not per packet; then reads
+ * again for what came while JS worked (on_readable).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -416,6 +417,51 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
   return e;
 }
 
+/* Reads every ready packet (bounded) into the arena and hands them to JS as
+ * one batch; `backlogged` says the read came at once after JS had handled
+ * the previous batch of this wake-up, so these packets arrived while it
+ * was being handled. Returns the number of packets; *err is set on a hard
+ * read error. */
+static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
+  napi_env env = r->env;
+  size_t used = 0;
+  uint32_t count = 0;
+  while (!*err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
+    ssize_t n = read(r->fd, r->arena + used, MAX_PACKET);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        *err = errno;
+      break;
+    }
+    if (n == 0)
+      break;
+    r->lengths[count++] = (uint32_t)n;
+    used += (size_t)n;
+  }
+
+  if (count > 0) {
+    napi_value argv[4], ab;
+    void *dst = NULL, *lens = NULL;
+    if (napi_create_buffer_copy(env, used, r->arena, &dst, &argv[0]) == napi_ok &&
+        napi_create_arraybuffer(env, count * sizeof(uint32_t), &lens, &ab) == napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) == napi_ok &&
+        napi_create_uint32(env, count, &argv[2]) == napi_ok &&
+        napi_get_boolean(env, backlogged, &argv[3]) == napi_ok) {
+      memcpy(lens, r->lengths, count * sizeof(uint32_t));
+      call_js(r, r->on_packets, 4, argv);
+    }
+  }
+  return count;
+}
+
+/* Each wake-up reads a batch, and once JS has handled it reads again at
+ * once: what came meanwhile is handed over without a trip through the event
+ * loop, marked as backlogged. Bounded, so that timers and other fds still
+ * get their turn under a steady stream. */
+#define MAX_ROUNDS 16
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   reader_t *r = (reader_t *)h;
@@ -427,33 +473,15 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     return;
 
   int err = status < 0 ? -status : 0;
-  size_t used = 0;
-  uint32_t count = 0;
-  while (!err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
-    ssize_t n = read(r->fd, r->arena + used, MAX_PACKET);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        err = errno;
+  for (int round = 0; round < MAX_ROUNDS && !err && !r->closing; round++) {
+    /* A fresh scope per round: the previous round's values can go. */
+    napi_handle_scope round_scope;
+    if (napi_open_handle_scope(env, &round_scope) != napi_ok)
       break;
-    }
-    if (n == 0)
+    uint32_t count = read_batch(r, round > 0, &err);
+    napi_close_handle_scope(env, round_scope);
+    if (count == 0)
       break;
-    r->lengths[count++] = (uint32_t)n;
-    used += (size_t)n;
-  }
-
-  if (count > 0) {
-    napi_value argv[3], ab;
-    void *dst = NULL, *lens = NULL;
-    if (napi_create_buffer_copy(env, used, r->arena, &dst, &argv[0]) == napi_ok &&
-        napi_create_arraybuffer(env, count * sizeof(uint32_t), &lens, &ab) == napi_ok &&
-        napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) == napi_ok &&
-        napi_create_uint32(env, count, &argv[2]) == napi_ok) {
-      memcpy(lens, r->lengths, count * sizeof(uint32_t));
-      call_js(r, r->on_packets, 3, argv);
-    }
   }
 
   /* After a hard error the poll stays stopped: a dead device (EBADF once it
