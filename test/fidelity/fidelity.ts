@@ -20,32 +20,7 @@ import { fidelitySkipReason, runScenario } from '../../cli/scenario/fidelity.ts'
 import { teardownSync } from '../../cli/scenario/lab.ts';
 import { findScenario } from '../../cli/scenario/registry.ts';
 
-/**
- * The loss scenarios with a hole at segment 20: how many of the peer's
- * duplicate ACKs for it there are is how many segments the subject had sent
- * past it before the retransmission arrived, which turns on
- * tcp_tso_should_defer at the first duplicate ACK (defer one segment of
- * room, or send it), a test of 1 ms against the last transmission and the
- * ACK due; the stack stamps its packets as the kernel does (tun/driver.ts),
- * but its transmissions still leave milliseconds after its ACKs arrive.
- */
-const HOLE_DUPACKS = {
-  first: /^segment s\d+\+\d+ms +P>S c1 \. +1:27513 dupack \[[a-z,]+\]: only in the (kernel|stack) run$/,
-  why: 'the number of duplicate ACKs for the hole at segment 20 (one segment more or fewer sent past it before its retransmission arrived)',
-  intermittent:
-    "tcp_tso_should_defer's 1 ms tests at the first duplicate ACK go the kernel's way in most runs " +
-    '(alone and beside the unit tests 12 of 12 each; in a full make test, beside the interop tests, ' +
-    '2 of these 6 matched), not in every one',
-};
-
-export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; intermittent?: string }> = {
-  'loss-mid-cubic': HOLE_DUPACKS,
-  'loss-mid-reno': HOLE_DUPACKS,
-  'loss-burst-cubic': HOLE_DUPACKS,
-  'loss-burst-reno': HOLE_DUPACKS,
-  'loss-lost-rexmit-cubic': HOLE_DUPACKS,
-  'loss-lost-rexmit-reno': HOLE_DUPACKS,
-};
+export const KNOWN_DIFFERENCES: Record<string, { first: RegExp; why: string; intermittent?: string }> = {};
 
 let exitHook = false;
 

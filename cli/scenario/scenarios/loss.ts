@@ -110,7 +110,7 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // both runs, but whether the buffer grows in the round of the first
       // duplicate ACKs or the next turns on whether the write queue runs dry
       // in that round, which turns on tcp_tso_should_defer's sub-millisecond
-      // tests (KNOWN_DIFFERENCES' HOLE_DUPACKS): the write then returned
+      // tests (docs/differential-harness.md, Loss scenarios): the write then returned
       // after 103 ms in the kernel run and 117 to 207 ms in the stack's.
       subject.setsockopt('L', { sndbuf: 1_048_576 }),
       // The peer never reads, so its receive buffer fills; once its window
