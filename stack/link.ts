@@ -16,9 +16,9 @@ export interface PacketSink {
 
 /**
  * `backlogged`: the link read these packets at once after the previous
- * batch was handled, so they arrived while it was being handled (after the
- * read that took the previous batch). A link that cannot tell leaves it
- * undefined.
+ * batch was handled, without waiting: they came while it was being handled
+ * (or were already waiting behind it when that batch was full). A link that
+ * cannot tell leaves it undefined.
  */
 export type BatchHandler = (packets: Uint8Array[], backlogged?: boolean) => void;
 

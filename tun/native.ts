@@ -28,7 +28,8 @@ export interface ReaderHandle {
  * most ~1 MiB): packet i is `buf[offset_i, offset_i + lengths[i])`, packets
  * stored back to back. `buf` is a fresh copy that the callee may keep.
  * After each call the addon reads again: `backlogged` is true for a batch
- * read that way, one that arrived while the previous call ran.
+ * read that way, one that came while the previous call ran (or waited
+ * behind a full batch).
  */
 export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number, backlogged: boolean) => void;
 

@@ -419,9 +419,9 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
 
 /* Reads every ready packet (bounded) into the arena and hands them to JS as
  * one batch; `backlogged` says the read came at once after JS had handled
- * the previous batch of this wake-up, so these packets arrived while it
- * was being handled. Returns the number of packets; *err is set on a hard
- * read error. */
+ * the previous batch of this wake-up, so these packets came while it was
+ * being handled (or were waiting behind it, when it was full). Returns the
+ * number of packets; *err is set on a hard read error. */
 static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
   napi_env env = r->env;
   size_t used = 0;
