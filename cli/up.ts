@@ -25,6 +25,7 @@ import { installLiveTrace } from './timeline/live.ts';
 import { describeForgotten } from './timeline/format.ts';
 import { interruptedBy, watchStopSignals } from './stop-signals.ts';
 import { formatPauses, observeGcPauses } from './gc-pauses.ts';
+import { ioRows } from './io-counters.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -186,7 +187,8 @@ export async function runUp(argv: string[]): Promise<number> {
 
     const impairment = up.impairment;
     // The services see the impairment counters too (the http service's /counters).
-    const view: CountersView = { counters: stack.counters, drops: stack.drops, extraCounters: impairment ? () => impairment.counters.rows() : undefined };
+    // And the Io* rows (io-counters.ts): system calls and user-space copies.
+    const view: CountersView = { counters: stack.counters, drops: stack.drops, extraCounters: () => [...(impairment ? impairment.counters.rows() : []), ...ioRows(stack)] };
     let host: ServiceHost;
     try {
       host = new ServiceHost(config.services, stack.tcp, view);
@@ -228,7 +230,7 @@ export async function runUp(argv: string[]): Promise<number> {
     console.log(listing);
     // The rows of `tcpstack nstat -a` (and of /counters), the impairments in a section of their own.
     console.log('counters that moved:');
-    const moved = nonzeroCounters({ counters: stack.counters, drops: stack.drops });
+    const moved = [...nonzeroCounters({ counters: stack.counters, drops: stack.drops }), ...ioRows(stack)];
     if (moved.length > 0) console.log(formatCounters(moved));
     if (impairment !== undefined) {
       console.log(`impairments (seed ${impairment.seed}):`);

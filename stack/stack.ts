@@ -21,7 +21,7 @@ import { Timer, TimerQueue } from './timers.ts';
 import type { ForgottenCounts, TraceSink } from './trace.ts';
 import type { Ipv4Address } from './wire/addr.ts';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
-import type { TcpContext } from './tcp/context.ts';
+import type { CopiedBytes, TcpContext } from './tcp/context.ts';
 import { TcpSock } from './tcp/sock.ts';
 import { TcpLayer } from './tcp/tcp.ts';
 import { TcpEndpoint } from './socket/endpoint.ts';
@@ -68,6 +68,8 @@ export class Stack {
   readonly clock: Clock;
   readonly random: Random;
   readonly counters: Counters = newCounters();
+  /** Payload bytes TCP copied in user space, each way (TcpContext.copied). */
+  readonly copied: CopiedBytes = { rx: 0, tx: 0 };
   /** Every input that was not consumed, by reason. */
   readonly drops: DropCounters = newDropCounters();
   readonly timers = new TimerQueue();
@@ -145,6 +147,7 @@ export class Stack {
       ip: output,
       route: this.routes,
       rxSkbs: options.rxSkbs ?? 'tun',
+      copied: this.copied,
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);

@@ -41,6 +41,12 @@ export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number,
  */
 export type ReadErrorCallback = (err: ErrnoError) => void;
 
+export interface TunIoCounts {
+  readCalls: number;
+  writeCalls: number;
+  copiedBytes: number;
+}
+
 export interface TunAddon {
   /**
    * Opens a TUN device (IFF_TUN|IFF_NO_PI, non-blocking, close-on-exec).
@@ -61,6 +67,12 @@ export interface TunAddon {
    */
   writeBatch(fd: number, packets: readonly Uint8Array[]): number;
   close(fd: number): void;
+  /**
+   * For the whole process, every device: read() and write() calls made on
+   * TUN fds (each attempt, EAGAIN and EINTR included) and bytes copied in
+   * user space by the addon (what was read, into the Buffer handed to JS).
+   */
+  ioCounts(): TunIoCounts;
 }
 
 let cached: TunAddon | undefined;

@@ -78,9 +78,13 @@ export class ByteQueue {
     }
     const out = new Uint8Array(n);
     this.copyOut(0, n, out, 0);
+    this.shiftCopied += n;
     this.consume(n);
     return out;
   }
+
+  /** Bytes shift() had to copy, spanning chunks (Stack.copied). */
+  shiftCopied = 0;
 
   clear(): void {
     this.chunks = [];

@@ -40,6 +40,17 @@ export interface TcpRoute {
   update(destination: number, mtu: number, now: number): void;
 }
 
+/**
+ * Payload bytes copied in user space: `rx` into the receive queue (in
+ * order or out of order) and out of it when a read spans segments, `tx`
+ * into the send queue and from it into each segment sent (retransmissions
+ * too). What make bench divides by the bytes carried.
+ */
+export interface CopiedBytes {
+  rx: number;
+  tx: number;
+}
+
 export interface TcpContext {
   readonly clock: Clock;
   readonly counters: Counters;
@@ -57,5 +68,7 @@ export interface TcpContext {
   readonly route: TcpRoute;
   /** Whose skbs received segments are charged as (StackOptions.rxSkbs). */
   readonly rxSkbs: 'tun' | 'veth';
+  /** Payload bytes TCP copied in user space, each way (stack.ts: Stack.copied). */
+  readonly copied: CopiedBytes;
   now(): number;
 }

@@ -151,7 +151,13 @@ function emit(c: Connection, spec: SendSpec): void {
     window,
     options: spec.options,
     payloadLength: len,
-    fillPayload: len > 0 ? (dst, offset) => c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset) : undefined,
+    fillPayload:
+      len > 0
+        ? (dst, offset) => {
+            c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset);
+            c.ctx.copied.tx += len;
+          }
+        : undefined,
     ipId: nextIpId(c),
     retransmission: spec.retransmission === true,
     // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).

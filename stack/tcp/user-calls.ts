@@ -22,7 +22,10 @@ import { queueWrite } from './send-sizing.ts';
 export function sendmsg(c: Connection, data: Uint8Array): number {
   const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
   const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, {
-    append: (offset, len) => c.sendQueue.push(data.slice(offset, offset + len)),
+    append: (offset, len) => {
+      c.sendQueue.push(data.slice(offset, offset + len));
+      c.ctx.copied.tx += len;
+    },
     pushOne: () => out.pushDuringWrite(c, true),
     pushAll: () => out.pushDuringWrite(c, false),
   });
@@ -38,6 +41,7 @@ export function sendmsg(c: Connection, data: Uint8Array): number {
 export function recvmsg(c: Connection, max: number): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
+  const shiftCopied = c.recvQueue.shiftCopied;
   for (const skb of c.rcvSkbs.slice()) {
     if (total >= max || c.recvQueue.length === 0) break;
     const left = seqDiff(skb.end, copiedSeq(c));
@@ -54,6 +58,7 @@ export function recvmsg(c: Connection, max: number): Uint8Array {
     total += rest.length;
   }
   const data = parts.length === 1 ? parts[0]! : concat(parts, total);
+  c.ctx.copied.rx += c.recvQueue.shiftCopied - shiftCopied + (parts.length > 1 ? total : 0);
   if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, data.length);
   return data;
 }

@@ -64,6 +64,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ctlRequest } from '../../cli/ctl/client.ts';
 import { GOODPUT_COUNTERS, kernelTransfer, pattern, stackTransfer, type CongestionControl, type GoodputResult } from './goodput.ts';
 import {
   addNetns,
@@ -235,6 +236,9 @@ async function runCClient(ns: string, host: string, mode: 'echo' | 'rtt' | 'conn
 type Metric =
   | 'mibps'
   | 'mibpsPinned'
+  | 'syscallsPerMiB'
+  | 'copiesInPerByte'
+  | 'copiesOutPerByte'
   | 'gcP99'
   | 'gcP99Pinned'
   | 'rttP50'
@@ -354,12 +358,38 @@ function ends(lab: Lab): Array<[Side, string, string]> {
   ];
 }
 
+/** Our stack's Io* counters (cli/io-counters.ts), through its control socket (the ready line's ctl=). */
+async function ioCounters(stack: Started): Promise<Map<string, number>> {
+  const path = /\bctl=(\S+)/.exec(stack.stdout())?.[1];
+  if (path === undefined) throw new Error('our stack printed no ctl= on its ready line');
+  const [response] = await ctlRequest(path, [{ cmd: 'nstat', absolute: true, noUpdate: true }]);
+  if (response === undefined || !response.ok || !('rows' in response)) throw new Error(`nstat over ${path}: ${JSON.stringify(response)}`);
+  return new Map(response.rows.filter(([name]) => name.startsWith('Io')));
+}
+
+/**
+ * The rows of note [4]: over one echo of `bytes` each way, TUN system calls
+ * per MiB carried (both ways: 2·bytes), and how many times each payload
+ * byte was copied in user space on the way in (the addon's copy of
+ * everything read, headers included, plus TCP's receive copies) and on the
+ * way out (TCP's send-queue and segment copies).
+ */
+function recordIo(before: Map<string, number>, after: Map<string, number>, bytes: number): void {
+  const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const mib = (2 * bytes) / (1024 * 1024);
+  record('stack', 'syscallsPerMiB', (delta('IoTunReadCalls') + delta('IoTunWriteCalls')) / mib);
+  record('stack', 'copiesInPerByte', (delta('IoTunCopiedBytes') + delta('IoTcpCopiedRxBytes')) / bytes);
+  record('stack', 'copiesOutPerByte', delta('IoTcpCopiedTxBytes') / bytes);
+}
+
 async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
-  await withServers(lab, false, `r${r} unpinned stack`, 'gcP99', async () => {
+  await withServers(lab, false, `r${r} unpinned stack`, 'gcP99', async (stack) => {
     for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} throughput ${side}`, 15_000, async () => {
+        const before = side === 'stack' ? await ioCounters(stack) : undefined;
         const res = await runCClient(ns, host, 'echo', BYTES, false, 60);
         record(side, 'mibps', res.mibps);
+        if (before !== undefined) recordIo(before, await ioCounters(stack), res.bytes);
         log(`r${r} throughput ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
       });
     }
@@ -577,6 +607,9 @@ function table(): string {
   const echo: Array<[string, Metric]> = [
     ['echo throughput, 1 conn, 100 MiB each way, unpinned (MiB/s)', 'mibps'],
     ['echo throughput, all on CPU 0 (MiB/s)', 'mibpsPinned'],
+    ['  TUN read()+write() calls per MiB echoed, unpinned [4]', 'syscallsPerMiB'],
+    ['  user-space copies of each byte received, unpinned [4]', 'copiesInPerByte'],
+    ['  user-space copies of each byte sent, unpinned [4]', 'copiesOutPerByte'],
     ['RTT 1 B p50, unpinned (µs)', 'rttP50'],
     ['RTT 1 B p99, unpinned (µs)', 'rttP99'],
     ['RTT 1 B p50, all on CPU 0 (µs)', 'rttP50Pinned'],
@@ -639,6 +672,9 @@ function table(): string {
     `[2] the same growth ${AFTER_CLOSE_MS / 1000} s after the client closed them all (FIN first) and exited; kernel: Slab, both ends.`,
     '    Ours is what V8 has not handed back yet (garbage not yet collected, committed heap pages it keeps),',
     '    not connection state: the stack holds nothing per connection once they are closed (test/tcp/release.test.ts).',
+    '[4] ours, over each unpinned echo, from its Io* counters (cli/io-counters.ts) read through its control socket:',
+    '    TUN read() and write() calls (epoll_wait not counted) per MiB carried both ways; copies: received, the addon\'s',
+    "    copy of everything read (headers included) plus TCP's; sent, TCP's copy into its send queue and into each segment.",
   );
   if (ONLY !== 'echo') out.push(...goodputNotes());
   return out.join('\n');

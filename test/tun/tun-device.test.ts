@@ -365,3 +365,18 @@ serial('what arrives while the handler runs is handed over at once, marked backl
   t.like(calls[1], { replies: 1, backlogged: true, loopTurned: false });
   t.is(dev.stats.rxBatches, 2);
 });
+
+serial('ioCounts: every read() and write() on the device, and the bytes the addon copied out of its arena', async (t) => {
+  const { ns, dev } = createConfigured(t);
+  const addon = loadTunAddon();
+  const before = addon.ioCounts();
+  const seen = startResponder(dev);
+  const ping = await execInNetns(ns, ['ping', '-n', '-c', '3', '-W', '1', '-i', '0.2', OUR_ADDR], { timeoutMs: 20_000 });
+  t.is(ping.status, 0, ping.stdout + ping.stderr);
+  const after = addon.ioCounts();
+  t.is(seen.requests, 3);
+  // Each packet read took a read(); each wake-up's last read found the queue empty.
+  t.true(after.readCalls - before.readCalls >= dev.stats.rxPackets + dev.stats.rxBatches, JSON.stringify({ before, after, stats: dev.stats }));
+  t.is(after.writeCalls - before.writeCalls, dev.stats.txPackets);
+  t.is(after.copiedBytes - before.copiedBytes, dev.stats.rxBytes);
+});

@@ -1,7 +1,7 @@
 /*
  * A small N-API addon for a Linux TUN device (IFF_TUN | IFF_NO_PI).
  *
- * Exports: open, startReading, stopReading, writeBatch, close.
+ * Exports: open, startReading, stopReading, writeBatch, close, ioCounts.
  *
  * The fd is non-blocking and its readiness comes from libuv (uv_poll_t), so
  * Node's single thread never blocks on the device. Each wake-up drains every
@@ -324,6 +324,32 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ------------------------------------------------------------ I/O counts */
+
+/* For the whole process, every device: read() and write() calls on TUN fds
+ * (each attempt, EAGAIN and EINTR included) and bytes copied in user space
+ * (what was read, from the arena into the Buffer handed to JS). Doubles:
+ * exact to 2^53, and what JS takes. */
+static struct {
+  double read_calls;
+  double write_calls;
+  double copied_bytes;
+} io_counts;
+
+/* ioCounts() -> { readCalls, writeCalls, copiedBytes } */
+static napi_value tun_io_counts(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, v;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_create_double(env, io_counts.read_calls, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "readCalls", v));
+  NAPI_CALL(env, napi_create_double(env, io_counts.write_calls, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "writeCalls", v));
+  NAPI_CALL(env, napi_create_double(env, io_counts.copied_bytes, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "copiedBytes", v));
+  return result;
+}
+
 /* --------------------------------------------------------------- reading */
 
 typedef struct {
@@ -427,6 +453,7 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
   size_t used = 0;
   uint32_t count = 0;
   while (!*err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
+    io_counts.read_calls++;
     ssize_t n = read(r->fd, r->arena + used, MAX_PACKET);
     if (n < 0) {
       if (errno == EINTR)
@@ -440,6 +467,9 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     r->lengths[count++] = (uint32_t)n;
     used += (size_t)n;
   }
+  /* The one user-space copy of what was read: arena to a JS Buffer. */
+  if (count > 0)
+    io_counts.copied_bytes += used;
 
   if (count > 0) {
     napi_value argv[4], ab;
@@ -655,9 +685,10 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
 
     /* Written while the scope still holds `item`, so `data` stays valid. */
     ssize_t rc;
-    do
+    do {
+      io_counts.write_calls++;
       rc = write(fd, data, len);
-    while (rc < 0 && errno == EINTR);
+    } while (rc < 0 && errno == EINTR);
     int err = rc < 0 ? errno : 0;
     napi_close_handle_scope(env, scope);
     if (rc >= 0) {
@@ -712,6 +743,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stopReading", NULL, tun_stop_reading, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioCounts", NULL, tun_io_counts, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

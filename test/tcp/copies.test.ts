@@ -1,0 +1,73 @@
+/**
+ * Stack.copied: the payload bytes TCP copies in user space, each way
+ * (stack/tcp/context.ts, CopiedBytes), which make bench divides by the bytes
+ * carried: into the send queue and into each segment sent; into the receive
+ * queue, in order or out of order, and out of it when one read spans
+ * segments.
+ */
+import test from 'ava';
+import type { Endpoint } from '../../stack/socket/types.ts';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { ADDR_B, World } from '../helpers/world.ts';
+
+/** TCP payload bytes of an IPv4 packet. */
+function tcpPayloadLength(p: Uint8Array): number {
+  const ihl = (p[0]! & 15) * 4;
+  return ((p[2]! << 8) | p[3]!) - ihl - (p[ihl + 12]! >> 4) * 4;
+}
+
+const BYTES = 10_000; // 7 segments of 1448 bytes (the last 1312)
+
+function connected(w: World): { client: Endpoint; server: () => Endpoint } {
+  const listener = w.b.tcp.socket();
+  listener.bind(0, 5001);
+  listener.listen(8);
+  const client = w.a.tcp.socket();
+  client.connect(formatIpv4(ADDR_B), 5001);
+  let server: Endpoint | null = null;
+  w.run(1000, () => (server ??= listener.accept()) !== null);
+  if (server === null) throw new Error('no connection');
+  return { client, server: () => server! };
+}
+
+test('one write of 10,000 bytes read at once: copied twice each way (queue and segments; queue and the read that joins 7 segments)', (t) => {
+  const w = new World();
+  const { client, server } = connected(w);
+  t.is(client.write(new Uint8Array(BYTES).fill(7)), BYTES);
+  w.run(w.clock.now() + 1000);
+  t.deepEqual(w.a.copied, { rx: 0, tx: 2 * BYTES });
+  t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 }, 'queued, not read yet');
+  const data = server().read();
+  t.is(data?.length, BYTES);
+  t.deepEqual(w.b.copied, { rx: 2 * BYTES, tx: 0 });
+});
+
+test('reads of one segment each hand out views: only the queue copy', (t) => {
+  const w = new World();
+  const { client, server } = connected(w);
+  client.write(new Uint8Array(BYTES));
+  w.run(w.clock.now() + 1000);
+  let got = 0;
+  for (;;) {
+    const d = server().read(1448);
+    if (d === null || d.length === 0) break;
+    got += d.length;
+  }
+  t.is(got, BYTES);
+  t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 });
+});
+
+test('a segment lost once: its retransmission is copied again; what waited out of order is copied once', (t) => {
+  const w = new World();
+  const { client, server } = connected(w);
+  let dataSegments = 0;
+  w.filter = (packet, from) => (from === 'a' && tcpPayloadLength(packet) > 0 && ++dataSegments === 2 ? [] : [packet]);
+  client.write(new Uint8Array(BYTES));
+  w.run(w.clock.now() + 5000);
+  const retransmitted = client.info().bytesRetrans;
+  t.true(retransmitted >= 1448, `segment 2 went again (${w.a.counters.TcpRetransSegs} retransmissions on a path with no delay)`);
+  t.deepEqual(w.a.copied, { rx: 0, tx: 2 * BYTES + retransmitted });
+  // Segments 3-7 waited out of order (copied once, then moved as they were), segment 2 came in order.
+  t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 });
+  t.is(server().read(1448)?.length, 1448);
+});
