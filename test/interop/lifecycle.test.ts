@@ -68,8 +68,16 @@ interop('up: a second stop signal 0-20 ms after the first does not abort the tea
       const exited = await exitOf(stack);
       const what = `${signal} twice, ${gap} ms apart`;
       t.false(exited.killed, `${what}: exited by itself`);
-      t.is(exited.signal, null, `${what}: not killed by the second signal`);
-      t.is(exited.code, 0, `${what}: ${exited.stderr}`);
+      // A second signal that lands after the teardown and the report, while
+      // Node itself is exiting (its signal watchers already closed), meets
+      // the default action: nothing was left to abort then. Anything sooner
+      // must be ignored.
+      const reportDone = /\ngc pauses since ready: [^\n]*\n$/.test(exited.stdout);
+      if (exited.signal !== null && reportDone) t.log(`${what}: the second signal came after the report, as Node was exiting`);
+      else {
+        t.is(exited.signal, null, `${what}: not killed by the second signal`);
+        t.is(exited.code, 0, `${what}: ${exited.stderr}`);
+      }
       t.regex(exited.stdout, new RegExp(`^stopped by ${signal};`, 'm'), what);
       t.false(netnsExists(netns), `${what}: namespace removed`);
       if (ctl !== undefined) t.false(existsSync(ctl), `${what}: control socket removed`);
