@@ -59,6 +59,14 @@ export interface StackOptions {
    * a kernel fed that way (the differential harness).
    */
   rxSkbs?: 'tun' | 'veth';
+  /**
+   * The link gives each received packet to the stack for good: nobody
+   * writes to it afterwards (a TUN device's batch, a fresh buffer each
+   * time). TCP then queues views of the payloads it receives instead of
+   * copies (TcpContext.keepsInput). Default false: callers that reuse a
+   * packet's buffer after input() (tests building packets in place) are safe.
+   */
+  keepsInput?: boolean;
   sysctl?: Partial<Sysctls>;
   trace?: TraceSink;
 }
@@ -148,6 +156,7 @@ export class Stack {
       route: this.routes,
       rxSkbs: options.rxSkbs ?? 'tun',
       copied: this.copied,
+      keepsInput: options.keepsInput === true,
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);

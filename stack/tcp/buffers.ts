@@ -124,12 +124,13 @@ export class OutOfOrderQueue {
   }
 
   /**
-   * Inserts [seq, seq+len); returns the bytes that were new. Each piece
+   * Inserts [seq, seq+len) (the new bytes copied, or with `copy` false kept
+   * as views of `data`); returns the bytes that were new. Each piece
    * already held is passed to `onDuplicate` as tcp_data_queue_ofo reports
    * it: `set` (tcp_dsack_set) when the held data begins before the new
    * segment or covers it, else extend (tcp_dsack_extend).
    */
-  insert(seq: number, data: Uint8Array, onDuplicate?: (from: number, to: number, set: boolean) => void): number {
+  insert(seq: number, data: Uint8Array, onDuplicate?: (from: number, to: number, set: boolean) => void, copy = true): number {
     let start = seq;
     let payload = data;
     const segs = this.segments;
@@ -144,13 +145,13 @@ export class OutOfOrderQueue {
       const next = segs[i];
       const end = seqAdd(start, payload.length);
       if (next === undefined || seqLe(end, next.seq)) {
-        out.push({ seq: start, data: payload.slice() });
+        out.push({ seq: start, data: copy ? payload.slice() : payload });
         added += payload.length;
         break;
       }
       if (seqLt(start, next.seq)) {
         const gap = seqDiff(next.seq, start);
-        out.push({ seq: start, data: payload.slice(0, gap) });
+        out.push({ seq: start, data: copy ? payload.slice(0, gap) : payload.subarray(0, gap) });
         added += gap;
       }
       const nextEnd = seqAdd(next.seq, next.data.length);

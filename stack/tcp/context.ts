@@ -42,7 +42,8 @@ export interface TcpRoute {
 
 /**
  * Payload bytes copied in user space: `rx` into the receive queue (in
- * order or out of order) and out of it when a read spans segments, `tx`
+ * order or out of order; not when the link gives its packets for good,
+ * keepsInput) and out of it when a read spans segments, `tx`
  * into the send queue and from it into each segment sent (retransmissions
  * too). What make bench divides by the bytes carried.
  */
@@ -70,5 +71,7 @@ export interface TcpContext {
   readonly rxSkbs: 'tun' | 'veth';
   /** Payload bytes TCP copied in user space, each way (stack.ts: Stack.copied). */
   readonly copied: CopiedBytes;
+  /** Received packets are TCP's to keep (StackOptions.keepsInput): queue views of payloads, not copies. */
+  readonly keepsInput: boolean;
   now(): number;
 }

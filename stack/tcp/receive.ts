@@ -116,8 +116,11 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // tcp_rcv_established: the receiver's RTT from the echoed timestamp, before the segment counts.
       if (c.tsOk && seg.options.tsPresent) rcvRttMeasureTs(c, data.length, seg.options.tsEcr);
       const truesize = chargeInOrder(c, data.length);
-      c.recvQueue.push(data.slice());
-      c.ctx.copied.rx += data.length;
+      if (c.ctx.keepsInput) c.recvQueue.push(data);
+      else {
+        c.recvQueue.push(data.slice());
+        c.ctx.copied.rx += data.length;
+      }
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
       // tcp_event_data_recv: tcp_measure_rcv_mss (the ratio first), tcp_rcv_rtt_measure, the ATO, tcp_grow_window.
@@ -150,8 +153,8 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
-      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to));
-      c.ctx.copied.rx += added; // what it holds is copied out of the packet
+      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to), !c.ctx.keepsInput);
+      if (!c.ctx.keepsInput) c.ctx.copied.rx += added; // what it holds is copied out of the packet
       if (added > 0) {
         // tcp_data_queue_ofo: with SACK the window may grow as for in-order
         // data (before the segment is charged), and the buffer grows for

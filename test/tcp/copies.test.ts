@@ -71,3 +71,18 @@ test('a segment lost once: its retransmission is copied again; what waited out o
   t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 });
   t.is(server().read(1448)?.length, 1448);
 });
+
+test('keepsInput: received payloads are queued as views of the packets, not copied', (t) => {
+  const w = new World({ b: { keepsInput: true } });
+  const { client, server } = connected(w);
+  client.write(new Uint8Array(BYTES).fill(9));
+  w.run(w.clock.now() + 1000);
+  t.deepEqual(w.b.copied, { rx: 0, tx: 0 });
+  const first = server().read(1448)!;
+  t.is(first.length, 1448);
+  // A view of the packet the wire delivered: the same bytes, not a copy of them.
+  const packet = w.log.find((e) => e.from === 'a' && tcpPayloadLength(e.packet) === 1448)!.packet;
+  t.is(first.buffer, packet.buffer);
+  t.deepEqual(server().read()?.length, BYTES - 1448);
+  t.deepEqual(w.b.copied, { rx: BYTES - 1448, tx: 0 }, 'the read that joined 6 segments copied them');
+});
