@@ -242,8 +242,7 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     if (config.impair !== undefined) link = impaired = new ImpairedLink(device, new Impairment(config.impair.config, clock));
     if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
 
-    // keepsInput: the device hands each batch over in a fresh buffer, and no impairment or capture writes to it.
-    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl, keepsInput: true });
+    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl });
     const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 

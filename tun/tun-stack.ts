@@ -160,7 +160,6 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
       random: new CryptoRandom(),
       link: device,
       mtu,
-      keepsInput: true, // each batch a fresh buffer (TunDevice)
       ...(options.sysctl === undefined ? {} : { sysctl: options.sysctl }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     });

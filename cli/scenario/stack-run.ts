@@ -291,7 +291,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     // rxSkbs 'veth': receive memory charged as the kernel run's subject is
     // charged for what it gets over its veth (stack/tcp/rcvbuf.ts), not as a
     // kernel fed by a TUN device would be.
-    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', keepsInput: true, sysctl, trace });
+    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', sysctl, trace });
     driver = new RealtimeDriver(stack, device, clock);
 
     const traced = await ResetTracer.start();
