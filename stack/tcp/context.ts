@@ -43,9 +43,8 @@ export interface TcpRoute {
 /**
  * Payload bytes copied in user space: `rx` into the receive queue (in
  * order or out of order; not with keepsInput) and out of it when a read
- * spans segments, `tx`
- * into the send queue and from it into each segment sent (retransmissions
- * too). What make bench divides by the bytes carried.
+ * spans segments; `tx` into the send queue and from it into each segment
+ * sent (retransmissions too). What make bench divides by the bytes carried.
  */
 export interface CopiedBytes {
   rx: number;
