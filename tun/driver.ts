@@ -175,6 +175,12 @@ export class RealtimeDriver {
     if (this.stopped) return;
     let deadline = this.stack.nextDeadline();
     for (const source of this.sources) deadline = Math.min(deadline, source.nextDeadline());
+    // The host timer moves only when the deadline moves earlier. One armed
+    // for an earlier time fires, finds nothing due and is armed then for the
+    // deadline of that moment: an RTO or delayed ACK pushed later by every
+    // batch costs no clearTimeout/setTimeout (and no Timeout object) each
+    // time. With no deadline at all it goes, so as not to keep Node running.
+    if (deadline !== Infinity && deadline >= this.armedFor) return;
     if (deadline === this.armedFor) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -184,8 +190,10 @@ export class RealtimeDriver {
     // backlogged batch may go on from the last time the stack itself was given.
     const now = this.clock instanceof MonotonicClock ? this.clock.peek() : this.clock.now();
     const delay = Math.max(0, deadline - now);
-    this.timer = setTimeout(() => this.fire(), Math.ceil(delay));
+    this.timer = setTimeout(this.onTimer, Math.ceil(delay));
   }
+
+  private readonly onTimer = (): void => this.fire();
 
   private fire(): void {
     this.timer = undefined;

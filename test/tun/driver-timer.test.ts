@@ -1,0 +1,86 @@
+/**
+ * The real-time driver's one host timer (tun/driver.ts, rearm): it moves
+ * only when the stack's earliest deadline moves earlier; a deadline pushed
+ * later (an RTO or delayed ACK at every batch) leaves it armed, and when it
+ * fires with nothing due it is armed for the deadline of that moment. With
+ * no deadline left it is cleared, so that it keeps nothing alive.
+ */
+import test from 'ava';
+import type { BatchHandler, Link } from '../../stack/link.ts';
+import type { Stack } from '../../stack/stack.ts';
+import { MonotonicClock, RealtimeDriver } from '../../tun/driver.ts';
+
+/** Just what the driver calls: the deadline is the test's to move; runTimers is recorded. */
+class FakeStack {
+  deadline = Infinity;
+  timerRuns = 0;
+  onFlushNeeded: (() => void) | undefined;
+  onApplicationError: ((error: unknown) => void) | undefined;
+  onRun: (() => void) | undefined;
+  nextDeadline(): number {
+    return this.deadline;
+  }
+  input(): undefined {
+    return undefined;
+  }
+  flush(): void {}
+  inputBatch(): void {}
+  runTimers(): void {
+    this.timerRuns++;
+    this.onRun?.();
+  }
+}
+
+test.serial('the host timer is set again only when the deadline moves earlier, and cleared when there is none', async (t) => {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  let sets = 0;
+  let clears = 0;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    sets++;
+    return realSet(fn, ms);
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id: Parameters<typeof clearTimeout>[0]) => {
+    clears++;
+    realClear(id);
+  }) as typeof clearTimeout;
+  t.teardown(() => {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  });
+
+  const clock = new MonotonicClock();
+  const stack = new FakeStack();
+  let deliver: BatchHandler | undefined;
+  const link: Link = { mtu: 1500, send: () => undefined, onReceive: (h) => (deliver = h), close: () => undefined };
+  const driver = new RealtimeDriver(stack as unknown as Stack, link, clock);
+  t.teardown(() => driver.stop());
+  const batch = (): void => deliver!([new Uint8Array(20)]);
+
+  stack.deadline = performance.now() + 30;
+  batch();
+  t.is(sets, 1, 'armed for the first deadline');
+  for (let i = 1; i <= 5; i++) {
+    stack.deadline = performance.now() + 30 + i * 10;
+    batch();
+  }
+  t.is(sets, 1, 'five later deadlines: still the same timer');
+  t.is(clears, 0);
+  stack.deadline = performance.now() + 20;
+  batch();
+  t.is(sets, 2, 'an earlier deadline moves it');
+  t.is(clears, 1);
+
+  // It fires at that deadline; the stack's deadline is later by then: nothing due, armed again.
+  stack.deadline = performance.now() + 60;
+  batch();
+  t.is(sets, 2);
+  const fired = new Promise<void>((resolve) => (stack.onRun = resolve));
+  await Promise.race([fired, new Promise((resolve) => realSet(resolve, 2000))]);
+  t.is(stack.timerRuns, 1, 'fired early, once');
+  t.is(sets, 3, 'and armed again for the deadline of that moment');
+
+  stack.deadline = Infinity;
+  batch();
+  t.is(clears, 2, 'no deadline: the timer goes');
+});
