@@ -54,6 +54,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private readonly options = newTcpOptions();
   private readonly dirtySet = new Set<Connection>();
   private readonly wakeSet = new Set<Wakeable>();
+  /** flush()'s snapshots of wakeSet and dirtySet, reused. */
+  private readonly wokenScratch: Wakeable[] = [];
+  private readonly dirtyScratch: Connection[] = [];
   private secret: number[];
   private portPerturb = 0;
   private flushing = false;
@@ -169,34 +172,44 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   flush(): void {
     if (this.flushing) return;
     this.flushing = true;
-    const appErrors: unknown[] = [];
+    let appErrors: unknown[] | undefined;
     try {
       for (let round = 0; round < 64 && (this.wakeSet.size > 0 || this.dirtySet.size > 0); round++) {
         if (this.wakeSet.size > 0) {
-          const woken = [...this.wakeSet];
+          // Taken into an array kept for the purpose (no new array per flush),
+          // then the set is emptied: a callback may wake someone again.
+          const woken = this.wokenScratch;
+          for (const w of this.wakeSet) woken.push(w);
           this.wakeSet.clear();
-          for (const w of woken) {
+          for (let i = 0; i < woken.length; i++) {
+            const w = woken[i]!;
             // One application's exception must not starve the others woken in this round.
             try {
               w.deliverEvent();
             } catch (error) {
               this.ctx.trace?.({ kind: 'internal-error', t: this.ctx.now(), message: `onEvent threw: ${String(error)}` });
-              appErrors.push(error);
+              (appErrors ??= []).push(error);
             }
           }
+          woken.length = 0;
         }
         if (this.dirtySet.size > 0) {
-          const dirty = [...this.dirtySet];
+          const dirty = this.dirtyScratch;
+          for (const c of this.dirtySet) dirty.push(c);
           this.dirtySet.clear();
-          for (const c of dirty) out.transmit(c);
+          for (let i = 0; i < dirty.length; i++) out.transmit(dirty[i]!);
+          dirty.length = 0;
         }
       }
     } finally {
       this.flushing = false;
+      // Left over only if something threw: not to be replayed by the next flush.
+      this.wokenScratch.length = 0;
+      this.dirtyScratch.length = 0;
     }
     // The round is finished for everyone; now the application hears of its own
     // exceptions: through the driver's handler, or thrown to whoever flushed.
-    if (appErrors.length > 0) {
+    if (appErrors !== undefined) {
       const report = this.onApplicationError;
       if (report === undefined) throw appErrors[0];
       for (const error of appErrors) report(error);
