@@ -33,7 +33,8 @@ export const UP_HELP = `usage: tcpstack up [options]
 
 Runs the stack on a TUN device until SIGINT, SIGTERM or SIGHUP, then prints
 the connections at that moment, the counters that moved and the process's
-garbage-collection pauses since it was ready, and removes what it created. Prints one line starting with "ready" once packets flow.
+garbage-collection pauses since it was ready, and removes what it created.
+Prints one line starting with "ready" once packets flow.
 
 ${DEVICE_HELP}
 services:

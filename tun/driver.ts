@@ -180,8 +180,7 @@ export class RealtimeDriver {
     // deadline of that moment: an RTO or delayed ACK pushed later by every
     // batch costs no clearTimeout/setTimeout (and no Timeout object) each
     // time. With no deadline at all it goes, so as not to keep Node running.
-    if (deadline !== Infinity && deadline >= this.armedFor) return;
-    if (deadline === this.armedFor) return;
+    if (deadline === this.armedFor || (deadline !== Infinity && deadline > this.armedFor)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = deadline;

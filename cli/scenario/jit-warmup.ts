@@ -132,16 +132,16 @@ function transfer(congestion: string, bytes: number, lossRate: number, seed: num
 
 /** The sender's counters that show the recovery paths ran. */
 const WARMED = ['TcpExtTCPSackRecovery', 'TcpExtTCPLossProbes', 'TcpExtTCPTimeouts', 'TcpRetransSegs'] as const;
-const exercised: Record<(typeof WARMED)[number], number> = { TcpExtTCPSackRecovery: 0, TcpExtTCPLossProbes: 0, TcpExtTCPTimeouts: 0, TcpRetransSegs: 0 };
+const exercised = Object.fromEntries(WARMED.map((name) => [name, 0])) as Record<(typeof WARMED)[number], number>;
 
 let warmed = false;
 
 /**
- * Runs the warm-up once per process; returns what it did (how long it took
- * and the sender's recovery counters, or how many transfers fell short), or
- * undefined when it had run already.
+ * Runs the warm-up once per process; returns what it did (`note`: how long
+ * it took and the sender's recovery counters; `short`: transfers that did
+ * not run to the end), or undefined when it had run already.
  */
-export function warmUpStack(): string | undefined {
+export function warmUpStack(): { note: string; short: number } | undefined {
   if (warmed) return undefined;
   warmed = true;
   const started = performance.now();
@@ -155,5 +155,6 @@ export function warmUpStack(): string | undefined {
   }
   const ms = (performance.now() - started).toFixed(0);
   const counts = WARMED.map((name) => `${name} ${exercised[name]}`).join(', ');
-  return short === 0 ? `stack code warmed up in ${ms} ms (${counts})` : `stack code warm-up: ${short} transfers fell short in ${ms} ms (${counts})`;
+  const note = short === 0 ? `stack code warmed up in ${ms} ms (${counts})` : `stack code warm-up: ${short} transfers fell short in ${ms} ms (${counts})`;
+  return { note, short };
 }

@@ -269,7 +269,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
   let driver: RealtimeDriver | undefined;
   let removeHook: (() => void) | undefined;
   const stackResets: ResetReason[] = [];
-  if (warmUp !== undefined && !warmUp.startsWith('stack code warmed up')) record.notes.push(warmUp);
+  if (warmUp !== undefined && warmUp.short > 0) record.notes.push(warmUp.note);
   try {
     peerNs = addNetns(uniqueName('sp'));
     device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: 1500 });
