@@ -38,6 +38,7 @@ export const DEVICE_OPTIONS = {
   addr: { type: 'string' },
   peer: { type: 'string' },
   mtu: { type: 'string' },
+  offload: { type: 'string' },
   pcap: { type: 'string' },
   sysctl: { type: 'string', multiple: true },
   ...IMPAIR_OPTIONS,
@@ -58,6 +59,9 @@ addresses:
   --peer A.B.C.D/N      the kernel side's address and prefix on the TUN
                         (default ${DEFAULT_PEER}; only with --create)
   --mtu N               interface MTU, 68-65535 (default ${DEFAULT_MTU})
+  --offload on|off      TUN offloads: TCP super-segments of up to 64 KiB both
+                        ways and checksums the kernel owes (default on; off
+                        with impairments, which act on wire-sized packets)
 capture and tuning:
   --pcap FILE           write every packet crossing the device to FILE (pcap,
                         raw IP; read it with 'tcpdump -r FILE'); its directory
@@ -93,6 +97,7 @@ export interface DeviceValues extends ImpairValues {
   addr?: string;
   peer?: string;
   mtu?: string;
+  offload?: string;
   pcap?: string;
   sysctl?: string[];
 }
@@ -104,6 +109,8 @@ export interface DeviceConfig {
   addr: number;
   peer: Ipv4Prefix | undefined;
   mtu: number;
+  /** Ask for TUN offloads (the kernel may still refuse: RunningDevice.device.offload). */
+  offload: boolean;
   pcap: string | undefined;
   sysctl: Sysctls;
   /** Faults to inject on the device (both directions), or undefined for a clean link. */
@@ -158,7 +165,14 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
     if (error instanceof ImpairSyntaxError) throw new UsageError(error.message);
     throw error;
   }
-  return { tun, mode, netns, addr, peer, mtu, pcap: values.pcap, sysctl, impair };
+  if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') {
+    throw new UsageError(`--offload ${JSON.stringify(values.offload)}: expected on or off`);
+  }
+  if (values.offload === 'on' && impair !== undefined) {
+    throw new UsageError('--offload on: impairments act on wire-sized packets, so they run with offloads off');
+  }
+  const offload = values.offload === undefined ? impair === undefined : values.offload === 'on';
+  return { tun, mode, netns, addr, peer, mtu, offload, pcap: values.pcap, sysctl, impair };
 }
 
 /**
@@ -231,7 +245,10 @@ export function bringUp(config: DeviceConfig): RunningDevice {
   // Every step below is undone synchronously, so an 'exit' listener can undo them too.
   process.on('exit', cleanup);
   try {
-    const device = openConfiguredDevice({ name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer }, cleanups);
+    const device = openConfiguredDevice(
+      { name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer, offload: config.offload },
+      cleanups,
+    );
     let link: Link = device;
     // Closing the outermost link closes the chain (the capture is flushed first); the device's own undo is then a no-op.
     cleanups.push(() => link.close());
@@ -242,7 +259,7 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     if (config.impair !== undefined) link = impaired = new ImpairedLink(device, new Impairment(config.impair.config, clock));
     if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
 
-    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, sysctl: config.sysctl });
+    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, sysctl: config.sysctl });
     const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 
@@ -252,6 +269,8 @@ export function bringUp(config: DeviceConfig): RunningDevice {
       `addr=${formatIpv4(config.addr)}`,
       config.peer ? `peer=${formatIpv4(config.peer.address)}/${config.peer.length}` : undefined,
       `mtu=${config.mtu}`,
+      // Asked for and refused by the kernel or the device: said so, not silently off.
+      `offload=${device.offload ? 'on' : config.offload ? 'unavailable' : 'off'}`,
       config.netns ? `netns=${config.netns}` : undefined,
       config.pcap ? `pcap=${config.pcap}` : undefined,
       config.impair ? `seed=${config.impair.config.seed}` : undefined,

@@ -9,22 +9,43 @@ export interface PacketSink {
   /**
    * Hands a batch of packets to the link. The caller gives up the buffers:
    * the link may keep references to them (a delaying wire, a pcap tap), so the
-   * caller must not reuse them afterwards.
+   * caller must not reuse them afterwards. `gsoSizes`, only from a stack
+   * made with `offload` and only over a link that has offloads: entry i > 0
+   * makes packet i a TCP super-segment to be cut into segments of that many
+   * payload bytes, its checksum field holding the pseudo-header sum
+   * (docs/offloads.md).
    */
-  send(packets: readonly Uint8Array[]): void;
+  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void;
 }
+
+/**
+ * What a link with offloads says about each packet it delivers, one word per
+ * packet (the TUN device's virtio_net_hdr): the GSO segment size in the low
+ * 16 bits (0: a plain packet; otherwise a TCP segment the kernel did not cut,
+ * made of segments of that size), and RX_CSUM_TRUSTED when the transport
+ * checksum is not to be verified (the kernel owes it, CHECKSUM_PARTIAL, or
+ * has checked it).
+ */
+export const RX_GSO_SIZE_MASK = 0xffff;
+export const RX_CSUM_TRUSTED = 1 << 16;
 
 /**
  * `backlogged`: the link read these packets at once after the previous
  * batch was handled, without waiting: they came while it was being handled
  * (or were already waiting behind it when that batch was full). A link that
- * cannot tell leaves it undefined.
+ * cannot tell leaves it undefined. `rxMeta`: from a link with offloads, one
+ * word per packet (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED); absent otherwise.
  */
-export type BatchHandler = (packets: Uint8Array[], backlogged?: boolean) => void;
+export type BatchHandler = (packets: Uint8Array[], backlogged?: boolean, rxMeta?: Uint32Array) => void;
 
 export interface Link extends PacketSink {
   /** Largest packet the link carries, in bytes (the interface MTU). */
   readonly mtu: number;
+  /**
+   * True when the link takes super-segments (`gsoSizes`) and may deliver
+   * them with `rxMeta`: a TUN device opened with offload.
+   */
+  readonly offload?: boolean;
   /**
    * Installs the receiver. Every packet that is ready when the link wakes up
    * arrives in one batch, so the stack can coalesce its answers.

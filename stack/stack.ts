@@ -70,6 +70,15 @@ export interface StackOptions {
    * a collapse of such queues first (Linux's tcp_collapse), not done yet.
    */
   keepsInput?: boolean;
+  /**
+   * The link has offloads (Link.offload: a TUN device opened with
+   * IFF_VNET_HDR): TCP hands it super-segments of up to 64 KiB with a
+   * partial checksum, which the kernel cuts, and takes the kernel's
+   * super-segments and trusted checksums (rxMeta). Default false: every
+   * packet wire-sized, as the in-memory link, packet scripts and the
+   * impairment layer need. docs/offloads.md.
+   */
+  offload?: boolean;
   sysctl?: Partial<Sysctls>;
   trace?: TraceSink;
 }
@@ -139,7 +148,7 @@ export class Stack {
     this.ip = new Ipv4Input(this.address, this.counters, this.icmp, this.reassembler);
     const udp = new Udp(this.counters, this.icmp);
     this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
-    this.ip.register(PROTO_UDP, (p, hl, total) => udp.input(p, hl, total));
+    this.ip.register(PROTO_UDP, (p, hl, total, rxMeta) => udp.input(p, hl, total, rxMeta));
     const output = this.output;
     const clock = this.clock;
     const tcpContext: TcpContext = {
@@ -160,12 +169,13 @@ export class Stack {
       rxSkbs: options.rxSkbs ?? 'tun',
       copied: this.copied,
       keepsInput: options.keepsInput === true,
+      gso: options.offload === true,
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);
     this.tcpLayer = layer;
     layer.onFlushNeeded = () => this.onFlushNeeded?.();
-    this.ip.register(PROTO_TCP, (p, hl, total) => layer.input(p, hl, total));
+    this.ip.register(PROTO_TCP, (p, hl, total, rxMeta) => layer.input(p, hl, total, rxMeta));
     this.icmp.errorHandlers.set(PROTO_TCP, (type, code, info, quoted) => layer.icmpError(type, code, info, quoted));
     this.tcp = {
       socket: () => new TcpEndpoint(new TcpSock(layer)),
@@ -185,17 +195,19 @@ export class Stack {
    * Processes one packet. Never throws: malformed input is counted and
    * dropped with a reason; an exception from the stack itself is a bug,
    * counted as INTERNAL_ERROR and traced rather than allowed to take the
-   * process down. Replies stay queued until `flush()`.
+   * process down. Replies stay queued until `flush()`. `rxMeta`: what a
+   * link with offloads says of the packet (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED
+   * in link.ts); 0 for a plain packet.
    */
-  input(packet: Uint8Array): DropReason | undefined {
-    return this.receive(packet, false);
+  input(packet: Uint8Array, rxMeta = 0): DropReason | undefined {
+    return this.receive(packet, false, rxMeta);
   }
 
   /** input() for a packet from the link, or from our own output to our own address (`looped`). */
-  private receive(packet: Uint8Array, looped: boolean): DropReason | undefined {
+  private receive(packet: Uint8Array, looped: boolean, rxMeta = 0): DropReason | undefined {
     let verdict: DropReason | undefined;
     try {
-      verdict = this.ip.input(packet, looped);
+      verdict = this.ip.input(packet, looped, rxMeta);
     } catch (error) {
       verdict = 'INTERNAL_ERROR';
       this.trace?.({ kind: 'internal-error', t: this.clock.now(), message: String(error) });
@@ -208,8 +220,8 @@ export class Stack {
   }
 
   /** Processes a batch as one unit of work and writes every answer in one flush. */
-  inputBatch(packets: readonly Uint8Array[]): void {
-    for (let i = 0; i < packets.length; i++) this.input(packets[i]!);
+  inputBatch(packets: readonly Uint8Array[], rxMeta?: Uint32Array): void {
+    for (let i = 0; i < packets.length; i++) this.input(packets[i]!, rxMeta === undefined ? 0 : rxMeta[i]!);
     this.flush();
   }
 
@@ -250,7 +262,10 @@ export class Stack {
         this.tcpLayer.flush();
       }
       if (output.loopback.length > 0 && !this.loopbackPoll.armed) this.timers.arm(this.loopbackPoll, this.clock.now());
-      if (output.outbox.length > 0) this.link.send(output.take());
+      if (output.outbox.length > 0) {
+        const gsoSizes = output.takeGsoSizes();
+        this.link.send(output.take(), gsoSizes);
+      }
     } finally {
       this.flushing = false;
     }

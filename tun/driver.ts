@@ -116,10 +116,10 @@ export class RealtimeDriver {
     private readonly sources: readonly DeadlineSource[] = [],
   ) {
     for (const source of sources) source.onDeadlineChanged = () => this.rearm();
-    link.onReceive((batch, backlogged) => {
+    link.onReceive((batch, backlogged, rxMeta) => {
       this.batches++;
-      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock, backlogged === true);
-      else this.stack.inputBatch(batch);
+      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock, backlogged === true, rxMeta);
+      else this.stack.inputBatch(batch, rxMeta);
       this.rearm();
     });
     // Application calls between batches (a write, a close) flush once, on the next microtask.
@@ -140,7 +140,7 @@ export class RealtimeDriver {
   }
 
   /** Stack.inputBatch, each packet at its stamp (PACKET_SPACING_MS); the flush after the last. */
-  private inputStamped(batch: readonly Uint8Array[], clock: MonotonicClock, backlogged: boolean): void {
+  private inputStamped(batch: readonly Uint8Array[], clock: MonotonicClock, backlogged: boolean, rxMeta: Uint32Array | undefined): void {
     const read = performance.now();
     // hold() keeps every stamp at or above the latest time the stack was told.
     const t0 = backlogged ? Math.max(this.lastRead, clock.latest() + PACKET_SPACING_MS) : clock.now();
@@ -148,7 +148,7 @@ export class RealtimeDriver {
     try {
       for (let i = 0; i < batch.length; i++) {
         clock.hold(t0 + i * PACKET_SPACING_MS);
-        this.stack.input(batch[i]!);
+        this.stack.input(batch[i]!, rxMeta === undefined ? 0 : rxMeta[i]!);
       }
       clock.hold(t0 + batch.length * PACKET_SPACING_MS);
       this.stack.flush();

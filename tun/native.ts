@@ -26,7 +26,11 @@ export interface ReaderHandle {
 /**
  * Called once per wake-up with every packet that was ready (at most 256, at
  * most ~1 MiB): packet i is `buf[offset_i, offset_i + lengths[i])`, packets
- * stored back to back. `buf` is a fresh copy that the callee may keep.
+ * stored back to back. `buf` is a fresh copy that the callee may keep. On a
+ * reader started with `vnet`, `lengths` has 2 × count words: after the
+ * lengths, each packet's metadata from its virtio_net_hdr (the GSO size in
+ * the low 16 bits, bit 16 when the checksum is owed or already checked:
+ * RX_GSO_SIZE_MASK and RX_CSUM_TRUSTED of stack/link.ts).
  * After each call the addon reads again: `backlogged` is true for a batch
  * read that way, one that came while the previous call ran (or waited
  * behind a full batch).
@@ -54,9 +58,14 @@ export interface TunAddon {
    * process stays in its own). `attach` false creates a new device and fails
    * if the name exists; `attach` true joins an existing persistent device.
    */
-  open(name: string, netnsPath: string | null, attach: boolean): { fd: number; name: string };
-  /** Starts delivering batches from libuv's loop; never blocks. */
-  startReading(fd: number, onPackets: PacketsCallback, onError: ReadErrorCallback): ReaderHandle;
+  /**
+   * `offload`: also IFF_VNET_HDR, TUNSETVNETHDRSZ (10 bytes) and TUNSETOFFLOAD
+   * (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6); where the kernel refuses them the
+   * device opens plain, and `offload` in the result is false.
+   */
+  open(name: string, netnsPath: string | null, attach: boolean, offload?: boolean): { fd: number; name: string; offload: boolean };
+  /** Starts delivering batches from libuv's loop; never blocks. `vnet`: the fd was opened with offload. */
+  startReading(fd: number, onPackets: PacketsCallback, onError: ReadErrorCallback, vnet?: boolean): ReaderHandle;
   /** Stops delivery and releases the watcher; safe to call twice. */
   stopReading(handle: ReaderHandle): void;
   /**
@@ -64,8 +73,12 @@ export interface TunAddon {
    * packets refused with EAGAIN/ENOBUFS are dropped (not counted). Other
    * errors (EIO: interface down, EINVAL: not an IP packet) throw, with
    * `written` and `index` (of the failing packet) set on the error.
+   * `vnet`: the fd was opened with offload, each packet goes behind a
+   * virtio_net_hdr; `gsoSizes[i]` > 0 makes packet i a TCP super-segment
+   * (its checksum field holding the pseudo-header sum) that the kernel cuts
+   * into segments of that size.
    */
-  writeBatch(fd: number, packets: readonly Uint8Array[]): number;
+  writeBatch(fd: number, packets: readonly Uint8Array[], vnet?: boolean, gsoSizes?: Uint32Array): number;
   close(fd: number): void;
   /**
    * For the whole process, every device: read() and write() calls made on

@@ -86,18 +86,23 @@ export class PcapTap implements Link {
     return this.inner.mtu;
   }
 
-  send(packets: readonly Uint8Array[]): void {
+  /** Super-segments pass through and are recorded whole, as tcpdump on the device shows them. */
+  get offload(): boolean {
+    return this.inner.offload === true;
+  }
+
+  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
     for (const p of packets) this.writer.write(p);
     // Copy out now: the stack may hand the same buffers on (they are ours only until send returns).
     this.writer.flush();
-    this.inner.send(packets);
+    this.inner.send(packets, gsoSizes);
   }
 
   onReceive(handler: BatchHandler): void {
-    this.inner.onReceive((batch, backlogged) => {
+    this.inner.onReceive((batch, backlogged, rxMeta) => {
       for (const p of batch) this.writer.write(p);
       this.writer.flush();
-      handler(batch, backlogged);
+      handler(batch, backlogged, rxMeta);
     });
   }
 

@@ -2,7 +2,7 @@
  * A `Link` over a Linux TUN device (IFF_TUN | IFF_NO_PI: whole IP packets, no
  * link-layer header), read and written through the native addon in batches.
  */
-import type { BatchHandler, Link } from '../stack/link.ts';
+import { RX_GSO_SIZE_MASK, type BatchHandler, type Link } from '../stack/link.ts';
 import { loadTunAddon, type ErrnoError, type ReaderHandle, type TunAddon } from './native.ts';
 import { netnsPath } from './netns.ts';
 
@@ -20,6 +20,13 @@ export interface TunOpenOptions {
   /** The link MTU reported to the stack (default 1500). Does not configure
    * the interface: use configureInterface() for that. */
   mtu?: number;
+  /**
+   * Ask for offloads (IFF_VNET_HDR, TUNSETOFFLOAD with TUN_F_CSUM,
+   * TUN_F_TSO4 and TUN_F_TSO6): TCP super-segments both ways, checksums the
+   * kernel owes or has checked. Default false. Where the kernel refuses, the
+   * device opens without them: `offload` on the device says what was granted.
+   */
+  offload?: boolean;
 }
 
 export interface TunStats {
@@ -33,6 +40,9 @@ export interface TunStats {
   /** Packets not delivered: queue full (EAGAIN/ENOBUFS), interface down
    * (EIO), rejected as not IP (EINVAL), or sent after close(). */
   txDropped: number;
+  /** With offload: super-segments read (GSO packets the kernel did not cut) and written. */
+  rxGsoPackets: number;
+  txGsoPackets: number;
 }
 
 export type TunErrorHandler = (err: ErrnoError) => void;
@@ -43,7 +53,9 @@ export class TunDevice implements Link {
   readonly mode: 'create' | 'attach';
   readonly netns: string | undefined;
   readonly mtu: number;
-  readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txDropped: 0 };
+  /** Offloads granted: packets carry a virtio_net_hdr, super-segments both ways. */
+  readonly offload: boolean;
+  readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxGsoPackets: 0, txGsoPackets: 0 };
 
   readonly #addon: TunAddon;
   readonly #fd: number;
@@ -52,10 +64,11 @@ export class TunDevice implements Link {
   #errorHandler: TunErrorHandler | undefined;
   #closed = false;
 
-  private constructor(addon: TunAddon, fd: number, name: string, opts: TunOpenOptions) {
+  private constructor(addon: TunAddon, fd: number, name: string, offload: boolean, opts: TunOpenOptions) {
     this.#addon = addon;
     this.#fd = fd;
     this.name = name;
+    this.offload = offload;
     this.mode = opts.mode;
     this.netns = opts.netns;
     this.mtu = opts.mtu ?? 1500;
@@ -74,8 +87,8 @@ export class TunDevice implements Link {
     }
     const path = opts.netns === undefined ? null : netnsPath(opts.netns);
     const addon = loadTunAddon();
-    const { fd, name } = addon.open(opts.name, path, opts.mode === 'attach');
-    return new TunDevice(addon, fd, name, opts);
+    const { fd, name, offload } = addon.open(opts.name, path, opts.mode === 'attach', opts.offload === true);
+    return new TunDevice(addon, fd, name, offload, opts);
   }
 
   get closed(): boolean {
@@ -85,18 +98,24 @@ export class TunDevice implements Link {
   /**
    * Writes the packets, one system call each. Never throws for a packet the
    * kernel refuses (counted in `stats.txDropped`); throws only if the fd
-   * itself is unusable (a bug, e.g. EBADF).
+   * itself is unusable (a bug, e.g. EBADF), or for `gsoSizes` on a device
+   * without offload.
    */
-  send(packets: readonly Uint8Array[]): void {
+  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
     if (packets.length === 0) return;
     if (this.#closed) {
       this.stats.txDropped += packets.length;
       return;
     }
+    if (gsoSizes !== undefined) {
+      if (!this.offload) throw new Error(`TUN device ${this.name} was opened without offload: it takes no super-segments`);
+      for (let i = 0; i < gsoSizes.length; i++) if (gsoSizes[i] !== 0) this.stats.txGsoPackets++;
+    }
     let batch = packets;
+    let gso = gsoSizes;
     while (batch.length > 0) {
       try {
-        const written = this.#addon.writeBatch(this.#fd, batch);
+        const written = this.#addon.writeBatch(this.#fd, batch, this.offload, gso);
         this.#countWritten(batch, written, batch.length);
         return;
       } catch (e) {
@@ -112,6 +131,7 @@ export class TunDevice implements Link {
         // Not an IP packet: drop it alone and carry on with the rest.
         this.stats.txDropped += 1;
         batch = batch.slice(index + 1);
+        gso = gso?.subarray(index + 1);
       }
     }
   }
@@ -139,6 +159,7 @@ export class TunDevice implements Link {
       this.#fd,
       (buf, lengths, count, backlogged) => this.#deliver(buf, lengths, count, backlogged),
       (err) => this.#readFailed(err),
+      this.offload,
     );
   }
 
@@ -175,7 +196,14 @@ export class TunDevice implements Link {
     this.stats.rxPackets += count;
     this.stats.rxBytes += offset;
     this.stats.rxBatches += 1;
-    this.#handler(packets, backlogged);
+    if (!this.offload) {
+      this.#handler(packets, backlogged);
+      return;
+    }
+    // With offload the addon puts each packet's metadata word after the lengths.
+    const rxMeta = lengths.subarray(count, 2 * count);
+    for (let i = 0; i < count; i++) if ((rxMeta[i]! & RX_GSO_SIZE_MASK) !== 0) this.stats.rxGsoPackets++;
+    this.#handler(packets, backlogged, rxMeta);
   }
 
   #readFailed(err: ErrnoError): void {

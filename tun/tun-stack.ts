@@ -36,6 +36,13 @@ export interface TunStackOptions {
   peer?: string;
   /** The interface MTU, 68-65535 (default 1500). */
   mtu?: number;
+  /**
+   * TUN offloads (default true): TCP super-segments of up to 64 KiB both
+   * ways and checksums the kernel owes, where the kernel grants them
+   * (`device.offload` says); false: every packet wire-sized.
+   * docs/offloads.md.
+   */
+  offload?: boolean;
   /** Stack tunables under their Linux names without the prefix, e.g. `{ tcp_fin_timeout: 3 }`. */
   sysctl?: Partial<Sysctls>;
   /** Receives the stack's trace events (segments, state changes, timers, resets, drops). */
@@ -95,6 +102,8 @@ export interface DeviceSetup {
   netns: string | undefined;
   mtu: number;
   peer: Ipv4Prefix | undefined;
+  /** Ask for TUN offloads (TunOpenOptions.offload). */
+  offload: boolean;
 }
 
 /**
@@ -116,7 +125,7 @@ export function openConfiguredDevice(setup: DeviceSetup, undo: Array<() => void>
       runIp(['-n', netns, 'link', 'set', 'dev', 'lo', 'up']);
     }
   }
-  const device = TunDevice.open({ name: setup.name, mode: setup.mode, netns: setup.netns, mtu: setup.mtu });
+  const device = TunDevice.open({ name: setup.name, mode: setup.mode, netns: setup.netns, mtu: setup.mtu, offload: setup.offload });
   undo.push(() => device.close());
   if (setup.mode === 'create' && setup.peer !== undefined) {
     configureInterface({
@@ -152,7 +161,7 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
     }
   };
   try {
-    const device = openConfiguredDevice({ name: options.name ?? DEFAULTS.name, mode, netns, mtu, peer }, undo);
+    const device = openConfiguredDevice({ name: options.name ?? DEFAULTS.name, mode, netns, mtu, peer, offload: options.offload !== false }, undo);
     const clock = new MonotonicClock();
     const stack = new Stack({
       address,
@@ -160,6 +169,7 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
       random: new CryptoRandom(),
       link: device,
       mtu,
+      offload: device.offload,
       ...(options.sysctl === undefined ? {} : { sysctl: options.sysctl }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     });

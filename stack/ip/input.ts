@@ -25,9 +25,11 @@ import type { Reassembler } from './reassembly.ts';
 /**
  * A transport protocol's input. `packet` is the whole datagram, trimmed to
  * its total length (reassembled if it came in fragments); `hl` is the IP
- * header length. Returns the drop reason, or undefined when consumed.
+ * header length; `rxMeta` what a link with offloads said of it (link.ts;
+ * 0 for a reassembled datagram). Returns the drop reason, or undefined
+ * when consumed.
  */
-export type ProtocolInput = (packet: Uint8Array, hl: number, total: number) => DropReason | undefined;
+export type ProtocolInput = (packet: Uint8Array, hl: number, total: number, rxMeta: number) => DropReason | undefined;
 
 const IPOPT_END = 0;
 const IPOPT_NOOP = 1;
@@ -53,7 +55,7 @@ export class Ipv4Input {
    * One packet from the link, or from `lo` when `looped` (a datagram we sent
    * to our own address); byte 0 is the first byte of the IP header.
    */
-  input(p: Uint8Array, looped = false): DropReason | undefined {
+  input(p: Uint8Array, looped = false, rxMeta = 0): DropReason | undefined {
     const c = this.counters;
     if (p.length === 0 || p[0]! >> 4 !== 4) {
       // The TUN device tags packets by their version nibble; IPv6 and anything
@@ -132,16 +134,16 @@ export class Ipv4Input {
       const r = this.reassembler.add(packet, hl);
       if ('drop' in r) return r.drop;
       if ('queued' in r) return undefined;
-      return this.deliver(r.datagram, hl, r.datagram.length);
+      return this.deliver(r.datagram, hl, r.datagram.length, 0);
     }
-    return this.deliver(packet, hl, total);
+    return this.deliver(packet, hl, total, rxMeta);
   }
 
   private isForUs(destination: number): boolean {
     return destination === this.address;
   }
 
-  private deliver(packet: Uint8Array, hl: number, total: number): DropReason | undefined {
+  private deliver(packet: Uint8Array, hl: number, total: number, rxMeta: number): DropReason | undefined {
     const protocol = ipProtocol(packet);
     const handler = this.protocols[protocol];
     if (handler === undefined) {
@@ -150,7 +152,7 @@ export class Ipv4Input {
       return 'IP_NOPROTO';
     }
     this.counters.IpInDelivers++;
-    return handler(packet, hl, total);
+    return handler(packet, hl, total, rxMeta);
   }
 }
 

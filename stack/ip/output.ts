@@ -37,6 +37,12 @@ export class IpOutput {
    * does not recurse into input (loopback_xmit → netif_rx queues them too).
    */
   readonly loopback: Uint8Array[] = [];
+  /**
+   * The GSO size of each packet in `outbox`, kept only once a super-segment
+   * was queued since the last flush (zeros filled in before it), so a flush
+   * without one costs nothing.
+   */
+  private readonly gso: number[] = [];
   private id: number;
 
   constructor(
@@ -87,10 +93,17 @@ export class IpOutput {
   /**
    * Sends a locally generated datagram whose header is complete (checksum
    * included). Larger than the MTU: fragmented when DF is clear, dropped with
-   * IpFragFails when set (the EMSGSIZE case of ip_fragment).
+   * IpFragFails when set (the EMSGSIZE case of ip_fragment). `gsoSize` > 0:
+   * a TCP super-segment for a link with offloads, which cuts it into
+   * segments of that size (skb_is_gso: ip_finish_output_gso, no
+   * fragmentation), one IpOutRequests as for Linux's one skb.
    */
-  send(packet: Uint8Array): void {
+  send(packet: Uint8Array, gsoSize = 0): void {
     this.counters.IpOutRequests++;
+    if (gsoSize !== 0) {
+      this.emit(packet, gsoSize);
+      return;
+    }
     if (ipDestination(packet) === this.localAddress) {
       // Routed through `lo`, whose MTU (65536) every datagram we build fits: never fragmented.
       this.counters.IpExtOutOctets += packet.length;
@@ -109,9 +122,12 @@ export class IpOutput {
     this.fragment(packet);
   }
 
-  private emit(packet: Uint8Array): void {
+  private emit(packet: Uint8Array, gsoSize = 0): void {
     this.counters.IpExtOutOctets += packet.length;
+    const gso = this.gso;
+    if (gsoSize !== 0) while (gso.length < this.outbox.length) gso.push(0);
     this.outbox.push(packet);
+    if (gsoSize !== 0 || gso.length !== 0) gso.push(gsoSize);
   }
 
   /** Splits into MTU-sized fragments, each payload a multiple of 8 bytes but the last. */
@@ -144,6 +160,14 @@ export class IpOutput {
   /** Hands back and clears everything queued since the last flush. */
   take(): Uint8Array[] {
     return this.outbox.splice(0, this.outbox.length);
+  }
+
+  /** The GSO sizes of what take() will hand back (call first), or undefined when none is a super-segment; clears them. */
+  takeGsoSizes(): Uint32Array | undefined {
+    if (this.gso.length === 0) return undefined;
+    const sizes = Uint32Array.from(this.gso);
+    this.gso.length = 0;
+    return sizes;
   }
 
   /** Hands back and clears the datagrams queued for our own input. */

@@ -10,6 +10,7 @@ import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.ts';
 import { PROTO_UDP, ipDestination, ipSource } from '../wire/ipv4.ts';
 import { UDP_HEADER, udpChecksum, udpLength } from '../wire/udp.ts';
 import type { Icmp } from './icmp.ts';
+import { RX_CSUM_TRUSTED } from '../link.ts';
 
 export class Udp {
   constructor(
@@ -17,7 +18,7 @@ export class Udp {
     private readonly icmp: Icmp,
   ) {}
 
-  input(packet: Uint8Array, hl: number, total: number): DropReason | undefined {
+  input(packet: Uint8Array, hl: number, total: number, rxMeta = 0): DropReason | undefined {
     const c = this.counters;
     const available = total - hl;
     const length = available >= UDP_HEADER ? udpLength(packet.subarray(hl)) : 0;
@@ -28,8 +29,9 @@ export class Udp {
     }
     const end = hl + length;
     const sum = udpChecksum(packet.subarray(hl));
-    // A zero checksum means "not computed" (RFC 768); otherwise it must verify.
-    if (sum !== 0 && !verifies(packet, hl, end, pseudoHeaderSum(ipSource(packet), ipDestination(packet), PROTO_UDP, length))) {
+    // A zero checksum means "not computed" (RFC 768); otherwise it must verify,
+    // unless the link says the kernel owes it or checked it (skb_csum_unnecessary).
+    if (sum !== 0 && (rxMeta & RX_CSUM_TRUSTED) === 0 && !verifies(packet, hl, end, pseudoHeaderSum(ipSource(packet), ipDestination(packet), PROTO_UDP, length))) {
       c.UdpInCsumErrors++;
       c.UdpInErrors++;
       return 'UDP_CSUM';

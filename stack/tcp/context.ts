@@ -24,8 +24,12 @@ export interface TransportOutput {
     tos: number,
     transportLength: number,
   ): Uint8Array;
-  /** Queues a packet from `allocate` for the link (fragmented or refused by IP as its DF bit says). */
-  send(packet: Uint8Array): void;
+  /**
+   * Queues a packet from `allocate` for the link (fragmented or refused by
+   * IP as its DF bit says). `gsoSize` > 0: a super-segment for a link with
+   * offloads (TcpContext.gso), cut by the link into segments of that size.
+   */
+  send(packet: Uint8Array, gsoSize?: number): void;
 }
 
 /** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, ip_rt_update_pmtu). */
@@ -72,5 +76,11 @@ export interface TcpContext {
   readonly copied: CopiedBytes;
   /** Received packets are TCP's to keep (StackOptions.keepsInput): queue views of payloads, not copies. */
   readonly keepsInput: boolean;
+  /**
+   * The link takes TCP super-segments (StackOptions.offload): a packet of
+   * several segments leaves as one, with a partial checksum, and the link
+   * cuts it (Linux's GSO/TSO); otherwise TCP cuts it here.
+   */
+  readonly gso: boolean;
   now(): number;
 }

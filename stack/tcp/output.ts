@@ -124,6 +124,17 @@ function nextIpId(c: Connection): number {
   return c.ipId;
 }
 
+/**
+ * The IP ID of a packet; a super-segment's segments take consecutive IDs
+ * from it (tcp4_gso_segment increments the ID per segment), so the
+ * socket's counter moves on by their number (ip_select_ident_segs).
+ */
+function nextGsoIpId(c: Connection, len: number, gsoSize: number): number {
+  const id = nextIpId(c);
+  if (gsoSize !== 0) c.ipId = (c.ipId + Math.ceil(len / gsoSize) - 1) & 0xffff;
+  return id;
+}
+
 interface SendSpec {
   seq: number;
   flags: number;
@@ -133,6 +144,8 @@ interface SendSpec {
   window?: number;
   /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them; __tcp_transmit_skb counts only new data or empty segments). */
   retransmission?: boolean;
+  /** A super-segment for the link to cut into segments of this size (sendSuperSegment). */
+  gsoSize?: number;
 }
 
 function emit(c: Connection, spec: SendSpec): void {
@@ -158,8 +171,9 @@ function emit(c: Connection, spec: SendSpec): void {
             c.ctx.copied.tx += len;
           }
         : undefined,
-    ipId: nextIpId(c),
+    ipId: nextGsoIpId(c, len, spec.gsoSize ?? 0),
     retransmission: spec.retransmission === true,
+    gsoSize: spec.gsoSize ?? 0,
     // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
     dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
     tos: ecn?.tos ?? 0,
@@ -468,12 +482,63 @@ function tsoShouldDefer(c: Connection, skb: UnsentSkb, maxSegs: number, sendWin:
  */
 function sendPacket(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): void {
   const segs = Math.ceil(len / mss);
+  if (segs > 1 && gsoAllowed(c)) {
+    sendSuperSegment(c, len, mss, skbPsh, fin);
+    return;
+  }
   for (let off = 0; off < len; off += mss) {
     const segLen = Math.min(mss, len - off);
     const last = off + segLen === len;
     sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin), last);
   }
   if (len < mss) c.sndSml = c.sndNxt;
+}
+
+/**
+ * A packet of several segments may leave whole when the link cuts it (a TUN
+ * device with offloads): not toward our own address (those loop back to our
+ * own input, which takes wire-sized segments), and not on an ECN connection
+ * (CWR belongs on the first segment only: VIRTIO_NET_HDR_GSO_ECN, not asked
+ * for).
+ */
+function gsoAllowed(c: Connection): boolean {
+  return c.ctx.gso && !c.ecnOk && c.remote !== c.ctx.address;
+}
+
+/**
+ * The GSO path of sendPacket: one super-segment of `len` bytes with the
+ * header of its last segment (PSH, and FIN if it ends the stream;
+ * tcp_gso_segment clears both on the others), its options on every segment
+ * the link cuts (as the kernel copies a TSO packet's header), gso_size the
+ * MSS. The retransmission queue still holds one record per segment, as
+ * sendData makes them, so loss recovery, SACK and RACK see the same
+ * segments either way; TcpOutSegs counts segments (tcp_skb_pcount).
+ */
+function sendSuperSegment(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): void {
+  const now = c.now();
+  c.cc.onDataSent(c.packetsInFlight());
+  const seq = c.sndNxt;
+  emit(c, {
+    seq,
+    flags: TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0),
+    payloadOffset: seqDiff(seq, c.sndUna),
+    payloadLength: len,
+    options: segmentOptions(c, mss),
+    gsoSize: mss,
+  });
+  for (let off = 0; off < len; off += mss) {
+    const segLen = Math.min(mss, len - off);
+    const last = off + segLen === len;
+    const recordFin = last && fin;
+    const record: TxRecord = { seq: seqAdd(seq, off), len: segLen, syn: false, fin: recordFin, psh: last && (skbPsh || fin), sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered, skbEnd: last };
+    c.rtx.push(record);
+  }
+  c.sndNxt = seqAdd(seq, len + (fin ? 1 : 0));
+  c.bytesSent += len;
+  if (fin) c.finSent = true;
+  c.probesStamp = undefined;
+  if (c.xmitMode === 'tlp') timers.rearmRto(c);
+  else if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
 }
 
 function sendNewData(c: Connection): void {

@@ -77,9 +77,14 @@ export interface ReceivedSkb {
   fragsLeft: number;
 }
 
-/** The skb a received segment of `len` payload bytes arrives as (StackOptions.rxSkbs). */
-export function receivedSkb(c: Connection, len: number): ReceivedSkb {
-  if (c.ctx.rxSkbs === 'veth') return { truesize: VETH_SKB_HEAD + len, tailroom: 0, fragsLeft: MAX_SKB_FRAGS - 1 };
+/**
+ * The skb a received segment of `len` payload bytes arrives as
+ * (StackOptions.rxSkbs). A super-segment (`superSegment`) is, as on a veth,
+ * a head with its headers and the payload in page fragments: tun_get_user
+ * puts only the virtio_net_hdr's hdr_len in the linear part of a GSO packet.
+ */
+export function receivedSkb(c: Connection, len: number, superSegment = false): ReceivedSkb {
+  if (c.ctx.rxSkbs === 'veth' || superSegment) return { truesize: VETH_SKB_HEAD + len, tailroom: 0, fragsLeft: MAX_SKB_FRAGS - 1 };
   return segmentTruesize(len, c.tcpHeaderLen());
 }
 
@@ -175,12 +180,13 @@ function setWindowClamp(c: Connection, val: number): void {
 
 /**
  * tcp_measure_rcv_mss's ratio: a segment at least rcv_mss long and of a new
- * length sets scaling_ratio from its payload/truesize, and the clamp (and
- * DRS's estimate) follow the buffer's new window.
+ * length (`segLen`: its gso_size when a super-segment of `len` bytes) sets
+ * scaling_ratio from its payload/truesize, and the clamp (and DRS's
+ * estimate) follow the buffer's new window.
  */
-export function measureScalingRatio(c: Connection, len: number, rcvMss: number): void {
-  if (len < rcvMss || len === rcvMss) return;
-  const ratio = Math.floor((len * RATIO_ONE) / receivedSkb(c, len).truesize) || 1;
+export function measureScalingRatio(c: Connection, len: number, segLen: number, rcvMss: number): void {
+  if (segLen < rcvMss || segLen === rcvMss) return;
+  const ratio = Math.floor((len * RATIO_ONE) / receivedSkb(c, len, segLen !== len).truesize) || 1;
   if (ratio === c.scalingRatio) return;
   c.scalingRatio = ratio;
   setWindowClamp(c, tcpFullSpace(c));
@@ -230,8 +236,8 @@ export function copiedSeq(c: Connection): number {
  * it as page fragments while it has slots (tcp_try_coalesce), else a
  * segment of its own. Returns its truesize, what tcp_grow_window weighs.
  */
-export function chargeInOrder(c: Connection, len: number): number {
-  const skb = receivedSkb(c, len);
+export function chargeInOrder(c: Connection, len: number, superSegment = false): number {
+  const skb = receivedSkb(c, len, superSegment);
   const last = c.rcvSkbs[c.rcvSkbs.length - 1];
   const end = seqAdd(c.rcvNxt, len);
   if (last === undefined || !coalesce(c, last, end, len)) {

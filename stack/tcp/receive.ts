@@ -115,7 +115,9 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     if (data.length > 0) {
       // tcp_rcv_established: the receiver's RTT from the echoed timestamp, before the segment counts.
       if (c.tsOk && seg.options.tsPresent) rcvRttMeasureTs(c, data.length, seg.options.tsEcr);
-      const truesize = chargeInOrder(c, data.length);
+      // A super-segment (GRO, or the kernel's GSO over a TUN with offloads) counts in segments of its gso_size.
+      const gsoSize = seg.gsoSize ?? 0;
+      const truesize = chargeInOrder(c, data.length, gsoSize !== 0);
       if (c.ctx.keepsInput) c.recvQueue.push(data);
       else {
         c.recvQueue.push(data.slice());
@@ -124,8 +126,8 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       c.rcvNxt = seqAdd(c.rcvNxt, data.length);
       c.bytesReceived += data.length;
       // tcp_event_data_recv: tcp_measure_rcv_mss (the ratio first), tcp_rcv_rtt_measure, the ATO, tcp_grow_window.
-      measureScalingRatio(c, data.length, rcvMss(c));
-      eventDataRecv(c, data.length, seg.flags);
+      measureScalingRatio(c, data.length, gsoSize || data.length, rcvMss(c));
+      eventDataRecv(c, gsoSize || data.length, seg.flags);
       rcvRttMeasure(c);
       ecn.checkCe(c, seg); // tcp_event_data_recv → tcp_ecn_check_ce
       if (data.length >= 128) growWindow(c, data.length, truesize);

@@ -11,6 +11,7 @@ import {
   TCP_MIN_HEADER,
   TCP_SYN,
   setTcpChecksum,
+  setTcpPartialChecksum,
   tcpOptionsLength,
   writeTcpHeader,
   writeTcpOptionsLinux,
@@ -36,6 +37,12 @@ export interface Segment {
   payload: Uint8Array;
   /** Options, parsed into an object owned by the TCP layer and reused for the next segment. */
   options: TcpOptions;
+  /**
+   * A super-segment from a link with offloads: the size of the segments it
+   * was made of (skb_shinfo(skb)->gso_size; what tcp_measure_rcv_mss takes
+   * for its length). 0 or absent: a plain segment.
+   */
+  gsoSize?: number;
 }
 
 /** SEG.LEN as RFC 9293 counts it: payload plus one for SYN and one for FIN. */
@@ -65,6 +72,13 @@ export interface OutgoingSegment {
   dontFragment?: boolean;
   /** The IP TOS byte: its ECN field is ECT(0) on new data of an ECN connection (tcp_ecn_send). */
   tos?: number;
+  /**
+   * > 0: a super-segment the link cuts into segments of this many payload
+   * bytes (TcpContext.gso). Its checksum field then holds the pseudo-header
+   * sum (CHECKSUM_PARTIAL: the kernel completes each segment's), and it
+   * counts as that many TcpOutSegs (tcp_skb_pcount).
+   */
+  gsoSize?: number;
 }
 
 /**
@@ -90,11 +104,13 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   });
   if (o.options) writeTcpOptionsLinux(packet, at + TCP_MIN_HEADER, o.options);
   if (payloadLength > 0) o.fillPayload!(packet, at + headerLength);
-  setTcpChecksum(packet.subarray(at), o.src, o.dst);
-  if (o.retransmission !== true) ctx.counters.TcpOutSegs++;
+  const gsoSize = o.gsoSize ?? 0;
+  if (gsoSize === 0) setTcpChecksum(packet.subarray(at), o.src, o.dst);
+  else setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
+  if (o.retransmission !== true) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
   const trace = ctx.trace;
   if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet));
-  ctx.ip.send(packet);
+  ctx.ip.send(packet, gsoSize);
 }
 
 /** The two ends of a segment a minisock answers on. */

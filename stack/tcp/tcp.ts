@@ -5,6 +5,7 @@
  * per-batch work: readiness events to applications, then output of every
  * connection that has something to send, so ACKs coalesce across a batch.
  */
+import { RX_CSUM_TRUSTED, RX_GSO_SIZE_MASK } from '../link.ts';
 import type { DropReason } from '../drop.ts';
 import { formatIpv4 } from '../wire/addr.ts';
 import { ipDestination, ipHeaderLength, ipSource } from '../wire/ipv4.ts';
@@ -73,7 +74,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   // ---------------------------------------------------------------------------
   // Input
 
-  input(packet: Uint8Array, hl: number, total: number): DropReason | undefined {
+  input(packet: Uint8Array, hl: number, total: number, rxMeta = 0): DropReason | undefined {
     const c = this.ctx.counters;
     c.TcpInSegs++;
     if (total - hl < TCP_MIN_HEADER) {
@@ -88,7 +89,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     }
     const src = ipSource(packet);
     const dst = ipDestination(packet);
-    if (!tcpChecksumOk(tcp, src, dst)) {
+    // A checksum the kernel owes (CHECKSUM_PARTIAL) or has checked is not verified (skb_csum_unnecessary).
+    if ((rxMeta & RX_CSUM_TRUSTED) === 0 && !tcpChecksumOk(tcp, src, dst)) {
       // Segments failing the checksum get no RST (tcp_v4_rcv csum_error).
       c.TcpInCsumErrors++;
       c.TcpInErrs++;
@@ -110,6 +112,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       window: tcpWindow(tcp),
       payload: tcp.subarray(thl),
       options: this.options,
+      gsoSize: rxMeta & RX_GSO_SIZE_MASK,
     };
 
     const trace = this.ctx.trace;

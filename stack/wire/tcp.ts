@@ -20,7 +20,7 @@
  * setters for rewriting a segment in place.
  */
 import * as bytes from './bytes.ts';
-import { checksum, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
+import { checksum, fold, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
 import type { Ipv4Address } from './addr.ts';
 import { PROTO_TCP } from './ipv4.ts';
 
@@ -588,6 +588,16 @@ export function computeTcpChecksum(
 /** Computes and writes the checksum of the whole of `seg`. */
 export function setTcpChecksum(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): void {
   writeU16(seg, 16, computeTcpChecksum(src, dst, seg, 0, seg.length));
+}
+
+/**
+ * The checksum field of a segment whose checksum someone else completes
+ * (CHECKSUM_PARTIAL, as __tcp_v4_send_check leaves it for an offloading
+ * device): the folded pseudo-header sum over the segment's length, not
+ * complemented.
+ */
+export function setTcpPartialChecksum(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Address): void {
+  writeU16(seg, 16, fold(pseudoHeaderSum(src, dst, PROTO_TCP, seg.length)));
 }
 
 /** True when the checksum of the whole of `seg` verifies (RFC 1071 "checking"). */

@@ -49,7 +49,7 @@ const cleanup = (): void => {
 process.on('exit', cleanup);
 
 const MTU = 1500;
-const side = (netns: string, cidr: string) => openConfiguredDevice({ name: 'fwd0', mode: 'create', netns, mtu: MTU, peer: parseIpv4Prefix(cidr) }, undo);
+const side = (netns: string, cidr: string) => openConfiguredDevice({ name: 'fwd0', mode: 'create', netns, mtu: MTU, peer: parseIpv4Prefix(cidr), offload: false }, undo);
 const a = side(values.sender, '198.18.0.2/24');
 const b = side(values.receiver, '198.18.0.1/24');
 

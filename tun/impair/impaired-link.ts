@@ -12,6 +12,12 @@
  * `send()` never calls the receive handler, even when a rule injects a packet
  * towards the stack: that packet waits for the next `runTimers()` (due at
  * once), so a stack that is flushing is never re-entered.
+ *
+ * Impairments act on wire-sized packets: losing one super-segment of a link
+ * with offloads would lose 45 segments at once, and a kernel-side sender
+ * would see nothing a lossy wire does. So the inner link must be one without
+ * offloads (`tcpstack up` opens the device plain when impairments are set;
+ * docs/offloads.md).
  */
 import type { BatchHandler, Link } from '../../stack/link.ts';
 import type { DeadlineSource } from '../driver.ts';
@@ -25,7 +31,9 @@ export class ImpairedLink implements Link, DeadlineSource {
   constructor(
     private readonly inner: Link,
     readonly impairment: Impairment,
-  ) {}
+  ) {
+    if (inner.offload === true) throw new Error('impairments need wire-sized packets: open the link without offload');
+  }
 
   get mtu(): number {
     return this.inner.mtu;

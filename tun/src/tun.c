@@ -18,14 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 
 #include <node_api.h>
 #include <uv.h>
 
 /* Largest IPv4/IPv6 packet a single read() can return. */
 #define MAX_PACKET 65536
+/* The header before each packet on a device opened with IFF_VNET_HDR: the
+ * legacy virtio_net_hdr, 10 bytes (TUNSETVNETHDRSZ sets it explicitly). */
+#define VNET_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
+/* What the stack learns from a received packet's virtio_net_hdr, one word per
+ * packet: the GSO segment size in the low 16 bits (0: a plain packet), and
+ * RX_CSUM_TRUSTED when the kernel marked the transport checksum as one it
+ * owes (VIRTIO_NET_HDR_F_NEEDS_CSUM: CHECKSUM_PARTIAL, the field holds the
+ * pseudo-header sum only) or as already verified (F_DATA_VALID). */
+#define RX_CSUM_TRUSTED (1u << 16)
+/* The offloads asked for with TUNSETOFFLOAD: the kernel may hand us TCP
+ * segments of up to 64 KiB with a partial checksum, and takes ours. */
+#define TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 /* At most this many packets per wake-up, so one busy device cannot starve the
  * event loop (timers, other fds) for long. */
 #define MAX_BATCH 256
@@ -224,12 +238,19 @@ static void throw_setiff(napi_env env, int err, const char *name, int attach) {
 }
 
 /* open(name, netnsPath | null, attach) -> { fd, name } */
+/* Turns on the virtio_net_hdr and the offloads on an attached fd. */
+static int set_offloads(int fd) {
+  int hdr = VNET_HDR_LEN;
+  return ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0 && ioctl(fd, TUNSETOFFLOAD, TUN_OFFLOADS) == 0;
+}
+
+/* open(name, netnsPath, attach, offload) -> { fd, name, offload } */
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) {
-    napi_throw_type_error(env, NULL, "open(name, netnsPath, attach) takes 3 arguments");
+    napi_throw_type_error(env, NULL, "open(name, netnsPath, attach, offload) takes 3 or 4 arguments");
     return NULL;
   }
 
@@ -272,6 +293,9 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
 
   bool attach = false;
   NAPI_CALL(env, napi_get_value_bool(env, argv[2], &attach));
+  bool offload = false;
+  if (argc >= 4)
+    NAPI_CALL(env, napi_get_value_bool(env, argv[3], &offload));
 
   int fd = open_tun_fd(env, name, netns_path);
   if (fd < 0)
@@ -279,10 +303,25 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
 
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  /* EXCL: creating must never silently attach to someone else's device. */
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (attach ? 0 : IFF_TUN_EXCL);
+  /* EXCL: creating must never silently attach to someone else's device.
+   * IFF_VNET_HDR is taken on every attach, also to a device created without
+   * it (tun_set_iff replaces the feature flags; tun/check/vnet-attach.c). */
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (attach ? 0 : IFF_TUN_EXCL) | (offload ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, len + 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (offload && (rc < 0 ? errno == EINVAL : !set_offloads(fd))) {
+    /* A kernel or device that refuses the header or the offloads: plain
+     * packets on a fresh fd (the flags of an attached fd cannot change;
+     * closing a device we had just created removes it again). */
+    close(fd);
+    offload = false;
+    fd = open_tun_fd(env, name, netns_path);
+    if (fd < 0)
+      return NULL;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (attach ? 0 : IFF_TUN_EXCL);
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (rc < 0) {
     int err = errno;
     close(fd);
     throw_setiff(env, err, name, attach);
@@ -311,12 +350,14 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
     }
   }
 
-  napi_value result, jfd, jname;
+  napi_value result, jfd, jname, joffload;
   if (napi_create_object(env, &result) != napi_ok ||
       napi_create_int32(env, fd, &jfd) != napi_ok ||
       napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &jname) != napi_ok ||
+      napi_get_boolean(env, offload, &joffload) != napi_ok ||
       napi_set_named_property(env, result, "fd", jfd) != napi_ok ||
-      napi_set_named_property(env, result, "name", jname) != napi_ok) {
+      napi_set_named_property(env, result, "name", jname) != napi_ok ||
+      napi_set_named_property(env, result, "offload", joffload) != napi_ok) {
     close(fd);
     throw_if_none_pending(env, "building open()'s result");
     return NULL;
@@ -360,7 +401,9 @@ typedef struct {
   napi_async_context async;  /* so async_hooks / AsyncLocalStorage see batches */
   unsigned char *arena;
   uint32_t lengths[MAX_BATCH];
+  uint32_t rx_meta[MAX_BATCH]; /* with vnet: gso_size | RX_CSUM_TRUSTED */
   int fd;
+  int vnet;                  /* each packet comes behind a virtio_net_hdr */
   int polling;               /* uv_poll_start is in effect */
   int closing;               /* uv_close has been called */
   int close_done;            /* libuv is done with the handle memory */
@@ -454,7 +497,15 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
   uint32_t count = 0;
   while (!*err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
     io_counts.read_calls++;
-    ssize_t n = read(r->fd, r->arena + used, MAX_PACKET);
+    ssize_t n;
+    struct virtio_net_hdr vh;
+    if (r->vnet) {
+      /* The header apart, the packet straight into the arena. */
+      struct iovec iov[2] = {{&vh, VNET_HDR_LEN}, {r->arena + used, MAX_PACKET}};
+      n = readv(r->fd, iov, 2);
+    } else {
+      n = read(r->fd, r->arena + used, MAX_PACKET);
+    }
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -464,6 +515,15 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     }
     if (n == 0)
       break;
+    if (r->vnet) {
+      if (n <= VNET_HDR_LEN)
+        continue; /* nothing behind the header: not a packet */
+      n -= VNET_HDR_LEN;
+      uint32_t meta = vh.gso_type == VIRTIO_NET_HDR_GSO_NONE ? 0 : vh.gso_size;
+      if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+        meta |= RX_CSUM_TRUSTED;
+      r->rx_meta[count] = meta;
+    }
     r->lengths[count++] = (uint32_t)n;
     used += (size_t)n;
   }
@@ -472,14 +532,18 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     io_counts.copied_bytes += used;
 
   if (count > 0) {
+    /* lengths, then (with vnet) the per-packet metadata, in one array. */
+    uint32_t words = r->vnet ? 2 * count : count;
     napi_value argv[4], ab;
     void *dst = NULL, *lens = NULL;
     if (napi_create_buffer_copy(env, used, r->arena, &dst, &argv[0]) == napi_ok &&
-        napi_create_arraybuffer(env, count * sizeof(uint32_t), &lens, &ab) == napi_ok &&
-        napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) == napi_ok &&
+        napi_create_arraybuffer(env, words * sizeof(uint32_t), &lens, &ab) == napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, words, ab, 0, &argv[1]) == napi_ok &&
         napi_create_uint32(env, count, &argv[2]) == napi_ok &&
         napi_get_boolean(env, backlogged, &argv[3]) == napi_ok) {
       memcpy(lens, r->lengths, count * sizeof(uint32_t));
+      if (r->vnet)
+        memcpy((uint32_t *)lens + count, r->rx_meta, count * sizeof(uint32_t));
       call_js(r, r->on_packets, 4, argv);
     }
   }
@@ -550,10 +614,10 @@ static int is_function(napi_env env, napi_value v) {
   return napi_typeof(env, v, &type) == napi_ok && type == napi_function;
 }
 
-/* startReading(fd, onPackets, onError) -> handle */
+/* startReading(fd, onPackets, onError, vnet) -> handle */
 static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   if (argc < 3) {
@@ -566,6 +630,9 @@ static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "onPackets and onError must be functions");
     return NULL;
   }
+  bool vnet = false;
+  if (argc >= 4)
+    NAPI_CALL(env, napi_get_value_bool(env, argv[3], &vnet));
 
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
@@ -580,6 +647,7 @@ static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
   }
   r->env = env;
   r->fd = fd;
+  r->vnet = vnet;
   r->arena = arena;
 
   int rc = uv_poll_init(loop, &r->poll, fd);
@@ -642,19 +710,77 @@ static napi_value tun_stop_reading(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------------- writing */
 
-/* writeBatch(fd, packets: Uint8Array[]) -> number written. One write() per
- * packet: without IFF_VNET_HDR a TUN fd takes exactly one packet per call. */
+/* The virtio_net_hdr for a packet of ours. `gso_size` 0: a whole packet,
+ * its checksums complete. Otherwise a TCP super-segment (IPv4 or IPv6, by
+ * the version nibble) whose checksum field holds the pseudo-header sum: the
+ * kernel cuts it into gso_size segments and completes each checksum
+ * (CHECKSUM_PARTIAL from csum_start, the TCP header, at csum_offset 16). */
+static int vnet_header_for(struct virtio_net_hdr *vh, const uint8_t *p, size_t len, uint32_t gso_size) {
+  memset(vh, 0, sizeof *vh);
+  if (gso_size == 0)
+    return 1;
+  size_t l3;
+  uint8_t gso_type;
+  if (len >= 20 && p[0] >> 4 == 4 && p[9] == 6) {
+    l3 = (size_t)(p[0] & 15) * 4;
+    gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+  } else if (len >= 40 && p[0] >> 4 == 6 && p[6] == 6) {
+    l3 = 40;
+    gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+  } else {
+    return 0;
+  }
+  if (len < l3 + 20)
+    return 0;
+  size_t l4 = (size_t)(p[l3 + 12] >> 4) * 4;
+  if (l4 < 20 || len < l3 + l4 || gso_size > 0xffff)
+    return 0;
+  vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  vh->gso_type = gso_type;
+  vh->hdr_len = (uint16_t)(l3 + l4);
+  vh->gso_size = (uint16_t)gso_size;
+  vh->csum_start = (uint16_t)l3;
+  vh->csum_offset = 16;
+  return 1;
+}
+
+/* writeBatch(fd, packets: Uint8Array[], vnet?, gsoSizes?) -> number written.
+ * One write() per packet: a TUN fd takes exactly one packet per call. With
+ * `vnet` (a device opened with offload) each goes behind its virtio_net_hdr
+ * in one writev; gsoSizes[i] > 0 makes packet i a TCP super-segment. */
 static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   if (argc < 2) {
-    napi_throw_type_error(env, NULL, "writeBatch(fd, packets) takes 2 arguments");
+    napi_throw_type_error(env, NULL, "writeBatch(fd, packets, vnet, gsoSizes) takes 2 to 4 arguments");
     return NULL;
   }
   if (!get_fd(env, argv[0], &fd))
     return NULL;
+  bool vnet = false;
+  if (argc >= 3)
+    NAPI_CALL(env, napi_get_value_bool(env, argv[2], &vnet));
+  /* gsoSizes: a Uint32Array as long as packets, or absent (all whole). */
+  uint32_t *gso = NULL;
+  size_t gso_count = 0;
+  if (argc >= 4) {
+    napi_valuetype gt;
+    NAPI_CALL(env, napi_typeof(env, argv[3], &gt));
+    if (gt != napi_undefined && gt != napi_null) {
+      bool is_ta = false;
+      napi_typedarray_type ta_type;
+      void *gdata = NULL;
+      if (napi_is_typedarray(env, argv[3], &is_ta) != napi_ok || !is_ta ||
+          napi_get_typedarray_info(env, argv[3], &ta_type, &gso_count, &gdata, NULL, NULL) != napi_ok ||
+          ta_type != napi_uint32_array) {
+        napi_throw_type_error(env, NULL, "gsoSizes must be a Uint32Array");
+        return NULL;
+      }
+      gso = gdata;
+    }
+  }
   bool is_array = false;
   NAPI_CALL(env, napi_is_array(env, argv[1], &is_array));
   if (!is_array) {
@@ -685,9 +811,20 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
 
     /* Written while the scope still holds `item`, so `data` stays valid. */
     ssize_t rc;
+    struct virtio_net_hdr vh;
+    uint32_t gso_size = gso != NULL && i < gso_count ? gso[i] : 0;
+    if (gso_size != 0 && (!vnet || !vnet_header_for(&vh, data, len, gso_size))) {
+      napi_close_handle_scope(env, scope);
+      throw_errno(env, EINVAL, "packet %u of %u: a GSO size %u needs a device opened with offload and a TCP packet",
+                  i, n, gso_size);
+      return NULL;
+    }
+    if (vnet && gso_size == 0)
+      vnet_header_for(&vh, data, len, 0);
+    struct iovec iov[2] = {{&vh, VNET_HDR_LEN}, {data, len}};
     do {
       io_counts.write_calls++;
-      rc = write(fd, data, len);
+      rc = vnet ? writev(fd, iov, 2) : write(fd, data, len);
     } while (rc < 0 && errno == EINTR);
     int err = rc < 0 ? errno : 0;
     napi_close_handle_scope(env, scope);
