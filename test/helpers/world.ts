@@ -11,6 +11,7 @@ import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { memoryLinkPair, type MemoryLink } from '../../tun/memory-link.ts';
 import { ImpairedLink } from '../../tun/impair/impaired-link.ts';
 import { Impairment, type ImpairConfig } from '../../tun/impair/impairment.ts';
+import { cutSuperSegment } from './gso.ts';
 
 export const ADDR_A = parseIpv4('198.18.0.1')!;
 export const ADDR_B = parseIpv4('198.18.0.2')!;
@@ -24,9 +25,16 @@ class FilteredSink implements PacketSink {
     private readonly from: 'a' | 'b',
     private readonly world: World,
   ) {}
-  send(packets: readonly Uint8Array[]): void {
+  /** Super-segments (a stack made with `offload`) are cut as the kernel's GSO would (helpers/gso.ts) before anything sees them. */
+  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
     const out: Uint8Array[] = [];
-    for (const p of packets) {
+    for (const [i, p] of packets.entries()) {
+      const gsoSize = gsoSizes?.[i] ?? 0;
+      if (gsoSize !== 0) {
+        this.world.superSegments.push({ from: this.from, gsoSize, packet: p });
+        this.send(cutSuperSegment(p, gsoSize));
+        continue;
+      }
       this.world.log.push({ t: this.world.clock.now(), from: this.from, packet: p });
       const filtered = this.world.filter ? this.world.filter(p, this.from, this.world.clock.now()) : [p];
       if (filtered) out.push(...filtered);
@@ -43,6 +51,8 @@ export class World {
   private readonly linkB: MemoryLink;
   filter: WireFilter | undefined;
   readonly log: Array<{ t: number; from: 'a' | 'b'; packet: Uint8Array }> = [];
+  /** The super-segments a stack with `offload` handed its link, before they were cut. */
+  readonly superSegments: Array<{ from: 'a' | 'b'; gsoSize: number; packet: Uint8Array }> = [];
   /**
    * The impairments (tun/impair/) on stack A's and B's end of the wire, when
    * the options ask for them: "out" is what that stack sends, "in" what it
