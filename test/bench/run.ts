@@ -188,17 +188,23 @@ async function startCServer(ns: string, argv: string[], pinned: boolean): Promis
  * given, records the p99 GC pause of our stack's exit report.
  */
 async function withServers(lab: Lab, pinned: boolean, label: string, gcMetric: Metric | undefined, fn: (stack: Started, kernel: Started, lwip: Started | undefined) => Promise<void>): Promise<void> {
-  const stack = start([...(pinned ? ['taskset', '-c', '0'] : []), CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
+  const taskset = pinned ? ['taskset', '-c', '0'] : [];
+  const stack = start([...taskset, CLI, 'up', '--netns', lab.stackNs, '--services', `echo:${PORT}`]);
+  // The same stack with TUN offloads off, in a namespace of its own: every packet wire-sized.
+  const plain = start([...taskset, CLI, 'up', '--netns', lab.plainNs, '--offload', 'off', '--services', `echo:${PORT}`]);
   let kernel: Started | undefined;
   let lwip: Started | undefined;
   try {
-    await stack.line(/^ready /, 20_000);
+    const ready = await stack.line(/^ready /, 20_000);
+    if (!/\boffload=on\b/.test(ready)) throw new Error(`our stack came up without offloads: ${ready}`);
+    await plain.line(/^ready /, 20_000);
     kernel = await startCServer(lab.pair.server, [KERNEL_ECHO, '--addr', KERNEL_SERVER, '--port', String(PORT)], pinned);
     if (lab.lwipNs !== undefined) lwip = await startCServer(lab.lwipNs, [LWIP_ECHO, '--tun', 'lw0', '--addr', LWIP_ADDR, '--port', String(PORT)], pinned);
     await fn(stack, kernel, lwip);
   } finally {
     await lwip?.stop();
     await kernel?.stop();
+    await stopStack(plain, `${label} (offload off)`, undefined);
     await stopStack(stack, label, gcMetric);
   }
 }
@@ -236,6 +242,8 @@ async function runCClient(ns: string, host: string, mode: 'echo' | 'rtt' | 'conn
 type Metric =
   | 'mibps'
   | 'mibpsPinned'
+  | 'mibpsNoOffload'
+  | 'mibpsPinnedNoOffload'
   | 'syscallsPerMiB'
   | 'copiesInPerByte'
   | 'copiesOutPerByte'
@@ -344,6 +352,8 @@ function vmRssKiB(pid: number): number {
 
 interface Lab {
   stackNs: string;
+  /** Our stack with `--offload off`, for the throughput rows without offloads. */
+  plainNs: string;
   pair: VethPair;
   /** lwIP's namespace with its TUN lw0, when liblwip-dev is installed. */
   lwipNs: string | undefined;
@@ -393,6 +403,11 @@ async function unpinnedPhase(lab: Lab, r: number): Promise<void> {
         log(`r${r} throughput ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
       });
     }
+    await step(`r${r} throughput stack, offload off`, 15_000, async () => {
+      const res = await runCClient(lab.plainNs, STACK_ADDR, 'echo', BYTES, false, 60);
+      record('stack', 'mibpsNoOffload', res.mibps);
+      log(`r${r} throughput stack, offload off: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
+    });
     for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} rtt ${side}`, 10_000, async () => {
         const res = await runCClient(ns, host, 'rtt', RTT_COUNT, false, 30);
@@ -420,6 +435,11 @@ async function pinnedPhase(lab: Lab, r: number): Promise<void> {
         log(`r${r} throughput CPU0 ${side}: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
       });
     }
+    await step(`r${r} throughput CPU0 stack, offload off`, 15_000, async () => {
+      const res = await runCClient(lab.plainNs, STACK_ADDR, 'echo', BYTES, true, 60);
+      record('stack', 'mibpsPinnedNoOffload', res.mibps);
+      log(`r${r} throughput CPU0 stack, offload off: ${res.mibps.toFixed(1)} MiB/s (${res.bytes} bytes back, ${res.seconds.toFixed(3)} s)`);
+    });
     for (const [side, ns, host] of ends(lab)) {
       await step(`r${r} rtt CPU0 ${side}`, 10_000, async () => {
         const res = await runCClient(ns, host, 'rtt', RTT_COUNT, true, 30);
@@ -607,6 +627,8 @@ function table(): string {
   const echo: Array<[string, Metric]> = [
     ['echo throughput, 1 conn, 100 MiB each way, unpinned (MiB/s)', 'mibps'],
     ['echo throughput, all on CPU 0 (MiB/s)', 'mibpsPinned'],
+    ['  ours with TUN offloads off, unpinned (MiB/s) [5]', 'mibpsNoOffload'],
+    ['  ours with TUN offloads off, all on CPU 0 (MiB/s) [5]', 'mibpsPinnedNoOffload'],
     ['  TUN read()+write() calls per MiB echoed, unpinned [4]', 'syscallsPerMiB'],
     ['  user-space copies of each byte received, unpinned [4]', 'copiesInPerByte'],
     ['  user-space copies of each byte sent, unpinned [4]', 'copiesOutPerByte'],
@@ -640,7 +662,9 @@ function table(): string {
   ];
   const ratio = (metric: Metric, other: Side): string => {
     const a = stats(samples.stack.get(metric));
-    const b = stats(samples[other].get(metric));
+    // Ours without offloads against the others' one figure (they have no such switch).
+    const theirs = metric === 'mibpsNoOffload' ? 'mibps' : metric === 'mibpsPinnedNoOffload' ? 'mibpsPinned' : metric;
+    const b = stats(samples[other].get(theirs));
     // A ratio to nothing, or to a negative growth (memory handed back), says nothing.
     return a && b && b.median > 0 ? `${(a.median / b.median).toFixed(2)}×` : 'n/a';
   };
@@ -675,6 +699,8 @@ function table(): string {
     '[4] ours, over each unpinned echo, from its Io* counters (cli/io-counters.ts) read through its control socket:',
     '    TUN read() and write() calls (epoll_wait not counted) per MiB carried both ways; copies: received, the addon\'s',
     "    copy of everything read (headers included) plus TCP's; sent, TCP's copy into its send queue and into each segment.",
+    '[5] ours is `up` with its default TUN offloads (super-segments of up to 64 KiB both ways, docs/offloads.md); these',
+    '    rows are a second instance with `--offload off` (every packet wire-sized), compared with the same lwIP and kernel figures.',
   );
   if (ONLY !== 'echo') out.push(...goodputNotes());
   return out.join('\n');
@@ -751,11 +777,12 @@ async function echoPhases(): Promise<void> {
   const lwip = buildCPrograms();
   const stackNs = addNetns(uniqueName('tun'));
   sysctlInNetns(stackNs, 'net.ipv4.tcp_max_tw_buckets', 0);
+  const plainNs = addNetns(uniqueName('plain'));
   const pair = addVethPair('v', KERNEL_CLIENT, KERNEL_SERVER);
   sysctlInNetns(pair.client, 'net.ipv4.tcp_max_tw_buckets', 0);
   const lwipNs = lwip ? addLwipNamespace() : undefined;
-  log(`namespaces: ${stackNs} (TUN), ${lwipNs !== undefined ? `${lwipNs} (lwIP's TUN), ` : ''}${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
-  const lab: Lab = { stackNs, pair, lwipNs };
+  log(`namespaces: ${stackNs} (TUN), ${plainNs} (TUN, offloads off), ${lwipNs !== undefined ? `${lwipNs} (lwIP's TUN), ` : ''}${pair.client} ↔ ${pair.server} (veth ${KERNEL_CLIENT} → ${KERNEL_SERVER})`);
+  const lab: Lab = { stackNs, plainNs, pair, lwipNs };
 
   for (let r = 1; r <= ROUNDS; r++) {
     for (const [name, phase, needMs] of [
