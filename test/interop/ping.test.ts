@@ -33,7 +33,7 @@ interop('ping -c 5 is answered, the pcap reads back with tcpdump, and exit remov
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const pcap = join(dir, 'ping.pcap');
   const { netns, stack, ready } = await stackInNetns(t, ['--pcap', pcap]);
-  t.regex(ready, /^ready tun=tcp0 mode=create addr=198\.18\.0\.2 peer=198\.18\.0\.1\/24 mtu=1500 netns=\S+ pcap=/);
+  t.regex(ready, /^ready tun=tcp0 mode=create addr=198\.18\.0\.2 peer=198\.18\.0\.1\/24 mtu=1500 offload=on netns=\S+ pcap=/);
 
   const ping = await execInNetns(netns, ['ping', '-c', '5', '-i', '0.2', '-W', '2', ADDR], { timeoutMs: 20_000 });
   t.is(ping.status, 0, ping.stdout + ping.stderr);

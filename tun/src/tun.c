@@ -305,7 +305,7 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   memset(&ifr, 0, sizeof ifr);
   /* EXCL: creating must never silently attach to someone else's device.
    * IFF_VNET_HDR is taken on every attach, also to a device created without
-   * it (tun_set_iff replaces the feature flags; tun/check/vnet-attach.c). */
+   * it (tun_set_iff replaces the feature flags; test/tun/vnet-hdr.test.ts). */
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (attach ? 0 : IFF_TUN_EXCL) | (offload ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, len + 1);
   int rc = ioctl(fd, TUNSETIFF, &ifr);
