@@ -179,12 +179,20 @@ export class RealtimeDriver {
     // for an earlier time fires, finds nothing due and is armed then for the
     // deadline of that moment: an RTO or delayed ACK pushed later by every
     // batch costs no clearTimeout/setTimeout (and no Timeout object) each
-    // time. With no deadline at all it goes, so as not to keep Node running.
-    if (deadline === this.armedFor || (deadline !== Infinity && deadline > this.armedFor)) return;
+    // time. With no deadline at all it stays, unreferenced, so as not to keep
+    // Node running: a request-response exchange leaves none between its
+    // batches (the ACK cancels the RTO, the reply, a microtask later, arms
+    // it again), which would otherwise clear and set it once per round trip.
+    if (deadline >= this.armedFor) {
+      if (this.timer !== undefined) {
+        if (deadline === Infinity) this.timer.unref();
+        else this.timer.ref();
+      }
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = deadline;
-    if (deadline === Infinity) return;
     // Not now(): an answer raises the clock's floor, and the stamps of a
     // backlogged batch may go on from the last time the stack itself was given.
     const now = this.clock instanceof MonotonicClock ? this.clock.peek() : this.clock.now();

@@ -3,7 +3,10 @@
  * only when the stack's earliest deadline moves earlier; a deadline pushed
  * later (an RTO or delayed ACK at every batch) leaves it armed, and when it
  * fires with nothing due it is armed for the deadline of that moment. With
- * no deadline left it is cleared, so that it keeps nothing alive.
+ * no deadline left it stays but no longer keeps Node alive (unref), and a
+ * deadline that comes back after it takes it again (ref): a request-response
+ * exchange, with no deadline between the ACK and the reply, costs no
+ * clearTimeout and setTimeout per round trip.
  */
 import test from 'ava';
 import type { BatchHandler, Link } from '../../stack/link.ts';
@@ -31,14 +34,16 @@ class FakeStack {
   }
 }
 
-test.serial('the host timer is set again only when the deadline moves earlier, and cleared when there is none', async (t) => {
+test.serial('the host timer is set again only when the deadline moves earlier; with none it stays, unreferenced', async (t) => {
   const realSet = globalThis.setTimeout;
   const realClear = globalThis.clearTimeout;
   let sets = 0;
   let clears = 0;
+  let last: NodeJS.Timeout | undefined;
   globalThis.setTimeout = ((fn: () => void, ms?: number) => {
     sets++;
-    return realSet(fn, ms);
+    last = realSet(fn, ms);
+    return last;
   }) as typeof setTimeout;
   globalThis.clearTimeout = ((id: Parameters<typeof clearTimeout>[0]) => {
     clears++;
@@ -82,5 +87,10 @@ test.serial('the host timer is set again only when the deadline moves earlier, a
 
   stack.deadline = Infinity;
   batch();
-  t.is(clears, 2, 'no deadline: the timer goes');
+  t.is(clears, 1, 'no deadline: the timer stays...');
+  t.false(last!.hasRef(), '...but keeps nothing alive');
+  stack.deadline = performance.now() + 500;
+  batch();
+  t.deepEqual([sets, clears], [3, 1], 'a later deadline back: the same timer...');
+  t.true(last!.hasRef(), '...referenced again');
 });
