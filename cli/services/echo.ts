@@ -1,8 +1,63 @@
-/** Echo (RFC 862, port 7): every byte received is sent back; our FIN follows the peer's, after the echo. */
+/**
+ * Echo (RFC 862, port 7): every byte received is sent back; our FIN follows
+ * the peer's, after the echo.
+ *
+ * Written on the BSD-shaped Endpoint, as an epoll server or lwIP's raw-API
+ * echo is written, not on TcpServer/TcpSocket: it is the server `make bench`
+ * sets beside those two, and a Node Duplex per connection (its stream state,
+ * its listeners, pipe()) would be measured with it. Backpressure both ways:
+ * it reads only what the send buffer takes, and what a write did not take
+ * waits for POLLOUT before anything more is read, so a client that does not
+ * read stops being read.
+ */
 import type { TcpProvider } from '../../tun/node/provider.ts';
-import { listenService, type RunningService, type StackView } from './service.ts';
+import type { Endpoint } from '../../stack/socket/types.ts';
+import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
+import type { StackView } from './service.ts';
 
-export function start(provider: TcpProvider, _stack: StackView, port = 7): RunningService {
-  // pipe() applies backpressure both ways: a client that does not read stops being read.
-  return listenService('echo', provider, port, { allowHalfOpen: true }, (socket) => socket.pipe(socket));
+export function start(provider: TcpProvider, _stack: StackView, port = 7): EndpointService {
+  return listenEndpoints('echo', provider, port, {}, (endpoint, release) => {
+    const connection = new EchoConnection(endpoint, release);
+    endpoint.onEvent = connection.step;
+    connection.step();
+  });
+}
+
+class EchoConnection {
+  /** Read, and not yet taken by the send buffer. */
+  private pending: Uint8Array | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly release: () => void,
+  ) {}
+
+  /** On every readiness change: move what can be moved; at the end of the stream, close (FIN after the echo). */
+  readonly step = (): void => {
+    const ep = this.endpoint;
+    try {
+      for (;;) {
+        if (this.pending !== null) {
+          const taken = ep.write(this.pending);
+          if (taken < this.pending.length) {
+            this.pending = this.pending.subarray(taken);
+            return; // the rest waits for POLLOUT
+          }
+          this.pending = null;
+        }
+        if (this.ended) break;
+        const room = ep.writableBytes;
+        if (room <= 0) return;
+        const data = ep.read(room);
+        if (data === null) return; // nothing more yet
+        if (data.length === 0) this.ended = true; // the peer's FIN
+        else this.pending = data;
+      }
+    } catch {
+      // ECONNRESET, ETIMEDOUT, EPIPE: the connection is gone; let go of it.
+    }
+    // Everything read was echoed (or cannot be): close() sends our FIN after it.
+    this.release();
+  };
 }

@@ -28,7 +28,7 @@ test('echo returns every byte, in order, then closes after the client FIN', asyn
   echo.close();
 });
 
-test('echo holds a client that sends but never reads at the buffers (pipe backpressure)', async (t) => {
+test('echo holds a client that sends but never reads at the buffers (backpressure)', async (t) => {
   const { net, server } = fakeNet(16 * 1024);
   const echo = startEcho(server, stack, 7);
   const client = new Client(net, 7, { paused: true });
