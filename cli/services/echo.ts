@@ -5,15 +5,19 @@
  * Written on the BSD-shaped Endpoint, as an epoll server or lwIP's raw-API
  * echo is written, not on TcpServer/TcpSocket: it is the server `make bench`
  * sets beside those two, and a Node Duplex per connection (its stream state,
- * its listeners, pipe()) would be measured with it. Backpressure both ways:
- * it reads only what the send buffer takes, and what a write did not take
- * waits for POLLOUT before anything more is read, so a client that does not
- * read stops being read.
+ * its listeners, pipe()) would be measured with it. Like the kernel's echo
+ * server there (test/bench/c/kernel-echo.c) it reads up to 64 KiB at a time
+ * and writes what it read; what a write did not take waits for POLLOUT
+ * before anything more is read, so a client that does not read stops being
+ * read (backpressure both ways).
  */
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
+
+/** The most one read takes (kernel-echo.c's buffer). */
+const CHUNK = 64 * 1024;
 
 export function start(provider: TcpProvider, _stack: StackView, port = 7): EndpointService {
   return listenEndpoints('echo', provider, port, {}, (endpoint, release) => {
@@ -47,9 +51,7 @@ class EchoConnection {
           this.pending = null;
         }
         if (this.ended) break;
-        const room = ep.writableBytes;
-        if (room <= 0) return;
-        const data = ep.read(room);
+        const data = ep.read(CHUNK);
         if (data === null) return; // nothing more yet
         if (data.length === 0) this.ended = true; // the peer's FIN
         else this.pending = data;
