@@ -11,6 +11,10 @@
  * at the scale of a userspace stack (10^4–10^5 connections) the heap is
  * measured cheaper than the bookkeeping it saves.
  */
+function noCallback(): never {
+  throw new Error('a Timer made without a callback must override fire()');
+}
+
 export class Timer {
   /** Absolute deadline in clock milliseconds; Infinity while disarmed. */
   deadline = Infinity;
@@ -22,8 +26,13 @@ export class Timer {
   constructor(
     /** What the timer is, for traces ("rto", "keepalive", "reasm"...). */
     readonly kind: string,
-    readonly fire: () => void,
+    /** What fire() runs; a subclass may override fire() instead, and keep no closure per timer. */
+    private readonly callback: () => void = noCallback,
   ) {}
+
+  fire(): void {
+    this.callback();
+  }
 
   get armed(): boolean {
     return this.index >= 0;

@@ -7,8 +7,11 @@
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
 
 /** A FIFO of byte chunks with cheap append, consume-from-front and random copy-out. */
+/** The chunk list of an empty queue (frozen: never pushed to). */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 export class ByteQueue {
-  private chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] = NO_CHUNKS;
   private head = 0;
   /** Bytes of chunks[head] already consumed. */
   private headOffset = 0;
@@ -16,6 +19,7 @@ export class ByteQueue {
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(data);
     this.length += data.length;
   }
@@ -38,7 +42,7 @@ export class ByteQueue {
     }
     if (this.length === 0) {
       // Drained: drop the emptied slots (an idle connection keeps no array the size of its last burst).
-      this.chunks.length = 0;
+      this.chunks = NO_CHUNKS;
       this.head = 0;
     } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
@@ -87,7 +91,7 @@ export class ByteQueue {
   shiftCopied = 0;
 
   clear(): void {
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.head = 0;
     this.headOffset = 0;
     this.length = 0;
@@ -107,11 +111,14 @@ interface OooSegment {
  * order ranges were last extended for SACK (RFC 2018 §4: the first block
  * reports the most recently received segment).
  */
+const NO_SEGMENTS: OooSegment[] = Object.freeze([]) as unknown as OooSegment[];
+const NO_EDGES: number[] = Object.freeze([]) as unknown as number[];
+
 export class OutOfOrderQueue {
-  private segments: OooSegment[] = [];
+  private segments: OooSegment[] = NO_SEGMENTS;
   bytes = 0;
   /** Left edges of blocks, most recently touched first. */
-  private recent: number[] = [];
+  private recent: number[] = NO_EDGES;
 
   get empty(): boolean {
     return this.segments.length === 0;
@@ -167,6 +174,7 @@ export class OutOfOrderQueue {
       i++;
     }
     if (added > 0) {
+      if (this.segments === NO_SEGMENTS) this.segments = [];
       this.segments.push(...out);
       this.segments.sort((a, b) => seqDiff(a.seq, b.seq));
       this.bytes += added;
@@ -195,6 +203,10 @@ export class OutOfOrderQueue {
       if (onDuplicate && seqLt(s.seq, rcvNxt)) onDuplicate(s.seq, seqLt(end, rcvNxt) ? end : rcvNxt);
       this.segments.shift();
       this.bytes -= s.data.length;
+      if (this.segments.length === 0) {
+        this.segments = NO_SEGMENTS;
+        this.recent = NO_EDGES;
+      }
       if (seqLe(end, next)) continue;
       out.push(s.data.subarray(seqDiff(next, s.seq)));
       next = end;
@@ -244,8 +256,8 @@ export class OutOfOrderQueue {
   }
 
   clear(): void {
-    this.segments = [];
-    this.recent = [];
+    this.segments = NO_SEGMENTS;
+    this.recent = NO_EDGES;
     this.bytes = 0;
   }
 }

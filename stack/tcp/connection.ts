@@ -60,6 +60,9 @@ export interface RcvSkb {
   fragsLeft: number;
 }
 
+/** The empty skb list every connection starts with and returns to: shared, so frozen (never pushed to). */
+export const NO_SKBS: RcvSkb[] = Object.freeze([]) as unknown as RcvSkb[];
+
 /** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */
 export type CaState = 'open' | 'disorder' | 'cwr' | 'recovery' | 'loss';
 
@@ -130,8 +133,8 @@ export class Connection {
   rcvBufLocked = false;
   /** sk_rmem_alloc: the truesize of what is queued, per segment (rcvbuf.ts). */
   rmemAlloc = 0;
-  rcvSkbs: RcvSkb[] = [];
-  oooSkbs: RcvSkb[] = [];
+  rcvSkbs: RcvSkb[] = NO_SKBS;
+  oooSkbs: RcvSkb[] = NO_SKBS;
   /** tp->scaling_ratio: payload per 256 bytes of receive memory. */
   scalingRatio = TCP_DEFAULT_SCALING_RATIO;
   /** tp->window_clamp (the largest window we will offer) and tp->rcv_ssthresh (the window's current ceiling). */
@@ -302,7 +305,10 @@ export class Connection {
   bytesAcked = 0;
   bytesReceived = 0;
 
-  readonly id: string;
+  /** The name traces give the connection: its ports (made when a trace asks, not kept per connection). */
+  get id(): string {
+    return `${this.localPort}-${this.remotePort}`;
+  }
 
   constructor(
     readonly ctx: TcpContext,
@@ -327,10 +333,9 @@ export class Connection {
     this.rcvBuf = ctx.sysctl.tcp_rmem[1];
     this.cc = createCongestionControl(ctx.sysctl.tcp_congestion_control, this);
     this.offeredWscale = this.rcvWscale;
-    this.id = `${localPort}-${remotePort}`;
-    this.xmitTimer = new Timer('xmit', () => hooks.timerExpired(this, 'xmit'));
-    this.delackTimer = new Timer('delack', () => hooks.timerExpired(this, 'delack'));
-    this.keepaliveTimer = new Timer('keepalive', () => hooks.timerExpired(this, 'keepalive'));
+    this.xmitTimer = new ConnectionTimerSlot('xmit', this);
+    this.delackTimer = new ConnectionTimerSlot('delack', this);
+    this.keepaliveTimer = new ConnectionTimerSlot('keepalive', this);
   }
 
   get state(): TcpStateName {
@@ -413,5 +418,19 @@ export class Connection {
   receiveWindow(): number {
     const w = seqDiff(seqAdd(this.rcvWup, this.rcvWnd), this.rcvNxt);
     return w < 0 ? 0 : w;
+  }
+}
+
+/** A connection's timer: it knows its connection and which timer it is, so it needs no closure (TimerQueue calls fire()). */
+class ConnectionTimerSlot extends Timer {
+  constructor(
+    private readonly which: ConnectionTimer,
+    private readonly conn: Connection,
+  ) {
+    super(which);
+  }
+
+  override fire(): void {
+    this.conn.hooks.timerExpired(this.conn, this.which);
   }
 }

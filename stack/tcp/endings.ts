@@ -4,7 +4,7 @@
  * a TIME_WAIT minisock (tcp_time_wait), or forgotten by a host crash.
  */
 import { TCP_TIMEWAIT_LEN } from './constants.ts';
-import type { Connection } from './connection.ts';
+import { NO_SKBS, type Connection } from './connection.ts';
 import { activeResetSource } from './output.ts';
 import { activeReset, type ResetPathName } from './reset.ts';
 import { cancelAll } from './timer-arming.ts';
@@ -80,7 +80,7 @@ function purge(c: Connection): void {
   c.rtx.clear();
   c.ooo.clear();
   for (const skb of c.oooSkbs) c.rmemAlloc -= skb.truesize;
-  c.oooSkbs = [];
+  c.oooSkbs = NO_SKBS;
   c.ackNow = false;
   c.ackDelayed = false;
   c.shutRd = true;

@@ -20,7 +20,7 @@ import { TCP_MAX_WSCALE } from '../wire/tcp.ts';
 import { rcvMss } from './ack-schedule.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
 import { NET_CORE_RMEM_MAX, TCP_DEFAULT_SCALING_RATIO } from './constants.ts';
-import type { Connection, RcvSkb } from './connection.ts';
+import { NO_SKBS, type Connection, type RcvSkb } from './connection.ts';
 import { seqAdd, seqDiff, seqLe } from './seq.ts';
 import { initSendBuffer } from './sndbuf.ts';
 
@@ -241,6 +241,7 @@ export function chargeInOrder(c: Connection, len: number, superSegment = false):
   const last = c.rcvSkbs[c.rcvSkbs.length - 1];
   const end = seqAdd(c.rcvNxt, len);
   if (last === undefined || !coalesce(c, last, end, len)) {
+    if (c.rcvSkbs === NO_SKBS) c.rcvSkbs = [];
     c.rcvSkbs.push({ end, truesize: skb.truesize, tailroom: skb.tailroom, fragsLeft: skb.fragsLeft });
     c.rmemAlloc += skb.truesize;
   }
@@ -269,6 +270,7 @@ export function chargeOutOfOrder(c: Connection, end: number, len: number, skb: R
   const last = c.oooSkbs[c.oooSkbs.length - 1];
   const contiguous = last !== undefined && last.end === seqAdd(end, -len);
   if (!contiguous || !coalesce(c, last, end, len)) {
+    if (c.oooSkbs === NO_SKBS) c.oooSkbs = [];
     c.oooSkbs.push({ end, truesize: skb.truesize, tailroom: 0, fragsLeft: skb.fragsLeft });
     c.rmemAlloc += skb.truesize;
   }
@@ -278,11 +280,13 @@ export function chargeOutOfOrder(c: Connection, end: number, len: number, skb: R
 export function moveInOrder(c: Connection): void {
   const keep = [];
   for (const s of c.oooSkbs) {
-    if (seqLe(s.end, c.rcvNxt)) c.rcvSkbs.push(s);
-    else keep.push(s);
+    if (seqLe(s.end, c.rcvNxt)) {
+      if (c.rcvSkbs === NO_SKBS) c.rcvSkbs = [];
+      c.rcvSkbs.push(s);
+    } else keep.push(s);
   }
-  c.rcvSkbs.sort((a, b) => seqDiff(a.end, b.end));
-  c.oooSkbs = keep;
+  if (c.rcvSkbs !== NO_SKBS) c.rcvSkbs.sort((a, b) => seqDiff(a.end, b.end));
+  c.oooSkbs = keep.length > 0 ? keep : NO_SKBS;
 }
 
 /** Frees the memory of segments the application has read in full (skb freed by tcp_recvmsg). */
@@ -293,13 +297,16 @@ export function releaseRead(c: Connection): void {
     c.rmemAlloc -= c.rcvSkbs[n]!.truesize;
     n++;
   }
-  if (n > 0) c.rcvSkbs.splice(0, n);
+  if (n > 0) {
+    if (n === c.rcvSkbs.length) c.rcvSkbs = NO_SKBS;
+    else c.rcvSkbs.splice(0, n);
+  }
 }
 
 /** Every queued byte dropped (close, abort): no receive memory left. */
 export function releaseAll(c: Connection): void {
-  c.rcvSkbs = [];
-  c.oooSkbs = [];
+  c.rcvSkbs = NO_SKBS;
+  c.oooSkbs = NO_SKBS;
   c.rmemAlloc = 0;
 }
 

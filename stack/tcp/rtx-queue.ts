@@ -28,8 +28,10 @@ export interface TxRecord {
   skbEnd: boolean;
 }
 
+const NO_RECORDS: TxRecord[] = Object.freeze([]) as unknown as TxRecord[];
+
 export class RetransmitQueue {
-  private records: TxRecord[] = [];
+  private records: TxRecord[] = NO_RECORDS;
   private head = 0;
   sackedOut = 0;
   lostOut = 0;
@@ -52,6 +54,7 @@ export class RetransmitQueue {
   }
 
   push(r: TxRecord): void {
+    if (this.records === NO_RECORDS) this.records = [];
     this.records.push(r);
     if (r.skbEnd) this.skbs++;
   }
@@ -65,7 +68,7 @@ export class RetransmitQueue {
     if (this.head === this.records.length) {
       // Everything acknowledged: drop the emptied slots, so that an idle
       // connection does not keep an array the size of its last window.
-      this.records.length = 0;
+      this.records = NO_RECORDS;
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.records.length) {
       this.records = this.records.slice(this.head);
@@ -178,7 +181,7 @@ export class RetransmitQueue {
   }
 
   clear(): void {
-    this.records = [];
+    this.records = NO_RECORDS;
     this.head = 0;
     this.skbs = 0;
     this.sackedOut = 0;

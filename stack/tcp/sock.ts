@@ -117,6 +117,8 @@ function defaultOptions(): OptionValues {
   };
 }
 
+const DEFAULT_OPTIONS: OptionValues = Object.freeze(defaultOptions());
+
 const synchronized = (state: TcpStateName): boolean => state !== 'CLOSED' && state !== 'SYN_SENT' && state !== 'LISTEN';
 
 export class TcpSock implements Wakeable {
@@ -129,7 +131,9 @@ export class TcpSock implements Wakeable {
   private conn: Connection | undefined;
   private listener: Listener | undefined;
   private bound: BoundPort | undefined;
-  private readonly opts: OptionValues = defaultOptions();
+  /** Shared (copy on write) with the listener that accepted this socket, or with every new socket (DEFAULT_OPTIONS). */
+  private opts: OptionValues = DEFAULT_OPTIONS;
+  private optsShared = true;
 
   constructor(private readonly layer: TcpLayer) {}
 
@@ -221,8 +225,9 @@ export class TcpSock implements Wakeable {
     const sock = new TcpSock(this.layer);
     sock.conn = child;
     child.owner = sock;
-    // The child is a clone of the listener (sk_clone_lock): it carries the listener's options.
-    Object.assign(sock.opts, this.opts);
+    // The child is a clone of the listener (sk_clone_lock): it carries the listener's options (shared until either changes them).
+    sock.opts = this.opts;
+    this.optsShared = true;
     sock.applyOptions();
     return sock;
   }
@@ -428,6 +433,10 @@ export class TcpSock implements Wakeable {
 
   /** sk_setsockopt / do_tcp_setsockopt: EINVAL for a value out of Linux's range. */
   setsockopt<K extends TcpSockOption>(name: K, value: TcpSockOptions[K]): TcpErrno | undefined {
+    if (this.optsShared) {
+      this.opts = { ...this.opts };
+      this.optsShared = false;
+    }
     const o = this.opts;
     const v = value as TcpSockOptions[TcpSockOption];
     const inRange = (n: unknown, min: number, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;

@@ -37,8 +37,10 @@ export interface UnsentSkb {
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
 export const GSO_MAX_SIZE = 65536 - (320 + 1);
 
+const NO_UNSENT: UnsentSkb[] = Object.freeze([]) as unknown as UnsentSkb[];
+
 export class WriteQueue {
-  private skbs: UnsentSkb[] = [];
+  private skbs: UnsentSkb[] = NO_UNSENT;
   /** tp->pushed_seq: write_seq at the last PSH mark. */
   pushedSeq = 0;
   /** sk_pacing_rate in bytes per second; ~0UL until tcp_update_pacing_rate first runs. */
@@ -68,12 +70,13 @@ export class WriteQueue {
   }
 
   clear(): void {
-    this.skbs = [];
+    this.skbs = NO_UNSENT;
   }
 
   /** A new, empty skb at the tail (tcp_skb_entail). */
   entail(): UnsentSkb {
     const skb = { len: 0, psh: false };
+    if (this.skbs === NO_UNSENT) this.skbs = [];
     this.skbs.push(skb);
     return skb;
   }
@@ -100,13 +103,19 @@ export class WriteQueue {
     const head = this.skbs[0];
     if (!head) return;
     head.len -= len;
-    if (head.len <= 0) this.skbs.shift();
+    if (head.len <= 0) {
+      this.skbs.shift();
+      if (this.skbs.length === 0) this.skbs = NO_UNSENT;
+    }
   }
 
   /** Keeps the skbs covering exactly the unsent bytes (defensive: every byte is queued by queueWrite). */
   reconcile(unsent: number): void {
     const have = this.bytes();
-    if (have < unsent) this.skbs.push({ len: unsent - have, psh: true });
+    if (have < unsent) {
+      if (this.skbs === NO_UNSENT) this.skbs = [];
+      this.skbs.push({ len: unsent - have, psh: true });
+    }
     let extra = have - unsent;
     while (extra > 0 && this.skbs.length > 0) {
       const h = this.skbs[0]!;
@@ -115,5 +124,6 @@ export class WriteQueue {
       extra -= n;
       if (h.len === 0) this.skbs.shift();
     }
+    if (this.skbs.length === 0) this.skbs = NO_UNSENT;
   }
 }
