@@ -6,10 +6,10 @@
  */
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
 
-/** A FIFO of byte chunks with cheap append, consume-from-front and random copy-out. */
-/** The chunk list of an empty queue (frozen: never pushed to). */
+/** The chunk list of an empty queue, shared by all of them (frozen: never pushed to). */
 const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
+/** A FIFO of byte chunks with cheap append, consume-from-front and random copy-out. */
 export class ByteQueue {
   private chunks: Uint8Array[] = NO_CHUNKS;
   private head = 0;
@@ -105,15 +105,16 @@ interface OooSegment {
   data: Uint8Array;
 }
 
+/** The lists of an empty out-of-order queue, shared (frozen: never pushed to). */
+const NO_SEGMENTS: OooSegment[] = Object.freeze([]) as unknown as OooSegment[];
+const NO_EDGES: number[] = Object.freeze([]) as unknown as number[];
+
 /**
  * Out-of-order data, kept as non-overlapping ranges sorted by sequence
  * number (overlaps trimmed on insert, as tcp_data_queue_ofo does), with the
  * order ranges were last extended for SACK (RFC 2018 §4: the first block
  * reports the most recently received segment).
  */
-const NO_SEGMENTS: OooSegment[] = Object.freeze([]) as unknown as OooSegment[];
-const NO_EDGES: number[] = Object.freeze([]) as unknown as number[];
-
 export class OutOfOrderQueue {
   private segments: OooSegment[] = NO_SEGMENTS;
   bytes = 0;

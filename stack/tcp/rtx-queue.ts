@@ -28,6 +28,7 @@ export interface TxRecord {
   skbEnd: boolean;
 }
 
+/** The list of an empty queue, shared by all of them (frozen: never pushed to). */
 const NO_RECORDS: TxRecord[] = Object.freeze([]) as unknown as TxRecord[];
 
 export class RetransmitQueue {

@@ -37,6 +37,7 @@ export interface UnsentSkb {
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
 export const GSO_MAX_SIZE = 65536 - (320 + 1);
 
+/** The list of an empty queue, shared by all of them (frozen: never pushed to). */
 const NO_UNSENT: UnsentSkb[] = Object.freeze([]) as unknown as UnsentSkb[];
 
 export class WriteQueue {
