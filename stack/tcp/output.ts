@@ -164,13 +164,8 @@ function emit(c: Connection, spec: SendSpec): void {
     window,
     options: spec.options,
     payloadLength: len,
-    fillPayload:
-      len > 0
-        ? (dst, offset) => {
-            c.sendQueue.copyOut(spec.payloadOffset!, len, dst, offset);
-            c.ctx.copied.tx += len;
-          }
-        : undefined,
+    payloadFrom: c.sendQueue,
+    payloadOffset: spec.payloadOffset ?? 0,
     ipId: nextGsoIpId(c, len, spec.gsoSize ?? 0),
     retransmission: spec.retransmission === true,
     gsoSize: spec.gsoSize ?? 0,

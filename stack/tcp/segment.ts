@@ -5,6 +5,7 @@
  * with the wire/ codec, IP output writes the IPv4 header (tcp_transmit_skb →
  * ip_queue_xmit).
  */
+import type { ByteQueue } from './buffers.ts';
 import { PROTO_TCP } from '../wire/ipv4.ts';
 import {
   TCP_FIN,
@@ -62,8 +63,9 @@ export interface OutgoingSegment {
   window: number;
   options?: TcpOptionsToWrite | undefined;
   payloadLength?: number;
-  /** Copies the payload into `dst` at `offset` (lets callers copy straight from their send queue). */
-  fillPayload?: (dst: Uint8Array, offset: number) => void;
+  /** Where the payload is: `payloadLength` bytes of this queue from `payloadOffset`, copied straight into the packet (no closure per segment). */
+  payloadFrom?: ByteQueue;
+  payloadOffset?: number;
   /** IP ID: the socket's counter (inet->inet_id), or 0 from a minisock or a reply reset. */
   ipId: number;
   /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
@@ -103,7 +105,10 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
     headerLength,
   });
   if (o.options) writeTcpOptionsLinux(packet, at + TCP_MIN_HEADER, o.options);
-  if (payloadLength > 0) o.fillPayload!(packet, at + headerLength);
+  if (payloadLength > 0) {
+    o.payloadFrom!.copyOut(o.payloadOffset!, payloadLength, packet, at + headerLength);
+    ctx.copied.tx += payloadLength;
+  }
   const gsoSize = o.gsoSize ?? 0;
   if (gsoSize === 0) setTcpChecksum(packet.subarray(at), o.src, o.dst);
   else setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);

@@ -10,7 +10,7 @@ import * as out from './output.ts';
 import { copiedSeq, rawSelectWindow, rcvSpaceAdjust, releaseAll, releaseRead } from './rcvbuf.ts';
 import { seqAdd, seqDiff } from './seq.ts';
 import * as timers from './timer-arming.ts';
-import { queueWrite } from './send-sizing.ts';
+import { queueWrite, type WritePushes } from './send-sizing.ts';
 
 /**
  * Queues application bytes; returns how many the send buffer took (0: it
@@ -21,17 +21,45 @@ import { queueWrite } from './send-sizing.ts';
  */
 export function sendmsg(c: Connection, data: Uint8Array): number {
   const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
-  const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, {
-    append: (offset, len) => {
-      c.sendQueue.push(data.slice(offset, offset + len));
-      c.ctx.copied.tx += len;
-    },
-    pushOne: () => out.pushDuringWrite(c, true),
-    pushAll: () => out.pushDuringWrite(c, false),
-  });
-  c.hooks.dirty(c);
-  return n;
+  // One object for every write (no closures per call); a write from inside
+  // another one's pushes, which the stack never makes, would get its own.
+  const pushes = idlePushes ?? new SendmsgPushes();
+  idlePushes = undefined;
+  pushes.c = c;
+  pushes.data = data;
+  try {
+    const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, pushes);
+    c.hooks.dirty(c);
+    return n;
+  } finally {
+    pushes.c = undefined;
+    pushes.data = NO_DATA;
+    idlePushes = pushes;
+  }
 }
+
+const NO_DATA = new Uint8Array(0);
+
+/** What queueWrite does for sendmsg: copy the bytes it takes into the send queue, push in the middle of a long write. */
+class SendmsgPushes implements WritePushes {
+  c: Connection | undefined;
+  data: Uint8Array = NO_DATA;
+
+  append(offset: number, len: number): void {
+    this.c!.sendQueue.push(this.data.slice(offset, offset + len));
+    this.c!.ctx.copied.tx += len;
+  }
+
+  pushOne(): void {
+    out.pushDuringWrite(this.c!, true);
+  }
+
+  pushAll(): void {
+    out.pushDuringWrite(this.c!, false);
+  }
+}
+
+let idlePushes: SendmsgPushes | undefined = new SendmsgPushes();
 
 /**
  * tcp_recvmsg_locked: up to `max` bytes, segment by segment; each segment
