@@ -26,7 +26,7 @@ import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
-import type { TcpErrno, TcpStateName, Wakeable } from './types.ts';
+import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
 
 export type { TxRecord };
 export const recordEnd = (r: TxRecord): number => seqAdd(r.seq, r.len + (r.syn ? 1 : 0) + (r.fin ? 1 : 0));
@@ -298,7 +298,9 @@ export class Connection {
   /** IP ID counter of this socket (inet->inet_id). */
   ipId: number;
   /** Whoever holds the socket, for wake-ups; undefined once orphaned. */
-  owner: Wakeable | undefined;
+  owner: SocketOwner | undefined;
+  /** Its slot in the TCP layer's list of connections with output to try at the next flush, -1 when not in it (TcpLayer.dirty). */
+  dirtyAt = -1;
 
   bytesSent = 0;
   bytesRetrans = 0;

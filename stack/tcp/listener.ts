@@ -19,7 +19,7 @@ import { replyReset } from './reset.ts';
 import { sendMinisockSegment, type MinisockEnds, type Segment } from './segment.ts';
 import { seqAdd, seqGt, seqLt } from './seq.ts';
 import { FourTupleMap, type PortOwner } from './tables.ts';
-import type { Wakeable } from './types.ts';
+import type { SocketOwner } from './types.ts';
 
 /** MSS classes a cookie can carry (msstab in net/ipv4/syncookies.c). */
 const COOKIE_MSS = [536, 1300, 1440, 1460];
@@ -91,7 +91,7 @@ export class Listener implements PortOwner {
   readonly listening = true;
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
-  owner: Wakeable | undefined;
+  owner: SocketOwner | undefined;
   /** The listener's sk_rcvbuf and SOCK_RCVBUF_LOCK: its requests' windows come from them, its children inherit them. */
   rcvBuf: number;
   rcvBufLocked = false;

@@ -33,6 +33,7 @@ import {
   type TcpErrno,
   type TcpInfo,
   type TcpStateName,
+  type SocketOwner,
   type Wakeable,
 } from './types.ts';
 import { closeConnection, closeSending, recvmsg, sendmsg } from './user-calls.ts';
@@ -121,7 +122,7 @@ const DEFAULT_OPTIONS: OptionValues = Object.freeze(defaultOptions());
 
 const synchronized = (state: TcpStateName): boolean => state !== 'CLOSED' && state !== 'SYN_SENT' && state !== 'LISTEN';
 
-export class TcpSock implements Wakeable {
+export class TcpSock implements SocketOwner {
   /**
    * Hears after each batch in which readiness may have changed (never from
    * inside segment processing): the endpoint itself, not a closure, which
@@ -136,6 +137,8 @@ export class TcpSock implements Wakeable {
   private optsShared = true;
 
   constructor(private readonly layer: TcpLayer) {}
+
+  wakeQueued = false;
 
   deliverEvent(): void {
     this.events?.deliverEvent();

@@ -40,7 +40,7 @@ import { TimeWaitSock } from './timewait.ts';
 import { checkSpace } from './sndbuf.ts';
 import { segmentEvent } from './trace-seg.ts';
 import type { ForgottenCounts } from '../trace.ts';
-import type { ListenerInfo, TcpInfo, TcpStateName, Wakeable } from './types.ts';
+import type { ListenerInfo, SocketOwner, TcpInfo, TcpStateName } from './types.ts';
 
 export class TcpLayer implements ListenerHost, ConnectionHooks {
   readonly connections = new FourTupleMap<Connection>();
@@ -53,11 +53,18 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   /** The connection behind a minisock, kept only while an application still holds its socket. */
   private readonly twViews = new Map<TimeWaitSock, Connection>();
   private readonly options = newTcpOptions();
-  private readonly dirtySet = new Set<Connection>();
-  private readonly wakeSet = new Set<Wakeable>();
-  /** flush()'s snapshots of wakeSet and dirtySet, reused. */
-  private readonly wokenScratch: Wakeable[] = [];
-  private readonly dirtyScratch: Connection[] = [];
+  /**
+   * Connections whose output flush() tries, and sockets it wakes, in the
+   * order they were queued: lists with a mark on each member (not Sets,
+   * whose clear() and iterators allocate at every flush). A connection taken
+   * out before the flush leaves a hole. flush() swaps each list with its
+   * spare, so what its work queues goes to the next round.
+   */
+  private dirtyList: Array<Connection | undefined> = [];
+  private dirtySpare: Array<Connection | undefined> = [];
+  private dirtyCount = 0;
+  private wakeList: SocketOwner[] = [];
+  private wakeSpare: SocketOwner[] = [];
   private secret: number[];
   private portPerturb = 0;
   private flushing = false;
@@ -125,7 +132,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       // next segment of a batch is processed (a batch of ACKs each clocks
       // out its own data, as the kernel's softirq does, not one burst after
       // the last of them).
-      if (this.dirtySet.delete(conn)) out.transmit(conn);
+      if (this.undirty(conn)) out.transmit(conn);
       checkSpace(conn); // tcp_data_snd_check's tcp_check_space, after the push
       return verdict;
     }
@@ -177,13 +184,10 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.flushing = true;
     let appErrors: unknown[] | undefined;
     try {
-      for (let round = 0; round < 64 && (this.wakeSet.size > 0 || this.dirtySet.size > 0); round++) {
-        if (this.wakeSet.size > 0) {
-          // Taken into an array kept for the purpose (no new array per flush),
-          // then the set is emptied: a callback may wake someone again.
-          const woken = this.wokenScratch;
-          for (const w of this.wakeSet) woken.push(w);
-          this.wakeSet.clear();
+      for (let round = 0; round < 64 && (this.wakeList.length > 0 || this.dirtyCount > 0); round++) {
+        if (this.wakeList.length > 0) {
+          // The round's list, every mark cleared first: a callback may wake someone again (next round).
+          const woken = this.takeWakeList();
           for (let i = 0; i < woken.length; i++) {
             const w = woken[i]!;
             // One application's exception must not starve the others woken in this round.
@@ -196,19 +200,20 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
           }
           woken.length = 0;
         }
-        if (this.dirtySet.size > 0) {
-          const dirty = this.dirtyScratch;
-          for (const c of this.dirtySet) dirty.push(c);
-          this.dirtySet.clear();
-          for (let i = 0; i < dirty.length; i++) out.transmit(dirty[i]!);
+        if (this.dirtyCount > 0) {
+          const dirty = this.takeDirtyList();
+          for (let i = 0; i < dirty.length; i++) {
+            const c = dirty[i];
+            if (c !== undefined) out.transmit(c);
+          }
           dirty.length = 0;
         }
       }
     } finally {
       this.flushing = false;
       // Left over only if something threw: not to be replayed by the next flush.
-      this.wokenScratch.length = 0;
-      this.dirtyScratch.length = 0;
+      this.wakeSpare.length = 0;
+      this.dirtySpare.length = 0;
     }
     // The round is finished for everyone; now the application hears of its own
     // exceptions: through the driver's handler, or thrown to whoever flushed.
@@ -228,18 +233,56 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     onTimerExpired(c, timer);
   }
 
-  requestWake(w: Wakeable): void {
-    this.wakeSet.add(w);
+  requestWake(w: SocketOwner): void {
+    if (!w.wakeQueued) {
+      w.wakeQueued = true;
+      this.wakeList.push(w);
+    }
     if (!this.flushing) this.onFlushNeeded?.();
   }
 
   dirty(c: Connection): void {
-    this.dirtySet.add(c);
+    if (c.dirtyAt < 0) {
+      c.dirtyAt = this.dirtyList.length;
+      this.dirtyList.push(c);
+      this.dirtyCount++;
+    }
     if (!this.flushing) this.onFlushNeeded?.();
   }
 
+  /** Takes a connection out of the dirty list (a hole where it was); whether it was in. */
+  private undirty(c: Connection): boolean {
+    if (c.dirtyAt < 0) return false;
+    this.dirtyList[c.dirtyAt] = undefined;
+    c.dirtyAt = -1;
+    this.dirtyCount--;
+    return true;
+  }
+
+  /** The dirty list as it is, every member unmarked; an empty one takes its place. */
+  private takeDirtyList(): Array<Connection | undefined> {
+    const list = this.dirtyList;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (c !== undefined) c.dirtyAt = -1;
+    }
+    this.dirtyList = this.dirtySpare;
+    this.dirtySpare = list;
+    this.dirtyCount = 0;
+    return list;
+  }
+
+  /** The wake list as it is, every member unmarked; an empty one takes its place. */
+  private takeWakeList(): SocketOwner[] {
+    const list = this.wakeList;
+    for (let i = 0; i < list.length; i++) list[i]!.wakeQueued = false;
+    this.wakeList = this.wakeSpare;
+    this.wakeSpare = list;
+    return list;
+  }
+
   closed(c: Connection): void {
-    this.dirtySet.delete(c);
+    this.undirty(c);
     if (this.connections.get(c.remote, c.remotePort, c.localPort) === c) {
       this.connections.delete(c.remote, c.remotePort, c.localPort);
     }
@@ -253,7 +296,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   timeWait(c: Connection, substate: 'TIME_WAIT' | 'FIN_WAIT2', ms: number): void {
     // tcp_time_wait ends with tcp_done: the full socket's timers (keepalive included) die with it.
     cancelAll(c);
-    this.dirtySet.delete(c);
+    this.undirty(c);
     this.connections.delete(c.remote, c.remotePort, c.localPort);
     const previous = this.timewaits.get(c.remote, c.remotePort, c.localPort);
     if (previous !== undefined) this.replaceTimeWait(previous);
@@ -373,7 +416,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.connOwners.clear();
     this.twOwners.clear();
     this.twViews.clear();
-    this.dirtySet.clear();
+    this.takeDirtyList().length = 0;
     for (const c of forgotten) this.wake(c);
     const r = this.ctx.random;
     this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];

@@ -139,3 +139,9 @@ export interface ListenerInfo {
 export interface Wakeable {
   deliverEvent(): void;
 }
+
+/** What owns a connection or a listener (a TcpSock): woken by the TCP layer at its next flush. */
+export interface SocketOwner extends Wakeable {
+  /** Waiting in the TCP layer's wake list (set and cleared by TcpLayer only). */
+  wakeQueued: boolean;
+}
