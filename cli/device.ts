@@ -259,7 +259,8 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     if (config.impair !== undefined) link = impaired = new ImpairedLink(device, new Impairment(config.impair.config, clock));
     if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
 
-    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, sysctl: config.sysctl });
+    // keepsInput: every batch the device (or the impairment holding it) hands over is a fresh buffer.
+    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, keepsInput: true, sysctl: config.sysctl });
     const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 

@@ -63,11 +63,10 @@ export interface StackOptions {
    * The link gives each received packet to the stack for good: nobody
    * writes to it afterwards (a TUN device's batch, a fresh buffer each
    * time). TCP then queues views of the payloads it receives instead of
-   * copies (TcpContext.keepsInput). Default false, and off in `up`: a view
-   * keeps its whole batch buffer alive, and a slow reader's segments can
-   * pin one batch each (1500 segments of 100 bytes unread beside a bulk
-   * transfer: RSS +121-126 MB with views, +69 MB with copies); views need
-   * a collapse of such queues first (Linux's tcp_collapse), not done yet.
+   * copies (TcpContext.keepsInput); a receive queue whose views keep much
+   * more alive than they hold is collapsed into one copy (receive.ts), so a
+   * slow reader's segments do not pin a batch each. Default false; `up`
+   * and openTunStack set it (a TUN batch is a fresh buffer every time).
    */
   keepsInput?: boolean;
   /**

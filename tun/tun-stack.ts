@@ -170,6 +170,8 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
       link: device,
       mtu,
       offload: device.offload,
+      // Every batch the device hands over is a fresh buffer: TCP may keep views of it.
+      keepsInput: true,
       ...(options.sysctl === undefined ? {} : { sysctl: options.sysctl }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     });

@@ -16,12 +16,67 @@ export class ByteQueue {
   /** Bytes of chunks[head] already consumed. */
   private headOffset = 0;
   length = 0;
+  /**
+   * Bytes of the buffers the queued chunks are views of, each run of
+   * consecutive chunks of one buffer counted once: what the queue keeps
+   * alive (a view of a received batch keeps the whole batch). An estimate
+   * from above: chunks of one buffer apart from each other count twice.
+   */
+  pinned = 0;
+  private tailBuffer: ArrayBufferLike | undefined;
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
     if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(data);
     this.length += data.length;
+    if (data.buffer !== this.tailBuffer) {
+      this.pinned += data.buffer.byteLength;
+      this.tailBuffer = data.buffer;
+    }
+  }
+
+  /**
+   * tcp_collapse's remedy for chunks that keep much more memory alive than
+   * they hold: each run of consecutive chunks of one buffer whose buffer is
+   * over twice the run's bytes plus `slack` is copied into one buffer of its
+   * own size, letting the big one go; a run that is most of its buffer (a
+   * bulk reader's batch) stays a view. Copies each byte at most once (a copy
+   * is its own buffer). Returns the bytes copied.
+   */
+  compact(slack: number): number {
+    if (this.length === 0) return 0;
+    const kept: Uint8Array[] = [];
+    let copied = 0;
+    let pinned = 0;
+    /** Queued bytes before the run at hand. */
+    let offset = 0;
+    for (let i = this.head; i < this.chunks.length; ) {
+      const buffer = this.chunks[i]!.buffer;
+      let end = i;
+      let bytes = 0;
+      for (; end < this.chunks.length && this.chunks[end]!.buffer === buffer; end++) {
+        bytes += this.chunks[end]!.length - (end === this.head ? this.headOffset : 0);
+      }
+      if (buffer.byteLength > 2 * bytes + slack) {
+        const run = new Uint8Array(bytes);
+        this.copyOut(offset, bytes, run, 0);
+        kept.push(run);
+        copied += bytes;
+        pinned += bytes;
+      } else {
+        for (let j = i; j < end; j++) kept.push(j === this.head ? this.chunks[j]!.subarray(this.headOffset) : this.chunks[j]!);
+        pinned += buffer.byteLength;
+      }
+      offset += bytes;
+      i = end;
+    }
+    this.chunks = kept;
+    this.head = 0;
+    this.headOffset = 0;
+    this.pinned = pinned;
+    this.tailBuffer = kept[kept.length - 1]!.buffer;
+    return copied;
   }
 
   /** Drops `n` bytes from the front. */
@@ -36,6 +91,9 @@ export class ByteQueue {
         return;
       }
       n -= left;
+      // The last chunk of a run of one buffer gone: the queue lets go of the buffer.
+      const next = this.head + 1 < this.chunks.length ? this.chunks[this.head + 1]! : undefined;
+      if (next === undefined || next.buffer !== chunk.buffer) this.pinned -= chunk.buffer.byteLength;
       this.chunks[this.head] = EMPTY;
       this.head++;
       this.headOffset = 0;
@@ -44,6 +102,8 @@ export class ByteQueue {
       // Drained: drop the emptied slots (an idle connection keeps no array the size of its last burst).
       this.chunks = NO_CHUNKS;
       this.head = 0;
+      this.pinned = 0;
+      this.tailBuffer = undefined;
     } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
@@ -95,6 +155,8 @@ export class ByteQueue {
     this.head = 0;
     this.headOffset = 0;
     this.length = 0;
+    this.pinned = 0;
+    this.tailBuffer = undefined;
   }
 }
 

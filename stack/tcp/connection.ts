@@ -48,6 +48,8 @@ export interface ConnectionHooks {
   released(c: Connection): void;
   /** One of the connection's timers expired: run its handler (tcp_timer.c). */
   timerExpired(c: Connection, timer: ConnectionTimer): void;
+  /** Views of received packets went into its receive queue: check it at the next flush (compactViews). */
+  viewsQueued(c: Connection): void;
 }
 
 /** One received segment's share of receive memory (an skb's truesize), until the application has read up to `end`. */
@@ -301,6 +303,8 @@ export class Connection {
   owner: SocketOwner | undefined;
   /** Its slot in the TCP layer's list of connections with output to try at the next flush, -1 when not in it (TcpLayer.dirty). */
   dirtyAt = -1;
+  /** In the TCP layer's list of receive queues to check at the next flush (TcpLayer.viewsQueued). */
+  viewsQueued = false;
 
   bytesSent = 0;
   bytesRetrans = 0;

@@ -27,6 +27,22 @@ import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 
+/**
+ * With views of received batches (TcpContext.keepsInput): after a batch, a
+ * receive queue whose buffers pass twice what it holds plus 16 KiB is
+ * compacted (ByteQueue.compact, the same slack per run). A reader that
+ * keeps up holds views of batches of its own data and never comes near;
+ * one that lags behind other traffic keeps whole batches for a few bytes
+ * each, and its small runs are copied, once.
+ */
+const COMPACT_SLACK = 16 * 1024;
+
+/** TcpLayer.flush, for each connection that queued views since the last: compact its receive queue if it pins too much. */
+export function compactViews(c: Connection): void {
+  const q = c.recvQueue;
+  if (q.pinned > 2 * q.length + COMPACT_SLACK) c.ctx.copied.rx += q.compact(COMPACT_SLACK);
+}
+
 export function receive(c: Connection, seg: Segment): DropReason | undefined {
   let seq = seg.seq;
   let data = seg.payload;
@@ -118,8 +134,13 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // A super-segment (GRO, or the kernel's GSO over a TUN with offloads) counts in segments of its gso_size.
       const gsoSize = seg.gsoSize ?? 0;
       const truesize = chargeInOrder(c, data.length, gsoSize !== 0);
-      if (c.ctx.keepsInput) c.recvQueue.push(data);
-      else {
+      if (c.ctx.keepsInput) {
+        c.recvQueue.push(data);
+        // Views that keep much more alive than they hold (a slow reader's
+        // small segments, each in a batch of other traffic) are compacted
+        // once the batch is over (TcpLayer.flush, compactViews).
+        c.hooks.viewsQueued(c);
+      } else {
         c.recvQueue.push(data.slice());
         c.ctx.copied.rx += data.length;
       }
@@ -155,8 +176,10 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
-      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to), !c.ctx.keepsInput);
-      if (!c.ctx.keepsInput) c.ctx.copied.rx += added; // what it holds is copied out of the packet
+      // Always copied (views or not): out-of-order data is rare, and its
+      // segments would each keep a batch alive for as long as the hole lasts.
+      added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to), true);
+      c.ctx.copied.rx += added; // what it holds is copied out of the packet
       if (added > 0) {
         // tcp_data_queue_ofo: with SACK the window may grow as for in-order
         // data (before the segment is charged), and the buffer grows for

@@ -28,6 +28,7 @@ import { forget, tcpAbort } from './endings.ts';
 import { connectionIcmpError, isRequestFatal } from './icmp-error.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
+import { compactViews } from './receive.ts';
 import { Listener, type ListenerHost } from './listener.ts';
 import * as out from './output.ts';
 import { initChild, type RequestSock } from './request-sock.ts';
@@ -65,6 +66,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private dirtyCount = 0;
   private wakeList: SocketOwner[] = [];
   private wakeSpare: SocketOwner[] = [];
+  /** Connections that queued views of received packets since the last flush (compactViews). */
+  private readonly viewsList: Connection[] = [];
   private secret: number[];
   private portPerturb = 0;
   private flushing = false;
@@ -183,6 +186,14 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (this.flushing) return;
     this.flushing = true;
     let appErrors: unknown[] | undefined;
+    // The batch is over: receive queues that pin much more than they hold are compacted.
+    const views = this.viewsList;
+    for (let i = 0; i < views.length; i++) {
+      const c = views[i]!;
+      c.viewsQueued = false;
+      compactViews(c);
+    }
+    views.length = 0;
     try {
       for (let round = 0; round < 64 && (this.wakeList.length > 0 || this.dirtyCount > 0); round++) {
         if (this.wakeList.length > 0) {
@@ -231,6 +242,12 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   timerExpired(c: Connection, timer: ConnectionTimer): void {
     onTimerExpired(c, timer);
+  }
+
+  viewsQueued(c: Connection): void {
+    if (c.viewsQueued) return;
+    c.viewsQueued = true;
+    this.viewsList.push(c);
   }
 
   requestWake(w: SocketOwner): void {
@@ -417,6 +434,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.twOwners.clear();
     this.twViews.clear();
     this.takeDirtyList().length = 0;
+    this.viewsList.length = 0;
     for (const c of forgotten) this.wake(c);
     const r = this.ctx.random;
     this.secret = [r.u32(), r.u32(), r.u32(), r.u32()];
