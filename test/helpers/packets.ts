@@ -163,3 +163,9 @@ export function icmpErrorAbout(o: { type: number; code: number; sport: number; d
   writeIcmpHeader(icmp, 0, icmp.length, o.type, o.code, (o.rest ?? 0) & 0xffff);
   return ipPacket(PROTO_ICMP, icmp, { source: ROUTER, destination: STACK });
 }
+
+/** TCP payload bytes of an IPv4 packet (total length less the IP and TCP headers). */
+export function tcpPayloadLength(p: Uint8Array): number {
+  const ihl = (p[0]! & 15) * 4;
+  return ((p[2]! << 8) | p[3]!) - ihl - (p[ihl + 12]! >> 4) * 4;
+}

@@ -7,7 +7,8 @@ import { VirtualClock } from '../../stack/clock.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack, type StackOptions } from '../../stack/stack.ts';
 import type { Link, PacketSink } from '../../stack/link.ts';
-import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
+import type { Endpoint } from '../../stack/socket/types.ts';
 import { memoryLinkPair, type MemoryLink } from '../../tun/memory-link.ts';
 import { ImpairedLink } from '../../tun/impair/impaired-link.ts';
 import { Impairment, type ImpairConfig } from '../../tun/impair/impairment.ts';
@@ -126,4 +127,21 @@ export class World {
     this.delayed.splice(0, this.delayed.length, ...this.delayed.filter((d) => d.at > now));
     for (const d of due) (d.from === 'a' ? this.linkA : this.linkB).send([d.packet]);
   }
+}
+
+/**
+ * A connection from A to `server` (B unless told) on port 5001 at `dst`:
+ * listens, connects, runs until the listener accepts (1 virtual second at
+ * most). Throws when nothing was accepted.
+ */
+export function connected(w: World, dst = ADDR_B, server: Stack = w.b): { client: Endpoint; server: Endpoint } {
+  const listener = server.tcp.socket();
+  listener.bind(0, 5001);
+  listener.listen(8);
+  const client = w.a.tcp.socket();
+  client.connect(formatIpv4(dst), 5001);
+  let accepted: Endpoint | null = null;
+  w.run(1000, () => (accepted ??= listener.accept()) !== null);
+  if (accepted === null) throw new Error('no connection accepted');
+  return { client, server: accepted };
 }

@@ -6,29 +6,10 @@
  * segments.
  */
 import test from 'ava';
-import type { Endpoint } from '../../stack/socket/types.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
-import { ADDR_B, World } from '../helpers/world.ts';
-
-/** TCP payload bytes of an IPv4 packet. */
-function tcpPayloadLength(p: Uint8Array): number {
-  const ihl = (p[0]! & 15) * 4;
-  return ((p[2]! << 8) | p[3]!) - ihl - (p[ihl + 12]! >> 4) * 4;
-}
+import { World, connected } from '../helpers/world.ts';
+import { tcpPayloadLength } from '../helpers/packets.ts';
 
 const BYTES = 10_000; // 7 segments of 1448 bytes (the last 1312)
-
-function connected(w: World): { client: Endpoint; server: () => Endpoint } {
-  const listener = w.b.tcp.socket();
-  listener.bind(0, 5001);
-  listener.listen(8);
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_B), 5001);
-  let server: Endpoint | null = null;
-  w.run(1000, () => (server ??= listener.accept()) !== null);
-  if (server === null) throw new Error('no connection');
-  return { client, server: () => server! };
-}
 
 test('one write of 10,000 bytes read at once: copied twice each way (queue and segments; queue and the read that joins 7 segments)', (t) => {
   const w = new World();
@@ -37,7 +18,7 @@ test('one write of 10,000 bytes read at once: copied twice each way (queue and s
   w.run(w.clock.now() + 1000);
   t.deepEqual(w.a.copied, { rx: 0, tx: 2 * BYTES });
   t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 }, 'queued, not read yet');
-  const data = server().read();
+  const data = server.read();
   t.is(data?.length, BYTES);
   t.deepEqual(w.b.copied, { rx: 2 * BYTES, tx: 0 });
 });
@@ -49,7 +30,7 @@ test('reads of one segment each hand out views: only the queue copy', (t) => {
   w.run(w.clock.now() + 1000);
   let got = 0;
   for (;;) {
-    const d = server().read(1448);
+    const d = server.read(1448);
     if (d === null || d.length === 0) break;
     got += d.length;
   }
@@ -69,7 +50,7 @@ test('a segment lost once: its retransmission is copied again; what waited out o
   t.deepEqual(w.a.copied, { rx: 0, tx: 2 * BYTES + retransmitted });
   // Segments 3-7 waited out of order (copied once, then moved as they were), segment 2 came in order.
   t.deepEqual(w.b.copied, { rx: BYTES, tx: 0 });
-  t.is(server().read(1448)?.length, 1448);
+  t.is(server.read(1448)?.length, 1448);
 });
 
 test('keepsInput: received payloads are queued as views of the packets, not copied', (t) => {
@@ -78,11 +59,11 @@ test('keepsInput: received payloads are queued as views of the packets, not copi
   client.write(new Uint8Array(BYTES).fill(9));
   w.run(w.clock.now() + 1000);
   t.deepEqual(w.b.copied, { rx: 0, tx: 0 });
-  const first = server().read(1448)!;
+  const first = server.read(1448)!;
   t.is(first.length, 1448);
   // A view of the packet the wire delivered: the same bytes, not a copy of them.
   const packet = w.log.find((e) => e.from === 'a' && tcpPayloadLength(e.packet) === 1448)!.packet;
   t.is(first.buffer, packet.buffer);
-  t.deepEqual(server().read()?.length, BYTES - 1448);
+  t.deepEqual(server.read()?.length, BYTES - 1448);
   t.deepEqual(w.b.copied, { rx: BYTES - 1448, tx: 0 }, 'the read that joined 6 segments copied them');
 });

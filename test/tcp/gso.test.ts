@@ -9,37 +9,24 @@
  */
 import test from 'ava';
 import { RX_CSUM_TRUSTED } from '../../stack/link.ts';
-import type { Endpoint } from '../../stack/socket/types.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { checksum, fold, pseudoHeaderSum } from '../../stack/wire/checksum.ts';
 import { PROTO_TCP } from '../../stack/wire/ipv4.ts';
-import { ADDR_A, ADDR_B, World } from '../helpers/world.ts';
+import { ADDR_A, ADDR_B, World, connected } from '../helpers/world.ts';
+import { tcpPayloadLength } from '../helpers/packets.ts';
 import { PEER_ADDR, STACK_ADDR, passiveOpen, pattern } from '../helpers/tcp-peer.ts';
 
 const BYTES = 300_000;
 
-/** TCP payload bytes of an IPv4 packet. */
-function tcpPayloadLength(p: Uint8Array): number {
-  const ihl = (p[0]! & 15) * 4;
-  return ((p[2]! << 8) | p[3]!) - ihl - (p[ihl + 12]! >> 4) * 4;
-}
-
 /** A connects to B and writes BYTES; runs until B has read them all. Returns the wire and A's counters. */
 function bulk(w: World, dst = ADDR_B, server = w.b): { received: number; wire: string[] } {
-  const listener = server.tcp.socket();
-  listener.bind(0, 5001);
-  listener.listen(8);
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(dst), 5001);
-  let accepted: Endpoint | null = null;
-  w.run(1000, () => (accepted ??= listener.accept()) !== null);
+  const { client, server: accepted } = connected(w, dst, server);
   const data = pattern(BYTES);
   let written = 0;
   let received = 0;
   let intact = true;
   w.run(60_000, () => {
     if (written < BYTES) written += client.write(data.subarray(written));
-    for (let d = accepted!.read(); d !== null && d.length > 0; d = accepted!.read()) {
+    for (let d = accepted.read(); d !== null && d.length > 0; d = accepted.read()) {
       for (let i = 0; i < d.length; i++) if (d[i] !== data[received + i]) intact = false;
       received += d.length;
     }

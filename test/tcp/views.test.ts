@@ -8,9 +8,7 @@
  */
 import test from 'ava';
 import { ByteQueue } from '../../stack/tcp/buffers.ts';
-import type { Endpoint } from '../../stack/socket/types.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
-import { ADDR_B, World } from '../helpers/world.ts';
+import { World, connected } from '../helpers/world.ts';
 
 /** `n` bytes of a pattern starting at `from`. */
 const bytes = (n: number, from = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) % 251);
@@ -46,18 +44,6 @@ test('compact keeps the order and what was already read of the head chunk out', 
   t.is(q.compact(1024), 500);
   t.deepEqual(q.shift(500), bytes(500, 100));
 });
-
-function connected(w: World): { client: Endpoint; server: Endpoint } {
-  const listener = w.b.tcp.socket();
-  listener.bind(0, 5001);
-  listener.listen(8);
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_B), 5001);
-  let server: Endpoint | null = null;
-  w.run(1000, () => (server ??= listener.accept()) !== null);
-  if (server === null) throw new Error('no connection');
-  return { client, server };
-}
 
 /** B's receive queue (the one connection it has). */
 function recvQueueOf(w: World): ByteQueue {
