@@ -7,6 +7,7 @@
  * sets beside those two, and a Node Duplex per connection (its stream state,
  * its listeners, pipe()) would be measured with it. Like the kernel's echo
  * server there (test/bench/c/kernel-echo.c) it reads up to 64 KiB at a time
+ * (in place: a view of the segment it came in, never joined with the next)
  * and writes what it read; what a write did not take waits for POLLOUT
  * before anything more is read, so a client that does not read stops being
  * read (backpressure both ways).
@@ -54,7 +55,7 @@ class EchoConnection {
           this.pending = null;
         }
         if (this.ended) break;
-        const data = ep.read(CHUNK);
+        const data = ep.readInPlace(CHUNK); // a view of the received segment: sent back without being joined first
         if (data === null) return; // nothing more yet
         if (data.length === 0) this.ended = true; // the peer's FIN
         else this.pending = data;

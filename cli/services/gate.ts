@@ -210,6 +210,12 @@ class GatedEndpoint implements Endpoint {
     return this.inner.read(max);
   }
 
+  readInPlace(max?: number): Uint8Array | null {
+    this.check('read');
+    if (this.gate.holds(this)) return null;
+    return this.inner.readInPlace(max);
+  }
+
   write(data: Uint8Array): number {
     this.check('write');
     if (this.gate.holds(this)) return 0;

@@ -96,6 +96,12 @@ export class TcpEndpoint implements Endpoint {
     return result;
   }
 
+  readInPlace(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
+    const result = this.open('read').recvmsg(max, true);
+    if (typeof result === 'string') throw new SocketError(result, 'read');
+    return result;
+  }
+
   write(data: Uint8Array): number {
     const result = this.open('write').sendmsg(data);
     if (typeof result === 'string') throw new SocketError(result, 'write');

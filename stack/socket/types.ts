@@ -69,6 +69,15 @@ export interface Endpoint {
    */
   read(max?: number): Uint8Array | null;
   /**
+   * read(), but no further than the end of the first segment still queued
+   * (or of a run of segments the stack copied together), so that the bytes
+   * are always a view of the buffer they arrived in, never a copy: for a
+   * reader that takes data in pieces anyway (an echo, a proxy), segments
+   * need not be joined. Returns less than read() would when more than one
+   * segment is queued; null, end of stream and errors as read().
+   */
+  readInPlace(max?: number): Uint8Array | null;
+  /**
    * Copies bytes into the send queue; returns how many were taken (0 when the
    * send buffer is full, or while the handshake is still under way: EAGAIN,
    * as Linux answers a non-blocking socket). The caller may reuse `data` on

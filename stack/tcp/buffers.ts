@@ -25,6 +25,11 @@ export class ByteQueue {
   pinned = 0;
   private tailBuffer: ArrayBufferLike | undefined;
 
+  /** Bytes left in the first chunk: the most shift() can hand out as a view. */
+  get headLength(): number {
+    return this.length === 0 ? 0 : this.chunks[this.head]!.length - this.headOffset;
+  }
+
   push(data: Uint8Array): void {
     if (data.length === 0) return;
     if (this.chunks === NO_CHUNKS) this.chunks = [];

@@ -271,12 +271,12 @@ export class TcpSock implements SocketOwner {
    * tcp_recvmsg: up to `max` bytes; null when nothing is there yet (EAGAIN,
    * also during the handshake); an empty array at end of stream. A FIN
    * already seen means EOF even if a RST came after it; otherwise a pending
-   * error is reported once.
+   * error is reported once. `inPlace`: see recvmsg in user-calls.ts.
    */
-  recvmsg(max: number): Uint8Array | null | TcpErrno {
+  recvmsg(max: number, inPlace = false): Uint8Array | null | TcpErrno {
     const c = this.conn;
     if (!c) return 'ENOTCONN';
-    if (c.recvQueue.length > 0) return recvmsg(c, max);
+    if (c.recvQueue.length > 0) return recvmsg(c, max, inPlace);
     if (c.finReceived) return EMPTY;
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'CLOSED' || c.shutRd) return EMPTY;

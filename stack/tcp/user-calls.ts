@@ -65,8 +65,21 @@ let idlePushes: SendmsgPushes | undefined = new SendmsgPushes();
  * tcp_recvmsg_locked: up to `max` bytes, segment by segment; each segment
  * read in full frees its receive memory, and after each piece DRS may grow
  * the buffer (tcp_rcv_space_adjust). Then tcp_cleanup_rbuf.
+ *
+ * `inPlace`: no further than the end of the first queued chunk (a received
+ * segment, or a run of them copied together by compaction), so the bytes
+ * are a view of the buffer they arrived in and nothing is copied; the
+ * accounting is the same.
  */
-export function recvmsg(c: Connection, max: number): Uint8Array {
+export function recvmsg(c: Connection, max: number, inPlace = false): Uint8Array {
+  if (inPlace) {
+    // One shift within one chunk: a view; the segments it ends free their memory.
+    const data = c.recvQueue.shift(Math.min(max, c.recvQueue.headLength));
+    releaseRead(c);
+    if (c.state !== 'CLOSED') rcvSpaceAdjust(c);
+    if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, data.length);
+    return data;
+  }
   const parts: Uint8Array[] = [];
   let total = 0;
   const shiftCopied = c.recvQueue.shiftCopied;

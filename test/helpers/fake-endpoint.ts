@@ -288,6 +288,11 @@ export class FakeEndpoint implements Endpoint {
     return null;
   }
 
+  /** The fake keeps no segments: the same as read(). */
+  readInPlace(max?: number): Uint8Array | null {
+    return this.read(max);
+  }
+
   write(data: Uint8Array): number {
     this.checkOpen('write');
     if (this.pendingError !== undefined) this.throwPending('write');

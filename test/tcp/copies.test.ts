@@ -67,3 +67,33 @@ test('keepsInput: received payloads are queued as views of the packets, not copi
   t.deepEqual(server.read()?.length, BYTES - 1448);
   t.deepEqual(w.b.copied, { rx: BYTES - 1448, tx: 0 }, 'the read that joined 6 segments copied them');
 });
+
+test('keepsInput and readInPlace: each read ends with its segment and is a view of the packet; nothing is copied on the way in', (t) => {
+  const w = new World({ b: { keepsInput: true } });
+  const { client, server } = connected(w);
+  const data = new Uint8Array(BYTES).map((_, i) => i % 251);
+  client.write(data);
+  w.run(w.clock.now() + 1000);
+  const packets = w.log.filter((e) => e.from === 'a' && tcpPayloadLength(e.packet) > 0).map((e) => e.packet.buffer);
+  const lengths: number[] = [];
+  const got: number[] = [];
+  for (let d = server.readInPlace(64 * 1024); d !== null && d.length > 0; d = server.readInPlace(64 * 1024)) {
+    t.true(packets.includes(d.buffer), 'a view of a packet from the wire');
+    lengths.push(d.length);
+    got.push(...d);
+  }
+  t.deepEqual(lengths, [1448, 1448, 1448, 1448, 1448, 1448, 1312]);
+  t.deepEqual(Uint8Array.from(got), data);
+  t.deepEqual(w.b.copied, { rx: 0, tx: 0 });
+  t.is(server.readableBytes, 0);
+});
+
+test('readInPlace with a smaller max takes the rest of the segment next, then the next segment', (t) => {
+  const w = new World({ b: { keepsInput: true } });
+  const { client, server } = connected(w);
+  client.write(new Uint8Array(3000));
+  w.run(w.clock.now() + 1000);
+  t.deepEqual([server.readInPlace(1000)?.length, server.readInPlace(1000)?.length, server.readInPlace()?.length, server.readInPlace()?.length], [1000, 448, 1448, 104]);
+  t.is(server.readInPlace(), null, 'EAGAIN once all is read');
+  t.deepEqual(w.b.copied, { rx: 0, tx: 0 });
+});
