@@ -2,12 +2,11 @@
  * The Io* rows of `up`'s counters (nstat, /counters, the exit report): what
  * the I/O costs in system calls and user-space copies, for make bench's
  * "per MiB" rows. Not Linux counters, so they carry a prefix of their own.
+ * The addon copies nothing: it reads into buffers JavaScript owns.
  *
  * - IoTunReadCalls, IoTunWriteCalls: read() and write() calls on the TUN
  *   device (every attempt, the read that finds the queue empty included;
  *   libuv's epoll_wait is not counted);
- * - IoTunCopiedBytes: bytes the addon copied, everything read (headers
- *   included), from its arena into the Buffer handed to JavaScript;
  * - IoTcpCopiedRxBytes, IoTcpCopiedTxBytes: payload bytes TCP copied
  *   (stack/tcp/context.ts, CopiedBytes).
  */
@@ -19,7 +18,6 @@ export function ioRows(stack: Stack): Array<[string, number]> {
   const rows: Array<[string, number]> = [
     ['IoTunReadCalls', io.readCalls],
     ['IoTunWriteCalls', io.writeCalls],
-    ['IoTunCopiedBytes', io.copiedBytes],
     ['IoTcpCopiedRxBytes', stack.copied.rx],
     ['IoTcpCopiedTxBytes', stack.copied.tx],
   ];

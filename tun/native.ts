@@ -26,7 +26,10 @@ export interface ReaderHandle {
 /**
  * Called once per wake-up with every packet that was ready (at most 256, at
  * most ~1 MiB): packet i is `buf[offset_i, offset_i + lengths[i])`, packets
- * stored back to back. `buf` is a fresh copy that the callee may keep. On a
+ * stored back to back. `buf` is a view of a pooled ArrayBuffer (about
+ * 1 MiB, taken by batch after batch until it is full) into which read()
+ * put the packets: nothing was copied, and the bytes are the callee's to
+ * keep, since the addon never writes that part again. On a
  * reader started with `vnet`, `lengths` has 2 × count words: after the
  * lengths, each packet's metadata from its virtio_net_hdr (the GSO size in
  * the low 16 bits, bit 16 when the checksum is owed or already checked:
@@ -35,7 +38,7 @@ export interface ReaderHandle {
  * read that way, one that came while the previous call ran (or waited
  * behind a full batch).
  */
-export type PacketsCallback = (buf: Buffer, lengths: Uint32Array, count: number, backlogged: boolean) => void;
+export type PacketsCallback = (buf: Uint8Array, lengths: Uint32Array, count: number, backlogged: boolean) => void;
 
 /**
  * Called when reading fails with something other than EAGAIN/EINTR (e.g.
@@ -48,7 +51,6 @@ export type ReadErrorCallback = (err: ErrnoError) => void;
 export interface TunIoCounts {
   readCalls: number;
   writeCalls: number;
-  copiedBytes: number;
 }
 
 export interface TunAddon {

@@ -183,9 +183,8 @@ export class TunDevice implements Link {
     this.#addon.close(this.#fd);
   }
 
-  #deliver(buf: Buffer, lengths: Uint32Array, count: number, backlogged: boolean): void {
+  #deliver(bytes: Uint8Array, lengths: Uint32Array, count: number, backlogged: boolean): void {
     if (this.#closed || this.#handler === undefined) return;
-    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const packets = new Array<Uint8Array>(count);
     let offset = 0;
     for (let i = 0; i < count; i++) {

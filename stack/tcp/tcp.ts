@@ -186,14 +186,6 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (this.flushing) return;
     this.flushing = true;
     let appErrors: unknown[] | undefined;
-    // The batch is over: receive queues that pin much more than they hold are compacted.
-    const views = this.viewsList;
-    for (let i = 0; i < views.length; i++) {
-      const c = views[i]!;
-      c.viewsQueued = false;
-      compactViews(c);
-    }
-    views.length = 0;
     try {
       for (let round = 0; round < 64 && (this.wakeList.length > 0 || this.dirtyCount > 0); round++) {
         if (this.wakeList.length > 0) {
@@ -221,6 +213,16 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
         }
       }
     } finally {
+      // The batch is over and every reader woken by it has read what it
+      // wanted: what is left in receive queues that pin much more than they
+      // hold is compacted (a reader that keeps up is never copied for).
+      const views = this.viewsList;
+      for (let i = 0; i < views.length; i++) {
+        const c = views[i]!;
+        c.viewsQueued = false;
+        compactViews(c);
+      }
+      views.length = 0;
       this.flushing = false;
       // Left over only if something threw: not to be replayed by the next flush.
       this.wakeSpare.length = 0;

@@ -380,15 +380,15 @@ async function ioCounters(stack: Started): Promise<Map<string, number>> {
 /**
  * The rows of note [4]: over one echo of `bytes` each way, TUN system calls
  * per MiB carried (both ways: 2·bytes), and how many times each payload
- * byte was copied in user space on the way in (the addon's copy of
- * everything read, headers included, plus TCP's receive copies) and on the
- * way out (TCP's send-queue and segment copies).
+ * byte was copied in user space on the way in (TCP's receive copies: the
+ * addon reads into memory JavaScript owns) and on the way out (TCP's
+ * send-queue and segment copies).
  */
 function recordIo(before: Map<string, number>, after: Map<string, number>, bytes: number): void {
   const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
   const mib = (2 * bytes) / (1024 * 1024);
   record('stack', 'syscallsPerMiB', (delta('IoTunReadCalls') + delta('IoTunWriteCalls')) / mib);
-  record('stack', 'copiesInPerByte', (delta('IoTunCopiedBytes') + delta('IoTcpCopiedRxBytes')) / bytes);
+  record('stack', 'copiesInPerByte', delta('IoTcpCopiedRxBytes') / bytes);
   record('stack', 'copiesOutPerByte', delta('IoTcpCopiedTxBytes') / bytes);
 }
 

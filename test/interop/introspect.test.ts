@@ -157,13 +157,12 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   t.true((c2.get('TcpInSegs') ?? 0) >= 1 && (c2.get('TcpInSegs') ?? 0) <= 4, second.stdout);
   t.is(c2.get('TcpExtTCPAbortOnClose'), undefined);
   // The Io* rows (cli/io-counters.ts): the exchange's reads and writes on the
-  // device, the addon's copy of what it read, and TCP's copies: what it
+  // device and TCP's copies (the addon copies nothing): what TCP
   // received stays a view of the batch the addon read (up sets keepsInput),
   // and a one-segment read copies no more; the 5 bytes it echoed went into
   // its send queue and from there into a segment.
   t.true((c2.get('IoTunReadCalls') ?? 0) > (c2.get('TcpInSegs') ?? 0), 'a read per segment, and one that found the queue empty');
   t.true((c2.get('IoTunWriteCalls') ?? 0) >= (c2.get('TcpOutSegs') ?? 0));
-  t.true((c2.get('IoTunCopiedBytes') ?? 0) >= 40 * (c2.get('TcpInSegs') ?? 1), 'every byte read, headers included');
   t.false(c2.has('IoTcpCopiedRxBytes'), second.stdout);
   t.is(c2.get('IoTcpCopiedTxBytes'), 2 * 'again'.length, second.stdout);
   const absolute = parseCounters((await cli(['nstat', '--ctl', ctl!, '-a', 'TcpPassiveOpens'])).stdout);

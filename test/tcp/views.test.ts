@@ -98,3 +98,22 @@ test('a reader that keeps up with its own bulk transfer reads views: nothing com
   t.true(w.b.copied.rx < sent.length / 4, `${w.b.copied.rx} bytes copied`);
   t.deepEqual(Buffer.concat(parts), Buffer.from(sent));
 });
+
+test('a reader woken by the batch reads before the compaction looks: small segments in big shared buffers, read in onEvent, are never copied', (t) => {
+  const w = new World({ b: { keepsInput: true } });
+  const { client, server } = connected(w);
+  client.setNoDelay(true);
+  // Each packet in a 1 MiB buffer, as the addon's read pool gives them.
+  w.filter = (packet, from) => (from === 'a' ? [inBatch(packet, 1 << 20, 4096)] : [packet]);
+  const got: number[] = [];
+  server.onEvent = () => {
+    for (let d = server.readInPlace(); d !== null && d.length > 0; d = server.readInPlace()) got.push(...d);
+  };
+  const sent = bytes(50 * 100);
+  for (let i = 0; i < 50; i++) {
+    client.write(sent.subarray(i * 100, (i + 1) * 100));
+    w.run(w.clock.now() + 5);
+  }
+  t.deepEqual(Uint8Array.from(got), sent);
+  t.is(w.b.copied.rx, 0, 'read in its wake-up, before the flush compacts what is left');
+});

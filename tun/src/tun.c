@@ -5,9 +5,11 @@
  *
  * The fd is non-blocking and its readiness comes from libuv (uv_poll_t), so
  * Node's single thread never blocks on the device. Each wake-up drains every
- * ready packet (bounded) into one native arena and hands JS one Buffer plus a
- * Uint32Array of lengths: one JS call per batch, not per packet; then reads
- * again for what came while JS worked (on_readable).
+ * ready packet (bounded) straight into memory JS owns (a pool of ~1 MiB
+ * ArrayBuffers, as Node pools small Buffers) and hands JS one Uint8Array
+ * view of the batch plus a Uint32Array of lengths: no copy in user space,
+ * one JS call per batch, not per packet; then reads again for what came
+ * while JS worked (on_readable).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,9 +45,11 @@
 /* At most this many packets per wake-up, so one busy device cannot starve the
  * event loop (timers, other fds) for long. */
 #define MAX_BATCH 256
-/* Room for 1 MiB of packets plus one maximal packet, so a read is never
- * truncated: reading stops once less than MAX_PACKET bytes are left. */
-#define ARENA_SIZE ((1u << 20) + MAX_PACKET)
+/* Each pool holds 1 MiB of packets plus one maximal packet, so a read is
+ * never truncated: a batch stops once less than MAX_PACKET bytes are left;
+ * a new pool is taken once less than POOL_MIN_ROOM is left. */
+#define POOL_SIZE ((1u << 20) + MAX_PACKET)
+#define POOL_MIN_ROOM (4u * MAX_PACKET)
 
 /* Bail out of a function returning napi_value if a N-API call fails; the
  * failing call has left a pending exception (or we raise a generic one). */
@@ -368,16 +372,14 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------ I/O counts */
 
 /* For the whole process, every device: read() and write() calls on TUN fds
- * (each attempt, EAGAIN and EINTR included) and bytes copied in user space
- * (what was read, from the arena into the Buffer handed to JS). Doubles:
- * exact to 2^53, and what JS takes. */
+ * (each attempt, EAGAIN and EINTR included). Doubles: exact to 2^53, and
+ * what JS takes. */
 static struct {
   double read_calls;
   double write_calls;
-  double copied_bytes;
 } io_counts;
 
-/* ioCounts() -> { readCalls, writeCalls, copiedBytes } */
+/* ioCounts() -> { readCalls, writeCalls } */
 static napi_value tun_io_counts(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result, v;
@@ -386,8 +388,6 @@ static napi_value tun_io_counts(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_set_named_property(env, result, "readCalls", v));
   NAPI_CALL(env, napi_create_double(env, io_counts.write_calls, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "writeCalls", v));
-  NAPI_CALL(env, napi_create_double(env, io_counts.copied_bytes, &v));
-  NAPI_CALL(env, napi_set_named_property(env, result, "copiedBytes", v));
   return result;
 }
 
@@ -399,7 +399,9 @@ typedef struct {
   napi_ref on_packets;       /* (buf, lengths, count) => void */
   napi_ref on_error;         /* (err) => void */
   napi_async_context async;  /* so async_hooks / AsyncLocalStorage see batches */
-  unsigned char *arena;
+  napi_ref pool;             /* the ArrayBuffer packets are read into */
+  unsigned char *pool_data;  /* its bytes (a backing store never moves) */
+  size_t pool_used;          /* bytes handed to JS; the rest is free */
   uint32_t lengths[MAX_BATCH];
   uint32_t rx_meta[MAX_BATCH]; /* with vnet: gso_size | RX_CSUM_TRUSTED */
   int fd;
@@ -443,8 +445,10 @@ static void reader_stop(reader_t *r) {
     r->async = NULL;
   }
   r->on_packets = r->on_error = NULL;
-  free(r->arena);
-  r->arena = NULL;
+  if (r->pool)
+    napi_delete_reference(r->env, r->pool);
+  r->pool = NULL;
+  r->pool_data = NULL;
 }
 
 static void reader_finalize(napi_env env, void *data, void *hint) {
@@ -486,7 +490,31 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
   return e;
 }
 
-/* Reads every ready packet (bounded) into the arena and hands them to JS as
+/* A pool with room for a batch: the current one, or a new ArrayBuffer once
+ * less than POOL_MIN_ROOM is left. The old pool lives on while JS holds views
+ * of it (TCP keeps views of received data, stack/tcp/buffers.ts). Returns 0
+ * when V8 could not allocate one. */
+static int pool_ready(reader_t *r) {
+  if (r->pool != NULL && POOL_SIZE - r->pool_used >= POOL_MIN_ROOM)
+    return 1;
+  napi_value ab;
+  void *data = NULL;
+  napi_ref ref;
+  if (napi_create_arraybuffer(r->env, POOL_SIZE, &data, &ab) != napi_ok ||
+      napi_create_reference(r->env, ab, 1, &ref) != napi_ok) {
+    napi_value ignored; /* V8's RangeError: the read error reports it instead */
+    napi_get_and_clear_last_exception(r->env, &ignored);
+    return 0;
+  }
+  if (r->pool)
+    napi_delete_reference(r->env, r->pool);
+  r->pool = ref;
+  r->pool_data = data;
+  r->pool_used = 0;
+  return 1;
+}
+
+/* Reads every ready packet (bounded) into the pool and hands them to JS as
  * one batch; `backlogged` says the read came at once after JS had handled
  * the previous batch of this wake-up, so these packets came while it was
  * being handled (or were waiting behind it, when it was full). Returns the
@@ -495,16 +523,22 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
   napi_env env = r->env;
   size_t used = 0;
   uint32_t count = 0;
-  while (!*err && count < MAX_BATCH && ARENA_SIZE - used >= MAX_PACKET) {
+  if (!pool_ready(r)) {
+    *err = ENOMEM;
+    return 0;
+  }
+  unsigned char *base = r->pool_data + r->pool_used;
+  size_t room = POOL_SIZE - r->pool_used;
+  while (!*err && count < MAX_BATCH && room - used >= MAX_PACKET) {
     io_counts.read_calls++;
     ssize_t n;
     struct virtio_net_hdr vh;
     if (r->vnet) {
-      /* The header apart, the packet straight into the arena. */
-      struct iovec iov[2] = {{&vh, VNET_HDR_LEN}, {r->arena + used, MAX_PACKET}};
+      /* The header apart, the packet straight into the pool. */
+      struct iovec iov[2] = {{&vh, VNET_HDR_LEN}, {base + used, MAX_PACKET}};
       n = readv(r->fd, iov, 2);
     } else {
-      n = read(r->fd, r->arena + used, MAX_PACKET);
+      n = read(r->fd, base + used, MAX_PACKET);
     }
     if (n < 0) {
       if (errno == EINTR)
@@ -527,16 +561,17 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     r->lengths[count++] = (uint32_t)n;
     used += (size_t)n;
   }
-  /* The one user-space copy of what was read: arena to a JS Buffer. */
-  if (count > 0)
-    io_counts.copied_bytes += used;
-
   if (count > 0) {
+    /* The batch: a view of the bytes just read, which are JS's from now on
+     * (the pool's free part begins after them, 8-byte aligned). */
+    size_t start = r->pool_used;
+    r->pool_used += (used + 7) & ~(size_t)7;
     /* lengths, then (with vnet) the per-packet metadata, in one array. */
     uint32_t words = r->vnet ? 2 * count : count;
-    napi_value argv[4], ab;
-    void *dst = NULL, *lens = NULL;
-    if (napi_create_buffer_copy(env, used, r->arena, &dst, &argv[0]) == napi_ok &&
+    napi_value argv[4], pool, ab;
+    void *lens = NULL;
+    if (napi_get_reference_value(env, r->pool, &pool) == napi_ok &&
+        napi_create_typedarray(env, napi_uint8_array, used, pool, start, &argv[0]) == napi_ok &&
         napi_create_arraybuffer(env, words * sizeof(uint32_t), &lens, &ab) == napi_ok &&
         napi_create_typedarray(env, napi_uint32_array, words, ab, 0, &argv[1]) == napi_ok &&
         napi_create_uint32(env, count, &argv[2]) == napi_ok &&
@@ -638,22 +673,17 @@ static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
 
   reader_t *r = calloc(1, sizeof *r);
-  unsigned char *arena = malloc(ARENA_SIZE);
-  if (!r || !arena) {
-    free(r);
-    free(arena);
-    throw_errno(env, ENOMEM, "cannot allocate the TUN read buffer");
+  if (!r) {
+    throw_errno(env, ENOMEM, "cannot allocate the TUN reader");
     return NULL;
   }
   r->env = env;
   r->fd = fd;
   r->vnet = vnet;
-  r->arena = arena;
 
   int rc = uv_poll_init(loop, &r->poll, fd);
   if (rc < 0) {
     /* Never initialised, so there is no handle to close. */
-    free(arena);
     free(r);
     if (rc == UV_EEXIST)
       throw_errno(env, -rc, "fd %d is already being read: stop that reader first", fd);
