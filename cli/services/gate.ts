@@ -216,6 +216,12 @@ class GatedEndpoint implements Endpoint {
     return this.inner.readInPlace(max);
   }
 
+  writeZeroCopy(data: Uint8Array): number {
+    this.check('write');
+    if (this.gate.holds(this)) return 0;
+    return this.inner.writeZeroCopy(data);
+  }
+
   write(data: Uint8Array): number {
     this.check('write');
     if (this.gate.holds(this)) return 0;

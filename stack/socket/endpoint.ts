@@ -108,6 +108,12 @@ export class TcpEndpoint implements Endpoint {
     return result;
   }
 
+  writeZeroCopy(data: Uint8Array): number {
+    const result = this.open('write').sendmsg(data, true);
+    if (typeof result === 'string') throw new SocketError(result, 'write');
+    return result;
+  }
+
   shutdown(how: ShutdownHow): void {
     check(this.open('shutdown').shutdown(how), 'shutdown');
   }

@@ -86,6 +86,15 @@ export interface Endpoint {
    * was never connected.
    */
   write(data: Uint8Array): number;
+  /**
+   * write(), but the send queue keeps views of `data` rather than copies
+   * (Linux's MSG_ZEROCOPY, with the garbage collector in place of the
+   * completion notification): the caller hands the bytes over and must not
+   * change them afterwards. For bytes nobody writes again, such as what
+   * readInPlace() returned. Data left unacknowledged for an RTO is copied
+   * then, so a slow peer does not keep the caller's buffers alive.
+   */
+  writeZeroCopy(data: Uint8Array): number;
   shutdown(how: ShutdownHow): void;
   /**
    * close(2): the application lets go. Linux's rules apply: unread data →

@@ -48,7 +48,7 @@ export interface ConnectionHooks {
   released(c: Connection): void;
   /** One of the connection's timers expired: run its handler (tcp_timer.c). */
   timerExpired(c: Connection, timer: ConnectionTimer): void;
-  /** Views of received packets went into its receive queue: check it at the next flush (compactViews). */
+  /** Views of received packets went into its receive queue: check it at the next flush (compactReceiveQueue, views.ts). */
   viewsQueued(c: Connection): void;
 }
 

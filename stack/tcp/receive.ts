@@ -27,22 +27,6 @@ import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 
-/**
- * With views of received batches (TcpContext.keepsInput): after a batch, a
- * receive queue whose buffers pass twice what it holds plus 16 KiB is
- * compacted (ByteQueue.compact, the same slack per run). A reader that
- * keeps up holds views of batches of its own data and never comes near;
- * one that lags behind other traffic keeps whole batches for a few bytes
- * each, and its small runs are copied, once.
- */
-const COMPACT_SLACK = 16 * 1024;
-
-/** TcpLayer.flush, for each connection that queued views since the last: compact its receive queue if it pins too much. */
-export function compactViews(c: Connection): void {
-  const q = c.recvQueue;
-  if (q.pinned > 2 * q.length + COMPACT_SLACK) c.ctx.copied.rx += q.compact(COMPACT_SLACK);
-}
-
 export function receive(c: Connection, seg: Segment): DropReason | undefined {
   let seq = seg.seq;
   let data = seg.payload;
@@ -138,7 +122,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
         c.recvQueue.push(data);
         // Views that keep much more alive than they hold (a slow reader's
         // small segments, each in a batch of other traffic) are compacted
-        // once the batch is over (TcpLayer.flush, compactViews).
+        // once the batch is over (TcpLayer.flush, compactReceiveQueue in views.ts).
         c.hooks.viewsQueued(c);
       } else {
         c.recvQueue.push(data.slice());

@@ -288,14 +288,14 @@ export class TcpSock implements SocketOwner {
    * the handshake is under way: EAGAIN). The pending error first, then EPIPE
    * once sending is shut or the connection is gone.
    */
-  sendmsg(data: Uint8Array): number | TcpErrno {
+  sendmsg(data: Uint8Array, zeroCopy = false): number | TcpErrno {
     const c = this.conn;
     if (!c) return this.listener ? 'ENOTCONN' : 'EPIPE';
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
     if (data.length === 0) return 0;
-    return sendmsg(c, data);
+    return sendmsg(c, data, zeroCopy);
   }
 
   private takeReportedError(): TcpErrno {

@@ -28,7 +28,7 @@ import { forget, tcpAbort } from './endings.ts';
 import { connectionIcmpError, isRequestFatal } from './icmp-error.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
-import { compactViews } from './receive.ts';
+import { compactReceiveQueue } from './views.ts';
 import { Listener, type ListenerHost } from './listener.ts';
 import * as out from './output.ts';
 import { initChild, type RequestSock } from './request-sock.ts';
@@ -66,7 +66,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private dirtyCount = 0;
   private wakeList: SocketOwner[] = [];
   private wakeSpare: SocketOwner[] = [];
-  /** Connections that queued views of received packets since the last flush (compactViews). */
+  /** Connections that queued views of received packets since the last flush (compactReceiveQueue, views.ts). */
   private readonly viewsList: Connection[] = [];
   private secret: number[];
   private portPerturb = 0;
@@ -220,7 +220,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       for (let i = 0; i < views.length; i++) {
         const c = views[i]!;
         c.viewsQueued = false;
-        compactViews(c);
+        compactReceiveQueue(c);
       }
       views.length = 0;
       this.flushing = false;

@@ -16,6 +16,7 @@ import { seqGt } from './seq.ts';
 import { initUndo, saveWindowForUndo } from './undo.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { compactSendQueue } from './views.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
 export function onTimerExpired(c: Connection, timer: ConnectionTimer): void {
@@ -48,6 +49,8 @@ function retransmitsTimedOut(c: Connection, boundary: number, userTimeout: numbe
 
 function onXmitTimer(c: Connection): void {
   c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: c.xmitMode ?? 'xmit', action: 'fire' });
+  // Data kept waiting an RTO, or behind a closed window, lets go of the buffers of a zero-copy write (views.ts).
+  if (c.xmitMode !== 'tlp' && c.xmitMode !== 'reo') compactSendQueue(c);
   if (c.xmitMode === 'probe') onProbeTimer(c);
   else if (c.xmitMode === 'tlp') onLossProbeTimer(c);
   else if (c.xmitMode === 'reo') onReoTimer(c);

@@ -17,9 +17,10 @@ import { queueWrite, type WritePushes } from './send-sizing.ts';
  * is full, EAGAIN), as tcp_sendmsg_locked charges them (sndbuf.ts). They
  * are cut into skbs as it cuts them, with its pushes in the middle of a
  * long write and tcp_push's PSH mark at the end (write-queue.ts); the final
- * push is the flush that follows.
+ * push is the flush that follows. `zeroCopy`: the send queue keeps views of
+ * `data` instead of copies (views.ts bounds what they keep alive).
  */
-export function sendmsg(c: Connection, data: Uint8Array): number {
+export function sendmsg(c: Connection, data: Uint8Array, zeroCopy = false): number {
   const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
   // One object for every write (no closures per call); a write from inside
   // another one's pushes, which the stack never makes, would get its own.
@@ -27,6 +28,7 @@ export function sendmsg(c: Connection, data: Uint8Array): number {
   idlePushes = undefined;
   pushes.c = c;
   pushes.data = data;
+  pushes.zeroCopy = zeroCopy;
   try {
     const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, pushes);
     c.hooks.dirty(c);
@@ -40,12 +42,17 @@ export function sendmsg(c: Connection, data: Uint8Array): number {
 
 const NO_DATA = new Uint8Array(0);
 
-/** What queueWrite does for sendmsg: copy the bytes it takes into the send queue, push in the middle of a long write. */
+/** What queueWrite does for sendmsg: copy the bytes it takes into the send queue (or queue views of them), push in the middle of a long write. */
 class SendmsgPushes implements WritePushes {
   c: Connection | undefined;
   data: Uint8Array = NO_DATA;
+  zeroCopy = false;
 
   append(offset: number, len: number): void {
+    if (this.zeroCopy) {
+      this.c!.sendQueue.push(this.data.subarray(offset, offset + len));
+      return;
+    }
     this.c!.sendQueue.push(this.data.slice(offset, offset + len));
     this.c!.ctx.copied.tx += len;
   }

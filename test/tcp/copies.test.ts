@@ -97,3 +97,39 @@ test('readInPlace with a smaller max takes the rest of the segment next, then th
   t.is(server.readInPlace(), null, 'EAGAIN once all is read');
   t.deepEqual(w.b.copied, { rx: 0, tx: 0 });
 });
+
+test('writeZeroCopy: the send queue keeps views of the written bytes; only the copy into each segment is left', (t) => {
+  const w = new World();
+  const { client, server } = connected(w);
+  const data = new Uint8Array(BYTES).map((_, i) => i % 253);
+  t.is(client.writeZeroCopy(data), BYTES);
+  w.run(w.clock.now() + 1000);
+  t.deepEqual(w.a.copied, { rx: 0, tx: BYTES });
+  t.deepEqual(server.read(), data);
+});
+
+/** A's send queue (its one connection). */
+function sendQueueOf(w: World): { pinned: number; length: number } {
+  const layer = (w.a as unknown as { tcpLayer: { connections: Map<unknown, { sendQueue: { pinned: number; length: number } }> } }).tcpLayer;
+  return [...layer.connections.values()][0]!.sendQueue;
+}
+
+test('writeZeroCopy: 100 bytes of a 1 MiB buffer the peer leaves unacknowledged are copied when the RTO fires, letting the buffer go', (t) => {
+  const w = new World();
+  const { client, server } = connected(w);
+  const big = new Uint8Array(1 << 20).fill(5);
+  // The data, its tail loss probe and the first RTO's retransmission are lost; the second RTO's gets through.
+  w.filter = (packet, from) => (from === 'a' && tcpPayloadLength(packet) > 0 && w.a.counters.TcpExtTCPTimeouts < 2 ? [] : [packet]);
+  t.is(client.writeZeroCopy(big.subarray(0, 100)), 100);
+  w.run(w.clock.now() + 100);
+  t.is(sendQueueOf(w).pinned, 1 << 20, 'a view of the whole buffer while the first transmission is out');
+  t.is(w.a.copied.tx, 100, 'only the segment copy so far');
+  w.run(w.clock.now() + 1500, () => w.a.counters.TcpExtTCPTimeouts > 0);
+  t.is(w.a.counters.TcpExtTCPLossProbes, 1);
+  t.is(sendQueueOf(w).pinned, 100, 'its own copy now');
+  t.is(w.a.copied.tx, 100 + 100 + 100 + 100, 'the segment, the probe, the compaction, the retransmitted segment');
+  w.run(w.clock.now() + 5000, () => w.a.counters.TcpExtTCPTimeouts === 2);
+  t.is(w.a.copied.tx, 500, 'nothing more to compact');
+  w.run(w.clock.now() + 1000);
+  t.deepEqual(server.read(), big.subarray(0, 100));
+});

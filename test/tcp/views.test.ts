@@ -3,7 +3,7 @@
  * queues the payload where the link put it, and a receive queue whose views
  * keep much more memory alive than they hold (a slow reader's small segments,
  * each in a batch of other traffic) is compacted after the batch
- * (ByteQueue.compact, receive.ts compactViews), while a reader's own bulk
+ * (ByteQueue.compact, views.ts compactReceiveQueue), while a reader's own bulk
  * batches stay views.
  */
 import test from 'ava';
