@@ -14,8 +14,8 @@ import { formatTable, tableExitCode, tableRow, type TableRow } from './summary.t
 import { describeStep } from './types.ts';
 
 export const SCENARIO_HELP = `usage: tcpstack scenario list
-       tcpstack scenario run NAME [--against kernel|stack|both] [--all]
-       tcpstack scenario table [NAME...]
+       tcpstack scenario run NAME [--against kernel|stack|both] [--all] [--offload on|off]
+       tcpstack scenario table [NAME...] [--offload on|off]
 
 The differential harness: each scenario (one reset or timer path of Linux,
 written once as data: application steps for a "subject" and a "peer",
@@ -35,11 +35,16 @@ from the tcp_send_reset tracepoint and from our stack's trace) and compared.
                         tcp_send_reset tracepoint; the output says why)
     --against WHAT      kernel, stack or both (default both)
     --all               also list every captured segment of each run
+    --offload on|off    the stack run's TUN device with offloads (super-segments
+                        both ways, as \`up\` opens it by default) or without
+                        (the default: wire-sized packets, as the kernel run's
+                        veth carries them); see docs/offloads.md
   table [NAME...]       run every scenario (or those named) and print
                         scenario | docs | match or the first difference;
                         a scenario compared only in part is listed, and
                         counted, apart from the matches; exit 1 unless every
-                        scenario matches in full ('make fidelity')
+                        scenario matches in full ('make fidelity'); takes
+                        --offload as run does
 
 Needs root, /dev/net/tun, tcpdump, nft, iptables, ethtool, ss and python3. Everything
 runs in namespaces created for the purpose and removed afterwards (also on
@@ -77,9 +82,16 @@ function scenarioNamed(name: string) {
   return s;
 }
 
+/** --offload on|off (default off): the stack run's TUN device with offloads, as `up` opens it by default. */
+function offloadOption(value: string | undefined): boolean {
+  if (value === undefined || value === 'off') return false;
+  if (value === 'on') return true;
+  throw new UsageError(`--offload ${JSON.stringify(value)}: expected on or off`);
+}
+
 async function runOne(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
-    { command: 'scenario run', options: { against: { type: 'string' }, all: { type: 'boolean' } }, positionals: true, help: SCENARIO_HELP },
+    { command: 'scenario run', options: { against: { type: 'string' }, all: { type: 'boolean' }, offload: { type: 'string' } }, positionals: true, help: SCENARIO_HELP },
     argv,
   );
   if (positionals.length !== 1) {
@@ -89,7 +101,7 @@ async function runOne(argv: string[]): Promise<number> {
   if (!['kernel', 'stack', 'both'].includes(against)) throw new UsageError(`--against ${JSON.stringify(values.against)}: expected kernel, stack or both`);
   const scenario = scenarioNamed(positionals[0]!);
   requireEnvironment();
-  const outcome = await runScenario(scenario, against);
+  const outcome = await runScenario(scenario, against, offloadOption(values.offload));
   if (outcome.comparison) {
     console.log(formatComparison(outcome.comparison, { all: values.all }));
     console.log(`(${outcome.seconds.toFixed(1)} s: kernel ${(outcome.kernel!.wallMs / 1000).toFixed(1)} s, stack ${(outcome.stack!.wallMs / 1000).toFixed(1)} s)`);
@@ -115,12 +127,13 @@ async function runOne(argv: string[]): Promise<number> {
 }
 
 async function runTable(argv: string[]): Promise<number> {
-  const { positionals: names } = parseCommandLine({ command: 'scenario table', options: {}, positionals: true, help: SCENARIO_HELP }, argv);
+  const { values, positionals: names } = parseCommandLine({ command: 'scenario table', options: { offload: { type: 'string' } }, positionals: true, help: SCENARIO_HELP }, argv);
+  const offload = offloadOption(values.offload);
   const scenarios = names.length > 0 ? names.map(scenarioNamed) : [...SCENARIOS];
   requireEnvironment();
   const rows: TableRow[] = [];
   for (const s of scenarios) {
-    const o = await runScenario(s, 'both');
+    const o = await runScenario(s, 'both', offload);
     const row = tableRow(o);
     rows.push(row);
     console.error(`${row.status.padEnd(10)} ${s.name} (${o.seconds.toFixed(1)} s)`);

@@ -46,11 +46,11 @@ export interface ScenarioOutcome {
   seconds: number;
 }
 
-export async function runScenario(scenario: Scenario, against: Against = 'both'): Promise<ScenarioOutcome> {
+export async function runScenario(scenario: Scenario, against: Against = 'both', offload = false): Promise<ScenarioOutcome> {
   const t0 = performance.now();
   const out: ScenarioOutcome = { scenario, seconds: 0 };
-  if (against !== 'stack') out.kernel = await kernelRun(scenario);
-  if (against !== 'kernel') out.stack = await stackRun(scenario);
+  if (against !== 'stack') out.kernel = await kernelRun(scenario, offload);
+  if (against !== 'kernel') out.stack = await stackRun(scenario, offload);
   const errors = [out.kernel, out.stack].filter((r) => r?.error !== undefined).map((r) => `${r!.mode} run: ${r!.error}`);
   if (errors.length > 0) out.error = errors.join('; ');
   if (against === 'both' && out.kernel && out.stack && out.error === undefined) {

@@ -13,7 +13,7 @@ import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps } from './steps.ts';
 import type { Scenario, StepRecord } from './types.ts';
 
-export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
+export async function kernelRun(scenario: Scenario, offload = false): Promise<RunRecord> {
   const started = performance.now();
   const n = leaseSubnet();
   const peerAddr = `198.19.${n}.1`;
@@ -33,7 +33,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     runIp(['-n', peerNs, 'addr', 'add', `${peerAddr}/24`, 'dev', 'fidp']);
     runIp(['-n', subjectNs, 'addr', 'add', `${subjectAddr}/24`, 'dev', 'fids']);
     await nsRun(peerNs, ['ethtool', '-K', 'fidp', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
-    await nsRun(subjectNs, ['ethtool', '-K', 'fids', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+    await nsRun(subjectNs, ['ethtool', '-K', 'fids', 'tso', offload ? 'on' : 'off', 'gso', offload ? 'on' : 'off', 'gro', 'off']);
     runIp(['-n', peerNs, 'link', 'set', 'fidp', 'up']);
     runIp(['-n', subjectNs, 'link', 'set', 'fids', 'up']);
     for (const [name, value] of Object.entries(scenario.sysctls?.subject ?? {})) await setSysctlIn(subjectNs, name, value);
@@ -56,7 +56,7 @@ export async function kernelRun(scenario: Scenario): Promise<RunRecord> {
     const peer = new AgentSide(peerAgent, subjectAddr, peerNs);
     const subject = new AgentSide(subjectAgent, peerAddr, subjectNs);
     try {
-      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
+      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture, offload }, steps);
     } catch (error) {
       record.error = (error as Error).message;
     }

@@ -14,6 +14,10 @@ Usage: nfqueue.py QUEUE MODE...
                        held (its first pass only) until AFTER other segments
                        of the queue have been accepted, then accepted;
                        everything else is accepted at once
+  reorder-carrying AFTER SEQ...
+                       the same for a segment whose payload carries the
+                       byte numbered SEQ (super-segments: it may start
+                       earlier)
 
 Prints "ready" once bound; runs until SIGTERM or SIGINT (holds released
 first: nothing queued is ever lost), then prints "held N released N".
@@ -79,6 +83,15 @@ def tcp_sequence(packet):
     return struct.unpack_from('!I', packet, ihl + 4)[0]
 
 
+def tcp_payload_length(packet):
+    """The TCP payload length of an IPv4 packet (from its total length), or 0."""
+    ihl = (packet[0] & 0x0F) * 4
+    if len(packet) < ihl + 13:
+        return 0
+    total = struct.unpack_from('!H', packet, 2)[0]
+    return max(0, total - ihl - (packet[ihl + 12] >> 4) * 4)
+
+
 class Queue:
     def __init__(self, number):
         self.number = number
@@ -120,14 +133,15 @@ class Queue:
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ('delay', 'reorder'):
+    if len(argv) < 3 or argv[1] not in ('delay', 'reorder', 'reorder-carrying'):
         print(__doc__, file=sys.stderr)
         return 2
     queue = Queue(int(argv[0]))
     mode = argv[1]
     delay_s = float(argv[2]) / 1000 if mode == 'delay' else 0.0
-    after = int(argv[2]) if mode == 'reorder' else 0
-    targets = {int(s) for s in argv[3:]} if mode == 'reorder' else set()
+    reorder = mode in ('reorder', 'reorder-carrying')
+    after = int(argv[2]) if reorder else 0
+    targets = {int(s) for s in argv[3:]} if reorder else set()
     # delay: a FIFO of (release time, serial, id); reorder: the held ids, each
     # with the count of other segments still to pass before it.
     due = []
@@ -157,8 +171,12 @@ def main(argv):
                     counts['held'] += 1
                     continue
                 seq = tcp_sequence(payload)
-                if seq in targets:
-                    targets.discard(seq)
+                hit = seq if seq in targets else None
+                if hit is None and mode == 'reorder-carrying' and seq is not None:
+                    end = seq + tcp_payload_length(payload)
+                    hit = next((s for s in targets if 0 <= (s - seq) % (1 << 32) < end - seq), None)
+                if hit is not None:
+                    targets.discard(hit)
                     held.append([after, pid])
                     counts['held'] += 1
                     continue

@@ -62,7 +62,8 @@ export function startDelay(ns: string, subjectAddr: string, ms: number): Promise
 }
 
 /**
- * The segments starting at `seqs` (their first pass) reach the peer's TCP
+ * The segments starting at `seqs` (with `t.carrying`, the packets carrying
+ * those bytes), on their first pass, reach the peer's TCP
  * after `after` later data segments of the connection have.
  */
 export function startReorder(ns: string, t: SegmentTarget, seqs: number[], after: number): Promise<QueueFault> {
@@ -71,5 +72,5 @@ export function startReorder(ns: string, t: SegmentTarget, seqs: number[], after
   // Payload only (20 bytes of IP header and at most 60 of TCP), as the
   // segment faults match: a bare ACK neither waits nor counts.
   match.push('-m', 'length', '--length', '81:65535');
-  return startQueue(ns, ['reorder', String(after), ...seqs.map(String)], 'INPUT', match);
+  return startQueue(ns, [t.carrying === true ? 'reorder-carrying' : 'reorder', String(after), ...seqs.map(String)], 'INPUT', match);
 }

@@ -15,6 +15,14 @@
  * added to the next set and dropped (or duplicated). Both runs meet the same
  * rules on the same kernel.
  *
+ * With offloads (`carrying`: the subject sends super-segments, as a kernel
+ * with TSO and our stack with --offload on do) segment k is mostly inside a
+ * packet that starts earlier: the rules then select the packet that carries
+ * segment k's first byte, one rule per possible start (k's own sequence
+ * number, or 1 to 44 segments before it with a payload reaching past it),
+ * and count its passes by its own sequence number. Both runs send the same
+ * packets (TSO autosizing as tcp_tso_autosize), so both meet the same fault.
+ *
  * `dup to` the peer's own address sends the copy through the loopback device,
  * which delivers it to the peer's TCP as if from the subject; the rule skips
  * what arrives on lo, so the copy is not copied again. nft's dup needs a
@@ -29,7 +37,12 @@ export interface SegmentTarget {
   peerPort: number;
   /** The subject's initial sequence number on this connection. */
   isn: number;
+  /** Select the packet carrying each segment's first byte (super-segments), not only one starting there. */
+  carrying?: boolean;
 }
+
+/** The most MSS-sized segments one super-segment holds (64 KiB of IP packet). */
+const MAX_GSO_SEGS = 45;
 
 /** The sequence number of each selected segment's first byte. */
 export function segmentSequences(g: SegmentSelector, isn: number): number[] {
@@ -59,11 +72,15 @@ export function segmentFaultTable(g: SegmentSelector, t: SegmentTarget): string 
   for (let i = g.times - 1; i >= 1; i--) chain.push(`    tcp sequence @passed${i} add @passed${i + 1} { tcp sequence } ${act}`);
   chain.push(`    add @passed1 { tcp sequence } ${act}`);
   lines.push(`  chain count {\n${chain.join('\n')}\n  }`);
-  lines.push(
-    `  chain in {\n    type filter hook input priority 0; policy accept;\n` +
-      // ip length > 80: payload only (20 bytes of IP header and at most 60 of
-      // TCP), so a bare ACK or FIN at one of these numbers passes untouched.
-      `    iifname != "lo" ip saddr ${t.subjectAddr} ip daddr ${t.peerAddr} ip length > 80 tcp sport ${t.subjectPort} tcp dport ${t.peerPort} tcp sequence { ${seqs.join(', ')} } jump count\n  }`,
-  );
+  // ip length > 80: payload only (20 bytes of IP header and at most 60 of
+  // TCP), so a bare ACK or FIN at one of these numbers passes untouched.
+  const rule = (longer: number, starts: number[]): string =>
+    `    iifname != "lo" ip saddr ${t.subjectAddr} ip daddr ${t.peerAddr} ip length > ${80 + longer} tcp sport ${t.subjectPort} tcp dport ${t.peerPort} tcp sequence { ${starts.join(', ')} } jump count`;
+  const rules = [rule(0, seqs)];
+  if (t.carrying === true) {
+    // A packet starting j segments earlier carries the segment when its payload is over j segments long.
+    for (let j = 1; j < MAX_GSO_SEGS; j++) rules.push(rule(j * g.bytes, [...new Set(seqs.map((s) => (s - j * g.bytes) >>> 0))]));
+  }
+  lines.push(`  chain in {\n    type filter hook input priority 0; policy accept;\n${rules.join('\n')}\n  }`);
   return lines.join('\n');
 }

@@ -251,7 +251,7 @@ function applyOption(ep: Endpoint, opt: SockOpt): void {
   else ep.setReceiveBuffer(opt.rcvbuf);
 }
 
-export async function stackRun(scenario: Scenario): Promise<RunRecord> {
+export async function stackRun(scenario: Scenario, offload = false): Promise<RunRecord> {
   // Before the clock of the run starts: the first run of a process pays for it.
   const warmUp = warmUpStack();
   const started = performance.now();
@@ -272,7 +272,8 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
   if (warmUp !== undefined && warmUp.short > 0) record.notes.push(warmUp.note);
   try {
     peerNs = addNetns(uniqueName('sp'));
-    device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: 1500 });
+    device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: 1500, offload });
+    if (offload && !device.offload) record.notes.push('TUN offloads asked for and refused: the run is without them');
     const dev = device;
     removeHook = onTeardown(() => dev.close());
     configureInterface({ netns: peerNs, name: device.name, peerCidr: `${peerAddr}/24`, mtu: 1500, txqueuelen: DEFAULT_TXQUEUELEN, up: true });
@@ -291,7 +292,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     // rxSkbs 'veth': receive memory charged as the kernel run's subject is
     // charged for what it gets over its veth (stack/tcp/rcvbuf.ts), not as a
     // kernel fed by a TUN device would be.
-    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', sysctl, trace });
+    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', sysctl, trace, offload: device.offload });
     driver = new RealtimeDriver(stack, device, clock);
 
     const traced = await ResetTracer.start();
@@ -309,7 +310,7 @@ export async function stackRun(scenario: Scenario): Promise<RunRecord> {
     // SCHED_FIFO while the steps run (realtime-priority.ts).
     const restorePriority = runRealtime(record.notes);
     try {
-      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture }, steps);
+      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture, offload: device.offload }, steps);
     } catch (error) {
       record.error = (error as Error).message;
     } finally {

@@ -80,6 +80,8 @@ export interface StepContext {
   peer: AgentSide;
   subject: SideRunner;
   capture: Capture;
+  /** The subject sends super-segments (--offload on): segment faults select the packet carrying the segment. */
+  offload?: boolean;
 }
 
 const FAULT_TABLE = 'tcpstack_faults';
@@ -137,7 +139,7 @@ async function segmentTarget(ctx: StepContext, g: SegmentSelector): Promise<Segm
     syn = findSyn();
   }
   if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport} within 2 s`);
-  return { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq };
+  return { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq, carrying: ctx.offload === true };
 }
 
 async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {

@@ -262,12 +262,41 @@ export function retransmit(c: Connection, r: TxRecord): void {
     if (r.len > mss) c.rtx.split(r, mss);
     resendRecord(c, r);
   }
+  noteRetransmitted(c, r, now, true, true);
+}
+
+/**
+ * __tcp_retransmit_skb with a TSO skb (a link with offloads): the lost
+ * records `run` of one skb as sent, as many as cwnd allows, go again as one
+ * super-segment (PSH as on any packet of several segments; FIN if its last
+ * record has it); the rest of the skb stays behind as an skb of its own.
+ */
+function retransmitRun(c: Connection, run: TxRecord[], mss: number): void {
+  const now = c.now();
+  const first = run[0]!;
+  const last = run[run.length - 1]!;
+  let len = 0;
+  for (const r of run) len += r.len;
+  emit(c, {
+    seq: first.seq,
+    flags: TCP_ACK | TCP_PSH | (last.fin ? TCP_FIN : 0),
+    payloadOffset: seqDiff(first.seq, c.sndUna),
+    payloadLength: len,
+    options: segmentOptions(c, mss),
+    retransmission: true,
+    gsoSize: mss,
+  });
+  for (const r of run) noteRetransmitted(c, r, now, r === first, r === last);
+}
+
+/** The bookkeeping of one record sent again (tcp_retransmit_skb, __tcp_retransmit_skb). */
+function noteRetransmitted(c: Connection, r: TxRecord, now: number, cutBefore: boolean, cutAfter: boolean): void {
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
   // the skb timestamp the transmission just refreshed: the give-up budgets of
   // tcp_retries2 and TCP_USER_TIMEOUT run from this first retransmission.
   if (c.retransStamp === 0) c.retransStamp = now;
   onRetransmit(c); // undo_retrans (undo.ts)
-  c.rtx.markRetransmitted(r);
+  c.rtx.markRetransmitted(r, cutBefore, cutAfter);
   r.sentAt = now;
   r.txDelivered = c.delivered;
   c.totalRetrans++;
@@ -330,23 +359,57 @@ export function transmit(c: Connection): void {
  * order, while cwnd − in flight allows, TcpExtTCPFastRetrans each
  * (TCPSlowStartRetrans in the Loss state); during a cwnd reduction each
  * counts in PRR's prr_out. Retransmitting the head restarts the RTO, unless
- * the reordering timer holds the slot.
+ * the reordering timer holds the slot. With GSO, lost records of one skb as
+ * sent go together, up to the cwnd room (tcp_retransmit_skb's segs), as
+ * one super-segment (retransmitRun).
  */
 export function xmitRetransmitQueue(c: Connection): void {
   if (c.rtx.length === 0) return;
   const head = c.rtx.first();
   let rearm = false;
-  for (const r of c.rtx) {
-    if (c.cc.cwnd - c.packetsInFlight() <= 0) break;
+  for (let i = 0; i < c.rtx.length; i++) {
+    const r = c.rtx.at(i)!;
+    const room = c.cc.cwnd - c.packetsInFlight();
+    if (room <= 0) break;
     if (c.rtx.retransOut >= c.rtx.lostOut) break;
-    if (!r.lost || r.sacked || r.retransOut) continue;
-    retransmit(c, r);
-    if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans++;
-    else c.ctx.counters.TcpExtTCPFastRetrans++;
-    if (inCwndReduction(c)) c.prr.out++;
+    if (!lostToResend(r)) continue;
+    const run = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut)) : undefined;
+    if (run === undefined) retransmit(c, r);
+    else {
+      retransmitRun(c, run, currentMss(c));
+      i += run.length - 1;
+    }
+    const segs = run?.length ?? 1;
+    if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans += segs;
+    else c.ctx.counters.TcpExtTCPFastRetrans += segs;
+    if (inCwndReduction(c)) c.prr.out += segs;
     if (r === head && c.xmitMode !== 'reo') rearm = true;
   }
   if (rearm) timers.armRto(c, c.rtt.rto);
+}
+
+function lostToResend(r: TxRecord): boolean {
+  return r.lost && !r.sacked && !r.retransOut;
+}
+
+/**
+ * The records from the i-th on that one super-segment can resend: while
+ * they belong to the first one's skb, are lost and not yet resent, and are
+ * full-sized but for the last; at most `max`. Undefined when that is only
+ * the first (it goes as a plain retransmission).
+ */
+function lostRun(c: Connection, i: number, max: number): TxRecord[] | undefined {
+  const mss = currentMss(c);
+  let r = c.rtx.at(i)!;
+  if (r.len !== mss || r.skbEnd || r.fin) return undefined;
+  const run = [r];
+  while (run.length < max && !r.skbEnd && r.len === mss && !r.fin) {
+    const next = c.rtx.at(i + run.length);
+    if (next === undefined || !lostToResend(next) || next.len > mss) break;
+    run.push(next);
+    r = next;
+  }
+  return run.length > 1 ? run : undefined;
 }
 
 /** How tcp_write_xmit was called: its nonagle argument and push_one. */

@@ -116,8 +116,13 @@ export class RetransmitQueue {
     this.lostOut = 0;
   }
 
-  markRetransmitted(r: TxRecord): void {
-    this.isolate(r);
+  /**
+   * r went again. Alone (the default), it becomes an skb of its own; as part
+   * of a run resent as one super-segment, only the run's ends cut the skb
+   * (`cutBefore` on its first record, `cutAfter` on its last).
+   */
+  markRetransmitted(r: TxRecord, cutBefore = true, cutAfter = true): void {
+    this.isolate(r, cutBefore, cutAfter);
     if (r.retrans === 0) this.everRetransmitted++;
     r.retrans++;
     if (!r.retransOut) {
@@ -167,11 +172,12 @@ export class RetransmitQueue {
    * tcp_send_loss_probe cut the skb it belonged to (tcp_fragment), so r
    * becomes an skb of its own.
    */
-  private isolate(r: TxRecord): void {
-    if (!r.skbEnd) {
+  private isolate(r: TxRecord, cutBefore = true, cutAfter = true): void {
+    if (cutAfter && !r.skbEnd) {
       r.skbEnd = true;
       this.skbs++;
     }
+    if (!cutBefore) return;
     let i = this.head;
     while (i < this.records.length && this.records[i] !== r) i++;
     const prev = i > this.head ? this.records[i - 1] : undefined;

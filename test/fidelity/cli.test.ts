@@ -10,7 +10,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['scenario', 'run'], /scenario run takes one NAME/],
   [['scenario', 'run', 'nope'], /no scenario "nope"/],
   [['scenario', 'run', 'close-unread', '--against', 'bsd'], /--against "bsd": expected kernel, stack or both/],
-  [['scenario', 'run', 'close-unread', '--frobnicate'], /scenario run: unknown option --frobnicate \(scenario run takes --against WHAT, --all, -h\/--help\)/],
+  [['scenario', 'run', 'close-unread', '--frobnicate'], /scenario run: unknown option --frobnicate \(scenario run takes --against WHAT, --all, --offload on\|off, -h\/--help\)/],
   [['scenario', 'table', 'nope'], /no scenario "nope"/],
 ];
 

@@ -53,6 +53,17 @@ test('a burst lists every segment; a duplicate is sent to the peer itself, once'
   t.throws(() => segmentFaultTable(sel({ times: 0 }), target), { message: /times/ });
 });
 
+test('with super-segments (carrying): the packet that starts at the segment, or up to 44 segments before it with a payload reaching past it', (t) => {
+  const body = segmentFaultTable(sel({}), { ...target, carrying: true });
+  const rules = body.split('\n').filter((l) => l.includes('jump count'));
+  t.is(rules.length, 45);
+  t.regex(rules[0]!, /ip length > 80 tcp sport 5000 tcp dport 40000 tcp sequence \{ 28513 \} jump count/);
+  t.regex(rules[1]!, new RegExp(`ip length > ${80 + 1448} tcp sport 5000 tcp dport 40000 tcp sequence \\{ ${28513 - 1448} \\} jump count`));
+  t.regex(rules[44]!, new RegExp(`ip length > ${80 + 44 * 1448} tcp sport 5000 tcp dport 40000 tcp sequence \\{ ${(28513 - 44 * 1448) >>> 0} \\} jump count`));
+  // Without offloads, only the segment's own number.
+  t.is(segmentFaultTable(sel({}), target).split('\n').filter((l) => l.includes('jump count')).length, 1);
+});
+
 const SNMP = `Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors
 Tcp: 1 200 120000 -1 0 1 0 0 0 30 45 3 0 0 0
 TcpExt: SyncookiesSent TCPLossProbes TCPSackRecovery
