@@ -91,8 +91,9 @@ export interface Endpoint {
    * (Linux's MSG_ZEROCOPY, with the garbage collector in place of the
    * completion notification): the caller hands the bytes over and must not
    * change them afterwards. For bytes nobody writes again, such as what
-   * readInPlace() returned. Data left unacknowledged for an RTO is copied
-   * then, so a slow peer does not keep the caller's buffers alive.
+   * readInPlace() returned. Data still unacknowledged when the RTO or the
+   * zero-window probe timer fires is copied then, so a slow peer does not
+   * keep the caller's buffers alive.
    */
   writeZeroCopy(data: Uint8Array): number;
   shutdown(how: ShutdownHow): void;
