@@ -565,7 +565,8 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     /* The batch: a view of the bytes just read, which are JS's from now on
      * (the pool's free part begins after them, 8-byte aligned). */
     size_t start = r->pool_used;
-    r->pool_used += (used + 7) & ~(size_t)7;
+    size_t next = start + ((used + 7) & ~(size_t)7);
+    r->pool_used = next < POOL_SIZE ? next : POOL_SIZE;
     /* lengths, then (with vnet) the per-packet metadata, in one array. */
     uint32_t words = r->vnet ? 2 * count : count;
     napi_value argv[4], pool, ab;
