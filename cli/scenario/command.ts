@@ -35,10 +35,12 @@ from the tcp_send_reset tracepoint and from our stack's trace) and compared.
                         tcp_send_reset tracepoint; the output says why)
     --against WHAT      kernel, stack or both (default both)
     --all               also list every captured segment of each run
-    --offload on|off    the stack run's TUN device with offloads (super-segments
-                        both ways, as \`up\` opens it by default) or without
-                        (the default: wire-sized packets, as the kernel run's
-                        veth carries them); see docs/offloads.md
+    --offload on|off    on: both runs with segmentation offloads, the stack
+                        run's TUN device as \`up\` opens it by default and the
+                        kernel subject's veth with TSO and GSO (super-segments
+                        on the wire, segment faults on the packet carrying
+                        the segment); off (the default): wire-sized packets
+                        in both; see docs/offloads.md
   table [NAME...]       run every scenario (or those named) and print
                         scenario | docs | match or the first difference;
                         a scenario compared only in part is listed, and
@@ -82,7 +84,7 @@ function scenarioNamed(name: string) {
   return s;
 }
 
-/** --offload on|off (default off): the stack run's TUN device with offloads, as `up` opens it by default. */
+/** --offload on|off (default off): both runs with segmentation offloads (our TUN as `up` opens it, the kernel's veth with TSO and GSO). */
 function offloadOption(value: string | undefined): boolean {
   if (value === undefined || value === 'off') return false;
   if (value === 'on') return true;
