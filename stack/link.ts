@@ -19,12 +19,15 @@ export interface PacketSink {
 }
 
 /**
- * What a link with offloads says about each packet it delivers, one word per
- * packet (the TUN device's virtio_net_hdr): the GSO segment size in the low
- * 16 bits (0: a plain packet; otherwise a TCP segment the kernel did not cut,
- * made of segments of that size), and RX_CSUM_TRUSTED when the transport
- * checksum is not to be verified (the kernel owes it, CHECKSUM_PARTIAL, or
- * has checked it).
+ * What a link says about each packet it delivers, one word per packet (the
+ * TUN device's virtio_net_hdr, and its own checks): the GSO segment size in
+ * the low 16 bits (0: a plain packet; otherwise a TCP segment the kernel did
+ * not cut, made of segments of that size), and RX_CSUM_TRUSTED when the
+ * transport checksum is not to be verified (the kernel owes it,
+ * CHECKSUM_PARTIAL, or has checked it; or the link verified it, as a NIC's
+ * receive checksum offload does: the TUN addon for IPv4 TCP). A link that
+ * changes packets after that (the impairment layer's corruption) must not
+ * pass the word on.
  */
 export const RX_GSO_SIZE_MASK = 0xffff;
 export const RX_CSUM_TRUSTED = 1 << 16;
@@ -33,8 +36,9 @@ export const RX_CSUM_TRUSTED = 1 << 16;
  * `backlogged`: the link read these packets at once after the previous
  * batch was handled, without waiting: they came while it was being handled
  * (or were already waiting behind it when that batch was full). A link that
- * cannot tell leaves it undefined. `rxMeta`: from a link with offloads, one
- * word per packet (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED); absent otherwise.
+ * cannot tell leaves it undefined. `rxMeta`: one word per packet
+ * (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED) from a link that knows them; absent
+ * otherwise.
  */
 export type BatchHandler = (packets: Uint8Array[], backlogged?: boolean, rxMeta?: Uint32Array) => void;
 

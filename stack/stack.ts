@@ -194,9 +194,9 @@ export class Stack {
    * Processes one packet. Never throws: malformed input is counted and
    * dropped with a reason; an exception from the stack itself is a bug,
    * counted as INTERNAL_ERROR and traced rather than allowed to take the
-   * process down. Replies stay queued until `flush()`. `rxMeta`: what a
-   * link with offloads says of the packet (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED
-   * in link.ts); 0 for a plain packet.
+   * process down. Replies stay queued until `flush()`. `rxMeta`: what the
+   * link says of the packet (RX_GSO_SIZE_MASK, RX_CSUM_TRUSTED in link.ts);
+   * 0 when it says nothing.
    */
   input(packet: Uint8Array, rxMeta = 0): DropReason | undefined {
     return this.receive(packet, false, rxMeta);

@@ -29,10 +29,11 @@ export interface ReaderHandle {
  * stored back to back. `buf` is a view of a pooled ArrayBuffer (about
  * 1 MiB, taken by batch after batch until it is full) into which read()
  * put the packets: nothing was copied, and the bytes are the callee's to
- * keep, since the addon never writes that part again. On a
- * reader started with `vnet`, `lengths` has 2 × count words: after the
- * lengths, each packet's metadata from its virtio_net_hdr (the GSO size in
- * the low 16 bits, bit 16 when the checksum is owed or already checked:
+ * keep, since the addon never writes that part again. `lengths` has
+ * 2 × count words: after the lengths, each packet's metadata (the GSO size
+ * in the low 16 bits, from the virtio_net_hdr of a reader started with
+ * `vnet`; bit 16 when the checksum is owed or already checked by the
+ * kernel, or when the addon verified an IPv4 TCP checksum itself:
  * RX_GSO_SIZE_MASK and RX_CSUM_TRUSTED of stack/link.ts).
  * After each call the addon reads again: `backlogged` is true for a batch
  * read that way, one that came while the previous call ran (or waited

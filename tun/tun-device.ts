@@ -195,13 +195,10 @@ export class TunDevice implements Link {
     this.stats.rxPackets += count;
     this.stats.rxBytes += offset;
     this.stats.rxBatches += 1;
-    if (!this.offload) {
-      this.#handler(packets, backlogged);
-      return;
-    }
-    // With offload the addon puts each packet's metadata word after the lengths.
+    // The addon puts each packet's metadata word after the lengths: the GSO
+    // size (with offload) and whether the checksum needs no check here.
     const rxMeta = lengths.subarray(count, 2 * count);
-    for (let i = 0; i < count; i++) if ((rxMeta[i]! & RX_GSO_SIZE_MASK) !== 0) this.stats.rxGsoPackets++;
+    if (this.offload) for (let i = 0; i < count; i++) if ((rxMeta[i]! & RX_GSO_SIZE_MASK) !== 0) this.stats.rxGsoPackets++;
     this.#handler(packets, backlogged, rxMeta);
   }
 

@@ -48,6 +48,8 @@ export class ImpairedLink implements Link, DeadlineSource {
 
   onReceive(handler: BatchHandler): void {
     this.handler = handler;
+    // The link's word per packet (rxMeta) is not passed on: a packet this
+    // layer corrupts must have its checksum checked by the stack.
     this.inner.onReceive((batch, backlogged) => {
       if (this.closed) return;
       for (const p of batch) this.impairment.push('in', p);

@@ -33,11 +33,14 @@
 /* The header before each packet on a device opened with IFF_VNET_HDR: the
  * legacy virtio_net_hdr, 10 bytes (TUNSETVNETHDRSZ sets it explicitly). */
 #define VNET_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
-/* What the stack learns from a received packet's virtio_net_hdr, one word per
- * packet: the GSO segment size in the low 16 bits (0: a plain packet), and
- * RX_CSUM_TRUSTED when the kernel marked the transport checksum as one it
- * owes (VIRTIO_NET_HDR_F_NEEDS_CSUM: CHECKSUM_PARTIAL, the field holds the
- * pseudo-header sum only) or as already verified (F_DATA_VALID). */
+/* What the stack learns of each received packet, one word per packet: the
+ * GSO segment size in the low 16 bits (0: a plain packet), and
+ * RX_CSUM_TRUSTED when the kernel marked the transport checksum in the
+ * virtio_net_hdr as one it owes (VIRTIO_NET_HDR_F_NEEDS_CSUM:
+ * CHECKSUM_PARTIAL, the field holds the pseudo-header sum only) or as
+ * already verified (F_DATA_VALID), or when the addon verified an IPv4 TCP
+ * packet's checksum itself (tcp_csum_ok): what a NIC's receive checksum
+ * offload reports, so that JavaScript need not sum the bytes again. */
 #define RX_CSUM_TRUSTED (1u << 16)
 /* The offloads asked for with TUNSETOFFLOAD: the kernel may hand us TCP
  * segments of up to 64 KiB with a partial checksum, and takes ours. */
@@ -403,7 +406,7 @@ typedef struct {
   unsigned char *pool_data;  /* its bytes (a backing store never moves) */
   size_t pool_used;          /* bytes handed to JS; the rest is free */
   uint32_t lengths[MAX_BATCH];
-  uint32_t rx_meta[MAX_BATCH]; /* with vnet: gso_size | RX_CSUM_TRUSTED */
+  uint32_t rx_meta[MAX_BATCH]; /* gso_size | RX_CSUM_TRUSTED */
   int fd;
   int vnet;                  /* each packet comes behind a virtio_net_hdr */
   int polling;               /* uv_poll_start is in effect */
@@ -490,6 +493,34 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
   return e;
 }
 
+/* Whether p is an unfragmented IPv4 TCP packet whose TCP checksum verifies:
+ * the ones' complement sum of the pseudo-header (RFC 9293 §3.1) and the
+ * segment folds to 0xffff. A packet that fails, or that is not IPv4 TCP,
+ * is left to JavaScript, which checks it and counts what fails. */
+static int tcp_csum_ok(const unsigned char *p, size_t len) {
+  if (len < 40 || (p[0] >> 4) != 4 || p[9] != 6 /* TCP */)
+    return 0;
+  size_t ihl = (size_t)(p[0] & 15) * 4;
+  size_t total = ((size_t)p[2] << 8) | p[3];
+  if (ihl < 20 || total < ihl + 20 || total > len)
+    return 0;
+  if ((p[6] & 0x3f) != 0 || p[7] != 0)
+    return 0; /* MF or a fragment offset: the checksum covers the whole datagram */
+  size_t tcp_len = total - ihl;
+  uint64_t sum = 6 + tcp_len;
+  for (size_t i = 12; i < 20; i += 2)
+    sum += ((uint32_t)p[i] << 8) | p[i + 1];
+  const unsigned char *t = p + ihl;
+  size_t i = 0;
+  for (; i + 1 < tcp_len; i += 2)
+    sum += ((uint32_t)t[i] << 8) | t[i + 1];
+  if (i < tcp_len)
+    sum += (uint32_t)t[i] << 8;
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
+
 /* A pool with room for a batch: the current one, or a new ArrayBuffer once
  * less than POOL_MIN_ROOM is left. The old pool lives on while JS holds views
  * of it (TCP keeps views of received data, stack/tcp/buffers.ts). Returns 0
@@ -549,15 +580,18 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     }
     if (n == 0)
       break;
+    uint32_t meta = 0;
     if (r->vnet) {
       if (n <= VNET_HDR_LEN)
         continue; /* nothing behind the header: not a packet */
       n -= VNET_HDR_LEN;
-      uint32_t meta = vh.gso_type == VIRTIO_NET_HDR_GSO_NONE ? 0 : vh.gso_size;
+      meta = vh.gso_type == VIRTIO_NET_HDR_GSO_NONE ? 0 : vh.gso_size;
       if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
         meta |= RX_CSUM_TRUSTED;
-      r->rx_meta[count] = meta;
     }
+    if (!(meta & RX_CSUM_TRUSTED) && tcp_csum_ok(base + used, (size_t)n))
+      meta |= RX_CSUM_TRUSTED;
+    r->rx_meta[count] = meta;
     r->lengths[count++] = (uint32_t)n;
     used += (size_t)n;
   }
@@ -567,8 +601,8 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
     size_t start = r->pool_used;
     size_t next = start + ((used + 7) & ~(size_t)7);
     r->pool_used = next < POOL_SIZE ? next : POOL_SIZE;
-    /* lengths, then (with vnet) the per-packet metadata, in one array. */
-    uint32_t words = r->vnet ? 2 * count : count;
+    /* lengths, then the per-packet metadata, in one array. */
+    uint32_t words = 2 * count;
     napi_value argv[4], pool, ab;
     void *lens = NULL;
     if (napi_get_reference_value(env, r->pool, &pool) == napi_ok &&
@@ -578,8 +612,7 @@ static uint32_t read_batch(reader_t *r, int backlogged, int *err) {
         napi_create_uint32(env, count, &argv[2]) == napi_ok &&
         napi_get_boolean(env, backlogged, &argv[3]) == napi_ok) {
       memcpy(lens, r->lengths, count * sizeof(uint32_t));
-      if (r->vnet)
-        memcpy((uint32_t *)lens + count, r->rx_meta, count * sizeof(uint32_t));
+      memcpy((uint32_t *)lens + count, r->rx_meta, count * sizeof(uint32_t));
       call_js(r, r->on_packets, 4, argv);
     }
   }
