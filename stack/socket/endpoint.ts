@@ -91,25 +91,29 @@ export class TcpEndpoint implements Endpoint {
   }
 
   read(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
-    const result = this.open('read').recvmsg(max);
-    if (typeof result === 'string') throw new SocketError(result, 'read');
-    return result;
+    return this.recv(max, false);
   }
 
   readInPlace(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
-    const result = this.open('read').recvmsg(max, true);
+    return this.recv(max, true);
+  }
+
+  write(data: Uint8Array): number {
+    return this.send(data, false);
+  }
+
+  writeZeroCopy(data: Uint8Array): number {
+    return this.send(data, true);
+  }
+
+  private recv(max: number, inPlace: boolean): Uint8Array | null {
+    const result = this.open('read').recvmsg(max, inPlace);
     if (typeof result === 'string') throw new SocketError(result, 'read');
     return result;
   }
 
-  write(data: Uint8Array): number {
-    const result = this.open('write').sendmsg(data);
-    if (typeof result === 'string') throw new SocketError(result, 'write');
-    return result;
-  }
-
-  writeZeroCopy(data: Uint8Array): number {
-    const result = this.open('write').sendmsg(data, true);
+  private send(data: Uint8Array, zeroCopy: boolean): number {
+    const result = this.open('write').sendmsg(data, zeroCopy);
     if (typeof result === 'string') throw new SocketError(result, 'write');
     return result;
   }

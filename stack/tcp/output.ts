@@ -266,17 +266,18 @@ export function retransmit(c: Connection, r: TxRecord): void {
 }
 
 /**
- * __tcp_retransmit_skb with a TSO skb (a link with offloads): the lost
- * records `run` of one skb as sent, as many as cwnd allows, go again as one
- * super-segment (PSH as on any packet of several segments; FIN if its last
- * record has it); the rest of the skb stays behind as an skb of its own.
+ * __tcp_retransmit_skb with a TSO skb (a link with offloads): the `n` lost
+ * records of one skb as sent from the i-th on, as many as cwnd allows, go
+ * again as one super-segment (PSH as on any packet of several segments; FIN
+ * if its last record has it); the rest of the skb stays behind as an skb of
+ * its own.
  */
-function retransmitRun(c: Connection, run: TxRecord[], mss: number): void {
+function retransmitRun(c: Connection, i: number, n: number, mss: number): void {
   const now = c.now();
-  const first = run[0]!;
-  const last = run[run.length - 1]!;
+  const first = c.rtx.at(i)!;
+  const last = c.rtx.at(i + n - 1)!;
   let len = 0;
-  for (const r of run) len += r.len;
+  for (let k = 0; k < n; k++) len += c.rtx.at(i + k)!.len;
   emit(c, {
     seq: first.seq,
     flags: TCP_ACK | TCP_PSH | (last.fin ? TCP_FIN : 0),
@@ -286,7 +287,7 @@ function retransmitRun(c: Connection, run: TxRecord[], mss: number): void {
     retransmission: true,
     gsoSize: mss,
   });
-  for (const r of run) noteRetransmitted(c, r, now, r === first, r === last);
+  for (let k = 0; k < n; k++) noteRetransmitted(c, c.rtx.at(i + k)!, now, k === 0, k === n - 1);
 }
 
 /** The bookkeeping of one record sent again (tcp_retransmit_skb, __tcp_retransmit_skb). */
@@ -373,13 +374,12 @@ export function xmitRetransmitQueue(c: Connection): void {
     if (room <= 0) break;
     if (c.rtx.retransOut >= c.rtx.lostOut) break;
     if (!lostToResend(r)) continue;
-    const run = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut)) : undefined;
-    if (run === undefined) retransmit(c, r);
+    const segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), currentMss(c)) : 1;
+    if (segs === 1) retransmit(c, r);
     else {
-      retransmitRun(c, run, currentMss(c));
-      i += run.length - 1;
+      retransmitRun(c, i, segs, currentMss(c));
+      i += segs - 1;
     }
-    const segs = run?.length ?? 1;
     if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans += segs;
     else c.ctx.counters.TcpExtTCPFastRetrans += segs;
     if (inCwndReduction(c)) c.prr.out += segs;
@@ -393,23 +393,21 @@ function lostToResend(r: TxRecord): boolean {
 }
 
 /**
- * The records from the i-th on that one super-segment can resend: while
- * they belong to the first one's skb, are lost and not yet resent, and are
- * full-sized but for the last; at most `max`. Undefined when that is only
- * the first (it goes as a plain retransmission).
+ * How many records from the i-th on one super-segment can resend (1: the
+ * i-th alone, a plain retransmission): while they belong to the first one's
+ * skb, are lost and not yet resent, and are full-sized but for the last; at
+ * most `max`.
  */
-function lostRun(c: Connection, i: number, max: number): TxRecord[] | undefined {
-  const mss = currentMss(c);
+function lostRun(c: Connection, i: number, max: number, mss: number): number {
+  let n = 1;
   let r = c.rtx.at(i)!;
-  if (r.len !== mss || r.skbEnd || r.fin) return undefined;
-  const run = [r];
-  while (run.length < max && !r.skbEnd && r.len === mss && !r.fin) {
-    const next = c.rtx.at(i + run.length);
+  while (n < max && !r.skbEnd && r.len === mss && !r.fin) {
+    const next = c.rtx.at(i + n);
     if (next === undefined || !lostToResend(next) || next.len > mss) break;
-    run.push(next);
+    n++;
     r = next;
   }
-  return run.length > 1 ? run : undefined;
+  return n;
 }
 
 /** How tcp_write_xmit was called: its nonagle argument and push_one. */

@@ -18,19 +18,23 @@
  *   closed window is copied, once, rather than holding its buffers for as
  *   long as the peer keeps it waiting.
  */
+import type { ByteQueue } from './buffers.ts';
 import type { Connection } from './connection.ts';
 
 /** Bytes each run may pin beyond twice what the queue holds before it is compacted. */
 const COMPACT_SLACK = 16 * 1024;
 
+/** Compacts `q` if it pins more than twice what it holds plus the slack; the bytes copied. */
+function compactIfPinning(q: ByteQueue): number {
+  return q.pinned > 2 * q.length + COMPACT_SLACK ? q.compact(COMPACT_SLACK) : 0;
+}
+
 /** TcpLayer.flush, for each connection that queued views since the last: compact its receive queue if it pins too much. */
 export function compactReceiveQueue(c: Connection): void {
-  const q = c.recvQueue;
-  if (q.pinned > 2 * q.length + COMPACT_SLACK) c.ctx.copied.rx += q.compact(COMPACT_SLACK);
+  c.ctx.copied.rx += compactIfPinning(c.recvQueue);
 }
 
 /** On the RTO and the probe timer: compact the send queue if it pins too much. */
 export function compactSendQueue(c: Connection): void {
-  const q = c.sendQueue;
-  if (q.pinned > 2 * q.length + COMPACT_SLACK) c.ctx.copied.tx += q.compact(COMPACT_SLACK);
+  c.ctx.copied.tx += compactIfPinning(c.sendQueue);
 }
