@@ -11,11 +11,8 @@
  * at the scale of a userspace stack (10^4–10^5 connections) the heap is
  * measured cheaper than the bookkeeping it saves.
  */
-function noCallback(): never {
-  throw new Error('a Timer made without a callback must override fire()');
-}
-
-export class Timer {
+/** What the TimerQueue holds: a deadline and a heap slot; what firing does is the subclass's. */
+export abstract class QueuedTimer {
   /** Absolute deadline in clock milliseconds; Infinity while disarmed. */
   deadline = Infinity;
   /** Position in the heap, -1 while disarmed (owned by TimerQueue). */
@@ -26,21 +23,31 @@ export class Timer {
   constructor(
     /** What the timer is, for traces ("rto", "keepalive", "reasm"...). */
     readonly kind: string,
-    /** What fire() runs; a subclass may override fire() instead, and keep no closure per timer. */
-    private readonly callback: () => void = noCallback,
   ) {}
 
-  fire(): void {
-    this.callback();
-  }
+  abstract fire(): void;
 
   get armed(): boolean {
     return this.index >= 0;
   }
 }
 
+/** A timer that runs a callback. Per-connection timers subclass QueuedTimer instead, and keep no closure each. */
+export class Timer extends QueuedTimer {
+  constructor(
+    kind: string,
+    private readonly callback: () => void,
+  ) {
+    super(kind);
+  }
+
+  fire(): void {
+    this.callback();
+  }
+}
+
 export class TimerQueue {
-  private readonly heap: Timer[] = [];
+  private readonly heap: QueuedTimer[] = [];
   private armedCount = 0;
 
   get size(): number {
@@ -48,7 +55,7 @@ export class TimerQueue {
   }
 
   /** Arms (or re-arms) `timer` to fire at `deadline`. */
-  arm(timer: Timer, deadline: number): void {
+  arm(timer: QueuedTimer, deadline: number): void {
     timer.deadline = deadline;
     timer.order = ++this.armedCount;
     if (timer.index >= 0) {
@@ -61,13 +68,13 @@ export class TimerQueue {
     }
   }
 
-  cancel(timer: Timer): void {
+  cancel(timer: QueuedTimer): void {
     this.detach(timer);
     timer.deadline = Infinity;
   }
 
   /** Takes the timer out of the heap; its deadline stays readable (a firing timer sees when it was due). */
-  private detach(timer: Timer): void {
+  private detach(timer: QueuedTimer): void {
     const i = timer.index;
     if (i < 0) return;
     const last = this.heap.pop()!;
@@ -100,7 +107,7 @@ export class TimerQueue {
     return fired;
   }
 
-  private before(a: Timer, b: Timer): boolean {
+  private before(a: QueuedTimer, b: QueuedTimer): boolean {
     return a.deadline < b.deadline || (a.deadline === b.deadline && a.order < b.order);
   }
 

@@ -8,5 +8,5 @@ import { listenEndpoints, type EndpointService } from './endpoint-service.ts';
 import type { StackView } from './service.ts';
 
 export function start(provider: TcpProvider, _stack: StackView, port = 4002): EndpointService {
-  return listenEndpoints('close-on-accept', provider, port, {}, (_endpoint, release) => release());
+  return listenEndpoints('close-on-accept', provider, port, {}, (endpoint, release) => release(endpoint));
 }

@@ -23,12 +23,15 @@ const CHUNK = 64 * 1024;
 export function start(provider: TcpProvider, _stack: StackView, port = 7): EndpointService {
   return listenEndpoints('echo', provider, port, {}, (endpoint, release) => {
     const connection = new EchoConnection(endpoint, release);
-    // An unnamed arrow: one that takes a name (a const, a class field) is
-    // wrapped by tsx's keepNames, which gives every instance a property
-    // dictionary (256 bytes a connection).
-    endpoint.onEvent = () => connection.step();
+    endpoint.userData = connection;
+    endpoint.onEvent = echoEvent;
     connection.step();
   });
+}
+
+/** Every echo connection's onEvent: one function, the connection found in userData (no closure per connection). */
+function echoEvent(endpoint: Endpoint): void {
+  (endpoint.userData as EchoConnection).step();
 }
 
 class EchoConnection {
@@ -38,7 +41,7 @@ class EchoConnection {
 
   constructor(
     private readonly endpoint: Endpoint,
-    private readonly release: () => void,
+    private readonly release: (endpoint: Endpoint) => void,
   ) {}
 
   /** On every readiness change: move what can be moved; at the end of the stream, close (FIN after the echo). */
@@ -64,6 +67,6 @@ class EchoConnection {
       // ECONNRESET, ETIMEDOUT, EPIPE: the connection is gone; let go of it.
     }
     // Everything read was echoed (or cannot be): close() sends our FIN after it.
-    this.release();
+    this.release(ep);
   }
 }

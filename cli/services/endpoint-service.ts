@@ -26,16 +26,17 @@ export interface EndpointService extends RunningService {
 
 /**
  * Listens on `port` (all addresses, SO_REUSEADDR like every server) and calls
- * `onAccept(endpoint, release)` for each accepted connection. `release`
+ * `onAccept(endpoint, release)` for each accepted connection. `release(endpoint)`
  * closes the endpoint (close(2): FIN, or RST under Linux's rules) and forgets
- * it. Throws the endpoint's SocketError (EADDRINUSE...) if it cannot listen.
+ * it; it is one function for every connection (no closure per connection).
+ * Throws the endpoint's SocketError (EADDRINUSE...) if it cannot listen.
  */
 export function listenEndpoints(
   name: string,
   provider: TcpProvider,
   port: number,
   options: EndpointServiceOptions,
-  onAccept: (endpoint: Endpoint, release: () => void) => void,
+  onAccept: (endpoint: Endpoint, release: (endpoint: Endpoint) => void) => void,
 ): EndpointService {
   const listener = provider.socket();
   try {
@@ -64,7 +65,7 @@ export function listenEndpoints(
         if (endpoint === null) return;
         accepted++;
         open.add(endpoint);
-        onAccept(endpoint, () => release(endpoint));
+        onAccept(endpoint, release);
       }
     };
   }

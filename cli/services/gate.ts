@@ -116,16 +116,25 @@ function runGuarded(run: () => void): void {
   }
 }
 
+/** Every inner endpoint's onEvent: one function, its wrapper found in userData (no closure per connection). */
+function gatedEvent(inner: Endpoint): void {
+  const gated = inner.userData as GatedEndpoint;
+  gated.gate.event(gated);
+}
+
 /** An Endpoint whose application-side calls and events go through an AppGate. */
 class GatedEndpoint implements Endpoint {
   private handler: ((endpoint: Endpoint) => void) | undefined;
   private closed = false;
+  /** The application's own (the inner endpoint's is this wrapper). */
+  userData: unknown = undefined;
 
   constructor(
-    private readonly gate: AppGate,
+    readonly gate: AppGate,
     private readonly inner: Endpoint,
   ) {
-    inner.onEvent = () => gate.event(this);
+    inner.userData = this;
+    inner.onEvent = gatedEvent;
   }
 
   get onEvent(): ((endpoint: Endpoint) => void) | undefined {
@@ -248,6 +257,7 @@ class GatedEndpoint implements Endpoint {
     if (this.closed) return;
     this.closed = true;
     this.handler = undefined;
+    this.userData = undefined;
     this.gate.run(() => this.inner.close());
   }
 

@@ -18,12 +18,12 @@ export function start(provider: TcpProvider, _stack: StackView, port = 4003): En
       try {
         data = endpoint.read(); // all that is readable: nothing is left unread to turn this into TCPAbortOnClose
       } catch {
-        release(); // the client reset first
+        release(endpoint); // the client reset first
         return;
       }
       if (data === null) return; // EAGAIN: wait for the first data
       bytesRead += data.length;
-      release();
+      release(endpoint);
     };
     endpoint.onEvent = step;
     step();

@@ -11,7 +11,7 @@ import type { StackView } from './service.ts';
 export function start(provider: TcpProvider, _stack: StackView, port = 4005): EndpointService {
   return listenEndpoints('no-read', provider, port, {}, (endpoint, release) => {
     endpoint.onEvent = () => {
-      if (endpoint.state === 'CLOSED') release();
+      if (endpoint.state === 'CLOSED') release(endpoint);
     };
   });
 }

@@ -25,7 +25,7 @@ export function start(provider: TcpProvider, _stack: StackView, port = 4001): En
       } catch {
         // ECONNRESET...: the client went first; close all the same.
       }
-      release();
+      release(endpoint);
     };
     endpoint.onEvent = step;
     step();

@@ -18,6 +18,7 @@ const isPort = (port: number, min: number): boolean => Number.isInteger(port) &&
 
 export class TcpEndpoint implements Endpoint {
   onEvent: ((endpoint: Endpoint) => void) | undefined;
+  userData: unknown = undefined;
   private fdClosed = false;
 
   constructor(private readonly sock: TcpSock) {
@@ -126,6 +127,7 @@ export class TcpEndpoint implements Endpoint {
     if (this.fdClosed) return;
     this.fdClosed = true;
     this.onEvent = undefined;
+    this.userData = undefined; // the stack may hold the socket a while yet (FIN_WAIT, linger): not the application's state
     this.sock.close();
   }
 

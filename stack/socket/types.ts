@@ -44,6 +44,13 @@ export interface Endpoint {
    * timer run, so the callback may call back into the endpoint freely.
    */
   onEvent: ((endpoint: Endpoint) => void) | undefined;
+  /**
+   * The application's own pointer, never read by the stack (Linux's
+   * sk_user_data): one onEvent handler shared by every connection finds the
+   * connection's state here, where a closure per connection would cost about
+   * a hundred bytes each (docs/measurements.md).
+   */
+  userData: unknown;
   /** The poll(2) mask: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP. */
   poll(): number;
 

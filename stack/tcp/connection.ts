@@ -8,7 +8,8 @@
  * calls in user-calls.ts and sock.ts (tcp.c). This file imports none of
  * them: every state change goes through setState, which counts and traces it.
  */
-import { Timer } from '../timers.ts';
+import type { PortOwner } from './tables.ts';
+import { QueuedTimer } from '../timers.ts';
 import { ByteQueue, OutOfOrderQueue } from './buffers.ts';
 import { createCongestionControl } from './congestion/select.ts';
 import type { CongestionControl } from './congestion/types.ts';
@@ -206,9 +207,9 @@ export class Connection {
   rexmitPending = false;
 
   /** Timers: retransmission/persist/SYN (one slot, as icsk_retransmit_timer), delayed ACK, keepalive/FIN_WAIT2. */
-  readonly xmitTimer: Timer;
-  readonly delackTimer: Timer;
-  readonly keepaliveTimer: Timer;
+  readonly xmitTimer: QueuedTimer;
+  readonly delackTimer: QueuedTimer;
+  readonly keepaliveTimer: QueuedTimer;
   /** What the xmit timer is armed for: RTO, zero-window probe, or tail loss probe (ICSK_TIME_LOSS_PROBE). */
   xmitMode: 'rto' | 'probe' | 'tlp' | 'reo' | undefined;
   /** SND.NXT when the outstanding tail loss probe went out (tp->tlp_high_seq); undefined when none is. */
@@ -301,6 +302,8 @@ export class Connection {
   ipId: number;
   /** Whoever holds the socket, for wake-ups; undefined once orphaned. */
   owner: SocketOwner | undefined;
+  /** What holds the local port in the bind table for this connection (its socket's, or its listener's children's), until it is done. */
+  portOwner: PortOwner | undefined = undefined;
   /** Its slot in the TCP layer's list of connections with output to try at the next flush, -1 when not in it (TcpLayer.dirty). */
   dirtyAt = -1;
   /** In the TCP layer's list of receive queues to check at the next flush (TcpLayer.viewsQueued). */
@@ -427,16 +430,18 @@ export class Connection {
   }
 }
 
-/** A connection's timer: it knows its connection and which timer it is, so it needs no closure (TimerQueue calls fire()). */
-class ConnectionTimerSlot extends Timer {
+/** A connection's timer: it knows its connection and which timer it is (its kind), so it needs no closure (TimerQueue calls fire()). */
+class ConnectionTimerSlot extends QueuedTimer {
+  declare readonly kind: ConnectionTimer;
+
   constructor(
-    private readonly which: ConnectionTimer,
+    kind: ConnectionTimer,
     private readonly conn: Connection,
   ) {
-    super(which);
+    super(kind);
   }
 
-  override fire(): void {
-    this.conn.hooks.timerExpired(this.conn, this.which);
+  fire(): void {
+    this.conn.hooks.timerExpired(this.conn, this.kind);
   }
 }

@@ -100,6 +100,8 @@ export class Listener implements PortOwner {
   sndBufLocked = false;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
+  /** What the accepted children hold the port as, shared while the listener's address and SO_REUSEADDR stay the same. */
+  private childOwner: PortOwner | undefined;
 
   constructor(
     readonly host: ListenerHost,
@@ -111,6 +113,19 @@ export class Listener implements PortOwner {
   ) {
     this.rcvBuf = host.ctx.sysctl.tcp_rmem[1];
     this.sndBuf = host.ctx.sysctl.tcp_wmem[1];
+  }
+
+  /**
+   * The port owner a new child holds the port as (inet_inherit_port puts the
+   * child in the listener's bind bucket): not listening, with the listener's
+   * address and SO_REUSEADDR as they are when the child is created. Children
+   * made under the same settings share one (BindTable counts them), so that a
+   * listener with 10,000 connections is not 10,000 owners to scan at bind().
+   */
+  childPortOwner(): PortOwner {
+    const o = this.childOwner;
+    if (o !== undefined && o.bindAddress === this.bindAddress && o.reuseAddress === this.reuseAddress) return o;
+    return (this.childOwner = { bindAddress: this.bindAddress, reuseAddress: this.reuseAddress, listening: false });
   }
 
   /** tcp_openreq_init_rwin: a request's first window, scale and clamp from the listener's buffer (the MSS less timestamps when they are on). */

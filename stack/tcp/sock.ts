@@ -259,7 +259,7 @@ export class TcpSock implements SocketOwner {
     this.conn = c;
     this.applyOptions();
     layer.connections.set(remote, port, b.port, c);
-    layer.connOwners.set(c, { port: b.port, owner: b });
+    c.portOwner = b; // released when the connection is done (TcpLayer.closed) or by its minisock
     connectStart(c, layer.isn(remote, port, b.port));
     return undefined;
   }

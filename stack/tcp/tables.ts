@@ -96,11 +96,17 @@ export interface PortOwner {
   autobound?: boolean;
 }
 
+/**
+ * Who holds each local port (the bind hash's owner lists). An owner may be
+ * added more than once (the accepted children of one listener share one
+ * PortOwner, as their inet_inherit_port entries would all answer a bind
+ * conflict check alike); it leaves when every add has been removed.
+ */
 export class BindTable {
-  private readonly ports = new Map<number, Set<PortOwner>>();
+  private readonly ports = new Map<number, Map<PortOwner, number>>();
 
-  owners(port: number): ReadonlySet<PortOwner> | undefined {
-    return this.ports.get(port);
+  owners(port: number): Iterable<PortOwner> | undefined {
+    return this.ports.get(port)?.keys();
   }
 
   /**
@@ -112,7 +118,7 @@ export class BindTable {
   conflicts(port: number, candidate: PortOwner): boolean {
     const owners = this.ports.get(port);
     if (owners === undefined) return false;
-    for (const o of owners) {
+    for (const o of owners.keys()) {
       if (o === candidate) continue;
       const overlap = o.bindAddress === 0 || candidate.bindAddress === 0 || o.bindAddress === candidate.bindAddress;
       if (!overlap) continue;
@@ -125,17 +131,26 @@ export class BindTable {
   add(port: number, owner: PortOwner): void {
     let owners = this.ports.get(port);
     if (owners === undefined) {
-      owners = new Set();
+      owners = new Map();
       this.ports.set(port, owners);
     }
-    owners.add(owner);
+    owners.set(owner, (owners.get(owner) ?? 0) + 1);
   }
 
   remove(port: number, owner: PortOwner): void {
     const owners = this.ports.get(port);
-    if (owners === undefined) return;
-    owners.delete(owner);
-    if (owners.size === 0) this.ports.delete(port);
+    const held = owners?.get(owner);
+    if (held === undefined) return;
+    if (held > 1) owners!.set(owner, held - 1);
+    else owners!.delete(owner);
+    if (owners!.size === 0) this.ports.delete(port);
+  }
+
+  /** Every add not yet removed, over all ports (a leak check counts these). */
+  get references(): number {
+    let n = 0;
+    for (const owners of this.ports.values()) for (const held of owners.values()) n += held;
+    return n;
   }
 
   clear(): void {

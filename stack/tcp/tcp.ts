@@ -49,8 +49,6 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   readonly listenerTable = new ListenerTable<Listener>();
   readonly binds = new BindTable();
   /** Port owner of each connection (released when it and its TIME_WAIT are gone). */
-  readonly connOwners = new Map<Connection, { port: number; owner: PortOwner }>();
-  private readonly twOwners = new Map<TimeWaitSock, { port: number; owner: PortOwner }>();
   /** The connection behind a minisock, kept only while an application still holds its socket. */
   private readonly twViews = new Map<TimeWaitSock, Connection>();
   private readonly options = newTcpOptions();
@@ -305,10 +303,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     if (this.connections.get(c.remote, c.remotePort, c.localPort) === c) {
       this.connections.delete(c.remote, c.remotePort, c.localPort);
     }
-    const held = this.connOwners.get(c);
-    if (held !== undefined) {
-      this.binds.remove(held.port, held.owner);
-      this.connOwners.delete(c);
+    if (c.portOwner !== undefined) {
+      this.binds.remove(c.localPort, c.portOwner);
+      c.portOwner = undefined;
     }
   }
 
@@ -348,11 +345,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     );
     this.timewaits.set(c.remote, c.remotePort, c.localPort, tw);
     if (!c.orphan) this.twViews.set(tw, c);
-    const held = this.connOwners.get(c);
-    if (held !== undefined) {
-      this.connOwners.delete(c);
-      this.twOwners.set(tw, held);
-    }
+    // The minisock holds the port on (inet_twsk_hashdance's bind bucket).
+    tw.portOwner = c.portOwner;
+    c.portOwner = undefined;
   }
 
   released(c: Connection): void {
@@ -379,22 +374,20 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.ctx.timers.cancel(tw.timer);
     this.timewaits.delete(tw.s.remote, tw.s.remotePort, tw.s.localPort);
     this.twViews.delete(tw);
-    const held = this.twOwners.get(tw);
-    if (held !== undefined) {
-      this.binds.remove(held.port, held.owner);
-      this.twOwners.delete(tw);
-    }
+    this.releasePort(tw);
+  }
+
+  private releasePort(tw: TimeWaitSock): void {
+    if (tw.portOwner === undefined) return;
+    this.binds.remove(tw.s.localPort, tw.portOwner);
+    tw.portOwner = undefined;
   }
 
   private timeWaitEnded(tw: TimeWaitSock, conn: string): void {
     if (this.timewaits.get(tw.s.remote, tw.s.remotePort, tw.s.localPort) === tw) {
       this.timewaits.delete(tw.s.remote, tw.s.remotePort, tw.s.localPort);
     }
-    const held = this.twOwners.get(tw);
-    if (held !== undefined) {
-      this.binds.remove(held.port, held.owner);
-      this.twOwners.delete(tw);
-    }
+    this.releasePort(tw);
     this.minisockState(tw, conn, tw.s.substate, 'CLOSED');
     this.twViews.delete(tw);
   }
@@ -426,14 +419,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     counts.connections += forgotten.size;
     for (const c of forgotten) {
       c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
+      c.portOwner = undefined; // the bind table is wiped below
       forget(c);
     }
     this.connections.clear();
     this.timewaits.clear();
     this.listenerTable.clear();
     this.binds.clear();
-    this.connOwners.clear();
-    this.twOwners.clear();
     this.twViews.clear();
     this.takeDirtyList().length = 0;
     this.viewsList.length = 0;
@@ -476,9 +468,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort, 'SYN_RECV');
     initChild(c, req, ack, listener);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
-    const owner: PortOwner = { bindAddress: listener.bindAddress, reuseAddress: listener.reuseAddress, listening: false };
-    this.binds.add(listener.port, owner);
-    this.connOwners.set(c, { port: listener.port, owner });
+    c.portOwner = listener.childPortOwner();
+    this.binds.add(listener.port, c.portOwner);
     return c;
   }
 

@@ -4,12 +4,12 @@
  * tcp_model_timeout). All live in the stack's one timer queue; what happens
  * when they expire is timer-expiry.ts.
  */
-import type { Timer } from '../timers.ts';
+import type { QueuedTimer } from '../timers.ts';
 import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { JIFFY_MS, jiffiesToMsecs, roundUpToJiffies, usecsToJiffies } from './jiffies.ts';
 
-function arm(c: Connection, timer: Timer, ms: number): void {
+function arm(c: Connection, timer: QueuedTimer, ms: number): void {
   c.ctx.timers.arm(timer, c.now() + ms);
 }
 

@@ -4,6 +4,7 @@
  * a few words of state instead of a whole connection, so thousands of closed
  * connections cost little.
  */
+import type { PortOwner } from './tables.ts';
 import type { DropReason } from '../drop.ts';
 import { Timer } from '../timers.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
@@ -37,6 +38,8 @@ export interface TimeWaitState {
 
 export class TimeWaitSock {
   readonly timer: Timer;
+  /** The port the connection held, held on until the minisock goes (TcpLayer.releasePort). */
+  portOwner: PortOwner | undefined = undefined;
   private lastOowAck = -Infinity;
   /** Set when something other than the timer ended it (a RST, a new SYN, data to a FIN_WAIT2 minisock). */
   killed = false;

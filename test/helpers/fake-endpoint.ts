@@ -127,6 +127,7 @@ export class FakeEndpoint implements Endpoint {
   remoteAddress = '0.0.0.0';
   remotePort = 0;
   onEvent: ((endpoint: Endpoint) => void) | undefined;
+  userData: unknown = undefined;
 
   /** Every call that changes something, in order: 'setLinger(true,0)', 'close()', 'shutdown(write)'... */
   readonly calls: string[] = [];

@@ -36,8 +36,7 @@ function footprint(s: Stack): Record<string, number> {
   return {
     connections: l.connections.size,
     timewaits: l.timewaits.size,
-    connOwners: l.connOwners.size,
-    twOwners: l['twOwners'].size,
+    portHolds: l.binds.references,
     twViews: l['twViews'].size,
     dirty: l['dirtyCount'],
     wake: l['wakeList'].length,
@@ -108,10 +107,10 @@ test('closed connections: TIME_WAIT holds no connection; after it expires every 
   t.is(refsB.filter((r) => r.deref() !== undefined).length, 0, 'no server connection survives LAST_ACK');
 
   w.run(w.clock.now() + 61_000);
-  const zero = { connections: 0, timewaits: 0, connOwners: 0, twOwners: 0, twViews: 0, dirty: 0, wake: 0, boundPorts: 0, timers: 0, outbox: 0 };
+  const zero = { connections: 0, timewaits: 0, portHolds: 0, twViews: 0, dirty: 0, wake: 0, boundPorts: 0, timers: 0, outbox: 0 };
   t.deepEqual(footprint(w.a), zero);
-  // b still listens on 7: that port stays bound, nothing else.
-  t.deepEqual(footprint(w.b), { ...zero, boundPorts: 1 });
+  // b still listens on 7: that port stays bound (the listener's own hold), nothing else.
+  t.deepEqual(footprint(w.b), { ...zero, boundPorts: 1, portHolds: 1 });
   t.is(w.a.tcp.connections().length, 0);
   t.deepEqual(w.b.tcp.listeners().map((l) => [l.acceptQueue, l.synQueue]), [[0, 0]]);
   listener.close();

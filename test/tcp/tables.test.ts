@@ -3,6 +3,7 @@ import test from 'ava';
 import { SocketError } from '../../stack/socket/types.ts';
 import { TcpPeer, PEER_IP } from '../helpers/tcp-peer.ts';
 import { testStack } from '../helpers/stack.ts';
+import { World } from '../helpers/world.ts';
 
 const code = (fn: () => void): string | undefined => {
   try {
@@ -191,4 +192,42 @@ test('closing a listener resets every child not yet accepted (RST,ACK seq SND.NX
   t.deepEqual(sent, [{ flags: 'R.', seq: p!.our(1), ack: p!.their(1), win: sent[0]!.win, len: 0, opts: {} }]);
   t.is(s.stack.counters.TcpEstabResets, 1);
   t.is(s.stack.counters.TcpOutRsts, 1);
+});
+
+test("accepted connections hold their listener's port after it closes, each until it is done (inet_inherit_port)", (t) => {
+  const w = new World();
+  const listener = w.b.tcp.socket();
+  listener.bind(0, 5001);
+  listener.listen(8);
+  const clients = [0, 1].map(() => {
+    const c = w.a.tcp.socket();
+    c.connect('198.18.0.2', 5001);
+    return c;
+  });
+  w.settle();
+  const children = [listener.accept()!, listener.accept()!];
+  t.truthy(children[0] && children[1]);
+  listener.close();
+  const bindAgain = (): string | undefined =>
+    code(() => {
+      const s = w.b.tcp.socket();
+      try {
+        s.bind(0, 5001);
+      } finally {
+        s.close();
+      }
+    });
+  t.is(bindAgain(), 'EADDRINUSE', 'both children hold the port');
+  // The client's FIN first: the child answers with its own and is gone after LAST_ACK (no TIME_WAIT on this side).
+  clients[0]!.close();
+  w.settle();
+  children[0]!.close();
+  w.settle();
+  t.is(children[0]!.state, 'CLOSED');
+  t.is(bindAgain(), 'EADDRINUSE', 'the other child still holds it (the two share one owner, counted twice)');
+  clients[1]!.close();
+  w.settle();
+  children[1]!.close();
+  w.settle();
+  t.is(bindAgain(), undefined, 'free once both are done');
 });
