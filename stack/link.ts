@@ -16,6 +16,15 @@ export interface PacketSink {
    * (docs/offloads.md).
    */
   send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void;
+  /**
+   * True when the link is done with every packet's bytes once send()
+   * returns (a TUN write copies them into the kernel, as a NIC's DMA would
+   * before the driver reuses a transmit ring slot): the stack then builds
+   * the packets of its next flush in the same memory instead of allocating
+   * new buffers. A link that may keep packets (a delaying wire, a queue)
+   * leaves it unset.
+   */
+  readonly copiesOnSend?: boolean;
 }
 
 /**

@@ -133,6 +133,7 @@ export class Stack {
     this.sysctl = { ...defaultSysctls(), ...options.sysctl };
     const traceSink = (): TraceSink | undefined => this.trace;
     this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500, this.address);
+    if (options.link.copiesOnSend === true) this.output.reuseTransmitMemory();
     const ipOutput = this.output;
     this.routes = new RouteCache(this.sysctl, () => ipOutput.mtu);
     this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
@@ -264,6 +265,7 @@ export class Stack {
       if (output.outbox.length > 0) {
         const gsoSizes = output.takeGsoSizes();
         this.link.send(output.take(), gsoSizes);
+        output.sent();
       }
     } finally {
       this.flushing = false;

@@ -91,6 +91,11 @@ export class PcapTap implements Link {
     return this.inner.offload === true;
   }
 
+  /** The tap copies what it records before send() returns (PcapWriter.flush), so this is the inner link's answer. */
+  get copiesOnSend(): boolean {
+    return this.inner.copiesOnSend === true;
+  }
+
   send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
     for (const p of packets) this.writer.write(p);
     // Copy out now: the stack may hand the same buffers on (they are ours only until send returns).

@@ -55,6 +55,8 @@ export class TunDevice implements Link {
   readonly mtu: number;
   /** Offloads granted: packets carry a virtio_net_hdr, super-segments both ways. */
   readonly offload: boolean;
+  /** writeBatch is a write(2) per packet, synchronous: the kernel has copied every byte when send() returns (a full queue drops, as a NIC's does). */
+  readonly copiesOnSend = true;
   readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxGsoPackets: 0, txGsoPackets: 0 };
 
   readonly #addon: TunAddon;

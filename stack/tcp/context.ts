@@ -13,7 +13,12 @@ import type { TraceSink } from '../trace.ts';
 
 /** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
 export interface TransportOutput {
-  /** A packet with the IPv4 header written by IP (TOS, TTL, DF as given) for `transportLength` bytes after it. */
+  /**
+   * A packet with the IPv4 header written by IP (TOS, TTL, DF as given) for
+   * `transportLength` bytes after it, zeroed but for the last
+   * `overwrittenTail` bytes, which the caller writes whole (a payload). Valid
+   * until it is sent: the memory may serve the next flush's packets.
+   */
   allocateDatagram(
     source: number,
     destination: number,
@@ -23,6 +28,7 @@ export interface TransportOutput {
     dontFragment: boolean,
     tos: number,
     transportLength: number,
+    overwrittenTail?: number,
   ): Uint8Array;
   /**
    * Queues a packet from `allocate` for the link (fragmented or refused by

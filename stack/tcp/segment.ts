@@ -93,7 +93,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
   const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
-  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, o.dontFragment !== false, o.tos ?? 0, headerLength + payloadLength);
+  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, o.dontFragment !== false, o.tos ?? 0, headerLength + payloadLength, payloadLength);
   const at = packet.length - headerLength - payloadLength;
   writeTcpHeader(packet, at, {
     sourcePort: o.sport,

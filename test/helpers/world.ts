@@ -25,15 +25,26 @@ class FilteredSink implements PacketSink {
     private readonly link: Link,
     private readonly from: 'a' | 'b',
     private readonly world: World,
+    /** Copy every packet before send() returns, as a TUN write does (PacketSink.copiesOnSend). */
+    readonly copiesOnSend = false,
   ) {}
   /** Super-segments (a stack made with `offload`) are cut as the kernel's GSO would (helpers/gso.ts) before anything sees them. */
   send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
+    if (!this.copiesOnSend) return this.forward(packets, gsoSizes);
+    for (const packet of packets) this.world.handedOver.push({ from: this.from, packet });
+    this.forward(
+      packets.map((p) => p.slice()),
+      gsoSizes,
+    );
+  }
+
+  private forward(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
     const out: Uint8Array[] = [];
     for (const [i, p] of packets.entries()) {
       const gsoSize = gsoSizes?.[i] ?? 0;
       if (gsoSize !== 0) {
         this.world.superSegments.push({ from: this.from, gsoSize, packet: p });
-        this.send(cutSuperSegment(p, gsoSize));
+        this.forward(cutSuperSegment(p, gsoSize));
         continue;
       }
       this.world.log.push({ t: this.world.clock.now(), from: this.from, packet: p });
@@ -52,6 +63,8 @@ export class World {
   private readonly linkB: MemoryLink;
   filter: WireFilter | undefined;
   readonly log: Array<{ t: number; from: 'a' | 'b'; packet: Uint8Array }> = [];
+  /** With `copyOnSend`: every packet as the stack handed it over, before the link's copy (the memory it was built in). */
+  readonly handedOver: Array<{ from: 'a' | 'b'; packet: Uint8Array }> = [];
   /** The super-segments a stack with `offload` handed its link, before they were cut. */
   readonly superSegments: Array<{ from: 'a' | 'b'; gsoSize: number; packet: Uint8Array }> = [];
   /**
@@ -64,14 +77,22 @@ export class World {
   readonly impairB: ImpairedLink | undefined;
 
   constructor(
-    options: { a?: Partial<StackOptions>; b?: Partial<StackOptions>; seed?: number; mtu?: number; impair?: { a?: ImpairConfig; b?: ImpairConfig } } = {},
+    options: {
+      a?: Partial<StackOptions>;
+      b?: Partial<StackOptions>;
+      seed?: number;
+      mtu?: number;
+      impair?: { a?: ImpairConfig; b?: ImpairConfig };
+      /** Both links copy each packet on send, as a TUN device does: the stacks then reuse their transmit memory. */
+      copyOnSend?: boolean;
+    } = {},
   ) {
     const seed = options.seed ?? 1;
     [this.linkA, this.linkB] = memoryLinkPair(options.mtu ?? 1500);
     const endA: Link = options.impair?.a ? (this.impairA = new ImpairedLink(this.linkA, new Impairment(options.impair.a, this.clock))) : this.linkA;
     const endB: Link = options.impair?.b ? (this.impairB = new ImpairedLink(this.linkB, new Impairment(options.impair.b, this.clock))) : this.linkB;
-    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(endA, 'a', this), mtu: options.mtu, ...options.a });
-    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(endB, 'b', this), mtu: options.mtu, ...options.b });
+    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(endA, 'a', this, options.copyOnSend), mtu: options.mtu, ...options.a });
+    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(endB, 'b', this, options.copyOnSend), mtu: options.mtu, ...options.b });
     endA.onReceive((batch) => this.a.inputBatch(batch));
     endB.onReceive((batch) => this.b.inputBatch(batch));
   }
