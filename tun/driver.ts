@@ -105,6 +105,8 @@ export class RealtimeDriver {
   private armedFor = Infinity;
   private stopped = false;
   private flushScheduled = false;
+  /** > 0 while a batch or a timer run is being handled: it ends with a flush, so no other is scheduled meanwhile. */
+  private working = 0;
   /** When the last batch was read (performance.now()). */
   private lastRead = -Infinity;
   batches = 0;
@@ -118,13 +120,21 @@ export class RealtimeDriver {
     for (const source of sources) source.onDeadlineChanged = () => this.rearm();
     link.onReceive((batch, backlogged, rxMeta) => {
       this.batches++;
-      if (clock instanceof MonotonicClock) this.inputStamped(batch, clock, backlogged === true, rxMeta);
-      else this.stack.inputBatch(batch, rxMeta);
+      this.working++;
+      try {
+        if (clock instanceof MonotonicClock) this.inputStamped(batch, clock, backlogged === true, rxMeta);
+        else this.stack.inputBatch(batch, rxMeta);
+      } finally {
+        this.working--;
+      }
       this.rearm();
     });
-    // Application calls between batches (a write, a close) flush once, on the next microtask.
+    // Application calls between batches (a write, a close) flush once, on the
+    // next microtask. What a batch or a timer run itself queues (every
+    // segment received marks its connection) is left to the flush they end
+    // with: no microtask and no second flush per batch.
     stack.onFlushNeeded = () => {
-      if (this.flushScheduled || this.stopped) return;
+      if (this.flushScheduled || this.stopped || this.working > 0) return;
       this.flushScheduled = true;
       queueMicrotask(() => {
         this.flushScheduled = false;
@@ -205,8 +215,15 @@ export class RealtimeDriver {
   private fire(): void {
     this.timer = undefined;
     this.armedFor = Infinity;
-    this.stack.runTimers();
-    for (const source of this.sources) source.runTimers();
+    this.working++;
+    try {
+      this.stack.runTimers();
+      for (const source of this.sources) source.runTimers();
+      // What the sources' work queued (stack.runTimers flushed before it).
+      if (this.sources.length > 0) this.stack.flush();
+    } finally {
+      this.working--;
+    }
     this.rearm();
   }
 }

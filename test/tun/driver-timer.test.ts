@@ -94,3 +94,33 @@ test.serial('the host timer is set again only when the deadline moves earlier; w
   t.deepEqual([sets, clears], [3, 1], 'a later deadline back: the same timer...');
   t.true(last!.hasRef(), '...referenced again');
 });
+
+test('what a batch queues is left to the flush it ends with; an application call between batches gets one flush on the next microtask', async (t) => {
+  class CountingStack extends FakeStack {
+    flushes = 0;
+    override input(): undefined {
+      // As TCP does for every segment that marks its connection for output (TcpLayer.dirty).
+      this.onFlushNeeded?.();
+      return undefined;
+    }
+    override flush(): void {
+      this.flushes++;
+    }
+  }
+  const stack = new CountingStack();
+  let deliver: BatchHandler | undefined;
+  const link: Link = { mtu: 1500, send: () => undefined, onReceive: (h) => (deliver = h), close: () => undefined };
+  const driver = new RealtimeDriver(stack as unknown as Stack, link, new MonotonicClock());
+  t.teardown(() => driver.stop());
+
+  deliver!([new Uint8Array(20), new Uint8Array(20), new Uint8Array(20)]);
+  await Promise.resolve();
+  await Promise.resolve();
+  t.is(stack.flushes, 1, 'three segments, one flush: the batch's own');
+
+  stack.onFlushNeeded!(); // a write from a timer callback or an I/O event of the application
+  stack.onFlushNeeded!();
+  t.is(stack.flushes, 1, 'not at once...');
+  await Promise.resolve();
+  t.is(stack.flushes, 2, '...but once, on the next microtask');
+});
