@@ -116,7 +116,7 @@ test('what a batch queues is left to the flush it ends with; an application call
   deliver!([new Uint8Array(20), new Uint8Array(20), new Uint8Array(20)]);
   await Promise.resolve();
   await Promise.resolve();
-  t.is(stack.flushes, 1, 'three segments, one flush: the batch's own');
+  t.is(stack.flushes, 1, "three segments, one flush: the batch's own");
 
   stack.onFlushNeeded!(); // a write from a timer callback or an I/O event of the application
   stack.onFlushNeeded!();
