@@ -9,13 +9,15 @@ export interface PacketSink {
   /**
    * Hands a batch of packets to the link. The caller gives up the buffers:
    * the link may keep references to them (a delaying wire, a pcap tap), so the
-   * caller must not reuse them afterwards. `gsoSizes`, only from a stack
-   * made with `offload` and only over a link that has offloads: entry i > 0
-   * makes packet i a TCP super-segment to be cut into segments of that many
-   * payload bytes, its checksum field holding the pseudo-header sum
-   * (docs/offloads.md).
+   * caller must not reuse them afterwards (unless the link copiesOnSend).
+   * `txMeta`, when present, has a word per packet: its GSO size
+   * (TX_GSO_SIZE_MASK; only from a stack made with `offload`, only to a
+   * link that has offloads), > 0 making the packet a TCP super-segment to be
+   * cut into segments of that many payload bytes, its checksum field holding
+   * the pseudo-header sum (docs/offloads.md); and TX_CSUM_PARTIAL, only to a
+   * link that completesChecksums.
    */
-  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void;
+  send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void;
   /**
    * True when the link is done with every packet's bytes once send()
    * returns (a TUN write copies them into the kernel, as a NIC's DMA would
@@ -25,7 +27,27 @@ export interface PacketSink {
    * leaves it unset.
    */
   readonly copiesOnSend?: boolean;
+  /**
+   * True when the link completes the TCP checksum of every packet marked
+   * TX_CSUM_PARTIAL before anything sees it (a NIC's transmit checksum
+   * offload, NETIF_F_HW_CSUM): a TUN device, in C as it writes or through
+   * the kernel with offloads. A link that shows packets to anyone first (a
+   * capture, the impairment layer) leaves it unset, and TCP sums in
+   * JavaScript.
+   */
+  readonly completesChecksums?: boolean;
 }
+
+/** A txMeta word's GSO size (PacketSink.send): 0 for a packet that is sent as it is. */
+export const TX_GSO_SIZE_MASK = 0xffff;
+/**
+ * A txMeta flag: the packet is IPv4 TCP and its checksum field holds the
+ * folded pseudo-header sum; the link completes the checksum over the TCP
+ * header and payload (CHECKSUM_PARTIAL with csum_start at the TCP header and
+ * csum_offset 16, as __tcp_v4_send_check leaves it for the device). A
+ * super-segment's checksum is always partial, flag or not.
+ */
+export const TX_CSUM_PARTIAL = 1 << 16;
 
 /**
  * What a link says about each packet it delivers, one word per packet (the
@@ -55,7 +77,7 @@ export interface Link extends PacketSink {
   /** Largest packet the link carries, in bytes (the interface MTU). */
   readonly mtu: number;
   /**
-   * True when the link takes super-segments (`gsoSizes`) and may deliver
+   * True when the link takes super-segments (`txMeta`) and may deliver
    * them with `rxMeta`: a TUN device opened with offload.
    */
   readonly offload?: boolean;

@@ -170,6 +170,7 @@ export class Stack {
       copied: this.copied,
       keepsInput: options.keepsInput === true,
       gso: options.offload === true,
+      checksumOffload: options.link.completesChecksums === true,
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);
@@ -263,8 +264,8 @@ export class Stack {
       }
       if (output.loopback.length > 0 && !this.loopbackPoll.armed) this.timers.arm(this.loopbackPoll, this.clock.now());
       if (output.outbox.length > 0) {
-        const gsoSizes = output.takeGsoSizes();
-        this.link.send(output.take(), gsoSizes);
+        const txMeta = output.takeTxMeta();
+        this.link.send(output.take(), txMeta);
         output.sent();
       }
     } finally {

@@ -77,11 +77,15 @@ export interface TunAddon {
    * errors (EIO: interface down, EINVAL: not an IP packet) throw, with
    * `written` and `index` (of the failing packet) set on the error.
    * `vnet`: the fd was opened with offload, each packet goes behind a
-   * virtio_net_hdr; `gsoSizes[i]` > 0 makes packet i a TCP super-segment
-   * (its checksum field holding the pseudo-header sum) that the kernel cuts
-   * into segments of that size.
+   * virtio_net_hdr. `txMeta[i]` (stack/link.ts): a GSO size > 0 makes
+   * packet i a TCP super-segment (its checksum field holding the
+   * pseudo-header sum) that the kernel cuts into segments of that size;
+   * TX_CSUM_PARTIAL, an IPv4 TCP packet whose checksum is completed: by the
+   * kernel (the virtio_net_hdr's NEEDS_CSUM) with `vnet`, here in C without.
+   * A GSO size without `vnet`, or a mark on a packet that is not IPv4 TCP,
+   * throws EINVAL (with `written` and `index`).
    */
-  writeBatch(fd: number, packets: readonly Uint8Array[], vnet?: boolean, gsoSizes?: Uint32Array): number;
+  writeBatch(fd: number, packets: readonly Uint8Array[], vnet?: boolean, txMeta?: Uint32Array): number;
   close(fd: number): void;
   /**
    * For the whole process, every device: read() and write() calls made on

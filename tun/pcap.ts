@@ -96,11 +96,11 @@ export class PcapTap implements Link {
     return this.inner.copiesOnSend === true;
   }
 
-  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
+  send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
     for (const p of packets) this.writer.write(p);
     // Copy out now: the stack may hand the same buffers on (they are ours only until send returns).
     this.writer.flush();
-    this.inner.send(packets, gsoSizes);
+    this.inner.send(packets, txMeta);
   }
 
   onReceive(handler: BatchHandler): void {

@@ -2,7 +2,7 @@
  * A `Link` over a Linux TUN device (IFF_TUN | IFF_NO_PI: whole IP packets, no
  * link-layer header), read and written through the native addon in batches.
  */
-import { RX_GSO_SIZE_MASK, type BatchHandler, type Link } from '../stack/link.ts';
+import { RX_GSO_SIZE_MASK, TX_GSO_SIZE_MASK, type BatchHandler, type Link } from '../stack/link.ts';
 import { loadTunAddon, type ErrnoError, type ReaderHandle, type TunAddon } from './native.ts';
 import { netnsPath } from './netns.ts';
 
@@ -57,6 +57,8 @@ export class TunDevice implements Link {
   readonly offload: boolean;
   /** writeBatch is a write(2) per packet, synchronous: the kernel has copied every byte when send() returns (a full queue drops, as a NIC's does). */
   readonly copiesOnSend = true;
+  /** TX_CSUM_PARTIAL packets are completed before they leave (send()). */
+  readonly completesChecksums = true;
   readonly stats: TunStats = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxGsoPackets: 0, txGsoPackets: 0 };
 
   readonly #addon: TunAddon;
@@ -100,24 +102,29 @@ export class TunDevice implements Link {
   /**
    * Writes the packets, one system call each. Never throws for a packet the
    * kernel refuses (counted in `stats.txDropped`); throws only if the fd
-   * itself is unusable (a bug, e.g. EBADF), or for `gsoSizes` on a device
-   * without offload.
+   * itself is unusable (a bug, e.g. EBADF), or for a GSO size in `txMeta`
+   * on a device without offload. Checksums marked TX_CSUM_PARTIAL are
+   * completed as the packets are written: by the kernel with offloads (the
+   * virtio_net_hdr asks for it), by the addon in C without.
    */
-  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
+  send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
     if (packets.length === 0) return;
     if (this.#closed) {
       this.stats.txDropped += packets.length;
       return;
     }
-    if (gsoSizes !== undefined) {
-      if (!this.offload) throw new Error(`TUN device ${this.name} was opened without offload: it takes no super-segments`);
-      for (let i = 0; i < gsoSizes.length; i++) if (gsoSizes[i] !== 0) this.stats.txGsoPackets++;
+    if (txMeta !== undefined) {
+      for (let i = 0; i < txMeta.length; i++) {
+        if ((txMeta[i]! & TX_GSO_SIZE_MASK) === 0) continue;
+        if (!this.offload) throw new Error(`TUN device ${this.name} was opened without offload: it takes no super-segments`);
+        this.stats.txGsoPackets++;
+      }
     }
     let batch = packets;
-    let gso = gsoSizes;
+    let meta = txMeta;
     while (batch.length > 0) {
       try {
-        const written = this.#addon.writeBatch(this.#fd, batch, this.offload, gso);
+        const written = this.#addon.writeBatch(this.#fd, batch, this.offload, meta);
         this.#countWritten(batch, written, batch.length);
         return;
       } catch (e) {
@@ -133,7 +140,7 @@ export class TunDevice implements Link {
         // Not an IP packet: drop it alone and carry on with the rest.
         this.stats.txDropped += 1;
         batch = batch.slice(index + 1);
-        gso = gso?.subarray(index + 1);
+        meta = meta?.subarray(index + 1);
       }
     }
   }

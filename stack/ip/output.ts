@@ -7,6 +7,8 @@
  * (docs/linux-behaviour.md, "Connecting to our own address").
  */
 import type { Counters } from '../counters.ts';
+import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK } from '../link.ts';
+import { setTcpChecksum } from '../wire/tcp.ts';
 import type { Random } from '../random.ts';
 import type { Ipv4Address } from '../wire/addr.ts';
 import {
@@ -17,6 +19,7 @@ import {
   ipFragOffset,
   ipDestination,
   ipFragWord,
+  ipSource,
   ipHeaderLength,
   ipMoreFragments,
   ipTotalLength,
@@ -27,6 +30,12 @@ import {
 
 /** The header fields of a locally generated datagram: whole, so no fragment fields (send() fragments it). */
 export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFragment' | 'ttl' | 'protocol' | 'source' | 'destination'>;
+
+/** Writes the whole checksum of an IPv4 TCP datagram whose field holds a partial one (skb_checksum_help). */
+function completeTcpChecksum(packet: Uint8Array): void {
+  const hl = ipHeaderLength(packet);
+  setTcpChecksum(packet.subarray(hl, ipTotalLength(packet)), ipSource(packet), ipDestination(packet));
+}
 
 /** The transmit ring's size: a flush's worth of super-segments (an initial window of 10 segments is 14.5 KiB, a cwnd of 600 about 870 KiB); what does not fit gets fresh buffers. */
 const TX_RING_BYTES = 1 << 20;
@@ -41,11 +50,11 @@ export class IpOutput {
    */
   readonly loopback: Uint8Array[] = [];
   /**
-   * The GSO size of each packet in `outbox`, kept only once a super-segment
-   * was queued since the last flush (zeros filled in before it), so a flush
-   * without one costs nothing.
+   * The txMeta word (stack/link.ts) of each packet in `outbox`, kept only
+   * once a packet with one was queued since the last flush (zeros filled in
+   * before it), so a flush without any costs nothing.
    */
-  private readonly gso: number[] = [];
+  private readonly meta: number[] = [];
   private id: number;
   /**
    * Transmit memory used again flush after flush, as a NIC's transmit ring
@@ -132,25 +141,29 @@ export class IpOutput {
   /**
    * Sends a locally generated datagram whose header is complete (checksum
    * included). Larger than the MTU: fragmented when DF is clear, dropped with
-   * IpFragFails when set (the EMSGSIZE case of ip_fragment). `gsoSize` > 0:
-   * a TCP super-segment for a link with offloads, which cuts it into
-   * segments of that size (skb_is_gso: ip_finish_output_gso, no
-   * fragmentation), one IpOutRequests as for Linux's one skb.
+   * IpFragFails when set (the EMSGSIZE case of ip_fragment). `txMeta`
+   * (stack/link.ts): a GSO size > 0, a TCP super-segment for a link with
+   * offloads, which cuts it into segments of that size (skb_is_gso:
+   * ip_finish_output_gso, no fragmentation), one IpOutRequests as for
+   * Linux's one skb; TX_CSUM_PARTIAL, a TCP checksum the link completes,
+   * completed here instead where the datagram does not go to the link whole
+   * (to our own address, or fragmented: skb_checksum_help).
    */
-  send(packet: Uint8Array, gsoSize = 0): void {
+  send(packet: Uint8Array, txMeta = 0): void {
     this.counters.IpOutRequests++;
-    if (gsoSize !== 0) {
-      this.emit(packet, gsoSize);
+    if ((txMeta & TX_GSO_SIZE_MASK) !== 0) {
+      this.emit(packet, txMeta);
       return;
     }
     if (ipDestination(packet) === this.localAddress) {
+      if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeTcpChecksum(packet);
       // Routed through `lo`, whose MTU (65536) every datagram we build fits: never fragmented.
       this.counters.IpExtOutOctets += packet.length;
       this.loopback.push(packet);
       return;
     }
     if (packet.length <= this.mtu) {
-      this.emit(packet);
+      this.emit(packet, txMeta);
       return;
     }
     if ((ipFragWord(packet) & IP_FLAG_DF) !== 0) {
@@ -158,15 +171,16 @@ export class IpOutput {
       this.counters.IpOutDiscards++;
       return;
     }
+    if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeTcpChecksum(packet);
     this.fragment(packet);
   }
 
-  private emit(packet: Uint8Array, gsoSize = 0): void {
+  private emit(packet: Uint8Array, txMeta = 0): void {
     this.counters.IpExtOutOctets += packet.length;
-    const gso = this.gso;
-    if (gsoSize !== 0) while (gso.length < this.outbox.length) gso.push(0);
+    const meta = this.meta;
+    if (txMeta !== 0) while (meta.length < this.outbox.length) meta.push(0);
     this.outbox.push(packet);
-    if (gsoSize !== 0 || gso.length !== 0) gso.push(gsoSize);
+    if (txMeta !== 0 || meta.length !== 0) meta.push(txMeta);
   }
 
   /** Splits into MTU-sized fragments, each payload a multiple of 8 bytes but the last. */
@@ -201,12 +215,12 @@ export class IpOutput {
     return this.outbox.splice(0, this.outbox.length);
   }
 
-  /** The GSO sizes of what take() will hand back (call first), or undefined when none is a super-segment; clears them. */
-  takeGsoSizes(): Uint32Array | undefined {
-    if (this.gso.length === 0) return undefined;
-    const sizes = Uint32Array.from(this.gso);
-    this.gso.length = 0;
-    return sizes;
+  /** The txMeta words of what take() will hand back (call first), or undefined when every one is 0; clears them. */
+  takeTxMeta(): Uint32Array | undefined {
+    if (this.meta.length === 0) return undefined;
+    const words = Uint32Array.from(this.meta);
+    this.meta.length = 0;
+    return words;
   }
 
   /** Hands back and clears the datagrams queued for our own input. */

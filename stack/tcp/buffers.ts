@@ -24,6 +24,17 @@ export class ByteQueue {
    */
   pinned = 0;
   private tailBuffer: ArrayBufferLike | undefined;
+  /** Bytes consumed over the queue's life: offsets from the front become positions that consume() does not move. */
+  private consumed = 0;
+  /**
+   * Where the last copyOut started: chunks[cursorIndex] begins at position
+   * cursorStart. Segments are cut from the send queue in order, so the next
+   * copyOut starts there or after it instead of walking every chunk from the
+   * front (a window of views of 1448-byte segments is hundreds of chunks).
+   * -1: none (the chunk array was replaced).
+   */
+  private cursorIndex = -1;
+  private cursorStart = 0;
 
   /** Bytes left in the first chunk: the most shift() can hand out as a view. */
   get headLength(): number {
@@ -77,6 +88,7 @@ export class ByteQueue {
       i = end;
     }
     this.chunks = kept;
+    this.cursorIndex = -1;
     this.head = 0;
     this.headOffset = 0;
     this.pinned = pinned;
@@ -88,6 +100,7 @@ export class ByteQueue {
   consume(n: number): void {
     if (n > this.length) throw new RangeError(`consume ${n} of ${this.length}`);
     this.length -= n;
+    this.consumed += n;
     while (n > 0) {
       const chunk = this.chunks[this.head]!;
       const left = chunk.length - this.headOffset;
@@ -109,21 +122,33 @@ export class ByteQueue {
       this.head = 0;
       this.pinned = 0;
       this.tailBuffer = undefined;
+      this.cursorIndex = -1;
     } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
+      this.cursorIndex = -1;
     }
   }
 
   /** Copies bytes [offset, offset + n) into dst at dstOffset. */
   copyOut(offset: number, n: number, dst: Uint8Array, dstOffset: number): void {
     if (offset + n > this.length) throw new RangeError(`copyOut ${offset}+${n} of ${this.length}`);
-    let i = this.head;
-    let skip = offset + this.headOffset;
+    const position = this.consumed + offset;
+    let i: number;
+    let skip: number;
+    if (this.cursorIndex >= this.head && this.cursorStart <= position) {
+      i = this.cursorIndex;
+      skip = position - this.cursorStart;
+    } else {
+      i = this.head;
+      skip = offset + this.headOffset;
+    }
     while (skip >= this.chunks[i]!.length) {
       skip -= this.chunks[i]!.length;
       i++;
     }
+    this.cursorIndex = i;
+    this.cursorStart = position - skip;
     while (n > 0) {
       const chunk = this.chunks[i]!;
       const take = Math.min(n, chunk.length - skip);
@@ -157,6 +182,7 @@ export class ByteQueue {
 
   clear(): void {
     this.chunks = NO_CHUNKS;
+    this.cursorIndex = -1;
     this.head = 0;
     this.headOffset = 0;
     this.length = 0;

@@ -32,10 +32,12 @@ export interface TransportOutput {
   ): Uint8Array;
   /**
    * Queues a packet from `allocate` for the link (fragmented or refused by
-   * IP as its DF bit says). `gsoSize` > 0: a super-segment for a link with
-   * offloads (TcpContext.gso), cut by the link into segments of that size.
+   * IP as its DF bit says). `txMeta` (stack/link.ts): a GSO size > 0, a
+   * super-segment for a link with offloads (TcpContext.gso), cut by the link
+   * into segments of that size; TX_CSUM_PARTIAL, a checksum the link
+   * completes (TcpContext.checksumOffload).
    */
-  send(packet: Uint8Array, gsoSize?: number): void;
+  send(packet: Uint8Array, txMeta?: number): void;
 }
 
 /** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, ip_rt_update_pmtu). */
@@ -88,5 +90,12 @@ export interface TcpContext {
    * cuts it (Linux's GSO/TSO); otherwise TCP cuts it here.
    */
   readonly gso: boolean;
+  /**
+   * The link completes TCP checksums (PacketSink.completesChecksums): TCP
+   * writes the pseudo-header sum and marks the packet TX_CSUM_PARTIAL, as
+   * Linux leaves CHECKSUM_PARTIAL to a device with NETIF_F_HW_CSUM;
+   * otherwise it sums the segment in JavaScript.
+   */
+  readonly checksumOffload: boolean;
   now(): number;
 }

@@ -6,6 +6,7 @@
  * ip_queue_xmit).
  */
 import type { ByteQueue } from './buffers.ts';
+import { TX_CSUM_PARTIAL } from '../link.ts';
 import { PROTO_TCP } from '../wire/ipv4.ts';
 import {
   TCP_FIN,
@@ -110,12 +111,17 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
     ctx.copied.tx += payloadLength;
   }
   const gsoSize = o.gsoSize ?? 0;
-  if (gsoSize === 0) setTcpChecksum(packet.subarray(at), o.src, o.dst);
-  else setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
+  let txMeta = gsoSize;
+  if (gsoSize !== 0) setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
+  else if (ctx.checksumOffload) {
+    // __tcp_v4_send_check with NETIF_F_HW_CSUM: the link completes it.
+    setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
+    txMeta = TX_CSUM_PARTIAL;
+  } else setTcpChecksum(packet.subarray(at), o.src, o.dst);
   if (o.retransmission !== true) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
   const trace = ctx.trace;
   if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet));
-  ctx.ip.send(packet, gsoSize);
+  ctx.ip.send(packet, txMeta);
 }
 
 /** The two ends of a segment a minisock answers on. */

@@ -6,7 +6,9 @@
 import { VirtualClock } from '../../stack/clock.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack, type StackOptions } from '../../stack/stack.ts';
-import type { Link, PacketSink } from '../../stack/link.ts';
+import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK, type Link, type PacketSink } from '../../stack/link.ts';
+import { ipDestination, ipHeaderLength, ipSource, ipTotalLength } from '../../stack/wire/ipv4.ts';
+import { setTcpChecksum } from '../../stack/wire/tcp.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { memoryLinkPair, type MemoryLink } from '../../tun/memory-link.ts';
@@ -27,21 +29,30 @@ class FilteredSink implements PacketSink {
     private readonly world: World,
     /** Copy every packet before send() returns, as a TUN write does (PacketSink.copiesOnSend). */
     readonly copiesOnSend = false,
+    /** Complete TX_CSUM_PARTIAL checksums before anything sees the packet, as a TUN device does (PacketSink.completesChecksums). */
+    readonly completesChecksums = false,
   ) {}
   /** Super-segments (a stack made with `offload`) are cut as the kernel's GSO would (helpers/gso.ts) before anything sees them. */
-  send(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
-    if (!this.copiesOnSend) return this.forward(packets, gsoSizes);
+  send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
+    if (!this.copiesOnSend) return this.forward(packets, txMeta);
     for (const packet of packets) this.world.handedOver.push({ from: this.from, packet });
     this.forward(
       packets.map((p) => p.slice()),
-      gsoSizes,
+      txMeta,
     );
   }
 
-  private forward(packets: readonly Uint8Array[], gsoSizes?: Uint32Array): void {
+  private forward(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
     const out: Uint8Array[] = [];
     for (const [i, p] of packets.entries()) {
-      const gsoSize = gsoSizes?.[i] ?? 0;
+      const meta = txMeta?.[i] ?? 0;
+      const gsoSize = meta & TX_GSO_SIZE_MASK;
+      if ((meta & TX_CSUM_PARTIAL) !== 0) {
+        if (!this.completesChecksums) throw new Error('a partial checksum for a link that does not complete them');
+        this.world.partialChecksums++;
+        const hl = ipHeaderLength(p);
+        setTcpChecksum(p.subarray(hl, ipTotalLength(p)), ipSource(p), ipDestination(p));
+      }
       if (gsoSize !== 0) {
         this.world.superSegments.push({ from: this.from, gsoSize, packet: p });
         this.forward(cutSuperSegment(p, gsoSize));
@@ -63,6 +74,8 @@ export class World {
   private readonly linkB: MemoryLink;
   filter: WireFilter | undefined;
   readonly log: Array<{ t: number; from: 'a' | 'b'; packet: Uint8Array }> = [];
+  /** With `completeChecksums`: how many packets the links completed the checksum of (TX_CSUM_PARTIAL). */
+  partialChecksums = 0;
   /** With `copyOnSend`: every packet as the stack handed it over, before the link's copy (the memory it was built in). */
   readonly handedOver: Array<{ from: 'a' | 'b'; packet: Uint8Array }> = [];
   /** The super-segments a stack with `offload` handed its link, before they were cut. */
@@ -85,14 +98,16 @@ export class World {
       impair?: { a?: ImpairConfig; b?: ImpairConfig };
       /** Both links copy each packet on send, as a TUN device does: the stacks then reuse their transmit memory. */
       copyOnSend?: boolean;
+      /** Both links complete TCP checksums, as a TUN device does: the stacks then leave them partial (TX_CSUM_PARTIAL). */
+      completeChecksums?: boolean;
     } = {},
   ) {
     const seed = options.seed ?? 1;
     [this.linkA, this.linkB] = memoryLinkPair(options.mtu ?? 1500);
     const endA: Link = options.impair?.a ? (this.impairA = new ImpairedLink(this.linkA, new Impairment(options.impair.a, this.clock))) : this.linkA;
     const endB: Link = options.impair?.b ? (this.impairB = new ImpairedLink(this.linkB, new Impairment(options.impair.b, this.clock))) : this.linkB;
-    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(endA, 'a', this, options.copyOnSend), mtu: options.mtu, ...options.a });
-    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(endB, 'b', this, options.copyOnSend), mtu: options.mtu, ...options.b });
+    this.a = new Stack({ address: ADDR_A, clock: this.clock, random: new SeededRandom(seed), link: new FilteredSink(endA, 'a', this, options.copyOnSend, options.completeChecksums), mtu: options.mtu, ...options.a });
+    this.b = new Stack({ address: ADDR_B, clock: this.clock, random: new SeededRandom(seed + 1000), link: new FilteredSink(endB, 'b', this, options.copyOnSend, options.completeChecksums), mtu: options.mtu, ...options.b });
     endA.onReceive((batch) => this.a.inputBatch(batch));
     endB.onReceive((batch) => this.b.inputBatch(batch));
   }

@@ -17,6 +17,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { createNetns, execInNetns, runIp } from '../../tun/netns.ts';
 import { TcpServer } from '../../tun/node/server.ts';
+import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK } from '../../stack/link.ts';
 import { TunDevice } from '../../tun/tun-device.ts';
 import { openTunStack } from '../../tun/tun-stack.ts';
 import { echoShaScript, interopSkipReason, removeNetns, uniqueNetns } from '../helpers/interop.ts';
@@ -44,13 +45,13 @@ function kernelCsumErrors(netns: string): number {
   return Number(n);
 }
 
-/** What is wrong with a super-segment we write (docs/offloads.md), or undefined. */
-function superSegmentProblem(p: Uint8Array, gsoSize: number, mtu: number): string | undefined {
+/** What is wrong with a super-segment (gsoSize > 0) or a packet with a partial checksum (0) we write (docs/offloads.md), or undefined. */
+function partialPacketProblem(p: Uint8Array, gsoSize: number, mtu: number): string | undefined {
   const ihl = (p[0]! & 15) * 4;
   if (p[0]! >> 4 !== 4 || p[9] !== 6) return 'not IPv4 TCP';
   if (((p[2]! << 8) | p[3]!) !== p.length) return `IP total length is not the packet's ${p.length}`;
-  if (p.length <= mtu) return `${p.length} bytes fit the MTU: no super-segment needed`;
-  if (ihl + (p[ihl + 12]! >> 4) * 4 + gsoSize > mtu) return `segments of ${gsoSize} bytes exceed the MTU`;
+  if (gsoSize > 0 && p.length <= mtu) return `${p.length} bytes fit the MTU: no super-segment needed`;
+  if (gsoSize > 0 && ihl + (p[ihl + 12]! >> 4) * 4 + gsoSize > mtu) return `segments of ${gsoSize} bytes exceed the MTU`;
   // The field holds the folded, non-complemented pseudo-header sum over the TCP length.
   let sum = 6 + p.length - ihl;
   for (let i = 12; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
@@ -59,30 +60,37 @@ function superSegmentProblem(p: Uint8Array, gsoSize: number, mtu: number): strin
   return field === sum ? undefined : `checksum field 0x${field.toString(16)}, pseudo-header sum 0x${sum.toString(16)}`;
 }
 
-/** Wraps device.send (the stack sends through it) to record every bad super-segment. */
-function checkSuperSegments(device: TunDevice): string[] {
-  const problems: string[] = [];
+/**
+ * Wraps device.send (the stack sends through it) to record every bad
+ * super-segment or partial checksum, and count the packets whose checksum
+ * the device completes (TX_CSUM_PARTIAL: the kernel with offload, the addon
+ * without).
+ */
+function checkPartialPackets(device: TunDevice): { problems: string[]; partial: number } {
+  const seen = { problems: [] as string[], partial: 0 };
   const send = device.send.bind(device);
-  device.send = (packets, gsoSizes) => {
+  device.send = (packets, txMeta) => {
     packets.forEach((p, i) => {
-      const gso = gsoSizes?.[i] ?? 0;
-      const problem = gso > 0 ? superSegmentProblem(p, gso, device.mtu) : undefined;
-      if (problem !== undefined) problems.push(problem);
+      const meta = txMeta?.[i] ?? 0;
+      const gso = meta & TX_GSO_SIZE_MASK;
+      if ((meta & TX_CSUM_PARTIAL) !== 0) seen.partial++;
+      const problem = gso > 0 || (meta & TX_CSUM_PARTIAL) !== 0 ? partialPacketProblem(p, gso, device.mtu) : undefined;
+      if (problem !== undefined) seen.problems.push(problem);
     });
-    send(packets, gsoSizes);
+    send(packets, txMeta);
   };
-  return problems;
+  return seen;
 }
 
-/** 1 MiB from a kernel socket through our stack's echo service and back; returns the device. */
-async function echoThrough(t: ExecutionContext, offload: boolean): Promise<TunDevice> {
+/** 1 MiB from a kernel socket through our stack's echo service and back; returns the device and how many packets it completed the checksum of. */
+async function echoThrough(t: ExecutionContext, offload: boolean): Promise<{ device: TunDevice; partial: number }> {
   const netns = freshNetns(t);
   const tun = openTunStack({ netns, offload });
   t.teardown(() => tun.close());
   const server = new TcpServer(tun.tcp, { allowHalfOpen: true }, (socket) => socket.pipe(socket));
   server.listen(7);
   t.teardown(() => void server.close());
-  const problems = checkSuperSegments(tun.device);
+  const seen = checkPartialPackets(tun.device);
   t.is(kernelCsumErrors(netns), 0);
 
   const r = await execInNetns(netns, ['python3', '-c', echoShaScript(ADDR, BYTES / (1024 * 1024))], { timeoutMs: 60_000 });
@@ -90,8 +98,10 @@ async function echoThrough(t: ExecutionContext, offload: boolean): Promise<TunDe
   t.is(r.stdout.trim(), `${BYTES} ${BYTES} True`, 'every byte sent, every byte back, same SHA-256');
   t.is(kernelCsumErrors(netns), 0, 'the kernel found no bad TCP checksum in what we wrote');
   t.is(tun.stack.counters.TcpInCsumErrors, 0);
-  t.deepEqual(problems, [], 'every super-segment we wrote');
-  return tun.device;
+  t.deepEqual(seen.problems, [], 'every super-segment and partial checksum we wrote');
+  // The device completes them: the kernel (offload) or the addon in C (no offload), and the kernel found none bad above.
+  t.true(seen.partial > 0, 'packets with a checksum left to the device');
+  return { device: tun.device, partial: seen.partial };
 }
 
 interop('(a) offload is granted on this kernel: vnet_hdr on the device; not asked for, off', (t) => {
@@ -108,15 +118,17 @@ interop('(a) offload is granted on this kernel: vnet_hdr on the device; not aske
 });
 
 interop('(b) with offload: 1 MiB echoed intact, super-segments both ways, no checksum error at the kernel', async (t) => {
-  const device = await echoThrough(t, true);
+  const { device } = await echoThrough(t, true);
   t.true(device.offload);
   t.true(device.stats.rxGsoPackets > 0, `the kernel handed us no super-segment: ${JSON.stringify(device.stats)}`);
   t.true(device.stats.txGsoPackets > 0, `we wrote no super-segment: ${JSON.stringify(device.stats)}`);
 });
 
 interop('(c) without offload: 1 MiB echoed intact, no super-segment either way', async (t) => {
-  const device = await echoThrough(t, false);
+  const { device, partial } = await echoThrough(t, false);
   t.false(device.offload);
+  // Every data segment's checksum was completed in C as it was written.
+  t.true(partial > 700, `${partial} packets with a checksum completed by the addon`);
   t.is(device.stats.rxGsoPackets, 0);
   t.is(device.stats.txGsoPackets, 0);
 });

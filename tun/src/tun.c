@@ -42,6 +42,10 @@
  * packet's checksum itself (tcp_csum_ok): what a NIC's receive checksum
  * offload reports, so that JavaScript need not sum the bytes again. */
 #define RX_CSUM_TRUSTED (1u << 16)
+/* A word of writeBatch's txMeta (stack/link.ts): the GSO size, and the
+ * mark of a TCP checksum still to be completed (TX_CSUM_PARTIAL). */
+#define TX_GSO_SIZE_MASK 0xffffu
+#define TX_CSUM_PARTIAL (1u << 16)
 /* The offloads asked for with TUNSETOFFLOAD: the kernel may hand us TCP
  * segments of up to 64 KiB with a partial checksum, and takes ours. */
 #define TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
@@ -497,7 +501,9 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
  * the ones' complement sum of the pseudo-header (RFC 9293 §3.1) and the
  * segment folds to 0xffff. A packet that fails, or that is not IPv4 TCP,
  * is left to JavaScript, which checks it and counts what fails. */
-static int tcp_csum_ok(const unsigned char *p, size_t len) {
+/* The TCP segment of an unfragmented IPv4 TCP packet: its offset (the IP
+ * header's length) and length; 0 when p is not one. */
+static size_t ipv4_tcp_segment(const unsigned char *p, size_t len, size_t *tcp_len) {
   if (len < 40 || (p[0] >> 4) != 4 || p[9] != 6 /* TCP */)
     return 0;
   size_t ihl = (size_t)(p[0] & 15) * 4;
@@ -506,19 +512,48 @@ static int tcp_csum_ok(const unsigned char *p, size_t len) {
     return 0;
   if ((p[6] & 0x3f) != 0 || p[7] != 0)
     return 0; /* MF or a fragment offset: the checksum covers the whole datagram */
-  size_t tcp_len = total - ihl;
-  uint64_t sum = 6 + tcp_len;
-  for (size_t i = 12; i < 20; i += 2)
-    sum += ((uint32_t)p[i] << 8) | p[i + 1];
-  const unsigned char *t = p + ihl;
+  *tcp_len = total - ihl;
+  return ihl;
+}
+
+/* Adds n bytes as big-endian 16-bit words (an odd last byte padded). */
+static uint64_t sum_words(const unsigned char *t, size_t n, uint64_t sum) {
   size_t i = 0;
-  for (; i + 1 < tcp_len; i += 2)
+  for (; i + 1 < n; i += 2)
     sum += ((uint32_t)t[i] << 8) | t[i + 1];
-  if (i < tcp_len)
+  if (i < n)
     sum += (uint32_t)t[i] << 8;
+  return sum;
+}
+
+static uint32_t fold16(uint64_t sum) {
   while (sum >> 16)
     sum = (sum & 0xffff) + (sum >> 16);
-  return sum == 0xffff;
+  return (uint32_t)sum;
+}
+
+static int tcp_csum_ok(const unsigned char *p, size_t len) {
+  size_t tcp_len;
+  size_t ihl = ipv4_tcp_segment(p, len, &tcp_len);
+  if (ihl == 0)
+    return 0;
+  uint64_t sum = sum_words(p + 12, 8, 6 + tcp_len); /* the pseudo-header */
+  return fold16(sum_words(p + ihl, tcp_len, sum)) == 0xffff;
+}
+
+/* Completes the checksum of an IPv4 TCP packet whose field holds the folded
+ * pseudo-header sum (TX_CSUM_PARTIAL: what a device with NETIF_F_HW_CSUM
+ * does for a CHECKSUM_PARTIAL skb): the sum over the segment, field
+ * included, complemented into the field. 0 when p is not such a packet. */
+static int tcp_csum_complete(unsigned char *p, size_t len) {
+  size_t tcp_len;
+  size_t ihl = ipv4_tcp_segment(p, len, &tcp_len);
+  if (ihl == 0)
+    return 0;
+  uint32_t csum = ~fold16(sum_words(p + ihl, tcp_len, 0)) & 0xffff;
+  p[ihl + 16] = (unsigned char)(csum >> 8);
+  p[ihl + 17] = (unsigned char)csum;
+  return 1;
 }
 
 /* A pool with room for a batch: the current one, or a new ArrayBuffer once
@@ -774,14 +809,15 @@ static napi_value tun_stop_reading(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------------- writing */
 
-/* The virtio_net_hdr for a packet of ours. `gso_size` 0: a whole packet,
- * its checksums complete. Otherwise a TCP super-segment (IPv4 or IPv6, by
- * the version nibble) whose checksum field holds the pseudo-header sum: the
- * kernel cuts it into gso_size segments and completes each checksum
- * (CHECKSUM_PARTIAL from csum_start, the TCP header, at csum_offset 16). */
-static int vnet_header_for(struct virtio_net_hdr *vh, const uint8_t *p, size_t len, uint32_t gso_size) {
+/* The virtio_net_hdr for a packet of ours. `gso_size` 0 and not `partial`:
+ * a whole packet, its checksums complete. Otherwise a TCP packet (IPv4 or
+ * IPv6, by the version nibble) whose checksum field holds the pseudo-header
+ * sum, which the kernel completes (CHECKSUM_PARTIAL from csum_start, the
+ * TCP header, at csum_offset 16); with a `gso_size`, a super-segment it
+ * also cuts into segments of that size. */
+static int vnet_header_for(struct virtio_net_hdr *vh, const uint8_t *p, size_t len, uint32_t gso_size, int partial) {
   memset(vh, 0, sizeof *vh);
-  if (gso_size == 0)
+  if (gso_size == 0 && !partial)
     return 1;
   size_t l3;
   uint8_t gso_type;
@@ -800,7 +836,7 @@ static int vnet_header_for(struct virtio_net_hdr *vh, const uint8_t *p, size_t l
   if (l4 < 20 || len < l3 + l4 || gso_size > 0xffff)
     return 0;
   vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  vh->gso_type = gso_type;
+  vh->gso_type = gso_size != 0 ? gso_type : VIRTIO_NET_HDR_GSO_NONE;
   vh->hdr_len = (uint16_t)(l3 + l4);
   vh->gso_size = (uint16_t)gso_size;
   vh->csum_start = (uint16_t)l3;
@@ -808,17 +844,20 @@ static int vnet_header_for(struct virtio_net_hdr *vh, const uint8_t *p, size_t l
   return 1;
 }
 
-/* writeBatch(fd, packets: Uint8Array[], vnet?, gsoSizes?) -> number written.
+/* writeBatch(fd, packets: Uint8Array[], vnet?, txMeta?) -> number written.
  * One write() per packet: a TUN fd takes exactly one packet per call. With
  * `vnet` (a device opened with offload) each goes behind its virtio_net_hdr
- * in one writev; gsoSizes[i] > 0 makes packet i a TCP super-segment. */
+ * in one writev. txMeta[i] (stack/link.ts): a GSO size in the low 16 bits
+ * makes packet i a TCP super-segment; TX_CSUM_PARTIAL, a TCP checksum to
+ * complete (the kernel does, told by the header, with `vnet`; we do here,
+ * in C, without). */
 static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   if (argc < 2) {
-    napi_throw_type_error(env, NULL, "writeBatch(fd, packets, vnet, gsoSizes) takes 2 to 4 arguments");
+    napi_throw_type_error(env, NULL, "writeBatch(fd, packets, vnet, txMeta) takes 2 to 4 arguments");
     return NULL;
   }
   if (!get_fd(env, argv[0], &fd))
@@ -839,7 +878,7 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
       if (napi_is_typedarray(env, argv[3], &is_ta) != napi_ok || !is_ta ||
           napi_get_typedarray_info(env, argv[3], &ta_type, &gso_count, &gdata, NULL, NULL) != napi_ok ||
           ta_type != napi_uint32_array) {
-        napi_throw_type_error(env, NULL, "gsoSizes must be a Uint32Array");
+        napi_throw_type_error(env, NULL, "txMeta must be a Uint32Array");
         return NULL;
       }
       gso = gdata;
@@ -876,15 +915,21 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
     /* Written while the scope still holds `item`, so `data` stays valid. */
     ssize_t rc;
     struct virtio_net_hdr vh;
-    uint32_t gso_size = gso != NULL && i < gso_count ? gso[i] : 0;
-    if (gso_size != 0 && (!vnet || !vnet_header_for(&vh, data, len, gso_size))) {
+    uint32_t meta = gso != NULL && i < gso_count ? gso[i] : 0;
+    uint32_t gso_size = meta & TX_GSO_SIZE_MASK;
+    int partial = (meta & TX_CSUM_PARTIAL) != 0;
+    if (gso_size != 0 && (!vnet || !vnet_header_for(&vh, data, len, gso_size, 1))) {
       napi_close_handle_scope(env, scope);
       throw_errno(env, EINVAL, "packet %u of %u: a GSO size %u needs a device opened with offload and a TCP packet",
                   i, n, gso_size);
       return NULL;
     }
-    if (vnet && gso_size == 0)
-      vnet_header_for(&vh, data, len, 0);
+    if (gso_size == 0 && (vnet ? !vnet_header_for(&vh, data, len, 0, partial) : partial && !tcp_csum_complete(data, len))) {
+      napi_close_handle_scope(env, scope);
+      throw_errno(env, EINVAL, "packet %u of %u: a partial checksum on a packet that is not %s", i, n,
+                  vnet ? "TCP" : "unfragmented IPv4 TCP");
+      return NULL;
+    }
     struct iovec iov[2] = {{&vh, VNET_HDR_LEN}, {data, len}};
     do {
       io_counts.write_calls++;
