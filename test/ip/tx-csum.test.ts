@@ -35,7 +35,7 @@ for (const offload of [false, true]) {
     });
     const [plain, offloaded] = runs as [World, World];
     t.is(plain.partialChecksums, 0);
-    t.true(offloaded.partialChecksums > (offload ? 5 : 100), `${offloaded.partialChecksums} completed by the link`);
+    t.true(offloaded.partialChecksums > (offload ? 0 : 100), `${offloaded.partialChecksums} completed by the link`);
     t.is(offloaded.log.length, plain.log.length);
     const differing = offloaded.log.filter((e, i) => Buffer.compare(e.packet, plain.log[i]!.packet) !== 0 || e.t !== plain.log[i]!.t);
     t.is(differing.length, 0);

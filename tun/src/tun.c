@@ -537,8 +537,18 @@ static int tcp_csum_ok(const unsigned char *p, size_t len) {
   size_t ihl = ipv4_tcp_segment(p, len, &tcp_len);
   if (ihl == 0)
     return 0;
-  uint64_t sum = sum_words(p + 12, 8, 6 + tcp_len); /* the pseudo-header */
-  return fold16(sum_words(p + ihl, tcp_len, sum)) == 0xffff;
+  /* The loops inline, not sum_words: with it, a 1-byte round trip on one
+   * CPU took 0.3-0.5 us longer (interleaved runs); why was not found. */
+  uint64_t sum = 6 + tcp_len;
+  for (size_t i = 12; i < 20; i += 2)
+    sum += ((uint32_t)p[i] << 8) | p[i + 1];
+  const unsigned char *t = p + ihl;
+  size_t i = 0;
+  for (; i + 1 < tcp_len; i += 2)
+    sum += ((uint32_t)t[i] << 8) | t[i + 1];
+  if (i < tcp_len)
+    sum += (uint32_t)t[i] << 8;
+  return fold16(sum) == 0xffff;
 }
 
 /* Completes the checksum of an IPv4 TCP packet whose field holds the folded
