@@ -45,12 +45,12 @@ export function selectWindow(c: Connection): number {
   if (window < current) {
     // A zero window we want but may not show yet is what TCPWantZeroWindowAdv counts.
     if (window === 0) c.ctx.counters.TcpExtTCPWantZeroWindowAdv++;
-    const granularity = 2 ** c.rcvWscale;
+    const granularity = 1 << c.rcvWscale; // wscale ≤ 14 (RFC 7323 §2.3): exact, and no Math.pow per segment
     window = Math.ceil(current / granularity) * granularity;
   }
   c.rcvWnd = window;
   c.rcvWup = c.rcvNxt;
-  const field = Math.min(window, MAX_WINDOW_FIELD * 2 ** c.rcvWscale);
+  const field = Math.min(window, MAX_WINDOW_FIELD * (1 << c.rcvWscale));
   if (field >>> c.rcvWscale === 0) {
     if (oldWin !== 0) c.ctx.counters.TcpExtTCPToZeroWindowAdv++;
   } else if (oldWin === 0) c.ctx.counters.TcpExtTCPFromZeroWindowAdv++;

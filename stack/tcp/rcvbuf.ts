@@ -404,7 +404,7 @@ export function rawSelectWindow(c: Connection): number {
     mss = fullSpace;
     if (mss <= 0) return 0;
   }
-  const granularity = 2 ** c.rcvWscale;
+  const granularity = 1 << c.rcvWscale; // wscale ≤ 14 (RFC 7323 §2.3): exact, and no Math.pow per segment
   if (freeSpace < fullSpace >> 1) {
     c.quickAcks = 0;
     freeSpace = Math.floor(freeSpace / granularity) * granularity;
