@@ -181,3 +181,23 @@ export function connected(w: World, dst = ADDR_B, server: Stack = w.b): { client
   if (accepted === null) throw new Error('no connection accepted');
   return { client, server: accepted };
 }
+
+/**
+ * Writes `data` from `client` as fast as the window takes it while `server`
+ * reads everything, for up to 60 virtual seconds from now; returns what was
+ * read.
+ */
+export function transferAll(w: World, client: Endpoint, server: Endpoint, data: Uint8Array): Buffer {
+  const got: Uint8Array[] = [];
+  let received = 0;
+  let sent = 0;
+  w.run(w.clock.now() + 60_000, () => {
+    if (sent < data.length) sent += client.write(data.subarray(sent));
+    for (let chunk = server.read(); chunk !== null && chunk.length > 0; chunk = server.read()) {
+      got.push(chunk);
+      received += chunk.length;
+    }
+    return received >= data.length;
+  });
+  return Buffer.concat(got);
+}

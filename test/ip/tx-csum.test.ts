@@ -7,22 +7,9 @@
  * IP first (skb_checksum_help).
  */
 import test from 'ava';
-import { World, connected, ADDR_A } from '../helpers/world.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
-import type { Endpoint } from '../../stack/socket/types.ts';
+import { World, connected, transferAll, ADDR_A } from '../helpers/world.ts';
 
 const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 5) % 251);
-
-function transfer(w: World, client: Endpoint, server: Endpoint, data: Uint8Array): Buffer {
-  const got: Uint8Array[] = [];
-  let sent = 0;
-  w.run(w.clock.now() + 60_000, () => {
-    if (sent < data.length) sent += client.write(data.subarray(sent));
-    for (let chunk = server.read(); chunk !== null && chunk.length > 0; chunk = server.read()) got.push(chunk);
-    return got.reduce((n, c) => n + c.length, 0) >= data.length;
-  });
-  return Buffer.concat(got);
-}
 
 for (const offload of [false, true]) {
   test(`a link that completes checksums gets partial ones, and the wire is the same byte for byte${offload ? ' (super-segments)' : ''}`, (t) => {
@@ -30,7 +17,7 @@ for (const offload of [false, true]) {
     const runs = [false, true].map((completeChecksums) => {
       const w = new World({ ...stacks, completeChecksums });
       const { client, server } = connected(w);
-      t.deepEqual(transfer(w, client, server, bytes(200_000)), Buffer.from(bytes(200_000)));
+      t.deepEqual(transferAll(w, client, server, bytes(200_000)), Buffer.from(bytes(200_000)));
       return w;
     });
     const [plain, offloaded] = runs as [World, World];
@@ -45,15 +32,8 @@ for (const offload of [false, true]) {
 
 test('a connection to our own address, over a link that completes checksums, has its checksums completed by IP', (t) => {
   const w = new World({ completeChecksums: true });
-  const listener = w.a.tcp.socket();
-  listener.bind(0, 5003);
-  listener.listen(4);
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_A), 5003);
-  let server: Endpoint | null = null;
-  w.run(1000, () => (server ??= listener.accept()) !== null);
-  t.not(server, null);
-  t.deepEqual(transfer(w, client, server!, bytes(100_000)), Buffer.from(bytes(100_000)));
+  const { client, server } = connected(w, ADDR_A, w.a);
+  t.deepEqual(transferAll(w, client, server, bytes(100_000)), Buffer.from(bytes(100_000)));
   t.is(w.a.counters.TcpInCsumErrors, 0);
   t.is(w.partialChecksums, 0, 'nothing went to the link');
 });

@@ -6,28 +6,14 @@
  * our own input may keep views of) may be built there.
  */
 import test from 'ava';
-import { World, connected, ADDR_A } from '../helpers/world.ts';
-import { formatIpv4 } from '../../stack/wire/addr.ts';
-import type { Endpoint } from '../../stack/socket/types.ts';
+import { World, connected, transferAll, ADDR_A } from '../helpers/world.ts';
 
 const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 251);
-
-/** Sends `data` from client to server and reads it all; returns what was read. */
-function transfer(w: World, client: Endpoint, server: Endpoint, data: Uint8Array): Buffer {
-  const got: Uint8Array[] = [];
-  let sent = 0;
-  w.run(60_000, () => {
-    if (sent < data.length) sent += client.write(data.subarray(sent));
-    for (let chunk = server.read(); chunk !== null && chunk.length > 0; chunk = server.read()) got.push(chunk);
-    return got.reduce((n, c) => n + c.length, 0) >= data.length;
-  });
-  return Buffer.concat(got);
-}
 
 function run(options: ConstructorParameters<typeof World>[0]): { w: World; read: Buffer } {
   const w = new World(options);
   const { client, server } = connected(w);
-  const read = transfer(w, client, server, bytes(300_000));
+  const read = transferAll(w, client, server, bytes(300_000));
   return { w, read };
 }
 
@@ -65,14 +51,7 @@ test('datagrams to our own address are never built in the ring: our input keeps 
     looped.push(...taken);
     return taken;
   };
-  const listener = w.a.tcp.socket();
-  listener.bind(0, 5002);
-  listener.listen(4);
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_A), 5002);
-  let server: Endpoint | null = null;
-  w.run(1000, () => (server ??= listener.accept()) !== null);
-  t.not(server, null);
+  const { client, server } = connected(w, ADDR_A, w.a);
   // The server does not read until everything is sent: its receive queue holds views of looped datagrams meanwhile.
   const data = bytes(60_000);
   let sent = 0;
@@ -82,10 +61,10 @@ test('datagrams to our own address are never built in the ring: our input keeps 
   });
   // Traffic to B in between: flushes that reuse the ring.
   const { client: other, server: otherServer } = connected(w);
-  t.deepEqual(transfer(w, other, otherServer, bytes(50_000)), Buffer.from(bytes(50_000)));
+  t.deepEqual(transferAll(w, other, otherServer, bytes(50_000)), Buffer.from(bytes(50_000)));
   const got: Uint8Array[] = [];
   w.run(w.clock.now() + 10_000, () => {
-    for (let chunk = server!.read(); chunk !== null && chunk.length > 0; chunk = server!.read()) got.push(chunk);
+    for (let chunk = server.read(); chunk !== null && chunk.length > 0; chunk = server.read()) got.push(chunk);
     return got.reduce((n, c) => n + c.length, 0) >= data.length;
   });
   t.deepEqual(Buffer.concat(got), Buffer.from(data));
