@@ -8,7 +8,7 @@
  */
 import type { Counters } from '../counters.ts';
 import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK } from '../link.ts';
-import { setTcpChecksum } from '../wire/tcp.ts';
+import { completeIpv4TcpChecksum } from '../wire/tcp.ts';
 import type { Random } from '../random.ts';
 import type { Ipv4Address } from '../wire/addr.ts';
 import {
@@ -19,7 +19,6 @@ import {
   ipFragOffset,
   ipDestination,
   ipFragWord,
-  ipSource,
   ipHeaderLength,
   ipMoreFragments,
   ipTotalLength,
@@ -30,12 +29,6 @@ import {
 
 /** The header fields of a locally generated datagram: whole, so no fragment fields (send() fragments it). */
 export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFragment' | 'ttl' | 'protocol' | 'source' | 'destination'>;
-
-/** Writes the whole checksum of an IPv4 TCP datagram whose field holds a partial one (skb_checksum_help). */
-function completeTcpChecksum(packet: Uint8Array): void {
-  const hl = ipHeaderLength(packet);
-  setTcpChecksum(packet.subarray(hl, ipTotalLength(packet)), ipSource(packet), ipDestination(packet));
-}
 
 /** The transmit ring's size: a flush's worth of super-segments (an initial window of 10 segments is 14.5 KiB, a cwnd of 600 about 870 KiB); what does not fit gets fresh buffers. */
 const TX_RING_BYTES = 1 << 20;
@@ -156,7 +149,7 @@ export class IpOutput {
       return;
     }
     if (ipDestination(packet) === this.localAddress) {
-      if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeTcpChecksum(packet);
+      if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv4TcpChecksum(packet); // skb_checksum_help
       // Routed through `lo`, whose MTU (65536) every datagram we build fits: never fragmented.
       this.counters.IpExtOutOctets += packet.length;
       this.loopback.push(packet);
@@ -171,7 +164,7 @@ export class IpOutput {
       this.counters.IpOutDiscards++;
       return;
     }
-    if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeTcpChecksum(packet);
+    if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv4TcpChecksum(packet); // skb_checksum_help
     this.fragment(packet);
   }
 

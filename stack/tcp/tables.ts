@@ -140,10 +140,10 @@ export class BindTable {
   remove(port: number, owner: PortOwner): void {
     const owners = this.ports.get(port);
     const held = owners?.get(owner);
-    if (held === undefined) return;
-    if (held > 1) owners!.set(owner, held - 1);
-    else owners!.delete(owner);
-    if (owners!.size === 0) this.ports.delete(port);
+    if (owners === undefined || held === undefined) return;
+    if (held > 1) owners.set(owner, held - 1);
+    else owners.delete(owner);
+    if (owners.size === 0) this.ports.delete(port);
   }
 
   /** Every add not yet removed, over all ports (a leak check counts these). */

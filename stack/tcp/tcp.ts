@@ -48,7 +48,6 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   readonly timewaits = new FourTupleMap<TimeWaitSock>();
   readonly listenerTable = new ListenerTable<Listener>();
   readonly binds = new BindTable();
-  /** Port owner of each connection (released when it and its TIME_WAIT are gone). */
   /** The connection behind a minisock, kept only while an application still holds its socket. */
   private readonly twViews = new Map<TimeWaitSock, Connection>();
   private readonly options = newTcpOptions();

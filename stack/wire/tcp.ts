@@ -22,7 +22,7 @@
 import * as bytes from './bytes.ts';
 import { checksum, fold, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
 import type { Ipv4Address } from './addr.ts';
-import { PROTO_TCP } from './ipv4.ts';
+import { PROTO_TCP, ipDestination, ipHeaderLength, ipSource, ipTotalLength } from './ipv4.ts';
 
 // The byte helpers as module-local bindings. V8 reads an imported binding
 // through the module's import cell at every call site, and with six of them
@@ -583,6 +583,15 @@ export function computeTcpChecksum(
   sum = sumWords(seg, start, start + 16, sum);
   // Both pieces start at an even distance from `start`, so word alignment holds.
   return checksum(seg, start + 18, end, sum);
+}
+
+/**
+ * Writes the whole TCP checksum of an IPv4 datagram whatever its field held
+ * (a partial sum left for a device: what skb_checksum_help does, or what the
+ * device itself would).
+ */
+export function completeIpv4TcpChecksum(packet: Uint8Array): void {
+  setTcpChecksum(packet.subarray(ipHeaderLength(packet), ipTotalLength(packet)), ipSource(packet), ipDestination(packet));
 }
 
 /** Computes and writes the checksum of the whole of `seg`. */

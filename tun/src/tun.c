@@ -497,10 +497,6 @@ static napi_value errno_error(napi_env env, int err, const char *fmt, ...) {
   return e;
 }
 
-/* Whether p is an unfragmented IPv4 TCP packet whose TCP checksum verifies:
- * the ones' complement sum of the pseudo-header (RFC 9293 §3.1) and the
- * segment folds to 0xffff. A packet that fails, or that is not IPv4 TCP,
- * is left to JavaScript, which checks it and counts what fails. */
 /* The TCP segment of an unfragmented IPv4 TCP packet: its offset (the IP
  * header's length) and length; 0 when p is not one. */
 static size_t ipv4_tcp_segment(const unsigned char *p, size_t len, size_t *tcp_len) {
@@ -532,6 +528,10 @@ static uint32_t fold16(uint64_t sum) {
   return (uint32_t)sum;
 }
 
+/* Whether p is an unfragmented IPv4 TCP packet whose TCP checksum verifies:
+ * the ones' complement sum of the pseudo-header (RFC 9293 §3.1) and the
+ * segment folds to 0xffff. A packet that fails, or that is not IPv4 TCP,
+ * is left to JavaScript, which checks it and counts what fails. */
 static int tcp_csum_ok(const unsigned char *p, size_t len) {
   size_t tcp_len;
   size_t ihl = ipv4_tcp_segment(p, len, &tcp_len);
@@ -875,9 +875,9 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
   bool vnet = false;
   if (argc >= 3)
     NAPI_CALL(env, napi_get_value_bool(env, argv[2], &vnet));
-  /* gsoSizes: a Uint32Array as long as packets, or absent (all whole). */
-  uint32_t *gso = NULL;
-  size_t gso_count = 0;
+  /* txMeta: a Uint32Array as long as packets, or absent (all whole, checksums complete). */
+  uint32_t *meta_words = NULL;
+  size_t meta_count = 0;
   if (argc >= 4) {
     napi_valuetype gt;
     NAPI_CALL(env, napi_typeof(env, argv[3], &gt));
@@ -886,12 +886,12 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
       napi_typedarray_type ta_type;
       void *gdata = NULL;
       if (napi_is_typedarray(env, argv[3], &is_ta) != napi_ok || !is_ta ||
-          napi_get_typedarray_info(env, argv[3], &ta_type, &gso_count, &gdata, NULL, NULL) != napi_ok ||
+          napi_get_typedarray_info(env, argv[3], &ta_type, &meta_count, &gdata, NULL, NULL) != napi_ok ||
           ta_type != napi_uint32_array) {
         napi_throw_type_error(env, NULL, "txMeta must be a Uint32Array");
         return NULL;
       }
-      gso = gdata;
+      meta_words = gdata;
     }
   }
   bool is_array = false;
@@ -925,7 +925,7 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
     /* Written while the scope still holds `item`, so `data` stays valid. */
     ssize_t rc;
     struct virtio_net_hdr vh;
-    uint32_t meta = gso != NULL && i < gso_count ? gso[i] : 0;
+    uint32_t meta = meta_words != NULL && i < meta_count ? meta_words[i] : 0;
     uint32_t gso_size = meta & TX_GSO_SIZE_MASK;
     int partial = (meta & TX_CSUM_PARTIAL) != 0;
     if (gso_size != 0 && (!vnet || !vnet_header_for(&vh, data, len, gso_size, 1))) {
