@@ -23,6 +23,8 @@ import * as bytes from './bytes.ts';
 import { checksum, fold, pseudoHeaderSum, sumWords, verifies } from './checksum.ts';
 import type { Ipv4Address } from './addr.ts';
 import { PROTO_TCP, ipDestination, ipHeaderLength, ipSource, ipTotalLength } from './ipv4.ts';
+import { ipv6WordSum } from './addr6.ts';
+import { IPV6_DST_OFFSET, IPV6_HEADER, IPV6_SRC_OFFSET, pseudoHeaderSum6 } from './ipv6.ts';
 
 // The byte helpers as module-local bindings. V8 reads an imported binding
 // through the module's import cell at every call site, and with six of them
@@ -592,6 +594,17 @@ export function computeTcpChecksum(
  */
 export function completeIpv4TcpChecksum(packet: Uint8Array): void {
   setTcpChecksum(packet.subarray(ipHeaderLength(packet), ipTotalLength(packet)), ipSource(packet), ipDestination(packet));
+}
+
+/**
+ * The same for an IPv6 datagram whose TCP header follows the fixed header
+ * (TCP sends no extension headers): the pseudo header of RFC 8200 §8.1.
+ */
+export function completeIpv6TcpChecksum(packet: Uint8Array): void {
+  const sums = ipv6WordSum(packet, IPV6_SRC_OFFSET) + ipv6WordSum(packet, IPV6_DST_OFFSET);
+  const length = packet.length - IPV6_HEADER;
+  writeU16(packet, IPV6_HEADER + 16, 0);
+  writeU16(packet, IPV6_HEADER + 16, checksum(packet, IPV6_HEADER, packet.length, pseudoHeaderSum6(sums, PROTO_TCP, length)));
 }
 
 /** Computes and writes the checksum of the whole of `seg`. */
