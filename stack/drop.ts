@@ -19,6 +19,14 @@ export const DROP_REASONS = [
   'OTHERHOST',
   /** An L3 protocol we do not implement (IPv6, or a version nibble that is neither). */
   'UNHANDLED_PROTO',
+  /** IPv6 is off: the stack has no IPv6 address (ip6_rcv_core with disable_ipv6). */
+  'IPV6DISABLED',
+  /**
+   * A malformed extension header, or one we refuse (SKB_DROP_REASON_IPV6_BAD_EXTHDR):
+   * bad or too many options, an unknown option that says discard, a routing
+   * header with segments left, a first fragment without the whole header chain.
+   */
+  'IPV6_BAD_EXTHDR',
   /** An IP protocol number nobody registered (answered with ICMP protocol unreachable). */
   'IP_NOPROTO',
   /** Reassembly: the datagram timed out before it was complete. */

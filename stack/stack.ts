@@ -14,6 +14,13 @@ import { IpOutput } from './ip/output.ts';
 import { Reassembler } from './ip/reassembly.ts';
 import { RouteCache } from './ip/route-cache.ts';
 import { Udp } from './ip/udp.ts';
+import { Ipv6AddressTable } from './ip/ipv6-addresses.ts';
+import { Icmpv6 } from './ipv6/icmp.ts';
+import { Ipv6Input } from './ipv6/input.ts';
+import { Ipv6Output } from './ipv6/output.ts';
+import { Ipv6Reassembler } from './ipv6/reassembly.ts';
+import { Udp6 } from './ipv6/udp.ts';
+import { NEXTHDR_ICMPV6, NEXTHDR_UDP } from './wire/ipv6.ts';
 import type { PacketSink } from './link.ts';
 import type { Random } from './random.ts';
 import { defaultSysctls, type Sysctls } from './sysctl.ts';
@@ -43,9 +50,17 @@ export interface TcpApi {
   destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address; remotePort?: number }): number;
 }
 
+/** The stack's IPv6 address and the length of its link's prefix (the route toward its peers). */
+export interface Ipv6Interface {
+  address: Uint8Array;
+  prefixLength: number;
+}
+
 export interface StackOptions {
   /** The stack's own IPv4 address. */
   address: Ipv4Address;
+  /** Its IPv6 address; without one the stack answers no IPv6 (IPV6DISABLED), as a device with disable_ipv6. */
+  ipv6?: Ipv6Interface;
   clock: Clock;
   random: Random;
   link: PacketSink;
@@ -100,6 +115,13 @@ export class Stack {
   readonly routes: RouteCache;
   /** Set or replace at any time; undefined costs nothing. */
   trace: TraceSink | undefined;
+  /** Every IPv6 address the stack holds, by handle (stack/address.ts). */
+  readonly addresses: Ipv6AddressTable;
+  /** The handle of our IPv6 address, or undefined without IPv6. */
+  readonly address6: number | undefined;
+  readonly icmp6: Icmpv6 | undefined;
+  readonly reassembler6: Ipv6Reassembler | undefined;
+  private readonly ip6: Ipv6Input | undefined;
   private readonly ip: Ipv4Input;
   private readonly link: PacketSink;
   /** The TCP layer and the socket API over it. */
@@ -149,6 +171,14 @@ export class Stack {
     const udp = new Udp(this.counters, this.icmp);
     this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
     this.ip.register(PROTO_UDP, (p, hl, total, rxMeta) => udp.input(p, hl, total, rxMeta));
+    this.addresses = new Ipv6AddressTable(this.random);
+    if (options.ipv6 !== undefined) {
+      const v6 = this.setUpIpv6(options.ipv6, traceSink);
+      this.address6 = v6.address;
+      this.icmp6 = v6.icmp;
+      this.reassembler6 = v6.reassembler;
+      this.ip6 = v6.input;
+    }
     const output = this.output;
     const clock = this.clock;
     const tcpContext: TcpContext = {
@@ -187,6 +217,23 @@ export class Stack {
     };
   }
 
+  /** IPv6 input and output, ICMPv6, reassembly and UDP over IPv6, around our IPv6 address (held for the stack's life). */
+  private setUpIpv6(config: Ipv6Interface, traceSink: () => TraceSink | undefined): { address: number; icmp: Icmpv6; reassembler: Ipv6Reassembler; input: Ipv6Input } {
+    if (config.address.length !== 16) throw new RangeError('an IPv6 address is 16 bytes');
+    const address = this.addresses.intern(config.address, 0);
+    this.addresses.hold(address);
+    const output = new Ipv6Output(this.output, this.counters, this.addresses, address, this.random);
+    this.output.attachIpv6(output);
+    const icmp = new Icmpv6(address, this.addresses, this.clock, this.counters, this.sysctl, output, this.icmp.limiter, config.prefixLength, traceSink);
+    const reassembler = new Ipv6Reassembler(this.clock, this.timers, this.counters, this.sysctl, this.addresses);
+    reassembler.icmp = icmp;
+    const input = new Ipv6Input(address, this.addresses, this.counters, this.sysctl, icmp, reassembler);
+    const udp = new Udp6(this.counters, icmp);
+    input.register(NEXTHDR_ICMPV6, (p, hl, total) => icmp.input(p, hl, total));
+    input.register(NEXTHDR_UDP, (p, hl, total, rxMeta) => udp.input(p, hl, total, rxMeta));
+    return { address, icmp, reassembler, input };
+  }
+
   /** Installs another transport protocol's input (ICMP, UDP and TCP are installed by the constructor). */
   registerProtocol(protocol: number, handler: ProtocolInput): void {
     this.ip.register(protocol, handler);
@@ -208,7 +255,7 @@ export class Stack {
   private receive(packet: Uint8Array, looped: boolean, rxMeta = 0): DropReason | undefined {
     let verdict: DropReason | undefined;
     try {
-      verdict = this.ip.input(packet, looped, rxMeta);
+      verdict = packet.length > 0 && packet[0]! >> 4 === 6 ? this.ipv6Input(packet, looped, rxMeta) : this.ip.input(packet, looped, rxMeta);
     } catch (error) {
       verdict = 'INTERNAL_ERROR';
       this.trace?.({ kind: 'internal-error', t: this.clock.now(), message: String(error) });
@@ -218,6 +265,15 @@ export class Stack {
       this.trace?.({ kind: 'drop', t: this.clock.now(), reason: verdict });
     }
     return verdict;
+  }
+
+  /** An IPv6 packet: to IPv6 input, or counted and dropped as a device with IPv6 disabled does (ip6_rcv_core). */
+  private ipv6Input(packet: Uint8Array, looped: boolean, rxMeta: number): DropReason | undefined {
+    if (this.ip6 !== undefined) return this.ip6.input(packet, looped, rxMeta);
+    this.counters.Ip6InReceives++;
+    this.counters.Ip6InOctets += packet.length;
+    this.counters.Ip6InDiscards++;
+    return 'IPV6DISABLED';
   }
 
   /** Processes a batch as one unit of work and writes every answer in one flush. */
@@ -268,6 +324,8 @@ export class Stack {
         this.link.send(output.take(), txMeta);
         output.sent();
       }
+      // The round is over: IPv6 addresses made for it that nobody holds go.
+      this.addresses.sweep();
     } finally {
       this.flushing = false;
     }

@@ -32,6 +32,17 @@ export const SYSCTL_RANGES = {
   // proc_dointvec_minmax, extra1 = ip_min_valid_pmtu (68)
   route_min_pmtu: [68, INT_MAX],
   route_mtu_expires: JIFFIES,
+  ip6frag_time: JIFFIES,
+  // extra1 is ip6frag_low_thresh, 3 MiB by default.
+  ip6frag_high_thresh: [3 * 1024 * 1024, Number.MAX_SAFE_INTEGER],
+  // proc_dointvec_ms_jiffies
+  icmpv6_ratelimit: ANY_INT,
+  icmpv6_echo_ignore_all: [0, 1],
+  icmpv6_echo_ignore_multicast: [0, 1],
+  max_hbh_opts_number: ANY_INT,
+  max_dst_opts_number: ANY_INT,
+  max_hbh_opts_len: ANY_INT,
+  max_dst_opts_len: ANY_INT,
   // ipv4_local_port_range: the low end not below ip_unprivileged_port_start (1024), checked with the order below.
   ip_local_port_range: [1024, 65535],
   somaxconn: NON_NEGATIVE,

@@ -22,6 +22,25 @@ export interface Sysctls {
   route_min_pmtu: number;
   /** net.ipv4.route.mtu_expires: seconds a learnt path MTU lasts. */
   route_mtu_expires: number;
+  /** net.ipv6.ip6frag_time: seconds an IPv6 fragment queue may wait. */
+  ip6frag_time: number;
+  /** net.ipv6.ip6frag_high_thresh: bytes of IPv6 reassembly memory above which fragments are refused. */
+  ip6frag_high_thresh: number;
+  /** net.ipv6.icmp.ratelimit: milliseconds of token per ICMPv6 error to one destination (icmpv6_xrlim_allow). */
+  icmpv6_ratelimit: number;
+  icmpv6_echo_ignore_all: number;
+  /** net.ipv6.icmp.echo_ignore_multicast: 1 leaves echo requests to a multicast group unanswered. */
+  icmpv6_echo_ignore_multicast: number;
+  /**
+   * net.ipv6.max_hbh_opts_number / max_dst_opts_number: the most options a
+   * hop-by-hop or destination options header may carry (ip6_parse_tlv); a
+   * negative value also refuses any unknown option.
+   */
+  max_hbh_opts_number: number;
+  max_dst_opts_number: number;
+  /** net.ipv6.max_hbh_opts_len / max_dst_opts_len: the longest such header, in bytes. */
+  max_hbh_opts_len: number;
+  max_dst_opts_len: number;
   ip_local_port_range: [number, number];
   somaxconn: number;
   tcp_timestamps: number;
@@ -104,6 +123,16 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   icmp_msgs_burst: 50,
   route_min_pmtu: 552,
   route_mtu_expires: 600,
+  ip6frag_time: 60,
+  ip6frag_high_thresh: 4 * 1024 * 1024,
+  icmpv6_ratelimit: 1000,
+  icmpv6_echo_ignore_all: 0,
+  icmpv6_echo_ignore_multicast: 0,
+  // IP6_DEFAULT_MAX_{HBH,DST}_OPTS_CNT and _LEN (include/net/ipv6.h)
+  max_hbh_opts_number: 8,
+  max_dst_opts_number: 8,
+  max_hbh_opts_len: 2147483647,
+  max_dst_opts_len: 2147483647,
   ip_local_port_range: [32768, 60999],
   somaxconn: 4096,
   tcp_timestamps: 1,
@@ -151,10 +180,19 @@ export function defaultSysctls(): Sysctls {
 }
 
 const PREFIXES: Partial<Record<keyof Sysctls, string>> = { somaxconn: 'net.core.' };
-/** Names that are not prefix + key: the route tunables live in net.ipv4.route. */
+/** Names that are not prefix + key: the route tunables live in net.ipv4.route, IPv6's in net.ipv6. */
 const FULL_NAMES: Partial<Record<keyof Sysctls, string>> = {
   route_min_pmtu: 'net.ipv4.route.min_pmtu',
   route_mtu_expires: 'net.ipv4.route.mtu_expires',
+  ip6frag_time: 'net.ipv6.ip6frag_time',
+  ip6frag_high_thresh: 'net.ipv6.ip6frag_high_thresh',
+  icmpv6_ratelimit: 'net.ipv6.icmp.ratelimit',
+  icmpv6_echo_ignore_all: 'net.ipv6.icmp.echo_ignore_all',
+  icmpv6_echo_ignore_multicast: 'net.ipv6.icmp.echo_ignore_multicast',
+  max_hbh_opts_number: 'net.ipv6.max_hbh_opts_number',
+  max_dst_opts_number: 'net.ipv6.max_dst_opts_number',
+  max_hbh_opts_len: 'net.ipv6.max_hbh_opts_len',
+  max_dst_opts_len: 'net.ipv6.max_dst_opts_len',
 };
 const fullNameOf = (key: keyof Sysctls): string => FULL_NAMES[key] ?? (PREFIXES[key] ?? 'net.ipv4.') + key;
 

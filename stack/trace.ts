@@ -6,8 +6,8 @@ import type { DropReason } from './drop.ts';
 
 export type TraceEvent =
   | { kind: 'drop'; t: number; reason: DropReason; detail?: string }
-  | { kind: 'icmp-out'; t: number; type: number; code: number; to: number }
-  | { kind: 'icmp-ratelimit'; t: number; type: number; code: number; to: number; scope: 'host' | 'global' }
+  | { kind: 'icmp-out'; t: number; type: number; code: number; to: number; to6?: string }
+  | { kind: 'icmp-ratelimit'; t: number; type: number; code: number; to: number; scope: 'host' | 'global'; to6?: string }
   | { kind: 'reasm-timeout'; t: number; source: number; id: number }
   | { kind: 'internal-error'; t: number; message: string }
   | {

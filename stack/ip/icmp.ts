@@ -52,7 +52,8 @@ const IN_TYPE_COUNTERS: Partial<Record<number, CounterName[]>> = {
 const NR_ICMP_TYPES = 18;
 
 export class Icmp {
-  private readonly limiter: IcmpRateLimiter;
+  /** The rate limits; ICMPv6 shares its host-wide bucket (icmp_global_allow). */
+  readonly limiter: IcmpRateLimiter;
   /** Set by the transport layers that care about ICMP errors, keyed by the quoted protocol. */
   readonly errorHandlers = new Map<number, IcmpErrorHandler>();
 

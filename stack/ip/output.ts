@@ -6,6 +6,7 @@
  * stack's own input, as Linux routes it through the local table and `lo`
  * (docs/linux-behaviour.md, "Connecting to our own address").
  */
+import { IPV6_HANDLE_BASE } from '../address.ts';
 import type { Counters } from '../counters.ts';
 import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK } from '../link.ts';
 import { completeIpv4TcpChecksum } from '../wire/tcp.ts';
@@ -29,6 +30,12 @@ import {
 
 /** The header fields of a locally generated datagram: whole, so no fragment fields (send() fragments it). */
 export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFragment' | 'ttl' | 'protocol' | 'source' | 'destination'>;
+
+/** IPv6 output as IP output hands it datagrams to IPv6 handles and IPv6 packets (stack/ipv6/output.ts). */
+export interface Ipv6Sender {
+  allocate(source: number, destination: number, nextHeader: number, flowLabel: number, hopLimit: number, trafficClass: number, payloadLength: number, overwrittenTail: number): Uint8Array;
+  send(packet: Uint8Array, txMeta: number): void;
+}
 
 /** The transmit ring's size: a flush's worth of super-segments (an initial window of 10 segments is 14.5 KiB, a cwnd of 600 about 870 KiB); what does not fit gets fresh buffers. */
 const TX_RING_BYTES = 1 << 20;
@@ -60,6 +67,7 @@ export class IpOutput {
    */
   private txRing: Uint8Array | undefined;
   private txRingUsed = 0;
+  private v6: Ipv6Sender | undefined;
 
   constructor(
     private readonly counters: Counters,
@@ -103,32 +111,53 @@ export class IpOutput {
    * a datagram is whole until send() fragments it.
    */
   allocateDatagram(
-    source: Ipv4Address,
-    destination: Ipv4Address,
+    source: number,
+    destination: number,
     protocol: number,
+    /** The IPv4 identification; for IPv6, the flow label. */
     id: number,
+    /** TTL, or the IPv6 hop limit. */
     ttl: number,
     dontFragment: boolean,
+    /** TOS, or the IPv6 traffic class. */
     tos: number,
     payloadLength: number,
     /** How many bytes at the end the caller overwrites whole (a payload copied in): they need not start zeroed. */
     overwrittenTail = 0,
   ): Uint8Array {
-    const length = IPV4_MIN_HEADER + payloadLength;
+    if (destination >= IPV6_HANDLE_BASE) return this.ipv6().allocate(source, destination, protocol, id, ttl, tos, payloadLength, overwrittenTail);
+    const packet = this.buffer(IPV4_MIN_HEADER + payloadLength, destination === this.localAddress, IPV4_MIN_HEADER, overwrittenTail);
+    writeIpv4DatagramHeader(packet, 0, packet.length, tos, id, dontFragment, ttl, protocol, source, destination);
+    return packet;
+  }
+
+  /**
+   * Memory for a datagram of `length` bytes whose first `headerLength` the
+   * caller writes whole, as the last `overwrittenTail`: the rest zeroed. In
+   * the transmit ring when there is one and room, never for a datagram to
+   * our own address (our own input may keep views of it).
+   */
+  buffer(length: number, toSelf: boolean, headerLength: number, overwrittenTail: number): Uint8Array {
     const ring = this.txRing;
-    let packet: Uint8Array;
-    // Datagrams to our own address go back into our own input, which may keep views of them: never ring memory.
-    if (ring !== undefined && destination !== this.localAddress && this.txRingUsed + length <= ring.length) {
+    if (ring !== undefined && !toSelf && this.txRingUsed + length <= ring.length) {
       const start = this.txRingUsed;
       // 8-byte aligned starts, as the kernel's skb data is.
       this.txRingUsed = (start + length + 7) & ~7;
-      packet = ring.subarray(start, start + length);
-      packet.fill(0, IPV4_MIN_HEADER, length - overwrittenTail);
-    } else {
-      packet = new Uint8Array(length);
+      const packet = ring.subarray(start, start + length);
+      packet.fill(0, headerLength, length - overwrittenTail);
+      return packet;
     }
-    writeIpv4DatagramHeader(packet, 0, packet.length, tos, id, dontFragment, ttl, protocol, source, destination);
-    return packet;
+    return new Uint8Array(length);
+  }
+
+  /** Sets IPv6 output (the stack has an IPv6 address): datagrams to IPv6 handles and IPv6 packets go through it. */
+  attachIpv6(output: Ipv6Sender): void {
+    this.v6 = output;
+  }
+
+  private ipv6(): Ipv6Sender {
+    if (this.v6 === undefined) throw new Error('IPv6 output without an IPv6 address');
+    return this.v6;
   }
 
   /**
@@ -143,6 +172,10 @@ export class IpOutput {
    * (to our own address, or fragmented: skb_checksum_help).
    */
   send(packet: Uint8Array, txMeta = 0): void {
+    if (packet[0]! >> 4 === 6) {
+      this.ipv6().send(packet, txMeta);
+      return;
+    }
     this.counters.IpOutRequests++;
     if ((txMeta & TX_GSO_SIZE_MASK) !== 0) {
       this.emit(packet, txMeta);
@@ -168,12 +201,17 @@ export class IpOutput {
     this.fragment(packet);
   }
 
-  private emit(packet: Uint8Array, txMeta = 0): void {
-    this.counters.IpExtOutOctets += packet.length;
+  /** Queues a finished packet for the link (IPv6 output's too; it counts its own octets). */
+  toLink(packet: Uint8Array, txMeta = 0): void {
     const meta = this.meta;
     if (txMeta !== 0) while (meta.length < this.outbox.length) meta.push(0);
     this.outbox.push(packet);
     if (txMeta !== 0 || meta.length !== 0) meta.push(txMeta);
+  }
+
+  private emit(packet: Uint8Array, txMeta = 0): void {
+    this.counters.IpExtOutOctets += packet.length;
+    this.toLink(packet, txMeta);
   }
 
   /** Splits into MTU-sized fragments, each payload a multiple of 8 bytes but the last. */

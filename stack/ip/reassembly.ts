@@ -37,10 +37,36 @@ import {
 /** Bytes charged per fragment on top of its payload (stands in for skb truesize). */
 export const FRAGMENT_OVERHEAD = 256;
 
-interface Fragment {
+/** A fragment's payload and where it goes in the datagram. */
+export interface Fragment {
   offset: number;
   end: number;
   data: Uint8Array;
+}
+
+/**
+ * Where [offset, end) goes among `fragments` (sorted, never overlapping):
+ * the index to insert it at, 'dup' when data already held covers it
+ * without a gap (IPFRAG_DUP: ignored, the queue kept), or 'overlap' for
+ * any other overlap (IPFRAG_OVERLAP: RFC 5722, the whole datagram goes).
+ * inet_frag_queue_insert, shared by IPv4 and IPv6.
+ */
+export function placeFragment(fragments: readonly Fragment[], offset: number, end: number): number | 'dup' | 'overlap' {
+  const f = fragments;
+  let i = 0;
+  while (i < f.length && f[i]!.end <= offset) i++;
+  if (i === f.length || f[i]!.offset >= end) return i; // fits in a gap
+  // It touches held data: a duplicate only if held data covers it without a gap.
+  let covered = f[i]!.offset <= offset ? f[i]!.end : -1;
+  for (let j = i + 1; covered >= 0 && covered < end && j < f.length && f[j]!.offset === covered; j++) {
+    covered = f[j]!.end;
+  }
+  return covered >= end ? 'dup' : 'overlap';
+}
+
+/** The end of the highest fragment held (0 for none). */
+export function highestEnd(fragments: readonly Fragment[]): number {
+  return fragments.length > 0 ? fragments[fragments.length - 1]!.end : 0;
 }
 
 class FragmentQueue {
@@ -114,13 +140,13 @@ export class Reassembler {
     if (end > IPV4_MAX_PACKET - hl || end <= offset) return this.fail(q, 'IP_FRAG_INVALID');
     if (!more) {
       // The last fragment fixes the length; it must not contradict what we hold.
-      if ((q.length >= 0 && end !== q.length) || end < this.highestEnd(q)) return this.fail(q, 'IP_FRAG_INVALID');
+      if ((q.length >= 0 && end !== q.length) || end < highestEnd(q.fragments)) return this.fail(q, 'IP_FRAG_INVALID');
       q.length = end;
     } else if (q.length >= 0 && end > q.length) {
       return this.fail(q, 'IP_FRAG_INVALID');
     }
 
-    const placement = this.place(q, offset, end);
+    const placement = placeFragment(q.fragments, offset, end);
     if (placement === 'dup') return { drop: 'DUP_FRAG' };
     if (placement === 'overlap') {
       c.IpExtReasmOverlaps++;
@@ -139,25 +165,6 @@ export class Reassembler {
       return { datagram: this.assemble(q) };
     }
     return { queued: true };
-  }
-
-  /** Where [offset, end) goes: an index to insert at, or why it cannot. */
-  private place(q: FragmentQueue, offset: number, end: number): number | 'dup' | 'overlap' {
-    const f = q.fragments;
-    let i = 0;
-    while (i < f.length && f[i]!.end <= offset) i++;
-    if (i === f.length || f[i]!.offset >= end) return i; // fits in a gap
-    // It touches held data: a duplicate only if held data covers it without a gap.
-    let covered = f[i]!.offset <= offset ? f[i]!.end : -1;
-    for (let j = i + 1; covered >= 0 && covered < end && j < f.length && f[j]!.offset === covered; j++) {
-      covered = f[j]!.end;
-    }
-    return covered >= end ? 'dup' : 'overlap';
-  }
-
-  private highestEnd(q: FragmentQueue): number {
-    const f = q.fragments;
-    return f.length > 0 ? f[f.length - 1]!.end : 0;
   }
 
   private assemble(q: FragmentQueue): Uint8Array {

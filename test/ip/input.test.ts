@@ -53,8 +53,12 @@ test('IPv4 header validation follows ip_rcv_core, counting each failure as Linux
 
   const ipv6 = new Uint8Array(40);
   ipv6[0] = 0x60;
-  t.is(s.stack.input(ipv6), 'UNHANDLED_PROTO');
+  t.is(s.stack.input(ipv6), 'IPV6DISABLED', 'IPv6 input, which this stack without an IPv6 address refuses');
   t.is(c.IpInReceives, 9, 'every IPv4 packet counted, the IPv6 one not');
+  const version5 = new Uint8Array(40);
+  version5[0] = 0x50;
+  t.is(s.stack.input(version5), 'UNHANDLED_PROTO');
+  t.is(c.IpInHdrErrors, 4, 'a version that is neither is no protocol of ours (a TUN write refuses it: tun_get_user)');
   s.stack.flush();
   t.deepEqual(s.wire.take(), [], 'none of these is answered');
 });
