@@ -16,6 +16,8 @@
  * wire and carries the IPv4 number; only its Endpoint shows it mapped.
  */
 
+import { formatIpv4 } from './wire/addr.ts';
+
 /** The first IPv6 handle: above every IPv4 address. */
 export const IPV6_HANDLE_BASE = 2 ** 32;
 
@@ -47,4 +49,20 @@ export interface AddressBook {
   digest(a: number): number;
   /** The address in text: dotted quad, or IPv6 as inet_ntop prints it. */
   format(a: number): string;
+  /**
+   * False for an IPv6 address no route leads to (v4-mapped, or the
+   * unspecified ::): what arrives from one is delivered, but anything sent
+   * back fails the route lookup (Ip6OutNoRoutes). True for IPv4.
+   */
+  routable(a: number): boolean;
+}
+
+/**
+ * An address as a socket of the given family shows it (getsockname,
+ * getpeername, `ss`): an IPv6 socket's IPv4 addresses v4-mapped
+ * ('::ffff:198.18.0.1'), its wildcard '::' (RFC 4291 §2.5.5.2).
+ */
+export function socketAddressText(book: AddressBook, a: number, ipv6Socket: boolean): string {
+  if (!ipv6Socket || isIpv6(a)) return book.format(a);
+  return a === 0 ? '::' : `::ffff:${formatIpv4(a)}`;
 }

@@ -81,6 +81,7 @@ export const COUNTER_NAMES = [
   'Ip6InDiscards',
   'Ip6InDelivers',
   'Ip6OutRequests',
+  'Ip6OutTransmits',
   'Ip6OutDiscards',
   'Ip6OutNoRoutes',
   'Ip6ReasmTimeout',
@@ -156,6 +157,7 @@ export const COUNTER_NAMES = [
   'Udp6InErrors',
   'Udp6OutDatagrams',
   'Udp6InCsumErrors',
+  'Udp6IgnoredMulti',
   // Tcp (RFC 4022) and TcpExt
   'TcpActiveOpens',
   'TcpPassiveOpens',
@@ -181,6 +183,8 @@ export const COUNTER_NAMES = [
   'TcpExtListenOverflows',
   'TcpExtListenDrops',
   'TcpExtTCPTimeouts',
+  // sk_rethink_txhash on an RTO (tcp_write_timeout)
+  'TcpExtTcpTimeoutRehash',
   'TcpExtTCPLossProbes',
   'TcpExtTCPLossProbeRecovery',
   'TcpExtTCPSynRetrans',

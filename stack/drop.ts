@@ -27,6 +27,8 @@ export const DROP_REASONS = [
    * header with segments left, a first fragment without the whole header chain.
    */
   'IPV6_BAD_EXTHDR',
+  /** More extension headers than IP6_MAX_EXT_HDRS_CNT (12) in one packet (Ip6InDiscards). */
+  'IPV6_TOO_MANY_EXTHDRS',
   /** An IP protocol number nobody registered (answered with ICMP protocol unreachable). */
   'IP_NOPROTO',
   /** Reassembly: the datagram timed out before it was complete. */

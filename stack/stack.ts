@@ -35,8 +35,8 @@ import { TcpEndpoint } from './socket/endpoint.ts';
 import type { Endpoint, ListenerInfo, TcpInfo } from './socket/types.ts';
 
 export interface TcpApi {
-  /** A new, unbound TCP endpoint. */
-  socket(): Endpoint;
+  /** A new, unbound TCP endpoint: AF_INET (4, the default) or AF_INET6 (6, dual-stack unless setV6Only). */
+  socket(family?: 4 | 6): Endpoint;
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
@@ -50,17 +50,15 @@ export interface TcpApi {
   destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address; remotePort?: number }): number;
 }
 
-/** The stack's IPv6 address and the length of its link's prefix (the route toward its peers). */
-export interface Ipv6Interface {
-  address: Uint8Array;
-  prefixLength: number;
-}
-
 export interface StackOptions {
   /** The stack's own IPv4 address. */
   address: Ipv4Address;
-  /** Its IPv6 address; without one the stack answers no IPv6 (IPV6DISABLED), as a device with disable_ipv6. */
-  ipv6?: Ipv6Interface;
+  /**
+   * Its IPv6 address (16 bytes); without one the stack answers no IPv6
+   * (IPV6DISABLED), as a device with disable_ipv6. Like the IPv4 one, every
+   * other destination is reached over the link.
+   */
+  address6?: Uint8Array;
   clock: Clock;
   random: Random;
   link: PacketSink;
@@ -122,6 +120,7 @@ export class Stack {
   readonly icmp6: Icmpv6 | undefined;
   readonly reassembler6: Ipv6Reassembler | undefined;
   private readonly ip6: Ipv6Input | undefined;
+  private readonly output6: Ipv6Output | undefined;
   private readonly ip: Ipv4Input;
   private readonly link: PacketSink;
   /** The TCP layer and the socket API over it. */
@@ -157,7 +156,8 @@ export class Stack {
     this.output = new IpOutput(this.counters, this.random, options.mtu ?? 1500, this.address);
     if (options.link.copiesOnSend === true) this.output.reuseTransmitMemory();
     const ipOutput = this.output;
-    this.routes = new RouteCache(this.sysctl, () => ipOutput.mtu);
+    this.addresses = new Ipv6AddressTable(this.random);
+    this.routes = new RouteCache(this.sysctl, () => ipOutput.mtu, this.addresses);
     this.icmp = new Icmp(this.address, this.clock, this.counters, this.sysctl, this.output, traceSink);
     this.reassembler = new Reassembler(
       this.clock,
@@ -171,14 +171,15 @@ export class Stack {
     const udp = new Udp(this.counters, this.icmp);
     this.ip.register(PROTO_ICMP, (p, hl, total) => this.icmp.input(p, hl, total));
     this.ip.register(PROTO_UDP, (p, hl, total, rxMeta) => udp.input(p, hl, total, rxMeta));
-    this.addresses = new Ipv6AddressTable(this.random);
-    if (options.ipv6 !== undefined) {
-      const v6 = this.setUpIpv6(options.ipv6, traceSink);
+    if (options.address6 !== undefined) {
+      const v6 = this.setUpIpv6(options.address6, traceSink);
       this.address6 = v6.address;
       this.icmp6 = v6.icmp;
       this.reassembler6 = v6.reassembler;
       this.ip6 = v6.input;
+      this.output6 = v6.output;
     }
+    const output6 = this.output6;
     const output = this.output;
     const clock = this.clock;
     const tcpContext: TcpContext = {
@@ -188,6 +189,9 @@ export class Stack {
       timers: this.timers,
       random: this.random,
       address: this.address,
+      address6: this.address6,
+      addresses: this.addresses,
+      flowLabel: (source, destination, sourcePort, destinationPort) => output6?.flowLabel(source, destination, (sourcePort << 16) | destinationPort) ?? 0,
       get advMss() {
         return output.mtu - 40;
       },
@@ -208,8 +212,12 @@ export class Stack {
     layer.onFlushNeeded = () => this.onFlushNeeded?.();
     this.ip.register(PROTO_TCP, (p, hl, total, rxMeta) => layer.input(p, hl, total, rxMeta));
     this.icmp.errorHandlers.set(PROTO_TCP, (type, code, info, quoted) => layer.icmpError(type, code, info, quoted));
+    if (this.ip6 !== undefined) {
+      this.ip6.register(PROTO_TCP, (p, hl, total, rxMeta) => layer.input(p, hl, total, rxMeta));
+      this.icmp6!.errorHandlers.set(PROTO_TCP, (type, code, info, quoted, inner) => layer.icmpError6(type, code, info, quoted, inner));
+    }
     this.tcp = {
-      socket: () => new TcpEndpoint(new TcpSock(layer)),
+      socket: (family = 4) => new TcpEndpoint(new TcpSock(layer, family === 6)),
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),
@@ -218,20 +226,25 @@ export class Stack {
   }
 
   /** IPv6 input and output, ICMPv6, reassembly and UDP over IPv6, around our IPv6 address (held for the stack's life). */
-  private setUpIpv6(config: Ipv6Interface, traceSink: () => TraceSink | undefined): { address: number; icmp: Icmpv6; reassembler: Ipv6Reassembler; input: Ipv6Input } {
-    if (config.address.length !== 16) throw new RangeError('an IPv6 address is 16 bytes');
-    const address = this.addresses.intern(config.address, 0);
+  private setUpIpv6(
+    ours: Uint8Array,
+    traceSink: () => TraceSink | undefined,
+  ): { address: number; icmp: Icmpv6; reassembler: Ipv6Reassembler; input: Ipv6Input; output: Ipv6Output } {
+    if (ours.length !== 16) throw new RangeError('an IPv6 address is 16 bytes');
+    const address = this.addresses.intern(ours, 0);
     this.addresses.hold(address);
     const output = new Ipv6Output(this.output, this.counters, this.addresses, address, this.random);
     this.output.attachIpv6(output);
-    const icmp = new Icmpv6(address, this.addresses, this.clock, this.counters, this.sysctl, output, this.icmp.limiter, config.prefixLength, traceSink);
+    const icmp = new Icmpv6(address, this.addresses, this.clock, this.counters, this.sysctl, output, this.icmp.limiter, traceSink);
     const reassembler = new Ipv6Reassembler(this.clock, this.timers, this.counters, this.sysctl, this.addresses);
     reassembler.icmp = icmp;
     const input = new Ipv6Input(address, this.addresses, this.counters, this.sysctl, icmp, reassembler);
     const udp = new Udp6(this.counters, icmp);
     input.register(NEXTHDR_ICMPV6, (p, hl, total) => icmp.input(p, hl, total));
     input.register(NEXTHDR_UDP, (p, hl, total, rxMeta) => udp.input(p, hl, total, rxMeta));
-    return { address, icmp, reassembler, input };
+    // __udp6_lib_err: no UDP socket ever takes an error here.
+    icmp.errorHandlers.set(NEXTHDR_UDP, () => false);
+    return { address, icmp, reassembler, input, output };
   }
 
   /** Installs another transport protocol's input (ICMP, UDP and TCP are installed by the constructor). */

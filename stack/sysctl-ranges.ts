@@ -41,8 +41,10 @@ export const SYSCTL_RANGES = {
   icmpv6_echo_ignore_multicast: [0, 1],
   max_hbh_opts_number: ANY_INT,
   max_dst_opts_number: ANY_INT,
-  max_hbh_opts_len: ANY_INT,
-  max_dst_opts_len: ANY_INT,
+  max_hbh_length: ANY_INT,
+  max_dst_opts_length: ANY_INT,
+  ip6_route_mtu_expires: JIFFIES,
+  ip6_route_min_adv_mss: ANY_INT,
   // ipv4_local_port_range: the low end not below ip_unprivileged_port_start (1024), checked with the order below.
   ip_local_port_range: [1024, 65535],
   somaxconn: NON_NEGATIVE,

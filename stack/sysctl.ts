@@ -38,9 +38,13 @@ export interface Sysctls {
    */
   max_hbh_opts_number: number;
   max_dst_opts_number: number;
-  /** net.ipv6.max_hbh_opts_len / max_dst_opts_len: the longest such header, in bytes. */
-  max_hbh_opts_len: number;
-  max_dst_opts_len: number;
+  /** net.ipv6.max_hbh_length / max_dst_opts_length: the longest such header, in bytes. */
+  max_hbh_length: number;
+  max_dst_opts_length: number;
+  /** net.ipv6.route.mtu_expires: seconds a path MTU learnt from Packet Too Big lasts. */
+  ip6_route_mtu_expires: number;
+  /** net.ipv6.route.min_adv_mss: the least MSS advertised over IPv6 (ip6_default_advmss). */
+  ip6_route_min_adv_mss: number;
   ip_local_port_range: [number, number];
   somaxconn: number;
   tcp_timestamps: number;
@@ -125,14 +129,16 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   route_mtu_expires: 600,
   ip6frag_time: 60,
   ip6frag_high_thresh: 4 * 1024 * 1024,
-  icmpv6_ratelimit: 1000,
+  icmpv6_ratelimit: 100,
   icmpv6_echo_ignore_all: 0,
   icmpv6_echo_ignore_multicast: 0,
   // IP6_DEFAULT_MAX_{HBH,DST}_OPTS_CNT and _LEN (include/net/ipv6.h)
   max_hbh_opts_number: 8,
   max_dst_opts_number: 8,
-  max_hbh_opts_len: 2147483647,
-  max_dst_opts_len: 2147483647,
+  max_hbh_length: 2147483647,
+  max_dst_opts_length: 2147483647,
+  ip6_route_mtu_expires: 600,
+  ip6_route_min_adv_mss: 1220,
   ip_local_port_range: [32768, 60999],
   somaxconn: 4096,
   tcp_timestamps: 1,
@@ -191,8 +197,10 @@ const FULL_NAMES: Partial<Record<keyof Sysctls, string>> = {
   icmpv6_echo_ignore_multicast: 'net.ipv6.icmp.echo_ignore_multicast',
   max_hbh_opts_number: 'net.ipv6.max_hbh_opts_number',
   max_dst_opts_number: 'net.ipv6.max_dst_opts_number',
-  max_hbh_opts_len: 'net.ipv6.max_hbh_opts_len',
-  max_dst_opts_len: 'net.ipv6.max_dst_opts_len',
+  max_hbh_length: 'net.ipv6.max_hbh_length',
+  max_dst_opts_length: 'net.ipv6.max_dst_opts_length',
+  ip6_route_mtu_expires: 'net.ipv6.route.mtu_expires',
+  ip6_route_min_adv_mss: 'net.ipv6.route.min_adv_mss',
 };
 const fullNameOf = (key: keyof Sysctls): string => FULL_NAMES[key] ?? (PREFIXES[key] ?? 'net.ipv4.') + key;
 

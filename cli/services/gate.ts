@@ -157,6 +157,9 @@ class GatedEndpoint implements Endpoint {
   get state(): TcpStateName {
     return this.inner.state;
   }
+  get family(): 4 | 6 {
+    return this.inner.family;
+  }
   get localAddress(): string {
     return this.inner.localAddress;
   }
@@ -276,6 +279,9 @@ class GatedEndpoint implements Endpoint {
   }
   setReuseAddress(on: boolean): void {
     this.inner.setReuseAddress(on);
+  }
+  setV6Only(on: boolean): void {
+    this.inner.setV6Only(on);
   }
   setReceiveBuffer(bytes: number): void {
     this.inner.setReceiveBuffer(bytes);

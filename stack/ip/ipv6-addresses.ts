@@ -18,7 +18,7 @@
 import { IPV6_HANDLE_BASE, type AddressBook } from '../address.ts';
 import type { Random } from '../random.ts';
 import { formatIpv4 } from '../wire/addr.ts';
-import { formatIpv6, ipv6WordSum } from '../wire/addr6.ts';
+import { formatIpv6, ipv6WordSum, isIpv6Unspecified, isIpv6V4Mapped } from '../wire/addr6.ts';
 import * as bytes from '../wire/bytes.ts';
 
 const { readU32 } = bytes;
@@ -43,11 +43,11 @@ export class Ipv6AddressTable implements AddressBook {
   private used = 0;
   /** Slots made or released to no holds since the last sweep: freed then if still unheld. */
   private pending: number[] = [];
-  private readonly secret: Uint32Array;
+  /** Drawn at the first intern, so a stack that never meets IPv6 draws nothing (its runs stay as they were). */
+  private secretWords: Uint32Array | undefined;
   private count = 0;
 
-  constructor(random: Random) {
-    this.secret = Uint32Array.of(random.u32(), random.u32(), random.u32(), random.u32(), random.u32());
+  constructor(private readonly random: Random) {
     this.store = new Uint8Array(INITIAL_SLOTS * 16);
     this.words = new Uint32Array(INITIAL_SLOTS * 4);
     this.holds = new Int32Array(INITIAL_SLOTS);
@@ -144,6 +144,12 @@ export class Ipv6AddressTable implements AddressBook {
     return formatIpv6(this.store, this.offsetOf(a));
   }
 
+  routable(a: number): boolean {
+    if (a < IPV6_HANDLE_BASE) return true;
+    const at = this.offsetOf(a);
+    return !isIpv6V4Mapped(this.store, at) && !isIpv6Unspecified(this.store, at);
+  }
+
   /** A copy of an IPv6 handle's 16 bytes. */
   bytes(a: number): Uint8Array {
     const at = this.offsetOf(a);
@@ -190,6 +196,11 @@ export class Ipv6AddressTable implements AddressBook {
     this.live[slot] = 0;
     this.count--;
     this.free.push(slot);
+  }
+
+  private get secret(): Uint32Array {
+    const r = this.random;
+    return (this.secretWords ??= Uint32Array.of(r.u32(), r.u32(), r.u32(), r.u32(), r.u32()));
   }
 
   /** The chain key: a keyed mix of the four words, kept to 30 bits so V8 stores it as a small integer. */

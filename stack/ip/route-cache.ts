@@ -11,6 +11,7 @@
  * the depth replaces the oldest (fnhe_oldest); here the whole table is
  * bounded and the least recently updated exception is replaced.
  */
+import { IPV6_HANDLE_BASE, type AddressBook } from '../address.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { Ipv4Address } from '../wire/addr.ts';
 
@@ -33,6 +34,8 @@ export class RouteCache {
     private readonly sysctl: Sysctls,
     /** The device MTU (ipv4_mtu's fallback). */
     private readonly deviceMtu: () => number,
+    /** Holds on the IPv6 destinations an exception keeps (stack/address.ts). */
+    private readonly addresses?: AddressBook,
   ) {}
 
   get size(): number {
@@ -44,7 +47,7 @@ export class RouteCache {
     if (e === undefined) return undefined;
     // ipv4_mtu: time_after_eq(jiffies, dst.expires) → the device MTU again.
     if (now >= e.expires) {
-      this.exceptions.delete(destination);
+      this.forget(destination);
       return undefined;
     }
     return e;
@@ -60,8 +63,13 @@ export class RouteCache {
     return this.live(destination, now)?.locked === true;
   }
 
-  /** dst_metric_advmss → ipv4_default_advmss: path MTU − 40, at least route.min_adv_mss (256). */
-  advMss(destination: Ipv4Address, now: number): number {
+  /**
+   * dst_metric_advmss → ipv4_default_advmss: path MTU − 40, at least
+   * route.min_adv_mss (256); over IPv6 ip6_default_advmss: − 60, at least
+   * net.ipv6.route.min_adv_mss (1220).
+   */
+  advMss(destination: number, now: number): number {
+    if (destination >= IPV6_HANDLE_BASE) return Math.max(this.mtu(destination, now) - 60, this.sysctl.ip6_route_min_adv_mss);
     return Math.max(this.mtu(destination, now) - 40, MIN_ADV_MSS);
   }
 
@@ -72,7 +80,11 @@ export class RouteCache {
    * first half of the exception's life changes nothing, otherwise the
    * exception is made or renewed for route.mtu_expires seconds.
    */
-  update(destination: Ipv4Address, mtu: number, now: number): void {
+  update(destination: number, mtu: number, now: number): void {
+    if (destination >= IPV6_HANDLE_BASE) {
+      this.update6(destination, mtu, now);
+      return;
+    }
     const old = this.mtu(destination, now);
     if (old < mtu) return;
     let locked = false;
@@ -84,19 +96,43 @@ export class RouteCache {
     const expiresMs = this.sysctl.route_mtu_expires * 1000;
     const current = this.live(destination, now);
     if (current !== undefined && current.mtu === mtu && !locked && now < current.expires - expiresMs / 2) return;
-    this.exceptions.delete(destination);
+    this.remember(destination, { mtu, locked, expires: now + expiresMs });
+  }
+
+  /**
+   * __ip6_rt_update_pmtu: a Packet Too Big never sets less than the IPv6
+   * minimum MTU (1280), never locks, never raises the path MTU, and lasts
+   * net.ipv6.route.mtu_expires (rt6_do_update_pmtu).
+   */
+  private update6(destination: number, mtu: number, now: number): void {
+    mtu = Math.max(mtu, IPV6_MIN_MTU);
+    if (mtu >= this.mtu(destination, now)) return;
+    this.remember(destination, { mtu, locked: false, expires: now + this.sysctl.ip6_route_mtu_expires * 1000 });
+  }
+
+  /** An exception made or renewed, last in the order; the least recently updated goes when the table is full. */
+  private remember(destination: number, e: Exception): void {
+    this.forget(destination);
     if (this.exceptions.size >= ROUTE_EXCEPTIONS_MAX) {
       const oldest = this.exceptions.keys().next().value;
-      if (oldest !== undefined) this.exceptions.delete(oldest);
+      if (oldest !== undefined) this.forget(oldest);
     }
-    this.exceptions.set(destination, { mtu, locked, expires: now + expiresMs });
+    this.exceptions.set(destination, e);
+    this.addresses?.hold(destination);
+  }
+
+  private forget(destination: number): void {
+    if (this.exceptions.delete(destination)) this.addresses?.release(destination);
   }
 
   /** `ip route flush cache` (rt_cache_flush): every exception forgotten. */
   flush(): void {
-    this.exceptions.clear();
+    for (const destination of [...this.exceptions.keys()]) this.forget(destination);
   }
 }
+
+/** IPV6_MIN_MTU (RFC 8200 §5). */
+const IPV6_MIN_MTU = 1280;
 
 /** net.ipv4.route.min_adv_mss default (ip_rt_min_advmss). */
 const MIN_ADV_MSS = 256;

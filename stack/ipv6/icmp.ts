@@ -39,6 +39,7 @@ import {
   writeIcmpv6Header,
 } from '../wire/icmpv6.ts';
 import {
+  IPV6_DEFAULT_HOP_LIMIT,
   IPV6_DST_OFFSET,
   IPV6_HEADER,
   IPV6_MIN_MTU,
@@ -54,15 +55,15 @@ import type { Ipv6Output } from './output.ts';
 
 /** RFC 4443 §2.4 (c): an error carries as much of the offending packet as fits in the minimum MTU. */
 const QUOTE_MAX = IPV6_MIN_MTU - IPV6_HEADER - ICMPV6_HEADER;
-/** The hop limit of what we send: the device's hop_limit (net.ipv6.conf.*.hop_limit, 64). */
-export const IPV6_DEFAULT_HOP_LIMIT = 64;
 
 /**
  * An ICMPv6 error for the protocol its quote belongs to (tcp_v6_err,
  * icmpv6_err): `quoted` is the offending packet from its IPv6 header,
- * `innerOffset` where the quoted upper-layer header begins.
+ * `innerOffset` where the quoted upper-layer header begins. Returns whether
+ * a socket of that protocol took it: without one, Icmp6InErrors (as
+ * tcp_v6_err and __udp6_lib_err count it).
  */
-export type Icmpv6ErrorHandler = (type: number, code: number, info: number, quoted: Uint8Array, innerOffset: number) => void;
+export type Icmpv6ErrorHandler = (type: number, code: number, info: number, quoted: Uint8Array, innerOffset: number) => boolean;
 
 /** Named counters by type (snmp6 prints both Icmp6InEchos and Icmp6InType128 from one count). */
 const IN_NAMED: Partial<Record<number, CounterName>> = {
@@ -115,8 +116,6 @@ export class Icmpv6 {
     private readonly sysctl: Sysctls,
     private readonly output: Ipv6Output,
     private readonly limiter: IcmpRateLimiter,
-    /** The prefix length of the route toward our peers: icmpv6_xrlim_allow gives wider prefixes more room. */
-    private readonly routePrefixLength: number,
     private readonly trace: () => TraceSink | undefined,
   ) {}
 
@@ -174,7 +173,8 @@ export class Icmpv6 {
     }
     if (quoted.length < inner + 8) return this.inError('ICMP_INVALID');
     const message = packet.subarray(hl, total);
-    this.errorHandlers.get(next)?.(message[0]!, message[1]!, icmp6RestOfHeader(message), quoted, inner);
+    const handler = this.errorHandlers.get(next);
+    if (handler !== undefined && !handler(message[0]!, message[1]!, icmp6RestOfHeader(message), quoted, inner)) this.counters.Icmp6InErrors++;
     return undefined;
   }
 
@@ -191,6 +191,11 @@ export class Icmpv6 {
   private echoReply(request: Uint8Array, hl: number, total: number): void {
     if (isIpv6Multicast(request, IPV6_DST_OFFSET) && this.sysctl.icmpv6_echo_ignore_multicast !== 0) return;
     const source = this.addresses.intern(request, IPV6_SRC_OFFSET);
+    // A v4-mapped or unspecified source: delivered, but no route leads back (measured on 6.18).
+    if (!this.addresses.routable(source)) {
+      this.counters.Ip6OutNoRoutes++;
+      return;
+    }
     const length = total - hl;
     const reply = this.output.allocate(this.address, source, NEXTHDR_ICMPV6, this.output.flowLabel(this.address, source), IPV6_DEFAULT_HOP_LIMIT, ip6TrafficClass(request), length, length);
     reply.set(request.subarray(hl, total), IPV6_HEADER);
@@ -224,9 +229,16 @@ export class Icmpv6 {
 
     const now = this.clock.now();
     const destination = this.addresses.intern(original, IPV6_SRC_OFFSET);
-    // net.ipv6.icmp.ratelimit, shifted right by (128 − prefix length) / 32 for the route's prefix.
-    const timeout = this.sysctl.icmpv6_ratelimit >> ((128 - this.routePrefixLength) >> 5);
-    const verdict = this.limiter.allowV6(type, this.addresses.digest(destination), timeout, now);
+    // No route to a v4-mapped source: icmpv6_xrlim_allow then counts it as rate-limited (measured on 6.18).
+    if (!this.addresses.routable(destination)) {
+      this.counters.Ip6OutNoRoutes++;
+      this.counters.Icmp6OutRateLimitHost++;
+      return false;
+    }
+    // net.ipv6.icmp.ratelimit per error and destination: measured on 6.18
+    // toward a peer on a /64, a burst of 6 then one per 100 ms, so the
+    // prefix-length shift of older icmpv6_xrlim_allow does not apply.
+    const verdict = this.limiter.allowV6(type, this.addresses.digest(destination), this.sysctl.icmpv6_ratelimit, now);
     if (verdict !== 'ok') {
       if (verdict === 'global') this.counters.IcmpOutRateLimitGlobal++;
       else this.counters.Icmp6OutRateLimitHost++;

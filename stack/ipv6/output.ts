@@ -79,6 +79,7 @@ export class Ipv6Output implements Ipv6Sender {
     if (ipv6Equal(packet, IPV6_DST_OFFSET, a.store, a.offsetOf(this.local))) {
       if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv6TcpChecksum(packet);
       c.Ip6OutOctets += packet.length;
+      c.Ip6OutTransmits++;
       this.ip.loopback.push(packet);
       return;
     }
@@ -92,6 +93,7 @@ export class Ipv6Output implements Ipv6Sender {
 
   private emit(packet: Uint8Array, txMeta = 0): void {
     this.counters.Ip6OutOctets += packet.length;
+    this.counters.Ip6OutTransmits++;
     this.ip.toLink(packet, txMeta);
   }
 

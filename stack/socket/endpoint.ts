@@ -6,7 +6,8 @@
  * thrown SocketErrors named after the system call. Everything a call does to
  * the protocol happens in stack/tcp.
  */
-import { formatIpv4, parseIpv4 } from '../wire/addr.ts';
+import { parseIpv4 } from '../wire/addr.ts';
+import { ipv4FromMapped, isIpv6Unspecified, isIpv6V4Mapped, parseIpv6 } from '../wire/addr6.ts';
 import type { TcpSock, TcpSockOption, TcpSockOptions } from '../tcp/sock.ts';
 import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpStateName } from './types.ts';
 
@@ -34,8 +35,12 @@ export class TcpEndpoint implements Endpoint {
     return this.sock.state;
   }
 
+  get family(): 4 | 6 {
+    return this.sock.ipv6 ? 6 : 4;
+  }
+
   get localAddress(): string {
-    return formatIpv4(this.sock.localAddress);
+    return this.sock.localAddressText;
   }
 
   get localPort(): number {
@@ -43,8 +48,7 @@ export class TcpEndpoint implements Endpoint {
   }
 
   get remoteAddress(): string {
-    const remote = this.sock.remoteAddress;
-    return remote === undefined ? '' : formatIpv4(remote);
+    return this.sock.remoteAddressText;
   }
 
   get remotePort(): number {
@@ -63,9 +67,27 @@ export class TcpEndpoint implements Endpoint {
 
   bind(address: string | number = 0, port = 0): void {
     const sock = this.open('bind');
-    const addr = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
+    const addr = this.address(address, 'bind');
     if (addr === undefined || !isPort(port, 0)) throw new SocketError('EINVAL', 'bind');
     check(sock.bind(addr, port), 'bind');
+  }
+
+  /**
+   * An address argument as the stack carries it (stack/address.ts): a
+   * number is IPv4; text is read in the socket's family, IPv6 text giving
+   * a handle, or the IPv4 address of a v4-mapped one. Text of the other
+   * family is EAFNOSUPPORT; text of neither, undefined.
+   */
+  private address(address: string | number, syscall: string): number | undefined {
+    if (typeof address === 'number') return address >>> 0;
+    const v4 = parseIpv4(address);
+    const v6 = v4 === undefined ? parseIpv6(address) : undefined;
+    if (v4 === undefined && v6 === undefined) return undefined;
+    if (this.sock.ipv6 !== (v6 !== undefined)) throw new SocketError('EAFNOSUPPORT', syscall);
+    if (v4 !== undefined) return v4;
+    if (isIpv6V4Mapped(v6!)) return ipv4FromMapped(v6!);
+    if (isIpv6Unspecified(v6!)) return 0;
+    return this.sock.internAddress(v6!);
   }
 
   listen(backlog: number): void {
@@ -81,7 +103,7 @@ export class TcpEndpoint implements Endpoint {
 
   connect(address: string | number, port: number): void {
     const sock = this.open('connect');
-    const remote = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
+    const remote = this.address(address, 'connect');
     // Already connected or listening wins over a bad address, as in tcp_v4_connect's order.
     if (sock.state !== 'CLOSED' || sock.remoteAddress !== undefined) {
       check(sock.connect(remote ?? 0, port), 'connect');
@@ -179,6 +201,10 @@ export class TcpEndpoint implements Endpoint {
 
   setReuseAddress(on: boolean): void {
     this.setsockopt('SO_REUSEADDR', on);
+  }
+
+  setV6Only(on: boolean): void {
+    check(this.open('setsockopt').setV6Only(on), 'setsockopt');
   }
 
   /** SO_RCVBUF: Linux doubles the value to account for overhead; we keep the doubled value as payload space. */

@@ -31,7 +31,15 @@ export { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from '../tcp/types.ts';
  */
 export interface Endpoint {
   readonly state: TcpStateName;
-  /** Unconnected: localAddress is the bound address ('0.0.0.0' when unbound) and remoteAddress is '' with port 0. */
+  /**
+   * 4 for an AF_INET socket, 6 for an AF_INET6 one: IPv6 peers, and IPv4
+   * ones shown v4-mapped ('::ffff:198.18.0.1') unless it is v6-only.
+   */
+  readonly family: 4 | 6;
+  /**
+   * Unconnected: localAddress is the bound address ('0.0.0.0', or '::' for
+   * an IPv6 socket, when unbound) and remoteAddress is '' with port 0.
+   */
   readonly localAddress: string;
   readonly localPort: number;
   readonly remoteAddress: string;
@@ -54,7 +62,12 @@ export interface Endpoint {
   /** The poll(2) mask: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP. */
   poll(): number;
 
-  /** Address 0 / '0.0.0.0' = any; port 0 = an ephemeral port. Throws EADDRINUSE, EINVAL. */
+  /**
+   * Address 0 / '0.0.0.0' (an IPv6 socket: '::') = any; port 0 = an
+   * ephemeral port. An IPv6 socket takes IPv6 text, '::ffff:a.b.c.d' for
+   * our IPv4 address; a number is always an IPv4 address. Throws
+   * EADDRINUSE, EADDRNOTAVAIL, EINVAL, EAFNOSUPPORT (text of the other family).
+   */
   bind(address?: string | number, port?: number): void;
   /** Throws EADDRINUSE (port taken), EINVAL (connected). backlog as Linux: min(backlog, somaxconn). */
   listen(backlog: number): void;
@@ -121,6 +134,8 @@ export interface Endpoint {
   /** TCP_USER_TIMEOUT in ms (0 = off). */
   setUserTimeout(ms: number): void;
   setReuseAddress(on: boolean): void;
+  /** IPV6_V6ONLY, before bind or connect: EINVAL after, ENOPROTOOPT on an IPv4 socket. */
+  setV6Only(on: boolean): void;
   /** SO_RCVBUF / SO_SNDBUF in bytes (doubled as Linux does). */
   setReceiveBuffer(bytes: number): void;
   setSendBuffer(bytes: number): void;

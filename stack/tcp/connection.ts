@@ -9,6 +9,8 @@
  * them: every state change goes through setState, which counts and traces it.
  */
 import type { PortOwner } from './tables.ts';
+import { IPV6_HANDLE_BASE } from '../address.ts';
+import { newFlowLabel } from './segment.ts';
 import { QueuedTimer } from '../timers.ts';
 import { ByteQueue, OutOfOrderQueue } from './buffers.ts';
 import { createCongestionControl } from './congestion/select.ts';
@@ -300,6 +302,20 @@ export class Connection {
 
   /** IP ID counter of this socket (inet->inet_id). */
   ipId: number;
+  /** Over IPv6: the flow label of its segments, 20 bits of the socket's txhash (sk_set_txhash), drawn anew by sk_rethink_txhash. */
+  flowLabel = 0;
+  /**
+   * The socket is an IPv6 one (AF_INET6): its addresses show as IPv6, an
+   * IPv4 peer's v4-mapped (::ffff:a.b.c.d), while the wire carries IPv4.
+   */
+  ipv6Socket = false;
+  /**
+   * The connection still holds its addresses (stack/address.ts): until it
+   * is out of the tables and its application has let go; then the text of
+   * any IPv6 one is kept here for whoever still asks.
+   */
+  holdsAddresses = true;
+  addressText: { local: string; remote: string } | undefined = undefined;
   /** Whoever holds the socket, for wake-ups; undefined once orphaned. */
   owner: SocketOwner | undefined;
   /** What holds the local port in the bind table for this connection (its socket's, or its listener's children's), until it is done. */
@@ -338,6 +354,9 @@ export class Connection {
     this.sndBuf = ctx.sysctl.tcp_wmem[1]; // tcp_init_sock
     this.ipId = ctx.random.u32() & 0xffff;
     this.tsOffset = ctx.random.u32();
+    if (remote >= IPV6_HANDLE_BASE) this.flowLabel = newFlowLabel(ctx.random);
+    ctx.addresses.hold(local);
+    ctx.addresses.hold(remote);
     this.rcvWscale = offeredWindowScale(ctx.sysctl);
     this.rcvBuf = ctx.sysctl.tcp_rmem[1];
     this.cc = createCongestionControl(ctx.sysctl.tcp_congestion_control, this);

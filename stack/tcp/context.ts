@@ -4,6 +4,7 @@
  * sink, IP output and the destination cache. The Stack builds it; TCP never sees the Stack itself,
  * so tests can see exactly which services a connection uses.
  */
+import type { AddressBook } from '../address.ts';
 import type { Clock } from '../clock.ts';
 import type { Counters } from '../counters.ts';
 import type { Random } from '../random.ts';
@@ -14,7 +15,9 @@ import type { TraceSink } from '../trace.ts';
 /** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
 export interface TransportOutput {
   /**
-   * A packet with the IPv4 header written by IP (TOS, TTL, DF as given) for
+   * A packet with the IP header written by IP (TOS, TTL, DF as given; for an
+   * IPv6 destination, `id` is the flow label, TTL the hop limit and TOS the
+   * traffic class, DF meaningless) for
    * `transportLength` bytes after it, zeroed but for the last
    * `overwrittenTail` bytes, which the caller writes whole (a payload). Valid
    * until it is sent: the memory may serve the next flush's packets.
@@ -46,7 +49,7 @@ export interface TcpRoute {
   mtu(destination: number, now: number): number;
   /** The route's MTU is locked (learnt below route.min_pmtu): segments go without DF. */
   mtuLocked(destination: number, now: number): boolean;
-  /** The MSS to advertise toward a destination: path MTU − 40, at least 256. */
+  /** The MSS to advertise toward a destination: path MTU − 40, at least 256 (IPv6: − 60, at least 1220). */
   advMss(destination: number, now: number): number;
   /** "Fragmentation needed" with next-hop MTU `mtu` (__ip_rt_update_pmtu). */
   update(destination: number, mtu: number, now: number): void;
@@ -69,9 +72,18 @@ export interface TcpContext {
   readonly sysctl: Sysctls;
   readonly timers: TimerQueue;
   readonly random: Random;
-  /** The stack's address. */
+  /** The stack's IPv4 address. */
   readonly address: number;
-  /** MSS we advertise: link MTU − 40. */
+  /** The handle of its IPv6 address, or undefined without IPv6 (stack/address.ts). */
+  readonly address6: number | undefined;
+  /** IPv6 addresses by handle: their bytes, word sums and digests; holds on those TCP keeps. */
+  readonly addresses: AddressBook;
+  /**
+   * The auto flow label of an IPv6 segment no socket of ours owns (a reset
+   * in reply, a minisock's answer): ip6_make_flowlabel over the flow's hash.
+   */
+  flowLabel(source: number, destination: number, sourcePort: number, destinationPort: number): number;
+  /** MSS we advertise over IPv4: link MTU − 40 (IPv6 takes 20 more, the route says: advMss). */
   readonly advMss: number;
   /** The trace sink of the moment (undefined costs one branch per event). */
   readonly trace: TraceSink | undefined;

@@ -71,7 +71,7 @@ export function onCrossingSyn(c: Connection, flags: number): void {
  */
 export function requestEcnOk(seg: Segment, tcpEcn: number, reservedBits: number): boolean {
   if ((seg.flags & (TCP_ECE | TCP_CWR)) !== (TCP_ECE | TCP_CWR) || tcpEcn === 0) return false;
-  const ect = (seg.packet[1]! & INET_ECN_MASK) !== 0;
+  const ect = seg.ecn !== 0;
   return !ect || reservedBits !== 0;
 }
 
@@ -104,7 +104,7 @@ const NONE = Object.freeze({ flags: 0, tos: 0 });
  */
 export function checkCe(c: Connection, seg: Segment): void {
   if (!c.ecnOk) return;
-  switch (seg.packet[1]! & INET_ECN_MASK) {
+  switch (seg.ecn) {
     case 0:
       if (c.ecnSeen) enterQuickAckMode(c, 2);
       break;

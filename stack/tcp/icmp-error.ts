@@ -11,13 +11,16 @@
  * discovery (RFC 1191), handed to tcp_v4_mtu_reduced (./pmtu.ts). An error
  * about a pending request follows tcp_req_err (isRequestFatal).
  *
+ * ICMPv6 errors follow tcp_v6_err (connectionIcmpv6Error): Packet Too Big
+ * is path MTU discovery, the others map through icmpv6_err_convert.
+ *
  * Not modelled: the RTO revert of RFC 6069 (tcp_ld_RTO_revert) and
  * IP_RECVERR; see docs/linux-behaviour.md.
  */
 import { ICMP_DEST_UNREACH, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import type { Connection } from './connection.ts';
 import { tcpDone } from './endings.ts';
-import { mtuReduced } from './pmtu.ts';
+import { mtuReduced, mtuReduced6 } from './pmtu.ts';
 import { seqGe, seqLe } from './seq.ts';
 import type { TcpErrno } from './types.ts';
 
@@ -91,6 +94,71 @@ export function connectionIcmpError(c: Connection, type: number, code: number, s
   if (errno === undefined) return;
   if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
     // tcp_done_with_error: sk_err, the queues purged, tcp_done (TcpAttemptFails).
+    c.pendingError = errno;
+    c.ctx.counters.TcpAttemptFails++;
+    c.ctx.trace?.({ kind: 'tcp-error', t: c.now(), conn: c.id, errno });
+    tcpDone(c);
+    return;
+  }
+  c.softError = errno;
+}
+
+/** ICMPv6 types (RFC 4443 §3) as tcp_v6_err meets them. */
+const ICMPV6_DEST_UNREACH = 1;
+const ICMPV6_PKT_TOOBIG = 2;
+const ICMPV6_TIME_EXCEED = 3;
+const ICMPV6_PARAMPROB = 4;
+/** IPV6_MIN_MTU: a Packet Too Big below it is ignored (tcp_v6_err). */
+const IPV6_MIN_MTU = 1280;
+
+/** icmpv6_err_convert's table for destination unreachable, codes 0-6: errno and whether it is fatal. */
+const UNREACH6: ReadonlyArray<readonly [TcpErrno, boolean]> = [
+  ['ENETUNREACH', false], // no route
+  ['EACCES', true], // administratively prohibited
+  ['EHOSTUNREACH', false], // beyond scope
+  ['EHOSTUNREACH', false], // address unreachable
+  ['ECONNREFUSED', true], // port unreachable
+  ['EACCES', true], // source address failed policy
+  ['EACCES', true], // reject route
+];
+
+/** icmpv6_err_convert: the errno of an ICMPv6 error and whether it is fatal (what tcp_req_err takes). */
+export function icmpv6Errno(type: number, code: number): { errno: TcpErrno; fatal: boolean } {
+  switch (type) {
+    case ICMPV6_DEST_UNREACH: {
+      const entry = UNREACH6[code];
+      return entry === undefined ? { errno: 'EPROTO', fatal: false } : { errno: entry[0], fatal: entry[1] };
+    }
+    case ICMPV6_PKT_TOOBIG:
+      return { errno: 'EMSGSIZE', fatal: false };
+    case ICMPV6_PARAMPROB:
+      return { errno: 'EPROTO', fatal: true };
+    case ICMPV6_TIME_EXCEED:
+      return { errno: 'EHOSTUNREACH', fatal: false };
+    default:
+      return { errno: 'EPROTO', fatal: false };
+  }
+}
+
+/**
+ * tcp_v6_err for an established-table socket: the quoted sequence number
+ * must be in SND.UNA..SND.NXT; Packet Too Big (at least the IPv6 minimum
+ * MTU) is path MTU discovery (tcp_v6_mtu_reduced, ./pmtu.ts); any other
+ * error ends a connection in SYN_SENT or SYN_RECV and is only kept as the
+ * soft error on a synchronized one.
+ */
+export function connectionIcmpv6Error(c: Connection, type: number, code: number, seq: number, info: number): void {
+  if (c.state === 'CLOSED') return;
+  if (!(seqGe(seq, c.sndUna) && seqLe(seq, c.sndNxt))) {
+    c.ctx.counters.TcpExtOutOfWindowIcmps++;
+    return;
+  }
+  if (type === ICMPV6_PKT_TOOBIG) {
+    if (info >= IPV6_MIN_MTU) mtuReduced6(c, info);
+    return;
+  }
+  const { errno } = icmpv6Errno(type, code);
+  if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
     c.pendingError = errno;
     c.ctx.counters.TcpAttemptFails++;
     c.ctx.trace?.({ kind: 'tcp-error', t: c.now(), conn: c.id, errno });

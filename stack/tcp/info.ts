@@ -2,7 +2,7 @@
  * The `ss -ti` view of TCP sockets (tcp_get_info, inet_diag): one row per
  * connection, minisock or listener, timers shown the way ss shows them.
  */
-import { formatIpv4 } from '../wire/addr.ts';
+import { socketAddressText } from '../address.ts';
 import type { Connection } from './connection.ts';
 import type { TcpInfo } from './types.ts';
 
@@ -46,9 +46,9 @@ export function connectionInfo(c: Connection): TcpInfo {
   const pending = timers.find(([, t]) => t.armed);
   return {
     state: c.state,
-    localAddress: formatIpv4(c.local),
+    localAddress: c.addressText?.local ?? socketAddressText(c.ctx.addresses, c.local, c.ipv6Socket),
     localPort: c.localPort,
-    remoteAddress: formatIpv4(c.remote),
+    remoteAddress: c.addressText?.remote ?? socketAddressText(c.ctx.addresses, c.remote, c.ipv6Socket),
     remotePort: c.remotePort,
     recvQ: c.recvQueue.length,
     sendQ: c.sendQueue.length,

@@ -6,7 +6,6 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, tcpReserved, type TcpOptionsToWrite } from '../wire/tcp.ts';
-import { ipHeaderLength } from '../wire/ipv4.ts';
 import { MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TS_OPTION_BYTES } from './constants.ts';
 import { initialWindowOf, type InitialWindow } from './rcvbuf.ts';
 import type { Connection } from './connection.ts';
@@ -16,9 +15,10 @@ import { requestEcnOk } from './ecn.ts';
 import { connectionInput } from './input.ts';
 import { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
-import { sendMinisockSegment, type MinisockEnds, type Segment } from './segment.ts';
+import { newFlowLabel, sendMinisockSegment, type MinisockEnds, type Segment } from './segment.ts';
 import { seqAdd, seqGt, seqLt } from './seq.ts';
 import { FourTupleMap, type PortOwner } from './tables.ts';
+import { IPV6_HANDLE_BASE } from '../address.ts';
 import type { SocketOwner } from './types.ts';
 
 /** MSS classes a cookie can carry (msstab in net/ipv4/syncookies.c). */
@@ -110,6 +110,9 @@ export class Listener implements PortOwner {
     /** min(backlog, somaxconn): bounds both queues; the accept queue holds backlog + 1. */
     public backlog: number,
     public reuseAddress: boolean,
+    /** An IPv6 listener (AF_INET6), and whether it is v6-only: which families it takes (tables.ts). */
+    readonly ipv6 = false,
+    readonly v6only = false,
   ) {
     this.rcvBuf = host.ctx.sysctl.tcp_rmem[1];
     this.sndBuf = host.ctx.sysctl.tcp_wmem[1];
@@ -125,7 +128,7 @@ export class Listener implements PortOwner {
   childPortOwner(): PortOwner {
     const o = this.childOwner;
     if (o !== undefined && o.bindAddress === this.bindAddress && o.reuseAddress === this.reuseAddress) return o;
-    return (this.childOwner = { bindAddress: this.bindAddress, reuseAddress: this.reuseAddress, listening: false });
+    return (this.childOwner = { bindAddress: this.bindAddress, ipv6: this.ipv6, v6only: this.v6only, reuseAddress: this.reuseAddress, listening: false });
   }
 
   /** tcp_openreq_init_rwin: a request's first window, scale and clamp from the listener's buffer (the MSS less timestamps when they are on). */
@@ -139,6 +142,11 @@ export class Listener implements PortOwner {
 
   /** A segment for this listener's port with no connection or TIME_WAIT match. */
   input(seg: Segment, issOverride?: number): DropReason | undefined {
+    // tcp_v6_conn_request refuses a SYN from an address no route can answer (v4-mapped) as a header error.
+    if (seg.src >= IPV6_HANDLE_BASE && !this.ctx.addresses.routable(seg.src) && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) {
+      this.ctx.counters.Ip6InHdrErrors++;
+      return 'IP_INHDR';
+    }
     const req = this.synQueue.get(seg.src, seg.sport, seg.dport);
     if (req !== undefined) return this.checkRequest(req, seg);
     const f = seg.flags;
@@ -188,6 +196,7 @@ export class Listener implements PortOwner {
     const tsOk = s.tcp_timestamps !== 0 && o.tsPresent;
     const req = new RequestSock(
       {
+        local: seg.dst,
         remote: seg.src,
         remotePort: seg.sport,
         irs: seg.seq,
@@ -200,11 +209,12 @@ export class Listener implements PortOwner {
         tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
         ...requestWindow(this.initialWindow(tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src), wscaleOk)),
-        ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(ipHeaderLength(seg.packet)))),
+        ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(seg.tcpOffset))),
+        flowLabel: seg.src >= IPV6_HANDLE_BASE ? newFlowLabel(this.ctx.random) : undefined,
       },
       (r) => this.onRequestTimer(r),
     );
-    this.synQueue.set(seg.src, seg.sport, seg.dport, req);
+    this.addRequest(req);
     this.sendSynAck(req);
     this.ctx.timers.arm(req.timer, this.ctx.now() + TCP_TIMEOUT_INIT);
     return undefined;
@@ -217,7 +227,7 @@ export class Listener implements PortOwner {
    * (Linux also keeps wscale/SACK inside the timestamp; this stack does not).
    */
   private cookie(seg: Segment, counter: number, mssIndex: number): number {
-    const h = this.host.hash(seg.src ^ counter, (seg.sport << 16) | seg.dport, (seg.seq - (seg.flags & TCP_SYN ? 0 : 1)) >>> 0);
+    const h = this.host.hash(this.ctx.addresses.digest(seg.src) ^ counter, (seg.sport << 16) | seg.dport, (seg.seq - (seg.flags & TCP_SYN ? 0 : 1)) >>> 0);
     return ((h & ~3) | mssIndex) >>> 0;
   }
 
@@ -236,7 +246,7 @@ export class Listener implements PortOwner {
     const mss = this.advMssTo(seg.src);
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(seg.src, seg.sport),
+      this.endsOf(seg.dst, seg.src, seg.sport),
       { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false).rcvWnd) },
       NO_TIMESTAMPS,
       { mss },
@@ -248,8 +258,23 @@ export class Listener implements PortOwner {
     return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()));
   }
 
-  private endsOf(remote: number, remotePort: number): MinisockEnds {
-    return { local: this.ctx.address, localPort: this.port, remote, remotePort };
+  private endsOf(local: number, remote: number, remotePort: number, flowLabel?: number): MinisockEnds {
+    return { local, localPort: this.port, remote, remotePort, flowLabel };
+  }
+
+  /** A request joins the SYN queue, holding its addresses (stack/address.ts) until it leaves. */
+  private addRequest(req: RequestSock): void {
+    this.synQueue.set(req.remote, req.remotePort, this.port, req);
+    this.ctx.addresses.hold(req.local);
+    this.ctx.addresses.hold(req.remote);
+  }
+
+  /** A request leaves the SYN queue (a child made, dropped, timed out, reset). */
+  private removeRequest(req: RequestSock): void {
+    if (this.synQueue.get(req.remote, req.remotePort, this.port) !== req) return;
+    this.synQueue.delete(req.remote, req.remotePort, this.port);
+    this.ctx.addresses.release(req.local);
+    this.ctx.addresses.release(req.remote);
   }
 
   /** cookie_v4_check: a valid cookie ACK becomes a child without a request sock ever existing. */
@@ -273,6 +298,7 @@ export class Listener implements PortOwner {
     }
     const req = new RequestSock(
       {
+        local: seg.dst,
         remote: seg.src,
         remotePort: seg.sport,
         irs: seqAdd(seg.seq, -1),
@@ -302,7 +328,7 @@ export class Listener implements PortOwner {
     req.synAckSentAt = this.ctx.now();
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(req.remote, req.remotePort),
+      this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel),
       { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,
@@ -325,7 +351,7 @@ export class Listener implements PortOwner {
       return;
     }
     if (!fatal) return;
-    this.synQueue.delete(remote, remotePort, this.port);
+    this.removeRequest(req);
     this.ctx.timers.cancel(req.timer);
     this.ctx.counters.TcpExtListenDrops++;
   }
@@ -335,7 +361,7 @@ export class Listener implements PortOwner {
     this.ctx.trace?.({ kind: 'tcp-timer', t: this.ctx.now(), conn: `${this.port}-${req.remotePort}`, timer: 'synack', action: 'fire' });
     this.ctx.counters.TcpExtTCPTimeouts++;
     if (req.timeouts >= this.ctx.sysctl.tcp_synack_retries) {
-      this.synQueue.delete(req.remote, req.remotePort, this.port);
+      this.removeRequest(req);
       return;
     }
     req.timeouts++;
@@ -348,6 +374,8 @@ export class Listener implements PortOwner {
     req.retrans++;
     c.TcpExtTCPSynRetrans++;
     c.TcpRetransSegs++;
+    // tcp_rtx_synack draws the request a new txhash: a new flow label each time (measured on 6.18).
+    if (req.flowLabel !== undefined) req.flowLabel = newFlowLabel(this.ctx.random);
     this.sendSynAck(req);
     this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
   }
@@ -407,7 +435,7 @@ export class Listener implements PortOwner {
     // 6. A RST at RCV.NXT or an in-window SYN ends the request.
     if (flags & (TCP_RST | TCP_SYN)) {
       c.TcpAttemptFails++;
-      this.synQueue.delete(req.remote, req.remotePort, this.port);
+      this.removeRequest(req);
       this.ctx.timers.cancel(req.timer);
       if (flags & TCP_SYN) {
         replyReset(this.ctx, seg, 'requestSyn');
@@ -423,7 +451,7 @@ export class Listener implements PortOwner {
       c.TcpExtListenOverflows++;
       c.TcpExtListenDrops++;
       if (this.ctx.sysctl.tcp_abort_on_overflow !== 0) {
-        this.synQueue.delete(req.remote, req.remotePort, this.port);
+        this.removeRequest(req);
         this.ctx.timers.cancel(req.timer);
         replyReset(this.ctx, seg, 'acceptOverflow');
         return 'TCP_LISTEN_OVERFLOW';
@@ -431,7 +459,7 @@ export class Listener implements PortOwner {
       req.acked = true;
       return 'TCP_LISTEN_OVERFLOW';
     }
-    this.synQueue.delete(req.remote, req.remotePort, this.port);
+    this.removeRequest(req);
     this.ctx.timers.cancel(req.timer);
     const child = this.host.createChild(this, req, seg);
     this.acceptQueue.push(child);
@@ -452,7 +480,7 @@ export class Listener implements PortOwner {
   private sendRequestAck(req: RequestSock): void {
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(req.remote, req.remotePort),
+      this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel),
       { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: synAckWindow(req) >>> req.rcvWscale },
       req,
     );
@@ -460,8 +488,10 @@ export class Listener implements PortOwner {
 
   /** A host crash: requests and queued children vanish silently; the children are returned. */
   forget(): Connection[] {
-    for (const req of this.synQueue.values()) this.ctx.timers.cancel(req.timer);
-    this.synQueue.clear();
+    for (const req of [...this.synQueue.values()]) {
+      this.ctx.timers.cancel(req.timer);
+      this.removeRequest(req);
+    }
     return this.acceptQueue.splice(0);
   }
 
@@ -469,14 +499,17 @@ export class Listener implements PortOwner {
   close(): void {
     for (const req of [...this.synQueue.values()]) {
       this.ctx.timers.cancel(req.timer);
-      this.synQueue.delete(req.remote, req.remotePort, this.port);
+      this.removeRequest(req);
     }
     for (const child of this.acceptQueue.splice(0)) {
+      child.orphan = true;
+      child.owner = undefined;
       if (child.state !== 'CLOSED') {
-        child.orphan = true;
-        child.owner = undefined;
         child.setState('CLOSED');
         abortWithReset(child, 'listenerClose');
+      } else {
+        // Reset while it waited: nobody will accept it now (its addresses go).
+        child.hooks.released(child);
       }
     }
   }

@@ -167,6 +167,7 @@ function emit(c: Connection, spec: SendSpec): void {
     payloadFrom: c.sendQueue,
     payloadOffset: spec.payloadOffset ?? 0,
     ipId: nextGsoIpId(c, len, spec.gsoSize ?? 0),
+    flowLabel: c.flowLabel,
     retransmission: spec.retransmission === true,
     gsoSize: spec.gsoSize ?? 0,
     // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
@@ -725,5 +726,6 @@ export function activeResetSource(c: Connection): ActiveResetSource {
     window: windowField(c),
     options: c.tsOk ? { ts: { val: c.tsVal(), ecr: c.tsRecent } } : undefined,
     ipId: nextIpId(c),
+    flowLabel: c.flowLabel,
   };
 }

@@ -7,21 +7,24 @@
  * tcp_simple_retransmit). Path MTU probing (tcp_mtu_probing, RFC 4821) is
  * off by default on Linux and not modelled.
  */
+import { IPV6_HANDLE_BASE } from '../address.ts';
 import { TCP_MIN_SND_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { markSkbLost } from './recovery.ts';
 import { currentSsthresh } from './undo.ts';
 
-/** IPv4 and TCP headers without options (net_header_len + sizeof(struct tcphdr)). */
+/** IPv4 and TCP headers without options (net_header_len + sizeof(struct tcphdr)); IPv6's header is 20 bytes longer. */
 const HEADERS = 40;
+const HEADERS_IPV6 = 60;
 
 /**
  * tcp_mtu_to_mss: payload bytes of a full segment for path MTU `pmtu`:
- * min(pmtu − 40, the peer's MSS), at least tcp_min_snd_mss, less the
- * timestamp option.
+ * min(pmtu − 40 (IPv6: − 60), the peer's MSS), at least tcp_min_snd_mss,
+ * less the timestamp option.
  */
 export function mtuToMss(c: Connection, pmtu: number): number {
-  return Math.max(TCP_MIN_SND_MSS, Math.min(c.peerMss, pmtu - HEADERS) - (c.tsOk ? TCP_TS_OPTION_BYTES : 0));
+  const headers = c.remote >= IPV6_HANDLE_BASE ? HEADERS_IPV6 : HEADERS;
+  return Math.max(TCP_MIN_SND_MSS, Math.min(c.peerMss, pmtu - headers) - (c.tsOk ? TCP_TS_OPTION_BYTES : 0));
 }
 
 /** Payload bytes of a full segment at the connection's current path MTU (mss_cache). */
@@ -65,6 +68,25 @@ export function mtuReduced(c: Connection, mtu: number): void {
   route.update(c.remote, mtu, now);
   const pathMtu = route.mtu(c.remote, now);
   if (mtu < pathMtu && !route.mtuLocked(c.remote, now)) c.softError = 'EMSGSIZE';
+  if (c.pmtuCookie > pathMtu) {
+    syncMss(c, pathMtu);
+    simpleRetransmit(c);
+  }
+}
+
+/**
+ * tcp_v6_mtu_reduced after a Packet Too Big: a report that would not lower
+ * the MSS is dropped before the route hears of it; otherwise the route
+ * learns it (__ip6_rt_update_pmtu: never below 1280, no lock, no soft
+ * error), and what no longer fits is resent.
+ */
+export function mtuReduced6(c: Connection, mtu: number): void {
+  if (c.state === 'CLOSED' || c.state === 'LISTEN') return;
+  if (mtuToMss(c, mtu) >= c.mss) return;
+  const now = c.now();
+  const route = c.ctx.route;
+  route.update(c.remote, mtu, now);
+  const pathMtu = route.mtu(c.remote, now);
   if (c.pmtuCookie > pathMtu) {
     syncMss(c, pathMtu);
     simpleRetransmit(c);

@@ -18,6 +18,8 @@ import { stampCwnd } from './cwnd-stamp.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {
+  /** Our address the SYN came to (either family), and the peer's. */
+  local: number;
   remote: number;
   remotePort: number;
   /** The peer's ISN, and ours. */
@@ -38,9 +40,12 @@ export interface RequestSockInit {
   /** The SYN asked for ECN and we accept (inet_rsk(req)->ecn_ok, tcp_ecn_create_request). */
   ecnOk?: boolean;
   windowClamp: number;
+  /** Over IPv6: the flow label of its SYN-ACKs, from the request's txhash, which the child inherits. */
+  flowLabel?: number;
 }
 
 export class RequestSock implements RequestSockInit {
+  readonly local: number;
   readonly remote: number;
   readonly remotePort: number;
   readonly irs: number;
@@ -56,6 +61,7 @@ export class RequestSock implements RequestSockInit {
   readonly rcvWnd: number;
   readonly ecnOk: boolean;
   readonly windowClamp: number;
+  flowLabel: number | undefined;
   readonly timer: Timer;
   /** SYN-ACKs resent (num_retrans) and timer expiries (num_timeout, which drives backoff and the limit). */
   retrans = 0;
@@ -66,6 +72,8 @@ export class RequestSock implements RequestSockInit {
   lastOowAck = -Infinity;
 
   constructor(init: RequestSockInit, onTimer: (r: RequestSock) => void) {
+    this.local = init.local;
+    this.flowLabel = init.flowLabel;
     this.remote = init.remote;
     this.remotePort = init.remotePort;
     this.irs = init.irs;
@@ -110,6 +118,7 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   c.rcvSsthresh = req.rcvWnd;
   c.iss = req.iss;
   c.irs = req.irs;
+  if (req.flowLabel !== undefined) c.flowLabel = req.flowLabel;
   c.sndUna = seqAdd(req.iss, 1);
   c.sndNxt = c.sndUna;
   c.sndSml = c.sndNxt;

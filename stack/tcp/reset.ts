@@ -13,6 +13,8 @@
  * kernel's reset reason (include/net/rstreason.h), and bumps the counters
  * Linux bumps on that path. docs/linux-behaviour.md describes every path.
  */
+import { IPV6_HANDLE_BASE } from '../address.ts';
+import { ip6TrafficClass } from '../wire/ipv6.ts';
 import type { CounterName } from '../counters.ts';
 import type { TcpOptionsToWrite } from '../wire/tcp.ts';
 import { TCP_ACK, TCP_RST } from '../wire/tcp.ts';
@@ -100,7 +102,17 @@ export function replyReset(ctx: TcpContext, seg: Segment, path: ResetPathName): 
   const seq = hasAck ? seg.ack : 0;
   const ack = hasAck ? 0 : seqAdd(seg.seq, segmentLength(seg));
   const flags = hasAck ? TCP_RST : TCP_RST | TCP_ACK;
-  transmitSegment(ctx, { src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, seq, ack, flags, window: 0, ipId: 0 });
+  let tos: number | undefined;
+  if (seg.src >= IPV6_HANDLE_BASE) {
+    // tcp_v6_send_reset: no route answers a v4-mapped or unspecified source (ip6_dst_lookup fails).
+    if (!ctx.addresses.routable(seg.src)) {
+      ctx.counters.Ip6OutNoRoutes++;
+      return false;
+    }
+    // The reset keeps the segment's DSCP, not its ECN bits (measured on 6.18 with tcp_reflect_tos = 0).
+    tos = ip6TrafficClass(seg.packet) & ~3;
+  }
+  transmitSegment(ctx, { src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, seq, ack, flags, window: 0, ipId: 0, tos });
   count(ctx, p);
   ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux: p.linux, reason: p.reason, generator: 'reply', seq, ack, flags, local: seg.dport, remote: seg.sport });
   return true;
@@ -117,6 +129,8 @@ export interface ActiveResetSource {
   window: number;
   options: TcpOptionsToWrite | undefined;
   ipId: number;
+  /** Over IPv6, the connection's flow label (tcp_v6_send_response with the socket's txhash). */
+  flowLabel?: number;
 }
 
 /** Active reset: a connection aborting. */
@@ -134,6 +148,7 @@ export function activeReset(ctx: TcpContext, c: ActiveResetSource, path: ResetPa
     window: c.window,
     options: c.options,
     ipId: c.ipId,
+    flowLabel: c.flowLabel,
   });
   count(ctx, p);
   ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux: p.linux, reason: p.reason, generator: 'active', seq: c.seq, ack: c.ack, flags, local: c.localPort, remote: c.remotePort });

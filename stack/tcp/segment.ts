@@ -2,18 +2,21 @@
  * A received segment, parsed once at demux, and the one function through
  * which every segment TCP sends leaves (data, ACKs, SYNs, resets, the
  * answers of request socks and TIME_WAIT minisocks): TCP writes its header
- * with the wire/ codec, IP output writes the IPv4 header (tcp_transmit_skb →
+ * with the wire/ codec, IP output writes the IPv4 or IPv6 header (tcp_transmit_skb →
  * ip_queue_xmit).
  */
 import type { ByteQueue } from './buffers.ts';
+import type { Random } from '../random.ts';
 import { TX_CSUM_PARTIAL } from '../link.ts';
+import { IPV6_HANDLE_BASE } from '../address.ts';
 import { PROTO_TCP } from '../wire/ipv4.ts';
+import { IPV6_DEFAULT_HOP_LIMIT } from '../wire/ipv6.ts';
 import {
   TCP_FIN,
   TCP_MIN_HEADER,
   TCP_SYN,
-  setTcpChecksum,
-  setTcpPartialChecksum,
+  setTcpChecksumSum,
+  setTcpPartialChecksumSum,
   tcpOptionsLength,
   writeTcpHeader,
   writeTcpOptionsLinux,
@@ -27,6 +30,10 @@ import { segmentEvent } from './trace-seg.ts';
 export interface Segment {
   /** The whole IP datagram (for quoting and tracing). */
   packet: Uint8Array;
+  /** Where the TCP header begins in it (after the IPv4 header, or the IPv6 one and its extension headers). */
+  tcpOffset: number;
+  /** The ECN field of the IP header (RFC 3168 §5): the TOS byte's low bits, or the traffic class's. */
+  ecn: number;
   src: number;
   dst: number;
   sport: number;
@@ -69,6 +76,11 @@ export interface OutgoingSegment {
   payloadOffset?: number;
   /** IP ID: the socket's counter (inet->inet_id), or 0 from a minisock or a reply reset. */
   ipId: number;
+  /**
+   * IPv6: the flow label (the socket's, from its txhash); absent, the auto
+   * label of the flow as for a packet no socket sends (TcpContext.flowLabel).
+   */
+  flowLabel?: number;
   /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
   retransmission?: boolean;
   /** DF; true unless the route's MTU is locked (ip_dont_fragment). */
@@ -96,7 +108,7 @@ const CSUM_OFFLOAD_MIN_PAYLOAD = 256;
 
 /**
  * tcp_transmit_skb: writes the TCP header, options, payload and checksum
- * behind the IPv4 header that IP output wrote (TTL from ip_default_ttl, DF
+ * behind the IP header that IP output wrote (IPv4: TTL from ip_default_ttl, DF
  * set as on every Linux TCP segment: PMTU discovery), counts TcpOutSegs,
  * traces, and queues the packet.
  */
@@ -104,7 +116,11 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
   const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
-  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, o.ipId, ctx.sysctl.ip_default_ttl, o.dontFragment !== false, o.tos ?? 0, headerLength + payloadLength, payloadLength);
+  // Over IPv6 the IP ID's place is the flow label's, and the hop limit the TTL's (tcp_v6_xmit → ip6_xmit).
+  const v6 = o.dst >= IPV6_HANDLE_BASE;
+  const id = v6 ? (o.flowLabel ?? ctx.flowLabel(o.src, o.dst, o.sport, o.dport)) : o.ipId;
+  const ttl = v6 ? IPV6_DEFAULT_HOP_LIMIT : ctx.sysctl.ip_default_ttl;
+  const packet = ctx.ip.allocateDatagram(o.src, o.dst, PROTO_TCP, id, ttl, o.dontFragment !== false, o.tos ?? 0, headerLength + payloadLength, payloadLength);
   const at = packet.length - headerLength - payloadLength;
   writeTcpHeader(packet, at, {
     sourcePort: o.sport,
@@ -122,16 +138,24 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   }
   const gsoSize = o.gsoSize ?? 0;
   let txMeta = gsoSize;
-  if (gsoSize !== 0) setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
-  else if (ctx.checksumOffload && payloadLength >= CSUM_OFFLOAD_MIN_PAYLOAD) {
-    // __tcp_v4_send_check with NETIF_F_HW_CSUM: the link completes it.
-    setTcpPartialChecksum(packet.subarray(at), o.src, o.dst);
+  const sums = ctx.addresses.wordSum(o.src) + ctx.addresses.wordSum(o.dst);
+  if (gsoSize !== 0) setTcpPartialChecksumSum(packet.subarray(at), sums);
+  else if (ctx.checksumOffload && !v6 && payloadLength >= CSUM_OFFLOAD_MIN_PAYLOAD) {
+    // __tcp_v4_send_check with NETIF_F_HW_CSUM: the link completes it (the
+    // TUN addon completes IPv4 checksums only; an IPv6 super-segment's is
+    // the kernel's, through the virtio_net_hdr).
+    setTcpPartialChecksumSum(packet.subarray(at), sums);
     txMeta = TX_CSUM_PARTIAL;
-  } else setTcpChecksum(packet.subarray(at), o.src, o.dst);
+  } else setTcpChecksumSum(packet.subarray(at), sums);
   if (o.retransmission !== true) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
   const trace = ctx.trace;
   if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet));
   ctx.ip.send(packet, txMeta);
+}
+
+/** 20 random bits: the flow label of a new txhash (sk_set_txhash, net_tx_rndhash; RFC 6437). */
+export function newFlowLabel(random: Random): number {
+  return random.u32() & 0xfffff;
 }
 
 /** The two ends of a segment a minisock answers on. */
@@ -140,6 +164,8 @@ export interface MinisockEnds {
   localPort: number;
   remote: number;
   remotePort: number;
+  /** Over IPv6: the flow label of the request or of the connection a minisock stands for (its txhash). */
+  flowLabel?: number;
 }
 
 /** The timestamp state a minisock keeps: whether negotiated, its clock offset and the TSval to echo. */
@@ -178,5 +204,6 @@ export function sendMinisockSegment(
     window: fields.window,
     options,
     ipId: 0,
+    flowLabel: ends.flowLabel,
   });
 }

@@ -10,7 +10,7 @@
  * errno values, never thrown: the socket layer above (stack/socket) checks
  * arguments and turns them into the errors its callers see.
  */
-import { formatIpv4 } from '../wire/addr.ts';
+import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
@@ -136,7 +136,14 @@ export class TcpSock implements SocketOwner {
   private opts: OptionValues = DEFAULT_OPTIONS;
   private optsShared = true;
 
-  constructor(private readonly layer: TcpLayer) {}
+  /** IPV6_V6ONLY (net.ipv6.bindv6only, 0, by default): an IPv6 socket that takes no IPv4. */
+  private v6only = false;
+
+  constructor(
+    private readonly layer: TcpLayer,
+    /** An AF_INET6 socket: IPv6 peers, and IPv4 ones v4-mapped unless v6-only (RFC 4038 §4.2). */
+    readonly ipv6 = false,
+  ) {}
 
   wakeQueued = false;
 
@@ -152,6 +159,41 @@ export class TcpSock implements SocketOwner {
   /** The local address (0 while unbound or bound to the wildcard) and port (0 while unbound). */
   get localAddress(): number {
     return this.conn ? this.conn.local : (this.bound?.bindAddress ?? 0);
+  }
+
+  /**
+   * The local and remote addresses as text, as getsockname/getpeername
+   * show them: an IPv6 socket's IPv4 ones v4-mapped ('::ffff:a.b.c.d', the
+   * wildcard '::'); '' for no peer.
+   */
+  get localAddressText(): string {
+    const c = this.conn;
+    if (c?.addressText !== undefined) return c.addressText.local;
+    return socketAddressText(this.layer.ctx.addresses, this.localAddress, this.ipv6);
+  }
+
+  get remoteAddressText(): string {
+    const c = this.conn;
+    if (c === undefined) return '';
+    if (c.addressText !== undefined) return c.addressText.remote;
+    return socketAddressText(this.layer.ctx.addresses, c.remote, this.ipv6);
+  }
+
+  /** The handle of an IPv6 address given by the application (stack/address.ts): for this round, until a connection holds it. */
+  internAddress(bytes: Uint8Array): number {
+    return this.layer.ctx.addresses.intern(bytes, 0);
+  }
+
+  /** IPV6_V6ONLY: settable on an IPv6 socket before it is bound (inet6's do_ipv6_setsockopt: EINVAL once bound). */
+  setV6Only(on: boolean): TcpErrno | undefined {
+    if (!this.ipv6) return 'ENOPROTOOPT';
+    if (this.bound !== undefined || this.conn !== undefined || this.listener !== undefined) return 'EINVAL';
+    this.v6only = on;
+    return undefined;
+  }
+
+  get v6Only(): boolean {
+    return this.v6only;
   }
 
   get localPort(): number {
@@ -170,11 +212,23 @@ export class TcpSock implements SocketOwner {
   // ---------------------------------------------------------------------------
   // Binding and opening
 
-  /** inet_bind: address 0 is the wildcard, port 0 an ephemeral port (inet_csk_find_open_port). */
+  /**
+   * inet_bind / inet6_bind: address 0 is the wildcard (:: for an IPv6
+   * socket), port 0 an ephemeral port (inet_csk_find_open_port). An IPv6
+   * socket takes our IPv6 address, or our IPv4 one v4-mapped (EINVAL when
+   * v6-only); an IPv4 socket only our IPv4 address.
+   */
   bind(address: number, port: number): TcpErrno | undefined {
     if (this.bound || this.conn || this.listener) return 'EINVAL';
-    if (address !== 0 && address !== this.layer.ctx.address) return 'EADDRNOTAVAIL';
-    const candidate: BoundPort = { bindAddress: address, reuseAddress: this.opts.reuseAddress, listening: false, port, autobound: false };
+    const ctx = this.layer.ctx;
+    if (address >= IPV6_HANDLE_BASE) {
+      if (!this.ipv6) return 'EINVAL';
+      if (address !== ctx.address6) return 'EADDRNOTAVAIL';
+    } else if (address !== 0) {
+      if (this.ipv6 && this.v6only) return 'EINVAL';
+      if (address !== ctx.address) return 'EADDRNOTAVAIL';
+    }
+    const candidate: BoundPort = { bindAddress: address, ipv6: this.ipv6, v6only: this.v6only, reuseAddress: this.opts.reuseAddress, listening: false, port, autobound: false };
     if (port === 0) {
       const picked = this.layer.pickBindPort(candidate);
       if (picked === undefined) return 'EADDRINUSE';
@@ -208,7 +262,7 @@ export class TcpSock implements SocketOwner {
       b.listening = false;
       return 'EADDRINUSE';
     }
-    const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress);
+    const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress, this.ipv6, this.v6only);
     l.owner = this;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
@@ -225,7 +279,8 @@ export class TcpSock implements SocketOwner {
     if (!l) return 'EINVAL';
     const child = l.acceptQueue.shift();
     if (!child) return null;
-    const sock = new TcpSock(this.layer);
+    const sock = new TcpSock(this.layer, this.ipv6);
+    sock.v6only = this.v6only;
     sock.conn = child;
     child.owner = sock;
     // The child is a clone of the listener (sk_clone_lock): it carries the listener's options (shared until either changes them).
@@ -235,22 +290,36 @@ export class TcpSock implements SocketOwner {
     return sock;
   }
 
-  /** tcp_v4_connect: an ephemeral port unless bound (__inet_hash_connect), then the SYN (tcp_connect). */
+  /**
+   * tcp_v4_connect, or tcp_v6_connect (which hands a v4-mapped peer to
+   * tcp_v4_connect, ENETUNREACH on a v6-only socket): an ephemeral port
+   * unless bound (__inet_hash_connect), then the SYN (tcp_connect). Our
+   * address of the peer's family is the source; without one, ENETUNREACH
+   * (no route).
+   */
   connect(remote: number, port: number): TcpErrno | undefined {
     if (this.listener) return 'EISCONN';
     if (this.conn) return this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN';
     const layer = this.layer;
+    const peerIpv6 = remote >= IPV6_HANDLE_BASE;
+    if (peerIpv6 && !this.ipv6) return 'EAFNOSUPPORT';
+    if (!peerIpv6 && this.ipv6 && this.v6only) return 'ENETUNREACH';
+    const local = peerIpv6 ? layer.ctx.address6 : layer.ctx.address;
+    if (local === undefined) return 'ENETUNREACH';
+    // A socket bound to an address of the other family cannot reach this peer.
+    if (this.bound !== undefined && this.bound.bindAddress !== 0 && this.bound.bindAddress !== local) return 'EINVAL';
     let b = this.bound;
     if (b === undefined) {
       const picked = layer.pickConnectPort(remote, port);
       if (picked === undefined) return 'EADDRNOTAVAIL';
-      b = { bindAddress: 0, reuseAddress: this.opts.reuseAddress, listening: false, port: picked, autobound: true };
+      b = { bindAddress: 0, ipv6: this.ipv6, v6only: this.v6only, reuseAddress: this.opts.reuseAddress, listening: false, port: picked, autobound: true };
       layer.binds.add(picked, b);
       this.bound = b;
     } else if (layer.connections.get(remote, port, b.port) || layer.timewaits.get(remote, port, b.port)) {
       return 'EADDRNOTAVAIL';
     }
-    const c = new Connection(layer.ctx, layer, layer.ctx.address, b.port, remote, port);
+    const c = new Connection(layer.ctx, layer, local, b.port, remote, port);
+    c.ipv6Socket = this.ipv6;
     c.owner = this;
     if (this.opts.rcvBuf !== undefined) {
       c.rcvBuf = this.opts.rcvBuf;
@@ -593,7 +662,7 @@ export class TcpSock implements SocketOwner {
     if (this.conn) return connectionInfo(this.conn);
     return stateOnlyInfo({
       state: this.state,
-      localAddress: formatIpv4(this.localAddress),
+      localAddress: this.localAddressText,
       localPort: this.localPort,
       recvQ: this.listener?.acceptQueue.length ?? 0,
       sendQ: this.listener?.backlog ?? 0,

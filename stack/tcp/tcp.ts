@@ -5,16 +5,18 @@
  * per-batch work: readiness events to applications, then output of every
  * connection that has something to send, so ACKs coalesce across a batch.
  */
+import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { RX_CSUM_TRUSTED, RX_GSO_SIZE_MASK } from '../link.ts';
 import type { DropReason } from '../drop.ts';
-import { formatIpv4 } from '../wire/addr.ts';
 import { ipDestination, ipHeaderLength, ipSource } from '../wire/ipv4.ts';
+import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../wire/ipv6.ts';
+import { ipv6Equal, isIpv6Multicast } from '../wire/addr6.ts';
 import {
   TCP_MIN_HEADER,
   newTcpOptions,
   parseTcpOptions,
   tcpAck,
-  tcpChecksumOk,
+  tcpChecksumOkSum,
   tcpDestinationPort,
   tcpFlags,
   tcpHeaderLength,
@@ -25,7 +27,7 @@ import {
 import { Connection, type ConnectionHooks, type ConnectionTimer } from './connection.ts';
 import type { TcpContext } from './context.ts';
 import { forget, tcpAbort } from './endings.ts';
-import { connectionIcmpError, isRequestFatal } from './icmp-error.ts';
+import { connectionIcmpError, connectionIcmpv6Error, icmpv6Errno, isRequestFatal } from './icmp-error.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionInput } from './input.ts';
 import { compactReceiveQueue } from './views.ts';
@@ -94,10 +96,16 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       c.TcpInErrs++;
       return 'TCP_INVALID';
     }
-    const src = ipSource(packet);
-    const dst = ipDestination(packet);
+    // tcp_v4_rcv or tcp_v6_rcv: the addresses as numbers (an IPv6 one as its handle, stack/address.ts).
+    const v6 = packet[0]! >> 4 === 6;
+    // A segment to a multicast group makes no connection and draws no reset
+    // (tcp_v6_conn_request and tcp_v6_send_reset want ipv6_unicast_destination).
+    if (v6 && isIpv6Multicast(packet, IPV6_DST_OFFSET)) return 'OTHERHOST';
+    const addresses = this.ctx.addresses;
+    const src = v6 ? addresses.intern(packet, IPV6_SRC_OFFSET) : ipSource(packet);
+    const dst = v6 ? addresses.intern(packet, IPV6_DST_OFFSET) : ipDestination(packet);
     // A checksum the kernel owes (CHECKSUM_PARTIAL) or has checked is not verified (skb_csum_unnecessary).
-    if ((rxMeta & RX_CSUM_TRUSTED) === 0 && !tcpChecksumOk(tcp, src, dst)) {
+    if ((rxMeta & RX_CSUM_TRUSTED) === 0 && !tcpChecksumOkSum(tcp, addresses.wordSum(src) + addresses.wordSum(dst))) {
       // Segments failing the checksum get no RST (tcp_v4_rcv csum_error).
       c.TcpInCsumErrors++;
       c.TcpInErrs++;
@@ -109,6 +117,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     }
     const seg: Segment = {
       packet,
+      tcpOffset: hl,
+      ecn: v6 ? (packet[1]! >> 4) & 3 : packet[1]! & 3,
       src,
       dst,
       sport: tcpSourcePort(tcp),
@@ -173,6 +183,33 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       return;
     }
     this.ctx.counters.IcmpInErrors++;
+  }
+
+  /**
+   * tcp_v6_err: an ICMPv6 error quoting one of our segments (`quoted` from
+   * its IPv6 header, its TCP header at `inner`, at least 8 bytes of it).
+   * Only the established table is searched (__inet6_lookup_established:
+   * connections, request socks, TIME_WAIT); nothing there is
+   * Icmp6InErrors, which the ICMPv6 layer counts when this returns false.
+   */
+  icmpError6(type: number, code: number, info: number, quoted: Uint8Array, inner: number): boolean {
+    const a = this.ctx.addresses;
+    const ours = this.ctx.address6;
+    if (ours === undefined || !ipv6Equal(quoted, IPV6_SRC_OFFSET, a.store, a.offsetOf(ours))) return false;
+    const tcp = quoted.subarray(inner);
+    const localPort = tcpSourcePort(tcp);
+    const remotePort = tcpDestinationPort(tcp);
+    const remote = a.intern(quoted, IPV6_DST_OFFSET);
+    const conn = this.connections.get(remote, remotePort, localPort);
+    if (conn !== undefined) {
+      connectionIcmpv6Error(conn, type, code, tcpSeq(tcp), info);
+      return true;
+    }
+    if (this.timewaits.get(remote, remotePort, localPort) !== undefined) return true;
+    const listener = this.listenerTable.lookup(ours, localPort);
+    if (listener === undefined || listener.synQueue.get(remote, remotePort, localPort) === undefined) return false;
+    listener.requestIcmpError(remote, remotePort, tcpSeq(tcp), icmpv6Errno(type, code).fatal);
+    return true;
   }
 
   // ---------------------------------------------------------------------------
@@ -306,6 +343,21 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       this.binds.remove(c.localPort, c.portOwner);
       c.portOwner = undefined;
     }
+    if (c.orphan) this.dropAddresses(c);
+  }
+
+  /**
+   * A connection out of the tables whose application has let go gives up
+   * its addresses (stack/address.ts); the text of IPv6 ones stays for
+   * whoever still reads them.
+   */
+  private dropAddresses(c: Connection): void {
+    if (!c.holdsAddresses) return;
+    c.holdsAddresses = false;
+    const a = this.ctx.addresses;
+    if (c.remote >= IPV6_HANDLE_BASE) c.addressText = { local: a.format(c.local), remote: a.format(c.remote) };
+    a.release(c.local);
+    a.release(c.remote);
   }
 
   timeWait(c: Connection, substate: 'TIME_WAIT' | 'FIN_WAIT2', ms: number): void {
@@ -337,13 +389,18 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
         tsRecent: c.tsRecent,
         tsRecentStamp: c.tsRecentStamp,
         tsOffset: c.tsOffset,
+        flowLabel: c.flowLabel,
+        ipv6Socket: c.ipv6Socket,
       },
       ms,
       (ended) => this.timeWaitEnded(ended, conn),
       () => this.minisockState(tw, conn, 'FIN_WAIT2', 'TIME_WAIT'),
     );
     this.timewaits.set(c.remote, c.remotePort, c.localPort, tw);
+    this.ctx.addresses.hold(c.local);
+    this.ctx.addresses.hold(c.remote);
     if (!c.orphan) this.twViews.set(tw, c);
+    else this.dropAddresses(c);
     // The minisock holds the port on (inet_twsk_hashdance's bind bucket).
     tw.portOwner = c.portOwner;
     c.portOwner = undefined;
@@ -352,6 +409,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   released(c: Connection): void {
     const tw = this.timewaits.get(c.remote, c.remotePort, c.localPort);
     if (tw !== undefined && this.twViews.get(tw) === c) this.twViews.delete(tw);
+    if (this.connections.get(c.remote, c.remotePort, c.localPort) !== c) this.dropAddresses(c);
   }
 
   /**
@@ -376,7 +434,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     this.releasePort(tw);
   }
 
+  /** A minisock is gone: its port and its addresses go with it. */
   private releasePort(tw: TimeWaitSock): void {
+    if (tw.holdsAddresses) {
+      tw.holdsAddresses = false;
+      this.ctx.addresses.release(tw.s.local);
+      this.ctx.addresses.release(tw.s.remote);
+    }
     if (tw.portOwner === undefined) return;
     this.binds.remove(tw.s.localPort, tw.portOwner);
     tw.portOwner = undefined;
@@ -414,14 +478,18 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       this.ctx.timers.cancel(tw.timer);
       if (tw.s.substate === 'TIME_WAIT') counts.timeWait++;
       else counts.connections++;
+      tw.portOwner = undefined; // the bind table is wiped below
+      this.releasePort(tw);
     }
     counts.connections += forgotten.size;
+    this.connections.clear();
     for (const c of forgotten) {
       c.pendingError = c.owner !== undefined ? 'ECONNABORTED' : undefined;
       c.portOwner = undefined; // the bind table is wiped below
       forget(c);
+      // Out of the tables now: an orphan's addresses go; a socket's when its application closes it.
+      if (c.orphan || c.owner === undefined) this.dropAddresses(c);
     }
-    this.connections.clear();
     this.timewaits.clear();
     this.listenerTable.clear();
     this.binds.clear();
@@ -459,12 +527,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
    * ticks every 64 ns, so ISNs of one pair grow with time and differ across pairs.
    */
   isn(remote: number, remotePort: number, localPort: number): number {
-    const h = this.hash(remote, (remotePort << 16) | localPort, this.ctx.address);
+    const h = this.hash(this.ctx.addresses.digest(remote), (remotePort << 16) | localPort, this.ctx.address);
     return (h + Math.floor(this.ctx.now() * 15625)) >>> 0;
   }
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
-    const c = new Connection(this.ctx, this, this.ctx.address, listener.port, req.remote, req.remotePort, 'SYN_RECV');
+    const c = new Connection(this.ctx, this, req.local, listener.port, req.remote, req.remotePort, 'SYN_RECV');
+    c.ipv6Socket = listener.ipv6;
     initChild(c, req, ack, listener);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     c.portOwner = listener.childPortOwner();
@@ -496,7 +565,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const [low, high] = this.ctx.sysctl.ip_local_port_range;
     const range = high - low + 1;
     if (range <= 0) return undefined;
-    const offset = (this.hash(remote, remotePort, this.ctx.address) + this.portPerturb++ * 2) % range;
+    const offset = (this.hash(this.ctx.addresses.digest(remote), remotePort, this.ctx.address) + this.portPerturb++ * 2) % range;
     for (const parity of [0, 1]) {
       for (let i = 0; i < range; i += 2) {
         let port = low + ((offset + i) % range);
@@ -539,9 +608,9 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       infos.push(
         stateOnlyInfo({
           state: s.substate,
-          localAddress: formatIpv4(s.local),
+          localAddress: socketAddressText(this.ctx.addresses, s.local, s.ipv6Socket),
           localPort: s.localPort,
-          remoteAddress: formatIpv4(s.remote),
+          remoteAddress: socketAddressText(this.ctx.addresses, s.remote, s.ipv6Socket),
           remotePort: s.remotePort,
           rcvWnd: s.rcvWnd,
           rcvWscale: s.rcvWscale,
@@ -555,7 +624,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   listenerInfos(): ListenerInfo[] {
     return [...this.listenerTable.all()].map((l) => ({
-      localAddress: formatIpv4(l.bindAddress),
+      localAddress: socketAddressText(this.ctx.addresses, l.bindAddress, l.ipv6),
       localPort: l.port,
       backlog: l.backlog,
       acceptQueue: l.acceptQueue.length,

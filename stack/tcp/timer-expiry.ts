@@ -3,6 +3,8 @@
  * retransmission with SYN retries and the time-based give-up, zero-window
  * probing, the delayed ACK, keepalive, and the orphaned FIN_WAIT2 timeout.
  */
+import { IPV6_HANDLE_BASE } from '../address.ts';
+import { newFlowLabel } from './segment.ts';
 import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection, ConnectionTimer, TxRecord } from './connection.ts';
 import { queueCwr } from './ecn.ts';
@@ -89,6 +91,12 @@ function onRetransmitTimer(c: Connection): void {
       return;
     }
   }
+
+  // tcp_write_timeout ends with sk_rethink_txhash (net.core.txrehash = 1):
+  // a new flow hash, so a new IPv6 flow label, on every RTO that does not
+  // give up (measured on 6.18: TcpExtTcpTimeoutRehash, a new label each time).
+  counters.TcpExtTcpTimeoutRehash++;
+  if (c.remote >= IPV6_HANDLE_BASE) c.flowLabel = newFlowLabel(c.ctx.random);
 
   // tcp_retransmit_timer: the first RTO of a head says which recovery failed.
   if (c.retransmits === 0) {

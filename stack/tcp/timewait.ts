@@ -34,6 +34,10 @@ export interface TimeWaitState {
   tsRecent: number;
   tsRecentStamp: number;
   tsOffset: number;
+  /** Over IPv6, the connection's flow label: its ACKs keep it (tw_txhash). */
+  flowLabel: number;
+  /** Its socket was an IPv6 one (how `ss` shows its addresses). */
+  ipv6Socket: boolean;
 }
 
 export class TimeWaitSock {
@@ -43,6 +47,8 @@ export class TimeWaitSock {
   private lastOowAck = -Infinity;
   /** Set when something other than the timer ended it (a RST, a new SYN, data to a FIN_WAIT2 minisock). */
   killed = false;
+  /** It holds its addresses until it goes (stack/address.ts; TcpLayer.releasePort). */
+  holdsAddresses = true;
 
   constructor(
     private readonly ctx: TcpContext,

@@ -6,6 +6,7 @@
 
 /** errno names, as Linux reports them to applications. */
 export type TcpErrno =
+  | 'EACCES'
   | 'EAGAIN'
   | 'EADDRINUSE'
   | 'EADDRNOTAVAIL'

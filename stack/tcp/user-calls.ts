@@ -169,7 +169,7 @@ export function closeConnection(c: Connection): void {
   const wasState = c.state;
   c.orphan = true;
   c.shutRd = true;
-  if (wasState === 'TIME_WAIT') c.hooks.released(c);
+  c.hooks.released(c);
   if (wasState === 'CLOSED' || wasState === 'TIME_WAIT') return;
   const unread = c.recvQueue.length;
   c.recvQueue.clear();

@@ -27,6 +27,8 @@ export const IPV6_HEADER = 40;
 export const IPV6_MIN_MTU = 1280;
 /** The largest payload length field; bigger needs a jumbogram (RFC 2675). */
 export const IPV6_MAX_PAYLOAD = 65535;
+/** The Hop Limit of what a host sends: Linux's default for a device (net.ipv6.conf.*.hop_limit). */
+export const IPV6_DEFAULT_HOP_LIMIT = 64;
 export const IPV6_SRC_OFFSET = 8;
 export const IPV6_DST_OFFSET = 24;
 /** The fragment header is always 8 bytes (RFC 8200 §4.5). */

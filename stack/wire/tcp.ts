@@ -627,6 +627,27 @@ export function tcpChecksumOk(seg: Uint8Array, src: Ipv4Address, dst: Ipv4Addres
   return verifies(seg, 0, seg.length, pseudoHeaderSum(src, dst, PROTO_TCP, seg.length));
 }
 
+// The same three for either family, given `addressSums`: the sum of the two
+// addresses' 16-bit words (two for IPv4, eight for IPv6). The pseudo headers
+// of RFC 9293 §3.1 and RFC 8200 §8.1 then differ only in how the length is
+// written (16 or 32 bits), which the one's-complement fold makes the same.
+
+/** setTcpChecksum for either family. */
+export function setTcpChecksumSum(seg: Uint8Array, addressSums: number): void {
+  writeU16(seg, 16, 0);
+  writeU16(seg, 16, checksum(seg, 0, seg.length, addressSums + PROTO_TCP + seg.length));
+}
+
+/** setTcpPartialChecksum for either family. */
+export function setTcpPartialChecksumSum(seg: Uint8Array, addressSums: number): void {
+  writeU16(seg, 16, fold(addressSums + PROTO_TCP + seg.length));
+}
+
+/** tcpChecksumOk for either family. */
+export function tcpChecksumOkSum(seg: Uint8Array, addressSums: number): boolean {
+  return verifies(seg, 0, seg.length, addressSums + PROTO_TCP + seg.length);
+}
+
 // ---------------------------------------------------------------------------
 // Whole segments, for tools and tests (the hot path writes the header and
 // options itself, into the buffer that already holds the data)

@@ -122,6 +122,8 @@ export class FakeHost implements TcpProvider {
 
 export class FakeEndpoint implements Endpoint {
   state: TcpStateName = 'CLOSED';
+  /** The fake host speaks IPv4 only. */
+  readonly family = 4;
   localAddress: string;
   localPort = 0;
   remoteAddress = '0.0.0.0';
@@ -391,6 +393,10 @@ export class FakeEndpoint implements Endpoint {
 
   setReuseAddress(on: boolean): void {
     this.options.reuseAddress = on;
+  }
+
+  setV6Only(): void {
+    throw new SocketError('ENOPROTOOPT', 'setsockopt');
   }
 
   setReceiveBuffer(bytes: number): void {

@@ -11,7 +11,7 @@ import { ipv6WordSum } from '../../stack/wire/addr6.ts';
 import { echoData, echoRequest6, icmp6Message, ipv6Packet, KERNEL6_TEXT, STACK6, STACK6_TEXT, udpDatagram6 } from '../helpers/packets6.ts';
 import { testStack } from '../helpers/stack.ts';
 
-const v6 = { ipv6: { address: STACK6, prefixLength: 64 } };
+const v6 = { address6: STACK6 };
 
 /** The ICMPv6 message of an answer, checked: its checksum verifies over the pseudo header. */
 function icmpOf(t: { true(v: boolean, m?: string): void }, packet: Uint8Array): Uint8Array {
@@ -87,7 +87,7 @@ test('an unknown next header draws a parameter problem, code 1, pointing at the 
   t.is(s.stack.counters.Icmp6OutParmProblems, 2);
 });
 
-test('UDP to a closed port: port unreachable quoting the datagram; then a burst of six and one per 250 ms per peer', (t) => {
+test('UDP to a closed port: port unreachable quoting the datagram; then a burst of six and one per 100 ms per peer', (t) => {
   const s = testStack(v6);
   const datagram = udpDatagram6(40000, 9, new Uint8Array(20));
   const [first] = s.send(datagram);
@@ -98,11 +98,12 @@ test('UDP to a closed port: port unreachable quoting the datagram; then a burst 
   for (let i = 0; i < 20; i++) answered += s.send(udpDatagram6(40000, 9, new Uint8Array(20))).length;
   t.is(answered, 6, 'XRLIM_BURST_FACTOR: six errors, then the bucket is empty');
   t.is(s.stack.counters.Icmp6OutRateLimitHost, 15);
-  s.advanceTo(249);
+  s.advanceTo(99);
   t.is(s.send(datagram).length, 0);
-  s.advanceTo(250 + 249);
-  t.is(s.send(datagram).length, 1, 'net.ipv6.icmp.ratelimit 1000 ms >> 2 for a /64 route');
-  t.is(s.stack.counters.Udp6NoPorts, 23);
+  s.advanceTo(100);
+  t.is(s.send(datagram).length, 1, 'net.ipv6.icmp.ratelimit: 100 ms a token');
+  t.is(s.send(datagram).length, 0);
+  t.is(s.stack.counters.Udp6NoPorts, 24);
 });
 
 test('a UDP datagram with a zero checksum is a checksum error over IPv6', (t) => {

@@ -10,7 +10,7 @@ import { verifies } from '../../stack/wire/checksum.ts';
 import { echoRequest6, fragment6, fragments6, STACK6 } from '../helpers/packets6.ts';
 import { testStack } from '../helpers/stack.ts';
 
-const v6 = { ipv6: { address: STACK6, prefixLength: 64 } };
+const v6 = { address6: STACK6 };
 const word = (p: Uint8Array, at: number): number => new DataView(p.buffer, p.byteOffset).getUint32(at);
 
 test('an echo request in two fragments is reassembled and answered whole', (t) => {

@@ -67,7 +67,7 @@ for (const [what, ackOffset, path, reason] of [
       { t: 58, flags: 'S', seq: p.our(0), ack: 0, win: 64240, len: 0, opts: SYN_OPTS(p, 58) },
       { t: 1058, flags: 'S', seq: p.our(0), ack: 0, win: 64240, len: 0, opts: SYN_OPTS(p, 1058) },
     ]);
-    t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpRetransSegs: 2, TcpExtTCPTimeouts: 2, TcpExtTCPSynRetrans: 2 });
+    t.deepEqual(moved(s, before), { TcpOutRsts: 1, TcpRetransSegs: 2, TcpExtTCPTimeouts: 2, TcpExtTcpTimeoutRehash: 2, TcpExtTCPSynRetrans: 2 });
     // A correct SYN-ACK still completes the handshake.
     p.quietUntil(1100);
     t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 65535, opts: { mss: 1460 } }).map((x) => [x.flags, x.seq, x.ack]), [['.', p.our(1), 5001]]);

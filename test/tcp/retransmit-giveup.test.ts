@@ -52,7 +52,7 @@ test('Retransmission give-up: tcp_retries2=15 → 15 retransmissions (RTO 252 ms
   t.is(ep.state, 'ESTABLISHED');
   t.deepEqual(p.runUntil(968_872), [], 'tcp_write_err sends nothing');
   t.is(ep.state, 'CLOSED');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 14 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 15, TcpExtTCPTimeouts: 16, TcpExtTcpTimeoutRehash: 15, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 14 });
   t.deepEqual([rd(ep), rd(ep), wr(ep)], ['ETIMEDOUT', 'EOF', 'EPIPE']);
   t.deepEqual(rsts(s.trace), []);
   // The peer learns of it only when it sends something: the no-socket reply reset, RST seq = SEG.ACK.
@@ -66,7 +66,7 @@ test('Retransmission give-up: tcp_retries2=3 → budget 3 s (15 × 200 ms) from 
   t.deepEqual(p.runUntil(3879), [352, 856, 1864].map((at) => data100(p, at)));
   t.deepEqual(p.runUntil(3880), []);
   t.is(ep.getError(), 'ETIMEDOUT');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTcpTimeoutRehash: 3, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
   t.deepEqual(rsts(s.trace), []);
 });
 
@@ -83,7 +83,7 @@ test('Retransmission give-up: TCP_USER_TIMEOUT=3000 → the last RTO is clamped,
   t.deepEqual(p.runUntil(3352), []);
   t.is(ep.state, 'CLOSED');
   t.is(rd(ep), 'ETIMEDOUT');
-  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
+  t.deepEqual(moved(s, before), { TcpEstabResets: 1, TcpRetransSegs: 3, TcpExtTCPTimeouts: 4, TcpExtTcpTimeoutRehash: 3, TcpExtTCPAbortOnTimeout: 1, TcpExtTCPLostRetransmit: 2 });
   t.deepEqual(rsts(s.trace), []);
 });
 

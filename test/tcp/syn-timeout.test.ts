@@ -45,6 +45,7 @@ test('SYN timeout: tcp_syn_linear_timeouts=0 → SYNs at 0, 1, 3, 7, 15, 31, 63 
     TcpAttemptFails: 1,
     TcpRetransSegs: 6,
     TcpExtTCPTimeouts: 7,
+    TcpExtTcpTimeoutRehash: 6,
     TcpExtTCPSynRetrans: 6,
     TcpExtTCPAbortOnTimeout: 1,
   });
@@ -52,7 +53,7 @@ test('SYN timeout: tcp_syn_linear_timeouts=0 → SYNs at 0, 1, 3, 7, 15, 31, 63 
   t.deepEqual(p.runUntil(1_000_000), []);
 });
 
-test('SYN timeout: the default timeline moves exactly TCPSynRetrans ×10, TCPTimeouts ×11, TcpAttemptFails, TCPAbortOnTimeout, and no RST is traced', (t) => {
+test('SYN timeout: the default timeline moves exactly TCPSynRetrans ×10, TCPTimeouts ×11, TcpTimeoutRehash ×10 (measured on 6.18: one per RTO that retransmits), TcpAttemptFails, TCPAbortOnTimeout, and no RST is traced', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket();
   const before = snap(s);
@@ -66,6 +67,7 @@ test('SYN timeout: the default timeline moves exactly TCPSynRetrans ×10, TCPTim
     TcpAttemptFails: 1,
     TcpRetransSegs: 10,
     TcpExtTCPTimeouts: 11,
+    TcpExtTcpTimeoutRehash: 10,
     TcpExtTCPSynRetrans: 10,
     TcpExtTCPAbortOnTimeout: 1,
   });
