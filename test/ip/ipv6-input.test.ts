@@ -203,3 +203,62 @@ test('handles made for a packet are freed at the next flush; only our own addres
   t.is(table.heldCount, 1);
   t.deepEqual(echoData(3, 0).length, 3);
 });
+
+test('more than 12 extension headers after the hop-by-hop one are discarded (IP6_MAX_EXT_HDRS_CNT)', (t) => {
+  const s = testStack(v6);
+  const chain = (n: number) => Array.from({ length: n }, () => ({ type: 60, body: new Uint8Array(6) }));
+  t.is(s.send(echoRequest6(1, 1, 8, {}, chain(12))).length, 1);
+  t.deepEqual(s.send(echoRequest6(1, 1, 8, {}, chain(13))), []);
+  t.is(s.stack.counters.Ip6InDiscards, 1);
+  t.is(s.stack.drops.IPV6_TOO_MANY_EXTHDRS, 1);
+  t.is(s.send(echoRequest6(1, 1, 8, {}, [{ type: 0, body: new Uint8Array(6) }, ...chain(12)])).length, 1, 'the hop-by-hop header is not counted');
+});
+
+test('a v4-mapped source is delivered but nothing goes back: no route (Ip6OutNoRoutes)', (t) => {
+  const s = testStack(v6);
+  const c = s.stack.counters;
+  t.deepEqual(s.send(echoRequest6(1, 1, 8, { source: '::ffff:1.2.3.4' })), []);
+  t.deepEqual([c.Icmp6InEchos, c.Icmp6OutEchoReplies, c.Ip6OutNoRoutes], [1, 0, 1]);
+  t.deepEqual(s.send(udpDatagram6(1, 9, new Uint8Array(4), { source: '::ffff:1.2.3.4' })), []);
+  t.deepEqual([c.Udp6NoPorts, c.Icmp6OutDestUnreachs, c.Ip6OutNoRoutes, c.Icmp6OutRateLimitHost], [1, 0, 2, 1]);
+  // From the unspecified address: no error is even tried.
+  t.deepEqual(s.send(udpDatagram6(1, 9, new Uint8Array(4), { source: '::' })), []);
+  t.deepEqual([c.Udp6NoPorts, c.Ip6OutNoRoutes], [2, 2]);
+});
+
+test('UDP to a multicast group finds no member: ignored, no error', (t) => {
+  const s = testStack(v6);
+  t.deepEqual(s.send(udpDatagram6(1, 9, new Uint8Array(4), { destination: 'ff02::1' })), []);
+  t.is(s.stack.counters.Udp6IgnoredMulti, 1);
+  t.is(s.stack.counters.Udp6NoPorts, 0);
+});
+
+test('an error about a UDP datagram of ours finds no socket: Icmp6InErrors; an unknown informational type is only counted', (t) => {
+  const s = testStack(v6);
+  const quoted = udpDatagram6(9, 40000, new Uint8Array(8), { source: STACK6_TEXT, destination: KERNEL6_TEXT });
+  t.deepEqual(s.send(ipv6Packet(58, icmp6Message(1, 4, 0, quoted))), []);
+  t.deepEqual([s.stack.counters.Icmp6InDestUnreachs, s.stack.counters.Icmp6InErrors], [1, 1]);
+  t.deepEqual(s.send(ipv6Packet(58, icmp6Message(200, 0, 0, new Uint8Array(4)))), []);
+  t.deepEqual([s.stack.counters.Icmp6InMsgs, s.stack.counters.Icmp6InErrors], [2, 1]);
+});
+
+test('a jumbo payload option is answered at the option (payload length set) or at its value (65535 or less)', (t) => {
+  const s = testStack(v6);
+  const jumbo = (value: number): Uint8Array => Uint8Array.of(0xc2, 4, value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255);
+  const [first] = s.send(echoRequest6(1, 1, 8, {}, [{ type: 0, body: jumbo(100000) }]));
+  t.deepEqual([first![40], first![41]], [4, 0]);
+  t.is(new DataView(first!.buffer, first!.byteOffset).getUint32(44), 42);
+  const small = echoRequest6(1, 1, 8, { payloadLength: 0 }, [{ type: 0, body: jumbo(32) }]);
+  const [second] = s.send(small);
+  t.is(new DataView(second!.buffer, second!.byteOffset).getUint32(44), 44);
+  t.deepEqual(s.send(echoRequest6(1, 1, 8, { payloadLength: 0 }, [{ type: 0, body: jumbo(100000) }])), []);
+  t.is(s.stack.counters.Ip6InHdrErrors, 3);
+  t.is(s.stack.counters.Ip6InTruncatedPkts, 0);
+});
+
+test('an echo reply carries the whole traffic class of the request, ECN bits too', (t) => {
+  const s = testStack(v6);
+  const [reply] = s.send(echoRequest6(1, 1, 8, { trafficClass: 0x2b }));
+  t.is(decodeIpv6Header(reply!).trafficClass, 0x2b);
+  t.is(s.stack.counters.Ip6InCEPkts, 1);
+});

@@ -10,6 +10,7 @@ import { decodeIpv6Header, ip6FlowLabel } from '../../stack/wire/ipv6.ts';
 import { decodeTcpSegment, TCP_RST, TCP_SYN } from '../../stack/wire/tcp.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { World, transferAll } from '../helpers/world.ts';
+import { icmp6Message, ipv6Packet, withChecksum6 } from '../helpers/packets6.ts';
 
 const ADDR6_A = '2001:2::1';
 const ADDR6_B = '2001:2::2';
@@ -150,4 +151,86 @@ test('every RTO draws a new flow label (sk_rethink_txhash) and counts TcpExtTcpT
   t.is(labels[1], labels[0], 'the tail loss probe keeps the label');
   t.true(new Set(labels.slice(1)).size === labels.length - 1, 'each RTO retransmission a new one');
   t.is(w.a.counters.TcpExtTcpTimeoutRehash, labels.length - 2);
+});
+
+/** A Packet Too Big from A to B quoting `quoted` (one of B's segments), as a router on the path would send. */
+function packetTooBig(quoted: Uint8Array, mtu: number): Uint8Array {
+  const quote = quoted.subarray(0, Math.min(quoted.length, 1232));
+  return ipv6Packet(58, icmp6Message(2, 0, mtu, quote, { source: ADDR6_A, destination: ADDR6_B }), { source: ADDR6_A, destination: ADDR6_B });
+}
+
+test('Packet Too Big: 1280 in window lowers the path MTU and the MSS at once; below 1280 or out of window it is ignored', (t) => {
+  const w = world();
+  const { client, server } = connect6(w, ADDR6_B);
+  const big = new Uint8Array(200_000);
+  let written = 0;
+  // B sends; A does not read for now, so data stays in flight.
+  written += server!.write(big);
+  w.settle();
+  const dataFromB = v6Packets(w, 'b').filter((p) => p.length > 1000);
+  const last = dataFromB[dataFromB.length - 1]!;
+  t.is(last.length, 1500);
+
+  // Below the IPv6 minimum: counted and ignored.
+  w.b.input(packetTooBig(last, 1000));
+  t.is(w.b.counters.Icmp6InPktTooBigs, 1);
+  t.is(w.b.routes.mtu(w.b.addresses.intern(parseIpv6(ADDR6_A)!, 0), w.clock.now()), 1500);
+
+  // An acknowledged segment quoted: out of window.
+  const first = dataFromB[0]!;
+  for (let chunk = client.read(); chunk !== null && chunk.length > 0; chunk = client.read());
+  w.settle();
+  w.b.input(packetTooBig(first, 1280));
+  t.is(w.b.counters.TcpExtOutOfWindowIcmps, 1);
+
+  // Now B's segments are lost on the way, so they stay in flight.
+  w.filter = (p, from) => (from === 'b' ? [] : [p]);
+  const start = w.log.length;
+  written += server!.write(big.subarray(0, 50_000));
+  w.settle();
+  const inFlight = w.log.slice(start).filter((e) => e.from === 'b' && e.packet.length > 1000).map((e) => e.packet);
+  t.true(inFlight.length > 0);
+  w.filter = undefined;
+  w.b.input(packetTooBig(inFlight[inFlight.length - 1]!, 1280));
+  w.b.flush();
+  const after = w.log.length;
+  transferAllFrom(w, client);
+  const later = w.log.slice(after).filter((e) => e.from === 'b' && e.packet.length > 100).map((e) => e.packet);
+  t.true(later.length > 20, `${later.length} segments after`);
+  t.is(Math.max(...later.map((p) => p.length)), 1280, '1208 bytes of payload with timestamps: MSS 1220');
+  t.is(w.b.routes.mtu(w.b.addresses.intern(parseIpv6(ADDR6_A)!, 0), w.clock.now()), 1280);
+  t.true(written > 0);
+});
+
+/** Reads everything A's socket gets for 5 virtual seconds. */
+function transferAllFrom(w: World, client: Endpoint): void {
+  w.run(w.clock.now() + 5000, () => {
+    for (let chunk = client.read(); chunk !== null && chunk.length > 0; chunk = client.read());
+    return false;
+  });
+}
+
+test('a SYN from a v4-mapped IPv6 source: a header error at a listener, no reset without one', (t) => {
+  const w = world();
+  const listener = w.b.tcp.socket(6);
+  listener.bind('::', 80);
+  listener.listen(8);
+  const syn = (port: number) => {
+    const seg = new Uint8Array(20);
+    const v = new DataView(seg.buffer);
+    v.setUint16(0, 40000);
+    v.setUint16(2, port);
+    v.setUint32(4, 1000);
+    seg[12] = 5 << 4;
+    seg[13] = TCP_SYN;
+    v.setUint16(14, 65535);
+    const o = { source: '::ffff:10.0.0.1', destination: ADDR6_B };
+    return ipv6Packet(6, withChecksum6(6, seg, 16, o), o);
+  };
+  t.is(w.b.input(syn(80)), 'IP_INHDR');
+  t.is(w.b.counters.Ip6InHdrErrors, 1);
+  t.is(w.b.input(syn(81)), 'NO_SOCKET');
+  w.b.flush();
+  t.is(w.b.counters.TcpOutRsts, 0);
+  t.is(w.b.counters.Ip6OutNoRoutes, 1);
 });
