@@ -10,7 +10,8 @@ import type { Link } from '../stack/link.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
 import { PcapTap, PcapWriter } from '../tun/pcap.ts';
 import type { TunDevice } from '../tun/tun-device.ts';
-import { openConfiguredDevice } from '../tun/tun-stack.ts';
+import { ipv6Ends, openConfiguredDevice } from '../tun/tun-stack.ts';
+import { formatIpv6, type Ipv6Prefix } from '../stack/wire/addr6.ts';
 import { ImpairedLink } from '../tun/impair/impaired-link.ts';
 import { Impairment } from '../tun/impair/impairment.ts';
 import { IMPAIR_HELP, IMPAIR_OPTIONS, describeImpairment, parseImpairOptions, type ImpairValues, type ParsedImpairment } from '../tun/impair/parse-cli.ts';
@@ -27,6 +28,9 @@ import { UsageError, parseInteger } from './usage.ts';
 export const DEFAULT_TUN = 'tcp0';
 export const DEFAULT_ADDR = '198.18.0.2';
 export const DEFAULT_PEER = '198.18.0.1/24';
+/** From 2001:2::/48, which RFC 5180 reserves for benchmarking. */
+export const DEFAULT_ADDR6 = '2001:2::2';
+export const DEFAULT_PEER6 = '2001:2::1/64';
 export const DEFAULT_MTU = 1500;
 
 /** `parseArgs` declarations of the device options (spread into a command's own). */
@@ -37,6 +41,8 @@ export const DEVICE_OPTIONS = {
   netns: { type: 'string' },
   addr: { type: 'string' },
   peer: { type: 'string' },
+  addr6: { type: 'string' },
+  peer6: { type: 'string' },
   mtu: { type: 'string' },
   offload: { type: 'string' },
   pcap: { type: 'string' },
@@ -58,6 +64,10 @@ addresses:
   --addr A.B.C.D        the stack's own address (default ${DEFAULT_ADDR})
   --peer A.B.C.D/N      the kernel side's address and prefix on the TUN
                         (default ${DEFAULT_PEER}; only with --create)
+  --addr6 ADDRESS       the stack's own IPv6 address (default ${DEFAULT_ADDR6});
+                        "none": no IPv6 (the stack drops it, as disable_ipv6)
+  --peer6 ADDRESS/N     the kernel side's IPv6 address and prefix on the TUN
+                        (default ${DEFAULT_PEER6}; only with --create)
   --mtu N               interface MTU, 68-65535 (default ${DEFAULT_MTU})
   --offload on|off      TUN offloads: TCP super-segments of up to 64 KiB both
                         ways and checksums the kernel owes (default on; off
@@ -96,6 +106,8 @@ export interface DeviceValues extends ImpairValues {
   netns?: string;
   addr?: string;
   peer?: string;
+  addr6?: string;
+  peer6?: string;
   mtu?: string;
   offload?: string;
   pcap?: string;
@@ -108,6 +120,9 @@ export interface DeviceConfig {
   netns: string | undefined;
   addr: number;
   peer: Ipv4Prefix | undefined;
+  /** The stack's IPv6 address, or undefined for --addr6 none. */
+  addr6: Uint8Array | undefined;
+  peer6: Ipv6Prefix | undefined;
   mtu: number;
   /** Ask for TUN offloads (the kernel may still refuse: RunningDevice.device.offload). */
   offload: boolean;
@@ -145,6 +160,7 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
       throw new UsageError(`--addr ${addrText} is outside --peer ${peerText}: the kernel would have no route to the stack`);
     }
   }
+  const { addr6, peer6 } = ipv6Config(values, mode);
   const mtu = values.mtu === undefined ? DEFAULT_MTU : parseInteger('--mtu', values.mtu, 68, 65535);
   const sysctl: Sysctls = { ...SYSCTL_DEFAULTS };
   for (const setting of values.sysctl ?? []) {
@@ -172,7 +188,22 @@ export function deviceConfig(values: DeviceValues): DeviceConfig {
     throw new UsageError('--offload on: impairments act on wire-sized packets, so they run with offloads off');
   }
   const offload = values.offload === undefined ? impair === undefined : values.offload === 'on';
-  return { tun, mode, netns, addr, peer, mtu, offload, pcap: values.pcap, sysctl, impair };
+  return { tun, mode, netns, addr, peer, addr6, peer6, mtu, offload, pcap: values.pcap, sysctl, impair };
+}
+
+/** --addr6 and --peer6: both families by default; --addr6 none leaves IPv6 out. */
+function ipv6Config(values: DeviceValues, mode: 'create' | 'attach'): { addr6: Uint8Array | undefined; peer6: Ipv6Prefix | undefined } {
+  if (mode === 'attach' && values.peer6 !== undefined) throw new UsageError('--peer6 only applies with --create (an attached device is not configured)');
+  if (values.addr6 === 'none') {
+    if (values.peer6 !== undefined) throw new UsageError('--peer6 needs an IPv6 address: leave out --addr6 none');
+    return { addr6: undefined, peer6: undefined };
+  }
+  try {
+    const ends = ipv6Ends(values.addr6 ?? DEFAULT_ADDR6, mode === 'create' ? (values.peer6 ?? DEFAULT_PEER6) : undefined, { address: '--addr6', peer: '--peer6' });
+    return { addr6: ends.address, peer6: ends.peer };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /**
@@ -246,7 +277,7 @@ export function bringUp(config: DeviceConfig): RunningDevice {
   process.on('exit', cleanup);
   try {
     const device = openConfiguredDevice(
-      { name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer, offload: config.offload },
+      { name: config.tun, mode: config.mode, netns: config.netns, mtu: config.mtu, peer: config.peer, peer6: config.peer6, offload: config.offload },
       cleanups,
     );
     let link: Link = device;
@@ -260,7 +291,7 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
 
     // keepsInput: every batch the device (or the impairment holding it) hands over is a fresh buffer.
-    const stack = new Stack({ address: config.addr, clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, keepsInput: true, sysctl: config.sysctl });
+    const stack = new Stack({ address: config.addr, ...(config.addr6 === undefined ? {} : { address6: config.addr6 }), clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, keepsInput: true, sysctl: config.sysctl });
     const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 
@@ -275,6 +306,8 @@ export function bringUp(config: DeviceConfig): RunningDevice {
       config.netns ? `netns=${config.netns}` : undefined,
       config.pcap ? `pcap=${config.pcap}` : undefined,
       config.impair ? `seed=${config.impair.config.seed}` : undefined,
+      `addr6=${config.addr6 === undefined ? 'none' : formatIpv6(config.addr6)}`,
+      config.peer6 ? `peer6=${formatIpv6(config.peer6.address)}/${config.peer6.length}` : undefined,
     ].filter((f) => f !== undefined);
     return {
       device,

@@ -37,6 +37,8 @@ import type { Endpoint, ListenerInfo, TcpInfo } from './socket/types.ts';
 export interface TcpApi {
   /** A new, unbound TCP endpoint: AF_INET (4, the default) or AF_INET6 (6, dual-stack unless setV6Only). */
   socket(family?: 4 | 6): Endpoint;
+  /** The stack has an IPv6 address (StackOptions.address6). */
+  readonly ipv6: boolean;
   /** Every connection, TIME_WAIT included (the `ss -ti` listing). */
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
@@ -218,6 +220,7 @@ export class Stack {
     }
     this.tcp = {
       socket: (family = 4) => new TcpEndpoint(new TcpSock(layer, family === 6)),
+      ipv6: this.address6 !== undefined,
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),

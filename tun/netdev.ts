@@ -11,6 +11,11 @@ export interface InterfaceConfig {
   name: string;
   /** The kernel side's address with prefix, e.g. "198.18.0.1/24". */
   peerCidr?: string;
+  /**
+   * The kernel side's IPv6 address and prefix (ADDRESS/N), added with
+   * nodad: no duplicate address detection on a link with one other end.
+   */
+  peer6Cidr?: string;
   mtu?: number;
   /**
    * Packets the kernel may queue towards us (the TUN's txqueuelen, 500 by
@@ -49,6 +54,10 @@ export function configureInterface(cfg: InterfaceConfig): void {
   }
   if (cfg.peerCidr !== undefined) {
     runIp(ipArgs(cfg.netns, ['addr', 'add', cfg.peerCidr, 'dev', cfg.name]));
+  }
+  if (cfg.peer6Cidr !== undefined) {
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cfg.peer6Cidr)) throw new Error(`invalid IPv6 CIDR ${JSON.stringify(cfg.peer6Cidr)}: expected e.g. 2001:2::1/64`);
+    runIp(ipArgs(cfg.netns, ['-6', 'addr', 'add', cfg.peer6Cidr, 'dev', cfg.name, 'nodad']));
   }
   const link = ['link', 'set', 'dev', cfg.name];
   if (cfg.mtu !== undefined) link.push('mtu', String(cfg.mtu));

@@ -9,6 +9,19 @@ import { Stack, type TcpApi } from '../stack/stack.ts';
 import type { Sysctls } from '../stack/sysctl.ts';
 import type { TraceSink } from '../stack/trace.ts';
 import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../stack/wire/addr.ts';
+import {
+  formatIpv6,
+  ipv6Equal,
+  ipv6InPrefix,
+  isIpv6LinkLocal,
+  isIpv6Loopback,
+  isIpv6Multicast,
+  isIpv6Unspecified,
+  isIpv6V4Mapped,
+  parseIpv6,
+  parseIpv6Prefix,
+  type Ipv6Prefix,
+} from '../stack/wire/addr6.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from './driver.ts';
 import { DEFAULT_TXQUEUELEN, configureInterface } from './netdev.ts';
 import { assertNetnsName, createNetns, deleteNetns, runIp } from './netns.ts';
@@ -34,6 +47,13 @@ export interface TunStackOptions {
   address?: string;
   /** The kernel side's address and prefix on the device (default '198.18.0.1/24'); 'create' only. */
   peer?: string;
+  /**
+   * The stack's own IPv6 address (default '2001:2::2', from 2001:2::/48,
+   * RFC 5180's benchmarking range), or false for a stack without IPv6.
+   */
+  address6?: string | false;
+  /** The kernel side's IPv6 address and prefix on the device (default '2001:2::1/64'); 'create' only. */
+  peer6?: string;
   /** The interface MTU, 68-65535 (default 1500). */
   mtu?: number;
   /**
@@ -68,7 +88,31 @@ export interface TunStack {
  * From 198.18.0.0/15, the block RFC 2544 reserves for benchmarking: unlikely
  * to be anyone's LAN, VPN or container network. The same as `tcpstack up`.
  */
-const DEFAULTS = { name: 'tcp0', address: '198.18.0.2', peer: '198.18.0.1/24', mtu: 1500 } as const;
+const DEFAULTS = { name: 'tcp0', address: '198.18.0.2', peer: '198.18.0.1/24', address6: '2001:2::2', peer6: '2001:2::1/64', mtu: 1500 } as const;
+
+/**
+ * The two IPv6 ends of the link, checked: the stack's address (a unicast
+ * global one: not multicast, loopback, link-local, v4-mapped or ::) and,
+ * for a created device, the kernel side's address and prefix, which must
+ * hold the stack's. Throws an Error with a one-line message naming `names`.
+ */
+export function ipv6Ends(
+  addressText: string,
+  peerText: string | undefined,
+  names: { address: string; peer: string },
+): { address: Uint8Array; peer: Ipv6Prefix | undefined } {
+  const address = parseIpv6(addressText);
+  if (address === undefined) throw new Error(`${names.address} ${JSON.stringify(addressText)} is not an IPv6 address`);
+  if (isIpv6Multicast(address) || isIpv6Loopback(address) || isIpv6LinkLocal(address) || isIpv6V4Mapped(address) || isIpv6Unspecified(address)) {
+    throw new Error(`${names.address} ${addressText}: the stack needs a global unicast address`);
+  }
+  if (peerText === undefined) return { address, peer: undefined };
+  const peer = parseIpv6Prefix(peerText);
+  if (peer === undefined) throw new Error(`${names.peer} ${JSON.stringify(peerText)} is not ADDRESS/N (an IPv6 address and a prefix length)`);
+  if (ipv6Equal(peer.address, 0, address, 0)) throw new Error(`${names.address} and ${names.peer} must differ: they are the two ends of the link`);
+  if (!ipv6InPrefix(address, 0, peer)) throw new Error(`${names.address} ${addressText} is outside ${names.peer} ${peerText}: the kernel would have no route to the stack`);
+  return { address, peer };
+}
 
 /** One line, prefixed, keeping the errno name (`code`) and the original error (`cause`). */
 function failure(message: string, cause?: unknown): Error {
@@ -77,7 +121,30 @@ function failure(message: string, cause?: unknown): Error {
   return typeof code === 'string' ? Object.assign(error, { code }) : error;
 }
 
-function checked(options: TunStackOptions): { mode: 'create' | 'attach'; address: number; peer: Ipv4Prefix | undefined } {
+interface CheckedOptions {
+  mode: 'create' | 'attach';
+  address: number;
+  peer: Ipv4Prefix | undefined;
+  address6: Uint8Array | undefined;
+  peer6: Ipv6Prefix | undefined;
+}
+
+function checked(options: TunStackOptions): CheckedOptions {
+  const v4 = checked4(options);
+  if (options.address6 === false) {
+    if (options.peer6 !== undefined) throw failure('peer6 without address6');
+    return { ...v4, address6: undefined, peer6: undefined };
+  }
+  if (v4.mode === 'attach' && options.peer6 !== undefined) throw failure('peer6 only applies to a created device (an attached one is configured by its owner)');
+  try {
+    const ends = ipv6Ends(options.address6 ?? DEFAULTS.address6, v4.mode === 'create' ? (options.peer6 ?? DEFAULTS.peer6) : undefined, { address: 'address6', peer: 'peer6' });
+    return { ...v4, address6: ends.address, peer6: ends.peer };
+  } catch (error) {
+    throw failure((error as Error).message);
+  }
+}
+
+function checked4(options: TunStackOptions): { mode: 'create' | 'attach'; address: number; peer: Ipv4Prefix | undefined } {
   const mode = options.mode ?? 'create';
   if (mode !== 'create' && mode !== 'attach') throw failure(`mode ${JSON.stringify(mode)}: expected 'create' or 'attach'`);
   const addressText = options.address ?? DEFAULTS.address;
@@ -102,6 +169,8 @@ export interface DeviceSetup {
   netns: string | undefined;
   mtu: number;
   peer: Ipv4Prefix | undefined;
+  /** The kernel side's IPv6 address and prefix, when the stack has IPv6 (created devices only). */
+  peer6?: Ipv6Prefix | undefined;
   /** Ask for TUN offloads (TunOpenOptions.offload). */
   offload: boolean;
 }
@@ -132,6 +201,7 @@ export function openConfiguredDevice(setup: DeviceSetup, undo: Array<() => void>
       netns: setup.netns,
       name: device.name,
       peerCidr: `${formatIpv4(setup.peer.address)}/${setup.peer.length}`,
+      peer6Cidr: setup.peer6 === undefined ? undefined : `${formatIpv6(setup.peer6.address)}/${setup.peer6.length}`,
       mtu: setup.mtu,
       txqueuelen: DEFAULT_TXQUEUELEN,
       up: true,
@@ -147,7 +217,7 @@ export function openConfiguredDevice(setup: DeviceSetup, undo: Array<() => void>
  * it had done.
  */
 export function openTunStack(options: TunStackOptions = {}): TunStack {
-  const { mode, address, peer } = checked(options);
+  const { mode, address, peer, address6, peer6 } = checked(options);
   const mtu = options.mtu ?? DEFAULTS.mtu;
   const netns = options.netns;
   const undo: Array<() => void> = [];
@@ -161,10 +231,11 @@ export function openTunStack(options: TunStackOptions = {}): TunStack {
     }
   };
   try {
-    const device = openConfiguredDevice({ name: options.name ?? DEFAULTS.name, mode, netns, mtu, peer, offload: options.offload !== false }, undo);
+    const device = openConfiguredDevice({ name: options.name ?? DEFAULTS.name, mode, netns, mtu, peer, peer6, offload: options.offload !== false }, undo);
     const clock = new MonotonicClock();
     const stack = new Stack({
       address,
+      ...(address6 === undefined ? {} : { address6 }),
       clock,
       random: new CryptoRandom(),
       link: device,

@@ -33,7 +33,8 @@ export class AppGate {
 
   constructor(inner: TcpProvider) {
     this.provider = {
-      socket: () => new GatedEndpoint(this, inner.socket()),
+      socket: (family) => new GatedEndpoint(this, inner.socket(family)),
+      ipv6: inner.ipv6,
       connections: () => inner.connections(),
       listeners: () => inner.listeners(),
     };

@@ -28,7 +28,8 @@ export interface RunningService {
 export type StartService = (provider: TcpProvider, stack: StackView, port: number) => RunningService;
 
 /**
- * Listens on `port` (all addresses) and hands each accepted socket, already
+ * Listens on `port` (all addresses of both families, as endpoint-service.ts
+ * does) and hands each accepted socket, already
  * given an 'error' handler (a peer's RST must not take the process down), to
  * `onConnection`.
  */
@@ -39,17 +40,31 @@ export function listenService(
   options: TcpServerOptions,
   onConnection: (socket: TcpSocket) => void,
 ): RunningService & { server: TcpServer; errors: () => number } {
-  const server = new TcpServer(provider, options);
   const sockets = new Set<TcpSocket>();
   let errors = 0;
-  server.on('connection', (socket: TcpSocket) => {
-    sockets.add(socket);
-    socket.on('error', () => errors++);
-    socket.on('close', () => sockets.delete(socket));
-    onConnection(socket);
-  });
-  server.on('error', () => errors++);
+  const serve = (server: TcpServer): TcpServer => {
+    server.on('connection', (socket: TcpSocket) => {
+      sockets.add(socket);
+      socket.on('error', () => errors++);
+      socket.on('close', () => sockets.delete(socket));
+      onConnection(socket);
+    });
+    server.on('error', () => errors++);
+    return server;
+  };
+  const server = serve(new TcpServer(provider, options));
   server.listenNow(port);
+  // With IPv6, a second listener on [::], v6-only: IPv4 clients keep meeting the IPv4 one.
+  let server6: TcpServer | undefined;
+  if (provider.ipv6 === true) {
+    server6 = serve(new TcpServer(provider, options));
+    try {
+      server6.listenNow(port, '::', undefined, true);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   let closed = false;
   return {
     name,
@@ -61,6 +76,7 @@ export function listenService(
       if (closed) return;
       closed = true;
       server.close();
+      server6?.close();
       for (const socket of sockets) socket.destroy();
     },
   };

@@ -20,8 +20,11 @@ export interface TcpServerOptions {
 
 export interface TcpListenOptions {
   port?: number;
+  /** An IPv6 host ('::', '2001:2::2') makes an IPv6 listener, dual-stack unless ipv6Only, as net.Server. */
   host?: string;
   backlog?: number;
+  /** IPV6_V6ONLY on an IPv6 listener (net.Server's option of that name). */
+  ipv6Only?: boolean;
 }
 
 /**
@@ -81,7 +84,7 @@ export class TcpServer extends EventEmitter {
     }
     if (callback) this.once('listening', callback);
     try {
-      this.listenNow(options.port ?? 0, options.host, options.backlog);
+      this.listenNow(options.port ?? 0, options.host, options.backlog, options.ipv6Only === true);
     } catch (thrown) {
       if (!(thrown instanceof SocketError)) throw thrown;
       const error = asError(thrown, 'listen', options.host ?? '0.0.0.0', options.port ?? 0);
@@ -98,15 +101,16 @@ export class TcpServer extends EventEmitter {
    * endpoint's SocketError (EADDRINUSE, EINVAL...) instead of emitting it.
    * Emits nothing; 'connection' events follow.
    */
-  listenNow(port: number, host = '0.0.0.0', backlog = 511): void {
+  listenNow(port: number, host = '0.0.0.0', backlog = 511, ipv6Only = false): void {
     if (this.endpoint !== undefined) {
       throw Object.assign(new Error('Listen method has been called more than once without closing.'), {
         code: 'ERR_SERVER_ALREADY_LISTEN',
       });
     }
     validatePort(port, 'options.port');
-    const endpoint = this.provider.socket();
+    const endpoint = this.provider.socket(host.includes(':') ? 6 : 4);
     try {
+      if (ipv6Only) endpoint.setV6Only(true);
       endpoint.setReuseAddress(true); // libuv sets SO_REUSEADDR on every TCP bind
       endpoint.bind(host, port);
       endpoint.listen(backlog);
@@ -125,9 +129,9 @@ export class TcpServer extends EventEmitter {
     queueMicrotask(() => this.acceptAll());
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | null {
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | null {
     const endpoint = this.endpoint;
-    return endpoint ? { address: endpoint.localAddress, family: 'IPv4', port: endpoint.localPort } : null;
+    return endpoint ? { address: endpoint.localAddress, family: endpoint.family === 6 ? 'IPv6' : 'IPv4', port: endpoint.localPort } : null;
   }
 
   /** Stops accepting now; 'close' (and callback) once every connection has closed. */
