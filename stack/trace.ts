@@ -21,8 +21,11 @@ export type TraceEvent =
       seq: number;
       ack: number;
       flags: number;
+      /** The ports of our end and the peer's. */
       local: number;
       remote: number;
+      /** Sent over IPv6 (the reply generator is then tcp_v6_send_reset). */
+      ipv6?: true;
     }
   | TcpSegmentEvent
   | { kind: 'tcp-state'; t: number; conn: string; from: string; to: string }
@@ -57,11 +60,14 @@ export interface TcpSegmentEvent {
   dir: 'in' | 'out';
   /** The connection id, `localPort-remotePort` as Connection.id (the stack has one address). */
   conn: string;
-  /** Our end and the peer's (IPv4 addresses as numbers). */
+  /** Our end and the peer's: IPv4 addresses as numbers; 0 over IPv6, whose text is in local6 and remote6. */
   local: number;
   localPort: number;
   remote: number;
   remotePort: number;
+  /** Over IPv6, the two addresses as inet_ntop prints them. */
+  local6?: string;
+  remote6?: string;
   /** The eight control bits CWR..FIN (stack/wire/tcp.ts TCP_*). */
   flags: number;
   seq: number;

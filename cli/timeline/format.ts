@@ -25,15 +25,17 @@ export interface TraceHeader {
   kind: 'trace-start';
   t: number;
   version: 1;
-  /** The stack's address and the wall-clock time the trace started (ISO 8601). */
+  /** The stack's addresses (IPv4, and IPv6 when it has one) and the wall-clock time the trace started (ISO 8601). */
   addr?: string;
+  addr6?: string;
   wall?: string;
 }
 
 export type TimelineRecord = TraceEvent | TraceHeader;
 
-/** The kernel function behind each RST generator (stack/tcp/reset.ts). */
+/** The kernel function behind each RST generator (stack/tcp/reset.ts), by family. */
 const GENERATOR_FN = { reply: 'tcp_v4_send_reset', active: 'tcp_send_active_reset' } as const;
+const GENERATOR_FN6 = { reply: 'tcp_v6_send_reset', active: 'tcp_send_active_reset' } as const;
 
 const ICMP_NAMES: Record<string, string> = {
   '0/0': 'echo reply',
@@ -47,7 +49,24 @@ const ICMP_NAMES: Record<string, string> = {
   '12/0': 'parameter problem',
 };
 
+/** RFC 4443's names of the ICMPv6 messages the stack sends. */
+const ICMPV6_NAMES: Record<string, string> = {
+  '1/0': 'no route to destination',
+  '1/1': 'administratively prohibited',
+  '1/3': 'address unreachable',
+  '1/4': 'port unreachable',
+  '2/0': 'packet too big',
+  '3/0': 'hop limit exceeded in transit',
+  '3/1': 'fragment reassembly time exceeded',
+  '4/0': 'erroneous header field',
+  '4/1': 'unrecognized next header',
+  '4/2': 'unrecognized IPv6 option',
+  '4/3': 'first fragment has incomplete header chain',
+  '129/0': 'echo reply',
+};
+
 const icmpName = (type: number, code: number): string => ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`;
+const icmpv6Name = (type: number, code: number): string => ICMPV6_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`;
 
 /** tcpdump's old flag letters; '.' when none of them is set (an ACK alone). */
 export function flagLetters(flags: number): string {
@@ -125,7 +144,10 @@ export class TimelinePrinter {
       c = { name: undefined, in: { base: undefined, next: 0 }, out: { base: undefined, next: 0 } };
       this.conns.set(e.conn, c);
     }
-    c.name = `${formatIpv4(e.local)}:${e.localPort}>${formatIpv4(e.remote)}:${e.remotePort}`;
+    c.name =
+      e.local6 === undefined
+        ? `${formatIpv4(e.local)}:${e.localPort}>${formatIpv4(e.remote)}:${e.remotePort}`
+        : `[${e.local6}]:${e.localPort}>[${e.remote6 ?? '?'}]:${e.remotePort}`;
     const mine = e.dir === 'in' ? c.in : c.out;
     const theirs = e.dir === 'in' ? c.out : c.in;
     const syn = (e.flags & TCP_SYN) !== 0;
@@ -181,13 +203,13 @@ export function describe(e: TraceEvent): string {
     case 'tcp-error':
       return `errno ${e.errno}`;
     case 'tcp-rst':
-      return `RST via ${e.path} (${GENERATOR_FN[e.generator] ?? e.generator}, ${e.reason}) in ${e.linux}`;
+      return `RST via ${e.path} (${(e.ipv6 ? GENERATOR_FN6 : GENERATOR_FN)[e.generator] ?? e.generator}, ${e.reason}) in ${e.linux}`;
     case 'drop':
       return `drop ${e.reason}${e.detail ? ` (${e.detail})` : ''}`;
     case 'icmp-out':
-      return `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)}`;
+      return e.to6 === undefined ? `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)}` : `icmp6 ${icmpv6Name(e.type, e.code)} to ${e.to6}`;
     case 'icmp-ratelimit':
-      return `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)} rate-limited (${e.scope})`;
+      return `${e.to6 === undefined ? `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)}` : `icmp6 ${icmpv6Name(e.type, e.code)} to ${e.to6}`} rate-limited (${e.scope})`;
     case 'reasm-timeout':
       return `reassembly timeout: id ${e.id} from ${formatIpv4(e.source)}`;
     case 'internal-error':

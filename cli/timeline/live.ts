@@ -52,7 +52,8 @@ export interface LiveTrace {
 
 /** The header line of a trace file for `stack`, starting now. */
 export function traceHeader(stack: Stack): TraceHeader {
-  return { kind: 'trace-start', t: stack.clock.now(), version: 1, addr: formatIpv4(stack.address), wall: new Date().toISOString() };
+  const addr6 = stack.address6 === undefined ? {} : { addr6: stack.addresses.format(stack.address6) };
+  return { kind: 'trace-start', t: stack.clock.now(), version: 1, addr: formatIpv4(stack.address), ...addr6, wall: new Date().toISOString() };
 }
 
 /** Installs the sink on `stack` (replacing any other). */

@@ -42,12 +42,14 @@ export type RstReason =
   | 'TCP_KEEPALIVE_TIMEOUT'
   | 'TCP_DISCONNECT_WITH_DATA';
 
-/** `reply`: tcp_v4_send_reset, from the offending segment; `active`: tcp_send_active_reset, from a connection. */
+/** `reply`: tcp_v4_send_reset (tcp_v6_send_reset over IPv6), from the offending segment; `active`: tcp_send_active_reset, from a connection. */
 export type ResetGenerator = 'reply' | 'active';
 
 interface ResetPath {
   /** The kernel function whose decision this mirrors. */
   linux: string;
+  /** Its IPv6 twin, where the decision is taken in a family's own function. */
+  linux6?: string;
   generator: ResetGenerator;
   reason: RstReason;
   /** Counters Linux bumps on this path besides TcpOutRsts/TcpOutSegs. */
@@ -57,7 +59,7 @@ interface ResetPath {
 /** Every path on which this stack sends a RST. */
 export const RESET_PATHS = {
   /** Segment for no socket at all (no connection, TIME_WAIT or listener). */
-  noSocket: { linux: 'tcp_v4_rcv no_tcp_socket', generator: 'reply', reason: 'NO_SOCKET', counters: [] },
+  noSocket: { linux: 'tcp_v4_rcv no_tcp_socket', linux6: 'tcp_v6_rcv no_tcp_socket', generator: 'reply', reason: 'NO_SOCKET', counters: [] },
   /** ACK (with or without data/FIN) arriving at a listener. */
   listenerAck: { linux: 'tcp_rcv_state_process TCP_LISTEN (ack)', generator: 'reply', reason: 'TCP_FLAGS', counters: [] },
   /** Request sock: ACK that does not acknowledge our SYN-ACK; the request survives. */
@@ -114,7 +116,8 @@ export function replyReset(ctx: TcpContext, seg: Segment, path: ResetPathName): 
   }
   transmitSegment(ctx, { src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, seq, ack, flags, window: 0, ipId: 0, tos });
   count(ctx, p);
-  ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux: p.linux, reason: p.reason, generator: 'reply', seq, ack, flags, local: seg.dport, remote: seg.sport });
+  const linux = tos !== undefined && 'linux6' in p ? p.linux6 : p.linux;
+  ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux, reason: p.reason, generator: 'reply', seq, ack, flags, local: seg.dport, remote: seg.sport, ...(tos === undefined ? {} : { ipv6: true as const }) });
   return true;
 }
 
@@ -151,7 +154,7 @@ export function activeReset(ctx: TcpContext, c: ActiveResetSource, path: ResetPa
     flowLabel: c.flowLabel,
   });
   count(ctx, p);
-  ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux: p.linux, reason: p.reason, generator: 'active', seq: c.seq, ack: c.ack, flags, local: c.localPort, remote: c.remotePort });
+  ctx.trace?.({ kind: 'tcp-rst', t: ctx.now(), path, linux: p.linux, reason: p.reason, generator: 'active', seq: c.seq, ack: c.ack, flags, local: c.localPort, remote: c.remotePort, ...(c.remote >= IPV6_HANDLE_BASE ? { ipv6: true as const } : {}) });
 }
 
 /** TcpOutRsts and the path's own counters (TcpOutSegs is counted by transmitSegment). */

@@ -149,7 +149,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   } else setTcpChecksumSum(packet.subarray(at), sums);
   if (o.retransmission !== true) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
   const trace = ctx.trace;
-  if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet));
+  if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet.subarray(at), o.src, o.dst, ctx.addresses));
   ctx.ip.send(packet, txMeta);
 }
 

@@ -133,7 +133,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     };
 
     const trace = this.ctx.trace;
-    if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', packet));
+    if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', tcp, src, dst, addresses));
     const conn = this.connections.get(src, seg.sport, seg.dport);
     if (conn !== undefined) {
       const verdict = connectionInput(conn, seg);

@@ -1,11 +1,12 @@
 /**
- * The `tcp-seg` trace event of one segment, read back from the IPv4 packet.
+ * The `tcp-seg` trace event of one segment, read back from its IPv4 or IPv6
+ * packet.
  * Called only while a trace sink is installed (tcp.ts: one branch per segment
  * in and out otherwise), so it may allocate freely.
  */
 import type { TcpSegmentEvent } from '../trace.ts';
+import { type AddressBook, isIpv6 } from '../address.ts';
 import { readU16, readU32 } from '../wire/bytes.ts';
-import { ipDestination, ipHeaderLength, ipSource, ipTotalLength } from '../wire/ipv4.ts';
 import {
   TCPOLEN_MSS,
   TCPOLEN_SACK_BASE,
@@ -31,17 +32,22 @@ import {
 } from '../wire/tcp.ts';
 
 /**
- * `packet` is a whole IPv4 datagram carrying one TCP segment whose header has
- * been validated (input: after the checksum and option checks; output: built
- * by buildSegment). `dir` says which end is ours: the destination of an
- * incoming segment, the source of an outgoing one.
+ * `tcp` is one TCP segment whose header has been validated (input: after the
+ * checksum and option checks; output: built by transmitSegment), `src` and
+ * `dst` the addresses of its packet as the stack carries them (an IPv6 one
+ * as its handle, valid for this round: the event carries its text). `dir`
+ * says which end is ours: the destination of an incoming segment, the
+ * source of an outgoing one.
  */
-export function segmentEvent(t: number, dir: 'in' | 'out', packet: Uint8Array): TcpSegmentEvent {
-  const total = Math.min(ipTotalLength(packet), packet.length);
-  const tcp = packet.subarray(ipHeaderLength(packet), total);
+export function segmentEvent(
+  t: number,
+  dir: 'in' | 'out',
+  tcp: Uint8Array,
+  src: number,
+  dst: number,
+  addresses: AddressBook,
+): TcpSegmentEvent {
   const thl = Math.min(tcpHeaderLength(tcp), tcp.length);
-  const src = ipSource(packet);
-  const dst = ipDestination(packet);
   const sport = tcpSourcePort(tcp);
   const dport = tcpDestinationPort(tcp);
   const inbound = dir === 'in';
@@ -61,6 +67,13 @@ export function segmentEvent(t: number, dir: 'in' | 'out', packet: Uint8Array): 
     win: tcpWindow(tcp),
     options: '',
   };
+  if (isIpv6(src)) {
+    // A handle means nothing once the round is over: the text stays (local and remote are 0).
+    event.local = 0;
+    event.remote = 0;
+    event.local6 = addresses.format(inbound ? dst : src);
+    event.remote6 = addresses.format(inbound ? src : dst);
+  }
   // tcpdump's names, in wire order, up to an EOL (as tcp_parse_options stops
   // there) or a malformed option ("bad-opt").
   const names: string[] = [];

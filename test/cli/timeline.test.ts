@@ -12,6 +12,7 @@ import { tcpPacket } from '../helpers/packets.ts';
 import { ACTIVE_WIN } from '../helpers/tcp-peer.ts';
 import { segmentEvent } from '../../stack/tcp/trace-seg.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
+import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
 import { printTimeline, parseRecord } from '../../cli/timeline/command.ts';
 import { ALL, matches, parseFilterOptions, parseTraceFilter } from '../../cli/timeline/filter.ts';
@@ -207,7 +208,8 @@ test('segment events are read back from the packets the stack builds', (t) => {
     ipId: 0,
     ttl: 64,
   });
-  t.deepEqual(segmentEvent(3, 'out', packet), {
+  const book = new World().b.addresses;
+  t.deepEqual(segmentEvent(3, 'out', packet.subarray(20), US, PEER, book), {
     kind: 'tcp-seg',
     t: 3,
     dir: 'out',
@@ -239,20 +241,23 @@ test('segment events are read back from the packets the stack builds', (t) => {
     ipId: 0,
     ttl: 64,
   });
-  const e = segmentEvent(4, 'in', data);
+  const e = segmentEvent(4, 'in', data.subarray(20), PEER, US, book);
   t.is(e.conn, '7-41234', 'an incoming segment is named from our end');
   t.is(e.len, 3);
   t.is(e.options, 'nop,nop,TS,nop,nop,sack 2');
   t.deepEqual(e.sack, [10, 20, 30, 40]);
 });
 
-/** Two stacks in virtual time; B ("ours") is traced live to `file` and to `lines`; A connects to B's echo on 7. */
-function tracedEcho(file: string): { lines: string[]; clientPort: number; close: () => void; w: World } {
-  const w = new World();
+const ADDR6_A = '2001:2::1';
+const ADDR6_B = '2001:2::2';
+
+/** Two stacks in virtual time; B ("ours") is traced live to `file` and to `lines`; A connects to B's echo on 7 (over IPv6 with `family` 6). */
+function tracedEcho(file: string, family: 4 | 6 = 4): { lines: string[]; clientPort: number; close: () => void; w: World } {
+  const w = family === 4 ? new World() : new World({ a: { address6: parseIpv6(ADDR6_A)! }, b: { address6: parseIpv6(ADDR6_B)! } });
   const lines: string[] = [];
   const live = installLiveTrace(w.b, { print: ALL, file, out: (text) => lines.push(...text.trimEnd().split('\n')) });
-  const server = w.b.tcp.socket();
-  server.bind(0, 7);
+  const server = w.b.tcp.socket(family);
+  server.bind(family === 4 ? 0 : '::', 7);
   server.listen(8);
   server.onEvent = () => {
     const child = server.accept();
@@ -265,8 +270,8 @@ function tracedEcho(file: string): { lines: string[]; clientPort: number; close:
       };
     }
   };
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_B), 7);
+  const client = w.a.tcp.socket(family);
+  client.connect(family === 4 ? formatIpv4(ADDR_B) : ADDR6_B, 7);
   w.run(1000, () => client.state === 'ESTABLISHED');
   client.write(new TextEncoder().encode('hello'));
   w.run(2000, () => client.readableBytes === 5);
@@ -309,6 +314,38 @@ test('the live timeline of a real handshake, and the trace file prints the same 
       onlyState.map((l) => l.slice(l.lastIndexOf(' ', l.indexOf('→') - 2) + 1)),
       ['SYN_RECV → ESTABLISHED', 'ESTABLISHED → CLOSE_WAIT', 'CLOSE_WAIT → LAST_ACK', 'LAST_ACK → CLOSED'],
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('over IPv6 the timeline names both ends in brackets, the header carries both addresses, a reset names tcp_v6_send_reset', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-timeline-'));
+  try {
+    const file = join(dir, 'trace.jsonl');
+    const { lines, clientPort, close, w } = tracedEcho(file, 6);
+    // A SYN to a port nobody listens on, while the trace is still installed.
+    const probe = w.a.tcp.socket(6);
+    probe.connect(ADDR6_B, 9);
+    w.run(w.clock.now() + 1000, () => probe.state === 'CLOSED');
+    close();
+    const name = `[2001:2::2]:7>[2001:2::1]:${clientPort}`;
+    t.is(lines[0], `0.000 ${name} < S 0:0(0) win 64800 <mss 1440,sackOK,TS,nop,wscale 10>`);
+    // 45 × (1440 − 12), as the SYN-ACK over IPv4 is 45 × (1460 − 12)
+    t.is(lines[1], `0.000 ${name} > S 0:0(0) ack 1 win 64260 <mss 1440,sackOK,TS,nop,wscale 10>`);
+    t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P 1:6(5) ack 6 `)), 'the echo');
+    t.true(
+      lines.some((l) => / \[2001:2::2\]:9>\[2001:2::1\]:\d+ RST via noSocket \(tcp_v6_send_reset, NO_SOCKET\) in tcp_v6_rcv no_tcp_socket$/.test(l)),
+      lines.slice(-4).join('\n'),
+    );
+    const records = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const header = JSON.parse(records[0]!) as { addr: string; addr6: string };
+    t.is(header.addr, '198.18.0.2');
+    t.is(header.addr6, ADDR6_B);
+    const again: string[] = [];
+    await printTimeline(records, ALL, (l) => again.push(l));
+    t.deepEqual(again, lines, 'offline = live over IPv6 too: the text of each address is in the record');
+    t.true(records.slice(1).every((r) => (JSON.parse(r) as TraceEvent).kind !== 'tcp-seg' || (JSON.parse(r) as TcpSegmentEvent).local6 === ADDR6_B));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
