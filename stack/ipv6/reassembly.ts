@@ -12,9 +12,12 @@
  *   discard the queue; a fragment wholly inside held data is a duplicate,
  *   any other overlap discards the whole datagram (RFC 5722,
  *   Ip6ReasmOverlaps);
- * - memory above ip6frag_high_thresh refuses new fragments; a queue lives
- *   ip6frag_time seconds, and on expiry ICMPv6 time exceeded (code 1) goes
- *   back only if its first fragment had arrived.
+ * - memory above ip6frag_high_thresh refuses new fragments; each queue is
+ *   charged its own size from its creation (inet_frag_alloc), so queues a
+ *   fragment made and left empty (a misaligned or oversized one) are
+ *   bounded too; a queue lives ip6frag_time seconds, and on expiry ICMPv6
+ *   time exceeded (code 1) goes back only if its first fragment had
+ *   arrived.
  * The whole datagram keeps the first fragment's headers before the
  * fragment header, loses the fragment header, and goes on from there.
  */
@@ -43,6 +46,14 @@ import {
 import type { Icmpv6 } from './icmp.ts';
 
 const { readU16, readU32, writeU16 } = bytes;
+
+/**
+ * Bytes charged per queue (inet_frag_alloc adds the queue's size,
+ * sizeof(struct frag_queue)): measured on 6.18, with ip6frag_high_thresh
+ * 100000 the kernel made 544 queues of misaligned fragments, each left
+ * empty, before refusing (100000 / 184 = 543.5).
+ */
+export const FRAG_QUEUE_MEMORY6 = 184;
 
 /** Offset of the Payload Length field: what a misaligned fragment's parameter problem points at. */
 const PAYLOAD_LENGTH_FIELD = 4;
@@ -173,6 +184,8 @@ export class Ipv6Reassembler {
       q = new FragmentQueue6(key, source, destination, (expired) => this.expire(expired));
       addresses.hold(source);
       addresses.hold(destination);
+      q.memory = FRAG_QUEUE_MEMORY6;
+      this.memory += FRAG_QUEUE_MEMORY6;
       this.queues.set(key, q);
       this.timers.arm(q.timer, this.clock.now() + this.sysctl.ip6frag_time * 1000);
     }

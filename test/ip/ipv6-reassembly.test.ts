@@ -4,6 +4,7 @@
  * fragmentation of an echo reply larger than the link MTU.
  */
 import test from 'ava';
+import { FRAG_QUEUE_MEMORY6 } from '../../stack/ipv6/reassembly.ts';
 import { decodeIpv6Header, frag6Id, frag6More, frag6Offset, pseudoHeaderSum6 } from '../../stack/wire/ipv6.ts';
 import { ipv6WordSum } from '../../stack/wire/addr6.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
@@ -84,6 +85,24 @@ test('a queue times out after ip6frag_time: time exceeded (code 1) only if the f
   t.deepEqual(s.advanceTo(200_000), []);
   const c = s.stack.counters;
   t.deepEqual([c.Ip6ReasmTimeout, c.Ip6ReasmFails, c.Icmp6OutTimeExcds], [2, 2, 1]);
+  t.is(s.stack.addresses.heldCount, 1);
+});
+
+test('queues left empty by misaligned fragments are charged too: past ip6frag_high_thresh new ones are refused', (t) => {
+  // Measured on 6.18 with ip6frag_high_thresh 100000: of 1000 such fragments
+  // with new identifications, 544 made a queue (a parameter problem each,
+  // Ip6InHdrErrors) and 456 were refused (Ip6ReasmFails): 184 bytes a queue.
+  const s = testStack({ ...v6, sysctl: { ip6frag_high_thresh: 100_000 } });
+  const datagram = echoRequest6(7, 1, 64);
+  for (let id = 0; id < 1000; id++) s.stack.input(fragment6(datagram, 59, 8, new Uint8Array(9), true, 0x10000 + id));
+  s.stack.flush();
+  const c = s.stack.counters;
+  const r = s.stack.reassembler6!;
+  t.deepEqual([c.Ip6InHdrErrors, c.Ip6ReasmFails, s.stack.drops.FRAG_MEM_LIMIT], [544, 456, 456]);
+  t.is(r.queueCount, 544);
+  t.is(r.memory, 544 * FRAG_QUEUE_MEMORY6);
+  s.advanceTo(60_000);
+  t.deepEqual([r.queueCount, r.memory, c.Ip6ReasmTimeout], [0, 0, 544]);
   t.is(s.stack.addresses.heldCount, 1);
 });
 
