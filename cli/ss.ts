@@ -70,15 +70,31 @@ export function ssTimer(c: TcpInfo): string {
   return `timer:(${name},${ssTime(pick.expiresIn)},${count})`;
 }
 
+/** An address and port as ss prints them: an IPv6 address (v4-mapped too) in brackets. */
+export function ssEndpoint(address: string, port: number | '*'): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * A listener's two columns as ss (iproute2 6.x) prints them: an IPv4 one
+ * `0.0.0.0:7  0.0.0.0:*`, a v6-only one `[::]:7  [::]:*`, and an IPv6
+ * wildcard that also takes IPv4 (IPV6_V6ONLY off) `*:7  *:*`.
+ */
+function listenerColumns(l: ListenerInfo): [string, string] {
+  if (l.family === 6 && !l.v6only && l.localAddress === '::') return [`*:${l.localPort}`, '*:*'];
+  return [ssEndpoint(l.localAddress, l.localPort), ssEndpoint(l.family === 6 ? '::' : '0.0.0.0', '*')];
+}
+
 export function formatSs(connections: readonly TcpInfo[], listeners: readonly ListenerInfo[] = []): string {
   const rows: string[] = [`${'State'.padEnd(11)}${'Recv-Q'.padStart(7)} ${'Send-Q'.padStart(7)}  ${'Local Address:Port'.padEnd(22)} Peer Address:Port`];
   for (const l of listeners) {
-    rows.push(`${'LISTEN'.padEnd(11)}${String(l.acceptQueue).padStart(7)} ${String(l.backlog).padStart(7)}  ${`${l.localAddress}:${l.localPort}`.padEnd(22)} *:*`);
+    const [local, peer] = listenerColumns(l);
+    rows.push(`${'LISTEN'.padEnd(11)}${String(l.acceptQueue).padStart(7)} ${String(l.backlog).padStart(7)}  ${local.padEnd(22)} ${peer}`);
   }
   for (const c of connections) {
     const timer = ssTimer(c);
-    const peer = `${c.remoteAddress}:${c.remotePort}`;
-    const head = `${(SS_STATE[c.state] ?? c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${`${c.localAddress}:${c.localPort}`.padEnd(22)} `;
+    const peer = ssEndpoint(c.remoteAddress, c.remotePort);
+    const head = `${(SS_STATE[c.state] ?? c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${ssEndpoint(c.localAddress, c.localPort).padEnd(22)} `;
     rows.push(timer ? `${head}${peer.padEnd(22)} ${timer}` : `${head}${peer}`);
     if (c.state === 'TIME_WAIT' || c.mss === 0) continue;
     const parts = [

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { formatCounters } from '../stack/counters.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
-import { parseIpv4 } from '../stack/wire/addr.ts';
 import { parseCommandLine } from './args.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
@@ -211,7 +210,7 @@ export async function runUp(argv: string[]): Promise<number> {
       connections: () => stack.tcp.connections(),
       listeners: () => stack.tcp.listeners(),
       counters: () => nonzeroCounters(view),
-      destroy: (f) => stack.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress === undefined ? undefined : parseIpv4(f.remoteAddress) }),
+      destroy: (f) => stack.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress }),
     });
     if (ctl !== undefined) up.onCleanup(() => ctl.close());
 

@@ -26,7 +26,8 @@ import type { Random } from './random.ts';
 import { defaultSysctls, type Sysctls } from './sysctl.ts';
 import { Timer, TimerQueue } from './timers.ts';
 import type { ForgottenCounts, TraceSink } from './trace.ts';
-import type { Ipv4Address } from './wire/addr.ts';
+import { parseIpv4, type Ipv4Address } from './wire/addr.ts';
+import { ipv4FromMapped, isIpv6V4Mapped, parseIpv6 } from './wire/addr6.ts';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
 import type { CopiedBytes, TcpContext } from './tcp/context.ts';
 import { TcpSock } from './tcp/sock.ts';
@@ -47,9 +48,11 @@ export interface TcpApi {
   /**
    * `ss -K`: aborts the matching connections (tcp_abort: an active reset
    * where the peer must hear of it, ECONNABORTED for their applications).
-   * Returns how many were aborted.
+   * The peer's address is an IPv4 number or text of either family (a
+   * v4-mapped one is its IPv4 address, as on the wire); text that is no
+   * address matches nothing. Returns how many were aborted.
    */
-  destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address; remotePort?: number }): number;
+  destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address | string; remotePort?: number }): number;
 }
 
 export interface StackOptions {
@@ -224,8 +227,21 @@ export class Stack {
       connections: () => layer.connectionInfos(),
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),
-      destroy: (f) => layer.destroy({ localPort: f.localPort, remote: f.remoteAddress, remotePort: f.remotePort }),
+      destroy: (f) => {
+        const remote = typeof f.remoteAddress === 'string' ? this.addressFromText(f.remoteAddress) : f.remoteAddress;
+        if (remote === null) return 0;
+        return layer.destroy({ localPort: f.localPort, remote, remotePort: f.remotePort });
+      },
     };
+  }
+
+  /** An address in text as the stack carries it (stack/address.ts; an IPv6 one interned for this round), or null for text of neither family. */
+  private addressFromText(text: string): number | null {
+    const v4 = parseIpv4(text);
+    if (v4 !== undefined) return v4;
+    const v6 = parseIpv6(text);
+    if (v6 === undefined) return null;
+    return isIpv6V4Mapped(v6) ? ipv4FromMapped(v6) : this.addresses.intern(v6, 0);
   }
 
   /** IPv6 input and output, ICMPv6, reassembly and UDP over IPv6, around our IPv6 address (held for the stack's life). */

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { formatCounters } from '../../stack/counters.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import { parseCommandLine } from '../args.ts';
 import { fileKind } from '../output-file.ts';
 import { invokedAs } from '../program.ts';
@@ -127,7 +128,7 @@ async function kill(values: { ctl?: string; pid?: string; json?: boolean; sport?
   if (values.sport === undefined) throw new UsageError('-K needs --sport PORT (our port of the connections to destroy)');
   const filter: KillFilter = { localPort: parseInteger('--sport', values.sport, 1, 65535) };
   if (values.dst !== undefined) {
-    if (parseIpv4(values.dst) === undefined) throw new UsageError(`--dst: not an IPv4 address: ${values.dst}`);
+    if (parseIpv4(values.dst) === undefined && parseIpv6(values.dst) === undefined) throw new UsageError(`--dst: not an IPv4 or IPv6 address: ${values.dst}`);
     filter.remoteAddress = values.dst;
   }
   if (values.dport !== undefined) filter.remotePort = parseInteger('--dport', values.dport, 1, 65535);

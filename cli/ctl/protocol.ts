@@ -116,7 +116,7 @@ export class ControlHandler {
     const port = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 65535;
     if (!port(r.localPort)) return { ok: false, error: 'bad request: kill needs localPort (1..65535)' };
     if (r.remotePort !== undefined && !port(r.remotePort)) return { ok: false, error: 'bad request: remotePort must be 1..65535' };
-    if (r.remoteAddress !== undefined && typeof r.remoteAddress !== 'string') return { ok: false, error: 'bad request: remoteAddress must be a dotted quad' };
+    if (r.remoteAddress !== undefined && typeof r.remoteAddress !== 'string') return { ok: false, error: 'bad request: remoteAddress must be an address in text' };
     const filter: KillFilter = { localPort: r.localPort };
     if (r.remoteAddress !== undefined) filter.remoteAddress = r.remoteAddress;
     if (r.remotePort !== undefined) filter.remotePort = r.remotePort;

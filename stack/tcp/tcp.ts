@@ -624,6 +624,8 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
   listenerInfos(): ListenerInfo[] {
     return [...this.listenerTable.all()].map((l) => ({
+      family: l.ipv6 ? 6 : 4,
+      v6only: l.v6only,
       localAddress: socketAddressText(this.ctx.addresses, l.bindAddress, l.ipv6),
       localPort: l.port,
       backlog: l.backlog,

@@ -127,6 +127,9 @@ export interface TcpInfo {
 
 /** A listening socket in the `ss -lt` listing. */
 export interface ListenerInfo {
+  /** The socket's family: an IPv6 listener on '::' that is not v6-only also takes IPv4 (`ss` shows it as '*'). */
+  family: 4 | 6;
+  v6only: boolean;
   localAddress: string;
   localPort: number;
   backlog: number;

@@ -17,7 +17,7 @@ import { nonzeroCounters } from '../../cli/services/http.ts';
 import { formatSs, ssTime, ssTimer } from '../../cli/ss.ts';
 import { FatalError, UsageError } from '../../cli/usage.ts';
 import type { TcpInfo } from '../../stack/socket/types.ts';
-import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
+import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
 
 const RUN_DIR = mkdtempSync(join(tmpdir(), 'tcpstack-ctl-'));
@@ -89,7 +89,7 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
     connections: () => w.b.tcp.connections(),
     listeners: () => w.b.tcp.listeners(),
     counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops }),
-    destroy: (f) => w.b.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress === undefined ? undefined : parseIpv4(f.remoteAddress) }),
+    destroy: (f) => w.b.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress }),
   });
   try {
     t.is(statSync(path).mode & 0o777, 0o600, 'only the owner may ask');
@@ -97,7 +97,7 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
     t.like(info, { ok: true, fields: { addr: '198.18.0.2' }, pid: process.pid });
     t.true(ss!.ok && 'connections' in ss!);
     if (!ss!.ok || !('connections' in ss!)) return;
-    t.deepEqual(ss.listeners, [{ localAddress: '0.0.0.0', localPort: 7, backlog: 8, acceptQueue: 0, synQueue: 0 }]);
+    t.deepEqual(ss.listeners, [{ family: 4, v6only: false, localAddress: '0.0.0.0', localPort: 7, backlog: 8, acceptQueue: 0, synQueue: 0 }]);
     t.is(ss.connections.length, 1);
     t.like(ss.connections[0], { state: 'ESTABLISHED', localPort: 7, remotePort: client.localPort, remoteAddress: '198.18.0.1', mss: 1448, cwnd: 10 });
     t.like(first, { ok: true, rows: [['IpInReceives', 2], ['IpInDelivers', 2], ['IpOutRequests', 1]] });
@@ -236,13 +236,22 @@ test('ss listing: the timer on the first line, the internals in ss -i order', (t
       info({ state: 'TIME_WAIT', remotePort: 6, mss: 0, timer: { on: 'timewait', expiresIn: 59_000 }, timers: undefined }),
       info({ state: 'FIN_WAIT2', remotePort: 8, mss: 0, timer: { on: 'fin_wait2', expiresIn: 60_000 }, timers: undefined }),
     ],
-    [{ localAddress: '0.0.0.0', localPort: 7, backlog: 511, acceptQueue: 0, synQueue: 0 }],
+    [
+      { family: 4, v6only: false, localAddress: '0.0.0.0', localPort: 7, backlog: 511, acceptQueue: 0, synQueue: 0 },
+      { family: 6, v6only: true, localAddress: '::', localPort: 7, backlog: 511, acceptQueue: 0, synQueue: 0 },
+      { family: 6, v6only: false, localAddress: '::', localPort: 9, backlog: 5, acceptQueue: 1, synQueue: 0 },
+      { family: 6, v6only: false, localAddress: '2001:2::2', localPort: 10, backlog: 5, acceptQueue: 0, synQueue: 0 },
+    ],
   );
   t.is(
     text,
     [
       'State       Recv-Q  Send-Q  Local Address:Port     Peer Address:Port',
-      'LISTEN           0     511  0.0.0.0:7              *:*',
+      // As ss from iproute2 6.x writes an IPv4 listener, a v6-only one, one taking both families, one on an address.
+      'LISTEN           0     511  0.0.0.0:7              0.0.0.0:*',
+      'LISTEN           0     511  [::]:7                 [::]:*',
+      'LISTEN           1       5  *:9                    *:*',
+      'LISTEN           0       5  [2001:2::2]:10         [::]:*',
       'ESTAB            0    1448  198.18.0.2:7           198.18.0.1:41234       timer:(on,380ms,1)',
       '\t ts sack wscale:10,10 rto:204 backoff:1 rtt:1.5/0.75 mss:1448 cwnd:5 ssthresh:7 bytes_sent:4344 bytes_retrans:1448 bytes_acked:2896 bytes_received:5 lastsnd:24 lastrcv:1000 unacked:1 retrans:1/3 snd_wnd:64512 rcv_wnd:65536',
       'ESTAB            0    1448  198.18.0.2:7           198.18.0.1:5           timer:(keepalive,1.200ms,2)',
@@ -252,6 +261,9 @@ test('ss listing: the timer on the first line, the internals in ss -i order', (t
     ].join('\n'),
   );
   t.is(ssTimer(info({ timers: [{ on: 'delack', expiresIn: 30 }] })), '', 'ss never shows the delayed-ACK timer');
+  const v6 = formatSs([info({ localAddress: '2001:2::2', remoteAddress: '2001:2::1', timers: [] }), info({ localAddress: '::ffff:198.18.0.2', remoteAddress: '::ffff:198.18.0.1', remotePort: 5, timers: [] })], []).split('\n');
+  t.is(v6[1], 'ESTAB            0    1448  [2001:2::2]:7          [2001:2::1]:41234');
+  t.is(v6[3], 'ESTAB            0    1448  [::ffff:198.18.0.2]:7  [::ffff:198.18.0.1]:5', 'a dual-stack socket shows its IPv4 peer v4-mapped, in brackets');
   t.is(ssTimer(info({ timers: [{ on: 'persist', expiresIn: 400 }], probes: 3 })), 'timer:(persist,400ms,3)');
 });
 

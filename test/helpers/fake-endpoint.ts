@@ -116,7 +116,7 @@ export class FakeHost implements TcpProvider {
   listeners(): ListenerInfo[] {
     return [...this.net.endpoints]
       .filter((ep) => ep.hostAddress === this.address && ep.state === 'LISTEN')
-      .map((ep) => ({ localAddress: ep.localAddress, localPort: ep.localPort, backlog: ep.backlog, acceptQueue: ep.acceptQueue.length, synQueue: 0 }));
+      .map((ep) => ({ family: 4 as const, v6only: false, localAddress: ep.localAddress, localPort: ep.localPort, backlog: ep.backlog, acceptQueue: ep.acceptQueue.length, synQueue: 0 }));
   }
 }
 

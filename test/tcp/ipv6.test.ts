@@ -97,6 +97,25 @@ test('a dual-stack listener takes an IPv4 client, shown v4-mapped; a v6-only one
   t.throws(() => refused.client.read(), { code: 'ECONNREFUSED' });
 });
 
+test('ss -K by peer address in either family: IPv6 text, a v4-mapped peer as its IPv4 address; text of neither matches nothing', (t) => {
+  const w = world();
+  const six = connect6(w, ADDR6_B);
+  const four = { client: w.a.tcp.socket(4) };
+  four.client.connect('198.18.0.2', 5001);
+  w.run(w.clock.now() + 1000, () => six.listener.accept() !== null);
+  t.truthy(six.server);
+  t.is(four.client.state, 'ESTABLISHED');
+  t.is(w.b.tcp.destroy({ localPort: 5001, remoteAddress: 'not-an-address' }), 0);
+  t.is(w.b.tcp.destroy({ localPort: 5001, remoteAddress: '2001:2::9' }), 0);
+  t.is(w.b.tcp.destroy({ localPort: 5001, remoteAddress: '2001:2:0::1' }), 1, 'any spelling of the address');
+  w.run(w.clock.now() + 10);
+  t.is(six.client.state, 'CLOSED', 'the IPv6 peer heard the reset');
+  t.is(w.b.tcp.destroy({ localPort: 5001, remoteAddress: '::ffff:198.18.0.1' }), 1);
+  w.run(w.clock.now() + 10);
+  t.is(four.client.state, 'CLOSED');
+  t.is(w.b.tcp.connections().length, 0);
+});
+
 test('an IPv6 client can reach an IPv4 server through a v4-mapped address', (t) => {
   const w = world();
   const { client, server } = connect6(w, '::ffff:198.18.0.2', { listenerFamily: 4 });
