@@ -27,7 +27,7 @@ const invalid: Array<[string, unknown, RegExp]> = [
   ['no action', [{ match: {} }], /^rule 1, action: missing/],
   ['empty action list', [{ action: [] }], /^rule 1, action: the list of actions is empty$/],
   ['unknown rule field', [{ action: 'drop', mach: {} }], /^rule 1, rule: unknown field "mach" \(known: name, match, action, comment\)$/],
-  ['unknown match field', [{ match: { flag: 'S' }, action: 'drop' }], /^rule 1, match: unknown field "flag" \(known: direction, protocol, flags/],
+  ['unknown match field', [{ match: { flag: 'S' }, action: 'drop' }], /^rule 1, match: unknown field "flag" \(known: direction, version, src, dst, host, protocol, flags/],
   ['bad direction', [{ match: { direction: 'up' }, action: 'drop' }], /^rule 1, match\.direction: expected "in", "out" or "both", got "up"$/],
   ['bad protocol', [{ match: { protocol: 'sctp' }, action: 'drop' }], /^rule 1, match\.protocol: unknown protocol "sctp"/],
   ['protocol out of range', [{ match: { protocol: 300 }, action: 'drop' }], /^rule 1, match\.protocol: expected an integer from 0 to 255, got 300$/],

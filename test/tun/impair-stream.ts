@@ -1,9 +1,10 @@
 /** A known packet stream through an Impairment in virtual time, for the impairment tests. */
 import { VirtualClock } from '../../stack/clock.ts';
 import { Impairment, type Direction, type ImpairConfig } from '../../tun/impair/impairment.ts';
-import { craftTcp, viewPacket } from '../../tun/impair/packet.ts';
+import { craftTcp, craftTcp6, viewPacket } from '../../tun/impair/packet.ts';
 import { TCP_ACK, TCP_PSH } from '../../stack/wire/tcp.ts';
 import { KERNEL, STACK } from '../helpers/packets.ts';
+import { KERNEL6, STACK6 } from '../helpers/packets6.ts';
 
 export interface Timed {
   t: number;
@@ -27,9 +28,25 @@ export function segment(i: number, dir: Direction = 'out', size = 1040, flags = 
   });
 }
 
-/** `n` segments, one every `gapMs`, seq 0..n-1. */
-export function stream(n: number, dir: Direction = 'out', gapMs = 1, size = 1040): Timed[] {
-  return Array.from({ length: n }, (_, i) => ({ t: i * gapMs, dir, packet: segment(i, dir, size) }));
+/** The same over IPv6 (2001:2::2 the stack, 2001:2::1 the kernel), `size` bytes long in all (40 of them the IPv6 header). */
+export function segment6(i: number, dir: Direction = 'out', size = 1040, flags = TCP_ACK | TCP_PSH, ports: [number, number] = [40000, 7]): Uint8Array {
+  const out = dir === 'out';
+  return craftTcp6({
+    source: out ? STACK6 : KERNEL6,
+    destination: out ? KERNEL6 : STACK6,
+    sourcePort: out ? ports[0] : ports[1],
+    destinationPort: out ? ports[1] : ports[0],
+    seq: i,
+    ack: 1,
+    flags,
+    window: 1000,
+    data: new Uint8Array(Math.max(0, size - 60)).fill(i & 255),
+  });
+}
+
+/** `n` segments, one every `gapMs`, seq 0..n-1; IPv4 unless `make` says otherwise. */
+export function stream(n: number, dir: Direction = 'out', gapMs = 1, size = 1040, make: typeof segment = segment): Timed[] {
+  return Array.from({ length: n }, (_, i) => ({ t: i * gapMs, dir, packet: make(i, dir, size) }));
 }
 
 export const seqOf = (p: Uint8Array): number => viewPacket(p).seq;

@@ -72,10 +72,14 @@ export interface TransferResult {
   virtualMs: number;
 }
 
-/** One connection from A to B, `up` bytes A → B and `down` bytes B → A at once. */
-export function transfer(w: World, upData: Uint8Array, downData: Uint8Array, port = 7000, limitMs = 3_600_000): TransferResult {
-  const server = w.b.tcp.socket();
-  server.bind(0, port);
+/**
+ * One connection from A to B, `up` bytes A → B and `down` bytes B → A at
+ * once; over IPv6 to `to6` (B's IPv6 address) when given, both ends AF_INET6
+ * sockets.
+ */
+export function transfer(w: World, upData: Uint8Array, downData: Uint8Array, port = 7000, limitMs = 3_600_000, to6?: string): TransferResult {
+  const server = w.b.tcp.socket(to6 === undefined ? 4 : 6);
+  server.bind(to6 === undefined ? 0 : '::', port);
   server.listen(8);
   const up: Side = { sent: sha256(upData), bytes: 0 };
   const down: Side = { sent: sha256(downData), bytes: 0 };
@@ -86,8 +90,8 @@ export function transfer(w: World, upData: Uint8Array, downData: Uint8Array, por
       server.close();
     }
   };
-  const client = w.a.tcp.socket();
-  client.connect(formatIpv4(ADDR_B), port);
+  const client = w.a.tcp.socket(to6 === undefined ? 4 : 6);
+  client.connect(to6 ?? formatIpv4(ADDR_B), port);
   drive(client, upData, down);
   const start = w.clock.now();
   w.run(start + limitMs, () => up.got !== undefined && down.got !== undefined);

@@ -12,14 +12,17 @@
  * - toward "receiver" (a spoof from the same source): relative seq counts from
  *   the matched seq + length (the next byte the receiver expects), relative
  *   ack from its ACK number.
- * The ack field is 0 unless the injected flags include ACK. Injected packets
- * skip every fault (random or rule) and leave after the inject's own delay.
+ * The ack field is 0 unless the injected flags include ACK. An injection
+ * answering an IPv6 packet is IPv6, between its addresses, with no
+ * extension headers. Injected packets skip every fault (random or rule) and
+ * leave after the inject's own delay.
  */
 import { ipDestination, ipSource } from '../../stack/wire/ipv4.ts';
+import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../../stack/wire/ipv6.ts';
 import { TCP_RST } from '../../stack/wire/tcp.ts';
 import type { ImpairCounters } from './counters.ts';
-import { applySeq, craftTcp, rewriteTcp, segmentLength, viewPacket, type PacketView } from './packet.ts';
-import type { Rule, RuleDirection, RuleMatch } from './rules.ts';
+import { addressFields, applySeq, craftTcp, craftTcp6, rewriteTcp, segmentLength, viewPacket, type PacketView } from './packet.ts';
+import { prefixByteMask, type AddressMatch, type Rule, type RuleDirection, type RuleMatch } from './rules.ts';
 
 export type Direction = 'in' | 'out';
 
@@ -38,11 +41,29 @@ export interface RuleOutcome {
 
 const inRange = (v: number, r: { min: number; max: number } | undefined): boolean => r === undefined || (v >= r.min && v <= r.max);
 
-function matchesStatic(m: RuleMatch, dir: Direction, v: PacketView, t: number): boolean {
+/** True when the address at `at` in `p` lies in the prefix (the packet is of the prefix's family). */
+function inPrefix(p: Uint8Array, at: number, a: AddressMatch): boolean {
+  const whole = a.bits >> 3;
+  for (let i = 0; i < whole; i++) if (p[at + i] !== a.bytes[i]) return false;
+  return (a.bits & 7) === 0 || ((p[at + whole]! ^ a.bytes[whole]!) & prefixByteMask(a.bits, whole)) === 0;
+}
+
+function addressMatches(m: RuleMatch, p: Uint8Array, v: PacketView): boolean {
+  if (v.version === 0) return false;
+  const f = addressFields(v.version);
+  const is = (at: number, a: AddressMatch): boolean => a.version === v.version && inPrefix(p, at, a);
+  if (m.src !== undefined && !is(f.src, m.src)) return false;
+  if (m.dst !== undefined && !is(f.dst, m.dst)) return false;
+  return m.host === undefined || is(f.src, m.host) || is(f.dst, m.host);
+}
+
+function matchesStatic(m: RuleMatch, dir: Direction, p: Uint8Array, v: PacketView, t: number): boolean {
   if (m.direction !== 'both' && m.direction !== dir) return false;
   if (m.from !== undefined && t < m.from) return false;
   if (m.until !== undefined && t >= m.until) return false;
-  if (m.protocol !== undefined && (!v.ipv4 || v.protocol !== m.protocol)) return false;
+  if (m.version !== undefined && v.version !== m.version) return false;
+  if ((m.src !== undefined || m.dst !== undefined || m.host !== undefined) && !addressMatches(m, p, v)) return false;
+  if (m.protocol !== undefined && (v.version === 0 || v.protocol !== m.protocol)) return false;
   if (m.flags !== undefined) {
     if (v.flags < 0) return false;
     if (m.flags.mode === 'exact' ? v.flags !== m.flags.bits : (v.flags & m.flags.bits) !== m.flags.bits) return false;
@@ -84,7 +105,7 @@ export class RuleEngine {
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
       const m = rule.match;
-      if (!matchesStatic(m, dir, view, t)) continue;
+      if (!matchesStatic(m, dir, out.packet!, view, t)) continue;
       const k = ++this.seen[i]!;
       if (!countHit(m, k)) continue;
       if (m.times !== undefined && this.counters.ruleHits[i]! >= m.times) continue;
@@ -121,22 +142,28 @@ export class RuleEngine {
             const spec = action.inject;
             if (!view.hasTransport || view.flags < 0) break;
             const p = out.packet!;
-            const src = ipSource(p);
-            const dst = ipDestination(p);
             const next = (view.seq + segmentLength(view)) >>> 0;
             const reply = spec.toward === 'sender';
-            const window = spec.window ?? (spec.flags & TCP_RST ? 0 : view.window);
-            const crafted = craftTcp({
-              source: reply ? dst : src,
-              destination: reply ? src : dst,
+            const segment = {
               sourcePort: reply ? view.dstPort : view.srcPort,
               destinationPort: reply ? view.srcPort : view.dstPort,
               seq: applySeq(spec.seq, reply ? view.ack : next),
               ack: applySeq(spec.ack, reply ? next : view.ack),
               flags: spec.flags,
-              window,
+              window: spec.window ?? (spec.flags & TCP_RST ? 0 : view.window),
               data: spec.data,
-            });
+            };
+            let crafted: Uint8Array;
+            if (view.version === 4) {
+              const src = ipSource(p);
+              const dst = ipDestination(p);
+              crafted = craftTcp({ ...segment, source: reply ? dst : src, destination: reply ? src : dst });
+            } else {
+              // Over IPv6: the matched packet's addresses, in a bare header with no extension headers.
+              const src = p.subarray(IPV6_SRC_OFFSET, IPV6_SRC_OFFSET + 16);
+              const dst = p.subarray(IPV6_DST_OFFSET, IPV6_DST_OFFSET + 16);
+              crafted = craftTcp6({ ...segment, source: reply ? dst : src, destination: reply ? src : dst });
+            }
             out.injections.push({ dir: reply ? opposite(dir) : dir, packet: crafted, delayMs: spec.delayMs });
             c.ImpairInjected++;
             break;

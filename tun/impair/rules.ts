@@ -9,7 +9,9 @@
  *   { "rules": [ RULE, ... ] }        (or just the array)
  *   RULE   = { "name"?: string, "match"?: MATCH, "action": ACTION | [ACTION, ...] }
  *   MATCH  = { "direction"?: "in" | "out" | "both",
- *              "protocol"?: "tcp" | "udp" | "icmp" | 0-255,
+ *              "version"?: 4 | 6,
+ *              "src"? | "dst"? | "host"?: ADDRESS | ADDRESS/BITS,   (IPv4 or IPv6; host: either end)
+ *              "protocol"?: "tcp" | "udp" | "icmp" | "icmp6" | 0-255,   (IPv6: after the extension headers)
  *              "flags"?: "SA" | { "exact": "SA" } | { "contains": "S" },
  *              "srcPort"? | "dstPort"? | "port"?: N | [LO, HI],
  *              "length"?: N | [LO, HI] | { "min"?: N, "max"?: N },   (payload bytes)
@@ -24,7 +26,10 @@
  *   TIME   = milliseconds, or "50ms", "3s"...;  SEQ = 0..2^32-1 (absolute) or "+N" / "-N" (relative)
  */
 import { readFileSync } from 'node:fs';
+import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { formatIpv6, parseIpv6 } from '../../stack/wire/addr6.ts';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../../stack/wire/ipv4.ts';
+import { NEXTHDR_ICMPV6 } from '../../stack/wire/ipv6.ts';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
 import type { SeqValue } from './packet.ts';
 import { ImpairSyntaxError, timeValue } from './units.ts';
@@ -35,8 +40,23 @@ export interface Range {
   max: number;
 }
 
+/** An address or a prefix of one family: the packet's address matches when its first `bits` bits are those of `bytes`. */
+export interface AddressMatch {
+  version: 4 | 6;
+  /** 4 or 16 bytes, zero beyond the prefix. */
+  bytes: Uint8Array;
+  bits: number;
+}
+
 export interface RuleMatch {
   direction: RuleDirection;
+  /** IP version: 4 or 6 (tcpdump's `ip` and `ip6`). */
+  version?: 4 | 6;
+  src?: AddressMatch;
+  dst?: AddressMatch;
+  /** Either address. */
+  host?: AddressMatch;
+  /** The upper-layer protocol; over IPv6 the Next Header after the extension headers. */
   protocol?: number;
   flags?: { mode: 'exact' | 'contains'; bits: number };
   srcPort?: Range;
@@ -187,17 +207,91 @@ class Ctx {
   }
 }
 
-const PROTOCOLS: Record<string, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP };
-const MATCH_FIELDS = ['direction', 'protocol', 'flags', 'srcPort', 'dstPort', 'port', 'length', 'nth', 'every', 'times', 'from', 'until'] as const;
+const PROTOCOLS: Record<string, number> = { tcp: PROTO_TCP, udp: PROTO_UDP, icmp: PROTO_ICMP, icmp6: NEXTHDR_ICMPV6 };
+const MATCH_FIELDS = ['direction', 'version', 'src', 'dst', 'host', 'protocol', 'flags', 'srcPort', 'dstPort', 'port', 'length', 'nth', 'every', 'times', 'from', 'until'] as const;
 const ACTION_KINDS = ['drop', 'delay', 'duplicate', 'corrupt', 'rewrite', 'inject', 'blackout'] as const;
+
+/**
+ * "198.18.0.1", "198.18.0.0/15", "2001:2::1" or "2001:2::/64" (tcpdump's
+ * `host` and `net`): the address, and how many of its leading bits must
+ * match (all of them without a prefix length). Bits beyond the prefix must
+ * be zero, as tcpdump requires of a `net`: "2001:2::1/64" is a mistake for
+ * either a host or 2001:2::/64.
+ */
+export function parseAddressMatch(text: string): AddressMatch {
+  const slash = text.indexOf('/');
+  const addressText = slash < 0 ? text : text.slice(0, slash);
+  const v4 = parseIpv4(addressText);
+  const bytes = v4 !== undefined ? Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255) : parseIpv6(addressText);
+  if (bytes === undefined) {
+    throw new ImpairSyntaxError(`${JSON.stringify(text)}: expected an IPv4 or IPv6 address, maybe with a prefix length (198.18.0.0/15, 2001:2::/64)`);
+  }
+  const max = bytes.length * 8;
+  let bits = max;
+  if (slash >= 0) {
+    const lengthText = text.slice(slash + 1);
+    if (!/^(?:0|[1-9][0-9]{0,2})$/.test(lengthText) || Number(lengthText) > max) {
+      throw new ImpairSyntaxError(`${JSON.stringify(text)}: the prefix length is 0 to ${max}`);
+    }
+    bits = Number(lengthText);
+  }
+  const version = v4 !== undefined ? 4 : 6;
+  const prefix = bytes.map((b, i) => b & prefixByteMask(bits, i));
+  if (prefix.some((b, i) => b !== bytes[i])) {
+    const network = version === 4 ? prefix.join('.') : formatIpv6(prefix);
+    throw new ImpairSyntaxError(`${JSON.stringify(text)}: bits are set beyond the /${bits} prefix (the network is ${network}/${bits}; without /${bits}, one address)`);
+  }
+  return { version, bytes, bits };
+}
+
+/** The mask of byte `i` of an address for a prefix of `bits` bits: 0xff inside it, 0 past it. */
+export function prefixByteMask(bits: number, i: number): number {
+  const k = Math.max(0, Math.min(8, bits - 8 * i));
+  return (0xff00 >> k) & 0xff;
+}
+
+/** `version`, `src`, `dst` and `host` of a match: each address of one family, all of the same one. */
+function parseVersionAndAddresses(c: Ctx, o: Record<string, Json>, m: RuleMatch): void {
+  if (o.version !== undefined) {
+    if (o.version !== 4 && o.version !== 6) c.fail('match.version', `expected 4 or 6 (tcpdump's ip or ip6), got ${JSON.stringify(o.version)}`);
+    m.version = o.version;
+  }
+  for (const key of ['src', 'dst', 'host'] as const) {
+    const value = o[key];
+    if (value === undefined) continue;
+    const field = `match.${key}`;
+    if (typeof value !== 'string') c.fail(field, `expected an address like "198.18.0.1" or "2001:2::/64", got ${JSON.stringify(value)}`);
+    const a = c.wrap(field, () => parseAddressMatch(value));
+    const family = matchFamily(m);
+    if (family !== undefined && family.version !== a.version) {
+      c.fail(field, `an IPv${a.version} address, but ${family.field} is IPv${family.version}: a packet has one IP version`);
+    }
+    m[key] = a;
+  }
+}
+
+/** The IP version a match asks for already, and the field that says so. */
+function matchFamily(m: RuleMatch): { version: 4 | 6; field: string } | undefined {
+  if (m.version !== undefined) return { version: m.version, field: 'match.version' };
+  for (const key of ['src', 'dst', 'host'] as const) {
+    const a = m[key];
+    if (a !== undefined) return { version: a.version, field: `match.${key}` };
+  }
+  return undefined;
+}
 
 function parseMatch(c: Ctx, v: Json): RuleMatch {
   const o = c.object('match', v ?? {}, MATCH_FIELDS);
   const m: RuleMatch = { direction: o.direction === undefined ? 'both' : c.direction('match.direction', o.direction) };
+  parseVersionAndAddresses(c, o, m);
   if (o.protocol !== undefined) {
     if (typeof o.protocol === 'string') {
-      const p = PROTOCOLS[o.protocol.toLowerCase()];
-      if (p === undefined) c.fail('match.protocol', `unknown protocol ${JSON.stringify(o.protocol)} (use tcp, udp, icmp or a number 0-255)`);
+      const name = o.protocol.toLowerCase();
+      const p = PROTOCOLS[name];
+      if (p === undefined) c.fail('match.protocol', `unknown protocol ${JSON.stringify(o.protocol)} (use tcp, udp, icmp, icmp6 or a number 0-255)`);
+      const family = matchFamily(m);
+      if (name === 'icmp' && family?.version === 6) c.fail('match.protocol', `"icmp" is ICMP over IPv4, but ${family.field} is IPv6: use "icmp6"`);
+      if (name === 'icmp6' && family?.version === 4) c.fail('match.protocol', `"icmp6" is ICMP over IPv6, but ${family.field} is IPv4: use "icmp"`);
       m.protocol = p;
     } else {
       m.protocol = c.integer('match.protocol', o.protocol, 0, 255);
