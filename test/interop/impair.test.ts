@@ -8,6 +8,9 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
 import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
@@ -16,6 +19,7 @@ const interop = skip === undefined ? test.serial : test.skip;
 if (skip !== undefined) console.log(`interop impairment tests skipped: ${skip}`);
 
 const ADDR = '198.18.0.2';
+const ADDR6 = '2001:2::2';
 const PEER = '198.18.0.1';
 const FAULTS = ['--loss', '5%', '--reorder', '2%', '--dup', '1%', '--corrupt', '0.5%'];
 const EXAMPLES = new URL('../../tun/impair/examples/', import.meta.url).pathname;
@@ -80,6 +84,33 @@ interop('5 MiB each way through echo with 5% loss, 2% reorder, 1% dup, 0.5% corr
   t.is(caughtByUs + caughtByKernel, corrupted, 'every corrupted packet was caught by one of the two');
   t.is(ours.get('IpInHdrErrors') ?? 0, 0);
   for (const name of ['ImpairLossDrops', 'ImpairReordered', 'ImpairDuplicated']) t.true((ours.get(name) ?? 0) > 0, name);
+});
+
+interop('over IPv6: 5 MiB each way through echo with the same faults and a rule matching an IPv6 prefix; corruption caught by both checksums', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-impair6-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = join(dir, 'v6.json');
+  // The third data segment from the kernel to the echo service over IPv6: what an IPv4 connection sends never matches.
+  writeFileSync(rules, JSON.stringify({ rules: [{ match: { version: 6, src: '2001:2::/64', dstPort: 7, length: { min: 1 }, nth: 3 }, action: 'drop' }] }));
+  const { netns, stack } = await stackInNetns(t, [...FAULTS, '--seed', '11', '--faults', rules]);
+  t.is((await python(netns, echoShaScript('198.18.0.2', 1))).trim(), `${1024 * 1024} ${1024 * 1024} True`);
+  const page = await execInNetns(netns, ['curl', '-sS', '--max-time', '20', '--retry', '3', `http://${ADDR}/counters`], { timeoutMs: 90_000 });
+  t.regex(page.stdout, /^ImpairPackets\s+\d+$/m);
+  t.notRegex(page.stdout, /^ImpairRule1Hits/m, 'IPv4 never matches the rule');
+  t.is((await python(netns, echoShaScript(ADDR6, 5))).trim(), `${5 * 1024 * 1024} ${5 * 1024 * 1024} True`);
+  const exited = await stack.stop('SIGTERM');
+  t.is(exited.code, 0, exited.stderr);
+  const ours = parseCounters(exited.stdout);
+  const kernel = await kernelTcp(netns);
+  const corrupted = ours.get('ImpairCorrupted') ?? 0;
+  const caughtByUs = ours.get('TcpInCsumErrors') ?? 0;
+  const caughtByKernel = kernel.get('InCsumErrors') ?? 0;
+  t.log(`corrupted ${corrupted}: caught by our stack ${caughtByUs}, by the kernel ${caughtByKernel}`);
+  t.true(caughtByUs > 0 && caughtByKernel > 0, 'both ends caught some');
+  t.is(caughtByUs + caughtByKernel, corrupted, 'every corrupted packet was caught by one of the two');
+  t.is(ours.get('Ip6InHdrErrors') ?? 0, 0);
+  t.is(ours.get('ImpairRule1Hits'), 1);
+  t.true((ours.get('Ip6InReceives') ?? 0) > 3000);
 });
 
 interop('--faults: the first SYN-ACK dropped, the kernel connects when it retransmits its SYN after 1 s', async (t) => {

@@ -10,8 +10,7 @@
 import test from 'ava';
 import { SeededRandom } from '../../stack/random.ts';
 import { ipv6WordSum, parseIpv6 } from '../../stack/wire/addr6.ts';
-import { verifies } from '../../stack/wire/checksum.ts';
-import { NEXTHDR_DEST, NEXTHDR_HOP, pseudoHeaderSum6 } from '../../stack/wire/ipv6.ts';
+import { NEXTHDR_DEST, NEXTHDR_HOP } from '../../stack/wire/ipv6.ts';
 import { encodeTcpSegment, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, tcpChecksumOkSum } from '../../stack/wire/tcp.ts';
 import { flipOneBit, viewPacket } from '../../tun/impair/packet.ts';
 import { parseRules, RuleError, loadRules } from '../../tun/impair/rules.ts';
