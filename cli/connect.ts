@@ -7,10 +7,12 @@
 import { formatCounters } from '../stack/counters.ts';
 import { TcpSocket } from '../tun/node/socket.ts';
 import { parseIpv4 } from '../stack/wire/addr.ts';
+import { parseIpv6 } from '../stack/wire/addr6.ts';
 import { parseCommandLine } from './args.ts';
 import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
 import { invokedAs } from './program.ts';
 import { nonzeroCounters } from './services/http.ts';
+import { ssEndpoint } from './ss.ts';
 import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
 import { installLiveTrace } from './timeline/live.ts';
 import { UsageError, parseInteger } from './usage.ts';
@@ -25,9 +27,11 @@ stdout. The end of stdin half-closes the connection (FIN); tcpstack exits 0
 once the peer has closed its side too, 1 with one line such as
 "tcpstack: connect: ECONNREFUSED" if the connection fails.
 
-  HOST                  an IPv4 address (no name lookup); the stack's own
-                        --addr is answered by the stack itself (no listener
-                        here: ECONNREFUSED at once, as Linux answers over lo)
+  HOST                  an IPv4 or IPv6 address (no name lookup), e.g. the
+                        kernel's end 198.18.0.1 or 2001:2::1; the stack's
+                        own --addr or --addr6 is answered by the stack
+                        itself (no listener here: ECONNREFUSED at once, as
+                        Linux answers over lo)
   PORT                  1-65535
   -v, --verbose         say on stderr when the connection is open, and
                         from which address and port (and, with impairments,
@@ -45,7 +49,8 @@ ${DEVICE_HELP}
 
 Example, from two shells (a kernel server in namespace lab, then the stack):
   ip netns add lab && ip netns exec lab nc -l 7000
-  echo hello | tcpstack connect --netns lab 198.18.0.1 7000`;
+  echo hello | tcpstack connect --netns lab 198.18.0.1 7000
+(over IPv6: nc -6 -l 7000, then tcpstack connect --netns lab 2001:2::1 7000)`;
 
 export interface ConnectConfig {
   device: DeviceConfig;
@@ -68,9 +73,11 @@ export function parseConnectArgs(argv: string[]): ConnectConfig {
     );
   }
   const [host, portText] = positionals as [string, string];
-  if (parseIpv4(host) === undefined) throw new UsageError(`HOST ${JSON.stringify(host)} is not an IPv4 address (no name lookup)`);
+  const ipv6 = parseIpv4(host) === undefined;
+  if (ipv6 && parseIpv6(host) === undefined) throw new UsageError(`HOST ${JSON.stringify(host)} is not an IPv4 or IPv6 address (no name lookup)`);
   const port = parseInteger('PORT', portText, 1, 65535);
   const device = deviceConfig(values);
+  if (ipv6 && device.addr6 === undefined) throw new UsageError(`HOST ${host} is an IPv6 address, and --addr6 none leaves the stack without one`);
   const traceFile = values['trace-file'];
   if (traceFile !== undefined) checkOutputFile('--trace-file', traceFile);
   checkDistinctFiles([
@@ -138,7 +145,7 @@ function transfer(socket: TcpSocket, verbose: boolean, stop: StopSignals): Promi
 
     socket.on('connect', () => {
       if (verbose) {
-        process.stderr.write(`tcpstack: connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}\n`);
+        process.stderr.write(`tcpstack: connected ${ssEndpoint(socket.localAddress!, socket.localPort!)} -> ${ssEndpoint(socket.remoteAddress!, socket.remotePort!)}\n`);
       }
       // pipe() pauses stdin while the socket's buffer is full, and end()s the socket
       // (shutdown write: our FIN) when stdin ends.

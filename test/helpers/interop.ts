@@ -153,3 +153,44 @@ s.close()
 print(sent, got[0], up.hexdigest() == down.hexdigest())
 `;
 }
+
+/** A child in the namespace whose stdout we can wait on for a pattern. */
+export class Interactive {
+  out = '';
+  readonly child: ChildProcess;
+  private readonly exited: Promise<number | null>;
+  constructor(netns: string, argv: string[]) {
+    this.child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
+  }
+  send(text: string): void {
+    this.child.stdin!.write(text);
+  }
+  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    const start = Date.now();
+    while (!pattern.test(this.out)) {
+      if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${pattern}; got: ${JSON.stringify(this.out)}`);
+      await new Promise<void>((resolve) => {
+        const onData = (): void => {
+          clearTimeout(timer);
+          this.child.stdout!.off('data', onData);
+          resolve();
+        };
+        const timer = setTimeout(onData, 200);
+        this.child.stdout!.on('data', onData);
+      });
+    }
+    return this.out;
+  }
+  async end(timeoutMs = 10_000): Promise<number | null> {
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

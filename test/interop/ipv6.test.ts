@@ -1,13 +1,19 @@
 /**
  * The kernel's IPv6 clients against our stack through a real TUN device in a
  * throw-away namespace: `up` configures both families by default, and every
- * service listens on both.
+ * service listens on both; our active open to a kernel IPv6 server; a
+ * kernel IPv4 client at a dual-stack listener of ours.
  */
 import test from 'ava';
-import { execInNetns } from '../../tun/netns.ts';
-import { echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createNetns, execInNetns } from '../../tun/netns.ts';
+import { TcpServer } from '../../tun/node/server.ts';
+import type { TcpSocket } from '../../tun/node/socket.ts';
+import { openTunStack } from '../../tun/tun-stack.ts';
+import { CLI, Interactive, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
-const skip = interopSkipReason(['ip', 'ping', 'python3', 'nc', 'curl']);
+const skip = interopSkipReason(['ip', 'ping', 'python3', 'nc', 'curl', 'telnet']);
 const interop = skip === undefined ? test.serial : test.skip;
 if (skip !== undefined) console.log(`interop IPv6 tests skipped: ${skip}`);
 
@@ -52,6 +58,89 @@ interop('nc -6 to discard and curl -6 to the status page over IPv6', async (t) =
   const counters = parseCounters((await stack.stop()).stdout);
   t.true((counters.get('Ip6InOctets') ?? 0) > 1048576);
   t.is(counters.get('TcpPassiveOpens'), 2);
+});
+
+interop('telnet over IPv6 to echo (7): a real telnet client converses with the stack', async (t) => {
+  const { netns, stack } = await stackInNetns(t);
+  const echo = new Interactive(netns, ['telnet', ADDR6, '7']);
+  t.teardown(() => void echo.child.kill('SIGKILL'));
+  await echo.waitFor(/Connected to 2001:2::2/);
+  echo.send('hello over six\r\n');
+  await echo.waitFor(/hello over six/);
+  await echo.end();
+  const counters = parseCounters((await stack.stop()).stdout);
+  t.is(counters.get('TcpPassiveOpens'), 1);
+  t.true((counters.get('Ip6InReceives') ?? 0) >= 4);
+});
+
+interop('tcpstack connect to a kernel IPv6 server: stdin up, the reply down, from our IPv6 address', async (t) => {
+  const netns = uniqueNetns('v6-connect');
+  createNetns(netns);
+  t.teardown(() => removeNetns(netns));
+  // The kernel server (its address 2001:2::1 comes with the device connect makes): reads to EOF, answers with the peer's address and the SHA-256 of what it got.
+  const server = new Interactive(netns, [
+    'python3',
+    '-c',
+    `
+import socket, hashlib
+l = socket.socket(socket.AF_INET6); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('::', 5556)); l.listen(1)
+print('listening', flush=True)
+c, peer = l.accept(); h = hashlib.sha256(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    h.update(d); n += len(d)
+c.sendall(('%s %d %s\\n' % (peer[0], n, h.hexdigest())).encode()); c.close()
+print('served', n, flush=True)
+`,
+  ]);
+  t.teardown(() => void server.child.kill('SIGKILL'));
+  await server.waitFor(/listening/);
+  const input = Buffer.alloc(200_000, 'over IPv6 ');
+  const connect = spawn(CLI, ['connect', '-v', '--netns', netns, '2001:2::1', '5556'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void connect.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  connect.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  connect.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  connect.stdin.end(input);
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => connect.kill('SIGKILL'), 60_000);
+    connect.once('close', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  t.is(code, 0, stderr);
+  t.is(stdout.trim(), `2001:2::2 ${input.length} ${createHash('sha256').update(input).digest('hex')}`);
+  t.regex(stderr, /tcpstack: connected \[2001:2::2\]:\d+ -> \[2001:2::1\]:5556/);
+  await server.waitFor(/served 200000/);
+});
+
+interop('a kernel IPv4 client reaches a dual-stack listener on :: of ours, seen v4-mapped as a Node server on :: sees it', async (t) => {
+  const netns = uniqueNetns('v6-dual');
+  const tun = openTunStack({ netns });
+  t.teardown(() => tun.close());
+  const peers: Array<{ address: string | undefined; family: string | undefined; local: string | undefined }> = [];
+  const server = new TcpServer(tun.tcp, (socket: TcpSocket) => {
+    peers.push({ address: socket.remoteAddress, family: socket.remoteFamily, local: socket.localAddress });
+    socket.pipe(socket);
+  });
+  server.listen(7, '::');
+  t.teardown(() => void server.close());
+  const run = async (addr: string): Promise<string> => {
+    const r = await execInNetns(netns, ['python3', '-c', echoShaScript(addr, 1)], { timeoutMs: 60_000 });
+    t.is(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  t.is(await run('198.18.0.2'), `${1 << 20} ${1 << 20} True`);
+  t.is(await run('2001:2::2'), `${1 << 20} ${1 << 20} True`);
+  t.deepEqual(peers, [
+    { address: '::ffff:198.18.0.1', family: 'IPv6', local: '::ffff:198.18.0.2' },
+    { address: '2001:2::1', family: 'IPv6', local: '2001:2::2' },
+  ]);
+  t.true(tun.stack.counters.Ip6InReceives > 0 && tun.stack.counters.IpInReceives > 0, 'one connection in each family on the wire');
 });
 
 interop('Python over IPv6: 50 MiB each way through echo (7), SHA-256 matching; IPv4 on the same port still answered', async (t) => {

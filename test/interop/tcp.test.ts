@@ -4,12 +4,12 @@
  * throw-away network namespace per test.
  */
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { CLI, Interactive, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'telnet', 'nc', 'curl', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -36,47 +36,6 @@ async function python(netns: string, code: string, timeoutMs = 120_000): Promise
   const r = await execInNetns(netns, ['python3', '-c', code], { timeoutMs });
   if (r.status !== 0) throw new Error(`python failed (${r.status}${r.timedOut ? ', timed out' : ''}): ${r.stderr}`);
   return r.stdout;
-}
-
-/** A child in the namespace whose stdout we can wait on for a pattern. */
-class Interactive {
-  out = '';
-  readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
-  constructor(netns: string, argv: string[]) {
-    this.child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
-    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
-  }
-  send(text: string): void {
-    this.child.stdin!.write(text);
-  }
-  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-    const start = Date.now();
-    while (!pattern.test(this.out)) {
-      if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${pattern}; got: ${JSON.stringify(this.out)}`);
-      await new Promise<void>((resolve) => {
-        const onData = (): void => {
-          clearTimeout(timer);
-          this.child.stdout!.off('data', onData);
-          resolve();
-        };
-        const timer = setTimeout(onData, 200);
-        this.child.stdout!.on('data', onData);
-      });
-    }
-    return this.out;
-  }
-  async end(timeoutMs = 10_000): Promise<number | null> {
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 interop('telnet to echo (7) and chat (23): a real telnet client converses with the stack', async (t) => {

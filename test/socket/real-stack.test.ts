@@ -6,6 +6,7 @@
 import test from 'ava';
 import http from 'node:http';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import type { SystemError } from '../../tun/node/errors.ts';
 import { TcpSocket } from '../../tun/node/socket.ts';
 import { TcpServer } from '../../tun/node/server.ts';
@@ -62,6 +63,41 @@ test('echo through TcpServer and TcpSocket on the real stack: 1 MiB back, in ord
   t.is(client.bytesWritten, payload.length);
   t.is(client.bytesRead, payload.length);
   t.is(w.a.drops.INTERNAL_ERROR + w.b.drops.INTERNAL_ERROR, 0);
+  server.close();
+});
+
+test("over IPv6: a literal's family picks the socket's, both ends report IPv6 in Node's words, and a '::' server takes an IPv4 client v4-mapped", async (t) => {
+  const w = new World({ a: { address6: parseIpv6('2001:2::1')! }, b: { address6: parseIpv6('2001:2::2')! } });
+  const accepted: TcpSocket[] = [];
+  const server = new TcpServer(w.b.tcp, (s) => {
+    accepted.push(s);
+    s.pipe(s);
+  });
+  server.listen(7, '::');
+  t.deepEqual(server.address(), { address: '::', family: 'IPv6', port: 7 });
+
+  const six = TcpSocket.connect(w.a.tcp, 7, '2001:2::2');
+  const echoed: Buffer[] = [];
+  six.on('data', (c: Buffer) => echoed.push(c));
+  six.write('over six');
+  await drive(w, () => Buffer.concat(echoed).length === 8);
+  t.is(Buffer.concat(echoed).toString(), 'over six');
+  t.is(six.remoteAddress, '2001:2::2');
+  t.is(six.remoteFamily, 'IPv6');
+  t.is(six.localFamily, 'IPv6');
+  t.deepEqual(six.address(), { address: '2001:2::1', family: 'IPv6', port: six.localPort });
+  t.is(accepted[0]!.remoteAddress, '2001:2::1');
+  t.is(accepted[0]!.remoteFamily, 'IPv6');
+
+  const four = TcpSocket.connect(w.a.tcp, 7, B);
+  await drive(w, () => accepted.length === 2 && !four.connecting);
+  t.is(four.remoteFamily, 'IPv4');
+  t.is(four.remoteAddress, B);
+  // As a Node server on '::' reports an IPv4 client (IPV6_V6ONLY off).
+  t.is(accepted[1]!.remoteAddress, '::ffff:198.18.0.1');
+  t.is(accepted[1]!.remoteFamily, 'IPv6');
+  t.is(accepted[1]!.localAddress, '::ffff:198.18.0.2');
+  for (const s of [six, four]) s.destroy();
   server.close();
 });
 

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { asError, codeOf, guardEvent, validatePort } from './errors.ts';
 import type { TcpProvider } from './provider.ts';
-import { TcpSocket } from './socket.ts';
+import { TcpSocket, nodeFamily } from './socket.ts';
 
 export interface TcpServerOptions {
   allowHalfOpen?: boolean;
@@ -131,7 +131,7 @@ export class TcpServer extends EventEmitter {
 
   address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | null {
     const endpoint = this.endpoint;
-    return endpoint ? { address: endpoint.localAddress, family: endpoint.family === 6 ? 'IPv6' : 'IPv4', port: endpoint.localPort } : null;
+    return endpoint ? { address: endpoint.localAddress, family: nodeFamily(endpoint.family), port: endpoint.localPort } : null;
   }
 
   /** Stops accepting now; 'close' (and callback) once every connection has closed. */
@@ -207,10 +207,10 @@ export class TcpServer extends EventEmitter {
       const info = {
         localAddress: endpoint.localAddress,
         localPort: endpoint.localPort,
-        localFamily: 'IPv4',
+        localFamily: nodeFamily(endpoint.family),
         remoteAddress: endpoint.remoteAddress,
         remotePort: endpoint.remotePort,
-        remoteFamily: 'IPv4',
+        remoteFamily: nodeFamily(endpoint.family),
       };
       try {
         endpoint.close();

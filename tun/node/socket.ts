@@ -18,6 +18,7 @@
  */
 import { Duplex } from 'node:stream';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import { POLLERR, SocketError, type Endpoint, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
 import { asError, codeOf, endedByPeerError, guardEvent, systemError, validatePort } from './errors.ts';
 import type { TcpProvider } from './provider.ts';
@@ -42,7 +43,7 @@ export interface TcpSocketOptions {
 
 export interface TcpConnectOptions {
   port: number;
-  /** An IPv4 literal: the stack has no resolver. */
+  /** An IPv4 or IPv6 literal (the stack has no resolver): its family is the socket's. */
   host: string;
   localAddress?: string;
   localPort?: number;
@@ -52,6 +53,12 @@ export interface TcpConnectOptions {
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
 }
+
+/** A family as Node 18.4 and later name it in `address()`, `remoteFamily` and `localFamily`. */
+export type NodeFamily = 'IPv4' | 'IPv6';
+
+/** An Endpoint's family in Node's words. */
+export const nodeFamily = (family: 4 | 6): NodeFamily => (family === 6 ? 'IPv6' : 'IPv4');
 
 type PendingWrite = { data: Uint8Array; offset: number; callback: (error?: Error | null) => void };
 type Listener = (...args: any[]) => void;
@@ -81,8 +88,8 @@ export class TcpSocket extends Duplex {
   private noDelay: boolean | undefined;
   private keepAlive: { enable: boolean; delayMs: number } | undefined;
 
-  private local: { address: string; port: number } | undefined;
-  private remote: { address: string; port: number } | undefined;
+  private local: { address: string; port: number; family: NodeFamily } | undefined;
+  private remote: { address: string; port: number; family: NodeFamily } | undefined;
   private connectTarget: { address: string; port: number } | undefined;
 
   private readCount = 0;
@@ -166,7 +173,9 @@ export class TcpSocket extends Duplex {
     this.connecting = true;
     this.connectTarget = { address: host, port };
 
-    if (typeof host !== 'string' || parseIpv4(host) === undefined) {
+    // A literal's family picks the socket's, as net.connect's lookup does (net.isIP).
+    const family = typeof host !== 'string' ? undefined : parseIpv4(host) !== undefined ? 4 : parseIpv6(host) !== undefined ? 6 : undefined;
+    if (family === undefined) {
       // No resolver in this stack: a name fails as an unknown host would.
       process.nextTick(() => this.destroy(systemError('ENOTFOUND', 'getaddrinfo', String(host))));
       return this;
@@ -179,12 +188,12 @@ export class TcpSocket extends Duplex {
     try {
       if (endpoint === undefined) {
         if (this.provider === undefined) throw new TypeError('TcpSocket.connect needs a TcpProvider (options.provider)');
-        endpoint = this.provider.socket();
+        endpoint = this.provider.socket(family);
         this.attach(endpoint);
       }
       this.applyOptions();
       if (options.localAddress !== undefined || options.localPort !== undefined) {
-        endpoint.bind(options.localAddress ?? '0.0.0.0', options.localPort ?? 0);
+        endpoint.bind(options.localAddress ?? (family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0);
       }
       endpoint.connect(host, port);
     } catch (thrown) {
@@ -234,8 +243,9 @@ export class TcpSocket extends Duplex {
     return this.remote?.port;
   }
 
-  get remoteFamily(): 'IPv4' | undefined {
-    return this.remote ? 'IPv4' : undefined;
+  /** 'IPv6' for an IPv6 socket, its IPv4 peers v4-mapped included, as Node reports them. */
+  get remoteFamily(): NodeFamily | undefined {
+    return this.remote?.family;
   }
 
   get localAddress(): string | undefined {
@@ -246,8 +256,8 @@ export class TcpSocket extends Duplex {
     return this.local?.port;
   }
 
-  get localFamily(): 'IPv4' | undefined {
-    return this.local ? 'IPv4' : undefined;
+  get localFamily(): NodeFamily | undefined {
+    return this.local?.family;
   }
 
   /** The endpoint's TCP state ('CLOSED' once destroyed). */
@@ -260,9 +270,9 @@ export class TcpSocket extends Duplex {
     return this.endpoint?.info();
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+  address(): { address: string; family: NodeFamily; port: number } | Record<string, never> {
     if (this.local === undefined && this.endpoint !== undefined) this.captureAddresses();
-    return this.local ? { address: this.local.address, family: 'IPv4', port: this.local.port } : {};
+    return this.local ? { address: this.local.address, family: this.local.family, port: this.local.port } : {};
   }
 
   setNoDelay(enable = true): this {
@@ -502,8 +512,9 @@ export class TcpSocket extends Duplex {
   private captureAddresses(): void {
     const endpoint = this.endpoint;
     if (endpoint === undefined) return;
-    if (endpoint.localPort !== 0) this.local = { address: endpoint.localAddress, port: endpoint.localPort };
-    if (endpoint.remotePort !== 0) this.remote = { address: endpoint.remoteAddress, port: endpoint.remotePort };
+    const family = nodeFamily(endpoint.family);
+    if (endpoint.localPort !== 0) this.local = { address: endpoint.localAddress, port: endpoint.localPort, family };
+    if (endpoint.remotePort !== 0) this.remote = { address: endpoint.remoteAddress, port: endpoint.remotePort, family };
   }
 
   private applyOptions(): void {
