@@ -255,7 +255,7 @@ export class Stack {
     const output = new Ipv6Output(this.output, this.counters, this.addresses, address, this.random);
     this.output.attachIpv6(output);
     const icmp = new Icmpv6(address, this.addresses, this.clock, this.counters, this.sysctl, output, this.icmp.limiter, traceSink);
-    const reassembler = new Ipv6Reassembler(this.clock, this.timers, this.counters, this.sysctl, this.addresses);
+    const reassembler = new Ipv6Reassembler(this.clock, this.timers, this.counters, this.sysctl, this.addresses, traceSink);
     reassembler.icmp = icmp;
     const input = new Ipv6Input(address, this.addresses, this.counters, this.sysctl, icmp, reassembler);
     const udp = new Udp6(this.counters, icmp);

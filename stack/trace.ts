@@ -8,7 +8,7 @@ export type TraceEvent =
   | { kind: 'drop'; t: number; reason: DropReason; detail?: string }
   | { kind: 'icmp-out'; t: number; type: number; code: number; to: number; to6?: string }
   | { kind: 'icmp-ratelimit'; t: number; type: number; code: number; to: number; scope: 'host' | 'global'; to6?: string }
-  | { kind: 'reasm-timeout'; t: number; source: number; id: number }
+  | { kind: 'reasm-timeout'; t: number; source: number; id: number; source6?: string }
   | { kind: 'internal-error'; t: number; message: string }
   | {
       kind: 'tcp-rst';

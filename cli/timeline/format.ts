@@ -211,7 +211,7 @@ export function describe(e: TraceEvent): string {
     case 'icmp-ratelimit':
       return `${e.to6 === undefined ? `icmp ${icmpName(e.type, e.code)} to ${formatIpv4(e.to)}` : `icmp6 ${icmpv6Name(e.type, e.code)} to ${e.to6}`} rate-limited (${e.scope})`;
     case 'reasm-timeout':
-      return `reassembly timeout: id ${e.id} from ${formatIpv4(e.source)}`;
+      return `reassembly timeout: id ${e.id} from ${e.source6 ?? formatIpv4(e.source)}`;
     case 'internal-error':
       return `internal error: ${e.message}`;
     case 'host-crash':

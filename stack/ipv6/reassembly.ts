@@ -28,6 +28,7 @@ import { FRAGMENT_OVERHEAD, highestEnd, placeFragment, type Fragment } from '../
 import type { Ipv6AddressTable } from '../ip/ipv6-addresses.ts';
 import type { Sysctls } from '../sysctl.ts';
 import { Timer, type TimerQueue } from '../timers.ts';
+import type { TraceSink } from '../trace.ts';
 import * as bytes from '../wire/bytes.ts';
 import { ICMPV6_EXC_FRAGTIME, ICMPV6_HDR_FIELD, ICMPV6_HDR_INCOMP, ICMPV6_TIME_EXCEED } from '../wire/icmpv6.ts';
 import {
@@ -76,6 +77,7 @@ class FragmentQueue6 {
     readonly key: string,
     readonly source: number,
     readonly destination: number,
+    readonly id: number,
     onExpire: (q: FragmentQueue6) => void,
   ) {
     this.timer = new Timer('reasm6', () => onExpire(this));
@@ -103,6 +105,7 @@ export class Ipv6Reassembler {
     private readonly counters: Counters,
     private readonly sysctl: Sysctls,
     private readonly addresses: Ipv6AddressTable,
+    private readonly trace: () => TraceSink | undefined = () => undefined,
   ) {}
 
   get queueCount(): number {
@@ -181,7 +184,7 @@ export class Ipv6Reassembler {
     const key = `${source} ${destination} ${id}`;
     let q = this.queues.get(key);
     if (q === undefined) {
-      q = new FragmentQueue6(key, source, destination, (expired) => this.expire(expired));
+      q = new FragmentQueue6(key, source, destination, id, (expired) => this.expire(expired));
       addresses.hold(source);
       addresses.hold(destination);
       q.memory = FRAG_QUEUE_MEMORY6;
@@ -231,6 +234,8 @@ export class Ipv6Reassembler {
 
   /** ip6_frag_expire. */
   private expire(q: FragmentQueue6): void {
+    // The text before release: the handle may go with the queue's hold.
+    this.trace()?.({ kind: 'reasm-timeout', t: this.clock.now(), source: 0, source6: this.addresses.format(q.source), id: q.id });
     this.release(q);
     this.counters.Ip6ReasmFails++;
     this.counters.Ip6ReasmTimeout++;

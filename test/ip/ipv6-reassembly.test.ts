@@ -86,6 +86,14 @@ test('a queue times out after ip6frag_time: time exceeded (code 1) only if the f
   const c = s.stack.counters;
   t.deepEqual([c.Ip6ReasmTimeout, c.Ip6ReasmFails, c.Icmp6OutTimeExcds], [2, 2, 1]);
   t.is(s.stack.addresses.heldCount, 1);
+  t.deepEqual(
+    s.trace.filter((e) => e.kind === 'reasm-timeout'),
+    [
+      { kind: 'reasm-timeout', t: 60_000, source: 0, source6: '2001:2::1', id: 21 },
+      { kind: 'reasm-timeout', t: 120_000, source: 0, source6: '2001:2::1', id: 21 },
+    ],
+    'each expiry traced with the source as text',
+  );
 });
 
 test('queues left empty by misaligned fragments are charged too: past ip6frag_high_thresh new ones are refused', (t) => {
