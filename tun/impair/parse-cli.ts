@@ -69,9 +69,10 @@ its value starts with in: = towards the stack or out: = from the stack, e.g.
                         drop everything from T1 to T2 after start, e.g. 2s-5s;
                         repeatable
   --faults FILE         targeted faults from a JSON rule file: match direction,
+                        IP version, addresses or prefixes (IPv4 or IPv6),
                         protocol, TCP flags, ports, payload length, the Nth or
                         every Nth packet, a time window; drop, delay, duplicate,
-                        corrupt, rewrite, inject, blackout (see the README)
+                        corrupt, rewrite, inject, blackout (docs/impairments.md)
   --seed N              seed of the random faults, 0-4294967295 (default: a
                         random one, printed; the same seed repeats the faults)`;
 
