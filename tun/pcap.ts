@@ -1,8 +1,9 @@
 /**
  * Classic pcap capture (the libpcap file format, as `tcpdump -w` writes it),
- * link type LINKTYPE_RAW (101): each record is a bare IPv4 packet, which is
- * exactly what the TUN device carries. Readable by `tcpdump -r`, tshark and
- * Wireshark.
+ * link type LINKTYPE_RAW (101): each record is a bare IPv4 or IPv6 packet,
+ * exactly what the TUN device carries; readers tell the two apart by the
+ * version nibble of the first byte, as LINKTYPE_RAW defines, so one capture
+ * holds both families. Readable by `tcpdump -r`, tshark and Wireshark.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { BatchHandler, Link } from '../stack/link.ts';
