@@ -33,7 +33,8 @@ export interface ReaderHandle {
  * 2 × count words: after the lengths, each packet's metadata (the GSO size
  * in the low 16 bits, from the virtio_net_hdr of a reader started with
  * `vnet`; bit 16 when the checksum is owed or already checked by the
- * kernel, or when the addon verified an IPv4 TCP checksum itself:
+ * kernel, or when the addon verified a TCP checksum itself (IPv4, or IPv6
+ * with TCP right after the fixed header):
  * RX_GSO_SIZE_MASK and RX_CSUM_TRUSTED of stack/link.ts).
  * After each call the addon reads again: `backlogged` is true for a batch
  * read that way, one that came while the previous call ran (or waited
@@ -80,10 +81,11 @@ export interface TunAddon {
    * virtio_net_hdr. `txMeta[i]` (stack/link.ts): a GSO size > 0 makes
    * packet i a TCP super-segment (its checksum field holding the
    * pseudo-header sum) that the kernel cuts into segments of that size;
-   * TX_CSUM_PARTIAL, an IPv4 TCP packet whose checksum is completed: by the
-   * kernel (the virtio_net_hdr's NEEDS_CSUM) with `vnet`, here in C without.
-   * A GSO size without `vnet`, or a mark on a packet that is not IPv4 TCP,
-   * throws EINVAL (with `written` and `index`).
+   * TX_CSUM_PARTIAL, a TCP packet (IPv4, or IPv6 with TCP right after the
+   * fixed header) whose checksum is completed: by the kernel (the
+   * virtio_net_hdr's NEEDS_CSUM) with `vnet`, here in C without. A GSO size
+   * without `vnet`, or a mark on a packet that is not such TCP, throws
+   * EINVAL (with `written` and `index`).
    */
   writeBatch(fd: number, packets: readonly Uint8Array[], vnet?: boolean, txMeta?: Uint32Array): number;
   close(fd: number): void;
