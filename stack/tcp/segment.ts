@@ -140,10 +140,10 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
   let txMeta = gsoSize;
   const sums = ctx.addresses.wordSum(o.src) + ctx.addresses.wordSum(o.dst);
   if (gsoSize !== 0) setTcpPartialChecksumSum(packet.subarray(at), sums);
-  else if (ctx.checksumOffload && !v6 && payloadLength >= CSUM_OFFLOAD_MIN_PAYLOAD) {
-    // __tcp_v4_send_check with NETIF_F_HW_CSUM: the link completes it (the
-    // TUN addon completes IPv4 checksums only; an IPv6 super-segment's is
-    // the kernel's, through the virtio_net_hdr).
+  else if (ctx.checksumOffload && payloadLength >= CSUM_OFFLOAD_MIN_PAYLOAD) {
+    // __tcp_v4_send_check / __tcp_v6_send_check with NETIF_F_HW_CSUM: the
+    // link completes it (the TUN addon in C, or the kernel through the
+    // virtio_net_hdr), the pseudo-header of either family already summed.
     setTcpPartialChecksumSum(packet.subarray(at), sums);
     txMeta = TX_CSUM_PARTIAL;
   } else setTcpChecksumSum(packet.subarray(at), sums);

@@ -7,7 +7,7 @@ import { VirtualClock } from '../../stack/clock.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack, type StackOptions } from '../../stack/stack.ts';
 import { TX_CSUM_PARTIAL, TX_GSO_SIZE_MASK, type Link, type PacketSink } from '../../stack/link.ts';
-import { completeIpv4TcpChecksum } from '../../stack/wire/tcp.ts';
+import { completeIpv4TcpChecksum, completeIpv6TcpChecksum } from '../../stack/wire/tcp.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { memoryLinkPair, type MemoryLink } from '../../tun/memory-link.ts';
@@ -49,7 +49,8 @@ class FilteredSink implements PacketSink {
       if ((meta & TX_CSUM_PARTIAL) !== 0) {
         if (!this.completesChecksums) throw new Error('a partial checksum for a link that does not complete them');
         this.world.partialChecksums++;
-        completeIpv4TcpChecksum(p);
+        if (p[0]! >> 4 === 6) completeIpv6TcpChecksum(p);
+        else completeIpv4TcpChecksum(p);
       }
       if (gsoSize !== 0) {
         this.world.superSegments.push({ from: this.from, gsoSize, packet: p });

@@ -7,7 +7,9 @@
  *       our stack's echo and reads it back: intact both ways (SHA-256), the
  *       kernel handed us super-segments (rxGsoPackets) and took ours
  *       (txGsoPackets), and its TcpInCsumErrors stays 0;
- *   (c) the same with `offload: false`: no super-segment either way, intact.
+ *   (c) the same with `offload: false`: no super-segment either way, intact;
+ *   (d), (e) both over IPv6: the addon completes IPv6 TCP checksums in C
+ *       without offload, the kernel with it.
  * The kernel does not verify a super-segment's partial checksum when it
  * delivers it locally (CHECKSUM_PARTIAL counts as good), so TcpInCsumErrors
  * only covers our plain packets; each super-segment we write is checked here
@@ -27,6 +29,8 @@ const interop = skip === undefined ? test.serial : test.skip;
 if (skip !== undefined) console.log(`TUN offload tests skipped: ${skip}`);
 
 const ADDR = '198.18.0.2';
+/** openTunStack's IPv6 address (the kernel side is 2001:2::1/64). */
+const ADDR6 = '2001:2::2';
 const BYTES = 1024 * 1024;
 
 /** A namespace for this test; teardowns run last-in first-out, so what is opened in it later is closed before it goes. */
@@ -47,14 +51,17 @@ function kernelCsumErrors(netns: string): number {
 
 /** What is wrong with a super-segment (gsoSize > 0) or a packet with a partial checksum (0) we write (docs/offloads.md), or undefined. */
 function partialPacketProblem(p: Uint8Array, gsoSize: number, mtu: number): string | undefined {
-  const ihl = (p[0]! & 15) * 4;
-  if (p[0]! >> 4 !== 4 || p[9] !== 6) return 'not IPv4 TCP';
-  if (((p[2]! << 8) | p[3]!) !== p.length) return `IP total length is not the packet's ${p.length}`;
+  const v6 = p[0]! >> 4 === 6;
+  // IPv4: the header's length; IPv6: the fixed header, TCP right after it (the stack sends no extension header on TCP).
+  const ihl = v6 ? 40 : (p[0]! & 15) * 4;
+  if (v6 ? p[6] !== 6 : p[0]! >> 4 !== 4 || p[9] !== 6) return 'not IPv4 TCP or IPv6 TCP after the fixed header';
+  const length = (p[2 + (v6 ? 2 : 0)]! << 8) | p[3 + (v6 ? 2 : 0)]!;
+  if (length + (v6 ? 40 : 0) !== p.length) return `IP length field ${length} does not match the packet's ${p.length} bytes`;
   if (gsoSize > 0 && p.length <= mtu) return `${p.length} bytes fit the MTU: no super-segment needed`;
   if (gsoSize > 0 && ihl + (p[ihl + 12]! >> 4) * 4 + gsoSize > mtu) return `segments of ${gsoSize} bytes exceed the MTU`;
-  // The field holds the folded, non-complemented pseudo-header sum over the TCP length.
+  // The field holds the folded, non-complemented pseudo-header sum over the TCP length (RFC 9293 §3.1; RFC 8200 §8.1).
   let sum = 6 + p.length - ihl;
-  for (let i = 12; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  for (let i = v6 ? 8 : 12; i < (v6 ? 40 : 20); i += 2) sum += (p[i]! << 8) | p[i + 1]!;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   const field = (p[ihl + 16]! << 8) | p[ihl + 17]!;
   return field === sum ? undefined : `checksum field 0x${field.toString(16)}, pseudo-header sum 0x${sum.toString(16)}`;
@@ -68,8 +75,8 @@ function partialPacketProblem(p: Uint8Array, gsoSize: number, mtu: number): stri
  * super-segments and which in single ones depends on how the kernel's
  * writes and our reads happen to batch, so only their sum is certain.
  */
-function checkPartialPackets(device: TunDevice): { problems: string[]; partial: number } {
-  const seen = { problems: [] as string[], partial: 0 };
+function checkPartialPackets(device: TunDevice): { problems: string[]; partial: number; partial6: number } {
+  const seen = { problems: [] as string[], partial: 0, partial6: 0 };
   const send = device.send.bind(device);
   device.send = (packets, txMeta) => {
     packets.forEach((p, i) => {
@@ -78,6 +85,7 @@ function checkPartialPackets(device: TunDevice): { problems: string[]; partial: 
       // A super-segment's checksum is always partial (stack/link.ts), flag or not.
       const partial = gso > 0 || (meta & TX_CSUM_PARTIAL) !== 0;
       if (partial) seen.partial++;
+      if (partial && p[0]! >> 4 === 6) seen.partial6++;
       const problem = partial ? partialPacketProblem(p, gso, device.mtu) : undefined;
       if (problem !== undefined) seen.problems.push(problem);
     });
@@ -86,18 +94,22 @@ function checkPartialPackets(device: TunDevice): { problems: string[]; partial: 
   return seen;
 }
 
-/** 1 MiB from a kernel socket through our stack's echo service and back; returns the device and how many packets it completed the checksum of. */
-async function echoThrough(t: ExecutionContext, offload: boolean): Promise<{ device: TunDevice; partial: number }> {
+/**
+ * 1 MiB from a kernel socket through our stack's echo service and back, over
+ * IPv4 or IPv6; returns the device, how many packets it completed the
+ * checksum of, and how many of those were IPv6.
+ */
+async function echoThrough(t: ExecutionContext, offload: boolean, family: 4 | 6 = 4): Promise<{ device: TunDevice; partial: number; partial6: number }> {
   const netns = freshNetns(t);
   const tun = openTunStack({ netns, offload });
   t.teardown(() => tun.close());
   const server = new TcpServer(tun.tcp, { allowHalfOpen: true }, (socket) => socket.pipe(socket));
-  server.listen(7);
+  server.listen(7, family === 6 ? '::' : '0.0.0.0');
   t.teardown(() => void server.close());
   const seen = checkPartialPackets(tun.device);
   t.is(kernelCsumErrors(netns), 0);
 
-  const r = await execInNetns(netns, ['python3', '-c', echoShaScript(ADDR, BYTES / (1024 * 1024))], { timeoutMs: 60_000 });
+  const r = await execInNetns(netns, ['python3', '-c', echoShaScript(family === 6 ? ADDR6 : ADDR, BYTES / (1024 * 1024))], { timeoutMs: 60_000 });
   t.is(r.status, 0, `python (${r.timedOut ? 'timed out' : r.signal ?? r.status}): ${r.stderr}`);
   t.is(r.stdout.trim(), `${BYTES} ${BYTES} True`, 'every byte sent, every byte back, same SHA-256');
   t.is(kernelCsumErrors(netns), 0, 'the kernel found no bad TCP checksum in what we wrote');
@@ -105,7 +117,7 @@ async function echoThrough(t: ExecutionContext, offload: boolean): Promise<{ dev
   t.deepEqual(seen.problems, [], 'every super-segment and partial checksum we wrote');
   // The device completes them: the kernel (offload) or the addon in C (no offload), and the kernel found none bad above.
   t.true(seen.partial > 0, 'packets with a checksum left to the device');
-  return { device: tun.device, partial: seen.partial };
+  return { device: tun.device, partial: seen.partial, partial6: seen.partial6 };
 }
 
 interop('(a) offload is granted on this kernel: vnet_hdr on the device; not asked for, off', (t) => {
@@ -135,4 +147,19 @@ interop('(c) without offload: 1 MiB echoed intact, no super-segment either way',
   t.true(partial > 700, `${partial} packets with a checksum completed by the addon`);
   t.is(device.stats.rxGsoPackets, 0);
   t.is(device.stats.txGsoPackets, 0);
+});
+
+interop('(d) over IPv6 without offload: 1 MiB echoed intact, the checksum of every data segment completed by the addon in C, none bad at the kernel', async (t) => {
+  const { device, partial, partial6 } = await echoThrough(t, false, 6);
+  t.false(device.offload);
+  t.true(partial6 > 700, `${partial6} IPv6 packets with a checksum completed by the addon`);
+  t.is(partial6, partial, 'all of them IPv6');
+  t.is(device.stats.txGsoPackets, 0);
+});
+
+interop('(e) over IPv6 with offload: 1 MiB echoed intact, super-segments and partial checksums completed by the kernel', async (t) => {
+  const { device, partial6 } = await echoThrough(t, true, 6);
+  t.true(device.offload);
+  t.true(partial6 > 0);
+  t.true(device.stats.txGsoPackets > 0, `we wrote no super-segment: ${JSON.stringify(device.stats)}`);
 });
