@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { formatCounters } from '../stack/counters.ts';
+import { formatIpv4 } from '../stack/wire/addr.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { parseCommandLine } from './args.ts';
@@ -188,7 +189,13 @@ export async function runUp(argv: string[]): Promise<number> {
     const impairment = up.impairment;
     // The services see the impairment counters too (the http service's /counters).
     // And the Io* rows (io-counters.ts): system calls and user-space copies.
-    const view: CountersView = { counters: stack.counters, drops: stack.drops, extraCounters: () => [...(impairment ? impairment.counters.rows() : []), ...ioRows(stack)] };
+    const view: CountersView = {
+      counters: stack.counters,
+      drops: stack.drops,
+      extraCounters: () => [...(impairment ? impairment.counters.rows() : []), ...ioRows(stack)],
+      // Both of the stack's addresses, for the status page.
+      addresses: [formatIpv4(stack.address), ...(stack.address6 === undefined ? [] : [stack.addresses.format(stack.address6)])],
+    };
     let host: ServiceHost;
     try {
       host = new ServiceHost(config.services, stack.tcp, view);

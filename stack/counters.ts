@@ -70,7 +70,20 @@ export const COUNTER_NAMES = [
   'UdpInErrors',
   'UdpOutDatagrams',
   'UdpInCsumErrors',
-  // /proc/net/snmp6 (nstat prints the same names): Ip6 (RFC 4293 ipSystemStats for IPv6)
+  // Tcp (RFC 4022)
+  'TcpActiveOpens',
+  'TcpPassiveOpens',
+  'TcpAttemptFails',
+  'TcpEstabResets',
+  'TcpCurrEstab',
+  'TcpInSegs',
+  'TcpOutSegs',
+  'TcpRetransSegs',
+  'TcpInErrs',
+  'TcpOutRsts',
+  'TcpInCsumErrors',
+  // /proc/net/snmp6, in its order, where nstat prints it: after Tcp and Udp,
+  // before TcpExt. Ip6 (RFC 4293 ipSystemStats for IPv6)
   'Ip6InReceives',
   'Ip6InHdrErrors',
   'Ip6InTooBigErrors',
@@ -81,7 +94,6 @@ export const COUNTER_NAMES = [
   'Ip6InDiscards',
   'Ip6InDelivers',
   'Ip6OutRequests',
-  'Ip6OutTransmits',
   'Ip6OutDiscards',
   'Ip6OutNoRoutes',
   'Ip6ReasmTimeout',
@@ -102,6 +114,9 @@ export const COUNTER_NAMES = [
   'Ip6InECT1Pkts',
   'Ip6InECT0Pkts',
   'Ip6InCEPkts',
+  'Ip6OutTransmits',
+  // Not in /proc/net/snmp6: Linux counts IPv6 overlaps (ip6_frag_queue) in
+  // IPSTATS_MIB_REASM_OVERLAPS but prints only IPv4's, as IpExtReasmOverlaps.
   'Ip6ReasmOverlaps',
   // Icmp6
   'Icmp6InMsgs',
@@ -158,18 +173,6 @@ export const COUNTER_NAMES = [
   'Udp6OutDatagrams',
   'Udp6InCsumErrors',
   'Udp6IgnoredMulti',
-  // Tcp (RFC 4022) and TcpExt
-  'TcpActiveOpens',
-  'TcpPassiveOpens',
-  'TcpAttemptFails',
-  'TcpEstabResets',
-  'TcpCurrEstab',
-  'TcpInSegs',
-  'TcpOutSegs',
-  'TcpRetransSegs',
-  'TcpInErrs',
-  'TcpOutRsts',
-  'TcpInCsumErrors',
   'TcpExtSyncookiesSent',
   'TcpExtSyncookiesRecv',
   'TcpExtSyncookiesFailed',

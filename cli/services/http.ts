@@ -1,24 +1,28 @@
 /**
  * HTTP status server (port 80): Node's own `http` module running over
- * TcpSocket. `/` is an HTML page with the live counters and the connection
- * table in the spirit of `ss -ti`, `/counters` the counters as `nstat` prints
- * them, `/connections` the same tables as JSON; anything else is a 404.
+ * TcpSocket. `/` is an HTML page with the stack's addresses, the live
+ * counters and the connection table in the spirit of `ss -ti` (IPv6
+ * addresses in brackets, `[2001:2::2]:80`, as ss prints them), `/counters`
+ * the counters as `nstat` prints them, `/connections` the same tables as
+ * JSON; anything else is a 404.
  */
 import http from 'node:http';
 import { COUNTER_NAMES, formatCounters } from '../../stack/counters.ts';
 import { DROP_REASONS } from '../../stack/drop.ts';
 import type { TcpProvider } from '../../tun/node/provider.ts';
-import type { TcpInfo } from '../../stack/socket/types.ts';
-import { ssTimer } from '../ss.ts';
+import type { ListenerInfo, TcpInfo } from '../../stack/socket/types.ts';
+import { ssEndpoint, ssTimer } from '../ss.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
 const INFINITE_SSTHRESH = 0x7fffffff;
 
-/** A StackView that also has counters from outside the stack (the impairments of `up --loss ...`). */
+/** A StackView that also has counters from outside the stack (the impairments of `up --loss ...`), and the stack's addresses. */
 export interface CountersView extends StackView {
   /** Further nonzero rows, printed after the stack's own. */
   readonly extraCounters?: () => Array<[string, number]>;
+  /** The stack's own addresses in text, IPv4 then IPv6 (`198.18.0.2`, `2001:2::2`), for the status page. */
+  readonly addresses?: readonly string[];
 }
 
 /** The counters that are not zero, then the drop reasons that are not, in nstat's layout, then any extra rows. */
@@ -34,6 +38,11 @@ export function formatTimer(info: TcpInfo): string {
   return ssTimer(info);
 }
 
+/** A listener's local address as ss prints it: `0.0.0.0:80`, `[::]:80` (v6-only), `*:80` (an IPv6 wildcard taking IPv4 too). */
+function listenerEndpoint(l: ListenerInfo): string {
+  return l.family === 6 && !l.v6only && l.localAddress === '::' ? `*:${l.localPort}` : ssEndpoint(l.localAddress, l.localPort);
+}
+
 /** ms with at most 3 decimals, as ss prints rtt. */
 const ms3 = (ms: number): string => String(Number(ms.toFixed(3)));
 
@@ -45,10 +54,11 @@ function table(head: string[], body: Array<Array<string | number>>): string {
   return `<table>\n<tr>${th}</tr>\n${tr}\n</table>`;
 }
 
-export function statusPage(provider: TcpProvider, stack: StackView): string {
+export function statusPage(provider: TcpProvider, stack: CountersView): string {
   const counters = nonzeroCounters(stack);
   const listeners = provider.listeners();
   const connections = provider.connections();
+  const addresses = stack.addresses === undefined ? '' : `<h2>Addresses</h2>\n${table(['Address'], stack.addresses.map((a) => [a]))}\n`;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
 <title>tcpstack status</title>
@@ -56,10 +66,10 @@ export function statusPage(provider: TcpProvider, stack: StackView): string {
 </head><body>
 <h1>tcpstack</h1>
 <p>Refreshes every 2 s. Plain text: <a href="/counters">/counters</a>, JSON: <a href="/connections">/connections</a>.</p>
-<h2>Listening (${listeners.length})</h2>
+${addresses}<h2>Listening (${listeners.length})</h2>
 ${table(
   ['Local Address:Port', 'Backlog', 'Accept queue', 'SYN queue'],
-  listeners.map((l) => [`${l.localAddress}:${l.localPort}`, l.backlog, l.acceptQueue, l.synQueue]),
+  listeners.map((l) => [listenerEndpoint(l), l.backlog, l.acceptQueue, l.synQueue]),
 )}
 <h2>Connections (${connections.length})</h2>
 ${table(
@@ -68,8 +78,8 @@ ${table(
     c.state, // RFC 9293's names, as in /connections (ss abbreviates: ESTAB, TIME-WAIT...)
     c.recvQ,
     c.sendQ,
-    `${c.localAddress}:${c.localPort}`,
-    `${c.remoteAddress}:${c.remotePort}`,
+    ssEndpoint(c.localAddress, c.localPort),
+    ssEndpoint(c.remoteAddress, c.remotePort),
     `${ms3(c.rtt)}/${ms3(c.rttvar)}`,
     Math.round(c.rto),
     c.cwnd,
@@ -85,7 +95,7 @@ ${table(['Name', 'Value'], counters)}
 `;
 }
 
-export function start(provider: TcpProvider, stack: StackView, port = 80): RunningService & { httpServer: http.Server } {
+export function start(provider: TcpProvider, stack: CountersView, port = 80): RunningService & { httpServer: http.Server } {
   const httpServer = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://tcpstack').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -105,7 +115,7 @@ export function start(provider: TcpProvider, stack: StackView, port = 80): Runni
         break;
       case '/connections':
         type = 'application/json';
-        body = `${JSON.stringify({ listeners: provider.listeners(), connections: provider.connections() }, null, 2)}\n`;
+        body = `${JSON.stringify({ addresses: stack.addresses, listeners: provider.listeners(), connections: provider.connections() }, null, 2)}\n`;
         break;
       default:
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`${path}: not found (try /, /counters, /connections)\n`);

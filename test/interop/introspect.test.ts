@@ -4,13 +4,17 @@
  * client's handshake with our echo service, segment by segment; `tcpstack ss`
  * and `tcpstack nstat` reach the running up through its control socket and
  * return the connection and the counters that moved; `--trace-file` records
- * what `tcpstack timeline` prints afterwards; the socket goes at exit.
+ * what `tcpstack timeline` prints afterwards; the socket goes at exit. Over
+ * IPv6: the status page fetched with curl -6 lists its own connection as
+ * [address]:port and both of the stack's addresses, and nstat's IPv6 rows
+ * come in the order the kernel's own nstat prints them.
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execInNetns } from '../../tun/netns.ts';
 import { CLI, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']);
@@ -198,4 +202,40 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   const live = exited.stdout.split('\n').filter((l) => /^\d+\.\d{3} /.test(l));
   const all = await cli(['timeline', traceFile]);
   t.deepEqual(all.stdout.trimEnd().split('\n'), live, 'offline = live, line for line');
+});
+
+interop('over IPv6: the status page lists its own connection as [address]:port and both addresses; nstat counts Ip6InReceives, its IPv6 rows in the kernel nstat\'s order', async (t) => {
+  const netns = uniqueNetns('introspect6');
+  const stack = startCli(['up', '--netns', netns, '--services', 'http']);
+  t.teardown(async () => {
+    await stack.stop('SIGTERM');
+    removeNetns(netns);
+  });
+  await stack.ready();
+  const page = await execInNetns(netns, ['curl', '-6', '-g', '-sS', '--max-time', '10', 'http://[2001:2::2]/'], { timeoutMs: 20_000 });
+  t.is(page.status, 0, page.stderr);
+  t.regex(page.stdout, /<tr><td>198\.18\.0\.2<\/td><\/tr>\n<tr><td>2001:2::2<\/td><\/tr>/, 'both addresses');
+  t.regex(page.stdout, /<td>0\.0\.0\.0:80<\/td>/);
+  t.regex(page.stdout, /<td>\[::\]:80<\/td>/, 'the v6-only listener');
+  t.regex(page.stdout, /<td>ESTABLISHED<\/td><td>\d+<\/td><td>\d+<\/td><td>\[2001:2::2\]:80<\/td><td>\[2001:2::1\]:\d+<\/td>/, 'the request\'s own connection');
+
+  const ours = await cli(['nstat', '--pid', String(stack.pid), '-a']);
+  t.is(ours.code, 0, ours.stderr);
+  const rows = [...parseCounters(ours.stdout).keys()];
+  t.true((parseCounters(ours.stdout).get('Ip6InReceives') ?? 0) >= 4, ours.stdout);
+  // The kernel's nstat in the same namespace: every name, zeros included, not touching its history (-s).
+  const kernel = await execInNetns(netns, ['nstat', '-azs'], { timeoutMs: 10_000 });
+  t.is(kernel.status, 0, kernel.stderr);
+  const linux = kernel.stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0]!).filter((n) => n !== '');
+  const ipv6 = rows.filter((n) => /^(Ip6|Icmp6|Udp6)/.test(n) && n !== 'Ip6ReasmOverlaps');
+  t.true(ipv6.length >= 5, ours.stdout);
+  for (const n of ipv6) t.true(linux.includes(n), `${n} is a name the kernel's nstat prints`);
+  const positions = ipv6.map((n) => linux.indexOf(n));
+  t.deepEqual(positions, [...positions].sort((a, b) => a - b), 'in its order');
+  const around = (list: string[]): boolean => {
+    const tcpExt = list.findIndex((n) => n.startsWith('TcpExt'));
+    return list.indexOf('TcpPassiveOpens') >= 0 && list.indexOf('TcpPassiveOpens') < list.indexOf('Ip6InReceives') && list.indexOf('Ip6InReceives') < (tcpExt < 0 ? Infinity : tcpExt);
+  };
+  t.true(around(linux), 'the kernel: Tcp, then Ip6, then TcpExt');
+  t.true(around(rows), ours.stdout);
 });
