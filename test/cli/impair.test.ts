@@ -16,6 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tcpstack-impair-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const badRules = join(dir, 'bad.json');
 writeFileSync(badRules, JSON.stringify({ rules: [{ action: 'drop' }, { match: { flags: 'SX' }, action: 'drop' }] }));
+const badRules6 = join(dir, 'bad6.json');
+writeFileSync(badRules6, JSON.stringify({ rules: [{ match: { version: 6, dst: '2001:2::1/64' }, action: 'drop' }] }));
 const goodRules = join(dir, 'good.json');
 writeFileSync(goodRules, JSON.stringify({ rules: [{ match: { flags: 'SA', nth: 1 }, action: 'drop' }] }));
 
@@ -106,6 +108,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['up', '--faults', '/nonexistent/rules.json'], /--faults \/nonexistent\/rules\.json: cannot read it \(ENOENT\)$/],
   [['up', '--faults', badRules], /--faults .*bad\.json: rule 2, match\.flags: unknown flag letter "X" \(use F S R P A U E W\)$/],
   [['up', '--faults'], /--faults/],
+  [['up', '--faults', badRules6], /--faults .*bad6\.json: rule 1, match\.dst: "2001:2::1\/64": bits are set beyond the \/64 prefix \(the network is 2001:2::\/64; without \/64, one address\)$/],
   [['connect', '--loss', '5', '198.18.0.1', '7'], /--loss "5": write a percentage/],
   [['connect', '--faults', badRules, '198.18.0.1', '7'], /rule 2, match\.flags/],
 ];
