@@ -141,7 +141,8 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   // ss: the connection, by --pid (the socket found in /run/tcpstack).
   const ss = await cli(['ss', '--pid', String(stack.pid)]);
   t.is(ss.code, 0, ss.stderr);
-  t.regex(ss.stdout, /^LISTEN +0 +511 +0\.0\.0\.0:7 +\*:\*$/m);
+  t.regex(ss.stdout, /^LISTEN +0 +511 +0\.0\.0\.0:7 +0\.0\.0\.0:\*$/m);
+  t.regex(ss.stdout, /^LISTEN +0 +511 +\[::\]:7 +\[::\]:\*$/m, "the service's v6-only listener beside it");
   t.regex(ss.stdout, new RegExp(`^ESTAB +0 +0 +198\\.18\\.0\\.2:7 +198\\.18\\.0\\.1:${port}\\b`, 'm'));
   // cwnd stays 10: 5 bytes each way never fill it (tcp_is_cwnd_limited).
   t.regex(ss.stdout, /^\t ts sack cubic wscale:\d+,10 rto:\d+ rtt:[\d.]+\/[\d.]+ mss:1448 pmtu:1500 cwnd:10 bytes_sent:5 bytes_acked:5 bytes_received:5 .*snd_wnd:\d+ rcv_wnd:\d+$/m);
