@@ -5,6 +5,8 @@
  * packetdrill (a float `0.1` becomes `(s64)(0.1 * 1e6)`).
  */
 
+import type { IpVersion } from './ip-version.ts';
+
 /** packetdrill's enum event_time_t. */
 export type TimeType = 'absolute' | 'relative' | 'any' | 'absolute-range' | 'relative-range';
 
@@ -19,15 +21,21 @@ export type TcpOptionSpec =
   | { kind: 'ts'; val: number; ecr: number };
 
 /**
- * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`):
- * type and code as numbers (packetdrill's names or type_N/code_N), the
- * next-hop MTU when given, and the TCP segment whose IP header and first 8
- * bytes it quotes, as start sequence and payload length in script space.
+ * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`,
+ * over IPv6 `< icmp packet_too_big mtu 1280 [1:1461(1460)]`): its family
+ * (the wire's), type and code as numbers (packetdrill's names or
+ * type_N/code_N), the next-hop MTU when given, and the TCP segment whose IP
+ * header and first 8 bytes it quotes, as start sequence and payload length
+ * in script space.
  */
 export interface IcmpSpec {
+  /** ICMPv4 or ICMPv6: the wire's family when the script was read. */
+  family: 4 | 6;
   type: number;
   code: number;
-  /** `mtu N` (only with unreachable frag_needed). */
+  /** The 32 bits after the checksum: the MTU and the echo id as packetdrill places them. */
+  rest: number;
+  /** `mtu N` (only with IPv4's unreachable frag_needed or IPv6's packet_too_big). */
   mtu: number | undefined;
   /** `id N` (echo). */
   id: number;
@@ -38,7 +46,9 @@ export interface IcmpSpec {
 /**
  * packetdrill's ip_info in brackets or parentheses after the direction:
  * `[ect0]`, `[ect1]`, `[ce]`, `[noecn]` (the ECN field), `[ect01]` (either
- * ECT, outbound only), `[tos 0x..]` (the whole TOS byte), `[ttl N]`.
+ * ECT, outbound only), `[tos 0x..]` (the whole TOS byte, IPv6's traffic
+ * class), `[ttl N]` (IPv6's hop limit), `[flowlabel 0xN]` or
+ * `[ect0, flowlabel 0xN]` (IPv6 only).
  */
 export interface IpInfoSpec {
   /** TOS_CHECK_NONE, TOS_CHECK_ECN, TOS_CHECK_ECN_ECT01, TOS_CHECK_TOS. */
@@ -47,6 +57,8 @@ export interface IpInfoSpec {
   tos: number;
   /** 0: not given (not checked outbound). */
   ttl: number;
+  /** 0: not given (not checked outbound, as verify_outbound_live_ipv6_flowlabel). */
+  flowLabel: number;
 }
 
 export interface PacketSpec {
@@ -123,6 +135,8 @@ export interface ScriptOption {
 export interface Script {
   path: string;
   options: ScriptOption[];
+  /** The IP version the script was read for: the command line's --ip_version, else the script's, else ipv4. */
+  ipVersion: IpVersion;
   /** A back-quoted command before the first event (packetdrill's init_command). */
   initCommand: { text: string; line: number } | undefined;
   events: ScriptEvent[];

@@ -5,8 +5,7 @@
  * (the longest match wins; on a tie, the rule listed first).
  *
  * Comments (`// ...`, C-style block comments) and whitespace are skipped; a
- * `%{ ... }%` block (Python code in packetdrill) is one CODE token. IPv6
- * addresses are not recognised (the runner speaks IPv4 only).
+ * `%{ ... }%` block (Python code in packetdrill) is one CODE token.
  */
 import { ScriptError } from './ast.ts';
 
@@ -22,6 +21,7 @@ export type TokenKind =
   | 'BACKQUOTED'
   | 'CODE'
   | 'IPV4'
+  | 'IPV6'
   | 'CHAR'
   | 'EOF';
 
@@ -47,6 +47,30 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'e1b', 'ceb', 'tos', 'flowlabel', 'flags', 'Flags', 'val', 'win', 'urg', 'wscale',
   'ect01', 'ect0', 'ect1', 'noecn', 'ce', 'id',
 ]);
+
+const SEG = '[0-9a-fA-F]{1,4}';
+const V4 = '[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+';
+
+/**
+ * lexer.l's ipv6_addr, one alternative per rule (flex takes the longest
+ * match of the whole alternation; one rule each gives the same here). The
+ * forms are spelled out so that a sequence range like 1:1001 is no address.
+ */
+const IPV6_FORMS: RegExp[] = [
+  '::',
+  `(?:${SEG}:){7}${SEG}`,
+  `(?:${SEG}:){1,7}:`,
+  `(?:${SEG}:){1,6}:${SEG}`,
+  `(?:${SEG}:){1,5}(?::${SEG}){1,2}`,
+  `(?:${SEG}:){1,4}(?::${SEG}){1,3}`,
+  `(?:${SEG}:){1,3}(?::${SEG}){1,4}`,
+  `(?:${SEG}:){1,2}(?::${SEG}){1,5}`,
+  `${SEG}:(?::${SEG}){1,6}`,
+  `:(?::${SEG}){1,7}`,
+  `::ffff:${V4}`,
+  `::ffff:(?:0){1,4}:${V4}`,
+  `(?:${SEG}:){1,4}:${V4}`,
+].map((f) => new RegExp(f, 'y'));
 
 interface Rule {
   kind: TokenKind | 'SKIP';
@@ -74,6 +98,7 @@ const RULES: Rule[] = [
   { kind: 'SKIP', re: /\/\*(?:[^*]|\*(?!\/))*\*\//y },
   { kind: 'CODE', re: /%\{(?:[^}]|\}(?!%))*\}%/y },
   { kind: 'IPV4', re: /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/y },
+  ...IPV6_FORMS.map((re): Rule => ({ kind: 'IPV6', re })),
 ];
 
 function countNewlines(s: string): number {

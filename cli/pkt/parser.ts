@@ -15,9 +15,14 @@
  * `*` and ranges only on outbound packets, `win` required inbound, `<...>`
  * only outbound, options padded to 32 bits, start + len = end) with its
  * wording, and reports every error as one line `file:line: ...`. Syntax
- * packetdrill has and the runner does not execute (IPv6, UDP, outbound ICMP, GRE,
- * MPLS, flow labels, MD5/Fast Open/AccECN options, msghdr and cmsg
+ * packetdrill has and the runner does not execute (UDP, outbound ICMP,
+ * encapsulation headers, MD5/Fast Open/AccECN options, msghdr and cmsg
  * arguments) is refused with a line saying so.
+ *
+ * As in packetdrill, the configuration is settled once the options are read
+ * (parse_and_finalize_config, between the options and the first event): the
+ * IP version (`--ip_version`, the command line's winning over the script's)
+ * decides which family's table an ICMP line's names come from.
  */
 import {
   ScriptError,
@@ -33,6 +38,8 @@ import {
   type TcpOptionSpec,
   type TimeType,
 } from './ast.ts';
+import { icmpHeaderValues } from './icmp-names.ts';
+import { parseIpVersion, wireFamily, type IpVersion } from './ip-version.ts';
 import { tokenize, type Token } from './lexer.ts';
 
 /** packetdrill's valid_tcp_flags, plus C as another spelling of CWR (W). */
@@ -57,57 +64,6 @@ export function optionBytes(o: TcpOptionSpec): number {
   }
 }
 
-/** packetdrill's icmpv4_types (icmp_packet.c). */
-const ICMP_TYPES: Readonly<Record<string, number>> = {
-  echo_reply: 0,
-  unreachable: 3,
-  source_quench: 4,
-  redirect: 5,
-  echo_request: 8,
-  time_exceeded: 11,
-  parameter_problem: 12,
-  timestamp_request: 13,
-  timestamp_reply: 14,
-  information_request: 15,
-  information_reply: 16,
-  address_mask_request: 17,
-  address_mask_reply: 18,
-};
-
-/** packetdrill's icmpv4_unreachable_codes, the one type with a code table. */
-const UNREACHABLE_CODES: readonly string[] = [
-  'net_unreachable',
-  'host_unreachable',
-  'protocol_unreachable',
-  'port_unreachable',
-  'frag_needed',
-  'source_route_failed',
-  'net_unknown',
-  'host_unknown',
-  'source_host_isolated',
-  'net_prohibited',
-  'host_prohibited',
-  'net_unreachable_for_tos',
-  'host_unreachable_for_tos',
-  'packet_filtered',
-  'precedence_violation',
-  'precedence_cutoff',
-];
-
-function icmpTypeNumber(text: string): number | undefined {
-  const n = /^type_(\d+)$/.exec(text);
-  const v = n ? Number(n[1]) : ICMP_TYPES[text];
-  return v !== undefined && isU8(v) ? v : undefined;
-}
-
-function icmpCodeNumber(type: number, text: string): number | undefined {
-  const n = /^code_(\d+)$/.exec(text);
-  if (n) return isU8(Number(n[1])) ? Number(n[1]) : undefined;
-  if (type !== 3) return undefined;
-  const i = UNREACHABLE_CODES.indexOf(text);
-  return i >= 0 ? i : undefined;
-}
-
 const isU8 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff;
 const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff;
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -117,9 +73,13 @@ class Parser {
   /** Line of the statement being parsed, for semantic errors (packetdrill's current_script_line). */
   private stmtLine = 1;
 
+  /** The IP version the events are read for (set once the options are read). */
+  private ipVersion: IpVersion = 'ipv4';
+
   constructor(
     private readonly toks: Token[],
     private readonly file: string,
+    private readonly ipVersionOverride: IpVersion | undefined,
   ) {}
 
   /** A TCP sequence range as packetdrill writes it, start:end(length): each in its field's range, end = start + length. */
@@ -194,6 +154,7 @@ class Parser {
   parseScript(): Script {
     const options: ScriptOption[] = [];
     while (this.peek().kind === 'OPTION') options.push(this.parseOption());
+    this.ipVersion = this.ipVersionOverride ?? this.scriptIpVersion(options);
     let initCommand: Script['initCommand'];
     if (this.peek().kind === 'BACKQUOTED') {
       const t = this.next();
@@ -214,7 +175,25 @@ class Parser {
       events.push(this.parseEvent());
     }
     if (events.length === 0) throw this.syntax(this.peek(), 'an event (the script has none)');
-    return { path: this.file, options, initCommand, events, cleanupCommand };
+    return { path: this.file, options, ipVersion: this.ipVersion, initCommand, events, cleanupCommand };
+  }
+
+  parseIpVersionOnly(): IpVersion {
+    const options: ScriptOption[] = [];
+    while (this.peek().kind === 'OPTION') options.push(this.parseOption());
+    return this.ipVersionOverride ?? this.scriptIpVersion(options);
+  }
+
+  /** The last --ip_version among the script's options (process_option: each one overrides), else ipv4. */
+  private scriptIpVersion(options: readonly ScriptOption[]): IpVersion {
+    let v: IpVersion = 'ipv4';
+    for (const o of options) {
+      if (o.name !== 'ip_version' || o.value === undefined) continue;
+      const parsed = parseIpVersion(o.value);
+      if (parsed === undefined) throw new ScriptError(this.file, o.line, `bad --ip_version: ${o.value}`);
+      v = parsed;
+    }
+    return v;
   }
 
   private parseOption(): ScriptOption {
@@ -223,7 +202,7 @@ class Parser {
     this.next();
     const v = this.next();
     let value: string;
-    if (v.kind === 'INTEGER' || v.kind === 'IPV4') value = v.text;
+    if (v.kind === 'INTEGER' || v.kind === 'IPV4' || v.kind === 'IPV6') value = v.text;
     else if (v.kind === 'STRING') value = v.value;
     else if (this.isKeyword(v, 'ipv4') || this.isKeyword(v, 'ipv6')) value = v.text;
     else if (v.kind === 'WORD') {
@@ -235,7 +214,7 @@ class Parser {
         else if (rhs.kind === 'STRING' || rhs.kind === 'BACKQUOTED') value += '=' + rhs.text;
         else throw this.syntax(rhs, 'a word, string or back-quoted value');
       }
-    } else throw this.syntax(v, `a value for --${t.value} (an integer, word, string or IPv4 address)`);
+    } else throw this.syntax(v, `a value for --${t.value} (an integer, word, string or IP address)`);
     return { name: t.value, value, line: t.line };
   }
 
@@ -379,7 +358,8 @@ class Parser {
 
   /**
    * opt_ip_info: `(` or `[`, then a tos_spec (noecn, ect0, ect1, ce, ect01,
-   * tos 0xNN), `ttl N`, or a tos_spec with a flow label (IPv6, refused).
+   * tos 0xNN), `ttl N`, `flowlabel 0xN`, or a tos_spec, a comma and a flow
+   * label. The flow label goes into an IPv6 header only (set_ip_header).
    */
   private parseIpInfo(): IpInfoSpec {
     const open = this.next();
@@ -387,31 +367,46 @@ class Parser {
     const t = this.next();
     let info: IpInfoSpec;
     const ecn: Readonly<Record<string, number>> = { noecn: 0, ect1: 1, ect0: 2, ce: 3 };
-    if (t.kind === 'KEYWORD' && ecn[t.text] !== undefined) info = { tosCheck: 'ecn', tos: ecn[t.text]!, ttl: 0 };
-    else if (this.isKeyword(t, 'ect01')) info = { tosCheck: 'ect01', tos: 0, ttl: 0 };
+    const tosSpec = (): boolean => (t.kind === 'KEYWORD' && ecn[t.text] !== undefined) || this.isKeyword(t, 'ect01') || this.isKeyword(t, 'tos');
+    if (t.kind === 'KEYWORD' && ecn[t.text] !== undefined) info = { tosCheck: 'ecn', tos: ecn[t.text]!, ttl: 0, flowLabel: 0 };
+    else if (this.isKeyword(t, 'ect01')) info = { tosCheck: 'ect01', tos: 0, ttl: 0, flowLabel: 0 };
     else if (this.isKeyword(t, 'tos')) {
       const v = this.next();
       if (v.kind !== 'HEX') throw this.syntax(v, 'a hexadecimal TOS value (like 0x10)');
       const tos = Number(v.text);
       if (!isU8(tos)) throw this.semantic('tos out of range for 8 bits');
-      info = { tosCheck: 'tos', tos, ttl: 0 };
+      info = { tosCheck: 'tos', tos, ttl: 0, flowLabel: 0 };
     } else if (this.isKeyword(t, 'ttl')) {
-      info = { tosCheck: 'none', tos: 0, ttl: this.expectInteger('a TTL') };
+      info = { tosCheck: 'none', tos: 0, ttl: this.expectInteger('a TTL'), flowLabel: 0 };
     } else if (this.isKeyword(t, 'flowlabel')) {
-      throw this.unsupported(t, 'IPv6 flow labels');
+      info = { tosCheck: 'none', tos: 0, ttl: 0, flowLabel: this.flowLabel() };
     } else {
-      throw this.syntax(t, 'IP info (noecn, ect0, ect1, ce, ect01, tos 0xNN or ttl N)');
+      throw this.syntax(t, 'IP info (noecn, ect0, ect1, ce, ect01, tos 0xNN, ttl N or flowlabel 0xN)');
     }
-    if (this.isChar(this.peek(), ',')) throw this.unsupported(this.peek(), 'IPv6 flow labels');
+    if (tosSpec() && this.isChar(this.peek(), ',')) {
+      this.next();
+      this.expectKeyword('flowlabel');
+      info.flowLabel = this.flowLabel();
+    }
     this.expectChar(close);
     return info;
   }
 
+  /** flow_label: the hexadecimal value after `flowlabel`, in 20 bits. */
+  private flowLabel(): number {
+    const v = this.next();
+    if (v.kind !== 'HEX') throw this.syntax(v, 'a hexadecimal flow label (like 0x12345)');
+    const label = Number(v.text);
+    if (!(label >= 0 && label <= 0xfffff)) throw this.semantic('flowlabel out of range for 20 bits');
+    return label;
+  }
+
   /**
    * icmp_packet_spec: `icmp TYPE [CODE] [mtu N] [id N] [[start:end(len)]]`,
-   * with new_icmp_packet's checks (icmp_packet.c): names from packetdrill's
-   * tables or type_N / code_N, a missing code is 0, `mtu` only with
-   * unreachable frag_needed. The quote is always of a TCP segment here.
+   * with new_icmp_packet's checks (icmp-names.ts): names from the table of
+   * the wire's family or type_N / code_N, a missing code is 0, `mtu` only
+   * with IPv4's unreachable frag_needed or IPv6's packet_too_big. The quote
+   * is always of a TCP segment here.
    */
   private parseIcmp(): IcmpSpec {
     const typeTok = this.next();
@@ -439,16 +434,10 @@ class Parser {
       echoedSeq = start;
       echoedLen = len;
     }
-    const type = icmpTypeNumber(typeTok.text);
-    if (type === undefined) throw this.semantic(`bad ICMP type ${typeTok.text}`);
-    const code = codeText === undefined ? 0 : icmpCodeNumber(type, codeText);
-    if (code === undefined) throw this.semantic(`bad ICMP code ${codeText}`);
-    if (id < 0 || id > 65535) throw this.semantic('invalid echo_id, must be between 0 and 65535');
-    if (mtu !== undefined) {
-      if (type !== 3 || code !== 4) throw this.semantic('ICMPv4 MTU is only valid for unreachable-frag_needed');
-      if (!isU16(mtu)) throw this.semantic('ICMPv4 MTU out of 16-bit range');
-    }
-    return { type, code, mtu, id, echoedSeq, echoedLen };
+    const family = wireFamily(this.ipVersion);
+    const header = icmpHeaderValues(family, typeTok.text, codeText, mtu, id);
+    if (typeof header === 'string') throw this.semantic(header);
+    return { family, ...header, mtu, id, echoedSeq, echoedLen };
   }
 
   private parseFlags(): string {
@@ -737,7 +726,20 @@ class Parser {
   }
 }
 
-/** Parses a whole script; throws a ScriptError (`file:line: ...`) on the first problem. */
-export function parseScript(source: string, file = '<script>'): Script {
-  return new Parser(tokenize(source, file), file).parseScript();
+/**
+ * The IP version a script runs in: `ipVersion` (the command line's), else
+ * the script's own --ip_version, else ipv4. Reads only the options; throws
+ * a ScriptError on a bad one.
+ */
+export function readIpVersion(source: string, file = '<script>', ipVersion?: IpVersion): IpVersion {
+  return new Parser(tokenize(source, file), file, ipVersion).parseIpVersionOnly();
+}
+
+/**
+ * Parses a whole script; throws a ScriptError (`file:line: ...`) on the
+ * first problem. `ipVersion` is the command line's --ip_version, which
+ * overrides the script's own.
+ */
+export function parseScript(source: string, file = '<script>', ipVersion?: IpVersion): Script {
+  return new Parser(tokenize(source, file), file, ipVersion).parseScript();
 }

@@ -2,7 +2,8 @@
 import test from 'ava';
 import { ScriptError, type Action, type PacketSpec, type SyscallSpec } from '../../cli/pkt/ast.ts';
 import { tokenize } from '../../cli/pkt/lexer.ts';
-import { parseScript } from '../../cli/pkt/parser.ts';
+import { parseScript, readIpVersion } from '../../cli/pkt/parser.ts';
+import type { IpVersion } from '../../cli/pkt/ip-version.ts';
 
 const kinds = (src: string): string[] => tokenize(src).map((t) => `${t.kind}:${t.text}`);
 
@@ -11,8 +12,9 @@ function only(src: string): Action {
   return s.events[s.events.length - 1]!.action;
 }
 
-function packet(line: string): PacketSpec {
-  const a = only(line);
+function packet(line: string, ipVersion?: IpVersion): PacketSpec {
+  const s = parseScript(line, 't.pkt', ipVersion);
+  const a = s.events[s.events.length - 1]!.action;
   if (a.kind !== 'packet') throw new Error('not a packet');
   return a.packet;
 }
@@ -24,9 +26,9 @@ function call(line: string): SyscallSpec {
 }
 
 /** The error a script raises, as the one line the CLI prints. */
-function error(src: string): string {
+function error(src: string, ipVersion?: IpVersion): string {
   try {
-    parseScript(src, 'bad.pkt');
+    parseScript(src, 'bad.pkt', ipVersion);
   } catch (e) {
     if (e instanceof ScriptError) {
       const line = e.headline();
@@ -46,6 +48,18 @@ test('lexer: times, ellipsis and floats as flex splits them', (t) => {
   t.deepEqual(kinds('+.1...0.200'), ['CHAR:+', 'FLOAT:.1', 'ELLIPSIS:...', 'FLOAT:0.200', 'EOF:']);
   t.deepEqual(kinds('+.3~+.4'), ['CHAR:+', 'FLOAT:.3', 'CHAR:~', 'CHAR:+', 'FLOAT:.4', 'EOF:']);
   t.deepEqual(kinds('-1 0x802 192.0.2.1'), ['INTEGER:-1', 'HEX:0x802', 'IPV4:192.0.2.1', 'EOF:']);
+});
+
+test("lexer: IPv6 addresses as lexer.l's ipv6_addr spells them, never a sequence range", (t) => {
+  t.deepEqual(kinds('fd3d:a0b:17d6::1 2001:db8::1 :: ::ffff:192.0.2.1 1:2:3:4:5:6:7:8'), [
+    'IPV6:fd3d:a0b:17d6::1',
+    'IPV6:2001:db8::1',
+    'IPV6:::',
+    'IPV6:::ffff:192.0.2.1',
+    'IPV6:1:2:3:4:5:6:7:8',
+    'EOF:',
+  ]);
+  t.deepEqual(kinds('1:1001(1000) sack 1:2'), ['INTEGER:1', 'CHAR::', 'INTEGER:1001', 'CHAR:(', 'INTEGER:1000', 'CHAR:)', 'KEYWORD:sack', 'INTEGER:1', 'CHAR::', 'INTEGER:2', 'EOF:']);
 });
 
 test('lexer: keywords are reserved, longer words are not', (t) => {
@@ -195,10 +209,11 @@ test('TCP options: every kind, <...>, and packetdrill\'s padding and length rule
 });
 
 test('ICMP lines as packetdrill writes them: type and code names (or type_N/code_N), mtu, the quoted segment; its semantic checks', (t) => {
-  t.deepEqual(packet('0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').icmp, { type: 3, code: 4, mtu: 1200, id: 0, echoedSeq: 1, echoedLen: 1460 });
-  t.deepEqual(packet('0 < icmp unreachable host_unreachable').icmp, { type: 3, code: 1, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
-  t.deepEqual(packet('0 < icmp time_exceeded [5:5(0)]').icmp, { type: 11, code: 0, mtu: undefined, id: 0, echoedSeq: 5, echoedLen: 0 });
-  t.deepEqual(packet('0 < icmp type_3 code_13 [0:0(0)]').icmp, { type: 3, code: 13, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').icmp, { family: 4, type: 3, code: 4, rest: 1200, mtu: 1200, id: 0, echoedSeq: 1, echoedLen: 1460 });
+  t.deepEqual(packet('0 < icmp unreachable host_unreachable').icmp, { family: 4, type: 3, code: 1, rest: 0, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp time_exceeded [5:5(0)]').icmp, { family: 4, type: 11, code: 0, rest: 0, mtu: undefined, id: 0, echoedSeq: 5, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp type_3 code_13 [0:0(0)]').icmp, { family: 4, type: 3, code: 13, rest: 0, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp echo_request id 7').icmp, { family: 4, type: 8, code: 0, rest: 7 << 16, mtu: undefined, id: 7, echoedSeq: 0, echoedLen: 0 });
   t.is(error('0 < icmp unreachable host_unreachable mtu 1200'), 'bad.pkt:1: semantic error: ICMPv4 MTU is only valid for unreachable-frag_needed');
   t.is(error('0 < icmp unreachable frag_needed mtu 70000'), 'bad.pkt:1: semantic error: ICMPv4 MTU out of 16-bit range');
   t.is(error('0 < icmp bogus'), 'bad.pkt:1: semantic error: bad ICMP type bogus');
@@ -206,14 +221,21 @@ test('ICMP lines as packetdrill writes them: type and code names (or type_N/code
   t.is(error('0 < icmp unreachable frag_needed mtu 1200 [1:1400(1460)]'), 'bad.pkt:1: semantic error: inconsistent TCP sequence numbers and payload size');
 });
 
-test('IP info after the direction, as packetdrill writes it: [ect0], (ce), [noecn], [ect01] outbound only, [tos 0xNN], [ttl N]', (t) => {
-  t.deepEqual(packet('0 < [ce] P. 1:101(100) ack 1 win 100').ipInfo, { tosCheck: 'ecn', tos: 3, ttl: 0 });
-  t.deepEqual(packet('0 > (ect0) P. 1:101(100) ack 1').ipInfo, { tosCheck: 'ecn', tos: 2, ttl: 0 });
-  t.deepEqual(packet('0 > [noecn] SE. 0:0(0) ack 1').ipInfo, { tosCheck: 'ecn', tos: 0, ttl: 0 });
-  t.deepEqual(packet('0 > [ect01] . 1:1(0) ack 1').ipInfo, { tosCheck: 'ect01', tos: 0, ttl: 0 });
-  t.deepEqual(packet('0 > [tos 0x12] . 1:1(0) ack 1').ipInfo, { tosCheck: 'tos', tos: 0x12, ttl: 0 });
-  t.deepEqual(packet('0 > [ttl 64] . 1:1(0) ack 1').ipInfo, { tosCheck: 'none', tos: 0, ttl: 64 });
-  t.deepEqual(packet('0 < [ect1] icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').ipInfo, { tosCheck: 'ecn', tos: 1, ttl: 0 });
+test('IP info after the direction, as packetdrill writes it: [ect0], (ce), [noecn], [ect01] outbound only, [tos 0xNN], [ttl N], flow labels', (t) => {
+  t.deepEqual(packet('0 < [ce] P. 1:101(100) ack 1 win 100').ipInfo, { tosCheck: 'ecn', tos: 3, ttl: 0, flowLabel: 0 });
+  t.deepEqual(packet('0 > (ect0) P. 1:101(100) ack 1').ipInfo, { tosCheck: 'ecn', tos: 2, ttl: 0, flowLabel: 0 });
+  t.deepEqual(packet('0 > [noecn] SE. 0:0(0) ack 1').ipInfo, { tosCheck: 'ecn', tos: 0, ttl: 0, flowLabel: 0 });
+  t.deepEqual(packet('0 > [ect01] . 1:1(0) ack 1').ipInfo, { tosCheck: 'ect01', tos: 0, ttl: 0, flowLabel: 0 });
+  t.deepEqual(packet('0 > [tos 0x12] . 1:1(0) ack 1').ipInfo, { tosCheck: 'tos', tos: 0x12, ttl: 0, flowLabel: 0 });
+  t.deepEqual(packet('0 > [ttl 64] . 1:1(0) ack 1').ipInfo, { tosCheck: 'none', tos: 0, ttl: 64, flowLabel: 0 });
+  t.deepEqual(packet('0 < [ect1] icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').ipInfo, { tosCheck: 'ecn', tos: 1, ttl: 0, flowLabel: 0 });
+  // parser.y's flow_label: alone or after a tos_spec, hexadecimal, 20 bits.
+  t.deepEqual(packet('0 > (flowlabel 0x12345) S. 0:0(0) ack 1').ipInfo, { tosCheck: 'none', tos: 0, ttl: 0, flowLabel: 0x12345 });
+  t.deepEqual(packet('0 < [ect0, flowlabel 0x1] S 0:0(0) win 10').ipInfo, { tosCheck: 'ecn', tos: 2, ttl: 0, flowLabel: 1 });
+  t.deepEqual(packet('0 > [tos 0x4, flowlabel 0xfffff] . 1:1(0) ack 1').ipInfo, { tosCheck: 'tos', tos: 4, ttl: 0, flowLabel: 0xfffff });
+  t.is(error('0 > [flowlabel 0x100000] . 1:1(0) ack 1'), 'bad.pkt:1: semantic error: flowlabel out of range for 20 bits');
+  t.is(error('0 > [flowlabel 12] . 1:1(0) ack 1'), "bad.pkt:1: parse error at '12': expected a hexadecimal flow label (like 0x12345)");
+  t.is(error('0 > [ttl 3, flowlabel 0x1] . 1:1(0) ack 1'), "bad.pkt:1: parse error at ',': expected ']'");
   t.is(packet('0 > S 0:0(0)').ipInfo, undefined);
   t.is(error('0 < [ect01] . 1:1(0) ack 1 win 10'), 'bad.pkt:1: semantic error: [ect01] can only be used with outbound packets');
   t.is(error('0 > [tos 0x100] . 1:1(0) ack 1'), 'bad.pkt:1: semantic error: tos out of range for 8 bits');
@@ -223,9 +245,39 @@ test('syntax the runner does not execute is refused with a line saying so', (t) 
   t.is(error('0 < udp (10)'), 'bad.pkt:1: not supported by tcpstack pkt: UDP packets (TCP and ICMP only)');
   t.is(error('0 > icmp unreachable port_unreachable'), 'bad.pkt:1: not supported by tcpstack pkt: outbound ICMP packets (inbound ICMP only)');
   t.is(error('0 < icmp unreachable [udp (10)]'), 'bad.pkt:1: not supported by tcpstack pkt: ICMP quoting a UDP packet (TCP only)');
-  t.is(error('0 < [ect0, flowlabel 0x1] S 0:0(0) win 10'), 'bad.pkt:1: not supported by tcpstack pkt: IPv6 flow labels');
   t.is(error('0 > S 0:0(0) <md5 0011>'), 'bad.pkt:1: not supported by tcpstack pkt: the md5 TCP option');
   t.is(error('0 < ipv6 ::1 > ::2: S 0:0(0) win 1'), 'bad.pkt:1: not supported by tcpstack pkt: encapsulation headers (ipv6) in packet lines');
+});
+
+test('--ip_version: the script\'s option line, overridden by the command line\'s; packetdrill\'s values only', (t) => {
+  t.is(parseScript('0 close(3) = 0\n', 'v.pkt').ipVersion, 'ipv4');
+  t.is(parseScript('--ip_version=ipv6\n0 close(3) = 0\n', 'v.pkt').ipVersion, 'ipv6');
+  t.is(parseScript('--ip_version=ipv6\n--ip_version=ipv4\n0 close(3) = 0\n', 'v.pkt').ipVersion, 'ipv4');
+  t.is(parseScript('--ip_version=ipv6\n0 close(3) = 0\n', 'v.pkt', 'ipv4-mapped-ipv6').ipVersion, 'ipv4-mapped-ipv6');
+  t.is(readIpVersion('--ip_version=ipv6\n0 close(3) = 0\n', 'v.pkt'), 'ipv6');
+  t.is(readIpVersion('--ip_version=ipv6\n0 close(3) = 0\n', 'v.pkt', 'ipv4'), 'ipv4');
+  t.is(error('--ip_version=ipv5\n0 close(3) = 0\n'), 'bad.pkt:1: bad --ip_version: ipv5');
+  // packetdrill's lexer splits ipv4-mapped-ipv6 at the '-': only the command line can say it.
+  t.is(error('--ip_version=ipv4-mapped-ipv6\n0 close(3) = 0\n'), "bad.pkt:1: parse error at '-': expected an event time (like 0, +.1, *, or +.1~+.2)");
+  // An option's value may be an IPv6 address.
+  t.deepEqual(parseScript('--local_ip=fd3d::2\n--remote_ip=2001:db8::1\n0 close(3) = 0\n', 'v.pkt').options.map((o) => o.value), ['fd3d::2', '2001:db8::1']);
+});
+
+test('ICMP lines name the wire family\'s messages: ICMPv6 over IPv6, nothing translated (icmp_packet.c)', (t) => {
+  t.deepEqual(packet('0 < icmp packet_too_big mtu 1280 [1:1461(1460)]', 'ipv6').icmp, { family: 6, type: 2, code: 0, rest: 1280, mtu: 1280, id: 0, echoedSeq: 1, echoedLen: 1460 });
+  t.deepEqual(packet('0 < icmp unreachable port_unreachable [1:1(0)]', 'ipv6').icmp, { family: 6, type: 1, code: 4, rest: 0, mtu: undefined, id: 0, echoedSeq: 1, echoedLen: 0 });
+  t.deepEqual(packet('0 < icmp unreachable admin_prohibited', 'ipv6').icmp!.code, 1);
+  t.deepEqual(packet('0 < icmp time_exceeded exceeded_frag_time', 'ipv6').icmp!.code, 1);
+  t.deepEqual(packet('0 < icmp parameter_problem unknown_next_header', 'ipv6').icmp, { family: 6, type: 4, code: 1, rest: 0, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
+  // ipv4-mapped-ipv6 has IPv4 on the wire: ICMPv4.
+  t.is(packet('0 < icmp unreachable frag_needed mtu 1200', 'ipv4-mapped-ipv6').icmp!.family, 4);
+  // What one family has and the other lacks, with packetdrill's messages (confirmed with its binary).
+  t.is(error('0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]', 'ipv6'), 'bad.pkt:1: semantic error: bad ICMP code frag_needed');
+  t.is(error('0 < icmp packet_too_big mtu 1300 [0:0(0)]'), 'bad.pkt:1: semantic error: bad ICMP type packet_too_big');
+  t.is(error('0 < icmp source_quench', 'ipv6'), 'bad.pkt:1: semantic error: bad ICMP type source_quench');
+  t.is(error('0 < icmp unreachable no_route mtu 1300', 'ipv6'), 'bad.pkt:1: semantic error: ICMPv6 MTU is only valid for packet_too_big-0');
+  t.is(error('0 < icmp type_2 code_0 mtu 4294967296', 'ipv6'), 'bad.pkt:1: semantic error: ICMPv6 MTU out of 32-bit range');
+  t.is(packet('0 < icmp type_2 code_0 mtu 70000', 'ipv6').icmp!.rest, 70000);
 });
 
 // ---------------------------------------------------------------------------
