@@ -3,11 +3,25 @@
  * bytes (inbound) or into the expected header fields (outbound), packets
  * from the stack decoded field by field, compared in packetdrill's order
  * (run_packet.c verify_outbound_live_headers, verify_outbound_live_tcp_options)
- * and printed in its short dump format (packet_to_string.c).
+ * and printed in its short dump format (packet_to_string.c). IPv4 or IPv6,
+ * as the script's --ip_version puts them on the wire; TCP over IPv6 has
+ * its checksum over RFC 8200 §8.1's pseudo header.
  */
 import type { PacketSpec, TcpOptionSpec } from './ast.ts';
+import type { ScriptAddresses } from './addresses.ts';
 import { readU16, readU32, writeU32 } from '../../stack/wire/bytes.ts';
 import { PROTO_TCP, ipDestination, ipHeaderLength, ipProtocol, ipSource, ipTos, ipTotalLength, ipTtl, ipVersion, writeIpv4Header } from '../../stack/wire/ipv4.ts';
+import {
+  IPV6_DST_OFFSET,
+  IPV6_HEADER,
+  IPV6_SRC_OFFSET,
+  ip6FlowLabel,
+  ip6HopLimit,
+  ip6NextHeader,
+  ip6PayloadLength,
+  ip6TrafficClass,
+  writeIpv6Header,
+} from '../../stack/wire/ipv6.ts';
 import {
   TCP_ACK,
   TCP_CWR,
@@ -29,6 +43,7 @@ import {
   TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE,
   decodeTcpOptionList,
+  completeIpv6TcpChecksum,
   encodeTcpSegment,
   rawTcpOption,
   tcpAck,
@@ -72,15 +87,23 @@ export interface TcpView {
   options: RawOption[];
 }
 
-/** An IPv4/TCP packet, decoded (from the stack) or built (from a script line). */
+/** A TCP packet over IPv4 or IPv6, decoded (from the stack) or built (from a script line). */
 export interface PacketView {
+  /** 4 or 6. */
   version: number;
-  /** IP header length in 32-bit words. */
+  /** IP header length in 32-bit words (IPv6: the fixed header's 10). */
   ihl: number;
+  /** IPv4's protocol, IPv6's next header. */
   protocol: number;
+  /** The whole datagram: IPv4's total length, IPv6's payload length + 40. */
   totalLength: number;
+  /** IPv4's TOS byte, IPv6's traffic class. */
   tos: number;
+  /** IPv4's TTL, IPv6's hop limit. */
   ttl: number;
+  /** IPv6's flow label (0 in IPv4; in a script packet 0 means not checked). */
+  flowLabel: number;
+  /** Addresses as ScriptAddresses numbers. */
   src: number;
   dst: number;
   /** undefined: not TCP. */
@@ -112,8 +135,12 @@ export function parseOptions(area: Uint8Array): RawOption[] | string {
   return list.malformed === undefined ? list.options : list.malformed.reason;
 }
 
-/** Decodes a packet the stack sent; a string describes why it is not an IPv4 packet. */
-export function decodePacket(p: Uint8Array): PacketView | string {
+/**
+ * Decodes a packet the stack sent; a string describes why it is not an
+ * IP packet. IPv6 addresses become numbers of `addresses`.
+ */
+export function decodePacket(p: Uint8Array, addresses: ScriptAddresses): PacketView | string {
+  if (p.length >= 1 && p[0]! >> 4 === 6) return decodeIpv6(p, addresses);
   if (p.length < 20) return `packet of ${p.length} bytes is too short for IPv4`;
   const version = ipVersion(p);
   const hl = ipHeaderLength(p);
@@ -126,6 +153,7 @@ export function decodePacket(p: Uint8Array): PacketView | string {
     totalLength,
     tos: ipTos(p),
     ttl: ipTtl(p),
+    flowLabel: 0,
     src: ipSource(p),
     dst: ipDestination(p),
     tcp: undefined,
@@ -133,7 +161,32 @@ export function decodePacket(p: Uint8Array): PacketView | string {
   };
   if (version !== 4 || hl < 20 || totalLength > p.length || totalLength < hl) return 'malformed IPv4 header';
   if (protocol !== PROTO_TCP) return view;
-  const t = p.subarray(hl, totalLength);
+  return decodeTcp(view, p.subarray(hl, totalLength));
+}
+
+/** An IPv6 packet: TCP when the fixed header's next header says so (TCP sends no extension headers). */
+function decodeIpv6(p: Uint8Array, addresses: ScriptAddresses): PacketView | string {
+  if (p.length < IPV6_HEADER) return `packet of ${p.length} bytes is too short for IPv6`;
+  const payloadLength = ip6PayloadLength(p);
+  if (IPV6_HEADER + payloadLength > p.length) return 'malformed IPv6 header';
+  const view: PacketView = {
+    version: 6,
+    ihl: IPV6_HEADER >> 2,
+    protocol: ip6NextHeader(p),
+    totalLength: IPV6_HEADER + payloadLength,
+    tos: ip6TrafficClass(p),
+    ttl: ip6HopLimit(p),
+    flowLabel: ip6FlowLabel(p),
+    src: addresses.intern(p, IPV6_SRC_OFFSET),
+    dst: addresses.intern(p, IPV6_DST_OFFSET),
+    tcp: undefined,
+    payload: new Uint8Array(0),
+  };
+  if (view.protocol !== PROTO_TCP) return view;
+  return decodeTcp(view, p.subarray(IPV6_HEADER, IPV6_HEADER + payloadLength));
+}
+
+function decodeTcp(view: PacketView, t: Uint8Array): PacketView | string {
   if (t.length < TCP_MIN_HEADER) return 'TCP header truncated';
   const thl = tcpHeaderLength(t);
   const doff = thl >> 2;
@@ -187,8 +240,8 @@ function applyFlags(tcp: TcpView, flags: string): void {
   }
 }
 
-/** The packet a script line describes, in script space (sequence numbers as written). */
-export function scriptPacket(spec: PacketSpec, src = 0, dst = 0): PacketView {
+/** The packet a script line describes, in script space (sequence numbers as written), over IPv4 or IPv6. */
+export function scriptPacket(spec: PacketSpec, version: 4 | 6 = 4, src = 0, dst = 0): PacketView {
   const optionBytes = spec.options ? encodeOptions(spec.options) : new Uint8Array(0);
   const parsed = parseOptions(optionBytes);
   const tcp: TcpView = {
@@ -212,13 +265,16 @@ export function scriptPacket(spec: PacketSpec, src = 0, dst = 0): PacketView {
     options: typeof parsed === 'string' ? [] : parsed,
   };
   applyFlags(tcp, spec.flags);
+  const ipHeader = version === 6 ? IPV6_HEADER : 20;
   return {
-    version: 4,
-    ihl: 5,
+    version,
+    ihl: ipHeader >> 2,
     protocol: PROTO_TCP,
-    totalLength: 40 + optionBytes.length + spec.len,
+    totalLength: ipHeader + TCP_MIN_HEADER + optionBytes.length + spec.len,
     tos: spec.ipInfo?.tos ?? 0,
     ttl: spec.ipInfo?.ttl ?? 0,
+    // set_ip_header writes a flow label into an IPv6 header only.
+    flowLabel: version === 6 ? (spec.ipInfo?.flowLabel ?? 0) : 0,
     tosCheck: spec.ipInfo?.tosCheck ?? 'none',
     src,
     dst,
@@ -229,8 +285,8 @@ export function scriptPacket(spec: PacketSpec, src = 0, dst = 0): PacketView {
   };
 }
 
-/** Wire bytes for a TcpView (checksums computed): what the runner injects. */
-export function encodePacket(v: PacketView, ipId = 0, ttl = 64): Uint8Array {
+/** Wire bytes for a PacketView (checksums computed): what the runner injects. */
+export function encodePacket(v: PacketView, addresses: ScriptAddresses, ipId = 0, ttl = 64): Uint8Array {
   const tcp = v.tcp!;
   const fields: TcpSegmentFields = {
     sourcePort: tcp.sport,
@@ -252,7 +308,15 @@ export function encodePacket(v: PacketView, ipId = 0, ttl = 64): Uint8Array {
     optionList: tcp.options,
     payload: v.payload,
   };
-  const p = new Uint8Array(20 + tcpSegmentLength(fields));
+  const segmentLength = tcpSegmentLength(fields);
+  if (v.version === 6) {
+    const p = new Uint8Array(IPV6_HEADER + segmentLength);
+    writeIpv6Header(p, 0, segmentLength, PROTO_TCP, ttl, v.tos, v.flowLabel, addresses.bytes(v.src), 0, addresses.bytes(v.dst), 0);
+    encodeTcpSegment(p, IPV6_HEADER, fields, 0, 0);
+    completeIpv6TcpChecksum(p);
+    return p;
+  }
+  const p = new Uint8Array(20 + segmentLength);
   writeIpv4Header(p, 0, {
     totalLength: p.length,
     id: ipId,
@@ -335,7 +399,7 @@ const ECN_NAMES = ['[noecn]', '[ect1]', '[ect0]', '[ce]'];
 /** packetdrill's DUMP_SHORT form: `S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>`. */
 export function formatPacket(v: PacketView): string {
   const t = v.tcp;
-  if (!t) return v.protocol === 1 ? 'icmpv4' : `IP protocol ${v.protocol}`;
+  if (!t) return v.version === 4 && v.protocol === 1 ? 'icmpv4' : v.version === 6 && v.protocol === 58 ? 'icmpv6' : `IP protocol ${v.protocol}`;
   let flags = '';
   if (t.fin) flags += 'F';
   if (t.syn) flags += 'S';
@@ -365,25 +429,18 @@ function fieldError(name: string, expected: number, actual: number): string {
 const b = (x: boolean): number => (x ? 1 : 0);
 
 /**
- * verify_outbound_live_headers: the IPv4 then the TCP fields, in
- * packetdrill's order; returns the first mismatch. `strict` false is the
- * looser check between two fragments of one aggregated send (seq must
- * continue, FIN/PSH/CWR and lengths may differ).
+ * verify_outbound_live_headers: the IP (verify_ipv4 or verify_ipv6) then
+ * the TCP fields, in packetdrill's order; returns the first mismatch.
+ * `strict` false is the looser check between two fragments of one
+ * aggregated send (seq must continue, FIN/PSH/CWR and lengths may differ).
  */
 export function verifyHeaders(actual: PacketView, script: PacketView, strict: boolean): string | undefined {
   const allowance = script.optionsNoCheck && actual.tcp ? tcpOptionListLength(actual.tcp.options) : 0;
-  if (actual.version !== script.version) return fieldError('ipv4_version', script.version, actual.version);
-  if (actual.protocol !== script.protocol) return fieldError('ipv4_protocol', script.protocol, actual.protocol);
-  if (actual.ihl !== script.ihl) return fieldError('ipv4_header_length', script.ihl, actual.ihl);
-  if (strict && actual.totalLength !== script.totalLength + allowance) {
-    return fieldError('ipv4_total_length', script.totalLength + allowance, actual.totalLength);
+  if (actual.version !== script.version) {
+    return `live packet header layer 0: expected: IPV${script.version} header vs actual: IPV${actual.version} header`;
   }
-  // verify_outbound_live_tos, then the TTL.
-  const ecn = actual.tos & 3;
-  if (script.tosCheck === 'ect01' && ecn !== 1 && ecn !== 2) return `live packet field ip_ecn: expected: 0x1 or 0x2 vs actual: 0x${ecn.toString(16)}`;
-  if (script.tosCheck === 'ecn' && ecn !== script.tos) return fieldError('ip_ecn', script.tos, ecn);
-  if (script.tosCheck === 'tos' && actual.tos !== script.tos) return fieldError('tos', script.tos, actual.tos);
-  if (script.ttl !== 0 && actual.ttl !== script.ttl) return fieldError('ttl', script.ttl, actual.ttl);
+  const ipError = script.version === 6 ? verifyIpv6(actual, script, strict, allowance) : verifyIpv4(actual, script, strict, allowance);
+  if (ipError) return ipError;
   const a = actual.tcp;
   const s = script.tcp;
   if (!a || !s) return a === s ? undefined : 'live packet header layer 1: expected: TCP header vs actual: another protocol';
@@ -407,6 +464,37 @@ export function verifyHeaders(actual: PacketView, script: PacketView, strict: bo
   for (const [name, expected, got, enabled] of checks) {
     if (enabled && expected >>> 0 !== got >>> 0) return fieldError(name, expected, got);
   }
+  return undefined;
+}
+
+function verifyIpv4(actual: PacketView, script: PacketView, strict: boolean, allowance: number): string | undefined {
+  if (actual.version !== script.version) return fieldError('ipv4_version', script.version, actual.version);
+  if (actual.protocol !== script.protocol) return fieldError('ipv4_protocol', script.protocol, actual.protocol);
+  if (actual.ihl !== script.ihl) return fieldError('ipv4_header_length', script.ihl, actual.ihl);
+  if (strict && actual.totalLength !== script.totalLength + allowance) {
+    return fieldError('ipv4_total_length', script.totalLength + allowance, actual.totalLength);
+  }
+  return verifyTosAndTtl(actual, script);
+}
+
+function verifyIpv6(actual: PacketView, script: PacketView, strict: boolean, allowance: number): string | undefined {
+  if (actual.version !== script.version) return fieldError('ipv6_version', script.version, actual.version);
+  const payloadLength = (v: PacketView): number => v.totalLength - IPV6_HEADER;
+  if (strict && payloadLength(actual) !== payloadLength(script) + allowance) {
+    return fieldError('ipv6_payload_len', payloadLength(script) + allowance, payloadLength(actual));
+  }
+  if (actual.protocol !== script.protocol) return fieldError('ipv6_next_header', script.protocol, actual.protocol);
+  return verifyTosAndTtl(actual, script);
+}
+
+/** verify_outbound_live_tos (IPv6: the traffic class), then verify_outbound_live_ttl_or_hl. */
+function verifyTosAndTtl(actual: PacketView, script: PacketView): string | undefined {
+  const ecn = actual.tos & 3;
+  if (script.tosCheck === 'ect01' && ecn !== 1 && ecn !== 2) return `live packet field ip_ecn: expected: 0x1 or 0x2 vs actual: 0x${ecn.toString(16)}`;
+  if (script.tosCheck === 'ecn' && ecn !== script.tos) return fieldError('ip_ecn', script.tos, ecn);
+  if (script.tosCheck === 'tos' && actual.tos !== script.tos) return fieldError('tos', script.tos, actual.tos);
+  // 255 is packetdrill's TTL_CHECK_NONE, what an unwritten TTL becomes: [ttl 255] checks nothing either.
+  if (script.ttl !== 0 && script.ttl !== 255 && actual.ttl !== script.ttl) return fieldError('ttl', script.ttl, actual.ttl);
   return undefined;
 }
 

@@ -12,7 +12,10 @@ const vsecs = (us: number): string => {
 
 export function formatResult(r: RunResult): string[] {
   const lines: string[] = [];
-  if (r.ok) {
+  if (r.skipped) {
+    const only = r.file.endsWith('v6.pkt') ? 'v6.pkt: ipv6 only' : 'v4.pkt: ipv4 and ipv4-mapped-ipv6 only';
+    lines.push(`SKIP ${r.file} (not run with --ip_version=${r.skipped}: its name ends in ${only}, as packetdrill's run_all.py selects)`);
+  } else if (r.ok) {
     lines.push(`PASS ${r.file} (${r.events} events, ${vsecs(r.endUsecs)} virtual)`);
   } else {
     lines.push(r.invalid ? `INVALID ${r.file} (the script does not parse; nothing ran)` : `FAIL ${r.file}`);
@@ -25,8 +28,10 @@ export function formatResult(r: RunResult): string[] {
 }
 
 export function formatSummary(results: readonly RunResult[]): string {
-  const failed = results.filter((r) => !r.ok && !r.invalid).length;
+  const skipped = results.filter((r) => r.skipped).length;
+  const failed = results.filter((r) => !r.ok && !r.invalid && !r.skipped).length;
   const invalid = results.filter((r) => r.invalid).length;
   const n = results.length;
-  return `${n} script${n === 1 ? '' : 's'}: ${n - failed - invalid} passed, ${failed} failed${invalid > 0 ? `, ${invalid} invalid` : ''}`;
+  const passed = results.filter((r) => r.ok).length;
+  return `${n} script${n === 1 ? '' : 's'}: ${passed} passed, ${failed} failed${invalid > 0 ? `, ${invalid} invalid` : ''}${skipped > 0 ? `, ${skipped} skipped` : ''}`;
 }

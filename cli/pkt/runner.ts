@@ -24,10 +24,13 @@
  *   way it stops packetdrill's main thread.
  * - Virtual time: the stack's clock is a VirtualClock moved from one timer
  *   deadline to the next, so a 60 s timer costs nothing.
+ * - --ip_version (ip-version.ts): ipv4, ipv4-mapped-ipv6 (AF_INET6 sockets
+ *   bound to and connecting to v4-mapped addresses, IPv4 on the wire) or
+ *   ipv6 (the stack gets an IPv6 address; packets and ICMP are IPv6's).
  */
 import { readFileSync } from 'node:fs';
 import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
-import { parseScript } from './parser.ts';
+import { parseScript, readIpVersion } from './parser.ts';
 import {
   clonePacket,
   decodePacket,
@@ -49,28 +52,39 @@ import { DEFAULTS_SH, interpretCommand } from './shell.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
 import { SYMBOLS, describeErrno } from './symbols.ts';
+import { ScriptAddresses } from './addresses.ts';
+import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, wireFamily, type IpVersion } from './ip-version.ts';
 import { VirtualClock } from '../../stack/clock.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
+import { ipv6WordSum } from '../../stack/wire/addr6.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
 import { writeU16, writeU32 } from '../../stack/wire/bytes.ts';
 import { ICMP_HEADER, writeIcmpHeader } from '../../stack/wire/icmp.ts';
+import { ICMPV6_HEADER, writeIcmpv6Header } from '../../stack/wire/icmpv6.ts';
 import { IPV4_MIN_HEADER, PROTO_ICMP, PROTO_TCP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
+import { IPV6_HEADER, NEXTHDR_ICMPV6, writeIpv6Header } from '../../stack/wire/ipv6.ts';
 import { TCP_MIN_HEADER } from '../../stack/wire/tcp.ts';
 
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
 
 export interface PktConfig {
+  ipVersion: IpVersion;
   toleranceUsecs: number;
   tolerancePercent: number;
   /** --mss: packetdrill's GSO size for injected packets; accepted and not used. */
   mss: number;
-  mtu: number;
+  /** --mtu; undefined until finalized: the IP version's (VERSION_DEFAULTS). */
+  mtu: number | undefined;
   /** µs per outbound TS val tick; 0 (the default) leaves TS val unchecked. */
   tsTickUsecs: number;
+  /** --local_ip and --remote_ip as given (undefined: the IP version's), read in the wire's family once the options are all in. */
+  localIpText: string | undefined;
+  remoteIpText: string | undefined;
+  /** The live addresses (ScriptAddresses numbers), set by finalizing. */
   localIp: number;
   remoteIp: number;
   bindPort: number;
@@ -79,16 +93,19 @@ export interface PktConfig {
   strictSegments: boolean;
 }
 
-export const DEFAULT_LOCAL_IP = '192.168.0.1';
-export const DEFAULT_REMOTE_IP = '192.0.2.1';
+export const DEFAULT_LOCAL_IP = VERSION_DEFAULTS.ipv4.localIp;
+export const DEFAULT_REMOTE_IP = VERSION_DEFAULTS.ipv4.remoteIp;
 
 export function defaultConfig(): PktConfig {
   return {
+    ipVersion: 'ipv4',
     toleranceUsecs: 4000,
     tolerancePercent: 12.5,
     mss: 0,
-    mtu: 1500,
+    mtu: undefined,
     tsTickUsecs: 0,
+    localIpText: undefined,
+    remoteIpText: undefined,
     localIp: parseIpv4(DEFAULT_LOCAL_IP)!,
     remoteIp: parseIpv4(DEFAULT_REMOTE_IP)!,
     bindPort: 8080,
@@ -149,6 +166,26 @@ const OPTIONS: Readonly<Record<string, { arg: boolean; ignored?: boolean }>> = {
   define: { arg: true },
 };
 
+/**
+ * verify_outbound_live_ipv6_flowlabel: a script flow label is a name, not a
+ * value. The first one a socket's script uses stands for whatever label the
+ * live packet carries; the same name later must see the same label, a new
+ * name a different one. Without one nothing is checked.
+ */
+export function verifyFlowLabel(sock: Pick<ScriptSocket, 'flowLabels'>, scriptLabel: number, liveLabel: number): string | undefined {
+  if (scriptLabel === 0) return undefined;
+  if (liveLabel === 0) return 'flowlabel unmarked in the live packet';
+  const map = sock.flowLabels;
+  if (map.script === 0 || scriptLabel !== map.script) {
+    if (map.script !== 0 && liveLabel === map.live) return 'expected a different flowlabel but got the same';
+    map.script = scriptLabel;
+    map.live = liveLabel;
+    return undefined;
+  }
+  if (liveLabel !== map.live) return `inconsistent flowlabels for this packet: expected: 0x${map.live.toString(16)} vs actual: 0x${liveLabel.toString(16)}`;
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------
 // Timing (run.c verify_time)
 
@@ -202,6 +239,12 @@ export function verifyTime(
 export interface RunOptions {
   /** Seed of the stack's randomness (ISNs, ports, timestamps). */
   seed?: number;
+  /**
+   * packetdrill options from the command line (`--ip_version=ipv6`,
+   * `--mtu=1500`): applied after the script's own, which they override
+   * (parse_and_finalize_config).
+   */
+  options?: ReadonlyArray<{ name: string; value: string | undefined }>;
   /** Receives one line per event as it runs (tcpstack pkt -v). */
   trace?: (line: string) => void;
 }
@@ -211,6 +254,11 @@ export interface RunResult {
   ok: boolean;
   /** The script did not parse (a syntax or semantic error): nothing of it ran. */
   invalid?: boolean;
+  /**
+   * The script is another IP version's (scriptRunsIn: its name ends in
+   * v4.pkt or v6.pkt): not run, not passed; this says which version it met.
+   */
+  skipped?: IpVersion;
   /** The first failure: `file:line: message` plus packet dumps. */
   error: ScriptError | undefined;
   /** `file:line: warning: ...` lines (skipped shell commands, Python blocks, ignored options). */
@@ -288,6 +336,7 @@ class Runner implements SyscallHost {
   private currentLine = 1;
   private ports!: SeededRandom;
   private readonly usedPorts = new Set<number>();
+  readonly addresses = new ScriptAddresses();
 
   constructor(
     private readonly script: Script,
@@ -299,6 +348,34 @@ class Runner implements SyscallHost {
   }
   get remoteIp(): number {
     return this.cfg.remoteIp;
+  }
+  get ipVersion(): IpVersion {
+    return this.cfg.ipVersion;
+  }
+  /** config->live_bind_ip as the socket layer takes it: IPv4's number, or IPv6 text (v4-mapped in ipv4-mapped-ipv6). */
+  get bindAddress(): string | number {
+    return this.socketAddress(this.cfg.localIp);
+  }
+  /** config->live_connect_ip, likewise. */
+  get connectAddress(): string | number {
+    return this.socketAddress(this.cfg.remoteIp);
+  }
+
+  /** An address and port for traces: 192.0.2.1:8080, [fd3d:fa7b:d17d::1]:8080. */
+  private endpointText(a: number, port: number): string {
+    const text = this.addresses.format(a);
+    return text.includes(':') ? `[${text}]:${port}` : `${text}:${port}`;
+  }
+
+  /** The IP version of the packets: 4, or 6 in ipv6 mode. */
+  private get wireVersion(): 4 | 6 {
+    return wireFamily(this.cfg.ipVersion);
+  }
+
+  private socketAddress(a: number): string | number {
+    if (this.cfg.ipVersion === 'ipv4') return a;
+    if (this.cfg.ipVersion === 'ipv4-mapped-ipv6') return `::ffff:${formatIpv4(a)}`;
+    return this.addresses.format(a);
   }
   get bindPort(): number {
     return this.cfg.bindPort;
@@ -334,6 +411,8 @@ class Runner implements SyscallHost {
     try {
       this.configure();
       this.start();
+      const c = this.cfg;
+      this.trace(`--ip_version=${c.ipVersion}: local ${this.addresses.format(c.localIp)}, remote ${this.addresses.format(c.remoteIp)}, MTU ${c.mtu}`);
       const init = this.script.initCommand;
       if (init) this.runCommand(init.text, init.line);
       this.runEvents();
@@ -352,7 +431,8 @@ class Runner implements SyscallHost {
 
   private configure(): void {
     const c = this.cfg;
-    for (const o of this.script.options) {
+    const commandLine = (this.options.options ?? []).map((o) => ({ ...o, line: 0 }));
+    for (const o of [...this.script.options, ...commandLine]) {
       const spec = OPTIONS[o.name];
       if (!spec) throw this.fail(o.line, `option '${o.name}' unknown`);
       if (spec.arg && o.value === undefined) throw this.fail(o.line, `option '${o.name}' requires an argument`);
@@ -367,11 +447,6 @@ class Runner implements SyscallHost {
         const n = Number(v);
         if (!/^-?\d+$/.test(v) || n < min || n > max) throw bad();
         return n;
-      };
-      const ip = (): number => {
-        const a = parseIpv4(v.replace(/\/\d+$/, ''));
-        if (a === undefined) throw bad();
-        return a;
       };
       switch (o.name) {
         case 'tolerance_usecs':
@@ -393,10 +468,10 @@ class Runner implements SyscallHost {
           c.tsTickUsecs = int(0, 1000000);
           break;
         case 'local_ip':
-          c.localIp = ip();
+          c.localIpText = v;
           break;
         case 'remote_ip':
-          c.remoteIp = ip();
+          c.remoteIpText = v;
           break;
         case 'bind_port':
           c.bindPort = int(1, 65535);
@@ -405,8 +480,8 @@ class Runner implements SyscallHost {
           c.connectPort = int(1, 65535);
           break;
         case 'ip_version':
-          if (v !== 'ipv4') throw this.fail(o.line, `not supported by tcpstack pkt: --ip_version=${v} (IPv4 only)`);
-          break;
+          break; // read with the script (parseScript): it decides how ICMP lines read
+
         case 'tcp_ts_ecr_scaled':
           c.tsEcrScaled = true;
           break;
@@ -419,14 +494,42 @@ class Runner implements SyscallHost {
           break; // verbose, debug
       }
     }
+    this.finalize();
+  }
+
+  /**
+   * finalize_config: the IP version's defaults for what the options left
+   * unset, the addresses read in the wire's family (an IPv6 --local_ip in
+   * ipv4 mode, or the reverse, is an error as packetdrill's parse dies on it).
+   */
+  private finalize(): void {
+    const c = this.cfg;
+    c.ipVersion = this.script.ipVersion;
+    const d = VERSION_DEFAULTS[c.ipVersion];
+    const family = wireFamily(c.ipVersion);
+    const address = (name: string, text: string): number => {
+      const a = this.addresses.parse(text, family);
+      if (a === undefined) throw this.fail(this.optionLine(name), `bad --${name} for --ip_version=${c.ipVersion}: ${text}`);
+      return a;
+    };
+    c.localIp = address('local_ip', c.localIpText ?? d.localIp);
+    c.remoteIp = address('remote_ip', c.remoteIpText ?? d.remoteIp);
+    c.mtu ??= d.mtu;
+  }
+
+  private optionLine(name: string): number {
+    return this.script.options.find((o) => o.name === name)?.line ?? 1;
   }
 
   private start(): void {
     this.clock = new VirtualClock(0);
     const seed = this.options.seed ?? 1;
     this.ports = new SeededRandom(seed ^ 0x5eed);
+    // In ipv6 mode the stack has the IPv6 address and keeps ipv4's default, which no packet uses.
+    const v6 = wireFamily(this.cfg.ipVersion) === 6;
     this.stack = new Stack({
-      address: this.cfg.localIp,
+      address: v6 ? parseIpv4(DEFAULT_LOCAL_IP)! : this.cfg.localIp,
+      ...(v6 ? { address6: this.addresses.bytes(this.cfg.localIp) } : {}),
       clock: this.clock,
       random: new SeededRandom(seed),
       mtu: this.cfg.mtu,
@@ -631,7 +734,7 @@ class Runner implements SyscallHost {
       s.live.localIp = this.cfg.localIp;
       s.live.localPort = this.cfg.bindPort;
       s.live.remoteIsn = spec.seq;
-      this.trace(`         new passive connection from ${formatIpv4(s.live.remoteIp)}:${s.live.remotePort} (ISN ${spec.seq})`);
+      this.trace(`         new passive connection from ${this.endpointText(s.live.remoteIp, s.live.remotePort)} (ISN ${spec.seq})`);
       return s;
     }
     // handle_connect_for_script_packet: the SYN of a connect().
@@ -661,7 +764,7 @@ class Runner implements SyscallHost {
       sock.live.remoteIsn = spec.seq;
     }
     // map_inbound_packet
-    const p = scriptPacket(spec, sock.live.remoteIp, sock.live.localIp);
+    const p = scriptPacket(spec, this.wireVersion, sock.live.remoteIp, sock.live.localIp);
     const tcp = p.tcp!;
     tcp.sport = spec.srcPort || sock.live.remotePort;
     tcp.dport = spec.dstPort || sock.live.localPort;
@@ -681,32 +784,48 @@ class Runner implements SyscallHost {
         throw new PacketError(`unable to infer live TS ecr for script TS ecr ${scriptEcr};  no matching or preceding outbound TS val`);
       }
     }
-    this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec))}`);
-    const dropped = this.stack.input(encodePacket(p, 0, spec.ipInfo?.ttl || 64));
+    this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec, this.wireVersion))}`);
+    const dropped = this.stack.input(encodePacket(p, this.addresses, 0, spec.ipInfo?.ttl || 64));
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }
 
   /**
-   * new_icmp_packet + map_inbound_icmp_tcp_packet: the ICMP from the remote
-   * address quotes a 20-byte IP header (total length for a 20-byte TCP
-   * header and the payload, TOS and TTL 0) from the live local to the live
-   * remote address, and 8 bytes of TCP: the live ports and the sequence
-   * number moved from script to live space.
+   * new_icmp_packet + map_inbound_icmp_tcp_packet: the ICMP (ICMPv6 over
+   * IPv6) from the remote address quotes an IP header (length for a
+   * 20-byte TCP header and the payload, TOS and TTL 0) from the live local
+   * to the live remote address, and 8 bytes of TCP: the live ports and the
+   * sequence number moved from script to live space.
    */
   private doInboundIcmp(icmp: IcmpSpec, sock: ScriptSocket): void {
     const l = sock.live;
-    const quoteLength = IPV4_MIN_HEADER + 8;
-    const p = new Uint8Array(IPV4_MIN_HEADER + ICMP_HEADER + quoteLength);
-    writeIpv4Header(p, 0, { totalLength: p.length, id: 0, dontFragment: false, ttl: 64, tos: 0, protocol: PROTO_ICMP, source: l.remoteIp, destination: l.localIp });
-    const q = IPV4_MIN_HEADER + ICMP_HEADER;
-    writeIpv4Header(p, q, { totalLength: IPV4_MIN_HEADER + TCP_MIN_HEADER + icmp.echoedLen, id: 0, dontFragment: false, ttl: 0, tos: 0, protocol: PROTO_TCP, source: l.localIp, destination: l.remoteIp });
-    writeU16(p, q + IPV4_MIN_HEADER, l.localPort);
-    writeU16(p, q + IPV4_MIN_HEADER + 2, l.remotePort);
-    writeU32(p, q + IPV4_MIN_HEADER + 4, (icmp.echoedSeq + l.localIsn) >>> 0);
-    const rest = icmp.mtu !== undefined ? icmp.mtu & 0xffff : icmp.id > 0 ? (icmp.id & 0xffff) << 16 : 0;
-    writeIcmpHeader(p, IPV4_MIN_HEADER, p.length, icmp.type, icmp.code, rest);
-    this.trace(`${secs9(this.nowUsecs)} < icmp type ${icmp.type} code ${icmp.code}${icmp.mtu !== undefined ? ` mtu ${icmp.mtu}` : ''} [${icmp.echoedSeq}:${(icmp.echoedSeq + icmp.echoedLen) >>> 0}(${icmp.echoedLen})]`);
+    const trace = `${secs9(this.nowUsecs)} < icmp${icmp.family === 6 ? 'v6' : ''} type ${icmp.type} code ${icmp.code}${icmp.mtu !== undefined ? ` mtu ${icmp.mtu}` : ''} [${icmp.echoedSeq}:${(icmp.echoedSeq + icmp.echoedLen) >>> 0}(${icmp.echoedLen})]`;
+    const quotedTcp = (p: Uint8Array, at: number): void => {
+      writeU16(p, at, l.localPort);
+      writeU16(p, at + 2, l.remotePort);
+      writeU32(p, at + 4, (icmp.echoedSeq + l.localIsn) >>> 0);
+    };
+    let p: Uint8Array;
+    if (icmp.family === 6) {
+      const local = this.addresses.bytes(l.localIp);
+      const remote = this.addresses.bytes(l.remoteIp);
+      const message = ICMPV6_HEADER + IPV6_HEADER + 8;
+      p = new Uint8Array(IPV6_HEADER + message);
+      writeIpv6Header(p, 0, message, NEXTHDR_ICMPV6, 64, 0, 0, remote, 0, local, 0);
+      const q = IPV6_HEADER + ICMPV6_HEADER;
+      writeIpv6Header(p, q, TCP_MIN_HEADER + icmp.echoedLen, PROTO_TCP, 0, 0, 0, local, 0, remote, 0);
+      quotedTcp(p, q + IPV6_HEADER);
+      writeIcmpv6Header(p, IPV6_HEADER, p.length, icmp.type, icmp.code, icmp.rest, ipv6WordSum(remote, 0) + ipv6WordSum(local, 0));
+    } else {
+      const quoteLength = IPV4_MIN_HEADER + 8;
+      p = new Uint8Array(IPV4_MIN_HEADER + ICMP_HEADER + quoteLength);
+      writeIpv4Header(p, 0, { totalLength: p.length, id: 0, dontFragment: false, ttl: 64, tos: 0, protocol: PROTO_ICMP, source: l.remoteIp, destination: l.localIp });
+      const q = IPV4_MIN_HEADER + ICMP_HEADER;
+      writeIpv4Header(p, q, { totalLength: IPV4_MIN_HEADER + TCP_MIN_HEADER + icmp.echoedLen, id: 0, dontFragment: false, ttl: 0, tos: 0, protocol: PROTO_TCP, source: l.localIp, destination: l.remoteIp });
+      quotedTcp(p, q + IPV4_MIN_HEADER);
+      writeIcmpHeader(p, IPV4_MIN_HEADER, p.length, icmp.type, icmp.code, icmp.rest);
+    }
+    this.trace(trace);
     const dropped = this.stack.input(p);
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
@@ -743,15 +862,17 @@ class Runner implements SyscallHost {
       while (this.outQueue.length > 0) {
         const { bytes, t } = this.outQueue.shift()!;
         recvStart = this.nowUsecs;
-        const view = decodePacket(bytes);
+        const view = decodePacket(bytes, this.addresses);
         if (typeof view === 'string' || !view.tcp) continue;
         const match = this.findSocketForLivePacket(view) ?? this.findConnectForLivePacket(view);
         if (!match) {
-          this.trace(`${secs9(t)} (skipped: ${formatIpv4(view.src)}:${view.tcp.sport} > ${formatIpv4(view.dst)}:${view.tcp.dport} ${formatPacket(view)}, not the socket under test)`);
+          const from = this.endpointText(view.src, view.tcp.sport);
+          this.trace(`${secs9(t)} (skipped: ${from} > ${this.endpointText(view.dst, view.tcp.dport)} ${formatPacket(view)}, not the socket under test)`);
           continue;
         }
         if (match !== sock) throw new PacketError('packet is not for expected socket');
-        if (!verifies(bytes, 0, (bytes[0]! & 15) * 4)) throw new PacketError('bad outbound IP checksum');
+        // verify_outbound_live_checksums: IPv4's header checksum (IPv6 has none).
+        if (view.version === 4 && !verifies(bytes, 0, (bytes[0]! & 15) * 4)) throw new PacketError('bad outbound IP checksum');
         return { view, t };
       }
       const next = this.nextWakeUsecs();
@@ -777,7 +898,7 @@ class Runner implements SyscallHost {
   }
 
   private doOutbound(ev: EventRun, spec: PacketSpec, sock: ScriptSocket): void {
-    const script = scriptPacket(spec);
+    const script = scriptPacket(spec, this.wireVersion);
     const synAck = spec.flags.includes('S') && spec.flags.includes('.');
     if (sock.state === 'PASSIVE_PACKET_RECEIVED' && synAck) sock.script.localIsn = spec.seq;
     const expected = spec.len;
@@ -866,6 +987,7 @@ class Runner implements SyscallHost {
     };
     const err =
       verifyHeaders(actual, script, true) ??
+      (script.version === 6 ? verifyFlowLabel(sock, script.flowLabel, actual.flowLabel) : undefined) ??
       verifyOptions(actual, script, tsCheck) ??
       verifyPayload(actual, script) ??
       verifyTime(this.cfg, ev.timeType, ev.timeUsecs, ev.timeEndUsecs, t, this.lastEvent?.timeUsecs, 'outbound packet', ev.offsetUsecs);
@@ -1003,11 +1125,26 @@ class Runner implements SyscallHost {
   }
 }
 
+/** The command line's --ip_version (the last one), which the parser needs before the events. */
+function commandLineIpVersion(options: RunOptions): IpVersion | undefined {
+  let v: IpVersion | undefined;
+  for (const o of options.options ?? []) {
+    if (o.name !== 'ip_version') continue;
+    v = parseIpVersion(o.value ?? '');
+    if (v === undefined) throw new RangeError(`bad --ip_version: ${o.value}`);
+  }
+  return v;
+}
+
 /** Parses and runs one script given as text. */
 export function runScript(source: string, file: string, options: RunOptions = {}): RunResult {
   let script: Script;
+  const override = commandLineIpVersion(options);
   try {
-    script = parseScript(source, file);
+    // run_all.py's selection, by the version the script would run in, before its events are read for it.
+    const version = readIpVersion(source, file, override);
+    if (!scriptRunsIn(file, version)) return { file, ok: false, skipped: version, error: undefined, warnings: [], events: 0, endUsecs: 0 };
+    script = parseScript(source, file, override);
   } catch (e) {
     if (e instanceof ScriptError) return { file, ok: false, invalid: true, error: e, warnings: [], events: 0, endUsecs: 0 };
     throw e;

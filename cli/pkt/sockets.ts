@@ -8,6 +8,7 @@
  */
 import type { Endpoint } from '../../stack/socket/types.ts';
 import type { Stack } from '../../stack/stack.ts';
+import type { IpVersion } from './ip-version.ts';
 
 /** packetdrill's enum socket_state_t. */
 export type SocketState =
@@ -73,6 +74,10 @@ export class ScriptSocket {
   foundFirstTs = false;
   firstScriptTsVal = 0;
   firstActualTsVal = 0;
+  /** The script's flow label and the live one it stands for (socket->flowlabel_map; 0: none yet). */
+  readonly flowLabels = { script: 0, live: 0 };
+  /** The socket's address family (socket->address_family): 4 for AF_INET, 6 for AF_INET6. */
+  family: 4 | 6 = 4;
   /** The fd the script uses (-1 until socket() or accept() names it) and the one the runner handed out. */
   scriptFd = -1;
   liveFd = -1;
@@ -91,6 +96,11 @@ export interface SyscallHost {
   readonly stack: Stack;
   readonly localIp: number;
   readonly remoteIp: number;
+  /** --ip_version: what socket(..., ...)'s domain and bind()'s and connect()'s `...` address are. */
+  readonly ipVersion: IpVersion;
+  /** config->live_bind_ip and live_connect_ip in the socket layer's terms: IPv4's number, or IPv6 text (v4-mapped in ipv4-mapped-ipv6). */
+  readonly bindAddress: string | number;
+  readonly connectAddress: string | number;
   readonly bindPort: number;
   readonly connectPort: number;
   /** Virtual time, µs. */

@@ -3,9 +3,11 @@
  * with Linux's results and errnos, and packetdrill's argument conventions
  * (run_system_call.c): `...` for addresses (bind() binds the configured
  * local address and port 8080, connect() goes to the remote address, port
- * 8080), buffers are `...` (zero-filled), fd numbers are the script's own
- * (mapped to the ones the runner hands out), and accept() takes the
- * connection the script's packets set up.
+ * 8080; both in the family --ip_version gives sockets, v4-mapped in
+ * ipv4-mapped-ipv6), `...` for socket()'s domain (AF_INET, or AF_INET6 in
+ * both IPv6 flavours), buffers are `...` (zero-filled), fd numbers are the
+ * script's own (mapped to the ones the runner hands out), and accept()
+ * takes the connection the script's packets set up.
  *
  * Every call is prepared once (arguments checked, fds looked up) and then
  * attempted; an attempt that would block on a blocking socket returns
@@ -14,6 +16,7 @@
  */
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
+import { socketFamily } from './ip-version.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
@@ -171,6 +174,19 @@ function checkFlags(name: string, flags: number, allowed: number): void {
   }
 }
 
+/**
+ * bind() or connect() with the configured address on a socket of the other
+ * family (a script's explicit `socket(AF_INET, ...)` in an IPv6 flavour, or
+ * the reverse): an AF_INET socket given a sockaddr_in6 is EAFNOSUPPORT
+ * (inet_bind, tcp_v4_connect check sin_family); an AF_INET6 one given a
+ * 16-byte sockaddr_in is EINVAL (inet6_bind and tcp_v6_connect want at
+ * least SIN6_LEN_RFC2133 bytes).
+ */
+function familyMismatch(host: SyscallHost, s: ScriptSocket): Outcome | undefined {
+  if (s.family === socketFamily(host.ipVersion)) return undefined;
+  return { ret: -1, errno: s.family === 4 ? 'EAFNOSUPPORT' : 'EINVAL' };
+}
+
 // ---------------------------------------------------------------------------
 // The calls
 
@@ -180,9 +196,13 @@ const exact = (step: () => Outcome | undefined, after?: (o: Outcome) => void): P
 
 const sysSocket: Impl = (host, args, expected) => {
   checkArgCount(args, 3);
+  // syscall_socket: `...` is config->socket_domain.
+  let family = socketFamily(host.ipVersion);
   if (!isEllipsis(args, 0)) {
     const domain = s32Arg(args, 0);
-    if (domain !== SYMBOLS.AF_INET) throw new SyscallError(`socket domain ${symbolName('AF_', domain)} is not supported (AF_INET only)`);
+    if (domain === SYMBOLS.AF_INET) family = 4;
+    else if (domain === SYMBOLS.AF_INET6) family = 6;
+    else throw new SyscallError(`socket domain ${symbolName('AF_', domain)} is not supported (AF_INET and AF_INET6 only)`);
   }
   const type = s32Arg(args, 1);
   const protocol = s32Arg(args, 2);
@@ -195,7 +215,7 @@ const sysSocket: Impl = (host, args, expected) => {
     mode: 'fd',
     wakeAt: undefined,
     step: () => {
-      ep = host.stack.tcp.socket();
+      ep = host.stack.tcp.socket(family);
       return { ret: host.allocLiveFd() };
     },
     after: (o) => {
@@ -208,6 +228,7 @@ const sysSocket: Impl = (host, args, expected) => {
       s.scriptFd = expected;
       s.liveFd = o.ret;
       s.endpoint = ep;
+      s.family = family;
       s.nonblock = (type & SOCK_NONBLOCK) !== 0;
       host.socketUnderTest = s;
     },
@@ -221,8 +242,10 @@ const sysBind: Impl = (host, args) => {
   ellipsisArg(args, 2);
   const ep = endpointOf(s);
   return exact(() => {
+    const mismatch = familyMismatch(host, s);
+    if (mismatch) return mismatch;
     try {
-      ep.bind(host.localIp, host.bindPort);
+      ep.bind(host.bindAddress, host.bindPort);
       return { ret: 0 };
     } catch (e) {
       return fail(e);
@@ -324,7 +347,9 @@ const sysConnect: Impl = (host, args) => {
       if (s.sockState === 'connected') return { ret: -1, errno: 'EISCONN' };
       if (s.sockState === 'unconnected') {
         try {
-          ep.connect(host.remoteIp, host.connectPort);
+          const mismatch = familyMismatch(host, s);
+          if (mismatch) return mismatch;
+          ep.connect(host.connectAddress, host.connectPort);
         } catch (e) {
           return fail(e);
         }
