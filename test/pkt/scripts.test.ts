@@ -1,14 +1,23 @@
 /**
- * Every packet script in test/scripts runs through `tcpstack pkt`'s runner,
- * one ava test each. Each script describes Linux: it passes under the real
- * packetdrill against Linux 6.18 (its header says on which kernel it was
- * confirmed). A script our stack fails because of a known gap is listed
- * below with the reason and registered as test.failing, so it flips to a
- * failure (to be removed from the list) when the stack is fixed.
+ * Every packet script in test/scripts runs through `tcpstack pkt`'s runner
+ * in each of packetdrill's IP versions (ipv4, ipv4-mapped-ipv6, ipv6), one
+ * ava test per script and version. Each script describes Linux: it passes
+ * under the real packetdrill against Linux 6.18 in the same versions (its
+ * header says on which kernel, and in which versions). A script named
+ * *v4.pkt or *v6.pkt is one family's (its ICMP lines): packetdrill's
+ * run_all.py runs it in that family only, and in the other packetdrill
+ * refuses it while reading it (the other ICMP table has no such message);
+ * that refusal is what its test checks there. A script our stack fails
+ * because of a known gap is listed below with the reason and registered as
+ * test.failing, so it flips to a failure (to be removed from the list) when
+ * the stack is fixed.
  */
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ScriptError } from '../../cli/pkt/ast.ts';
+import { IP_VERSIONS, scriptRunsIn, type IpVersion } from '../../cli/pkt/ip-version.ts';
+import { parseScript } from '../../cli/pkt/parser.ts';
 import { runScriptFile } from '../../cli/pkt/runner.ts';
 
 const DIR = join(import.meta.dirname, '..', 'scripts');
@@ -20,32 +29,62 @@ const scripts = readdirSync(DIR)
   .filter((f) => f.endsWith('.pkt'))
   .sort();
 
+/** The versions a header's confirmation line names, as that line spells them. */
+function confirmedIn(name: string): string {
+  const runs = IP_VERSIONS.filter((v) => scriptRunsIn(name, v));
+  if (runs.length === 3) return 'ipv4, ipv6 and ipv4-mapped-ipv6 modes';
+  return runs.length === 2 ? 'ipv4 and ipv4-mapped-ipv6 modes' : 'ipv6 mode';
+}
+
 test('the suite holds the scripts the known-gap list names', (t) => {
   for (const name of Object.keys(KNOWN_GAPS)) t.true(scripts.includes(name), `${name} is listed as a known gap but does not exist`);
   t.true(scripts.length >= 12, `only ${scripts.length} scripts`);
 });
 
-test('every script says in its header which kernel confirmed it', (t) => {
+test('every script says in its header which kernel confirmed it, and in which IP versions', (t) => {
   for (const name of scripts) {
     const header = readFileSync(join(DIR, name), 'utf8').split('\n').filter((l) => l.startsWith('//'));
     t.true(
       header.some((l) => /^\/\/ Confirmed with packetdrill on Linux \d+\.\d+\.\d+/.test(l)),
       `${name} lacks "// Confirmed with packetdrill on Linux X.Y.Z"`,
     );
+    const modes = confirmedIn(name);
+    t.true(
+      header.some((l) => new RegExp(`^// Confirmed with packetdrill on Linux \\d+\\.\\d+\\.\\d+ in ${modes}$`).test(l)),
+      `${name}: the confirmation line should end "in ${modes}"`,
+    );
   }
 });
 
-for (const name of scripts) {
-  const gap = KNOWN_GAPS[name];
-  const body = (t: import('ava').ExecutionContext): void => {
-    const r = runScriptFile(join(DIR, name));
+function runIn(name: string, version: IpVersion): (t: import('ava').ExecutionContext) => void {
+  return (t) => {
+    const r = runScriptFile(join(DIR, name), { options: [{ name: 'ip_version', value: version }] });
     if (!r.ok) {
-      const e = r.error!;
-      t.fail([e.headline(), ...e.details].join('\n'));
+      t.fail(r.skipped ? `skipped in ${version}` : [r.error!.headline(), ...r.error!.details].join('\n'));
       return;
     }
     t.pass();
   };
-  if (gap) test.failing(`${name} (known stack gap: ${gap})`, body);
-  else test(name, body);
+}
+
+/** In a version its name excludes, the script does not even read: its ICMP line names the other family's message. */
+function refusedIn(name: string, version: IpVersion): (t: import('ava').ExecutionContext) => void {
+  return (t) => {
+    const text = readFileSync(join(DIR, name), 'utf8');
+    const e = t.throws(() => parseScript(text, name, version), { instanceOf: ScriptError });
+    t.regex(e?.message ?? '', /^semantic error: bad ICMP (type packet_too_big|code frag_needed)$/);
+  };
+}
+
+for (const name of scripts) {
+  const gap = KNOWN_GAPS[name];
+  for (const version of IP_VERSIONS) {
+    if (!scriptRunsIn(name, version)) {
+      test(`${name} [${version}] is the other family's: refused as packetdrill refuses it`, refusedIn(name, version));
+    } else if (gap) {
+      test.failing(`${name} [${version}] (known stack gap: ${gap})`, runIn(name, version));
+    } else {
+      test(`${name} [${version}]`, runIn(name, version));
+    }
+  }
 }
