@@ -531,6 +531,27 @@ export function verifyOptions(actual: PacketView, script: PacketView, tsCheck: (
   return undefined;
 }
 
+/**
+ * verify_outbound_live_ipv6_flowlabel: a script flow label is a name, not a
+ * value. The first one a socket's script uses stands for whatever label the
+ * live packet carries; the same name later must see the same label, a new
+ * name a different one. Without one nothing is checked. `sock.flowLabels`
+ * is the socket's map (ScriptSocket.flowLabels), updated here.
+ */
+export function verifyFlowLabel(sock: { flowLabels: { script: number; live: number } }, scriptLabel: number, liveLabel: number): string | undefined {
+  if (scriptLabel === 0) return undefined;
+  if (liveLabel === 0) return 'flowlabel unmarked in the live packet';
+  const map = sock.flowLabels;
+  if (map.script === 0 || scriptLabel !== map.script) {
+    if (map.script !== 0 && liveLabel === map.live) return 'expected a different flowlabel but got the same';
+    map.script = scriptLabel;
+    map.live = liveLabel;
+    return undefined;
+  }
+  if (liveLabel !== map.live) return `inconsistent flowlabels for this packet: expected: 0x${map.live.toString(16)} vs actual: 0x${liveLabel.toString(16)}`;
+  return undefined;
+}
+
 export function verifyPayload(actual: PacketView, script: PacketView): string | undefined {
   return bytesEqual(actual.payload, script.payload) ? undefined : 'incorrect outbound data payload';
 }

@@ -45,6 +45,7 @@ import {
   tsVal,
   verifyHeaders,
   verifyOptions,
+  verifyFlowLabel,
   verifyPayload,
   type PacketView,
 } from './packets.ts';
@@ -53,20 +54,14 @@ import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
 import { SYMBOLS, describeErrno } from './symbols.ts';
 import { ScriptAddresses } from './addresses.ts';
+import { encodeInboundIcmp } from './icmp-packet.ts';
 import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, wireFamily, type IpVersion } from './ip-version.ts';
 import { VirtualClock } from '../../stack/clock.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
-import { ipv6WordSum } from '../../stack/wire/addr6.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
-import { writeU16, writeU32 } from '../../stack/wire/bytes.ts';
-import { ICMP_HEADER, writeIcmpHeader } from '../../stack/wire/icmp.ts';
-import { ICMPV6_HEADER, writeIcmpv6Header } from '../../stack/wire/icmpv6.ts';
-import { IPV4_MIN_HEADER, PROTO_ICMP, PROTO_TCP, writeIpv4Header } from '../../stack/wire/ipv4.ts';
-import { IPV6_HEADER, NEXTHDR_ICMPV6, writeIpv6Header } from '../../stack/wire/ipv6.ts';
-import { TCP_MIN_HEADER } from '../../stack/wire/tcp.ts';
 
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
@@ -165,26 +160,6 @@ const OPTIONS: Readonly<Record<string, { arg: boolean; ignored?: boolean }>> = {
   psp_udp_port: { arg: true, ignored: true },
   define: { arg: true },
 };
-
-/**
- * verify_outbound_live_ipv6_flowlabel: a script flow label is a name, not a
- * value. The first one a socket's script uses stands for whatever label the
- * live packet carries; the same name later must see the same label, a new
- * name a different one. Without one nothing is checked.
- */
-export function verifyFlowLabel(sock: Pick<ScriptSocket, 'flowLabels'>, scriptLabel: number, liveLabel: number): string | undefined {
-  if (scriptLabel === 0) return undefined;
-  if (liveLabel === 0) return 'flowlabel unmarked in the live packet';
-  const map = sock.flowLabels;
-  if (map.script === 0 || scriptLabel !== map.script) {
-    if (map.script !== 0 && liveLabel === map.live) return 'expected a different flowlabel but got the same';
-    map.script = scriptLabel;
-    map.live = liveLabel;
-    return undefined;
-  }
-  if (liveLabel !== map.live) return `inconsistent flowlabels for this packet: expected: 0x${map.live.toString(16)} vs actual: 0x${liveLabel.toString(16)}`;
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------
 // Timing (run.c verify_time)
@@ -790,43 +765,12 @@ class Runner implements SyscallHost {
     this.flushStack();
   }
 
-  /**
-   * new_icmp_packet + map_inbound_icmp_tcp_packet: the ICMP (ICMPv6 over
-   * IPv6) from the remote address quotes an IP header (length for a
-   * 20-byte TCP header and the payload, TOS and TTL 0) from the live local
-   * to the live remote address, and 8 bytes of TCP: the live ports and the
-   * sequence number moved from script to live space.
-   */
+  /** An inbound ICMP line, about the socket under test (icmp-packet.ts). */
   private doInboundIcmp(icmp: IcmpSpec, sock: ScriptSocket): void {
-    const l = sock.live;
-    const trace = `${secs9(this.nowUsecs)} < icmp${icmp.family === 6 ? 'v6' : ''} type ${icmp.type} code ${icmp.code}${icmp.mtu !== undefined ? ` mtu ${icmp.mtu}` : ''} [${icmp.echoedSeq}:${(icmp.echoedSeq + icmp.echoedLen) >>> 0}(${icmp.echoedLen})]`;
-    const quotedTcp = (p: Uint8Array, at: number): void => {
-      writeU16(p, at, l.localPort);
-      writeU16(p, at + 2, l.remotePort);
-      writeU32(p, at + 4, (icmp.echoedSeq + l.localIsn) >>> 0);
-    };
-    let p: Uint8Array;
-    if (icmp.family === 6) {
-      const local = this.addresses.bytes(l.localIp);
-      const remote = this.addresses.bytes(l.remoteIp);
-      const message = ICMPV6_HEADER + IPV6_HEADER + 8;
-      p = new Uint8Array(IPV6_HEADER + message);
-      writeIpv6Header(p, 0, message, NEXTHDR_ICMPV6, 64, 0, 0, remote, 0, local, 0);
-      const q = IPV6_HEADER + ICMPV6_HEADER;
-      writeIpv6Header(p, q, TCP_MIN_HEADER + icmp.echoedLen, PROTO_TCP, 0, 0, 0, local, 0, remote, 0);
-      quotedTcp(p, q + IPV6_HEADER);
-      writeIcmpv6Header(p, IPV6_HEADER, p.length, icmp.type, icmp.code, icmp.rest, ipv6WordSum(remote, 0) + ipv6WordSum(local, 0));
-    } else {
-      const quoteLength = IPV4_MIN_HEADER + 8;
-      p = new Uint8Array(IPV4_MIN_HEADER + ICMP_HEADER + quoteLength);
-      writeIpv4Header(p, 0, { totalLength: p.length, id: 0, dontFragment: false, ttl: 64, tos: 0, protocol: PROTO_ICMP, source: l.remoteIp, destination: l.localIp });
-      const q = IPV4_MIN_HEADER + ICMP_HEADER;
-      writeIpv4Header(p, q, { totalLength: IPV4_MIN_HEADER + TCP_MIN_HEADER + icmp.echoedLen, id: 0, dontFragment: false, ttl: 0, tos: 0, protocol: PROTO_TCP, source: l.localIp, destination: l.remoteIp });
-      quotedTcp(p, q + IPV4_MIN_HEADER);
-      writeIcmpHeader(p, IPV4_MIN_HEADER, p.length, icmp.type, icmp.code, icmp.rest);
-    }
-    this.trace(trace);
-    const dropped = this.stack.input(p);
+    const end = (icmp.echoedSeq + icmp.echoedLen) >>> 0;
+    const mtu = icmp.mtu !== undefined ? ` mtu ${icmp.mtu}` : '';
+    this.trace(`${secs9(this.nowUsecs)} < icmp${icmp.family === 6 ? 'v6' : ''} type ${icmp.type} code ${icmp.code}${mtu} [${icmp.echoedSeq}:${end}(${icmp.echoedLen})]`);
+    const dropped = this.stack.input(encodeInboundIcmp(icmp, sock.live, this.addresses));
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }

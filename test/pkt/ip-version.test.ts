@@ -12,7 +12,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runScript, verifyFlowLabel, type RunResult } from '../../cli/pkt/runner.ts';
+import { verifyFlowLabel } from '../../cli/pkt/packets.ts';
+import { runScript, type RunResult } from '../../cli/pkt/runner.ts';
 import { scriptRunsIn, type IpVersion } from '../../cli/pkt/ip-version.ts';
 import { runCli } from '../helpers/interop.ts';
 
