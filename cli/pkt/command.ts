@@ -30,16 +30,16 @@ the Linux kernel, with the same verdict.
   --mtu=N         the stack's MTU (default ${V4.mtu}; ${V6.mtu} with ipv6)
   -h, --help      show this help
 
-Each script starts from a fresh stack at ${V4.localIp} (ipv6: ${V6.localIp}), the
-remote side is ${V4.remoteIp} (ipv6: ${V6.remoteIp}), bind() and connect() use
-port 8080, the MTU is ${V4.mtu} (ipv6: ${V6.mtu}, so that the MSS is 1460 in every
-mode), as packetdrill's run_all.py runs its suite, and the settings are
-Linux 6.18's with packetdrill's defaults.sh applied. As run_all.py, a
-script whose name ends in v4.pkt runs in ipv4 and ipv4-mapped-ipv6 only, one
-ending in v6.pkt in ipv6 only; in the other mode it is listed as SKIP. Back-quoted
-sysctl settings of net.ipv4.* (sysctl -q/-w NAME=V, echo V > /proc/sys/...,
-set_sysctls.py) are applied; other shell commands and %{ }% Python blocks are
-skipped with a warning.
+Each script starts from a fresh stack at ${V4.localIp} (ipv6:
+${V6.localIp}), the remote side is ${V4.remoteIp} (ipv6: ${V6.remoteIp}),
+bind() and connect() use port 8080, the MTU is ${V4.mtu} (ipv6: ${V6.mtu}, so
+that the MSS is 1460 in every mode), as packetdrill's run_all.py runs its
+suite, and the settings are Linux 6.18's with packetdrill's defaults.sh
+applied. As in run_all.py, a script whose name ends in v4.pkt runs in ipv4
+and ipv4-mapped-ipv6 only, one ending in v6.pkt in ipv6 only; in another
+mode it is listed as SKIP. Back-quoted sysctl settings of net.ipv4.*
+(sysctl -q/-w NAME=V, echo V > /proc/sys/..., set_sysctls.py) are applied;
+other shell commands and %{ }% Python blocks are skipped with a warning.
 
 Exit status: 0 if every script run passed; 1 if any failed (a mismatch or
 an error while it ran: FAIL); 2 if any does not parse (a syntax or semantic
