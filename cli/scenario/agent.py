@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """tcpstack scenario agent: kernel sockets driven by JSON lines.
 
-Started once per network namespace (`ip netns exec NS python3 agent.py`).
-Each stdin line is one command, e.g.
+Started once per network namespace (`ip netns exec NS python3 agent.py
+FAMILY`, FAMILY 4 or 6: AF_INET or AF_INET6 sockets, listening on 0.0.0.0 or
+::, crafting IPv4 or IPv6 packets). Each stdin line is one command, e.g.
   {"op": "connect", "sock": "c", "addr": "198.19.1.1", "port": 5000, "timeoutMs": 2000}
 and each command gets exactly one stdout line:
   {"r": RESULT, "info": {...}}     RESULT in the harness's vocabulary:
@@ -34,6 +35,9 @@ TCP_CONGESTION = 13
 
 socks = {}
 
+# The address family of every socket (main() sets it from argv).
+FAMILY = socket.AF_INET
+
 
 def errname(e):
     # socket.timeout is TimeoutError with errno None: the application's own timeout.
@@ -54,9 +58,10 @@ def seconds(ms):
 
 
 def op_listen(c):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(FAMILY, socket.SOCK_STREAM)
     socks[c['sock']] = s
-    s.bind(('0.0.0.0', c['port']))
+    # '::' with IPV6_V6ONLY off (net.ipv6.bindv6only 0): as our stack's IPv6 listener.
+    s.bind(('::' if FAMILY == socket.AF_INET6 else '0.0.0.0', c['port']))
     s.listen(c['backlog'])
     return 'ok', {}
 
@@ -71,7 +76,7 @@ def op_accept(c):
 
 
 def op_connect(c):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(FAMILY, socket.SOCK_STREAM)
     socks[c['sock']] = s
     for opt in c.get('before') or []:
         set_option(s, opt)
@@ -170,19 +175,29 @@ FLAG_BITS = {'F': 0x01, 'S': 0x02, 'R': 0x04, 'P': 0x08, '.': 0x10, 'U': 0x20}
 
 
 def op_craft(c):
-    """One IPv4/TCP segment through a raw socket (IP_HDRINCL): no options, as scapy would build it."""
+    """One TCP segment through a raw socket with our own IP header (IPPROTO_RAW:
+    IP_HDRINCL, and its IPv6 counterpart, which inet6_create sets for it): no
+    options, as scapy would build it. IPv6: traffic class and flow label 0,
+    hop limit 64."""
     flags = 0
     for ch in c['flags']:
         flags |= FLAG_BITS[ch]
     payload = b'x' * c.get('payload', 0)
-    src = socket.inet_aton(c['src'])
-    dst = socket.inet_aton(c['dst'])
+    src = socket.inet_pton(FAMILY, c['src'])
+    dst = socket.inet_pton(FAMILY, c['dst'])
     tcp = struct.pack('!HHIIBBHHH', c['sport'], c['dport'], c['seq'] & 0xffffffff, c['ack'] & 0xffffffff,
                       5 << 4, flags, c.get('window', 8192), 0, 0) + payload
-    pseudo = src + dst + struct.pack('!BBH', 0, socket.IPPROTO_TCP, len(tcp))
+    if FAMILY == socket.AF_INET6:
+        # RFC 8200 section 8.1: upper-layer length (32 bits), three zero bytes, next header.
+        pseudo = src + dst + struct.pack('!I3xB', len(tcp), socket.IPPROTO_TCP)
+    else:
+        pseudo = src + dst + struct.pack('!BBH', 0, socket.IPPROTO_TCP, len(tcp))
     tcp = tcp[:16] + struct.pack('!H', checksum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, socket.IPPROTO_TCP, 0, src, dst)
-    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if FAMILY == socket.AF_INET6:
+        ip = struct.pack('!IHBB16s16s', 6 << 28, len(tcp), socket.IPPROTO_TCP, 64, src, dst)
+    else:
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, socket.IPPROTO_TCP, 0, src, dst)
+    raw = socket.socket(FAMILY, socket.SOCK_RAW, socket.IPPROTO_RAW)
     try:
         raw.sendto(ip + tcp, (c['dst'], 0))
     finally:
@@ -204,6 +219,11 @@ OPS = {
 
 
 def main():
+    global FAMILY
+    if len(sys.argv) > 1:
+        if sys.argv[1] not in ('4', '6'):
+            sys.exit('usage: agent.py [4|6]')
+        FAMILY = socket.AF_INET6 if sys.argv[1] == '6' else socket.AF_INET
     out = sys.stdout
     out.write(json.dumps({'ready': True}) + '\n')
     out.flush()

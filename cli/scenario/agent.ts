@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import type { Family } from './family.ts';
 import { spawnIn, systemTool, type Child } from './lab.ts';
 
 export const AGENT_PATH = join(dirname(fileURLToPath(import.meta.url)), 'agent.py');
@@ -57,8 +58,9 @@ export class Agent {
     });
   }
 
-  static async start(ns: string): Promise<Agent> {
-    const proc = spawnIn(ns, [pythonCommand(), '-u', AGENT_PATH], 'pipe');
+  /** An agent whose sockets (and crafted packets) are of `family`. */
+  static async start(ns: string, family: Family): Promise<Agent> {
+    const proc = spawnIn(ns, [pythonCommand(), '-u', AGENT_PATH, String(family)], 'pipe');
     const agent = new Agent(proc, ns);
     const hello = await agent.nextLine(10_000);
     if (!hello.includes('ready')) throw new Error(`agent in ${ns} said ${hello}`);

@@ -67,6 +67,7 @@ import type { Scenario, StepRecord } from './types.ts';
 import { describeStep } from './types.ts';
 import { formatEvent, type ConnSummary, type NormEvent, type NormRun } from './normalise.ts';
 import { compareCounters, type CounterRow } from './counters.ts';
+import { familyName } from './family.ts';
 
 export const TIME_FLOOR_MS = 100;
 /**
@@ -245,6 +246,7 @@ function stripBytes(result: string): string {
 }
 
 export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun): Comparison {
+  if (kernel.record.family !== stack.record.family) throw new Error(`compareRuns: a kernel run over IPv${kernel.record.family} against a stack run over IPv${stack.record.family}`);
   const bulk = (scenario.allow ?? []).some((a) => a.kind === 'bulk-bytes');
   const allowances = (scenario.allow ?? []).map((a) => `${a.kind}: ${a.why}`);
   const diffs: string[] = [];
@@ -333,7 +335,7 @@ export function compareRuns(scenario: Scenario, kernel: NormRun, stack: NormRun)
   }
 
   // The subject's counters at the end, where the scenario lists some.
-  const counters = compareCounters(scenario.counters ?? [], kernel.record.counters, stack.record.counters);
+  const counters = compareCounters(scenario.counters ?? [], kernel.record.counters, stack.record.counters, kernel.record.family);
   for (const r of counters) if (!r.ok) diffs.push(`counter ${r.name}: ${r.why}`);
 
   // An exception inside our stack is a bug whatever the wire showed.
@@ -389,7 +391,7 @@ function stepCell(r: StepRecord | undefined): string {
 export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): string {
   const sc = c.scenario;
   const lines: string[] = [];
-  lines.push(`scenario ${sc.name}: ${sc.title}`);
+  lines.push(`scenario ${sc.name} over ${familyName(c.kernel.record.family)}: ${sc.title}`);
   lines.push(`Linux behaviour: ${sc.docs.join(', ')}`);
   if (sc.sysctls?.subject) lines.push(`subject sysctls: ${Object.entries(sc.sysctls.subject).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (sc.sysctls?.peer) lines.push(`peer sysctls: ${Object.entries(sc.sysctls.peer).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -459,9 +461,9 @@ export function formatComparison(c: Comparison, opts: { all?: boolean } = {}): s
   return lines.join('\n');
 }
 
-/** The last line of a report: MATCH, PARTIAL (never a match: what was not compared and why) or DIFFERENCE. */
+/** The last line of a report: MATCH, PARTIAL (never a match: what was not compared and why) or DIFFERENCE, with the scenario and its family. */
 export function verdictLine(c: Comparison): string {
-  const name = c.scenario.name;
+  const name = `${c.scenario.name} over ${familyName(c.kernel.record.family)}`;
   switch (c.verdict) {
     case 'match':
       return `MATCH ${name}`;

@@ -11,6 +11,7 @@ import { compareRuns, type Comparison } from './compare.ts';
 import { kernelRun } from './kernel-run.ts';
 import { normalise, type RunRecord } from './normalise.ts';
 import { stackRun } from './stack-run.ts';
+import type { Family } from './family.ts';
 import type { Scenario } from './types.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,6 +28,7 @@ export function fidelitySkipReason(): string | undefined {
     ['nft', 'nftables'],
     ['ethtool', 'ethtool'],
     ['iptables', 'iptables'],
+    ['ip6tables', 'iptables'],
     ['sysctl', 'procps'],
   ];
   for (const [cmd, pkg] of tools) if (systemTool(cmd) === undefined) return `${cmd} is not installed (apt-get install ${pkg}; make installs it as root)`;
@@ -38,6 +40,7 @@ export type Against = 'kernel' | 'stack' | 'both';
 
 export interface ScenarioOutcome {
   scenario: Scenario;
+  family: Family;
   kernel?: RunRecord;
   stack?: RunRecord;
   comparison?: Comparison;
@@ -46,11 +49,20 @@ export interface ScenarioOutcome {
   seconds: number;
 }
 
-export async function runScenario(scenario: Scenario, against: Against = 'both', offload = false): Promise<ScenarioOutcome> {
+export interface RunOptions {
+  /** Both runs with segmentation offloads (docs/offloads.md); default off. */
+  offload?: boolean;
+  /** The address family of both runs (default 4); `scenario` must be the one registry.ts built for it. */
+  family?: Family;
+}
+
+export async function runScenario(scenario: Scenario, against: Against = 'both', options: RunOptions = {}): Promise<ScenarioOutcome> {
   const t0 = performance.now();
-  const out: ScenarioOutcome = { scenario, seconds: 0 };
-  if (against !== 'stack') out.kernel = await kernelRun(scenario, offload);
-  if (against !== 'kernel') out.stack = await stackRun(scenario, offload);
+  const offload = options.offload ?? false;
+  const family = options.family ?? 4;
+  const out: ScenarioOutcome = { scenario, family, seconds: 0 };
+  if (against !== 'stack') out.kernel = await kernelRun(scenario, offload, family);
+  if (against !== 'kernel') out.stack = await stackRun(scenario, offload, family);
   const errors = [out.kernel, out.stack].filter((r) => r?.error !== undefined).map((r) => `${r!.mode} run: ${r!.error}`);
   if (errors.length > 0) out.error = errors.join('; ');
   if (against === 'both' && out.kernel && out.stack && out.error === undefined) {

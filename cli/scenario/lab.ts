@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, deleteNetns, execInNetns, netnsExists, runIp } from '../../tun/netns.ts';
+import { familyOf, hostPrefix } from './family.ts';
 
 // ---------------------------------------------------------------------------
 // System tools by absolute path. Under npm/npx (and so under ava) PATH starts
@@ -110,8 +111,9 @@ export function onTeardown(step: () => void): () => void {
 
 // ---------------------------------------------------------------------------
 // Subnets: 198.19.N.0/24 (RFC 2544's benchmarking block, like the CLI's
-// defaults), N leased through a lock file so that concurrent runs (ava
-// workers, two terminals) never share one. Addresses in different namespaces
+// defaults) or 2001:2:0:N::/64 (RFC 5180's; family.ts), N leased through a
+// lock file so that concurrent runs (ava workers, two terminals) never
+// share one. Addresses in different namespaces
 // could not collide anyway; the lease keeps the tcp_send_reset tracepoint
 // (host-wide) unambiguous when filtered by address.
 
@@ -182,7 +184,7 @@ export function leaseSubnet(): number {
       }
     }
   }
-  throw new Error('no free 198.19.N.0/24 subnet for the harness (250 leases held)');
+  throw new Error('no free subnet N (198.19.N.0/24, 2001:2:0:N::/64) for the harness (250 leases held)');
 }
 
 export function releaseSubnet(n: number): void {
@@ -208,17 +210,50 @@ export async function nsRun(ns: string, argv: string[], timeoutMs = 10_000): Pro
   return r.stdout;
 }
 
-/** A host route to `addr` through `dev` with `quickack 1`: no delayed ACKs towards it (RTAX_QUICKACK). */
+/** A host route to `addr` (either family) through `dev` with `quickack 1`: no delayed ACKs towards it (RTAX_QUICKACK). */
 export async function setQuickackRoute(ns: string, dev: string, addr: string): Promise<void> {
-  await nsRun(ns, ['ip', 'route', 'replace', `${addr}/32`, 'dev', dev, 'quickack', '1']);
+  await nsRun(ns, ['ip', 'route', 'replace', hostPrefix(addr), 'dev', dev, 'quickack', '1']);
 }
 
 export async function setSysctlIn(ns: string, name: string, value: number | string): Promise<void> {
   await nsRun(ns, [tool('sysctl'), '-q', '-w', `${name}=${value}`]);
 }
 
+/** nftables table families: both IP families, or one. */
+export type NftFamily = 'inet' | 'ip' | 'ip6';
+
+/**
+ * IPv6 duplicate address detection off in `ns` (accept_dad 0 for every
+ * interface there and every one made later), so that no address is
+ * tentative when a run starts; addresses are added with nodad too.
+ */
+export async function disableDad(ns: string): Promise<void> {
+  for (const conf of ['all', 'default']) await setSysctlIn(ns, `net.ipv6.conf.${conf}.accept_dad`, 0);
+}
+
+/**
+ * Waits (bounded) until IPv6 on `dev` in `ns` has found its link ready:
+ * addrconf_notify sets an interface up for IPv6 (its link-local address,
+ * router solicitation, MLD) only once addrconf_link_ready holds, the
+ * operational state up and a transmit qdisc attached, which linkwatch
+ * does, at times a second after `ip link set up`. Until then the
+ * interface cannot transmit: a neighbour advertisement answering the
+ * peer's first solicitation was lost, and the peer asked again a second
+ * later (retrans_time), in the first connect of 4 of 4 kernel runs of
+ * no-listener over IPv6. The link-local address, which addrconf adds then
+ * (not tentative: duplicate address detection is off), is the sign.
+ */
+export async function waitForIpv6Link(ns: string, dev: string, timeoutMs = 3000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if ((await nsRun(ns, ['ip', '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])).includes('inet6 fe80:')) return;
+    if (performance.now() > deadline) throw new Error(`IPv6 on ${dev} in ${ns} not up within ${timeoutMs} ms (no link-local address)`);
+    await delay(10);
+  }
+}
+
 /** Replaces the nft table `table` in `ns` with `body` (chains and rules), atomically. */
-export async function nftTable(ns: string, table: string, body: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
+export async function nftTable(ns: string, table: string, body: string, family: NftFamily = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
   writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\ntable ${family} ${table} {\n${body}\n}\n`);
@@ -229,7 +264,7 @@ export async function nftTable(ns: string, table: string, body: string, family: 
   }
 }
 
-export async function nftDeleteTable(ns: string, table: string, family: 'inet' | 'ip' = 'inet'): Promise<void> {
+export async function nftDeleteTable(ns: string, table: string, family: NftFamily = 'inet'): Promise<void> {
   assertOwned(ns);
   const file = join(tmpdir(), `tcpstack-fid-nft-${process.pid}-${++serial}.nft`);
   writeFileSync(file, `table ${family} ${table}\ndelete table ${family} ${table}\n`);
@@ -249,7 +284,8 @@ export async function nftDeleteTable(ns: string, table: string, family: 'inet' |
 export async function crashConnections(ns: string, remote: string): Promise<string> {
   await nftTable(ns, 'tcpstack_crash', `  chain out { type filter hook output priority 0; policy accept; tcp flags & rst == rst drop; }`);
   try {
-    return await nsRun(ns, [tool('ss'), '-K', '-t', '-n', 'dst', remote]);
+    // ss reads an IPv6 address in a filter only in brackets (a bare one is taken for ADDR:PORT).
+    return await nsRun(ns, [tool('ss'), '-K', '-t', '-n', 'dst', familyOf(remote) === 6 ? `[${remote}]` : remote]);
   } finally {
     await nftDeleteTable(ns, 'tcpstack_crash');
   }

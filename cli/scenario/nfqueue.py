@@ -2,7 +2,7 @@
 """Holds packets of one netfilter queue and gives them back later: the
 differential harness's delay and reordering, the same in the kernel run and
 in the stack run (this kernel has no netem and no nft queue statement; the
-iptables NFQUEUE target sends packets here).
+iptables or ip6tables NFQUEUE target sends packets here, IPv4 or IPv6).
 
 Speaks nfnetlink_queue (include/uapi/linux/netfilter/nfnetlink_queue.h) over a
 raw netlink socket, so it needs nothing beyond Python's standard library.
@@ -73,23 +73,38 @@ def attrs_of(data):
     return out
 
 
+def tcp_offset(packet):
+    """Where the TCP header of an IPv4 or IPv6 packet starts, or None (not TCP,
+    or an IPv6 packet with extension headers: the kernel's and our stack's
+    TCP segments carry none)."""
+    if len(packet) < 20:
+        return None
+    version = packet[0] >> 4
+    if version == 4 and packet[9] == socket.IPPROTO_TCP:
+        return (packet[0] & 0x0F) * 4
+    if version == 6 and len(packet) >= 40 and packet[6] == socket.IPPROTO_TCP:
+        return 40
+    return None
+
+
 def tcp_sequence(packet):
-    """The TCP sequence number of an IPv4 packet, or None."""
-    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != socket.IPPROTO_TCP:
+    """The TCP sequence number of an IPv4 or IPv6 packet, or None."""
+    off = tcp_offset(packet)
+    if off is None or len(packet) < off + 8:
         return None
-    ihl = (packet[0] & 0x0F) * 4
-    if len(packet) < ihl + 8:
-        return None
-    return struct.unpack_from('!I', packet, ihl + 4)[0]
+    return struct.unpack_from('!I', packet, off + 4)[0]
 
 
 def tcp_payload_length(packet):
-    """The TCP payload length of an IPv4 packet (from its total length), or 0."""
-    ihl = (packet[0] & 0x0F) * 4
-    if len(packet) < ihl + 13:
+    """The TCP payload length (from the IP header's length field), or 0."""
+    off = tcp_offset(packet)
+    if off is None or len(packet) < off + 13:
         return 0
-    total = struct.unpack_from('!H', packet, 2)[0]
-    return max(0, total - ihl - (packet[ihl + 12] >> 4) * 4)
+    if packet[0] >> 4 == 6:
+        total = 40 + struct.unpack_from('!H', packet, 4)[0]
+    else:
+        total = struct.unpack_from('!H', packet, 2)[0]
+    return max(0, total - off - (packet[off + 12] >> 4) * 4)
 
 
 class Queue:
@@ -98,6 +113,8 @@ class Queue:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         self.sock.bind((0, 0))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # nfqnl_recv_config keys a queue by its number alone (the family here
+        # is not used): one queue serves IPv4 and IPv6 alike.
         cmd = struct.pack('!BxH', NFQNL_CFG_CMD_BIND, socket.AF_INET)
         self.request(message(NFQNL_MSG_CONFIG, number, [attr(NFQA_CFG_CMD, cmd)], NLM_F_REQUEST | NLM_F_ACK))
         params = struct.pack('!IB', COPY_RANGE, NFQNL_COPY_PACKET)

@@ -35,6 +35,7 @@
  *                       noise (delayed/quick ACK policy), only counted
  */
 import type { Scenario, StepRecord } from './types.ts';
+import { isUnspecified, type Family } from './family.ts';
 import { formatTcpFlags } from '../../stack/wire/tcp.ts';
 import type { TcpPacket } from './pcap-read.ts';
 import { racedPeerRetransmissions } from './probe-race.ts';
@@ -57,6 +58,8 @@ export interface ResetReason {
 export interface RunRecord {
   mode: 'kernel' | 'stack';
   scenario: string;
+  /** The address family the run was over (family.ts). */
+  family: Family;
   subjectAddr: string;
   peerAddr: string;
   steps: StepRecord[];
@@ -254,8 +257,8 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
         const r = cand.r;
         if (cand.used) continue;
         const exact = r.src === p.src && r.dst === p.dst && r.sport === p.sport && r.dport === p.dport;
-        // A listener's RST is traced as 0.0.0.0:PORT > 0.0.0.0:0 (see kernel-run.ts `ours`).
-        const listener = r.src === '0.0.0.0' && r.dst === '0.0.0.0' && r.sport === p.sport;
+        // A listener's RST is traced as 0.0.0.0:PORT > 0.0.0.0:0, [::]:PORT > [::]:0 over IPv6 (see kernel-run.ts `ours`).
+        const listener = isUnspecified(r.src) && isUnspecified(r.dst) && r.sport === p.sport;
         if (!exact && !listener) continue;
         if (Math.abs(r.tUs - p.tUs) > (exact ? 20_000 : RST_MATCH_WILDCARD_US)) continue;
         if (!best || Math.abs(r.tUs - p.tUs) < Math.abs(best.r.tUs - p.tUs)) best = cand;
@@ -309,7 +312,7 @@ export function normalise(record: RunRecord, _scenario: Scenario): NormRun {
   });
 
   // Unused listener entries are most likely another run's: leave them out.
-  const offWire = reasons.filter((c) => !c.used && c.r.src !== '0.0.0.0').map((c) => c.r);
+  const offWire = reasons.filter((c) => !c.used && !isUnspecified(c.r.src)).map((c) => c.r);
   return { record, events, conns: summaries, offWire };
 }
 

@@ -1,14 +1,18 @@
 /**
  * A small reader for classic pcap files as tcpdump writes them (µs or ns
- * magic, either byte order), keeping only IPv4/TCP packets. Link types:
- * Ethernet (1, with 802.1Q tags skipped), raw IP (101, and the DLT values 12
- * and 14 some writers use), IPv4 (228), Linux cooked v1 (113) and v2 (276).
- * A truncated last record (the file read while tcpdump is still writing) is
- * ignored.
+ * magic, either byte order), keeping only TCP packets, over IPv4 or IPv6.
+ * Link types: Ethernet (1, with 802.1Q tags skipped), raw IP (101, and the
+ * DLT values 12 and 14 some writers use), IPv4 (228), IPv6 (229), Linux
+ * cooked v1 (113) and v2 (276). An IPv6 packet's extension headers are
+ * walked as ipv6_skip_exthdr does; a fragment that is not the first is
+ * left out, as an IPv4 one is. A truncated last record (the file read while
+ * tcpdump is still writing) is ignored.
  */
 import { readFileSync } from 'node:fs';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
+import { formatIpv6 } from '../../stack/wire/addr6.ts';
 import { IPV4_MIN_HEADER, PROTO_TCP, ipDestination, ipFragOffset, ipHeaderLength, ipProtocol, ipSource, ipTotalLength } from '../../stack/wire/ipv4.ts';
+import { IPV6_DST_OFFSET, IPV6_HEADER, IPV6_SRC_OFFSET, NEXTHDR_TCP, ip6NextHeader, ip6PayloadLength, skipIpv6ExtensionHeaders } from '../../stack/wire/ipv6.ts';
 import {
   TCP_MIN_HEADER,
   TCPOPT_EOL,
@@ -60,8 +64,12 @@ const OPTION_NAMES: Record<number, string> = {
 };
 const optionName = (kind: number): string => OPTION_NAMES[kind] ?? `k${kind}`;
 
-/** Offset of the IPv4 header in a frame of `linktype`, or -1 if it is not IPv4. */
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+
+/** Offset of the IP header in a frame of `linktype`, or -1 if it is neither IPv4 nor IPv6. */
 function ipOffset(linktype: number, frame: Buffer): number {
+  const isIp = (ethertype: number): boolean => ethertype === ETH_P_IP || ethertype === ETH_P_IPV6;
   switch (linktype) {
     case 1: {
       let off = 12;
@@ -70,30 +78,54 @@ function ipOffset(linktype: number, frame: Buffer): number {
         off += 4;
         type = frame.readUInt16BE(off);
       }
-      return type === 0x0800 ? off + 2 : -1;
+      return isIp(type) ? off + 2 : -1;
     }
     case 12:
     case 14:
     case 101:
     case 228:
-      return frame.length > 0 && frame[0]! >> 4 === 4 ? 0 : -1;
+    case 229:
+      return frame.length > 0 && (frame[0]! >> 4 === 4 || frame[0]! >> 4 === 6) ? 0 : -1;
     case 113:
-      return frame.length >= 16 && frame.readUInt16BE(14) === 0x0800 ? 16 : -1;
+      return frame.length >= 16 && isIp(frame.readUInt16BE(14)) ? 16 : -1;
     case 276:
-      return frame.length >= 20 && frame.readUInt16BE(0) === 0x0800 ? 20 : -1;
+      return frame.length >= 20 && isIp(frame.readUInt16BE(0)) ? 20 : -1;
     default:
       throw new Error(`pcap link type ${linktype} is not supported`);
   }
 }
 
-export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | undefined {
-  if (frame.length < off + IPV4_MIN_HEADER) return undefined;
-  const ip = frame.subarray(off);
-  if (ipProtocol(ip) !== PROTO_TCP || ipFragOffset(ip) !== 0) return undefined;
+/** Where the TCP header of an IP packet starts and how long the segment is, with the addresses as text. */
+interface IpView {
+  src: string;
+  dst: string;
+  /** Offset of the TCP header in `ip`. */
+  tcp: number;
+  /** TCP header and payload, from the IP header's length fields (whatever the snap length). */
+  segmentLength: number;
+}
+
+function ipv4View(ip: Buffer): IpView | undefined {
+  if (ip.length < IPV4_MIN_HEADER || ipProtocol(ip) !== PROTO_TCP || ipFragOffset(ip) !== 0) return undefined;
   const ihl = ipHeaderLength(ip);
-  if (ip.length < ihl + TCP_MIN_HEADER) return undefined;
+  return { src: formatIpv4(ipSource(ip)), dst: formatIpv4(ipDestination(ip)), tcp: ihl, segmentLength: ipTotalLength(ip) - ihl };
+}
+
+function ipv6View(ip: Buffer): IpView | undefined {
+  if (ip.length < IPV6_HEADER) return undefined;
+  const end = IPV6_HEADER + ip6PayloadLength(ip);
+  const upper = skipIpv6ExtensionHeaders(ip, IPV6_HEADER, ip6NextHeader(ip), Math.min(end, ip.length));
+  if (upper === undefined || upper.nextHeader !== NEXTHDR_TCP) return undefined;
+  return { src: formatIpv6(ip, IPV6_SRC_OFFSET), dst: formatIpv6(ip, IPV6_DST_OFFSET), tcp: upper.offset, segmentLength: end - upper.offset };
+}
+
+export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | undefined {
+  if (frame.length <= off) return undefined;
+  const ip = frame.subarray(off);
+  const view = ip[0]! >> 4 === 6 ? ipv6View(ip) : ipv4View(ip);
+  if (view === undefined || ip.length < view.tcp + TCP_MIN_HEADER) return undefined;
   // The segment as captured: the options are read up to the snap length.
-  const seg = ip.subarray(ihl);
+  const seg = ip.subarray(view.tcp);
   const thl = tcpHeaderLength(seg);
   // Option kinds up to the first EOL, or up to and including a malformed one.
   const options: string[] = [];
@@ -115,8 +147,8 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
   if (!sawEol && list.malformed !== undefined) options.push(optionName(list.malformed.kind));
   return {
     tUs,
-    src: formatIpv4(ipSource(ip)),
-    dst: formatIpv4(ipDestination(ip)),
+    src: view.src,
+    dst: view.dst,
     sport: tcpSourcePort(seg),
     dport: tcpDestinationPort(seg),
     seq: tcpSeq(seg),
@@ -124,12 +156,12 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
     flags: tcpFlags(seg),
     window: tcpWindow(seg),
     options,
-    len: Math.max(0, ipTotalLength(ip) - ihl - thl),
+    len: Math.max(0, view.segmentLength - thl),
     ...(sack ? { sack } : {}),
   };
 }
 
-/** Every IPv4 TCP packet in a pcap buffer. */
+/** Every TCP packet, over IPv4 or IPv6, in a pcap buffer. */
 export function readPcapBuffer(buf: Buffer): TcpPacket[] {
   if (buf.length < 24) return [];
   const magicLE = buf.readUInt32LE(0);

@@ -5,8 +5,9 @@
  * the kernel's few microseconds), and a segment of the subject's held back
  * until later ones have passed (reordering). This kernel has neither netem
  * nor nft's queue statement, so an iptables NFQUEUE rule in the PEER
- * namespace hands the packets to nfqueue.py, which gives them back later;
- * both runs meet the same rule, the same program, on the same kernel.
+ * namespace (ip6tables over IPv6) hands the packets to nfqueue.py, which
+ * gives them back later; both runs meet the same rule, the same program,
+ * on the same kernel.
  *
  * Where the hook sits against the capture (tcpdump on the peer's interface):
  * the output hook comes before it, so the capture shows the peer's packets
@@ -15,6 +16,7 @@
  * order sent, and the peer's SACKs show the order the peer's TCP got them.
  */
 import { fileURLToPath } from 'node:url';
+import { familyOf, type Family } from './family.ts';
 import { nsRun, spawnIn, type Child } from './lab.ts';
 import type { SegmentTarget } from './segment-faults.ts';
 
@@ -28,7 +30,8 @@ export interface QueueFault {
 
 let nextQueue = 1;
 
-async function startQueue(ns: string, mode: string[], chain: 'INPUT' | 'OUTPUT', match: string[]): Promise<QueueFault> {
+async function startQueue(ns: string, family: Family, mode: string[], chain: 'INPUT' | 'OUTPUT', match: string[]): Promise<QueueFault> {
+  const iptables = family === 4 ? 'iptables' : 'ip6tables';
   const queue = nextQueue++;
   const proc: Child = spawnIn(ns, ['python3', NFQUEUE_PY, String(queue), ...mode]);
   try {
@@ -39,7 +42,7 @@ async function startQueue(ns: string, mode: string[], chain: 'INPUT' | 'OUTPUT',
   }
   const rule = [chain, ...match, '-j', 'NFQUEUE', '--queue-num', String(queue)];
   try {
-    await nsRun(ns, ['iptables', '-w', '-A', ...rule]);
+    await nsRun(ns, [iptables, '-w', '-A', ...rule]);
   } catch (error) {
     await proc.stop();
     throw error;
@@ -47,7 +50,7 @@ async function startQueue(ns: string, mode: string[], chain: 'INPUT' | 'OUTPUT',
   return {
     async stop(): Promise<void> {
       // The rule first: with nobody bound to the queue, its packets would be dropped.
-      await nsRun(ns, ['iptables', '-w', '-D', ...rule]);
+      await nsRun(ns, [iptables, '-w', '-D', ...rule]);
       await proc.stop('SIGTERM', 3000);
       const summary = /held (\d+) released (\d+)/.exec(proc.stdout());
       if (!summary || summary[1] !== summary[2]) throw new Error(`nfqueue.py ${mode.join(' ')}: ${proc.stdout().trim() || proc.stderr().trim() || 'no summary'}`);
@@ -58,7 +61,7 @@ async function startQueue(ns: string, mode: string[], chain: 'INPUT' | 'OUTPUT',
 /** Everything the peer sends to `subjectAddr` leaves `ms` milliseconds late, in order. */
 export function startDelay(ns: string, subjectAddr: string, ms: number): Promise<QueueFault> {
   if (!Number.isInteger(ms) || ms < 1 || ms > 1000) throw new Error(`delay fault: ms must be 1-1000, not ${ms}`);
-  return startQueue(ns, ['delay', String(ms)], 'OUTPUT', ['-d', subjectAddr, '-p', 'tcp']);
+  return startQueue(ns, familyOf(subjectAddr), ['delay', String(ms)], 'OUTPUT', ['-d', subjectAddr, '-p', 'tcp']);
 }
 
 /**
@@ -69,8 +72,10 @@ export function startDelay(ns: string, subjectAddr: string, ms: number): Promise
 export function startReorder(ns: string, t: SegmentTarget, seqs: number[], after: number): Promise<QueueFault> {
   if (!Number.isInteger(after) || after < 1 || after > 64) throw new Error(`reorder fault: after must be 1-64, not ${after}`);
   const match = ['-s', t.subjectAddr, '-d', t.peerAddr, '-p', 'tcp', '--sport', String(t.subjectPort), '--dport', String(t.peerPort)];
-  // Payload only (20 bytes of IP header and at most 60 of TCP), as the
-  // segment faults match: a bare ACK neither waits nor counts.
-  match.push('-m', 'length', '--length', '81:65535');
-  return startQueue(ns, [t.carrying === true ? 'reorder-carrying' : 'reorder', String(after), ...seqs.map(String)], 'INPUT', match);
+  // Payload only (20 bytes of IP header, or 40 of IPv6's, and at most 60 of
+  // TCP), as the segment faults match: a bare ACK neither waits nor counts.
+  // The length match counts the IPv6 fixed header too (length_mt6).
+  const family = t.family ?? 4;
+  match.push('-m', 'length', '--length', `${family === 4 ? 81 : 101}:65535`);
+  return startQueue(ns, family, [t.carrying === true ? 'reorder-carrying' : 'reorder', String(after), ...seqs.map(String)], 'INPUT', match);
 }

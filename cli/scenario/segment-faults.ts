@@ -26,11 +26,21 @@
  * `dup to` the peer's own address sends the copy through the loopback device,
  * which delivers it to the peer's TCP as if from the subject; the rule skips
  * what arrives on lo, so the copy is not copied again. nft's dup needs a
- * table of the ip family (an inet table refuses it).
+ * table of one IP family (an inet table refuses it): ip, or ip6 over IPv6,
+ * where the rules match `ip6 saddr`/`daddr` and the payload length field.
  */
+import type { NftFamily } from './lab.ts';
+import type { Family } from './family.ts';
 import type { SegmentSelector } from './types.ts';
 
+/** The nft table family of a segment fault over `family` (dup needs one IP family, not inet). */
+export function segmentFaultFamily(family: Family): NftFamily {
+  return family === 4 ? 'ip' : 'ip6';
+}
+
 export interface SegmentTarget {
+  /** The connection's address family (default 4). */
+  family?: Family;
   subjectAddr: string;
   peerAddr: string;
   subjectPort: number;
@@ -56,9 +66,9 @@ export function segmentSequences(g: SegmentSelector, isn: number): number[] {
 }
 
 /**
- * The body of the nft table (family ip) that applies `g` to the subject's
- * data on one connection: the sets, the counting chain and the base chain at
- * the input hook.
+ * The body of the nft table (family ip, or ip6: segmentFaultFamily) that
+ * applies `g` to the subject's data on one connection: the sets, the
+ * counting chain and the base chain at the input hook.
  */
 export function segmentFaultTable(g: SegmentSelector, t: SegmentTarget): string {
   if (!Number.isInteger(g.times) || g.times < 1 || g.times > 8) throw new Error(`segment fault: times must be 1-8, not ${g.times}`);
@@ -72,10 +82,14 @@ export function segmentFaultTable(g: SegmentSelector, t: SegmentTarget): string 
   for (let i = g.times - 1; i >= 1; i--) chain.push(`    tcp sequence @passed${i} add @passed${i + 1} { tcp sequence } ${act}`);
   chain.push(`    add @passed1 { tcp sequence } ${act}`);
   lines.push(`  chain count {\n${chain.join('\n')}\n  }`);
-  // ip length > 80: payload only (20 bytes of IP header and at most 60 of
-  // TCP), so a bare ACK or FIN at one of these numbers passes untouched.
+  // Payload only, so that a bare ACK or FIN at one of these numbers passes
+  // untouched: ip length (the total length) > 80, 20 bytes of IP header and
+  // at most 60 of TCP; ip6 length (the payload length, after the fixed
+  // header) > 60.
+  const ip = t.family === 6 ? 'ip6' : 'ip';
+  const headers = t.family === 6 ? 60 : 80;
   const rule = (longer: number, starts: number[]): string =>
-    `    iifname != "lo" ip saddr ${t.subjectAddr} ip daddr ${t.peerAddr} ip length > ${80 + longer} tcp sport ${t.subjectPort} tcp dport ${t.peerPort} tcp sequence { ${starts.join(', ')} } jump count`;
+    `    iifname != "lo" ${ip} saddr ${t.subjectAddr} ${ip} daddr ${t.peerAddr} ${ip} length > ${headers + longer} tcp sport ${t.subjectPort} tcp dport ${t.peerPort} tcp sequence { ${starts.join(', ')} } jump count`;
   const rules = [rule(0, seqs)];
   if (t.carrying === true) {
     // A packet starting j segments earlier carries the segment when its payload is over j segments long.

@@ -3,11 +3,15 @@
  * in this very process, is the subject on the other end of it, its steps
  * executed on the Endpoint API with blocking emulated by waiting for
  * readiness events (bounded), and its results in the agent's vocabulary.
+ * Over IPv6 the stack has an IPv6 address too (StackOptions.address6), the
+ * device the kernel side's, added with nodad, and the subject's sockets are
+ * AF_INET6 ones (stack.tcp.socket(6)).
  */
 import { Stack } from '../../stack/stack.ts';
 import { POLLOUT, SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { defaultSysctls, setSysctl } from '../../stack/sysctl.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
+import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import type { TraceEvent } from '../../stack/trace.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../../tun/driver.ts';
 import { DEFAULT_TXQUEUELEN, configureInterface } from '../../tun/netdev.ts';
@@ -18,7 +22,8 @@ import { ours } from './kernel-run.ts';
 import { ResetTracer } from './tracefs.ts';
 import { warmUpStack } from './jit-warmup.ts';
 import { runRealtime } from './realtime-priority.ts';
-import { addNetns, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setQuickackRoute, setSysctlIn, uniqueName } from './lab.ts';
+import { isUnspecified, leaseAddresses, SCENARIO_MTU, type Family } from './family.ts';
+import { addNetns, disableDad, leaseSubnet, nsRun, onTeardown, perfMsToWallUs, releaseLab, runDir, setQuickackRoute, setSysctlIn, uniqueName } from './lab.ts';
 import type { ResetReason, RunRecord } from './normalise.ts';
 import { AgentSide, runSteps, type SideRunner } from './steps.ts';
 import type { Scenario, Side, SockOpt, Step, StepRecord } from './types.ts';
@@ -39,7 +44,17 @@ export class StackSide implements SideRunner {
     private readonly remote: string,
     /** RealtimeDriver.kick: what an application calls after acting on the stack (flush, re-arm). */
     private readonly kick: () => void,
+    /** AF_INET or AF_INET6 sockets, as the kernel run's agent makes. */
+    private readonly family: Family = 4,
   ) {}
+
+  /** A listener on `port` of every address, as the agent's (0.0.0.0, or :: not v6-only). */
+  private listener(port: number, backlog: number): Endpoint {
+    const ep = this.stack.tcp.socket(this.family);
+    ep.bind(this.family === 6 ? '::' : 0, port);
+    ep.listen(backlog);
+    return ep;
+  }
 
   ports(sock: string): { lport: number; rport: number } | undefined {
     const ep = this.socks.get(sock);
@@ -101,11 +116,8 @@ export class StackSide implements SideRunner {
   private async run(step: Step & { side: Side }): Promise<string> {
     switch (step.op) {
       case 'listen': {
-        const ep = this.stack.tcp.socket();
-        this.socks.set(step.sock, ep);
         try {
-          ep.bind(0, step.port);
-          ep.listen(step.backlog);
+          this.socks.set(step.sock, this.listener(step.port, step.backlog));
         } catch (error) {
           return errnoOf(error);
         }
@@ -127,7 +139,7 @@ export class StackSide implements SideRunner {
         });
       }
       case 'connect': {
-        const ep = this.stack.tcp.socket();
+        const ep = this.stack.tcp.socket(this.family);
         this.socks.set(step.sock, ep);
         try {
           for (const opt of step.before ?? []) applyOption(ep, opt);
@@ -210,12 +222,7 @@ export class StackSide implements SideRunner {
       case 'crash': {
         this.stack.tcp.crash();
         // A rebooted host whose server came back: its listeners open again.
-        for (const [name, l] of this.listening) {
-          const ep = this.stack.tcp.socket();
-          ep.bind(0, l.port);
-          ep.listen(l.backlog);
-          this.socks.set(name, ep);
-        }
+        for (const [name, l] of this.listening) this.socks.set(name, this.listener(l.port, l.backlog));
         return 'ok';
       }
       default:
@@ -251,14 +258,15 @@ function applyOption(ep: Endpoint, opt: SockOpt): void {
   else ep.setReceiveBuffer(opt.rcvbuf);
 }
 
-export async function stackRun(scenario: Scenario, offload = false): Promise<RunRecord> {
+export async function stackRun(scenario: Scenario, offload = false, family: Family = 4): Promise<RunRecord> {
   // Before the clock of the run starts: the first run of a process pays for it.
   const warmUp = warmUpStack();
   const started = performance.now();
   const n = leaseSubnet();
-  const peerAddr = `198.19.${n}.1`;
-  const subjectAddr = `198.19.${n}.2`;
-  const record: RunRecord = { mode: 'stack', scenario: scenario.name, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0 };
+  // The stack always has the IPv4 address of the lease; over IPv6 the IPv6 one too.
+  const v4 = leaseAddresses(n, 4);
+  const { peer: peerAddr, subject: subjectAddr, prefix } = leaseAddresses(n, family);
+  const record: RunRecord = { mode: 'stack', scenario: scenario.name, family, subjectAddr, peerAddr, steps: [], packets: [], resets: [], notes: [], wallMs: 0 };
   const steps: StepRecord[] = record.steps;
   let peerNs: string | undefined;
   let tracer: ResetTracer | undefined;
@@ -272,11 +280,20 @@ export async function stackRun(scenario: Scenario, offload = false): Promise<Run
   if (warmUp !== undefined && warmUp.short > 0) record.notes.push(warmUp.note);
   try {
     peerNs = addNetns(uniqueName('sp'));
-    device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: 1500, offload });
+    if (family === 6) await disableDad(peerNs);
+    device = TunDevice.open({ name: 'fidt', mode: 'create', netns: peerNs, mtu: SCENARIO_MTU, offload });
     if (offload && !device.offload) record.notes.push('TUN offloads asked for and refused: the run is without them');
     const dev = device;
     removeHook = onTeardown(() => dev.close());
-    configureInterface({ netns: peerNs, name: device.name, peerCidr: `${peerAddr}/24`, mtu: 1500, txqueuelen: DEFAULT_TXQUEUELEN, up: true });
+    configureInterface({
+      netns: peerNs,
+      name: device.name,
+      peerCidr: `${v4.peer}/${v4.prefix}`,
+      ...(family === 6 ? { peer6Cidr: `${peerAddr}/${prefix}` } : {}),
+      mtu: SCENARIO_MTU,
+      txqueuelen: DEFAULT_TXQUEUELEN,
+      up: true,
+    });
     // A TUN without IFF_VNET_HDR offers no segmentation offloads; ask anyway (harmless if refused).
     await nsRun(peerNs, ['ethtool', '-K', device.name, 'tso', 'off', 'gso', 'off', 'gro', 'off']).catch(() => undefined);
     for (const [name, value] of Object.entries(scenario.sysctls?.peer ?? {})) await setSysctlIn(peerNs, name, value);
@@ -292,7 +309,18 @@ export async function stackRun(scenario: Scenario, offload = false): Promise<Run
     // rxSkbs 'veth': receive memory charged as the kernel run's subject is
     // charged for what it gets over its veth (stack/tcp/rcvbuf.ts), not as a
     // kernel fed by a TUN device would be.
-    const stack = new Stack({ address: parseIpv4(subjectAddr)!, clock, random: new CryptoRandom(), link: device, mtu: 1500, rxSkbs: 'veth', sysctl, trace, offload: device.offload });
+    const stack = new Stack({
+      address: parseIpv4(v4.subject)!,
+      ...(family === 6 ? { address6: parseIpv6(subjectAddr)! } : {}),
+      clock,
+      random: new CryptoRandom(),
+      link: device,
+      mtu: SCENARIO_MTU,
+      rxSkbs: 'veth',
+      sysctl,
+      trace,
+      offload: device.offload,
+    });
     driver = new RealtimeDriver(stack, device, clock);
 
     const traced = await ResetTracer.start();
@@ -302,15 +330,15 @@ export async function stackRun(scenario: Scenario, offload = false): Promise<Run
       record.notes.push(`the peer's RST reasons unknown: ${traced.why}`);
     }
     dir = runDir();
-    capture = await Capture.start(peerNs, device.name, dir);
-    agent = await Agent.start(peerNs);
+    capture = await Capture.start(peerNs, device.name, dir, family);
+    agent = await Agent.start(peerNs, family);
     const peer = new AgentSide(agent, subjectAddr, peerNs);
     const drv = driver;
-    const subject = new StackSide(stack, peerAddr, () => drv.kick());
+    const subject = new StackSide(stack, peerAddr, () => drv.kick(), family);
     // SCHED_FIFO while the steps run (realtime-priority.ts).
     const restorePriority = runRealtime(record.notes);
     try {
-      await runSteps({ scenario, peerNs, peerAddr, subjectAddr, peer, subject, capture, offload: device.offload }, steps);
+      await runSteps({ scenario, family, peerNs, peerAddr, subjectAddr, peer, subject, capture, offload: device.offload }, steps);
     } catch (error) {
       record.error = (error as Error).message;
     } finally {
@@ -322,7 +350,7 @@ export async function stackRun(scenario: Scenario, offload = false): Promise<Run
     if (process.env.TCPSTACK_FID_DEBUG) record.notes.push(`tcpdump: ${capture.stderr().trim().replace(/\n/g, '; ')}`);
     capture = undefined;
     // The subject's reasons from our own trace; the peer kernel's from the tracepoint.
-    const peerResets = tracer ? tracer.read().filter(ours(peerAddr, subjectAddr)).filter((t) => t.src === peerAddr || t.src === '0.0.0.0') : [];
+    const peerResets = tracer ? tracer.read().filter(ours(peerAddr, subjectAddr)).filter((t) => t.src === peerAddr || isUnspecified(t.src)) : [];
     record.resets = [...stackResets, ...peerResets.map((t): ResetReason => ({ ...t, origin: 'tracepoint' }))];
     if (stack.drops.INTERNAL_ERROR > 0) record.notes.push(`our stack counted ${stack.drops.INTERNAL_ERROR} INTERNAL_ERROR drops`);
   } catch (error) {

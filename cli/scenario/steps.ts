@@ -9,7 +9,8 @@ import type { Capture } from './capture.ts';
 import { crashConnections, delay, nftDeleteTable, nftTable, nowUs, setSysctlIn } from './lab.ts';
 import type { TcpPacket } from './pcap-read.ts';
 import { startDelay, startReorder, type QueueFault } from './queue-faults.ts';
-import { segmentFaultTable, segmentSequences, type SegmentTarget } from './segment-faults.ts';
+import { segmentFaultFamily, segmentFaultTable, segmentSequences, type SegmentTarget } from './segment-faults.ts';
+import type { Family } from './family.ts';
 import type { CraftSpec, Fault, Scenario, SegmentSelector, Side, Step, StepRecord } from './types.ts';
 
 /**
@@ -74,6 +75,8 @@ export class AgentSide implements SideRunner {
 
 export interface StepContext {
   scenario: Scenario;
+  /** The run's address family: the faults' match and table family. */
+  family: Family;
   peerNs: string;
   peerAddr: string;
   subjectAddr: string;
@@ -99,23 +102,37 @@ function faultMatch(f: Fault): string {
   }
 }
 
+/**
+ * The body of the peer namespace's fault table (family inet) for the
+ * faults now on: drops at the input hook of what the subject sends, at the
+ * output hook of what the peer sends it.
+ */
+export function faultTableBody(family: Family, subjectAddr: string, faults: Iterable<Fault>): string {
+  const inRules: string[] = [];
+  const outRules: string[] = [];
+  const ip = family === 4 ? 'ip' : 'ip6';
+  if (family === 6) {
+    // Neighbour discovery is the link's business, as ARP is over IPv4 (where
+    // no `ip` rule sees it): dropped with the rest, the kernel subject behind
+    // an 'in' fault never resolved the peer, and its SYNs never left it.
+    const nd = '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept';
+    inRules.push(nd);
+    outRules.push(nd);
+  }
+  for (const f of faults) {
+    if (f.dir === 'in' || f.dir === 'both') inRules.push(`    ${ip} saddr ${subjectAddr} ${faultMatch(f)}drop`);
+    if (f.dir === 'out' || f.dir === 'both') outRules.push(`    ${ip} daddr ${subjectAddr} ${faultMatch(f)}drop`);
+  }
+  return `  chain in {\n    type filter hook input priority 0; policy accept;\n${inRules.join('\n')}\n  }\n  chain out {\n    type filter hook output priority 0; policy accept;\n${outRules.join('\n')}\n  }`;
+}
+
 /** Rewrites the peer namespace's fault table from the faults now on. */
 async function applyFaults(ctx: StepContext, faults: Map<string, Fault>): Promise<void> {
   if (faults.size === 0) {
     await nftDeleteTable(ctx.peerNs, FAULT_TABLE);
     return;
   }
-  const inRules: string[] = [];
-  const outRules: string[] = [];
-  for (const f of faults.values()) {
-    if (f.dir === 'in' || f.dir === 'both') inRules.push(`    ip saddr ${ctx.subjectAddr} ${faultMatch(f)}drop`);
-    if (f.dir === 'out' || f.dir === 'both') outRules.push(`    ip daddr ${ctx.subjectAddr} ${faultMatch(f)}drop`);
-  }
-  await nftTable(
-    ctx.peerNs,
-    FAULT_TABLE,
-    `  chain in {\n    type filter hook input priority 0; policy accept;\n${inRules.join('\n')}\n  }\n  chain out {\n    type filter hook output priority 0; policy accept;\n${outRules.join('\n')}\n  }`,
-  );
+  await nftTable(ctx.peerNs, FAULT_TABLE, faultTableBody(ctx.family, ctx.subjectAddr, faults.values()));
 }
 
 const segTable = (name: string): string => `tcpstack_seg_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
@@ -139,11 +156,11 @@ async function segmentTarget(ctx: StepContext, g: SegmentSelector): Promise<Segm
     syn = findSyn();
   }
   if (!syn) throw new Error(`segment fault: no SYN of the subject captured on ${ports.lport}/${ports.rport} within 2 s`);
-  return { subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq, carrying: ctx.offload === true };
+  return { family: ctx.family, subjectAddr: ctx.subjectAddr, peerAddr: ctx.peerAddr, subjectPort: ports.rport, peerPort: ports.lport, isn: syn.seq, carrying: ctx.offload === true };
 }
 
 async function applySegmentFault(ctx: StepContext, name: string, g: SegmentSelector): Promise<void> {
-  await nftTable(ctx.peerNs, segTable(name), segmentFaultTable(g, await segmentTarget(ctx, g)), 'ip');
+  await nftTable(ctx.peerNs, segTable(name), segmentFaultTable(g, await segmentTarget(ctx, g)), segmentFaultFamily(ctx.family));
 }
 
 async function startSegmentReorder(ctx: StepContext, g: SegmentSelector): Promise<QueueFault> {
@@ -248,7 +265,7 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
               return 'ok';
             }
             if (!step.fault && segmentFaults.delete(step.name)) {
-              await nftDeleteTable(ctx.peerNs, segTable(step.name), 'ip');
+              await nftDeleteTable(ctx.peerNs, segTable(step.name), segmentFaultFamily(ctx.family));
               return 'ok';
             }
             if (step.fault) faults.set(step.name, step.fault);
@@ -268,6 +285,6 @@ export async function runSteps(ctx: StepContext, records: StepRecord[]): Promise
   } finally {
     for (const q of queueFaults.values()) await q.stop().catch(() => undefined);
     if (faults.size > 0) await nftDeleteTable(ctx.peerNs, FAULT_TABLE).catch(() => undefined);
-    for (const name of segmentFaults) await nftDeleteTable(ctx.peerNs, segTable(name), 'ip').catch(() => undefined);
+    for (const name of segmentFaults) await nftDeleteTable(ctx.peerNs, segTable(name), segmentFaultFamily(ctx.family)).catch(() => undefined);
   }
 }

@@ -19,6 +19,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIpv6, parseIpv6 } from '../../stack/wire/addr6.ts';
 import { monoToWallOffsetUs, onTeardown, spawnPrivateMountHolder, systemTool, uniqueName, type Child } from './lab.ts';
 
 const HOST_TRACEFS = '/sys/kernel/tracing';
@@ -106,6 +107,40 @@ function removeInstance(dir: string): void {
   if (!existsSync(dir)) instances.delete(dir);
 }
 
+/** An address as the tracepoint prints it, in the form pcap-read.ts gives (inet_ntop's, no brackets). */
+function tracedAddress(text: string): string {
+  if (!text.startsWith('[')) return text;
+  const bytes = parseIpv6(text.slice(1, -1));
+  return bytes === undefined ? text : formatIpv6(bytes);
+}
+
+/**
+ * The tcp_send_reset lines of a tracefs `trace` file, their 'mono' stamps
+ * moved to wall-clock µs by `offsetUs`. The addresses are printed with
+ * %pISpc: 198.19.1.2:5000, or [2001:2:0:1::2]:5000 for an IPv6 socket or
+ * segment; a listener's are its own unspecified ones (0.0.0.0:5000
+ * dest=0.0.0.0:0, or [::]:5000 dest=[::]:0).
+ */
+export function parseResetTraces(text: string, offsetUs: number): RstTrace[] {
+  const out: RstTrace[] = [];
+  const re = /\s(\d+)\.(\d+): tcp_send_reset: .*?src=(\[[0-9a-f:.]+\]|[\d.]+):(\d+) dest=(\[[0-9a-f:.]+\]|[\d.]+):(\d+) state=(\S+) reason=(\S+)/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const monoUs = Number(m[1]) * 1e6 + Number(m[2]!.padEnd(6, '0').slice(0, 6));
+    out.push({
+      tUs: monoUs + offsetUs,
+      src: tracedAddress(m[3]!),
+      sport: Number(m[4]),
+      dst: tracedAddress(m[5]!),
+      dport: Number(m[6]),
+      state: m[7]!,
+      reason: m[8]!,
+    });
+  }
+  return out;
+}
+
 export class ResetTracer {
   private readonly offsetUs: number;
 
@@ -142,24 +177,7 @@ export class ResetTracer {
 
   /** Every tcp_send_reset so far (the instance's `trace` file is not consumed by reading). */
   read(): RstTrace[] {
-    const text = readFileSync(join(this.dir, 'trace'), 'utf8');
-    const out: RstTrace[] = [];
-    const re = /\s(\d+)\.(\d+): tcp_send_reset: .*?src=([\d.]+):(\d+) dest=([\d.]+):(\d+) state=(\S+) reason=(\S+)/;
-    for (const line of text.split('\n')) {
-      const m = re.exec(line);
-      if (!m) continue;
-      const monoUs = Number(m[1]) * 1e6 + Number(m[2]!.padEnd(6, '0').slice(0, 6));
-      out.push({
-        tUs: monoUs + this.offsetUs,
-        src: m[3]!,
-        sport: Number(m[4]),
-        dst: m[5]!,
-        dport: Number(m[6]),
-        state: m[7]!,
-        reason: m[8]!,
-      });
-    }
-    return out;
+    return parseResetTraces(readFileSync(join(this.dir, 'trace'), 'utf8'), this.offsetUs);
   }
 
   stop(): void {

@@ -10,7 +10,10 @@ const misuse: Array<[string[], RegExp]> = [
   [['scenario', 'run'], /scenario run takes one NAME/],
   [['scenario', 'run', 'nope'], /no scenario "nope"/],
   [['scenario', 'run', 'close-unread', '--against', 'bsd'], /--against "bsd": expected kernel, stack or both/],
-  [['scenario', 'run', 'close-unread', '--frobnicate'], /scenario run: unknown option --frobnicate \(scenario run takes --against WHAT, --all, --offload on\|off, -h\/--help\)/],
+  [['scenario', 'run', 'close-unread', '--frobnicate'], /scenario run: unknown option --frobnicate \(scenario run takes --against WHAT, --family 4\|6\|both, --all, --offload on\|off, -h\/--help\)/],
+  [['scenario', 'run', 'close-unread', '--family', '5'], /--family "5": expected 4, 6 or both/],
+  [['scenario', 'table', '--family', 'ipv6'], /--family "ipv6": expected 4, 6 or both/],
+  [['scenario', 'table', '--family'], /--family needs a value: --family 4\|6\|both/],
   [['scenario', 'table', 'nope'], /no scenario "nope"/],
 ];
 
@@ -45,6 +48,6 @@ test('tcpstack scenario list names every scenario with its title and the docs/ s
 test('tcpstack scenario --help documents the subcommands and options; tcpstack --help lists scenario', (t) => {
   const r = runCli(['scenario', '--help']);
   t.is(r.code, 0);
-  for (const word of ['list', 'run NAME', 'table', '--against', '--all', 'kernel', 'stack', 'both']) t.true(r.stdout.includes(word), word);
+  for (const word of ['list', 'run NAME', 'table', '--against', '--family 4|6|both', '--all', 'kernel', 'stack', 'both', 'IPv6']) t.true(r.stdout.includes(word), word);
   t.regex(runCli(['--help']).stdout, /\bscenario\b/);
 });

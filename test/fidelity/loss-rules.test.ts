@@ -98,6 +98,7 @@ test('a counter that differs makes the scenario differ, after every segment diff
   const rec = (mode: 'kernel' | 'stack', probes: number): RunRecord => ({
     mode,
     scenario: scenario.name,
+    family: 4,
     subjectAddr: '198.19.7.2',
     peerAddr: '198.19.7.1',
     steps: scenario.steps.map((_, i) => ({ index: i + 1, startUs: 1_000_000 * (i + 1), endUs: 1_000_000 * (i + 1) + 1000, result: 'ok' })),
@@ -194,7 +195,7 @@ test("the peer's D-SACK is its own kind, compared on the duplicate it reports an
   const syn = { ...pkt(0, false, 999, 0, 0), flags: 0x02 };
   const synAck = { ...pkt(0, true, 0, 1000, 0), flags: 0x12 };
   const run: RunRecord = {
-    mode: 'kernel', scenario: scenario.name, subjectAddr: S, peerAddr: P,
+    mode: 'kernel', scenario: scenario.name, family: 4, subjectAddr: S, peerAddr: P,
     steps: [{ index: 1, startUs: 0, endUs: 1, result: 'ok' }],
     packets: [syn, synAck, pkt(1, false, 1000, 1, 100), pkt(2, true, 1, 1100, 0), pkt(3, true, 1, 1100, 0, [[1000, 1100]])],
     resets: [], notes: [], wallMs: 1,

@@ -10,4 +10,4 @@
 import test from 'ava';
 import { fidelityTests } from './fidelity.ts';
 
-fidelityTests(test, ['loss-mid-cubic', 'loss-burst-reno', 'loss-reorder-cubic', 'loss-dup-cubic', 'loss-lost-rexmit-reno'], true);
+fidelityTests(test, ['loss-mid-cubic', 'loss-burst-reno', 'loss-reorder-cubic', 'loss-dup-cubic', 'loss-lost-rexmit-reno'], { offload: true });

@@ -20,19 +20,21 @@ function tracefsMounts(): number {
 const skip = fidelitySkipReason() ?? (systemTool('unshare') === undefined ? 'unshare is not installed (apt-get install util-linux)' : undefined);
 
 if (skip !== undefined) {
-  test.skip(`scenario run with tracefs unmounted still compares RST reasons (skipped: ${skip})`, () => undefined);
+  test.skip(`scenario run with tracefs unmounted still compares RST reasons, over IPv4 and IPv6 (skipped: ${skip})`, () => undefined);
 } else {
-  test('scenario run with tracefs unmounted mounts it privately and still compares RST reasons', (t) => {
+  test('scenario run with tracefs unmounted mounts it privately and still compares RST reasons, over IPv4 and IPv6', (t) => {
     const before = tracefsMounts();
-    const script = `umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; if grep -q ' - tracefs ' /proc/self/mountinfo; then echo 'tracefs still mounted' >&2; exit 99; fi; exec "$0" scenario run no-listener`;
+    const script = `umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; if grep -q ' - tracefs ' /proc/self/mountinfo; then echo 'tracefs still mounted' >&2; exit 99; fi; exec "$0" scenario run no-listener --family both`;
     const r = spawnSync(systemTool('unshare')!, ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, CLI], { encoding: 'utf8', timeout: 60_000 });
     t.not(r.status, 99, 'the test could not unmount tracefs in its own mount namespace');
     t.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    t.regex(r.stdout, /^MATCH no-listener$/m);
-    // Both RSTs of the scenario carry a reason in both runs: the subject's
-    // (kernel run) and the peer kernel's (both runs) came from the tracepoint.
+    t.regex(r.stdout, /^MATCH no-listener over IPv4$/m);
+    t.regex(r.stdout, /^MATCH no-listener over IPv6$/m);
+    // Both RSTs of the scenario carry a reason in both runs of each family:
+    // the subject's (kernel run) and the peer kernel's (both runs) came from
+    // the tracepoint, which prints IPv6 addresses in brackets.
     const resets = r.stdout.split('\n').filter((l) => / R\. /.test(l));
-    t.is(resets.length, 2, r.stdout);
+    t.is(resets.length, 4, r.stdout);
     for (const line of resets) t.is((line.match(/ NO_SOCKET\b/g) ?? []).length, 2, line);
     t.notRegex(r.stdout, /RST reasons unknown|NOT COMPARED|PARTIAL/);
     t.is(tracefsMounts(), before, "the host's mount table is as it was");

@@ -19,6 +19,7 @@ function run(mode: 'kernel' | 'stack', tracepointUnavailable?: string): RunRecor
   return {
     mode,
     scenario: scenario.name,
+    family: 4,
     subjectAddr: '198.19.7.2',
     peerAddr: '198.19.7.1',
     steps: results.map((result, i) => ({ index: i + 1, startUs: 1_000_000 * (i + 1), endUs: 1_000_000 * (i + 1) + 1000, result })),
@@ -35,7 +36,7 @@ function compare(kernelWhy?: string, stackWhy?: string) {
 }
 
 function outcome(c: ReturnType<typeof compare>): ScenarioOutcome {
-  return { scenario, comparison: c, seconds: 1.5 };
+  return { scenario, family: 4, comparison: c, seconds: 1.5 };
 }
 
 test('a comparison with RST reasons recorded on both sides and no difference is a match', (t) => {
@@ -43,10 +44,10 @@ test('a comparison with RST reasons recorded on both sides and no difference is 
   t.is(c.verdict, 'match');
   t.true(c.match);
   t.deepEqual(c.notCompared, []);
-  t.is(verdictLine(c), 'MATCH no-listener');
+  t.is(verdictLine(c), 'MATCH no-listener over IPv4');
   const row = tableRow(outcome(c));
   t.is(row.status, 'match');
-  t.is(summaryLine([row]), '1 of 1 scenarios match the kernel');
+  t.is(summaryLine([row]), '1 of 1 scenario runs match the kernel over IPv4');
   t.is(tableExitCode([row]), 0);
 });
 
@@ -58,7 +59,7 @@ test('without the tracepoint the verdict is PARTIAL, names what was not compared
   t.not(c.first, 'match');
   const report = formatComparison(c);
   const last = report.trim().split('\n').at(-1)!;
-  t.regex(last, /^PARTIAL no-listener: no difference in what was compared, but not compared: RST reasons \(tracefs is not mounted/);
+  t.regex(last, /^PARTIAL no-listener over IPv4: no difference in what was compared, but not compared: RST reasons \(tracefs is not mounted/);
   t.notRegex(report, /^MATCH/m);
   t.regex(report, /NOT COMPARED: RST reasons/);
 });
@@ -70,11 +71,11 @@ test('the table counts a scenario compared only in part apart from the matches, 
   t.regex(partial.verdict, /^no difference, NOT COMPARED: RST reasons \(no tcp:tcp_send_reset tracepoint on this kernel/);
   t.notRegex(partial.verdict, /^match/);
   const summary = summaryLine([full, partial]);
-  t.regex(summary, /^1 of 2 scenarios match the kernel; 1 not counted as matches, compared only in part \(no-listener; not compared: RST reasons \(no tcp:tcp_send_reset tracepoint/);
+  t.regex(summary, /^1 of 2 scenario runs match the kernel over IPv4; 1 not counted as matches, compared only in part \(no-listener over IPv4; not compared: RST reasons \(no tcp:tcp_send_reset tracepoint/);
   t.is(tableExitCode([full, partial]), 1);
   const lines = formatTable([full, partial]);
   t.is(lines.at(-1), summary);
-  t.regex(lines.find((l) => l.startsWith('no-listener '))!, /\| no difference, NOT COMPARED: RST reasons/);
+  t.regex(lines.find((l) => l.startsWith('no-listener '))!, /^no-listener +\| IPv4 +\| .*\| no difference, NOT COMPARED: RST reasons/);
 });
 
 test('one side without the tracepoint is enough to leave reasons out, with that side\'s reason', (t) => {

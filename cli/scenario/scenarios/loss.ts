@@ -1,6 +1,7 @@
 /**
  * loss-* — the subject sends a bulk transfer of 100 full segments (1448
- * bytes: MSS 1460 less the timestamp option) to a peer that never reads it; chosen data segments are dropped or duplicated at the peer's input
+ * bytes: MSS 1460 less the timestamp option; over IPv6 1428, MSS 1440) to
+ * a peer that never reads it; chosen data segments are dropped or duplicated at the peer's input
  * (segment-faults.ts), the same rules in both runs. Each impairment runs
  * under CUBIC and under Reno, picked per socket with TCP_CONGESTION (the
  * namespace default is the host's, bbr on the project's VM).
@@ -25,6 +26,7 @@
  * The path has a 50 ms round trip (LOSS_PATH_DELAY_MS) and a peer that
  * ACKs every segment (Scenario.peerQuickack).
  */
+import { fullSegmentBytes, type Family } from '../family.ts';
 import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SegmentSelector } from '../types.ts';
 
 /**
@@ -36,8 +38,6 @@ import { faultOff, faultOn, peer, sleep, subject, type Scenario, type SegmentSel
  */
 export const LOSS_PATH_DELAY_MS = 50;
 
-/** Payload of a full segment: MSS 1460 (1500-byte MTU) less 12 bytes of timestamp option. */
-export const LOSS_SEGMENT_BYTES = 1448;
 export const LOSS_SEGMENTS = 100;
 
 /** The subject's counters compared at the end of every loss scenario. */
@@ -79,8 +79,14 @@ const IMPAIRMENTS: Record<Impairment, { what: string; sel: Omit<SegmentSelector,
   'lost-rexmit': { what: `segment 20 of ${LOSS_SEGMENTS} lost twice (its retransmission too)`, sel: { from: 20, to: 20, times: 2, action: 'drop' } },
 };
 
-function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
+/**
+ * Segments are full ones of the family (fullSegmentBytes: the MSS of a
+ * 1500-byte MTU less 12 bytes of timestamp option), so that the write is
+ * 100 of them and segment k the same segment in both families.
+ */
+function lossScenario(imp: Impairment, cc: 'cubic' | 'reno', family: Family): Scenario {
   const { what, sel } = IMPAIRMENTS[imp];
+  const bytes = fullSegmentBytes(family);
   return {
     name: `loss-${imp}-${cc}`,
     title: `bulk of ${LOSS_SEGMENTS} segments, ${cc}: ${what}; retransmissions, times, counters`,
@@ -127,8 +133,8 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
       // set before the SYN, keeps 100 segments under a ninth of it in both runs.
       peer.connectWith('a', 5000, [{ rcvbuf: 1_048_576 }]),
       subject.accept('c', 'L'),
-      faultOn('loss', { dir: 'in', segments: { sock: 'a', bytes: LOSS_SEGMENT_BYTES, ...sel } }),
-      subject.write('c', LOSS_SEGMENTS * LOSS_SEGMENT_BYTES),
+      faultOn('loss', { dir: 'in', segments: { sock: 'a', bytes, ...sel } }),
+      subject.write('c', LOSS_SEGMENTS * bytes),
       // Long enough for an RTO and its doubled successor (200 + 400 ms) after the flight.
       sleep(1500),
       faultOff('loss'),
@@ -143,6 +149,10 @@ function lossScenario(imp: Impairment, cc: 'cubic' | 'reno'): Scenario {
   };
 }
 
-export const LOSS_SCENARIOS: readonly Scenario[] = (['mid', 'tail', 'burst', 'reorder', 'dup', 'lost-rexmit'] as const).flatMap((imp) =>
-  (['cubic', 'reno'] as const).map((cc) => lossScenario(imp, cc)),
-);
+/** The twelve loss scenarios, built for `family`. */
+export function lossScenarios(family: Family): readonly Scenario[] {
+  return (['mid', 'tail', 'burst', 'reorder', 'dup', 'lost-rexmit'] as const).flatMap((imp) => (['cubic', 'reno'] as const).map((cc) => lossScenario(imp, cc, family)));
+}
+
+/** Their names (the same in both families). */
+export const LOSS_SCENARIO_NAMES: readonly string[] = lossScenarios(4).map((s) => s.name);
