@@ -71,8 +71,9 @@ bench: all tools
 	node --import tsx test/bench/run.ts
 
 # The differential harness: every reset/timer scenario against the Linux
-# kernel and against our stack, in throw-away namespaces; prints
-# scenario | docs | time | match or the first difference (exit 1 if any differs).
+# kernel and against our stack, over IPv4 and IPv6, in throw-away namespaces;
+# prints scenario | family | docs | time | match or the first difference
+# (exit 1 if any differs).
 fidelity: all tools
 	cli/tcpstack scenario table
 
