@@ -194,7 +194,7 @@ export async function runUp(argv: string[]): Promise<number> {
       drops: stack.drops,
       extraCounters: () => [...(impairment ? impairment.counters.rows() : []), ...ioRows(stack)],
       // Both of the stack's addresses, for the status page.
-      addresses: [formatIpv4(stack.address), ...(stack.address6 === undefined ? [] : [stack.addresses.format(stack.address6)])],
+      ownAddresses: [formatIpv4(stack.address), ...(stack.address6 === undefined ? [] : [stack.addresses.format(stack.address6)])],
     };
     let host: ServiceHost;
     try {

@@ -22,7 +22,7 @@ export interface CountersView extends StackView {
   /** Further nonzero rows, printed after the stack's own. */
   readonly extraCounters?: () => Array<[string, number]>;
   /** The stack's own addresses in text, IPv4 then IPv6 (`198.18.0.2`, `2001:2::2`), for the status page. */
-  readonly addresses?: readonly string[];
+  readonly ownAddresses?: readonly string[];
 }
 
 /** The counters that are not zero, then the drop reasons that are not, in nstat's layout, then any extra rows. */
@@ -58,7 +58,7 @@ export function statusPage(provider: TcpProvider, stack: CountersView): string {
   const counters = nonzeroCounters(stack);
   const listeners = provider.listeners();
   const connections = provider.connections();
-  const addresses = stack.addresses === undefined ? '' : `<h2>Addresses</h2>\n${table(['Address'], stack.addresses.map((a) => [a]))}\n`;
+  const addresses = stack.ownAddresses === undefined ? '' : `<h2>Addresses</h2>\n${table(['Address'], stack.ownAddresses.map((a) => [a]))}\n`;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
 <title>tcpstack status</title>
@@ -115,7 +115,7 @@ export function start(provider: TcpProvider, stack: CountersView, port = 80): Ru
         break;
       case '/connections':
         type = 'application/json';
-        body = `${JSON.stringify({ addresses: stack.addresses, listeners: provider.listeners(), connections: provider.connections() }, null, 2)}\n`;
+        body = `${JSON.stringify({ addresses: stack.ownAddresses, listeners: provider.listeners(), connections: provider.connections() }, null, 2)}\n`;
         break;
       default:
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`${path}: not found (try /, /counters, /connections)\n`);

@@ -343,7 +343,7 @@ test('over IPv6: ss lists the connection, nstat counts it in Ip6InReceives, the 
   w.run(1000, () => client.state === 'ESTABLISHED' && child !== null);
   client.write(new Uint8Array(2000));
   w.run(2000, () => child!.readableBytes === 2000);
-  const view = { counters: w.b.counters, drops: w.b.drops, addresses: ['198.18.0.2', '2001:2::2'] };
+  const view = { counters: w.b.counters, drops: w.b.drops, ownAddresses: ['198.18.0.2', '2001:2::2'] };
   const path = join(RUN_DIR, 'unit6.sock');
   const ctl = await ControlServer.listen(path, {
     info: () => ({}),

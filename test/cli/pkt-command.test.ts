@@ -44,5 +44,5 @@ test('a script that does not parse: INVALID, exit 2, even beside a mismatch; a m
 test('pkt --help documents the three exit statuses', (t) => {
   const help = runCli(['pkt', '--help']);
   t.is(help.code, 0);
-  t.regex(help.stdout, /Exit status: 0 if every script passed; 1 if any failed \(a mismatch or an\nerror while it ran: FAIL\); 2 if any does not parse \(a syntax or semantic\nerror: INVALID, nothing of it ran\) and on misuse\./);
+  t.regex(help.stdout, /Exit status: 0 if every script run passed; 1 if any failed \(a mismatch or\nan error while it ran: FAIL\); 2 if any does not parse \(a syntax or semantic\nerror: INVALID, nothing of it ran\) and on misuse\./);
 });
