@@ -194,3 +194,31 @@ export class Interactive {
     }
   }
 }
+
+/**
+ * Runs `tcpstack ARGS` with `input` on its stdin (a `connect`, as a user
+ * pipes a file into it); resolves with its exit code and output. Killed
+ * (code null) after `timeoutMs`, or by the test's teardown if it fails first.
+ */
+export async function pipeThroughCli(
+  t: { teardown: (fn: () => void) => void },
+  args: string[],
+  input: Uint8Array,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(CLI, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end(input);
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, stdout, stderr };
+}

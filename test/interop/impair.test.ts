@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { echoShaScript, pipeThroughCli, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3', 'curl']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -176,20 +176,7 @@ c.sendall(('%d %s\\n' % (n, h.hexdigest())).encode()); c.close()
   });
   const input = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < input.length; i++) input[i] = (i * 31 + (i >> 10)) & 255;
-  const connect = spawn(CLI, ['connect', '-v', '--counters', '--netns', netns, ...FAULTS, '--seed', '99', PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => void connect.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  connect.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  connect.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  connect.stdin.end(input);
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => connect.kill('SIGKILL'), 90_000);
-    connect.once('close', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await pipeThroughCli(t, ['connect', '-v', '--counters', '--netns', netns, ...FAULTS, '--seed', '99', PEER, '5555'], input, 90_000);
   t.is(code, 0, stderr);
   t.is(stdout.trim(), `${input.length} ${createHash('sha256').update(input).digest('hex')}`);
   t.regex(stderr, /^tcpstack: impairments: both: loss 5%, dup 1%, reorder 2% hold<=10ms, corrupt 0\.5%; seed 99 \(--seed 99 repeats them\)$/m);

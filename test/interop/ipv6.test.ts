@@ -5,13 +5,12 @@
  * kernel IPv4 client at a dual-stack listener of ours.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
 import { TcpServer } from '../../tun/node/server.ts';
 import type { TcpSocket } from '../../tun/node/socket.ts';
 import { openTunStack } from '../../tun/tun-stack.ts';
-import { CLI, Interactive, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { Interactive, echoShaScript, interopSkipReason, parseCounters, pipeThroughCli, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'ping', 'python3', 'nc', 'curl', 'telnet']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -98,20 +97,7 @@ print('served', n, flush=True)
   t.teardown(() => void server.child.kill('SIGKILL'));
   await server.waitFor(/listening/);
   const input = Buffer.alloc(200_000, 'over IPv6 ');
-  const connect = spawn(CLI, ['connect', '-v', '--netns', netns, '2001:2::1', '5556'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => void connect.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  connect.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  connect.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  connect.stdin.end(input);
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => connect.kill('SIGKILL'), 60_000);
-    connect.once('close', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await pipeThroughCli(t, ['connect', '-v', '--netns', netns, '2001:2::1', '5556'], input, 60_000);
   t.is(code, 0, stderr);
   t.is(stdout.trim(), `2001:2::2 ${input.length} ${createHash('sha256').update(input).digest('hex')}`);
   t.regex(stderr, /tcpstack: connected \[2001:2::2\]:\d+ -> \[2001:2::1\]:5556/);

@@ -4,12 +4,12 @@
  * throw-away network namespace per test.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, Interactive, echoShaScript, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
+import { CLI, Interactive, echoShaScript, interopSkipReason, pipeThroughCli, parseCounters, removeNetns, startCli, uniqueNetns, type RunningStack } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'telnet', 'nc', 'curl', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -142,20 +142,7 @@ print('served', n, flush=True)
   const traceDir = mkdtempSync(join(tmpdir(), 'tcpstack-connect-'));
   t.teardown(() => rmSync(traceDir, { recursive: true, force: true }));
   const traceFile = join(traceDir, 'trace.jsonl');
-  const connect = spawn(CLI, ['connect', '--netns', netns, '--trace-file', traceFile, PEER, '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => void connect.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  connect.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  connect.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  connect.stdin.end(input);
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => connect.kill('SIGKILL'), 60_000);
-    connect.once('close', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await pipeThroughCli(t, ['connect', '--netns', netns, '--trace-file', traceFile, PEER, '5555'], input, 60_000);
   t.is(code, 0, stderr);
   const { createHash } = await import('node:crypto');
   t.is(stdout.trim(), `${input.length} ${createHash('sha256').update(input).digest('hex')}`);
