@@ -5,7 +5,7 @@
  * caught by both checksums (ours and the kernel's); a rule file; and
  * `tcpstack connect` with impairments.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +57,23 @@ async function kernelTcp(netns: string): Promise<Map<string, number>> {
   return new Map(names.map((n, i) => [n, values[i]!]));
 }
 
+/**
+ * Stops `up` and reads what became of the packets the impairments
+ * corrupted: how many there were (its exit report), and how many our TCP
+ * checksum and the kernel's caught (TcpInCsumErrors, Tcp InCsumErrors).
+ */
+async function stopAndCountCorruption(
+  t: ExecutionContext,
+  stack: RunningStack,
+  netns: string,
+): Promise<{ ours: Map<string, number>; corrupted: number; caughtByUs: number; caughtByKernel: number }> {
+  const exited = await stack.stop('SIGTERM');
+  t.is(exited.code, 0, exited.stderr);
+  const ours = parseCounters(exited.stdout);
+  const kernel = await kernelTcp(netns);
+  return { ours, corrupted: ours.get('ImpairCorrupted') ?? 0, caughtByUs: ours.get('TcpInCsumErrors') ?? 0, caughtByKernel: kernel.get('InCsumErrors') ?? 0 };
+}
+
 const ECHO_5MIB = echoShaScript(ADDR, 5);
 
 interop('5 MiB each way through echo with 5% loss, 2% reorder, 1% dup, 0.5% corruption: SHA-256 matching, corruption caught by both checksums', async (t) => {
@@ -71,13 +88,7 @@ interop('5 MiB each way through echo with 5% loss, 2% reorder, 1% dup, 0.5% corr
   const page = await execInNetns(netns, ['curl', '-sS', '--max-time', '20', '--retry', '3', `http://${ADDR}/counters`], { timeoutMs: 90_000 });
   t.regex(page.stdout, /^ImpairCorrupted\s+\d+$/m);
 
-  const exited = await stack.stop('SIGTERM');
-  t.is(exited.code, 0, exited.stderr);
-  const ours = parseCounters(exited.stdout);
-  const kernel = await kernelTcp(netns);
-  const corrupted = ours.get('ImpairCorrupted') ?? 0;
-  const caughtByUs = ours.get('TcpInCsumErrors') ?? 0;
-  const caughtByKernel = kernel.get('InCsumErrors') ?? 0;
+  const { ours, corrupted, caughtByUs, caughtByKernel } = await stopAndCountCorruption(t, stack, netns);
   t.log(`5 MiB each way in ${elapsed} ms; corrupted ${corrupted}: caught by our stack ${caughtByUs}, by the kernel ${caughtByKernel}; lost ${ours.get('ImpairLossDrops')}, reordered ${ours.get('ImpairReordered')}, duplicated ${ours.get('ImpairDuplicated')}`);
   t.true(caughtByUs > 0, 'corrupted packets reached our stack and its checksum caught them');
   t.true(caughtByKernel > 0, 'corrupted packets reached the kernel and its checksum caught them');
@@ -98,13 +109,7 @@ interop('over IPv6: 5 MiB each way through echo with the same faults and a rule 
   t.regex(page.stdout, /^ImpairPackets\s+\d+$/m);
   t.notRegex(page.stdout, /^ImpairRule1Hits/m, 'IPv4 never matches the rule');
   t.is((await python(netns, echoShaScript(ADDR6, 5))).trim(), `${5 * 1024 * 1024} ${5 * 1024 * 1024} True`);
-  const exited = await stack.stop('SIGTERM');
-  t.is(exited.code, 0, exited.stderr);
-  const ours = parseCounters(exited.stdout);
-  const kernel = await kernelTcp(netns);
-  const corrupted = ours.get('ImpairCorrupted') ?? 0;
-  const caughtByUs = ours.get('TcpInCsumErrors') ?? 0;
-  const caughtByKernel = kernel.get('InCsumErrors') ?? 0;
+  const { ours, corrupted, caughtByUs, caughtByKernel } = await stopAndCountCorruption(t, stack, netns);
   t.log(`corrupted ${corrupted}: caught by our stack ${caughtByUs}, by the kernel ${caughtByKernel}`);
   t.true(caughtByUs > 0 && caughtByKernel > 0, 'both ends caught some');
   t.is(caughtByUs + caughtByKernel, corrupted, 'every corrupted packet was caught by one of the two');

@@ -16,6 +16,7 @@ import { verifyFlowLabel } from '../../cli/pkt/packets.ts';
 import { runScript, type RunResult } from '../../cli/pkt/runner.ts';
 import { scriptRunsIn, type IpVersion } from '../../cli/pkt/ip-version.ts';
 import { runCli } from '../helpers/interop.ts';
+import { failure, passes } from '../helpers/pkt-result.ts';
 
 /** A passive open with a 100-byte write (no timestamps, no window scaling); MSS 1460 in every flavour. */
 const OPEN = `
@@ -34,15 +35,6 @@ function run(body: string, ipVersion?: IpVersion, file = 't.pkt', extra: Array<{
   const options = [...(ipVersion ? [{ name: 'ip_version', value: ipVersion }] : []), ...extra];
   const r = runScript(body, file, { options, trace: (l) => trace.push(l) });
   return { r, trace };
-}
-
-function failure(r: RunResult): string {
-  if (r.ok) throw new Error('the script passed');
-  return [r.error!.headline(), ...r.error!.details].join('\n');
-}
-
-function passes(t: import('ava').ExecutionContext, r: RunResult): void {
-  t.true(r.ok, r.ok ? '' : failure(r));
 }
 
 test('each flavour runs with run_all.py\'s addresses and MTU: the MSS is 1460 in all three', (t) => {

@@ -11,6 +11,7 @@ import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { failure, passes } from '../helpers/pkt-result.ts';
 
 const CFG = { toleranceUsecs: 4000, tolerancePercent: 12.5 };
 
@@ -28,15 +29,6 @@ const OPEN = `
 
 function run(body: string, file = 't.pkt'): RunResult {
   return runScript(body, file);
-}
-
-function failure(r: RunResult): string {
-  if (r.ok) throw new Error('the script passed');
-  return [r.error!.headline(), ...r.error!.details].join('\n');
-}
-
-function passes(t: import('ava').ExecutionContext, r: RunResult): void {
-  t.true(r.ok, r.ok ? '' : failure(r));
 }
 
 // ---------------------------------------------------------------------------

@@ -12,36 +12,30 @@ export interface Timed {
   packet: Uint8Array;
 }
 
-/** A data segment from the stack (out) or to it (in) whose seq is `i`, `size` bytes long in all. */
-export function segment(i: number, dir: Direction = 'out', size = 1040, flags = TCP_ACK | TCP_PSH, ports: [number, number] = [40000, 7]): Uint8Array {
+/** The fields of a data segment whose seq is `i`, from `us` (out) or to it (in), `size` bytes long with an IP header of `ipHeader`. */
+function dataSegment<A>(us: A, them: A, ipHeader: number, i: number, dir: Direction, size: number, flags: number, ports: [number, number]) {
   const out = dir === 'out';
-  return craftTcp({
-    source: out ? STACK : KERNEL,
-    destination: out ? KERNEL : STACK,
+  return {
+    source: out ? us : them,
+    destination: out ? them : us,
     sourcePort: out ? ports[0] : ports[1],
     destinationPort: out ? ports[1] : ports[0],
     seq: i,
     ack: 1,
     flags,
     window: 1000,
-    data: new Uint8Array(Math.max(0, size - 40)).fill(i & 255),
-  });
+    data: new Uint8Array(Math.max(0, size - ipHeader - 20)).fill(i & 255),
+  };
+}
+
+/** A data segment from the stack (out) or to it (in) whose seq is `i`, `size` bytes long in all. */
+export function segment(i: number, dir: Direction = 'out', size = 1040, flags = TCP_ACK | TCP_PSH, ports: [number, number] = [40000, 7]): Uint8Array {
+  return craftTcp(dataSegment(STACK, KERNEL, 20, i, dir, size, flags, ports));
 }
 
 /** The same over IPv6 (2001:2::2 the stack, 2001:2::1 the kernel), `size` bytes long in all (40 of them the IPv6 header). */
 export function segment6(i: number, dir: Direction = 'out', size = 1040, flags = TCP_ACK | TCP_PSH, ports: [number, number] = [40000, 7]): Uint8Array {
-  const out = dir === 'out';
-  return craftTcp6({
-    source: out ? STACK6 : KERNEL6,
-    destination: out ? KERNEL6 : STACK6,
-    sourcePort: out ? ports[0] : ports[1],
-    destinationPort: out ? ports[1] : ports[0],
-    seq: i,
-    ack: 1,
-    flags,
-    window: 1000,
-    data: new Uint8Array(Math.max(0, size - 60)).fill(i & 255),
-  });
+  return craftTcp6(dataSegment(STACK6, KERNEL6, 40, i, dir, size, flags, ports));
 }
 
 /** `n` segments, one every `gapMs`, seq 0..n-1; IPv4 unless `make` says otherwise. */

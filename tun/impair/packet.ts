@@ -31,6 +31,7 @@ import {
   TCP_MIN_HEADER,
   TCP_SYN,
   encodeTcpSegment,
+  type TcpSegmentFields,
   setTcpAck,
   setTcpChecksum,
   setTcpChecksumSum,
@@ -315,6 +316,11 @@ export interface CraftedSegment {
   ttl?: number;
 }
 
+/** The TCP header of a crafted segment: no options, the ACK field 0 unless ACK is set. */
+function bareTcpFields(s: Omit<CraftedSegment, 'source' | 'destination'>, data: Uint8Array): TcpSegmentFields {
+  return { sourcePort: s.sourcePort, destinationPort: s.destinationPort, seq: s.seq, ack: s.flags & TCP_ACK ? s.ack : 0, flags: s.flags, window: s.window, payload: data };
+}
+
 /** A bare TCP segment (no options) in a 20-byte IPv4 header, DF set, both checksums right. */
 export function craftTcp(s: CraftedSegment): Uint8Array {
   const data = s.data ?? new Uint8Array(0);
@@ -329,21 +335,7 @@ export function craftTcp(s: CraftedSegment): Uint8Array {
     source: s.source,
     destination: s.destination,
   });
-  encodeTcpSegment(
-    p,
-    IPV4_MIN_HEADER,
-    {
-      sourcePort: s.sourcePort,
-      destinationPort: s.destinationPort,
-      seq: s.seq,
-      ack: s.flags & TCP_ACK ? s.ack : 0,
-      flags: s.flags,
-      window: s.window,
-      payload: data,
-    },
-    s.source,
-    s.destination,
-  );
+  encodeTcpSegment(p, IPV4_MIN_HEADER, bareTcpFields(s, data), s.source, s.destination);
   return p;
 }
 
@@ -351,7 +343,6 @@ export function craftTcp(s: CraftedSegment): Uint8Array {
 export function ipHeaderChecksumOk(p: Uint8Array): boolean {
   return checksum(p, 0, ipHeaderLength(p)) === 0;
 }
-
 
 /** The fields of craftTcp but for IPv6 addresses; the hop limit in place of the TTL. */
 export interface CraftedSegment6 extends Omit<CraftedSegment, 'source' | 'destination' | 'ttl'> {
@@ -371,21 +362,7 @@ export function craftTcp6(s: CraftedSegment6): Uint8Array {
   const length = TCP_MIN_HEADER + data.length;
   const p = new Uint8Array(IPV6_HEADER + length);
   writeIpv6Header(p, 0, length, NEXTHDR_TCP, s.hopLimit ?? IPV6_DEFAULT_HOP_LIMIT, 0, 0, s.source, 0, s.destination, 0);
-  encodeTcpSegment(
-    p,
-    IPV6_HEADER,
-    {
-      sourcePort: s.sourcePort,
-      destinationPort: s.destinationPort,
-      seq: s.seq,
-      ack: s.flags & TCP_ACK ? s.ack : 0,
-      flags: s.flags,
-      window: s.window,
-      payload: data,
-    },
-    0,
-    0,
-  );
+  encodeTcpSegment(p, IPV6_HEADER, bareTcpFields(s, data), 0, 0);
   // encodeTcpSegment summed an IPv4 pseudo header of zero addresses: redo it over IPv6's.
   setTcpChecksumSum(p.subarray(IPV6_HEADER), ipv6WordSum(s.source, 0) + ipv6WordSum(s.destination, 0));
   return p;
