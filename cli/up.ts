@@ -49,8 +49,10 @@ introspection (while it runs):
                         timers, RSTs with the path and Linux's reason, errors,
                         drops. FILTER (optional): a comma-separated list of
                         kinds (seg, state, timer, rst, challenge, error, drop,
-                        icmp, reasm, internal, crash) and connections (a port,
-                        or LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
+                        icmp, reasm, internal, crash, ca; cc and arm, the
+                        state after each ACK and each timer armed, only when
+                        named) and connections (a port, or
+                        LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
   --trace-file FILE     record every event to FILE, one JSON object a line
                         (print it later: tcpstack timeline FILE); its
                         directory must exist and FILE must not

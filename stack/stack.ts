@@ -280,8 +280,16 @@ export class Stack {
    * 0 when it says nothing.
    */
   input(packet: Uint8Array, rxMeta = 0): DropReason | undefined {
+    this.packetsFromLink++;
     return this.receive(packet, false, rxMeta);
   }
+
+  /**
+   * Packets given to input() so far: a drop event's `rx` is this count when
+   * its packet came, so a capture of the link (PcapngTap) can put the
+   * reason beside the packet.
+   */
+  packetsFromLink = 0;
 
   /** input() for a packet from the link, or from our own output to our own address (`looped`). */
   private receive(packet: Uint8Array, looped: boolean, rxMeta = 0): DropReason | undefined {
@@ -294,7 +302,7 @@ export class Stack {
     }
     if (verdict !== undefined) {
       this.drops[verdict]++;
-      this.trace?.({ kind: 'drop', t: this.clock.now(), reason: verdict });
+      this.trace?.(looped ? { kind: 'drop', t: this.clock.now(), reason: verdict } : { kind: 'drop', t: this.clock.now(), reason: verdict, rx: this.packetsFromLink });
     }
     return verdict;
   }

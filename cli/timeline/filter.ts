@@ -22,14 +22,28 @@ export const KIND_NAMES = {
   'reasm-timeout': 'reasm',
   'internal-error': 'internal',
   'host-crash': 'crash',
+  'tcp-cc': 'cc',
+  'tcp-ca': 'ca',
+  'tcp-undo': 'ca',
 } as const satisfies Record<TraceEvent['kind'], string>;
 
-export type KindName = (typeof KIND_NAMES)[keyof typeof KIND_NAMES];
-export const KINDS: readonly KindName[] = [...new Set(Object.values(KIND_NAMES))];
+/**
+ * Kinds a timeline leaves out unless asked for by name: the state sample of
+ * every ACK processed (cc) and every timer armed (arm) would bury the rest.
+ */
+export const QUIET_KINDS: readonly string[] = ['cc', 'arm'];
 
-/** The short kind of an event ('other' for kinds this build does not know, from a newer trace file). */
+export type KindName = (typeof KIND_NAMES)[keyof typeof KIND_NAMES] | 'arm';
+export const KINDS: readonly KindName[] = [...new Set(Object.values(KIND_NAMES)), 'arm'];
+
+/** The short kind of an event kind (the kind itself for kinds this build does not know, from a newer trace file). */
 export function shortKind(kind: string): string {
   return (KIND_NAMES as Record<string, string>)[kind] ?? kind;
+}
+
+/** The short kind of one event: a timer armed is `arm`, one fired `timer`. */
+function eventKind(e: TraceEvent): string {
+  return e.kind === 'tcp-timer' && e.action === 'arm' ? 'arm' : shortKind(e.kind);
 }
 
 export interface ConnSelector {
@@ -53,6 +67,9 @@ export function eventConn(e: TraceEvent): string | undefined {
     case 'tcp-timer':
     case 'tcp-challenge-ack':
     case 'tcp-error':
+    case 'tcp-cc':
+    case 'tcp-ca':
+    case 'tcp-undo':
       return e.conn;
     case 'tcp-rst':
       return `${e.local}-${e.remote}`;
@@ -62,7 +79,8 @@ export function eventConn(e: TraceEvent): string | undefined {
 }
 
 export function matches(filter: TimelineFilter, e: TraceEvent): boolean {
-  if (filter.kinds.size > 0 && !filter.kinds.has(shortKind(e.kind))) return false;
+  const kind = eventKind(e);
+  if (filter.kinds.size > 0 ? !filter.kinds.has(kind) : QUIET_KINDS.includes(kind)) return false;
   if (filter.conns.length === 0) return true;
   const conn = eventConn(e);
   if (conn === undefined) return false;

@@ -15,7 +15,7 @@
  * `first:last(len)` unless it is a pure ACK in sequence, the ACK, the window
  * field as sent, the options in wire order.
  */
-import type { ForgottenCounts, TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
+import type { ForgottenCounts, TcpSegmentEvent, TcpStateSample, TraceEvent } from '../../stack/trace.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
 import { eventConn } from './filter.ts';
@@ -180,6 +180,7 @@ export class TimelinePrinter {
       });
       s += ` <${opts.join(',')}>`;
     }
+    if (e.rtx !== undefined) s += ` [retransmission: ${e.rtx}]`;
     return s;
   }
 }
@@ -197,7 +198,13 @@ export function describe(e: TraceEvent): string {
     case 'tcp-state':
       return `${e.from} → ${e.to}`;
     case 'tcp-timer':
-      return `timer ${e.timer} fired`;
+      return e.action === 'arm' ? `timer ${e.timer} armed ${formatMs(e.ms ?? 0)}` : `timer ${e.timer} fired`;
+    case 'tcp-cc':
+      return describeSample(e);
+    case 'tcp-ca':
+      return `ca ${e.from} → ${e.to}`;
+    case 'tcp-undo':
+      return `undo (${e.how})`;
     case 'tcp-challenge-ack':
       return `challenge ACK (${e.why})`;
     case 'tcp-error':
@@ -222,6 +229,24 @@ export function describe(e: TraceEvent): string {
       return `${kind} ${JSON.stringify(rest)}`;
     }
   }
+}
+
+/** ms as ss prints them: at most 3 decimals, unit attached (204ms, 0.5ms). */
+function formatMs(ms: number): string {
+  return `${Number(ms.toFixed(3))}ms`;
+}
+
+/**
+ * A state sample in ss -i's words where it has them: "ack: open cwnd 10
+ * ssthresh 7 inflight 3 rtt 20.5/4.25 rto 220 sample 21ms snd_wnd 65535
+ * rcv_wnd 64240 sndq 4096 rcvq 0" (ssthresh only once set).
+ */
+function describeSample(e: TcpStateSample): string {
+  let s = `${e.why}: ${e.ca} cwnd ${e.cwnd}`;
+  if (e.ssthresh < 0x7fffffff) s += ` ssthresh ${e.ssthresh}`;
+  s += ` inflight ${e.inflight} rtt ${Number(e.srtt.toFixed(3))}/${Number(e.rttvar.toFixed(3))} rto ${Math.round(e.rto)}`;
+  if (e.rtt !== undefined) s += ` sample ${formatMs(e.rtt)}`;
+  return `${s} snd_wnd ${e.sndWnd} rcv_wnd ${e.rcvWnd} sndq ${e.sndQ} rcvq ${e.rcvQ}`;
 }
 
 /**

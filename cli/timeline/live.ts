@@ -9,6 +9,7 @@ import type { Stack } from '../../stack/stack.ts';
 import type { TraceEvent, TraceSink } from '../../stack/trace.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { FatalError } from '../usage.ts';
+import { TraceHub } from '../../tun/trace-hub.ts';
 import { matches, type TimelineFilter } from './filter.ts';
 import { TimelinePrinter, type TraceHeader } from './format.ts';
 
@@ -56,7 +57,7 @@ export function traceHeader(stack: Stack): TraceHeader {
   return { kind: 'trace-start', t: stack.clock.now(), version: 1, addr: formatIpv4(stack.address), ...addr6, wall: new Date().toISOString() };
 }
 
-/** Installs the sink on `stack` (replacing any other). */
+/** Attaches the sink to `stack`'s trace (beside any other listener: tun/trace-hub.ts). */
 export function installLiveTrace(stack: Stack, options: LiveTraceOptions): LiveTrace {
   const header = traceHeader(stack);
   let fileOut: BufferedLines | undefined;
@@ -82,7 +83,7 @@ export function installLiveTrace(stack: Stack, options: LiveTraceOptions): LiveT
     if (matches(filter, e)) printOut!.push(printer.format(e)!);
     else printer.note(e);
   };
-  stack.trace = sink;
+  const detach = TraceHub.of(stack).attach(sink);
   let closed = false;
   return {
     flush() {
@@ -92,7 +93,7 @@ export function installLiveTrace(stack: Stack, options: LiveTraceOptions): LiveT
     close() {
       if (closed) return;
       closed = true;
-      if (stack.trace === sink) stack.trace = undefined;
+      detach();
       printOut?.flush();
       fileOut?.flush();
       if (fd !== undefined) closeSync(fd);

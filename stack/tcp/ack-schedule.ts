@@ -12,6 +12,7 @@ import { TCP_FIN, TCP_PSH, TCP_SYN, TCP_URG } from '../wire/tcp.ts';
 import { TCP_ATO_MIN, TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_DELACK_MIN, TCP_MAX_QUICKACKS, TCP_MIN_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { seqDiff } from './seq.ts';
+import { traceArm } from './trace-state.ts';
 import { HZ, JIFFY_MS, jiffiesAt, jiffiesToMsecs, msecsToJiffies, usecsToJiffies } from './jiffies.ts';
 
 /** ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 in icsk_ack.pending: small (pushed) segments since our last ACK. */
@@ -200,6 +201,7 @@ export function sendDelayedAck(c: Connection): void {
   c.ackDelayed = true;
   c.ackTimeout = timeout;
   c.ctx.timers.arm(c.delackTimer, timeout);
+  if (c.ctx.trace !== undefined) traceArm(c, 'delack', timeout - c.now());
 }
 
 /**

@@ -46,6 +46,7 @@ import { onDsackOfRetransmission } from './undo.ts';
 import { updatePacingRate } from './send-sizing.ts';
 import { isCwndLimited } from './cwnd-limited.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { setCaState, traceState } from './trace-state.ts';
 
 export function processAck(c: Connection, seg: Segment): DropReason | undefined {
   const ack = seg.ack;
@@ -89,6 +90,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   const priorPackets = c.rtx.length;
   const priorDelivered = c.delivered;
   const priorLost = c.lostTotal;
+  const priorRttSamples = c.rtt.samples;
   const priorFack = c.sackOk ? highestSackSeq(c) : c.sndUna;
   let flag = 0;
   const acked = seqDiff(ack, priorUna);
@@ -193,6 +195,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     }
   }
   if (c.sndWnd === 0 && c.unsentBytes() > 0 && c.rtx.length === 0) timers.armPersist(c);
+  if (c.ctx.trace !== undefined) traceState(c, 'ack', priorRttSamples);
   return undefined;
 }
 
@@ -396,7 +399,7 @@ function processTlpAck(c: Connection, ack: number, flag: number): void {
     c.tlpHighSeq = undefined;
   } else if (seqGt(ack, high)) {
     initCwndReduction(c);
-    c.caState = 'cwr';
+    setCaState(c, 'cwr');
     endCwndReduction(c);
     tryKeepOpen(c);
     c.ctx.counters.TcpExtTCPLossProbeRecovery++;

@@ -6,6 +6,7 @@
  * recovery point.
  */
 import type { Connection } from './connection.ts';
+import { setCaState } from './trace-state.ts';
 
 /** tcp_is_reno: a peer without SACK; duplicate ACKs stand in for SACKed segments. */
 export function isReno(c: Connection): boolean {
@@ -28,7 +29,7 @@ export function leftOut(c: Connection): number {
 export function tryKeepOpen(c: Connection): void {
   const state = leftOut(c) > 0 || anyRetransDone(c) ? 'disorder' : 'open';
   if (c.caState !== state) {
-    c.caState = state;
+    setCaState(c, state);
     c.highSeq = c.sndNxt;
   }
 }

@@ -30,6 +30,7 @@ import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
+import type { CaStateName } from '../trace.ts';
 
 export type { TxRecord };
 export const recordEnd = (r: TxRecord): number => seqAdd(r.seq, r.len + (r.syn ? 1 : 0) + (r.fin ? 1 : 0));
@@ -69,7 +70,8 @@ export interface RcvSkb {
 export const NO_SKBS: RcvSkb[] = Object.freeze([]) as unknown as RcvSkb[];
 
 /** icsk_ca_state: Open, Disorder, CWR (an ECN-echo's window reduction), Recovery, Loss. */
-export type CaState = 'open' | 'disorder' | 'cwr' | 'recovery' | 'loss';
+/** enum tcp_ca_state (the trace's CaStateName). */
+export type CaState = CaStateName;
 
 /** Why a state changes without the usual bookkeeping: a host crash forgets the connection (no EstabResets, nobody woken). */
 export type StateChangeCause = 'protocol' | 'crash';

@@ -321,7 +321,7 @@ export class Listener implements PortOwner {
   }
 
   /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
-  sendSynAck(req: RequestSock): void {
+  sendSynAck(req: RequestSock, again = false): void {
     const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.advMssTo(req.remote) };
     if (req.sackOk) o.sackPermitted = true;
     if (req.wscaleOk) o.wscale = req.rcvWscale;
@@ -332,6 +332,7 @@ export class Listener implements PortOwner {
       { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,
+      again ? 'synack' : undefined,
     );
   }
 
@@ -376,7 +377,7 @@ export class Listener implements PortOwner {
     c.TcpRetransSegs++;
     // tcp_rtx_synack draws the request a new txhash: a new flow label each time (measured on 6.18).
     if (req.flowLabel !== undefined) req.flowLabel = newFlowLabel(this.ctx.random);
-    this.sendSynAck(req);
+    this.sendSynAck(req, true);
     this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
   }
 

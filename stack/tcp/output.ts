@@ -16,6 +16,7 @@ import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
+import type { RetransMechanism } from '../trace.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { onRetransmit } from './undo.ts';
@@ -142,8 +143,8 @@ interface SendSpec {
   payloadLength?: number;
   options?: TcpOptionsToWrite;
   window?: number;
-  /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them; __tcp_transmit_skb counts only new data or empty segments). */
-  retransmission?: boolean;
+  /** A retransmission and what made it: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them; __tcp_transmit_skb counts only new data or empty segments). */
+  retransmission?: RetransMechanism;
   /** A super-segment for the link to cut into segments of this size (sendSuperSegment). */
   gsoSize?: number;
 }
@@ -152,7 +153,7 @@ function emit(c: Connection, spec: SendSpec): void {
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
   // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
-  const ecn = spec.flags & TCP_SYN ? undefined : ecnSend(c, len > 0 && spec.retransmission !== true);
+  const ecn = spec.flags & TCP_SYN ? undefined : ecnSend(c, len > 0 && spec.retransmission === undefined);
   transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
@@ -168,7 +169,7 @@ function emit(c: Connection, spec: SendSpec): void {
     payloadOffset: spec.payloadOffset ?? 0,
     ipId: nextGsoIpId(c, len, spec.gsoSize ?? 0),
     flowLabel: c.flowLabel,
-    retransmission: spec.retransmission === true,
+    retransmission: spec.retransmission,
     gsoSize: spec.gsoSize ?? 0,
     // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
     dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
@@ -218,12 +219,13 @@ export function connectStart(c: Connection, iss: number): void {
 export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
   // tcp_ecn_send_syn / tcp_ecn_send_synack: ECE+CWR to ask, ECE alone to accept (the SYN itself not-ECT).
   const ecnFlags = withAck ? (c.ecnOk ? TCP_ECE : 0) : synEcnFlags(c, retransmission);
+  const mechanism: RetransMechanism | undefined = retransmission ? (withAck ? 'synack' : 'syn') : undefined;
   emit(c, {
     seq: c.iss,
     flags: (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecnFlags,
     options: synOptions(c, withAck),
     window: Math.min(MAX_SYN_WINDOW, c.rcvWnd),
-    retransmission,
+    retransmission: mechanism,
   });
 }
 
@@ -239,19 +241,19 @@ export function sendProbe(c: Connection): void {
 }
 
 /** The segment of one outstanding data record again, as it was (same sequence range and flags). */
-function resendRecord(c: Connection, r: TxRecord): void {
+function resendRecord(c: Connection, r: TxRecord, why: RetransMechanism): void {
   emit(c, {
     seq: r.seq,
     flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
     payloadOffset: seqDiff(r.seq, c.sndUna),
     payloadLength: r.len,
     options: segmentOptions(c, r.len),
-    retransmission: true,
+    retransmission: why,
   });
 }
 
-/** Resends one outstanding record as it was (same sequence range and flags). */
-export function retransmit(c: Connection, r: TxRecord): void {
+/** Resends one outstanding record as it was (same sequence range and flags); `why` names the mechanism for the trace. */
+export function retransmit(c: Connection, r: TxRecord, why: RetransMechanism): void {
   const now = c.now();
   if (r.syn) {
     sendSyn(c, c.state === 'SYN_RECV', true);
@@ -261,7 +263,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
     // segment with the same marks (tcp_fragment), PSH and FIN on the rest.
     const mss = currentMss(c);
     if (r.len > mss) c.rtx.split(r, mss);
-    resendRecord(c, r);
+    resendRecord(c, r, why);
   }
   noteRetransmitted(c, r, now, true, true);
 }
@@ -273,7 +275,7 @@ export function retransmit(c: Connection, r: TxRecord): void {
  * if its last record has it); the rest of the skb stays behind as an skb of
  * its own.
  */
-function retransmitRun(c: Connection, i: number, n: number, mss: number): void {
+function retransmitRun(c: Connection, i: number, n: number, mss: number, why: RetransMechanism): void {
   const now = c.now();
   const first = c.rtx.at(i)!;
   const last = c.rtx.at(i + n - 1)!;
@@ -285,7 +287,7 @@ function retransmitRun(c: Connection, i: number, n: number, mss: number): void {
     payloadOffset: seqDiff(first.seq, c.sndUna),
     payloadLength: len,
     options: segmentOptions(c, mss),
-    retransmission: true,
+    retransmission: why,
     gsoSize: mss,
   });
   for (let k = 0; k < n; k++) noteRetransmitted(c, c.rtx.at(i + k)!, now, k === 0, k === n - 1);
@@ -376,9 +378,10 @@ export function xmitRetransmitQueue(c: Connection): void {
     if (c.rtx.retransOut >= c.rtx.lostOut) break;
     if (!lostToResend(r)) continue;
     const segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), currentMss(c)) : 1;
-    if (segs === 1) retransmit(c, r);
+    const why = c.caState === 'loss' ? 'slow-start' : 'fast';
+    if (segs === 1) retransmit(c, r, why);
     else {
-      retransmitRun(c, i, segs, currentMss(c));
+      retransmitRun(c, i, segs, currentMss(c), why);
       i += segs - 1;
     }
     if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans += segs;
@@ -698,7 +701,7 @@ export function sendLossProbeNewData(c: Connection): boolean {
  * in TcpRetransSegs and excludes the segment from RTT samples (Karn).
  */
 export function retransmitLossProbe(c: Connection, r: TxRecord): void {
-  resendRecord(c, r);
+  resendRecord(c, r, 'tlp');
   c.rtx.markProbed(r);
   r.sentAt = c.now();
   r.txDelivered = c.delivered;

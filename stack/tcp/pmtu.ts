@@ -12,6 +12,7 @@ import { TCP_MIN_SND_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { markSkbLost } from './recovery.ts';
 import { currentSsthresh } from './undo.ts';
+import { setCaState } from './trace-state.ts';
 
 /** IPv4 and TCP headers without options (net_header_len + sizeof(struct tcphdr)); IPv6's header is 20 bytes longer. */
 const HEADERS = 40;
@@ -114,7 +115,7 @@ function simpleRetransmit(c: Connection): void {
     c.cc.ssthresh = currentSsthresh(c);
     c.priorSsthresh = 0;
     c.undoMarker = undefined;
-    c.caState = 'loss';
+    setCaState(c, 'loss');
     c.cc.onLossState();
   }
   // tcp_xmit_retransmit_queue, on the next flush (output.ts).

@@ -12,6 +12,7 @@ import type { Connection } from './connection.ts';
 import { INFINITE_SSTHRESH } from './congestion/newreno.ts';
 import { queueCwr } from './ecn.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { setCaState } from './trace-state.ts';
 
 /**
  * tcp_init_cwnd_reduction: the recovery point is SND.NXT, any tail loss
@@ -46,7 +47,7 @@ export function enterCwr(c: Connection): void {
   if (c.caState === 'open' || c.caState === 'disorder') {
     c.undoMarker = undefined;
     initCwndReduction(c);
-    c.caState = 'cwr';
+    setCaState(c, 'cwr');
   }
 }
 

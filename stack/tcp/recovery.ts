@@ -22,6 +22,7 @@ import type { Segment } from './segment.ts';
 import { seqGe } from './seq.ts';
 import { armReo } from './timer-arming.ts';
 import { currentSsthresh, initUndo, tryUndoDsack, tryUndoPartial, tryUndoRecovery } from './undo.ts';
+import { setCaState } from './trace-state.ts';
 
 /**
  * tcp_mark_skb_lost: a SACKed record is never lost; a lost retransmission
@@ -84,7 +85,7 @@ export function enterRecovery(c: Connection, eceAck: boolean): void {
     if (!eceAck) c.priorSsthresh = currentSsthresh(c);
     initCwndReduction(c);
   }
-  c.caState = 'recovery';
+  setCaState(c, 'recovery');
 }
 
 /**
@@ -132,7 +133,7 @@ export function fastretransAlert(c: Connection, seg: Segment, priorUna: number, 
       // CWR is held until something above high_seq is ACKed: the CWR flag reached the peer.
       if (c.sndUna !== c.highSeq) {
         endCwndReduction(c);
-        c.caState = 'open';
+        setCaState(c, 'open');
       }
     } else if (c.caState === 'recovery') {
       if (isReno(c)) resetRenoSack(c);

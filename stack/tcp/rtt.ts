@@ -34,6 +34,8 @@ export class RttEstimator {
   /** The RTO before backoff, in ms (icsk_rto: a whole number of jiffies). */
   rto = TCP_TIMEOUT_INIT;
   samples = 0;
+  /** The last sample, ms (the trace's state samples report it with the ACK that gave it). */
+  lastSample = 0;
   /** Smallest sample in ms (the windowed tcp_min_rtt is min-rtt.ts). */
   minRtt: number | undefined;
 
@@ -66,6 +68,7 @@ export class RttEstimator {
    */
   sample(rttMs: number, sndUna: number, sndNxt: number): void {
     const mUs = Math.max(0, Math.round(rttMs * 1000));
+    this.lastSample = mUs / 1000;
     if (this.minRtt === undefined || rttMs < this.minRtt) this.minRtt = Math.max(rttMs, 0.001);
     const rtoMinUs = Math.round(this.rtoMin * 1000);
     let srtt = this.srttUs;

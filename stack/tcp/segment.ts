@@ -26,6 +26,7 @@ import {
 import { tsValAt } from './constants.ts';
 import type { TcpContext } from './context.ts';
 import { segmentEvent } from './trace-seg.ts';
+import type { RetransMechanism } from '../trace.ts';
 
 export interface Segment {
   /** The whole IP datagram (for quoting and tracing). */
@@ -81,8 +82,10 @@ export interface OutgoingSegment {
    * label of the flow as for a packet no socket sends (TcpContext.flowLabel).
    */
   flowLabel?: number;
-  /** A retransmission: not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
-  retransmission?: boolean;
+  /** A retransmission, and what made it (the trace's `rtx`): not a TcpOutSegs (RFC 1213 tcpOutSegs excludes them, as __tcp_transmit_skb does). */
+  retransmission?: RetransMechanism;
+  /** The trace's `rtx` of a segment sent again whose counters its sender keeps (a request sock's SYN-ACK: Listener.retransmitSynAck). */
+  traceRtx?: RetransMechanism;
   /** DF; true unless the route's MTU is locked (ip_dont_fragment). */
   dontFragment?: boolean;
   /** The IP TOS byte: its ECN field is ECT(0) on new data of an ECN connection (tcp_ecn_send). */
@@ -147,9 +150,14 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
     setTcpPartialChecksumSum(packet.subarray(at), sums);
     txMeta = TX_CSUM_PARTIAL;
   } else setTcpChecksumSum(packet.subarray(at), sums);
-  if (o.retransmission !== true) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
+  if (o.retransmission === undefined) ctx.counters.TcpOutSegs += gsoSize === 0 ? 1 : Math.ceil(payloadLength / gsoSize);
   const trace = ctx.trace;
-  if (trace !== undefined) trace(segmentEvent(ctx.now(), 'out', packet.subarray(at), o.src, o.dst, ctx.addresses));
+  if (trace !== undefined) {
+    const event = segmentEvent(ctx.now(), 'out', packet.subarray(at), o.src, o.dst, ctx.addresses);
+    const rtx = o.retransmission ?? o.traceRtx;
+    if (rtx !== undefined) event.rtx = rtx;
+    trace(event);
+  }
   ctx.ip.send(packet, txMeta);
 }
 
@@ -187,6 +195,7 @@ export function sendMinisockSegment(
   fields: { seq: number; ack: number; flags: number; window: number },
   ts: MinisockTimestamps,
   extra?: Omit<TcpOptionsToWrite, 'ts'>,
+  traceRtx?: RetransMechanism,
 ): void {
   let options: TcpOptionsToWrite | undefined = extra === undefined ? undefined : { ...extra };
   if (ts.tsOk) {
@@ -205,5 +214,6 @@ export function sendMinisockSegment(
     options,
     ipId: 0,
     flowLabel: ends.flowLabel,
+    traceRtx,
   });
 }

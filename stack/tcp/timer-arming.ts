@@ -7,10 +7,12 @@
 import type { QueuedTimer } from '../timers.ts';
 import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
+import { traceArm } from './trace-state.ts';
 import { JIFFY_MS, jiffiesToMsecs, roundUpToJiffies, usecsToJiffies } from './jiffies.ts';
 
 function arm(c: Connection, timer: QueuedTimer, ms: number): void {
   c.ctx.timers.arm(timer, c.now() + ms);
+  if (c.ctx.trace !== undefined) traceArm(c, timer === c.keepaliveTimer ? 'keepalive' : (c.xmitMode ?? 'xmit'), ms);
 }
 
 export function armRto(c: Connection, ms: number): void {

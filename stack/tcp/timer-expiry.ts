@@ -19,12 +19,14 @@ import { initUndo, saveWindowForUndo } from './undo.ts';
 import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
 import { compactSendQueue } from './views.ts';
+import { setCaState, traceState } from './trace-state.ts';
 
 /** Runs the handler of the timer that expired (the TcpLayer calls this for every connection timer). */
 export function onTimerExpired(c: Connection, timer: ConnectionTimer): void {
   switch (timer) {
     case 'xmit':
       onXmitTimer(c);
+      traceState(c, 'timer');
       return;
     case 'delack':
       onDelackTimer(c);
@@ -120,7 +122,7 @@ function onRetransmitTimer(c: Connection): void {
   } else {
     enterLoss(c, head);
   }
-  out.retransmit(c, head);
+  out.retransmit(c, head, 'rto');
   c.retransmits++;
   c.backoff++;
   // Linear SYN timeouts (tcp_syn_linear_timeouts, Linux 6.5+): the first few SYN RTOs do not double.
@@ -163,7 +165,7 @@ function enterLoss(c: Connection, head: TxRecord): void {
   stampCwnd(c);
   const sysReordering = c.ctx.sysctl.tcp_reordering;
   if ((state === 'open' || state === 'disorder') && c.rtx.sackedOut >= sysReordering) c.reordering = Math.min(c.reordering, sysReordering);
-  c.caState = 'loss';
+  setCaState(c, 'loss');
   c.highSeq = c.sndNxt;
   startFrto(c, newRecovery);
 }
@@ -270,6 +272,7 @@ function onDelackTimer(c: Connection): void {
   if (!c.ackDelayed) return;
   c.ackDelayed = false;
   if (!c.ackSched) return;
+  c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: 'delack', action: 'fire' });
   if (!c.pingpong) {
     c.ato = Math.min(c.ato * 2, c.rtt.rto);
   } else {

@@ -21,6 +21,8 @@ import { checkSackReordering } from './reordering.ts';
 import type { Segment } from './segment.ts';
 import { seqGt, seqLt } from './seq.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { setCaState, traceUndo } from './trace-state.ts';
+import type { UndoKind } from '../trace.ts';
 
 /**
  * tcp_init_undo, when an episode begins: undo_marker = SND.UNA;
@@ -92,7 +94,8 @@ function mayUndo(c: Connection, seg: Segment): boolean {
  * episode is over for undo (undo_marker 0), and RACK looks at the queue
  * again on the next ACK (rack.advanced).
  */
-function undoCwndReduction(c: Connection, unmarkLoss: boolean): void {
+function undoCwndReduction(c: Connection, unmarkLoss: boolean, how: UndoKind): void {
+  traceUndo(c, how);
   if (unmarkLoss) c.rtx.unmarkAllLost();
   if (c.priorSsthresh !== 0) {
     c.cc.cwnd = c.cc.undoCwnd(c.prr.priorCwnd);
@@ -116,14 +119,15 @@ function undoCwndReduction(c: Connection, unmarkLoss: boolean): void {
 export function tryUndoRecovery(c: Connection, seg: Segment): boolean {
   if (mayUndo(c, seg)) {
     const mib = c.ctx.counters;
-    if (c.caState === 'loss') mib.TcpExtTCPLossUndo++;
+    const loss = c.caState === 'loss';
+    if (loss) mib.TcpExtTCPLossUndo++;
     else mib.TcpExtTCPFullUndo++;
-    undoCwndReduction(c, false);
+    undoCwndReduction(c, false, loss ? 'loss' : 'recovery');
   } else if (c.rack.reoWndPersist > 0) {
     c.rack.reoWndPersist--;
   }
   if (nonSackPreventingReopen(c)) return true;
-  c.caState = 'open';
+  setCaState(c, 'open');
   return false;
 }
 
@@ -135,7 +139,7 @@ export function tryUndoRecovery(c: Connection, seg: Segment): boolean {
 export function tryUndoDsack(c: Connection): boolean {
   if (c.undoMarker !== undefined && c.undoRetrans === 0) {
     c.rack.reoWndPersist = Math.min(TCP_RACK_RECOVERY_THRESH, c.rack.reoWndPersist + 1);
-    undoCwndReduction(c, false);
+    undoCwndReduction(c, false, 'dsack');
     c.ctx.counters.TcpExtTCPDSACKUndo++;
     return true;
   }
@@ -156,7 +160,7 @@ export function tryUndoPartial(c: Connection, seg: Segment, priorUna: number): b
   checkSackReordering(c, priorUna, true);
   if (c.rtx.retransOut > 0) return true;
   if (!anyRetransDone(c)) c.retransStamp = 0;
-  undoCwndReduction(c, true);
+  undoCwndReduction(c, true, 'partial');
   c.ctx.counters.TcpExtTCPPartialUndo++;
   tryKeepOpen(c);
   return false;
@@ -170,12 +174,12 @@ export function tryUndoPartial(c: Connection, seg: Segment, priorUna: number): b
  */
 export function tryUndoLoss(c: Connection, seg: Segment, frtoUndo: boolean): boolean {
   if (!frtoUndo && !mayUndo(c, seg)) return false;
-  undoCwndReduction(c, true);
+  undoCwndReduction(c, true, frtoUndo ? 'frto' : 'loss');
   const mib = c.ctx.counters;
   mib.TcpExtTCPLossUndo++;
   if (frtoUndo) mib.TcpExtTCPSpuriousRTOs++;
   c.retransmits = 0;
   if (nonSackPreventingReopen(c)) return true;
-  if (frtoUndo || c.sackOk) c.caState = 'open';
+  if (frtoUndo || c.sackOk) setCaState(c, 'open');
   return true;
 }
