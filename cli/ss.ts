@@ -5,20 +5,7 @@
  * TCP internals in ss -i's order and names.
  */
 import type { ListenerInfo, TcpInfo } from '../stack/socket/types.ts';
-
-const SS_STATE: Record<string, string> = {
-  ESTABLISHED: 'ESTAB',
-  SYN_SENT: 'SYN-SENT',
-  SYN_RECV: 'SYN-RECV',
-  FIN_WAIT1: 'FIN-WAIT-1',
-  FIN_WAIT2: 'FIN-WAIT-2',
-  TIME_WAIT: 'TIME-WAIT',
-  CLOSE_WAIT: 'CLOSE-WAIT',
-  LAST_ACK: 'LAST-ACK',
-  CLOSING: 'CLOSING',
-  LISTEN: 'LISTEN',
-  CLOSED: 'UNCONN',
-};
+import { linuxStateName } from './state-names.ts';
 
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
 const INFINITE_SSTHRESH = 0x7fffffff;
@@ -94,7 +81,7 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
   for (const c of connections) {
     const timer = ssTimer(c);
     const peer = ssEndpoint(c.remoteAddress, c.remotePort);
-    const head = `${(SS_STATE[c.state] ?? c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${ssEndpoint(c.localAddress, c.localPort).padEnd(22)} `;
+    const head = `${linuxStateName(c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${ssEndpoint(c.localAddress, c.localPort).padEnd(22)} `;
     rows.push(timer ? `${head}${peer.padEnd(22)} ${timer}` : `${head}${peer}`);
     if (c.state === 'TIME_WAIT' || c.mss === 0) continue;
     const parts = [

@@ -12,6 +12,7 @@ import { DROP_REASONS } from '../../stack/drop.ts';
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import type { ListenerInfo, TcpInfo } from '../../stack/socket/types.ts';
 import { ssEndpoint, ssTimer } from '../ss.ts';
+import { linuxStateName } from '../state-names.ts';
 import { listenService, type RunningService, type StackView } from './service.ts';
 
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
@@ -75,7 +76,7 @@ ${table(
 ${table(
   ['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt/rttvar', 'rto', 'cwnd', 'ssthresh', 'retrans', 'timer', 'bytes sent/acked/received'],
   connections.map((c) => [
-    c.state, // RFC 9293's names, as in /connections (ss abbreviates: ESTAB, TIME-WAIT...)
+    linuxStateName(c.state), // as ss prints it (ESTAB, TIME-WAIT); /connections keeps the API's names
     c.recvQ,
     c.sendQ,
     ssEndpoint(c.localAddress, c.localPort),

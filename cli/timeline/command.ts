@@ -19,7 +19,7 @@ as a timeline, one line per event:
 
   TIME  CONNECTION                      WHAT
   0.000 198.18.0.2:7>198.18.0.1:41234 < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>
-  0.000 198.18.0.2:7>198.18.0.1:41234 SYN_RECV → ESTABLISHED
+  0.000 198.18.0.2:7>198.18.0.1:41234 SYN-RECV → ESTAB
   2.031 198.18.0.2:4001>198.18.0.1:39000 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
 
 TIME is seconds since the trace started. Segments read like tcpdump's: '<'

@@ -3,7 +3,7 @@
  *
  *   TIME CONNECTION WHAT
  *   0.000 198.18.0.2:7>198.18.0.1:41234 < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>
- *   0.000 198.18.0.2:7>198.18.0.1:41234 SYN_RECV → ESTABLISHED
+ *   0.000 198.18.0.2:7>198.18.0.1:41234 SYN-RECV → ESTAB
  *   1.204 7-41234 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
  *
  * TIME is seconds.milliseconds since the trace started; CONNECTION is our
@@ -18,6 +18,7 @@
 import type { ForgottenCounts, TcpSegmentEvent, TcpStateSample, TraceEvent } from '../../stack/trace.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
+import { linuxStateName } from '../state-names.ts';
 import { eventConn } from './filter.ts';
 
 /** The first record of a trace file: when it started (stack clock, ms), and on what. */
@@ -196,7 +197,7 @@ export function describe(e: TraceEvent): string {
     case 'tcp-seg':
       return `${e.dir === 'in' ? '<' : '>'} ${flagLetters(e.flags)} seq ${e.seq} ack ${e.ack} len ${e.len} win ${e.win}`;
     case 'tcp-state':
-      return `${e.from} → ${e.to}`;
+      return `${linuxStateName(e.from)} → ${linuxStateName(e.to)}`;
     case 'tcp-timer':
       return e.action === 'arm' ? `timer ${e.timer} armed ${formatMs(e.ms ?? 0)}` : `timer ${e.timer} fired`;
     case 'tcp-cc':

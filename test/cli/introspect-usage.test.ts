@@ -30,7 +30,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['nstat', '--pid'], /--pid/],
   [['timeline'], /timeline needs FILE/],
   [['timeline', 'a', 'b'], /timeline takes one FILE, got 2/],
-  [['timeline', 'f', '--kind', 'nope'], /--kind: unknown kind "nope" \(known: seg, state, timer, rst, challenge, error, drop, icmp, reasm, internal, crash\)/],
+  [['timeline', 'f', '--kind', 'nope'], /--kind: unknown kind "nope" \(known: seg, state, timer, rst, challenge, error, drop, icmp, reasm, internal, crash, cc, ca, arm\)/],
   [['timeline', 'f', '--conn', 'http'], /--conn: "http" is neither a port/],
   [['timeline', 'f', '--kind', 'rst,,seg'], /--kind: empty entry/],
   [['up', '--trace', 'bogus'], /--trace: unknown kind "bogus"/],
@@ -94,9 +94,9 @@ test('timeline reads a file or stdin; a bad line names its number', (t) => {
       '',
     ].join('\n'),
   );
-  t.deepEqual(cli(['timeline', file]), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTABLISHED → FIN_WAIT1\n1.000 9-1 errno ETIMEDOUT\n1.001 - drop NO_SOCKET\n' });
+  t.deepEqual(cli(['timeline', file]), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTAB → FIN-WAIT-1\n1.000 9-1 errno ETIMEDOUT\n1.001 - drop NO_SOCKET\n' });
   t.deepEqual(cli(['timeline', file, '--conn', '9']), { code: 0, stderr: '', stdout: '1.000 9-1 errno ETIMEDOUT\n' });
-  t.deepEqual(cli(['timeline', file, '--kind', 'state,drop']), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTABLISHED → FIN_WAIT1\n1.001 - drop NO_SOCKET\n' });
+  t.deepEqual(cli(['timeline', file, '--kind', 'state,drop']), { code: 0, stderr: '', stdout: '0.500 7-41234 ESTAB → FIN-WAIT-1\n1.001 - drop NO_SOCKET\n' });
   t.deepEqual(cli(['timeline', '-', '--kind', 'error'], '{"kind":"tcp-error","t":3,"conn":"1-2","errno":"EPIPE"}\n'), { code: 0, stderr: '', stdout: '0.000 1-2 errno EPIPE\n' });
   const bad = cli(['timeline', '-'], '{"kind":"drop","t":1,"reason":"X"}\nnot json\n');
   t.is(bad.code, 1);

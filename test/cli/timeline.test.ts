@@ -48,14 +48,14 @@ const C = '198.18.0.2:7>198.18.0.1:41234';
 
 /** A conversation of every kind of event, and the line each must give. */
 const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: unknown }, string]> = [
-  [{ kind: 'tcp-state', t: 1000, conn: '80-5555', from: 'CLOSED', to: 'SYN_SENT' }, '0.000 80-5555 CLOSED → SYN_SENT'],
+  [{ kind: 'tcp-state', t: 1000, conn: '80-5555', from: 'CLOSED', to: 'SYN_SENT' }, '0.000 80-5555 UNCONN → SYN-SENT'],
   [seg(1000, 'in', { flags: TCP_SYN, seq: 1000, win: 64240, options: 'mss 1460,sackOK,TS,nop,wscale 7', tsVal: 1, tsEcr: 0 }), `0.000 ${C} < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 7>`],
   [
     seg(1000.4, 'out', { flags: TCP_SYN | TCP_ACK, seq: 5000, ack: 1001, win: 65160, options: 'mss 1460,sackOK,TS,nop,wscale 10' }),
     `0.000 ${C} > S 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
   ],
   [seg(1050, 'in', { seq: 1001, ack: 5001, win: 502, options: 'nop,nop,TS' }), `0.050 ${C} < . ack 1 win 502 <nop,nop,TS>`],
-  [{ kind: 'tcp-state', t: 1050, conn: '7-41234', from: 'SYN_RECV', to: 'ESTABLISHED' }, `0.050 ${C} SYN_RECV → ESTABLISHED`],
+  [{ kind: 'tcp-state', t: 1050, conn: '7-41234', from: 'SYN_RECV', to: 'ESTABLISHED' }, `0.050 ${C} SYN-RECV → ESTAB`],
   [seg(1100, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1001, ack: 5001, len: 5, win: 502, options: 'nop,nop,TS' }), `0.100 ${C} < P 1:6(5) ack 1 win 502 <nop,nop,TS>`],
   [seg(1120, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1011, ack: 5001, len: 5, win: 502 }), `0.120 ${C} < P 11:16(5) ack 1 win 502`],
   [
@@ -297,8 +297,8 @@ test('the live timeline of a real handshake, and the trace file prints the same 
     ]);
     t.true(lines.includes(`0.000 ${name} < P 1:6(5) ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`), lines.join('\n'));
     t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P 1:6(5) ack 6 `)), 'the echo');
-    t.true(lines.some((l) => /ESTABLISHED → CLOSE_WAIT$/.test(l)));
-    t.regex(lines.at(-1)!, /LAST_ACK → CLOSED$/);
+    t.true(lines.some((l) => /ESTAB → CLOSE-WAIT$/.test(l)));
+    t.regex(lines.at(-1)!, /LAST-ACK → UNCONN$/);
 
     const text = readFileSync(file, 'utf8');
     const records = text.trimEnd().split('\n');
@@ -316,7 +316,7 @@ test('the live timeline of a real handshake, and the trace file prints the same 
     await printTimeline(records, parseFilterOptions(['state'], [String(clientPort)]), (l) => onlyState.push(l));
     t.deepEqual(
       onlyState.map((l) => l.slice(l.lastIndexOf(' ', l.indexOf('→') - 2) + 1)),
-      ['SYN_RECV → ESTABLISHED', 'ESTABLISHED → CLOSE_WAIT', 'CLOSE_WAIT → LAST_ACK', 'LAST_ACK → CLOSED'],
+      ['SYN-RECV → ESTAB', 'ESTAB → CLOSE-WAIT', 'CLOSE-WAIT → LAST-ACK', 'LAST-ACK → UNCONN'],
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -130,7 +130,7 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
     new RegExp(`^${T} ${conn} < S 0:0\\(0\\) win \\d+ <mss 1460,sackOK,TS,nop,wscale \\d+>$`, 'm'),
     new RegExp(`^${T} ${conn} > S 0:0\\(0\\) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>$`, 'm'),
     new RegExp(`^${T} ${conn} < \\. ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
-    new RegExp(`^${T} ${conn} SYN_RECV → ESTABLISHED$`, 'm'),
+    new RegExp(`^${T} ${conn} SYN-RECV → ESTAB$`, 'm'),
     new RegExp(`^${T} ${conn} < P 1:6\\(5\\) ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
     new RegExp(`^${T} ${conn} > P 1:6\\(5\\) ack 6 win \\d+ <nop,nop,TS>$`, 'm'),
   ];
@@ -179,7 +179,7 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   t.is(parseCounters((await cli(['nstat', '--ctl', ctl!, 'TcpExtTCPAbortOnClose'])).stdout).get('TcpExtTCPAbortOnClose'), 1);
 
   t.is(await client.do('close'), 'closed');
-  await until('the close in the timeline', () => new RegExp(`^${T} ${conn} LAST_ACK → CLOSED$`, 'm').test(stack.stdout));
+  await until('the close in the timeline', () => new RegExp(`^${T} ${conn} LAST-ACK → UNCONN$`, 'm').test(stack.stdout));
   const exited = await stack.stop('SIGTERM');
   t.is(exited.code, 0, exited.stderr);
   t.is(exited.stderr, '');
@@ -194,10 +194,10 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   t.deepEqual(
     replay.stdout.trimEnd().split('\n').map((l) => l.replace(/^\d+\.\d{3} /, '')),
     [
-      `198.18.0.2:7>198.18.0.1:${port} SYN_RECV → ESTABLISHED`,
-      `198.18.0.2:7>198.18.0.1:${port} ESTABLISHED → CLOSE_WAIT`,
-      `198.18.0.2:7>198.18.0.1:${port} CLOSE_WAIT → LAST_ACK`,
-      `198.18.0.2:7>198.18.0.1:${port} LAST_ACK → CLOSED`,
+      `198.18.0.2:7>198.18.0.1:${port} SYN-RECV → ESTAB`,
+      `198.18.0.2:7>198.18.0.1:${port} ESTAB → CLOSE-WAIT`,
+      `198.18.0.2:7>198.18.0.1:${port} CLOSE-WAIT → LAST-ACK`,
+      `198.18.0.2:7>198.18.0.1:${port} LAST-ACK → UNCONN`,
     ],
   );
   const live = exited.stdout.split('\n').filter((l) => /^\d+\.\d{3} /.test(l));
@@ -218,7 +218,7 @@ interop('over IPv6: the status page lists its own connection as [address]:port a
   t.regex(page.stdout, /<tr><td>198\.18\.0\.2<\/td><\/tr>\n<tr><td>2001:2::2<\/td><\/tr>/, 'both addresses');
   t.regex(page.stdout, /<td>0\.0\.0\.0:80<\/td>/);
   t.regex(page.stdout, /<td>\[::\]:80<\/td>/, 'the v6-only listener');
-  t.regex(page.stdout, /<td>ESTABLISHED<\/td><td>\d+<\/td><td>\d+<\/td><td>\[2001:2::2\]:80<\/td><td>\[2001:2::1\]:\d+<\/td>/, 'the request\'s own connection');
+  t.regex(page.stdout, /<td>ESTAB<\/td><td>\d+<\/td><td>\d+<\/td><td>\[2001:2::2\]:80<\/td><td>\[2001:2::1\]:\d+<\/td>/, 'the request\'s own connection');
 
   const ours = await cli(['nstat', '--pid', String(stack.pid), '-a']);
   t.is(ours.code, 0, ours.stderr);
