@@ -23,8 +23,11 @@ as a timeline, one line per event:
   2.031 198.18.0.2:4001>198.18.0.1:39000 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
 
 TIME is seconds since the trace started. Segments read like tcpdump's: '<'
-received, '>' sent, flags (S F R P, '.' for an ACK alone), sequence numbers
-relative to each direction's first, ack, the window field, the options.
+received, '>' sent, the flags as tcpdump and packetdrill write them (S, S.,
+., P., F., FP., R, R.: '.' is the ACK), sequence numbers relative to each
+direction's first, ack, the window field, the options, and for a
+retransmission what sent it: (RTO retransmit), (fast retransmit), (TLP
+retransmit)...
 
   --conn LIST   only these connections: a port (either end) or an id
                 LOCALPORT-REMOTEPORT; comma-separated, repeatable

@@ -9,11 +9,13 @@
  * TIME is seconds.milliseconds since the trace started; CONNECTION is our
  * end > the peer's once a segment named the addresses, the connection id
  * (LOCALPORT-REMOTEPORT) before that, '-' for events of no connection.
- * Segments are written as the old tcpdump did: `<` received, `>` sent, the
- * flags (S F R P, '.' for none of them), sequence numbers relative to the
+ * Segments are written as the old tcpdump did, with today's flag letters
+ * (those of tcpdump and of packetdrill scripts: S, S., P., F., R.): `<`
+ * received, `>` sent, the flags, sequence numbers relative to the
  * first one seen in each direction of the connection (a SYN starts over),
  * `first:last(len)` unless it is a pure ACK in sequence, the ACK, the window
- * field as sent, the options in wire order.
+ * field as sent, the options in wire order, and for a retransmission what
+ * sent it: `(TLP retransmit)`.
  */
 import type { ForgottenCounts, TcpSegmentEvent, TcpStateSample, TraceEvent } from '../../stack/trace.ts';
 import { formatIpv4 } from '../../stack/wire/addr.ts';
@@ -69,17 +71,37 @@ const ICMPV6_NAMES: Record<string, string> = {
 const icmpName = (type: number, code: number): string => ICMP_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`;
 const icmpv6Name = (type: number, code: number): string => ICMPV6_NAMES[`${type}/${code}`] ?? `type ${type} code ${code}`;
 
-/** tcpdump's old flag letters; '.' when none of them is set (an ACK alone). */
+/**
+ * The flags as tcpdump prints them and packetdrill scripts write them
+ * (print-tcp.c's tcp_flag_values, in its order F S R P . U E W, '.' being
+ * the ACK): S, S., ., P., F., FP., R, R., SEW, S.E; "none" for none at all.
+ */
 export function flagLetters(flags: number): string {
   let s = '';
-  if (flags & TCP_SYN) s += 'S';
   if (flags & TCP_FIN) s += 'F';
+  if (flags & TCP_SYN) s += 'S';
   if (flags & TCP_RST) s += 'R';
   if (flags & TCP_PSH) s += 'P';
+  if (flags & TCP_ACK) s += '.';
   if (flags & TCP_URG) s += 'U';
   if (flags & TCP_ECE) s += 'E';
   if (flags & TCP_CWR) s += 'W';
-  return s === '' ? '.' : s;
+  return s === '' ? 'none' : s;
+}
+
+/** What sent a retransmission (the trace's `rtx`: docs/tracing.md), in the words of the counter that counts it. */
+const RETRANSMITTED_BY: Record<string, string> = {
+  rto: 'RTO retransmit', // TcpExtTCPTimeouts
+  'slow-start': 'slow-start retransmit', // TcpExtTCPSlowStartRetrans, after an RTO
+  fast: 'fast retransmit', // TcpExtTCPFastRetrans
+  tlp: 'TLP retransmit', // TcpExtTCPLossProbes
+  syn: 'SYN retransmit', // TcpExtTCPSynRetrans
+  synack: 'SYN-ACK retransmit',
+};
+
+/** The mark after a retransmitted segment: "(fast retransmit)"; a mechanism of a newer trace as it is named. */
+export function retransmitMark(rtx: string): string {
+  return `(${RETRANSMITTED_BY[rtx] ?? `${rtx} retransmit`})`;
 }
 
 interface Direction {
@@ -181,7 +203,7 @@ export class TimelinePrinter {
       });
       s += ` <${opts.join(',')}>`;
     }
-    if (e.rtx !== undefined) s += ` [retransmission: ${e.rtx}]`;
+    if (e.rtx !== undefined) s += ` ${retransmitMark(e.rtx)}`;
     return s;
   }
 }

@@ -13,7 +13,7 @@ import { ACTIVE_WIN } from '../helpers/tcp-peer.ts';
 import { segmentEvent } from '../../stack/tcp/trace-seg.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { parseIpv6 } from '../../stack/wire/addr6.ts';
-import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
 import { printTimeline, parseRecord } from '../../cli/timeline/command.ts';
 import { ALL, matches, parseFilterOptions, parseTraceFilter } from '../../cli/timeline/filter.ts';
 import { TimelinePrinter, flagLetters, formatTime } from '../../cli/timeline/format.ts';
@@ -52,23 +52,23 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
   [seg(1000, 'in', { flags: TCP_SYN, seq: 1000, win: 64240, options: 'mss 1460,sackOK,TS,nop,wscale 7', tsVal: 1, tsEcr: 0 }), `0.000 ${C} < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 7>`],
   [
     seg(1000.4, 'out', { flags: TCP_SYN | TCP_ACK, seq: 5000, ack: 1001, win: 65160, options: 'mss 1460,sackOK,TS,nop,wscale 10' }),
-    `0.000 ${C} > S 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
+    `0.000 ${C} > S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
   ],
   [seg(1050, 'in', { seq: 1001, ack: 5001, win: 502, options: 'nop,nop,TS' }), `0.050 ${C} < . ack 1 win 502 <nop,nop,TS>`],
   [{ kind: 'tcp-state', t: 1050, conn: '7-41234', from: 'SYN_RECV', to: 'ESTABLISHED' }, `0.050 ${C} SYN-RECV → ESTAB`],
-  [seg(1100, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1001, ack: 5001, len: 5, win: 502, options: 'nop,nop,TS' }), `0.100 ${C} < P 1:6(5) ack 1 win 502 <nop,nop,TS>`],
-  [seg(1120, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1011, ack: 5001, len: 5, win: 502 }), `0.120 ${C} < P 11:16(5) ack 1 win 502`],
+  [seg(1100, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1001, ack: 5001, len: 5, win: 502, options: 'nop,nop,TS' }), `0.100 ${C} < P. 1:6(5) ack 1 win 502 <nop,nop,TS>`],
+  [seg(1120, 'in', { flags: TCP_ACK | TCP_PSH, seq: 1011, ack: 5001, len: 5, win: 502 }), `0.120 ${C} < P. 11:16(5) ack 1 win 502`],
   [
     seg(1120, 'out', { seq: 5001, ack: 1006, win: 1024, options: 'nop,nop,TS,nop,nop,sack 1', sack: [1011, 1016] }),
     `0.120 ${C} > . ack 6 win 1024 <nop,nop,TS,nop,nop,sack 1 {11:16}>`,
   ],
-  [seg(1200, 'out', { flags: TCP_ACK | TCP_PSH, seq: 5001, ack: 1006, len: 1448, win: 1024 }), `0.200 ${C} > P 1:1449(1448) ack 6 win 1024`],
+  [seg(1200, 'out', { flags: TCP_ACK | TCP_PSH, seq: 5001, ack: 1006, len: 1448, win: 1024 }), `0.200 ${C} > P. 1:1449(1448) ack 6 win 1024`],
   [{ kind: 'tcp-timer', t: 1404, conn: '7-41234', timer: 'rto', action: 'fire' }, `0.404 ${C} timer rto fired`],
-  [seg(1404, 'out', { flags: TCP_ACK | TCP_PSH, seq: 5001, ack: 1006, len: 1448, win: 1024 }), `0.404 ${C} > P 1:1449(1448) ack 6 win 1024`],
+  [seg(1404, 'out', { flags: TCP_ACK | TCP_PSH, seq: 5001, ack: 1006, len: 1448, win: 1024, rtx: 'rto' }), `0.404 ${C} > P. 1:1449(1448) ack 6 win 1024 (RTO retransmit)`],
   [seg(1500, 'out', { seq: 6449, ack: 1006, win: 1024 }), `0.500 ${C} > . ack 6 win 1024`],
   [seg(1600, 'out', { seq: 6448, ack: 1006, win: 1024 }), `0.600 ${C} > . 1448:1448(0) ack 6 win 1024`],
   [{ kind: 'tcp-challenge-ack', t: 1700, conn: '7-41234', why: 'syn' }, `0.700 ${C} challenge ACK (syn)`],
-  [seg(1800, 'out', { flags: 0x14, seq: 6449, ack: 1006, win: 1024 }), `0.800 ${C} > R 1449:1449(0) ack 6 win 1024`],
+  [seg(1800, 'out', { flags: 0x14, seq: 6449, ack: 1006, win: 1024 }), `0.800 ${C} > R. 1449:1449(0) ack 6 win 1024`],
   [
     {
       kind: 'tcp-rst',
@@ -88,7 +88,7 @@ const conversation: Array<[TraceEvent | { kind: string; t: number; [k: string]: 
   [{ kind: 'tcp-error', t: 1800, conn: '7-41234', errno: 'ECONNRESET' }, `0.800 ${C} errno ECONNRESET`],
   // A SYN for no socket, and the reply reset that answers it.
   [seg(2000, 'in', { flags: TCP_SYN, seq: 77, win: 64240 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 < S 0:0(0) win 64240'],
-  [seg(2000, 'out', { flags: 0x14, seq: 0, ack: 78 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 > R 0:0(0) ack 1 win 0'],
+  [seg(2000, 'out', { flags: 0x14, seq: 0, ack: 78 }, [9, 1234]), '1.000 198.18.0.2:9>198.18.0.1:1234 > R. 0:0(0) ack 1 win 0'],
   [
     { kind: 'tcp-rst', t: 2000, path: 'noSocket', linux: 'tcp_v4_rcv no_tcp_socket', reason: 'NO_SOCKET', generator: 'reply', seq: 0, ack: 78, flags: 0x14, local: 9, remote: 1234 },
     '1.000 198.18.0.2:9>198.18.0.1:1234 RST via noSocket (tcp_v4_send_reset, NO_SOCKET) in tcp_v4_rcv no_tcp_socket',
@@ -120,24 +120,39 @@ test('the start defaults to the first record; a trace-start header sets it', (t)
   t.is(formatTime(-5), '0.000');
 });
 
-test('flag letters follow the old tcpdump', (t) => {
+test("flag letters are tcpdump's and packetdrill's, in tcpdump's order (F S R P . U E W)", (t) => {
+  // Each as tcpdump 4.99 -nn printed it for the kernel's own segments over lo (tcp_ecn=1 for the ECN ones).
   t.is(flagLetters(TCP_ACK), '.');
   t.is(flagLetters(TCP_SYN), 'S');
-  t.is(flagLetters(TCP_SYN | TCP_ACK), 'S');
-  t.is(flagLetters(0x19), 'FP');
+  t.is(flagLetters(TCP_SYN | TCP_ACK), 'S.');
+  t.is(flagLetters(TCP_PSH | TCP_ACK), 'P.');
+  t.is(flagLetters(TCP_FIN | TCP_ACK), 'F.');
+  t.is(flagLetters(0x19), 'FP.');
   t.is(flagLetters(0x04), 'R');
+  t.is(flagLetters(0x14), 'R.');
   t.is(flagLetters(0xc2), 'SEW');
+  t.is(flagLetters(0x52), 'S.E');
+  t.is(flagLetters(0x30), '.U');
+  t.is(flagLetters(0), 'none');
+});
+
+test('a retransmission says what sent it, in the words of its counter', (t) => {
+  const p = new TimelinePrinter({ start: 0 });
+  const data = { flags: TCP_ACK | TCP_PSH, seq: 5001, ack: 1006, len: 100, win: 1024 };
+  const marks = (['rto', 'slow-start', 'fast', 'tlp', 'syn', 'synack', 'newer'] as const).map((rtx) => p.format(seg(0, 'out', { ...data, rtx: rtx as TcpSegmentEvent['rtx'] }))!.replace(/^.* win 1024 /, ''));
+  t.deepEqual(marks, ['(RTO retransmit)', '(slow-start retransmit)', '(fast retransmit)', '(TLP retransmit)', '(SYN retransmit)', '(SYN-ACK retransmit)', '(newer retransmit)']);
+  t.is(p.format(seg(0, 'out', data)), `0.000 ${C} > P. 0:100(100) ack 1 win 1024`, 'new data carries no mark');
 });
 
 test('a SYN starts the numbering over (a new incarnation of the pair)', (t) => {
   const p = new TimelinePrinter({ start: 0 });
   p.format(seg(0, 'in', { flags: TCP_SYN, seq: 100 }));
-  t.is(p.format(seg(1, 'in', { seq: 101, ack: 1, len: 10, flags: TCP_ACK | TCP_PSH })), `0.001 ${C} < P 1:11(10) ack 1 win 0`);
+  t.is(p.format(seg(1, 'in', { seq: 101, ack: 1, len: 10, flags: TCP_ACK | TCP_PSH })), `0.001 ${C} < P. 1:11(10) ack 1 win 0`);
   t.is(p.format(seg(2, 'in', { flags: TCP_SYN, seq: 900_000 })), `0.002 ${C} < S 0:0(0) win 0`);
   // Numbers wrap like sequence numbers do.
   const q = new TimelinePrinter({ start: 0 });
   q.format(seg(0, 'in', { flags: TCP_SYN, seq: 0xfffffff0 }));
-  t.is(q.format(seg(1, 'in', { seq: 0xfffffff1, len: 32, flags: TCP_PSH | TCP_ACK, ack: 7 })), `0.001 ${C} < P 1:33(32) ack 1 win 0`, 'our ISN unseen: the ACK names it');
+  t.is(q.format(seg(1, 'in', { seq: 0xfffffff1, len: 32, flags: TCP_PSH | TCP_ACK, ack: 7 })), `0.001 ${C} < P. 1:33(32) ack 1 win 0`, 'our ISN unseen: the ACK names it');
 });
 
 test('filters: kinds, ports at either end, connection ids; no connection once one is asked for', (t) => {
@@ -291,12 +306,12 @@ test('the live timeline of a real handshake, and the trace file prints the same 
     const name = `198.18.0.2:7>198.18.0.1:${clientPort}`;
     t.deepEqual(lines.slice(0, 3), [
       `0.000 ${name} < S 0:0(0) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>`,
-      `0.000 ${name} > S 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
+      `0.000 ${name} > S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>`,
       // The client's idle window after an active open: rcv_ssthresh 64088 rounded up (test/helpers/tcp-peer.ts, ACTIVE_WIN).
       `0.000 ${name} < . ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`,
     ]);
-    t.true(lines.includes(`0.000 ${name} < P 1:6(5) ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`), lines.join('\n'));
-    t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P 1:6(5) ack 6 `)), 'the echo');
+    t.true(lines.includes(`0.000 ${name} < P. 1:6(5) ack 1 win ${ACTIVE_WIN} <nop,nop,TS>`), lines.join('\n'));
+    t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P. 1:6(5) ack 6 `)), 'the echo');
     t.true(lines.some((l) => /ESTAB → CLOSE-WAIT$/.test(l)));
     t.regex(lines.at(-1)!, /LAST-ACK → UNCONN$/);
 
@@ -336,8 +351,8 @@ test('over IPv6 the timeline names both ends in brackets, the header carries bot
     const name = `[2001:2::2]:7>[2001:2::1]:${clientPort}`;
     t.is(lines[0], `0.000 ${name} < S 0:0(0) win 64800 <mss 1440,sackOK,TS,nop,wscale 10>`);
     // 45 × (1440 − 12), as the SYN-ACK over IPv4 is 45 × (1460 − 12)
-    t.is(lines[1], `0.000 ${name} > S 0:0(0) ack 1 win 64260 <mss 1440,sackOK,TS,nop,wscale 10>`);
-    t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P 1:6(5) ack 6 `)), 'the echo');
+    t.is(lines[1], `0.000 ${name} > S. 0:0(0) ack 1 win 64260 <mss 1440,sackOK,TS,nop,wscale 10>`);
+    t.true(lines.some((l) => l.startsWith(`0.000 ${name} > P. 1:6(5) ack 6 `)), 'the echo');
     t.true(
       lines.some((l) => / \[2001:2::2\]:9>\[2001:2::1\]:\d+ RST via noSocket \(tcp_v6_send_reset, NO_SOCKET\) in tcp_v6_rcv no_tcp_socket$/.test(l)),
       lines.slice(-4).join('\n'),

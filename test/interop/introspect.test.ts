@@ -128,11 +128,11 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   const T = '\\d+\\.\\d{3}';
   const expected = [
     new RegExp(`^${T} ${conn} < S 0:0\\(0\\) win \\d+ <mss 1460,sackOK,TS,nop,wscale \\d+>$`, 'm'),
-    new RegExp(`^${T} ${conn} > S 0:0\\(0\\) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>$`, 'm'),
+    new RegExp(`^${T} ${conn} > S\\. 0:0\\(0\\) ack 1 win 65160 <mss 1460,sackOK,TS,nop,wscale 10>$`, 'm'),
     new RegExp(`^${T} ${conn} < \\. ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
     new RegExp(`^${T} ${conn} SYN-RECV → ESTAB$`, 'm'),
-    new RegExp(`^${T} ${conn} < P 1:6\\(5\\) ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
-    new RegExp(`^${T} ${conn} > P 1:6\\(5\\) ack 6 win \\d+ <nop,nop,TS>$`, 'm'),
+    new RegExp(`^${T} ${conn} < P\\. 1:6\\(5\\) ack 1 win \\d+ <nop,nop,TS>$`, 'm'),
+    new RegExp(`^${T} ${conn} > P\\. 1:6\\(5\\) ack 6 win \\d+ <nop,nop,TS>$`, 'm'),
   ];
   await until('the handshake and the echo in the live timeline', () => expected.every((r) => r.test(stack.stdout)));
   const positions = expected.map((r) => r.exec(stack.stdout)!.index);
