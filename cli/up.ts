@@ -3,26 +3,20 @@
  * SIGINT/SIGTERM. SIGUSR1 crashes the host and restarts its services,
  * SIGUSR2 freezes and unfreezes the applications (cli/services/host.ts).
  */
-import { existsSync } from 'node:fs';
 import { formatCounters } from '../stack/counters.ts';
 import { formatIpv4 } from '../stack/wire/addr.ts';
 import { formatSs } from './ss.ts';
 import { SocketError } from '../stack/socket/types.ts';
 import { parseCommandLine } from './args.ts';
 import { DEFAULT_ADDR, DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, type RunningDevice } from './device.ts';
-import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
 import { ServiceHost } from './services/host.ts';
 import { nonzeroCounters, type CountersView } from './services/http.ts';
 import { DEFAULT_SERVICES, LAB_GROUP, LAB_SERVICES_HELP, SERVICES_HELP, formatServices, parseServices, type ServiceChoice } from './services/index.ts';
-import { invokedAs } from './program.ts';
-import { FatalError, UsageError } from './usage.ts';
-import { ControlServer } from './ctl/server.ts';
-import { ControlHandler, type ControlTarget } from './ctl/protocol.ts';
-import { runDir, socketPathFor } from './ctl/paths.ts';
-import { ControlPathError, socketAnswers, staticSocketPathProblem } from './ctl/socket-path.ts';
-import { parseTraceFilter, type TimelineFilter } from './timeline/filter.ts';
-import { installLiveTrace } from './timeline/live.ts';
+import { FatalError } from './usage.ts';
 import { describeForgotten } from './timeline/format.ts';
+import { TRACE_OPTIONS, normaliseTrace, parseTraceOptions, startTrace, traceHelp, type TraceConfig } from './timeline/options.ts';
+import { CTL_OPTIONS, checkControlOption, ctlHelp, deviceCountersView, fieldsObject, stackTarget, startControl } from './ctl/start.ts';
+import { checkDistinctFiles } from './output-file.ts';
 import { interruptedBy, watchStopSignals } from './stop-signals.ts';
 import { formatPauses, observeGcPauses } from './gc-pauses.ts';
 import { ioRows } from './io-counters.ts';
@@ -44,28 +38,8 @@ ${SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
                         lab services, only when named ("${LAB_GROUP}" = all five):
 ${LAB_SERVICES_HELP.map((line) => `                          ${line}`).join('\n')}
 introspection (while it runs):
-  --trace [FILTER]      print a timeline of what the stack does, one line per
-                        event: segments in (<) and out (>), state changes,
-                        timers, RSTs with the path and Linux's reason, errors,
-                        drops. FILTER (optional): a comma-separated list of
-                        kinds (seg, state, timer, rst, challenge, error, drop,
-                        icmp, reasm, internal, crash, ca; cc and arm, the
-                        state after each ACK and each timer armed, only when
-                        named) and connections (a port, or
-                        LOCALPORT-REMOTEPORT), e.g. --trace 7,seg,rst
-  --trace-file FILE     record every event to FILE, one JSON object a line
-                        (print it later: tcpstack timeline FILE); its
-                        directory must exist and FILE must not
-  --ctl PATH            the control socket for 'tcpstack ss' and 'tcpstack
-                        nstat' ("none" for no socket; default RUN_DIR/PID.sock,
-                        RUN_DIR being /run/tcpstack for root, else
-                        $TMPDIR/tcpstack-UID, or $TCPSTACK_RUN_DIR; made if
-                        missing). The ready line shows it as ctl=PATH; it is
-                        removed at exit. PATH's directory must exist and PATH
-                        hold at most 107 bytes; what is at PATH is replaced
-                        only if it is a stale socket (nobody answers on it):
-                        a file that is not a socket or the socket of a running
-                        up is refused
+${traceHelp({ joined: false, where: 'on stdout' })}
+${ctlHelp('The ready line shows it as ctl=PATH')}
   -h, --help            show this help
 
 signals to the tcpstack PID:
@@ -87,43 +61,13 @@ are unlikely to collide with a LAN. Example, from two shells:
 
 export interface UpConfig extends DeviceConfig {
   services: ServiceChoice[];
-  /** Print the timeline of the events this filter lets through (--trace). */
-  trace: TimelineFilter | undefined;
-  traceFile: string | undefined;
+  /** --trace, --trace-time, --trace-file. */
+  trace: TraceConfig;
   /** The control socket's path, 'none', or undefined for the default. */
   ctl: string | undefined;
 }
 
-/**
- * `--trace` takes an optional FILTER: `--trace`, `--trace FILTER` and
- * `--trace=FILTER` become `--trace=FILTER` ('' for all) for parseArgs. A word
- * after `--trace` is its filter unless it starts with '-' (up takes no
- * positional arguments, so nothing else could be meant).
- */
-function normaliseTrace(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (a !== '--trace') {
-      out.push(a);
-      continue;
-    }
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('-')) {
-      out.push(`--trace=${next}`);
-      i++;
-    } else {
-      out.push('--trace=');
-    }
-  }
-  return out;
-}
-
-const UP_OPTIONS = { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { type: 'string' }, 'trace-file': { type: 'string' }, ctl: { type: 'string' } } as const;
+const UP_OPTIONS = { ...DEVICE_OPTIONS, services: { type: 'string' }, ...TRACE_OPTIONS, ...CTL_OPTIONS } as const;
 
 /**
  * Parses and checks up's options, before anything is created: the files it
@@ -131,27 +75,17 @@ const UP_OPTIONS = { ...DEVICE_OPTIONS, services: { type: 'string' }, trace: { t
  * must be free or a stale socket (one nobody answers on).
  */
 export async function parseUpArgs(argv: string[]): Promise<UpConfig> {
-  const { values } = parseCommandLine({ command: 'up', options: UP_OPTIONS, positionals: false, help: UP_HELP }, normaliseTrace(argv));
+  const { values } = parseCommandLine({ command: 'up', options: UP_OPTIONS, positionals: false, help: UP_HELP }, normaliseTrace(argv, true));
   const device = deviceConfig(values);
   const services = values.services === undefined ? [...DEFAULT_SERVICES] : parseServices(values.services);
-  const trace = values.trace === undefined ? undefined : parseTraceFilter(values.trace);
-  if (values['trace-file'] !== undefined) checkOutputFile('--trace-file', values['trace-file']);
+  const trace = parseTraceOptions(values);
   if (values.ctl !== undefined) await checkControlOption(values.ctl);
   checkDistinctFiles([
     ['--pcap', values.pcap],
-    ['--trace-file', values['trace-file']],
+    ['--trace-file', trace.file],
     ['--ctl', values.ctl],
   ]);
-  return { ...device, services, trace, traceFile: values['trace-file'], ctl: values.ctl };
-}
-
-/** --ctl PATH: refused (exit 2) unless it can be taken without harming what is there. */
-async function checkControlOption(path: string): Promise<void> {
-  if (path === '') throw new UsageError('--ctl needs a path (or "none")');
-  if (path === 'none') return;
-  const problem = staticSocketPathProblem(path);
-  if (problem !== undefined) throw new UsageError(`--ctl ${path}: ${problem}`);
-  if (existsSync(path) && (await socketAnswers(path))) throw new UsageError(`--ctl ${path}: a live socket: another tcpstack up (or another program) answers on it`);
+  return { ...device, services, trace, ctl: values.ctl };
 }
 
 /**
@@ -182,19 +116,14 @@ export async function runUp(argv: string[]): Promise<number> {
   });
   try {
     const { stack } = up;
-    if (config.trace !== undefined || config.traceFile !== undefined) {
-      const live = installLiveTrace(stack, { print: config.trace, file: config.traceFile });
-      // Registered before the services: their closing segments are traced, then the trace ends.
-      up.onCleanup(() => live.close());
-    }
+    // Registered before the services: their closing segments are traced, then the trace ends.
+    startTrace(up, config.trace);
 
     const impairment = up.impairment;
-    // The services see the impairment counters too (the http service's /counters).
-    // And the Io* rows (io-counters.ts): system calls and user-space copies.
+    // The services see the impairment counters too (the http service's /counters),
+    // and the Io* rows (io-counters.ts): system calls and user-space copies.
     const view: CountersView = {
-      counters: stack.counters,
-      drops: stack.drops,
-      extraCounters: () => [...(impairment ? impairment.counters.rows() : []), ...ioRows(stack)],
+      ...deviceCountersView(up),
       // Both of the stack's addresses, for the status page.
       ownAddresses: [formatIpv4(stack.address), ...(stack.address6 === undefined ? [] : [stack.addresses.format(stack.address6)])],
     };
@@ -214,14 +143,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const faults = hostFaults(host, services);
     up.onCleanup(faults.remove);
 
-    const ctl = await startControl(config.ctl, {
-      info: () => Object.fromEntries([...up.fields, `services=${services}`].map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])),
-      connections: () => stack.tcp.connections(),
-      listeners: () => stack.tcp.listeners(),
-      counters: () => nonzeroCounters(view),
-      destroy: (f) => stack.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress }),
-    });
-    if (ctl !== undefined) up.onCleanup(() => ctl.close());
+    const ctl = await startControl(up, config.ctl, stackTarget(stack, view, () => fieldsObject([...up.fields, `services=${services}`])));
 
     // A signal during start-up: no ready line, straight to the teardown.
     if (stop.received === undefined) {
@@ -250,24 +172,6 @@ export async function runUp(argv: string[]): Promise<number> {
   } catch (error) {
     up.cleanup();
     throw error;
-  }
-}
-
-/**
- * The control socket: at --ctl PATH (failure is fatal there; a path refused
- * is misuse, exit 2), by default at RUN_DIR/PID.sock, creating RUN_DIR if
- * needed (failure is a warning: `up` runs on without one).
- */
-async function startControl(option: string | undefined, target: ControlTarget): Promise<ControlServer | undefined> {
-  if (option === 'none') return undefined;
-  const path = option ?? socketPathFor(process.pid, runDir());
-  try {
-    return await ControlServer.listen(path, new ControlHandler(target), { createDirectory: option === undefined });
-  } catch (error) {
-    const why = `${path}: ${error instanceof ControlPathError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message)}`;
-    if (option !== undefined) throw error instanceof ControlPathError ? new UsageError(`--ctl ${why}`) : new FatalError(`--ctl ${why}`);
-    console.error(`tcpstack: warning: no control socket (${why}); ${invokedAs()} ss/nstat will not reach this up`);
-    return undefined;
   }
 }
 

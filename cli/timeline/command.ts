@@ -9,9 +9,11 @@ import { parseCommandLine } from '../args.ts';
 import { invokedAs } from '../program.ts';
 import { FatalError, UsageError } from '../usage.ts';
 import { KINDS, matches, parseFilterOptions, type TimelineFilter } from './filter.ts';
-import { TimelinePrinter, type TimelineRecord } from './format.ts';
+import { NoWallClockError, TimelinePrinter, type TimelineRecord } from './format.ts';
+import { parseTimeFormat, type TimeFormat } from './time.ts';
 
 export const TIMELINE_HELP = `usage: tcpstack timeline FILE [--conn PORT|ID,...] [--kind KIND,...]
+                         [--time rel|wall|epoch]
 
 Prints a trace recorded by 'tcpstack up --trace-file FILE' or 'tcpstack
 connect --trace-file FILE' (JSON lines, one event a line; '-' reads stdin)
@@ -22,17 +24,21 @@ as a timeline, one line per event:
   0.000 198.18.0.2:7>198.18.0.1:41234 SYN-RECV → ESTAB
   2.031 198.18.0.2:4001>198.18.0.1:39000 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
 
-TIME is seconds since the trace started. Segments read like tcpdump's: '<'
-received, '>' sent, the flags as tcpdump and packetdrill write them (S, S.,
-., P., F., FP., R, R.: '.' is the ACK), sequence numbers relative to each
-direction's first, ack, the window field, the options, and for a
-retransmission what sent it: (RTO retransmit), (fast retransmit), (TLP
-retransmit)...
+TIME is seconds since the trace started (see --time). Segments read like
+tcpdump's: '<' received, '>' sent, the flags as tcpdump and packetdrill
+write them (S, S., ., P., F., FP., R, R.: '.' is the ACK), sequence
+numbers relative to each direction's first, ack, the window field, the
+options, and for a retransmission what sent it: (RTO retransmit), (fast
+retransmit), (TLP retransmit)...
 
   --conn LIST   only these connections: a port (either end) or an id
                 LOCALPORT-REMOTEPORT; comma-separated, repeatable
   --kind LIST   only these kinds (${KINDS.join(', ')});
                 comma-separated, repeatable
+  --time CLOCK  the TIME column: rel, seconds since the trace started
+                (default); wall, local time as tcpdump prints it
+                (22:59:01.123456), to set beside a capture of the same run;
+                epoch, seconds since 1970 as tcpdump -tt prints them
   -h, --help    show this help
 
 Exit status: 0, 1 if FILE cannot be read or is not a trace, 2 on misuse.`;
@@ -40,11 +46,12 @@ Exit status: 0, 1 if FILE cannot be read or is not a trace, 2 on misuse.`;
 export interface TimelineConfig {
   file: string;
   filter: TimelineFilter;
+  time: TimeFormat;
 }
 
 export function parseTimelineArgs(argv: string[]): TimelineConfig {
   const { values, positionals } = parseCommandLine(
-    { command: 'timeline', options: { conn: { type: 'string', multiple: true }, kind: { type: 'string', multiple: true } }, positionals: true, help: TIMELINE_HELP },
+    { command: 'timeline', options: { conn: { type: 'string', multiple: true }, kind: { type: 'string', multiple: true }, time: { type: 'string' } }, positionals: true, help: TIMELINE_HELP },
     argv,
   );
   if (positionals.length !== 1) {
@@ -54,7 +61,7 @@ export function parseTimelineArgs(argv: string[]): TimelineConfig {
         : `timeline takes one FILE, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
     );
   }
-  return { file: positionals[0]!, filter: parseFilterOptions(values.kind, values.conn) };
+  return { file: positionals[0]!, filter: parseFilterOptions(values.kind, values.conn), time: values.time === undefined ? 'rel' : parseTimeFormat(values.time, '--time') };
 }
 
 /** Parses one line of a trace file; throws a message for the caller to place. */
@@ -72,8 +79,8 @@ export function parseRecord(line: string): TimelineRecord {
 }
 
 /** Formats the records of `lines` through `filter`; calls `emit` for each line printed. */
-export async function printTimeline(lines: AsyncIterable<string> | Iterable<string>, filter: TimelineFilter, emit: (line: string) => void, name = 'trace'): Promise<number> {
-  const printer = new TimelinePrinter();
+export async function printTimeline(lines: AsyncIterable<string> | Iterable<string>, filter: TimelineFilter, emit: (line: string) => void, name = 'trace', time: TimeFormat = 'rel'): Promise<number> {
+  const printer = new TimelinePrinter({ time });
   let n = 0;
   let printed = 0;
   for await (const raw of lines) {
@@ -89,7 +96,14 @@ export async function printTimeline(lines: AsyncIterable<string> | Iterable<stri
       printer.note(record);
       continue;
     }
-    emit(printer.format(record)!);
+    let line: string;
+    try {
+      line = printer.format(record)!;
+    } catch (error) {
+      if (error instanceof NoWallClockError) throw new FatalError(`timeline: ${name}:${n}: ${error.message}`);
+      throw error;
+    }
+    emit(line);
     printed++;
   }
   return printed;
@@ -121,7 +135,7 @@ export async function runTimelineCommand(argv: string[]): Promise<number> {
     }
   };
   try {
-    await printTimeline(lines, config.filter, out, config.file === '-' ? 'stdin' : config.file);
+    await printTimeline(lines, config.filter, out, config.file === '-' ? 'stdin' : config.file, config.time);
   } finally {
     if (buffer.length > 0) process.stdout.write(`${buffer.join('\n')}\n`);
   }

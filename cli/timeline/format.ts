@@ -6,7 +6,8 @@
  *   0.000 198.18.0.2:7>198.18.0.1:41234 SYN-RECV → ESTAB
  *   1.204 7-41234 RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE) in __tcp_close (data_was_unread)
  *
- * TIME is seconds.milliseconds since the trace started; CONNECTION is our
+ * TIME is seconds.milliseconds since the trace started (or wall-clock time,
+ * cli/timeline/time.ts); CONNECTION is our
  * end > the peer's once a segment named the addresses, the connection id
  * (LOCALPORT-REMOTEPORT) before that, '-' for events of no connection.
  * Segments are written as the old tcpdump did, with today's flag letters
@@ -22,6 +23,9 @@ import { formatIpv4 } from '../../stack/wire/addr.ts';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../stack/wire/tcp.ts';
 import { linuxStateName } from '../state-names.ts';
 import { eventConn } from './filter.ts';
+import { formatEpoch, formatTime, formatWall, parseWall, type TimeFormat, type WallAnchor } from './time.ts';
+
+export { formatTime } from './time.ts';
 
 /** The first record of a trace file: when it started (stack clock, ms), and on what. */
 export interface TraceHeader {
@@ -120,24 +124,47 @@ interface ConnState {
 export interface TimelineOptions {
   /** Time zero, in the events' clock (ms); the first record's time when omitted. */
   start?: number;
+  /** The TIME column's clock (cli/timeline/time.ts); rel by default. */
+  time?: TimeFormat;
+  /** The wall-clock time at one point of the events' clock; a trace-start header with `wall` sets it too. */
+  anchor?: WallAnchor;
+}
+
+/** A wall-clock TIME column asked of a trace that does not say when it was recorded. */
+export class NoWallClockError extends Error {
+  override readonly name = 'NoWallClockError';
 }
 
 export class TimelinePrinter {
   private start: number | undefined;
+  private anchor: WallAnchor | undefined;
+  private readonly time: TimeFormat;
   private readonly conns = new Map<string, ConnState>();
 
   constructor(options: TimelineOptions = {}) {
     this.start = options.start;
+    this.anchor = options.anchor;
+    this.time = options.time ?? 'rel';
   }
 
-  /** Learns from an event that is not printed (addresses, sequence bases), so later lines read the same. */
+  /** Learns from an event that is not printed (addresses, sequence bases, the header's times), so later lines read the same. */
   note(e: TimelineRecord): void {
     if (this.start === undefined) this.start = e.t;
     if (e.kind === 'trace-start') {
       this.start = e.t;
+      const wallMs = e.wall === undefined ? undefined : parseWall(e.wall);
+      if (wallMs !== undefined) this.anchor = { t: e.t, wallMs };
       return;
     }
     if (e.kind === 'tcp-seg') this.segment(e);
+  }
+
+  /** The TIME column for an event at `t` (the events' clock, ms). */
+  private timeColumn(t: number): string {
+    if (this.time === 'rel') return formatTime(t - this.start!);
+    if (this.anchor === undefined) throw new NoWallClockError(`no wall-clock time: the trace has no trace-start header with "wall" (--time rel needs none)`);
+    const wallMs = this.anchor.wallMs + (t - this.anchor.t);
+    return this.time === 'wall' ? formatWall(wallMs) : formatEpoch(wallMs);
   }
 
   /** The line for `e` (no newline), or undefined for a header record. */
@@ -147,7 +174,7 @@ export class TimelinePrinter {
       return undefined;
     }
     if (this.start === undefined) this.start = e.t;
-    const time = formatTime(e.t - this.start);
+    const time = this.timeColumn(e.t);
     if (e.kind === 'tcp-seg') {
       const body = this.segment(e);
       return `${time} ${this.connColumn(e.conn)} ${body}`;
@@ -206,11 +233,6 @@ export class TimelinePrinter {
     if (e.rtx !== undefined) s += ` ${retransmitMark(e.rtx)}`;
     return s;
   }
-}
-
-/** Seconds with milliseconds: 0.000, 12.345 (negative never happens for one clock; clamped anyway). */
-export function formatTime(ms: number): string {
-  return (Math.max(0, ms) / 1000).toFixed(3);
 }
 
 /** The WHAT column of every event but a segment. */

@@ -12,6 +12,7 @@ import { FatalError } from '../usage.ts';
 import { TraceHub } from '../../tun/trace-hub.ts';
 import { matches, type TimelineFilter } from './filter.ts';
 import { TimelinePrinter, type TraceHeader } from './format.ts';
+import { isoMicro, type TimeFormat } from './time.ts';
 
 /** Lines collected and written in one piece on the next macrotask (or at flush()). */
 class BufferedLines {
@@ -42,6 +43,8 @@ export interface LiveTraceOptions {
   file?: string;
   /** Where the timeline goes (default: stdout). */
   out?: (text: string) => void;
+  /** The timeline's TIME column (default rel: seconds since the trace started). */
+  time?: TimeFormat;
 }
 
 export interface LiveTrace {
@@ -51,10 +54,16 @@ export interface LiveTrace {
   close(): void;
 }
 
-/** The header line of a trace file for `stack`, starting now. */
+/**
+ * The header line of a trace file for `stack`, starting now. `wall` is to the
+ * microsecond (performance.timeOrigin + now(): the real-time clock a capture's
+ * timestamps come from, read with the monotonic clock's resolution), so the
+ * timeline's wall-clock column can be set beside tcpdump's.
+ */
 export function traceHeader(stack: Stack): TraceHeader {
   const addr6 = stack.address6 === undefined ? {} : { addr6: stack.addresses.format(stack.address6) };
-  return { kind: 'trace-start', t: stack.clock.now(), version: 1, addr: formatIpv4(stack.address), ...addr6, wall: new Date().toISOString() };
+  const t = stack.clock.now();
+  return { kind: 'trace-start', t, version: 1, addr: formatIpv4(stack.address), ...addr6, wall: isoMicro(performance.timeOrigin + performance.now()) };
 }
 
 /** Attaches the sink to `stack`'s trace (beside any other listener: tun/trace-hub.ts). */
@@ -73,7 +82,8 @@ export function installLiveTrace(stack: Stack, options: LiveTraceOptions): LiveT
     fileOut.push(JSON.stringify(header));
   }
   const filter = options.print;
-  const printer = new TimelinePrinter({ start: header.t });
+  const printer = new TimelinePrinter({ start: header.t, time: options.time });
+  printer.note(header);
   const out = options.out ?? ((text: string) => process.stdout.write(text));
   const printOut = filter !== undefined ? new BufferedLines(out) : undefined;
 

@@ -1,5 +1,6 @@
 /**
- * `tcpstack ss`, `nstat`, `timeline` and up's --trace/--trace-file/--ctl:
+ * `tcpstack ss`, `nstat`, `timeline` and up's
+ * --trace/--trace-time/--trace-file/--ctl:
  * misuse is one line and exit 2; no running up (or an unreadable trace) is
  * one line and exit 1; the help documents every option.
  */
@@ -39,6 +40,9 @@ const misuse: Array<[string[], RegExp]> = [
   [['up', '--trace-file'], /--trace-file/],
   [['up', '--trace-file='], /--trace-file needs a file name/],
   [['up', '--ctl='], /--ctl needs a path \(or "none"\)/],
+  [['timeline', 'f', '--time', 'utc'], /--time: "utc" is not a clock \(known: rel, wall, epoch\)/],
+  [['up', '--trace-time', 'wall'], /--trace-time needs --trace \(it is the live timeline's TIME column; a trace file is printed with: tcpstack timeline FILE --time CLOCK\)/],
+  [['up', '--trace', '--trace-time', 'now'], /--trace-time: "now" is not a clock/],
 ];
 
 for (const [args, message] of misuse) {
@@ -103,6 +107,21 @@ test('timeline reads a file or stdin; a bad line names its number', (t) => {
   t.is(bad.stderr, 'tcpstack: timeline: stdin:2: not JSON\n');
 });
 
+test("timeline --time: tcpdump's wall clock and -tt's seconds from the header's wall; a trace without one cannot say", (t) => {
+  const file = join(RUN_DIR, 'wall.jsonl');
+  writeFileSync(file, ['{"kind":"trace-start","t":1000,"version":1,"wall":"2024-12-05T22:59:01.123456Z"}', '{"kind":"drop","t":1500.25,"reason":"NO_SOCKET"}', ''].join('\n'));
+  const utc = (args: string[]): ReturnType<typeof cli> => {
+    const r = spawnSync(CLI, args, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TZ: 'UTC' } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  t.deepEqual(utc(['timeline', file, '--time', 'wall']), { code: 0, stderr: '', stdout: '22:59:01.623706 - drop NO_SOCKET\n' });
+  t.deepEqual(utc(['timeline', file, '--time', 'epoch']), { code: 0, stderr: '', stdout: '1733439541.623706 - drop NO_SOCKET\n' });
+  t.deepEqual(utc(['timeline', file]), { code: 0, stderr: '', stdout: '0.500 - drop NO_SOCKET\n' });
+  const bare = cli(['timeline', '-', '--time', 'wall'], '{"kind":"drop","t":1,"reason":"X"}\n');
+  t.is(bare.code, 1);
+  t.is(bare.stderr, 'tcpstack: timeline: stdin:1: no wall-clock time: the trace has no trace-start header with "wall" (--time rel needs none)\n');
+});
+
 test('the help of ss, nstat, timeline and up documents the options', (t) => {
   const ss = cli(['ss', '--help']);
   t.is(ss.code, 0);
@@ -114,7 +133,8 @@ test('the help of ss, nstat, timeline and up documents the options', (t) => {
   t.is(timeline.code, 0);
   for (const o of ['--conn', '--kind', 'seg, state, timer, rst', 'RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE)']) t.true(timeline.stdout.includes(o), o);
   const up = cli(['up', '--help']);
-  for (const o of ['--trace [FILTER]', '--trace-file FILE', '--ctl PATH', 'ctl=PATH']) t.true(up.stdout.includes(o), o);
+  for (const o of ['--trace [FILTER]', '--trace-time CLOCK', '--trace-file FILE', '--ctl PATH', 'ctl=PATH']) t.true(up.stdout.includes(o), o);
+  for (const o of ['--time CLOCK', 'tcpdump -tt']) t.true(timeline.stdout.includes(o), o);
   const main = cli(['--help']);
   for (const c of [/\bss\b/, /\bnstat\b/, /\btimeline\b/]) t.regex(main.stdout, c);
 });

@@ -16,7 +16,8 @@ import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../stack/wire/tcp.ts';
 import { printTimeline, parseRecord } from '../../cli/timeline/command.ts';
 import { ALL, matches, parseFilterOptions, parseTraceFilter } from '../../cli/timeline/filter.ts';
-import { TimelinePrinter, flagLetters, formatTime } from '../../cli/timeline/format.ts';
+import { NoWallClockError, TimelinePrinter, flagLetters, formatTime } from '../../cli/timeline/format.ts';
+import { formatEpoch, formatWall, isoMicro, parseWall } from '../../cli/timeline/time.ts';
 import { installLiveTrace } from '../../cli/timeline/live.ts';
 import { UsageError } from '../../cli/usage.ts';
 import { ADDR_B, World } from '../helpers/world.ts';
@@ -118,6 +119,29 @@ test('the start defaults to the first record; a trace-start header sets it', (t)
   t.is(q.format({ kind: 'trace-start', t: 100, version: 1 }), undefined);
   t.is(q.format({ kind: 'drop', t: 2100, reason: 'NO_SOCKET' }), '2.000 - drop NO_SOCKET');
   t.is(formatTime(-5), '0.000');
+});
+
+test("wall-clock columns: the header's wall (to the microsecond) plus the record's offset from the header's t", (t) => {
+  const wallMs = Date.UTC(2024, 11, 5, 22, 59, 1, 123) + 0.456;
+  t.is(isoMicro(wallMs), '2024-12-05T22:59:01.123456Z');
+  t.is(parseWall('2024-12-05T22:59:01.123456Z'), wallMs);
+  t.is(parseWall('2024-12-05T22:59:01.123Z'), Date.UTC(2024, 11, 5, 22, 59, 1, 123), 'a millisecond header (older traces) reads too');
+  t.is(parseWall('yesterday'), undefined);
+  const header = { kind: 'trace-start', t: 1000, version: 1, wall: '2024-12-05T22:59:01.123456Z' } as const;
+  const epoch = new TimelinePrinter({ time: 'epoch' });
+  t.is(epoch.format(header), undefined);
+  t.is(epoch.format({ kind: 'drop', t: 1500.25, reason: 'NO_SOCKET' }), '1733439541.623706 - drop NO_SOCKET');
+  t.is(epoch.format({ kind: 'drop', t: 4000, reason: 'NO_SOCKET' }), '1733439544.123456 - drop NO_SOCKET');
+  // tcpdump's local time of day: whatever the zone (offsets are whole minutes), the seconds and microseconds are these.
+  const wall = new TimelinePrinter({ time: 'wall', start: 0, anchor: { t: 1000, wallMs } });
+  t.regex(wall.format({ kind: 'drop', t: 1500.25, reason: 'NO_SOCKET' })!, /^\d\d:\d\d:01\.623706 - drop NO_SOCKET$/);
+  t.is(formatWall(wallMs).length, 'HH:MM:SS.ffffff'.length);
+  t.is(formatEpoch(wallMs), '1733439541.123456');
+  const rel = new TimelinePrinter({ time: 'rel' });
+  rel.format(header);
+  t.is(rel.format({ kind: 'drop', t: 1500.25, reason: 'NO_SOCKET' }), '0.500 - drop NO_SOCKET', 'rel ignores the wall clock');
+  const noHeader = new TimelinePrinter({ time: 'wall' });
+  t.throws(() => noHeader.format({ kind: 'drop', t: 1, reason: 'NO_SOCKET' }), { instanceOf: NoWallClockError });
 });
 
 test("flag letters are tcpdump's and packetdrill's, in tcpdump's order (F S R P . U E W)", (t) => {
@@ -319,6 +343,8 @@ test('the live timeline of a real handshake, and the trace file prints the same 
     const records = text.trimEnd().split('\n');
     t.deepEqual(Object.keys(JSON.parse(records[0]!)), ['kind', 't', 'version', 'addr', 'wall']);
     t.is(JSON.parse(records[0]!).kind, 'trace-start');
+    t.regex(JSON.parse(records[0]!).wall, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'the wall clock to the microsecond');
+    t.true(Math.abs(parseWall(JSON.parse(records[0]!).wall)! - Date.now()) < 60_000, 'and it is now');
     const quiet = (r: { kind: string; action?: string }): boolean => r.kind === 'tcp-cc' || (r.kind === 'tcp-timer' && r.action === 'arm');
     const parsed = records.map((r) => JSON.parse(r) as { kind: string; action?: string });
     t.true(parsed.some((r) => r.kind === 'tcp-cc'), 'the file has the state samples');
