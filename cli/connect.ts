@@ -13,8 +13,9 @@ import { DEVICE_HELP, DEVICE_OPTIONS, bringUp, deviceConfig, type DeviceConfig, 
 import { invokedAs } from './program.ts';
 import { nonzeroCounters } from './services/http.ts';
 import { ssEndpoint } from './ss.ts';
-import { checkDistinctFiles, checkOutputFile } from './output-file.ts';
-import { installLiveTrace } from './timeline/live.ts';
+import { checkDistinctFiles } from './output-file.ts';
+import { TRACE_OPTIONS, normaliseTrace, parseTraceOptions, startTrace, traceHelp, type TraceConfig } from './timeline/options.ts';
+import { CTL_OPTIONS, checkControlOption, ctlHelp, deviceCountersView, fieldsObject, stackTarget, startControl } from './ctl/start.ts';
 import { UsageError, parseInteger } from './usage.ts';
 import { SIGNAL_NUMBERS, interruptedBy, watchStopSignals, type StopSignals } from './stop-signals.ts';
 
@@ -39,10 +40,10 @@ once the peer has closed its side too, 1 with one line such as
   --counters            at exit, print on stderr the stack's counters that
                         moved (and the impairments'), as 'up' does: nstat's
                         layout, e.g. TcpRetransSegs for a bulk send
-  --trace-file FILE     record every event of the stack to FILE, one JSON
-                        object a line, as 'up --trace-file' does (print it
-                        later: tcpstack timeline FILE); its directory must
-                        exist and FILE must not
+
+introspection (while it runs), as up's:
+${traceHelp({ joined: true, where: 'on stderr (stdout carries the data)' })}
+${ctlHelp("With -v, stderr shows it as ctl=PATH")}
 
 ${DEVICE_HELP}
   -h, --help            show this help
@@ -58,18 +59,23 @@ export interface ConnectConfig {
   port: number;
   verbose: boolean;
   counters: boolean;
-  traceFile: string | undefined;
+  /** --trace, --trace-time, --trace-file. */
+  trace: TraceConfig;
+  /** The control socket's path, 'none', or undefined for the default. */
+  ctl: string | undefined;
 }
 
-const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' }, counters: { type: 'boolean' }, 'trace-file': { type: 'string' } } as const;
+const CONNECT_OPTIONS = { ...DEVICE_OPTIONS, verbose: { type: 'boolean', short: 'v' }, counters: { type: 'boolean' }, ...TRACE_OPTIONS, ...CTL_OPTIONS } as const;
 
-export function parseConnectArgs(argv: string[]): ConnectConfig {
-  const { values, positionals } = parseCommandLine({ command: 'connect', options: CONNECT_OPTIONS, positionals: true, help: CONNECT_HELP }, argv);
+export async function parseConnectArgs(argv: string[]): Promise<ConnectConfig> {
+  const { values, positionals } = parseCommandLine({ command: 'connect', options: CONNECT_OPTIONS, positionals: true, help: CONNECT_HELP }, normaliseTrace(argv, false));
   if (positionals.length !== 2) {
+    // `--trace 7 HOST PORT`: connect's FILTER comes only after '=' (a port would be ambiguous).
+    const hint = positionals.length > 2 && argv.includes('--trace') ? ' (a --trace filter is written --trace=FILTER)' : '';
     throw new UsageError(
       positionals.length < 2
         ? `connect needs HOST and PORT (try: ${invokedAs()} connect --help)`
-        : `connect takes HOST and PORT only, got ${positionals.length} arguments: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+        : `connect takes HOST and PORT only, got ${positionals.length} arguments: ${positionals.map((p) => JSON.stringify(p)).join(' ')}${hint}`,
     );
   }
   const [host, portText] = positionals as [string, string];
@@ -78,20 +84,21 @@ export function parseConnectArgs(argv: string[]): ConnectConfig {
   const port = parseInteger('PORT', portText, 1, 65535);
   const device = deviceConfig(values);
   if (ipv6 && device.addr6 === undefined) throw new UsageError(`HOST ${host} is an IPv6 address, and --addr6 none leaves the stack without one`);
-  const traceFile = values['trace-file'];
-  if (traceFile !== undefined) checkOutputFile('--trace-file', traceFile);
+  const trace = parseTraceOptions(values);
+  if (values.ctl !== undefined) await checkControlOption(values.ctl);
   checkDistinctFiles([
     ['--pcap', values.pcap],
-    ['--trace-file', traceFile],
+    ['--trace-file', trace.file],
+    ['--ctl', values.ctl],
   ]);
-  return { device, host, port, verbose: Boolean(values.verbose), counters: Boolean(values.counters), traceFile };
+  return { device, host, port, verbose: Boolean(values.verbose), counters: Boolean(values.counters), trace, ctl: values.ctl };
 }
 
 /** Exits 128 + the signal's number when stopped by SIGINT, SIGTERM or SIGHUP, as a shell reports a killed command. */
 export async function runConnect(argv: string[]): Promise<number> {
   // Before anything is created: a stop signal from here on leads to the teardown.
   const stop = watchStopSignals();
-  const config = parseConnectArgs(argv);
+  const config = await parseConnectArgs(argv);
   let up: RunningDevice;
   try {
     up = bringUp(config.device);
@@ -104,11 +111,11 @@ export async function runConnect(argv: string[]): Promise<number> {
   // stdout carries the connection's data, so the seed goes to stderr.
   if (up.impairSummary !== undefined) process.stderr.write(`tcpstack: impairments: ${up.impairSummary} (--seed ${up.impairment!.seed} repeats them)\n`);
   try {
-    if (config.traceFile !== undefined) {
-      const live = installLiveTrace(up.stack, { file: config.traceFile });
-      // Registered first: the connection's last segments are traced, then the trace ends.
-      up.onCleanup(() => live.close());
-    }
+    // Registered first: the connection's last segments are traced, then the trace ends.
+    // stdout carries the connection's data, so the timeline goes to stderr.
+    startTrace(up, config.trace, (text) => process.stderr.write(text));
+    const ctl = await startControl(up, config.ctl, stackTarget(up.stack, deviceCountersView(up), () => fieldsObject([...up.fields, `to=${ssEndpoint(config.host, config.port)}`])));
+    if (config.verbose && ctl !== undefined) process.stderr.write(`tcpstack: ctl=${ctl.path}\n`);
     // Stopped during start-up: no connection is attempted.
     if (stop.received !== undefined) return 128 + SIGNAL_NUMBERS[stop.received];
     return await transfer(TcpSocket.connect(up.stack.tcp, { host: config.host, port: config.port, allowHalfOpen: true }), config.verbose, stop);

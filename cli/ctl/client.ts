@@ -38,7 +38,7 @@ export function ctlRequest(path: string, requests: ControlRequest[], timeoutMs =
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const why =
         error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-          ? `no tcpstack up is listening on ${path} (${error.code})`
+          ? `no tcpstack up or connect is listening on ${path} (${error.code})`
           : `control socket ${path}: ${error.code ?? error.message}`;
       finish(new FatalError(why));
     });

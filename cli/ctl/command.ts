@@ -78,12 +78,12 @@ export function resolveSocket(values: { ctl?: string; pid?: string }): string {
     const pid = parseInteger('--pid', values.pid, 1, 4194304);
     if (!pidAlive(pid)) throw new FatalError(`no process ${pid} (is tcpstack up running?)`);
     const path = socketPathFor(pid, dir);
-    if (!existsSync(path)) throw new FatalError(`process ${pid} has no control socket ${path} (not a tcpstack up, or one started with --ctl)`);
+    if (!existsSync(path)) throw new FatalError(`process ${pid} has no control socket ${path} (not a tcpstack up or connect, or one started with --ctl)`);
     return path;
   }
   const pids = runningPids(dir);
-  if (pids.length === 0) throw new FatalError(`no running tcpstack up (no live control socket in ${dir}; start one with: ${invokedAs()} up)`);
-  if (pids.length > 1) throw new UsageError(`${pids.length} tcpstack up are running (PIDs ${pids.join(', ')}): pick one with --pid`);
+  if (pids.length === 0) throw new FatalError(`no running tcpstack up or connect (no live control socket in ${dir}; start one with: ${invokedAs()} up)`);
+  if (pids.length > 1) throw new UsageError(`${pids.length} tcpstack up or connect processes are running (PIDs ${pids.join(', ')}): pick one with --pid`);
   return socketPathFor(pids[0]!, dir);
 }
 

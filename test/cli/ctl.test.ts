@@ -133,12 +133,12 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
   }
   t.false(existsSync(path), 'the socket file is gone');
   const error = await t.throwsAsync(ctlRequest(path, [{ cmd: 'ss' }]), { instanceOf: FatalError });
-  t.is(error!.message, `no tcpstack up is listening on ${path} (ENOENT)`);
+  t.is(error!.message, `no tcpstack up or connect is listening on ${path} (ENOENT)`);
 });
 
 test('the client finds the one running up, refuses to guess between several, skips dead ones', async (t) => {
   t.deepEqual(runningPids(), []);
-  t.throws(() => resolveSocket({}), { instanceOf: FatalError, message: `no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: tcpstack up)` });
+  t.throws(() => resolveSocket({}), { instanceOf: FatalError, message: `no running tcpstack up or connect (no live control socket in ${RUN_DIR}; start one with: tcpstack up)` });
   writeFileSync(join(RUN_DIR, '999999999.sock'), ''); // no such process: a stale socket of a killed up
   t.deepEqual(runningPids(), []);
   const ours = await ControlServer.listen(socketPathFor(process.pid), fakeTarget(new Map([['TcpInSegs', 1]])));
@@ -151,7 +151,7 @@ test('the client finds the one running up, refuses to guess between several, ski
     t.throws(() => resolveSocket({ pid: '999999999' }), { instanceOf: UsageError, message: /--pid expects an integer from 1 to 4194304/ });
     t.throws(() => resolveSocket({ pid: String(process.ppid) }), { instanceOf: FatalError, message: /has no control socket/ });
     writeFileSync(join(RUN_DIR, `${process.ppid}.sock`), '');
-    t.throws(() => resolveSocket({}), { instanceOf: UsageError, message: `2 tcpstack up are running (PIDs ${[process.pid, process.ppid].sort((a, b) => a - b).join(', ')}): pick one with --pid` });
+    t.throws(() => resolveSocket({}), { instanceOf: UsageError, message: `2 tcpstack up or connect processes are running (PIDs ${[process.pid, process.ppid].sort((a, b) => a - b).join(', ')}): pick one with --pid` });
     const [r] = await ctlRequest(resolveSocket({ pid: String(process.pid) }), [{ cmd: 'nstat', absolute: true }]);
     t.deepEqual(r, { ok: true, rows: [['TcpInSegs', 1]], interval: (r as { interval: number }).interval });
   } finally {

@@ -1,5 +1,5 @@
 /**
- * `tcpstack ss`, `nstat`, `timeline` and up's
+ * `tcpstack ss`, `nstat`, `timeline` and up's and connect's
  * --trace/--trace-time/--trace-file/--ctl:
  * misuse is one line and exit 2; no running up (or an unreadable trace) is
  * one line and exit 1; the help documents every option.
@@ -43,6 +43,9 @@ const misuse: Array<[string[], RegExp]> = [
   [['timeline', 'f', '--time', 'utc'], /--time: "utc" is not a clock \(known: rel, wall, epoch\)/],
   [['up', '--trace-time', 'wall'], /--trace-time needs --trace \(it is the live timeline's TIME column; a trace file is printed with: tcpstack timeline FILE --time CLOCK\)/],
   [['up', '--trace', '--trace-time', 'now'], /--trace-time: "now" is not a clock/],
+  [['connect', '--trace', '7', '198.18.0.1', '80'], /connect takes HOST and PORT only, got 3 arguments: "7" "198\.18\.0\.1" "80" \(a --trace filter is written --trace=FILTER\)$/],
+  [['connect', '--trace=bogus', '198.18.0.1', '80'], /--trace: unknown kind "bogus"/],
+  [['connect', '--ctl=', '198.18.0.1', '80'], /--ctl needs a path \(or "none"\)/],
 ];
 
 for (const [args, message] of misuse) {
@@ -58,9 +61,9 @@ for (const [args, message] of misuse) {
 }
 
 const failures: Array<[string[], string]> = [
-  [['ss'], `tcpstack: ss: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
-  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
-  [['ss', '--ctl', '/nonexistent/up.sock'], 'tcpstack: ss: no tcpstack up is listening on /nonexistent/up.sock (ENOENT)'],
+  [['ss'], `tcpstack: ss: no running tcpstack up or connect (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
+  [['nstat', '-a'], `tcpstack: nstat: no running tcpstack up or connect (no live control socket in ${RUN_DIR}; start one with: ${CLI} up)`],
+  [['ss', '--ctl', '/nonexistent/up.sock'], 'tcpstack: ss: no tcpstack up or connect is listening on /nonexistent/up.sock (ENOENT)'],
   [['ss', '--pid', '4194304'], 'tcpstack: ss: no process 4194304 (is tcpstack up running?)'],
   [['timeline', '/nonexistent/trace.jsonl'], 'tcpstack: timeline: cannot read /nonexistent/trace.jsonl: ENOENT'],
   [['timeline', '/'], 'tcpstack: timeline: cannot read /: EISDIR'],
@@ -134,6 +137,8 @@ test('the help of ss, nstat, timeline and up documents the options', (t) => {
   for (const o of ['--conn', '--kind', 'seg, state, timer, rst', 'RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE)']) t.true(timeline.stdout.includes(o), o);
   const up = cli(['up', '--help']);
   for (const o of ['--trace [FILTER]', '--trace-time CLOCK', '--trace-file FILE', '--ctl PATH', 'ctl=PATH']) t.true(up.stdout.includes(o), o);
+  const connect = cli(['connect', '--help']);
+  for (const o of ['--trace[=FILTER]', '--trace-time CLOCK', '--trace-file FILE', '--ctl PATH', 'on stderr']) t.true(connect.stdout.includes(o), o);
   for (const o of ['--time CLOCK', 'tcpdump -tt']) t.true(timeline.stdout.includes(o), o);
   const main = cli(['--help']);
   for (const c of [/\bss\b/, /\bnstat\b/, /\btimeline\b/]) t.regex(main.stdout, c);

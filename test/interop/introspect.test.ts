@@ -7,15 +7,17 @@
  * what `tcpstack timeline` prints afterwards; the socket goes at exit. Over
  * IPv6: the status page fetched with curl -6 lists its own connection as
  * [address]:port and both of the stack's addresses, and nstat's IPv6 rows
- * come in the order the kernel's own nstat prints them.
+ * come in the order the kernel's own nstat prints them. A running `connect`
+ * answers ss and nstat as `up` does, prints its timeline on stderr, and the
+ * timeline's wall clock agrees with tcpdump's capture of the same segment.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execInNetns } from '../../tun/netns.ts';
-import { CLI, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
+import { createNetns, execInNetns } from '../../tun/netns.ts';
+import { CLI, Interactive, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -239,4 +241,93 @@ interop('over IPv6: the status page lists its own connection as [address]:port a
   };
   t.true(around(linux), 'the kernel: Tcp, then Ip6, then TcpExt');
   t.true(around(rows), ours.stdout);
+});
+
+const skipCapture = interopSkipReason(['ip', 'python3', 'tcpdump']);
+const interopCapture = skipCapture === undefined ? test.serial : test.skip;
+if (skipCapture !== undefined && skip === undefined) console.log(`interop connect introspection test skipped: ${skipCapture}`);
+
+interopCapture('tcpstack connect --trace and --ctl: the timeline on stderr in tcpdump\'s clock, ss and nstat reach the running connect', async (t) => {
+  const netns = uniqueNetns('introcon');
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-introcon-'));
+  createNetns(netns);
+  const ctl = join(dir, 'connect.sock');
+  const pcap = join(dir, 'c.pcap');
+  const server = new Interactive(netns, [
+    'python3',
+    '-c',
+    `
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('0.0.0.0', 5555)); l.listen(1)
+print('listening', flush=True)
+c, _ = l.accept()
+while True:
+    d = c.recv(100)
+    if not d: break
+    c.sendall(d.upper())
+c.close()
+`,
+  ]);
+  const connect = spawn(CLI, ['connect', '--netns', netns, '--trace=seg,state', '--trace-time', 'epoch', '--ctl', ctl, '-v', '198.18.0.1', '5555'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  connect.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  connect.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => connect.once('close', (code) => resolve(code)));
+  let tcpdump: ReturnType<typeof spawn> | undefined;
+  t.teardown(() => {
+    connect.kill('SIGKILL');
+    tcpdump?.kill('SIGKILL');
+    server.child.kill('SIGKILL');
+    removeNetns(netns);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await server.waitFor(/listening/);
+  await until('connect to say it is connected', () => /tcpstack: connected 198\.18\.0\.2:\d+ -> 198\.18\.0\.1:5555/.test(stderr) || connect.exitCode !== null, 15_000);
+  t.true(stderr.includes(`tcpstack: ctl=${ctl}\n`), stderr);
+
+  // A capture on the kernel's side of the device, from here on.
+  tcpdump = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '--immediate-mode', '-U', '-nn', '-i', 'tcp0', '-w', pcap, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let tcpdumpErr = '';
+  tcpdump.stderr!.setEncoding('utf8').on('data', (d: string) => (tcpdumpErr += d));
+  const captureEnded = new Promise((resolve) => tcpdump!.once('close', resolve));
+  await until('tcpdump to listen', () => /listening on tcp0/.test(tcpdumpErr) || tcpdump!.exitCode !== null);
+  t.is(tcpdump.exitCode, null, tcpdumpErr);
+
+  const ss = await cli(['ss', '--ctl', ctl]);
+  t.is(ss.code, 0, ss.stderr);
+  t.regex(ss.stdout, /^ESTAB +0 +0 +198\.18\.0\.2:\d+ +198\.18\.0\.1:5555$/m, ss.stdout);
+  const nstat = await cli(['nstat', '--ctl', ctl, 'TcpActiveOpens']);
+  t.is(parseCounters(nstat.stdout).get('TcpActiveOpens'), 1, nstat.stdout);
+
+  connect.stdin.write('hello\n');
+  await until('the answer', () => stdout === 'HELLO\n');
+  connect.stdin.end();
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => connect.kill('SIGKILL'), 15_000);
+    void exited.then((c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  t.is(code, 0, stderr);
+  t.false(existsSync(ctl), 'the control socket is removed at exit');
+  tcpdump.kill('SIGINT');
+  await captureEnded;
+
+  // The live timeline, on stderr: the handshake in tcpdump's letters, the states as ss spells them.
+  const E = '\\d+\\.\\d{6}';
+  const conn = '198\\.18\\.0\\.2:\\d+>198\\.18\\.0\\.1:5555';
+  for (const line of [`> S 0:0\\(0\\) win 64240 <mss 1460,sackOK,TS,nop,wscale 10>`, `< S\\. 0:0\\(0\\) ack 1 win 65160 `, 'SYN-SENT → ESTAB', '> P\\. 1:7\\(6\\) ack 1 ', '> F\\. 7:7\\(0\\) ack 7 ']) {
+    t.regex(stderr, new RegExp(`^${E} ${conn} ${line}`, 'm'));
+  }
+  // --trace-time epoch is tcpdump -tt's clock: our data segment, written to the device, and the capture of it.
+  const ours = Number(new RegExp(`^(${E}) ${conn} > P\\. 1:7`, 'm').exec(stderr)![1]);
+  const read = spawnSync('tcpdump', ['-tt', '-nn', '-r', pcap], { encoding: 'utf8', timeout: 10_000 });
+  const captured = /^(\d+\.\d{6}) IP 198\.18\.0\.2\.\d+ > 198\.18\.0\.1\.5555: Flags \[P\.\]/m.exec(read.stdout);
+  t.truthy(captured, `${read.stdout}${read.stderr}${tcpdumpErr}`);
+  const gap = Math.abs(Number(captured![1]) - ours);
+  t.log(`trace ${ours.toFixed(6)}, capture ${captured![1]}: ${(gap * 1000).toFixed(3)} ms apart`);
+  t.true(gap < 0.1, `the trace says ${ours}, tcpdump ${captured![1]}: ${gap.toFixed(6)} s apart`);
 });
