@@ -47,12 +47,15 @@ export interface TcpApi {
   crash(): ForgottenCounts;
   /**
    * `ss -K`: aborts the matching connections (tcp_abort: an active reset
-   * where the peer must hear of it, ECONNABORTED for their applications).
-   * The peer's address is an IPv4 number or text of either family (a
-   * v4-mapped one is its IPv4 address, as on the wire); text that is no
-   * address matches nothing. Returns how many were aborted.
+   * where the peer must hear of it, ECONNABORTED for their applications)
+   * and TIME_WAIT/FIN_WAIT2 minisocks (gone without a segment). The peer's
+   * address is an IPv4 number or text of either family (a v4-mapped one is
+   * its IPv4 address, as on the wire); text that is no address matches
+   * nothing. With `listener`, the listeners on localPort instead (of that
+   * localAddress, '0.0.0.0' or '::' for the wildcard, and of its family or
+   * `family` when given), closed under their owners. Returns how many went.
    */
-  destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address | string; remotePort?: number }): number;
+  destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address | string; remotePort?: number; listener?: boolean; localAddress?: string; family?: 4 | 6 }): number;
 }
 
 export interface StackOptions {
@@ -228,6 +231,13 @@ export class Stack {
       listeners: () => layer.listenerInfos(),
       crash: () => layer.crash(),
       destroy: (f) => {
+        if (f.listener) {
+          // The wildcard of either family is 0, as a socket bound to it holds it; the text's family is the socket's.
+          const local = f.localAddress === undefined ? undefined : f.localAddress === '::' ? 0 : this.addressFromText(f.localAddress);
+          if (local === null) return 0;
+          const family = f.family ?? (f.localAddress === undefined ? undefined : f.localAddress.includes(':') ? 6 : 4);
+          return layer.destroy({ listener: true, localPort: f.localPort, local, ...(family === undefined ? {} : { ipv6: family === 6 }) });
+        }
         const remote = typeof f.remoteAddress === 'string' ? this.addressFromText(f.remoteAddress) : f.remoteAddress;
         if (remote === null) return 0;
         return layer.destroy({ localPort: f.localPort, remote, remotePort: f.remotePort });

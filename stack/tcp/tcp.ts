@@ -506,17 +506,33 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   /**
    * SOCK_DESTROY (sock_diag_destroy → tcp_abort, what `ss -K` asks for): every
    * connection whose local port, and remote address and port when given,
-   * match is aborted. Returns how many were.
+   * match is aborted, and so is every TIME_WAIT or FIN_WAIT2 minisock that
+   * matches (tcp_abort's TCP_TIME_WAIT case: inet_twsk_deschedule_put, gone
+   * without a segment). With `listener`, the listeners on the local port
+   * (and address and family, when given; 0 is the wildcard) instead: tcp_abort on TCP_LISTEN closes it as
+   * close() would (inet_csk_listen_stop: queued children reset), under its
+   * owner, whose accept() then fails with EINVAL. Returns how many went.
    */
-  destroy(filter: { localPort?: number; remote?: number; remotePort?: number }): number {
-    const victims = [...this.connections.values()].filter(
-      (c) =>
-        (filter.localPort === undefined || c.localPort === filter.localPort) &&
-        (filter.remote === undefined || c.remote === filter.remote) &&
-        (filter.remotePort === undefined || c.remotePort === filter.remotePort),
-    );
+  destroy(filter: { localPort?: number; local?: number; remote?: number; remotePort?: number; listener?: boolean; ipv6?: boolean }): number {
+    if (filter.listener) {
+      const listeners = [...this.listenerTable.all()].filter(
+        (l) =>
+          (filter.localPort === undefined || l.port === filter.localPort) &&
+          (filter.local === undefined || l.bindAddress === filter.local) &&
+          (filter.ipv6 === undefined || l.ipv6 === filter.ipv6),
+      );
+      for (const l of listeners) l.owner?.abort();
+      return listeners.length;
+    }
+    const matches = (localPort: number, remote: number, remotePort: number): boolean =>
+      (filter.localPort === undefined || localPort === filter.localPort) &&
+      (filter.remote === undefined || remote === filter.remote) &&
+      (filter.remotePort === undefined || remotePort === filter.remotePort);
+    const victims = [...this.connections.values()].filter((c) => matches(c.localPort, c.remote, c.remotePort));
+    const minisocks = [...this.timewaits.values()].filter((tw) => matches(tw.s.localPort, tw.s.remote, tw.s.remotePort));
     for (const c of victims) tcpAbort(c);
-    return victims.length;
+    for (const tw of minisocks) tw.kill();
+    return victims.length + minisocks.length;
   }
 
   // ---------------------------------------------------------------------------

@@ -148,4 +148,6 @@ export interface Wakeable {
 export interface SocketOwner extends Wakeable {
   /** Waiting in the TCP layer's wake list (set and cleared by TcpLayer only). */
   wakeQueued: boolean;
+  /** tcp_abort from outside the application (SOCK_DESTROY, `ss -K`: TcpLayer.destroy). */
+  abort(): void;
 }

@@ -32,6 +32,43 @@ test('ss -K (stack.tcp.destroy) on an established connection: active reset seq S
   t.is(s.stack.tcp.destroy({ localPort: ep.localPort }), 0, 'nothing left to destroy');
 });
 
+test('ss -K on a TIME_WAIT minisock: gone at once without a segment (tcp_abort: inet_twsk_deschedule_put), traced TIME_WAIT → CLOSED; the 4-tuple is free', (t) => {
+  const { s, peer: p, ep } = passiveOpen({ rtt: 50 });
+  p.quietUntil(100);
+  ep.close();
+  p.flush();
+  p.quietUntil(150);
+  p.send({ flags: 'F.', seq: p.their(1), ack: p.our(2) });
+  t.deepEqual(s.stack.tcp.connections().map((c) => c.state), ['TIME_WAIT']);
+  const before = snap(s);
+  p.quietUntil(200);
+  t.is(s.stack.tcp.destroy({ localPort: ep.localPort, remoteAddress: '198.18.0.1', remotePort: p.port }), 1);
+  t.deepEqual(p.flush(), [], 'nothing on the wire');
+  t.deepEqual(moved(s, before), {});
+  t.deepEqual(s.stack.tcp.connections(), []);
+  t.deepEqual(stateChanges(s.trace).slice(-1), ['TIME_WAIT→CLOSED']);
+  // A late ACK now meets the listener: RST seq = SEG.ACK, as after TIME_WAIT's 60 s.
+  t.deepEqual(p.send({ flags: '.', seq: p.their(2), ack: p.our(2) }).map((r) => [r.flags, r.seq]), [['R', p.our(2)]]);
+});
+
+test('ss -K on a listener: closed under its owner as close() would (inet_csk_listen_stop: the queued child is reset), accept() then EINVAL; connections are not touched', (t) => {
+  const { s, peer: p, ep, listener } = passiveOpen({ rtt: 50 });
+  // A second connection, established and left in the accept queue.
+  const q = new TcpPeer(s, { port: p.port + 1, stackPort: p.stackPort, iss: 7000 });
+  q.send({ flags: 'S', seq: q.iss, opts: { mss: 1460 } });
+  q.quietUntil(100);
+  q.send({ flags: '.', seq: q.their(1), ack: q.our(1) });
+  t.is(s.stack.tcp.listeners()[0]!.acceptQueue, 1);
+  t.is(s.stack.tcp.destroy({ listener: true, localPort: p.stackPort + 1 }), 0, 'another port: nothing');
+  t.is(s.stack.tcp.destroy({ listener: true, localPort: p.stackPort, localAddress: '::' }), 0, "the IPv6 wildcard is not this IPv4 listener's");
+  t.is(s.stack.tcp.destroy({ listener: true, localPort: p.stackPort, localAddress: '0.0.0.0', family: 4 }), 1);
+  t.deepEqual(s.stack.tcp.listeners(), []);
+  t.deepEqual(q.flush().map((r) => [r.flags, r.seq]), [['R.', q.our(1)]], 'the queued child is reset');
+  t.deepEqual(p.flush(), [], 'the accepted connection is not the listener');
+  t.is(ep.state, 'ESTABLISHED');
+  t.throws(() => listener!.accept(), { instanceOf: SocketError, message: /EINVAL/ });
+});
+
 test('abort() in SYN_SENT: nothing on the wire (tcp_need_reset is false), ECONNABORTED, TcpAttemptFails; the late SYN-ACK meets no socket', (t) => {
   const s = testStack();
   const ep = s.stack.tcp.socket() as TcpEndpoint;
