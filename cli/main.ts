@@ -11,6 +11,7 @@ import { runUp, UP_HELP } from './up.ts';
 import { SCENARIO_HELP, runScenarioCommand } from './scenario/command.ts';
 import { PKT_HELP, runPktCommand } from './pkt/command.ts';
 import { TIMELINE_HELP, runTimelineCommand } from './timeline/command.ts';
+import { PLOT_HELP, runPlotCommand } from './plot/command.ts';
 import { NSTAT_HELP, SS_HELP, runNstatCommand, runSsCommand } from './ctl/command.ts';
 
 const HELP = `usage: tcpstack <command> [options]
@@ -26,6 +27,7 @@ commands:
   ss        connections of a running up, like ss -tio (see: tcpstack help ss)
   nstat     counters of a running up that moved since the last call, like nstat (see: tcpstack help nstat)
   timeline  print a trace recorded by up --trace-file (see: tcpstack help timeline)
+  plot      draw a connection's time-sequence graph and cwnd/RTT panes from a trace or capture
   help      this help, or with a COMMAND that command's (the same as COMMAND --help)
 
   -V, --version  print the version
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => number |
   ss: { help: SS_HELP, run: runSsCommand },
   nstat: { help: NSTAT_HELP, run: runNstatCommand },
   timeline: { help: TIMELINE_HELP, run: runTimelineCommand },
+  plot: { help: PLOT_HELP, run: runPlotCommand },
 };
 
 function commandNamed(name: string): (typeof COMMANDS)[string] {

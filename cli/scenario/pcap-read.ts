@@ -49,6 +49,8 @@ export interface TcpPacket {
   options: string[];
   /** Payload bytes (from the IP total length, whatever the snap length). */
   len: number;
+  /** The window scale option's shift count, when present. */
+  wscale?: number;
   /** The SACK option's blocks [left, right), in order (the first one is where a D-SACK goes, RFC 2883 §4). */
   sack?: Array<[number, number]>;
 }
@@ -132,8 +134,10 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
   const list = decodeTcpOptionList(tcpOptionArea(seg));
   let sawEol = false;
   let sack: Array<[number, number]> | undefined;
+  let wscale: number | undefined;
   for (const o of list.options) {
     options.push(optionName(o.kind));
+    if (o.kind === TCPOPT_WSCALE && o.data.length === 1) wscale = o.data[0]!;
     if (o.kind === TCPOPT_SACK) {
       const view = new DataView(o.data.buffer, o.data.byteOffset, o.data.byteLength);
       sack = [];
@@ -157,6 +161,7 @@ export function parseTcp(frame: Buffer, off: number, tUs: number): TcpPacket | u
     window: tcpWindow(seg),
     options,
     len: Math.max(0, view.segmentLength - thl),
+    ...(wscale === undefined ? {} : { wscale }),
     ...(sack ? { sack } : {}),
   };
 }

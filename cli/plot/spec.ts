@@ -1,0 +1,150 @@
+/**
+ * A connection's series as a Vega-Lite chart: the time-sequence graph on
+ * top (tcptrace's and Stevens's: data segments as vertical bars, the ACK
+ * and receive-window lines as steps, SACK blocks, RSTs and a capture's
+ * notes), and under it, on the same time axis, the sender's congestion
+ * window and ssthresh, its RTT samples with SRTT and RTO, and what it had
+ * in flight, the Recovery and Loss periods shaded. Every mark carries a
+ * description, which the SVG keeps as an aria-label: what the status
+ * page's test and the plot tests read back.
+ */
+import type { ConnectionSeries } from './model.ts';
+
+export interface ChartOptions {
+  /** Time range shown, s (default: the connection's). */
+  from?: number;
+  to?: number;
+  width?: number;
+  /** Height of the time-sequence graph; each pane below is a third of it. */
+  height?: number;
+  /** Most data bars drawn: beyond, bars are merged by time (decimate: plot.md). */
+  maxBars?: number;
+}
+
+/** Colours of the bar kinds, one per retransmission mechanism (the legend's order). */
+export const BAR_KINDS: ReadonlyArray<[kind: string, label: string, colour: string]> = [
+  ['new', 'new data', '#1f77b4'],
+  ['fast', 'retransmission (fast)', '#d62728'],
+  ['rto', 'retransmission (rto)', '#9467bd'],
+  ['slow-start', 'retransmission (slow-start)', '#e377c2'],
+  ['tlp', 'retransmission (tlp)', '#ff7f0e'],
+  ['syn', 'retransmission (syn)', '#8c564b'],
+  ['synack', 'retransmission (synack)', '#8c564b'],
+];
+
+type Row = Record<string, number | string | undefined>;
+
+const within = (t: number, from: number, to: number): boolean => t >= from && t <= to;
+
+export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<string, unknown> {
+  const from = o.from ?? s.start;
+  const to = o.to ?? Math.max(s.end, from + 0.001);
+  const width = o.width ?? 900;
+  const height = o.height ?? 420;
+  const x = { field: 't', type: 'quantitative', title: 'time (s)', scale: { domain: [from, to], nice: false } };
+  const kinds = BAR_KINDS.filter(([k]) => k === 'new' || s.bars.some((b) => b.kind === k));
+  const colour = { field: 'kind', type: 'nominal', title: 'segments', scale: { domain: kinds.map(([, l]) => l), range: kinds.map(([, , c]) => c) }, legend: { orient: 'top', labelLimit: 400, columns: 4 } };
+  const label = (k: string): string => BAR_KINDS.find(([kind]) => kind === k)?.[1] ?? k;
+
+  const bars: Row[] = decimate(
+    s.bars.filter((b) => within(b.t, from, to)),
+    o.maxBars ?? 20000,
+  ).map((b) => ({ t: b.t, start: b.start, end: b.end, kind: label(b.kind), d: `${label(b.kind)} ${b.start}:${b.end} at ${b.t.toFixed(6)} s` }));
+  const acks: Row[] = s.acks.filter((a) => within(a.t, from, to)).map((a) => ({ t: a.t, ack: a.ack, window: a.window, d: `ack ${a.ack} window ${a.window} at ${a.t.toFixed(6)} s` }));
+  const sacks: Row[] = s.sacks.filter((b) => within(b.t, from, to)).map((b) => ({ t: b.t, start: b.left, end: b.right, d: `sack ${b.left}:${b.right} at ${b.t.toFixed(6)} s` }));
+  const resets: Row[] = s.resets.filter((r) => within(r.t, from, to)).map((r) => ({ t: r.t, seq: r.seq, label: r.reason === '' ? 'RST' : `RST ${r.reason}`, d: `RST by the ${r.by} at ${r.t.toFixed(6)} s${r.reason ? `: ${r.reason}` : ''}` }));
+  const notes: Row[] = s.notes.filter((n) => within(n.t, from, to)).map((n) => ({ t: n.t, seq: n.seq, label: n.note, d: `${n.note} at ${n.t.toFixed(6)} s` }));
+
+  const tsg: Record<string, unknown>[] = [
+    { data: { values: sacks }, mark: { type: 'rule', strokeWidth: 3, opacity: 0.35, color: '#2ca02c' }, encoding: { x, y: { field: 'start', type: 'quantitative' }, y2: { field: 'end' }, description: { field: 'd' } } },
+    { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#2ca02c', strokeWidth: 1 }, encoding: { x, y: { field: 'ack', type: 'quantitative' } } },
+    { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#bcbd22', strokeWidth: 1, strokeDash: [4, 2] }, encoding: { x, y: { field: 'window', type: 'quantitative' } } },
+    { data: { values: bars }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'start', type: 'quantitative', title: `sequence number (relative), ${s.sending === 'out' ? 'our' : "the peer's"} data` }, y2: { field: 'end' }, color: colour, description: { field: 'd' } } },
+    { data: { values: acks }, mark: { type: 'tick', opacity: 0 }, encoding: { x, y: { field: 'ack', type: 'quantitative' }, description: { field: 'd' } } },
+  ];
+  if (resets.length > 0) {
+    tsg.push(
+      { data: { values: resets }, mark: { type: 'point', shape: 'cross', size: 120, color: 'black', filled: true }, encoding: { x, y: { field: 'seq', type: 'quantitative' }, description: { field: 'd' } } },
+      { data: { values: resets }, mark: { type: 'text', align: 'left', dx: 6, fontSize: 10 }, encoding: { x, y: { field: 'seq', type: 'quantitative' }, text: { field: 'label' } } },
+    );
+  }
+  if (notes.length > 0) {
+    tsg.push(
+      { data: { values: notes }, mark: { type: 'point', shape: 'triangle-down', size: 60, color: '#7f7f7f', filled: true }, encoding: { x, y: { field: 'seq', type: 'quantitative' }, description: { field: 'd' } } },
+    );
+  }
+  const panes: Record<string, unknown>[] = [
+    {
+      title: {
+        text: `${s.name}: ${s.sending === 'out' ? 'our' : "the peer's"} data`,
+        subtitle: 'bars: data segments by kind; solid green step: the cumulative ACK; dashed: ACK + receive window; pale green: SACK blocks; ×: RST; ▼: a capture note',
+      },
+      width,
+      height,
+      layer: tsg,
+    },
+  ];
+  if (s.samples.length > 0) {
+    const samples = s.samples.filter((r) => within(r.t, from, to));
+    const shade = s.caSpans
+      .filter((c) => c.to >= from && c.from <= to)
+      .map((c) => ({ t: Math.max(c.from, from), t2: Math.min(c.to, to), ca: c.ca, d: `${c.ca} from ${c.from.toFixed(6)} to ${c.to.toFixed(6)} s` }));
+    const paneHeight = Math.round(height / 3);
+    const shading = { data: { values: shade }, mark: { type: 'rect', opacity: 0.15 }, encoding: { x: { ...x, field: 't' }, x2: { field: 't2' }, color: { field: 'ca', type: 'nominal', title: 'CA state', scale: { domain: ['cwr', 'recovery', 'loss'], range: ['#bcbd22', '#ff7f0e', '#d62728'] } }, description: { field: 'd' } } };
+    const line = (field: string, colour: string, d: (r: Row) => string, extra: Record<string, unknown> = {}) => ({
+      data: { values: samples.filter((r) => (r as unknown as Row)[field] !== undefined).map((r) => ({ ...(r as unknown as Row), d: d(r as unknown as Row) })) },
+      mark: { type: 'line', interpolate: 'step-after', color: colour, ...extra },
+      encoding: { x, y: { field, type: 'quantitative' }, description: { field: 'd' } },
+    });
+    panes.push(
+      {
+        title: 'congestion window and ssthresh (segments)',
+        width,
+        height: paneHeight,
+        layer: [shading, line('cwnd', '#1f77b4', (r) => `cwnd ${r.cwnd} at ${Number(r.t).toFixed(6)} s`, { point: { size: 8 } }), line('ssthresh', '#d62728', (r) => `ssthresh ${r.ssthresh} at ${Number(r.t).toFixed(6)} s`, { strokeDash: [4, 2] })],
+      },
+      {
+        title: 'RTT samples (points), SRTT and RTO (ms)',
+        width,
+        height: paneHeight,
+        layer: [
+          shading,
+          { data: { values: samples.filter((r) => r.rtt !== undefined).map((r) => ({ t: r.t, rtt: r.rtt, d: `rtt sample ${r.rtt} ms at ${r.t.toFixed(6)} s` })) }, mark: { type: 'point', size: 10, color: '#7f7f7f' }, encoding: { x, y: { field: 'rtt', type: 'quantitative', title: 'ms' }, description: { field: 'd' } } },
+          line('srtt', '#1f77b4', (r) => `srtt ${r.srtt} ms`),
+          line('rto', '#9467bd', (r) => `rto ${r.rto} ms`, { strokeDash: [4, 2] }),
+        ],
+      },
+      { title: 'in flight (segments)', width, height: paneHeight, layer: [shading, line('inflight', '#17becf', (r) => `inflight ${r.inflight} at ${Number(r.t).toFixed(6)} s`)] },
+    );
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    config: { font: 'DejaVu Sans', axis: { labelFontSize: 10, titleFontSize: 11 } },
+    resolve: { scale: { color: 'independent' } },
+    vconcat: panes,
+  };
+}
+
+/**
+ * At most `max` bars: beyond that, bars of one kind within the same time
+ * slot (the range split into max/2 slots) are merged into one covering
+ * their sequence span, which at that density is what the eye sees anyway.
+ */
+function decimate<T extends { t: number; start: number; end: number; kind: string }>(bars: T[], max: number): T[] {
+  if (bars.length <= max) return bars;
+  const slots = Math.max(1, Math.floor(max / 2));
+  const t0 = bars[0]!.t;
+  const span = bars.at(-1)!.t - t0 || 1;
+  const merged = new Map<string, T>();
+  for (const b of bars) {
+    const key = `${Math.floor(((b.t - t0) / span) * (slots - 1))}:${b.kind}`;
+    const m = merged.get(key);
+    if (m === undefined) merged.set(key, { ...b });
+    else {
+      m.start = Math.min(m.start, b.start);
+      m.end = Math.max(m.end, b.end);
+    }
+  }
+  return [...merged.values()].sort((a, b) => a.t - b.t);
+}
