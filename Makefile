@@ -1,6 +1,7 @@
 # tcpstack: `make` installs and builds everything (idempotent), `make test`
-# type-checks and runs the whole suite, `make demo` shows ping answered by the
-# stack in a throw-away network namespace.
+# type-checks and runs the whole suite, `make demo` shows what the stack does
+# (ping, echo, RSTs with their reasons, a transfer through loss and its
+# time-sequence graph) in throw-away network namespaces.
 
 NPM      ?= npm
 ADDON    := tun/build/Release/tun.node
