@@ -13,9 +13,10 @@ import { FatalError, UsageError } from '../usage.ts';
 import { parseRecord } from '../timeline/command.ts';
 import { loadCapture } from './capture.ts';
 import { TraceModel, type ConnectionSummary } from './model.ts';
+import { PANES, type Pane } from './spec.ts';
 
 export const PLOT_HELP = `usage: tcpstack plot FILE [-o OUT.svg|OUT.png] [--conn PORT|ID] [--dir out|in]
-                    [--from S] [--to S] [--width PX] [--height PX] [--list]
+                    [--from S] [--to S] [--width PX] [--height PX] [--panes LIST] [--list]
 
 Draws one connection of FILE: a time-sequence graph (data segments as
 vertical bars, retransmissions coloured by mechanism, the ACK line, the
@@ -35,6 +36,9 @@ pcapng packet's comment is marked on the graph).
   --from S, --to S  the time range, seconds since the trace began
   --width PX        the graphs' width (default 900); --height PX the
                     time-sequence graph's (default 420; each pane a third)
+  --panes LIST      which graphs, top to bottom, comma-separated: tsg (the
+                    time-sequence graph), cwnd, rtt, inflight (default: all
+                    that FILE has data for)
   --list            list the connections of FILE and exit
   -h, --help        show this help
 
@@ -49,6 +53,7 @@ const OPTIONS = {
   to: { type: 'string' },
   width: { type: 'string' },
   height: { type: 'string' },
+  panes: { type: 'string' },
   list: { type: 'boolean' },
 } as const;
 
@@ -61,6 +66,7 @@ export interface PlotConfig {
   to: number | undefined;
   width: number | undefined;
   height: number | undefined;
+  panes: Pane[] | undefined;
   list: boolean;
 }
 
@@ -76,6 +82,12 @@ function pixels(option: string, text: string | undefined): number | undefined {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 100 || n > 20000) throw new UsageError(`${option}: ${JSON.stringify(text)} is not a size in pixels (100-20000)`);
   return n;
+}
+
+function parsePanes(text: string): Pane[] {
+  const words = text.split(',').map((w) => w.trim());
+  for (const w of words) if (!(PANES as readonly string[]).includes(w)) throw new UsageError(`--panes: unknown pane ${JSON.stringify(w)} (known: ${PANES.join(', ')})`);
+  return words as Pane[];
 }
 
 export function parsePlotArgs(argv: string[]): PlotConfig {
@@ -103,6 +115,7 @@ export function parsePlotArgs(argv: string[]): PlotConfig {
     to,
     width: pixels('--width', values.width),
     height: pixels('--height', values.height),
+    panes: values.panes === undefined ? undefined : parsePanes(values.panes),
     list,
   };
 }
@@ -181,7 +194,7 @@ export async function runPlotCommand(argv: string[]): Promise<number> {
   const series = model.series(chosen.id, config.dir)!;
   // Loaded here: Vega and resvg take a while to load, and no other command needs them.
   const { renderSvg, svgToPng } = await import('./render.ts');
-  const svg = await renderSvg(series, { from: config.from, to: config.to, width: config.width, height: config.height });
+  const svg = await renderSvg(series, { from: config.from, to: config.to, width: config.width, height: config.height, panes: config.panes });
   const out = config.output!;
   const body = /\.png$/i.test(out) ? svgToPng(svg, 2) : svg;
   try {

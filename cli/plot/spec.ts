@@ -19,7 +19,12 @@ export interface ChartOptions {
   height?: number;
   /** Most data bars drawn: beyond, bars are merged by time (decimate: plot.md). */
   maxBars?: number;
+  /** Which graphs, top to bottom (default: all there is data for). */
+  panes?: readonly Pane[];
 }
+
+export const PANES = ['tsg', 'cwnd', 'rtt', 'inflight'] as const;
+export type Pane = (typeof PANES)[number];
 
 /** Colours of the bar kinds, one per retransmission mechanism (the legend's order). */
 export const BAR_KINDS: ReadonlyArray<[kind: string, label: string, colour: string]> = [
@@ -73,17 +78,18 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
       { data: { values: notes }, mark: { type: 'point', shape: 'triangle-down', size: 60, color: '#7f7f7f', filled: true }, encoding: { x, y: { field: 'seq', type: 'quantitative' }, description: { field: 'd' } } },
     );
   }
-  const panes: Record<string, unknown>[] = [
-    {
+  const want = new Set<Pane>(o.panes ?? PANES);
+  const panes: Record<string, unknown>[] = [];
+  if (want.has('tsg'))
+    panes.push({
       title: {
         text: `${s.name}: ${s.sending === 'out' ? 'our' : "the peer's"} data`,
-        subtitle: 'bars: data segments by kind; solid green step: the cumulative ACK; dashed: ACK + receive window; pale green: SACK blocks; ×: RST; ▼: a capture note',
+        subtitle: ['bars: data segments by kind; solid green step: the cumulative ACK; dashed: ACK + receive window;', 'pale green: SACK blocks; ×: RST, with its reason; ▼: a note from the capture'],
       },
       width,
       height,
       layer: tsg,
-    },
-  ];
+    });
   if (s.samples.length > 0) {
     const samples = s.samples.filter((r) => within(r.t, from, to));
     const shade = s.caSpans
@@ -96,14 +102,19 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
       mark: { type: 'line', interpolate: 'step-after', color: colour, ...extra },
       encoding: { x, y: { field, type: 'quantitative' }, description: { field: 'd' } },
     });
-    panes.push(
-      {
+    const sampled: Array<[Pane, Record<string, unknown>]> = [
+      [
+        'cwnd',
+        {
         title: 'congestion window and ssthresh (segments)',
         width,
         height: paneHeight,
         layer: [shading, line('cwnd', '#1f77b4', (r) => `cwnd ${r.cwnd} at ${Number(r.t).toFixed(6)} s`, { point: { size: 8 } }), line('ssthresh', '#d62728', (r) => `ssthresh ${r.ssthresh} at ${Number(r.t).toFixed(6)} s`, { strokeDash: [4, 2] })],
-      },
-      {
+        },
+      ],
+      [
+        'rtt',
+        {
         title: 'RTT samples (points), SRTT and RTO (ms)',
         width,
         height: paneHeight,
@@ -113,9 +124,11 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
           line('srtt', '#1f77b4', (r) => `srtt ${r.srtt} ms`),
           line('rto', '#9467bd', (r) => `rto ${r.rto} ms`, { strokeDash: [4, 2] }),
         ],
-      },
-      { title: 'in flight (segments)', width, height: paneHeight, layer: [shading, line('inflight', '#17becf', (r) => `inflight ${r.inflight} at ${Number(r.t).toFixed(6)} s`)] },
-    );
+        },
+      ],
+      ['inflight', { title: 'in flight (segments)', width, height: paneHeight, layer: [shading, line('inflight', '#17becf', (r) => `inflight ${r.inflight} at ${Number(r.t).toFixed(6)} s`)] }],
+    ];
+    for (const [pane, spec] of sampled) if (want.has(pane)) panes.push(spec);
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
