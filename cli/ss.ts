@@ -7,6 +7,9 @@
 import type { ListenerInfo, TcpInfo } from '../stack/socket/types.ts';
 import { linuxStateName } from './state-names.ts';
 
+/** The State column's width (the longest name, FIN-WAIT-1, and a space). */
+const STATE_WIDTH = 11;
+
 /** Linux's TCP_INFINITE_SSTHRESH: ss omits ssthresh while it has this value. */
 const INFINITE_SSTHRESH = 0x7fffffff;
 
@@ -72,16 +75,28 @@ function listenerColumns(l: ListenerInfo): [string, string] {
   return [ssEndpoint(l.localAddress, l.localPort), ssEndpoint(l.family === 6 ? '::' : '0.0.0.0', '*')];
 }
 
-export function formatSs(connections: readonly TcpInfo[], listeners: readonly ListenerInfo[] = []): string {
-  const rows: string[] = [`${'State'.padEnd(11)}${'Recv-Q'.padStart(7)} ${'Send-Q'.padStart(7)}  ${'Local Address:Port'.padEnd(22)} Peer Address:Port`];
+/**
+ * The listing. `stateColumn` false leaves the State column out, as ss does
+ * when its state filter names one state (`ss state established`).
+ */
+export function formatSs(connections: readonly TcpInfo[], listeners: readonly ListenerInfo[] = [], options: { stateColumn?: boolean } = {}): string {
+  const rows = formatRows(connections, listeners);
+  if (options.stateColumn !== false) return rows.join('\n');
+  // Every row but the tab-indented details starts with the 11 columns of the state.
+  return rows.map((r) => (r.startsWith('\t') ? r : r.slice(STATE_WIDTH))).join('\n');
+}
+
+
+function formatRows(connections: readonly TcpInfo[], listeners: readonly ListenerInfo[]): string[] {
+  const rows: string[] = [`${'State'.padEnd(STATE_WIDTH)}${'Recv-Q'.padStart(7)} ${'Send-Q'.padStart(7)}  ${'Local Address:Port'.padEnd(22)} Peer Address:Port`];
   for (const l of listeners) {
     const [local, peer] = listenerColumns(l);
-    rows.push(`${'LISTEN'.padEnd(11)}${String(l.acceptQueue).padStart(7)} ${String(l.backlog).padStart(7)}  ${local.padEnd(22)} ${peer}`);
+    rows.push(`${'LISTEN'.padEnd(STATE_WIDTH)}${String(l.acceptQueue).padStart(7)} ${String(l.backlog).padStart(7)}  ${local.padEnd(22)} ${peer}`);
   }
   for (const c of connections) {
     const timer = ssTimer(c);
     const peer = ssEndpoint(c.remoteAddress, c.remotePort);
-    const head = `${linuxStateName(c.state).padEnd(11)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${ssEndpoint(c.localAddress, c.localPort).padEnd(22)} `;
+    const head = `${linuxStateName(c.state).padEnd(STATE_WIDTH)}${String(c.recvQ).padStart(7)} ${String(c.sendQ).padStart(7)}  ${ssEndpoint(c.localAddress, c.localPort).padEnd(22)} `;
     rows.push(timer ? `${head}${peer.padEnd(22)} ${timer}` : `${head}${peer}`);
     if (c.state === 'TIME_WAIT' || c.mss === 0) continue;
     const parts = [
@@ -121,5 +136,5 @@ export function formatSs(connections: readonly TcpInfo[], listeners: readonly Li
     ].filter((p) => p !== '');
     rows.push(`\t ${parts.join(' ')}`);
   }
-  return rows.join('\n');
+  return rows;
 }

@@ -10,6 +10,8 @@
  *   ← {"ok":true,"connections":[TcpInfo...],"listeners":[ListenerInfo...]}
  *   → {"cmd":"kill","localPort":7,"remoteAddress":"198.18.0.1","remotePort":40000}
  *   ← {"ok":true,"killed":1}
+ *   → {"cmd":"kill","localPort":7,"listener":true,"localAddress":"0.0.0.0","family":4}
+ *   ← {"ok":true,"killed":1}
  *   → {"cmd":"nstat","absolute":false,"reset":false,"noUpdate":false}
  *   ← {"ok":true,"rows":[["TcpInSegs",12],...],"interval":3.2}
  *   → {"cmd":"frobnicate"}
@@ -34,15 +36,23 @@ export interface ControlTarget {
   listeners(): ListenerInfo[];
   /** Nonzero counters, absolute (since start), in nstat order. */
   counters(): Array<[string, number]>;
-  /** `ss -K`: aborts the matching connections (tcp_abort); returns how many. */
+  /** `ss -K`: aborts the matching sockets (tcp_abort); returns how many. */
   destroy(filter: KillFilter): number;
 }
 
-/** Which connections `kill` aborts: the local port, and the peer's address and port when given. */
+/**
+ * What `kill` destroys (tcp_abort, as SOCK_DESTROY): the connections and
+ * TIME_WAIT minisocks on the local port, from the peer's address and port
+ * when given; with `listener`, the listeners on the local port instead (of
+ * that local address, '0.0.0.0' or '::' for the wildcard, and family).
+ */
 export interface KillFilter {
   localPort: number;
   remoteAddress?: string;
   remotePort?: number;
+  listener?: boolean;
+  localAddress?: string;
+  family?: 4 | 6;
 }
 
 export type ControlRequest =
@@ -117,9 +127,16 @@ export class ControlHandler {
     if (!port(r.localPort)) return { ok: false, error: 'bad request: kill needs localPort (1..65535)' };
     if (r.remotePort !== undefined && !port(r.remotePort)) return { ok: false, error: 'bad request: remotePort must be 1..65535' };
     if (r.remoteAddress !== undefined && typeof r.remoteAddress !== 'string') return { ok: false, error: 'bad request: remoteAddress must be an address in text' };
+    if (r.localAddress !== undefined && typeof r.localAddress !== 'string') return { ok: false, error: 'bad request: localAddress must be an address in text' };
+    if (r.listener !== undefined && typeof r.listener !== 'boolean') return { ok: false, error: 'bad request: listener must be true or false' };
+    if (r.family !== undefined && r.family !== 4 && r.family !== 6) return { ok: false, error: 'bad request: family must be 4 or 6' };
+    if (r.listener && (r.remoteAddress !== undefined || r.remotePort !== undefined)) return { ok: false, error: 'bad request: a listener has no peer (remoteAddress, remotePort)' };
     const filter: KillFilter = { localPort: r.localPort };
     if (r.remoteAddress !== undefined) filter.remoteAddress = r.remoteAddress;
     if (r.remotePort !== undefined) filter.remotePort = r.remotePort;
+    if (r.listener) filter.listener = true;
+    if (r.localAddress !== undefined) filter.localAddress = r.localAddress;
+    if (r.family !== undefined) filter.family = r.family;
     return { ok: true, killed: this.target.destroy(filter) };
   }
 

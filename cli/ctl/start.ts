@@ -61,7 +61,7 @@ export function stackTarget(stack: Stack, view: CountersView, info: () => Record
     connections: () => stack.tcp.connections(),
     listeners: () => stack.tcp.listeners(),
     counters: () => nonzeroCounters(view),
-    destroy: (f) => stack.tcp.destroy({ localPort: f.localPort, remotePort: f.remotePort, remoteAddress: f.remoteAddress }),
+    destroy: (f) => stack.tcp.destroy(f),
   };
 }
 

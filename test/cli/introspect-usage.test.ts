@@ -21,8 +21,9 @@ function cli(args: string[], input?: string): { code: number | null; stdout: str
 }
 
 const misuse: Array<[string[], RegExp]> = [
-  [['ss', 'extra'], /ss takes no arguments, got "extra" \(the options: .*tcpstack ss --help\)/],
-  [['ss', '--bogus'], /ss: unknown option --bogus \(ss takes --ctl PATH, --pid PID, --json, -K\/--kill, --sport PORT, --dst ADDR, --dport PORT, -h\/--help\)/],
+  [['ss', 'extra'], /ss: unexpected "extra" in the filter \(expected sport, dport, src, dst, not or "\("\)/],
+  [['ss', '--bogus'], /ss: unknown option --bogus \(the options: .*tcpstack ss --help\)/],
+  [['ss', 'state', 'bogus'], /ss: wrong state name: bogus \(known: established, syn-sent, syn-recv/],
   [['ss', '--pid', 'x'], /--pid expects an integer from 1 to 4194304, got "x"/],
   [['ss', '--pid', '0'], /--pid expects an integer from 1 to 4194304, got 0/],
   [['ss', '--ctl', '/a.sock', '--pid', '1'], /--ctl and --pid exclude each other/],

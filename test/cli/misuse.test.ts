@@ -46,7 +46,7 @@ const cases: Array<[string[], string]> = [
   [['ss', '--pid', '-1'], '--pid expects an integer from 1 to 4194304, got "-1"'],
   [['ss', '-K', '--sport', '-1'], '--sport expects an integer from 1 to 65535, got "-1"'],
   [['ss', '-K', '--sport'], '--sport needs a value: --sport PORT'],
-  [['ss', '-x'], 'ss: unknown option -x (ss takes --ctl PATH, --pid PID, --json, -K/--kill, --sport PORT, --dst ADDR, --dport PORT, -h/--help)'],
+  [['ss', '-x'], `ss: unknown option -x (the options: ${CLI} ss --help)`],
   [['nstat', '--bogus'], 'nstat: unknown option --bogus (nstat takes --ctl PATH, --pid PID, --json, -a/--absolute, -r/--reset, -s/--no-update, -h/--help)'],
   [['nstat', '--pid'], '--pid needs a value: --pid PID'],
   [['timeline', 'f', '--kind'], '--kind needs a value: --kind LIST'],
