@@ -20,6 +20,8 @@ import { checkDistinctFiles } from './output-file.ts';
 import { interruptedBy, watchStopSignals } from './stop-signals.ts';
 import { formatPauses, observeGcPauses } from './gc-pauses.ts';
 import { ioRows } from './io-counters.ts';
+import { invokedAs } from './program.ts';
+import { appliedSysctls, shellLine } from './services/status/run-info.ts';
 
 export { DEFAULT_ADDR, DEFAULT_MTU, DEFAULT_PEER, DEFAULT_TUN } from './device.ts';
 
@@ -122,10 +124,19 @@ export async function runUp(argv: string[]): Promise<number> {
     const impairment = up.impairment;
     // The services see the impairment counters too (the http service's /counters),
     // and the Io* rows (io-counters.ts): system calls and user-space copies.
+    const services = formatServices(config.services);
     const view: CountersView = {
       ...deviceCountersView(up),
       // Both of the stack's addresses, for the status page.
       ownAddresses: [formatIpv4(stack.address), ...(stack.address6 === undefined ? [] : [stack.addresses.format(stack.address6)])],
+      // The status page records the trace while it is open, and shows how the run was started.
+      traceHost: stack,
+      run: {
+        command: shellLine([invokedAs(), 'up', ...argv]),
+        fields: [...up.fields, `services=${services}`],
+        sysctls: appliedSysctls(config.sysctl),
+        ...(up.impairSummary === undefined ? {} : { impairments: up.impairSummary, seed: impairment!.seed }),
+      },
     };
     let host: ServiceHost;
     try {
@@ -139,7 +150,6 @@ export async function runUp(argv: string[]): Promise<number> {
       if (error instanceof SocketError) throw new FatalError(`--services: cannot listen: ${error.code}`);
       throw error;
     }
-    const services = formatServices(config.services);
     const faults = hostFaults(host, services);
     up.onCleanup(faults.remove);
 
