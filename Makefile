@@ -9,10 +9,11 @@ STAMP    := node_modules/.install-stamp
 # Debian packages the tests, the demo and the scenarios drive: command → package
 # (a Python module is written python3-module:package, checked with Debian's
 # /usr/bin/python3, which is the one its python3-* packages serve; lwip-headers
-# is lwIP's headers and library, for the benchmark's lwIP peer, test/bench/c).
+# is lwIP's headers and library, for the benchmark's lwIP peer, test/bench/c;
+# chromium is the headless browser the status page's test drives).
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables iptables:iptables ethtool:ethtool \
-            python3-scapy:python3-scapy lwip-headers:liblwip-dev
+            python3-scapy:python3-scapy lwip-headers:liblwip-dev chromium:chromium
 
 .PHONY: all deps addon tools test typecheck deps-check demo bench fidelity clean
 
