@@ -19,6 +19,9 @@
  *   8. delay with jitter (order kept unless asked otherwise), then --reorder
  *      holding a packet back so later ones overtake it; a rule's delay adds
  *      on top, outside the ordering
+ *
+ * An observer, when set, is told each of these verdicts with its packet
+ * (tun/impair/verdict.ts).
  */
 import type { Clock } from '../../stack/clock.ts';
 import { ImpairCounters } from './counters.ts';
@@ -27,6 +30,7 @@ import { RandomFaults, type DirectionFaults } from './random-faults.ts';
 import { RuleEngine, type Direction } from './rule-engine.ts';
 import type { Rule } from './rules.ts';
 import { Schedule } from './schedule.ts';
+import { firstDifferingBit, type ImpairCopy, type ImpairObserver } from './verdict.ts';
 
 export type { Direction } from './rule-engine.ts';
 
@@ -66,6 +70,12 @@ export class Impairment {
   private readonly queues: Record<Direction, Schedule> = { in: new Schedule(), out: new Schedule() };
   /** End of the blackout a rule started, per direction. */
   private readonly blackoutUntil: Record<Direction, number> = { in: -Infinity, out: -Infinity };
+  /**
+   * Told every verdict with its packet when set (tun/impair/verdict.ts; a
+   * pcapng capture's comments). Unset, the verdicts are neither built nor
+   * told: the optional calls below skip their arguments.
+   */
+  observer: ImpairObserver | undefined;
 
   constructor(
     readonly config: ImpairConfig,
@@ -90,31 +100,50 @@ export class Impairment {
     c.ImpairPackets++;
     if (now < this.blackoutUntil[dir] || f.inBlackout(now - this.start)) {
       c.ImpairBlackoutDrops++;
+      this.observer?.({ kind: 'drop', dir, packet, cause: 'blackout' });
       return;
     }
     if (f.tooLong(packet)) {
       c.ImpairMtuDrops++;
+      this.observer?.({ kind: 'drop', dir, packet, cause: 'mtu' });
       return;
     }
     if (this.engine === undefined) {
-      this.fault(dir, packet, now, 0, false, 0);
+      this.fault(dir, packet, now, 0, false, 0, packet, undefined);
       return;
     }
     const o = this.engine.apply(dir, packet, now);
     for (const b of o.blackouts) {
       for (const d of DIRECTIONS) if (b.direction === 'both' || b.direction === d) this.blackoutUntil[d] = Math.max(this.blackoutUntil[d], b.until);
     }
-    if (o.packet !== undefined) this.fault(dir, o.packet, now, o.copies, o.corrupt, o.delayMs);
+    if (o.packet !== undefined) this.fault(dir, o.packet, now, o.copies, o.corrupt, o.delayMs, packet, o.rewrittenBy);
+    else this.observer?.({ kind: 'drop', dir, packet, cause: 'rule', rule: o.droppedBy });
     // After the matched packet: an injection due at the same time leaves behind it.
-    for (const inj of o.injections) this.queues[inj.dir].add(now + inj.delayMs, inj.packet);
+    for (const inj of o.injections) {
+      this.queues[inj.dir].add(now + inj.delayMs, inj.packet);
+      this.observer?.({ kind: 'inject', dir: inj.dir, packet: inj.packet, rule: inj.rule, trigger: packet, heldMs: inj.delayMs });
+    }
   }
 
-  /** Steps 4-8 for a packet the rules let through. */
-  private fault(dir: Direction, packet: Uint8Array, now: number, copies: number, corruptAll: boolean, ruleDelay: number): void {
+  /**
+   * Steps 4-8 for a packet the rules let through (`packet`, rewritten or
+   * not); `pushed` is the packet as it came, which the observer is told of.
+   */
+  private fault(
+    dir: Direction,
+    packet: Uint8Array,
+    now: number,
+    copies: number,
+    corruptAll: boolean,
+    ruleDelay: number,
+    pushed: Uint8Array,
+    rewrittenBy: readonly number[] | undefined,
+  ): void {
     const c = this.counters[dir];
     const f = this.faults[dir];
     if (f.lose()) {
       c.ImpairLossDrops++;
+      this.observer?.({ kind: 'drop', dir, packet: pushed, cause: 'loss' });
       return;
     }
     if (f.duplicate()) {
@@ -123,11 +152,13 @@ export class Impairment {
     }
     for (let i = 0; i <= copies; i++) {
       let p = packet;
+      let flippedBit = -1;
       // Drawn for every copy, even one a rule corrupts anyway, so the stream stays in step.
       const randomCorrupt = f.corrupt();
       if (corruptAll || randomCorrupt) {
         const flipped = flipOneBit(p, f.stream(corruptAll ? 'ruleCorruptBit' : 'corruptBit'));
         if (flipped !== undefined) {
+          if (this.observer !== undefined) flippedBit = firstDifferingBit(p, flipped);
           p = flipped;
           c.ImpairCorrupted++;
         }
@@ -137,6 +168,7 @@ export class Impairment {
         const d = f.rate.admit(now, p.length);
         if (d === undefined) {
           c.ImpairRateDrops++;
+          this.observer?.({ kind: 'drop', dir, packet: pushed, cause: 'rate', copy: copyOf(i, p, rewrittenBy, flippedBit) });
           continue;
         }
         depart = d;
@@ -145,6 +177,7 @@ export class Impairment {
       if (a.delayed) c.ImpairDelayed++;
       if (a.reordered) c.ImpairReordered++;
       this.queues[dir].add(a.at + ruleDelay, p);
+      this.observer?.({ kind: 'queue', dir, packet: pushed, copy: copyOf(i, p, rewrittenBy, flippedBit), heldMs: a.at + ruleDelay - now, reordered: a.reordered });
     }
   }
 
@@ -170,4 +203,12 @@ export class Impairment {
     this.queues.in.clear();
     this.queues.out.clear();
   }
+}
+
+/** An observer's view of one copy (flippedBit -1: not corrupted). */
+function copyOf(index: number, bytes: Uint8Array, rewrittenBy: readonly number[] | undefined, flippedBit: number): ImpairCopy {
+  const copy: ImpairCopy = { index, bytes };
+  if (rewrittenBy !== undefined) copy.rewrittenBy = rewrittenBy;
+  if (flippedBit >= 0) copy.corruptedBit = flippedBit;
+  return copy;
 }

@@ -17,3 +17,4 @@ export type { DelayFault, DirectionFaults, RateFault, ReorderFault, Window } fro
 export { RuleEngine } from './rule-engine.ts';
 export { RuleError, loadRules, parseRules, type Rule, type RuleAction, type RuleMatch } from './rules.ts';
 export { ImpairSyntaxError } from './units.ts';
+export type { ImpairCopy, ImpairDropCause, ImpairObserver, ImpairVerdict } from './verdict.ts';

@@ -29,13 +29,18 @@ export type Direction = 'in' | 'out';
 export interface RuleOutcome {
   /** The packet to carry on with (maybe rewritten), or undefined if a rule dropped it. */
   packet: Uint8Array | undefined;
+  /** The rule that dropped it (1 is the first), when one did. */
+  droppedBy?: number;
+  /** The rules that rewrote it, in order, when any did. */
+  rewrittenBy?: number[];
   /** Extra copies to send. */
   copies: number;
   /** Flip one bit in each copy. */
   corrupt: boolean;
   /** Extra delay, outside any ordering the random delay keeps (the packet may be overtaken). */
   delayMs: number;
-  injections: Array<{ dir: Direction; packet: Uint8Array; delayMs: number }>;
+  /** Segments the rules crafted, each with the rule that made it (1 is the first). */
+  injections: Array<{ dir: Direction; packet: Uint8Array; delayMs: number; rule: number }>;
   blackouts: Array<{ direction: RuleDirection; until: number }>;
 }
 
@@ -135,6 +140,7 @@ export class RuleEngine {
               out.packet = rewritten;
               view = viewPacket(rewritten);
               c.ImpairRuleRewritten++;
+              (out.rewrittenBy ??= []).push(i + 1);
             }
             break;
           }
@@ -164,7 +170,7 @@ export class RuleEngine {
               const dst = p.subarray(IPV6_DST_OFFSET, IPV6_DST_OFFSET + 16);
               crafted = craftTcp6({ ...segment, source: reply ? dst : src, destination: reply ? src : dst });
             }
-            out.injections.push({ dir: reply ? opposite(dir) : dir, packet: crafted, delayMs: spec.delayMs });
+            out.injections.push({ dir: reply ? opposite(dir) : dir, packet: crafted, delayMs: spec.delayMs, rule: i + 1 });
             c.ImpairInjected++;
             break;
           }
@@ -176,6 +182,7 @@ export class RuleEngine {
       }
       if (dropped) {
         out.packet = undefined;
+        out.droppedBy = i + 1;
         return out;
       }
     }
