@@ -64,7 +64,7 @@ export function readPcapngBuffer(buf: Buffer): CapturedPacket[] {
         o += 4 + ((len + 3) & ~3);
       }
       if (link !== undefined && link.linktype === LINKTYPE_RAW) {
-        const packet = parseTcp(data, 0, (ts / link.unitsPerSecond) * 1e6);
+        const packet = parseTcp(data, 0, ts / (link.unitsPerSecond / 1e6)); // exact at the default microseconds
         if (packet !== undefined) out.push(comment === undefined ? { packet } : { packet, comment });
       }
     }
