@@ -8,6 +8,7 @@
  * description, which the SVG keeps as an aria-label: what the status
  * page's test and the plot tests read back.
  */
+import { m4, mergeBars } from './decimate.ts';
 import type { ConnectionSeries } from './model.ts';
 
 export interface ChartOptions {
@@ -17,8 +18,8 @@ export interface ChartOptions {
   width?: number;
   /** Height of the time-sequence graph; each pane below is a third of it. */
   height?: number;
-  /** Most data bars drawn: beyond, bars are merged by time (decimate: plot.md). */
-  maxBars?: number;
+  /** Most marks of one series (bars, ACKs, a pane's line) drawn as they are; beyond, one slot per pixel column (decimate.ts). Default 4 × width. */
+  maxMarks?: number;
   /** Which graphs, top to bottom (default: all there is data for). */
   panes?: readonly Pane[];
 }
@@ -26,15 +27,20 @@ export interface ChartOptions {
 export const PANES = ['tsg', 'cwnd', 'rtt', 'inflight'] as const;
 export type Pane = (typeof PANES)[number];
 
-/** Colours of the bar kinds, one per retransmission mechanism (the legend's order). */
-export const BAR_KINDS: ReadonlyArray<[kind: string, label: string, colour: string]> = [
-  ['new', 'new data', '#1f77b4'],
-  ['fast', 'retransmission (fast)', '#d62728'],
-  ['rto', 'retransmission (rto)', '#9467bd'],
-  ['slow-start', 'retransmission (slow-start)', '#e377c2'],
-  ['tlp', 'retransmission (tlp)', '#ff7f0e'],
-  ['syn', 'retransmission (syn)', '#8c564b'],
-  ['synack', 'retransmission (synack)', '#8c564b'],
+/**
+ * The bar kinds (the legend's order): a colour each, and a shape, drawn at
+ * the top of each retransmission's bar so that mechanisms differ by more
+ * than colour (new data's "shape" is a vertical stroke: its legend symbol
+ * is the bar itself).
+ */
+export const BAR_KINDS: ReadonlyArray<[kind: string, label: string, colour: string, shape: string]> = [
+  ['new', 'new data', '#1f77b4', 'M0,-1L0,1'],
+  ['fast', 'retransmission (fast)', '#d62728', 'triangle-up'],
+  ['rto', 'retransmission (rto)', '#9467bd', 'square'],
+  ['slow-start', 'retransmission (slow-start)', '#e377c2', 'diamond'],
+  ['tlp', 'retransmission (tlp)', '#ff7f0e', 'circle'],
+  ['syn', 'retransmission (syn)', '#8c564b', 'triangle-right'],
+  ['synack', 'retransmission (synack)', '#17becf', 'triangle-left'],
 ];
 
 type Row = Record<string, number | string | undefined>;
@@ -49,14 +55,33 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
   const x = { field: 't', type: 'quantitative', title: 'time (s)', scale: { domain: [from, to], nice: false } };
   const kinds = BAR_KINDS.filter(([k]) => k === 'new' || s.bars.some((b) => b.kind === k));
   const colour = { field: 'kind', type: 'nominal', title: 'segments', scale: { domain: kinds.map(([, l]) => l), range: kinds.map(([, , c]) => c) }, legend: { orient: 'top', labelLimit: 400, columns: 4 } };
+  const shape = { field: 'kind', type: 'nominal', title: 'segments', scale: { domain: kinds.map(([, l]) => l), range: kinds.map(([, , , p]) => p) }, legend: { orient: 'top', labelLimit: 400, columns: 4, symbolStrokeWidth: 2 } };
+  const budget = o.maxMarks ?? 4 * width;
   const label = (k: string): string => BAR_KINDS.find(([kind]) => kind === k)?.[1] ?? k;
 
-  const bars: Row[] = decimate(
+  const bars: Row[] = mergeBars(
     s.bars.filter((b) => within(b.t, from, to)),
-    o.maxBars ?? 20000,
-  ).map((b) => ({ t: b.t, start: b.start, end: b.end, kind: label(b.kind), d: `${label(b.kind)} ${b.start}:${b.end} at ${b.t.toFixed(6)} s` }));
-  const acks: Row[] = s.acks.filter((a) => within(a.t, from, to)).map((a) => ({ t: a.t, ack: a.ack, window: a.window, d: `ack ${a.ack} window ${a.window} at ${a.t.toFixed(6)} s` }));
-  const sacks: Row[] = s.sacks.filter((b) => within(b.t, from, to)).map((b) => ({ t: b.t, start: b.left, end: b.right, d: `sack ${b.left}:${b.right} at ${b.t.toFixed(6)} s` }));
+    from,
+    to,
+    width,
+    budget,
+  ).map((b) => ({ t: b.t, start: b.start, end: b.end, kind: label(b.kind), rtx: b.kind === 'new' ? 0 : 1, d: `${label(b.kind)} ${b.start}:${b.end} at ${b.t.toFixed(6)} s${b.count > 1 ? ` (${b.count} segments)` : ''}` }));
+  const acks: Row[] = m4(
+    s.acks.filter((a) => within(a.t, from, to)),
+    ['ack', 'window'],
+    from,
+    to,
+    width,
+    budget,
+  ).map((a) => ({ t: a.t, ack: a.ack, window: a.window, d: `ack ${a.ack} window ${a.window} at ${a.t.toFixed(6)} s` }));
+  // SACK blocks: successive ACKs repeat a block as it grows; past the budget, one per slot and left edge (the widest).
+  const sacks: Row[] = mergeBars(
+    s.sacks.filter((b) => within(b.t, from, to)).map((b) => ({ t: b.t, start: b.left, end: b.right, kind: String(b.left) })),
+    from,
+    to,
+    width,
+    budget,
+  ).map((b) => ({ t: b.t, start: b.start, end: b.end, d: `sack ${b.start}:${b.end} at ${b.t.toFixed(6)} s` }));
   const resets: Row[] = s.resets.filter((r) => within(r.t, from, to)).map((r) => ({ t: r.t, seq: r.seq, label: r.reason === '' ? 'RST' : `RST ${r.reason}`, d: `RST by the ${r.by} at ${r.t.toFixed(6)} s${r.reason ? `: ${r.reason}` : ''}` }));
   const notes: Row[] = s.notes.filter((n) => within(n.t, from, to)).map((n) => ({ t: n.t, seq: n.seq, label: n.note, d: `${n.note} at ${n.t.toFixed(6)} s` }));
 
@@ -64,8 +89,10 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
     { data: { values: sacks }, mark: { type: 'rule', strokeWidth: 3, opacity: 0.35, color: '#2ca02c' }, encoding: { x, y: { field: 'start', type: 'quantitative' }, y2: { field: 'end' }, description: { field: 'd' } } },
     { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#2ca02c', strokeWidth: 1 }, encoding: { x, y: { field: 'ack', type: 'quantitative' } } },
     { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#bcbd22', strokeWidth: 1, strokeDash: [4, 2] }, encoding: { x, y: { field: 'window', type: 'quantitative' } } },
-    { data: { values: bars }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'start', type: 'quantitative', title: `sequence number (relative), ${s.sending === 'out' ? 'our' : "the peer's"} data` }, y2: { field: 'end' }, color: colour, description: { field: 'd' } } },
+    { data: { values: bars }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'start', type: 'quantitative', title: `sequence number (relative), ${s.sending === 'out' ? 'our' : "the peer's"} data` }, y2: { field: 'end' }, color: { ...colour, legend: null }, description: { field: 'd' } } },
     { data: { values: acks }, mark: { type: 'tick', opacity: 0 }, encoding: { x, y: { field: 'ack', type: 'quantitative' }, description: { field: 'd' } } },
+    // The mechanism's shape at the top of each retransmission (described by its bar: no label of its own).
+    { data: { values: bars.filter((b) => b.rtx === 1) }, mark: { type: 'point', size: 40, filled: false, strokeWidth: 2, aria: false }, encoding: { x, y: { field: 'end', type: 'quantitative' }, stroke: colour, shape } },
   ];
   if (resets.length > 0) {
     tsg.push(
@@ -97,8 +124,9 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
       .map((c) => ({ t: Math.max(c.from, from), t2: Math.min(c.to, to), ca: c.ca, d: `${c.ca} from ${c.from.toFixed(6)} to ${c.to.toFixed(6)} s` }));
     const paneHeight = Math.round(height / 3);
     const shading = { data: { values: shade }, mark: { type: 'rect', opacity: 0.15 }, encoding: { x: { ...x, field: 't' }, x2: { field: 't2' }, color: { field: 'ca', type: 'nominal', title: 'CA state', scale: { domain: ['cwr', 'recovery', 'loss'], range: ['#bcbd22', '#ff7f0e', '#d62728'] } }, description: { field: 'd' } } };
-    const line = (field: string, colour: string, d: (r: Row) => string, extra: Record<string, unknown> = {}) => ({
-      data: { values: samples.filter((r) => (r as unknown as Row)[field] !== undefined).map((r) => ({ ...(r as unknown as Row), d: d(r as unknown as Row) })) },
+    const thin = <T extends { t: number }>(rows: T[], field: keyof T): T[] => m4(rows, [field], from, to, width, budget);
+    const line = (field: keyof (typeof samples)[number], colour: string, d: (r: Row) => string, extra: Record<string, unknown> = {}) => ({
+      data: { values: thin(samples.filter((r) => r[field] !== undefined), field).map((r) => ({ ...(r as unknown as Row), d: d(r as unknown as Row) })) },
       mark: { type: 'line', interpolate: 'step-after', color: colour, ...extra },
       encoding: { x, y: { field, type: 'quantitative' }, description: { field: 'd' } },
     });
@@ -120,7 +148,7 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
         height: paneHeight,
         layer: [
           shading,
-          { data: { values: samples.filter((r) => r.rtt !== undefined).map((r) => ({ t: r.t, rtt: r.rtt, d: `rtt sample ${r.rtt} ms at ${r.t.toFixed(6)} s` })) }, mark: { type: 'point', size: 10, color: '#7f7f7f' }, encoding: { x, y: { field: 'rtt', type: 'quantitative', title: 'ms' }, description: { field: 'd' } } },
+          { data: { values: thin(samples.filter((r) => r.rtt !== undefined), 'rtt').map((r) => ({ t: r.t, rtt: r.rtt, d: `rtt sample ${r.rtt} ms at ${r.t.toFixed(6)} s` })) }, mark: { type: 'point', size: 10, color: '#7f7f7f' }, encoding: { x, y: { field: 'rtt', type: 'quantitative', title: 'ms' }, description: { field: 'd' } } },
           line('srtt', '#1f77b4', (r) => `srtt ${r.srtt} ms`),
           line('rto', '#9467bd', (r) => `rto ${r.rto} ms`, { strokeDash: [4, 2] }),
         ],
@@ -137,27 +165,4 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
     resolve: { scale: { color: 'independent' } },
     vconcat: panes,
   };
-}
-
-/**
- * At most `max` bars: beyond that, bars of one kind within the same time
- * slot (the range split into max/2 slots) are merged into one covering
- * their sequence span, which at that density is what the eye sees anyway.
- */
-function decimate<T extends { t: number; start: number; end: number; kind: string }>(bars: T[], max: number): T[] {
-  if (bars.length <= max) return bars;
-  const slots = Math.max(1, Math.floor(max / 2));
-  const t0 = bars[0]!.t;
-  const span = bars.at(-1)!.t - t0 || 1;
-  const merged = new Map<string, T>();
-  for (const b of bars) {
-    const key = `${Math.floor(((b.t - t0) / span) * (slots - 1))}:${b.kind}`;
-    const m = merged.get(key);
-    if (m === undefined) merged.set(key, { ...b });
-    else {
-      m.start = Math.min(m.start, b.start);
-      m.end = Math.max(m.end, b.end);
-    }
-  }
-  return [...merged.values()].sort((a, b) => a.t - b.t);
 }
