@@ -9,7 +9,9 @@
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const head = (table) => table.querySelector('tr').outerHTML;
-  const graph = { id: null, dir: null, shown: 0, wanted: 0, busy: false };
+  const graph = { id: null, dir: null, shown: 0, wanted: 0, busy: false, last: 0 };
+  // At most one graph a second: each is a drawing on the server and some 100s of KB.
+  const GRAPH_EVERY_MS = 1000;
   let snapshots = 0;
 
   function rows(container, html) {
@@ -54,7 +56,17 @@
 
   async function load() {
     if (graph.busy || graph.id === null) return;
+    const wait = graph.last + GRAPH_EVERY_MS - Date.now();
+    if (wait > 0) {
+      graph.busy = true;
+      setTimeout(() => {
+        graph.busy = false;
+        load();
+      }, wait);
+      return;
+    }
     graph.busy = true;
+    graph.last = Date.now();
     const id = graph.id;
     try {
       const res = await fetch(`/conn/${encodeURIComponent(id)}/graph.svg${graph.dir ? `?dir=${graph.dir}` : ''}`, { cache: 'no-store' });
@@ -70,6 +82,8 @@
       } else if (graph.shown === 0) {
         box.textContent = (await res.text()).trim();
       }
+    } catch {
+      // The stream's next snapshot asks again.
     } finally {
       graph.busy = false;
     }
@@ -82,6 +96,7 @@
     graph.dir = null;
     graph.shown = 0;
     graph.wanted = 0;
+    graph.last = 0;
     $('graph-conn').textContent = id;
     $('graph-svg').innerHTML = '';
     $('graph').hidden = false;
