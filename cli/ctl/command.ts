@@ -4,7 +4,6 @@
  * (`nstat` style, deltas since the previous call).
  */
 import { existsSync, statSync } from 'node:fs';
-import { formatCounters } from '../../stack/counters.ts';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import { parseCommandLine, type ValuesOf } from '../args.ts';
@@ -72,19 +71,24 @@ ${WHICH_HELP}
 
 Exit status: 0; 1 when none is running (or it does not answer); 2 on misuse.`;
 
-export const NSTAT_HELP = `usage: tcpstack nstat [--ctl PATH | --pid PID] [-a] [-r] [-s] [--json] [PATTERN...]
+export const NSTAT_HELP = `usage: tcpstack nstat [--ctl PATH | --pid PID] [-a] [-r] [-s] [-z] [--json] [PATTERN...]
 
 Prints the counters of a running 'tcpstack up' or 'tcpstack connect' that
 moved since the previous 'tcpstack nstat' (the first time: since it
-started), as Linux's nstat does:
-the Linux counters (/proc/net/snmp and netstat names), the drop reasons
-('drop REASON') and, with impairments, the Impair* counters.
+started), as Linux's nstat does: the Linux counters (/proc/net/snmp and
+netstat names), the drop reasons ('drop REASON'), with impairments the
+Impair* counters, and the Io* counters. Three columns, as nstat's: the
+name, the value, and the rate per second of its increase since the
+previous call (the history this process keeps; nstat shows its daemon's
+average, 0.0 without one).
 
 ${WHICH_HELP}
-  -a, --absolute  values since it started instead of increments
+  -a, --absolute  values since it started instead of increments (the rate
+                  is still that since the previous call)
   -r, --reset     forget the history first (prints values since start)
   -s, --no-update do not move the history (the next call sees these again)
-  --json          the rows as JSON
+  -z, --zeros     the counters that did not move too
+  --json          the rows as JSON: [name, value, rate]
   PATTERN         only counters whose name matches (shell-style * and ?)
   -h, --help      show this help
 
@@ -221,16 +225,22 @@ const NSTAT_OPTIONS = {
   absolute: { type: 'boolean', short: 'a' },
   reset: { type: 'boolean', short: 'r' },
   'no-update': { type: 'boolean', short: 's' },
+  zeros: { type: 'boolean', short: 'z' },
 } as const;
+
+/** nstat's rows as dump_kern_db / dump_incr_db print them: "%-32s%-16llu%6.1f", name, value, rate per second. */
+export function formatNstatRows(rows: ReadonlyArray<readonly [string, number, number]>): string {
+  return rows.map(([name, value, rate]) => `${name.padEnd(32)}${String(value).padEnd(16)}${rate.toFixed(1).padStart(6)}`).join('\n');
+}
 
 async function nstat(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine({ command: 'nstat', options: NSTAT_OPTIONS, positionals: true, help: NSTAT_HELP }, argv);
   const patterns = positionals.map(globToRegExp);
   const path = resolveSocket(values);
-  const r = await ask(path, { cmd: 'nstat', absolute: Boolean(values.absolute), reset: Boolean(values.reset), noUpdate: Boolean(values['no-update']) });
+  const r = await ask(path, { cmd: 'nstat', absolute: Boolean(values.absolute), reset: Boolean(values.reset), noUpdate: Boolean(values['no-update']), zeros: Boolean(values.zeros) });
   if (!('rows' in r)) throw new FatalError(`control socket ${path}: unexpected answer to nstat`);
   const rows = patterns.length === 0 ? r.rows : r.rows.filter(([name]) => patterns.some((p) => p.test(name)));
   if (values.json) console.log(JSON.stringify({ interval: r.interval, rows }));
-  else console.log(rows.length > 0 ? `#kernel\n${formatCounters(rows)}` : '#kernel');
+  else console.log(rows.length > 0 ? `#kernel\n${formatNstatRows(rows)}` : '#kernel');
   return 0;
 }

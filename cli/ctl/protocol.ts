@@ -12,8 +12,8 @@
  *   ← {"ok":true,"killed":1}
  *   → {"cmd":"kill","localPort":7,"listener":true,"localAddress":"0.0.0.0","family":4}
  *   ← {"ok":true,"killed":1}
- *   → {"cmd":"nstat","absolute":false,"reset":false,"noUpdate":false}
- *   ← {"ok":true,"rows":[["TcpInSegs",12],...],"interval":3.2}
+ *   → {"cmd":"nstat","absolute":false,"reset":false,"noUpdate":false,"zeros":false}
+ *   ← {"ok":true,"rows":[["TcpInSegs",12,3.8],...],"interval":3.2}
  *   → {"cmd":"frobnicate"}
  *   ← {"ok":false,"error":"unknown command \"frobnicate\" (known: info, ss, kill, nstat)"}
  *
@@ -23,9 +23,15 @@
  * moves to now; `absolute` gives the values since start instead (still moving
  * the history, as nstat -a does); `reset` forgets the history first (so the
  * rows are absolute too); `noUpdate` leaves the history where it was
- * (nstat -s). Rows are the nonzero ones, in the order of /counters and of the
+ * (nstat -s). Each row is [name, value, rate]: the rate is per second, of
+ * the increment since the history was last moved (over the time since then;
+ * 0 when no time passed), whatever the value column holds: iproute2's nstat
+ * shows the rate its daemon (nstat -d) keeps, an average over its scans, and
+ * 0.0 without one; this process keeps the history itself, so the rate is the
+ * average over the span the history covers. Rows are those with a value or
+ * a rate (all with `zeros`, nstat -z), in the order of /counters and of the
  * exit summary: the Linux counters, the drop reasons (`drop REASON`), the
- * impairment counters.
+ * impairment and Io* counters.
  */
 import type { ListenerInfo, TcpInfo } from '../../stack/socket/types.ts';
 
@@ -34,7 +40,11 @@ export interface ControlTarget {
   info(): Record<string, string>;
   connections(): TcpInfo[];
   listeners(): ListenerInfo[];
-  /** Nonzero counters, absolute (since start), in nstat order. */
+  /**
+   * Counters, absolute (since start), in nstat order; zeros may be left out
+   * (a counter that went back to zero, a gauge such as TcpCurrEstab, then
+   * shows no decrease).
+   */
   counters(): Array<[string, number]>;
   /** `ss -K`: aborts the matching sockets (tcp_abort); returns how many. */
   destroy(filter: KillFilter): number;
@@ -59,12 +69,12 @@ export type ControlRequest =
   | { cmd: 'info' }
   | { cmd: 'ss' }
   | ({ cmd: 'kill' } & KillFilter)
-  | { cmd: 'nstat'; absolute?: boolean; reset?: boolean; noUpdate?: boolean };
+  | { cmd: 'nstat'; absolute?: boolean; reset?: boolean; noUpdate?: boolean; zeros?: boolean };
 
 export type ControlResponse =
   | { ok: true; pid: number; fields: Record<string, string>; uptime: number }
   | { ok: true; connections: TcpInfo[]; listeners: ListenerInfo[] }
-  | { ok: true; rows: Array<[string, number]>; interval: number }
+  | { ok: true; rows: Array<[string, number, number]>; interval: number }
   | { ok: true; killed: number }
   | { ok: false; error: string };
 
@@ -140,18 +150,23 @@ export class ControlHandler {
     return { ok: true, killed: this.target.destroy(filter) };
   }
 
-  private nstat(r: { absolute?: boolean; reset?: boolean; noUpdate?: boolean }): ControlResponse {
+  private nstat(r: { absolute?: boolean; reset?: boolean; noUpdate?: boolean; zeros?: boolean }): ControlResponse {
     const now = this.now();
     if (r.reset) {
       this.history = new Map();
       this.historyAt = this.started;
     }
     const current = this.target.counters();
-    const interval = (now - (r.absolute ? this.started : this.historyAt)) / 1000;
-    const rows: Array<[string, number]> = [];
+    // The increments' span: since the history was last moved (since start after a reset).
+    const span = (now - this.historyAt) / 1000;
+    const interval = r.absolute ? (now - this.started) / 1000 : span;
+    const rows: Array<[string, number, number]> = [];
     for (const [name, value] of current) {
-      const v = r.absolute ? value : value - (this.history.get(name) ?? 0);
-      if (v !== 0) rows.push([name, v]);
+      const increment = value - (this.history.get(name) ?? 0);
+      const rate = span > 0 ? increment / span : 0;
+      const v = r.absolute ? value : increment;
+      // dump_kern_db / dump_incr_db: a row with neither a value nor a rate only with -z.
+      if (v !== 0 || rate !== 0 || r.zeros) rows.push([name, v, rate]);
     }
     if (!r.noUpdate) {
       this.history = new Map(current);

@@ -9,7 +9,9 @@ import type { Stack } from '../../stack/stack.ts';
 import type { RunningDevice } from '../device.ts';
 import { ioRows } from '../io-counters.ts';
 import { invokedAs } from '../program.ts';
-import { nonzeroCounters, type CountersView } from '../services/http.ts';
+import type { CountersView } from '../services/http.ts';
+import { COUNTER_NAMES } from '../../stack/counters.ts';
+import { DROP_REASONS } from '../../stack/drop.ts';
 import { FatalError, UsageError } from '../usage.ts';
 import { runDir, socketPathFor } from './paths.ts';
 import { ControlHandler, type ControlTarget } from './protocol.ts';
@@ -54,13 +56,25 @@ export function deviceCountersView(up: RunningDevice): CountersView {
   };
 }
 
+/**
+ * Every row nstat can show, zeros included (nstat -z, and a gauge such as
+ * TcpCurrEstab back at zero is a decrease): the Linux counters, the drop
+ * reasons, then the extra rows (nonzero ones), in the order of /counters.
+ */
+export function counterRows(view: CountersView): Array<[string, number]> {
+  const rows: Array<[string, number]> = COUNTER_NAMES.map((n) => [n, view.counters[n]]);
+  if (view.drops) for (const r of DROP_REASONS) rows.push([`drop ${r}`, view.drops[r]]);
+  if (view.extraCounters) rows.push(...view.extraCounters());
+  return rows;
+}
+
 /** What the control socket answers about `stack`; `info`: the fields of `info` besides the pid. */
 export function stackTarget(stack: Stack, view: CountersView, info: () => Record<string, string>): ControlTarget {
   return {
     info,
     connections: () => stack.tcp.connections(),
     listeners: () => stack.tcp.listeners(),
-    counters: () => nonzeroCounters(view),
+    counters: () => counterRows(view),
     destroy: (f) => stack.tcp.destroy(f),
   };
 }

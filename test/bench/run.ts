@@ -374,7 +374,7 @@ async function ioCounters(stack: Started): Promise<Map<string, number>> {
   if (path === undefined) throw new Error('our stack printed no ctl= on its ready line');
   const [response] = await ctlRequest(path, [{ cmd: 'nstat', absolute: true, noUpdate: true }]);
   if (response === undefined || !response.ok || !('rows' in response)) throw new Error(`nstat over ${path}: ${JSON.stringify(response)}`);
-  return new Map(response.rows.filter(([name]) => name.startsWith('Io')));
+  return new Map(response.rows.filter(([name]) => name.startsWith('Io')).map(([name, value]) => [name, value]));
 }
 
 /**

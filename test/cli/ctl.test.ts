@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctlRequest } from '../../cli/ctl/client.ts';
-import { globToRegExp, resolveSocket } from '../../cli/ctl/command.ts';
+import { formatNstatRows, globToRegExp, resolveSocket } from '../../cli/ctl/command.ts';
 import { runningPids, socketPathFor } from '../../cli/ctl/paths.ts';
 import { ControlHandler, type ControlTarget } from '../../cli/ctl/protocol.ts';
 import { ControlServer } from '../../cli/ctl/server.ts';
@@ -32,11 +32,12 @@ function fakeTarget(rows: Map<string, number>): ControlTarget {
     connections: () => [],
     listeners: () => [],
     destroy: () => 0,
-    counters: () => [...rows].filter(([, v]) => v !== 0),
+    // All of them, zeros too, as up's target gives them (cli/ctl/start.ts counterRows).
+    counters: () => [...rows],
   };
 }
 
-test('nstat: increments since the previous call, -a absolute, -s keeps the history, --reset starts over', (t) => {
+test('nstat: increments since the previous call, -a absolute, -s keeps the history, --reset starts over; the rate is the increase per second since the history moved', (t) => {
   const rows = new Map([
     ['TcpInSegs', 10],
     ['TcpOutSegs', 4],
@@ -44,19 +45,48 @@ test('nstat: increments since the previous call, -a absolute, -s keeps the histo
   ]);
   let now = 1000;
   const h = new ControlHandler(fakeTarget(rows), () => now, 4242);
-  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 10], ['TcpOutSegs', 4]], interval: 0 }, 'first call: since start');
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 10, 0], ['TcpOutSegs', 4, 0]], interval: 0 }, 'first call: since start, no time for a rate');
   now = 3500;
   t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 2.5 }, 'nothing moved');
   rows.set('TcpInSegs', 15);
   rows.set('drop NO_SOCKET', 2);
   now = 4000;
-  t.deepEqual(h.handle({ cmd: 'nstat', noUpdate: true }), { ok: true, rows: [['TcpInSegs', 5], ['drop NO_SOCKET', 2]], interval: 0.5 });
-  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 5], ['drop NO_SOCKET', 2]], interval: 0.5 }, '-s did not move the history');
+  t.deepEqual(h.handle({ cmd: 'nstat', noUpdate: true }), { ok: true, rows: [['TcpInSegs', 5, 10], ['drop NO_SOCKET', 2, 4]], interval: 0.5 }, '5 and 2 in half a second');
+  t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [['TcpInSegs', 5, 10], ['drop NO_SOCKET', 2, 4]], interval: 0.5 }, '-s did not move the history');
   t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 0 });
-  t.deepEqual(h.handle({ cmd: 'nstat', absolute: true }), { ok: true, rows: [['TcpInSegs', 15], ['TcpOutSegs', 4], ['drop NO_SOCKET', 2]], interval: 3 });
+  t.deepEqual(h.handle({ cmd: 'nstat', absolute: true }), { ok: true, rows: [['TcpInSegs', 15, 0], ['TcpOutSegs', 4, 0], ['drop NO_SOCKET', 2, 0]], interval: 3 }, '-a: values since start; rates since the last call');
   rows.set('TcpOutSegs', 9);
-  t.deepEqual(h.handle({ cmd: 'nstat', reset: true }), { ok: true, rows: [['TcpInSegs', 15], ['TcpOutSegs', 9], ['drop NO_SOCKET', 2]], interval: 3 });
+  t.deepEqual(h.handle({ cmd: 'nstat', reset: true }), { ok: true, rows: [['TcpInSegs', 15, 5], ['TcpOutSegs', 9, 3], ['drop NO_SOCKET', 2, 2 / 3]], interval: 3 }, '-r: since start, rates too');
   t.deepEqual(h.handle({ cmd: 'nstat' }), { ok: true, rows: [], interval: 0 });
+  now = 5000;
+  rows.set('TcpInSegs', 20);
+  t.deepEqual(h.handle({ cmd: 'nstat', absolute: true }), { ok: true, rows: [['TcpInSegs', 20, 5], ['TcpOutSegs', 9, 0], ['drop NO_SOCKET', 2, 0]], interval: 4 });
+});
+
+test('nstat -z shows the counters that did not move; a gauge back at zero shows its decrease', (t) => {
+  const rows = new Map([
+    ['TcpCurrEstab', 1],
+    ['TcpInSegs', 3],
+    ['drop NO_SOCKET', 0],
+  ]);
+  let now = 0;
+  const h = new ControlHandler(fakeTarget(rows), () => now, 4242);
+  h.handle({ cmd: 'nstat' });
+  now = 2000;
+  rows.set('TcpCurrEstab', 0);
+  t.deepEqual(h.handle({ cmd: 'nstat', noUpdate: true }), { ok: true, rows: [['TcpCurrEstab', -1, -0.5]], interval: 2 });
+  t.deepEqual(h.handle({ cmd: 'nstat', zeros: true }), { ok: true, rows: [['TcpCurrEstab', -1, -0.5], ['TcpInSegs', 0, 0], ['drop NO_SOCKET', 0, 0]], interval: 2 });
+});
+
+test('nstat prints three columns as iproute2 nstat does: %-32s%-16llu%6.1f', (t) => {
+  t.is(
+    formatNstatRows([
+      ['TcpInSegs', 12, 2.4],
+      ['TcpExtTCPLossProbes', 3, 0],
+      ['drop NO_SOCKET', 1234567, 1234.56],
+    ]),
+    ['TcpInSegs                       12                 2.4', 'TcpExtTCPLossProbes             3                  0.0', 'drop NO_SOCKET                  1234567         1234.6'].join('\n'),
+  );
 });
 
 test('info, and what a bad request gets', (t) => {
@@ -110,7 +140,7 @@ test('over the unix socket: ss lists a live connection, nstat gives deltas, clos
     const [delta] = await ctlRequest(path, [{ cmd: 'nstat' }]);
     t.true(delta!.ok && 'rows' in delta!);
     if (!delta!.ok || !('rows' in delta!)) return;
-    const moved = new Map(delta.rows);
+    const moved = new Map(delta.rows.map(([n, v]) => [n, v]));
     t.is(moved.get('TcpInSegs'), w.b.counters.TcpInSegs - 2, 'only what moved since the last call');
     t.false(moved.has('TcpPassiveOpens'));
     const [again] = await ctlRequest(path, [{ cmd: 'nstat' }]);
@@ -153,7 +183,8 @@ test('the client finds the one running up, refuses to guess between several, ski
     writeFileSync(join(RUN_DIR, `${process.ppid}.sock`), '');
     t.throws(() => resolveSocket({}), { instanceOf: UsageError, message: `2 tcpstack up or connect processes are running (PIDs ${[process.pid, process.ppid].sort((a, b) => a - b).join(', ')}): pick one with --pid` });
     const [r] = await ctlRequest(resolveSocket({ pid: String(process.pid) }), [{ cmd: 'nstat', absolute: true }]);
-    t.deepEqual(r, { ok: true, rows: [['TcpInSegs', 1]], interval: (r as { interval: number }).interval });
+    t.true(r!.ok && 'rows' in r!);
+    t.deepEqual((r as { rows: Array<[string, number, number]> }).rows.map(([n, v]) => [n, v]), [['TcpInSegs', 1]]);
   } finally {
     ours.close();
     rmSync(join(RUN_DIR, `${process.ppid}.sock`), { force: true });
@@ -288,7 +319,7 @@ test('nstat rows are /counters rows: Linux counters, then drop reasons, then the
     destroy: () => 0,
     counters: () => nonzeroCounters({ counters: w.b.counters, drops: w.b.drops, extraCounters: () => impair }),
   });
-  const rows = (): unknown => (h.handle({ cmd: 'nstat' }) as { rows: unknown }).rows;
+  const rows = (): unknown => (h.handle({ cmd: 'nstat' }) as { rows: Array<[string, number, number]> }).rows.map(([n, v]) => [n, v]);
   t.deepEqual(rows(), [['TcpInSegs', 3], ['drop NO_SOCKET', 1], ['ImpairPackets', 4]]);
   impair[0]![1] = 9;
   t.deepEqual(rows(), [['ImpairPackets', 5]]);
@@ -356,7 +387,7 @@ test('over IPv6: ss lists the connection, nstat counts it in Ip6InReceives, the 
     const [ss, nstat] = await ctlRequest(path, [{ cmd: 'ss' }, { cmd: 'nstat' }]);
     if (!ss!.ok || !('connections' in ss!) || !nstat!.ok || !('rows' in nstat!)) return t.fail(JSON.stringify([ss, nstat]));
     t.like(ss.connections[0], { state: 'ESTABLISHED', localAddress: '2001:2::2', localPort: 7, remoteAddress: '2001:2::1', remotePort: client.localPort });
-    const rows = new Map(nstat.rows);
+    const rows = new Map(nstat.rows.map(([n, v]) => [n, v]));
     t.is(rows.get('Ip6InReceives'), w.b.counters.Ip6InReceives);
     t.true(w.b.counters.Ip6InReceives >= 3, 'the handshake and the data');
     t.is(rows.get('IpInReceives'), undefined, 'nothing over IPv4');

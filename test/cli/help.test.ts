@@ -61,7 +61,7 @@ test('up --help and docs/cli.md both say SIGHUP stops up and where the control s
   t.regex(docSection('up'), /until SIGINT, SIGTERM or SIGHUP/);
   t.regex(DOC, /\| `TCPSTACK_RUN_DIR` \|/);
   t.regex(runCli(['nstat', '--help']).stdout, /--json +the rows as JSON/);
-  t.regex(docSection('nstat'), /\| `--json` \| the rows as JSON \|/);
+  t.regex(docSection('nstat'), /\| `--json` \| the rows as JSON/);
 });
 
 test('hints name the command as it was called: the bare name when $PATH finds it, else the path given', (t) => {

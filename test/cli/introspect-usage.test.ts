@@ -28,7 +28,7 @@ const misuse: Array<[string[], RegExp]> = [
   [['ss', '--pid', '0'], /--pid expects an integer from 1 to 4194304, got 0/],
   [['ss', '--ctl', '/a.sock', '--pid', '1'], /--ctl and --pid exclude each other/],
   [['ss', '--ctl', ''], /--ctl needs a path/],
-  [['nstat', '--bogus'], /nstat: unknown option --bogus \(nstat takes --ctl PATH, --pid PID, --json, -a\/--absolute, -r\/--reset, -s\/--no-update, -h\/--help\)/],
+  [['nstat', '--bogus'], /nstat: unknown option --bogus \(nstat takes --ctl PATH, --pid PID, --json, -a\/--absolute, -r\/--reset, -s\/--no-update, -z\/--zeros, -h\/--help\)/],
   [['nstat', '--pid'], /--pid/],
   [['timeline'], /timeline needs FILE/],
   [['timeline', 'a', 'b'], /timeline takes one FILE, got 2/],
@@ -132,7 +132,7 @@ test('the help of ss, nstat, timeline and up documents the options', (t) => {
   for (const o of ['--ctl', '--pid', '--json', 'timer:(', 'Exit status']) t.true(ss.stdout.includes(o), o);
   const nstat = cli(['nstat', '--help']);
   t.is(nstat.code, 0);
-  for (const o of ['--ctl', '--pid', '-a, --absolute', '-r, --reset', '-s, --no-update', '--json', 'PATTERN']) t.true(nstat.stdout.includes(o), o);
+  for (const o of ['--ctl', '--pid', '-a, --absolute', '-r, --reset', '-s, --no-update', '-z, --zeros', '--json', 'PATTERN', 'rate per second']) t.true(nstat.stdout.includes(o), o);
   const timeline = cli(['timeline', '--help']);
   t.is(timeline.code, 0);
   for (const o of ['--conn', '--kind', 'seg, state, timer, rst', 'RST via closeWithUnread (tcp_send_active_reset, TCP_ABORT_ON_CLOSE)']) t.true(timeline.stdout.includes(o), o);

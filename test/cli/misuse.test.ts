@@ -47,7 +47,7 @@ const cases: Array<[string[], string]> = [
   [['ss', '-K', '--sport', '-1'], '--sport expects an integer from 1 to 65535, got "-1"'],
   [['ss', '-K', '--sport'], '--sport needs a value: --sport PORT'],
   [['ss', '-x'], `ss: unknown option -x (the options: ${CLI} ss --help)`],
-  [['nstat', '--bogus'], 'nstat: unknown option --bogus (nstat takes --ctl PATH, --pid PID, --json, -a/--absolute, -r/--reset, -s/--no-update, -h/--help)'],
+  [['nstat', '--bogus'], 'nstat: unknown option --bogus (nstat takes --ctl PATH, --pid PID, --json, -a/--absolute, -r/--reset, -s/--no-update, -z/--zeros, -h/--help)'],
   [['nstat', '--pid'], '--pid needs a value: --pid PID'],
   [['timeline', 'f', '--kind'], '--kind needs a value: --kind LIST'],
   [['timeline', 'a', 'b'], 'timeline takes one FILE, got 2: "a" "b"'],

@@ -116,11 +116,11 @@ export function removeNetns(name: string): void {
   }
 }
 
-/** Parses `nstat`-style lines printed by `up` at exit into a map. */
+/** Parses `nstat`-style lines (up's exit report; tcpstack nstat's, with the rate column after the value) into a map of the values. */
 export function parseCounters(text: string): Map<string, number> {
   const m = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const match = /^(drop [A-Z_0-9]+|[A-Za-z0-9]+)\s+(-?\d+)$/.exec(line.trim());
+    const match = /^(drop [A-Z_0-9]+|[A-Za-z0-9]+)\s+(-?\d+)(?:\s+-?\d+\.\d)?$/.exec(line.trim());
     if (match) m.set(match[1]!, Number(match[2]));
   }
   return m;

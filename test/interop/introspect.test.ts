@@ -153,6 +153,8 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   const first = await cli(['nstat', '--ctl', ctl!]);
   t.is(first.code, 0, first.stderr);
   t.regex(first.stdout, /^#kernel\n/);
+  // nstat's three columns (%-32s%-16llu%6.1f): the rate of a first call is over the time since up started.
+  t.regex(first.stdout, /^TcpPassiveOpens {17}1 {15} *\d+\.\d$/m, first.stdout);
   const c1 = parseCounters(first.stdout);
   t.is(c1.get('TcpPassiveOpens'), 1);
   t.is(c1.get('TcpCurrEstab'), 1);
