@@ -10,7 +10,8 @@ import type { BatchHandler, Link } from '../stack/link.ts';
 
 const MAGIC_MICROSECONDS = 0xa1b2c3d4;
 export const LINKTYPE_RAW = 101;
-const SNAPLEN = 262144;
+/** tcpdump's default snap length (MAXIMUM_SNAPLEN): every packet whole, a 64 KiB super-segment included. */
+export const SNAPLEN = 262144;
 const FLUSH_AT = 64 * 1024;
 
 /** Microseconds since the Unix epoch: wall time for live captures, virtual time in simulations. */
