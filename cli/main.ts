@@ -24,9 +24,9 @@ commands:
   connect   like nc: connect from the stack to HOST PORT, stdin/stdout (see: tcpstack help connect)
   scenario  the differential harness: reset/timer paths against the kernel (see: tcpstack help scenario)
   pkt       run packet scripts (packetdrill syntax) against the stack in virtual time (see: tcpstack help pkt)
-  ss        connections of a running up, like ss -tio (see: tcpstack help ss)
-  nstat     counters of a running up that moved since the last call, like nstat (see: tcpstack help nstat)
-  timeline  print a trace recorded by up --trace-file (see: tcpstack help timeline)
+  ss        connections of a running up or connect, like ss -tioa; FILTER, -K (see: tcpstack help ss)
+  nstat     counters of a running up or connect that moved since the last call, like nstat (see: tcpstack help nstat)
+  timeline  print a trace recorded by up or connect --trace-file (see: tcpstack help timeline)
   plot      draw a connection's time-sequence graph and cwnd/RTT panes from a trace or capture
   help      this help, or with a COMMAND that command's (the same as COMMAND --help)
 
