@@ -160,8 +160,7 @@ type SsValues = ValuesOf<typeof SS_OPTIONS>;
 /** FILTER and the options that stand for parts of it (--sport, --dst, --dport; -a, -l). */
 function ssSelection(values: SsValues, positionals: string[]): { filter: SsFilter; states: number } {
   if (values.all && values.listening) throw new UsageError('-a and -l exclude each other');
-  const words = [...positionals];
-  const parsed = parseSsFilter(words);
+  const parsed = parseSsFilter(positionals);
   // The older options are expressions ANDed to FILTER's.
   const extra: string[][] = [];
   if (values.sport !== undefined) extra.push(['sport', '=', `:${parseInteger('--sport', values.sport, 1, 65535)}`]);
