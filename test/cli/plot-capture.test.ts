@@ -36,7 +36,9 @@ function block(le: boolean, type: number, body: Buffer): Buffer {
 interface Packet {
   us: number;
   bytes: Uint8Array;
-  comment?: string;
+  comments?: string[];
+  /** epb_flags: 1 inbound, 2 outbound. */
+  flags?: number;
 }
 
 function pcapng(le: boolean, packets: Packet[]): Buffer {
@@ -65,13 +67,20 @@ function pcapng(le: boolean, packets: Packet[]): Buffer {
     w(p.bytes.length, 16);
     const data = Buffer.concat([Buffer.from(p.bytes), Buffer.alloc((4 - (p.bytes.length % 4)) % 4)]);
     const options: Buffer[] = [];
-    if (p.comment !== undefined) {
-      const text = Buffer.from(p.comment, 'utf8');
+    const option = (code: number, value: Buffer): void => {
       const opt = Buffer.alloc(4);
-      if (le) opt.writeUInt16LE(1, 0), opt.writeUInt16LE(text.length, 2);
-      else opt.writeUInt16BE(1, 0), opt.writeUInt16BE(text.length, 2);
-      options.push(opt, text, Buffer.alloc((4 - (text.length % 4)) % 4), Buffer.alloc(4)); // opt_comment, opt_endofopt
+      if (le) opt.writeUInt16LE(code, 0), opt.writeUInt16LE(value.length, 2);
+      else opt.writeUInt16BE(code, 0), opt.writeUInt16BE(value.length, 2);
+      options.push(opt, value, Buffer.alloc((4 - (value.length % 4)) % 4));
+    };
+    for (const c of p.comments ?? []) option(1, Buffer.from(c, 'utf8')); // opt_comment
+    if (p.flags !== undefined) {
+      const v = Buffer.alloc(4);
+      if (le) v.writeUInt32LE(p.flags);
+      else v.writeUInt32BE(p.flags);
+      option(2, v); // epb_flags
     }
+    if (options.length > 0) options.push(Buffer.alloc(4)); // opt_endofopt
     blocks.push(block(le, 6, Buffer.concat([head, data, ...options])));
   }
   return Buffer.concat(blocks);
@@ -80,7 +89,11 @@ function pcapng(le: boolean, packets: Packet[]): Buffer {
 const CLIENT_ISN = 1000;
 const SERVER_ISN = 5000;
 
-/** The kernel (port 40000) connects to the stack's port 7, which sends 2000 bytes. */
+/**
+ * The kernel (port 40000) connects to the stack's port 7, which sends 2000
+ * bytes; commented as `up --pcap X.pcapng` comments (tun/capture-notes.ts),
+ * the stack's packets outbound.
+ */
 function exchange(): Packet[] {
   let id = 1;
   const fromKernel = (flags: number, seq: number, ack: number, window: number, options?: TcpOptionsToWrite) =>
@@ -89,16 +102,19 @@ function exchange(): Packet[] {
     tcpPacket({ src: STACK, dst: KERNEL, sport: 7, dport: 40000, seq, ack, flags, window: 1000, options, payload: new Uint8Array(len), ipId: id++, ttl: 64 });
   const s = SERVER_ISN + 1;
   const c = CLIENT_ISN + 1;
+  const OUT = 2;
+  const IN = 1;
   return [
-    { us: 1_000_000, bytes: fromKernel(TCP_SYN, CLIENT_ISN, 0, 64240, { mss: 1460, sackPermitted: true, wscale: 7 }) },
-    { us: 1_010_000, bytes: fromStack(TCP_SYN | TCP_ACK, SERVER_ISN, c, 0, { mss: 1460, sackPermitted: true, wscale: 2 }) },
-    { us: 1_020_000, bytes: fromKernel(TCP_ACK, c, s, 500) },
-    { us: 1_021_000, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comment: 'dropped by impairment (loss)' },
-    { us: 1_022_000, bytes: fromStack(TCP_ACK | TCP_PSH, s + 1000, c, 1000) },
-    { us: 1_032_000, bytes: fromKernel(TCP_ACK, c, s, 500, { sackBlocks: [s + 1000, s + 2000] }) },
-    { us: 1_040_000, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000) },
-    { us: 1_050_000, bytes: fromKernel(TCP_ACK, c, s + 2000, 500) },
-    { us: 1_051_000, bytes: fromKernel(TCP_RST | TCP_ACK, c, s + 2000, 0), comment: 'injected by rule 3' },
+    { us: 1_000_000, flags: IN, bytes: fromKernel(TCP_SYN, CLIENT_ISN, 0, 64240, { mss: 1460, sackPermitted: true, wscale: 7 }) },
+    { us: 1_010_000, flags: OUT, bytes: fromStack(TCP_SYN | TCP_ACK, SERVER_ISN, c, 0, { mss: 1460, sackPermitted: true, wscale: 2 }) },
+    { us: 1_020_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s, 500) },
+    { us: 1_021_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comments: ['dropped by impairment (loss), not delivered to the kernel'] },
+    { us: 1_022_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s + 1000, c, 1000) },
+    { us: 1_032_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s, 500, { sackBlocks: [s + 1000, s + 2000] }), comments: ['delayed 10 ms'] },
+    { us: 1_040_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comments: ['retransmission (fast)'] },
+    { us: 1_050_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s + 2000, 500) },
+    { us: 1_051_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s + 2000, 500, { sackBlocks: [s + 5000, s + 6000] }), comments: ['injected by rule 3', 'duplicate'] },
+    { us: 1_060_000, flags: OUT, bytes: fromStack(TCP_RST | TCP_ACK, s + 2000, c), comments: ['RST: closeWithUnread (tcp_send_active_reset in __tcp_close (data_was_unread)), reason TCP_ABORT_ON_CLOSE'] },
   ];
 }
 
@@ -110,13 +126,20 @@ for (const le of [true, false]) {
   test(`pcapng (${le ? 'little' : 'big'}-endian): the wire's segments, ACK and window lines, SACK, RST, and the comments as marks`, async (t) => {
     const buf = pcapng(le, exchange());
     const read = readPcapngBuffer(buf);
-    t.is(read.length, 9);
+    t.is(read.length, 10);
     t.deepEqual(
-      read.filter((p) => p.comment !== undefined).map((p) => [p.packet.tUs, p.comment]),
+      read.filter((p) => p.comments.length > 0).map((p) => [p.packet.tUs, ...p.comments]),
       [
-        [1_021_000, 'dropped by impairment (loss)'],
-        [1_051_000, 'injected by rule 3'],
+        [1_021_000, 'dropped by impairment (loss), not delivered to the kernel'],
+        [1_032_000, 'delayed 10 ms'],
+        [1_040_000, 'retransmission (fast)'],
+        [1_051_000, 'injected by rule 3', 'duplicate'],
+        [1_060_000, 'RST: closeWithUnread (tcp_send_active_reset in __tcp_close (data_was_unread)), reason TCP_ABORT_ON_CLOSE'],
       ],
+    );
+    t.deepEqual(
+      read.map((p) => p.direction),
+      exchange().map((p) => (p.flags === 2 ? 'outbound' : 'inbound')),
     );
     const dir = mkdtempSync(join(tmpdir(), 'tcpstack-plot-'));
     try {
@@ -128,7 +151,7 @@ for (const le of [true, false]) {
       t.deepEqual(
         conns.map((c) => [c.id, c.bytesOut, c.bytesIn]),
         [['7-40000', 3000, 0]],
-        'ours: the end that answered the SYN',
+        'ours: the outbound end',
       );
       const series = model.series('7-40000')!;
       t.is(series.sending, 'out');
@@ -138,20 +161,21 @@ for (const le of [true, false]) {
         'new data 0:1 at 0.010000 s', // the SYN-ACK
         'new data 1:1001 at 0.021000 s',
         'new data 1001:2001 at 0.022000 s',
-        'new data 1:1001 at 0.040000 s', // the wire does not say why a segment went again
+        'retransmission (fast) 1:1001 at 0.040000 s', // the wire alone does not say why a segment went again: its comment does
         // The receiver's window, 500, scaled by the wscale 7 its SYN announced.
         `ack 1 window ${1 + 500 * 128} at 0.020000 s`,
         `ack 2001 window ${2001 + 500 * 128} at 0.050000 s`,
         'sack 1001:2001 at 0.032000 s',
-        'dropped by impairment (loss) at 0.021000 s',
-        'injected by rule 3 at 0.051000 s',
-        'RST by the receiver at 0.051000 s',
+        'sack 5001:6001 at 0.051000 s',
+        'dropped by impairment (loss), not delivered to the kernel at 0.021000 s',
+        'injected by rule 3; duplicate at 0.051000 s',
+        'RST by the sender at 0.060000 s: closeWithUnread, TCP_ABORT_ON_CLOSE',
       ];
       for (const m of expected) t.true(marks.includes(m), `${m} in ${marks.filter((l) => / at /.test(l)).join(' | ')}`);
-      t.is(marks.filter((m) => m.startsWith('new data')).length, 4, 'a bar per segment with sequence space');
+      t.is(marks.filter((m) => /^(new data|retransmission)/.test(m)).length, 4, 'a bar per segment with sequence space');
       t.false(
-        marks.some((m) => m.startsWith('retransmission')),
-        'no mechanism from a capture',
+        marks.some((m) => m.startsWith('delayed')),
+        'a delay is no mark',
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -166,7 +190,24 @@ test('the command reads a pcapng by its first bytes: --list', (t) => {
     writeFileSync(file, pcapng(true, exchange()));
     const r = spawnSync(CLI, ['plot', file, '--list'], { encoding: 'utf8', timeout: 60_000 });
     t.is(r.status, 0, r.stderr);
-    t.regex(r.stdout, /^7-40000\s+198\.18\.0\.2:7>198\.18\.0\.1:40000\s+9\s+3000\s+0\s/m);
+    t.regex(r.stdout, /^7-40000\s+198\.18\.0\.2:7>198\.18\.0\.1:40000\s+10\s+3000\s+0\s/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("epb_flags decide which end is ours: captured on the kernel's side, the same exchange is the peer's data", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-plot-'));
+  try {
+    const file = join(dir, 'kernel-side.pcapng');
+    writeFileSync(file, pcapng(true, exchange().map((p) => ({ ...p, flags: 3 - p.flags! }))));
+    const model = new TraceModel();
+    loadCapture(file, model);
+    t.deepEqual(
+      model.connections().map((c) => [c.id, c.bytesOut, c.bytesIn]),
+      [['40000-7', 0, 3000]],
+    );
+    t.is(model.series('40000-7')!.sending, 'in');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
