@@ -51,6 +51,10 @@ const cases: Array<[string[], string]> = [
   [['nstat', '--pid'], '--pid needs a value: --pid PID'],
   [['timeline', 'f', '--kind'], '--kind needs a value: --kind LIST'],
   [['timeline', 'a', 'b'], 'timeline takes one FILE, got 2: "a" "b"'],
+  [['plot'], `plot needs FILE (try: ${CLI} plot --help)`],
+  [['plot', 'f'], 'plot needs -o OUT.svg or -o OUT.png (or --list)'],
+  [['plot', 'f', '-o', 'g.gif'], '-o: "g.gif" must end in .svg or .png'],
+  [['plot', 'f', '--list', '--panes', 'x'], '--panes: unknown pane "x" (known: tsg, cwnd, rtt, inflight)'],
   [['pkt', '--seed', '-1', 'x.pkt'], '--seed expects an integer from 0 to 4294967295, got "-1"'],
   [['pkt', '--bogus', 'x.pkt'], 'pkt: unknown option --bogus (pkt takes -v/--verbose, --seed N, --ip_version, --mtu, -h/--help)'],
   [['pkt'], `pkt needs at least one FILE.pkt (try: ${CLI} pkt --help)`],
@@ -61,7 +65,7 @@ const cases: Array<[string[], string]> = [
   [['scenario', 'bogus'], `unknown scenario subcommand "bogus": expected list, run NAME or table (try: ${CLI} scenario --help)`],
   [['uo'], `unknown command "uo": did you mean up? (try: ${CLI} --help)`],
   [['--bogus'], `unknown option --bogus before the command (the options: -h/--help, -V/--version; try: ${CLI} --help)`],
-  [['help', 'bogus'], `unknown command "bogus": the commands are up, connect, scenario, pkt, ss, nstat, timeline (try: ${CLI} --help)`],
+  [['help', 'bogus'], `unknown command "bogus": the commands are up, connect, scenario, pkt, ss, nstat, timeline, plot (try: ${CLI} --help)`],
 ];
 
 for (const [args, line] of cases) {
