@@ -1,7 +1,7 @@
 /**
  * A capture as plot records: classic pcap (cli/scenario/pcap-read.ts) or
- * pcapng (Section Header, Interface Description and Enhanced Packet
- * Blocks; a packet's opt_comments say what the trace and the impairment
+ * pcapng (tun/pcapng-read.ts, the reader of the captures `up --pcap`
+ * writes; a packet's opt_comments say what the trace and the impairment
  * said of it: comments.ts). The wire alone: no state samples. Which end is
  * "ours" (dir 'out'): the sender of packets pcapng's epb_flags call
  * outbound, else the end that answered the SYN, else the first packet's
@@ -11,15 +11,11 @@ import { readFileSync } from 'node:fs';
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import type { TcpSegmentEvent, TraceEvent } from '../../stack/trace.ts';
 import { TCP_RST } from '../../stack/wire/tcp.ts';
+import { isPcapng, readPcapng } from '../../tun/pcapng-read.ts';
 import { parseTcp, readPcapBuffer, type TcpPacket } from '../scenario/pcap-read.ts';
 import { readComments } from './comments.ts';
 import type { TraceModel } from './model.ts';
 
-const PCAPNG_SHB = 0x0a0d0d0a;
-const PCAPNG_IDB = 1;
-const PCAPNG_EPB = 6;
-const OPT_COMMENT = 1;
-const EPB_FLAGS = 2;
 const LINKTYPE_RAW = 101;
 
 interface CapturedPacket {
@@ -30,58 +26,14 @@ interface CapturedPacket {
   direction?: 'inbound' | 'outbound';
 }
 
-/** TCP packets of a pcapng buffer with their comments (raw-IP interfaces; one section, either byte order). */
+/** TCP packets of a pcapng buffer (tun/pcapng-read.ts: raw-IP interfaces) with their comments and direction. */
 export function readPcapngBuffer(buf: Buffer): CapturedPacket[] {
   const out: CapturedPacket[] = [];
-  let le = true;
-  const links: Array<{ linktype: number; unitsPerSecond: number }> = [];
-  let off = 0;
-  while (off + 12 <= buf.length) {
-    const type = buf.readUInt32LE(off);
-    if (type === PCAPNG_SHB) le = buf.readUInt32LE(off + 8) === 0x1a2b3c4d;
-    const u32 = (at: number): number => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
-    const u16 = (at: number): number => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
-    const blockType = u32(off);
-    const length = u32(off + 4);
-    if (length < 12 || off + length > buf.length) break;
-    if (blockType === PCAPNG_IDB) {
-      let unitsPerSecond = 1e6;
-      for (let o = off + 16; o + 4 <= off + length - 4; ) {
-        const code = u16(o);
-        const len = u16(o + 2);
-        if (code === 0) break;
-        if (code === 9 && len === 1) {
-          const r = buf[o + 4]!;
-          unitsPerSecond = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** r;
-        }
-        o += 4 + ((len + 3) & ~3);
-      }
-      links.push({ linktype: u16(off + 8), unitsPerSecond });
-    } else if (blockType === PCAPNG_EPB) {
-      const link = links[u32(off + 8)];
-      const ts = u32(off + 12) * 2 ** 32 + u32(off + 16);
-      const captured = u32(off + 20);
-      const data = buf.subarray(off + 28, off + 28 + captured);
-      const comments: string[] = [];
-      let direction: CapturedPacket['direction'];
-      for (let o = off + 28 + ((captured + 3) & ~3); o + 4 <= off + length - 4; ) {
-        const code = u16(o);
-        const len = u16(o + 2);
-        if (code === 0) break;
-        if (code === OPT_COMMENT) comments.push(buf.toString('utf8', o + 4, o + 4 + len));
-        if (code === EPB_FLAGS && len === 4) {
-          const bits = u32(o + 4) & 3; // pcapng §4.3.1: 01 inbound, 10 outbound
-          if (bits === 1) direction = 'inbound';
-          else if (bits === 2) direction = 'outbound';
-        }
-        o += 4 + ((len + 3) & ~3);
-      }
-      if (link !== undefined && link.linktype === LINKTYPE_RAW) {
-        const packet = parseTcp(data, 0, ts / (link.unitsPerSecond / 1e6)); // exact at the default microseconds
-        if (packet !== undefined) out.push(direction === undefined ? { packet, comments } : { packet, comments, direction });
-      }
-    }
-    off += length;
+  for (const p of readPcapng(buf).packets) {
+    if (p.interface.linktype !== LINKTYPE_RAW) continue;
+    const packet = parseTcp(p.data, 0, p.micros);
+    if (packet === undefined) continue;
+    out.push(p.direction === undefined ? { packet, comments: p.comments } : { packet, comments: p.comments, direction: p.direction });
   }
   return out;
 }
@@ -89,7 +41,7 @@ export function readPcapngBuffer(buf: Buffer): CapturedPacket[] {
 /** Reads FILE (pcap or pcapng, told by its first word) into `model`. */
 export function loadCapture(path: string, model: TraceModel): void {
   const buf = readFileSync(path);
-  const packets: CapturedPacket[] = buf.length >= 4 && buf.readUInt32LE(0) === PCAPNG_SHB ? readPcapngBuffer(buf) : readPcapBuffer(buf).map((packet) => ({ packet, comments: [] }));
+  const packets: CapturedPacket[] = isPcapng(buf) ? readPcapngBuffer(buf) : readPcapBuffer(buf).map((packet) => ({ packet, comments: [] }));
   if (packets.length === 0) return;
   model.setOrigin(packets[0]!.packet.tUs / 1000);
   // Our end of each connection: what the capture says left this host, else the SYN-ACK's sender, else the first packet's.
