@@ -212,3 +212,8 @@ test("epb_flags decide which end is ours: captured on the kernel's side, the sam
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a capture still being written (its last block cut short) is read up to that block', (t) => {
+  const whole = pcapng(true, exchange());
+  t.is(readPcapngBuffer(whole.subarray(0, whole.length - 10)).length, 9);
+});
