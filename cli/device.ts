@@ -9,6 +9,8 @@ import { formatIpv4, inPrefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } fro
 import type { Link } from '../stack/link.ts';
 import { CryptoRandom, MonotonicClock, RealtimeDriver } from '../tun/driver.ts';
 import { PcapTap, PcapWriter } from '../tun/pcap.ts';
+import { isPcapngPath } from '../tun/pcapng.ts';
+import { PcapngCapture } from '../tun/pcapng-capture.ts';
 import type { TunDevice } from '../tun/tun-device.ts';
 import { ipv6Ends, openConfiguredDevice } from '../tun/tun-stack.ts';
 import { formatIpv6, type Ipv6Prefix } from '../stack/wire/addr6.ts';
@@ -73,10 +75,14 @@ addresses:
                         ways and checksums the kernel owes (default on; off
                         with impairments, which act on wire-sized packets)
 capture and tuning:
-  --pcap FILE           write every packet crossing the device to FILE (pcap,
-                        raw IP; read it with 'tcpdump -r FILE'); its directory
-                        must exist and FILE must not (nothing is
-                        overwritten)
+  --pcap FILE           write every packet crossing the device to FILE, raw IP;
+                        FILE.pcapng: pcapng as the kernel saw the wire, each
+                        packet's direction and a comment on what happened to
+                        it (a RST's reason, a retransmission, a drop by the
+                        stack or the impairments; 'tshark -r FILE -T fields
+                        -e frame.comment'); any other name: classic pcap
+                        ('tcpdump -r FILE'). Its directory must exist and FILE
+                        must not (nothing is overwritten)
   --sysctl NAME=VALUE   set a stack tunable by its Linux name, repeatable, e.g.
                         --sysctl net.ipv4.ipfrag_time=10 (or ipfrag_time=10)
 ${wrap(`known: ${sysctlNames().join(', ')}`, 24, 80)}
@@ -284,14 +290,25 @@ export function bringUp(config: DeviceConfig): RunningDevice {
     // Closing the outermost link closes the chain (the capture is flushed first); the device's own undo is then a no-op.
     cleanups.push(() => link.close());
     const clock = new MonotonicClock();
-    // The impairment sits on the device; the capture between it and the stack
-    // records what the stack sent and what it was finally given.
+    // The impairment sits on the device. A pcapng capture records the wire as
+    // the kernel sees it (its tap below the impairment, whose verdicts it
+    // hears, and a second tap under the stack pairing the stack's trace with
+    // the packets: docs/captures.md); a classic pcap, between the impairment
+    // and the stack, records what the stack sent and what it was finally given.
+    const capture = config.pcap !== undefined && isPcapngPath(config.pcap) ? new PcapngCapture(config.pcap, { interfaceName: device.name }) : undefined;
+    if (capture !== undefined) link = capture.wire(link);
     let impaired: ImpairedLink | undefined;
-    if (config.impair !== undefined) link = impaired = new ImpairedLink(device, new Impairment(config.impair.config, clock));
-    if (config.pcap !== undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
+    if (config.impair !== undefined) {
+      const impairment = new Impairment(config.impair.config, clock);
+      capture?.watch(impairment);
+      link = impaired = new ImpairedLink(link, impairment);
+    }
+    if (config.pcap !== undefined && capture === undefined) link = new PcapTap(link, new PcapWriter(config.pcap));
+    if (capture !== undefined) link = capture.stackSide(link);
 
     // keepsInput: every batch the device (or the impairment holding it) hands over is a fresh buffer.
     const stack = new Stack({ address: config.addr, ...(config.addr6 === undefined ? {} : { address6: config.addr6 }), clock, random: new CryptoRandom(), link, mtu: config.mtu, offload: device.offload, keepsInput: true, sysctl: config.sysctl });
+    capture?.attach(stack);
     const driver = new RealtimeDriver(stack, link, clock, impaired ? [impaired] : []);
     cleanups.push(() => driver.stop());
 
