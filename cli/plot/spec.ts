@@ -85,11 +85,18 @@ export function chartSpec(s: ConnectionSeries, o: ChartOptions = {}): Record<str
   const resets: Row[] = s.resets.filter((r) => within(r.t, from, to)).map((r) => ({ t: r.t, seq: r.seq, label: r.reason === '' ? 'RST' : `RST ${r.reason}`, d: `RST by the ${r.by} at ${r.t.toFixed(6)} s${r.reason ? `: ${r.reason}` : ''}` }));
   const notes: Row[] = s.notes.filter((n) => within(n.t, from, to)).map((n) => ({ t: n.t, seq: n.seq, label: n.note, d: `${n.note} at ${n.t.toFixed(6)} s` }));
 
+  // The sequence axis spans what was sent and acknowledged, and a quarter more above: the window's edge is drawn
+  // where it is near (the sender up against it), clipped where it is far above (zoomed in, it would flatten the rest).
+  const seqs = [...bars.flatMap((b) => [b.start, b.end]), ...acks.map((a) => a.ack), ...sacks.flatMap((b) => [b.start, b.end]), ...resets.map((r) => r.seq), ...notes.map((n) => n.seq)] as number[];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of seqs) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  const seqScale = seqs.length === 0 ? { zero: false } : { zero: false, domain: [lo, hi + Math.max(1, (hi - lo) * 0.25)] };
   const tsg: Record<string, unknown>[] = [
     { data: { values: sacks }, mark: { type: 'rule', strokeWidth: 3, opacity: 0.35, color: '#2ca02c' }, encoding: { x, y: { field: 'start', type: 'quantitative' }, y2: { field: 'end' }, description: { field: 'd' } } },
     { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#2ca02c', strokeWidth: 1 }, encoding: { x, y: { field: 'ack', type: 'quantitative' } } },
-    { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#bcbd22', strokeWidth: 1, strokeDash: [4, 2] }, encoding: { x, y: { field: 'window', type: 'quantitative' } } },
-    { data: { values: bars }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'start', type: 'quantitative', title: `sequence number (relative), ${s.sending === 'out' ? 'our' : "the peer's"} data` }, y2: { field: 'end' }, color: { ...colour, legend: null }, description: { field: 'd' } } },
+    { data: { values: acks }, mark: { type: 'line', interpolate: 'step-after', color: '#bcbd22', strokeWidth: 1, strokeDash: [4, 2], clip: true }, encoding: { x, y: { field: 'window', type: 'quantitative' } } },
+    { data: { values: bars }, mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'start', type: 'quantitative', title: `sequence number (relative), ${s.sending === 'out' ? 'our' : "the peer's"} data`, scale: seqScale }, y2: { field: 'end' }, color: { ...colour, legend: null }, description: { field: 'd' } } },
     { data: { values: acks }, mark: { type: 'tick', opacity: 0 }, encoding: { x, y: { field: 'ack', type: 'quantitative' }, description: { field: 'd' } } },
     // The mechanism's shape at the top of each retransmission (described by its bar: no label of its own).
     { data: { values: bars.filter((b) => b.rtx === 1) }, mark: { type: 'point', size: 40, filled: false, strokeWidth: 2, aria: false }, encoding: { x, y: { field: 'end', type: 'quantitative' }, stroke: colour, shape } },
