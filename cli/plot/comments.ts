@@ -14,7 +14,9 @@
  *   packet is drawn.
  *
  * "delayed N ms" and "reordered" are no marks: with --delay every packet
- * has one, and the bars' times already show it.
+ * has one, and the bars' times already show it. One comment may hold
+ * several notes: tun/pcapng-capture.ts joins a packet's with "; " and the
+ * copies of a duplicated one with " | ".
  */
 import type { RetransMechanism } from '../../stack/trace.ts';
 
@@ -43,7 +45,7 @@ const NOT_A_MARK = /^(delayed [\d.]+ ms|reordered)$/;
 export function readComments(comments: readonly string[]): PacketComments {
   const out: PacketComments = {};
   const marks: string[] = [];
-  for (const c of comments) {
+  for (const c of comments.flatMap((comment) => comment.split(/; | \| /))) {
     const rtx = RETRANSMISSION.exec(c);
     if (rtx !== null && (MECHANISMS as readonly string[]).includes(rtx[1]!)) {
       out.rtx = rtx[1] as RetransMechanism;

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptionsToWrite } from '../../stack/wire/tcp.ts';
 import { TraceModel, loadCapture, readPcapngBuffer, renderSvg } from '../../cli/plot/index.ts';
+import { readComments } from '../../cli/plot/comments.ts';
 import { KERNEL, STACK, tcpPacket } from '../helpers/packets.ts';
 import { CLI } from '../helpers/interop.ts';
 
@@ -111,7 +112,7 @@ function exchange(): Packet[] {
     { us: 1_021_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comments: ['dropped by impairment (loss), not delivered to the kernel'] },
     { us: 1_022_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s + 1000, c, 1000) },
     { us: 1_032_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s, 500, { sackBlocks: [s + 1000, s + 2000] }), comments: ['delayed 10 ms'] },
-    { us: 1_040_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comments: ['retransmission (fast)'] },
+    { us: 1_040_000, flags: OUT, bytes: fromStack(TCP_ACK | TCP_PSH, s, c, 1000), comments: ['retransmission (fast); delayed 10 ms'] }, // notes joined as tun/pcapng-capture.ts joins them
     { us: 1_050_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s + 2000, 500) },
     { us: 1_051_000, flags: IN, bytes: fromKernel(TCP_ACK, c, s + 2000, 500, { sackBlocks: [s + 5000, s + 6000] }), comments: ['injected by rule 3', 'duplicate'] },
     { us: 1_060_000, flags: OUT, bytes: fromStack(TCP_RST | TCP_ACK, s + 2000, c), comments: ['RST: closeWithUnread (tcp_send_active_reset in __tcp_close (data_was_unread)), reason TCP_ABORT_ON_CLOSE'] },
@@ -132,7 +133,7 @@ for (const le of [true, false]) {
       [
         [1_021_000, 'dropped by impairment (loss), not delivered to the kernel'],
         [1_032_000, 'delayed 10 ms'],
-        [1_040_000, 'retransmission (fast)'],
+        [1_040_000, 'retransmission (fast); delayed 10 ms'],
         [1_051_000, 'injected by rule 3', 'duplicate'],
         [1_060_000, 'RST: closeWithUnread (tcp_send_active_reset in __tcp_close (data_was_unread)), reason TCP_ABORT_ON_CLOSE'],
       ],
@@ -216,4 +217,16 @@ test("epb_flags decide which end is ours: captured on the kernel's side, the sam
 test('a capture still being written (its last block cut short) is read up to that block', (t) => {
   const whole = pcapng(true, exchange());
   t.is(readPcapngBuffer(whole.subarray(0, whole.length - 10)).length, 9);
+});
+
+test("comments: several notes in one, as up --pcap joins them ('; ' per packet, ' | ' per copy); delays are no marks", (t) => {
+  t.deepEqual(readComments(['delayed 10 ms | duplicate; delayed 12 ms']), { mark: 'duplicate' });
+  t.deepEqual(readComments(['retransmission (tlp); dropped by impairment (loss), not delivered to the kernel']), {
+    rtx: 'tlp',
+    mark: 'dropped by impairment (loss), not delivered to the kernel',
+  });
+  t.deepEqual(readComments(['RST: noSocket (tcp_v6_send_reset in tcp_v6_rcv (no socket)), reason NO_SOCKET']), {
+    rst: { path: 'noSocket', linux: 'tcp_v6_rcv (no socket)', reason: 'NO_SOCKET', generator: 'reply', ipv6: true },
+  });
+  t.deepEqual(readComments(['retransmission (warp)', 'a comment from another tool']), { mark: 'retransmission (warp); a comment from another tool' });
 });
