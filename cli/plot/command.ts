@@ -202,6 +202,13 @@ export async function runPlotCommand(argv: string[]): Promise<number> {
   } catch (error) {
     throw new FatalError(`plot: cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  process.stderr.write(`${out}: ${chosen.name}, ${series.sending === 'out' ? 'our' : "the peer's"} data, ${series.bars.length} segments, ${series.samples.length} state samples\n`);
+  // What else FILE holds, when plot chose: the other connections, the other direction's data (an echo sends both ways).
+  const hints: string[] = [];
+  if (config.conn === undefined && conns.length > 1) hints.push(`the busiest of ${conns.length} connections (--list; --conn to choose)`);
+  const otherBytes = series.sending === 'out' ? chosen.bytesIn : chosen.bytesOut;
+  if (config.dir === undefined && otherBytes > 0) hints.push(`${series.sending === 'out' ? "the peer's" : 'our'} ${otherBytes} bytes with --dir ${series.sending === 'out' ? 'in' : 'out'}`);
+  process.stderr.write(
+    `${out}: ${chosen.name}, ${series.sending === 'out' ? 'our' : "the peer's"} data, ${series.bars.length} segments, ${series.samples.length} state samples${hints.length > 0 ? `; ${hints.join('; ')}` : ''}\n`,
+  );
   return 0;
 }

@@ -184,14 +184,20 @@ for (const le of [true, false]) {
   });
 }
 
-test('the command reads a pcapng by its first bytes: --list', (t) => {
+test('the command reads a pcapng by its first bytes: --list; drawing, it says which of the connections it chose', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tcpstack-plot-'));
   try {
     const file = join(dir, 'run.pcapng');
-    writeFileSync(file, pcapng(true, exchange()));
+    // And a second connection: a SYN from another port, never answered.
+    const syn = tcpPacket({ src: KERNEL, dst: STACK, sport: 40001, dport: 7, seq: 9, ack: 0, flags: TCP_SYN, window: 64240, ipId: 99, ttl: 64 });
+    writeFileSync(file, pcapng(true, [...exchange(), { us: 1_070_000, flags: 1, bytes: syn }]));
     const r = spawnSync(CLI, ['plot', file, '--list'], { encoding: 'utf8', timeout: 60_000 });
     t.is(r.status, 0, r.stderr);
     t.regex(r.stdout, /^7-40000\s+198\.18\.0\.2:7>198\.18\.0\.1:40000\s+10\s+3000\s+0\s/m);
+    t.regex(r.stdout, /^7-40001\s/m);
+    const drawn = spawnSync(CLI, ['plot', file, '-o', join(dir, 'run.svg')], { encoding: 'utf8', timeout: 60_000 });
+    t.is(drawn.status, 0, drawn.stderr);
+    t.regex(drawn.stderr, /run\.svg: 198\.18\.0\.2:7>198\.18\.0\.1:40000, our data, 4 segments, 0 state samples; the busiest of 2 connections \(--list; --conn to choose\)$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
