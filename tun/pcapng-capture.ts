@@ -52,6 +52,10 @@ interface CaptureRecord {
   groups: string[][];
   /** What it still waits for: copies the impairment holds or the stack has not had, and the tap's own hold while handling it. */
   pending: number;
+  /** An outgoing packet's place in the batch the stack handed over (see stackSent). */
+  order?: number;
+  /** Dropped on the way out: stamped when the stack sent it. */
+  lost?: boolean;
 }
 
 /** Where a packet handed to the stack came from: a record, and which copy of it. */
@@ -115,6 +119,14 @@ export class PcapngCapture {
   private pendingNotes = 0;
   /** stackSend gave some packet trace notes (stackSent removes them). */
   private noted = false;
+
+  /**
+   * While the stack side's send() runs through an impairment: each packet's
+   * place in the batch (copies and injections after what they came from),
+   * and where the records made meanwhile start.
+   */
+  private sendOrder: Map<Uint8Array, number> | undefined;
+  private sendStart = 0;
 
   /** The batch the stack is being handed, and the packetsFromLink count before it. */
   private batch: Array<Target | undefined> = [];
@@ -226,16 +238,23 @@ export class PcapngCapture {
       case 'drop': {
         // Never reaches the wire tap: recorded now, when the stack sent it.
         const notes = [...trace, ...(v.copy === undefined ? [] : copyNotes(v.copy, 0, false)), impairDropNote('out', v.cause, v.rule)];
-        this.add(EPB_OUTBOUND, v.copy?.bytes ?? v.packet, notes, 0);
+        const record = this.add(EPB_OUTBOUND, v.copy?.bytes ?? v.packet, notes, 0, this.sendOrder?.get(v.packet));
+        record.lost = true;
         break;
       }
-      case 'queue':
+      case 'queue': {
         // Every queued copy gets its list, empty or not, so the wire tap takes the right one.
         pushTo(this.wireNotes, v.copy.bytes, [...trace, ...copyNotes(v.copy, v.heldMs, v.reordered)]);
+        const order = this.sendOrder?.get(v.packet);
+        if (order !== undefined && !this.sendOrder!.has(v.copy.bytes)) this.sendOrder!.set(v.copy.bytes, order);
         break;
-      case 'inject':
+      }
+      case 'inject': {
         pushTo(this.wireNotes, v.packet, [injectNote(v.rule)]);
+        const order = this.sendOrder?.get(v.trigger);
+        if (order !== undefined) this.sendOrder!.set(v.packet, order + 0.5);
         break;
+      }
     }
   }
 
@@ -260,8 +279,9 @@ export class PcapngCapture {
   }
 
   /** A new record, in time order; `pending` holds it back until released. */
-  private add(flags: number, packet: Uint8Array, notes: string[], pending: number): CaptureRecord {
+  private add(flags: number, packet: Uint8Array, notes: string[], pending: number, order?: number): CaptureRecord {
     const record: CaptureRecord = { micros: this.micros(), flags, data: Buffer.from(packet), groups: [notes], pending };
+    if (order !== undefined) record.order = order;
     this.records.push(record);
     return record;
   }
@@ -273,7 +293,7 @@ export class PcapngCapture {
     if (this.closed) return;
     for (const p of packets) {
       const notes = shiftFrom(this.wireNotes, p) ?? this.traceNotes.get(p) ?? [];
-      this.add(EPB_OUTBOUND, p, [...notes], 0);
+      this.add(EPB_OUTBOUND, p, [...notes], 0, this.sendOrder?.get(p));
     }
   }
 
@@ -297,6 +317,10 @@ export class PcapngCapture {
 
   /** Before the stack's packets go down: the trace's notes on them, matched by ports, seq and flags. */
   stackSend(packets: readonly Uint8Array[]): void {
+    if (this.impaired && !this.closed) {
+      this.sendOrder = new Map(packets.map((p, i) => [p, i]));
+      this.sendStart = this.records.length;
+    }
     if (this.pendingNotes === 0) return;
     for (const p of packets) {
       const v = viewPacket(p);
@@ -310,6 +334,7 @@ export class PcapngCapture {
   }
 
   stackSent(packets: readonly Uint8Array[]): void {
+    if (this.sendOrder !== undefined) this.keepSendOrder();
     // The stack may build its next flush in the same buffers (Link.copiesOnSend).
     if (this.noted) for (const p of packets) this.traceNotes.delete(p);
     this.noted = false;
@@ -336,6 +361,29 @@ export class PcapngCapture {
     for (const t of this.batch) if (t !== undefined && t.queued) t.record.pending--;
     this.batch = [];
     this.settle();
+  }
+
+  /**
+   * The impairment decides every packet of a batch before it releases any,
+   * so the packets it dropped were recorded ahead of the rest of their
+   * batch: put the batch's records back in the order the stack sent them
+   * (what was released from earlier batches first), a dropped packet
+   * stamped no earlier than the record before it (it left with the batch,
+   * within microseconds). Wireshark's TCP analysis then reads the sequence
+   * numbers as the stack sent them.
+   */
+  private keepSendOrder(): void {
+    this.sendOrder = undefined;
+    const made = this.records.slice(this.sendStart);
+    if (made.length < 2) return;
+    const rank = (r: CaptureRecord): number => r.order ?? -1;
+    made.sort((a, b) => rank(a) - rank(b));
+    for (let i = 0; i < made.length; i++) {
+      const r = made[i]!;
+      const before = i > 0 ? made[i - 1] : this.records[this.sendStart - 1];
+      if (r.lost === true && before !== undefined && r.micros < before.micros) r.micros = before.micros;
+      this.records[this.sendStart + i] = r;
+    }
   }
 
   /** Writes the records at the head that have nothing more to wait for. */

@@ -87,8 +87,9 @@ function expectedRecords(t: ExecutionContext, w: CaptureWorld, inDropNote: (p: U
   for (const h of w.stack.handed) {
     const k = reachedKernel.get(h.packet);
     const notes = [...(traceNotes.get(h.packet) ?? [])];
+    // In the order the stack sent them, those the impairment dropped among the rest of their batch (none is held here).
     if (k === undefined) out.push({ n: h.n, t: h.t, direction: 'outbound', packet: h.packet, comment: [...notes, 'dropped by impairment (loss), not delivered to the kernel'].join('; ') });
-    else out.push({ n: k.n, t: k.t, direction: 'outbound', packet: h.packet, comment: notes.join('; ') });
+    else out.push({ n: k.t === h.t ? h.n : k.n, t: k.t, direction: 'outbound', packet: h.packet, comment: notes.join('; ') });
   }
   t.deepEqual(
     w.kernel.sent.filter((e) => !handed.has(e.packet)),
