@@ -13,7 +13,7 @@ STAMP    := node_modules/.install-stamp
 # chromium is the headless browser the status page's test drives).
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables iptables:iptables ethtool:ethtool \
-            python3-scapy:python3-scapy lwip-headers:liblwip-dev chromium:chromium
+            python3-scapy:python3-scapy lwip-headers:liblwip-dev tshark:tshark chromium:chromium
 
 .PHONY: all deps addon tools test typecheck deps-check demo bench fidelity clean
 
