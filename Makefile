@@ -10,7 +10,8 @@ STAMP    := node_modules/.install-stamp
 # (a Python module is written python3-module:package, checked with Debian's
 # /usr/bin/python3, which is the one its python3-* packages serve; lwip-headers
 # is lwIP's headers and library, for the benchmark's lwIP peer, test/bench/c;
-# chromium is the headless browser the status page's test drives).
+# chromium is the headless browser the status page's test drives; tshark reads
+# the pcapng captures' comments and directions back, as Wireshark would).
 TOOLS    := ping:iputils-ping tcpdump:tcpdump ip:iproute2 ss:iproute2 telnet:telnet \
             nc:netcat-openbsd curl:curl python3:python3 nft:nftables iptables:iptables ethtool:ethtool \
             python3-scapy:python3-scapy lwip-headers:liblwip-dev tshark:tshark chromium:chromium
