@@ -71,7 +71,7 @@ test('a queued copy: the duplicate\'s index, the bit flipped (as the released by
     if (v.kind !== 'queue') return;
     t.is(v.packet, p, 'told with the packet as pushed');
     t.is(v.copy.index, i);
-    t.is<Uint8Array | undefined>(v.copy.bytes, released[i], 'the bytes that were released');
+    t.is(v.copy.bytes, released[i]!, 'the bytes that were released');
     t.deepEqual(v.copy.rewrittenBy, [1]);
     t.is(v.heldMs, 35);
     t.false(v.reordered);
