@@ -187,8 +187,12 @@ function lines(child: ChildProcess): () => Promise<string> {
 
 type Condition = 'no page' | 'events' | 'graph';
 
+/** The clients of the transfer under way (the stream, the sender): ended with it, or at exit. */
+const running: ChildProcess[] = [];
+
 async function transfer(netns: string, upPid: number, condition: Condition): Promise<{ seconds: number; cpu: number }> {
-  const helpers: ChildProcess[] = [];
+  const helpers = running;
+  helpers.length = 0;
   let polling = true;
   try {
     if (condition !== 'no page') {
@@ -228,6 +232,14 @@ if (process.getuid?.() !== 0) {
 }
 const netns = uniqueNetns('status-cost');
 const up = startCli(['up', '--netns', netns, '--services', 'discard,http', '--offload', OFFLOAD]);
+// Should this process end any other way (an error, a closed stdout), its
+// children end with it, by PID: up then removes the namespace it made.
+process.on('exit', () => {
+  for (const h of running) if (h.exitCode === null) h.kill('SIGKILL');
+  if (up.child.exitCode === null) up.child.kill('SIGTERM');
+});
+process.stdout.on('error', () => process.exit(1));
+process.stderr.on('error', () => process.exit(1));
 try {
   await up.ready();
   const results = new Map<Condition, Array<{ seconds: number; cpu: number }>>();
