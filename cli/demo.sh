@@ -87,6 +87,14 @@ stop_stack
 sed -n '/^stopped/,$p' "$log" | grep -v '^stopped' | grep -E 'Rst|Reset|Abort|Icmp(In|Out)Echo|ActiveOpens|PassiveOpens|Attempt' | sed 's/^/    /'
 ip netns del "$ns" 2>/dev/null
 
+step "the capture explains its packets: tshark -r $outdir/demo.pcapng -Y frame.comment"
+if command -v tshark >/dev/null 2>&1; then
+  tshark -r "$outdir/demo.pcapng" -Y frame.comment -T fields -e frame.number -e frame.p2p_dir -e frame.comment 2>/dev/null |
+    awk -F'\t' '{ printf "    #%-4s %-8s %s\n", $1, ($2 == "1" ? "inbound" : "outbound"), $3 }' | head -n 8
+else
+  echo "    (tshark not installed; open the file with Wireshark: the comments are in each packet's frame)"
+fi
+
 step "2. a transfer through 5 % loss: tcpstack up --services echo --loss 5% --delay 10ms --seed 7 --trace-file $outdir/loss.trace"
 start_stack --services echo --loss 5% --delay 10ms --seed 7 --trace-file "$outdir/loss.trace"
 step "512 KiB through the echo service (port 7): the kernel sends, our stack sends it all back"
@@ -105,4 +113,4 @@ echo "done: namespace $ns and its TUN devices are gone. Kept in $outdir:"
 echo "  $outdir/loss.svg   the time-sequence graph of the lossy transfer (open it in a browser)"
 echo "  $outdir/loss.png   the same as PNG"
 echo "  $outdir/loss.trace its trace (tcpstack timeline $outdir/loss.trace)"
-echo "  $outdir/demo.pcapng the first run's capture (tshark -r $outdir/demo.pcapng)"
+echo "  $outdir/demo.pcapng the first run's capture, each packet explained (tshark -r $outdir/demo.pcapng -T fields -e frame.number -e frame.comment -Y frame.comment)"
