@@ -122,7 +122,7 @@ function wscaleOf(options: string): number {
 export class TraceModel {
   private readonly conns = new Map<string, ConnRecords>();
   private origin: number | undefined;
-  /** Most records kept per connection (the live page bounds its memory); Infinity for a file. */
+  /** Records kept per connection: the latest maxPerConnection, up to a quarter more between cuts (a live view bounds its memory); Infinity for a file. */
   constructor(private readonly maxPerConnection = Infinity) {}
 
   /** The time 0 of the graphs (ms of the stack's clock): the trace header's, else the first record's. */
@@ -213,9 +213,14 @@ export class TraceModel {
   }
 }
 
+/**
+ * Appends, keeping at most `max` (and at least the latest `max`): the
+ * oldest quarter goes in one cut once the list is a quarter over, so a
+ * full list costs O(1) per record, not a shift of the whole list each time.
+ */
 function keep<T>(list: T[], item: T, max: number): void {
   list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
+  if (list.length > max + Math.max(1, max >> 2)) list.splice(0, list.length - max);
 }
 
 function buildSeries(id: string, c: ConnRecords, sending: 'out' | 'in', seconds: (t: number) => number): ConnectionSeries {
