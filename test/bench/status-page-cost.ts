@@ -25,12 +25,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { VirtualClock } from '../../stack/clock.ts';
-import { SeededRandom } from '../../stack/random.ts';
-import type { Endpoint, TcpInfo } from '../../stack/socket/types.ts';
-import { Stack } from '../../stack/stack.ts';
-import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { memoryLinkPair } from '../../tun/memory-link.ts';
+import type { TcpInfo } from '../../stack/socket/types.ts';
+import type { Stack } from '../../stack/stack.ts';
+import { memoryTransfer } from './memory-transfer.ts';
 import type { TcpProvider } from '../../tun/node/provider.ts';
 import { TraceHub } from '../../tun/trace-hub.ts';
 import { Recorder } from '../../cli/services/status/recorder.ts';
@@ -59,51 +56,8 @@ print('seconds', time.monotonic() - t0, flush=True)
 `;
 
 /** MiB one way between two stacks in memory; `recordA` is called with the sender's stack before it starts. */
-function memoryTransfer(recordA: (a: Stack) => void): { ms: number; segments: number } {
-  const clock = new VirtualClock(0);
-  const [la, lb] = memoryLinkPair(1500);
-  const a = new Stack({ address: parseIpv4('198.18.0.1')!, clock, random: new SeededRandom(1), link: la });
-  const b = new Stack({ address: parseIpv4('198.18.0.2')!, clock, random: new SeededRandom(2), link: lb });
-  recordA(a);
-  la.onReceive((batch) => a.inputBatch(batch));
-  lb.onReceive((batch) => b.inputBatch(batch));
-  const server = b.tcp.socket();
-  server.bind(0, 9);
-  server.listen(8);
-  let received = 0;
-  const total = MIB * 1024 * 1024;
-  server.onEvent = () => {
-    const child = server.accept();
-    if (!child) return;
-    child.onEvent = (ep: Endpoint) => {
-      for (let d = ep.read(); d !== null && d.length > 0; d = ep.read()) received += d.length;
-    };
-  };
-  const client = a.tcp.socket();
-  const chunk = new Uint8Array(65536);
-  let sent = 0;
-  client.onEvent = (ep: Endpoint) => {
-    if (ep.state !== 'ESTABLISHED') return;
-    while (sent < total) {
-      const n = ep.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
-      if (n === 0) break;
-      sent += n;
-    }
-  };
-  client.connect('198.18.0.2', 9);
-  const t0 = performance.now();
-  while (received < total) {
-    a.flush();
-    b.flush();
-    if (la.deliver() + lb.deliver() === 0) {
-      const next = Math.min(a.nextDeadline(), b.nextDeadline());
-      if (next === Infinity) throw new Error(`stalled at ${received}`);
-      clock.set(Math.max(clock.now(), next));
-      a.runTimers();
-      b.runTimers();
-    }
-  }
-  return { ms: performance.now() - t0, segments: a.counters.TcpOutSegs + a.counters.TcpInSegs };
+function inMemoryTransfer(recordA: (a: Stack) => void): { ms: number; segments: number } {
+  return memoryTransfer(MIB, (a) => recordA(a));
 }
 
 function inMemory(): void {
@@ -120,11 +74,11 @@ function inMemory(): void {
       },
     ],
   ];
-  for (const [, f] of variants) memoryTransfer(f); // warm-up
+  for (const [, f] of variants) inMemoryTransfer(f); // warm-up
   const results = new Map<string, number[]>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, f] of variants) {
-      const x = memoryTransfer(f);
+      const x = inMemoryTransfer(f);
       results.set(name, [...(results.get(name) ?? []), (x.ms * 1e6) / x.segments]);
     }
   }

@@ -10,13 +10,8 @@
  * Variants run interleaved, ROUNDS each after a warm-up; we print the median
  * and min–max in MiB/s and ns per segment.
  */
-import { VirtualClock } from '../../stack/clock.ts';
-import { SeededRandom } from '../../stack/random.ts';
-import type { Endpoint } from '../../stack/socket/types.ts';
-import { Stack } from '../../stack/stack.ts';
 import type { TraceSink } from '../../stack/trace.ts';
-import { parseIpv4 } from '../../stack/wire/addr.ts';
-import { memoryLinkPair } from '../../tun/memory-link.ts';
+import { memoryTransfer } from './memory-transfer.ts';
 
 const MIB = Number(process.argv[2] ?? 64);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -41,51 +36,10 @@ async function timelineSink(): Promise<SinkFactory | undefined> {
 }
 
 function run(sink: SinkFactory): { ms: number; segments: number } {
-  const clock = new VirtualClock(0);
-  const [la, lb] = memoryLinkPair(1500);
-  const a = new Stack({ address: parseIpv4('198.18.0.1')!, clock, random: new SeededRandom(1), link: la, trace: sink() });
-  const b = new Stack({ address: parseIpv4('198.18.0.2')!, clock, random: new SeededRandom(2), link: lb, trace: sink() });
-  la.onReceive((batch) => a.inputBatch(batch));
-  lb.onReceive((batch) => b.inputBatch(batch));
-  const server = b.tcp.socket();
-  server.bind(0, 9);
-  server.listen(8);
-  let received = 0;
-  const total = MIB * 1024 * 1024;
-  server.onEvent = () => {
-    const child = server.accept();
-    if (!child) return;
-    child.onEvent = (ep: Endpoint) => {
-      for (let d = ep.read(); d !== null && d.length > 0; d = ep.read()) received += d.length;
-    };
-  };
-  const client = a.tcp.socket();
-  const chunk = new Uint8Array(65536);
-  let sent = 0;
-  client.onEvent = (ep: Endpoint) => {
-    if (ep.state !== 'ESTABLISHED') return;
-    while (sent < total) {
-      const n = ep.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
-      if (n === 0) break;
-      sent += n;
-    }
-  };
-  client.connect('198.18.0.2', 9);
-  const t0 = performance.now();
-  for (let i = 0; received < total; i++) {
-    a.flush();
-    b.flush();
-    const moved = la.deliver() + lb.deliver();
-    if (moved === 0) {
-      const next = Math.min(a.nextDeadline(), b.nextDeadline());
-      if (next === Infinity) throw new Error(`stalled at ${received}`);
-      clock.set(Math.max(clock.now(), next));
-      a.runTimers();
-      b.runTimers();
-    }
-  }
-  const ms = performance.now() - t0;
-  return { ms, segments: a.counters.TcpOutSegs + b.counters.TcpOutSegs };
+  return memoryTransfer(MIB, (a, b) => {
+    a.trace = sink();
+    b.trace = sink();
+  });
 }
 
 const variants: Array<[string, SinkFactory]> = [
