@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { BatchHandler, Link } from '../stack/link.ts';
+import { ForwardingLink } from './forwarding-link.ts';
 
 const MAGIC_MICROSECONDS = 0xa1b2c3d4;
 export const LINKTYPE_RAW = 101;
@@ -78,24 +79,12 @@ export class PcapWriter {
  * then passes it on unchanged. Received batches are written before the stack
  * sees them, sent batches before the inner link does.
  */
-export class PcapTap implements Link {
+export class PcapTap extends ForwardingLink {
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly writer: PcapWriter,
-  ) {}
-
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-
-  /** Super-segments pass through and are recorded whole, as tcpdump on the device shows them. */
-  get offload(): boolean {
-    return this.inner.offload === true;
-  }
-
-  /** The tap copies what it records before send() returns (PcapWriter.flush), so this is the inner link's answer. */
-  get copiesOnSend(): boolean {
-    return this.inner.copiesOnSend === true;
+  ) {
+    super(inner);
   }
 
   send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {

@@ -42,6 +42,7 @@ import type { ImpairVerdict } from './impair/verdict.ts';
 import { wallClockMicros, type MicrosecondClock } from './pcap.ts';
 import { EPB_INBOUND, EPB_OUTBOUND, PcapngWriter } from './pcapng.ts';
 import { TraceHub, type TraceHost } from './trace-hub.ts';
+import { ForwardingLink } from './forwarding-link.ts';
 
 interface CaptureRecord {
   micros: number;
@@ -412,24 +413,12 @@ export class PcapngCapture {
 }
 
 /** Records every packet crossing the device, both ways (PcapngCapture.wire). */
-class WireTap implements Link {
+class WireTap extends ForwardingLink {
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly capture: PcapngCapture,
-  ) {}
-
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-
-  /** Super-segments pass through and are recorded whole, as tcpdump on the device shows them. */
-  get offload(): boolean {
-    return this.inner.offload === true;
-  }
-
-  /** The tap copies what it records before send() returns, so this is the inner link's answer. */
-  get copiesOnSend(): boolean {
-    return this.inner.copiesOnSend === true;
+  ) {
+    super(inner);
   }
 
   send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
@@ -455,22 +444,12 @@ class WireTap implements Link {
 }
 
 /** Pairs the stack's trace with what it sends and receives (PcapngCapture.stackSide). */
-class StackSideTap implements Link {
+class StackSideTap extends ForwardingLink {
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly capture: PcapngCapture,
-  ) {}
-
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-
-  get offload(): boolean {
-    return this.inner.offload === true;
-  }
-
-  get copiesOnSend(): boolean {
-    return this.inner.copiesOnSend === true;
+  ) {
+    super(inner);
   }
 
   send(packets: readonly Uint8Array[], txMeta?: Uint32Array): void {
