@@ -22,6 +22,7 @@ import { nearNames } from './args.ts';
 import { checkOutputFile } from './output-file.ts';
 import { invokedAs } from './program.ts';
 import { UsageError, parseInteger } from './usage.ts';
+import { wrapWords } from './wrap.ts';
 
 /**
  * Defaults from 198.18.0.0/15, the block RFC 2544 reserves for benchmarking
@@ -90,18 +91,9 @@ ${IMPAIR_HELP}`;
 
 /** Word-wraps `text` into lines of at most `width` columns, each indented by `indent`. */
 function wrap(text: string, indent: number, width: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== '') lines.push(line);
-  return lines.map((l) => ' '.repeat(indent) + l).join('\n');
+  return wrapWords(text, indent, width)
+    .map((l) => ' '.repeat(indent) + l)
+    .join('\n');
 }
 
 /** The parsed values of DEVICE_OPTIONS. */

@@ -5,7 +5,7 @@
  * version nibble of the first byte, as LINKTYPE_RAW defines, so one capture
  * holds both families. Readable by `tcpdump -r`, tshark and Wireshark.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { CaptureFile } from './capture-file.ts';
 import type { BatchHandler, Link } from '../stack/link.ts';
 import { ForwardingLink } from './forwarding-link.ts';
 
@@ -13,7 +13,6 @@ const MAGIC_MICROSECONDS = 0xa1b2c3d4;
 export const LINKTYPE_RAW = 101;
 /** tcpdump's default snap length (MAXIMUM_SNAPLEN): every packet whole, a 64 KiB super-segment included. */
 export const SNAPLEN = 262144;
-const FLUSH_AT = 64 * 1024;
 
 /** Microseconds since the Unix epoch: wall time for live captures, virtual time in simulations. */
 export type MicrosecondClock = () => number;
@@ -21,17 +20,13 @@ export type MicrosecondClock = () => number;
 export const wallClockMicros: MicrosecondClock = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export class PcapWriter {
-  private fd: number | undefined;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly file: CaptureFile;
   packets = 0;
 
   constructor(
     readonly path: string,
     private readonly micros: MicrosecondClock = wallClockMicros,
   ) {
-    // 'wx' (O_EXCL): a capture never overwrites a file that is already there.
-    this.fd = openSync(path, 'wx');
     const header = Buffer.alloc(24);
     header.writeUInt32LE(MAGIC_MICROSECONDS, 0);
     header.writeUInt16LE(2, 4);
@@ -40,11 +35,11 @@ export class PcapWriter {
     header.writeUInt32LE(0, 12); // sigfigs
     header.writeUInt32LE(SNAPLEN, 16);
     header.writeUInt32LE(LINKTYPE_RAW, 20);
-    writeSync(this.fd, header);
+    this.file = new CaptureFile(path, header); // O_EXCL: never overwrites
   }
 
   write(packet: Uint8Array): void {
-    if (this.fd === undefined) return;
+    if (this.file.closed) return;
     const t = this.micros();
     const record = Buffer.allocUnsafe(16);
     record.writeUInt32LE(Math.floor(t / 1e6), 0);
@@ -52,25 +47,18 @@ export class PcapWriter {
     const captured = Math.min(packet.length, SNAPLEN);
     record.writeUInt32LE(captured, 8);
     record.writeUInt32LE(packet.length, 12);
-    this.chunks.push(record, Buffer.from(packet.buffer, packet.byteOffset, captured));
-    this.buffered += 16 + captured;
+    this.file.push(record);
+    this.file.push(packet.subarray(0, captured));
     this.packets++;
-    if (this.buffered >= FLUSH_AT) this.flush();
   }
 
+  /** Writes what is buffered: the packet views are copied here, before the caller can reuse their buffers. */
   flush(): void {
-    if (this.fd === undefined || this.buffered === 0) return;
-    // The packet views are copied here, before the caller can reuse their buffers.
-    writeSync(this.fd, Buffer.concat(this.chunks, this.buffered));
-    this.chunks = [];
-    this.buffered = 0;
+    this.file.flush();
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    this.flush();
-    closeSync(this.fd);
-    this.fd = undefined;
+    this.file.close();
   }
 }
 

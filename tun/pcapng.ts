@@ -9,7 +9,7 @@
  * every block and option is padded to 32 bits (§3.1, §3.5).
  * tun/pcapng-read.ts reads them back.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { CaptureFile } from './capture-file.ts';
 import { LINKTYPE_RAW, SNAPLEN, wallClockMicros, type MicrosecondClock } from './pcap.ts';
 
 export const BLOCK_SHB = 0x0a0d0d0a;
@@ -40,7 +40,6 @@ export function isPcapngPath(path: string): boolean {
 
 /** if_tsresol 6: timestamps count microseconds, as classic pcap's. */
 const TSRESOL_MICROSECONDS = 6;
-const FLUSH_AT = 64 * 1024;
 
 export interface PcapngInterface {
   /** if_name: the device's name (the TUN interface's). */
@@ -137,9 +136,7 @@ export function enhancedPacketBlock(p: PcapngPacket, snaplen = SNAPLEN): Buffer 
  * each packet's bytes copied when write() is called.
  */
 export class PcapngWriter {
-  private fd: number | undefined;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly file: CaptureFile;
   private readonly snaplen: number;
   packets = 0;
 
@@ -149,31 +146,21 @@ export class PcapngWriter {
     userAppl = 'tcpstack',
   ) {
     this.snaplen = iface.snaplen ?? SNAPLEN;
-    this.fd = openSync(path, 'wx');
-    writeSync(this.fd, Buffer.concat([sectionHeaderBlock(userAppl), interfaceDescriptionBlock({ ...iface, snaplen: this.snaplen })]));
+    this.file = new CaptureFile(path, Buffer.concat([sectionHeaderBlock(userAppl), interfaceDescriptionBlock({ ...iface, snaplen: this.snaplen })]));
   }
 
   write(p: PcapngPacket): void {
-    if (this.fd === undefined) return;
-    const b = enhancedPacketBlock(p, this.snaplen);
-    this.chunks.push(b);
-    this.buffered += b.length;
+    if (this.file.closed) return;
+    this.file.push(enhancedPacketBlock(p, this.snaplen));
     this.packets++;
-    if (this.buffered >= FLUSH_AT) this.flush();
   }
 
   flush(): void {
-    if (this.fd === undefined || this.buffered === 0) return;
-    writeSync(this.fd, Buffer.concat(this.chunks, this.buffered));
-    this.chunks = [];
-    this.buffered = 0;
+    this.file.flush();
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    this.flush();
-    closeSync(this.fd);
-    this.fd = undefined;
+    this.file.close();
   }
 }
 

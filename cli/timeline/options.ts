@@ -8,6 +8,7 @@
 import type { RunningDevice } from '../device.ts';
 import { checkOutputFile } from '../output-file.ts';
 import { UsageError } from '../usage.ts';
+import { wrapWords } from '../wrap.ts';
 import { KINDS, QUIET_KINDS, parseTraceFilter, type TimelineFilter } from './filter.ts';
 import { installLiveTrace } from './live.ts';
 import { parseTimeFormat, type TimeFormat } from './time.ts';
@@ -23,25 +24,10 @@ export interface TraceConfig {
   file: string | undefined;
 }
 
-const wrap = (text: string, indent: number, width = 80): string[] => {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== '') lines.push(line);
-  return lines;
-};
-
 /** One option of a help text: the name in 24 columns, its text wrapped beside it. */
 function helpEntry(name: string, text: string): string {
   const pad = ' '.repeat(24);
-  return wrap(text, 24)
+  return wrapWords(text, 24)
     .map((l, i) => (i === 0 ? `  ${name.padEnd(22)}${l}` : `${pad}${l}`))
     .join('\n');
 }
