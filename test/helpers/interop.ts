@@ -155,6 +155,43 @@ print(sent, got[0], up.hexdigest() == down.hexdigest())
 }
 
 /** A child in the namespace whose stdout we can wait on for a pattern. */
+/**
+ * A child process (a scripted client) read line by line: stdout split into
+ * lines as they come, stderr kept for the message of a failure.
+ */
+export class LineClient {
+  readonly lines: string[] = [];
+  stderr = '';
+  constructor(readonly child: ChildProcess) {
+    let buffer = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buffer += d;
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+  }
+  /** The next line; throws, naming `what` was awaited, if the client exits or `timeoutMs` passes first. */
+  async next(what: string, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length === 0) {
+      if (this.child.exitCode !== null) throw new Error(`the client exited before ${what}: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.lines.shift()!;
+  }
+  /** Writes `command` as a line and returns the line that answers it. */
+  async do(command: string): Promise<string> {
+    this.child.stdin!.write(`${command}\n`);
+    return this.next(`the answer to ${command}`);
+  }
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
 export class Interactive {
   out = '';
   readonly child: ChildProcess;

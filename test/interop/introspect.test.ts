@@ -12,12 +12,12 @@
  * timeline's wall clock agrees with tcpdump's capture of the same segment.
  */
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNetns, execInNetns } from '../../tun/netns.ts';
-import { CLI, Interactive, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
+import { CLI, Interactive, LineClient, interopSkipReason, parseCounters, removeNetns, startCli, uniqueNetns, type Exited } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']);
 const interop = skip === undefined ? test.serial : test.skip;
@@ -76,39 +76,12 @@ for line in sys.stdin:
         break
 `;
 
-class Client {
-  readonly lines: string[] = [];
-  stderr = '';
-  constructor(readonly child: ChildProcess) {
-    let buffer = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buffer += d;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      this.lines.push(...parts);
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-  }
-  async next(what: string): Promise<string> {
-    await until(what, () => this.lines.length > 0 || this.child.exitCode !== null, 15_000);
-    if (this.lines.length === 0) throw new Error(`the client exited: ${this.stderr}`);
-    return this.lines.shift()!;
-  }
-  async do(command: string): Promise<string> {
-    this.child.stdin!.write(`${command}\n`);
-    return this.next(`the answer to ${command}`);
-  }
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
 interop('up --trace shows the handshake live; tcpstack ss and nstat reach the running up; the trace file replays', async (t) => {
   const netns = uniqueNetns('introspect');
   const dir = mkdtempSync(join(tmpdir(), 'tcpstack-introspect-'));
   const traceFile = join(dir, 'trace.jsonl');
   const stack = startCli(['up', '--netns', netns, '--services', 'echo,partial-read', '--trace', '--trace-file', traceFile]);
-  let client: Client | undefined;
+  let client: LineClient | undefined;
   t.teardown(async () => {
     client?.kill();
     await stack.stop('SIGTERM'); // a graceful exit removes its control socket; stop() falls back to SIGKILL
@@ -120,7 +93,7 @@ interop('up --trace shows the handshake live; tcpstack ss and nstat reach the ru
   t.is(ctl, `/run/tcpstack/${stack.pid}.sock`, 'the ready line names the control socket, by the PID');
   t.true(existsSync(ctl!));
 
-  client = new Client(spawn('ip', ['netns', 'exec', netns, 'python3', '-u', '-c', CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  client = new LineClient(spawn('ip', ['netns', 'exec', netns, 'python3', '-u', '-c', CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] }));
   const port = Number((await client.next('the client to connect')).split(' ')[1]);
   t.true(port > 0);
   t.is(await client.do('send hello'), 'echo hello');

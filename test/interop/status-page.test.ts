@@ -13,13 +13,13 @@
  * the namespace go at the end, also on failure.
  */
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcapBuffer } from '../../cli/scenario/pcap-read.ts';
 import { Browser, chromiumSkipReason, type Page } from '../helpers/chromium.ts';
-import { interopSkipReason, removeNetns, startCli, uniqueNetns } from '../helpers/interop.ts';
+import { LineClient, interopSkipReason, removeNetns, startCli, uniqueNetns } from '../helpers/interop.ts';
 
 const skip = interopSkipReason(['ip', 'python3']) ?? chromiumSkipReason();
 const interop = skip === undefined ? test.serial : test.skip;
@@ -42,32 +42,6 @@ for line in sys.stdin:
         got += len(s.recv(65536))
     print('echoed', got, flush=True)
 `;
-
-class Client {
-  lines: string[] = [];
-  stderr = '';
-  constructor(readonly child: ChildProcess) {
-    let buffer = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buffer += d;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      this.lines.push(...parts);
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-  }
-  async next(timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.lines.length === 0) {
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`no line from the client: ${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return this.lines.shift()!;
-  }
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 /** Our sequence ranges as the capture has them: [start, end) relative to our ISN (the SYN-ACK's), SYN and FIN counting one. */
 function capturedRanges(pcap: string, port: number): string[] {
@@ -100,7 +74,7 @@ interop('the status page in Chromium: the run at the top, counters and rates ove
   const pcap = join(artefacts, 'run.pcap');
   const stack = startCli(['up', '--netns', netns, '--services', 'echo,http', '--delay', '10ms', '--seed', '42', '--sysctl', 'tcp_fin_timeout=30', '--pcap', pcap]);
   let browser: Browser | undefined;
-  let client: Client | undefined;
+  let client: LineClient | undefined;
   t.teardown(async () => {
     await browser?.close();
     client?.kill();
@@ -135,10 +109,10 @@ interop('the status page in Chromium: the run at the top, counters and rates ove
   t.regex(await page.evaluate<string>(`document.getElementById('status').textContent`), /^Live: snapshot \d+ at .*; recording the trace while this page is open\.$/);
 
   // A connection through the echo service, opened while the page looks.
-  client = new Client(spawn('ip', ['netns', 'exec', netns, 'python3', '-u', '-c', CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  const port = Number((await client.next()).split(' ')[1]);
+  client = new LineClient(spawn('ip', ['netns', 'exec', netns, 'python3', '-u', '-c', CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const port = Number((await client.next('the client to connect')).split(' ')[1]);
   client.child.stdin!.write('send 20000\n');
-  t.is(await client.next(), 'echoed 20000');
+  t.is(await client.next('the first echo'), 'echoed 20000');
   const row = `tr[data-conn="7-${port}"]`;
   await page.waitFor('the connection in the table', `document.querySelector('${row}')`);
   // Its histories: cwnd and srtt sparklines from the trace's samples (srtt some 20 ms through 10 ms each way).
@@ -166,7 +140,7 @@ interop('the status page in Chromium: the run at the top, counters and rates ove
   // More data: the graph is drawn again from the snapshots' versions.
   const version = Number(await page.evaluate<string>(`document.getElementById('graph-svg').dataset.version`));
   client.child.stdin!.write('send 30000\n');
-  t.is(await client.next(), 'echoed 30000');
+  t.is(await client.next('the second echo'), 'echoed 30000');
   await page.waitFor('the graph to follow', `document.querySelector('#graph-svg [aria-label^="new data"][aria-label*=":50001 at"]') !== null`);
   t.true(Number(await page.evaluate<string>(`document.getElementById('graph-svg').dataset.version`)) > version);
   const second = await graphRanges(page);
