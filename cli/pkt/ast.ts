@@ -18,7 +18,9 @@ export type TcpOptionSpec =
   | { kind: 'wscale'; value: number }
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: Array<[number, number]> }
-  | { kind: 'ts'; val: number; ecr: number };
+  | { kind: 'ts'; val: number; ecr: number }
+  /** `FO [cookie]`, `FOEXP [cookie]`: Fast Open (RFC 7413), empty cookie = a request; FOEXP is kind 254 with magic 0xF989. */
+  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array };
 
 /**
  * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`,

@@ -32,11 +32,15 @@ import {
   TCP_RST,
   TCP_SYN,
   TCP_URG,
+  TCPOLEN_EXP_FASTOPEN_BASE,
   TCPOLEN_MSS,
   TCPOLEN_TIMESTAMP,
   TCPOLEN_WSCALE,
   TCPOPT_EOL,
   TCPOPT_MSS,
+  TCPOPT_EXP,
+  TCPOPT_FASTOPEN,
+  TCPOPT_FASTOPEN_MAGIC,
   TCPOPT_NOP,
   TCPOPT_SACK,
   TCPOPT_SACK_PERMITTED,
@@ -388,9 +392,19 @@ export function optionToString(o: RawOption): string {
     }
     case TCPOPT_TIMESTAMP:
       return o.length === TCPOLEN_TIMESTAMP ? `TS val ${tsVal(o)} ecr ${tsEcr(o)}` : `TS(len ${o.length})`;
+    // tcp_fast_open_option_to_string: `FO`, `FO 0011…`, `FOEXP …`.
+    case TCPOPT_FASTOPEN:
+      return withCookie('FO', o.data);
+    case TCPOPT_EXP:
+      if (o.length >= TCPOLEN_EXP_FASTOPEN_BASE && readU16(o.data, 0) === TCPOPT_FASTOPEN_MAGIC) return withCookie('FOEXP', o.data.subarray(2));
+      return `kind ${o.kind} len ${o.length}`;
     default:
       return `kind ${o.kind} len ${o.length}`;
   }
+}
+
+function withCookie(name: string, cookie: Uint8Array): string {
+  return cookie.length === 0 ? name : `${name} ${Array.from(cookie, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** The ECN field as packetdrill writes it in packet lines. */

@@ -61,8 +61,13 @@ export function optionBytes(o: TcpOptionSpec): number {
       return 2 + 8 * o.blocks.length;
     case 'ts':
       return 10;
+    case 'fastopen':
+      return o.cookie.length + (o.exp ? 4 : 2);
   }
 }
+
+/** Option space left for a Fast Open cookie after its base (packetdrill's MAX_TCP_FAST_OPEN_[EXP_]COOKIE_BYTES). */
+const maxCookieBytes = (exp: boolean): number => 40 - (exp ? 4 : 2);
 
 const isU8 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff;
 const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff;
@@ -519,14 +524,35 @@ class Parser {
           if (!isU32(ecr)) throw this.semantic('ecr val out of range');
           return { kind: 'ts', val, ecr };
         }
-        case 'md5':
         case 'FO':
         case 'FOEXP':
+          return this.parseFastOpenOption(t.text === 'FOEXP');
+        case 'md5':
         case 'ECN':
           throw this.unsupported(t, `the ${t.text} TCP option`);
       }
     }
-    throw this.syntax(t, 'a TCP option (nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val V ecr E)');
+    throw this.syntax(t, 'a TCP option (nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val V ecr E, FO [cookie], FOEXP [cookie])');
+  }
+
+  /**
+   * packetdrill's new_tcp_fast_open_option: an optional cookie, a WORD or an
+   * INTEGER token read as hex digits two by two (a -D definition has been
+   * substituted by then).
+   */
+  private parseFastOpenOption(exp: boolean): TcpOptionSpec {
+    const t = this.peek();
+    let text = '';
+    if (t.kind === 'WORD' || t.kind === 'INTEGER') text = this.next().text;
+    if (text.length & 1) throw this.semantic('TCP fast open cookie has an odd number of digits');
+    const bytes = text.length / 2;
+    if (bytes > maxCookieBytes(exp)) {
+      throw this.semantic(`TCP fast open cookie of ${bytes} bytes exceeds maximum cookie length of ${maxCookieBytes(exp)} bytes`);
+    }
+    if (!/^[0-9a-fA-F]*$/.test(text)) throw this.semantic(`TCP fast open cookie '${text}' is not a valid hex string`);
+    const cookie = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) cookie[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+    return { kind: 'fastopen', exp, cookie };
   }
 
   // ---------------------------------------------------------------------------

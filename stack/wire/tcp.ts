@@ -1,6 +1,7 @@
 /**
  * TCP header (RFC 9293 §3.1) and options (RFC 9293 §3.2, RFC 7323 window
- * scale and timestamps, RFC 2018 SACK), read and written in place.
+ * scale and timestamps, RFC 2018 SACK, RFC 7413 Fast Open), read and
+ * written in place.
  *
  * The accessors take the segment as a Uint8Array whose byte 0 is the first
  * byte of the TCP header and never copy. Like the IPv4 accessors they do no
@@ -55,6 +56,11 @@ export const TCPOPT_WSCALE = 3;
 export const TCPOPT_SACK_PERMITTED = 4;
 export const TCPOPT_SACK = 5;
 export const TCPOPT_TIMESTAMP = 8;
+/** TCP Fast Open cookie (RFC 7413 §4.1.1). */
+export const TCPOPT_FASTOPEN = 34;
+/** The shared experimental kind (RFC 6994), which carries Fast Open with magic 0xF989 before kind 34 was assigned. */
+export const TCPOPT_EXP = 254;
+export const TCPOPT_FASTOPEN_MAGIC = 0xf989;
 
 /** Option lengths, kind and length bytes included. */
 export const TCPOLEN_MSS = 4;
@@ -63,6 +69,13 @@ export const TCPOLEN_SACK_PERMITTED = 2;
 export const TCPOLEN_TIMESTAMP = 10;
 export const TCPOLEN_SACK_BASE = 2;
 export const TCPOLEN_SACK_PERBLOCK = 8;
+/** Kind and length; the cookie follows (RFC 7413 §4.1.1). */
+export const TCPOLEN_FASTOPEN_BASE = 2;
+/** Kind, length and the 16-bit magic; the cookie follows. */
+export const TCPOLEN_EXP_FASTOPEN_BASE = 4;
+/** Cookie sizes a Fast Open option may carry (RFC 7413 §4.1.1: 4 to 16 bytes, even). */
+export const TCP_FASTOPEN_COOKIE_MIN = 4;
+export const TCP_FASTOPEN_COOKIE_MAX = 16;
 /** NOP NOP TS: the 12 bytes of every established segment of a timestamp connection. */
 export const TCPOLEN_TSTAMP_ALIGNED = 12;
 
@@ -135,6 +148,17 @@ export interface TcpOptions {
   sackCount: number;
   /** [left0, right0, left1, right1, ...], unsigned 32-bit; preallocated to 8 entries. */
   sackBlocks: number[];
+  /**
+   * The Fast Open option of a SYN (RFC 7413), as tcp_parse_fastopen_option
+   * reads it: -1 when absent, on a segment without SYN, or malformed (a
+   * cookie of odd length, or not 0 and outside 4..16); 0 for a cookie
+   * request; else the cookie's length, its bytes in `fastOpenCookie`.
+   */
+  fastOpenLength: number;
+  /** The option was the experimental one (kind 254, magic 0xF989). */
+  fastOpenExp: boolean;
+  /** The cookie's bytes (the first `fastOpenLength`); preallocated to 16. */
+  fastOpenCookie: Uint8Array;
   /** Options of a kind we do not interpret (MD5, TFO, MPTCP, experiments...), skipped by length. */
   unknownCount: number;
   /**
@@ -155,6 +179,9 @@ export function newTcpOptions(): TcpOptions {
     tsEcr: 0,
     sackCount: 0,
     sackBlocks: [0, 0, 0, 0, 0, 0, 0, 0],
+    fastOpenLength: -1,
+    fastOpenExp: false,
+    fastOpenCookie: new Uint8Array(TCP_FASTOPEN_COOKIE_MAX),
     unknownCount: 0,
     malformed: false,
   };
@@ -170,6 +197,8 @@ export function resetTcpOptions(o: TcpOptions): void {
   o.sackCount = 0;
   const blocks = o.sackBlocks;
   for (let i = 0; i < 8; i++) blocks[i] = 0;
+  o.fastOpenLength = -1;
+  o.fastOpenExp = false;
   o.unknownCount = 0;
   o.malformed = false;
 }
@@ -202,6 +231,9 @@ export function resetTcpOptions(o: TcpOptions): void {
  * - A repeated option overwrites the earlier one: the last valid one wins.
  * - SACK with n blocks: Linux accepts any 2 + 8n ≥ 10 and later reads at
  *   most 4 blocks; in 40 bytes of option space n cannot exceed 4 anyway.
+ * - Fast Open (kind 34, or kind 254 with magic 0xF989) is read only on a
+ *   SYN, as tcp_parse_fastopen_option; kind 254 with another magic is
+ *   unknown (Linux would try SMC's magic next, which we do not support).
  */
 export function parseTcpOptions(seg: Uint8Array, out: TcpOptions): boolean {
   resetTcpOptions(out);
@@ -276,12 +308,40 @@ export function parseTcpOptions(seg: Uint8Array, out: TcpOptions): boolean {
           out.sackCount = n;
         }
         break;
+      case TCPOPT_FASTOPEN:
+        parseFastOpen(seg, i + TCPOLEN_FASTOPEN_BASE, size - TCPOLEN_FASTOPEN_BASE, false, out);
+        break;
+      case TCPOPT_EXP:
+        if (size >= TCPOLEN_EXP_FASTOPEN_BASE && readU16(seg, i + 2) === TCPOPT_FASTOPEN_MAGIC) {
+          parseFastOpen(seg, i + TCPOLEN_EXP_FASTOPEN_BASE, size - TCPOLEN_EXP_FASTOPEN_BASE, true, out);
+        } else {
+          out.unknownCount++;
+        }
+        break;
       default:
         out.unknownCount++;
     }
     i += size;
   }
   return true;
+}
+
+/**
+ * tcp_parse_fastopen_option: only on a SYN; an odd length is ignored
+ * (the previous option stands), 0 is a cookie request, 4..16 a cookie,
+ * anything else marks the option malformed (-1).
+ */
+function parseFastOpen(seg: Uint8Array, at: number, len: number, exp: boolean, out: TcpOptions): void {
+  if ((seg[13]! & TCP_SYN) === 0 || len < 0 || (len & 1) !== 0) return;
+  if (len >= TCP_FASTOPEN_COOKIE_MIN && len <= TCP_FASTOPEN_COOKIE_MAX) out.fastOpenCookie.set(seg.subarray(at, at + len));
+  else if (len !== 0) len = -1;
+  out.fastOpenLength = len;
+  out.fastOpenExp = exp;
+}
+
+/** The Fast Open cookie `o` carries (a copy), or undefined: absent, malformed, or a request (empty). */
+export function fastOpenCookieOf(o: TcpOptions): Uint8Array | undefined {
+  return o.fastOpenLength > 0 ? o.fastOpenCookie.slice(0, o.fastOpenLength) : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -324,6 +384,17 @@ export interface TcpOptionsToWrite {
   wscale?: number;
   /** [left0, right0, ...]; as many blocks as fit in what is left of the 40 bytes, at most 4. */
   sackBlocks?: number[];
+  /**
+   * A Fast Open option (RFC 7413 §4.1.1): `cookie` empty is a cookie
+   * request; `exp` writes the experimental form (kind 254, magic 0xF989).
+   * The caller checks that it fits (tcp_syn_options, tcp_synack_options).
+   */
+  fastOpen?: { cookie: Uint8Array; exp: boolean };
+}
+
+/** Bytes a Fast Open option takes, padded to 32 bits as tcp_options_write pads it. */
+export function fastOpenOptionSpace(cookieLength: number, exp: boolean): number {
+  return (cookieLength + (exp ? TCPOLEN_EXP_FASTOPEN_BASE : TCPOLEN_FASTOPEN_BASE) + 3) & ~3;
 }
 
 /**
@@ -355,7 +426,8 @@ function fixedOptionsLength(o: TcpOptionsToWrite): number {
 export function tcpOptionsLength(o: TcpOptionsToWrite): number {
   const fixed = fixedOptionsLength(o);
   const n = sackBlocksToWrite(o.sackBlocks, fixed);
-  return n === 0 ? fixed : fixed + 4 + 8 * n;
+  const fo = o.fastOpen === undefined ? 0 : fastOpenOptionSpace(o.fastOpen.cookie.length, o.fastOpen.exp);
+  return (n === 0 ? fixed : fixed + 4 + 8 * n) + fo;
 }
 
 /**
@@ -368,11 +440,13 @@ export function tcpOptionsLength(o: TcpOptionsToWrite): number {
  *   SACK_PERM without TS     01 01 04 02
  *   WS                       01 03 03 ss
  *   SACK blocks              01 01 05 len (left right) × n
+ *   Fast Open                22 len cookie [01 01]
+ *   Fast Open, experimental  fe len f9 89 cookie [01 01]
  *
  * So a Linux SYN is `02 04 05 b4 04 02 08 0a <tsval> <tsecr> 01 03 03 07`
  * and an established segment `01 01 08 0a <tsval> <tsecr>`. Returns the
- * number of bytes written (a multiple of 4, at most 40). TCP Fast Open,
- * MD5, AO and MPTCP, which Linux writes around these, are not supported.
+ * number of bytes written (a multiple of 4, at most 40). MD5, AO and
+ * MPTCP, which Linux writes around these, are not supported.
  */
 export function writeTcpOptionsLinux(buf: Uint8Array, offset: number, o: TcpOptionsToWrite): number {
   let p = offset;
@@ -420,7 +494,30 @@ export function writeTcpOptionsLinux(buf: Uint8Array, offset: number, o: TcpOpti
     p += 4;
     for (let b = 0; b < 2 * n; b++, p += 4) writeU32(buf, p, blocks[b]!);
   }
+  if (o.fastOpen !== undefined) p += writeFastOpen(buf, p, o.fastOpen.cookie, o.fastOpen.exp);
   return p - offset;
+}
+
+/** tcp_options_write's OPTION_FAST_OPEN_COOKIE: the option, then two NOPs when its length is 2 mod 4. */
+function writeFastOpen(buf: Uint8Array, p: number, cookie: Uint8Array, exp: boolean): number {
+  const start = p;
+  if (exp) {
+    buf[p] = TCPOPT_EXP;
+    buf[p + 1] = TCPOLEN_EXP_FASTOPEN_BASE + cookie.length;
+    writeU16(buf, p + 2, TCPOPT_FASTOPEN_MAGIC);
+    p += TCPOLEN_EXP_FASTOPEN_BASE;
+  } else {
+    buf[p] = TCPOPT_FASTOPEN;
+    buf[p + 1] = TCPOLEN_FASTOPEN_BASE + cookie.length;
+    p += TCPOLEN_FASTOPEN_BASE;
+  }
+  buf.set(cookie, p);
+  p += cookie.length;
+  if (((p - start) & 3) === 2) {
+    buf[p++] = TCPOPT_NOP;
+    buf[p++] = TCPOPT_NOP;
+  }
+  return p - start;
 }
 
 // ---------------------------------------------------------------------------
@@ -495,12 +592,14 @@ export type NamedTcpOption =
   | { kind: 'wscale'; value: number }
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: ReadonlyArray<readonly [number, number]> }
-  | { kind: 'ts'; val: number; ecr: number };
+  | { kind: 'ts'; val: number; ecr: number }
+  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array };
 
 /**
  * The wire form of one named option, in the layouts of RFC 9293 §3.2 (MSS),
  * RFC 7323 §2.2 and §3.2 (window scale, timestamps) and RFC 2018 §2 and §3
- * (SACK-permitted, SACK), without any padding.
+ * (SACK-permitted, SACK) and RFC 7413 §4.1.1 (Fast Open; kind 254 with
+ * the magic for the experimental form), without any padding.
  */
 export function rawTcpOption(o: NamedTcpOption): TcpRawOption {
   switch (o.kind) {
@@ -530,6 +629,13 @@ export function rawTcpOption(o: NamedTcpOption): TcpRawOption {
       writeU32(data, 0, o.val);
       writeU32(data, 4, o.ecr);
       return { kind: TCPOPT_TIMESTAMP, length: TCPOLEN_TIMESTAMP, data };
+    }
+    case 'fastopen': {
+      if (!o.exp) return { kind: TCPOPT_FASTOPEN, length: TCPOLEN_FASTOPEN_BASE + o.cookie.length, data: o.cookie.slice() };
+      const data = new Uint8Array(2 + o.cookie.length);
+      writeU16(data, 0, TCPOPT_FASTOPEN_MAGIC);
+      data.set(o.cookie, 2);
+      return { kind: TCPOPT_EXP, length: TCPOLEN_EXP_FASTOPEN_BASE + o.cookie.length, data };
     }
   }
 }

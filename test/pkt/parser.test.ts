@@ -208,6 +208,17 @@ test('TCP options: every kind, <...>, and packetdrill\'s padding and length rule
   t.is(error('0 > S 0:0(0) <TS 5>'), "bad.pkt:1: parse error at '5': expected 'val'");
 });
 
+test("Fast Open options: FO and FOEXP, with or without a cookie, and packetdrill's cookie checks", (t) => {
+  t.deepEqual(packet('0 < S 0:10(10) win 9 <mss 1460,nop,nop,sackOK,nop,nop,FO 3021b9d889017eeb>').options!.slice(-1), [
+    { kind: 'fastopen', exp: false, cookie: Uint8Array.of(0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb) },
+  ]);
+  t.deepEqual(packet('0 > S 0:0(0) <FOEXP>').options![0], { kind: 'fastopen', exp: true, cookie: new Uint8Array(0) });
+  t.deepEqual(packet('0 > S 0:0(0) <FO 12345678,nop,nop>').options![0], { kind: 'fastopen', exp: false, cookie: Uint8Array.of(0x12, 0x34, 0x56, 0x78) });
+  t.is(error('0 > S 0:0(0) <FO 123>'), 'bad.pkt:1: semantic error: TCP fast open cookie has an odd number of digits');
+  t.is(error('0 > S 0:0(0) <FO TFO_COOKIE>'), "bad.pkt:1: semantic error: TCP fast open cookie 'TFO_COOKIE' is not a valid hex string");
+  t.is(error(`0 > S 0:0(0) <FO ${'ab'.repeat(39)}>`), 'bad.pkt:1: semantic error: TCP fast open cookie of 39 bytes exceeds maximum cookie length of 38 bytes');
+});
+
 test('ICMP lines as packetdrill writes them: type and code names (or type_N/code_N), mtu, the quoted segment; its semantic checks', (t) => {
   t.deepEqual(packet('0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]').icmp, { family: 4, type: 3, code: 4, rest: 1200, mtu: 1200, id: 0, echoedSeq: 1, echoedLen: 1460 });
   t.deepEqual(packet('0 < icmp unreachable host_unreachable').icmp, { family: 4, type: 3, code: 1, rest: 0, mtu: undefined, id: 0, echoedSeq: 0, echoedLen: 0 });
