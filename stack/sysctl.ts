@@ -6,6 +6,7 @@
  */
 import { sysctlChoiceProblem, sysctlRangeProblem, type SysctlChoiceKey } from './sysctl-ranges.ts';
 import type { CongestionControlName } from './tcp/congestion/types.ts';
+import { formatFastOpenKeys, parseFastOpenKeys } from './tcp/fastopen-cookie.ts';
 
 export interface Sysctls {
   ip_default_ttl: number;
@@ -102,6 +103,27 @@ export interface Sysctls {
   tcp_max_orphans: number;
   /** The congestion control new sockets start with (TCP_CONGESTION changes one socket's). */
   tcp_congestion_control: CongestionControlName;
+  /**
+   * TCP Fast Open (RFC 7413), a bit mask as Linux reads it (tcp_fastopen.c,
+   * TFO_* in include/net/tcp.h): 0x1 client, 0x2 server, 0x4 client sends
+   * SYN data without a cookie, 0x200 server accepts SYN data without a
+   * cookie, 0x400 every listener is a Fast Open one (no TCP_FASTOPEN
+   * needed), 0x10000 and up: that listener's queue length. Default 1.
+   */
+  tcp_fastopen: number;
+  /**
+   * The server's Fast Open keys as proc_tcp_fastopen_key writes them
+   * (`%08x-%08x-%08x-%08x`, a backup after a comma), or '' while none was
+   * set: the stack then draws a random one the first time it needs one
+   * (tcp_fastopen_init_key_once).
+   */
+  tcp_fastopen_key: string;
+  /**
+   * Seconds active Fast Open stays off after a SYN data looked blackholed,
+   * doubling with each new detection (tcp_fastopen_active_disable); 0
+   * (the default since Linux 5.14) never turns it off.
+   */
+  tcp_fastopen_blackhole_timeout_sec: number;
 }
 
 /**
@@ -179,6 +201,9 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_max_orphans: 131072,
   // tcp_cong.c: cubic is the default congestion control a kernel with it built in (CONFIG_DEFAULT_CUBIC) starts with.
   tcp_congestion_control: 'cubic',
+  tcp_fastopen: 1, // TFO_CLIENT_ENABLE
+  tcp_fastopen_key: '',
+  tcp_fastopen_blackhole_timeout_sec: 0,
 } as Sysctls);
 
 export function defaultSysctls(): Sysctls {
@@ -226,12 +251,19 @@ export function setSysctl(target: Sysctls, fullName: string, value: string): voi
     setChoice(target, key, fullName, value.trim());
     return;
   }
+  if (key === 'tcp_fastopen_key') {
+    // proc_tcp_fastopen_key: sscanf of one or two keys, else EINVAL; stored as it prints them.
+    const keys = parseFastOpenKeys(value);
+    if (keys === undefined) throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not a key (%x-%x-%x-%x, a backup after a comma) (EINVAL)`);
+    target.tcp_fastopen_key = formatFastOpenKeys(keys);
+    return;
+  }
   const parts = value.trim().split(/\s+/);
   const numbers = parts.map(Number);
   if (numbers.some((n) => !Number.isInteger(n))) {
     throw new Error(`sysctl ${fullName}: ${JSON.stringify(value)} is not an integer${parts.length > 1 ? ' list' : ''}`);
   }
-  const outOfRange = sysctlRangeProblem(key as Exclude<keyof Sysctls, SysctlChoiceKey>, numbers);
+  const outOfRange = sysctlRangeProblem(key as Exclude<keyof Sysctls, SysctlChoiceKey | 'tcp_fastopen_key'>, numbers);
   if (outOfRange !== undefined) throw new Error(`sysctl ${fullName}: ${outOfRange}`);
   const current = target[key];
   if (Array.isArray(current)) {
