@@ -49,10 +49,13 @@ GTESTS_VARIANTS = {
                                           '-D', 'CMSG_LEVEL_IP=SOL_IPV6', '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
 }
 
-# ksft_runner.sh (the kernel's tools/testing/selftests/net/packetdrill): ipv4 and ipv6.
+# ksft_runner.sh (the kernel's tools/testing/selftests/net/packetdrill): ipv4 and ipv6,
+# or only the one a script's own `--ip_version=` line names.
 KSELFTEST_VARIANTS = {
-    'ipv4': V4 + ['-D', 'TFO_COOKIE=3021b9d889017eeb', '-D', 'CMSG_LEVEL_IP=SOL_IP', '-D', 'CMSG_TYPE_RECVERR=IP_RECVERR'],
-    'ipv6': V6 + ['-D', 'TFO_COOKIE=c1d1e9742a47a9bc', '-D', 'CMSG_LEVEL_IP=SOL_IPV6', '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
+    'ipv4': V4 + ['-D', 'TFO_COOKIE=3021b9d889017eeb', '-D', 'TFO_COOKIE_ZERO=b7c12350a90dc8f5',
+                  '-D', 'CMSG_LEVEL_IP=SOL_IP', '-D', 'CMSG_TYPE_RECVERR=IP_RECVERR'],
+    'ipv6': V6 + ['-D', 'TFO_COOKIE=c1d1e9742a47a9bc', '-D', 'TFO_COOKIE_ZERO=82af1a8f9a205c34',
+                  '-D', 'CMSG_LEVEL_IP=SOL_IPV6', '-D', 'CMSG_TYPE_RECVERR=IPV6_RECVERR'],
 }
 
 SUITES = {'gtests': GTESTS_VARIANTS, 'kselftest': KSELFTEST_VARIANTS}
@@ -69,9 +72,14 @@ def find_scripts(suite, path):
     return sorted(found)
 
 
-def variants_for(suite, script):
-    """run_all.py's and ksft_runner.sh's rule: *v4.pkt only in the IPv4 versions, *v6.pkt only in ipv6."""
+def variants_for(suite, path, script):
+    """run_all.py's rule: *v4.pkt only in the IPv4 versions, *v6.pkt only in ipv6; ksft_runner.sh's:
+    the versions a script's own `--ip_version=` lines name, else both."""
     names = list(SUITES[suite])
+    if suite == 'kselftest':
+        with open(os.path.join(path, script)) as f:
+            own = [l.split('=', 1)[1].strip() for l in f if l.startswith('--ip_version=')]
+        return [v for v in names if v in own] if own else names
     if script.endswith('v6.pkt'):
         names = [v for v in names if v == 'ipv6']
     elif script.endswith('v4.pkt'):
@@ -153,7 +161,7 @@ def main():
         for script in find_scripts(suite, path):
             if a.globs and not any(fnmatch.fnmatch(script, g) for g in a.globs):
                 continue
-            for variant in variants_for(suite, script):
+            for variant in variants_for(suite, path, script):
                 runs.append((suite, path, script, variant))
 
     os.makedirs(os.path.join(a.out, 'logs'), exist_ok=True)
