@@ -226,6 +226,8 @@ export const COUNTER_NAMES = [
   'TcpExtTCPDSACKUndo',
   'TcpExtTCPLossUndo',
   'TcpExtTCPSpuriousRTOs',
+  // tcp_inbound_md5_hash: a signed segment for a socket with no MD5 key (we have no TCP_MD5SIG).
+  'TcpExtTCPMD5Unexpected',
   'TcpExtTCPAbortOnData',
   'TcpExtTCPAbortOnClose',
   'TcpExtTCPAbortOnMemory',

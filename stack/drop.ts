@@ -54,6 +54,10 @@ export const DROP_REASONS = [
   'TCP_CSUM',
   /** TCP header length or options malformed. */
   'TCP_INVALID',
+  /** Options tcp_do_parse_auth_options refuses: a second signature option, an MD5 one not 18 bytes long, a bad length while 18 bytes or more remain (tcp_inbound_hash). */
+  'TCP_AUTH_HDR',
+  /** An MD5-signed segment (RFC 2385) for a socket without a key (tcp_inbound_md5_hash, TcpExtTCPMD5Unexpected). */
+  'TCP_MD5UNEXPECTED',
   'TCP_FLAGS',
   'TCP_RFC7323_PAWS',
   'TCP_INVALID_SEQUENCE',

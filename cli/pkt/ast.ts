@@ -20,7 +20,9 @@ export type TcpOptionSpec =
   | { kind: 'sack'; blocks: Array<[number, number]> }
   | { kind: 'ts'; val: number; ecr: number }
   /** `FO [cookie]`, `FOEXP [cookie]`: Fast Open (RFC 7413), empty cookie = a request; FOEXP is kind 254 with magic 0xF989. */
-  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array };
+  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array }
+  /** `md5 DIGEST`: an MD5 signature option (RFC 2385) with the digest as written (up to 16 bytes). */
+  | { kind: 'md5'; digest: Uint8Array };
 
 /**
  * An ICMP packet line (`< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]`,

@@ -41,6 +41,7 @@ import {
   TCPOPT_EXP,
   TCPOPT_FASTOPEN,
   TCPOPT_FASTOPEN_MAGIC,
+  TCPOPT_MD5SIG,
   TCPOPT_NOP,
   TCPOPT_SACK,
   TCPOPT_SACK_PERMITTED,
@@ -392,6 +393,9 @@ export function optionToString(o: RawOption): string {
     }
     case TCPOPT_TIMESTAMP:
       return o.length === TCPOLEN_TIMESTAMP ? `TS val ${tsVal(o)} ecr ${tsEcr(o)}` : `TS(len ${o.length})`;
+    // tcp_md5_option_to_string: `md5 0011…`.
+    case TCPOPT_MD5SIG:
+      return withCookie('md5', o.data);
     // tcp_fast_open_option_to_string: `FO`, `FO 0011…`, `FOEXP …`.
     case TCPOPT_FASTOPEN:
       return withCookie('FO', o.data);

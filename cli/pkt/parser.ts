@@ -63,6 +63,8 @@ export function optionBytes(o: TcpOptionSpec): number {
       return 10;
     case 'fastopen':
       return o.cookie.length + (o.exp ? 4 : 2);
+    case 'md5':
+      return 2 + o.digest.length;
   }
 }
 
@@ -528,11 +530,12 @@ class Parser {
         case 'FOEXP':
           return this.parseFastOpenOption(t.text === 'FOEXP');
         case 'md5':
+          return this.parseMd5Option();
         case 'ECN':
           throw this.unsupported(t, `the ${t.text} TCP option`);
       }
     }
-    throw this.syntax(t, 'a TCP option (nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val V ecr E, FO [cookie], FOEXP [cookie])');
+    throw this.syntax(t, 'a TCP option (nop, eol, mss N, wscale N, sackOK, sack L:R..., TS val V ecr E, FO [cookie], FOEXP [cookie], md5 DIGEST)');
   }
 
   /**
@@ -553,6 +556,18 @@ class Parser {
     const cookie = new Uint8Array(bytes);
     for (let i = 0; i < bytes; i++) cookie[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
     return { kind: 'fastopen', exp, cookie };
+  }
+
+  /** packetdrill's new_md5_option: a hex digest of at most 16 bytes (shorter ones allowed, for invalid options). */
+  private parseMd5Option(): TcpOptionSpec {
+    const t = this.next();
+    if (t.kind !== 'WORD' && t.kind !== 'INTEGER') throw this.syntax(t, 'an MD5 digest in hex');
+    const bytes = t.text.length >> 1;
+    if (bytes > 16) throw this.semantic('TCP MD5 digest longer than 16 bytes');
+    if (t.text.length & 1 || !/^[0-9a-fA-F]*$/.test(t.text)) throw this.semantic('TCP MD5 digest is not a valid hex string');
+    const digest = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) digest[i] = parseInt(t.text.slice(2 * i, 2 * i + 2), 16);
+    return { kind: 'md5', digest };
   }
 
   // ---------------------------------------------------------------------------

@@ -14,7 +14,11 @@ import { ipv6Equal, isIpv6Multicast } from '../wire/addr6.ts';
 import {
   TCP_MIN_HEADER,
   newTcpOptions,
+  AUTH_INVALID,
+  AUTH_NONE,
+  TCPOLEN_MD5SIG,
   parseTcpOptions,
+  tcpAuthOptions,
   tcpAck,
   tcpChecksumOkSum,
   tcpDestinationPort,
@@ -134,8 +138,13 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
 
     const trace = this.ctx.trace;
     if (trace !== undefined) trace(segmentEvent(this.ctx.now(), 'in', tcp, src, dst, addresses));
+    // tcp_v4_rcv / tcp_v6_rcv check the signature options of a segment for a
+    // socket (full, request or listener; not TIME_WAIT, not none) before it
+    // is processed (tcp_inbound_hash).
+    const auth = thl - TCP_MIN_HEADER >= TCPOLEN_MD5SIG ? tcpAuthOptions(tcp) : AUTH_NONE;
     const conn = this.connections.get(src, seg.sport, seg.dport);
     if (conn !== undefined) {
+      if (auth !== AUTH_NONE) return this.authDrop(auth);
       const verdict = connectionInput(conn, seg);
       // tcp_rcv_established ends with tcp_data_snd_check and
       // tcp_ack_snd_check: what one segment lets out leaves before the
@@ -154,9 +163,16 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
       issOverride = verdict.iss;
     }
     const listener = this.listenerTable.lookup(dst, seg.dport);
-    if (listener !== undefined) return listener.input(seg, issOverride);
+    if (listener !== undefined) return auth !== AUTH_NONE ? this.authDrop(auth) : listener.input(seg, issOverride);
     replyReset(this.ctx, seg, 'noSocket');
     return 'NO_SOCKET';
+  }
+
+  /** tcp_inbound_hash's verdict on a segment with signature options: no socket here has an MD5 key. */
+  private authDrop(auth: number): DropReason {
+    if (auth === AUTH_INVALID) return 'TCP_AUTH_HDR';
+    this.ctx.counters.TcpExtTCPMD5Unexpected++;
+    return 'TCP_MD5UNEXPECTED';
   }
 
   /**

@@ -56,6 +56,8 @@ export const TCPOPT_WSCALE = 3;
 export const TCPOPT_SACK_PERMITTED = 4;
 export const TCPOPT_SACK = 5;
 export const TCPOPT_TIMESTAMP = 8;
+/** TCP MD5 signature (RFC 2385). */
+export const TCPOPT_MD5SIG = 19;
 /** TCP Fast Open cookie (RFC 7413 §4.1.1). */
 export const TCPOPT_FASTOPEN = 34;
 /** The shared experimental kind (RFC 6994), which carries Fast Open with magic 0xF989 before kind 34 was assigned. */
@@ -69,6 +71,8 @@ export const TCPOLEN_SACK_PERMITTED = 2;
 export const TCPOLEN_TIMESTAMP = 10;
 export const TCPOLEN_SACK_BASE = 2;
 export const TCPOLEN_SACK_PERBLOCK = 8;
+/** Kind, length and the 16-byte digest (RFC 2385 §3.0). */
+export const TCPOLEN_MD5SIG = 18;
 /** Kind and length; the cookie follows (RFC 7413 §4.1.1). */
 export const TCPOLEN_FASTOPEN_BASE = 2;
 /** Kind, length and the 16-bit magic; the cookie follows. */
@@ -339,6 +343,46 @@ function parseFastOpen(seg: Uint8Array, at: number, len: number, exp: boolean, o
   out.fastOpenExp = exp;
 }
 
+/** What tcpAuthOptions found: no signature option, an MD5 one, or options Linux refuses (TCP_AUTH_HDR). */
+export const AUTH_NONE = 0;
+export const AUTH_MD5 = 1;
+export const AUTH_INVALID = 2;
+
+/**
+ * tcp_do_parse_auth_options (net/ipv4/tcp_input.c), the walk Linux makes of
+ * every segment's options before any other processing, in a kernel with
+ * TCP-MD5 and without TCP-AO (so the walk stops once fewer than 18 bytes,
+ * an MD5 option's size, are left): AUTH_MD5 when there is an MD5 option,
+ * AUTH_INVALID for a second one, one whose size is not 18, or an option
+ * with a length below 2 or past the end met while 18 bytes or more were
+ * left (tcp_inbound_hash drops the segment: SKB_DROP_REASON_TCP_AUTH_HDR).
+ * Below that, such options are tcp_parse_options' business, which keeps
+ * the segment.
+ */
+export function tcpAuthOptions(seg: Uint8Array): number {
+  let length = tcpHeaderLength(seg) - TCP_MIN_HEADER;
+  let p = TCP_MIN_HEADER;
+  let found = AUTH_NONE;
+  while (length >= TCPOLEN_MD5SIG) {
+    const kind = seg[p]!;
+    if (kind === TCPOPT_EOL) return found;
+    if (kind === TCPOPT_NOP) {
+      p++;
+      length--;
+      continue;
+    }
+    const size = seg[p + 1]!;
+    if (size < 2 || size > length) return AUTH_INVALID;
+    if (kind === TCPOPT_MD5SIG) {
+      if (size !== TCPOLEN_MD5SIG || found !== AUTH_NONE) return AUTH_INVALID;
+      found = AUTH_MD5;
+    }
+    p += size;
+    length -= size;
+  }
+  return found;
+}
+
 /** The Fast Open cookie `o` carries (a copy), or undefined: absent, malformed, or a request (empty). */
 export function fastOpenCookieOf(o: TcpOptions): Uint8Array | undefined {
   return o.fastOpenLength > 0 ? o.fastOpenCookie.slice(0, o.fastOpenLength) : undefined;
@@ -593,13 +637,15 @@ export type NamedTcpOption =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: ReadonlyArray<readonly [number, number]> }
   | { kind: 'ts'; val: number; ecr: number }
-  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array };
+  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array }
+  | { kind: 'md5'; digest: Uint8Array };
 
 /**
  * The wire form of one named option, in the layouts of RFC 9293 §3.2 (MSS),
  * RFC 7323 §2.2 and §3.2 (window scale, timestamps) and RFC 2018 §2 and §3
- * (SACK-permitted, SACK) and RFC 7413 §4.1.1 (Fast Open; kind 254 with
- * the magic for the experimental form), without any padding.
+ * (SACK-permitted, SACK), RFC 7413 §4.1.1 (Fast Open; kind 254 with
+ * the magic for the experimental form) and RFC 2385 §3.0 (MD5 signature:
+ * the digest as given, 16 bytes on a real one), without any padding.
  */
 export function rawTcpOption(o: NamedTcpOption): TcpRawOption {
   switch (o.kind) {
@@ -630,6 +676,8 @@ export function rawTcpOption(o: NamedTcpOption): TcpRawOption {
       writeU32(data, 4, o.ecr);
       return { kind: TCPOPT_TIMESTAMP, length: TCPOLEN_TIMESTAMP, data };
     }
+    case 'md5':
+      return { kind: TCPOPT_MD5SIG, length: 2 + o.digest.length, data: o.digest.slice() };
     case 'fastopen': {
       if (!o.exp) return { kind: TCPOPT_FASTOPEN, length: TCPOLEN_FASTOPEN_BASE + o.cookie.length, data: o.cookie.slice() };
       const data = new Uint8Array(2 + o.cookie.length);

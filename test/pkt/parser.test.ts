@@ -208,7 +208,7 @@ test('TCP options: every kind, <...>, and packetdrill\'s padding and length rule
   t.is(error('0 > S 0:0(0) <TS 5>'), "bad.pkt:1: parse error at '5': expected 'val'");
 });
 
-test("Fast Open options: FO and FOEXP, with or without a cookie, and packetdrill's cookie checks", (t) => {
+test("Fast Open and MD5 options: FO and FOEXP, with or without a cookie, md5 with its digest, and packetdrill's checks", (t) => {
   t.deepEqual(packet('0 < S 0:10(10) win 9 <mss 1460,nop,nop,sackOK,nop,nop,FO 3021b9d889017eeb>').options!.slice(-1), [
     { kind: 'fastopen', exp: false, cookie: Uint8Array.of(0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb) },
   ]);
@@ -217,6 +217,12 @@ test("Fast Open options: FO and FOEXP, with or without a cookie, and packetdrill
   t.is(error('0 > S 0:0(0) <FO 123>'), 'bad.pkt:1: semantic error: TCP fast open cookie has an odd number of digits');
   t.is(error('0 > S 0:0(0) <FO TFO_COOKIE>'), "bad.pkt:1: semantic error: TCP fast open cookie 'TFO_COOKIE' is not a valid hex string");
   t.is(error(`0 > S 0:0(0) <FO ${'ab'.repeat(39)}>`), 'bad.pkt:1: semantic error: TCP fast open cookie of 39 bytes exceeds maximum cookie length of 38 bytes');
+  t.deepEqual(packet('0 < . 1:1(0) ack 1 win 9 <md5 000102030405060708090a0b0c0d0e0f,nop,nop>').options![0], {
+    kind: 'md5',
+    digest: Uint8Array.from({ length: 16 }, (_, i) => i),
+  });
+  t.is(error(`0 > S 0:0(0) <md5 ${'00'.repeat(17)}>`), 'bad.pkt:1: semantic error: TCP MD5 digest longer than 16 bytes');
+  t.is(error('0 > S 0:0(0) <md5 xyz0>'), 'bad.pkt:1: semantic error: TCP MD5 digest is not a valid hex string');
 });
 
 test('ICMP lines as packetdrill writes them: type and code names (or type_N/code_N), mtu, the quoted segment; its semantic checks', (t) => {
@@ -256,7 +262,7 @@ test('syntax the runner does not execute is refused with a line saying so', (t) 
   t.is(error('0 < udp (10)'), 'bad.pkt:1: not supported by tcpstack pkt: UDP packets (TCP and ICMP only)');
   t.is(error('0 > icmp unreachable port_unreachable'), 'bad.pkt:1: not supported by tcpstack pkt: outbound ICMP packets (inbound ICMP only)');
   t.is(error('0 < icmp unreachable [udp (10)]'), 'bad.pkt:1: not supported by tcpstack pkt: ICMP quoting a UDP packet (TCP only)');
-  t.is(error('0 > S 0:0(0) <md5 0011>'), 'bad.pkt:1: not supported by tcpstack pkt: the md5 TCP option');
+  t.is(error('0 > S. 0:0(0) ack 1 <ECN e0b 1 ceb 2 e1b 3,nop>'), 'bad.pkt:1: not supported by tcpstack pkt: the ECN TCP option');
   t.is(error('0 < ipv6 ::1 > ::2: S 0:0(0) win 1'), 'bad.pkt:1: not supported by tcpstack pkt: encapsulation headers (ipv6) in packet lines');
 });
 
