@@ -232,10 +232,18 @@ def main():
     return 0
 
 
+# The kernel selftests' groups: their names after `tcp_`, as gtests' directories are named.
+KSELFTEST_GROUPS = ['accecn', 'advmss_pmtu', 'basic', 'blocking', 'close', 'disorder', 'dsack', 'ecn', 'eor',
+                    'fast_recovery', 'fastopen_server', 'inq', 'limited_transmit', 'md5', 'nagle', 'ooo', 'rcv',
+                    'rto', 'sack', 'sendfile', 'slow_start', 'splice', 'syscall_bad_arg', 'tcp_info',
+                    'timestamping', 'ts_recent', 'user_timeout', 'validate', 'zerocopy']
+
+
 def prefix(script):
-    """A kselftest script's group: tcp_fastopen_server_x.pkt → tcp_fastopen_server."""
-    parts = script[:-4].split('_')
-    return '_'.join(parts[:3]) if parts[1] == 'fastopen' else '_'.join(parts[:2])
+    """A kselftest script's group: tcp_fastopen_server_x.pkt → fastopen_server (else its first word)."""
+    name = script[len('tcp_'):] if script.startswith('tcp_') else script
+    groups = [g for g in KSELFTEST_GROUPS if name.startswith(g + '_') or name.startswith(g + '-')]
+    return max(groups, key=len) if groups else name.split('_')[0]
 
 
 if __name__ == '__main__':
