@@ -4,7 +4,8 @@ packetdrill binary, through the real kernel, and compare the verdicts.
 
 The suites are not part of this repository (they are another project's):
 fetch them where you run this. docs/upstream-suites.md says how, and holds
-the latest table of results with the reason for every difference.
+the latest table of results with the reason for every difference. TCPSTACK=PATH
+runs another checkout's tcpstack.
 
     test/upstream/compare.py --suite gtests=PATH/gtests/net/tcp \\
         --suite kselftest=PATH/tools/testing/selftests/net/packetdrill \\
@@ -30,7 +31,7 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TCPSTACK = os.path.join(ROOT, 'cli', 'tcpstack')
+TCPSTACK = os.environ.get('TCPSTACK', os.path.join(ROOT, 'cli', 'tcpstack'))
 
 V4 = ['--ip_version=ipv4', '--local_ip=192.168.0.1', '--gateway_ip=192.168.0.1',
       '--netmask_ip=255.255.0.0', '--remote_ip=192.0.2.1']
