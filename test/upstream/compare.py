@@ -105,18 +105,40 @@ def run_linux(packetdrill, script_path, args, timeout):
         subprocess.run(['ip', 'netns', 'del', netns])
 
 
-def run_ours(script_path, args, timeout):
-    """`tcpstack pkt` with the same arguments, run from the script's directory as packetdrill is."""
+VERDICTS = ('PASS', 'FAIL', 'INVALID', 'SKIP')
+
+
+def run_ours(directory, scripts, args, timeout):
+    """`tcpstack pkt` with the same arguments, run from the scripts' directory as packetdrill is.
+    One process for all of a directory's scripts (a Node start costs more than most scripts);
+    returns {script name: (verdict, its lines)}. A script the batch did not report on (a crash,
+    the time limit) is run alone."""
+    out = {}
     try:
-        p = subprocess.run([TCPSTACK, 'pkt'] + args + [os.path.basename(script_path)],
-                           cwd=os.path.dirname(script_path), capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        return 'TIMEOUT', (e.stdout or b'').decode(errors='replace')
-    first = (p.stdout.split(None, 1) or ['FAIL'])[0]
-    verdict = first if first in ('PASS', 'FAIL', 'INVALID', 'SKIP') else 'FAIL'
-    if p.returncode == 2 and verdict == 'FAIL':
-        verdict = 'USAGE'
-    return verdict, p.stdout + p.stderr
+        p = subprocess.run([TCPSTACK, 'pkt'] + args + scripts, cwd=directory, capture_output=True, text=True,
+                           timeout=timeout * len(scripts))
+        current = None
+        for line in p.stdout.splitlines():
+            word, _, rest = line.partition(' ')
+            name = rest.split(' (', 1)[0]
+            if word in VERDICTS and name in scripts:
+                current = name
+                out[name] = [word, line + '\n']
+            elif current is not None and line.startswith('  '):
+                out[current][1] += line + '\n'
+            else:
+                current = None
+        if p.returncode == 2 and not out:
+            return {name: ('USAGE', p.stdout + p.stderr) for name in scripts}
+    except subprocess.TimeoutExpired:
+        pass
+    for name in scripts:
+        if name not in out:
+            if len(scripts) == 1:
+                out[name] = ['FAIL', 'no verdict: tcpstack pkt crashed or took too long\n']
+            else:
+                out[name] = list(run_ours(directory, [name], args, timeout)[name])
+    return {name: (v, log) for name, (v, log) in out.items()}
 
 
 def first_error(log):
@@ -193,7 +215,7 @@ def main():
             with open(stem + '.linux.log', 'w') as f:
                 f.write(log)
         if not a.no_ours:
-            verdict, log = run_ours(full, args, a.timeout)
+            verdict, log = ours[(suite, variant, full)]
             r['ours'], r['ours_error'] = verdict, ('' if verdict == 'PASS' else first_error(log))
             with open(stem + '.ours.log', 'w') as f:
                 f.write(log)
@@ -202,6 +224,21 @@ def main():
             print(f"{r.get('linux', '-'):8} {r.get('ours', '-'):8} {suite}/{script} ({variant})", file=sys.stderr)
 
     start = time.time()
+    # Ours first, a directory and version at a time.
+    ours = {}
+    if not a.no_ours:
+        batches = {}
+        for suite, path, script, variant in runs:
+            full = os.path.join(path, script)
+            batches.setdefault((suite, variant, os.path.dirname(full)), []).append(os.path.basename(full))
+
+        def batch(key):
+            suite, variant, directory = key
+            for name, result in run_ours(directory, batches[key], SUITES[suite][variant], a.timeout).items():
+                ours[(suite, variant, os.path.join(directory, name))] = result
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+            list(pool.map(batch, batches))
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
         list(pool.map(one, runs))
     results.sort(key=lambda r: (r['suite'], r['script'], r['variant']))
