@@ -50,6 +50,7 @@ import {
   type PacketView,
 } from './packets.ts';
 import { DEFAULTS_SH, interpretCommand } from './shell.ts';
+import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
 import { SYMBOLS, describeErrno } from './symbols.ts';
@@ -66,7 +67,7 @@ import { verifies } from '../../stack/wire/checksum.ts';
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
 
-export interface PktConfig {
+export interface PktConfig extends OptionTarget {
   ipVersion: IpVersion;
   toleranceUsecs: number;
   tolerancePercent: number;
@@ -120,46 +121,6 @@ export function packetdrillSysctls(): Sysctls {
   for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(s, name, value);
   return s;
 }
-
-/** packetdrill's option table: name → takes an argument. Options marked ignored only warn. */
-const OPTIONS: Readonly<Record<string, { arg: boolean; ignored?: boolean }>> = {
-  ip_version: { arg: true },
-  bind_port: { arg: true },
-  connect_port: { arg: true },
-  remote_ip: { arg: true },
-  local_ip: { arg: true },
-  mss: { arg: true },
-  mtu: { arg: true },
-  tolerance_usecs: { arg: true },
-  tolerance_percent: { arg: true },
-  tcp_ts_ecr_scaled: { arg: false },
-  tcp_ts_tick_usecs: { arg: true },
-  strict_segments: { arg: false },
-  verbose: { arg: false },
-  debug: { arg: false },
-  code_command: { arg: true, ignored: true },
-  code_format: { arg: true, ignored: true },
-  code_sockopt: { arg: true, ignored: true },
-  gateway_ip: { arg: true, ignored: true },
-  netmask_ip: { arg: true, ignored: true },
-  speed: { arg: true, ignored: true },
-  init_scripts: { arg: true, ignored: true },
-  wire_client: { arg: false, ignored: true },
-  wire_server: { arg: false, ignored: true },
-  wire_server_ip: { arg: true, ignored: true },
-  wire_server_at: { arg: true, ignored: true },
-  wire_server_port: { arg: true, ignored: true },
-  wire_client_dev: { arg: true, ignored: true },
-  wire_server_dev: { arg: true, ignored: true },
-  so_filename: { arg: true, ignored: true },
-  so_flags: { arg: true, ignored: true },
-  non_fatal: { arg: true, ignored: true },
-  dry_run: { arg: false, ignored: true },
-  is_anyip: { arg: false, ignored: true },
-  send_omit_free: { arg: false, ignored: true },
-  psp_udp_port: { arg: true, ignored: true },
-  define: { arg: true },
-};
 
 // ---------------------------------------------------------------------------
 // Timing (run.c verify_time)
@@ -408,7 +369,7 @@ class Runner implements SyscallHost {
     const c = this.cfg;
     const commandLine = (this.options.options ?? []).map((o) => ({ ...o, line: 0 }));
     for (const o of [...this.script.options, ...commandLine]) {
-      const spec = OPTIONS[o.name];
+      const spec = PACKETDRILL_OPTIONS[o.name];
       if (!spec) throw this.fail(o.line, `option '${o.name}' unknown`);
       if (spec.arg && o.value === undefined) throw this.fail(o.line, `option '${o.name}' requires an argument`);
       if (!spec.arg && o.value !== undefined) throw this.fail(o.line, `option '${o.name}' forbids an argument`);
@@ -416,58 +377,8 @@ class Runner implements SyscallHost {
         this.warn(o.line, `--${o.name} has no meaning for tcpstack pkt: ignored`);
         continue;
       }
-      const v = o.value ?? '';
-      const bad = (): ScriptError => this.fail(o.line, `bad --${o.name}: ${v}`);
-      const int = (min: number, max: number): number => {
-        const n = Number(v);
-        if (!/^-?\d+$/.test(v) || n < min || n > max) throw bad();
-        return n;
-      };
-      switch (o.name) {
-        case 'tolerance_usecs':
-          c.toleranceUsecs = int(1, Number.MAX_SAFE_INTEGER);
-          break;
-        case 'tolerance_percent': {
-          const n = Number(v);
-          if (!Number.isFinite(n) || n < 0 || n > 100) throw bad();
-          c.tolerancePercent = n;
-          break;
-        }
-        case 'mss':
-          c.mss = int(1, 65535);
-          break;
-        case 'mtu':
-          c.mtu = int(68, 65535);
-          break;
-        case 'tcp_ts_tick_usecs':
-          c.tsTickUsecs = int(0, 1000000);
-          break;
-        case 'local_ip':
-          c.localIpText = v;
-          break;
-        case 'remote_ip':
-          c.remoteIpText = v;
-          break;
-        case 'bind_port':
-          c.bindPort = int(1, 65535);
-          break;
-        case 'connect_port':
-          c.connectPort = int(1, 65535);
-          break;
-        case 'ip_version':
-          break; // read with the script (parseScript): it decides how ICMP lines read
-
-        case 'tcp_ts_ecr_scaled':
-          c.tsEcrScaled = true;
-          break;
-        case 'strict_segments':
-          c.strictSegments = true;
-          break;
-        case 'define':
-          throw this.fail(o.line, 'not supported by tcpstack pkt: --define');
-        default:
-          break; // verbose, debug
-      }
+      const err = applyOption(c, o.name, o.value);
+      if (err !== undefined) throw this.fail(o.line, err);
     }
     this.finalize();
   }
@@ -1080,15 +991,28 @@ function commandLineIpVersion(options: RunOptions): IpVersion | undefined {
   return v;
 }
 
+/** The command line's definitions (`-D NAME=VALUE`, `--define=NAME=VALUE`); a later one of a name wins. */
+function commandLineDefines(options: RunOptions): Map<string, string> {
+  const defines = new Map<string, string>();
+  for (const o of options.options ?? []) {
+    if (o.name !== 'define') continue;
+    const d = splitDefinition(o.value ?? '');
+    if (d === undefined) throw new RangeError(`bad definition: ${o.value}`);
+    defines.set(d.name, d.value);
+  }
+  return defines;
+}
+
 /** Parses and runs one script given as text. */
 export function runScript(source: string, file: string, options: RunOptions = {}): RunResult {
   let script: Script;
   const override = commandLineIpVersion(options);
+  const defines = commandLineDefines(options);
   try {
     // run_all.py's selection, by the version the script would run in, before its events are read for it.
-    const version = readIpVersion(source, file, override);
+    const version = readIpVersion(source, file, override, defines);
     if (!scriptRunsIn(file, version)) return { file, ok: false, skipped: version, error: undefined, warnings: [], events: 0, endUsecs: 0 };
-    script = parseScript(source, file, override);
+    script = parseScript(source, file, override, defines);
   } catch (e) {
     if (e instanceof ScriptError) return { file, ok: false, invalid: true, error: e, warnings: [], events: 0, endUsecs: 0 };
     throw e;
