@@ -49,7 +49,7 @@ import {
   verifyPayload,
   type PacketView,
 } from './packets.ts';
-import { DEFAULTS_SH, interpretCommand } from './shell.ts';
+import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
@@ -58,6 +58,7 @@ import { ScriptAddresses } from './addresses.ts';
 import { encodeInboundIcmp } from './icmp-packet.ts';
 import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, wireFamily, type IpVersion } from './ip-version.ts';
 import { VirtualClock } from '../../stack/clock.ts';
+import { COUNTER_NAMES, newCounters, snapshotCounters, type Counters } from '../../stack/counters.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
@@ -273,6 +274,8 @@ class Runner implements SyscallHost {
   private ports!: SeededRandom;
   private readonly usedPorts = new Set<number>();
   readonly addresses = new ScriptAddresses();
+  /** nstat's history: the counters when it last ran without -s. */
+  private nstatHistory: Counters = newCounters();
 
   constructor(
     private readonly script: Script,
@@ -527,7 +530,13 @@ class Runner implements SyscallHost {
   // Shell commands
 
   private runCommand(text: string, line: number): void {
-    for (const action of interpretCommand(text)) {
+    let actions: ShellAction[];
+    try {
+      actions = interpretCommand(text);
+    } catch (e) {
+      throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
+    }
+    for (const action of actions) {
       if (action.kind === 'defaults') {
         for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: packetdrill's defaults.sh applied`);
@@ -542,10 +551,39 @@ class Runner implements SyscallHost {
           throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
         }
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
+      } else if (action.kind === 'nstat') {
+        this.runNstat(action, text, line);
+      } else if (action.kind === 'noop') {
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: nothing to do (${action.why})`);
+      } else if (action.kind === 'unsupported') {
+        throw this.fail(line, `\`${action.text}\` is not supported by tcpstack pkt: ${action.why}`);
       } else {
         this.warn(line, `shell command not run: \`${action.text}\` (${action.why})`);
       }
     }
+  }
+
+  /**
+   * `nstat [-n|-s|-a|-z] [| grep ...]` over the stack's counters, with
+   * nstat's history (the counters when it last ran without -s; zero at
+   * the start, as in the fresh namespace each script runs in). A pipeline
+   * whose grep selects nothing fails as packetdrill's system() does.
+   */
+  private runNstat(action: Extract<ShellAction, { kind: 'nstat' }>, text: string, line: number): void {
+    this.stack.flush();
+    const now = snapshotCounters(this.stack.counters);
+    for (const g of action.greps) {
+      const named = /^\^?((?:Tcp|TcpExt|Ip|IpExt|Icmp|Udp|Ip6|Icmp6|Udp6|IcmpMsg)[A-Za-z0-9]+)/.exec(g.pattern.source)?.[1];
+      if (named !== undefined && !(COUNTER_NAMES as readonly string[]).includes(named)) {
+        throw this.fail(line, `\`${action.text}\` is not supported by tcpstack pkt: the stack does not count ${named}`);
+      }
+    }
+    const rows: Array<[string, number]> = COUNTER_NAMES.map((n) => [n, action.absolute ? now[n] : now[n] - this.nstatHistory[n]]);
+    if (action.update) this.nstatHistory = now;
+    const lines = action.reset ? [] : nstatOutput(rows, action.zeros);
+    const status = action.greps.length === 0 ? 0 : grepStatus(lines, action.greps);
+    this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}${lines.length > 1 ? ` (${lines.slice(1).map((l) => l.replace(/ +/g, ' ').replace(/ 0\.0$/, '')).join(', ')})` : ''}`);
+    if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
   }
 
   // ---------------------------------------------------------------------------

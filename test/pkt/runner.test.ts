@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
-import { interpretCommand } from '../../cli/pkt/shell.ts';
+import { arithmetic, grepStatus, interpretCommand, nstatOutput, words } from '../../cli/pkt/shell.ts';
 import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -296,7 +296,44 @@ test('shell commands: the sysctl forms are recognised, the rest ignored', (t) =>
     interpretCommand('../../common/defaults.sh\n ../../common/set_sysctls.py \\\n  /proc/sys/net/ipv4/tcp_fastopen=0x30403 /proc/sys/net/ipv4/tcp_syncookies=0').map((a) => a.kind === 'sysctl' ? `${a.name}=${a.value}` : a.kind),
     ['defaults', 'net.ipv4.tcp_fastopen=0x30403', 'net.ipv4.tcp_syncookies=0'],
   );
-  t.deepEqual(interpretCommand('tc qdisc add dev tun0 root pfifo; nstat > /dev/null').map((a) => a.kind), ['ignored', 'ignored']);
+  t.deepEqual(interpretCommand('tc qdisc add dev tun0 root pfifo; nstat > /dev/null').map((a) => a.kind), ['noop', 'nstat']);
+});
+
+test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, and checks that cannot be made', (t) => {
+  t.is(arithmetic('15*1024*1024'), 15728640n);
+  t.is(arithmetic('(1 << 4) + 0x10 - 010 % 3 * 2'), 28n);
+  t.is(arithmetic('-3 / 2'), -1n);
+  t.throws(() => arithmetic('1 / 0'), { message: '$((1 / 0)): division by 0' });
+  t.throws(() => arithmetic('1 +'), { message: '$((1 +)): the expression ends too early' });
+  t.deepEqual(words('sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"'), ['sysctl', '-q', 'net.ipv4.tcp_rmem=4096 540000 15728640']);
+  t.deepEqual(words('echo $(( (2+3) * 4 )) > x # a comment'), ['echo', '20', '>', 'x']);
+  const one = (cmd: string): string => interpretCommand(cmd).map((a) => (a.kind === 'sysctl' ? `${a.name}=${a.value}` : a.kind)).join(' ');
+  t.is(one('sysctl -q net/ipv4/tcp_pacing_ss_ratio=150'), 'net.ipv4.tcp_pacing_ss_ratio=150');
+  t.is(one('sysctl -q net.ipv4.tcp_ecn=2  # fully enabled'), 'net.ipv4.tcp_ecn=2');
+  t.is(one('sysctl -q net.ipv4.tcp_wmem="4096 $((256*1024)) 4194304"'), 'net.ipv4.tcp_wmem=4096 262144 4194304');
+  t.is(one('ip tcp_metrics flush all > /dev/null 2>&1'), 'noop');
+  t.is(one('/tmp/sysctl_restore_${PPID}.sh'), 'noop');
+  t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo'), 'noop noop');
+  t.is(one('tc qdisc replace dev tun0 root pfifo limit 0'), 'unsupported');
+  t.is(one('tc qdisc replace dev tun0 root fq'), 'ignored');
+  t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 noop');
+  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'unsupported');
+  t.like(interpretCommand('nstat -s | grep TcpExtBeyondWindow | grep -q " 2 "')[0], { kind: 'nstat', update: false, reset: false });
+  t.like(interpretCommand('nstat | sort')[0], { kind: 'unsupported' });
+});
+
+test('nstat checks run against the stack\'s counters; an unmet one fails, one about a counter not kept is not supported', (t) => {
+  const lines = nstatOutput([['TcpExtBeyondWindow', 3], ['TcpExtTCPRcvQDrop', 0]], false);
+  t.deepEqual(lines, ['#kernel', 'TcpExtBeyondWindow              3                  0.0']);
+  t.is(grepStatus(lines, [{ pattern: /TcpExtBeyondWindow/, invert: false }, { pattern: / 3 /, invert: false }]), 0);
+  t.is(grepStatus(lines, [{ pattern: /TcpExtBeyondWindow/, invert: false }, { pattern: / 4 /, invert: false }]), 1);
+  // An ACK to a listener draws a RST: TcpOutRsts moves, TcpExtBeyondWindow does not.
+  const script = (check: string): RunResult =>
+    run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 \`nstat -n\`\n+0 < . 1:1(0) ack 1 win 1000\n+0 > R 1:1(0)\n+0 \`${check}\`\n`, 'n.pkt');
+  passes(t, script('nstat | grep TcpOutRsts | grep -q " 1 "'));
+  t.is(script('nstat | grep TcpExtBeyondWindow > /dev/null').error?.headline(), 'n.pkt:7: error executing `nstat | grep TcpExtBeyondWindow > /dev/null` command: non-zero status 1');
+  t.is(script('nstat | grep TcpExtNoSuchThing').error?.headline(), 'n.pkt:7: `nstat | grep TcpExtNoSuchThing` is not supported by tcpstack pkt: the stack does not count TcpExtNoSuchThing');
+  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp | grep -q ":1F90"` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
 });
 
 test('sysctl commands reach the stack; unmodelled names and other commands warn; settings start from defaults.sh', (t) => {
