@@ -49,6 +49,7 @@ import {
   verifyPayload,
   type PacketView,
 } from './packets.ts';
+import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
 import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
@@ -274,6 +275,8 @@ class Runner implements SyscallHost {
   private ports!: SeededRandom;
   private readonly usedPorts = new Set<number>();
   readonly addresses = new ScriptAddresses();
+  /** The %{ }% blocks met so far, with the tcp_info of their time. */
+  private readonly codeFragments: CodeFragment[] = [];
   /** nstat's history: the counters when it last ran without -s. */
   private nstatHistory: Counters = newCounters();
 
@@ -361,6 +364,7 @@ class Runner implements SyscallHost {
       }
       const cleanup = this.script.cleanupCommand;
       if (cleanup) this.runCommand(cleanup.text, cleanup.line);
+      this.executeCode();
     } catch (e) {
       if (e instanceof ScriptError) error = e;
       else error = this.fail(this.currentLine, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -507,7 +511,7 @@ class Runner implements SyscallHost {
           break;
         case 'code':
           this.waitForEvent(ev);
-          this.warn(ev.line, '%{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked');
+          this.collectCode(ev.line, a.text);
           break;
       }
       this.eventsRun++;
@@ -524,6 +528,37 @@ class Runner implements SyscallHost {
     ev.timeUsecs += offset;
     if (ev.timeType === 'relative-range' && ev.timeEndUsecs !== undefined) ev.timeEndUsecs += offset;
     if (ev.timeType === 'relative' && ev.endUsecs !== undefined) ev.endUsecs += offset;
+  }
+
+  // ---------------------------------------------------------------------------
+  // %{ }% Python blocks (python.ts)
+
+  /** run_code_event: the socket under test's tcp_info at the block's time, kept with its code. */
+  private collectCode(line: number, text: string): void {
+    const sock = this.socketUnderTest;
+    if (sock === undefined) throw this.fail(line, 'runtime error in code: no socket to use for code');
+    const ep = sock.endpoint;
+    if (ep === undefined || sock.closed) throw this.fail(line, "runtime error in code: can't find getsockopt to get TCP info");
+    this.stack.flush();
+    const fragment: CodeFragment = { line, text, info: ep.tcpInfo() };
+    const unsupported = unsupportedName(fragment);
+    if (unsupported !== undefined) throw this.fail(line, `${unsupported.name} in a %{ }% block is not supported by tcpstack pkt: ${unsupported.why}`);
+    this.codeFragments.push(fragment);
+    this.trace(`${secs9(this.nowUsecs)} %{ ... }%: tcp_info taken (tcpi_state ${String(fragment.info.values.tcpi_state)}, tcpi_snd_cwnd ${String(fragment.info.values.tcpi_snd_cwnd)}); the code runs at the end`);
+  }
+
+  /** code_execute: every block's code, each after its tcp_info values, run by python3 at the end of the script. */
+  private executeCode(): void {
+    if (this.codeFragments.length === 0) return;
+    const program = pythonProgram(this.file, this.codeFragments);
+    const outcome = runPython(program);
+    this.trace(`${secs9(this.nowUsecs)} python3 ran ${this.codeFragments.length} %{ }% block${this.codeFragments.length === 1 ? '' : 's'}: ${outcome.ok ? 'exit status 0' : outcome.error}`);
+    if (outcome.ok) return;
+    const line = outcome.line ?? this.codeFragments[this.codeFragments.length - 1]!.line;
+    const last = outcome.stderr[outcome.stderr.length - 1];
+    const details = outcome.stderr.filter((l) => !/: error in Python code$/.test(l));
+    details.push(`error executing code: ${outcome.error}`);
+    throw this.fail(line, outcome.line === undefined ? `error executing code: ${outcome.error}` : `error in Python code: ${last ?? ''}`, details);
   }
 
   // ---------------------------------------------------------------------------

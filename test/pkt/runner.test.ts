@@ -357,10 +357,47 @@ test('sysctl commands reach the stack; unmodelled names and other commands warn;
   t.regex(bad.error!.headline(), /^v\.pkt:1: error executing `sysctl -q net\.ipv4\.tcp_syn_retries=lots` command: sysctl net\.ipv4\.tcp_syn_retries: "lots" is not an integer/);
 });
 
-test('%{ }% Python blocks are skipped with a warning, never silently', (t) => {
-  const r = run(`${OPEN}+0 %{ assert tcpi_state == 1 }%\n`, 'py.pkt');
+test('%{ }% Python blocks run with python3 at the end, each with the tcp_info of its time', (t) => {
+  // OPEN: no timestamps, no window scaling, SACK; the handshake's RTT sample 100 ms.
+  const r = run(`${OPEN}+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%
++0 %{ assert tcpi_options == TCPI_OPT_SACK, tcpi_options }%
++0 %{ assert tcpi_ca_state == TCP_CA_Open and tcpi_snd_cwnd == 10 and tcpi_unacked == 0, (tcpi_ca_state, tcpi_snd_cwnd) }%
++0 %{ assert tcpi_rtt == 100000 and tcpi_snd_mss == 1000 and tcpi_rto == 300000, (tcpi_rtt, tcpi_snd_mss, tcpi_rto) }%
++0 write(4, ..., 3000) = 3000
++0 > P. 1:1001(1000) ack 1
++0 %{ assert tcpi_unacked == 1 and tcpi_notsent_bytes == 2000 and tcpi_bytes_sent == 1000 and tcpi_snd_wnd == 1000, (tcpi_unacked, tcpi_notsent_bytes) }%
+`, 'py.pkt');
   passes(t, r);
-  t.deepEqual(r.warnings, ['py.pkt:10: warning: %{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked']);
+  t.deepEqual(r.warnings, []);
+});
+
+test('%{ }%: a failing assertion fails the script at its block\'s line, with Python\'s message; values are of the block\'s time', (t) => {
+  const r = run(`${OPEN}+0 %{ assert tcpi_unacked == 0 }%
++0 write(4, ..., 1000) = 1000
++0 > P. 1:1001(1000) ack 1
++0 %{ assert tcpi_unacked == 0, tcpi_unacked }%
++.1 < . 1:1(0) ack 1001 win 1000
+`, 'py.pkt');
+  t.is(r.error?.headline(), 'py.pkt:13: error in Python code: AssertionError: 1');
+  t.is(r.error?.details.at(-1), "error executing code: 'python3' returned non-zero status 1");
+  // The whole script ran first: the code runs at its end, as in packetdrill.
+  t.is(r.events, 13);
+});
+
+test('%{ }%: a name the stack does not keep fails the block as not supported, and so does a block without a socket', (t) => {
+  const busy = run(`${OPEN}+0 %{ assert tcpi_busy_time == 0 }%\n`, 'py.pkt');
+  t.is(busy.error?.headline(), 'py.pkt:10: tcpi_busy_time in a %{ }% block is not supported by tcpstack pkt: the stack keeps no chrono statistics (tcp_chrono_start)');
+  const mem = run(`${OPEN}+0 %{ assert SK_MEMINFO_RCVBUF > 0 }%\n`, 'py.pkt');
+  t.regex(mem.error!.headline(), /^py\.pkt:10: SK_MEMINFO_RCVBUF in a %\{ \}% block is not supported by tcpstack pkt/);
+  t.is(run('0 %{ assert True }%\n', 'py.pkt').error?.headline(), 'py.pkt:1: runtime error in code: no socket to use for code');
+});
+
+test('%{ }%: a listener reports LISTEN, its accept queue as tcpi_unacked and its backlog as tcpi_sacked', (t) => {
+  passes(t, run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 7) = 0
++0 %{ assert tcpi_state == TCP_LISTEN and tcpi_unacked == 0 and tcpi_sacked == 7, (tcpi_state, tcpi_sacked) }%
+`));
 });
 
 test('script options: known ones apply, unknown ones are errors, irrelevant ones warn', (t) => {
