@@ -475,3 +475,19 @@ test('TCP_CONGESTION: getsockopt and setsockopt with a string, as packetdrill wr
   const wrong = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n', 'cc.pkt');
   t.regex(failure(wrong), /Bad getsockopt optval: expected: 'reno' actual: 'cubi'/);
 });
+
+test('getsockopt(TCP_INFO) with [N] and [4]: the first 4 bytes of struct tcp_info as an s32, as packetdrill compares them', (t) => {
+  // tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes: a listener is 10 (TCP_LISTEN), an established connection 1.
+  const script = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 getsockopt(3, SOL_TCP, TCP_INFO, [10], [4]) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 getsockopt(4, SOL_TCP, TCP_INFO, [1], [4]) = 0
+`;
+  passes(t, run(script));
+  t.is(run(`${script}+0 getsockopt(4, SOL_TCP, TCP_INFO, [1], [8]) = 0\n`, 'i.pkt').error?.headline(), 'i.pkt:10: runtime error in getsockopt call: Unsupported getsockopt optlen: 8');
+});
