@@ -118,6 +118,8 @@ export interface CodeOutcome {
   line: number | undefined;
   /** What python3 wrote to stderr, line by line. */
   stderr: string[];
+  /** What it printed (packetdrill lets it through; tcpstack pkt -v shows it). */
+  stdout: string[];
   /** code.c's error: "'python3' returned non-zero status N", or why it did not run. */
   error: string | undefined;
 }
@@ -130,17 +132,19 @@ export function runPython(program: string, command = 'python3'): CodeOutcome {
     writeFileSync(path, program);
     const r = spawnSync(command, [path], { encoding: 'utf8', timeout: 60_000 });
     const stderr = (r.stderr ?? '').split('\n').filter((l) => l !== '');
-    if (r.error) return { ok: false, line: undefined, stderr, error: `error running '${command}': ${r.error.message}` };
+    const stdout = (r.stdout ?? '').split('\n').filter((l) => l !== '');
+    if (r.error) return { ok: false, line: undefined, stderr, stdout, error: `error running '${command}': ${r.error.message}` };
     if (r.status !== 0) {
       const named = stderr.map((l) => /:(\d+): error in Python code$/.exec(l)).find((m) => m !== null);
       return {
         ok: false,
         line: named ? Number(named[1]) : undefined,
         stderr,
+        stdout,
         error: r.status === null ? `'${command}' got signal ${r.signal}` : `'${command}' returned non-zero status ${r.status}`,
       };
     }
-    return { ok: true, line: undefined, stderr, error: undefined };
+    return { ok: true, line: undefined, stderr, stdout, error: undefined };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

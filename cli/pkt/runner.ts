@@ -552,6 +552,7 @@ class Runner implements SyscallHost {
     if (this.codeFragments.length === 0) return;
     const program = pythonProgram(this.file, this.codeFragments);
     const outcome = runPython(program);
+    for (const l of outcome.stdout) this.trace(`           python3: ${l}`);
     this.trace(`${secs9(this.nowUsecs)} python3 ran ${this.codeFragments.length} %{ }% block${this.codeFragments.length === 1 ? '' : 's'}: ${outcome.ok ? 'exit status 0' : outcome.error}`);
     if (outcome.ok) return;
     const line = outcome.line ?? this.codeFragments[this.codeFragments.length - 1]!.line;

@@ -12,7 +12,7 @@
  * reason, and hold 0: a reader must not take that 0 for Linux's value.
  */
 import { jiffiesAt, JIFFY_MS } from './jiffies.ts';
-import { TCP_DELACK_MAX, TCP_TIMEOUT_INIT } from './constants.ts';
+import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_MIN_MSS, TCP_TIMEOUT_INIT } from './constants.ts';
 import { INFINITE_SSTHRESH, INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
 import type { TcpStateName } from './types.ts';
@@ -262,7 +262,8 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_rto = c.rtt.rto * 1000;
   v.tcpi_ato = Math.min(c.ato, TCP_DELACK_MAX) * 1000;
   v.tcpi_snd_mss = c.mss;
-  v.tcpi_rcv_mss = c.rcvMss;
+  // icsk_ack.rcv_mss: tcp_initialize_rcv_mss's value from the handshake on (the stack computes it when first needed).
+  v.tcpi_rcv_mss = c.rcvMss !== 0 ? c.rcvMss : Math.max(Math.min(c.advMss, c.mss, Math.floor(c.rcvWnd / 2), TCP_DEFAULT_MSS), TCP_MIN_MSS);
 
   v.tcpi_unacked = c.rtx.length; // packets_out
   // sacked_out: SACKed segments, or without SACK the duplicate ACKs counted in their stead (tcp_add_reno_sack).
@@ -271,8 +272,9 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_retrans = c.rtx.retransOut;
   // tcpi_fackets and tcpi_last_ack_sent: 0 in Linux too (no longer kept).
 
-  // lsndtime is 0 before any data is sent: the age is then since jiffies' origin, as in Linux.
-  v.tcpi_last_data_sent = c.lsndtime === undefined ? (jiffiesAt(now) >>> 0) * JIFFY_MS : ageMs(now, c.lsndtime);
+  // tp->lsndtime: the last data sent, else the handshake (tcp_finish_connect, tcp_create_openreq_child); 0 before it.
+  const lsndtime = c.lsndtime ?? c.synchronizedAt;
+  v.tcpi_last_data_sent = lsndtime === undefined ? (jiffiesAt(now) >>> 0) * JIFFY_MS : ageMs(now, lsndtime);
   v.tcpi_last_data_recv = ageMs(now, c.lastDataTime); // icsk_ack.lrcvtime
   v.tcpi_last_ack_recv = ageMs(now, c.lastRcvTime); // tp->rcv_tstamp
 

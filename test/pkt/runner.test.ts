@@ -363,6 +363,7 @@ test('%{ }% Python blocks run with python3 at the end, each with the tcp_info of
 +0 %{ assert tcpi_options == TCPI_OPT_SACK, tcpi_options }%
 +0 %{ assert tcpi_ca_state == TCP_CA_Open and tcpi_snd_cwnd == 10 and tcpi_unacked == 0, (tcpi_ca_state, tcpi_snd_cwnd) }%
 +0 %{ assert tcpi_rtt == 100000 and tcpi_snd_mss == 1000 and tcpi_rto == 300000, (tcpi_rtt, tcpi_snd_mss, tcpi_rto) }%
++0 %{ assert tcpi_rcv_mss == 536 and tcpi_delivered == 1 and tcpi_last_data_sent == 0, (tcpi_rcv_mss, tcpi_delivered, tcpi_last_data_sent) }%
 +0 write(4, ..., 3000) = 3000
 +0 > P. 1:1001(1000) ack 1
 +0 %{ assert tcpi_unacked == 1 and tcpi_notsent_bytes == 2000 and tcpi_bytes_sent == 1000 and tcpi_snd_wnd == 1000, (tcpi_unacked, tcpi_notsent_bytes) }%
