@@ -17,9 +17,12 @@
  * discipline, packets leave as sent; the `/tmp/sysctl_restore_*.sh` a
  * script runs at its end: every script starts from a fresh stack) are
  * no-ops. Any other check, a command whose exit status tests something
- * (`grep`, `test`, `[`), and a queue that drops what the stack sends
- * (`tc qdisc ... pfifo limit 0`) are not supported: the script fails
- * rather than pass on a check never made or a loss never caused.
+ * (`grep`, `test`, `[`), and settings the script's outcome rests on that
+ * the stack does not model (a queue that drops what the stack sends, `tc
+ * qdisc ... pfifo limit 0`; a route's metrics, `ip route change ...
+ * advmss 600 mtu lock 640 initcwnd 11`; congestion control module
+ * parameters in /sys/module) are not supported: the script fails rather
+ * than pass on a check never made or a setting never applied.
  * Everything else is reported as a warning and skipped.
  */
 
@@ -320,6 +323,13 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push({ kind: 'defaults', text: cmd });
     } else if (/^sysctl_restore_.*\.sh$/.test(base)) {
       actions.push({ kind: 'noop', text: cmd, why: 'set_sysctls.py\'s restore script: every script starts from a fresh stack' });
+    } else if (base === 'true' || base === ':') {
+      actions.push({ kind: 'noop', text: cmd, why: 'it does nothing' });
+    } else if (base === 'ip' && w.some((x) => x === 'route') && w.some((x) => ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min', 'features'].includes(x))) {
+      // A route's metrics decide the MSS, the path MTU, the initial window: the script's outcome rests on them.
+      actions.push({ kind: 'unsupported', text: cmd, why: 'route metrics (ip route ... advmss, mtu, initcwnd) are not modelled' });
+    } else if (base === 'echo' && /\/sys\/module\/tcp_\w+\/parameters\//.test(w.find((x) => x.startsWith('/sys/')) ?? '')) {
+      actions.push({ kind: 'unsupported', text: cmd, why: 'congestion control module parameters are not modelled' });
     } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush') {
       actions.push({ kind: 'noop', text: cmd, why: 'the stack caches no TCP metrics' });
     } else if (base === 'tc' && w[1] === 'qdisc' && w.includes('limit')) {
