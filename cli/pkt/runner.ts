@@ -28,7 +28,7 @@
  *   bound to and connecting to v4-mapped addresses, IPv4 on the wire) or
  *   ipv6 (the stack gets an IPv6 address; packets and ICMP are IPv6's).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
 import { parseScript, readIpVersion } from './parser.ts';
 import {
@@ -565,7 +565,7 @@ class Runner implements SyscallHost {
   // ---------------------------------------------------------------------------
   // Shell commands
 
-  private runCommand(text: string, line: number): void {
+  private runCommand(text: string, line: number, inDefaults = false): void {
     let actions: ShellAction[];
     try {
       actions = interpretCommand(text);
@@ -574,11 +574,12 @@ class Runner implements SyscallHost {
     }
     for (const action of actions) {
       if (action.kind === 'defaults') {
-        for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
-        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: packetdrill's defaults.sh applied`);
+        this.runDefaults(action.path, action.text, line, inDefaults);
       } else if (action.kind === 'sysctl') {
         if (sysctlKey(action.name) === undefined) {
-          this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);
+          // defaults.sh sets every TCP sysctl of its suite: those the stack does not model are no news.
+          if (inDefaults) this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name} is not modelled by the stack: ignored`);
+          else this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);
           continue;
         }
         try {
@@ -597,6 +598,30 @@ class Runner implements SyscallHost {
         this.warn(line, `shell command not run: \`${action.text}\` (${action.why})`);
       }
     }
+  }
+
+  /**
+   * A suite's defaults.sh: the file itself when it is there (the path as
+   * the shell finds it, from the directory tcpstack pkt runs in, as
+   * packetdrill's suite runners run it from the script's), its commands run
+   * as the script's own; else packetdrill's gtests/net/common/defaults.sh
+   * as DEFAULTS_SH records it. The kernel selftests' copy differs (Fast
+   * Open 0x3, no tcp_ecn_option).
+   */
+  private runDefaults(path: string, text: string, line: number, nested: boolean): void {
+    let body: string | undefined;
+    try {
+      if (!nested && existsSync(path) && statSync(path).isFile()) body = readFileSync(path, 'utf8');
+    } catch {
+      body = undefined;
+    }
+    if (body !== undefined) {
+      this.trace(`${secs9(this.nowUsecs)} \`${text}\`: running ${path}`);
+      this.runCommand(body, line, true);
+      return;
+    }
+    for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
+    this.trace(`${secs9(this.nowUsecs)} \`${text}\`: packetdrill's defaults.sh applied`);
   }
 
   /**

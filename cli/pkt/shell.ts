@@ -35,7 +35,7 @@ export interface GrepStage {
 
 export type ShellAction =
   | { kind: 'sysctl'; name: string; value: string; text: string }
-  | { kind: 'defaults'; text: string }
+  | { kind: 'defaults'; text: string; path: string }
   | { kind: 'nstat'; text: string; reset: boolean; update: boolean; absolute: boolean; zeros: boolean; greps: GrepStage[] }
   | { kind: 'noop'; text: string; why: string }
   | { kind: 'unsupported'; text: string; why: string }
@@ -320,7 +320,7 @@ export function interpretCommand(text: string): ShellAction[] {
     const prog = w[0] ?? '';
     const base = prog.split('/').pop()!;
     if (base === 'defaults.sh') {
-      actions.push({ kind: 'defaults', text: cmd });
+      actions.push({ kind: 'defaults', text: cmd, path: prog });
     } else if (/^sysctl_restore_.*\.sh$/.test(base)) {
       actions.push({ kind: 'noop', text: cmd, why: 'set_sysctls.py\'s restore script: every script starts from a fresh stack' });
     } else if (base === 'true' || base === ':') {

@@ -496,3 +496,15 @@ test('getsockopt(TCP_INFO) with [N] and [4]: the first 4 bytes of struct tcp_inf
   passes(t, run(script));
   t.is(run(`${script}+0 getsockopt(4, SOL_TCP, TCP_INFO, [1], [8]) = 0\n`, 'i.pkt').error?.headline(), 'i.pkt:10: runtime error in getsockopt call: Unsupported getsockopt optlen: 8');
 });
+
+test('a suite\'s defaults.sh is run from the file when it is there (its unmodelled sysctls without warnings), else packetdrill\'s', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-defaults-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'defaults.sh');
+  writeFileSync(file, '#!/bin/bash\n# a suite\'s own\nsysctl -q net.ipv4.tcp_syn_retries=$((1+1))\nsysctl -q net.ipv4.tcp_fack=0\ntc qdisc add dev tun0 root pfifo\n');
+  const r = run(`\`${file}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [2], [4]) = 0\n`);
+  passes(t, r);
+  t.deepEqual(r.warnings, []);
+  // No such file: packetdrill's gtests/net/common/defaults.sh as recorded (tcp_syn_retries 5).
+  passes(t, run(`\`${join(dir, 'none', 'defaults.sh')}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0\n`));
+});
