@@ -228,6 +228,10 @@ function simpleCommands(text: string): string[] {
     } else if (c === "'" || c === '"') {
       quote = c;
       cur += c;
+    } else if (c === '#' && (i === 0 || /\s/.test(joined[i - 1]!))) {
+      // A comment, to the end of the line (quotes in it are no quotes).
+      const nl = joined.indexOf('\n', i);
+      i = (nl < 0 ? joined.length : nl) - 1;
     } else if (c === '\n' || c === ';' || ((c === '&' || c === '|') && joined[i + 1] === c)) {
       if (c !== '\n' && c !== ';') i++;
       out.push(cur);
