@@ -334,8 +334,9 @@ class Runner implements SyscallHost {
     return this.script.path;
   }
 
+  /** A warning about a line of the script, or (line 0) about the command line's options. */
   private warn(line: number, message: string): void {
-    this.warnings.push(`${this.file}:${line}: warning: ${message}`);
+    this.warnings.push(line === 0 ? `${this.file}: warning: (command line) ${message}` : `${this.file}:${line}: warning: ${message}`);
   }
 
   private trace(line: string): void {
