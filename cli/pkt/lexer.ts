@@ -157,3 +157,38 @@ export function tokenize(source: string, file = '<script>'): Token[] {
   tokens.push({ kind: 'EOF', text: '', value: '', line });
   return tokens;
 }
+
+/**
+ * strtol(value, &end, 0) taking the whole text (lexer.l's word()): an
+ * optional sign, then hexadecimal after 0x, octal after 0, else decimal;
+ * leading white space is skipped and an empty text is 0, as strtol has it.
+ */
+function wholeInteger(text: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(text);
+  if (!m) return /^[ \t\n\v\f\r]*$/.test(text) ? 0 : undefined;
+  const n = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
+  return m[1] === '-' ? -n : n;
+}
+
+/**
+ * A WORD named by a definition (`-D NAME=VALUE`, `--define=NAME=VALUE`)
+ * becomes the token packetdrill's lexer returns for it (word() in
+ * lexer.l): VALUE in double quotes a STRING, in back quotes a BACKQUOTED
+ * command, an integer (strtol's whole text) an INTEGER, anything else a
+ * WORD of that text. Keywords are never substituted (lexer.l matches them
+ * before its word rule), nor is anything but a WORD.
+ */
+export function substituteDefinition(tok: Token, defines: ReadonlyMap<string, string>): Token {
+  if (tok.kind !== 'WORD') return tok;
+  const value = defines.get(tok.text);
+  if (value === undefined) return tok;
+  const { line } = tok;
+  if (value.startsWith('"') || value.startsWith('`')) {
+    // quoted(): the value without its first and last character.
+    const inner = value.slice(1, Math.max(1, value.length - 1));
+    return { kind: value.startsWith('"') ? 'STRING' : 'BACKQUOTED', text: value, value: inner, line };
+  }
+  const n = wholeInteger(value);
+  if (n !== undefined) return { kind: 'INTEGER', text: String(n), value: String(n), line };
+  return { kind: 'WORD', text: value, value, line };
+}

@@ -40,7 +40,8 @@ import {
 } from './ast.ts';
 import { icmpHeaderValues } from './icmp-names.ts';
 import { parseIpVersion, wireFamily, type IpVersion } from './ip-version.ts';
-import { tokenize, type Token } from './lexer.ts';
+import { substituteDefinition, tokenize, type Token } from './lexer.ts';
+import { splitDefinition } from './options.ts';
 
 /** packetdrill's valid_tcp_flags, plus C as another spelling of CWR (W). */
 const VALID_FLAGS = '.FSRPEWAUC01234567';
@@ -83,11 +84,38 @@ class Parser {
   /** The IP version the events are read for (set once the options are read). */
   private ipVersion: IpVersion = 'ipv4';
 
+  /** The tokens as read, before definitions are substituted. */
+  private readonly raw: Token[];
+  private toks: Token[];
+
   constructor(
-    private readonly toks: Token[],
+    tokens: Token[],
     private readonly file: string,
     private readonly ipVersionOverride: IpVersion | undefined,
-  ) {}
+    /** The command line's definitions (`-D NAME=VALUE`): substituted everywhere, the script's option lines included. */
+    private readonly commandLineDefines: ReadonlyMap<string, string> = new Map(),
+  ) {
+    this.raw = tokens;
+    this.toks = tokens.map((t) => substituteDefinition(t, commandLineDefines));
+  }
+
+  /**
+   * Once the script's options are read, its own `--define=NAME=VALUE`
+   * lines apply to the rest (packetdrill's parse_and_finalize_config runs
+   * between the options and the first event; the command line's win).
+   */
+  private applyScriptDefinitions(options: readonly ScriptOption[]): void {
+    const defines = new Map<string, string>();
+    for (const o of options) {
+      if (o.name !== 'define' || o.value === undefined) continue;
+      const d = splitDefinition(o.value);
+      if (d === undefined) throw new ScriptError(this.file, o.line, `bad definition: ${o.value}`);
+      defines.set(d.name, d.value);
+    }
+    if (defines.size === 0) return;
+    for (const [k, v] of this.commandLineDefines) defines.set(k, v);
+    this.toks = [...this.toks.slice(0, this.i), ...this.raw.slice(this.i).map((t) => substituteDefinition(t, defines))];
+  }
 
   /** A TCP sequence range as packetdrill writes it, start:end(length): each in its field's range, end = start + length. */
   private seqRange(): { start: number; end: number; len: number } {
@@ -162,6 +190,7 @@ class Parser {
     const options: ScriptOption[] = [];
     while (this.peek().kind === 'OPTION') options.push(this.parseOption());
     this.ipVersion = this.ipVersionOverride ?? this.scriptIpVersion(options);
+    this.applyScriptDefinitions(options);
     let initCommand: Script['initCommand'];
     if (this.peek().kind === 'BACKQUOTED') {
       const t = this.next();
@@ -772,15 +801,16 @@ class Parser {
  * the script's own --ip_version, else ipv4. Reads only the options; throws
  * a ScriptError on a bad one.
  */
-export function readIpVersion(source: string, file = '<script>', ipVersion?: IpVersion): IpVersion {
-  return new Parser(tokenize(source, file), file, ipVersion).parseIpVersionOnly();
+export function readIpVersion(source: string, file = '<script>', ipVersion?: IpVersion, defines?: ReadonlyMap<string, string>): IpVersion {
+  return new Parser(tokenize(source, file), file, ipVersion, defines).parseIpVersionOnly();
 }
 
 /**
  * Parses a whole script; throws a ScriptError (`file:line: ...`) on the
  * first problem. `ipVersion` is the command line's --ip_version, which
- * overrides the script's own.
+ * overrides the script's own; `defines` the command line's definitions
+ * (lexer.ts substituteDefinition).
  */
-export function parseScript(source: string, file = '<script>', ipVersion?: IpVersion): Script {
-  return new Parser(tokenize(source, file), file, ipVersion).parseScript();
+export function parseScript(source: string, file = '<script>', ipVersion?: IpVersion, defines?: ReadonlyMap<string, string>): Script {
+  return new Parser(tokenize(source, file), file, ipVersion, defines).parseScript();
 }

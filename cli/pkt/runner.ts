@@ -28,7 +28,7 @@
  *   bound to and connecting to v4-mapped addresses, IPv4 on the wire) or
  *   ipv6 (the stack gets an IPv6 address; packets and ICMP are IPv6's).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
 import { parseScript, readIpVersion } from './parser.ts';
 import {
@@ -49,7 +49,9 @@ import {
   verifyPayload,
   type PacketView,
 } from './packets.ts';
-import { DEFAULTS_SH, interpretCommand } from './shell.ts';
+import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
+import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
+import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
 import { SYMBOLS, describeErrno } from './symbols.ts';
@@ -57,6 +59,7 @@ import { ScriptAddresses } from './addresses.ts';
 import { encodeInboundIcmp } from './icmp-packet.ts';
 import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, wireFamily, type IpVersion } from './ip-version.ts';
 import { VirtualClock } from '../../stack/clock.ts';
+import { COUNTER_NAMES, newCounters, snapshotCounters, type Counters } from '../../stack/counters.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
@@ -66,7 +69,7 @@ import { verifies } from '../../stack/wire/checksum.ts';
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
 
-export interface PktConfig {
+export interface PktConfig extends OptionTarget {
   ipVersion: IpVersion;
   toleranceUsecs: number;
   tolerancePercent: number;
@@ -120,46 +123,6 @@ export function packetdrillSysctls(): Sysctls {
   for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(s, name, value);
   return s;
 }
-
-/** packetdrill's option table: name → takes an argument. Options marked ignored only warn. */
-const OPTIONS: Readonly<Record<string, { arg: boolean; ignored?: boolean }>> = {
-  ip_version: { arg: true },
-  bind_port: { arg: true },
-  connect_port: { arg: true },
-  remote_ip: { arg: true },
-  local_ip: { arg: true },
-  mss: { arg: true },
-  mtu: { arg: true },
-  tolerance_usecs: { arg: true },
-  tolerance_percent: { arg: true },
-  tcp_ts_ecr_scaled: { arg: false },
-  tcp_ts_tick_usecs: { arg: true },
-  strict_segments: { arg: false },
-  verbose: { arg: false },
-  debug: { arg: false },
-  code_command: { arg: true, ignored: true },
-  code_format: { arg: true, ignored: true },
-  code_sockopt: { arg: true, ignored: true },
-  gateway_ip: { arg: true, ignored: true },
-  netmask_ip: { arg: true, ignored: true },
-  speed: { arg: true, ignored: true },
-  init_scripts: { arg: true, ignored: true },
-  wire_client: { arg: false, ignored: true },
-  wire_server: { arg: false, ignored: true },
-  wire_server_ip: { arg: true, ignored: true },
-  wire_server_at: { arg: true, ignored: true },
-  wire_server_port: { arg: true, ignored: true },
-  wire_client_dev: { arg: true, ignored: true },
-  wire_server_dev: { arg: true, ignored: true },
-  so_filename: { arg: true, ignored: true },
-  so_flags: { arg: true, ignored: true },
-  non_fatal: { arg: true, ignored: true },
-  dry_run: { arg: false, ignored: true },
-  is_anyip: { arg: false, ignored: true },
-  send_omit_free: { arg: false, ignored: true },
-  psp_udp_port: { arg: true, ignored: true },
-  define: { arg: true },
-};
 
 // ---------------------------------------------------------------------------
 // Timing (run.c verify_time)
@@ -312,6 +275,10 @@ class Runner implements SyscallHost {
   private ports!: SeededRandom;
   private readonly usedPorts = new Set<number>();
   readonly addresses = new ScriptAddresses();
+  /** The %{ }% blocks met so far, with the tcp_info of their time. */
+  private readonly codeFragments: CodeFragment[] = [];
+  /** nstat's history: the counters when it last ran without -s. */
+  private nstatHistory: Counters = newCounters();
 
   constructor(
     private readonly script: Script,
@@ -367,8 +334,9 @@ class Runner implements SyscallHost {
     return this.script.path;
   }
 
+  /** A warning about a line of the script, or (line 0) about the command line's options. */
   private warn(line: number, message: string): void {
-    this.warnings.push(`${this.file}:${line}: warning: ${message}`);
+    this.warnings.push(line === 0 ? `${this.file}: warning: (command line) ${message}` : `${this.file}:${line}: warning: ${message}`);
   }
 
   private trace(line: string): void {
@@ -397,6 +365,7 @@ class Runner implements SyscallHost {
       }
       const cleanup = this.script.cleanupCommand;
       if (cleanup) this.runCommand(cleanup.text, cleanup.line);
+      this.executeCode();
     } catch (e) {
       if (e instanceof ScriptError) error = e;
       else error = this.fail(this.currentLine, `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -408,7 +377,7 @@ class Runner implements SyscallHost {
     const c = this.cfg;
     const commandLine = (this.options.options ?? []).map((o) => ({ ...o, line: 0 }));
     for (const o of [...this.script.options, ...commandLine]) {
-      const spec = OPTIONS[o.name];
+      const spec = PACKETDRILL_OPTIONS[o.name];
       if (!spec) throw this.fail(o.line, `option '${o.name}' unknown`);
       if (spec.arg && o.value === undefined) throw this.fail(o.line, `option '${o.name}' requires an argument`);
       if (!spec.arg && o.value !== undefined) throw this.fail(o.line, `option '${o.name}' forbids an argument`);
@@ -416,58 +385,8 @@ class Runner implements SyscallHost {
         this.warn(o.line, `--${o.name} has no meaning for tcpstack pkt: ignored`);
         continue;
       }
-      const v = o.value ?? '';
-      const bad = (): ScriptError => this.fail(o.line, `bad --${o.name}: ${v}`);
-      const int = (min: number, max: number): number => {
-        const n = Number(v);
-        if (!/^-?\d+$/.test(v) || n < min || n > max) throw bad();
-        return n;
-      };
-      switch (o.name) {
-        case 'tolerance_usecs':
-          c.toleranceUsecs = int(1, Number.MAX_SAFE_INTEGER);
-          break;
-        case 'tolerance_percent': {
-          const n = Number(v);
-          if (!Number.isFinite(n) || n < 0 || n > 100) throw bad();
-          c.tolerancePercent = n;
-          break;
-        }
-        case 'mss':
-          c.mss = int(1, 65535);
-          break;
-        case 'mtu':
-          c.mtu = int(68, 65535);
-          break;
-        case 'tcp_ts_tick_usecs':
-          c.tsTickUsecs = int(0, 1000000);
-          break;
-        case 'local_ip':
-          c.localIpText = v;
-          break;
-        case 'remote_ip':
-          c.remoteIpText = v;
-          break;
-        case 'bind_port':
-          c.bindPort = int(1, 65535);
-          break;
-        case 'connect_port':
-          c.connectPort = int(1, 65535);
-          break;
-        case 'ip_version':
-          break; // read with the script (parseScript): it decides how ICMP lines read
-
-        case 'tcp_ts_ecr_scaled':
-          c.tsEcrScaled = true;
-          break;
-        case 'strict_segments':
-          c.strictSegments = true;
-          break;
-        case 'define':
-          throw this.fail(o.line, 'not supported by tcpstack pkt: --define');
-        default:
-          break; // verbose, debug
-      }
+      const err = applyOption(c, o.name, o.value);
+      if (err !== undefined) throw this.fail(o.line, err);
     }
     this.finalize();
   }
@@ -593,7 +512,7 @@ class Runner implements SyscallHost {
           break;
         case 'code':
           this.waitForEvent(ev);
-          this.warn(ev.line, '%{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked');
+          this.collectCode(ev.line, a.text);
           break;
       }
       this.eventsRun++;
@@ -613,16 +532,55 @@ class Runner implements SyscallHost {
   }
 
   // ---------------------------------------------------------------------------
+  // %{ }% Python blocks (python.ts)
+
+  /** run_code_event: the socket under test's tcp_info at the block's time, kept with its code. */
+  private collectCode(line: number, text: string): void {
+    const sock = this.socketUnderTest;
+    if (sock === undefined) throw this.fail(line, 'runtime error in code: no socket to use for code');
+    const ep = sock.endpoint;
+    if (ep === undefined || sock.closed) throw this.fail(line, "runtime error in code: can't find getsockopt to get TCP info");
+    this.stack.flush();
+    const fragment: CodeFragment = { line, text, info: ep.tcpInfo() };
+    const unsupported = unsupportedName(fragment);
+    if (unsupported !== undefined) throw this.fail(line, `${unsupported.name} in a %{ }% block is not supported by tcpstack pkt: ${unsupported.why}`);
+    this.codeFragments.push(fragment);
+    this.trace(`${secs9(this.nowUsecs)} %{ ... }%: tcp_info taken (tcpi_state ${String(fragment.info.values.tcpi_state)}, tcpi_snd_cwnd ${String(fragment.info.values.tcpi_snd_cwnd)}); the code runs at the end`);
+  }
+
+  /** code_execute: every block's code, each after its tcp_info values, run by python3 at the end of the script. */
+  private executeCode(): void {
+    if (this.codeFragments.length === 0) return;
+    const program = pythonProgram(this.file, this.codeFragments);
+    const outcome = runPython(program);
+    for (const l of outcome.stdout) this.trace(`           python3: ${l}`);
+    this.trace(`${secs9(this.nowUsecs)} python3 ran ${this.codeFragments.length} %{ }% block${this.codeFragments.length === 1 ? '' : 's'}: ${outcome.ok ? 'exit status 0' : outcome.error}`);
+    if (outcome.ok) return;
+    const line = outcome.line ?? this.codeFragments[this.codeFragments.length - 1]!.line;
+    const last = outcome.stderr[outcome.stderr.length - 1];
+    const details = outcome.stderr.filter((l) => !/: error in Python code$/.test(l));
+    details.push(`error executing code: ${outcome.error}`);
+    throw this.fail(line, outcome.line === undefined ? `error executing code: ${outcome.error}` : `error in Python code: ${last ?? ''}`, details);
+  }
+
+  // ---------------------------------------------------------------------------
   // Shell commands
 
-  private runCommand(text: string, line: number): void {
-    for (const action of interpretCommand(text)) {
+  private runCommand(text: string, line: number, inDefaults = false): void {
+    let actions: ShellAction[];
+    try {
+      actions = interpretCommand(text);
+    } catch (e) {
+      throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
+    }
+    for (const action of actions) {
       if (action.kind === 'defaults') {
-        for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
-        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: packetdrill's defaults.sh applied`);
+        this.runDefaults(action.path, action.text, line, inDefaults);
       } else if (action.kind === 'sysctl') {
         if (sysctlKey(action.name) === undefined) {
-          this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);
+          // defaults.sh sets every TCP sysctl of its suite: those the stack does not model are no news.
+          if (inDefaults) this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name} is not modelled by the stack: ignored`);
+          else this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);
           continue;
         }
         try {
@@ -631,10 +589,63 @@ class Runner implements SyscallHost {
           throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
         }
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
+      } else if (action.kind === 'nstat') {
+        this.runNstat(action, text, line);
+      } else if (action.kind === 'noop') {
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: nothing to do (${action.why})`);
+      } else if (action.kind === 'unsupported') {
+        throw this.fail(line, `\`${action.text}\` is not supported by tcpstack pkt: ${action.why}`);
       } else {
         this.warn(line, `shell command not run: \`${action.text}\` (${action.why})`);
       }
     }
+  }
+
+  /**
+   * A suite's defaults.sh: the file itself when it is there (the path as
+   * the shell finds it, from the directory tcpstack pkt runs in, as
+   * packetdrill's suite runners run it from the script's), its commands run
+   * as the script's own; else packetdrill's gtests/net/common/defaults.sh
+   * as DEFAULTS_SH records it. The kernel selftests' copy differs (Fast
+   * Open 0x3, no tcp_ecn_option).
+   */
+  private runDefaults(path: string, text: string, line: number, nested: boolean): void {
+    let body: string | undefined;
+    try {
+      if (!nested && existsSync(path) && statSync(path).isFile()) body = readFileSync(path, 'utf8');
+    } catch {
+      body = undefined;
+    }
+    if (body !== undefined) {
+      this.trace(`${secs9(this.nowUsecs)} \`${text}\`: running ${path}`);
+      this.runCommand(body, line, true);
+      return;
+    }
+    for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
+    this.trace(`${secs9(this.nowUsecs)} \`${text}\`: packetdrill's defaults.sh applied`);
+  }
+
+  /**
+   * `nstat [-n|-s|-a|-z] [| grep ...]` over the stack's counters, with
+   * nstat's history (the counters when it last ran without -s; zero at
+   * the start, as in the fresh namespace each script runs in). A pipeline
+   * whose grep selects nothing fails as packetdrill's system() does.
+   */
+  private runNstat(action: Extract<ShellAction, { kind: 'nstat' }>, text: string, line: number): void {
+    this.stack.flush();
+    const now = snapshotCounters(this.stack.counters);
+    for (const g of action.greps) {
+      const named = /^\^?((?:Tcp|TcpExt|Ip|IpExt|Icmp|Udp|Ip6|Icmp6|Udp6|IcmpMsg)[A-Za-z0-9]+)/.exec(g.pattern.source)?.[1];
+      if (named !== undefined && !(COUNTER_NAMES as readonly string[]).includes(named)) {
+        throw this.fail(line, `\`${action.text}\` is not supported by tcpstack pkt: the stack does not count ${named}`);
+      }
+    }
+    const rows: Array<[string, number]> = COUNTER_NAMES.map((n) => [n, action.absolute ? now[n] : now[n] - this.nstatHistory[n]]);
+    if (action.update) this.nstatHistory = now;
+    const lines = action.reset ? [] : nstatOutput(rows, action.zeros);
+    const status = action.greps.length === 0 ? 0 : grepStatus(lines, action.greps);
+    this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}${lines.length > 1 ? ` (${lines.slice(1).map((l) => l.replace(/ +/g, ' ').replace(/ 0\.0$/, '')).join(', ')})` : ''}`);
+    if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
   }
 
   // ---------------------------------------------------------------------------
@@ -1080,15 +1091,28 @@ function commandLineIpVersion(options: RunOptions): IpVersion | undefined {
   return v;
 }
 
+/** The command line's definitions (`-D NAME=VALUE`, `--define=NAME=VALUE`); a later one of a name wins. */
+function commandLineDefines(options: RunOptions): Map<string, string> {
+  const defines = new Map<string, string>();
+  for (const o of options.options ?? []) {
+    if (o.name !== 'define') continue;
+    const d = splitDefinition(o.value ?? '');
+    if (d === undefined) throw new RangeError(`bad definition: ${o.value}`);
+    defines.set(d.name, d.value);
+  }
+  return defines;
+}
+
 /** Parses and runs one script given as text. */
 export function runScript(source: string, file: string, options: RunOptions = {}): RunResult {
   let script: Script;
   const override = commandLineIpVersion(options);
+  const defines = commandLineDefines(options);
   try {
     // run_all.py's selection, by the version the script would run in, before its events are read for it.
-    const version = readIpVersion(source, file, override);
+    const version = readIpVersion(source, file, override, defines);
     if (!scriptRunsIn(file, version)) return { file, ok: false, skipped: version, error: undefined, warnings: [], events: 0, endUsecs: 0 };
-    script = parseScript(source, file, override);
+    script = parseScript(source, file, override, defines);
   } catch (e) {
     if (e instanceof ScriptError) return { file, ok: false, invalid: true, error: e, warnings: [], events: 0, endUsecs: 0 };
     throw e;

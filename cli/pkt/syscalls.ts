@@ -660,7 +660,16 @@ const sysGetsockopt: Impl = (host, args) => {
   const sys = host.stack.sysctl;
   if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) return getCongestion(ep, val, optlen);
   let read: () => number;
-  if (level === SOL_SOCKET && name === SYMBOLS.SO_ERROR) {
+  /** The most bytes the option gives back: an int's 4, TCP_INFO's whole struct tcp_info (more than a script's [4] ever asks). */
+  let size = 4;
+  if (level === IPPROTO_TCP && name === SYMBOLS.TCP_INFO) {
+    // packetdrill compares the first 4 bytes as an s32: tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes (little-endian).
+    size = Number.MAX_SAFE_INTEGER;
+    read = () => {
+      const v = ep.tcpInfo().values;
+      return (Number(v.tcpi_state) | (Number(v.tcpi_ca_state) << 8) | (Number(v.tcpi_retransmits) << 16) | (Number(v.tcpi_probes) << 24)) | 0;
+    };
+  } else if (level === SOL_SOCKET && name === SYMBOLS.SO_ERROR) {
     read = () => {
       const e = ep.getError();
       return e === undefined ? 0 : (SYMBOLS[e] ?? -1);
@@ -689,8 +698,8 @@ const sysGetsockopt: Impl = (host, args) => {
       return { ret: 0 };
     },
     () => {
-      // An int option's length comes back as min(optlen, 4).
-      const liveLen = Math.min(optlen, 4);
+      // An int option's length comes back as min(optlen, 4), TCP_INFO's as min(optlen, sizeof(struct tcp_info)).
+      const liveLen = Math.min(optlen, size);
       if (liveLen !== optlen) throw new SyscallError(`Bad getsockopt optlen: expected: ${optlen} actual: ${liveLen}`);
       if (optlen !== 4) throw new SyscallError(`Unsupported getsockopt optlen: ${optlen}`);
       const expectedValue = bracketedArg(args, 3);

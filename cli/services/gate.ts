@@ -20,7 +20,7 @@
  * options pass through at any time: they act on nothing.
  */
 import type { TcpProvider } from '../../tun/node/provider.ts';
-import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpStateName } from '../../stack/socket/types.ts';
+import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpInfoStruct, type TcpStateName } from '../../stack/socket/types.ts';
 
 export class AppGate {
   /** Hand this to the services instead of the stack's own provider. */
@@ -190,6 +190,9 @@ class GatedEndpoint implements Endpoint {
   }
   info(): TcpInfo {
     return this.inner.info();
+  }
+  tcpInfo(): TcpInfoStruct {
+    return this.inner.tcpInfo();
   }
   getError(): SocketErrno | undefined {
     return this.inner.getError();

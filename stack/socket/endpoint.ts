@@ -9,7 +9,7 @@
 import { parseIpv4 } from '../wire/addr.ts';
 import { ipv4FromMapped, isIpv6Unspecified, isIpv6V4Mapped, parseIpv6 } from '../wire/addr6.ts';
 import type { TcpSock, TcpSockOption, TcpSockOptions } from '../tcp/sock.ts';
-import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpStateName } from './types.ts';
+import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpInfoStruct, type TcpStateName } from './types.ts';
 
 function check(result: SocketErrno | undefined, syscall: string): void {
   if (result !== undefined) throw new SocketError(result, syscall);
@@ -254,5 +254,9 @@ export class TcpEndpoint implements Endpoint {
 
   info(): TcpInfo {
     return this.sock.info();
+  }
+
+  tcpInfo(): TcpInfoStruct {
+    return this.sock.tcpInfo();
   }
 }

@@ -6,8 +6,9 @@
  */
 
 import type { ListenerInfo, ShutdownHow, TcpErrno, TcpInfo, TcpStateName } from '../tcp/types.ts';
+import type { TcpInfoStruct } from '../tcp/tcp-info-struct.ts';
 
-export type { ListenerInfo, ShutdownHow, TcpInfo, TcpStateName };
+export type { ListenerInfo, ShutdownHow, TcpInfo, TcpInfoStruct, TcpStateName };
 /** errno names, as Linux reports them to applications. */
 export type SocketErrno = TcpErrno;
 
@@ -148,4 +149,10 @@ export interface Endpoint {
   /** Bytes that read() would return now. */
   readonly readableBytes: number;
   info(): TcpInfo;
+  /**
+   * getsockopt(TCP_INFO): struct tcp_info as Linux fills it, every field
+   * by its Linux name and in its units, with the fields the stack keeps no
+   * state for named (tcp-info-struct.ts).
+   */
+  tcpInfo(): TcpInfoStruct;
 }

@@ -268,8 +268,14 @@ export class Connection {
   ato = 0;
   /** Interactive mode (inet_csk_in_pingpong_mode): no quick ACKs. */
   pingpong = false;
-  /** When in-order data last arrived (icsk_ack.lrcvtime). */
+  /** When in-order data last arrived (icsk_ack.lrcvtime; the handshake stamps it too). */
   lastDataTime = 0;
+  /**
+   * When the handshake completed: tcp_finish_connect and
+   * tcp_create_openreq_child stamp tp->lsndtime then, so tcpi_last_data_sent
+   * counts from it until data is sent (tcp-info-struct.ts).
+   */
+  synchronizedAt: number | undefined = undefined;
   /** tp->lsndtime: when data was last sent (ms; undefined before any). */
   lsndtime: number | undefined = undefined;
   /** The peer's segment size as we estimate it (icsk_ack.rcv_mss; 0 until first needed), and icsk_ack.last_seg_size. */

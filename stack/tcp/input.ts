@@ -61,6 +61,8 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // SYN-ACK: the handshake completes on our side.
     ecn.onSynAck(c, f);
     c.lastRcvTime = c.now();
+    c.lastDataTime = c.now(); // tcp_finish_connect: icsk_ack.lrcvtime (tcpi_last_data_recv counts from the handshake)
+    c.synchronizedAt = c.now();
     // tcp_ack: snd_una moves before tcp_clean_rtx_queue takes the SYN's
     // RTT sample (its send time, or the echoed timestamp once it was
     // retransmitted: tcp_ack_update_rtt).

@@ -140,6 +140,10 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   c.sndWl1 = ack.seq;
   c.sndWl2 = ack.ack;
   c.lastRcvTime = c.now();
+  c.lastDataTime = c.now(); // tcp_create_openreq_child: icsk_ack.lrcvtime
+  c.synchronizedAt = c.now();
+  // tcp_rcv_state_process, SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack" (tcpi_delivered counts it).
+  c.delivered++;
   // tcp_synack_rtt_meas: the SYN-ACK's send time unless it was
   // retransmitted; then tcp_ack_update_rtt's echoed timestamp.
   const tsRtt = c.tsOk && ack.options.tsPresent ? timestampRtt(c.tsVal(), ack.options.tsEcr) : -1;

@@ -17,6 +17,7 @@ import { Connection } from './connection.ts';
 import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX } from './constants.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
+import { connectionTcpInfo, unconnectedTcpInfo, type TcpInfoStruct } from './tcp-info-struct.ts';
 import { Listener } from './listener.ts';
 import { connectStart } from './output.ts';
 import { freeRoom, isWriteable, writeSpace } from './sndbuf.ts';
@@ -656,6 +657,13 @@ export class TcpSock implements SocketOwner {
 
   // ---------------------------------------------------------------------------
   // Introspection
+
+  /** getsockopt(TCP_INFO) of this socket (tcp_get_info). */
+  tcpInfo(): TcpInfoStruct {
+    if (this.conn) return connectionTcpInfo(this.conn);
+    const l = this.listener;
+    return unconnectedTcpInfo(this.state, this.layer.ctx.sysctl.tcp_reordering, l ? { queued: l.acceptQueue.length, backlog: l.backlog } : undefined);
+  }
 
   /** The `ss -ti` row of this socket. */
   info(): TcpInfo {

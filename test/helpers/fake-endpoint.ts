@@ -26,6 +26,7 @@ import {
   type TcpStateName,
 } from '../../stack/socket/types.ts';
 import type { ListenerInfo, TcpProvider } from '../../tun/node/provider.ts';
+import { unconnectedTcpInfo, type TcpInfoStruct } from '../../stack/tcp/tcp-info-struct.ts';
 
 export interface FakeNetOptions {
   /** Each endpoint's receive buffer in bytes (default 64 KiB). */
@@ -423,6 +424,11 @@ export class FakeEndpoint implements Endpoint {
 
   get readableBytes(): number {
     return this.receiveBytes;
+  }
+
+  /** A fake has no TCP: the struct of a socket without a connection, in its state. */
+  tcpInfo(): TcpInfoStruct {
+    return unconnectedTcpInfo(this.state, 3);
   }
 
   info(): TcpInfo {

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
-import { interpretCommand } from '../../cli/pkt/shell.ts';
+import { arithmetic, grepStatus, interpretCommand, nstatOutput, words } from '../../cli/pkt/shell.ts';
 import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -296,7 +296,48 @@ test('shell commands: the sysctl forms are recognised, the rest ignored', (t) =>
     interpretCommand('../../common/defaults.sh\n ../../common/set_sysctls.py \\\n  /proc/sys/net/ipv4/tcp_fastopen=0x30403 /proc/sys/net/ipv4/tcp_syncookies=0').map((a) => a.kind === 'sysctl' ? `${a.name}=${a.value}` : a.kind),
     ['defaults', 'net.ipv4.tcp_fastopen=0x30403', 'net.ipv4.tcp_syncookies=0'],
   );
-  t.deepEqual(interpretCommand('tc qdisc add dev tun0 root pfifo; nstat > /dev/null').map((a) => a.kind), ['ignored', 'ignored']);
+  t.deepEqual(interpretCommand('tc qdisc add dev tun0 root pfifo; nstat > /dev/null').map((a) => a.kind), ['noop', 'nstat']);
+});
+
+test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, and checks that cannot be made', (t) => {
+  t.is(arithmetic('15*1024*1024'), 15728640n);
+  t.is(arithmetic('(1 << 4) + 0x10 - 010 % 3 * 2'), 28n);
+  t.is(arithmetic('-3 / 2'), -1n);
+  t.throws(() => arithmetic('1 / 0'), { message: '$((1 / 0)): division by 0' });
+  t.throws(() => arithmetic('1 +'), { message: '$((1 +)): the expression ends too early' });
+  t.deepEqual(words('sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"'), ['sysctl', '-q', 'net.ipv4.tcp_rmem=4096 540000 15728640']);
+  t.deepEqual(words('echo $(( (2+3) * 4 )) > x # a comment'), ['echo', '20', '>', 'x']);
+  const one = (cmd: string): string => interpretCommand(cmd).map((a) => (a.kind === 'sysctl' ? `${a.name}=${a.value}` : a.kind)).join(' ');
+  t.is(one('sysctl -q net/ipv4/tcp_pacing_ss_ratio=150'), 'net.ipv4.tcp_pacing_ss_ratio=150');
+  t.is(one('sysctl -q net.ipv4.tcp_ecn=2  # fully enabled'), 'net.ipv4.tcp_ecn=2');
+  t.is(one('sysctl -q net.ipv4.tcp_wmem="4096 $((256*1024)) 4194304"'), 'net.ipv4.tcp_wmem=4096 262144 4194304');
+  t.is(one('ip tcp_metrics flush all > /dev/null 2>&1'), 'noop');
+  t.is(one('/tmp/sysctl_restore_${PPID}.sh'), 'noop');
+  t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo'), 'noop noop');
+  t.is(one('tc qdisc replace dev tun0 root pfifo limit 0'), 'unsupported');
+  t.is(one('tc qdisc replace dev tun0 root fq'), 'ignored');
+  t.is(one('true'), 'noop');
+  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'unsupported');
+  t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
+  t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
+  t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 noop');
+  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'unsupported');
+  t.like(interpretCommand('nstat -s | grep TcpExtBeyondWindow | grep -q " 2 "')[0], { kind: 'nstat', update: false, reset: false });
+  t.like(interpretCommand('nstat | sort')[0], { kind: 'unsupported' });
+});
+
+test('nstat checks run against the stack\'s counters; an unmet one fails, one about a counter not kept is not supported', (t) => {
+  const lines = nstatOutput([['TcpExtBeyondWindow', 3], ['TcpExtTCPRcvQDrop', 0]], false);
+  t.deepEqual(lines, ['#kernel', 'TcpExtBeyondWindow              3                  0.0']);
+  t.is(grepStatus(lines, [{ pattern: /TcpExtBeyondWindow/, invert: false }, { pattern: / 3 /, invert: false }]), 0);
+  t.is(grepStatus(lines, [{ pattern: /TcpExtBeyondWindow/, invert: false }, { pattern: / 4 /, invert: false }]), 1);
+  // An ACK to a listener draws a RST: TcpOutRsts moves, TcpExtBeyondWindow does not.
+  const script = (check: string): RunResult =>
+    run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 \`nstat -n\`\n+0 < . 1:1(0) ack 1 win 1000\n+0 > R 1:1(0)\n+0 \`${check}\`\n`, 'n.pkt');
+  passes(t, script('nstat | grep TcpOutRsts | grep -q " 1 "'));
+  t.is(script('nstat | grep TcpExtBeyondWindow > /dev/null').error?.headline(), 'n.pkt:7: error executing `nstat | grep TcpExtBeyondWindow > /dev/null` command: non-zero status 1');
+  t.is(script('nstat | grep TcpExtNoSuchThing').error?.headline(), 'n.pkt:7: `nstat | grep TcpExtNoSuchThing` is not supported by tcpstack pkt: the stack does not count TcpExtNoSuchThing');
+  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp | grep -q ":1F90"` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
 });
 
 test('sysctl commands reach the stack; unmodelled names and other commands warn; settings start from defaults.sh', (t) => {
@@ -320,10 +361,48 @@ test('sysctl commands reach the stack; unmodelled names and other commands warn;
   t.regex(bad.error!.headline(), /^v\.pkt:1: error executing `sysctl -q net\.ipv4\.tcp_syn_retries=lots` command: sysctl net\.ipv4\.tcp_syn_retries: "lots" is not an integer/);
 });
 
-test('%{ }% Python blocks are skipped with a warning, never silently', (t) => {
-  const r = run(`${OPEN}+0 %{ assert tcpi_state == 1 }%\n`, 'py.pkt');
+test('%{ }% Python blocks run with python3 at the end, each with the tcp_info of its time', (t) => {
+  // OPEN: no timestamps, no window scaling, SACK; the handshake's RTT sample 100 ms.
+  const r = run(`${OPEN}+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%
++0 %{ assert tcpi_options == TCPI_OPT_SACK, tcpi_options }%
++0 %{ assert tcpi_ca_state == TCP_CA_Open and tcpi_snd_cwnd == 10 and tcpi_unacked == 0, (tcpi_ca_state, tcpi_snd_cwnd) }%
++0 %{ assert tcpi_rtt == 100000 and tcpi_snd_mss == 1000 and tcpi_rto == 300000, (tcpi_rtt, tcpi_snd_mss, tcpi_rto) }%
++0 %{ assert tcpi_rcv_mss == 536 and tcpi_delivered == 1 and tcpi_last_data_sent == 0, (tcpi_rcv_mss, tcpi_delivered, tcpi_last_data_sent) }%
++0 write(4, ..., 3000) = 3000
++0 > P. 1:1001(1000) ack 1
++0 %{ assert tcpi_unacked == 1 and tcpi_notsent_bytes == 2000 and tcpi_bytes_sent == 1000 and tcpi_snd_wnd == 1000, (tcpi_unacked, tcpi_notsent_bytes) }%
+`, 'py.pkt');
   passes(t, r);
-  t.deepEqual(r.warnings, ['py.pkt:10: warning: %{ }% Python block skipped: tcpstack pkt runs no Python, so its assertions are not checked']);
+  t.deepEqual(r.warnings, []);
+});
+
+test('%{ }%: a failing assertion fails the script at its block\'s line, with Python\'s message; values are of the block\'s time', (t) => {
+  const r = run(`${OPEN}+0 %{ assert tcpi_unacked == 0 }%
++0 write(4, ..., 1000) = 1000
++0 > P. 1:1001(1000) ack 1
++0 %{ assert tcpi_unacked == 0, tcpi_unacked }%
++.1 < . 1:1(0) ack 1001 win 1000
+`, 'py.pkt');
+  t.is(r.error?.headline(), 'py.pkt:13: error in Python code: AssertionError: 1');
+  t.is(r.error?.details.at(-1), "error executing code: 'python3' returned non-zero status 1");
+  // The whole script ran first: the code runs at its end, as in packetdrill.
+  t.is(r.events, 13);
+});
+
+test('%{ }%: a name the stack does not keep fails the block as not supported, and so does a block without a socket', (t) => {
+  const busy = run(`${OPEN}+0 %{ assert tcpi_busy_time == 0 }%\n`, 'py.pkt');
+  t.is(busy.error?.headline(), 'py.pkt:10: tcpi_busy_time in a %{ }% block is not supported by tcpstack pkt: the stack keeps no chrono statistics (tcp_chrono_start)');
+  const mem = run(`${OPEN}+0 %{ assert SK_MEMINFO_RCVBUF > 0 }%\n`, 'py.pkt');
+  t.regex(mem.error!.headline(), /^py\.pkt:10: SK_MEMINFO_RCVBUF in a %\{ \}% block is not supported by tcpstack pkt/);
+  t.is(run('0 %{ assert True }%\n', 'py.pkt').error?.headline(), 'py.pkt:1: runtime error in code: no socket to use for code');
+});
+
+test('%{ }%: a listener reports LISTEN, its accept queue as tcpi_unacked and its backlog as tcpi_sacked', (t) => {
+  passes(t, run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 7) = 0
++0 %{ assert tcpi_state == TCP_LISTEN and tcpi_unacked == 0 and tcpi_sacked == 7, (tcpi_state, tcpi_sacked) }%
+`));
 });
 
 test('script options: known ones apply, unknown ones are errors, irrelevant ones warn', (t) => {
@@ -400,4 +479,32 @@ test('TCP_CONGESTION: getsockopt and setsockopt with a string, as packetdrill wr
   passes(t, run('0 `sysctl -q net.ipv4.tcp_congestion_control=reno`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n'));
   const wrong = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n', 'cc.pkt');
   t.regex(failure(wrong), /Bad getsockopt optval: expected: 'reno' actual: 'cubi'/);
+});
+
+test('getsockopt(TCP_INFO) with [N] and [4]: the first 4 bytes of struct tcp_info as an s32, as packetdrill compares them', (t) => {
+  // tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes: a listener is 10 (TCP_LISTEN), an established connection 1.
+  const script = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 getsockopt(3, SOL_TCP, TCP_INFO, [10], [4]) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 getsockopt(4, SOL_TCP, TCP_INFO, [1], [4]) = 0
+`;
+  passes(t, run(script));
+  t.is(run(`${script}+0 getsockopt(4, SOL_TCP, TCP_INFO, [1], [8]) = 0\n`, 'i.pkt').error?.headline(), 'i.pkt:10: runtime error in getsockopt call: Unsupported getsockopt optlen: 8');
+});
+
+test('a suite\'s defaults.sh is run from the file when it is there (its unmodelled sysctls without warnings), else packetdrill\'s', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstack-defaults-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'defaults.sh');
+  writeFileSync(file, '#!/bin/bash\n# a suite\'s own\nsysctl -q net.ipv4.tcp_syn_retries=$((1+1))\nsysctl -q net.ipv4.tcp_fack=0\ntc qdisc add dev tun0 root pfifo\n');
+  const r = run(`\`${file}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [2], [4]) = 0\n`);
+  passes(t, r);
+  t.deepEqual(r.warnings, []);
+  // No such file: packetdrill's gtests/net/common/defaults.sh as recorded (tcp_syn_retries 5).
+  passes(t, run(`\`${join(dir, 'none', 'defaults.sh')}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0\n`));
 });
