@@ -93,6 +93,8 @@ export const SYSCTL_RANGES = {
   tcp_rto_max_ms: [1000, 120000],
   tcp_max_tw_buckets: ANY_INT,
   tcp_max_orphans: ANY_INT,
+  // proc_douintvec
+  tcp_notsent_lowat: [0, 0xffffffff],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Why Linux would refuse `values` for `key` (EINVAL), or undefined when it takes them. */

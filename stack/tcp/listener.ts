@@ -98,6 +98,10 @@ export class Listener implements PortOwner {
   /** The listener's sk_sndbuf and SOCK_SNDBUF_LOCK: its children inherit them (sndbuf.ts). */
   sndBuf: number;
   sndBufLocked = false;
+  /** TCP_MAXSEG set on the listener (0: none): caps the MSS of its SYN-ACKs and its requests' peer MSS; children inherit it. */
+  userMss = 0;
+  /** IP_TOS set on the listener; children take it from the socket's options when accepted (SYN-ACKs leave with TOS 0 here). */
+  tos = 0;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
   /** What the accepted children hold the port as, shared while the listener's address and SO_REUSEADDR stay the same. */
@@ -201,7 +205,8 @@ export class Listener implements PortOwner {
         remotePort: seg.sport,
         irs: seg.seq,
         iss: issOverride ?? this.host.isn(seg.src, seg.sport, seg.dport),
-        peerMss: o.mss > 0 ? o.mss : TCP_DEFAULT_MSS,
+        // tcp_parse_options: TCP_MAXSEG caps the MSS the peer announced.
+        peerMss: Math.min(o.mss > 0 ? o.mss : TCP_DEFAULT_MSS, this.userMss || Infinity),
         sndWscale: wscaleOk ? o.wscale : 0,
         wscaleOk,
         sackOk: s.tcp_sack !== 0 && o.sackPermitted,
@@ -253,9 +258,13 @@ export class Listener implements PortOwner {
     );
   }
 
-  /** tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss), lower toward a destination with a learnt path MTU. */
+  /**
+   * tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss),
+   * lower toward a destination with a learnt path MTU, at most TCP_MAXSEG
+   * (tcp_mss_clamp).
+   */
   private advMssTo(remote: number): number {
-    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()));
+    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()), this.userMss || Infinity);
   }
 
   private endsOf(local: number, remote: number, remotePort: number, flowLabel?: number): MinisockEnds {

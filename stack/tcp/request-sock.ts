@@ -99,6 +99,8 @@ export interface InheritedBuffers {
   rcvBufLocked: boolean;
   sndBuf: number;
   sndBufLocked: boolean;
+  /** TCP_MAXSEG (0: none): the child's advmss is capped by it (tcp_v4_syn_recv_sock: tcp_mss_clamp). */
+  userMss: number;
 }
 
 /**
@@ -126,6 +128,7 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   c.rcvWup = c.rcvNxt;
   c.rcvWnd = req.rcvWnd;
   c.peerMss = req.peerMss;
+  if (buffers.userMss !== 0) c.advMss = Math.min(c.advMss, buffers.userMss);
   c.wscaleOk = req.wscaleOk;
   c.sndWscale = req.wscaleOk ? req.sndWscale : 0;
   c.sackOk = req.sackOk;
