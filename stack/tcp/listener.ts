@@ -100,8 +100,9 @@ export class Listener implements PortOwner {
   sndBufLocked = false;
   /** TCP_MAXSEG set on the listener (0: none): caps the MSS of its SYN-ACKs and its requests' peer MSS; children inherit it. */
   userMss = 0;
-  /** IP_TOS set on the listener; children take it from the socket's options when accepted (SYN-ACKs leave with TOS 0 here). */
+  /** IP_TOS and IPV6_TCLASS set on the listener: its SYN-ACKs carry them (tcp_v4_send_synack, tcp_v6_send_synack) and its children inherit them (initChild). */
   tos = 0;
+  tclass = 0;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
   /** What the accepted children hold the port as, shared while the listener's address and SO_REUSEADDR stay the same. */
@@ -251,7 +252,7 @@ export class Listener implements PortOwner {
     const mss = this.advMssTo(seg.src);
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(seg.dst, seg.src, seg.sport),
+      { ...this.endsOf(seg.dst, seg.src, seg.sport), tos: this.tosTo(seg.src) },
       { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false).rcvWnd) },
       NO_TIMESTAMPS,
       { mss },
@@ -265,6 +266,11 @@ export class Listener implements PortOwner {
    */
   private advMssTo(remote: number): number {
     return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()), this.userMss || Infinity);
+  }
+
+  /** The TOS byte of a SYN-ACK to `remote`: IP_TOS over IPv4, IPV6_TCLASS over IPv6. */
+  private tosTo(remote: number): number {
+    return remote >= IPV6_HANDLE_BASE ? this.tclass : this.tos;
   }
 
   private endsOf(local: number, remote: number, remotePort: number, flowLabel?: number): MinisockEnds {
@@ -337,7 +343,7 @@ export class Listener implements PortOwner {
     req.synAckSentAt = this.ctx.now();
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel),
+      { ...this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel), tos: this.tosTo(req.remote) },
       { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,

@@ -301,6 +301,7 @@ export class TcpSock implements SocketOwner {
     l.owner = this;
     l.userMss = this.opts.userMss;
     l.tos = this.opts.tos;
+    l.tclass = this.opts.tclass;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
       l.rcvBufLocked = true;
@@ -653,6 +654,7 @@ export class TcpSock implements SocketOwner {
         if (!this.ipv6) return 'ENOPROTOOPT';
         if (!inRange(v, -1, 0xff)) return 'EINVAL';
         o.tclass = v === -1 ? 0 : v & ~INET_ECN_MASK;
+        if (this.listener) this.listener.tclass = o.tclass;
         break;
       case 'IP_MTU_DISCOVER':
         if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
