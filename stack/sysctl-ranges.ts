@@ -95,6 +95,8 @@ export const SYSCTL_RANGES = {
   tcp_max_orphans: ANY_INT,
   tcp_fastopen: ANY_INT,
   tcp_fastopen_blackhole_timeout_sec: NON_NEGATIVE,
+  // proc_douintvec
+  tcp_notsent_lowat: [0, 0xffffffff],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Why Linux would refuse `values` for `key` (EINVAL), or undefined when it takes them. */

@@ -101,6 +101,8 @@ export interface Sysctls {
   tcp_rto_max_ms: number;
   tcp_max_tw_buckets: number;
   tcp_max_orphans: number;
+  /** Unsent bytes above which a socket without TCP_NOTSENT_LOWAT is not writable (tcp_stream_memory_free; UINT_MAX: no limit). */
+  tcp_notsent_lowat: number;
   /** The congestion control new sockets start with (TCP_CONGESTION changes one socket's). */
   tcp_congestion_control: CongestionControlName;
   /**
@@ -199,6 +201,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_rto_max_ms: 120000,
   tcp_max_tw_buckets: 131072,
   tcp_max_orphans: 131072,
+  tcp_notsent_lowat: 0xffffffff,
   // tcp_cong.c: cubic is the default congestion control a kernel with it built in (CONFIG_DEFAULT_CUBIC) starts with.
   tcp_congestion_control: 'cubic',
   tcp_fastopen: 1, // TFO_CLIENT_ENABLE

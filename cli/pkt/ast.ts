@@ -99,6 +99,8 @@ export type Expr =
   | { type: 'linger'; onoff: number; linger: number }
   | { type: 'pollfd'; fd: Expr; events: Expr; revents: Expr }
   | { type: 'iovec'; len: Expr }
+  /** `{msg_name(...)=..., msg_iov(N)=[...], msg_flags=F[, msg_control=[...]]}` (parser.y's msghdr). */
+  | { type: 'msghdr'; iovlen: number; iov: Expr; flags: Expr; control: Expr | undefined }
   | { type: 'sockaddr'; family: string; port: number; addr: string }
   | { type: 'unsupported'; what: string };
 
@@ -188,6 +190,8 @@ export function formatExpr(e: Expr): string {
       return `{fd=${formatExpr(e.fd)}, events=${formatExpr(e.events)}, revents=${formatExpr(e.revents)}}`;
     case 'iovec':
       return `{..., ${formatExpr(e.len)}}`;
+    case 'msghdr':
+      return `{msg_name(...)=..., msg_iov(${e.iovlen})=${formatExpr(e.iov)}, msg_flags=${formatExpr(e.flags)}${e.control ? `, msg_control=${formatExpr(e.control)}` : ''}}`;
     case 'sockaddr':
       return `{sa_family=${e.family}, sin_port=htons(${e.port}), sin_addr=inet_addr(${JSON.stringify(e.addr)})}`;
     case 'unsupported':

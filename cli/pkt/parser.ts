@@ -722,6 +722,43 @@ class Parser {
     }
   }
 
+  /** parser.y's msghdr, after its '{': msg_name(...)=..., msg_iov(N)=[...], msg_flags=EXPR[, msg_control=[...]] '}'. */
+  private parseMsghdr(): Expr {
+    this.expectKeyword('msg_name');
+    this.expectChar('(');
+    this.expectEllipsis();
+    this.expectChar(')');
+    this.expectChar('=');
+    this.expectEllipsis();
+    this.expectChar(',');
+    this.expectKeyword('msg_iov');
+    this.expectChar('(');
+    const iovlen = this.expectInteger('the iovec count');
+    this.expectChar(')');
+    this.expectChar('=');
+    const iov = this.parsePrimary();
+    if (iov.type !== 'list') throw this.syntax(this.peek(), 'an iovec array [...] after msg_iov(N)=');
+    this.expectChar(',');
+    this.expectKeyword('msg_flags');
+    this.expectChar('=');
+    const flags = this.parseExpr();
+    let control: Expr | undefined;
+    if (this.isChar(this.peek(), ',')) {
+      this.next();
+      this.expectKeyword('msg_control');
+      this.expectChar('=');
+      control = this.parsePrimary();
+      if (control.type !== 'list') throw this.syntax(this.peek(), 'a cmsg array [...] after msg_control=');
+    }
+    this.expectChar('}');
+    return { type: 'msghdr', iovlen, iov, flags, control };
+  }
+
+  private expectEllipsis(): void {
+    const t = this.next();
+    if (t.kind !== 'ELLIPSIS') throw this.syntax(t, '...');
+  }
+
   private parseBraced(open: Token): Expr {
     const t = this.peek();
     if (this.isKeyword(t, 'onoff')) {
@@ -783,8 +820,9 @@ class Parser {
       this.expectChar('}');
       return { type: 'iovec', len };
     }
-    if (t.kind === 'KEYWORD' && /^(msg_name|cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
-      return this.skipBraced(open, t.text === 'msg_name' ? 'msghdr arguments' : t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);
+    if (this.isKeyword(t, 'msg_name')) return this.parseMsghdr();
+    if (t.kind === 'KEYWORD' && /^(cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
+      return this.skipBraced(open, t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);
     }
     const items: Expr[] = [this.parseExpr()];
     while (this.isChar(this.peek(), ',')) {

@@ -159,6 +159,8 @@ function endpointOf(s: ScriptSocket): Endpoint {
 const MSG_DONTWAIT = SYMBOLS.MSG_DONTWAIT!;
 const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
 const MSG_WAITALL = SYMBOLS.MSG_WAITALL!;
+const MSG_MORE = SYMBOLS.MSG_MORE!;
+const MSG_EOR = SYMBOLS.MSG_EOR!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
 const SOCK_NONBLOCK = SYMBOLS.SOCK_NONBLOCK!;
 const SOCK_CLOEXEC = SYMBOLS.SOCK_CLOEXEC!;
@@ -170,7 +172,7 @@ function symbolName(prefix: string, value: number): string {
 
 function checkFlags(name: string, flags: number, allowed: number): void {
   if (flags & ~allowed) {
-    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ''})`);
+    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR'})`);
   }
 }
 
@@ -401,20 +403,29 @@ function readCall(name: string, s: ScriptSocket, count: number, flags: number, i
   });
 }
 
+/**
+ * write/send/sendto/sendmsg/writev: tcp_sendmsg with the flags TCP acts on
+ * (MSG_MORE, MSG_EOR), MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here
+ * either way); a blocking call waits for room and goes on until all is taken.
+ */
 function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL);
+  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR);
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
+  const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0 };
+  const plain = !sendFlags.more && !sendFlags.eor;
+  if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE or MSG_EOR needs a TCP endpoint`);
+  const send = (data: Uint8Array): number => (plain ? ep.write(data) : (ep as TcpEndpoint).sendmsg(data, sendFlags));
   let written = 0;
   return exact(() => {
     for (;;) {
       let n: number;
       try {
         if (isNull && count > 0) {
-          ep.write(new Uint8Array(0)); // the checks (errors, EPIPE) come before the copy
+          send(new Uint8Array(0)); // the checks (errors, EPIPE) come before the copy
           return { ret: -1, errno: 'EFAULT' };
         }
-        n = ep.write(new Uint8Array(count - written));
+        n = send(new Uint8Array(count - written));
       } catch (e) {
         if (written > 0) return { ret: written };
         return fail(e);
@@ -429,6 +440,52 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
     }
   });
 }
+
+/** iovec_new: the bytes of a `[{..., N}, ...]` array (each buffer `...`, zero-filled). */
+function iovecBytes(e: Expr, what: string, count: number): number {
+  if (e.type !== 'list') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: list`);
+  if (count !== e.items.length) throw new SyscallError(`${what} ${count} does not match ${e.items.length}-element iovec array`);
+  let total = 0;
+  for (const item of e.items) {
+    if (item.type !== 'iovec') throw new SyscallError(`Bad type; actual: ${typeName(item)} expected: iovec`);
+    const len = s32Value(item.len);
+    if (len < 0) throw new SyscallError(`iovec length ${len} is not supported by tcpstack pkt`);
+    total += len;
+  }
+  return total;
+}
+
+/**
+ * sendmsg(fd, {msg_name(...)=..., msg_iov(N)=[...], msg_flags=0}, flags):
+ * the iovecs' bytes as one write (tcp_sendmsg copies them in order; empty
+ * ones add nothing). msg_name is `...`, so, as sendto, a new socket starts
+ * its story here (run_syscall_connect); TCP ignores the address of a
+ * connected socket. msg_flags must be 0 (packetdrill's own check), and no
+ * control message is one TCP takes.
+ */
+const sysSendmsg: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const msg = arg(args, 1);
+  if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
+  const count = iovecBytes(msg.iov, 'msg_iovlen', msg.iovlen);
+  if (msg.control !== undefined && msg.control.type === 'list' && msg.control.items.length > 0) {
+    throw new SyscallError('sendmsg() control messages (msg_control) are not supported by tcpstack pkt');
+  }
+  const flags = s32Arg(args, 2);
+  startStory(host, s);
+  if (s32Value(msg.flags) !== 0) throw new SyscallError('sendmsg ignores msg_flags field in msghdr');
+  return writeCall('sendmsg', s, count, flags, false);
+};
+
+/** writev(fd, [{..., N}, ...], count): one write of the iovecs' bytes. */
+const sysWritev: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const iov = arg(args, 1);
+  const count = iovecBytes(iov, 'iov_count', s32Arg(args, 2));
+  return writeCall('writev', s, count, 0, false);
+};
 
 /**
  * read/recv/recvfrom and write/send share one shape: fd, buffer, count, then
@@ -458,16 +515,19 @@ const sysSendto: Impl = (host, args) => {
   const flags = s32Arg(args, 3);
   if (!isEllipsis(args, 4)) throw new SyscallError('sendto() with an address family is not supported by tcpstack pkt');
   ellipsisArg(args, 5);
-  // run_syscall_connect(must_be_new = false): a new socket starts its story here.
-  if (s.state === 'NEW') {
-    s.state = 'ACTIVE_CONNECTING';
-    s.script.remoteIp = s.script.localIp = 0;
-    s.script.remotePort = s.script.localPort = 0;
-    s.live.remoteIp = host.remoteIp;
-    s.live.remotePort = host.connectPort;
-  }
+  startStory(host, s);
   return writeCall('sendto', s, count, flags, isNull);
 };
+
+/** run_syscall_connect(must_be_new = false), for sendto and sendmsg with an address: a new socket starts its story here. */
+function startStory(host: SyscallHost, s: ScriptSocket): void {
+  if (s.state !== 'NEW') return;
+  s.state = 'ACTIVE_CONNECTING';
+  s.script.remoteIp = s.script.localIp = 0;
+  s.script.remotePort = s.script.localPort = 0;
+  s.live.remoteIp = host.remoteIp;
+  s.live.remotePort = host.connectPort;
+}
 
 const sysClose: Impl = (host, args) => {
   checkArgCount(args, 1);
@@ -541,7 +601,26 @@ const IPPROTO_TCP = SYMBOLS.IPPROTO_TCP!;
 function optionName(level: number, name: number): string {
   if (level === SOL_SOCKET) return symbolName('SO_', name);
   if (level === IPPROTO_TCP) return symbolName('TCP_', name);
+  if (level === SYMBOLS.SOL_IP) return symbolName('IP_', name);
+  if (level === SYMBOLS.SOL_IPV6) return symbolName('IPV6_', name);
   return `level ${level} option ${name}`;
+}
+
+/** Integer options set and read through the TCP endpoint's own setsockopt/getsockopt (stack/tcp/sock.ts). */
+const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER']> = [
+  [IPPROTO_TCP, SYMBOLS.TCP_CORK!, 'TCP_CORK'],
+  [IPPROTO_TCP, SYMBOLS.TCP_MAXSEG!, 'TCP_MAXSEG'],
+  [IPPROTO_TCP, SYMBOLS.TCP_NOTSENT_LOWAT!, 'TCP_NOTSENT_LOWAT'],
+  [SYMBOLS.SOL_IP!, SYMBOLS.IP_TOS!, 'IP_TOS'],
+  [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_TCLASS!, 'IPV6_TCLASS'],
+  [SYMBOLS.SOL_IP!, SYMBOLS.IP_MTU_DISCOVER!, 'IP_MTU_DISCOVER'],
+];
+
+function endpointIntOption(ep: Endpoint, level: number, name: number): ((typeof ENDPOINT_INT_OPTIONS)[number][2]) | undefined {
+  const found = ENDPOINT_INT_OPTIONS.find(([l, n]) => l === level && n === name);
+  if (found === undefined) return undefined;
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${found[2]} needs a TCP endpoint`);
+  return found[2];
 }
 
 const sysSetsockopt: Impl = (host, args) => {
@@ -627,6 +706,15 @@ const sysSetsockopt: Impl = (host, args) => {
       ep.setLinger2(v);
       o.linger2 = v;
     };
+  } else if (endpointIntOption(ep, level, name) !== undefined) {
+    const key = endpointIntOption(ep, level, name)!;
+    const v = int();
+    apply = () => {
+      const tcp = ep as TcpEndpoint;
+      // TCP_CORK is a boolean to the kernel (any non-zero value corks).
+      if (key === 'TCP_CORK') tcp.setsockopt(key, v !== 0);
+      else tcp.setsockopt(key, v);
+    };
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
     if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);
     // do_tcp_setsockopt: the name is the first optlen bytes (at most TCP_CA_NAME_MAX - 1).
@@ -687,6 +775,15 @@ const sysGetsockopt: Impl = (host, args) => {
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_SYNCNT) read = () => o.synCnt ?? sys.tcp_syn_retries;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_LINGER2) {
     read = () => (o.linger2 === undefined || o.linger2 === 0 ? sys.tcp_fin_timeout : o.linger2 < 0 ? -1 : o.linger2);
+  } else if (endpointIntOption(ep, level, name) !== undefined) {
+    const key = endpointIntOption(ep, level, name)!;
+    read = () => {
+      const v = (ep as TcpEndpoint).getsockopt(key);
+      return typeof v === 'boolean' ? (v ? 1 : 0) : v | 0;
+    };
+  } else if ((level === SYMBOLS.SOL_IP && name === SYMBOLS.IP_MTU) || (level === SYMBOLS.SOL_IPV6 && name === SYMBOLS.IPV6_MTU)) {
+    if (!(ep instanceof TcpEndpoint)) throw new SyscallError('IP_MTU needs a TCP endpoint');
+    read = () => ep.pathMtu;
   } else {
     throw new SyscallError(`getsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -694,7 +791,11 @@ const sysGetsockopt: Impl = (host, args) => {
   let actual = 0;
   return exact(
     () => {
-      actual = read();
+      try {
+        actual = read();
+      } catch (e) {
+        return fail(e);
+      }
       return { ret: 0 };
     },
     () => {
@@ -784,7 +885,7 @@ const sysPoll: Impl = (host, args) => {
 };
 
 const sysIoctl: Impl = (host, args) => {
-  if (args.length !== 3) throw new SyscallError(`ioctl expected 3 args but got ${args.length} (tcpstack pkt runs SIOCINQ/FIONREAD and SIOCOUTQ)`);
+  if (args.length !== 3) throw new SyscallError(`ioctl expected 3 args but got ${args.length} (tcpstack pkt runs SIOCINQ/FIONREAD, SIOCOUTQ and SIOCOUTQNSD)`);
   const s = socketOf(host, s32Arg(args, 0));
   const cmd = s32Arg(args, 1);
   const expectedValue = bracketedArg(args, 2);
@@ -792,7 +893,8 @@ const sysIoctl: Impl = (host, args) => {
   let read: () => number;
   if (cmd === SYMBOLS.SIOCINQ) read = () => ep.readableBytes;
   else if (cmd === SYMBOLS.SIOCOUTQ) read = () => ep.info().sendQ;
-  else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ)`);
+  else if (cmd === SYMBOLS.SIOCOUTQNSD && ep instanceof TcpEndpoint) read = () => ep.unsentBytes;
+  else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)`);
   let actual = 0;
   return exact(
     () => {
@@ -818,6 +920,8 @@ const TABLE: Readonly<Record<string, Impl>> = {
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
+  sendmsg: sysSendmsg,
+  writev: sysWritev,
   close: sysClose,
   shutdown: sysShutdown,
   fcntl: sysFcntl,
@@ -828,7 +932,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['readv', 'recvmsg', 'writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['readv', 'recvmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

@@ -8,6 +8,7 @@
  */
 import { parseIpv4 } from '../wire/addr.ts';
 import { ipv4FromMapped, isIpv6Unspecified, isIpv6V4Mapped, parseIpv6 } from '../wire/addr6.ts';
+import type { SendFlags } from '../tcp/send-sizing.ts';
 import type { TcpSock, TcpSockOption, TcpSockOptions } from '../tcp/sock.ts';
 import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpInfoStruct, type TcpStateName } from './types.ts';
 
@@ -129,6 +130,17 @@ export class TcpEndpoint implements Endpoint {
     return this.send(data, true);
   }
 
+  /**
+   * send(2) with flags, as write() otherwise: MSG_MORE (`more`) corks this
+   * write's push and leaves its tail without PSH; MSG_EOR (`eor`) ends a
+   * record, so later bytes never share a segment with it (tcp_sendmsg_locked).
+   */
+  sendmsg(data: Uint8Array, flags: SendFlags): number {
+    const result = this.open('sendmsg').sendmsg(data, false, flags);
+    if (typeof result === 'string') throw new SocketError(result, 'sendmsg');
+    return result;
+  }
+
   private recv(max: number, inPlace: boolean): Uint8Array | null {
     const result = this.open('read').recvmsg(max, inPlace);
     if (typeof result === 'string') throw new SocketError(result, 'read');
@@ -242,6 +254,20 @@ export class TcpEndpoint implements Endpoint {
   /** TCP_CONGESTION's value: the algorithm the socket uses. */
   get congestionControl(): string {
     return this.getsockopt('TCP_CONGESTION');
+  }
+
+  /** IP_MTU / IPV6_MTU: the path MTU of the connection's route; ENOTCONN without a connection. */
+  get pathMtu(): number {
+    const result = this.open('getsockopt').pathMtu();
+    if (typeof result === 'string') throw new SocketError(result, 'getsockopt');
+    return result;
+  }
+
+  /** SIOCOUTQNSD: bytes written but not yet sent; EINVAL on a listener. */
+  get unsentBytes(): number {
+    const result = this.open('ioctl').unsentBytes();
+    if (typeof result === 'string') throw new SocketError(result, 'ioctl');
+    return result;
   }
 
   get writableBytes(): number {

@@ -295,8 +295,21 @@ export class Connection {
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
 
+  /** tp->nonagle: TCP_NODELAY, TCP_CORK and a pending push (nagle.ts). */
+  nonagle = 0;
+  /** The last write had MSG_MORE: the transmit that follows it is corked (tcp_push with TCP_NAGLE_CORK). */
+  pushCorked = false;
+  /** TCP_NOTSENT_LOWAT (tp->notsent_lowat; 0: net.ipv4.tcp_notsent_lowat), sndbuf.ts. */
+  notsentLowat = 0;
+  /** TCP_MAXSEG (tp->rx_opt.user_mss; 0: none): caps the MSS we announce and the peer's. */
+  userMss = 0;
+  /** IP_TOS (inet->tos) and IPV6_TCLASS (np->tclass) without their ECN bits: the byte of IPv4 and of IPv6 packets. */
+  tos = 0;
+  tclass = 0;
+  /** IP_MTU_DISCOVER / IPV6_MTU_DISCOVER (inet->pmtudisc, np->pmtudisc): IP_PMTUDISC_WANT by default (pmtu.ts). */
+  pmtudisc = 1;
+  pmtudisc6 = 1;
   /** Socket options. */
-  nodelay = false;
   keepalive = false;
   keepIdle: number | undefined;
   keepIntvl: number | undefined;

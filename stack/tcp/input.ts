@@ -103,7 +103,8 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
 function negotiateOptions(c: Connection, seg: Segment): void {
   const o = seg.options;
   const s = c.ctx.sysctl;
-  c.peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+  // tcp_parse_options: TCP_MAXSEG caps the MSS the peer announced.
+  c.peerMss = Math.min(o.mss > 0 ? o.mss : TCP_DEFAULT_MSS, c.userMss || Infinity);
   c.wscaleOk = s.tcp_window_scaling !== 0 && o.wscale >= 0;
   c.sndWscale = c.wscaleOk ? o.wscale : 0;
   if (!c.wscaleOk) {

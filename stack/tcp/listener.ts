@@ -98,6 +98,11 @@ export class Listener implements PortOwner {
   /** The listener's sk_sndbuf and SOCK_SNDBUF_LOCK: its children inherit them (sndbuf.ts). */
   sndBuf: number;
   sndBufLocked = false;
+  /** TCP_MAXSEG set on the listener (0: none): caps the MSS of its SYN-ACKs and its requests' peer MSS; children inherit it. */
+  userMss = 0;
+  /** IP_TOS and IPV6_TCLASS set on the listener: its SYN-ACKs carry them (tcp_v4_send_synack, tcp_v6_send_synack) and its children inherit them (initChild). */
+  tos = 0;
+  tclass = 0;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
   /** What the accepted children hold the port as, shared while the listener's address and SO_REUSEADDR stay the same. */
@@ -201,7 +206,8 @@ export class Listener implements PortOwner {
         remotePort: seg.sport,
         irs: seg.seq,
         iss: issOverride ?? this.host.isn(seg.src, seg.sport, seg.dport),
-        peerMss: o.mss > 0 ? o.mss : TCP_DEFAULT_MSS,
+        // tcp_parse_options: TCP_MAXSEG caps the MSS the peer announced.
+        peerMss: Math.min(o.mss > 0 ? o.mss : TCP_DEFAULT_MSS, this.userMss || Infinity),
         sndWscale: wscaleOk ? o.wscale : 0,
         wscaleOk,
         sackOk: s.tcp_sack !== 0 && o.sackPermitted,
@@ -246,16 +252,25 @@ export class Listener implements PortOwner {
     const mss = this.advMssTo(seg.src);
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(seg.dst, seg.src, seg.sport),
+      { ...this.endsOf(seg.dst, seg.src, seg.sport), tos: this.tosTo(seg.src) },
       { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false).rcvWnd) },
       NO_TIMESTAMPS,
       { mss },
     );
   }
 
-  /** tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss), lower toward a destination with a learnt path MTU. */
+  /**
+   * tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss),
+   * lower toward a destination with a learnt path MTU, at most TCP_MAXSEG
+   * (tcp_mss_clamp).
+   */
   private advMssTo(remote: number): number {
-    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()));
+    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()), this.userMss || Infinity);
+  }
+
+  /** The TOS byte of a SYN-ACK to `remote`: IP_TOS over IPv4, IPV6_TCLASS over IPv6. */
+  private tosTo(remote: number): number {
+    return remote >= IPV6_HANDLE_BASE ? this.tclass : this.tos;
   }
 
   private endsOf(local: number, remote: number, remotePort: number, flowLabel?: number): MinisockEnds {
@@ -328,7 +343,7 @@ export class Listener implements PortOwner {
     req.synAckSentAt = this.ctx.now();
     sendMinisockSegment(
       this.ctx,
-      this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel),
+      { ...this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel), tos: this.tosTo(req.remote) },
       { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,

@@ -10,7 +10,8 @@ import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } f
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES } from './constants.ts';
 import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
-import { advertiseMss, checkRouteMtu } from './pmtu.ts';
+import { advertiseMss, checkRouteMtu, dontFragment } from './pmtu.ts';
+import { IPV6_HANDLE_BASE } from '../address.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
 import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -23,6 +24,7 @@ import { onRetransmit } from './undo.ts';
 import { tsoSegs } from './send-sizing.ts';
 import { cwndValidate } from './cwnd-limited.ts';
 import type { UnsentSkb } from './write-queue.ts';
+import { nagleCheck, nagleHolds, TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH } from './nagle.ts';
 
 export { effectiveMss } from './pmtu.ts';
 
@@ -171,9 +173,9 @@ function emit(c: Connection, spec: SendSpec): void {
     flowLabel: c.flowLabel,
     retransmission: spec.retransmission,
     gsoSize: spec.gsoSize ?? 0,
-    // ip_dont_fragment: DF unless the route's MTU is locked (learnt below route.min_pmtu).
-    dontFragment: !c.ctx.route.mtuLocked(c.remote, c.now()),
-    tos: ecn?.tos ?? 0,
+    dontFragment: dontFragment(c),
+    // IP_TOS (IPV6_TCLASS over IPv6) with the ECN field the stack sets (INET_ECN_xmit).
+    tos: (c.remote >= IPV6_HANDLE_BASE ? c.tclass : c.tos) | (ecn?.tos ?? 0),
   });
   c.lastSendTime = c.now();
   if (spec.flags & TCP_ACK) {
@@ -353,6 +355,8 @@ export function transmit(c: Connection): void {
     // tcp_write_xmit: new data sent, so a tail loss probe is due (one per tail).
     if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);
   }
+  // MSG_MORE corked only the push of the write this transmit follows.
+  c.pushCorked = false;
   if (c.ackNow) sendAck(c);
   if (c.rtx.length > 0 && !c.xmitTimer.armed) timers.armRto(c, c.rtt.rto);
 }
@@ -425,12 +429,10 @@ type XmitMode =
   /** tcp_send_loss_probe: one skb, TCP_NAGLE_OFF, even without cwnd room (push_one 2). */
   | 'probe';
 
-/**
- * tcp_nagle_check with Minshall's rule: a sub-MSS piece is held while
- * another sub-MSS segment is unacknowledged (Nagle, RFC 896).
- */
-function nagleHolds(c: Connection, partial: boolean, mode: XmitMode): boolean {
-  return partial && mode === 'pending' && !c.nodelay && !c.finQueued && seqGt(c.sndSml, c.sndUna) && c.rtx.length > 0;
+/** The nonagle tcp_write_xmit is called with for each way (nagle.ts). */
+function nonagleOf(c: Connection, mode: XmitMode): number {
+  if (mode === 'pending') return c.pushCorked ? TCP_NAGLE_CORK : c.nonagle;
+  return mode === 'probe' ? TCP_NAGLE_OFF : TCP_NAGLE_PUSH;
 }
 
 /**
@@ -438,13 +440,13 @@ function nagleHolds(c: Connection, partial: boolean, mode: XmitMode): boolean {
  * `quota` segments, cut at the window's edge; the sub-MSS rest of the tail
  * skb (or of a window-limited cut) only if Nagle lets it go.
  */
-function mssSplitPoint(c: Connection, skb: UnsentSkb, mss: number, quota: number, room: number, mode: XmitMode): number {
+function mssSplitPoint(c: Connection, skb: UnsentSkb, mss: number, quota: number, room: number, nonagle: number): number {
   const maxLen = mss * quota;
   if (maxLen <= room && !c.writeQueue.isTail(skb)) return maxLen;
   const needed = Math.min(skb.len, room);
   if (maxLen <= needed) return maxLen;
   const partial = needed % mss;
-  if (nagleHolds(c, partial !== 0, mode)) return needed - partial;
+  if (nagleCheck(c, partial !== 0, nonagle)) return needed - partial;
   return needed;
 }
 
@@ -464,6 +466,7 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   q.reconcile(c.unsentBytes());
   const mss = currentMss(c);
   const maxSegs = tsoSegs(c, mss);
+  const nonagle = nonagleOf(c, mode);
   let sent = false;
   let cwndLimited = false;
   for (let skb = q.head(); skb; skb = q.head()) {
@@ -480,14 +483,14 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     if (room < Math.min(mss, skb.len)) break; // tcp_snd_wnd_test
     const segs = Math.ceil(skb.len / mss);
     // tcp_nagle_test, for a one-segment skb: only the tail is held.
-    if (segs === 1 && q.isTail(skb) && nagleHolds(c, skb.len < mss, mode)) break;
+    if (segs === 1 && q.isTail(skb) && nagleHolds(c, skb.len < mss, nonagle)) break;
     if (segs > 1 && (mode === 'pending' || mode === 'push') && tsoShouldDefer(c, skb, maxSegs, room)) {
       // Deferred because cwnd would cut the packet short: cwnd-limited.
       const congWin = (c.cc.cwnd - c.packetsInFlight()) * c.mss;
       cwndLimited = congWin < room && congWin <= skb.len;
       break;
     }
-    const len = segs > 1 ? Math.min(skb.len, mssSplitPoint(c, skb, mss, quota, room, mode)) : skb.len;
+    const len = segs > 1 ? Math.min(skb.len, mssSplitPoint(c, skb, mss, quota, room, nonagle)) : skb.len;
     const whole = len === skb.len;
     const fin = whole && q.isTail(skb) && c.finQueued && room > len;
     // tso_fragment leaves the skb's PSH to the part not sent.

@@ -68,11 +68,29 @@ export function mtuReduced(c: Connection, mtu: number): void {
   const route = c.ctx.route;
   route.update(c.remote, mtu, now);
   const pathMtu = route.mtu(c.remote, now);
-  if (mtu < pathMtu && !route.mtuLocked(c.remote, now)) c.softError = 'EMSGSIZE';
-  if (c.pmtuCookie > pathMtu) {
+  if (mtu < pathMtu && dontFragment(c)) c.softError = 'EMSGSIZE';
+  // IP_PMTUDISC_DONT (and INTERFACE, OMIT: ip_sk_accept_pmtu) resend nothing
+  // now; the next segments still follow the route's MTU (tcp_current_mss).
+  if (c.pmtudisc !== IP_PMTUDISC_DONT && c.pmtudisc !== IP_PMTUDISC_INTERFACE && c.pmtudisc !== IP_PMTUDISC_OMIT && c.pmtuCookie > pathMtu) {
     syncMss(c, pathMtu);
     simpleRetransmit(c);
   }
+}
+
+/** IP_MTU_DISCOVER's values (include/uapi/linux/in.h); IP_PMTUDISC_WANT is the default. */
+export const IP_PMTUDISC_DONT = 0;
+export const IP_PMTUDISC_WANT = 1;
+export const IP_PMTUDISC_DO = 2;
+export const IP_PMTUDISC_INTERFACE = 4;
+export const IP_PMTUDISC_OMIT = 5;
+
+/**
+ * ip_dont_fragment: an IPv4 segment carries DF with IP_PMTUDISC_DO, or with
+ * IP_PMTUDISC_WANT unless the route's MTU is locked (learnt below
+ * route.min_pmtu); never with DONT, PROBE, INTERFACE or OMIT.
+ */
+export function dontFragment(c: Connection): boolean {
+  return c.pmtudisc === IP_PMTUDISC_DO || (c.pmtudisc === IP_PMTUDISC_WANT && !c.ctx.route.mtuLocked(c.remote, c.now()));
 }
 
 /**

@@ -174,6 +174,8 @@ export interface MinisockEnds {
   remotePort: number;
   /** Over IPv6: the flow label of the request or of the connection a minisock stands for (its txhash). */
   flowLabel?: number;
+  /** The TOS byte (IPv6: traffic class): a SYN-ACK takes its listener's IP_TOS or IPV6_TCLASS. */
+  tos?: number;
 }
 
 /** The timestamp state a minisock keeps: whether negotiated, its clock offset and the TSval to echo. */
@@ -214,6 +216,7 @@ export function sendMinisockSegment(
     options,
     ipId: 0,
     flowLabel: ends.flowLabel,
+    tos: ends.tos,
     traceRtx,
   });
 }

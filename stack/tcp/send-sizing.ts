@@ -10,6 +10,7 @@ import { slowStartAfterIdleCheck } from './cwnd-limited.ts';
 import { seqAdd, seqGt } from './seq.ts';
 import { memoryFree } from './sndbuf.ts';
 import { GSO_MAX_SIZE, type UnsentSkb } from './write-queue.ts';
+import { TCP_NAGLE_PUSH } from './nagle.ts';
 
 /** sysctl_tcp_min_tso_segs, sk_pacing_shift, sysctl_tcp_tso_rtt_log, tcp_pacing_{ss,ca}_ratio defaults. */
 const MIN_TSO_SEGS = 2;
@@ -63,9 +64,12 @@ export interface WritePushes {
  * (wait_for_space) what was copied is pushed at once, Nagle aside
  * (tcp_push with TCP_NAGLE_PUSH), and the writer is marked as waiting
  * (SOCK_NOSPACE). `writeSeq` is the sequence number of the first byte
- * (write_seq). Returns the bytes taken.
+ * (write_seq). `flags`: MSG_MORE leaves the tail without its PSH mark
+ * unless a push is forced (the push itself is corked by the caller);
+ * MSG_EOR ends the record with the write's last skb, and an skb that ends
+ * one takes no more bytes (tcp_skb_can_collapse_to). Returns the bytes taken.
  */
-export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes): number {
+export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes, flags: SendFlags = NO_FLAGS): number {
   const q = c.writeQueue;
   const goal = sizeGoal(c, mssNow);
   let left = n;
@@ -74,9 +78,11 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
   while (left > 0) {
     let skb = q.tail();
     let copy = skb ? goal - skb.len : 0;
-    if (!skb || copy <= 0) {
+    if (!skb || copy <= 0 || skb.eor) {
       if (!memoryFree(c)) break;
-      slowStartAfterIdleCheck(c); // tcp_skb_entail
+      // tcp_skb_entail: a new skb ends a pending TCP_NAGLE_PUSH.
+      c.nonagle &= ~TCP_NAGLE_PUSH;
+      slowStartAfterIdleCheck(c);
       skb = q.entail();
       copy = goal;
     }
@@ -88,6 +94,7 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
     seq = seqAdd(seq, copy);
     left -= copy;
     copied += copy;
+    if (left === 0 && flags.eor) skb.eor = true;
     if (left === 0 || skb.len < goal) continue;
     if (forcedPush(c, seq)) {
       markPush(c, skb, seq);
@@ -96,15 +103,29 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
       pushes.pushOne();
     }
   }
-  // tcp_push: the tail skb, if any is still unsent, is marked PSH.
   const tail = q.tail();
-  if (tail && copied > 0) markPush(c, tail, seq);
   if (left > 0) {
+    // wait_for_space: tcp_push without MSG_MORE, Nagle aside.
     c.sndNoSpace = true;
+    if (tail && copied > 0) markPush(c, tail, seq);
     if (copied > 0) pushes.pushAll();
+    return copied;
   }
+  // tcp_push: the tail skb, if any is still unsent, is marked PSH, unless
+  // MSG_MORE said more is coming and no push is forced.
+  if (tail && copied > 0 && (!flags.more || forcedPush(c, seq))) markPush(c, tail, seq);
   return copied;
 }
+
+/** The send(2) flags tcp_sendmsg_locked acts on. */
+export interface SendFlags {
+  /** MSG_MORE: the write's push is corked (TCP_NAGLE_CORK) and its tail not marked PSH. */
+  more?: boolean;
+  /** MSG_EOR: the last byte ends a record; later writes start a new skb. */
+  eor?: boolean;
+}
+
+const NO_FLAGS: SendFlags = Object.freeze({});
 
 /** tcp_update_pacing_rate (for congestion controls without cong_control, as CUBIC and Reno). */
 export function updatePacingRate(c: Connection): void {

@@ -16,6 +16,10 @@
  *   so a write may take more than the buffer's room (send-sizing.ts).
  * - The socket is writable (POLLOUT, sk_stream_write_space) while the free
  *   room is at least half the charge (__sk_stream_is_writeable).
+ * - TCP_NOTSENT_LOWAT (else net.ipv4.tcp_notsent_lowat) bounds the bytes
+ *   written but not yet sent (write_seq - snd_nxt): a new skb only below it,
+ *   writable only below half of it (tcp_stream_memory_free, its `wake`
+ *   doubling the unsent bytes for poll and wake-ups).
  *
  * Measured on 6.18 (test/scripts/sndbuf-*.pkt): 46080 bytes after the
  * handshake with MSS 1460 (2 · 10 · 2304), 87040 with MSS 1540; a 100-byte
@@ -45,13 +49,19 @@ export function wmemQueued(c: Connection): number {
 
 /** sk_stream_memory_free: a new skb may be allocated. */
 export function memoryFree(c: Connection): boolean {
-  return wmemQueued(c) < c.sndBuf;
+  return wmemQueued(c) < c.sndBuf && streamMemoryFree(c, 0);
 }
 
-/** __sk_stream_is_writeable: free room at least half the charge (sk_stream_min_wspace), and memory free. */
+/** __sk_stream_is_writeable: free room at least half the charge (sk_stream_min_wspace), and memory free (`wake`: unsent bytes count double). */
 export function isWriteable(c: Connection): boolean {
   const queued = wmemQueued(c);
-  return c.sndBuf - queued >= queued >> 1 && queued < c.sndBuf;
+  return c.sndBuf - queued >= queued >> 1 && queued < c.sndBuf && streamMemoryFree(c, 1);
+}
+
+/** tcp_stream_memory_free: unsent bytes, shifted left by `wake`, below tcp_notsent_lowat(). */
+function streamMemoryFree(c: Connection, wake: 0 | 1): boolean {
+  const lowat = c.notsentLowat || c.ctx.sysctl.tcp_notsent_lowat;
+  return c.unsentBytes() * (wake + 1) < lowat;
 }
 
 /** Free room in the buffer (sk_stream_wspace), never negative. */

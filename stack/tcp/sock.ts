@@ -14,12 +14,15 @@ import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
-import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX } from './constants.ts';
+import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX, TCP_DEFAULT_MSS } from './constants.ts';
+import { IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT, IP_PMTUDISC_WANT } from './pmtu.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionTcpInfo, unconnectedTcpInfo, type TcpInfoStruct } from './tcp-info-struct.ts';
 import { Listener } from './listener.ts';
+import { initialNonagle, setCork, setNodelay } from './nagle.ts';
 import { connectStart } from './output.ts';
+import type { SendFlags } from './send-sizing.ts';
 import { freeRoom, isWriteable, writeSpace } from './sndbuf.ts';
 import type { PortOwner } from './tables.ts';
 import type { TcpLayer } from './tcp.ts';
@@ -51,6 +54,8 @@ export interface TcpSockOptions {
   SO_RCVBUF: number;
   SO_SNDBUF: number;
   TCP_NODELAY: boolean;
+  /** TCP_CORK: sub-MSS tails wait for more, at most until the probe timer (nagle.ts). */
+  TCP_CORK: boolean;
   /** Seconds of idleness before the first keepalive probe, between probes, and probes before giving up. */
   TCP_KEEPIDLE: number;
   TCP_KEEPINTVL: number;
@@ -63,6 +68,19 @@ export interface TcpSockOptions {
   TCP_SYNCNT: number;
   /** The congestion control by name ("cubic", "reno"); unset: net.ipv4.tcp_congestion_control. */
   TCP_CONGESTION: string;
+  /**
+   * TCP_MAXSEG: set (88..32767, 0: none) before connect or listen, it caps
+   * the MSS we announce and the peer's; get: the MSS in use once connected,
+   * else what was set, else 536 (do_tcp_getsockopt).
+   */
+  TCP_MAXSEG: number;
+  /** TCP_NOTSENT_LOWAT: writable only while fewer unsent bytes are queued (0: net.ipv4.tcp_notsent_lowat; sndbuf.ts). */
+  TCP_NOTSENT_LOWAT: number;
+  /** IP_TOS and IPV6_TCLASS (an IPv6 socket only): the TOS byte of IPv4 and IPv6 packets; the ECN bits stay the stack's. */
+  IP_TOS: number;
+  IPV6_TCLASS: number;
+  /** IP_MTU_DISCOVER: IP_PMTUDISC_DONT (0), WANT (1, the default), DO, PROBE, INTERFACE, OMIT (pmtu.ts). */
+  IP_MTU_DISCOVER: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -76,6 +94,11 @@ const MAX_TCP_KEEPIDLE = 32767;
 const MAX_TCP_KEEPINTVL = 32767;
 const MAX_TCP_KEEPCNT = 127;
 const MAX_TCP_SYNCNT = 127;
+/** do_tcp_setsockopt's TCP_MAXSEG bounds: TCP_MIN_MSS, MAX_TCP_WINDOW. */
+const TCP_MIN_MSS = 88;
+const MAX_TCP_WINDOW = 32767;
+/** INET_ECN_MASK: the two ECN bits of the TOS byte, which stay the stack's on a TCP socket. */
+const INET_ECN_MASK = 3;
 
 interface BoundPort extends PortOwner {
   port: number;
@@ -86,6 +109,7 @@ interface BoundPort extends PortOwner {
 interface OptionValues {
   reuseAddress: boolean;
   nodelay: boolean;
+  cork: boolean;
   keepalive: boolean;
   keepIdle: number | undefined;
   keepIntvl: number | undefined;
@@ -98,12 +122,18 @@ interface OptionValues {
   linger2: number | undefined;
   synRetries: number | undefined;
   congestion: CongestionControlName | undefined;
+  userMss: number;
+  notsentLowat: number;
+  tos: number;
+  tclass: number;
+  pmtudisc: number;
 }
 
 function defaultOptions(): OptionValues {
   return {
     reuseAddress: false,
     nodelay: false,
+    cork: false,
     keepalive: false,
     keepIdle: undefined,
     keepIntvl: undefined,
@@ -116,6 +146,11 @@ function defaultOptions(): OptionValues {
     linger2: undefined,
     synRetries: undefined,
     congestion: undefined,
+    userMss: 0,
+    notsentLowat: 0,
+    tos: 0,
+    tclass: 0,
+    pmtudisc: IP_PMTUDISC_WANT,
   };
 }
 
@@ -265,6 +300,9 @@ export class TcpSock implements SocketOwner {
     }
     const l = new Listener(this.layer, b.bindAddress, b.port, effective, b.reuseAddress, this.ipv6, this.v6only);
     l.owner = this;
+    l.userMss = this.opts.userMss;
+    l.tos = this.opts.tos;
+    l.tclass = this.opts.tclass;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
       l.rcvBufLocked = true;
@@ -287,6 +325,7 @@ export class TcpSock implements SocketOwner {
     // The child is a clone of the listener (sk_clone_lock): it carries the listener's options (shared until either changes them).
     sock.opts = this.opts;
     this.optsShared = true;
+    child.nonagle = initialNonagle(this.opts.nodelay, this.opts.cork);
     sock.applyOptions();
     return sock;
   }
@@ -327,6 +366,9 @@ export class TcpSock implements SocketOwner {
       c.rcvBufLocked = true;
     }
     this.conn = c;
+    c.nonagle = initialNonagle(this.opts.nodelay, this.opts.cork);
+    // tcp_connect_init: TCP_MAXSEG caps the MSS we announce (tcp_mss_clamp).
+    if (this.opts.userMss !== 0) c.advMss = Math.min(c.advMss, this.opts.userMss);
     this.applyOptions();
     layer.connections.set(remote, port, b.port, c);
     c.portOwner = b; // released when the connection is done (TcpLayer.closed) or by its minisock
@@ -358,14 +400,14 @@ export class TcpSock implements SocketOwner {
    * the handshake is under way: EAGAIN). The pending error first, then EPIPE
    * once sending is shut or the connection is gone.
    */
-  sendmsg(data: Uint8Array, zeroCopy = false): number | TcpErrno {
+  sendmsg(data: Uint8Array, zeroCopy = false, flags?: SendFlags): number | TcpErrno {
     const c = this.conn;
     if (!c) return this.listener ? 'ENOTCONN' : 'EPIPE';
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
     if (data.length === 0) return 0;
-    return sendmsg(c, data, zeroCopy);
+    return sendmsg(c, data, zeroCopy, flags);
   }
 
   private takeReportedError(): TcpErrno {
@@ -557,6 +599,11 @@ export class TcpSock implements SocketOwner {
         break;
       case 'TCP_NODELAY':
         o.nodelay = v === true;
+        if (this.conn) setNodelay(this.conn, o.nodelay);
+        break;
+      case 'TCP_CORK':
+        o.cork = v === true;
+        if (this.conn) setCork(this.conn, o.cork);
         break;
       case 'TCP_KEEPIDLE':
         if (!inRange(v, 1, MAX_TCP_KEEPIDLE)) return 'EINVAL';
@@ -589,6 +636,31 @@ export class TcpSock implements SocketOwner {
         if (typeof v !== 'string' || !isCongestionControlName(v)) return 'ENOENT';
         o.congestion = v;
         break;
+      case 'TCP_MAXSEG':
+        if (!inRange(v, 0, MAX_TCP_WINDOW) || (v !== 0 && v < TCP_MIN_MSS)) return 'EINVAL';
+        o.userMss = v;
+        if (this.listener) this.listener.userMss = v;
+        break;
+      case 'TCP_NOTSENT_LOWAT':
+        if (!inRange(v, -0x80000000, 0xffffffff)) return 'EINVAL';
+        o.notsentLowat = v >>> 0; // a u32
+        break;
+      case 'IP_TOS':
+        // __ip_sock_set_tos: a stream socket keeps its ECN bits.
+        if (!inRange(v, -0x80000000, 0x7fffffff)) return 'EINVAL';
+        o.tos = v & 0xff & ~INET_ECN_MASK;
+        if (this.listener) this.listener.tos = o.tos;
+        break;
+      case 'IPV6_TCLASS':
+        if (!this.ipv6) return 'ENOPROTOOPT';
+        if (!inRange(v, -1, 0xff)) return 'EINVAL';
+        o.tclass = v === -1 ? 0 : v & ~INET_ECN_MASK;
+        if (this.listener) this.listener.tclass = o.tclass;
+        break;
+      case 'IP_MTU_DISCOVER':
+        if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
+        o.pmtudisc = v;
+        break;
     }
     this.applyOptions();
     return undefined;
@@ -605,6 +677,7 @@ export class TcpSock implements SocketOwner {
       SO_RCVBUF: this.conn?.rcvBuf ?? o.rcvBuf ?? s.tcp_rmem[1],
       SO_SNDBUF: this.conn?.sndBuf ?? o.sndBuf ?? s.tcp_wmem[1],
       TCP_NODELAY: o.nodelay,
+      TCP_CORK: o.cork,
       TCP_KEEPIDLE: o.keepIdle ?? s.tcp_keepalive_time,
       TCP_KEEPINTVL: o.keepIntvl ?? s.tcp_keepalive_intvl,
       TCP_KEEPCNT: o.keepCnt ?? s.tcp_keepalive_probes,
@@ -612,8 +685,38 @@ export class TcpSock implements SocketOwner {
       TCP_LINGER2: o.linger2 ?? s.tcp_fin_timeout,
       TCP_SYNCNT: o.synRetries ?? s.tcp_syn_retries,
       TCP_CONGESTION: this.conn?.cc.name ?? o.congestion ?? s.tcp_congestion_control,
+      TCP_MAXSEG: this.maxseg(),
+      TCP_NOTSENT_LOWAT: o.notsentLowat,
+      IP_TOS: o.tos,
+      IPV6_TCLASS: o.tclass,
+      IP_MTU_DISCOVER: o.pmtudisc,
     };
     return values[name];
+  }
+
+  /** do_tcp_getsockopt's TCP_MAXSEG: mss_cache, but user_mss when set on a closed or listening socket; mss_cache starts at TCP_MSS_DEFAULT. */
+  private maxseg(): number {
+    const c = this.conn;
+    const state = this.state;
+    if (this.opts.userMss !== 0 && (state === 'CLOSED' || state === 'LISTEN')) return this.opts.userMss;
+    if (c === undefined || state === 'SYN_SENT' || state === 'LISTEN') return this.opts.userMss || TCP_DEFAULT_MSS;
+    return c.mss;
+  }
+
+  /**
+   * IP_MTU (IPV6_MTU): the path MTU of the socket's route (dst_mtu), which
+   * a connected socket has; ENOTCONN without one.
+   */
+  pathMtu(): number | TcpErrno {
+    const c = this.conn;
+    if (c === undefined || c.state === 'CLOSED') return 'ENOTCONN';
+    return this.layer.ctx.route.mtu(c.remote, c.now());
+  }
+
+  /** SIOCOUTQNSD: bytes written but not yet sent (tcp_ioctl: write_seq - snd_nxt); EINVAL on a listener. */
+  unsentBytes(): number | TcpErrno {
+    if (this.listener) return 'EINVAL';
+    return this.conn?.unsentBytes() ?? 0;
   }
 
   /** Hands the options to the connection, arming or cancelling keepalive as SO_KEEPALIVE now says (tcp_set_keepalive). */
@@ -621,7 +724,6 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return;
     const o = this.opts;
-    c.nodelay = o.nodelay;
     const wasKeepalive = c.keepalive;
     c.keepalive = o.keepalive;
     c.keepIdle = o.keepIdle;
@@ -632,6 +734,14 @@ export class TcpSock implements SocketOwner {
     c.userTimeout = o.userTimeout;
     c.linger2 = o.linger2;
     c.synRetries = o.synRetries;
+    c.userMss = o.userMss;
+    c.tos = o.tos;
+    c.tclass = o.tclass;
+    c.pmtudisc = o.pmtudisc;
+    if (c.notsentLowat !== o.notsentLowat) {
+      c.notsentLowat = o.notsentLowat;
+      writeSpace(c); // do_tcp_setsockopt: sk_write_space
+    }
     if (o.sndBuf !== undefined && (c.sndBuf !== o.sndBuf || !c.sndBufLocked)) {
       c.sndBuf = o.sndBuf;
       c.sndBufLocked = true;

@@ -10,17 +10,18 @@ import * as out from './output.ts';
 import { copiedSeq, rawSelectWindow, rcvSpaceAdjust, releaseAll, releaseRead } from './rcvbuf.ts';
 import { seqAdd, seqDiff } from './seq.ts';
 import * as timers from './timer-arming.ts';
-import { queueWrite, type WritePushes } from './send-sizing.ts';
+import { queueWrite, type SendFlags, type WritePushes } from './send-sizing.ts';
 
 /**
  * Queues application bytes; returns how many the send buffer took (0: it
  * is full, EAGAIN), as tcp_sendmsg_locked charges them (sndbuf.ts). They
  * are cut into skbs as it cuts them, with its pushes in the middle of a
  * long write and tcp_push's PSH mark at the end (write-queue.ts); the final
- * push is the flush that follows. `zeroCopy`: the send queue keeps views of
+ * push is the flush that follows, corked for MSG_MORE (tcp_push with
+ * TCP_NAGLE_CORK, nagle.ts). `zeroCopy`: the send queue keeps views of
  * `data` instead of copies (views.ts bounds what they keep alive).
  */
-export function sendmsg(c: Connection, data: Uint8Array, zeroCopy = false): number {
+export function sendmsg(c: Connection, data: Uint8Array, zeroCopy = false, flags?: SendFlags): number {
   const writeSeq = seqAdd(c.sndNxt, c.unsentBytes());
   // One object for every write (no closures per call); a write from inside
   // another one's pushes, which the stack never makes, would get its own.
@@ -30,7 +31,8 @@ export function sendmsg(c: Connection, data: Uint8Array, zeroCopy = false): numb
   pushes.data = data;
   pushes.zeroCopy = zeroCopy;
   try {
-    const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, pushes);
+    const n = queueWrite(c, data.length, out.sendMss(c), writeSeq, pushes, flags);
+    c.pushCorked = n > 0 && flags?.more === true;
     c.hooks.dirty(c);
     return n;
   } finally {

@@ -28,10 +28,15 @@
  * connection are in send-sizing.ts.
  */
 
-/** One skb not yet sent: its payload bytes and its own PSH mark (tcp_mark_push). */
+/**
+ * One skb not yet sent: its payload bytes, its own PSH mark (tcp_mark_push),
+ * and whether it ends a record written with MSG_EOR (TCP_SKB_CB(skb)->eor:
+ * no later bytes are added to it, tcp_skb_can_collapse_to).
+ */
 export interface UnsentSkb {
   len: number;
   psh: boolean;
+  eor: boolean;
 }
 
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
@@ -76,7 +81,7 @@ export class WriteQueue {
 
   /** A new, empty skb at the tail (tcp_skb_entail). */
   entail(): UnsentSkb {
-    const skb = { len: 0, psh: false };
+    const skb = { len: 0, psh: false, eor: false };
     if (this.skbs === NO_UNSENT) this.skbs = [];
     this.skbs.push(skb);
     return skb;
@@ -84,17 +89,19 @@ export class WriteQueue {
 
   /**
    * tcp_grow_skb: the head skb takes up to `amount` bytes from the one after
-   * it, and that skb's flags when it empties it.
+   * it, and that skb's flags and end of record when it empties it
+   * (tcp_eat_one_skb); never when the head ends a record (tcp_skb_can_collapse).
    */
   growHead(amount: number): void {
     const head = this.skbs[0];
     const next = this.skbs[1];
-    if (!head || !next || amount <= 0) return;
+    if (!head || !next || amount <= 0 || head.eor) return;
     const n = Math.min(amount, next.len);
     head.len += n;
     next.len -= n;
     if (next.len === 0) {
       head.psh ||= next.psh;
+      head.eor = next.eor;
       this.skbs.splice(1, 1);
     }
   }
@@ -115,7 +122,7 @@ export class WriteQueue {
     const have = this.bytes();
     if (have < unsent) {
       if (this.skbs === NO_UNSENT) this.skbs = [];
-      this.skbs.push({ len: unsent - have, psh: true });
+      this.skbs.push({ len: unsent - have, psh: true, eor: false });
     }
     let extra = have - unsent;
     while (extra > 0 && this.skbs.length > 0) {

@@ -341,6 +341,21 @@ test('poll() arguments, with and without revents', (t) => {
   t.deepEqual(list.items[1], { type: 'pollfd', fd: { type: 'int', value: 4, hex: false }, events: { type: 'word', name: 'POLLIN' }, revents: { type: 'int', value: 0, hex: false } });
 });
 
+test("sendmsg's msghdr as parser.y spells it: msg_iov(N), msg_flags, an optional msg_control", (t) => {
+  const p = call('0 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 40}, {..., 0}], msg_flags=0}, MSG_MORE) = 40');
+  const m = p.args[1]!;
+  t.is(m.type, 'msghdr');
+  if (m.type !== 'msghdr') return;
+  t.is(m.iovlen, 2);
+  t.deepEqual(m.iov, { type: 'list', items: [{ type: 'iovec', len: { type: 'int', value: 40, hex: false } }, { type: 'iovec', len: { type: 'int', value: 0, hex: false } }] });
+  t.deepEqual(m.flags, { type: 'int', value: 0, hex: false });
+  t.is(m.control, undefined);
+  const c = call('0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 1}], msg_flags=0, msg_control=[{cmsg_level=SOL_IP, cmsg_type=IP_TOS, cmsg_data=1}]}, 0) = 1');
+  const mc = c.args[1]!;
+  t.true(mc.type === 'msghdr' && mc.control?.type === 'list' && mc.control.items[0]?.type === 'unsupported');
+  t.is(error('0 sendmsg(4, {msg_name(...)=..., msg_iov(1)={..., 1}, msg_flags=0}, 0) = 1'), "bad.pkt:1: parse error at ',': expected an iovec array [...] after msg_iov(N)=");
+});
+
 test('malformed system-call lines', (t) => {
   t.is(error('0 close(3)'), "bad.pkt:1: parse error at end of file: expected '=' and the expected result of close()");
   t.is(error('0 close(3) = -1 EBADF'), 'bad.pkt:1: parse error at end of file: expected a parenthesised note after EBADF, like (Connection reset by peer)');
