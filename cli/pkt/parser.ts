@@ -641,6 +641,75 @@ class Parser {
     throw this.syntax(t, 'an expression');
   }
 
+  /** parser.y's msghdr, after its '{': msg_name(...)=..., msg_iov(N)=[...], msg_flags=E[, msg_control=[...]]}. */
+  private parseMsghdr(): Expr {
+    this.expectKeyword('msg_name');
+    this.expectChar('(');
+    this.expectEllipsis();
+    this.expectChar(')');
+    this.expectChar('=');
+    this.expectEllipsis();
+    this.expectChar(',');
+    this.expectKeyword('msg_iov');
+    this.expectChar('(');
+    const iovlen = this.expectInteger('the iovec count');
+    this.expectChar(')');
+    this.expectChar('=');
+    const iov = this.parsePrimary();
+    if (iov.type !== 'list') throw this.syntax(this.peek(), 'an iovec array [...]');
+    this.expectChar(',');
+    this.expectKeyword('msg_flags');
+    this.expectChar('=');
+    const flags = this.parseExpr();
+    let control: Expr[] = [];
+    if (this.isChar(this.peek(), ',')) {
+      this.next();
+      this.expectKeyword('msg_control');
+      this.expectChar('=');
+      const list = this.parsePrimary();
+      if (list.type !== 'list') throw this.syntax(this.peek(), 'a cmsg array [...]');
+      control = list.items;
+    }
+    this.expectChar('}');
+    return { type: 'msghdr', iovlen, iov, flags, control };
+  }
+
+  /** parser.y's cmsg_expr, after its '{': cmsg_level=E, cmsg_type=E, cmsg_data=E}. */
+  private parseCmsg(): Expr {
+    this.expectKeyword('cmsg_level');
+    this.expectChar('=');
+    const level = this.parseExpr();
+    this.expectChar(',');
+    this.expectKeyword('cmsg_type');
+    this.expectChar('=');
+    const ctype = this.parseExpr();
+    this.expectChar(',');
+    this.expectKeyword('cmsg_data');
+    this.expectChar('=');
+    const data = this.parseExpr();
+    this.expectChar('}');
+    return { type: 'cmsg', level, ctype, data };
+  }
+
+  /** parser.y's epollev, after its '{': events=E, then fd=, ptr=, u32= or u64=E}. */
+  private parseEpollEvent(): Expr {
+    this.expectKeyword('events');
+    this.expectChar('=');
+    const events = this.parseExpr();
+    this.expectChar(',');
+    const t = this.next();
+    if (t.kind !== 'KEYWORD' || !/^(fd|ptr|u32|u64)$/.test(t.text)) throw this.syntax(t, 'fd=, ptr=, u32= or u64=');
+    this.expectChar('=');
+    const value = this.parseExpr();
+    this.expectChar('}');
+    return { type: 'epollev', events, field: t.text as 'fd' | 'ptr' | 'u32' | 'u64', value };
+  }
+
+  private expectEllipsis(): void {
+    const t = this.next();
+    if (t.kind !== 'ELLIPSIS') throw this.syntax(t, "'...'");
+  }
+
   /** Skips to the matching '}' (for argument shapes the runner does not execute). */
   private skipBraced(open: Token, what: string): Expr {
     let depth = 1;
@@ -713,8 +782,11 @@ class Parser {
       this.expectChar('}');
       return { type: 'iovec', len };
     }
-    if (t.kind === 'KEYWORD' && /^(msg_name|cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
-      return this.skipBraced(open, t.text === 'msg_name' ? 'msghdr arguments' : t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);
+    if (this.isKeyword(t, 'msg_name')) return this.parseMsghdr();
+    if (this.isKeyword(t, 'cmsg_level')) return this.parseCmsg();
+    if (this.isKeyword(t, 'events')) return this.parseEpollEvent();
+    if (t.kind === 'KEYWORD' && /^(scm_sec|ee_errno)$/.test(t.text)) {
+      return this.skipBraced(open, `{${t.text}=...} arguments`);
     }
     const items: Expr[] = [this.parseExpr()];
     while (this.isChar(this.peek(), ',')) {

@@ -16,6 +16,7 @@
  */
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
+import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
@@ -158,7 +159,6 @@ function endpointOf(s: ScriptSocket): Endpoint {
 
 const MSG_DONTWAIT = SYMBOLS.MSG_DONTWAIT!;
 const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
-const MSG_WAITALL = SYMBOLS.MSG_WAITALL!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
 const SOCK_NONBLOCK = SYMBOLS.SOCK_NONBLOCK!;
 const SOCK_CLOEXEC = SYMBOLS.SOCK_CLOEXEC!;
@@ -374,32 +374,85 @@ const sysConnect: Impl = (host, args) => {
 };
 
 function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_WAITALL);
-  const ep = endpointOf(s);
-  const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
-  const waitAll = (flags & MSG_WAITALL) !== 0;
-  let got = 0;
-  return exact(() => {
-    if (count <= 0) return { ret: 0 };
-    for (;;) {
-      if (isNull && ep.readableBytes > 0) return got > 0 ? { ret: got } : { ret: -1, errno: 'EFAULT' };
-      let data: Uint8Array | null;
-      try {
-        data = ep.read(count - got);
-      } catch (e) {
-        if (got > 0) return { ret: got };
-        return fail(e);
-      }
-      if (data === null) {
-        if (got > 0 && (!waitAll || nonblock)) return { ret: got };
-        return nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
-      }
-      if (data.length === 0) return { ret: got };
-      got += data.length;
-      if (got >= count || !waitAll) return { ret: got };
-    }
-  });
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  return exact(recvAttempts({ ep: endpointOf(s), count, flags, nonblock: s.nonblock, isNull }));
 }
+
+/** iovec_new: the iovecs' total length; `iovlen` (msg_iovlen, readv's count) must match the array. */
+function iovecTotal(list: Expr, iovlen: number, what: string): number {
+  if (list.type !== 'list') throw new SyscallError(`Bad type; actual: ${typeName(list)} expected: list`);
+  let total = 0;
+  for (const item of list.items) {
+    if (item.type !== 'iovec') throw new SyscallError(`Bad type; actual: ${typeName(item)} expected: iovec`);
+    total += s32Value(item.len);
+  }
+  if (iovlen !== list.items.length) throw new SyscallError(`${what} ${iovlen} does not match ${list.items.length}-element iovec array`);
+  return total;
+}
+
+const sysReadv: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const count = iovecTotal(arg(args, 1), s32Arg(args, 2), 'iov_count');
+  return readCall('readv', s, count, 0, false);
+};
+
+/** cmsg_new: a script's expected control message (an int's, the only cmsg_data a TCP recvmsg here returns). */
+function expectedCmsg(e: Expr): Cmsg {
+  if (e.type !== 'cmsg') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: cmsg`);
+  if (e.data.type === 'unsupported') throw new SyscallError(`cmsg_data ${e.data.what} is not supported by tcpstack pkt (an int's only)`);
+  return { level: s32Value(e.level), type: s32Value(e.ctype), len: cmsgLen(4), data: s32Value(e.data) };
+}
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+
+/**
+ * recvmsg(fd, {msg_name(...)=..., msg_iov(N)=[...], msg_flags=F, msg_control=[...]}, flags):
+ * after the result, packetdrill checks msg_flags and the control messages
+ * (cmsg_expect_eq) against the ones the script wrote, whose sizes make the
+ * control buffer's length (cmsg_new).
+ */
+const sysRecvmsg: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const msg = arg(args, 1);
+  if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
+  const count = iovecTotal(msg.iov, msg.iovlen, 'msg_iovlen');
+  const expectedFlags = s32Value(msg.flags);
+  const expected = msg.control.map(expectedCmsg);
+  const controllen = expected.reduce((sum) => sum + cmsgSpace(4), 0);
+  const flags = s32Arg(args, 2);
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  const ep = endpointOf(s);
+  const attempt = recvAttempts({ ep, count, flags, nonblock: s.nonblock, isNull: false });
+  let control = recvmsgControl(undefined, controllen);
+  return exact(
+    () => {
+      const o = attempt();
+      // tcp_recvmsg puts TCP_CM_INQ after a call that did not fail.
+      if (o !== undefined && o.ret >= 0) control = recvmsgControl(ep instanceof TcpEndpoint ? ep.inqHint() : undefined, controllen);
+      return o;
+    },
+    (o) => {
+      // A failed recvmsg writes nothing back: the script's own msghdr compares equal.
+      if (o.ret < 0) return;
+      const actualFlags = control.flags | (flags & SYMBOLS.MSG_CMSG_CLOEXEC!);
+      if (actualFlags !== expectedFlags) throw new SyscallError(`Expected msg_flags 0x${hex8(expectedFlags)} but got 0x${hex8(actualFlags)}`);
+      const actual = control.cmsgs;
+      const n = Math.min(actual.length, expected.length);
+      for (let i = 0; i < n; i++) {
+        const a = actual[i]!;
+        const e = expected[i]!;
+        if (a.level !== e.level) throw new SyscallError(`Bad level in cmsg ${i}: expected=${e.level} actual=${a.level}`);
+        if (a.type !== e.type) throw new SyscallError(`Bad type in cmsg ${i}: expected=${e.type} actual=${a.type}`);
+        if (a.len !== e.len) throw new SyscallError(`Bad len in cmsg ${i}: expected=${e.len} actual=${a.len}`);
+        if (a.data !== e.data) throw new SyscallError(`Bad data in cmsg ${i}: expected=${e.data} actual=${a.data}`);
+      }
+      if (actual.length > n) throw new SyscallError(`received more than ${n} cmsgs`);
+      if (expected.length > n) throw new SyscallError(`received only ${n} cmsgs`);
+    },
+  );
+};
 
 function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
   checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -635,6 +688,8 @@ const sysSetsockopt: Impl = (host, args) => {
       if (!(ep instanceof TcpEndpoint)) throw new SyscallError('TCP_CONGESTION needs a TCP endpoint');
       ep.setCongestionControl(caName);
     };
+  } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
+    apply = recvOptionSetter(ep, level, name, s32Arg(args, 4), int);
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -678,6 +733,8 @@ const sysGetsockopt: Impl = (host, args) => {
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_SYNCNT) read = () => o.synCnt ?? sys.tcp_syn_retries;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_LINGER2) {
     read = () => (o.linger2 === undefined || o.linger2 === 0 ? sys.tcp_fin_timeout : o.linger2 < 0 ? -1 : o.linger2);
+  } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
+    read = () => recvOptionValue(ep, name);
   } else {
     throw new SyscallError(`getsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -698,6 +755,60 @@ const sysGetsockopt: Impl = (host, args) => {
     },
   );
 };
+
+/** The receive side's options, set and read on a TCP endpoint. */
+const RECV_OPTIONS: ReadonlyArray<readonly [number, number]> = [
+  [SOL_SOCKET, SYMBOLS.SO_RCVLOWAT!],
+  [SOL_SOCKET, SYMBOLS.SO_RCVTIMEO!],
+  [SOL_SOCKET, SYMBOLS.SO_SNDTIMEO!],
+  [IPPROTO_TCP, SYMBOLS.TCP_INQ!],
+  [IPPROTO_TCP, SYMBOLS.TCP_QUICKACK!],
+  [IPPROTO_TCP, SYMBOLS.TCP_DEFER_ACCEPT!],
+];
+
+/**
+ * setsockopt of a receive-side option. SO_RCVTIMEO and SO_SNDTIMEO take a
+ * struct timeval (16 bytes): shorter is EINVAL (sock_copy_user_timeval),
+ * and packetdrill's syntax has no way to write one, so a longer value is
+ * refused here rather than guessed.
+ */
+function recvOptionSetter(ep: Endpoint, level: number, name: number, optlen: number, int: () => number): () => void {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(level, name)}) needs a TCP endpoint`);
+  if (name === SYMBOLS.SO_RCVTIMEO || name === SYMBOLS.SO_SNDTIMEO) {
+    if (optlen >= 16) throw new SyscallError(`setsockopt(${optionName(level, name)}) with a struct timeval is not supported by tcpstack pkt`);
+    return () => {
+      throw new SocketError('EINVAL', 'setsockopt');
+    };
+  }
+  const v = int();
+  if (level === IPPROTO_TCP && name === SYMBOLS.TCP_INQ) {
+    // do_tcp_setsockopt: 0 or 1.
+    return () => {
+      if (v < 0 || v > 1) throw new SocketError('EINVAL', 'setsockopt');
+      ep.setsockopt('TCP_INQ', v === 1);
+    };
+  }
+  if (name === SYMBOLS.SO_RCVLOWAT) return () => ep.setsockopt('SO_RCVLOWAT', v);
+  if (name === SYMBOLS.TCP_QUICKACK) return () => ep.setsockopt('TCP_QUICKACK', v);
+  return () => ep.setsockopt('TCP_DEFER_ACCEPT', v);
+}
+
+/** getsockopt of a receive-side option as an int (the timeouts: the first 4 bytes of a zero struct timeval, none being settable here). */
+function recvOptionValue(ep: Endpoint, name: number): number {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError('getsockopt needs a TCP endpoint');
+  switch (name) {
+    case SYMBOLS.SO_RCVLOWAT:
+      return ep.getsockopt('SO_RCVLOWAT');
+    case SYMBOLS.TCP_INQ:
+      return ep.getsockopt('TCP_INQ') ? 1 : 0;
+    case SYMBOLS.TCP_QUICKACK:
+      return ep.getsockopt('TCP_QUICKACK');
+    case SYMBOLS.TCP_DEFER_ACCEPT:
+      return ep.getsockopt('TCP_DEFER_ACCEPT');
+    default:
+      return 0;
+  }
+}
 
 /** include/net/tcp.h: the size of a congestion control's name, its NUL included. */
 const TCP_CA_NAME_MAX = 16;
@@ -806,6 +917,8 @@ const TABLE: Readonly<Record<string, Impl>> = {
   read: sysRead,
   recv: sysRecv,
   recvfrom: sysRecvfrom,
+  recvmsg: sysRecvmsg,
+  readv: sysReadv,
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
@@ -819,7 +932,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['readv', 'recvmsg', 'writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

@@ -268,6 +268,8 @@ export class Connection {
   ato = 0;
   /** Interactive mode (inet_csk_in_pingpong_mode): no quick ACKs. */
   pingpong = false;
+  /** TCP_DEFER_ACCEPT set before connect(): the handshake's last ACK waits to ride on data (tcp_rcv_synsent_state_process). */
+  deferAcceptConnect = false;
   /** When in-order data last arrived (icsk_ack.lrcvtime). */
   lastDataTime = 0;
   /** tp->lsndtime: when data was last sent (ms; undefined before any). */
