@@ -326,7 +326,9 @@ const sysConnect: Impl = (host, args) => {
   const s = socketOf(host, s32Arg(args, 0));
   if (!isEllipsis(args, 1)) {
     const family = s32Arg(args, 1);
-    throw new SyscallError(`connect() to ${symbolName('AF_', family)} (disconnect) is not supported by tcpstack pkt`);
+    if (family !== SYMBOLS.AF_UNSPEC) throw new SyscallError(`connect() to a bare ${symbolName('AF_', family)} address is not supported by tcpstack pkt (AF_UNSPEC disconnects)`);
+    ellipsisArg(args, 2);
+    return disconnectCall(s);
   }
   ellipsisArg(args, 2);
   const ep = endpointOf(s);
@@ -372,6 +374,27 @@ const sysConnect: Impl = (host, args) => {
     return { ret: 0 };
   });
 };
+
+/**
+ * connect(fd, AF_UNSPEC, ...): __inet_stream_connect disconnects
+ * (tcp_disconnect) and the socket is unconnected again; packetdrill's
+ * run_syscall_connect makes its socket new, so that a later connect()
+ * starts a fresh story.
+ */
+function disconnectCall(s: ScriptSocket): Prepared {
+  const ep = endpointOf(s);
+  s.state = 'NEW';
+  return exact(() => {
+    if (!(ep instanceof TcpEndpoint)) throw new SyscallError('connect(AF_UNSPEC) needs a TCP endpoint');
+    try {
+      ep.disconnect();
+    } catch (e) {
+      return fail(e);
+    }
+    s.sockState = 'unconnected';
+    return { ret: 0 };
+  });
+}
 
 function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
   if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
