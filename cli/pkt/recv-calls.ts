@@ -13,7 +13,7 @@
  */
 import { SYMBOLS } from './symbols.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
-import { POLLERR, POLLHUP, POLLRDHUP, SocketError, type Endpoint } from '../../stack/socket/types.ts';
+import { POLLERR, POLLHUP, POLLIN, POLLRDHUP, SocketError, type Endpoint } from '../../stack/socket/types.ts';
 
 export interface RecvOutcome {
   ret: number;
@@ -67,6 +67,7 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
   const target = (flags & MSG_WAITALL) !== 0 ? count : Math.min(rcvLowat(ep), count) || 1;
   const faults = r.isNull && !trunc;
   let got = 0;
+  let waited = false;
   return () => {
     if (count <= 0) return { ret: 0 };
     if (peek) {
@@ -84,6 +85,11 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
       if (data === null) return nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
       return { ret: data.length };
     }
+    // A reader that waits is woken by tcp_data_ready only once SO_RCVLOWAT's
+    // mark is queued anew (tcp_epollin_ready: what it already took does not
+    // count), or by the end of the stream or an error: what poll() says.
+    if (waited && (ep.poll() & (POLLIN | POLLERR | POLLHUP)) === 0) return undefined;
+    waited = true;
     for (;;) {
       if (faults && ep.readableBytes > 0) return got > 0 ? { ret: got } : { ret: -1, errno: 'EFAULT' };
       let data: Uint8Array | null;

@@ -270,6 +270,8 @@ export class Connection {
   pingpong = false;
   /** TCP_DEFER_ACCEPT set before connect(): the handshake's last ACK waits to ride on data (tcp_rcv_synsent_state_process). */
   deferAcceptConnect = false;
+  /** SO_RCVLOWAT (sk_rcvlowat): __tcp_ack_snd_check ACKs at once while fewer bytes than this are unread. */
+  rcvLowat = 1;
   /** When in-order data last arrived (icsk_ack.lrcvtime). */
   lastDataTime = 0;
   /** tp->lsndtime: when data was last sent (ms; undefined before any). */

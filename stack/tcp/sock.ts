@@ -702,7 +702,10 @@ export class TcpSock implements SocketOwner {
         const locked = c?.rcvBufLocked ?? o.rcvBuf !== undefined;
         const rcvBuf = c?.rcvBuf ?? o.rcvBuf ?? this.layer.ctx.sysctl.tcp_rmem[1];
         o.rcvLowat = setRcvLowat(c, v < 0 ? 0x7fffffff : v, locked, rcvBuf, this.layer.ctx.sysctl.tcp_rmem[2]);
-        if (c !== undefined) this.layer.wake(c); // tcp_data_ready: POLLIN may be due now
+        if (c !== undefined) {
+          c.rcvLowat = o.rcvLowat;
+          this.layer.wake(c); // tcp_data_ready: POLLIN may be due now
+        }
         return undefined;
       }
       case 'TCP_INQ':
@@ -759,6 +762,7 @@ export class TcpSock implements SocketOwner {
     if (!c) return;
     const o = this.opts;
     c.nodelay = o.nodelay;
+    c.rcvLowat = o.rcvLowat;
     const wasKeepalive = c.keepalive;
     c.keepalive = o.keepalive;
     c.keepIdle = o.keepIdle;
