@@ -21,6 +21,7 @@ export const ERRNOS: Readonly<Record<string, readonly [number, string]>> = {
   EMFILE: [24, 'Too many open files'],
   ENOSPC: [28, 'No space left on device'],
   EPIPE: [32, 'Broken pipe'],
+  EDOM: [33, 'Numerical argument out of domain'],
   ERANGE: [34, 'Numerical result out of range'],
   ENONET: [64, 'Machine is not on the network'],
   EPROTO: [71, 'Protocol error'],

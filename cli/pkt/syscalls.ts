@@ -141,8 +141,16 @@ function bufferArg(args: Expr[], i: number): { isNull: boolean } {
 
 // ---------------------------------------------------------------------------
 
+/** A call's failure decided in the runner, with an errno the socket layer never returns (EDOM). */
+class CallFails extends Error {
+  constructor(readonly errno: string) {
+    super(errno);
+  }
+}
+
 function fail(error: unknown): Outcome {
   if (error instanceof SocketError) return { ret: -1, errno: error.code };
+  if (error instanceof CallFails) return { ret: -1, errno: error.errno };
   throw error;
 }
 
@@ -712,7 +720,7 @@ const sysSetsockopt: Impl = (host, args) => {
       ep.setCongestionControl(caName);
     };
   } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
-    apply = recvOptionSetter(ep, level, name, s32Arg(args, 4), int);
+    apply = recvOptionSetter(ep, level, name, val, s32Arg(args, 4), int);
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -791,17 +799,27 @@ const RECV_OPTIONS: ReadonlyArray<readonly [number, number]> = [
 
 /**
  * setsockopt of a receive-side option. SO_RCVTIMEO and SO_SNDTIMEO take a
- * struct timeval (16 bytes): shorter is EINVAL (sock_copy_user_timeval),
- * and packetdrill's syntax has no way to write one, so a longer value is
- * refused here rather than guessed.
+ * struct timeval (16 bytes): shorter is EINVAL (sock_copy_user_timeval).
+ * packetdrill's syntax has no way to write a valid one (a string has no
+ * NUL bytes): a string of 15 or more characters makes a tv_usec out of
+ * range, EDOM (sock_set_timeout); any other value is refused here rather
+ * than guessed.
  */
-function recvOptionSetter(ep: Endpoint, level: number, name: number, optlen: number, int: () => number): () => void {
+function recvOptionSetter(ep: Endpoint, level: number, name: number, val: Expr, optlen: number, int: () => number): () => void {
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(level, name)}) needs a TCP endpoint`);
   if (name === SYMBOLS.SO_RCVTIMEO || name === SYMBOLS.SO_SNDTIMEO) {
-    if (optlen >= 16) throw new SyscallError(`setsockopt(${optionName(level, name)}) with a struct timeval is not supported by tcpstack pkt`);
-    return () => {
-      throw new SocketError('EINVAL', 'setsockopt');
-    };
+    if (optlen < 16) {
+      return () => {
+        throw new SocketError('EINVAL', 'setsockopt');
+      };
+    }
+    // tv_usec is bytes 8..15: seven characters and at least a NUL, far above USEC_PER_SEC.
+    if (val.type === 'string' && val.value.length >= 15) {
+      return () => {
+        throw new CallFails('EDOM');
+      };
+    }
+    throw new SyscallError(`setsockopt(${optionName(level, name)}) with a struct timeval is not supported by tcpstack pkt`);
   }
   const v = int();
   if (level === IPPROTO_TCP && name === SYMBOLS.TCP_INQ) {
