@@ -16,6 +16,7 @@
  */
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
+import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
@@ -926,6 +927,88 @@ const sysPoll: Impl = (host, args) => {
   };
 };
 
+/** An epoll_event argument: its events and data, an fd given as the live fd it stands for (get_epoll_event_from_expr). */
+function epollEvent(host: SyscallHost, e: Expr, scriptFd: number | undefined): { events: number; data: EpollData } {
+  if (e.type !== 'epollev') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: epollev`);
+  const events = intValue(e.events) >>> 0;
+  let value = intValue(e.value);
+  if (e.field === 'fd') {
+    if (scriptFd !== undefined && value !== scriptFd) throw new SyscallError('wrong fd specified in epoll_event');
+    value = socketOf(host, value).liveFd;
+  }
+  return { events, data: { field: e.field, value } };
+}
+
+function epollOf(host: SyscallHost, fd: number): EpollInstance {
+  const e = epollTable(host).get(fd);
+  if (e === undefined) throw new SyscallError(`unable to find fd with script fd ${fd}`);
+  return e;
+}
+
+const sysEpollCreate: Impl = (host, args, expected) => {
+  checkArgCount(args, 1);
+  const size = s32Arg(args, 0);
+  return {
+    mode: 'fd',
+    wakeAt: undefined,
+    // epoll_create: the size is only checked to be positive.
+    step: () => (size <= 0 ? { ret: -1, errno: 'EINVAL' } : { ret: host.allocLiveFd() }),
+    after: (o) => {
+      if (o.ret < 0) return;
+      if (host.findByScriptFd(expected) || epollTable(host).has(expected)) throw new SyscallError(`duplicate fd ${expected} in script`);
+      epollTable(host).set(expected, new EpollInstance(linuxPollMask));
+    },
+  };
+};
+
+const sysEpollCtl: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const epoll = epollOf(host, s32Arg(args, 0));
+  const op = s32Arg(args, 1);
+  const fd = s32Arg(args, 2);
+  const ep = endpointOf(socketOf(host, fd));
+  const { events, data } = epollEvent(host, arg(args, 3), fd);
+  const name = op === SYMBOLS.EPOLL_CTL_ADD ? 'add' : op === SYMBOLS.EPOLL_CTL_MOD ? 'mod' : op === SYMBOLS.EPOLL_CTL_DEL ? 'del' : undefined;
+  return exact(() => {
+    if (name === undefined) return { ret: -1, errno: 'EINVAL' };
+    const errno = epoll.control(name, fd, ep, events, data);
+    return errno === undefined ? { ret: 0 } : { ret: -1, errno };
+  });
+};
+
+/** epoll_wait: packetdrill checks the first event returned (all zero when none) against the script's one. */
+const sysEpollWait: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const epoll = epollOf(host, s32Arg(args, 0));
+  const expected = epollEvent(host, arg(args, 1), undefined);
+  const max = s32Arg(args, 2);
+  const timeout = s32Arg(args, 3);
+  if (max <= 0) throw new SyscallError(`epoll_wait() with maxevents ${max} is not supported by tcpstack pkt`);
+  const start = host.now();
+  const wakeAt = timeout > 0 ? start + timeout * 1000 : undefined;
+  let first: { events: number; data: EpollData } | undefined;
+  return {
+    mode: 'exact',
+    wakeAt,
+    step: () => {
+      const got = epoll.harvest(max);
+      first = got[0];
+      if (got.length > 0 || timeout === 0 || (wakeAt !== undefined && host.now() >= wakeAt)) return { ret: got.length };
+      return undefined;
+    },
+    after: () => {
+      const actualEvents = first?.events ?? 0;
+      if (actualEvents !== expected.events) {
+        throw new SyscallError(`epoll_event->events does not match script: expected: 0x${expected.events.toString(16)} actual: 0x${actualEvents.toString(16)}`);
+      }
+      const actualValue = first?.data.value ?? 0;
+      if (actualValue !== expected.data.value) {
+        throw new SyscallError(`epoll_event->data does not match script: expected: ${expected.data.value} actual: ${actualValue}`);
+      }
+    },
+  };
+};
+
 const sysIoctl: Impl = (host, args) => {
   if (args.length !== 3) throw new SyscallError(`ioctl expected 3 args but got ${args.length} (tcpstack pkt runs SIOCINQ/FIONREAD and SIOCOUTQ)`);
   const s = socketOf(host, s32Arg(args, 0));
@@ -970,10 +1053,13 @@ const TABLE: Readonly<Record<string, Impl>> = {
   getsockopt: sysGetsockopt,
   poll: sysPoll,
   ioctl: sysIoctl,
+  epoll_create: sysEpollCreate,
+  epoll_ctl: sysEpollCtl,
+  epoll_wait: sysEpollWait,
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];
