@@ -17,6 +17,7 @@
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
+import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
@@ -491,7 +492,9 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
   let written = 0;
+  const woken = writerWakeups(ep);
   return exact(() => {
+    if (!woken()) return undefined;
     for (;;) {
       let n: number;
       try {
