@@ -185,6 +185,8 @@ export const COUNTER_NAMES = [
   'TcpExtDelayedACKs',
   'TcpExtListenOverflows',
   'TcpExtListenDrops',
+  // tcp_check_req: a bare third ACK dropped while TCP_DEFER_ACCEPT waits for data
+  'TcpExtTCPDeferAcceptDrop',
   'TcpExtTCPTimeouts',
   // sk_rethink_txhash on an RTO (tcp_write_timeout)
   'TcpExtTcpTimeoutRehash',

@@ -83,6 +83,8 @@ export const DROP_REASONS = [
   'PROTO_MEM',
   'TCP_LISTEN_OVERFLOW',
   'TCP_ABORT_ON_DATA',
+  /** Dropped without a reason of its own: TCP_DEFER_ACCEPT's bare third ACK (tcp_check_req returns no socket and names none). */
+  'NOT_SPECIFIED',
   /** The stack itself failed on this packet: a bug; tests assert it never happens. */
   'INTERNAL_ERROR',
 ] as const;

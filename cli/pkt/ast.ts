@@ -99,8 +99,11 @@ export type Expr =
   | { type: 'linger'; onoff: number; linger: number }
   | { type: 'pollfd'; fd: Expr; events: Expr; revents: Expr }
   | { type: 'iovec'; len: Expr }
-  /** `{msg_name(...)=..., msg_iov(N)=[...], msg_flags=F[, msg_control=[...]]}` (parser.y's msghdr). */
-  | { type: 'msghdr'; iovlen: number; iov: Expr; flags: Expr; control: Expr | undefined }
+  /** {msg_name(...)=..., msg_iov(N)=[...], msg_flags=F[, msg_control=[cmsg...]]} (parser.y's msghdr). */
+  | { type: 'msghdr'; iovlen: number; iov: Expr; flags: Expr; control: Expr[] }
+  | { type: 'cmsg'; level: Expr; ctype: Expr; data: Expr }
+  /** {events=E, fd=N} (or ptr=, u32=, u64=): struct epoll_event. */
+  | { type: 'epollev'; events: Expr; field: 'fd' | 'ptr' | 'u32' | 'u64'; value: Expr }
   | { type: 'sockaddr'; family: string; port: number; addr: string }
   | { type: 'unsupported'; what: string };
 
@@ -190,8 +193,14 @@ export function formatExpr(e: Expr): string {
       return `{fd=${formatExpr(e.fd)}, events=${formatExpr(e.events)}, revents=${formatExpr(e.revents)}}`;
     case 'iovec':
       return `{..., ${formatExpr(e.len)}}`;
-    case 'msghdr':
-      return `{msg_name(...)=..., msg_iov(${e.iovlen})=${formatExpr(e.iov)}, msg_flags=${formatExpr(e.flags)}${e.control ? `, msg_control=${formatExpr(e.control)}` : ''}}`;
+    case 'msghdr': {
+      const control = e.control.length > 0 ? `, msg_control=[${e.control.map(formatExpr).join(', ')}]` : '';
+      return `{msg_name(...)=..., msg_iov(${e.iovlen})=${formatExpr(e.iov)}, msg_flags=${formatExpr(e.flags)}${control}}`;
+    }
+    case 'cmsg':
+      return `{cmsg_level=${formatExpr(e.level)}, cmsg_type=${formatExpr(e.ctype)}, cmsg_data=${formatExpr(e.data)}}`;
+    case 'epollev':
+      return `{events=${formatExpr(e.events)}, ${e.field}=${formatExpr(e.value)}}`;
     case 'sockaddr':
       return `{sa_family=${e.family}, sin_port=htons(${e.port}), sin_addr=inet_addr(${JSON.stringify(e.addr)})}`;
     case 'unsupported':

@@ -711,18 +711,7 @@ class Parser {
     throw this.syntax(t, 'an expression');
   }
 
-  /** Skips to the matching '}' (for argument shapes the runner does not execute). */
-  private skipBraced(open: Token, what: string): Expr {
-    let depth = 1;
-    for (;;) {
-      const t = this.next();
-      if (t.kind === 'EOF') throw this.syntax(t, `'}' closing the { at line ${open.line}`);
-      if (this.isChar(t, '{')) depth++;
-      else if (this.isChar(t, '}') && --depth === 0) return { type: 'unsupported', what };
-    }
-  }
-
-  /** parser.y's msghdr, after its '{': msg_name(...)=..., msg_iov(N)=[...], msg_flags=EXPR[, msg_control=[...]] '}'. */
+  /** parser.y's msghdr, after its '{': msg_name(...)=..., msg_iov(N)=[...], msg_flags=E[, msg_control=[...]]}. */
   private parseMsghdr(): Expr {
     this.expectKeyword('msg_name');
     this.expectChar('(');
@@ -737,26 +726,69 @@ class Parser {
     this.expectChar(')');
     this.expectChar('=');
     const iov = this.parsePrimary();
-    if (iov.type !== 'list') throw this.syntax(this.peek(), 'an iovec array [...] after msg_iov(N)=');
+    if (iov.type !== 'list') throw this.syntax(this.peek(), 'an iovec array [...]');
     this.expectChar(',');
     this.expectKeyword('msg_flags');
     this.expectChar('=');
     const flags = this.parseExpr();
-    let control: Expr | undefined;
+    let control: Expr[] = [];
     if (this.isChar(this.peek(), ',')) {
       this.next();
       this.expectKeyword('msg_control');
       this.expectChar('=');
-      control = this.parsePrimary();
-      if (control.type !== 'list') throw this.syntax(this.peek(), 'a cmsg array [...] after msg_control=');
+      const list = this.parsePrimary();
+      if (list.type !== 'list') throw this.syntax(this.peek(), 'a cmsg array [...]');
+      control = list.items;
     }
     this.expectChar('}');
     return { type: 'msghdr', iovlen, iov, flags, control };
   }
 
+  /** parser.y's cmsg_expr, after its '{': cmsg_level=E, cmsg_type=E, cmsg_data=E}. */
+  private parseCmsg(): Expr {
+    this.expectKeyword('cmsg_level');
+    this.expectChar('=');
+    const level = this.parseExpr();
+    this.expectChar(',');
+    this.expectKeyword('cmsg_type');
+    this.expectChar('=');
+    const ctype = this.parseExpr();
+    this.expectChar(',');
+    this.expectKeyword('cmsg_data');
+    this.expectChar('=');
+    const data = this.parseExpr();
+    this.expectChar('}');
+    return { type: 'cmsg', level, ctype, data };
+  }
+
+  /** parser.y's epollev, after its '{': events=E, then fd=, ptr=, u32= or u64=E}. */
+  private parseEpollEvent(): Expr {
+    this.expectKeyword('events');
+    this.expectChar('=');
+    const events = this.parseExpr();
+    this.expectChar(',');
+    const t = this.next();
+    if (t.kind !== 'KEYWORD' || !/^(fd|ptr|u32|u64)$/.test(t.text)) throw this.syntax(t, 'fd=, ptr=, u32= or u64=');
+    this.expectChar('=');
+    const value = this.parseExpr();
+    this.expectChar('}');
+    return { type: 'epollev', events, field: t.text as 'fd' | 'ptr' | 'u32' | 'u64', value };
+  }
+
   private expectEllipsis(): void {
     const t = this.next();
-    if (t.kind !== 'ELLIPSIS') throw this.syntax(t, '...');
+    if (t.kind !== 'ELLIPSIS') throw this.syntax(t, "'...'");
+  }
+
+  /** Skips to the matching '}' (for argument shapes the runner does not execute). */
+  private skipBraced(open: Token, what: string): Expr {
+    let depth = 1;
+    for (;;) {
+      const t = this.next();
+      if (t.kind === 'EOF') throw this.syntax(t, `'}' closing the { at line ${open.line}`);
+      if (this.isChar(t, '{')) depth++;
+      else if (this.isChar(t, '}') && --depth === 0) return { type: 'unsupported', what };
+    }
   }
 
   private parseBraced(open: Token): Expr {
@@ -821,8 +853,10 @@ class Parser {
       return { type: 'iovec', len };
     }
     if (this.isKeyword(t, 'msg_name')) return this.parseMsghdr();
-    if (t.kind === 'KEYWORD' && /^(cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
-      return this.skipBraced(open, t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);
+    if (this.isKeyword(t, 'cmsg_level')) return this.parseCmsg();
+    if (this.isKeyword(t, 'events')) return this.parseEpollEvent();
+    if (t.kind === 'KEYWORD' && /^(scm_sec|ee_errno)$/.test(t.text)) {
+      return this.skipBraced(open, `{${t.text}=...} arguments`);
     }
     const items: Expr[] = [this.parseExpr()];
     while (this.isChar(this.peek(), ',')) {

@@ -21,6 +21,7 @@ export const ERRNOS: Readonly<Record<string, readonly [number, string]>> = {
   EMFILE: [24, 'Too many open files'],
   ENOSPC: [28, 'No space left on device'],
   EPIPE: [32, 'Broken pipe'],
+  EDOM: [33, 'Numerical argument out of domain'],
   ERANGE: [34, 'Numerical result out of range'],
   ENONET: [64, 'Machine is not on the network'],
   EPROTO: [71, 'Protocol error'],
@@ -88,6 +89,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   // IPPROTO_IP / IPPROTO_IPV6 options
   IP_TOS: 1, IP_MTU_DISCOVER: 10, IP_MTU: 14, IPV6_MTU_DISCOVER: 23, IPV6_MTU: 24, IPV6_TCLASS: 67,
   IP_PMTUDISC_DONT: 0, IP_PMTUDISC_WANT: 1, IP_PMTUDISC_DO: 2, IP_PMTUDISC_PROBE: 3,
+  TCP_CM_INQ: 36,
   // fcntl
   O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_NONBLOCK: 0x800, O_CLOEXEC: 0x80000,
   F_DUPFD: 0, F_GETFD: 1, F_SETFD: 2, F_GETFL: 3, F_SETFL: 4, FD_CLOEXEC: 1,
@@ -97,6 +99,11 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   POLLIN: 0x1, POLLPRI: 0x2, POLLOUT: 0x4, POLLERR: 0x8, POLLHUP: 0x10, POLLNVAL: 0x20,
   POLLRDNORM: 0x40, POLLRDBAND: 0x80, POLLWRNORM: 0x100, POLLWRBAND: 0x200, POLLMSG: 0x400,
   POLLREMOVE: 0x1000, POLLRDHUP: 0x2000,
+  // epoll
+  EPOLLIN: 0x1, EPOLLPRI: 0x2, EPOLLOUT: 0x4, EPOLLERR: 0x8, EPOLLHUP: 0x10, EPOLLRDNORM: 0x40,
+  EPOLLRDBAND: 0x80, EPOLLWRNORM: 0x100, EPOLLWRBAND: 0x200, EPOLLMSG: 0x400, EPOLLRDHUP: 0x2000,
+  EPOLLEXCLUSIVE: 0x10000000, EPOLLONESHOT: 0x40000000, EPOLLET: 0x80000000,
+  EPOLL_CTL_ADD: 1, EPOLL_CTL_DEL: 2, EPOLL_CTL_MOD: 3,
   // send/recv flags
   MSG_OOB: 0x1, MSG_PEEK: 0x2, MSG_DONTROUTE: 0x4, MSG_CTRUNC: 0x8, MSG_PROXY: 0x10, MSG_TRUNC: 0x20,
   MSG_DONTWAIT: 0x40, MSG_EOR: 0x80, MSG_WAITALL: 0x100, MSG_FIN: 0x200, MSG_SYN: 0x400,

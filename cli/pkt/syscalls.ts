@@ -16,6 +16,9 @@
  */
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
+import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
+import { writerWakeups } from './blocking.ts';
+import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
@@ -140,8 +143,16 @@ function bufferArg(args: Expr[], i: number): { isNull: boolean } {
 
 // ---------------------------------------------------------------------------
 
+/** A call's failure decided in the runner, with an errno the socket layer never returns (EDOM). */
+class CallFails extends Error {
+  constructor(readonly errno: string) {
+    super(errno);
+  }
+}
+
 function fail(error: unknown): Outcome {
   if (error instanceof SocketError) return { ret: -1, errno: error.code };
+  if (error instanceof CallFails) return { ret: -1, errno: error.errno };
   throw error;
 }
 
@@ -158,7 +169,6 @@ function endpointOf(s: ScriptSocket): Endpoint {
 
 const MSG_DONTWAIT = SYMBOLS.MSG_DONTWAIT!;
 const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
-const MSG_WAITALL = SYMBOLS.MSG_WAITALL!;
 const MSG_MORE = SYMBOLS.MSG_MORE!;
 const MSG_EOR = SYMBOLS.MSG_EOR!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
@@ -328,7 +338,9 @@ const sysConnect: Impl = (host, args) => {
   const s = socketOf(host, s32Arg(args, 0));
   if (!isEllipsis(args, 1)) {
     const family = s32Arg(args, 1);
-    throw new SyscallError(`connect() to ${symbolName('AF_', family)} (disconnect) is not supported by tcpstack pkt`);
+    if (family !== SYMBOLS.AF_UNSPEC) throw new SyscallError(`connect() to a bare ${symbolName('AF_', family)} address is not supported by tcpstack pkt (AF_UNSPEC disconnects)`);
+    ellipsisArg(args, 2);
+    return disconnectCall(s);
   }
   ellipsisArg(args, 2);
   const ep = endpointOf(s);
@@ -375,33 +387,107 @@ const sysConnect: Impl = (host, args) => {
   });
 };
 
-function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_WAITALL);
+/**
+ * connect(fd, AF_UNSPEC, ...): __inet_stream_connect disconnects
+ * (tcp_disconnect) and the socket is unconnected again; packetdrill's
+ * run_syscall_connect makes its socket new, so that a later connect()
+ * starts a fresh story.
+ */
+function disconnectCall(s: ScriptSocket): Prepared {
   const ep = endpointOf(s);
-  const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
-  const waitAll = (flags & MSG_WAITALL) !== 0;
-  let got = 0;
+  s.state = 'NEW';
   return exact(() => {
-    if (count <= 0) return { ret: 0 };
-    for (;;) {
-      if (isNull && ep.readableBytes > 0) return got > 0 ? { ret: got } : { ret: -1, errno: 'EFAULT' };
-      let data: Uint8Array | null;
-      try {
-        data = ep.read(count - got);
-      } catch (e) {
-        if (got > 0) return { ret: got };
-        return fail(e);
-      }
-      if (data === null) {
-        if (got > 0 && (!waitAll || nonblock)) return { ret: got };
-        return nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
-      }
-      if (data.length === 0) return { ret: got };
-      got += data.length;
-      if (got >= count || !waitAll) return { ret: got };
+    if (!(ep instanceof TcpEndpoint)) throw new SyscallError('connect(AF_UNSPEC) needs a TCP endpoint');
+    try {
+      ep.disconnect();
+    } catch (e) {
+      return fail(e);
     }
+    s.sockState = 'unconnected';
+    return { ret: 0 };
   });
 }
+
+function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  return exact(recvAttempts({ ep: endpointOf(s), count, flags, nonblock: s.nonblock, isNull }));
+}
+
+/** iovec_new: the iovecs' total length; `iovlen` (msg_iovlen, readv's count) must match the array. */
+function iovecTotal(list: Expr, iovlen: number, what: string): number {
+  if (list.type !== 'list') throw new SyscallError(`Bad type; actual: ${typeName(list)} expected: list`);
+  let total = 0;
+  for (const item of list.items) {
+    if (item.type !== 'iovec') throw new SyscallError(`Bad type; actual: ${typeName(item)} expected: iovec`);
+    total += s32Value(item.len);
+  }
+  if (iovlen !== list.items.length) throw new SyscallError(`${what} ${iovlen} does not match ${list.items.length}-element iovec array`);
+  return total;
+}
+
+const sysReadv: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const count = iovecTotal(arg(args, 1), s32Arg(args, 2), 'iov_count');
+  return readCall('readv', s, count, 0, false);
+};
+
+/** cmsg_new: a script's expected control message (an int's, the only cmsg_data a TCP recvmsg here returns). */
+function expectedCmsg(e: Expr): Cmsg {
+  if (e.type !== 'cmsg') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: cmsg`);
+  if (e.data.type === 'unsupported') throw new SyscallError(`cmsg_data ${e.data.what} is not supported by tcpstack pkt (an int's only)`);
+  return { level: s32Value(e.level), type: s32Value(e.ctype), len: cmsgLen(4), data: s32Value(e.data) };
+}
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+
+/**
+ * recvmsg(fd, {msg_name(...)=..., msg_iov(N)=[...], msg_flags=F, msg_control=[...]}, flags):
+ * after the result, packetdrill checks msg_flags and the control messages
+ * (cmsg_expect_eq) against the ones the script wrote, whose sizes make the
+ * control buffer's length (cmsg_new).
+ */
+const sysRecvmsg: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const msg = arg(args, 1);
+  if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
+  const count = iovecTotal(msg.iov, msg.iovlen, 'msg_iovlen');
+  const expectedFlags = s32Value(msg.flags);
+  const expected = msg.control.map(expectedCmsg);
+  const controllen = expected.reduce((sum) => sum + cmsgSpace(4), 0);
+  const flags = s32Arg(args, 2);
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  const ep = endpointOf(s);
+  const attempt = recvAttempts({ ep, count, flags, nonblock: s.nonblock, isNull: false });
+  let control = recvmsgControl(undefined, controllen);
+  return exact(
+    () => {
+      const o = attempt();
+      // tcp_recvmsg puts TCP_CM_INQ after a call that did not fail.
+      if (o !== undefined && o.ret >= 0) control = recvmsgControl(ep instanceof TcpEndpoint ? ep.inqHint() : undefined, controllen);
+      return o;
+    },
+    (o) => {
+      // A failed recvmsg writes nothing back: the script's own msghdr compares equal.
+      if (o.ret < 0) return;
+      const actualFlags = control.flags | (flags & SYMBOLS.MSG_CMSG_CLOEXEC!);
+      if (actualFlags !== expectedFlags) throw new SyscallError(`Expected msg_flags 0x${hex8(expectedFlags)} but got 0x${hex8(actualFlags)}`);
+      const actual = control.cmsgs;
+      const n = Math.min(actual.length, expected.length);
+      for (let i = 0; i < n; i++) {
+        const a = actual[i]!;
+        const e = expected[i]!;
+        if (a.level !== e.level) throw new SyscallError(`Bad level in cmsg ${i}: expected=${e.level} actual=${a.level}`);
+        if (a.type !== e.type) throw new SyscallError(`Bad type in cmsg ${i}: expected=${e.type} actual=${a.type}`);
+        if (a.len !== e.len) throw new SyscallError(`Bad len in cmsg ${i}: expected=${e.len} actual=${a.len}`);
+        if (a.data !== e.data) throw new SyscallError(`Bad data in cmsg ${i}: expected=${e.data} actual=${a.data}`);
+      }
+      if (actual.length > n) throw new SyscallError(`received more than ${n} cmsgs`);
+      if (expected.length > n) throw new SyscallError(`received only ${n} cmsgs`);
+    },
+  );
+};
 
 /**
  * write/send/sendto/sendmsg/writev: tcp_sendmsg with the flags TCP acts on
@@ -417,7 +503,9 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
   if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE or MSG_EOR needs a TCP endpoint`);
   const send = (data: Uint8Array): number => (plain ? ep.write(data) : (ep as TcpEndpoint).sendmsg(data, sendFlags));
   let written = 0;
+  const woken = writerWakeups(ep);
   return exact(() => {
+    if (!woken()) return undefined;
     for (;;) {
       let n: number;
       try {
@@ -469,7 +557,7 @@ const sysSendmsg: Impl = (host, args) => {
   const msg = arg(args, 1);
   if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
   const count = iovecBytes(msg.iov, 'msg_iovlen', msg.iovlen);
-  if (msg.control !== undefined && msg.control.type === 'list' && msg.control.items.length > 0) {
+  if (msg.control.length > 0) {
     throw new SyscallError('sendmsg() control messages (msg_control) are not supported by tcpstack pkt');
   }
   const flags = s32Arg(args, 2);
@@ -723,6 +811,8 @@ const sysSetsockopt: Impl = (host, args) => {
       if (!(ep instanceof TcpEndpoint)) throw new SyscallError('TCP_CONGESTION needs a TCP endpoint');
       ep.setCongestionControl(caName);
     };
+  } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
+    apply = recvOptionSetter(ep, level, name, val, s32Arg(args, 4), int);
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -784,6 +874,8 @@ const sysGetsockopt: Impl = (host, args) => {
   } else if ((level === SYMBOLS.SOL_IP && name === SYMBOLS.IP_MTU) || (level === SYMBOLS.SOL_IPV6 && name === SYMBOLS.IPV6_MTU)) {
     if (!(ep instanceof TcpEndpoint)) throw new SyscallError('IP_MTU needs a TCP endpoint');
     read = () => ep.pathMtu;
+  } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
+    read = () => recvOptionValue(ep, name);
   } else {
     throw new SyscallError(`getsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -808,6 +900,70 @@ const sysGetsockopt: Impl = (host, args) => {
     },
   );
 };
+
+/** The receive side's options, set and read on a TCP endpoint. */
+const RECV_OPTIONS: ReadonlyArray<readonly [number, number]> = [
+  [SOL_SOCKET, SYMBOLS.SO_RCVLOWAT!],
+  [SOL_SOCKET, SYMBOLS.SO_RCVTIMEO!],
+  [SOL_SOCKET, SYMBOLS.SO_SNDTIMEO!],
+  [IPPROTO_TCP, SYMBOLS.TCP_INQ!],
+  [IPPROTO_TCP, SYMBOLS.TCP_QUICKACK!],
+  [IPPROTO_TCP, SYMBOLS.TCP_DEFER_ACCEPT!],
+];
+
+/**
+ * setsockopt of a receive-side option. SO_RCVTIMEO and SO_SNDTIMEO take a
+ * struct timeval (16 bytes): shorter is EINVAL (sock_copy_user_timeval).
+ * packetdrill's syntax has no way to write a valid one (a string has no
+ * NUL bytes): a string of 15 or more characters makes a tv_usec out of
+ * range, EDOM (sock_set_timeout); any other value is refused here rather
+ * than guessed.
+ */
+function recvOptionSetter(ep: Endpoint, level: number, name: number, val: Expr, optlen: number, int: () => number): () => void {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(level, name)}) needs a TCP endpoint`);
+  if (name === SYMBOLS.SO_RCVTIMEO || name === SYMBOLS.SO_SNDTIMEO) {
+    if (optlen < 16) {
+      return () => {
+        throw new SocketError('EINVAL', 'setsockopt');
+      };
+    }
+    // tv_usec is bytes 8..15: seven characters and at least a NUL, far above USEC_PER_SEC.
+    if (val.type === 'string' && val.value.length >= 15) {
+      return () => {
+        throw new CallFails('EDOM');
+      };
+    }
+    throw new SyscallError(`setsockopt(${optionName(level, name)}) with a struct timeval is not supported by tcpstack pkt`);
+  }
+  const v = int();
+  if (level === IPPROTO_TCP && name === SYMBOLS.TCP_INQ) {
+    // do_tcp_setsockopt: 0 or 1.
+    return () => {
+      if (v < 0 || v > 1) throw new SocketError('EINVAL', 'setsockopt');
+      ep.setsockopt('TCP_INQ', v === 1);
+    };
+  }
+  if (name === SYMBOLS.SO_RCVLOWAT) return () => ep.setsockopt('SO_RCVLOWAT', v);
+  if (name === SYMBOLS.TCP_QUICKACK) return () => ep.setsockopt('TCP_QUICKACK', v);
+  return () => ep.setsockopt('TCP_DEFER_ACCEPT', v);
+}
+
+/** getsockopt of a receive-side option as an int (the timeouts: the first 4 bytes of a zero struct timeval, none being settable here). */
+function recvOptionValue(ep: Endpoint, name: number): number {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError('getsockopt needs a TCP endpoint');
+  switch (name) {
+    case SYMBOLS.SO_RCVLOWAT:
+      return ep.getsockopt('SO_RCVLOWAT');
+    case SYMBOLS.TCP_INQ:
+      return ep.getsockopt('TCP_INQ') ? 1 : 0;
+    case SYMBOLS.TCP_QUICKACK:
+      return ep.getsockopt('TCP_QUICKACK');
+    case SYMBOLS.TCP_DEFER_ACCEPT:
+      return ep.getsockopt('TCP_DEFER_ACCEPT');
+    default:
+      return 0;
+  }
+}
 
 /** include/net/tcp.h: the size of a congestion control's name, its NUL included. */
 const TCP_CA_NAME_MAX = 16;
@@ -884,6 +1040,88 @@ const sysPoll: Impl = (host, args) => {
   };
 };
 
+/** An epoll_event argument: its events and data, an fd given as the live fd it stands for (get_epoll_event_from_expr). */
+function epollEvent(host: SyscallHost, e: Expr, scriptFd: number | undefined): { events: number; data: EpollData } {
+  if (e.type !== 'epollev') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: epollev`);
+  const events = intValue(e.events) >>> 0;
+  let value = intValue(e.value);
+  if (e.field === 'fd') {
+    if (scriptFd !== undefined && value !== scriptFd) throw new SyscallError('wrong fd specified in epoll_event');
+    value = socketOf(host, value).liveFd;
+  }
+  return { events, data: { field: e.field, value } };
+}
+
+function epollOf(host: SyscallHost, fd: number): EpollInstance {
+  const e = epollTable(host).get(fd);
+  if (e === undefined) throw new SyscallError(`unable to find fd with script fd ${fd}`);
+  return e;
+}
+
+const sysEpollCreate: Impl = (host, args, expected) => {
+  checkArgCount(args, 1);
+  const size = s32Arg(args, 0);
+  return {
+    mode: 'fd',
+    wakeAt: undefined,
+    // epoll_create: the size is only checked to be positive.
+    step: () => (size <= 0 ? { ret: -1, errno: 'EINVAL' } : { ret: host.allocLiveFd() }),
+    after: (o) => {
+      if (o.ret < 0) return;
+      if (host.findByScriptFd(expected) || epollTable(host).has(expected)) throw new SyscallError(`duplicate fd ${expected} in script`);
+      epollTable(host).set(expected, new EpollInstance(linuxPollMask));
+    },
+  };
+};
+
+const sysEpollCtl: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const epoll = epollOf(host, s32Arg(args, 0));
+  const op = s32Arg(args, 1);
+  const fd = s32Arg(args, 2);
+  const ep = endpointOf(socketOf(host, fd));
+  const { events, data } = epollEvent(host, arg(args, 3), fd);
+  const name = op === SYMBOLS.EPOLL_CTL_ADD ? 'add' : op === SYMBOLS.EPOLL_CTL_MOD ? 'mod' : op === SYMBOLS.EPOLL_CTL_DEL ? 'del' : undefined;
+  return exact(() => {
+    if (name === undefined) return { ret: -1, errno: 'EINVAL' };
+    const errno = epoll.control(name, fd, ep, events, data);
+    return errno === undefined ? { ret: 0 } : { ret: -1, errno };
+  });
+};
+
+/** epoll_wait: packetdrill checks the first event returned (all zero when none) against the script's one. */
+const sysEpollWait: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const epoll = epollOf(host, s32Arg(args, 0));
+  const expected = epollEvent(host, arg(args, 1), undefined);
+  const max = s32Arg(args, 2);
+  const timeout = s32Arg(args, 3);
+  if (max <= 0) throw new SyscallError(`epoll_wait() with maxevents ${max} is not supported by tcpstack pkt`);
+  const start = host.now();
+  const wakeAt = timeout > 0 ? start + timeout * 1000 : undefined;
+  let first: { events: number; data: EpollData } | undefined;
+  return {
+    mode: 'exact',
+    wakeAt,
+    step: () => {
+      const got = epoll.harvest(max);
+      first = got[0];
+      if (got.length > 0 || timeout === 0 || (wakeAt !== undefined && host.now() >= wakeAt)) return { ret: got.length };
+      return undefined;
+    },
+    after: () => {
+      const actualEvents = first?.events ?? 0;
+      if (actualEvents !== expected.events) {
+        throw new SyscallError(`epoll_event->events does not match script: expected: 0x${expected.events.toString(16)} actual: 0x${actualEvents.toString(16)}`);
+      }
+      const actualValue = first?.data.value ?? 0;
+      if (actualValue !== expected.data.value) {
+        throw new SyscallError(`epoll_event->data does not match script: expected: ${expected.data.value} actual: ${actualValue}`);
+      }
+    },
+  };
+};
+
 const sysIoctl: Impl = (host, args) => {
   if (args.length !== 3) throw new SyscallError(`ioctl expected 3 args but got ${args.length} (tcpstack pkt runs SIOCINQ/FIONREAD, SIOCOUTQ and SIOCOUTQNSD)`);
   const s = socketOf(host, s32Arg(args, 0));
@@ -917,6 +1155,8 @@ const TABLE: Readonly<Record<string, Impl>> = {
   read: sysRead,
   recv: sysRecv,
   recvfrom: sysRecvfrom,
+  recvmsg: sysRecvmsg,
+  readv: sysReadv,
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
@@ -929,10 +1169,13 @@ const TABLE: Readonly<Record<string, Impl>> = {
   getsockopt: sysGetsockopt,
   poll: sysPoll,
   ioctl: sysIoctl,
+  epoll_create: sysEpollCreate,
+  epoll_ctl: sysEpollCtl,
+  epoll_wait: sysEpollWait,
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['readv', 'recvmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['cap_set', 'open', 'sendfile', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

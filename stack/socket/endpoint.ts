@@ -126,6 +126,38 @@ export class TcpEndpoint implements Endpoint {
     return this.send(data, false);
   }
 
+  /**
+   * recv(MSG_PEEK): read(), but the bytes stay queued for the next read.
+   * null, end of stream and errors as read().
+   */
+  peek(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
+    const result = this.open('recv').recvmsg(max, false, true);
+    if (typeof result === 'string') throw new SocketError(result, 'recv');
+    return result;
+  }
+
+  /**
+   * connect() with AF_UNSPEC (tcp_disconnect): the connection is aborted (a
+   * RST where one is due) and the socket is unconnected again, ready for
+   * connect() or listen(); a listener stops listening. The error it leaves
+   * (ECONNRESET after a RST, or while connecting) comes from getError().
+   */
+  disconnect(): void {
+    this.open('connect').disconnect();
+  }
+
+  /** SIOCINQ / FIONREAD: bytes not yet read (0 during the handshake); EINVAL on a listener. */
+  inq(): number {
+    const n = this.open('ioctl').inq();
+    if (typeof n === 'string') throw new SocketError(n, 'ioctl');
+    return n;
+  }
+
+  /** With TCP_INQ on, the TCP_CM_INQ value a recvmsg returns with its bytes (tcp_inq_hint); undefined when it is off. */
+  inqHint(): number | undefined {
+    return this.sock.inqHint();
+  }
+
   writeZeroCopy(data: Uint8Array): number {
     return this.send(data, true);
   }

@@ -127,7 +127,9 @@ function measureRcvMss(c: Connection, len: number, flags: number): void {
  * __tcp_ack_snd_check after in-order data: ACK now when more than one
  * rcv_mss is unacknowledged and the window we would offer is no smaller
  * than the one we offered (the right edge moved on: otherwise the reader's
- * tcp_cleanup_rbuf ACKs, see readerAck), in quick-ack mode, or when an ACK
+ * tcp_cleanup_rbuf ACKs, see readerAck) or fewer bytes than SO_RCVLOWAT
+ * are unread (the reader waits for more: its ACK would not come), in
+ * quick-ack mode, or when an ACK
  * is due at once anyway (ICSK_ACK_NOW); otherwise delay it
  * (tcp_send_delayed_ack). `selectWindow` is rcvbuf.ts's __tcp_select_window,
  * passed in because rcvbuf.ts reads rcv_mss from here.
@@ -135,7 +137,8 @@ function measureRcvMss(c: Connection, len: number, flags: number): void {
 export function ackSndCheck(c: Connection, selectWindow: (c: Connection) => number): void {
   c.hooks.dirty(c);
   if (c.ackNow) return;
-  if ((seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) && selectWindow(c) >= c.rcvWnd) || inQuickAckMode(c)) {
+  const unread = c.recvQueue.length + (c.finReceived ? 1 : 0); // rcv_nxt - copied_seq
+  if ((seqDiff(c.rcvNxt, c.rcvWup) > rcvMss(c) && (unread < c.rcvLowat || selectWindow(c) >= c.rcvWnd)) || inQuickAckMode(c)) {
     c.ackNow = true;
     return;
   }

@@ -268,6 +268,10 @@ export class Connection {
   ato = 0;
   /** Interactive mode (inet_csk_in_pingpong_mode): no quick ACKs. */
   pingpong = false;
+  /** TCP_DEFER_ACCEPT set before connect(): the handshake's last ACK waits to ride on data (tcp_rcv_synsent_state_process). */
+  deferAcceptConnect = false;
+  /** SO_RCVLOWAT (sk_rcvlowat): __tcp_ack_snd_check ACKs at once while fewer bytes than this are unread. */
+  rcvLowat = 1;
   /** When in-order data last arrived (icsk_ack.lrcvtime; the handshake stamps it too). */
   lastDataTime = 0;
   /**

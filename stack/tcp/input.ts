@@ -8,7 +8,8 @@ import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
-import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN } from './constants.ts';
+import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN } from './constants.ts';
+import { enterQuickAckMode } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
@@ -85,7 +86,17 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.setState('ESTABLISHED');
     stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
-    c.ackNow = true;
+    if (c.deferAcceptConnect || c.pingpong) {
+      // TCP_DEFER_ACCEPT or TCP_QUICKACK 0 on the connecting socket: the ACK
+      // waits (TCP_DELACK_MAX) to ride on the first data, in quick-ack mode.
+      c.ackSched = true;
+      enterQuickAckMode(c);
+      c.ackDelayed = true;
+      c.ackTimeout = c.now() + TCP_DELACK_MAX;
+      c.ctx.timers.arm(c.delackTimer, c.ackTimeout);
+    } else {
+      c.ackNow = true;
+    }
     c.hooks.dirty(c);
     if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
     if (c.keepalive) timers.armKeepalive(c);

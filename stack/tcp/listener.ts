@@ -92,6 +92,8 @@ export class Listener implements PortOwner {
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
   owner: SocketOwner | undefined;
+  /** TCP_DEFER_ACCEPT as SYN-ACK retransmissions (rskq_defer_accept): a bare third ACK is dropped until the request has timed out this often. */
+  deferAccept = 0;
   /** The listener's sk_rcvbuf and SOCK_RCVBUF_LOCK: its requests' windows come from them, its children inherit them. */
   rcvBuf: number;
   rcvBufLocked = false;
@@ -372,16 +374,27 @@ export class Listener implements PortOwner {
     this.ctx.counters.TcpExtListenDrops++;
   }
 
-  /** reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at 63 s. */
+  /**
+   * reqsk_timer_handler: SYN-ACK at 1, 3, 7, 15, 31 s; dropped silently at
+   * 63 s. syn_ack_recalc under TCP_DEFER_ACCEPT: a request whose bare ACK
+   * came (acked) lives until both the retries and the deferral are used up,
+   * and gets no SYN-ACK while it waits for data, except the last one before
+   * the deferral ends, a last chance for the peer to send data or an ACK.
+   */
   private onRequestTimer(req: RequestSock): void {
     this.ctx.trace?.({ kind: 'tcp-timer', t: this.ctx.now(), conn: `${this.port}-${req.remotePort}`, timer: 'synack', action: 'fire' });
     this.ctx.counters.TcpExtTCPTimeouts++;
-    if (req.timeouts >= this.ctx.sysctl.tcp_synack_retries) {
+    const max = this.ctx.sysctl.tcp_synack_retries;
+    const defer = this.deferAccept;
+    const expire = req.timeouts >= max && (defer === 0 || !req.acked || req.timeouts >= defer);
+    if (expire) {
       this.removeRequest(req);
       return;
     }
+    const resend = defer === 0 || !req.acked || req.timeouts >= defer - 1;
     req.timeouts++;
-    this.retransmitSynAck(req);
+    if (resend) this.retransmitSynAck(req);
+    else this.armRequestTimer(req);
   }
 
   /** inet_rtx_syn_ack, then the timer re-armed from now by the expiry count (reqsk_timeout). */
@@ -393,6 +406,11 @@ export class Listener implements PortOwner {
     // tcp_rtx_synack draws the request a new txhash: a new flow label each time (measured on 6.18).
     if (req.flowLabel !== undefined) req.flowLabel = newFlowLabel(this.ctx.random);
     this.sendSynAck(req, true);
+    this.armRequestTimer(req);
+  }
+
+  /** reqsk_timeout: the initial timeout doubled per expiry, at most TCP_RTO_MAX. */
+  private armRequestTimer(req: RequestSock): void {
     this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
   }
 
@@ -462,6 +480,13 @@ export class Listener implements PortOwner {
     }
     // 7. No ACK: nothing to do.
     if (!(flags & TCP_ACK)) return 'TCP_FLAGS';
+    // TCP_DEFER_ACCEPT: a bare ACK (nothing after the SYN) is dropped while
+    // the deferral lasts; the request remembers it was acked (syn_ack_recalc).
+    if (req.timeouts < this.deferAccept && seg.payload.length === 0 && !(f & TCP_FIN)) {
+      req.acked = true;
+      c.TcpExtTCPDeferAcceptDrop++;
+      return 'NOT_SPECIFIED';
+    }
     // 8. The third ACK: a child, if the accept queue has room.
     if (this.acceptQueue.length > this.backlog) {
       c.TcpExtListenOverflows++;

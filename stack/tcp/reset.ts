@@ -84,6 +84,8 @@ export const RESET_PATHS = {
   lingerZero: { linux: '__tcp_close → tcp_disconnect (SO_LINGER 0)', generator: 'active', reason: 'TCP_STATE', counters: ['TcpExtTCPAbortOnData'] },
   /** TCP_LINGER2 < 0 and close() in FIN_WAIT2. */
   linger2: { linux: '__tcp_close (TCP_LINGER2 < 0)', generator: 'active', reason: 'TCP_ABORT_ON_LINGER', counters: ['TcpExtTCPAbortOnLinger'] },
+  /** connect(AF_UNSPEC) on a synchronized connection (tcp_disconnect). */
+  disconnect: { linux: 'inet_stream_connect(AF_UNSPEC) → tcp_disconnect', generator: 'active', reason: 'TCP_STATE', counters: [] },
   /** Listener closed with children still in the accept queue. */
   listenerClose: { linux: 'inet_csk_listen_stop → tcp_disconnect', generator: 'active', reason: 'TCP_STATE', counters: [] },
   /** Keepalive gave up (tcp_keepalive_probes unanswered). */

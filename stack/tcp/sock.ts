@@ -14,7 +14,7 @@ import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
 import { Connection } from './connection.ts';
-import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX, TCP_DEFAULT_MSS } from './constants.ts';
+import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT } from './constants.ts';
 import { IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT, IP_PMTUDISC_WANT } from './pmtu.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
@@ -41,6 +41,8 @@ import {
   type Wakeable,
 } from './types.ts';
 import { closeConnection, closeSending, recvmsg, sendmsg } from './user-calls.ts';
+import { disconnect } from './disconnect.ts';
+import { epollinReady, inqHint, peek, setQuickAck, setRcvLowat, siocInq } from './recv-options.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -81,6 +83,14 @@ export interface TcpSockOptions {
   IPV6_TCLASS: number;
   /** IP_MTU_DISCOVER: IP_PMTUDISC_DONT (0), WANT (1, the default), DO, PROBE, INTERFACE, OMIT (pmtu.ts). */
   IP_MTU_DISCOVER: number;
+  /** SO_RCVLOWAT: bytes a reader waits for and poll() wants before POLLIN (1 by default). */
+  SO_RCVLOWAT: number;
+  /** TCP_INQ: recvmsg reports the bytes left to read (TCP_CM_INQ). */
+  TCP_INQ: boolean;
+  /** TCP_QUICKACK: set 0 to delay ACKs (ping-pong mode), nonzero to leave it; reads 1 unless in ping-pong mode. */
+  TCP_QUICKACK: number;
+  /** TCP_DEFER_ACCEPT in seconds: a listener keeps a connection whose ACK came without data as a request that long. */
+  TCP_DEFER_ACCEPT: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -127,6 +137,9 @@ interface OptionValues {
   tos: number;
   tclass: number;
   pmtudisc: number;
+  /** sk_rcvlowat and tp->recvmsg_inq (children inherit them: sk_clone_lock copies the socket). */
+  rcvLowat: number;
+  inq: boolean;
 }
 
 function defaultOptions(): OptionValues {
@@ -151,10 +164,36 @@ function defaultOptions(): OptionValues {
     tos: 0,
     tclass: 0,
     pmtudisc: IP_PMTUDISC_WANT,
+    rcvLowat: 1,
+    inq: false,
   };
 }
 
 const DEFAULT_OPTIONS: OptionValues = Object.freeze(defaultOptions());
+
+/** secs_to_retrans: TCP_DEFER_ACCEPT's seconds as the SYN-ACK retransmissions that cover them (backoff from `timeout`, capped at `rtoMax`). */
+function secsToRetrans(seconds: number, timeout: number, rtoMax: number): number {
+  if (seconds <= 0) return 0;
+  let res = 1;
+  let period = timeout;
+  while (seconds > period && res < 255) {
+    res++;
+    timeout = Math.min(timeout * 2, rtoMax);
+    period += timeout;
+  }
+  return res;
+}
+
+/** retrans_to_secs: the seconds `retrans` SYN-ACK retransmissions span (what getsockopt(TCP_DEFER_ACCEPT) reads). */
+function retransToSecs(retrans: number, timeout: number, rtoMax: number): number {
+  if (retrans <= 0) return 0;
+  let period = timeout;
+  while (--retrans > 0) {
+    timeout = Math.min(timeout * 2, rtoMax);
+    period += timeout;
+  }
+  return period;
+}
 
 const synchronized = (state: TcpStateName): boolean => state !== 'CLOSED' && state !== 'SYN_SENT' && state !== 'LISTEN';
 
@@ -174,6 +213,13 @@ export class TcpSock implements SocketOwner {
 
   /** IPV6_V6ONLY (net.ipv6.bindv6only, 0, by default): an IPv6 socket that takes no IPv4. */
   private v6only = false;
+
+  /** sk_err left by connect(AF_UNSPEC) once the connection is gone (tcp_disconnect). */
+  private sockError: TcpErrno | undefined;
+  /** TCP_QUICKACK 0 before there is a connection: icsk_ack's ping-pong mode, which connect() keeps. */
+  private pingpong = false;
+  /** TCP_DEFER_ACCEPT as SYN-ACK retransmissions (icsk_accept_queue.rskq_defer_accept; not inherited by children). */
+  private deferAccept = 0;
 
   constructor(
     private readonly layer: TcpLayer,
@@ -303,6 +349,7 @@ export class TcpSock implements SocketOwner {
     l.userMss = this.opts.userMss;
     l.tos = this.opts.tos;
     l.tclass = this.opts.tclass;
+    l.deferAccept = this.deferAccept;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
       l.rcvBufLocked = true;
@@ -369,7 +416,10 @@ export class TcpSock implements SocketOwner {
     c.nonagle = initialNonagle(this.opts.nodelay, this.opts.cork);
     // tcp_connect_init: TCP_MAXSEG caps the MSS we announce (tcp_mss_clamp).
     if (this.opts.userMss !== 0) c.advMss = Math.min(c.advMss, this.opts.userMss);
+    this.sockError = undefined;
     this.applyOptions();
+    c.pingpong = this.pingpong;
+    c.deferAcceptConnect = this.deferAccept > 0;
     layer.connections.set(remote, port, b.port, c);
     c.portOwner = b; // released when the connection is done (TcpLayer.closed) or by its minisock
     connectStart(c, layer.isn(remote, port, b.port));
@@ -385,10 +435,10 @@ export class TcpSock implements SocketOwner {
    * already seen means EOF even if a RST came after it; otherwise a pending
    * error is reported once. `inPlace`: see recvmsg in user-calls.ts.
    */
-  recvmsg(max: number, inPlace = false): Uint8Array | null | TcpErrno {
+  recvmsg(max: number, inPlace = false, msgPeek = false): Uint8Array | null | TcpErrno {
     const c = this.conn;
-    if (!c) return 'ENOTCONN';
-    if (c.recvQueue.length > 0) return recvmsg(c, max, inPlace);
+    if (!c) return this.takeSockError() ?? 'ENOTCONN';
+    if (c.recvQueue.length > 0) return msgPeek ? peek(c, max) : recvmsg(c, max, inPlace);
     if (c.finReceived) return EMPTY;
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'CLOSED' || c.shutRd) return EMPTY;
@@ -402,7 +452,7 @@ export class TcpSock implements SocketOwner {
    */
   sendmsg(data: Uint8Array, zeroCopy = false, flags?: SendFlags): number | TcpErrno {
     const c = this.conn;
-    if (!c) return this.listener ? 'ENOTCONN' : 'EPIPE';
+    if (!c) return this.takeSockError() ?? (this.listener ? 'ENOTCONN' : 'EPIPE');
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
@@ -425,7 +475,7 @@ export class TcpSock implements SocketOwner {
    */
   takeError(): TcpErrno | undefined {
     const c = this.conn;
-    if (!c) return undefined;
+    if (!c) return this.takeSockError();
     if (c.pendingError === undefined) {
       const soft = c.softError;
       c.softError = undefined;
@@ -436,17 +486,29 @@ export class TcpSock implements SocketOwner {
     return code;
   }
 
-  /** tcp_poll. */
+  /** The error connect(AF_UNSPEC) left, cleared by reading it (sock_error). */
+  private takeSockError(): TcpErrno | undefined {
+    const e = this.sockError;
+    this.sockError = undefined;
+    return e;
+  }
+
+  /**
+   * tcp_poll. No connection (a new socket, or one connect(AF_UNSPEC)
+   * disconnected): state CLOSE with nothing shut, so POLLHUP and, the send
+   * buffer being free, POLLOUT; POLLERR while tcp_disconnect's error waits.
+   */
   poll(): number {
     if (this.listener) return this.listener.acceptQueue.length > 0 ? POLLIN : 0;
     const c = this.conn;
-    if (c === undefined) return POLLOUT | POLLHUP;
+    if (c === undefined) return POLLOUT | POLLHUP | (this.sockError !== undefined ? POLLERR : 0);
     let mask = 0;
     if (c.pendingError !== undefined) mask |= POLLERR;
     const closed = c.state === 'CLOSED';
     if (closed || (c.shutWr && c.finReceived)) mask |= POLLHUP;
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
-    if (c.recvQueue.length > 0) mask |= POLLIN;
+    // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
+    if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
     if (closed) mask |= POLLIN;
     const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
     if (connected && (c.shutWr || closed)) mask |= POLLOUT;
@@ -473,6 +535,51 @@ export class TcpSock implements SocketOwner {
   /** Bytes recvmsg would return now. */
   get readableBytes(): number {
     return this.conn?.recvQueue.length ?? 0;
+  }
+
+  /** SIOCINQ (tcp_inq): EINVAL on a listener, 0 during the handshake, else the bytes not yet read. */
+  inq(): number | TcpErrno {
+    if (this.listener) return 'EINVAL';
+    return this.conn === undefined ? 0 : siocInq(this.conn);
+  }
+
+  /** The TCP_CM_INQ value a recvmsg on a TCP_INQ socket reports (tcp_inq_hint); undefined without TCP_INQ. */
+  inqHint(): number | undefined {
+    if (!this.opts.inq) return undefined;
+    return this.conn === undefined ? 0 : inqHint(this.conn);
+  }
+
+  /**
+   * connect(AF_UNSPEC): __inet_stream_connect's disconnect. A listener stops
+   * listening (inet_csk_listen_stop); a connection ends as tcp_disconnect
+   * ends it (disconnect.ts). The socket is CLOSE again; a port it bound
+   * itself stays bound (SOCK_BINDPORT_LOCK), one connect() picked is let go.
+   */
+  disconnect(): void {
+    if (this.listener) {
+      const b = this.bound;
+      this.stopListening();
+      // inet_csk_listen_stop keeps a port the application bound.
+      if (b !== undefined && !b.autobound) {
+        b.listening = false;
+        this.layer.binds.add(b.port, b);
+        this.bound = b;
+      }
+      return;
+    }
+    const c = this.conn;
+    if (c === undefined) return;
+    c.owner = undefined;
+    this.conn = undefined;
+    this.sockError = disconnect(c);
+    c.hooks.released(c);
+    const b = this.bound;
+    if (b === undefined) return;
+    if (b.autobound) {
+      this.bound = undefined;
+    } else if (c.portOwner === undefined) {
+      this.layer.binds.add(b.port, b);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -661,6 +768,35 @@ export class TcpSock implements SocketOwner {
         if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
         o.pmtudisc = v;
         break;
+      case 'SO_RCVLOWAT': {
+        if (typeof v !== 'number' || !Number.isInteger(v)) return 'EINVAL';
+        // sk_setsockopt: a negative value means INT_MAX; then tcp_set_rcvlowat.
+        const c = this.conn;
+        const locked = c?.rcvBufLocked ?? o.rcvBuf !== undefined;
+        const rcvBuf = c?.rcvBuf ?? o.rcvBuf ?? this.layer.ctx.sysctl.tcp_rmem[1];
+        o.rcvLowat = setRcvLowat(c, v < 0 ? 0x7fffffff : v, locked, rcvBuf, this.layer.ctx.sysctl.tcp_rmem[2]);
+        if (c !== undefined) {
+          c.rcvLowat = o.rcvLowat;
+          this.layer.wake(c); // tcp_data_ready: POLLIN may be due now
+        }
+        return undefined;
+      }
+      case 'TCP_INQ':
+        o.inq = v === true;
+        return undefined;
+      case 'TCP_QUICKACK':
+        if (typeof v !== 'number') return 'EINVAL';
+        this.pingpong = v === 0;
+        if (this.conn !== undefined) {
+          setQuickAck(this.conn, v);
+          this.layer.dirty(this.conn);
+        }
+        return undefined;
+      case 'TCP_DEFER_ACCEPT':
+        if (typeof v !== 'number' || !Number.isInteger(v)) return 'EINVAL';
+        this.deferAccept = secsToRetrans(v, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000);
+        if (this.listener) this.listener.deferAccept = this.deferAccept;
+        return undefined;
     }
     this.applyOptions();
     return undefined;
@@ -690,6 +826,11 @@ export class TcpSock implements SocketOwner {
       IP_TOS: o.tos,
       IPV6_TCLASS: o.tclass,
       IP_MTU_DISCOVER: o.pmtudisc,
+      SO_RCVLOWAT: o.rcvLowat,
+      TCP_INQ: o.inq,
+      // do_tcp_getsockopt: !inet_csk_in_pingpong_mode(sk).
+      TCP_QUICKACK: (this.conn?.pingpong ?? this.pingpong) ? 0 : 1,
+      TCP_DEFER_ACCEPT: retransToSecs(this.deferAccept, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000),
     };
     return values[name];
   }
@@ -724,6 +865,7 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return;
     const o = this.opts;
+    c.rcvLowat = o.rcvLowat;
     const wasKeepalive = c.keepalive;
     c.keepalive = o.keepalive;
     c.keepIdle = o.keepIdle;

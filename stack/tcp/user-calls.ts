@@ -128,7 +128,7 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
  * grew "significantly": while the window left is at most half the clamp, a
  * new window (__tcp_select_window) at least twice it.
  */
-function cleanupRbuf(c: Connection, copied: number): void {
+export function cleanupRbuf(c: Connection, copied: number): void {
   if (readerAck(c, copied)) {
     c.ackNow = true;
     c.hooks.dirty(c);

@@ -508,3 +508,51 @@ test('a suite\'s defaults.sh is run from the file when it is there (its unmodell
   // No such file: packetdrill's gtests/net/common/defaults.sh as recorded (tcp_syn_retries 5).
   passes(t, run(`\`${join(dir, 'none', 'defaults.sh')}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0\n`));
 });
+
+// ---------------------------------------------------------------------------
+// The receive side: recvmsg, recv flags, epoll, connect(AF_UNSPEC)
+
+test('recvmsg: msg_flags and TCP_CM_INQ are checked as packetdrill checks them; a failed call checks nothing', (t) => {
+  const inq = `${OPEN}+0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0
++0 < P. 1:101(100) ack 1 win 1000
++0 > . 1:1(0) ack 101
+`;
+  passes(t, run(`${inq}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 40}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=60}]}, 0) = 40\n`));
+  t.is(
+    run(`${inq}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 40}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=61}]}, 0) = 40\n`, 'm.pkt').error?.headline(),
+    'm.pkt:13: runtime error in recvmsg call: Bad data in cmsg 0: expected=61 actual=60',
+  );
+  t.is(
+    run(`${inq}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 40}], msg_flags=0}, 0) = 40\n`, 'm.pkt').error?.headline(),
+    'm.pkt:13: runtime error in recvmsg call: Expected msg_flags 0x00000000 but got 0x00000008',
+    'no room for the cmsg: MSG_CTRUNC',
+  );
+  t.is(
+    run(`${OPEN}+0 < P. 1:101(100) ack 1 win 1000\n+0 > . 1:1(0) ack 101\n+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 40}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=60}]}, 0) = 40\n`, 'm.pkt').error?.headline(),
+    'm.pkt:12: runtime error in recvmsg call: received only 0 cmsgs',
+  );
+  t.is(
+    run(`${OPEN}+0 recvmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 40}], msg_flags=0}, 0) = 40\n`, 'm.pkt').error?.headline(),
+    'm.pkt:10: runtime error in recvmsg call: msg_iovlen 2 does not match 1-element iovec array',
+  );
+  passes(t, run(`${OPEN}+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 40}], msg_flags=0x1234}, 0) = -1 EAGAIN (Resource temporarily unavailable)\n`));
+});
+
+test('receive calls: flags and control messages the runner does not model are refused, never ignored', (t) => {
+  t.regex(run(`${OPEN}+0 recv(4, ..., 10, MSG_OOB) = 0\n`, 'f.pkt').error?.headline() ?? '', /recv\(\) flags 0x1 are not supported by tcpstack pkt/);
+  t.regex(
+    run(`${OPEN}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 4}], msg_flags=0, msg_control=[{cmsg_level=SOL_SOCKET, cmsg_type=37, cmsg_data={scm_sec=0,scm_nsec=0}}]}, 0) = 0\n`, 'f.pkt').error?.headline() ?? '',
+    /cmsg_data .* is not supported by tcpstack pkt/,
+  );
+  t.regex(run(`${OPEN}+0 setsockopt(4, SOL_SOCKET, SO_RCVTIMEO, [1], 16) = 0\n`, 'f.pkt').error?.headline() ?? '', /SO_RCVTIMEO\) with a struct timeval is not supported by tcpstack pkt/);
+  t.regex(run(`${OPEN}+0 connect(4, AF_INET, ...) = 0\n`, 'f.pkt').error?.headline() ?? '', /connect\(\) to a bare AF_INET address is not supported by tcpstack pkt/);
+});
+
+test('epoll: a wrong event or data fails with packetdrill\'s message', (t) => {
+  const body = `${OPEN}+0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLOUT, fd=4}) = 0
+`;
+  passes(t, run(`${body}+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n`));
+  t.is(run(`${body}+0 epoll_wait(5, {events=EPOLLIN|EPOLLOUT, fd=4}, 1, 0) = 1\n`, 'e.pkt').error?.headline(), 'e.pkt:12: runtime error in epoll_wait call: epoll_event->events does not match script: expected: 0x5 actual: 0x4');
+  t.is(run(`${OPEN}+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=3}) = 0\n`, 'e.pkt').error?.headline(), 'e.pkt:11: runtime error in epoll_ctl call: wrong fd specified in epoll_event');
+});
