@@ -62,6 +62,7 @@ import { VirtualClock } from '../../stack/clock.ts';
 import { COUNTER_NAMES, newCounters, snapshotCounters, type Counters } from '../../stack/counters.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
+import { RX_GSO_SIZE_MASK } from '../../stack/link.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
@@ -73,7 +74,7 @@ export interface PktConfig extends OptionTarget {
   ipVersion: IpVersion;
   toleranceUsecs: number;
   tolerancePercent: number;
-  /** --mss: packetdrill's GSO size for injected packets; accepted and not used. */
+  /** --mss: the GSO size packetdrill gives injected TCP packets (the virtio header's gso_size); 0: none. */
   mss: number;
   /** --mtu; undefined until finalized: the IP version's (VERSION_DEFAULTS). */
   mtu: number | undefined;
@@ -771,7 +772,12 @@ class Runner implements SyscallHost {
       }
     }
     this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec, this.wireVersion))}`);
-    const dropped = this.stack.input(encodePacket(p, this.addresses, 0, spec.ipInfo?.ttl || 64));
+    // --mss: packetdrill writes every TCP packet to its tun with a virtio
+    // header whose gso_size is that MSS (linux_tun_write), so the kernel
+    // takes a bigger one as a GRO-made packet of such segments (its rcv_mss
+    // and truesize are those); the link tells our stack the same way.
+    const rxMeta = this.cfg.mss > 0 ? this.cfg.mss & RX_GSO_SIZE_MASK : 0;
+    const dropped = this.stack.input(encodePacket(p, this.addresses, 0, spec.ipInfo?.ttl || 64), rxMeta);
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }
