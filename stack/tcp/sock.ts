@@ -80,6 +80,8 @@ export interface TcpSockOptions {
   IPV6_TCLASS: number;
   /** IP_MTU_DISCOVER: IP_PMTUDISC_DONT (0), WANT (1, the default), DO, PROBE, INTERFACE, OMIT (pmtu.ts). */
   IP_MTU_DISCOVER: number;
+  /** IPV6_MTU_DISCOVER (an IPv6 socket only): the same values; INTERFACE and OMIT ignore Packet Too Big (pmtu.ts). */
+  IPV6_MTU_DISCOVER: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -126,6 +128,7 @@ interface OptionValues {
   tos: number;
   tclass: number;
   pmtudisc: number;
+  pmtudisc6: number;
 }
 
 function defaultOptions(): OptionValues {
@@ -150,6 +153,7 @@ function defaultOptions(): OptionValues {
     tos: 0,
     tclass: 0,
     pmtudisc: IP_PMTUDISC_WANT,
+    pmtudisc6: IP_PMTUDISC_WANT,
   };
 }
 
@@ -660,6 +664,11 @@ export class TcpSock implements SocketOwner {
         if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
         o.pmtudisc = v;
         break;
+      case 'IPV6_MTU_DISCOVER':
+        if (!this.ipv6) return 'ENOPROTOOPT';
+        if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
+        o.pmtudisc6 = v;
+        break;
     }
     this.applyOptions();
     return undefined;
@@ -689,6 +698,7 @@ export class TcpSock implements SocketOwner {
       IP_TOS: o.tos,
       IPV6_TCLASS: o.tclass,
       IP_MTU_DISCOVER: o.pmtudisc,
+      IPV6_MTU_DISCOVER: o.pmtudisc6,
     };
     return values[name];
   }
@@ -737,6 +747,7 @@ export class TcpSock implements SocketOwner {
     c.tos = o.tos;
     c.tclass = o.tclass;
     c.pmtudisc = o.pmtudisc;
+    c.pmtudisc6 = o.pmtudisc6;
     if (c.notsentLowat !== o.notsentLowat) {
       c.notsentLowat = o.notsentLowat;
       writeSpace(c); // do_tcp_setsockopt: sk_write_space
