@@ -695,13 +695,14 @@ function optionName(level: number, name: number): string {
 }
 
 /** Integer options set and read through the TCP endpoint's own setsockopt/getsockopt (stack/tcp/sock.ts). */
-const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER']> = [
+const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER']> = [
   [IPPROTO_TCP, SYMBOLS.TCP_CORK!, 'TCP_CORK'],
   [IPPROTO_TCP, SYMBOLS.TCP_MAXSEG!, 'TCP_MAXSEG'],
   [IPPROTO_TCP, SYMBOLS.TCP_NOTSENT_LOWAT!, 'TCP_NOTSENT_LOWAT'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_TOS!, 'IP_TOS'],
   [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_TCLASS!, 'IPV6_TCLASS'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_MTU_DISCOVER!, 'IP_MTU_DISCOVER'],
+  [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_MTU_DISCOVER!, 'IPV6_MTU_DISCOVER'],
 ];
 
 function endpointIntOption(ep: Endpoint, level: number, name: number): ((typeof ENDPOINT_INT_OPTIONS)[number][2]) | undefined {

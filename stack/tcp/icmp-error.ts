@@ -20,7 +20,7 @@
 import { ICMP_DEST_UNREACH, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import type { Connection } from './connection.ts';
 import { tcpDone } from './endings.ts';
-import { mtuReduced, mtuReduced6 } from './pmtu.ts';
+import { acceptPmtu6, mtuReduced, mtuReduced6 } from './pmtu.ts';
 import { seqGe, seqLe } from './seq.ts';
 import type { TcpErrno } from './types.ts';
 
@@ -154,7 +154,8 @@ export function connectionIcmpv6Error(c: Connection, type: number, code: number,
     return;
   }
   if (type === ICMPV6_PKT_TOOBIG) {
-    if (info >= IPV6_MIN_MTU) mtuReduced6(c, info);
+    // tcp_v6_err: ignored under IPV6_PMTUDISC_INTERFACE or OMIT (ip6_sk_accept_pmtu).
+    if (info >= IPV6_MIN_MTU && acceptPmtu6(c)) mtuReduced6(c, info);
     return;
   }
   const { errno } = icmpv6Errno(type, code);

@@ -91,6 +91,8 @@ export interface TcpSockOptions {
   TCP_QUICKACK: number;
   /** TCP_DEFER_ACCEPT in seconds: a listener keeps a connection whose ACK came without data as a request that long. */
   TCP_DEFER_ACCEPT: number;
+  /** IPV6_MTU_DISCOVER (an IPv6 socket only): the same values; INTERFACE and OMIT ignore Packet Too Big (pmtu.ts). */
+  IPV6_MTU_DISCOVER: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -140,6 +142,7 @@ interface OptionValues {
   /** sk_rcvlowat and tp->recvmsg_inq (children inherit them: sk_clone_lock copies the socket). */
   rcvLowat: number;
   inq: boolean;
+  pmtudisc6: number;
 }
 
 function defaultOptions(): OptionValues {
@@ -166,6 +169,7 @@ function defaultOptions(): OptionValues {
     pmtudisc: IP_PMTUDISC_WANT,
     rcvLowat: 1,
     inq: false,
+    pmtudisc6: IP_PMTUDISC_WANT,
   };
 }
 
@@ -797,6 +801,11 @@ export class TcpSock implements SocketOwner {
         this.deferAccept = secsToRetrans(v, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000);
         if (this.listener) this.listener.deferAccept = this.deferAccept;
         return undefined;
+      case 'IPV6_MTU_DISCOVER':
+        if (!this.ipv6) return 'ENOPROTOOPT';
+        if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
+        o.pmtudisc6 = v;
+        break;
     }
     this.applyOptions();
     return undefined;
@@ -831,6 +840,7 @@ export class TcpSock implements SocketOwner {
       // do_tcp_getsockopt: !inet_csk_in_pingpong_mode(sk).
       TCP_QUICKACK: (this.conn?.pingpong ?? this.pingpong) ? 0 : 1,
       TCP_DEFER_ACCEPT: retransToSecs(this.deferAccept, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000),
+      IPV6_MTU_DISCOVER: o.pmtudisc6,
     };
     return values[name];
   }
@@ -880,6 +890,7 @@ export class TcpSock implements SocketOwner {
     c.tos = o.tos;
     c.tclass = o.tclass;
     c.pmtudisc = o.pmtudisc;
+    c.pmtudisc6 = o.pmtudisc6;
     if (c.notsentLowat !== o.notsentLowat) {
       c.notsentLowat = o.notsentLowat;
       writeSpace(c); // do_tcp_setsockopt: sk_write_space
