@@ -529,6 +529,7 @@ export class TcpSock implements SocketOwner {
     c.owner = undefined;
     this.conn = undefined;
     this.sockError = disconnect(c);
+    this.pingpong = false; // inet_csk_delack_init: the delayed-ACK state starts afresh
     c.hooks.released(c);
     const b = this.bound;
     if (b === undefined) return;
