@@ -1080,12 +1080,13 @@ const sysEpollCtl: Impl = (host, args) => {
   const epoll = epollOf(host, s32Arg(args, 0));
   const op = s32Arg(args, 1);
   const fd = s32Arg(args, 2);
-  const ep = endpointOf(socketOf(host, fd));
+  const target = socketOf(host, fd);
+  const ep = endpointOf(target);
   const { events, data } = epollEvent(host, arg(args, 3), fd);
   const name = op === SYMBOLS.EPOLL_CTL_ADD ? 'add' : op === SYMBOLS.EPOLL_CTL_MOD ? 'mod' : op === SYMBOLS.EPOLL_CTL_DEL ? 'del' : undefined;
   return exact(() => {
     if (name === undefined) return { ret: -1, errno: 'EINVAL' };
-    const errno = epoll.control(name, fd, ep, events, data);
+    const errno = epoll.control(name, fd, ep, events, data, () => !target.closed);
     return errno === undefined ? { ret: 0 } : { ret: -1, errno };
   });
 };
@@ -1130,7 +1131,7 @@ const sysIoctl: Impl = (host, args) => {
   const expectedValue = bracketedArg(args, 2);
   const ep = endpointOf(s);
   let read: () => number;
-  if (cmd === SYMBOLS.SIOCINQ) read = () => ep.readableBytes;
+  if (cmd === SYMBOLS.SIOCINQ) read = () => (ep instanceof TcpEndpoint ? ep.inq() : ep.readableBytes); // tcp_inq: 0 during the handshake
   else if (cmd === SYMBOLS.SIOCOUTQ) read = () => ep.info().sendQ;
   else if (cmd === SYMBOLS.SIOCOUTQNSD && ep instanceof TcpEndpoint) read = () => ep.unsentBytes;
   else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)`);

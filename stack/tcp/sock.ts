@@ -509,7 +509,7 @@ export class TcpSock implements SocketOwner {
     let mask = 0;
     if (c.pendingError !== undefined) mask |= POLLERR;
     const closed = c.state === 'CLOSED';
-    if (closed || (c.shutWr && c.finReceived)) mask |= POLLHUP;
+    if (closed || (c.shutWr && (c.finReceived || c.shutRd))) mask |= POLLHUP; // sk_shutdown == SHUTDOWN_MASK
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
     // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
     if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
@@ -576,6 +576,7 @@ export class TcpSock implements SocketOwner {
     c.owner = undefined;
     this.conn = undefined;
     this.sockError = disconnect(c);
+    this.pingpong = false; // inet_csk_delack_init: the delayed-ACK state starts afresh
     c.hooks.released(c);
     const b = this.bound;
     if (b === undefined) return;
