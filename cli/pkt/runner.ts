@@ -27,6 +27,11 @@
  * - --ip_version (ip-version.ts): ipv4, ipv4-mapped-ipv6 (AF_INET6 sockets
  *   bound to and connecting to v4-mapped addresses, IPv4 on the wire) or
  *   ipv6 (the stack gets an IPv6 address; packets and ICMP are IPv6's).
+ * - Options (options.ts): the script's option lines, then the command
+ *   line's, as packetdrill's parse_and_finalize_config applies them.
+ * - Shell lines (shell.ts): sysctls applied, nstat checks made against the
+ *   stack's counters; `%{ }%` blocks (python.ts): tcp_info taken at their
+ *   time, the Python run at the end, as packetdrill's code.c does.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
