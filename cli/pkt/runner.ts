@@ -56,6 +56,7 @@ import {
 } from './packets.ts';
 import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
 import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
+import { procNetTcp } from './proc-net-tcp.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
@@ -597,6 +598,8 @@ class Runner implements SyscallHost {
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
       } else if (action.kind === 'nstat') {
         this.runNstat(action, text, line);
+      } else if (action.kind === 'proc-grep') {
+        this.runProcGrep(action, text, line);
       } else if (action.kind === 'noop') {
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: nothing to do (${action.why})`);
       } else if (action.kind === 'unsupported') {
@@ -651,6 +654,19 @@ class Runner implements SyscallHost {
     const lines = action.reset ? [] : nstatOutput(rows, action.zeros);
     const status = action.greps.length === 0 ? 0 : grepStatus(lines, action.greps);
     this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}${lines.length > 1 ? ` (${lines.slice(1).map((l) => l.replace(/ +/g, ' ').replace(/ 0\.0$/, '')).join(', ')})` : ''}`);
+    if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
+  }
+
+  /** `grep ... /proc/net/tcp /proc/net/tcp6 | grep ...` over the stack's sockets; grep prefixes each line with its file when given several. */
+  private runProcGrep(action: Extract<ShellAction, { kind: 'proc-grep' }>, text: string, line: number): void {
+    this.stack.flush();
+    const listeners = this.stack.tcp.listeners();
+    const connections = this.stack.tcp.connections();
+    const lines = action.files.flatMap((file) =>
+      procNetTcp(listeners, connections, file.endsWith('6')).map((l) => (action.files.length > 1 ? `${file}:${l}` : l)),
+    );
+    const status = grepStatus(lines, action.greps);
+    this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}`);
     if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
   }
 

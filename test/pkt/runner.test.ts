@@ -321,7 +321,8 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
   t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
   t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 noop');
-  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'unsupported');
+  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'proc-grep');
+  t.is(one('grep -q ESTAB /tmp/x'), 'unsupported');
   t.like(interpretCommand('nstat -s | grep TcpExtBeyondWindow | grep -q " 2 "')[0], { kind: 'nstat', update: false, reset: false });
   t.like(interpretCommand('nstat | sort')[0], { kind: 'unsupported' });
 });
@@ -337,7 +338,16 @@ test('nstat checks run against the stack\'s counters; an unmet one fails, one ab
   passes(t, script('nstat | grep TcpOutRsts | grep -q " 1 "'));
   t.is(script('nstat | grep TcpExtBeyondWindow > /dev/null').error?.headline(), 'n.pkt:7: error executing `nstat | grep TcpExtBeyondWindow > /dev/null` command: non-zero status 1');
   t.is(script('nstat | grep TcpExtNoSuchThing').error?.headline(), 'n.pkt:7: `nstat | grep TcpExtNoSuchThing` is not supported by tcpstack pkt: the stack does not count TcpExtNoSuchThing');
-  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp | grep -q ":1F90"` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
+  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F91"').error?.headline(), 'n.pkt:7: error executing `grep " 0A " /proc/net/tcp | grep -q ":1F91"` command: non-zero status 1');
+  t.is(script('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep -c ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep -c ":1F90"` is not supported by tcpstack pkt: a pipeline of other than grep PATTERN');
+  t.is(script('grep " 0A " /proc/net/udp').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/udp` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
+});
+
+test('grep checks of /proc/net/tcp and tcp6 see the stack\'s sockets as Linux lists them', (t) => {
+  const script = (check: string): RunResult => run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 \`${check}\`\n`, 'p.pkt');
+  passes(t, script('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'));
+  passes(t, script('grep -q "0100A8C0:1F90 00000000:0000 0A" /proc/net/tcp'));
+  t.is(script('grep ":1F90" /proc/net/tcp6').error?.headline(), 'p.pkt:4: error executing `grep ":1F90" /proc/net/tcp6` command: non-zero status 1');
 });
 
 test('sysctl commands reach the stack; unmodelled names and other commands warn; settings start from defaults.sh', (t) => {
