@@ -57,6 +57,7 @@ import {
 import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
 import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
 import { procNetTcp } from './proc-net-tcp.ts';
+import { scriptFiles } from './files.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
@@ -598,6 +599,11 @@ class Runner implements SyscallHost {
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
       } else if (action.kind === 'nstat') {
         this.runNstat(action, text, line);
+      } else if (action.kind === 'file') {
+        // The run's own files (files.ts): rm -f and dd of zeros, in memory.
+        if (action.data === undefined) scriptFiles(this).paths.delete(action.path);
+        else scriptFiles(this).paths.set(action.path, action.data);
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: ${action.path} ${action.data === undefined ? 'removed' : `is ${action.data.length} bytes`} (in memory)`);
       } else if (action.kind === 'proc-grep') {
         this.runProcGrep(action, text, line);
       } else if (action.kind === 'noop') {

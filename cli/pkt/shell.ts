@@ -27,6 +27,8 @@
  * Everything else is reported as a warning and skipped.
  */
 
+import { ddZeros } from './files.ts';
+
 /** One `grep` of an nstat pipeline. */
 export interface GrepStage {
   pattern: RegExp;
@@ -41,6 +43,8 @@ export type ShellAction =
   /** `grep PATTERN /proc/net/tcp [/proc/net/tcp6] | grep ...`: the first stage's files, then every stage's pattern. */
   | { kind: 'proc-grep'; text: string; files: Array<'/proc/net/tcp' | '/proc/net/tcp6'>; greps: GrepStage[] }
   | { kind: 'noop'; text: string; why: string }
+  /** `rm -f PATH` and `dd ... if=/dev/zero of=PATH`: a file of the run's own (files.ts), never on disk. */
+  | { kind: 'file'; text: string; path: string; data: Uint8Array | undefined }
   | { kind: 'unsupported'; text: string; why: string }
   | { kind: 'ignored'; text: string; why: string };
 
@@ -337,6 +341,11 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push({ kind: 'defaults', text: cmd, path: prog });
     } else if (/^sysctl_restore_.*\.sh$/.test(base)) {
       actions.push({ kind: 'noop', text: cmd, why: 'set_sysctls.py\'s restore script: every script starts from a fresh stack' });
+    } else if (base === 'rm' && w.length === 3 && w[1] === '-f') {
+      actions.push({ kind: 'file', text: cmd, path: w[2]!, data: undefined });
+    } else if (base === 'dd') {
+      const made = ddZeros(w.slice(1));
+      actions.push(typeof made === 'string' ? { kind: 'unsupported', text: cmd, why: made } : { kind: 'file', text: cmd, path: made.path, data: made.data });
     } else if (base === 'true' || base === ':') {
       actions.push({ kind: 'noop', text: cmd, why: 'it does nothing' });
     } else if (base === 'ip' && w.some((x) => x === 'route') && w.some((x) => ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min', 'features'].includes(x))) {

@@ -17,6 +17,7 @@
 import type { Expr, SyscallSpec } from './ast.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
+import { scriptFiles } from './files.ts';
 import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
@@ -619,7 +620,10 @@ function startStory(host: SyscallHost, s: ScriptSocket): void {
 
 const sysClose: Impl = (host, args) => {
   checkArgCount(args, 1);
-  const s = socketOf(host, s32Arg(args, 0));
+  const files = scriptFiles(host).fds;
+  const fd = s32Arg(args, 0);
+  if (files.has(fd)) return exact(() => (files.delete(fd) ? { ret: 0 } : { ret: -1, errno: 'EBADF' }));
+  const s = socketOf(host, fd);
   const ep = endpointOf(s);
   // SO_LINGER with a time: close() waits (even on an O_NONBLOCK socket) while
   // our FIN is unacknowledged, at most that long (__tcp_close's sk_wait_event).
@@ -1059,6 +1063,47 @@ function epollOf(host: SyscallHost, fd: number): EpollInstance {
   return e;
 }
 
+/**
+ * open(PATH, FLAGS[, MODE]): a file of the run's own (files.ts: made by the
+ * script's `dd` line), read-only; ENOENT when there is none.
+ */
+const sysOpen: Impl = (host, args, expected) => {
+  if (args.length < 2 || args.length > 3) throw new SyscallError(`open() takes 2 or 3 arguments, not ${args.length}`);
+  const path = arg(args, 0);
+  if (path.type !== 'string') throw new SyscallError(`Bad type; actual: ${typeName(path)} expected: string`);
+  const flags = s32Arg(args, 1);
+  if ((flags & 3) !== SYMBOLS.O_RDONLY!) throw new SyscallError('open() for writing is not supported by tcpstack pkt (files are read-only)');
+  const files = scriptFiles(host);
+  return {
+    mode: 'fd',
+    wakeAt: undefined,
+    step: () => (files.paths.has(path.value) ? { ret: host.allocLiveFd() } : { ret: -1, errno: 'ENOENT' }),
+    after: (o) => {
+      if (o.ret < 0) return;
+      if (host.findByScriptFd(expected) || epollTable(host).has(expected) || files.fds.has(expected)) throw new SyscallError(`duplicate fd ${expected} in script`);
+      files.fds.set(expected, { path: path.value, data: files.paths.get(path.value)! });
+    },
+  };
+};
+
+/**
+ * sendfile(OUT, IN, [OFFSET], COUNT): the file's bytes from OFFSET, at most
+ * COUNT, written to the socket as write() writes them (do_sendfile's splice
+ * into tcp_sendmsg; a blocking socket waits for room).
+ */
+const sysSendfile: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const s = socketOf(host, s32Arg(args, 0));
+  const file = scriptFiles(host).fds.get(s32Arg(args, 1));
+  if (file === undefined) throw new SyscallError(`sendfile() from script fd ${s32Arg(args, 1)}, which is no open file`);
+  const off = arg(args, 2);
+  let offset = 0;
+  if (off.type === 'list' && off.items.length === 1) offset = s32Value(off.items[0]!);
+  else if (!(off.type === 'word' && off.name === 'NULL')) throw new SyscallError('sendfile() offset: [N] or NULL');
+  const count = Math.max(0, Math.min(s32Arg(args, 3), file.data.length - offset));
+  return writeCall('sendfile', s, count, 0, false);
+};
+
 const sysEpollCreate: Impl = (host, args, expected) => {
   checkArgCount(args, 1);
   const size = s32Arg(args, 0);
@@ -1162,6 +1207,8 @@ const TABLE: Readonly<Record<string, Impl>> = {
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
+  open: sysOpen,
+  sendfile: sysSendfile,
   sendmsg: sysSendmsg,
   writev: sysWritev,
   close: sysClose,
@@ -1177,7 +1224,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['cap_set', 'open', 'sendfile', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['cap_set', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
 import { arithmetic, grepStatus, interpretCommand, nstatOutput, words } from '../../cli/pkt/shell.ts';
+import { ddZeros } from '../../cli/pkt/files.ts';
 import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -565,4 +566,21 @@ test('epoll: a wrong event or data fails with packetdrill\'s message', (t) => {
   passes(t, run(`${body}+0 epoll_wait(5, {events=EPOLLOUT, fd=4}, 1, 0) = 1\n`));
   t.is(run(`${body}+0 epoll_wait(5, {events=EPOLLIN|EPOLLOUT, fd=4}, 1, 0) = 1\n`, 'e.pkt').error?.headline(), 'e.pkt:12: runtime error in epoll_wait call: epoll_event->events does not match script: expected: 0x5 actual: 0x4');
   t.is(run(`${OPEN}+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=3}) = 0\n`, 'e.pkt').error?.headline(), 'e.pkt:11: runtime error in epoll_ctl call: wrong fd specified in epoll_event');
+});
+
+test('files of a script: rm -f and dd of zeros in memory, open() and sendfile(); other uses refused', (t) => {
+  t.like(ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x', 'status=none']), { path: '/tmp/x' });
+  t.is((ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x']) as { data: Uint8Array }).data.length, 3000);
+  t.is(ddZeros(['if=/dev/urandom', 'of=/tmp/x', 'bs=1', 'count=1']), 'dd from other than /dev/zero');
+  t.is(ddZeros(['if=/dev/zero', 'of=/tmp/x', 'bs=1', 'count=1', 'seek=3']), 'dd seek=');
+  t.deepEqual(interpretCommand('/bin/rm -f /tmp/x').map((a) => a.kind), ['file']);
+  t.deepEqual(interpretCommand('dd if=/dev/urandom of=/tmp/x bs=1 count=1').map((a) => a.kind), ['unsupported']);
+  const script = `\`/bin/dd bs=1 count=5 if=/dev/zero of=/tmp/f status=none\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 open("/tmp/f", O_RDONLY) = 4
++0 open("/tmp/g", O_RDONLY) = -1 ENOENT (No such file or directory)
++0 close(4) = 0
+`;
+  passes(t, run(script));
+  t.is(run('0 open("/tmp/f", O_RDONLY) = 4\n', 'o.pkt').error?.headline(), 'o.pkt:1: runtime error in open call: Expected non-negative result but got -1 with errno 2 (No such file or directory)');
 });
