@@ -482,7 +482,7 @@ export class Listener implements PortOwner, FastOpenListener {
         // the child (an off-path SYN must not kill a legitimate connection);
         // a valid RST ends it (ECONNRESET for its reader).
         if (!(flags & TCP_RST)) {
-          replyReset(this.ctx, seg, 'requestSyn');
+          replyReset(this.ctx, seg, 'fastOpenChildSyn');
           return 'TCP_INVALID_SYN';
         }
         fastOpenRemove(child, true);

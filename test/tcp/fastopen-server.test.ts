@@ -160,3 +160,22 @@ test('closed before the final ACK: the child sends its FIN from SYN_RECV (FIN_WA
   // FIN_WAIT2 now, the request gone: no more SYN-ACKs.
   p.quietUntil(10_000);
 });
+
+test('tcp_check_req for the child: an in-window SYN is reset but leaves the child; a RST at RCV.NXT before accept() resets it (TcpAttemptFails twice, as Linux counts)', (t) => {
+  const { s, l, p } = setup();
+  p.send({ flags: 'S', seq: 1000, data: 10, opts: { mss: 1000, fo: { cookie: cookieUnder(KEY) } } });
+  t.deepEqual(
+    p.send({ flags: 'S', seq: 1020, opts: { mss: 1000 } }).map((x) => [x.flags, x.seq, x.ack]),
+    [['R.', 0, 1021]],
+    'tcp_v4_send_reset for the SYN, from the listener',
+  );
+  t.is(s.stack.counters.TcpAttemptFails, 1);
+  t.deepEqual(p.send({ flags: 'R', seq: 1011 }), []);
+  t.is(s.stack.counters.TcpAttemptFails, 3);
+  t.is(s.stack.counters.TcpExtEmbryonicRsts, 0, 'not a request sock reset');
+  const ep = l.accept()!;
+  t.is(ep.state, 'CLOSED');
+  t.deepEqual(ep.read(100), pattern(10), 'the data stays readable');
+  t.throws(() => ep.read(100), { message: /ECONNRESET/ });
+  p.quietUntil(10_000);
+});
