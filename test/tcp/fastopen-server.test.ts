@@ -11,6 +11,7 @@ import { fastOpenCookie, parseFastOpenKeys } from '../../stack/tcp/fastopen-cook
 import type { Sysctls } from '../../stack/sysctl.ts';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { POLLIN } from '../../stack/socket/types.ts';
+import { icmpErrorAbout } from '../helpers/packets.ts';
 import { testStack } from '../helpers/stack.ts';
 import { PEER_ADDR, STACK_ADDR, TcpPeer, UNSCALED_WIN, pattern } from '../helpers/tcp-peer.ts';
 
@@ -178,4 +179,25 @@ test('tcp_check_req for the child: an in-window SYN is reset but leaves the chil
   t.deepEqual(ep.read(100), pattern(10), 'the data stays readable');
   t.throws(() => ep.read(100), { message: /ECONNRESET/ });
   p.quietUntil(10_000);
+});
+
+test('ICMP: host unreachable quoting the ISN ends a child not yet accepted (data, then EHOSTUNREACH); once accepted it is only the soft error', (t) => {
+  const before = setup();
+  before.p.send({ flags: 'S', seq: 1000, data: 10, opts: { mss: 1000, fo: { cookie: cookieUnder(KEY) } } });
+  // Outside ISN..SND.NXT: TcpExtOutOfWindowIcmps, nothing else.
+  before.s.stack.input(icmpErrorAbout({ type: 3, code: 1, sport: 80, dport: 40000, seq: before.p.our(1000) }));
+  t.is(before.s.stack.counters.TcpExtOutOfWindowIcmps, 1);
+  before.s.stack.input(icmpErrorAbout({ type: 3, code: 1, sport: 80, dport: 40000, seq: before.p.our(0) }));
+  const ep = before.l.accept()!;
+  t.is(ep.state, 'CLOSED');
+  t.deepEqual(ep.read(100), pattern(10));
+  t.throws(() => ep.read(100), { message: /EHOSTUNREACH/ });
+
+  const after = setup();
+  after.p.send({ flags: 'S', seq: 1000, data: 10, opts: { mss: 1000, fo: { cookie: cookieUnder(KEY) } } });
+  const accepted = after.l.accept()!;
+  after.s.stack.input(icmpErrorAbout({ type: 3, code: 1, sport: 80, dport: 40000, seq: after.p.our(0) }));
+  t.is(accepted.state, 'SYN_RECV', 'an accepted child keeps going');
+  t.deepEqual(after.p.send({ flags: '.', seq: 1011, ack: after.p.our(1) }), []);
+  t.is(accepted.state, 'ESTABLISHED');
 });
