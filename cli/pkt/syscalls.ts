@@ -818,6 +818,8 @@ const sysSetsockopt: Impl = (host, args) => {
     };
   } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
     apply = recvOptionSetter(ep, level, name, val, s32Arg(args, 4), int);
+  } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN || name === SYMBOLS.TCP_FASTOPEN_KEY)) {
+    apply = fastOpenSetsockopt(ep, name, val, s32Arg(args, 4), int);
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -868,6 +870,7 @@ const sysGetsockopt: Impl = (host, args) => {
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_KEEPCNT) read = () => o.keepCnt ?? sys.tcp_keepalive_probes;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_USER_TIMEOUT) read = () => o.userTimeout;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_SYNCNT) read = () => o.synCnt ?? sys.tcp_syn_retries;
+  else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_FASTOPEN) read = () => tcpEndpoint(ep, 'TCP_FASTOPEN').fastOpenQueueLength;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_LINGER2) {
     read = () => (o.linger2 === undefined || o.linger2 === 0 ? sys.tcp_fin_timeout : o.linger2 < 0 ? -1 : o.linger2);
   } else if (endpointIntOption(ep, level, name) !== undefined) {
@@ -968,6 +971,52 @@ function recvOptionValue(ep: Endpoint, name: number): number {
     default:
       return 0;
   }
+}
+
+function tcpEndpoint(ep: Endpoint, what: string): TcpEndpoint {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${what} needs a TCP endpoint`);
+  return ep;
+}
+
+/**
+ * The server side of Fast Open: TCP_FASTOPEN's queue length (an int), and
+ * TCP_FASTOPEN_KEY's key bytes, the first optlen bytes of the script's
+ * string (16, or 32 with a backup; else EINVAL from the stack).
+ */
+function fastOpenSetsockopt(ep: Endpoint, name: number, val: Expr, optlen: number, int: () => number): () => void {
+  if (name === SYMBOLS.TCP_FASTOPEN) {
+    const v = int();
+    return () => tcpEndpoint(ep, 'TCP_FASTOPEN').setFastOpen(v);
+  }
+  if (val.type !== 'string') throw new SyscallError(`TCP_FASTOPEN_KEY takes a string, not ${typeName(val)}`);
+  const bytes = cStringBytes(val.value);
+  const key = new Uint8Array(Math.max(0, optlen));
+  key.set(bytes.subarray(0, key.length));
+  return () => tcpEndpoint(ep, 'TCP_FASTOPEN_KEY').setFastOpenKey(key);
+}
+
+/**
+ * A script string's bytes as packetdrill unescapes them
+ * (unescape_cstring_expression): \f \n \r \t \v, \xhh; `\\` and
+ * `\"` fall through its switch to \f, as they do there.
+ */
+export function cStringBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (text[i] !== '\\') {
+      out.push(ch & 0xff);
+      continue;
+    }
+    const e = text[++i];
+    const simple: Record<string, number> = { '\\': 0x0c, '"': 0x0c, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09, v: 0x0b };
+    if (e !== undefined && e in simple) out.push(simple[e]!);
+    else if (e === 'x' && /^[0-9a-fA-F]{2}/.test(text.slice(i + 1, i + 3))) {
+      out.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else throw new SyscallError(e === 'x' ? `invalid hex escape (\\xhh): '\\x${text.slice(i + 1)}'` : `unsupported escape code: '${e ?? ''}'`);
+  }
+  return Uint8Array.from(out);
 }
 
 /** include/net/tcp.h: the size of a congestion control's name, its NUL included. */

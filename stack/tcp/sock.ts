@@ -10,6 +10,8 @@
  * errno values, never thrown: the socket layer above (stack/socket) checks
  * arguments and turns them into the errors its callers see.
  */
+import { TCP_FASTOPEN_KEY_LENGTH } from './fastopen-cookie.ts';
+import { FastOpenQueue, fastOpenInitKeyOnce, fastOpenKeysOf, fastOpenQueueTune, TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1 } from './fastopen-server.ts';
 import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
@@ -215,6 +217,9 @@ export class TcpSock implements SocketOwner {
   private opts: OptionValues = DEFAULT_OPTIONS;
   private optsShared = true;
 
+  /** The Fast Open queue (icsk_accept_queue.fastopenq: TCP_FASTOPEN, TCP_FASTOPEN_KEY); made when first needed. */
+  private fastOpen: FastOpenQueue | undefined;
+
   /** IPV6_V6ONLY (net.ipv6.bindv6only, 0, by default): an IPv6 socket that takes no IPv4. */
   private v6only = false;
 
@@ -354,6 +359,17 @@ export class TcpSock implements SocketOwner {
     l.tos = this.opts.tos;
     l.tclass = this.opts.tclass;
     l.deferAccept = this.deferAccept;
+    // inet_listen: under TFO_SERVER_WO_SOCKOPT1 (and the server bit) a listener
+    // without TCP_FASTOPEN gets a Fast Open queue of its backlog; the queue
+    // starts empty (reqsk_queue_alloc).
+    const q = (this.fastOpen ??= new FastOpenQueue());
+    const tfo = this.layer.ctx.sysctl.tcp_fastopen;
+    if (tfo & TFO_SERVER_WO_SOCKOPT1 && tfo & TFO_SERVER_ENABLE && q.maxQlen === 0) {
+      fastOpenQueueTune(q, effective, somaxconn);
+      fastOpenInitKeyOnce(this.layer.ctx);
+    }
+    q.startListening();
+    l.fastOpen = q;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
       l.rcvBufLocked = true;
@@ -369,6 +385,8 @@ export class TcpSock implements SocketOwner {
     if (!l) return 'EINVAL';
     const child = l.acceptQueue.shift();
     if (!child) return null;
+    // inet_csk_accept: a Fast Open child still in its handshake is taken (req->sk cleared).
+    if (child.fastOpenReq !== undefined) child.fastOpenReq.childAccepted = true;
     const sock = new TcpSock(this.layer, this.ipv6);
     sock.v6only = this.v6only;
     sock.conn = child;
@@ -458,8 +476,9 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return this.takeSockError() ?? (this.listener ? 'ENOTCONN' : 'EPIPE');
     if (c.pendingError !== undefined) return this.takeReportedError();
-    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
-    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
+    // tcp_sendmsg_locked waits for the handshake, except on a Fast Open child (tcp_passive_fastopen).
+    if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && c.fastOpenReq === undefined)) return 0;
+    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT' && c.state !== 'SYN_RECV')) return 'EPIPE';
     if (data.length === 0) return 0;
     return sendmsg(c, data, zeroCopy, flags);
   }
@@ -514,7 +533,8 @@ export class TcpSock implements SocketOwner {
     // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
     if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
     if (closed) mask |= POLLIN;
-    const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
+    // tcp_poll: a Fast Open child in SYN_RECV polls as a connected socket.
+    const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenReq !== undefined);
     if (connected && (c.shutWr || closed)) mask |= POLLOUT;
     else if (connected) {
       // tcp_poll: writable while __sk_stream_is_writeable; else the writer is
@@ -810,6 +830,45 @@ export class TcpSock implements SocketOwner {
     }
     this.applyOptions();
     return undefined;
+  }
+
+  /**
+   * TCP_FASTOPEN: the Fast Open queue length, settable while closed or
+   * listening (EINVAL otherwise, or for a negative value); it draws the
+   * namespace key if none was set (tcp_fastopen_init_key_once).
+   */
+  setFastOpen(qlen: number): TcpErrno | undefined {
+    const closed = this.conn === undefined || this.conn.state === 'CLOSED';
+    if (!Number.isInteger(qlen) || qlen < 0 || !closed) return 'EINVAL';
+    fastOpenInitKeyOnce(this.layer.ctx);
+    fastOpenQueueTune((this.fastOpen ??= new FastOpenQueue()), qlen, this.layer.ctx.sysctl.somaxconn);
+    return undefined;
+  }
+
+  /** getsockopt(TCP_FASTOPEN): the queue length (0: no Fast Open). */
+  get fastOpenQueueLength(): number {
+    return this.fastOpen?.maxQlen ?? 0;
+  }
+
+  /**
+   * TCP_FASTOPEN_KEY: this socket's server keys, 16 bytes (a primary) or 32
+   * (a backup after it), in any state; any other length is EINVAL
+   * (do_tcp_setsockopt, tcp_fastopen_reset_cipher).
+   */
+  setFastOpenKey(bytes: Uint8Array): TcpErrno | undefined {
+    if (bytes.length !== TCP_FASTOPEN_KEY_LENGTH && bytes.length !== 2 * TCP_FASTOPEN_KEY_LENGTH) return 'EINVAL';
+    const keys = [bytes.slice(0, TCP_FASTOPEN_KEY_LENGTH)];
+    if (bytes.length > TCP_FASTOPEN_KEY_LENGTH) keys.push(bytes.slice(TCP_FASTOPEN_KEY_LENGTH));
+    (this.fastOpen ??= new FastOpenQueue()).keys = keys;
+    return undefined;
+  }
+
+  /** getsockopt(TCP_FASTOPEN_KEY): the keys in effect, the socket's or else the namespace's (tcp_fastopen_get_cipher); empty with none. */
+  get fastOpenKeyBytes(): Uint8Array {
+    const keys = fastOpenKeysOf(this.layer.ctx, this.fastOpen) ?? [];
+    const out = new Uint8Array(keys.length * TCP_FASTOPEN_KEY_LENGTH);
+    keys.forEach((k, i) => out.set(k, i * TCP_FASTOPEN_KEY_LENGTH));
+    return out;
   }
 
   /** The option's value: what was set, else what the socket uses (the sysctl default, the buffer in effect). */
