@@ -620,6 +620,9 @@ class Runner implements SyscallHost {
       if (action.kind === 'defaults') {
         for (const [name, value] of DEFAULTS_SH) if (sysctlKey(name) !== undefined) setSysctl(this.stack.sysctl, name, value);
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: packetdrill's defaults.sh applied`);
+      } else if (action.kind === 'tcp-metrics-flush') {
+        this.stack.tcp.flushMetrics();
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: the per-destination metrics (Fast Open's cookies) flushed`);
       } else if (action.kind === 'sysctl') {
         if (sysctlKey(action.name) === undefined) {
           this.warn(line, `sysctl ${action.name} is not modelled by the stack: \`${action.text}\` ignored`);

@@ -8,11 +8,13 @@
  *   echo V > /proc/sys/net/ipv4/tcp_x
  *   .../set_sysctls.py /proc/sys/net/ipv4/tcp_x=V [...]
  *   .../defaults.sh       (packetdrill's gtests/net/common/defaults.sh)
+ *   ip tcp_metrics flush [all]   (the per-destination metrics: Fast Open's cookie cache)
  */
 
 export type ShellAction =
   | { kind: 'sysctl'; name: string; value: string; text: string }
   | { kind: 'defaults'; text: string }
+  | { kind: 'tcp-metrics-flush'; text: string }
   | { kind: 'ignored'; text: string; why: string };
 
 /**
@@ -105,8 +107,8 @@ function dropNullRedirections(w: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < w.length; i++) {
     const x = w[i]!;
-    if (/^\d?>&\d$/.test(x) || /^\d?>\/dev\/null$/.test(x)) continue;
-    if (/^\d?>>?$/.test(x) && w[i + 1] === '/dev/null') {
+    if (/^\d?>&\d$/.test(x) || /^(\d|&)?>\/dev\/null$/.test(x)) continue;
+    if (/^(\d|&)?>>?$/.test(x) && w[i + 1] === '/dev/null') {
       i++;
       continue;
     }
@@ -143,6 +145,8 @@ export function interpretCommand(text: string): ShellAction[] {
         if (eq < 0) actions.push({ kind: 'ignored', text: cmd, why: `reads ${a} (only assignments are applied)` });
         else actions.push({ kind: 'sysctl', name: a.slice(0, eq), value: a.slice(eq + 1), text: cmd });
       }
+    } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush' && (w.length === 3 || (w.length === 4 && w[3] === 'all'))) {
+      actions.push({ kind: 'tcp-metrics-flush', text: cmd });
     } else if (base === 'set_sysctls.py') {
       for (const a of w.slice(1)) {
         const eq = a.indexOf('=');

@@ -8,7 +8,10 @@ import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
-import { TCP_DEFAULT_MSS, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN } from './constants.ts';
+import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN, tsValAt } from './constants.ts';
+import { enterQuickAckMode } from './ack-schedule.ts';
+import { rcvFastOpenSynAck } from './fastopen-synack.ts';
+import { activeDisable } from './fastopen-client.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
@@ -44,6 +47,17 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
       const unsent = seqGt(seg.ack, c.sndNxt);
       replyReset(c.ctx, seg, unsent ? 'synSentBadAck' : 'synSentOldAck');
       return unsent ? 'TCP_ACK_UNSENT_DATA' : 'TCP_TOO_OLD_ACK';
+    }
+  }
+  // tcp_rcv_synsent_state_process: a timestamp echo that our SYNs cannot
+  // have sent (before the first one, or in the future) resets (PAWS).
+  const syn = c.rtx.first();
+  if (f & TCP_ACK && seg.options.tsPresent && seg.options.tsEcr !== 0 && syn !== undefined) {
+    const first = tsValAt(syn.firstSentAt, c.tsOffset);
+    if (((c.tsVal() - first) >>> 0) < ((seg.options.tsEcr - first) >>> 0)) {
+      if (!(f & TCP_RST)) replyReset(c.ctx, seg, 'synSentPaws');
+      else c.ctx.counters.TcpExtPAWSActiveRejected++;
+      return 'TCP_RFC7323_PAWS';
     }
   }
   if (f & TCP_RST) {
@@ -83,11 +97,30 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.setState('ESTABLISHED');
     stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
-    c.ackNow = true;
-    c.hooks.dirty(c);
-    if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
     if (c.keepalive) timers.armKeepalive(c);
-    return undefined;
+    // Fast Open (RFC 7413): the cookie cached, SYN data not acknowledged sent
+    // again, the SYN-ACK's data queued. A SYN-ACK's data is taken only there.
+    const verdict: { drop: DropReason | undefined } = { drop: undefined };
+    const fastOpenFail = (c.synFastOpen || c.synData) && rcvFastOpenSynAck(c, seg, verdict);
+    const writePending = c.writePending > 0;
+    c.writePending = 0;
+    c.hooks.dirty(c);
+    // The retransmitted data carries the handshake's ACK.
+    if (fastOpenFail) return verdict.drop;
+    if (writePending) {
+      // A writer waits with more data: the ACK is held for it ("save one
+      // ACK"), quick ACKs on, the delayed-ACK timer at TCP_DELACK_MAX.
+      enterQuickAckMode(c);
+      c.ackSched = true;
+      if (!c.ackNow) {
+        c.ackDelayed = true;
+        c.ackTimeout = c.now() + TCP_DELACK_MAX;
+        c.ctx.timers.arm(c.delackTimer, c.ackTimeout);
+      }
+      return verdict.drop;
+    }
+    c.ackNow = true;
+    return verdict.drop;
   }
   // Simultaneous open (RFC 9293 §3.5, Figure 7): SYN_RECV, answer with SYN,ACK.
   ecn.onCrossingSyn(c, f);
@@ -164,6 +197,8 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       resetByPeer(c);
       return undefined;
     }
+    // An out-of-order RST before any data on an active Fast Open connection: a blackhole sign.
+    if (c.synFastOpen && c.dataSegsIn === 0 && c.state === 'ESTABLISHED') activeDisable(c.ctx);
     return challengeAck(c, 'rst', false);
   }
 

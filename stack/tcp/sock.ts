@@ -18,7 +18,8 @@ import { NET_CORE_RMEM_MAX, NET_CORE_WMEM_MAX } from './constants.ts';
 import { tcpAbort, tcpDone } from './endings.ts';
 import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { Listener } from './listener.ts';
-import { connectStart } from './output.ts';
+import { connectPrepare, tcpConnect } from './output.ts';
+import { TFO_CLIENT_ENABLE, deferConnect, type FastOpenRequest } from './fastopen-client.ts';
 import { freeRoom, isWriteable, writeSpace } from './sndbuf.ts';
 import type { PortOwner } from './tables.ts';
 import type { TcpLayer } from './tcp.ts';
@@ -62,6 +63,10 @@ export interface TcpSockOptions {
   TCP_SYNCNT: number;
   /** The congestion control by name ("cubic", "reno"); unset: net.ipv4.tcp_congestion_control. */
   TCP_CONGESTION: string;
+  /** 1: connect() holds the SYN back for the first write when it can carry data (Fast Open; EOPNOTSUPP without net.ipv4.tcp_fastopen's client bit). */
+  TCP_FASTOPEN_CONNECT: number;
+  /** 1: SYN data without a cookie (as net.ipv4.tcp_fastopen's 0x4, for this socket). */
+  TCP_FASTOPEN_NO_COOKIE: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -97,6 +102,8 @@ interface OptionValues {
   linger2: number | undefined;
   synRetries: number | undefined;
   congestion: CongestionControlName | undefined;
+  fastOpenConnect: boolean;
+  fastOpenNoCookie: boolean;
 }
 
 function defaultOptions(): OptionValues {
@@ -115,6 +122,8 @@ function defaultOptions(): OptionValues {
     linger2: undefined,
     synRetries: undefined,
     congestion: undefined,
+    fastOpenConnect: false,
+    fastOpenNoCookie: false,
   };
 }
 
@@ -297,7 +306,7 @@ export class TcpSock implements SocketOwner {
    * address of the peer's family is the source; without one, ENETUNREACH
    * (no route).
    */
-  connect(remote: number, port: number): TcpErrno | undefined {
+  connect(remote: number, port: number, fastOpen?: FastOpenRequest): TcpErrno | undefined {
     if (this.listener) return 'EISCONN';
     if (this.conn) return this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN';
     const layer = this.layer;
@@ -329,8 +338,55 @@ export class TcpSock implements SocketOwner {
     this.applyOptions();
     layer.connections.set(remote, port, b.port, c);
     c.portOwner = b; // released when the connection is done (TcpLayer.closed) or by its minisock
-    connectStart(c, layer.isn(remote, port, b.port));
+    c.fastOpenConnect = this.opts.fastOpenConnect;
+    c.fastOpenNoCookie = this.opts.fastOpenNoCookie;
+    c.fastOpenReq = fastOpen;
+    connectPrepare(c, layer.isn(remote, port, b.port));
+    // tcp_v4_connect: tcp_fastopen_defer_connect, else tcp_connect.
+    if (!deferConnect(c)) tcpConnect(c);
     return undefined;
+  }
+
+  /** connect() held the SYN back for the first write (TCP_FASTOPEN_CONNECT with a cookie: DEFER_CONNECT). */
+  get connectDeferred(): boolean {
+    return this.conn?.deferConnect === true && this.conn.state === 'SYN_SENT';
+  }
+
+  /**
+   * tcp_sendmsg_fastopen: sendmsg(MSG_FASTOPEN), or any write after a
+   * deferred connect(): the SYN goes now, carrying as much of `data` as
+   * Fast Open allows (tcp_send_syn_data), then __inet_stream_connect's
+   * verdict. EOPNOTSUPP without net.ipv4.tcp_fastopen's client bit,
+   * EALREADY while another request is pending or the handshake is under
+   * way, the connect errors; 'connected' when the socket already is
+   * (MSG_FASTOPEN is then ignored: an ordinary write). Otherwise
+   * `{ copied }`: the bytes the SYN took, the handshake under way
+   * (EINPROGRESS for a caller that does not wait, unless it took some).
+   * `blocking`: the caller waits for the handshake with bytes still to
+   * write, so the handshake's ACK waits for them (sk_write_pending).
+   */
+  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean): { copied: number } | 'connected' | TcpErrno {
+    if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
+    let c = this.conn;
+    if (c?.fastOpenReq !== undefined) return 'EALREADY';
+    const req: FastOpenRequest = { cookie: { len: 0, val: new Uint8Array(0), exp: false }, data, size: data.length, copied: 0 };
+    if (c !== undefined && c.deferConnect) {
+      c.fastOpenReq = req;
+      if (c.state === 'SYN_SENT') tcpConnect(c);
+    } else if (c === undefined) {
+      const error = this.connect(remote, port, req);
+      if (error !== undefined) return error;
+      c = this.conn!;
+    } else if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
+      return 'EALREADY';
+    } else {
+      return 'connected';
+    }
+    // The request lives only through the call (tcp_free_fastopen_req); so does DEFER_CONNECT.
+    c.fastOpenReq = undefined;
+    c.deferConnect = false;
+    if (blocking && req.data !== undefined && c.state === 'SYN_SENT') c.writePending = 1;
+    return { copied: req.copied };
   }
 
   // ---------------------------------------------------------------------------
@@ -361,6 +417,11 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return this.listener ? 'ENOTCONN' : 'EPIPE';
     if (c.pendingError !== undefined) return this.takeReportedError();
+    if (c.deferConnect && c.state === 'SYN_SENT') {
+      // tcp_sendmsg_locked: a write after a deferred connect() is a Fast Open one.
+      const r = this.sendFastOpen(data, c.remote, c.remotePort, false);
+      return typeof r === 'object' ? r.copied : r === 'connected' ? 0 : r;
+    }
     if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
     if (data.length === 0) return 0;
@@ -406,6 +467,8 @@ export class TcpSock implements SocketOwner {
     if (c.recvQueue.length > 0) mask |= POLLIN;
     if (closed) mask |= POLLIN;
     const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
+    // tcp_poll: a deferred Fast Open connect() is writable, so that the write that sends the SYN comes.
+    if (c.state === 'SYN_SENT' && c.deferConnect) mask |= POLLOUT;
     if (connected && (c.shutWr || closed)) mask |= POLLOUT;
     else if (connected) {
       // tcp_poll: writable while __sk_stream_is_writeable; else the writer is
@@ -588,6 +651,18 @@ export class TcpSock implements SocketOwner {
         if (typeof v !== 'string' || !isCongestionControlName(v)) return 'ENOENT';
         o.congestion = v;
         break;
+      case 'TCP_FASTOPEN_CONNECT':
+        // do_tcp_setsockopt: 0 or 1; only with the client bit; only before connect().
+        if (!inRange(v, 0, 1)) return 'EINVAL';
+        if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
+        if (this.state !== 'CLOSED') return 'EINVAL';
+        o.fastOpenConnect = v === 1;
+        return undefined;
+      case 'TCP_FASTOPEN_NO_COOKIE':
+        if (!inRange(v, 0, 1)) return 'EINVAL';
+        if (this.state !== 'CLOSED' && this.state !== 'LISTEN') return 'EINVAL';
+        o.fastOpenNoCookie = v === 1;
+        return undefined;
     }
     this.applyOptions();
     return undefined;
@@ -611,6 +686,8 @@ export class TcpSock implements SocketOwner {
       TCP_LINGER2: o.linger2 ?? s.tcp_fin_timeout,
       TCP_SYNCNT: o.synRetries ?? s.tcp_syn_retries,
       TCP_CONGESTION: this.conn?.cc.name ?? o.congestion ?? s.tcp_congestion_control,
+      TCP_FASTOPEN_CONNECT: o.fastOpenConnect ? 1 : 0,
+      TCP_FASTOPEN_NO_COOKIE: o.fastOpenNoCookie ? 1 : 0,
     };
     return values[name];
   }
