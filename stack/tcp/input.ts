@@ -17,7 +17,7 @@ import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
-import { receive } from './receive.ts';
+import { duplicateSyn, receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
@@ -95,6 +95,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.retransStamp = 0;
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
+    c.lastDataTime = c.now(); // tcp_finish_connect: icsk_ack.lrcvtime
     stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
     if (c.keepalive) timers.armKeepalive(c);
@@ -231,7 +232,11 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT') return undefined;
 
   // Sixth (URG) is ignored, as Linux ignores urgent data by default for delivery order.
-  // Seventh and eighth: text and FIN.
+  // Seventh and eighth: text and FIN. A simultaneous open's SYN-ACK alone is a duplicate of the SYN.
+  if (f & TCP_SYN && seg.payload.length === 0 && !(f & TCP_FIN) && c.state === 'ESTABLISHED') {
+    duplicateSyn(c, seg);
+    return undefined;
+  }
   if (seg.payload.length > 0 || f & TCP_FIN) {
     switch (c.state) {
       case 'ESTABLISHED':
