@@ -97,6 +97,8 @@ export type Expr =
   | { type: 'linger'; onoff: number; linger: number }
   | { type: 'pollfd'; fd: Expr; events: Expr; revents: Expr }
   | { type: 'iovec'; len: Expr }
+  /** sendmsg's struct msghdr without control data: the address is always `...`. */
+  | { type: 'msghdr'; iov: Expr[]; flags: Expr }
   | { type: 'sockaddr'; family: string; port: number; addr: string }
   | { type: 'unsupported'; what: string };
 
@@ -186,6 +188,8 @@ export function formatExpr(e: Expr): string {
       return `{fd=${formatExpr(e.fd)}, events=${formatExpr(e.events)}, revents=${formatExpr(e.revents)}}`;
     case 'iovec':
       return `{..., ${formatExpr(e.len)}}`;
+    case 'msghdr':
+      return `{msg_name(...)=..., msg_iov(${e.iov.length})=[${e.iov.map(formatExpr).join(', ')}], msg_flags=${formatExpr(e.flags)}}`;
     case 'sockaddr':
       return `{sa_family=${e.family}, sin_port=htons(${e.port}), sin_addr=inet_addr(${JSON.stringify(e.addr)})}`;
     case 'unsupported':

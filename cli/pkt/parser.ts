@@ -678,6 +678,34 @@ class Parser {
     }
   }
 
+  /**
+   * The plain msghdr of sendmsg: `{msg_name(...)=..., msg_iov(N)=[iovecs],
+   * msg_flags=F}` (after the `{`). Anything else (msg_control, cmsgs) leaves
+   * the tokens as they were: undefined.
+   */
+  private tryMsghdr(): Expr | undefined {
+    const start = this.i;
+    const fail = (): undefined => {
+      this.i = start;
+      return undefined;
+    };
+    const word = (w: string): boolean => this.isKeyword(this.peek(), w) && this.next() !== undefined;
+    const char = (c: string): boolean => this.isChar(this.peek(), c) && this.next() !== undefined;
+    const ellipsis = (): boolean => this.peek().kind === 'ELLIPSIS' && this.next() !== undefined;
+    if (!(word('msg_name') && char('(') && ellipsis() && char(')') && char('=') && ellipsis() && char(','))) return fail();
+    if (!(word('msg_iov') && char('('))) return fail();
+    const count = this.peek();
+    if (count.kind !== 'INTEGER') return fail();
+    this.next();
+    if (!(char(')') && char('='))) return fail();
+    const iov = this.parseExpr();
+    if (iov.type !== 'list' || iov.items.length !== Number(count.text)) return fail();
+    if (!(char(',') && word('msg_flags') && char('='))) return fail();
+    const flags = this.parseExpr();
+    if (!char('}')) return fail();
+    return { type: 'msghdr', iov: iov.items, flags };
+  }
+
   private parseBraced(open: Token): Expr {
     const t = this.peek();
     if (this.isKeyword(t, 'onoff')) {
@@ -738,6 +766,10 @@ class Parser {
       const len = this.parsePrimary();
       this.expectChar('}');
       return { type: 'iovec', len };
+    }
+    if (this.isKeyword(t, 'msg_name')) {
+      const msg = this.tryMsghdr();
+      if (msg !== undefined) return msg;
     }
     if (t.kind === 'KEYWORD' && /^(msg_name|cmsg_level|scm_sec|ee_errno|events)$/.test(t.text)) {
       return this.skipBraced(open, t.text === 'msg_name' ? 'msghdr arguments' : t.text === 'events' ? 'epoll events' : `{${t.text}=...} arguments`);

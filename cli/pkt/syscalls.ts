@@ -512,6 +512,34 @@ const sysSendto: Impl = (host, args) => {
   return writeCall('sendto', s, count, flags, isNull, host);
 };
 
+/**
+ * sendmsg with a msghdr without control data (packetdrill's
+ * `{msg_name(...)=..., msg_iov(N)=[{..., len}, ...], msg_flags=0}`): a
+ * write of the iovecs' total, MSG_FASTOPEN included, as sendto.
+ */
+const sysSendmsg: Impl = (host, args) => {
+  checkArgCount(args, 3);
+  const s = socketOf(host, s32Arg(args, 0));
+  const msg = arg(args, 1);
+  if (msg.type === 'unsupported') throw new SyscallError(`sendmsg() with ${msg.what} is not supported by tcpstack pkt (a msghdr without control data only)`);
+  if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
+  let count = 0;
+  for (const v of msg.iov) {
+    if (v.type !== 'iovec') throw new SyscallError(`Bad type; actual: ${typeName(v)} expected: iovec`);
+    count += s32Value(v.len);
+  }
+  const flags = s32Arg(args, 2);
+  // run_syscall_connect(must_be_new = false), as for sendto.
+  if (s.state === 'NEW') {
+    s.state = 'ACTIVE_CONNECTING';
+    s.script.remoteIp = s.script.localIp = 0;
+    s.script.remotePort = s.script.localPort = 0;
+    s.live.remoteIp = host.remoteIp;
+    s.live.remotePort = host.connectPort;
+  }
+  return writeCall('sendmsg', s, count, flags, false, host);
+};
+
 const sysClose: Impl = (host, args) => {
   checkArgCount(args, 1);
   const s = socketOf(host, s32Arg(args, 0));
@@ -859,6 +887,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
+  sendmsg: sysSendmsg,
   close: sysClose,
   shutdown: sysShutdown,
   fcntl: sysFcntl,
@@ -869,7 +898,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['readv', 'recvmsg', 'writev', 'sendmsg', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['readv', 'recvmsg', 'writev', 'cap_set', 'open', 'sendfile', 'epoll_create', 'epoll_ctl', 'epoll_wait', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

@@ -401,3 +401,40 @@ test('TCP_CONGESTION: getsockopt and setsockopt with a string, as packetdrill wr
   const wrong = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", [4]) = 0\n', 'cc.pkt');
   t.regex(failure(wrong), /Bad getsockopt optval: expected: 'reno' actual: 'cubi'/);
 });
+
+// ---------------------------------------------------------------------------
+// Fast Open's client calls: sendmsg, MSG_FASTOPEN, ip tcp_metrics flush
+
+test('sendmsg: a msghdr without control data writes the iovecs\' total; one with msg_control is not supported', (t) => {
+  passes(
+    t,
+    run(`${OPEN}
++0 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 600}, {..., 400}], msg_flags=0}, 0) = 1000
++0 > P. 1:1001(1000) ack 1
+`),
+  );
+  const r = run(`${OPEN}
++0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_control(24)=[{cmsg_level=SOL_SOCKET, cmsg_type=SO_MARK, cmsg_data=1}], msg_flags=0}, 0) = 10
+`);
+  t.regex(failure(r), /sendmsg\(\) with msghdr arguments is not supported by tcpstack pkt/);
+});
+
+test('sendto with MSG_FASTOPEN: a cookie request and EINPROGRESS; an AF_UNSPEC address is EOPNOTSUPP; other flags are still refused', (t) => {
+  passes(
+    t,
+    run(`\`sysctl -q net.ipv4.tcp_timestamps=0\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 sendto(3, ..., 0, MSG_FASTOPEN, AF_UNSPEC, ...) = -1 EOPNOTSUPP (Operation not supported)
++0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>
+`),
+  );
+  t.regex(failure(run(`${OPEN}\n+0 send(4, ..., 10, MSG_MORE) = 10\n`)), /send\(\) flags 0x8000 are not supported by tcpstack pkt/);
+});
+
+test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not', (t) => {
+  t.deepEqual(interpretCommand('ip tcp_metrics flush all &> /dev/null').map((a) => a.kind), ['tcp-metrics-flush']);
+  t.deepEqual(interpretCommand('ip tcp_metrics flush').map((a) => a.kind), ['tcp-metrics-flush']);
+  t.deepEqual(interpretCommand('ip tcp_metrics delete 192.0.2.1').map((a) => a.kind), ['ignored']);
+});
