@@ -76,12 +76,26 @@ function words(cmd: string): string[] {
   return out;
 }
 
-/** Splits a command line into simple commands at newlines, `;`, `&&` and `||` outside quotes. */
-function simpleCommands(text: string): string[] {
+/** How a simple command is joined to the one before it: `||` and `&&` make it conditional. */
+type Joiner = '||' | '&&' | ';';
+
+/**
+ * Splits a command line into simple commands at newlines, `;`, `&&`, `||`
+ * and `&` outside quotes, as packetdrill's system(3) shell (dash) does: it
+ * knows no `&>`, so `cmd &> /dev/null` is `cmd` in the background, then an
+ * empty command redirected to /dev/null, which succeeds.
+ */
+function simpleCommands(text: string): Array<{ cmd: string; joiner: Joiner }> {
   const joined = text.replace(/\\\r?\n/g, ' ');
-  const out: string[] = [];
+  const out: Array<{ cmd: string; joiner: Joiner }> = [];
+  let joiner: Joiner = ';';
   let cur = '';
   let quote = '';
+  const end = (next: Joiner): void => {
+    out.push({ cmd: cur.trim(), joiner });
+    joiner = next;
+    cur = '';
+  };
   for (let i = 0; i < joined.length; i++) {
     const c = joined[i]!;
     if (quote) {
@@ -90,16 +104,17 @@ function simpleCommands(text: string): string[] {
     } else if (c === "'" || c === '"') {
       quote = c;
       cur += c;
-    } else if (c === '\n' || c === ';' || ((c === '&' || c === '|') && joined[i + 1] === c)) {
-      if (c !== '\n' && c !== ';') i++;
-      out.push(cur);
-      cur = '';
+    } else if ((c === '&' || c === '|') && joined[i + 1] === c) {
+      i++;
+      end(c === '&' ? '&&' : '||');
+    } else if (c === '\n' || c === ';' || (c === '&' && joined[i - 1] !== '>')) {
+      end(';');
     } else {
       cur += c;
     }
   }
-  out.push(cur);
-  return out.map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('#'));
+  end(';');
+  return out.filter((s) => s.cmd !== '' && !s.cmd.startsWith('#'));
 }
 
 /** Drops output redirections to /dev/null and stderr merges (`> /dev/null 2>&1`). */
@@ -127,8 +142,21 @@ function procName(path: string): string | undefined {
 /** What one back-quoted command line does, as far as the runner is concerned. */
 export function interpretCommand(text: string): ShellAction[] {
   const actions: ShellAction[] = [];
-  for (const cmd of simpleCommands(text)) {
+  // The last command's exit status as far as it is known: a command that
+  // is only a redirection succeeds; what the runner applies is taken to.
+  let lastOk: boolean | undefined;
+  for (const { cmd, joiner } of simpleCommands(text)) {
+    if ((joiner === '||' && lastOk === true) || (joiner === '&&' && lastOk === false)) {
+      actions.push({ kind: 'ignored', text: cmd, why: `not run: the command before \`${joiner}\` ${lastOk ? 'succeeded' : 'failed'}` });
+      continue;
+    }
     const w = dropNullRedirections(words(cmd));
+    const before = actions.length;
+    lastOk = undefined;
+    if (w.length === 0) {
+      lastOk = true;
+      continue;
+    }
     const prog = w[0] ?? '';
     const base = prog.split('/').pop()!;
     if (base === 'defaults.sh') {
@@ -167,6 +195,8 @@ export function interpretCommand(text: string): ShellAction[] {
     } else {
       actions.push({ kind: 'ignored', text: cmd, why: 'not a sysctl setting' });
     }
+    const added = actions.slice(before);
+    if (added.length > 0 && added.every((x) => x.kind === 'defaults' || x.kind === 'tcp-metrics-flush')) lastOk = true;
   }
   return actions;
 }

@@ -438,3 +438,13 @@ test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not
   t.deepEqual(interpretCommand('ip tcp_metrics flush').map((a) => a.kind), ['tcp-metrics-flush']);
   t.deepEqual(interpretCommand('ip tcp_metrics delete 192.0.2.1').map((a) => a.kind), ['ignored']);
 });
+
+test('shell: as dash (packetdrill\'s system(3) shell) reads it, `A &> /dev/null || B` runs A in the background and skips B: the empty redirection succeeded', (t) => {
+  const kinds = (text: string): string[] => interpretCommand(text).map((a) => (a.kind === 'ignored' ? `ignored: ${a.why}` : a.kind));
+  t.deepEqual(kinds('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null || ip tcp_metrics flush all &> /dev/null'), [
+    'sysctl',
+    'ignored: not run: the command before `||` succeeded',
+  ]);
+  t.deepEqual(kinds('sysctl -q net.ipv4.tcp_fastopen_cookies=0 > /dev/null 2>&1 || ip tcp_metrics flush all > /dev/null 2>&1'), ['sysctl', 'tcp-metrics-flush']);
+  t.deepEqual(kinds('ip tcp_metrics flush all && ip tcp_metrics flush'), ['tcp-metrics-flush', 'tcp-metrics-flush']);
+});
