@@ -267,8 +267,8 @@ function sendSynData(c: Connection, fo: FastOpenRequest): void {
     c.sendQueue.push(fo.data!.slice(0, space));
     c.ctx.copied.tx += space;
     c.rtx.push({ seq: seqAdd(c.iss, 1), len: space, syn: false, fin: false, psh: true, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
+    // snd_sml stays (tcp_minshall_update is tcp_write_xmit's): the SYN data is no sub-MSS packet for Nagle.
     c.sndNxt = seqAdd(c.iss, 1 + space);
-    c.sndSml = c.sndNxt;
     c.writeQueue.pushedSeq = c.sndNxt;
     c.bytesSent += space;
   }

@@ -229,3 +229,17 @@ test('with tcp_fastopen_blackhole_timeout_sec 0 (the default) the same timeouts 
   ep.close();
   t.is(fastOpen(s, peer, socket(s), 100).copied, 100);
 });
+
+test('the SYN data is no sub-MSS packet for Nagle (snd_sml stays at the ISS): with its retransmission in flight, a write\'s sub-MSS tail still goes', (t) => {
+  const { s, peer } = setup();
+  warmUp(s, peer);
+  const ep = socket(s);
+  t.is(fastOpen(s, peer, ep, 700).copied, 700);
+  peer.quietUntil(s.clock.now() + 20);
+  t.deepEqual(peer.send({ flags: 'S.', seq: 7000, ack: peer.our(1), opts: { mss: 1460, sackOk: true, ws: 6 } }).map((p) => [p.flags, p.len]), [['P.', 700]]);
+  t.is(ep.write(new Uint8Array(1500)), 1500);
+  t.deepEqual(peer.flush().map((p) => [p.seq, p.len]), [
+    [peer.our(701), 1460],
+    [peer.our(2161), 40],
+  ]);
+});
