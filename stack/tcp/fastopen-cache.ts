@@ -17,8 +17,6 @@ export interface FastOpenCookie {
   exp: boolean;
 }
 
-export const noCookie = (): FastOpenCookie => ({ len: -1, val: new Uint8Array(0), exp: false });
-
 /**
  * tp->fastopen_req: made by sendmsg(MSG_FASTOPEN) (tcp_sendmsg_fastopen) or
  * by a TCP_FASTOPEN_CONNECT connect() that found no cookie; the cookie the
@@ -44,6 +42,9 @@ export interface FastOpenMetrics {
   lastSynLoss: number;
 }
 
+/** Destinations kept at most: tcp_metrics' 2^13 buckets (tcpmhash_entries on a small machine) of 5. */
+const MAX_METRICS = 5 << 13;
+
 /**
  * The namespace's Fast Open client state: the per-destination cache (struct
  * tcp_metrics_block's tcpm_fastopen) and the blackhole detection's
@@ -67,6 +68,9 @@ export class FastOpenClientState {
   entry(key: number | string, create: boolean): FastOpenMetrics | undefined {
     let m = this.metrics.get(key);
     if (m === undefined && create) {
+      // tcp_metrics' table is bounded (TCP_METRICS_RECLAIM_DEPTH entries a
+      // bucket, the oldest reclaimed): so is this one.
+      if (this.metrics.size >= MAX_METRICS) this.metrics.delete(this.metrics.keys().next().value!);
       // tcpm_suck_dst with fastopen_clear: no MSS, an empty cookie.
       m = { mss: 0, cookie: { len: 0, val: new Uint8Array(0), exp: false }, tryExp: 0, synLoss: 0, lastSynLoss: 0 };
       this.metrics.set(key, m);

@@ -308,7 +308,8 @@ export class TcpSock implements SocketOwner {
    */
   connect(remote: number, port: number, fastOpen?: FastOpenRequest): TcpErrno | undefined {
     if (this.listener) return 'EISCONN';
-    if (this.conn) return this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN';
+    // __inet_stream_connect: SS_CONNECTING is EALREADY, but with DEFER_CONNECT "connected" (EISCONN).
+    if (this.conn) return this.conn.state === 'SYN_SENT' && !this.conn.deferConnect ? 'EALREADY' : 'EISCONN';
     const layer = this.layer;
     const peerIpv6 = remote >= IPV6_HANDLE_BASE;
     if (peerIpv6 && !this.ipv6) return 'EAFNOSUPPORT';

@@ -130,6 +130,7 @@ test('TCP_FASTOPEN_CONNECT: with a cookie, connect() sends nothing and is writab
   ep.connect(PEER_IP, 80);
   t.true(ep.connectDeferred);
   t.is(ep.state, 'SYN_SENT');
+  t.throws(() => ep.connect(PEER_IP, 80), { message: 'connect EISCONN' });
   t.is(ep.poll() & POLLOUT, POLLOUT);
   peer.stackPort = ep.localPort;
   peer.stackIss = undefined;
