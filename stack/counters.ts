@@ -193,6 +193,10 @@ export const COUNTER_NAMES = [
   'TcpExtTCPLossProbes',
   'TcpExtTCPLossProbeRecovery',
   'TcpExtTCPSynRetrans',
+  // Fast Open, the active side (tcp_fastopen.c, tcp_input.c tcp_rcv_fastopen_synack)
+  'TcpExtTCPFastOpenActive',
+  'TcpExtTCPFastOpenActiveFail',
+  'TcpExtTCPFastOpenBlackhole',
   'TcpExtTCPFastRetrans',
   'TcpExtTCPSlowStartRetrans',
   // tcp_count_delivered: segments newly delivered by ACKs carrying ECE

@@ -32,6 +32,7 @@ import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './wire/ipv4.ts';
 import type { CopiedBytes, TcpContext } from './tcp/context.ts';
 import { TcpSock } from './tcp/sock.ts';
 import { TcpLayer } from './tcp/tcp.ts';
+import { FastOpenClientState } from './tcp/fastopen-cache.ts';
 import { TcpEndpoint } from './socket/endpoint.ts';
 import type { Endpoint, ListenerInfo, TcpInfo } from './socket/types.ts';
 
@@ -56,6 +57,8 @@ export interface TcpApi {
    * `family` when given), closed under their owners. Returns how many went.
    */
   destroy(filter: { localPort?: number; remoteAddress?: Ipv4Address | string; remotePort?: number; listener?: boolean; localAddress?: string; family?: 4 | 6 }): number;
+  /** `ip tcp_metrics flush`: the per-destination metrics (of which the stack keeps Fast Open's cookies and MSS) are forgotten. */
+  flushMetrics(): void;
 }
 
 export interface StackOptions {
@@ -213,6 +216,7 @@ export class Stack {
       keepsInput: options.keepsInput === true,
       gso: options.offload === true,
       checksumOffload: options.link.completesChecksums === true,
+      fastOpen: new FastOpenClientState(),
       now: () => clock.now(),
     };
     const layer = new TcpLayer(tcpContext);
@@ -225,6 +229,7 @@ export class Stack {
       this.icmp6!.errorHandlers.set(PROTO_TCP, (type, code, info, quoted, inner) => layer.icmpError6(type, code, info, quoted, inner));
     }
     this.tcp = {
+      flushMetrics: () => tcpContext.fastOpen.flush(),
       socket: (family = 4) => new TcpEndpoint(new TcpSock(layer, family === 6)),
       ipv6: this.address6 !== undefined,
       connections: () => layer.connectionInfos(),

@@ -584,6 +584,9 @@ class Runner implements SyscallHost {
     for (const action of actions) {
       if (action.kind === 'defaults') {
         this.runDefaults(action.path, action.text, line, inDefaults);
+      } else if (action.kind === 'tcp-metrics-flush') {
+        this.stack.tcp.flushMetrics();
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: the per-destination metrics (Fast Open's cookies) flushed`);
       } else if (action.kind === 'sysctl') {
         if (sysctlKey(action.name) === undefined) {
           // defaults.sh sets every TCP sysctl of its suite: those the stack does not model are no news.

@@ -13,8 +13,10 @@
  * kernel's suites are evaluated against the stack's counters (an `nstat`
  * action: the command's exit status decides, as packetdrill's system()
  * does), and `grep PATTERN /proc/net/tcp /proc/net/tcp6 | grep ...`
- * against the stack's sockets as Linux lists them (proc-net-tcp.ts). Commands that are true of our stack as it is (`ip tcp_metrics
- * flush`: it caches no metrics; `tc qdisc ... pfifo`: it has no queueing
+ * against the stack's sockets as Linux lists them (proc-net-tcp.ts).
+ * `ip tcp_metrics flush [all]` empties the stack's per-destination metrics
+ * (Fast Open's cookie cache). Commands that are true of our stack as it
+ * is (`tc qdisc ... pfifo`: it has no queueing
  * discipline, packets leave as sent; the `/tmp/sysctl_restore_*.sh` a
  * script runs at its end: every script starts from a fresh stack) are
  * no-ops. Any other check, a command whose exit status tests something
@@ -39,6 +41,8 @@ export interface GrepStage {
 export type ShellAction =
   | { kind: 'sysctl'; name: string; value: string; text: string }
   | { kind: 'defaults'; text: string; path: string }
+  /** `ip tcp_metrics flush [all]`: the stack's per-destination metrics (Fast Open's cookie cache) emptied. */
+  | { kind: 'tcp-metrics-flush'; text: string }
   | { kind: 'nstat'; text: string; reset: boolean; update: boolean; absolute: boolean; zeros: boolean; greps: GrepStage[] }
   /** `grep PATTERN /proc/net/tcp [/proc/net/tcp6] | grep ...`: the first stage's files, then every stage's pattern. */
   | { kind: 'proc-grep'; text: string; files: Array<'/proc/net/tcp' | '/proc/net/tcp6'>; greps: GrepStage[] }
@@ -353,8 +357,8 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push({ kind: 'unsupported', text: cmd, why: 'route metrics (ip route ... advmss, mtu, initcwnd) are not modelled' });
     } else if (base === 'echo' && /\/sys\/module\/tcp_\w+\/parameters\//.test(w.find((x) => x.startsWith('/sys/')) ?? '')) {
       actions.push({ kind: 'unsupported', text: cmd, why: 'congestion control module parameters are not modelled' });
-    } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush') {
-      actions.push({ kind: 'noop', text: cmd, why: 'the stack caches no TCP metrics' });
+    } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush' && (w.length === 3 || (w.length === 4 && w[3] === 'all'))) {
+      actions.push({ kind: 'tcp-metrics-flush', text: cmd });
     } else if (base === 'tc' && w[1] === 'qdisc' && w.includes('limit')) {
       // pfifo limit 0 drops every packet the stack sends: the script's outcome rests on it.
       actions.push({ kind: 'unsupported', text: cmd, why: 'a queueing discipline that drops what the stack sends' });

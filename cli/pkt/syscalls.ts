@@ -172,6 +172,7 @@ const MSG_DONTWAIT = SYMBOLS.MSG_DONTWAIT!;
 const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
 const MSG_MORE = SYMBOLS.MSG_MORE!;
 const MSG_EOR = SYMBOLS.MSG_EOR!;
+const MSG_FASTOPEN = SYMBOLS.MSG_FASTOPEN!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
 const SOCK_NONBLOCK = SYMBOLS.SOCK_NONBLOCK!;
 const SOCK_CLOEXEC = SYMBOLS.SOCK_CLOEXEC!;
@@ -183,7 +184,7 @@ function symbolName(prefix: string, value: number): string {
 
 function checkFlags(name: string, flags: number, allowed: number): void {
   if (flags & ~allowed) {
-    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR'})`);
+    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR, MSG_FASTOPEN'})`);
   }
 }
 
@@ -360,6 +361,8 @@ const sysConnect: Impl = (host, args) => {
     if (!started) {
       started = true;
       if (s.sockState === 'connected') return { ret: -1, errno: 'EISCONN' };
+      // SS_CONNECTING with DEFER_CONNECT (TCP_FASTOPEN_CONNECT): "already connected".
+      if (s.sockState === 'connecting' && ep instanceof TcpEndpoint && ep.connectDeferred) return { ret: -1, errno: 'EISCONN' };
       if (s.sockState === 'unconnected') {
         try {
           const mismatch = familyMismatch(host, s);
@@ -375,6 +378,8 @@ const sysConnect: Impl = (host, args) => {
         }
         s.sockState = 'connecting';
         err = 'EINPROGRESS';
+        // tcp_fastopen_defer_connect: the SYN waits for the first write; connect() returns 0.
+        if (ep instanceof TcpEndpoint && ep.connectDeferred) return { ret: 0 };
       }
     }
     const st = ep.state;
@@ -492,11 +497,11 @@ const sysRecvmsg: Impl = (host, args) => {
 
 /**
  * write/send/sendto/sendmsg/writev: tcp_sendmsg with the flags TCP acts on
- * (MSG_MORE, MSG_EOR), MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here
+ * (MSG_MORE, MSG_EOR, MSG_FASTOPEN: tcp_sendmsg_fastopen), MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here
  * either way); a blocking call waits for room and goes on until all is taken.
  */
-function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR);
+function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean, host?: SyscallHost): Prepared {
+  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_FASTOPEN);
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
   const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0 };
@@ -505,7 +510,39 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
   const send = (data: Uint8Array): number => (plain ? ep.write(data) : (ep as TcpEndpoint).sendmsg(data, sendFlags));
   let written = 0;
   const woken = writerWakeups(ep);
+  // tcp_sendmsg_locked: MSG_FASTOPEN, or any write after a deferred connect(), goes through tcp_sendmsg_fastopen first.
+  const fastOpen = host !== undefined && ep instanceof TcpEndpoint && ((flags & MSG_FASTOPEN) !== 0 || ep.connectDeferred);
+  let phase: 'fastopen' | 'wait' | 'write' = fastOpen ? 'fastopen' : 'write';
   return exact(() => {
+    if (phase === 'fastopen') {
+      let r: { copied: number } | 'connected';
+      try {
+        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock);
+      } catch (e) {
+        return fail(e);
+      }
+      if (r === 'connected') {
+        phase = 'write'; // MSG_FASTOPEN on a connected socket: an ordinary write
+      } else {
+        if (s.sockState === 'unconnected') s.sockState = 'connecting';
+        written = r.copied;
+        const st = ep.state;
+        if (nonblock && (st === 'SYN_SENT' || st === 'SYN_RECV')) return written > 0 ? { ret: written } : { ret: -1, errno: 'EINPROGRESS' };
+        phase = 'wait';
+      }
+    }
+    if (phase === 'wait') {
+      // __inet_stream_connect's wait (inet_wait_for_connect), then the rest as any write.
+      const st = ep.state;
+      if (st === 'SYN_SENT' || st === 'SYN_RECV') return undefined;
+      if (st === 'CLOSED') {
+        s.sockState = 'unconnected';
+        return { ret: -1, errno: ep.getError() ?? 'ECONNABORTED' };
+      }
+      s.sockState = 'connected';
+      phase = 'write';
+      if (written >= count) return { ret: count };
+    }
     if (!woken()) return undefined;
     for (;;) {
       let n: number;
@@ -564,7 +601,7 @@ const sysSendmsg: Impl = (host, args) => {
   const flags = s32Arg(args, 2);
   startStory(host, s);
   if (s32Value(msg.flags) !== 0) throw new SyscallError('sendmsg ignores msg_flags field in msghdr');
-  return writeCall('sendmsg', s, count, flags, false);
+  return writeCall('sendmsg', s, count, flags, false, host);
 };
 
 /** writev(fd, [{..., N}, ...], count): one write of the iovecs' bytes. */
@@ -580,13 +617,13 @@ const sysWritev: Impl = (host, args) => {
  * read/recv/recvfrom and write/send share one shape: fd, buffer, count, then
  * flags (recv, send, recvfrom) and two `...` address arguments (recvfrom).
  */
-function bufferCall(name: string, argCount: 3 | 4 | 6, call: typeof readCall): Impl {
+function bufferCall(name: string, argCount: 3 | 4 | 6, call: typeof readCall | typeof writeCall): Impl {
   return (host, args) => {
     checkArgCount(args, argCount);
     const s = socketOf(host, s32Arg(args, 0));
     const { isNull } = bufferArg(args, 1);
     for (let i = 4; i < argCount; i++) ellipsisArg(args, i);
-    return call(name, s, s32Arg(args, 2), argCount > 3 ? s32Arg(args, 3) : 0, isNull);
+    return call(name, s, s32Arg(args, 2), argCount > 3 ? s32Arg(args, 3) : 0, isNull, host);
   };
 }
 
@@ -602,10 +639,14 @@ const sysSendto: Impl = (host, args) => {
   const { isNull } = bufferArg(args, 1);
   const count = s32Arg(args, 2);
   const flags = s32Arg(args, 3);
-  if (!isEllipsis(args, 4)) throw new SyscallError('sendto() with an address family is not supported by tcpstack pkt');
+  if (!isEllipsis(args, 4)) {
+    // tcp_sendmsg_fastopen: an AF_UNSPEC address is EOPNOTSUPP.
+    if ((flags & MSG_FASTOPEN) !== 0 && s32Arg(args, 4) === SYMBOLS.AF_UNSPEC) return exact(() => ({ ret: -1, errno: 'EOPNOTSUPP' }));
+    throw new SyscallError('sendto() with an address family is not supported by tcpstack pkt');
+  }
   ellipsisArg(args, 5);
   startStory(host, s);
-  return writeCall('sendto', s, count, flags, isNull);
+  return writeCall('sendto', s, count, flags, isNull, host);
 };
 
 /** run_syscall_connect(must_be_new = false), for sendto and sendmsg with an address: a new socket starts its story here. */
@@ -807,6 +848,13 @@ const sysSetsockopt: Impl = (host, args) => {
       // TCP_CORK is a boolean to the kernel (any non-zero value corks).
       if (key === 'TCP_CORK') tcp.setsockopt(key, v !== 0);
       else tcp.setsockopt(key, v);
+    };
+  } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN_CONNECT || name === SYMBOLS.TCP_FASTOPEN_NO_COOKIE)) {
+    const v = int();
+    const option = name === SYMBOLS.TCP_FASTOPEN_CONNECT ? 'TCP_FASTOPEN_CONNECT' : 'TCP_FASTOPEN_NO_COOKIE';
+    apply = () => {
+      if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${option} needs a TCP endpoint`);
+      ep.setsockopt(option, v);
     };
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
     if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);

@@ -114,6 +114,30 @@ export class TcpEndpoint implements Endpoint {
     check(sock.connect(remote, port), 'connect');
   }
 
+  /** connect() held the SYN back for the first write (TCP_FASTOPEN_CONNECT with a cookie cached). */
+  get connectDeferred(): boolean {
+    return this.sock.connectDeferred;
+  }
+
+  /**
+   * sendmsg(MSG_FASTOPEN) to `address`/`port` (or the first write after a
+   * deferred connect()): the SYN goes with as much of `data` as Fast Open
+   * allows. Returns the bytes it took, the handshake under way (a caller
+   * that does not wait sees EINPROGRESS unless some were taken), or
+   * 'connected' when the socket already is (an ordinary write follows).
+   * `blocking`: the caller will wait for the handshake with the rest.
+   * Throws EOPNOTSUPP (Fast Open's client side off), EALREADY, and what
+   * connect() throws.
+   */
+  sendFastOpen(data: Uint8Array, address: string | number, port: number, blocking: boolean): { copied: number } | 'connected' {
+    const sock = this.open('sendmsg');
+    const remote = this.address(address, 'sendmsg');
+    if (remote === undefined || !isPort(port, 1)) throw new SocketError('EINVAL', 'sendmsg');
+    const result = sock.sendFastOpen(data, remote, port, blocking);
+    if (typeof result === 'string' && result !== 'connected') throw new SocketError(result, 'sendmsg');
+    return result;
+  }
+
   read(max = Number.MAX_SAFE_INTEGER): Uint8Array | null {
     return this.recv(max, false);
   }

@@ -32,6 +32,7 @@ import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
 import type { CaStateName } from '../trace.ts';
+import type { FastOpenRequest } from './fastopen-cache.ts';
 
 export type { TxRecord };
 export const recordEnd = (r: TxRecord): number => seqAdd(r.seq, r.len + (r.syn ? 1 : 0) + (r.fin ? 1 : 0));
@@ -262,9 +263,7 @@ export class Connection {
    * or the child ends; its owner is the listener that made it. While it is
    * set the xmit timer resends the SYN-ACK, not data.
    */
-  fastOpenReq: RequestSock | undefined = undefined;
-  /** The SYN's data was taken (tp->syn_data_acked): tcp_info's TCPI_OPT_SYN_DATA (0x20 in tcpi_options). */
-  synDataAcked = false;
+  fastOpenRsk: RequestSock | undefined = undefined;
 
   /** ACK owed to the peer: now (at the end of the batch), or by the delayed-ACK timer. */
   ackNow = false;
@@ -335,6 +334,35 @@ export class Connection {
   linger2: number | undefined;
   userTimeout = 0;
   synRetries: number | undefined;
+
+  /**
+   * Fast Open, the active side (fastopen-client.ts): the request of a
+   * sendmsg(MSG_FASTOPEN) or TCP_FASTOPEN_CONNECT connect() (tp->fastopen_req);
+   * TCP_FASTOPEN_CONNECT and TCP_FASTOPEN_NO_COOKIE (tp->fastopen_connect,
+   * fastopen_no_cookie); connect() held the SYN for the first write
+   * (DEFER_CONNECT).
+   */
+  fastOpenReq: FastOpenRequest | undefined = undefined;
+  fastOpenConnect = false;
+  fastOpenNoCookie = false;
+  deferConnect = false;
+  /**
+   * What the SYN carried: a Fast Open option (tp->syn_fastopen), in the
+   * experimental form (syn_fastopen_exp), data (syn_data); the SYN-ACK
+   * acknowledged all of that data (syn_data_acked: tcp_info's
+   * TCPI_OPT_SYN_DATA; on a Fast Open child, the SYN's data was taken); the socket was marked when a blackhole pause ended
+   * (syn_fastopen_ch); why Fast Open did not work (tcpi_fastopen_client_fail).
+   */
+  synFastOpen = false;
+  synFastOpenExp = false;
+  synData = false;
+  synDataAcked = false;
+  synFastOpenCh = false;
+  fastOpenClientFail = 0;
+  /** Segments with data received (tp->data_segs_in). */
+  dataSegsIn = 0;
+  /** Writers blocked until the handshake ends (sk_write_pending): the handshake's ACK waits for their data. */
+  writePending = 0;
 
   /** IP ID counter of this socket (inet->inet_id). */
   ipId: number;

@@ -11,6 +11,7 @@ import type { Random } from '../random.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { TimerQueue } from '../timers.ts';
 import type { TraceSink } from '../trace.ts';
+import type { FastOpenClientState } from './fastopen-cache.ts';
 
 /** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
 export interface TransportOutput {
@@ -109,5 +110,7 @@ export interface TcpContext {
    * otherwise it sums the segment in JavaScript.
    */
   readonly checksumOffload: boolean;
+  /** Fast Open's client side for the namespace: the per-destination cookie cache and the blackhole pause (fastopen-client.ts). */
+  readonly fastOpen: FastOpenClientState;
   now(): number;
 }

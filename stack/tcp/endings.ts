@@ -3,6 +3,7 @@
  * (tcp_write_err), aborted with an active reset, done (tcp_done), turned into
  * a TIME_WAIT minisock (tcp_time_wait), or forgotten by a host crash.
  */
+import { activeDisableOfoCheck } from './fastopen-client.ts';
 import { TCP_TIMEWAIT_LEN } from './constants.ts';
 import { NO_SKBS, type Connection } from './connection.ts';
 import { activeResetSource } from './output.ts';
@@ -68,7 +69,9 @@ export function tcpAbort(c: Connection): void {
 /** tcp_done: CLOSED, timers stopped, queues purged, out of the tables. */
 export function tcpDone(c: Connection): void {
   // A Fast Open child ending before its handshake completed lets go of its request.
-  if (c.fastOpenReq !== undefined) fastOpenRemove(c, false);
+  if (c.fastOpenRsk !== undefined) fastOpenRemove(c, false);
+  // tcp_v4_destroy_sock, tcp_disconnect: was this Fast Open connection blackholed?
+  activeDisableOfoCheck(c);
   c.setState('CLOSED');
   purge(c);
   c.hooks.closed(c);

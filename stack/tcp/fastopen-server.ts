@@ -166,7 +166,7 @@ function createChild(l: FastOpenListener, q: FastOpenQueue, syn: Segment, req: R
   req.owner = l;
   req.retrans = 0;
   req.timeouts = 0;
-  child.fastOpenReq = req;
+  child.fastOpenRsk = req;
   armRto(child, TCP_TIMEOUT_INIT);
   return child;
 }
@@ -179,8 +179,8 @@ function createChild(l: FastOpenListener, q: FastOpenQueue, syn: Segment, req: R
  * 2011 paper's).
  */
 export function fastOpenRemove(c: Connection, reset: boolean): void {
-  const req = c.fastOpenReq;
-  c.fastOpenReq = undefined;
+  const req = c.fastOpenRsk;
+  c.fastOpenRsk = undefined;
   const l = req?.owner;
   if (req === undefined || l === undefined) return;
   const q = l.fastOpen;

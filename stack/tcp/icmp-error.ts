@@ -109,12 +109,12 @@ export function connectionIcmpError(c: Connection, type: number, code: number, s
  * queue (tcp_v4_err, tcp_v6_err: snd_una = fastopen ? snt_isn : snd_una).
  */
 function windowStart(c: Connection): number {
-  return c.fastOpenReq !== undefined ? c.fastOpenReq.iss : c.sndUna;
+  return c.fastOpenRsk !== undefined ? c.fastOpenRsk.iss : c.sndUna;
 }
 
 /** A Fast Open child accept() has taken: an error is no longer fatal to it, as for a connected socket (tcp_v4_err). */
 function acceptedFastOpen(c: Connection): boolean {
-  return c.fastOpenReq !== undefined && c.fastOpenReq.childAccepted;
+  return c.fastOpenRsk !== undefined && c.fastOpenRsk.childAccepted;
 }
 
 /** ICMPv6 types (RFC 4443 §3) as tcp_v6_err meets them. */

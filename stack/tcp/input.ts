@@ -8,14 +8,16 @@ import type { DropReason } from '../drop.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
-import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN } from './constants.ts';
+import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN, tsValAt } from './constants.ts';
 import { enterQuickAckMode } from './ack-schedule.ts';
+import { rcvFastOpenSynAck } from './fastopen-synack.ts';
+import { activeDisable } from './fastopen-client.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { resetByPeer } from './endings.ts';
 import { challengeAck, sendDupAck } from './oow-ack.ts';
 import * as out from './output.ts';
-import { receive } from './receive.ts';
+import { duplicateSyn, receive } from './receive.ts';
 import { replyReset } from './reset.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
@@ -31,7 +33,7 @@ export function connectionInput(c: Connection, seg: Segment): DropReason | undef
   if (c.state === 'SYN_SENT') return synSentInput(c, seg);
   if (c.state === 'CLOSED' || c.state === 'LISTEN' || c.state === 'TIME_WAIT') return 'TCP_CLOSE';
   // A Fast Open child still holding its request: tcp_check_req screens the segment first (tcp_rcv_state_process).
-  const req = c.fastOpenReq;
+  const req = c.fastOpenRsk;
   if (req?.owner !== undefined) {
     const verdict = req.owner.checkRequest(req, seg, c);
     if (verdict !== CHILD_PROCESSES) return verdict;
@@ -54,6 +56,17 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
       const unsent = seqGt(seg.ack, c.sndNxt);
       replyReset(c.ctx, seg, unsent ? 'synSentBadAck' : 'synSentOldAck');
       return unsent ? 'TCP_ACK_UNSENT_DATA' : 'TCP_TOO_OLD_ACK';
+    }
+  }
+  // tcp_rcv_synsent_state_process: a timestamp echo that our SYNs cannot
+  // have sent (before the first one, or in the future) resets (PAWS).
+  const syn = c.rtx.first();
+  if (f & TCP_ACK && seg.options.tsPresent && seg.options.tsEcr !== 0 && syn !== undefined) {
+    const first = tsValAt(syn.firstSentAt, c.tsOffset);
+    if (((c.tsVal() - first) >>> 0) < ((seg.options.tsEcr - first) >>> 0)) {
+      if (!(f & TCP_RST)) replyReset(c.ctx, seg, 'synSentPaws');
+      else c.ctx.counters.TcpExtPAWSActiveRejected++;
+      return 'TCP_RFC7323_PAWS';
     }
   }
   if (f & TCP_RST) {
@@ -93,23 +106,34 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     c.retransStamp = 0;
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
+    c.lastDataTime = c.now(); // tcp_finish_connect: icsk_ack.lrcvtime
     stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
-    if (c.deferAcceptConnect || c.pingpong) {
-      // TCP_DEFER_ACCEPT or TCP_QUICKACK 0 on the connecting socket: the ACK
-      // waits (TCP_DELACK_MAX) to ride on the first data, in quick-ack mode.
-      c.ackSched = true;
-      enterQuickAckMode(c);
-      c.ackDelayed = true;
-      c.ackTimeout = c.now() + TCP_DELACK_MAX;
-      c.ctx.timers.arm(c.delackTimer, c.ackTimeout);
-    } else {
-      c.ackNow = true;
-    }
-    c.hooks.dirty(c);
-    if (seg.payload.length > 0 || f & TCP_FIN) receive(c, seg);
     if (c.keepalive) timers.armKeepalive(c);
-    return undefined;
+    // Fast Open (RFC 7413): the cookie cached, SYN data not acknowledged sent
+    // again, the SYN-ACK's data queued. A SYN-ACK's data is taken only there.
+    const verdict: { drop: DropReason | undefined } = { drop: undefined };
+    const fastOpenFail = (c.synFastOpen || c.synData) && rcvFastOpenSynAck(c, seg, verdict);
+    const writePending = c.writePending > 0;
+    c.writePending = 0;
+    c.hooks.dirty(c);
+    // The retransmitted data carries the handshake's ACK.
+    if (fastOpenFail) return verdict.drop;
+    if (writePending || c.deferAcceptConnect || c.pingpong) {
+      // A writer waits with more data, or TCP_DEFER_ACCEPT or TCP_QUICKACK 0
+      // on the connecting socket: the ACK is held to ride on data ("save one
+      // ACK"), quick ACKs on, the delayed-ACK timer at TCP_DELACK_MAX.
+      enterQuickAckMode(c);
+      c.ackSched = true;
+      if (!c.ackNow) {
+        c.ackDelayed = true;
+        c.ackTimeout = c.now() + TCP_DELACK_MAX;
+        c.ctx.timers.arm(c.delackTimer, c.ackTimeout);
+      }
+      return verdict.drop;
+    }
+    c.ackNow = true;
+    return verdict.drop;
   }
   // Simultaneous open (RFC 9293 §3.5, Figure 7): SYN_RECV, answer with SYN,ACK.
   ecn.onCrossingSyn(c, f);
@@ -187,6 +211,8 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       resetByPeer(c);
       return undefined;
     }
+    // An out-of-order RST before any data on an active Fast Open connection: a blackhole sign.
+    if (c.synFastOpen && c.dataSegsIn === 0 && c.state === 'ESTABLISHED') activeDisable(c.ctx);
     return challengeAck(c, 'rst', false);
   }
 
@@ -201,11 +227,11 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   if (!(f & TCP_ACK)) return 'TCP_FLAGS';
   c.lastRcvTime = c.now();
   c.keepaliveProbes = 0;
-  const fastOpenReq = c.fastOpenReq;
+  const fastOpenRsk = c.fastOpenRsk;
   if (c.state === 'SYN_RECV') {
     // A Fast Open child's SND.UNA is already past its SYN (tcp_create_openreq_child):
     // an ACK of just the SYN-ACK is acceptable, one below it is old (tcp_ack then fails: RST).
-    const old = fastOpenReq !== undefined ? seqLt(seg.ack, c.sndUna) : seqLe(seg.ack, c.sndUna);
+    const old = fastOpenRsk !== undefined ? seqLt(seg.ack, c.sndUna) : seqLe(seg.ack, c.sndUna);
     if (old || seqGt(seg.ack, c.sndNxt)) {
       replyReset(c.ctx, seg, 'synRecvBadAck');
       return 'TCP_INVALID_ACK_SEQUENCE';
@@ -213,8 +239,8 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWnd = seg.window << c.sndWscale;
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
-    if (fastOpenReq !== undefined) {
-      fastOpenSynRecvDone(c, fastOpenReq, seg);
+    if (fastOpenRsk !== undefined) {
+      fastOpenSynRecvDone(c, fastOpenRsk, seg);
       c.setState('ESTABLISHED');
       // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
       updatePacingRate(c);
@@ -224,16 +250,20 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
     }
     if (c.keepalive) timers.armKeepalive(c);
-  } else if (fastOpenReq !== undefined && !seqGt(seg.ack, c.sndNxt)) {
+  } else if (fastOpenRsk !== undefined && !seqGt(seg.ack, c.sndNxt)) {
     // FIN_WAIT1 (closed before the handshake completed): the request goes all the same.
-    fastOpenSynRecvDone(c, fastOpenReq, seg);
+    fastOpenSynRecvDone(c, fastOpenRsk, seg);
   }
   const ackVerdict = processAck(c, seg);
   if (ackVerdict !== undefined) return ackVerdict;
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT') return undefined;
 
   // Sixth (URG) is ignored, as Linux ignores urgent data by default for delivery order.
-  // Seventh and eighth: text and FIN.
+  // Seventh and eighth: text and FIN. A simultaneous open's SYN-ACK alone is a duplicate of the SYN.
+  if (f & TCP_SYN && seg.payload.length === 0 && !(f & TCP_FIN) && c.state === 'ESTABLISHED') {
+    duplicateSyn(c, seg);
+    return undefined;
+  }
   if (seg.payload.length > 0 || f & TCP_FIN) {
     switch (c.state) {
       case 'ESTABLISHED':

@@ -6,12 +6,13 @@
  * retransmissions of lost segments first, FIN after the data, and a pure ACK
  * when one is owed and nothing else carried it.
  */
-import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, fastOpenOptionSpace, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { IPV6_HANDLE_BASE } from '../address.ts';
+import { cookieCheck, type FastOpenRequest } from './fastopen-client.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES } from './constants.ts';
 import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu, dontFragment } from './pmtu.ts';
-import { IPV6_HANDLE_BASE } from '../address.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
 import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -193,13 +194,26 @@ function windowField(c: Connection): number {
   return selectWindow(c) >>> c.rcvWscale;
 }
 
-/** tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS; TcpActiveOpens. */
-export function connectStart(c: Connection, iss: number): void {
+/**
+ * tcp_v4_connect's part before tcp_connect: the ISS and the sequence space
+ * (write_seq); SYN_SENT. A TCP_FASTOPEN_CONNECT socket may stop here, its
+ * SYN held for the first write (DEFER_CONNECT: tcpConnect then).
+ */
+export function connectPrepare(c: Connection, iss: number): void {
   c.iss = iss;
   c.sndUna = iss;
   c.sndNxt = seqAdd(iss, 1);
   c.sndSml = c.sndNxt;
   c.writeQueue.pushedSeq = c.sndNxt;
+  c.setState('SYN_SENT');
+}
+
+/**
+ * tcp_connect: the active open's SYN with MSS, SACK_PERM, TS, WS (and a
+ * Fast Open option with data when a Fast Open request is pending:
+ * tcp_send_syn_data); TcpActiveOpens.
+ */
+export function tcpConnect(c: Connection): void {
   // tcp_connect_init: the first window and the scale from the buffer (the
   // MSS less the timestamp option only when reconnecting with timestamps
   // already seen: never here).
@@ -209,25 +223,103 @@ export function connectStart(c: Connection, iss: number): void {
   c.rcvSsthresh = w.rcvWnd;
   c.rcvWscale = w.wscale;
   c.offeredWscale = w.wscale;
-  c.setState('SYN_SENT');
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
-  c.rtx.push({ seq: iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
-  sendSyn(c, false);
+  c.rtx.push({ seq: c.iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
+  if (c.fastOpenReq !== undefined) sendSynData(c, c.fastOpenReq);
+  else sendSyn(c, false);
   timers.armRto(c, c.rtt.rto);
 }
 
-/** SYN (active open) or SYN-ACK (simultaneous open), from the connection's ISS. */
-export function sendSyn(c: Connection, withAck: boolean, retransmission = false): void {
+/** tcp_connect: connectPrepare then the SYN at once. */
+export function connectStart(c: Connection, iss: number): void {
+  connectPrepare(c, iss);
+  tcpConnect(c);
+}
+
+/** MAX_TCP_OPTION_SPACE: SYN data leaves room for a full set of options middleboxes may add. */
+const MAX_TCP_OPTION_SPACE = 40;
+
+/**
+ * tcp_send_syn_data: with a cookie (or none needed), the SYN carries as
+ * much of the request's data as fits one segment of the cached MSS (the
+ * advertised one when none is cached) and of the path MTU, less 40 bytes
+ * of option space; the data stays queued as a segment of its own after the
+ * SYN, for retransmission. Otherwise a plain SYN asking for a cookie. Either
+ * way later SYNs carry no Fast Open option.
+ */
+function sendSynData(c: Connection, fo: FastOpenRequest): void {
+  const check = cookieCheck(c);
+  fo.cookie = check.cookie;
+  if (!check.ok) {
+    if (fo.cookie.len > 0) fo.cookie.len = 0;
+    sendSyn(c, false);
+    fo.cookie.len = -1;
+    return;
+  }
+  const mssClamp = check.mss !== 0 ? check.mss : c.advMss;
+  const pmtu = c.ctx.route.mtu(c.remote, c.now());
+  const headers = c.remote >= IPV6_HANDLE_BASE ? 60 : 40;
+  // __tcp_mtu_to_mss less the option room, then what the caller offered.
+  let space = Math.max(MIN_SND_MSS, Math.min(pmtu - headers, mssClamp)) - MAX_TCP_OPTION_SPACE;
+  space = Math.max(0, Math.min(space, fo.size));
+  const now = c.now();
+  if (space > 0) {
+    c.sendQueue.push(fo.data!.slice(0, space));
+    c.ctx.copied.tx += space;
+    c.rtx.push({ seq: seqAdd(c.iss, 1), len: space, syn: false, fin: false, psh: true, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
+    // snd_sml stays (tcp_minshall_update is tcp_write_xmit's): the SYN data is no sub-MSS packet for Nagle.
+    c.sndNxt = seqAdd(c.iss, 1 + space);
+    c.writeQueue.pushedSeq = c.sndNxt;
+    c.bytesSent += space;
+  }
+  // No more data for the blocked writer (inet_wait_for_connect's writebias).
+  if (space === fo.size) fo.data = undefined;
+  else fo.data = fo.data!.subarray(space);
+  fo.copied = space;
+  sendSyn(c, false, false, space);
+  c.synData = space > 0;
+  fo.cookie.len = -1; // "Exclude Fast Open option for SYN retries"
+}
+
+/**
+ * tcp_syn_options' Fast Open part: the request's cookie (or the empty
+ * option, a cookie request) if it fits the 40 bytes left by the others;
+ * it marks the connection syn_fastopen (and syn_fastopen_exp).
+ */
+function synFastOpenOption(c: Connection, o: TcpOptionsToWrite): void {
+  const fo = c.fastOpenReq;
+  if (fo === undefined || fo.cookie.len < 0) return;
+  let remaining = MAX_TCP_OPTION_SPACE - 4; // MSS
+  if (o.ts !== undefined) remaining -= TS_OPTION_BYTES;
+  if (o.wscale !== undefined) remaining -= 4;
+  if (o.sackPermitted && o.ts === undefined) remaining -= 4;
+  const need = fastOpenOptionSpace(fo.cookie.len, fo.cookie.exp);
+  if (remaining < need) return;
+  o.fastOpen = { cookie: fo.cookie.val.subarray(0, fo.cookie.len), exp: fo.cookie.exp };
+  c.synFastOpen = true;
+  c.synFastOpenExp = fo.cookie.exp;
+}
+
+/**
+ * SYN (active open) or SYN-ACK (simultaneous open), from the connection's
+ * ISS; a SYN carrying Fast Open data takes `dataLength` bytes from the
+ * head of the send queue.
+ */
+export function sendSyn(c: Connection, withAck: boolean, retransmission = false, dataLength = 0): void {
   // tcp_ecn_send_syn / tcp_ecn_send_synack: ECE+CWR to ask, ECE alone to accept (the SYN itself not-ECT).
   const ecnFlags = withAck ? (c.ecnOk ? TCP_ECE : 0) : synEcnFlags(c, retransmission);
   const mechanism: RetransMechanism | undefined = retransmission ? (withAck ? 'synack' : 'syn') : undefined;
+  const options = synOptions(c, withAck);
+  if (!withAck) synFastOpenOption(c, options);
   emit(c, {
     seq: c.iss,
     flags: (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecnFlags,
-    options: synOptions(c, withAck),
+    options,
     window: Math.min(MAX_SYN_WINDOW, c.rcvWnd),
     retransmission: mechanism,
+    payloadOffset: 0,
+    payloadLength: dataLength,
   });
 }
 
@@ -316,7 +408,7 @@ function canSendData(c: Connection): boolean {
     case 'CLOSE_WAIT':
       return true;
     case 'SYN_RECV':
-      return c.fastOpenReq !== undefined;
+      return c.fastOpenRsk !== undefined;
     case 'FIN_WAIT1':
     case 'CLOSING':
     case 'LAST_ACK':
@@ -336,7 +428,7 @@ function canSendData(c: Connection): boolean {
 export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
   // A Fast Open child sends data in SYN_RECV (tcp_sendmsg's tcp_passive_fastopen).
-  if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenReq !== undefined)) {
+  if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined)) {
     const nxt = c.sndNxt;
     // tcp_xmit_recovery: with F-RTO's REXMIT_NEW (frto.ts) new data first;
     // if none could go, F-RTO gives way to conventional recovery. Then, for
@@ -357,6 +449,11 @@ export function transmit(c: Connection): void {
     if (canSendData(c)) sendNewData(c);
     // tcp_write_xmit: new data sent, so a tail loss probe is due (one per tail).
     if (c.sndNxt !== nxt) timers.scheduleLossProbe(c, false);
+  }
+  else if (c.state === 'SYN_SENT' && c.rexmitPending) {
+    // A Fast Open SYN with data lost to a smaller path MTU (tcp_simple_retransmit): the SYN again.
+    c.rexmitPending = false;
+    xmitRetransmitQueue(c);
   }
   // MSG_MORE corked only the push of the write this transmit follows.
   c.pushCorked = false;
@@ -384,6 +481,8 @@ export function xmitRetransmitQueue(c: Connection): void {
     if (room <= 0) break;
     if (c.rtx.retransOut >= c.rtx.lostOut) break;
     if (!lostToResend(r)) continue;
+    // __tcp_retransmit_skb: before the SYN-ACK there is no window: only the SYN goes (-EAGAIN).
+    if (c.state === 'SYN_SENT' && !r.syn) break;
     const segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), currentMss(c)) : 1;
     const why = c.caState === 'loss' ? 'slow-start' : 'fast';
     if (segs === 1) retransmit(c, r, why);
@@ -615,7 +714,7 @@ function sendNewData(c: Connection): void {
   }
   // tcp_check_probe_timer: nothing in flight and data that cannot go: the
   // probe timer, unless the xmit timer is busy (a Fast Open SYN-ACK's).
-  if (c.unsentBytes() > 0 && c.rtx.length === 0 && c.fastOpenReq === undefined) timers.armPersist(c);
+  if (c.unsentBytes() > 0 && c.rtx.length === 0 && c.fastOpenRsk === undefined) timers.armPersist(c);
 }
 
 /**

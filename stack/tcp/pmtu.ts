@@ -122,17 +122,29 @@ export function mtuReduced6(c: Connection, mtu: number): void {
  * was dropped on the path, so it is marked lost; the connection enters Loss
  * without touching cwnd ("units changed", not congestion): ssthresh becomes
  * tcp_current_ssthresh, no undo. The flush resends them, cut to the new
- * MSS (tcp_xmit_retransmit_queue → __tcp_retransmit_skb).
+ * MSS (tcp_xmit_retransmit_queue → __tcp_retransmit_skb). A Fast Open
+ * SYN with data is two records (the SYN, its data): still in SYN_SENT,
+ * both are taken as lost (an MSS of −1), so a plain SYN goes again at once.
  */
 function simpleRetransmit(c: Connection): void {
-  const mss = c.mss;
-  for (const r of c.rtx) if (!r.syn && r.len > mss) markSkbLost(c, r);
+  const mss = c.synData && c.state === 'SYN_SENT' ? -1 : c.mss;
+  for (const r of c.rtx) if ((mss < 0 || !r.syn) && r.len > mss) markSkbLost(c, r);
   if (c.rtx.lostOut === 0) return;
   if (!c.sackOk) {
     // tcp_limit_reno_sacked: duplicate ACKs cannot stand for more segments than are not lost.
     const holes = Math.min(Math.max(c.rtx.lostOut, 1), c.rtx.length);
     if (c.renoSacked + holes > c.rtx.length) c.renoSacked = c.rtx.length - holes;
   }
+  nonCongestionLossRetransmit(c);
+}
+
+/**
+ * tcp_non_congestion_loss_retransmit: what is marked lost goes again
+ * without a congestion response: Loss with ssthresh at
+ * tcp_current_ssthresh and nothing to undo (also for Fast Open data the
+ * SYN-ACK did not acknowledge, tcp_rcv_fastopen_synack).
+ */
+export function nonCongestionLossRetransmit(c: Connection): void {
   if (c.caState !== 'loss') {
     c.highSeq = c.sndNxt;
     c.cc.ssthresh = currentSsthresh(c);

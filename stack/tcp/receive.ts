@@ -198,6 +198,17 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
  * ACK goes at once (__tcp_ack_snd_check's first duplicate ACKs; no SACK
  * compression here).
  */
+/**
+ * tcp_data_queue for the SYN-ACK that completes a simultaneous open: its
+ * SYN is a sequence number we already have (the peer's SYN), so it is a
+ * duplicate: DelayedACKLost, a D-SACK of it and an ACK at once.
+ */
+export function duplicateSyn(c: Connection, seg: Segment): void {
+  c.ctx.counters.TcpExtDelayedACKLost++;
+  dsackSet(c, seg.seq, seqAdd(seg.seq, 1));
+  outOfWindowAck(c);
+}
+
 function outOfWindowAck(c: Connection): void {
   enterQuickAckMode(c);
   c.ackSched = true;

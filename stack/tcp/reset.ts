@@ -72,6 +72,8 @@ export const RESET_PATHS = {
   acceptOverflow: { linux: 'tcp_check_req listen_overflow (abort_on_overflow)', generator: 'reply', reason: 'INVALID_SYN', counters: ['TcpExtEmbryonicRsts'] },
   /** SYN_SENT: ACK beyond SND.NXT. */
   synSentBadAck: { linux: 'tcp_rcv_synsent_state_process reset_and_undo (ack after snd_nxt)', generator: 'reply', reason: 'TCP_ACK_UNSENT_DATA', counters: [] },
+  /** SYN_SENT: a SYN-ACK echoing a timestamp from outside our SYN's lifetime (PAWS). */
+  synSentPaws: { linux: 'tcp_rcv_synsent_state_process reset_and_undo (rcv_tsecr outside retrans_stamp..now)', generator: 'reply', reason: 'TCP_RFC7323_PAWS', counters: ['TcpExtPAWSActiveRejected'] },
   /** SYN_SENT: ACK at or before ISS. */
   synSentOldAck: { linux: 'tcp_rcv_synsent_state_process reset_and_undo (ack not after snd_una)', generator: 'reply', reason: 'TCP_TOO_OLD_ACK', counters: [] },
   /** SYN_RECV (full socket, simultaneous open): unacceptable ACK. */

@@ -23,8 +23,9 @@ import { connectionInfo, stateOnlyInfo } from './info.ts';
 import { connectionTcpInfo, unconnectedTcpInfo, type TcpInfoStruct } from './tcp-info-struct.ts';
 import { Listener } from './listener.ts';
 import { initialNonagle, setCork, setNodelay } from './nagle.ts';
-import { connectStart } from './output.ts';
+import { connectPrepare, tcpConnect } from './output.ts';
 import type { SendFlags } from './send-sizing.ts';
+import { TFO_CLIENT_ENABLE, deferConnect, type FastOpenRequest } from './fastopen-client.ts';
 import { freeRoom, isWriteable, writeSpace } from './sndbuf.ts';
 import type { PortOwner } from './tables.ts';
 import type { TcpLayer } from './tcp.ts';
@@ -95,6 +96,10 @@ export interface TcpSockOptions {
   TCP_DEFER_ACCEPT: number;
   /** IPV6_MTU_DISCOVER (an IPv6 socket only): the same values; INTERFACE and OMIT ignore Packet Too Big (pmtu.ts). */
   IPV6_MTU_DISCOVER: number;
+  /** 1: connect() holds the SYN back for the first write when it can carry data (Fast Open; EOPNOTSUPP without net.ipv4.tcp_fastopen's client bit). */
+  TCP_FASTOPEN_CONNECT: number;
+  /** 1: SYN data without a cookie (as net.ipv4.tcp_fastopen's 0x4, for this socket). */
+  TCP_FASTOPEN_NO_COOKIE: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -145,6 +150,8 @@ interface OptionValues {
   rcvLowat: number;
   inq: boolean;
   pmtudisc6: number;
+  fastOpenConnect: boolean;
+  fastOpenNoCookie: boolean;
 }
 
 function defaultOptions(): OptionValues {
@@ -172,6 +179,8 @@ function defaultOptions(): OptionValues {
     rcvLowat: 1,
     inq: false,
     pmtudisc6: IP_PMTUDISC_WANT,
+    fastOpenConnect: false,
+    fastOpenNoCookie: false,
   };
 }
 
@@ -386,7 +395,7 @@ export class TcpSock implements SocketOwner {
     const child = l.acceptQueue.shift();
     if (!child) return null;
     // inet_csk_accept: a Fast Open child still in its handshake is taken (req->sk cleared).
-    if (child.fastOpenReq !== undefined) child.fastOpenReq.childAccepted = true;
+    if (child.fastOpenRsk !== undefined) child.fastOpenRsk.childAccepted = true;
     const sock = new TcpSock(this.layer, this.ipv6);
     sock.v6only = this.v6only;
     sock.conn = child;
@@ -406,9 +415,10 @@ export class TcpSock implements SocketOwner {
    * address of the peer's family is the source; without one, ENETUNREACH
    * (no route).
    */
-  connect(remote: number, port: number): TcpErrno | undefined {
+  connect(remote: number, port: number, fastOpen?: FastOpenRequest): TcpErrno | undefined {
     if (this.listener) return 'EISCONN';
-    if (this.conn) return this.conn.state === 'SYN_SENT' ? 'EALREADY' : 'EISCONN';
+    // __inet_stream_connect: SS_CONNECTING is EALREADY, but with DEFER_CONNECT "connected" (EISCONN).
+    if (this.conn) return this.conn.state === 'SYN_SENT' && !this.conn.deferConnect ? 'EALREADY' : 'EISCONN';
     const layer = this.layer;
     const peerIpv6 = remote >= IPV6_HANDLE_BASE;
     if (peerIpv6 && !this.ipv6) return 'EAFNOSUPPORT';
@@ -444,8 +454,55 @@ export class TcpSock implements SocketOwner {
     c.deferAcceptConnect = this.deferAccept > 0;
     layer.connections.set(remote, port, b.port, c);
     c.portOwner = b; // released when the connection is done (TcpLayer.closed) or by its minisock
-    connectStart(c, layer.isn(remote, port, b.port));
+    c.fastOpenConnect = this.opts.fastOpenConnect;
+    c.fastOpenNoCookie = this.opts.fastOpenNoCookie;
+    c.fastOpenReq = fastOpen;
+    connectPrepare(c, layer.isn(remote, port, b.port));
+    // tcp_v4_connect: tcp_fastopen_defer_connect, else tcp_connect.
+    if (!deferConnect(c)) tcpConnect(c);
     return undefined;
+  }
+
+  /** connect() held the SYN back for the first write (TCP_FASTOPEN_CONNECT with a cookie: DEFER_CONNECT). */
+  get connectDeferred(): boolean {
+    return this.conn?.deferConnect === true && this.conn.state === 'SYN_SENT';
+  }
+
+  /**
+   * tcp_sendmsg_fastopen: sendmsg(MSG_FASTOPEN), or any write after a
+   * deferred connect(): the SYN goes now, carrying as much of `data` as
+   * Fast Open allows (tcp_send_syn_data), then __inet_stream_connect's
+   * verdict. EOPNOTSUPP without net.ipv4.tcp_fastopen's client bit,
+   * EALREADY while another request is pending or the handshake is under
+   * way, the connect errors; 'connected' when the socket already is
+   * (MSG_FASTOPEN is then ignored: an ordinary write). Otherwise
+   * `{ copied }`: the bytes the SYN took, the handshake under way
+   * (EINPROGRESS for a caller that does not wait, unless it took some).
+   * `blocking`: the caller waits for the handshake with bytes still to
+   * write, so the handshake's ACK waits for them (sk_write_pending).
+   */
+  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean): { copied: number } | 'connected' | TcpErrno {
+    if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
+    let c = this.conn;
+    if (c?.fastOpenReq !== undefined) return 'EALREADY';
+    const req: FastOpenRequest = { cookie: { len: 0, val: new Uint8Array(0), exp: false }, data, size: data.length, copied: 0 };
+    if (c !== undefined && c.deferConnect) {
+      c.fastOpenReq = req;
+      if (c.state === 'SYN_SENT') tcpConnect(c);
+    } else if (c === undefined) {
+      const error = this.connect(remote, port, req);
+      if (error !== undefined) return error;
+      c = this.conn!;
+    } else if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
+      return 'EALREADY';
+    } else {
+      return 'connected';
+    }
+    // The request lives only through the call (tcp_free_fastopen_req); so does DEFER_CONNECT.
+    c.fastOpenReq = undefined;
+    c.deferConnect = false;
+    if (blocking && req.data !== undefined && c.state === 'SYN_SENT') c.writePending = 1;
+    return { copied: req.copied };
   }
 
   // ---------------------------------------------------------------------------
@@ -476,8 +533,13 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return this.takeSockError() ?? (this.listener ? 'ENOTCONN' : 'EPIPE');
     if (c.pendingError !== undefined) return this.takeReportedError();
+    if (c.deferConnect && c.state === 'SYN_SENT') {
+      // tcp_sendmsg_locked: a write after a deferred connect() is a Fast Open one.
+      const r = this.sendFastOpen(data, c.remote, c.remotePort, false);
+      return typeof r === 'object' ? r.copied : r === 'connected' ? 0 : r;
+    }
     // tcp_sendmsg_locked waits for the handshake, except on a Fast Open child (tcp_passive_fastopen).
-    if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && c.fastOpenReq === undefined)) return 0;
+    if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && c.fastOpenRsk === undefined)) return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT' && c.state !== 'SYN_RECV')) return 'EPIPE';
     if (data.length === 0) return 0;
     return sendmsg(c, data, zeroCopy, flags);
@@ -534,7 +596,9 @@ export class TcpSock implements SocketOwner {
     if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
     if (closed) mask |= POLLIN;
     // tcp_poll: a Fast Open child in SYN_RECV polls as a connected socket.
-    const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenReq !== undefined);
+    const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined);
+    // tcp_poll: a deferred Fast Open connect() is writable, so that the write that sends the SYN comes.
+    if (c.state === 'SYN_SENT' && c.deferConnect) mask |= POLLOUT;
     if (connected && (c.shutWr || closed)) mask |= POLLOUT;
     else if (connected) {
       // tcp_poll: writable while __sk_stream_is_writeable; else the writer is
@@ -827,6 +891,18 @@ export class TcpSock implements SocketOwner {
         if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
         o.pmtudisc6 = v;
         break;
+      case 'TCP_FASTOPEN_CONNECT':
+        // do_tcp_setsockopt: 0 or 1; only with the client bit; only before connect().
+        if (!inRange(v, 0, 1)) return 'EINVAL';
+        if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
+        if (this.state !== 'CLOSED') return 'EINVAL';
+        o.fastOpenConnect = v === 1;
+        return undefined;
+      case 'TCP_FASTOPEN_NO_COOKIE':
+        if (!inRange(v, 0, 1)) return 'EINVAL';
+        if (this.state !== 'CLOSED' && this.state !== 'LISTEN') return 'EINVAL';
+        o.fastOpenNoCookie = v === 1;
+        return undefined;
     }
     this.applyOptions();
     return undefined;
@@ -901,6 +977,8 @@ export class TcpSock implements SocketOwner {
       TCP_QUICKACK: (this.conn?.pingpong ?? this.pingpong) ? 0 : 1,
       TCP_DEFER_ACCEPT: retransToSecs(this.deferAccept, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000),
       IPV6_MTU_DISCOVER: o.pmtudisc6,
+      TCP_FASTOPEN_CONNECT: o.fastOpenConnect ? 1 : 0,
+      TCP_FASTOPEN_NO_COOKIE: o.fastOpenNoCookie ? 1 : 0,
     };
     return values[name];
   }

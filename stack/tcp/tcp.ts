@@ -146,6 +146,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const conn = this.connections.get(src, seg.sport, seg.dport);
     if (conn !== undefined) {
       if (auth !== AUTH_NONE) return this.authDrop(auth);
+      if (seg.payload.length > 0) conn.dataSegsIn++; // tcp_segs_in
       const verdict = connectionInput(conn, seg);
       // tcp_rcv_established ends with tcp_data_snd_check and
       // tcp_ack_snd_check: what one segment lets out leaves before the

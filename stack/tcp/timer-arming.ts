@@ -37,7 +37,7 @@ function rtoDelta(c: Connection): number {
  */
 export function rearmRto(c: Connection): void {
   // The xmit timer resends a Fast Open child's SYN-ACK until the handshake completes: it stays put.
-  if (c.fastOpenReq !== undefined) return;
+  if (c.fastOpenRsk !== undefined) return;
   if (c.rtx.length === 0) {
     cancelXmit(c);
     return;
@@ -60,7 +60,7 @@ export function rearmRto(c: Connection): void {
 export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean {
   const early = c.ctx.sysctl.tcp_early_retrans;
   // No loss probe for a Fast Open child before its handshake completes.
-  if ((early !== 3 && early !== 4) || c.fastOpenReq !== undefined || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
+  if ((early !== 3 && early !== 4) || c.fastOpenRsk !== undefined || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
   let timeout: number;
   if (c.rtt.samples > 0) {
     // usecs_to_jiffies(srtt_us >> 2), then tcp_rto_min or TCP_TIMEOUT_MIN: whole jiffies.

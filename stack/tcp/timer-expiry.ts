@@ -9,6 +9,7 @@ import { TCP_ATO_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_L
 import type { RequestSock } from './request-sock.ts';
 import type { Connection, ConnectionTimer, TxRecord } from './connection.ts';
 import { queueCwr } from './ecn.ts';
+import { activeDetectBlackhole } from './fastopen-client.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import { startFrto } from './frto.ts';
 import * as out from './output.ts';
@@ -67,8 +68,8 @@ function onXmitTimer(c: Connection): void {
 function onRetransmitTimer(c: Connection): void {
   c.xmitMode = undefined;
   // tcp_retransmit_timer: a Fast Open child's timer resends its SYN-ACK, nothing else, until the final ACK.
-  if (c.fastOpenReq !== undefined) {
-    fastOpenSynAckTimer(c, c.fastOpenReq);
+  if (c.fastOpenRsk !== undefined) {
+    fastOpenSynAckTimer(c, c.fastOpenRsk);
     return;
   }
   const head = c.rtx.first();
@@ -79,6 +80,7 @@ function onRetransmitTimer(c: Connection): void {
   counters.TcpExtTCPTimeouts++;
 
   // tcp_write_timeout: give up?
+  let expired: boolean;
   if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
     // retransmits_timed_out with rto_base TCP_TIMEOUT_INIT: the attempt ends at
     // the first expiry (2^(n+1) − 1) s or more after the first SYN, n =
@@ -88,16 +90,16 @@ function onRetransmitTimer(c: Connection): void {
     // at 3 s (packetdrill on 6.18: test/scripts/syn-syncnt.pkt).
     const retries = c.synRetries ?? c.ctx.sysctl.tcp_syn_retries;
     const budget = c.userTimeout > 0 ? c.userTimeout : modelTimeout(retries, TCP_TIMEOUT_INIT, c.rtt.rtoMax);
-    if (c.retransmits > 0 && c.now() - head.firstSentAt >= budget) {
-      timedOut(c);
-      return;
-    }
+    expired = c.retransmits > 0 && c.now() - head.firstSentAt >= budget;
   } else {
     const boundary = c.orphan ? orphanRetries(c) : c.ctx.sysctl.tcp_retries2;
-    if (retransmitsTimedOut(c, boundary, c.orphan ? 0 : c.userTimeout)) {
-      timedOut(c);
-      return;
-    }
+    expired = retransmitsTimedOut(c, boundary, c.orphan ? 0 : c.userTimeout);
+  }
+  // tcp_write_timeout: a Fast Open connection timing out may be blackholed.
+  activeDetectBlackhole(c, expired);
+  if (expired) {
+    timedOut(c);
+    return;
   }
 
   // tcp_write_timeout ends with sk_rethink_txhash (net.core.txrehash = 1):

@@ -64,7 +64,7 @@ export interface Opts {
   ts?: [number, number];
   ws?: number;
   sack?: Array<[number, number]>;
-  /** Fast Open: the cookie in hex ('' for a cookie request), `exp` for the experimental form (kind 254). */
+  /** A Fast Open option (SYN and SYN-ACK only): the cookie in hex ('' asks for one); `exp` the experimental form. */
   fo?: { cookie: string; exp?: true };
 }
 
@@ -191,6 +191,10 @@ export function capture(packet: Uint8Array, t: number): Captured {
   if (o.sackCount > 0) {
     opts.sack = [];
     for (let i = 0; i < o.sackCount; i++) opts.sack.push([o.sackBlocks[2 * i]!, o.sackBlocks[2 * i + 1]!]);
+  }
+  if (o.fastOpenLength >= 0) {
+    const cookie = Array.from(o.fastOpenCookie.subarray(0, o.fastOpenLength), (b) => b.toString(16).padStart(2, '0')).join('');
+    opts.fo = o.fastOpenExp ? { cookie, exp: true } : { cookie };
   }
   const optionKinds: number[] = [];
   for (let i = 20; i < d.headerLength; ) {

@@ -312,7 +312,7 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('sysctl -q net/ipv4/tcp_pacing_ss_ratio=150'), 'net.ipv4.tcp_pacing_ss_ratio=150');
   t.is(one('sysctl -q net.ipv4.tcp_ecn=2  # fully enabled'), 'net.ipv4.tcp_ecn=2');
   t.is(one('sysctl -q net.ipv4.tcp_wmem="4096 $((256*1024)) 4194304"'), 'net.ipv4.tcp_wmem=4096 262144 4194304');
-  t.is(one('ip tcp_metrics flush all > /dev/null 2>&1'), 'noop');
+  t.is(one('ip tcp_metrics flush all > /dev/null 2>&1'), 'tcp-metrics-flush');
   t.is(one('/tmp/sysctl_restore_${PPID}.sh'), 'noop');
   t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo'), 'noop noop');
   t.is(one('tc qdisc replace dev tun0 root pfifo limit 0'), 'unsupported');
@@ -321,7 +321,7 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'unsupported');
   t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
   t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
-  t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 noop');
+  t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 tcp-metrics-flush');
   t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'proc-grep');
   t.is(one('grep -q ESTAB /tmp/x'), 'unsupported');
   t.like(interpretCommand('nstat -s | grep TcpExtBeyondWindow | grep -q " 2 "')[0], { kind: 'nstat', update: false, reset: false });
@@ -583,4 +583,27 @@ test('files of a script: rm -f and dd of zeros in memory, open() and sendfile();
 `;
   passes(t, run(script));
   t.is(run('0 open("/tmp/f", O_RDONLY) = 4\n', 'o.pkt').error?.headline(), 'o.pkt:1: runtime error in open call: Expected non-negative result but got -1 with errno 2 (No such file or directory)');
+});
+
+// ---------------------------------------------------------------------------
+// Fast Open's client calls: sendmsg, MSG_FASTOPEN, ip tcp_metrics flush
+
+test('sendto with MSG_FASTOPEN: a cookie request and EINPROGRESS; an AF_UNSPEC address is EOPNOTSUPP; other flags are still refused', (t) => {
+  passes(
+    t,
+    run(`\`sysctl -q net.ipv4.tcp_timestamps=0\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 sendto(3, ..., 0, MSG_FASTOPEN, AF_UNSPEC, ...) = -1 EOPNOTSUPP (Operation not supported)
++0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>
+`),
+  );
+  t.regex(failure(run(`${OPEN}\n+0 send(4, ..., 10, MSG_OOB) = 10\n`)), /send\(\) flags 0x1 are not supported by tcpstack pkt/);
+});
+
+test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not', (t) => {
+  t.deepEqual(interpretCommand('ip tcp_metrics flush all &> /dev/null').map((a) => a.kind), ['tcp-metrics-flush']);
+  t.deepEqual(interpretCommand('ip tcp_metrics flush').map((a) => a.kind), ['tcp-metrics-flush']);
+  t.deepEqual(interpretCommand('ip tcp_metrics delete 192.0.2.1').map((a) => a.kind), ['ignored']);
 });

@@ -160,9 +160,12 @@ test('simultaneous open: the crossing SYN gets a SYN-ACK with the same ISN and o
   t.is(s.stack.counters.TcpActiveOpens, 1);
 
   p.quietUntil(20);
-  // Linux 6.11+ accepts this SYN-ACK in SYN_RECV and sends nothing ("tcp: Don't drop SYN+ACK for
-  // simultaneous connect()": tcp_ack_snd_check is skipped, no challenge ACK, no extra ACK).
-  t.deepEqual(p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 502, opts: { mss: 1460, sackOk: true, ts: [p.tsVal(), p.stackTs(10)], ws: 7 } }), []);
+  // Linux 6.11+ accepts this SYN-ACK in SYN_RECV ("tcp: Don't drop SYN+ACK for simultaneous
+  // connect()": no challenge ACK); since "tcp: process the 3rd ACK with sk_socket for TFO/MPTCP"
+  // it goes on to tcp_data_queue, where its SYN is a duplicate: an ACK at once with a D-SACK
+  // of it (packetdrill on Linux 6.18).
+  const [dupAck] = p.send({ flags: 'S.', seq: 5000, ack: p.our(1), win: 502, opts: { mss: 1460, sackOk: true, ts: [p.tsVal(), p.stackTs(10)], ws: 7 } });
+  t.deepEqual([dupAck!.flags, dupAck!.seq, dupAck!.ack, dupAck!.len, dupAck!.opts.sack], ['.', p.our(1), 5001, 0, [[5000, 5001]]]);
   t.is(ep.state, 'ESTABLISHED');
   t.is(ep.poll() & POLLOUT, POLLOUT);
   t.is(s.stack.counters.TcpCurrEstab, 1);
