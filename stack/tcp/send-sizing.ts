@@ -123,6 +123,10 @@ export interface SendFlags {
   more?: boolean;
   /** MSG_EOR: the last byte ends a record; later writes start a new skb. */
   eor?: boolean;
+  /** MSG_ZEROCOPY: with SO_ZEROCOPY on, the write gets a completion on the error queue (errqueue.ts). */
+  zerocopy?: boolean;
+  /** The rest of a blocking write that waited for room: the same call, so the same zerocopy id and one timestamp key at its end. */
+  continued?: boolean;
 }
 
 const NO_FLAGS: SendFlags = Object.freeze({});
