@@ -485,14 +485,15 @@ const sysRecvmsg: Impl = (host, args) => {
  * all is taken, its later parts marked as the same call (one zerocopy id,
  * one timestamp key).
  */
-function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
+function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean, pieces?: readonly number[]): Prepared {
   checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY);
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
   const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0, zerocopy: (flags & MSG_ZEROCOPY) !== 0 };
   const plain = !sendFlags.more && !sendFlags.eor && !sendFlags.zerocopy;
   if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE, MSG_EOR or MSG_ZEROCOPY needs a TCP endpoint`);
-  const send = (data: Uint8Array): number => (ep instanceof TcpEndpoint ? ep.sendmsg(data, { ...sendFlags, continued: written > 0 }) : ep.write(data));
+  const send = (data: Uint8Array): number =>
+    ep instanceof TcpEndpoint ? ep.sendmsg(data, { ...sendFlags, continued: written > 0, pieces: sendFlags.zerocopy ? piecesAfter(pieces ?? [count], written) : undefined }) : ep.write(data);
   let written = 0;
   const woken = writerWakeups(ep);
   return exact(() => {
@@ -518,6 +519,23 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
       if (nonblock) return { ret: written };
     }
   });
+}
+
+/** The buffers of a write still to go once `written` bytes were taken (empty ones dropped). */
+function piecesAfter(pieces: readonly number[], written: number): number[] {
+  const rest: number[] = [];
+  let skip = written;
+  for (const p of pieces) {
+    const n = p - Math.min(p, skip);
+    skip -= p - n;
+    if (n > 0) rest.push(n);
+  }
+  return rest;
+}
+
+/** The lengths of a `[{..., N}, ...]` array's buffers (iovecBytes has checked it). */
+function iovecLengths(e: Expr): number[] {
+  return e.type === 'list' ? e.items.map((item) => (item.type === 'iovec' ? s32Value(item.len) : 0)) : [];
 }
 
 /** iovec_new: the bytes of a `[{..., N}, ...]` array (each buffer `...`, zero-filled). */
@@ -554,7 +572,7 @@ const sysSendmsg: Impl = (host, args) => {
   const flags = s32Arg(args, 2);
   startStory(host, s);
   if (s32Value(msg.flags) !== 0) throw new SyscallError('sendmsg ignores msg_flags field in msghdr');
-  return writeCall('sendmsg', s, count, flags, false);
+  return writeCall('sendmsg', s, count, flags, false, iovecLengths(msg.iov));
 };
 
 /** writev(fd, [{..., N}, ...], count): one write of the iovecs' bytes. */

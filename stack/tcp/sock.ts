@@ -474,10 +474,12 @@ export class TcpSock implements SocketOwner {
     // tcp_sendmsg_locked: MSG_ZEROCOPY counts only with SO_ZEROCOPY on; a
     // write that took nothing gives its id back (net_zcopy_put_abort).
     const zerocopy = flags?.zerocopy === true && this.opts.zerocopy;
-    if (!zerocopy && this.opts.tsflags === 0) return sendmsg(c, data, zeroCopy, flags);
+    // Without SO_ZEROCOPY the flag is ignored: the bytes are copied as any write's.
+    const taken = flags?.zerocopy === true && !zerocopy ? { ...flags, zerocopy: false } : flags;
+    if (!zerocopy && this.opts.tsflags === 0) return sendmsg(c, data, zeroCopy, taken);
     const start = seqAdd(c.sndNxt, c.unsentBytes());
     const tailUnsent = c.unsentBytes() > 0;
-    const n = sendmsg(c, data, zeroCopy, flags);
+    const n = sendmsg(c, data, zeroCopy, taken);
     if (n > 0) this.errorQueue().onWrite(start, n, { zerocopy, continued: flags?.continued === true, tailUnsent, unsentAfter: c.unsentBytes() > 0 });
     return n;
   }
