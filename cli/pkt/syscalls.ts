@@ -927,16 +927,17 @@ const sysGetsockopt: Impl = (host, args) => {
  * SOF_TIMESTAMPING_* flags whose effect the stack does not model: receive
  * timestamps (RX_SOFTWARE: SCM_TIMESTAMPING on data read), OPT_CMSG
  * (IP_PKTINFO with a timestamp), OPT_STATS (SCM_TIMESTAMPING_OPT_STATS),
- * OPT_PKTINFO and BIND_PHC (a hardware clock).
+ * OPT_PKTINFO, BIND_PHC (a hardware clock) and TX_COMPLETION (a device's
+ * completion stamp).
  */
-const UNMODELLED_TSFLAGS = 0x8 | 0x400 | 0x1000 | 0x2000 | 0x8000;
+const UNMODELLED_TSFLAGS = 0x8 | 0x400 | 0x1000 | 0x2000 | 0x8000 | 0x40000;
 
 /** setsockopt SO_ZEROCOPY or SO_TIMESTAMPING (an int) on a TCP endpoint; its checks and errnos are the stack's (sk_setsockopt, sock_set_timestamping). */
 function errqueueOptionSetter(ep: Endpoint, name: number, v: number): () => void {
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(SOL_SOCKET, name)}) needs a TCP endpoint`);
   if (name === SYMBOLS.SO_ZEROCOPY) return () => ep.setsockopt('SO_ZEROCOPY', v);
   // An unknown bit is EINVAL from the stack before any flag is looked at.
-  if (v & UNMODELLED_TSFLAGS && !(v & ~0x3ffff)) {
+  if (v & UNMODELLED_TSFLAGS && !(v & ~0x7ffff)) {
     throw new SyscallError(`SO_TIMESTAMPING flags 0x${(v & UNMODELLED_TSFLAGS).toString(16)} are not supported by tcpstack pkt`);
   }
   return () => ep.setsockopt('SO_TIMESTAMPING', v);

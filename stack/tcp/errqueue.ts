@@ -36,8 +36,8 @@ export const SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11;
 export const SOF_TIMESTAMPING_OPT_STATS = 1 << 12;
 export const SOF_TIMESTAMPING_BIND_PHC = 1 << 15;
 export const SOF_TIMESTAMPING_OPT_ID_TCP = 1 << 16;
-/** SOF_TIMESTAMPING_LAST is SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17): every flag up to it. */
-export const SOF_TIMESTAMPING_MASK = (1 << 18) - 1;
+/** SOF_TIMESTAMPING_LAST is SOF_TIMESTAMPING_TX_COMPLETION (1 << 18; Linux 6.18 takes it, and EINVAL above): every flag up to it. */
+export const SOF_TIMESTAMPING_MASK = (1 << 19) - 1;
 /** SOF_TIMESTAMPING_TX_RECORD_MASK: the flags that make tcp_tx_timestamp mark a write. */
 const TX_RECORD_MASK = SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_TX_ACK;
 
