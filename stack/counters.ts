@@ -259,6 +259,12 @@ export const COUNTER_NAMES = [
   'TcpExtTCPTimeWaitOverflow',
   'TcpExtBeyondWindow',
   'TcpExtOutOfWindowIcmps',
+  // Fast Open, server side (tcp_try_fastopen, tcp_fastopen_queue_check; RFC 7413)
+  'TcpExtTCPFastOpenPassive',
+  'TcpExtTCPFastOpenPassiveFail',
+  'TcpExtTCPFastOpenListenOverflow',
+  'TcpExtTCPFastOpenCookieReqd',
+  'TcpExtTCPFastOpenPassiveAltKey',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -110,7 +110,9 @@ export interface Sysctls {
    * TFO_* in include/net/tcp.h): 0x1 client, 0x2 server, 0x4 client sends
    * SYN data without a cookie, 0x200 server accepts SYN data without a
    * cookie, 0x400 every listener is a Fast Open one (no TCP_FASTOPEN
-   * needed), 0x10000 and up: that listener's queue length. Default 1.
+   * needed), its queue length its listen() backlog (inet_listen; the bits
+   * from 0x10000 up, once TFO_SERVER_WO_SOCKOPT2's queue length, are read
+   * by no 6.18 code). Default 1.
    */
   tcp_fastopen: number;
   /**

@@ -40,6 +40,8 @@ export interface EpollData {
 
 interface Item {
   ep: Endpoint;
+  /** False once the script closed the fd: closing removes it from every epoll set (eventpoll_release). */
+  open: () => boolean;
   events: number;
   data: EpollData;
   ready: boolean;
@@ -101,7 +103,8 @@ export class EpollInstance {
   constructor(private readonly pollMask: PollMask) {}
 
   /** epoll_ctl: 0, or the errno (EEXIST, ENOENT). */
-  control(op: 'add' | 'mod' | 'del', fd: number, ep: Endpoint, events: number, data: EpollData): string | undefined {
+  control(op: 'add' | 'mod' | 'del', fd: number, ep: Endpoint, events: number, data: EpollData, open: () => boolean = () => true): string | undefined {
+    this.dropClosed();
     const existing = this.items.get(fd);
     if (op === 'del') {
       if (existing === undefined) return 'ENOENT';
@@ -112,7 +115,7 @@ export class EpollInstance {
     if (op === 'add' && existing !== undefined) return 'EEXIST';
     if (op === 'mod' && existing === undefined) return 'ENOENT';
     // ep_insert / ep_modify: EPOLLERR and EPOLLHUP are always wanted.
-    const item: Item = existing ?? { ep, events: 0, data, ready: false, disabled: false };
+    const item: Item = existing ?? { ep, open, events: 0, data, ready: false, disabled: false };
     item.events = events | EPOLLERR | EPOLLHUP;
     item.data = data;
     item.disabled = false;
@@ -129,8 +132,17 @@ export class EpollInstance {
     if (!this.order.includes(fd)) this.order.push(fd);
   }
 
+  private dropClosed(): void {
+    for (const [fd, item] of this.items) {
+      if (item.open()) continue;
+      this.items.delete(fd);
+      watches.get(item.ep)?.items.delete(item);
+    }
+  }
+
   /** ep_send_events: up to `max` ready items, each with its events now. */
   harvest(max: number): { events: number; data: EpollData }[] {
+    this.dropClosed();
     // Wakeups since the last harvest put items on the list in fd order here.
     for (const [fd, item] of this.items) if (item.ready && !this.order.includes(fd)) this.order.push(fd);
     const out: { events: number; data: EpollData }[] = [];

@@ -162,12 +162,15 @@ export function tokenize(source: string, file = '<script>'): Token[] {
  * strtol(value, &end, 0) taking the whole text (lexer.l's word()): an
  * optional sign, then hexadecimal after 0x, octal after 0, else decimal;
  * leading white space is skipped and an empty text is 0, as strtol has it.
+ * A value strtol clamps to LONG_MIN or LONG_MAX is no integer to word().
  */
-function wholeInteger(text: string): number | undefined {
+function wholeInteger(text: string): bigint | undefined {
   const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(text);
-  if (!m) return /^[ \t\n\v\f\r]*$/.test(text) ? 0 : undefined;
-  const n = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
-  return m[1] === '-' ? -n : n;
+  if (!m) return /^[ \t\n\v\f\r]*$/.test(text) ? 0n : undefined;
+  const magnitude = m[2] !== undefined ? BigInt(`0x${m[2]}`) : m[3] !== undefined ? BigInt(`0o${m[3].slice(1) || '0'}`) : BigInt(m[4]!);
+  const n = m[1] === '-' ? -magnitude : magnitude;
+  const LONG_MAX = (1n << 63n) - 1n;
+  return n >= LONG_MAX || n <= -LONG_MAX - 1n ? undefined : n;
 }
 
 /**
@@ -189,6 +192,7 @@ export function substituteDefinition(tok: Token, defines: ReadonlyMap<string, st
     return { kind: value.startsWith('"') ? 'STRING' : 'BACKQUOTED', text: value, value: inner, line };
   }
   const n = wholeInteger(value);
-  if (n !== undefined) return { kind: 'INTEGER', text: String(n), value: String(n), line };
+  // The integer's decimal text: the parser reads an INTEGER token's text.
+  if (n !== undefined) return { kind: 'INTEGER', text: n.toString(), value: n.toString(), line };
   return { kind: 'WORD', text: value, value, line };
 }

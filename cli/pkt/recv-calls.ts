@@ -47,6 +47,12 @@ function rcvLowat(ep: Endpoint): number {
   return ep instanceof TcpEndpoint ? ep.getsockopt('SO_RCVLOWAT') : 1;
 }
 
+/** MSG_PEEK, which only a TCP endpoint offers (the runner's endpoints all are). */
+function peekOf(ep: Endpoint, count: number): Uint8Array | null {
+  if (!(ep instanceof TcpEndpoint)) throw new TypeError('MSG_PEEK needs a TCP endpoint');
+  return ep.peek(count);
+}
+
 function failed(e: unknown): RecvOutcome {
   if (e instanceof SocketError) return { ret: -1, errno: e.code };
   throw e;
@@ -77,7 +83,7 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
       if (avail > 0 && avail < target && !nonblock && (ep.poll() & (POLLRDHUP | POLLERR | POLLHUP)) === 0) return undefined;
       let data: Uint8Array | null;
       try {
-        data = faults && avail > 0 ? null : (ep as TcpEndpoint).peek(count);
+        data = faults && avail > 0 ? null : peekOf(ep, count);
       } catch (e) {
         return failed(e);
       }

@@ -27,6 +27,11 @@
  * - --ip_version (ip-version.ts): ipv4, ipv4-mapped-ipv6 (AF_INET6 sockets
  *   bound to and connecting to v4-mapped addresses, IPv4 on the wire) or
  *   ipv6 (the stack gets an IPv6 address; packets and ICMP are IPv6's).
+ * - Options (options.ts): the script's option lines, then the command
+ *   line's, as packetdrill's parse_and_finalize_config applies them.
+ * - Shell lines (shell.ts): sysctls applied, nstat checks made against the
+ *   stack's counters; `%{ }%` blocks (python.ts): tcp_info taken at their
+ *   time, the Python run at the end, as packetdrill's code.c does.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ScriptError, formatCall, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type SyscallSpec, type TimeType } from './ast.ts';
@@ -51,6 +56,8 @@ import {
 } from './packets.ts';
 import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
 import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
+import { procNetTcp } from './proc-net-tcp.ts';
+import { scriptFiles } from './files.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
 import { ScriptSocket, type SyscallHost } from './sockets.ts';
 import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } from './syscalls.ts';
@@ -62,6 +69,7 @@ import { VirtualClock } from '../../stack/clock.ts';
 import { COUNTER_NAMES, newCounters, snapshotCounters, type Counters } from '../../stack/counters.ts';
 import { SeededRandom } from '../../stack/random.ts';
 import { Stack } from '../../stack/stack.ts';
+import { RX_GSO_SIZE_MASK } from '../../stack/link.ts';
 import { defaultSysctls, setSysctl, sysctlKey, type Sysctls } from '../../stack/sysctl.ts';
 import { formatIpv4, parseIpv4 } from '../../stack/wire/addr.ts';
 import { verifies } from '../../stack/wire/checksum.ts';
@@ -73,7 +81,7 @@ export interface PktConfig extends OptionTarget {
   ipVersion: IpVersion;
   toleranceUsecs: number;
   tolerancePercent: number;
-  /** --mss: packetdrill's GSO size for injected packets; accepted and not used. */
+  /** --mss: the GSO size packetdrill gives injected TCP packets (the virtio header's gso_size); 0: none. */
   mss: number;
   /** --mtu; undefined until finalized: the IP version's (VERSION_DEFAULTS). */
   mtu: number | undefined;
@@ -595,6 +603,13 @@ class Runner implements SyscallHost {
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);
       } else if (action.kind === 'nstat') {
         this.runNstat(action, text, line);
+      } else if (action.kind === 'file') {
+        // The run's own files (files.ts): rm -f and dd of zeros, in memory.
+        if (action.data === undefined) scriptFiles(this).paths.delete(action.path);
+        else scriptFiles(this).paths.set(action.path, action.data);
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: ${action.path} ${action.data === undefined ? 'removed' : `is ${action.data.length} bytes`} (in memory)`);
+      } else if (action.kind === 'proc-grep') {
+        this.runProcGrep(action, text, line);
       } else if (action.kind === 'noop') {
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: nothing to do (${action.why})`);
       } else if (action.kind === 'unsupported') {
@@ -649,6 +664,19 @@ class Runner implements SyscallHost {
     const lines = action.reset ? [] : nstatOutput(rows, action.zeros);
     const status = action.greps.length === 0 ? 0 : grepStatus(lines, action.greps);
     this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}${lines.length > 1 ? ` (${lines.slice(1).map((l) => l.replace(/ +/g, ' ').replace(/ 0\.0$/, '')).join(', ')})` : ''}`);
+    if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
+  }
+
+  /** `grep ... /proc/net/tcp /proc/net/tcp6 | grep ...` over the stack's sockets; grep prefixes each line with its file when given several. */
+  private runProcGrep(action: Extract<ShellAction, { kind: 'proc-grep' }>, text: string, line: number): void {
+    this.stack.flush();
+    const listeners = this.stack.tcp.listeners();
+    const connections = this.stack.tcp.connections();
+    const lines = action.files.flatMap((file) =>
+      procNetTcp(listeners, connections, file.endsWith('6')).map((l) => (action.files.length > 1 ? `${file}:${l}` : l)),
+    );
+    const status = grepStatus(lines, action.greps);
+    this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: exit status ${status}`);
     if (status !== 0) throw this.fail(line, `error executing \`${text.trim()}\` command: non-zero status ${status}`);
   }
 
@@ -775,7 +803,12 @@ class Runner implements SyscallHost {
       }
     }
     this.trace(`${secs9(this.nowUsecs)} < ${formatPacket(scriptPacket(spec, this.wireVersion))}`);
-    const dropped = this.stack.input(encodePacket(p, this.addresses, 0, spec.ipInfo?.ttl || 64));
+    // --mss: packetdrill writes every TCP packet to its tun with a virtio
+    // header whose gso_size is that MSS (linux_tun_write), so the kernel
+    // takes a bigger one as a GRO-made packet of such segments (its rcv_mss
+    // and truesize are those); the link tells our stack the same way.
+    const rxMeta = this.cfg.mss > 0 ? this.cfg.mss & RX_GSO_SIZE_MASK : 0;
+    const dropped = this.stack.input(encodePacket(p, this.addresses, 0, spec.ipInfo?.ttl || 64), rxMeta);
     if (dropped) this.trace(`           (the stack dropped it: ${dropped})`);
     this.flushStack();
   }

@@ -12,7 +12,8 @@
  * `nstat` and the `nstat | grep NAME | grep -q " N "` checks of the
  * kernel's suites are evaluated against the stack's counters (an `nstat`
  * action: the command's exit status decides, as packetdrill's system()
- * does). Commands that are true of our stack as it is (`ip tcp_metrics
+ * does), and `grep PATTERN /proc/net/tcp /proc/net/tcp6 | grep ...`
+ * against the stack's sockets as Linux lists them (proc-net-tcp.ts). Commands that are true of our stack as it is (`ip tcp_metrics
  * flush`: it caches no metrics; `tc qdisc ... pfifo`: it has no queueing
  * discipline, packets leave as sent; the `/tmp/sysctl_restore_*.sh` a
  * script runs at its end: every script starts from a fresh stack) are
@@ -26,6 +27,8 @@
  * Everything else is reported as a warning and skipped.
  */
 
+import { ddZeros } from './files.ts';
+
 /** One `grep` of an nstat pipeline. */
 export interface GrepStage {
   pattern: RegExp;
@@ -37,7 +40,11 @@ export type ShellAction =
   | { kind: 'sysctl'; name: string; value: string; text: string }
   | { kind: 'defaults'; text: string; path: string }
   | { kind: 'nstat'; text: string; reset: boolean; update: boolean; absolute: boolean; zeros: boolean; greps: GrepStage[] }
+  /** `grep PATTERN /proc/net/tcp [/proc/net/tcp6] | grep ...`: the first stage's files, then every stage's pattern. */
+  | { kind: 'proc-grep'; text: string; files: Array<'/proc/net/tcp' | '/proc/net/tcp6'>; greps: GrepStage[] }
   | { kind: 'noop'; text: string; why: string }
+  /** `rm -f PATH` and `dd ... if=/dev/zero of=PATH`: a file of the run's own (files.ts), never on disk. */
+  | { kind: 'file'; text: string; path: string; data: Uint8Array | undefined }
   | { kind: 'unsupported'; text: string; why: string }
   | { kind: 'ignored'; text: string; why: string };
 
@@ -316,6 +323,13 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push(nstatPipeline(stages, cmd));
       continue;
     }
+    if (firstBase === 'grep') {
+      const proc = procGrepPipeline(stages, cmd);
+      if (proc !== undefined) {
+        actions.push(proc);
+        continue;
+      }
+    }
     if (stages.length > 1 || ['grep', 'test', '['].includes(firstBase)) {
       actions.push({ kind: 'unsupported', text: cmd, why: 'a check of the kernel\'s state by its exit status' });
       continue;
@@ -327,6 +341,11 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push({ kind: 'defaults', text: cmd, path: prog });
     } else if (/^sysctl_restore_.*\.sh$/.test(base)) {
       actions.push({ kind: 'noop', text: cmd, why: 'set_sysctls.py\'s restore script: every script starts from a fresh stack' });
+    } else if (base === 'rm' && w.length === 3 && w[1] === '-f') {
+      actions.push({ kind: 'file', text: cmd, path: w[2]!, data: undefined });
+    } else if (base === 'dd') {
+      const made = ddZeros(w.slice(1));
+      actions.push(typeof made === 'string' ? { kind: 'unsupported', text: cmd, why: made } : { kind: 'file', text: cmd, path: made.path, data: made.data });
     } else if (base === 'true' || base === ':') {
       actions.push({ kind: 'noop', text: cmd, why: 'it does nothing' });
     } else if (base === 'ip' && w.some((x) => x === 'route') && w.some((x) => ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min', 'features'].includes(x))) {
@@ -391,6 +410,33 @@ export function nstatOutput(rows: ReadonlyArray<readonly [string, number]>, zero
     lines.push(`${name.padEnd(32)}${String(value).padEnd(16)}${'0.0'.padStart(6)}`);
   }
   return lines;
+}
+
+/** One grep stage's flags and pattern, or undefined for another shape. */
+function grepStage(w: readonly string[]): { stage: GrepStage; files: string[] } | undefined {
+  if (w[0] !== 'grep') return undefined;
+  const flags = w.slice(1).filter((x) => /^-[qvi]+$/.test(x));
+  const rest = w.slice(1).filter((x) => !/^-[qvi]+$/.test(x));
+  if (rest.length < 1) return undefined;
+  return { stage: { pattern: basicRegExp(rest[0]!, flags.some((x) => x.includes('i'))), invert: flags.some((x) => x.includes('v')) }, files: rest.slice(1) };
+}
+
+/**
+ * `grep [-q] [-v] [-i] PATTERN /proc/net/tcp [/proc/net/tcp6] | grep ...`:
+ * a look at the kernel's socket tables (proc-net-tcp.ts prints ours), or
+ * undefined when the command is another grep.
+ */
+function procGrepPipeline(stages: readonly string[], text: string): ShellAction | undefined {
+  const first = grepStage(dropNullRedirections(words(stages[0]!)));
+  if (first === undefined || first.files.length === 0) return undefined;
+  if (!first.files.every((f) => f === '/proc/net/tcp' || f === '/proc/net/tcp6')) return undefined;
+  const greps = [first.stage];
+  for (const stage of stages.slice(1)) {
+    const g = grepStage(dropNullRedirections(words(stage)));
+    if (g === undefined || g.files.length > 0) return { kind: 'unsupported', text, why: 'a pipeline of other than grep PATTERN' };
+    greps.push(g.stage);
+  }
+  return { kind: 'proc-grep', text, files: first.files as Array<'/proc/net/tcp' | '/proc/net/tcp6'>, greps };
 }
 
 /** The exit status of `nstat ... | grep ...` given nstat's lines: grep's, 0 when a line is selected, 1 when none. */

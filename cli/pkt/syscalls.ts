@@ -19,6 +19,7 @@ import { SyscallError, type Outcome, type Prepared } from './call-types.ts';
 import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
+import { scriptFiles } from './files.ts';
 import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
@@ -628,7 +629,10 @@ function startStory(host: SyscallHost, s: ScriptSocket): void {
 
 const sysClose: Impl = (host, args) => {
   checkArgCount(args, 1);
-  const s = socketOf(host, s32Arg(args, 0));
+  const files = scriptFiles(host).fds;
+  const fd = s32Arg(args, 0);
+  if (files.has(fd)) return exact(() => (files.delete(fd) ? { ret: 0 } : { ret: -1, errno: 'EBADF' }));
+  const s = socketOf(host, fd);
   const ep = endpointOf(s);
   // SO_LINGER with a time: close() waits (even on an O_NONBLOCK socket) while
   // our FIN is unacknowledged, at most that long (__tcp_close's sk_wait_event).
@@ -704,13 +708,14 @@ function optionName(level: number, name: number): string {
 }
 
 /** Integer options set and read through the TCP endpoint's own setsockopt/getsockopt (stack/tcp/sock.ts). */
-const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER']> = [
+const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER']> = [
   [IPPROTO_TCP, SYMBOLS.TCP_CORK!, 'TCP_CORK'],
   [IPPROTO_TCP, SYMBOLS.TCP_MAXSEG!, 'TCP_MAXSEG'],
   [IPPROTO_TCP, SYMBOLS.TCP_NOTSENT_LOWAT!, 'TCP_NOTSENT_LOWAT'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_TOS!, 'IP_TOS'],
   [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_TCLASS!, 'IPV6_TCLASS'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_MTU_DISCOVER!, 'IP_MTU_DISCOVER'],
+  [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_MTU_DISCOVER!, 'IPV6_MTU_DISCOVER'],
 ];
 
 function endpointIntOption(ep: Endpoint, level: number, name: number): ((typeof ENDPOINT_INT_OPTIONS)[number][2]) | undefined {
@@ -830,6 +835,8 @@ const sysSetsockopt: Impl = (host, args) => {
     apply = () => {
       o.mark = v >>> 0;
     };
+  } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN || name === SYMBOLS.TCP_FASTOPEN_KEY)) {
+    apply = fastOpenSetsockopt(ep, name, val, s32Arg(args, 4), int);
   } else {
     throw new SyscallError(`setsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -880,6 +887,7 @@ const sysGetsockopt: Impl = (host, args) => {
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_KEEPCNT) read = () => o.keepCnt ?? sys.tcp_keepalive_probes;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_USER_TIMEOUT) read = () => o.userTimeout;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_SYNCNT) read = () => o.synCnt ?? sys.tcp_syn_retries;
+  else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_FASTOPEN) read = () => tcpEndpoint(ep, 'TCP_FASTOPEN').fastOpenQueueLength;
   else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_LINGER2) {
     read = () => (o.linger2 === undefined || o.linger2 === 0 ? sys.tcp_fin_timeout : o.linger2 < 0 ? -1 : o.linger2);
   } else if (endpointIntOption(ep, level, name) !== undefined) {
@@ -1007,6 +1015,52 @@ function recvOptionValue(ep: Endpoint, name: number): number {
   }
 }
 
+function tcpEndpoint(ep: Endpoint, what: string): TcpEndpoint {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${what} needs a TCP endpoint`);
+  return ep;
+}
+
+/**
+ * The server side of Fast Open: TCP_FASTOPEN's queue length (an int), and
+ * TCP_FASTOPEN_KEY's key bytes, the first optlen bytes of the script's
+ * string (16, or 32 with a backup; else EINVAL from the stack).
+ */
+function fastOpenSetsockopt(ep: Endpoint, name: number, val: Expr, optlen: number, int: () => number): () => void {
+  if (name === SYMBOLS.TCP_FASTOPEN) {
+    const v = int();
+    return () => tcpEndpoint(ep, 'TCP_FASTOPEN').setFastOpen(v);
+  }
+  if (val.type !== 'string') throw new SyscallError(`TCP_FASTOPEN_KEY takes a string, not ${typeName(val)}`);
+  const bytes = cStringBytes(val.value);
+  const key = new Uint8Array(Math.max(0, optlen));
+  key.set(bytes.subarray(0, key.length));
+  return () => tcpEndpoint(ep, 'TCP_FASTOPEN_KEY').setFastOpenKey(key);
+}
+
+/**
+ * A script string's bytes as packetdrill unescapes them
+ * (unescape_cstring_expression): \f \n \r \t \v, \xhh; `\\` and
+ * `\"` fall through its switch to \f, as they do there.
+ */
+export function cStringBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (text[i] !== '\\') {
+      out.push(ch & 0xff);
+      continue;
+    }
+    const e = text[++i];
+    const simple: Record<string, number> = { '\\': 0x0c, '"': 0x0c, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09, v: 0x0b };
+    if (e !== undefined && e in simple) out.push(simple[e]!);
+    else if (e === 'x' && /^[0-9a-fA-F]{2}/.test(text.slice(i + 1, i + 3))) {
+      out.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else throw new SyscallError(e === 'x' ? `invalid hex escape (\\xhh): '\\x${text.slice(i + 1)}'` : `unsupported escape code: '${e ?? ''}'`);
+  }
+  return Uint8Array.from(out);
+}
+
 /** include/net/tcp.h: the size of a congestion control's name, its NUL included. */
 const TCP_CA_NAME_MAX = 16;
 
@@ -1100,6 +1154,47 @@ function epollOf(host: SyscallHost, fd: number): EpollInstance {
   return e;
 }
 
+/**
+ * open(PATH, FLAGS[, MODE]): a file of the run's own (files.ts: made by the
+ * script's `dd` line), read-only; ENOENT when there is none.
+ */
+const sysOpen: Impl = (host, args, expected) => {
+  if (args.length < 2 || args.length > 3) throw new SyscallError(`open() takes 2 or 3 arguments, not ${args.length}`);
+  const path = arg(args, 0);
+  if (path.type !== 'string') throw new SyscallError(`Bad type; actual: ${typeName(path)} expected: string`);
+  const flags = s32Arg(args, 1);
+  if ((flags & 3) !== SYMBOLS.O_RDONLY!) throw new SyscallError('open() for writing is not supported by tcpstack pkt (files are read-only)');
+  const files = scriptFiles(host);
+  return {
+    mode: 'fd',
+    wakeAt: undefined,
+    step: () => (files.paths.has(path.value) ? { ret: host.allocLiveFd() } : { ret: -1, errno: 'ENOENT' }),
+    after: (o) => {
+      if (o.ret < 0) return;
+      if (host.findByScriptFd(expected) || epollTable(host).has(expected) || files.fds.has(expected)) throw new SyscallError(`duplicate fd ${expected} in script`);
+      files.fds.set(expected, { path: path.value, data: files.paths.get(path.value)! });
+    },
+  };
+};
+
+/**
+ * sendfile(OUT, IN, [OFFSET], COUNT): the file's bytes from OFFSET, at most
+ * COUNT, written to the socket as write() writes them (do_sendfile's splice
+ * into tcp_sendmsg; a blocking socket waits for room).
+ */
+const sysSendfile: Impl = (host, args) => {
+  checkArgCount(args, 4);
+  const s = socketOf(host, s32Arg(args, 0));
+  const file = scriptFiles(host).fds.get(s32Arg(args, 1));
+  if (file === undefined) throw new SyscallError(`sendfile() from script fd ${s32Arg(args, 1)}, which is no open file`);
+  const off = arg(args, 2);
+  let offset = 0;
+  if (off.type === 'list' && off.items.length === 1) offset = s32Value(off.items[0]!);
+  else if (!(off.type === 'word' && off.name === 'NULL')) throw new SyscallError('sendfile() offset: [N] or NULL');
+  const count = Math.max(0, Math.min(s32Arg(args, 3), file.data.length - offset));
+  return writeCall('sendfile', s, count, 0, false);
+};
+
 const sysEpollCreate: Impl = (host, args, expected) => {
   checkArgCount(args, 1);
   const size = s32Arg(args, 0);
@@ -1121,12 +1216,13 @@ const sysEpollCtl: Impl = (host, args) => {
   const epoll = epollOf(host, s32Arg(args, 0));
   const op = s32Arg(args, 1);
   const fd = s32Arg(args, 2);
-  const ep = endpointOf(socketOf(host, fd));
+  const target = socketOf(host, fd);
+  const ep = endpointOf(target);
   const { events, data } = epollEvent(host, arg(args, 3), fd);
   const name = op === SYMBOLS.EPOLL_CTL_ADD ? 'add' : op === SYMBOLS.EPOLL_CTL_MOD ? 'mod' : op === SYMBOLS.EPOLL_CTL_DEL ? 'del' : undefined;
   return exact(() => {
     if (name === undefined) return { ret: -1, errno: 'EINVAL' };
-    const errno = epoll.control(name, fd, ep, events, data);
+    const errno = epoll.control(name, fd, ep, events, data, () => !target.closed);
     return errno === undefined ? { ret: 0 } : { ret: -1, errno };
   });
 };
@@ -1171,7 +1267,7 @@ const sysIoctl: Impl = (host, args) => {
   const expectedValue = bracketedArg(args, 2);
   const ep = endpointOf(s);
   let read: () => number;
-  if (cmd === SYMBOLS.SIOCINQ) read = () => ep.readableBytes;
+  if (cmd === SYMBOLS.SIOCINQ) read = () => (ep instanceof TcpEndpoint ? ep.inq() : ep.readableBytes); // tcp_inq: 0 during the handshake
   else if (cmd === SYMBOLS.SIOCOUTQ) read = () => ep.info().sendQ;
   else if (cmd === SYMBOLS.SIOCOUTQNSD && ep instanceof TcpEndpoint) read = () => ep.unsentBytes;
   else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)`);
@@ -1202,6 +1298,8 @@ const TABLE: Readonly<Record<string, Impl>> = {
   write: sysWrite,
   send: sysSend,
   sendto: sysSendto,
+  open: sysOpen,
+  sendfile: sysSendfile,
   sendmsg: sysSendmsg,
   writev: sysWritev,
   close: sysClose,
@@ -1217,7 +1315,7 @@ const TABLE: Readonly<Record<string, Impl>> = {
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['cap_set', 'open', 'sendfile', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['cap_set', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

@@ -294,6 +294,26 @@ export class TcpEndpoint implements Endpoint {
     this.setsockopt('TCP_SYNCNT', n);
   }
 
+  /** TCP_FASTOPEN: the Fast Open queue length of a listener (server side, fastopen-server.ts). */
+  setFastOpen(qlen: number): void {
+    check(this.open('setsockopt').setFastOpen(qlen), 'setsockopt');
+  }
+
+  /** getsockopt(TCP_FASTOPEN). */
+  get fastOpenQueueLength(): number {
+    return this.open('getsockopt').fastOpenQueueLength;
+  }
+
+  /** TCP_FASTOPEN_KEY: 16 bytes, or 32 with a backup key. */
+  setFastOpenKey(bytes: Uint8Array): void {
+    check(this.open('setsockopt').setFastOpenKey(bytes), 'setsockopt');
+  }
+
+  /** getsockopt(TCP_FASTOPEN_KEY): the keys in effect, 16 bytes each. */
+  get fastOpenKey(): Uint8Array {
+    return this.open('getsockopt').fastOpenKeyBytes;
+  }
+
   /** TCP_CONGESTION: "cubic" or "reno" (ENOENT for a name this stack has no algorithm for). */
   setCongestionControl(name: string): void {
     this.setsockopt('TCP_CONGESTION', name);

@@ -9,6 +9,7 @@
  * them: every state change goes through setState, which counts and traces it.
  */
 import type { PortOwner } from './tables.ts';
+import type { RequestSock } from './request-sock.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { newFlowLabel } from './segment.ts';
 import { QueuedTimer } from '../timers.ts';
@@ -255,6 +256,16 @@ export class Connection {
   /** Keepalive probes sent without an answer. */
   keepaliveProbes = 0;
   synRetransmitted = false;
+
+  /**
+   * Fast Open, server side (fastopen-server.ts): the request sock of a child
+   * made at the SYN (tp->fastopen_rsk), kept until the handshake completes
+   * or the child ends; its owner is the listener that made it. While it is
+   * set the xmit timer resends the SYN-ACK, not data.
+   */
+  fastOpenReq: RequestSock | undefined = undefined;
+  /** The SYN's data was taken (tp->syn_data_acked): tcp_info's TCPI_OPT_SYN_DATA (0x20 in tcpi_options). */
+  synDataAcked = false;
 
   /** ACK owed to the peer: now (at the end of the batch), or by the delayed-ACK timer. */
   ackNow = false;

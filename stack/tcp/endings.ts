@@ -8,6 +8,7 @@ import { NO_SKBS, type Connection } from './connection.ts';
 import { activeResetSource } from './output.ts';
 import { activeReset, type ResetPathName } from './reset.ts';
 import { cancelAll } from './timer-arming.ts';
+import { fastOpenRemove } from './fastopen-server.ts';
 
 /** tcp_reset: the peer reset us; the errno depends on the state. */
 export function resetByPeer(c: Connection): void {
@@ -66,6 +67,8 @@ export function tcpAbort(c: Connection): void {
 
 /** tcp_done: CLOSED, timers stopped, queues purged, out of the tables. */
 export function tcpDone(c: Connection): void {
+  // A Fast Open child ending before its handshake completed lets go of its request.
+  if (c.fastOpenReq !== undefined) fastOpenRemove(c, false);
   c.setState('CLOSED');
   purge(c);
   c.hooks.closed(c);

@@ -20,7 +20,7 @@
 import { ICMP_DEST_UNREACH, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import type { Connection } from './connection.ts';
 import { tcpDone } from './endings.ts';
-import { mtuReduced, mtuReduced6 } from './pmtu.ts';
+import { acceptPmtu6, mtuReduced, mtuReduced6 } from './pmtu.ts';
 import { seqGe, seqLe } from './seq.ts';
 import type { TcpErrno } from './types.ts';
 
@@ -82,7 +82,7 @@ export function isRequestFatal(type: number, code: number): boolean {
  */
 export function connectionIcmpError(c: Connection, type: number, code: number, seq: number, info = 0): void {
   if (c.state === 'CLOSED') return;
-  if (!(seqGe(seq, c.sndUna) && seqLe(seq, c.sndNxt))) {
+  if (!(seqGe(seq, windowStart(c)) && seqLe(seq, c.sndNxt))) {
     c.ctx.counters.TcpExtOutOfWindowIcmps++;
     return;
   }
@@ -92,7 +92,7 @@ export function connectionIcmpError(c: Connection, type: number, code: number, s
   }
   const errno = icmpErrno(type, code);
   if (errno === undefined) return;
-  if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
+  if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && !acceptedFastOpen(c))) {
     // tcp_done_with_error: sk_err, the queues purged, tcp_done (TcpAttemptFails).
     c.pendingError = errno;
     c.ctx.counters.TcpAttemptFails++;
@@ -101,6 +101,20 @@ export function connectionIcmpError(c: Connection, type: number, code: number, s
     return;
   }
   c.softError = errno;
+}
+
+/**
+ * Where the quoted sequence number may start: SND.UNA, or for a Fast Open
+ * child still in its handshake its ISN, as the SYN-ACK is not in its
+ * queue (tcp_v4_err, tcp_v6_err: snd_una = fastopen ? snt_isn : snd_una).
+ */
+function windowStart(c: Connection): number {
+  return c.fastOpenReq !== undefined ? c.fastOpenReq.iss : c.sndUna;
+}
+
+/** A Fast Open child accept() has taken: an error is no longer fatal to it, as for a connected socket (tcp_v4_err). */
+function acceptedFastOpen(c: Connection): boolean {
+  return c.fastOpenReq !== undefined && c.fastOpenReq.childAccepted;
 }
 
 /** ICMPv6 types (RFC 4443 §3) as tcp_v6_err meets them. */
@@ -149,16 +163,17 @@ export function icmpv6Errno(type: number, code: number): { errno: TcpErrno; fata
  */
 export function connectionIcmpv6Error(c: Connection, type: number, code: number, seq: number, info: number): void {
   if (c.state === 'CLOSED') return;
-  if (!(seqGe(seq, c.sndUna) && seqLe(seq, c.sndNxt))) {
+  if (!(seqGe(seq, windowStart(c)) && seqLe(seq, c.sndNxt))) {
     c.ctx.counters.TcpExtOutOfWindowIcmps++;
     return;
   }
   if (type === ICMPV6_PKT_TOOBIG) {
-    if (info >= IPV6_MIN_MTU) mtuReduced6(c, info);
+    // tcp_v6_err: ignored under IPV6_PMTUDISC_INTERFACE or OMIT (ip6_sk_accept_pmtu).
+    if (info >= IPV6_MIN_MTU && acceptPmtu6(c)) mtuReduced6(c, info);
     return;
   }
   const { errno } = icmpv6Errno(type, code);
-  if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') {
+  if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && !acceptedFastOpen(c))) {
     c.pendingError = errno;
     c.ctx.counters.TcpAttemptFails++;
     c.ctx.trace?.({ kind: 'tcp-error', t: c.now(), conn: c.id, errno });

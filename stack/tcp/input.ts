@@ -22,11 +22,20 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { updatePacingRate } from './send-sizing.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { CHILD_PROCESSES, fastOpenRemove } from './fastopen-server.ts';
+import { synAckRttMeasure } from './openreq-child.ts';
+import type { RequestSock } from './request-sock.ts';
 
 /** A segment for c connection (already matched by 4-tuple). */
 export function connectionInput(c: Connection, seg: Segment): DropReason | undefined {
   if (c.state === 'SYN_SENT') return synSentInput(c, seg);
   if (c.state === 'CLOSED' || c.state === 'LISTEN' || c.state === 'TIME_WAIT') return 'TCP_CLOSE';
+  // A Fast Open child still holding its request: tcp_check_req screens the segment first (tcp_rcv_state_process).
+  const req = c.fastOpenReq;
+  if (req?.owner !== undefined) {
+    const verdict = req.owner.checkRequest(req, seg, c);
+    if (verdict !== CHILD_PROCESSES) return verdict;
+  }
   return synchronizedInput(c, seg);
 }
 
@@ -192,18 +201,32 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   if (!(f & TCP_ACK)) return 'TCP_FLAGS';
   c.lastRcvTime = c.now();
   c.keepaliveProbes = 0;
+  const fastOpenReq = c.fastOpenReq;
   if (c.state === 'SYN_RECV') {
-    if (seqLe(seg.ack, c.sndUna) || seqGt(seg.ack, c.sndNxt)) {
+    // A Fast Open child's SND.UNA is already past its SYN (tcp_create_openreq_child):
+    // an ACK of just the SYN-ACK is acceptable, one below it is old (tcp_ack then fails: RST).
+    const old = fastOpenReq !== undefined ? seqLt(seg.ack, c.sndUna) : seqLe(seg.ack, c.sndUna);
+    if (old || seqGt(seg.ack, c.sndNxt)) {
       replyReset(c.ctx, seg, 'synRecvBadAck');
       return 'TCP_INVALID_ACK_SEQUENCE';
     }
     c.sndWnd = seg.window << c.sndWscale;
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
-    c.setState('ESTABLISHED');
-    stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
-    initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
+    if (fastOpenReq !== undefined) {
+      fastOpenSynRecvDone(c, fastOpenReq, seg);
+      c.setState('ESTABLISHED');
+      // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
+      updatePacingRate(c);
+    } else {
+      c.setState('ESTABLISHED');
+      stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
+      initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
+    }
     if (c.keepalive) timers.armKeepalive(c);
+  } else if (fastOpenReq !== undefined && !seqGt(seg.ack, c.sndNxt)) {
+    // FIN_WAIT1 (closed before the handshake completed): the request goes all the same.
+    fastOpenSynRecvDone(c, fastOpenReq, seg);
   }
   const ackVerdict = processAck(c, seg);
   if (ackVerdict !== undefined) return ackVerdict;
@@ -230,4 +253,19 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
     }
   }
   return undefined;
+}
+
+/**
+ * tcp_rcv_synrecv_state_fastopen, at the ACK that completes a Fast Open
+ * child's handshake: the SYN-ACK's RTT sample if none was taken
+ * (tcp_synack_rtt_meas), the SYN-ACK timeouts forgotten, the request let go
+ * (reqsk_fastopen_remove), and the timer re-armed for data sent meanwhile
+ * (tcp_rearm_rto), or stopped.
+ */
+function fastOpenSynRecvDone(c: Connection, req: RequestSock, seg: Segment): void {
+  if (c.rtt.samples === 0) synAckRttMeasure(c, req, seg, false);
+  c.retransmits = 0;
+  if (c.caState !== 'recovery') c.retransStamp = 0;
+  fastOpenRemove(c, false);
+  timers.rearmRto(c);
 }

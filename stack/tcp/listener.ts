@@ -10,7 +10,7 @@ import { MAX_WINDOW_FIELD, TCP_DEFAULT_MSS, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_T
 import { initialWindowOf, type InitialWindow } from './rcvbuf.ts';
 import type { Connection } from './connection.ts';
 import type { TcpContext } from './context.ts';
-import { abortWithReset } from './endings.ts';
+import { abortWithReset, resetByPeer } from './endings.ts';
 import { requestEcnOk } from './ecn.ts';
 import { connectionInput } from './input.ts';
 import { RequestSock } from './request-sock.ts';
@@ -20,6 +20,7 @@ import { seqAdd, seqGt, seqLt } from './seq.ts';
 import { FourTupleMap, type PortOwner } from './tables.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import type { SocketOwner } from './types.ts';
+import { CHILD_PROCESSES, fastOpenRemove, tryFastOpen, type FastOpenListener, type FastOpenQueue } from './fastopen-server.ts';
 
 /** MSS classes a cookie can carry (msstab in net/ipv4/syncookies.c). */
 const COOKIE_MSS = [536, 1300, 1440, 1460];
@@ -39,6 +40,8 @@ export interface ListenerHost {
   hash(a: number, b: number, c: number): number;
   /** Creates and hashes the child connection for a completed handshake. */
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection;
+  /** Creates and hashes a Fast Open child from its SYN, still in SYN_RECV (fastopen-server.ts). */
+  createFastOpenChild(listener: Listener, req: RequestSock, syn: Segment): Connection;
   /** The listener's owner may accept now. */
   wakeListener(listener: Listener): void;
 }
@@ -63,7 +66,7 @@ function synAckWindow(req: RequestSock): number {
 }
 
 function inRequestWindow(req: RequestSock, seg: Segment): boolean {
-  const rcvNxt = seqAdd(req.irs, 1);
+  const rcvNxt = req.rcvNxt;
   const right = seqAdd(rcvNxt, synAckWindow(req));
   const seq = seg.seq;
   const f = seg.flags;
@@ -87,8 +90,12 @@ function requestPawsReject(req: RequestSock, tsVal: number, rst: boolean): boole
   return !(rst && 2 ** req.timeouts >= PAWS_MSL_SECONDS);
 }
 
-export class Listener implements PortOwner {
+export class Listener implements PortOwner, FastOpenListener {
   readonly listening = true;
+  /** Closed or forgotten (no longer TCP_LISTEN): what a Fast Open child still holding its request asks. */
+  closed = false;
+  /** The socket's Fast Open queue (fastopen-server.ts), when it has one. */
+  fastOpen: FastOpenQueue | undefined;
   readonly synQueue = new FourTupleMap<RequestSock>();
   readonly acceptQueue: Connection[] = [];
   owner: SocketOwner | undefined;
@@ -155,7 +162,7 @@ export class Listener implements PortOwner {
       return 'IP_INHDR';
     }
     const req = this.synQueue.get(seg.src, seg.sport, seg.dport);
-    if (req !== undefined) return this.checkRequest(req, seg);
+    if (req !== undefined) return this.checkRequest(req, seg) as DropReason | undefined;
     const f = seg.flags;
     // A bare ACK after recent cookies may complete a cookie handshake (tcp_v4_cookie_check).
     if ((f & (TCP_ACK | TCP_SYN | TCP_RST)) === TCP_ACK && this.ctx.now() - this.lastCookieTime < SYNCOOKIE_VALID) {
@@ -222,10 +229,24 @@ export class Listener implements PortOwner {
       },
       (r) => this.onRequestTimer(r),
     );
+    // tcp_try_fastopen: a child at once, or a cookie for the SYN-ACK.
+    const fo = tryFastOpen(this.ctx, this, seg, req);
+    if (fo.child !== undefined) {
+      // The SYN-ACK acknowledges the SYN's data; the child joins the accept queue directly (inet_csk_reqsk_queue_add).
+      this.sendSynAck(req, false, fo.synAckCookie);
+      this.acceptQueue.push(fo.child);
+      this.host.wakeListener(this);
+      return undefined;
+    }
     this.addRequest(req);
-    this.sendSynAck(req);
+    this.sendSynAck(req, false, fo.synAckCookie);
     this.ctx.timers.arm(req.timer, this.ctx.now() + TCP_TIMEOUT_INIT);
     return undefined;
+  }
+
+  /** FastOpenListener: the child of tcp_fastopen_create_child (syn_recv_sock). */
+  makeFastOpenChild(req: RequestSock, syn: Segment): Connection {
+    return this.host.createFastOpenChild(this, req, syn);
   }
 
   /**
@@ -337,16 +358,22 @@ export class Listener implements PortOwner {
     return undefined;
   }
 
-  /** SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no full socket yet). */
-  sendSynAck(req: RequestSock, again = false): void {
+  /**
+   * SYN-ACK: options echo what the SYN offered, window unscaled, IP ID 0 (no
+   * full socket yet); it acknowledges the request's rcv_nxt (past a Fast
+   * Open SYN's data). A Fast Open cookie goes last (tcp_synack_options),
+   * only in the first one: tcp_rtx_synack passes no foc.
+   */
+  sendSynAck(req: RequestSock, again = false, cookie?: { cookie: Uint8Array; exp: boolean }): void {
     const o: Omit<TcpOptionsToWrite, 'ts'> = { mss: this.advMssTo(req.remote) };
     if (req.sackOk) o.sackPermitted = true;
     if (req.wscaleOk) o.wscale = req.rcvWscale;
+    if (cookie !== undefined) o.fastOpen = cookie;
     req.synAckSentAt = this.ctx.now();
     sendMinisockSegment(
       this.ctx,
       { ...this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel), tos: this.tosTo(req.remote) },
-      { seq: req.iss, ack: seqAdd(req.irs, 1), flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
+      { seq: req.iss, ack: req.rcvNxt, flags: TCP_SYN | TCP_ACK | (req.ecnOk ? TCP_ECE : 0), window: synAckWindow(req) },
       req,
       o,
       again ? 'synack' : undefined,
@@ -399,6 +426,12 @@ export class Listener implements PortOwner {
 
   /** inet_rtx_syn_ack, then the timer re-armed from now by the expiry count (reqsk_timeout). */
   private retransmitSynAck(req: RequestSock): void {
+    this.rtxSynAck(req);
+    this.armRequestTimer(req);
+  }
+
+  /** tcp_rtx_synack: the SYN-ACK again (a Fast Open child's timer calls it too). */
+  rtxSynAck(req: RequestSock): void {
     const c = this.ctx.counters;
     req.retrans++;
     c.TcpExtTCPSynRetrans++;
@@ -406,7 +439,6 @@ export class Listener implements PortOwner {
     // tcp_rtx_synack draws the request a new txhash: a new flow label each time (measured on 6.18).
     if (req.flowLabel !== undefined) req.flowLabel = newFlowLabel(this.ctx.random);
     this.sendSynAck(req, true);
-    this.armRequestTimer(req);
   }
 
   /** reqsk_timeout: the initial timeout doubled per expiry, at most TCP_RTO_MAX. */
@@ -414,8 +446,16 @@ export class Listener implements PortOwner {
     this.ctx.timers.arm(req.timer, this.ctx.now() + Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
   }
 
-  /** tcp_check_req, in its order. */
-  private checkRequest(req: RequestSock, seg: Segment): DropReason | undefined {
+  /**
+   * tcp_check_req, in its order. With `child`, for a Fast Open child still
+   * holding its request (tcp_rcv_state_process calls it with fastopen
+   * true): the ACK number is left to tcp_ack, a resent SYN is answered
+   * without touching the child's timer, a SYN in the window is reset but
+   * leaves the child, a RST at RCV.NXT resets the child
+   * (reqsk_fastopen_remove, tcp_reset), and an acceptable ACK is the
+   * child's to process (CHILD_PROCESSES).
+   */
+  checkRequest(req: RequestSock, seg: Segment, child?: Connection): DropReason | undefined | typeof CHILD_PROCESSES {
     const f = seg.flags;
     const c = this.ctx.counters;
     let flags = f;
@@ -428,11 +468,12 @@ export class Listener implements PortOwner {
         c.TcpExtTCPACKSkippedSynRecv++;
         return 'TCP_INVALID_SYN';
       }
-      this.retransmitSynAck(req);
+      if (child !== undefined) this.rtxSynAck(req);
+      else this.retransmitSynAck(req);
       return undefined;
     }
     // 2. An ACK that does not acknowledge our SYN-ACK: the listener resets it; the request survives.
-    if (f & TCP_ACK && seg.ack !== seqAdd(req.iss, 1)) {
+    if (child === undefined && f & TCP_ACK && seg.ack !== seqAdd(req.iss, 1)) {
       replyReset(this.ctx, seg, 'requestBadAck');
       return 'TCP_FLAGS';
     }
@@ -444,31 +485,43 @@ export class Listener implements PortOwner {
       if (pawsReject) c.TcpExtPAWSEstab++;
       const reason = pawsReject ? 'TCP_RFC7323_PAWS' : 'TCP_INVALID_SEQUENCE';
       if (f & TCP_RST) return reason;
-      if ((seg.payload.length > 0 || f & TCP_FIN) && !(f & TCP_SYN)) this.sendRequestAck(req);
+      if ((seg.payload.length > 0 || f & TCP_FIN) && !(f & TCP_SYN)) this.sendRequestAck(req, child);
       else if (this.oowLimited(req)) c.TcpExtTCPACKSkippedSynRecv++;
-      else this.sendRequestAck(req);
+      else this.sendRequestAck(req, child);
       return reason;
     }
     // In the window and PAWS is happy: remember the timestamp to echo.
-    if (sawTs && !seqGt(seg.seq, seqAdd(req.irs, 1))) req.tsRecent = o.tsVal;
+    if (sawTs && !seqGt(seg.seq, req.rcvNxt)) req.tsRecent = o.tsVal;
     // 4. At the initial sequence number the SYN bit lies outside the window: ignore it.
     if (seg.seq === req.irs) flags &= ~TCP_SYN;
     // 5. A RST in the window but not exactly at RCV.NXT draws a challenge ACK
     // (RFC 5961 §3.2) on the request's out-of-window clock; the request lives.
     // Measured on 6.18: test/scripts/request-rst-in-window.pkt.
-    if (flags & TCP_RST && seg.seq !== seqAdd(req.irs, 1)) {
+    if (flags & TCP_RST && seg.seq !== req.rcvNxt) {
       if (this.oowLimited(req)) {
         c.TcpExtTCPACKSkippedChallenge++;
         return 'TCP_RESET';
       }
       c.TcpExtTCPChallengeACK++;
       this.ctx.trace?.({ kind: 'tcp-challenge-ack', t: this.ctx.now(), conn: `${this.port}-${req.remotePort}`, why: 'rst' });
-      this.sendRequestAck(req);
+      this.sendRequestAck(req, child);
       return 'TCP_RESET';
     }
     // 6. A RST at RCV.NXT or an in-window SYN ends the request.
     if (flags & (TCP_RST | TCP_SYN)) {
       c.TcpAttemptFails++;
+      if (child !== undefined) {
+        // embryonic_reset for Fast Open: a bad SYN is reset without harming
+        // the child (an off-path SYN must not kill a legitimate connection);
+        // a valid RST ends it (ECONNRESET for its reader).
+        if (!(flags & TCP_RST)) {
+          replyReset(this.ctx, seg, 'fastOpenChildSyn');
+          return 'TCP_INVALID_SYN';
+        }
+        fastOpenRemove(child, true);
+        resetByPeer(child);
+        return 'TCP_RESET';
+      }
       this.removeRequest(req);
       this.ctx.timers.cancel(req.timer);
       if (flags & TCP_SYN) {
@@ -480,6 +533,8 @@ export class Listener implements PortOwner {
     }
     // 7. No ACK: nothing to do.
     if (!(flags & TCP_ACK)) return 'TCP_FLAGS';
+    // For Fast Open the child does the rest (tcp_rcv_state_process goes on to tcp_ack).
+    if (child !== undefined) return CHILD_PROCESSES;
     // TCP_DEFER_ACCEPT: a bare ACK (nothing after the SYN) is dropped while
     // the deferral lasts; the request remembers it was acked (syn_ack_recalc).
     if (req.timeouts < this.deferAccept && seg.payload.length === 0 && !(f & TCP_FIN)) {
@@ -502,11 +557,11 @@ export class Listener implements PortOwner {
     }
     this.removeRequest(req);
     this.ctx.timers.cancel(req.timer);
-    const child = this.host.createChild(this, req, seg);
-    this.acceptQueue.push(child);
+    const made = this.host.createChild(this, req, seg);
+    this.acceptQueue.push(made);
     this.host.wakeListener(this);
     // The third ACK may carry data or a FIN (tcp_child_process).
-    if (seg.payload.length > 0 || f & TCP_FIN) return connectionInput(child, seg);
+    if (seg.payload.length > 0 || f & TCP_FIN) return connectionInput(made, seg);
     return undefined;
   }
 
@@ -517,18 +572,19 @@ export class Listener implements PortOwner {
     return false;
   }
 
-  /** tcp_v4_reqsk_send_ack: SND.NXT/RCV.NXT of the request, our scaled window. */
-  private sendRequestAck(req: RequestSock): void {
+  /** tcp_v4_reqsk_send_ack: SND.NXT/RCV.NXT of the request (a Fast Open child's own SND.NXT), our scaled window. */
+  private sendRequestAck(req: RequestSock, child?: Connection): void {
     sendMinisockSegment(
       this.ctx,
       this.endsOf(req.local, req.remote, req.remotePort, req.flowLabel),
-      { seq: seqAdd(req.iss, 1), ack: seqAdd(req.irs, 1), flags: TCP_ACK, window: synAckWindow(req) >>> req.rcvWscale },
+      { seq: child?.sndNxt ?? seqAdd(req.iss, 1), ack: req.rcvNxt, flags: TCP_ACK, window: synAckWindow(req) >>> req.rcvWscale },
       req,
     );
   }
 
   /** A host crash: requests and queued children vanish silently; the children are returned. */
   forget(): Connection[] {
+    this.closed = true;
     for (const req of [...this.synQueue.values()]) {
       this.ctx.timers.cancel(req.timer);
       this.removeRequest(req);
@@ -538,6 +594,7 @@ export class Listener implements PortOwner {
 
   /** Closing the listener: pending requests vanish; queued children are reset (inet_csk_listen_stop). */
   close(): void {
+    this.closed = true;
     for (const req of [...this.synQueue.values()]) {
       this.ctx.timers.cancel(req.timer);
       this.removeRequest(req);

@@ -316,6 +316,8 @@ function canSendData(c: Connection): boolean {
     case 'ESTABLISHED':
     case 'CLOSE_WAIT':
       return true;
+    case 'SYN_RECV':
+      return c.fastOpenReq !== undefined;
     case 'FIN_WAIT1':
     case 'CLOSING':
     case 'LAST_ACK':
@@ -334,7 +336,8 @@ function canSendData(c: Connection): boolean {
  */
 export function transmit(c: Connection): void {
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT' || c.state === 'LISTEN') return;
-  if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV') {
+  // A Fast Open child sends data in SYN_RECV (tcp_sendmsg's tcp_passive_fastopen).
+  if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenReq !== undefined)) {
     const nxt = c.sndNxt;
     // tcp_xmit_recovery: with F-RTO's REXMIT_NEW (frto.ts) new data first;
     // if none could go, F-RTO gives way to conventional recovery. Then, for
@@ -611,8 +614,9 @@ function sendNewData(c: Connection): void {
     const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
     if (room > 0 || c.rtx.length === 0) sendData(c, 0, true, false, false);
   }
-  // tcp_check_probe_timer: nothing in flight and data that cannot go: the probe timer.
-  if (c.unsentBytes() > 0 && c.rtx.length === 0) timers.armPersist(c);
+  // tcp_check_probe_timer: nothing in flight and data that cannot go: the
+  // probe timer, unless the xmit timer is busy (a Fast Open SYN-ACK's).
+  if (c.unsentBytes() > 0 && c.rtx.length === 0 && c.fastOpenReq === undefined) timers.armPersist(c);
 }
 
 /**

@@ -93,6 +93,11 @@ export function dontFragment(c: Connection): boolean {
   return c.pmtudisc === IP_PMTUDISC_DO || (c.pmtudisc === IP_PMTUDISC_WANT && !c.ctx.route.mtuLocked(c.remote, c.now()));
 }
 
+/** ip6_sk_accept_pmtu: IPV6_MTU_DISCOVER's INTERFACE and OMIT (same values as IPv4's) ignore Packet Too Big. */
+export function acceptPmtu6(c: Connection): boolean {
+  return c.pmtudisc6 !== IP_PMTUDISC_INTERFACE && c.pmtudisc6 !== IP_PMTUDISC_OMIT;
+}
+
 /**
  * tcp_v6_mtu_reduced after a Packet Too Big: a report that would not lower
  * the MSS is dropped before the route hears of it; otherwise the route

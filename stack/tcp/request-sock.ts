@@ -1,20 +1,13 @@
 /**
  * A request sock (struct tcp_request_sock): what a listener keeps of a
- * handshake in progress, a few words instead of a connection, and the child
- * connection made from it when the third ACK arrives
- * (tcp_create_openreq_child in net/ipv4/tcp_minisocks.c).
+ * handshake in progress, a few words instead of a connection. The child
+ * made from it is openreq-child.ts.
  */
+import type { DropReason } from '../drop.ts';
 import { Timer } from '../timers.ts';
-import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
-import type { Connection } from './connection.ts';
-import { effectiveMss } from './output.ts';
-import { updateMinRtt } from './rack.ts';
-import { timestampRtt } from './rtt.ts';
-import { initBufferSpace } from './rcvbuf.ts';
+import type { FastOpenQueue } from './fastopen-queue.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd } from './seq.ts';
-import { updatePacingRate } from './send-sizing.ts';
-import { stampCwnd } from './cwnd-stamp.ts';
 
 /** What the SYN negotiated and what we chose, fixed when the request sock is made. */
 export interface RequestSockInit {
@@ -44,6 +37,21 @@ export interface RequestSockInit {
   flowLabel?: number;
 }
 
+/**
+ * The listener of a Fast Open child's request (req->rsk_listener), as the
+ * child reaches it while it holds the request: tcp_check_req, the SYN-ACK
+ * again, the queue it counts in (Listener implements it).
+ */
+export interface RequestOwner {
+  /** No longer listening (closed, or forgotten by a crash). */
+  readonly closed: boolean;
+  readonly fastOpen: FastOpenQueue | undefined;
+  /** tcp_check_req with fastopen true: 'child' when the child is to process the segment itself. */
+  checkRequest(req: RequestSock, seg: Segment, child: { readonly sndNxt: number } | undefined): DropReason | undefined | 'child';
+  /** tcp_rtx_synack. */
+  rtxSynAck(req: RequestSock): void;
+}
+
 export class RequestSock implements RequestSockInit {
   readonly local: number;
   readonly remote: number;
@@ -70,6 +78,21 @@ export class RequestSock implements RequestSockInit {
   /** The third ACK arrived while the accept queue was full (kept, retried on the next ACK). */
   acked = false;
   lastOowAck = -Infinity;
+  /**
+   * What the SYN-ACK acknowledges (tcp_rsk(req)->rcv_nxt): the SYN, and for
+   * a Fast Open child the data the SYN carried too (tcp_fastopen_create_child).
+   */
+  rcvNxt: number;
+  /**
+   * Fast Open (fastopen-server.ts): the request of a child made at the SYN
+   * and still counted in its listener's Fast Open queue
+   * (tcp_rsk(req)->tfo_listener), and whether accept() took that child yet
+   * (req->sk cleared by inet_csk_accept).
+   */
+  tfoListener = false;
+  childAccepted = false;
+  /** A Fast Open child's listener (req->rsk_listener); unset for other requests, which only their listener sees. */
+  owner: RequestOwner | undefined;
 
   constructor(init: RequestSockInit, onTimer: (r: RequestSock) => void) {
     this.local = init.local;
@@ -89,86 +112,7 @@ export class RequestSock implements RequestSockInit {
     this.rcvWnd = init.rcvWnd;
     this.ecnOk = init.ecnOk === true;
     this.windowClamp = init.windowClamp;
+    this.rcvNxt = seqAdd(init.irs, 1);
     this.timer = new Timer('synack', () => onTimer(this));
   }
-}
-
-/** What a child inherits of its listener's buffers (sk_clone_lock copies sk_rcvbuf, sk_sndbuf and sk_userlocks). */
-export interface InheritedBuffers {
-  rcvBuf: number;
-  rcvBufLocked: boolean;
-  sndBuf: number;
-  sndBufLocked: boolean;
-  /** TCP_MAXSEG (0: none): the child's advmss is capped by it (tcp_v4_syn_recv_sock: tcp_mss_clamp). */
-  userMss: number;
-  /** IP_TOS and IPV6_TCLASS (sk_clone_lock copies them). */
-  tos: number;
-  tclass: number;
-}
-
-/**
- * tcp_create_openreq_child: the child takes the request sock's sequence
- * space and options; born in SYN_RECV, the third ACK (`ack`) moves it to
- * ESTABLISHED, with an RTT sample from the timestamp echo or from the
- * SYN-ACK when it was not retransmitted (Karn).
- */
-export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers: InheritedBuffers): void {
-  c.rcvWscale = req.wscaleOk ? req.rcvWscale : 0;
-  // sk_clone_lock: the child's buffers are the listener's.
-  c.rcvBuf = buffers.rcvBuf;
-  c.rcvBufLocked = buffers.rcvBufLocked;
-  c.sndBuf = buffers.sndBuf;
-  c.sndBufLocked = buffers.sndBufLocked;
-  c.windowClamp = req.windowClamp;
-  c.rcvSsthresh = req.rcvWnd;
-  c.iss = req.iss;
-  c.irs = req.irs;
-  if (req.flowLabel !== undefined) c.flowLabel = req.flowLabel;
-  c.sndUna = seqAdd(req.iss, 1);
-  c.sndNxt = c.sndUna;
-  c.sndSml = c.sndNxt;
-  c.rcvNxt = seqAdd(req.irs, 1);
-  c.rcvWup = c.rcvNxt;
-  c.rcvWnd = req.rcvWnd;
-  c.peerMss = req.peerMss;
-  if (buffers.userMss !== 0) c.advMss = Math.min(c.advMss, buffers.userMss);
-  c.tos = buffers.tos;
-  c.tclass = buffers.tclass;
-  c.wscaleOk = req.wscaleOk;
-  c.sndWscale = req.wscaleOk ? req.sndWscale : 0;
-  c.sackOk = req.sackOk;
-  c.tsOk = req.tsOk;
-  c.tsRecent = req.tsRecent;
-  c.tsRecentStamp = c.now();
-  c.tsOffset = req.tsOffset;
-  c.mss = effectiveMss(c);
-  c.ecnOk = req.ecnOk; // tcp_ecn_openreq_child
-  c.sndWnd = ack.window << c.sndWscale;
-  c.maxSndWnd = c.sndWnd;
-  c.sndWl1 = ack.seq;
-  c.sndWl2 = ack.ack;
-  c.lastRcvTime = c.now();
-  c.lastDataTime = c.now(); // tcp_create_openreq_child: icsk_ack.lrcvtime
-  c.synchronizedAt = c.now();
-  // tcp_rcv_state_process, SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack" (tcpi_delivered counts it).
-  c.delivered++;
-  // tcp_synack_rtt_meas: the SYN-ACK's send time unless it was
-  // retransmitted; then tcp_ack_update_rtt's echoed timestamp.
-  const tsRtt = c.tsOk && ack.options.tsPresent ? timestampRtt(c.tsVal(), ack.options.tsEcr) : -1;
-  if (req.retrans === 0) {
-    c.rtt.sample(c.now() - req.synAckSentAt, c.sndUna, c.sndNxt);
-    updateMinRtt(c, c.now() - req.synAckSentAt);
-  } else if (tsRtt >= 0) {
-    c.rtt.sample(tsRtt, c.sndUna, c.sndNxt);
-    updateMinRtt(c, tsRtt);
-  } else {
-    c.rtt.rto = TCP_TIMEOUT_FALLBACK;
-  }
-  c.writeQueue.pushedSeq = c.sndNxt;
-  // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
-  updatePacingRate(c);
-  c.setState('ESTABLISHED');
-  stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
-  initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
-  c.ctx.counters.TcpPassiveOpens++;
 }

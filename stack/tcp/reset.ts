@@ -66,6 +66,8 @@ export const RESET_PATHS = {
   requestBadAck: { linux: 'tcp_check_req (ack != snt_isn+1)', generator: 'reply', reason: 'TCP_FLAGS', counters: [] },
   /** Request sock: in-window SYN; the request is dropped. */
   requestSyn: { linux: 'tcp_check_req embryonic_reset', generator: 'reply', reason: 'INVALID_SYN', counters: ['TcpExtEmbryonicRsts'] },
+  /** A Fast Open child still holding its request: in-window SYN; the child survives (no EmbryonicRsts). */
+  fastOpenChildSyn: { linux: 'tcp_check_req embryonic_reset (fastopen)', generator: 'reply', reason: 'INVALID_SYN', counters: [] },
   /** Third ACK while the accept queue is full, with tcp_abort_on_overflow=1. */
   acceptOverflow: { linux: 'tcp_check_req listen_overflow (abort_on_overflow)', generator: 'reply', reason: 'INVALID_SYN', counters: ['TcpExtEmbryonicRsts'] },
   /** SYN_SENT: ACK beyond SND.NXT. */

@@ -10,6 +10,8 @@
  * errno values, never thrown: the socket layer above (stack/socket) checks
  * arguments and turns them into the errors its callers see.
  */
+import { TCP_FASTOPEN_KEY_LENGTH } from './fastopen-cookie.ts';
+import { FastOpenQueue, fastOpenInitKeyOnce, fastOpenKeysOf, fastOpenQueueTune, TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1 } from './fastopen-server.ts';
 import { IPV6_HANDLE_BASE, socketAddressText } from '../address.ts';
 import { switchCongestionControl } from './congestion/select.ts';
 import { isCongestionControlName, type CongestionControlName } from './congestion/types.ts';
@@ -97,6 +99,8 @@ export interface TcpSockOptions {
   SO_ZEROCOPY: number;
   /** SO_TIMESTAMPING: the SOF_TIMESTAMPING_* flags (sk_tsflags); transmit timestamps go to the error queue. */
   SO_TIMESTAMPING: number;
+  /** IPV6_MTU_DISCOVER (an IPv6 socket only): the same values; INTERFACE and OMIT ignore Packet Too Big (pmtu.ts). */
+  IPV6_MTU_DISCOVER: number;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -149,6 +153,7 @@ interface OptionValues {
   /** SOCK_ZEROCOPY and sk_tsflags, which children inherit too. */
   zerocopy: boolean;
   tsflags: number;
+  pmtudisc6: number;
 }
 
 function defaultOptions(): OptionValues {
@@ -177,6 +182,7 @@ function defaultOptions(): OptionValues {
     inq: false,
     zerocopy: false,
     tsflags: 0,
+    pmtudisc6: IP_PMTUDISC_WANT,
   };
 }
 
@@ -221,6 +227,9 @@ export class TcpSock implements SocketOwner {
   /** Shared (copy on write) with the listener that accepted this socket, or with every new socket (DEFAULT_OPTIONS). */
   private opts: OptionValues = DEFAULT_OPTIONS;
   private optsShared = true;
+
+  /** The Fast Open queue (icsk_accept_queue.fastopenq: TCP_FASTOPEN, TCP_FASTOPEN_KEY); made when first needed. */
+  private fastOpen: FastOpenQueue | undefined;
 
   /** IPV6_V6ONLY (net.ipv6.bindv6only, 0, by default): an IPv6 socket that takes no IPv4. */
   private v6only = false;
@@ -363,6 +372,17 @@ export class TcpSock implements SocketOwner {
     l.tos = this.opts.tos;
     l.tclass = this.opts.tclass;
     l.deferAccept = this.deferAccept;
+    // inet_listen: under TFO_SERVER_WO_SOCKOPT1 (and the server bit) a listener
+    // without TCP_FASTOPEN gets a Fast Open queue of its backlog; the queue
+    // starts empty (reqsk_queue_alloc).
+    const q = (this.fastOpen ??= new FastOpenQueue());
+    const tfo = this.layer.ctx.sysctl.tcp_fastopen;
+    if (tfo & TFO_SERVER_WO_SOCKOPT1 && tfo & TFO_SERVER_ENABLE && q.maxQlen === 0) {
+      fastOpenQueueTune(q, effective, somaxconn);
+      fastOpenInitKeyOnce(this.layer.ctx);
+    }
+    q.startListening();
+    l.fastOpen = q;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
       l.rcvBufLocked = true;
@@ -378,6 +398,8 @@ export class TcpSock implements SocketOwner {
     if (!l) return 'EINVAL';
     const child = l.acceptQueue.shift();
     if (!child) return null;
+    // inet_csk_accept: a Fast Open child still in its handshake is taken (req->sk cleared).
+    if (child.fastOpenReq !== undefined) child.fastOpenReq.childAccepted = true;
     const sock = new TcpSock(this.layer, this.ipv6);
     sock.v6only = this.v6only;
     sock.conn = child;
@@ -468,8 +490,9 @@ export class TcpSock implements SocketOwner {
     const c = this.conn;
     if (!c) return this.takeSockError() ?? (this.listener ? 'ENOTCONN' : 'EPIPE');
     if (c.pendingError !== undefined) return this.takeReportedError();
-    if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
-    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT')) return 'EPIPE';
+    // tcp_sendmsg_locked waits for the handshake, except on a Fast Open child (tcp_passive_fastopen).
+    if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && c.fastOpenReq === undefined)) return 0;
+    if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT' && c.state !== 'SYN_RECV')) return 'EPIPE';
     if (data.length === 0) return 0;
     // tcp_sendmsg_locked: MSG_ZEROCOPY counts only with SO_ZEROCOPY on; a
     // write that took nothing gives its id back (net_zcopy_put_abort).
@@ -551,12 +574,13 @@ export class TcpSock implements SocketOwner {
     let mask = 0;
     if (c.pendingError !== undefined || queued) mask |= POLLERR;
     const closed = c.state === 'CLOSED';
-    if (closed || (c.shutWr && c.finReceived)) mask |= POLLHUP;
+    if (closed || (c.shutWr && (c.finReceived || c.shutRd))) mask |= POLLHUP; // sk_shutdown == SHUTDOWN_MASK
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
     // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
     if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
     if (closed) mask |= POLLIN;
-    const connected = c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV';
+    // tcp_poll: a Fast Open child in SYN_RECV polls as a connected socket.
+    const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenReq !== undefined);
     if (connected && (c.shutWr || closed)) mask |= POLLOUT;
     else if (connected) {
       // tcp_poll: writable while __sk_stream_is_writeable; else the writer is
@@ -618,6 +642,7 @@ export class TcpSock implements SocketOwner {
     c.owner = undefined;
     this.conn = undefined;
     this.sockError = disconnect(c);
+    this.pingpong = false; // inet_csk_delack_init: the delayed-ACK state starts afresh
     c.hooks.released(c);
     const b = this.bound;
     if (b === undefined) return;
@@ -858,9 +883,53 @@ export class TcpSock implements SocketOwner {
         this.deferAccept = secsToRetrans(v, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000);
         if (this.listener) this.listener.deferAccept = this.deferAccept;
         return undefined;
+      case 'IPV6_MTU_DISCOVER':
+        if (!this.ipv6) return 'ENOPROTOOPT';
+        if (!inRange(v, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT)) return 'EINVAL';
+        o.pmtudisc6 = v;
+        break;
     }
     this.applyOptions();
     return undefined;
+  }
+
+  /**
+   * TCP_FASTOPEN: the Fast Open queue length, settable while closed or
+   * listening (EINVAL otherwise, or for a negative value); it draws the
+   * namespace key if none was set (tcp_fastopen_init_key_once).
+   */
+  setFastOpen(qlen: number): TcpErrno | undefined {
+    const closed = this.conn === undefined || this.conn.state === 'CLOSED';
+    if (!Number.isInteger(qlen) || qlen < 0 || !closed) return 'EINVAL';
+    fastOpenInitKeyOnce(this.layer.ctx);
+    fastOpenQueueTune((this.fastOpen ??= new FastOpenQueue()), qlen, this.layer.ctx.sysctl.somaxconn);
+    return undefined;
+  }
+
+  /** getsockopt(TCP_FASTOPEN): the queue length (0: no Fast Open). */
+  get fastOpenQueueLength(): number {
+    return this.fastOpen?.maxQlen ?? 0;
+  }
+
+  /**
+   * TCP_FASTOPEN_KEY: this socket's server keys, 16 bytes (a primary) or 32
+   * (a backup after it), in any state; any other length is EINVAL
+   * (do_tcp_setsockopt, tcp_fastopen_reset_cipher).
+   */
+  setFastOpenKey(bytes: Uint8Array): TcpErrno | undefined {
+    if (bytes.length !== TCP_FASTOPEN_KEY_LENGTH && bytes.length !== 2 * TCP_FASTOPEN_KEY_LENGTH) return 'EINVAL';
+    const keys = [bytes.slice(0, TCP_FASTOPEN_KEY_LENGTH)];
+    if (bytes.length > TCP_FASTOPEN_KEY_LENGTH) keys.push(bytes.slice(TCP_FASTOPEN_KEY_LENGTH));
+    (this.fastOpen ??= new FastOpenQueue()).keys = keys;
+    return undefined;
+  }
+
+  /** getsockopt(TCP_FASTOPEN_KEY): the keys in effect, the socket's or else the namespace's (tcp_fastopen_get_cipher); empty with none. */
+  get fastOpenKeyBytes(): Uint8Array {
+    const keys = fastOpenKeysOf(this.layer.ctx, this.fastOpen) ?? [];
+    const out = new Uint8Array(keys.length * TCP_FASTOPEN_KEY_LENGTH);
+    keys.forEach((k, i) => out.set(k, i * TCP_FASTOPEN_KEY_LENGTH));
+    return out;
   }
 
   /** The option's value: what was set, else what the socket uses (the sysctl default, the buffer in effect). */
@@ -894,6 +963,7 @@ export class TcpSock implements SocketOwner {
       TCP_DEFER_ACCEPT: retransToSecs(this.deferAccept, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000),
       SO_ZEROCOPY: o.zerocopy ? 1 : 0,
       SO_TIMESTAMPING: o.tsflags,
+      IPV6_MTU_DISCOVER: o.pmtudisc6,
     };
     return values[name];
   }
@@ -943,6 +1013,7 @@ export class TcpSock implements SocketOwner {
     c.tos = o.tos;
     c.tclass = o.tclass;
     c.pmtudisc = o.pmtudisc;
+    c.pmtudisc6 = o.pmtudisc6;
     if (c.notsentLowat !== o.notsentLowat) {
       c.notsentLowat = o.notsentLowat;
       writeSpace(c); // do_tcp_setsockopt: sk_write_space

@@ -37,7 +37,8 @@ import { connectionInput } from './input.ts';
 import { compactReceiveQueue } from './views.ts';
 import { Listener, type ListenerHost } from './listener.ts';
 import * as out from './output.ts';
-import { initChild, type RequestSock } from './request-sock.ts';
+import { initChild, initFastOpenChild } from './openreq-child.ts';
+import type { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
 import type { Segment } from './segment.ts';
 import { BindTable, FourTupleMap, ListenerTable, type PortOwner } from './tables.ts';
@@ -564,9 +565,18 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
+    return this.hashChild(listener, req, (c) => initChild(c, req, ack, listener));
+  }
+
+  createFastOpenChild(listener: Listener, req: RequestSock, syn: Segment): Connection {
+    return this.hashChild(listener, req, (c) => initFastOpenChild(c, req, syn, listener));
+  }
+
+  /** A child born in SYN_RECV, initialised by `init`, then in the connection table and the listener's bind bucket. */
+  private hashChild(listener: Listener, req: RequestSock, init: (c: Connection) => void): Connection {
     const c = new Connection(this.ctx, this, req.local, listener.port, req.remote, req.remotePort, 'SYN_RECV');
     c.ipv6Socket = listener.ipv6;
-    initChild(c, req, ack, listener);
+    init(c);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     c.portOwner = listener.childPortOwner();
     this.binds.add(listener.port, c.portOwner);

@@ -36,6 +36,8 @@ function rtoDelta(c: Connection): number {
  * pushes it later.
  */
 export function rearmRto(c: Connection): void {
+  // The xmit timer resends a Fast Open child's SYN-ACK until the handshake completes: it stays put.
+  if (c.fastOpenReq !== undefined) return;
   if (c.rtx.length === 0) {
     cancelXmit(c);
     return;
@@ -57,7 +59,8 @@ export function rearmRto(c: Connection): void {
  */
 export function scheduleLossProbe(c: Connection, advancingRto: boolean): boolean {
   const early = c.ctx.sysctl.tcp_early_retrans;
-  if ((early !== 3 && early !== 4) || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
+  // No loss probe for a Fast Open child before its handshake completes.
+  if ((early !== 3 && early !== 4) || c.fastOpenReq !== undefined || c.rtx.length === 0 || !c.sackOk || (c.caState !== 'open' && c.caState !== 'cwr')) return false;
   let timeout: number;
   if (c.rtt.samples > 0) {
     // usecs_to_jiffies(srtt_us >> 2), then tcp_rto_min or TCP_TIMEOUT_MIN: whole jiffies.

@@ -5,7 +5,8 @@
  */
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { newFlowLabel } from './segment.ts';
-import { TCP_ATO_MIN, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_ATO_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
+import type { RequestSock } from './request-sock.ts';
 import type { Connection, ConnectionTimer, TxRecord } from './connection.ts';
 import { queueCwr } from './ecn.ts';
 import { abortWithReset, timedOut } from './endings.ts';
@@ -65,6 +66,11 @@ function onXmitTimer(c: Connection): void {
 /** tcp_retransmit_timer. */
 function onRetransmitTimer(c: Connection): void {
   c.xmitMode = undefined;
+  // tcp_retransmit_timer: a Fast Open child's timer resends its SYN-ACK, nothing else, until the final ACK.
+  if (c.fastOpenReq !== undefined) {
+    fastOpenSynAckTimer(c, c.fastOpenReq);
+    return;
+  }
   const head = c.rtx.first();
   if (head === undefined || c.state === 'CLOSED') return;
   // tcp_retransmit_timer: the RTO ends a tail loss probe episode.
@@ -130,6 +136,30 @@ function onRetransmitTimer(c: Connection): void {
   if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
+}
+
+/**
+ * tcp_fastopen_synack_timer: TcpExtTCPTimeouts (tcp_syn_ack_timeout); past
+ * TCP_SYNCNT, or tcp_synack_retries plus one more for Fast Open, the child
+ * gives up (tcp_write_err: ETIMEDOUT); else the SYN-ACK again
+ * (tcp_rtx_synack: no cookie in it), whatever happens to it, and the timer
+ * at TCP_TIMEOUT_INIT << timeouts, at most TCP_RTO_MAX. The second expiry
+ * enters Loss as an RTO would (tcp_enter_loss), for data sent meanwhile.
+ */
+function fastOpenSynAckTimer(c: Connection, req: RequestSock): void {
+  c.ctx.counters.TcpExtTCPTimeouts++;
+  const maxRetries = c.synRetries ?? c.ctx.sysctl.tcp_synack_retries + 1;
+  if (req.timeouts >= maxRetries) {
+    timedOut(c);
+    return;
+  }
+  const head = c.rtx.first();
+  if (c.retransmits === 1 && head !== undefined) enterLoss(c, head);
+  req.owner?.rtxSynAck(req);
+  req.timeouts++;
+  c.retransmits++; // tcp_update_rto_stats
+  if (c.retransStamp === 0) c.retransStamp = c.now();
+  armRto(c, Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));
 }
 
 /**

@@ -64,6 +64,8 @@ export interface Opts {
   ts?: [number, number];
   ws?: number;
   sack?: Array<[number, number]>;
+  /** Fast Open: the cookie in hex ('' for a cookie request), `exp` for the experimental form (kind 254). */
+  fo?: { cookie: string; exp?: true };
 }
 
 /** A segment the peer sends. */
@@ -142,6 +144,7 @@ function toWrite(o: Opts | undefined): TcpOptionsToWrite | undefined {
   if (o.ts) w.ts = { val: o.ts[0] >>> 0, ecr: o.ts[1] >>> 0 };
   if (o.ws !== undefined) w.wscale = o.ws;
   if (o.sack) w.sackBlocks = o.sack.flatMap(([l, r]) => [l >>> 0, r >>> 0]);
+  if (o.fo) w.fastOpen = { cookie: Uint8Array.from(o.fo.cookie.match(/../g) ?? [], (h) => parseInt(h, 16)), exp: o.fo.exp === true };
   return Object.keys(w).length === 0 ? undefined : w;
 }
 
@@ -181,6 +184,10 @@ export function capture(packet: Uint8Array, t: number): Captured {
   if (o.sackPermitted) opts.sackOk = true;
   if (o.tsPresent) opts.ts = [o.tsVal, o.tsEcr];
   if (o.wscale >= 0) opts.ws = o.wscale;
+  if (o.fastOpenLength >= 0) {
+    const cookie = Array.from(o.fastOpenCookie.subarray(0, o.fastOpenLength), (b) => b.toString(16).padStart(2, '0')).join('');
+    opts.fo = o.fastOpenExp ? { cookie, exp: true } : { cookie };
+  }
   if (o.sackCount > 0) {
     opts.sack = [];
     for (let i = 0; i < o.sackCount; i++) opts.sack.push([o.sackBlocks[2 * i]!, o.sackBlocks[2 * i + 1]!]);

@@ -55,8 +55,10 @@ test('a definition becomes the token packetdrill\'s lexer returns: STRING, BACKQ
   t.deepEqual(sub('S B H O N W K'), ['STRING:reno', 'BACKQUOTED:echo hi', 'INTEGER:16', 'INTEGER:8', 'INTEGER:-5', 'WORD:3021b9d889017eeb', 'WORD:mss']);
   // Keywords are matched before the word rule: never substituted.
   t.deepEqual(tokenize('mss').slice(0, 1).map((tok) => substituteDefinition(tok, new Map([['mss', '5']])).kind), ['KEYWORD']);
-  // 08 is no whole octal number: a WORD, as strtol stops at the 8.
+  // 08 is no whole octal number: a WORD, as strtol stops at the 8; past LONG_MAX strtol clamps: a WORD too.
   t.is(substituteDefinition(tokenize('X')[0]!, new Map([['X', '08']])).kind, 'WORD');
+  t.is(substituteDefinition(tokenize('X')[0]!, new Map([['X', '99999999999999999999']])).kind, 'WORD');
+  t.is(substituteDefinition(tokenize('X')[0]!, new Map([['X', '1234567890123456789']])).text, '1234567890123456789');
 });
 
 test('command-line definitions in a script: an ICMP code, a symbol and a string; a script\'s own --define applies after its options', (t) => {

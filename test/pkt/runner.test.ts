@@ -7,6 +7,7 @@
 import test from 'ava';
 import { verifyTime, runScript, packetdrillSysctls, type RunResult } from '../../cli/pkt/runner.ts';
 import { arithmetic, grepStatus, interpretCommand, nstatOutput, words } from '../../cli/pkt/shell.ts';
+import { ddZeros } from '../../cli/pkt/files.ts';
 import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -321,7 +322,8 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
   t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
   t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 noop');
-  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'unsupported');
+  t.is(one('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'), 'proc-grep');
+  t.is(one('grep -q ESTAB /tmp/x'), 'unsupported');
   t.like(interpretCommand('nstat -s | grep TcpExtBeyondWindow | grep -q " 2 "')[0], { kind: 'nstat', update: false, reset: false });
   t.like(interpretCommand('nstat | sort')[0], { kind: 'unsupported' });
 });
@@ -337,7 +339,16 @@ test('nstat checks run against the stack\'s counters; an unmet one fails, one ab
   passes(t, script('nstat | grep TcpOutRsts | grep -q " 1 "'));
   t.is(script('nstat | grep TcpExtBeyondWindow > /dev/null').error?.headline(), 'n.pkt:7: error executing `nstat | grep TcpExtBeyondWindow > /dev/null` command: non-zero status 1');
   t.is(script('nstat | grep TcpExtNoSuchThing').error?.headline(), 'n.pkt:7: `nstat | grep TcpExtNoSuchThing` is not supported by tcpstack pkt: the stack does not count TcpExtNoSuchThing');
-  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp | grep -q ":1F90"` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
+  t.is(script('grep " 0A " /proc/net/tcp | grep -q ":1F91"').error?.headline(), 'n.pkt:7: error executing `grep " 0A " /proc/net/tcp | grep -q ":1F91"` command: non-zero status 1');
+  t.is(script('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep -c ":1F90"').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep -c ":1F90"` is not supported by tcpstack pkt: a pipeline of other than grep PATTERN');
+  t.is(script('grep " 0A " /proc/net/udp').error?.headline(), 'n.pkt:7: `grep " 0A " /proc/net/udp` is not supported by tcpstack pkt: a check of the kernel\'s state by its exit status');
+});
+
+test('grep checks of /proc/net/tcp and tcp6 see the stack\'s sockets as Linux lists them', (t) => {
+  const script = (check: string): RunResult => run(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 \`${check}\`\n`, 'p.pkt');
+  passes(t, script('grep " 0A " /proc/net/tcp /proc/net/tcp6 | grep ":1F90"'));
+  passes(t, script('grep -q "0100A8C0:1F90 00000000:0000 0A" /proc/net/tcp'));
+  t.is(script('grep ":1F90" /proc/net/tcp6').error?.headline(), 'p.pkt:4: error executing `grep ":1F90" /proc/net/tcp6` command: non-zero status 1');
 });
 
 test('sysctl commands reach the stack; unmodelled names and other commands warn; settings start from defaults.sh', (t) => {
@@ -578,4 +589,21 @@ test('recvmsg(MSG_ERRQUEUE): the extended error and timestamp are checked field 
   t.regex(run(`${body}${recv(100, 'MSG_ERRQUEUE', `${ts(100000000)}, ${ee(0, 9)}`)}`).error?.headline() ?? '', /reading the packet a timestamp carries .* is not supported by tcpstack pkt/);
   t.regex(run(`${OPEN}+0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_RX_SOFTWARE], 4) = 0\n`).error?.headline() ?? '', /SO_TIMESTAMPING flags 0x8 are not supported by tcpstack pkt/);
   passes(t, run(`${OPEN}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0, msg_control=[]}, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n`));
+});
+
+test('files of a script: rm -f and dd of zeros in memory, open() and sendfile(); other uses refused', (t) => {
+  t.like(ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x', 'status=none']), { path: '/tmp/x' });
+  t.is((ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x']) as { data: Uint8Array }).data.length, 3000);
+  t.is(ddZeros(['if=/dev/urandom', 'of=/tmp/x', 'bs=1', 'count=1']), 'dd from other than /dev/zero');
+  t.is(ddZeros(['if=/dev/zero', 'of=/tmp/x', 'bs=1', 'count=1', 'seek=3']), 'dd seek=');
+  t.deepEqual(interpretCommand('/bin/rm -f /tmp/x').map((a) => a.kind), ['file']);
+  t.deepEqual(interpretCommand('dd if=/dev/urandom of=/tmp/x bs=1 count=1').map((a) => a.kind), ['unsupported']);
+  const script = `\`/bin/dd bs=1 count=5 if=/dev/zero of=/tmp/f status=none\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 open("/tmp/f", O_RDONLY) = 4
++0 open("/tmp/g", O_RDONLY) = -1 ENOENT (No such file or directory)
++0 close(4) = 0
+`;
+  passes(t, run(script));
+  t.is(run('0 open("/tmp/f", O_RDONLY) = 4\n', 'o.pkt').error?.headline(), 'o.pkt:1: runtime error in open call: Expected non-negative result but got -1 with errno 2 (No such file or directory)');
 });
