@@ -102,10 +102,18 @@ export type Expr =
   /** {msg_name(...)=..., msg_iov(N)=[...], msg_flags=F[, msg_control=[cmsg...]]} (parser.y's msghdr). */
   | { type: 'msghdr'; iovlen: number; iov: Expr; flags: Expr; control: Expr[] }
   | { type: 'cmsg'; level: Expr; ctype: Expr; data: Expr }
+  /** {scm_sec=N, scm_nsec=N}: struct scm_timestamping with ts[0] set (parser.y's scm_timestamping_expr). */
+  | { type: 'scmTimestamping'; sec: number; nsec: number }
+  /** {ee_errno=E, ee_origin=E, ee_type=E, ee_code=E, ee_info=E, ee_data=E}: struct sock_extended_err (parser.y's sock_extended_err_expr). */
+  | { type: 'extendedErr'; fields: Record<ExtendedErrField, Expr> }
   /** {events=E, fd=N} (or ptr=, u32=, u64=): struct epoll_event. */
   | { type: 'epollev'; events: Expr; field: 'fd' | 'ptr' | 'u32' | 'u64'; value: Expr }
   | { type: 'sockaddr'; family: string; port: number; addr: string }
   | { type: 'unsupported'; what: string };
+
+/** The fields of packetdrill's sock_extended_err_expr, in the order a script writes them. */
+export const EXTENDED_ERR_FIELDS = ['ee_errno', 'ee_origin', 'ee_type', 'ee_code', 'ee_info', 'ee_data'] as const;
+export type ExtendedErrField = (typeof EXTENDED_ERR_FIELDS)[number];
 
 export interface SyscallSpec {
   name: string;
@@ -199,6 +207,10 @@ export function formatExpr(e: Expr): string {
     }
     case 'cmsg':
       return `{cmsg_level=${formatExpr(e.level)}, cmsg_type=${formatExpr(e.ctype)}, cmsg_data=${formatExpr(e.data)}}`;
+    case 'scmTimestamping':
+      return `{scm_sec=${e.sec}, scm_nsec=${e.nsec}}`;
+    case 'extendedErr':
+      return `{${EXTENDED_ERR_FIELDS.map((f) => `${f}=${formatExpr(e.fields[f])}`).join(', ')}}`;
     case 'epollev':
       return `{events=${formatExpr(e.events)}, ${e.field}=${formatExpr(e.value)}}`;
     case 'sockaddr':

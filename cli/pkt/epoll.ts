@@ -13,9 +13,11 @@
  * after each batch, without saying which of Linux's wakeups happened; the
  * wakeups are rebuilt from what changed since the socket was last looked
  * at: new bytes received (sk_data_ready), the read side shut or an error
- * or hang-up appearing (sk_state_change, sk_error_report), and the socket
- * turning writable (sk_write_space).
+ * or hang-up appearing (sk_state_change, sk_error_report), a message put on
+ * the error queue (sk_error_report again), and the socket turning writable
+ * (sk_write_space).
  */
+import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { SYMBOLS } from './symbols.ts';
 
@@ -49,6 +51,8 @@ interface Item {
 /** What a socket looked like when last seen, to tell which wakeups came since. */
 interface Watch {
   bytesReceived: number;
+  /** Messages queued on the error queue so far (TcpEndpoint.errorReports). */
+  errorReports: number;
   mask: number;
   items: Set<Item>;
 }
@@ -61,7 +65,7 @@ export type PollMask = (ep: Endpoint) => number;
 function watch(ep: Endpoint, pollMask: PollMask): Watch {
   let w = watches.get(ep);
   if (w !== undefined) return w;
-  const made: Watch = { bytesReceived: ep.info().bytesReceived, mask: pollMask(ep), items: new Set() };
+  const made: Watch = { bytesReceived: ep.info().bytesReceived, errorReports: errorReports(ep), mask: pollMask(ep), items: new Set() };
   w = made;
   watches.set(ep, made);
   const previous = ep.onEvent;
@@ -75,12 +79,20 @@ function watch(ep: Endpoint, pollMask: PollMask): Watch {
     if (appeared & (EPOLLRDHUP | EPOLLIN)) key |= READ_KEY;
     if (appeared & EPOLLOUT) key |= WRITE_KEY;
     if (appeared & (EPOLLERR | EPOLLHUP)) key |= EPOLLERR | EPOLLHUP | READ_KEY | WRITE_KEY;
+    // sock_def_error_report: every message queued on the error queue wakes with EPOLLERR, even with others already there.
+    const reports = errorReports(e);
+    if (reports !== made.errorReports) key |= EPOLLERR;
+    made.errorReports = reports;
     made.bytesReceived = bytes;
     made.mask = mask;
     if (key === 0) return;
     for (const item of made.items) if (!item.disabled && key & item.events) item.ready = true;
   };
   return w;
+}
+
+function errorReports(ep: Endpoint): number {
+  return ep instanceof TcpEndpoint ? ep.errorReports : 0;
 }
 
 export class EpollInstance {

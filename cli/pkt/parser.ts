@@ -25,9 +25,11 @@
  * decides which family's table an ICMP line's names come from.
  */
 import {
+  EXTENDED_ERR_FIELDS,
   ScriptError,
   type Action,
   type Expr,
+  type ExtendedErrField,
   type IcmpSpec,
   type IpInfoSpec,
   type PacketSpec,
@@ -703,7 +705,7 @@ class Parser {
           this.expectChar(']');
           return { type: 'list', items };
         }
-        if (t.text === '{') return this.parseBraced(t);
+        if (t.text === '{') return this.parseBraced();
         break;
       default:
         break;
@@ -761,6 +763,32 @@ class Parser {
     return { type: 'cmsg', level, ctype, data };
   }
 
+  /** parser.y's scm_timestamping_expr, after its '{': scm_sec=INTEGER, scm_nsec=INTEGER}. */
+  private parseScmTimestamping(): Expr {
+    this.expectKeyword('scm_sec');
+    this.expectChar('=');
+    const sec = this.expectInteger('an integer for scm_sec');
+    this.expectChar(',');
+    this.expectKeyword('scm_nsec');
+    this.expectChar('=');
+    const nsec = this.expectInteger('an integer for scm_nsec');
+    this.expectChar('}');
+    return { type: 'scmTimestamping', sec, nsec };
+  }
+
+  /** parser.y's sock_extended_err_expr, after its '{': the six ee_ fields in order, each =E. */
+  private parseExtendedErr(): Expr {
+    const fields = {} as Record<ExtendedErrField, Expr>;
+    EXTENDED_ERR_FIELDS.forEach((f, i) => {
+      if (i > 0) this.expectChar(',');
+      this.expectKeyword(f);
+      this.expectChar('=');
+      fields[f] = this.parseExpr();
+    });
+    this.expectChar('}');
+    return { type: 'extendedErr', fields };
+  }
+
   /** parser.y's epollev, after its '{': events=E, then fd=, ptr=, u32= or u64=E}. */
   private parseEpollEvent(): Expr {
     this.expectKeyword('events');
@@ -780,18 +808,7 @@ class Parser {
     if (t.kind !== 'ELLIPSIS') throw this.syntax(t, "'...'");
   }
 
-  /** Skips to the matching '}' (for argument shapes the runner does not execute). */
-  private skipBraced(open: Token, what: string): Expr {
-    let depth = 1;
-    for (;;) {
-      const t = this.next();
-      if (t.kind === 'EOF') throw this.syntax(t, `'}' closing the { at line ${open.line}`);
-      if (this.isChar(t, '{')) depth++;
-      else if (this.isChar(t, '}') && --depth === 0) return { type: 'unsupported', what };
-    }
-  }
-
-  private parseBraced(open: Token): Expr {
+  private parseBraced(): Expr {
     const t = this.peek();
     if (this.isKeyword(t, 'onoff')) {
       this.next();
@@ -855,9 +872,8 @@ class Parser {
     if (this.isKeyword(t, 'msg_name')) return this.parseMsghdr();
     if (this.isKeyword(t, 'cmsg_level')) return this.parseCmsg();
     if (this.isKeyword(t, 'events')) return this.parseEpollEvent();
-    if (t.kind === 'KEYWORD' && /^(scm_sec|ee_errno)$/.test(t.text)) {
-      return this.skipBraced(open, `{${t.text}=...} arguments`);
-    }
+    if (this.isKeyword(t, 'scm_sec')) return this.parseScmTimestamping();
+    if (this.isKeyword(t, 'ee_errno')) return this.parseExtendedErr();
     const items: Expr[] = [this.parseExpr()];
     while (this.isChar(this.peek(), ',')) {
       this.next();

@@ -338,6 +338,10 @@ class Runner implements SyscallHost {
     return this.nowUsecs;
   }
 
+  get toleranceUsecs(): number {
+    return this.cfg.toleranceUsecs;
+  }
+
   private get file(): string {
     return this.script.path;
   }

@@ -47,6 +47,8 @@ export interface AppOptions {
   linger2: number | undefined;
   lingerOn: boolean;
   lingerSecs: number;
+  /** SO_MARK (sk_mark, which accepted sockets inherit): kept and read back; no routing here looks at it. */
+  mark: number;
 }
 
 export const defaultAppOptions = (): AppOptions => ({
@@ -61,6 +63,7 @@ export const defaultAppOptions = (): AppOptions => ({
   linger2: undefined,
   lingerOn: false,
   lingerSecs: 0,
+  mark: 0,
 });
 
 export class ScriptSocket {
@@ -105,6 +108,8 @@ export interface SyscallHost {
   readonly connectPort: number;
   /** Virtual time, µs. */
   now(): number;
+  /** --tolerance_usecs: how far a timestamp a call returns may be from the script's (scm_timestamping_expect_eq). */
+  readonly toleranceUsecs: number;
   /** The socket packets are matched against (packetdrill's socket_under_test). */
   socketUnderTest: ScriptSocket | undefined;
   /** Every socket, newest first (packetdrill's state->fds list). */

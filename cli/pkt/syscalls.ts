@@ -14,7 +14,9 @@
  * undefined and is attempted again whenever the stack changed, which is how
  * the runner emulates a blocking call in virtual time.
  */
-import type { Expr, SyscallSpec } from './ast.ts';
+import { formatExpr, type Expr, type SyscallSpec } from './ast.ts';
+import { SyscallError, type Outcome, type Prepared } from './call-types.ts';
+import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
 import { scriptFiles } from './files.ts';
@@ -25,29 +27,7 @@ import { type ScriptSocket, type SyscallHost } from './sockets.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
 
-/** A finished call: its return value and errno (errno only when it failed). */
-export interface Outcome {
-  ret: number;
-  errno?: string;
-  /** accept(): the connection taken. */
-  child?: Endpoint;
-}
-
-/** A call the runner cannot carry out or whose arguments are wrong: "runtime error in NAME call: ...". */
-export class SyscallError extends Error {
-  override readonly name = 'SyscallError';
-}
-
-export interface Prepared {
-  /** CHECK_FD (socket, accept: any fd ≥ 0 matches a non-negative expected result) or CHECK_EXACT. */
-  mode: 'exact' | 'fd';
-  /** One attempt; undefined when it would block. */
-  step(): Outcome | undefined;
-  /** µs at which a blocked attempt times out on its own (poll); undefined: no timeout. */
-  wakeAt: number | undefined;
-  /** Runs once the result matched the script: fd bookkeeping and value checks (throws SyscallError). */
-  after?(o: Outcome): void;
-}
+export { SyscallError, type Outcome, type Prepared } from './call-types.ts';
 
 // ---------------------------------------------------------------------------
 // Expressions
@@ -173,6 +153,7 @@ const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
 const MSG_MORE = SYMBOLS.MSG_MORE!;
 const MSG_EOR = SYMBOLS.MSG_EOR!;
 const MSG_FASTOPEN = SYMBOLS.MSG_FASTOPEN!;
+const MSG_ZEROCOPY = SYMBOLS.MSG_ZEROCOPY!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
 const SOCK_NONBLOCK = SYMBOLS.SOCK_NONBLOCK!;
 const SOCK_CLOEXEC = SYMBOLS.SOCK_CLOEXEC!;
@@ -184,7 +165,7 @@ function symbolName(prefix: string, value: number): string {
 
 function checkFlags(name: string, flags: number, allowed: number): void {
   if (flags & ~allowed) {
-    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR, MSG_FASTOPEN'})`);
+    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR, MSG_ZEROCOPY, MSG_FASTOPEN'})`);
   }
 }
 
@@ -442,6 +423,9 @@ const sysReadv: Impl = (host, args) => {
 function expectedCmsg(e: Expr): Cmsg {
   if (e.type !== 'cmsg') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: cmsg`);
   if (e.data.type === 'unsupported') throw new SyscallError(`cmsg_data ${e.data.what} is not supported by tcpstack pkt (an int's only)`);
+  if (e.data.type === 'scmTimestamping' || e.data.type === 'extendedErr') {
+    throw new SyscallError(`cmsg_data ${formatExpr(e.data)} is not supported by tcpstack pkt without MSG_ERRQUEUE (tcp_recvmsg's only cmsg here is TCP_CM_INQ)`);
+  }
   return { level: s32Value(e.level), type: s32Value(e.ctype), len: cmsgLen(4), data: s32Value(e.data) };
 }
 
@@ -460,9 +444,14 @@ const sysRecvmsg: Impl = (host, args) => {
   if (msg.type !== 'msghdr') throw new SyscallError(`Bad type; actual: ${typeName(msg)} expected: msghdr`);
   const count = iovecTotal(msg.iov, msg.iovlen, 'msg_iovlen');
   const expectedFlags = s32Value(msg.flags);
+  const flags = s32Arg(args, 2);
+  if (flags & SYMBOLS.MSG_ERRQUEUE!) {
+    const ep = endpointOf(s);
+    if (!(ep instanceof TcpEndpoint)) throw new SyscallError('recvmsg(MSG_ERRQUEUE) needs a TCP endpoint');
+    return errqueueRecvmsg(ep, { count, expectedFlags, control: msg.control, flags, toleranceUsecs: host.toleranceUsecs }, s32Value);
+  }
   const expected = msg.control.map(expectedCmsg);
   const controllen = expected.reduce((sum) => sum + cmsgSpace(4), 0);
-  const flags = s32Arg(args, 2);
   if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
   const ep = endpointOf(s);
   const attempt = recvAttempts({ ep, count, flags, nonblock: s.nonblock, isNull: false });
@@ -497,17 +486,28 @@ const sysRecvmsg: Impl = (host, args) => {
 
 /**
  * write/send/sendto/sendmsg/writev: tcp_sendmsg with the flags TCP acts on
- * (MSG_MORE, MSG_EOR, MSG_FASTOPEN: tcp_sendmsg_fastopen), MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here
- * either way); a blocking call waits for room and goes on until all is taken.
+ * (MSG_MORE, MSG_EOR, MSG_ZEROCOPY, MSG_FASTOPEN: tcp_sendmsg_fastopen),
+ * MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here either way); a blocking
+ * call waits for room and goes on until all is taken, its later parts
+ * marked as the same call (one zerocopy id, one timestamp key).
  */
-function writeCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean, host?: SyscallHost): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_FASTOPEN);
+function writeCall(
+  name: string,
+  s: ScriptSocket,
+  count: number,
+  flags: number,
+  isNull: boolean,
+  host?: SyscallHost,
+  pieces?: readonly number[],
+): Prepared {
+  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY | MSG_FASTOPEN);
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
-  const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0 };
-  const plain = !sendFlags.more && !sendFlags.eor;
-  if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE or MSG_EOR needs a TCP endpoint`);
-  const send = (data: Uint8Array): number => (plain ? ep.write(data) : (ep as TcpEndpoint).sendmsg(data, sendFlags));
+  const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0, zerocopy: (flags & MSG_ZEROCOPY) !== 0 };
+  const plain = !sendFlags.more && !sendFlags.eor && !sendFlags.zerocopy;
+  if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE, MSG_EOR or MSG_ZEROCOPY needs a TCP endpoint`);
+  const send = (data: Uint8Array): number =>
+    ep instanceof TcpEndpoint ? ep.sendmsg(data, { ...sendFlags, continued: written > 0, pieces: sendFlags.zerocopy ? piecesAfter(pieces ?? [count], written) : undefined }) : ep.write(data);
   let written = 0;
   const woken = writerWakeups(ep);
   // tcp_sendmsg_locked: MSG_FASTOPEN, or any write after a deferred connect(), goes through tcp_sendmsg_fastopen first.
@@ -567,6 +567,23 @@ function writeCall(name: string, s: ScriptSocket, count: number, flags: number, 
   });
 }
 
+/** The buffers of a write still to go once `written` bytes were taken (empty ones dropped). */
+function piecesAfter(pieces: readonly number[], written: number): number[] {
+  const rest: number[] = [];
+  let skip = written;
+  for (const p of pieces) {
+    const n = p - Math.min(p, skip);
+    skip -= p - n;
+    if (n > 0) rest.push(n);
+  }
+  return rest;
+}
+
+/** The lengths of a `[{..., N}, ...]` array's buffers (iovecBytes has checked it). */
+function iovecLengths(e: Expr): number[] {
+  return e.type === 'list' ? e.items.map((item) => (item.type === 'iovec' ? s32Value(item.len) : 0)) : [];
+}
+
 /** iovec_new: the bytes of a `[{..., N}, ...]` array (each buffer `...`, zero-filled). */
 function iovecBytes(e: Expr, what: string, count: number): number {
   if (e.type !== 'list') throw new SyscallError(`Bad type; actual: ${typeName(e)} expected: list`);
@@ -601,7 +618,7 @@ const sysSendmsg: Impl = (host, args) => {
   const flags = s32Arg(args, 2);
   startStory(host, s);
   if (s32Value(msg.flags) !== 0) throw new SyscallError('sendmsg ignores msg_flags field in msghdr');
-  return writeCall('sendmsg', s, count, flags, false, host);
+  return writeCall('sendmsg', s, count, flags, false, host, iovecLengths(msg.iov));
 };
 
 /** writev(fd, [{..., N}, ...], count): one write of the iovecs' bytes. */
@@ -866,6 +883,14 @@ const sysSetsockopt: Impl = (host, args) => {
     };
   } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
     apply = recvOptionSetter(ep, level, name, val, s32Arg(args, 4), int);
+  } else if (level === SOL_SOCKET && (name === SYMBOLS.SO_ZEROCOPY || name === SYMBOLS.SO_TIMESTAMPING)) {
+    apply = errqueueOptionSetter(ep, name, int());
+  } else if (level === SOL_SOCKET && name === SYMBOLS.SO_MARK) {
+    // sk_setsockopt: CAP_NET_ADMIN, which the runner has as packetdrill runs as root.
+    const v = int();
+    apply = () => {
+      o.mark = v >>> 0;
+    };
   } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN || name === SYMBOLS.TCP_FASTOPEN_KEY)) {
     apply = fastOpenSetsockopt(ep, name, val, s32Arg(args, 4), int);
   } else {
@@ -932,6 +957,11 @@ const sysGetsockopt: Impl = (host, args) => {
     read = () => ep.pathMtu;
   } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
     read = () => recvOptionValue(ep, name);
+  } else if (level === SOL_SOCKET && (name === SYMBOLS.SO_ZEROCOPY || name === SYMBOLS.SO_TIMESTAMPING)) {
+    if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`getsockopt(${optionName(level, name)}) needs a TCP endpoint`);
+    read = () => (name === SYMBOLS.SO_ZEROCOPY ? ep.getsockopt('SO_ZEROCOPY') : ep.getsockopt('SO_TIMESTAMPING') | 0);
+  } else if (level === SOL_SOCKET && name === SYMBOLS.SO_MARK) {
+    read = () => o.mark | 0;
   } else {
     throw new SyscallError(`getsockopt(${optionName(level, name)}) is not supported by tcpstack pkt`);
   }
@@ -956,6 +986,26 @@ const sysGetsockopt: Impl = (host, args) => {
     },
   );
 };
+
+/**
+ * SOF_TIMESTAMPING_* flags whose effect the stack does not model: receive
+ * timestamps (RX_SOFTWARE: SCM_TIMESTAMPING on data read), OPT_CMSG
+ * (IP_PKTINFO with a timestamp), OPT_STATS (SCM_TIMESTAMPING_OPT_STATS),
+ * OPT_PKTINFO, BIND_PHC (a hardware clock) and TX_COMPLETION (a device's
+ * completion stamp).
+ */
+const UNMODELLED_TSFLAGS = 0x8 | 0x400 | 0x1000 | 0x2000 | 0x8000 | 0x40000;
+
+/** setsockopt SO_ZEROCOPY or SO_TIMESTAMPING (an int) on a TCP endpoint; its checks and errnos are the stack's (sk_setsockopt, sock_set_timestamping). */
+function errqueueOptionSetter(ep: Endpoint, name: number, v: number): () => void {
+  if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(SOL_SOCKET, name)}) needs a TCP endpoint`);
+  if (name === SYMBOLS.SO_ZEROCOPY) return () => ep.setsockopt('SO_ZEROCOPY', v);
+  // An unknown bit is EINVAL from the stack before any flag is looked at.
+  if (v & UNMODELLED_TSFLAGS && !(v & ~0x7ffff)) {
+    throw new SyscallError(`SO_TIMESTAMPING flags 0x${(v & UNMODELLED_TSFLAGS).toString(16)} are not supported by tcpstack pkt`);
+  }
+  return () => ep.setsockopt('SO_TIMESTAMPING', v);
+}
 
 /** The receive side's options, set and read on a TCP endpoint. */
 const RECV_OPTIONS: ReadonlyArray<readonly [number, number]> = [

@@ -8,6 +8,7 @@
  */
 import { parseIpv4 } from '../wire/addr.ts';
 import { ipv4FromMapped, isIpv6Unspecified, isIpv6V4Mapped, parseIpv6 } from '../wire/addr6.ts';
+import type { ErrorQueueMessage } from '../tcp/errqueue.ts';
 import type { SendFlags } from '../tcp/send-sizing.ts';
 import type { TcpSock, TcpSockOption, TcpSockOptions } from '../tcp/sock.ts';
 import { SocketError, type Endpoint, type ShutdownHow, type SocketErrno, type TcpInfo, type TcpInfoStruct, type TcpStateName } from './types.ts';
@@ -195,6 +196,21 @@ export class TcpEndpoint implements Endpoint {
     const result = this.open('sendmsg').sendmsg(data, false, flags);
     if (typeof result === 'string') throw new SocketError(result, 'sendmsg');
     return result;
+  }
+
+  /**
+   * recvmsg(MSG_ERRQUEUE): the oldest message of the error queue (a
+   * MSG_ZEROCOPY completion or a transmit timestamp, stack/tcp/errqueue.ts),
+   * or null when it is empty (EAGAIN). It never blocks, and a pending
+   * error does not stop it (inet_recv_error).
+   */
+  recvErrorQueue(): ErrorQueueMessage | null {
+    return this.open('recvmsg').recvErrorQueue();
+  }
+
+  /** How many times a message went to the error queue (sk_error_report: each an EPOLLERR wakeup). */
+  get errorReports(): number {
+    return this.sock.errorReports;
   }
 
   private recv(max: number, inPlace: boolean): Uint8Array | null {

@@ -118,8 +118,10 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   if (acked > 0) {
     // tcp_snd_una_update comes before tcp_clean_rtx_queue, whose reordering
     // check measures from the new SND.UNA once nothing is SACKed.
+    const priorUna = c.sndUna;
     c.sndUna = ack;
     flag |= ackRecords(c, ack, seg, priorFack, rs);
+    c.errorQueue?.onAcked(priorUna, ack, c.now());
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;
     c.retransmits = 0;

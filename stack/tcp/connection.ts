@@ -33,6 +33,7 @@ import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
 import type { CaStateName } from '../trace.ts';
 import type { FastOpenRequest } from './fastopen-cache.ts';
+import type { ErrorQueue } from './errqueue.ts';
 
 export type { TxRecord };
 export const recordEnd = (r: TxRecord): number => seqAdd(r.seq, r.len + (r.syn ? 1 : 0) + (r.fin ? 1 : 0));
@@ -382,6 +383,8 @@ export class Connection {
   addressText: { local: string; remote: string } | undefined = undefined;
   /** Whoever holds the socket, for wake-ups; undefined once orphaned. */
   owner: SocketOwner | undefined;
+  /** The socket's error queue once MSG_ZEROCOPY or SO_TIMESTAMPING used it (errqueue.ts): told of bytes sent and acknowledged. */
+  errorQueue: ErrorQueue | undefined = undefined;
   /** What holds the local port in the bind table for this connection (its socket's, or its listener's children's), until it is done. */
   portOwner: PortOwner | undefined = undefined;
   /** Its slot in the TCP layer's list of connections with output to try at the next flush, -1 when not in it (TcpLayer.dirty). */

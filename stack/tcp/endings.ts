@@ -84,6 +84,7 @@ function purge(c: Connection): void {
   c.sendQueue.clear();
   c.writeQueue.clear();
   c.rtx.clear();
+  c.errorQueue?.purge();
   c.ooo.clear();
   for (const skb of c.oooSkbs) c.rmemAlloc -= skb.truesize;
   c.oooSkbs = NO_SKBS;

@@ -179,6 +179,7 @@ function emit(c: Connection, spec: SendSpec): void {
     tos: (c.remote >= IPV6_HANDLE_BASE ? c.tclass : c.tos) | (ecn?.tos ?? 0),
   });
   c.lastSendTime = c.now();
+  if (len > 0) c.errorQueue?.onTransmit(spec.seq, len, c.now());
   if (spec.flags & TCP_ACK) {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
     c.ackNow = false;

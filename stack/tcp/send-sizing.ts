@@ -11,6 +11,7 @@ import { seqAdd, seqGt } from './seq.ts';
 import { memoryFree } from './sndbuf.ts';
 import { GSO_MAX_SIZE, type UnsentSkb } from './write-queue.ts';
 import { TCP_NAGLE_PUSH } from './nagle.ts';
+import { FragCursor } from './zerocopy-frags.ts';
 
 /** sysctl_tcp_min_tso_segs, sk_pacing_shift, sysctl_tcp_tso_rtt_log, tcp_pacing_{ss,ca}_ratio defaults. */
 const MIN_TSO_SEGS = 2;
@@ -75,10 +76,14 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
   let left = n;
   let copied = 0;
   let seq = writeSeq;
+  const zc = flags.zerocopy === true ? new FragCursor(flags.pieces ?? [n]) : undefined;
   while (left > 0) {
     let skb = q.tail();
     let copy = skb ? goal - skb.len : 0;
-    if (!skb || copy <= 0 || skb.eor) {
+    const noFrag = zc !== undefined && skb !== undefined && copy > 0 && !skb.eor && !zc.fits(skb);
+    // skb_zerocopy_iter_stream's -EMSGSIZE: tcp_mark_push, then a new skb.
+    if (noFrag) markPush(c, skb!, seq);
+    if (!skb || copy <= 0 || skb.eor || noFrag) {
       if (!memoryFree(c)) break;
       // tcp_skb_entail: a new skb ends a pending TCP_NAGLE_PUSH.
       c.nonagle &= ~TCP_NAGLE_PUSH;
@@ -87,6 +92,7 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
       copy = goal;
     }
     copy = Math.min(copy, left);
+    if (zc !== undefined) copy = zc.take(skb, copy);
     // "if (!copied) TCP_SKB_CB(skb)->tcp_flags &= ~TCPHDR_PSH": this write continues the skb.
     if (copied === 0) skb.psh = false;
     pushes.append(copied, copy);
@@ -123,6 +129,12 @@ export interface SendFlags {
   more?: boolean;
   /** MSG_EOR: the last byte ends a record; later writes start a new skb. */
   eor?: boolean;
+  /** MSG_ZEROCOPY: with SO_ZEROCOPY on, the write gets a completion on the error queue (errqueue.ts). */
+  zerocopy?: boolean;
+  /** The rest of a blocking write that waited for room: the same call, so the same zerocopy id and one timestamp key at its end. */
+  continued?: boolean;
+  /** With `zerocopy` taking effect: the lengths of the write's buffers (the iovec), each its own frags (zerocopy-frags.ts); else one buffer. */
+  pieces?: readonly number[];
 }
 
 const NO_FLAGS: SendFlags = Object.freeze({});

@@ -45,6 +45,8 @@ import {
 } from './types.ts';
 import { closeConnection, closeSending, recvmsg, sendmsg } from './user-calls.ts';
 import { disconnect } from './disconnect.ts';
+import { ErrorQueue, type ErrorQueueMessage } from './errqueue.ts';
+import { seqAdd } from './seq.ts';
 import { epollinReady, inqHint, peek, setQuickAck, setRcvLowat, siocInq } from './recv-options.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -94,6 +96,10 @@ export interface TcpSockOptions {
   TCP_QUICKACK: number;
   /** TCP_DEFER_ACCEPT in seconds: a listener keeps a connection whose ACK came without data as a request that long. */
   TCP_DEFER_ACCEPT: number;
+  /** SO_ZEROCOPY (0 or 1, else EINVAL): MSG_ZEROCOPY writes get completions on the error queue (errqueue.ts). */
+  SO_ZEROCOPY: number;
+  /** SO_TIMESTAMPING: the SOF_TIMESTAMPING_* flags (sk_tsflags); transmit timestamps go to the error queue. */
+  SO_TIMESTAMPING: number;
   /** IPV6_MTU_DISCOVER (an IPv6 socket only): the same values; INTERFACE and OMIT ignore Packet Too Big (pmtu.ts). */
   IPV6_MTU_DISCOVER: number;
   /** 1: connect() holds the SYN back for the first write when it can carry data (Fast Open; EOPNOTSUPP without net.ipv4.tcp_fastopen's client bit). */
@@ -149,6 +155,9 @@ interface OptionValues {
   /** sk_rcvlowat and tp->recvmsg_inq (children inherit them: sk_clone_lock copies the socket). */
   rcvLowat: number;
   inq: boolean;
+  /** SOCK_ZEROCOPY and sk_tsflags, which children inherit too. */
+  zerocopy: boolean;
+  tsflags: number;
   pmtudisc6: number;
   fastOpenConnect: boolean;
   fastOpenNoCookie: boolean;
@@ -178,6 +187,8 @@ function defaultOptions(): OptionValues {
     pmtudisc: IP_PMTUDISC_WANT,
     rcvLowat: 1,
     inq: false,
+    zerocopy: false,
+    tsflags: 0,
     pmtudisc6: IP_PMTUDISC_WANT,
     fastOpenConnect: false,
     fastOpenNoCookie: false,
@@ -238,6 +249,8 @@ export class TcpSock implements SocketOwner {
   private pingpong = false;
   /** TCP_DEFER_ACCEPT as SYN-ACK retransmissions (icsk_accept_queue.rskq_defer_accept; not inherited by children). */
   private deferAccept = 0;
+  /** sk_error_queue, made when MSG_ZEROCOPY or SO_TIMESTAMPING first needs it (errqueue.ts). */
+  private errq: ErrorQueue | undefined;
 
   constructor(
     private readonly layer: TcpLayer,
@@ -445,6 +458,7 @@ export class TcpSock implements SocketOwner {
       c.rcvBufLocked = true;
     }
     this.conn = c;
+    c.errorQueue = this.errq;
     c.nonagle = initialNonagle(this.opts.nodelay, this.opts.cork);
     // tcp_connect_init: TCP_MAXSEG caps the MSS we announce (tcp_mss_clamp).
     if (this.opts.userMss !== 0) c.advMss = Math.min(c.advMss, this.opts.userMss);
@@ -542,7 +556,37 @@ export class TcpSock implements SocketOwner {
     if (c.state === 'SYN_SENT' || (c.state === 'SYN_RECV' && c.fastOpenRsk === undefined)) return 0;
     if (c.shutWr || (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE_WAIT' && c.state !== 'SYN_RECV')) return 'EPIPE';
     if (data.length === 0) return 0;
-    return sendmsg(c, data, zeroCopy, flags);
+    // tcp_sendmsg_locked: MSG_ZEROCOPY counts only with SO_ZEROCOPY on; a
+    // write that took nothing gives its id back (net_zcopy_put_abort).
+    const zerocopy = flags?.zerocopy === true && this.opts.zerocopy;
+    // Without SO_ZEROCOPY the flag is ignored: the bytes are copied as any write's.
+    const taken = flags?.zerocopy === true && !zerocopy ? { ...flags, zerocopy: false } : flags;
+    if (!zerocopy && this.opts.tsflags === 0) return sendmsg(c, data, zeroCopy, taken);
+    const start = seqAdd(c.sndNxt, c.unsentBytes());
+    const tailUnsent = c.unsentBytes() > 0;
+    const n = sendmsg(c, data, zeroCopy, taken);
+    if (n > 0) this.errorQueue().onWrite(start, n, { zerocopy, continued: flags?.continued === true, tailUnsent, unsentAfter: c.unsentBytes() > 0 });
+    return n;
+  }
+
+  /** The error queue, made on first use with the socket's SO_TIMESTAMPING flags, and given to the connection. */
+  private errorQueue(): ErrorQueue {
+    if (this.errq === undefined) {
+      this.errq = new ErrorQueue();
+      this.errq.tsflags = this.opts.tsflags;
+    }
+    if (this.conn !== undefined) this.conn.errorQueue = this.errq;
+    return this.errq;
+  }
+
+  /** recvmsg(MSG_ERRQUEUE) (ip_recv_error, sock_dequeue_err_skb): the oldest message, or null when the queue is empty (EAGAIN). */
+  recvErrorQueue(): ErrorQueueMessage | null {
+    return this.errq?.shift() ?? null;
+  }
+
+  /** sk_error_report calls so far (each an EPOLLERR wakeup). */
+  get errorReports(): number {
+    return this.errq?.reports ?? 0;
   }
 
   private takeReportedError(): TcpErrno {
@@ -586,9 +630,11 @@ export class TcpSock implements SocketOwner {
   poll(): number {
     if (this.listener) return this.listener.acceptQueue.length > 0 ? POLLIN : 0;
     const c = this.conn;
-    if (c === undefined) return POLLOUT | POLLHUP | (this.sockError !== undefined ? POLLERR : 0);
+    // tcp_poll: POLLERR for sk_err or a message on the error queue.
+    const queued = this.errq !== undefined && this.errq.length > 0;
+    if (c === undefined) return POLLOUT | POLLHUP | (this.sockError !== undefined || queued ? POLLERR : 0);
     let mask = 0;
-    if (c.pendingError !== undefined) mask |= POLLERR;
+    if (c.pendingError !== undefined || queued) mask |= POLLERR;
     const closed = c.state === 'CLOSED';
     if (closed || (c.shutWr && (c.finReceived || c.shutRd))) mask |= POLLHUP; // sk_shutdown == SHUTDOWN_MASK
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
@@ -873,6 +919,21 @@ export class TcpSock implements SocketOwner {
       case 'TCP_INQ':
         o.inq = v === true;
         return undefined;
+      case 'SO_ZEROCOPY':
+        // sk_setsockopt: 0 or 1, on a TCP socket in any state.
+        if (typeof v !== 'number' || v < 0 || v > 1) return 'EINVAL';
+        o.zerocopy = v === 1;
+        return undefined;
+      case 'SO_TIMESTAMPING': {
+        if (typeof v !== 'number') return 'EINVAL';
+        const c = this.conn;
+        const state = this.state;
+        const seqs = c === undefined || state === 'CLOSED' || state === 'LISTEN' ? undefined : { writeSeq: seqAdd(c.sndNxt, c.unsentBytes()), sndUna: c.sndUna };
+        const err = this.errorQueue().setTimestamping(v, seqs);
+        if (err !== undefined) return err;
+        o.tsflags = v >>> 0;
+        return undefined;
+      }
       case 'TCP_QUICKACK':
         if (typeof v !== 'number') return 'EINVAL';
         this.pingpong = v === 0;
@@ -976,6 +1037,8 @@ export class TcpSock implements SocketOwner {
       // do_tcp_getsockopt: !inet_csk_in_pingpong_mode(sk).
       TCP_QUICKACK: (this.conn?.pingpong ?? this.pingpong) ? 0 : 1,
       TCP_DEFER_ACCEPT: retransToSecs(this.deferAccept, TCP_TIMEOUT_INIT / 1000, TCP_RTO_MAX / 1000),
+      SO_ZEROCOPY: o.zerocopy ? 1 : 0,
+      SO_TIMESTAMPING: o.tsflags,
       IPV6_MTU_DISCOVER: o.pmtudisc6,
       TCP_FASTOPEN_CONNECT: o.fastOpenConnect ? 1 : 0,
       TCP_FASTOPEN_NO_COOKIE: o.fastOpenNoCookie ? 1 : 0,

@@ -37,6 +37,8 @@ export interface UnsentSkb {
   len: number;
   psh: boolean;
   eor: boolean;
+  /** The frags of user pages a MSG_ZEROCOPY write gave it (zerocopy-frags.ts); 0 for an skb of copied bytes. */
+  zerocopyFrags: number;
 }
 
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
@@ -81,7 +83,7 @@ export class WriteQueue {
 
   /** A new, empty skb at the tail (tcp_skb_entail). */
   entail(): UnsentSkb {
-    const skb = { len: 0, psh: false, eor: false };
+    const skb = { len: 0, psh: false, eor: false, zerocopyFrags: 0 };
     if (this.skbs === NO_UNSENT) this.skbs = [];
     this.skbs.push(skb);
     return skb;
@@ -90,12 +92,13 @@ export class WriteQueue {
   /**
    * tcp_grow_skb: the head skb takes up to `amount` bytes from the one after
    * it, and that skb's flags and end of record when it empties it
-   * (tcp_eat_one_skb); never when the head ends a record (tcp_skb_can_collapse).
+   * (tcp_eat_one_skb); never when the head ends a record (tcp_skb_can_collapse),
+   * nor when either holds zerocopy frags (skb_shift refuses them).
    */
   growHead(amount: number): void {
     const head = this.skbs[0];
     const next = this.skbs[1];
-    if (!head || !next || amount <= 0 || head.eor) return;
+    if (!head || !next || amount <= 0 || head.eor || head.zerocopyFrags > 0 || next.zerocopyFrags > 0) return;
     const n = Math.min(amount, next.len);
     head.len += n;
     next.len -= n;
@@ -122,7 +125,7 @@ export class WriteQueue {
     const have = this.bytes();
     if (have < unsent) {
       if (this.skbs === NO_UNSENT) this.skbs = [];
-      this.skbs.push({ len: unsent - have, psh: true, eor: false });
+      this.skbs.push({ len: unsent - have, psh: true, eor: false, zerocopyFrags: 0 });
     }
     let extra = have - unsent;
     while (extra > 0 && this.skbs.length > 0) {

@@ -568,6 +568,29 @@ test('epoll: a wrong event or data fails with packetdrill\'s message', (t) => {
   t.is(run(`${OPEN}+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=3}) = 0\n`, 'e.pkt').error?.headline(), 'e.pkt:11: runtime error in epoll_ctl call: wrong fd specified in epoll_event');
 });
 
+test('recvmsg(MSG_ERRQUEUE): the extended error and timestamp are checked field by field; a packet to read and unmodelled flags are refused', (t) => {
+  const ee = (info: number, data: number): string =>
+    `{cmsg_level=SOL_IP, cmsg_type=IP_RECVERR, cmsg_data={ee_errno=ENOMSG, ee_origin=SO_EE_ORIGIN_TIMESTAMPING, ee_type=0, ee_code=0, ee_info=${info}, ee_data=${data}}}`;
+  const body = `${OPEN}+0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID], 4) = 0
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
+`;
+  const recv = (iov: number, flags: string, control: string): string => `+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., ${iov}}], msg_flags=${flags}, msg_control=[${control}]}, MSG_ERRQUEUE) = 0\n`;
+  const ts = (nsec: number): string => `{cmsg_level=SOL_SOCKET, cmsg_type=SCM_TIMESTAMPING, cmsg_data={scm_sec=0,scm_nsec=${nsec}}}`;
+  passes(t, run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC', `${ts(100000000)}, ${ee(0, 9)}`)}`));
+  // A stamp written as 0 is not compared.
+  passes(t, run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC', `${ts(0)}, ${ee(0, 9)}`)}`));
+  t.is(run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC', `${ts(100000000)}, ${ee(0, 8)}`)}`, 'e.pkt').error?.headline(), 'e.pkt:13: runtime error in recvmsg call: Bad data in extended err 1: expected=8 actual=9');
+  t.regex(run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC', `${ts(150000000)}, ${ee(0, 9)}`)}`).error?.headline() ?? '', /Bad timestamp 0 in scm_timestamping 0: expected=150000 actual=100000/);
+  t.regex(run(`${body}${recv(0, 'MSG_ERRQUEUE', `${ts(100000000)}, ${ee(0, 9)}`)}`).error?.headline() ?? '', /Expected msg_flags 0x00002000 but got 0x00002020/);
+  // The control buffer is as long as the script's cmsgs: the timestamp takes it, the error no longer fits.
+  t.regex(run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC', ee(0, 9))}`).error?.headline() ?? '', /Expected msg_flags 0x00002020 but got 0x00002028/);
+  t.regex(run(`${body}${recv(0, 'MSG_ERRQUEUE|MSG_TRUNC|MSG_CTRUNC', ee(0, 9))}`).error?.headline() ?? '', /Bad level in cmsg 0: expected=0 actual=1/);
+  t.regex(run(`${body}${recv(100, 'MSG_ERRQUEUE', `${ts(100000000)}, ${ee(0, 9)}`)}`).error?.headline() ?? '', /reading the packet a timestamp carries .* is not supported by tcpstack pkt/);
+  t.regex(run(`${OPEN}+0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_RX_SOFTWARE], 4) = 0\n`).error?.headline() ?? '', /SO_TIMESTAMPING flags 0x8 are not supported by tcpstack pkt/);
+  passes(t, run(`${OPEN}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 0}], msg_flags=0, msg_control=[]}, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n`));
+});
+
 test('files of a script: rm -f and dd of zeros in memory, open() and sendfile(); other uses refused', (t) => {
   t.like(ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x', 'status=none']), { path: '/tmp/x' });
   t.is((ddZeros(['bs=1000', 'count=3', 'if=/dev/zero', 'of=/tmp/x']) as { data: Uint8Array }).data.length, 3000);

@@ -56,9 +56,18 @@ test('every script says in its header which kernel confirmed it, and in which IP
   }
 });
 
+/** run_all.py's definitions for the error queue's cmsg: SOL_IP/IP_RECVERR over IPv4, SOL_IPV6/IPV6_RECVERR on an IPv6 socket (v4-mapped too). */
+function cmsgDefines(version: IpVersion): { name: string; value: string }[] {
+  const v4 = version === 'ipv4';
+  return [
+    { name: 'define', value: `CMSG_LEVEL_IP=${v4 ? 'SOL_IP' : 'SOL_IPV6'}` },
+    { name: 'define', value: `CMSG_TYPE_RECVERR=${v4 ? 'IP_RECVERR' : 'IPV6_RECVERR'}` },
+  ];
+}
+
 function runIn(name: string, version: IpVersion): (t: import('ava').ExecutionContext) => void {
   return (t) => {
-    const r = runScriptFile(join(DIR, name), { options: [{ name: 'ip_version', value: version }] });
+    const r = runScriptFile(join(DIR, name), { options: [{ name: 'ip_version', value: version }, ...cmsgDefines(version)] });
     if (!r.ok) {
       t.fail(r.skipped ? `skipped in ${version}` : [r.error!.headline(), ...r.error!.details].join('\n'));
       return;
