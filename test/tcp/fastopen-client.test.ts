@@ -244,3 +244,15 @@ test('the SYN data is no sub-MSS packet for Nagle (snd_sml stays at the ISS): wi
     [peer.our(2161), 40],
   ]);
 });
+
+test('an unreadable buffer (EFAULT) with a cookie cached: the SYN falls back to a cookie request without data', (t) => {
+  const { s, peer } = setup();
+  warmUp(s, peer);
+  const ep = socket(s);
+  const r = ep.sendFastOpen(new Uint8Array(1), PEER_IP, 80, false, true);
+  t.deepEqual(r, { copied: 0 });
+  peer.stackPort = ep.localPort;
+  peer.stackIss = undefined;
+  const [syn] = peer.flush();
+  t.deepEqual([syn!.flags, syn!.len, syn!.opts.fo], ['S', 0, { cookie: '' }]);
+});
