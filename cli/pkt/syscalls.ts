@@ -517,7 +517,7 @@ function writeCall(
     if (phase === 'fastopen') {
       let r: { copied: number } | 'connected';
       try {
-        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock);
+        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock, isNull);
       } catch (e) {
         return fail(e);
       }

@@ -126,15 +126,17 @@ export class TcpEndpoint implements Endpoint {
    * allows. Returns the bytes it took, the handshake under way (a caller
    * that does not wait sees EINPROGRESS unless some were taken), or
    * 'connected' when the socket already is (an ordinary write follows).
-   * `blocking`: the caller will wait for the handshake with the rest.
+   * `blocking`: the caller will wait for the handshake with the rest;
+   * `unreadable`: `data` stands for a buffer that cannot be read (EFAULT's
+   * bad pointer): no data goes in the SYN.
    * Throws EOPNOTSUPP (Fast Open's client side off), EALREADY, and what
    * connect() throws.
    */
-  sendFastOpen(data: Uint8Array, address: string | number, port: number, blocking: boolean): { copied: number } | 'connected' {
+  sendFastOpen(data: Uint8Array, address: string | number, port: number, blocking: boolean, unreadable = false): { copied: number } | 'connected' {
     const sock = this.open('sendmsg');
     const remote = this.address(address, 'sendmsg');
     if (remote === undefined || !isPort(port, 1)) throw new SocketError('EINVAL', 'sendmsg');
-    const result = sock.sendFastOpen(data, remote, port, blocking);
+    const result = sock.sendFastOpen(data, remote, port, blocking, unreadable);
     if (typeof result === 'string' && result !== 'connected') throw new SocketError(result, 'sendmsg');
     return result;
   }

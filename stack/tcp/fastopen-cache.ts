@@ -29,6 +29,8 @@ export interface FastOpenRequest {
   data: Uint8Array | undefined;
   size: number;
   copied: number;
+  /** The caller's buffer cannot be read (a bad pointer: copy_page_from_iter copies nothing). */
+  unreadable?: boolean;
 }
 
 /** struct tcp_fastopen_metrics: what tcp_metrics keeps per destination for Fast Open. */

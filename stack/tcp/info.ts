@@ -70,6 +70,7 @@ export function connectionInfo(c: Connection): TcpInfo {
     sack: c.sackOk,
     ecn: c.ecnOk,
     ecnSeen: c.ecnSeen,
+    ...(c.synData || c.synDataAcked ? { synData: c.synDataAcked } : {}),
     timer: pending ? { on: pending[0], expiresIn: Math.max(0, pending[1].deadline - now) } : undefined,
     bytesSent: c.bytesSent,
     bytesRetrans: c.bytesRetrans,

@@ -252,7 +252,8 @@ const MAX_TCP_OPTION_SPACE = 40;
 function sendSynData(c: Connection, fo: FastOpenRequest): void {
   const check = cookieCheck(c);
   fo.cookie = check.cookie;
-  if (!check.ok) {
+  // An unreadable buffer with bytes to copy (EFAULT) falls back as a failed check does.
+  if (!check.ok || (fo.unreadable === true && fo.size > 0)) {
     if (fo.cookie.len > 0) fo.cookie.len = 0;
     sendSyn(c, false);
     fo.cookie.len = -1;

@@ -494,12 +494,14 @@ export class TcpSock implements SocketOwner {
    * (EINPROGRESS for a caller that does not wait, unless it took some).
    * `blocking`: the caller waits for the handshake with bytes still to
    * write, so the handshake's ACK waits for them (sk_write_pending).
+   * `unreadable`: the caller's buffer is a bad pointer: the SYN goes as a
+   * cookie request without data (tcp_send_syn_data's fallback).
    */
-  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean): { copied: number } | 'connected' | TcpErrno {
+  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean, unreadable = false): { copied: number } | 'connected' | TcpErrno {
     if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
     let c = this.conn;
     if (c?.fastOpenReq !== undefined) return 'EALREADY';
-    const req: FastOpenRequest = { cookie: { len: 0, val: new Uint8Array(0), exp: false }, data, size: data.length, copied: 0 };
+    const req: FastOpenRequest = { cookie: { len: 0, val: new Uint8Array(0), exp: false }, data, size: data.length, copied: 0, unreadable };
     if (c !== undefined && c.deferConnect) {
       c.fastOpenReq = req;
       if (c.state === 'SYN_SENT') tcpConnect(c);

@@ -87,6 +87,8 @@ export interface TcpInfo {
   /** ECN negotiated (TCPI_OPT_ECN: ss's "ecn") and ECT/CE seen on the peer's data (TCPI_OPT_ECN_SEEN: "ecnseen"). */
   ecn?: boolean;
   ecnSeen?: boolean;
+  /** The SYN's Fast Open data was all acknowledged (tp->syn_data_acked: TCPI_OPT_SYN_DATA); present only for an active Fast Open. */
+  synData?: boolean;
   /** Timers pending, e.g. { on: 'rto', expiresIn: 180 } or keepalive/persist/timewait. */
   timer: { on: string; expiresIn: number } | undefined;
   bytesSent: number;

@@ -74,6 +74,7 @@ test('a cookie request: an empty Fast Open option and no data, even with data of
     { flags: '.', seq: peer.our(901), ack: 9001, win: 63, len: 0, opts: {} },
   ]);
   t.is(s.stack.counters.TcpExtTCPFastOpenActive, 1, 'all of the SYN data acknowledged');
+  t.is(ep2.info().synData, true, 'TCPI_OPT_SYN_DATA');
   t.is(ep2.info().sendQ, 0);
 });
 
@@ -88,6 +89,7 @@ test('a SYN-ACK that acknowledges only the SYN: the SYN data goes again at once 
   ]);
   t.is(s.stack.counters.TcpExtTCPFastOpenActiveFail, 1);
   t.is(s.stack.counters.TcpExtTCPFastOpenActive, 0);
+  t.is(ep.info().synData, false);
   peer.quietUntil(s.clock.now() + 20);
   peer.send({ flags: '.', seq: 7001, ack: peer.our(701) });
   t.is(ep.info().sendQ, 0);
@@ -243,4 +245,16 @@ test('the SYN data is no sub-MSS packet for Nagle (snd_sml stays at the ISS): wi
     [peer.our(701), 1460],
     [peer.our(2161), 40],
   ]);
+});
+
+test('an unreadable buffer (EFAULT) with a cookie cached: the SYN falls back to a cookie request without data', (t) => {
+  const { s, peer } = setup();
+  warmUp(s, peer);
+  const ep = socket(s);
+  const r = ep.sendFastOpen(new Uint8Array(1), PEER_IP, 80, false, true);
+  t.deepEqual(r, { copied: 0 });
+  peer.stackPort = ep.localPort;
+  peer.stackIss = undefined;
+  const [syn] = peer.flush();
+  t.deepEqual([syn!.flags, syn!.len, syn!.opts.fo], ['S', 0, { cookie: '' }]);
 });
