@@ -149,9 +149,12 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   // receive queue; otherwise it is out of window as a whole, even if it
   // starts at RCV.NXT: data into a zero window with unread data queued is
   // TcpExtBeyondWindow and a plain duplicate ACK, not tcp_data_queue's
-  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE).
+  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE). The FIN
+  // does not count: a bare FIN into a zero window passes, for tcp_data_queue
+  // to take (some stacks send it regardless, and refusing it would loop).
   const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
-  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg)), rightEdge);
+  const finLen = f & TCP_FIN ? 1 : 0;
+  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg) - finLen), rightEdge);
   if (!c.acceptable(seg) || endBeyond) {
     if (f & TCP_RST) {
       // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the
