@@ -5,7 +5,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
-import { ackSndCheck, enterQuickAckMode, eventDataRecv, rcvMss } from './ack-schedule.ts';
+import { ackSndCheck, enterQuickAckMode, eventDataRecv, measureRcvMss, rcvMss } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { dsackExtend, dsackSet } from './dsack.ts';
@@ -166,6 +166,12 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
+      // 6.18's tcp_data_queue_ofo measures rcv_mss (and so scaling_ratio) as
+      // in-order data does: a sender's first segments may all arrive out
+      // of order, and the window grown for them (below) needs that ratio.
+      const segLen = seg.gsoSize || data.length;
+      measureScalingRatio(c, data.length, segLen, rcvMss(c));
+      measureRcvMss(c, segLen, seg.flags);
       // Always copied (views or not): out-of-order data is rare, and its
       // segments would each keep a batch alive for as long as the hole lasts.
       added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to), true);
