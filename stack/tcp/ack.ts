@@ -9,6 +9,7 @@
  * that follow (tcp_xmit_recovery), and what the ACK of our FIN does to the
  * state.
  */
+import { CHRONO_BUSY, chronoStop } from './chrono.ts';
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -133,6 +134,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
+  // tcp_clean_rtx_queue: nothing left unacknowledged ends the busy chronograph.
+  if (c.rtx.length === 0) chronoStop(c, CHRONO_BUSY);
   if (priorPackets > 0) {
     flag |= sackRtt(c, rs, acked > 0);
     rackUpdateReoWnd(c, rs.priorDelivered);

@@ -5,6 +5,7 @@
  * (tcp_update_pacing_rate) and the segments per packet it allows
  * (tcp_tso_autosize).
  */
+import { CHRONO_BUSY, chronoStart } from './chrono.ts';
 import type { Connection } from './connection.ts';
 import { slowStartAfterIdleCheck } from './cwnd-limited.ts';
 import { seqAdd, seqGt } from './seq.ts';
@@ -84,6 +85,8 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
       c.nonagle &= ~TCP_NAGLE_PUSH;
       slowStartAfterIdleCheck(c);
       skb = q.entail();
+      // tcp_add_write_queue_tail: the first unsent skb starts the busy chronograph.
+      if (q.count === 1) chronoStart(c, CHRONO_BUSY);
       copy = goal;
     }
     copy = Math.min(copy, left);
