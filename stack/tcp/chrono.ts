@@ -19,17 +19,6 @@ export const CHRONO_RWND_LIMITED = 2;
 export const CHRONO_SNDBUF_LIMITED = 3;
 export type ChronoKind = typeof CHRONO_BUSY | typeof CHRONO_RWND_LIMITED | typeof CHRONO_SNDBUF_LIMITED;
 
-/** tp->chrono_type, chrono_start and chrono_stat[] (jiffies per kind). */
-export interface Chrono {
-  type: number;
-  start: number;
-  stat: [number, number, number];
-}
-
-export function newChrono(): Chrono {
-  return { type: CHRONO_UNSPEC, start: 0, stat: [0, 0, 0] };
-}
-
 /** tcp_chrono_set: the running kind's time is banked, `kind` runs from now. */
 function set(c: Connection, kind: number): void {
   const ch = c.chrono;

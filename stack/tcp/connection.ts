@@ -29,7 +29,6 @@ import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
-import { newChrono, type Chrono } from './chrono.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
 import type { CaStateName } from '../trace.ts';
 
@@ -297,8 +296,8 @@ export class Connection {
    * not (snd_cwnd_used).
    */
   readonly cwndUse = { limited: false, maxPacketsOut: 0, usageSeq: 0, used: 0, stamp: 0 };
-  /** The busy, rwnd-limited and sndbuf-limited chronographs (chrono.ts; tcpi_busy_time and the rest). */
-  chrono: Chrono = newChrono();
+  /** The chronographs (chrono.ts): tp->chrono_type (0: none running), chrono_start and chrono_stat[], in jiffies. */
+  readonly chrono = { type: 0, start: 0, stat: [0, 0, 0] as [number, number, number] };
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
 
