@@ -74,6 +74,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     c.sndWnd = seg.window;
     c.maxSndWnd = c.sndWnd;
+    c.mss = out.effectiveMss(c); // tcp_ack_update_window → tcp_sync_mss: bounded by the window
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
     // tcp_ack of the SYN-ACK → tcp_cong_control: the first pacing rate.

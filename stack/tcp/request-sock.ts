@@ -141,10 +141,11 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   c.tsRecent = req.tsRecent;
   c.tsRecentStamp = c.now();
   c.tsOffset = req.tsOffset;
-  c.mss = effectiveMss(c);
   c.ecnOk = req.ecnOk; // tcp_ecn_openreq_child
   c.sndWnd = ack.window << c.sndWscale;
   c.maxSndWnd = c.sndWnd;
+  // tcp_v4_syn_recv_sock: tcp_sync_mss once max_window is the ACK's window.
+  c.mss = effectiveMss(c);
   c.sndWl1 = ack.seq;
   c.sndWl2 = ack.ack;
   c.lastRcvTime = c.now();
