@@ -101,7 +101,7 @@ function jiffiesSince(then: number, now: number): number {
  * The header length is the invariant one (tp->tcp_header_len), so SACK
  * blocks on the peer's segments do not move the estimate.
  */
-function measureRcvMss(c: Connection, len: number, flags: number): void {
+export function measureRcvMss(c: Connection, len: number, flags: number): void {
   const mss = rcvMss(c);
   const lss = c.lastSegSize;
   c.lastSegSize = 0;

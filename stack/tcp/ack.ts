@@ -9,6 +9,8 @@
  * that follow (tcp_xmit_recovery), and what the ACK of our FIN does to the
  * state.
  */
+import { effectiveMss } from './pmtu.ts';
+import { CHRONO_BUSY, chronoStop } from './chrono.ts';
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -107,7 +109,11 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     c.sndWnd = nwin;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
-    if (nwin > c.maxSndWnd) c.maxSndWnd = nwin;
+    if (nwin > c.maxSndWnd) {
+      // tcp_ack_update_window: a larger window than ever resyncs the MSS (tcp_sync_mss).
+      c.maxSndWnd = nwin;
+      c.mss = effectiveMss(c);
+    }
   }
   const rs = newSample();
   if (c.sackOk && seg.options.sackCount > 0) flag |= processSack(c, seg, rs);
@@ -135,6 +141,8 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
   } else if (windowUpdated) {
     c.hooks.dirty(c);
   }
+  // tcp_clean_rtx_queue: nothing left unacknowledged ends the busy chronograph.
+  if (c.rtx.length === 0) chronoStop(c, CHRONO_BUSY);
   if (priorPackets > 0) {
     flag |= sackRtt(c, rs, acked > 0);
     rackUpdateReoWnd(c, rs.priorDelivered);

@@ -307,6 +307,8 @@ export class Connection {
    * not (snd_cwnd_used).
    */
   readonly cwndUse = { limited: false, maxPacketsOut: 0, usageSeq: 0, used: 0, stamp: 0 };
+  /** The chronographs (chrono.ts): tp->chrono_type (0: none running), chrono_start and chrono_stat[], in jiffies. */
+  readonly chrono = { type: 0, start: 0, stat: [0, 0, 0] as [number, number, number] };
   /** tp->last_oow_ack_time: out-of-window duplicate ACKs and challenge ACKs share its rate limit. */
   lastOowAckTime = -Infinity;
 

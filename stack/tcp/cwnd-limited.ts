@@ -8,6 +8,7 @@
  * while it is below twice the most packets out in the round, so that an
  * application-limited sender's cwnd follows what it really sends.
  */
+import { CHRONO_SNDBUF_LIMITED, chronoStart } from './chrono.ts';
 import { jiffiesAt, msecsToJiffies } from './jiffies.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
@@ -36,6 +37,11 @@ export function cwndValidate(c: Connection, cwndLimited: boolean): void {
   if (packetsOut > u.used) u.used = packetsOut;
   if (c.ctx.sysctl.tcp_slow_start_after_idle !== 0 && ((jiffiesAt(c.now()) - jiffiesAt(u.stamp)) | 0) >= msecsToJiffies(c.rtt.rto)) {
     applicationLimited(c);
+  }
+  // Not cwnd-limited, everything written is sent, and a writer waits for
+  // send-buffer room (SOCK_NOSPACE): the send buffer is what starves it.
+  if (c.unsentBytes() <= 0 && !c.orphan && c.sndNoSpace && (c.state === 'ESTABLISHED' || c.state === 'CLOSE_WAIT')) {
+    chronoStart(c, CHRONO_SNDBUF_LIMITED);
   }
 }
 

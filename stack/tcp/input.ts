@@ -96,6 +96,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // RFC 7323 §2.2: the window of a SYN is never scaled.
     c.sndWnd = seg.window;
     c.maxSndWnd = c.sndWnd;
+    c.mss = out.effectiveMss(c); // tcp_ack_update_window → tcp_sync_mss: bounded by the window
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
     // tcp_ack of the SYN-ACK → tcp_cong_control: the first pacing rate.
@@ -182,9 +183,12 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   // receive queue; otherwise it is out of window as a whole, even if it
   // starts at RCV.NXT: data into a zero window with unread data queued is
   // TcpExtBeyondWindow and a plain duplicate ACK, not tcp_data_queue's
-  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE).
+  // TCPZeroWindowDrop (SKB_DROP_REASON_TCP_INVALID_END_SEQUENCE). The FIN
+  // does not count: a bare FIN into a zero window passes, for tcp_data_queue
+  // to take (some stacks send it regardless, and refusing it would loop).
   const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
-  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg)), rightEdge);
+  const finLen = f & TCP_FIN ? 1 : 0;
+  const endBeyond = c.recvQueue.length > 0 && seqGt(seqAdd(seg.seq, segmentLength(seg) - finLen), rightEdge);
   if (!c.acceptable(seg) || endBeyond) {
     if (f & TCP_RST) {
       // tcp_reset_check: in CLOSE_WAIT/CLOSING/LAST_ACK a RST at RCV.NXT−1 (the

@@ -38,6 +38,8 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   cloneRequest(c, req, buffers);
   c.sndWnd = ack.window << c.sndWscale;
   c.maxSndWnd = c.sndWnd;
+  // tcp_v4_syn_recv_sock: tcp_sync_mss once max_window is the ACK's window (tcp_bound_to_half_wnd).
+  c.mss = effectiveMss(c);
   c.sndWl1 = ack.seq;
   c.sndWl2 = ack.ack;
   c.lastRcvTime = c.now();
@@ -66,6 +68,7 @@ export function initFastOpenChild(c: Connection, req: RequestSock, syn: Segment,
   cloneRequest(c, req, buffers);
   c.sndWnd = syn.window;
   c.maxSndWnd = c.sndWnd;
+  c.mss = effectiveMss(c); // tcp_sync_mss with max_window the SYN's
   c.sndWl1 = req.irs; // tcp_create_openreq_child: tcp_init_wl(newtp, treq->rcv_isn)
   c.sndWl2 = c.sndUna;
   c.lastRcvTime = c.now();

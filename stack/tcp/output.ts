@@ -6,6 +6,7 @@
  * retransmissions of lost segments first, FIN after the data, and a pure ACK
  * when one is owed and nothing else carried it.
  */
+import { CHRONO_RWND_LIMITED, chronoStart, chronoStop } from './chrono.ts';
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, fastOpenOptionSpace, type TcpOptionsToWrite } from '../wire/tcp.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { cookieCheck, type FastOpenRequest } from './fastopen-client.ts';
@@ -573,6 +574,7 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   const nonagle = nonagleOf(c, mode);
   let sent = false;
   let cwndLimited = false;
+  let rwndLimited = false;
   for (let skb = q.head(); skb; skb = q.head()) {
     // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
     // at least 2 GSO packets in flight".
@@ -584,7 +586,10 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     quota = Math.min(quota, maxSegs);
     q.growHead(quota * mss - skb.len);
     const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-    if (room < Math.min(mss, skb.len)) break; // tcp_snd_wnd_test
+    if (room < Math.min(mss, skb.len)) {
+      rwndLimited = true; // tcp_snd_wnd_test
+      break;
+    }
     const segs = Math.ceil(skb.len / mss);
     // tcp_nagle_test, for a one-segment skb: only the tail is held.
     if (segs === 1 && q.isTail(skb) && nagleHolds(c, skb.len < mss, nonagle)) break;
@@ -606,7 +611,10 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     sent = true;
     if (mode === 'one' || mode === 'probe') break;
   }
-  // tcp_write_xmit's end: stopped at cwnd or not, the round's record (cwnd-limited.ts).
+  // tcp_write_xmit's end: held back by the peer's window or not (chrono.ts),
+  // stopped at cwnd or not, the round's record (cwnd-limited.ts).
+  if (rwndLimited) chronoStart(c, CHRONO_RWND_LIMITED);
+  else chronoStop(c, CHRONO_RWND_LIMITED);
   if (c.packetsInFlight() >= c.cc.cwnd) cwndLimited = true;
   if (sent || cwndLimited) cwndValidate(c, cwndLimited);
   return sent;

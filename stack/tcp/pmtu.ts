@@ -28,9 +28,24 @@ export function mtuToMss(c: Connection, pmtu: number): number {
   return Math.max(TCP_MIN_SND_MSS, Math.min(c.peerMss, pmtu - headers) - (c.tsOk ? TCP_TS_OPTION_BYTES : 0));
 }
 
-/** Payload bytes of a full segment at the connection's current path MTU (mss_cache). */
+/**
+ * Payload bytes of a full segment at the connection's current path MTU
+ * (mss_cache, as tcp_sync_mss sets it): at most half the largest window
+ * the peer has offered (tcp_bound_to_half_wnd), so that a peer with a tiny
+ * window still gets two packets per window.
+ */
 export function effectiveMss(c: Connection): number {
-  return mtuToMss(c, c.pmtuCookie);
+  return boundToHalfWindow(c.maxSndWnd, mtuToMss(c, c.pmtuCookie), c.tcpHeaderLen());
+}
+
+/** TCP_MSS_DEFAULT: below it tcp_bound_to_half_wnd takes the whole window. */
+const TCP_MSS_DEFAULT = 536;
+
+/** tcp_bound_to_half_wnd: `size` cut to half the largest window offered (the whole of a small one), not below 68 bytes of segment. */
+export function boundToHalfWindow(maxWindow: number, size: number, tcpHeaderLen: number): number {
+  const cutoff = maxWindow > TCP_MSS_DEFAULT ? maxWindow >> 1 : maxWindow;
+  if (cutoff > 0 && size > cutoff) return Math.max(cutoff, 68 - tcpHeaderLen);
+  return size;
 }
 
 /** tcp_sync_mss: the MSS for a new path MTU, which becomes the cookie. */

@@ -5,7 +5,7 @@
  */
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
-import { ackSndCheck, enterQuickAckMode, eventDataRecv, rcvMss } from './ack-schedule.ts';
+import { ackSndCheck, enterQuickAckMode, eventDataRecv, measureRcvMss, rcvMss } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import * as ecn from './ecn.ts';
 import { dsackExtend, dsackSet } from './dsack.ts';
@@ -67,21 +67,20 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
     }
     seq = c.rcvNxt;
   }
+  // tcp_data_queue never trims the tail: a segment that ends beyond the
+  // window is taken whole (tcp_sequence let it through only because the
+  // receive queue is empty). What starts at or beyond the right edge is
+  // dropped: at RCV.NXT that is a zero window (TCPZeroWindowDrop, though a
+  // bare FIN is still taken, which breaks a FIN/ACK loop with a sender that
+  // ignores our zero window), further on it is out of window.
   const rightEdge = seqAdd(c.rcvNxt, c.receiveWindow());
-  if (seqGt(seqAdd(seq, data.length), rightEdge)) {
-    const keep = Math.max(0, seqDiff(rightEdge, seq));
-    if (keep < data.length) {
-      data = data.subarray(0, keep);
-      fin = false;
-    }
+  if (data.length > 0 && !seqLt(seq, rightEdge)) {
+    outOfWindowAck(c);
+    if (seq !== c.rcvNxt) return 'TCP_OVERWINDOW';
+    c.ctx.counters.TcpExtTCPZeroWindowDrop++;
+    return 'TCP_ZEROWINDOW';
   }
   if (data.length === 0 && !fin) {
-    // Zero window and new data: the ACK tells the sender our window.
-    if (seg.payload.length > 0) {
-      c.ctx.counters.TcpExtTCPZeroWindowDrop++;
-      outOfWindowAck(c);
-      return 'TCP_ZEROWINDOW';
-    }
     c.ackNow = true;
     c.hooks.dirty(c);
     return undefined;
@@ -96,19 +95,26 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
   // creep; here it is taken as accounting the queued payload alone. Beyond
   // that the data is dropped and answered at once with a zero window
   // (ICSK_ACK_NOMEM), in order (TCPRcvQDrop) or out of order (TCPOFODrop).
+  // A bare FIN is taken all the same (sk_forced_mem_schedule), but the
+  // failed check still makes its ACK immediate (ICSK_ACK_NOW).
   if (
-    data.length > 0 &&
+    (data.length > 0 || fin) &&
     (seq !== c.rcvNxt || c.recvQueue.length > 0) &&
     c.rmemAlloc + data.length > c.rcvBuf &&
     c.recvQueue.length + c.ooo.bytes + data.length > c.rcvBuf
   ) {
-    if (seq === c.rcvNxt) {
-      c.ctx.counters.TcpExtTCPRcvQDrop++;
-      c.rcvNoMem = true;
-    } else c.ctx.counters.TcpExtTCPOFODrop++;
     c.ackNow = true;
     c.hooks.dirty(c);
-    return 'PROTO_MEM';
+    if (seq === c.rcvNxt) {
+      c.rcvNoMem = true;
+      if (data.length > 0) {
+        c.ctx.counters.TcpExtTCPRcvQDrop++;
+        return 'PROTO_MEM';
+      }
+    } else {
+      c.ctx.counters.TcpExtTCPOFODrop++;
+      return 'PROTO_MEM';
+    }
   }
 
   if (seq === c.rcvNxt) {
@@ -117,7 +123,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       if (c.tsOk && seg.options.tsPresent) rcvRttMeasureTs(c, data.length, seg.options.tsEcr);
       // A super-segment (GRO, or the kernel's GSO over a TUN with offloads) counts in segments of its gso_size.
       const gsoSize = seg.gsoSize ?? 0;
-      const truesize = chargeInOrder(c, data.length, gsoSize !== 0);
+      const truesize = chargeInOrder(c, data.length);
       if (c.ctx.keepsInput) {
         c.recvQueue.push(data);
         // Views that keep much more alive than they hold (a slow reader's
@@ -160,6 +166,12 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
+      // 6.18's tcp_data_queue_ofo measures rcv_mss (and so scaling_ratio) as
+      // in-order data does: a sender's first segments may all arrive out
+      // of order, and the window grown for them (below) needs that ratio.
+      const segLen = seg.gsoSize || data.length;
+      measureScalingRatio(c, data.length, segLen, rcvMss(c));
+      measureRcvMss(c, segLen, seg.flags);
       // Always copied (views or not): out-of-order data is rare, and its
       // segments would each keep a batch alive for as long as the hole lasts.
       added = c.ooo.insert(seq, data, (from, to, set) => (set ? dsackSet : dsackExtend)(c, from, to), true);

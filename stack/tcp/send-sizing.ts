@@ -5,6 +5,8 @@
  * (tcp_update_pacing_rate) and the segments per packet it allows
  * (tcp_tso_autosize).
  */
+import { boundToHalfWindow } from './pmtu.ts';
+import { CHRONO_BUSY, chronoStart } from './chrono.ts';
 import type { Connection } from './connection.ts';
 import { slowStartAfterIdleCheck } from './cwnd-limited.ts';
 import { seqAdd, seqGt } from './seq.ts';
@@ -19,19 +21,10 @@ const PACING_SHIFT = 10;
 const TSO_RTT_LOG = 9;
 const PACING_SS_RATIO = 200;
 const PACING_CA_RATIO = 120;
-/** TCP_MSS_DEFAULT: below it tcp_bound_to_half_wnd takes the whole window. */
-const TCP_MSS_DEFAULT = 536;
-
-/** tcp_bound_to_half_wnd: a packet is at most half the largest window the peer offered. */
-function boundToHalfWindow(maxWindow: number, size: number): number {
-  const cutoff = maxWindow > TCP_MSS_DEFAULT ? maxWindow >> 1 : maxWindow;
-  if (cutoff > 0 && size > cutoff) return Math.max(cutoff, 68 - 20);
-  return size;
-}
 
 /** tcp_xmit_size_goal: how much tcp_sendmsg_locked puts in one skb. */
 export function sizeGoal(c: Connection, mssNow: number): number {
-  const goal = Math.floor(boundToHalfWindow(c.maxSndWnd, GSO_MAX_SIZE) / mssNow) * mssNow;
+  const goal = Math.floor(boundToHalfWindow(c.maxSndWnd, GSO_MAX_SIZE, c.tcpHeaderLen()) / mssNow) * mssNow;
   return Math.max(goal, mssNow);
 }
 
@@ -89,6 +82,8 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
       c.nonagle &= ~TCP_NAGLE_PUSH;
       slowStartAfterIdleCheck(c);
       skb = q.entail();
+      // tcp_add_write_queue_tail: the first unsent skb starts the busy chronograph.
+      if (q.count === 1) chronoStart(c, CHRONO_BUSY);
       copy = goal;
     }
     copy = Math.min(copy, left);

@@ -11,6 +11,7 @@
  * Fields the stack keeps no state for are listed in `notModelled` with the
  * reason, and hold 0: a reader must not take that 0 for Linux's value.
  */
+import { chronoStats } from './chrono.ts';
 import { jiffiesAt, JIFFY_MS } from './jiffies.ts';
 import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_MIN_MSS, TCP_TIMEOUT_INIT } from './constants.ts';
 import { INFINITE_SSTHRESH, INITIAL_CWND } from './congestion/newreno.ts';
@@ -159,9 +160,6 @@ const NOT_MODELLED: ReadonlyArray<readonly [TcpInfoField, string]> = [
   ['tcpi_segs_in', 'the stack does not count segments per connection'],
   ['tcpi_data_segs_in', 'the stack does not count segments per connection'],
   ['tcpi_data_segs_out', 'the stack does not count segments per connection'],
-  ['tcpi_busy_time', 'the stack keeps no chrono statistics (tcp_chrono_start)'],
-  ['tcpi_rwnd_limited', 'the stack keeps no chrono statistics (tcp_chrono_start)'],
-  ['tcpi_sndbuf_limited', 'the stack keeps no chrono statistics (tcp_chrono_start)'],
   ['tcpi_delivered_ce', 'the stack does not count CE-marked deliveries (tcp_count_delivered_ce)'],
   ['tcpi_rcv_ooopack', 'the stack does not count out-of-order packets received'],
   ['tcpi_rehash', 'the stack does not count txhash rethinks'],
@@ -296,6 +294,11 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_bytes_retrans = c.bytesRetrans;
   v.tcpi_dsack_dups = c.dsackDups;
   v.tcpi_reord_seen = c.reordSeen;
+  // tcp_get_info_chrono_stats: busy time and the parts of it the window and the send buffer held back, µs.
+  const chrono = chronoStats(c);
+  v.tcpi_busy_time = chrono.busy;
+  v.tcpi_rwnd_limited = chrono.rwndLimited;
+  v.tcpi_sndbuf_limited = chrono.sndbufLimited;
   v.tcpi_snd_wnd = c.sndWnd;
   v.tcpi_rcv_wnd = c.rcvWnd;
   return { values: v, notModelled: new Map(NOT_MODELLED) };

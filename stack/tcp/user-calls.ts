@@ -3,6 +3,7 @@
  * tcp_recvmsg and tcp_cleanup_rbuf, tcp_shutdown, __tcp_close in
  * net/ipv4/tcp.c). sock.ts, the socket-level user-call API, calls these.
  */
+import { CHRONO_BUSY, chronoStart } from './chrono.ts';
 import { readerAck } from './ack-schedule.ts';
 import type { Connection } from './connection.ts';
 import { abortWithReset, tcpDone } from './endings.ts';
@@ -162,6 +163,8 @@ export function closeSending(c: Connection): void {
     default:
       return;
   }
+  // tcp_send_fin: a FIN with no unsent skb to ride is a new skb (tcp_queue_skb): busy.
+  if (c.unsentBytes() <= 0) chronoStart(c, CHRONO_BUSY);
   c.finQueued = true;
   c.hooks.dirty(c);
 }

@@ -170,7 +170,8 @@ test('a cookie handshake completes into an accepted connection; a forged cookie 
   const [synAck] = p.send({ flags: 'S', seq: p.iss, opts: { mss: 1400, sackOk: true, ws: 7 } });
   t.deepEqual(synAck!.opts, { mss: 1460 }, 'a cookie SYN-ACK carries the MSS only');
   t.is(s.stack.tcp.listeners()[0]!.synQueue, 0, 'no state kept');
-  p.send({ flags: '.', seq: p.their(1), ack: p.our(1) });
+  // A window of more than twice the MSS: tcp_bound_to_half_wnd leaves it alone.
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1), win: 65535 });
   const child = l.accept();
   t.is(child?.state, 'ESTABLISHED');
   t.is(child?.info().mss, 1300, 'the MSS class encoded in the cookie');

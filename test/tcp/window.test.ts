@@ -166,17 +166,29 @@ test('a 5288-byte window, largest offered: skbs of one segment (half the window)
 });
 
 test('Nagle also holds a window-limited cut while a sub-MSS segment is unacknowledged (Minshall, tcp_nagle_check)', (t) => {
-  const { peer: p, ep } = passiveOpen({ ws: false, win: 2000 });
+  // A window of 3000: half of it still holds a full 1448-byte segment (tcp_bound_to_half_wnd leaves the MSS alone).
+  const { peer: p, ep } = passiveOpen({ ws: false, win: 3000 });
   p.quietUntil(100);
   t.is(ep.write(pattern(100)), 100);
   t.deepEqual(p.flush().map((x) => x.len), [100], 'a small segment alone goes at once');
   t.is(ep.write(pattern(10_000, 100)), 10_000);
-  t.deepEqual(p.flush().map((x) => x.len), [1448], 'the full segment goes; the 452-byte cut at the window edge waits');
+  t.deepEqual(p.flush().map((x) => x.len), [1448, 1448], 'the full segments go; the 4-byte cut at the window edge waits');
   p.quietUntil(150);
-  // Once the small one is acknowledged 552 bytes of window are free, less than
-  // a segment with 1448 in flight: sender-side SWS avoidance (tcp_snd_wnd_test)
+  // Once the small one is acknowledged 104 bytes of window are free, less than
+  // a segment with 2896 in flight: sender-side SWS avoidance (tcp_snd_wnd_test)
   // holds them until an ACK frees a full segment's worth.
-  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 2000 }), [], 'a window less than a segment starts no burst');
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(101), win: 3000 }), [], 'a window less than a segment starts no burst');
   p.quietUntil(200);
-  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1549), win: 2000 }).map((x) => x.len), [1448, 552], 'the whole window, up to its edge');
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(1549), win: 3000 }).map((x) => x.len), [1448, 104], 'the whole window, up to its edge');
+});
+
+test('a tiny peer window halves the MSS (tcp_bound_to_half_wnd in tcp_sync_mss), and a larger one than ever restores it', (t) => {
+  const { peer: p, ep } = passiveOpen({ ws: false, win: 2000 });
+  p.quietUntil(100);
+  t.is(ep.write(pattern(3000)), 3000);
+  t.deepEqual(p.flush().map((x) => x.len), [1000, 1000], 'segments of half the 2000-byte window');
+  p.quietUntil(150);
+  t.deepEqual(p.send({ flags: '.', seq: p.their(1), ack: p.our(2001), win: 10_000 }).map((x) => x.len), [1000], 'the rest, as cut at write time');
+  t.is(ep.write(pattern(3000, 3000)), 3000);
+  t.deepEqual(p.flush().map((x) => x.len), [1448, 1448], 'full segments once the window grew past twice the MSS (the 104-byte tail waits for the sub-MSS segment in flight: Nagle)');
 });
