@@ -245,7 +245,8 @@ const MAX_TCP_OPTION_SPACE = 40;
 /**
  * tcp_send_syn_data: with a cookie (or none needed), the SYN carries as
  * much of the request's data as fits one segment of the cached MSS (the
- * advertised one when none is cached) and of the path MTU, less 40 bytes
+ * advertised one when none is cached; at most TCP_MAXSEG's) and of the
+ * path MTU, less 40 bytes
  * of option space; the data stays queued as a segment of its own after the
  * SYN, for retransmission. Otherwise a plain SYN asking for a cookie. Either
  * way later SYNs carry no Fast Open option.
@@ -260,7 +261,9 @@ function sendSynData(c: Connection, fo: FastOpenRequest): void {
     fo.cookie.len = -1;
     return;
   }
-  const mssClamp = check.mss !== 0 ? check.mss : c.advMss;
+  // The cached MSS (else ours), bounded by TCP_MAXSEG (tcp_mss_clamp).
+  let mssClamp = check.mss !== 0 ? check.mss : c.advMss;
+  if (c.userMss !== 0 && c.userMss < mssClamp) mssClamp = c.userMss;
   const pmtu = c.ctx.route.mtu(c.remote, c.now());
   const headers = c.remote >= IPV6_HANDLE_BASE ? 60 : 40;
   // __tcp_mtu_to_mss less the option room, then what the caller offered.

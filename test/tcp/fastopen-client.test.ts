@@ -258,3 +258,11 @@ test('an unreadable buffer (EFAULT) with a cookie cached: the SYN falls back to 
   const [syn] = peer.flush();
   t.deepEqual([syn!.flags, syn!.len, syn!.opts.fo], ['S', 0, { cookie: '' }]);
 });
+
+test('TCP_MAXSEG bounds the SYN data as it bounds the cached MSS (tcp_send_syn_data: tcp_mss_clamp), less the 40 bytes of option room', (t) => {
+  const { s, peer } = setup();
+  warmUp(s, peer);
+  const ep = socket(s);
+  t.is(ep.setsockopt('TCP_MAXSEG', 1040), undefined);
+  t.is(fastOpen(s, peer, ep, 5000).copied, 1000);
+});
