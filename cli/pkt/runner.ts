@@ -64,7 +64,7 @@ import { SyscallError, prepareSyscall, s32Value, type Outcome, type Prepared } f
 import { SYMBOLS, describeErrno } from './symbols.ts';
 import { ScriptAddresses } from './addresses.ts';
 import { encodeInboundIcmp } from './icmp-packet.ts';
-import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, wireFamily, type IpVersion } from './ip-version.ts';
+import { VERSION_DEFAULTS, parseIpVersion, scriptRunsIn, socketFamily, wireFamily, type IpVersion } from './ip-version.ts';
 import { VirtualClock } from '../../stack/clock.ts';
 import { COUNTER_NAMES, newCounters, snapshotCounters, type Counters } from '../../stack/counters.ts';
 import { SeededRandom } from '../../stack/random.ts';
@@ -745,6 +745,8 @@ class Runner implements SyscallHost {
     // handle_listen_for_script_packet: any inbound packet to a listener (or to nothing) starts a passive connection.
     if (spec.direction === 'inbound' && (sut === undefined || sut.state === 'PASSIVE_LISTENING')) {
       const s = this.newSocket();
+      // The connection is of the listener's family (accept() gives a socket of it).
+      s.family = sut?.family ?? socketFamily(this.cfg.ipVersion);
       this.socketUnderTest = s;
       s.state = 'PASSIVE_PACKET_RECEIVED';
       s.script.remotePort = spec.srcPort;

@@ -631,3 +631,21 @@ test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not
   t.deepEqual(interpretCommand('ip tcp_metrics flush').map((a) => a.kind), ['tcp-metrics-flush']);
   t.deepEqual(interpretCommand('ip tcp_metrics delete 192.0.2.1').map((a) => a.kind), ['ignored']);
 });
+
+test('an accepted socket is of its listener\'s family: over IPv6 it reconnects after connect(AF_UNSPEC)', (t) => {
+  const script = `--ip_version=ipv6
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.1 < . 1:1(0) ack 1 win 10000
++0 accept(3, ..., ...) = 4
++0 connect(4, AF_UNSPEC, ...) = 0
++0 > R. 1:1(0) ack 1
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(4, ..., ...) = -1 EINPROGRESS (Operation is now in progress)
++0 > S 0:0(0) <...>
+`;
+  passes(t, run(script));
+});
