@@ -601,6 +601,12 @@ class Runner implements SyscallHost {
         try {
           setSysctl(this.stack.sysctl, action.name, action.value);
         } catch (e) {
+          // system() returns the status of the block's last command: an
+          // earlier one that fails (sysctl prints its error) does not stop it.
+          if (action !== actions[actions.length - 1]) {
+            this.warn(line, `\`${action.text}\` failed (${(e as Error).message}); not the last command of its block, so the block goes on, as sh does`);
+            continue;
+          }
           throw this.fail(line, `error executing \`${text.trim()}\` command: ${(e as Error).message}`);
         }
         this.trace(`${secs9(this.nowUsecs)} sysctl ${action.name}=${action.value}`);

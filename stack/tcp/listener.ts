@@ -463,7 +463,9 @@ export class Listener implements PortOwner, FastOpenListener {
     const sawTs = o.tsPresent && this.ctx.sysctl.tcp_timestamps !== 0;
     const pawsReject = sawTs && requestPawsReject(req, o.tsVal, (f & TCP_RST) !== 0);
     // 1. A retransmitted SYN: answer with the SYN-ACK again (rate-limited).
-    if (f === TCP_SYN && seg.seq === req.irs && !pawsReject) {
+    // tcp_check_req looks at RST, SYN and ACK only (flg): ECE and CWR, an
+    // ECN-setup SYN after a plain one, do not matter.
+    if ((f & (TCP_RST | TCP_SYN | TCP_ACK)) === TCP_SYN && seg.seq === req.irs && !pawsReject) {
       if (this.oowLimited(req)) {
         c.TcpExtTCPACKSkippedSynRecv++;
         return 'TCP_INVALID_SYN';

@@ -649,3 +649,11 @@ test('an accepted socket is of its listener\'s family: over IPv6 it reconnects a
 `;
   passes(t, run(script));
 });
+
+test('a shell block\'s status is its last command\'s, as system() returns it: an earlier failing sysctl warns, a last one fails', (t) => {
+  const ok = run('`sysctl -q net.ipv4.tcp_ecn=3\nsysctl -q net.ipv4.tcp_syn_retries=2`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [2], [4]) = 0\n', 'b.pkt');
+  passes(t, ok);
+  t.regex(ok.warnings[0] ?? '', /^b\.pkt:1: warning: `sysctl -q net\.ipv4\.tcp_ecn=3` failed \(sysctl net\.ipv4\.tcp_ecn: 3 is out of range/);
+  const bad = run('`sysctl -q net.ipv4.tcp_syn_retries=2\nsysctl -q net.ipv4.tcp_ecn=3`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', 'b.pkt');
+  t.regex(bad.error?.headline() ?? '', /^b\.pkt:1: error executing `sysctl -q net\.ipv4\.tcp_syn_retries=2\nsysctl -q net\.ipv4\.tcp_ecn=3` command: sysctl net\.ipv4\.tcp_ecn: 3 is out of range/);
+});
