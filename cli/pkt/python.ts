@@ -67,7 +67,7 @@ const EMITTED_FIELDS = TCP_INFO_FIELDS.filter((f) => f !== 'tcpi_fastopen_client
 
 /** Names packetdrill defines from getsockopt(SO_MEMINFO) and TCP_CC_INFO, which the runner cannot fill. */
 const OTHER_NAMES: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\bSK_MEMINFO_[A-Z_]+\b/g, 'getsockopt(SO_MEMINFO) is not modelled'],
+  [/\bSK_MEMINFO_(?!RCVBUF\b|SNDBUF\b)[A-Z_]+\b/g, 'of getsockopt(SO_MEMINFO) only the buffer sizes SK_MEMINFO_RCVBUF and SK_MEMINFO_SNDBUF are modelled'],
   [/\b(?:bbr|dctcp)_[a-z_]+\b|\btcpv_[a-z_]+\b|\btcp_(?:min)?rtt\b/g, 'the stack has no BBR, DCTCP or Vegas (TCP_CC_INFO)'],
 ];
 
@@ -75,6 +75,8 @@ export interface CodeFragment {
   line: number;
   text: string;
   info: TcpInfoStruct;
+  /** write_so_meminfo's values the stack keeps: the buffer sizes (sk_rcvbuf, sk_sndbuf). */
+  meminfo?: { SK_MEMINFO_RCVBUF: number; SK_MEMINFO_SNDBUF: number };
 }
 
 /**
@@ -107,6 +109,10 @@ export function pythonProgram(file: string, fragments: readonly CodeFragment[]):
     lines.push('');
     // write_tcp_cc_info: nothing for Reno and CUBIC, then the end of the assignments.
     lines.push('');
+    // write_so_meminfo: the buffer sizes (the counters it has beside them are not kept).
+    if (f.meminfo !== undefined) {
+      lines.push(`SK_MEMINFO_RCVBUF = ${f.meminfo.SK_MEMINFO_RCVBUF}`, `SK_MEMINFO_SNDBUF = ${f.meminfo.SK_MEMINFO_SNDBUF}`, '');
+    }
     lines.push(`_file = ${pyString(file)}`, `_line = ${f.line}`, f.text, '', '');
   }
   return lines.join('\n');

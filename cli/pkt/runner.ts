@@ -553,7 +553,8 @@ class Runner implements SyscallHost {
     const ep = sock.endpoint;
     if (ep === undefined || sock.closed) throw this.fail(line, "runtime error in code: can't find getsockopt to get TCP info");
     this.stack.flush();
-    const fragment: CodeFragment = { line, text, info: ep.tcpInfo() };
+    // SO_MEMINFO's buffer sizes (sk_rcvbuf, sk_sndbuf); the other counters are not kept.
+    const fragment: CodeFragment = { line, text, info: ep.tcpInfo(), meminfo: { SK_MEMINFO_RCVBUF: ep.receiveBuffer, SK_MEMINFO_SNDBUF: ep.sendBuffer } };
     const unsupported = unsupportedName(fragment);
     if (unsupported !== undefined) throw this.fail(line, `${unsupported.name} in a %{ }% block is not supported by tcpstack pkt: ${unsupported.why}`);
     this.codeFragments.push(fragment);
