@@ -27,3 +27,17 @@ export interface Prepared {
   /** Runs once the result matched the script: fd bookkeeping and value checks (throws SyscallError). */
   after?(o: Outcome): void;
 }
+
+/** A control message's header: level, type, length (struct cmsghdr). */
+export interface CmsgHeader {
+  level: number;
+  type: number;
+  len: number;
+}
+
+/** cmsg_expect_eq's first checks of message `i`: level, type and length, in that order, with packetdrill's messages. */
+export function checkCmsgHeader(i: number, actual: CmsgHeader, expected: CmsgHeader): void {
+  if (actual.level !== expected.level) throw new SyscallError(`Bad level in cmsg ${i}: expected=${expected.level} actual=${actual.level}`);
+  if (actual.type !== expected.type) throw new SyscallError(`Bad type in cmsg ${i}: expected=${expected.type} actual=${actual.type}`);
+  if (actual.len !== expected.len) throw new SyscallError(`Bad len in cmsg ${i}: expected=${expected.len} actual=${actual.len}`);
+}

@@ -12,7 +12,7 @@
 import { EXTENDED_ERR_FIELDS, type Expr, type ExtendedErrField } from './ast.ts';
 import { cmsgLen, cmsgSpace } from './recv-calls.ts';
 import { SYMBOLS } from './symbols.ts';
-import { SyscallError, type Outcome, type Prepared } from './call-types.ts';
+import { SyscallError, checkCmsgHeader, type Outcome, type Prepared } from './call-types.ts';
 import type { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 import type { ErrorQueueMessage } from '../../stack/tcp/errqueue.ts';
@@ -129,9 +129,7 @@ function compareCmsgs(actual: ErrCmsg[], expected: ErrCmsg[], toleranceUsecs: nu
   for (let i = 0; i < n; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
-    if (a.level !== e.level) throw new SyscallError(`Bad level in cmsg ${i}: expected=${e.level} actual=${a.level}`);
-    if (a.type !== e.type) throw new SyscallError(`Bad type in cmsg ${i}: expected=${e.type} actual=${a.type}`);
-    if (a.len !== e.len) throw new SyscallError(`Bad len in cmsg ${i}: expected=${e.len} actual=${a.len}`);
+    checkCmsgHeader(i, a, e);
     if (a.data.kind === 'ee') {
       const ee = asExtendedErr(e.data);
       if (ee === undefined) throw new SyscallError(`cmsg ${i}: a timestamp where a sock_extended_err is due is not supported by tcpstack pkt`);

@@ -73,9 +73,13 @@ export const SILENT_ON_COMMAND_LINE: ReadonlySet<string> = new Set(['gateway_ip'
 export interface OptionTarget {
   toleranceUsecs: number;
   tolerancePercent: number;
+  /** --mss: the GSO size packetdrill gives injected TCP packets (the virtio header's gso_size); 0: none. */
   mss: number;
+  /** --mtu; undefined until finalized: the IP version's (VERSION_DEFAULTS). */
   mtu: number | undefined;
+  /** µs per outbound TS val tick; 0 (the default) leaves TS val unchecked. */
   tsTickUsecs: number;
+  /** --local_ip and --remote_ip as given (undefined: the IP version's), read in the wire's family once the options are all in. */
   localIpText: string | undefined;
   remoteIpText: string | undefined;
   bindPort: number;

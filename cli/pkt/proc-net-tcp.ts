@@ -17,21 +17,7 @@
 import { parseIpv4 } from '../../stack/wire/addr.ts';
 import { parseIpv6 } from '../../stack/wire/addr6.ts';
 import type { ListenerInfo, TcpInfo, TcpStateName } from '../../stack/socket/types.ts';
-
-/** include/net/tcp_states.h. */
-const STATE_NUMBERS: Readonly<Record<TcpStateName, number>> = {
-  ESTABLISHED: 1,
-  SYN_SENT: 2,
-  SYN_RECV: 3,
-  FIN_WAIT1: 4,
-  FIN_WAIT2: 5,
-  TIME_WAIT: 6,
-  CLOSED: 7,
-  CLOSE_WAIT: 8,
-  LAST_ACK: 9,
-  LISTEN: 10,
-  CLOSING: 11,
-};
+import { TCP_STATE_NUMBERS } from '../../stack/tcp/tcp-info-struct.ts';
 
 const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 const HEADER6 =
@@ -70,7 +56,7 @@ function line(slot: number, r: Row, v6: boolean): string {
   const address = v6 ? address6 : address4;
   const s =
     `${String(slot).padStart(4)}: ${address(r.local)}:${hex(r.localPort, 4)} ${address(r.remote)}:${hex(r.remotePort, 4)} ` +
-    `${hex(STATE_NUMBERS[r.state], 2)} ${hex(r.txQueue, 8)}:${hex(r.rxQueue, 8)} 00:00000000 00000000     0        0 0 1 0000000000000000 0 0 0 0 0`;
+    `${hex(TCP_STATE_NUMBERS[r.state], 2)} ${hex(r.txQueue, 8)}:${hex(r.rxQueue, 8)} 00:00000000 00000000     0        0 0 1 0000000000000000 0 0 0 0 0`;
   return v6 ? s : s.padEnd(WIDTH4);
 }
 

@@ -77,26 +77,12 @@ import { verifies } from '../../stack/wire/checksum.ts';
 // ---------------------------------------------------------------------------
 // Configuration (packetdrill's config.c defaults)
 
+/** The options' settings (OptionTarget), the IP version, and the live addresses. */
 export interface PktConfig extends OptionTarget {
   ipVersion: IpVersion;
-  toleranceUsecs: number;
-  tolerancePercent: number;
-  /** --mss: the GSO size packetdrill gives injected TCP packets (the virtio header's gso_size); 0: none. */
-  mss: number;
-  /** --mtu; undefined until finalized: the IP version's (VERSION_DEFAULTS). */
-  mtu: number | undefined;
-  /** µs per outbound TS val tick; 0 (the default) leaves TS val unchecked. */
-  tsTickUsecs: number;
-  /** --local_ip and --remote_ip as given (undefined: the IP version's), read in the wire's family once the options are all in. */
-  localIpText: string | undefined;
-  remoteIpText: string | undefined;
   /** The live addresses (ScriptAddresses numbers), set by finalizing. */
   localIp: number;
   remoteIp: number;
-  bindPort: number;
-  connectPort: number;
-  tsEcrScaled: boolean;
-  strictSegments: boolean;
 }
 
 export const DEFAULT_LOCAL_IP = VERSION_DEFAULTS.ipv4.localIp;

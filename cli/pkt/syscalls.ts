@@ -15,7 +15,7 @@
  * the runner emulates a blocking call in virtual time.
  */
 import { formatExpr, type Expr, type SyscallSpec } from './ast.ts';
-import { SyscallError, type Outcome, type Prepared } from './call-types.ts';
+import { SyscallError, checkCmsgHeader, type Outcome, type Prepared } from './call-types.ts';
 import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
@@ -473,9 +473,7 @@ const sysRecvmsg: Impl = (host, args) => {
       for (let i = 0; i < n; i++) {
         const a = actual[i]!;
         const e = expected[i]!;
-        if (a.level !== e.level) throw new SyscallError(`Bad level in cmsg ${i}: expected=${e.level} actual=${a.level}`);
-        if (a.type !== e.type) throw new SyscallError(`Bad type in cmsg ${i}: expected=${e.type} actual=${a.type}`);
-        if (a.len !== e.len) throw new SyscallError(`Bad len in cmsg ${i}: expected=${e.len} actual=${a.len}`);
+        checkCmsgHeader(i, a, e);
         if (a.data !== e.data) throw new SyscallError(`Bad data in cmsg ${i}: expected=${e.data} actual=${a.data}`);
       }
       if (actual.length > n) throw new SyscallError(`received more than ${n} cmsgs`);

@@ -99,13 +99,19 @@ test('TCP_DEFER_ACCEPT: seconds as SYN-ACK timeouts (secs_to_retrans), read back
   }
 });
 
-test('TCP_DEFER_ACCEPT on a listener: the bare third ACK is dropped (TCPDeferAcceptDrop), no SYN-ACK until the last timeout of the deferral; data completes the handshake', (t) => {
+/** A listener with TCP_DEFER_ACCEPT 5 s (three SYN-ACK timeouts) and its peer. */
+function deferringListener(): { s: ReturnType<typeof testStack>; p: TcpPeer; l: ReturnType<typeof tcp> } {
   const s = testStack({}, 1);
   const p = new TcpPeer(s, {});
   const l = tcp(s.stack.tcp.socket());
   l.bind(0, p.stackPort);
   l.setsockopt('TCP_DEFER_ACCEPT', 5);
   l.listen(4);
+  return { s, p, l };
+}
+
+test('TCP_DEFER_ACCEPT on a listener: the bare third ACK is dropped (TCPDeferAcceptDrop), no SYN-ACK until the last timeout of the deferral; data completes the handshake', (t) => {
+  const { s, p, l } = deferringListener();
   t.is(p.send({ flags: 'S', seq: p.iss, opts: { mss: 1000 } })[0]!.flags, 'S.');
   p.quietUntil(100);
   const before = snap(s);
@@ -126,12 +132,7 @@ test('TCP_DEFER_ACCEPT on a listener: the bare third ACK is dropped (TCPDeferAcc
 });
 
 test('TCP_DEFER_ACCEPT on a listener: an acked request that never sends data is dropped when both the retries and the deferral are over (63 s)', (t) => {
-  const s = testStack({}, 1);
-  const p = new TcpPeer(s, {});
-  const l = tcp(s.stack.tcp.socket());
-  l.bind(0, p.stackPort);
-  l.setsockopt('TCP_DEFER_ACCEPT', 5);
-  l.listen(4);
+  const { p } = deferringListener();
   p.send({ flags: 'S', seq: p.iss, opts: { mss: 1000 } });
   p.quietUntil(100);
   p.send({ flags: '.', seq: p.their(1), ack: p.our(1) });
