@@ -641,7 +641,8 @@ export class TcpSock implements SocketOwner {
     if (closed || (c.shutWr && (c.finReceived || c.shutRd))) mask |= POLLHUP; // sk_shutdown == SHUTDOWN_MASK
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
     // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
-    if (c.state !== 'SYN_SENT' && c.state !== 'SYN_RECV' && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
+    // tcp_poll reads a Fast Open child in SYN_RECV as a connected socket (its SYN's data is readable).
+    if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined) && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
     if (closed) mask |= POLLIN;
     // tcp_poll: a Fast Open child in SYN_RECV polls as a connected socket.
     const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined);

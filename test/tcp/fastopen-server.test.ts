@@ -62,6 +62,7 @@ test('a valid cookie with data: a child at the SYN, in SYN_RECV, the data readab
   t.is(l.poll() & POLLIN, POLLIN, 'accept() need not wait for the handshake');
   const ep = l.accept()!;
   t.is(ep.state, 'SYN_RECV');
+  t.is(ep.poll() & POLLIN, POLLIN, "tcp_poll: the child's SYN data is readable in SYN_RECV");
   t.deepEqual(ep.read(100), pattern(10), "the SYN's data, before the handshake completes");
   p.quietUntil(50);
   t.deepEqual(p.send({ flags: '.', seq: 1011, ack: p.our(1) }), []);
