@@ -515,7 +515,7 @@ function writeCall(
     if (phase === 'fastopen') {
       let r: { copied: number } | 'connected';
       try {
-        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock, isNull);
+        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock, isNull, sendFlags.zerocopy);
       } catch (e) {
         return fail(e);
       }
@@ -755,8 +755,11 @@ function optionName(level: number, name: number): string {
 }
 
 /** Integer options set and read through the TCP endpoint's own setsockopt/getsockopt (stack/tcp/sock.ts). */
-const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER']> = [
+type EndpointIntOption = 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER' | 'TCP_FASTOPEN_CONNECT' | 'TCP_FASTOPEN_NO_COOKIE';
+const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, EndpointIntOption]> = [
   [IPPROTO_TCP, SYMBOLS.TCP_CORK!, 'TCP_CORK'],
+  [IPPROTO_TCP, SYMBOLS.TCP_FASTOPEN_CONNECT!, 'TCP_FASTOPEN_CONNECT'],
+  [IPPROTO_TCP, SYMBOLS.TCP_FASTOPEN_NO_COOKIE!, 'TCP_FASTOPEN_NO_COOKIE'],
   [IPPROTO_TCP, SYMBOLS.TCP_MAXSEG!, 'TCP_MAXSEG'],
   [IPPROTO_TCP, SYMBOLS.TCP_NOTSENT_LOWAT!, 'TCP_NOTSENT_LOWAT'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_TOS!, 'IP_TOS'],
@@ -765,7 +768,7 @@ const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' |
   [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_MTU_DISCOVER!, 'IPV6_MTU_DISCOVER'],
 ];
 
-function endpointIntOption(ep: Endpoint, level: number, name: number): ((typeof ENDPOINT_INT_OPTIONS)[number][2]) | undefined {
+function endpointIntOption(ep: Endpoint, level: number, name: number): EndpointIntOption | undefined {
   const found = ENDPOINT_INT_OPTIONS.find(([l, n]) => l === level && n === name);
   if (found === undefined) return undefined;
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${found[2]} needs a TCP endpoint`);
@@ -863,13 +866,6 @@ const sysSetsockopt: Impl = (host, args) => {
       // TCP_CORK is a boolean to the kernel (any non-zero value corks).
       if (key === 'TCP_CORK') tcp.setsockopt(key, v !== 0);
       else tcp.setsockopt(key, v);
-    };
-  } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN_CONNECT || name === SYMBOLS.TCP_FASTOPEN_NO_COOKIE)) {
-    const v = int();
-    const option = name === SYMBOLS.TCP_FASTOPEN_CONNECT ? 'TCP_FASTOPEN_CONNECT' : 'TCP_FASTOPEN_NO_COOKIE';
-    apply = () => {
-      if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${option} needs a TCP endpoint`);
-      ep.setsockopt(option, v);
     };
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
     if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);

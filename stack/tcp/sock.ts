@@ -391,6 +391,8 @@ export class TcpSock implements SocketOwner {
       fastOpenInitKeyOnce(this.layer.ctx);
     }
     q.startListening();
+    // tcp_fastopen_no_cookie reads the listener's tp->fastopen_no_cookie.
+    q.noCookie = this.opts.fastOpenNoCookie;
     l.fastOpen = q;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
@@ -497,7 +499,7 @@ export class TcpSock implements SocketOwner {
    * `unreadable`: the caller's buffer is a bad pointer: the SYN goes as a
    * cookie request without data (tcp_send_syn_data's fallback).
    */
-  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean, unreadable = false): { copied: number } | 'connected' | TcpErrno {
+  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean, unreadable = false, zerocopy = false): { copied: number } | 'connected' | TcpErrno {
     if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
     let c = this.conn;
     if (c?.fastOpenReq !== undefined) return 'EALREADY';
@@ -513,6 +515,13 @@ export class TcpSock implements SocketOwner {
       return 'EALREADY';
     } else {
       return 'connected';
+    }
+    // tcp_sendmsg_locked: MSG_ZEROCOPY with SO_ZEROCOPY gives the SYN's data
+    // a notification id (tcp_send_syn_data puts the uarg on syn_data), which
+    // completes once that skb is acknowledged; a call whose SYN took nothing
+    // gives the id back (out_err: net_zcopy_put_abort).
+    if (zerocopy && this.opts.zerocopy && req.copied > 0) {
+      this.errorQueue().onWrite(seqAdd(c.iss, 1), req.copied, { zerocopy: true, continued: false, tailUnsent: false, unsentAfter: false });
     }
     // The request lives only through the call (tcp_free_fastopen_req); so does DEFER_CONNECT.
     c.fastOpenReq = undefined;
@@ -551,7 +560,7 @@ export class TcpSock implements SocketOwner {
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.deferConnect && c.state === 'SYN_SENT') {
       // tcp_sendmsg_locked: a write after a deferred connect() is a Fast Open one.
-      const r = this.sendFastOpen(data, c.remote, c.remotePort, false);
+      const r = this.sendFastOpen(data, c.remote, c.remotePort, false, false, flags?.zerocopy === true);
       return typeof r === 'object' ? r.copied : r === 'connected' ? 0 : r;
     }
     // tcp_sendmsg_locked waits for the handshake, except on a Fast Open child (tcp_passive_fastopen).
@@ -966,6 +975,7 @@ export class TcpSock implements SocketOwner {
         if (!inRange(v, 0, 1)) return 'EINVAL';
         if (this.state !== 'CLOSED' && this.state !== 'LISTEN') return 'EINVAL';
         o.fastOpenNoCookie = v === 1;
+        if (this.state === 'LISTEN' && this.fastOpen !== undefined) this.fastOpen.noCookie = o.fastOpenNoCookie;
         return undefined;
     }
     this.applyOptions();
