@@ -268,6 +268,11 @@ export class TcpEndpoint implements Endpoint {
     return this.sock.timeoutUsecs(name);
   }
 
+  /** A blocking Fast Open write stopped waiting for the handshake (TcpSock.stopWaitingForConnect). */
+  stopWaitingForConnect(): void {
+    this.sock.stopWaitingForConnect();
+  }
+
   setNoDelay(on: boolean): void {
     this.setsockopt('TCP_NODELAY', on);
   }

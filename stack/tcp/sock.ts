@@ -543,6 +543,15 @@ export class TcpSock implements SocketOwner {
     return { copied: req.copied };
   }
 
+  /**
+   * The writer that sendFastOpen was told waits gave up (SO_SNDTIMEO ran
+   * out in inet_wait_for_connect, which takes its sk_write_pending back):
+   * the handshake's ACK is no longer held for its data.
+   */
+  stopWaitingForConnect(): void {
+    if (this.conn !== undefined) this.conn.writePending = 0;
+  }
+
   // ---------------------------------------------------------------------------
   // Data
 
