@@ -501,7 +501,7 @@ const sysRecvmsg: Impl = (host, args) => {
  * call waits for room and goes on until all is taken, its later parts
  * marked as the same call (one zerocopy id, one timestamp key), at most
  * SO_SNDTIMEO (sock_sndtimeo): then it returns the bytes taken so far, or
- * EAGAIN (sk_stream_wait_memory, sk_stream_wait_connect). `fastOpen`:
+ * EAGAIN (sk_stream_wait_memory, sk_stream_wait_connect). `fastOpenCapable`:
  * whether MSG_FASTOPEN or a deferred connect() make it a Fast Open write
  * (writev and sendfile here never are).
  */
