@@ -9,7 +9,7 @@
  * Jiffies are bigints: a tv_sec close to LONG_MAX / HZ still counts
  * exactly, as the kernel's longs do.
  */
-import { HZ } from './jiffies.ts';
+import { HZ, jiffiesToMsecs } from './jiffies.ts';
 
 /** MAX_SCHEDULE_TIMEOUT (LONG_MAX): no timeout, what a new socket has. */
 export const MAX_SCHEDULE_TIMEOUT = 0x7fffffffffffffffn;
@@ -68,5 +68,5 @@ export function timevalFromTimeout(timeo: bigint): Timeval {
  */
 export function timeoutUsecs(timeo: bigint): number | undefined {
   if (timeo === MAX_SCHEDULE_TIMEOUT) return undefined;
-  return Number(timeo) * (1_000_000 / HZ);
+  return jiffiesToMsecs(Number(timeo)) * 1000;
 }
