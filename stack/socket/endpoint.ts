@@ -259,6 +259,20 @@ export class TcpEndpoint implements Endpoint {
     return this.open('getsockopt').getsockopt(name);
   }
 
+  /**
+   * How long a blocking call waits under SO_RCVTIMEO (receive, accept) or
+   * SO_SNDTIMEO (send, connect), in µs: undefined for no timeout, 0 to
+   * return at once. The caller does the waiting; this socket never blocks.
+   */
+  timeoutUsecs(name: 'SO_RCVTIMEO' | 'SO_SNDTIMEO'): number | undefined {
+    return this.sock.timeoutUsecs(name);
+  }
+
+  /** A blocking Fast Open write stopped waiting for the handshake (TcpSock.stopWaitingForConnect). */
+  stopWaitingForConnect(): void {
+    this.sock.stopWaitingForConnect();
+  }
+
   setNoDelay(on: boolean): void {
     this.setsockopt('TCP_NODELAY', on);
   }

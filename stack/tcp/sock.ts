@@ -48,6 +48,7 @@ import { disconnect } from './disconnect.ts';
 import { ErrorQueue, type ErrorQueueMessage } from './errqueue.ts';
 import { seqAdd } from './seq.ts';
 import { epollinReady, inqHint, peek, setQuickAck, setRcvLowat, siocInq } from './recv-options.ts';
+import { MAX_SCHEDULE_TIMEOUT, timeoutFromTimeval, timeoutUsecs, timevalBytes, timevalFromBytes, timevalFromTimeout } from './sock-timeout.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -106,6 +107,13 @@ export interface TcpSockOptions {
   TCP_FASTOPEN_CONNECT: number;
   /** 1: SYN data without a cookie (as net.ipv4.tcp_fastopen's 0x4, for this socket). */
   TCP_FASTOPEN_NO_COOKIE: number;
+  /**
+   * SO_RCVTIMEO / SO_SNDTIMEO: the struct timeval's bytes as the caller
+   * passes them (optlen of them; set: at least 16, sock-timeout.ts), and
+   * get: the 16 bytes of the timeout in effect.
+   */
+  SO_RCVTIMEO: Uint8Array;
+  SO_SNDTIMEO: Uint8Array;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -161,6 +169,9 @@ interface OptionValues {
   pmtudisc6: number;
   fastOpenConnect: boolean;
   fastOpenNoCookie: boolean;
+  /** sk_rcvtimeo and sk_sndtimeo in jiffies (sock-timeout.ts); children inherit them (sk_clone_lock). */
+  rcvTimeo: bigint;
+  sndTimeo: bigint;
 }
 
 function defaultOptions(): OptionValues {
@@ -192,6 +203,8 @@ function defaultOptions(): OptionValues {
     pmtudisc6: IP_PMTUDISC_WANT,
     fastOpenConnect: false,
     fastOpenNoCookie: false,
+    rcvTimeo: MAX_SCHEDULE_TIMEOUT,
+    sndTimeo: MAX_SCHEDULE_TIMEOUT,
   };
 }
 
@@ -528,6 +541,15 @@ export class TcpSock implements SocketOwner {
     c.deferConnect = false;
     if (blocking && req.data !== undefined && c.state === 'SYN_SENT') c.writePending = 1;
     return { copied: req.copied };
+  }
+
+  /**
+   * The writer that sendFastOpen was told waits gave up (SO_SNDTIMEO ran
+   * out in inet_wait_for_connect, which takes its sk_write_pending back):
+   * the handshake's ACK is no longer held for its data.
+   */
+  stopWaitingForConnect(): void {
+    if (this.conn !== undefined) this.conn.writePending = 0;
   }
 
   // ---------------------------------------------------------------------------
@@ -977,6 +999,18 @@ export class TcpSock implements SocketOwner {
         o.fastOpenNoCookie = v === 1;
         if (this.state === 'LISTEN' && this.fastOpen !== undefined) this.fastOpen.noCookie = o.fastOpenNoCookie;
         return undefined;
+      case 'SO_RCVTIMEO':
+      case 'SO_SNDTIMEO': {
+        // sk_setsockopt → sock_set_timeout, in any state.
+        if (!(v instanceof Uint8Array)) return 'EINVAL';
+        const tv = timevalFromBytes(v);
+        if (tv === 'EINVAL') return tv;
+        const timeo = timeoutFromTimeval(tv);
+        if (timeo === 'EDOM') return timeo;
+        if (name === 'SO_RCVTIMEO') o.rcvTimeo = timeo;
+        else o.sndTimeo = timeo;
+        return undefined;
+      }
     }
     this.applyOptions();
     return undefined;
@@ -1055,8 +1089,19 @@ export class TcpSock implements SocketOwner {
       IPV6_MTU_DISCOVER: o.pmtudisc6,
       TCP_FASTOPEN_CONNECT: o.fastOpenConnect ? 1 : 0,
       TCP_FASTOPEN_NO_COOKIE: o.fastOpenNoCookie ? 1 : 0,
+      SO_RCVTIMEO: timevalBytes(timevalFromTimeout(o.rcvTimeo)),
+      SO_SNDTIMEO: timevalBytes(timevalFromTimeout(o.sndTimeo)),
     };
     return values[name];
+  }
+
+  /**
+   * How long a blocking receive or accept (SO_RCVTIMEO: sock_rcvtimeo) or
+   * send or connect (SO_SNDTIMEO: sock_sndtimeo) waits, in µs: undefined
+   * for no timeout, 0 to return at once.
+   */
+  timeoutUsecs(name: 'SO_RCVTIMEO' | 'SO_SNDTIMEO'): number | undefined {
+    return timeoutUsecs(name === 'SO_RCVTIMEO' ? this.opts.rcvTimeo : this.opts.sndTimeo);
   }
 
   /** do_tcp_getsockopt's TCP_MAXSEG: mss_cache, but user_mss when set on a closed or listening socket; mss_cache starts at TCP_MSS_DEFAULT. */
