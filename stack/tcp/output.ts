@@ -14,6 +14,8 @@ import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_T
 import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu, dontFragment } from './pmtu.ts';
+import { checkDst } from './dst.ts';
+import { mtuProbeDecision, mtupInit, probeSent } from './mtu-probe.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
 import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -154,6 +156,8 @@ interface SendSpec {
 }
 
 function emit(c: Connection, spec: SendSpec): void {
+  // ip_queue_xmit's __sk_dst_check: a route changed since the last lookup is looked up again.
+  checkDst(c);
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
   // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
@@ -218,13 +222,15 @@ export function connectPrepare(c: Connection, iss: number): void {
 export function tcpConnect(c: Connection): void {
   // tcp_connect_init: the first window and the scale from the buffer (the
   // MSS less the timestamp option only when reconnecting with timestamps
-  // already seen: never here).
-  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0);
+  // already seen: never here), and the route's initrwnd.
+  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0, c.dst.initRwnd);
   c.rcvWnd = w.rcvWnd;
   c.windowClamp = w.windowClamp;
   c.rcvSsthresh = w.rcvWnd;
   c.rcvWscale = w.wscale;
   c.offeredWscale = w.wscale;
+  // tcp_connect_init: tcp_mtup_init, with the header the SYN's options foresee.
+  mtupInit(c, 20 + (c.ctx.sysctl.tcp_timestamps !== 0 ? TS_OPTION_BYTES : 0));
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
   c.rtx.push({ seq: c.iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
@@ -578,6 +584,12 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   let sent = false;
   let cwndLimited = false;
   let rwndLimited = false;
+  if (mode === 'pending' || mode === 'push') {
+    // tcp_write_xmit without push_one: a path MTU probe first (mtu-probe.ts).
+    const probe = mtuProbeDecision(c, q.all());
+    if (probe.kind === 'wait') return false;
+    if (probe.kind === 'probe') sent = sendMtuProbe(c, probe.size);
+  }
   for (let skb = q.head(); skb; skb = q.head()) {
     // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
     // at least 2 GSO packets in flight".
@@ -621,6 +633,28 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   if (c.packetsInFlight() >= c.cc.cwnd) cwndLimited = true;
   if (sent || cwndLimited) cwndValidate(c, cwndLimited);
   return sent;
+}
+
+/**
+ * tcp_mtu_probe's probe: `size` bytes from the head of the write queue, as
+ * one segment larger than the MSS, merged from as many skbs as it takes
+ * (one eaten whole gives its PSH mark; the one cut keeps its own). Sent
+ * once (tcp_transmit_skb): PSH only from a mark, it being a single segment.
+ */
+function sendMtuProbe(c: Connection, size: number): boolean {
+  const q = c.writeQueue;
+  let left = size;
+  let psh = false;
+  for (let skb = q.head(); skb !== undefined && left > 0; skb = q.head()) {
+    const take = Math.min(left, skb.len);
+    if (take === skb.len) psh ||= skb.psh;
+    q.consumeHead(take);
+    left -= take;
+  }
+  const seq = c.sndNxt;
+  sendData(c, size, false, psh, psh);
+  probeSent(c, seq, size);
+  return true;
 }
 
 /** sysctl_tcp_tso_win_divisor's default: a third of the window is enough to send at once. */
