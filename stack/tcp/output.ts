@@ -399,6 +399,50 @@ function retransmitRun(c: Connection, i: number, n: number, mss: number, why: Re
   for (let k = 0; k < n; k++) noteRetransmitted(c, c.rtx.at(i + k)!, now, k === 0, k === n - 1);
 }
 
+/**
+ * The outstanding skbs of one record longer than the MSS (a path MTU probe,
+ * a segment sent before the MSS fell), as they stand before this round of
+ * retransmissions cuts any; undefined when there are none.
+ */
+function longSingleSkbs(c: Connection): Set<TxRecord> | undefined {
+  const mss = c.mss;
+  let out: Set<TxRecord> | undefined;
+  let prevEnds = true;
+  for (const r of c.rtx) {
+    if (r.len > mss && r.skbEnd && prevEnds && !r.syn) (out ??= new Set()).add(r);
+    prevEnds = r.skbEnd;
+  }
+  return out;
+}
+
+/**
+ * __tcp_retransmit_skb for an skb of one record longer than the MSS (a
+ * path MTU probe, or a segment sent before the MSS fell) on a link that
+ * does not cut packets itself: up to `segs` segments of it (the cwnd room,
+ * at most tcp_tso_segs) go as one packet, cut here, PSH on its last segment
+ * as on any packet of several; what lies beyond them becomes an skb of its
+ * own (tcp_fragment), left for later. Returns the segments sent.
+ */
+function retransmitLongSkb(c: Connection, r: TxRecord, segs: number, mss: number, why: RetransMechanism): number {
+  const n = Math.max(1, Math.min(segs, Math.ceil(r.len / mss)));
+  if (r.len > n * mss) c.rtx.split(r, n * mss);
+  const pieces = c.rtx.cut(r, mss);
+  const now = c.now();
+  pieces.forEach((p, k) => {
+    const last = k === pieces.length - 1;
+    emit(c, {
+      seq: p.seq,
+      flags: TCP_ACK | (last && (p.psh || pieces.length > 1) ? TCP_PSH : 0) | (p.fin ? TCP_FIN : 0),
+      payloadOffset: seqDiff(p.seq, c.sndUna),
+      payloadLength: p.len,
+      options: segmentOptions(c, p.len),
+      retransmission: why,
+    });
+    noteRetransmitted(c, p, now, k === 0, last);
+  });
+  return pieces.length;
+}
+
 /** The bookkeeping of one record sent again (tcp_retransmit_skb, __tcp_retransmit_skb). */
 function noteRetransmitted(c: Connection, r: TxRecord, now: number, cutBefore: boolean, cutAfter: boolean): void {
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
@@ -487,6 +531,7 @@ export function xmitRetransmitQueue(c: Connection): void {
   if (c.rtx.length === 0) return;
   const head = c.rtx.first();
   let rearm = false;
+  const longSkbs = gsoAllowed(c) ? undefined : longSingleSkbs(c);
   for (let i = 0; i < c.rtx.length; i++) {
     const r = c.rtx.at(i)!;
     const room = c.cc.cwnd - c.packetsInFlight();
@@ -495,9 +540,13 @@ export function xmitRetransmitQueue(c: Connection): void {
     if (!lostToResend(r)) continue;
     // __tcp_retransmit_skb: before the SYN-ACK there is no window: only the SYN goes (-EAGAIN).
     if (c.state === 'SYN_SENT' && !r.syn) break;
-    const segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), currentMss(c)) : 1;
+    const mss = currentMss(c);
     const why = c.caState === 'loss' ? 'slow-start' : 'fast';
-    if (segs === 1) retransmit(c, r, why);
+    let segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), mss) : 1;
+    if (longSkbs !== undefined && longSkbs.has(r)) {
+      segs = retransmitLongSkb(c, r, Math.min(room, tsoSegs(c, mss)), mss, why);
+      i += segs - 1;
+    } else if (segs === 1) retransmit(c, r, why);
     else {
       retransmitRun(c, i, segs, currentMss(c), why);
       i += segs - 1;
