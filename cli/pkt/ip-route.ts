@@ -38,7 +38,7 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
   i++;
   const verb = w[i++] ?? '';
   const op = verb === 'add' || verb === 'a' ? 'add' : verb === 'change' || verb === 'chg' ? 'change' : verb === 'replace' ? 'replace' : undefined;
-  if (op === undefined) return { unsupported: `ip route ${verb} (only add, change and replace, which set a route's metrics)` };
+  if (op === undefined) return { unsupported: `ip route ${verb}: only add, change and replace (a route's metrics) are modelled` };
   if (w[i] === 'to') i++;
   const prefixText = w[i++];
   if (prefixText === undefined) return { unsupported: 'ip route without a prefix' };
@@ -80,6 +80,9 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
       dev = value;
       continue;
     }
+    if (!['advmss', 'mtu', 'initcwnd', 'initrwnd'].includes(key)) {
+      return { unsupported: `the route attribute ${key} (only via, dev, advmss, mtu [lock], initcwnd and initrwnd are modelled)` };
+    }
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n > 0xffffffff) return { unsupported: `${key} ${value}` };
     // ip_metrics_convert: an advmss above 65535 − 40 or an MTU above 65535 − 15 is cut to it.
@@ -88,8 +91,7 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
       metrics.mtu = Math.min(n, 65535 - 15);
       metrics.mtuLocked = lock;
     } else if (key === 'initcwnd') metrics.initCwnd = n;
-    else if (key === 'initrwnd') metrics.initRwnd = n;
-    else return { unsupported: `the route attribute ${key} (only via, dev, advmss, mtu [lock], initcwnd and initrwnd are modelled)` };
+    else metrics.initRwnd = n;
   }
   return { op, family: prefixFamily, prefix, length, prefixText, viaFamily, dev, metrics };
 }
