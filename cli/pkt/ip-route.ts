@@ -1,11 +1,11 @@
 /**
  * `ip [-4|-6] route {add|change|replace} PREFIX [via ADDR] [dev NAME]
- * [advmss N] [mtu [lock] N] [initcwnd N] [initrwnd N]` (iproute2's
+ * [advmss N] [mtu [lock] N] [initcwnd N] [initrwnd N] [rto_min T]` (iproute2's
  * iproute_modify) as a packet script's shell line sets a route's metrics:
  * parsed here into the prefix and metrics the stack's route table takes
  * (stack/ip/route-metrics.ts); the runner checks the route against those
  * that exist, as the kernel's fib_table_insert does. Any other attribute
- * (rto_min, window, features, quickack, ...) and any other `ip route`
+ * (window, features, quickack, ...) and any other `ip route`
  * command are refused as not supported, never skipped: the script's outcome
  * rests on them.
  */
@@ -60,11 +60,11 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
   if (!Number.isInteger(length) || length < 0 || length > maxLength) return { unsupported: `the prefix ${prefixText}` };
   let viaFamily: 4 | 6 | undefined;
   let dev: string | undefined;
-  const metrics = { advMss: 0, mtu: 0, mtuLocked: false, initCwnd: 0, initRwnd: 0 };
+  const metrics = { advMss: 0, mtu: 0, mtuLocked: false, initCwnd: 0, initRwnd: 0, rtoMin: 0 };
   while (i < w.length) {
     const key = w[i++]!;
     let lock = false;
-    if (w[i] === 'lock' && ['advmss', 'mtu', 'initcwnd', 'initrwnd'].includes(key)) {
+    if (w[i] === 'lock' && ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min'].includes(key)) {
       lock = true;
       i++;
     }
@@ -80,8 +80,14 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
       dev = value;
       continue;
     }
+    if (key === 'rto_min') {
+      const ms = rttMsecs(value);
+      if (ms === undefined) return { unsupported: `rto_min ${value}` };
+      metrics.rtoMin = ms;
+      continue;
+    }
     if (!['advmss', 'mtu', 'initcwnd', 'initrwnd'].includes(key)) {
-      return { unsupported: `the route attribute ${key} (only via, dev, advmss, mtu [lock], initcwnd and initrwnd are modelled)` };
+      return { unsupported: `the route attribute ${key} (only via, dev, advmss, mtu [lock], initcwnd, initrwnd and rto_min are modelled)` };
     }
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n > 0xffffffff) return { unsupported: `${key} ${value}` };
@@ -96,6 +102,17 @@ export function parseIpRoute(w: readonly string[]): RouteCommand | { unsupported
   return { op, family: prefixFamily, prefix, length, prefixText, viaFamily, dev, metrics };
 }
 
+/**
+ * iproute2's get_time_rtt: a time in ms, `N` (ms), `Nms`/`Nmsec`/`Nmsecs`
+ * or `Ns`/`Nsec`/`Nsecs`, decimals rounded up; undefined for anything else.
+ */
+function rttMsecs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d*)?)(s|sec|secs|ms|msec|msecs)?$/i.exec(text);
+  if (m === null) return undefined;
+  const t = Number(m[1]) * (m[2] !== undefined && m[2].toLowerCase().startsWith('s') ? 1000 : 1);
+  return t > 0xffffffff ? undefined : Math.ceil(t);
+}
+
 /** The metrics a route command sets, for traces: `advmss 600 mtu lock 640 initcwnd 11`, or `no metrics`. */
 export function routeMetricsText(r: RouteCommand): string {
   const m = r.metrics;
@@ -104,5 +121,6 @@ export function routeMetricsText(r: RouteCommand): string {
   if (m.mtu !== 0) parts.push(`mtu ${m.mtuLocked ? 'lock ' : ''}${m.mtu}`);
   if (m.initCwnd !== 0) parts.push(`initcwnd ${m.initCwnd}`);
   if (m.initRwnd !== 0) parts.push(`initrwnd ${m.initRwnd}`);
+  if (m.rtoMin !== 0) parts.push(`rto_min lock ${m.rtoMin}ms`);
   return parts.length === 0 ? 'no metrics' : parts.join(' ');
 }

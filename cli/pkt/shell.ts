@@ -16,7 +16,7 @@
  * against the stack's sockets as Linux lists them (proc-net-tcp.ts).
  * `ip tcp_metrics flush [all]` empties the stack's per-destination metrics
  * (Fast Open's cookie cache); `ip route {add,change,replace} PREFIX ...
- * advmss N mtu [lock] N initcwnd N initrwnd N` sets a route's metrics
+ * advmss N mtu [lock] N initcwnd N initrwnd N rto_min T` sets a route's metrics
  * (ip-route.ts). Commands that are true of our stack as it
  * is (`tc qdisc ... pfifo`: it has no queueing
  * discipline, packets leave as sent; the `/tmp/sysctl_restore_*.sh` a
@@ -25,7 +25,7 @@
  * (`grep`, `test`, `[`), and settings the script's outcome rests on that
  * the stack does not model (a queue that drops what the stack sends, `tc
  * qdisc ... pfifo limit 0`; route attributes other than those,
- * `rto_min`, `window`, ...; congestion control module parameters in
+ * `window`, `quickack`, ...; congestion control module parameters in
  * /sys/module) are not supported: the script fails rather
  * than pass on a check never made or a setting never applied.
  * Everything else is reported as a warning and skipped.

@@ -1,7 +1,7 @@
 /**
  * The metrics a route carries (RTAX_* in include/uapi/linux/rtnetlink.h),
  * as `ip route {add,change,replace} PREFIX ... advmss N mtu [lock] N
- * initcwnd N initrwnd N` sets them, and the table of routes that have some,
+ * initcwnd N initrwnd N rto_min T` sets them, and the table of routes that have some,
  * by longest prefix (fib_table_lookup). A route without metrics reads as
  * NO_METRICS: every value 0, "unset", so the defaults apply
  * (dst_metric_advmss → ipv4_default_advmss, ipv4_mtu → the device MTU,
@@ -26,9 +26,23 @@ export interface RouteMetrics {
   readonly initCwnd: number;
   /** RTAX_INITRWND: the first receive window, in segments (tcp_select_initial_window's init_rcv_wnd). */
   readonly initRwnd: number;
+  /** RTAX_RTO_MIN, in ms, locked (ip route always locks it): the RTO's variance floor (tcp_rto_min). */
+  readonly rtoMin: number;
 }
 
-export const NO_METRICS: RouteMetrics = Object.freeze({ advMss: 0, mtu: 0, mtuLocked: false, initCwnd: 0, initRwnd: 0 });
+export const NO_METRICS: RouteMetrics = Object.freeze({ advMss: 0, mtu: 0, mtuLocked: false, initCwnd: 0, initRwnd: 0, rtoMin: 0 });
+
+/** The jiffy (CONFIG_HZ 250) in ms. */
+const JIFFY_MS = 4;
+
+/**
+ * tcp_rto_min: a route's rto_min (always locked by ip route; dst_metric_rtt
+ * makes it whole jiffies, rounded up) when it has one, else the socket's
+ * `socketMs` (icsk_rto_min).
+ */
+export function routeRtoMin(m: RouteMetrics, socketMs: number): number {
+  return m.rtoMin !== 0 ? Math.ceil(m.rtoMin / JIFFY_MS) * JIFFY_MS : socketMs;
+}
 
 interface Route {
   /** The prefix's bytes: 4 for IPv4, 16 for IPv6. */

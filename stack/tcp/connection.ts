@@ -29,7 +29,7 @@ import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
-import type { RouteMetrics } from '../ip/route-metrics.ts';
+import { routeRtoMin, type RouteMetrics } from '../ip/route-metrics.ts';
 import { newMtuProbeState, type MtuProbeState } from './mtu-probe-state.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
@@ -105,6 +105,8 @@ export class Connection {
   dst: RouteMetrics;
   /** The route table's generation at that lookup (rt_genid): an older one is obsolete (__sk_dst_check). */
   dstGeneration: number;
+  /** icsk_rto_min in ms (tcp_rto_min_us when the socket was made); a route's rto_min overrides it (dst.ts). */
+  readonly rtoMinSock: number;
   /** Path MTU probing's search (icsk_mtup, tp->mtu_probe; mtu-probe.ts). */
   readonly mtup: MtuProbeState = newMtuProbeState();
   /** The peer's MSS (536 when its SYN had none, RFC 9293 §3.7.1). */
@@ -428,7 +430,9 @@ export class Connection {
     this.dstGeneration = ctx.route.generation;
     this.pmtuCookie = ctx.route.mtu(remote, ctx.now(), this.dst);
     this.advMss = ctx.route.advMss(remote, ctx.now(), this.dst);
-    this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
+    this.rtoMinSock = ctx.sysctl.tcp_rto_min_us / 1000;
+    // tcp_rto_min: the route's rto_min over the socket's.
+    this.rtt = new RttEstimator(routeRtoMin(this.dst, this.rtoMinSock), ctx.sysctl.tcp_rto_max_ms);
     this.reordering = ctx.sysctl.tcp_reordering;
     this.sndBuf = ctx.sysctl.tcp_wmem[1]; // tcp_init_sock
     this.ipId = ctx.random.u32() & 0xffff;

@@ -10,7 +10,7 @@
  * mid-connection moves the MSS only from the segment after the next one
  * sent.
  */
-import type { RouteMetrics } from '../ip/route-metrics.ts';
+import { routeRtoMin, type RouteMetrics } from '../ip/route-metrics.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
 
@@ -20,6 +20,8 @@ export function checkDst(c: Connection): RouteMetrics {
   if (c.dstGeneration !== route.generation) {
     c.dst = route.metrics(c.remote);
     c.dstGeneration = route.generation;
+    // tcp_rto_min reads the cached dst: the RTT estimator's floor and the tail loss probe's timeout follow it.
+    c.rtt.rtoMin = routeRtoMin(c.dst, c.rtoMinSock);
   }
   return c.dst;
 }

@@ -27,7 +27,11 @@ test('ip route change/add/replace: prefix, family, gateway, device and the four 
     const r = parseIpRoute(cmd.split(' '));
     return 'unsupported' in r ? r.unsupported : 'taken';
   };
-  t.regex(refused('route change 192.0.2.1 dev tun0 rto_min 100ms'), /the route attribute rto_min/);
+  t.like(parseIpRoute('route change 192.0.2.1 dev tun0 rto_min 50ms'.split(' ')), { metrics: { rtoMin: 50 } });
+  t.like(parseIpRoute('route change 192.0.2.1 dev tun0 rto_min lock 0.5s'.split(' ')), { metrics: { rtoMin: 500 } });
+  t.like(parseIpRoute('route change 192.0.2.1 dev tun0 rto_min 20.2'.split(' ')), { metrics: { rtoMin: 21 } });
+  t.regex(refused('route change 192.0.2.1 dev tun0 rto_min 5us'), /rto_min 5us/);
+  t.regex(refused('route change 192.0.2.1 dev tun0 window 1000'), /the route attribute window/);
   t.regex(refused('route show'), /ip route show: only add, change and replace/);
   t.regex(refused('-6 route change 192.0.2.1 dev tun0 mtu 1400'), /ip -6/);
   t.regex(refused('route change 192.0.2.1 dev tun0 mtu lots'), /mtu lots/);
@@ -36,7 +40,8 @@ test('ip route change/add/replace: prefix, family, gateway, device and the four 
 test('shell: route metrics are a route action; other metrics are not supported; ip route show is skipped', (t) => {
   const kinds = (cmd: string): string[] => interpretCommand(cmd).map((a) => a.kind);
   t.deepEqual(kinds('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), ['route']);
-  t.deepEqual(kinds('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 rto_min 50ms'), ['unsupported']);
+  t.deepEqual(kinds('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 rto_min 50ms'), ['route']);
+  t.deepEqual(kinds('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 rtt 50ms'), ['unsupported']);
   t.deepEqual(kinds('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 quickack 1'), ['unsupported']);
   t.deepEqual(kinds('ip route show'), ['ignored']);
 });

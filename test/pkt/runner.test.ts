@@ -319,7 +319,7 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('tc qdisc replace dev tun0 root fq'), 'ignored');
   t.is(one('true'), 'noop');
   t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'route');
-  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 rto_min 50ms'), 'unsupported');
+  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 ssthresh 5'), 'unsupported');
   t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
   t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
   t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 tcp-metrics-flush');

@@ -13,11 +13,14 @@ import { NO_METRICS, type RouteMetrics } from '../../stack/ip/route-metrics.ts';
 import { icmpErrorAbout, KERNEL } from '../helpers/packets.ts';
 import { TcpPeer, activeOpen, pattern, type Seen } from '../helpers/tcp-peer.ts';
 import { testStack, type TestStack } from '../helpers/stack.ts';
+import type { Endpoint } from '../../stack/socket/types.ts';
 
 /** The route to the peer (198.18.0.1/32) with these metrics. */
 function route(s: TestStack, m: Partial<RouteMetrics>, length = 32): void {
   s.stack.routes.setRoute(new Uint8Array([198, 18, 0, 1]), length, { ...NO_METRICS, ...m });
 }
+
+const listeners = new WeakMap<TestStack, Endpoint>();
 
 /** A listener, the peer's SYN (MSS 1460, SACK, no timestamps) and our SYN-ACK, the route set first. */
 function synAck(m: Partial<RouteMetrics>): { s: TestStack; p: TcpPeer; reply: Seen[] } {
@@ -27,8 +30,16 @@ function synAck(m: Partial<RouteMetrics>): { s: TestStack; p: TcpPeer; reply: Se
   const l = s.stack.tcp.socket();
   l.bind(0, p.stackPort);
   l.listen(4);
+  listeners.set(s, l);
   const reply = p.send({ flags: 'S', seq: p.iss, opts: { mss: 1460, sackOk: true } });
   return { s, p, reply };
+}
+
+/** The connection synAck's listener has ready. */
+function acceptOne(s: TestStack): Endpoint {
+  const ep = listeners.get(s)!.accept();
+  if (ep === null) throw new Error('nothing to accept');
+  return ep;
 }
 
 test('the SYN-ACK offers the route\'s advmss, with a window of initrwnd segments of it; the child starts at initcwnd', (t) => {
@@ -95,4 +106,21 @@ test('a route changed mid-connection: the MSS follows from the write after the n
   p.send({ flags: '.', seq: p.their(1), ack: p.our(4381), win: 65535 });
   ep.write(pattern(1460));
   t.deepEqual(p.flush().map((x) => x.len), [1460]);
+});
+
+test('rto_min: the route\'s, in whole jiffies (50 ms: 52), is the RTO\'s variance floor (tcp_rto_min)', (t) => {
+  const { s, p } = synAck({ rtoMin: 50 });
+  p.quietUntil(10);
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1), win: 65535 });
+  // tcp_rtt_estimator: 10 ms + max(2 × 10, 52) = 62 ms, 16 jiffies.
+  t.like(s.stack.tcp.connections()[0], { rto: 64 });
+  const ep = acceptOne(s);
+  ep.write(pattern(1000));
+  p.flush();
+  t.deepEqual(p.runUntil(10 + 64).map((x) => [x.t, x.len]), [[74, 1000]]);
+  // Without the metric, the socket's 200 ms floor: 10 + 200 ms, 53 jiffies.
+  const plain = synAck({});
+  plain.p.quietUntil(10);
+  plain.p.send({ flags: '.', seq: plain.p.their(1), ack: plain.p.our(1), win: 65535 });
+  t.like(plain.s.stack.tcp.connections()[0], { rto: 212 });
 });
