@@ -269,6 +269,9 @@ export const COUNTER_NAMES = [
   'TcpExtTCPFastOpenListenOverflow',
   'TcpExtTCPFastOpenCookieReqd',
   'TcpExtTCPFastOpenPassiveAltKey',
+  // Path MTU probing (tcp_mtup_probe_failed, tcp_mtup_probe_success; mtu-probe.ts)
+  'TcpExtTCPMTUPFail',
+  'TcpExtTCPMTUPSuccess',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -97,6 +97,13 @@ export const SYSCTL_RANGES = {
   tcp_fastopen_blackhole_timeout_sec: NON_NEGATIVE,
   // proc_douintvec
   tcp_notsent_lowat: [0, 0xffffffff],
+  // proc_dou8vec_minmax without bounds; proc_dointvec; extra1 tcp_min_snd_mss_min; proc_dointvec;
+  // proc_douintvec_minmax, extra2 UINT_MAX / HZ (HZ 250).
+  tcp_mtu_probing: U8,
+  tcp_base_mss: ANY_INT,
+  tcp_mtu_probe_floor: [48, INT_MAX],
+  tcp_probe_threshold: ANY_INT,
+  tcp_probe_interval: [0, 17179869],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Why Linux would refuse `values` for `key` (EINVAL), or undefined when it takes them. */

@@ -83,6 +83,7 @@ export interface Sysctls {
   tcp_max_reordering: number;
   /** Window of the minimum-RTT filter, seconds (tp->rtt_min). */
   tcp_min_rtt_wlen: number;
+  /** RTOs after which an established connection suspects a black hole: MTU probing's tcp_mtu_probing (mtu-probe.ts). */
   tcp_retries1: number;
   tcp_retries2: number;
   tcp_orphan_retries: number;
@@ -103,6 +104,19 @@ export interface Sysctls {
   tcp_max_orphans: number;
   /** Unsent bytes above which a socket without TCP_NOTSENT_LOWAT is not writable (tcp_stream_memory_free; UINT_MAX: no limit). */
   tcp_notsent_lowat: number;
+  /**
+   * Path MTU probing (RFC 4821, mtu-probe.ts): 0 off, 1 only once a black
+   * hole is suspected (tcp_retries1 RTOs), 2 always from the start.
+   */
+  tcp_mtu_probing: number;
+  /** The MSS probing starts its search from (search_low), and the most a black hole lowers it to. */
+  tcp_base_mss: number;
+  /** The least MSS a black hole lowers the search to (tcp_mtu_probing). */
+  tcp_mtu_probe_floor: number;
+  /** Probing stops when the search range is narrower than this many bytes. */
+  tcp_probe_threshold: number;
+  /** Seconds after which a finished search starts again (tcp_mtu_check_reprobe). */
+  tcp_probe_interval: number;
   /** The congestion control new sockets start with (TCP_CONGESTION changes one socket's). */
   tcp_congestion_control: CongestionControlName;
   /**
@@ -136,7 +150,6 @@ export interface Sysctls {
  * `setSysctl` takes them; `--help` and the README list them as such.
  */
 export const SYSCTL_NOT_MODELLED: Readonly<Partial<Record<keyof Sysctls, string>>> = Object.freeze({
-  tcp_retries1: 'Linux uses it only to ask the route for negative advice; there is one route',
   tcp_max_syn_backlog: 'only bounds SYNs with tcp_syncookies=0; the SYN queue is bounded by the backlog',
   tcp_challenge_ack_limit: 'the per-namespace limit is off by default on Linux (INT_MAX); only the per-socket 500 ms limit is modelled',
   tcp_max_tw_buckets: 'no limit on TIME_WAIT minisocks',
@@ -204,6 +217,12 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   tcp_max_tw_buckets: 131072,
   tcp_max_orphans: 131072,
   tcp_notsent_lowat: 0xffffffff,
+  // TCP_BASE_MSS, TCP_PROBE_THRESHOLD, TCP_PROBE_INTERVAL, TCP_MIN_SND_MSS (include/net/tcp.h); probing off.
+  tcp_mtu_probing: 0,
+  tcp_base_mss: 1024,
+  tcp_mtu_probe_floor: 48,
+  tcp_probe_threshold: 8,
+  tcp_probe_interval: 600,
   // tcp_cong.c: cubic is the default congestion control a kernel with it built in (CONFIG_DEFAULT_CUBIC) starts with.
   tcp_congestion_control: 'cubic',
   tcp_fastopen: 1, // TFO_CLIENT_ENABLE

@@ -56,6 +56,7 @@ import {
 } from './packets.ts';
 import { pythonProgram, runPython, unsupportedName, type CodeFragment } from './python.ts';
 import { DEFAULTS_SH, grepStatus, interpretCommand, nstatOutput, type ShellAction } from './shell.ts';
+import { routeMetricsText, type RouteCommand } from './ip-route.ts';
 import { procNetTcp } from './proc-net-tcp.ts';
 import { scriptFiles } from './files.ts';
 import { PACKETDRILL_OPTIONS, applyOption, splitDefinition, type OptionTarget } from './options.ts';
@@ -273,6 +274,8 @@ class Runner implements SyscallHost {
   private readonly codeFragments: CodeFragment[] = [];
   /** nstat's history: the counters when it last ran without -s. */
   private nstatHistory: Counters = newCounters();
+  /** The routes `ip route` finds (runRoute), made at its first use. */
+  private routesThere: Set<string> | undefined;
 
   constructor(
     private readonly script: Script,
@@ -575,6 +578,17 @@ class Runner implements SyscallHost {
     for (const action of actions) {
       if (action.kind === 'defaults') {
         this.runDefaults(action.path, action.text, line, inDefaults);
+      } else if (action.kind === 'route') {
+        const problem = this.runRoute(action.route);
+        if (problem !== undefined) {
+          // system() returns the status of the block's last command (ip exits 2 with RTNETLINK's message).
+          if (action !== actions[actions.length - 1]) {
+            this.warn(line, `\`${action.text}\` failed (${problem}); not the last command of its block, so the block goes on, as sh does`);
+            continue;
+          }
+          throw this.fail(line, `error executing \`${text.trim()}\` command: ${problem}`);
+        }
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: route ${action.route.prefixText} ${routeMetricsText(action.route)}`);
       } else if (action.kind === 'tcp-metrics-flush') {
         this.stack.tcp.flushMetrics();
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: the per-destination metrics (Fast Open's cookies) flushed`);
@@ -614,6 +628,34 @@ class Runner implements SyscallHost {
         this.warn(line, `shell command not run: \`${action.text}\` (${action.why})`);
       }
     }
+  }
+
+  /**
+   * `ip route {add,change,replace}` against the routes there are: the one
+   * packetdrill made to the remote address (over the wire's family), and
+   * those the script added. What the kernel refuses (fib_table_insert: a
+   * change of no route, an add of one there is; a gateway over a family the
+   * device has no address of; another device) is the command's failure,
+   * returned as ip prints it; otherwise the stack's route takes the
+   * metrics.
+   */
+  private runRoute(r: RouteCommand): string | undefined {
+    const key = (family: number, prefix: Uint8Array, length: number): string => `${family}/${Array.from(prefix).join('.')}/${length}`;
+    if (this.routesThere === undefined) {
+      const remote = this.cfg.remoteIp;
+      const bytes = this.wireVersion === 4 ? new Uint8Array([remote >>> 24, (remote >>> 16) & 0xff, (remote >>> 8) & 0xff, remote & 0xff]) : this.addresses.bytes(remote);
+      this.routesThere = new Set([key(this.wireVersion, bytes, this.wireVersion === 4 ? 32 : 128)]);
+    }
+    if (r.dev !== undefined && r.dev !== 'tun0') return `Cannot find device "${r.dev}"`;
+    if (r.viaFamily !== undefined && r.viaFamily !== r.family) return 'the gateway is of the other address family';
+    if (r.viaFamily !== undefined && r.viaFamily !== this.wireVersion) return 'Error: Nexthop has invalid gateway.';
+    const k = key(r.family, r.prefix, r.length);
+    const there = this.routesThere.has(k);
+    if (r.op === 'change' && !there) return 'RTNETLINK answers: No such file or directory';
+    if (r.op === 'add' && there) return 'RTNETLINK answers: File exists';
+    this.routesThere.add(k);
+    this.stack.routes.setRoute(r.prefix, r.length, r.metrics);
+    return undefined;
   }
 
   /**

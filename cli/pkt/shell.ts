@@ -15,21 +15,24 @@
  * does), and `grep PATTERN /proc/net/tcp /proc/net/tcp6 | grep ...`
  * against the stack's sockets as Linux lists them (proc-net-tcp.ts).
  * `ip tcp_metrics flush [all]` empties the stack's per-destination metrics
- * (Fast Open's cookie cache). Commands that are true of our stack as it
+ * (Fast Open's cookie cache); `ip route {add,change,replace} PREFIX ...
+ * advmss N mtu [lock] N initcwnd N initrwnd N rto_min T` sets a route's metrics
+ * (ip-route.ts). Commands that are true of our stack as it
  * is (`tc qdisc ... pfifo`: it has no queueing
  * discipline, packets leave as sent; the `/tmp/sysctl_restore_*.sh` a
  * script runs at its end: every script starts from a fresh stack) are
  * no-ops. Any other check, a command whose exit status tests something
  * (`grep`, `test`, `[`), and settings the script's outcome rests on that
  * the stack does not model (a queue that drops what the stack sends, `tc
- * qdisc ... pfifo limit 0`; a route's metrics, `ip route change ...
- * advmss 600 mtu lock 640 initcwnd 11`; congestion control module
- * parameters in /sys/module) are not supported: the script fails rather
+ * qdisc ... pfifo limit 0`; route attributes other than those,
+ * `window`, `quickack`, ...; congestion control module parameters in
+ * /sys/module) are not supported: the script fails rather
  * than pass on a check never made or a setting never applied.
  * Everything else is reported as a warning and skipped.
  */
 
 import { ddZeros } from './files.ts';
+import { parseIpRoute, type RouteCommand } from './ip-route.ts';
 
 /** One `grep` of an nstat pipeline. */
 export interface GrepStage {
@@ -43,6 +46,8 @@ export type ShellAction =
   | { kind: 'defaults'; text: string; path: string }
   /** `ip tcp_metrics flush [all]`: the stack's per-destination metrics (Fast Open's cookie cache) emptied. */
   | { kind: 'tcp-metrics-flush'; text: string }
+  /** `ip route {add,change,replace} ...`: a route and its metrics (ip-route.ts). */
+  | { kind: 'route'; text: string; route: RouteCommand }
   | { kind: 'nstat'; text: string; reset: boolean; update: boolean; absolute: boolean; zeros: boolean; greps: GrepStage[] }
   /** `grep PATTERN /proc/net/tcp [/proc/net/tcp6] | grep ...`: the first stage's files, then every stage's pattern. */
   | { kind: 'proc-grep'; text: string; files: Array<'/proc/net/tcp' | '/proc/net/tcp6'>; greps: GrepStage[] }
@@ -352,9 +357,13 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push(typeof made === 'string' ? { kind: 'unsupported', text: cmd, why: made } : { kind: 'file', text: cmd, path: made.path, data: made.data });
     } else if (base === 'true' || base === ':') {
       actions.push({ kind: 'noop', text: cmd, why: 'it does nothing' });
-    } else if (base === 'ip' && w.some((x) => x === 'route') && w.some((x) => ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min', 'features'].includes(x))) {
-      // A route's metrics decide the MSS, the path MTU, the initial window: the script's outcome rests on them.
-      actions.push({ kind: 'unsupported', text: cmd, why: 'route metrics (ip route ... advmss, mtu, initcwnd) are not modelled' });
+    } else if (base === 'ip' && w.some((x) => x === 'route')) {
+      const route = parseIpRoute(w.slice(1));
+      if (!('unsupported' in route)) actions.push({ kind: 'route', text: cmd, route });
+      // A route's other metrics decide the MSS, the path MTU, the initial window, the RTO: the script's outcome rests on them.
+      else if (w.some((x) => ['advmss', 'mtu', 'initcwnd', 'initrwnd', 'rto_min', 'features', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'quickack', 'congctl', 'fastopen_no_cookie', 'hoplimit', 'reordering'].includes(x)))
+        actions.push({ kind: 'unsupported', text: cmd, why: route.unsupported });
+      else actions.push({ kind: 'ignored', text: cmd, why: route.unsupported });
     } else if (base === 'echo' && /\/sys\/module\/tcp_\w+\/parameters\//.test(w.find((x) => x.startsWith('/sys/')) ?? '')) {
       actions.push({ kind: 'unsupported', text: cmd, why: 'congestion control module parameters are not modelled' });
     } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush' && (w.length === 3 || (w.length === 4 && w[3] === 'all'))) {

@@ -9,7 +9,8 @@
  * that follow (tcp_xmit_recovery), and what the ACK of our FIN does to the
  * state.
  */
-import { effectiveMss } from './pmtu.ts';
+import { effectiveMss, simpleRetransmit } from './pmtu.ts';
+import { checkProbeAcked } from './mtu-probe.ts';
 import { CHRONO_BUSY, chronoStop } from './chrono.ts';
 import type { DropReason } from '../drop.ts';
 import { TCP_FIN, TCP_SYN } from '../wire/tcp.ts';
@@ -36,7 +37,7 @@ import type { Rexmit } from './frto.ts';
 import { challengeAck } from './oow-ack.ts';
 import { cwndReduction, endCwndReduction, inCwndReduction, initCwndReduction } from './prr.ts';
 import { rackAdvance, rackUpdateReoWnd, updateMinRtt } from './rack.ts';
-import { fastretransAlert } from './recovery.ts';
+import { fastretransAlert, type AlertResult } from './recovery.ts';
 import { removeRenoSacks } from './reno-sack.ts';
 import { checkSackReordering, highestSackSeq } from './reordering.ts';
 import { replyReset } from './reset.ts';
@@ -73,7 +74,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     // reduction) and may retransmit.
     if (c.sackOk && seg.options.sackCount > 0) {
       const flag = processSack(c, seg, newSample());
-      xmitRecovery(c, fastretransAlert(c, seg, c.sndUna, 0, flag).rexmit);
+      xmitRecovery(c, alert(c, seg, c.sndUna, 0, flag).rexmit);
     }
     return undefined;
   }
@@ -152,7 +153,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     // (FLAG_CA_ALERT), or any ACK outside Open.
     if (!(flag & FLAG_NOT_DUP) || flag & (FLAG_DATA_SACKED | FLAG_DSACKING_ACK | FLAG_ECE) || c.caState !== 'open') {
       const numDupack = flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK) ? 0 : 1;
-      const r = fastretransAlert(c, seg, priorUna, numDupack, flag);
+      const r = alert(c, seg, priorUna, numDupack, flag);
       flag = r.flag;
       rexmit = r.rexmit;
     }
@@ -224,6 +225,17 @@ function newlyDelivered(c: Connection, priorDelivered: number, flag: number): nu
  * (REXMIT_LOST, tcp_xmit_retransmit_queue) or, for F-RTO, new data first
  * (REXMIT_NEW); output.ts's transmit does it.
  */
+/**
+ * tcp_fastretrans_alert; a lost path MTU probe it found (mtu-probe-loss.ts)
+ * is resent at once, cut to the MSS, without a congestion response
+ * (tcp_simple_retransmit).
+ */
+function alert(c: Connection, seg: Segment, priorUna: number, numDupack: number, flag: number): AlertResult {
+  const r = fastretransAlert(c, seg, priorUna, numDupack, flag);
+  if (r.mtuProbeLost === true) simpleRetransmit(c);
+  return r;
+}
+
 function xmitRecovery(c: Connection, rexmit: Rexmit): void {
   if (rexmit === 'none') return;
   if (rexmit === 'new') c.frtoSendNew = true;
@@ -329,6 +341,8 @@ export function ackRecords(c: Connection, ack: number, seg: Segment, priorFack =
   if (segments > 0) c.cc.onRttSample(caRtt >= 0 ? caRtt * 1000 : -1, ack, c.mss, c.rtt.srtt * 1000);
   if (segments > 0) {
     flag |= FLAG_DATA_ACKED | FLAG_SET_XMIT_TIMER;
+    // tcp_clean_rtx_queue, FLAG_ACKED: a path MTU probe wholly acknowledged succeeded (mtu-probe.ts).
+    checkProbeAcked(c, ack);
     if (!c.sackOk) {
       removeRenoSacks(c, segments);
       // Without SACK a retransmission among them hides whether originals arrived.

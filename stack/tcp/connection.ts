@@ -29,6 +29,8 @@ import { RttEstimator } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
+import { routeRtoMin, type RouteMetrics } from '../ip/route-metrics.ts';
+import { newMtuProbeState, type MtuProbeState } from './mtu-probe-state.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';
 import type { CaStateName } from '../trace.ts';
@@ -99,6 +101,14 @@ export class Connection {
   advMss: number;
   /** The path MTU the MSS was last computed from (icsk_pmtu_cookie; tcp_sync_mss). */
   pmtuCookie: number;
+  /** The route's metrics as the connection last looked it up (its cached dst, sk_dst_cache; dst.ts). */
+  dst: RouteMetrics;
+  /** The route table's generation at that lookup (rt_genid): an older one is obsolete (__sk_dst_check). */
+  dstGeneration: number;
+  /** icsk_rto_min in ms (tcp_rto_min_us when the socket was made); a route's rto_min overrides it (dst.ts). */
+  readonly rtoMinSock: number;
+  /** Path MTU probing's search (icsk_mtup, tp->mtu_probe; mtu-probe.ts). */
+  readonly mtup: MtuProbeState = newMtuProbeState();
   /** The peer's MSS (536 when its SYN had none, RFC 9293 §3.7.1). */
   peerMss = TCP_DEFAULT_MSS;
   /** Payload bytes per full segment: min(peer MSS, ours) less the timestamp option. */
@@ -416,9 +426,13 @@ export class Connection {
   ) {
     this.currentState = initialState;
     // tcp_connect_init / tcp_v4_syn_recv_sock: advmss and the MSS from the route to the peer.
-    this.pmtuCookie = ctx.route.mtu(remote, ctx.now());
-    this.advMss = Math.min(ctx.advMss, ctx.route.advMss(remote, ctx.now()));
-    this.rtt = new RttEstimator(ctx.sysctl.tcp_rto_min_us / 1000, ctx.sysctl.tcp_rto_max_ms);
+    this.dst = ctx.route.metrics(remote);
+    this.dstGeneration = ctx.route.generation;
+    this.pmtuCookie = ctx.route.mtu(remote, ctx.now(), this.dst);
+    this.advMss = ctx.route.advMss(remote, ctx.now(), this.dst);
+    this.rtoMinSock = ctx.sysctl.tcp_rto_min_us / 1000;
+    // tcp_rto_min: the route's rto_min over the socket's.
+    this.rtt = new RttEstimator(routeRtoMin(this.dst, this.rtoMinSock), ctx.sysctl.tcp_rto_max_ms);
     this.reordering = ctx.sysctl.tcp_reordering;
     this.sndBuf = ctx.sysctl.tcp_wmem[1]; // tcp_init_sock
     this.ipId = ctx.random.u32() & 0xffff;

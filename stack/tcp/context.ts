@@ -11,6 +11,7 @@ import type { Random } from '../random.ts';
 import type { Sysctls } from '../sysctl.ts';
 import type { TimerQueue } from '../timers.ts';
 import type { TraceSink } from '../trace.ts';
+import type { RouteMetrics } from '../ip/route-metrics.ts';
 import type { FastOpenClientState } from './fastopen-cache.ts';
 
 /** IP output as a transport protocol uses it (ip_queue_xmit, ip_build_and_send_pkt). */
@@ -44,14 +45,22 @@ export interface TransportOutput {
   send(packet: Uint8Array, txMeta?: number): void;
 }
 
-/** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, ip_rt_update_pmtu). */
+/** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, dst_metric, ip_rt_update_pmtu). */
 export interface TcpRoute {
-  /** Path MTU toward a destination: a learnt exception until it expires, else the device MTU. */
-  mtu(destination: number, now: number): number;
-  /** The route's MTU is locked (learnt below route.min_pmtu): segments go without DF. */
+  /** rt_genid: bumped by every route change; a connection's cached dst older than it is looked up again at its next transmit (dst.ts). */
+  readonly generation: number;
+  /** The metrics of the route toward a destination, as a lookup finds them now (stack/ip/route-metrics.ts). */
+  metrics(destination: number): RouteMetrics;
+  /**
+   * Path MTU toward a destination: a learnt exception until it expires, else
+   * the route's MTU metric, else the device MTU; `dst` is the route's
+   * metrics as the connection last looked them up (by default, now).
+   */
+  mtu(destination: number, now: number, dst?: RouteMetrics): number;
+  /** The route's MTU is locked (learnt below route.min_pmtu, or `mtu lock`): segments go without DF. */
   mtuLocked(destination: number, now: number): boolean;
-  /** The MSS to advertise toward a destination: path MTU − 40, at least 256 (IPv6: − 60, at least 1220). */
-  advMss(destination: number, now: number): number;
+  /** The MSS to advertise toward a destination: the route's advmss, else path MTU − 40, at least 256 (IPv6: − 60, at least 1220). */
+  advMss(destination: number, now: number, dst?: RouteMetrics): number;
   /** "Fragmentation needed" with next-hop MTU `mtu` (__ip_rt_update_pmtu). */
   update(destination: number, mtu: number, now: number): void;
 }

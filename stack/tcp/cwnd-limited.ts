@@ -10,7 +10,7 @@
  */
 import { CHRONO_SNDBUF_LIMITED, chronoStart } from './chrono.ts';
 import { jiffiesAt, msecsToJiffies } from './jiffies.ts';
-import { INITIAL_CWND } from './congestion/newreno.ts';
+import { initCwnd } from './dst.ts';
 import type { Connection } from './connection.ts';
 import { seqLt } from './seq.ts';
 import { currentSsthresh } from './undo.ts';
@@ -48,7 +48,7 @@ export function cwndValidate(c: Connection, cwndLimited: boolean): void {
 /**
  * tcp_cwnd_application_limited (RFC 2861 §3, "the slow part"): a window not
  * filled for an RTO shrinks halfway to what was used (at least the initial
- * window), ssthresh kept at tcp_current_ssthresh; not during a loss
+ * window, tcp_init_cwnd), ssthresh kept at tcp_current_ssthresh; not during a loss
  * episode, nor while a writer waits for send-buffer room (the sender is
  * then held back by its buffer, not by the application), nor once the
  * socket is closed. Every ACK that may raise cwnd stamps it anew
@@ -58,7 +58,7 @@ export function cwndValidate(c: Connection, cwndLimited: boolean): void {
 function applicationLimited(c: Connection): void {
   const u = c.cwndUse;
   if (c.caState === 'open' && !c.orphan && !c.sndNoSpace) {
-    const winUsed = Math.max(u.used, INITIAL_CWND);
+    const winUsed = Math.max(u.used, initCwnd(c));
     const cc = c.cc;
     if (winUsed < cc.cwnd) {
       cc.ssthresh = currentSsthresh(c);
@@ -86,7 +86,7 @@ export function isCwndLimited(c: Connection): boolean {
  * on (Linux's default) and nothing in flight, a connection whose last data
  * left more than an RTO ago restarts: ssthresh = tcp_current_ssthresh, cwnd
  * halved for each further RTO of idleness but not below the restart window,
- * min(TCP_INIT_CWND, cwnd) (INITIAL_CWND). Times compared in jiffies, as Linux does.
+ * min(tcp_init_cwnd, cwnd) (the route's initcwnd, else 10). Times compared in jiffies, as Linux does.
  * packetdrill's defaults.sh turns the sysctl off;
  * test/scripts/cwnd-restart-after-idle.pkt turns it on.
  */
@@ -97,7 +97,7 @@ export function slowStartAfterIdleCheck(c: Connection): void {
   if (delta <= rto) return;
   const cc = c.cc;
   cc.ssthresh = currentSsthresh(c);
-  const restart = Math.min(INITIAL_CWND, cc.cwnd);
+  const restart = Math.min(initCwnd(c), cc.cwnd);
   let cwnd = cc.cwnd;
   while ((delta -= rto) > 0 && cwnd > restart) cwnd >>= 1;
   cc.cwnd = Math.max(cwnd, restart);

@@ -23,6 +23,7 @@ import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { updatePacingRate } from './send-sizing.ts';
+import { initTransferRoute } from './init-transfer.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
 import { CHILD_PROCESSES, fastOpenRemove } from './fastopen-server.ts';
 import { synAckRttMeasure } from './openreq-child.ts';
@@ -108,6 +109,7 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     timers.cancelXmit(c);
     c.setState('ESTABLISHED');
     c.lastDataTime = c.now(); // tcp_finish_connect: icsk_ack.lrcvtime
+    initTransferRoute(c);
     stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
     initBufferSpace(c); // tcp_finish_connect → tcp_init_transfer
     if (c.keepalive) timers.armKeepalive(c);
@@ -253,6 +255,7 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
       updatePacingRate(c);
     } else {
       c.setState('ESTABLISHED');
+      initTransferRoute(c);
       stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
       initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
     }

@@ -145,9 +145,13 @@ export class Listener implements PortOwner, FastOpenListener {
     return (this.childOwner = { bindAddress: this.bindAddress, ipv6: this.ipv6, v6only: this.v6only, reuseAddress: this.reuseAddress, listening: false });
   }
 
-  /** tcp_openreq_init_rwin: a request's first window, scale and clamp from the listener's buffer (the MSS less timestamps when they are on). */
-  initialWindow(mss: number, wscaleOk: boolean): InitialWindow {
-    return initialWindowOf(this.ctx.sysctl, this.rcvBuf, this.rcvBufLocked, mss, wscaleOk);
+  /**
+   * tcp_openreq_init_rwin: a request's first window, scale and clamp from
+   * the listener's buffer (the MSS less timestamps when they are on) and the
+   * route's initrwnd toward `remote`.
+   */
+  initialWindow(mss: number, wscaleOk: boolean, remote: number): InitialWindow {
+    return initialWindowOf(this.ctx.sysctl, this.rcvBuf, this.rcvBufLocked, mss, wscaleOk, this.ctx.route.metrics(remote).initRwnd);
   }
 
   private get ctx(): TcpContext {
@@ -223,7 +227,7 @@ export class Listener implements PortOwner, FastOpenListener {
         tsOk,
         tsRecent: tsOk ? o.tsVal : 0,
         tsOffset: this.ctx.random.u32(),
-        ...requestWindow(this.initialWindow(tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src), wscaleOk)),
+        ...requestWindow(this.initialWindow(tsOk ? this.advMssTo(seg.src) - TCP_TS_OPTION_BYTES : this.advMssTo(seg.src), wscaleOk, seg.src)),
         ecnOk: requestEcnOk(seg, s.tcp_ecn, tcpReserved(seg.packet.subarray(seg.tcpOffset))),
         flowLabel: seg.src >= IPV6_HANDLE_BASE ? newFlowLabel(this.ctx.random) : undefined,
       },
@@ -276,19 +280,19 @@ export class Listener implements PortOwner, FastOpenListener {
     sendMinisockSegment(
       this.ctx,
       { ...this.endsOf(seg.dst, seg.src, seg.sport), tos: this.tosTo(seg.src) },
-      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false).rcvWnd) },
+      { seq: iss, ack: seqAdd(seg.seq, 1), flags: TCP_SYN | TCP_ACK, window: Math.min(MAX_WINDOW_FIELD, this.initialWindow(mss, false, seg.src).rcvWnd) },
       NO_TIMESTAMPS,
       { mss },
     );
   }
 
   /**
-   * tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss),
-   * lower toward a destination with a learnt path MTU, at most TCP_MAXSEG
-   * (tcp_mss_clamp).
+   * tcp_make_synack: the MSS we offer is the route's (dst_metric_advmss:
+   * its advmss metric, else from its path MTU, lower toward a destination
+   * with a learnt one), at most TCP_MAXSEG (tcp_mss_clamp).
    */
   private advMssTo(remote: number): number {
-    return Math.min(this.ctx.advMss, this.ctx.route.advMss(remote, this.ctx.now()), this.userMss || Infinity);
+    return Math.min(this.ctx.route.advMss(remote, this.ctx.now()), this.userMss || Infinity);
   }
 
   /** The TOS byte of a SYN-ACK to `remote`: IP_TOS over IPv4, IPV6_TCLASS over IPv6. */
@@ -346,7 +350,7 @@ export class Listener implements PortOwner, FastOpenListener {
         wscaleOk: false,
         sackOk: false,
         ...NO_TIMESTAMPS,
-        ...requestWindow(this.initialWindow(this.advMssTo(seg.src), false)),
+        ...requestWindow(this.initialWindow(this.advMssTo(seg.src), false, seg.src)),
       },
       () => undefined,
     );

@@ -6,6 +6,7 @@
 import { TCP_TIMEOUT_FALLBACK } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
+import { initTransferRoute } from './init-transfer.ts';
 import { effectiveMss } from './output.ts';
 import { updateMinRtt } from './rack.ts';
 import { chargeInOrder, initBufferSpace } from './rcvbuf.ts';
@@ -52,6 +53,7 @@ export function initChild(c: Connection, req: RequestSock, ack: Segment, buffers
   // tcp_rcv_state_process, SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
   updatePacingRate(c);
   c.setState('ESTABLISHED');
+  initTransferRoute(c);
   stampCwnd(c); // tcp_init_transfer: snd_cwnd_stamp
   initBufferSpace(c); // tcp_rcv_state_process → tcp_init_transfer
   c.ctx.counters.TcpPassiveOpens++;
@@ -74,6 +76,7 @@ export function initFastOpenChild(c: Connection, req: RequestSock, syn: Segment,
   c.lastRcvTime = c.now();
   c.lastDataTime = c.now(); // tcp_create_openreq_child: icsk_ack.lrcvtime
   c.writeQueue.pushedSeq = c.sndNxt;
+  initTransferRoute(c);
   stampCwnd(c);
   initBufferSpace(c);
   c.ctx.counters.TcpPassiveOpens++;

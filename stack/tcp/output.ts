@@ -14,6 +14,8 @@ import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_T
 import { initialWindowOf, rawSelectWindow } from './rcvbuf.ts';
 import { onAckSent, onDataSent } from './ack-schedule.ts';
 import { advertiseMss, checkRouteMtu, dontFragment } from './pmtu.ts';
+import { checkDst } from './dst.ts';
+import { mtuProbeDecision, mtupInit, probeSent } from './mtu-probe.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
 import { inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
@@ -154,6 +156,8 @@ interface SendSpec {
 }
 
 function emit(c: Connection, spec: SendSpec): void {
+  // ip_queue_xmit's __sk_dst_check: a route changed since the last lookup is looked up again.
+  checkDst(c);
   const len = spec.payloadLength ?? 0;
   const window = spec.window ?? windowField(c);
   // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
@@ -218,13 +222,15 @@ export function connectPrepare(c: Connection, iss: number): void {
 export function tcpConnect(c: Connection): void {
   // tcp_connect_init: the first window and the scale from the buffer (the
   // MSS less the timestamp option only when reconnecting with timestamps
-  // already seen: never here).
-  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0);
+  // already seen: never here), and the route's initrwnd.
+  const w = initialWindowOf(c.ctx.sysctl, c.rcvBuf, c.rcvBufLocked, c.advMss, c.ctx.sysctl.tcp_window_scaling !== 0, c.dst.initRwnd);
   c.rcvWnd = w.rcvWnd;
   c.windowClamp = w.windowClamp;
   c.rcvSsthresh = w.rcvWnd;
   c.rcvWscale = w.wscale;
   c.offeredWscale = w.wscale;
+  // tcp_connect_init: tcp_mtup_init, with the header the SYN's options foresee.
+  mtupInit(c, 20 + (c.ctx.sysctl.tcp_timestamps !== 0 ? TS_OPTION_BYTES : 0));
   c.ctx.counters.TcpActiveOpens++;
   const now = c.now();
   c.rtx.push({ seq: c.iss, len: 0, syn: true, fin: false, psh: false, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: 0, skbEnd: true });
@@ -393,6 +399,50 @@ function retransmitRun(c: Connection, i: number, n: number, mss: number, why: Re
   for (let k = 0; k < n; k++) noteRetransmitted(c, c.rtx.at(i + k)!, now, k === 0, k === n - 1);
 }
 
+/**
+ * The outstanding skbs of one record longer than the MSS (a path MTU probe,
+ * a segment sent before the MSS fell), as they stand before this round of
+ * retransmissions cuts any; undefined when there are none.
+ */
+function longSingleSkbs(c: Connection): Set<TxRecord> | undefined {
+  const mss = c.mss;
+  let out: Set<TxRecord> | undefined;
+  let prevEnds = true;
+  for (const r of c.rtx) {
+    if (r.len > mss && r.skbEnd && prevEnds && !r.syn) (out ??= new Set()).add(r);
+    prevEnds = r.skbEnd;
+  }
+  return out;
+}
+
+/**
+ * __tcp_retransmit_skb for an skb of one record longer than the MSS (a
+ * path MTU probe, or a segment sent before the MSS fell) on a link that
+ * does not cut packets itself: up to `segs` segments of it (the cwnd room,
+ * at most tcp_tso_segs) go as one packet, cut here, PSH on its last segment
+ * as on any packet of several; what lies beyond them becomes an skb of its
+ * own (tcp_fragment), left for later. Returns the segments sent.
+ */
+function retransmitLongSkb(c: Connection, r: TxRecord, segs: number, mss: number, why: RetransMechanism): number {
+  const n = Math.max(1, Math.min(segs, Math.ceil(r.len / mss)));
+  if (r.len > n * mss) c.rtx.split(r, n * mss);
+  const pieces = c.rtx.cut(r, mss);
+  const now = c.now();
+  pieces.forEach((p, k) => {
+    const last = k === pieces.length - 1;
+    emit(c, {
+      seq: p.seq,
+      flags: TCP_ACK | (last && (p.psh || pieces.length > 1) ? TCP_PSH : 0) | (p.fin ? TCP_FIN : 0),
+      payloadOffset: seqDiff(p.seq, c.sndUna),
+      payloadLength: p.len,
+      options: segmentOptions(c, p.len),
+      retransmission: why,
+    });
+    noteRetransmitted(c, p, now, k === 0, last);
+  });
+  return pieces.length;
+}
+
 /** The bookkeeping of one record sent again (tcp_retransmit_skb, __tcp_retransmit_skb). */
 function noteRetransmitted(c: Connection, r: TxRecord, now: number, cutBefore: boolean, cutAfter: boolean): void {
   // tcp_retransmit_skb: "Save stamp of the first (attempted) retransmit", read from
@@ -481,6 +531,7 @@ export function xmitRetransmitQueue(c: Connection): void {
   if (c.rtx.length === 0) return;
   const head = c.rtx.first();
   let rearm = false;
+  const longSkbs = gsoAllowed(c) ? undefined : longSingleSkbs(c);
   for (let i = 0; i < c.rtx.length; i++) {
     const r = c.rtx.at(i)!;
     const room = c.cc.cwnd - c.packetsInFlight();
@@ -489,9 +540,13 @@ export function xmitRetransmitQueue(c: Connection): void {
     if (!lostToResend(r)) continue;
     // __tcp_retransmit_skb: before the SYN-ACK there is no window: only the SYN goes (-EAGAIN).
     if (c.state === 'SYN_SENT' && !r.syn) break;
-    const segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), currentMss(c)) : 1;
+    const mss = currentMss(c);
     const why = c.caState === 'loss' ? 'slow-start' : 'fast';
-    if (segs === 1) retransmit(c, r, why);
+    let segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), mss) : 1;
+    if (longSkbs !== undefined && longSkbs.has(r)) {
+      segs = retransmitLongSkb(c, r, Math.min(room, tsoSegs(c, mss)), mss, why);
+      i += segs - 1;
+    } else if (segs === 1) retransmit(c, r, why);
     else {
       retransmitRun(c, i, segs, currentMss(c), why);
       i += segs - 1;
@@ -578,6 +633,12 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   let sent = false;
   let cwndLimited = false;
   let rwndLimited = false;
+  if (mode === 'pending' || mode === 'push') {
+    // tcp_write_xmit without push_one: a path MTU probe first (mtu-probe.ts).
+    const probe = mtuProbeDecision(c, q.all());
+    if (probe.kind === 'wait') return false;
+    if (probe.kind === 'probe') sent = sendMtuProbe(c, probe.size);
+  }
   for (let skb = q.head(); skb; skb = q.head()) {
     // tcp_cwnd_test: the room in cwnd, but at most half of cwnd, "to ensure
     // at least 2 GSO packets in flight".
@@ -621,6 +682,28 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   if (c.packetsInFlight() >= c.cc.cwnd) cwndLimited = true;
   if (sent || cwndLimited) cwndValidate(c, cwndLimited);
   return sent;
+}
+
+/**
+ * tcp_mtu_probe's probe: `size` bytes from the head of the write queue, as
+ * one segment larger than the MSS, merged from as many skbs as it takes
+ * (one eaten whole gives its PSH mark; the one cut keeps its own). Sent
+ * once (tcp_transmit_skb): PSH only from a mark, it being a single segment.
+ */
+function sendMtuProbe(c: Connection, size: number): boolean {
+  const q = c.writeQueue;
+  let left = size;
+  let psh = false;
+  for (let skb = q.head(); skb !== undefined && left > 0; skb = q.head()) {
+    const take = Math.min(left, skb.len);
+    if (take === skb.len) psh ||= skb.psh;
+    q.consumeHead(take);
+    left -= take;
+  }
+  const seq = c.sndNxt;
+  sendData(c, size, false, psh, psh);
+  probeSent(c, seq, size);
+  return true;
 }
 
 /** sysctl_tcp_tso_win_divisor's default: a third of the window is enough to send at once. */

@@ -4,12 +4,14 @@
  * whenever tcp_current_mss finds the route's MTU changed, so it rises again
  * when a learnt MTU expires), and an ICMP "fragmentation needed" lowers the
  * route's MTU and resends at once what no longer fits (tcp_v4_mtu_reduced,
- * tcp_simple_retransmit). Path MTU probing (tcp_mtu_probing, RFC 4821) is
- * off by default on Linux and not modelled.
+ * tcp_simple_retransmit). With path MTU probing on (tcp_mtu_probing,
+ * RFC 4821, mtu-probe.ts) the MSS is also held at or below the largest
+ * path MTU probing has found to work (search_low).
  */
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { TCP_MIN_SND_MSS, TCP_TS_OPTION_BYTES } from './constants.ts';
 import type { Connection } from './connection.ts';
+import { checkDst } from './dst.ts';
 import { markSkbLost } from './recovery.ts';
 import { currentSsthresh } from './undo.ts';
 import { setCaState } from './trace-state.ts';
@@ -29,13 +31,17 @@ export function mtuToMss(c: Connection, pmtu: number): number {
 }
 
 /**
- * Payload bytes of a full segment at the connection's current path MTU
- * (mss_cache, as tcp_sync_mss sets it): at most half the largest window
- * the peer has offered (tcp_bound_to_half_wnd), so that a peer with a tiny
- * window still gets two packets per window.
+ * tcp_sync_mss at the path MTU the MSS was last computed from (the cookie):
+ * the payload bytes of a full segment (mss_cache), at most half the largest
+ * window the peer has offered (tcp_bound_to_half_wnd), so that a peer with
+ * a tiny window still gets two packets per window, and with probing on at
+ * most search_low's; probing's search_high is cut to the path MTU.
  */
 export function effectiveMss(c: Connection): number {
-  return boundToHalfWindow(c.maxSndWnd, mtuToMss(c, c.pmtuCookie), c.tcpHeaderLen());
+  const m = c.mtup;
+  if (m.searchHigh > c.pmtuCookie) m.searchHigh = c.pmtuCookie;
+  const mss = boundToHalfWindow(c.maxSndWnd, mtuToMss(c, c.pmtuCookie), c.tcpHeaderLen());
+  return m.enabled ? Math.min(mss, mtuToMss(c, m.searchLow)) : mss;
 }
 
 /** TCP_MSS_DEFAULT: below it tcp_bound_to_half_wnd takes the whole window. */
@@ -54,9 +60,14 @@ export function syncMss(c: Connection, pmtu: number): void {
   c.mss = effectiveMss(c);
 }
 
-/** tcp_current_mss's first step: the route's MTU moved (learnt, or expired), so the MSS follows. */
+/**
+ * tcp_current_mss's first step: the MTU of the connection's route moved
+ * (learnt, or expired), so the MSS follows. The route is the one the
+ * connection last looked up (__sk_dst_get: a changed route is seen only
+ * after the next transmit looked it up again, dst.ts).
+ */
 export function checkRouteMtu(c: Connection): void {
-  const mtu = c.ctx.route.mtu(c.remote, c.now());
+  const mtu = c.ctx.route.mtu(c.remote, c.now(), c.dst);
   if (mtu !== c.pmtuCookie) syncMss(c, mtu);
 }
 
@@ -65,7 +76,7 @@ export function checkRouteMtu(c: Connection): void {
  * lowered to the route's advmss when a path MTU was learnt since connect().
  */
 export function advertiseMss(c: Connection): number {
-  const metric = c.ctx.route.advMss(c.remote, c.now());
+  const metric = c.ctx.route.advMss(c.remote, c.now(), c.dst);
   if (metric < c.advMss) c.advMss = metric;
   return c.advMss;
 }
@@ -81,8 +92,10 @@ export function mtuReduced(c: Connection, mtu: number): void {
   if (c.state === 'CLOSED' || c.state === 'LISTEN') return;
   const now = c.now();
   const route = c.ctx.route;
+  // inet_csk_update_pmtu: the dst is checked (looked up again if a route changed) before it learns the MTU.
+  checkDst(c);
   route.update(c.remote, mtu, now);
-  const pathMtu = route.mtu(c.remote, now);
+  const pathMtu = route.mtu(c.remote, now, c.dst);
   if (mtu < pathMtu && dontFragment(c)) c.softError = 'EMSGSIZE';
   // IP_PMTUDISC_DONT (and INTERFACE, OMIT: ip_sk_accept_pmtu) resend nothing
   // now; the next segments still follow the route's MTU (tcp_current_mss).
@@ -124,8 +137,9 @@ export function mtuReduced6(c: Connection, mtu: number): void {
   if (mtuToMss(c, mtu) >= c.mss) return;
   const now = c.now();
   const route = c.ctx.route;
+  checkDst(c);
   route.update(c.remote, mtu, now);
-  const pathMtu = route.mtu(c.remote, now);
+  const pathMtu = route.mtu(c.remote, now, c.dst);
   if (c.pmtuCookie > pathMtu) {
     syncMss(c, pathMtu);
     simpleRetransmit(c);
@@ -141,7 +155,7 @@ export function mtuReduced6(c: Connection, mtu: number): void {
  * SYN with data is two records (the SYN, its data): still in SYN_SENT,
  * both are taken as lost (an MSS of −1), so a plain SYN goes again at once.
  */
-function simpleRetransmit(c: Connection): void {
+export function simpleRetransmit(c: Connection): void {
   const mss = c.synData && c.state === 'SYN_SENT' ? -1 : c.mss;
   for (const r of c.rtx) if ((mss < 0 || !r.syn) && r.len > mss) markSkbLost(c, r);
   if (c.rtx.lostOut === 0) return;

@@ -151,30 +151,34 @@ export interface InitialWindow {
  * the clamp) rounded down to whole segments; it is not capped at 65535 (the
  * SYN's field is, tcp_make_synack / tcp_transmit_skb). The scale is the one
  * that lets the largest buffer (tcp_rmem[2], or net.core.rmem_max if larger) be
- * offered, and the clamp no more than the scale can express.
+ * offered, and the clamp no more than the scale can express. A route's
+ * initrwnd (RTAX_INITRWND, `initRwnd` segments; 0 unset) caps the window,
+ * not the scale.
  */
-export function selectInitialWindow(s: Sysctls, space: number, mss: number, clamp: number, wscaleOk: boolean): InitialWindow {
+export function selectInitialWindow(s: Sysctls, space: number, mss: number, clamp: number, wscaleOk: boolean, initRwnd = 0): InitialWindow {
   const windowClamp = clamp === 0 ? MAX_CLAMP : clamp;
   space = Math.min(windowClamp, Math.max(0, space));
   if (space > mss) space = Math.floor(space / mss) * mss;
+  const rcvWnd = initRwnd !== 0 ? Math.min(space, initRwnd * mss) : space;
   let wscale = 0;
   if (wscaleOk) {
     const largest = Math.min(Math.max(space, s.tcp_rmem[2], NET_CORE_RMEM_MAX), windowClamp);
     wscale = Math.min(Math.max(Math.floor(Math.log2(largest)) - 15, 0), TCP_MAX_WSCALE);
   }
-  return { rcvWnd: space, windowClamp: Math.min(65535 * 2 ** wscale, windowClamp), wscale };
+  return { rcvWnd, windowClamp: Math.min(65535 * 2 ** wscale, windowClamp), wscale };
 }
 
 /**
  * tcp_connect_init / tcp_openreq_init_rwin: the window and scale of our SYN
  * or SYN-ACK from a socket's buffer. A buffer set with SO_RCVBUF also clamps
  * the window to what it holds. `mss` is the MSS less the timestamp option
- * when it will be used (the SYN-ACK's) or already was (a repeated connect).
+ * when it will be used (the SYN-ACK's) or already was (a repeated connect);
+ * `initRwnd` the route's initrwnd (dst_metric(dst, RTAX_INITRWND)).
  */
-export function initialWindowOf(s: Sysctls, rcvBuf: number, locked: boolean, mss: number, wscaleOk: boolean): InitialWindow {
+export function initialWindowOf(s: Sysctls, rcvBuf: number, locked: boolean, mss: number, wscaleOk: boolean, initRwnd = 0): InitialWindow {
   const fullSpace = Math.floor((rcvBuf * TCP_DEFAULT_SCALING_RATIO) / RATIO_ONE);
   const clamp = locked ? fullSpace : 0;
-  return selectInitialWindow(s, fullSpace, mss, clamp, wscaleOk);
+  return selectInitialWindow(s, fullSpace, mss, clamp, wscaleOk, initRwnd);
 }
 
 /**

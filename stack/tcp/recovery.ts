@@ -15,6 +15,7 @@ import { FLAG_ECE, FLAG_LOST_RETRANS, FLAG_SET_XMIT_TIMER, FLAG_SND_UNA_ADVANCED
 import { anyRetransDone, isReno, tryKeepOpen } from './ca-state.ts';
 import type { CaState, Connection, TxRecord } from './connection.ts';
 import { processLoss, type Rexmit } from './frto.ts';
+import { probeLost } from './mtu-probe-loss.ts';
 import { endCwndReduction, enterCwr, inCwndReduction, initCwndReduction } from './prr.ts';
 import { rackMarkLost } from './rack.ts';
 import { addRenoSack, resetRenoSack } from './reno-sack.ts';
@@ -114,6 +115,8 @@ export interface AlertResult {
   flag: number;
   /** *rexmit: tcp_xmit_recovery's work after the window update. */
   rexmit: Rexmit;
+  /** A path MTU probe was lost (mtu-probe-loss.ts): the caller resends what no longer fits, as tcp_simple_retransmit, at once. */
+  mtuProbeLost?: boolean;
 }
 
 /**
@@ -177,6 +180,8 @@ export function fastretransAlert(c: Connection, seg: Segment, priorUna: number, 
     tryToOpen(c, flag);
     return { flag, rexmit: 'none' };
   }
+  // "MTU probe failure: don't reduce cwnd": a lost probe at SND.UNA is no congestion (Open and Disorder only).
+  if ((c.caState === 'open' || c.caState === 'disorder') && probeLost(c)) return { flag, rexmit: 'none', mtuProbeLost: true };
   enterRecovery(c, eceAck);
   return { flag, rexmit: 'lost' };
 }

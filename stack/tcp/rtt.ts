@@ -40,8 +40,8 @@ export class RttEstimator {
   minRtt: number | undefined;
 
   constructor(
-    /** The RTO's variance floor (tcp_rto_min_us), in ms. */
-    readonly rtoMin = TCP_RTO_MIN,
+    /** The RTO's variance floor (tcp_rto_min_us), in ms: the socket's, or its route's rto_min (dst.ts). */
+    public rtoMin = TCP_RTO_MIN,
     /** The backoff cap (icsk_rto_max; tcp_rto_max_ms, 120 s by default). */
     readonly rtoMax = TCP_RTO_MAX,
   ) {}

@@ -154,6 +154,33 @@ export class RetransmitQueue {
     return tail;
   }
 
+  /**
+   * tcp_set_skb_tso_segs on a retransmitted skb longer than the MSS: r as
+   * segments of `mss` bytes of the same skb, the last keeping r's PSH, FIN
+   * and end of skb; each keeps r's marks and times. Returns them in order.
+   */
+  cut(r: TxRecord, mss: number): TxRecord[] {
+    const out = [r];
+    let cur = r;
+    let i = this.head;
+    while (i < this.records.length && this.records[i] !== r) i++;
+    while (cur.len > mss) {
+      const tail: TxRecord = { ...cur, seq: (cur.seq + mss) >>> 0, len: cur.len - mss, syn: false };
+      cur.len = mss;
+      cur.fin = false;
+      cur.psh = false;
+      cur.skbEnd = false;
+      this.records.splice(++i, 0, tail);
+      if (tail.sacked) this.sackedOut++;
+      if (tail.lost) this.lostOut++;
+      if (tail.retransOut) this.retransOut++;
+      if (tail.retrans > 0) this.everRetransmitted++;
+      out.push(tail);
+      cur = tail;
+    }
+    return out;
+  }
+
   /** A tail loss probe resent r: TCPCB_EVER_RETRANS only, not retransmitted data in flight. */
   markProbed(r: TxRecord): void {
     this.isolate(r);

@@ -1114,13 +1114,14 @@ export class TcpSock implements SocketOwner {
   }
 
   /**
-   * IP_MTU (IPV6_MTU): the path MTU of the socket's route (dst_mtu), which
-   * a connected socket has; ENOTCONN without one.
+   * IP_MTU (IPV6_MTU): the path MTU of the socket's route (dst_mtu of
+   * sk_dst_get: the route as the connection last looked it up), which a
+   * connected socket has; ENOTCONN without one.
    */
   pathMtu(): number | TcpErrno {
     const c = this.conn;
     if (c === undefined || c.state === 'CLOSED') return 'ENOTCONN';
-    return this.layer.ctx.route.mtu(c.remote, c.now());
+    return this.layer.ctx.route.mtu(c.remote, c.now(), c.dst);
   }
 
   /** SIOCOUTQNSD: bytes written but not yet sent (tcp_ioctl: write_seq - snd_nxt); EINVAL on a listener. */

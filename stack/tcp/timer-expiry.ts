@@ -12,6 +12,7 @@ import { queueCwr } from './ecn.ts';
 import { activeDetectBlackhole } from './fastopen-client.ts';
 import { abortWithReset, timedOut } from './endings.ts';
 import { startFrto } from './frto.ts';
+import { blackholeDetected } from './mtu-probe.ts';
 import * as out from './output.ts';
 import { cwndReduction } from './prr.ts';
 import { rackDetectLoss, rackSkbTimeoutUs } from './rack.ts';
@@ -92,6 +93,8 @@ function onRetransmitTimer(c: Connection): void {
     const budget = c.userTimeout > 0 ? c.userTimeout : modelTimeout(retries, TCP_TIMEOUT_INIT, c.rtt.rtoMax);
     expired = c.retransmits > 0 && c.now() - head.firstSentAt >= budget;
   } else {
+    // Black hole detection: past tcp_retries1 RTOs, path MTU probing may start or search lower (mtu-probe.ts).
+    if (retransmitsTimedOut(c, c.ctx.sysctl.tcp_retries1, 0)) blackholeDetected(c);
     const boundary = c.orphan ? orphanRetries(c) : c.ctx.sysctl.tcp_retries2;
     expired = retransmitsTimedOut(c, boundary, c.orphan ? 0 : c.userTimeout);
   }

@@ -66,6 +66,11 @@ export class WriteQueue {
     return this.tail() === skb;
   }
 
+  /** The unsent skbs, head first (read only). */
+  all(): readonly UnsentSkb[] {
+    return this.skbs;
+  }
+
   /** The unsent skbs (each charged a head in the send buffer: sndbuf.ts). */
   get count(): number {
     return this.skbs.length;

@@ -318,7 +318,8 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('tc qdisc replace dev tun0 root pfifo limit 0'), 'unsupported');
   t.is(one('tc qdisc replace dev tun0 root fq'), 'ignored');
   t.is(one('true'), 'noop');
-  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'unsupported');
+  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'route');
+  t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 ssthresh 5'), 'unsupported');
   t.is(one('echo 2 > /sys/module/tcp_cubic/parameters/hystart_detect'), 'unsupported');
   t.is(one('ethtool -K tun0 tso off gso off'), 'ignored');
   t.is(one('sysctl -q net.ipv4.tcp_fastopen_cookies=0 &> /dev/null ||\\\n ip tcp_metrics flush all &> /dev/null'), 'net.ipv4.tcp_fastopen_cookies=0 tcp-metrics-flush');
@@ -364,7 +365,7 @@ test('sysctl commands reach the stack; unmodelled names and other commands warn;
   passes(t, r);
   t.deepEqual(r.warnings, [
     'w.pkt:6: warning: sysctl net.ipv4.tcp_frobnication is not modelled by the stack: `sysctl -q net.ipv4.tcp_frobnication=1` ignored',
-    'w.pkt:7: warning: shell command not run: `ip route show` (not a sysctl setting)',
+    "w.pkt:7: warning: shell command not run: `ip route show` (ip route show: only add, change and replace (a route's metrics) are modelled)",
   ]);
   // Each script starts afresh: the sysctl above is gone.
   passes(t, run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [5], [4]) = 0\n'));

@@ -103,6 +103,10 @@ export class Cubic implements CongestionControl {
     }
   }
 
+  clearCwndCount(): void {
+    this.cwndCount = 0;
+  }
+
   /** bictcp_update: the target window and ca->cnt, at most once per jiffy. */
   private update(cwnd: number, acked: number): void {
     const now = this.jiffies();

@@ -46,6 +46,10 @@ export class NewReno implements CongestionControl {
     this.cwndCount = 0;
   }
 
+  clearCwndCount(): void {
+    this.cwndCount = 0;
+  }
+
   onExitRecovery(): void {
     this.cwnd = this.ssthresh;
   }

@@ -57,4 +57,6 @@ export interface CongestionControl {
   onDataSent(inFlight: number): void;
   /** undo_cwnd: the window to restore when a reduction proves spurious. */
   undoCwnd(priorCwnd: number): number;
+  /** tp->snd_cwnd_cnt = 0 from outside the algorithm (tcp_mtup_probe_success sets a new cwnd). */
+  clearCwndCount(): void;
 }
