@@ -171,6 +171,24 @@ export function pipeWrite(p: PipeEnd, count: number): Prepared {
   });
 }
 
+/** fcntl on a pipe end: F_GETFL (O_RDONLY or O_WRONLY, and O_NONBLOCK), F_SETFL (O_NONBLOCK), F_GETFD/F_SETFD. */
+export function pipeFcntl(p: PipeEnd, cmd: number, value: number): Prepared {
+  return exact(() => {
+    switch (cmd) {
+      case SYMBOLS.F_GETFL:
+        return { ret: (p.end === 'read' ? SYMBOLS.O_RDONLY! : SYMBOLS.O_WRONLY!) | (p.nonblock ? SYMBOLS.O_NONBLOCK! : 0) };
+      case SYMBOLS.F_SETFL:
+        p.nonblock = (value & SYMBOLS.O_NONBLOCK!) !== 0;
+        return { ret: 0 };
+      case SYMBOLS.F_GETFD:
+      case SYMBOLS.F_SETFD:
+        return { ret: 0 };
+      default:
+        throw new SyscallError(`fcntl command ${cmd} is not supported by tcpstack pkt (F_GETFL, F_SETFL)`);
+    }
+  });
+}
+
 /** close() of a pipe end: the pipe loses a reader or a writer. */
 export function pipeClose(host: object, fd: number): Prepared {
   const ends = pipeEnds(host);
@@ -235,9 +253,9 @@ export function spliceCall(a: SpliceArgs): Prepared {
  * SPLICE_F_NONBLOCK or O_NONBLOCK on the pipe), no more than the free
  * buffers' pages (do_splice_read), then tcp_read_sock's rounds. A round
  * that took nothing ends the call with what was spliced, or looks at the
- * socket: the end of the stream or bytes held back by the urgent mark
- * give 0, a pending error or a closed socket fail, and a socket with
- * nothing to read waits unless O_NONBLOCK (EAGAIN). A round that filled
+ * socket: the end of the stream gives 0, a pending error or a closed
+ * socket fail, O_NONBLOCK on the socket gives EAGAIN, bytes held back by
+ * the urgent mark 0, and otherwise the call waits for data. A round that filled
  * the pipe ends it too (splice_to_pipe's EAGAIN after some bytes).
  */
 function socketToPipe(s: ScriptSocket, p: PipeEnd, len: number, flags: number): Prepared {
@@ -268,14 +286,16 @@ function socketToPipe(s: ScriptSocket, p: PipeEnd, len: number, flags: number): 
       if (ret < 0) return spliced > 0 ? { ret: spliced } : { ret: -1, errno: 'EAGAIN' };
       if (ret === 0) {
         if (spliced > 0) return { ret: spliced };
-        let idle: 'zero' | 'wait';
+        let idle: 'zero' | 'held' | 'wait';
         try {
           idle = ep.spliceIdle();
         } catch (e) {
           return failed(e);
         }
         if (idle === 'zero') return { ret: 0 };
-        return s.nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
+        if (s.nonblock) return { ret: -1, errno: 'EAGAIN' };
+        // "if __tcp_splice_read() got nothing while we have an skb in receive queue, we do not want to loop".
+        return idle === 'held' ? { ret: 0 } : undefined;
       }
       left -= ret;
       spliced += ret;
@@ -286,7 +306,8 @@ function socketToPipe(s: ScriptSocket, p: PipeEnd, len: number, flags: number): 
 
 /**
  * splice_to_socket: the pipe's bytes, up to len, written to the socket as
- * a write (MSG_MORE under SPLICE_F_MORE or while the pipe holds more).
+ * one write (MSG_MORE under SPLICE_F_MORE; MSG_DONTWAIT with O_NONBLOCK on
+ * the socket, as a write of the runner's).
  * With the pipe empty: 0 once no writer is left, EAGAIN under
  * SPLICE_F_NONBLOCK or O_NONBLOCK on the pipe, else it waits.
  */
@@ -300,9 +321,8 @@ function pipeToSocket(p: PipeEnd, s: ScriptSocket, len: number, flags: number, w
         if (p.pipe.writers === 0) return { ret: 0 };
         return nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
       }
-      const count = Math.min(len, held);
-      const more = (flags & SPLICE_F_MORE) !== 0 || held > count;
-      inner = write(s, count, more ? SYMBOLS.MSG_MORE! : 0);
+      // One batch: the pipe's 16 buffers are within splice_to_socket's bvec array, so MSG_MORE is SPLICE_F_MORE's alone.
+      inner = write(s, Math.min(len, held), (flags & SPLICE_F_MORE) !== 0 ? SYMBOLS.MSG_MORE! : 0);
     }
     const o = inner.step();
     if (o !== undefined && o.ret > 0) p.pipe.read(o.ret);

@@ -20,6 +20,7 @@ export const ERRNOS: Readonly<Record<string, readonly [number, string]>> = {
   EINVAL: [22, 'Invalid argument'],
   EMFILE: [24, 'Too many open files'],
   ENOSPC: [28, 'No space left on device'],
+  ESPIPE: [29, 'Illegal seek'],
   EPIPE: [32, 'Broken pipe'],
   EDOM: [33, 'Numerical argument out of domain'],
   ERANGE: [34, 'Numerical result out of range'],

@@ -20,7 +20,7 @@ import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
 import { scriptFiles } from './files.ts';
-import { pipeCall, pipeClose, pipeEnds, pipeRead, pipeWrite, spliceCall, type PipeEnd } from './pipes.ts';
+import { pipeCall, pipeClose, pipeEnds, pipeFcntl, pipeRead, pipeWrite, spliceCall, type PipeEnd } from './pipes.ts';
 import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
@@ -740,9 +740,11 @@ const sysShutdown: Impl = (host, args) => {
 
 const sysFcntl: Impl = (host, args) => {
   if (args.length !== 2 && args.length !== 3) throw new SyscallError(`fcntl expected 2-3 args but got ${args.length}`);
-  const s = socketOf(host, s32Arg(args, 0));
   const cmd = s32Arg(args, 1);
   const value = args.length === 3 ? s32Arg(args, 2) : 0;
+  const pipeEnd = pipeEnds(host).get(s32Arg(args, 0));
+  if (pipeEnd !== undefined) return pipeFcntl(pipeEnd, cmd, value);
+  const s = socketOf(host, s32Arg(args, 0));
   return exact(() => {
     switch (cmd) {
       case SYMBOLS.F_GETFL:

@@ -195,12 +195,13 @@ export class TcpEndpoint implements Endpoint {
 
   /**
    * What tcp_splice_read makes of a read that took nothing: 'zero' (the
-   * stream ended, or bytes wait behind the urgent mark), 'wait' (nothing
-   * yet); throws the pending error, or ENOTCONN on a closed socket.
+   * stream ended), 'held' (bytes wait behind the urgent mark: a blocking
+   * splice returns 0 rather than wait), 'wait' (nothing yet); throws the
+   * pending error, or ENOTCONN on a closed socket.
    */
-  spliceIdle(): 'zero' | 'wait' {
+  spliceIdle(): 'zero' | 'held' | 'wait' {
     const result = this.open('splice').spliceIdle();
-    if (result !== 'zero' && result !== 'wait') throw new SocketError(result, 'splice');
+    if (result !== 'zero' && result !== 'held' && result !== 'wait') throw new SocketError(result, 'splice');
     return result;
   }
 

@@ -592,8 +592,13 @@ export class TcpSock implements SocketOwner {
     return readSock(c, actor);
   }
 
-  /** What tcp_splice_read checks when tcp_read_sock took nothing: SOCK_DONE, sk_err (taken), RCV_SHUTDOWN, CLOSE (ENOTCONN). */
-  spliceIdle(): 'zero' | 'wait' | TcpErrno {
+  /**
+   * What tcp_splice_read checks when tcp_read_sock took nothing: the end of
+   * the stream (SOCK_DONE, RCV_SHUTDOWN: 'zero'), sk_err (taken), CLOSE
+   * (ENOTCONN); then, for a caller that may wait, bytes still queued (held
+   * back by the urgent mark: 'held', no wait) or nothing yet ('wait').
+   */
+  spliceIdle(): 'zero' | 'held' | 'wait' | TcpErrno {
     const c = this.conn;
     if (this.listener) return 'ENOTCONN';
     if (!c) return this.takeSockError() ?? 'ENOTCONN';
@@ -601,7 +606,7 @@ export class TcpSock implements SocketOwner {
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.shutRd) return 'zero';
     if (c.state === 'CLOSED') return 'ENOTCONN';
-    return c.recvQueue.length > 0 ? 'zero' : 'wait';
+    return c.recvQueue.length > 0 ? 'held' : 'wait';
   }
 
   /**
