@@ -553,8 +553,8 @@ export class TcpSock implements SocketOwner {
     if (c.recvQueue.length > 0) {
       // Urgent data marked (urgent.ts): the read stops at the mark and steps over the urgent byte.
       const data = msgPeek ? peek(c, max) : c.urgData !== 0 ? recvmsgUrgent(c, max) : recvmsg(c, max, inPlace);
-      // Only the urgent byte was there: nothing read, as if nothing had come.
-      if (data.length > 0 || c.recvQueue.length > 0) return data;
+      // Only the urgent byte was there (stepped over, or peeked past): nothing read, as if nothing had come.
+      if (data.length > 0 || max <= 0) return data;
     }
     if (c.finReceived) return EMPTY;
     if (c.pendingError !== undefined) return this.takeReportedError();

@@ -75,6 +75,7 @@ test('only the urgent byte left: POLLIN wants one byte more, and a read steps ov
   p.send({ flags: 'U.', seq: p.their(1), ack: p.our(1), data: pattern(5), urg: 5 });
   t.is(e.read(100)!.length, 4);
   t.is(e.poll() & (POLLIN | POLLPRI), POLLPRI, 'the urgent byte alone does not make it readable');
+  t.is(e.peek(100), null, 'a peek past the urgent byte finds nothing either');
   t.is(e.read(100), null);
   t.is(errno(() => e.recvOob()), 'EINVAL', 'stepped over: urgent data is forgotten');
 });
