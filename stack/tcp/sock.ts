@@ -397,6 +397,7 @@ export class TcpSock implements SocketOwner {
     l.userMss = this.opts.userMss;
     l.tos = this.opts.tos;
     l.tclass = this.opts.tclass;
+    l.urgInline = this.opts.oobInline;
     l.deferAccept = this.deferAccept;
     // inet_listen: under TFO_SERVER_WO_SOCKOPT1 (and the server bit) a listener
     // without TCP_FASTOPEN gets a Fast Open queue of its backlog; the queue
@@ -1042,6 +1043,7 @@ export class TcpSock implements SocketOwner {
         return undefined;
       case 'SO_OOBINLINE':
         o.oobInline = v === true;
+        if (this.listener) this.listener.urgInline = o.oobInline;
         break;
       case 'IP_FREEBIND':
       case 'IPV6_FREEBIND':

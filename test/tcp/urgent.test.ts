@@ -8,7 +8,8 @@ import test from 'ava';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { POLLIN, SocketError, type Endpoint } from '../../stack/socket/types.ts';
 import { POLLPRI } from '../../stack/tcp/types.ts';
-import { passiveOpen, pattern } from '../helpers/tcp-peer.ts';
+import { passiveOpen, pattern, TcpPeer } from '../helpers/tcp-peer.ts';
+import { testStack } from '../helpers/stack.ts';
 
 const tcp = (ep: Endpoint): TcpEndpoint => {
   if (!(ep instanceof TcpEndpoint)) throw new Error('not a TCP endpoint');
@@ -92,6 +93,23 @@ test('SO_OOBINLINE: the urgent byte is read in the stream after the mark; MSG_OO
   t.deepEqual(e.read(100), data.subarray(0, 9), 'still stops at the mark');
   t.true(e.atMark());
   t.deepEqual(e.read(100), data.subarray(9), 'then reads the urgent byte and on');
+});
+
+test('SO_OOBINLINE on a listener holds for its child before accept(): a newer pointer keeps the old urgent byte in the stream', (t) => {
+  const s = testStack({}, 1);
+  const p = new TcpPeer(s, {});
+  const l = tcp(s.stack.tcp.socket());
+  l.setsockopt('SO_OOBINLINE', true);
+  l.bind(0, p.stackPort);
+  l.listen(4);
+  p.send({ flags: 'S', seq: p.iss, opts: { mss: 1460 } });
+  p.send({ flags: '.', seq: p.their(1), ack: p.our(1) });
+  const data = pattern(10);
+  // The first byte urgent, the reader at it; then a newer pointer, both before accept().
+  p.send({ flags: 'U.', seq: p.their(1), ack: p.our(1), data: data.subarray(0, 5), urg: 1 });
+  p.send({ flags: 'U.', seq: p.their(6), ack: p.our(1), data: data.subarray(5), urg: 5 });
+  const e = tcp(l.accept()!);
+  t.deepEqual(e.read(100), data.subarray(0, 9), 'the old urgent byte is still there (without SO_OOBINLINE it would be gone)');
 });
 
 test('MSG_PEEK stops before the mark, and at it steps over the urgent byte without moving the reader', (t) => {
