@@ -15,6 +15,7 @@ import type { Expr } from './ast.ts';
 import { SyscallError, type Outcome, type Prepared } from './call-types.ts';
 import { SYMBOLS } from './symbols.ts';
 import type { ScriptSocket, SyscallHost } from './sockets.ts';
+import type { Deadline } from './sock-timeouts.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError } from '../../stack/socket/types.ts';
 
@@ -218,6 +219,8 @@ export interface SpliceArgs {
   flags: number;
   /** For pipe → socket: the write the bytes make (writeCall in syscalls.ts). */
   write: (s: ScriptSocket, count: number, flags: number) => Prepared;
+  /** For socket → pipe: how long tcp_splice_read may wait for data (sock_rcvtimeo: O_NONBLOCK, SO_RCVTIMEO). */
+  rcvDeadline: (s: ScriptSocket) => Deadline;
 }
 
 const isPipe = (x: PipeEnd | ScriptSocket): x is PipeEnd => 'pipe' in x;
@@ -243,7 +246,7 @@ export function spliceCall(a: SpliceArgs): Prepared {
     return undefined;
   })();
   if (early !== undefined) return exact(() => early);
-  if (isPipe(to)) return socketToPipe(from as ScriptSocket, to, len, flags);
+  if (isPipe(to)) return socketToPipe(from as ScriptSocket, to, len, flags, a.rcvDeadline(from as ScriptSocket));
   return pipeToSocket(from as PipeEnd, to as ScriptSocket, len, flags, a.write);
 }
 
@@ -254,54 +257,60 @@ export function spliceCall(a: SpliceArgs): Prepared {
  * buffers' pages (do_splice_read), then tcp_read_sock's rounds. A round
  * that took nothing ends the call with what was spliced, or looks at the
  * socket: the end of the stream gives 0, a pending error or a closed
- * socket fail, O_NONBLOCK on the socket gives EAGAIN, bytes held back by
- * the urgent mark 0, and otherwise the call waits for data. A round that filled
+ * socket fail, O_NONBLOCK on the socket (or SO_RCVTIMEO run out) gives
+ * EAGAIN, bytes held back by the urgent mark 0, and otherwise the call
+ * waits for data, at most SO_RCVTIMEO. A round that filled
  * the pipe ends it too (splice_to_pipe's EAGAIN after some bytes).
  */
-function socketToPipe(s: ScriptSocket, p: PipeEnd, len: number, flags: number): Prepared {
+function socketToPipe(s: ScriptSocket, p: PipeEnd, len: number, flags: number, deadline: Deadline): Prepared {
   const ep = s.endpoint;
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError('splice() from a socket needs a TCP endpoint');
   const nonblockPipe = (flags & SPLICE_F_NONBLOCK) !== 0 || p.nonblock;
-  return exact(() => {
-    const pipe = p.pipe;
-    if (pipe.readers === 0) return { ret: -1, errno: 'EPIPE' };
-    if (pipe.freeSlots === 0) return nonblockPipe ? { ret: -1, errno: 'EAGAIN' } : undefined;
-    let left = Math.min(len, pipe.freeSlots * PAGE_SIZE);
-    let spliced = 0;
-    for (;;) {
-      let ret: number;
-      let taken = 0;
-      try {
-        // tcp_splice_data_recv: at most what the call has left (rd_desc->count).
-        ret = ep.readSock((chunk) => {
-          const want = Math.min(left - taken, chunk.length);
-          if (want === 0) return 0;
-          const placed = pipe.splice(want);
-          taken += placed;
-          return placed > 0 ? placed : -1; // splice_to_pipe: -EAGAIN when the pipe took nothing
-        });
-      } catch (e) {
-        return failed(e);
-      }
-      if (ret < 0) return spliced > 0 ? { ret: spliced } : { ret: -1, errno: 'EAGAIN' };
-      if (ret === 0) {
-        if (spliced > 0) return { ret: spliced };
-        let idle: 'zero' | 'held' | 'wait';
+  return {
+    mode: 'exact',
+    wakeAt: deadline.at,
+    step: () => {
+      const pipe = p.pipe;
+      if (pipe.readers === 0) return { ret: -1, errno: 'EPIPE' };
+      if (pipe.freeSlots === 0) return nonblockPipe ? { ret: -1, errno: 'EAGAIN' } : undefined;
+      let left = Math.min(len, pipe.freeSlots * PAGE_SIZE);
+      let spliced = 0;
+      for (;;) {
+        let ret: number;
+        let taken = 0;
         try {
-          idle = ep.spliceIdle();
+          // tcp_splice_data_recv: at most what the call has left (rd_desc->count).
+          ret = ep.readSock((chunk) => {
+            const want = Math.min(left - taken, chunk.length);
+            if (want === 0) return 0;
+            const placed = pipe.splice(want);
+            taken += placed;
+            return placed > 0 ? placed : -1; // splice_to_pipe: -EAGAIN when the pipe took nothing
+          });
         } catch (e) {
           return failed(e);
         }
-        if (idle === 'zero') return { ret: 0 };
-        if (s.nonblock) return { ret: -1, errno: 'EAGAIN' };
-        // "if __tcp_splice_read() got nothing while we have an skb in receive queue, we do not want to loop".
-        return idle === 'held' ? { ret: 0 } : undefined;
+        if (ret < 0) return spliced > 0 ? { ret: spliced } : { ret: -1, errno: 'EAGAIN' };
+        if (ret === 0) {
+          if (spliced > 0) return { ret: spliced };
+          let idle: 'zero' | 'held' | 'wait';
+          try {
+            idle = ep.spliceIdle();
+          } catch (e) {
+            return failed(e);
+          }
+          if (idle === 'zero') return { ret: 0 };
+          // timeo 0: O_NONBLOCK, or SO_RCVTIMEO run out.
+          if (deadline.nonblocking()) return { ret: -1, errno: 'EAGAIN' };
+          // "if __tcp_splice_read() got nothing while we have an skb in receive queue, we do not want to loop".
+          return idle === 'held' ? { ret: 0 } : undefined;
+        }
+        left -= ret;
+        spliced += ret;
+        if (left === 0 || deadline.nonblocking()) return { ret: spliced };
       }
-      left -= ret;
-      spliced += ret;
-      if (left === 0 || s.nonblock) return { ret: spliced };
-    }
-  });
+    },
+  };
 }
 
 /**

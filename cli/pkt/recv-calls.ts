@@ -9,8 +9,11 @@
  * it (MSG_CTRUNC when the script's msg_control has no room for it).
  *
  * A blocking attempt that would wait returns undefined; the runner attempts
- * it again whenever the stack changed (syscalls.ts).
+ * it again whenever the stack changed (syscalls.ts), and once more when
+ * SO_RCVTIMEO's time is up, when the call returns what it has as a
+ * non-blocking one would (sock-timeouts.ts).
  */
+import type { Deadline } from './sock-timeouts.ts';
 import { SYMBOLS } from './symbols.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { POLLERR, POLLHUP, POLLIN, POLLRDHUP, SocketError, type Endpoint } from '../../stack/socket/types.ts';
@@ -39,8 +42,8 @@ export interface RecvRequest {
   /** Bytes asked for (the buffer's length, or the iovecs' sum). */
   count: number;
   flags: number;
-  /** O_NONBLOCK on the file. */
-  nonblock: boolean;
+  /** When the call stops waiting: at once (O_NONBLOCK, MSG_DONTWAIT, a zero SO_RCVTIMEO) or when SO_RCVTIMEO is up. */
+  deadline: Deadline;
   /** The buffer is NULL: copying into it faults (EFAULT), unless MSG_TRUNC means nothing is copied. */
   isNull: boolean;
 }
@@ -95,7 +98,6 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
   if (flags & MSG_OOB) return oobAttempt(r);
   const peek = (flags & MSG_PEEK) !== 0;
   const trunc = (flags & MSG_TRUNC) !== 0;
-  const nonblock = r.nonblock || (flags & MSG_DONTWAIT) !== 0;
   // sock_rcvlowat: MSG_WAITALL waits for everything, else min(SO_RCVLOWAT, len), at least 1.
   const target = (flags & MSG_WAITALL) !== 0 ? count : Math.min(rcvLowat(ep), count) || 1;
   const faults = r.isNull && !trunc;
@@ -103,6 +105,9 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
   let waited = false;
   return () => {
     if (count <= 0) return { ret: 0 };
+    // tcp_recvmsg_locked at its timeout (timeo 0, as a non-blocking call's):
+    // what is queued is copied, then the call returns what it has, or EAGAIN.
+    const nonblock = r.deadline.nonblocking();
     if (peek) {
       // peek_seq: nothing is consumed, so each attempt looks at the queue afresh.
       const avail = ep.readableBytes;
@@ -121,7 +126,7 @@ export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
     // A reader that waits is woken by tcp_data_ready only once SO_RCVLOWAT's
     // mark is queued anew (tcp_epollin_ready: what it already took does not
     // count), or by the end of the stream or an error: what poll() says.
-    if (waited && (ep.poll() & (POLLIN | POLLERR | POLLHUP)) === 0) return undefined;
+    if (waited && !nonblock && (ep.poll() & (POLLIN | POLLERR | POLLHUP)) === 0) return undefined;
     waited = true;
     for (;;) {
       if (faults && ep.readableBytes > 0) return got > 0 ? { ret: got } : { ret: -1, errno: 'EFAULT' };

@@ -16,6 +16,7 @@
  */
 import { formatExpr, type Expr, type SyscallSpec } from './ast.ts';
 import { SyscallError, checkCmsgHeader, type Outcome, type Prepared } from './call-types.ts';
+import { cStringBytes } from './cstring.ts';
 import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
@@ -24,11 +25,13 @@ import { pipeCall, pipeClose, pipeEnds, pipeFcntl, pipeRead, pipeWrite, spliceCa
 import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
+import { callDeadline, timeoutGetter, timeoutSetter, type Deadline, type TimeoutOption } from './sock-timeouts.ts';
 import { type ScriptSocket, type SyscallHost } from './sockets.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError, type Endpoint } from '../../stack/socket/types.ts';
 
 export { SyscallError, type Outcome, type Prepared } from './call-types.ts';
+export { cStringBytes } from './cstring.ts';
 
 // ---------------------------------------------------------------------------
 // Expressions
@@ -125,16 +128,8 @@ function bufferArg(args: Expr[], i: number): { isNull: boolean } {
 
 // ---------------------------------------------------------------------------
 
-/** A call's failure decided in the runner, with an errno the socket layer never returns (EDOM). */
-class CallFails extends Error {
-  constructor(readonly errno: string) {
-    super(errno);
-  }
-}
-
 function fail(error: unknown): Outcome {
   if (error instanceof SocketError) return { ret: -1, errno: error.code };
-  if (error instanceof CallFails) return { ret: -1, errno: error.errno };
   throw error;
 }
 
@@ -190,6 +185,9 @@ function familyMismatch(host: SyscallHost, s: ScriptSocket): Outcome | undefined
 type Impl = (host: SyscallHost, args: Expr[], expected: number) => Prepared;
 
 const exact = (step: () => Outcome | undefined, after?: (o: Outcome) => void): Prepared => ({ mode: 'exact', step, wakeAt: undefined, after });
+
+/** A call that may block until `deadline` (SO_RCVTIMEO or SO_SNDTIMEO, sock-timeouts.ts): the runner attempts it again then. */
+const until = (deadline: Deadline, step: () => Outcome | undefined): Prepared => ({ mode: 'exact', step, wakeAt: deadline.at });
 
 const sysSocket: Impl = (host, args, expected) => {
   checkArgCount(args, 3);
@@ -283,9 +281,11 @@ const sysAccept: Impl = (host, args, expected) => {
   ellipsisArg(args, 1);
   ellipsisArg(args, 2);
   const ep = endpointOf(s);
+  // inet_csk_accept: a blocking accept waits at most SO_RCVTIMEO (inet_csk_wait_for_connect), then EAGAIN.
+  const deadline = callDeadline(host, ep, 'SO_RCVTIMEO', s.nonblock);
   return {
     mode: 'fd',
-    wakeAt: undefined,
+    wakeAt: deadline.at,
     step: () => {
       let child: Endpoint | null;
       try {
@@ -293,7 +293,7 @@ const sysAccept: Impl = (host, args, expected) => {
       } catch (e) {
         return fail(e);
       }
-      if (child === null) return s.nonblock ? { ret: -1, errno: 'EAGAIN' } : undefined;
+      if (child === null) return deadline.nonblocking() ? { ret: -1, errno: 'EAGAIN' } : undefined;
       return { ret: host.allocLiveFd(), child };
     },
     after: (o) => {
@@ -339,8 +339,11 @@ const sysConnect: Impl = (host, args) => {
   }
   let started = false;
   let err = 'EALREADY';
-  // __inet_stream_connect, over the endpoint's state.
-  return exact(() => {
+  // __inet_stream_connect, over the endpoint's state; a blocking call waits
+  // at most SO_SNDTIMEO (sock_sndtimeo), then returns its EINPROGRESS or
+  // EALREADY while the handshake goes on.
+  const deadline = callDeadline(host, ep, 'SO_SNDTIMEO', s.nonblock);
+  return until(deadline, () => {
     if (!started) {
       started = true;
       if (s.sockState === 'connected') return { ret: -1, errno: 'EISCONN' };
@@ -366,7 +369,7 @@ const sysConnect: Impl = (host, args) => {
       }
     }
     const st = ep.state;
-    if (st === 'SYN_SENT' || st === 'SYN_RECV') return s.nonblock ? { ret: -1, errno: err } : undefined;
+    if (st === 'SYN_SENT' || st === 'SYN_RECV') return deadline.nonblocking() ? { ret: -1, errno: err } : undefined;
     if (st === 'CLOSED') {
       s.sockState = 'unconnected';
       return { ret: -1, errno: ep.getError() ?? 'ECONNABORTED' };
@@ -397,9 +400,15 @@ function disconnectCall(s: ScriptSocket): Prepared {
   });
 }
 
-function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean): Prepared {
+/** tcp_recvmsg's wait: none for O_NONBLOCK or MSG_DONTWAIT, else at most SO_RCVTIMEO (sock_rcvtimeo). */
+function recvDeadline(host: SyscallHost, s: ScriptSocket, flags: number): Deadline {
+  return callDeadline(host, endpointOf(s), 'SO_RCVTIMEO', s.nonblock || (flags & MSG_DONTWAIT) !== 0);
+}
+
+function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean, host: SyscallHost): Prepared {
   if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
-  return exact(recvAttempts({ ep: endpointOf(s), count, flags, nonblock: s.nonblock, isNull }));
+  const deadline = recvDeadline(host, s, flags);
+  return until(deadline, recvAttempts({ ep: endpointOf(s), count, flags, deadline, isNull }));
 }
 
 /** iovec_new: the iovecs' total length; `iovlen` (msg_iovlen, readv's count) must match the array. */
@@ -418,7 +427,7 @@ const sysReadv: Impl = (host, args) => {
   checkArgCount(args, 3);
   const s = socketOf(host, s32Arg(args, 0));
   const count = iovecTotal(arg(args, 1), s32Arg(args, 2), 'iov_count');
-  return readCall('readv', s, count, 0, false);
+  return readCall('readv', s, count, 0, false, host);
 };
 
 /** cmsg_new: a script's expected control message (an int's, the only cmsg_data a TCP recvmsg here returns). */
@@ -456,18 +465,21 @@ const sysRecvmsg: Impl = (host, args) => {
   const controllen = expected.reduce((sum) => sum + cmsgSpace(4), 0);
   if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
   const ep = endpointOf(s);
-  const attempt = recvAttempts({ ep, count, flags, nonblock: s.nonblock, isNull: false });
+  const deadline = recvDeadline(host, s, flags);
+  const attempt = recvAttempts({ ep, count, flags, deadline, isNull: false });
   let control = recvmsgControl(undefined, controllen);
   let msgFlags = 0;
-  return exact(
-    () => {
+  return {
+    mode: 'exact',
+    wakeAt: deadline.at,
+    step: () => {
       const o = attempt();
       msgFlags = o?.msgFlags ?? 0;
       // tcp_recvmsg puts TCP_CM_INQ after a call that did not fail.
       if (o !== undefined && o.ret >= 0) control = recvmsgControl(ep instanceof TcpEndpoint ? ep.inqHint() : undefined, controllen);
       return o;
     },
-    (o) => {
+    after: (o) => {
       // A failed recvmsg writes nothing back: the script's own msghdr compares equal.
       if (o.ret < 0) return;
       const actualFlags = control.flags | msgFlags | (flags & SYMBOLS.MSG_CMSG_CLOEXEC!);
@@ -483,7 +495,7 @@ const sysRecvmsg: Impl = (host, args) => {
       if (actual.length > n) throw new SyscallError(`received more than ${n} cmsgs`);
       if (expected.length > n) throw new SyscallError(`received only ${n} cmsgs`);
     },
-  );
+  };
 };
 
 /**
@@ -491,7 +503,11 @@ const sysRecvmsg: Impl = (host, args) => {
  * (MSG_MORE, MSG_EOR, MSG_ZEROCOPY, MSG_FASTOPEN: tcp_sendmsg_fastopen),
  * MSG_DONTWAIT and MSG_NOSIGNAL (no SIGPIPE here either way); a blocking
  * call waits for room and goes on until all is taken, its later parts
- * marked as the same call (one zerocopy id, one timestamp key).
+ * marked as the same call (one zerocopy id, one timestamp key), at most
+ * SO_SNDTIMEO (sock_sndtimeo): then it returns the bytes taken so far, or
+ * EAGAIN (sk_stream_wait_memory, sk_stream_wait_connect). `fastOpenCapable`:
+ * whether MSG_FASTOPEN or a deferred connect() make it a Fast Open write
+ * (writev and sendfile here never are).
  */
 function writeCall(
   name: string,
@@ -499,8 +515,9 @@ function writeCall(
   count: number,
   flags: number,
   isNull: boolean,
-  host?: SyscallHost,
+  host: SyscallHost,
   pieces?: readonly number[],
+  fastOpenCapable = true,
 ): Prepared {
   checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY | MSG_FASTOPEN | MSG_OOB);
   const ep = endpointOf(s);
@@ -513,13 +530,17 @@ function writeCall(
   let written = 0;
   const woken = writerWakeups(ep);
   // tcp_sendmsg_locked: MSG_FASTOPEN, or any write after a deferred connect(), goes through tcp_sendmsg_fastopen first.
-  const fastOpen = host !== undefined && ep instanceof TcpEndpoint && ((flags & MSG_FASTOPEN) !== 0 || ep.connectDeferred);
+  const fastOpen = fastOpenCapable && ep instanceof TcpEndpoint && ((flags & MSG_FASTOPEN) !== 0 || ep.connectDeferred);
   let phase: 'fastopen' | 'wait' | 'write' = fastOpen ? 'fastopen' : 'write';
-  return exact(() => {
+  // The Fast Open connect's wait has its own SO_SNDTIMEO (__inet_stream_connect);
+  // tcp_sendmsg_locked takes a fresh one for the rest once it is connected.
+  let deadline = callDeadline(host, ep, 'SO_SNDTIMEO', nonblock);
+  const step = (): Outcome | undefined => {
     if (phase === 'fastopen') {
       let r: { copied: number } | 'connected';
       try {
-        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host!.connectAddress, host!.connectPort, !nonblock, isNull);
+        // A caller that will not wait (a zero timeout too) does not hold the handshake's ACK back (sk_write_pending).
+        r = (ep as TcpEndpoint).sendFastOpen(new Uint8Array(count), host.connectAddress, host.connectPort, !deadline.nonblocking(), isNull, sendFlags.zerocopy);
       } catch (e) {
         return fail(e);
       }
@@ -529,14 +550,19 @@ function writeCall(
         if (s.sockState === 'unconnected') s.sockState = 'connecting';
         written = r.copied;
         const st = ep.state;
-        if (nonblock && (st === 'SYN_SENT' || st === 'SYN_RECV')) return written > 0 ? { ret: written } : { ret: -1, errno: 'EINPROGRESS' };
+        if (deadline.nonblocking() && (st === 'SYN_SENT' || st === 'SYN_RECV')) return written > 0 ? { ret: written } : { ret: -1, errno: 'EINPROGRESS' };
         phase = 'wait';
       }
     }
     if (phase === 'wait') {
       // __inet_stream_connect's wait (inet_wait_for_connect), then the rest as any write.
       const st = ep.state;
-      if (st === 'SYN_SENT' || st === 'SYN_RECV') return undefined;
+      if (st === 'SYN_SENT' || st === 'SYN_RECV') {
+        if (!deadline.expired()) return undefined;
+        // Timed out: the SYN's bytes, else EINPROGRESS (tcp_sendmsg_locked); the writer no longer waits (sk_write_pending).
+        (ep as TcpEndpoint).stopWaitingForConnect();
+        return written > 0 ? { ret: written } : { ret: -1, errno: 'EINPROGRESS' };
+      }
       if (st === 'CLOSED') {
         s.sockState = 'unconnected';
         return { ret: -1, errno: ep.getError() ?? 'ECONNABORTED' };
@@ -544,7 +570,10 @@ function writeCall(
       s.sockState = 'connected';
       phase = 'write';
       if (written >= count) return { ret: count };
+      deadline = callDeadline(host, ep, 'SO_SNDTIMEO', nonblock);
     }
+    // sk_stream_wait_memory at its timeout: EAGAIN before it looks for room again; tcp_sendmsg_locked returns what it took, if anything.
+    if (deadline.expired()) return written > 0 ? { ret: written } : { ret: -1, errno: 'EAGAIN' };
     if (!woken()) return undefined;
     for (;;) {
       let n: number;
@@ -561,12 +590,19 @@ function writeCall(
       written += n;
       if (written >= count) return { ret: count };
       if (n === 0) {
-        if (nonblock) return written > 0 ? { ret: written } : { ret: -1, errno: 'EAGAIN' };
+        if (deadline.nonblocking()) return written > 0 ? { ret: written } : { ret: -1, errno: 'EAGAIN' };
         return undefined;
       }
-      if (nonblock) return { ret: written };
+      if (deadline.nonblocking()) return { ret: written };
     }
-  });
+  };
+  return {
+    mode: 'exact',
+    step,
+    get wakeAt() {
+      return deadline.at;
+    },
+  };
 }
 
 /** The buffers of a write still to go once `written` bytes were taken (empty ones dropped). */
@@ -629,7 +665,7 @@ const sysWritev: Impl = (host, args) => {
   const s = socketOf(host, s32Arg(args, 0));
   const iov = arg(args, 1);
   const count = iovecBytes(iov, 'iov_count', s32Arg(args, 2));
-  return writeCall('writev', s, count, 0, false);
+  return writeCall('writev', s, count, 0, false, host, undefined, false);
 };
 
 /**
@@ -774,8 +810,11 @@ function optionName(level: number, name: number): string {
 }
 
 /** Integer options set and read through the TCP endpoint's own setsockopt/getsockopt (stack/tcp/sock.ts). */
-const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER']> = [
+type EndpointIntOption = 'TCP_CORK' | 'TCP_MAXSEG' | 'TCP_NOTSENT_LOWAT' | 'IP_TOS' | 'IPV6_TCLASS' | 'IP_MTU_DISCOVER' | 'IPV6_MTU_DISCOVER' | 'TCP_FASTOPEN_CONNECT' | 'TCP_FASTOPEN_NO_COOKIE';
+const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, EndpointIntOption]> = [
   [IPPROTO_TCP, SYMBOLS.TCP_CORK!, 'TCP_CORK'],
+  [IPPROTO_TCP, SYMBOLS.TCP_FASTOPEN_CONNECT!, 'TCP_FASTOPEN_CONNECT'],
+  [IPPROTO_TCP, SYMBOLS.TCP_FASTOPEN_NO_COOKIE!, 'TCP_FASTOPEN_NO_COOKIE'],
   [IPPROTO_TCP, SYMBOLS.TCP_MAXSEG!, 'TCP_MAXSEG'],
   [IPPROTO_TCP, SYMBOLS.TCP_NOTSENT_LOWAT!, 'TCP_NOTSENT_LOWAT'],
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_TOS!, 'IP_TOS'],
@@ -804,7 +843,7 @@ function endpointBoolOption(ep: Endpoint, level: number, name: number): (typeof 
   return found;
 }
 
-function endpointIntOption(ep: Endpoint, level: number, name: number): ((typeof ENDPOINT_INT_OPTIONS)[number][2]) | undefined {
+function endpointIntOption(ep: Endpoint, level: number, name: number): EndpointIntOption | undefined {
   const found = ENDPOINT_INT_OPTIONS.find(([l, n]) => l === level && n === name);
   if (found === undefined) return undefined;
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${found[2]} needs a TCP endpoint`);
@@ -912,13 +951,6 @@ const sysSetsockopt: Impl = (host, args) => {
       // do_ip_setsockopt reads a shorter value as a byte.
       (ep as TcpEndpoint).setsockopt(key, (optlen < 4 ? v & 0xff : v) !== 0);
     };
-  } else if (level === IPPROTO_TCP && (name === SYMBOLS.TCP_FASTOPEN_CONNECT || name === SYMBOLS.TCP_FASTOPEN_NO_COOKIE)) {
-    const v = int();
-    const option = name === SYMBOLS.TCP_FASTOPEN_CONNECT ? 'TCP_FASTOPEN_CONNECT' : 'TCP_FASTOPEN_NO_COOKIE';
-    apply = () => {
-      if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`${option} needs a TCP endpoint`);
-      ep.setsockopt(option, v);
-    };
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
     if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);
     // do_tcp_setsockopt: the name is the first optlen bytes (at most TCP_CA_NAME_MAX - 1).
@@ -928,7 +960,9 @@ const sysSetsockopt: Impl = (host, args) => {
       ep.setCongestionControl(caName);
     };
   } else if (RECV_OPTIONS.some(([l, n]) => l === level && n === name)) {
-    apply = recvOptionSetter(ep, level, name, val, s32Arg(args, 4), int);
+    apply = recvOptionSetter(ep, level, name, int);
+  } else if (timeoutOption(level, name) !== undefined) {
+    apply = timeoutSetter(ep, timeoutOption(level, name)!, val, s32Arg(args, 4));
   } else if (level === SOL_SOCKET && (name === SYMBOLS.SO_ZEROCOPY || name === SYMBOLS.SO_TIMESTAMPING)) {
     apply = errqueueOptionSetter(ep, name, int());
   } else if (level === SOL_SOCKET && name === SYMBOLS.SO_MARK) {
@@ -963,6 +997,8 @@ const sysGetsockopt: Impl = (host, args) => {
   const o = s.opts;
   const sys = host.stack.sysctl;
   if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) return getCongestion(ep, val, optlen);
+  const timeout = timeoutOption(level, name);
+  if (timeout !== undefined) return timeoutGetter(ep, timeout, val, optlen, () => bracketedArg(args, 3));
   let read: () => number;
   /** The most bytes the option gives back: an int's 4, TCP_INFO's whole struct tcp_info (more than a script's [4] ever asks). */
   let size = 4;
@@ -1060,40 +1096,23 @@ function errqueueOptionSetter(ep: Endpoint, name: number, v: number): () => void
   return () => ep.setsockopt('SO_TIMESTAMPING', v);
 }
 
+/** SO_RCVTIMEO and SO_SNDTIMEO (sock-timeouts.ts): a struct timeval, not an int. */
+function timeoutOption(level: number, name: number): TimeoutOption | undefined {
+  if (level !== SOL_SOCKET) return undefined;
+  return name === SYMBOLS.SO_RCVTIMEO ? 'SO_RCVTIMEO' : name === SYMBOLS.SO_SNDTIMEO ? 'SO_SNDTIMEO' : undefined;
+}
+
 /** The receive side's options, set and read on a TCP endpoint. */
 const RECV_OPTIONS: ReadonlyArray<readonly [number, number]> = [
   [SOL_SOCKET, SYMBOLS.SO_RCVLOWAT!],
-  [SOL_SOCKET, SYMBOLS.SO_RCVTIMEO!],
-  [SOL_SOCKET, SYMBOLS.SO_SNDTIMEO!],
   [IPPROTO_TCP, SYMBOLS.TCP_INQ!],
   [IPPROTO_TCP, SYMBOLS.TCP_QUICKACK!],
   [IPPROTO_TCP, SYMBOLS.TCP_DEFER_ACCEPT!],
 ];
 
-/**
- * setsockopt of a receive-side option. SO_RCVTIMEO and SO_SNDTIMEO take a
- * struct timeval (16 bytes): shorter is EINVAL (sock_copy_user_timeval).
- * packetdrill's syntax has no way to write a valid one (a string has no
- * NUL bytes): a string of 15 or more characters makes a tv_usec out of
- * range, EDOM (sock_set_timeout); any other value is refused here rather
- * than guessed.
- */
-function recvOptionSetter(ep: Endpoint, level: number, name: number, val: Expr, optlen: number, int: () => number): () => void {
+/** setsockopt of a receive-side option (an int). */
+function recvOptionSetter(ep: Endpoint, level: number, name: number, int: () => number): () => void {
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError(`setsockopt(${optionName(level, name)}) needs a TCP endpoint`);
-  if (name === SYMBOLS.SO_RCVTIMEO || name === SYMBOLS.SO_SNDTIMEO) {
-    if (optlen < 16) {
-      return () => {
-        throw new SocketError('EINVAL', 'setsockopt');
-      };
-    }
-    // tv_usec is bytes 8..15: seven characters and at least a NUL, far above USEC_PER_SEC.
-    if (val.type === 'string' && val.value.length >= 15) {
-      return () => {
-        throw new CallFails('EDOM');
-      };
-    }
-    throw new SyscallError(`setsockopt(${optionName(level, name)}) with a struct timeval is not supported by tcpstack pkt`);
-  }
   const v = int();
   if (level === IPPROTO_TCP && name === SYMBOLS.TCP_INQ) {
     // do_tcp_setsockopt: 0 or 1.
@@ -1107,7 +1126,7 @@ function recvOptionSetter(ep: Endpoint, level: number, name: number, val: Expr, 
   return () => ep.setsockopt('TCP_DEFER_ACCEPT', v);
 }
 
-/** getsockopt of a receive-side option as an int (the timeouts: the first 4 bytes of a zero struct timeval, none being settable here). */
+/** getsockopt of a receive-side option as an int. */
 function recvOptionValue(ep: Endpoint, name: number): number {
   if (!(ep instanceof TcpEndpoint)) throw new SyscallError('getsockopt needs a TCP endpoint');
   switch (name) {
@@ -1144,30 +1163,6 @@ function fastOpenSetsockopt(ep: Endpoint, name: number, val: Expr, optlen: numbe
   const key = new Uint8Array(Math.max(0, optlen));
   key.set(bytes.subarray(0, key.length));
   return () => tcpEndpoint(ep, 'TCP_FASTOPEN_KEY').setFastOpenKey(key);
-}
-
-/**
- * A script string's bytes as packetdrill unescapes them
- * (unescape_cstring_expression): \f \n \r \t \v, \xhh; `\\` and
- * `\"` fall through its switch to \f, as they do there.
- */
-export function cStringBytes(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (text[i] !== '\\') {
-      out.push(ch & 0xff);
-      continue;
-    }
-    const e = text[++i];
-    const simple: Record<string, number> = { '\\': 0x0c, '"': 0x0c, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09, v: 0x0b };
-    if (e !== undefined && e in simple) out.push(simple[e]!);
-    else if (e === 'x' && /^[0-9a-fA-F]{2}/.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else throw new SyscallError(e === 'x' ? `invalid hex escape (\\xhh): '\\x${text.slice(i + 1)}'` : `unsupported escape code: '${e ?? ''}'`);
-  }
-  return Uint8Array.from(out);
 }
 
 /** include/net/tcp.h: the size of a congestion control's name, its NUL included. */
@@ -1301,7 +1296,7 @@ const sysSendfile: Impl = (host, args) => {
   if (off.type === 'list' && off.items.length === 1) offset = s32Value(off.items[0]!);
   else if (!(off.type === 'word' && off.name === 'NULL')) throw new SyscallError('sendfile() offset: [N] or NULL');
   const count = Math.max(0, Math.min(s32Arg(args, 3), file.data.length - offset));
-  return writeCall('sendfile', s, count, 0, false);
+  return writeCall('sendfile', s, count, 0, false, host, undefined, false);
 };
 
 const sysEpollCreate: Impl = (host, args, expected) => {
@@ -1413,7 +1408,8 @@ const sysSplice: Impl = (host, args) => {
     offOut: intValue(arg(args, 3)),
     len: s32Arg(args, 4),
     flags: s32Arg(args, 5),
-    write: (s, count, flags) => writeCall('splice', s, count, flags, false),
+    write: (s, count, flags) => writeCall('splice', s, count, flags, false, host),
+    rcvDeadline: (s) => callDeadline(host, endpointOf(s), 'SO_RCVTIMEO', s.nonblock),
   });
 };
 

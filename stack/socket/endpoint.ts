@@ -128,15 +128,16 @@ export class TcpEndpoint implements Endpoint {
    * 'connected' when the socket already is (an ordinary write follows).
    * `blocking`: the caller will wait for the handshake with the rest;
    * `unreadable`: `data` stands for a buffer that cannot be read (EFAULT's
-   * bad pointer): no data goes in the SYN.
+   * bad pointer): no data goes in the SYN. `zerocopy`: MSG_ZEROCOPY (with
+   * SO_ZEROCOPY on, the SYN's data gets a completion on the error queue).
    * Throws EOPNOTSUPP (Fast Open's client side off), EALREADY, and what
    * connect() throws.
    */
-  sendFastOpen(data: Uint8Array, address: string | number, port: number, blocking: boolean, unreadable = false): { copied: number } | 'connected' {
+  sendFastOpen(data: Uint8Array, address: string | number, port: number, blocking: boolean, unreadable = false, zerocopy = false): { copied: number } | 'connected' {
     const sock = this.open('sendmsg');
     const remote = this.address(address, 'sendmsg');
     if (remote === undefined || !isPort(port, 1)) throw new SocketError('EINVAL', 'sendmsg');
-    const result = sock.sendFastOpen(data, remote, port, blocking, unreadable);
+    const result = sock.sendFastOpen(data, remote, port, blocking, unreadable, zerocopy);
     if (typeof result === 'string' && result !== 'connected') throw new SocketError(result, 'sendmsg');
     return result;
   }
@@ -299,6 +300,20 @@ export class TcpEndpoint implements Endpoint {
 
   getsockopt<K extends TcpSockOption>(name: K): TcpSockOptions[K] {
     return this.open('getsockopt').getsockopt(name);
+  }
+
+  /**
+   * How long a blocking call waits under SO_RCVTIMEO (receive, accept) or
+   * SO_SNDTIMEO (send, connect), in µs: undefined for no timeout, 0 to
+   * return at once. The caller does the waiting; this socket never blocks.
+   */
+  timeoutUsecs(name: 'SO_RCVTIMEO' | 'SO_SNDTIMEO'): number | undefined {
+    return this.sock.timeoutUsecs(name);
+  }
+
+  /** A blocking Fast Open write stopped waiting for the handshake (TcpSock.stopWaitingForConnect). */
+  stopWaitingForConnect(): void {
+    this.sock.stopWaitingForConnect();
   }
 
   setNoDelay(on: boolean): void {

@@ -116,6 +116,9 @@ function synSentInput(c: Connection, seg: Segment): DropReason | undefined {
     // again, the SYN-ACK's data queued. A SYN-ACK's data is taken only there.
     const verdict: { drop: DropReason | undefined } = { drop: undefined };
     const fastOpenFail = (c.synFastOpen || c.synData) && rcvFastOpenSynAck(c, seg, verdict);
+    // tcp_clean_rtx_queue freed the SYN and any SYN data it acknowledged:
+    // their MSG_ZEROCOPY completion (a Fast Open write's) is due.
+    c.errorQueue?.onAcked(priorUna, seg.ack, c.now());
     const writePending = c.writePending > 0;
     c.writePending = 0;
     c.hooks.dirty(c);

@@ -51,6 +51,7 @@ import { disconnect } from './disconnect.ts';
 import { ErrorQueue, type ErrorQueueMessage } from './errqueue.ts';
 import { seqAdd } from './seq.ts';
 import { epollinReady, inqHint, peek, setQuickAck, setRcvLowat, siocInq } from './recv-options.ts';
+import { MAX_SCHEDULE_TIMEOUT, timeoutFromTimeval, timeoutUsecs, timevalBytes, timevalFromBytes, timevalFromTimeout } from './sock-timeout.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -118,6 +119,13 @@ export interface TcpSockOptions {
    */
   IP_FREEBIND: boolean;
   IPV6_FREEBIND: boolean;
+  /**
+   * SO_RCVTIMEO / SO_SNDTIMEO: the struct timeval's bytes as the caller
+   * passes them (optlen of them; set: at least 16, sock-timeout.ts), and
+   * get: the 16 bytes of the timeout in effect.
+   */
+  SO_RCVTIMEO: Uint8Array;
+  SO_SNDTIMEO: Uint8Array;
 }
 
 export type TcpSockOption = keyof TcpSockOptions;
@@ -176,6 +184,9 @@ interface OptionValues {
   /** SOCK_URGINLINE and inet->freebind, which children inherit (sk_clone_lock). */
   oobInline: boolean;
   freebind: boolean;
+  /** sk_rcvtimeo and sk_sndtimeo in jiffies (sock-timeout.ts); children inherit them (sk_clone_lock). */
+  rcvTimeo: bigint;
+  sndTimeo: bigint;
 }
 
 function defaultOptions(): OptionValues {
@@ -209,6 +220,8 @@ function defaultOptions(): OptionValues {
     fastOpenNoCookie: false,
     oobInline: false,
     freebind: false,
+    rcvTimeo: MAX_SCHEDULE_TIMEOUT,
+    sndTimeo: MAX_SCHEDULE_TIMEOUT,
   };
 }
 
@@ -409,6 +422,8 @@ export class TcpSock implements SocketOwner {
       fastOpenInitKeyOnce(this.layer.ctx);
     }
     q.startListening();
+    // tcp_fastopen_no_cookie reads the listener's tp->fastopen_no_cookie.
+    q.noCookie = this.opts.fastOpenNoCookie;
     l.fastOpen = q;
     if (this.opts.rcvBuf !== undefined) {
       l.rcvBuf = this.opts.rcvBuf;
@@ -515,7 +530,7 @@ export class TcpSock implements SocketOwner {
    * `unreadable`: the caller's buffer is a bad pointer: the SYN goes as a
    * cookie request without data (tcp_send_syn_data's fallback).
    */
-  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean, unreadable = false): { copied: number } | 'connected' | TcpErrno {
+  sendFastOpen(data: Uint8Array, remote: number, port: number, blocking: boolean, unreadable = false, zerocopy = false): { copied: number } | 'connected' | TcpErrno {
     if ((this.layer.ctx.sysctl.tcp_fastopen & TFO_CLIENT_ENABLE) === 0) return 'EOPNOTSUPP';
     let c = this.conn;
     if (c?.fastOpenReq !== undefined) return 'EALREADY';
@@ -532,11 +547,27 @@ export class TcpSock implements SocketOwner {
     } else {
       return 'connected';
     }
+    // tcp_sendmsg_locked: MSG_ZEROCOPY with SO_ZEROCOPY gives the SYN's data
+    // a notification id (tcp_send_syn_data puts the uarg on syn_data), which
+    // completes once that skb is acknowledged; a call whose SYN took nothing
+    // gives the id back (out_err: net_zcopy_put_abort).
+    if (zerocopy && this.opts.zerocopy && req.copied > 0) {
+      this.errorQueue().onWrite(seqAdd(c.iss, 1), req.copied, { zerocopy: true, continued: false, tailUnsent: false, unsentAfter: false });
+    }
     // The request lives only through the call (tcp_free_fastopen_req); so does DEFER_CONNECT.
     c.fastOpenReq = undefined;
     c.deferConnect = false;
     if (blocking && req.data !== undefined && c.state === 'SYN_SENT') c.writePending = 1;
     return { copied: req.copied };
+  }
+
+  /**
+   * The writer that sendFastOpen was told waits gave up (SO_SNDTIMEO ran
+   * out in inet_wait_for_connect, which takes its sk_write_pending back):
+   * the handshake's ACK is no longer held for its data.
+   */
+  stopWaitingForConnect(): void {
+    if (this.conn !== undefined) this.conn.writePending = 0;
   }
 
   // ---------------------------------------------------------------------------
@@ -621,7 +652,7 @@ export class TcpSock implements SocketOwner {
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.deferConnect && c.state === 'SYN_SENT') {
       // tcp_sendmsg_locked: a write after a deferred connect() is a Fast Open one.
-      const r = this.sendFastOpen(data, c.remote, c.remotePort, false);
+      const r = this.sendFastOpen(data, c.remote, c.remotePort, false, false, flags?.zerocopy === true);
       return typeof r === 'object' ? r.copied : r === 'connected' ? 0 : r;
     }
     // tcp_sendmsg_locked waits for the handshake, except on a Fast Open child (tcp_passive_fastopen).
@@ -1040,6 +1071,7 @@ export class TcpSock implements SocketOwner {
         if (!inRange(v, 0, 1)) return 'EINVAL';
         if (this.state !== 'CLOSED' && this.state !== 'LISTEN') return 'EINVAL';
         o.fastOpenNoCookie = v === 1;
+        if (this.state === 'LISTEN' && this.fastOpen !== undefined) this.fastOpen.noCookie = o.fastOpenNoCookie;
         return undefined;
       case 'SO_OOBINLINE':
         o.oobInline = v === true;
@@ -1051,6 +1083,18 @@ export class TcpSock implements SocketOwner {
         if (name === 'IPV6_FREEBIND' && !this.ipv6) return 'ENOPROTOOPT';
         o.freebind = v === true;
         return undefined;
+      case 'SO_RCVTIMEO':
+      case 'SO_SNDTIMEO': {
+        // sk_setsockopt → sock_set_timeout, in any state.
+        if (!(v instanceof Uint8Array)) return 'EINVAL';
+        const tv = timevalFromBytes(v);
+        if (tv === 'EINVAL') return tv;
+        const timeo = timeoutFromTimeval(tv);
+        if (timeo === 'EDOM') return timeo;
+        if (name === 'SO_RCVTIMEO') o.rcvTimeo = timeo;
+        else o.sndTimeo = timeo;
+        return undefined;
+      }
     }
     this.applyOptions();
     return undefined;
@@ -1132,8 +1176,19 @@ export class TcpSock implements SocketOwner {
       SO_OOBINLINE: o.oobInline,
       IP_FREEBIND: o.freebind,
       IPV6_FREEBIND: o.freebind,
+      SO_RCVTIMEO: timevalBytes(timevalFromTimeout(o.rcvTimeo)),
+      SO_SNDTIMEO: timevalBytes(timevalFromTimeout(o.sndTimeo)),
     };
     return values[name];
+  }
+
+  /**
+   * How long a blocking receive or accept (SO_RCVTIMEO: sock_rcvtimeo) or
+   * send or connect (SO_SNDTIMEO: sock_sndtimeo) waits, in µs: undefined
+   * for no timeout, 0 to return at once.
+   */
+  timeoutUsecs(name: 'SO_RCVTIMEO' | 'SO_SNDTIMEO'): number | undefined {
+    return timeoutUsecs(name === 'SO_RCVTIMEO' ? this.opts.rcvTimeo : this.opts.sndTimeo);
   }
 
   /** do_tcp_getsockopt's TCP_MAXSEG: mss_cache, but user_mss when set on a closed or listening socket; mss_cache starts at TCP_MSS_DEFAULT. */

@@ -13,6 +13,7 @@ export type TcpErrno =
   | 'EAFNOSUPPORT'
   | 'EALREADY'
   | 'EBADF'
+  | 'EDOM'
   | 'ECONNABORTED'
   | 'ECONNREFUSED'
   | 'ECONNRESET'

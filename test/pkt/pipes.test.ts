@@ -116,3 +116,20 @@ test('MSG_OOB: recv gets the byte with msg_flags MSG_OOB; send marks it on the w
   const v4 = runScript(`${OPEN}\n+0 setsockopt(4, SOL_IPV6, 78, [1], 4) = -1 ENOPROTOOPT (Protocol not available)\n`, 'v6opt.pkt');
   passes(t, v4);
 });
+
+test('a blocking splice waits for data, at most SO_RCVTIMEO (tcp_splice_read: sock_rcvtimeo), then EAGAIN; data ends the wait first', (t) => {
+  const timeo = '"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\xa0\\x86\\x01\\x00\\x00\\x00\\x00\\x00"'; // 100 ms
+  const r = runScript(
+    `${OPEN}
++0 pipe([5, 6]) = 0
++0 setsockopt(4, SOL_SOCKET, SO_RCVTIMEO, ${timeo}, 16) = 0
+0.1...0.2 splice(4, NULL, 6, NULL, 100, 0) = -1 EAGAIN (Resource temporarily unavailable)
+0.2...0.25 splice(4, NULL, 6, NULL, 100, SPLICE_F_NONBLOCK) = 10
+0.25 < P. 1:11(10) ack 1 win 257
+`,
+    'timeo.pkt',
+  );
+  passes(t, r);
+  const early = runScript(`${OPEN}\n+0 pipe([5, 6]) = 0\n+0 setsockopt(4, SOL_SOCKET, SO_RCVTIMEO, ${timeo}, 16) = 0\n+0...0.05 splice(4, NULL, 6, NULL, 100, 0) = -1 EAGAIN (Resource temporarily unavailable)\n`, 'early.pkt');
+  t.regex(failure(early), /timing error|expected .* sec/i, 'it does not give up before the timeout');
+});

@@ -266,3 +266,40 @@ test('TCP_MAXSEG bounds the SYN data as it bounds the cached MSS (tcp_send_syn_d
   t.is(ep.setsockopt('TCP_MAXSEG', 1040), undefined);
   t.is(fastOpen(s, peer, ep, 5000).copied, 1000);
 });
+
+test('MSG_ZEROCOPY on Fast Open: a SYN without data gives its id back; SYN data gets id 0, completed when the SYN-ACK acknowledges it', (t) => {
+  const { s, peer } = setup();
+  warmUp(s, peer);
+  const ep = socket(s);
+  ep.setsockopt('SO_ZEROCOPY', 1);
+  const r = ep.sendFastOpen(new Uint8Array(500), PEER_IP, 80, false, false, true);
+  if (r === 'connected') throw new Error('already connected');
+  t.is(r.copied, 500);
+  peer.stackPort = ep.localPort;
+  peer.stackIss = undefined;
+  t.is(peer.flush()[0]?.len, 500, 'the data went in the SYN');
+  t.is(ep.recvErrorQueue(), null, 'nothing before the SYN-ACK');
+  peer.quietUntil(s.clock.now() + 50);
+  peer.send({ flags: 'S.', seq: 5000, ack: peer.our(501), opts: { mss: 1460, sackOk: true, ws: 6 } });
+  const m = ep.recvErrorQueue();
+  t.deepEqual(m?.ee, { errno: 0, origin: 5, type: 0, code: 1, info: 0, data: 0 }, 'SO_EE_ORIGIN_ZEROCOPY, SO_EE_CODE_ZEROCOPY_COPIED, ids 0..0');
+  t.is(ep.recvErrorQueue(), null);
+
+  // A cookie request (no cookie for this destination): the SYN takes nothing and the id is not spent.
+  s.stack.tcp.flushMetrics();
+  const ep2 = socket(s);
+  ep2.setsockopt('SO_ZEROCOPY', 1);
+  const r2 = ep2.sendFastOpen(new Uint8Array(500), PEER_IP, 80, false, false, true);
+  t.deepEqual(r2, { copied: 0 });
+  peer.stackPort = ep2.localPort;
+  peer.stackIss = undefined;
+  t.deepEqual(peer.flush()[0]?.opts.fo, { cookie: '' }, 'a cookie request');
+  peer.quietUntil(s.clock.now() + 50);
+  peer.send({ flags: 'S.', seq: 7000, ack: peer.our(1), opts: { mss: 1460, sackOk: true, ws: 6 } });
+  t.is(ep2.recvErrorQueue(), null, 'no completion for a SYN without data');
+  ep2.sendmsg(new Uint8Array(10), { zerocopy: true });
+  peer.quietUntil(s.clock.now() + 50);
+  const [d] = peer.flush();
+  peer.send({ flags: '.', seq: 7001, ack: d!.seq + d!.len });
+  t.deepEqual(ep2.recvErrorQueue()?.ee.info, 0, 'the first write after it has id 0');
+});

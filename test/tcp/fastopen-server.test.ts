@@ -202,3 +202,19 @@ test('ICMP: host unreachable quoting the ISN ends a child not yet accepted (data
   t.deepEqual(after.p.send({ flags: '.', seq: 1011, ack: after.p.our(1) }), []);
   t.is(accepted.state, 'ESTABLISHED');
 });
+
+test('TCP_FASTOPEN_NO_COOKIE on a listener (tcp_fastopen_no_cookie): SYN data without any option makes a child; set while listening it applies at once; not after', (t) => {
+  const { s, l, p } = setup();
+  t.deepEqual(p.send({ flags: 'S', seq: 1000, data: 10, opts: { mss: 1000 } })[0]!.ack, 1001, 'without it: only the SYN acknowledged');
+  l.setsockopt('TCP_FASTOPEN_NO_COOKIE', 1);
+  t.is(l.getsockopt('TCP_FASTOPEN_NO_COOKIE'), 1);
+  const q = new TcpPeer(s, { port: 40001, stackPort: 80, iss: 5000, win: 65535 });
+  t.deepEqual(q.send({ flags: 'S', seq: 5000, data: 10, opts: { mss: 1000 } }), [
+    { flags: 'S.', seq: q.our(0), ack: 5011, win: UNSCALED_WIN, len: 0, opts: { mss: 1460 } },
+  ]);
+  t.is(s.stack.counters.TcpExtTCPFastOpenPassive, 1);
+  const child = l.accept() as TcpEndpoint;
+  t.is(child.state, 'SYN_RECV');
+  t.is(child.read()?.length, 10, 'the SYN data readable before the handshake completes');
+  t.throws(() => child.setsockopt('TCP_FASTOPEN_NO_COOKIE', 0), { message: 'setsockopt EINVAL' }, 'only while closed or listening');
+});
