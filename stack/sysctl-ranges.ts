@@ -50,6 +50,7 @@ export const SYSCTL_RANGES = {
   somaxconn: NON_NEGATIVE,
   tcp_timestamps: U8,
   tcp_sack: U8,
+  tcp_stdurg: U8,
   tcp_dsack: U8,
   tcp_window_scaling: U8,
   // proc_dou8vec_minmax, extra2 = SYSCTL_TWO on 6.18 (3 and above are refused: no AccECN modes)

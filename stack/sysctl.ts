@@ -50,6 +50,8 @@ export interface Sysctls {
   somaxconn: number;
   tcp_timestamps: number;
   tcp_sack: number;
+  /** Urgent pointer interpretation (tcp_check_urg): 0, the default, is BSD's (it points one past the urgent byte, RFC 6093 §2); 1 is RFC 1122's (it points at it). */
+  tcp_stdurg: number;
   /** Report duplicates with D-SACK blocks (RFC 2883) when SACK is on. */
   tcp_dsack: number;
   tcp_window_scaling: number;
@@ -182,6 +184,7 @@ export const SYSCTL_DEFAULTS: Readonly<Sysctls> = Object.freeze({
   somaxconn: 4096,
   tcp_timestamps: 1,
   tcp_sack: 1,
+  tcp_stdurg: 0,
   tcp_dsack: 1,
   tcp_window_scaling: 1,
   tcp_ecn: 2,

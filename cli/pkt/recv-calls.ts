@@ -21,6 +21,8 @@ import { POLLERR, POLLHUP, POLLIN, POLLRDHUP, SocketError, type Endpoint } from 
 export interface RecvOutcome {
   ret: number;
   errno?: string;
+  /** msg_flags the call sets (MSG_OOB, and MSG_TRUNC for a 0-byte MSG_OOB read). */
+  msgFlags?: number;
 }
 
 const MSG_PEEK = SYMBOLS.MSG_PEEK!;
@@ -29,10 +31,11 @@ const MSG_DONTWAIT = SYMBOLS.MSG_DONTWAIT!;
 const MSG_WAITALL = SYMBOLS.MSG_WAITALL!;
 const MSG_NOSIGNAL = SYMBOLS.MSG_NOSIGNAL!;
 const MSG_CMSG_CLOEXEC = SYMBOLS.MSG_CMSG_CLOEXEC!;
+const MSG_OOB = SYMBOLS.MSG_OOB!;
 export const MSG_CTRUNC = SYMBOLS.MSG_CTRUNC!;
 
 /** The flags a receive call may carry here; MSG_NOSIGNAL and MSG_CMSG_CLOEXEC change nothing a script sees. */
-export const RECV_FLAGS = MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC;
+export const RECV_FLAGS = MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC | MSG_OOB;
 
 export interface RecvRequest {
   ep: Endpoint;
@@ -62,6 +65,29 @@ function failed(e: unknown): RecvOutcome {
 }
 
 /**
+ * recv(MSG_OOB) (tcp_recv_urg): the urgent byte, 1 byte (none copied under
+ * MSG_TRUNC; a NULL buffer faults after the byte was taken), or 0 with
+ * MSG_TRUNC for a 0-byte buffer; msg_flags get MSG_OOB. It never waits:
+ * its errnos are the stack's (EINVAL, EAGAIN, ENOTCONN).
+ */
+function oobAttempt(r: RecvRequest): () => RecvOutcome {
+  const { ep, count, flags } = r;
+  return () => {
+    if (!(ep instanceof TcpEndpoint)) throw new TypeError('MSG_OOB needs a TCP endpoint');
+    let byte: number | null;
+    try {
+      byte = ep.recvOob((flags & MSG_PEEK) !== 0);
+    } catch (e) {
+      return failed(e);
+    }
+    if (byte === null) return { ret: 0 };
+    if (count <= 0) return { ret: 0, msgFlags: MSG_OOB | MSG_TRUNC };
+    if (r.isNull && (flags & MSG_TRUNC) === 0) return { ret: -1, errno: 'EFAULT' };
+    return { ret: 1, msgFlags: MSG_OOB };
+  };
+}
+
+/**
  * One receive call's attempts. Bytes read by an attempt that then waits stay
  * read (tcp_recvmsg_locked copies what is there before it sleeps, and
  * tcp_cleanup_rbuf may announce the room that made); the next attempt
@@ -69,6 +95,7 @@ function failed(e: unknown): RecvOutcome {
  */
 export function recvAttempts(r: RecvRequest): () => RecvOutcome | undefined {
   const { ep, count, flags } = r;
+  if (flags & MSG_OOB) return oobAttempt(r);
   const peek = (flags & MSG_PEEK) !== 0;
   const trunc = (flags & MSG_TRUNC) !== 0;
   // sock_rcvlowat: MSG_WAITALL waits for everything, else min(SO_RCVLOWAT, len), at least 1.

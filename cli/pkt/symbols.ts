@@ -20,6 +20,7 @@ export const ERRNOS: Readonly<Record<string, readonly [number, string]>> = {
   EINVAL: [22, 'Invalid argument'],
   EMFILE: [24, 'Too many open files'],
   ENOSPC: [28, 'No space left on device'],
+  ESPIPE: [29, 'Illegal seek'],
   EPIPE: [32, 'Broken pipe'],
   EDOM: [33, 'Numerical argument out of domain'],
   ERANGE: [34, 'Numerical result out of range'],
@@ -97,7 +98,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   TCP_NOTSENT_LOWAT: 25, TCP_CC_INFO: 26, TCP_SAVE_SYN: 27, TCP_SAVED_SYN: 28, TCP_FASTOPEN_CONNECT: 30,
   TCP_ULP: 31, TCP_FASTOPEN_KEY: 33, TCP_FASTOPEN_NO_COOKIE: 34, TCP_ZEROCOPY_RECEIVE: 35, TCP_INQ: 36, TCP_TX_DELAY: 37,
   // IPPROTO_IP / IPPROTO_IPV6 options
-  IP_TOS: 1, IP_MTU_DISCOVER: 10, IP_MTU: 14, IPV6_MTU_DISCOVER: 23, IPV6_MTU: 24, IPV6_TCLASS: 67,
+  IP_TOS: 1, IP_MTU_DISCOVER: 10, IP_MTU: 14, IP_FREEBIND: 15, IPV6_MTU_DISCOVER: 23, IPV6_MTU: 24, IPV6_TCLASS: 67,
   IP_PMTUDISC_DONT: 0, IP_PMTUDISC_WANT: 1, IP_PMTUDISC_DO: 2, IP_PMTUDISC_PROBE: 3,
   TCP_CM_INQ: 36,
   // fcntl
@@ -119,6 +120,8 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   MSG_DONTWAIT: 0x40, MSG_EOR: 0x80, MSG_WAITALL: 0x100, MSG_FIN: 0x200, MSG_SYN: 0x400,
   MSG_CONFIRM: 0x800, MSG_RST: 0x1000, MSG_ERRQUEUE: 0x2000, MSG_NOSIGNAL: 0x4000, MSG_MORE: 0x8000,
   MSG_FASTOPEN: 0x20000000, MSG_ZEROCOPY: 0x4000000, MSG_CMSG_CLOEXEC: 0x40000000,
+  // splice
+  SPLICE_F_MOVE: 1, SPLICE_F_NONBLOCK: 2, SPLICE_F_MORE: 4, SPLICE_F_GIFT: 8,
   // ioctl
   FIONREAD: 0x541b, SIOCINQ: 0x541b, SIOCOUTQ: 0x5411, SIOCOUTQNSD: 0x894b,
   // errno names are symbols too (getsockopt(..., SO_ERROR, [ECONNRESET], [4]))

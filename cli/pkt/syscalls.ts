@@ -21,6 +21,7 @@ import { errqueueRecvmsg } from './errqueue-calls.ts';
 import { SYMBOLS, pollFlagsToString } from './symbols.ts';
 import { EpollInstance, epollTable, type EpollData } from './epoll.ts';
 import { scriptFiles } from './files.ts';
+import { pipeCall, pipeClose, pipeEnds, pipeFcntl, pipeRead, pipeWrite, spliceCall, type PipeEnd } from './pipes.ts';
 import { writerWakeups } from './blocking.ts';
 import { RECV_FLAGS, cmsgLen, cmsgSpace, recvAttempts, recvmsgControl, type Cmsg } from './recv-calls.ts';
 import { socketFamily } from './ip-version.ts';
@@ -149,6 +150,7 @@ const MSG_MORE = SYMBOLS.MSG_MORE!;
 const MSG_EOR = SYMBOLS.MSG_EOR!;
 const MSG_FASTOPEN = SYMBOLS.MSG_FASTOPEN!;
 const MSG_ZEROCOPY = SYMBOLS.MSG_ZEROCOPY!;
+const MSG_OOB = SYMBOLS.MSG_OOB!;
 const O_NONBLOCK = SYMBOLS.O_NONBLOCK!;
 const SOCK_NONBLOCK = SYMBOLS.SOCK_NONBLOCK!;
 const SOCK_CLOEXEC = SYMBOLS.SOCK_CLOEXEC!;
@@ -160,7 +162,7 @@ function symbolName(prefix: string, value: number): string {
 
 function checkFlags(name: string, flags: number, allowed: number): void {
   if (flags & ~allowed) {
-    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR, MSG_ZEROCOPY, MSG_FASTOPEN'})`);
+    throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (only MSG_DONTWAIT, MSG_NOSIGNAL${name.startsWith('recv') ? ', MSG_WAITALL' : ', MSG_MORE, MSG_EOR, MSG_ZEROCOPY, MSG_FASTOPEN, MSG_OOB'})`);
   }
 }
 
@@ -404,7 +406,7 @@ function recvDeadline(host: SyscallHost, s: ScriptSocket, flags: number): Deadli
 }
 
 function readCall(name: string, s: ScriptSocket, count: number, flags: number, isNull: boolean, host: SyscallHost): Prepared {
-  if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`${name}() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
   const deadline = recvDeadline(host, s, flags);
   return until(deadline, recvAttempts({ ep: endpointOf(s), count, flags, deadline, isNull }));
 }
@@ -461,16 +463,18 @@ const sysRecvmsg: Impl = (host, args) => {
   }
   const expected = msg.control.map(expectedCmsg);
   const controllen = expected.reduce((sum) => sum + cmsgSpace(4), 0);
-  if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
+  if (flags & ~RECV_FLAGS) throw new SyscallError(`recvmsg() flags 0x${(flags >>> 0).toString(16)} are not supported by tcpstack pkt (MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT, MSG_NOSIGNAL)`);
   const ep = endpointOf(s);
   const deadline = recvDeadline(host, s, flags);
   const attempt = recvAttempts({ ep, count, flags, deadline, isNull: false });
   let control = recvmsgControl(undefined, controllen);
+  let msgFlags = 0;
   return {
     mode: 'exact',
     wakeAt: deadline.at,
     step: () => {
       const o = attempt();
+      msgFlags = o?.msgFlags ?? 0;
       // tcp_recvmsg puts TCP_CM_INQ after a call that did not fail.
       if (o !== undefined && o.ret >= 0) control = recvmsgControl(ep instanceof TcpEndpoint ? ep.inqHint() : undefined, controllen);
       return o;
@@ -478,7 +482,7 @@ const sysRecvmsg: Impl = (host, args) => {
     after: (o) => {
       // A failed recvmsg writes nothing back: the script's own msghdr compares equal.
       if (o.ret < 0) return;
-      const actualFlags = control.flags | (flags & SYMBOLS.MSG_CMSG_CLOEXEC!);
+      const actualFlags = control.flags | msgFlags | (flags & SYMBOLS.MSG_CMSG_CLOEXEC!);
       if (actualFlags !== expectedFlags) throw new SyscallError(`Expected msg_flags 0x${hex8(expectedFlags)} but got 0x${hex8(actualFlags)}`);
       const actual = control.cmsgs;
       const n = Math.min(actual.length, expected.length);
@@ -515,12 +519,12 @@ function writeCall(
   pieces?: readonly number[],
   fastOpenCapable = true,
 ): Prepared {
-  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY | MSG_FASTOPEN);
+  checkFlags(name, flags, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_ZEROCOPY | MSG_FASTOPEN | MSG_OOB);
   const ep = endpointOf(s);
   const nonblock = s.nonblock || (flags & MSG_DONTWAIT) !== 0;
-  const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0, zerocopy: (flags & MSG_ZEROCOPY) !== 0 };
-  const plain = !sendFlags.more && !sendFlags.eor && !sendFlags.zerocopy;
-  if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE, MSG_EOR or MSG_ZEROCOPY needs a TCP endpoint`);
+  const sendFlags = { more: (flags & MSG_MORE) !== 0, eor: (flags & MSG_EOR) !== 0, zerocopy: (flags & MSG_ZEROCOPY) !== 0, oob: (flags & MSG_OOB) !== 0 };
+  const plain = !sendFlags.more && !sendFlags.eor && !sendFlags.zerocopy && !sendFlags.oob;
+  if (!plain && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${name}() with MSG_MORE, MSG_EOR, MSG_ZEROCOPY or MSG_OOB needs a TCP endpoint`);
   const send = (data: Uint8Array): number =>
     ep instanceof TcpEndpoint ? ep.sendmsg(data, { ...sendFlags, continued: written > 0, pieces: sendFlags.zerocopy ? piecesAfter(pieces ?? [count], written) : undefined }) : ep.write(data);
   let written = 0;
@@ -678,10 +682,22 @@ function bufferCall(name: string, argCount: 3 | 4 | 6, call: typeof readCall | t
   };
 }
 
-const sysRead = bufferCall('read', 3, readCall);
+/** read() and write() on a pipe end go to the pipe (pipes.ts). */
+function pipeOr(impl: Impl, onPipe: (p: PipeEnd, count: number) => Prepared): Impl {
+  return (host, args, expected) => {
+    const fd = args[0];
+    const p = fd !== undefined && (fd.type === 'int' || fd.type === 'word') ? pipeEnds(host).get(intValue(fd)) : undefined;
+    if (p === undefined) return impl(host, args, expected);
+    checkArgCount(args, 3);
+    bufferArg(args, 1);
+    return onPipe(p, s32Arg(args, 2));
+  };
+}
+
+const sysRead = pipeOr(bufferCall('read', 3, readCall), pipeRead);
 const sysRecv = bufferCall('recv', 4, readCall);
 const sysRecvfrom = bufferCall('recvfrom', 6, readCall);
-const sysWrite = bufferCall('write', 3, writeCall);
+const sysWrite = pipeOr(bufferCall('write', 3, writeCall), pipeWrite);
 const sysSend = bufferCall('send', 4, writeCall);
 
 const sysSendto: Impl = (host, args) => {
@@ -714,6 +730,7 @@ const sysClose: Impl = (host, args) => {
   checkArgCount(args, 1);
   const files = scriptFiles(host).fds;
   const fd = s32Arg(args, 0);
+  if (pipeEnds(host).has(fd)) return pipeClose(host, fd);
   if (files.has(fd)) return exact(() => (files.delete(fd) ? { ret: 0 } : { ret: -1, errno: 'EBADF' }));
   const s = socketOf(host, fd);
   const ep = endpointOf(s);
@@ -759,9 +776,11 @@ const sysShutdown: Impl = (host, args) => {
 
 const sysFcntl: Impl = (host, args) => {
   if (args.length !== 2 && args.length !== 3) throw new SyscallError(`fcntl expected 2-3 args but got ${args.length}`);
-  const s = socketOf(host, s32Arg(args, 0));
   const cmd = s32Arg(args, 1);
   const value = args.length === 3 ? s32Arg(args, 2) : 0;
+  const pipeEnd = pipeEnds(host).get(s32Arg(args, 0));
+  if (pipeEnd !== undefined) return pipeFcntl(pipeEnd, cmd, value);
+  const s = socketOf(host, s32Arg(args, 0));
   return exact(() => {
     switch (cmd) {
       case SYMBOLS.F_GETFL:
@@ -803,6 +822,26 @@ const ENDPOINT_INT_OPTIONS: ReadonlyArray<readonly [number, number, EndpointIntO
   [SYMBOLS.SOL_IP!, SYMBOLS.IP_MTU_DISCOVER!, 'IP_MTU_DISCOVER'],
   [SYMBOLS.SOL_IPV6!, SYMBOLS.IPV6_MTU_DISCOVER!, 'IPV6_MTU_DISCOVER'],
 ];
+
+/** packetdrill has no IPV6_FREEBIND symbol: scripts write its number. */
+const IPV6_FREEBIND = 78;
+
+/**
+ * Boolean options of the TCP endpoint, given and read as an int, and the
+ * least optlen setsockopt takes (sk_setsockopt and do_ipv6_setsockopt want
+ * an int; do_ip_setsockopt's IP_FREEBIND a byte).
+ */
+const ENDPOINT_BOOL_OPTIONS: ReadonlyArray<readonly [number, number, 'SO_OOBINLINE' | 'IP_FREEBIND' | 'IPV6_FREEBIND', number]> = [
+  [SOL_SOCKET, SYMBOLS.SO_OOBINLINE!, 'SO_OOBINLINE', 4],
+  [SYMBOLS.SOL_IP!, SYMBOLS.IP_FREEBIND!, 'IP_FREEBIND', 1],
+  [SYMBOLS.SOL_IPV6!, IPV6_FREEBIND, 'IPV6_FREEBIND', 4],
+];
+
+function endpointBoolOption(ep: Endpoint, level: number, name: number): (typeof ENDPOINT_BOOL_OPTIONS)[number] | undefined {
+  const found = ENDPOINT_BOOL_OPTIONS.find(([l, n]) => l === level && n === name);
+  if (found !== undefined && !(ep instanceof TcpEndpoint)) throw new SyscallError(`${found[2]} needs a TCP endpoint`);
+  return found;
+}
 
 function endpointIntOption(ep: Endpoint, level: number, name: number): EndpointIntOption | undefined {
   const found = ENDPOINT_INT_OPTIONS.find(([l, n]) => l === level && n === name);
@@ -903,6 +942,15 @@ const sysSetsockopt: Impl = (host, args) => {
       if (key === 'TCP_CORK') tcp.setsockopt(key, v !== 0);
       else tcp.setsockopt(key, v);
     };
+  } else if (endpointBoolOption(ep, level, name) !== undefined) {
+    const [, , key, minLen] = endpointBoolOption(ep, level, name)!;
+    const v = int();
+    const optlen = s32Arg(args, 4);
+    apply = () => {
+      if (optlen < minLen) throw new SocketError('EINVAL', 'setsockopt');
+      // do_ip_setsockopt reads a shorter value as a byte.
+      (ep as TcpEndpoint).setsockopt(key, (optlen < 4 ? v & 0xff : v) !== 0);
+    };
   } else if (level === IPPROTO_TCP && name === SYMBOLS.TCP_CONGESTION) {
     if (val.type !== 'string') throw new SyscallError(`TCP_CONGESTION takes a string, not ${typeName(val)}`);
     // do_tcp_setsockopt: the name is the first optlen bytes (at most TCP_CA_NAME_MAX - 1).
@@ -985,6 +1033,13 @@ const sysGetsockopt: Impl = (host, args) => {
     read = () => {
       const v = (ep as TcpEndpoint).getsockopt(key);
       return typeof v === 'boolean' ? (v ? 1 : 0) : v | 0;
+    };
+  } else if (endpointBoolOption(ep, level, name) !== undefined) {
+    const [, , key] = endpointBoolOption(ep, level, name)!;
+    read = () => {
+      // do_ipv6_getsockopt: IPV6_FREEBIND of an IPv4 socket is ENOPROTOOPT, as setting it.
+      if (key === 'IPV6_FREEBIND' && ep.family !== 6) throw new SocketError('ENOPROTOOPT', 'getsockopt');
+      return (ep as TcpEndpoint).getsockopt(key) ? 1 : 0;
     };
   } else if ((level === SYMBOLS.SOL_IP && name === SYMBOLS.IP_MTU) || (level === SYMBOLS.SOL_IPV6 && name === SYMBOLS.IPV6_MTU)) {
     if (!(ep instanceof TcpEndpoint)) throw new SyscallError('IP_MTU needs a TCP endpoint');
@@ -1309,6 +1364,9 @@ const sysEpollWait: Impl = (host, args) => {
   };
 };
 
+/** SIOCATMARK (packetdrill has no symbol for it: scripts write 0x8905). */
+const SIOCATMARK = 0x8905;
+
 const sysIoctl: Impl = (host, args) => {
   if (args.length !== 3) throw new SyscallError(`ioctl expected 3 args but got ${args.length} (tcpstack pkt runs SIOCINQ/FIONREAD, SIOCOUTQ and SIOCOUTQNSD)`);
   const s = socketOf(host, s32Arg(args, 0));
@@ -1319,11 +1377,13 @@ const sysIoctl: Impl = (host, args) => {
   if (cmd === SYMBOLS.SIOCINQ) read = () => (ep instanceof TcpEndpoint ? ep.inq() : ep.readableBytes); // tcp_inq: 0 during the handshake
   else if (cmd === SYMBOLS.SIOCOUTQ) read = () => ep.info().sendQ;
   else if (cmd === SYMBOLS.SIOCOUTQNSD && ep instanceof TcpEndpoint) read = () => ep.unsentBytes;
-  else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)`);
+  else if (cmd === SIOCATMARK && ep instanceof TcpEndpoint) read = () => (ep.atMark() ? 1 : 0);
+  else throw new SyscallError(`ioctl command 0x${(cmd >>> 0).toString(16)} is not supported by tcpstack pkt (SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK)`);
   let actual = 0;
   return exact(
     () => {
-      if (ep.state === 'LISTEN') return { ret: -1, errno: 'EINVAL' };
+      // tcp_ioctl: EINVAL on a listener, except for SIOCATMARK.
+      if (ep.state === 'LISTEN' && cmd !== SIOCATMARK) return { ret: -1, errno: 'EINVAL' };
       actual = read();
       return { ret: 0 };
     },
@@ -1331,6 +1391,26 @@ const sysIoctl: Impl = (host, args) => {
       if (actual !== expectedValue) throw new SyscallError(`Bad ioctl optval: expected: ${expectedValue} actual: ${actual}`);
     },
   );
+};
+
+/** pipe([R, W]): an in-memory pipe (pipes.ts). */
+const sysPipe: Impl = (host, args) =>
+  pipeCall(host, args, (fd) => host.findByScriptFd(fd) !== undefined || epollTable(host).has(fd) || scriptFiles(host).fds.has(fd));
+
+/** splice(IN, OFF_IN, OUT, OFF_OUT, LEN, FLAGS) between a TCP socket and a pipe (pipes.ts). */
+const sysSplice: Impl = (host, args) => {
+  checkArgCount(args, 6);
+  const end = (i: number): PipeEnd | ScriptSocket => pipeEnds(host).get(s32Arg(args, i)) ?? socketOf(host, s32Arg(args, i));
+  return spliceCall({
+    from: end(0),
+    offIn: intValue(arg(args, 1)),
+    to: end(2),
+    offOut: intValue(arg(args, 3)),
+    len: s32Arg(args, 4),
+    flags: s32Arg(args, 5),
+    write: (s, count, flags) => writeCall('splice', s, count, flags, false, host),
+    rcvDeadline: (s) => callDeadline(host, endpointOf(s), 'SO_RCVTIMEO', s.nonblock),
+  });
 };
 
 const TABLE: Readonly<Record<string, Impl>> = {
@@ -1361,10 +1441,12 @@ const TABLE: Readonly<Record<string, Impl>> = {
   epoll_create: sysEpollCreate,
   epoll_ctl: sysEpollCtl,
   epoll_wait: sysEpollWait,
+  pipe: sysPipe,
+  splice: sysSplice,
 };
 
 /** packetdrill calls that exist there but not here (a clearer message than "Unknown system call"). */
-const NOT_HERE = new Set(['cap_set', 'pipe', 'splice', 'psp_rx_assoc', 'psp_tx_assoc']);
+const NOT_HERE = new Set(['cap_set', 'psp_rx_assoc', 'psp_tx_assoc']);
 
 export function prepareSyscall(host: SyscallHost, call: SyscallSpec, expected: number): Prepared {
   const impl = TABLE[call.name];

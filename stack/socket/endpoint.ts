@@ -165,6 +165,48 @@ export class TcpEndpoint implements Endpoint {
   }
 
   /**
+   * recv(MSG_OOB): the urgent byte (stack/tcp/urgent.ts), left for another
+   * MSG_OOB read with `peek`; null at the end of the stream (0 bytes).
+   * Throws EINVAL (no urgent byte to read, or SO_OOBINLINE), EAGAIN (the
+   * byte announced but not arrived: this never waits), ENOTCONN.
+   */
+  recvOob(peek = false): number | null {
+    const result = this.open('recv').recvOob(peek);
+    if (result === 'eof') return null;
+    if (typeof result === 'string') throw new SocketError(result, 'recv');
+    return result;
+  }
+
+  /** SIOCATMARK: the next byte to read is where the urgent byte was (a read stops there). */
+  atMark(): boolean {
+    return this.open('ioctl').atMark();
+  }
+
+  /**
+   * The in-kernel reader of splice (tcp_read_sock): `actor` gets the unread
+   * bytes up to the urgent mark a received segment at a time and returns
+   * how many it took (0 or less: stop). Returns the bytes taken, or the
+   * actor's value when it took none; throws ENOTCONN on a listener.
+   */
+  readSock(actor: (chunk: Uint8Array) => number): number {
+    const result = this.open('splice').readSock(actor);
+    if (typeof result === 'string') throw new SocketError(result, 'splice');
+    return result;
+  }
+
+  /**
+   * What tcp_splice_read makes of a read that took nothing: 'zero' (the
+   * stream ended), 'held' (bytes wait behind the urgent mark: a blocking
+   * splice returns 0 rather than wait), 'wait' (nothing yet); throws the
+   * pending error, or ENOTCONN on a closed socket.
+   */
+  spliceIdle(): 'zero' | 'held' | 'wait' {
+    const result = this.open('splice').spliceIdle();
+    if (result !== 'zero' && result !== 'held' && result !== 'wait') throw new SocketError(result, 'splice');
+    return result;
+  }
+
+  /**
    * connect() with AF_UNSPEC (tcp_disconnect): the connection is aborted (a
    * RST where one is due) and the socket is unconnected again, ready for
    * connect() or listen(); a listener stops listening. The error it leaves
@@ -193,7 +235,8 @@ export class TcpEndpoint implements Endpoint {
   /**
    * send(2) with flags, as write() otherwise: MSG_MORE (`more`) corks this
    * write's push and leaves its tail without PSH; MSG_EOR (`eor`) ends a
-   * record, so later bytes never share a segment with it (tcp_sendmsg_locked).
+   * record, so later bytes never share a segment with it (tcp_sendmsg_locked);
+   * MSG_OOB (`oob`) makes its last byte urgent (stack/tcp/urgent.ts).
    */
   sendmsg(data: Uint8Array, flags: SendFlags): number {
     const result = this.open('sendmsg').sendmsg(data, false, flags);

@@ -9,6 +9,7 @@
  * that follow (tcp_xmit_recovery), and what the ACK of our FIN does to the
  * state.
  */
+import { urgentAcked } from './urgent.ts';
 import { effectiveMss, simpleRetransmit } from './pmtu.ts';
 import { checkProbeAcked } from './mtu-probe.ts';
 import { CHRONO_BUSY, chronoStop } from './chrono.ts';
@@ -128,6 +129,7 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
     const priorUna = c.sndUna;
     c.sndUna = ack;
     flag |= ackRecords(c, ack, seg, priorFack, rs);
+    if (c.sndUp !== undefined) urgentAcked(c, priorUna); // tcp_clean_rtx_queue: snd_up follows snd_una
     c.errorQueue?.onAcked(priorUna, ack, c.now());
     c.bytesAcked += acked; // tcp_snd_una_update
     c.backoff = 0;

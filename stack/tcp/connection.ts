@@ -144,6 +144,13 @@ export class Connection {
   sndSml = 0;
   readonly recvQueue = new ByteQueue();
   readonly ooo = new OutOfOrderQueue();
+  /** Urgent data received (urgent.ts): tp->urg_data (0, or TCP_URG_* with the byte) and tp->urg_seq, the urgent byte's sequence number. */
+  urgData = 0;
+  urgSeq = 0;
+  /** SO_OOBINLINE (SOCK_URGINLINE): the urgent byte stays in the stream. */
+  urgInline = false;
+  /** SND.UP after a send(MSG_OOB) until SND.UNA reaches it (tcp_urg_mode); undefined: SND.UP is SND.UNA. */
+  sndUp: number | undefined;
   /** Sequence number of a FIN received ahead of missing data. */
   oooFinSeq: number | undefined;
   /** The peer's FIN has been processed (RCV.NXT counts it). */

@@ -5,7 +5,8 @@
  * ACK itself is ack.ts, data and FIN receive.ts.
  */
 import type { DropReason } from '../drop.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_URG } from '../wire/tcp.ts';
+import { TCP_URG_NOTYET, receiveUrgent } from './urgent.ts';
 import { processAck, ackRecords } from './ack.ts';
 import { initBufferSpace } from './rcvbuf.ts';
 import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_MIN, tsValAt } from './constants.ts';
@@ -268,7 +269,8 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
   if (ackVerdict !== undefined) return ackVerdict;
   if (c.state === 'CLOSED' || c.state === 'TIME_WAIT') return undefined;
 
-  // Sixth (URG) is ignored, as Linux ignores urgent data by default for delivery order.
+  // Sixth: URG (tcp_urg): a new urgent pointer, or the awaited urgent byte (urgent.ts).
+  if (f & TCP_URG || c.urgData === TCP_URG_NOTYET) receiveUrgent(c, seg, (f & TCP_URG) !== 0);
   // Seventh and eighth: text and FIN. A simultaneous open's SYN-ACK alone is a duplicate of the SYN.
   if (f & TCP_SYN && seg.payload.length === 0 && !(f & TCP_FIN) && c.state === 'ESTABLISHED') {
     duplicateSyn(c, seg);

@@ -112,6 +112,8 @@ export class Listener implements PortOwner, FastOpenListener {
   /** IP_TOS and IPV6_TCLASS set on the listener: its SYN-ACKs carry them (tcp_v4_send_synack, tcp_v6_send_synack) and its children inherit them (initChild). */
   tos = 0;
   tclass = 0;
+  /** SO_OOBINLINE on the listener: its children have it from the start (sk_clone_lock copies SOCK_URGINLINE), before accept(). */
+  urgInline = false;
   /** When the SYN queue last overflowed into cookies (tcp_synq_overflow). */
   private lastCookieTime = -Infinity;
   /** What the accepted children hold the port as, shared while the listener's address and SO_REUSEADDR stay the same. */

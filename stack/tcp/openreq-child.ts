@@ -27,6 +27,8 @@ export interface InheritedBuffers {
   /** IP_TOS and IPV6_TCLASS (sk_clone_lock copies them). */
   tos: number;
   tclass: number;
+  /** SO_OOBINLINE (SOCK_URGINLINE, copied by sk_clone_lock): urgent data may come before accept(). */
+  urgInline: boolean;
 }
 
 /**
@@ -133,6 +135,7 @@ function cloneRequest(c: Connection, req: RequestSock, buffers: InheritedBuffers
   if (buffers.userMss !== 0) c.advMss = Math.min(c.advMss, buffers.userMss);
   c.tos = buffers.tos;
   c.tclass = buffers.tclass;
+  c.urgInline = buffers.urgInline;
   c.wscaleOk = req.wscaleOk;
   c.sndWscale = req.wscaleOk ? req.sndWscale : 0;
   c.sackOk = req.sackOk;

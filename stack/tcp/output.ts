@@ -7,7 +7,8 @@
  * when one is owed and nothing else carried it.
  */
 import { CHRONO_RWND_LIMITED, chronoStart, chronoStop } from './chrono.ts';
-import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, fastOpenOptionSpace, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_SYN, TCP_URG, fastOpenOptionSpace, type TcpOptionsToWrite } from '../wire/tcp.ts';
+import { urgentMode, urgentPointer } from './urgent.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { cookieCheck, type FastOpenRequest } from './fastopen-client.ts';
 import { MAX_WINDOW_FIELD, MAX_SYN_WINDOW, TCP_MIN_SND_MSS as MIN_SND_MSS, TCP_TS_OPTION_BYTES as TS_OPTION_BYTES } from './constants.ts';
@@ -162,6 +163,9 @@ function emit(c: Connection, spec: SendSpec): void {
   const window = spec.window ?? windowField(c);
   // tcp_ecn_send, for every segment but SYNs: ECT(0) and a queued CWR on new data, ECE while owed.
   const ecn = spec.flags & TCP_SYN ? undefined : ecnSend(c, len > 0 && spec.retransmission === undefined);
+  // tcp_transmit_skb: in urgent mode a segment that starts before SND.UP carries URG and the pointer (urgent.ts).
+  const urgent = c.sndUp === undefined ? undefined : urgentPointer(c, spec.seq);
+  const flags = (ecn === undefined ? spec.flags : spec.flags | ecn.flags) | (urgent === undefined ? 0 : TCP_URG);
   transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
@@ -169,7 +173,8 @@ function emit(c: Connection, spec: SendSpec): void {
     dport: c.remotePort,
     seq: spec.seq,
     ack: spec.flags & TCP_ACK ? c.rcvNxt : 0,
-    flags: ecn === undefined ? spec.flags : spec.flags | ecn.flags,
+    flags,
+    urgent,
     window,
     options: spec.options,
     payloadLength: len,
@@ -663,7 +668,8 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
       cwndLimited = congWin < room && congWin <= skb.len;
       break;
     }
-    const len = segs > 1 ? Math.min(skb.len, mssSplitPoint(c, skb, mss, quota, room, nonagle)) : skb.len;
+    // tcp_write_xmit: in urgent mode packets are of one MSS (each segment its own urgent pointer).
+    const len = segs > 1 ? Math.min(skb.len, urgentMode(c) ? mss : mssSplitPoint(c, skb, mss, quota, room, nonagle)) : skb.len;
     const whole = len === skb.len;
     const fin = whole && q.isTail(skb) && c.finQueued && room > len;
     // tso_fragment leaves the skb's PSH to the part not sent.

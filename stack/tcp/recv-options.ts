@@ -9,6 +9,7 @@ import type { Connection } from './connection.ts';
 import { ACK_PUSHED, rcvMss } from './ack-schedule.ts';
 import { rcvSpaceAdjust, spaceFromWin } from './rcvbuf.ts';
 import { cleanupRbuf } from './user-calls.ts';
+import { bytesToMark } from './urgent.ts';
 
 /**
  * tcp_set_rcvlowat: the value capped at half the receive buffer (when the
@@ -57,10 +58,14 @@ export function inqHint(c: Connection): number {
 
 /**
  * tcp_inq, SIOCINQ's value: 0 during the handshake, else the bytes not yet
- * read (rcv_nxt − copied_seq, less the FIN's 1 when one was received).
+ * read (rcv_nxt − copied_seq, less the FIN's 1 when one was received), or
+ * only those before the urgent mark while it lies among them (urgent.ts).
  */
 export function siocInq(c: Connection): number {
   if (c.state === 'SYN_SENT' || c.state === 'SYN_RECV') return 0;
+  // An urgent mark among the unread bytes (not SO_OOBINLINE): the bytes before it (0 at it).
+  const toMark = c.urgInline ? Infinity : bytesToMark(c);
+  if (toMark < c.recvQueue.length + (c.finReceived ? 1 : 0)) return toMark;
   return c.recvQueue.length;
 }
 
@@ -71,9 +76,13 @@ export function siocInq(c: Connection): number {
  * for more than one rcv_mss of unacknowledged data.
  */
 export function peek(c: Connection, max: number): Uint8Array {
-  const n = Math.min(max, c.recvQueue.length);
+  // Urgent data (urgent.ts): peek_seq steps over the urgent byte at the
+  // mark (unless SO_OOBINLINE), and a peek before the mark stops there.
+  const toMark = bytesToMark(c);
+  const from = toMark === 0 && !c.urgInline ? 1 : 0;
+  const n = Math.max(0, Math.min(max, c.recvQueue.length - from, toMark === 0 ? Infinity : toMark));
   const data = new Uint8Array(n);
-  if (n > 0) c.recvQueue.copyOut(0, n, data, 0);
+  if (n > 0) c.recvQueue.copyOut(from, n, data, 0);
   if (c.state !== 'CLOSED') rcvSpaceAdjust(c);
   if (n > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, n);
   return data;

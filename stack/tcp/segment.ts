@@ -97,6 +97,8 @@ export interface OutgoingSegment {
    * counts as that many TcpOutSegs (tcp_skb_pcount).
    */
   gsoSize?: number;
+  /** URG is in `flags`: the urgent pointer (tcp_transmit_skb in urgent mode). */
+  urgent?: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
     flags: o.flags,
     window: o.window,
     headerLength,
+    urgent: o.urgent,
   });
   if (o.options) writeTcpOptionsLinux(packet, at + TCP_MIN_HEADER, o.options);
   if (payloadLength > 0) {

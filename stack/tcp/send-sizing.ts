@@ -5,6 +5,7 @@
  * (tcp_update_pacing_rate) and the segments per packet it allows
  * (tcp_tso_autosize).
  */
+import { markUrgent } from './urgent.ts';
 import { boundToHalfWindow } from './pmtu.ts';
 import { CHRONO_BUSY, chronoStart } from './chrono.ts';
 import type { Connection } from './connection.ts';
@@ -65,7 +66,8 @@ export interface WritePushes {
  */
 export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: number, pushes: WritePushes, flags: SendFlags = NO_FLAGS): number {
   const q = c.writeQueue;
-  const goal = sizeGoal(c, mssNow);
+  // tcp_send_mss: a MSG_OOB write is cut at the MSS (no large skbs: tcp_xmit_size_goal's large_allowed is off).
+  const goal = flags.oob === true ? mssNow : sizeGoal(c, mssNow);
   let left = n;
   let copied = 0;
   let seq = writeSeq;
@@ -96,7 +98,8 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
     left -= copy;
     copied += copy;
     if (left === 0 && flags.eor) skb.eor = true;
-    if (left === 0 || skb.len < goal) continue;
+    // A MSG_OOB write is not pushed in the middle: its end carries the urgent mark.
+    if (left === 0 || skb.len < goal || flags.oob === true) continue;
     if (forcedPush(c, seq)) {
       markPush(c, skb, seq);
       pushes.pushAll();
@@ -109,12 +112,15 @@ export function queueWrite(c: Connection, n: number, mssNow: number, writeSeq: n
     // wait_for_space: tcp_push without MSG_MORE, Nagle aside.
     c.sndNoSpace = true;
     if (tail && copied > 0) markPush(c, tail, seq);
+    if (tail && copied > 0 && flags.oob === true) markUrgent(c, seq); // tcp_push → tcp_mark_urg
     if (copied > 0) pushes.pushAll();
     return copied;
   }
   // tcp_push: the tail skb, if any is still unsent, is marked PSH, unless
   // MSG_MORE said more is coming and no push is forced.
   if (tail && copied > 0 && (!flags.more || forcedPush(c, seq))) markPush(c, tail, seq);
+  // tcp_push → tcp_mark_urg: SND.UP is the end of a MSG_OOB write (urgent.ts).
+  if (tail && copied > 0 && flags.oob === true) markUrgent(c, seq);
   return copied;
 }
 
@@ -130,6 +136,8 @@ export interface SendFlags {
   continued?: boolean;
   /** With `zerocopy` taking effect: the lengths of the write's buffers (the iovec), each its own frags (zerocopy-frags.ts); else one buffer. */
   pieces?: readonly number[];
+  /** MSG_OOB: the write's last byte is urgent (SND.UP after it: urgent.ts); skbs of one MSS. */
+  oob?: boolean;
 }
 
 const NO_FLAGS: SendFlags = Object.freeze({});

@@ -34,6 +34,7 @@ import {
   POLLERR,
   POLLHUP,
   POLLIN,
+  POLLPRI,
   POLLOUT,
   POLLRDHUP,
   type ShutdownHow,
@@ -43,7 +44,9 @@ import {
   type SocketOwner,
   type Wakeable,
 } from './types.ts';
-import { closeConnection, closeSending, recvmsg, sendmsg } from './user-calls.ts';
+import { closeConnection, closeSending, recvmsg, recvmsgUrgent, sendmsg } from './user-calls.ts';
+import { atMark, pollTargetExtra, recvUrgent, urgentReadable } from './urgent.ts';
+import { readSock } from './read-sock.ts';
 import { disconnect } from './disconnect.ts';
 import { ErrorQueue, type ErrorQueueMessage } from './errqueue.ts';
 import { seqAdd } from './seq.ts';
@@ -107,6 +110,15 @@ export interface TcpSockOptions {
   TCP_FASTOPEN_CONNECT: number;
   /** 1: SYN data without a cookie (as net.ipv4.tcp_fastopen's 0x4, for this socket). */
   TCP_FASTOPEN_NO_COOKIE: number;
+  /** SO_OOBINLINE (SOCK_URGINLINE): the urgent byte stays in the stream; recv(MSG_OOB) is EINVAL (urgent.ts). */
+  SO_OOBINLINE: boolean;
+  /**
+   * IP_FREEBIND / IPV6_FREEBIND (inet_sk(sk)->freebind): bind() to an address
+   * not (yet) configured is allowed. Kept and read back; the stack's bind()
+   * refuses no address as non-local, so it changes nothing else here.
+   */
+  IP_FREEBIND: boolean;
+  IPV6_FREEBIND: boolean;
   /**
    * SO_RCVTIMEO / SO_SNDTIMEO: the struct timeval's bytes as the caller
    * passes them (optlen of them; set: at least 16, sock-timeout.ts), and
@@ -169,6 +181,9 @@ interface OptionValues {
   pmtudisc6: number;
   fastOpenConnect: boolean;
   fastOpenNoCookie: boolean;
+  /** SOCK_URGINLINE and inet->freebind, which children inherit (sk_clone_lock). */
+  oobInline: boolean;
+  freebind: boolean;
   /** sk_rcvtimeo and sk_sndtimeo in jiffies (sock-timeout.ts); children inherit them (sk_clone_lock). */
   rcvTimeo: bigint;
   sndTimeo: bigint;
@@ -203,6 +218,8 @@ function defaultOptions(): OptionValues {
     pmtudisc6: IP_PMTUDISC_WANT,
     fastOpenConnect: false,
     fastOpenNoCookie: false,
+    oobInline: false,
+    freebind: false,
     rcvTimeo: MAX_SCHEDULE_TIMEOUT,
     sndTimeo: MAX_SCHEDULE_TIMEOUT,
   };
@@ -393,6 +410,7 @@ export class TcpSock implements SocketOwner {
     l.userMss = this.opts.userMss;
     l.tos = this.opts.tos;
     l.tclass = this.opts.tclass;
+    l.urgInline = this.opts.oobInline;
     l.deferAccept = this.deferAccept;
     // inet_listen: under TFO_SERVER_WO_SOCKOPT1 (and the server bit) a listener
     // without TCP_FASTOPEN gets a Fast Open queue of its backlog; the queue
@@ -564,11 +582,63 @@ export class TcpSock implements SocketOwner {
   recvmsg(max: number, inPlace = false, msgPeek = false): Uint8Array | null | TcpErrno {
     const c = this.conn;
     if (!c) return this.takeSockError() ?? 'ENOTCONN';
-    if (c.recvQueue.length > 0) return msgPeek ? peek(c, max) : recvmsg(c, max, inPlace);
+    if (c.recvQueue.length > 0) {
+      // Urgent data marked (urgent.ts): the read stops at the mark and steps over the urgent byte.
+      const data = msgPeek ? peek(c, max) : c.urgData !== 0 ? recvmsgUrgent(c, max) : recvmsg(c, max, inPlace);
+      // Only the urgent byte was there (stepped over, or peeked past): nothing read, as if nothing had come.
+      if (data.length > 0 || max <= 0) return data;
+    }
     if (c.finReceived) return EMPTY;
     if (c.pendingError !== undefined) return this.takeReportedError();
     if (c.state === 'CLOSED' || c.shutRd) return EMPTY;
     return null;
+  }
+
+  /**
+   * recv(MSG_OOB) (tcp_recvmsg_locked → tcp_recv_urg): the urgent byte
+   * (kept for another read with `peek`), 'eof' (0 bytes) or an errno:
+   * ENOTCONN on a listener, EINVAL with no urgent byte to read.
+   */
+  recvOob(peek: boolean): number | 'eof' | TcpErrno {
+    if (this.listener) return 'ENOTCONN';
+    const c = this.conn;
+    if (!c) return 'EINVAL'; // no urg_data
+    return recvUrgent(c, peek);
+  }
+
+  /** SIOCATMARK (tcp_ioctl): whether the next byte to read is the urgent mark. */
+  atMark(): boolean {
+    return this.conn !== undefined && atMark(this.conn);
+  }
+
+  /**
+   * tcp_read_sock's walk for tcp_splice_read: `actor` is handed the unread
+   * bytes up to the urgent mark, one received segment's worth at a time,
+   * and returns how many it took (0 or less: stop). Returns the bytes taken,
+   * or the actor's first value when it took none; ENOTCONN on a listener.
+   */
+  readSock(actor: (chunk: Uint8Array) => number): number | TcpErrno {
+    if (this.listener) return 'ENOTCONN';
+    const c = this.conn;
+    if (!c) return 0;
+    return readSock(c, actor);
+  }
+
+  /**
+   * What tcp_splice_read checks when tcp_read_sock took nothing: the end of
+   * the stream (SOCK_DONE, RCV_SHUTDOWN: 'zero'), sk_err (taken), CLOSE
+   * (ENOTCONN); then, for a caller that may wait, bytes still queued (held
+   * back by the urgent mark: 'held', no wait) or nothing yet ('wait').
+   */
+  spliceIdle(): 'zero' | 'held' | 'wait' | TcpErrno {
+    const c = this.conn;
+    if (this.listener) return 'ENOTCONN';
+    if (!c) return this.takeSockError() ?? 'ENOTCONN';
+    if (c.finReceived) return 'zero';
+    if (c.pendingError !== undefined) return this.takeReportedError();
+    if (c.shutRd) return 'zero';
+    if (c.state === 'CLOSED') return 'ENOTCONN';
+    return c.recvQueue.length > 0 ? 'held' : 'wait';
   }
 
   /**
@@ -673,7 +743,11 @@ export class TcpSock implements SocketOwner {
     if (c.finReceived || c.shutRd) mask |= POLLIN | POLLRDHUP;
     // tcp_stream_is_readable: SO_RCVLOWAT's target (sock_rcvlowat).
     // tcp_poll reads a Fast Open child in SYN_RECV as a connected socket (its SYN's data is readable).
-    if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined) && epollinReady(c, this.opts.rcvLowat)) mask |= POLLIN;
+    // At the urgent mark the urgent byte does not count (target + 1); POLLPRI while it waits to be read.
+    if (c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined)) {
+      if (epollinReady(c, this.opts.rcvLowat + pollTargetExtra(c))) mask |= POLLIN;
+      if (urgentReadable(c)) mask |= POLLPRI;
+    }
     if (closed) mask |= POLLIN;
     // tcp_poll: a Fast Open child in SYN_RECV polls as a connected socket.
     const connected = c.state !== 'SYN_SENT' && (c.state !== 'SYN_RECV' || c.fastOpenRsk !== undefined);
@@ -999,6 +1073,16 @@ export class TcpSock implements SocketOwner {
         o.fastOpenNoCookie = v === 1;
         if (this.state === 'LISTEN' && this.fastOpen !== undefined) this.fastOpen.noCookie = o.fastOpenNoCookie;
         return undefined;
+      case 'SO_OOBINLINE':
+        o.oobInline = v === true;
+        if (this.listener) this.listener.urgInline = o.oobInline;
+        break;
+      case 'IP_FREEBIND':
+      case 'IPV6_FREEBIND':
+        // One flag under both names (inet_assign_bit(FREEBIND) in do_ip_setsockopt and do_ipv6_setsockopt).
+        if (name === 'IPV6_FREEBIND' && !this.ipv6) return 'ENOPROTOOPT';
+        o.freebind = v === true;
+        return undefined;
       case 'SO_RCVTIMEO':
       case 'SO_SNDTIMEO': {
         // sk_setsockopt → sock_set_timeout, in any state.
@@ -1089,6 +1173,9 @@ export class TcpSock implements SocketOwner {
       IPV6_MTU_DISCOVER: o.pmtudisc6,
       TCP_FASTOPEN_CONNECT: o.fastOpenConnect ? 1 : 0,
       TCP_FASTOPEN_NO_COOKIE: o.fastOpenNoCookie ? 1 : 0,
+      SO_OOBINLINE: o.oobInline,
+      IP_FREEBIND: o.freebind,
+      IPV6_FREEBIND: o.freebind,
       SO_RCVTIMEO: timevalBytes(timevalFromTimeout(o.rcvTimeo)),
       SO_SNDTIMEO: timevalBytes(timevalFromTimeout(o.sndTimeo)),
     };
@@ -1136,6 +1223,7 @@ export class TcpSock implements SocketOwner {
     if (!c) return;
     const o = this.opts;
     c.rcvLowat = o.rcvLowat;
+    c.urgInline = o.oobInline;
     const wasKeepalive = c.keepalive;
     c.keepalive = o.keepalive;
     c.keepIdle = o.keepIdle;

@@ -52,6 +52,8 @@ export const POLLIN = 0x001;
 export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
+/** Urgent data to read (tcp_poll's EPOLLPRI). */
+export const POLLPRI = 0x002;
 export const POLLRDHUP = 0x2000;
 
 export type ShutdownHow = 'read' | 'write' | 'both';

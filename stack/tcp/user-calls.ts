@@ -10,6 +10,7 @@ import { abortWithReset, tcpDone } from './endings.ts';
 import * as out from './output.ts';
 import { copiedSeq, rawSelectWindow, rcvSpaceAdjust, releaseAll, releaseRead } from './rcvbuf.ts';
 import { seqAdd, seqDiff } from './seq.ts';
+import { bytesToMark, readDone, skipUrgentByte } from './urgent.ts';
 import * as timers from './timer-arming.ts';
 import { queueWrite, type SendFlags, type WritePushes } from './send-sizing.ts';
 
@@ -111,6 +112,23 @@ export function recvmsg(c: Connection, max: number, inPlace = false): Uint8Array
   const data = parts.length === 1 ? parts[0]! : concat(parts, total);
   c.ctx.copied.rx += c.recvQueue.shiftCopied - shiftCopied + (parts.length > 1 ? total : 0);
   if (data.length > 0 && c.state !== 'CLOSED' && !c.finReceived) cleanupRbuf(c, data.length);
+  return data;
+}
+
+/**
+ * tcp_recvmsg_locked while urgent data is marked (urgent.ts): at the mark,
+ * unless SO_OOBINLINE, the urgent byte is stepped over first (nothing was
+ * copied yet in this call); then the read goes no further than the mark,
+ * except that an inline urgent byte at the front is read with what follows.
+ * Once the reader is past the urgent byte, urgent data is forgotten.
+ */
+export function recvmsgUrgent(c: Connection, max: number): Uint8Array {
+  if (skipUrgentByte(c) && c.state !== 'CLOSED') rcvSpaceAdjust(c);
+  readDone(c);
+  const toMark = bytesToMark(c);
+  const limit = toMark === 0 ? max : Math.min(max, toMark);
+  const data = c.recvQueue.length > 0 ? recvmsg(c, limit) : new Uint8Array(0);
+  readDone(c);
   return data;
 }
 

@@ -119,6 +119,8 @@ export interface TcpPacketSpec {
   ipId: number;
   ttl: number;
   dontFragment?: boolean;
+  /** The urgent pointer field (URG goes in `flags`). */
+  urgent?: number;
 }
 
 /** The IPv4 packet for one TCP segment: the segment by the wire/ codec's encodeTcpSegment, checksums included. */
@@ -126,6 +128,7 @@ export function tcpPacket(o: TcpPacketSpec): Uint8Array {
   const fields: TcpSegmentFields = { sourcePort: o.sport, destinationPort: o.dport, seq: o.seq >>> 0, ack: o.ack >>> 0, flags: o.flags, window: o.window };
   if (o.options !== undefined) fields.options = o.options;
   if (o.payload !== undefined) fields.payload = o.payload;
+  if (o.urgent !== undefined) fields.urgent = o.urgent;
   const packet = new Uint8Array(IPV4_MIN_HEADER + tcpSegmentLength(fields));
   writeIpv4Header(packet, 0, {
     totalLength: packet.length,

@@ -83,6 +83,8 @@ export interface Out {
   /** Defaults: the peer's port and the stack's port. */
   sport?: number;
   dport?: number;
+  /** The urgent pointer field (with 'U' in `flags`). */
+  urg?: number;
 }
 
 /** What the stack sent, in comparable form. */
@@ -114,6 +116,8 @@ export interface Captured {
   optionKinds: number[];
   sport: number;
   dport: number;
+  /** The urgent pointer field. */
+  urgent: number;
 }
 
 const LETTERS: Record<string, number> = { F: TCP_FIN, S: TCP_SYN, R: TCP_RST, P: TCP_PSH, '.': TCP_ACK, U: TCP_URG, E: TCP_ECE, W: TCP_CWR };
@@ -164,6 +168,7 @@ export function craft(spec: Out & { sport: number; dport: number; win: number })
     payload: data,
     ipId: 0x4242,
     ttl: 64,
+    urgent: spec.urg,
   });
 }
 
@@ -214,6 +219,7 @@ export function capture(packet: Uint8Array, t: number): Captured {
     optionKinds,
     sport: d.sourcePort,
     dport: d.destinationPort,
+    urgent: d.urgent,
   };
 }
 

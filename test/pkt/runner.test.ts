@@ -552,7 +552,7 @@ test('recvmsg: msg_flags and TCP_CM_INQ are checked as packetdrill checks them; 
 });
 
 test('receive calls: flags and control messages the runner does not model are refused, never ignored', (t) => {
-  t.regex(run(`${OPEN}+0 recv(4, ..., 10, MSG_OOB) = 0\n`, 'f.pkt').error?.headline() ?? '', /recv\(\) flags 0x1 are not supported by tcpstack pkt/);
+  t.regex(run(`${OPEN}+0 recv(4, ..., 10, MSG_DONTROUTE) = 0\n`, 'f.pkt').error?.headline() ?? '', /recv\(\) flags 0x4 are not supported by tcpstack pkt/);
   t.regex(
     run(`${OPEN}+0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 4}], msg_flags=0, msg_control=[{cmsg_level=SOL_SOCKET, cmsg_type=37, cmsg_data={scm_sec=0,scm_nsec=0}}]}, 0) = 0\n`, 'f.pkt').error?.headline() ?? '',
     /cmsg_data .* is not supported by tcpstack pkt/,
@@ -624,7 +624,7 @@ test('sendto with MSG_FASTOPEN: a cookie request and EINPROGRESS; an AF_UNSPEC a
 +0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>
 `),
   );
-  t.regex(failure(run(`${OPEN}\n+0 send(4, ..., 10, MSG_OOB) = 10\n`)), /send\(\) flags 0x1 are not supported by tcpstack pkt/);
+  t.regex(failure(run(`${OPEN}\n+0 send(4, ..., 10, MSG_DONTROUTE) = 10\n`)), /send\(\) flags 0x4 are not supported by tcpstack pkt/);
 });
 
 test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not', (t) => {
