@@ -62,23 +62,22 @@ export class Pipe {
       last.len += chars;
       left -= chars;
     }
-    while (left > 0 && this.freeSlots > 0) {
-      const take = Math.min(PAGE_SIZE, left);
-      this.bufs.push({ len: take, canMerge: true });
-      left -= take;
-    }
-    return n - left;
+    return n - this.fillPages(left, true);
   }
 
   /** Spliced bytes (splice_to_pipe): a buffer per page of them while buffers are free. Returns the bytes placed. */
   splice(n: number): number {
-    let left = n;
+    return n - this.fillPages(n, false);
+  }
+
+  /** New page buffers for `left` bytes while buffers are free; returns the bytes left over. */
+  private fillPages(left: number, canMerge: boolean): number {
     while (left > 0 && this.freeSlots > 0) {
       const take = Math.min(PAGE_SIZE, left);
-      this.bufs.push({ len: take, canMerge: false });
+      this.bufs.push({ len: take, canMerge });
       left -= take;
     }
-    return n - left;
+    return left;
   }
 
   /** pipe_read: up to `n` bytes from the front. Returns the bytes taken. */

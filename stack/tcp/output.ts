@@ -411,6 +411,8 @@ function retransmitRun(c: Connection, i: number, n: number, mss: number, why: Re
  */
 function longSingleSkbs(c: Connection): Set<TxRecord> | undefined {
   const mss = c.mss;
+  // The usual case costs no walk of the queue: nothing longer than the MSS was sent.
+  if (c.rtx.longest <= mss) return undefined;
   let out: Set<TxRecord> | undefined;
   let prevEnds = true;
   for (const r of c.rtx) {

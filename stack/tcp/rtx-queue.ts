@@ -41,6 +41,12 @@ export class RetransmitQueue {
   everRetransmitted = 0;
   /** The skbs the outstanding records form (records with skbEnd). */
   skbs = 0;
+  /**
+   * The longest record pushed since the queue was last empty: an upper
+   * bound, so that a retransmission round can tell at a glance whether any
+   * record may be longer than the MSS (output.ts, longSingleSkbs).
+   */
+  longest = 0;
 
   get length(): number {
     return this.records.length - this.head;
@@ -58,6 +64,7 @@ export class RetransmitQueue {
     if (this.records === NO_RECORDS) this.records = [];
     this.records.push(r);
     if (r.skbEnd) this.skbs++;
+    if (r.len > this.longest) this.longest = r.len;
   }
 
   /** Removes the head (fully acknowledged) and its share of the counters. */
@@ -71,6 +78,7 @@ export class RetransmitQueue {
       // connection does not keep an array the size of its last window.
       this.records = NO_RECORDS;
       this.head = 0;
+      this.longest = 0;
     } else if (this.head > 1024 && this.head * 2 > this.records.length) {
       this.records = this.records.slice(this.head);
       this.head = 0;
@@ -218,6 +226,7 @@ export class RetransmitQueue {
     this.records = NO_RECORDS;
     this.head = 0;
     this.skbs = 0;
+    this.longest = 0;
     this.sackedOut = 0;
     this.lostOut = 0;
     this.retransOut = 0;

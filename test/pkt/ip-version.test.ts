@@ -16,19 +16,9 @@ import { verifyFlowLabel } from '../../cli/pkt/packets.ts';
 import { runScript, type RunResult } from '../../cli/pkt/runner.ts';
 import { scriptRunsIn, type IpVersion } from '../../cli/pkt/ip-version.ts';
 import { runCli } from '../helpers/interop.ts';
-import { failure, passes } from '../helpers/pkt-result.ts';
+import { failure, passes, PASSIVE_OPEN } from '../helpers/pkt-result.ts';
 
-/** A passive open with a 100-byte write (no timestamps, no window scaling); MSS 1460 in every flavour. */
-const OPEN = `
-0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-+0 bind(3, ..., ...) = 0
-+0 listen(3, 1) = 0
-+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
-+.1 < . 1:1(0) ack 1 win 1000
-+0 accept(3, ..., ...) = 4
-`;
+const OPEN = PASSIVE_OPEN;
 
 function run(body: string, ipVersion?: IpVersion, file = 't.pkt', extra: Array<{ name: string; value: string }> = []): { r: RunResult; trace: string[] } {
   const trace: string[] = [];

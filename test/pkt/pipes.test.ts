@@ -6,18 +6,9 @@
 import test from 'ava';
 import { runScript } from '../../cli/pkt/runner.ts';
 import { PAGE_SIZE, PIPE_DEF_BUFFERS, Pipe } from '../../cli/pkt/pipes.ts';
-import { failure, passes } from '../helpers/pkt-result.ts';
+import { failure, passes, PASSIVE_OPEN } from '../helpers/pkt-result.ts';
 
-const OPEN = `
-0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-+0 bind(3, ..., ...) = 0
-+0 listen(3, 1) = 0
-+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
-+.1 < . 1:1(0) ack 1 win 1000
-+0 accept(3, ..., ...) = 4
-`;
+const OPEN = PASSIVE_OPEN;
 
 test('a pipe holds 16 page buffers: write() merges an odd part into the last page written, spliced pages never merge', (t) => {
   const p = new Pipe();

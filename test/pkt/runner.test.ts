@@ -12,21 +12,11 @@ import { runCli } from '../helpers/interop.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { failure, passes } from '../helpers/pkt-result.ts';
+import { failure, passes, PASSIVE_OPEN } from '../helpers/pkt-result.ts';
 
 const CFG = { toleranceUsecs: 4000, tolerancePercent: 12.5 };
 
-/** A passive open, as most scripts begin (no timestamps, no window scaling). */
-const OPEN = `
-0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-+0 bind(3, ..., ...) = 0
-+0 listen(3, 1) = 0
-+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
-+.1 < . 1:1(0) ack 1 win 1000
-+0 accept(3, ..., ...) = 4
-`;
+const OPEN = PASSIVE_OPEN;
 
 function run(body: string, file = 't.pkt'): RunResult {
   return runScript(body, file);
