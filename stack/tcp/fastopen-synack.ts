@@ -24,7 +24,7 @@ import { TCP_FIN } from '../wire/tcp.ts';
 export function rcvFastOpenSynAck(c: Connection, seg: Segment, verdict: { drop: DropReason | undefined }): boolean {
   const data = c.synData ? c.rtx.first() : undefined;
   const o = seg.options;
-  // tp->rx_opt.mss_clamp: the SYN-ACK's MSS (the socket's TCP_MAXSEG is not modelled).
+  // The SYN-ACK's own MSS, even when TCP_MAXSEG clamped mss_clamp (tcp_rcv_fastopen_synack parses the options again).
   const mss = o.mss > 0 ? o.mss : 0;
   const cookie: FastOpenCookie = { len: o.fastOpenLength, val: o.fastOpenCookie, exp: o.fastOpenExp };
   let synDrop = false;
