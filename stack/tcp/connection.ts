@@ -379,8 +379,12 @@ export class Connection {
   synDataAcked = false;
   synFastOpenCh = false;
   fastOpenClientFail = 0;
-  /** Segments with data received (tp->data_segs_in). */
+  /** Segments received (tp->segs_in; tcp_segs_in: a GRO packet counts its segments), and those with data (data_segs_in). */
+  segsIn = 0;
   dataSegsIn = 0;
+  /** Segments sent (tp->segs_out, retransmissions included; a GSO packet counts its segments), and those with data (data_segs_out). */
+  segsOut = 0;
+  dataSegsOut = 0;
   /** Writers blocked until the handshake ends (sk_write_pending): the handshake's ACK waits for their data. */
   writePending = 0;
 

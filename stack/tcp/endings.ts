@@ -47,6 +47,7 @@ export function timedOut(c: Connection): void {
 /** Sends an active reset on `path` and finishes the connection. */
 export function abortWithReset(c: Connection, path: ResetPathName): void {
   activeReset(c.ctx, activeResetSource(c), path);
+  c.segsOut++; // tcp_send_active_reset sends through tcp_transmit_skb
   tcpDone(c);
 }
 

@@ -154,6 +154,8 @@ interface SendSpec {
   retransmission?: RetransMechanism;
   /** A super-segment for the link to cut into segments of this size (sendSuperSegment). */
   gsoSize?: number;
+  /** Sent for the request sock, not the socket (a Fast Open child's SYN-ACK: inet_rtx_syn_ack), so not in segs_out. */
+  requestSock?: boolean;
 }
 
 function emit(c: Connection, spec: SendSpec): void {
@@ -189,6 +191,12 @@ function emit(c: Connection, spec: SendSpec): void {
     tos: (c.remote >= IPV6_HANDLE_BASE ? c.tclass : c.tos) | (ecn?.tos ?? 0),
   });
   c.lastSendTime = c.now();
+  if (spec.requestSock !== true) {
+    // __tcp_transmit_skb: segs_out and data_segs_out count tcp_skb_pcount.
+    const segs = spec.gsoSize !== undefined && spec.gsoSize > 0 ? Math.ceil(len / spec.gsoSize) : 1;
+    c.segsOut += segs;
+    if (len > 0) c.dataSegsOut += segs;
+  }
   if (len > 0) c.errorQueue?.onTransmit(spec.seq, len, c.now());
   if (spec.flags & TCP_ACK) {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
@@ -337,6 +345,7 @@ export function sendSyn(c: Connection, withAck: boolean, retransmission = false,
     retransmission: mechanism,
     payloadOffset: 0,
     payloadLength: dataLength,
+    requestSock: withAck && c.fastOpenRsk !== undefined,
   });
 }
 

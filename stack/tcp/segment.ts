@@ -223,3 +223,15 @@ export function sendMinisockSegment(
     traceRtx,
   });
 }
+
+/**
+ * tcp_segs_in: a segment that reached a connection counts in segs_in, and
+ * in data_segs_in when it carries data; a GRO packet counts as the
+ * segments it was made of (max(1, gso_segs)).
+ */
+export function countSegmentIn(c: { segsIn: number; dataSegsIn: number }, seg: Segment): void {
+  const len = seg.payload.length;
+  const segs = seg.gsoSize !== undefined && seg.gsoSize > 0 && len > seg.gsoSize ? Math.ceil(len / seg.gsoSize) : 1;
+  c.segsIn += segs;
+  if (len > 0) c.dataSegsIn += segs;
+}

@@ -156,10 +156,6 @@ const U32_MAX = 0xffffffff;
 const NOT_MODELLED: ReadonlyArray<readonly [TcpInfoField, string]> = [
   ['tcpi_delivery_rate_app_limited', 'the stack keeps no delivery rate samples (tcp_rate.c)'],
   ['tcpi_delivery_rate', 'the stack keeps no delivery rate samples (tcp_rate.c)'],
-  ['tcpi_segs_out', 'the stack does not count segments per connection'],
-  ['tcpi_segs_in', 'the stack does not count segments per connection'],
-  ['tcpi_data_segs_in', 'the stack does not count segments per connection'],
-  ['tcpi_data_segs_out', 'the stack does not count segments per connection'],
   ['tcpi_delivered_ce', 'the stack does not count CE-marked deliveries (tcp_count_delivered_ce)'],
   ['tcpi_rcv_ooopack', 'the stack does not count out-of-order packets received'],
   ['tcpi_rehash', 'the stack does not count txhash rethinks'],
@@ -287,6 +283,10 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_total_retrans = c.totalRetrans;
   v.tcpi_bytes_acked = c.bytesAcked;
   v.tcpi_bytes_received = c.bytesReceived;
+  v.tcpi_segs_out = c.segsOut;
+  v.tcpi_segs_in = c.segsIn;
+  v.tcpi_data_segs_in = c.dataSegsIn;
+  v.tcpi_data_segs_out = c.dataSegsOut;
   v.tcpi_notsent_bytes = Math.max(0, c.unsentBytes()); // write_seq - snd_nxt
   v.tcpi_min_rtt = c.minRtt.value === Infinity ? U32_MAX : c.minRtt.value;
   v.tcpi_delivered = c.delivered;

@@ -40,7 +40,7 @@ import * as out from './output.ts';
 import { initChild, initFastOpenChild } from './openreq-child.ts';
 import type { RequestSock } from './request-sock.ts';
 import { replyReset } from './reset.ts';
-import type { Segment } from './segment.ts';
+import { countSegmentIn, type Segment } from './segment.ts';
 import { BindTable, FourTupleMap, ListenerTable, type PortOwner } from './tables.ts';
 import { cancelAll } from './timer-arming.ts';
 import { onTimerExpired } from './timer-expiry.ts';
@@ -146,7 +146,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
     const conn = this.connections.get(src, seg.sport, seg.dport);
     if (conn !== undefined) {
       if (auth !== AUTH_NONE) return this.authDrop(auth);
-      if (seg.payload.length > 0) conn.dataSegsIn++; // tcp_segs_in
+      countSegmentIn(conn, seg);
       const verdict = connectionInput(conn, seg);
       // tcp_rcv_established ends with tcp_data_snd_check and
       // tcp_ack_snd_check: what one segment lets out leaves before the
@@ -566,7 +566,11 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   }
 
   createChild(listener: Listener, req: RequestSock, ack: Segment): Connection {
-    return this.hashChild(listener, req, (c) => initChild(c, req, ack, listener));
+    const c = this.hashChild(listener, req, (c) => initChild(c, req, ack, listener));
+    // Counted in segs_in as Linux 6.18 counts it (measured): the SYN
+    // (tcp_create_openreq_child), then the segment that made the child.
+    countSegmentIn(c, ack);
+    return c;
   }
 
   createFastOpenChild(listener: Listener, req: RequestSock, syn: Segment): Connection {
@@ -577,6 +581,7 @@ export class TcpLayer implements ListenerHost, ConnectionHooks {
   private hashChild(listener: Listener, req: RequestSock, init: (c: Connection) => void): Connection {
     const c = new Connection(this.ctx, this, req.local, listener.port, req.remote, req.remotePort, 'SYN_RECV');
     c.ipv6Socket = listener.ipv6;
+    c.segsIn = 1; // tcp_create_openreq_child: the SYN
     init(c);
     this.connections.set(c.remote, c.remotePort, c.localPort, c);
     c.portOwner = listener.childPortOwner();
