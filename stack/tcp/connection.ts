@@ -379,6 +379,13 @@ export class Connection {
   synDataAcked = false;
   synFastOpenCh = false;
   fastOpenClientFail = 0;
+  /** RTOs (tp->total_rto), RTO recoveries begun (total_rto_recoveries), their time in ms (total_rto_time) and the start of the one under way (rto_stamp): rto-stats.ts. */
+  /** Flow hashes drawn anew at an RTO (tp->timeout_rehash; tcpi_rehash, there being no PLB here). */
+  timeoutRehash = 0;
+  totalRto = 0;
+  totalRtoRecoveries = 0;
+  totalRtoTime = 0;
+  rtoStamp: number | undefined = undefined;
   /** Segments received (tp->segs_in; tcp_segs_in: a GRO packet counts its segments), and those with data (data_segs_in). */
   segsIn = 0;
   dataSegsIn = 0;

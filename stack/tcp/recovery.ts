@@ -11,6 +11,7 @@
  * state; the window moves in prr.ts and the congestion control, the
  * retransmissions leave from output.ts (tcp_xmit_retransmit_queue).
  */
+import { updateRtoTime } from './rto-stats.ts';
 import { FLAG_ECE, FLAG_LOST_RETRANS, FLAG_SET_XMIT_TIMER, FLAG_SND_UNA_ADVANCED } from './ack-flags.ts';
 import { anyRetransDone, isReno, tryKeepOpen } from './ca-state.ts';
 import type { CaState, Connection, TxRecord } from './connection.ts';
@@ -163,6 +164,7 @@ export function fastretransAlert(c: Connection, seg: Segment, priorUna: number, 
       return { flag, rexmit: 'lost' };
     case 'loss': {
       const rexmit = processLoss(c, seg, flag, numDupack);
+      if ((c.caState as CaState) !== 'loss') updateRtoTime(c);
       flag = identifyPacketLoss(c, flag);
       // Undone to Open, or a lost retransmission: on to the Open/Disorder rules.
       if (!((c.caState as CaState) === 'open' || flag & FLAG_LOST_RETRANS)) return { flag, rexmit };

@@ -11,6 +11,7 @@
  * Fields the stack keeps no state for are listed in `notModelled` with the
  * reason, and hold 0: a reader must not take that 0 for Linux's value.
  */
+import { totalRtoTime } from './rto-stats.ts';
 import { chronoStats } from './chrono.ts';
 import { jiffiesAt, JIFFY_MS } from './jiffies.ts';
 import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_MIN_MSS, TCP_TIMEOUT_INIT } from './constants.ts';
@@ -158,10 +159,6 @@ const NOT_MODELLED: ReadonlyArray<readonly [TcpInfoField, string]> = [
   ['tcpi_delivery_rate', 'the stack keeps no delivery rate samples (tcp_rate.c)'],
   ['tcpi_delivered_ce', 'the stack does not count CE-marked deliveries (tcp_count_delivered_ce)'],
   ['tcpi_rcv_ooopack', 'the stack does not count out-of-order packets received'],
-  ['tcpi_rehash', 'the stack does not count txhash rethinks'],
-  ['tcpi_total_rto', 'the stack does not count RTO episodes'],
-  ['tcpi_total_rto_recoveries', 'the stack does not count RTO episodes'],
-  ['tcpi_total_rto_time', 'the stack does not count RTO episodes'],
   ['tcpi_received_ce', 'the stack has no Accurate ECN counters'],
   ['tcpi_delivered_e1_bytes', 'the stack has no Accurate ECN counters'],
   ['tcpi_delivered_e0_bytes', 'the stack has no Accurate ECN counters'],
@@ -283,6 +280,10 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_total_retrans = c.totalRetrans;
   v.tcpi_bytes_acked = c.bytesAcked;
   v.tcpi_bytes_received = c.bytesReceived;
+  v.tcpi_rehash = c.timeoutRehash; // plb_rehash + timeout_rehash, no PLB
+  v.tcpi_total_rto = c.totalRto;
+  v.tcpi_total_rto_recoveries = c.totalRtoRecoveries;
+  v.tcpi_total_rto_time = totalRtoTime(c);
   v.tcpi_segs_out = c.segsOut;
   v.tcpi_segs_in = c.segsIn;
   v.tcpi_data_segs_in = c.dataSegsIn;

@@ -3,6 +3,7 @@
  * retransmission with SYN retries and the time-based give-up, zero-window
  * probing, the delayed ACK, keepalive, and the orphaned FIN_WAIT2 timeout.
  */
+import { updateRtoStats } from './rto-stats.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { newFlowLabel } from './segment.ts';
 import { TCP_ATO_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
@@ -109,6 +110,7 @@ function onRetransmitTimer(c: Connection): void {
   // a new flow hash, so a new IPv6 flow label, on every RTO that does not
   // give up (measured on 6.18: TcpExtTcpTimeoutRehash, a new label each time).
   counters.TcpExtTcpTimeoutRehash++;
+  c.timeoutRehash++;
   if (c.remote >= IPV6_HANDLE_BASE) c.flowLabel = newFlowLabel(c.ctx.random);
 
   // tcp_retransmit_timer: the first RTO of a head says which recovery failed.
@@ -133,6 +135,7 @@ function onRetransmitTimer(c: Connection): void {
   } else {
     enterLoss(c, head);
   }
+  updateRtoStats(c);
   out.retransmit(c, head, 'rto');
   c.retransmits++;
   c.backoff++;
@@ -162,6 +165,7 @@ function fastOpenSynAckTimer(c: Connection, req: RequestSock): void {
   if (c.retransmits === 1 && head !== undefined) enterLoss(c, head);
   req.owner?.rtxSynAck(req);
   req.timeouts++;
+  updateRtoStats(c);
   c.retransmits++; // tcp_update_rto_stats
   if (c.retransStamp === 0) c.retransStamp = c.now();
   armRto(c, Math.min(TCP_TIMEOUT_INIT * 2 ** req.timeouts, TCP_RTO_MAX));

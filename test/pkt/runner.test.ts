@@ -393,8 +393,8 @@ test('%{ }%: a failing assertion fails the script at its block\'s line, with Pyt
 });
 
 test('%{ }%: a name the stack does not keep fails the block as not supported, and so does a block without a socket', (t) => {
-  const rto = run(`${OPEN}+0 %{ assert tcpi_total_rto == 0 }%\n`, 'py.pkt');
-  t.is(rto.error?.headline(), 'py.pkt:10: tcpi_total_rto in a %{ }% block is not supported by tcpstack pkt: the stack does not count RTO episodes');
+  const rate = run(`${OPEN}+0 %{ assert tcpi_delivery_rate == 0 }%\n`, 'py.pkt');
+  t.is(rate.error?.headline(), 'py.pkt:10: tcpi_delivery_rate in a %{ }% block is not supported by tcpstack pkt: the stack keeps no delivery rate samples (tcp_rate.c)');
   const mem = run(`${OPEN}+0 %{ assert SK_MEMINFO_WMEM_QUEUED >= 0 }%\n`, 'py.pkt');
   t.regex(mem.error!.headline(), /^py\.pkt:10: SK_MEMINFO_WMEM_QUEUED in a %\{ \}% block is not supported by tcpstack pkt/);
   t.is(run('0 %{ assert True }%\n', 'py.pkt').error?.headline(), 'py.pkt:1: runtime error in code: no socket to use for code');

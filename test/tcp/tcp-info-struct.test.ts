@@ -21,8 +21,9 @@ test('a socket without a connection: tcp_init_sock\'s values (cwnd 10, RTO 1 s, 
     tcpi_pacing_rate: 0xffffffffffffffffn,
     tcpi_max_pacing_rate: 0xffffffffffffffffn,
   });
-  t.is(notModelled.get('tcpi_total_rto'), 'the stack does not count RTO episodes');
+  t.is(notModelled.get('tcpi_delivery_rate'), 'the stack keeps no delivery rate samples (tcp_rate.c)');
   t.false(notModelled.has('tcpi_segs_out'));
+  t.false(notModelled.has('tcpi_total_rto'));
   t.false(notModelled.has('tcpi_snd_cwnd'));
 });
 
