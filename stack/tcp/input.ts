@@ -25,6 +25,7 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq.ts';
 import * as timers from './timer-arming.ts';
 import { updatePacingRate } from './send-sizing.ts';
 import { initTransferRoute } from './init-transfer.ts';
+import { updateRtoTime } from './rto-stats.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
 import { CHILD_PROCESSES, fastOpenRemove } from './fastopen-server.ts';
 import { synAckRttMeasure } from './openreq-child.ts';
@@ -300,12 +301,14 @@ function synchronizedInput(c: Connection, seg: Segment): DropReason | undefined 
 /**
  * tcp_rcv_synrecv_state_fastopen, at the ACK that completes a Fast Open
  * child's handshake: the SYN-ACK's RTT sample if none was taken
- * (tcp_synack_rtt_meas), the SYN-ACK timeouts forgotten, the request let go
+ * (tcp_synack_rtt_meas), the SYN-ACK timeouts forgotten (their RTO
+ * recovery's time added up: tcp_update_rto_time), the request let go
  * (reqsk_fastopen_remove), and the timer re-armed for data sent meanwhile
  * (tcp_rearm_rto), or stopped.
  */
 function fastOpenSynRecvDone(c: Connection, req: RequestSock, seg: Segment): void {
   if (c.rtt.samples === 0) synAckRttMeasure(c, req, seg, false);
+  updateRtoTime(c);
   c.retransmits = 0;
   if (c.caState !== 'recovery') c.retransStamp = 0;
   fastOpenRemove(c, false);
