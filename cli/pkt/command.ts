@@ -88,6 +88,12 @@ function usageError(p: CommandLineProblem): UsageError {
 }
 
 export function runPktCommand(argv: string[]): number {
+  // The reader of the report went away (`| head`): end quietly, as a C tool
+  // ends on SIGPIPE (status 128 + 13), not with Node's unhandled 'error' event.
+  process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(141);
+  });
   let cmd;
   try {
     cmd = readPktCommandLine(argv);

@@ -8,7 +8,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/interop.ts';
+import { spawn } from 'node:child_process';
+import { CLI, runCli } from '../helpers/interop.ts';
 
 const GOOD = '0 < S 0:0(0) win 1000\n+0 > R. 0:0(0) ack 1 win 0\n';
 const MISMATCH = '0 < S 0:0(0) win 1000\n+0 > R. 1:1(0) ack 1 win 0\n';
@@ -45,4 +46,18 @@ test('pkt --help documents the three exit statuses', (t) => {
   const help = runCli(['pkt', '--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /Exit status: 0 if every script run passed; 1 if any failed \(a mismatch or\nan error while it ran: FAIL\); 2 if any does not parse \(a syntax or semantic\nerror: INVALID, nothing of it ran\) and on misuse\./);
+});
+
+test('a reader that goes away (`| head -1`): the report stops quietly with status 141, as on SIGPIPE, no stack trace', async (t) => {
+  const { good } = scripts(t);
+  // Enough scripts that the report outlives its reader.
+  const child = spawn(CLI, ['pkt', ...Array.from({ length: 400 }, () => good)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const first = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.regex(first, /^PASS /);
+  t.is(code, 141);
+  t.is(stderr, '');
 });
