@@ -22,13 +22,14 @@ export function armRto(c: Connection, ms: number): void {
 
 /**
  * tcp_retransmit_timer after a retransmission the device's queue dropped
- * (local congestion): again in min(RTO, TCP_RESOURCE_PROBE_INTERVAL), no
- * backoff, and not clamped to TCP_USER_TIMEOUT (inet_csk_reset_xmit_timer
+ * (local congestion): again in TCP_RESOURCE_PROBE_INTERVAL whatever the
+ * RTO ("let senders fight for local resources conservatively"), no
+ * backoff, not clamped to TCP_USER_TIMEOUT (inet_csk_reset_xmit_timer
  * directly).
  */
 export function armRtoAfterLocalDrop(c: Connection): void {
   c.xmitMode = 'rto';
-  arm(c, c.xmitTimer, Math.min(c.rtt.rto, TCP_RESOURCE_PROBE_INTERVAL));
+  arm(c, c.xmitTimer, TCP_RESOURCE_PROBE_INTERVAL);
 }
 
 /**
