@@ -193,6 +193,8 @@ export const COUNTER_NAMES = [
   'TcpExtTCPLossProbes',
   'TcpExtTCPLossProbeRecovery',
   'TcpExtTCPSynRetrans',
+  // __tcp_retransmit_skb: a retransmission that could not be sent (the device's queue dropped it)
+  'TcpExtTCPRetransFail',
   // Fast Open, the active side (tcp_fastopen.c, tcp_input.c tcp_rcv_fastopen_synack)
   'TcpExtTCPFastOpenActive',
   'TcpExtTCPFastOpenActiveFail',

@@ -348,6 +348,16 @@ export class Stack {
     this.flush();
   }
 
+  /**
+   * A queueing discipline on the device that drops every packet the stack
+   * sends (`tc qdisc add dev tun0 root pfifo limit 0`), or none (`tc qdisc
+   * del`): TCP sees NET_XMIT_DROP and treats it as local congestion
+   * (docs/linux-behaviour.md, "Local congestion").
+   */
+  setDeviceQueueDropsAll(dropsAll: boolean): void {
+    this.output.deviceDropsAll = dropsAll;
+  }
+
   /** The earliest timer deadline (clock ms), or Infinity. */
   nextDeadline(): number {
     return this.timers.nextDeadline();

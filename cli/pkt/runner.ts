@@ -589,6 +589,9 @@ class Runner implements SyscallHost {
           throw this.fail(line, `error executing \`${text.trim()}\` command: ${problem}`);
         }
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: route ${action.route.prefixText} ${routeMetricsText(action.route)}`);
+      } else if (action.kind === 'qdisc') {
+        this.stack.setDeviceQueueDropsAll(action.dropsAll);
+        this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: ${action.dropsAll ? 'the device queue drops every packet the stack sends (NET_XMIT_DROP)' : 'no device queue: packets leave as sent'}`);
       } else if (action.kind === 'tcp-metrics-flush') {
         this.stack.tcp.flushMetrics();
         this.trace(`${secs9(this.nowUsecs)} \`${action.text}\`: the per-destination metrics (Fast Open's cookies) flushed`);

@@ -46,6 +46,12 @@ export type ShellAction =
   | { kind: 'defaults'; text: string; path: string }
   /** `ip tcp_metrics flush [all]`: the stack's per-destination metrics (Fast Open's cookie cache) emptied. */
   | { kind: 'tcp-metrics-flush'; text: string }
+  /**
+   * `tc qdisc add dev tun0 root pfifo limit 0` (a queue that drops every
+   * packet the stack sends) or `tc qdisc del dev tun0 root` (none again):
+   * Stack.setDeviceQueueDropsAll.
+   */
+  | { kind: 'qdisc'; text: string; dropsAll: boolean }
   /** `ip route {add,change,replace} ...`: a route and its metrics (ip-route.ts). */
   | { kind: 'route'; text: string; route: RouteCommand }
   | { kind: 'nstat'; text: string; reset: boolean; update: boolean; absolute: boolean; zeros: boolean; greps: GrepStage[] }
@@ -279,6 +285,25 @@ function dropNullRedirections(w: string[]): string[] {
   return out;
 }
 
+/**
+ * A `tc qdisc` command with a pfifo, a limit or a deletion, on the root of
+ * packetdrill's device: pfifo limit 0 (every enqueue fails: NET_XMIT_DROP)
+ * drops all the stack sends; a deletion removes it; a plain pfifo passes
+ * everything, as the stack's output does without a queue. Another limit
+ * would drop some packets and not others, and another device or parent is
+ * none the stack has: not supported.
+ */
+function qdiscCommand(w: readonly string[], text: string): ShellAction {
+  const [, , verb, devWord, dev, root, ...rest] = w;
+  if (devWord !== 'dev' || dev !== 'tun0' || root !== 'root') return { kind: 'unsupported', text, why: 'a queueing discipline other than the root one of tun0' };
+  if ((verb === 'del' || verb === 'delete') && rest.length === 0) return { kind: 'qdisc', text, dropsAll: false };
+  if ((verb === 'add' || verb === 'replace') && rest.length === 1 && rest[0] === 'pfifo') {
+    return { kind: 'noop', text, why: 'the stack has no queueing discipline: packets leave as sent, as through pfifo' };
+  }
+  if ((verb === 'add' || verb === 'replace') && rest.length === 3 && rest[0] === 'pfifo' && rest[1] === 'limit' && rest[2] === '0') return { kind: 'qdisc', text, dropsAll: true };
+  return { kind: 'unsupported', text, why: 'a queueing discipline that drops some of what the stack sends (only pfifo limit 0, which drops all, is modelled)' };
+}
+
 const PROC = /^\/proc\/sys\/(.+)$/;
 
 function procName(path: string): string | undefined {
@@ -368,11 +393,8 @@ export function interpretCommand(text: string): ShellAction[] {
       actions.push({ kind: 'unsupported', text: cmd, why: 'congestion control module parameters are not modelled' });
     } else if (base === 'ip' && w[1] === 'tcp_metrics' && w[2] === 'flush' && (w.length === 3 || (w.length === 4 && w[3] === 'all'))) {
       actions.push({ kind: 'tcp-metrics-flush', text: cmd });
-    } else if (base === 'tc' && w[1] === 'qdisc' && w.includes('limit')) {
-      // pfifo limit 0 drops every packet the stack sends: the script's outcome rests on it.
-      actions.push({ kind: 'unsupported', text: cmd, why: 'a queueing discipline that drops what the stack sends' });
-    } else if (base === 'tc' && w[1] === 'qdisc' && (w[w.length - 1] === 'pfifo' || w[2] === 'del' || w[2] === 'delete')) {
-      actions.push({ kind: 'noop', text: cmd, why: 'the stack has no queueing discipline: packets leave as sent, as through pfifo' });
+    } else if (base === 'tc' && w[1] === 'qdisc' && (w.includes('limit') || w[w.length - 1] === 'pfifo' || w[2] === 'del' || w[2] === 'delete')) {
+      actions.push(qdiscCommand(w, cmd));
     } else if (base === 'sysctl') {
       const sets = w.slice(1).filter((a) => !a.startsWith('-'));
       const flags = w.slice(1).filter((a) => a.startsWith('-'));

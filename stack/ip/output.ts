@@ -34,7 +34,7 @@ export type WholeDatagramFields = Pick<Ipv4HeaderFields, 'tos' | 'id' | 'dontFra
 /** IPv6 output as IP output hands it datagrams to IPv6 handles and IPv6 packets (stack/ipv6/output.ts). */
 export interface Ipv6Sender {
   allocate(source: number, destination: number, nextHeader: number, flowLabel: number, hopLimit: number, trafficClass: number, payloadLength: number, overwrittenTail: number): Uint8Array;
-  send(packet: Uint8Array, txMeta: number): void;
+  send(packet: Uint8Array, txMeta: number): boolean;
 }
 
 /** The transmit ring's size: a flush's worth of super-segments (an initial window of 10 segments is 14.5 KiB, a cwnd of 600 about 870 KiB); what does not fit gets fresh buffers. */
@@ -68,6 +68,14 @@ export class IpOutput {
   private txRing: Uint8Array | undefined;
   private txRingUsed = 0;
   private v6: Ipv6Sender | undefined;
+  /**
+   * The device's queueing discipline drops every packet handed to it (`tc
+   * qdisc add dev tun0 root pfifo limit 0`): its enqueue returns
+   * NET_XMIT_DROP, which dev_queue_xmit hands back up to the sender (TCP
+   * treats it as local congestion: tcp_output.c). Datagrams to our own
+   * address go through `lo`, not the device, and are not dropped.
+   */
+  deviceDropsAll = false;
 
   constructor(
     private readonly counters: Counters,
@@ -169,53 +177,53 @@ export class IpOutput {
    * ip_finish_output_gso, no fragmentation), one IpOutRequests as for
    * Linux's one skb; TX_CSUM_PARTIAL, a TCP checksum the link completes,
    * completed here instead where the datagram does not go to the link whole
-   * (to our own address, or fragmented: skb_checksum_help).
+   * (to our own address, or fragmented: skb_checksum_help). Returns false
+   * when the device's queue dropped it (NET_XMIT_DROP: deviceDropsAll);
+   * true otherwise, a datagram refused for its size included (an error of
+   * another kind, not local congestion).
    */
-  send(packet: Uint8Array, txMeta = 0): void {
-    if (packet[0]! >> 4 === 6) {
-      this.ipv6().send(packet, txMeta);
-      return;
-    }
+  send(packet: Uint8Array, txMeta = 0): boolean {
+    if (packet[0]! >> 4 === 6) return this.ipv6().send(packet, txMeta);
     this.counters.IpOutRequests++;
-    if ((txMeta & TX_GSO_SIZE_MASK) !== 0) {
-      this.emit(packet, txMeta);
-      return;
-    }
+    if ((txMeta & TX_GSO_SIZE_MASK) !== 0) return this.emit(packet, txMeta);
     if (ipDestination(packet) === this.localAddress) {
       if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv4TcpChecksum(packet); // skb_checksum_help
       // Routed through `lo`, whose MTU (65536) every datagram we build fits: never fragmented.
       this.counters.IpExtOutOctets += packet.length;
       this.loopback.push(packet);
-      return;
+      return true;
     }
-    if (packet.length <= this.mtu) {
-      this.emit(packet, txMeta);
-      return;
-    }
+    if (packet.length <= this.mtu) return this.emit(packet, txMeta);
     if ((ipFragWord(packet) & IP_FLAG_DF) !== 0) {
       this.counters.IpFragFails++;
       this.counters.IpOutDiscards++;
-      return;
+      return true;
     }
     if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv4TcpChecksum(packet); // skb_checksum_help
-    this.fragment(packet);
+    return this.fragment(packet);
   }
 
-  /** Queues a finished packet for the link (IPv6 output's too; it counts its own octets). */
-  toLink(packet: Uint8Array, txMeta = 0): void {
+  /**
+   * Queues a finished packet for the link (IPv6 output's too; it counts its
+   * own octets), unless the device's queue drops everything: false then.
+   */
+  toLink(packet: Uint8Array, txMeta = 0): boolean {
+    if (this.deviceDropsAll) return false;
     const meta = this.meta;
     if (txMeta !== 0) while (meta.length < this.outbox.length) meta.push(0);
     this.outbox.push(packet);
     if (txMeta !== 0 || meta.length !== 0) meta.push(txMeta);
+    return true;
   }
 
-  private emit(packet: Uint8Array, txMeta = 0): void {
+  /** ip_output counts the octets before the device's queue sees the packet (ip_finish_output2 → dev_queue_xmit). */
+  private emit(packet: Uint8Array, txMeta = 0): boolean {
     this.counters.IpExtOutOctets += packet.length;
-    this.toLink(packet, txMeta);
+    return this.toLink(packet, txMeta);
   }
 
-  /** Splits into MTU-sized fragments, each payload a multiple of 8 bytes but the last. */
-  private fragment(packet: Uint8Array): void {
+  /** Splits into MTU-sized fragments, each payload a multiple of 8 bytes but the last; false when the device's queue dropped them. */
+  private fragment(packet: Uint8Array): boolean {
     const hl = ipHeaderLength(packet);
     const total = ipTotalLength(packet);
     const baseOffset = ipFragOffset(packet);
@@ -223,8 +231,9 @@ export class IpOutput {
     const chunk = ((this.mtu - hl) >> 3) << 3;
     if (chunk <= 0) {
       this.counters.IpFragFails++;
-      return;
+      return true;
     }
+    let queued = true;
     for (let start = hl; start < total; start += chunk) {
       const end = Math.min(start + chunk, total);
       const frag = new Uint8Array(hl + (end - start));
@@ -236,9 +245,10 @@ export class IpOutput {
       const offsetUnits = (baseOffset + (start - hl)) >> 3;
       rewriteIpv4Fragment(frag, frag.length, (ipFragWord(frag) & IP_FLAG_DF) | (more ? IP_FLAG_MF : 0) | (offsetUnits & IP_OFFSET_MASK));
       this.counters.IpFragCreates++;
-      this.emit(frag);
+      queued = this.emit(frag) && queued;
     }
     this.counters.IpFragOKs++;
+    return queued;
   }
 
   /** Hands back and clears everything queued since the last flush. */

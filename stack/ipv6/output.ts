@@ -67,34 +67,29 @@ export class Ipv6Output implements Ipv6Sender {
    * cuts it); to our own address, through `lo`; larger than the link MTU,
    * in fragments; else as it is. A checksum left to the link is completed
    * where the datagram does not reach the link whole (skb_checksum_help).
+   * False when the device's queue dropped it (IpOutput.deviceDropsAll).
    */
-  send(packet: Uint8Array, txMeta = 0): void {
+  send(packet: Uint8Array, txMeta = 0): boolean {
     const c = this.counters;
     c.Ip6OutRequests++;
-    if ((txMeta & TX_GSO_SIZE_MASK) !== 0) {
-      this.emit(packet, txMeta);
-      return;
-    }
+    if ((txMeta & TX_GSO_SIZE_MASK) !== 0) return this.emit(packet, txMeta);
     const a = this.addresses;
     if (ipv6Equal(packet, IPV6_DST_OFFSET, a.store, a.offsetOf(this.local))) {
       if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv6TcpChecksum(packet);
       c.Ip6OutOctets += packet.length;
       c.Ip6OutTransmits++;
       this.ip.loopback.push(packet);
-      return;
+      return true;
     }
-    if (packet.length <= this.ip.mtu) {
-      this.emit(packet, txMeta);
-      return;
-    }
+    if (packet.length <= this.ip.mtu) return this.emit(packet, txMeta);
     if ((txMeta & TX_CSUM_PARTIAL) !== 0) completeIpv6TcpChecksum(packet);
-    this.fragment(packet);
+    return this.fragment(packet);
   }
 
-  private emit(packet: Uint8Array, txMeta = 0): void {
+  private emit(packet: Uint8Array, txMeta = 0): boolean {
     this.counters.Ip6OutOctets += packet.length;
     this.counters.Ip6OutTransmits++;
-    this.ip.toLink(packet, txMeta);
+    return this.ip.toLink(packet, txMeta);
   }
 
   /**
@@ -102,14 +97,15 @@ export class Ipv6Output implements Ipv6Sender {
    * (MTU − 48) & ~7 bytes of the rest per fragment (the last takes what is
    * left). Ip6FragCreates per fragment, Ip6FragOKs per datagram.
    */
-  private fragment(packet: Uint8Array): void {
+  private fragment(packet: Uint8Array): boolean {
     const c = this.counters;
     const chunk = (this.ip.mtu - IPV6_HEADER - FRAG_HEADER) & ~7;
     if (chunk <= 0) {
       c.Ip6FragFails++;
       c.Ip6OutDiscards++;
-      return;
+      return true;
     }
+    let queued = true;
     const nextHeader = ip6NextHeader(packet);
     const id = this.fragmentId;
     this.fragmentId = (this.fragmentId + 1) >>> 0;
@@ -122,8 +118,9 @@ export class Ipv6Output implements Ipv6Sender {
       writeFragmentHeader(frag, IPV6_HEADER, nextHeader, start - IPV6_HEADER, end < packet.length, id);
       frag.set(packet.subarray(start, end), IPV6_HEADER + FRAG_HEADER);
       c.Ip6FragCreates++;
-      this.emit(frag);
+      queued = this.emit(frag) && queued;
     }
     c.Ip6FragOKs++;
+    return queued;
   }
 }

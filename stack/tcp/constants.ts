@@ -11,6 +11,8 @@ export const TCP_TIMEOUT_FALLBACK = 3000;
 /** The RTO floor and the backoff cap (defaults of tcp_rto_min_us and tcp_rto_max_ms). */
 export const TCP_RTO_MIN = 200;
 export const TCP_RTO_MAX = 120_000;
+/** TCP_RESOURCE_PROBE_INTERVAL (HZ/2): the retry interval after a send failed for local congestion (tcp_send_probe0, tcp_retransmit_timer). */
+export const TCP_RESOURCE_PROBE_INTERVAL = 500;
 /** TCP_TIMEOUT_MIN: the shortest timer the kernel arms, 2 jiffies (8 ms at HZ 250, jiffies.ts). */
 export const TCP_TIMEOUT_MIN = 8;
 /** TCP_TIMEWAIT_LEN: how long TIME_WAIT lasts; orphans with a longer FIN_WAIT2 time keep a full socket for the excess. */

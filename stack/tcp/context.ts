@@ -40,9 +40,10 @@ export interface TransportOutput {
    * IP as its DF bit says). `txMeta` (stack/link.ts): a GSO size > 0, a
    * super-segment for a link with offloads (TcpContext.gso), cut by the link
    * into segments of that size; TX_CSUM_PARTIAL, a checksum the link
-   * completes (TcpContext.checksumOffload).
+   * completes (TcpContext.checksumOffload). Returns false when the device's
+   * queue dropped it (NET_XMIT_DROP: local congestion, tcp_output.c).
    */
-  send(packet: Uint8Array, txMeta?: number): void;
+  send(packet: Uint8Array, txMeta?: number): boolean;
 }
 
 /** The destination cache as TCP uses it (ipv4_mtu, ip_mtu_locked, dst_metric_advmss, dst_metric, ip_rt_update_pmtu). */

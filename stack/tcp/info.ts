@@ -36,6 +36,16 @@ export function stateOnlyInfo(fields: Pick<TcpInfo, 'state' | 'localAddress' | '
   };
 }
 
+/**
+ * icsk_probes_out, one counter in Linux for zero-window (probe timer) and
+ * keepalive probes; kept apart here: the zero-window count while probing or
+ * after an episode that ended without an ACK (tcp_write_err leaves it as it
+ * was), else the keepalive one.
+ */
+export function probesOut(c: Connection): number {
+  return c.xmitMode === 'probe' || c.probesOut > 0 ? c.probesOut : c.keepaliveProbes;
+}
+
 export function connectionInfo(c: Connection): TcpInfo {
   const now = c.now();
   const timers: Array<[string, { armed: boolean; deadline: number }]> = [
@@ -77,7 +87,7 @@ export function connectionInfo(c: Connection): TcpInfo {
     bytesAcked: c.bytesAcked,
     bytesReceived: c.bytesReceived,
     curRetrans: c.retransmits,
-    probes: c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes,
+    probes: probesOut(c),
     unacked: c.rtx.length,
     // tcp_get_info: tcpi_retrans is retrans_out, tcpi_sacked sacked_out (the
     // duplicate-ACK count without SACK), tcpi_lost lost_out.

@@ -18,7 +18,7 @@ import { advertiseMss, checkRouteMtu, dontFragment } from './pmtu.ts';
 import { checkDst } from './dst.ts';
 import { mtuProbeDecision, mtupInit, probeSent } from './mtu-probe.ts';
 import { ecnSend, synEcnFlags } from './ecn.ts';
-import { inCwndReduction } from './prr.ts';
+import { enterCwr, inCwndReduction } from './prr.ts';
 import { recordEnd, type Connection, type TxRecord } from './connection.ts';
 import type { ActiveResetSource } from './reset.ts';
 import { transmitSegment } from './segment.ts';
@@ -158,7 +158,14 @@ interface SendSpec {
   requestSock?: boolean;
 }
 
-function emit(c: Connection, spec: SendSpec): void {
+/**
+ * __tcp_transmit_skb for a connection. Returns false when the device's
+ * queue dropped the packet (NET_XMIT_DROP): the ACK and data events that
+ * precede the queue still happen (tcp_event_ack_sent, tcp_event_data_sent),
+ * and the connection enters CWR (tcp_enter_cwr: local congestion); the
+ * caller leaves the segment unsent (tcp_write_xmit stops at it).
+ */
+function emit(c: Connection, spec: SendSpec): boolean {
   // ip_queue_xmit's __sk_dst_check: a route changed since the last lookup is looked up again.
   checkDst(c);
   const len = spec.payloadLength ?? 0;
@@ -168,7 +175,7 @@ function emit(c: Connection, spec: SendSpec): void {
   // tcp_transmit_skb: in urgent mode a segment that starts before SND.UP carries URG and the pointer (urgent.ts).
   const urgent = c.sndUp === undefined ? undefined : urgentPointer(c, spec.seq);
   const flags = (ecn === undefined ? spec.flags : spec.flags | ecn.flags) | (urgent === undefined ? 0 : TCP_URG);
-  transmitSegment(c.ctx, {
+  const queued = transmitSegment(c.ctx, {
     src: c.local,
     dst: c.remote,
     sport: c.localPort,
@@ -197,7 +204,7 @@ function emit(c: Connection, spec: SendSpec): void {
     c.segsOut += segs;
     if (len > 0) c.dataSegsOut += segs;
   }
-  if (len > 0) c.errorQueue?.onTransmit(spec.seq, len, c.now());
+  if (len > 0 && queued) c.errorQueue?.onTransmit(spec.seq, len, c.now());
   if (spec.flags & TCP_ACK) {
     // Every segment with ACK carries our latest RCV.NXT: nothing is owed any more.
     c.ackNow = false;
@@ -206,6 +213,8 @@ function emit(c: Connection, spec: SendSpec): void {
     timers.cancelDelack(c);
   }
   if (len > 0) onDataSent(c);
+  if (!queued) enterCwr(c);
+  return queued;
 }
 
 /** The 16-bit window field for a non-SYN segment (commits the advertisement). */
@@ -329,15 +338,15 @@ function synFastOpenOption(c: Connection, o: TcpOptionsToWrite): void {
 /**
  * SYN (active open) or SYN-ACK (simultaneous open), from the connection's
  * ISS; a SYN carrying Fast Open data takes `dataLength` bytes from the
- * head of the send queue.
+ * head of the send queue. Returns false when the device's queue dropped it.
  */
-export function sendSyn(c: Connection, withAck: boolean, retransmission = false, dataLength = 0): void {
+export function sendSyn(c: Connection, withAck: boolean, retransmission = false, dataLength = 0): boolean {
   // tcp_ecn_send_syn / tcp_ecn_send_synack: ECE+CWR to ask, ECE alone to accept (the SYN itself not-ECT).
   const ecnFlags = withAck ? (c.ecnOk ? TCP_ECE : 0) : synEcnFlags(c, retransmission);
   const mechanism: RetransMechanism | undefined = retransmission ? (withAck ? 'synack' : 'syn') : undefined;
   const options = synOptions(c, withAck);
   if (!withAck) synFastOpenOption(c, options);
-  emit(c, {
+  return emit(c, {
     seq: c.iss,
     flags: (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecnFlags,
     options,
@@ -355,14 +364,14 @@ export function sendAck(c: Connection): void {
   emit(c, { seq: c.sndNxt, flags: TCP_ACK, options: segmentOptions(c) });
 }
 
-/** Zero-window probe / keepalive probe: an ACK one byte below SND.UNA (tcp_xmit_probe_skb). */
-export function sendProbe(c: Connection): void {
-  emit(c, { seq: seqAdd(c.sndUna, -1), flags: TCP_ACK, options: segmentOptions(c) });
+/** Zero-window probe / keepalive probe: an ACK one byte below SND.UNA (tcp_xmit_probe_skb); false when the device's queue dropped it. */
+export function sendProbe(c: Connection): boolean {
+  return emit(c, { seq: seqAdd(c.sndUna, -1), flags: TCP_ACK, options: segmentOptions(c) });
 }
 
 /** The segment of one outstanding data record again, as it was (same sequence range and flags). */
-function resendRecord(c: Connection, r: TxRecord, why: RetransMechanism): void {
-  emit(c, {
+function resendRecord(c: Connection, r: TxRecord, why: RetransMechanism): boolean {
+  return emit(c, {
     seq: r.seq,
     flags: TCP_ACK | (r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0),
     payloadOffset: seqDiff(r.seq, c.sndUna),
@@ -372,20 +381,27 @@ function resendRecord(c: Connection, r: TxRecord, why: RetransMechanism): void {
   });
 }
 
-/** Resends one outstanding record as it was (same sequence range and flags); `why` names the mechanism for the trace. */
-export function retransmit(c: Connection, r: TxRecord, why: RetransMechanism): void {
+/**
+ * Resends one outstanding record as it was (same sequence range and flags);
+ * `why` names the mechanism for the trace. Returns false when the device's
+ * queue dropped it (tcp_retransmit_skb's positive error).
+ */
+export function retransmit(c: Connection, r: TxRecord, why: RetransMechanism): boolean {
   const now = c.now();
+  let queued: boolean;
   if (r.syn) {
-    sendSyn(c, c.state === 'SYN_RECV', true);
+    queued = sendSyn(c, c.state === 'SYN_RECV', true);
   } else {
     // __tcp_retransmit_skb: a segment sent before the MSS fell (path MTU)
     // goes out cut to the current MSS; the rest stays queued as its own
     // segment with the same marks (tcp_fragment), PSH and FIN on the rest.
     const mss = currentMss(c);
     if (r.len > mss) c.rtx.split(r, mss);
-    resendRecord(c, r, why);
+    queued = resendRecord(c, r, why);
   }
-  noteRetransmitted(c, r, now, true, true);
+  if (queued) noteRetransmitted(c, r, now, true, true);
+  else noteRetransmitFailed(c, r, now);
+  return queued;
 }
 
 /**
@@ -393,15 +409,15 @@ export function retransmit(c: Connection, r: TxRecord, why: RetransMechanism): v
  * records of one skb as sent from the i-th on, as many as cwnd allows, go
  * again as one super-segment (PSH as on any packet of several segments; FIN
  * if its last record has it); the rest of the skb stays behind as an skb of
- * its own.
+ * its own. Returns false when the device's queue dropped it.
  */
-function retransmitRun(c: Connection, i: number, n: number, mss: number, why: RetransMechanism): void {
+function retransmitRun(c: Connection, i: number, n: number, mss: number, why: RetransMechanism): boolean {
   const now = c.now();
   const first = c.rtx.at(i)!;
   const last = c.rtx.at(i + n - 1)!;
   let len = 0;
   for (let k = 0; k < n; k++) len += c.rtx.at(i + k)!.len;
-  emit(c, {
+  const queued = emit(c, {
     seq: first.seq,
     flags: TCP_ACK | TCP_PSH | (last.fin ? TCP_FIN : 0),
     payloadOffset: seqDiff(first.seq, c.sndUna),
@@ -410,7 +426,12 @@ function retransmitRun(c: Connection, i: number, n: number, mss: number, why: Re
     retransmission: why,
     gsoSize: mss,
   });
-  for (let k = 0; k < n; k++) noteRetransmitted(c, c.rtx.at(i + k)!, now, k === 0, k === n - 1);
+  for (let k = 0; k < n; k++) {
+    const r = c.rtx.at(i + k)!;
+    if (queued) noteRetransmitted(c, r, now, k === 0, k === n - 1);
+    else noteRetransmitFailed(c, r, now);
+  }
+  return queued;
 }
 
 /**
@@ -437,16 +458,22 @@ function longSingleSkbs(c: Connection): Set<TxRecord> | undefined {
  * does not cut packets itself: up to `segs` segments of it (the cwnd room,
  * at most tcp_tso_segs) go as one packet, cut here, PSH on its last segment
  * as on any packet of several; what lies beyond them becomes an skb of its
- * own (tcp_fragment), left for later. Returns the segments sent.
+ * own (tcp_fragment), left for later. Returns the segments sent: 0 when
+ * the device's queue dropped the packet (its segments one skb, all or none).
  */
 function retransmitLongSkb(c: Connection, r: TxRecord, segs: number, mss: number, why: RetransMechanism): number {
   const n = Math.max(1, Math.min(segs, Math.ceil(r.len / mss)));
   if (r.len > n * mss) c.rtx.split(r, n * mss);
   const pieces = c.rtx.cut(r, mss);
   const now = c.now();
+  let queued = true;
   pieces.forEach((p, k) => {
     const last = k === pieces.length - 1;
-    emit(c, {
+    if (!queued) {
+      noteRetransmitFailed(c, p, now);
+      return;
+    }
+    queued = emit(c, {
       seq: p.seq,
       flags: TCP_ACK | (last && (p.psh || pieces.length > 1) ? TCP_PSH : 0) | (p.fin ? TCP_FIN : 0),
       payloadOffset: seqDiff(p.seq, c.sndUna),
@@ -454,9 +481,10 @@ function retransmitLongSkb(c: Connection, r: TxRecord, segs: number, mss: number
       options: segmentOptions(c, p.len),
       retransmission: why,
     });
-    noteRetransmitted(c, p, now, k === 0, last);
+    if (queued) noteRetransmitted(c, p, now, k === 0, last);
+    else noteRetransmitFailed(c, p, now);
   });
-  return pieces.length;
+  return queued ? pieces.length : 0;
 }
 
 /** The bookkeeping of one record sent again (tcp_retransmit_skb, __tcp_retransmit_skb). */
@@ -472,6 +500,25 @@ function noteRetransmitted(c: Connection, r: TxRecord, now: number, cutBefore: b
   c.totalRetrans++;
   c.bytesRetrans += r.len;
   c.ctx.counters.TcpRetransSegs++;
+}
+
+/**
+ * A retransmission the device's queue dropped: __tcp_retransmit_skb counted
+ * it (TcpRetransSegs, total_retrans, bytes_retrans) before tcp_transmit_skb
+ * failed, then TCPRetransFail; tcp_retransmit_skb still saves the first
+ * (attempted) retransmission's stamp and counts it for undo; the segment
+ * is not retransmitted data in flight (no TCPCB_RETRANS, retrans_out), but
+ * TCPCB_EVER_RETRANS keeps it from giving an RTT sample (Karn).
+ */
+function noteRetransmitFailed(c: Connection, r: TxRecord, now: number): void {
+  if (c.retransStamp === 0) c.retransStamp = now;
+  onRetransmit(c);
+  c.rtx.markEverRetransmitted(r);
+  r.sentAt = now;
+  c.totalRetrans++;
+  c.bytesRetrans += r.len;
+  c.ctx.counters.TcpRetransSegs++;
+  c.ctx.counters.TcpExtTCPRetransFail++;
 }
 
 function canSendData(c: Connection): boolean {
@@ -561,10 +608,13 @@ export function xmitRetransmitQueue(c: Connection): void {
     let segs = gsoAllowed(c) ? lostRun(c, i, Math.min(room, c.rtx.lostOut - c.rtx.retransOut), mss) : 1;
     if (longSkbs !== undefined && longSkbs.has(r)) {
       segs = retransmitLongSkb(c, r, Math.min(room, tsoSegs(c, mss)), mss, why);
+      if (segs === 0) break;
       i += segs - 1;
-    } else if (segs === 1) retransmit(c, r, why);
-    else {
-      retransmitRun(c, i, segs, currentMss(c), why);
+    } else if (segs === 1) {
+      // tcp_xmit_retransmit_queue: a retransmission that fails ends the round.
+      if (!retransmit(c, r, why)) break;
+    } else {
+      if (!retransmitRun(c, i, segs, currentMss(c), why)) break;
       i += segs - 1;
     }
     if (c.caState === 'loss') c.ctx.counters.TcpExtTCPSlowStartRetrans += segs;
@@ -637,22 +687,24 @@ function mssSplitPoint(c: Connection, skb: UnsentSkb, mss: number, quota: number
  * segment fits the window; a smaller window is left to the probe timer,
  * which sends what fits (tcp_write_wakeup, test/scripts/window-shrink.pkt).
  * Within an skb the cut falls at the window's edge (tcp_mss_split_point),
- * a sub-MSS rest included unless Nagle holds it. Returns whether anything
- * was sent.
+ * a sub-MSS rest included unless Nagle holds it. Returns 'sent' when
+ * anything was sent, else 'dropped' when the device's queue dropped the
+ * first packet (tcp_transmit_skb failed: the loop stops there), else 'none'.
  */
-function writeXmit(c: Connection, mode: XmitMode): boolean {
+function writeXmit(c: Connection, mode: XmitMode): XmitResult {
   const q = c.writeQueue;
   q.reconcile(c.unsentBytes());
   const mss = currentMss(c);
   const maxSegs = tsoSegs(c, mss);
   const nonagle = nonagleOf(c, mode);
   let sent = false;
+  let dropped = false;
   let cwndLimited = false;
   let rwndLimited = false;
   if (mode === 'pending' || mode === 'push') {
     // tcp_write_xmit without push_one: a path MTU probe first (mtu-probe.ts).
     const probe = mtuProbeDecision(c, q.all());
-    if (probe.kind === 'wait') return false;
+    if (probe.kind === 'wait') return 'none';
     if (probe.kind === 'probe') sent = sendMtuProbe(c, probe.size);
   }
   for (let skb = q.head(); skb; skb = q.head()) {
@@ -685,8 +737,13 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
     const fin = whole && q.isTail(skb) && c.finQueued && room > len;
     // tso_fragment leaves the skb's PSH to the part not sent.
     const skbPsh = whole && skb.psh;
+    // tcp_transmit_skb failed (the device's queue dropped it): the skb stays
+    // at the head of the write queue, SND.NXT where it was; the loop stops.
+    if (!sendPacket(c, len, mss, skbPsh, fin)) {
+      dropped = true;
+      break;
+    }
     q.consumeHead(len);
-    sendPacket(c, len, mss, skbPsh, fin);
     // tcp_write_xmit: what is sent during a cwnd reduction counts in PRR's prr_out.
     if (inCwndReduction(c)) c.prr.out += Math.ceil(len / mss);
     sent = true;
@@ -698,14 +755,19 @@ function writeXmit(c: Connection, mode: XmitMode): boolean {
   else chronoStop(c, CHRONO_RWND_LIMITED);
   if (c.packetsInFlight() >= c.cc.cwnd) cwndLimited = true;
   if (sent || cwndLimited) cwndValidate(c, cwndLimited);
-  return sent;
+  return sent ? 'sent' : dropped ? 'dropped' : 'none';
 }
+
+/** What tcp_write_xmit did: sent something, had its first packet dropped by the device's queue, or sent nothing. */
+export type XmitResult = 'sent' | 'dropped' | 'none';
 
 /**
  * tcp_mtu_probe's probe: `size` bytes from the head of the write queue, as
  * one segment larger than the MSS, merged from as many skbs as it takes
  * (one eaten whole gives its PSH mark; the one cut keeps its own). Sent
  * once (tcp_transmit_skb): PSH only from a mark, it being a single segment.
+ * Dropped by the device's queue, the merged skb stays at the head of the
+ * write queue, unsent.
  */
 function sendMtuProbe(c: Connection, size: number): boolean {
   const q = c.writeQueue;
@@ -718,7 +780,10 @@ function sendMtuProbe(c: Connection, size: number): boolean {
     left -= take;
   }
   const seq = c.sndNxt;
-  sendData(c, size, false, psh, psh);
+  if (!sendData(c, size, false, psh, psh)) {
+    q.requeueHead(size, psh);
+    return false;
+  }
   probeSent(c, seq, size);
   return true;
 }
@@ -758,18 +823,17 @@ function tsoShouldDefer(c: Connection, skb: UnsentSkb, maxSegs: number, sendWin:
  * was marked (tcp_mark_push). Minshall's snd_sml follows sub-MSS packets
  * (tcp_minshall_update).
  */
-function sendPacket(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): void {
+function sendPacket(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): boolean {
   const segs = Math.ceil(len / mss);
-  if (segs > 1 && gsoAllowed(c)) {
-    sendSuperSegment(c, len, mss, skbPsh, fin);
-    return;
-  }
+  if (segs > 1 && gsoAllowed(c)) return sendSuperSegment(c, len, mss, skbPsh, fin);
   for (let off = 0; off < len; off += mss) {
     const segLen = Math.min(mss, len - off);
     const last = off + segLen === len;
-    sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin), last);
+    // The device's queue drops all or nothing: only the first segment can fail.
+    if (!sendData(c, segLen, last && fin, last && (segs > 1 || skbPsh || fin), last && (skbPsh || fin), last)) return false;
   }
   if (len < mss) c.sndSml = c.sndNxt;
+  return true;
 }
 
 /**
@@ -792,11 +856,11 @@ function gsoAllowed(c: Connection): boolean {
  * sendData makes them, so loss recovery, SACK and RACK see the same
  * segments either way; TcpOutSegs counts segments (tcp_skb_pcount).
  */
-function sendSuperSegment(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): void {
+function sendSuperSegment(c: Connection, len: number, mss: number, skbPsh: boolean, fin: boolean): boolean {
   const now = c.now();
   c.cc.onDataSent(c.packetsInFlight());
   const seq = c.sndNxt;
-  emit(c, {
+  const queued = emit(c, {
     seq,
     flags: TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0),
     payloadOffset: seqDiff(seq, c.sndUna),
@@ -804,6 +868,7 @@ function sendSuperSegment(c: Connection, len: number, mss: number, skbPsh: boole
     options: segmentOptions(c, mss),
     gsoSize: mss,
   });
+  if (!queued) return false;
   for (let off = 0; off < len; off += mss) {
     const segLen = Math.min(mss, len - off);
     const last = off + segLen === len;
@@ -817,6 +882,7 @@ function sendSuperSegment(c: Connection, len: number, mss: number, skbPsh: boole
   c.probesStamp = undefined;
   if (c.xmitMode === 'tlp') timers.rearmRto(c);
   else if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
+  return true;
 }
 
 function sendNewData(c: Connection): void {
@@ -851,44 +917,49 @@ export function sendMss(c: Connection): number {
  * tcp_write_wakeup from the probe timer when the window is open but smaller
  * than sender-side SWS avoidance lets a burst start: what fits (at most one
  * segment) goes, with PSH; the skb it was cut from keeps a PSH mark for its
- * rest (tcp_fragment after TCPHDR_PSH was set). Returns whether anything
- * was sent.
+ * rest (tcp_fragment after TCPHDR_PSH was set). Returns what happened:
+ * 'sent'; 'dropped', the device's queue dropped it (tcp_transmit_skb's
+ * positive error), the data left unsent; 'none', nothing fits (the caller
+ * sends a zero-window probe).
  */
-export function sendWindowProbeData(c: Connection): boolean {
+export function sendWindowProbeData(c: Connection): 'sent' | 'dropped' | 'none' {
   const q = c.writeQueue;
   q.reconcile(c.unsentBytes());
   const skb = q.head();
   const room = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
   const mss = currentMss(c);
-  if (!skb || !canSendData(c)) return false;
+  if (!skb || !canSendData(c)) return 'none';
   const len = Math.min(room, mss, skb.len);
-  if (len <= 0) return false;
+  if (len <= 0) return 'none';
   if (len < skb.len) skb.psh = true;
+  if (!sendData(c, len, false, true, true)) return 'dropped';
   q.consumeHead(len);
-  sendData(c, len, false, true, true);
   if (len < mss) c.sndSml = c.sndNxt;
-  return true;
+  return 'sent';
 }
 
 /**
  * One segment of new data. `wirePsh` is the PSH it carries; `skbPsh` what a
  * retransmission of it alone carries (the skb's own mark: the PSH
  * __tcp_transmit_skb forces on a multi-segment packet is set on the clone).
+ * Returns false when the device's queue dropped it: then nothing was sent
+ * (no record, SND.NXT unchanged: tcp_event_new_data_sent is not called).
  */
-function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, skbPsh: boolean, skbEnd = true): void {
+function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, skbPsh: boolean, skbEnd = true): boolean {
   const now = c.now();
   // tcp_event_data_sent: CA_EVENT_TX_START when nothing was in flight.
   if (len > 0) c.cc.onDataSent(c.packetsInFlight());
   const seq = c.sndNxt;
   const offset = seqDiff(seq, c.sndUna);
   const psh = len > 0 && wirePsh;
-  emit(c, {
+  const queued = emit(c, {
     seq,
     flags: TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0),
     payloadOffset: offset,
     payloadLength: len,
     options: segmentOptions(c, len),
   });
+  if (!queued) return false;
   const record: TxRecord = { seq, len, syn: false, fin, psh: len > 0 && skbPsh, sentAt: now, firstSentAt: now, retrans: 0, sacked: false, lost: false, retransOut: false, txDelivered: c.delivered, skbEnd };
   c.rtx.push(record);
   c.sndNxt = recordEnd(record);
@@ -899,16 +970,18 @@ function sendData(c: Connection, len: number, fin: boolean, wirePsh: boolean, sk
   // and replaces a pending loss probe (tcp_rearm_rto keeps its expiry).
   if (c.xmitMode === 'tlp') timers.rearmRto(c);
   else if (!c.xmitTimer.armed || c.xmitMode === 'probe') timers.armRto(c, c.rtt.rto);
+  return true;
 }
 
 /**
  * tcp_send_loss_probe's first choice: new data, one packet (Nagle ignored,
  * one segment even without cwnd room: tcp_write_xmit with push_one 2) if
  * the window holds its first segment (tcp_snd_wnd_test). Returns whether
- * it went out.
+ * it went out, or was dropped by the device's queue (no fallback then:
+ * tcp_send_loss_probe only rearms the timer).
  */
-export function sendLossProbeNewData(c: Connection): boolean {
-  if (c.unsentBytes() <= 0 || !canSendData(c)) return false;
+export function sendLossProbeNewData(c: Connection): XmitResult {
+  if (c.unsentBytes() <= 0 || !canSendData(c)) return 'none';
   return writeXmit(c, 'probe');
 }
 
@@ -919,14 +992,21 @@ export function sendLossProbeNewData(c: Connection): boolean {
  * does not start retrans_stamp, the give-up budgets' origin; it still counts
  * in TcpRetransSegs and excludes the segment from RTT samples (Karn).
  */
-export function retransmitLossProbe(c: Connection, r: TxRecord): void {
-  resendRecord(c, r, 'tlp');
-  c.rtx.markProbed(r);
-  r.sentAt = c.now();
-  r.txDelivered = c.delivered;
+export function retransmitLossProbe(c: Connection, r: TxRecord): boolean {
+  const queued = resendRecord(c, r, 'tlp');
   c.totalRetrans++;
   c.bytesRetrans += r.len;
   c.ctx.counters.TcpRetransSegs++;
+  r.sentAt = c.now();
+  if (!queued) {
+    // __tcp_retransmit_skb failed (the device's queue dropped it): TCPRetransFail, TCPCB_EVER_RETRANS.
+    c.ctx.counters.TcpExtTCPRetransFail++;
+    c.rtx.markEverRetransmitted(r);
+    return false;
+  }
+  c.rtx.markProbed(r);
+  r.txDelivered = c.delivered;
+  return true;
 }
 
 /**

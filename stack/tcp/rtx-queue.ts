@@ -139,6 +139,12 @@ export class RetransmitQueue {
     }
   }
 
+  /** TCPCB_EVER_RETRANS alone: a retransmission that was attempted but not sent (the device's queue dropped it). */
+  markEverRetransmitted(r: TxRecord): void {
+    if (r.retrans === 0) this.everRetransmitted++;
+    r.retrans++;
+  }
+
   /**
    * tcp_fragment: r keeps its first `at` bytes; the rest becomes a record
    * right after it with the same marks (sacked, lost, retransmitted) and

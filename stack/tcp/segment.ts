@@ -115,9 +115,12 @@ const CSUM_OFFLOAD_MIN_PAYLOAD = 256;
  * tcp_transmit_skb: writes the TCP header, options, payload and checksum
  * behind the IP header that IP output wrote (IPv4: TTL from ip_default_ttl, DF
  * set as on every Linux TCP segment: PMTU discovery), counts TcpOutSegs,
- * traces, and queues the packet.
+ * traces, and queues the packet. Returns false when the device's queue
+ * dropped it (NET_XMIT_DROP, which __tcp_transmit_skb hands back as a
+ * positive error: local congestion); everything counted before the queue
+ * (TcpOutSegs) is counted all the same.
  */
-export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
+export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): boolean {
   const optionBytes = o.options ? tcpOptionsLength(o.options) : 0;
   const headerLength = TCP_MIN_HEADER + optionBytes;
   const payloadLength = o.payloadLength ?? 0;
@@ -161,7 +164,7 @@ export function transmitSegment(ctx: TcpContext, o: OutgoingSegment): void {
     if (rtx !== undefined) event.rtx = rtx;
     trace(event);
   }
-  ctx.ip.send(packet, txMeta);
+  return ctx.ip.send(packet, txMeta);
 }
 
 /** 20 random bits: the flow label of a new txhash (sk_set_txhash, net_tx_rndhash; RFC 6437). */

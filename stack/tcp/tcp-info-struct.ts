@@ -17,6 +17,7 @@ import { jiffiesAt, JIFFY_MS } from './jiffies.ts';
 import { TCP_DEFAULT_MSS, TCP_DELACK_MAX, TCP_MIN_MSS, TCP_TIMEOUT_INIT } from './constants.ts';
 import { INFINITE_SSTHRESH, INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
+import { probesOut } from './info.ts';
 import type { TcpStateName } from './types.ts';
 import type { CaStateName } from '../trace.ts';
 
@@ -230,7 +231,7 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_ca_state = TCP_CA_STATE_NUMBERS[c.caState];
   v.tcpi_retransmits = c.retransmits;
   // icsk_probes_out counts zero-window probes and keepalive probes alike.
-  v.tcpi_probes = c.xmitMode === 'probe' ? c.probesOut : c.keepaliveProbes;
+  v.tcpi_probes = probesOut(c);
   v.tcpi_backoff = c.backoff;
 
   let options = 0;

@@ -5,7 +5,7 @@
  * when they expire is timer-expiry.ts.
  */
 import type { QueuedTimer } from '../timers.ts';
-import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { Connection } from './connection.ts';
 import { traceArm } from './trace-state.ts';
 import { JIFFY_MS, jiffiesToMsecs, roundUpToJiffies, usecsToJiffies } from './jiffies.ts';
@@ -18,6 +18,18 @@ function arm(c: Connection, timer: QueuedTimer, ms: number): void {
 export function armRto(c: Connection, ms: number): void {
   c.xmitMode = 'rto';
   arm(c, c.xmitTimer, clampToUserTimeout(c, ms));
+}
+
+/**
+ * tcp_retransmit_timer after a retransmission the device's queue dropped
+ * (local congestion): again in TCP_RESOURCE_PROBE_INTERVAL whatever the
+ * RTO ("let senders fight for local resources conservatively"), no
+ * backoff, not clamped to TCP_USER_TIMEOUT (inet_csk_reset_xmit_timer
+ * directly).
+ */
+export function armRtoAfterLocalDrop(c: Connection): void {
+  c.xmitMode = 'rto';
+  arm(c, c.xmitTimer, TCP_RESOURCE_PROBE_INTERVAL);
 }
 
 /**
@@ -98,11 +110,23 @@ export function armPersist(c: Connection): void {
   if (c.xmitMode === 'probe' && c.xmitTimer.armed) return;
   c.xmitMode = 'probe';
   const base = Math.max(c.rtt.rto, TCP_RTO_MIN);
-  let when = Math.min(base * 2 ** c.backoff, c.rtt.rtoMax);
-  if (c.userTimeout > 0 && c.probesStamp !== undefined) {
-    when = Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
-  }
-  arm(c, c.xmitTimer, when);
+  arm(c, c.xmitTimer, clampProbe0ToUserTimeout(c, Math.min(base * 2 ** c.backoff, c.rtt.rtoMax)));
+}
+
+/**
+ * tcp_send_probe0 after a probe the device's queue dropped (local
+ * congestion): TCP_RESOURCE_PROBE_INTERVAL, no backoff ("let senders fight
+ * for local resources conservatively"), clamped to TCP_USER_TIMEOUT.
+ */
+export function armProbeAfterLocalDrop(c: Connection): void {
+  c.xmitMode = 'probe';
+  arm(c, c.xmitTimer, clampProbe0ToUserTimeout(c, TCP_RESOURCE_PROBE_INTERVAL));
+}
+
+/** tcp_clamp_probe0_to_user_timeout: once probing, at most what remains of TCP_USER_TIMEOUT (at least TCP_TIMEOUT_MIN). */
+function clampProbe0ToUserTimeout(c: Connection, when: number): number {
+  if (c.userTimeout <= 0 || c.probesStamp === undefined) return when;
+  return Math.min(when, Math.max(c.userTimeout - (c.now() - c.probesStamp), TCP_TIMEOUT_MIN));
 }
 
 export function cancelDelack(c: Connection): void {

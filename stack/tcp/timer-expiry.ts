@@ -6,7 +6,7 @@
 import { updateRtoStats } from './rto-stats.ts';
 import { IPV6_HANDLE_BASE } from '../address.ts';
 import { newFlowLabel } from './segment.ts';
-import { TCP_ATO_MIN, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
+import { TCP_ATO_MIN, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN } from './constants.ts';
 import type { RequestSock } from './request-sock.ts';
 import type { Connection, ConnectionTimer, TxRecord } from './connection.ts';
 import { queueCwr } from './ecn.ts';
@@ -20,7 +20,7 @@ import { rackDetectLoss, rackSkbTimeoutUs } from './rack.ts';
 import { enterRecovery, markSkbLost } from './recovery.ts';
 import { seqGt } from './seq.ts';
 import { initUndo, saveWindowForUndo } from './undo.ts';
-import { armKeepalive, armPersist, armRto, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
+import { armKeepalive, armPersist, armProbeAfterLocalDrop, armRto, armRtoAfterLocalDrop, finTime, keepaliveIdleMs, modelTimeout, rearmRto } from './timer-arming.ts';
 import { stampCwnd } from './cwnd-stamp.ts';
 import { compactSendQueue } from './views.ts';
 import { setCaState, traceState } from './trace-state.ts';
@@ -59,23 +59,26 @@ function onXmitTimer(c: Connection): void {
   c.ctx.trace?.({ kind: 'tcp-timer', t: c.now(), conn: c.id, timer: c.xmitMode ?? 'xmit', action: 'fire' });
   // Data kept waiting an RTO, or behind a closed window, lets go of the buffers of a zero-copy write (views.ts).
   if (c.xmitMode !== 'tlp' && c.xmitMode !== 'reo') compactSendQueue(c);
-  if (c.xmitMode === 'probe') onProbeTimer(c);
+  let localDrop = false;
+  if (c.xmitMode === 'probe') localDrop = onProbeTimer(c);
   else if (c.xmitMode === 'tlp') onLossProbeTimer(c);
   else if (c.xmitMode === 'reo') onReoTimer(c);
-  else onRetransmitTimer(c);
-  c.hooks.dirty(c);
+  else localDrop = onRetransmitTimer(c);
+  // A probe or retransmission the device's queue dropped ends the timer's
+  // work: tcp_probe_timer and tcp_retransmit_timer push nothing more.
+  if (!localDrop) c.hooks.dirty(c);
 }
 
-/** tcp_retransmit_timer. */
-function onRetransmitTimer(c: Connection): void {
+/** tcp_retransmit_timer; true when the retransmission was dropped by the device's queue. */
+function onRetransmitTimer(c: Connection): boolean {
   c.xmitMode = undefined;
   // tcp_retransmit_timer: a Fast Open child's timer resends its SYN-ACK, nothing else, until the final ACK.
   if (c.fastOpenRsk !== undefined) {
     fastOpenSynAckTimer(c, c.fastOpenRsk);
-    return;
+    return false;
   }
   const head = c.rtx.first();
-  if (head === undefined || c.state === 'CLOSED') return;
+  if (head === undefined || c.state === 'CLOSED') return false;
   // tcp_retransmit_timer: the RTO ends a tail loss probe episode.
   c.tlpHighSeq = undefined;
   const counters = c.ctx.counters;
@@ -103,7 +106,7 @@ function onRetransmitTimer(c: Connection): void {
   activeDetectBlackhole(c, expired);
   if (expired) {
     timedOut(c);
-    return;
+    return false;
   }
 
   // tcp_write_timeout ends with sk_rethink_txhash (net.core.txrehash = 1):
@@ -136,7 +139,16 @@ function onRetransmitTimer(c: Connection): void {
     enterLoss(c, head);
   }
   updateRtoStats(c);
-  out.retransmit(c, head, 'rto');
+  if (!out.retransmit(c, head, 'rto')) {
+    // tcp_retransmit_timer: "Retransmission failed because of local
+    // congestion": the device's queue dropped it. icsk_retransmits counts
+    // the attempt (tcp_update_rto_stats runs before it), the give-up budget
+    // runs from it (retrans_stamp), but no backoff: again in
+    // TCP_RESOURCE_PROBE_INTERVAL (Linux 6.18; measured with packetdrill).
+    c.retransmits++;
+    armRtoAfterLocalDrop(c);
+    return true;
+  }
   c.retransmits++;
   c.backoff++;
   // Linear SYN timeouts (tcp_syn_linear_timeouts, Linux 6.5+): the first few SYN RTOs do not double.
@@ -144,6 +156,7 @@ function onRetransmitTimer(c: Connection): void {
   if (!linear) c.rtt.rto = Math.min(c.rtt.rto * 2, c.rtt.rtoMax);
   // The backed-off value lives in the RTO itself (icsk_rto) until a new RTT sample resets it.
   armRto(c, c.rtt.rto);
+  return false;
 }
 
 /**
@@ -253,10 +266,14 @@ function onLossProbeTimer(c: Connection): void {
   // expiry (the timer is still the loss probe's for tcp_rearm_rto).
   if (c.tlpHighSeq === undefined) {
     c.tlpRetrans = false;
-    if (!out.sendLossProbeNewData(c)) {
-      out.retransmitLossProbe(c, last);
-      c.tlpRetrans = true;
+    const fresh = out.sendLossProbeNewData(c);
+    // Dropped by the device's queue (new data or the last segment again): no
+    // probe this time, the timer is rearmed as it stands (rearm_timer).
+    if (fresh === 'dropped' || (fresh === 'none' && !out.retransmitLossProbe(c, last))) {
+      rearmRto(c);
+      return;
     }
+    if (fresh === 'none') c.tlpRetrans = true;
     c.tlpHighSeq = c.sndNxt;
     c.ctx.counters.TcpExtTCPLossProbes++;
     c.xmitMode = undefined;
@@ -264,13 +281,13 @@ function onLossProbeTimer(c: Connection): void {
   rearmRto(c);
 }
 
-/** tcp_probe_timer: zero-window probes until the window opens or the probes are exhausted. */
-function onProbeTimer(c: Connection): void {
+/** tcp_probe_timer: zero-window probes until the window opens or the probes are exhausted; true when the probe was dropped by the device's queue. */
+function onProbeTimer(c: Connection): boolean {
   c.xmitMode = undefined;
   if (c.rtx.length > 0 || c.unsentBytes() === 0) {
     c.probesOut = 0;
     c.probesStamp = undefined;
-    return;
+    return false;
   }
   // TCP_USER_TIMEOUT bounds probing from the first probe, answered or not
   // (icsk_probes_tstamp is not reset by ACKs that leave the window shut).
@@ -278,28 +295,39 @@ function onProbeTimer(c: Connection): void {
   if (c.probesStamp === undefined) c.probesStamp = now;
   else if (c.userTimeout > 0 && now - c.probesStamp >= c.userTimeout) {
     timedOut(c);
-    return;
+    return false;
   }
   const maxProbes = c.orphan ? orphanRetries(c) : c.ctx.sysctl.tcp_retries2;
   if (c.probesOut >= maxProbes) {
     timedOut(c);
-    return;
+    return false;
   }
   // tcp_send_probe0 → tcp_write_wakeup: an open window, even one too small
   // for a burst (sender-side SWS avoidance), gets data instead of a probe;
   // with data in flight the probing episode is over (the RTO takes over).
-  if (out.sendWindowProbeData(c)) {
+  const wakeup = out.sendWindowProbeData(c);
+  if (wakeup === 'sent') {
     c.probesOut = 0;
     c.backoff = 0;
     c.probesStamp = undefined;
     c.hooks.dirty(c);
-    return;
+    return false;
   }
-  c.ctx.counters.TcpExtTCPWinProbe++;
-  out.sendProbe(c);
+  let dropped = wakeup === 'dropped';
+  if (wakeup === 'none') {
+    c.ctx.counters.TcpExtTCPWinProbe++;
+    dropped = !out.sendProbe(c);
+  }
   c.probesOut++;
+  // tcp_send_probe0: a probe the device's queue dropped (tcp_write_wakeup's
+  // positive error) is retried in TCP_RESOURCE_PROBE_INTERVAL, no backoff.
+  if (dropped) {
+    armProbeAfterLocalDrop(c);
+    return true;
+  }
   c.backoff++;
   armPersist(c);
+  return false;
 }
 
 /**
@@ -356,7 +384,12 @@ function onKeepaliveTimer(c: Connection): void {
     return;
   }
   c.ctx.counters.TcpExtTCPKeepAlive++;
-  out.sendProbe(c);
+  if (!out.sendProbe(c)) {
+    // "If keepalive was lost due to local congestion, try harder": the
+    // device's queue dropped it; not counted, again in TCP_RESOURCE_PROBE_INTERVAL.
+    armKeepalive(c, TCP_RESOURCE_PROBE_INTERVAL);
+    return;
+  }
   c.keepaliveProbes++;
   armKeepalive(c, (c.keepIntvl ?? c.ctx.sysctl.tcp_keepalive_intvl) * 1000);
 }

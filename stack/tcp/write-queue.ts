@@ -125,6 +125,12 @@ export class WriteQueue {
     }
   }
 
+  /** An skb of `len` bytes back at the head: a merged path MTU probe the device's queue dropped (tcp_mtu_probe leaves it queued). */
+  requeueHead(len: number, psh: boolean): void {
+    const skb = { len, psh, eor: false, zerocopyFrags: 0 };
+    this.skbs = this.skbs === NO_UNSENT ? [skb] : [skb, ...this.skbs];
+  }
+
   /** Keeps the skbs covering exactly the unsent bytes (defensive: every byte is queued by queueWrite). */
   reconcile(unsent: number): void {
     const have = this.bytes();

@@ -304,8 +304,14 @@ test('shell commands: $((...)) arithmetic, sysctl\'s / names, comments, no-ops, 
   t.is(one('sysctl -q net.ipv4.tcp_wmem="4096 $((256*1024)) 4194304"'), 'net.ipv4.tcp_wmem=4096 262144 4194304');
   t.is(one('ip tcp_metrics flush all > /dev/null 2>&1'), 'tcp-metrics-flush');
   t.is(one('/tmp/sysctl_restore_${PPID}.sh'), 'noop');
-  t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo'), 'noop noop');
-  t.is(one('tc qdisc replace dev tun0 root pfifo limit 0'), 'unsupported');
+  t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo'), 'qdisc noop');
+  t.is(one('tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo limit 0'), 'qdisc qdisc');
+  t.deepEqual(
+    interpretCommand('tc qdisc del dev tun0 root; tc qdisc replace dev tun0 root pfifo limit 0').map((a) => (a.kind === 'qdisc' ? a.dropsAll : a.kind)),
+    [false, true],
+  );
+  t.is(one('tc qdisc add dev tun0 root pfifo limit 5'), 'unsupported');
+  t.is(one('tc qdisc add dev eth0 root pfifo limit 0'), 'unsupported');
   t.is(one('tc qdisc replace dev tun0 root fq'), 'ignored');
   t.is(one('true'), 'noop');
   t.is(one('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11'), 'route');
@@ -621,6 +627,22 @@ test('shell: ip tcp_metrics flush [all] is understood; other ip commands are not
   t.deepEqual(interpretCommand('ip tcp_metrics flush all &> /dev/null').map((a) => a.kind), ['tcp-metrics-flush']);
   t.deepEqual(interpretCommand('ip tcp_metrics flush').map((a) => a.kind), ['tcp-metrics-flush']);
   t.deepEqual(interpretCommand('ip tcp_metrics delete 192.0.2.1').map((a) => a.kind), ['ignored']);
+});
+
+test('shell: tc qdisc add dev tun0 root pfifo limit 0 drops what the stack sends (the data waits for the probe timer) until tc qdisc del', (t) => {
+  const dropped = `${PASSIVE_OPEN}+0 \`tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo limit 0\`
++0 write(4, ..., 10) = 10
++.5 \`tc qdisc del dev tun0 root\`
++.3 > P. 1:11(10) ack 1
+`;
+  passes(t, run(dropped));
+  const sentAtOnce = `${PASSIVE_OPEN}+0 \`tc qdisc add dev tun0 root pfifo limit 0\`
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
+`;
+  t.regex(failure(run(sentAtOnce)), /expected outbound packet|Timed out waiting for packet/);
+  t.regex(failure(run(`${PASSIVE_OPEN}+0 \`tc qdisc add dev tun0 root pfifo limit 100\`
+`)), /not supported by tcpstack pkt/);
 });
 
 test('an accepted socket is of its listener\'s family: over IPv6 it reconnects after connect(AF_UNSPEC)', (t) => {
