@@ -214,11 +214,14 @@ export function processAck(c: Connection, seg: Segment): DropReason | undefined 
 
 /**
  * tcp_newly_delivered: what this ACK delivered; with an ECN echo it went
- * through a congested path (TcpExtTCPDeliveredCE).
+ * through a congested path (TcpExtTCPDeliveredCE, tcpi_delivered_ce).
  */
 function newlyDelivered(c: Connection, priorDelivered: number, flag: number): number {
   const delivered = c.delivered - priorDelivered;
-  if (flag & FLAG_ECE && delivered > 0) c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
+  if (flag & FLAG_ECE && delivered > 0) {
+    c.ctx.counters.TcpExtTCPDeliveredCE += delivered;
+    c.deliveredCe += delivered; // tcp_count_delivered's tp->delivered_ce
+  }
   return delivered;
 }
 

@@ -380,6 +380,9 @@ export class Connection {
   synFastOpenCh = false;
   fastOpenClientFail = 0;
   /** RTOs (tp->total_rto), RTO recoveries begun (total_rto_recoveries), their time in ms (total_rto_time) and the start of the one under way (rto_stamp): rto-stats.ts. */
+  /** Segments delivered with an ECN echo (tp->delivered_ce), and out-of-order packets queued (rcv_ooopack, by their segments). */
+  deliveredCe = 0;
+  rcvOoopack = 0;
   /** Flow hashes drawn anew at an RTO (tp->timeout_rehash; tcpi_rehash, there being no PLB here). */
   timeoutRehash = 0;
   totalRto = 0;

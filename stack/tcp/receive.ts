@@ -24,7 +24,7 @@ import {
   receivedSkb,
 } from './rcvbuf.ts';
 import { replyReset } from './reset.ts';
-import type { Segment } from './segment.ts';
+import { segmentCount, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 
 export function receive(c: Connection, seg: Segment): DropReason | undefined {
@@ -165,6 +165,7 @@ export function receive(c: Connection, seg: Segment): DropReason | undefined {
       // tcp_data_queue_ofo: counted whether or not it is new; data already
       // held is D-SACKed (RFC 2883 §4.2).
       c.ctx.counters.TcpExtTCPOFOQueue++;
+      c.rcvOoopack += segmentCount(seg); // tp->rcv_ooopack
       ecn.checkCe(c, seg); // tcp_data_queue_ofo → tcp_ecn_check_ce
       // 6.18's tcp_data_queue_ofo measures rcv_mss (and so scaling_ratio) as
       // in-order data does: a sender's first segments may all arrive out

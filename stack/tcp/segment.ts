@@ -233,8 +233,13 @@ export function sendMinisockSegment(
  * segments it was made of (max(1, gso_segs)).
  */
 export function countSegmentIn(c: { segsIn: number; dataSegsIn: number }, seg: Segment): void {
-  const len = seg.payload.length;
-  const segs = seg.gsoSize !== undefined && seg.gsoSize > 0 && len > seg.gsoSize ? Math.ceil(len / seg.gsoSize) : 1;
+  const segs = segmentCount(seg);
   c.segsIn += segs;
-  if (len > 0) c.dataSegsIn += segs;
+  if (seg.payload.length > 0) c.dataSegsIn += segs;
+}
+
+/** max(1, gso_segs): the segments a received packet was made of (a GRO packet's several). */
+export function segmentCount(seg: Segment): number {
+  const len = seg.payload.length;
+  return seg.gsoSize !== undefined && seg.gsoSize > 0 && len > seg.gsoSize ? Math.ceil(len / seg.gsoSize) : 1;
 }

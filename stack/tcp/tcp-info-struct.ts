@@ -158,8 +158,6 @@ const U32_MAX = 0xffffffff;
 const NOT_MODELLED: ReadonlyArray<readonly [TcpInfoField, string]> = [
   ['tcpi_delivery_rate_app_limited', 'the stack keeps no delivery rate samples (tcp_rate.c)'],
   ['tcpi_delivery_rate', 'the stack keeps no delivery rate samples (tcp_rate.c)'],
-  ['tcpi_delivered_ce', 'the stack does not count CE-marked deliveries (tcp_count_delivered_ce)'],
-  ['tcpi_rcv_ooopack', 'the stack does not count out-of-order packets received'],
   ['tcpi_received_ce', 'the stack has no Accurate ECN counters'],
   ['tcpi_delivered_e1_bytes', 'the stack has no Accurate ECN counters'],
   ['tcpi_delivered_e0_bytes', 'the stack has no Accurate ECN counters'],
@@ -292,6 +290,8 @@ export function connectionTcpInfo(c: Connection): TcpInfoStruct {
   v.tcpi_notsent_bytes = Math.max(0, c.unsentBytes()); // write_seq - snd_nxt
   v.tcpi_min_rtt = c.minRtt.value === Infinity ? U32_MAX : c.minRtt.value;
   v.tcpi_delivered = c.delivered;
+  v.tcpi_delivered_ce = c.deliveredCe;
+  v.tcpi_rcv_ooopack = c.rcvOoopack;
   v.tcpi_bytes_sent = c.bytesSent;
   v.tcpi_bytes_retrans = c.bytesRetrans;
   v.tcpi_dsack_dups = c.dsackDups;
