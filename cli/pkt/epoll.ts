@@ -20,6 +20,7 @@
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import type { Endpoint } from '../../stack/socket/types.ts';
 import { SYMBOLS } from './symbols.ts';
+import { perRunTable } from './run-table.ts';
 
 const EPOLLIN = SYMBOLS.EPOLLIN!;
 const EPOLLOUT = SYMBOLS.EPOLLOUT!;
@@ -169,14 +170,5 @@ export class EpollInstance {
   }
 }
 
-const instances = new WeakMap<object, Map<number, EpollInstance>>();
-
 /** The epoll instances of one script run, by script fd. */
-export function epollTable(host: object): Map<number, EpollInstance> {
-  let t = instances.get(host);
-  if (t === undefined) {
-    t = new Map();
-    instances.set(host, t);
-  }
-  return t;
-}
+export const epollTable = perRunTable<EpollInstance>();

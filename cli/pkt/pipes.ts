@@ -18,6 +18,7 @@ import type { ScriptSocket, SyscallHost } from './sockets.ts';
 import type { Deadline } from './sock-timeouts.ts';
 import { TcpEndpoint } from '../../stack/socket/endpoint.ts';
 import { SocketError } from '../../stack/socket/types.ts';
+import { perRunTable } from './run-table.ts';
 
 /** PIPE_DEF_BUFFERS and PAGE_SIZE on x86-64. */
 export const PIPE_DEF_BUFFERS = 16;
@@ -102,17 +103,8 @@ export interface PipeEnd {
   nonblock: boolean;
 }
 
-const tables = new WeakMap<object, Map<number, PipeEnd>>();
-
 /** Script fd → pipe end, for one run. */
-export function pipeEnds(host: object): Map<number, PipeEnd> {
-  let t = tables.get(host);
-  if (t === undefined) {
-    t = new Map();
-    tables.set(host, t);
-  }
-  return t;
-}
+export const pipeEnds = perRunTable<PipeEnd>();
 
 const exact = (step: () => Outcome | undefined): Prepared => ({ mode: 'exact', step, wakeAt: undefined });
 
