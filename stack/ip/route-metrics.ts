@@ -32,17 +32,6 @@ export interface RouteMetrics {
 
 export const NO_METRICS: RouteMetrics = Object.freeze({ advMss: 0, mtu: 0, mtuLocked: false, initCwnd: 0, initRwnd: 0, rtoMin: 0 });
 
-/** The jiffy (CONFIG_HZ 250) in ms. */
-const JIFFY_MS = 4;
-
-/**
- * tcp_rto_min: a route's rto_min (always locked by ip route; dst_metric_rtt
- * makes it whole jiffies, rounded up) when it has one, else the socket's
- * `socketMs` (icsk_rto_min).
- */
-export function routeRtoMin(m: RouteMetrics, socketMs: number): number {
-  return m.rtoMin !== 0 ? Math.ceil(m.rtoMin / JIFFY_MS) * JIFFY_MS : socketMs;
-}
 
 interface Route {
   /** The prefix's bytes: 4 for IPv4, 16 for IPv6. */

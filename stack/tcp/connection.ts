@@ -25,11 +25,11 @@ import {
 import type { TcpContext } from './context.ts';
 import { RackState, type PrrState } from './loss-state.ts';
 import { MinRttFilter } from './min-rtt.ts';
-import { RttEstimator } from './rtt.ts';
+import { RttEstimator, routeRtoMin } from './rtt.ts';
 import { segmentLength, type Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { WriteQueue } from './write-queue.ts';
-import { routeRtoMin, type RouteMetrics } from '../ip/route-metrics.ts';
+import type { RouteMetrics } from '../ip/route-metrics.ts';
 import { newMtuProbeState, type MtuProbeState } from './mtu-probe-state.ts';
 import { RetransmitQueue, type TxRecord } from './rtx-queue.ts';
 import type { SocketOwner, TcpErrno, TcpStateName } from './types.ts';

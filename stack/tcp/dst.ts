@@ -10,7 +10,8 @@
  * mid-connection moves the MSS only from the segment after the next one
  * sent.
  */
-import { routeRtoMin, type RouteMetrics } from '../ip/route-metrics.ts';
+import type { RouteMetrics } from '../ip/route-metrics.ts';
+import { routeRtoMin } from './rtt.ts';
 import { INITIAL_CWND } from './congestion/newreno.ts';
 import type { Connection } from './connection.ts';
 

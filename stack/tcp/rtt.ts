@@ -17,7 +17,8 @@
  *   retransmitted with no RTT sample (RFC 6298 §5.7, TCP_TIMEOUT_FALLBACK).
  */
 import { TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT } from './constants.ts';
-import { jiffiesToMsecs, usecsToJiffies } from './jiffies.ts';
+import { JIFFY_MS, jiffiesToMsecs, usecsToJiffies } from './jiffies.ts';
+import type { RouteMetrics } from '../ip/route-metrics.ts';
 import { seqGt } from './seq.ts';
 
 export class RttEstimator {
@@ -115,4 +116,13 @@ export function timestampRtt(tsNow: number, tsEcr: number): number {
   const delta = (tsNow - tsEcr) >>> 0;
   if (delta >= 0x7fffffff / 1000) return -1;
   return Math.max(delta, 1);
+}
+
+/**
+ * tcp_rto_min: a route's rto_min (always locked by ip route; dst_metric_rtt
+ * makes it whole jiffies, rounded up) when it has one, else the socket's
+ * `socketMs` (icsk_rto_min).
+ */
+export function routeRtoMin(m: RouteMetrics, socketMs: number): number {
+  return m.rtoMin !== 0 ? Math.ceil(m.rtoMin / JIFFY_MS) * JIFFY_MS : socketMs;
 }
